@@ -1,0 +1,1 @@
+"""Amorpha's window: PySide6 + vispy + pyqtgraph around ``amorpha.engine``."""
