@@ -1,0 +1,37 @@
+# The two commands a person needs: `make run` and `make test`. See README.md.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.amorpha-installed
+XVFB   := xvfb-run -a -s "-screen 0 1600x1000x24"
+# pytest runs under Xvfb when there is no display (Qt's offscreen platform has no OpenGL).
+HEADLESS := $(if $(or $(DISPLAY),$(WAYLAND_DISPLAY)),,$(XVFB))
+
+.PHONY: run test bench sysdeps clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e ".[test]"
+	touch $@
+
+run: $(STAMP)
+	@if [ -z "$$DISPLAY" ] && [ -z "$$WAYLAND_DISPLAY" ]; then \
+	  echo "No display found: Amorpha needs a screen; on a headless machine run 'xvfb-run -a make run' (or 'make run' from a desktop session)."; \
+	  exit 1; fi
+	$(PY) -m amorpha.gui $(ARGS)
+
+sysdeps:
+	@bash packaging/debian-deps.sh
+
+test: $(STAMP) sysdeps
+	$(HEADLESS) $(PY) -m pytest -q $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(PY) -m pip install -q -e ".[test,bench]"
+	@for b in tests/benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b $(BENCH_ARGS) || exit 1; done
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache

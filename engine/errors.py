@@ -1,0 +1,21 @@
+"""The one exception type readers raise: which file, which line, what is wrong."""
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+
+class ReadError(Exception):
+    """A file could not be read. ``str()`` gives a sentence a person can act on."""
+
+    def __init__(self, path: "os.PathLike[str] | str | None", line: Optional[int], reason: str):
+        self.path = None if path is None else os.fspath(path)
+        self.line = line
+        self.reason = reason
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        where = os.path.basename(self.path) if self.path else "input"
+        if self.line is not None:
+            where += f", line {self.line}"
+        return f"{where}: {self.reason}"

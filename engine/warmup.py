@@ -1,0 +1,21 @@
+"""Compile every numba kernel once, on tiny inputs, so the first real call does not wait.
+
+The window runs :func:`warm_up` in a worker thread at start-up; with ``cache=True`` later starts
+load the compiled code from disk. Each module with kernels offers a ``warm_up()`` and is listed here.
+"""
+from __future__ import annotations
+
+import importlib
+
+from amorpha.engine.tasks import check_cancel, report
+
+#: Modules whose ``warm_up()`` compiles their kernels.
+KERNEL_MODULES = ["amorpha.engine.neighbors"]
+
+
+def warm_up(modules=None, progress=None, cancel=None) -> None:
+    names = KERNEL_MODULES if modules is None else modules
+    for k, name in enumerate(names):
+        check_cancel(cancel)
+        importlib.import_module(name).warm_up()
+        report(progress, (k + 1) / len(names), f"compiled {name.rsplit('.', 1)[-1]}")

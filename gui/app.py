@@ -1,0 +1,99 @@
+"""Entry point: ``amorpha [FILE] [--screenshot OUT.png]`` (also ``python -m amorpha.gui``)."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Optional
+
+NO_DISPLAY = (
+    "No display found: Amorpha needs a screen; on a headless machine run it under a virtual "
+    "one, e.g. 'xvfb-run -a amorpha' (or 'xvfb-run -a make run')."
+)
+SCREENSHOT_TIMEOUT_S = 300
+
+
+def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="amorpha", description="Amorpha: a workbench for disordered materials."
+    )
+    parser.add_argument("file", nargs="?", help="structure file to open (default: an example model)")
+    parser.add_argument(
+        "--screenshot", metavar="OUT.png", help="render the window with the model, save a PNG, exit"
+    )
+    parser.add_argument("--size", default="1500x950", help="window size WIDTHxHEIGHT (default 1500x950)")
+    return parser.parse_args(argv)
+
+
+def has_display() -> bool:
+    if sys.platform != "linux":
+        return True
+    return bool(
+        os.environ.get("DISPLAY")
+        or os.environ.get("WAYLAND_DISPLAY")
+        or os.environ.get("QT_QPA_PLATFORM", "").startswith(("offscreen", "minimal", "vnc"))
+    )
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = parse_args(argv)
+    if not has_display():
+        print(NO_DISPLAY, file=sys.stderr)
+        return 2
+    try:
+        width, height = (int(v) for v in args.size.lower().split("x"))
+    except ValueError:
+        print(f"--size must look like 1500x950, not {args.size!r}", file=sys.stderr)
+        return 2
+
+    import vispy
+
+    vispy.use("pyside6")
+    from PySide6.QtWidgets import QApplication
+
+    from amorpha.gui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Amorpha")
+    app.setOrganizationName("Amorpha")
+    window = MainWindow()
+    window.resize(width, height)
+    window.show()
+    if args.screenshot:
+        _arm_screenshot(app, window, args.screenshot)
+    if args.file:
+        window.open_path(args.file, ask_large=not args.screenshot)
+    else:
+        window.show_default_model()
+    return app.exec()
+
+
+def _arm_screenshot(app, window, out: str) -> None:
+    """Save a PNG of the whole window once the model and its bonds are shown, then quit."""
+    from PySide6.QtCore import QTimer
+
+    done = []
+
+    def shoot() -> None:
+        if done:
+            return
+        done.append(True)
+        app.processEvents()
+        ok = window.grab().save(out)
+        print(f"wrote {out}" if ok else f"could not write {out}", file=sys.stderr)
+        window.close()
+        app.exit(0 if ok else 1)
+
+    def failed(message: str) -> None:
+        print(message, file=sys.stderr)
+        window.close()
+        app.exit(1)
+
+    window.model_ready.connect(lambda: QTimer.singleShot(500, shoot))
+    window.error_shown.connect(failed)
+
+    def timeout() -> None:
+        print(f"no model shown within {SCREENSHOT_TIMEOUT_S} s; no screenshot written", file=sys.stderr)
+        app.exit(3)
+
+    QTimer.singleShot(SCREENSHOT_TIMEOUT_S * 1000, timeout)

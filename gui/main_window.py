@@ -1,0 +1,520 @@
+"""The Amorpha main window: viewer in the centre, panels docked around, tasks in the status bar.
+
+The window only arranges engine calls and holds view state. Every engine call runs on the
+TaskRunner's thread pool on a snapshot of its inputs; its result is applied here on the GUI
+thread, and only if the model it was computed for is still the one shown (``_generation``).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import numpy as np
+from ase import Atoms
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QSlider,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from amorpha.engine import examples
+from amorpha.engine.errors import ReadError
+from amorpha.engine.io import FILE_FILTERS, open_structure, size_warning, write_extxyz
+from amorpha.engine.neighbors import (
+    CoordinationParams,
+    bond_cutoffs,
+    bonds,
+    compute_coordination,
+)
+from amorpha.engine.spectra import read_columns
+from amorpha.gui.panels.spectrum_panel import SpectrumPanel
+from amorpha.gui.panels.structure_panel import StructurePanel
+from amorpha.gui.panels.view_panel import ELEMENT, ViewPanel, slab_geometry
+from amorpha.gui.viewer import StructureViewer
+from amorpha.gui.workers import TaskHandle, TaskRunner
+
+SPECTRUM_EXTENSIONS = {".msa", ".ems", ".emsa", ".txt", ".csv", ".dat"}
+MAX_RECENT = 10
+
+
+def per_atom_scalars(atoms: Atoms) -> list[str]:
+    """Names of the per-atom numeric columns the viewer can colour by."""
+    names = []
+    for name, values in atoms.arrays.items():
+        if name in ("numbers", "positions"):
+            continue
+        if values.ndim == 1 and np.issubdtype(values.dtype, np.number):
+            names.append(name)
+    return names
+
+
+class FrameSlider(QWidget):
+    """Slider + spin box for trajectory frames; hidden for single structures."""
+
+    frame_changed = Signal(int)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.slider = QSlider(Qt.Horizontal)
+        self.spin = QSpinBox()
+        self.total = QLabel()
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(6, 0, 6, 0)
+        layout.addWidget(QLabel("Frame"))
+        layout.addWidget(self.slider, 1)
+        layout.addWidget(self.spin)
+        layout.addWidget(self.total)
+        self.slider.valueChanged.connect(self.spin.setValue)
+        self.spin.valueChanged.connect(self.slider.setValue)
+        self.slider.valueChanged.connect(self.frame_changed)
+        self.set_count(1)
+
+    def set_count(self, n: int) -> None:
+        for w in (self.slider, self.spin):
+            w.blockSignals(True)
+            w.setRange(0, max(n - 1, 0))
+            w.setValue(0)
+            w.blockSignals(False)
+        self.total.setText(f"of {n}")
+        self.setVisible(n > 1)
+
+
+class TaskStatus(QWidget):
+    """Status-bar widget: what runs, how far it is, and a Cancel button."""
+
+    def __init__(self, runner: TaskRunner, parent=None):
+        super().__init__(parent)
+        self.runner = runner
+        self.label = QLabel()
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 1000)
+        self.bar.setFixedWidth(220)
+        self.cancel_button = QToolButton()
+        self.cancel_button.setText("Cancel")
+        self.cancel_button.clicked.connect(self.cancel_current)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.label)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.cancel_button)
+        runner.task_started.connect(self._started)
+        runner.task_progress.connect(self._progress)
+        runner.task_finished.connect(self._finished)
+        self.setVisible(False)
+
+    def current(self) -> Optional[TaskHandle]:
+        running = [h for h in self.runner.running if not h.label.startswith("_")]
+        return running[-1] if running else None
+
+    def cancel_current(self) -> None:
+        handle = self.current()
+        if handle is not None:
+            handle.cancel()
+            self.label.setText(f"Cancelling {handle.label}…")
+
+    def _started(self, handle: TaskHandle) -> None:
+        if handle.label.startswith("_"):  # silent background work (warm-up)
+            return
+        self.label.setText(handle.label + "…")
+        self.bar.setValue(0)
+        self.setVisible(True)
+
+    def _progress(self, handle: TaskHandle, fraction: float, message: str) -> None:
+        if handle is self.current():
+            self.bar.setValue(int(fraction * 1000))
+            self.label.setText(f"{handle.label}: {message}" if message else handle.label + "…")
+
+    def _finished(self, handle: TaskHandle, state: str) -> None:
+        nxt = self.current()
+        if nxt is None:
+            self.setVisible(False)
+        else:
+            self._started(nxt)
+
+
+class MainWindow(QMainWindow):
+    """Viewer + docked panels; opens structures and spectra; runs analyses in the background."""
+
+    model_ready = Signal()  # a model is shown and its bonds/coordination are computed
+    error_shown = Signal(str)
+
+    def __init__(self, settings: Optional[QSettings] = None):
+        super().__init__()
+        self.setWindowTitle("Amorpha")
+        self.resize(1500, 950)
+        self.setAcceptDrops(True)
+        self.settings = settings or QSettings("Amorpha", "Amorpha")
+        self.runner = TaskRunner(self)
+
+        self.atoms: Optional[Atoms] = None
+        self.source = ""
+        self.trajectory = None
+        self.frame = 0
+        self.bond_list = None
+        self.cutoff_overrides: dict = {}
+        self._generation = 0
+        self._frame_task: Optional[TaskHandle] = None
+        self._bond_task: Optional[TaskHandle] = None
+        self.last_error = ""
+
+        self.viewer = StructureViewer(self)
+        self.frames = FrameSlider()
+        self.frames.frame_changed.connect(self.show_frame)
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.viewer, 1)
+        column.addWidget(self.frames)
+        self.setCentralWidget(central)
+
+        self.structure_panel = StructurePanel()
+        self.view_panel = ViewPanel()
+        self.spectrum_panel = SpectrumPanel()
+        self._dock("Structure", self.structure_panel, Qt.RightDockWidgetArea)
+        self._dock("View", self.view_panel, Qt.LeftDockWidgetArea)
+        self._dock("Spectrum", self.spectrum_panel, Qt.BottomDockWidgetArea)
+
+        self.task_status = TaskStatus(self.runner)
+        self.statusBar().addPermanentWidget(self.task_status)
+        self._build_menus()
+        self._connect()
+        self.runner.submit("_warm-up", _warm_up)
+
+    # -- construction -------------------------------------------------------------------------
+    def _dock(self, title: str, widget: QWidget, area) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(title)
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _action(self, menu, text: str, slot: Callable, shortcut=None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self._action(file_menu, "&Open…", self.open_dialog, QKeySequence.Open)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self._action(file_menu, "Open &Spectrum…", self.open_spectrum_dialog)
+        examples_menu = file_menu.addMenu("&Examples")
+        self._action(examples_menu, "α-quartz 4×4×4", self.show_default_model)
+        file_menu.addSeparator()
+        self._action(file_menu, "Save &As extxyz…", self.save_as_dialog, QKeySequence.SaveAs)
+        self._action(file_menu, "&Export Image…", self.export_image_dialog)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.Quit)
+        view_menu = self.menuBar().addMenu("&View")
+        self._action(view_menu, "&Reset view", self.viewer.reset_view, "R")
+        for dock in self.findChildren(QDockWidget):
+            view_menu.addAction(dock.toggleViewAction())
+        self._refresh_recent()
+
+    def _connect(self) -> None:
+        self.viewer.atom_picked.connect(self.select_atom)
+        self.view_panel.color_by_changed.connect(self.color_by)
+        self.view_panel.projection_changed.connect(self.viewer.set_projection)
+        self.view_panel.bonds_toggled.connect(self.viewer.show_bonds)
+        self.view_panel.reset_requested.connect(self.viewer.reset_view)
+        self.view_panel.slab_changed.connect(self.apply_slab)
+        self.structure_panel.cutoffs_changed.connect(self.set_cutoffs)
+        self.spectrum_panel.open_requested.connect(self.open_spectrum_dialog)
+
+    # -- messages ----------------------------------------------------------------------------
+    def show_error(self, title: str, text: str) -> None:
+        """A window-modal dialog that does not block the event loop (tasks keep running)."""
+        self.last_error = text
+        box = QMessageBox(QMessageBox.Warning, title, text, QMessageBox.Ok, self)
+        box.setAttribute(Qt.WA_DeleteOnClose)
+        box.open()
+        self.statusBar().showMessage(text, 10000)
+        self.error_shown.emit(text)
+
+    def _task_error(self, what: str) -> Callable[[BaseException], None]:
+        def report(exc: BaseException) -> None:
+            reason = str(exc) if isinstance(exc, ReadError) else f"{type(exc).__name__}: {exc}"
+            self.show_error(what, f"{what} failed.\n\n{reason}\n\nNothing was changed.")
+
+        return report
+
+    # -- opening structures -------------------------------------------------------------------
+    def open_dialog(self) -> None:
+        start = self.settings.value("last_dir", str(Path.home()))
+        path, _ = QFileDialog.getOpenFileName(self, "Open structure", start, ";;".join(FILE_FILTERS))
+        if path:
+            self.open_path(path)
+
+    def open_path(self, path: str, ask_large: bool = True) -> None:
+        """Open a structure file in the background; a big file is confirmed first."""
+        path = os.fspath(path)
+        warning = size_warning(path) if os.path.isfile(path) else None
+        if warning and ask_large:
+            box = QMessageBox(
+                QMessageBox.Question,
+                "Open a large file?",
+                f"{warning}\n\nOpen it anyway?",
+                QMessageBox.Open | QMessageBox.Cancel,
+                self,
+            )
+            box.setDefaultButton(QMessageBox.Cancel)
+            box.setAttribute(Qt.WA_DeleteOnClose)
+            box.finished.connect(
+                lambda code: code == QMessageBox.Open and self.open_path(path, ask_large=False)
+            )
+            box.open()
+            return
+        prepare = getattr(self.viewer, "prepare_atoms_arrays", None)
+
+        def load(progress, cancel):
+            traj = open_structure(path, progress=progress, cancel=cancel)
+            atoms = traj[0]
+            return traj, atoms, (prepare(atoms) if prepare else None)
+
+        def apply(result):
+            traj, atoms, prepared = result
+            self.settings.setValue("last_dir", os.path.dirname(os.path.abspath(path)))
+            self._remember(path)
+            self.set_model(atoms, os.path.basename(path), traj, prepared=prepared)
+
+        self.runner.submit(f"Opening {os.path.basename(path)}", load, apply, self._task_error("Opening " + os.path.basename(path)))
+
+    def show_default_model(self) -> None:
+        self.set_model(examples.default_model(), "example: α-quartz 4×4×4")
+
+    def set_model(self, atoms: Atoms, source: str, trajectory=None, prepared=None) -> None:
+        """Show a new model (replacing the old one only now, when it has loaded)."""
+        self._generation += 1
+        for task in (self._bond_task, self._frame_task):
+            if task is not None:
+                task.cancel()
+        self.atoms = atoms
+        self.source = source
+        self.trajectory = trajectory
+        self.frame = 0
+        self.bond_list = None
+        self.setWindowTitle(f"Amorpha — {source}")
+        self._set_viewer_atoms(atoms, prepared, reset_camera=True)
+        n_frames = len(trajectory) if trajectory is not None else 1
+        self.frames.set_count(n_frames)
+        self.structure_panel.show_model(atoms, source, 0, n_frames)
+        self.view_panel.set_color_choices(per_atom_scalars(atoms))
+        self.compute_bonds()
+
+    def _set_viewer_atoms(self, atoms, prepared, reset_camera: bool) -> None:
+        kwargs = {"prepared": prepared} if prepared is not None else {}
+        self.viewer.set_atoms(atoms, **kwargs)
+        self.viewer.set_selection([])
+        if reset_camera:
+            self.viewer.reset_view()
+        self.apply_slab(self.view_panel.slab_settings())
+
+    # -- trajectories -------------------------------------------------------------------------
+    def show_frame(self, index: int) -> None:
+        """Read one frame in the background and show it; the latest request wins."""
+        if self.trajectory is None or index == self.frame:
+            return
+        if self._frame_task is not None:
+            self._frame_task.cancel()
+        traj, generation = self.trajectory, self._generation
+
+        def apply(atoms):
+            if generation != self._generation:
+                return
+            self.frame = index
+            same = len(atoms) == len(self.atoms) and np.array_equal(atoms.numbers, self.atoms.numbers)
+            self.atoms = atoms
+            if same:
+                self.viewer.set_positions(atoms.positions)
+            else:
+                self._set_viewer_atoms(atoms, None, reset_camera=False)
+            self.structure_panel.show_model(atoms, self.source, index, len(traj))
+            self.view_panel.set_color_choices(per_atom_scalars(atoms))
+            self.compute_bonds()
+
+        self._frame_task = self.runner.submit(
+            f"Reading frame {index + 1}",
+            lambda progress, cancel: traj[index],
+            apply,
+            self._task_error(f"Reading frame {index + 1}"),
+        )
+
+    # -- bonds and coordination -----------------------------------------------------------------
+    def set_cutoffs(self, cutoffs: dict) -> None:
+        self.cutoff_overrides = dict(cutoffs)
+        self.compute_bonds()
+
+    def compute_bonds(self) -> None:
+        """Bonds by element-pair cutoffs, then coordination numbers, in the background."""
+        if self.atoms is None:
+            return
+        if self._bond_task is not None:
+            self._bond_task.cancel()
+        atoms, generation = self.atoms, self._generation
+        cutoffs = bond_cutoffs(atoms.numbers)
+        cutoffs.update({k: v for k, v in self.cutoff_overrides.items() if k in cutoffs})
+
+        def work(progress, cancel):
+            nl = bonds(atoms, cutoffs, progress=progress, cancel=cancel)
+            coordination = compute_coordination(
+                atoms, CoordinationParams(cutoffs=cutoffs), neighbors=nl
+            ).coordination
+            i, j = nl.pairs()
+            zi, zj = np.minimum(atoms.numbers[i], atoms.numbers[j]), np.maximum(atoms.numbers[i], atoms.numbers[j])
+            counts = {}
+            for pair in cutoffs:
+                counts[pair] = int(np.count_nonzero((zi == min(pair)) & (zj == max(pair)))) // 2
+            return nl, coordination, counts
+
+        def apply(result):
+            if generation != self._generation or atoms is not self.atoms:
+                return
+            nl, coordination, counts = result
+            self.bond_list = nl
+            atoms.arrays["coordination"] = coordination
+            i, j = nl.pairs()
+            self.viewer.set_bonds(i, j, nl.shifts)
+            self.structure_panel.show_bonds(cutoffs, counts)
+            self.structure_panel.show_coordination(atoms.numbers, coordination)
+            self.view_panel.set_color_choices(per_atom_scalars(atoms))
+            if self.view_panel.color_combo.currentText() == "coordination":
+                self.color_by("coordination")
+            self.statusBar().showMessage(
+                f"{self.source}: {len(atoms):,} atoms, {sum(counts.values()):,} bonds", 8000
+            )
+            self.model_ready.emit()
+
+        self._bond_task = self.runner.submit(
+            "Finding bonds", work, apply, self._task_error("Finding bonds")
+        )
+
+    # -- view ---------------------------------------------------------------------------------
+    def color_by(self, name: str) -> None:
+        if self.atoms is None:
+            return
+        if name == ELEMENT or name not in self.atoms.arrays:
+            self.viewer.color_by_element()
+        else:
+            self.viewer.color_by(np.asarray(self.atoms.arrays[name], dtype=float), label=name)
+
+    def apply_slab(self, settings) -> None:
+        if self.atoms is None or settings is None:
+            self.viewer.set_slab(None)
+            return
+        try:
+            normal, center, thickness = slab_geometry(self.atoms, *settings)
+        except ValueError as exc:
+            self.show_error("Clipping slab", str(exc))
+            return
+        self.viewer.set_slab(normal, center, thickness)
+
+    def select_atom(self, index: int) -> None:
+        if self.atoms is None or index >= len(self.atoms):
+            return
+        self.viewer.set_selection([] if index < 0 else [index])
+        neighbors = None
+        if index >= 0 and self.bond_list is not None:
+            idx, dist, _ = self.bond_list.neighbors_of(index)
+            neighbors = (idx, dist)
+        self.structure_panel.show_atom(self.atoms, index, neighbors)
+
+    # -- spectra ------------------------------------------------------------------------------
+    def open_spectrum_dialog(self) -> None:
+        start = self.settings.value("last_dir", str(Path.home()))
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open spectrum", start, "Spectra (*.msa *.ems *.emsa *.txt *.csv *.dat);;All files (*)"
+        )
+        if path:
+            self.open_spectrum(path)
+
+    def open_spectrum(self, path: str) -> None:
+        self.runner.submit(
+            f"Reading {os.path.basename(path)}",
+            lambda progress, cancel: read_columns(path),
+            self.spectrum_panel.add_spectrum,
+            self._task_error("Opening spectrum " + os.path.basename(path)),
+        )
+
+    # -- saving ---------------------------------------------------------------------------------
+    def save_as_dialog(self) -> None:
+        if self.atoms is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Save structure", "model.extxyz", "Extended XYZ (*.extxyz *.xyz)")
+        if path:
+            self.save_as(path)
+
+    def save_as(self, path: str) -> None:
+        """Write the shown frame with every per-atom result as a column."""
+        snapshot = self.atoms.copy()
+        self.runner.submit(
+            f"Saving {os.path.basename(path)}",
+            lambda progress, cancel: write_extxyz(snapshot, path),
+            lambda _: self.statusBar().showMessage(f"Saved {path}", 8000),
+            self._task_error("Saving " + os.path.basename(path)),
+        )
+
+    def export_image_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export image", "amorpha.png", "PNG image (*.png)")
+        if path:
+            self.viewer.save_png(path)
+            self.statusBar().showMessage(f"Saved {path}", 8000)
+
+    # -- recent files and drag-and-drop -----------------------------------------------------------
+    def _remember(self, path: str) -> None:
+        recent = [p for p in self._recent() if p != os.path.abspath(path)]
+        recent.insert(0, os.path.abspath(path))
+        self.settings.setValue("recent_files", recent[:MAX_RECENT])
+        self._refresh_recent()
+
+    def _recent(self) -> list[str]:
+        value = self.settings.value("recent_files", []) or []
+        return [value] if isinstance(value, str) else list(value)
+
+    def _refresh_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in self._recent():
+            action = self.recent_menu.addAction(path)
+            action.triggered.connect(lambda _=False, p=path: self.open_path(p))
+        self.recent_menu.setEnabled(bool(self._recent()))
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        for url in event.mimeData().urls():
+            path = url.toLocalFile()
+            if not path:
+                continue
+            if Path(path).suffix.lower() in SPECTRUM_EXTENSIONS:
+                self.open_spectrum(path)
+            else:
+                self.open_path(path)
+        event.acceptProposedAction()
+
+    def closeEvent(self, event) -> None:  # noqa: N802
+        self.runner.cancel_all()
+        self.runner.wait(3000)
+        super().closeEvent(event)
+
+
+def _warm_up(progress=None, cancel=None) -> None:
+    """Compile every numba kernel on tiny inputs so the first real call is instant."""
+    from amorpha.engine.warmup import KERNEL_MODULES, warm_up
+
+    warm_up(KERNEL_MODULES + ["amorpha.gui.viewer.picking"], progress=progress, cancel=cancel)

@@ -1,0 +1,191 @@
+"""Docked structure panel: what the model is, its bonds and coordination, the picked atom."""
+from __future__ import annotations
+
+import html
+from typing import Optional
+
+import numpy as np
+from ase import Atoms
+from ase.units import _amu
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from amorpha.engine.elements import symbol
+
+
+def describe_cell(atoms: Atoms) -> dict[str, str]:
+    """Plain-text facts about a model for the summary form."""
+    a, b, c, alpha, beta, gamma = atoms.cell.cellpar()
+    facts = {
+        "Formula": atoms.get_chemical_formula(mode="hill", empirical=False),
+        "Atoms": f"{len(atoms):,}",
+        "PBC": " ".join("yes" if p else "no" for p in atoms.pbc),
+    }
+    if atoms.cell.rank == 3:
+        volume = abs(atoms.cell.volume)
+        grams = atoms.get_masses().sum() * _amu * 1e3
+        facts["Cell (Å)"] = f"{a:.4g}  {b:.4g}  {c:.4g}"
+        facts["Angles (°)"] = f"{alpha:.4g}  {beta:.4g}  {gamma:.4g}"
+        facts["Volume (Å³)"] = f"{volume:,.1f}"
+        facts["Density (g/cm³)"] = f"{grams / (volume * 1e-24):.4g}"
+    else:
+        facts["Cell"] = "none (open boundaries)"
+    return facts
+
+
+class StructurePanel(QWidget):
+    """Summary, bond cutoffs, coordination table and the selected atom's neighbourhood."""
+
+    cutoffs_changed = Signal(dict)  # {(Z1, Z2): cutoff or 0 for no bond}
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.summary = QFormLayout()
+        summary_box = QGroupBox("Model")
+        summary_box.setLayout(self.summary)
+
+        self.cutoff_table = QTableWidget(0, 3)
+        self.cutoff_table.setHorizontalHeaderLabels(["Pair", "Cutoff (Å)", "Bonds"])
+        self.cutoff_table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.cutoff_table.verticalHeader().setVisible(False)
+        apply_button = QPushButton("Apply cutoffs")
+        apply_button.setToolTip("Rebuild bonds and coordination with these cutoffs (0 = no bond)")
+        apply_button.clicked.connect(self._emit_cutoffs)
+        self.bond_note = QLabel("")
+        row = QHBoxLayout()
+        row.addWidget(self.bond_note, 1)
+        row.addWidget(apply_button)
+        bonds_box = QGroupBox("Bonds")
+        bonds_layout = QVBoxLayout(bonds_box)
+        bonds_layout.addWidget(self.cutoff_table)
+        bonds_layout.addLayout(row)
+
+        self.cn_table = QTableWidget(0, 0)
+        self.cn_table.verticalHeader().setDefaultSectionSize(22)
+        cn_box = QGroupBox("Coordination (atoms per neighbour count)")
+        QVBoxLayout(cn_box).addWidget(self.cn_table)
+
+        self.atom_info = QTextBrowser()
+        self.atom_info.setPlaceholderText("Click an atom in the viewer to see its neighbourhood.")
+        atom_box = QGroupBox("Selected atom")
+        QVBoxLayout(atom_box).addWidget(self.atom_info)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(summary_box)
+        layout.addWidget(bonds_box)
+        layout.addWidget(cn_box)
+        layout.addWidget(atom_box, 1)
+        self._pairs: list[tuple[int, int]] = []
+
+    # -- model summary -------------------------------------------------------------------------
+    def show_model(self, atoms: Atoms, source: str, frame: int = 0, n_frames: int = 1) -> None:
+        while self.summary.rowCount():
+            self.summary.removeRow(0)
+        self.summary.addRow("Source", QLabel(source))
+        if n_frames > 1:
+            self.summary.addRow("Frame", QLabel(f"{frame + 1} of {n_frames}"))
+        for key, value in describe_cell(atoms).items():
+            label = QLabel(value)
+            label.setWordWrap(True)
+            self.summary.addRow(key, label)
+        warning = atoms.info.get("warning")
+        if warning:
+            note = QLabel(f"⚠ {warning}")
+            note.setWordWrap(True)
+            note.setStyleSheet("color: #a05000")
+            self.summary.addRow("Note", note)
+        self.atom_info.clear()
+
+    # -- bonds -------------------------------------------------------------------------------
+    def show_bonds(self, cutoffs: dict, counts: dict) -> None:
+        """Fill the cutoff table; ``counts`` maps the same pairs to their number of bonds."""
+        self._pairs = sorted(cutoffs)
+        self.cutoff_table.setRowCount(len(self._pairs))
+        for row, pair in enumerate(self._pairs):
+            name = QTableWidgetItem(f"{symbol(pair[0])}–{symbol(pair[1])}")
+            self.cutoff_table.setItem(row, 0, name)
+            spin = QDoubleSpinBox()
+            spin.setRange(0.0, 10.0)
+            spin.setDecimals(2)
+            spin.setSingleStep(0.05)
+            spin.setValue(float(cutoffs[pair] or 0.0))
+            self.cutoff_table.setCellWidget(row, 1, spin)
+            self.cutoff_table.setItem(row, 2, QTableWidgetItem(f"{counts.get(pair, 0):,}"))
+        self.cutoff_table.setFixedHeight(26 + 24 * min(len(self._pairs), 6))
+        self.bond_note.setText(f"{sum(counts.values()):,} bonds")
+
+    def current_cutoffs(self) -> dict:
+        return {
+            pair: self.cutoff_table.cellWidget(row, 1).value()
+            for row, pair in enumerate(self._pairs)
+        }
+
+    def _emit_cutoffs(self) -> None:
+        self.cutoffs_changed.emit(self.current_cutoffs())
+
+    # -- coordination --------------------------------------------------------------------------
+    def show_coordination(self, numbers: np.ndarray, coordination: np.ndarray) -> None:
+        elements = sorted(set(int(z) for z in np.unique(numbers)))
+        top = int(coordination.max()) if len(coordination) else 0
+        self.cn_table.setColumnCount(top + 2)
+        self.cn_table.setHorizontalHeaderLabels([str(k) for k in range(top + 1)] + ["mean"])
+        self.cn_table.setRowCount(len(elements))
+        self.cn_table.setVerticalHeaderLabels([symbol(z) for z in elements])
+        for row, z in enumerate(elements):
+            cn = coordination[numbers == z]
+            counts = np.bincount(cn, minlength=top + 1)
+            for k, count in enumerate(counts):
+                self.cn_table.setItem(row, k, QTableWidgetItem(f"{count:,}" if count else ""))
+            self.cn_table.setItem(row, top + 1, QTableWidgetItem(f"{cn.mean():.3f}"))
+        self.cn_table.resizeColumnsToContents()
+        self.cn_table.setFixedHeight(30 + 24 * min(len(elements), 5))
+
+    # -- selected atom ------------------------------------------------------------------------
+    def show_atom(
+        self,
+        atoms: Atoms,
+        index: int,
+        neighbors: Optional[tuple[np.ndarray, np.ndarray]] = None,
+    ) -> None:
+        """Element, index, position, coordination and bonded neighbours with distances."""
+        if index < 0:
+            self.atom_info.clear()
+            return
+        z = int(atoms.numbers[index])
+        x, y, zc = atoms.positions[index]
+        lines = [
+            f"<b>{symbol(z)}</b> &nbsp; index {index}",
+            f"position ({x:.4f}, {y:.4f}, {zc:.4f}) Å",
+        ]
+        for name, values in atoms.arrays.items():
+            if name in ("numbers", "positions") or values.ndim != 1:
+                continue
+            lines.append(f"{html.escape(name)}: {values[index]:.6g}")
+        if neighbors is not None:
+            idx, dist = neighbors
+            order = np.argsort(dist)
+            rows = "".join(
+                f"<tr><td>{symbol(atoms.numbers[j])}</td><td align=right>{j}</td>"
+                f"<td align=right>{d:.4f}</td></tr>"
+                for j, d in zip(idx[order], dist[order])
+            )
+            lines.append(
+                f"bonded neighbours: {len(idx)}"
+                "<table cellspacing=6><tr><th>el</th><th>index</th><th>distance (Å)</th></tr>"
+                f"{rows}</table>"
+            )
+        self.atom_info.setHtml("<br>".join(lines))

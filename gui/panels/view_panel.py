@@ -1,0 +1,135 @@
+"""Docked view controls: colour by, projection, bonds, reset, and the clipping slab."""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+from ase import Atoms
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+ELEMENT = "Element"
+
+#: Slab normals offered: Cartesian axes and the lattice planes (100), (010), (001).
+SLAB_NORMALS = ["x", "y", "z", "(100)", "(010)", "(001)"]
+
+
+def slab_geometry(
+    atoms: Atoms, normal_key: str, fraction: float, thickness: float
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Unit normal, centre point and thickness of a slab placed at ``fraction`` along the model.
+
+    Lattice planes use the reciprocal vectors as normals; the slab runs across the atoms' extent
+    along that normal so that 0 and 1 are the two faces of the model.
+    """
+    axes = {"x": [1.0, 0, 0], "y": [0, 1.0, 0], "z": [0, 0, 1.0]}
+    if normal_key in axes:
+        normal = np.array(axes[normal_key])
+    else:
+        if atoms.cell.rank < 3:
+            raise ValueError("lattice planes need a cell; use x, y or z")
+        k = {"(100)": 0, "(010)": 1, "(001)": 2}[normal_key]
+        normal = np.asarray(atoms.cell.reciprocal()[k], dtype=float)
+    normal = normal / np.linalg.norm(normal)
+    heights = atoms.positions @ normal if len(atoms) else np.zeros(1)
+    lo, hi = float(heights.min()), float(heights.max())
+    center = normal * (lo + fraction * (hi - lo))
+    if len(atoms):
+        mean = atoms.positions.mean(axis=0)
+        center = center + (mean - normal * (mean @ normal))
+    return normal, center, float(thickness)
+
+
+class ViewPanel(QWidget):
+    """Controls that change how the model is drawn, never the model."""
+
+    color_by_changed = Signal(str)
+    projection_changed = Signal(bool)  # orthographic?
+    bonds_toggled = Signal(bool)
+    reset_requested = Signal()
+    slab_changed = Signal(object)  # None, or (normal_key, fraction, thickness)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.color_combo = QComboBox()
+        self.color_combo.addItem(ELEMENT)
+        self.color_combo.currentTextChanged.connect(self.color_by_changed)
+        self.projection = QComboBox()
+        self.projection.addItems(["Perspective", "Orthographic"])
+        self.projection.currentIndexChanged.connect(
+            lambda i: self.projection_changed.emit(i == 1)
+        )
+        self.bonds_box = QCheckBox("Show bonds")
+        self.bonds_box.setChecked(True)
+        self.bonds_box.toggled.connect(self.bonds_toggled)
+        reset = QPushButton("Reset view")
+        reset.clicked.connect(self.reset_requested)
+        display = QGroupBox("Display")
+        form = QFormLayout(display)
+        form.addRow("Colour by", self.color_combo)
+        form.addRow("Projection", self.projection)
+        form.addRow(self.bonds_box)
+        form.addRow(reset)
+
+        self.slab_on = QCheckBox("Clip to a slab")
+        self.slab_normal = QComboBox()
+        self.slab_normal.addItems(SLAB_NORMALS)
+        self.slab_position = QSlider(Qt.Horizontal)
+        self.slab_position.setRange(0, 1000)
+        self.slab_position.setValue(500)
+        self.slab_thickness = QDoubleSpinBox()
+        self.slab_thickness.setRange(0.1, 1000.0)
+        self.slab_thickness.setValue(5.0)
+        self.slab_thickness.setSuffix(" Å")
+        slab = QGroupBox("Clipping slab")
+        slab_form = QFormLayout(slab)
+        slab_form.addRow(self.slab_on)
+        slab_form.addRow("Normal", self.slab_normal)
+        slab_form.addRow("Position", self.slab_position)
+        slab_form.addRow("Thickness", self.slab_thickness)
+        for signal in (
+            self.slab_on.toggled,
+            self.slab_normal.currentIndexChanged,
+            self.slab_position.valueChanged,
+            self.slab_thickness.valueChanged,
+        ):
+            signal.connect(self._emit_slab)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(display)
+        layout.addWidget(slab)
+        layout.addStretch(1)
+
+    def set_color_choices(self, names: list[str]) -> None:
+        """Offer "Element" plus the model's per-atom arrays; keep the choice if still there."""
+        current = self.color_combo.currentText()
+        self.color_combo.blockSignals(True)
+        self.color_combo.clear()
+        self.color_combo.addItems([ELEMENT] + names)
+        self.color_combo.setCurrentText(current if current in names else ELEMENT)
+        self.color_combo.blockSignals(False)
+        if self.color_combo.currentText() != current:
+            self.color_by_changed.emit(self.color_combo.currentText())
+
+    def slab_settings(self) -> Optional[tuple[str, float, float]]:
+        if not self.slab_on.isChecked():
+            return None
+        return (
+            self.slab_normal.currentText(),
+            self.slab_position.value() / 1000.0,
+            self.slab_thickness.value(),
+        )
+
+    def _emit_slab(self, *_):
+        self.slab_changed.emit(self.slab_settings())

@@ -1,0 +1,147 @@
+"""Run engine calls on a QThreadPool and bring their results back to the GUI thread.
+
+The GUI snapshots its inputs, hands a plain function to :meth:`TaskRunner.submit`, and gets the
+result in a callback on the GUI thread (OVITO's compute/apply split). The function is called with
+``progress`` and ``cancel`` keyword arguments (see :mod:`amorpha.engine.tasks`); cancelling sets a
+token that the engine checks between chunks, and a cancelled or failed task changes nothing.
+"""
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+from amorpha.engine.tasks import Cancelled, CancelToken
+
+#: Progress signals are sent at most this often, so a chatty kernel cannot flood the event loop.
+PROGRESS_INTERVAL_S = 0.05
+
+
+class _Signals(QObject):
+    progress = Signal(float, str)
+    done = Signal(object)
+    failed = Signal(object)  # the exception
+    cancelled = Signal()
+
+
+class _Job(QRunnable):
+    def __init__(self, fn: Callable[..., Any], token: CancelToken, signals: _Signals):
+        super().__init__()
+        self.setAutoDelete(True)
+        self._fn = fn
+        self._token = token
+        self._signals = signals
+        self._last = 0.0
+
+    def _progress(self, fraction: float, message: str = "") -> None:
+        now = time.monotonic()
+        if now - self._last >= PROGRESS_INTERVAL_S or fraction >= 1.0:
+            self._last = now
+            self._signals.progress.emit(float(fraction), str(message))
+
+    def run(self) -> None:  # worker thread
+        try:
+            result = self._fn(progress=self._progress, cancel=self._token.is_set)
+        except Cancelled:
+            self._signals.cancelled.emit()
+        except Exception as exc:  # noqa: BLE001 - every failure is shown to the user
+            exc.__amorpha_traceback__ = traceback.format_exc()
+            if self._token.is_set():
+                self._signals.cancelled.emit()
+            else:
+                self._signals.failed.emit(exc)
+        else:
+            if self._token.is_set():
+                self._signals.cancelled.emit()
+            else:
+                self._signals.done.emit(result)
+
+
+@dataclass
+class TaskHandle:
+    """What the GUI keeps of a running task: its label, its cancel token, its signals."""
+
+    label: str
+    token: CancelToken
+    signals: _Signals
+    finished: bool = False
+    started: float = field(default_factory=time.monotonic)
+
+    def cancel(self) -> None:
+        self.token.set()
+
+
+class TaskRunner(QObject):
+    """Submits engine work to a thread pool and reports it to whoever shows progress.
+
+    ``task_started(handle)``, ``task_progress(handle, fraction, message)`` and
+    ``task_finished(handle, state)`` (state: "done", "failed" or "cancelled") drive the status bar.
+    """
+
+    task_started = Signal(object)
+    task_progress = Signal(object, float, str)
+    task_finished = Signal(object, str)
+
+    def __init__(self, parent: Optional[QObject] = None, max_threads: int = 4):
+        super().__init__(parent)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(max_threads)
+        self._running: list[TaskHandle] = []
+
+    @property
+    def running(self) -> list[TaskHandle]:
+        return list(self._running)
+
+    def submit(
+        self,
+        label: str,
+        fn: Callable[..., Any],
+        on_done: Optional[Callable[[Any], None]] = None,
+        on_error: Optional[Callable[[BaseException], None]] = None,
+        on_cancel: Optional[Callable[[], None]] = None,
+    ) -> TaskHandle:
+        """Run ``fn(progress=..., cancel=...)`` in the pool; callbacks run on the GUI thread."""
+        signals = _Signals(self)
+        handle = TaskHandle(label, CancelToken(), signals)
+
+        def finish(state: str) -> None:
+            handle.finished = True
+            if handle in self._running:
+                self._running.remove(handle)
+            self.task_finished.emit(handle, state)
+            signals.deleteLater()
+
+        def done(result: Any) -> None:
+            finish("done")
+            if on_done is not None:
+                on_done(result)
+
+        def failed(exc: BaseException) -> None:
+            finish("failed")
+            if on_error is not None:
+                on_error(exc)
+
+        def cancelled() -> None:
+            finish("cancelled")
+            if on_cancel is not None:
+                on_cancel()
+
+        signals.progress.connect(lambda f, m: self.task_progress.emit(handle, f, m))
+        signals.done.connect(done)
+        signals.failed.connect(failed)
+        signals.cancelled.connect(cancelled)
+        self._running.append(handle)
+        self.task_started.emit(handle)
+        self.pool.start(_Job(fn, handle.token, signals))
+        return handle
+
+    def cancel_all(self) -> None:
+        for handle in self._running:
+            handle.cancel()
+
+    def wait(self, msecs: int = -1) -> bool:
+        """Block until the pool is idle (for shutdown and tests)."""
+        return self.pool.waitForDone(msecs)

@@ -1,0 +1,96 @@
+"""Side-by-side benchmark: amorpha's neighbour list against matscipy's, single thread.
+
+Run ``python tests/benchmarks/bench_neighbors.py`` (10^4, 10^5, 10^6 atoms) or with ``--quick``
+(10^4 and 10^5 only). Systems are a-SiO2-like (2.2 g/cm3, Si:O = 1:2): jittered lattice sites, so
+the pair counts are realistic and atoms never overlap. Peak memory of ours is measured with
+tracemalloc (it sees numpy allocations, which hold all of our large arrays) and reported as a
+multiple of the output's size.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import tracemalloc
+
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+from ase import Atoms  # noqa: E402
+
+from amorpha.engine.neighbors import neighbor_list, warm_up  # noqa: E402
+
+AVOGADRO = 6.02214076e23
+SIO2_MASS = 60.084  # g/mol, three atoms
+
+
+def amorphous_sio2_like(n_atoms: int, density: float = 2.2, seed: int = 0) -> Atoms:
+    """Random a-SiO2-like box: lattice sites picked at random and jittered by ±30 % of the spacing."""
+    rng = np.random.default_rng(seed)
+    number_density = density / SIO2_MASS * AVOGADRO * 3 / 1e24  # atoms per Å^3
+    length = (n_atoms / number_density) ** (1 / 3)
+    m = int(np.ceil(n_atoms ** (1 / 3)))
+    spacing = length / m
+    sites = rng.choice(m**3, n_atoms, replace=False)
+    grid = np.stack(np.unravel_index(sites, (m, m, m)), axis=1).astype(np.float64)
+    positions = (grid + 0.5 + rng.uniform(-0.3, 0.3, (n_atoms, 3))) * spacing
+    numbers = np.full(n_atoms, 8)
+    numbers[rng.permutation(n_atoms)[: n_atoms // 3]] = 14
+    return Atoms(numbers=numbers, positions=positions, cell=[length] * 3, pbc=True)
+
+
+def _best_time(fn, repeats: int):
+    best, result = np.inf, None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, result
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="only 10^4 and 10^5 atoms")
+    args = parser.parse_args(argv)
+
+    import numba
+    from matscipy.neighbours import neighbour_list as matscipy_nl
+
+    numba.set_num_threads(1)
+    sizes = [10**4, 10**5] if args.quick else [10**4, 10**5, 10**6]
+    cutoffs = [2.0, 5.0]
+
+    # Warm up both: JIT (or cache load) for ours, first-call costs for matscipy.
+    warm_up()
+    small = amorphous_sio2_like(1000, seed=1)
+    neighbor_list(small, 5.0)
+    matscipy_nl("ijdS", small, 5.0)
+
+    header = f"{'N':>9} {'cutoff':>6} {'pairs':>11} {'t_ours/s':>9} {'t_matscipy/s':>12} " \
+             f"{'ratio':>6} {'peak/out':>8}"
+    print(header)
+    print("-" * len(header))
+    for n in sizes:
+        atoms = amorphous_sio2_like(n)
+        repeats = 3 if n <= 10**5 else 1
+        for cutoff in cutoffs:
+            t_ms, (i, j, d, s) = _best_time(lambda: matscipy_nl("ijdS", atoms, cutoff), repeats)
+            n_ms = len(i)
+            del i, j, d, s
+            t_ours, nl = _best_time(lambda: neighbor_list(atoms, cutoff), repeats)
+            assert nl.n_pairs == n_ms, f"pair counts differ: ours {nl.n_pairs}, matscipy {n_ms}"
+            out_bytes = nl.indptr.nbytes + nl.indices.nbytes + nl.distances.nbytes + nl.shifts.nbytes
+            del nl
+            tracemalloc.start()
+            nl = neighbor_list(atoms, cutoff)
+            _, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+            del nl
+            print(f"{n:>9} {cutoff:>6.1f} {n_ms:>11} {t_ours:>9.3f} {t_ms:>12.3f} "
+                  f"{t_ms / t_ours:>6.2f} {peak / out_bytes:>8.2f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
