@@ -104,7 +104,7 @@ class TaskRunner(QObject):
         on_cancel: Optional[Callable[[], None]] = None,
     ) -> TaskHandle:
         """Run ``fn(progress=..., cancel=...)`` in the pool; callbacks run on the GUI thread."""
-        signals = _Signals(self)
+        signals = _Signals()
         handle = TaskHandle(label, CancelToken(), signals)
 
         def finish(state: str) -> None:
@@ -112,7 +112,7 @@ class TaskRunner(QObject):
             if handle in self._running:
                 self._running.remove(handle)
             self.task_finished.emit(handle, state)
-            signals.deleteLater()
+
 
         def done(result: Any) -> None:
             finish("done")

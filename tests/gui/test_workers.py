@@ -1,0 +1,68 @@
+"""The thread-pool runner: results, errors and cancellation arrive on the GUI thread."""
+import threading
+import time
+
+import pytest
+from PySide6.QtCore import QThread
+
+from amorpha.engine.tasks import chunked
+from amorpha.gui.workers import TaskRunner
+
+
+def slow_sum(n_chunks, progress=None, cancel=None):
+    total = 0
+    for start, stop in chunked(n_chunks, 1, progress, cancel, "adding"):
+        time.sleep(0.02)
+        total += start
+    return total
+
+
+def test_result_arrives_on_gui_thread(qtbot):
+    runner = TaskRunner()
+    seen = {}
+
+    def on_done(value):
+        seen["value"] = value
+        seen["gui_thread"] = QThread.currentThread() is runner.thread()
+
+    progress = []
+    runner.task_progress.connect(lambda h, f, m: progress.append(f))
+    with qtbot.waitSignal(runner.task_finished, timeout=5000) as blocker:
+        runner.submit("sum", lambda progress, cancel: slow_sum(10, progress, cancel), on_done)
+    assert blocker.args[1] == "done"
+    assert seen == {"value": 45, "gui_thread": True}
+    assert progress and progress[-1] == pytest.approx(1.0)
+    assert runner.running == []
+
+
+def test_error_is_reported_not_raised(qtbot):
+    runner = TaskRunner()
+    errors = []
+
+    def boom(progress, cancel):
+        raise ValueError("bad parameter: cutoff must be positive")
+
+    with qtbot.waitSignal(runner.task_finished, timeout=5000) as blocker:
+        runner.submit("boom", boom, on_error=errors.append)
+    assert blocker.args[1] == "failed"
+    assert isinstance(errors[0], ValueError) and "cutoff" in str(errors[0])
+
+
+def test_cancel_stops_within_half_a_second(qtbot):
+    runner = TaskRunner()
+    started = threading.Event()
+    results = []
+
+    def long_job(progress, cancel):
+        started.set()
+        return slow_sum(10_000, progress, cancel)  # ~200 s if never cancelled
+
+    handle = runner.submit("long", long_job, on_done=results.append)
+    assert started.wait(5)
+    time.sleep(0.1)
+    t0 = time.monotonic()
+    with qtbot.waitSignal(runner.task_finished, timeout=2000) as blocker:
+        handle.cancel()
+    assert blocker.args[1] == "cancelled"
+    assert time.monotonic() - t0 < 0.5
+    assert results == []
