@@ -1,0 +1,56 @@
+"""The command line: `amorpha FILE --screenshot OUT.png`, and a clear word without a display."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from ase.io import write
+from PySide6.QtGui import QImage
+
+from amorpha.engine.examples import alpha_quartz
+
+
+def run_app(args, env=None, timeout=240):
+    return subprocess.run(
+        [sys.executable, "-m", "amorpha.gui", *args],
+        capture_output=True, text=True, timeout=timeout, env=env,
+    )
+
+
+def test_no_display_says_how_to_run_headless():
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    result = run_app([], env=env, timeout=60)
+    assert result.returncode == 2
+    assert "No display found" in result.stderr and "xvfb-run" in result.stderr
+
+
+def colourful_fraction(path):
+    image = QImage(str(path)).convertToFormat(QImage.Format_RGB888)
+    width, height = image.width(), image.height()
+    data = np.frombuffer(image.constBits(), np.uint8, count=image.bytesPerLine() * height)
+    rgb = data.reshape(height, image.bytesPerLine())[:, : width * 3].reshape(height, width, 3).astype(int)
+    saturation = rgb.max(axis=2) - rgb.min(axis=2)
+    return width, height, float(np.mean(saturation > 60))
+
+
+@pytest.mark.gl
+def test_screenshot_of_a_file(tmp_path):
+    model = tmp_path / "quartz.xyz"
+    write(model, alpha_quartz((3, 3, 3)))
+    out = tmp_path / "shot.png"
+    result = run_app([str(model), "--screenshot", str(out), "--size", "1000x700"])
+    assert result.returncode == 0, result.stderr
+    width, height, colourful = colourful_fraction(out)
+    assert (width, height) == (1000, 700)
+    assert colourful > 0.01, "the viewer shows no coloured atoms"
+
+
+@pytest.mark.gl
+def test_screenshot_of_a_bad_file_fails_with_the_reason(tmp_path):
+    bad = tmp_path / "broken.xyz"
+    bad.write_text("3\n\nSi 0 0\n")
+    result = run_app([str(bad), "--screenshot", str(tmp_path / "x.png")])
+    assert result.returncode == 1
+    assert "broken.xyz" in result.stderr
+    assert not (tmp_path / "x.png").exists()

@@ -1,0 +1,216 @@
+"""The window as a user meets it: open, look, click, save, and survive bad files."""
+import os
+import time
+
+import numpy as np
+import pytest
+from ase import Atoms
+from ase.io import read, write
+from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
+from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QMessageBox
+
+from amorpha.engine.examples import alpha_quartz
+from amorpha.gui.main_window import MainWindow
+
+pytestmark = pytest.mark.gl
+
+
+@pytest.fixture
+def window(qtbot):
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.resize(1200, 800)
+    win.show()
+    with qtbot.waitSignal(win.model_ready, timeout=60000):
+        win.show_default_model()
+    yield win
+    win.runner.cancel_all()
+    win.runner.wait(5000)
+
+
+def open_and_wait(qtbot, win, path, timeout=60000):
+    with qtbot.waitSignal(win.model_ready, timeout=timeout):
+        win.open_path(str(path))
+
+
+def test_default_model_shows_quartz_with_bonds(window):
+    assert window.viewer.n_atoms == 576
+    cn = window.atoms.arrays["coordination"]
+    si = window.atoms.numbers == 14
+    assert np.all(cn[si] == 4) and np.all(cn[~si] == 2)
+    assert window.bond_list.n_pairs == 2 * 4 * 192
+    assert "coordination" in [
+        window.view_panel.color_combo.itemText(k) for k in range(window.view_panel.color_combo.count())
+    ]
+
+
+def test_open_extxyz_offers_its_arrays_for_colouring(qtbot, window, tmp_path):
+    atoms = alpha_quartz((2, 2, 2))
+    atoms.arrays["height"] = atoms.positions[:, 2].copy()
+    write(tmp_path / "q.extxyz", atoms)
+    open_and_wait(qtbot, window, tmp_path / "q.extxyz")
+    assert window.viewer.n_atoms == len(atoms)
+    choices = [window.view_panel.color_combo.itemText(k) for k in range(window.view_panel.color_combo.count())]
+    assert "height" in choices and "coordination" in choices
+    window.view_panel.color_combo.setCurrentText("height")  # colours via the viewer, no error
+    assert window.last_error == ""
+
+
+def test_click_selection_shows_neighbourhood(window):
+    window.select_atom(0)
+    text = window.structure_panel.atom_info.toPlainText()
+    assert "Si" in text and "index 0" in text and "bonded neighbours: 4" in text
+    assert "1.60" in text  # Si-O distance in quartz, 1.604-1.614 A
+
+
+def test_save_as_keeps_per_atom_results(qtbot, window, tmp_path):
+    out = tmp_path / "saved.extxyz"
+    with qtbot.waitSignal(window.runner.task_finished, timeout=30000):
+        window.save_as(str(out))
+    back = read(out)
+    assert np.array_equal(back.arrays["coordination"], window.atoms.arrays["coordination"])
+    assert np.allclose(back.positions, window.atoms.positions)
+
+
+def _write_bad(tmp_path, kind):
+    path = tmp_path / {"unknown": "model.foo", "random": "noise.xyz"}.get(kind, f"{kind}.xyz")
+    if kind == "empty":
+        path.write_text("")
+    elif kind == "truncated":
+        path.write_text("5\ncomment\nSi 0 0 0\nO 1 0 0\n")
+    elif kind == "random":
+        path.write_bytes(np.random.default_rng(0).bytes(4096))
+    elif kind == "unknown":
+        path.write_text("this is not a structure\n")
+    elif kind == "nan":
+        path.write_text("2\ncomment\nSi 0 0 0\nO nan 0 0\n")
+    elif kind == "zero_volume":
+        path.write_text(
+            '2\nLattice="5 0 0 0 5 0 0 0 0" Properties=species:S:1:pos:R:3 pbc="T T T"\n'
+            "Si 0 0 0\nO 1 0 0\n"
+        )
+    return path
+
+
+@pytest.mark.parametrize("kind", ["empty", "truncated", "random", "unknown", "nan", "zero_volume"])
+def test_bad_file_shows_error_and_keeps_model(qtbot, window, tmp_path, kind):
+    before = window.atoms
+    path = _write_bad(tmp_path, kind)
+    with qtbot.waitSignal(window.error_shown, timeout=30000) as blocker:
+        window.open_path(str(path))
+    message = blocker.args[0]
+    assert path.name in message, message
+    assert window.atoms is before and window.viewer.n_atoms == len(before)
+    boxes = [b for b in window.findChildren(QMessageBox) if b.isVisible()]
+    assert boxes, "the error must be shown in a dialog"
+    for box in boxes:
+        box.close()
+
+
+def test_huge_file_asks_before_reading(qtbot, window, tmp_path):
+    path = tmp_path / "huge.xyz"
+    with open(path, "wb") as fh:
+        fh.truncate(2 * 1024**3)  # sparse: 2 GB on paper, nothing on disk
+    before = window.atoms
+    window.open_path(str(path))
+    boxes = [b for b in window.findChildren(QMessageBox) if b.isVisible()]
+    assert len(boxes) == 1 and "GB" in boxes[0].text()
+    assert window.runner.running == [] or all(h.label.startswith("_") for h in window.runner.running)
+    boxes[0].button(QMessageBox.Cancel).click()
+    qtbot.wait(100)
+    assert window.atoms is before and not window.runner.running
+
+
+def test_trajectory_frames(qtbot, window, tmp_path):
+    frames = []
+    for k in range(3):
+        atoms = alpha_quartz((1, 1, 1))
+        atoms.positions[0, 0] += 0.1 * k
+        frames.append(atoms)
+    write(tmp_path / "traj.extxyz", frames)
+    open_and_wait(qtbot, window, tmp_path / "traj.extxyz")
+    assert window.frames.isVisible() and window.frames.slider.maximum() == 2
+    with qtbot.waitSignal(window.model_ready, timeout=30000):
+        window.frames.slider.setValue(2)
+    assert window.frame == 2
+    assert window.atoms.positions[0, 0] == pytest.approx(frames[2].positions[0, 0])
+
+
+def test_spectrum_opens_and_bad_spectrum_is_reported(qtbot, window, tmp_path):
+    good = tmp_path / "edge.csv"
+    energy = np.linspace(520, 560, 200)
+    np.savetxt(good, np.column_stack([energy, np.exp(-((energy - 535) / 3) ** 2)]), delimiter=",",
+               header="energy,intensity")
+    with qtbot.waitSignal(window.runner.task_finished, timeout=10000):
+        window.open_spectrum(str(good))
+    assert len(window.spectrum_panel.spectra) == 1
+    bad = tmp_path / "bad.csv"
+    bad.write_text("energy,intensity\n1,2\n3,4\n5,oops\n")
+    with qtbot.waitSignal(window.error_shown, timeout=10000) as blocker:
+        window.open_spectrum(str(bad))
+    assert "bad.csv, line 4" in blocker.args[0]
+    assert len(window.spectrum_panel.spectra) == 1
+
+
+def test_drop_a_file_opens_it(qtbot, window, tmp_path):
+    write(tmp_path / "dropped.xyz", alpha_quartz((1, 1, 2)))
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(tmp_path / "dropped.xyz"))])
+    event = QDropEvent(QPointF(10, 10), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    with qtbot.waitSignal(window.model_ready, timeout=30000):
+        window.dropEvent(event)
+    assert window.viewer.n_atoms == 18
+    assert window.recent_menu.actions()[0].text().endswith("dropped.xyz")
+
+
+def write_big_xyz(path, n, seed=0):
+    """An a-SiO2-like random model (2.2 g/cm3) written fast with numpy."""
+    rng = np.random.default_rng(seed)
+    box = (n / 3 * 60.08 / 6.022e23 / 2.2) ** (1 / 3) * 1e8  # Angstrom
+    pos = rng.random((n, 3)) * box
+    species = np.where(np.arange(n) % 3 == 0, "Si", "O")
+    with open(path, "w") as fh:
+        fh.write(f'{n}\nLattice="{box} 0 0 0 {box} 0 0 0 {box}" Properties=species:S:1:pos:R:3 pbc="T T T"\n')
+        np.savetxt(fh, np.column_stack([species, pos.astype(str)]), fmt="%s")
+    return box
+
+
+@pytest.mark.slow
+def test_million_atoms_never_freeze_the_gui(qtbot, window, tmp_path):
+    path = tmp_path / "million.extxyz"
+    write_big_xyz(path, 1_000_000)
+    gaps, last = [], [time.perf_counter()]
+
+    def tick():
+        now = time.perf_counter()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(tick)
+    timer.start()
+    with qtbot.waitSignal(window.model_ready, timeout=300000):
+        window.open_path(str(path))
+    qtbot.wait(300)
+    timer.stop()
+    assert window.viewer.n_atoms == 1_000_000
+    worst = max(gaps)
+    print(f"longest GUI-thread stall while loading 1e6 atoms: {worst * 1e3:.0f} ms over {len(gaps)} ticks")
+    assert worst < 0.1, f"GUI thread stalled {worst * 1e3:.0f} ms"
+
+
+@pytest.mark.slow
+def test_cancel_a_load_keeps_the_old_model(qtbot, window, tmp_path):
+    path = tmp_path / "big.extxyz"
+    write_big_xyz(path, 600_000, seed=1)
+    before = window.atoms
+    window.open_path(str(path))
+    qtbot.wait(300)
+    t0 = time.monotonic()
+    with qtbot.waitSignal(window.runner.task_finished, timeout=5000) as blocker:
+        window.task_status.cancel_current()
+    assert blocker.args[1] == "cancelled"
+    assert time.monotonic() - t0 < 0.5
+    assert window.atoms is before
