@@ -10,8 +10,8 @@ class ReadError(Exception):
 
     def __init__(self, path: "os.PathLike[str] | str | None", line: Optional[int], reason: str):
         self.path = None if path is None else os.fspath(path)
-        self.line = line
-        self.reason = reason
+        self.line = None if line is None else int(line)
+        self.reason = str(reason)
         super().__init__(self.__str__())
 
     def __str__(self) -> str:
@@ -19,3 +19,7 @@ class ReadError(Exception):
         if self.line is not None:
             where += f", line {self.line}"
         return f"{where}: {self.reason}"
+
+    def __reduce__(self):
+        # Keep the three fields when the error crosses a process boundary (Dask, multiprocessing).
+        return (type(self), (self.path, self.line, self.reason))

@@ -1,0 +1,33 @@
+"""Structure file input/output: ASE formats plus sovapy xyz and RMC++ cfg, read lazily.
+
+The GUI and scripts use only the names below; every reader failure is a StructureReadError.
+"""
+from .errors import StructureReadError
+from .structures import (
+    FILE_FILTERS,
+    FORMATS,
+    LARGE_FILE_BYTES,
+    SUPPORTED_EXTENSIONS,
+    Trajectory,
+    open_structure,
+    read_structure,
+    size_warning,
+    sniff_format,
+    validate_atoms,
+    write_extxyz,
+)
+
+__all__ = [
+    "FILE_FILTERS",
+    "FORMATS",
+    "LARGE_FILE_BYTES",
+    "SUPPORTED_EXTENSIONS",
+    "StructureReadError",
+    "Trajectory",
+    "open_structure",
+    "read_structure",
+    "size_warning",
+    "sniff_format",
+    "validate_atoms",
+    "write_extxyz",
+]

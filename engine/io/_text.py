@@ -4,7 +4,7 @@ Two tools shared by the xyz, sovapy-xyz, RMC cfg and LAMMPS dump readers:
 
 * :class:`LineScanner` walks a file in blocks, counting newlines with ``bytes.count`` and numpy,
   so finding frame offsets in a multi-GB file never parses the atom lines;
-* :func:`iter_rows` cuts an atom block into ~1.5 MB pieces and turns each into a numpy ``S``
+* :func:`iter_rows` cuts an atom block into ~1 MB pieces and turns each into a numpy ``S``
   token table, so no single C call holds the GIL for long and ``cancel``/``progress`` are
   checked between pieces (ASE's line-by-line Python parsing is ~20x slower on 10^6 atoms).
 """
@@ -18,7 +18,7 @@ from ..tasks import CancelFn, ProgressFn, check_cancel, report
 from .errors import StructureReadError
 
 BLOCK_BYTES = 4 << 20
-CHUNK_BYTES = 3 << 19  # ~1.5 MB: about 45k plain xyz lines, ~20 ms of numpy work per piece
+CHUNK_BYTES = 1 << 20  # 1 MB: about 30k plain xyz lines, ~15 ms of numpy work per piece
 
 
 class LineScanner:
@@ -90,14 +90,16 @@ class LineScanner:
                 self._pos = nl + 1
                 done += 1
                 continue
-            have = self._buf.count(b"\n", self._pos)
+            # Count in a window sized to the lines wanted, so many mid-size frames stay cheap.
+            end = min(len(self._buf), self._pos + want * 160)
+            have = self._buf.count(b"\n", self._pos, end)
             if have < want:
                 done += have
-                self._pos = len(self._buf)
-                if not self._refill():
+                self._pos = end
+                if end == len(self._buf) and not self._refill():
                     break
                 continue
-            view = np.frombuffer(self._buf, dtype=np.uint8, offset=self._pos)
+            view = np.frombuffer(self._buf, dtype=np.uint8, count=end - self._pos, offset=self._pos)
             self._pos += int(np.flatnonzero(view == 10)[want - 1]) + 1
             done += want
         self.lineno += done
@@ -204,8 +206,9 @@ def convert_column(col: np.ndarray, dtype, *, path, first_line: int, row0: int, 
             try:
                 np.array([value]).astype(dtype)
             except (ValueError, OverflowError):
-                kind = "a number" if np.dtype(dtype).kind == "f" else "an integer"
+                kind = "numbers" if np.dtype(dtype).kind == "f" else "integers"
+                shown = b" ".join(np.atleast_1d(value)).decode(errors="replace")
                 raise StructureReadError(
                     path, first_line + row0 + i,
-                    f"expected {kind} for {what}, found {value.decode(errors='replace')!r}") from None
+                    f"expected {kind} for {what}, found {shown!r}") from None
         raise

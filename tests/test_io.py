@@ -1,0 +1,453 @@
+"""Structure I/O: formats, lazy frames, errors a person can act on, atomic writes, big files."""
+from __future__ import annotations
+
+import io
+import os
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import ase.io
+from ase import Atoms
+from ase.build import bulk
+
+from amorpha.engine.io import (
+    FILE_FILTERS,
+    LARGE_FILE_BYTES,
+    SUPPORTED_EXTENSIONS,
+    StructureReadError,
+    open_structure,
+    read_structure,
+    size_warning,
+    validate_atoms,
+    write_extxyz,
+)
+from amorpha.engine.tasks import Cancelled
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "structures"
+
+
+def shared(*parts: str) -> Path:
+    path = DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"shared data not available: {path}")
+    return path
+
+
+def assert_same_atoms(a: Atoms, b: Atoms) -> None:
+    assert np.array_equal(a.numbers, b.numbers)
+    assert np.allclose(a.positions, b.positions, rtol=0, atol=1e-12)
+    assert np.allclose(a.cell, b.cell)
+    assert np.array_equal(a.pbc, b.pbc)
+    assert sorted(a.arrays) == sorted(b.arrays)
+    for key in a.arrays:
+        assert np.array_equal(a.arrays[key], b.arrays[key]), key
+
+
+def silicon_frames(n: int) -> list[Atoms]:
+    frames = []
+    for k in range(n):
+        atoms = bulk("Si", "diamond", a=5.43, cubic=True).repeat(2)
+        atoms.rattle(0.05, seed=k)
+        atoms.new_array("q6", np.linspace(0, 1, len(atoms)) + k)
+        atoms.info["step"] = k
+        frames.append(atoms)
+    return frames
+
+
+# ----------------------------------------------------------------------------- shared examples
+
+def test_sovapy_xyz_amorphous_silica():
+    atoms = read_structure(shared("sovapy", "a_SiO2_speed1e11K.xyz"))
+    assert len(atoms) == 999
+    assert (atoms.numbers == 14).sum() == 333 and (atoms.numbers == 8).sum() == 666
+    assert np.allclose(atoms.cell, np.eye(3) * 24.713)
+    assert atoms.pbc.all()
+
+
+def test_sovapy_tri_cell_matches_extxyz_twin():
+    sov = open_structure(shared("crystals", "alpha_quartz_444_sovapy.xyz"))
+    assert sov.format == "sovapy-xyz" and len(sov) == 1
+    atoms = sov[0]
+    assert len(atoms) == 576
+    assert np.allclose(atoms.cell.cellpar(), [19.6536, 19.6536, 21.6208, 90, 90, 120], atol=1e-4)
+
+
+def test_rmc_cfg_placeholders_and_symbols():
+    path = shared("sovapy", "sio.cfg")
+    traj = open_structure(path)
+    assert traj.format == "rmc-cfg"
+    atoms = traj[0]
+    assert len(atoms) == 3000
+    assert np.allclose(atoms.cell, np.eye(3) * 35.662, atol=1e-3)
+    assert set(atoms.numbers) == {1, 2} and "symbols=" in atoms.info["warning"]
+    named = read_structure(path, symbols=["Si", "O"])
+    assert (named.numbers == 14).sum() == 1000 and (named.numbers == 8).sum() == 2000
+    assert "warning" not in named.info
+    frac = named.get_scaled_positions(wrap=False)
+    assert frac.min() >= -1e-9 and frac.max() <= 1 + 1e-9
+    with pytest.raises(StructureReadError, match="2 atom types"):
+        read_structure(path, symbols=["Si"])
+
+
+@pytest.mark.parametrize("name, natoms", [("aC.cfg", 4001), ("aSi.cfg", 64)])
+def test_atomeye_cfg_through_ase(name, natoms):
+    path = shared("matscipy", name)
+    traj = open_structure(path)
+    assert traj.format == "cfg"
+    assert_same_atoms(traj[0], ase.io.read(path))
+    assert len(traj[0]) == natoms
+
+
+def test_extxyz_fast_path_equals_ase_with_calculator_columns():
+    path = shared("matscipy", "aSi_N64.xyz")  # forces, momenta, masses, energy: ASE semantics
+    ours, theirs = read_structure(path), ase.io.read(path)
+    assert_same_atoms(ours, theirs)
+    assert ours.info == theirs.info
+    assert np.array_equal(ours.get_forces(), theirs.get_forces())
+
+
+def test_cif():
+    path = shared("crystals", "alpha_quartz_unitcell.cif")
+    traj = open_structure(path)
+    assert traj.format == "cif" and len(traj[0]) == 9
+
+
+# ----------------------------------------------------------------------------- formats written here
+
+def test_multi_frame_extxyz_is_lazy_and_equal_to_ase(tmp_path):
+    path = tmp_path / "five.extxyz"
+    ase.io.write(path, silicon_frames(5), format="extxyz")
+    traj = open_structure(path)
+    assert len(traj) == 5 and traj.format == "extxyz"
+    for i in (0, 3, -1, 1):
+        ours, theirs = traj[i], ase.io.read(path, index=i)
+        assert_same_atoms(ours, theirs)
+        assert ours.info == theirs.info
+    assert len(traj[1:3]) == 2
+    with pytest.raises(IndexError):
+        traj[5]
+
+
+def test_lammps_dump_three_frames(tmp_path):
+    frames = silicon_frames(3)
+    path = tmp_path / "run.lammpstrj"
+    with open(path, "w") as f:
+        for k, atoms in enumerate(frames):
+            L = atoms.cell[0, 0]
+            f.write(f"ITEM: TIMESTEP\n{k * 100}\nITEM: NUMBER OF ATOMS\n{len(atoms)}\n")
+            f.write(f"ITEM: BOX BOUNDS pp pp pp\n0 {L}\n0 {L}\n0 {L}\nITEM: ATOMS id type x y z\n")
+            for i, (x, y, z) in enumerate(atoms.positions):
+                f.write(f"{i + 1} {1 + i % 2} {x:.8f} {y:.8f} {z:.8f}\n")
+    traj = open_structure(path)
+    assert traj.format == "lammps-dump-text" and len(traj) == 3
+    for i in range(3):
+        ours = traj[i]
+        theirs = ase.io.read(path, index=i, format="lammps-dump-text")
+        assert np.allclose(ours.positions, theirs.positions)
+        assert np.array_equal(ours.numbers, theirs.numbers)
+        assert set(ours.numbers) == {1, 2} and "atomic numbers" in ours.info["warning"]
+    named = read_structure(path, index=2, symbols=["Si", "O"])
+    assert set(named.numbers) == {14, 8} and "warning" not in named.info
+
+
+def test_lammps_dump_with_element_column(tmp_path):
+    path = tmp_path / "el.dump"
+    path.write_text("ITEM: TIMESTEP\n0\nITEM: NUMBER OF ATOMS\n2\nITEM: BOX BOUNDS pp pp pp\n"
+                    "0 5\n0 5\n0 5\nITEM: ATOMS id type element x y z\n"
+                    "1 1 Si 0 0 0\n2 2 O 1 1 1\n")
+    atoms = read_structure(path)
+    assert list(atoms.get_chemical_symbols()) == ["Si", "O"] and "warning" not in atoms.info
+
+
+@pytest.mark.parametrize("name, fmt", [("POSCAR", "vasp"), ("model.pdb", "proteindatabank"),
+                                       ("model.xsf", "xsf"), ("model.cif", "cif"),
+                                       ("model.lmp", "lammps-data")])
+def test_ase_formats_round_trip(tmp_path, name, fmt):
+    atoms = bulk("Si", "diamond", a=5.43, cubic=True)
+    path = tmp_path / name
+    kwargs = {"atom_style": "atomic"} if fmt == "lammps-data" else {}
+    ase.io.write(path, atoms, format=fmt, **kwargs)
+    traj = open_structure(path)
+    assert traj.format == fmt
+    got = traj[0]
+    assert len(got) == 8
+    assert np.allclose(got.cell.lengths(), atoms.cell.lengths(), atol=1e-3)
+
+
+def test_lammps_data_types_warn_without_masses(tmp_path):
+    path = tmp_path / "box.data"
+    path.write_text("test\n\n2 atoms\n2 atom types\n\n0 5 xlo xhi\n0 5 ylo yhi\n0 5 zlo zhi\n\n"
+                    "Atoms # atomic\n\n1 1 0 0 0\n2 2 1 1 1\n")
+    atoms = read_structure(path)
+    assert list(atoms.numbers) == [1, 2] and "symbols=" in atoms.info["warning"]
+    assert list(read_structure(path, symbols=["Si", "O"]).numbers) == [14, 8]
+
+
+def test_plain_xyz_and_content_sniffing(tmp_path):
+    text = "2\nwater-ish\nO 0 0 0\nH 0.9 0 0\n"
+    (tmp_path / "a.xyz").write_text(text)
+    (tmp_path / "a.weird").write_text(text)
+    for name in ("a.xyz", "a.weird"):
+        traj = open_structure(tmp_path / name)
+        assert traj.format == "xyz" and len(traj[0]) == 2
+        assert not traj[0].pbc.any()
+
+
+def test_sovapy_cell_keywords(tmp_path):
+    cases = {"HEX 3 5": [3, 3, 5, 90, 90, 120], "ORT 3 4 5": [3, 4, 5, 90, 90, 90],
+             "TET 3 5": [3, 3, 5, 90, 90, 90], "MON 3 4 5 100": [3, 4, 5, 90, 100, 90],
+             "RHO 4 70": [4, 4, 4, 70, 70, 70],
+             "TRI\n2 0 0\n0 3 0\n0 0 4": [2, 3, 4, 90, 90, 90]}
+    for k, (line, par) in enumerate(cases.items()):
+        path = tmp_path / f"s{k}.xyz"
+        path.write_text(f"2\n{line}\nSi 0.1 0.1 0.1\nO 1 1 1\n")
+        traj = open_structure(path)
+        assert traj.format == "sovapy-xyz"
+        atoms = traj[0]
+        assert np.allclose(atoms.cell.cellpar(), par), line
+        assert atoms.positions[1, 2] == 1.0
+    bad = tmp_path / "bad.xyz"
+    bad.write_text("1\nHEX 3\nSi 0 0 0\n")
+    with pytest.raises(StructureReadError, match="needs 2 numbers") as err:
+        open_structure(bad)
+    assert err.value.line == 2
+
+
+# ----------------------------------------------------------------------------- writing
+
+def test_write_extxyz_round_trip_arrays_and_info(tmp_path):
+    atoms = bulk("Si", "diamond", a=5.43, cubic=True).repeat(2)
+    n = len(atoms)
+    atoms.new_array("coordination", np.arange(n) % 5)
+    atoms.new_array("q6", np.linspace(0.1, 0.9, n))
+    atoms.new_array("ring_vec", np.random.default_rng(1).random((n, 3)))
+    atoms.info.update(model="test", temperature=300.5)
+    path = tmp_path / "out.extxyz"
+    write_extxyz(atoms, path)
+    back = read_structure(path)
+    # ASE writes reals as %16.8f: floats come back to 8 decimals, integers exactly.
+    assert np.array_equal(back.arrays["coordination"], atoms.arrays["coordination"])
+    assert back.arrays["coordination"].dtype.kind == "i"
+    for key in ("q6", "ring_vec"):
+        assert back.arrays[key].shape == atoms.arrays[key].shape
+        assert np.allclose(back.arrays[key], atoms.arrays[key], rtol=0, atol=5e-9), key
+    assert back.info["model"] == "test" and back.info["temperature"] == 300.5
+    assert [p.name for p in tmp_path.iterdir()] == ["out.extxyz"]  # no temporary left over
+    write_extxyz(silicon_frames(2), path)
+    assert len(open_structure(path)) == 2
+
+
+def test_write_extxyz_failure_leaves_old_file(tmp_path, monkeypatch):
+    path = tmp_path / "keep.extxyz"
+    path.write_text("old")
+
+    def half_write(f, frames, format):
+        f.write("1\npartial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(ase.io, "write", half_write)
+    with pytest.raises(OSError, match="disk full"):
+        write_extxyz(Atoms("Si", positions=[[0, 0, 0]]), path)
+    assert path.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.extxyz"]
+
+
+# ----------------------------------------------------------------------------- bad input
+
+def _bad(path, **kw) -> StructureReadError:
+    with pytest.raises(StructureReadError) as err:
+        open_structure(path, **kw)
+    assert err.value.path == os.fspath(path)
+    assert err.value.reason and str(err.value).startswith(Path(path).name)
+    return err.value
+
+
+def test_empty_file(tmp_path):
+    (tmp_path / "e.xyz").write_bytes(b"")
+    assert "empty" in _bad(tmp_path / "e.xyz").reason
+
+
+def test_truncated_xyz_gives_line(tmp_path):
+    path = tmp_path / "t.xyz"
+    path.write_text("5\ncomment\nSi 0 0 0\nSi 1 1 1\n")
+    err = _bad(path)
+    assert err.line == 5 and "5 atoms" in err.reason
+
+
+def test_short_coordinate_line(tmp_path):
+    path = tmp_path / "quartz.xyz"
+    lines = ["Si 0 0 0"] * 12
+    lines[9] = "Si 1.0 2.0"
+    path.write_text("12\n\n" + "\n".join(lines) + "\n")
+    err = _bad(path)
+    assert str(err) == "quartz.xyz, line 12: expected 3 coordinates, found 2"
+
+
+def test_bad_number(tmp_path):
+    path = tmp_path / "n.xyz"
+    path.write_text("2\n\nSi 0 0 0\nSi 1 x 1\n")
+    err = _bad(path)
+    assert err.line == 4 and "'1 x 1'" in err.reason
+
+
+def test_unknown_element(tmp_path):
+    path = tmp_path / "u.xyz"
+    path.write_text("2\n\nSi 0 0 0\nQq 1 1 1\n")
+    err = _bad(path)
+    assert err.line == 4 and "Qq" in err.reason
+
+
+def test_random_bytes(tmp_path):
+    path = tmp_path / "r.xyz"
+    path.write_bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes())
+    assert "binary" in _bad(path).reason
+
+
+def test_unknown_extension(tmp_path):
+    path = tmp_path / "notes.foo"
+    path.write_text("hello\nworld\n")
+    err = _bad(path)
+    assert "unknown file type '.foo'" in err.reason and ".xyz" in err.reason
+
+
+def test_nan_coordinates(tmp_path):
+    path = tmp_path / "nan.xyz"
+    path.write_text("3\n\nSi 0 0 0\nSi 1 1 1\nSi nan 0 0\n")
+    err = _bad(path)
+    assert "atom 2" in err.reason and err.line == 5
+
+
+def test_zero_volume_cell(tmp_path):
+    path = tmp_path / "flat.extxyz"
+    path.write_text('1\nLattice="5 0 0 0 5 0 0 0 0" Properties=species:S:1:pos:R:3 pbc="T T T"\n'
+                    "Si 0 0 0\n")
+    assert "zero volume" in _bad(path).reason
+
+
+def test_nonexistent_file_and_directory(tmp_path):
+    assert "no such file" in _bad(tmp_path / "missing.xyz").reason
+    assert "folder" in _bad(tmp_path).reason
+
+
+def test_ase_errors_are_converted(tmp_path):
+    path = tmp_path / "broken.cif"
+    path.write_text("data_x\n_cell_length_a 5\nloop_\n_atom_site_label\n")
+    err = _bad(path)
+    assert isinstance(err, StructureReadError)
+
+
+def test_zero_atoms(tmp_path):
+    path = tmp_path / "z.xyz"
+    path.write_text("0\n\n")
+    assert "no atoms" in _bad(path).reason
+
+
+def test_validate_atoms_directly():
+    with pytest.raises(StructureReadError, match="no atoms"):
+        validate_atoms(Atoms())
+    atoms = Atoms("Si2", positions=[[0, 0, 0], [1, 1, 1]], cell=[[1, 0, 0], [2, 0, 0], [0, 0, 1]],
+                  pbc=True)
+    with pytest.raises(StructureReadError, match="zero volume"):
+        validate_atoms(atoms)
+    atoms.pbc = False
+    validate_atoms(atoms)
+
+
+def test_error_message_shape():
+    err = StructureReadError("/x/quartz.xyz", 12, "expected 3 coordinates, found 2")
+    assert str(err) == "quartz.xyz, line 12: expected 3 coordinates, found 2"
+    assert str(StructureReadError("/x/a.cif", None, "bad")) == "a.cif: bad"
+
+
+# ----------------------------------------------------------------------------- misc API
+
+def test_filters_and_size_warning(tmp_path):
+    assert FILE_FILTERS[0].startswith("Structures (") and FILE_FILTERS[-1] == "All files (*)"
+    assert ".xyz" in SUPPORTED_EXTENSIONS and ".lammpstrj" in SUPPORTED_EXTENSIONS
+    small = tmp_path / "s.xyz"
+    small.write_text("1\n\nSi 0 0 0\n")
+    assert size_warning(small) is None
+    big = tmp_path / "big.xyz"
+    with open(big, "wb") as f:
+        f.truncate(2 * 2**30)  # sparse: costs no disk
+    message = size_warning(big)
+    assert message.startswith("big.xyz is 2.0 GB") and "memory" in message
+    assert LARGE_FILE_BYTES == 512 * 2**20
+
+
+def test_progress_and_cancel(tmp_path):
+    path = tmp_path / "p.xyz"
+    ase.io.write(path, silicon_frames(3), format="extxyz")
+    seen = []
+    open_structure(path, progress=lambda f, m: seen.append(f))
+    assert seen and seen[-1] == 1.0 and all(0 <= f <= 1 for f in seen)
+    with pytest.raises(Cancelled):
+        open_structure(path, cancel=lambda: True)
+
+
+# ----------------------------------------------------------------------------- big files
+
+def _write_big_xyz(path: Path, n: int) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    pos = np.round(rng.random((n, 3)) * 100.0, 6)
+    sym = np.where(np.arange(n) % 3 == 0, "Si", "O").astype(object)
+    with open(path, "w") as f:
+        f.write(f'{n}\nLattice="100 0 0 0 100 0 0 0 100" Properties=species:S:1:pos:R:3\n')
+        np.savetxt(f, np.column_stack([sym, pos]), fmt="%s %.6f %.6f %.6f")
+    return pos
+
+
+@pytest.mark.slow
+def test_million_atoms_keep_the_gil_free(tmp_path):
+    n = 10**6
+    path = tmp_path / "big.xyz"
+    pos = _write_big_xyz(path, n)
+    result, failure = {}, []
+
+    def work():
+        try:
+            t0 = time.perf_counter()
+            result["atoms"] = open_structure(path)[0]
+            result["seconds"] = time.perf_counter() - t0
+        except BaseException as exc:  # surfaced in the main thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=work)
+    gaps = []
+    thread.start()
+    last = time.perf_counter()
+    while thread.is_alive():
+        time.sleep(0.005)
+        now = time.perf_counter()
+        gaps.append(now - last)
+        last = now
+    thread.join()
+    assert not failure, failure
+    atoms = result["atoms"]
+    assert len(atoms) == n and np.array_equal(atoms.positions, pos)
+    assert (atoms.numbers == 14).sum() == (n + 2) // 3
+    assert max(gaps) < 0.1, f"main thread starved for {max(gaps) * 1e3:.0f} ms"
+    assert result["seconds"] < 10
+
+
+def test_crlf_and_missing_final_newline(tmp_path):
+    path = tmp_path / "w.xyz"
+    path.write_bytes(b"2\r\ncomment\r\nSi 0 0 0\r\nO 1 2 3")
+    atoms = read_structure(path)
+    assert list(atoms.numbers) == [14, 8] and atoms.positions[1, 2] == 3.0
+
+
+def test_cancel_midway_through_a_frame(tmp_path):
+    path = tmp_path / "mid.xyz"
+    _write_big_xyz(path, 200_000)
+    calls = []
+
+    def cancel():
+        calls.append(1)
+        return len(calls) > 4
+
+    with pytest.raises(Cancelled):
+        open_structure(path, cancel=cancel)
