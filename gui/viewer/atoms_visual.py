@@ -27,12 +27,14 @@ from vispy.gloo import VertexBuffer
 from vispy.scene.visuals import create_visual_node
 from vispy.visuals import Visual
 
+from .picking import bounds3
+
 _VERTEX = """
 uniform float u_radius_scale;
 uniform float u_sprite_scale;
 uniform float u_min_size;
-uniform vec3 u_right;       // unit vector (visual coords) along the screen x axis
-uniform vec3 u_toward;      // unit vector (visual coords) pointing to the viewer
+uniform float u_px_per_unit;  // framebuffer pixels per scene unit across the screen, at w = 1
+uniform vec4 u_toward_clip;   // visual->render image of the unit vector towards the viewer
 uniform vec3 u_slab_normal;
 uniform vec3 u_slab_center;
 uniform float u_slab_half;  // < 0: no slab
@@ -56,18 +58,14 @@ void main() {
         return;
     }
     float r = a_radius * u_radius_scale;
-    vec4 pos = vec4(a_position, 1.0);
-    vec4 fb = $visual_to_framebuffer(pos);
-    vec4 fb_edge = $visual_to_framebuffer(pos + vec4(u_right * r, 0.0));
-    float radius_px = length(fb_edge.xy / fb_edge.w - fb.xy / fb.w);
-
-    vec4 clip = $framebuffer_to_render(fb);
-    vec4 clip_front = $framebuffer_to_render(
-        $visual_to_framebuffer(pos + vec4(u_toward * r, 0.0)));
-    v_depth_delta = 0.5 * (clip_front.z / clip_front.w - clip.z / clip.w);
-
+    // The visual->render chain is linear in homogeneous coordinates (scene transforms are
+    // matrices), so offsets along fixed directions are added in clip space: one transform per
+    // vertex instead of three.
+    vec4 clip = $visual_to_render(vec4(a_position, 1.0));
+    vec4 front = clip + r * u_toward_clip;
+    v_depth_delta = 0.5 * (front.z / front.w - clip.z / clip.w);
     gl_Position = clip;
-    gl_PointSize = max(2.0 * radius_px * u_sprite_scale, u_min_size);
+    gl_PointSize = max(2.0 * r * u_px_per_unit / clip.w * u_sprite_scale, u_min_size);
 }
 """
 
@@ -77,12 +75,16 @@ varying float v_depth_delta;
 varying float v_sprite_ratio;
 
 $shade_code
+
+void main() {
+    shade_atom();
+}
 """
 
 _SHADE_SPHERE = """
 const vec3 LIGHT = vec3(-0.35, 0.45, 0.82);   // head-light, up-left of the viewer
 const vec3 HALF = vec3(-0.18, 0.24, 0.95);    // normalize(LIGHT + view)
-void main() {
+void shade_atom() {
     vec2 c = 2.0 * gl_PointCoord - 1.0;
     c.y = -c.y;
     float d2 = dot(c, c);
@@ -98,7 +100,7 @@ void main() {
 """
 
 _SHADE_FLAT = """
-void main() {
+void shade_atom() {
     vec2 c = 2.0 * gl_PointCoord - 1.0;
     float d2 = dot(c, c);
     if (d2 > 1.0) discard;
@@ -107,7 +109,7 @@ void main() {
 """
 
 _SHADE_OUTLINE = """
-void main() {
+void shade_atom() {
     vec2 c = 2.0 * gl_PointCoord - 1.0;
     float rho = length(c) * v_sprite_ratio;   // 1.0 at the sphere's silhouette
     if (rho > v_sprite_ratio || rho < 0.98) discard;
@@ -143,8 +145,6 @@ class AtomsVisual(Visual):
         self.shared_program["a_position"] = self._pos
         self.shared_program["a_color"] = self._col
         self.shared_program["a_radius"] = self._rad
-        self.shared_program["u_right"] = (1.0, 0.0, 0.0)
-        self.shared_program["u_toward"] = (0.0, 0.0, 1.0)
         self.shared_program["u_min_size"] = 1.0
         self._shading = None
         self._sprite_scale = sprite_scale
@@ -246,37 +246,39 @@ class AtomsVisual(Visual):
 
     # -- vispy hooks -----------------------------------------------------------------------
     def _prepare_transforms(self, view):
-        view.view_program.vert["visual_to_framebuffer"] = view.get_transform("visual", "framebuffer")
-        view.view_program.vert["framebuffer_to_render"] = view.get_transform("framebuffer", "render")
+        view.view_program.vert["visual_to_render"] = view.get_transform("visual", "render")
 
     def _prepare_draw(self, view):
         if self._n == 0:
             return False
         # Screen-right and towards-viewer directions in visual coordinates, from the inverse of
         # the visual->render transform at the centre of the view (exact for orthographic, the
-        # camera axes for perspective).
-        tr = view.get_transform("visual", "render")
+        # camera axes for perspective); then their images as w = 0 vectors.
+        to_render = view.get_transform("visual", "render")
+        to_fb = view.get_transform("visual", "framebuffer")
         pts = np.array([[0.0, 0.0, 0.0, 1.0], [0.5, 0.0, 0.0, 1.0], [0.0, 0.0, -0.5, 1.0]])
         try:
-            m = np.asarray(tr.imap(pts), dtype=np.float64)
-            m = m[:, :3] / m[:, 3:4]
-            right = m[1] - m[0]
-            toward = m[2] - m[0]
-            rn = np.linalg.norm(right)
-            tn = np.linalg.norm(toward)
-            if rn > 0 and tn > 0 and np.isfinite(rn) and np.isfinite(tn):
-                view.view_program["u_right"] = tuple(right / rn)
-                view.view_program["u_toward"] = tuple(toward / tn)
-        except Exception:  # singular transform (e.g. zero-size canvas): keep the last values
-            pass
+            with np.errstate(all="raise"):
+                m = np.asarray(to_render.imap(pts), dtype=np.float64)
+                m = m[:, :3] / m[:, 3:4]
+                right = m[1] - m[0]
+                toward = m[2] - m[0]
+                right /= np.linalg.norm(right)
+                toward /= np.linalg.norm(toward)
+                d = np.asarray(to_fb.map(np.append(right, 0.0)), dtype=np.float64).ravel()
+                g = np.asarray(to_render.map(np.append(toward, 0.0)), dtype=np.float64).ravel()
+            if np.all(np.isfinite(d)) and np.all(np.isfinite(g)):
+                view.view_program["u_px_per_unit"] = float(np.hypot(d[0], d[1]))
+                view.view_program["u_toward_clip"] = tuple(g[:4])
+        except (FloatingPointError, np.linalg.LinAlgError, ZeroDivisionError):
+            pass  # singular transform (e.g. zero-size canvas): keep the last values
         return True
 
     def _compute_bounds(self, axis, view):
         if self._bounds is None:
             if self._positions is None or len(self._positions) == 0:
                 return None
-            self._bounds = (self._positions.min(axis=0).astype(float),
-                            self._positions.max(axis=0).astype(float))
+            self._bounds = bounds3(self._positions)
         return float(self._bounds[0][axis]), float(self._bounds[1][axis])
 
 

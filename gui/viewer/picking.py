@@ -76,6 +76,24 @@ def slab_mask(positions, normal, center, half_thickness):
     return out
 
 
+@njit(nogil=True, cache=True)
+def bounds3(positions):
+    """(lo, hi) (3,) float64 bounding box of (n, 3) positions in one pass (n must be > 0)."""
+    lo = np.empty(3)
+    hi = np.empty(3)
+    for a in range(3):
+        lo[a] = positions[0, a]
+        hi[a] = positions[0, a]
+    for k in range(1, positions.shape[0]):
+        for a in range(3):
+            v = positions[k, a]
+            if v < lo[a]:
+                lo[a] = v
+            elif v > hi[a]:
+                hi[a] = v
+    return lo, hi
+
+
 def ray_from_transform(canvas_to_scene, x: float, y: float) -> tuple[np.ndarray, np.ndarray]:
     """Ray (origin, unit direction) in scene coordinates through canvas pixel (x, y).
 
@@ -109,3 +127,5 @@ def warm_up() -> None:
                 np.ones(1, dtype=np.float32), np.ones(1, dtype=np.bool_))
     slab_mask(pos, np.array([0.0, 0.0, 1.0]), np.zeros(3), 1.0)
     slab_mask(pos.astype(np.float32), np.array([0.0, 0.0, 1.0]), np.zeros(3), 1.0)
+    bounds3(pos)
+    bounds3(pos.astype(np.float32))

@@ -1,0 +1,471 @@
+"""The 3D structure viewer widget: atoms, half-bonds, cell box, colour bar, slab, picking.
+
+Large models: ``prepare_atoms_arrays(atoms)`` does all numpy work (float32 positions, RGBA
+colours, radii, bounds, cell edges) and may run in a worker thread; ``set_atoms(atoms,
+prepared=...)`` then only queues three buffer uploads on the GUI thread. Above
+``FLAT_THRESHOLD`` atoms the cheap flat sprite is drawn (quality "auto").
+"""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import vispy
+
+vispy.use(app="pyside6")
+
+from PySide6.QtCore import Signal  # noqa: E402
+from PySide6.QtWidgets import QVBoxLayout, QWidget  # noqa: E402
+from vispy import scene  # noqa: E402
+
+from amorpha.engine.elements import covalent_radius, jmol_rgb  # noqa: E402
+
+from .atoms_visual import Atoms  # noqa: E402
+from .bonds import Bonds, half_bond_buffers, pack_rgb  # noqa: E402
+from .bonds import half_bond_vertices, symmetrize_bonds  # noqa: E402,F401
+from .colormap import map_values, value_range  # noqa: E402
+from .overlays import ColorBarOverlay  # noqa: E402
+from .picking import bounds3, pick_sphere, ray_from_view, slab_mask  # noqa: E402
+
+#: Displayed radius = RADIUS_FACTOR * covalent radius (times the viewer's radius scale):
+#: half the covalent radius, enlarged a little so O (0.43 Å) and Si (0.72 Å) read well
+#: with half-bonds between them.
+RADIUS_FACTOR = 0.5 * 1.3
+#: Above this many atoms, quality "auto" draws flat sprites instead of lit spheres (OVITO).
+FLAT_THRESHOLD = 400_000
+#: Colour of selection outlines.
+SELECTION_COLOR = (1.0, 0.85, 0.1, 1.0)
+BACKGROUND = "#1b1e24"
+CELL_COLOR = (0.75, 0.78, 0.85, 1.0)
+BOND_WIDTH = 3.0
+#: Above this many directed bonds, half-bond buffers are built in a background thread (the numba
+#: kernel releases the GIL) and applied on the GUI thread when ready (~0.3 s for 4e6 bonds).
+ASYNC_BONDS = 200_000
+PERSPECTIVE_FOV = 45.0
+
+_BOX_EDGES = np.array([
+    (0, 1), (0, 2), (0, 4), (1, 3), (1, 5), (2, 3),
+    (2, 6), (3, 7), (4, 5), (4, 6), (5, 7), (6, 7)])
+
+
+@dataclass(frozen=True)
+class PreparedAtoms:
+    """Everything ``set_atoms`` uploads, computed without GL or Qt (thread-safe)."""
+
+    positions: np.ndarray      # (n, 3) float32
+    colors: np.ndarray         # (n, 4) float32, element (Jmol) colours
+    radii: np.ndarray          # (n,) float32, display radii in Å (before radius_scale)
+    cell: np.ndarray           # (3, 3) float64
+    box_segments: np.ndarray   # (24, 3) float32 cell edges as segment pairs, or (0, 3)
+    lo: np.ndarray             # (3,) bounds of atoms and cell
+    hi: np.ndarray
+    center: np.ndarray         # (3,) camera centre: cell centre, else the atoms' bbox centre
+
+    @property
+    def n(self) -> int:
+        return len(self.positions)
+
+
+def cell_box_segments(cell) -> np.ndarray:
+    """(24, 3) float32 endpoints of the 12 edges of the cell parallelepiped."""
+    cell = np.asarray(cell, dtype=np.float64).reshape(3, 3)
+    f = np.array([[(k >> 0) & 1, (k >> 1) & 1, (k >> 2) & 1] for k in range(8)], float)
+    corners = f @ cell
+    return corners[_BOX_EDGES.reshape(-1)].astype(np.float32)
+
+
+@lru_cache(maxsize=1)
+def _element_tables() -> tuple[np.ndarray, np.ndarray]:
+    """(119, 4) float32 Jmol RGBA and (119,) float32 display radius, indexed by atomic number.
+
+    Elements past the end of the Jmol table (Z >= 110) are drawn in the grey of Z = 0.
+    """
+    z = np.arange(119)
+    rgba = np.ones((119, 4), np.float32)
+    rgba[:, :3] = jmol_rgb(0)
+    for k in range(119):
+        try:
+            rgba[k, :3] = jmol_rgb([k])[0]
+        except IndexError:
+            break
+    radii = (RADIUS_FACTOR * covalent_radius(z)).astype(np.float32)
+    return rgba, radii
+
+
+def prepare_atoms_arrays(atoms) -> PreparedAtoms:
+    """Numpy part of ``set_atoms`` (thread-safe; call it in a worker for big models)."""
+    positions = np.ascontiguousarray(atoms.positions, dtype=np.float32)
+    numbers = np.asarray(atoms.numbers)
+    n = len(numbers)
+    rgba, table_r = _element_tables()
+    colors = rgba[numbers]
+    radii = table_r[numbers]
+    cell = np.asarray(atoms.cell[:], dtype=np.float64).reshape(3, 3)
+    has_cell = bool(np.abs(np.linalg.det(cell)) > 1e-9)
+    box = cell_box_segments(cell) if has_cell else np.zeros((0, 3), np.float32)
+    pts = []
+    if n:
+        rmax = float(radii.max())
+        plo, phi = bounds3(positions)
+        pts += [plo - rmax, phi + rmax]
+    if has_cell:
+        pts += [box.min(axis=0), box.max(axis=0)]
+    if pts:
+        pts = np.asarray(pts, dtype=np.float64)
+        lo, hi = pts.min(axis=0), pts.max(axis=0)
+    else:
+        lo, hi = np.zeros(3), np.ones(3)
+    center = 0.5 * cell.sum(axis=0) if has_cell else 0.5 * (lo + hi)
+    return PreparedAtoms(positions, colors, radii, cell, box, lo, hi, center)
+
+
+def _build_bond_buffers(positions, colors, cell, i, j, shifts, visible):
+    """Thread-safe: half-bond vertices and packed colours (see bonds.half_bond_buffers)."""
+    return half_bond_buffers(positions, pack_rgb(colors), cell, i, j, shifts, visible)
+
+
+class StructureViewer(QWidget):
+    """vispy scene in a QWidget; see the module docstring and the method docs."""
+
+    atom_picked = Signal(int)
+    #: ``viewer.prepare_atoms_arrays(atoms)`` is thread-safe (no Qt, no GL): run it in a worker
+    prepare_atoms_arrays = staticmethod(prepare_atoms_arrays)
+    #: internal: (generation, vertices, packed colours) from the bond-building thread
+    _bonds_built = Signal(object)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.canvas = scene.SceneCanvas(keys=None, bgcolor=BACKGROUND, show=False,
+                                        size=(800, 600))
+        self.view = self.canvas.central_widget.add_view()
+        self.view.camera = scene.TurntableCamera(fov=0.0, elevation=20.0, azimuth=-35.0,
+                                                 up="+z")
+        self.atoms_node = Atoms(parent=self.view.scene)
+        self.selection_node = Atoms(parent=self.view.scene, shading="outline")
+        self.bonds_node = Bonds(parent=self.view.scene, width=BOND_WIDTH)
+        self.cell_node = scene.visuals.Line(np.zeros((2, 3), np.float32), parent=self.view.scene,
+                                            connect="segments", color=CELL_COLOR, width=1.5,
+                                            method="gl", antialias=False)
+        self.bonds_node.visible = False
+        self.cell_node.visible = False
+        self.cell_node.set_gl_state(depth_test=True, blend=False)
+        self.colorbar = ColorBarOverlay(self.canvas)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.canvas.native)
+
+        self._atoms = None
+        self._prepared: PreparedAtoms | None = None
+        self._positions = np.zeros((0, 3), np.float32)
+        self._element_colors = np.zeros((0, 4), np.float32)
+        self._colors = self._element_colors
+        self._radii = np.zeros(0, np.float32)
+        self._pick_radii = None
+        self._radius_scale = 1.0
+        self._bonds = None          # (i, j, shifts) symmetrised
+        self._bonds_visible = True
+        self._slab = None           # (unit normal, center, half thickness)
+        self._slab_mask = None
+        self._selection = np.zeros(0, np.int64)
+        self._quality = "auto"
+        self._has_fitted = False
+        self._press_pos = None
+        self.canvas.events.mouse_press.connect(self._on_mouse_press)
+        self.canvas.events.mouse_release.connect(self._on_mouse_release)
+        self._bond_generation = 0
+        self._bond_executor = None
+        self._bonds_built.connect(self._apply_bond_buffers)
+
+    # ---------------------------------------------------------------- model ---
+    @property
+    def n_atoms(self) -> int:
+        return len(self._positions)
+
+    @property
+    def atoms(self):
+        return self._atoms
+
+    def set_atoms(self, atoms, prepared: PreparedAtoms | None = None,
+                  reset_camera: bool | None = None) -> None:
+        """Show a new model. Bonds, selection and colour-by are cleared; the slab is kept.
+
+        ``prepared`` (from ``prepare_atoms_arrays(atoms)``, e.g. made in a worker) skips the
+        numpy work. The camera is fitted on the first call, or when ``reset_camera`` is true.
+        """
+        if prepared is None:
+            prepared = prepare_atoms_arrays(atoms)
+        self._atoms = atoms
+        self._prepared = prepared
+        self._positions = prepared.positions
+        self._element_colors = prepared.colors
+        self._colors = prepared.colors
+        self._radii = prepared.radii
+        self._pick_radii = None
+        self._slab_mask = None
+        self._bonds = None
+        self._bond_generation += 1  # drop bond buffers still being built for the old model
+        self._selection = np.zeros(0, np.int64)
+        self.colorbar.hide()
+        self.atoms_node.set_data(prepared.positions, prepared.colors, prepared.radii)
+        self.atoms_node.set_bounds(prepared.lo, prepared.hi)
+        self._apply_quality()
+        self.selection_node.set_data(np.zeros((0, 3)), np.zeros((0, 4)), np.zeros(0))
+        self.bonds_node.visible = False
+        if len(prepared.box_segments):
+            self.cell_node.set_data(prepared.box_segments)
+            self.cell_node.visible = True
+        else:
+            self.cell_node.visible = False
+        if reset_camera or (reset_camera is None and not self._has_fitted):
+            self.reset_view()
+        self.canvas.update()
+
+    def set_positions(self, positions) -> None:
+        """New coordinates for the same atoms (trajectory frame): uploads positions only."""
+        positions = np.ascontiguousarray(positions, dtype=np.float32)
+        if positions.shape != self._positions.shape:
+            raise ValueError(f"expected positions of shape {self._positions.shape}, "
+                             f"got {positions.shape}")
+        self._positions = positions
+        self._slab_mask = None
+        self.atoms_node.set_positions(positions)
+        if self._bonds is not None:
+            self._update_bonds()
+        if len(self._selection):
+            self._update_selection()
+        self.canvas.update()
+
+    def set_radius_scale(self, scale: float) -> None:
+        """Multiply all displayed (and pickable) radii by ``scale``."""
+        self._radius_scale = float(scale)
+        self._pick_radii = None
+        self.atoms_node.radius_scale = scale
+        self.selection_node.radius_scale = scale
+        self.canvas.update()
+
+    # ---------------------------------------------------------------- bonds ---
+    def set_bonds(self, i, j=None, shifts=None) -> None:
+        """Half-bonds from atom i to the midpoint of bond (i, j, shift); ``set_bonds(None)`` clears."""
+        if i is None:
+            self._bonds = None
+            self._bond_generation += 1
+            self.bonds_node.visible = False
+            self.canvas.update()
+            return
+        i, j, shifts = symmetrize_bonds(i, j, shifts)
+        n = self.n_atoms
+        if len(i) and (min(i.min(), j.min()) < 0 or max(i.max(), j.max()) >= n):
+            raise ValueError("bond index out of range")
+        self._bonds = (i, j, shifts)
+        self._update_bonds()
+        self.canvas.update()
+
+    def show_bonds(self, visible: bool) -> None:
+        self._bonds_visible = bool(visible)
+        self.bonds_node.visible = self._bonds_visible and self._bonds is not None \
+            and self.bonds_node.count > 0
+        self.canvas.update()
+
+    @property
+    def bonds_pending(self) -> bool:
+        """True while half-bond buffers are being built in the background."""
+        return self._bonds is not None and self._bond_generation != self._bonds_applied
+
+    _bonds_applied = 0
+
+    def _update_bonds(self) -> None:
+        """Rebuild the half-bond buffers from the current positions, colours and slab."""
+        self._bond_generation += 1
+        generation = self._bond_generation
+        i, j, shifts = self._bonds
+        cell = np.ascontiguousarray(self._prepared.cell if self._prepared is not None
+                                    else np.zeros((3, 3)), dtype=np.float64)
+        # snapshot: these arrays are replaced, never modified in place, by the viewer
+        args = (self._positions, self._colors, cell, i, j, shifts, self._visible_mask())
+        if len(i) < ASYNC_BONDS:
+            self._apply_bond_buffers((generation, *_build_bond_buffers(*args)))
+            return
+        if self._bond_executor is None:
+            self._bond_executor = ThreadPoolExecutor(max_workers=1,
+                                                     thread_name_prefix="amorpha-bonds")
+
+        def work():
+            try:
+                built = _build_bond_buffers(*args)
+            except Exception:  # pragma: no cover - reported, the old bonds stay
+                import traceback
+
+                traceback.print_exc()
+                return
+            if generation == self._bond_generation:  # skip stale results early
+                try:
+                    self._bonds_built.emit((generation, *built))
+                except RuntimeError:  # the widget was deleted meanwhile
+                    pass
+
+        self._bond_executor.submit(work)
+
+    def _apply_bond_buffers(self, payload) -> None:
+        generation, verts, cols = payload
+        if generation != self._bond_generation or self._bonds is None:
+            return
+        self._bonds_applied = generation
+        self.bonds_node.set_data(verts, cols)
+        self.bonds_node.visible = self._bonds_visible and len(verts) > 0
+        self.canvas.update()
+
+    # --------------------------------------------------------------- colours ---
+    def color_by_element(self) -> None:
+        self._colors = self._element_colors
+        self.atoms_node.set_colors(self._colors)
+        self.colorbar.hide()
+        if self._bonds is not None:
+            self._update_bonds()
+        self.canvas.update()
+
+    def color_by(self, values, label, cmap="viridis", vmin=None, vmax=None) -> None:
+        """Colour atoms by a per-atom array and show a colour bar (NaN is grey)."""
+        values = np.asarray(values).reshape(-1)
+        if len(values) != self.n_atoms:
+            raise ValueError(f"expected {self.n_atoms} values, got {len(values)}")
+        lo, hi = value_range(values, vmin, vmax)
+        self._colors = map_values(values, cmap, lo, hi)
+        self.atoms_node.set_colors(self._colors)
+        self.colorbar.set(cmap, lo, hi, label)
+        if self._bonds is not None:
+            self._update_bonds()
+        self.canvas.update()
+
+    # ------------------------------------------------------------------ view ---
+    def set_projection(self, orthographic: bool) -> None:
+        self.view.camera.fov = 0.0 if orthographic else PERSPECTIVE_FOV
+        self.canvas.update()
+
+    @property
+    def orthographic(self) -> bool:
+        return self.view.camera.fov == 0
+
+    def reset_view(self) -> None:
+        """Centre the camera on the cell (or the atoms) and fit the model in the view."""
+        cam = self.view.camera
+        p = self._prepared
+        if p is None:
+            return
+        diameter = float(np.linalg.norm(p.hi - p.lo)) or 1.0
+        cam.center = tuple(float(c) for c in p.center)
+        # scale_factor is the extent seen across the view's shorter side
+        cam.scale_factor = diameter * 0.85
+        cam.depth_value = max(10.0, 4.0 * diameter)
+        cam.elevation = 20.0
+        cam.azimuth = -35.0
+        self._has_fitted = True
+        self.canvas.update()
+
+    def set_quality(self, quality: str) -> None:
+        """"auto" (lit spheres up to FLAT_THRESHOLD atoms), "high" (always lit) or "fast" (flat)."""
+        if quality not in ("auto", "high", "fast"):
+            raise ValueError(f"quality must be auto, high or fast, got {quality!r}")
+        self._quality = quality
+        self._apply_quality()
+        self.canvas.update()
+
+    def _apply_quality(self) -> None:
+        flat = self._quality == "fast" or (self._quality == "auto"
+                                           and self.n_atoms > FLAT_THRESHOLD)
+        self.atoms_node.shading = "flat" if flat else "sphere"
+
+    # ------------------------------------------------------------------ slab ---
+    def set_slab(self, normal, center=None, thickness=None) -> None:
+        """Show only atoms with |(r - center) . n| <= thickness/2; ``set_slab(None)`` clears."""
+        if normal is None:
+            self._slab = None
+            self.atoms_node.set_slab(None)
+            self.selection_node.set_slab(None)
+        else:
+            n = np.asarray(normal, dtype=np.float64).reshape(3)
+            norm = np.linalg.norm(n)
+            if norm == 0:
+                raise ValueError("slab normal must be nonzero")
+            n = n / norm
+            c = np.asarray(center, dtype=np.float64).reshape(3)
+            half = 0.5 * float(thickness)
+            self._slab = (n, c, half)
+            self.atoms_node.set_slab(n, c, half)
+            self.selection_node.set_slab(n, c, half)
+        self._slab_mask = None
+        if self._bonds is not None:
+            self._update_bonds()
+        self.canvas.update()
+
+    def _visible_mask(self) -> np.ndarray:
+        if self._slab_mask is None or len(self._slab_mask) != self.n_atoms:
+            if self._slab is None:
+                self._slab_mask = np.ones(self.n_atoms, dtype=np.bool_)
+            else:
+                n, c, half = self._slab
+                self._slab_mask = slab_mask(self._positions, n, c, half)
+        return self._slab_mask
+
+    # ------------------------------------------------------------- selection ---
+    def set_selection(self, indices) -> None:
+        """Outline these atoms (a second, small visual; the big buffers are not touched)."""
+        idx = np.asarray([] if indices is None else indices, dtype=np.int64).reshape(-1)
+        if len(idx) and (idx.min() < 0 or idx.max() >= self.n_atoms):
+            raise ValueError("selection index out of range")
+        self._selection = idx
+        self._update_selection()
+        self.canvas.update()
+
+    @property
+    def selection(self) -> np.ndarray:
+        return self._selection.copy()
+
+    def _update_selection(self) -> None:
+        idx = self._selection
+        col = np.tile(np.asarray(SELECTION_COLOR, np.float32), (len(idx), 1))
+        self.selection_node.set_data(self._positions[idx], col, self._radii[idx])
+
+    # --------------------------------------------------------------- picking ---
+    def pick(self, x, y) -> int:
+        """Atom under canvas pixel (x, y) (widget coordinates), or -1. Hidden atoms are skipped."""
+        if self.n_atoms == 0:
+            return -1
+        try:
+            origin, direction = ray_from_view(self.view, float(x), float(y))
+        except (ValueError, np.linalg.LinAlgError):
+            return -1
+        if self._pick_radii is None:
+            self._pick_radii = (self._radii * np.float32(self._radius_scale)).astype(np.float32)
+        return int(pick_sphere(origin, direction, self._positions, self._pick_radii,
+                               self._visible_mask()))
+
+    def project(self, points) -> np.ndarray:
+        """(n, 2) canvas pixel coordinates of scene points (e.g. to place labels, or in tests)."""
+        pts = np.atleast_2d(np.asarray(points, dtype=np.float64))
+        tr = self.view.scene.node_transform(self.canvas.scene)
+        m = np.asarray(tr.map(np.column_stack([pts, np.ones(len(pts))])), dtype=np.float64)
+        return m[:, :2] / m[:, 3:4]
+
+    def _on_mouse_press(self, event):
+        self._press_pos = np.asarray(event.pos[:2], float) if event.button == 1 else None
+
+    def _on_mouse_release(self, event):
+        press, self._press_pos = self._press_pos, None
+        if press is None or event.button != 1:
+            return
+        pos = np.asarray(event.pos[:2], float)
+        if np.hypot(*(pos - press)) <= 3.0:
+            self.atom_picked.emit(self.pick(pos[0], pos[1]))
+
+    # ----------------------------------------------------------------- images ---
+    def render_image(self) -> np.ndarray:
+        """RGBA uint8 (h, w, 4) of the current view (including the colour bar)."""
+        return np.asarray(self.canvas.render(alpha=True))
+
+    def save_png(self, path) -> None:
+        from vispy.io import write_png
+
+        write_png(str(path), self.render_image())
