@@ -7,7 +7,7 @@ XVFB   := xvfb-run -a -s "-screen 0 1600x1000x24"
 # pytest runs under Xvfb when there is no display (Qt's offscreen platform has no OpenGL).
 HEADLESS := $(if $(or $(DISPLAY),$(WAYLAND_DISPLAY)),,$(XVFB))
 
-.PHONY: run test bench sysdeps clean
+.PHONY: run test bench sysdeps clean screenshots
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -35,3 +35,7 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache
+
+# The README's screenshots, made by the app itself (under Xvfb when there is no display).
+screenshots: $(STAMP)
+	$(HEADLESS) $(PY) -m amorpha.gui --screenshot resources/screenshots/main-window.png --size 1500x950

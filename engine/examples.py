@@ -28,3 +28,20 @@ def alpha_quartz(repeat: tuple[int, int, int] = (1, 1, 1)) -> Atoms:
 def default_model() -> Atoms:
     """The model the window shows at start: a 4x4x4 alpha-quartz supercell (576 atoms)."""
     return alpha_quartz((4, 4, 4))
+
+
+def beta_cristobalite(repeat: tuple[int, int, int] = (1, 1, 1), a: float = 7.16) -> Atoms:
+    """Ideal beta-cristobalite (Fd-3m, 8 Si + 16 O per cubic cell, Si-O-Si straight at a/8*sqrt(3)).
+
+    Its density (2.17 g/cm3 at a = 7.16 A) and fourfold network are those of silica glass, which
+    makes a jittered supercell a fair a-SiO2-like stand-in for benchmarks.
+    """
+    unit = crystal(
+        ["Si", "O"], basis=[(0, 0, 0), (0.125, 0.125, 0.125)], spacegroup=227, setting=1,
+        cellpar=[a, a, a, 90, 90, 90],
+    )
+    atoms = unit.repeat(repeat)
+    atoms.info.clear()
+    atoms.arrays.pop("spacegroup_kinds", None)
+    atoms.info["name"] = "beta-cristobalite {}x{}x{}".format(*repeat)
+    return atoms

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 from amorpha.engine import examples
 from amorpha.engine.errors import ReadError
 from amorpha.engine.io import FILE_FILTERS, open_structure, size_warning, write_extxyz
-from amorpha.engine.neighbors import (
+from amorpha.engine.bonds import (
     CoordinationParams,
     bond_cutoffs,
     bonds,
@@ -349,7 +349,7 @@ class MainWindow(QMainWindow):
 
         self._frame_task = self.runner.submit(
             f"Reading frame {index + 1}",
-            lambda progress, cancel: traj[index],
+            lambda progress, cancel: traj.read(index, progress, cancel),
             apply,
             self._task_error(f"Reading frame {index + 1}"),
         )
@@ -517,4 +517,5 @@ def _warm_up(progress=None, cancel=None) -> None:
     """Compile every numba kernel on tiny inputs so the first real call is instant."""
     from amorpha.engine.warmup import KERNEL_MODULES, warm_up
 
-    warm_up(KERNEL_MODULES + ["amorpha.gui.viewer.picking"], progress=progress, cancel=cancel)
+    viewer_kernels = ["amorpha.gui.viewer.picking", "amorpha.gui.viewer.bonds"]
+    warm_up(KERNEL_MODULES + viewer_kernels, progress=progress, cancel=cancel)

@@ -1,0 +1,144 @@
+"""Bonds (a neighbour list cut per element pair) and coordination numbers.
+
+A bond is a pair closer than its element pair's cutoff: by default the sum of covalent radii
+times :data:`~amorpha.engine.elements.BOND_TOLERANCE`, overridable per pair. One neighbour list
+with the longest cutoff serves every pair; a (Zmax+1)x(Zmax+1) table then filters all pairs at
+once instead of looping over element pairs.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Mapping, Optional, Union
+
+import numpy as np
+
+from .elements import BOND_TOLERANCE, covalent_radius, number, symbol
+from .neighbors import NeighborList, neighbor_list
+from .tasks import CancelFn, ProgressFn
+
+Element = Union[str, int]
+#: Per element pair cutoffs in Å; 0 or None means "never bonded".
+Cutoffs = Mapping[tuple[Element, Element], Optional[float]]
+
+
+def _z(element: Element) -> int:
+    return number(element) if isinstance(element, str) else int(element)
+
+
+def bond_cutoffs(numbers, overrides: Optional[Cutoffs] = None) -> dict[tuple[int, int], float]:
+    """Cutoff for every pair of elements present, keyed ``(Za, Zb)`` with ``Za <= Zb``.
+
+    Defaults are ``(r_a + r_b) * BOND_TOLERANCE``; ``overrides`` replaces pairs, keyed by symbols
+    or numbers in either order, e.g. ``{("Si", "O"): 2.0, ("O", "O"): 0}``. A value of 0 or None
+    switches a pair off, so "Si–O bonds only" is the defaults with Si–Si and O–O set to 0.
+    """
+    present = np.unique(np.asarray(numbers, dtype=np.int64))
+    radii = dict(zip(present.tolist(), covalent_radius(present).tolist()))
+    table = {
+        (a, b): (radii[a] + radii[b]) * BOND_TOLERANCE
+        for ai, a in enumerate(radii)
+        for b in list(radii)[ai:]
+    }
+    for (ea, eb), value in (overrides or {}).items():
+        za, zb = _z(ea), _z(eb)
+        value = 0.0 if value is None else float(value)
+        if not np.isfinite(value) or value < 0:
+            raise ValueError(f"bond cutoff for {symbol(za)}–{symbol(zb)} must be >= 0 Å, got {value}")
+        a, b = sorted((za, zb))
+        table[(a, b)] = value
+    return table
+
+
+def _cutoff_table(cutoffs: Mapping[tuple[int, int], float], zmax: int) -> np.ndarray:
+    """Symmetric (zmax+1, zmax+1) array of cutoffs, 0 for pairs not listed."""
+    table = np.zeros((zmax + 1, zmax + 1), dtype=np.float64)
+    for (a, b), value in cutoffs.items():
+        if a <= zmax and b <= zmax:
+            table[a, b] = table[b, a] = value
+    return table
+
+
+def bonds(
+    atoms,
+    cutoffs: Optional[Cutoffs] = None,
+    neighbors: Optional[NeighborList] = None,
+    progress: Optional[ProgressFn] = None,
+    cancel: Optional[CancelFn] = None,
+) -> NeighborList:
+    """The bonded pairs of ``atoms`` as a :class:`NeighborList` (both directions).
+
+    ``cutoffs`` are overrides as in :func:`bond_cutoffs`. A given ``neighbors`` list is reused
+    (filtered, not rebuilt) and must reach the longest bond cutoff.
+    """
+    numbers = np.asarray(atoms.numbers, dtype=np.int64)
+    table_dict = bond_cutoffs(numbers, cutoffs)
+    longest = max(table_dict.values(), default=0.0)
+    if neighbors is not None:
+        if neighbors.n_atoms != len(atoms):
+            raise ValueError(
+                f"the neighbour list is for {neighbors.n_atoms} atoms, the structure has {len(atoms)}"
+            )
+        if neighbors.cutoff < longest:
+            (a, b), _ = max(table_dict.items(), key=lambda kv: kv[1])
+            raise ValueError(
+                f"the neighbour list's cutoff {neighbors.cutoff:g} Å is shorter than the "
+                f"{symbol(a)}–{symbol(b)} bond cutoff {longest:g} Å; rebuild it with a cutoff "
+                f">= {longest:g} Å"
+            )
+    elif longest <= 0.0:
+        return NeighborList.empty(len(atoms), 0.0)
+    else:
+        neighbors = neighbor_list(atoms, longest, progress=progress, cancel=cancel)
+    if neighbors.n_pairs == 0:
+        return neighbors
+    table = _cutoff_table(table_dict, int(numbers.max()))
+    i, j = neighbors.pairs()
+    return neighbors.filter(neighbors.distances < table[numbers[i], numbers[j]])
+
+
+@dataclass(frozen=True)
+class CoordinationParams:
+    """Bond cutoff overrides (see :func:`bond_cutoffs`); None means covalent-radius defaults."""
+
+    cutoffs: Optional[Cutoffs] = None
+
+
+@dataclass(frozen=True)
+class CoordinationResult:
+    """Number of bonded neighbours of each atom."""
+
+    coordination: np.ndarray  # int64 (n,)
+    numbers: np.ndarray  # int64 (n,), kept so the result can be summarised per element
+    cutoffs: dict[tuple[int, int], float]
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        return {"coordination": self.coordination}
+
+    def to_dict(self) -> dict:
+        """Plain summary for export: cutoffs used, and per element the histogram and mean CN."""
+        per_element = {}
+        for z in np.unique(self.numbers).tolist():
+            cn = self.coordination[self.numbers == z]
+            per_element[symbol(z)] = {
+                "count": int(len(cn)),
+                "mean": float(cn.mean()),
+                "histogram": {int(k): int(v) for k, v in sorted(Counter(cn.tolist()).items())},
+            }
+        return {
+            "cutoffs": {f"{symbol(a)}-{symbol(b)}": float(c) for (a, b), c in self.cutoffs.items()},
+            "elements": per_element,
+        }
+
+
+def compute_coordination(
+    atoms,
+    params: CoordinationParams = CoordinationParams(),
+    neighbors: Optional[NeighborList] = None,
+    progress: Optional[ProgressFn] = None,
+    cancel: Optional[CancelFn] = None,
+) -> CoordinationResult:
+    """Coordination number of every atom under the bond cutoffs of ``params``."""
+    numbers = np.asarray(atoms.numbers, dtype=np.int64)
+    bonded = bonds(atoms, params.cutoffs, neighbors=neighbors, progress=progress, cancel=cancel)
+    return CoordinationResult(bonded.counts(), numbers, bond_cutoffs(numbers, params.cutoffs))
