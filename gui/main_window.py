@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QProgressBar,
+    QScrollArea,
     QSlider,
     QSpinBox,
     QToolButton,
@@ -184,7 +185,10 @@ class MainWindow(QMainWindow):
         self.spectrum_panel = SpectrumPanel()
         self._dock("Structure", self.structure_panel, Qt.RightDockWidgetArea)
         self._dock("View", self.view_panel, Qt.LeftDockWidgetArea)
-        self._dock("Spectrum", self.spectrum_panel, Qt.BottomDockWidgetArea)
+        spectrum_dock = self._dock("Spectrum", self.spectrum_panel, Qt.BottomDockWidgetArea, scroll=False)
+        self.setCorner(Qt.BottomLeftCorner, Qt.LeftDockWidgetArea)
+        self.setCorner(Qt.BottomRightCorner, Qt.RightDockWidgetArea)
+        self.resizeDocks([spectrum_dock], [220], Qt.Vertical)
 
         self.task_status = TaskStatus(self.runner)
         self.statusBar().addPermanentWidget(self.task_status)
@@ -193,9 +197,18 @@ class MainWindow(QMainWindow):
         self.runner.submit("_warm-up", _warm_up)
 
     # -- construction -------------------------------------------------------------------------
-    def _dock(self, title: str, widget: QWidget, area) -> QDockWidget:
+    def _dock(self, title: str, widget: QWidget, area, scroll: bool = True) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(title)
+        if scroll:  # tall panels scroll instead of forcing a tall window
+            area_widget = QScrollArea()
+            area_widget.setWidget(widget)
+            area_widget.setWidgetResizable(True)
+            area_widget.setFrameShape(QScrollArea.NoFrame)
+            area_widget.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+            bar = area_widget.verticalScrollBar().sizeHint().width()
+            area_widget.setMinimumWidth(widget.minimumSizeHint().width() + bar)
+            widget = area_widget
         dock.setWidget(widget)
         self.addDockWidget(area, dock)
         return dock

@@ -46,6 +46,15 @@ def describe_cell(atoms: Atoms) -> dict[str, str]:
     return facts
 
 
+def _fit_height(table: QTableWidget, max_rows: int) -> None:
+    """Size a table to show its rows (up to ``max_rows``) without an empty band below."""
+    table.resizeRowsToContents()
+    rows = min(table.rowCount(), max_rows)
+    height = table.horizontalHeader().height() + 2 * table.frameWidth()
+    height += sum(table.rowHeight(r) for r in range(rows))
+    table.setFixedHeight(height + 2)
+
+
 class StructurePanel(QWidget):
     """Summary, bond cutoffs, coordination table and the selected atom's neighbourhood."""
 
@@ -113,10 +122,11 @@ class StructurePanel(QWidget):
     # -- bonds -------------------------------------------------------------------------------
     def show_bonds(self, cutoffs: dict, counts: dict) -> None:
         """Fill the cutoff table; ``counts`` maps the same pairs to their number of bonds."""
-        self._pairs = sorted(cutoffs)
+        # Heavier element first, as glass papers write them (Si–O, Si–Si, O–O).
+        self._pairs = sorted(cutoffs, key=lambda pair: (-max(pair), -min(pair)))
         self.cutoff_table.setRowCount(len(self._pairs))
         for row, pair in enumerate(self._pairs):
-            name = QTableWidgetItem(f"{symbol(pair[0])}–{symbol(pair[1])}")
+            name = QTableWidgetItem(f"{symbol(max(pair))}–{symbol(min(pair))}")
             self.cutoff_table.setItem(row, 0, name)
             spin = QDoubleSpinBox()
             spin.setRange(0.0, 10.0)
@@ -125,7 +135,7 @@ class StructurePanel(QWidget):
             spin.setValue(float(cutoffs[pair] or 0.0))
             self.cutoff_table.setCellWidget(row, 1, spin)
             self.cutoff_table.setItem(row, 2, QTableWidgetItem(f"{counts.get(pair, 0):,}"))
-        self.cutoff_table.setFixedHeight(26 + 24 * min(len(self._pairs), 6))
+        _fit_height(self.cutoff_table, max_rows=6)
         self.bond_note.setText(f"{sum(counts.values()):,} bonds")
 
     def current_cutoffs(self) -> dict:
@@ -152,7 +162,7 @@ class StructurePanel(QWidget):
                 self.cn_table.setItem(row, k, QTableWidgetItem(f"{count:,}" if count else ""))
             self.cn_table.setItem(row, top + 1, QTableWidgetItem(f"{cn.mean():.3f}"))
         self.cn_table.resizeColumnsToContents()
-        self.cn_table.setFixedHeight(30 + 24 * min(len(elements), 5))
+        _fit_height(self.cn_table, max_rows=5)
 
     # -- selected atom ------------------------------------------------------------------------
     def show_atom(

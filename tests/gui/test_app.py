@@ -39,10 +39,10 @@ def test_screenshot_of_a_file(tmp_path):
     model = tmp_path / "quartz.xyz"
     write(model, alpha_quartz((3, 3, 3)))
     out = tmp_path / "shot.png"
-    result = run_app([str(model), "--screenshot", str(out), "--size", "1000x700"])
+    result = run_app([str(model), "--screenshot", str(out), "--size", "1300x850"])
     assert result.returncode == 0, result.stderr
     width, height, colourful = colourful_fraction(out)
-    assert (width, height) == (1000, 700)
+    assert (width, height) == (1300, 850)
     assert colourful > 0.01, "the viewer shows no coloured atoms"
 
 
