@@ -23,3 +23,13 @@ def test_engine_never_imports_qt():
             assert f"import {banned}" not in text and f"from {banned}" not in text, (
                 f"{path.relative_to(ROOT)} imports {banned}; the engine must stay Qt-free"
             )
+
+
+def test_hill_formula_matches_ase():
+    from ase.build import molecule
+
+    from amorpha.engine.elements import hill_formula
+    from amorpha.engine.examples import alpha_quartz
+
+    for atoms in (alpha_quartz(), molecule("CH3CH2OH"), molecule("H2O"), molecule("CO2")):
+        assert hill_formula(atoms.numbers) == atoms.get_chemical_formula(mode="hill")

@@ -6,6 +6,7 @@ from typing import Optional
 
 import numpy as np
 from ase import Atoms
+from ase.data import atomic_masses
 from ase.units import _amu
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -23,20 +24,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from amorpha.engine.elements import symbol
+from amorpha.engine.elements import hill_formula, symbol
 
 
 def describe_cell(atoms: Atoms) -> dict[str, str]:
     """Plain-text facts about a model for the summary form."""
     a, b, c, alpha, beta, gamma = atoms.cell.cellpar()
     facts = {
-        "Formula": atoms.get_chemical_formula(mode="hill", empirical=False),
+        "Formula": hill_formula(atoms.numbers),
         "Atoms": f"{len(atoms):,}",
         "PBC": " ".join("yes" if p else "no" for p in atoms.pbc),
     }
     if atoms.cell.rank == 3:
         volume = abs(atoms.cell.volume)
-        grams = atoms.get_masses().sum() * _amu * 1e3
+        grams = atomic_masses[atoms.numbers].sum() * _amu * 1e3
         facts["Cell (Å)"] = f"{a:.4g}  {b:.4g}  {c:.4g}"
         facts["Angles (°)"] = f"{alpha:.4g}  {beta:.4g}  {gamma:.4g}"
         facts["Volume (Å³)"] = f"{volume:,.1f}"

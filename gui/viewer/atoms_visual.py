@@ -19,6 +19,11 @@ Shading modes (``shading``):
 
 A slab (|(r - c) . n| <= h) is applied in the vertex shader from three uniforms, so cutting a
 slab never touches the buffers.
+
+Buffers are uploaded lazily (``progressive.StagedBuffer``) and a visual can draw a sub-range of
+its atoms (``draw_range``): with ``progressive = True`` the scene graph leaves the drawing to a
+``progressive.ProgressiveLayer``, which draws it chunk by chunk within a per-paint budget.
+``version`` changes whenever anything that affects the picture changes.
 """
 from __future__ import annotations
 
@@ -28,6 +33,7 @@ from vispy.scene.visuals import create_visual_node
 from vispy.visuals import Visual
 
 from .picking import bounds3
+from .progressive import StagedAttributes
 
 _VERTEX = """
 uniform float u_radius_scale;
@@ -138,8 +144,13 @@ class AtomsVisual(Visual):
         self._pos = VertexBuffer(np.zeros((0, 3), np.float32))
         self._col = VertexBuffer(np.zeros((0, 4), np.float32))
         self._rad = VertexBuffer(np.zeros((0,), np.float32))
+        self._staged = StagedAttributes(("a_position", "a_color", "a_radius"))
         self._positions = None
         self._bounds = None
+        self._version = 0
+        self._order = None
+        #: True: drawn by a ProgressiveLayer (chunks), not by the scene graph
+        self.progressive = False
         Visual.__init__(self, vcode=_VERTEX, fcode=_FRAGMENT)
         self._draw_mode = "points"
         self.shared_program["a_position"] = self._pos
@@ -159,42 +170,63 @@ class AtomsVisual(Visual):
     def n(self) -> int:
         return self._n
 
-    def set_data(self, positions, colors, radii) -> None:
-        """Replace all three buffers (the arrays may be prepared in a worker thread)."""
+    @property
+    def n_vertices(self) -> int:
+        return self._n
+
+    @property
+    def version(self) -> int:
+        """Changes whenever the data or the look changes (restarts progressive drawing)."""
+        return self._version
+
+    def _touch(self) -> None:
+        self._version += 1
+        self.update()
+
+    def set_data(self, positions, colors, radii, order=None) -> None:
+        """Replace all three buffers (the arrays may be prepared in a worker thread).
+
+        ``order``: drawing order, a permutation of the atoms (GPU row k = atom ``order[k]``);
+        it is kept for ``set_positions``, ``set_colors`` and ``set_radii``.
+        """
         positions = _as_f32(positions, (3,), "positions")
         n = len(positions)
         colors = _as_f32(colors, (4,), "colors")
         radii = np.ascontiguousarray(radii, dtype=np.float32).reshape(-1)
         if len(colors) != n or len(radii) != n:
             raise ValueError("positions, colors and radii must have the same length")
+        if order is not None:
+            order = np.asarray(order)
+            if order.shape != (n,):
+                raise ValueError("order must be a permutation of the atoms")
         self._n = n
-        self._pos.set_data(positions)
-        self._col.set_data(colors)
-        self._rad.set_data(radii)
+        self._order = order
+        for name, data in zip(self._staged.names, (positions, colors, radii)):
+            self._staged.set(name, data, order)
         self._set_positions_cache(positions)
-        self.update()
+        self._touch()
 
     def set_positions(self, positions) -> None:
         positions = _as_f32(positions, (3,), "positions")
         if len(positions) != self._n:
             raise ValueError(f"expected {self._n} positions, got {len(positions)}")
-        self._pos.set_data(positions)
+        self._staged.set("a_position", positions, self._order)
         self._set_positions_cache(positions)
-        self.update()
+        self._touch()
 
     def set_colors(self, colors) -> None:
         colors = _as_f32(colors, (4,), "colors")
         if len(colors) != self._n:
             raise ValueError(f"expected {self._n} colours, got {len(colors)}")
-        self._col.set_data(colors)
-        self.update()
+        self._staged.set("a_color", colors, self._order)
+        self._touch()
 
     def set_radii(self, radii) -> None:
         radii = np.ascontiguousarray(radii, dtype=np.float32).reshape(-1)
         if len(radii) != self._n:
             raise ValueError(f"expected {self._n} radii, got {len(radii)}")
-        self._rad.set_data(radii)
-        self.update()
+        self._staged.set("a_radius", radii, self._order)
+        self._touch()
 
     def set_bounds(self, lo, hi) -> None:
         """Tell the visual its bounding box (saves a pass over 10^6 positions)."""
@@ -221,7 +253,7 @@ class AtomsVisual(Visual):
         self.shared_program.frag["shade_code"] = SHADINGS[value]
         scale = self._sprite_scale or (1.35 if value == "outline" else 1.0)
         self.shared_program["u_sprite_scale"] = float(scale)
-        self.update()
+        self._touch()
 
     @property
     def radius_scale(self) -> float:
@@ -231,7 +263,7 @@ class AtomsVisual(Visual):
     def radius_scale(self, value: float) -> None:
         self._radius_scale = float(value)
         self.shared_program["u_radius_scale"] = self._radius_scale
-        self.update()
+        self._touch()
 
     def set_slab(self, normal=None, center=None, half_thickness=None) -> None:
         if normal is None:
@@ -242,7 +274,22 @@ class AtomsVisual(Visual):
             self.shared_program["u_slab_normal"] = tuple(float(v) for v in normal)
             self.shared_program["u_slab_center"] = tuple(float(v) for v in center)
             self.shared_program["u_slab_half"] = float(half_thickness)
-        self.update()
+        self._touch()
+
+    # -- drawing ---------------------------------------------------------------------------
+    def draw(self):
+        if self.progressive:
+            return  # the ProgressiveLayer calls draw_range
+        if self.visible:
+            self.draw_range(0, self._n)
+
+    def draw_range(self, first: int, count: int) -> None:
+        """Draw atoms ``first .. first+count-1`` (uploading what is not on the GPU yet)."""
+        count = min(int(count), self._n - int(first))
+        if count <= 0 or self._prepare_draw(view=self) is False:
+            return
+        self._configure_gl_state()
+        self._staged.draw(self._program, self._vshare.draw_mode, first, count)
 
     # -- vispy hooks -----------------------------------------------------------------------
     def _prepare_transforms(self, view):

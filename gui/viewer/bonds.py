@@ -7,6 +7,10 @@ appears once as two halves, and bonds across the cell boundary end at the bounda
 Colours travel as one float per vertex (8-bit R, G, B packed into an integer below 2**24, exact in
 float32), so a vertex costs 16 bytes; vispy's Line would convert (n, 4) colours through
 ColorArray at every data change, which is slow for millions of bonds.
+
+``half_bond_buffers(..., shuffle_seed)`` can emit the half-bonds in a fixed random order, so the
+progressive renderer (see ``progressive.py``) draws uniform thinnings of all bonds; buffers are
+uploaded lazily and ``draw_range`` draws a sub-range of the vertices.
 """
 from __future__ import annotations
 
@@ -15,6 +19,8 @@ from numba import njit
 from vispy.gloo import VertexBuffer
 from vispy.scene.visuals import create_visual_node
 from vispy.visuals import Visual
+
+from .progressive import StagedAttributes
 
 
 def symmetrize_bonds(i, j, shifts):
@@ -53,10 +59,11 @@ def pack_rgb(colors) -> np.ndarray:
 
 
 @njit(nogil=True, cache=True)
-def half_bond_buffers(positions, packed_colors, cell, i, j, shifts, visible):
+def half_bond_buffers(positions, packed_colors, cell, i, j, shifts, visible, shuffle_seed=-1):
     """Vertex positions (2m', 3) float32 and packed colours (2m',) float32 of the half-bonds.
 
-    Bonds with either atom not ``visible`` are left out.
+    Bonds with either atom not ``visible`` are left out. With ``shuffle_seed >= 0`` the
+    half-bonds come in a fixed pseudo-random order (seeded Fisher-Yates over the segments).
     """
     m = i.shape[0]
     count = 0
@@ -82,6 +89,22 @@ def half_bond_buffers(positions, packed_colors, cell, i, j, shifts, visible):
         cols[2 * k] = packed_colors[a]
         cols[2 * k + 1] = packed_colors[a]
         k += 1
+    if shuffle_seed >= 0:
+        np.random.seed(shuffle_seed)
+        for s in range(count - 1, 0, -1):
+            t = np.random.randint(0, s + 1)
+            if t == s:
+                continue
+            for v in range(2):
+                for d in range(3):
+                    tmp = verts[2 * s + v, d]
+                    verts[2 * s + v, d] = verts[2 * t + v, d]
+                    verts[2 * t + v, d] = tmp
+            tmp = cols[2 * s]
+            cols[2 * s] = cols[2 * t]
+            cols[2 * s + 1] = cols[2 * t]
+            cols[2 * t] = tmp
+            cols[2 * t + 1] = tmp
     return verts, cols
 
 
@@ -127,7 +150,11 @@ class BondsVisual(Visual):
     def __init__(self, width: float = 3.0):
         self._pos = VertexBuffer(np.zeros((0, 3), np.float32))
         self._col = VertexBuffer(np.zeros((0,), np.float32))
+        self._staged = StagedAttributes(("a_position", "a_color"))
         self._count = 0
+        self._version = 0
+        #: True: drawn by a ProgressiveLayer (chunks), not by the scene graph
+        self.progressive = False
         Visual.__init__(self, vcode=_VERTEX, fcode=_FRAGMENT)
         self._draw_mode = "lines"
         self.shared_program["a_position"] = self._pos
@@ -141,14 +168,24 @@ class BondsVisual(Visual):
         """Number of half-bonds drawn."""
         return self._count // 2
 
+    @property
+    def n_vertices(self) -> int:
+        return self._count
+
+    @property
+    def version(self) -> int:
+        """Changes whenever the data or the look changes (restarts progressive drawing)."""
+        return self._version
+
     def set_data(self, vertices, packed_colors) -> None:
         vertices = np.ascontiguousarray(vertices, dtype=np.float32).reshape(-1, 3)
         packed_colors = np.ascontiguousarray(packed_colors, dtype=np.float32).reshape(-1)
         if len(vertices) != len(packed_colors):
             raise ValueError("one packed colour per vertex")
         self._count = len(vertices)
-        self._pos.set_data(vertices)
-        self._col.set_data(packed_colors)
+        self._staged.set("a_position", vertices)
+        self._staged.set("a_color", packed_colors)
+        self._version += 1
         self.update()
 
     @property
@@ -159,7 +196,22 @@ class BondsVisual(Visual):
     def width(self, value: float) -> None:
         self._width = float(value)
         self.update_gl_state(line_width=self._width)
+        self._version += 1
         self.update()
+
+    def draw(self):
+        if self.progressive:
+            return  # the ProgressiveLayer calls draw_range
+        if self.visible:
+            self.draw_range(0, self._count)
+
+    def draw_range(self, first: int, count: int) -> None:
+        """Draw vertices ``first .. first+count-1`` (even numbers: whole segments)."""
+        count = min(int(count), self._count - int(first))
+        if count <= 0 or self._prepare_draw(view=self) is False:
+            return
+        self._configure_gl_state()
+        self._staged.draw(self._program, self._vshare.draw_mode, first, count)
 
     def _prepare_transforms(self, view):
         view.view_program.vert["transform"] = view.get_transform()
@@ -180,7 +232,13 @@ Bonds = create_visual_node(BondsVisual)
 
 
 def warm_up() -> None:
-    """Compile the kernel on tiny inputs (from a worker thread at start-up)."""
+    """Compile the kernels on tiny inputs (from a worker thread at start-up)."""
+    from . import progressive
+
+    progressive.warm_up()
     half_bond_buffers(np.zeros((2, 3), np.float32), np.zeros(2, np.float32), np.eye(3),
                       np.array([0, 1]), np.array([1, 0]), np.zeros((2, 3), np.int64),
                       np.ones(2, np.bool_))
+    half_bond_buffers(np.zeros((2, 3), np.float32), np.zeros(2, np.float32), np.eye(3),
+                      np.array([0, 1]), np.array([1, 0]), np.zeros((2, 3), np.int64),
+                      np.ones(2, np.bool_), 1)

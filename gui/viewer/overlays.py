@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 from vispy import scene
+from vispy.color import Color
 from vispy.visuals.transforms import STTransform
 
 from .colormap import colormap_lut
@@ -35,6 +36,9 @@ class ColorBarOverlay:
     def __init__(self, canvas, text_color="white", font_size=9):
         self.canvas = canvas
         root = canvas.scene
+        # an RGBA tuple, not a name: Line would first look a string up as a colormap, which
+        # imports vispy's colormap machinery on the first paint (~0.2 s on the GUI thread)
+        text_color = tuple(float(c) for c in Color(text_color).rgba)
         self._image = scene.visuals.Image(np.zeros((2, 1, 4), np.float32), parent=root,
                                           interpolation="nearest")
         self._border = scene.visuals.Line(np.zeros((5, 2), np.float32), color=text_color,

@@ -4,9 +4,16 @@ Large models: ``prepare_atoms_arrays(atoms)`` does all numpy work (float32 posit
 colours, radii, bounds, cell edges) and may run in a worker thread; ``set_atoms(atoms,
 prepared=...)`` then only queues three buffer uploads on the GUI thread. Above
 ``FLAT_THRESHOLD`` atoms the cheap flat sprite is drawn (quality "auto").
+
+Draw budget (see ``progressive.py``): no paint draws more than ``draw_budget`` weighted
+primitives (atoms + half-bond vertices); bigger scenes are accumulated over several paints, in a
+fixed random order of the atoms (GPU buffers are permuted once; picking, selection and colours
+keep the original atom indices). ``render_complete`` is emitted when the picture is complete;
+``render_image()`` and ``save_png()`` always return the complete picture.
 """
 from __future__ import annotations
 
+import dataclasses
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
@@ -16,7 +23,7 @@ import vispy
 
 vispy.use(app="pyside6")
 
-from PySide6.QtCore import Signal  # noqa: E402
+from PySide6.QtCore import QTimer, Signal  # noqa: E402
 from PySide6.QtWidgets import QVBoxLayout, QWidget  # noqa: E402
 from vispy import scene  # noqa: E402
 
@@ -28,6 +35,8 @@ from .bonds import half_bond_vertices, symmetrize_bonds  # noqa: E402,F401
 from .colormap import map_values, value_range  # noqa: E402
 from .overlays import ColorBarOverlay  # noqa: E402
 from .picking import bounds3, pick_sphere, ray_from_view, slab_mask  # noqa: E402
+from .progressive import BOND_VERTEX_WEIGHT, ORDER_SEED, ProgressiveLayer  # noqa: E402
+from .progressive import shuffled_order  # noqa: E402
 
 #: Displayed radius = RADIUS_FACTOR * covalent radius (times the viewer's radius scale):
 #: half the covalent radius, enlarged a little so O (0.43 Å) and Si (0.72 Å) read well
@@ -62,6 +71,8 @@ class PreparedAtoms:
     lo: np.ndarray             # (3,) bounds of atoms and cell
     hi: np.ndarray
     center: np.ndarray         # (3,) camera centre: cell centre, else the atoms' bbox centre
+    #: (n,) fixed random drawing order (GPU row k holds atom order[k]), see progressive.py
+    order: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -118,12 +129,15 @@ def prepare_atoms_arrays(atoms) -> PreparedAtoms:
     else:
         lo, hi = np.zeros(3), np.ones(3)
     center = 0.5 * cell.sum(axis=0) if has_cell else 0.5 * (lo + hi)
-    return PreparedAtoms(positions, colors, radii, cell, box, lo, hi, center)
+    order = shuffled_order(n, ORDER_SEED)
+    return PreparedAtoms(positions, colors, radii, cell, box, lo, hi, center, order)
 
 
 def _build_bond_buffers(positions, colors, cell, i, j, shifts, visible):
-    """Thread-safe: half-bond vertices and packed colours (see bonds.half_bond_buffers)."""
-    return half_bond_buffers(positions, pack_rgb(colors), cell, i, j, shifts, visible)
+    """Thread-safe: half-bond vertices and packed colours (see bonds.half_bond_buffers), in a
+    fixed random order (for progressive drawing)."""
+    return half_bond_buffers(positions, pack_rgb(colors), cell, i, j, shifts, visible,
+                             ORDER_SEED)
 
 
 class StructureViewer(QWidget):
@@ -134,6 +148,8 @@ class StructureViewer(QWidget):
     prepare_atoms_arrays = staticmethod(prepare_atoms_arrays)
     #: internal: (generation, vertices, packed colours) from the bond-building thread
     _bonds_built = Signal(object)
+    #: the picture is complete (all chunks of a progressive accumulation are drawn)
+    render_complete = Signal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -152,6 +168,16 @@ class StructureViewer(QWidget):
         self.cell_node.visible = False
         self.cell_node.set_gl_state(depth_test=True, blend=False)
         self.colorbar = ColorBarOverlay(self.canvas)
+        # draws atoms and bonds within the per-paint budget (before the cell and the selection)
+        self.layer = ProgressiveLayer([(self.atoms_node, 1.0, 1),
+                                       (self.bonds_node, BOND_VERTEX_WEIGHT, 2)],
+                                      bgcolor=BACKGROUND, parent=self.view.scene)
+        self.layer.on_paint = self._on_layer_paint
+        self._refine_timer = QTimer(self)
+        self._refine_timer.setSingleShot(True)
+        self._refine_timer.setInterval(0)
+        self._refine_timer.timeout.connect(self._refine)
+        self._complete_announced = None
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -159,6 +185,7 @@ class StructureViewer(QWidget):
 
         self._atoms = None
         self._prepared: PreparedAtoms | None = None
+        self._order = np.zeros(0, np.int64)  # GPU row k holds atom _order[k]
         self._positions = np.zeros((0, 3), np.float32)
         self._element_colors = np.zeros((0, 4), np.float32)
         self._colors = self._element_colors
@@ -197,8 +224,11 @@ class StructureViewer(QWidget):
         """
         if prepared is None:
             prepared = prepare_atoms_arrays(atoms)
+        if prepared.order is None:  # made without the drawing order (e.g. by hand)
+            prepared = dataclasses.replace(prepared, order=shuffled_order(prepared.n, ORDER_SEED))
         self._atoms = atoms
         self._prepared = prepared
+        self._order = prepared.order
         self._positions = prepared.positions
         self._element_colors = prepared.colors
         self._colors = prepared.colors
@@ -209,7 +239,8 @@ class StructureViewer(QWidget):
         self._bond_generation += 1  # drop bond buffers still being built for the old model
         self._selection = np.zeros(0, np.int64)
         self.colorbar.hide()
-        self.atoms_node.set_data(prepared.positions, prepared.colors, prepared.radii)
+        self.atoms_node.set_data(prepared.positions, prepared.colors, prepared.radii,
+                                 order=prepared.order)
         self.atoms_node.set_bounds(prepared.lo, prepared.hi)
         self._apply_quality()
         self.selection_node.set_data(np.zeros((0, 3)), np.zeros((0, 4)), np.zeros(0))
@@ -460,10 +491,46 @@ class StructureViewer(QWidget):
         if np.hypot(*(pos - press)) <= 3.0:
             self.atom_picked.emit(self.pick(pos[0], pos[1]))
 
+    # ------------------------------------------------------ progressive drawing ---
+    @property
+    def draw_budget(self) -> float:
+        """Weighted primitives drawn per paint at most (atoms + BOND_VERTEX_WEIGHT * bond
+        vertices); chosen from the GL renderer (adaptive on software GL) unless set."""
+        return self.layer._budget()
+
+    def set_draw_budget(self, budget: float | None) -> None:
+        """Fix the per-paint budget (e.g. for tests); ``None`` chooses it from the renderer."""
+        self.layer.budget = None if budget is None else max(2.0, float(budget))
+        self.layer._key = None  # start over
+        self.canvas.update()
+
+    @property
+    def rendering_complete(self) -> bool:
+        """True when the last paint shows the complete picture of the current scene."""
+        return self.layer.is_current(self.canvas)
+
+    def _on_layer_paint(self, complete: bool) -> None:
+        # called inside a paint: refine or announce from the event loop, not from here
+        if not complete or self._complete_announced != self.layer._key:
+            if not self._refine_timer.isActive():
+                self._refine_timer.start()
+
+    def _refine(self) -> None:
+        if not self.layer.complete:
+            self.canvas.update()
+        elif self._complete_announced != self.layer._key and self.rendering_complete:
+            self._complete_announced = self.layer._key
+            self.render_complete.emit()
+
     # ----------------------------------------------------------------- images ---
     def render_image(self) -> np.ndarray:
-        """RGBA uint8 (h, w, 4) of the current view (including the colour bar)."""
-        return np.asarray(self.canvas.render(alpha=True))
+        """RGBA uint8 (h, w, 4) of the current view (including the colour bar), complete: any
+        chunks of a progressive accumulation that are still missing are drawn now."""
+        self.layer.finish_now = True
+        try:
+            return np.asarray(self.canvas.render(alpha=True))
+        finally:
+            self.layer.finish_now = False
 
     def save_png(self, path) -> None:
         from vispy.io import write_png
