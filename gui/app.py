@@ -21,6 +21,12 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         "--screenshot", metavar="OUT.png", help="render the window with the model, save a PNG, exit"
     )
+    parser.add_argument(
+        "--color-by", metavar="ARRAY", help="colour atoms by a per-atom array (e.g. coordination)"
+    )
+    parser.add_argument(
+        "--select", metavar="INDEX", type=int, help="select an atom (shows its neighbourhood)"
+    )
     parser.add_argument("--size", default="1500x950", help="window size WIDTHxHEIGHT (default 1500x950)")
     return parser.parse_args(argv)
 
@@ -59,6 +65,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     window = MainWindow()
     window.resize(width, height)
     window.show()
+    window.model_ready.connect(lambda: _apply_view_options(window, args))
     if args.screenshot:
         _arm_screenshot(app, window, args.screenshot)
     if args.file:
@@ -66,6 +73,18 @@ def main(argv: Optional[list[str]] = None) -> int:
     else:
         window.show_default_model()
     return app.exec()
+
+
+def _apply_view_options(window, args: argparse.Namespace) -> None:
+    """The command line's view choices, once the model and its per-atom arrays are there."""
+    if args.color_by:
+        if args.color_by not in window.atoms.arrays:
+            names = ", ".join(n for n in window.atoms.arrays if n not in ("numbers", "positions"))
+            window.show_error("Colour by", f"no per-atom array '{args.color_by}'; this model has: {names}")
+        else:
+            window.view_panel.color_combo.setCurrentText(args.color_by)
+    if args.select is not None:
+        window.select_atom(args.select)
 
 
 def _arm_screenshot(app, window, out: str) -> None:

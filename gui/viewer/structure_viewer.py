@@ -33,7 +33,7 @@ from .atoms_visual import Atoms  # noqa: E402
 from .bonds import Bonds, half_bond_buffers, pack_rgb  # noqa: E402
 from .bonds import half_bond_vertices, symmetrize_bonds  # noqa: E402,F401
 from .colormap import map_values, value_range  # noqa: E402
-from .overlays import ColorBarOverlay  # noqa: E402
+from .overlays import ColorBarOverlay, composite_onto  # noqa: E402
 from .picking import bounds3, pick_sphere, ray_from_view, slab_mask  # noqa: E402
 from .progressive import BOND_VERTEX_WEIGHT, ORDER_SEED, ProgressiveLayer  # noqa: E402
 from .progressive import shuffled_order  # noqa: E402
@@ -167,7 +167,7 @@ class StructureViewer(QWidget):
         self.bonds_node.visible = False
         self.cell_node.visible = False
         self.cell_node.set_gl_state(depth_test=True, blend=False)
-        self.colorbar = ColorBarOverlay(self.canvas)
+        self.colorbar = ColorBarOverlay(self.canvas, background=BACKGROUND)
         # draws atoms and bonds within the per-paint budget (before the cell and the selection)
         self.layer = ProgressiveLayer([(self.atoms_node, 1.0, 1),
                                        (self.bonds_node, BOND_VERTEX_WEIGHT, 2)],
@@ -528,7 +528,7 @@ class StructureViewer(QWidget):
         chunks of a progressive accumulation that are still missing are drawn now."""
         self.layer.finish_now = True
         try:
-            return np.asarray(self.canvas.render(alpha=True))
+            return composite_onto(np.asarray(self.canvas.render(alpha=True)), self.colorbar)
         finally:
             self.layer.finish_now = False
 

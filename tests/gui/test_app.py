@@ -54,3 +54,10 @@ def test_screenshot_of_a_bad_file_fails_with_the_reason(tmp_path):
     assert result.returncode == 1
     assert "broken.xyz" in result.stderr
     assert not (tmp_path / "x.png").exists()
+
+
+@pytest.mark.gl
+def test_screenshot_coloured_by_an_array_the_model_lacks_fails_clearly(tmp_path):
+    result = run_app(["--color-by", "q6", "--screenshot", str(tmp_path / "x.png")])
+    assert result.returncode == 1
+    assert "no per-atom array 'q6'" in result.stderr and "coordination" in result.stderr
