@@ -15,9 +15,11 @@ How it stays fast and small:
   and written to both rows;
 * per bin, the candidates of all stencil bins are copied into one buffer, so each atom runs one
   long, well-predicted loop;
-* two passes over chunks of atoms: the first counts neighbours per atom, the second fills an
-  exactly sized CSR list, so peak memory is the output plus O(atoms); between chunks
-  :func:`amorpha.engine.tasks.chunked` reports progress and checks ``cancel``.
+* the search runs once: it counts neighbours per atom and keeps each pair compactly (two int32
+  sorted indices and an int16 wrap code, an eighth of the pair's output); the exactly sized
+  CSR list is then filled from those, recomputing each distance. Peak memory is the output,
+  an eighth of it and O(atoms); between chunks :func:`amorpha.engine.tasks.chunked` reports
+  progress and checks ``cancel``.
 """
 from __future__ import annotations
 
@@ -42,6 +44,9 @@ _PAGE_ITEMS = 512
 #: per bin than they save).
 _BIN_FRACTION = 1.0
 _ATOMS_PER_BIN = 1.0
+#: First guess of pairs per atom (each counted once) when sizing the pair buffers; later
+#: chunks use the average found so far, plus 10 %.
+_PAIRS_PER_ATOM = 4.0
 
 
 @dataclass(frozen=True)
@@ -228,8 +233,12 @@ def _bin_atoms(positions, inv, periodic, lo, frac_width, nbins, bin_of, image):
 
 
 @njit(nogil=True, cache=True)
-def _sort_by_bin(bin_of, bin_start, order):
-    """Counting sort: ``order`` lists atoms bin by bin, ``bin_start`` is its CSR pointer."""
+def _sort_by_bin(positions, basis, bin_of, image, bin_start, order, pos_sorted, image_sorted):
+    """Counting sort by bin: ``order`` lists atoms bin by bin, ``bin_start`` is its CSR pointer.
+
+    The wrapped positions and image offsets are written in bin order (contiguous per bin) in
+    the same sweep, which reads the inputs in order instead of gathering them at random.
+    """
     bin_start[:] = 0
     for a in range(bin_of.shape[0]):
         bin_start[bin_of[a] + 1] += 1
@@ -238,15 +247,9 @@ def _sort_by_bin(bin_of, bin_start, order):
     cursor = bin_start[:-1].copy()
     for a in range(bin_of.shape[0]):
         b = bin_of[a]
-        order[cursor[b]] = a
-        cursor[b] += 1
-
-
-@njit(nogil=True, cache=True)
-def _gather(positions, basis, order, image, pos_sorted, image_sorted):
-    """Wrapped positions and image offsets in bin order (contiguous per bin)."""
-    for k in range(order.shape[0]):
-        a = order[k]
+        k = cursor[b]
+        cursor[b] = k + 1
+        order[k] = a
         for d in range(3):
             image_sorted[k, d] = image[a, d]
         for c in range(3):
@@ -259,38 +262,70 @@ def _gather(positions, basis, order, image, pos_sorted, image_sorted):
 
 
 @njit(nogil=True, cache=True)
-def _search(bin_lo, bin_hi, pos, image, order, bin_start, nbins, periodic, basis, stencil,
-            max_per_bin, cutoff2, fill, cursor, indices, distances, shifts):
-    """Pairs from bins ``bin_lo:bin_hi``: count them into ``cursor``, or (``fill``) write them.
+def _find_pairs(bin_lo, bin_hi, atom_lo, pos, order, bin_start, nbins, periodic, basis,
+                stencil, max_per_bin, cutoff2, wrap_reach, counts, pair_k, pair_m, pair_w):
+    """Find the pairs of bins ``bin_lo:bin_hi`` once: store them compactly, count them per row.
 
-    ``stencil`` is the half stencil (zero offset first, then one of each +-offset pair): each
-    pair is found once and stored in both rows, with opposite shifts. ``cursor`` is indexed by
-    original atom: counts in the first pass, the next free slot of each row in the second.
-    Counting and filling share this loop so the two passes can never disagree.
+    ``stencil`` is the half stencil (zero offset first, then one of each +-offset pair), so each
+    pair is found once. It is appended to ``pair_k``/``pair_m`` (sorted indices) and ``pair_w``
+    (code of the whole-cell wrap of ``m``'s bin, see :func:`_wrap_tables`), and counted in both
+    rows of ``counts`` (indexed by original atom). Keeping the pairs (10 bytes each, an eighth
+    of their output) lets the output be filled without searching again.
+
+    Starts at sorted atom ``atom_lo`` if that lies in bin ``bin_lo``. Stops before an atom whose
+    pairs might not fit the buffers and returns ``(bin, atom, n_pairs)``: the caller goes on
+    from there with fresh buffers (``bin == bin_hi`` when done), so a buffer only ever needs
+    room for one atom's candidates beyond the expected pairs.
 
     For each bin the candidate atoms of all its stencil bins are first copied, already shifted,
     into one contiguous buffer: each atom then scans a single long loop, instead of many short
     ones whose exits the CPU cannot predict.
     """
     ny, nz = nbins[1], nbins[2]
-    size = stencil.shape[0] * max_per_bin
+    n_stencil = stencil.shape[0]
+    size = n_stencil * max_per_bin
+    capacity = pair_k.shape[0]
+    n_pairs = 0
     bx = np.empty(size, np.float64)
     by = np.empty(size, np.float64)
     bz = np.empty(size, np.float64)
-    bm = np.empty(size, np.int64)  # sorted atom index of each candidate
-    bs = np.empty(size, np.int64)  # stencil entry it came through
-    wraps = np.zeros((stencil.shape[0], 3), np.int64)
+    bm = np.empty(size, np.int32)  # sorted atom index of each candidate
+    bw = np.empty(size, np.int32)  # wrap code of its bin
+    hits = np.empty(size, np.int32)  # candidates of one atom within the cutoff
+    span = 2 * wrap_reach + 1
+    no_wrap = (wrap_reach * span + wrap_reach) * span + wrap_reach
+    wraps = np.zeros(3, np.int64)
     reach = np.zeros(3, np.int64)
-    flat_offset = np.empty(stencil.shape[0], np.int64)
-    for s in range(stencil.shape[0]):
+    flat_offset = np.empty(n_stencil, np.int64)
+    for s in range(n_stencil):
         flat_offset[s] = (stencil[s, 0] * ny + stencil[s, 1]) * nz + stencil[s, 2]
         for d in range(3):
             reach[d] = max(reach[d], abs(stencil[s, d]))
+    # Stencil entries one bin apart along z hold consecutive sorted atoms (away from edges):
+    # runs of them, as flat offsets of their first and last bin, are copied as one range each.
+    run_first = np.empty(n_stencil, np.int64)
+    run_last = np.empty(n_stencil, np.int64)
+    n_runs = 0
+    for s in range(n_stencil):
+        if (s > 0 and flat_offset[s] == run_last[n_runs - 1] + 1
+                and stencil[s, 0] == stencil[s - 1, 0] and stencil[s, 1] == stencil[s - 1, 1]):
+            run_last[n_runs - 1] = flat_offset[s]
+        else:
+            run_first[n_runs] = run_last[n_runs] = flat_offset[s]
+            n_runs += 1
+    # Grid coordinates of bin ``c``, stepped along with it (cheaper than three divisions).
+    cell_index = np.array([bin_lo // (ny * nz), (bin_lo // nz) % ny, bin_lo % nz - 1])
     for c in range(bin_lo, bin_hi):
+        cell_index[2] += 1
+        if cell_index[2] == nz:
+            cell_index[2] = 0
+            cell_index[1] += 1
+            if cell_index[1] == ny:
+                cell_index[1] = 0
+                cell_index[0] += 1
         i0, i1 = bin_start[c], bin_start[c + 1]
         if i0 == i1:
             continue
-        cell_index = (c // (ny * nz), (c // nz) % ny, c % nz)
         # Bins at least the stencil's reach away from every edge need no wrapping: their
         # targets are a fixed offset away in the flat bin index (most bins in big systems).
         interior = True
@@ -298,12 +333,17 @@ def _search(bin_lo, bin_hi, pos, image, order, bin_start, nbins, periodic, basis
             if cell_index[d] < reach[d] or cell_index[d] >= nbins[d] - reach[d]:
                 interior = False
         n_buf = 0
-        for s in range(stencil.shape[0]):
-            if interior:
-                tb = c + flat_offset[s]
-                wraps[s, 0] = wraps[s, 1] = wraps[s, 2] = 0
-                vx = vy = vz = 0.0
-            else:
+        if interior:
+            for r in range(n_runs):
+                for m in range(bin_start[c + run_first[r]], bin_start[c + run_last[r] + 1]):
+                    bx[n_buf] = pos[m, 0]
+                    by[n_buf] = pos[m, 1]
+                    bz[n_buf] = pos[m, 2]
+                    bm[n_buf] = m
+                    bw[n_buf] = no_wrap
+                    n_buf += 1
+        else:
+            for s in range(n_stencil):
                 tb = 0
                 for d in range(3):
                     td = cell_index[d] + stencil[s, d]
@@ -318,51 +358,88 @@ def _search(bin_lo, bin_hi, pos, image, order, bin_start, nbins, periodic, basis
                     elif td < 0 or td >= nbins[d]:
                         tb = -1
                         break
-                    wraps[s, d] = w
+                    wraps[d] = w
                     tb = tb * nbins[d] + td
                 if tb < 0:
                     continue
-                vx = wraps[s, 0] * basis[0, 0] + wraps[s, 1] * basis[1, 0] + wraps[s, 2] * basis[2, 0]
-                vy = wraps[s, 0] * basis[0, 1] + wraps[s, 1] * basis[1, 1] + wraps[s, 2] * basis[2, 1]
-                vz = wraps[s, 0] * basis[0, 2] + wraps[s, 1] * basis[1, 2] + wraps[s, 2] * basis[2, 2]
-            for m in range(bin_start[tb], bin_start[tb + 1]):
-                bx[n_buf] = pos[m, 0] + vx
-                by[n_buf] = pos[m, 1] + vy
-                bz[n_buf] = pos[m, 2] + vz
-                bm[n_buf] = m
-                bs[n_buf] = s
-                n_buf += 1
+                code = ((wraps[0] + wrap_reach) * span + wraps[1] + wrap_reach) * span \
+                    + wraps[2] + wrap_reach
+                vx = wraps[0] * basis[0, 0] + wraps[1] * basis[1, 0] + wraps[2] * basis[2, 0]
+                vy = wraps[0] * basis[0, 1] + wraps[1] * basis[1, 1] + wraps[2] * basis[2, 1]
+                vz = wraps[0] * basis[0, 2] + wraps[1] * basis[1, 2] + wraps[2] * basis[2, 2]
+                for m in range(bin_start[tb], bin_start[tb + 1]):
+                    bx[n_buf] = pos[m, 0] + vx
+                    by[n_buf] = pos[m, 1] + vy
+                    bz[n_buf] = pos[m, 2] + vz
+                    bm[n_buf] = m
+                    bw[n_buf] = code
+                    n_buf += 1
         # The bin itself (zero offset) fills the buffer's start, so starting each atom's scan
         # just after its own entry lists each pair inside the bin once, and never i with i.
-        for k in range(i0, i1):
-            row_k = order[k]
+        for k in range(max(i0, atom_lo), i1):
+            if n_pairs + n_buf > capacity:
+                return c, k, n_pairs
             xi, yi, zi = pos[k, 0], pos[k, 1], pos[k, 2]
+            # Branch-free (a hit is rare and unpredictable): note every candidate, and keep it
+            # by moving past it when it is within the cutoff.
+            n_hits = 0
             for q in range(k - i0 + 1, n_buf):
                 dx = bx[q] - xi
                 dy = by[q] - yi
                 dz = bz[q] - zi
-                r2 = dx * dx + dy * dy + dz * dz
-                if r2 < cutoff2:
-                    m = bm[q]
-                    row_m = order[m]
-                    if fill:
-                        r = math.sqrt(r2)
-                        a = cursor[row_k]
-                        cursor[row_k] = a + 1
-                        b = cursor[row_m]  # read after the bump: k == m for own images
-                        cursor[row_m] = b + 1
-                        indices[a] = row_m
-                        indices[b] = row_k
-                        distances[a] = r
-                        distances[b] = r
-                        s = bs[q]
-                        for d in range(3):
-                            sd = wraps[s, d] - image[m, d] + image[k, d]
-                            shifts[a, d] = sd
-                            shifts[b, d] = -sd
-                    else:
-                        cursor[row_k] += 1
-                        cursor[row_m] += 1
+                hits[n_hits] = q
+                n_hits += dx * dx + dy * dy + dz * dz < cutoff2
+            for h in range(n_hits):
+                q = hits[h]
+                m = bm[q]
+                pair_k[n_pairs] = k
+                pair_m[n_pairs] = m
+                pair_w[n_pairs] = bw[q]
+                n_pairs += 1
+                counts[order[m]] += 1
+            counts[order[k]] += n_hits
+    return bin_hi, 0, n_pairs
+
+
+@njit(nogil=True, cache=True)
+def _write_pairs(pair_k, pair_m, pair_w, n_pairs, pos, image, order, wrap_int, wrap_vec,
+                 cursor, indices, distances, shifts):
+    """Write stored pairs into both of their CSR rows; ``cursor`` holds each row's next slot.
+
+    The distance is recomputed from the sorted positions exactly as the search computed it
+    (same operands, same order), which is cheaper than having stored it.
+    """
+    for p in range(n_pairs):
+        k = pair_k[p]
+        m = pair_m[p]
+        w = pair_w[p]
+        dx = (pos[m, 0] + wrap_vec[w, 0]) - pos[k, 0]
+        dy = (pos[m, 1] + wrap_vec[w, 1]) - pos[k, 1]
+        dz = (pos[m, 2] + wrap_vec[w, 2]) - pos[k, 2]
+        r = math.sqrt(dx * dx + dy * dy + dz * dz)
+        row_k = order[k]
+        row_m = order[m]
+        a = cursor[row_k]
+        cursor[row_k] = a + 1
+        b = cursor[row_m]  # read after the bump: k == m for own images
+        cursor[row_m] = b + 1
+        indices[a] = row_m
+        indices[b] = row_k
+        distances[a] = r
+        distances[b] = r
+        for d in range(3):
+            sd = wrap_int[w, d] - image[m, d] + image[k, d]
+            shifts[a, d] = sd
+            shifts[b, d] = -sd
+
+
+def _wrap_tables(wrap_reach: int, basis: np.ndarray):
+    """Whole-cell wraps in ``[-R, R]^3`` by code: as integers and as the vectors the search adds."""
+    r = np.arange(-wrap_reach, wrap_reach + 1)
+    wrap_int = np.stack(np.meshgrid(r, r, r, indexing="ij"), -1).reshape(-1, 3).astype(np.int64)
+    wrap_vec = (wrap_int[:, 0, None] * basis[0] + wrap_int[:, 1, None] * basis[1]
+                + wrap_int[:, 2, None] * basis[2])
+    return wrap_int, np.ascontiguousarray(wrap_vec)
 
 
 @njit(nogil=True, cache=True)
@@ -404,12 +481,14 @@ def neighbor_list(
 ) -> NeighborList:
     """All pairs closer than ``cutoff`` (Å, strictly), both directions, periodic images included.
 
-    Raises :class:`ValueError` on a non-positive cutoff, non-finite positions or a periodic
-    direction with a zero/degenerate cell, and :class:`~amorpha.engine.tasks.Cancelled` if
-    ``cancel`` answers True between chunks.
+    Raises :class:`ValueError` on a non-positive cutoff, non-finite positions, a periodic
+    direction with a zero/degenerate cell or 2^31 atoms or more, and
+    :class:`~amorpha.engine.tasks.Cancelled` if ``cancel`` answers True between chunks.
     """
     positions, cell, pbc, cutoff = _check_inputs(atoms, cutoff)
     n = len(positions)
+    if n >= 2**31:
+        raise ValueError(f"{n} atoms: at most 2^31 - 1 are supported (int32 sorted indices)")
     if n == 0:
         for _ in chunked(0, 1, progress, cancel, "neighbour list"):
             pass
@@ -419,38 +498,52 @@ def neighbor_list(
     stencil = _stencil(basis, frac_width, reach, cutoff)
     periodic = pbc.astype(np.int64)
 
-    # Binning, sorting and gathering: O(n) scratch that is dropped before the output grows.
-    bin_of = np.empty(n, np.int64)
+    # Binning and sorting: O(n) scratch, int32 where it can be (less memory to map in).
+    n_bins = int(np.prod(nbins))
+    bin_type = np.int32 if n_bins < 2**31 else np.int64
+    bin_of = np.empty(n, bin_type)
     image = np.empty((n, 3), np.int32)
     _bin_atoms(positions, inv, periodic, lo, frac_width, nbins, bin_of, image)
-    bin_start = np.empty(int(np.prod(nbins)) + 1, np.int64)
-    order = np.empty(n, np.int64)
-    _sort_by_bin(bin_of, bin_start, order)
-    del bin_of
+    bin_start = np.empty(n_bins + 1, np.int32)  # atom counts: n < 2^31
+    order = np.empty(n, np.int32)
     pos_sorted = np.empty((n, 3), np.float64)
     image_sorted = np.empty((n, 3), np.int32)
-    _gather(positions, basis, order, image, pos_sorted, image_sorted)
-    del image
+    _sort_by_bin(positions, basis, bin_of, image, bin_start, order, pos_sorted, image_sorted)
+    del bin_of, image
 
     # Chunks of about CHUNK_ATOMS atoms, cut at bin boundaries (every bin in exactly one chunk).
-    n_bins = len(bin_start) - 1
     chunk_bins = [
         (int(np.searchsorted(bin_start[:-1], start)),
          n_bins if stop == n else int(np.searchsorted(bin_start[:-1], stop)))
         for start, stop in chunked(n, CHUNK_ATOMS)
     ]
     max_per_bin = int(np.diff(bin_start).max())
-    search = (pos_sorted, image_sorted, order, bin_start, nbins, periodic, basis, stencil,
-              max_per_bin, cutoff * cutoff)
-    # Pass 1 (no writes): neighbours per atom. Pass 2: fill the exactly sized CSR arrays.
+    # Wraps by whole cells reach at most this far (more than one only for cutoffs beyond it).
+    wrap_reach = int(max(reach[d] // nbins[d] + 1 if pbc[d] else 0 for d in range(3)))
+    wrap_int, wrap_vec = _wrap_tables(wrap_reach, basis)
+    code_type = np.int16 if len(wrap_int) <= np.iinfo(np.int16).max else np.int32
+    search = (pos_sorted, order, bin_start, nbins, periodic, basis, stencil, max_per_bin,
+              cutoff * cutoff, wrap_reach)
+    # Pass 1: find each pair once, keep it in compact per-chunk buffers and count it per row.
     indptr = np.zeros(n + 1, np.int64)
     cursor = indptr[1:]  # counts, then row starts, then row ends (= indptr[1:])
-    none_i = np.zeros(0, np.int64)
-    none_f = np.zeros(0, np.float64)
-    none_s = np.zeros((0, 3), np.int64)
-    nc = len(chunk_bins)
-    for c, _ in chunked(nc, 1, sub_progress(progress, 0.0, 0.4), cancel, "counting neighbours"):
-        _search(*chunk_bins[c], *search, False, cursor, none_i, none_f, none_s)
+    per_atom = _PAIRS_PER_ATOM  # then learnt from the chunks already done
+    pieces = []
+    found = 0
+    for c, _ in chunked(len(chunk_bins), 1, sub_progress(progress, 0.0, 0.5), cancel,
+                        "finding neighbours"):
+        lo, hi = chunk_bins[c]
+        atom = 0
+        while lo < hi:
+            atoms_left = int(bin_start[hi]) - max(int(bin_start[lo]), atom)
+            size = int(per_atom * 1.1 * atoms_left) + len(stencil) * max_per_bin
+            buffers = (np.empty(size, np.int32), np.empty(size, np.int32),
+                       np.empty(size, code_type))
+            lo, atom, n_pairs = _find_pairs(lo, hi, atom, *search, cursor, *buffers)
+            pieces.append((*buffers, n_pairs))
+            found += n_pairs
+        per_atom = found / max(int(bin_start[hi]), 1)
+    del search, bin_start
     nnz = int(_exclusive_scan(cursor))
     indices = np.empty(nnz, np.int64)
     distances = np.empty(nnz, np.float64)
@@ -458,13 +551,19 @@ def neighbor_list(
     # Rows are written in bin order, i.e. all over the output: let the OS map its pages in
     # order first, which is several times cheaper than faulting them in at random.
     flat_shifts = shifts.reshape(-1)
-    for start, stop in chunked(nnz, _TOUCH_CHUNK, sub_progress(progress, 0.4, 0.5), cancel,
+    for start, stop in chunked(nnz, _TOUCH_CHUNK, sub_progress(progress, 0.5, 0.6), cancel,
                                "allocating"):
         indices[start:stop:_PAGE_ITEMS] = 0
         distances[start:stop:_PAGE_ITEMS] = 0.0
         flat_shifts[3 * start:3 * stop:_PAGE_ITEMS] = 0
-    for c, _ in chunked(nc, 1, sub_progress(progress, 0.5, 1.0), cancel, "listing neighbours"):
-        _search(*chunk_bins[c], *search, True, cursor, indices, distances, shifts)
+    # Pass 2: write the stored pairs into both rows, freeing each piece once written.
+    pieces.reverse()
+    for _ in chunked(len(pieces), 1, sub_progress(progress, 0.6, 1.0), cancel,
+                     "listing neighbours"):
+        pair_k, pair_m, pair_w, n_pairs = pieces.pop()
+        _write_pairs(pair_k, pair_m, pair_w, n_pairs, pos_sorted, image_sorted, order,
+                     wrap_int, wrap_vec, cursor, indices, distances, shifts)
+        del pair_k, pair_m, pair_w
     return NeighborList(indptr, indices, distances, shifts, cutoff)
 
 

@@ -230,3 +230,41 @@ def test_periodic_zero_cell_vector():
 
 def test_warm_up_runs():
     warm_up()
+
+
+def test_pair_buffers_filling_up_mid_bin(monkeypatch):
+    """Buffers sized for one atom's candidates only: the search resumes at the next atom."""
+    import amorpha.engine.neighbors as neighbors
+
+    monkeypatch.setattr(neighbors, "CHUNK_ATOMS", 97)
+    monkeypatch.setattr(neighbors, "_PAIRS_PER_ATOM", 0.0)
+    calls = []
+    find = neighbors._find_pairs
+
+    def spy(*args):
+        calls.append(args[0])
+        return find(*args)
+
+    monkeypatch.setattr(neighbors, "_find_pairs", spy)
+    rng = np.random.default_rng(11)
+    atoms = random_atoms(rng, 600, random_cell(rng, 0.5) * 2.0, True)
+    assert_same_as_ase(atoms, 3.2)
+    assert len(calls) > 20  # many pieces, most of them cut inside a bin
+
+
+def test_very_long_cutoff_uses_wide_wrap_codes(monkeypatch):
+    """Wraps of more than 16 cells do not fit the int16 codes; int32 ones are used instead."""
+    import amorpha.engine.neighbors as neighbors
+
+    code_types = []
+    find = neighbors._find_pairs
+
+    def spy(*args):
+        code_types.append(args[-1].dtype)
+        return find(*args)
+
+    monkeypatch.setattr(neighbors, "_find_pairs", spy)
+    cell = [[1.2, 0.0, 0.0], [0.3, 1.1, 0.0], [0.2, 0.1, 1.0]]
+    atoms = Atoms("SiO", positions=[[0.1, 0.2, 0.3], [0.7, 0.5, 0.4]], cell=cell, pbc=True)
+    nl = assert_same_as_ase(atoms, 16.3)  # not 16.5: a lattice vector is exactly that long
+    assert nl.n_pairs > 10_000 and code_types and all(t == np.int32 for t in code_types)

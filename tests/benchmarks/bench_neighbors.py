@@ -79,7 +79,7 @@ def main(argv=None) -> int:
     print("-" * len(header))
     for n in sizes:
         atoms = amorphous_sio2_like(n, shuffle=args.shuffle)
-        repeats = 3 if n <= 10**5 else 2
+        repeats = 3  # best of 3: first touches of fresh memory are slow and uneven on VMs
         for cutoff in cutoffs:
             t_ms, (i, j, d, s) = _best_time(lambda: matscipy_nl("ijdS", atoms, cutoff), repeats)
             n_ms = len(i)
