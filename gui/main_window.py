@@ -6,7 +6,9 @@ thread, and only if the model it was computed for is still the one shown (``_gen
 """
 from __future__ import annotations
 
+import gc
 import os
+import sys
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -46,6 +48,7 @@ from amorpha.gui.panels.view_panel import ELEMENT, ViewPanel, slab_geometry
 from amorpha.gui.viewer import StructureViewer
 from amorpha.gui.workers import TaskHandle, TaskRunner
 
+GIL_SWITCH_INTERVAL_S = 0.0005
 SPECTRUM_EXTENSIONS = {".msa", ".ems", ".emsa", ".txt", ".csv", ".dat"}
 MAX_RECENT = 10
 
@@ -99,6 +102,7 @@ class TaskStatus(QWidget):
         super().__init__(parent)
         self.runner = runner
         self.label = QLabel()
+        self.label.setFixedWidth(320)  # a changing message must not re-layout the window
         self.bar = QProgressBar()
         self.bar.setRange(0, 1000)
         self.bar.setFixedWidth(220)
@@ -134,7 +138,12 @@ class TaskStatus(QWidget):
 
     def _progress(self, handle: TaskHandle, fraction: float, message: str) -> None:
         if handle is self.current():
+            # QProgressBar.setValue repaints synchronously, and with an OpenGL widget in the
+            # window that recomposes the whole window (~0.1 s under software GL): defer it.
+            self.bar.setUpdatesEnabled(False)
             self.bar.setValue(int(fraction * 1000))
+            self.bar.setUpdatesEnabled(True)
+            self.bar.update()
             self.label.setText(f"{handle.label}: {message}" if message else handle.label + "…")
 
     def _finished(self, handle: TaskHandle, state: str) -> None:
@@ -153,6 +162,10 @@ class MainWindow(QMainWindow):
 
     def __init__(self, settings: Optional[QSettings] = None):
         super().__init__()
+        # Worker threads hold the GIL for up to the switch interval each time the GUI thread asks
+        # for it, and a paint asks hundreds of times (every Qt/GL call releases it): at Python's
+        # default 5 ms a busy reader could freeze a repaint for 0.2 s. 0.5 ms keeps it fluid.
+        sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
         self.setWindowTitle("Amorpha")
         self.resize(1500, 950)
         self.setAcceptDrops(True)
@@ -194,7 +207,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.task_status)
         self._build_menus()
         self._connect()
-        self.runner.submit("_warm-up", _warm_up)
+        self.runner.submit("_warm-up", _warm_up, lambda _: _freeze_heap(), lambda _: _freeze_heap())
 
     # -- construction -------------------------------------------------------------------------
     def _dock(self, title: str, widget: QWidget, area, scroll: bool = True) -> QDockWidget:
@@ -379,10 +392,11 @@ class MainWindow(QMainWindow):
         if self._bond_task is not None:
             self._bond_task.cancel()
         atoms, generation = self.atoms, self._generation
-        cutoffs = bond_cutoffs(atoms.numbers)
-        cutoffs.update({k: v for k, v in self.cutoff_overrides.items() if k in cutoffs})
+        overrides = dict(self.cutoff_overrides)
 
         def work(progress, cancel):
+            cutoffs = bond_cutoffs(atoms.numbers)  # np.unique over every atom: not on the GUI thread
+            cutoffs.update({k: v for k, v in overrides.items() if k in cutoffs})
             nl = bonds(atoms, cutoffs, progress=progress, cancel=cancel)
             coordination = compute_coordination(
                 atoms, CoordinationParams(cutoffs=cutoffs), neighbors=nl
@@ -392,12 +406,12 @@ class MainWindow(QMainWindow):
             counts = {}
             for pair in cutoffs:
                 counts[pair] = int(np.count_nonzero((zi == min(pair)) & (zj == max(pair)))) // 2
-            return nl, coordination, counts
+            return nl, coordination, cutoffs, counts
 
         def apply(result):
             if generation != self._generation or atoms is not self.atoms:
                 return
-            nl, coordination, counts = result
+            nl, coordination, cutoffs, counts = result
             self.bond_list = nl
             atoms.arrays["coordination"] = coordination
             i, j = nl.pairs()
@@ -524,6 +538,17 @@ class MainWindow(QMainWindow):
         self.runner.cancel_all()
         self.runner.wait(3000)
         super().closeEvent(event)
+
+
+def _freeze_heap() -> None:
+    """Exclude the objects of start-up (Qt, vispy, numba: ~2e5) from Python's cyclic GC.
+
+    A full collection scans every tracked object while holding the GIL: ~0.1 s here, at random
+    moments, on whichever thread allocates. Frozen objects are never scanned (they are never
+    freed either, which is what start-up objects are for anyway).
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def _warm_up(progress=None, cancel=None) -> None:

@@ -7,6 +7,9 @@ token that the engine checks between chunks, and a cancelled or failed task chan
 """
 from __future__ import annotations
 
+import os
+import sys
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -18,6 +21,20 @@ from amorpha.engine.tasks import Cancelled, CancelToken
 
 #: Progress signals are sent at most this often, so a chatty kernel cannot flood the event loop.
 PROGRESS_INTERVAL_S = 0.05
+#: Nice value of worker threads: engine work yields the CPU to the GUI thread and to the
+#: renderer's threads (which matters on small machines and with software OpenGL).
+WORKER_NICENESS = 10
+
+
+def _lower_priority() -> None:
+    """Make the calling thread a background thread (Linux: per-thread nice value)."""
+    if hasattr(os, "setpriority") and sys.platform.startswith("linux"):
+        try:
+            tid = threading.get_native_id()
+            if os.getpriority(os.PRIO_PROCESS, tid) < WORKER_NICENESS:
+                os.setpriority(os.PRIO_PROCESS, tid, WORKER_NICENESS)
+        except OSError:
+            pass  # not allowed here: run at normal priority
 
 
 class _Signals(QObject):
@@ -43,6 +60,7 @@ class _Job(QRunnable):
             self._signals.progress.emit(float(fraction), str(message))
 
     def run(self) -> None:  # worker thread
+        _lower_priority()
         try:
             result = self._fn(progress=self._progress, cancel=self._token.is_set)
         except Cancelled:

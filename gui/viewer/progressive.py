@@ -35,14 +35,14 @@ SOFTWARE_RENDERERS = ("llvmpipe", "softpipe", "swrast", "software", "swiftshader
 #: Budget (weighted primitives per paint) on hardware GL: a normal machine draws all at once.
 HARDWARE_BUDGET = 20_000_000
 #: Starting budget on software GL (then adapted to the measured speed).
-SOFTWARE_BUDGET = 20_000
+SOFTWARE_BUDGET = 4_000
 #: Limits of the adaptive software budget.
-SOFTWARE_BUDGET_MIN = 10_000
-SOFTWARE_BUDGET_MAX = 400_000
+SOFTWARE_BUDGET_MIN = 4_000
+SOFTWARE_BUDGET_MAX = 150_000
 #: Largest growth of the software budget from one chunk to the next.
 BUDGET_GROWTH = 1.5
 #: Wanted duration of one chunk on software GL (the paint adds compositing and the swap).
-TARGET_CHUNK_S = 0.020
+TARGET_CHUNK_S = 0.010
 #: Cost of one bond vertex relative to one atom (a 3 px line vs a point sprite).
 BOND_VERTEX_WEIGHT = 0.5
 #: Seed of the fixed drawing order.
@@ -116,10 +116,13 @@ def gather(src, order) -> np.ndarray:
 
 def warm_up() -> None:
     """Compile the kernels on tiny inputs."""
-    o = _shuffled(3, 1)
-    gather(np.zeros((3, 3), np.float32), o)
-    gather(np.zeros((3, 4), np.float32), o)
-    gather(np.zeros(3, np.float32), o)
+    writable = _shuffled(3, 1)
+    readonly = _shuffled(3, 1)
+    readonly.setflags(write=False)  # the cached drawing orders are read-only: another numba type
+    for o in (writable, readonly):
+        gather(np.zeros((3, 3), np.float32), o)
+        gather(np.zeros((3, 4), np.float32), o)
+        gather(np.zeros(3, np.float32), o)
 
 
 # ------------------------------------------------------------------ GL helpers ---
@@ -410,6 +413,8 @@ class ProgressiveLayer(Node):
             self._progress = 1.0
             self._complete = True
             self.chunks_drawn = 1
+            if self._composite is None and is_software_renderer(self.renderer or ""):
+                self._warm_composite(self._viewport_shape(canvas))
             self._notify()
             return
         shape = self._viewport_shape(canvas)
@@ -486,6 +491,16 @@ class ProgressiveLayer(Node):
         self._progress = 0.0
         self._complete = False
         self.chunks_drawn = 0
+
+    def _warm_composite(self, shape):
+        """Make the target and link the composite shader while the scene is small (first paint),
+        so the first big model does not pay for it (~50 ms under software GL) in one paint."""
+        self._ensure_target(shape)
+        gloo.set_state(depth_test=True, blend=False, cull_face=False, depth_mask=False)
+        gloo.set_depth_func("never")  # link and run the program, change no pixel
+        self._composite.draw("triangle_strip")
+        gloo.set_depth_func("less")
+        gloo.set_depth_mask(True)
 
     def _draw_composite(self, shape):
         gloo.set_state(depth_test=True, blend=False, cull_face=False, depth_mask=True)
