@@ -544,10 +544,9 @@ def _freeze_heap() -> None:
     """Exclude the objects of start-up (Qt, vispy, numba: ~2e5) from Python's cyclic GC.
 
     A full collection scans every tracked object while holding the GIL: ~0.1 s here, at random
-    moments, on whichever thread allocates. Frozen objects are never scanned (they are never
-    freed either, which is what start-up objects are for anyway).
+    moments, on whichever thread allocates. Frozen objects are never scanned (nor freed: the few
+    start-up cycles that are garbage stay, which costs less than a 0.1 s collection now).
     """
-    gc.collect()
     gc.freeze()
 
 
