@@ -268,3 +268,21 @@ def test_very_long_cutoff_uses_wide_wrap_codes(monkeypatch):
     atoms = Atoms("SiO", positions=[[0.1, 0.2, 0.3], [0.7, 0.5, 0.4]], cell=cell, pbc=True)
     nl = assert_same_as_ase(atoms, 16.3)  # not 16.5: a lattice vector is exactly that long
     assert nl.n_pairs > 10_000 and code_types and all(t == np.int32 for t in code_types)
+
+
+def test_peak_memory_at_most_twice_the_output():
+    """The issue's memory bound, on an a-SiO2-like network (the benchmark checks 1e6 atoms)."""
+    import tracemalloc
+
+    from amorpha.engine.examples import beta_cristobalite
+
+    atoms = beta_cristobalite((12, 12, 12))  # 41,472 atoms
+    atoms.positions += np.random.default_rng(3).normal(0.0, 0.1, atoms.positions.shape)
+    for cutoff in (2.0, 5.0):
+        neighbor_list(atoms, cutoff)  # compiled already; measure a warm call
+        tracemalloc.start()
+        nl = neighbor_list(atoms, cutoff)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        output = nl.indptr.nbytes + nl.indices.nbytes + nl.distances.nbytes + nl.shifts.nbytes
+        assert peak <= 2.0 * output, f"cutoff {cutoff}: peak {peak / output:.2f} x output"
