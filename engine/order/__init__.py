@@ -1,0 +1,1 @@
+"""Structural order: pair and angle statistics, local order parameters, rings."""
