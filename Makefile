@@ -39,3 +39,4 @@ clean:
 # The README's screenshots, made by the app itself (under Xvfb when there is no display).
 screenshots: $(STAMP)
 	$(HEADLESS) $(PY) -m amorpha.gui --screenshot resources/screenshots/main-window.png --size 1500x950
+	$(HEADLESS) $(PY) -m amorpha.gui --color-by coordination --select 0 --screenshot resources/screenshots/coordination.png --size 1500x950
