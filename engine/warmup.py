@@ -10,7 +10,11 @@ import importlib
 from amorpha.engine.tasks import check_cancel, report
 
 #: Modules whose ``warm_up()`` compiles their kernels.
-KERNEL_MODULES = ["amorpha.engine.neighbors"]
+KERNEL_MODULES = [
+    "amorpha.engine.neighbors",
+    "amorpha.engine.order.rings",
+    "amorpha.engine.order.local_order",
+]
 
 
 def warm_up(modules=None, progress=None, cancel=None) -> None:

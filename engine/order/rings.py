@@ -1,0 +1,365 @@
+"""Rings in the bond network: Guttman, King, primitive (Franzblau shortest-path) and strong rings.
+
+The network is the periodic bond graph (bonds by element-pair cutoffs, see
+:func:`amorpha.engine.bonds.bonds`), searched as its *quotient* graph: one node per atom, the
+image shift of each bond kept beside it. This is what sovapy, matscipy and R.I.N.G.S. search, so
+the counts agree with theirs. A cycle of atoms whose bond shifts do not add up to zero does not
+close in real space: it runs through the periodic boundary into another image of its first atom.
+Such cycles are found like any other, flagged in ``RingResult.wraps`` and left out of the
+statistics unless ``RingParams.include_wrapping``.
+
+Definitions (n = ring size in network nodes):
+
+* **Guttman**: for each bond i–j, all shortest paths from i back to j that do not use that bond;
+* **King**: for each node i and each pair j, k of its neighbours, all shortest paths from j to k
+  that do not pass through i, closed through i;
+* **primitive** (Franzblau, "shortest-path rings"): cycles with no shortcut, i.e. the graph
+  distance of every pair of ring nodes equals their distance along the ring (matscipy's
+  ``ring_statistics``, sovapy's and R.I.N.G.S.'s primitive rings);
+* **strong**: primitive rings that are not the sum (mod 2) of smaller rings; see
+  :func:`_strong_filter` (not yet available: asking for it raises ``NotImplementedError``).
+
+Ring shape: the singular values s1 >= s2 >= s3 of the centred, unwrapped coordinates of all ring
+atoms give roundness s2/s1 and roughness s3/sqrt(s1*s2) (Shiga et al.).
+
+Statistics as in R.I.N.G.S. (Le Roux & Jund 2010), over counted sizes (``count_element``):
+R_C(n) rings per cell, rings per node R_C(n)/N, P_N(n) the fraction of nodes that belong to at
+least one n-ring, P_max(n) / P_min(n) the fraction of nodes whose largest / smallest ring is n.
+"Nodes" are the atoms of ``count_element`` (all atoms when it is None).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from ..bonds import Cutoffs, bonds
+from ..elements import number, symbol
+from ..neighbors import NeighborList
+from ..tasks import CancelFn, ProgressFn, chunked, report, sub_progress
+from . import ring_kernels as K
+
+DEFINITIONS = ("guttman", "king", "primitive", "strong")
+
+
+@dataclass(frozen=True)
+class RingParams:
+    """What to count as a ring.
+
+    ``max_size`` is the largest ring in network nodes (atoms, Si and O both count: 24 = 12 Si).
+    None means no limit for Guttman and King rings (each search stops at the shortest path anyway,
+    as sovapy's do); primitive rings always need a limit. ``cutoffs`` are bond cutoff overrides as
+    in :func:`amorpha.engine.bonds.bond_cutoffs` (None: covalent-radius defaults), for example
+    ``{("Si", "O"): 2.0, ("Si", "Si"): 0, ("O", "O"): 0}``. ``count_element`` counts ring sizes
+    in atoms of one element (``"Si"``: the size glass papers quote); None counts every node.
+    """
+
+    max_size: Optional[int] = 24
+    definition: str = "primitive"
+    cutoffs: Optional[Cutoffs] = None
+    count_element: Optional[str] = None
+    include_wrapping: bool = False
+
+    def __post_init__(self):
+        if self.definition not in DEFINITIONS:
+            raise ValueError(f"ring definition must be one of {DEFINITIONS}, got {self.definition!r}")
+        if self.max_size is None and self.definition in ("primitive", "strong"):
+            raise ValueError(f"{self.definition} rings need a maximum size (max_size)")
+        if self.max_size is not None and int(self.max_size) < 2:
+            raise ValueError(f"max_size must be at least 2 nodes, got {self.max_size}")
+
+
+@dataclass(frozen=True)
+class RingResult:
+    """Rings found, their shapes, and the R.I.N.G.S. statistics of the closed ones.
+
+    Ring ``r`` is ``atoms[indptr[r]:indptr[r+1]]`` in order around the loop; ``images`` (same rows,
+    int (…, 3)) are the cell shifts that unwrap it: atom positions ``pos[a] + image @ cell`` form
+    the ring in real space. ``net_shift[r]`` is the shift gained once round the loop; ``wraps[r]``
+    is True when it is not zero (the cycle runs through the boundary and is not a closed ring).
+    Statistics arrays are indexed by counted ring size (``size_axis``).
+    """
+
+    definition: str
+    max_size: Optional[int]
+    count_element: Optional[str]
+    include_wrapping: bool
+    indptr: np.ndarray  # int64 (n_rings + 1,)
+    atoms: np.ndarray  # int64 (total,)
+    images: np.ndarray  # int64 (total, 3)
+    sizes: np.ndarray  # int64 (n_rings,), network nodes
+    sizes_counted: np.ndarray  # int64 (n_rings,), atoms of count_element (= sizes if None)
+    wraps: np.ndarray  # bool (n_rings,)
+    net_shift: np.ndarray  # int64 (n_rings, 3)
+    roundness: np.ndarray  # float64 (n_rings,)
+    roughness: np.ndarray  # float64 (n_rings,)
+    n_nodes: int  # atoms of count_element (denominator of the per-node statistics)
+    size_axis: np.ndarray  # int64 (m,) counted sizes 0..max
+    rings_per_cell: np.ndarray  # R_C(n), float64 (m,)
+    rings_per_node: np.ndarray  # R_C(n) / n_nodes
+    p_n: np.ndarray  # fraction of nodes in at least one ring of size n
+    p_max: np.ndarray  # fraction of nodes whose largest ring is n
+    p_min: np.ndarray  # fraction of nodes whose smallest ring is n
+    ring_count: np.ndarray  # int64 (n_atoms,), counted rings through each atom
+    ring_min_size: np.ndarray  # int64 (n_atoms,), smallest counted ring size through it, 0 if none
+
+    @property
+    def n_rings(self) -> int:
+        return len(self.sizes)
+
+    @property
+    def counted(self) -> np.ndarray:
+        """Mask of the rings the statistics use (closed ones, or all with ``include_wrapping``)."""
+        return np.ones(self.n_rings, bool) if self.include_wrapping else ~self.wraps
+
+    @property
+    def rings(self) -> list[np.ndarray]:
+        """Each ring's atom indices in order (views)."""
+        return [self.atoms[a:b] for a, b in zip(self.indptr[:-1], self.indptr[1:])]
+
+    def ring(self, r: int) -> np.ndarray:
+        return self.atoms[self.indptr[r]:self.indptr[r + 1]]
+
+    def ring_positions(self, atoms, r: int) -> np.ndarray:
+        """Unwrapped Cartesian coordinates of ring ``r``'s atoms."""
+        a, b = self.indptr[r], self.indptr[r + 1]
+        return atoms.positions[self.atoms[a:b]] + self.images[a:b] @ atoms.cell.array
+
+    def histogram(self, counted_only: bool = True) -> dict[int, int]:
+        """{counted size: number of rings}."""
+        sel = self.counted if counted_only else np.ones(self.n_rings, bool)
+        values, counts = np.unique(self.sizes_counted[sel], return_counts=True)
+        return {int(v): int(c) for v, c in zip(values, counts)}
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        return {"ring_count": self.ring_count, "ring_min_size": self.ring_min_size}
+
+    def to_dict(self) -> dict:
+        def per_size(arr):
+            return {int(n): float(v) for n, v in zip(self.size_axis, arr) if v}
+
+        return {
+            "definition": self.definition,
+            "max_size": self.max_size,
+            "count_element": self.count_element,
+            "include_wrapping": self.include_wrapping,
+            "n_rings": self.n_rings,
+            "n_wrapping": int(self.wraps.sum()),
+            "n_nodes": self.n_nodes,
+            "histogram": self.histogram(),
+            "rings_per_cell": per_size(self.rings_per_cell),
+            "rings_per_node": per_size(self.rings_per_node),
+            "P_N": per_size(self.p_n),
+            "P_max": per_size(self.p_max),
+            "P_min": per_size(self.p_min),
+            "rings": [
+                {
+                    "atoms": self.ring(r).tolist(),
+                    "size": int(self.sizes[r]),
+                    "size_counted": int(self.sizes_counted[r]),
+                    "wraps": bool(self.wraps[r]),
+                    "roundness": float(self.roundness[r]),
+                    "roughness": float(self.roughness[r]),
+                }
+                for r in range(self.n_rings)
+            ],
+        }
+
+
+# --------------------------------------------------------------------------- graph
+
+
+def _quotient_graph(nl: NeighborList):
+    """Simple undirected graph of the bond list: one edge per bonded pair (the first image if a
+    pair is bonded through several), no bonds of an atom to its own image. Rows sorted."""
+    n = nl.n_atoms
+    i, j = nl.pairs()
+    keep = i != j
+    key = i[keep] * n + j[keep]
+    _, first = np.unique(key, return_index=True)  # sorted by (i, j)
+    idx = np.flatnonzero(keep)[first]
+    ii, jj = i[idx], j[idx]
+    indptr = np.zeros(n + 1, np.int64)
+    np.cumsum(np.bincount(ii, minlength=n), out=indptr[1:])
+    return indptr, np.ascontiguousarray(jj, np.int64), np.ascontiguousarray(nl.shifts[idx], np.int64)
+
+
+def _chunk(n_items: int) -> int:
+    return int(min(max(n_items // 50, 8), 2048))
+
+
+def _enumerate(indptr, indices, definition, max_size, progress, cancel):
+    """Run the kernel for ``definition`` chunk by chunk; returns (flat atoms, ends) of unique rings."""
+    n = len(indptr) - 1
+    cur = 0
+    pieces, lens = [], []
+
+    def collect(out, ends, n_out):
+        lens.append(np.diff(np.concatenate(([0], ends))))
+        pieces.append(out[: ends[-1]] if n_out else out[:0])
+
+    sa, da, qa = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(max(n, 1), np.int64)
+    sb, db, qb = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(max(n, 1), np.int64)
+    if definition == "guttman":
+        rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
+        up = rows < indices
+        eu, ev = rows[up], indices[up]
+        for lo, hi in chunked(len(eu), _chunk(len(eu)), progress, cancel, "Guttman rings"):
+            out, ends, n_out, cur = K.guttman_chunk(indptr, indices, eu, ev, lo, hi, max_size,
+                                                    sa, da, qa, sb, db, qb, cur)
+            collect(out, ends, n_out)
+    elif definition == "king":
+        for lo, hi in chunked(n, _chunk(n), progress, cancel, "King rings"):
+            out, ends, n_out, cur = K.king_chunk(indptr, indices, lo, hi, max_size,
+                                                 sa, da, qa, sb, db, qb, cur)
+            collect(out, ends, n_out)
+    else:
+        stamp, dist, queue = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(max(n, 1), np.int64)
+        mark = np.zeros(n, np.int64)
+        for lo, hi in chunked(n, _chunk(n), progress, cancel, "primitive rings"):
+            out, ends, n_out, cur = K.primitive_chunk(indptr, indices, lo, hi, max_size, stamp, dist,
+                                                      queue, mark, sa, da, qa, sb, db, qb, cur)
+            collect(out, ends, n_out)
+    flat = np.concatenate(pieces) if pieces else np.zeros(0, np.int64)
+    sizes = np.concatenate(lens) if lens else np.zeros(0, np.int64)
+    if definition == "primitive":  # each found once, from its smallest atom
+        return flat, sizes
+    return _unique_rings(flat, sizes)
+
+
+def _unique_rings(flat: np.ndarray, sizes: np.ndarray):
+    """Drop repeated rings (all are in canonical order); keep them sorted by size, then atoms."""
+    if len(sizes) == 0:
+        return flat, sizes
+    width = int(sizes.max())
+    padded = np.full((len(sizes), width + 1), -1, np.int64)
+    padded[:, 0] = sizes
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    col = np.arange(len(flat)) - np.repeat(starts, sizes)
+    padded[np.repeat(np.arange(len(sizes)), sizes), col + 1] = flat
+    uniq = np.unique(padded, axis=0)
+    sizes = uniq[:, 0].copy()
+    flat = uniq[:, 1:][uniq[:, 1:] >= 0]
+    return flat, sizes
+
+
+def _shapes(positions, cell, atoms, images, sizes, starts):
+    """Roundness s2/s1 and roughness s3/sqrt(s1 s2) of each ring's centred unwrapped coordinates."""
+    roundness = np.full(len(sizes), np.nan)
+    roughness = np.full(len(sizes), np.nan)
+    xyz = positions[atoms] + images @ cell
+    for n in np.unique(sizes):
+        sel = np.flatnonzero(sizes == n)
+        idx = starts[sel][:, None] + np.arange(n)[None, :]
+        c = xyz[idx]  # (r, n, 3)
+        c = c - c.mean(axis=1, keepdims=True)
+        s = np.linalg.svd(c, compute_uv=False)
+        if s.shape[1] < 3:
+            s = np.concatenate([s, np.zeros((len(s), 3 - s.shape[1]))], axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            roundness[sel] = s[:, 1] / s[:, 0]
+            roughness[sel] = s[:, 2] / np.sqrt(s[:, 0] * s[:, 1])
+    return roundness, roughness
+
+
+def _statistics(n_atoms, node_mask, atoms, sizes_counted, ring_of_atom, counted):
+    """R.I.N.G.S. statistics over the counted rings (see the module docstring)."""
+    n_nodes = int(node_mask.sum())
+    m = int(sizes_counted.max()) + 1 if len(sizes_counted) else 1
+    axis = np.arange(m)
+    use_ring = counted[ring_of_atom]
+    a = atoms[use_ring]
+    sz = sizes_counted[ring_of_atom][use_ring]
+    ring_count = np.bincount(a, minlength=n_atoms).astype(np.int64)
+    big = np.iinfo(np.int64).max
+    ring_min = np.full(n_atoms, big, np.int64)
+    np.minimum.at(ring_min, a, sz)
+    ring_max = np.full(n_atoms, -1, np.int64)
+    np.maximum.at(ring_max, a, sz)
+    has = ring_count > 0
+    ring_min_size = np.where(has, ring_min, 0)
+    rc = np.bincount(sizes_counted[counted], minlength=m).astype(float)[:m]
+    denom = max(n_nodes, 1)
+    # P_N: nodes (of the counted element) with at least one ring of size n
+    node = node_mask[a]
+    pairs = np.unique(a[node] * m + sz[node])
+    p_n = np.bincount(pairs % m, minlength=m)[:m] / denom
+    sel = has & node_mask
+    p_max = np.bincount(ring_max[sel], minlength=m)[:m] / denom
+    p_min = np.bincount(ring_min[sel], minlength=m)[:m] / denom
+    return dict(
+        n_nodes=n_nodes, size_axis=axis, rings_per_cell=rc, rings_per_node=rc / denom,
+        p_n=p_n, p_max=p_max, p_min=p_min, ring_count=ring_count, ring_min_size=ring_min_size,
+    )
+
+
+def compute_rings(
+    atoms,
+    params: RingParams = RingParams(),
+    neighbors: Optional[NeighborList] = None,
+    progress: Optional[ProgressFn] = None,
+    cancel: Optional[CancelFn] = None,
+) -> RingResult:
+    """Rings of ``atoms``' bond network under ``params`` (see the module docstring).
+
+    ``neighbors`` is a reused neighbour list reaching the longest bond cutoff (it is filtered to
+    bonds, not rebuilt).
+    """
+    if params.definition == "strong":
+        raise NotImplementedError("strong rings are not available yet; use 'primitive'")
+    n_atoms = len(atoms)
+    numbers = np.asarray(atoms.numbers, np.int64)
+    nl = bonds(atoms, params.cutoffs, neighbors=neighbors, progress=sub_progress(progress, 0.0, 0.05),
+               cancel=cancel)
+    indptr, indices, shifts = _quotient_graph(nl)
+    max_size = int(params.max_size) if params.max_size is not None else n_atoms + 1
+    flat, sizes = _enumerate(indptr, indices, params.definition, max_size,
+                             sub_progress(progress, 0.05, 0.95), cancel)
+    ends = np.cumsum(sizes).astype(np.int64)
+    ring_indptr = np.concatenate(([0], ends)).astype(np.int64)
+    images = np.zeros((len(flat), 3), np.int64)
+    net = np.zeros((len(sizes), 3), np.int64)
+    K.ring_images(indptr, indices, shifts, flat, ends, images, net)
+    wraps = np.any(net != 0, axis=1)
+
+    if params.count_element is not None:
+        z = number(params.count_element) if isinstance(params.count_element, str) else int(params.count_element)
+        node_mask = numbers == z
+    else:
+        node_mask = np.ones(n_atoms, bool)
+    ring_of_atom = np.repeat(np.arange(len(sizes)), sizes)
+    sizes_counted = (np.bincount(ring_of_atom, weights=node_mask[flat], minlength=len(sizes))
+                     .astype(np.int64) if len(sizes) else np.zeros(0, np.int64))
+    positions = np.asarray(atoms.positions, np.float64)
+    cell = np.asarray(atoms.cell.array, np.float64)
+    roundness, roughness = _shapes(positions, cell, flat, images, sizes, ring_indptr[:-1])
+    counted = np.ones(len(sizes), bool) if params.include_wrapping else ~wraps
+    stats = _statistics(n_atoms, node_mask, flat, sizes_counted, ring_of_atom, counted)
+    report(progress, 1.0, "rings done")
+    count_element = params.count_element
+    if count_element is not None and not isinstance(count_element, str):
+        count_element = symbol(int(count_element))
+    return RingResult(
+        definition=params.definition, max_size=params.max_size, count_element=count_element,
+        include_wrapping=params.include_wrapping, indptr=ring_indptr, atoms=flat, images=images,
+        sizes=sizes.astype(np.int64), sizes_counted=sizes_counted, wraps=wraps, net_shift=net,
+        roundness=roundness, roughness=roughness, **stats,
+    )
+
+
+#: The common name of the analysis entry point.
+compute = compute_rings
+
+
+def warm_up() -> None:
+    """Compile (or load from cache) every ring kernel on a tiny periodic ring network."""
+    from ase import Atoms
+
+    # a 6-ring in a box, plus a chain through the boundary: rings and a wrapping cycle
+    ang = np.arange(6) * np.pi / 3
+    pos = np.c_[2 + 1.2 * np.cos(ang), 2 + 1.2 * np.sin(ang), np.full(6, 2.0)]
+    pos = np.vstack([pos, [[0.5, 6.0, 2.0], [2.0, 6.0, 2.0], [3.5, 6.0, 2.0]]])
+    atoms = Atoms("C9", positions=pos, cell=[4.5, 8.0, 4.0], pbc=True)
+    for definition in ("guttman", "king", "primitive"):
+        compute_rings(atoms, RingParams(max_size=8, definition=definition, cutoffs={("C", "C"): 1.6}))

@@ -1,0 +1,198 @@
+"""Rings: exact crystal answers, ring shapes, peers (matscipy, sovapy) and the shared references."""
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from amorpha.engine.examples import alpha_quartz, beta_cristobalite
+from amorpha.engine.order.rings import RingParams, compute_rings, warm_up
+from amorpha.engine.tasks import Cancelled
+
+SI_O = {("Si", "O"): 2.0, ("Si", "Si"): 0, ("O", "O"): 0}
+DEFS = ("guttman", "king", "primitive")
+
+
+def si_rings(atoms, definition, max_size=24, **kw):
+    return compute_rings(atoms, RingParams(max_size=max_size, definition=definition, cutoffs=SI_O,
+                                           count_element="Si", **kw))
+
+
+def per_si(atoms, result):
+    n_si = np.count_nonzero(atoms.numbers == 14)
+    return {size: count / n_si for size, count in result.histogram().items()}
+
+
+def test_warm_up_runs():
+    warm_up()
+
+
+@pytest.mark.parametrize("definition", DEFS)
+def test_beta_cristobalite_only_six_rings(definition):
+    atoms = beta_cristobalite((2, 2, 2))
+    r = si_rings(atoms, definition)
+    assert per_si(atoms, r) == {6: 2.0}
+    closed = ~r.wraps
+    assert np.allclose(r.roundness[closed], 1.0, atol=5e-5)
+    assert np.allclose(r.roughness[closed], 0.1890, atol=5e-5)
+    # every Si and every O is in a 6-ring; per atom arrays
+    assert np.all(r.ring_min_size == 6)
+    assert np.all(r.ring_count[atoms.numbers == 14] == 12)
+    assert np.all(r.ring_count[atoms.numbers == 8] == 6)
+    d = r.to_dict()
+    assert d["histogram"] == {6: 128} and d["P_N"] == {6: 1.0} and d["P_min"] == {6: 1.0}
+    assert d["rings_per_node"] == {6: 2.0}
+
+
+@pytest.mark.parametrize("repeat", [(3, 3, 3), (4, 4, 4)])
+def test_alpha_quartz(repeat):
+    atoms = alpha_quartz(repeat)
+    assert per_si(atoms, si_rings(atoms, "guttman")) == {6: 1.0}
+    assert per_si(atoms, si_rings(atoms, "king")) == {6: 1.0, 8: 7.0}
+    prim = si_rings(atoms, "primitive")
+    assert per_si(atoms, prim) == {6: 1.0, 8: 5.0}
+    six = (prim.sizes_counted == 6) & ~prim.wraps
+    assert np.allclose(prim.roundness[six], 0.8648, atol=5e-5)
+    assert np.allclose(prim.roughness[six], 0.5523, atol=5e-5)
+    d = prim.to_dict()
+    assert d["P_min"] == {6: 1.0} and d["P_max"] == {8: 1.0}
+
+
+@pytest.mark.parametrize("definition", DEFS)
+def test_alpha_cristobalite(shared_data, definition):
+    from amorpha.engine.io import read_structure
+
+    atoms = read_structure(shared_data / "structures/crystals/alpha_cristobalite_332_from_sovapy_cif.extxyz")
+    r = si_rings(atoms, definition)
+    assert per_si(atoms, r) == {6: 2.0}
+    closed = ~r.wraps
+    assert np.allclose(r.roundness[closed], 0.8157, atol=5e-5)
+    assert np.allclose(r.roughness[closed], 0.2427, atol=5e-5)
+
+
+def test_rings_are_cycles_with_consistent_images():
+    atoms = alpha_quartz((3, 3, 3))
+    r = si_rings(atoms, "primitive")
+    pos, cell = atoms.positions, atoms.cell.array
+    for k in range(r.n_rings):
+        xyz = r.ring_positions(atoms, k)
+        steps = np.diff(np.vstack([xyz, xyz[:1] + r.net_shift[k] @ cell]), axis=0)
+        assert np.all(np.linalg.norm(steps, axis=1) < 2.0)  # each step is a bond
+        assert len(set(r.ring(k).tolist())) == r.sizes[k]
+    assert r.wraps.any()  # 3x3x3 quartz has cycles through the boundary: flagged
+    assert np.array_equal(r.wraps, np.any(r.net_shift != 0, axis=1))
+    with_wrapping = si_rings(atoms, "primitive", include_wrapping=True)
+    assert with_wrapping.rings_per_cell.sum() == r.n_rings
+    assert pos.shape[0] == len(r.to_arrays()["ring_count"])
+
+
+def test_cancel_after_first_chunk_and_progress():
+    atoms = alpha_quartz((4, 4, 4))
+    seen = []
+
+    def progress(fraction, message=""):
+        seen.append((fraction, message))
+
+    def cancel():
+        return any("rings" in m for _, m in seen)
+
+    with pytest.raises(Cancelled):
+        compute_rings(atoms, RingParams(definition="primitive", cutoffs=SI_O), progress=progress,
+                      cancel=cancel)
+    assert max(f for f, _ in seen) < 1.0
+    seen.clear()
+    compute_rings(atoms, RingParams(definition="primitive", cutoffs=SI_O), progress=progress)
+    fractions = [f for f, _ in seen]
+    assert fractions[-1] == 1.0 and fractions == sorted(fractions)
+
+
+def test_params_are_checked():
+    with pytest.raises(ValueError):
+        RingParams(definition="franzblau")
+    with pytest.raises(ValueError):
+        RingParams(definition="primitive", max_size=None)
+
+
+# --------------------------------------------------------------------------- peers and shared data
+
+
+def test_primitive_equals_matscipy_on_aC(shared_data):
+    """matscipy's own assertion for aC.cfg (cutoff 1.85 A, maxlength 16), and matscipy itself."""
+    from amorpha.engine.io import read_structure
+
+    atoms = read_structure(shared_data / "structures/matscipy/aC.cfg")
+    r = compute_rings(atoms, RingParams(definition="primitive", max_size=15, cutoffs={("C", "C"): 1.85}))
+    ours = np.bincount(r.sizes[~r.wraps], minlength=14)
+    assert ours.tolist() == [0, 0, 0, 0, 4, 813, 2678, 1917, 693, 412, 209, 89, 21, 3]
+    matscipy_rings = pytest.importorskip("matscipy.rings")
+    theirs = np.asarray(matscipy_rings.ring_statistics(atoms, 1.85, 16))
+    assert ours.tolist() == theirs.tolist()
+
+
+def _parse(text):
+    return {int(a): int(b) for a, b in (item.split(":") for item in text.split())}
+
+
+# shared/data/README.md: ring size = number of Si, Si-O cutoff 2.0 A, closed rings only
+REFERENCE = {
+    "1e11K": ("3:2 4:47 5:106 6:141 7:28 8:4",
+              "3:2 4:47 5:107 6:179 7:217 8:238 9:81 10:3",
+              "3:2 4:47 5:106 6:150 7:119 8:95 9:59 10:27 11:8 12:7"),
+    "1e12K": ("3:3 4:39 5:97 6:136 7:48",
+              "3:3 4:39 5:97 6:171 7:204 8:186 9:88 10:17",
+              "3:3 4:39 5:97 6:145 7:123 8:76 9:73 10:19 11:13 12:1 13:2"),
+    "1e13K": ("3:3 4:36 5:87 6:79 7:62 8:23",
+              "3:3 4:36 5:91 6:112 7:160 8:200 9:107 10:70 11:18",
+              "3:3 4:36 5:88 6:81 7:97 8:81 9:68 10:48 11:34 12:6 13:5 14:2"),
+    "1e14K": ("3:7 4:32 5:48 6:51 7:42 8:26 9:18 10:3 11:4",
+              "3:7 4:32 5:51 6:70 7:88 8:107 9:152 10:76 11:77 12:11 13:18",
+              "3:7 4:32 5:49 6:53 7:50 8:43 9:44 10:23 11:48 12:10 13:26 14:5 15:7"),
+}
+
+
+@pytest.mark.parametrize("model", sorted(REFERENCE))
+def test_a_sio2_reference_counts(shared_data, model):
+    """Guttman and King as sovapy (no size limit); primitive up to 15 Si (30 atoms): the reference
+    reaches 15-Si rings, so it was not cut at 24 atoms; up to 24 atoms it is the same below 13 Si."""
+    from amorpha.engine.io import read_structure
+
+    atoms = read_structure(shared_data / f"structures/sovapy/a_SiO2_speed{model}.xyz")
+    guttman, king, primitive = (_parse(t) for t in REFERENCE[model])
+    assert si_rings(atoms, "guttman", max_size=None).histogram() == guttman
+    assert si_rings(atoms, "king", max_size=None).histogram() == king
+    assert si_rings(atoms, "primitive", max_size=30).histogram() == primitive
+    upto24 = si_rings(atoms, "primitive", max_size=24).histogram()
+    assert upto24 == {n: c for n, c in primitive.items() if n <= 12}
+
+
+def test_sio_cfg_has_one_two_membered_ring(shared_data):
+    from amorpha.engine.io import read_structure
+
+    atoms = read_structure(shared_data / "structures/sovapy/sio.cfg", symbols=["Si", "O"])
+    for definition in DEFS:
+        r = si_rings(atoms, definition)
+        assert r.histogram()[2] == 1
+    two = r.ring(int(np.flatnonzero(r.sizes_counted == 2)[0]))
+    assert sorted(Counter(atoms.get_chemical_symbols()[a] for a in two).values()) == [2, 2]
+
+
+def _sovapy_rings(path, ring_type):
+    sovapy_file = pytest.importorskip("sovapy.core.file")
+    from sovapy.computation.rings import RINGs
+
+    atoms = sovapy_file.File.open(str(path)).get_atoms()
+    atoms.set_bond_lengths({("Si", "O"): 2.0, ("Si", "Si"): -1.0, ("O", "O"): -1.0})
+    rings = RINGs(atoms).calculate(ring_type=getattr(RINGs.RingType, ring_type.upper()),
+                                   pair_atom_symbols=[["Si", "O"]])
+    return {tuple(r.indexes) for r in rings if r.closed}
+
+
+@pytest.mark.parametrize("definition", ["guttman", "king"])
+def test_guttman_king_ring_sets_equal_sovapy(shared_data, definition, capsys):
+    """The same rings, atom by atom (sovapy reads the same file; its atom order is the file's)."""
+    from amorpha.engine.io import read_structure
+
+    path = shared_data / "structures/sovapy/a_SiO2_speed1e14K.xyz"
+    theirs = _sovapy_rings(path, definition)
+    r = si_rings(read_structure(path), definition, max_size=None)
+    ours = {tuple(r.ring(k).tolist()) for k in range(r.n_rings) if not r.wraps[k]}
+    assert ours == theirs
