@@ -25,7 +25,7 @@ os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_neighbors import amorphous_sio2_like  # noqa: E402
+from bench_neighbors import _best_time, amorphous_sio2_like  # noqa: E402
 
 from amorpha.engine.neighbors import neighbor_list  # noqa: E402
 from amorpha.engine.order.local_order import (  # noqa: E402
@@ -34,15 +34,6 @@ from amorpha.engine.order.local_order import (  # noqa: E402
     nearest_neighbors,
     warm_up,
 )
-
-
-def _best_time(fn, repeats: int):
-    best, result = np.inf, None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, result
 
 
 def main(argv=None) -> int:
