@@ -14,6 +14,9 @@ KERNEL_MODULES = [
     "amorpha.engine.neighbors",
     "amorpha.engine.order.rings",
     "amorpha.engine.order.local_order",
+    "amorpha.engine.order.pairs",
+    "amorpha.engine.order.angles",
+    "amorpha.engine.order.structure_factor",
 ]
 
 
