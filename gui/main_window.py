@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -41,7 +42,11 @@ from amorpha.engine.bonds import (
     bonds,
     compute_coordination,
 )
+from amorpha.engine.order.local_order import compute_steinhardt, compute_tetrahedral
+from amorpha.engine.order.rings import compute_rings
 from amorpha.engine.spectra import read_columns
+from amorpha.gui.panels.order_panel import ANGLES, GR, SQ, OrderPanel
+from amorpha.gui.panels.rings_panel import RingsPanel
 from amorpha.gui.panels.spectrum_panel import SpectrumPanel
 from amorpha.gui.panels.structure_panel import StructurePanel
 from amorpha.gui.panels.view_panel import ELEMENT, ViewPanel, slab_geometry
@@ -181,6 +186,7 @@ class MainWindow(QMainWindow):
         self._generation = 0
         self._frame_task: Optional[TaskHandle] = None
         self._bond_task: Optional[TaskHandle] = None
+        self._analysis_tasks: list[TaskHandle] = []
         self.last_error = ""
 
         self.viewer = StructureViewer(self)
@@ -196,7 +202,15 @@ class MainWindow(QMainWindow):
         self.structure_panel = StructurePanel()
         self.view_panel = ViewPanel()
         self.spectrum_panel = SpectrumPanel()
-        self._dock("Structure", self.structure_panel, Qt.RightDockWidgetArea)
+        self.rings_panel = RingsPanel()
+        self.order_panel = OrderPanel()
+        structure_dock = self._dock("Structure", self.structure_panel, Qt.RightDockWidgetArea)
+        rings_dock = self._dock("Rings", self.rings_panel, Qt.RightDockWidgetArea)
+        order_dock = self._dock("Order", self.order_panel, Qt.RightDockWidgetArea)
+        self.tabifyDockWidget(structure_dock, rings_dock)
+        self.tabifyDockWidget(rings_dock, order_dock)
+        structure_dock.raise_()
+        self.docks = {d.objectName(): d for d in (structure_dock, rings_dock, order_dock)}
         self._dock("View", self.view_panel, Qt.LeftDockWidgetArea)
         spectrum_dock = self._dock("Spectrum", self.spectrum_panel, Qt.BottomDockWidgetArea, scroll=False)
         self.setCorner(Qt.BottomLeftCorner, Qt.LeftDockWidgetArea)
@@ -261,6 +275,11 @@ class MainWindow(QMainWindow):
         self.view_panel.slab_changed.connect(self.apply_slab)
         self.structure_panel.cutoffs_changed.connect(self.set_cutoffs)
         self.spectrum_panel.open_requested.connect(self.open_spectrum_dialog)
+        self.rings_panel.compute_requested.connect(self.compute_rings)
+        self.rings_panel.selection_changed.connect(self.viewer.set_selection)
+        self.order_panel.steinhardt_requested.connect(self.compute_steinhardt)
+        self.order_panel.tetrahedral_requested.connect(self.compute_tetrahedral)
+        self.order_panel.distribution_requested.connect(self.compute_distribution)
 
     # -- messages ----------------------------------------------------------------------------
     def show_error(self, title: str, text: str) -> None:
@@ -339,6 +358,7 @@ class MainWindow(QMainWindow):
         n_frames = len(trajectory) if trajectory is not None else 1
         self.frames.set_count(n_frames)
         self.structure_panel.show_model(atoms, source, 0, n_frames)
+        self._reset_analyses(atoms)
         self.view_panel.set_color_choices(per_atom_scalars(atoms))
         self.compute_bonds()
 
@@ -370,6 +390,7 @@ class MainWindow(QMainWindow):
             else:
                 self._set_viewer_atoms(atoms, None, reset_camera=False)
             self.structure_panel.show_model(atoms, self.source, index, len(traj))
+            self._reset_analyses(atoms)
             self.view_panel.set_color_choices(per_atom_scalars(atoms))
             self.compute_bonds()
 
@@ -429,6 +450,117 @@ class MainWindow(QMainWindow):
         self._bond_task = self.runner.submit(
             "Finding bonds", work, apply, self._task_error("Finding bonds")
         )
+
+    # -- rings and order ----------------------------------------------------------------------------
+    def _reset_analyses(self, atoms: Atoms) -> None:
+        """A new model or frame: the ring and order results of the old one no longer apply."""
+        for task in self._analysis_tasks:
+            task.cancel()
+        self._analysis_tasks = []
+        self.rings_panel.set_elements(atoms.numbers)
+        height = None
+        if atoms.cell.rank == 3:
+            height = float(1.0 / np.linalg.norm(np.linalg.inv(atoms.cell.array), axis=0).max())
+        self.order_panel.set_elements(atoms.numbers, height)
+
+    def _analyse(self, label: str, compute: Callable, apply: Callable, finish: Callable) -> None:
+        """Run ``compute(atoms, cutoffs, bonded, progress, cancel)`` on the shown model in the
+        background; ``apply(atoms, result)`` only if that model is still shown; ``finish(state)``
+        always ("done", "failed" or "cancelled"), first.
+
+        ``cutoffs`` are the bond cutoffs of the Structure panel; ``bonded`` the current bond list
+        (None while bonds are being rebuilt: the analysis then finds its own bonds).
+        """
+        if self.atoms is None:
+            finish("cancelled")
+            return
+        atoms, generation = self.atoms, self._generation
+        overrides = dict(self.cutoff_overrides)
+        current = self._bond_task is None or self._bond_task.finished
+        bonded = self.bond_list if current else None
+
+        def work(progress, cancel):
+            cutoffs = bond_cutoffs(atoms.numbers)
+            cutoffs.update({k: v for k, v in overrides.items() if k in cutoffs})
+            return compute(atoms, cutoffs, bonded, progress, cancel)
+
+        def done(result):
+            finish("done")
+            if generation == self._generation and atoms is self.atoms:
+                apply(atoms, result)
+
+        def failed(exc):
+            finish("failed")
+            self._task_error(label)(exc)
+
+        def cancelled():
+            finish("cancelled")
+            self.statusBar().showMessage(f"{label} cancelled; nothing was changed.", 8000)
+
+        handle = self.runner.submit(label, work, done, failed, cancelled)
+        self._analysis_tasks = [t for t in self._analysis_tasks if not t.finished] + [handle]
+
+    def _add_columns(self, atoms: Atoms, arrays: dict) -> None:
+        """Store per-atom results as named arrays and offer them for colouring."""
+        for name, values in arrays.items():
+            atoms.arrays[name] = np.asarray(values)
+        self.view_panel.set_color_choices(per_atom_scalars(atoms))
+        if self.view_panel.color_combo.currentText() in arrays:
+            self.color_by(self.view_panel.color_combo.currentText())
+
+    def compute_rings(self, params) -> None:
+        self.rings_panel.set_busy(True, "Searching rings…")
+
+        def compute(atoms, cutoffs, bonded, progress, cancel):
+            run = replace(params, cutoffs=cutoffs)
+            return compute_rings(atoms, run, neighbors=bonded, progress=progress, cancel=cancel)
+
+        def apply(atoms, result):
+            self._add_columns(atoms, result.to_arrays())
+            self.rings_panel.show_result(result)
+
+        def finish(state):
+            note = {"cancelled": "Ring search cancelled: nothing was changed.",
+                    "failed": "Ring search failed: nothing was changed."}.get(state, "")
+            self.rings_panel.set_busy(False, note)
+
+        self._analyse("Rings", compute, apply, finish)
+
+    def compute_steinhardt(self, params, column: str) -> None:
+        def apply(atoms, result):
+            arrays = result.to_arrays()
+            self._add_columns(atoms, arrays)
+            self.order_panel.show_values(column, arrays[column])
+
+        self._run_order("Steinhardt order", compute_steinhardt, params, apply)
+
+    def compute_tetrahedral(self, params) -> None:
+        def apply(atoms, result):
+            self._add_columns(atoms, result.to_arrays())
+            self.order_panel.show_values("tetrahedral_q", result.q)
+
+        self._run_order("Tetrahedral order", compute_tetrahedral, params, apply)
+
+    def compute_distribution(self, kind: str, params) -> None:
+        from amorpha.engine.order.angles import compute_angles
+        from amorpha.engine.order.pairs import compute_rdf
+        from amorpha.engine.order.structure_factor import compute_structure_factor
+
+        fn = {GR: compute_rdf, SQ: compute_structure_factor, ANGLES: compute_angles}[kind]
+        label = {GR: "Pair distribution g(r)", SQ: "Structure factor S(q)", ANGLES: "Bond angles"}[kind]
+        self._run_order(label, fn, params, lambda atoms, result: self.order_panel.show_distribution(kind, result),
+                        bonds_needed=kind == ANGLES)
+
+    def _run_order(self, label, fn, params, apply, bonds_needed=False) -> None:
+        self.order_panel.set_busy(True)
+
+        def compute(atoms, cutoffs, bonded, progress, cancel):
+            run, neighbors = params, None
+            if bonds_needed:  # bond angles use the Structure panel's bonds
+                run, neighbors = replace(params, cutoffs=cutoffs), bonded
+            return fn(atoms, run, neighbors=neighbors, progress=progress, cancel=cancel)
+
+        self._analyse(label, compute, apply, lambda state: self.order_panel.set_busy(False))
 
     # -- view ---------------------------------------------------------------------------------
     def color_by(self, name: str) -> None:

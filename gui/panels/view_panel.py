@@ -9,7 +9,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
     QPushButton,
@@ -17,6 +16,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from amorpha.gui.panels.widgets import double_spin
 
 ELEMENT = "Element"
 
@@ -87,10 +87,7 @@ class ViewPanel(QWidget):
         self.slab_position = QSlider(Qt.Horizontal)
         self.slab_position.setRange(0, 1000)
         self.slab_position.setValue(500)
-        self.slab_thickness = QDoubleSpinBox()
-        self.slab_thickness.setRange(0.1, 1000.0)
-        self.slab_thickness.setValue(5.0)
-        self.slab_thickness.setSuffix(" Å")
+        self.slab_thickness = double_spin(0.1, 1000.0, 5.0, " Å")
         slab = QGroupBox("Clipping slab")
         slab_form = QFormLayout(slab)
         slab_form.addRow(self.slab_on)

@@ -1,0 +1,419 @@
+"""Docked rings panel: ring definition and size limit, ring-size histogram, ring table, selection.
+
+The panel only holds parameters and shows a :class:`~amorpha.engine.order.rings.RingResult`; the
+main window runs the search (``compute_requested``) and highlights what the panel selects
+(``selection_changed`` carries the sorted unique atom indices of the selected rings).
+"""
+from __future__ import annotations
+
+import csv
+import os
+from typing import Optional
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QItemSelection,
+    QItemSelectionModel,
+    QModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from amorpha.engine.elements import symbol
+from amorpha.engine.order.rings import RingParams, RingResult
+from amorpha.gui.panels.widgets import int_spin
+
+#: Definitions offered, as (label, RingParams.definition).
+DEFINITIONS = [("Primitive (shortest path)", "primitive"), ("King", "king"), ("Guttman", "guttman")]
+NODES = "all atoms"
+#: How many atoms of a ring the table spells out before "…".
+FIRST_ATOMS = 6
+BAR_BRUSH = (90, 140, 200)
+BAR_SELECTED = (230, 120, 30)
+
+
+def write_ring_statistics(result: RingResult, path) -> None:
+    """R.I.N.G.S. statistics per counted ring size as CSV (``#`` lines describe the search)."""
+    unit = f"{result.count_element} atoms" if result.count_element else "atoms"
+    with open(path, "w", newline="") as handle:
+        handle.write(f"# rings: {result.definition}, max size {result.max_size} atoms, "
+                     f"sizes counted in {unit}\n")
+        handle.write(f"# {result.n_rings} rings, {int(result.wraps.sum())} run through the "
+                     f"periodic boundary ({'counted' if result.include_wrapping else 'not counted'}); "
+                     f"N = {result.n_nodes} nodes\n")
+        writer = csv.writer(handle)
+        writer.writerow(["size", "R_C", "R_C_per_node", "P_N", "P_max", "P_min"])
+        for k, n in enumerate(result.size_axis):
+            row = (result.rings_per_cell[k], result.rings_per_node[k], result.p_n[k],
+                   result.p_max[k], result.p_min[k])
+            if n == 0 or not any(row):
+                continue
+            writer.writerow([int(n), *(f"{v:.6g}" for v in row)])
+
+
+class RingTableModel(QAbstractTableModel):
+    """One row per ring; numbers sort as numbers (``Qt.UserRole``)."""
+
+    HEADERS = ["Ring", "Size", "Atoms", "Roundness", "Roughness", "Wraps", "First atoms"]
+    TIPS = [
+        "Ring index",
+        "Ring size counted in the chosen element (the histogram's unit)",
+        "Ring size in all network atoms",
+        "s2/s1 of the ring's coordinates: 1 = circular, 0 = flat ellipse",
+        "s3/sqrt(s1 s2): 0 = planar ring",
+        "Yes: the cycle runs through the periodic boundary (not a closed ring, not counted)",
+        "Atom indices around the ring",
+    ]
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.result: Optional[RingResult] = None
+
+    def set_result(self, result: Optional[RingResult]) -> None:
+        self.beginResetModel()
+        self.result = result
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802 (Qt name)
+        return 0 if parent.isValid() or self.result is None else self.result.n_rings
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+        return len(self.HEADERS)
+
+    def headerData(self, section, orientation, role=Qt.DisplayRole):  # noqa: N802
+        if orientation != Qt.Horizontal:
+            return None
+        if role == Qt.DisplayRole:
+            return self.HEADERS[section]
+        if role == Qt.ToolTipRole:
+            return self.TIPS[section]
+        return None
+
+    def data(self, index, role=Qt.DisplayRole):
+        res, r, c = self.result, index.row(), index.column()
+        if res is None or not index.isValid():
+            return None
+        if role == Qt.UserRole:
+            return [r, int(res.sizes_counted[r]), int(res.sizes[r]), float(res.roundness[r]),
+                    float(res.roughness[r]), int(res.wraps[r]), r][c]
+        if role == Qt.DisplayRole:
+            if c == 0:
+                return str(r)
+            if c == 1:
+                return str(int(res.sizes_counted[r]))
+            if c == 2:
+                return str(int(res.sizes[r]))
+            if c in (3, 4):
+                value = (res.roundness if c == 3 else res.roughness)[r]
+                return f"{value:.3f}" if np.isfinite(value) else "–"
+            if c == 5:
+                return "yes" if res.wraps[r] else ""
+            ring = res.ring(r)
+            text = " ".join(str(int(a)) for a in ring[:FIRST_ATOMS])
+            return text + (" …" if len(ring) > FIRST_ATOMS else "")
+        if role == Qt.TextAlignmentRole and c < 5:
+            return int(Qt.AlignRight | Qt.AlignVCenter)
+        return None
+
+
+class RingFilter(QSortFilterProxyModel):
+    """Hides the cycles that run through the periodic boundary unless asked to show them."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.show_wrapping = False
+
+    def set_show_wrapping(self, show: bool) -> None:
+        self.beginFilterChange()
+        self.show_wrapping = bool(show)
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def filterAcceptsRow(self, row, parent) -> bool:  # noqa: N802 (Qt name)
+        result = self.sourceModel().result
+        return result is None or self.show_wrapping or not result.wraps[row]
+
+
+class RingsPanel(QWidget):
+    """Ring parameters, Compute, size histogram (click a bar) and ring table (select rows)."""
+
+    compute_requested = Signal(object)  # RingParams without cutoffs (the window adds its own)
+    selection_changed = Signal(object)  # sorted unique atom indices (np.ndarray)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.result: Optional[RingResult] = None
+        self.selected_rings = np.zeros(0, np.int64)
+        self.selected_atoms = np.zeros(0, np.int64)
+        self._selected_size: Optional[int] = None
+
+        self.definition = QComboBox()
+        for label, key in DEFINITIONS:
+            self.definition.addItem(label, key)
+        self.definition.setToolTip(
+            "Primitive: rings without shortcuts (R.I.N.G.S., matscipy, sovapy).\n"
+            "King: shortest paths between two neighbours of an atom.\n"
+            "Guttman: shortest paths closing each bond."
+        )
+        self.max_size = int_spin(3, 60, 24, " atoms")
+        self.max_size.setToolTip("Largest ring searched, in network atoms (Si and O: 24 = 12 Si)")
+        self.count_element = QComboBox()
+        self.count_element.setToolTip("Ring sizes in the histogram and statistics count these atoms")
+        self.compute_button = QPushButton("Compute rings")
+        self.compute_button.clicked.connect(self._request)
+        self.status = QLabel("Bonds: the Structure panel's cutoffs.")
+        self.status.setWordWrap(True)
+        params = QGroupBox("Ring search")
+        form = QFormLayout(params)
+        form.addRow("Definition", self.definition)
+        form.addRow("Max size", self.max_size)
+        form.addRow("Count size in", self.count_element)
+        form.addRow(self.compute_button)
+        form.addRow(self.status)
+
+        self.plot = pg.PlotWidget(background="w")
+        self.plot.setMinimumHeight(180)
+        self.plot.setMaximumHeight(240)
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.hideButtons()
+        self.plot.setMenuEnabled(False)
+        self.plot.getPlotItem().setLabel("left", "Rings")
+        self.plot.getPlotItem().setLabel("bottom", "Ring size (Si)")
+        self.plot.getPlotItem().getAxis("left").enableAutoSIPrefix(False)
+        self.plot.scene().sigMouseClicked.connect(self._plot_clicked)
+        self.bars: Optional[pg.BarGraphItem] = None
+        self.export_button = QPushButton("Export statistics…")
+        self.export_button.setToolTip("R_C, R_C per node, P_N, P_max, P_min per ring size as CSV")
+        self.export_button.clicked.connect(self.export_dialog)
+        self.export_button.setEnabled(False)
+        self.summary = QLabel("")
+        self.summary.setWordWrap(True)
+        hist_box = QGroupBox("Ring sizes (click a bar to highlight its rings)")
+        hist_layout = QVBoxLayout(hist_box)
+        hist_layout.addWidget(self.plot)
+        row = QHBoxLayout()
+        row.addWidget(self.summary, 1)
+        row.addWidget(self.export_button)
+        hist_layout.addLayout(row)
+
+        self.model = RingTableModel(self)
+        self.proxy = RingFilter(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setSortRole(Qt.UserRole)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.ExtendedSelection)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(20)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeToContents)
+        header.setStretchLastSection(True)
+        self.table.setMinimumHeight(200)
+        self.table.selectionModel().selectionChanged.connect(self._rows_selected)
+        self.show_wrapping = QCheckBox("Show cycles through the periodic boundary")
+        self.show_wrapping.setToolTip("Cycles whose bonds do not close in real space (small cells); "
+                                      "they are never counted in the histogram")
+        self.show_wrapping.toggled.connect(self._toggle_wrapping)
+        self.selection_note = QLabel("No rings highlighted.")
+        self.selection_note.setWordWrap(True)
+        clear = QPushButton("Clear")
+        clear.clicked.connect(self.clear_selection)
+        table_box = QGroupBox("Rings (select rows to highlight them)")
+        table_layout = QVBoxLayout(table_box)
+        table_layout.addWidget(self.table, 1)
+        table_layout.addWidget(self.show_wrapping)
+        row = QHBoxLayout()
+        row.addWidget(self.selection_note, 1)
+        row.addWidget(clear)
+        table_layout.addLayout(row)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(params)
+        layout.addWidget(hist_box)
+        layout.addWidget(table_box, 1)
+        self.set_elements([])
+
+    # -- model and parameters --------------------------------------------------------------------
+    def set_elements(self, numbers) -> None:
+        """Offer the model's elements for counting (Si by default when present); drop results."""
+        present = [symbol(int(z)) for z in np.unique(np.asarray(numbers, dtype=np.int64))]
+        self.count_element.clear()
+        self.count_element.addItems([NODES] + present)
+        self.count_element.setCurrentText("Si" if "Si" in present else NODES)
+        self.show_result(None)
+        self.set_busy(False)
+        self.compute_button.setEnabled(bool(present))
+
+    def params(self) -> RingParams:
+        element = self.count_element.currentText()
+        return RingParams(
+            max_size=self.max_size.value(),
+            definition=self.definition.currentData(),
+            count_element=None if element in (NODES, "") else element,
+        )
+
+    def _request(self) -> None:
+        self.compute_requested.emit(self.params())
+
+    def set_busy(self, busy: bool, message: str = "") -> None:
+        self.compute_button.setEnabled(not busy)
+        self.compute_button.setText("Computing…" if busy else "Compute rings")
+        if message:
+            self.status.setText(message)
+
+    # -- results ----------------------------------------------------------------------------------
+    def show_result(self, result: Optional[RingResult]) -> None:
+        self.result = result
+        self.clear_selection()
+        self.model.set_result(result)
+        self.plot.clear()
+        self.bars = None
+        self.export_button.setEnabled(result is not None)
+        if result is None:
+            self.summary.setText("")
+            self.status.setText("Bonds: the Structure panel's cutoffs.")
+            return
+        unit = result.count_element or "atoms"
+        self.plot.getPlotItem().setLabel("bottom", f"Ring size ({unit})")
+        self._draw_bars()
+        hist = result.histogram()
+        n_wrap = int(result.wraps.sum())
+        self.show_wrapping.setText(f"Show the {n_wrap:,} cycles through the periodic boundary")
+        self.show_wrapping.setEnabled(n_wrap > 0)
+        self.summary.setText(
+            f"{sum(hist.values()):,} rings, {result.rings_per_node[result.size_axis > 0].sum():.3g} "
+            f"per {unit if result.count_element else 'atom'}"
+            + (f"; {n_wrap:,} more run through the periodic boundary and are not counted"
+               if n_wrap and not result.include_wrapping else "")
+        )
+        self.status.setText(f"{result.definition.capitalize()} rings up to {result.max_size} atoms.")
+        self.table.resizeColumnsToContents()
+
+    def _draw_bars(self) -> None:
+        self.plot.clear()
+        hist = self.result.histogram()
+        if not hist:
+            self.bars = None
+            return
+        sizes = np.array(sorted(hist))
+        heights = np.array([hist[s] for s in sizes])
+        brushes = [pg.mkBrush(BAR_SELECTED if s == self._selected_size else BAR_BRUSH) for s in sizes]
+        self.bars = pg.BarGraphItem(x=sizes, height=heights, width=0.8, brushes=brushes,
+                                    pen=pg.mkPen(60, 60, 60))
+        self.plot.addItem(self.bars)
+        self.plot.getPlotItem().getAxis("bottom").setTicks([[(int(s), str(int(s))) for s in sizes]])
+        self.plot.setXRange(sizes.min() - 0.6, sizes.max() + 0.6, padding=0)
+        self.plot.setYRange(0, heights.max() * 1.08, padding=0)
+
+    # -- selection --------------------------------------------------------------------------------
+    def _plot_clicked(self, event) -> None:
+        if self.result is None or self.bars is None:
+            return
+        vb = self.plot.getPlotItem().vb
+        if not vb.sceneBoundingRect().contains(event.scenePos()):
+            return
+        point = vb.mapSceneToView(event.scenePos())
+        size = int(round(point.x()))
+        hist = self.result.histogram()
+        if size in hist and abs(point.x() - size) <= 0.4 and 0 <= point.y() <= hist[size]:
+            self.select_size(size)
+
+    def select_size(self, size: int) -> None:
+        """Highlight every counted ring of this counted size (a bar of the histogram)."""
+        if self.result is None:
+            return
+        res = self.result
+        rings = np.flatnonzero((res.sizes_counted == size) & res.counted)
+        self.table.selectionModel().blockSignals(True)
+        self.table.clearSelection()
+        self.table.selectionModel().blockSignals(False)
+        self.table.viewport().update()
+        self._selected_size = int(size)
+        self._set_rings(rings, f"{size}-rings")
+        self._draw_bars()
+
+    def select_rings(self, rings) -> None:
+        """Select these rings (indices into the result) in the table, which highlights them."""
+        selection = QItemSelection()
+        for r in np.asarray(rings, dtype=np.int64).tolist():
+            index = self.proxy.mapFromSource(self.model.index(r, 0))
+            selection.select(index, index)
+        self.table.selectionModel().select(
+            selection, QItemSelectionModel.ClearAndSelect | QItemSelectionModel.Rows
+        )
+
+    def _rows_selected(self, *_) -> None:
+        if self.result is None:
+            return
+        rows = {self.proxy.mapToSource(i).row() for i in self.table.selectionModel().selectedRows()}
+        if self._selected_size is not None:
+            self._selected_size = None
+            self._draw_bars()
+        self._set_rings(np.array(sorted(rows), dtype=np.int64), "selected rings")
+
+    def _set_rings(self, rings: np.ndarray, what: str) -> None:
+        res = self.result
+        if res is None or len(rings) == 0:
+            atoms = np.zeros(0, np.int64)
+        else:
+            atoms = np.unique(np.concatenate([res.ring(r) for r in rings]))
+        self.selected_rings = np.asarray(rings, dtype=np.int64)
+        self.selected_atoms = atoms
+        if len(rings):
+            self.selection_note.setText(
+                f"{what}: {len(rings):,} ring{'s' if len(rings) != 1 else ''}, "
+                f"{len(atoms):,} atoms highlighted"
+            )
+        else:
+            self.selection_note.setText("No rings highlighted.")
+        self.selection_changed.emit(atoms)
+
+    def _toggle_wrapping(self, show: bool) -> None:
+        self.clear_selection()
+        self.proxy.set_show_wrapping(show)
+
+    def clear_selection(self) -> None:
+        self.table.selectionModel().blockSignals(True)
+        self.table.clearSelection()
+        self.table.selectionModel().blockSignals(False)
+        self.table.viewport().update()
+        had = len(self.selected_atoms) > 0
+        self._selected_size = None
+        self.selected_rings = np.zeros(0, np.int64)
+        self.selected_atoms = np.zeros(0, np.int64)
+        self.selection_note.setText("No rings highlighted.")
+        if self.result is not None and self.bars is not None:
+            self._draw_bars()
+        if had:
+            self.selection_changed.emit(self.selected_atoms)
+
+    # -- export -----------------------------------------------------------------------------------
+    def export_dialog(self) -> None:
+        if self.result is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export ring statistics", "ring_statistics.csv",
+                                              "CSV (*.csv)")
+        if path:
+            write_ring_statistics(self.result, path)
+            self.status.setText(f"Saved {os.path.basename(path)}")

@@ -1,0 +1,25 @@
+"""Small widget factories the panels share."""
+from __future__ import annotations
+
+from PySide6.QtWidgets import QDoubleSpinBox, QSpinBox
+
+
+def double_spin(lo: float, hi: float, value: float, suffix: str = "", decimals: int = 2) -> QDoubleSpinBox:
+    """A float spin box with its range, start value and unit in one call."""
+    box = QDoubleSpinBox()
+    box.setDecimals(decimals)
+    box.setRange(lo, hi)
+    box.setValue(value)
+    if suffix:
+        box.setSuffix(suffix)
+    return box
+
+
+def int_spin(lo: int, hi: int, value: int, suffix: str = "") -> QSpinBox:
+    """An integer spin box with its range, start value and unit in one call."""
+    box = QSpinBox()
+    box.setRange(lo, hi)
+    box.setValue(value)
+    if suffix:
+        box.setSuffix(suffix)
+    return box

@@ -1,0 +1,192 @@
+"""Rings and Order docks: compute through the panels, highlight rings, colour by the results."""
+import csv
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from amorpha.engine.examples import alpha_quartz, beta_cristobalite
+from amorpha.gui.main_window import MainWindow
+from amorpha.gui.panels.order_panel import GR, HAVE_DISTRIBUTIONS, SQ
+from amorpha.gui.panels.rings_panel import write_ring_statistics
+
+pytestmark = pytest.mark.gl
+
+SIO_ONLY = {(8, 14): 2.0, (14, 14): 0.0, (8, 8): 0.0}
+
+
+@pytest.fixture
+def window(qtbot):
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.resize(1400, 900)
+    win.show()
+    yield win
+    win.runner.cancel_all()
+    win.runner.wait(5000)
+
+
+def show(qtbot, win, atoms, name="model"):
+    """Show ``atoms`` with Si–O bonds only (cutoff 2.0 Å) and wait for the bonds."""
+    win.cutoff_overrides = dict(SIO_ONLY)
+    with qtbot.waitSignal(win.model_ready, timeout=60000):
+        win.set_model(atoms, name)
+
+
+def run(qtbot, win, button, timeout=60000):
+    """Click a Compute button and wait until its task (not the warm-up) has finished."""
+    button.click()
+    qtbot.waitUntil(
+        lambda: button.isEnabled() and not [h for h in win.runner.running if not h.label.startswith("_")],
+        timeout=timeout,
+    )
+    assert win.last_error == ""
+
+
+def rings(qtbot, win, definition="primitive", max_size=24):
+    panel = win.rings_panel
+    panel.definition.setCurrentIndex(panel.definition.findData(definition))
+    panel.max_size.setValue(max_size)
+    run(qtbot, win, panel.compute_button)
+    assert panel.result is not None, win.last_error
+    return panel.result
+
+
+def choices(win):
+    combo = win.view_panel.color_combo
+    return [combo.itemText(k) for k in range(combo.count())]
+
+
+def atoms_of(result, ring_ids):
+    return np.unique(np.concatenate([result.ring(r) for r in ring_ids]))
+
+
+def test_cristobalite_rings_histogram_bar_and_row_selection(qtbot, window, tmp_path):
+    show(qtbot, window, beta_cristobalite((2, 2, 2)))
+    assert window.rings_panel.count_element.currentText() == "Si"
+    result = rings(qtbot, window)
+    n_si = int(np.count_nonzero(window.atoms.numbers == 14))
+    assert result.histogram() == {6: 2 * n_si}
+    heights = window.rings_panel.bars.opts["height"]
+    assert list(window.rings_panel.bars.opts["x"]) == [6] and list(heights) == [2 * n_si]
+
+    window.rings_panel.select_size(6)
+    six = np.flatnonzero((result.sizes_counted == 6) & ~result.wraps)
+    assert np.array_equal(window.viewer.selection, atoms_of(result, six))
+    assert f"{len(six)} rings" in window.rings_panel.selection_note.text()
+
+    five = int(six[5])
+    window.rings_panel.select_rings([five])
+    assert np.array_equal(window.viewer.selection, np.unique(result.ring(five)))
+    assert "1 ring," in window.rings_panel.selection_note.text()
+
+    assert "ring_count" in choices(window) and "ring_min_size" in choices(window)
+    assert window.atoms.arrays["ring_count"][window.atoms.numbers == 14].min() > 0
+    window.view_panel.color_combo.setCurrentText("ring_count")
+    assert window.last_error == ""
+
+    out = tmp_path / "rings.csv"
+    write_ring_statistics(result, out)
+    rows = [r for r in csv.reader(l for l in out.read_text().splitlines() if not l.startswith("#"))]
+    assert rows[0] == ["size", "R_C", "R_C_per_node", "P_N", "P_max", "P_min"]
+    assert rows[1][0] == "6" and float(rows[1][1]) == 2 * n_si and float(rows[1][3]) == 1.0
+
+
+def test_quartz_table_rows_select_their_rings(qtbot, window):
+    show(qtbot, window, alpha_quartz((3, 3, 3)))
+    result = rings(qtbot, window)
+    assert result.histogram() == {6: 81, 8: 405}
+    panel = window.rings_panel
+    assert panel.proxy.rowCount() == 81 + 405  # cycles through the boundary hidden
+    panel.show_wrapping.setChecked(True)
+    assert panel.proxy.rowCount() == result.n_rings
+    panel.show_wrapping.setChecked(False)
+    panel.table.sortByColumn(1, Qt.DescendingOrder)  # sort by size: rows move, rings stay
+    panel.table.selectRow(0)
+    ring = panel.selected_rings
+    assert len(ring) == 1 and result.sizes_counted[ring[0]] == 8
+    assert np.array_equal(window.viewer.selection, np.unique(result.ring(ring[0])))
+    panel.select_size(8)  # a bar click replaces the row selection
+    assert len(panel.table.selectionModel().selectedRows()) == 0
+    eight = np.flatnonzero((result.sizes_counted == 8) & ~result.wraps)
+    assert np.array_equal(window.viewer.selection, atoms_of(result, eight))
+    panel.clear_selection()
+    assert len(window.viewer.selection) == 0
+
+
+def test_glass_three_rings_highlighted(qtbot, window, shared_data):
+    path = shared_data / "structures" / "sovapy" / "a_SiO2_speed1e11K.xyz"
+    window.cutoff_overrides = dict(SIO_ONLY)
+    with qtbot.waitSignal(window.model_ready, timeout=60000):
+        window.open_path(str(path))
+    result = rings(qtbot, window)
+    three = np.flatnonzero((result.sizes_counted == 3) & ~result.wraps)
+    assert len(three) == 2
+    window.rings_panel.select_size(3)
+    assert np.array_equal(window.viewer.selection, atoms_of(result, three))
+    assert len(window.viewer.selection) == 12  # two Si3O3 rings, no atom shared
+
+
+def test_cancel_rings_changes_nothing(qtbot, window):
+    show(qtbot, window, beta_cristobalite((6, 6, 6)))
+    before = set(window.atoms.arrays)
+    panel = window.rings_panel
+    panel.max_size.setValue(30)
+    rings_done = lambda handle, state: handle.label == "Rings"  # noqa: E731
+    with qtbot.waitSignal(window.runner.task_finished, timeout=60000,
+                          check_params_cb=rings_done) as blocker:
+        panel.compute_button.click()
+        assert not panel.compute_button.isEnabled()
+        window.task_status.cancel_current()
+    assert blocker.args[1] == "cancelled"
+    assert panel.compute_button.isEnabled() and panel.result is None
+    assert set(window.atoms.arrays) == before and "ring_count" not in choices(window)
+    assert "cancelled" in panel.status.text()
+    # still usable: a smaller search runs to the end
+    result = rings(qtbot, window, max_size=12)
+    assert result.histogram() == {6: 2 * int(np.count_nonzero(window.atoms.numbers == 14))}
+
+
+def test_tetrahedral_and_steinhardt_columns(qtbot, window):
+    show(qtbot, window, alpha_quartz((3, 3, 3)))
+    order = window.order_panel
+    assert order.centre.currentText() == "Si" and order.neighbor.currentText() == "O"
+    run(qtbot, window, order.tetrahedral_button)
+    assert "0.99965" in order.value_note.text()
+    q = window.atoms.arrays["tetrahedral_q"]
+    assert np.allclose(q[window.atoms.numbers == 14], 0.99965, atol=1e-5)
+    assert np.isnan(q[window.atoms.numbers == 8]).all()
+    assert "tetrahedral_q" in choices(window)
+    window.view_panel.color_combo.setCurrentText("tetrahedral_q")
+
+    order.l_value.setValue(6)
+    order.averaged.setChecked(True)
+    run(qtbot, window, order.steinhardt_button)
+    assert {"q6", "q6_avg"} <= set(choices(window))
+    assert order.value_choice.currentText() == "q6_avg"
+    assert window.view_panel.color_combo.currentText() == "tetrahedral_q"
+    assert window.last_error == ""
+
+
+@pytest.mark.skipif(not HAVE_DISTRIBUTIONS, reason="pairs/angles/structure_factor engine absent")
+def test_distributions_plot_and_export(qtbot, window, tmp_path):
+    show(qtbot, window, alpha_quartz((3, 3, 3)))
+    order = window.order_panel
+    order.tabs.setCurrentIndex(1)
+    for index, header in ((0, "r (Å)"), (1, "q (1/Å)"), (2, "angle (deg)")):
+        order.kind.setCurrentIndex(index)
+        run(qtbot, window, order.distribution_button)
+        assert window.last_error == ""
+        x_name, x, curves = order.curves
+        assert x_name == header and all(len(v) == len(x) for v in curves.values())
+        order.write_csv(tmp_path / f"{index}.csv")
+        order.write_png(tmp_path / f"{index}.png", width=400)
+        assert (tmp_path / f"{index}.png").stat().st_size > 1000
+        first = (tmp_path / f"{index}.csv").read_text().splitlines()[0]
+        assert first.startswith(header)
+    # O–Si–O angles of a tetrahedron: 109.5 degrees on average
+    assert "mean 109.4" in order.dist_note.text() or "mean 109.5" in order.dist_note.text()
+    order.kind.setCurrentIndex(0)
+    run(qtbot, window, order.distribution_button)
+    assert set(order.curves[2]) == {"total", "O–O", "O–Si", "Si–Si"}
+    assert order.curve_kind == GR and SQ != GR
