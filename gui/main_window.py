@@ -221,7 +221,9 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.task_status)
         self._build_menus()
         self._connect()
-        self.runner.submit("_warm-up", _warm_up, lambda _: _freeze_heap(), lambda _: _freeze_heap())
+        self.warm_up_task = self.runner.submit(
+            "_warm-up", _warm_up, lambda _: _freeze_heap(), lambda _: _freeze_heap()
+        )
 
     # -- construction -------------------------------------------------------------------------
     def _dock(self, title: str, widget: QWidget, area, scroll: bool = True) -> QDockWidget:
@@ -686,5 +688,7 @@ def _warm_up(progress=None, cancel=None) -> None:
     """Compile every numba kernel on tiny inputs so the first real call is instant."""
     from amorpha.engine.warmup import KERNEL_MODULES, warm_up
 
+    # The viewer's kernels run on the GUI thread, which would wait for numba's compiler lock
+    # while another kernel compiles: they go first (a cold start compiles for ~1 min).
     viewer_kernels = ["amorpha.gui.viewer.picking", "amorpha.gui.viewer.bonds"]
-    warm_up(KERNEL_MODULES + viewer_kernels, progress=progress, cancel=cancel)
+    warm_up(viewer_kernels + KERNEL_MODULES, progress=progress, cancel=cancel)
