@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from typing import Mapping, Optional, Union
 
 import numpy as np
+from numba import njit
 
-from .elements import BOND_TOLERANCE, covalent_radius, number, symbol
+from .elements import BOND_TOLERANCE, covalent_radius, elements_present, number, symbol
 from .neighbors import NeighborList, neighbor_list
 from .tasks import CancelFn, ProgressFn
 
@@ -33,7 +34,7 @@ def bond_cutoffs(numbers, overrides: Optional[Cutoffs] = None) -> dict[tuple[int
     or numbers in either order, e.g. ``{("Si", "O"): 2.0, ("O", "O"): 0}``. A value of 0 or None
     switches a pair off, so "Si–O bonds only" is the defaults with Si–Si and O–O set to 0.
     """
-    present = np.unique(np.asarray(numbers, dtype=np.int64))
+    present = elements_present(numbers)
     radii = dict(zip(present.tolist(), covalent_radius(present).tolist()))
     table = {
         (a, b): (radii[a] + radii[b]) * BOND_TOLERANCE
@@ -118,7 +119,7 @@ class CoordinationResult:
     def to_dict(self) -> dict:
         """Plain summary for export: cutoffs used, and per element the histogram and mean CN."""
         per_element = {}
-        for z in np.unique(self.numbers).tolist():
+        for z in elements_present(self.numbers).tolist():
             cn = self.coordination[self.numbers == z]
             per_element[symbol(z)] = {
                 "count": int(len(cn)),
@@ -142,3 +143,33 @@ def compute_coordination(
     numbers = np.asarray(atoms.numbers, dtype=np.int64)
     bonded = bonds(atoms, params.cutoffs, neighbors=neighbors, progress=progress, cancel=cancel)
     return CoordinationResult(bonded.counts(), numbers, bond_cutoffs(numbers, params.cutoffs))
+
+
+@njit(nogil=True, cache=True)
+def _pair_type_counts(indptr, indices, numbers, zmax):
+    counts = np.zeros((zmax + 1, zmax + 1), np.int64)
+    for i in range(indptr.shape[0] - 1):
+        for p in range(indptr[i], indptr[i + 1]):
+            counts[numbers[i], numbers[indices[p]]] += 1
+    return counts
+
+
+def bond_counts(atoms, bond_list: NeighborList) -> dict[tuple[int, int], int]:
+    """Number of bonds per element pair ``(Za, Zb)``, ``Za <= Zb`` (each bond once)."""
+    numbers = np.asarray(atoms.numbers, dtype=np.int64)
+    zmax = int(numbers.max()) if len(numbers) else 0
+    table = _pair_type_counts(bond_list.indptr, bond_list.indices, numbers, zmax)
+    present = elements_present(numbers).tolist()
+    return {
+        (a, b): int(table[a, b]) if a != b else int(table[a, a]) // 2  # rows list bonds twice
+        for k, a in enumerate(present)
+        for b in present[k:]
+    }
+
+
+def warm_up() -> None:
+    """Compile this module's kernel on a tiny bond list."""
+    from .examples import alpha_quartz
+
+    atoms = alpha_quartz()
+    bond_counts(atoms, bonds(atoms))

@@ -44,3 +44,20 @@ def hill_formula(numbers: np.ndarray) -> str:
     else:
         order = sorted(present)
     return "".join(s + (str(present[s]) if present[s] > 1 else "") for s in order)
+
+
+def elements_present(numbers: np.ndarray) -> np.ndarray:
+    """Sorted atomic numbers that occur: a count per element, O(n), where np.unique sorts all
+    n atoms (and holds the GIL while it does, ~0.1 s for 10^6 atoms)."""
+    counts = np.bincount(np.asarray(numbers, dtype=np.int64).reshape(-1))
+    return np.flatnonzero(counts).astype(np.int64)
+
+
+def element_types(numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(elements present, each atom's index into them): ``np.unique(..., return_inverse=True)``
+    without the sort."""
+    numbers = np.asarray(numbers, dtype=np.int64).reshape(-1)
+    present = elements_present(numbers)
+    lookup = np.full(int(present[-1]) + 1 if len(present) else 1, -1, dtype=np.int64)
+    lookup[present] = np.arange(len(present))
+    return present, lookup[numbers]

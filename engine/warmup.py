@@ -12,6 +12,7 @@ from amorpha.engine.tasks import check_cancel, report
 #: Modules whose ``warm_up()`` compiles their kernels.
 KERNEL_MODULES = [
     "amorpha.engine.neighbors",
+    "amorpha.engine.bonds",
     "amorpha.engine.order.rings",
     "amorpha.engine.order.local_order",
     "amorpha.engine.order.pairs",

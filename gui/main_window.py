@@ -37,6 +37,7 @@ from amorpha.engine import examples
 from amorpha.engine.errors import ReadError
 from amorpha.engine.io import FILE_FILTERS, open_structure, size_warning, write_extxyz
 from amorpha.engine.bonds import (
+    bond_counts,
     CoordinationParams,
     bond_cutoffs,
     bonds,
@@ -424,12 +425,7 @@ class MainWindow(QMainWindow):
             coordination = compute_coordination(
                 atoms, CoordinationParams(cutoffs=cutoffs), neighbors=nl
             ).coordination
-            i, j = nl.pairs()
-            zi, zj = np.minimum(atoms.numbers[i], atoms.numbers[j]), np.maximum(atoms.numbers[i], atoms.numbers[j])
-            counts = {}
-            for pair in cutoffs:
-                counts[pair] = int(np.count_nonzero((zi == min(pair)) & (zj == max(pair)))) // 2
-            return nl, coordination, cutoffs, counts
+            return nl, coordination, cutoffs, bond_counts(atoms, nl)
 
         def apply(result):
             if generation != self._generation or atoms is not self.atoms:

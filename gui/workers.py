@@ -26,7 +26,7 @@ PROGRESS_INTERVAL_S = 0.05
 WORKER_NICENESS = 10
 
 
-def _lower_priority() -> None:
+def lower_thread_priority() -> None:
     """Make the calling thread a background thread (Linux: per-thread nice value)."""
     if hasattr(os, "setpriority") and sys.platform.startswith("linux"):
         try:
@@ -60,7 +60,7 @@ class _Job(QRunnable):
             self._signals.progress.emit(float(fraction), str(message))
 
     def run(self) -> None:  # worker thread
-        _lower_priority()
+        lower_thread_priority()
         try:
             result = self._fn(progress=self._progress, cancel=self._token.is_set)
         except Cancelled:

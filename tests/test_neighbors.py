@@ -286,3 +286,16 @@ def test_peak_memory_at_most_twice_the_output():
         tracemalloc.stop()
         output = nl.indptr.nbytes + nl.indices.nbytes + nl.distances.nbytes + nl.shifts.nbytes
         assert peak <= 2.0 * output, f"cutoff {cutoff}: peak {peak / output:.2f} x output"
+
+
+def test_bond_counts_per_element_pair():
+    from amorpha.engine.bonds import bond_counts, bond_cutoffs
+    from amorpha.engine.examples import alpha_quartz
+
+    atoms = alpha_quartz((2, 2, 2))
+    counts = bond_counts(atoms, bonds(atoms, bond_cutoffs(atoms.numbers, {("Si", "Si"): 3.2})))
+    i, j = ase_neighbor_list("ij", atoms, 3.2)
+    si = atoms.numbers == 14
+    assert counts[(8, 14)] == 4 * np.count_nonzero(si)  # each Si has four O
+    assert counts[(14, 14)] == np.count_nonzero(si[i] & si[j]) // 2
+    assert counts[(8, 8)] == 0

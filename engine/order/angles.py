@@ -15,7 +15,7 @@ import numpy as np
 from numba import njit
 
 from ..bonds import Cutoffs, bonds
-from ..elements import number, symbol
+from ..elements import element_types, number, symbol
 from ..neighbors import NeighborList
 from ..tasks import CancelFn, ProgressFn, chunked
 
@@ -149,7 +149,7 @@ def _z(element) -> int:
 def coordination_histograms(numbers, bonded: NeighborList) -> tuple[tuple, np.ndarray, dict]:
     """(elements, per-atom neighbour counts by element (n, m), ``{(a, b): counts of k}``)."""
     numbers = np.asarray(numbers, dtype=np.int64)
-    present, types = np.unique(numbers, return_inverse=True)
+    present, types = element_types(numbers)
     types = types.reshape(-1).astype(np.int64)
     m, n = len(present), len(numbers)
     i, j = bonded.pairs()

@@ -23,7 +23,7 @@ from typing import Mapping, Optional, Union
 import numpy as np
 from numba import njit
 
-from ..elements import number, symbol
+from ..elements import elements_present, number, symbol
 from ..neighbors import NeighborList, neighbor_list
 from ..tasks import CancelFn, ProgressFn, chunked, sub_progress
 from .spherical import L_LIMIT, legendre_tables, w3j_terms, ylm_kernel
@@ -263,7 +263,7 @@ class SteinhardtResult:
         if self.numbers is not None and len(self.numbers):
             summary["elements"] = {
                 symbol(z): {k: stats(v[self.numbers == z]) for k, v in arrays.items()}
-                for z in np.unique(self.numbers).tolist()
+                for z in elements_present(self.numbers).tolist()
             }
         return summary
 
@@ -544,7 +544,7 @@ class TetrahedralResult:
                "std": float(self.q[ok].std()) if ok.any() else None}
         if self.numbers is not None:
             out["elements"] = {}
-            for z in np.unique(self.numbers[ok]).tolist():
+            for z in elements_present(self.numbers[ok]).tolist():
                 q = self.q[ok & (self.numbers == z)]
                 out["elements"][symbol(z)] = {"count": int(len(q)), "mean": float(q.mean()),
                                               "std": float(q.std())}

@@ -28,7 +28,7 @@ from typing import Optional
 import numpy as np
 from numba import njit
 
-from ..elements import number, symbol
+from ..elements import element_types, number, symbol
 from ..neighbors import NeighborList
 from ..tasks import CancelFn, ProgressFn, chunked
 
@@ -256,7 +256,7 @@ def _bin_and_sort(frac, nbins, cell, bin_start, pos_sorted, types, types_sorted)
 def species(numbers) -> tuple[np.ndarray, np.ndarray]:
     """(atomic numbers present, sorted; type index 0..m-1 of each atom as int64)."""
     numbers = np.asarray(numbers, dtype=np.int64)
-    present, types = np.unique(numbers, return_inverse=True)
+    present, types = element_types(numbers)
     return present, types.astype(np.int64).reshape(-1)
 
 

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from amorpha.engine.elements import symbol
+from amorpha.engine.elements import elements_present, symbol
 from amorpha.engine.order.local_order import SteinhardtParams, TetrahedralParams
 from amorpha.gui.panels.widgets import double_spin, int_spin
 
@@ -261,7 +261,7 @@ class OrderPanel(QWidget):
     # -- model ---------------------------------------------------------------------------------
     def set_elements(self, numbers, cell_height: Optional[float] = None) -> None:
         """A new model: offer its elements, clear results, keep r_max below half the cell."""
-        present = [symbol(int(z)) for z in np.unique(np.asarray(numbers, dtype=np.int64))]
+        present = [symbol(int(z)) for z in elements_present(numbers)]
         self.centre.clear()
         self.centre.addItems([ALL] + present)
         self.centre.setCurrentText("Si" if "Si" in present else ALL)

@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from amorpha.engine.elements import symbol
+from amorpha.engine.elements import elements_present, symbol
 from amorpha.engine.order.rings import RingParams, RingResult
 from amorpha.gui.panels.widgets import int_spin
 
@@ -257,7 +257,7 @@ class RingsPanel(QWidget):
     # -- model and parameters --------------------------------------------------------------------
     def set_elements(self, numbers) -> None:
         """Offer the model's elements for counting (Si by default when present); drop results."""
-        present = [symbol(int(z)) for z in np.unique(np.asarray(numbers, dtype=np.int64))]
+        present = [symbol(int(z)) for z in elements_present(numbers)]
         self.count_element.clear()
         self.count_element.addItems([NODES] + present)
         self.count_element.setCurrentText("Si" if "Si" in present else NODES)

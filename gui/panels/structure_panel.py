@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from amorpha.engine.elements import hill_formula, symbol
+from amorpha.engine.elements import elements_present, hill_formula, symbol
 
 
 def describe_cell(atoms: Atoms) -> dict[str, str]:
@@ -150,7 +150,7 @@ class StructurePanel(QWidget):
 
     # -- coordination --------------------------------------------------------------------------
     def show_coordination(self, numbers: np.ndarray, coordination: np.ndarray) -> None:
-        elements = sorted(set(int(z) for z in np.unique(numbers)))
+        elements = elements_present(numbers).tolist()
         top = int(coordination.max()) if len(coordination) else 0
         self.cn_table.setColumnCount(top + 2)
         self.cn_table.setHorizontalHeaderLabels([str(k) for k in range(top + 1)] + ["mean"])

@@ -37,6 +37,7 @@ from .overlays import ColorBarOverlay, composite_onto  # noqa: E402
 from .picking import bounds3, pick_sphere, ray_from_view, slab_mask  # noqa: E402
 from .progressive import BOND_VERTEX_WEIGHT, ORDER_SEED, ProgressiveLayer  # noqa: E402
 from .progressive import shuffled_order  # noqa: E402
+from ..workers import lower_thread_priority  # noqa: E402
 
 #: Displayed radius = RADIUS_FACTOR * covalent radius (times the viewer's radius scale):
 #: half the covalent radius, enlarged a little so O (0.43 Å) and Si (0.72 Å) read well
@@ -321,7 +322,8 @@ class StructureViewer(QWidget):
             return
         if self._bond_executor is None:
             self._bond_executor = ThreadPoolExecutor(max_workers=1,
-                                                     thread_name_prefix="amorpha-bonds")
+                                                     thread_name_prefix="amorpha-bonds",
+                                                     initializer=lower_thread_priority)
 
         def work():
             try:

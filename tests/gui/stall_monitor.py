@@ -22,6 +22,7 @@ class StallMonitor:
         self.gaps: list[float] = []
         self._starts: list[float] = []
         self._stacks: dict[float, list[str]] = {}  # tick time -> deepest stack seen while overdue
+        self._others: dict[float, set[str]] = {}  # tick time -> what the other threads were doing
         self._timer = QTimer()
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self._tick)
@@ -49,7 +50,14 @@ class StallMonitor:
             time.sleep(0.005)
             started = self._last
             if time.perf_counter() - started > self._sample_after:
-                frame = sys._current_frames().get(self._gui_thread)
+                frames = sys._current_frames()
+                frame = frames.get(self._gui_thread)
+                others = self._others.setdefault(started, set())
+                for ident, other in frames.items():
+                    if ident not in (self._gui_thread, threading.get_ident()):
+                        top = traceback.extract_stack(other)[-3:]
+                        others.add(" <- ".join(f"{os.path.basename(f.filename)}:{f.lineno} {f.name}"
+                                               for f in reversed(top)))
                 if frame is not None:
                     stack = [f"{os.path.basename(f.filename)}:{f.lineno} {f.name}"
                              for f in traceback.extract_stack(frame)[-12:]]
@@ -67,4 +75,7 @@ class StallMonitor:
         start = self._starts[self.gaps.index(self.worst)]
         stack = self._stacks.get(start)
         where = " <- ".join(reversed(stack)) if stack else "C++ only (Qt or GL, no Python frame)"
-        return f"longest stall {self.worst * 1e3:.0f} ms over {len(self.gaps)} ticks; GUI thread was in: {where}"
+        busy = [o for o in sorted(self._others.get(start, ())) if "sleep" not in o and " wait" not in o]
+        other = "; ".join(busy) if busy else "idle"
+        return (f"longest stall {self.worst * 1e3:.0f} ms over {len(self.gaps)} ticks; GUI thread was "
+                f"in: {where}; other threads: {other}")
