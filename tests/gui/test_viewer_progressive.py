@@ -168,8 +168,6 @@ def lattice_model(m, seed=0):
 def test_million_atoms_with_bonds_never_stall_the_gui_thread(qtbot):
     """10^6 atoms and 4*10^6 half-bonds shown, loaded, bonded and accumulated: no GUI-thread
     gap (measured with a 10 ms QTimer) over 100 ms."""
-    from PySide6.QtCore import QTimer
-
     from amorpha.gui.viewer import bonds as bonds_module
     from amorpha.gui.viewer import picking
 
