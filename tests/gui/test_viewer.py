@@ -321,3 +321,18 @@ def test_set_atoms_million_atoms_is_fast(qtbot):
     assert timings["set_positions"] < 0.05
     assert timings["positions upload"] < 0.05
     assert timings["set_bonds(4e6 half-bonds)"] < 0.1
+
+
+@pytest.mark.gl
+def test_repaints_keep_the_interpreter_alive(qtbot, quartz_viewer):
+    """PySide6 6.12.0 dropped one reference to None per paint of a vispy canvas, killing the
+    process after ~10^4 paints ("none_dealloc"); pyproject pins PySide6 below it."""
+    import sys
+
+    viewer, _ = quartz_viewer
+    qtbot.wait(200)
+    before = sys.getrefcount(None)
+    for _ in range(30):
+        viewer.canvas.update()
+        qtbot.wait(15)
+    assert sys.getrefcount(None) >= before - 5, "paints are draining None's reference count"
