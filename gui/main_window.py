@@ -123,7 +123,19 @@ class TaskStatus(QWidget):
         runner.task_started.connect(self._started)
         runner.task_progress.connect(self._progress)
         runner.task_finished.connect(self._finished)
-        self.setVisible(False)
+        # Hidden parts keep their room: a status bar that changes height re-lays out the whole
+        # window (GL canvas resized, plots repainted) at the start and end of every task.
+        for widget in (self.bar, self.cancel_button):
+            policy = widget.sizePolicy()
+            policy.setRetainSizeWhenHidden(True)
+            widget.setSizePolicy(policy)
+        self._set_busy(False)
+
+    def _set_busy(self, busy: bool) -> None:
+        self.bar.setVisible(busy)
+        self.cancel_button.setVisible(busy)
+        if not busy:
+            self.label.clear()
 
     def current(self) -> Optional[TaskHandle]:
         running = [h for h in self.runner.running if not h.label.startswith("_")]
@@ -140,7 +152,7 @@ class TaskStatus(QWidget):
             return
         self.label.setText(handle.label + "…")
         self.bar.setValue(0)
-        self.setVisible(True)
+        self._set_busy(True)
 
     def _progress(self, handle: TaskHandle, fraction: float, message: str) -> None:
         if handle is self.current():
@@ -155,7 +167,7 @@ class TaskStatus(QWidget):
     def _finished(self, handle: TaskHandle, state: str) -> None:
         nxt = self.current()
         if nxt is None:
-            self.setVisible(False)
+            self._set_busy(False)
         else:
             self._started(nxt)
 
