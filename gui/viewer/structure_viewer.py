@@ -48,6 +48,8 @@ FLAT_THRESHOLD = 400_000
 #: Colour of selection outlines.
 SELECTION_COLOR = (1.0, 0.85, 0.1, 1.0)
 BACKGROUND = "#1b1e24"
+#: Pause between progressive chunks (ms).
+REFINE_PAUSE_MS = 15
 CELL_COLOR = (0.75, 0.78, 0.85, 1.0)
 BOND_WIDTH = 3.0
 #: Above this many directed bonds, half-bond buffers are built in a background thread (the numba
@@ -176,7 +178,9 @@ class StructureViewer(QWidget):
         self.layer.on_paint = self._on_layer_paint
         self._refine_timer = QTimer(self)
         self._refine_timer.setSingleShot(True)
-        self._refine_timer.setInterval(0)
+        # A short pause between chunks: each paint also recomposes the window (~20 ms under
+        # software GL), and back-to-back paints starve the event loop and the engine threads.
+        self._refine_timer.setInterval(REFINE_PAUSE_MS)
         self._refine_timer.timeout.connect(self._refine)
         self._complete_announced = None
 
