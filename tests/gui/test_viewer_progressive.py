@@ -72,6 +72,7 @@ def test_partial_frames_thin_the_whole_model_and_render_image_completes(qtbot, q
     viewer = _viewer(qtbot)
     viewer.set_draw_budget(2000)
     on_paint, viewer.layer.on_paint = viewer.layer.on_paint, None  # no automatic refinement
+    viewer._refine_timer.stop()  # nor one already scheduled
     viewer.set_atoms(atoms)
     qtbot.waitUntil(lambda: viewer.layer.chunks_drawn >= 1 and viewer.layer.progress > 0,
                     timeout=5000)
