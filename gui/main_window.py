@@ -339,12 +339,12 @@ class MainWindow(QMainWindow):
             )
             box.open()
             return
-        prepare = getattr(self.viewer, "prepare_atoms_arrays", None)
+        prepare = self.viewer.prepare_atoms_arrays
 
         def load(progress, cancel):
             traj = open_structure(path, progress=progress, cancel=cancel)
             atoms = traj[0]
-            return traj, atoms, (prepare(atoms) if prepare else None)
+            return traj, atoms, prepare(atoms)
 
         def apply(result):
             traj, atoms, prepared = result
@@ -394,16 +394,24 @@ class MainWindow(QMainWindow):
             self._frame_task.cancel()
         traj, generation = self.trajectory, self._generation
 
-        def apply(atoms):
+        current = self.atoms.numbers
+        prepare = self.viewer.prepare_atoms_arrays
+
+        def read(progress, cancel):
+            atoms = traj.read(index, progress, cancel)
+            same = len(atoms) == len(current) and np.array_equal(atoms.numbers, current)
+            return atoms, same, (None if same else prepare(atoms))
+
+        def apply(result):
             if generation != self._generation:
                 return
+            atoms, same, prepared = result
             self.frame = index
-            same = len(atoms) == len(self.atoms) and np.array_equal(atoms.numbers, self.atoms.numbers)
             self.atoms = atoms
             if same:
                 self.viewer.set_positions(atoms.positions)
             else:
-                self._set_viewer_atoms(atoms, None, reset_camera=False)
+                self._set_viewer_atoms(atoms, prepared, reset_camera=False)
             self.structure_panel.show_model(atoms, self.source, index, len(traj))
             self._reset_analyses(atoms)
             self.view_panel.set_color_choices(per_atom_scalars(atoms))
@@ -411,7 +419,7 @@ class MainWindow(QMainWindow):
 
         self._frame_task = self.runner.submit(
             f"Reading frame {index + 1}",
-            lambda progress, cancel: traj.read(index, progress, cancel),
+            read,
             apply,
             self._task_error(f"Reading frame {index + 1}"),
         )

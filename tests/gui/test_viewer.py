@@ -315,12 +315,14 @@ def test_set_atoms_million_atoms_is_fast(qtbot):
     print({k: f"{v * 1e3:.1f} ms" for k, v in timings.items()})
     assert viewer.n_atoms == n
     assert viewer.atoms_node.shading == "flat"  # large model: cheap sprites
-    assert timings["set_atoms(prepared)"] < 0.02
-    assert timings["set_atoms"] < 0.1
-    assert timings["GL upload"] < 0.1
-    assert timings["set_positions"] < 0.05
-    assert timings["positions upload"] < 0.05
-    assert timings["set_bonds(4e6 half-bonds)"] < 0.1
+    # What the window does on its GUI thread (it prepares the arrays in a worker, then uploads
+    # lazily): each well under 100 ms.
+    limits = {"set_atoms(prepared)": 0.02, "first GL upload": 0.1, "GL upload": 0.1,
+              "set_positions": 0.05, "positions upload": 0.05, "set_bonds(4e6 half-bonds)": 0.1,
+              # scripts' convenience path, preparation included (the window never takes it)
+              "set_atoms": 0.25}
+    slow = {k: f"{timings[k] * 1e3:.0f} ms" for k, limit in limits.items() if timings[k] >= limit}
+    assert not slow, f"over the limit: {slow}"
 
 
 @pytest.mark.gl
