@@ -12,6 +12,7 @@ import os
 from typing import Optional
 
 import numpy as np
+from ase.data import atomic_numbers
 import pyqtgraph as pg
 import pyqtgraph.exporters  # noqa: F401 (registers ImageExporter)
 from PySide6.QtCore import Signal
@@ -73,6 +74,14 @@ def write_curves_csv(path, x_name: str, x: np.ndarray, curves: dict[str, np.ndar
         writer.writerow([x_name, *curves])
         for k in range(len(x)):
             writer.writerow([f"{x[k]:.6g}", *(f"{c[k]:.6g}" for c in curves.values())])
+
+
+def element_pairs(elements):
+    """(ia, a, ib, b, "Si–O") for every unordered pair of the result's elements, named heavier
+    first as glass papers (and the Structure panel) write them."""
+    for (ia, a), (ib, b) in itertools.combinations_with_replacement(list(enumerate(elements)), 2):
+        heavy, light = (a, b) if atomic_numbers[a] >= atomic_numbers[b] else (b, a)
+        yield ia, a, ib, b, f"{heavy}–{light}"
 
 
 class OrderPanel(QWidget):
@@ -393,22 +402,18 @@ class OrderPanel(QWidget):
             item.setLabel("bottom", "r (Å)")
             item.setLabel("left", "g(r)")
             curves["total"] = result.g
-            for (ia, a), (ib, b) in itertools.combinations_with_replacement(
-                    list(enumerate(result.elements)), 2):
-                curves[f"{a}–{b}"] = result.partials[ia, ib]
             peaks = []
-            for (ia, a), (ib, b) in itertools.combinations_with_replacement(
-                    list(enumerate(result.elements)), 2):
-                peaks.append(f"{a}–{b} {result.first_peak(a, b, 0.5):.2f} Å")
+            for ia, a, ib, b, name in element_pairs(result.elements):
+                curves[name] = result.partials[ia, ib]
+                peaks.append(f"{name} {result.first_peak(a, b, 0.5):.2f} Å")
             note = "Highest peak: " + ", ".join(peaks)
         elif kind == SQ:
             x, x_name = result.q, "q (1/Å)"
             item.setLabel("bottom", "q (Å⁻¹)")
             item.setLabel("left", "S(q)")
             curves["total"] = result.S
-            for (ia, a), (ib, b) in itertools.combinations_with_replacement(
-                    list(enumerate(result.elements)), 2):
-                curves[f"{a}–{b}"] = result.partials[ia, ib]
+            for ia, _, ib, _, name in element_pairs(result.elements):
+                curves[name] = result.partials[ia, ib]
             label = {key: text for text, key in WEIGHTINGS}.get(result.weighting, result.weighting)
             note = (f"{label} weighting, Faber–Ziman partials from g(r) up to {result.r_max:.1f} Å")
         else:

@@ -188,5 +188,5 @@ def test_distributions_plot_and_export(qtbot, window, tmp_path):
     assert "mean 109.4" in order.dist_note.text() or "mean 109.5" in order.dist_note.text()
     order.kind.setCurrentIndex(0)
     run(qtbot, window, order.distribution_button)
-    assert set(order.curves[2]) == {"total", "O–O", "O–Si", "Si–Si"}
+    assert set(order.curves[2]) == {"total", "O–O", "Si–O", "Si–Si"}
     assert order.curve_kind == GR and SQ != GR
