@@ -25,7 +25,7 @@ os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_neighbors import _best_time, amorphous_sio2_like  # noqa: E402
+from bench_neighbors import best_time, amorphous_sio2_like  # noqa: E402
 
 from amorpha.engine.neighbors import neighbor_list  # noqa: E402
 from amorpha.engine.order.local_order import (  # noqa: E402
@@ -95,8 +95,8 @@ def main(argv=None) -> int:
                 return np.asarray(peer.particle_order)
 
             for what, fo, ff in (("q6", ours_ready, freud_ready), ("end-to-end", ours_full, freud_full)):
-                t_ours, res = _best_time(fo, args.repeats)
-                t_freud, ref = _best_time(ff, args.repeats)
+                t_ours, res = best_time(fo, args.repeats)
+                t_freud, ref = best_time(ff, args.repeats)
                 if ours_kw.get("wl"):
                     mine = res.wl_hat_avg[:, 0]
                 elif ours_kw.get("average"):

@@ -45,7 +45,7 @@ def amorphous_sio2_like(n_atoms: int, density: float = 2.2, seed: int = 0,
     return atoms
 
 
-def _best_time(fn, repeats: int):
+def best_time(fn, repeats: int):
     best, result = np.inf, None
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -81,10 +81,10 @@ def main(argv=None) -> int:
         atoms = amorphous_sio2_like(n, shuffle=args.shuffle)
         repeats = 3  # best of 3: first touches of fresh memory are slow and uneven on VMs
         for cutoff in cutoffs:
-            t_ms, (i, j, d, s) = _best_time(lambda: matscipy_nl("ijdS", atoms, cutoff), repeats)
+            t_ms, (i, j, d, s) = best_time(lambda: matscipy_nl("ijdS", atoms, cutoff), repeats)
             n_ms = len(i)
             del i, j, d, s
-            t_ours, nl = _best_time(lambda: neighbor_list(atoms, cutoff), repeats)
+            t_ours, nl = best_time(lambda: neighbor_list(atoms, cutoff), repeats)
             assert nl.n_pairs == n_ms, f"pair counts differ: ours {nl.n_pairs}, matscipy {n_ms}"
             out_bytes = nl.indptr.nbytes + nl.indices.nbytes + nl.distances.nbytes + nl.shifts.nbytes
             del nl

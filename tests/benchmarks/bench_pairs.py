@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 
-from bench_neighbors import _best_time, amorphous_sio2_like  # noqa: E402
+from bench_neighbors import best_time, amorphous_sio2_like  # noqa: E402
 from amorpha.engine.neighbors import neighbor_list  # noqa: E402
 from amorpha.engine.order.pairs import RdfParams, compute_rdf, warm_up  # noqa: E402
 
@@ -53,14 +53,14 @@ def main(argv=None) -> int:
             n_bins = int(round(r_max / args.dr))
             params = RdfParams(r_max=r_max, n_bins=n_bins, weighting="number")
             peer = freud.density.RDF(bins=n_bins, r_max=r_max)
-            t_freud, _ = _best_time(lambda: peer.compute((box, points), reset=True), 3)
-            t_ours, ours = _best_time(lambda: compute_rdf(atoms, params), 3)
+            t_freud, _ = best_time(lambda: peer.compute((box, points), reset=True), 3)
+            t_ours, ours = best_time(lambda: compute_rdf(atoms, params), 3)
             dg = float(np.abs(np.asarray(peer.rdf, np.float64) - ours.g).max())
             line = (f"{len(atoms):>8} {r_max:>5.1f} {n_bins:>5} {t_ours:>9.3f} {t_freud:>9.3f} "
                     f"{t_freud / t_ours:>6.1f} {dg:>8.1e}")
             if args.with_list:
-                t_list, nl = _best_time(lambda: neighbor_list(atoms, r_max), 1)
-                t_hist, _ = _best_time(lambda: compute_rdf(atoms, params, neighbors=nl), 3)
+                t_list, nl = best_time(lambda: neighbor_list(atoms, r_max), 1)
+                t_hist, _ = best_time(lambda: compute_rdf(atoms, params, neighbors=nl), 3)
                 del nl
                 line += f" {t_list:>8.3f} {t_hist:>8.3f}"
             print(line, flush=True)

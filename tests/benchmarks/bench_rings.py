@@ -24,19 +24,13 @@ import numpy as np  # noqa: E402
 
 from amorpha.engine.order.rings import RingParams, compute_rings, warm_up  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_neighbors import best_time  # noqa: E402
+
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "structures"
 MODEL = SHARED / "sovapy" / "a_SiO2_speed1e11K.xyz"
 SI_O = {("Si", "O"): 2.0, ("Si", "Si"): 0, ("O", "O"): 0}
 SOVAPY_PRIMITIVE_KNOWN = 454.0  # s, shared/data README (2-core machine)
-
-
-def best_time(fn, repeat):
-    best, out = np.inf, None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def quiet(fn):
