@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from amorpha.engine.elements import elements_present, symbol
 from amorpha.engine.order.local_order import SteinhardtParams, TetrahedralParams
-from amorpha.gui.panels.widgets import double_spin, int_spin
+from amorpha.gui.panels.widgets import double_spin, form_page, int_spin
 
 try:  # the pair/angle/structure-factor engine may be absent in older checkouts
     from amorpha.engine.order.angles import AngleParams
@@ -195,39 +195,24 @@ class OrderPanel(QWidget):
         self.kind.setItemText(2, ANGLES)
         self.stack = QStackedWidget()
 
-        page = QWidget()
-        form = QFormLayout(page)
-        form.setContentsMargins(0, 0, 0, 0)
         self.r_max = double_spin(1.0, 50.0, 10.0, " Å")
         self.r_bins = int_spin(10, 5000, 400)
-        form.addRow("r max", self.r_max)
-        form.addRow("Bins", self.r_bins)
-        self.stack.addWidget(page)
+        self.stack.addWidget(form_page([("r max", self.r_max), ("Bins", self.r_bins)]))
 
-        page = QWidget()
-        form = QFormLayout(page)
-        form.setContentsMargins(0, 0, 0, 0)
         self.q_max = double_spin(1.0, 60.0, 20.0, " Å⁻¹")
         self.weighting = QComboBox()
         for label, key in WEIGHTINGS:
             self.weighting.addItem(label, key)
         self.sq_r_max = double_spin(1.0, 50.0, 10.0, " Å")
         self.sq_r_max.setToolTip("g(r) range transformed (Lorch window); at most half the cell")
-        form.addRow("q max", self.q_max)
-        form.addRow("Weighting", self.weighting)
-        form.addRow("From g(r) up to", self.sq_r_max)
-        self.stack.addWidget(page)
+        self.stack.addWidget(form_page([("q max", self.q_max), ("Weighting", self.weighting),
+                                        ("From g(r) up to", self.sq_r_max)]))
 
-        page = QWidget()
-        form = QFormLayout(page)
-        form.setContentsMargins(0, 0, 0, 0)
         self.triplet = QComboBox()
         self.triplet.setToolTip("A–B–C: the angle at B between its bonds to A and C "
                                 "(bonds by the Structure panel's cutoffs)")
         self.angle_bins = int_spin(10, 1800, 180)
-        form.addRow("Angle", self.triplet)
-        form.addRow("Bins", self.angle_bins)
-        self.stack.addWidget(page)
+        self.stack.addWidget(form_page([("Angle", self.triplet), ("Bins", self.angle_bins)]))
         self.kind.currentIndexChanged.connect(self.stack.setCurrentIndex)
 
         self.distribution_button = QPushButton("Compute")
