@@ -1,6 +1,5 @@
 """Shared test set-up: isolated settings, vispy on PySide6, GL tests only with a display."""
 import os
-import sys
 import tempfile
 from pathlib import Path
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import gc
-import io
 import os
 import threading
 import time

@@ -277,7 +277,7 @@ def _shortcut(indptr, indices, u, v, limit, stamp_a, dist_a, queue_a, stamp_b, d
         return True
     da = (limit + 1) // 2
     db = limit // 2
-    n_a = _bfs(indptr, indices, u, da, -1, -1, -1, stamp_a, -1, 0, stamp_a, cur, dist_a, queue_a)
+    _bfs(indptr, indices, u, da, -1, -1, -1, stamp_a, -1, 0, stamp_a, cur, dist_a, queue_a)
     if stamp_a[v] == cur:
         return True
     # Search from v; any node already reached from u closes a path of <= da + db = limit edges.

@@ -31,7 +31,7 @@ from amorpha.engine.elements import covalent_radius, jmol_rgb  # noqa: E402
 
 from .atoms_visual import Atoms  # noqa: E402
 from .bonds import Bonds, half_bond_buffers, pack_rgb  # noqa: E402
-from .bonds import half_bond_vertices, symmetrize_bonds  # noqa: E402,F401
+from .bonds import symmetrize_bonds  # noqa: E402
 from .colormap import map_values, value_range  # noqa: E402
 from .overlays import ColorBarOverlay, composite_onto  # noqa: E402
 from .picking import bounds3, pick_sphere, ray_from_view, slab_mask  # noqa: E402

@@ -13,7 +13,6 @@ import argparse
 import io
 import os
 import sys
-import time
 import warnings
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path

@@ -1,10 +1,8 @@
 """The window as a user meets it: open, look, click, save, and survive bad files."""
-import os
 import time
 
 import numpy as np
 import pytest
-from ase import Atoms
 from ase.io import read, write
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
