@@ -169,7 +169,7 @@ def bond_counts(atoms, bond_list: NeighborList) -> dict[tuple[int, int], int]:
 
 def warm_up() -> None:
     """Compile this module's kernel on a tiny bond list."""
-    from .examples import alpha_quartz
+    from .build.crystals import alpha_quartz
 
     atoms = alpha_quartz()
     bond_counts(atoms, bonds(atoms))

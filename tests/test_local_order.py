@@ -8,7 +8,7 @@ import pytest
 from ase import Atoms
 from ase.build import bulk
 
-from amorpha.engine.examples import alpha_quartz, beta_cristobalite
+from amorpha.engine.build.crystals import alpha_quartz, beta_cristobalite
 from amorpha.engine.neighbors import neighbor_list
 from amorpha.engine.order.local_order import (
     SteinhardtParams,

@@ -12,7 +12,7 @@ from amorpha.engine.bonds import (
     bonds,
     compute_coordination,
 )
-from amorpha.engine.examples import alpha_quartz
+from amorpha.engine.build.crystals import alpha_quartz
 from amorpha.engine.neighbors import NeighborList, neighbor_list, warm_up
 from amorpha.engine.tasks import Cancelled
 
@@ -274,7 +274,7 @@ def test_peak_memory_at_most_twice_the_output():
     """The issue's memory bound, on an a-SiO2-like network (the benchmark checks 1e6 atoms)."""
     import tracemalloc
 
-    from amorpha.engine.examples import beta_cristobalite
+    from amorpha.engine.build.crystals import beta_cristobalite
 
     atoms = beta_cristobalite((12, 12, 12))  # 41,472 atoms
     atoms.positions += np.random.default_rng(3).normal(0.0, 0.1, atoms.positions.shape)
@@ -290,7 +290,7 @@ def test_peak_memory_at_most_twice_the_output():
 
 def test_bond_counts_per_element_pair():
     from amorpha.engine.bonds import bond_counts, bond_cutoffs
-    from amorpha.engine.examples import alpha_quartz
+    from amorpha.engine.build.crystals import alpha_quartz
 
     atoms = alpha_quartz((2, 2, 2))
     counts = bond_counts(atoms, bonds(atoms, bond_cutoffs(atoms.numbers, {("Si", "Si"): 3.2})))

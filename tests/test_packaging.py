@@ -29,7 +29,7 @@ def test_hill_formula_matches_ase():
     from ase.build import molecule
 
     from amorpha.engine.elements import hill_formula
-    from amorpha.engine.examples import alpha_quartz
+    from amorpha.engine.build.crystals import alpha_quartz
 
     for atoms in (alpha_quartz(), molecule("CH3CH2OH"), molecule("H2O"), molecule("CO2")):
         assert hill_formula(atoms.numbers) == atoms.get_chemical_formula(mode="hill")

@@ -6,7 +6,7 @@ import pytest
 from ase import Atoms
 from ase.build import bulk
 
-from amorpha.engine.examples import alpha_quartz
+from amorpha.engine.build.crystals import alpha_quartz
 from amorpha.engine.neighbors import neighbor_list
 from amorpha.engine.order import angles as angles_module
 from amorpha.engine.order import pairs as pairs_module

@@ -4,7 +4,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from amorpha.engine.examples import alpha_quartz, beta_cristobalite
+from amorpha.engine.build.crystals import alpha_quartz, beta_cristobalite
 from amorpha.engine.order.rings import RingParams, compute_rings, warm_up
 from amorpha.engine.tasks import Cancelled
 

@@ -19,7 +19,7 @@ os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 from ase import Atoms  # noqa: E402
 
-from amorpha.engine.examples import beta_cristobalite  # noqa: E402
+from amorpha.engine.build.crystals import beta_cristobalite  # noqa: E402
 from amorpha.engine.neighbors import neighbor_list, warm_up  # noqa: E402
 
 AVOGADRO = 6.02214076e23

@@ -45,7 +45,7 @@ def load_model():
         from amorpha.engine.io import read_structure
 
         return read_structure(MODEL), True
-    from amorpha.engine.examples import beta_cristobalite
+    from amorpha.engine.build.crystals import beta_cristobalite
 
     print(f"{MODEL} is absent: using a jittered 3x3x3 beta-cristobalite (648 atoms); peers skipped")
     atoms = beta_cristobalite((3, 3, 3))

@@ -8,7 +8,7 @@ import pytest
 from ase.io import write
 from PySide6.QtGui import QImage
 
-from amorpha.engine.examples import alpha_quartz
+from amorpha.engine.build.crystals import alpha_quartz
 
 
 def run_app(args, env=None, timeout=240):

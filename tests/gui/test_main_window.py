@@ -8,7 +8,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QMessageBox
 
-from amorpha.engine.examples import alpha_quartz
+from amorpha.engine.build.crystals import alpha_quartz
 from amorpha.gui.main_window import MainWindow
 
 from .stall_monitor import StallMonitor

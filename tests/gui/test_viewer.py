@@ -7,7 +7,7 @@ from ase import Atoms
 from ase.neighborlist import neighbor_list
 
 from amorpha.engine.elements import jmol_rgb
-from amorpha.engine.examples import alpha_quartz
+from amorpha.engine.build.crystals import alpha_quartz
 from amorpha.gui.viewer import StructureViewer, prepare_atoms_arrays
 from amorpha.gui.viewer.bonds import half_bond_vertices, symmetrize_bonds
 from amorpha.gui.viewer.colormap import NAN_COLOR, colormap_lut, map_values

@@ -7,7 +7,7 @@ import pytest
 from ase import Atoms
 from ase.neighborlist import neighbor_list
 
-from amorpha.engine.examples import alpha_quartz
+from amorpha.engine.build.crystals import alpha_quartz
 from amorpha.gui.viewer import StructureViewer, prepare_atoms_arrays
 from amorpha.gui.viewer.progressive import gather, is_software_renderer, shuffled_order
 
