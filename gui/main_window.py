@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from amorpha.engine import examples
+from amorpha.engine.build import BuildParameterError
 from amorpha.engine.errors import ReadError
 from amorpha.engine.io import FILE_FILTERS, open_structure, size_warning, write_extxyz
 from amorpha.engine.bonds import (
@@ -46,6 +47,7 @@ from amorpha.engine.bonds import (
 from amorpha.engine.order.local_order import compute_steinhardt, compute_tetrahedral
 from amorpha.engine.order.rings import compute_rings
 from amorpha.engine.spectra import read_columns
+from amorpha.gui.build_menu import BUILDERS
 from amorpha.gui.panels.order_panel import ANGLES, GR, SQ, OrderPanel
 from amorpha.gui.panels.rings_panel import RingsPanel
 from amorpha.gui.panels.spectrum_panel import SpectrumPanel
@@ -275,6 +277,9 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Export Image…", self.export_image_dialog)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.Quit)
+        build_menu = self.menuBar().addMenu("&Build")
+        for text, make_dialog, build in BUILDERS:
+            self._action(build_menu, text, lambda _=False, m=make_dialog, b=build: self.build_dialog(m, b))
         view_menu = self.menuBar().addMenu("&View")
         self._action(view_menu, "&Reset view", self.viewer.reset_view, "R")
         for dock in self.findChildren(QDockWidget):
@@ -308,7 +313,8 @@ class MainWindow(QMainWindow):
 
     def _task_error(self, what: str) -> Callable[[BaseException], None]:
         def report(exc: BaseException) -> None:
-            reason = str(exc) if isinstance(exc, ReadError) else f"{type(exc).__name__}: {exc}"
+            plain = isinstance(exc, (ReadError, BuildParameterError))
+            reason = str(exc) if plain else f"{type(exc).__name__}: {exc}"
             self.show_error(what, f"{what} failed.\n\n{reason}\n\nNothing was changed.")
 
         return report
@@ -353,6 +359,29 @@ class MainWindow(QMainWindow):
             self.set_model(atoms, os.path.basename(path), traj, prepared=prepared)
 
         self.runner.submit(f"Opening {os.path.basename(path)}", load, apply, self._task_error("Opening " + os.path.basename(path)))
+
+    # -- building models ----------------------------------------------------------------------
+    def build_dialog(self, make_dialog: Callable, build: Callable):
+        """Open a builder's parameter dialog; its accepted parameters start the build."""
+        dialog = make_dialog(self)
+        dialog.params_accepted.connect(lambda params: self.build_model(build, params))
+        dialog.open()
+        return dialog
+
+    def build_model(self, build: Callable, params) -> TaskHandle:
+        """Build a model in the background and show it; the current model stays until it is done."""
+        prepare = self.viewer.prepare_atoms_arrays
+        title = f"Building ({type(params).__name__.removesuffix('Params').lower()})"
+
+        def work(progress, cancel):
+            atoms = build(params, progress=progress, cancel=cancel)
+            return atoms, prepare(atoms)
+
+        def apply(result):
+            atoms, prepared = result
+            self.set_model(atoms, atoms.info.get("name", "built model"), prepared=prepared)
+
+        return self.runner.submit(title, work, apply, self._task_error(title))
 
     def show_default_model(self) -> None:
         self.set_model(examples.default_model(), "example: α-quartz 4×4×4")

@@ -47,6 +47,35 @@ def describe_cell(atoms: Atoms) -> dict[str, str]:
     return facts
 
 
+#: What builders record in ``atoms.info`` and how the summary names it (in this order).
+BUILD_FACTS = {
+    "sigma": ("Σ", "{}"),
+    "axis": ("Rotation axis", "{}"),
+    "misorientation_deg": ("Misorientation", "{:.2f}°"),
+    "plane": ("Boundary plane", "{}"),
+    "kind": ("Boundary type", "{}"),
+    "boundary_area": ("Boundary area", "{:.2f} Å²"),
+    "n_grains": ("Grains", "{}"),
+    "x": ("x in SiOx", "{:.3g}"),
+    "form": ("Form", "{}"),
+    "quench_rate_K_per_ps": ("Quench rate", "{:g} K/ps"),
+    "removed_atoms": ("Overlaps removed", "{} atoms"),
+    "inserted_count": ("Inserted in voids", "{} atoms"),
+}
+
+
+def describe_build(info: dict) -> dict[str, str]:
+    """The builder's facts about a model (Σ, plane, boundary area, …) as summary rows."""
+    facts = {}
+    for key, (label, fmt) in BUILD_FACTS.items():
+        if key in info:
+            try:
+                facts[label] = fmt.format(info[key])
+            except (TypeError, ValueError):
+                facts[label] = str(info[key])
+    return facts
+
+
 def _fit_height(table: QTableWidget, max_rows: int) -> None:
     """Size a table to show its rows (up to ``max_rows``) without an empty band below."""
     table.resizeRowsToContents()
@@ -108,7 +137,7 @@ class StructurePanel(QWidget):
         self.summary.addRow("Source", QLabel(source))
         if n_frames > 1:
             self.summary.addRow("Frame", QLabel(f"{frame + 1} of {n_frames}"))
-        for key, value in describe_cell(atoms).items():
+        for key, value in {**describe_cell(atoms), **describe_build(atoms.info)}.items():
             label = QLabel(value)
             label.setWordWrap(True)
             self.summary.addRow(key, label)
