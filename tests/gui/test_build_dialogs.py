@@ -47,14 +47,8 @@ def test_auto_lattice_constant_reads_back_as_none(qtbot):
 
 
 @pytest.fixture
-def window(qtbot):
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.resize(1000, 700)
-    win.show()
-    yield win
-    win.runner.cancel_all()
-    win.runner.wait(5000)
+def window(empty_window):
+    return empty_window
 
 
 @pytest.mark.gl

@@ -16,14 +16,8 @@ SIO_ONLY = {(8, 14): 2.0, (14, 14): 0.0, (8, 8): 0.0}
 
 
 @pytest.fixture
-def window(qtbot):
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.resize(1400, 900)
-    win.show()
-    yield win
-    win.runner.cancel_all()
-    win.runner.wait(5000)
+def window(empty_window):
+    return empty_window
 
 
 def show(qtbot, win, atoms, name="model"):

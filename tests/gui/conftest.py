@@ -1,0 +1,16 @@
+"""Fixtures the GUI tests share."""
+import pytest
+
+
+@pytest.fixture
+def empty_window(qtbot):
+    """A shown main window (1400×900) with no model loaded yet; its tasks stop at the end."""
+    from amorpha.gui.main_window import MainWindow
+
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.resize(1400, 900)
+    win.show()
+    yield win
+    win.runner.cancel_all()
+    win.runner.wait(5000)
