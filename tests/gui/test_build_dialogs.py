@@ -7,7 +7,6 @@ from amorpha.engine.build import BuildParameterError
 from amorpha.engine.build.crystals import CrystalParams, build_crystal
 from amorpha.gui.build_dialogs import spin_of
 from amorpha.gui.build_menu import crystal_dialog
-from amorpha.gui.main_window import MainWindow
 
 
 def ok_button(dialog):

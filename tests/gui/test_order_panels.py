@@ -6,7 +6,6 @@ import pytest
 from PySide6.QtCore import Qt
 
 from amorpha.engine.build.crystals import alpha_quartz, beta_cristobalite
-from amorpha.gui.main_window import MainWindow
 from amorpha.gui.panels.order_panel import GR, HAVE_DISTRIBUTIONS, SQ
 from amorpha.gui.panels.rings_panel import write_ring_statistics
 
