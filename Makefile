@@ -7,7 +7,7 @@ XVFB   := xvfb-run -a -s "-screen 0 1600x1000x24"
 # pytest runs under Xvfb when there is no display (Qt's offscreen platform has no OpenGL).
 HEADLESS := $(if $(or $(DISPLAY),$(WAYLAND_DISPLAY)),,$(XVFB))
 
-.PHONY: run test bench sysdeps clean screenshots
+.PHONY: run test bench sysdeps clean screenshots examples
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -40,3 +40,7 @@ clean:
 screenshots: $(STAMP)
 	$(HEADLESS) $(PY) -m amorpha.gui --screenshot resources/screenshots/main-window.png --size 1500x950
 	$(HEADLESS) $(PY) -m amorpha.gui --color-by coordination --select 0 --screenshot resources/screenshots/coordination.png --size 1500x950
+
+# Rebuild resources/examples/ (File › Examples) with the project's own builders.
+examples: $(STAMP)
+	$(PY) packaging/build_examples.py $(ARGS)

@@ -271,7 +271,8 @@ class MainWindow(QMainWindow):
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self._action(file_menu, "Open &Spectrum…", self.open_spectrum_dialog)
         examples_menu = file_menu.addMenu("&Examples")
-        self._action(examples_menu, "α-quartz 4×4×4", self.show_default_model)
+        for key, example in examples.EXAMPLES.items():
+            self._action(examples_menu, example.title, lambda _=False, k=key: self.show_example(k))
         file_menu.addSeparator()
         self._action(file_menu, "Save &As extxyz…", self.save_as_dialog, QKeySequence.SaveAs)
         self._action(file_menu, "&Export Image…", self.export_image_dialog)
@@ -345,20 +346,35 @@ class MainWindow(QMainWindow):
             )
             box.open()
             return
-        prepare = self.viewer.prepare_atoms_arrays
-
         def load(progress, cancel):
             traj = open_structure(path, progress=progress, cancel=cancel)
-            atoms = traj[0]
-            return traj, atoms, prepare(atoms)
+            return traj[0], traj
 
-        def apply(result):
-            traj, atoms, prepared = result
+        def opened(atoms, traj):
             self.settings.setValue("last_dir", os.path.dirname(os.path.abspath(path)))
             self._remember(path)
-            self.set_model(atoms, os.path.basename(path), traj, prepared=prepared)
+            return os.path.basename(path)
 
-        self.runner.submit(f"Opening {os.path.basename(path)}", load, apply, self._task_error("Opening " + os.path.basename(path)))
+        self._load_model("Opening " + os.path.basename(path), load, opened)
+
+    def _load_model(self, label: str, load: Callable, source: Callable) -> TaskHandle:
+        """Make a new model in the background (open, build, example) and show it when done.
+
+        ``load(progress, cancel)`` returns ``(atoms, trajectory or None)`` in the worker, where the
+        viewer's arrays are prepared too; ``source(atoms, trajectory)`` names the model on the GUI
+        thread. Until then, and if it fails, the current model stays.
+        """
+        prepare = self.viewer.prepare_atoms_arrays
+
+        def work(progress, cancel):
+            atoms, trajectory = load(progress, cancel)
+            return atoms, trajectory, prepare(atoms)
+
+        def apply(result):
+            atoms, trajectory, prepared = result
+            self.set_model(atoms, source(atoms, trajectory), trajectory, prepared=prepared)
+
+        return self.runner.submit(label, work, apply, self._task_error(label))
 
     # -- building models ----------------------------------------------------------------------
     def build_dialog(self, make_dialog: Callable, build: Callable):
@@ -370,21 +386,24 @@ class MainWindow(QMainWindow):
 
     def build_model(self, build: Callable, params) -> TaskHandle:
         """Build a model in the background and show it; the current model stays until it is done."""
-        prepare = self.viewer.prepare_atoms_arrays
-        title = f"Building ({type(params).__name__.removesuffix('Params').lower()})"
+        what = type(params).__name__.removesuffix("Params").lower()
+        return self._load_model(
+            f"Building ({what})",
+            lambda progress, cancel: (build(params, progress=progress, cancel=cancel), None),
+            lambda atoms, _: atoms.info.get("name", f"built {what}"),
+        )
 
-        def work(progress, cancel):
-            atoms = build(params, progress=progress, cancel=cancel)
-            return atoms, prepare(atoms)
+    def show_default_model(self) -> TaskHandle:
+        return self.show_example(examples.DEFAULT_EXAMPLE)
 
-        def apply(result):
-            atoms, prepared = result
-            self.set_model(atoms, atoms.info.get("name", "built model"), prepared=prepared)
-
-        return self.runner.submit(title, work, apply, self._task_error(title))
-
-    def show_default_model(self) -> None:
-        self.set_model(examples.default_model(), "example: α-quartz 4×4×4")
+    def show_example(self, key: str) -> TaskHandle:
+        """Open one of File › Examples (its built file, or built now if the file is missing)."""
+        title = examples.EXAMPLES[key].title
+        return self._load_model(
+            f"Opening example {title}",
+            lambda progress, cancel: (examples.load_example(key, progress, cancel), None),
+            lambda atoms, _: f"example: {title}",
+        )
 
     def set_model(self, atoms: Atoms, source: str, trajectory=None, prepared=None) -> None:
         """Show a new model (replacing the old one only now, when it has loaded)."""

@@ -381,6 +381,25 @@ def read_structure(path, index: int = 0, **kw) -> Atoms:
 
 # ----------------------------------------------------------------------------- writing
 
+def _chmod_like_new_file(path) -> None:
+    """Give a mkstemp file (mode 0600) the mode a plain ``open(..., "w")`` would (0666 & ~umask)."""
+    os.chmod(path, 0o666 & ~_umask())
+
+
+def _umask() -> int:
+    # Reading the umask by setting it is not thread-safe; Linux shows it in /proc instead.
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
+
+
 def write_extxyz(atoms_or_frames: Union[Atoms, Sequence[Atoms]], path) -> None:
     """Write extended xyz with every per-atom array as a column and ``info`` kept.
 
@@ -394,6 +413,7 @@ def write_extxyz(atoms_or_frames: Union[Atoms, Sequence[Atoms]], path) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             ase.io.write(f, frames, format="extxyz")
+        _chmod_like_new_file(tmp)
         os.replace(tmp, path)
     except BaseException:
         try:

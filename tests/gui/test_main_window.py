@@ -23,7 +23,7 @@ def window(qtbot):
     win.resize(1200, 800)
     win.show()
     with qtbot.waitSignal(win.model_ready, timeout=60000):
-        win.show_default_model()
+        win.show_example("alpha-quartz")
     yield win
     win.runner.cancel_all()
     win.runner.wait(5000)
