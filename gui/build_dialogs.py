@@ -69,11 +69,11 @@ class _Editor:
         self.field = field
         self.auto = default is None
         if field.choices is not None:
+            # Values stay in Python (Qt would turn tuples into lists); the combo holds the text.
             self.widget = QComboBox()
-            for value, text in field.choices:
-                self.widget.addItem(text, value)
-            values = [value for value, _ in field.choices]
-            self.widget.setCurrentIndex(values.index(default) if default in values else 0)
+            self.choices = [value for value, _ in field.choices]
+            self.widget.addItems([text for _, text in field.choices])
+            self.widget.setCurrentIndex(self.choices.index(default) if default in self.choices else 0)
             self.parts = [self.widget]
         elif isinstance(default, bool):
             self.widget = QCheckBox()
@@ -105,7 +105,7 @@ class _Editor:
 
     def value(self):
         if isinstance(self.widget, QComboBox):
-            return self.widget.currentData()
+            return self.choices[self.widget.currentIndex()]
         if isinstance(self.widget, QCheckBox):
             return self.widget.isChecked()
         values = [part.value() for part in self.parts]
@@ -117,9 +117,7 @@ class _Editor:
 
     def set_value(self, value) -> None:
         if isinstance(self.widget, QComboBox):
-            index = self.widget.findData(value)
-            if index >= 0:
-                self.widget.setCurrentIndex(index)
+            self.widget.setCurrentIndex(self.choices.index(value))
         elif isinstance(self.widget, QCheckBox):
             self.widget.setChecked(bool(value))
         elif len(self.parts) > 1:
@@ -147,8 +145,6 @@ class ParamsDialog(QDialog):
             text = QLabel(intro)
             text.setWordWrap(True)
             layout.addWidget(text)
-        self.extra = QVBoxLayout()  # subclasses put their own widgets here
-        layout.addLayout(self.extra)
         self.form = QFormLayout()
         layout.addLayout(self.form)
         for field in fields:

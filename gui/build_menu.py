@@ -9,9 +9,26 @@ from __future__ import annotations
 import math
 from typing import Callable
 
-from amorpha.engine.build.crystals import CRYSTALS, CrystalParams, build_crystal, unit_cell
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
+
+from amorpha.engine.build.bicrystal import BicrystalParams, bicrystal_summary, build_bicrystal
+from amorpha.engine.build.crystals import CRYSTALS, CUBIC_CRYSTALS, CrystalParams, build_crystal, unit_cell
+from amorpha.engine.build.csl import csl_boundaries, format_indices
+from amorpha.engine.build.polycrystal import PolycrystalParams, build_polycrystal, estimated_atoms
+from amorpha.engine.build.voids import VoidParams, insert_into_voids
 
 from .build_dialogs import Field, ParamsDialog
+
+AXES = ((0, 0, 1), (1, 1, 0), (1, 1, 1))
+
+
+def _cubic_choice(name: str = "crystal") -> Field:
+    return Field(name, "Crystal", choices=tuple((k, CRYSTALS[k].description) for k in CUBIC_CRYSTALS))
+
+
+def _lattice_constant() -> Field:
+    return Field("a", "Lattice constant a", lo=0.5, hi=100.0, decimals=4, suffix=" Å",
+                 tooltip="'auto': the literature value")
 
 
 def crystal_dialog(parent=None) -> ParamsDialog:
@@ -24,14 +41,126 @@ def crystal_dialog(parent=None) -> ParamsDialog:
         [
             Field("name", "Crystal", choices=tuple((k, s.description) for k, s in CRYSTALS.items())),
             Field("repeat", "Supercell", lo=1, hi=500, tooltip="unit cells along a, b, c"),
-            Field("a", "Lattice constant a", lo=0.5, hi=100.0, decimals=4, suffix=" Å",
-                  tooltip="'auto': the literature value"),
+            _lattice_constant(),
         ],
         note=note, parent=parent,
+    )
+
+
+def _bicrystal_note(params: BicrystalParams) -> str:
+    facts = bicrystal_summary(params)
+    x, y, z = facts["cell"]
+    return (f"<b>Σ{params.sigma}</b> {format_indices(params.plane)} {format_indices(params.axis, '[]')} "
+            f"{params.kind}: misorientation {facts['misorientation_deg']:.2f}°, boundary area "
+            f"{facts['boundary_area']:.2f} Å²<br>cell {x:.2f} × {y:.2f} × {z:.2f} Å, "
+            f"about {facts['atoms']:,} atoms (two boundaries)")
+
+
+
+class BicrystalDialog(ParamsDialog):
+    """CSL bicrystal: pick the axis, then a (Σ, angle, plane) row of the list for that axis."""
+
+    def __init__(self, parent=None):
+        super().__init__(
+            "Build CSL grain boundary", BicrystalParams(),
+            [
+                _cubic_choice(), _lattice_constant(),
+                Field("axis", "Rotation axis", choices=tuple((a, format_indices(a, "[]")) for a in AXES)),
+                Field("kind", "Boundary", choices=(("tilt", "symmetric tilt"), ("twist", "twist"))),
+                Field("bulk_thickness", "Bulk between boundaries", lo=0.0, hi=1000.0, suffix=" Å"),
+                Field("lateral_repeat", "Repeat along the boundary", lo=1, hi=100),
+                Field("translation", "Translation of grain 2 (x, y, z)", lo=-100.0, hi=100.0,
+                      decimals=3, suffix=" Å", tooltip="rigid-body shift; x, y in the plane, z normal"),
+                Field("min_distance", "Remove atoms closer than", lo=0.0, hi=10.0, suffix=" Å",
+                      tooltip="one atom of each closer pair across the boundary is removed; 'auto': "
+                              "0.7 × nearest-neighbour distance"),
+            ],
+            note=_bicrystal_note,
+            intro="Two grains related by a coincidence-site-lattice rotation, periodic along z with "
+                  "two equivalent boundaries.", parent=parent,
+        )
+        self.table = QTableWidget(0, 3)
+        self.table.setHorizontalHeaderLabels(["Σ", "Angle (°)", "Plane"])
+        self.table.verticalHeader().setVisible(False)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.table.setMinimumHeight(180)
+        self.form.insertRow(3, "Σ, angle, plane", self.table)  # right below the axis it lists
+        self.editors["axis"].connect(self._fill_table)
+        self.table.itemSelectionChanged.connect(self.refresh)
+        self._fill_table()
+
+    def _fill_table(self) -> None:
+        self._rows = csl_boundaries(self.editors["axis"].value(), 101)
+        self.table.blockSignals(True)
+        self.table.setRowCount(len(self._rows))
+        for row, b in enumerate(self._rows):
+            for col, text in enumerate((str(b.sigma), f"{b.angle_deg:.2f}", format_indices(b.plane))):
+                self.table.setItem(row, col, QTableWidgetItem(text))
+        self.table.blockSignals(False)
+        self.table.selectRow(0)
+        self.refresh()
+
+    def select(self, sigma: int, plane) -> None:
+        """Select the row of (Σ, plane) for the current axis."""
+        for row, b in enumerate(self._rows):
+            if b.sigma == sigma and b.plane == tuple(plane):
+                self.table.selectRow(row)
+                return
+        raise KeyError(f"no Σ{sigma} {plane} row")
+
+    def extra_values(self) -> dict:
+        rows = self.table.selectionModel().selectedRows() if hasattr(self, "table") else []
+        if not rows:
+            return {}
+        b = self._rows[rows[0].row()]
+        plane = b.axis if self.editors["kind"].value() == "twist" else b.plane
+        return {"sigma": b.sigma, "plane": plane}
+
+
+def bicrystal_dialog(parent=None) -> BicrystalDialog:
+    return BicrystalDialog(parent)
+
+
+def polycrystal_dialog(parent=None) -> ParamsDialog:
+    return ParamsDialog(
+        "Build polycrystal", PolycrystalParams(),
+        [
+            _cubic_choice(), _lattice_constant(),
+            Field("box", "Box (x, y, z)", lo=1.0, hi=5000.0, decimals=1, suffix=" Å"),
+            Field("n_grains", "Grains", lo=1, hi=100000),
+            Field("min_distance", "Remove atoms closer than", lo=0.0, hi=10.0, suffix=" Å",
+                  tooltip="'auto': a fraction of the nearest-neighbour distance"),
+            Field("seed", "Random seed", lo=0, hi=2**31 - 1),
+        ],
+        note=lambda p: f"about {estimated_atoms(p):,} atoms",
+        intro="Voronoi grains with random orientations in a periodic box; atoms that come too "
+              "close across a boundary are removed.", parent=parent,
+    )
+
+
+def voids_dialog(parent=None) -> ParamsDialog:
+    return ParamsDialog(
+        "Insert atoms into voids", VoidParams(),
+        [
+            Field("element", "Element", choices=tuple((e, e) for e in ("Cu", "Li", "Na", "Ag", "H", "He"))),
+            Field("count", "Atoms", lo=1, hi=100000),
+            Field("min_separation", "At least this far apart", lo=0.1, hi=100.0, suffix=" Å"),
+        ],
+        intro="Adds mobile atoms at the centres of the largest empty spheres of the current model "
+              "(the model itself is kept; the result is a new model).", parent=parent,
     )
 
 
 #: (menu text, dialog factory, engine builder); the window adds them in this order.
 BUILDERS: list[tuple[str, Callable[..., ParamsDialog], Callable]] = [
     ("&Crystal…", crystal_dialog, build_crystal),
+    ("CSL &grain boundary…", bicrystal_dialog, build_bicrystal),
+    ("&Polycrystal…", polycrystal_dialog, build_polycrystal),
+]
+#: Builders that change the current model (the window passes it as the first argument).
+MODIFIERS: list[tuple[str, Callable[..., ParamsDialog], Callable]] = [
+    ("Insert atoms into &voids…", voids_dialog, insert_into_voids),
 ]

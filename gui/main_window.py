@@ -47,7 +47,7 @@ from amorpha.engine.bonds import (
 from amorpha.engine.order.local_order import compute_steinhardt, compute_tetrahedral
 from amorpha.engine.order.rings import compute_rings
 from amorpha.engine.spectra import read_columns
-from amorpha.gui.build_menu import BUILDERS
+from amorpha.gui.build_menu import BUILDERS, MODIFIERS
 from amorpha.gui.panels.order_panel import ANGLES, GR, SQ, OrderPanel
 from amorpha.gui.panels.rings_panel import RingsPanel
 from amorpha.gui.panels.spectrum_panel import SpectrumPanel
@@ -281,6 +281,9 @@ class MainWindow(QMainWindow):
         build_menu = self.menuBar().addMenu("&Build")
         for text, make_dialog, build in BUILDERS:
             self._action(build_menu, text, lambda _=False, m=make_dialog, b=build: self.build_dialog(m, b))
+        build_menu.addSeparator()
+        for text, make_dialog, modify in MODIFIERS:
+            self._action(build_menu, text, lambda _=False, m=make_dialog, f=modify: self.modify_dialog(m, f))
         view_menu = self.menuBar().addMenu("&View")
         self._action(view_menu, "&Reset view", self.viewer.reset_view, "R")
         for dock in self.findChildren(QDockWidget):
@@ -381,6 +384,23 @@ class MainWindow(QMainWindow):
         """Open a builder's parameter dialog; its accepted parameters start the build."""
         dialog = make_dialog(self)
         dialog.params_accepted.connect(lambda params: self.build_model(build, params))
+        dialog.open()
+        return dialog
+
+    def modify_dialog(self, make_dialog: Callable, modify: Callable):
+        """A builder that starts from the current model (snapshotted when the dialog is accepted)."""
+        def build(params, progress=None, cancel=None):
+            return modify(model, params, progress=progress, cancel=cancel)
+
+        dialog = make_dialog(self)
+        model = None
+
+        def start(params):
+            nonlocal model
+            model = self.atoms.copy()
+            self.build_model(build, params)
+
+        dialog.params_accepted.connect(start)
         dialog.open()
         return dialog
 

@@ -1,12 +1,24 @@
 """Build dialogs: parameters are checked before any work, builds run in the background."""
 import numpy as np
 import pytest
-from PySide6.QtWidgets import QDialogButtonBox
+from PySide6.QtWidgets import QDialogButtonBox, QFormLayout
 
 from amorpha.engine.build import BuildParameterError
 from amorpha.engine.build.crystals import CrystalParams, build_crystal
 from amorpha.gui.build_dialogs import spin_of
 from amorpha.gui.build_menu import crystal_dialog
+
+
+def summary_rows(panel) -> dict[str, str]:
+    """The structure panel's Model rows as label -> text."""
+    form = panel.summary
+    rows = {}
+    for row in range(form.rowCount()):
+        label = form.itemAt(row, QFormLayout.LabelRole)
+        field = form.itemAt(row, QFormLayout.FieldRole)
+        if label is not None and field is not None:
+            rows[label.widget().text()] = field.widget().text()
+    return rows
 
 
 def ok_button(dialog):
@@ -73,3 +85,55 @@ def test_failed_build_keeps_the_model_and_says_why(qtbot, window):
 def test_parameter_error_names_the_parameter():
     err = BuildParameterError("x", "must be between 0 and 2, got 3")
     assert str(err) == "x: must be between 0 and 2, got 3"
+
+
+def test_bicrystal_dialog_lists_sigmas_of_the_axis_and_states_the_boundary(qtbot):
+    from amorpha.gui.build_menu import bicrystal_dialog
+
+    dialog = bicrystal_dialog()
+    qtbot.addWidget(dialog)
+    dialog.show()
+    sigmas = {int(dialog.table.item(r, 0).text()) for r in range(dialog.table.rowCount())}
+    assert {5, 13, 17, 25} <= sigmas and 3 not in sigmas and 7 not in sigmas  # [001]
+    dialog.editors["axis"].set_value((1, 1, 0))
+    sigmas = {int(dialog.table.item(r, 0).text()) for r in range(dialog.table.rowCount())}
+    assert {3, 9, 11} <= sigmas and 5 not in sigmas
+    row = next(r for r in range(dialog.table.rowCount()) if dialog.table.item(r, 0).text() == "3"
+               and dialog.table.item(r, 2).text() == "(1-11)")
+    dialog.table.selectRow(row)
+    params = dialog.params()
+    assert (params.sigma, params.plane, params.axis) == (3, (1, -1, 1), (1, 1, 0))
+    note = dialog.note_label.text()
+    assert "Σ3" in note and "109.47°" in note and "boundary area" in note
+
+
+def test_polycrystal_dialog_refuses_a_box_too_small_for_the_grains(qtbot):
+    from amorpha.gui.build_menu import polycrystal_dialog
+
+    dialog = polycrystal_dialog()
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert "atoms" in dialog.note_label.text() and ok_button(dialog).isEnabled()
+    dialog.editors["box"].set_value((10.0, 10.0, 10.0))
+    dialog.editors["n_grains"].set_value(50)
+    assert dialog.error_label.text().startswith("box:") and not ok_button(dialog).isEnabled()
+
+
+@pytest.mark.gl
+def test_voids_insert_into_the_current_model_and_keep_it(qtbot, window):
+    from amorpha.engine.build.voids import VoidParams, insert_into_voids
+    from amorpha.gui.build_menu import voids_dialog
+
+    with qtbot.waitSignal(window.model_ready, timeout=60000):
+        window.build_model(build_crystal, CrystalParams("Si", (2, 2, 2)))
+    host = window.atoms
+    dialog = window.modify_dialog(voids_dialog, insert_into_voids)
+    dialog.editors["element"].set_value("Li")
+    dialog.editors["count"].set_value(2)
+    with qtbot.waitSignal(window.model_ready, timeout=60000):
+        ok_button(dialog).click()
+    assert len(window.atoms) == len(host) + 2 and len(host) == 64
+    assert list(window.atoms.symbols[-2:]) == ["Li", "Li"]
+    a = 5.431  # diamond tetrahedral interstitial: empty sphere of radius a·√3/4
+    assert np.allclose(window.atoms.info["void_radii"], a * np.sqrt(3) / 4, atol=1e-6)
+    assert summary_rows(window.structure_panel)["Inserted in voids"] == "2 atoms"
