@@ -18,6 +18,8 @@ KERNEL_MODULES = [
     "amorpha.engine.order.pairs",
     "amorpha.engine.order.angles",
     "amorpha.engine.order.structure_factor",
+    "amorpha.engine.build.polycrystal",
+    "amorpha.engine.build.voids",
 ]
 
 
