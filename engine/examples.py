@@ -70,7 +70,7 @@ EXAMPLES: dict[str, Example] = {e.key: e for e in (
     Example("Cu-polycrystal", "Cu polycrystal (6 grains)", _cu_polycrystal),
 )}
 #: The example the window opens on.
-DEFAULT_EXAMPLE = "alpha-quartz"  # a-SiO2 once its builder lands
+DEFAULT_EXAMPLE = "a-SiO2"
 
 
 def examples_dir() -> Path:

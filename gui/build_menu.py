@@ -14,6 +14,9 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTab
 from amorpha.engine.build.bicrystal import BicrystalParams, bicrystal_summary, build_bicrystal
 from amorpha.engine.build.crystals import CRYSTALS, CUBIC_CRYSTALS, CrystalParams, build_crystal, unit_cell
 from amorpha.engine.build.csl import csl_boundaries, format_indices
+from amorpha.engine.build.melt_quench import MeltQuenchParams, build_melt_quench, lammps_available
+from amorpha.engine.build.network import NetworkParams, build_amorphous_si, supercell_for
+from amorpha.engine.build.silica import SilicaParams, build_silica, mixture_density
 from amorpha.engine.build.polycrystal import PolycrystalParams, build_polycrystal, estimated_atoms
 from amorpha.engine.build.voids import VoidParams, insert_into_voids
 
@@ -141,6 +144,94 @@ def polycrystal_dialog(parent=None) -> ParamsDialog:
     )
 
 
+def _network_note(params: NetworkParams) -> str:
+    a, b, c = supercell_for(params.n_atoms)
+    return (f"{8 * a * b * c} atoms (the nearest {a}×{b}×{c} diamond supercell), "
+            f"{params.switches_per_atom * 8 * a * b * c:,.0f} attempted bond switches")
+
+
+def amorphous_si_dialog(parent=None) -> ParamsDialog:
+    return ParamsDialog(
+        "Build a-Si (bond switching)", NetworkParams(),
+        [
+            Field("n_atoms", "Atoms", lo=64, hi=200000),
+            Field("switches_per_atom", "Bond switches per atom", lo=0, hi=1000000, decimals=0,
+                  tooltip="attempts during the anneal; more give lower strain in proportionally more time"),
+            Field("smallest_ring", "Smallest ring allowed", choices=((5, "5 (no 3- or 4-rings)"),
+                                                                     (4, "4 (no 3-rings)"))),
+            Field("density", "Density", lo=1.5, hi=3.5, decimals=3, suffix=" g/cm³",
+                  tooltip="'auto': the box relaxes with the network"),
+            Field("seed", "Random seed", lo=0, hi=2**31 - 1),
+        ],
+        note=_network_note,
+        intro="A continuous random network by Wooten–Winer–Weaire bond switches on diamond Si, "
+              "each relaxed with a Keating potential and accepted by Metropolis while annealing.",
+        parent=parent,
+    )
+
+
+def _silica_note(params: SilicaParams) -> str:
+    a, b, c = supercell_for(params.n_si)
+    n_si = 8 * a * b * c
+    n_o = round(params.x * n_si)
+    what = "a-SiO2" if params.x >= 2 else f"a-SiO{params.x:g} ({params.form})"
+    return (f"{what}: {n_si} Si + {n_o} O = {n_si + n_o:,} atoms at "
+            f"{params.target_density():.3f} g/cm³")
+
+
+def silica_dialog(parent=None) -> ParamsDialog:
+    return ParamsDialog(
+        "Build a-SiO2 / a-SiOx", SilicaParams(),
+        [
+            Field("n_si", "Si atoms", lo=64, hi=200000),
+            Field("x", "x in SiOx", lo=0.01, hi=2.0, decimals=2, tooltip="2 is SiO2"),
+            Field("form", "Form (x < 2)", choices=(("random-bonding", "random bonding"),
+                                                   ("mixture", "random mixture (interface clusters)"))),
+            Field("cluster_size", "Cluster size (mixture)", lo=3.0, hi=1000.0, decimals=1, suffix=" Å"),
+            Field("density", "Density", lo=1.0, hi=3.5, decimals=3, suffix=" g/cm³",
+                  tooltip=f"'auto': 2.20 for SiO2; for SiOx the volume mixture of a-Si and a-SiO2 "
+                          f"(x = 1: {mixture_density(1.0):.3f})"),
+            Field("seed", "Random seed", lo=0, hi=2**31 - 1),
+        ],
+        note=_silica_note,
+        intro="O on the Si–Si bonds of a bond-switching Si network, scaled to the density and "
+              "relaxed: on every bond for SiO2; for SiOx on randomly chosen bonds (random bonding) "
+              "or on the bonds of SiO2-rich regions (random mixture).", parent=parent,
+    )
+
+
+def _melt_quench_note(params: MeltQuenchParams) -> str:
+    r = params.resolved()
+    return (f"{params.n_atoms_built} atoms in a {params.box_length:.2f} Å box; melt {r.melt_time_ps:g} ps "
+            f"at {r.t_melt:g} K, then cool to {r.t_final:g} K at <b>{r.quench_rate:g} K/ps</b> "
+            f"({(r.t_melt - r.t_final) / r.quench_rate:g} ps); {params.total_steps:,} MD steps of "
+            f"{r.timestep_fs:g} fs")
+
+
+def melt_quench_dialog(parent=None) -> ParamsDialog:
+    return ParamsDialog(
+        "Melt-quench with LAMMPS", MeltQuenchParams(),
+        [
+            Field("potential", "Potential", choices=(("vashishta", "Vashishta SiO2 (1990)"),
+                                                     ("tersoff", "Munetoh Tersoff Si–O (2007)"))),
+            Field("n_atoms", "Atoms", lo=24, hi=100000),
+            Field("density", "Density", lo=1.0, hi=5.0, decimals=3, suffix=" g/cm³"),
+            Field("t_melt", "Melt temperature", lo=300.0, hi=10000.0, decimals=0, suffix=" K",
+                  tooltip="'auto': the potential's usual melt temperature"),
+            Field("melt_time_ps", "Melt time", lo=0.1, hi=10000.0, decimals=1, suffix=" ps"),
+            Field("t_final", "Final temperature", lo=1.0, hi=3000.0, decimals=0, suffix=" K"),
+            Field("quench_rate", "Quench rate", lo=0.1, hi=10000.0, decimals=1, suffix=" K/ps"),
+            Field("timestep_fs", "Time step", lo=0.1, hi=5.0, decimals=2, suffix=" fs",
+                  tooltip="'auto': the potential's safe time step"),
+            Field("seed", "Random seed", lo=1, hi=2**31 - 1),
+            Field("minimize", "Minimise at the end"),
+        ],
+        note=_melt_quench_note,
+        intro="SiO2 glass by molecular dynamics in LAMMPS with a potential that ships with it: a "
+              "random start is melted at constant volume, then cooled linearly.", parent=parent,
+    )
+
+
 def voids_dialog(parent=None) -> ParamsDialog:
     return ParamsDialog(
         "Insert atoms into voids", VoidParams(),
@@ -159,7 +250,9 @@ BUILDERS: list[tuple[str, Callable[..., ParamsDialog], Callable]] = [
     ("&Crystal…", crystal_dialog, build_crystal),
     ("CSL &grain boundary…", bicrystal_dialog, build_bicrystal),
     ("&Polycrystal…", polycrystal_dialog, build_polycrystal),
-]
+    ("Amorphous &Si (bond switching)…", amorphous_si_dialog, build_amorphous_si),
+    ("Amorphous Si&O2 / SiOx…", silica_dialog, build_silica),
+] + ([("&Melt-quench (LAMMPS)…", melt_quench_dialog, build_melt_quench)] if lammps_available() else [])
 #: Builders that change the current model (the window passes it as the first argument).
 MODIFIERS: list[tuple[str, Callable[..., ParamsDialog], Callable]] = [
     ("Insert atoms into &voids…", voids_dialog, insert_into_voids),
