@@ -27,6 +27,13 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         "--select", metavar="INDEX", type=int, help="select an atom (shows its neighbourhood)"
     )
+    parser.add_argument(
+        "--rings", metavar="DEFINITION", choices=("primitive", "king", "guttman"),
+        help="search rings (primitive, king or guttman) once the model is shown; Rings panel in front",
+    )
+    parser.add_argument(
+        "--ring-size", metavar="N", type=int, help="with --rings: highlight the rings of this size"
+    )
     parser.add_argument("--size", default="1500x950", help="window size WIDTHxHEIGHT (default 1500x950)")
     return parser.parse_args(argv)
 
@@ -67,7 +74,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     window.show()
     window.model_ready.connect(lambda: _apply_view_options(window, args))
     if args.screenshot:
-        _arm_screenshot(app, window, args.screenshot)
+        _arm_screenshot(app, window, args.screenshot, bool(args.rings))
     if args.file:
         window.open_path(args.file, ask_large=not args.screenshot)
     else:
@@ -85,9 +92,16 @@ def _apply_view_options(window, args: argparse.Namespace) -> None:
             window.view_panel.color_combo.setCurrentText(args.color_by)
     if args.select is not None:
         window.select_atom(args.select)
+    if args.rings:
+        panel = window.rings_panel
+        window.docks["Rings"].raise_()
+        panel.definition.setCurrentIndex(panel.definition.findData(args.rings))
+        if args.ring_size is not None:
+            panel.result_shown.connect(lambda: panel.select_size(args.ring_size))
+        panel.compute_button.click()
 
 
-def _arm_screenshot(app, window, out: str) -> None:
+def _arm_screenshot(app, window, out: str, args_rings: bool = False) -> None:
     """Save a PNG of the whole window once the model and its bonds are shown, then quit."""
     from PySide6.QtCore import QTimer
 
@@ -108,7 +122,9 @@ def _arm_screenshot(app, window, out: str) -> None:
         window.close()
         app.exit(1)
 
-    window.model_ready.connect(lambda: QTimer.singleShot(500, shoot))
+    # With --rings the picture waits for the ring search (and its highlight) instead.
+    ready = window.rings_panel.result_shown if args_rings else window.model_ready
+    ready.connect(lambda: QTimer.singleShot(500, shoot))
     window.error_shown.connect(failed)
 
     def timeout() -> None:

@@ -156,6 +156,7 @@ class RingsPanel(QWidget):
 
     compute_requested = Signal(object)  # RingParams without cutoffs (the window adds its own)
     selection_changed = Signal(object)  # sorted unique atom indices (np.ndarray)
+    result_shown = Signal()  # a ring search's result is in the histogram and table
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -309,6 +310,7 @@ class RingsPanel(QWidget):
         )
         self.status.setText(f"{result.definition.capitalize()} rings up to {result.max_size} atoms.")
         self.table.resizeColumnsToContents()
+        self.result_shown.emit()
 
     def _draw_bars(self) -> None:
         self.plot.clear()

@@ -61,3 +61,11 @@ def test_screenshot_coloured_by_an_array_the_model_lacks_fails_clearly(tmp_path)
     result = run_app(["--color-by", "q6", "--screenshot", str(tmp_path / "x.png")])
     assert result.returncode == 1
     assert "no per-atom array 'q6'" in result.stderr and "coordination" in result.stderr
+
+
+@pytest.mark.gl
+def test_screenshot_of_the_ring_browser(tmp_path):
+    out = tmp_path / "rings.png"
+    result = run_app(["--rings", "primitive", "--ring-size", "6", "--screenshot", str(out)])
+    assert result.returncode == 0, result.stderr
+    assert out.stat().st_size > 10_000
