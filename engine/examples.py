@@ -51,7 +51,7 @@ def _amorphous_si(progress=None, cancel=None) -> Atoms:
 def _cu_sigma5(progress=None, cancel=None) -> Atoms:
     from .build.bicrystal import BicrystalParams, build_bicrystal
     return build_bicrystal(BicrystalParams("Cu", axis=(0, 0, 1), sigma=5, plane=(3, 1, 0),
-                                           lateral_repeat=(1, 4)), progress, cancel)
+                                           lateral_repeat=(6, 4)), progress, cancel)
 
 
 def _cu_polycrystal(progress=None, cancel=None) -> Atoms:
@@ -62,7 +62,7 @@ def _cu_polycrystal(progress=None, cancel=None) -> Atoms:
 
 EXAMPLES: dict[str, Example] = {e.key: e for e in (
     Example("a-SiO2", "a-SiO2 (3000 atoms, WWW network)", _silica(1000, 2.0)),
-    Example("a-SiO", "a-SiO (interface-cluster model, ~5000 atoms)", _silica(2000, 1.0, "mixture")),
+    Example("a-SiO", "a-SiO (interface-cluster model, ~5000 atoms)", _silica(2500, 1.0, "mixture")),
     Example("a-Si", "a-Si (512 atoms, WWW)", _amorphous_si),
     Example("alpha-quartz", "α-quartz 4×4×4", _crystal("alpha-quartz", (4, 4, 4))),
     Example("beta-cristobalite", "β-cristobalite 3×3×3", _crystal("beta-cristobalite", (3, 3, 3))),
