@@ -62,6 +62,16 @@ _BOX_EDGES = np.array([
     (2, 6), (3, 7), (4, 5), (4, 6), (5, 7), (6, 7)])
 
 
+def _projected_extent(size, azimuth: float, elevation: float) -> tuple[float, float]:
+    """Width and height on screen of an axis-aligned box of ``size`` seen from a turntable camera."""
+    a, e = np.radians(azimuth), np.radians(elevation)
+    corners = np.array([[i, j, k] for i in (0, 1) for j in (0, 1) for k in (0, 1)], float) * size
+    right = np.array([np.cos(a), np.sin(a), 0.0])
+    up = np.array([-np.sin(a) * np.sin(e), np.cos(a) * np.sin(e), np.cos(e)])
+    x, y = corners @ right, corners @ up
+    return float(np.ptp(x)), float(np.ptp(y))
+
+
 @dataclass(frozen=True)
 class PreparedAtoms:
     """Everything ``set_atoms`` uploads, computed without GL or Qt (thread-safe)."""
@@ -393,11 +403,16 @@ class StructureViewer(QWidget):
             return
         diameter = float(np.linalg.norm(p.hi - p.lo)) or 1.0
         cam.center = tuple(float(c) for c in p.center)
-        # scale_factor is the extent seen across the view's shorter side
-        cam.scale_factor = diameter * 0.85
-        cam.depth_value = max(10.0, 4.0 * diameter)
         cam.elevation = 20.0
         cam.azimuth = -35.0
+        # scale_factor is the extent seen across the view's shorter side: fit the bounding box as
+        # seen from this direction (a tall bicrystal needs more than a cube of the same diagonal).
+        width, height = _projected_extent(p.hi - p.lo, cam.azimuth, cam.elevation)
+        w, h = self.canvas.size
+        aspect = w / h if h > 0 else 1.0
+        shorter = max(height, width / aspect) if aspect >= 1.0 else max(width, height * aspect)
+        cam.scale_factor = max(1.05 * shorter, 0.5 * diameter)
+        cam.depth_value = max(10.0, 4.0 * diameter)
         self._has_fitted = True
         self.canvas.update()
 
