@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTab
 from amorpha.engine.build.bicrystal import BicrystalParams, bicrystal_summary, build_bicrystal
 from amorpha.engine.build.crystals import CRYSTALS, CUBIC_CRYSTALS, CrystalParams, build_crystal, unit_cell
 from amorpha.engine.build.csl import csl_boundaries, format_indices
-from amorpha.engine.build.melt_quench import MeltQuenchParams, build_melt_quench, lammps_available
+from amorpha.engine.build.melt_quench import POTENTIALS, MeltQuenchParams, build_melt_quench, lammps_available
 from amorpha.engine.build.network import NetworkParams, build_amorphous_si, supercell_for
 from amorpha.engine.build.silica import SilicaParams, build_silica, mixture_density
 from amorpha.engine.build.polycrystal import PolycrystalParams, build_polycrystal, estimated_atoms
@@ -205,15 +205,14 @@ def _melt_quench_note(params: MeltQuenchParams) -> str:
     return (f"{params.n_atoms_built} atoms in a {params.box_length:.2f} Å box; melt {r.melt_time_ps:g} ps "
             f"at {r.t_melt:g} K, then cool to {r.t_final:g} K at <b>{r.quench_rate:g} K/ps</b> "
             f"({(r.t_melt - r.t_final) / r.quench_rate:g} ps); {params.total_steps:,} MD steps of "
-            f"{r.timestep_fs:g} fs")
+            f"{r.timestep_fs:g} fs<br>Potential: {POTENTIALS[params.potential].reference}")
 
 
 def melt_quench_dialog(parent=None) -> ParamsDialog:
     return ParamsDialog(
         "Melt-quench with LAMMPS", MeltQuenchParams(),
         [
-            Field("potential", "Potential", choices=(("vashishta", "Vashishta SiO2 (1990)"),
-                                                     ("tersoff", "Munetoh Tersoff Si–O (2007)"))),
+            Field("potential", "Potential", choices=tuple((k, p.label) for k, p in POTENTIALS.items())),
             Field("n_atoms", "Atoms", lo=24, hi=100000),
             Field("density", "Density", lo=1.0, hi=5.0, decimals=3, suffix=" g/cm³"),
             Field("t_melt", "Melt temperature", lo=300.0, hi=10000.0, decimals=0, suffix=" K",
@@ -221,7 +220,8 @@ def melt_quench_dialog(parent=None) -> ParamsDialog:
             Field("melt_time_ps", "Melt time", lo=0.1, hi=10000.0, decimals=1, suffix=" ps"),
             Field("t_final", "Final temperature", lo=1.0, hi=3000.0, decimals=0, suffix=" K"),
             Field("quench_rate", "Quench rate", lo=0.1, hi=10000.0, decimals=1, suffix=" K/ps"),
-            Field("timestep_fs", "Time step", lo=0.1, hi=5.0, decimals=2, suffix=" fs",
+            Field("timestep_fs", "Time step", lo=0.1, hi=max(p.max_timestep_fs for p in POTENTIALS.values()),
+                  decimals=2, suffix=" fs",
                   tooltip="'auto': the potential's safe time step"),
             Field("seed", "Random seed", lo=1, hi=2**31 - 1),
             Field("minimize", "Minimise at the end"),

@@ -136,7 +136,9 @@ def test_picking_and_selection_use_original_indices(qtbot):
     px = img2[int(y * scale), int(x * scale), :3].astype(float)
     others = np.linalg.norm(cols[:, :3] / cols[:, :3].sum(1, keepdims=True)
                             - px / px.sum(), axis=1)
-    assert others[k] <= np.sort(others)[3]
+    # Lighting shifts the hue a little (neighbouring indices are 1/72 of viridis apart): atom k's
+    # colour must be among the 7 nearest of 72, where a wrong index mapping lands anywhere.
+    assert others[k] <= np.sort(others)[6], (k, np.argsort(others)[:7])
     # a selection ring appears around the selected (original-index) atom
     viewer.set_selection([k])
     sel = viewer.render_image()
