@@ -20,6 +20,8 @@ KERNEL_MODULES = [
     "amorpha.engine.order.structure_factor",
     "amorpha.engine.build.polycrystal",
     "amorpha.engine.build.voids",
+    "amorpha.engine.build.keating",
+    "amorpha.engine.build.network",
 ]
 
 

@@ -2,7 +2,7 @@
 
 One kernel serves a-Si and SiO2/SiOx. A network is a fixed bond graph (not a distance cutoff):
 every atom lists its bonded neighbours with integer image shifts, so the bond vector i→j is
-``pos[j] - pos[i] + shift @ cell``. The energy is Keating's (PRB 145, 637 (1966)) generalised to
+``pos[j] - pos[i] + shift @ cell``. The energy is Keating's (Phys. Rev. 145, 637 (1966)) generalised to
 per-bond rest lengths and per-angle rest cosines::
 
     E = Σ_bonds 3α/(16 d²) (r_ij·r_ij − d²)² + Σ_angles 3β/(8 d_ij d_ik) (r_ij·r_ik − d_ij d_ik cos θ0)²
@@ -40,8 +40,9 @@ COS_TETRAHEDRAL = -1.0 / 3.0
 BOND_SIO = 1.61  # Å
 ANGLE_SIOSI = 144.0  # degrees
 
-#: Iterations of conjugate gradients between two progress/cancel checks of :func:`relax`.
-_CG_CHUNK = 400
+#: Conjugate-gradient iterations between two progress/cancel checks of :func:`relax`: about
+#: _CG_WORK atom-iterations (~0.2 s), at least 10, at most 400.
+_CG_WORK = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -81,12 +82,12 @@ def silicon() -> ForceField:
 def silicon_oxygen(siosi_angle: float = ANGLE_SIOSI) -> ForceField:
     """Si/O valence force field for SiO2 and SiOx (types 0 = Si, 1 = O).
 
-    Stiffnesses follow Tu & Tersoff's Si/SiO2 valence model (harmonic Si–O 27 eV/Å², O–Si–O and
-    Si–Si–O bending 4.32 eV, Si–O–Si 2.0 eV in ½k(Δcos θ)²), converted to Keating's dot-product
-    form (α = 2k_b/3, β = 4k_θ/(3 d_ij d_ik)). Si–Si keeps the a-Si constants. The Si–O–Si rest angle is
-    144° (the peak of the measured distribution, Mozzi & Warren); it is soft, so the
-    network's Si–Si distances decide the angles. O–O is never bonded, and no angle
-    has two O at an O centre.
+    Stiffnesses of the Si/SiO2 valence model of Tu & Tersoff (PRL 84, 4393 (2000)): harmonic
+    Si–O 27 eV/Å², bending at Si with an O 4.32 eV and Si–O–Si 2.0 eV in ½k(Δcos θ)², converted
+    to Keating's dot-product form (α = 2k_b/3, β = 4k_θ/(3 d_ij d_ik)); Si–Si keeps the a-Si
+    constants. The Si–O–Si rest angle is 144° (the peak of the measured distribution, Mozzi &
+    Warren); it is soft, so the network's Si–Si distances decide the angles. O–O is never
+    bonded. Like Keating's, this field has no repulsion between non-bonded atoms.
     """
     alpha = np.zeros((2, 2))
     length = np.zeros((2, 2))
@@ -357,7 +358,8 @@ def _quartic_step(c1, c2, c3, c4):
 
 @njit(nogil=True, cache=True)
 def conjugate_gradients(mob, centres, pos, cell, nbr, deg, img, typ, kb, db, ka, ca, mobile,
-                        grad, gprev, p, rv, qv, dv, max_iter, gtol, drop_limit, abort_c):
+                        grad, gprev, p, rv, qv, dv, max_iter, gtol, drop_limit, abort_c,
+                        resume=False):
     """Relax atoms ``mob`` (Polak–Ribière+ CG, exact quartic line search) with the energy summed
     over ``centres`` (which must hold ``mob`` and every bonded neighbour of it).
 
@@ -365,7 +367,10 @@ def conjugate_gradients(mob, centres, pos, cell, nbr, deg, img, typ, kb, db, ka,
     iterations (status 1), or (status 2) as soon as the energy can no longer get below
     E_start + ``drop_limit``: the final energy is estimated as E − abort_c·|F|²
     (Barkema–Mousseau's early rejection). ``mobile``, ``grad``, ``gprev``, ``p`` are
-    (n,)-/(n, 3)-sized scratch, left zero/False. Returns (energy, start energy, iterations, status).
+    (n,)-/(n, 3)-sized scratch, left zero/False, except that with ``resume`` the search
+    direction ``p`` is taken from the previous call and left for the next one (a relaxation cut
+    into chunks then stays one conjugate-gradient run). Returns (energy, start energy,
+    iterations, status).
     """
     nm = len(mob)
     for q in range(nm):
@@ -375,9 +380,10 @@ def conjugate_gradients(mob, centres, pos, cell, nbr, deg, img, typ, kb, db, ka,
     e = energy_sum(centres, pos, cell, nbr, deg, img, typ, kb, db, ka, ca, grad, mobile, True, rv, dv)
     e_start = e
     e_limit = e + drop_limit
-    for q in range(nm):
-        for c in range(3):
-            p[mob[q], c] = -grad[mob[q], c]
+    if not resume:
+        for q in range(nm):
+            for c in range(3):
+                p[mob[q], c] = -grad[mob[q], c]
     status = 1
     it = 0
     while it < max_iter:
@@ -434,7 +440,8 @@ def conjugate_gradients(mob, centres, pos, cell, nbr, deg, img, typ, kb, db, ka,
         i = mob[q]
         mobile[i] = False
         for c in range(3):
-            p[i, c] = 0.0
+            if not resume:
+                p[i, c] = 0.0
             grad[i, c] = 0.0
             gprev[i, c] = 0.0
     return e, e_start, it, status
@@ -487,10 +494,12 @@ def relax(
 ) -> float:
     """Relax all positions in place at fixed cell; return the energy (eV).
 
-    Conjugate gradients run in chunks of iterations between which ``cancel`` is checked (each
-    chunk restarts along the force, which CG tolerates).
+    Conjugate gradients run in chunks of iterations between which ``cancel`` is checked; the
+    search direction carries over from chunk to chunk.
     """
     ws = workspace if workspace is not None else Workspace(topo, ff)
+    chunk = int(min(max(_CG_WORK // max(topo.n_atoms, 1), 10), 400))
+    ws.p[:] = -forces(topo, ff)  # first direction: along the force
     e = 0.0
     done = 0
     while True:
@@ -498,11 +507,12 @@ def relax(
         e, _, it, status = conjugate_gradients(
             ws.all, ws.all, topo.positions, topo.cell, topo.neighbors, topo.degree, topo.images,
             topo.types, *ws.tables, ws.mobile, ws.grad, ws.gprev, ws.p, ws.rv, ws.qv, ws.dv,
-            _CG_CHUNK, fmax, np.inf, 0.0)
+            chunk, fmax, np.inf, 0.0, True)
         done += it
         report(progress, min(done / max_iter, 0.99), "relaxing")
         if status == 0 or done >= max_iter:
             break
+    ws.p[:] = 0.0
     report(progress, 1.0, "relaxed")
     return float(e)
 

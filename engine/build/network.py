@@ -1,30 +1,49 @@
-"""Amorphous silicon by Wooten–Winer–Weaire bond switching (Barkema–Mousseau's improved WWW).
+"""Amorphous silicon by Wooten–Winer–Weaire bond switching, with Barkema–Mousseau's speed-ups.
 
-A continuous random network is a 4-connected bond graph whose geometry is the minimum of a
-Keating valence force field (:mod:`.keating`). Starting from crystalline diamond, the graph is
-changed by WWW bond switches (PRL 54, 1392 (1985)): pick a bond B–C, a neighbour A of B and a
-neighbour D of C (A not bonded to C, D not bonded to B), and replace A–B, C–D by A–C, B–D. Every
-switch is followed by a relaxation and accepted with the Metropolis rule exp(−ΔE/kT). First a hot
-phase randomises the crystal (the diamond memory must go), then kT is lowered geometrically.
+A continuous random network (CRN) is a 4-connected bond graph whose geometry is the minimum of a
+Keating valence force field (:mod:`.keating`). The graph changes by WWW bond switches (PRL 54,
+1392 (1985)): pick a bond B–C, a neighbour A of B and a neighbour D of C (A not bonded to C, D
+not bonded to B), and replace A–B, C–D by A–C, B–D. Every switch is relaxed and accepted with the
+Metropolis rule exp(−ΔE/kT).
 
-What makes it fast (Barkema & Mousseau, PRB 62, 4985 (2000)):
+Schedule. Start from diamond, *melt* at kT ≈ 1 eV until only a third of the crystal's bonds are
+left (switches pivot on atoms that still have crystal bonds, so the melt eats the crystal evenly),
+then *anneal* with kT falling from 0.42 to 0.28 eV, and finally relax the network and fit the box.
+Two findings shaped this (measured here, 64–1000 atoms):
 
-* only the atoms within a few bonds of the switch relax; all others hold still (the energy of
-  the rest does not change), and the full network — box size included — is relaxed now and then;
-* the acceptance threshold ΔE_max = −kT ln(u) is drawn *before* relaxing, and the relaxation stops
-  as soon as the energy can clearly no longer get below it, so most rejected switches cost only a
-  few conjugate-gradient steps;
+* Barkema–Mousseau's random start (random points, four near neighbours each) begins at
+  ~3 eV/atom and stays above 0.8 eV/atom for any affordable number of switches; a melted
+  diamond starts near 0.5 eV/atom and anneals to 0.32–0.37 eV/atom (bond-angle spread 10–10.7°).
+* A melted diamond remembers its crystal (atoms barely move in WWW dynamics) and crystallises
+  again while annealing (64- and 216-atom boxes within a few hundred switches per atom, 1000
+  atoms sometimes). So while annealing a switch is also refused if it adds atoms on eleven or
+  more 6-rings (diamond's atoms are on twelve, those of annealed networks on at most ten; the
+  counts only change within two bonds of the switch). Boxes below ~200 atoms still keep more
+  of the crystal's 6-rings (1.2–1.3 per atom against 0.7–0.8 from 512 atoms on).
+
+Speed (Barkema & Mousseau, PRB 62, 4985 (2000), and two additions):
+
+* the acceptance threshold ΔE_max = −kT ln u is drawn *before* relaxing, and relaxation stops as
+  soon as the energy can no longer get below it (estimate E − c·|F|²);
+* only atoms within three bonds of the switch relax, the whole network now and then;
+* relaxation grows in stages (the four switched atoms, then one shell, then three) and a switch
+  is dropped after a stage unless its ΔE is within the measured gain of the later stages;
+* a switch changes only its four atoms' energy terms, so ΔE before relaxation costs four centres;
 * switches that would close a 3- (or 4-) membered ring are refused before any relaxation.
 
-The topology is the bond list with image shifts, never a distance cutoff, so a bond is a bond
-however strained it is during the run. The switch loop runs in numba in chunks of attempts
-between which Python checks ``cancel`` and reports progress.
+Keating's energy stays finite as a bond collapses and has no repulsion between non-bonded atoms,
+so a hot network would trade angle strain for collapsed bonds and close contacts; switches that
+add such geometry (bonds outside 0.8–1.12 d, non-bonded atoms closer than 1.2 d) are refused,
+which keeps distances and topology in agreement (any distance-based analysis sees the same bonds).
+
+The topology is the bond list with image shifts, never a distance cutoff. The switch loop runs in
+numba in fixed chunks of attempts between which Python checks ``cancel`` and reports progress, so
+a seed gives one network.
 """
 from __future__ import annotations
 
 import math
 import threading
-import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Optional
@@ -42,7 +61,8 @@ SI_MASS = 28.0855
 AVOGADRO = 6.02214076e23
 #: Attempts per numba call between two progress/cancel checks (fixed, so a seed gives one result).
 CHUNK_ATTEMPTS = 1500
-#: Bond shells around the four switched atoms that relax after a switch. Relaxing 3 shells
+#: Bond shells around the four switched atoms that relax after a switch (at least 3: the
+#: crystal check needs every atom whose 6-rings a switch can change). Relaxing 3 shells
 #: instead of all atoms leaves ΔE 0.17 eV (median, at most 0.5 eV) too high; 2 shells 0.5 eV.
 LOCAL_SHELLS = 3
 #: Relaxation grows in stages: the four switched atoms, then with their neighbours, then
@@ -65,7 +85,7 @@ LOCAL_MAX_ITER = 300
 FULL_RELAX_EVERY = 0.2
 #: Geometry that must keep telling bonded from non-bonded atoms (lengths in units of d): bonds
 #: within BOND_WINDOW, no two non-bonded atoms closer than CONTACT (see :func:`switch_chunk`).
-BOND_WINDOW = (0.8, 1.15)
+BOND_WINDOW = (0.8, 1.12)
 CONTACT = 1.2
 #: Skin (Å) of the contact cell list, rebuilt for every chunk of attempts.
 GRID_SKIN = 1.0
@@ -73,6 +93,11 @@ GRID_SKIN = 1.0
 #: and takes about this share of the build's time.
 MAX_MELT_ATTEMPTS = 3000
 MELT_SHARE = 0.4
+#: Atoms on this many 6-rings count as crystalline: diamond's have 12, those of our annealed
+#: networks at most 10 (of 512: 8 on 10, none on more).
+CRYSTAL_SIX_RINGS = 11
+#: Fewest atoms (a 2×2×2 diamond supercell).
+MIN_ATOMS = 64
 #: Largest aspect ratio of the starting diamond supercell (in conventional cells).
 MAX_ASPECT = 1.5
 
@@ -81,18 +106,19 @@ MAX_ASPECT = 1.5
 class NetworkParams:
     """How to build a 4-connected continuous random network of Si.
 
-    ``n_atoms`` is rounded to the nearest 8·a·b·c of a near-cubic diamond supercell (a, b, c ≥ 2
-    conventional cells, longest ≤ 1.5 × shortest: 64, 96, 128, 144, …, 216, …, 512, …, 1000, …);
+    ``n_atoms`` (≥ 64) is rounded to the nearest 8·a·b·c of a near-cubic diamond supercell
+    (longest side ≤ 1.5 × shortest: 64, 96, 144, 216, 288, 384, 512, 640, …, 1000, …);
     the result records the size used and the size asked for.
 
-    Schedule: the crystal is melted by ``melt_per_atom`` accepted switches per atom at
-    ``kT_melt`` (eV), above the network's melting point (Tu, Tersoff & Grinstein, PRL 81,
-    4899 (1998)), which erases the crystal; then ``switches_per_atom`` attempts per atom anneal
+    Schedule (see the module docstring): the diamond is melted at ``kT_melt`` (eV) until only
+    ``melt_memory`` of its bonds are left, then ``switches_per_atom`` attempts per atom anneal
     it with kT falling geometrically from ``kT_start`` to ``kT_end``. More attempts give a
-    better network (lower energy, narrower angles) in proportionally more time.
+    lower energy and narrower angles in proportionally more time (about 13 µs per attempt).
     ``smallest_ring`` = 5 refuses switches that would close 3- or 4-membered rings (as
     Barkema–Mousseau do), 4 allows 4-rings. ``density`` (g/cm³) fixes the box; None fits the
     box so that the mean bond length is 2.35 Å (about 2.31 g/cm³, see ``_Annealer.fit_box``).
+    The same parameters give the same network (on one machine: floating-point details of
+    another CPU can change the switch sequence).
     """
 
     n_atoms: int = 512
@@ -108,9 +134,8 @@ class NetworkParams:
     def validate(self) -> None:
         require(isinstance(self.n_atoms, (int, np.integer)) and not isinstance(self.n_atoms, bool),
                 "n_atoms", f"must be a whole number, got {self.n_atoms!r}")
-        require(self.n_atoms >= 64, "n_atoms",
-                f"must be at least 64 (a 2×2×2 diamond supercell; smaller networks cannot become "
-                f"amorphous), got {self.n_atoms}")
+        require(self.n_atoms >= MIN_ATOMS, "n_atoms",
+                f"must be at least {MIN_ATOMS} (a 2×2×2 diamond supercell), got {self.n_atoms}")
         require(self.n_atoms <= 200_000, "n_atoms",
                 f"must be at most 200000 (bond switching scales with size), got {self.n_atoms}")
         require(isinstance(self.seed, (int, np.integer)) and self.seed >= 0, "seed",
@@ -138,7 +163,11 @@ class NetworkParams:
 @dataclass(frozen=True)
 class Network:
     """A relaxed network: atoms in the cell, and every bond once as ``bonds[k] = (i, j)`` with
-    ``shifts[k]`` the image of j (bond vector ``positions[j] + shifts[k] @ cell - positions[i]``)."""
+    ``shifts[k]`` the image of j (bond vector ``positions[j] + shifts[k] @ cell - positions[i]``).
+
+    Also: the Keating energy, the switches attempted and accepted, geometry ``violations`` left
+    (bonds outside the window or non-bonded contacts; normally 0), the size asked for, the
+    share of crystal bonds left by the (last) melt and how many melts it took."""
 
     positions: np.ndarray  # float64 (n, 3)
     cell: np.ndarray  # float64 (3, 3)
@@ -150,6 +179,7 @@ class Network:
     violations: int = 0
     n_atoms_requested: int = 0
     crystal_bonds_after_melt: float = 0.0
+    crystalline: float = 0.0
 
     @property
     def n_atoms(self) -> int:
@@ -331,6 +361,72 @@ def count_violations(pos, cell, nbr, deg, img, geo, head, nxt, member):
 
 
 @njit(nogil=True, cache=True)
+def _ring6_count(i, nbr, deg, img, path, sh, slot):
+    """Number of 6-membered rings through atom ``i`` that close in real space (depth-first over
+    simple paths of six bonds back to i; ``path``, ``sh``, ``slot`` are (7,)/(7, 3) scratch)."""
+    total = 0
+    path[0] = i
+    sh[0, 0] = sh[0, 1] = sh[0, 2] = 0
+    slot[1] = 0
+    depth = 1  # choosing the atom at path[depth]
+    while depth >= 1:
+        prev = path[depth - 1]
+        if slot[depth] >= deg[prev]:
+            depth -= 1
+            if depth >= 1:
+                slot[depth] += 1
+            continue
+        a = slot[depth]
+        j = nbr[prev, a]
+        s0 = sh[depth - 1, 0] + img[prev, a, 0]
+        s1 = sh[depth - 1, 1] + img[prev, a, 1]
+        s2 = sh[depth - 1, 2] + img[prev, a, 2]
+        if depth == 6:
+            if j == i and s0 == 0 and s1 == 0 and s2 == 0:
+                total += 1
+            slot[depth] += 1
+            continue
+        seen = False
+        for k in range(depth):
+            if path[k] == j:
+                seen = True
+                break
+        if seen:
+            slot[depth] += 1
+            continue
+        path[depth] = j
+        sh[depth, 0], sh[depth, 1], sh[depth, 2] = s0, s1, s2
+        depth += 1
+        slot[depth] = 0
+    return total // 2  # each ring is walked both ways
+
+
+@njit(nogil=True, cache=True)
+def six_rings(nbr, deg, img, counts):
+    """Number of 6-membered rings (closed in real space) through each atom, into ``counts``.
+
+    Every atom of diamond lies on twelve, atoms of a continuous random network on about four;
+    twelve is therefore the topological mark of a crystalline atom, whatever its strain.
+    """
+    path = np.empty(7, np.int64)
+    sh = np.zeros((7, 3), np.int64)
+    slot = np.zeros(7, np.int64)
+    for i in range(len(deg)):
+        counts[i] = _ring6_count(i, nbr, deg, img, path, sh, slot)
+    return counts
+
+
+@njit(nogil=True, cache=True)
+def _crystalline_among(atoms, nbr, deg, img, path, sh, slot):
+    """How many of ``atoms`` lie on CRYSTAL_SIX_RINGS or more 6-rings (nearly diamond)."""
+    count = 0
+    for q in range(len(atoms)):
+        if _ring6_count(atoms[q], nbr, deg, img, path, sh, slot) >= CRYSTAL_SIX_RINGS:
+            count += 1
+    return count
+
+
+@njit(nogil=True, cache=True)
 def _set_slots(nbr, img, atoms, slots, values, images):
     """Write neighbour ``values[q]`` with image ``images[q]`` into slot ``slots[q]`` of
     ``atoms[q]`` (applies or reverts a switch)."""
@@ -365,18 +461,19 @@ def switch_chunk(rand, kT, stop_accepted, shells, smallest_ring, pos, cell, nbr,
     ``geo``) around it: Keating's energy stays finite as a bond shrinks to nothing and nothing
     repels non-bonded atoms, so a hot network would otherwise trade angle strain for collapsed
     bonds and close contacts that real Si never forms and that distance-based analyses read as
-    extra bonds.
+    extra bonds. With the crystal guard on, a switch is refused if it adds atoms on
+    CRYSTAL_SIX_RINGS or more 6-rings (see the module docstring).
 
     ``tables`` are the Keating tables, ``work`` the CG scratch (mobile, grad, gprev, p, rv, qv,
     dv), ``scratch`` the integer scratch (stamp, queue, member, head, nxt, path, sh),
-    ``tuning`` = (abort c, ftol, max_iter). Stops early once ``stop_accepted`` switches were
-    accepted. Returns (attempted, accepted, refused for small rings, relaxation iterations,
-    violations left).
+    ``tuning`` = (abort c, ftol, max_iter, crystal guard on/off). Stops early once
+    ``stop_accepted`` switches were accepted. Returns (attempted, accepted, refused for small
+    rings, relaxation iterations).
     """
     kb, db, ka, ca = tables
     mobile, grad, gprev, p, rv, qv, dv = work
     stamp, queue, member, head, nxt, path, sh = scratch
-    abort_c, ftol, max_iter = tuning[0], tuning[1], int(tuning[2])
+    abort_c, ftol, max_iter, guard = tuning[0], tuning[1], int(tuning[2]), tuning[3] > 0.0
     stage_shells = (0, 1, shells)
     n = len(pos)
     attempted = accepted = refused = iters = 0
@@ -396,6 +493,9 @@ def switch_chunk(rand, kT, stop_accepted, shells, smallest_ring, pos, cell, nbr,
     slot_atoms = np.empty(4, np.int64)
     slots = np.empty(4, np.int64)
     saved = np.empty((n, 3))
+    path6 = np.empty(7, np.int64)
+    sh6 = np.zeros((7, 3), np.int64)
+    slot6 = np.zeros(7, np.int64)
     for t in range(len(rand)):
         if accepted >= stop_accepted:
             break
@@ -485,6 +585,16 @@ def switch_chunk(rand, kT, stop_accepted, shells, smallest_ring, pos, cell, nbr,
                 _swap_positions(pos, region, saved)
                 _set_slots(nbr, img, slot_atoms, slots, new_nbr, new_img)
                 accept = v_after <= v_before
+        if accept and guard:
+            # no new crystalline atoms, so the melted diamond cannot grow back: a 6-ring through
+            # a switched bond lies within two bonds of the four atoms, so only those can change
+            near = queue[:ends[2]]
+            c_after = _crystalline_among(near, nbr, deg, img, path6, sh6, slot6)
+            if c_after > 0:
+                _set_slots(nbr, img, slot_atoms, slots, old_nbr, old_img)
+                c_before = _crystalline_among(near, nbr, deg, img, path6, sh6, slot6)
+                _set_slots(nbr, img, slot_atoms, slots, new_nbr, new_img)
+                accept = c_after <= c_before
         if accept:
             accepted += 1
         else:
@@ -502,7 +612,7 @@ def supercell_for(n_atoms: int) -> tuple[int, int, int]:
     """Near-cubic diamond supercell (a ≤ b ≤ c conventional cells, c ≤ 1.5 a, a ≥ 2) whose
     8abc is nearest ``n_atoms`` (ties: the more cubic one)."""
     best = None
-    top = int((n_atoms / 8) ** (1 / 3) * MAX_ASPECT) + 2
+    top = int((max(n_atoms, MIN_ATOMS) / 8) ** (1 / 3) * MAX_ASPECT) + 2
     for a in range(2, top + 1):
         for b in range(a, int(MAX_ASPECT * a) + 1):
             for c in range(b, int(MAX_ASPECT * a) + 1):
@@ -555,11 +665,13 @@ class _Annealer:
         self.geo = np.array([BOND_WINDOW[0] * K.BOND_SI, BOND_WINDOW[1] * K.BOND_SI,
                              CONTACT * K.BOND_SI])
         self.margins = np.array(STAGE_MARGINS, float)
-        self.tuning = np.array([ABORT_C, LOCAL_FTOL, LOCAL_MAX_ITER], float)
+        self.tuning = np.array([ABORT_C, LOCAL_FTOL, LOCAL_MAX_ITER, 1.0], float)
         self.attempted = self.accepted = self.refused = self.iterations = 0
 
-    def switches(self, rand, kT, stop_accepted, smallest_ring):
+    def switches(self, rand, kT, stop_accepted, smallest_ring, guard=True):
+        """One chunk of switch attempts; ``guard`` refuses switches that make atoms crystalline."""
         t = self.topo
+        self.tuning[3] = 1.0 if guard else 0.0
         att, acc, ref, it = switch_chunk(
             rand, kT, stop_accepted, LOCAL_SHELLS, smallest_ring, t.positions, t.cell,
             t.neighbors, t.degree, t.images, t.types, self.ws.tables, self.work, self.scratch,
@@ -575,6 +687,16 @@ class _Annealer:
         _, _, member, head, nxt, _, _ = self.scratch
         return int(count_violations(t.positions, t.cell, t.neighbors, t.degree, t.images,
                                     self.geo, head, nxt, member))
+
+    def _on_twelve_six_rings(self) -> np.ndarray:
+        counts = six_rings(self.topo.neighbors, self.topo.degree, self.topo.images,
+                           np.zeros(self.topo.n_atoms, np.int64))
+        return counts >= CRYSTAL_SIX_RINGS
+
+    def crystalline(self) -> float:
+        """Share of atoms on twelve 6-rings, as in diamond (what survives of it after melting)."""
+        return float(self._on_twelve_six_rings().mean())
+
 
     def relax(self, cancel=None) -> float:
         return K.relax(self.topo, self.ff, fmax=FULL_FTOL, workspace=self.ws, cancel=cancel)
@@ -616,11 +738,12 @@ def _crystal_atoms(topo: K.Topology, crystal: np.ndarray) -> np.ndarray:
 
 
 def _run(ann: _Annealer, rng, kT_of, attempts: int, smallest_ring: int, relax_every: int,
-         progress, cancel, message: str, goal=None, pivots=None) -> None:
+         progress, cancel, message: str, goal=None, pivots=None, guard: bool = True) -> None:
     """Switch for ``attempts`` attempts at ``kT_of(fraction done)``, relaxing the whole network
-    every ``relax_every`` acceptances; with ``goal`` (a function returning how far the goal is
-    reached, 1 = reached), stop once it is reached. ``pivots()``, if given, returns the atoms
-    the switches of the next chunk are centred on (uniformly among them)."""
+    every ``relax_every`` acceptances and at the end. With ``goal`` (a function returning how
+    far the goal is reached, 1 = reached) stop once it is reached; ``pivots()``, if given,
+    returns the atoms the next chunk's switches are centred on; ``guard`` refuses switches that
+    make atoms crystalline."""
     done = since = 0
     reached = 0.0
     n = ann.topo.n_atoms
@@ -632,7 +755,7 @@ def _run(ann: _Annealer, rng, kT_of, attempts: int, smallest_ring: int, relax_ev
             atoms = pivots()
             if len(atoms):
                 rand[:, 0] = (atoms[(rand[:, 0] * len(atoms)).astype(np.int64)] + 0.5) / n
-        att, acc = ann.switches(rand, kT, relax_every - since, smallest_ring)
+        att, acc = ann.switches(rand, kT, relax_every - since, smallest_ring, guard)
         done += att
         since += acc
         if since >= relax_every:
@@ -670,27 +793,22 @@ def build_network(params: NetworkParams = NetworkParams(), progress: Optional[Pr
     if params.density is not None:
         volume = n * SI_MASS / AVOGADRO / params.density * 1e24
         topo.scale((volume / abs(np.linalg.det(topo.cell))) ** (1.0 / 3.0))
-    ann = _Annealer(topo)
     rng = np.random.default_rng(int(params.seed))
     relax_every = max(1, int(round(FULL_RELAX_EVERY * n)))
     ring = int(params.smallest_ring)
     crystal = _bond_keys(topo)
-    goal = 1.0 - params.melt_memory
-
-    def melted() -> float:
-        gone = 1.0 - float(np.isin(_bond_keys(topo), crystal).mean())
-        return gone / goal
-
+    ann = _Annealer(topo)
+    melt_to = 1.0 - params.melt_memory
     anneal = int(round(params.switches_per_atom * n))
     share = MELT_SHARE if anneal else 1.0
     _run(ann, rng, lambda f: params.kT_melt, MAX_MELT_ATTEMPTS * n, ring, relax_every,
-         sub_progress(progress, 0.0, 0.97 * share), cancel, "melting", goal=melted,
-         pivots=lambda: _crystal_atoms(topo, crystal))
-    crystal_left = 1.0 - goal * melted()
+         sub_progress(progress, 0.0, 0.97 * share), cancel, "melting",
+         goal=lambda: (1.0 - float(np.isin(_bond_keys(topo), crystal).mean())) / melt_to,
+         pivots=lambda: _crystal_atoms(topo, crystal), guard=False)
+    melted_to = float(np.isin(_bond_keys(topo), crystal).mean())
     ratio = params.kT_end / params.kT_start
-    if anneal > 0:
-        _run(ann, rng, lambda f: params.kT_start * ratio ** f, anneal, ring, relax_every,
-             sub_progress(progress, 0.97 * share, 0.97), cancel, "annealing")
+    _run(ann, rng, lambda f: params.kT_start * ratio ** f, anneal, ring, relax_every,
+         sub_progress(progress, 0.97 * share, 0.97), cancel, "annealing")
     check_cancel(cancel)
     e = ann.relax(cancel) if params.density is not None else ann.fit_box(cancel)
     topo.wrap()
@@ -698,7 +816,7 @@ def build_network(params: NetworkParams = NetworkParams(), progress: Optional[Pr
     net = Network(positions=topo.positions, cell=topo.cell, bonds=b, shifts=s, energy_eV=e,
                   switches_attempted=ann.attempted, switches_accepted=ann.accepted,
                   violations=ann.count_violations(), n_atoms_requested=int(params.n_atoms),
-                  crystal_bonds_after_melt=crystal_left)
+                  crystal_bonds_after_melt=melted_to, crystalline=ann.crystalline())
     for arr in (net.positions, net.cell, net.bonds, net.shifts):
         arr.flags.writeable = False
     with _CACHE_LOCK:
@@ -723,14 +841,17 @@ def build_amorphous_si(params: NetworkParams = NetworkParams(), progress: Option
         "switches_attempted": int(net.switches_attempted),
         "switches_accepted": int(net.switches_accepted),
         "keating_energy_per_atom_eV": float(net.energy_eV / n),
+        "crystalline_fraction": float(net.crystalline),
         "density_g_cm3": float(net.density_g_cm3),
     })
     return atoms
 
 
 def warm_up() -> None:
-    """Compile the switch kernel on a 64-atom network (a few attempts)."""
+    """Compile the kernels (switching, relaxation, checks) on a 64-atom network."""
     pos, cell, bonds, shifts = diamond((2, 2, 2))
     ann = _Annealer(K.Topology.from_bonds(pos, cell, bonds, shifts, np.zeros(len(pos), np.int64)))
     ann.switches(np.random.default_rng(0).random((5, 5)), 1.0, 5, 5)
     ann.relax()
+    ann.count_violations()
+    ann.crystalline()

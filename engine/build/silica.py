@@ -33,6 +33,9 @@ from .common import require
 from .network import NetworkParams, build_network
 
 FORMS = ("random-bonding", "mixture")
+#: Random sideways offset (Å) of each new O from its bond's midpoint: at exactly 180° the
+#: Si–O–Si bending force vanishes by symmetry, so a straight bridge would never bend.
+O_OFFSET = 0.3
 DENSITY_SI = 2.33  # g/cm³, a-Si
 DENSITY_SIO2 = 2.20  # g/cm³, silica glass
 _AMU_G = 1.66053906660e-24  # g per amu
@@ -135,15 +138,20 @@ def _volume_after(net, params: SilicaParams) -> float:
     return grams / params.target_density() * 1e24
 
 
-def decorate(net, oxidised: np.ndarray) -> K.Topology:
-    """The network with one O at the middle of each bond in ``oxidised`` (Si first, then O)."""
+def decorate(net, oxidised: np.ndarray, rng: np.random.Generator) -> K.Topology:
+    """The network with one O on each bond in ``oxidised`` (Si first, then O), at the bond's
+    middle moved sideways by ``O_OFFSET`` in a random direction."""
     n_si = len(net.positions)
     mask = np.zeros(len(net.bonds), bool)
     mask[oxidised] = True
     keep_b, keep_s = net.bonds[~mask], net.shifts[~mask]
     ox_b, ox_s = net.bonds[mask], net.shifts[mask]
     n_o = len(ox_b)
-    o_pos = 0.5 * (net.positions[ox_b[:, 0]] + net.positions[ox_b[:, 1]] + ox_s @ net.cell)
+    vec = net.positions[ox_b[:, 1]] + ox_s @ net.cell - net.positions[ox_b[:, 0]]
+    side = rng.normal(size=vec.shape)
+    side -= (side * vec).sum(1, keepdims=True) / (vec * vec).sum(1, keepdims=True) * vec
+    side *= O_OFFSET / np.maximum(np.linalg.norm(side, axis=1, keepdims=True), 1e-12)
+    o_pos = net.positions[ox_b[:, 0]] + 0.5 * vec + side
     o_idx = n_si + np.arange(n_o)
     # Si_i – O (same image as i) and O – Si_j (image of j as before).
     bonds = np.concatenate([keep_b, np.stack([ox_b[:, 0], o_idx], 1), np.stack([o_idx, ox_b[:, 1]], 1)])
@@ -164,7 +172,7 @@ def build_silica(params: SilicaParams = SilicaParams(), progress: Optional[Progr
     net = build_network(params.network_params(), sub_progress(progress, 0.0, 0.8), cancel)
     check_cancel(cancel)
     rng = np.random.default_rng([int(params.seed), 1])
-    topo = decorate(net, _oxidised_bonds(net, params, rng))
+    topo = decorate(net, _oxidised_bonds(net, params, rng), rng)
     topo.scale((_volume_after(net, params) / abs(np.linalg.det(topo.cell))) ** (1.0 / 3.0))
     report(progress, 0.82, "O placed on the Si–Si bonds")
     energy = K.relax(topo, K.silicon_oxygen(), fmax=1e-3, max_iter=20_000,
@@ -180,16 +188,19 @@ def build_silica(params: SilicaParams = SilicaParams(), progress: Optional[Progr
     atoms.arrays["oxidation"] = np.where(is_o, 0, o_neighbours).astype(np.int64)
     x = n_o / n_si
     if params.x >= 2.0:
-        name = f"a-SiO2 ({len(atoms)} atoms, WWW network)"
+        name = f"a-SiO2 ({len(atoms)} atoms)"
     else:
-        name = f"a-SiO{x:.2f} {params.form} ({len(atoms)} atoms)"
+        form = "random mixture" if params.form == "mixture" else "random bonding"
+        name = f"a-SiO{x:.2f} {form} ({len(atoms)} atoms)"
     atoms.info.update({
         "name": name,
-        "builder": "silica",
+        "builder": "silica (O on the Si–Si bonds of a WWW network)",
+        "seed": int(params.seed),
         "x": float(x),
         "form": params.form if params.x < 2.0 else "network",
         "density_g_cm3": float(params.target_density()),
         "keating_energy_per_atom_eV": float(energy) / len(atoms),
+        "switches_attempted": int(net.switches_attempted),
         "switches_accepted": int(net.switches_accepted),
     })
     if params.x < 2.0 and params.form == "mixture":
