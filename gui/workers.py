@@ -15,6 +15,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from amorpha.engine.tasks import Cancelled, CancelToken
@@ -125,29 +126,33 @@ class TaskRunner(QObject):
         signals = _Signals()
         handle = TaskHandle(label, CancelToken(), signals)
 
-        def finish(state: str) -> None:
+        def finish(state: str) -> bool:
+            """Book-keeping; False when the runner (and its window) is gone: then do nothing."""
             handle.finished = True
+            if not shiboken6.isValid(self):  # a task outlived its window (shutdown, tests)
+                return False
             if handle in self._running:
                 self._running.remove(handle)
             self.task_finished.emit(handle, state)
-
+            return True
 
         def done(result: Any) -> None:
-            finish("done")
-            if on_done is not None:
+            if finish("done") and on_done is not None:
                 on_done(result)
 
         def failed(exc: BaseException) -> None:
-            finish("failed")
-            if on_error is not None:
+            if finish("failed") and on_error is not None:
                 on_error(exc)
 
         def cancelled() -> None:
-            finish("cancelled")
-            if on_cancel is not None:
+            if finish("cancelled") and on_cancel is not None:
                 on_cancel()
 
-        signals.progress.connect(lambda f, m: self.task_progress.emit(handle, f, m))
+        def progress(fraction: float, message: str) -> None:
+            if shiboken6.isValid(self):
+                self.task_progress.emit(handle, fraction, message)
+
+        signals.progress.connect(progress)
         signals.done.connect(done)
         signals.failed.connect(failed)
         signals.cancelled.connect(cancelled)

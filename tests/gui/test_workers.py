@@ -3,6 +3,7 @@ import threading
 import time
 
 import pytest
+import shiboken6
 from PySide6.QtCore import QThread
 
 from amorpha.engine.tasks import chunked
@@ -66,3 +67,20 @@ def test_cancel_stops_within_half_a_second(qtbot):
     assert blocker.args[1] == "cancelled"
     assert time.monotonic() - t0 < 0.5
     assert results == []
+
+
+def test_a_task_that_outlives_its_runner_is_ignored(qtbot):
+    """Closing a window while its task still runs (shutdown, tests) must not raise later."""
+    import threading
+
+    from amorpha.gui.workers import TaskRunner
+
+    release = threading.Event()
+    runner = TaskRunner()
+    seen = []
+    runner.submit("slow", lambda progress, cancel: (progress(0.5, "half"), release.wait(5)),
+                  on_done=seen.append)
+    shiboken6.delete(runner)
+    release.set()
+    qtbot.wait(300)  # the queued progress/done signals arrive after the runner is gone
+    assert seen == []
