@@ -54,6 +54,7 @@ from amorpha.gui.panels.spectrum_panel import SpectrumPanel
 from amorpha.gui.panels.structure_panel import StructurePanel
 from amorpha.gui.panels.view_panel import ELEMENT, ViewPanel, slab_geometry
 from amorpha.gui.viewer import StructureViewer
+from amorpha.gui.viewer.bonds import symmetrize_bonds
 from amorpha.gui.workers import TaskHandle, TaskRunner
 
 GIL_SWITCH_INTERVAL_S = 0.0005
@@ -513,16 +514,17 @@ class MainWindow(QMainWindow):
             coordination = compute_coordination(
                 atoms, CoordinationParams(cutoffs=cutoffs), neighbors=nl
             ).coordination
-            return nl, coordination, cutoffs, bond_counts(atoms, nl)
+            # Expanded and checked here, not on the GUI thread (10⁷ bonds for 10⁶ Cu atoms).
+            half_bonds = symmetrize_bonds(*nl.pairs(), nl.shifts)
+            return nl, coordination, cutoffs, bond_counts(atoms, nl), half_bonds
 
         def apply(result):
             if generation != self._generation or atoms is not self.atoms:
                 return
-            nl, coordination, cutoffs, counts = result
+            nl, coordination, cutoffs, counts, half_bonds = result
             self.bond_list = nl
             atoms.arrays["coordination"] = coordination
-            i, j = nl.pairs()
-            self.viewer.set_bonds(i, j, nl.shifts)
+            self.viewer.set_bonds(*half_bonds, symmetric=True)
             self.structure_panel.show_bonds(cutoffs, counts)
             self.structure_panel.show_coordination(atoms.numbers, coordination)
             self.view_panel.set_color_choices(per_atom_scalars(atoms))
