@@ -197,13 +197,14 @@ def build_silica(params: SilicaParams = SilicaParams(), progress: Optional[Progr
         "builder": "silica (O on the Si–Si bonds of a WWW network)",
         "seed": int(params.seed),
         "x": float(x),
-        "form": params.form if params.x < 2.0 else "network",
         "density_g_cm3": float(params.target_density()),
         "keating_energy_per_atom_eV": float(energy) / len(atoms),
         "switches_attempted": int(net.switches_attempted),
         "switches_accepted": int(net.switches_accepted),
     })
-    if params.x < 2.0 and params.form == "mixture":
-        atoms.info["cluster_size"] = float(params.cluster_size)
+    if params.x < 2.0:  # SiO2 has one form: O on every bond
+        atoms.info["form"] = params.form
+        if params.form == "mixture":
+            atoms.info["cluster_size"] = float(params.cluster_size)
     report(progress, 1.0, "relaxed")
     return atoms
