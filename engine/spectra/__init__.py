@@ -1,4 +1,5 @@
 """Spectra: types, readers and (later) preprocessing, comparison and unmixing."""
-from amorpha.engine.spectra.columns import Spectrum, read_columns
+from amorpha.engine.spectra.columns import read_columns
+from amorpha.engine.spectra.spectrum import SiteSpectra, Spectrum, SpectrumError, check_grid
 
-__all__ = ["Spectrum", "read_columns"]
+__all__ = ["SiteSpectra", "Spectrum", "SpectrumError", "check_grid", "read_columns"]

@@ -7,24 +7,13 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
-
 import numpy as np
 
 from amorpha.engine.errors import ReadError
+from amorpha.engine.spectra.spectrum import Spectrum
 
 _SPLIT = re.compile(r"[,;\s]+")
 
-
-@dataclass(frozen=True)
-class Spectrum:
-    """One spectrum on an energy grid (eV)."""
-
-    energy: np.ndarray
-    intensity: np.ndarray
-    label: str = ""
-    source: str = ""
-    meta: dict = field(default_factory=dict)
 
 
 def _numbers(line: str) -> list[float] | None:

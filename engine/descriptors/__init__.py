@@ -1,0 +1,1 @@
+"""Per-site descriptors of local structure (ACSF, SOAP, interpretable features), numba kernels."""

@@ -1,0 +1,1 @@
+"""Site spectra from structure: reference calculators, surrogate models, active learning."""
