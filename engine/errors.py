@@ -23,3 +23,21 @@ class ReadError(Exception):
     def __reduce__(self):
         # Keep the three fields when the error crosses a process boundary (Dask, multiprocessing).
         return (type(self), (self.path, self.line, self.reason))
+
+
+class ParameterError(ValueError):
+    """A parameter is out of range. ``str()`` names the parameter and what is allowed."""
+
+    def __init__(self, parameter: str, reason: str):
+        self.parameter = str(parameter)
+        self.reason = str(reason)
+        super().__init__(f"{self.parameter}: {self.reason}")
+
+    def __reduce__(self):
+        return (type(self), (self.parameter, self.reason))
+
+
+def require(condition: bool, parameter: str, reason: str) -> None:
+    """Raise :class:`ParameterError` for ``parameter`` unless ``condition`` holds."""
+    if not condition:
+        raise ParameterError(parameter, reason)

@@ -1,20 +1,9 @@
-"""What every builder shares: the parameter error and the check that raises it."""
+"""What every builder shares: the parameter error and the check that raises it (see engine.errors)."""
 from __future__ import annotations
 
+from amorpha.engine.errors import ParameterError, require
 
-class BuildParameterError(ValueError):
-    """A builder parameter is out of range. ``str()`` names the parameter and what is allowed."""
+# Builders predate the shared name; one class serves both.
+BuildParameterError = ParameterError
 
-    def __init__(self, parameter: str, reason: str):
-        self.parameter = str(parameter)
-        self.reason = str(reason)
-        super().__init__(f"{self.parameter}: {self.reason}")
-
-    def __reduce__(self):
-        return (type(self), (self.parameter, self.reason))
-
-
-def require(condition: bool, parameter: str, reason: str) -> None:
-    """Raise :class:`BuildParameterError` for ``parameter`` unless ``condition`` holds."""
-    if not condition:
-        raise BuildParameterError(parameter, reason)
+__all__ = ["BuildParameterError", "ParameterError", "require"]
