@@ -471,7 +471,7 @@ def test_cancel_midway_through_a_frame(tmp_path):
 
 def test_write_extxyz_gives_a_normal_file_mode(tmp_path):
     """The atomic write goes through mkstemp (0600); the result must be readable like any file."""
-    from amorpha.engine.io.structures import _umask
+    from amorpha.engine.atomic import _umask
 
     write_extxyz(Atoms("Si2", positions=[[0, 0, 0], [1, 1, 1]]), tmp_path / "m.extxyz")
     assert (tmp_path / "m.extxyz").stat().st_mode & 0o777 == 0o666 & ~_umask()

@@ -7,9 +7,7 @@ numpy fast path for (ext)xyz, which is what big models come in, plus sovapy xyz 
 """
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Callable, Optional, Sequence, Union
@@ -19,6 +17,7 @@ import ase.io
 import ase.io.formats
 from ase import Atoms
 
+from ..atomic import atomic_write
 from ..tasks import CancelFn, Cancelled, ProgressFn, check_cancel, report
 from . import lammps, xyz
 from .errors import StructureReadError
@@ -381,25 +380,6 @@ def read_structure(path, index: int = 0, **kw) -> Atoms:
 
 # ----------------------------------------------------------------------------- writing
 
-def _chmod_like_new_file(path) -> None:
-    """Give a mkstemp file (mode 0600) the mode a plain ``open(..., "w")`` would (0666 & ~umask)."""
-    os.chmod(path, 0o666 & ~_umask())
-
-
-def _umask() -> int:
-    # Reading the umask by setting it is not thread-safe; Linux shows it in /proc instead.
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except OSError:
-        pass
-    umask = os.umask(0o022)
-    os.umask(umask)
-    return umask
-
-
 def write_extxyz(atoms_or_frames: Union[Atoms, Sequence[Atoms]], path) -> None:
     """Write extended xyz with every per-atom array as a column and ``info`` kept.
 
@@ -408,16 +388,5 @@ def write_extxyz(atoms_or_frames: Union[Atoms, Sequence[Atoms]], path) -> None:
     (8 decimals, the extxyz convention OVITO reads); integers and booleans exactly.
     """
     frames = [atoms_or_frames] if isinstance(atoms_or_frames, Atoms) else list(atoms_or_frames)
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            ase.io.write(f, frames, format="extxyz")
-        _chmod_like_new_file(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_write(path, "w") as f:
+        ase.io.write(f, frames, format="extxyz")

@@ -1,0 +1,240 @@
+"""Active learning: ask the reference calculator only for the sites the surrogate knows least.
+
+The pool is every absorbing site of the loaded models (their descriptor rows). Start from a few
+random sites, then repeatedly query the sites with the largest predictive uncertainty (Gaussian
+process) or those farthest in descriptor space from everything labelled so far, retrain, and stop
+when the error reaches the target or the budget is spent. The error is measured on a held-out set
+when one is given (for learning curves), otherwise on each new batch *before* it is learnt from: an
+honest estimate of how well the model predicts sites it has not seen (pessimistic for uncertainty
+sampling, which picks the hardest sites).
+
+:class:`ActiveLearner` keeps the state so the loop can stop, hand its queries to an external code
+(:func:`export_queries`) and continue when the results come back.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+import numpy as np
+
+from amorpha.engine.errors import require
+from amorpha.engine.spectra.spectrum import SiteSpectra
+from amorpha.engine.surrogate.model import SpectrumModel, SurrogateParams
+from amorpha.engine.tasks import check_cancel, report
+
+STRATEGIES = ("uncertainty", "farthest", "random")
+
+#: rows of the pool → their spectra (n_rows, n_energies) on one grid, or a SiteSpectra
+Oracle = Callable[[np.ndarray], "SiteSpectra | np.ndarray"]
+
+
+@dataclass(frozen=True)
+class ActiveParams:
+    strategy: str = "uncertainty"
+    n_initial: int = 8
+    batch: int = 4
+    max_calls: int = 200
+    target_rmse: float = 0.0  # stop when the measured error is at or below this (0 = use the budget)
+    surrogate: SurrogateParams = field(default_factory=SurrogateParams)
+    seed: int = 0
+
+    def validate(self, pool_size: int | None = None) -> "ActiveParams":
+        require(self.strategy in STRATEGIES, "strategy", f"one of {', '.join(STRATEGIES)}")
+        require(self.n_initial >= 3, "n_initial", "at least 3 random reference spectra to start from")
+        require(self.batch >= 1, "batch", "at least 1 site per round")
+        require(self.max_calls >= self.n_initial, "max_calls", "at least n_initial")
+        require(self.target_rmse >= 0, "target_rmse", "zero or positive")
+        if pool_size is not None:
+            require(self.n_initial <= pool_size, "n_initial", f"at most the pool size ({pool_size})")
+        if self.strategy == "uncertainty":
+            require(self.surrogate.regressor == "gp", "strategy",
+                    "uncertainty sampling needs the Gaussian-process regressor (or choose 'farthest')")
+        self.surrogate.validate()
+        return self
+
+
+@dataclass
+class LearningCurve:
+    """Error after each retraining against the number of calculator calls so far."""
+
+    strategy: str
+    calls: list[int] = field(default_factory=list)
+    rmse: list[float] = field(default_factory=list)
+
+    def calls_to_reach(self, rmse: float) -> int | None:
+        """The first number of calls at which the error was at or below ``rmse``."""
+        for calls, err in zip(self.calls, self.rmse):
+            if err <= rmse:
+                return calls
+        return None
+
+
+class ActiveLearner:
+    """The state of one active-learning run over a fixed pool of descriptor rows."""
+
+    def __init__(self, pool: np.ndarray, params: ActiveParams, descriptor: dict | None = None,
+                 test: tuple[np.ndarray, np.ndarray] | None = None):
+        self.pool = np.asarray(pool, dtype=np.float64)
+        self.params = params.validate(len(self.pool))
+        self.descriptor = dict(descriptor or {})
+        self.test = test
+        self.rng = np.random.default_rng(params.seed)
+        self.labelled: list[int] = []
+        self.spectra: np.ndarray | None = None
+        self.grid: SiteSpectra | None = None  # energy/element/edge of the first answer
+        self.model: SpectrumModel | None = None
+        self.curve = LearningCurve(params.strategy)
+
+    # -- choosing sites ---------------------------------------------------------------------
+    def next_queries(self) -> np.ndarray:
+        """Pool rows to send to the calculator next."""
+        if not self.labelled:
+            return self.rng.choice(len(self.pool), self.params.n_initial, replace=False)
+        free = np.setdiff1d(np.arange(len(self.pool)), self.labelled)
+        k = min(self.params.batch, len(free), self.params.max_calls - len(self.labelled))
+        if k <= 0:
+            return np.empty(0, dtype=np.int64)
+        if self.params.strategy == "random":
+            return self.rng.choice(free, k, replace=False)
+        if self.params.strategy == "uncertainty":
+            _, std = self.model.predict(self.pool[free], return_std=True)
+            return free[_top_k_diverse(std, self.pool[free], k)]
+        return free[_farthest_first(self._scaled(self.pool[free]), self._scaled(self.pool[self.labelled]), k)]
+
+    def _scaled(self, x: np.ndarray) -> np.ndarray:
+        mean, std = self.pool.mean(axis=0), self.pool.std(axis=0)
+        return (x - mean) / np.where(std > 0, std, 1.0)
+
+    # -- learning ---------------------------------------------------------------------------
+    def add(self, rows, spectra: "SiteSpectra | np.ndarray") -> None:
+        """Learn from reference spectra of ``rows``; the error is measured before they are used."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if isinstance(spectra, SiteSpectra):
+            if self.grid is None:
+                self.grid = spectra
+            y = spectra.intensity
+        else:
+            y = np.atleast_2d(np.asarray(spectra, dtype=np.float64))
+        require(len(rows) == len(y), "spectra", f"one spectrum per queried site ({len(rows)})")
+        unseen = None
+        if self.model is not None and self.test is None:
+            unseen = float(np.sqrt(np.mean((self.model.predict(self.pool[rows]) - y) ** 2)))
+        self.labelled.extend(int(r) for r in rows)
+        self.spectra = y if self.spectra is None else np.vstack([self.spectra, y])
+        self.model = self._train()
+        error = self._test_rmse() if self.test is not None else unseen
+        if error is not None:
+            self.curve.calls.append(len(self.labelled))
+            self.curve.rmse.append(error)
+
+    def _train(self) -> SpectrumModel:
+        energy = self.grid.energy if self.grid is not None else np.arange(self.spectra.shape[1], dtype=float)
+        g = self.grid
+        data = SiteSpectra(energy, self.spectra, np.asarray(self.labelled),
+                           g.element if g else "", g.edge if g else "", g.source if g else "")
+        return SpectrumModel.train(self.pool[self.labelled], data, self.descriptor, self.params.surrogate)
+
+    def _test_rmse(self) -> float:
+        x, y = self.test
+        return float(np.sqrt(np.mean((self.model.predict(x) - y) ** 2)))
+
+    @property
+    def done(self) -> bool:
+        p = self.params
+        if len(self.labelled) >= min(p.max_calls, len(self.pool)):
+            return True
+        return bool(p.target_rmse > 0 and self.curve.rmse and self.curve.rmse[-1] <= p.target_rmse)
+
+    def run(self, oracle: Oracle, progress=None, cancel=None) -> SpectrumModel:
+        """Query, learn, repeat until done; Cancel keeps everything learnt so far."""
+        while not self.done:
+            check_cancel(cancel)
+            rows = self.next_queries()
+            if len(rows) == 0:
+                break
+            self.add(rows, oracle(rows))
+            err = f", RMSE {self.curve.rmse[-1]:.4g}" if self.curve.rmse else ""
+            report(progress, len(self.labelled) / min(self.params.max_calls, len(self.pool)),
+                   f"{len(self.labelled)} reference spectra{err}")
+        return self.model
+
+
+def _farthest_first(candidates: np.ndarray, chosen: np.ndarray, k: int) -> np.ndarray:
+    """Greedy max–min distance: each pick is the candidate farthest from all chosen so far."""
+    dmin = np.full(len(candidates), np.inf)
+    for c in chosen:
+        dmin = np.minimum(dmin, np.sum((candidates - c) ** 2, axis=1))
+    picks = []
+    for _ in range(k):
+        i = int(np.argmax(dmin))
+        picks.append(i)
+        dmin = np.minimum(dmin, np.sum((candidates - candidates[i]) ** 2, axis=1))
+        dmin[i] = -1.0
+    return np.array(picks, dtype=np.int64)
+
+
+def _top_k_diverse(score: np.ndarray, x: np.ndarray, k: int) -> np.ndarray:
+    """The k most uncertain rows, skipping exact duplicates of a row already picked (same site type)."""
+    order = np.argsort(-score)
+    picks: list[int] = []
+    for i in order:
+        if all(not np.array_equal(x[i], x[j]) for j in picks):
+            picks.append(int(i))
+        if len(picks) == k:
+            break
+    return np.array(picks, dtype=np.int64)
+
+
+# ------------------------------------------------------------------------- external codes
+
+def export_queries(directory, structures, pool_sites: np.ndarray, rows) -> list[str]:
+    """Write each queried site as an extxyz of its whole model with ``absorber=<index>`` in the header.
+
+    ``structures`` is the list of models and ``pool_sites`` (n_pool, 2) gives, per pool row, the
+    model number and the site index. The file names (``query-<row>.extxyz``) carry the pool row so
+    :func:`import_results` can match the spectra that come back (``query-<row>.txt`` beside them).
+    """
+    from amorpha.engine.io import write_extxyz
+
+    os.makedirs(directory, exist_ok=True)
+    written = []
+    for row in np.asarray(rows, dtype=np.int64):
+        model, site = (int(v) for v in pool_sites[row])
+        atoms = structures[model].copy()
+        atoms.info["absorber"] = site
+        atoms.info["absorber_element"] = atoms.get_chemical_symbols()[site]
+        path = os.path.join(directory, f"query-{row}.extxyz")
+        write_extxyz(atoms, path)
+        written.append(path)
+    return written
+
+
+def import_results(directory, grid: np.ndarray | None = None) -> tuple[np.ndarray, SiteSpectra]:
+    """Pool rows and spectra from ``query-<row>.{txt,csv,dat}`` files an external code wrote."""
+    from amorpha.engine.spectra import read_columns
+
+    rows, spectra = [], []
+    for name in sorted(os.listdir(directory)):
+        stem, ext = os.path.splitext(name)
+        if stem.startswith("query-") and ext.lower() in (".txt", ".csv", ".dat") and stem[6:].isdigit():
+            spectrum = read_columns(os.path.join(directory, name))
+            rows.append(int(stem[6:]))
+            spectra.append(replace(spectrum, site=int(stem[6:])))
+    require(bool(spectra), "directory", f"no query-<row>.txt spectra in {directory}")
+    data = SiteSpectra.from_spectra(spectra, grid)
+    return np.array(rows, dtype=np.int64), data
+
+
+def compare_strategies(pool: np.ndarray, oracle_spectra: np.ndarray, test: tuple[np.ndarray, np.ndarray],
+                       params: ActiveParams, strategies=("uncertainty", "random"),
+                       progress=None, cancel=None) -> dict[str, LearningCurve]:
+    """Learning curves of several strategies on a pool whose spectra are all known (benchmarks)."""
+    curves = {}
+    for k, strategy in enumerate(strategies):
+        learner = ActiveLearner(pool, replace(params, strategy=strategy), test=test)
+        learner.run(lambda rows: oracle_spectra[rows], cancel=cancel)
+        curves[strategy] = learner.curve
+        report(progress, (k + 1) / len(strategies), f"{strategy} done")
+    return curves

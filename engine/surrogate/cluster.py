@@ -1,0 +1,231 @@
+"""A finite, H-capped cluster around one absorbing atom, cut from a periodic (or open) model.
+
+Molecular codes such as xTB need a closed-shell molecule, so a site's environment is cut out:
+
+1. every atom within ``radius`` of the absorber, over all periodic images, unwrapped so the
+   cluster is contiguous and the absorber sits at the origin;
+2. completion: every atom of that sphere that is *not* a terminal element (O, N, S, halogens, H;
+   :data:`TERMINAL`) gets all of its bonded neighbours. A boundary Si therefore keeps its whole
+   SiO4 tetrahedron instead of becoming an under-coordinated Si with a spurious gap state;
+   the completion is one level deep, so a network of cations (a-Si) does not grow without end;
+3. an outside atom bonded to two or more cluster atoms is taken in as well (and completed if it
+   is not terminal): capping both bonds would put two H about 1 Å apart, pointing at the
+   same spot; this is repeated a few times (:data:`MAX_CLOSURE_PASSES`);
+4. every remaining bond from a cluster atom to an atom outside is replaced by an H on that bond,
+   at the X–H length of :func:`xh_length`. For an oxide this makes every boundary O a silanol
+   O–H and every dangling Si–Si bond a Si–H, so the cluster is neutral and closed-shell.
+
+Bonds are the project's usual ones (:func:`amorpha.engine.bonds.bonds`, covalent radii times a
+tolerance, overridable per pair), so capping follows what the rest of the window calls a bond.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Optional
+
+import numpy as np
+from ase import Atoms
+
+from ..bonds import Cutoffs, bonds
+from ..elements import covalent_radius, number, symbol
+from ..errors import ParameterError, require
+from ..neighbors import NeighborList
+
+#: Elements that end a cluster (capped with H) rather than being completed: the anions and H.
+TERMINAL = frozenset(number(s) for s in ("H", "N", "O", "F", "P", "S", "Cl", "Se", "Br", "Te", "I"))
+#: Passes of "take in outside atoms bonded to two or more cluster atoms".
+MAX_CLOSURE_PASSES = 3
+
+#: Typical X–H bond lengths in Å (small molecules: H2, B2H6, CH4, NH3, H2O, HF, AlH3, SiH4,
+#: PH3, H2S, HCl, GeH4, AsH3, H2Se, HBr). Other elements use the sum of covalent radii.
+_XH_LENGTH = {
+    "H": 0.74, "B": 1.19, "C": 1.09, "N": 1.01, "O": 0.96, "F": 0.92, "Al": 1.58, "Si": 1.48,
+    "P": 1.42, "S": 1.34, "Cl": 1.27, "Ge": 1.53, "As": 1.52, "Se": 1.46, "Br": 1.41,
+}
+
+
+def xh_length(z: int) -> float:
+    """Length in Å of a bond from element ``z`` to a capping H."""
+    s = symbol(z)
+    if s in _XH_LENGTH:
+        return _XH_LENGTH[s]
+    return float(covalent_radius(np.array([z]))[0] + covalent_radius(np.array([1]))[0])
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """A capped cluster; the absorber is atom 0, at the origin.
+
+    ``model_indices[k]`` is the model atom that cluster atom ``k`` is (an image of), or -1 for a
+    capping H; ``images[k]`` is the lattice shift of that image; ``capped[k]`` is, for a cap, the
+    model atom whose bond it replaces (-1 otherwise).
+    """
+
+    atoms: Atoms
+    model_indices: np.ndarray  # int64 (n,)
+    images: np.ndarray  # int64 (n, 3)
+    capped: np.ndarray  # int64 (n,)
+    n_caps: int
+    charge: int
+    uhf: int
+    radius: float
+    absorber: int = 0
+
+    @property
+    def model_index(self) -> int:
+        """Model index of the absorber."""
+        return int(self.model_indices[self.absorber])
+
+    def electrons(self) -> int:
+        """Total electron count (all electrons; the parity decides ``uhf``)."""
+        return int(self.atoms.numbers.sum()) - int(self.charge)
+
+
+def _check(atoms, index: int, radius: float) -> int:
+    n = len(atoms)
+    require(n > 0, "atoms", "the model has no atoms")
+    try:
+        index = int(index)
+    except (TypeError, ValueError):
+        raise ParameterError("index", f"an atom index is an integer, got {index!r}") from None
+    require(-n <= index < n, "index", f"atom {index} does not exist; the model has {n} atoms")
+    require(np.isfinite(radius) and radius > 0, "cluster_radius",
+            f"the cluster radius must be > 0 Å, got {radius:g}")
+    return index % n
+
+
+def _sphere(atoms, index: int, radius: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(model indices, lattice shifts, positions relative to the absorber) of all images within
+    ``radius``, absorber first."""
+    pos = np.asarray(atoms.positions, dtype=np.float64)
+    d = pos - pos[index]
+    pbc = np.asarray(atoms.pbc, dtype=bool)
+    cell = np.asarray(atoms.cell.array, dtype=np.float64)
+    if not pbc.any():
+        keep = np.flatnonzero(np.einsum("ij,ij->i", d, d) <= radius * radius)
+        shifts = np.zeros((len(keep), 3), np.int64)
+        rel = d[keep]
+    else:
+        # Wrap each displacement to the minimum image, then try every image within reach.
+        # The reach along axis k is radius / (spacing of the lattice planes normal to k).
+        inv = np.linalg.inv(cell)
+        frac = d @ inv
+        base = np.where(pbc, -np.round(frac), 0.0).astype(np.int64)
+        d = d + base @ cell
+        spacing = 1.0 / np.linalg.norm(inv, axis=0)
+        reach = np.where(pbc, np.ceil(radius / spacing + 0.5), 0).astype(np.int64)
+        grid = np.stack(np.meshgrid(*[np.arange(-r, r + 1) for r in reach], indexing="ij"), -1)
+        grid = grid.reshape(-1, 3)
+        offsets = grid @ cell
+        keep_i, keep_s, keep_r = [], [], []
+        for g, off in zip(grid, offsets):
+            v = d + off
+            hit = np.flatnonzero(np.einsum("ij,ij->i", v, v) <= radius * radius)
+            if len(hit):
+                keep_i.append(hit)
+                keep_s.append(base[hit] + g)
+                keep_r.append(v[hit])
+        keep = np.concatenate(keep_i)
+        shifts = np.concatenate(keep_s)
+        rel = np.concatenate(keep_r)
+    r2 = np.einsum("ij,ij->i", rel, rel)
+    order = np.lexsort((keep, r2))  # absorber (r = 0) first, then by distance
+    keep, shifts, rel = keep[order], shifts[order], rel[order]
+    require(keep[0] == index and not shifts[0].any(), "atoms",
+            f"atom {index} has another atom (or its own image) on top of it")
+    return keep.astype(np.int64), shifts.astype(np.int64), rel
+
+
+def build_cluster(
+    atoms,
+    index: int,
+    radius: float,
+    cutoffs: Optional[Cutoffs] = None,
+    bond_list: Optional[NeighborList] = None,
+    terminal: Optional[Mapping] = None,
+) -> Cluster:
+    """The H-capped cluster of all atoms within ``radius`` Å of atom ``index`` (module docstring).
+
+    ``bond_list`` (from :func:`amorpha.engine.bonds.bonds`) is reused when given, so many sites
+    of one model share one bond search; otherwise it is built with ``cutoffs``.
+    """
+    index = _check(atoms, index, radius)
+    if bond_list is None:
+        bond_list = bonds(atoms, cutoffs)
+    elif bond_list.n_atoms != len(atoms):
+        raise ParameterError("bond_list", f"it is for {bond_list.n_atoms} atoms, the model has {len(atoms)}")
+    terminal_z = TERMINAL if terminal is None else frozenset(terminal)
+    numbers = np.asarray(atoms.numbers, dtype=np.int64)
+    pos = np.asarray(atoms.positions, dtype=np.float64)
+    cell = np.asarray(atoms.cell.array, dtype=np.float64)
+    origin = pos[index]
+
+    idx, sh, _ = _sphere(atoms, index, radius)
+    members: dict[tuple[int, int, int, int], int] = {}
+    order: list[tuple[int, int, int, int]] = []
+
+    def add(i: int, s) -> bool:
+        key = (int(i), int(s[0]), int(s[1]), int(s[2]))
+        if key in members:
+            return False
+        members[key] = len(order)
+        order.append(key)
+        return True
+
+    def neighbours(key):
+        i, s = key[0], np.array(key[1:], np.int64)
+        lo, hi = bond_list.indptr[i], bond_list.indptr[i + 1]
+        js = bond_list.indices[lo:hi]
+        ss = bond_list.shifts[lo:hi] + s
+        return [(int(j), int(a), int(b), int(c)) for j, (a, b, c) in zip(js, ss)]
+
+    for i, s in zip(idx, sh):
+        add(i, s)
+    to_complete = [k for k in order if numbers[k[0]] not in terminal_z]
+    for _ in range(MAX_CLOSURE_PASSES + 1):
+        for key in to_complete:
+            for nb in neighbours(key):
+                add(nb[0], nb[1:])
+        # Outside atoms bonded to two or more cluster atoms are taken in.
+        outside: dict[tuple, int] = {}
+        for key in order:
+            for nb in neighbours(key):
+                if nb not in members:
+                    outside[nb] = outside.get(nb, 0) + 1
+        multi = [k for k, c in outside.items() if c >= 2]
+        if not multi:
+            break
+        for key in multi:
+            add(key[0], key[1:])
+        to_complete = [k for k in multi if numbers[k[0]] not in terminal_z]
+
+    keys = np.array(order, dtype=np.int64).reshape(-1, 4)
+    model = keys[:, 0]
+    images = keys[:, 1:]
+    rel = pos[model] + images @ cell - origin
+    # Caps: one H per bond that leaves the cluster, on that bond.
+    cap_pos, cap_from, cap_of = [], [], []
+    for k, key in enumerate(order):
+        for nb in neighbours(key):
+            if nb in members:
+                continue
+            target = pos[nb[0]] + np.array(nb[1:], np.float64) @ cell - origin
+            v = target - rel[k]
+            cap_pos.append(rel[k] + v * (xh_length(numbers[key[0]]) / np.linalg.norm(v)))
+            cap_from.append(nb[0])
+            cap_of.append(k)
+    n_caps = len(cap_pos)
+    all_numbers = np.concatenate([numbers[model], np.ones(n_caps, np.int64)])
+    all_pos = np.concatenate([rel, np.array(cap_pos, np.float64).reshape(-1, 3)])
+    cluster_atoms = Atoms(numbers=all_numbers, positions=all_pos, pbc=False)
+    electrons = int(all_numbers.sum())
+    return Cluster(
+        atoms=cluster_atoms,
+        model_indices=np.concatenate([model, np.full(n_caps, -1, np.int64)]),
+        images=np.concatenate([images, np.zeros((n_caps, 3), np.int64)]),
+        capped=np.concatenate([np.full(len(model), -1, np.int64), np.array(cap_from, np.int64)]),
+        n_caps=n_caps,
+        charge=0,
+        uhf=electrons % 2,
+        radius=float(radius),
+    )

@@ -1,0 +1,311 @@
+"""Surrogate spectrum models: descriptor → site spectrum, by arithmetic once trained.
+
+The targets are compressed by PCA first (a few components carry nearly all the variation between
+site spectra, and the regressor then predicts a handful of smooth numbers instead of hundreds of
+correlated intensities); features are standardised. Four regressors from scikit-learn: ridge
+(fast, linear), kernel ridge (RBF), a Gaussian process (Matérn ν = 5/2 + white noise, the only one
+with a predictive uncertainty, which active learning needs) and an MLP.
+
+A model remembers what it was trained with (descriptor settings, energy grid, element, edge, the
+reference calculator) and refuses, with a message, to predict from features made another way.
+Saved models are a zip of ``meta.json``, the training data (``training.npz``) and a pickle of the
+fitted scikit-learn objects. The pickle is used only when it was written by the scikit-learn
+version now installed; otherwise the model is refitted from its training data (same seed, same
+result), so a model file outlives library upgrades. Open only model files you trust, as with any
+pickle.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import pickle
+import zipfile
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from amorpha.engine.atomic import write_bytes_atomic
+from amorpha.engine.errors import ReadError, require
+from amorpha.engine.spectra.spectrum import SiteSpectra, Spectrum, check_grid
+from amorpha.engine.surrogate.metrics import spectrum_metrics
+from amorpha.engine.tasks import check_cancel, report, sub_progress
+
+REGRESSORS = ("ridge", "kernel_ridge", "gp", "mlp")
+MODEL_FORMAT = "amorpha-spectrum-model"
+MODEL_VERSION = 1
+
+
+class ModelMismatchError(ValueError):
+    """Features or a structure do not match what the model was trained on."""
+
+
+@dataclass(frozen=True)
+class SurrogateParams:
+    """How to learn spectra from descriptors."""
+
+    regressor: str = "gp"
+    n_components: int = 12  # PCA components kept of the target spectra
+    alpha: float = 1e-3  # ridge / kernel-ridge regularisation, MLP weight decay
+    hidden: tuple[int, ...] = (64, 64)  # MLP layer sizes
+    seed: int = 0
+
+    def validate(self) -> "SurrogateParams":
+        require(self.regressor in REGRESSORS, "regressor", f"one of {', '.join(REGRESSORS)}")
+        require(1 <= self.n_components <= 200, "n_components", "between 1 and 200")
+        require(np.isfinite(self.alpha) and self.alpha > 0, "alpha", "a positive number")
+        require(len(self.hidden) >= 1 and all(1 <= h <= 4096 for h in self.hidden), "hidden",
+                "one or more layer sizes between 1 and 4096")
+        return self
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["hidden"] = list(self.hidden)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "SurrogateParams":
+        d = dict(d)
+        d["hidden"] = tuple(d.get("hidden", (64, 64)))
+        return cls(**d)
+
+
+def _regressor(params: SurrogateParams, x: np.ndarray):
+    """A fresh scikit-learn estimator for standardised features ``x``."""
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+    from sklearn.kernel_ridge import KernelRidge
+    from sklearn.linear_model import Ridge
+    from sklearn.neural_network import MLPRegressor
+
+    # The typical distance between standardised samples sets the kernel width to start from.
+    sub = x[:: max(1, len(x) // 200)]
+    d2 = np.sum((sub[:, None, :] - sub[None, :, :]) ** 2, axis=-1)
+    scale = float(np.sqrt(np.median(d2[d2 > 0]))) if np.any(d2 > 0) else 1.0
+    if params.regressor == "ridge":
+        return Ridge(alpha=params.alpha * len(x))
+    if params.regressor == "kernel_ridge":
+        return KernelRidge(kernel="rbf", gamma=1.0 / scale**2, alpha=params.alpha)
+    if params.regressor == "gp":
+        kernel = ConstantKernel(1.0, (1e-3, 1e3)) * Matern(scale, (scale * 1e-2, scale * 1e2), nu=2.5) \
+            + WhiteKernel(1e-3, (1e-8, 1e0))
+        return GaussianProcessRegressor(kernel, random_state=params.seed)
+    return MLPRegressor(hidden_layer_sizes=params.hidden, alpha=params.alpha, max_iter=3000,
+                        early_stopping=len(x) >= 50, random_state=params.seed, tol=1e-6)
+
+
+@dataclass
+class SpectrumModel:
+    """A fitted surrogate with everything needed to check and describe its predictions."""
+
+    params: SurrogateParams
+    descriptor: dict  # the descriptor settings (``params.to_dict()`` of engine.descriptors)
+    energy: np.ndarray
+    element: str = ""
+    edge: str = ""
+    reference: str = ""  # the calculator or code the training spectra came from
+    metrics: dict = field(default_factory=dict)
+    n_train: int = 0
+    _fitted: dict | None = field(default=None, repr=False)
+    _training: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+
+    # -- training ---------------------------------------------------------------------------
+    @classmethod
+    def train(cls, features: np.ndarray, spectra: SiteSpectra, descriptor: dict,
+              params: SurrogateParams | None = None, reference: str = "") -> "SpectrumModel":
+        """Fit on ``features`` (n_sites, n_features) and their site spectra."""
+        params = (params or SurrogateParams()).validate()
+        x = np.asarray(features, dtype=np.float64)
+        y = np.asarray(spectra.intensity, dtype=np.float64)
+        require(x.ndim == 2 and len(x) == len(y), "features", f"one row per spectrum ({len(y)})")
+        require(len(x) >= 3, "training set", "at least three site spectra")
+        require(np.all(np.isfinite(x)), "features", "finite numbers (a descriptor returned NaN)")
+        model = cls(params, dict(descriptor), np.array(spectra.energy), spectra.element, spectra.edge,
+                    reference or spectra.source, n_train=len(x))
+        model._fit(x, y)
+        return model
+
+    def _fit(self, x: np.ndarray, y: np.ndarray) -> None:
+        from sklearn.decomposition import PCA
+        from sklearn.preprocessing import StandardScaler
+
+        scaler = StandardScaler().fit(x)
+        xs = scaler.transform(x)
+        k = min(self.params.n_components, len(x) - 1, y.shape[1])
+        pca = PCA(n_components=k, random_state=self.params.seed).fit(y)
+        scores = pca.transform(y)
+        # One scale for all scores (not one per score): the leading components, which carry the
+        # spectrum, then dominate the fit, and the predicted variances add up in intensity units.
+        unit = float(scores[:, 0].std()) or 1.0
+        regressor = _regressor(self.params, xs).fit(xs, scores / unit)
+        self._fitted = {"scaler": scaler, "pca": pca, "regressor": regressor, "unit": unit,
+                        "n_features": x.shape[1]}
+        self._training = (x, y)
+
+    # -- prediction -------------------------------------------------------------------------
+    @property
+    def has_uncertainty(self) -> bool:
+        return self.params.regressor == "gp"
+
+    def check_descriptor(self, descriptor: dict) -> None:
+        """Raise :class:`ModelMismatchError` when ``descriptor`` settings differ from training."""
+        if dict(descriptor) == self.descriptor:
+            return
+        keys = sorted(set(descriptor) | set(self.descriptor))
+        diff = [f"{k}: model {self.descriptor.get(k)!r}, given {descriptor.get(k)!r}"
+                for k in keys if descriptor.get(k) != self.descriptor.get(k)]
+        raise ModelMismatchError(
+            "this model was trained with other descriptor settings (" + "; ".join(diff) + ")"
+        )
+
+    def predict(self, features: np.ndarray, descriptor: dict | None = None, return_std: bool = False):
+        """Spectra (n, n_energies) for ``features``; with ``return_std`` also a per-site uncertainty.
+
+        The uncertainty is the predicted standard deviation of the whole spectrum (root of the summed
+        variances of the PCA scores, whose axes are orthonormal), in intensity units; None unless
+        the regressor is a Gaussian process.
+        """
+        if self._fitted is None:
+            raise ModelMismatchError("the model has not been trained")
+        if descriptor is not None:
+            self.check_descriptor(descriptor)
+        x = np.atleast_2d(np.asarray(features, dtype=np.float64))
+        if x.shape[1] != self._fitted["n_features"]:
+            raise ModelMismatchError(
+                f"{x.shape[1]} features per site, the model was trained on {self._fitted['n_features']}"
+            )
+        xs = self._fitted["scaler"].transform(x)
+        regressor, pca = self._fitted["regressor"], self._fitted["pca"]
+        unit = self._fitted["unit"]
+        if return_std and self.has_uncertainty:
+            scores, std = regressor.predict(xs, return_std=True)
+            std = unit * np.sqrt(np.sum(np.asarray(std).reshape(len(xs), -1) ** 2, axis=1))
+        else:
+            scores, std = regressor.predict(xs), None
+        spectra = pca.inverse_transform(unit * np.asarray(scores).reshape(len(xs), -1))
+        return (spectra, std) if return_std else spectra
+
+    def sites_of(self, atoms) -> np.ndarray:
+        """Indices of the absorbing element's atoms in ``atoms``."""
+        sites = np.flatnonzero(np.asarray(atoms.get_chemical_symbols()) == self.element)
+        if len(sites) == 0:
+            raise ModelMismatchError(
+                f"this model predicts {self.element} {self.edge} spectra and the structure has no "
+                f"{self.element}"
+            )
+        return sites
+
+    def predict_structure(self, atoms, sites=None, progress=None, cancel=None) -> SiteSpectra:
+        """Descriptors (with the model's own settings) and predicted spectra of ``sites``."""
+        from amorpha.engine.descriptors import compute, params_from_dict
+
+        sites = self.sites_of(atoms) if sites is None else np.asarray(sites, dtype=np.int64)
+        descriptor = params_from_dict(self.descriptor)
+        missing = set(atoms.get_chemical_symbols()) - set(getattr(descriptor, "species", ()))
+        if getattr(descriptor, "species", None) is not None and missing:
+            raise ModelMismatchError(
+                f"the model's descriptors know {', '.join(descriptor.species)}; this structure also "
+                f"has {', '.join(sorted(missing))}"
+            )
+        features = compute(atoms, descriptor, sites, progress=sub_progress(progress, 0, 0.9), cancel=cancel)
+        check_cancel(cancel)
+        spectra = self.predict(features)
+        report(progress, 1.0, "predicted")
+        return SiteSpectra(self.energy, spectra, sites, self.element, self.edge, source="surrogate")
+
+    def average(self, site_spectra: SiteSpectra, label: str = "") -> Spectrum:
+        return site_spectra.mean(label or f"{self.element} {self.edge} (predicted average)")
+
+    # -- files ------------------------------------------------------------------------------
+    def meta(self) -> dict:
+        from amorpha import engine
+        import sklearn
+
+        return {
+            "format": MODEL_FORMAT,
+            "version": MODEL_VERSION,
+            "params": self.params.to_dict(),
+            "descriptor": self.descriptor,
+            "energy": self.energy.tolist(),
+            "element": self.element,
+            "edge": self.edge,
+            "reference": self.reference,
+            "metrics": self.metrics,
+            "n_train": self.n_train,
+            "sklearn": sklearn.__version__,
+            "amorpha": getattr(engine, "__version__", ""),
+        }
+
+    def save(self, path) -> None:
+        """Write atomically: a crash while saving leaves the previous file as it was."""
+        path = os.fspath(path)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("meta.json", json.dumps(self.meta(), indent=1))
+            zf.writestr("model.pkl", pickle.dumps(self._fitted, protocol=pickle.HIGHEST_PROTOCOL))
+            arrays = io.BytesIO()
+            np.savez_compressed(arrays, x=self._training[0], y=self._training[1])
+            zf.writestr("training.npz", arrays.getvalue())
+        write_bytes_atomic(path, buffer.getvalue())
+
+    @classmethod
+    def load(cls, path) -> "SpectrumModel":
+        path = os.fspath(path)
+        try:
+            with zipfile.ZipFile(path) as zf:
+                meta = json.loads(zf.read("meta.json"))
+                fitted = zf.read("model.pkl")
+                with np.load(io.BytesIO(zf.read("training.npz"))) as arrays:
+                    training = (arrays["x"], arrays["y"])
+        except FileNotFoundError as exc:
+            raise ReadError(path, None, "no such file") from exc
+        except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, OSError, ValueError) as exc:
+            raise ReadError(path, None, f"not an Amorpha spectrum model ({exc})") from exc
+        return cls.from_meta(meta, fitted, training, path)
+
+    @classmethod
+    def from_meta(cls, meta: dict, fitted: bytes, training, path: str = "") -> "SpectrumModel":
+        import sklearn
+
+        if meta.get("format") != MODEL_FORMAT:
+            raise ReadError(path, None, "not an Amorpha spectrum model (format field missing)")
+        if int(meta.get("version", 0)) > MODEL_VERSION:
+            raise ReadError(path, None, f"made by a newer Amorpha (model version {meta['version']}, "
+                                        f"this one reads up to {MODEL_VERSION})")
+        try:
+            energy, _ = check_grid(meta["energy"], None, "model energy grid")
+            model = cls(SurrogateParams.from_dict(meta["params"]).validate(), meta["descriptor"], energy,
+                        meta.get("element", ""), meta.get("edge", ""), meta.get("reference", ""),
+                        meta.get("metrics", {}), int(meta.get("n_train", 0)))
+            x, y = (np.asarray(a, dtype=np.float64) for a in training)
+            require(x.ndim == 2 and y.shape == (len(x), len(energy)), "training data",
+                    f"{len(energy)} intensities per training spectrum")
+            if meta.get("sklearn") == sklearn.__version__:
+                model._fitted = pickle.loads(fitted)
+                model._training = (x, y)
+            else:  # another scikit-learn: its pickles may not load or may behave differently
+                model._fit(x, y)
+        except (KeyError, TypeError, ValueError, pickle.UnpicklingError, AttributeError, ImportError) as exc:
+            raise ReadError(path, None, f"the model file is damaged ({exc})") from exc
+        return model
+
+
+def cross_validate(features: np.ndarray, spectra: SiteSpectra, params: SurrogateParams | None = None,
+                   folds: int = 5, seed: int = 0, progress=None, cancel=None) -> dict:
+    """K-fold metrics (R², cosine, peak error) of ``params`` on this data; every site predicted once."""
+    params = (params or SurrogateParams()).validate()
+    x = np.asarray(features, dtype=np.float64)
+    y = np.asarray(spectra.intensity)
+    require(2 <= folds <= len(x), "folds", f"between 2 and the number of sites ({len(x)})")
+    order = np.random.default_rng(seed).permutation(len(x))
+    predicted = np.empty_like(y)
+    for k in range(folds):
+        check_cancel(cancel)
+        test = order[k::folds]
+        train = np.setdiff1d(order, test)
+        subset = SiteSpectra(spectra.energy, y[train], spectra.sites[train], spectra.element, spectra.edge)
+        model = SpectrumModel.train(x[train], subset, {}, params)
+        predicted[test] = model.predict(x[test])
+        report(progress, (k + 1) / folds, f"cross-validation fold {k + 1}/{folds}")
+    return spectrum_metrics(spectra.energy, y, predicted) | {"folds": folds}
+

@@ -1,0 +1,178 @@
+"""Surrogate models and active learning on spectra with known answers (made here, no calculator)."""
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+from amorpha.engine.errors import ParameterError, ReadError
+from amorpha.engine.spectra import SiteSpectra
+from amorpha.engine.surrogate import metrics
+from amorpha.engine.surrogate.active import (ActiveLearner, ActiveParams, _farthest_first,
+                                              export_queries, import_results)
+from amorpha.engine.surrogate.model import ModelMismatchError, SpectrumModel, SurrogateParams, cross_validate
+from amorpha.engine.tasks import Cancelled
+
+ENERGY = np.linspace(0.0, 30.0, 151)
+
+
+def peaks(x):
+    """A white line whose position and width follow the first two features, and a weaker peak."""
+    pos = 10 + 3 * np.tanh(x[:, 0])
+    width = 1.0 + 0.3 * x[:, 1] ** 2
+    main = np.exp(-0.5 * ((ENERGY - pos[:, None]) / width[:, None]) ** 2)
+    return main + 0.3 * np.exp(-0.5 * ((ENERGY - 20 - x[:, 2, None]) / 2) ** 2)
+
+
+def data(n, seed=0, dims=4):
+    x = np.random.default_rng(seed).uniform(-1.5, 1.5, (n, dims))
+    return x, SiteSpectra(ENERGY, peaks(x), np.arange(n), "Si", "K", "synthetic")
+
+
+def test_metrics_known_values():
+    a = np.exp(-0.5 * (ENERGY - 10) ** 2)[None]
+    shifted = np.exp(-0.5 * (ENERGY - 12) ** 2)[None]
+    assert metrics.cosine_similarity(a, 3 * a)[0] == pytest.approx(1.0)
+    assert metrics.peak_position_error(ENERGY, a, shifted)[0] == pytest.approx(2.0)
+    assert metrics.r2_score(np.vstack([a, shifted]), np.vstack([a, shifted])) == 1.0
+    m = metrics.spectrum_metrics(ENERGY, np.vstack([a, shifted]), np.vstack([a, a]))
+    assert m["peak_error_ev"] == pytest.approx(1.0) and m["n"] == 2
+
+
+@pytest.mark.parametrize("regressor", ["ridge", "kernel_ridge", "gp", "mlp"])
+def test_every_regressor_learns_a_smooth_map(regressor):
+    x, y = data(300)
+    xt, yt = data(100, seed=1)
+    model = SpectrumModel.train(x, y, {"kind": "test"}, SurrogateParams(regressor=regressor))
+    m = metrics.spectrum_metrics(ENERGY, yt.intensity, model.predict(xt))
+    floor = {"ridge": 0.5, "kernel_ridge": 0.95, "gp": 0.97, "mlp": 0.9}[regressor]
+    assert m["r2"] > floor, m
+    if regressor != "ridge":
+        assert m["cosine_mean"] > 0.98 and m["peak_error_ev"] < 0.3, m
+
+
+def test_gp_uncertainty_grows_away_from_the_data():
+    x, y = data(60)
+    model = SpectrumModel.train(x, y, {}, SurrogateParams(regressor="gp"))
+    _, near = model.predict(x[:5] + 0.01, return_std=True)
+    _, far = model.predict(x[:5] + 6.0, return_std=True)
+    assert np.all(far > 5 * near)
+    _, none = SpectrumModel.train(x, y, {}, SurrogateParams(regressor="ridge")).predict(x, return_std=True)
+    assert none is None
+
+
+def test_cross_validation_predicts_every_site_once():
+    x, y = data(120)
+    cv = cross_validate(x, y, SurrogateParams(regressor="kernel_ridge"), folds=4)
+    assert cv["n"] == 120 and cv["folds"] == 4 and cv["r2"] > 0.8
+
+
+def test_model_refuses_other_descriptor_settings_and_feature_counts():
+    x, y = data(40)
+    model = SpectrumModel.train(x, y, {"kind": "soap", "r_cut": 5.0}, SurrogateParams(regressor="ridge"))
+    model.predict(x, {"kind": "soap", "r_cut": 5.0})
+    with pytest.raises(ModelMismatchError, match="r_cut: model 5.0, given 6.0"):
+        model.predict(x, {"kind": "soap", "r_cut": 6.0})
+    with pytest.raises(ModelMismatchError, match="3 features per site"):
+        model.predict(x[:, :3])
+
+
+def test_bad_parameters_name_the_parameter():
+    with pytest.raises(ParameterError, match="regressor"):
+        SurrogateParams(regressor="forest").validate()
+    with pytest.raises(ParameterError, match="n_components"):
+        SurrogateParams(n_components=0).validate()
+    x, y = data(10)
+    with pytest.raises(ParameterError, match="features"):
+        SpectrumModel.train(x[:5], y, {})
+
+
+def test_save_load_round_trip_and_refit_under_another_sklearn(tmp_path):
+    x, y = data(50)
+    model = SpectrumModel.train(x, y, {"kind": "soap"}, SurrogateParams(regressor="gp"))
+    path = tmp_path / "m.amodel"
+    model.save(path)
+    again = SpectrumModel.load(path)
+    assert again.descriptor == {"kind": "soap"} and again.element == "Si" and again.edge == "K"
+    np.testing.assert_array_equal(again.predict(x), model.predict(x))
+    # A file written under another scikit-learn is refitted from its training data: same answers.
+    with zipfile.ZipFile(path) as zf:
+        parts = {n: zf.read(n) for n in zf.namelist()}
+    meta = json.loads(parts["meta.json"])
+    meta["sklearn"] = "0.0.1"
+    parts["meta.json"] = json.dumps(meta).encode()
+    parts["model.pkl"] = b"not a pickle"
+    other = tmp_path / "other.amodel"
+    with zipfile.ZipFile(other, "w") as zf:
+        for name, blob in parts.items():
+            zf.writestr(name, blob)
+    np.testing.assert_allclose(SpectrumModel.load(other).predict(x), model.predict(x), atol=1e-6)
+
+
+def test_damaged_or_future_model_files_give_a_clear_error(tmp_path):
+    bad = tmp_path / "bad.amodel"
+    bad.write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(ReadError, match="not an Amorpha spectrum model"):
+        SpectrumModel.load(bad)
+    x, y = data(20)
+    path = tmp_path / "m.amodel"
+    SpectrumModel.train(x, y, {}, SurrogateParams(regressor="ridge")).save(path)
+    with zipfile.ZipFile(path) as zf:
+        parts = {n: zf.read(n) for n in zf.namelist()}
+    meta = json.loads(parts["meta.json"])
+    meta["version"] = 99
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, blob in parts.items():
+            zf.writestr(name, json.dumps(meta) if name == "meta.json" else blob)
+    with pytest.raises(ReadError, match="newer Amorpha"):
+        SpectrumModel.load(path)
+
+
+def test_farthest_first_picks_the_corners_of_a_square():
+    grid = np.array([[i, j] for i in range(5) for j in range(5)], dtype=float)
+    picks = _farthest_first(grid, grid[[0]], 3)  # (0, 0) already chosen
+    assert {tuple(grid[p]) for p in picks[:1]} == {(4.0, 4.0)}
+    assert {tuple(grid[p]) for p in picks[1:]} == {(0.0, 4.0), (4.0, 0.0)}
+
+
+def test_active_learner_respects_budget_target_and_cancel():
+    x, y = data(200)
+    calls = []
+
+    def oracle(rows):
+        calls.append(len(rows))
+        return y.intensity[rows]
+
+    learner = ActiveLearner(x, ActiveParams(strategy="farthest", n_initial=5, batch=5, max_calls=30,
+                                            surrogate=SurrogateParams(regressor="kernel_ridge")))
+    learner.run(oracle)
+    assert sum(calls) == 30 and len(set(learner.labelled)) == 30
+    assert learner.curve.calls == [10, 15, 20, 25, 30]  # errors measured on each batch before learning it
+    target = ActiveLearner(x, ActiveParams(strategy="uncertainty", n_initial=10, batch=5, max_calls=200,
+                                           target_rmse=0.05), test=(x[:50], y.intensity[:50]))
+    target.run(oracle)
+    assert target.curve.rmse[-1] <= 0.05 and len(target.labelled) < 200
+    with pytest.raises(Cancelled):
+        ActiveLearner(x, ActiveParams(n_initial=5)).run(oracle, cancel=lambda: True)
+    with pytest.raises(ParameterError, match="strategy"):
+        ActiveParams(strategy="uncertainty", surrogate=SurrogateParams(regressor="ridge")).validate()
+
+
+def test_export_queries_and_import_results_continue_the_loop(tmp_path):
+    from ase.build import bulk
+
+    from amorpha.engine.io import read_structure
+
+    structures = [bulk("Si", "diamond", 5.43, cubic=True), bulk("Cu", "fcc", 3.6, cubic=True)]
+    pool_sites = np.array([[0, 0], [0, 3], [1, 2]])
+    written = export_queries(tmp_path, structures, pool_sites, [1, 2])
+    assert [p.split("/")[-1] for p in written] == ["query-1.extxyz", "query-2.extxyz"]
+    back = read_structure(written[1])
+    assert back.info["absorber"] == 2 and back.info["absorber_element"] == "Cu"
+    for row in (1, 2):  # what an external code would write back
+        np.savetxt(tmp_path / f"query-{row}.txt", np.column_stack([ENERGY, ENERGY * row]))
+    rows, spectra = import_results(tmp_path)
+    assert rows.tolist() == [1, 2] and spectra.intensity.shape == (2, len(ENERGY))
+    np.testing.assert_allclose(spectra.intensity[1], 2 * ENERGY)
+    with pytest.raises(ParameterError, match="no query"):
+        import_results(tmp_path / "..")
