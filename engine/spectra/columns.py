@@ -16,12 +16,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from amorpha.engine.atomic import atomic_write
 from amorpha.engine.errors import ParameterError, ReadError
 from amorpha.engine.spectra.spectrum import Spectrum, SpectrumError, check_grid
 
@@ -87,6 +87,11 @@ def read_text(path: "os.PathLike[str] | str") -> str:
     return raw.decode("utf-8", errors="replace")
 
 
+def split_lines(text: str) -> list[str]:
+    """Lines as an editor numbers them (\\n, \\r\\n or \\r), so error line numbers match."""
+    return _LINES.split(text)
+
+
 def _tokens(line: str) -> list[str]:
     return [p for p in _SPLIT.split(line.strip()) if p]
 
@@ -115,7 +120,7 @@ def read_table(path: "os.PathLike[str] | str", min_columns: int = 2) -> Table:
     text = read_text(path)
     table = Table(path, [], [])
     lone_number_line = None
-    for lineno, line in enumerate(_LINES.split(text), start=1):
+    for lineno, line in enumerate(split_lines(text), start=1):
         stripped = line.strip()
         if not stripped:
             continue
@@ -238,21 +243,5 @@ def write_columns(spectrum: Spectrum, path: "os.PathLike[str] | str", fmt: str |
             lines.append(f"# {key}: {value}")
     lines.append(f"energy_eV{sep}intensity" if fmt == "csv" else "# energy_eV intensity")
     lines.extend(f"{e!r}{sep}{y!r}" for e, y in zip(energy.tolist(), intensity.tolist()))
-    _write_atomically(path, "\n".join(lines) + "\n")
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    from amorpha.engine.io.structures import _chmod_like_new_file  # the same file mode as structures
-
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        _chmod_like_new_file(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_write(path) as fh:
+        fh.write("\n".join(lines) + "\n")

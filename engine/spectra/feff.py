@@ -20,7 +20,7 @@ from ase.data import chemical_symbols
 
 from amorpha.engine.errors import ReadError
 from amorpha.engine.io import read_structure
-from amorpha.engine.spectra.columns import read_table, read_text
+from amorpha.engine.spectra.columns import read_table, read_text, split_lines
 from amorpha.engine.spectra.spectrum import Spectrum
 
 _ABS = re.compile(r"Abs\s+Z=\s*(\d+).*?\b([KLMNOP][1-7]?)\s+shell", re.IGNORECASE)
@@ -57,7 +57,7 @@ def read_feff_xmu(path: "os.PathLike[str] | str") -> Spectrum:
         element = chemical_symbols[z] if 0 < z < len(chemical_symbols) else ""
         edge = m.group(2).upper()
     if "e" in names:
-        meta["e0"] = float(np.median(energy - table.column(names.index("e"))))
+        meta["e0"] = round(float(np.median(energy - table.column(names.index("e")))), 6)
     if m := _FERMI.search(header):
         meta["fermi_level"] = float(m.group(1))
     broadening = {}
@@ -88,7 +88,7 @@ def read_feff_inp(path: "os.PathLike[str] | str") -> FeffInput:
     title: list[str] = []
     edge = ""
     card = None
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    for lineno, line in enumerate(split_lines(text), start=1):
         words = line.split("!")[0].split()
         if not words or words[0].startswith("*"):
             continue

@@ -308,8 +308,8 @@ def _pair_jobs(root: Path, problems: list, edge: str) -> list[_Job]:
                 continue  # notes, logs: a pairs folder may hold other text files
             paired.add(stem)
             name = (folder / spectrum.stem).relative_to(root).as_posix()
-            jobs.append(lambda s=structures[stem], t=spectrum, a=site, n=name:
-                        read_pair(s, t, a, split, edge, name=n, cache=cache))
+            jobs.append(lambda s=structures[stem], t=spectrum, a=site, n=name, sp=split:
+                        read_pair(s, t, a, sp, edge, name=n, cache=cache))
         for stem in sorted(structures.keys() - paired):
             problems.append(ReadError(structures[stem], None,
                                       f"no spectrum {stem}.txt/.csv/.dat beside it; skipped"))
