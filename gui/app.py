@@ -75,6 +75,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     window.model_ready.connect(lambda: _apply_view_options(window, args))
     if args.screenshot:
         _arm_screenshot(app, window, args.screenshot, bool(args.rings))
+    window.prediction.load_default()  # the built-in Si K surrogate predicts as soon as a model is shown
     if args.file:
         window.open_path(args.file, ask_large=not args.screenshot)
     else:
@@ -122,9 +123,21 @@ def _arm_screenshot(app, window, out: str, args_rings: bool = False) -> None:
         window.close()
         app.exit(1)
 
-    # With --rings the picture waits for the ring search (and its highlight) instead.
-    ready = window.rings_panel.result_shown if args_rings else window.model_ready
-    ready.connect(lambda: QTimer.singleShot(500, shoot))
+    # With --rings the picture waits for the ring search (and its highlight) instead; a model whose
+    # spectra the surrogate can predict waits for the predicted spectrum too.
+    waiting = {"rings" if args_rings else "model"}
+
+    def ready(what: str) -> None:
+        if what == "model" and window.prediction.will_predict():
+            waiting.add("prediction")
+        waiting.discard(what)
+        if not waiting:
+            QTimer.singleShot(500, shoot)
+
+    if args_rings:
+        window.rings_panel.result_shown.connect(lambda: ready("rings"))
+    window.model_ready.connect(lambda: ready("model"))
+    window.prediction.prediction_settled.connect(lambda: ready("prediction"))
     window.error_shown.connect(failed)
 
     def timeout() -> None:

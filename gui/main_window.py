@@ -46,11 +46,14 @@ from amorpha.engine.bonds import (
 )
 from amorpha.engine.order.local_order import compute_steinhardt, compute_tetrahedral
 from amorpha.engine.order.rings import compute_rings
-from amorpha.engine.spectra import read_columns
+from amorpha.engine.spectra import SpectrumError, read_columns
+from amorpha.engine.surrogate.model import ModelMismatchError
 from amorpha.gui.build_menu import BUILDERS, MODIFIERS
 from amorpha.gui.panels.order_panel import ANGLES, GR, SQ, OrderPanel
 from amorpha.gui.panels.rings_panel import RingsPanel
+from amorpha.gui.panels.prediction_panel import PredictionPanel
 from amorpha.gui.panels.spectrum_panel import SpectrumPanel
+from amorpha.gui.prediction import SpectrumPrediction
 from amorpha.gui.panels.structure_panel import StructurePanel
 from amorpha.gui.panels.view_panel import ELEMENT, ViewPanel, slab_geometry
 from amorpha.gui.viewer import StructureViewer
@@ -220,13 +223,17 @@ class MainWindow(QMainWindow):
         self.spectrum_panel = SpectrumPanel()
         self.rings_panel = RingsPanel()
         self.order_panel = OrderPanel()
+        self.prediction_panel = PredictionPanel()
+        self.prediction = SpectrumPrediction(self, self.prediction_panel, self.spectrum_panel)
         structure_dock = self._dock("Structure", self.structure_panel, Qt.RightDockWidgetArea)
         rings_dock = self._dock("Rings", self.rings_panel, Qt.RightDockWidgetArea)
         order_dock = self._dock("Order", self.order_panel, Qt.RightDockWidgetArea)
+        predict_dock = self._dock("Predict", self.prediction_panel, Qt.RightDockWidgetArea)
         self.tabifyDockWidget(structure_dock, rings_dock)
         self.tabifyDockWidget(rings_dock, order_dock)
+        self.tabifyDockWidget(order_dock, predict_dock)
         structure_dock.raise_()
-        self.docks = {d.objectName(): d for d in (structure_dock, rings_dock, order_dock)}
+        self.docks = {d.objectName(): d for d in (structure_dock, rings_dock, order_dock, predict_dock)}
         self._dock("View", self.view_panel, Qt.LeftDockWidgetArea)
         spectrum_dock = self._dock("Spectrum", self.spectrum_panel, Qt.BottomDockWidgetArea, scroll=False)
         self.setCorner(Qt.BottomLeftCorner, Qt.LeftDockWidgetArea)
@@ -318,7 +325,7 @@ class MainWindow(QMainWindow):
 
     def _task_error(self, what: str) -> Callable[[BaseException], None]:
         def report(exc: BaseException) -> None:
-            plain = isinstance(exc, (ReadError, BuildParameterError))
+            plain = isinstance(exc, (ReadError, BuildParameterError, SpectrumError, ModelMismatchError))
             reason = str(exc) if plain else f"{type(exc).__name__}: {exc}"
             self.show_error(what, f"{what} failed.\n\n{reason}\n\nNothing was changed.")
 
@@ -550,6 +557,7 @@ class MainWindow(QMainWindow):
         if atoms.cell.rank == 3:
             height = float(1.0 / np.linalg.norm(np.linalg.inv(atoms.cell.array), axis=0).max())
         self.order_panel.set_elements(atoms.numbers, height)
+        self.prediction.structure_shown(atoms)
 
     def _analyse(self, label: str, compute: Callable, apply: Callable, finish: Callable) -> None:
         """Run ``compute(atoms, cutoffs, bonded, progress, cancel)`` on the shown model in the
@@ -679,6 +687,7 @@ class MainWindow(QMainWindow):
             idx, dist, _ = self.bond_list.neighbors_of(index)
             neighbors = (idx, dist)
         self.structure_panel.show_atom(self.atoms, index, neighbors)
+        self.prediction.atom_picked(index)
 
     # -- spectra ------------------------------------------------------------------------------
     def open_spectrum_dialog(self) -> None:

@@ -144,7 +144,7 @@ def test_active_learner_respects_budget_target_and_cancel():
         return y.intensity[rows]
 
     learner = ActiveLearner(x, ActiveParams(strategy="farthest", n_initial=5, batch=5, max_calls=30,
-                                            surrogate=SurrogateParams(regressor="kernel_ridge")))
+                                            regressor="kernel_ridge"))
     learner.run(oracle)
     assert sum(calls) == 30 and len(set(learner.labelled)) == 30
     assert learner.curve.calls == [10, 15, 20, 25, 30]  # errors measured on each batch before learning it
@@ -155,7 +155,7 @@ def test_active_learner_respects_budget_target_and_cancel():
     with pytest.raises(Cancelled):
         ActiveLearner(x, ActiveParams(n_initial=5)).run(oracle, cancel=lambda: True)
     with pytest.raises(ParameterError, match="strategy"):
-        ActiveParams(strategy="uncertainty", surrogate=SurrogateParams(regressor="ridge")).validate()
+        ActiveParams(strategy="uncertainty", regressor="ridge").validate()
 
 
 def test_export_queries_and_import_results_continue_the_loop(tmp_path):

@@ -37,8 +37,13 @@ class ActiveParams:
     batch: int = 4
     max_calls: int = 200
     target_rmse: float = 0.0  # stop when the measured error is at or below this (0 = use the budget)
-    surrogate: SurrogateParams = field(default_factory=SurrogateParams)
+    regressor: str = "gp"
+    n_components: int = 12
     seed: int = 0
+
+    @property
+    def surrogate(self) -> SurrogateParams:
+        return SurrogateParams(regressor=self.regressor, n_components=self.n_components, seed=self.seed)
 
     def validate(self, pool_size: int | None = None) -> "ActiveParams":
         require(self.strategy in STRATEGIES, "strategy", f"one of {', '.join(STRATEGIES)}")
@@ -49,7 +54,7 @@ class ActiveParams:
         if pool_size is not None:
             require(self.n_initial <= pool_size, "n_initial", f"at most the pool size ({pool_size})")
         if self.strategy == "uncertainty":
-            require(self.surrogate.regressor == "gp", "strategy",
+            require(self.regressor == "gp", "strategy",
                     "uncertainty sampling needs the Gaussian-process regressor (or choose 'farthest')")
         self.surrogate.validate()
         return self

@@ -1,0 +1,94 @@
+"""The surrogate workflow in a few calls, shared by the window, the model-building script and the
+benchmarks: the pool of absorbing sites of some models, their descriptors, and active learning
+against a reference calculator.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from amorpha.engine.errors import require
+from amorpha.engine.surrogate.active import ActiveLearner, ActiveParams
+from amorpha.engine.tasks import check_cancel, sub_progress
+
+
+def default_descriptor(species, periodic: bool = True):
+    """SOAP settings for site spectra: 5 Å reaches the second shell of Si in silica, where the
+    spectra still change; n_max 6, l_max 4 keep the vector short enough for a GP on few samples."""
+    from amorpha.engine.descriptors import SoapParams
+
+    return SoapParams(species=tuple(sorted(set(species))), r_cut=5.0, n_max=6, l_max=4, sigma=0.5,
+                      periodic=periodic)
+
+
+@dataclass
+class SitePool:
+    """Every absorbing site of ``structures`` with its descriptor row: ``sites[k] = (model, atom)``."""
+
+    structures: list
+    element: str
+    descriptor: object
+    features: np.ndarray
+    sites: np.ndarray
+
+    def atoms_and_indices(self, rows):
+        """Group pool rows by model: yields (atoms, atom indices, positions of those rows)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        for model in np.unique(self.sites[rows, 0]):
+            mine = np.flatnonzero(self.sites[rows, 0] == model)
+            yield self.structures[model], self.sites[rows[mine], 1], mine
+
+
+def site_pool(structures, element: str, descriptor=None, progress=None, cancel=None) -> SitePool:
+    """Descriptors of all ``element`` sites of ``structures`` (one settings for all models)."""
+    from amorpha.engine.descriptors import compute
+
+    structures = list(structures)
+    species = {s for atoms in structures for s in atoms.get_chemical_symbols()}
+    require(element in species, "element", f"one of the loaded elements ({', '.join(sorted(species))})")
+    if descriptor is None:
+        descriptor = default_descriptor(species, all(atoms.pbc.all() for atoms in structures))
+    rows, sites = [], []
+    for k, atoms in enumerate(structures):
+        check_cancel(cancel)
+        index = np.flatnonzero(np.asarray(atoms.get_chemical_symbols()) == element)
+        if len(index) == 0:
+            continue
+        part = sub_progress(progress, k / len(structures), (k + 1) / len(structures))
+        rows.append(compute(atoms, descriptor, index, progress=part, cancel=cancel))
+        sites.append(np.column_stack([np.full(len(index), k), index]))
+    return SitePool(structures, element, descriptor, np.vstack(rows), np.vstack(sites))
+
+
+def calculator_oracle(pool: SitePool, calculator, progress=None, cancel=None):
+    """A function pool rows → their reference spectra (SiteSpectra), computed by ``calculator``."""
+    from amorpha.engine.spectra.spectrum import SiteSpectra
+
+    def oracle(rows):
+        rows = np.asarray(rows, dtype=np.int64)
+        out = None
+        for atoms, indices, where in pool.atoms_and_indices(rows):
+            part = calculator.site_spectra(atoms, indices, cancel=cancel)
+            if out is None:
+                out = np.empty((len(rows), part.intensity.shape[1]))
+                first = part
+            out[where] = part.intensity
+        return SiteSpectra(first.energy, out, pool.sites[rows, 1], first.element, first.edge, first.source)
+
+    return oracle
+
+
+def learn(pool: SitePool, calculator, params: ActiveParams | None = None, learner: ActiveLearner | None = None,
+          progress=None, cancel=None) -> ActiveLearner:
+    """Active learning on ``pool`` with ``calculator`` as the oracle; pass ``learner`` to continue.
+
+    The learner is returned (and, when given, updated in place) so that a cancelled run keeps
+    every spectrum computed so far.
+    """
+    if learner is None:
+        learner = ActiveLearner(pool.features, params or ActiveParams(), pool.descriptor.to_dict())
+    learner.run(calculator_oracle(pool, calculator, cancel=cancel), progress=progress, cancel=cancel)
+    if learner.model is not None:
+        learner.model.reference = getattr(calculator, "label", learner.model.reference)
+    return learner
