@@ -22,6 +22,9 @@ KERNEL_MODULES = [
     "amorpha.engine.build.voids",
     "amorpha.engine.build.keating",
     "amorpha.engine.build.network",
+    "amorpha.engine.descriptors.soap",
+    "amorpha.engine.descriptors.acsf",
+    "amorpha.engine.descriptors.local",
 ]
 
 

@@ -26,14 +26,14 @@ CHUNK_SECONDS = 0.05
 # --------------------------------------------------------------------------- parameters
 
 
-def as_symbol(element) -> str:
-    """'si', 'Si' or 14 -> 'Si'; ParameterError('species') if it is no element."""
+def as_symbol(element, parameter: str = "species") -> str:
+    """'si', 'Si' or 14 -> 'Si'; ParameterError(parameter) if it is no element."""
     try:
         z = int(element) if isinstance(element, (int, np.integer)) else number(str(element))
     except (KeyError, ValueError, IndexError):
-        raise ParameterError("species", f"{element!r} is not a chemical element") from None
+        raise ParameterError(parameter, f"{element!r} is not a chemical element") from None
     if not 0 < z < 119:
-        raise ParameterError("species", f"{element!r} is not a chemical element")
+        raise ParameterError(parameter, f"{element!r} is not a chemical element")
     return symbol(z)
 
 
@@ -51,12 +51,12 @@ def normalise_species(species) -> tuple:
     return tuple(out)
 
 
-def check_species(species: Sequence) -> np.ndarray:
+def check_species(species: Sequence, parameter: str = "species") -> np.ndarray:
     """Atomic numbers of ``species`` sorted ascending (the feature order); raises on problems."""
-    require(len(species) > 0, "species", "list at least one element, e.g. ('Si', 'O')")
-    numbers = [number(as_symbol(s)) for s in species]
+    require(len(species) > 0, parameter, "list at least one element, e.g. ('Si', 'O')")
+    numbers = [number(as_symbol(s, parameter)) for s in species]
     dup = {symbol(z) for z in numbers if numbers.count(z) > 1}
-    require(not dup, "species", f"{', '.join(sorted(dup))} listed more than once")
+    require(not dup, parameter, f"{', '.join(sorted(dup))} listed more than once")
     return np.array(sorted(numbers), dtype=np.int64)
 
 
@@ -174,19 +174,6 @@ def pair_vector(i, j, p, pos, cell, shifts):
     dy = pos[j, 1] - pos[i, 1] + s0 * cell[0, 1] + s1 * cell[1, 1] + s2 * cell[2, 1]
     dz = pos[j, 2] - pos[i, 2] + s0 * cell[0, 2] + s1 * cell[1, 2] + s2 * cell[2, 2]
     return dx, dy, dz
-
-
-@njit(nogil=True, cache=True)
-def gather_vectors(i, indptr, indices, shifts, pos, cell, vec):
-    """Fill ``vec[:k]`` with atom ``i``'s neighbour vectors; returns ``k``."""
-    k = 0
-    for p in range(indptr[i], indptr[i + 1]):
-        dx, dy, dz = pair_vector(i, indices[p], p, pos, cell, shifts)
-        vec[k, 0] = dx
-        vec[k, 1] = dy
-        vec[k, 2] = dz
-        k += 1
-    return k
 
 
 def max_row(indptr: np.ndarray, centres: np.ndarray) -> int:

@@ -5,26 +5,32 @@ Definitions (Bartók, Kondor & Csányi, PRB 87, 184115 (2013); DScribe's convent
 * each neighbour j of species Z (the centre itself included) is a Gaussian
   ``exp(-|r - r_j|² / 2σ²)``, unnormalised; neighbours are taken up to ``r_cut`` plus a padding
   ``σ·sqrt(-2 ln 0.001)``, where a Gaussian has fallen to 10⁻³;
-* radial basis ``g_nl(r) = Σ_k β_nkl r^l exp(-α_kl r²)``: the α make ``r^l exp(-α r²)`` fall to
-  10⁻³ at radii spaced evenly from 1 Å to ``r_cut``, and β = S^(-1/2) (Löwdin) orthonormalises
-  them on [0, ∞);
+* radial basis ``g_nl(r) = Σ_k β_nkl r^l exp(-α_kl r²)``: the α make ``r^l exp(-α r²)``
+  fall to 10⁻³ at radii spaced evenly from 1 Å to ``r_cut``, and β = S^(-1/2) (Löwdin)
+  orthonormalises them on [0, ∞);
 * ``c^Z_nlm = ∫ g_nl(r) Y_lm(r̂) ρ_Z(r) d³r`` with real spherical harmonics; for a Gaussian at
   r_j the integral is analytic, ``Σ_k β_nkl π^{3/2} η^l/(α+η)^{l+3/2} exp(-αη r_j²/(α+η))
   r_j^l Y_lm(r̂_j)`` (η = 1/2σ²);
 * ``p^{ZZ'}_{nn'l} = π sqrt(8/(2l+1)) Σ_m c^Z_nlm c^{Z'}_n'lm``, ordered by species pair
   (Z ≤ Z', by atomic number), then l, then n, n' (n ≤ n' when Z = Z').
 
-How it stays fast: the radial part of each (l, n) is a smooth function of u = r², so it is
-tabulated once per parameter set as a piecewise quintic (Hermite, from exact values and first
-and second derivatives; ~1e-10 relative error) and one neighbour costs a table look-up instead of
-(l_max+1)·n_max exponentials. ``r^l Y_lm`` are solid harmonics from a recursion in x, y, z and
-r² (no square root, no division, exact at r = 0 where only l = 0 survives). Coefficients are
-accumulated per species with the radial index innermost (vectorised), then the power spectrum is
-formed per centre.
+How it stays fast (about 3× DScribe's C++ on one thread, see
+``tests/benchmarks/bench_descriptors.py``):
+
+* the radial part of each (l, n) is a smooth function of u = r², so it is tabulated once per
+  parameter set as a piecewise quintic (Hermite, from exact values and first and second
+  derivatives; ~1e-10 relative error): a neighbour costs one table look-up instead of
+  (l_max+1)·n_max exponentials;
+* ``r^l Y_lm`` are solid harmonics from a recursion in x, y, z and r² (no square root, no
+  division, exact at r = 0 where only l = 0 survives), run over all neighbours of a centre at once
+  so that every step is a long loop that vectorises;
+* the coefficients of one species and one l are a small matrix product (harmonics × radial
+  factors over the neighbours), done by BLAS; numba's own loops vectorise badly at n_max = 8.
 """
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Optional
@@ -32,6 +38,7 @@ from typing import Optional
 import numpy as np
 from numba import njit
 
+from ..elements import symbol
 from ..errors import ParameterError, require
 from ..tasks import CancelFn, ProgressFn, report
 from . import settings as S
@@ -42,8 +49,9 @@ KIND = "soap"
 _THRESHOLD = 1e-3
 #: Table spacing in u = r², as a fraction of the decay length of the steepest exponential.
 _TABLE_STEP = 0.1
-#: Most intervals a radial table may have (protects memory with tiny sigma and long cutoffs).
-_TABLE_MAX = 20_000
+#: Largest radial table in bytes (tiny sigma, long cutoffs and many functions trade accuracy
+#: for memory beyond it; the usual settings need about 1 MB).
+_TABLE_BYTES = 64 * 2**20
 #: Rough cost per neighbour per (l, n) pair, seconds, for sizing chunks.
 _COST_PER_TERM = 3e-10
 
@@ -69,7 +77,8 @@ class SoapParams:
         S.check_int(self.l_max, "l_max", 0, 20)
         S.check_positive(self.sigma, "sigma", " Å")
         require(isinstance(self.periodic, (bool, np.bool_)), "periodic", "must be True or False")
-        _basis(float(self.r_cut), int(self.n_max), int(self.l_max))  # raises if not orthonormalisable
+        # raises if the radial functions cannot be orthonormalised
+        _basis(float(self.r_cut), int(self.n_max), int(self.l_max))
 
     @property
     def n_features(self) -> int:
@@ -95,7 +104,7 @@ class SoapParams:
 
 def feature_names(params: SoapParams) -> list[str]:
     """``"Si-O l=2 n=0,3"`` for each column, in output order."""
-    symbols = [_sym(z) for z in S.check_species(params.species)]
+    symbols = [symbol(z) for z in S.check_species(params.species)]
     names = []
     for a in range(len(symbols)):
         for b in range(a, len(symbols)):
@@ -104,11 +113,6 @@ def feature_names(params: SoapParams) -> list[str]:
                     for n2 in range(n if a == b else 0, params.n_max):
                         names.append(f"{symbols[a]}-{symbols[b]} l={l} n={n},{n2}")
     return names
-
-
-def _sym(z: int) -> str:
-    from ..elements import symbol
-    return symbol(z)
 
 
 # --------------------------------------------------------------------------- basis and tables
@@ -130,7 +134,8 @@ def _basis(r_cut: float, n_max: int, l_max: int) -> tuple[np.ndarray, np.ndarray
     for l in range(l_max + 1):
         a = -np.log(_THRESHOLD / radii**l) / radii**2
         overlap = 0.5 * gamma(l + 1.5) * (a[:, None] + a[None, :]) ** (-l - 1.5)
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # ill-conditioned S: judged by the result below
             b = sqrtm(inv(overlap))
         if np.iscomplexobj(b) or not np.isfinite(b).all():
             raise ParameterError(
@@ -158,7 +163,8 @@ def _tables(params: SoapParams):
     the centre's own l = 0 term per n."""
     a_eff, b_eff = _radial_parts(params)
     u_max = params.cutoff**2 * (1.0 + 1e-9)
-    n_int = int(min(max(math.ceil(u_max * a_eff.max() / _TABLE_STEP), 64), _TABLE_MAX))
+    most = _TABLE_BYTES // (6 * 8 * a_eff.shape[0] * b_eff.shape[1])
+    n_int = int(max(min(math.ceil(u_max * a_eff.max() / _TABLE_STEP), most), 64))
     h = u_max / n_int
     u = np.arange(n_int + 1) * h
 
@@ -210,26 +216,47 @@ def harmonic_tables(l_max: int):
 
 
 @njit(nogil=True, cache=True)
-def solid_harmonics(x, y, z, u, l_max, start, up, back, out):
-    """Real solid harmonics r^l Y_lm at (x, y, z), u = r²; ``out[l² + l + m]``."""
-    c = 1.0
-    s = 0.0
+def solid_harmonics(x, y, z, u, k0, k1, l_max, start, up, back, out, c, s, q1, q2):
+    """Real solid harmonics r^l Y_lm of the vectors k0 <= k < k1: ``out[l² + l + m, k - k0]``.
+
+    Each recursion step runs over all the vectors at once (long loops that vectorise);
+    ``c, s, q1, q2`` are scratch of at least k1 - k0 entries.
+    """
+    n = k1 - k0
+    for k in range(n):
+        c[k] = 1.0
+        s[k] = 0.0
     for m in range(l_max + 1):
-        if m > 0:
-            c, s = x * c - y * s, x * s + y * c
-        q2 = 0.0
-        q1 = start[m]
+        if m > 0:  # (x + iy)^m, one factor more
+            for k in range(n):
+                xk = x[k0 + k]
+                yk = y[k0 + k]
+                cm = xk * c[k] - yk * s[k]
+                s[k] = xk * s[k] + yk * c[k]
+                c[k] = cm
+        first = start[m]
+        for k in range(n):
+            q1[k] = first
+            q2[k] = 0.0
         for l in range(m, l_max + 1):
             if l > m:
-                q = up[l, m] * z * q1 - back[l, m] * u * q2
-                q2 = q1
-                q1 = q
+                a = up[l, m]
+                b = back[l, m]
+                for k in range(n):
+                    q = a * z[k0 + k] * q1[k] - b * u[k0 + k] * q2[k]
+                    q2[k] = q1[k]
+                    q1[k] = q
             base = l * l + l
             if m == 0:
-                out[base] = q1
+                row = out[base]
+                for k in range(n):
+                    row[k] = q1[k]
             else:
-                out[base + m] = q1 * c
-                out[base - m] = q1 * s
+                re = out[base + m]
+                im = out[base - m]
+                for k in range(n):
+                    re[k] = q1[k] * c[k]
+                    im[k] = q1[k] * s[k]
 
 
 @njit(nogil=True, cache=True)
@@ -242,7 +269,8 @@ def _radial(u, coef, inv_h, rad):
     t = x - k
     c = coef[k]
     for q in range(rad.shape[0]):
-        rad[q] = c[0, q] + t * (c[1, q] + t * (c[2, q] + t * (c[3, q] + t * (c[4, q] + t * c[5, q]))))
+        rad[q] = c[0, q] + t * (c[1, q] + t * (c[2, q] + t * (c[3, q]
+                                                          + t * (c[4, q] + t * c[5, q]))))
 
 
 @njit(nogil=True, cache=True)
@@ -268,37 +296,70 @@ def _power_spectrum(acc, l_max, n_max, pref, row, tmp):
 
 @njit(nogil=True, cache=True)
 def _soap_rows(lo, hi, centres, indptr, indices, shifts, pos, cell, types, n_types, l_max,
-               n_max, coef, inv_h, own, start, up, back, pref, out):
+               n_max, coef, inv_h, own, start, up, back, pref, max_k, out):
+    """Power spectra of ``centres[lo:hi]`` into ``out[lo:hi]``.
+
+    Per centre the neighbour vectors are gathered grouped by species; their harmonics
+    ``Y[lm, k]`` and radial factors ``R[(l, n), k]`` fill two matrices, and each species' and
+    l's block of coefficients is one small matrix product ``Y_l R_l^T`` (BLAS).
+    """
     n_lm = (l_max + 1) * (l_max + 1)
+    n_q = (l_max + 1) * n_max
     acc = np.zeros((n_types, n_lm, n_max))
-    ylm = np.empty(n_lm)
-    rad = np.empty((l_max + 1) * n_max)
+    y_buf = np.empty(n_lm * max_k)
+    r_buf = np.empty(n_q * max_k)
+    vx = np.empty(max_k)
+    vy = np.empty(max_k)
+    vz = np.empty(max_k)
+    vu = np.empty(max_k)
+    c = np.empty(max_k)
+    s = np.empty(max_k)
+    q1 = np.empty(max_k)
+    q2 = np.empty(max_k)
+    rad = np.empty(n_q)
     tmp = np.empty(n_max)
+    ends = np.zeros(n_types + 1, np.int64)
     for row in range(lo, hi):
         i = centres[row]
         acc[:] = 0.0
-        ti = types[i]
         for n in range(n_max):  # the centre's own Gaussian: l = 0 only
-            acc[ti, 0, n] = own[n]
-        for p in range(indptr[i], indptr[i + 1]):
+            acc[types[i], 0, n] = own[n]
+        p0 = indptr[i]
+        p1 = indptr[i + 1]
+        ends[:] = 0  # counting sort of the neighbours by species
+        for p in range(p0, p1):
+            ends[types[indices[p]] + 1] += 1
+        for t in range(n_types):
+            ends[t + 1] += ends[t]
+        for p in range(p0, p1):
             j = indices[p]
-            s0 = shifts[p, 0]
-            s1 = shifts[p, 1]
-            s2 = shifts[p, 2]
-            dx = pos[j, 0] - pos[i, 0] + s0 * cell[0, 0] + s1 * cell[1, 0] + s2 * cell[2, 0]
-            dy = pos[j, 1] - pos[i, 1] + s0 * cell[0, 1] + s1 * cell[1, 1] + s2 * cell[2, 1]
-            dz = pos[j, 2] - pos[i, 2] + s0 * cell[0, 2] + s1 * cell[1, 2] + s2 * cell[2, 2]
-            u = dx * dx + dy * dy + dz * dz
-            solid_harmonics(dx, dy, dz, u, l_max, start, up, back, ylm)
-            _radial(u, coef, inv_h, rad)
-            a = acc[types[j]]
-            for l in range(l_max + 1):
-                r = rad[l * n_max:(l + 1) * n_max]
-                for lm in range(l * l, (l + 1) * (l + 1)):
-                    y = ylm[lm]
-                    al = a[lm]
-                    for n in range(n_max):
-                        al[n] += r[n] * y
+            dx, dy, dz = S.pair_vector(i, j, p, pos, cell, shifts)
+            t = types[j]
+            k = ends[t]
+            ends[t] = k + 1
+            vx[k] = dx
+            vy[k] = dy
+            vz[k] = dz
+            vu[k] = dx * dx + dy * dy + dz * dz
+        k0 = 0
+        for t in range(n_types):
+            k1 = ends[t]
+            n_k = k1 - k0
+            if n_k > 0:
+                ylm = y_buf[:n_lm * n_k].reshape(n_lm, n_k)
+                rq = r_buf[:n_q * n_k].reshape(n_q, n_k)
+                solid_harmonics(vx, vy, vz, vu, k0, k1, l_max, start, up, back, ylm, c, s, q1, q2)
+                for k in range(n_k):
+                    _radial(vu[k0 + k], coef, inv_h, rad)
+                    for q in range(n_q):
+                        rq[q, k] = rad[q]
+                at = acc[t]
+                for l in range(l_max + 1):
+                    block = np.dot(ylm[l * l:(l + 1) * (l + 1)], rq[l * n_max:(l + 1) * n_max].T)
+                    for m in range(2 * l + 1):
+                        for n in range(n_max):
+                            at[l * l + m, n] += block[m, n]
+            k0 = k1
         _power_spectrum(acc, l_max, n_max, pref, out[row], tmp)
 
 
@@ -307,7 +368,7 @@ def _soap_rows(lo, hi, centres, indptr, indices, shifts, pos, cell, types, n_typ
 
 def compute_soap(atoms, params: SoapParams, centers=None, progress: Optional[ProgressFn] = None,
                  cancel: Optional[CancelFn] = None) -> np.ndarray:
-    """SOAP power spectrum of each centre (atom indices; all atoms if None), (n_centres, n_features).
+    """SOAP power spectrum of each centre (atom indices; all if None): (n_centres, n_features).
 
     Equal to ``dscribe.descriptors.SOAP(species, r_cut, n_max, l_max, sigma, rbf="gto",
     periodic=...).create(atoms, centers=...)`` (see the module docstring for the conventions).
@@ -329,10 +390,12 @@ def compute_soap(atoms, params: SoapParams, centers=None, progress: Optional[Pro
     row_cost = (hood.mean_neighbours() + 1) * (l_max + 1) ** 2 * n_max * _COST_PER_TERM \
         + n_types**2 * n_max**2 * (l_max + 1) ** 2 * 1e-10
 
+    max_k = max(S.max_row(hood.indptr, centres), 1)
+
     def kernel(lo, hi):
         _soap_rows(lo, hi, centres, hood.indptr, hood.indices, hood.shifts, hood.positions,
                    hood.cell, types, n_types, l_max, n_max, coef, inv_h, own, start, up, back,
-                   pref, out)
+                   pref, max_k, out)
 
     S.run_rows(kernel, len(centres), row_cost, progress, cancel, "SOAP", span)
     report(progress, 1.0, "SOAP done")
