@@ -7,7 +7,7 @@ XVFB   := xvfb-run -a -s "-screen 0 1600x1000x24"
 # pytest runs under Xvfb when there is no display (Qt's offscreen platform has no OpenGL).
 HEADLESS := $(if $(or $(DISPLAY),$(WAYLAND_DISPLAY)),,$(XVFB))
 
-.PHONY: run test bench sysdeps clean screenshots examples
+.PHONY: run test bench sysdeps clean screenshots examples models
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -47,3 +47,7 @@ screenshots: $(STAMP)
 # Rebuild resources/examples/ (File › Examples) with the project's own builders.
 examples: $(STAMP)
 	$(PY) packaging/build_examples.py $(ARGS)
+
+# Rebuild resources/models/ (the built-in Si K surrogate) with the project's own xTB calculator.
+models: $(STAMP)
+	$(PY) packaging/train_models.py $(ARGS)

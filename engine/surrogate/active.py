@@ -26,8 +26,9 @@ from amorpha.engine.tasks import check_cancel, report
 
 STRATEGIES = ("uncertainty", "farthest", "random")
 
-#: rows of the pool → their spectra (n_rows, n_energies) on one grid, or a SiteSpectra
-Oracle = Callable[[np.ndarray], "SiteSpectra | np.ndarray"]
+#: rows of the pool → their spectra (n_rows, n_energies) on one grid, or a SiteSpectra; or a pair
+#: (rows it could do, their spectra) when some sites failed (they are never asked for again)
+Oracle = Callable[[np.ndarray], "SiteSpectra | np.ndarray | tuple"]
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class ActiveLearner:
         self.test = test
         self.rng = np.random.default_rng(params.seed)
         self.labelled: list[int] = []
+        self.failed: list[int] = []
         self.spectra: np.ndarray | None = None
         self.grid: SiteSpectra | None = None  # energy/element/edge of the first answer
         self.model: SpectrumModel | None = None
@@ -96,8 +98,9 @@ class ActiveLearner:
     def next_queries(self) -> np.ndarray:
         """Pool rows to send to the calculator next."""
         if not self.labelled:
-            return self.rng.choice(len(self.pool), self.params.n_initial, replace=False)
-        free = np.setdiff1d(np.arange(len(self.pool)), self.labelled)
+            free = np.setdiff1d(np.arange(len(self.pool)), self.failed)
+            return self.rng.choice(free, min(self.params.n_initial, len(free)), replace=False)
+        free = np.setdiff1d(np.arange(len(self.pool)), self.labelled + self.failed)
         k = min(self.params.batch, len(free), self.params.max_calls - len(self.labelled))
         if k <= 0:
             return np.empty(0, dtype=np.int64)
@@ -148,7 +151,7 @@ class ActiveLearner:
     @property
     def done(self) -> bool:
         p = self.params
-        if len(self.labelled) >= min(p.max_calls, len(self.pool)):
+        if len(self.labelled) + len(self.failed) >= min(p.max_calls, len(self.pool)):
             return True
         return bool(p.target_rmse > 0 and self.curve.rmse and self.curve.rmse[-1] <= p.target_rmse)
 
@@ -159,7 +162,14 @@ class ActiveLearner:
             rows = self.next_queries()
             if len(rows) == 0:
                 break
-            self.add(rows, oracle(rows))
+            answer = oracle(rows)
+            if isinstance(answer, tuple):
+                done, answer = answer
+                self.failed.extend(int(r) for r in np.setdiff1d(rows, done))
+                rows = done
+                if len(rows) == 0:
+                    continue
+            self.add(rows, answer)
             err = f", RMSE {self.curve.rmse[-1]:.4g}" if self.curve.rmse else ""
             report(progress, len(self.labelled) / min(self.params.max_calls, len(self.pool)),
                    f"{len(self.labelled)} reference spectra{err}")

@@ -62,20 +62,37 @@ def site_pool(structures, element: str, descriptor=None, progress=None, cancel=N
 
 
 def calculator_oracle(pool: SitePool, calculator, progress=None, cancel=None):
-    """A function pool rows → their reference spectra (SiteSpectra), computed by ``calculator``."""
+    """A function pool rows → (rows done, their SiteSpectra), computed by ``calculator``.
+
+    A site the calculator cannot do (an SCF that does not converge on a strained cluster) is left
+    out and named in ``failures`` instead of ending the run; active learning then never asks again.
+    """
     from amorpha.engine.spectra.spectrum import SiteSpectra
+
+    failures: list[tuple[int, str]] = []
 
     def oracle(rows):
         rows = np.asarray(rows, dtype=np.int64)
-        out = None
+        done, spectra = [], []
         for atoms, indices, where in pool.atoms_and_indices(rows):
-            part = calculator.site_spectra(atoms, indices, cancel=cancel)
-            if out is None:
-                out = np.empty((len(rows), part.intensity.shape[1]))
-                first = part
-            out[where] = part.intensity
-        return SiteSpectra(first.energy, out, pool.sites[rows, 1], first.element, first.edge, first.source)
+            context = calculator.prepare(atoms)
+            for index, row in zip(indices, rows[where]):
+                check_cancel(cancel)
+                try:
+                    spectra.append(calculator.site_spectrum(atoms, int(index), cancel=cancel, context=context))
+                except RuntimeError as exc:  # the calculator's own failure, not a programming error
+                    failures.append((int(row), str(exc)))
+                    continue
+                done.append(int(row))
+        order = np.argsort([np.flatnonzero(rows == r)[0] for r in done]) if done else []
+        done = np.asarray(done, dtype=np.int64)[order]
+        if len(done) == 0:
+            return done, None
+        out = SiteSpectra.from_spectra([spectra[k] for k in order])
+        out.source = calculator.label
+        return done, out
 
+    oracle.failures = failures
     return oracle
 
 

@@ -1,0 +1,81 @@
+"""The Predict panel in the window: a model predicts the shown structure's average spectrum, a
+clicked site adds its own, a model that does not fit says so, and a damaged model file is refused
+without touching what is shown.
+
+The model here is trained on spectra made from the SOAP features by a fixed rule (the window's
+mechanics are under test, not the physics: tests/test_surrogate_model.py and the shipped model's
+validation cover that).
+"""
+import numpy as np
+import pytest
+
+from amorpha.engine.descriptors import compute
+from amorpha.engine.examples import load_example
+from amorpha.engine.spectra import SiteSpectra
+from amorpha.engine.surrogate.model import SpectrumModel, SurrogateParams
+from amorpha.engine.surrogate.pipeline import default_descriptor
+
+ENERGY = np.linspace(-5, 30, 176)
+
+
+@pytest.fixture(scope="module")
+def silica():
+    return load_example("a-SiO2")
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory, silica):
+    descriptor = default_descriptor(["O", "Si"])
+    sites = np.flatnonzero(silica.numbers == 14)[:80]
+    x = compute(silica, descriptor, sites)
+    centre = 5 + x[:, :3].sum(axis=1) / x[:, :3].sum(axis=1).std()
+    y = np.exp(-0.5 * (ENERGY[None, :] - centre[:, None]) ** 2)
+    data = SiteSpectra(ENERGY, y, sites, "Si", "K", "rule")
+    model = SpectrumModel.train(x, data, descriptor.to_dict(), SurrogateParams(regressor="ridge"),
+                                reference="a fixed rule (test)")
+    path = tmp_path_factory.mktemp("models") / "rule.amodel"
+    model.save(path)
+    return path
+
+
+def show(qtbot, window, atoms):
+    with qtbot.waitSignal(window.model_ready, timeout=60000):
+        window.set_model(atoms, "test model")
+
+
+def test_model_predicts_average_and_clicked_sites(qtbot, empty_window, silica, model_file):
+    window = empty_window
+    show(qtbot, window, silica.copy())
+    with qtbot.waitSignal(window.prediction.prediction_settled, timeout=60000):
+        with qtbot.waitSignal(window.prediction.model_changed, timeout=30000):
+            window.prediction.load(str(model_file))
+    panel = window.spectrum_panel
+    (average,) = panel.group("predicted")
+    n_si = int(np.sum(window.atoms.numbers == 14))
+    assert f"({n_si} sites)" in average.label and average.element == "Si"
+    assert "ridge on 80 site spectra" in window.prediction_panel.summary.text()
+    si = int(np.flatnonzero(window.atoms.numbers == 14)[3])
+    window.select_atom(si)
+    (site,) = panel.group("site")
+    assert site.site == si and site.label == f"Si{si} (predicted)"
+    np.testing.assert_allclose(average.intensity, window.prediction.predicted.intensity.mean(axis=0))
+    window.select_atom(int(np.flatnonzero(window.atoms.numbers == 8)[0]))  # O: no site spectrum
+    assert len(panel.group("site")) == 1
+
+
+def test_model_without_its_element_and_damaged_files(qtbot, empty_window, model_file, tmp_path):
+    from ase.build import bulk
+
+    window = empty_window
+    with qtbot.waitSignal(window.prediction.model_changed, timeout=30000):
+        window.prediction.load(str(model_file))
+    with qtbot.waitSignal(window.prediction.prediction_settled, timeout=60000):
+        show(qtbot, window, bulk("Cu", "fcc", 3.6, cubic=True).repeat(3))
+    assert window.spectrum_panel.group("predicted") == []
+    assert "has no Si" in window.prediction_panel.status.text()
+    bad = tmp_path / "broken.amodel"
+    bad.write_bytes(b"not a zip at all")
+    with qtbot.waitSignal(window.error_shown, timeout=10000) as blocker:
+        window.prediction.load(str(bad))
+    assert "broken.amodel" in blocker.args[0] and "not an Amorpha spectrum model" in blocker.args[0]
+    assert window.prediction.model is not None  # the model in use stays
