@@ -170,9 +170,10 @@ class SpectrumPrediction(QObject):
                            done, self.window._task_error("Reference spectrum"))
 
     def _calculator(self):
-        from amorpha.engine.surrogate.xtb import XtbCalculator, XtbParams
+        from amorpha.engine.surrogate.pipeline import default_calculator
 
-        return XtbCalculator(XtbParams())
+        stored = self.model.metrics.get("calculator") if self.model is not None else None
+        return default_calculator(stored)
 
     # -- training ---------------------------------------------------------------------------
     def train_dialog(self):

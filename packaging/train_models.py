@@ -19,8 +19,7 @@ import numpy as np
 from amorpha.engine.examples import load_example
 from amorpha.engine.surrogate.active import ActiveLearner, ActiveParams
 from amorpha.engine.surrogate.metrics import spectrum_metrics
-from amorpha.engine.surrogate.pipeline import calculator_oracle, site_pool
-from amorpha.engine.surrogate.xtb import XtbCalculator, XtbParams
+from amorpha.engine.surrogate.pipeline import calculator_oracle, default_calculator, site_pool
 
 OUT = Path(__file__).resolve().parent.parent / "resources" / "models"
 
@@ -38,7 +37,7 @@ def main(argv=None) -> int:
     pool = site_pool(structures, "Si")
     print(f"pool: {len(pool.features)} Si sites, {pool.features.shape[1]} SOAP features "
           f"({time.perf_counter() - t0:.1f} s)", flush=True)
-    calculator = XtbCalculator(XtbParams())
+    calculator = default_calculator()
     oracle = calculator_oracle(pool, calculator)
 
     rng = np.random.default_rng(args.seed + 1)

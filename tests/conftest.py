@@ -5,8 +5,10 @@ from pathlib import Path
 
 import pytest
 
-# Settings (recent files, last folder) go to a throw-away folder, never the user's.
+# Settings (recent files, last folder) and caches (xTB site spectra) go to throw-away folders,
+# never the user's.
 os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="amorpha-test-config-")
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="amorpha-test-cache-")
 HAS_DISPLAY = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 if not HAS_DISPLAY:
     # Qt's offscreen platform works for widgets but cannot make an OpenGL context.

@@ -4,16 +4,20 @@ Molecular codes such as xTB need a closed-shell molecule, so a site's environmen
 
 1. every atom within ``radius`` of the absorber, over all periodic images, unwrapped so the
    cluster is contiguous and the absorber sits at the origin;
-2. completion: every atom of that sphere that is *not* a terminal element (O, N, S, halogens, H;
-   :data:`TERMINAL`) gets all of its bonded neighbours. A boundary Si therefore keeps its whole
-   SiO4 tetrahedron instead of becoming an under-coordinated Si with a spurious gap state;
-   the completion is one level deep, so a network of cations (a-Si) does not grow without end;
+2. completion: every atom of that sphere that is *not* a terminal element (H, N, O, S, Se, Te,
+   halogens; :data:`TERMINAL`) gets all of its bonded terminal neighbours. A boundary Si thus
+   keeps its whole SiO4 tetrahedron (the cluster ends in Si–O–H, silanol, as silica clusters
+   usually do) instead of an Si with a missing O; a bond between two cations (Si–Si) is not
+   followed, it is capped (step 4), so a cation network such as a-Si does not grow;
 3. an outside atom bonded to two or more cluster atoms is taken in as well (and completed if it
    is not terminal): capping both bonds would put two H about 1 Å apart, pointing at the
-   same spot; this is repeated a few times (:data:`MAX_CLOSURE_PASSES`);
+   same spot; so is the partner of a model H (a cap on an H would make H2); this is repeated
+   a few times (:data:`MAX_CLOSURE_PASSES`);
 4. every remaining bond from a cluster atom to an atom outside is replaced by an H on that bond,
-   at the X–H length of :func:`xh_length`. For an oxide this makes every boundary O a silanol
-   O–H and every dangling Si–Si bond a Si–H, so the cluster is neutral and closed-shell.
+   at the X–H length of :func:`xh_length` (O–H 0.96 Å, Si–H 1.48 Å). For an oxide this makes
+   every boundary O a silanol O–H and every cut Si–Si bond a Si–H: no atom is left with fewer
+   bonds than it has in the model, so the neutral cluster is closed-shell unless the model
+   itself has a dangling bond (then the electron count is odd and tblite's ``uhf`` is 1).
 
 Bonds are the project's usual ones (:func:`amorpha.engine.bonds.bonds`, covalent radii times a
 tolerance, overridable per pair), so capping follows what the rest of the window calls a bond.
@@ -21,7 +25,7 @@ tolerance, overridable per pair), so capping follows what the rest of the window
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Optional
+from typing import Iterable, Optional
 
 import numpy as np
 from ase import Atoms
@@ -32,7 +36,7 @@ from ..errors import ParameterError, require
 from ..neighbors import NeighborList
 
 #: Elements that end a cluster (capped with H) rather than being completed: the anions and H.
-TERMINAL = frozenset(number(s) for s in ("H", "N", "O", "F", "P", "S", "Cl", "Se", "Br", "Te", "I"))
+TERMINAL = frozenset(number(s) for s in ("H", "N", "O", "F", "S", "Cl", "Se", "Br", "Te", "I"))
 #: Passes of "take in outside atoms bonded to two or more cluster atoms".
 MAX_CLOSURE_PASSES = 3
 
@@ -70,6 +74,14 @@ class Cluster:
     uhf: int
     radius: float
     absorber: int = 0
+
+    @property
+    def numbers(self) -> np.ndarray:
+        return self.atoms.numbers
+
+    @property
+    def positions(self) -> np.ndarray:
+        return self.atoms.positions
 
     @property
     def model_index(self) -> int:
@@ -142,11 +154,12 @@ def build_cluster(
     radius: float,
     cutoffs: Optional[Cutoffs] = None,
     bond_list: Optional[NeighborList] = None,
-    terminal: Optional[Mapping] = None,
+    terminal: Optional[Iterable[int]] = None,
 ) -> Cluster:
     """The H-capped cluster of all atoms within ``radius`` Å of atom ``index`` (module docstring).
 
-    ``bond_list`` (from :func:`amorpha.engine.bonds.bonds`) is reused when given, so many sites
+    ``terminal`` replaces :data:`TERMINAL` (atomic numbers of the elements that are capped, not
+    completed). ``bond_list`` (from :func:`amorpha.engine.bonds.bonds`) is reused when given, so many sites
     of one model share one bond search; otherwise it is built with ``cutoffs``.
     """
     index = _check(atoms, index, radius)
@@ -182,16 +195,20 @@ def build_cluster(
     for i, s in zip(idx, sh):
         add(i, s)
     to_complete = [k for k in order if numbers[k[0]] not in terminal_z]
-    for _ in range(MAX_CLOSURE_PASSES + 1):
+    for closure in range(MAX_CLOSURE_PASSES + 1):
         for key in to_complete:
             for nb in neighbours(key):
-                add(nb[0], nb[1:])
-        # Outside atoms bonded to two or more cluster atoms are taken in.
+                if numbers[nb[0]] in terminal_z:
+                    add(nb[0], nb[1:])
+        if closure == MAX_CLOSURE_PASSES:
+            break
+        # Outside atoms bonded to two or more cluster atoms, or to a model H (an H cap on an H
+        # would make H2), are taken in.
         outside: dict[tuple, int] = {}
         for key in order:
             for nb in neighbours(key):
                 if nb not in members:
-                    outside[nb] = outside.get(nb, 0) + 1
+                    outside[nb] = outside.get(nb, 0) + (2 if numbers[key[0]] == 1 else 1)
         multi = [k for k, c in outside.items() if c >= 2]
         if not multi:
             break
@@ -204,7 +221,7 @@ def build_cluster(
     images = keys[:, 1:]
     rel = pos[model] + images @ cell - origin
     # Caps: one H per bond that leaves the cluster, on that bond.
-    cap_pos, cap_from, cap_of = [], [], []
+    cap_pos, cap_from = [], []
     for k, key in enumerate(order):
         for nb in neighbours(key):
             if nb in members:
@@ -213,7 +230,6 @@ def build_cluster(
             v = target - rel[k]
             cap_pos.append(rel[k] + v * (xh_length(numbers[key[0]]) / np.linalg.norm(v)))
             cap_from.append(nb[0])
-            cap_of.append(k)
     n_caps = len(cap_pos)
     all_numbers = np.concatenate([numbers[model], np.ones(n_caps, np.int64)])
     all_pos = np.concatenate([rel, np.array(cap_pos, np.float64).reshape(-1, 3)])

@@ -22,6 +22,19 @@ def default_descriptor(species, periodic: bool = True):
                       periodic=periodic)
 
 
+def default_calculator(settings: dict | None = None):
+    """The reference calculator the window and ``make models`` use: GFN1-xTB with the Z+1 core hole
+    and the delta-SCF edge energy, the only choice that keeps the chemical shift between sites
+    (Si⁰ … Si⁴⁺ edges spread over ~8 eV in SiOx), at about 3× the cost of the ground state alone.
+    ``settings`` (a model's stored calculator settings) override it, so references match a model.
+    """
+    from amorpha.engine.surrogate.xtb import XtbCalculator, XtbParams
+
+    if settings:
+        return XtbCalculator(XtbParams.from_dict(settings))
+    return XtbCalculator(XtbParams(core_hole=True, energy_reference="delta-scf"))
+
+
 @dataclass
 class SitePool:
     """Every absorbing site of ``structures`` with its descriptor row: ``sites[k] = (model, atom)``."""

@@ -1,0 +1,136 @@
+"""The interface every reference code for site spectra implements (xTB now, others later).
+
+A reference calculator turns one site of a model into a :class:`Spectrum`. What it needs from a
+subclass is split so that the shared code can cache and loop:
+
+* :meth:`~ReferenceCalculator.prepare` — work shared by all sites of one model (a bond list);
+* :meth:`~ReferenceCalculator.environment` — what the result depends on, as elements and
+  positions with the absorber first (for xTB the capped cluster): the cache key is made of it;
+* :meth:`~ReferenceCalculator.compute` — the expensive part, returning arrays plus a JSON-able
+  ``meta`` dict (what is cached);
+* :meth:`~ReferenceCalculator.to_spectrum` — cheap post-processing of that result (reference
+  energy, broadening, grid) into a :class:`Spectrum`.
+
+``settings()`` holds everything that changes the spectrum and is saved with trained models;
+``compute_settings()`` is the part that changes :meth:`compute`'s result, so changing only a
+broadening width re-uses the cached calculations.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, Iterable, Optional
+
+import numpy as np
+
+from ..elements import symbol
+from ..errors import ParameterError
+from ..spectra.spectrum import SiteSpectra, Spectrum
+from ..tasks import CancelFn, ProgressFn, check_cancel, report, sub_progress
+from .cache import SiteCache, site_key
+
+
+class ReferenceCalculator(ABC):
+    """A code that computes the spectrum of one site (see the module docstring)."""
+
+    #: Short machine name ("xtb"), and the label shown in the window ("xTB (qualitative)").
+    name: str = ""
+    label: str = ""
+
+    def __init__(self, cache: "SiteCache | bool | None" = True):
+        """``cache``: True for the default on-disk cache, False/None for none, or a :class:`SiteCache`."""
+        if cache is True:
+            cache = SiteCache()
+        self.cache: Optional[SiteCache] = cache or None
+
+    # -- what subclasses provide ----------------------------------------------------------
+    @abstractmethod
+    def settings(self) -> dict:
+        """Every setting that changes the spectrum, JSON-able."""
+
+    def compute_settings(self) -> dict:
+        """The settings :meth:`compute` depends on (the cache key); all of them unless narrowed."""
+        return self.settings()
+
+    def prepare(self, atoms) -> Any:
+        """Work shared by all sites of ``atoms`` (passed back as ``context``)."""
+        return None
+
+    @abstractmethod
+    def environment(self, atoms, index: int, context: Any = None) -> Any:
+        """The site's environment; must have ``numbers`` and ``positions`` (absorber at row 0)."""
+
+    @abstractmethod
+    def compute(self, environment: Any, cancel: Optional[CancelFn] = None) -> dict:
+        """The expensive calculation: a dict of arrays and a JSON-able ``"meta"`` dict."""
+
+    @abstractmethod
+    def to_spectrum(self, result: dict, atoms, index: int) -> Spectrum:
+        """The spectrum of site ``index`` from :meth:`compute`'s result."""
+
+    def check_site(self, atoms, index: int) -> int:
+        """Raise ParameterError if ``index`` cannot be computed; return it as a plain int."""
+        n = len(atoms)
+        try:
+            index = int(index)
+        except (TypeError, ValueError):
+            raise ParameterError("index", f"an atom index is an integer, got {index!r}") from None
+        if not -n <= index < n:
+            raise ParameterError("index", f"atom {index} does not exist; the model has {n} atoms")
+        return index % n
+
+    # -- shared ---------------------------------------------------------------------------
+    def result(self, atoms, index: int, context: Any = None,
+               cancel: Optional[CancelFn] = None) -> tuple[dict, bool]:
+        """(result of :meth:`compute`, whether it came from the cache) for one site."""
+        env = self.environment(atoms, index, context)
+        key = None
+        if self.cache is not None:
+            key = site_key(np.asarray(env.numbers), np.asarray(env.positions), self.compute_settings())
+            hit = self.cache.get(key)
+            if hit is not None:
+                return hit, True
+        check_cancel(cancel)
+        value = self.compute(env, cancel)
+        if key is not None:
+            self.cache.put(key, value)
+        return value, False
+
+    def site_spectrum(self, atoms, index: int, progress: Optional[ProgressFn] = None,
+                      cancel: Optional[CancelFn] = None, context: Any = None) -> Spectrum:
+        """Spectrum of atom ``index`` (from the cache when this environment was done before)."""
+        index = self.check_site(atoms, index)
+        check_cancel(cancel)
+        if context is None:
+            context = self.prepare(atoms)
+        value, cached = self.result(atoms, index, context, cancel)
+        spec = self.to_spectrum(value, atoms, index)
+        spec.meta["cached"] = cached
+        report(progress, 1.0, f"site {index} done")
+        return spec
+
+    def site_spectra(self, atoms, indices: Iterable[int], progress: Optional[ProgressFn] = None,
+                     cancel: Optional[CancelFn] = None) -> SiteSpectra:
+        """Spectra of several sites of one element on one grid, rows in the order of ``indices``.
+
+        ``cancel`` is checked before every site (and inside a site between SCF runs).
+        """
+        idx = [self.check_site(atoms, i) for i in np.asarray(list(indices), dtype=np.int64).reshape(-1)]
+        if not idx:
+            raise ParameterError("indices", "no sites were chosen")
+        z = np.asarray(atoms.numbers)[idx]
+        if np.any(z != z[0]):
+            other = int(np.flatnonzero(z != z[0])[0])
+            raise ParameterError("indices", f"all sites must be of one element; site {idx[0]} is "
+                                 f"{symbol(z[0])}, site {idx[other]} is {symbol(z[other])}")
+        check_cancel(cancel)
+        context = self.prepare(atoms)
+        spectra = []
+        n = len(idx)
+        for k, i in enumerate(idx):
+            check_cancel(cancel)
+            spectra.append(self.site_spectrum(atoms, i, sub_progress(progress, k / n, (k + 1) / n),
+                                              cancel, context=context))
+            report(progress, (k + 1) / n, f"{self.label}: site {k + 1} of {n}")
+        out = SiteSpectra.from_spectra(spectra)
+        out.source = self.label
+        return out

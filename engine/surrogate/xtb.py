@@ -1,0 +1,502 @@
+"""Qualitative site XANES/ELNES from GFN1-xTB (tblite) on an H-capped cluster.
+
+Why this model: an x-ray absorption edge probes the empty states that the dipole operator reaches
+from a core level, so within one-electron theory the spectrum of site A is the empty density of
+states projected on A's orbitals of angular momentum l_core ± 1. xTB gives those orbitals for a
+~75-atom cluster in about a second, enough to make training spectra for surrogate models; it has
+no core orbitals and a minimal basis (nothing above ~20 eV), hence "qualitative".
+
+How a spectrum is made (:class:`XtbCalculator`):
+
+1. cut the cluster (:mod:`.cluster`): sphere of ``cluster_radius``, the anions of boundary
+   cations completed, broken bonds capped with H, neutral; ``uhf`` is the parity of the
+   electron count (odd only when the model itself has a dangling bond);
+2. one self-consistent GFN1-xTB run (tblite, silent, one OpenMP thread by default: the matrices
+   are small and the machine is shared, so extra threads mostly spin). An SCF that does not
+   converge (small-gap or radical clusters) is retried with the occupations smeared at
+   :data:`SCF_RETRY_TEMPERATURES`; the temperature used is in the spectrum's ``meta``;
+3. each orbital's weight on the absorber's basis functions of the dipole-allowed angular momenta
+   (K, L1, M1: p; L2, L3, M2, M3: s and d; M4, M5: p, as xTB has no f), by **Löwdin** projection:
+   in the symmetrically orthogonalised basis the weights are squares, never negative, and sum to
+   one per orbital, whereas Mulliken weights of the diffuse empty orbitals can be negative or
+   above one. Löwdin also fits the physics: the core orbital sits on the absorber, so the dipole
+   matrix element picks up the on-site part of the final orbital in an orthogonal basis.
+   (:func:`mulliken_weights` is kept and tested against tblite's Mulliken charges.) All shells
+   of an allowed l count alike (equal radial matrix elements: qualitative);
+4. each orbital's weight times its empty fraction ``1 - occupation/2`` is a stick at the orbital
+   energy, relative to ``energy_reference``:
+
+   * ``"lumo"``: the lowest final state (first orbital at least half empty) is 0;
+   * ``"vacuum"``: xTB orbital energies as they are;
+   * ``"delta-scf"`` (needs ``core_hole``): the lowest final state is put at the site's
+     equivalent-core edge energy E(Z+1 cluster) - E(cluster), minus the same difference for the
+     free atom. This is the one reference that keeps the chemical shift between sites (in a-SiOx
+     the edge moves up by ~7 eV from Si0 to Si4+, as measured), at the cost of a second SCF;
+5. the sticks are broadened (Gaussian and Lorentzian FWHM, :mod:`.broadening`) onto the grid
+   ``e_min..e_max``; the intensity is the absorber-projected empty density of states (1/eV).
+
+Core hole (``core_hole=True``): the Z+1 (equivalent-core) approximation with the excited electron
+kept ("excited core hole"): the absorber becomes element Z+1 and the cluster stays neutral, so
+it holds one electron more than the ground state, as the final state does (the core electron is
+promoted into the valence). The final states are the orbitals left empty once that electron is
+taken back out of the highest occupied level, so the level it occupies (the core exciton) is the
+first final state. A neutral cluster avoids a charged one whose levels all shift with its size.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field, fields
+from functools import lru_cache
+from typing import Any, Mapping, Optional
+
+import numpy as np
+
+from ..bonds import bonds
+from ..elements import symbol
+from ..errors import ParameterError, require
+from ..spectra.spectrum import Spectrum
+from ..tasks import CancelFn, check_cancel
+from .broadening import broaden_sticks
+from .calculator import ReferenceCalculator
+from .cluster import Cluster, build_cluster
+
+#: Hartree in eV and Bohr in Å (CODATA 2018), Boltzmann constant in Hartree/K.
+HARTREE_EV = 27.211386245988
+BOHR_ANGSTROM = 0.529177210903
+KB_HARTREE_PER_K = 3.166808578545117e-6
+#: tblite's xTB methods, and the heaviest element they are parametrised for (Rn).
+METHODS = ("GFN1-xTB", "GFN2-xTB", "IPEA1-xTB")
+MAX_Z = 86
+#: Changes whenever the physics below changes, so old cache entries are not reused.
+ALGORITHM_VERSION = 1
+#: SCF cycles per attempt (a closed-shell oxide cluster needs 10-30), and the electronic
+#: temperatures (K) of the retries when an attempt does not converge: small-gap or radical
+#: clusters (dangling bonds of the model itself) converge once the occupations are smeared.
+SCF_ITERATIONS = 120
+SCF_RETRY_TEMPERATURES = (3000.0, 10000.0)
+
+#: Edge -> (angular momentum of the core level, lightest element whose core level it is).
+#: The core level must lie below xTB's valence shells: 1s from Li, 2s/2p from Na, 3s/3p from K,
+#: 3d from Ga.
+EDGES: dict[str, tuple[int, int]] = {
+    "K": (0, 3), "L1": (0, 11), "L2": (1, 11), "L3": (1, 11), "L2,3": (1, 11),
+    "M1": (0, 19), "M2": (1, 19), "M3": (1, 19), "M2,3": (1, 19),
+    "M4": (2, 31), "M5": (2, 31), "M4,5": (2, 31),
+}
+ENERGY_REFERENCES = {
+    "lumo": "lowest final state of the cluster (E - E_LUMO)",
+    "vacuum": "xTB orbital energies (vacuum level of the cluster)",
+    "delta-scf": "Z+1 delta-SCF edge of the free atom (E - E_edge(atom))",
+}
+
+
+def normalise_edge(edge: str) -> str:
+    """Canonical edge name ("l23" -> "L2,3"); ParameterError for an unknown one."""
+    text = str(edge).strip().upper().replace(" ", "").replace("/", ",").replace("+", ",")
+    text = {"L23": "L2,3", "M23": "M2,3", "M45": "M4,5"}.get(text, text)
+    if text not in EDGES:
+        raise ParameterError("edge", f"unknown edge {edge!r}; choose one of {', '.join(EDGES)}")
+    return text
+
+
+def final_l(edge: str) -> tuple[int, ...]:
+    """Angular momenta the dipole operator reaches from the edge's core level (l ± 1)."""
+    core = EDGES[normalise_edge(edge)][0]
+    return tuple(l for l in (core - 1, core + 1) if l >= 0)
+
+
+@dataclass(frozen=True)
+class XtbParams:
+    """Settings of the xTB site spectrum (defaults: Si K edge of silica)."""
+
+    edge: str = "K"
+    method: str = "GFN1-xTB"
+    #: Å; with completion of boundary Si this holds the absorber's second Si shell and its
+    #: tetrahedra (~75 atoms in a-SiO2, about a second per SCF).
+    cluster_radius: float = 5.0
+    core_hole: bool = False
+    gaussian_fwhm: float = 0.8  # eV, instrument
+    lorentzian_fwhm: float = 0.5  # eV, core-hole lifetime (Si 1s: ~0.5 eV)
+    e_min: float = -5.0  # eV relative to the energy reference
+    e_max: float = 25.0
+    n_points: int = 301  # 0.1 eV steps by default
+    electronic_temperature: float = 300.0  # K, Fermi smearing of the occupations
+    energy_reference: str = "lumo"
+    #: Bond cutoff overrides for the cluster, as in amorpha.engine.bonds.bond_cutoffs.
+    cutoffs: Optional[Mapping] = field(default=None, hash=False)
+
+    def validate(self) -> None:
+        normalise_edge(self.edge)
+        require(self.method in METHODS, "method",
+                f"unknown method {self.method!r}; tblite offers {', '.join(METHODS)}")
+        r = _number("cluster_radius", self.cluster_radius)
+        require(r > 0, "cluster_radius", f"the cluster radius must be > 0 Å, got {r:g}")
+        require(r <= 12.0, "cluster_radius",
+                f"a {r:g} Å cluster has hundreds of atoms (minutes per SCF); use at most 12 Å")
+        for name in ("gaussian_fwhm", "lorentzian_fwhm"):
+            v = _number(name, getattr(self, name))
+            require(v >= 0, name, f"a width must be >= 0 eV, got {v:g}")
+        lo, hi = _number("e_min", self.e_min), _number("e_max", self.e_max)
+        require(hi > lo, "e_max", f"the energy window needs e_min < e_max, got {lo:g} .. {hi:g} eV")
+        n = _number("n_points", self.n_points)
+        require(n == int(n) and n >= 2, "n_points", f"the grid needs at least 2 points, got {self.n_points}")
+        t = _number("electronic_temperature", self.electronic_temperature)
+        require(0 < t <= 50_000, "electronic_temperature",
+                f"the electronic temperature must be in (0, 50000] K, got {t:g}")
+        require(self.energy_reference in ENERGY_REFERENCES, "energy_reference",
+                f"unknown reference {self.energy_reference!r}; choose one of {', '.join(ENERGY_REFERENCES)}")
+        require(self.energy_reference != "delta-scf" or self.core_hole, "energy_reference",
+                "the delta-SCF edge energy comes from the Z+1 core-hole run: set core_hole=True "
+                "or choose the lumo reference")
+        if self.cutoffs is not None:
+            from ..bonds import bond_cutoffs
+            try:
+                bond_cutoffs(np.array([1]), self.cutoffs)
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ParameterError("cutoffs", str(exc)) from None
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> "XtbParams":
+        """Parameters back from :meth:`to_dict` or a calculator's ``settings()`` (other keys are
+        ignored), e.g. from a trained model's file."""
+        names = {f.name for f in fields(cls)}
+        kwargs = {k: v for k, v in data.items() if k in names}
+        if kwargs.get("cutoffs") is not None:
+            kwargs["cutoffs"] = {tuple(k.split("-")): v for k, v in kwargs["cutoffs"].items()}
+        return cls(**kwargs)
+
+    def grid(self) -> np.ndarray:
+        return np.linspace(float(self.e_min), float(self.e_max), int(self.n_points))
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["edge"] = normalise_edge(self.edge)
+        if self.cutoffs is not None:
+            d["cutoffs"] = {f"{_sym(a)}-{_sym(b)}": (0.0 if v is None else float(v))
+                            for (a, b), v in sorted(self.cutoffs.items(), key=lambda kv: str(kv[0]))}
+        return d
+
+
+def _number(name: str, value) -> float:
+    """``value`` as a finite float, or ParameterError naming ``name``."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ParameterError(name, f"a number is needed, got {value!r}") from None
+    require(math.isfinite(v), name, f"a finite number is needed, got {value!r}")
+    return v
+
+
+def _sym(e) -> str:
+    return e if isinstance(e, str) else symbol(int(e))
+
+
+# -- xTB run and projections -----------------------------------------------------------------
+
+class XtbError(RuntimeError):
+    """tblite failed (SCF not converged, ...); the message says for which cluster."""
+
+
+@dataclass(frozen=True)
+class XtbResult:
+    """What one SCF gives: orbitals (energy in eV, occupation, coefficients C[ao, orbital]),
+    overlap S, the atom and angular momentum of every basis function, Mulliken charges."""
+
+    orbital_energies: np.ndarray
+    occupations: np.ndarray
+    coefficients: np.ndarray
+    overlap: np.ndarray
+    ao_atom: np.ndarray
+    ao_l: np.ndarray
+    charges: np.ndarray
+    energy: float  # eV
+    seconds: float
+
+
+def _thread_limit(threads: Optional[int]):
+    if threads is None:
+        import contextlib
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # optional; without it tblite uses OMP_NUM_THREADS
+        import contextlib
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=int(threads), user_api="openmp")
+
+
+def run_xtb(numbers, positions, charge: int = 0, uhf: Optional[int] = None,
+            method: str = "GFN1-xTB", electronic_temperature: float = 300.0,
+            threads: Optional[int] = 1, max_iterations: int = 250) -> XtbResult:
+    """One silent tblite SCF of a molecule (positions in Å); ``uhf`` defaults to the parity of
+    the electron count. Raises :class:`XtbError` if tblite fails."""
+    from tblite.interface import Calculator
+
+    numbers = np.asarray(numbers, dtype=np.int64)
+    if uhf is None:
+        uhf = int(numbers.sum() - charge) % 2
+    t0 = time.perf_counter()
+    try:
+        with _thread_limit(threads):
+            calc = Calculator(method, numbers, np.asarray(positions, np.float64) / BOHR_ANGSTROM,
+                              charge=float(charge), uhf=int(uhf))
+            calc.set("verbosity", 0)
+            calc.set("save-integrals", 1)
+            calc.set("temperature", float(electronic_temperature) * KB_HARTREE_PER_K)
+            calc.set("max-iter", int(max_iterations))
+            res = calc.singlepoint()
+            shell_l = np.asarray(calc.get("angular-momenta"), np.int64)
+            orbital_shell = np.asarray(calc.get("orbital-map"), np.int64)
+            shell_atom = np.asarray(calc.get("shell-map"), np.int64)
+            eps = np.asarray(res.get("orbital-energies"), np.float64) * HARTREE_EV
+            occ = np.asarray(res.get("orbital-occupations"), np.float64)
+            coef = np.asarray(res.get("orbital-coefficients"), np.float64)
+            overlap = np.asarray(res.get("overlap-matrix"), np.float64)
+            charges = np.asarray(res.get("charges"), np.float64)
+            energy = float(res.get("energy")) * HARTREE_EV
+    except Exception as exc:  # tblite raises its own exception types
+        raise XtbError(f"{method} failed for a {len(numbers)}-atom cluster "
+                       f"(charge {charge}, {uhf} unpaired): {exc}") from exc
+    if occ.ndim == 2:  # spin-resolved output: total occupation per spatial orbital
+        eps, occ, coef = eps[0], occ.sum(axis=0), coef[0]
+    return XtbResult(eps, occ, coef, overlap, shell_atom[orbital_shell], shell_l[orbital_shell],
+                     charges, energy, time.perf_counter() - t0)
+
+
+def mulliken_weights(coefficients: np.ndarray, overlap: np.ndarray) -> np.ndarray:
+    """Mulliken gross weight of every basis function in every orbital, (n_ao, n_orb); columns
+    sum to one for orthonormal orbitals (C^T S C = 1)."""
+    return coefficients * (overlap @ coefficients)
+
+
+def sqrt_overlap(overlap: np.ndarray) -> np.ndarray:
+    """S^(1/2) by eigendecomposition (S is symmetric positive definite)."""
+    lam, u = np.linalg.eigh(overlap)
+    return (u * np.sqrt(np.clip(lam, 0.0, None))) @ u.T
+
+
+def lowdin_weights(coefficients: np.ndarray, overlap: np.ndarray,
+                   rows: Optional[np.ndarray] = None) -> np.ndarray:
+    """Löwdin weight |(S^(1/2) C)[ao, orbital]|^2, (n_ao, n_orb) or only the basis functions
+    ``rows``; non-negative, columns sum to one."""
+    half = sqrt_overlap(overlap)
+    if rows is not None:
+        half = half[np.asarray(rows, dtype=np.int64)]
+    return (half @ coefficients) ** 2
+
+
+def site_weights(result: XtbResult, atom: int, ls, projection: str = "lowdin") -> np.ndarray:
+    """Weight of every orbital on ``atom``'s basis functions of each angular momentum in ``ls``:
+    (len(ls), n_orb); a momentum the atom's basis lacks gives zeros."""
+    out = np.zeros((len(ls), len(result.orbital_energies)))
+    on_atom = result.ao_atom == atom
+    rows = np.flatnonzero(on_atom & np.isin(result.ao_l, ls))
+    if len(rows) == 0:
+        return out
+    if projection == "lowdin":
+        w = lowdin_weights(result.coefficients, result.overlap, rows)
+    elif projection == "mulliken":
+        w = mulliken_weights(result.coefficients, result.overlap)[rows]
+    else:
+        raise ParameterError("projection", f"unknown projection {projection!r}; use lowdin or mulliken")
+    row_l = result.ao_l[rows]
+    for k, l in enumerate(ls):
+        out[k] = w[row_l == l].sum(axis=0)
+    return out
+
+
+def empty_fractions(occupations: np.ndarray, excited_electrons: int = 0) -> np.ndarray:
+    """``1 - occupation/2`` per orbital after taking ``excited_electrons`` back out of the highest
+    occupied orbitals (the Z+1 final state's promoted electron is itself a final state)."""
+    occ = np.array(occupations, dtype=np.float64)
+    left = float(excited_electrons)
+    for k in range(len(occ) - 1, -1, -1):
+        if left <= 0:
+            break
+        take = min(occ[k], left)
+        occ[k] -= take
+        left -= take
+    return np.clip(1.0 - occ / 2.0, 0.0, 1.0)
+
+
+@lru_cache(maxsize=1)
+def tblite_version() -> str:
+    """Installed tblite version (part of the settings: another version may give other orbitals)."""
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("tblite")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+_ATOM_SHIFTS: dict[tuple, float] = {}
+
+
+def atom_shift(z: int, method: str = "GFN1-xTB", electronic_temperature: float = 300.0,
+               threads: Optional[int] = 1) -> float:
+    """E(free atom Z+1) - E(free atom Z) in eV: the equivalent-core edge energy of the free atom,
+    the zero of the ``"delta-scf"`` energy axis (kept per process; two one-atom SCFs)."""
+    key = (int(z), method, float(electronic_temperature))
+    if key not in _ATOM_SHIFTS:
+        e = [run_xtb([zz], np.zeros((1, 3)), method=method, electronic_temperature=electronic_temperature,
+                     threads=threads).energy for zz in (z, z + 1)]
+        _ATOM_SHIFTS[key] = e[1] - e[0]
+    return _ATOM_SHIFTS[key]
+
+
+# -- the calculator --------------------------------------------------------------------------
+
+class XtbCalculator(ReferenceCalculator):
+    """Site spectra from GFN1-xTB on capped clusters (module docstring)."""
+
+    name = "xtb"
+    label = "xTB (qualitative)"
+
+    def __init__(self, params: XtbParams = XtbParams(), cache=True, threads: Optional[int] = 1):
+        """``threads``: OpenMP threads per SCF (None: tblite's default); not part of the settings,
+        as it does not change the result."""
+        params.validate()
+        super().__init__(cache)
+        self.params = params
+        self.edge = normalise_edge(params.edge)
+        self.threads = threads
+
+    def settings(self) -> dict:
+        return {"calculator": self.name, "algorithm": ALGORITHM_VERSION, "tblite": tblite_version(),
+                "projection": "lowdin", "scf_iterations": SCF_ITERATIONS,
+                "scf_retry_temperatures": list(SCF_RETRY_TEMPERATURES), **self.params.to_dict()}
+
+    def compute_settings(self) -> dict:
+        s = self.settings()
+        for name in ("gaussian_fwhm", "lorentzian_fwhm", "e_min", "e_max", "n_points",
+                     "energy_reference", "cutoffs"):  # cutoffs act through the cluster (the key)
+            s.pop(name, None)
+        return s
+
+    def check_site(self, atoms, index: int) -> int:
+        index = super().check_site(atoms, index)
+        z = int(atoms.numbers[index])
+        core_l, z_min = EDGES[self.edge]
+        sym = symbol(z)
+        require(z >= z_min, "edge",
+                f"{sym} has no {self.edge} edge in xTB: its {('s', 'p', 'd')[core_l]} core level "
+                f"exists from {symbol(z_min)} (Z = {z_min}) on")
+        zmax = int(np.max(atoms.numbers))
+        require(zmax <= MAX_Z, "atoms",
+                f"{self.params.method} has parameters for H to Rn (Z <= {MAX_Z}); the model "
+                f"contains {symbol(zmax)} (Z = {zmax})")
+        require(not self.params.core_hole or z + 1 <= MAX_Z, "core_hole",
+                f"the Z+1 core hole turns {sym} into Z = {z + 1}, beyond {self.params.method}'s "
+                f"elements; switch the core hole off")
+        require(int(np.min(atoms.numbers)) >= 1, "atoms", "the model contains atoms with Z < 1")
+        return index
+
+    def prepare(self, atoms) -> Any:
+        return bonds(atoms, self.params.cutoffs)
+
+    def environment(self, atoms, index: int, context: Any = None) -> Cluster:
+        return build_cluster(atoms, index, float(self.params.cluster_radius),
+                             cutoffs=self.params.cutoffs, bond_list=context)
+
+    def _scf(self, numbers, cluster: Cluster, temperatures, cancel) -> tuple[XtbResult, float]:
+        """SCF at the first electronic temperature that converges (:data:`SCF_RETRY_TEMPERATURES`)."""
+        for attempt, temperature in enumerate(temperatures):
+            check_cancel(cancel)  # between SCF runs
+            try:
+                return run_xtb(numbers, cluster.positions, charge=cluster.charge,
+                               method=self.params.method, electronic_temperature=temperature,
+                               threads=self.threads, max_iterations=SCF_ITERATIONS), temperature
+            except XtbError as exc:
+                if attempt == len(temperatures) - 1:
+                    raise XtbError(f"site {cluster.model_index}: the SCF did not converge, even with "
+                                   f"the occupations smeared at {temperature:g} K ({exc})") from exc
+        raise AssertionError("no temperature given")
+
+    def compute(self, environment: Cluster, cancel: Optional[CancelFn] = None) -> dict:
+        cluster = environment
+        numbers = np.array(cluster.numbers, dtype=np.int64)
+        t0 = float(self.params.electronic_temperature)
+        temperatures = [t0] + [t for t in SCF_RETRY_TEMPERATURES if t > t0]
+        res, temperature = self._scf(numbers, cluster, temperatures, cancel)
+        extra: dict = {}
+        excited = 0
+        if self.params.core_hole:
+            ground, excited = res, 1
+            ground_numbers = numbers.copy()
+            z = int(numbers[cluster.absorber])
+            numbers[cluster.absorber] += 1  # Z+1, cluster kept neutral: one electron more
+            res, t_x = self._scf(numbers, cluster, [t for t in temperatures if t >= temperature], cancel)
+            if t_x > temperature:  # both energies at one smearing, or their difference is off
+                ground, _ = self._scf(ground_numbers, cluster, [t_x], cancel)
+                temperature = t_x
+            atom = atom_shift(z, self.params.method, temperature, self.threads)
+            extra = {
+                "ground_energy_ev": ground.energy,
+                "atom_shift_ev": atom,
+                "edge_ev": res.energy - ground.energy - atom,
+            }
+        ls = final_l(self.edge)
+        weights = site_weights(res, cluster.absorber, ls, "lowdin")
+        empty = empty_fractions(res.occupations, excited)
+        final = np.flatnonzero(empty >= 0.5)
+        filled = np.flatnonzero(empty < 0.5)
+        lumo = float(res.orbital_energies[final[0]]) if len(final) else float("nan")
+        homo = float(res.orbital_energies[filled[-1]]) if len(filled) else float("nan")
+        n_e = int(numbers.sum() - cluster.charge)
+        return {
+            "orbital_energy": res.orbital_energies,
+            "empty": empty,
+            "weight": weights,
+            "meta": {
+                "final_l": list(ls),
+                "lumo_ev": lumo,
+                "homo_ev": homo,
+                "total_energy_ev": res.energy,
+                "cluster_atoms": int(len(numbers)),
+                "cluster_caps": int(cluster.n_caps),
+                "cluster_formula": cluster.atoms.get_chemical_formula(),
+                "charge": int(cluster.charge),
+                "uhf": int(n_e % 2),
+                "absorber_charge": float(res.charges[cluster.absorber]),
+                "scf_seconds": float(res.seconds),
+                "scf_temperature_k": float(temperature),
+                **extra,
+            },
+        }
+
+    def to_spectrum(self, result: dict, atoms, index: int) -> Spectrum:
+        p = self.params
+        meta = dict(result["meta"])
+        if p.energy_reference == "lumo":
+            ref = meta["lumo_ev"]
+        elif p.energy_reference == "delta-scf":  # lowest final state placed at the ΔSCF edge
+            ref = meta["lumo_ev"] - meta["edge_ev"]
+        else:
+            ref = 0.0
+        sticks_e = np.asarray(result["orbital_energy"], np.float64) - ref
+        sticks_w = np.asarray(result["empty"], np.float64) * np.asarray(result["weight"]).sum(axis=0)
+        keep = sticks_w > 1e-12
+        grid = p.grid()
+        y = broaden_sticks(sticks_e[keep], sticks_w[keep], grid, p.gaussian_fwhm, p.lorentzian_fwhm)
+        sym = symbol(int(atoms.numbers[index]))
+        ref_text = {"lumo": "E - E_LUMO", "vacuum": "E vs vacuum",
+                    "delta-scf": "E - E_edge(free atom)"}[p.energy_reference]
+        meta.update({
+            "energy_reference": ENERGY_REFERENCES[p.energy_reference],
+            "reference_ev": float(ref),
+            "stick_energy": sticks_e[keep].tolist(),
+            "stick_weight": sticks_w[keep].tolist(),
+            "method": p.method,
+            "core_hole": "Z+1, excited electron kept" if p.core_hole else "none",
+            "projection": "lowdin",
+            "settings": self.settings(),
+        })
+        return Spectrum(
+            energy=grid, intensity=y,
+            label=f"{sym} {self.edge} site {index} ({self.label}, {ref_text}"
+                  f"{', Z+1' if p.core_hole else ''})",
+            source=self.label, element=sym, edge=self.edge, site=int(index),
+            broadening={"gaussian_fwhm": float(p.gaussian_fwhm), "lorentzian_fwhm": float(p.lorentzian_fwhm)},
+            meta=meta,
+        )

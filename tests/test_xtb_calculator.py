@@ -1,0 +1,439 @@
+"""The xTB reference calculator for site spectra, checked against tblite itself and analytic cases.
+
+Truth from outside: tblite's own Mulliken charges and overlap matrix, orthonormality identities
+of the projections, analytic widths and areas of Gaussian/Lorentzian/Voigt profiles
+(Olivero–Longbothum), bond lengths and electron counting of the capped clusters, and the known
+ordering of Si K edges with oxidation state.
+"""
+from __future__ import annotations
+
+
+import numpy as np
+import pytest
+from ase import Atoms
+from scipy.integrate import quad
+from scipy.special import voigt_profile
+
+from amorpha.engine.bonds import bonds
+from amorpha.engine.build.crystals import alpha_quartz
+from amorpha.engine.errors import ParameterError
+from amorpha.engine.examples import load_example
+from amorpha.engine.spectra.spectrum import SiteSpectra, Spectrum
+from amorpha.engine.surrogate import xtb as xtb_module
+from amorpha.engine.surrogate.broadening import (
+    FWHM_PER_SIGMA, broaden_curve, broaden_spectrum, broaden_sticks, voigt_fwhm)
+from amorpha.engine.surrogate.cache import SiteCache, default_cache_dir, site_key
+from amorpha.engine.surrogate.cluster import build_cluster, xh_length
+from amorpha.engine.surrogate.xtb import (
+    XtbCalculator, XtbParams, empty_fractions, final_l, lowdin_weights, mulliken_weights, run_xtb,
+    site_weights)
+from amorpha.engine.tasks import Cancelled
+
+SMALL = 3.5  # Å: Si5O16H12 around a quartz Si, ~0.1 s per SCF
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path, monkeypatch):
+    """No test writes to the user's ~/.cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+
+
+@pytest.fixture(scope="module")
+def quartz():
+    return alpha_quartz()
+
+
+@pytest.fixture(scope="module")
+def quartz_cluster(quartz):
+    si = int(np.flatnonzero(quartz.numbers == 14)[0])
+    return build_cluster(quartz, si, SMALL)
+
+
+@pytest.fixture(scope="module")
+def quartz_scf(quartz_cluster):
+    return run_xtb(quartz_cluster.numbers, quartz_cluster.positions)
+
+
+@pytest.fixture(scope="module")
+def a_sio():
+    atoms = load_example("a-SiO")
+    cn = bonds(atoms).counts()
+    return atoms, cn
+
+
+def _fwhm(x, y):
+    """Full width at half maximum of a single peak, by linear interpolation."""
+    half = y.max() / 2
+    above = np.flatnonzero(y >= half)
+    i0, i1 = above[0], above[-1]
+    left = np.interp(half, [y[i0 - 1], y[i0]], [x[i0 - 1], x[i0]])
+    right = np.interp(half, [y[i1 + 1], y[i1]], [x[i1 + 1], x[i1]])
+    return right - left
+
+
+# -- (a, b) projections against tblite --------------------------------------------------------
+
+def test_basis_map_matches_gfn1_shells(quartz_scf, quartz_cluster):
+    res = quartz_scf
+    assert len(res.ao_atom) == len(res.orbital_energies) == res.coefficients.shape[0]
+    expected = {1: [0, 0], 8: [0, 1, 1, 1], 14: [0, 1, 1, 1, 2, 2, 2, 2, 2]}  # H 1s2s, O 2s2p, Si 3s3p3d
+    for atom, z in enumerate(quartz_cluster.numbers):
+        assert sorted(res.ao_l[res.ao_atom == atom].tolist()) == expected[int(z)]
+    # The overlap tblite returns is the metric of its orbitals: C^T S C = 1, S = (C C^T)^-1.
+    c, s = res.coefficients, res.overlap
+    np.testing.assert_allclose(c.T @ s @ c, np.eye(len(s)), atol=1e-8)
+    np.testing.assert_allclose(np.linalg.inv(c @ c.T), s, atol=1e-6)
+
+
+def test_mulliken_populations_reproduce_tblite_charges(quartz_scf, quartz_cluster):
+    res = quartz_scf
+    w = mulliken_weights(res.coefficients, res.overlap)
+    population = np.bincount(res.ao_atom, weights=w @ res.occupations)
+    valence = {1: 1, 8: 6, 14: 4}
+    z_val = np.array([valence[int(z)] for z in quartz_cluster.numbers])
+    np.testing.assert_allclose(z_val - population, res.charges, atol=1e-6)
+
+
+def test_projection_weights_sum_to_one(quartz_scf):
+    res = quartz_scf
+    low = lowdin_weights(res.coefficients, res.overlap)
+    mul = mulliken_weights(res.coefficients, res.overlap)
+    np.testing.assert_allclose(low.sum(axis=0), 1.0, atol=1e-8)
+    np.testing.assert_allclose(mul.sum(axis=0), 1.0, atol=1e-8)
+    assert low.min() >= 0.0
+    # S^1/2 C is orthogonal, so each basis function is also shared out completely.
+    np.testing.assert_allclose(low.sum(axis=1), 1.0, atol=1e-8)
+
+
+# -- (c) dipole selection -------------------------------------------------------------------
+
+def test_dipole_rule_picks_absorber_momenta(quartz_scf, quartz_cluster):
+    res = quartz_scf
+    assert final_l("K") == (1,) and final_l("L1") == (1,)
+    assert final_l("L2,3") == (0, 2) and final_l("l23") == (0, 2) and final_l("M4,5") == (1, 3)
+    h = int(np.flatnonzero(quartz_cluster.numbers == 1)[0])
+    assert not site_weights(res, h, (1,)).any()  # H has only s functions
+    si = 0
+    # Over all orbitals, an absorber's weight adds up to its number of functions of that l.
+    assert site_weights(res, si, (1,)).sum() == pytest.approx(3.0, abs=1e-8)
+    s_d = site_weights(res, si, final_l("L2,3"))
+    assert s_d[0].sum() == pytest.approx(1.0, abs=1e-8) and s_d[1].sum() == pytest.approx(5.0, abs=1e-8)
+    assert not site_weights(res, si, (3,)).any()  # no f functions in GFN1
+
+
+def test_spectrum_sticks_are_empty_p_weight_of_absorber(quartz):
+    si = int(np.flatnonzero(quartz.numbers == 14)[0])
+    for edge, ls in (("K", [1]), ("L2,3", [0, 2])):
+        calc = XtbCalculator(XtbParams(edge=edge, cluster_radius=SMALL, e_min=-50, e_max=60,
+                                       n_points=1101), cache=False)
+        spec = calc.site_spectrum(quartz, si)
+        cl = build_cluster(quartz, si, SMALL)
+        res = run_xtb(cl.numbers, cl.positions)
+        rows = (res.ao_atom == 0) & np.isin(res.ao_l, ls)
+        weight = lowdin_weights(res.coefficients, res.overlap)[rows].sum(axis=0)
+        expected = (1 - res.occupations / 2) * weight
+        keep = expected > 1e-12
+        np.testing.assert_allclose(spec.meta["stick_weight"], expected[keep], atol=1e-8)
+        lumo = res.orbital_energies[res.occupations < 1].min()
+        np.testing.assert_allclose(spec.meta["stick_energy"], res.orbital_energies[keep] - lumo, atol=1e-8)
+        # The broadened spectrum holds the sticks' weight (all inside this wide window).
+        assert np.trapezoid(spec.intensity, spec.energy) == pytest.approx(expected.sum(), rel=2e-2)
+        assert spec.element == "Si" and spec.edge == edge and spec.site == si
+        assert spec.source == "xTB (qualitative)"
+        assert spec.broadening == {"gaussian_fwhm": 0.8, "lorentzian_fwhm": 0.5}
+        assert "LUMO" in spec.meta["energy_reference"] and "E - E_LUMO" in spec.label
+
+
+def test_empty_fractions_take_back_the_excited_electron():
+    occ = np.array([2.0, 2.0, 1.0, 0.0])
+    np.testing.assert_allclose(empty_fractions(occ), [0, 0, 0.5, 1])
+    np.testing.assert_allclose(empty_fractions(occ, 1), [0, 0, 1, 1])
+
+
+# -- (d) broadening -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("g,l", [(1.0, 0.0), (0.0, 1.0), (1.0, 1.0), (0.5, 2.0)])
+def test_broadened_stick_width_and_area(g, l):
+    grid = np.linspace(-20, 20, 4001)
+    e0 = 0.013
+    y = broaden_sticks([e0], [2.0], grid, g, l)
+    sigma = max(g / FWHM_PER_SIGMA, 1e-300)
+    inside = quad(lambda x: voigt_profile(x - e0, sigma, l / 2), -20, 20, points=[e0], limit=500)[0]
+    assert np.trapezoid(y, grid) == pytest.approx(2.0 * inside, rel=1e-6)
+    expected = g if l == 0 else (l if g == 0 else voigt_fwhm(g, l))
+    assert _fwhm(grid, y) == pytest.approx(expected, rel=1e-3)
+
+
+def test_voigt_fwhm_olivero_limits():
+    assert voigt_fwhm(1.0, 0.0) == pytest.approx(1.0)
+    assert voigt_fwhm(0.0, 1.0) == pytest.approx(1.0, rel=3e-4)
+
+
+@pytest.mark.parametrize("g,l", [(0.0, 0.0), (0.05, 0.0), (0.0, 0.05), (0.05, 0.05)])
+def test_coarse_grid_keeps_the_area(g, l):
+    grid = np.linspace(-5, 5, 11)  # 1 eV steps, widths 20 times smaller
+    e = np.array([0.33, 1.0, -2.71])
+    w = np.array([1.0, 2.0, 0.5])
+    y = broaden_sticks(e, w, grid, g, l)
+    if g == 0 and l == 0:
+        inside = w
+    else:  # the part of each profile inside the window (Lorentz tails reach beyond it)
+        sigma = max(g / FWHM_PER_SIGMA, 1e-300)
+        inside = w * [quad(lambda x: voigt_profile(x - e0, sigma, l / 2), -5, 5, points=[e0],
+                           limit=500)[0] for e0 in e]
+    assert np.trapezoid(y, grid) == pytest.approx(inside.sum(), rel=1e-5)
+    assert y.argmax() == 6  # the 2.0 stick at 1 eV
+
+
+def test_broaden_spectrum_adds_widths():
+    grid = np.linspace(-15, 15, 3001)
+    y = broaden_sticks([0.0], [1.0], grid, 0.6, 0.0)
+    spec = Spectrum(grid, y, broadening={"gaussian_fwhm": 0.6, "lorentzian_fwhm": 0.0})
+    out = broaden_spectrum(spec, 0.8, 0.3)
+    assert out.broadening["gaussian_fwhm"] == pytest.approx(1.0)  # quadrature
+    assert out.broadening["lorentzian_fwhm"] == pytest.approx(0.3)
+    assert _fwhm(grid, out.intensity) == pytest.approx(voigt_fwhm(1.0, 0.3), rel=2e-3)
+    assert np.trapezoid(broaden_curve(grid, y, grid, 0.8, 0.0), grid) == pytest.approx(1.0, rel=1e-6)
+
+
+def test_convolution_path_matches_direct_sum():
+    from amorpha.engine.surrogate import broadening
+
+    grid = np.linspace(-10, 10, 801)
+    y = broaden_sticks([0.0, 2.5], [1.0, 0.4], grid, 0.3, 0.0)
+    lo, hi = broadening.cell_edges(grid)
+    for g, l in ((0.5, 0.0), (0.0, 0.4), (0.5, 0.4)):
+        fast = broaden_curve(grid, y, grid, g, l)  # sticks on the grid's lattice: convolution
+        direct = broadening._cell_average(grid, y * (hi - lo), lo, hi, g, l)
+        np.testing.assert_allclose(fast, direct, atol=1e-12)
+
+
+def test_broadening_rejects_negative_width():
+    with pytest.raises(ParameterError) as err:
+        broaden_sticks([0.0], [1.0], np.linspace(0, 1, 5), -1.0, 0.0)
+    assert err.value.parameter == "gaussian_fwhm"
+
+
+# -- (e) clusters ---------------------------------------------------------------------------
+
+def _check_capped(atoms, cluster):
+    model_bonds = bonds(atoms).counts()
+    own = bonds(cluster.atoms).counts()
+    real = cluster.model_indices >= 0
+    # No dangling bonds: every model atom keeps all its bonds (to cluster atoms or caps) ...
+    np.testing.assert_array_equal(own[real], model_bonds[cluster.model_indices[real]])
+    # ... each cap is bonded once, on the broken bond, at the X–H length.
+    assert np.all(own[~real] == 1)
+    caps = np.flatnonzero(~real)
+    pos, z = cluster.positions, cluster.numbers
+    for c in caps:
+        d = np.linalg.norm(pos[real] - pos[c], axis=1)
+        host = np.flatnonzero(real)[np.argmin(d)]
+        assert d.min() == pytest.approx(xh_length(int(z[host])), abs=1e-9)
+    # Every cluster atom is an image of its model atom, the absorber at the origin.
+    cell = atoms.cell.array
+    origin = atoms.positions[cluster.model_index]
+    np.testing.assert_allclose(
+        pos[real], atoms.positions[cluster.model_indices[real]] + cluster.images[real] @ cell - origin,
+        atol=1e-9)
+    assert np.allclose(pos[0], 0)
+    assert cluster.n_caps == len(caps)
+
+
+def test_quartz_cluster_is_capped_neutral_closed_shell(quartz, quartz_cluster, quartz_scf):
+    cl = quartz_cluster
+    _check_capped(quartz, cl)
+    # 9-atom cell, 3.5 Å sphere: the cluster holds several images of the same atoms.
+    assert len(set(cl.model_indices[cl.model_indices >= 0].tolist())) < len(cl.model_indices) - cl.n_caps
+    assert cl.atoms.get_chemical_formula() == "H12O16Si5"  # SiO4 + 4 SiO3(OH)3 neighbours
+    o_h = [np.linalg.norm(cl.positions[c] - cl.positions[cl.model_indices >= 0], axis=1).min()
+           for c in np.flatnonzero(cl.model_indices < 0)]
+    assert np.allclose(o_h, 0.96)
+    assert cl.charge == 0 and cl.uhf == 0 and cl.electrons() % 2 == 0
+    occ = quartz_scf.occupations
+    assert np.all((np.abs(occ - 2) < 1e-6) | (np.abs(occ) < 1e-6))
+    e = quartz_scf.orbital_energies
+    assert e[occ < 1].min() - e[occ > 1].max() > 3.0
+
+
+def test_amorphous_clusters_have_no_dangling_bonds():
+    atoms = load_example("a-SiO2")
+    bl = bonds(atoms)
+    for si in np.flatnonzero(atoms.numbers == 14)[:5]:
+        cl = build_cluster(atoms, si, 5.0, bond_list=bl)
+        _check_capped(atoms, cl)
+        assert cl.uhf == 0 and cl.charge == 0
+        assert set(cl.numbers.tolist()) == {1, 8, 14}
+        assert np.sum(cl.numbers == 14) >= 5  # the second Si shell is in
+    a_si = load_example("a-Si")
+    cl = build_cluster(a_si, 0, 4.0)
+    _check_capped(a_si, cl)  # Si–Si bonds cut with Si–H at 1.48 Å
+    assert cl.n_caps > 0 and xh_length(14) == pytest.approx(1.48)
+
+
+def test_cluster_rejects_bad_radius(quartz):
+    with pytest.raises(ParameterError) as err:
+        build_cluster(quartz, 0, 0.0)
+    assert err.value.parameter == "cluster_radius"
+
+
+# -- (f) physics ----------------------------------------------------------------------------
+
+def test_oxidation_states_and_core_hole(a_sio):
+    atoms, cn = a_sio
+    ox, si = atoms.arrays["oxidation"], atoms.numbers == 14
+    s4 = int(np.flatnonzero(si & (ox == 4) & (cn == 4))[0])
+    s3 = int(np.flatnonzero(si & (ox == 3) & (cn == 4))[0])
+    ground = XtbCalculator(XtbParams(cluster_radius=4.0), cache=False)
+    y4, y3 = (ground.site_spectrum(atoms, i).intensity for i in (s4, s3))
+    assert np.corrcoef(y4, y3)[0, 1] < 0.95
+    assert np.abs(y4 - y3).sum() > 0.3 * np.abs(y4).sum()
+    # The Z+1 core hole pulls weight down to the edge (core exciton) ...
+    z1 = XtbCalculator(XtbParams(cluster_radius=4.0, core_hole=True), cache=False)
+    x4 = z1.site_spectrum(atoms, s4)
+    e = x4.energy
+    centroid = lambda y: (e * y).sum() / y.sum()  # noqa: E731
+    assert centroid(x4.intensity) < centroid(y4) - 1.0
+    # ... and the delta-SCF edge moves up with the number of O neighbours (chemical shift).
+    edge4 = x4.meta["edge_ev"]
+    edge3 = z1.site_spectrum(atoms, s3).meta["edge_ev"]
+    assert edge4 > edge3 + 1.0
+    shifted = XtbCalculator(XtbParams(cluster_radius=4.0, core_hole=True, energy_reference="delta-scf"),
+                            cache=False)
+    # Only post-processing changes: same cluster, so compare sticks shifted by the edge.
+    spec = shifted.to_spectrum(z1.result(atoms, s4)[0], atoms, s4)
+    assert spec.meta["stick_energy"][0] == pytest.approx(
+        x4.meta["stick_energy"][0] + edge4, abs=1e-9)
+
+
+# -- (g) cache ------------------------------------------------------------------------------
+
+@pytest.fixture
+def count_scf(monkeypatch):
+    calls = []
+    real = xtb_module.run_xtb
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(xtb_module, "run_xtb", counting)
+    return calls
+
+
+def test_cache_hit_skips_scf_and_survives_corruption(quartz, tmp_path, count_scf):
+    cache = SiteCache(tmp_path / "cache")
+    params = XtbParams(cluster_radius=SMALL)
+    calc = XtbCalculator(params, cache=cache)
+    si = int(np.flatnonzero(quartz.numbers == 14)[0])
+    first = calc.site_spectrum(quartz, si)
+    assert len(count_scf) == 1 and not first.meta["cached"]
+    second = calc.site_spectrum(quartz, si)
+    assert len(count_scf) == 1 and second.meta["cached"]
+    np.testing.assert_array_equal(first.intensity, second.intensity)
+    # The same environment in a translated model hits the cache.
+    moved = quartz.copy()
+    moved.positions += np.array([1.0, 2.0, 3.0])
+    assert calc.site_spectrum(moved, si).meta["cached"] and len(count_scf) == 1
+    # Other broadening: cached SCF, new spectrum.
+    wider = XtbCalculator(XtbParams(cluster_radius=SMALL, gaussian_fwhm=2.0), cache=cache)
+    third = wider.site_spectrum(quartz, si)
+    assert len(count_scf) == 1 and third.meta["cached"]
+    assert third.intensity.max() < first.intensity.max()
+    # A corrupt file is recomputed and rewritten, not an error.
+    files = list((tmp_path / "cache").glob("*/*.npz"))
+    assert len(files) == 1
+    files[0].write_bytes(b"not an npz file")
+    again = calc.site_spectrum(quartz, si)
+    assert len(count_scf) == 2 and not again.meta["cached"]
+    np.testing.assert_allclose(again.intensity, first.intensity, atol=1e-9)
+    assert calc.site_spectrum(quartz, si).meta["cached"] and len(count_scf) == 2
+    assert not list((tmp_path / "cache").glob("*/.tmp-*"))  # no temporary files left
+
+
+def test_default_cache_dir_follows_xdg(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert default_cache_dir() == tmp_path / "amorpha" / "site-spectra"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert str(default_cache_dir()).endswith("/.cache/amorpha/site-spectra")
+
+
+def test_site_key_ignores_order_and_translation():
+    rng = np.random.default_rng(0)
+    z = np.array([14, 8, 8, 1])
+    pos = rng.normal(size=(4, 3))
+    key = site_key(z, pos, {"a": 1})
+    perm = np.array([0, 3, 1, 2])
+    assert site_key(z[perm], pos[perm] + 5.0, {"a": 1}) == key
+    moved = pos.copy()
+    moved[2, 0] += 0.01
+    assert site_key(z, moved, {"a": 1}) != key
+    assert site_key(z, pos, {"a": 2}) != key
+
+
+# -- (h) progress, cancel, parameters -------------------------------------------------------
+
+def test_site_spectra_progress_and_cancel(quartz, count_scf):
+    calc = XtbCalculator(XtbParams(cluster_radius=SMALL), cache=False)
+    sites = np.flatnonzero(quartz.numbers == 14)[:2]
+    seen = []
+    out = calc.site_spectra(quartz, sites, progress=lambda f, m: seen.append(f))
+    assert isinstance(out, SiteSpectra) and out.intensity.shape == (2, 301)
+    assert out.element == "Si" and out.edge == "K" and out.source == "xTB (qualitative)"
+    np.testing.assert_array_equal(out.sites, sites)
+    assert seen[-1] == pytest.approx(1.0) and seen == sorted(seen)
+    with pytest.raises(Cancelled):
+        calc.site_spectra(quartz, sites, cancel=lambda: True)
+    # Cancel set during the first SCF: the second never starts.
+    count_scf.clear()
+    with pytest.raises(Cancelled):
+        calc.site_spectra(quartz, sites, cancel=lambda: len(count_scf) > 0)
+    assert len(count_scf) == 1
+
+
+def test_settings_are_json_and_round_trip():
+    import json
+
+    params = XtbParams(edge="l23", cluster_radius=4.2, cutoffs={("Si", "O"): 2.0})
+    calc = XtbCalculator(params, cache=False)
+    settings = json.loads(json.dumps(calc.settings()))
+    assert settings["edge"] == "L2,3" and settings["cutoffs"] == {"Si-O": 2.0}
+    back = XtbParams.from_dict(settings)
+    assert back.cluster_radius == 4.2 and back.edge == "L2,3"
+    assert XtbCalculator(back, cache=False).settings() == calc.settings()
+    assert "gaussian_fwhm" not in calc.compute_settings()  # broadening reuses cached SCFs
+
+
+@pytest.mark.parametrize("kwargs,parameter", [
+    ({"cluster_radius": 0.0}, "cluster_radius"),
+    ({"cluster_radius": -2.0}, "cluster_radius"),
+    ({"edge": "Q"}, "edge"),
+    ({"method": "DFTB"}, "method"),
+    ({"gaussian_fwhm": -0.1}, "gaussian_fwhm"),
+    ({"e_min": 5.0, "e_max": 1.0}, "e_max"),
+    ({"n_points": 1}, "n_points"),
+    ({"energy_reference": "delta-scf"}, "energy_reference"),
+    ({"electronic_temperature": 0.0}, "electronic_temperature"),
+])
+def test_bad_params_name_the_parameter(kwargs, parameter):
+    with pytest.raises(ParameterError) as err:
+        XtbCalculator(XtbParams(**kwargs), cache=False)
+    assert err.value.parameter == parameter
+
+
+def test_bad_sites_name_the_parameter(quartz):
+    calc = XtbCalculator(XtbParams(cluster_radius=SMALL), cache=False)
+    o = int(np.flatnonzero(quartz.numbers == 8)[0])
+    cases = [
+        (calc, quartz, len(quartz), "index"),
+        (XtbCalculator(XtbParams(edge="L2,3"), cache=False), quartz, o, "edge"),  # O has no 2p core
+        (calc, Atoms("USi", positions=[[0, 0, 0], [2.5, 0, 0]]), 1, "atoms"),  # U: beyond GFN1
+        (XtbCalculator(XtbParams(core_hole=True), cache=False), Atoms("Rn"), 0, "core_hole"),
+    ]
+    for c, atoms, index, parameter in cases:
+        with pytest.raises(ParameterError) as err:
+            c.site_spectrum(atoms, index)
+        assert err.value.parameter == parameter, (parameter, str(err.value))
+    with pytest.raises(ParameterError) as err:
+        calc.site_spectra(quartz, [0, o])
+    assert err.value.parameter == "indices"
