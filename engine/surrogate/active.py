@@ -39,7 +39,7 @@ class ActiveParams:
     max_calls: int = 200
     target_rmse: float = 0.0  # stop when the measured error is at or below this (0 = use the budget)
     regressor: str = "gp"
-    n_components: int = 12
+    n_components: int = 30
     seed: int = 0
 
     @property

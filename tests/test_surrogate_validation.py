@@ -1,0 +1,34 @@
+"""The surrogate pipeline on real first-principles spectra (../shared/data; skipped without it).
+
+XANESNET's S K-edge set: 98 small molecules to train on and 10 held out (its own split), ORCA
+spectra, absorber S listed first. The same pipeline the window uses: a SOAP row of the absorber,
+PCA of the spectra, a Gaussian process.
+"""
+import numpy as np
+import pytest
+
+from amorpha.engine.descriptors import SoapParams, compute
+from amorpha.engine.spectra import read_spectrum_folder, site_spectra
+from amorpha.engine.surrogate.metrics import spectrum_metrics
+from amorpha.engine.surrogate.model import SpectrumModel, SurrogateParams
+
+
+def test_xanesnet_s_k_held_out_spectra(shared_data):
+    folder = read_spectrum_folder(shared_data / "spectra/xanesnet_s_k", edge="K")
+    train, test = folder.subset("train"), folder.subset("test")
+    assert (len(train), len(test)) == (98, 10)  # 4 files on disk have no partner (named in problems)
+    species = tuple(sorted({s for r in folder.records for s in r.atoms.get_chemical_symbols()}))
+    soap = SoapParams(species=species, r_cut=3.0, n_max=6, l_max=4, sigma=0.3, periodic=False)
+
+    def features(records):
+        return np.vstack([compute(r.atoms, soap, [r.absorber]) for r in records])
+
+    y_train = site_spectra(train)
+    y_test = site_spectra(test, y_train.energy)
+    model = SpectrumModel.train(features(train), y_train, soap.to_dict(), SurrogateParams(regressor="gp"))
+    m = spectrum_metrics(y_test.energy, y_test.intensity, model.predict(features(test)))
+    baseline = spectrum_metrics(y_test.energy, y_test.intensity,
+                                np.tile(y_train.intensity.mean(axis=0), (len(test), 1)))
+    # Measured: cosine 0.937 (the training mean alone: 0.848). The issue asks 0.95: still open.
+    assert m["cosine_mean"] >= 0.92 and m["cosine_mean"] > baseline["cosine_mean"] + 0.07, m
+    assert m["rmse"] < 0.8 * baseline["rmse"], (m, baseline)
