@@ -176,3 +176,18 @@ def test_export_queries_and_import_results_continue_the_loop(tmp_path):
     np.testing.assert_allclose(spectra.intensity[1], 2 * ENERGY)
     with pytest.raises(ParameterError, match="no query"):
         import_results(tmp_path / "..")
+
+
+def test_variance_reduction_spreads_a_batch_over_clusters():
+    from amorpha.engine.surrogate.active import _variance_reduction
+
+    # Two groups of strongly correlated sites (40 and 10) and one isolated site with the largest
+    # variance: the first pick informs the big group, the second the small one; the outlier, which
+    # informs nobody, waits although the largest-variance rule would take it first.
+    blocks = [np.full((40, 40), 0.9) + 0.1 * np.eye(40), np.full((10, 10), 0.9) + 0.1 * np.eye(10)]
+    cov = np.zeros((51, 51))
+    cov[:40, :40], cov[40:50, 40:50] = blocks
+    cov[50, 50] = 1.5
+    picks = _variance_reduction(cov, 2)
+    assert picks[0] < 40 and 40 <= picks[1] < 50
+    assert np.argmax(np.diag(cov)) == 50

@@ -24,7 +24,9 @@ from amorpha.engine.spectra.spectrum import SiteSpectra
 from amorpha.engine.surrogate.model import SpectrumModel, SurrogateParams
 from amorpha.engine.tasks import check_cancel, report
 
-STRATEGIES = ("uncertainty", "farthest", "random")
+STRATEGIES = ("variance", "uncertainty", "farthest", "random")
+#: candidates (and integration points) of the variance strategy: its covariance is n² floats
+VARIANCE_POOL = 2500
 
 #: rows of the pool → their spectra (n_rows, n_energies) on one grid, or a SiteSpectra; or a pair
 #: (rows it could do, their spectra) when some sites failed (they are never asked for again)
@@ -33,7 +35,7 @@ Oracle = Callable[[np.ndarray], "SiteSpectra | np.ndarray | tuple"]
 
 @dataclass(frozen=True)
 class ActiveParams:
-    strategy: str = "uncertainty"
+    strategy: str = "variance"
     n_initial: int = 8
     batch: int = 4
     max_calls: int = 200
@@ -54,9 +56,9 @@ class ActiveParams:
         require(self.target_rmse >= 0, "target_rmse", "zero or positive")
         if pool_size is not None:
             require(self.n_initial <= pool_size, "n_initial", f"at most the pool size ({pool_size})")
-        if self.strategy == "uncertainty":
+        if self.strategy in ("uncertainty", "variance"):
             require(self.regressor == "gp", "strategy",
-                    "uncertainty sampling needs the Gaussian-process regressor (or choose 'farthest')")
+                    f"'{self.strategy}' needs the Gaussian-process regressor (or choose 'farthest')")
         self.surrogate.validate()
         return self
 
@@ -109,6 +111,10 @@ class ActiveLearner:
         if self.params.strategy == "uncertainty":
             _, std = self.model.predict(self.pool[free], return_std=True)
             return free[_top_k_diverse(std, self.pool[free], k)]
+        if self.params.strategy == "variance":
+            if len(free) > VARIANCE_POOL:
+                free = np.sort(self.rng.choice(free, VARIANCE_POOL, replace=False))
+            return free[_variance_reduction(self.model.posterior_covariance(self.pool[free]), k)]
         return free[_farthest_first(self._scaled(self.pool[free]), self._scaled(self.pool[self.labelled]), k)]
 
     def _scaled(self, x: np.ndarray) -> np.ndarray:
@@ -187,6 +193,26 @@ def _farthest_first(candidates: np.ndarray, chosen: np.ndarray, k: int) -> np.nd
         picks.append(i)
         dmin = np.minimum(dmin, np.sum((candidates - candidates[i]) ** 2, axis=1))
         dmin[i] = -1.0
+    return np.array(picks, dtype=np.int64)
+
+
+def _variance_reduction(cov: np.ndarray, k: int) -> np.ndarray:
+    """Greedy batch that most lowers the summed predictive variance over the candidates.
+
+    Picking site p and learning its spectrum lowers the variance at c by cov(c, p)² / var(p); the
+    covariance is updated as if p were learnt (a GP's variance does not depend on the values), so
+    the next pick goes where the first did not already help. Unlike the largest-variance rule this
+    weighs a site by how many others it informs, so outliers do not take the whole budget.
+    """
+    cov = np.array(cov, dtype=np.float64)
+    picks: list[int] = []
+    for _ in range(k):
+        var = np.clip(np.diag(cov), 1e-300, None)
+        gain = np.sum(cov**2, axis=0) / var
+        gain[picks] = -np.inf
+        p = int(np.argmax(gain))
+        picks.append(p)
+        cov -= np.outer(cov[:, p], cov[p, :]) / var[p]
     return np.array(picks, dtype=np.int64)
 
 

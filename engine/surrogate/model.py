@@ -187,6 +187,17 @@ class SpectrumModel:
         spectra = pca.inverse_transform(unit * np.asarray(scores).reshape(len(xs), -1))
         return (spectra, std) if return_std else spectra
 
+    def posterior_covariance(self, features: np.ndarray) -> np.ndarray:
+        """The Gaussian process's predictive covariance between sites (n, n), in the units of its
+        normalised scores: the same for every PCA score, since they share one kernel."""
+        from scipy.linalg import solve_triangular
+
+        require(self.has_uncertainty, "regressor", "a covariance needs the Gaussian-process regressor")
+        gp = self._fitted["regressor"]
+        xs = self._fitted["scaler"].transform(np.atleast_2d(features))
+        v = solve_triangular(gp.L_, gp.kernel_(gp.X_train_, xs), lower=True)
+        return gp.kernel_(xs) - v.T @ v
+
     def sites_of(self, atoms) -> np.ndarray:
         """Indices of the absorbing element's atoms in ``atoms``."""
         sites = np.flatnonzero(np.asarray(atoms.get_chemical_symbols()) == self.element)

@@ -22,7 +22,7 @@ def default_descriptor(species, periodic: bool = True):
                       periodic=periodic)
 
 
-def default_calculator(settings: dict | None = None):
+def default_calculator(settings: dict | None = None, cache=True):
     """The reference calculator the window and ``make models`` use: GFN1-xTB with the Z+1 core hole
     and the delta-SCF edge energy, the only choice that keeps the chemical shift between sites
     (Si⁰ … Si⁴⁺ edges spread over ~8 eV in SiOx), at about 3× the cost of the ground state alone.
@@ -31,8 +31,8 @@ def default_calculator(settings: dict | None = None):
     from amorpha.engine.surrogate.xtb import XtbCalculator, XtbParams
 
     if settings:
-        return XtbCalculator(XtbParams.from_dict(settings))
-    return XtbCalculator(XtbParams(core_hole=True, energy_reference="delta-scf"))
+        return XtbCalculator(XtbParams.from_dict(settings), cache=cache)
+    return XtbCalculator(XtbParams(core_hole=True, energy_reference="delta-scf"), cache=cache)
 
 
 @dataclass

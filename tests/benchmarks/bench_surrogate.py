@@ -1,0 +1,103 @@
+"""Benchmark: what the surrogate buys.
+
+1. Speed. Predicting and averaging every Si site of the ~5000-atom a-SiO example with the shipped
+   Si K model (``make models``), after the descriptors, against the xTB calculator per site (cache
+   off). The issue asks < 1 s for the prediction and ≥ 10⁴× per site.
+2. Active learning against random sampling (calculator calls to reach random's final error), on
+   a pool whose spectra are all known, so the curves cost no calculator time: the XANESNET V K set
+   of ../shared/data (1439 first-principles spectra with their descriptors), several seeds. The
+   issue asks at most half the calls.
+
+Run ``python tests/benchmarks/bench_surrogate.py`` (``--seeds N``, ``--sites N`` for the xTB timing).
+"""
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from amorpha.engine.examples import load_example
+from amorpha.engine.surrogate.active import ActiveParams, compare_strategies
+from amorpha.engine.surrogate.model import SpectrumModel
+from amorpha.engine.surrogate.pipeline import default_calculator
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+MODEL = Path(__file__).resolve().parents[2] / "resources" / "models" / "Si-K-xtb.amodel"
+
+
+def speed(n_sites: int) -> None:
+    from amorpha.engine.descriptors import compute, params_from_dict
+
+    if not MODEL.is_file():
+        print(f"no {MODEL.name}: run 'make models' first")
+        return
+    model = SpectrumModel.load(MODEL)
+    atoms = load_example("a-SiO")
+    sites = model.sites_of(atoms)
+    t0 = time.perf_counter()
+    features = compute(atoms, params_from_dict(model.descriptor), sites)
+    t_desc = time.perf_counter() - t0
+    best = np.inf
+    for _ in range(5):
+        t0 = time.perf_counter()
+        average = model.predict(features).mean(axis=0)
+        best = min(best, time.perf_counter() - t0)
+    assert np.all(np.isfinite(average))
+    calculator = default_calculator(model.metrics.get("calculator"), cache=False)
+    rng = np.random.default_rng(0)
+    times = []
+    for index in rng.choice(sites, n_sites, replace=False):
+        t0 = time.perf_counter()
+        try:
+            calculator.site_spectrum(atoms, int(index))
+        except RuntimeError as exc:  # an SCF that does not converge still cost its time
+            print(f"  site {index}: {exc}")
+        times.append(time.perf_counter() - t0)
+    per_site_surrogate = best / len(sites)
+    per_site_xtb = float(np.mean(times))
+    print(f"a-SiO: {len(atoms)} atoms, {len(sites)} Si sites")
+    print(f"  descriptors (SOAP)           {t_desc:8.3f} s")
+    print(f"  predict + average, all sites {best:8.3f} s   ({per_site_surrogate * 1e6:.1f} µs per site)")
+    print(f"  xTB per site (cache off)     {per_site_xtb:8.3f} s   (mean of {n_sites})")
+    print(f"  ratio per site               {per_site_xtb / per_site_surrogate:10.3g}×")
+
+
+def learning_curves(seeds: int) -> None:
+    path = SHARED / "spectra" / "xanesnet_v_k_descriptors" / "k_edge_v.npz"
+    if not path.is_file():
+        print("active learning: ../shared/data absent, skipped")
+        return
+    data = np.load(path)
+    x, y = data["x"], data["y"]
+    ratios = []
+    for seed in range(seeds):
+        order = np.random.default_rng(seed).permutation(len(x))
+        test, pool = order[:300], order[300:]
+        params = ActiveParams(n_initial=10, batch=10, max_calls=200, seed=seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            curves = compare_strategies(x[pool], y[pool], (x[test], y[test]), params,
+                                        strategies=("variance", "uncertainty", "random"))
+        final = curves["random"].rmse[-1]
+        row = {name: c.calls_to_reach(final) for name, c in curves.items()}
+        ratios.append(row["variance"] / curves["random"].calls[-1] if row["variance"] else np.inf)
+        print(f"  seed {seed}: random reaches RMSE {final:.4f} at {curves['random'].calls[-1]} calls; "
+              + ", ".join(f"{k} at {v}" for k, v in row.items()))
+    print(f"active (variance reduction) / random calls to random's final error: median "
+          f"{np.median(ratios):.2f} (issue: ≤ 0.5)")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--sites", type=int, default=3)
+    args = parser.parse_args(argv)
+    speed(args.sites)
+    learning_curves(args.seeds)
+
+
+if __name__ == "__main__":
+    main()
