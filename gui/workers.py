@@ -16,12 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 import shiboken6
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
 from amorpha.engine.tasks import Cancelled, CancelToken
 
 #: Progress signals are sent at most this often, so a chatty kernel cannot flood the event loop.
 PROGRESS_INTERVAL_S = 0.05
+#: How long the GUI waits for a cancelled task to stop before it gives the task up.
+CANCEL_GRACE_S = 0.4
 #: Nice value of worker threads: engine work yields the CPU to the GUI thread and to the
 #: renderer's threads (which matters on small machines and with software OpenGL).
 WORKER_NICENESS = 10
@@ -88,9 +90,12 @@ class TaskHandle:
     signals: _Signals
     finished: bool = False
     started: float = field(default_factory=time.monotonic)
+    on_cancel: Optional[Callable[[], None]] = None  # set by the runner
 
     def cancel(self) -> None:
         self.token.set()
+        if self.on_cancel is not None and not self.finished:
+            self.on_cancel()
 
 
 class TaskRunner(QObject):
@@ -127,7 +132,10 @@ class TaskRunner(QObject):
         handle = TaskHandle(label, CancelToken(), signals)
 
         def finish(state: str) -> bool:
-            """Book-keeping; False when the runner (and its window) is gone: then do nothing."""
+            """Book-keeping; False when the task was already given up or the runner (and its
+            window) is gone: then do nothing."""
+            if handle.finished:
+                return False
             handle.finished = True
             if not shiboken6.isValid(self):  # a task outlived its window (shutdown, tests)
                 return False
@@ -152,6 +160,14 @@ class TaskRunner(QObject):
             if shiboken6.isValid(self):
                 self.task_progress.emit(handle, fraction, message)
 
+        def give_up_if_still_running() -> None:
+            if not handle.finished:
+                cancelled()
+
+        # Engine code checks cancel between chunks, but one call it cannot interrupt (an xTB SCF
+        # of a large cluster) may take seconds: the GUI stops waiting after CANCEL_GRACE_S and
+        # drops whatever the worker still delivers.
+        handle.on_cancel = lambda: QTimer.singleShot(int(CANCEL_GRACE_S * 1000), give_up_if_still_running)
         signals.progress.connect(progress)
         signals.done.connect(done)
         signals.failed.connect(failed)

@@ -84,3 +84,25 @@ def test_a_task_that_outlives_its_runner_is_ignored(qtbot):
     release.set()
     qtbot.wait(300)  # the queued progress/done signals arrive after the runner is gone
     assert seen == []
+
+
+def test_a_task_deaf_to_cancel_is_given_up_within_half_a_second(qtbot):
+    """One engine call that cannot be interrupted (an SCF) must not keep the Cancel button busy."""
+    runner = TaskRunner()
+    release = threading.Event()
+    delivered = []
+
+    def deaf(progress, cancel):
+        release.wait(5)  # ignores cancel, like a long compiled call
+        return "late"
+
+    handle = runner.submit("deaf", deaf, delivered.append)
+    qtbot.wait(50)
+    start = time.monotonic()
+    with qtbot.waitSignal(runner.task_finished, timeout=2000) as blocker:
+        handle.cancel()
+    assert blocker.args[1] == "cancelled" and time.monotonic() - start < 0.5
+    release.set()
+    runner.wait(5000)
+    qtbot.wait(50)
+    assert delivered == [] and handle.finished
