@@ -26,13 +26,13 @@ class PredictionPanel(QWidget):
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.status.setStyleSheet("color: #555")
-        self.site_on_click = QCheckBox("Add a site's predicted spectrum when its atom is clicked")
+        self.site_on_click = QCheckBox("Plot a clicked site's spectrum")
         self.site_on_click.setChecked(True)
 
         buttons = QGridLayout()
         self.predict_button = self._button("Predict", self.predict_requested,
                                            "Predict every absorbing site of the shown model and plot the average")
-        self.reference_button = self._button("Reference of selected atom", self.reference_requested,
+        self.reference_button = self._button("xTB of selected atom", self.reference_requested,
                                              "Run the reference calculator (xTB) on the selected atom")
         self.train_button = self._button("Train on this model…", self.train_requested,
                                          "Active learning: ask the calculator for the sites the model knows least")

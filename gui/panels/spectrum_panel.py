@@ -21,7 +21,7 @@ _STYLE = {  # group -> (width, Qt pen style)
     "site": (1.2, Qt.SolidLine),
     "reference": (1.4, Qt.DashLine),
 }
-_HINT = "No spectrum yet: File › Open Spectrum… (text/CSV/EMSA), or a model's predicted spectrum"
+_HINT = "No spectrum yet: File › Open Spectrum… (text/CSV/EMSA columns)"
 
 
 class SpectrumPanel(QWidget):
