@@ -70,8 +70,13 @@ class SpectrumPrediction(QObject):
         return self._loading
 
     def set_model(self, model: SpectrumModel | None) -> None:
+        from amorpha.engine.surrogate.active import LearningCurve
+
         self.model = model
         self.panel.set_model(model)
+        stored = (model.metrics or {}).get("learning_curve") if model is not None else None
+        if stored:
+            self.panel.show_curves({"training (held-out sites)": LearningCurve("stored", **stored)})
         self.model_changed.emit(model)
         if model is not None and self._atoms is not None:
             self.predict()
@@ -189,6 +194,7 @@ class SpectrumPrediction(QObject):
             f"Train a {element} K surrogate on this model", ActiveParams(max_calls=min(60, count)),
             [
                 Field("strategy", "Choose sites by", choices=(
+                    ("variance", "largest reduction of the pool's variance (GP)"),
                     ("uncertainty", "largest predictive uncertainty (GP)"),
                     ("farthest", "farthest in descriptor space"), ("random", "random"))),
                 Field("n_initial", "Random sites to start", lo=3, hi=10000),

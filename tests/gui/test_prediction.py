@@ -79,3 +79,32 @@ def test_model_without_its_element_and_damaged_files(qtbot, empty_window, model_
         window.prediction.load(str(bad))
     assert "broken.amodel" in blocker.args[0] and "not an Amorpha spectrum model" in blocker.args[0]
     assert window.prediction.model is not None  # the model in use stays
+
+
+@pytest.mark.slow
+def test_training_with_xtb_in_the_window_and_cancel(qtbot, empty_window, silica):
+    """Active learning with the real calculator, on a tiny budget; then Cancel on a big one."""
+    import time
+
+    from amorpha.engine.surrogate.active import ActiveParams
+
+    window = empty_window
+    show(qtbot, window, silica.copy())
+    params = ActiveParams(strategy="farthest", n_initial=3, batch=1, max_calls=4, regressor="ridge")
+    with qtbot.waitSignal(window.prediction.model_changed, timeout=300000):
+        window.prediction.train(params, "Si")
+    model = window.prediction.model
+    assert model.n_train == 4 and model.reference == "xTB (qualitative)"
+    assert "ridge on 4 site spectra from xTB (qualitative)" in window.prediction_panel.summary.text()
+    assert window.prediction.learner.curve.calls == [4]
+    # the new model predicts the shown structure
+    qtbot.waitUntil(lambda: len(window.spectrum_panel.group("predicted")) == 1, timeout=60000)
+
+    task = window.prediction.train(ActiveParams(max_calls=500), "Si")
+    qtbot.wait(300)
+    start = time.monotonic()
+    with qtbot.waitSignal(window.runner.task_finished, timeout=2000,
+                          check_params_cb=lambda handle, state: handle is task):
+        task.cancel()
+    assert time.monotonic() - start < 0.6
+    assert window.prediction.model is model  # the cancelled run replaced nothing
