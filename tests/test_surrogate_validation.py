@@ -5,12 +5,12 @@ spectra, absorber S listed first. The same pipeline the window uses: a SOAP row 
 PCA of the spectra, a Gaussian process.
 """
 import numpy as np
-import pytest
 
-from amorpha.engine.descriptors import SoapParams, compute
+from amorpha.engine.descriptors import SoapParams
 from amorpha.engine.spectra import read_spectrum_folder, site_spectra
 from amorpha.engine.surrogate.metrics import spectrum_metrics
-from amorpha.engine.surrogate.model import SpectrumModel, SurrogateParams
+from amorpha.engine.surrogate.model import SurrogateParams
+from amorpha.engine.surrogate.pipeline import train_from_folder
 
 
 def test_xanesnet_s_k_held_out_spectra(shared_data):
@@ -20,15 +20,24 @@ def test_xanesnet_s_k_held_out_spectra(shared_data):
     species = tuple(sorted({s for r in folder.records for s in r.atoms.get_chemical_symbols()}))
     soap = SoapParams(species=species, r_cut=3.0, n_max=6, l_max=4, sigma=0.3, periodic=False)
 
-    def features(records):
-        return np.vstack([compute(r.atoms, soap, [r.absorber]) for r in records])
-
     y_train = site_spectra(train)
     y_test = site_spectra(test, y_train.energy)
-    model = SpectrumModel.train(features(train), y_train, soap.to_dict(), SurrogateParams(regressor="gp"))
-    m = spectrum_metrics(y_test.energy, y_test.intensity, model.predict(features(test)))
+    model = train_from_folder(folder, soap, SurrogateParams(regressor="gp"))
+    m = model.metrics
+    assert m["measured_on"] == "the folder's test split" and m["n"] == 10
     baseline = spectrum_metrics(y_test.energy, y_test.intensity,
                                 np.tile(y_train.intensity.mean(axis=0), (len(test), 1)))
     # Measured: cosine 0.937 (the training mean alone: 0.848). The issue asks 0.95: still open.
     assert m["cosine_mean"] >= 0.92 and m["cosine_mean"] > baseline["cosine_mean"] + 0.07, m
     assert m["rmse"] < 0.8 * baseline["rmse"], (m, baseline)
+
+
+def test_feff_cu_k_sites_train_a_model_through_the_same_pipeline(shared_data):
+    """Ten FEFF9 Cu K sites of seven crystals: too few to learn from (R² < 0 here), but they must
+    go through reading, periodic SOAP of each crystal and cross-validation like any folder."""
+    folder = read_spectrum_folder(shared_data / "spectra/cu_k_feff")
+    assert folder.layout == "feff" and len(folder.records) == 10 and not folder.problems
+    model = train_from_folder(folder, params=SurrogateParams(regressor="kernel_ridge"))
+    assert model.element == "Cu" and model.edge == "K" and model.descriptor["periodic"] is True
+    assert model.metrics["measured_on"] == "5-fold cross-validation" and model.metrics["n"] == 10
+    assert model.metrics["cosine_mean"] > 0.99  # normalised K edges of Cu compounds look alike

@@ -122,3 +122,44 @@ def learn(pool: SitePool, calculator, params: ActiveParams | None = None, learne
     if learner.model is not None:
         learner.model.reference = getattr(calculator, "label", learner.model.reference)
     return learner
+
+
+def train_from_folder(folder, descriptor=None, params=None, progress=None, cancel=None):
+    """A surrogate trained on a folder of structure + spectrum pairs (engine.spectra.folders).
+
+    The folder's own split is kept: trained on "train" (or everything), measured on "test" when
+    there is one, otherwise by 5-fold cross-validation. Molecules (no periodic cell) get a
+    non-periodic SOAP around the absorber.
+    """
+    from amorpha.engine.descriptors import compute
+    from amorpha.engine.spectra import site_spectra
+    from amorpha.engine.surrogate.metrics import spectrum_metrics
+    from amorpha.engine.surrogate.model import SpectrumModel, SurrogateParams, cross_validate
+
+    records = folder.records
+    require(len(records) >= 3, "folder", f"at least three structure + spectrum pairs ({len(records)} read)")
+    if descriptor is None:
+        species = {s for r in records for s in r.atoms.get_chemical_symbols()}
+        descriptor = default_descriptor(species, all(r.atoms.pbc.all() for r in records))
+    splits = folder.splits
+    train = folder.subset("train") if splits.get("train") and splits.get("test") else records
+    test = folder.subset("test") if train is not records else []
+    rows = []
+    for k, r in enumerate(train + test):
+        check_cancel(cancel)
+        rows.append(compute(r.atoms, descriptor, [r.absorber])[0])
+        if progress is not None:
+            progress(0.8 * (k + 1) / len(train + test), f"descriptors {k + 1}/{len(train + test)}")
+    x = np.array(rows)
+    y_train = site_spectra(train)
+    params = params or SurrogateParams()
+    model = SpectrumModel.train(x[: len(train)], y_train, descriptor.to_dict(), params,
+                                reference=f"{folder.layout} folder {folder.path}")
+    if test:
+        y_test = site_spectra(test, y_train.energy)
+        model.metrics = spectrum_metrics(y_test.energy, y_test.intensity, model.predict(x[len(train):]))
+        model.metrics["measured_on"] = "the folder's test split"
+    else:
+        model.metrics = cross_validate(x, y_train, params, folds=min(5, len(train)), cancel=cancel)
+        model.metrics["measured_on"] = "5-fold cross-validation"
+    return model
