@@ -54,6 +54,7 @@ class SpectrumPrediction(QObject):
         panel.save_requested.connect(self.save_dialog)
         panel.export_requested.connect(self.export_dialog)
         panel.import_requested.connect(self.import_dialog)
+        panel.folder_requested.connect(self.folder_dialog)
 
     # -- the model in use -------------------------------------------------------------------
     def load_default(self):
@@ -255,6 +256,32 @@ class SpectrumPrediction(QObject):
         task = self.runner.submit(f"Active learning ({element} K, {calculator.label})", work, finished,
                                   failed, lambda: finished(None))
         return task
+
+    def folder_dialog(self) -> None:
+        directory = QFileDialog.getExistingDirectory(self.window, "Folder of structures and spectra",
+                                                     self._start_dir())
+        if directory:
+            self.train_from_folder(directory)
+
+    def train_from_folder(self, directory: str):
+        """Train on first-principles (or any) site spectra in ``directory``; skipped files are named."""
+        from amorpha.engine.spectra import read_spectrum_folder
+        from amorpha.engine.surrogate.pipeline import train_from_folder
+        from amorpha.engine.tasks import sub_progress
+
+        def work(progress, cancel):
+            folder = read_spectrum_folder(directory, progress=sub_progress(progress, 0, 0.3), cancel=cancel)
+            return folder, train_from_folder(folder, progress=sub_progress(progress, 0.3, 1), cancel=cancel)
+
+        def done(result):
+            folder, model = result
+            self.set_model(model)
+            skipped = f"; skipped {len(folder.problems)}: " + "; ".join(folder.warnings[:3]) if folder.problems else ""
+            self.panel.status.setText(f"Trained on {model.n_train} sites of {directory} "
+                                      f"({model.metrics.get('measured_on', '')}){skipped}")
+
+        return self.runner.submit(f"Training on {os.path.basename(directory)}", work, done,
+                                  self.window._task_error("Training from a folder"))
 
     # -- files ------------------------------------------------------------------------------
     def _start_dir(self) -> str:

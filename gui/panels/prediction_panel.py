@@ -18,6 +18,7 @@ class PredictionPanel(QWidget):
     save_requested = Signal()
     export_requested = Signal()
     import_requested = Signal()
+    folder_requested = Signal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -42,8 +43,12 @@ class PredictionPanel(QWidget):
                                           "Write the sites active learning asks for, for an external code")
         self.import_button = self._button("Import results…", self.import_requested,
                                           "Read the spectra an external code computed for exported queries")
+        self.folder_button = self._button("Train from folder…", self.folder_requested,
+                                          "Train on computed site spectra with their structures "
+                                          "(FEFF sites, XANESNET-style or name.xyz + name.txt pairs)")
         for k, b in enumerate([self.predict_button, self.reference_button, self.train_button,
-                               self.load_button, self.save_button, self.export_button, self.import_button]):
+                               self.folder_button, self.load_button, self.save_button,
+                               self.export_button, self.import_button]):
             buttons.addWidget(b, k // 2, k % 2)
 
         self.curve_plot = pg.PlotWidget()

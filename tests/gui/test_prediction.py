@@ -108,3 +108,27 @@ def test_training_with_xtb_in_the_window_and_cancel(qtbot, empty_window, silica)
         task.cancel()
     assert time.monotonic() - start < 0.6
     assert window.prediction.model is model  # the cancelled run replaced nothing
+
+
+def test_train_from_a_folder_of_pairs_and_a_folder_without_any(qtbot, empty_window, silica, tmp_path):
+    """name.extxyz + name.txt pairs (what an external code writes) train the model in use."""
+    from amorpha.engine.io import write_extxyz
+
+    window = empty_window
+    sites = np.flatnonzero(silica.numbers == 14)[:12]
+    for k, site in enumerate(sites):
+        atoms = silica.copy()
+        atoms.info["absorber"] = int(site)
+        write_extxyz(atoms, tmp_path / f"site{k}.extxyz")
+        np.savetxt(tmp_path / f"site{k}.txt", np.column_stack([ENERGY, np.exp(-0.5 * (ENERGY - k) ** 2)]))
+    with qtbot.waitSignal(window.prediction.model_changed, timeout=120000):
+        window.prediction.train_from_folder(str(tmp_path))
+    model = window.prediction.model
+    assert model.n_train == 12 and model.element == "Si" and model.metrics["n"] == 12
+    assert "5-fold cross-validation" in window.prediction_panel.status.text()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with qtbot.waitSignal(window.error_shown, timeout=30000) as blocker:
+        window.prediction.train_from_folder(str(empty))
+    assert "Training from a folder failed" in blocker.args[0]
+    assert window.prediction.model is model
