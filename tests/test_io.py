@@ -475,3 +475,15 @@ def test_write_extxyz_gives_a_normal_file_mode(tmp_path):
 
     write_extxyz(Atoms("Si2", positions=[[0, 0, 0], [1, 1, 1]]), tmp_path / "m.extxyz")
     assert (tmp_path / "m.extxyz").stat().st_mode & 0o777 == 0o666 & ~_umask()
+
+
+def test_extxyz_with_fixed_atoms_reads_through_ase(tmp_path):
+    """A move_mask column takes ASE's reader, whose read_xyz became a generator in ASE 3.29."""
+    from ase.build import bulk
+    from ase.constraints import FixAtoms
+
+    atoms = bulk("Cu", "fcc", 3.6, cubic=True)
+    atoms.set_constraint(FixAtoms([0, 1]))
+    write_extxyz(atoms, tmp_path / "fixed.extxyz")
+    back = read_structure(tmp_path / "fixed.extxyz")
+    assert len(back) == 4 and list(back.constraints[0].index) == [0, 1]

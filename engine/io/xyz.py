@@ -243,7 +243,9 @@ def _read_with_ase(buf: bytes, path, line0: int) -> Atoms:
     """ASE's reader for frames the fast path does not cover; errors keep the frame's line."""
     text = _decode(buf, path, line0)
     try:
-        return ase_extxyz.read_xyz(io.StringIO(text), index=0)
+        frame = ase_extxyz.read_xyz(io.StringIO(text), index=0)
+        # ASE 3.23 returns the Atoms, 3.29 a generator of frames
+        return frame if isinstance(frame, Atoms) else next(iter(frame))
     except StructureReadError:
         raise
     except Exception as exc:
