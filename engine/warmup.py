@@ -25,6 +25,8 @@ KERNEL_MODULES = [
     "amorpha.engine.descriptors.soap",
     "amorpha.engine.descriptors.acsf",
     "amorpha.engine.descriptors.local",
+    "amorpha.engine.diffusion.kmc",
+    "amorpha.engine.diffusion.analysis",
 ]
 
 

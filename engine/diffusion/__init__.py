@@ -1,0 +1,19 @@
+"""Diffusion on a hop network: kinetic Monte Carlo of independent walkers and what follows from it.
+
+The energy landscape (sites, saddles) comes in as plain arrays (:class:`HopNetwork`); KMC
+(:func:`run_kmc`) gives unwrapped trajectories; :mod:`.analysis` turns them into MSD, D ± error,
+Arrhenius parameters, and the percolation barrier that bounds the activation energy.
+Units: Å, eV, s, K; D in Å²/s.
+"""
+from .analysis import (ArrheniusFit, DiffusionFit, Msd, TemperatureScan, arrhenius_fit,
+                       diffusion_coefficient, mean_squared_displacement, percolation_barrier,
+                       temperature_scan)
+from .kmc import KmcParams, KmcResult, run_kmc
+from .network import KB_EV, HopNetwork, RateTable, random_barrier_lattice, simple_cubic_lattice
+
+__all__ = [
+    "ArrheniusFit", "DiffusionFit", "HopNetwork", "KB_EV", "KmcParams", "KmcResult", "Msd",
+    "RateTable", "TemperatureScan", "arrhenius_fit", "diffusion_coefficient",
+    "mean_squared_displacement", "percolation_barrier", "random_barrier_lattice", "run_kmc",
+    "simple_cubic_lattice", "temperature_scan",
+]

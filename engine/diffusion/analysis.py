@@ -1,0 +1,306 @@
+"""From trajectories to numbers: MSD, D with its error, Arrhenius fits and the percolation barrier.
+
+D is in Å²/s (×10⁻¹⁶ for cm²/s), energies in eV, temperatures in K. Walkers are independent, so
+every error bar here is a standard error over walkers, not a guess from one noisy curve.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import numpy as np
+from numba import njit
+
+from ..errors import ParameterError, require
+from ..tasks import CancelFn, ProgressFn, report, sub_progress
+from .kmc import KmcParams, KmcResult, run_kmc
+from .network import KB_EV, HopNetwork, _as_temperature
+
+#: Å²/s to cm²/s.
+CM2_PER_ANGSTROM2 = 1e-16
+SPANNING = ("all", "any")
+NO_SPAN = "the hop network does not span the cell: no long-range diffusion"
+
+
+@dataclass(frozen=True)
+class Msd:
+    """Mean squared displacement (Å²) over walkers at ``times`` (s), with its standard error."""
+
+    times: np.ndarray
+    msd: np.ndarray
+    stderr: np.ndarray
+
+
+@dataclass(frozen=True)
+class DiffusionFit:
+    """D (Å²/s) ± its standard error, from MSD = 2·d·D·t + c fitted over ``t_from``…``t_to`` s."""
+
+    D: float
+    D_err: float
+    dimensions: int
+    t_from: float
+    t_to: float
+
+
+@dataclass(frozen=True)
+class TemperatureScan:
+    """D(T) from one KMC run per temperature. A cancelled scan keeps the finished temperatures
+    (and the interrupted run's partial trajectory in ``interrupted``)."""
+
+    temperatures: np.ndarray
+    D: np.ndarray
+    D_err: np.ndarray
+    results: list
+    cancelled: bool = False
+    interrupted: Optional[KmcResult] = None
+
+
+@dataclass(frozen=True)
+class ArrheniusFit:
+    """D = D0·exp(−E_a/kT): E_a (eV) and D0 (Å²/s), each ± one standard error."""
+
+    activation_energy: float
+    activation_energy_err: float
+    prefactor: float
+    prefactor_err: float
+
+    def D(self, temperature) -> np.ndarray:
+        """The fitted D (Å²/s) at ``temperature`` (K)."""
+        return self.prefactor * np.exp(-self.activation_energy / (KB_EV * np.asarray(temperature)))
+
+
+# --------------------------------------------------------------------------- MSD and D
+
+
+def _squared(result: KmcResult) -> np.ndarray:
+    """|r|² (Å²) of every walker at every recorded time, (n_t, n_walkers)."""
+    return np.einsum("twc,twc->tw", result.displacements, result.displacements)
+
+
+def mean_squared_displacement(result: KmcResult) -> Msd:
+    """MSD(t) averaged over the walkers of a run."""
+    r2 = _squared(result)
+    n = r2.shape[1]
+    err = r2.std(axis=1, ddof=1) / np.sqrt(n) if n > 1 else np.full(r2.shape[0], np.nan)
+    return Msd(result.times, r2.mean(axis=1), err)
+
+
+def diffusion_coefficient(result: KmcResult, dimensions: int = 3,
+                          fit_from: float = 0.5) -> DiffusionFit:
+    """D from the slope of the MSD over the last part of the run (t ≥ ``fit_from``·t_end).
+
+    The least-squares slope is linear in the data, so the slope of the mean MSD is the mean of
+    the walkers' own slopes; those are independent, and their spread gives the standard error.
+    Skipping the early part drops the transient of a disordered network (fast local rattling
+    before the long-range regime). ``dimensions`` d: 3 for a 3D network, 1 for a channel.
+    """
+    require(dimensions in (1, 2, 3), "dimensions",
+            f"needs 1, 2 or 3 (the dimensionality of the diffusion), got {dimensions!r}")
+    require(np.isfinite(fit_from) and 0.0 <= fit_from < 1.0, "fit_from",
+            f"needs the fraction of the run skipped before the fit, in [0, 1), got {fit_from!r}")
+    times = result.times
+    window = times >= fit_from * times[-1]
+    require(window.sum() >= 2 and times[-1] > 0, "result",
+            f"the run recorded {len(times)} time(s), {int(window.sum())} in the fitted part; a "
+            "slope needs at least 2 (run longer, record more samples or fit from earlier)")
+    x = times[window] - times[window].mean()
+    slopes = x @ _squared(result)[window] / (x @ x)
+    per_walker = slopes / (2.0 * dimensions)
+    n = len(per_walker)
+    err = per_walker.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan
+    return DiffusionFit(float(per_walker.mean()), float(err), int(dimensions),
+                        float(times[window][0]), float(times[-1]))
+
+
+def temperature_scan(network: HopNetwork, temperatures: Sequence[float], params: KmcParams, *,
+                     dimensions: int = 3, fit_from: float = 0.5,
+                     progress: Optional[ProgressFn] = None,
+                     cancel: Optional[CancelFn] = None) -> TemperatureScan:
+    """One KMC run per temperature (``params`` with its temperature replaced) and D of each.
+
+    The k-th temperature uses the seed ``params.seed + k``, so the points are independent and
+    their error bars can weight an Arrhenius fit. With ``n_steps`` every temperature gets the
+    same number of hops, i.e. a run length that follows the hop rate.
+    """
+    temperatures = [_as_temperature(t) for t in np.atleast_1d(np.asarray(temperatures, float))]
+    require(len(temperatures) >= 1, "temperatures", "needs at least one temperature")
+    params.validate()
+    results, D, err = [], [], []
+    interrupted = None
+    for k, temperature in enumerate(temperatures):
+        run = dataclasses.replace(params, temperature=temperature, seed=params.seed + k)
+        result = run_kmc(network, run, cancel=cancel,
+                         progress=sub_progress(progress, k / len(temperatures),
+                                               (k + 1) / len(temperatures)))
+        if result.cancelled:
+            interrupted = result
+            break
+        fit = diffusion_coefficient(result, dimensions, fit_from)
+        results.append(result)
+        D.append(fit.D)
+        err.append(fit.D_err)
+        report(progress, (k + 1) / len(temperatures), f"D at {temperature:g} K: {fit.D:.3g} Å²/s")
+    done = len(results)
+    return TemperatureScan(np.array(temperatures[:done]), np.array(D), np.array(err), results,
+                           interrupted is not None, interrupted)
+
+
+def arrhenius_fit(temperatures, D, D_err=None) -> ArrheniusFit:
+    """E_a and D0 from a weighted straight line through ln D against 1/kT.
+
+    Weights are 1/σ² with σ = D_err/D (the error of ln D). The errors come from the fit's
+    covariance, scaled up by the reduced χ² when the points scatter more than their error bars
+    say; without ``D_err`` the scatter alone sets them (needs 3 or more temperatures).
+    """
+    T = np.asarray(temperatures, dtype=np.float64).reshape(-1)
+    D = np.asarray(D, dtype=np.float64).reshape(-1)
+    require(len(T) >= 2 and len(np.unique(T)) >= 2, "temperatures",
+            f"an Arrhenius fit needs at least 2 different temperatures, got {len(np.unique(T))}")
+    require(D.shape == T.shape, "D", f"needs one D per temperature ({len(T)}), got {len(D)}")
+    for t in T:
+        _as_temperature(t)
+    bad = np.flatnonzero(~(np.isfinite(D) & (D > 0)))
+    require(len(bad) == 0, "D", "" if len(bad) == 0 else
+            f"D at {T[bad[0]]:g} K is {D[bad[0]]:.3g} Å²/s; an Arrhenius fit needs positive "
+            "diffusion coefficients (run longer or at a higher temperature)")
+    x = 1.0 / (KB_EV * T)
+    y = np.log(D)
+    A = np.column_stack([np.ones_like(x), x])
+    dof = len(x) - 2
+    if D_err is not None:
+        D_err = np.asarray(D_err, dtype=np.float64).reshape(-1)
+        require(D_err.shape == T.shape, "D_err",
+                f"needs one error per temperature ({len(T)}), got {len(D_err)}")
+        bad = np.flatnonzero(~(np.isfinite(D_err) & (D_err > 0)))
+        require(len(bad) == 0, "D_err", "" if len(bad) == 0 else
+                f"the error of D at {T[bad[0]]:g} K is {D_err[bad[0]]!r}; errors must be positive "
+                "(leave D_err out for an unweighted fit)")
+        w = (D / D_err) ** 2
+    else:
+        w = np.ones_like(x)
+    cov = np.linalg.inv(A.T @ (A * w[:, None]))
+    coef = cov @ (A.T @ (w * y))
+    chi2 = float(w @ (y - A @ coef) ** 2)
+    if D_err is None:
+        cov = cov * (chi2 / dof if dof > 0 else np.nan)
+    elif dof > 0:
+        cov = cov * max(1.0, chi2 / dof)
+    D0 = float(np.exp(coef[0]))
+    return ArrheniusFit(float(-coef[1]), float(np.sqrt(cov[1, 1])), D0,
+                        float(D0 * np.sqrt(cov[0, 0])))
+
+
+# --------------------------------------------------------------------------- percolation
+
+
+@njit(nogil=True, cache=True)
+def _find(parent, offset, x, out):
+    """Root of x; ``out`` gets x's image relative to the root. Compresses the path."""
+    root = x
+    out[:] = 0
+    while parent[root] != root:
+        out += offset[root]
+        root = parent[root]
+    # second pass: point every node on the path straight at the root with its full offset
+    acc = out.copy()
+    while parent[x] != root and x != root:
+        step = offset[x].copy()
+        nxt = parent[x]
+        parent[x] = root
+        offset[x] = acc
+        acc = acc - step
+        x = nxt
+    return root
+
+
+@njit(nogil=True, cache=True)
+def _extends(basis, rank, r, v):
+    """Whether integer vector v is independent of cluster r's winding vectors (exact)."""
+    if v[0] == 0 and v[1] == 0 and v[2] == 0:
+        return False
+    if rank[r] == 0:
+        return True
+    a = basis[r, 0]
+    cx = a[1] * v[2] - a[2] * v[1]
+    cy = a[2] * v[0] - a[0] * v[2]
+    cz = a[0] * v[1] - a[1] * v[0]
+    if rank[r] == 1:
+        return cx != 0 or cy != 0 or cz != 0
+    b = basis[r, 1]  # det(a, b, v) = b · (v × a)
+    return b[0] * -cx + b[1] * -cy + b[2] * -cz != 0 if rank[r] == 2 else False
+
+
+@njit(nogil=True, cache=True)
+def _percolate(order, first, second, shifts, n_sites, want):
+    """Add links in ``order`` until one cluster wraps the cell in ``want`` independent directions.
+
+    Union-find that carries each site's periodic image relative to its root: a link that closes
+    a loop between a site and its own image shifted by w ≠ 0 makes the cluster wrap along w.
+    Returns the position in ``order`` of the link that completed it, or −1.
+    """
+    parent = np.arange(n_sites)
+    offset = np.zeros((n_sites, 3), np.int64)
+    size = np.ones(n_sites, np.int64)
+    basis = np.zeros((n_sites, 3, 3), np.int64)
+    rank = np.zeros(n_sites, np.int64)
+    oi = np.zeros(3, np.int64)
+    oj = np.zeros(3, np.int64)
+    for p in range(order.shape[0]):
+        e = order[p]
+        ri = _find(parent, offset, first[e], oi)
+        rj = _find(parent, offset, second[e], oj)
+        w = oi + shifts[e] - oj  # j's image reached through the link, relative to its own copy
+        if ri == rj:
+            if _extends(basis, rank, ri, w):
+                basis[ri, rank[ri]] = w
+                rank[ri] += 1
+        else:
+            if size[ri] < size[rj]:
+                ri, rj = rj, ri
+                w = -w
+            parent[rj] = ri
+            offset[rj] = w
+            size[ri] += size[rj]
+            for q in range(rank[rj]):
+                if rank[ri] < 3 and _extends(basis, rank, ri, basis[rj, q]):
+                    basis[ri, rank[ri]] = basis[rj, q]
+                    rank[ri] += 1
+        if rank[ri] >= want:
+            return p
+    return -1
+
+
+def percolation_barrier(network: HopNetwork, spanning: str = "all") -> float:
+    """The lowest barrier θ (eV) at which the links with barrier ≤ θ span the periodic cell.
+
+    A link between two sites counts with the higher of its two directional barriers (the saddle
+    above the lower site), so below θ a walker can go both ways. ``spanning="all"``: one cluster
+    wraps around the cell in all three independent directions (3D long-range diffusion);
+    ``"any"``: in at least one (a channel or a sheet suffices). In the random barrier model the
+    low-temperature activation energy of D tends to this barrier. Hops without a way back
+    (directed input) are left out.
+    """
+    require(spanning in SPANNING, "spanning", f"needs one of {', '.join(SPANNING)}, got "
+            f"{spanning!r}")
+    if not network.periodic:
+        raise ParameterError("network", "a finite (non-periodic) network has no cell to span: "
+                             "no long-range diffusion")
+    hop = np.flatnonzero(network.reverse > np.arange(network.n_hops))
+    back = network.reverse[hop]
+    barrier = np.maximum(network.barriers[hop], network.barriers[back])
+    order = np.argsort(barrier, kind="stable")
+    found = _percolate(order, network.sources[hop], network.targets[hop],
+                       np.ascontiguousarray(network.shifts[hop]), network.n_sites,
+                       3 if spanning == "all" else 1)
+    if found < 0:
+        where = " in all three directions" if spanning == "all" else ""
+        raise ParameterError("network", f"{NO_SPAN}{where}")
+    return float(barrier[order[found]])
+
+
+def warm_up() -> None:
+    """Compile (or load from cache) the percolation kernels on a 2×2×2 lattice."""
+    from .network import simple_cubic_lattice
+
+    percolation_barrier(simple_cubic_lattice(2, 1.0, 0.1))
