@@ -80,6 +80,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         window.open_path(args.file, ask_large=not args.screenshot)
     else:
         window.show_default_model()
+    if not args.screenshot:
+        window.project.offer_recovery()  # the last session crashed: offer what autosave kept
     return app.exec()
 
 

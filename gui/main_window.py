@@ -54,6 +54,8 @@ from amorpha.gui.panels.rings_panel import RingsPanel
 from amorpha.gui.panels.prediction_panel import PredictionPanel
 from amorpha.gui.panels.spectrum_panel import SpectrumPanel
 from amorpha.gui.prediction import SpectrumPrediction
+from amorpha.engine.project import PROJECT_EXTENSION, looks_like_project
+from amorpha.gui.project_io import ProjectIO
 from amorpha.gui.panels.structure_panel import StructurePanel
 from amorpha.gui.panels.view_panel import ELEMENT, ViewPanel, slab_geometry
 from amorpha.gui.viewer import StructureViewer
@@ -240,6 +242,7 @@ class MainWindow(QMainWindow):
         self.setCorner(Qt.BottomRightCorner, Qt.RightDockWidgetArea)
         self.resizeDocks([spectrum_dock], [220], Qt.Vertical)
 
+        self.project = ProjectIO(self)
         self.task_status = TaskStatus(self.runner)
         self.statusBar().addPermanentWidget(self.task_status)
         self._build_menus()
@@ -277,11 +280,13 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         self._action(file_menu, "&Open…", self.open_dialog, QKeySequence.Open)
         self.recent_menu = file_menu.addMenu("Open &Recent")
+        self._action(file_menu, "Open &Project…", self.project.open_dialog)
         self._action(file_menu, "Open &Spectrum…", self.open_spectrum_dialog)
         examples_menu = file_menu.addMenu("&Examples")
         for key, example in examples.EXAMPLES.items():
             self._action(examples_menu, example.title, lambda _=False, k=key: self.show_example(k))
         file_menu.addSeparator()
+        self._action(file_menu, "&Save Project…", self.project.save_dialog, QKeySequence.Save)
         self._action(file_menu, "Save &As extxyz…", self.save_as_dialog, QKeySequence.SaveAs)
         self._action(file_menu, "&Export Image…", self.export_image_dialog)
         file_menu.addSeparator()
@@ -339,8 +344,11 @@ class MainWindow(QMainWindow):
             self.open_path(path)
 
     def open_path(self, path: str, ask_large: bool = True) -> None:
-        """Open a structure file in the background; a big file is confirmed first."""
+        """Open a structure file (or a project) in the background; a big file is confirmed first."""
         path = os.fspath(path)
+        if path.endswith(PROJECT_EXTENSION) or looks_like_project(path):
+            self.project.open(path)
+            return
         warning = size_warning(path) if os.path.isfile(path) else None
         if warning and ask_large:
             box = QMessageBox(
@@ -764,6 +772,7 @@ class MainWindow(QMainWindow):
         event.acceptProposedAction()
 
     def closeEvent(self, event) -> None:  # noqa: N802
+        self.project.clean_exit()
         self.runner.cancel_all()
         self.runner.wait(3000)
         super().closeEvent(event)

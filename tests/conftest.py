@@ -9,6 +9,7 @@ import pytest
 # never the user's.
 os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="amorpha-test-config-")
 os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="amorpha-test-cache-")
+os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="amorpha-test-state-")  # autosave
 HAS_DISPLAY = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 if not HAS_DISPLAY:
     # Qt's offscreen platform works for widgets but cannot make an OpenGL context.

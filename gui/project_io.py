@@ -1,0 +1,170 @@
+"""Projects in the window: File › Save Project / Open Project, autosave and crash recovery.
+
+A project is a snapshot of what the user has on screen: the model (with every per-atom result),
+the spectra they opened or asked the calculator for, the predicted site spectra and the surrogate
+in use, the ring search, and a little view state. The snapshot is taken on the GUI thread (cheap
+copies); writing and reading run in the background like every other task.
+
+Autosave writes the same snapshot every few minutes to a recovery file in the user's state
+directory. A clean exit deletes it, so a recovery file found at start-up means the last session
+ended without closing: the window offers to restore it (and keeps it if the user declines, until
+the next autosave overwrites it).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from amorpha.engine.project import PROJECT_EXTENSION, PROJECT_FILTER, AnalysisResult, Project, load_project, save_project
+
+#: seconds between autosaves; AMORPHA_AUTOSAVE_SECONDS overrides it (the crash test uses 1 s)
+AUTOSAVE_INTERVAL_S = float(os.environ.get("AMORPHA_AUTOSAVE_SECONDS", 180))
+MODEL_KEY = "model"
+
+
+def recovery_path() -> Path:
+    """Where autosave writes ($XDG_STATE_HOME/amorpha/recovery.amorpha)."""
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(Path.home(), ".local", "state")
+    return Path(base) / "amorpha" / f"recovery{PROJECT_EXTENSION}"
+
+
+class ProjectIO(QObject):
+    saved = Signal(str)
+    restored = Signal(str)
+
+    def __init__(self, window, autosave_s: float = AUTOSAVE_INTERVAL_S):
+        super().__init__(window)
+        self.window = window
+        self.path: str | None = None
+        self._saving = None
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.setInterval(int(autosave_s * 1000))
+        self.autosave_timer.timeout.connect(self.autosave)
+        self.autosave_timer.start()
+
+    # -- snapshot and restore ---------------------------------------------------------------
+    def snapshot(self) -> Project | None:
+        w = self.window
+        if w.atoms is None:
+            return None
+        project = Project()
+        project.structures[MODEL_KEY] = w.atoms.copy()
+        for group in ("measured", "reference"):  # predictions are made again from the model
+            for k, spectrum in enumerate(w.spectrum_panel.group(group)):
+                project.spectra[f"{group} {k:03d}: {spectrum.label}"[:120]] = spectrum
+        if w.prediction.predicted is not None:
+            project.site_spectra["predicted"] = w.prediction.predicted
+        if w.prediction.model is not None:
+            project.models["surrogate"] = w.prediction.model
+        if w.rings_panel.result is not None:
+            project.results["rings"] = AnalysisResult.from_dataclass(w.rings_panel.result, MODEL_KEY)
+        project.view = {
+            "source": w.source,
+            "color_by": w.view_panel.color_combo.currentText(),
+            "selected": int(w.prediction._picked),
+        }
+        return project
+
+    def restore(self, project: Project, path: str) -> None:
+        """Show a loaded project: the model first, then everything that belongs to it."""
+        w = self.window
+        atoms = project.structures.get(MODEL_KEY) or next(iter(project.structures.values()), None)
+        if atoms is None:
+            w.show_error("Open project", f"{os.path.basename(path)} holds no model.")
+            return
+        view = project.view or {}
+
+        def after_model():
+            w.model_ready.disconnect(after_model)
+            for name, spectrum in project.spectra.items():
+                group = "reference" if name.startswith("reference ") else "measured"
+                w.spectrum_panel.add_spectrum(spectrum, group)
+            if "rings" in project.results:
+                w.rings_panel.show_result(project.results["rings"].to_dataclass())
+            if view.get("color_by") and view["color_by"] in w.atoms.arrays:
+                w.view_panel.color_combo.setCurrentText(view["color_by"])
+            if view.get("selected", -1) >= 0:
+                w.select_atom(int(view["selected"]))
+            self.restored.emit(path)
+
+        w.model_ready.connect(after_model)
+        w.set_model(atoms, view.get("source") or os.path.basename(path))
+        if "surrogate" in project.models:
+            w.prediction.set_model(project.models["surrogate"])  # predicts the model again
+        w.statusBar().showMessage(f"Opened project {path}", 8000)
+
+    # -- files ------------------------------------------------------------------------------
+    def save_dialog(self) -> None:
+        if self.window.atoms is None:
+            self.window.show_error("Save project", "There is nothing to save yet: open or build a model.")
+            return
+        start = self.path or self.window.settings.value("last_dir", str(Path.home()))
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save project", start, PROJECT_FILTER)
+        if path:
+            self.save(path if path.endswith(PROJECT_EXTENSION) else path + PROJECT_EXTENSION)
+
+    def save(self, path: str, quiet: bool = False):
+        project = self.snapshot()
+        if project is None:
+            return None
+
+        def done(_):
+            if not quiet:
+                self.path = path
+                self.window.statusBar().showMessage(f"Saved {path}", 8000)
+            self.saved.emit(path)
+
+        label = "Autosaving" if quiet else f"Saving {os.path.basename(path)}"
+        error = (lambda exc: self.window.statusBar().showMessage(f"Autosave failed: {exc}", 8000)) if quiet \
+            else self.window._task_error("Saving the project")
+        self._saving = self.window.runner.submit(
+            label, lambda progress, cancel: save_project(project, path, progress, cancel, extxyz=not quiet),
+            done, error)
+        return self._saving
+
+    def open_dialog(self) -> None:
+        start = self.window.settings.value("last_dir", str(Path.home()))
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open project", start, PROJECT_FILTER)
+        if path:
+            self.open(path)
+
+    def open(self, path: str):
+        def done(project):
+            self.path = path
+            self.restore(project, path)
+
+        return self.window.runner.submit(f"Opening project {os.path.basename(path)}",
+                                         lambda progress, cancel: load_project(path, progress, cancel),
+                                         done, self.window._task_error("Opening the project"))
+
+    # -- autosave and recovery --------------------------------------------------------------
+    def autosave(self):
+        if self._saving is not None and not self._saving.finished:
+            return None  # the previous save is still being written
+        path = recovery_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return self.save(str(path), quiet=True)
+
+    def clean_exit(self) -> None:
+        """The session ends normally: nothing to recover next time."""
+        self.autosave_timer.stop()
+        try:
+            recovery_path().unlink()
+        except FileNotFoundError:
+            pass
+
+    def offer_recovery(self) -> bool:
+        """At start-up: if the last session left a recovery file, ask whether to restore it."""
+        path = recovery_path()
+        if not path.is_file():
+            return False
+        box = QMessageBox(QMessageBox.Question, "Restore the last session?",
+                          "Amorpha did not close normally last time. Restore the work it autosaved "
+                          f"({path})?", QMessageBox.Yes | QMessageBox.No, self.window)
+        box.setObjectName("recovery-question")
+        box.finished.connect(lambda code: code == QMessageBox.Yes and self.open(str(path)))
+        box.open()
+        return True

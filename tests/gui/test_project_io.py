@@ -1,0 +1,106 @@
+"""Projects in the window: save and reopen what is on screen; a crash leaves a recovery file that
+the next start offers to restore."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from PySide6.QtWidgets import QMessageBox
+
+from amorpha.engine.build.crystals import beta_cristobalite
+from amorpha.engine.order.rings import RingParams
+from amorpha.gui.project_io import recovery_path
+
+ENERGY = np.linspace(1830, 1870, 81)
+
+
+def show(qtbot, window, atoms):
+    with qtbot.waitSignal(window.model_ready, timeout=60000):
+        window.set_model(atoms, "cristobalite")
+
+
+def test_save_and_reopen_what_is_on_screen(qtbot, empty_window, tmp_path):
+    from amorpha.gui.main_window import MainWindow
+
+    window = empty_window
+    show(qtbot, window, beta_cristobalite((2, 2, 2)))
+    measured = tmp_path / "measured.csv"
+    np.savetxt(measured, np.column_stack([ENERGY, np.exp(-0.5 * ((ENERGY - 1847) / 2) ** 2)]), delimiter=",")
+    with qtbot.waitSignal(window.runner.task_finished, timeout=10000):
+        window.open_spectrum(str(measured))
+    with qtbot.waitSignal(window.rings_panel.result_shown, timeout=60000):
+        window.compute_rings(RingParams(definition="primitive", max_size=12))
+    window.view_panel.color_combo.setCurrentText("coordination")
+    window.select_atom(3)
+    path = tmp_path / "work.amorpha"
+    with qtbot.waitSignal(window.project.saved, timeout=30000):
+        window.project.save(str(path))
+
+    other = MainWindow()
+    qtbot.addWidget(other)
+    other.show()
+    with qtbot.waitSignal(other.project.restored, timeout=60000):
+        other.open_path(str(path))  # a project opens through File › Open like any file
+    try:
+        for name in window.atoms.arrays:
+            np.testing.assert_array_equal(other.atoms.arrays[name], window.atoms.arrays[name])
+        (spectrum,) = other.spectrum_panel.group("measured")
+        np.testing.assert_array_equal(spectrum.intensity, window.spectrum_panel.group("measured")[0].intensity)
+        a, b = window.rings_panel.result, other.rings_panel.result
+        assert b.n_rings == a.n_rings and b.histogram() == a.histogram() != {}
+        assert other.view_panel.color_combo.currentText() == "coordination"
+        assert other.prediction._picked == 3
+    finally:
+        other.runner.cancel_all()
+        other.runner.wait(5000)
+
+
+def test_damaged_project_is_refused_and_nothing_changes(qtbot, empty_window, tmp_path):
+    window = empty_window
+    show(qtbot, window, beta_cristobalite((1, 1, 1)))
+    bad = tmp_path / "bad.amorpha"
+    bad.write_bytes(b"PK\x03\x04 not really")
+    before = bad.read_bytes()
+    with qtbot.waitSignal(window.error_shown, timeout=10000) as blocker:
+        window.open_path(str(bad))
+    assert "bad.amorpha" in blocker.args[0]
+    assert bad.read_bytes() == before and window.source == "cristobalite"
+
+
+@pytest.mark.gl
+def test_after_a_crash_the_next_start_offers_the_autosaved_work(qtbot, tmp_path):
+    from amorpha.gui.main_window import MainWindow
+
+    env = dict(os.environ, AMORPHA_AUTOSAVE_SECONDS="1")
+    recovery = recovery_path()
+    recovery.unlink(missing_ok=True)
+    app = subprocess.Popen([sys.executable, "-m", "amorpha.gui"], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 180
+        while not recovery.is_file() and time.monotonic() < deadline and app.poll() is None:
+            time.sleep(0.5)
+        assert recovery.is_file(), app.stderr.read().decode() if app.poll() is not None else "no autosave"
+        time.sleep(1.5)  # let one more autosave finish: the rename is atomic, either is whole
+    finally:
+        app.send_signal(signal.SIGKILL)
+        app.wait(10)
+    assert recovery.is_file()  # a crash does not clean up
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        assert window.project.offer_recovery()
+        box = window.findChild(QMessageBox, "recovery-question")
+        with qtbot.waitSignal(window.project.restored, timeout=60000):
+            box.button(QMessageBox.Yes).click()
+        assert window.atoms is not None and len(window.atoms) == 3000  # the a-SiO2 example
+    finally:
+        window.runner.cancel_all()
+        window.runner.wait(5000)
+        window.project.clean_exit()
+    assert not recovery.is_file()
