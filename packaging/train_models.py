@@ -1,10 +1,10 @@
 """Build the spectrum models that ship in resources/models/ (``make models``).
 
 The Si K surrogate: Si sites of the a-SiO2 and a-SiO examples (every oxidation state of Si, from
-Si⁰ to Si⁴⁺), SOAP descriptors, GFN1-xTB reference spectra (Z+1 core hole, ΔSCF edge) chosen by active
-learning (batches that most lower a Gaussian process's variance over the pool) and checked on held-out sites the model never saw. Everything is
-computed here with the project's own calculator: no outside data. Prints the held-out metrics and
-the learning curve, and writes them into the model file.
+Si⁰ to Si⁴⁺), SOAP descriptors, GFN1-xTB reference spectra (Z+1 core hole, ΔSCF edge) chosen by
+active learning (batches that most lower a Gaussian process's variance over the pool), checked on
+held-out sites the model never saw. Everything is computed here with the project's own calculator:
+no outside data. Prints the held-out metrics and the learning curve and stores them in the model.
 """
 from __future__ import annotations
 
