@@ -34,6 +34,8 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         "--ring-size", metavar="N", type=int, help="with --rings: highlight the rings of this size"
     )
+    parser.add_argument("--dock", choices=["Structure", "Rings", "Order", "Predict"],
+                        help="bring this panel to the front")
     parser.add_argument("--size", default="1500x950", help="window size WIDTHxHEIGHT (default 1500x950)")
     return parser.parse_args(argv)
 
@@ -93,6 +95,8 @@ def _apply_view_options(window, args: argparse.Namespace) -> None:
             window.show_error("Colour by", f"no per-atom array '{args.color_by}'; this model has: {names}")
         else:
             window.view_panel.color_combo.setCurrentText(args.color_by)
+    if args.dock:
+        window.docks[args.dock].raise_()
     if args.select is not None:
         window.select_atom(args.select)
     if args.rings:

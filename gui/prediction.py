@@ -110,7 +110,7 @@ class SpectrumPrediction(QObject):
             return
         if len(sites) >= MAX_SITE_CURVES:
             self.plot.remove_group("site")
-        self.plot.add_spectrum(replace(spectrum, label=f"{spectrum.element}{index} (predicted)"), "site")
+        self.plot.add_spectrum(replace(spectrum, label=f"{spectrum.element} atom {index} (predicted)"), "site")
 
     # -- predicting -------------------------------------------------------------------------
     def will_predict(self) -> bool:
@@ -142,6 +142,8 @@ class SpectrumPrediction(QObject):
             self.plot.add_spectrum(average, "predicted")
             self.panel.status.setText(
                 f"Predicted {len(site_spectra)} {model.element} sites; click one to add its spectrum.")
+            if self._picked >= 0:  # an atom clicked while the prediction ran
+                self.atom_picked(self._picked)
             self.prediction_settled.emit()
 
         def failed(exc):

@@ -91,7 +91,8 @@ class SpectrumPanel(QWidget):
             return
         edges = sorted({f"{s.element} {s.edge}".strip() for s in self.spectra} - {""})
         what = f" ({', '.join(edges)})" if edges else ""
-        self.hint.setText(f"{len(self.spectra)} spectra{what}; drag to pan, wheel to zoom")
+        count = "1 spectrum" if len(self.spectra) == 1 else f"{len(self.spectra)} spectra"
+        self.hint.setText(f"{count}{what}; drag to pan, wheel to zoom")
 
     def clear(self) -> None:
         self.plot.clear()

@@ -57,7 +57,7 @@ def test_model_predicts_average_and_clicked_sites(qtbot, empty_window, silica, m
     si = int(np.flatnonzero(window.atoms.numbers == 14)[3])
     window.select_atom(si)
     (site,) = panel.group("site")
-    assert site.site == si and site.label == f"Si{si} (predicted)"
+    assert site.site == si and site.label == f"Si atom {si} (predicted)"
     np.testing.assert_allclose(average.intensity, window.prediction.predicted.intensity.mean(axis=0))
     window.select_atom(int(np.flatnonzero(window.atoms.numbers == 8)[0]))  # O: no site spectrum
     assert len(panel.group("site")) == 1
