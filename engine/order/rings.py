@@ -29,11 +29,13 @@ least one n-ring, P_max(n) / P_min(n) the fraction of nodes whose largest / smal
 """
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
 
+from ..atomic import atomic_write
 from ..bonds import Cutoffs, bonds
 from ..elements import number, symbol
 from ..neighbors import NeighborList
@@ -363,3 +365,36 @@ def warm_up() -> None:
     atoms = Atoms("C9", positions=pos, cell=[4.5, 8.0, 4.0], pbc=True)
     for definition in ("guttman", "king", "primitive"):
         compute_rings(atoms, RingParams(max_size=8, definition=definition, cutoffs={("C", "C"): 1.6}))
+
+
+#: The R.I.N.G.S. statistics of ``RingResult.to_dict()``, in the order of the CSV columns.
+RING_STATISTICS = ["rings_per_cell", "rings_per_node", "P_N", "P_max", "P_min"]
+RING_STATISTICS_HEADER = ["size", "R_C", "R_C_per_node", "P_N", "P_max", "P_min"]
+
+
+def ring_statistics_rows(stats: dict) -> list[list]:
+    """CSV rows (size, R_C, R_C per node, P_N, P_max, P_min; ``.6g``) of one ``to_dict()``: every
+    counted size with a non-zero statistic, in size order. The Rings panel's export and
+    ``amorpha-cli rings`` both write these rows, so their files agree."""
+    sizes = sorted({int(n) for key in RING_STATISTICS for n in stats[key]})
+    rows = []
+    for n in sizes:
+        if n == 0:
+            continue
+        values = [stats[key].get(n, stats[key].get(str(n), 0.0)) for key in RING_STATISTICS]
+        rows.append([n, *(f"{float(v):.6g}" for v in values)])
+    return rows
+
+
+def write_ring_statistics(result: RingResult, path) -> None:
+    """R.I.N.G.S. statistics per counted ring size as CSV (``#`` lines describe the search)."""
+    unit = f"{result.count_element} atoms" if result.count_element else "atoms"
+    with atomic_write(path, "w") as handle:
+        handle.write(f"# rings: {result.definition}, max size {result.max_size} atoms, "
+                     f"sizes counted in {unit}\n")
+        handle.write(f"# {result.n_rings} rings, {int(result.wraps.sum())} run through the "
+                     f"periodic boundary ({'counted' if result.include_wrapping else 'not counted'}); "
+                     f"N = {result.n_nodes} nodes\n")
+        writer = csv.writer(handle)
+        writer.writerow(RING_STATISTICS_HEADER)
+        writer.writerows(ring_statistics_rows(result.to_dict()))

@@ -6,7 +6,6 @@ main window runs the search (``compute_requested``) and highlights what the pane
 """
 from __future__ import annotations
 
-import csv
 import os
 from typing import Optional
 
@@ -38,7 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from amorpha.engine.elements import elements_present, symbol
-from amorpha.engine.order.rings import RingParams, RingResult
+from amorpha.engine.order.rings import RingParams, RingResult, write_ring_statistics
 from amorpha.gui.panels.widgets import int_spin
 
 #: Definitions offered, as (label, RingParams.definition).
@@ -48,25 +47,6 @@ NODES = "all atoms"
 FIRST_ATOMS = 6
 BAR_BRUSH = (90, 140, 200)
 BAR_SELECTED = (230, 120, 30)
-
-
-def write_ring_statistics(result: RingResult, path) -> None:
-    """R.I.N.G.S. statistics per counted ring size as CSV (``#`` lines describe the search)."""
-    unit = f"{result.count_element} atoms" if result.count_element else "atoms"
-    with open(path, "w", newline="") as handle:
-        handle.write(f"# rings: {result.definition}, max size {result.max_size} atoms, "
-                     f"sizes counted in {unit}\n")
-        handle.write(f"# {result.n_rings} rings, {int(result.wraps.sum())} run through the "
-                     f"periodic boundary ({'counted' if result.include_wrapping else 'not counted'}); "
-                     f"N = {result.n_nodes} nodes\n")
-        writer = csv.writer(handle)
-        writer.writerow(["size", "R_C", "R_C_per_node", "P_N", "P_max", "P_min"])
-        for k, n in enumerate(result.size_axis):
-            row = (result.rings_per_cell[k], result.rings_per_node[k], result.p_n[k],
-                   result.p_max[k], result.p_min[k])
-            if n == 0 or not any(row):
-                continue
-            writer.writerow([int(n), *(f"{v:.6g}" for v in row)])
 
 
 class RingTableModel(QAbstractTableModel):

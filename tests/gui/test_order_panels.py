@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 
 from amorpha.engine.build.crystals import alpha_quartz, beta_cristobalite
 from amorpha.gui.panels.order_panel import GR, HAVE_DISTRIBUTIONS, SQ
-from amorpha.gui.panels.rings_panel import write_ring_statistics
+from amorpha.engine.order.rings import write_ring_statistics
 
 pytestmark = pytest.mark.gl
 

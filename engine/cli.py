@@ -1,0 +1,717 @@
+"""``amorpha-cli``: the window's analyses without the window, on one structure or every frame of a
+trajectory, written as CSV and/or JSON.
+
+    amorpha-cli rings traj.xyz --frames 0:100 --workers 4 --out results/
+    amorpha-cli coordination glass.extxyz --cutoff Si-O=2.0
+    amorpha-cli order glass.extxyz --steinhardt 4 6 --tetrahedral
+    amorpha-cli predict-spectrum traj.xyz --model Si-K.amodel --scheduler tcp://host:8786
+
+Every analysis calls the engine exactly as the window does (see :mod:`amorpha.engine.batch`), so
+the numbers are the window's. Frames are read by the workers themselves; ``--workers N`` spreads
+them over N local processes, ``--scheduler`` over a Dask cluster (``local`` starts one here).
+
+Exit codes: 0 done, 2 a usage or input error (one sentence on stderr), 130 cancelled by Ctrl-C
+(the frames that finished are written).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import shutil
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Optional, Sequence, TextIO
+
+import numpy as np
+
+from . import __version__
+from .atomic import atomic_write
+from .batch import (
+    BatchCancelled,
+    BatchError,
+    CoordinationAnalysis,
+    FrameError,
+    OrderAnalysis,
+    RingAnalysis,
+    SpectrumAnalysis,
+    format_seconds,
+    load_model,
+    parse_frames,
+    read_frame,
+    resolve_frames,
+    run_frames,
+    trajectory,
+)
+from .elements import elements_present, number, symbol
+from .errors import ParameterError, ReadError
+from .order.rings import ring_statistics_rows
+from .tasks import CancelToken
+
+PROG = "amorpha-cli"
+EXIT_ERROR = 2
+EXIT_CANCELLED = 130
+#: The columns of the Rings panel's "Export statistics…" CSV, in its order.
+RING_COLUMNS = ["size", "R_C", "R_C_per_node", "P_N", "P_max", "P_min"]
+
+
+class UsageError(Exception):
+    """A command-line value the engine never sees (cutoff spec, missing model, …)."""
+
+
+# ----------------------------------------------------------------------------- parsing helpers
+
+
+def parse_cutoffs(specs: Optional[Sequence[str]]) -> dict[tuple[int, int], float]:
+    """``["Si-O=2.0", "O-O=0"]`` → ``{(8, 14): 2.0, (8, 8): 0.0}`` (the Structure panel's keys).
+
+    ``0``, ``off`` or ``none`` switches a pair off.
+    """
+    out: dict[tuple[int, int], float] = {}
+    for spec in specs or ():
+        text = spec.strip()
+        pair, sep, value = text.partition("=")
+        names = [p.strip() for p in pair.replace("–", "-").split("-")]
+        if not sep or len(names) != 2 or not all(names):
+            raise UsageError(f"--cutoff {spec!r} is not a cutoff: write it as A-B=distance in Å, "
+                             "e.g. --cutoff Si-O=2.0")
+        try:
+            za, zb = (number(n) for n in names)
+        except KeyError:
+            raise UsageError(f"--cutoff {spec!r}: unknown element in {pair.strip()!r}") from None
+        if value.strip().lower() in ("off", "none"):
+            distance = 0.0
+        else:
+            try:
+                distance = float(value)
+            except ValueError:
+                raise UsageError(f"--cutoff {spec!r}: {value.strip()!r} is not a distance in Å "
+                                 "(write e.g. Si-O=2.0, or Si-O=0 for no bonds)") from None
+            if not np.isfinite(distance) or distance < 0:
+                raise UsageError(f"--cutoff {spec!r}: the distance must be a number >= 0 Å")
+        out[tuple(sorted((za, zb)))] = distance
+    return out
+
+
+def _element(value: str, option: str) -> str:
+    try:
+        return symbol(number(value))
+    except KeyError:
+        raise UsageError(f"{option} {value!r} is not an element symbol") from None
+
+
+def _present(numbers) -> list[str]:
+    return [symbol(int(z)) for z in elements_present(numbers)]
+
+
+def _frames_text(frames: Sequence[int]) -> str:
+    if len(frames) == 1:
+        return f"frame {frames[0]}"
+    steps = set(np.diff(frames).tolist())
+    if len(steps) == 1:
+        step = steps.pop()
+        return (f"frames {frames[0]}–{frames[-1]}" + (f" every {step}" if step != 1 else "")
+                + f" ({len(frames)})")
+    return f"{len(frames)} frames"
+
+
+# ----------------------------------------------------------------------------- progress line
+
+
+class ProgressLine:
+    """One updating line on a terminal: what is done, a percentage, elapsed and remaining time."""
+
+    def __init__(self, label: str, stream: TextIO, enabled: bool, interval: float = 0.1):
+        self.label = label
+        self.stream = stream
+        self.enabled = enabled
+        self.interval = interval
+        self.start = time.monotonic()
+        self._last = 0.0
+        self._width = 0
+        self._text = ""
+        self._lock = threading.Lock()
+
+    def __call__(self, fraction: float, message: str = "") -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self._last < self.interval and fraction < 1.0:
+            return
+        self._last = now
+        elapsed = now - self.start
+        text = f"{self.label}: {message} [{100 * fraction:3.0f}%] {format_seconds(elapsed)}"
+        if 0.02 < fraction < 1.0 and elapsed > 2.0:
+            text += f", ~{format_seconds(elapsed * (1 - fraction) / fraction)} left"
+        self._show(text)
+
+    def _show(self, text: str) -> None:
+        columns = shutil.get_terminal_size((100, 20)).columns
+        text = text[: max(columns - 1, 20)]
+        with self._lock:
+            self.stream.write("\r" + text.ljust(self._width))
+            self.stream.flush()
+            self._width = len(text)
+            self._text = text
+
+    def close(self, final: str = "") -> None:
+        if not self.enabled or not self._width:
+            return
+        if final:
+            self._show(final)
+        self.stream.write("\n")
+        self.stream.flush()
+        self._width = 0
+
+
+# ----------------------------------------------------------------------------- writers
+
+
+def _json_default(value):
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def write_json(path: Path, document: dict) -> None:
+    with atomic_write(path, "w") as handle:
+        json.dump(document, handle, indent=1, default=_json_default)
+        handle.write("\n")
+
+
+def _write_csv(path: Path, comments: Sequence[str], header: Sequence[str], rows) -> None:
+    with atomic_write(path, "w") as handle:
+        for line in comments:
+            handle.write(f"# {line}\n")
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def _num(value) -> str:
+    return "" if value is None else repr(float(value))
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+class Command:
+    """One subcommand: its options, its analysis, its files and its summary."""
+
+    name = ""
+    suffix = ""
+    help = ""
+
+    def add_options(self, parser: argparse.ArgumentParser) -> None:
+        pass
+
+    def prepare(self, args, first) -> None:
+        """Check options against the first frame and build ``self.analysis``."""
+
+    def parameters(self) -> dict:
+        return {}
+
+    def csv(self, path, frames, results, header_lines) -> None:
+        raise NotImplementedError
+
+    def json_results(self, frames, results) -> list:
+        return [{"frame": int(f), **r} for f, r in zip(frames, results)]
+
+    def summary(self, frames, results) -> list[str]:
+        return []
+
+
+class RingsCommand(Command):
+    name, suffix = "rings", "rings"
+    help = "ring statistics (R.I.N.G.S.) per frame, as the Rings panel computes and exports them"
+
+    def add_options(self, parser):
+        parser.add_argument("--definition", choices=["primitive", "king", "guttman"],
+                            default="primitive", help="ring definition (default: primitive)")
+        parser.add_argument("--max-size", type=int, default=24, metavar="N",
+                            help="largest ring in network atoms, Si and O both count (default: 24)")
+        parser.add_argument("--count-element", metavar="EL",
+                            help="count ring sizes in atoms of EL, or 'all' (default: Si when "
+                                 "present, as in the Rings panel)")
+        parser.add_argument("--all-rings", action="store_true",
+                            help="also put every ring (atoms, size, shape) in the JSON output")
+        _cutoff_option(parser)
+
+    def prepare(self, args, first):
+        from .order.rings import RingParams
+
+        present = _present(first.numbers)
+        element = args.count_element
+        if element is None:
+            element = "Si" if "Si" in present else None
+        elif element.lower() in ("all", "none"):
+            element = None
+        else:
+            element = _element(element, "--count-element")
+            if element not in present:
+                raise UsageError(f"--count-element {element}: the structure has no {element} "
+                                 f"(its elements: {', '.join(present)})")
+        if args.max_size < 3:
+            raise UsageError(f"--max-size {args.max_size}: a ring has at least 3 atoms")
+        try:
+            self.params = RingParams(max_size=args.max_size, definition=args.definition,
+                                     count_element=element)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        self.analysis = RingAnalysis(self.params, args.cutoffs, with_rings=args.all_rings)
+
+    def parameters(self):
+        p = self.params
+        return {"definition": p.definition, "max_size": p.max_size, "count_element": p.count_element}
+
+    def csv(self, path, frames, results, header_lines):
+        p = self.params
+        unit = f"{p.count_element} atoms" if p.count_element else "atoms"
+        comments = [f"rings: {p.definition}, max size {p.max_size} atoms, sizes counted in {unit}",
+                    *header_lines,
+                    "per frame the Rings panel's statistics; frames without rings have no rows"]
+        rows = [[f, *row] for f, stats in zip(frames, results) for row in ring_statistics_rows(stats)]
+        _write_csv(path, comments, ["frame", *RING_COLUMNS], rows)
+
+    def summary(self, frames, results):
+        if not results:
+            return []
+        counted = np.array([sum(r["histogram"].values()) for r in results], float)
+        wrapping = np.array([r["n_wrapping"] for r in results], float)
+        sizes = sorted({int(s) for r in results for s in r["histogram"]})
+        mean = {s: np.mean([r["histogram"].get(s, 0) for r in results]) for s in sizes}
+        unit = self.params.count_element or "atoms"
+        lines = [f"rings per frame: {counted.mean():.4g}"
+                 + (f" ± {counted.std():.2g}" if len(results) > 1 else "")
+                 + (f" (and {wrapping.mean():.3g} through the periodic boundary, not counted)"
+                    if wrapping.any() else "")]
+        if sizes:
+            lines.append(f"mean rings per frame by size ({unit}): "
+                         + ", ".join(f"{s}: {mean[s]:.3g}" for s in sizes))
+        return lines
+
+
+class CoordinationCommand(Command):
+    name, suffix = "coordination", "coordination"
+    help = "coordination-number histogram per element per frame (the Structure panel's bonds)"
+
+    def add_options(self, parser):
+        _cutoff_option(parser)
+
+    def prepare(self, args, first):
+        self.analysis = CoordinationAnalysis(args.cutoffs)
+
+    def csv(self, path, frames, results, header_lines):
+        rows = []
+        for f, r in zip(frames, results):
+            for element, data in r["elements"].items():
+                for cn, count in sorted(data["histogram"].items(), key=lambda kv: int(kv[0])):
+                    rows.append([f, element, int(cn), int(count), f"{count / data['count']:.6g}"])
+        cutoffs = results[0]["cutoffs"] if results else {}
+        comments = ["coordination numbers; bond cutoffs (Å): "
+                    + ", ".join(f"{k} {v:.4g}" for k, v in cutoffs.items()), *header_lines]
+        _write_csv(path, comments, ["frame", "element", "coordination", "atoms", "fraction"], rows)
+
+    def summary(self, frames, results):
+        if not results:
+            return []
+        elements = results[0]["elements"]
+        parts = []
+        for element in elements:
+            means = [r["elements"][element]["mean"] for r in results if element in r["elements"]]
+            parts.append(f"{element} {np.mean(means):.4g}")
+        return ["mean coordination: " + ", ".join(parts)]
+
+
+class OrderCommand(Command):
+    name, suffix = "order", "order"
+    help = "Steinhardt q_l and tetrahedral q: mean and std per element per frame"
+
+    def add_options(self, parser):
+        parser.add_argument("--steinhardt", type=int, nargs="+", metavar="L",
+                            help="Steinhardt q_l for these l (default: 6 unless only "
+                                 "--tetrahedral is asked for)")
+        parser.add_argument("--neighbors", type=int, default=12, metavar="K",
+                            help="Steinhardt neighbours: the K nearest (default: 12)")
+        parser.add_argument("--q-cutoff", type=float, metavar="R",
+                            help="Steinhardt neighbours: all within R Å instead of the K nearest")
+        parser.add_argument("--average", action="store_true",
+                            help="also the neighbour-averaged q̄_l (Lechner–Dellago)")
+        parser.add_argument("--tetrahedral", action="store_true",
+                            help="tetrahedral order q (default: on unless only --steinhardt is given)")
+        parser.add_argument("--centre", metavar="EL",
+                            help="tetrahedral q of these atoms, or 'all' (default: Si when present)")
+        parser.add_argument("--neighbor", metavar="EL",
+                            help="over their 4 nearest of this element, or 'any' (default: O "
+                                 "when Si and O are present)")
+        parser.add_argument("--t-cutoff", type=float, metavar="R",
+                            help="tetrahedral q only with 4 neighbours within R Å (default: none)")
+
+    def prepare(self, args, first):
+        from .order.local_order import SteinhardtParams, TetrahedralParams
+
+        present = _present(first.numbers)
+        want_q = args.steinhardt is not None or not args.tetrahedral
+        want_t = args.tetrahedral or args.steinhardt is None
+        from .order.spherical import L_LIMIT
+
+        for l in args.steinhardt or ():
+            if not 1 <= l <= L_LIMIT:
+                raise UsageError(f"--steinhardt {l}: l must be between 1 and {L_LIMIT}")
+        if args.neighbors < 1:
+            raise UsageError(f"--neighbors {args.neighbors}: give at least 1 neighbour")
+        if args.q_cutoff is not None and not args.q_cutoff > 0:
+            raise UsageError(f"--q-cutoff {args.q_cutoff:g}: the cutoff must be > 0 Å")
+        if args.t_cutoff is not None and not args.t_cutoff >= 0:
+            raise UsageError(f"--t-cutoff {args.t_cutoff:g}: the cutoff must be >= 0 Å (0: none)")
+        steinhardt = []
+        try:
+            for l in (args.steinhardt or [6]) if want_q else []:
+                steinhardt.append(SteinhardtParams(
+                    l_values=(l,), cutoff=args.q_cutoff,
+                    num_neighbors=None if args.q_cutoff is not None else args.neighbors,
+                    average=args.average))
+            tetrahedral = None
+            if want_t:
+                centre = self._pick(args.centre, "--centre", present, "all",
+                                    "Si" if "Si" in present else None)
+                neighbor = self._pick(args.neighbor, "--neighbor", present, "any",
+                                      "O" if "O" in present and "Si" in present else None)
+                tetrahedral = TetrahedralParams(centre=centre, neighbor=neighbor,
+                                                cutoff=args.t_cutoff or None)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        self.analysis = OrderAnalysis(tuple(steinhardt), tetrahedral)
+
+    @staticmethod
+    def _pick(value, option, present, everything, default):
+        if value is None:
+            return default
+        if value.lower() in (everything, "all", "any"):
+            return None
+        element = _element(value, option)
+        if element not in present:
+            raise UsageError(f"{option} {element}: the structure has no {element} "
+                             f"(its elements: {', '.join(present)})")
+        return element
+
+    def parameters(self):
+        a = self.analysis
+        out = {"steinhardt": [{"l": p.l_values[0], "num_neighbors": p.num_neighbors,
+                               "cutoff": p.cutoff, "average": p.average} for p in a.steinhardt]}
+        t = a.tetrahedral
+        out["tetrahedral"] = None if t is None else {"centre": t.centre, "neighbor": t.neighbor,
+                                                      "cutoff": t.cutoff}
+        return out
+
+    @staticmethod
+    def _rows(result):
+        """(quantity, element, stats) of one frame; element "all" is every atom with a value."""
+        for s in result["steinhardt"]:
+            for name, stats in s["columns"].items():
+                yield name, "all", stats
+            for element, columns in s.get("elements", {}).items():
+                for name, stats in columns.items():
+                    yield name, element, stats
+        t = result["tetrahedral"]
+        if t is not None:
+            yield "tetrahedral_q", "all", t
+            for element, stats in t.get("elements", {}).items():
+                yield "tetrahedral_q", element, stats
+
+    def csv(self, path, frames, results, header_lines):
+        rows = [[f, name, element, int(stats["count"]), _num(stats["mean"]), _num(stats["std"])]
+                for f, r in zip(frames, results) for name, element, stats in self._rows(r)]
+        comments = ["local order per frame: mean and standard deviation over the atoms with a value",
+                    *header_lines]
+        _write_csv(path, comments, ["frame", "quantity", "element", "count", "mean", "std"], rows)
+
+    def summary(self, frames, results):
+        if not results:
+            return []
+        seen: dict = {}
+        for r in results:
+            for name, element, stats in self._rows(r):
+                if stats["mean"] is not None:
+                    seen.setdefault((name, element), []).append(stats["mean"])
+        return [f"{name} ({element}): mean {np.mean(v):.4g}" for (name, element), v in seen.items()]
+
+
+class SpectrumCommand(Command):
+    name, suffix = "predict-spectrum", "spectrum"
+    help = "the predicted average spectrum of each frame (a spectrum model, as the Predict panel)"
+
+    def add_options(self, parser):
+        parser.add_argument("--model", metavar="PATH",
+                            help="spectrum model (.amodel); default: the built-in Si K model")
+
+    def prepare(self, args, first):
+        from .surrogate.model import ModelMismatchError
+
+        if args.model:
+            path = Path(args.model)
+            if not path.is_file():
+                raise UsageError(f"--model {args.model}: no such file")
+        else:
+            from amorpha.resources import path as resource
+
+            path = resource("models") / "Si-K-xtb.amodel"
+            if not path.is_file():
+                raise UsageError(f"no built-in spectrum model (expected {path}; 'make models' "
+                                 "builds it): give one with --model PATH")
+        self.model = load_model(path.resolve())
+        try:
+            self.model.sites_of(first)
+        except ModelMismatchError as exc:
+            raise UsageError(f"{path.name}: {exc}") from None
+        self.model_path = str(path.resolve())
+        self.analysis = SpectrumAnalysis(self.model_path)
+
+    def parameters(self):
+        m = self.model
+        return {"model": self.model_path, "element": m.element, "edge": m.edge,
+                "reference": m.reference}
+
+    def csv(self, path, frames, results, header_lines):
+        m = self.model
+        comments = [f"predicted {m.element} {m.edge} average spectrum per frame "
+                    f"(model {os.path.basename(self.model_path)}, {m.reference})", *header_lines]
+        columns = [np.asarray(m.energy)] + [np.asarray(r["intensity"]) for r in results]
+        rows = [[repr(float(v)) for v in row] for row in zip(*columns)]
+        _write_csv(path, comments, ["energy", *(f"frame{f}" for f in frames)], rows)
+
+    def json_results(self, frames, results):
+        return [{"frame": int(f), "n_sites": r["n_sites"], "intensity": r["intensity"]}
+                for f, r in zip(frames, results)]
+
+    def json_extra(self):
+        return {"energy": np.asarray(self.model.energy)}
+
+    def summary(self, frames, results):
+        if not results:
+            return []
+        sites = np.mean([r["n_sites"] for r in results])
+        return [f"{self.model.element} {self.model.edge} average of {sites:.4g} sites per frame, "
+                f"{len(self.model.energy)} energies"]
+
+
+COMMANDS = [RingsCommand(), CoordinationCommand(), OrderCommand(), SpectrumCommand()]
+
+
+def _cutoff_option(parser):
+    parser.add_argument("--cutoff", action="append", metavar="A-B=R", default=[],
+                        help="bond cutoff for an element pair in Å, 0 for no bonds (repeatable; "
+                             "default: covalent radii, as in the Structure panel)")
+
+
+# ----------------------------------------------------------------------------- the parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Amorpha's analyses on a structure file or every frame of a trajectory, "
+                    "written as CSV/JSON. The numbers are the window's.",
+        epilog="Exit codes: 0 done, 2 bad input, 130 cancelled (finished frames are written).",
+    )
+    parser.add_argument("--version", action="version", version=f"amorpha {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("file", metavar="FILE", help="structure file (xyz, extxyz, LAMMPS dump, "
+                        "CIF, POSCAR, …); every frame of a trajectory unless --frames")
+    common.add_argument("--frames", metavar="RANGE",
+                        help="frames to analyse: start:stop:step (stop excluded), an index, or a "
+                             "comma list, e.g. 0:100:5 or 0,10,-1 (default: all)")
+    common.add_argument("--workers", type=int, metavar="N",
+                        help="local worker processes (default 1; with --scheduler local, one per "
+                             "core; 0 = one per core)")
+    common.add_argument("--scheduler", metavar="ADDRESS",
+                        help="run frames on a Dask cluster: a scheduler address "
+                             "(tcp://host:8786; the workers must see FILE), or 'local'")
+    common.add_argument("--out", metavar="DIR", default=".",
+                        help="folder for the output files, made if needed (default: here)")
+    common.add_argument("--format", choices=["csv", "json", "both"], default="csv",
+                        help="output format (default: csv)")
+    common.add_argument("--input-format", metavar="FMT",
+                        help="read FILE as this format (default: from its name and contents)")
+    common.add_argument("--symbols", metavar="EL,EL",
+                        help="element of each atom type, for formats that number them (LAMMPS)")
+    progress = common.add_mutually_exclusive_group()
+    progress.add_argument("--progress", dest="progress", action="store_true", default=None,
+                          help="show progress on stderr (default: only on a terminal)")
+    progress.add_argument("--no-progress", dest="progress", action="store_false")
+    common.add_argument("--quiet", action="store_true", help="no summary on stdout")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in COMMANDS:
+        p = sub.add_parser(command.name, parents=[common], help=command.help,
+                           description=command.help)
+        command.add_options(p)
+        p.set_defaults(handler=command)
+    return parser
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def _error(message: str) -> int:
+    message = " ".join(str(message).split())
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def _option_message(exc: ParameterError) -> str:
+    if exc.parameter == "frames":
+        return f"--frames: {exc.reason}"
+    return str(exc)
+
+
+class _Interrupts:
+    """Ctrl-C sets the cancel token (the run stops cleanly); a second one quits at once."""
+
+    def __init__(self, token: CancelToken, progress: ProgressLine):
+        self.token = token
+        self.progress = progress
+        self.previous = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.token.is_set():
+            raise KeyboardInterrupt
+        self.token.set()
+        self.progress.close()
+        print(f"{PROG}: cancelling (Ctrl-C again to quit at once)…", file=sys.stderr, flush=True)
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        return False
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    command: Command = args.handler
+    try:
+        return _run(command, args)
+    except UsageError as exc:
+        return _error(str(exc))
+    except ParameterError as exc:
+        return _error(_option_message(exc))
+    except (ReadError, BatchError) as exc:
+        return _error(str(exc))
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return EXIT_CANCELLED
+
+
+def _run(command: Command, args) -> int:
+    started = time.monotonic()
+    frames_spec = parse_frames(args.frames) if args.frames is not None else None
+    args.cutoffs = parse_cutoffs(getattr(args, "cutoff", None))
+    symbols = [s.strip() for s in args.symbols.split(",")] if args.symbols else None
+    workers = args.workers
+    if workers is not None and workers < 0:
+        raise UsageError(f"--workers {workers}: give a number of processes >= 1 (0 = one per core)")
+    if workers == 0 or (workers is None and args.scheduler == "local"):
+        workers = os.cpu_count() or 1
+    workers = workers or 1
+    if args.scheduler and args.scheduler != "local" and args.workers:
+        print(f"{PROG}: note: --workers is ignored with a remote scheduler (its workers run "
+              "the frames)", file=sys.stderr)
+
+    path = Path(args.file)
+    if not path.exists():
+        raise UsageError(f"{args.file}: no such file")
+    traj = trajectory(path.resolve(), args.input_format, symbols)
+    frames = resolve_frames(frames_spec, len(traj))
+    first = read_frame(path.resolve(), frames[0], args.input_format, symbols)
+    if args.cutoffs:
+        present = set(elements_present(first.numbers).tolist())
+        for za, zb in args.cutoffs:
+            if za not in present or zb not in present:
+                print(f"{PROG}: note: frame {frames[0]} has no {symbol(za)}–{symbol(zb)} pairs; "
+                      f"that --cutoff is not used", file=sys.stderr)
+    command.prepare(args, first)
+
+    out_dir = Path(args.out)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out {args.out}: cannot make this folder ({exc.strerror})") from None
+    stem = path.stem or path.name
+
+    enabled = args.progress if args.progress is not None else sys.stderr.isatty()
+    where = (f"Dask {args.scheduler}" if args.scheduler
+             else f"{workers} processes" if workers > 1 else "1 process")
+    progress = ProgressLine(f"{command.name} {path.name}", sys.stderr, enabled)
+    token = CancelToken()
+    status, error = "complete", None
+    with _Interrupts(token, progress):
+        try:
+            results = run_frames(path.resolve(), command.analysis, frames, workers=workers,
+                                 scheduler=args.scheduler, progress=progress, cancel=token,
+                                 format=args.input_format, symbols=symbols)
+            done = frames
+        except BatchCancelled as exc:
+            done, results, status = exc.frames, exc.results, "cancelled"
+        except FrameError as exc:
+            done, results, status, error = exc.frames, exc.results, "failed", exc
+    elapsed = time.monotonic() - started
+    progress.close(f"{command.name} {path.name}: {len(done)}/{len(frames)} frames, "
+                   f"{format_seconds(elapsed)}")
+
+    header = [f"source: {path.resolve()}, {_frames_text(frames)}"]
+    if status != "complete":
+        header.append(f"INCOMPLETE ({status}): {len(done)} of {len(frames)} frames")
+    written = []
+    if done or status == "complete":
+        if args.format in ("csv", "both"):
+            target = out_dir / f"{stem}_{command.suffix}.csv"
+            command.csv(target, done, results, header)
+            written.append(target)
+        if args.format in ("json", "both"):
+            target = out_dir / f"{stem}_{command.suffix}.json"
+            document = {
+                "amorpha": __version__, "command": command.name, "source": str(path.resolve()),
+                "frames": args.frames or "all", "n_frames": len(frames), "complete": status == "complete",
+                "status": status, "parameters": command.parameters(),
+                "cutoff_overrides": {f"{symbol(a)}-{symbol(b)}": v
+                                     for (a, b), v in args.cutoffs.items()},
+                **(command.json_extra() if hasattr(command, "json_extra") else {}),
+                "results": command.json_results(done, results),
+            }
+            write_json(target, document)
+            written.append(target)
+
+    if not args.quiet:
+        what = (_frames_text(done) if status == "complete"
+                else f"{len(done)} of {len(frames)} frames ({status})")
+        print(f"{path.name}: {command.name}, {what} in {format_seconds(elapsed)} ({where})")
+        for line in command.summary(done, results):
+            print(f"  {line}")
+        for target in written:
+            print(f"wrote {target}")
+    if status == "cancelled":
+        print(f"{PROG}: cancelled after {len(done)} of {len(frames)} frames"
+              + ("; the finished ones are written" if written else ""), file=sys.stderr)
+        return EXIT_CANCELLED
+    if status == "failed":
+        return _error(f"{error}" + (f"; {len(done)} finished frame{'s' if len(done) != 1 else ''} "
+                                    "written" if written else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    # Run as the importable module, so workers unpickle ``amorpha.engine.cli`` names, not __main__.
+    from amorpha.engine.cli import main as _main
+
+    sys.exit(_main())

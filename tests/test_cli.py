@@ -1,0 +1,382 @@
+"""amorpha-cli and the frame runner: the window's numbers for every frame of a trajectory, the same
+files serially, over local processes and over a Dask LocalCluster, a model's predicted spectra,
+Ctrl-C, and one clear sentence (exit code 2) for each kind of bad input.
+
+The CLI runs as a subprocess (``python -m amorpha.engine.cli``), as a user or a job script runs it.
+"""
+import csv
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from amorpha.engine.batch import (
+    BatchCancelled,
+    FrameError,
+    RingAnalysis,
+    parse_frames,
+    resolve_frames,
+    run_frames,
+)
+from amorpha.engine.bonds import CoordinationParams, bond_cutoffs, bonds, compute_coordination
+from amorpha.engine.build.crystals import beta_cristobalite
+from amorpha.engine.errors import ParameterError
+from amorpha.engine.io import open_structure, write_extxyz
+from amorpha.engine.order.local_order import compute_steinhardt, compute_tetrahedral
+from amorpha.engine.order.rings import compute_rings
+
+N_FRAMES = 100
+CLI = [sys.executable, "-m", "amorpha.engine.cli"]
+
+
+def cli(*args, timeout=120):
+    """Run amorpha-cli; returns (exit code, stdout, stderr, seconds)."""
+    start = time.monotonic()
+    proc = subprocess.run([*CLI, *map(str, args)], capture_output=True, text=True, timeout=timeout)
+    return proc.returncode, proc.stdout, proc.stderr, time.monotonic() - start
+
+
+def data_rows(path):
+    with open(path, newline="") as handle:
+        rows = list(csv.reader(line for line in handle if not line.startswith("#")))
+    return rows[0], rows[1:]
+
+
+@pytest.fixture(scope="module")
+def traj(tmp_path_factory):
+    """100 frames of jittered β-cristobalite 2×2×2 (192 atoms); frame k lacks k % 5 oxygens, so
+    the ring statistics change from frame to frame (and so do the atom counts)."""
+    rng = np.random.default_rng(20240901)
+    base = beta_cristobalite((2, 2, 2))
+    frames = []
+    for k in range(N_FRAMES):
+        atoms = base.copy()
+        atoms.positions += rng.normal(0.0, 0.05, atoms.positions.shape)
+        oxygens = np.flatnonzero(atoms.numbers == 8)
+        del atoms[sorted(rng.choice(oxygens, k % 5, replace=False).tolist())]
+        frames.append(atoms)
+    path = tmp_path_factory.mktemp("traj") / "cristobalite.extxyz"
+    write_extxyz(frames, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def frames(traj):
+    t = open_structure(traj)
+    return [t[i] for i in range(len(t))]
+
+
+@pytest.fixture(scope="module")
+def serial(traj, tmp_path_factory):
+    out = tmp_path_factory.mktemp("serial")
+    code, stdout, stderr, _ = cli("rings", traj, "--out", out, "--format", "both")
+    assert code == 0, stderr
+    assert "wrote" in stdout and stderr == ""  # no progress line when stderr is not a terminal
+    return out
+
+
+def window_ring_params(qtbot, numbers):
+    """The Rings panel's default parameters for a model with these atoms."""
+    from amorpha.gui.panels.rings_panel import RingsPanel
+
+    panel = RingsPanel()
+    qtbot.addWidget(panel)
+    panel.set_elements(numbers)
+    return panel.params()
+
+
+def test_rings_are_the_windows_numbers_for_every_frame(qtbot, traj, frames, serial, tmp_path):
+    from amorpha.engine.order.rings import write_ring_statistics
+
+    params = window_ring_params(qtbot, frames[0].numbers)
+    document = json.loads((serial / "cristobalite_rings.json").read_text())
+    assert document["complete"] and len(document["results"]) == N_FRAMES
+    assert document["parameters"] == {"definition": params.definition,
+                                      "max_size": params.max_size,
+                                      "count_element": params.count_element}
+    header, rows = data_rows(serial / "cristobalite_rings.csv")
+    assert header == ["frame", "size", "R_C", "R_C_per_node", "P_N", "P_max", "P_min"]
+    counts = set()
+    for k, (atoms, got) in enumerate(zip(frames, document["results"])):
+        # what MainWindow.compute_bonds and MainWindow.compute_rings do with no cutoff overrides
+        cutoffs = bond_cutoffs(atoms.numbers)
+        bonded = bonds(atoms, cutoffs)
+        result = compute_rings(atoms, replace(params, cutoffs=cutoffs), neighbors=bonded)
+        want = result.to_dict()
+        del want["rings"]
+        assert got.pop("frame") == k
+        assert got == json.loads(json.dumps(want)), f"frame {k}"
+        counts.add(want["n_rings"] - want["n_wrapping"])
+        if k in (0, 1, 4, 99):  # the CSV block is the Rings panel's own export of this frame
+            write_ring_statistics(result, tmp_path / f"panel{k}.csv")
+            assert [[str(k), *r] for r in data_rows(tmp_path / f"panel{k}.csv")[1]] == \
+                [r for r in rows if r[0] == str(k)]
+    assert len(counts) > 1  # the frames really differ
+
+
+def test_two_worker_processes_write_identical_files(traj, serial, tmp_path):
+    code, stdout, stderr, seconds = cli("rings", traj, "--out", tmp_path, "--format", "both",
+                                        "--workers", "2")
+    assert code == 0, stderr
+    assert "2 processes" in stdout
+    for name in ("cristobalite_rings.csv", "cristobalite_rings.json"):
+        assert (tmp_path / name).read_bytes() == (serial / name).read_bytes()
+
+
+def test_dask_local_cluster_writes_identical_files(traj, serial, tmp_path):
+    pytest.importorskip("dask.distributed")
+    code, stdout, stderr, seconds = cli("rings", traj, "--out", tmp_path, "--format", "both",
+                                        "--scheduler", "local", "--workers", "2")
+    assert code == 0, stderr
+    assert "Dask local" in stdout
+    for name in ("cristobalite_rings.csv", "cristobalite_rings.json"):
+        assert (tmp_path / name).read_bytes() == (serial / name).read_bytes()
+
+
+def test_all_rings_cutoffs_and_frame_selection(traj, frames, tmp_path):
+    code, _, stderr, _ = cli("rings", traj, "--frames", "0:9:4", "--cutoff", "Si-O=1.9",
+                             "--definition", "king", "--max-size", "12", "--count-element", "all",
+                             "--all-rings", "--format", "json", "--out", tmp_path)
+    assert code == 0, stderr
+    results = json.loads((tmp_path / "cristobalite_rings.json").read_text())["results"]
+    assert [r.pop("frame") for r in results] == [0, 4, 8]
+    for k, got in zip((0, 4, 8), results):
+        atoms = frames[k]
+        cutoffs = bond_cutoffs(atoms.numbers)
+        cutoffs[(8, 14)] = 1.9
+        from amorpha.engine.order.rings import RingParams
+
+        params = RingParams(max_size=12, definition="king", cutoffs=cutoffs)
+        want = compute_rings(atoms, params, neighbors=bonds(atoms, cutoffs)).to_dict()
+        assert got == json.loads(json.dumps(want))
+        assert got["rings"]
+
+
+def test_coordination_and_order_are_the_windows(qtbot, traj, frames, tmp_path):
+    from amorpha.gui.panels.order_panel import OrderPanel
+
+    code, stdout, stderr, _ = cli("coordination", traj, "--frames", "0:3", "--format", "both",
+                                  "--out", tmp_path)
+    assert code == 0, stderr
+    assert "mean coordination" in stdout
+    results = json.loads((tmp_path / "cristobalite_coordination.json").read_text())["results"]
+    for k, got in enumerate(results):
+        cutoffs = bond_cutoffs(frames[k].numbers)
+        want = compute_coordination(frames[k], CoordinationParams(cutoffs=cutoffs),
+                                    neighbors=bonds(frames[k], cutoffs)).to_dict()
+        assert got == {"frame": k, **json.loads(json.dumps(want))}
+    header, rows = data_rows(tmp_path / "cristobalite_coordination.csv")
+    assert header == ["frame", "element", "coordination", "atoms", "fraction"]
+    si = {r[2]: int(r[3]) for r in rows if r[0] == "1" and r[1] == "Si"}
+    assert si == results[1]["elements"]["Si"]["histogram"] == {"3": 2, "4": 62}  # one O missing
+
+    panel = OrderPanel()
+    qtbot.addWidget(panel)
+    panel.set_elements(frames[0].numbers)
+    q_params, _ = panel.steinhardt_params()
+    t_params = panel.tetrahedral_params()
+    code, stdout, stderr, _ = cli("order", traj, "--frames", "2,3", "--steinhardt", "6",
+                                  "--tetrahedral", "--format", "both", "--out", tmp_path)
+    assert code == 0, stderr
+    results = json.loads((tmp_path / "cristobalite_order.json").read_text())["results"]
+    for k, got in zip((2, 3), results):
+        want = {"frame": k,
+                "steinhardt": [compute_steinhardt(frames[k], q_params).to_dict()],
+                "tetrahedral": compute_tetrahedral(frames[k], t_params).to_dict()}
+        assert got == json.loads(json.dumps(want))
+    header, rows = data_rows(tmp_path / "cristobalite_order.csv")
+    assert header == ["frame", "quantity", "element", "count", "mean", "std"]
+    q6_si = [r for r in rows if r[:3] == ["2", "q6", "Si"]][0]
+    assert float(q6_si[4]) == results[0]["steinhardt"][0]["elements"]["Si"]["q6"]["mean"]
+    assert {r[1] for r in rows} == {"q6", "tetrahedral_q"}
+
+
+@pytest.fixture(scope="module")
+def model_path(frames, tmp_path_factory):
+    """A Si K model trained on spectra a fixed rule makes from SOAP features (as in
+    tests/gui/test_prediction.py): the mechanics are under test, not the physics."""
+    from amorpha.engine.descriptors import compute
+    from amorpha.engine.spectra import SiteSpectra
+    from amorpha.engine.surrogate.model import SpectrumModel, SurrogateParams
+    from amorpha.engine.surrogate.pipeline import default_descriptor
+
+    energy = np.linspace(-5, 30, 176)
+    descriptor = default_descriptor(["O", "Si"])
+    sites = np.flatnonzero(frames[1].numbers == 14)
+    x = compute(frames[1], descriptor, sites)  # frame 1 lacks an O: its sites differ
+    centre = 5 + x[:, :3].sum(axis=1) / x[:, :3].sum(axis=1).std()
+    y = np.exp(-0.5 * (energy[None, :] - centre[:, None]) ** 2)
+    model = SpectrumModel.train(x, SiteSpectra(energy, y, sites, "Si", "K", "rule"),
+                                descriptor.to_dict(), SurrogateParams(regressor="ridge"))
+    path = tmp_path_factory.mktemp("model") / "rule.amodel"
+    model.save(path)
+    return path
+
+
+def test_predicted_spectra_are_the_models_averages(frames, traj, model_path, tmp_path):
+    from amorpha.engine.surrogate.model import SpectrumModel
+
+    code, stdout, stderr, _ = cli("predict-spectrum", traj, "--model", model_path,
+                                  "--frames", "0:3", "--out", tmp_path)
+    assert code == 0, stderr
+    header, rows = data_rows(tmp_path / "cristobalite_spectrum.csv")
+    assert header == ["energy", "frame0", "frame1", "frame2"]
+    table = np.array(rows, dtype=float)
+    loaded = SpectrumModel.load(model_path)
+    assert np.array_equal(table[:, 0], loaded.energy)
+    for k in range(3):
+        want = loaded.average(loaded.predict_structure(frames[k])).intensity
+        assert np.array_equal(table[:, k + 1], want), f"frame {k}"
+    assert not np.array_equal(table[:, 1], table[:, 2])
+
+
+def test_no_built_in_model_a_model_without_the_element_and_a_damaged_model(traj, model_path,
+                                                                           tmp_path):
+    from amorpha.resources import path
+
+    code, _, stderr, _ = cli("predict-spectrum", traj, "--frames", "0", "--out", tmp_path)
+    if (path("models") / "Si-K-xtb.amodel").is_file():
+        assert code == 0, stderr
+    else:
+        assert code == 2 and "--model PATH" in stderr and len(stderr.strip().splitlines()) == 1
+
+    oxygen = tmp_path / "oxygen.xyz"
+    oxygen.write_text("2\nO2\nO 0 0 0\nO 0 0 1.21\n")
+    code, _, stderr, _ = cli("predict-spectrum", oxygen, "--model", model_path, "--out", tmp_path)
+    assert code == 2 and stderr.strip() == ("amorpha-cli: error: rule.amodel: this model predicts "
+                                            "Si K spectra and the structure has no Si")
+    damaged = tmp_path / "damaged.amodel"
+    damaged.write_bytes(model_path.read_bytes()[:1000])
+    code, _, stderr, _ = cli("predict-spectrum", traj, "--model", damaged, "--out", tmp_path)
+    assert code == 2 and "damaged.amodel: not an Amorpha spectrum model" in stderr
+    assert len(stderr.strip().splitlines()) == 1
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+@pytest.fixture(scope="module")
+def corrupt(tmp_path_factory):
+    path = tmp_path_factory.mktemp("corrupt") / "corrupt.xyz"
+    path.write_text("3\nSi3\nSi 0 0 0\nSi 1.0 1.0\nSi 2 2 2\n")
+    return path
+
+
+@pytest.mark.parametrize("case, args, words, limit", [
+    ("missing file", ["rings", "{dir}/nothing_here.xyz"], ["nothing_here.xyz", "no such file"], 30),
+    ("corrupt xyz", ["rings", "{corrupt}"], ["corrupt.xyz, line 4"], 30),
+    ("bad frame range", ["rings", "{traj}", "--frames", "5:2"], ["--frames", "5:2", "no frames"], 30),
+    ("frame out of range", ["rings", "{traj}", "--frames", "100"], ["frame 100", "100 frames"], 30),
+    ("bad cutoff", ["rings", "{traj}", "--cutoff", "Si-O=abc"], ["--cutoff", "abc"], 30),
+    ("bad parameter", ["order", "{traj}", "--steinhardt", "30"], ["--steinhardt", "between 1 and 20"], 30),
+    ("no scheduler", ["rings", "{traj}", "--scheduler", "tcp://127.0.0.1:1"],
+     ["tcp://127.0.0.1:1", "cannot reach"], 20),
+])
+def test_bad_input_is_one_sentence_and_exit_2(case, args, words, limit, traj, corrupt, tmp_path):
+    if case == "no scheduler":
+        pytest.importorskip("dask.distributed")
+    args = [a.format(dir=tmp_path, corrupt=corrupt, traj=traj) for a in args]
+    code, stdout, stderr, seconds = cli(*args, "--out", tmp_path / "out")
+    assert code == 2, (case, stderr)
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("amorpha-cli: error: "), stderr
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+    assert "Traceback" not in stderr and seconds < limit
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_a_bad_frame_in_the_middle_stops_the_run_and_keeps_the_finished_frames(tmp_path):
+    path = tmp_path / "mid.xyz"
+    path.write_text("2\nO2\nO 0 0 0\nO 0 0 1.21\n" "2\nO2\nO 0 0 0\nO 0 1.21\n"
+                    "2\nO2\nO 0 0 0\nO 0 0 1.3\n")
+    code, stdout, stderr, _ = cli("coordination", path, "--out", tmp_path)
+    assert code == 2
+    assert stderr.strip() == ("amorpha-cli: error: frame 1: mid.xyz, line 8: expected 3 "
+                              "coordinates, found 2; 1 finished frame written")
+    text = (tmp_path / "mid_coordination.csv").read_text()
+    assert "INCOMPLETE (failed): 1 of 3 frames" in text and text.endswith("0,O,1,2,1\n")
+
+
+def test_ctrl_c_writes_the_finished_frames_and_exits_130(traj, tmp_path):
+    proc = subprocess.Popen([*CLI, "rings", str(traj), "--out", str(tmp_path), "--progress",
+                             "--format", "both"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    seen = bytearray()
+
+    def pump():
+        while chunk := proc.stderr.read1(4096):
+            seen.extend(chunk)
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 60
+    while b"3/100 frames" not in seen and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    code = proc.wait(30)
+    reader.join(5)
+    stderr = seen.decode()
+    assert code == 130, stderr
+    assert "cancelled after" in stderr and "Traceback" not in stderr
+    document = json.loads((tmp_path / "cristobalite_rings.json").read_text())
+    done = [r["frame"] for r in document["results"]]
+    assert not document["complete"] and document["status"] == "cancelled"
+    assert 3 <= len(done) < N_FRAMES and done == list(range(len(done)))
+    text = (tmp_path / "cristobalite_rings.csv").read_text()
+    assert f"INCOMPLETE (cancelled): {len(done)} of {N_FRAMES} frames" in text
+    assert "\r" in stderr  # the progress line updates in place
+
+
+# ----------------------------------------------------------------------------- the Python API
+
+
+def test_frame_selection():
+    assert resolve_frames(None, 4) == [0, 1, 2, 3]
+    assert resolve_frames("1:", 4) == [1, 2, 3]
+    assert resolve_frames("::2", 5) == [0, 2, 4]
+    assert resolve_frames("-1", 5) == [4]
+    assert resolve_frames("0,3,1:3", 5) == [0, 3, 1, 2]
+    assert resolve_frames(slice(0, 1000), 3) == [0, 1, 2]
+    assert parse_frames("0:100:1") == [slice(0, 100, 1)]
+    for bad in ("5:2", "a", "1:2:0", "1:2:3:4", "", "1,,2"):
+        with pytest.raises(ParameterError):
+            parse_frames(bad)
+    for bad in ("7", "10:", "-8"):
+        with pytest.raises(ParameterError):
+            resolve_frames(bad, 5)
+
+
+def test_run_frames_in_process_cancel_and_a_failing_frame(traj, frames):
+    analysis = RingAnalysis()
+    got = run_frames(traj, analysis, "0:3")
+    want = [RingAnalysis()(frames[k]) for k in range(3)]
+    assert got == want
+
+    calls = []
+
+    def cancel():
+        calls.append(1)
+        return len(calls) > 40  # some way into the run
+
+    with pytest.raises(BatchCancelled) as info:
+        run_frames(traj, analysis, None, cancel=cancel)
+    assert 0 < len(info.value.frames) < N_FRAMES
+    assert info.value.frames == list(range(len(info.value.frames)))
+    assert info.value.results == [RingAnalysis()(frames[k]) for k in info.value.frames]
+
+    with pytest.raises(FrameError) as info:
+        run_frames(traj, _fails_on_frame_2, "0:5")
+    assert info.value.frame == 2 and info.value.frames == [0, 1]
+    assert "frame 2: no good" in str(info.value)
+
+
+def _fails_on_frame_2(atoms, progress=None, cancel=None):
+    if len(atoms) == 190:  # frame 2 lacks two oxygens
+        raise ValueError("no good")
+    return len(atoms)
