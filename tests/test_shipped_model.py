@@ -1,0 +1,45 @@
+"""The Si K surrogate that ships in resources/models/ (``make models``), checked against the
+calculator on sites it was not trained on, every time the suite runs.
+"""
+import numpy as np
+import pytest
+
+from amorpha.engine.descriptors import compute, params_from_dict
+from amorpha.engine.examples import load_example
+from amorpha.engine.surrogate.metrics import cosine_similarity
+from amorpha.engine.surrogate.model import SpectrumModel
+from amorpha.engine.surrogate.pipeline import default_calculator
+from amorpha.gui.prediction import default_model_path
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    path = default_model_path()
+    assert path.is_file(), f"{path} is missing: run 'make models'"
+    return SpectrumModel.load(path)
+
+
+def test_shipped_model_describes_itself(shipped):
+    assert (shipped.element, shipped.edge, shipped.reference) == ("Si", "K", "xTB (qualitative)")
+    assert shipped.metrics["calculator"]["core_hole"] is True
+    # Held-out Si sites of a-SiO2 and a-SiO, measured by `make models`. The issue asks R² ≥ 0.9 and
+    # cosine ≥ 0.98; the sites at SiO2/Si interfaces of a-SiO are not there yet (see the notes),
+    # so this guards what was reached against regressions.
+    m = shipped.metrics
+    assert m["n"] >= 30 and m["r2"] >= 0.55 and m["cosine_mean"] >= 0.92, m
+
+
+@pytest.mark.slow
+def test_shipped_model_predicts_unseen_a_sio2_sites_like_xtb(shipped):
+    atoms = load_example("a-SiO2")
+    sites = shipped.sites_of(atoms)
+    features = compute(atoms, params_from_dict(shipped.descriptor), sites)
+    seen = {row.tobytes() for row in shipped._training[0]}
+    unseen = [k for k in np.random.default_rng(7).permutation(len(sites))
+              if features[k].tobytes() not in seen][:3]
+    calculator = default_calculator(shipped.metrics["calculator"], cache=False)
+    reference = calculator.site_spectra(atoms, sites[unseen])
+    predicted = shipped.predict(features[unseen])
+    np.testing.assert_allclose(reference.energy, shipped.energy)
+    cos = cosine_similarity(reference.intensity, predicted)
+    assert cos.mean() >= 0.95, cos  # a-SiO2 held-out sites measured 0.955-0.999
