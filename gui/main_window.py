@@ -55,7 +55,10 @@ from amorpha.gui.panels.prediction_panel import PredictionPanel
 from amorpha.gui.panels.spectrum_panel import SpectrumPanel
 from amorpha.gui.prediction import SpectrumPrediction
 from amorpha.engine.project import PROJECT_EXTENSION, looks_like_project
+from amorpha.engine.preferences import load_preferences, save_preferences
+from amorpha.gui.preferences_dialog import PreferencesDialog, element_style
 from amorpha.gui.project_io import ProjectIO
+from amorpha.gui.viewer.structure_viewer import set_element_style
 from amorpha.gui.panels.structure_panel import StructurePanel
 from amorpha.gui.panels.view_panel import ELEMENT, ViewPanel, slab_geometry
 from amorpha.gui.viewer import StructureViewer
@@ -243,6 +246,10 @@ class MainWindow(QMainWindow):
         self.resizeDocks([spectrum_dock], [220], Qt.Vertical)
 
         self.project = ProjectIO(self)
+        self.preferences, ignored = load_preferences()
+        self.apply_preferences(self.preferences)
+        if ignored:
+            self.statusBar().showMessage("; ".join(ignored), 15000)
         self.task_status = TaskStatus(self.runner)
         self.statusBar().addPermanentWidget(self.task_status)
         self._build_menus()
@@ -289,6 +296,8 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Save Project…", self.project.save_dialog, QKeySequence.Save)
         self._action(file_menu, "Save &As extxyz…", self.save_as_dialog, QKeySequence.SaveAs)
         self._action(file_menu, "&Export Image…", self.export_image_dialog)
+        file_menu.addSeparator()
+        self._action(file_menu, "Pre&ferences…", self.preferences_dialog, QKeySequence.Preferences)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.Quit)
         build_menu = self.menuBar().addMenu("&Build")
@@ -507,6 +516,31 @@ class MainWindow(QMainWindow):
             apply,
             self._task_error(f"Reading frame {index + 1}"),
         )
+
+    # -- preferences ------------------------------------------------------------------------------
+    def preferences_dialog(self):
+        elements = sorted(set(self.atoms.get_chemical_symbols())) if self.atoms is not None else []
+        dialog = PreferencesDialog(self.preferences, elements, self)
+        dialog.preferences_accepted.connect(self.set_preferences)
+        dialog.open()
+        return dialog
+
+    def set_preferences(self, prefs) -> None:
+        """Keep ``prefs`` for the next runs and apply them to what is shown now."""
+        try:
+            save_preferences(prefs)
+        except OSError as exc:
+            self.show_error("Preferences", f"The preferences could not be saved ({exc}); they apply "
+                                           "to this session only.")
+        self.preferences = prefs
+        self.apply_preferences(prefs)
+        if self.atoms is not None:
+            self._set_viewer_atoms(self.atoms, None, reset_camera=False)
+            self.compute_bonds()
+
+    def apply_preferences(self, prefs) -> None:
+        set_element_style(*element_style(prefs))
+        self.cutoff_overrides = prefs.cutoff_overrides()
 
     # -- bonds and coordination -----------------------------------------------------------------
     def set_cutoffs(self, cutoffs: dict) -> None:

@@ -181,7 +181,7 @@ class SpectrumPrediction(QObject):
         from amorpha.engine.surrogate.pipeline import default_calculator
 
         stored = self.model.metrics.get("calculator") if self.model is not None else None
-        return default_calculator(stored)
+        return default_calculator(stored or self.window.preferences.calculator)
 
     # -- training ---------------------------------------------------------------------------
     def train_dialog(self):

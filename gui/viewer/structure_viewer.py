@@ -100,9 +100,20 @@ def cell_box_segments(cell) -> np.ndarray:
     return corners[_BOX_EDGES.reshape(-1)].astype(np.float32)
 
 
+_STYLE: dict = {"colors": {}, "radii": {}}  # the user's preferences: {Z: (r, g, b)}, {Z: Å}
+
+
+def set_element_style(colors: dict, radii: dict) -> None:
+    """Colours ({Z: (r, g, b)} in [0, 1]) and drawn radii ({Z: Å}) that replace Jmol's and the
+    covalent ones for models shown from now on."""
+    _STYLE["colors"], _STYLE["radii"] = dict(colors), dict(radii)
+    _element_tables.cache_clear()
+
+
 @lru_cache(maxsize=1)
 def _element_tables() -> tuple[np.ndarray, np.ndarray]:
-    """(119, 4) float32 Jmol RGBA and (119,) float32 display radius, indexed by atomic number.
+    """(119, 4) float32 RGBA and (119,) float32 display radius, indexed by atomic number: Jmol
+    colours and scaled covalent radii unless the preferences say otherwise.
 
     Elements past the end of the Jmol table (Z >= 110) are drawn in the grey of Z = 0.
     """
@@ -115,6 +126,10 @@ def _element_tables() -> tuple[np.ndarray, np.ndarray]:
         except IndexError:
             break
     radii = (RADIUS_FACTOR * covalent_radius(z)).astype(np.float32)
+    for k, rgb in _STYLE["colors"].items():
+        rgba[k, :3] = rgb
+    for k, radius in _STYLE["radii"].items():
+        radii[k] = radius
     return rgba, radii
 
 

@@ -1,0 +1,175 @@
+"""File › Preferences: element colours and radii, default bond cutoffs, the reference calculator.
+
+Edits a copy of :class:`~amorpha.engine.preferences.Preferences`; OK is allowed only when the
+copy validates, so a typo never reaches the file or the window.
+"""
+from __future__ import annotations
+
+import copy
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QColorDialog,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QTableWidget,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from amorpha.engine.elements import jmol_rgb, number
+from amorpha.engine.errors import ParameterError
+from amorpha.engine.preferences import Preferences
+from amorpha.gui.panels.widgets import double_spin
+
+DEFAULT = "default"
+
+
+def _hex(rgb) -> str:
+    return "#" + "".join(f"{int(round(255 * c)):02x}" for c in rgb)
+
+
+class PreferencesDialog(QDialog):
+    preferences_accepted = Signal(object)
+
+    def __init__(self, prefs: Preferences, elements=(), parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Preferences")
+        self.prefs = copy.deepcopy(prefs)
+        tabs = QTabWidget()
+        tabs.addTab(self._elements_page(sorted({*elements, *prefs.element_colors, *prefs.element_radii},
+                                               key=number)), "Elements")
+        tabs.addTab(self._cutoffs_page(), "Bond cutoffs")
+        tabs.addTab(self._calculator_page(), "Calculator")
+        self.error = QLabel("")
+        self.error.setStyleSheet("color: #b00020")
+        self.error.setWordWrap(True)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        self.buttons.accepted.connect(self._accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(tabs)
+        layout.addWidget(self.error)
+        layout.addWidget(self.buttons)
+
+    # -- pages ------------------------------------------------------------------------------
+    def _elements_page(self, elements) -> QWidget:
+        self.table = QTableWidget(len(elements), 3)
+        self.table.setHorizontalHeaderLabels(["Element", "Colour", "Radius"])
+        self.table.verticalHeader().hide()
+        self._rows = list(elements)
+        for row, sym in enumerate(elements):
+            self.table.setCellWidget(row, 0, QLabel(f"  {sym}"))
+            button = QPushButton()
+            button.clicked.connect(lambda _=False, s=sym: self._pick_color(s))
+            self.table.setCellWidget(row, 1, button)
+            spin = double_spin(0.0, 5.0, self.prefs.element_radii.get(sym, 0.0), " Å")
+            spin.setSpecialValueText(DEFAULT)
+            spin.valueChanged.connect(lambda value, s=sym: self._set_radius(s, value))
+            self.table.setCellWidget(row, 2, spin)
+            self._show_color(sym)
+        page = QWidget()
+        box = QVBoxLayout(page)
+        box.addWidget(QLabel("Elements of the shown model; 'default' = Jmol colour, covalent radius."))
+        box.addWidget(self.table)
+        return page
+
+    def _cutoffs_page(self) -> QWidget:
+        self.cutoffs = QPlainTextEdit("\n".join(f"{k} = {v:g}" for k, v in self.prefs.cutoffs.items()))
+        self.cutoffs.setPlaceholderText("Si-O = 2.0\nSi-Si = 0   (0: never bonded)")
+        page = QWidget()
+        box = QVBoxLayout(page)
+        box.addWidget(QLabel("Bond cutoffs every new model starts with (others: covalent radii × 1.2)."))
+        box.addWidget(self.cutoffs)
+        return page
+
+    def _calculator_page(self) -> QWidget:
+        c = self.prefs.calculator
+        self.core_hole = QCheckBox("Z+1 core hole (keeps chemical shifts; about 3× slower)")
+        self.core_hole.setChecked(bool(c.get("core_hole", True)))
+        self.reference = QComboBox()
+        for value, text in (("delta-scf", "ΔSCF edge (needs the core hole)"), ("lumo", "LUMO"),
+                            ("vacuum", "vacuum (raw orbital energies)")):
+            self.reference.addItem(text, value)
+        self.reference.setCurrentIndex(max(0, self.reference.findData(c.get("energy_reference", "delta-scf"))))
+        self.radius = double_spin(2.0, 12.0, float(c.get("cluster_radius", 5.0)), " Å")
+        self.gauss = double_spin(0.0, 10.0, float(c.get("gaussian_fwhm", 0.8)), " eV")
+        self.lorentz = double_spin(0.0, 10.0, float(c.get("lorentzian_fwhm", 0.5)), " eV")
+        page = QWidget()
+        form = QFormLayout(page)
+        form.addRow(QLabel("GFN1-xTB site spectra (used when the model in use does not say):"))
+        form.addRow(self.core_hole)
+        form.addRow("Energy zero", self.reference)
+        form.addRow("Cluster radius", self.radius)
+        form.addRow("Gaussian FWHM", self.gauss)
+        form.addRow("Lorentzian FWHM", self.lorentz)
+        return page
+
+    # -- editing ----------------------------------------------------------------------------
+    def _show_color(self, sym: str) -> None:
+        color = self.prefs.element_colors.get(sym) or _hex(jmol_rgb([number(sym)])[0])
+        button = self.table.cellWidget(self._rows.index(sym), 1)
+        button.setText(color if sym in self.prefs.element_colors else f"{DEFAULT} ({color})")
+        button.setStyleSheet(f"background: {color}; color: {'#000' if QColor(color).lightness() > 128 else '#fff'}")
+
+    def _pick_color(self, sym: str) -> None:
+        start = QColor(self.prefs.element_colors.get(sym) or _hex(jmol_rgb([number(sym)])[0]))
+        color = QColorDialog.getColor(start, self, f"Colour of {sym}")
+        if color.isValid():
+            self.prefs.element_colors[sym] = color.name()
+            self._show_color(sym)
+
+    def _set_radius(self, sym: str, value: float) -> None:
+        if value <= 0.0:
+            self.prefs.element_radii.pop(sym, None)
+        else:
+            self.prefs.element_radii[sym] = float(value)
+
+    def result_preferences(self) -> Preferences:
+        """The edited preferences, validated (raises ParameterError)."""
+        cutoffs = {}
+        for line in self.cutoffs.toPlainText().splitlines():
+            line = line.split("#")[0].strip()
+            if not line:
+                continue
+            pair, sep, value = line.partition("=")
+            try:
+                cutoffs[pair.strip()] = float(value)
+            except ValueError:
+                raise ParameterError("cutoffs", f"write 'A-B = distance', got {line!r}") from None
+            if not sep:
+                raise ParameterError("cutoffs", f"write 'A-B = distance', got {line!r}")
+        self.prefs.cutoffs = cutoffs
+        self.prefs.calculator = {
+            "core_hole": self.core_hole.isChecked(),
+            "energy_reference": self.reference.currentData(),
+            "cluster_radius": self.radius.value(),
+            "gaussian_fwhm": self.gauss.value(),
+            "lorentzian_fwhm": self.lorentz.value(),
+        }
+        return self.prefs.validate()
+
+    def _accept(self) -> None:
+        try:
+            prefs = self.result_preferences()
+        except ParameterError as exc:
+            self.error.setText(str(exc))
+            return
+        self.preferences_accepted.emit(prefs)
+        self.accept()
+
+
+def element_style(prefs: Preferences) -> tuple[dict, dict]:
+    """The viewer's overrides from the preferences: {Z: (r, g, b)}, {Z: radius}."""
+    colors = {number(s): tuple(QColor(c).getRgbF()[:3]) for s, c in prefs.element_colors.items()}
+    radii = {number(s): float(r) for s, r in prefs.element_radii.items()}
+    return colors, radii
+

@@ -1,0 +1,43 @@
+"""File › Preferences in the window: colours, radii and cutoffs apply now and at the next start."""
+import numpy as np
+import pytest
+from PySide6.QtWidgets import QDialogButtonBox
+
+from amorpha.engine.build.crystals import beta_cristobalite
+from amorpha.engine.preferences import load_preferences
+from amorpha.gui.viewer.structure_viewer import set_element_style
+
+
+@pytest.fixture(autouse=True)
+def own_config(monkeypatch, tmp_path):
+    """These tests save preferences: keep them (and the viewer's style) away from other tests."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    yield
+    set_element_style({}, {})
+
+
+def test_preferences_apply_and_persist(qtbot, empty_window):
+    window = empty_window
+    with qtbot.waitSignal(window.model_ready, timeout=60000):
+        window.set_model(beta_cristobalite((1, 1, 1)), "cristobalite")
+    assert window.bond_list.n_pairs > 0
+    dialog = window.preferences_dialog()
+    dialog.prefs.element_colors["Si"] = "#00ff00"
+    dialog.table.cellWidget(dialog._rows.index("O"), 2).setValue(0.3)
+    dialog.cutoffs.setPlainText("Si-O = 0   # no Si–O bonds\n")
+    with qtbot.waitSignal(window.model_ready, timeout=60000):
+        dialog.buttons.button(QDialogButtonBox.Ok).click()
+    si = int(np.flatnonzero(window.atoms.numbers == 14)[0])
+    o = int(np.flatnonzero(window.atoms.numbers == 8)[0])
+    np.testing.assert_allclose(window.viewer._element_colors[si, :3], [0, 1, 0], atol=1e-6)
+    assert window.viewer._radii[o] == np.float32(0.3)
+    assert window.bond_list.n_pairs == 0
+    saved, ignored = load_preferences()
+    assert saved.element_colors == {"Si": "#00ff00"} and saved.cutoffs == {"Si-O": 0.0} and not ignored
+
+
+def test_a_bad_cutoff_line_keeps_the_dialog_open(qtbot, empty_window):
+    dialog = empty_window.preferences_dialog()
+    dialog.cutoffs.setPlainText("Si-O: 2.0")
+    dialog.buttons.button(QDialogButtonBox.Ok).click()
+    assert dialog.isVisible() and "A-B = distance" in dialog.error.text()
