@@ -7,7 +7,7 @@ XVFB   := xvfb-run -a -s "-screen 0 1600x1000x24"
 # pytest runs under Xvfb when there is no display (Qt's offscreen platform has no OpenGL).
 HEADLESS := $(if $(or $(DISPLAY),$(WAYLAND_DISPLAY)),,$(XVFB))
 
-.PHONY: run test bench sysdeps clean screenshots examples models
+.PHONY: run test bench sysdeps clean screenshots examples models package
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -52,3 +52,17 @@ examples: $(STAMP)
 # Rebuild resources/models/ (the built-in Si K surrogate) with the project's own xTB calculator.
 models: $(STAMP)
 	$(PY) packaging/train_models.py $(ARGS)
+
+# A one-folder app in dist/amorpha/ (PyInstaller); see README "Installing the packaged app".
+package: $(STAMP)
+	$(PY) -m pip install -q "pyinstaller>=6.0"
+	rm -rf build/pkgroot && mkdir -p build/pkgroot/amorpha
+	ln -s $(CURDIR)/engine build/pkgroot/amorpha/engine
+	ln -s $(CURDIR)/gui build/pkgroot/amorpha/gui
+	ln -s $(CURDIR)/resources build/pkgroot/amorpha/resources
+	$(PY) -m PyInstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller packaging/amorpha.spec
+	cp packaging/amorpha.desktop resources/icons/amorpha.png packaging/install-desktop.sh dist/amorpha/
+	@# smoke check: the built app opens the default example and writes a screenshot
+	$(HEADLESS) dist/amorpha/amorpha --screenshot build/package-check.png --size 1300x850
+	test -s build/package-check.png
+	@echo "built dist/amorpha/ (run dist/amorpha/amorpha; dist/amorpha/install-desktop.sh adds it to the menu)"

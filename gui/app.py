@@ -70,6 +70,11 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Amorpha")
+    from PySide6.QtGui import QIcon
+
+    from amorpha.resources import path as resource_path
+
+    app.setWindowIcon(QIcon(str(resource_path("icons") / "amorpha.png")))
     app.setOrganizationName("Amorpha")
     window = MainWindow()
     window.resize(width, height)

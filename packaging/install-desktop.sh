@@ -1,0 +1,10 @@
+#!/bin/sh
+# Add the packaged Amorpha (this folder) to the desktop menu of the current user.
+set -e
+here=$(cd "$(dirname "$0")" && pwd)
+apps="${XDG_DATA_HOME:-$HOME/.local/share}/applications"
+icons="${XDG_DATA_HOME:-$HOME/.local/share}/icons/hicolor/256x256/apps"
+mkdir -p "$apps" "$icons"
+cp "$here/amorpha.png" "$icons/amorpha.png"
+sed "s|^Exec=amorpha|Exec=$here/amorpha|" "$here/amorpha.desktop" > "$apps/amorpha.desktop"
+echo "Amorpha added to the menu ($apps/amorpha.desktop)"
