@@ -1,5 +1,5 @@
-"""User preferences kept between runs: element colours and radii, default bond cutoffs and the
-reference calculator's settings, as JSON in the user's config directory.
+"""User preferences kept between runs: element colours and radii, default bond cutoffs, the
+length unit shown and the reference calculator's settings, as JSON in the user's config directory.
 
 A damaged or hand-edited file never stops the app: what can be read is kept, the rest falls back
 to the defaults, and :func:`load_preferences` says what it ignored.
@@ -17,6 +17,7 @@ from amorpha.engine.elements import number
 from amorpha.engine.errors import ParameterError, require
 
 PREFERENCES_VERSION = 1
+LENGTH_UNITS = ("Å", "nm")
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
@@ -32,6 +33,7 @@ class Preferences:
     element_radii: dict[str, float] = field(default_factory=dict)  # "Si" -> drawn radius, Å
     cutoffs: dict[str, float] = field(default_factory=dict)  # "Si-O" -> Å, 0 = no bond
     calculator: dict = field(default_factory=_default_calculator)  # XtbParams fields
+    length_unit: str = "Å"  # how the Structure panel shows lengths: "Å" or "nm"
 
     def validate(self) -> "Preferences":
         for sym, color in self.element_colors.items():
@@ -46,6 +48,7 @@ class Preferences:
             cutoff_pair(pair)
             require(isinstance(cutoff, (int, float)) and 0.0 <= cutoff <= 10.0, "cutoffs",
                     f"{pair}: a cutoff between 0 (no bond) and 10 Å, got {cutoff!r}")
+        require(self.length_unit in LENGTH_UNITS, "length_unit", f"one of {', '.join(LENGTH_UNITS)}")
         from amorpha.engine.surrogate.xtb import XtbParams
 
         try:

@@ -58,6 +58,7 @@ from amorpha.engine.project import PROJECT_EXTENSION, looks_like_project
 from amorpha.engine.preferences import load_preferences, save_preferences
 from amorpha.gui.preferences_dialog import PreferencesDialog, element_style
 from amorpha.gui.project_io import ProjectIO
+from amorpha.gui.panels.structure_panel import set_length_unit
 from amorpha.gui.viewer.structure_viewer import set_element_style
 from amorpha.gui.panels.structure_panel import StructurePanel
 from amorpha.gui.panels.view_panel import ELEMENT, ViewPanel, slab_geometry
@@ -536,10 +537,13 @@ class MainWindow(QMainWindow):
         self.apply_preferences(prefs)
         if self.atoms is not None:
             self._set_viewer_atoms(self.atoms, None, reset_camera=False)
+            n_frames = len(self.trajectory) if self.trajectory is not None else 1
+            self.structure_panel.show_model(self.atoms, self.source, self.frame, n_frames)
             self.compute_bonds()
 
     def apply_preferences(self, prefs) -> None:
         set_element_style(*element_style(prefs))
+        set_length_unit(prefs.length_unit)
         self.cutoff_overrides = prefs.cutoff_overrides()
 
     # -- bonds and coordination -----------------------------------------------------------------

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from amorpha.engine.elements import jmol_rgb, number
 from amorpha.engine.errors import ParameterError
-from amorpha.engine.preferences import Preferences
+from amorpha.engine.preferences import LENGTH_UNITS, Preferences
 from amorpha.gui.panels.widgets import double_spin
 
 DEFAULT = "default"
@@ -49,6 +49,7 @@ class PreferencesDialog(QDialog):
                                                key=number)), "Elements")
         tabs.addTab(self._cutoffs_page(), "Bond cutoffs")
         tabs.addTab(self._calculator_page(), "Calculator")
+        tabs.addTab(self._units_page(), "Units")
         self.error = QLabel("")
         self.error.setStyleSheet("color: #b00020")
         self.error.setWordWrap(True)
@@ -113,6 +114,16 @@ class PreferencesDialog(QDialog):
         form.addRow("Lorentzian FWHM", self.lorentz)
         return page
 
+    def _units_page(self) -> QWidget:
+        self.length_unit = QComboBox()
+        self.length_unit.addItems(list(LENGTH_UNITS))
+        self.length_unit.setCurrentText(self.prefs.length_unit)
+        page = QWidget()
+        form = QFormLayout(page)
+        form.addRow("Lengths in the Structure panel", self.length_unit)
+        form.addRow(QLabel("Cutoffs, builders and files stay in Å, as the formats define them."))
+        return page
+
     # -- editing ----------------------------------------------------------------------------
     def _show_color(self, sym: str) -> None:
         color = self.prefs.element_colors.get(sym) or _hex(jmol_rgb([number(sym)])[0])
@@ -148,6 +159,7 @@ class PreferencesDialog(QDialog):
             if not sep:
                 raise ParameterError("cutoffs", f"write 'A-B = distance', got {line!r}")
         self.prefs.cutoffs = cutoffs
+        self.prefs.length_unit = self.length_unit.currentText()
         self.prefs.calculator = {
             "core_hole": self.core_hole.isChecked(),
             "energy_reference": self.reference.currentData(),

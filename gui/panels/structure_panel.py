@@ -27,6 +27,20 @@ from PySide6.QtWidgets import (
 from amorpha.engine.elements import elements_present, hill_formula, symbol
 
 
+#: Length unit of the panel's numbers (File › Preferences): name → Å per unit.
+LENGTH_UNITS = {"Å": 1.0, "nm": 10.0}
+_UNIT = {"length": "Å"}
+
+
+def set_length_unit(unit: str) -> None:
+    """Show cell lengths, volumes, positions and distances in ``unit`` (Å or nm)."""
+    _UNIT["length"] = unit if unit in LENGTH_UNITS else "Å"
+
+
+def _length(value: float, power: int = 1) -> float:
+    return value / LENGTH_UNITS[_UNIT["length"]] ** power
+
+
 def describe_cell(atoms: Atoms) -> dict[str, str]:
     """Plain-text facts about a model for the summary form."""
     a, b, c, alpha, beta, gamma = atoms.cell.cellpar()
@@ -38,9 +52,10 @@ def describe_cell(atoms: Atoms) -> dict[str, str]:
     if atoms.cell.rank == 3:
         volume = abs(atoms.cell.volume)
         grams = atomic_masses[atoms.numbers].sum() * _amu * 1e3
-        facts["Cell (Å)"] = f"{a:.4g}  {b:.4g}  {c:.4g}"
+        unit = _UNIT["length"]
+        facts[f"Cell ({unit})"] = "  ".join(f"{_length(v):.4g}" for v in (a, b, c))
         facts["Angles (°)"] = f"{alpha:.4g}  {beta:.4g}  {gamma:.4g}"
-        facts["Volume (Å³)"] = f"{volume:,.1f}"
+        facts[f"Volume ({unit}³)"] = f"{_length(volume, 3):,.{1 if unit == 'Å' else 4}f}"
         facts["Density (g/cm³)"] = f"{grams / (volume * 1e-24):.4g}"
     else:
         facts["Cell"] = "none (open boundaries)"
@@ -206,10 +221,11 @@ class StructurePanel(QWidget):
             self.atom_info.clear()
             return
         z = int(atoms.numbers[index])
-        x, y, zc = atoms.positions[index]
+        unit = _UNIT["length"]
+        x, y, zc = (_length(v) for v in atoms.positions[index])
         lines = [
             f"<b>{symbol(z)}</b> &nbsp; index {index}",
-            f"position ({x:.4f}, {y:.4f}, {zc:.4f}) Å",
+            f"position ({x:.4f}, {y:.4f}, {zc:.4f}) {unit}",
         ]
         for name, values in atoms.arrays.items():
             if name in ("numbers", "positions") or values.ndim != 1:
@@ -220,12 +236,12 @@ class StructurePanel(QWidget):
             order = np.argsort(dist)
             rows = "".join(
                 f"<tr><td>{symbol(atoms.numbers[j])}</td><td align=right>{j}</td>"
-                f"<td align=right>{d:.4f}</td></tr>"
+                f"<td align=right>{_length(d):.4f}</td></tr>"
                 for j, d in zip(idx[order], dist[order])
             )
             lines.append(
                 f"bonded neighbours: {len(idx)}"
-                "<table cellspacing=6><tr><th>el</th><th>index</th><th>distance (Å)</th></tr>"
+                f"<table cellspacing=6><tr><th>el</th><th>index</th><th>distance ({unit})</th></tr>"
                 f"{rows}</table>"
             )
         self.atom_info.setHtml("<br>".join(lines))

@@ -1,10 +1,11 @@
 """File › Preferences in the window: colours, radii and cutoffs apply now and at the next start."""
 import numpy as np
 import pytest
-from PySide6.QtWidgets import QDialogButtonBox
+from PySide6.QtWidgets import QDialogButtonBox, QFormLayout
 
 from amorpha.engine.build.crystals import beta_cristobalite
 from amorpha.engine.preferences import load_preferences
+from amorpha.gui.panels.structure_panel import set_length_unit
 from amorpha.gui.viewer.structure_viewer import set_element_style
 
 
@@ -14,6 +15,7 @@ def own_config(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     yield
     set_element_style({}, {})
+    set_length_unit("Å")
 
 
 def test_preferences_apply_and_persist(qtbot, empty_window):
@@ -25,6 +27,7 @@ def test_preferences_apply_and_persist(qtbot, empty_window):
     dialog.prefs.element_colors["Si"] = "#00ff00"
     dialog.table.cellWidget(dialog._rows.index("O"), 2).setValue(0.3)
     dialog.cutoffs.setPlainText("Si-O = 0   # no Si–O bonds\n")
+    dialog.length_unit.setCurrentText("nm")
     with qtbot.waitSignal(window.model_ready, timeout=60000):
         dialog.buttons.button(QDialogButtonBox.Ok).click()
     si = int(np.flatnonzero(window.atoms.numbers == 14)[0])
@@ -32,8 +35,13 @@ def test_preferences_apply_and_persist(qtbot, empty_window):
     np.testing.assert_allclose(window.viewer._element_colors[si, :3], [0, 1, 0], atol=1e-6)
     assert window.viewer._radii[o] == np.float32(0.3)
     assert window.bond_list.n_pairs == 0
+    summary = window.structure_panel.summary
+    labels = [summary.itemAt(k, QFormLayout.LabelRole).widget().text() for k in range(summary.rowCount())
+              if summary.itemAt(k, QFormLayout.LabelRole) is not None]
+    assert "Cell (nm)" in labels and "Volume (nm³)" in labels
     saved, ignored = load_preferences()
     assert saved.element_colors == {"Si": "#00ff00"} and saved.cutoffs == {"Si-O": 0.0} and not ignored
+    assert saved.length_unit == "nm"
 
 
 def test_a_bad_cutoff_line_keeps_the_dialog_open(qtbot, empty_window):
