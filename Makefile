@@ -42,7 +42,7 @@ screenshots: $(STAMP)
 	$(HEADLESS) $(PY) -m amorpha.gui --color-by coordination --select 0 --screenshot resources/screenshots/coordination.png --size 1500x950
 	$(HEADLESS) $(PY) -m amorpha.gui --rings primitive --ring-size 8 --screenshot resources/screenshots/rings.png --size 1500x950
 	$(HEADLESS) $(PY) -m amorpha.gui resources/examples/a-SiO.extxyz --color-by oxidation --screenshot resources/screenshots/a-SiO-oxidation.png --size 1500x950
-	$(HEADLESS) $(PY) -m amorpha.gui --dock Predict --select 0 --screenshot resources/screenshots/spectra.png --size 1500x950
+	$(HEADLESS) $(PY) -m amorpha.gui resources/examples/a-SiO.extxyz --color-by oxidation --dock Predict --select 100 --screenshot resources/screenshots/spectra.png --size 1500x950
 	$(HEADLESS) $(PY) -m amorpha.gui resources/examples/Cu-polycrystal.extxyz --color-by grain --screenshot resources/screenshots/polycrystal.png --size 1500x950
 
 # Rebuild resources/examples/ (File › Examples) with the project's own builders.
