@@ -27,6 +27,9 @@ KERNEL_MODULES = [
     "amorpha.engine.descriptors.local",
     "amorpha.engine.diffusion.kmc",
     "amorpha.engine.diffusion.analysis",
+    "amorpha.engine.diffusion.potential",
+    "amorpha.engine.diffusion.sites",
+    "amorpha.engine.diffusion.paths",
 ]
 
 
