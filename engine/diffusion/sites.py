@@ -127,48 +127,20 @@ def _grid_energies(shape, cell, start, stop, host, out):
         out[p - start] = point_energy(x, y, z, host)[0]
 
 
-@njit(nogil=True, cache=True)
 def _grid_minima(energies, ceiling):
     """Flat indices of the grid points up to ``ceiling`` that precede all 26 periodic neighbours
-    in the order (energy, flat index): a plateau of equal energies still gives one minimum."""
-    n0, n1, n2 = energies.shape
-    found = np.empty(n0 * n1 * n2, np.int64)
-    count = 0
-    for i in range(n0):
-        for j in range(n1):
-            for k in range(n2):
-                e = energies[i, j, k]
-                if not e <= ceiling:
-                    continue
-                me = (i * n1 + j) * n2 + k
-                lowest = True
-                for di in range(-1, 2):
-                    a = (i + di) % n0
-                    for dj in range(-1, 2):
-                        b = (j + dj) % n1
-                        for dk in range(-1, 2):
-                            c = (k + dk) % n2
-                            other = (a * n1 + b) * n2 + c
-                            if other == me:
-                                continue
-                            f = energies[a, b, c]
-                            if f < e or (f == e and other < me):
-                                lowest = False
-                                break
-                        if not lowest:
-                            break
-                    if not lowest:
-                        break
-                if lowest:
-                    found[count] = me
-                    count += 1
-    return found[:count]
+    in the order (energy, flat index): the points whose steepest neighbour is themselves, so a
+    plateau of equal energies still gives one minimum."""
+    down = np.empty(energies.size, np.int64)
+    _steepest_neighbours(energies, down)
+    own = np.flatnonzero(down == np.arange(energies.size))
+    return own[energies.reshape(-1)[own] <= ceiling]
 
 
 @njit(nogil=True, cache=True)
 def _steepest_neighbours(energies, down):
     """Flat index of the lowest of each point and its 26 periodic neighbours, in the order
-    (energy, flat index) of :func:`_grid_minima`: a grid minimum points to itself."""
+    (energy, flat index): a grid minimum points to itself."""
     n0, n1, n2 = energies.shape
     for i in range(n0):
         for j in range(n1):
