@@ -557,6 +557,38 @@ class SpectrumAnalysis:
                 "n_sites": int(len(sites))}
 
 
+@dataclass(frozen=True)
+class DiffusionAnalysis:
+    """Sites and hops of one mobile atom in the frame (UFF Lennard-Jones landscape, NEB), KMC at
+    each temperature, the Arrhenius fit and the percolation barrier: what the Diffusion capability
+    computes. Returns plain numbers (JSON-able)."""
+
+    element: str = "Cu"
+    temperatures: tuple = (600.0, 800.0, 1000.0, 1200.0)
+    walkers: int = 200
+    steps: int = 2000
+    seed: int = 0
+
+    def __call__(self, atoms, progress=None, cancel=None) -> dict:
+        from .diffusion import (KmcParams, LandscapeParams, PathParams, SiteSearchParams, arrhenius_fit,
+                                build_network, percolation_barrier, temperature_scan)
+        from .tasks import sub_progress
+
+        params = LandscapeParams(SiteSearchParams(element=self.element), PathParams())
+        sites, paths, network = build_network(atoms, params, sub_progress(progress, 0, 0.6), cancel)
+        kmc = KmcParams(n_walkers=self.walkers, n_steps=self.steps, seed=self.seed)
+        scan = temperature_scan(network, self.temperatures, kmc, progress=sub_progress(progress, 0.6, 1),
+                                cancel=cancel)
+        fit = arrhenius_fit(scan.temperatures, scan.D, scan.D_err)
+        return {"sites": int(len(sites.energies)), "hops": int(len(paths.saddles)),
+                "percolation_barrier_ev": float(percolation_barrier(network)),
+                "temperatures_k": [float(t) for t in scan.temperatures],
+                "D_A2_per_s": [float(d) for d in scan.D], "D_err_A2_per_s": [float(d) for d in scan.D_err],
+                "activation_energy_ev": fit.activation_energy,
+                "activation_energy_err_ev": fit.activation_energy_err,
+                "prefactor_A2_per_s": fit.prefactor}
+
+
 def format_seconds(seconds: float) -> str:
     """``"42 s"``, ``"3 min 05 s"``, ``"1 h 02 min"``."""
     seconds = max(0.0, float(seconds))

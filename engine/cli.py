@@ -35,6 +35,7 @@ from .batch import (
     BatchCancelled,
     BatchError,
     CoordinationAnalysis,
+    DiffusionAnalysis,
     FrameError,
     OrderAnalysis,
     RingAnalysis,
@@ -501,7 +502,50 @@ class SpectrumCommand(Command):
                 f"{len(self.model.energy)} energies"]
 
 
-COMMANDS = [RingsCommand(), CoordinationCommand(), OrderCommand(), SpectrumCommand()]
+class DiffusionCommand(Command):
+    name, suffix = "diffusion", "diffusion"
+    help = ("one mobile atom in each frame: sites, NEB hops, KMC D(T), Arrhenius E_a and the "
+            "percolation barrier")
+
+    def add_options(self, parser):
+        parser.add_argument("--element", default="Cu", help="the mobile element (default Cu)")
+        parser.add_argument("--temperatures", default="600,800,1000,1200", metavar="T,T,…",
+                            help="KMC temperatures in K (default 600,800,1000,1200)")
+        parser.add_argument("--walkers", type=int, default=200, help="KMC walkers (default 200)")
+        parser.add_argument("--steps", type=int, default=2000, help="hops per walker (default 2000)")
+        parser.add_argument("--seed", type=int, default=0)
+
+    def prepare(self, args, first):
+        try:
+            temperatures = tuple(float(t) for t in args.temperatures.split(","))
+        except ValueError:
+            raise UsageError(f"--temperatures {args.temperatures}: write numbers in K, e.g. 600,800,1000") from None
+        if len(temperatures) < 2 or min(temperatures) <= 0:
+            raise UsageError("--temperatures: at least two temperatures, all above 0 K")
+        self.analysis = DiffusionAnalysis(_element(args.element, "--element"), temperatures,
+                                          args.walkers, args.steps, args.seed)
+
+    def parameters(self):
+        a = self.analysis
+        return {"element": a.element, "temperatures_k": list(a.temperatures), "walkers": a.walkers,
+                "steps": a.steps, "seed": a.seed, "potential": "UFF Lennard-Jones (Rappé et al. 1992)"}
+
+    def csv(self, path, frames, results, header_lines):
+        rows = [[f, r["sites"], r["hops"], repr(r["percolation_barrier_ev"]), repr(t), repr(d), repr(e),
+                 repr(r["activation_energy_ev"]), repr(r["activation_energy_err_ev"])]
+                for f, r in zip(frames, results)
+                for t, d, e in zip(r["temperatures_k"], r["D_A2_per_s"], r["D_err_A2_per_s"])]
+        _write_csv(path, [f"diffusion of {self.analysis.element}", *header_lines],
+                   ["frame", "sites", "hops", "percolation_barrier_eV", "T_K", "D_A2_per_s",
+                    "D_err_A2_per_s", "Ea_eV", "Ea_err_eV"], rows)
+
+    def summary(self, frames, results):
+        return [f"frame {f}: {r['sites']} sites, {r['hops']} hops, E_a {r['activation_energy_ev']:.3f} ± "
+                f"{r['activation_energy_err_ev']:.3f} eV, percolation barrier "
+                f"{r['percolation_barrier_ev']:.3f} eV" for f, r in zip(frames, results)]
+
+
+COMMANDS = [RingsCommand(), CoordinationCommand(), OrderCommand(), SpectrumCommand(), DiffusionCommand()]
 
 
 def _cutoff_option(parser):

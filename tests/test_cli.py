@@ -380,3 +380,25 @@ def _fails_on_frame_2(atoms, progress=None, cancel=None):
     if len(atoms) == 190:  # frame 2 lacks two oxygens
         raise ValueError("no good")
     return len(atoms)
+
+
+def test_diffusion_command_matches_the_engine(tmp_path):
+    """Li in an fcc Ag host: 4 octahedral + 8 tetrahedral sites per cubic cell, oct–tet hops."""
+    from ase.build import bulk
+
+    from amorpha.engine.batch import DiffusionAnalysis
+
+    host = bulk("Ag", "fcc", 4.09, cubic=True).repeat(2)
+    path = tmp_path / "ag.extxyz"
+    write_extxyz([host], path)
+    code, _, err, _ = cli("diffusion", path, "--element", "Li", "--temperatures", "300,400,500",
+                          "--walkers", "50", "--steps", "300", "--format", "json", "--out", tmp_path)
+    assert code == 0, err
+    (document,) = [json.loads(p.read_text()) for p in tmp_path.glob("*diffusion.json")]
+    (result,) = document["results"]
+    expected = DiffusionAnalysis("Li", (300.0, 400.0, 500.0), 50, 300)(host)
+    assert result["sites"] == expected["sites"] == 12 * 8
+    assert result["percolation_barrier_ev"] == pytest.approx(expected["percolation_barrier_ev"], abs=1e-9)
+    assert result["D_A2_per_s"] == pytest.approx(expected["D_A2_per_s"], rel=1e-12)
+    code, _, err, _ = cli("diffusion", path, "--temperatures", "300,-5")
+    assert code == 2 and "above 0 K" in err
