@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QHeaderView,
     QLabel,
     QPlainTextEdit,
     QPushButton,
@@ -66,6 +67,7 @@ class PreferencesDialog(QDialog):
         self.table = QTableWidget(len(elements), 3)
         self.table.setHorizontalHeaderLabels(["Element", "Colour", "Radius"])
         self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
         self._rows = list(elements)
         for row, sym in enumerate(elements):
             self.table.setCellWidget(row, 0, QLabel(f"  {sym}"))
@@ -128,7 +130,8 @@ class PreferencesDialog(QDialog):
     def _show_color(self, sym: str) -> None:
         color = self.prefs.element_colors.get(sym) or _hex(jmol_rgb([number(sym)])[0])
         button = self.table.cellWidget(self._rows.index(sym), 1)
-        button.setText(color if sym in self.prefs.element_colors else f"{DEFAULT} ({color})")
+        button.setText(color if sym in self.prefs.element_colors else DEFAULT)
+        button.setToolTip(f"{color}; click to choose another")
         button.setStyleSheet(f"background: {color}; color: {'#000' if QColor(color).lightness() > 128 else '#fff'}")
 
     def _pick_color(self, sym: str) -> None:
