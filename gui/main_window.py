@@ -46,7 +46,8 @@ from amorpha.engine.bonds import (
 )
 from amorpha.engine.order.local_order import compute_steinhardt, compute_tetrahedral
 from amorpha.engine.order.rings import compute_rings
-from amorpha.engine.spectra import SpectrumError, read_columns
+from amorpha.engine.spectra import SpectrumError
+from amorpha.engine.spectra.microscope import read_microscope
 from amorpha.engine.surrogate.model import ModelMismatchError
 from amorpha.gui.build_menu import BUILDERS, MODIFIERS
 from amorpha.gui.panels.order_panel import ANGLES, GR, SQ, OrderPanel
@@ -739,7 +740,8 @@ class MainWindow(QMainWindow):
     def open_spectrum_dialog(self) -> None:
         start = self.settings.value("last_dir", str(Path.home()))
         path, _ = QFileDialog.getOpenFileName(
-            self, "Open spectrum", start, "Spectra (*.msa *.ems *.emsa *.txt *.csv *.dat);;All files (*)"
+            self, "Open spectrum", start,
+            "Spectra (*.dm3 *.dm4 *.msa *.ems *.emsa *.hspy *.txt *.csv *.dat);;All files (*)"
         )
         if path:
             self.open_spectrum(path)
@@ -747,7 +749,7 @@ class MainWindow(QMainWindow):
     def open_spectrum(self, path: str) -> None:
         self.runner.submit(
             f"Reading {os.path.basename(path)}",
-            lambda progress, cancel: read_columns(path),
+            lambda progress, cancel: read_microscope(path).spectrum(),
             self.spectrum_panel.add_spectrum,
             self._task_error("Opening spectrum " + os.path.basename(path)),
         )

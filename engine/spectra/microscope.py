@@ -1,0 +1,148 @@
+"""Measured spectra from microscope files through RosettaSciIO: Gatan DM3/DM4, EMSA/MSA, HyperSpy
+.hspy, plus plain text columns (whatever the extension says).
+
+A file may hold one spectrum, a line scan or a spectrum image. The energy axis is found from the
+axes' units and names (``eV``/``keV``, "Energy loss"), never assumed to be the last: in a DM4
+spectrum image it can be the first. It is moved to the last array axis so that ``data[..., :]`` is
+always a spectrum. Dispersion, offset and the beam settings found in the metadata are kept in
+``meta`` for the panel to show.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from amorpha.engine.errors import ReadError
+from amorpha.engine.spectra.columns import read_columns
+from amorpha.engine.spectra.spectrum import Spectrum
+
+_READERS = {  # extension -> RosettaSciIO plugin module
+    ".dm3": "rsciio.digitalmicrograph", ".dm4": "rsciio.digitalmicrograph",
+    ".msa": "rsciio.msa", ".ems": "rsciio.msa", ".emsa": "rsciio.msa",
+    ".hspy": "rsciio.hspy",
+}
+_ENERGY_UNITS = {"ev": 1.0, "kev": 1000.0}
+
+
+@dataclass
+class SpectrumData:
+    """Spectra on one energy axis: ``data`` is (..., n_energies); navigation axes first."""
+
+    energy: np.ndarray
+    data: np.ndarray
+    navigation: list[dict] = field(default_factory=list)  # name, size, scale, units per pixel axis
+    meta: dict = field(default_factory=dict)
+    source: str = ""
+    title: str = ""
+
+    @property
+    def kind(self) -> str:
+        return {0: "spectrum", 1: "line scan", 2: "spectrum image"}.get(self.data.ndim - 1, "spectrum stack")
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Pixels along each navigation axis (empty for one spectrum)."""
+        return self.data.shape[:-1]
+
+    def spectrum(self, index: tuple = ()) -> Spectrum:
+        """One pixel's spectrum, or the mean over all pixels when ``index`` is empty."""
+        if index or self.data.ndim == 1:
+            values, where = self.data[tuple(index)], f" pixel {tuple(int(i) for i in index)}" if index else ""
+        else:
+            values, where = self.data.reshape(-1, self.data.shape[-1]).mean(axis=0), \
+                f" (mean of {'×'.join(map(str, self.shape))} pixels)"
+        return Spectrum(self.energy, np.asarray(values, dtype=np.float64), label=f"{self.title}{where}",
+                        source=self.source, meta=dict(self.meta))
+
+
+def _energy_axis(axes: list[dict]) -> int:
+    """Index of the energy axis: its units are eV/keV, or its name says energy."""
+    for k, axis in enumerate(axes):
+        if str(axis.get("units", "")).strip().lower() in _ENERGY_UNITS:
+            return k
+    for k, axis in enumerate(axes):
+        if "energy" in str(axis.get("name", "")).lower():
+            return k
+    signal = [k for k, axis in enumerate(axes) if not axis.get("navigate", False)]
+    if len(signal) == 1:
+        return signal[0]
+    raise ValueError("no energy axis: none has units eV or a name with 'energy'")
+
+
+def _nested(meta: dict, *keys):
+    for key in keys:
+        if not isinstance(meta, dict) or key not in meta:
+            return None
+        meta = meta[key]
+    return meta
+
+
+def _beam_settings(metadata: dict) -> dict:
+    """The acquisition settings a microscopist checks first, where the file records them."""
+    tem = _nested(metadata, "Acquisition_instrument", "TEM") or {}
+    eels = _nested(tem, "Detector", "EELS") or {}
+    found = {
+        "beam energy (keV)": tem.get("beam_energy"),
+        "convergence angle (mrad)": tem.get("convergence_angle"),
+        "collection angle (mrad)": eels.get("collection_angle"),
+        "exposure (s)": eels.get("exposure") or _nested(eels, "dwell_time"),
+        "signal type": _nested(metadata, "Signal", "signal_type"),
+    }
+    return {k: v for k, v in found.items() if v not in (None, "")}
+
+
+def read_microscope(path) -> SpectrumData:
+    """Read a measured spectrum, line scan or spectrum image; ReadError says what is wrong."""
+    path = os.fspath(path)
+    ext = os.path.splitext(path)[1].lower()
+    if not os.path.isfile(path):
+        raise ReadError(path, None, "no such file")
+    if ext not in _READERS or (ext in (".msa", ".ems", ".emsa") and not _looks_like_msa(path)):
+        return _from_columns(path)  # text columns, also when named .msa
+    try:
+        import importlib
+
+        reader = importlib.import_module(_READERS[ext]).file_reader
+        signals = reader(path, lazy=False)
+    except ImportError as exc:
+        raise ReadError(path, None, f"reading {ext} files needs RosettaSciIO ({exc})") from None
+    except Exception as exc:  # noqa: BLE001 - any failure inside a third-party reader is a bad file
+        raise ReadError(path, None, f"not a readable {ext[1:].upper()} file ({type(exc).__name__}: {exc})") from None
+    spectra = [s for s in signals if len(s.get("axes", [])) >= 1 and np.asarray(s["data"]).ndim >= 1]
+    if not spectra:
+        raise ReadError(path, None, "the file holds no spectrum")
+    signal = spectra[0]
+    axes = signal["axes"]
+    try:
+        k = _energy_axis(axes)
+    except ValueError as exc:
+        raise ReadError(path, None, str(exc)) from None
+    axis = axes[k]
+    unit = _ENERGY_UNITS.get(str(axis.get("units", "eV")).strip().lower(), 1.0)
+    data = np.moveaxis(np.asarray(signal["data"], dtype=np.float64), k, -1)
+    energy = unit * (float(axis.get("offset", 0.0)) + float(axis.get("scale", 1.0)) * np.arange(data.shape[-1]))
+    if not np.all(np.isfinite(data)):
+        raise ReadError(path, None, "the spectrum holds NaN or infinite counts")
+    navigation = [{"name": a.get("name", ""), "size": int(a.get("size", 0)), "scale": a.get("scale"),
+                   "units": a.get("units", "")} for j, a in enumerate(axes) if j != k]
+    metadata = signal.get("metadata", {})
+    meta = {"dispersion (eV/channel)": unit * float(axis.get("scale", 1.0)),
+            "offset (eV)": unit * float(axis.get("offset", 0.0)), **_beam_settings(metadata)}
+    title = _nested(metadata, "General", "title") or os.path.basename(path)
+    return SpectrumData(energy, data, navigation, meta, path, str(title))
+
+
+def _looks_like_msa(path: str) -> bool:
+    """An EMSA/MSA file starts with '#FORMAT'; many '.msa' files are really bare columns."""
+    with open(path, "rb") as fh:
+        head = fh.read(512).lstrip()
+    return head.upper().startswith(b"#FORMAT")
+
+
+def _from_columns(path: str) -> SpectrumData:
+    spectrum = read_columns(path)
+    step = np.diff(spectrum.energy)
+    meta = {"dispersion (eV/channel)": float(np.median(step)), "offset (eV)": float(spectrum.energy[0])}
+    return SpectrumData(spectrum.energy, spectrum.intensity, [], meta, path, spectrum.label)

@@ -1,0 +1,57 @@
+"""Measured spectra from microscope files (RosettaSciIO) and text columns."""
+import numpy as np
+import pytest
+
+from amorpha.engine.errors import ReadError
+from amorpha.engine.spectra.microscope import read_microscope
+
+
+def test_msa_written_by_rosettasciio_reads_back(tmp_path):
+    from rsciio.msa import file_writer
+
+    counts = np.exp(-0.5 * ((np.arange(300) - 120) / 10.0) ** 2) * 1000 + 50
+    signal = {"data": counts, "axes": [{"size": 300, "index_in_array": 0, "name": "Energy loss",
+                                        "scale": 0.25, "offset": 520.0, "units": "eV", "navigate": False}],
+              "metadata": {"General": {"title": "O K test"}, "Signal": {"signal_type": "EELS"},
+                           "Acquisition_instrument": {"TEM": {"beam_energy": 200.0}}},
+              "original_metadata": {}}
+    file_writer(str(tmp_path / "ok.msa"), signal)
+    data = read_microscope(tmp_path / "ok.msa")
+    assert data.kind == "spectrum" and data.title == "O K test"
+    np.testing.assert_allclose(data.energy, 520.0 + 0.25 * np.arange(300))
+    np.testing.assert_allclose(data.data, counts, rtol=1e-5)
+    assert data.meta["dispersion (eV/channel)"] == 0.25 and data.meta["beam energy (keV)"] == 200.0
+
+
+def test_msa_named_file_with_bare_columns_and_bad_files(tmp_path):
+    bare = tmp_path / "columns.msa"
+    np.savetxt(bare, np.column_stack([np.arange(10.0), np.arange(10.0) ** 2]))
+    data = read_microscope(bare)
+    assert data.kind == "spectrum" and data.data[3] == 9.0
+    broken = tmp_path / "broken.dm3"
+    broken.write_bytes(b"\x00\x00\x00\x03" + bytes(range(256)) * 4)
+    with pytest.raises(ReadError, match="broken.dm3: not a readable DM3 file"):
+        read_microscope(broken)
+    backwards = tmp_path / "backwards.txt"
+    backwards.write_text("1 5\n2 6\n1.5 7\n")
+    with pytest.raises(ReadError, match="backwards.txt, line 3"):
+        read_microscope(backwards)
+    with pytest.raises(ReadError, match="no such file"):
+        read_microscope(tmp_path / "absent.dm4")
+
+
+def test_shared_eels_files(shared_data):
+    eels = shared_data / "eels"
+    image = read_microscope(eels / "rosettasciio/EELS_SI.dm4")  # energy is array axis 0 in the file
+    assert image.kind == "spectrum image" and image.shape == (2, 2) and len(image.energy) == 2048
+    assert image.energy[0] == 300.0 and image.meta["dispersion (eV/channel)"] == 1.0
+    mean = image.spectrum()
+    assert "mean of 2×2 pixels" in mean.label
+    np.testing.assert_allclose(mean.intensity, image.data.mean(axis=(0, 1)))
+    nio = read_microscope(eels / "rosettasciio/example1_NiO_OK.msa")
+    assert len(nio.energy) == 21 and nio.meta["beam energy (keV)"] == 120.0
+    assert nio.meta["collection angle (mrad)"] == 3.4
+    assert read_microscope(eels / "pyEELSMODEL/SrTiO3_hl.msa").data.shape == (1024,)
+    ta = read_microscope(eels / "eelsdb/ta2o5-amoprhou.headerless_2col.txt")
+    assert ta.energy[0] == 150.0 and len(ta.energy) == 2998
+    assert read_microscope(eels / "rosettasciio/test-EELS_spectrum.dm3").energy[0] == -100.0
