@@ -41,3 +41,15 @@ def require(condition: bool, parameter: str, reason: str) -> None:
     """Raise :class:`ParameterError` for ``parameter`` unless ``condition`` holds."""
     if not condition:
         raise ParameterError(parameter, reason)
+
+
+def finite_number(value, parameter: str) -> float:
+    """``value`` as a finite float, or :class:`ParameterError` naming ``parameter``."""
+    import math
+
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ParameterError(parameter, f"a number is needed, got {value!r}") from None
+    require(math.isfinite(v), parameter, f"a finite number is needed, got {value!r}")
+    return v

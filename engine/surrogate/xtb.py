@@ -44,7 +44,6 @@ first final state. A neutral cluster avoids a charged one whose levels all shift
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import asdict, dataclass, field, fields
 from functools import lru_cache
@@ -54,7 +53,7 @@ import numpy as np
 
 from ..bonds import bonds
 from ..elements import symbol
-from ..errors import ParameterError, require
+from ..errors import ParameterError, finite_number, require
 from ..spectra.spectrum import Spectrum
 from ..tasks import CancelFn, check_cancel
 from .broadening import broaden_sticks
@@ -130,18 +129,18 @@ class XtbParams:
         normalise_edge(self.edge)
         require(self.method in METHODS, "method",
                 f"unknown method {self.method!r}; tblite offers {', '.join(METHODS)}")
-        r = _number("cluster_radius", self.cluster_radius)
+        r = finite_number(self.cluster_radius, "cluster_radius")
         require(r > 0, "cluster_radius", f"the cluster radius must be > 0 Å, got {r:g}")
         require(r <= 12.0, "cluster_radius",
                 f"a {r:g} Å cluster has hundreds of atoms (minutes per SCF); use at most 12 Å")
         for name in ("gaussian_fwhm", "lorentzian_fwhm"):
-            v = _number(name, getattr(self, name))
+            v = finite_number(getattr(self, name), name)
             require(v >= 0, name, f"a width must be >= 0 eV, got {v:g}")
-        lo, hi = _number("e_min", self.e_min), _number("e_max", self.e_max)
+        lo, hi = finite_number(self.e_min, "e_min"), finite_number(self.e_max, "e_max")
         require(hi > lo, "e_max", f"the energy window needs e_min < e_max, got {lo:g} .. {hi:g} eV")
-        n = _number("n_points", self.n_points)
+        n = finite_number(self.n_points, "n_points")
         require(n == int(n) and n >= 2, "n_points", f"the grid needs at least 2 points, got {self.n_points}")
-        t = _number("electronic_temperature", self.electronic_temperature)
+        t = finite_number(self.electronic_temperature, "electronic_temperature")
         require(0 < t <= 50_000, "electronic_temperature",
                 f"the electronic temperature must be in (0, 50000] K, got {t:g}")
         require(self.energy_reference in ENERGY_REFERENCES, "energy_reference",
@@ -176,16 +175,6 @@ class XtbParams:
             d["cutoffs"] = {f"{_sym(a)}-{_sym(b)}": (0.0 if v is None else float(v))
                             for (a, b), v in sorted(self.cutoffs.items(), key=lambda kv: str(kv[0]))}
         return d
-
-
-def _number(name: str, value) -> float:
-    """``value`` as a finite float, or ParameterError naming ``name``."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ParameterError(name, f"a number is needed, got {value!r}") from None
-    require(math.isfinite(v), name, f"a finite number is needed, got {value!r}")
-    return v
 
 
 def _sym(e) -> str:

@@ -1,0 +1,440 @@
+"""Preparing measured EELS/XAS spectra: calibration, background, deconvolution, normalisation.
+
+Every step is a pure function: it takes a :class:`Spectrum` and returns a new one (the input is
+never changed) whose ``meta["steps"]`` is the input's list with one :class:`Step` appended. A step
+records its name and the parameters it was called with (``params``, enough to run it again) and,
+separately, what it found (``info``: a fitted exponent, an edge energy...) for display. So
+
+* ``replay(original, steps)`` runs a list of steps again and gives identical arrays;
+* undo is replay without the last step: :func:`undo` (``replay(original, steps[:-1])``).
+
+Steps that need another spectrum (:func:`fourier_ratio` needs the low loss) keep that
+:class:`Spectrum` itself in ``params``.
+
+Functions that work channel by channel (:func:`smooth`, :func:`fourier_ratio`'s core loss) need a
+uniform energy grid, the normal case for a measured spectrum; they raise :class:`ParameterError`
+for ``spectrum`` otherwise.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+import numpy as np
+
+from ..errors import ParameterError, finite_number, require
+from ..surrogate.broadening import FWHM_PER_SIGMA, broaden_spectrum
+from .spectrum import Spectrum, check_grid
+
+
+# --------------------------------------------------------------------------------------------
+# Steps, recording and replay
+# --------------------------------------------------------------------------------------------
+
+def _same(a, b) -> bool:
+    if isinstance(a, Spectrum) and isinstance(b, Spectrum):
+        return (np.array_equal(a.energy, b.energy) and np.array_equal(a.intensity, b.intensity))
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return np.array_equal(np.asarray(a), np.asarray(b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+@dataclass(frozen=True, eq=False)
+class Step:
+    """One processing step: ``name`` (a key of :data:`STEPS`), the ``params`` it was called with
+    and ``info``, what it found (for display only; :func:`replay` ignores it)."""
+
+    name: str
+    params: dict = field(default_factory=dict)
+    info: dict = field(default_factory=dict)
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Step):
+            return NotImplemented
+        return self.name == other.name and _same(self.params, other.params)
+
+    def describe(self) -> str:
+        """A one-line summary for a list of steps, e.g. ``calibrate(shift=-1.3, scale=1)``."""
+        parts = []
+        for k, v in self.params.items():
+            if isinstance(v, Spectrum):
+                v = v.label or "spectrum"
+            elif isinstance(v, float):
+                v = f"{v:g}"
+            elif isinstance(v, tuple):
+                v = "(" + ", ".join(f"{x:g}" for x in v) + ")"
+            parts.append(f"{k}={v}")
+        return f"{self.name}({', '.join(parts)})"
+
+
+def steps_of(spectrum: Spectrum) -> list[Step]:
+    """The steps recorded on ``spectrum`` (a copy of the list)."""
+    return list((spectrum.meta or {}).get("steps", []))
+
+
+def _record(spectrum: Spectrum, step: Step, **changes) -> Spectrum:
+    meta = dict(spectrum.meta or {})
+    meta["steps"] = steps_of(spectrum) + [step]
+    return replace(spectrum, meta=meta, **changes)
+
+
+def replay(spectrum: Spectrum, steps) -> Spectrum:
+    """``spectrum`` with ``steps`` (a list of :class:`Step`) applied again in order."""
+    for i, step in enumerate(steps):
+        fn = STEPS.get(getattr(step, "name", None))
+        require(fn is not None, "steps", f"step {i} ({getattr(step, 'name', step)!r}) is not one of "
+                + ", ".join(sorted(STEPS)))
+        out = fn(spectrum, **step.params)
+        spectrum = out[0] if isinstance(out, tuple) else out
+    return spectrum
+
+
+def undo(original: Spectrum, processed: Spectrum) -> Spectrum:
+    """``processed`` without its last step: its steps but the last replayed on ``original``."""
+    steps = steps_of(processed)[len(steps_of(original)):]
+    require(len(steps) > 0, "processed", "there is no step to undo")
+    return replay(original, steps[:-1])
+
+
+# --------------------------------------------------------------------------------------------
+# Small helpers
+# --------------------------------------------------------------------------------------------
+
+def _arrays(spectrum: Spectrum) -> tuple[np.ndarray, np.ndarray]:
+    require(isinstance(spectrum, Spectrum), "spectrum", f"expected a Spectrum, got {type(spectrum).__name__}")
+    return check_grid(spectrum.energy, spectrum.intensity, spectrum.label or "spectrum")
+
+
+def _window(window, name: str, e: np.ndarray, min_points: int = 3) -> tuple[tuple[float, float], np.ndarray]:
+    """(lo, hi) as floats and the mask of grid points inside it; checks it lies in the data."""
+    try:
+        lo, hi = (float(x) for x in window)
+    except (TypeError, ValueError):
+        raise ParameterError(name, f"must be two energies (eV), got {window!r}") from None
+    require(math.isfinite(lo) and math.isfinite(hi) and lo < hi, name,
+            f"must be (low, high) with low < high, got ({lo:g}, {hi:g})")
+    require(lo >= e[0] and hi <= e[-1], name,
+            f"({lo:g}, {hi:g}) eV lies outside the data ({e[0]:g} to {e[-1]:g} eV)")
+    mask = (e >= lo) & (e <= hi)
+    n = int(mask.sum())
+    require(n >= min_points, name, f"({lo:g}, {hi:g}) eV holds {n} points, at least {min_points} needed")
+    return (lo, hi), mask
+
+
+def _uniform_step(e: np.ndarray, name: str = "spectrum") -> float:
+    d = (e[-1] - e[0]) / (len(e) - 1)
+    require(bool(np.allclose(np.diff(e), d, rtol=1e-6, atol=0.0)), name,
+            "needs a uniform energy grid (equal steps)")
+    return float(d)
+
+
+def _peak_refine(x: np.ndarray, y: np.ndarray, k: int) -> float:
+    """Position of the maximum near index ``k``: a parabola through the points around it
+    (through log y when all three are positive, which is exact for a Gaussian)."""
+    if k <= 0 or k >= len(y) - 1:
+        return float(x[k])
+    xs, ys = x[k - 1:k + 2], y[k - 1:k + 2]
+    if np.all(ys > 0):
+        ys = np.log(ys)
+    c2, c1, _ = np.polyfit(xs - xs[1], ys, 2)
+    if c2 >= 0:
+        return float(x[k])
+    dx = -c1 / (2.0 * c2)
+    return float(xs[1] + np.clip(dx, xs[0] - xs[1], xs[2] - xs[1]))
+
+
+# --------------------------------------------------------------------------------------------
+# Calibration
+# --------------------------------------------------------------------------------------------
+
+def calibrate(spectrum: Spectrum, shift: float = 0.0, scale: float = 1.0) -> Spectrum:
+    """Energy axis E' = scale * E + shift (eV); the intensities are unchanged."""
+    e, y = _arrays(spectrum)
+    shift = finite_number(shift, "shift")
+    scale = finite_number(scale, "scale")
+    require(scale > 0, "scale", f"must be > 0 (the energy axis must keep increasing), got {scale:g}")
+    step = Step("calibrate", {"shift": shift, "scale": scale})
+    return _record(spectrum, step, energy=scale * e + shift, intensity=y.copy())
+
+
+def zero_loss_shift(low_loss: Spectrum) -> float:
+    """The shift (eV) that puts the zero-loss peak's maximum at 0 eV: ``calibrate(s, shift=...)``.
+
+    The maximum is the highest channel refined by a parabola through it and its two neighbours,
+    fitted to log I (exact for a Gaussian peak), so it is found to a small fraction of a channel.
+    """
+    e, y = _arrays(low_loss)
+    require(bool(np.any(y > 0)), "low_loss", "has no positive counts")
+    k = int(np.argmax(y))
+    return -_peak_refine(e, y, k)
+
+
+# --------------------------------------------------------------------------------------------
+# Power-law background
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class BackgroundFit:
+    """A fitted background A * E**-r: ``background`` on the full grid, ``residual`` = data minus
+    fit at the window's points (``window_energy``)."""
+
+    A: float
+    r: float
+    window: tuple[float, float]
+    background: np.ndarray
+    window_energy: np.ndarray
+    residual: np.ndarray
+
+
+def powerlaw_background(spectrum: Spectrum, window) -> tuple[Spectrum, BackgroundFit]:
+    """Subtract a power law A * E**-r fitted in the pre-edge ``window`` = (e1, e2) eV.
+
+    The fit is a straight line through (log E, log I) of the window's points by least squares
+    (unweighted), the usual EELS practice; so every count in the window must be positive (and every
+    energy, which a core-loss window always is). Raises :class:`ParameterError` for ``window`` when
+    it lies outside the data, holds fewer than 3 points, or has non-positive counts or energies.
+    The background is evaluated on the whole grid (0 where E <= 0) and subtracted everywhere.
+    """
+    e, y = _arrays(spectrum)
+    (lo, hi), mask = _window(window, "window", e)
+    ew, yw = e[mask], y[mask]
+    require(bool(np.all(ew > 0)), "window", f"energies must be > 0 eV for a power law, window starts at {lo:g}")
+    bad = int(np.sum(yw <= 0))
+    require(bad == 0, "window", f"{bad} non-positive counts in ({lo:g}, {hi:g}) eV; a power law "
+            "is fitted to log I; move the window or subtract the dark level first")
+    slope, intercept = np.polyfit(np.log(ew), np.log(yw), 1)
+    A, r = float(math.exp(intercept)), float(-slope)
+    bg = np.zeros_like(e)
+    pos = e > 0
+    bg[pos] = A * e[pos] ** (-r)
+    fit = BackgroundFit(A, r, (lo, hi), bg, ew.copy(), yw - bg[mask])
+    step = Step("powerlaw_background", {"window": (lo, hi)}, {"A": A, "r": r})
+    return _record(spectrum, step, energy=e.copy(), intensity=y - bg), fit
+
+
+# --------------------------------------------------------------------------------------------
+# Fourier-ratio deconvolution
+# --------------------------------------------------------------------------------------------
+
+def _fwhm(e: np.ndarray, y: np.ndarray, k: int) -> float:
+    """Full width at half maximum of the peak at index ``k`` (linear interpolation of crossings)."""
+    half = 0.5 * y[k]
+    i = k
+    while i > 0 and y[i] > half:
+        i -= 1
+    j = k
+    while j < len(y) - 1 and y[j] > half:
+        j += 1
+    left = e[i] if y[i] > half or i == k else e[i] + (half - y[i]) * (e[i + 1] - e[i]) / (y[i + 1] - y[i])
+    right = e[j] if y[j] > half or j == k else e[j - 1] + (y[j - 1] - half) * (e[j] - e[j - 1]) / (y[j - 1] - y[j])
+    return float(right - left)
+
+
+def _taper(y: np.ndarray, n: int) -> np.ndarray:
+    """``y`` continued by a half cosine from its last value to zero over ``n`` points."""
+    t = np.arange(1, n + 1) / (n + 1)
+    return np.concatenate([y, y[-1] * 0.5 * (1.0 + np.cos(np.pi * t))])
+
+
+def fourier_ratio(core_loss: Spectrum, low_loss: Spectrum, zlp_fwhm: float | None = None,
+                  taper_ev: float | None = None) -> Spectrum:
+    """Fourier-ratio deconvolution of plural scattering (Egerton, EELS in the Electron Microscope).
+
+    With j_k the core loss and j_l the low loss (zero-loss peak at 0 eV; calibrate it first with
+    :func:`zero_loss_shift`) on the core loss's dispersion d, the single-scattering distribution is
+
+        k = IFFT( FFT(j_k) * FFT(z) / FFT(j_l) )
+
+    where z is a Gaussian of FWHM ``zlp_fwhm`` (default: the measured zero-loss FWHM) and area I0,
+    the zero-loss intensity (the low loss summed from its start to the first minimum after the
+    zero-loss maximum). So the result is the single scattering broadened by a zero-loss-like
+    resolution function, on the core loss's scale and energy axis.
+
+    Choices: the low loss is interpolated linearly onto channels n*d (0 eV on a channel) and placed
+    circularly (negative energies at the end of the array) so the division introduces no shift. Both
+    are zero-padded to a length of at least len(core) + len(low) + taper, which removes wrap-around;
+    before padding, the core loss is continued by a half-cosine fall from its last value to zero
+    over ``taper_ev`` (default: a tenth of its range) and the low loss by one over a tenth of its
+    range, so the padded ends make no step (which would ring through the whole result).
+    """
+    ek, yk = _arrays(core_loss)
+    el, yl = _arrays(low_loss)
+    require(isinstance(low_loss, Spectrum), "low_loss", "expected a Spectrum")
+    d = _uniform_step(ek, "core_loss")
+    require(el[0] < 0 < el[-1], "low_loss", f"must span 0 eV (zero-loss peak), spans {el[0]:g} to {el[-1]:g} eV; "
+            "calibrate it with zero_loss_shift first")
+    n_lo, n_hi = int(math.ceil(el[0] / d - 1e-9)), int(math.floor(el[-1] / d + 1e-9))
+    require(n_hi - n_lo + 1 >= 5, "low_loss", f"spans too few core-loss channels ({d:g} eV) to use")
+    grid_l = np.arange(n_lo, n_hi + 1) * d
+    jl = np.interp(grid_l, el, yl)
+    k0 = -n_lo  # index of 0 eV in jl
+    kmax = int(np.argmax(jl))
+    require(jl[kmax] > 0, "low_loss", "has no positive counts")
+    require(abs(grid_l[kmax]) <= max(2 * d, 0.5), "low_loss",
+            f"its maximum is at {grid_l[kmax]:g} eV, not at 0; calibrate it with zero_loss_shift first")
+    measured = _fwhm(grid_l, jl, kmax)
+    if zlp_fwhm is None:
+        fwhm = measured
+    else:
+        fwhm = finite_number(zlp_fwhm, "zlp_fwhm")
+    require(fwhm > 0, "zlp_fwhm", f"must be > 0 eV, got {fwhm:g}")
+    # Zero-loss intensity: up to the first minimum after the maximum (of a lightly smoothed copy).
+    sm = np.convolve(jl, np.ones(3) / 3.0, mode="same")
+    m = kmax
+    while m < len(sm) - 1 and sm[m + 1] <= sm[m]:
+        m += 1
+    i0 = float(jl[:m + 1].sum())
+    require(i0 > 0, "low_loss", "its zero-loss intensity is not positive")
+    if taper_ev is None:
+        n_tk = max(8, int(round(0.1 * len(yk))))
+    else:
+        t = finite_number(taper_ev, "taper_ev")
+        require(t >= 0, "taper_ev", f"must be >= 0 eV, got {t:g}")
+        n_tk = int(round(t / d))
+    jk = _taper(yk, n_tk)
+    low_pos = _taper(jl[k0:], max(4, int(round(0.1 * (len(jl) - k0)))))
+    low_neg = jl[:k0]
+    from scipy.fft import irfft, next_fast_len, rfft
+
+    n = next_fast_len(len(jk) + len(low_pos) + len(low_neg) + 2)
+    lo_arr = np.zeros(n)
+    lo_arr[:len(low_pos)] = low_pos
+    if len(low_neg):
+        lo_arr[n - len(low_neg):] = low_neg
+    idx = np.arange(n)
+    x = np.where(idx <= n // 2, idx, idx - n) * d
+    z = np.exp(-0.5 * (x / (fwhm / FWHM_PER_SIGMA)) ** 2)
+    z *= i0 / z.sum()
+    fl = rfft(lo_arr)
+    tiny = np.finfo(float).tiny
+    fl = np.where(np.abs(fl) > tiny, fl, tiny)
+    out = irfft(rfft(jk, n) * rfft(z) / fl, n)[:len(yk)]
+    step = Step("fourier_ratio", {"low_loss": low_loss, "zlp_fwhm": zlp_fwhm, "taper_ev": taper_ev},
+                {"zlp_fwhm": fwhm, "measured_zlp_fwhm": measured, "zero_loss_intensity": i0})
+    return _record(core_loss, step, energy=ek.copy(), intensity=out)
+
+
+# --------------------------------------------------------------------------------------------
+# Edge-step normalisation
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EdgeStep:
+    """Result of :func:`edge_step_normalise`: edge energy, step height and the two lines
+    (slope, intercept) of I against E."""
+
+    e0: float
+    step: float
+    pre_line: tuple[float, float]
+    post_line: tuple[float, float]
+
+
+def edge_step_normalise(spectrum: Spectrum, pre, post, e0: float | None = None,
+                        smooth_points: int = 5) -> tuple[Spectrum, EdgeStep]:
+    """Normalise to the edge step: (I - pre(E)) / (post(E0) - pre(E0)).
+
+    ``pre`` and ``post`` are (low, high) windows (eV) in which straight lines are fitted (least
+    squares). Unless ``e0`` is given, the edge energy E0 is where the derivative of the spectrum
+    (Savitzky–Golay, quadratic, ``smooth_points`` wide on a uniform grid; a centred difference of a
+    moving average otherwise) is largest between the end of ``pre`` and the start of ``post``,
+    refined by a parabola through the neighbouring channels. The pre-edge then sits at 0 and the
+    post-edge at 1 at E0.
+    """
+    e, y = _arrays(spectrum)
+    (a, b), mpre = _window(pre, "pre", e, 2)
+    (c, dd), mpost = _window(post, "post", e, 2)
+    require(b <= c, "post", f"must start at or after the end of pre ({b:g} eV), starts at {c:g}")
+    pre_line = tuple(float(v) for v in np.polyfit(e[mpre], y[mpre], 1))
+    post_line = tuple(float(v) for v in np.polyfit(e[mpost], y[mpost], 1))
+    if e0 is None:
+        sp = int(smooth_points)
+        require(sp >= 3, "smooth_points", f"must be >= 3, got {smooth_points!r}")
+        sp += 1 - sp % 2
+        between = (e >= b) & (e <= c)
+        require(int(between.sum()) >= 3, "e0", "fewer than 3 points between pre and post to find the edge; give e0")
+        try:
+            h = _uniform_step(e)
+            from scipy.signal import savgol_filter
+
+            der = savgol_filter(y, min(sp, len(y) - (1 - len(y) % 2)), 2, deriv=1, delta=h, mode="interp")
+        except ParameterError:
+            ys = np.convolve(y, np.ones(sp) / sp, mode="same")
+            der = np.gradient(ys, e)
+        idx = np.flatnonzero(between)
+        k = int(idx[np.argmax(der[idx])])
+        e0v = _peak_refine(e, der, k) if 0 < k < len(e) - 1 else float(e[k])
+    else:
+        e0v = finite_number(e0, "e0")
+        require(e[0] <= e0v <= e[-1], "e0", f"{e0v:g} eV lies outside the data ({e[0]:g} to {e[-1]:g} eV)")
+    pre_at = pre_line[0] * e0v + pre_line[1]
+    step_h = post_line[0] * e0v + post_line[1] - pre_at
+    require(abs(step_h) > 0 and math.isfinite(step_h), "post", "the edge step post(E0) - pre(E0) is zero")
+    yn = (y - (pre_line[0] * e + pre_line[1])) / step_h
+    res = EdgeStep(float(e0v), float(step_h), pre_line, post_line)
+    step = Step("edge_step_normalise", {"pre": (a, b), "post": (c, dd), "e0": e0, "smooth_points": smooth_points},
+                {"e0": res.e0, "step": res.step})
+    return _record(spectrum, step, energy=e.copy(), intensity=yn), res
+
+
+# --------------------------------------------------------------------------------------------
+# Smoothing and broadening
+# --------------------------------------------------------------------------------------------
+
+SMOOTH_METHODS = ("savgol", "gaussian")
+
+
+def smooth(spectrum: Spectrum, method: str = "savgol", window_ev: float = 1.0, order: int = 2) -> Spectrum:
+    """Smooth on a uniform grid. ``"savgol"``: Savitzky–Golay of polynomial ``order`` over a window
+    of ``window_ev`` (rounded to an odd number of channels, at least order + 2); ``"gaussian"``: a
+    Gaussian of FWHM ``window_ev`` (ends: nearest value repeated)."""
+    e, y = _arrays(spectrum)
+    require(method in SMOOTH_METHODS, "method", f"must be one of {', '.join(SMOOTH_METHODS)}, got {method!r}")
+    w = finite_number(window_ev, "window_ev")
+    require(w > 0, "window_ev", f"must be > 0 eV, got {w:g}")
+    h = _uniform_step(e)
+    if method == "savgol":
+        from scipy.signal import savgol_filter
+
+        require(isinstance(order, (int, np.integer)) and 0 <= order <= 10, "order",
+                f"must be an integer from 0 to 10, got {order!r}")
+        n = int(round(w / h))
+        n += 1 - n % 2
+        require(n >= order + 2, "window_ev", f"{w:g} eV is {n} channels; order {order} needs at least "
+                f"{order + 2 + (order + 2 + 1) % 2}")
+        require(n <= len(y), "window_ev", f"{w:g} eV is longer than the spectrum ({len(y)} channels)")
+        out = savgol_filter(y, n, int(order), mode="interp")
+    else:
+        from scipy.ndimage import gaussian_filter1d
+
+        out = gaussian_filter1d(y, w / FWHM_PER_SIGMA / h, mode="nearest")
+    params = {"method": method, "window_ev": w}
+    if method == "savgol":
+        params["order"] = int(order)
+    return _record(spectrum, Step("smooth", params), energy=e.copy(), intensity=out)
+
+
+def instrument_broadening(spectrum: Spectrum, gaussian_fwhm: float = 0.0, lorentzian_fwhm: float = 0.0) -> Spectrum:
+    """Gaussian (instrument) and Lorentzian (lifetime) broadening of a predicted spectrum on its own
+    grid, by :func:`amorpha.engine.surrogate.broadening.broaden_spectrum` (``broadening`` records
+    the totals)."""
+    _arrays(spectrum)
+    out = broaden_spectrum(spectrum, gaussian_fwhm, lorentzian_fwhm)
+    step = Step("instrument_broadening", {"gaussian_fwhm": float(gaussian_fwhm),
+                                          "lorentzian_fwhm": float(lorentzian_fwhm)})
+    return _record(out, step)
+
+
+#: Step name -> function, for :func:`replay`.
+STEPS: dict[str, Callable] = {
+    "calibrate": calibrate,
+    "powerlaw_background": powerlaw_background,
+    "fourier_ratio": fourier_ratio,
+    "edge_step_normalise": edge_step_normalise,
+    "smooth": smooth,
+    "instrument_broadening": instrument_broadening,
+}
