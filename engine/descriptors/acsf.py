@@ -27,6 +27,7 @@ from numba import njit
 
 from ..elements import symbol
 from ..errors import require
+from ..neighbors import pair_vector
 from ..tasks import CancelFn, ProgressFn, report
 from . import settings as S
 
@@ -206,7 +207,7 @@ def _acsf_rows(lo, hi, centres, indptr, indices, shifts, pos, cell, types, n_typ
         k = 0
         for p in range(indptr[i], indptr[i + 1]):
             j = indices[p]
-            dx, dy, dz = S.pair_vector(i, j, p, pos, cell, shifts)
+            dx, dy, dz = pair_vector(i, j, p, pos, cell, shifts)
             r2 = dx * dx + dy * dy + dz * dz
             if r2 > r_cut2:
                 continue

@@ -27,6 +27,7 @@ from numba import njit
 from ..bonds import bonds
 from ..elements import number, symbol
 from ..errors import ParameterError, require
+from ..neighbors import pair_vector
 from ..tasks import CancelFn, ProgressFn, report, sub_progress
 from . import settings as S
 
@@ -149,7 +150,7 @@ def _local_rows(lo, hi, centres, indptr, indices, shifts, pos, cell, column, n_e
         s1 = 0.0
         for p in range(indptr[i], indptr[i + 1]):
             j = indices[p]
-            dx, dy, dz = S.pair_vector(i, j, p, pos, cell, shifts)
+            dx, dy, dz = pair_vector(i, j, p, pos, cell, shifts)
             r = math.sqrt(dx * dx + dy * dy + dz * dz)
             vec[k, 0] = dx
             vec[k, 1] = dy

@@ -12,7 +12,6 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 from ase import Atoms
-from numba import njit
 
 from ..elements import number, symbol
 from ..errors import ParameterError, require
@@ -162,18 +161,6 @@ def search_progress(progress: Optional[ProgressFn], share: float = 0.15):
 
 
 # --------------------------------------------------------------------------- kernels
-
-
-@njit(nogil=True, cache=True, inline="always")
-def pair_vector(i, j, p, pos, cell, shifts):
-    """Vector from atom ``i`` to neighbour ``j`` (CSR slot ``p``) including its image shift."""
-    s0 = shifts[p, 0]
-    s1 = shifts[p, 1]
-    s2 = shifts[p, 2]
-    dx = pos[j, 0] - pos[i, 0] + s0 * cell[0, 0] + s1 * cell[1, 0] + s2 * cell[2, 0]
-    dy = pos[j, 1] - pos[i, 1] + s0 * cell[0, 1] + s1 * cell[1, 1] + s2 * cell[2, 1]
-    dz = pos[j, 2] - pos[i, 2] + s0 * cell[0, 2] + s1 * cell[1, 2] + s2 * cell[2, 2]
-    return dx, dy, dz
 
 
 def max_row(indptr: np.ndarray, centres: np.ndarray) -> int:

@@ -40,6 +40,7 @@ from numba import njit
 
 from ..elements import symbol
 from ..errors import ParameterError, require
+from ..neighbors import pair_vector
 from ..tasks import CancelFn, ProgressFn, report
 from . import settings as S
 
@@ -333,7 +334,7 @@ def _soap_rows(lo, hi, centres, indptr, indices, shifts, pos, cell, types, n_typ
             ends[t + 1] += ends[t]
         for p in range(p0, p1):
             j = indices[p]
-            dx, dy, dz = S.pair_vector(i, j, p, pos, cell, shifts)
+            dx, dy, dz = pair_vector(i, j, p, pos, cell, shifts)
             t = types[j]
             k = ends[t]
             ends[t] = k + 1

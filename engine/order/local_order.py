@@ -24,7 +24,7 @@ import numpy as np
 from numba import njit
 
 from ..elements import elements_present, number, symbol
-from ..neighbors import NeighborList, neighbor_list
+from ..neighbors import NeighborList, neighbor_list, pair_vector
 from ..tasks import CancelFn, ProgressFn, chunked, sub_progress
 from .spherical import L_LIMIT, legendre_tables, w3j_terms, ylm_kernel
 
@@ -291,12 +291,7 @@ def _qlm_rows(start, stop, indptr, indices, shifts, pos, cell, lvals, offsets, l
             continue
         for p in range(lo, hi):
             j = indices[p]
-            s0 = shifts[p, 0]
-            s1 = shifts[p, 1]
-            s2 = shifts[p, 2]
-            x = pos[j, 0] - pos[i, 0] + s0 * cell[0, 0] + s1 * cell[1, 0] + s2 * cell[2, 0]
-            y = pos[j, 1] - pos[i, 1] + s0 * cell[0, 1] + s1 * cell[1, 1] + s2 * cell[2, 1]
-            z = pos[j, 2] - pos[i, 2] + s0 * cell[0, 2] + s1 * cell[1, 2] + s2 * cell[2, 2]
+            x, y, z = pair_vector(i, j, p, pos, cell, shifts)
             d = math.sqrt(x * x + y * y + z * z)
             if d == 0.0:
                 continue
