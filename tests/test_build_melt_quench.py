@@ -147,7 +147,9 @@ def test_vashishta_quench_gives_a_tetrahedral_network(vashishta_glass):
     density = atoms.get_masses().sum() / (0.602214076 * atoms.get_volume())
     assert density == pytest.approx(2.20, rel=1e-6)
     d_si_o, si_cn, o_cn, like = si_o_network(atoms)
-    assert 1.55 <= d_si_o <= 1.70
+    # Si–O in silica glass: 1.61 Å (neutron and X-ray diffraction; 1.610 Å in the shared sovapy
+    # model). Vashishta's potential was fitted to it; this quench gives 1.6100.
+    assert d_si_o == pytest.approx(1.61, abs=0.01)
     assert np.mean(si_cn == 4) >= 0.85, np.bincount(si_cn)
     assert np.mean(o_cn == 2) >= 0.85, np.bincount(o_cn)
     assert len(like) == 0, like  # no Si–Si or O–O pair inside 2 Å
@@ -175,7 +177,9 @@ def test_tersoff_quench_gives_silica():
                                                quench_rate=300.0, melt_time_ps=2.0))
     assert len(atoms) == 192 and (atoms.numbers == 8).sum() == 128
     d_si_o, si_cn, o_cn, like = si_o_network(atoms)
-    assert 1.55 <= d_si_o <= 1.70
+    # Longer than glass's 1.61 Å: Munetoh's Tersoff network keeps three- and five-fold Si, whose
+    # bonds stretch; 1.672–1.675 Å over seeds 0–2 (a regression check, not an outside value).
+    assert d_si_o == pytest.approx(1.674, abs=0.01)
     # Munetoh's Tersoff leaves more three- and five-fold Si than Vashishta (61–73 % four-fold
     # over seeds here; 73 % for 648 atoms at 100 K/ps).
     assert np.mean(si_cn == 4) >= 0.55, np.bincount(si_cn)
