@@ -9,6 +9,7 @@ Results are applied only if the model they were computed for is still shown.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -103,8 +104,6 @@ class SpectrumPrediction(QObject):
         if len(rows) == 0:
             return
         spectrum = self.predicted.spectrum(int(rows[0]))
-        from dataclasses import replace
-
         sites = self.plot.group("site")
         if any(s.site == index for s in sites):
             return

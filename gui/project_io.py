@@ -12,6 +12,7 @@ the next autosave overwrites it).
 """
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 
@@ -23,6 +24,16 @@ from amorpha.engine.project import PROJECT_EXTENSION, PROJECT_FILTER, AnalysisRe
 #: seconds between autosaves; AMORPHA_AUTOSAVE_SECONDS overrides it (the crash test uses 1 s)
 AUTOSAVE_INTERVAL_S = float(os.environ.get("AMORPHA_AUTOSAVE_SECONDS", 180))
 MODEL_KEY = "model"
+
+
+def _snapshot_atoms(atoms):
+    """A copy that shares the per-atom arrays: the window replaces arrays instead of changing
+    them, so the save in the background sees a fixed model without copying 10⁶ atoms on the GUI
+    thread."""
+    snap = copy.copy(atoms)
+    snap.arrays = dict(atoms.arrays)
+    snap.info = dict(atoms.info)
+    return snap
 
 
 def recovery_path() -> Path:
@@ -40,6 +51,7 @@ class ProjectIO(QObject):
         self.window = window
         self.path: str | None = None
         self._saving = None
+        self._autosaved = None
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(int(autosave_s * 1000))
         self.autosave_timer.timeout.connect(self.autosave)
@@ -51,7 +63,7 @@ class ProjectIO(QObject):
         if w.atoms is None:
             return None
         project = Project()
-        project.structures[MODEL_KEY] = w.atoms.copy()
+        project.structures[MODEL_KEY] = _snapshot_atoms(w.atoms)
         for group in ("measured", "reference"):  # predictions are made again from the model
             for k, spectrum in enumerate(w.spectrum_panel.group(group)):
                 project.spectra[f"{group} {k:03d}: {spectrum.label}"[:120]] = spectrum
@@ -144,9 +156,21 @@ class ProjectIO(QObject):
     def autosave(self):
         if self._saving is not None and not self._saving.finished:
             return None  # the previous save is still being written
+        state = self._state()
+        if state == self._autosaved:
+            return None  # nothing changed since the last autosave: do not write 10⁶ atoms again
+        self._autosaved = state
         path = recovery_path()
         path.parent.mkdir(parents=True, exist_ok=True)
         return self.save(str(path), quiet=True)
+
+    def _state(self) -> tuple:
+        """What a snapshot would hold, by identity: arrays are replaced, never changed in place."""
+        w = self.window
+        arrays = tuple((k, id(v)) for k, v in w.atoms.arrays.items()) if w.atoms is not None else ()
+        return (id(w.atoms), arrays, tuple(id(s) for s in w.spectrum_panel.spectra),
+                id(w.prediction.model), id(w.rings_panel.result),
+                w.view_panel.color_combo.currentText(), w.prediction._picked)
 
     def clean_exit(self) -> None:
         """The session ends normally: nothing to recover next time."""

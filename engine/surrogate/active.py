@@ -85,6 +85,8 @@ class ActiveLearner:
     def __init__(self, pool: np.ndarray, params: ActiveParams, descriptor: dict | None = None,
                  test: tuple[np.ndarray, np.ndarray] | None = None):
         self.pool = np.asarray(pool, dtype=np.float64)
+        std = self.pool.std(axis=0)
+        self._mean, self._std = self.pool.mean(axis=0), np.where(std > 0, std, 1.0)
         self.params = params.validate(len(self.pool))
         self.descriptor = dict(descriptor or {})
         self.test = test
@@ -118,8 +120,7 @@ class ActiveLearner:
         return free[_farthest_first(self._scaled(self.pool[free]), self._scaled(self.pool[self.labelled]), k)]
 
     def _scaled(self, x: np.ndarray) -> np.ndarray:
-        mean, std = self.pool.mean(axis=0), self.pool.std(axis=0)
-        return (x - mean) / np.where(std > 0, std, 1.0)
+        return (x - self._mean) / self._std
 
     # -- learning ---------------------------------------------------------------------------
     def add(self, rows, spectra: "SiteSpectra | np.ndarray") -> None:

@@ -80,20 +80,20 @@ def _regressor(params: SurrogateParams, x: np.ndarray):
     from sklearn.linear_model import Ridge
     from sklearn.neural_network import MLPRegressor
 
+    if params.regressor == "ridge":
+        return Ridge(alpha=params.alpha * len(x))
+    if params.regressor == "mlp":
+        return MLPRegressor(hidden_layer_sizes=params.hidden, alpha=params.alpha, max_iter=3000,
+                            early_stopping=len(x) >= 50, random_state=params.seed, tol=1e-6)
     # The typical distance between standardised samples sets the kernel width to start from.
     sub = x[:: max(1, len(x) // 200)]
     d2 = np.sum((sub[:, None, :] - sub[None, :, :]) ** 2, axis=-1)
     scale = float(np.sqrt(np.median(d2[d2 > 0]))) if np.any(d2 > 0) else 1.0
-    if params.regressor == "ridge":
-        return Ridge(alpha=params.alpha * len(x))
     if params.regressor == "kernel_ridge":
         return KernelRidge(kernel="rbf", gamma=1.0 / scale**2, alpha=params.alpha)
-    if params.regressor == "gp":
-        kernel = ConstantKernel(1.0, (1e-3, 1e3)) * Matern(scale, (scale * 1e-2, scale * 1e2), nu=2.5) \
-            + WhiteKernel(1e-3, (1e-8, 1e0))
-        return GaussianProcessRegressor(kernel, random_state=params.seed)
-    return MLPRegressor(hidden_layer_sizes=params.hidden, alpha=params.alpha, max_iter=3000,
-                        early_stopping=len(x) >= 50, random_state=params.seed, tol=1e-6)
+    kernel = ConstantKernel(1.0, (1e-3, 1e3)) * Matern(scale, (scale * 1e-2, scale * 1e2), nu=2.5) \
+        + WhiteKernel(1e-3, (1e-8, 1e0))
+    return GaussianProcessRegressor(kernel, random_state=params.seed)
 
 
 @dataclass

@@ -104,3 +104,16 @@ def test_after_a_crash_the_next_start_offers_the_autosaved_work(qtbot, tmp_path)
         window.runner.wait(5000)
         window.project.clean_exit()
     assert not recovery.is_file()
+
+
+def test_autosave_writes_only_when_something_changed(qtbot, empty_window):
+    window = empty_window
+    show(qtbot, window, beta_cristobalite((1, 1, 1)))
+    with qtbot.waitSignal(window.project.saved, timeout=30000):
+        assert window.project.autosave() is not None
+    assert window.project.autosave() is None  # same model, same results: nothing to write
+    window.select_atom(2)
+    with qtbot.waitSignal(window.project.saved, timeout=30000):
+        assert window.project.autosave() is not None
+    saved = window.project.snapshot().structures["model"]
+    assert saved.arrays["positions"] is window.atoms.arrays["positions"]  # no copy on the GUI thread
