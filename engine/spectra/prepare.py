@@ -9,7 +9,9 @@ separately, what it found (``info``: a fitted exponent, an edge energy...) for d
 * undo is replay without the last step: :func:`undo` (``replay(original, steps[:-1])``).
 
 Steps that need another spectrum (:func:`fourier_ratio` needs the low loss) keep that
-:class:`Spectrum` itself in ``params``.
+:class:`Spectrum` itself in ``params``. :meth:`Step.to_dict` turns a step into plain JSON (such a
+spectrum becomes its label, source, energies and intensities) and :meth:`Step.from_dict` gives it
+back, equal and replayable, so a list of steps can be saved with a project or beside a spectrum.
 
 Functions that work channel by channel (:func:`smooth`, :func:`fourier_ratio`'s core loss) need a
 uniform energy grid, the normal case for a measured spectrum; they raise :class:`ParameterError`
@@ -44,6 +46,34 @@ def _same(a, b) -> bool:
     return a == b
 
 
+def _plain(value):
+    """``value`` as JSON: arrays and tuples to lists, numpy scalars to numbers, a Spectrum to a dict."""
+    if isinstance(value, Spectrum):
+        return {"spectrum": {"label": value.label, "source": str(value.source),
+                             "energy": np.asarray(value.energy, dtype=float).tolist(),
+                             "intensity": np.asarray(value.intensity, dtype=float).tolist()}}
+    if isinstance(value, (np.ndarray, np.generic)):
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def _restored(value):
+    """The inverse of :func:`_plain` for what steps hold (windows come back as tuples)."""
+    if isinstance(value, dict):
+        if set(value) == {"spectrum"} and isinstance(value["spectrum"], dict):
+            d = value["spectrum"]
+            return Spectrum(np.asarray(d["energy"], dtype=float), np.asarray(d["intensity"], dtype=float),
+                            label=d.get("label", ""), source=d.get("source", ""))
+        return {k: _restored(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return tuple(_restored(v) for v in value)
+    return value
+
+
 @dataclass(frozen=True, eq=False)
 class Step:
     """One processing step: ``name`` (a key of :data:`STEPS`), the ``params`` it was called with
@@ -57,6 +87,17 @@ class Step:
         if not isinstance(other, Step):
             return NotImplemented
         return self.name == other.name and _same(self.params, other.params)
+
+    def to_dict(self) -> dict:
+        """Plain JSON (lists, numbers, strings): ``{"name", "params", "info"}``."""
+        return {"name": self.name, "params": _plain(self.params), "info": _plain(self.info)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Step":
+        """The step :meth:`to_dict` wrote (lists of numbers become tuples again)."""
+        require(isinstance(d, dict) and isinstance(d.get("name"), str), "step",
+                f"expected {{'name': ..., 'params': {{...}}}}, got {d!r}"[:200])
+        return cls(d["name"], _restored(d.get("params") or {}), _restored(d.get("info") or {}))
 
     def describe(self) -> str:
         """A one-line summary for a list of steps, e.g. ``calibrate(shift=-1.3, scale=1)``."""
