@@ -233,7 +233,7 @@ class RingsCommand(Command):
     help = "ring statistics (R.I.N.G.S.) per frame, as the Rings panel computes and exports them"
 
     def add_options(self, parser):
-        parser.add_argument("--definition", choices=["primitive", "king", "guttman"],
+        parser.add_argument("--definition", choices=["primitive", "strong", "king", "guttman"],
                             default="primitive", help="ring definition (default: primitive)")
         parser.add_argument("--max-size", type=int, default=24, metavar="N",
                             help="largest ring in network atoms, Si and O both count (default: 24)")

@@ -196,3 +196,115 @@ def test_guttman_king_ring_sets_equal_sovapy(shared_data, definition, capsys):
     r = si_rings(read_structure(path), definition, max_size=None)
     ours = {tuple(r.ring(k).tolist()) for k in range(r.n_rings) if not r.wraps[k]}
     assert ours == theirs
+
+
+# --------------------------------------------------------------------------- strong rings
+
+
+def _closed_cycles(atoms, cutoffs, max_len):
+    """Brute force, independent of our search: every simple cycle of the quotient bond graph up
+    to ``max_len`` nodes (networkx), kept when its bond shifts add up to zero, as
+    {length: [(edge bitmask as int, canonical atom tuple)]}."""
+    nx = pytest.importorskip("networkx")
+    from amorpha.engine.bonds import bonds
+
+    nl = bonds(atoms, cutoffs)
+    i, j = nl.pairs()
+    graph, edge = nx.Graph(), {}
+    for a, b, s in zip(i.tolist(), j.tolist(), nl.shifts.tolist()):
+        if a < b and not graph.has_edge(a, b):
+            graph.add_edge(a, b, shift=np.array(s), bit=1 << len(edge))
+            edge[a, b] = True
+    cycles = {}
+    for c in nx.simple_cycles(graph, length_bound=max_len):
+        if len(c) < 3:
+            continue
+        net, bits = np.zeros(3, int), 0
+        for a, b in zip(c, c[1:] + c[:1]):
+            data = graph.edges[a, b]
+            net += data["shift"] if a < b else -data["shift"]
+            bits ^= data["bit"]
+        if not net.any():
+            k = int(np.argmin(c))
+            ring = c[k:] + c[:k]
+            if ring[1] > ring[-1]:
+                ring = ring[:1] + ring[1:][::-1]
+            cycles.setdefault(len(c), []).append((bits, tuple(ring)))
+    return cycles
+
+
+def _brute_strong(cycles):
+    """Cycles that are not a GF(2) sum of strictly shorter closed cycles (Python-int bitsets)."""
+    basis, strong = {}, set()
+
+    def residue(v):
+        while v and (v.bit_length() - 1) in basis:
+            v ^= basis[v.bit_length() - 1]
+        return v
+
+    for n in sorted(cycles):
+        strong |= {ring for bits, ring in cycles[n] if residue(bits)}
+        for bits, _ in cycles[n]:
+            v = residue(bits)
+            if v:
+                basis[v.bit_length() - 1] = v
+    return strong
+
+
+def _closed_ring_set(result):
+    return {tuple(result.ring(k).tolist()) for k in range(result.n_rings) if not result.wraps[k]}
+
+
+def test_strong_rings_of_the_simple_cubic_net_are_its_squares():
+    """In the simple cubic net the chair hexagons of each cube are primitive (no shortcut) but
+    each is the sum of three squares: strong rings are the 3 squares per site only."""
+    from ase.build import bulk
+
+    atoms = bulk("Po", "sc", a=2.0).repeat((4, 4, 4))
+    cut = {("Po", "Po"): 2.1}
+    prim = compute_rings(atoms, RingParams(max_size=6, definition="primitive", cutoffs=cut))
+    strong = compute_rings(atoms, RingParams(max_size=6, definition="strong", cutoffs=cut))
+    assert prim.histogram() == {4: 3 * 64, 6: 4 * 64}
+    assert strong.histogram() == {4: 3 * 64}
+    assert _closed_ring_set(strong) == _brute_strong(_closed_cycles(atoms, cut, 6))
+
+
+def test_strong_rings_of_silica_crystals():
+    """beta-cristobalite: 2 six-rings per Si; alpha-quartz: 1 six-ring and 5 eight-rings per Si
+    (every primitive ring of both is strong), the same rings as a brute force over all cycles."""
+    atoms = beta_cristobalite((2, 2, 2))
+    assert per_si(atoms, si_rings(atoms, "strong")) == {6: 2.0}
+    atoms = alpha_quartz((3, 3, 3))
+    strong = si_rings(atoms, "strong")
+    assert per_si(atoms, strong) == {6: 1.0, 8: 5.0}
+    assert _closed_ring_set(strong) == _closed_ring_set(si_rings(atoms, "primitive"))
+    assert _closed_ring_set(strong) == _brute_strong(_closed_cycles(atoms, SI_O, 16))
+
+
+def test_strong_rings_alpha_cristobalite(shared_data):
+    from amorpha.engine.io import read_structure
+
+    atoms = read_structure(shared_data / "structures/crystals/alpha_cristobalite_332_from_sovapy_cif.extxyz")
+    assert per_si(atoms, si_rings(atoms, "strong")) == {6: 2.0}
+
+
+def test_strong_rings_a_sio2_equal_brute_force(shared_data):
+    """On a glass strong rings are fewer than primitive ones (large rings are sums of small ones);
+    up to 16 atoms they are exactly the brute-force set, and always a subset of the primitive."""
+    from amorpha.engine.io import read_structure
+
+    atoms = read_structure(shared_data / "structures/sovapy/a_SiO2_speed1e14K.xyz")
+    strong = compute_rings(atoms, RingParams(max_size=16, definition="strong", cutoffs=SI_O))
+    assert _closed_ring_set(strong) == _brute_strong(_closed_cycles(atoms, SI_O, 16))
+    strong24, prim24 = si_rings(atoms, "strong"), si_rings(atoms, "primitive")
+    assert _closed_ring_set(strong24) < _closed_ring_set(prim24)
+    assert sum(strong24.histogram().values()) < sum(prim24.histogram().values())
+
+
+def test_strong_rings_refuse_a_cycle_space_too_large(monkeypatch):
+    from amorpha.engine.errors import ParameterError
+    from amorpha.engine.order import rings
+
+    monkeypatch.setattr(rings, "STRONG_BASIS_LIMIT", 100)
+    with pytest.raises(ParameterError, match="strong rings"):
+        si_rings(alpha_quartz((3, 3, 3)), "strong")

@@ -469,3 +469,85 @@ def ring_images(indptr, indices, shifts, atoms, ends, images, net):
         net[r, 1] = sy
         net[r, 2] = sz
         start = stop
+
+
+# --------------------------------------------------------------------------- strong rings
+
+
+@njit(nogil=True, cache=True)
+def _highest_bit(x):
+    """Index (0..63) of the highest set bit of a non-zero uint64."""
+    b = 0
+    if x >> np.uint64(32):
+        x >>= np.uint64(32)
+        b += 32
+    if x >> np.uint64(16):
+        x >>= np.uint64(16)
+        b += 16
+    if x >> np.uint64(8):
+        x >>= np.uint64(8)
+        b += 8
+    while x > np.uint64(1):
+        x >>= np.uint64(1)
+        b += 1
+    return b
+
+
+@njit(nogil=True, cache=True)
+def _reduce(v, basis, pivot_row):
+    """Eliminate ``v`` (a GF(2) edge set as uint64 words) against the basis, whose row r has its
+    highest bit at the edge ``h`` with ``pivot_row[h] == r``. Returns the residue's highest edge,
+    or -1 when ``v`` is in the span (the residue is then zero)."""
+    w = v.shape[0] - 1
+    while w >= 0:
+        x = v[w]
+        if x == 0:
+            w -= 1
+            continue
+        h = w * 64 + _highest_bit(x)
+        r = pivot_row[h]
+        if r < 0:
+            return h
+        for q in range(w + 1):
+            v[q] ^= basis[r, q]
+    return -1
+
+
+@njit(nogil=True, cache=True)
+def ring_edge_sets(indptr, indices, edge_id, atoms, starts, sizes, order, lo, hi, out):
+    """Row k of ``out`` := the edge set (bits of undirected edge ids) of ring ``order[lo + k]``."""
+    one = np.uint64(1)
+    for k in range(hi - lo):
+        r = order[lo + k]
+        s = starts[r]
+        n = sizes[r]
+        for q in range(out.shape[1]):
+            out[k, q] = 0
+        for q in range(n):
+            a = atoms[s + q]
+            b = atoms[s + (q + 1) % n]
+            for e in range(indptr[a], indptr[a + 1]):
+                if indices[e] == b:
+                    i = edge_id[e]
+                    out[k, i >> 6] ^= one << np.uint64(i & 63)
+                    break
+
+
+@njit(nogil=True, cache=True)
+def in_span(rows, basis, pivot_row, independent):
+    """Reduce each row against the basis (in place); ``independent[k]``: the row is not a sum of
+    basis rows."""
+    for k in range(rows.shape[0]):
+        independent[k] = _reduce(rows[k], basis, pivot_row) >= 0
+
+
+@njit(nogil=True, cache=True)
+def insert_rows(rows, basis, pivot_row, rank):
+    """Add the rows that are independent of the basis (and of each other) to it; returns the rank."""
+    for k in range(rows.shape[0]):
+        h = _reduce(rows[k], basis, pivot_row)
+        if h >= 0:
+            basis[rank, :] = rows[k, :]
+            pivot_row[h] = rank
+            rank += 1
+    return rank

@@ -16,8 +16,9 @@ Definitions (n = ring size in network nodes):
 * **primitive** (Franzblau, "shortest-path rings"): cycles with no shortcut, i.e. the graph
   distance of every pair of ring nodes equals their distance along the ring (matscipy's
   ``ring_statistics``, sovapy's and R.I.N.G.S.'s primitive rings);
-* **strong**: primitive rings that are not the sum (mod 2) of smaller rings; see
-  :func:`_strong_filter` (not yet available: asking for it raises ``NotImplementedError``).
+* **strong** (Goetzke & Klein 1991, R.I.N.G.S.): rings that are not the sum (mod 2, edge sets)
+  of any number of strictly smaller rings; a subset of the primitive rings (a primitive ring is
+  only not the sum of *two* smaller ones). See :func:`_strong_filter`.
 
 Ring shape: the singular values s1 >= s2 >= s3 of the centred, unwrapped coordinates of all ring
 atoms give roundness s2/s1 and roughness s3/sqrt(s1*s2) (Shiga et al.).
@@ -39,7 +40,7 @@ from ..atomic import atomic_write
 from ..bonds import Cutoffs, bonds
 from ..elements import number, symbol
 from ..neighbors import NeighborList
-from ..tasks import CancelFn, ProgressFn, chunked, report, sub_progress
+from ..tasks import CancelFn, ProgressFn, check_cancel, chunked, report, sub_progress
 from . import ring_kernels as K
 
 DEFINITIONS = ("guttman", "king", "primitive", "strong")
@@ -246,6 +247,86 @@ def _unique_rings(flat: np.ndarray, sizes: np.ndarray):
     return flat, sizes
 
 
+def _ring_images(indptr, indices, shifts, flat, sizes):
+    """(flat, sizes, images, net shift) of rings given as flat atoms and sizes."""
+    ends = np.cumsum(sizes).astype(np.int64)
+    images = np.zeros((len(flat), 3), np.int64)
+    net = np.zeros((len(sizes), 3), np.int64)
+    K.ring_images(indptr, indices, shifts, flat, ends, images, net)
+    return flat, sizes, images, net
+
+
+#: Largest GF(2) basis of the cycle space the strong-ring test keeps in memory (bytes).
+STRONG_BASIS_LIMIT = 1 << 30
+
+
+def _edge_ids(indptr, indices):
+    """Undirected edge id of every CSR slot (both directions share it) and the number of edges."""
+    n = len(indptr) - 1
+    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
+    key = np.minimum(rows, indices) * n + np.maximum(rows, indices)
+    uniq, inverse = np.unique(key, return_inverse=True)
+    return inverse.astype(np.int64).ravel(), len(uniq)
+
+
+def _strong_filter(indptr, indices, flat, sizes, wraps, progress=None, cancel=None):
+    """Mask of the strong rings among primitive ones (``flat``/``sizes``, every primitive ring up
+    to the size limit).
+
+    Rings are edge sets over GF(2). Sizes are taken in increasing order: an n-ring is strong when
+    it is independent of a basis of the closed primitive rings smaller than n; then the strong
+    closed n-rings join the basis. That basis spans every closed cycle shorter than n, because a
+    cycle with a shortcut is the sum of two shorter cycles. Cycles through the periodic boundary
+    (``wraps``) do not close in real space and never join the basis; like the primitive search,
+    this works on the quotient graph and assumes the cell is larger than the rings.
+    """
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from ..errors import ParameterError
+
+    n_rings = len(sizes)
+    strong = np.zeros(n_rings, bool)
+    if n_rings == 0:
+        return strong
+    n = len(indptr) - 1
+    edge_id, n_edges = _edge_ids(indptr, indices)
+    graph = csr_matrix((np.ones(len(indices), np.int8), indices, indptr), shape=(n, n))
+    n_comp = connected_components(graph, directed=False)[0]
+    words = (n_edges + 63) // 64
+    max_rank = max(n_edges - n + n_comp, 1)  # dimension of the cycle space
+    need = max_rank * words * 8
+    if need > STRONG_BASIS_LIMIT:
+        raise ParameterError(
+            "definition", f"strong rings: the cycle space of this bond network ({max_rank:,} independent cycles "
+            f"over {n_edges:,} bonds) needs {need / 2**30:.1f} GB; the limit is "
+            f"{STRONG_BASIS_LIMIT / 2**30:.0f} GB. Use primitive rings, or a smaller model")
+    basis = np.zeros((max_rank, words), np.uint64)
+    pivot_row = np.full(words * 64, -1, np.int64)
+    rank = 0
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
+    order = np.argsort(sizes, kind="stable").astype(np.int64)
+    bounds = np.concatenate(([0], np.flatnonzero(np.diff(sizes[order])) + 1, [n_rings]))
+    step = _chunk(n_rings)
+    done = 0
+    for g0, g1 in zip(bounds[:-1], bounds[1:]):
+        pending = []
+        for lo in range(g0, g1, step):
+            check_cancel(cancel)
+            hi = min(lo + step, g1)
+            rows = np.empty((hi - lo, words), np.uint64)
+            K.ring_edge_sets(indptr, indices, edge_id, flat, starts, sizes, order, lo, hi, rows)
+            independent = np.zeros(hi - lo, np.bool_)
+            K.in_span(rows, basis, pivot_row, independent)
+            strong[order[lo:hi]] = independent
+            pending.append(rows[independent & ~wraps[order[lo:hi]]])
+            done += hi - lo
+            report(progress, done / n_rings, "strong rings")
+        for rows in pending:  # only after the whole size: rings of equal size do not count
+            rank = K.insert_rows(rows, basis, pivot_row, rank)
+    return strong
+
+
 def _shapes(positions, cell, atoms, images, sizes, starts):
     """Roundness s2/s1 and roughness s3/sqrt(s1 s2) of each ring's centred unwrapped coordinates."""
     roundness = np.full(len(sizes), np.nan)
@@ -308,21 +389,23 @@ def compute_rings(
     ``neighbors`` is a reused neighbour list reaching the longest bond cutoff (it is filtered to
     bonds, not rebuilt).
     """
-    if params.definition == "strong":
-        raise NotImplementedError("strong rings are not available yet; use 'primitive'")
     n_atoms = len(atoms)
     numbers = np.asarray(atoms.numbers, np.int64)
     nl = bonds(atoms, params.cutoffs, neighbors=neighbors, progress=sub_progress(progress, 0.0, 0.05),
                cancel=cancel)
     indptr, indices, shifts = _quotient_graph(nl)
     max_size = int(params.max_size) if params.max_size is not None else n_atoms + 1
-    flat, sizes = _enumerate(indptr, indices, params.definition, max_size,
-                             sub_progress(progress, 0.05, 0.95), cancel)
+    strong = params.definition == "strong"
+    flat, sizes = _enumerate(indptr, indices, "primitive" if strong else params.definition, max_size,
+                             sub_progress(progress, 0.05, 0.7 if strong else 0.95), cancel)
+    flat, sizes, images, net = _ring_images(indptr, indices, shifts, flat, sizes)
+    if strong:
+        keep = _strong_filter(indptr, indices, flat, sizes, np.any(net != 0, axis=1),
+                              sub_progress(progress, 0.7, 0.95), cancel)
+        per_atom = np.repeat(keep, sizes)
+        flat, images, sizes, net = flat[per_atom], images[per_atom], sizes[keep], net[keep]
     ends = np.cumsum(sizes).astype(np.int64)
     ring_indptr = np.concatenate(([0], ends)).astype(np.int64)
-    images = np.zeros((len(flat), 3), np.int64)
-    net = np.zeros((len(sizes), 3), np.int64)
-    K.ring_images(indptr, indices, shifts, flat, ends, images, net)
     wraps = np.any(net != 0, axis=1)
 
     if params.count_element is not None:
@@ -363,7 +446,7 @@ def warm_up() -> None:
     pos = np.c_[2 + 1.2 * np.cos(ang), 2 + 1.2 * np.sin(ang), np.full(6, 2.0)]
     pos = np.vstack([pos, [[0.5, 6.0, 2.0], [2.0, 6.0, 2.0], [3.5, 6.0, 2.0]]])
     atoms = Atoms("C9", positions=pos, cell=[4.5, 8.0, 4.0], pbc=True)
-    for definition in ("guttman", "king", "primitive"):
+    for definition in DEFINITIONS:
         compute_rings(atoms, RingParams(max_size=8, definition=definition, cutoffs={("C", "C"): 1.6}))
 
 

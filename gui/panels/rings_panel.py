@@ -41,7 +41,8 @@ from amorpha.engine.order.rings import RingParams, RingResult, write_ring_statis
 from amorpha.gui.panels.widgets import int_spin
 
 #: Definitions offered, as (label, RingParams.definition).
-DEFINITIONS = [("Primitive (shortest path)", "primitive"), ("King", "king"), ("Guttman", "guttman")]
+DEFINITIONS = [("Primitive (shortest path)", "primitive"), ("Strong", "strong"), ("King", "king"),
+               ("Guttman", "guttman")]
 NODES = "all atoms"
 #: How many atoms of a ring the table spells out before "…".
 FIRST_ATOMS = 6
@@ -150,6 +151,7 @@ class RingsPanel(QWidget):
             self.definition.addItem(label, key)
         self.definition.setToolTip(
             "Primitive: rings without shortcuts (R.I.N.G.S., matscipy, sovapy).\n"
+            "Strong: primitive rings that are not a sum of smaller rings (R.I.N.G.S.).\n"
             "King: shortest paths between two neighbours of an atom.\n"
             "Guttman: shortest paths closing each bond."
         )
