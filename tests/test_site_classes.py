@@ -1,0 +1,123 @@
+"""Site-class components for the Explain fit: classes against the builders' and crystals' truth,
+the model's own oxidation-state fractions recovered from its predicted average (exact and with
+Poisson noise), and components the fit cannot tell apart reported instead of fitted."""
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from ase.io import read
+
+from amorpha.engine.build.crystals import alpha_quartz
+from amorpha.engine.build.silica import SilicaParams, build_silica
+from amorpha.engine.errors import ParameterError
+from amorpha.engine.spectra.site_classes import (ClassParams, IllConditionedError, classify, explain,
+                                                 predicted_classes, site_classes)
+from amorpha.engine.spectra.spectrum import SiteSpectra
+from amorpha.resources import path
+
+
+@pytest.fixture(scope="module")
+def model():
+    from amorpha.engine.surrogate.model import SpectrumModel
+
+    return SpectrumModel.load(path("models") / "Si-K-xtb.amodel")
+
+
+@pytest.fixture(scope="module")
+def sio():
+    """The 5184-atom a-SiO example (random mixture): 2592 Si from Si0 to Si4+."""
+    return read(path("examples") / "a-SiO.extxyz")
+
+
+@pytest.fixture(scope="module")
+def sio_classes(model, sio):
+    return predicted_classes(sio, model)
+
+
+def _builder_fractions(atoms) -> np.ndarray:
+    ox = atoms.arrays["oxidation"][atoms.numbers == 14]
+    return np.bincount(ox, minlength=5) / len(ox)
+
+
+def test_oxidation_classes_are_the_builders_oxidation_states():
+    atoms = build_silica(SilicaParams(n_si=64, x=1.0, form="random-bonding", seed=4, switches_per_atom=0.5))
+    si = np.flatnonzero(atoms.numbers == 14)
+    assert np.array_equal(classify(atoms, si), atoms.arrays["oxidation"][si])
+
+
+def test_ring_and_coordination_classes_of_alpha_quartz():
+    """Every Si of α-quartz has four O and lies on 6-membered Si rings (12 network nodes), none smaller."""
+    atoms = alpha_quartz().repeat((2, 2, 2))
+    si = np.flatnonzero(atoms.numbers == 14)
+    assert np.all(classify(atoms, si, ClassParams("coordination")) == 4)
+    assert np.all(classify(atoms, si) == 4)
+    assert np.all(classify(atoms, si, ClassParams("ring", ring_max_size=16)) == 12)
+    assert np.all(classify(atoms, si, ClassParams("ring", ring_count_element="Si")) == 6)
+
+
+def test_components_average_to_the_predicted_average(model, sio, sio_classes):
+    predicted = model.predict_structure(sio)
+    assert np.allclose(sio_classes.average.intensity, predicted.mean().intensity, atol=1e-12)
+    assert sio_classes.counts.sum() == len(predicted)
+    # the three Si with five or six O (longer Si–O bonds than the builder's) joined Si4+
+    assert sio_classes.labels[:4] == ["Si0", "Si1+", "Si2+", "Si3+"]
+    assert sio_classes.labels[4].startswith("Si4+ + ")
+    assert any("fewer than 5" in m for m in sio_classes.merged)
+
+
+def test_explain_returns_the_models_own_oxidation_fractions(sio, sio_classes):
+    truth = _builder_fractions(sio)
+    assert np.allclose(sio_classes.fractions, truth, atol=2e-3)  # the builder's own bookkeeping
+    result = explain(sio_classes.average, sio_classes, n_bootstrap=20, seed=0)
+    assert np.all(np.abs(result.fit.fractions - truth) < 0.05)
+    assert np.allclose(result.fit.fractions, sio_classes.fractions, atol=1e-6)
+    assert result.conditioning.distinctness.min() > 0.01
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_explain_with_poisson_noise_covers_the_truth(sio_classes, seed):
+    """10⁵ counts at the white line over a background of 2·10⁴ counts, as a good EELS edge."""
+    average = sio_classes.average
+    rng = np.random.default_rng(seed)
+    counts = rng.poisson(average.intensity / average.intensity.max() * 1e5 + 2e4).astype(np.float64)
+    result = explain(replace(average, intensity=counts), sio_classes, noise="counts", n_bootstrap=200, seed=seed)
+    truth = sio_classes.fractions
+    error = np.abs(result.fit.fractions - truth)
+    assert np.all(error < 0.05), error
+    assert np.all(error <= 3 * result.fit.fraction_std), (error, result.fit.fraction_std)
+    assert not result.undetermined
+
+
+def test_absent_classes_are_named_and_a_pure_model_is_one_class(model):
+    silica = read(path("examples") / "a-SiO2.extxyz")
+    classes = predicted_classes(silica, model)
+    assert classes.labels == ["Si4+"] and classes.absent == ["Si0", "Si1+", "Si2+", "Si3+"]
+    result = explain(classes.average, classes, n_bootstrap=0)
+    assert result.fit.fractions.tolist() == [1.0]
+    assert sum("no site of this class" in n for n in result.notes) == 4
+
+
+def test_indistinguishable_components_are_refused_or_merged(sio_classes):
+    """Replace Si2+'s component by the mean of Si1+ and Si3+: a mixture of the others."""
+    comps = list(sio_classes.components)
+    comps[2] = replace(comps[2], intensity=0.5 * (comps[1].intensity + comps[3].intensity))
+    classes = replace(sio_classes, components=comps)
+    with pytest.raises(IllConditionedError, match="Si2\\+.*cannot tell them apart"):
+        explain(classes.average, classes, merge=False, n_bootstrap=0)
+    result = explain(classes.average, classes, n_bootstrap=0)
+    assert len(result.classes.labels) == 4
+    assert any(n.startswith("merged Si2+ into") for n in result.notes)
+    # the merged classes carry the sum of their model fractions; the fit still returns them
+    assert np.isclose(result.classes.fractions.sum(), 1.0)
+    assert np.allclose(result.fit.fractions, result.classes.fractions, atol=0.02)
+    assert result.conditioning.distinctness.min() >= 0.01
+
+
+def test_bad_input_is_named(sio, model):
+    with pytest.raises(ParameterError, match="scheme"):
+        classify(sio, [0], ClassParams("bond order"))
+    with pytest.raises(ParameterError, match="spectra"):
+        site_classes(sio, "not spectra")
+    far = SiteSpectra(model.energy, np.ones((1, len(model.energy))), [len(sio) + 5], "Si", "K")
+    with pytest.raises(ParameterError, match="site indices"):
+        site_classes(sio, far)
