@@ -14,6 +14,7 @@ KERNEL_MODULES = [
     "amorpha.engine.neighbors",
     "amorpha.engine.bonds",
     "amorpha.engine.order.rings",
+    "amorpha.engine.order.ring_density",
     "amorpha.engine.order.local_order",
     "amorpha.engine.order.pairs",
     "amorpha.engine.order.angles",

@@ -327,23 +327,30 @@ def _strong_filter(indptr, indices, flat, sizes, wraps, progress=None, cancel=No
     return strong
 
 
-def _shapes(positions, cell, atoms, images, sizes, starts):
-    """Roundness s2/s1 and roughness s3/sqrt(s1 s2) of each ring's centred unwrapped coordinates."""
-    roundness = np.full(len(sizes), np.nan)
-    roughness = np.full(len(sizes), np.nan)
+def ring_principal_axes(positions, cell, atoms, images, sizes, starts):
+    """Centre (r, 3), singular values s1 >= s2 >= s3 (r, 3) and principal axes (r, 3, 3: rows
+    along s1, s2, s3, right-handed) of each ring's centred, unwrapped coordinates."""
+    centres = np.zeros((len(sizes), 3))
+    singular = np.zeros((len(sizes), 3))
+    axes = np.zeros((len(sizes), 3, 3))
     xyz = positions[atoms] + images @ cell
     for n in np.unique(sizes):
         sel = np.flatnonzero(sizes == n)
         idx = starts[sel][:, None] + np.arange(n)[None, :]
         c = xyz[idx]  # (r, n, 3)
-        c = c - c.mean(axis=1, keepdims=True)
-        s = np.linalg.svd(c, compute_uv=False)
-        if s.shape[1] < 3:
-            s = np.concatenate([s, np.zeros((len(s), 3 - s.shape[1]))], axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            roundness[sel] = s[:, 1] / s[:, 0]
-            roughness[sel] = s[:, 2] / np.sqrt(s[:, 0] * s[:, 1])
-    return roundness, roughness
+        centres[sel] = c.mean(axis=1)
+        _, s, vt = np.linalg.svd(c - centres[sel][:, None, :], full_matrices=True)
+        singular[sel, : s.shape[1]] = s
+        vt[:, 2] = np.cross(vt[:, 0], vt[:, 1])
+        axes[sel] = vt
+    return centres, singular, axes
+
+
+def _shapes(positions, cell, atoms, images, sizes, starts):
+    """Roundness s2/s1 and roughness s3/sqrt(s1 s2) of each ring's centred unwrapped coordinates."""
+    s = ring_principal_axes(positions, cell, atoms, images, sizes, starts)[1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return s[:, 1] / s[:, 0], s[:, 2] / np.sqrt(s[:, 0] * s[:, 1])
 
 
 def _statistics(n_atoms, node_mask, atoms, sizes_counted, ring_of_atom, counted):
