@@ -19,6 +19,7 @@ KERNEL_MODULES = [
     "amorpha.engine.order.pairs",
     "amorpha.engine.order.angles",
     "amorpha.engine.order.structure_factor",
+    "amorpha.engine.order.diffraction",
     "amorpha.engine.build.polycrystal",
     "amorpha.engine.build.voids",
     "amorpha.engine.build.keating",
