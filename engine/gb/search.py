@@ -1,0 +1,347 @@
+"""Search strategies over a candidate set and the loop that runs them.
+
+Strategies only choose which candidate to relax next; the loop (:class:`GbSearch`) relaxes them
+through an oracle, in this process, in worker processes or on Dask, reads and fills the disk
+cache, and yields every evaluation as it arrives so a plot of the best energy can follow live.
+Stopping (``cancel``) keeps everything found so far.
+
+* ``exhaustive``: every candidate in grid order;
+* ``random``: a random order (``seed``);
+* ``bo``: Bayesian optimisation (Kiyohara et al., Jpn. J. Appl. Phys. 55, 045502 (2016)): after
+  ``n_initial`` random candidates, a Gaussian process (scikit-learn, Matérn ν = 5/2 with one length
+  per coordinate, plus a white-noise term for the kinks of relaxation) is fitted to γ over the
+  candidate coordinates (in-plane translation on circles, since it is periodic; dz; removal
+  distance), and the next candidate maximises expected improvement (``ei``), probability of
+  improvement (``pi``) or minimises the lower confidence bound (``lcb``);
+* ``screening``: a :class:`~amorpha.engine.gb.screening.ScreeningModel` trained on other
+  boundaries ranks the candidates from cheap descriptors of their unrelaxed structures, and only
+  the best ``n_evals`` are relaxed.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, Optional
+
+import numpy as np
+from ase import Atoms
+
+from ..errors import require
+from ..tasks import CancelFn, ProgressFn, report
+from .cache import EvaluationCache
+from .candidates import CandidateSet
+from .oracles import Evaluation, Oracle, Reference
+
+STRATEGIES = ("exhaustive", "random", "bo", "screening")
+ACQUISITIONS = ("ei", "pi", "lcb")
+#: How often (s) the loop looks at running evaluations and at ``cancel``.
+POLL_S = 0.05
+
+
+# --------------------------------------------------------------------------- strategies
+
+
+class Strategy:
+    """Chooses candidates: ``propose(evaluated, excluded, k)`` → up to k new indices."""
+
+    name = "strategy"
+
+    def propose(self, evaluated: dict[int, float], excluded: set[int], k: int) -> list[int]:
+        raise NotImplementedError
+
+
+class OrderedStrategy(Strategy):
+    """Candidates in a fixed order: exhaustive (grid order), random, or a screening ranking."""
+
+    def __init__(self, order: np.ndarray, name: str):
+        self.order = np.asarray(order, dtype=np.int64)
+        self.name = name
+        self._next = 0
+
+    def propose(self, evaluated, excluded, k):
+        picked = []
+        while len(picked) < k and self._next < len(self.order):
+            i = int(self.order[self._next])
+            self._next += 1
+            if i not in excluded:
+                picked.append(i)
+        return picked
+
+
+def _acquisition(kind: str, mu: np.ndarray, sigma: np.ndarray, best: float, xi: float,
+                 kappa: float) -> np.ndarray:
+    """Scores to maximise for minimising γ."""
+    from scipy.stats import norm  # noqa: PLC0415
+
+    if kind == "lcb":
+        return -(mu - kappa * sigma)
+    sigma = np.maximum(sigma, 1e-12)
+    z = (best - mu - xi) / sigma
+    if kind == "pi":
+        return norm.cdf(z)
+    return (best - mu - xi) * norm.cdf(z) + sigma * norm.pdf(z)
+
+
+class BayesianOptimisation(Strategy):
+    """Gaussian-process Bayesian optimisation over candidate coordinates (see the module docstring).
+
+    ``xi`` (J/m²) is the improvement EI and PI ask for beyond the best; ``kappa`` weighs σ in LCB.
+    """
+
+    name = "bo"
+
+    def __init__(self, features: np.ndarray, n_initial: int = 5, acquisition: str = "ei",
+                 seed: int = 0, xi: float = 0.002, kappa: float = 2.0):
+        require(acquisition in ACQUISITIONS, "acquisition",
+                f"unknown acquisition {acquisition!r}; choose one of {', '.join(ACQUISITIONS)}")
+        require(isinstance(n_initial, int) and n_initial >= 1, "n_initial",
+                f"needs a whole number ≥ 1 of random evaluations to start from, got {n_initial!r}")
+        self.x = np.asarray(features, dtype=float)
+        self.scale = np.where(self.x.std(axis=0) > 0, self.x.std(axis=0), 1.0)
+        self.n_initial = n_initial
+        self.acquisition = acquisition
+        self.xi, self.kappa = float(xi), float(kappa)
+        self._random = OrderedStrategy(np.random.default_rng(seed).permutation(len(self.x)), "random")
+
+    def _model(self):
+        from sklearn.gaussian_process import GaussianProcessRegressor  # noqa: PLC0415
+        from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel  # noqa: PLC0415
+
+        d = self.x.shape[1]
+        kernel = (ConstantKernel(1.0, (1e-3, 1e3)) * Matern(np.ones(d), (0.05, 20.0), nu=2.5)
+                  + WhiteKernel(1e-3, (1e-6, 1e-1)))
+        return GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=1,
+                                        random_state=0)
+
+    def propose(self, evaluated, excluded, k):
+        if len(evaluated) < self.n_initial:
+            return self._random.propose(evaluated, excluded, min(k, self.n_initial - len(evaluated)))
+        import warnings  # noqa: PLC0415
+
+        done = np.fromiter(evaluated, dtype=np.int64)
+        y = np.fromiter(evaluated.values(), dtype=float)
+        x = self.x / self.scale
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # length scales at their bounds on flat data
+            gp = self._model().fit(x[done], y)
+        free = np.ones(len(x), dtype=bool)
+        free[list(excluded)] = False
+        pool = np.flatnonzero(free)
+        if pool.size == 0:
+            return []
+        mu, sigma = gp.predict(x[pool], return_std=True)
+        score = _acquisition(self.acquisition, mu, sigma, float(y.min()), self.xi, self.kappa)
+        return [int(i) for i in pool[np.argsort(-score, kind="stable")[:k]]]
+
+
+def make_strategy(name: str, candidates: CandidateSet, *, seed: int = 0, n_initial: int = 5,
+                  acquisition: str = "ei", screening_model=None, reference: Optional[Reference] = None,
+                  progress: Optional[ProgressFn] = None, cancel: Optional[CancelFn] = None) -> Strategy:
+    """A strategy by name (see :data:`STRATEGIES`); ``screening`` needs a trained model."""
+    require(name in STRATEGIES, "strategy", f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
+    if name == "exhaustive":
+        return OrderedStrategy(np.arange(len(candidates)), "exhaustive")
+    if name == "random":
+        return OrderedStrategy(np.random.default_rng(seed).permutation(len(candidates)), "random")
+    if name == "bo":
+        return BayesianOptimisation(candidates.features(), n_initial, acquisition, seed)
+    require(screening_model is not None, "screening_model",
+            "virtual screening needs a model trained on other boundaries (ScreeningModel.fit)")
+    a = None if reference is None else reference.a
+    order = screening_model.rank(candidates, a=a, progress=progress, cancel=cancel)
+    return OrderedStrategy(order, "screening")
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class SearchResult:
+    """What a search found, in the order it was found; valid however the search ended."""
+
+    candidates: CandidateSet
+    oracle: dict
+    reference: Reference
+    strategy: str
+    evaluations: list[Evaluation] = field(default_factory=list)
+    stopped: bool = False
+    error: Optional[str] = None
+
+    @property
+    def indices(self) -> np.ndarray:
+        return np.array([e.candidate.index for e in self.evaluations], dtype=np.int64)
+
+    @property
+    def gammas(self) -> np.ndarray:
+        return np.array([e.gamma for e in self.evaluations], dtype=float)
+
+    def best_so_far(self) -> np.ndarray:
+        """Lowest γ after each evaluation (the live plot's curve)."""
+        g = self.gammas
+        return np.minimum.accumulate(g) if g.size else g
+
+    @property
+    def best(self) -> Optional[Evaluation]:
+        return min(self.evaluations, key=lambda e: e.gamma) if self.evaluations else None
+
+    def best_atoms(self) -> Optional[Atoms]:
+        """The best relaxed bicrystal, ``arrays["site_energy"]`` = energy per atom − e_bulk (eV)."""
+        best = self.best
+        return None if best is None else best.atoms(self.reference.e_bulk)
+
+    def evaluations_to(self, target: float, tolerance: float = 0.005) -> Optional[int]:
+        """How many evaluations it took to reach γ ≤ target + tolerance (None: never)."""
+        hit = np.flatnonzero(self.gammas <= target + tolerance)
+        return int(hit[0]) + 1 if hit.size else None
+
+    def energy_map(self) -> np.ndarray:
+        """(nx, ny) lowest γ over dz and removal at each in-plane translation; NaN where none ran."""
+        nx, ny = self.candidates.shape[:2]
+        grid = np.full((nx, ny), np.inf)
+        if self.evaluations:
+            ij = self.candidates.grid_index[self.indices, :2]
+            np.minimum.at(grid, (ij[:, 0], ij[:, 1]), self.gammas)
+        grid[np.isinf(grid)] = np.nan
+        return grid
+
+    def to_dict(self) -> dict:
+        best = self.best
+        return {"boundary": self.candidates.boundary.as_dict(), "oracle": self.oracle,
+                "strategy": self.strategy, "candidates": len(self.candidates),
+                "evaluations": len(self.evaluations), "stopped": self.stopped, "error": self.error,
+                "lattice_constant": self.reference.a, "e_bulk": self.reference.e_bulk,
+                "best_gamma": None if best is None else best.gamma,
+                "best_candidate": None if best is None else best.candidate.index,
+                "indices": self.indices.tolist(), "gammas": self.gammas.tolist()}
+
+
+class SearchFailed(RuntimeError):
+    """An evaluation failed or the cluster went away; ``result`` holds what was found before."""
+
+    def __init__(self, message: str, result: SearchResult):
+        super().__init__(message)
+        self.result = result
+
+
+# --------------------------------------------------------------------------- the loop
+
+
+def _evaluate(oracle: Oracle, candidate, reference: Reference) -> Evaluation:
+    return oracle.evaluate(candidate, reference)
+
+
+class GbSearch:
+    """A search in progress: iterate to get evaluations one by one; :attr:`result` at any time.
+
+    Parameters as :func:`run_search`. Iterating opens the pool (worker processes or Dask) and
+    closes it when the budget is spent, ``cancel`` answers True, or an error stops it.
+    """
+
+    def __init__(self, candidates: CandidateSet, oracle: Oracle, strategy: str = "bo",
+                 n_evals: Optional[int] = None, *, workers: int = 1, scheduler: Optional[str] = None,
+                 dask: bool = False, seed: int = 0, n_initial: int = 5, acquisition: str = "ei",
+                 screening_model=None, cache: bool = True, cache_dir=None,
+                 cancel: Optional[CancelFn] = None, progress: Optional[ProgressFn] = None):
+        require(len(candidates) > 0, "candidates", "the candidate set is empty")
+        oracle.check(candidates.boundary.crystal)
+        if n_evals is None:
+            n_evals = len(candidates) if strategy == "exhaustive" else min(100, len(candidates))
+        require(isinstance(n_evals, (int, np.integer)) and n_evals >= 1, "n_evals",
+                f"needs a whole number of evaluations ≥ 1, got {n_evals!r}")
+        self.candidates, self.oracle = candidates, oracle
+        self.n_evals = int(min(n_evals, len(candidates)))
+        self.workers, self.scheduler, self.dask = workers, scheduler, dask
+        self.cancel, self.progress = cancel, progress
+        self.reference = oracle.reference(candidates.boundary.crystal)
+        self.cache = EvaluationCache(oracle, self.reference, cache_dir) if cache else None
+        self.strategy = make_strategy(strategy, candidates, seed=seed, n_initial=n_initial,
+                                      acquisition=acquisition, screening_model=screening_model,
+                                      reference=self.reference, progress=progress, cancel=cancel)
+        self.result = SearchResult(candidates, oracle.settings(), self.reference, strategy)
+        self._evaluated: dict[int, float] = {}
+
+    def _cancelled(self) -> bool:
+        return self.cancel is not None and bool(self.cancel())
+
+    def _record(self, evaluation: Evaluation) -> Evaluation:
+        self.result.evaluations.append(evaluation)
+        self._evaluated[evaluation.candidate.index] = evaluation.gamma
+        if self.cache is not None and not evaluation.cached:
+            self.cache.put(evaluation)
+        n, best = len(self.result.evaluations), min(self._evaluated.values())
+        report(self.progress, n / self.n_evals, f"{n}/{self.n_evals} evaluations, best γ {best:.4f} J/m²")
+        return evaluation
+
+    def __iter__(self) -> Iterator[Evaluation]:
+        from .parallel import make_pool  # noqa: PLC0415
+
+        if self._cancelled():
+            self.result.stopped = True
+            return
+        pool = make_pool(self.workers, self.scheduler, self.dask)
+        pending: dict = {}
+        try:
+            while len(self._evaluated) < self.n_evals:
+                if self._cancelled():
+                    self.result.stopped = True
+                    return
+                room = min(pool.capacity - len(pending), self.n_evals - len(self._evaluated) - len(pending))
+                if room > 0:
+                    excluded = set(self._evaluated) | set(pending)
+                    picked = self.strategy.propose(self._evaluated, excluded, room)
+                    if not picked and not pending:
+                        return  # the strategy has nothing left
+                    for i in picked:
+                        candidate = self.candidates[i]
+                        hit = self.cache.get(candidate) if self.cache is not None else None
+                        if hit is not None:
+                            yield self._record(hit)
+                        else:
+                            pending[i] = pool.submit(_evaluate, self.oracle, candidate, self.reference)
+                    if any(i in self._evaluated for i in picked):
+                        continue  # cache hits change what the strategy knows
+                finished = [i for i, f in pending.items() if f.done()]
+                if not finished:
+                    time.sleep(POLL_S)
+                    continue
+                for i in finished:
+                    future = pending.pop(i)
+                    try:
+                        evaluation = future.result()
+                    except Exception as exc:  # noqa: BLE001 - reported with the results kept
+                        self.result.error = f"candidate {i}: {type(exc).__name__}: {exc}"
+                        raise SearchFailed(f"the search stopped after {len(self._evaluated)} "
+                                           f"evaluations: {self.result.error}", self.result) from exc
+                    yield self._record(evaluation)
+        finally:
+            for future in pending.values():
+                future.cancel()
+            pool.close()
+
+
+def run_search(candidates: CandidateSet, oracle: Oracle, strategy: str = "bo",
+               n_evals: Optional[int] = None, *, progress: Optional[ProgressFn] = None,
+               cancel: Optional[CancelFn] = None, workers: int = 1, scheduler: Optional[str] = None,
+               dask: bool = False, seed: int = 0, n_initial: int = 5, acquisition: str = "ei",
+               screening_model=None, cache: bool = True, cache_dir=None,
+               on_evaluation: Optional[Callable[[Evaluation], None]] = None) -> SearchResult:
+    """Run a search to its budget (or until ``cancel``) and return what it found.
+
+    ``n_evals`` defaults to every candidate for ``exhaustive`` and 100 otherwise. ``workers`` > 1
+    relaxes in that many processes; ``dask=True`` uses a local Dask cluster of ``workers``
+    processes, ``scheduler="tcp://host:8786"`` a running one. ``on_evaluation`` is called with
+    each evaluation as it arrives. A cancelled search returns its result with ``stopped`` set;
+    a failed evaluation raises :class:`SearchFailed` whose ``result`` keeps what was found.
+    """
+    search = GbSearch(candidates, oracle, strategy, n_evals, workers=workers, scheduler=scheduler,
+                      dask=dask, seed=seed, n_initial=n_initial, acquisition=acquisition,
+                      screening_model=screening_model, cache=cache, cache_dir=cache_dir,
+                      cancel=cancel, progress=progress)
+    for evaluation in search:
+        if on_evaluation is not None:
+            on_evaluation(evaluation)
+    return search.result
+
+
+__all__ = ["ACQUISITIONS", "STRATEGIES", "BayesianOptimisation", "GbSearch", "OrderedStrategy",
+           "SearchFailed", "SearchResult", "Strategy", "make_strategy", "run_search"]
