@@ -1,0 +1,585 @@
+"""Measured spectra in the window: open, prepare step by step, compare with the prediction, explain
+with components, decompose spectrum images, export.
+
+Kept apart from the main window like :mod:`amorpha.gui.prediction`: the window creates one
+:class:`MeasuredSpectra` and routes File › Open Spectrum here. The spectrum as read (``original``)
+is never changed: each step makes a new ``current`` spectrum in the background, and Undo replays
+the recorded steps but the last on the original. A step that fails changes nothing. The measured
+curve on the plot carries its steps as plain JSON in ``meta["steps"]``, so a saved project keeps
+them. Auxiliary curves (background fit, residual, aligned prediction, difference, fit, pixel
+spectra) are drawn here and never enter the project.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QFileDialog
+
+from amorpha.engine.errors import ParameterError, ReadError
+from amorpha.engine.spectra.spectrum import Spectrum, SpectrumError
+from amorpha.engine.surrogate.model import ModelMismatchError
+
+SPECTRUM_FILTER = "Spectra (*.dm3 *.dm4 *.msa *.ems *.emsa *.hspy *.txt *.csv *.dat);;All files (*)"
+SAVE_FILTER = "CSV columns (*.csv);;EMSA/MSA (*.msa);;Text columns (*.txt)"
+PLOT_FILTER = "PNG image (*.png);;SVG drawing (*.svg)"
+_PLAIN = (ParameterError, ReadError, SpectrumError, ModelMismatchError)
+_PENS = {  # auxiliary curve kind -> pen
+    "background": pg.mkPen("#ff7f0e", width=1.6, style=Qt.DashLine),
+    "residual": pg.mkPen("#7f7f7f", width=1.0),
+    "before": pg.mkPen("#bbbbbb", width=1.0),
+    "aligned": pg.mkPen("#d62728", width=2.2),
+    "difference": pg.mkPen("#2ca02c", width=1.0, style=Qt.DotLine),
+    "fit": pg.mkPen("#000000", width=1.8, style=Qt.DashLine),
+    "pixel": pg.mkPen("#9467bd", width=1.2),
+}
+
+
+def site_class_schemes() -> dict | None:
+    """The site-class schemes of :mod:`amorpha.engine.spectra.site_classes`, None if it is absent."""
+    try:
+        from amorpha.engine.spectra.site_classes import SCHEMES
+    except ImportError:
+        return None
+    return dict(SCHEMES)
+
+
+class MeasuredSpectra(QObject):
+    changed = Signal()  # the processed spectrum (or the file) changed
+    compared = Signal()
+    fitted = Signal()
+    decomposed = Signal()
+    components_changed = Signal()
+
+    def __init__(self, window, panel, plot_panel, prediction):
+        super().__init__(window)
+        self.window, self.runner, self.panel = window, window.runner, panel
+        self.plot_panel, self.prediction = plot_panel, prediction
+        self.data = None        # SpectrumData as read
+        self.original = None    # the spectrum the steps start from (the mean of an image)
+        self.current = None     # after the steps
+        self.low_loss = None
+        self.components: list[Spectrum] = []
+        self.own_fractions: dict[str, float] = {}
+        self.fit = None
+        self.aligned = None
+        self.decomposition = None
+        self._curves: dict[str, list] = {}
+        self.region = pg.LinearRegionItem(brush=pg.mkBrush(255, 165, 0, 45), movable=True)
+        self.region.setZValue(-10)
+        self.region.setToolTip("Pre-edge window of the power-law background: drag it or its edges")
+        self.region.sigRegionChangeFinished.connect(self._region_moved)
+        for box in panel.bg_window:
+            box.valueChanged.connect(self._window_typed)
+        panel.open_requested.connect(self.open_dialog)
+        panel.step_requested.connect(self.apply_step)
+        panel.undo_requested.connect(self.undo)
+        panel.low_loss_requested.connect(self.low_loss_dialog)
+        panel.zero_loss_requested.connect(self.zero_loss)
+        panel.align_requested.connect(self.align)
+        panel.add_models_requested.connect(self.add_models_dialog)
+        panel.add_classes_requested.connect(self.add_classes)
+        panel.remove_component_requested.connect(self.remove_component)
+        panel.fit_requested.connect(self.fit_components)
+        panel.decompose_requested.connect(self.decompose)
+        panel.map_requested.connect(self.show_map)
+        panel.save_spectrum_requested.connect(self.save_spectrum_dialog)
+        panel.save_plot_requested.connect(self.save_plot_dialog)
+        panel.save_report_requested.connect(self.save_report_dialog)
+        panel.image_view.scene().sigMouseClicked.connect(self._image_clicked)
+        panel.tabs.currentChanged.connect(lambda index: self.region.setVisible(index == 0))  # Prepare only
+        panel.set_schemes(site_class_schemes())
+
+    # -- messages -------------------------------------------------------------------------------
+    def _error(self, what: str):
+        def report(exc: BaseException) -> None:
+            reason = str(exc) if isinstance(exc, _PLAIN) else f"{type(exc).__name__}: {exc}"
+            self.window.show_error(what, f"{what} failed.\n\n{reason}\n\nNothing was changed.")
+        return report
+
+    def _refuse(self, what: str, reason: str) -> None:
+        self.window.show_error(what, reason)
+
+    def _start_dir(self) -> str:
+        return self.window.settings.value("last_dir", str(Path.home()))
+
+    # -- curves drawn here ----------------------------------------------------------------------
+    def _draw(self, kind: str, spectrum: Spectrum, replace_kind: bool = True) -> None:
+        plot = self.plot_panel.plot
+        if replace_kind:
+            self._erase(kind)
+        item = plot.plot(np.asarray(spectrum.energy), np.asarray(spectrum.intensity), pen=_PENS[kind],
+                         name=spectrum.label)
+        self._curves.setdefault(kind, []).append(item)
+
+    def _erase(self, *kinds: str) -> None:
+        for kind in kinds:
+            for item in self._curves.pop(kind, []):
+                self.plot_panel.plot.removeItem(item)
+                self.plot_panel.legend.removeItem(item)
+
+    def curves(self, kind: str) -> list:
+        return list(self._curves.get(kind, []))
+
+    # -- opening --------------------------------------------------------------------------------
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open measured spectrum", self._start_dir(), SPECTRUM_FILTER)
+        if path:
+            self.open(path)
+
+    def open(self, path: str):
+        """Read a measured file in the background; the one shown stays until it has loaded."""
+        from amorpha.engine.spectra.microscope import read_microscope
+
+        return self.runner.submit(f"Reading {os.path.basename(path)}",
+                                  lambda progress, cancel: read_microscope(path), self.set_data,
+                                  self._error("Opening spectrum " + os.path.basename(path)))
+
+    def set_data(self, data) -> None:
+        self.data = data
+        self.original = self.current = data.spectrum()
+        self.fit = self.aligned = self.decomposition = None
+        self._erase(*_PENS)
+        self.panel.show_data(data.title, data.kind, data.shape, data.meta)
+        self.panel.set_loaded(True, image=bool(data.shape))
+        self.panel.show_decomposition([])
+        self.panel.image_item.clear()
+        e = data.energy
+        span = e[-1] - e[0]
+        self.panel.set_window(self.panel.bg_window, e[0] + 0.05 * span, e[0] + 0.25 * span)
+        self.panel.set_window(self.panel.pre_window, e[0] + 0.05 * span, e[0] + 0.25 * span)
+        self.panel.set_window(self.panel.post_window, e[0] + 0.70 * span, e[0] + 0.95 * span)
+        for pair in (self.panel.compare_window, self.panel.fit_window):
+            self.panel.set_window(pair, e[0], e[-1])
+        self.panel.status.setText(f"Opened {os.path.basename(data.source)}: {len(e)} channels, "
+                                  f"{e[0]:g}–{e[-1]:g} eV.")
+        self._window_typed()
+        self._show_current()
+
+    def _show_current(self) -> None:
+        from amorpha.engine.spectra.prepare import steps_of
+
+        steps = steps_of(self.current)
+        shown = replace(self.current, meta={**self.current.meta, "steps": [s.to_dict() for s in steps]})
+        self.plot_panel.remove_group("measured")
+        self.plot_panel.add_spectrum(shown, "measured")
+        self.panel.show_steps([s.describe() for s in steps])
+        if self.region.scene() is None:  # the plot was cleared
+            self.plot_panel.plot.addItem(self.region, ignoreBounds=True)
+            self.region.setVisible(self.panel.tabs.currentIndex() == 0)
+        self.changed.emit()
+
+    # -- preparing ------------------------------------------------------------------------------
+    def apply_step(self, name: str, params: dict):
+        """Run one preparation step on the current spectrum in the background."""
+        from amorpha.engine.spectra.prepare import STEPS
+
+        if self.current is None:
+            return None
+        if name == "fourier_ratio":
+            if self.low_loss is None:
+                self._refuse("Fourier-ratio", "Open the low-loss spectrum first (Low loss…).")
+                return None
+            params = {**params, "low_loss": self.low_loss}
+        before = self.current
+
+        def done(out):
+            if self.current is not before:
+                return
+            spectrum, extra = out if isinstance(out, tuple) else (out, None)
+            self._erase("background", "residual", "before")
+            if name == "powerlaw_background":
+                self._show_background(before, extra)
+            self.current = spectrum
+            self._show_current()
+            info = spectrum.meta["steps"][-1].info
+            found = ", ".join(f"{k} = {v:.4g}" for k, v in info.items() if isinstance(v, float))
+            self.panel.status.setText(f"{name.replace('_', ' ')} applied" + (f": {found}" if found else "."))
+
+        return self.runner.submit(name.replace("_", " ").capitalize(),
+                                  lambda progress, cancel: STEPS[name](before, **params), done,
+                                  self._error(name.replace("_", " ").capitalize()))
+
+    def undo(self):
+        from amorpha.engine.spectra.prepare import steps_of, undo
+
+        if self.current is None or not steps_of(self.current):
+            self.panel.status.setText("Nothing to undo.")
+            return None
+        before, original = self.current, self.original
+
+        def done(spectrum):
+            if self.current is before:
+                self._erase("background", "residual", "before")
+                self.current = spectrum
+                self._show_current()
+                self.panel.status.setText("Last step undone.")
+
+        return self.runner.submit("Undo", lambda progress, cancel: undo(original, before), done, self._error("Undo"))
+
+    def _window_typed(self) -> None:
+        lo, hi = self.panel.window_of(self.panel.bg_window)
+        if lo < hi and (lo, hi) != tuple(self.region.getRegion()):
+            self.region.setRegion((lo, hi))  # emits sigRegionChangeFinished: the preview follows
+
+    def _region_moved(self) -> None:
+        lo, hi = self.region.getRegion()
+        self.panel.set_window(self.panel.bg_window, lo, hi)
+        self.preview_background((lo, hi))
+
+    def preview_background(self, window):
+        """Fit the power law in ``window`` and show it with its residual; nothing is changed."""
+        from amorpha.engine.spectra.prepare import powerlaw_background
+
+        if self.current is None:
+            return None
+        before = self.current
+
+        def done(out):
+            if self.current is before:
+                self._erase("before")
+                self._show_background(before, out[1], preview=True)
+
+        def failed(exc):
+            self._erase("background", "residual")
+            self.panel.status.setText(f"Background window: {exc}")
+
+        return self.runner.submit("_background preview", lambda progress, cancel: powerlaw_background(before, window),
+                                  done, failed)
+
+    def _show_background(self, spectrum: Spectrum, fit, preview: bool = False) -> None:
+        e = spectrum.energy
+        beyond = e >= fit.window[0]
+        self._draw("background", Spectrum(e[beyond], fit.background[beyond],
+                                          label=f"background {fit.A:.3g}·E^−{fit.r:.3f}"))
+        self._draw("residual", Spectrum(fit.window_energy, fit.residual, label="residual in the window"))
+        if not preview:
+            self._draw("before", replace(spectrum, label="before background"))
+        else:
+            self.panel.status.setText(f"Power law in {fit.window[0]:.4g}–{fit.window[1]:.4g} eV: "
+                                      f"A = {fit.A:.4g}, r = {fit.r:.4f} (Subtract to apply)")
+
+    def low_loss_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open low-loss spectrum", self._start_dir(), SPECTRUM_FILTER)
+        if path:
+            self.load_low_loss(path)
+
+    def load_low_loss(self, path: str):
+        from amorpha.engine.spectra.microscope import read_microscope
+
+        def done(spectrum):
+            self.low_loss = replace(spectrum, label=os.path.basename(path))
+            self.panel.low_loss_label.setText(os.path.basename(path))
+
+        return self.runner.submit(f"Reading {os.path.basename(path)}",
+                                  lambda progress, cancel: read_microscope(path).spectrum(), done,
+                                  self._error("Opening the low loss " + os.path.basename(path)))
+
+    def zero_loss(self):
+        """Calibrate measured and low loss together so the zero-loss peak sits at 0 eV."""
+        from amorpha.engine.spectra.prepare import calibrate, zero_loss_shift
+
+        if self.low_loss is None:
+            self._refuse("Zero-loss shift", "Open the low-loss spectrum first (Low loss…).")
+            return None
+        try:
+            shift = zero_loss_shift(self.low_loss)
+        except ParameterError as exc:
+            self._error("Zero-loss shift")(exc)
+            return None
+        self.low_loss = calibrate(self.low_loss, shift=shift)
+        return self.apply_step("calibrate", {"shift": shift, "scale": 1.0})
+
+    # -- comparing ------------------------------------------------------------------------------
+    def predicted(self) -> Spectrum | None:
+        shown = self.plot_panel.group("predicted")
+        return shown[0] if shown else None
+
+    def align(self, window, fit_scale: bool = True):
+        from amorpha.engine.spectra.compare import align, difference, similarity
+
+        measured, predicted = self.current, self.predicted()
+        if measured is None or predicted is None:
+            self._refuse("Align", "Compare needs a measured spectrum and a predicted one: open a model "
+                                  "the surrogate can predict (Predict panel).")
+            return None
+
+        def work(progress, cancel):
+            raw = similarity(measured, predicted, window)
+            shift, scale, aligned, sim = align(measured, predicted, window, scale=fit_scale)
+            return raw, shift, scale, aligned, sim, difference(measured, aligned, window)
+
+        def done(result):
+            raw, shift, scale, aligned, sim, diff = result
+            self.aligned = aligned
+            self._draw("aligned", replace(aligned, label=f"prediction aligned ({shift:+.2f} eV, ×{scale:.4f})"))
+            self._draw("difference", replace(diff, label="measured − aligned"))
+            self.panel.show_similarity([("as predicted", raw), ("aligned", sim)])
+            self.panel.alignment.setText(
+                f"Shift {shift:+.3f} eV, energy scale {scale:.5f} about {aligned.meta['scale_centre_ev']:.4g} eV, "
+                f"intensity ×{aligned.meta['amplitude']:.4g} + {aligned.meta['constant']:.4g}; "
+                f"compared over {sim['window'][0]:.4g}–{sim['window'][1]:.4g} eV.")
+            self.compared.emit()
+
+        return self.runner.submit("Aligning the prediction", work, done, self._error("Align"))
+
+    # -- explaining -----------------------------------------------------------------------------
+    def set_components(self, components: list[Spectrum], own: dict | None = None) -> None:
+        self.components = components
+        self.own_fractions = dict(own or {})
+        self.panel.show_components([c.label for c in components])
+        self.components_changed.emit()
+
+    def add_models_dialog(self) -> None:
+        from amorpha.engine.io import FILE_FILTERS
+
+        paths, _ = QFileDialog.getOpenFileNames(self.window, "Candidate models", self._start_dir(),
+                                                ";;".join(FILE_FILTERS))
+        if paths:
+            self.add_models(paths)
+
+    def add_models(self, paths: list[str]):
+        """Each structure's predicted average (current surrogate) becomes one component."""
+        from amorpha.engine.io import open_structure
+        from amorpha.engine.tasks import sub_progress
+
+        model = self.prediction.model
+        if model is None:
+            self._refuse("Add models", "No spectrum model is loaded (Predict panel › Load model).")
+            return None
+
+        def work(progress, cancel):
+            out = []
+            for i, path in enumerate(paths):
+                part = sub_progress(progress, i / len(paths), (i + 1) / len(paths))
+                atoms = open_structure(path, cancel=cancel)[0]
+                sites = model.predict_structure(atoms, progress=part, cancel=cancel)
+                out.append(model.average(sites, Path(path).stem))
+            return out
+
+        def done(spectra):
+            kept = [c for c in self.components if c.meta.get("kind") != "class"]
+            self.set_components(kept + [replace(s, meta={**s.meta, "kind": "model"}) for s in spectra])
+
+        return self.runner.submit(f"Predicting {len(paths)} candidate model(s)", work, done,
+                                  self._error("Adding candidate models"))
+
+    def add_classes(self, scheme: str):
+        """The shown model's site classes (predicted average of each) become the components."""
+        if site_class_schemes() is None:
+            self._refuse("Site classes", "Site classes need amorpha.engine.spectra.site_classes.")
+            return None
+        from amorpha.engine.spectra.site_classes import ClassParams, predicted_classes
+
+        atoms, model = self.window.atoms, self.prediction.model
+        if atoms is None or model is None:
+            self._refuse("Site classes", "Show a model and load a spectrum model (Predict panel) first.")
+            return None
+
+        def done(classes):
+            comps = [replace(c, meta={**c.meta, "kind": "class"}) for c in classes.components]
+            self.set_components(comps, dict(zip(classes.labels, classes.fractions.tolist())))
+            absent = f"; no site in: {', '.join(classes.absent)}" if classes.absent else ""
+            self.panel.status.setText(f"{len(comps)} {scheme} classes of the shown model{absent}.")
+
+        return self.runner.submit(f"Site classes ({scheme})",
+                                  lambda progress, cancel: predicted_classes(atoms, model, ClassParams(scheme=scheme),
+                                                                             progress=progress, cancel=cancel),
+                                  done, self._error("Site classes"))
+
+    def explain_shown_model(self, scheme: str = "oxidation"):
+        """Fit the measured spectrum with the shown model's site classes (its predicted average
+        when the site-class engine is absent); None when there is no prediction to use."""
+        predicted = self.predicted()
+        if self.current is None or predicted is None:
+            return None
+        armed = []
+
+        def fit_now():
+            if armed:
+                return
+            armed.append(True)
+            self.fit_components(self.panel.window_of(self.panel.fit_window), self.panel.background_kind.currentData(),
+                                self.panel.n_bootstrap.value())
+
+        self.panel.tabs.setCurrentIndex(2)
+        self.align(self.panel.window_of(self.panel.compare_window), True)
+        if site_class_schemes() is not None and self.window.atoms is not None and self.prediction.model is not None:
+            self.components_changed.connect(fit_now, Qt.SingleShotConnection)
+            return self.add_classes(scheme)
+        self.set_components([replace(predicted, label="shown model (predicted average)")])
+        return fit_now()
+
+    def remove_component(self, row: int) -> None:
+        if 0 <= row < len(self.components):
+            kept = self.components[:row] + self.components[row + 1:]
+            self.set_components(kept, {k: v for k, v in self.own_fractions.items()
+                                        if k != self.components[row].label})
+
+    def fit_components(self, window, background="linear", n_bootstrap: int = 200):
+        from amorpha.engine.spectra.unmix import bootstrap, fit_components
+
+        if self.current is None:
+            self._refuse("Explain", "Open a measured spectrum first.")
+            return None
+        if not self.components:
+            self._refuse("Explain", "There are no components to fit with: add candidate models "
+                                    "(Add models…) or the shown model's site classes first.")
+            return None
+        measured, components = self.current, list(self.components)
+
+        def work(progress, cancel):
+            fit = fit_components(measured, components, window, background)
+            return bootstrap(fit, int(n_bootstrap), seed=0) if n_bootstrap >= 2 else fit
+
+        def done(fit):
+            self.fit = fit
+            self._draw("fit", fit.model_spectrum(f"fit (R² {fit.r2:.4f})"))
+            self.panel.show_fit(fit, self.own_fractions)
+            self.fitted.emit()
+
+        return self.runner.submit(f"Fitting {len(components)} components", work, done, self._error("Explain"))
+
+    # -- spectrum images ------------------------------------------------------------------------
+    def decompose(self, method: str, n_components: int):
+        from amorpha.engine.spectra.images import DecompositionParams, compare_components, decompose
+
+        data, predicted = self.data, self.predicted()
+        if data is None or not data.shape:
+            self._refuse("Decompose", "Open a line scan or spectrum image first.")
+            return None
+
+        def work(progress, cancel):
+            dec = decompose(data, DecompositionParams(method, int(n_components)), progress, cancel)
+            rows = None
+            if predicted is not None:
+                try:
+                    rows = compare_components(dec, predicted)
+                except ParameterError:
+                    rows = None  # no common energy range with the prediction
+            return dec, rows
+
+        def done(result):
+            dec, rows = result
+            self.decomposition = dec
+            names = [dec.component(k).label for k in range(dec.n_components)]
+            if dec.labels is not None:
+                names = ["clusters (all)"] + names
+            self.panel.show_decomposition(names)
+            self.show_map(0)
+            from amorpha.gui.panels.measured_panel import fill_table
+
+            fill_table(self.panel.components_table, [[r["component"], f"{r['pearson']:.4f}", f"{r['cosine']:.4f}",
+                                                      f"{r['r_factor']:.4f}"] for r in rows or []])
+            note = "" if rows is not None else " (no prediction on a common energy range to compare with)"
+            self.panel.status.setText(f"{method.upper()}: {dec.n_components} components" + note +
+                                      ("; " + "; ".join(dec.notes) if dec.notes else ""))
+            self.decomposed.emit()
+
+        return self.runner.submit(f"Decomposing ({method})", work, done, self._error("Decompose"))
+
+    def show_map(self, choice: int) -> None:
+        dec = self.decomposition
+        if dec is None:
+            return
+        if dec.labels is not None:
+            if choice == 0:
+                image, categorical = dec.labels, True
+            else:
+                image, categorical = dec.image(choice - 1), False
+            k = choice - 1
+        else:
+            image, categorical, k = dec.image(choice), False, choice
+        self.panel.show_map(np.reshape(image, (-1, image.shape[-1])) if image.ndim > 1 else image[None, :],
+                            categorical)
+        self._erase("pixel")
+        if k >= 0:
+            self._draw("pixel", dec.component(k))
+
+    def _image_clicked(self, event) -> None:
+        if self.decomposition is None or self.data is None:
+            return
+        point = self.panel.image_item.mapFromScene(event.scenePos())
+        self.show_pixel(int(np.floor(point.y())), int(np.floor(point.x())))
+
+    def show_pixel(self, row: int, col: int) -> Spectrum | None:
+        """Draw one pixel's spectrum (row, col of the map; a line scan is one row)."""
+        shape = self.data.shape
+        flat = (int(np.prod(shape[:-1])), shape[-1]) if len(shape) > 1 else (1, shape[0])
+        if not (0 <= row < flat[0] and 0 <= col < flat[1]):
+            return None
+        index = np.unravel_index(row * flat[1] + col, shape)
+        spectrum = self.data.spectrum(tuple(int(i) for i in index))
+        self._draw("pixel", spectrum)
+        self.panel.mark_pixel(row, col)
+        return spectrum
+
+    # -- export ---------------------------------------------------------------------------------
+    def save_spectrum_dialog(self) -> None:
+        if self.current is None:
+            return
+        stem = Path(self.data.source).stem if self.data is not None else "spectrum"
+        path, chosen = QFileDialog.getSaveFileName(self.window, "Save processed spectrum",
+                                                   os.path.join(self._start_dir(), f"{stem}-processed.csv"), SAVE_FILTER)
+        if path:
+            self.save_spectrum(path)
+
+    def save_spectrum(self, path: str):
+        from amorpha.engine.spectra.columns import write_columns
+        from amorpha.engine.spectra.export import write_msa
+
+        spectrum = self.current
+        beam = (self.data.meta.get("beam energy (keV)") if self.data is not None else None)
+        if path.lower().endswith((".msa", ".ems", ".emsa")):
+            work = lambda progress, cancel: write_msa(spectrum, path, beam_energy_kev=beam)  # noqa: E731
+        else:
+            work = lambda progress, cancel: write_columns(spectrum, path)  # noqa: E731
+        return self.runner.submit(f"Saving {os.path.basename(path)}", work,
+                                  lambda _: self.panel.status.setText(f"Saved {path}"),
+                                  self._error("Saving " + os.path.basename(path)))
+
+    def save_plot_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save plot", os.path.join(self._start_dir(), "spectra.png"),
+                                              PLOT_FILTER)
+        if path:
+            self.save_plot(path)
+
+    def save_plot(self, path: str) -> None:
+        """The spectrum plot as PNG (2× the screen size) or SVG (pyqtgraph exporters; GUI thread:
+        they paint the scene)."""
+        import pyqtgraph.exporters as exporters
+
+        item = self.plot_panel.plot.getPlotItem()
+        try:
+            if path.lower().endswith(".svg"):
+                exporters.SVGExporter(item).export(path)
+            else:
+                exporter = exporters.ImageExporter(item)
+                exporter.parameters()["width"] = int(2 * max(item.width(), 400))
+                exporter.export(path if path.lower().endswith(".png") else path + ".png")
+        except OSError as exc:
+            self._error("Saving the plot")(exc)
+            return
+        self.panel.status.setText(f"Saved {path}")
+
+    def save_report_dialog(self) -> None:
+        if self.fit is None:
+            self._refuse("Save fit report", "Fit first (Explain › Fit).")
+            return
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save fit report",
+                                              os.path.join(self._start_dir(), "fit-report.csv"), "CSV (*.csv)")
+        if path:
+            self.save_report(path)
+
+    def save_report(self, path: str):
+        from amorpha.engine.spectra.export import write_fit_report
+
+        fit, title = self.fit, (self.data.title if self.data is not None else "")
+        return self.runner.submit(f"Saving {os.path.basename(path)}",
+                                  lambda progress, cancel: write_fit_report(fit, path, title),
+                                  lambda _: self.panel.status.setText(f"Saved {path}"),
+                                  self._error("Saving the fit report"))

@@ -1,0 +1,369 @@
+"""The Measured panel: a measured spectrum's settings, its preparation steps, the comparison with
+the prediction, the Explain fit and the decomposition of a spectrum image.
+
+Widgets only: every button emits a signal with plain parameters and :mod:`amorpha.gui.measured`
+does the work (in the background) and calls the ``show_*`` methods with what it found.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
+                               QListWidget, QListWidgetItem, QPushButton, QTableWidget, QTableWidgetItem,
+                               QTabWidget, QVBoxLayout, QWidget)
+
+from amorpha.gui.panels.widgets import double_spin, int_spin
+
+BACKGROUNDS = (("linear", "linear"), ("constant", "constant"), (None, "none"))
+
+
+def _button(text: str, tooltip: str = "") -> QPushButton:
+    button = QPushButton(text)
+    button.setToolTip(tooltip)
+    return button
+
+
+def _energy_pair(lo: float, hi: float) -> tuple:
+    return double_spin(-1e6, 1e6, lo, " eV"), double_spin(-1e6, 1e6, hi, " eV")
+
+
+def _window_row(label: str, pair) -> QHBoxLayout:
+    row = QHBoxLayout()
+    row.addWidget(QLabel(label))
+    row.addWidget(pair[0])
+    row.addWidget(QLabel("to"))
+    row.addWidget(pair[1])
+    return row
+
+
+def _table(headers: list[str]) -> QTableWidget:
+    table = QTableWidget(0, len(headers))
+    table.setHorizontalHeaderLabels(headers)
+    table.verticalHeader().setVisible(False)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+    table.setEditTriggers(QTableWidget.NoEditTriggers)
+    table.setMinimumHeight(90)
+    return table
+
+
+def fill_table(table: QTableWidget, rows: list[list[str]]) -> None:
+    table.setRowCount(len(rows))
+    for r, row in enumerate(rows):
+        for c, text in enumerate(row):
+            table.setItem(r, c, QTableWidgetItem(text))
+
+
+class MeasuredPanel(QWidget):
+    open_requested = Signal()
+    step_requested = Signal(str, dict)          # step name, its parameters
+    preview_requested = Signal(tuple)           # pre-edge window: fit shown, nothing changed
+    undo_requested = Signal()
+    low_loss_requested = Signal()
+    zero_loss_requested = Signal()
+    align_requested = Signal(tuple, bool)       # window, fit the energy scale too
+    add_models_requested = Signal()
+    add_classes_requested = Signal(str)         # site-class scheme
+    remove_component_requested = Signal(int)
+    fit_requested = Signal(tuple, object, int)  # window, background kind, bootstrap resamples
+    decompose_requested = Signal(str, int)      # method, components
+    map_requested = Signal(int)                 # which component's map
+    save_spectrum_requested = Signal()
+    save_plot_requested = Signal()
+    save_report_requested = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.file_label = QLabel("No measured spectrum: open a DM3/DM4, EMSA/MSA, .hspy or text file.")
+        self.file_label.setWordWrap(True)
+        self.meta_label = QLabel()
+        self.meta_label.setWordWrap(True)
+        self.meta_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        open_button = _button("Open measured…", "Read a measured spectrum, line scan or spectrum image")
+        open_button.clicked.connect(self.open_requested)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.status.setStyleSheet("color: #555")
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self._prepare_tab(), "Prepare")
+        self.tabs.addTab(self._compare_tab(), "Compare")
+        self.tabs.addTab(self._explain_tab(), "Explain")
+        self.tabs.addTab(self._image_tab(), "Image")
+        layout = QVBoxLayout(self)
+        top = QHBoxLayout()
+        top.addWidget(self.file_label, 1)
+        top.addWidget(open_button)
+        layout.addLayout(top)
+        layout.addWidget(self.meta_label)
+        layout.addWidget(self.tabs, 1)
+        layout.addWidget(self.status)
+        self.set_loaded(False)
+
+    # -- construction -----------------------------------------------------------------------
+    def _prepare_tab(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        self.steps = QListWidget()
+        self.steps.setMinimumHeight(70)
+        self.undo_button = _button("Undo last step", "Replay every step but the last on the spectrum as read")
+        self.undo_button.clicked.connect(self.undo_requested)
+        layout.addWidget(QLabel("Steps (each recorded with its parameters):"))
+        layout.addWidget(self.steps)
+        layout.addWidget(self.undo_button)
+
+        box = QGroupBox("Power-law background A·E^−r")
+        grid = QVBoxLayout(box)
+        self.bg_window = _energy_pair(0.0, 1.0)
+        grid.addLayout(_window_row("Pre-edge", self.bg_window))
+        hint = QLabel("Drag the shaded window on the plot; the fit and the residual follow.")
+        hint.setWordWrap(True)
+        hint.setStyleSheet("color: #666")
+        grid.addWidget(hint)
+        subtract = _button("Subtract background")
+        subtract.clicked.connect(lambda: self.step_requested.emit("powerlaw_background",
+                                                                  {"window": self.window_of(self.bg_window)}))
+        grid.addWidget(subtract)
+        layout.addWidget(box)
+
+        box = QGroupBox("Edge-step normalisation")
+        grid = QVBoxLayout(box)
+        self.pre_window, self.post_window = _energy_pair(0.0, 1.0), _energy_pair(2.0, 3.0)
+        grid.addLayout(_window_row("Pre line", self.pre_window))
+        grid.addLayout(_window_row("Post line", self.post_window))
+        normalise = _button("Normalise", "(I − pre line) / edge step at E0, E0 where the derivative is largest")
+        normalise.clicked.connect(lambda: self.step_requested.emit("edge_step_normalise", {
+            "pre": self.window_of(self.pre_window), "post": self.window_of(self.post_window)}))
+        grid.addWidget(normalise)
+        layout.addWidget(box)
+
+        box = QGroupBox("Energy calibration, smoothing, deconvolution")
+        grid = QGridLayout(box)
+        self.shift = double_spin(-1e4, 1e4, 0.0, " eV", 3)
+        self.scale = double_spin(0.5, 2.0, 1.0, "", 5)
+        calibrate = _button("Calibrate", "E' = scale·E + shift")
+        calibrate.clicked.connect(lambda: self.step_requested.emit(
+            "calibrate", {"shift": self.shift.value(), "scale": self.scale.value()}))
+        grid.addWidget(QLabel("Shift"), 0, 0)
+        grid.addWidget(self.shift, 0, 1)
+        grid.addWidget(QLabel("Scale"), 0, 2)
+        grid.addWidget(self.scale, 0, 3)
+        grid.addWidget(calibrate, 0, 4)
+        self.smooth_method = QComboBox()
+        self.smooth_method.addItem("Savitzky–Golay", "savgol")
+        self.smooth_method.addItem("Gaussian", "gaussian")
+        self.smooth_width = double_spin(0.01, 1000.0, 1.0, " eV")
+        smooth = _button("Smooth")
+        smooth.clicked.connect(lambda: self.step_requested.emit(
+            "smooth", {"method": self.smooth_method.currentData(), "window_ev": self.smooth_width.value()}))
+        grid.addWidget(QLabel("Smooth"), 1, 0)
+        grid.addWidget(self.smooth_method, 1, 1)
+        grid.addWidget(self.smooth_width, 1, 2, 1, 2)
+        grid.addWidget(smooth, 1, 4)
+        self.low_loss_label = QLabel("no low-loss spectrum")
+        low = _button("Low loss…", "Open the low-loss spectrum of the same area (zero-loss peak)")
+        low.clicked.connect(self.low_loss_requested)
+        zlp = _button("Zero-loss shift", "Calibrate so that the low loss's zero-loss peak is at 0 eV")
+        zlp.clicked.connect(self.zero_loss_requested)
+        fourier = _button("Fourier-ratio", "Remove plural scattering with the low-loss spectrum")
+        fourier.clicked.connect(lambda: self.step_requested.emit("fourier_ratio", {}))
+        grid.addWidget(low, 2, 0)
+        grid.addWidget(self.low_loss_label, 2, 1, 1, 2)
+        grid.addWidget(zlp, 2, 3)
+        grid.addWidget(fourier, 2, 4)
+        layout.addWidget(box)
+
+        row = QHBoxLayout()
+        for text, signal in (("Save spectrum…", self.save_spectrum_requested), ("Save plot…", self.save_plot_requested)):
+            button = _button(text)
+            button.clicked.connect(signal)
+            row.addWidget(button)
+        layout.addLayout(row)
+        layout.addStretch(1)
+        return page
+
+    def _compare_tab(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.addWidget(QLabel("Measured against the predicted average of the shown model."))
+        self.compare_window = _energy_pair(0.0, 1.0)
+        layout.addLayout(_window_row("Window", self.compare_window))
+        self.fit_scale = QCheckBox("Fit the energy scale too (about the window centre)")
+        self.fit_scale.setChecked(True)
+        layout.addWidget(self.fit_scale)
+        align = _button("Align prediction", "Energy shift (and scale) and intensity that best match the measured")
+        align.clicked.connect(lambda: self.align_requested.emit(self.window_of(self.compare_window),
+                                                                self.fit_scale.isChecked()))
+        layout.addWidget(align)
+        self.similarity = _table(["", "Pearson r", "cosine", "R-factor"])
+        layout.addWidget(self.similarity)
+        self.alignment = QLabel()
+        self.alignment.setWordWrap(True)
+        layout.addWidget(self.alignment)
+        layout.addStretch(1)
+        return page
+
+    def _explain_tab(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.addWidget(QLabel("Measured = Σ fraction·component + background (fractions ≥ 0)"))
+        self.components = QListWidget()
+        self.components.setMinimumHeight(70)
+        self.components.setMaximumHeight(120)
+        layout.addWidget(self.components)
+        row = QHBoxLayout()
+        add_models = _button("Add models…", "Structure files: each model's predicted average is one component")
+        add_models.clicked.connect(self.add_models_requested)
+        self.scheme = QComboBox()
+        self.add_classes = _button("Add site classes", "Predicted average of each class of sites of the shown model")
+        self.add_classes.clicked.connect(lambda: self.add_classes_requested.emit(self.scheme.currentData() or ""))
+        remove = _button("Remove")
+        remove.clicked.connect(lambda: self.remove_component_requested.emit(self.components.currentRow()))
+        for widget in (add_models, self.scheme, self.add_classes, remove):
+            row.addWidget(widget)
+        layout.addLayout(row)
+        self.fit_window = _energy_pair(0.0, 1.0)
+        layout.addLayout(_window_row("Window", self.fit_window))
+        row = QHBoxLayout()
+        self.background_kind = QComboBox()
+        for data, text in BACKGROUNDS:
+            self.background_kind.addItem(text, data)
+        self.n_bootstrap = int_spin(0, 10000, 200)
+        self.n_bootstrap.setToolTip("Refits of the fit plus resampled residuals, for the ± (0: none)")
+        row.addWidget(QLabel("Background"))
+        row.addWidget(self.background_kind)
+        row.addWidget(QLabel("Bootstrap"))
+        row.addWidget(self.n_bootstrap)
+        layout.addLayout(row)
+        fit = _button("Fit")
+        fit.clicked.connect(lambda: self.fit_requested.emit(self.window_of(self.fit_window),
+                                                            self.background_kind.currentData(),
+                                                            self.n_bootstrap.value()))
+        report = _button("Save fit report…", "CSV: fit quality, fractions ± std, measured/fit/residual curves")
+        report.clicked.connect(self.save_report_requested)
+        row = QHBoxLayout()
+        row.addWidget(fit)
+        row.addWidget(report)
+        layout.addLayout(row)
+        self.fractions = _table(["component", "fraction", "±", "model's own"])
+        layout.addWidget(self.fractions)
+        self.fit_quality = QLabel()
+        self.fit_quality.setWordWrap(True)
+        layout.addWidget(self.fit_quality)
+        layout.addStretch(1)
+        return page
+
+    def _image_tab(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        self.image_hint = QLabel("A line scan or spectrum image decomposes here; click a pixel for its spectrum.")
+        self.image_hint.setWordWrap(True)
+        layout.addWidget(self.image_hint)
+        row = QHBoxLayout()
+        self.method = QComboBox()
+        for data, text in (("pca", "PCA"), ("nmf", "NMF"), ("kmeans", "k-means")):
+            self.method.addItem(text, data)
+        self.n_components = int_spin(1, 50, 3)
+        self.decompose_button = _button("Decompose")
+        self.decompose_button.clicked.connect(lambda: self.decompose_requested.emit(
+            self.method.currentData(), self.n_components.value()))
+        row.addWidget(self.method)
+        row.addWidget(QLabel("components"))
+        row.addWidget(self.n_components)
+        row.addWidget(self.decompose_button)
+        layout.addLayout(row)
+        self.map_choice = QComboBox()
+        self.map_choice.currentIndexChanged.connect(lambda k: k >= 0 and self.map_requested.emit(k))
+        layout.addWidget(self.map_choice)
+        self.image_view = pg.GraphicsLayoutWidget()
+        self.image_view.setMinimumHeight(160)
+        self.image_box = self.image_view.addViewBox(lockAspect=True)
+        self.image_box.invertY(True)
+        self.image_item = pg.ImageItem(axisOrder="row-major")
+        self.image_box.addItem(self.image_item)
+        self.pixel_marker = pg.ScatterPlotItem(size=10, pen=pg.mkPen("r", width=2), brush=None, symbol="s")
+        self.image_box.addItem(self.pixel_marker)
+        layout.addWidget(self.image_view, 1)
+        self.components_table = _table(["component", "Pearson r", "cosine", "R-factor"])
+        self.components_table.setToolTip("Each component's (cluster's) spectrum against the predicted average")
+        layout.addWidget(self.components_table)
+        return page
+
+    # -- reading the controls ---------------------------------------------------------------
+    @staticmethod
+    def window_of(pair) -> tuple[float, float]:
+        return float(pair[0].value()), float(pair[1].value())
+
+    @staticmethod
+    def set_window(pair, lo: float, hi: float) -> None:
+        for box, value in zip(pair, (lo, hi)):
+            box.blockSignals(True)
+            box.setValue(value)
+            box.blockSignals(False)
+
+    # -- showing ----------------------------------------------------------------------------
+    def set_loaded(self, loaded: bool, image: bool = False) -> None:
+        for k in range(3):
+            self.tabs.widget(k).setEnabled(loaded)
+        self.tabs.widget(3).setEnabled(image)
+
+    def show_data(self, title: str, kind: str, shape, meta: dict) -> None:
+        pixels = f" of {'×'.join(map(str, shape))} pixels" if shape else ""
+        self.file_label.setText(f"<b>{title}</b>: {kind}{pixels}")
+        rows = "".join(f"<tr><td>{k}</td><td>&nbsp;{v:g}</td></tr>" if isinstance(v, float)
+                       else f"<tr><td>{k}</td><td>&nbsp;{v}</td></tr>" for k, v in meta.items())
+        self.meta_label.setText(f"<table>{rows}</table>")
+        self.image_hint.setText(
+            "Decompose the pixels' spectra; click a pixel for its spectrum." if shape else
+            "This file holds one spectrum: open a line scan or spectrum image to decompose it.")
+
+    def show_steps(self, descriptions: list[str]) -> None:
+        self.steps.clear()
+        self.steps.addItems(descriptions or [])
+        self.undo_button.setEnabled(bool(descriptions))
+
+    def show_components(self, names: list[str]) -> None:
+        self.components.clear()
+        for name in names:
+            self.components.addItem(QListWidgetItem(name))
+
+    def set_schemes(self, schemes: dict | None) -> None:
+        """Site-class schemes offered (None: the site-class engine is not available)."""
+        self.scheme.clear()
+        for key, text in (schemes or {}).items():
+            self.scheme.addItem(key, key)
+            self.scheme.setItemData(self.scheme.count() - 1, text, Qt.ToolTipRole)
+        self.scheme.setEnabled(bool(schemes))
+        self.add_classes.setEnabled(bool(schemes))
+        if not schemes:
+            self.add_classes.setToolTip("Site classes need amorpha.engine.spectra.site_classes")
+
+    def show_similarity(self, rows: list[tuple[str, dict]]) -> None:
+        fill_table(self.similarity, [[name, f"{s['pearson']:.4f}", f"{s['cosine']:.4f}", f"{s['r_factor']:.4f}"]
+                                     for name, s in rows])
+
+    def show_fit(self, fit, own: dict | None = None) -> None:
+        std = fit.fraction_std if fit.fraction_std is not None else np.full(len(fit.labels), np.nan)
+        own = own or {}
+        fill_table(self.fractions, [[lab, f"{f:.3f}", "" if np.isnan(s) else f"{s:.3f}",
+                                     f"{own[lab]:.3f}" if lab in own else ""]
+                                    for lab, f, s in zip(fit.labels, fit.fractions, std)])
+        self.fit_quality.setText(f"R² {fit.r2:.4f}, R-factor {fit.r_factor:.4f}, reduced χ² {fit.reduced_chi2:.3g} "
+                                 f"over {fit.window[0]:g}–{fit.window[1]:g} eV ({len(fit.energy)} points)")
+
+    def show_decomposition(self, names: list[str]) -> None:
+        self.map_choice.blockSignals(True)
+        self.map_choice.clear()
+        self.map_choice.addItems(names)
+        self.map_choice.blockSignals(False)
+
+    def show_map(self, image: np.ndarray, categorical: bool) -> None:
+        image = np.atleast_2d(np.asarray(image, dtype=float))
+        cmap = pg.colormap.get("tab10" if categorical else "viridis", source="matplotlib")
+        self.image_item.setImage(image, autoLevels=not categorical)
+        if categorical:
+            self.image_item.setLevels((0, 9))
+        self.image_item.setColorMap(cmap)
+        self.image_box.autoRange()
+
+    def mark_pixel(self, row: int, col: int) -> None:
+        self.pixel_marker.setData([col + 0.5], [row + 0.5])
