@@ -32,12 +32,14 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QTableView,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from amorpha.engine.elements import elements_present, symbol
 from amorpha.engine.order.rings import RingParams, RingResult, write_ring_statistics
+from amorpha.gui.panels.ring_views import HomologyView, RingDensityView
 from amorpha.gui.panels.widgets import int_spin
 
 #: Definitions offered, as (label, RingParams.definition).
@@ -230,12 +232,30 @@ class RingsPanel(QWidget):
         row.addWidget(clear)
         table_layout.addLayout(row)
 
-        layout = QVBoxLayout(self)
+        rings_tab = QWidget()
+        layout = QVBoxLayout(rings_tab)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(params)
         layout.addWidget(hist_box)
         layout.addWidget(table_box, 1)
+        self.density = RingDensityView()
+        self.homology = HomologyView()
+        self.homology.selection_changed.connect(self.selection_changed)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(rings_tab, "Rings")
+        self.tabs.addTab(self.density, "Density around rings")
+        self.tabs.addTab(self.homology, "Homology")
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.tabs)
         self.set_elements([])
+
+    def set_analyse(self, analyse) -> None:
+        """The window's background runner for the density and homology tabs:
+        ``analyse(label, compute(atoms, cutoffs, bonded, progress, cancel), apply(atoms, result),
+        finish(state))``."""
+        self.density.analyse = analyse
+        self.homology.analyse = analyse
 
     # -- model and parameters --------------------------------------------------------------------
     def set_elements(self, numbers) -> None:
@@ -244,6 +264,8 @@ class RingsPanel(QWidget):
         self.count_element.clear()
         self.count_element.addItems([NODES] + present)
         self.count_element.setCurrentText("Si" if "Si" in present else NODES)
+        self.density.set_elements(present)
+        self.homology.set_elements(present)
         self.show_result(None)
         self.set_busy(False)
         self.compute_button.setEnabled(bool(present))
@@ -273,6 +295,7 @@ class RingsPanel(QWidget):
         self.plot.clear()
         self.bars = None
         self.export_button.setEnabled(result is not None)
+        self.density.set_rings(result)
         if result is None:
             self.summary.setText("")
             self.status.setText("Bonds: the Structure panel's cutoffs.")

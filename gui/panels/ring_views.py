@@ -1,0 +1,278 @@
+"""Two tabs of the Rings panel: the atom density around rings in their own frames, and persistence
+diagrams. Each holds its parameters and shows one engine result; the computation runs through the
+window's ``analyse`` (background task, progress, cancel), given with :meth:`set_analyse`."""
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from amorpha.engine.order import homology
+from amorpha.engine.order.ring_density import RingDensityParams, compute_ring_density
+
+ALL = "all atoms"
+H_COLOURS = {1: (40, 110, 200), 2: (230, 120, 30)}
+
+
+def _element_combo(tip: str) -> QComboBox:
+    combo = QComboBox()
+    combo.setToolTip(tip)
+    combo.addItem(ALL)
+    return combo
+
+
+def _set_elements(combo: QComboBox, present: list[str], default: Optional[str] = None) -> None:
+    combo.clear()
+    combo.addItems([ALL] + present)
+    combo.setCurrentText(default if default in present else ALL)
+
+
+def _chosen(combo: QComboBox) -> Optional[str]:
+    text = combo.currentText()
+    return None if text in (ALL, "") else text
+
+
+class _Tab(QWidget):
+    """A compute button and a status line, run through the window's ``analyse``."""
+
+    def __init__(self, label: str, parent=None):
+        super().__init__(parent)
+        self.label = label
+        self.analyse: Optional[Callable] = None
+        self.button = QPushButton(label)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+
+    def run(self, compute: Callable, apply: Callable) -> None:
+        if self.analyse is None:
+            self.status.setText("Not connected to a window.")
+            return
+        self.button.setEnabled(False)
+        self.status.setText("Computing…")
+
+        def finish(state):
+            self.button.setEnabled(True)
+            if state != "done":
+                self.status.setText(f"{self.label}: {state}; nothing was changed.")
+
+        self.analyse(self.label, compute, apply, finish)
+
+
+def _image_plot(title: str, xlabel: str, ylabel: str):
+    plot = pg.PlotWidget(background="w", title=title)
+    plot.setAspectLocked(True)
+    plot.setMenuEnabled(False)
+    plot.hideButtons()
+    plot.getPlotItem().setLabel("bottom", xlabel)
+    plot.getPlotItem().setLabel("left", ylabel)
+    image = pg.ImageItem(axisOrder="row-major")
+    image.setColorMap(pg.colormap.get("viridis"))
+    plot.addItem(image)
+    return plot, image
+
+
+class RingDensityView(_Tab):
+    """Density around the rings of the shown ring search, per ring size: in-plane and side view."""
+
+    def __init__(self, parent=None):
+        super().__init__("Density around rings", parent)
+        self.rings = None  # the RingResult the density belongs to
+        self.result = None
+        self.element = _element_combo("Count only these atoms around the rings")
+        self.half_width = QDoubleSpinBox()
+        self.half_width.setRange(2.0, 20.0)
+        self.half_width.setValue(6.0)
+        self.half_width.setSuffix(" Å")
+        self.half_width.setToolTip("The maps cover ±this distance from the ring centre")
+        self.size = QComboBox()
+        self.size.setToolTip("Ring size (counted as in the histogram) whose mean density is shown")
+        self.size.currentIndexChanged.connect(self._draw)
+        self.button.setText("Compute density")
+        self.button.setToolTip("Atoms around each ring in the ring's own frame (x: long axis, "
+                               "z: normal), averaged over the rings of each size (Shiga et al. 2023)")
+        self.button.clicked.connect(self.compute)
+        form = QFormLayout()
+        form.addRow("Atoms", self.element)
+        form.addRow("Half width", self.half_width)
+        form.addRow(self.button)
+        form.addRow("Ring size", self.size)
+        form.addRow(self.status)
+        self.plane_plot, self.plane = _image_plot("In plane, |z| &lt; 0.5 Å", "x (Å, long axis)", "y (Å)")
+        self.side_plot, self.side = _image_plot("Side view, |y| &lt; 0.5 Å", "x (Å)", "z (Å, normal)")
+        self.bar = pg.ColorBarItem(values=(0, 3), colorMap=pg.colormap.get("viridis"),
+                                   label="ρ / ρ₀", interactive=False)
+        self.bar.setImageItem([self.plane, self.side], insert_in=self.side_plot.getPlotItem())
+        maps = QVBoxLayout()
+        maps.addWidget(self.plane_plot)
+        maps.addWidget(self.side_plot)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(form)
+        layout.addLayout(maps, 1)
+        self.set_rings(None)
+
+    def set_elements(self, present: list[str]) -> None:
+        _set_elements(self.element, present)
+
+    def set_rings(self, rings) -> None:
+        """A new ring search (or none): the old density no longer applies."""
+        self.rings = rings
+        self.show_result(None)
+        self.button.setEnabled(bool(rings is not None and rings.counted.any()))
+        self.status.setText("" if rings is not None else "Search rings first (Rings tab).")
+
+    def compute(self) -> None:
+        rings = self.rings
+        if rings is None:
+            return
+        params = RingDensityParams(half_width=self.half_width.value(), element=_chosen(self.element))
+
+        def work(atoms, cutoffs, bonded, progress, cancel):
+            return compute_ring_density(atoms, rings, params, progress=progress, cancel=cancel)
+
+        self.run(work, lambda atoms, result: self.show_result(result) if rings is self.rings else None)
+
+    def show_result(self, result) -> None:
+        self.result = result
+        self.size.blockSignals(True)
+        self.size.clear()
+        if result is not None:
+            for n, count in zip(result.sizes, result.n_rings):
+                self.size.addItem(f"{n} ({count} rings)", int(n))
+            six = self.size.findData(6)
+            self.size.setCurrentIndex(six if six >= 0 else 0)
+            what = result.element or "atoms"
+            self.status.setText(f"{what} per Å³ around {int(result.n_rings.sum()):,} rings, relative "
+                                f"to the bulk {result.bulk_density:.4g} Å⁻³ (ρ₀)")
+        self.size.blockSignals(False)
+        self._draw()
+
+    def _draw(self) -> None:
+        res = self.result
+        if res is None or self.size.currentData() is None:
+            self.plane.clear()
+            self.side.clear()
+            return
+        n = int(self.size.currentData())
+        rho0 = res.bulk_density if np.isfinite(res.bulk_density) and res.bulk_density > 0 else 1.0
+        w = float(res.edges[-1])
+        rect = (-w, -w, 2 * w, 2 * w)
+        # row-major images: rows are the vertical axis
+        self.plane.setImage(res.slab(n, "z").T / rho0, autoLevels=False, rect=rect)
+        self.side.setImage(res.slab(n, "y").T / rho0, autoLevels=False, rect=rect)
+        for plot in (self.plane_plot, self.side_plot):
+            plot.setRange(xRange=(-w, w), yRange=(-w, w), padding=0.02)
+        top = max(float(np.percentile(res.slab(n, "z") / rho0, 99.5)), 1.0)
+        self.bar.setLevels((0.0, top))
+
+
+class HomologyView(_Tab):
+    """Persistence diagram (H1 loops, H2 cavities); click points to highlight their atoms."""
+
+    selection_changed = Signal(object)  # sorted unique atom indices
+
+    def __init__(self, parent=None):
+        super().__init__("Persistent homology", parent)
+        self.result = None
+        self.selected = np.zeros(0, np.int64)
+        self.selected_pairs: list[int] = []
+        self.element = _element_combo("Use only these atoms (for example Si of a silica glass)")
+        self.button.setText("Compute diagram")
+        self.button.setToolTip("Alpha filtration of the atom positions (gudhi); birth and death "
+                               "are squared radii α² in Å²")
+        self.button.clicked.connect(self.compute)
+        form = QFormLayout()
+        form.addRow("Atoms", self.element)
+        form.addRow(self.button)
+        form.addRow(self.status)
+        self.plot = pg.PlotWidget(background="w")
+        self.plot.setMenuEnabled(False)
+        self.plot.getPlotItem().setLabel("bottom", "Birth α² (Å²)")
+        self.plot.getPlotItem().setLabel("left", "Death α² (Å²)")
+        self.plot.addLegend(offset=(10, 10))
+        self.scatters = {}
+        for dim, name in ((1, "H1 loops"), (2, "H2 cavities")):
+            item = pg.ScatterPlotItem(size=7, pen=None, brush=pg.mkBrush(*H_COLOURS[dim], 170), name=name)
+            item.sigClicked.connect(self._clicked)
+            self.plot.addItem(item)
+            self.scatters[dim] = item
+        self.diagonal = pg.PlotCurveItem(pen=pg.mkPen(120, 120, 120, style=Qt.DashLine))
+        self.plot.addItem(self.diagonal)
+        self.highlight = pg.ScatterPlotItem(size=13, pen=pg.mkPen(200, 0, 0, width=2), brush=None)
+        self.plot.addItem(self.highlight)
+        self.note = QLabel("Click a point (Ctrl: add) to highlight the atoms of its creating and "
+                           "killing simplices in the viewer.")
+        self.note.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(form)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.note)
+        if not homology.available():
+            self.button.setEnabled(False)
+            self.status.setText(f"Persistent homology needs the gudhi library: {homology.INSTALL_HINT}")
+
+    def set_elements(self, present: list[str]) -> None:
+        _set_elements(self.element, present, "Si")
+        self.show_result(None)
+
+    def compute(self) -> None:
+        params = homology.HomologyParams(element=_chosen(self.element))
+
+        def work(atoms, cutoffs, bonded, progress, cancel):
+            return homology.compute_homology(atoms, params, progress=progress, cancel=cancel)
+
+        self.run(work, lambda atoms, result: self.show_result(result))
+
+    def show_result(self, result) -> None:
+        self.result = result
+        self.select_pairs([])
+        top = 1.0
+        for dim, item in self.scatters.items():
+            if result is None:
+                item.setData([], [])
+                continue
+            sel = np.flatnonzero((result.dimension == dim) & np.isfinite(result.death))
+            item.setData(result.birth[sel], result.death[sel], data=sel)
+            if len(sel):
+                top = max(top, float(result.death[sel].max()))
+        self.diagonal.setData([0, top * 1.05], [0, top * 1.05])
+        if result is not None:
+            counts = np.bincount(result.dimension, minlength=3)
+            where = result.element or "all atoms"
+            self.status.setText(f"{counts[1]:,} loops (H1), {counts[2]:,} cavities (H2) of {where}"
+                                + (", periodic" if result.periodic else ""))
+
+    def _clicked(self, item, points, event=None) -> None:
+        picked = [int(p.data()) for p in points[:1]]
+        add = event is not None and bool(event.modifiers() & Qt.ControlModifier)
+        pairs = sorted(set(self.selected_pairs) | set(picked)) if add else picked
+        self.select_pairs(pairs)
+
+    def select_pairs(self, pairs) -> None:
+        """Highlight these pairs (indices into the result) and their atoms in the viewer."""
+        self.selected_pairs = [int(p) for p in pairs]
+        res = self.result
+        if res is None or not self.selected_pairs:
+            self.highlight.setData([], [])
+            atoms = np.zeros(0, np.int64)
+        else:
+            sel = np.asarray(self.selected_pairs)
+            self.highlight.setData(res.birth[sel], res.death[sel])
+            atoms = res.pair_atoms(sel)
+        had = len(self.selected) > 0
+        self.selected = atoms
+        if len(atoms) or had:
+            self.selection_changed.emit(atoms)

@@ -1,0 +1,67 @@
+"""Rings dock tabs: strong rings, density around rings, persistence diagram selecting atoms."""
+import os
+
+import numpy as np
+import pytest
+
+from amorpha.engine.build.crystals import alpha_quartz
+
+from .test_order_panels import rings, run, show, window  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.gl
+SHOTS = os.environ.get("AMORPHA_SHOTS")  # a folder: save pictures of the tabs there
+
+
+def _shot(win, name):
+    if SHOTS:
+        win.grab().save(os.path.join(SHOTS, name))
+
+
+def test_strong_density_and_homology_tabs(qtbot, window):  # noqa: F811
+    show(qtbot, window, alpha_quartz((3, 3, 3)))
+    panel = window.rings_panel
+    window.docks["Rings"].raise_()
+    result = rings(qtbot, window, "strong")
+    assert result.definition == "strong" and result.histogram() == {6: 81, 8: 405}
+    _shot(window, "rings_strong.png")
+
+    view = panel.density
+    panel.tabs.setCurrentWidget(view)
+    assert view.button.isEnabled()
+    run(qtbot, window, view.button)
+    assert view.result is not None and view.result.sizes.tolist() == [6, 8]
+    assert view.size.currentData() == 6
+    plane = view.plane.image
+    assert plane.shape == (61, 61) and np.isfinite(plane).all() and plane.max() > 1
+    view.size.setCurrentIndex(1)
+    assert not np.array_equal(view.plane.image, plane)
+    _shot(window, "rings_density.png")
+    # a new ring search drops the density that belonged to the old one
+    rings(qtbot, window, "primitive")
+    assert view.result is None and view.plane.image is None
+
+    hom = panel.homology
+    panel.tabs.setCurrentWidget(hom)
+    assert hom.element.currentText() == "Si"
+    run(qtbot, window, hom.button)
+    res = hom.result
+    assert res is not None and (res.dimension == 1).any() and "loops" in hom.status.text()
+    points = hom.scatters[1].points()
+    hom._clicked(hom.scatters[1], [points[0]])
+    pair = int(points[0].data())
+    expected = res.pair_atoms([pair])
+    assert np.array_equal(window.viewer.selection, expected)
+    assert set(window.atoms.numbers[expected]) == {14}
+    _shot(window, "rings_homology.png")
+    hom.select_pairs([])
+    assert len(window.viewer.selection) == 0
+
+
+def test_homology_tab_says_how_to_install(qtbot, monkeypatch):
+    from amorpha.engine.order import homology
+    from amorpha.gui.panels.ring_views import HomologyView
+
+    monkeypatch.setattr(homology, "available", lambda: False)
+    view = HomologyView()
+    qtbot.addWidget(view)
+    assert not view.button.isEnabled() and "pip install" in view.status.text()
