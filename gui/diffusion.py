@@ -1,0 +1,372 @@
+"""Diffusion of one mobile atom in the shown model, in the background: sites and hop paths with
+their barriers, kinetic Monte Carlo at one temperature (MSD, D ± error, walkers animated in the
+viewer) and a temperature scan (Arrhenius fit beside the percolation barrier).
+
+Kept apart from the main window like :mod:`amorpha.gui.prediction`: the window creates one
+:class:`DiffusionController` and tells it when another model is shown. Results are applied only
+if the model they were computed for is still shown. A stopped KMC run or scan keeps what it had
+computed (the engine returns it marked ``cancelled``), so it is shown, not dropped.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from amorpha.engine.diffusion import (arrhenius_fit, build_network, diffusion_coefficient,
+                                      mean_squared_displacement, percolation_barrier, run_kmc,
+                                      temperature_scan)
+from amorpha.engine.errors import ParameterError
+from amorpha.gui.panels.diffusion_panel import format_d
+from amorpha.gui.viewer.paths_visual import PathsOverlay
+
+#: Recorded times of a KMC run: the frames of the walker animation.
+ANIMATION_FRAMES = 200
+#: Pause between animation frames (ms).
+ANIMATION_INTERVAL_MS = 60
+
+
+@dataclass(frozen=True)
+class EnergyFunction:
+    """An entry of the energy-function combo box: ``build(host, LandscapeParams, progress,
+    cancel)`` returns (sites, paths, network) as :func:`amorpha.engine.diffusion.build_network`."""
+
+    key: str
+    label: str
+    tooltip: str
+    build: Callable
+
+
+#: The energy functions the panel offers, in order; extend with :func:`register_energy_function`.
+ENERGY_FUNCTIONS: dict[str, EnergyFunction] = {}
+
+
+def register_energy_function(function: EnergyFunction) -> None:
+    ENERGY_FUNCTIONS[function.key] = function
+
+
+register_energy_function(EnergyFunction(
+    "uff", "UFF Lennard-Jones (Rappé 1992)",
+    "Pair sum with the UFF parameters of every element pair: fast, any element, qualitative",
+    build_network))
+
+
+@dataclass(frozen=True)
+class Landscape:
+    """Sites, paths and hop network of one mobile element in one host, as found."""
+
+    atoms: object
+    sites: object
+    paths: object
+    network: object
+    percolation: Optional[float]
+    function: str
+
+    @property
+    def link_barriers(self) -> np.ndarray:
+        """Per path, the higher of its two barriers: below it a walker can go both ways."""
+        return self.paths.barriers.max(axis=1)
+
+
+class _Relay(QObject):
+    """Carries the partial result of a stopped run from the worker to the GUI thread."""
+
+    partial = Signal(object)
+
+
+def _wrap(points: np.ndarray, cell: np.ndarray) -> np.ndarray:
+    frac = points @ np.linalg.inv(cell)
+    return (frac - np.floor(frac)) @ cell
+
+
+class DiffusionController(QObject):
+    landscape_shown = Signal()
+    kmc_shown = Signal()
+    scan_shown = Signal()
+
+    def __init__(self, window, panel, viewer):
+        super().__init__(window)
+        self.window = window
+        self.runner = window.runner
+        self.panel = panel
+        self.viewer = viewer
+        self.overlay = PathsOverlay(viewer)
+        self.atoms = None
+        self.landscape: Optional[Landscape] = None
+        self.kmc = None  # the KmcResult animated
+        self.scan = None
+        self.fit = None
+        self._task = None
+        self._generation = 0
+        self._then_scan = False
+        self._bonds_were_visible = None
+        self._frame = 0
+        self._relay = _Relay(self)
+        self._relay.partial.connect(self._partial)
+        self.timer = QTimer(self)
+        self.timer.setInterval(ANIMATION_INTERVAL_MS)
+        self.timer.timeout.connect(self._step)
+        panel.set_energy_functions([(f.key, f.label, f.tooltip) for f in ENERGY_FUNCTIONS.values()])
+        panel.find_requested.connect(self.find)
+        panel.kmc_requested.connect(self.run_kmc)
+        panel.scan_requested.connect(self.run_scan)
+        panel.stop_requested.connect(self.stop)
+        panel.animate_toggled.connect(self.animate)
+        panel.path_selected.connect(self.show_path)
+        panel.limit_changed.connect(self.overlay.set_barrier_limit)
+        panel.host_style_changed.connect(self._host_style)
+        self.overlay.path_picked.connect(panel.select_path)
+
+    # -- following the window ---------------------------------------------------------------
+    def structure_shown(self, atoms) -> None:
+        """Another model or frame: the landscape of the old one no longer applies."""
+        self.stop()
+        self._generation += 1
+        self.atoms = atoms
+        self.landscape = self.kmc = self.scan = self.fit = None
+        self.animate(False)
+        self.overlay.clear()
+        self._host_style(1.0)
+        self.panel.set_landscape(None)
+        self.panel.set_busy(False)
+        self.panel.animate_button.setEnabled(False)
+        symbols = atoms.get_chemical_formula(mode="hill") if atoms is not None else ""
+        self.panel.host.setText(f"Host (frozen): {self.window.source or 'the shown model'}, "
+                                f"{symbols}" if atoms is not None else "Host: no model shown.")
+
+    # -- running ----------------------------------------------------------------------------
+    def _submit(self, label: str, work: Callable, done: Callable) -> None:
+        generation = self._generation
+
+        def applied(result):
+            self.panel.set_busy(False)
+            if generation == self._generation:
+                done(result)
+
+        def failed(exc):
+            self.panel.set_busy(False)
+            self._then_scan = False
+            self._error(label, exc)
+
+        def cancelled():
+            self.panel.set_busy(False)
+            self._then_scan = False
+            self.window.statusBar().showMessage(f"{label} stopped.", 8000)
+
+        self.panel.set_busy(True, f"{label}…")
+        self._task = self.runner.submit(label, work, applied, failed, cancelled)
+
+    def _error(self, what: str, exc: BaseException) -> None:
+        reason = str(exc) if isinstance(exc, ParameterError) else f"{type(exc).__name__}: {exc}"
+        self.window.show_error(what, f"{what} failed.\n\n{reason}")
+
+    def stop(self) -> None:
+        if self._task is not None and not self._task.finished:
+            self._task.cancel()
+
+    @property
+    def busy(self) -> bool:
+        return self._task is not None and not self._task.finished
+
+    def find(self, then_scan: bool = False) -> None:
+        """Sites and paths of the chosen element in the shown model (then a scan if asked)."""
+        if self.atoms is None:
+            self.window.show_error("Diffusion", "Open or build a model first: it is the host.")
+            return
+        host, params = self.atoms.copy(), self.panel.landscape_params()
+        function = ENERGY_FUNCTIONS[self.panel.energy.currentData()]
+        self._then_scan = bool(then_scan)
+        atoms = self.atoms
+
+        def work(progress, cancel):
+            sites, paths, network = function.build(host, params, progress=progress, cancel=cancel)
+            try:
+                percolation = percolation_barrier(network)
+            except ParameterError:
+                percolation = None
+            return Landscape(atoms, sites, paths, network, percolation, function.key)
+
+        self._submit(f"Sites and paths of {params.sites.element}", work, self._show_landscape)
+
+    def _show_landscape(self, landscape: Landscape) -> None:
+        self.landscape, self.kmc, self.scan, self.fit = landscape, None, None, None
+        self.animate(False)
+        self.panel.animate_button.setEnabled(False)
+        barriers = landscape.link_barriers
+        self.overlay.show_network(landscape.sites.positions, landscape.paths.images, barriers,
+                                  self.panel.limit.value())
+        self._host_style(self.panel.host_style.currentData())
+        paths = landscape.paths
+        element = landscape.sites.element
+        if landscape.percolation is None:
+            spanning = "<b>the network does not span the cell</b>: no long-range diffusion"
+        else:
+            spanning = f"percolation barrier <b>{landscape.percolation:.3f} eV</b>"
+        unconverged = int((~paths.converged).sum())
+        self.panel.set_landscape(paths, (
+            f"{element}: <b>{len(landscape.sites)} sites</b> "
+            f"({landscape.sites.energies.min():.3f} to {landscape.sites.energies.max():.3f} eV), "
+            f"<b>{len(paths)} paths</b>, barriers {barriers.min():.3f}–{barriers.max():.3f} eV; "
+            f"{spanning}." + (f" {unconverged} bands did not converge." if unconverged else "")))
+        self.landscape_shown.emit()
+        if landscape.percolation is None:
+            self._then_scan = False
+            self.window.show_error(
+                "Diffusion", f"The hop network of {element} does not percolate: no cluster of "
+                "paths spans the cell in all three directions, so there is no long-range "
+                "diffusion (KMC gives D ≈ 0). Raise the hop distance or the site energy ceiling, "
+                "or use a larger or more open host.")
+        elif self._then_scan:
+            self._then_scan = False
+            self.run_scan()
+
+    def _need_landscape(self) -> bool:
+        if self.landscape is None:
+            self.window.show_error("Diffusion", "Find the sites and paths first.")
+            return False
+        return True
+
+    def run_kmc(self) -> None:
+        """Walkers at the panel's temperature; MSD and D; then the walkers move in the viewer."""
+        if not self._need_landscape():
+            return
+        network, params = self.landscape.network, self.panel.kmc_params(ANIMATION_FRAMES)
+        relay, generation = self._relay, self._generation
+
+        def work(progress, cancel):
+            result = run_kmc(network, params, progress=progress, cancel=cancel)
+            if result.cancelled:
+                relay.partial.emit((generation, result))
+            return result
+
+        self.animate(False)
+        self._submit(f"KMC at {params.temperature:g} K", work, self._show_kmc)
+
+    def run_scan(self) -> None:
+        """One run per temperature of the panel's range, then the Arrhenius fit."""
+        if not self._need_landscape():
+            return
+        network, params = self.landscape.network, self.panel.kmc_params(ANIMATION_FRAMES)
+        temperatures = self.panel.temperatures()
+        relay, generation = self._relay, self._generation
+
+        def work(progress, cancel):
+            scan = temperature_scan(network, temperatures, params, progress=progress,
+                                    cancel=cancel)
+            if scan.cancelled:
+                relay.partial.emit((generation, scan))
+            return scan
+
+        self.animate(False)
+        self._submit("Temperature scan", work, self._show_scan)
+
+    def _partial(self, payload) -> None:
+        generation, result = payload
+        if generation != self._generation:
+            return
+        if hasattr(result, "displacements"):
+            self._show_kmc(result)
+        else:
+            self._show_scan(result)
+
+    # -- results ----------------------------------------------------------------------------
+    def _show_kmc(self, result) -> None:
+        msd = mean_squared_displacement(result)
+        try:
+            fit = diffusion_coefficient(result)
+        except ParameterError:
+            fit = None
+        self.panel.show_msd(msd, fit, result.temperature)
+        stopped = (f" Stopped at {result.times[-1]:.3g} s of {result.duration:.3g} s; the "
+                   "trajectory so far is kept." if result.cancelled else "")
+        d = f"D = <b>{format_d(fit.D, fit.D_err)}</b>" if fit is not None else \
+            "too short for D (run longer)"
+        self.panel.result.setText(
+            f"{result.temperature:g} K: {d} from {result.n_walkers} walkers, "
+            f"{result.total_hops:,} hops in {result.seconds:.2f} s.{stopped}")
+        self._set_walkers(result, start=True)
+        self.kmc_shown.emit()
+
+    def _show_scan(self, scan) -> None:
+        self.scan = scan
+        percolation = self.landscape.percolation
+        beside = (f"percolation barrier <b>{percolation:.3f} eV</b>" if percolation is not None
+                  else "the network does not percolate")
+        stopped = " (stopped: the finished temperatures are shown)" if scan.cancelled else ""
+        if len(scan.temperatures) < 2:
+            self.panel.result.setText(f"Scan stopped after {len(scan.temperatures)} temperature(s): "
+                                      "an Arrhenius fit needs two or more.")
+            return
+        try:
+            self.fit = arrhenius_fit(scan.temperatures, scan.D, scan.D_err)
+        except ParameterError as exc:
+            self.fit = None
+            self._error("Arrhenius fit", exc)
+            return
+        self.panel.show_arrhenius(scan.temperatures, scan.D, scan.D_err, self.fit, percolation)
+        fit = self.fit
+        self.panel.result.setText(
+            f"{len(scan.temperatures)} temperatures, {scan.temperatures[0]:g}–"
+            f"{scan.temperatures[-1]:g} K{stopped}: E_a = <b>{fit.activation_energy:.3f} ± "
+            f"{fit.activation_energy_err:.3f} eV</b>, D₀ = "
+            f"{format_d(fit.prefactor, fit.prefactor_err)}; {beside}.")
+        if scan.results:
+            self._set_walkers(scan.results[-1], start=False)
+        self.scan_shown.emit()
+
+    # -- the viewer -------------------------------------------------------------------------
+    def show_path(self, k: int) -> None:
+        """Highlight path ``k`` and plot its energy profile (−1: none)."""
+        self.overlay.highlight(k)
+        if k < 0 or self.landscape is None:
+            return
+        paths = self.landscape.paths
+        distance, energy = paths.profile(k)
+        self.panel.show_profile(k, distance, energy, tuple(paths.barriers[k]))
+
+    def _host_style(self, scale) -> None:
+        """Host atoms at ``scale`` × their radius, without bonds below 1; None hides them."""
+        viewer = self.viewer
+        plain = scale is not None and scale >= 1.0
+        if not plain and self._bonds_were_visible is None:
+            self._bonds_were_visible = bool(viewer.bonds_node.visible)
+            viewer.show_bonds(False)
+        elif plain and self._bonds_were_visible is not None:
+            viewer.show_bonds(self._bonds_were_visible)
+            self._bonds_were_visible = None
+        viewer.atoms_node.visible = scale is not None
+        viewer.set_radius_scale(1.0 if scale is None else float(scale))
+
+    def _set_walkers(self, result, start: bool) -> None:
+        self.kmc = result
+        self._frame = 0
+        has = self.panel.animated.value() > 0 and len(result.times) > 1
+        self.panel.animate_button.setEnabled(has)
+        if has:
+            self.overlay.set_walkers(self.walker_positions(0))
+        if start and has:
+            self.panel.animate_button.setChecked(True)
+
+    def walker_positions(self, frame: int) -> np.ndarray:
+        """Where the shown walkers are at recorded time ``frame``, wrapped into the cell."""
+        result, network = self.kmc, self.landscape.network
+        n = min(self.panel.animated.value(), result.n_walkers)
+        unwrapped = network.positions[result.start_sites[:n]] + result.displacements[frame, :n]
+        return _wrap(unwrapped, network.cell)
+
+    def animate(self, on: bool) -> None:
+        if on and self.kmc is not None:
+            self.timer.start()
+        else:
+            self.timer.stop()
+            if self.panel.animate_button.isChecked():
+                self.panel.animate_button.setChecked(False)
+
+    def _step(self) -> None:
+        if self.kmc is None or self.landscape is None:
+            self.animate(False)
+            return
+        self._frame = (self._frame + 1) % len(self.kmc.times)
+        self.overlay.set_walkers(self.walker_positions(self._frame))

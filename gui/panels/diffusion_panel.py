@@ -1,0 +1,380 @@
+"""The Diffusion panel: settings of the energy landscape and of kinetic Monte Carlo, the table of
+hop paths, and the plots (energy profile along a path, MSD with its fit, Arrhenius plot).
+
+The panel only holds parameters and shows results; :mod:`amorpha.gui.diffusion` runs the engine
+in the background and draws the sites, paths and walkers in the viewer.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import (QAbstractTableModel, QModelIndex, QSize, QSortFilterProxyModel, Qt,
+                            Signal)
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QGridLayout, QGroupBox,
+                               QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableView,
+                               QTabWidget, QVBoxLayout, QWidget)
+
+from amorpha.engine.diffusion import KB_EV, UFF_PARAMETERS, KmcParams, LandscapeParams, PathParams
+from amorpha.engine.diffusion import SiteSearchParams
+from amorpha.engine.diffusion.analysis import CM2_PER_ANGSTROM2
+from amorpha.gui.panels.widgets import double_spin, int_spin
+
+#: How the host is drawn while the network is shown: (label, atom radius scale; None hides it).
+#: Below 1 the bonds are hidden too (they would hide the paths).
+HOST_STYLES = [("small, no bonds", 0.3), ("as they are", 1.0), ("hidden", None)]
+CURVE = "#1f77b4"
+FIT = "#d62728"
+REFERENCE = "#7f7f7f"
+
+
+def _plot(left: str, bottom: str) -> pg.PlotWidget:
+    plot = pg.PlotWidget(background="w")
+    plot.setMinimumHeight(210)
+    plot.setLabel("left", left)
+    plot.setLabel("bottom", bottom)
+    plot.showGrid(x=True, y=True, alpha=0.2)
+    for axis in ("left", "bottom"):
+        plot.getPlotItem().getAxis(axis).enableAutoSIPrefix(False)
+    plot.addLegend(offset=(-10, 10))
+    return plot
+
+
+class _PlotTabs(QTabWidget):
+    """Tabs that ask for little height: the dock's scroll area sizes the panel by its preferred
+    height, and the plots' large default hint would push the lower half out of view."""
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt name)
+        return QSize(super().sizeHint().width(), self.minimumHeight())
+
+
+def _pairs(grid: QGridLayout, row: int, pairs) -> None:
+    """Label/field pairs two to a row of ``grid``, from ``row`` on."""
+    for k, (label, widget) in enumerate(pairs):
+        grid.addWidget(QLabel(label), row + k // 2, 2 * (k % 2))
+        grid.addWidget(widget, row + k // 2, 2 * (k % 2) + 1)
+
+
+def format_d(d_a2: float, err_a2: float) -> str:
+    """D ± error in cm²/s (inputs in Å²/s)."""
+    d, e = d_a2 * CM2_PER_ANGSTROM2, err_a2 * CM2_PER_ANGSTROM2
+    return f"{d:.3g} ± {e:.2g} cm²/s" if np.isfinite(e) else f"{d:.3g} cm²/s"
+
+
+class PathTableModel(QAbstractTableModel):
+    """One row per hop path; numbers sort as numbers (``Qt.UserRole``)."""
+
+    HEADERS = ["Path", "From", "To", "Length (Å)", "Barrier → (eV)", "Barrier ← (eV)", "NEB"]
+    TIPS = ["Path index", "First site", "Second site (an image of it when the path crosses the cell)",
+            "Length along the minimum-energy path", "Saddle minus the first site's energy",
+            "Saddle minus the second site's energy",
+            "converged: every image's force below the NEB tolerance"]
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.paths = None
+        self._columns = None
+
+    def set_paths(self, paths) -> None:
+        self.beginResetModel()
+        self.paths = paths
+        if paths is not None and len(paths):
+            barriers = paths.barriers
+            self._columns = [np.arange(len(paths)), paths.edges[:, 0], paths.edges[:, 1],
+                             paths.distances[:, -1], barriers[:, 0], barriers[:, 1],
+                             paths.converged.astype(int)]
+        else:
+            self._columns = None
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802 (Qt name)
+        return 0 if parent.isValid() or self._columns is None else len(self._columns[0])
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+        return len(self.HEADERS)
+
+    def headerData(self, section, orientation, role=Qt.DisplayRole):  # noqa: N802
+        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
+            return self.HEADERS[section]
+        if orientation == Qt.Horizontal and role == Qt.ToolTipRole:
+            return self.TIPS[section]
+        return None
+
+    def data(self, index, role=Qt.DisplayRole):
+        if self._columns is None or not index.isValid():
+            return None
+        value = self._columns[index.column()][index.row()]
+        if role == Qt.UserRole:
+            return float(value)
+        if role == Qt.DisplayRole:
+            c = index.column()
+            if c < 3:
+                return str(int(value))
+            if c == 6:
+                return "converged" if value else "not converged"
+            return f"{value:.3f}"
+        if role == Qt.TextAlignmentRole and index.column() < 6:
+            return int(Qt.AlignRight | Qt.AlignVCenter)
+        return None
+
+
+class DiffusionPanel(QWidget):
+    find_requested = Signal()
+    kmc_requested = Signal()
+    scan_requested = Signal()
+    stop_requested = Signal()
+    animate_toggled = Signal(bool)
+    path_selected = Signal(int)  # −1: none
+    limit_changed = Signal(float)
+    host_style_changed = Signal(object)  # radius scale, or None to hide the host
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        # -- landscape ------------------------------------------------------------------------
+        self.host = QLabel("Host: no model shown.")
+        self.host.setWordWrap(True)
+        self.element = QComboBox()
+        self.element.addItems(list(UFF_PARAMETERS))
+        self.element.setCurrentText("Cu")
+        self.element.setToolTip("The mobile atom; the host stays frozen")
+        self.energy = QComboBox()
+        self.energy.setToolTip("The energy of the mobile atom in the host")
+        sites, paths = SiteSearchParams(), PathParams()
+        self.spacing = double_spin(0.05, 2.0, sites.spacing, " Å")
+        self.spacing.setToolTip("Grid spacing of the site search (every basin wider than this is found)")
+        self.energy_max = double_spin(-100.0, 100.0, sites.energy_max, " eV")
+        self.energy_max.setToolTip("Minima above this energy (0 = the atom far from the host) are no sites")
+        self.hop_distance = double_spin(0.5, 10.0, paths.hop_distance, " Å")
+        self.hop_distance.setToolTip("Sites closer than this are joined by a path if no third site is in the way")
+        self.n_images = int_spin(3, 101, paths.n_images)
+        self.n_images.setToolTip("Images of each nudged elastic band, ends included")
+        self.fmax = double_spin(1e-4, 1.0, paths.fmax, " eV/Å", decimals=4)
+        self.fmax.setToolTip("A band has converged when every image's force is below this")
+        self.find_button = QPushButton("Find sites and paths")
+        self.find_button.setToolTip("Site search on a grid + minimisation, then climbing-image NEB "
+                                    "between neighbouring sites (in the background)")
+        self.find_button.clicked.connect(self.find_requested)
+        landscape = QGroupBox("Energy landscape")
+        grid = QGridLayout(landscape)
+        grid.addWidget(self.host, 0, 0, 1, 4)
+        grid.addWidget(QLabel("Mobile atom"), 1, 0)
+        grid.addWidget(self.element, 1, 1)
+        grid.addWidget(QLabel("Energy"), 1, 2)
+        grid.addWidget(self.energy, 1, 3)
+        _pairs(grid, 2, [("Grid spacing", self.spacing), ("Sites up to", self.energy_max),
+                         ("Hop distance", self.hop_distance), ("NEB images", self.n_images),
+                         ("NEB tolerance", self.fmax)])
+        grid.addWidget(self.find_button, 5, 2, 1, 2)
+        grid.setColumnStretch(3, 1)
+
+        self.summary = QLabel("No landscape yet.")
+        self.summary.setWordWrap(True)
+        self.limit = double_spin(0.0, 100.0, 1.0, " eV")
+        self.limit.setToolTip("Draw only the paths whose barrier (the higher of the two ways) is at most this")
+        self.limit.valueChanged.connect(self.limit_changed)
+        self.host_style = QComboBox()
+        for label, scale in HOST_STYLES:
+            self.host_style.addItem(label, scale)
+        self.host_style.setToolTip("How the host atoms are drawn while the sites and paths are shown")
+        self.host_style.currentIndexChanged.connect(
+            lambda _: self.host_style_changed.emit(self.host_style.currentData()))
+        self.model = PathTableModel(self)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setSortRole(Qt.UserRole)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(20)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setMinimumHeight(150)
+        self.table.selectionModel().selectionChanged.connect(self._row_selected)
+        grid.addWidget(self.summary, 6, 0, 1, 4)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Show paths up to"))
+        row.addWidget(self.limit)
+        row.addWidget(QLabel("Host atoms"))
+        row.addWidget(self.host_style)
+        row.addStretch(1)
+        grid.addLayout(row, 7, 0, 1, 4)
+
+        # -- kinetic Monte Carlo --------------------------------------------------------------
+        kmc = KmcParams()
+        self.temperature = double_spin(0.0, 5000.0, 800.0, " K", decimals=1)
+        self.walkers = int_spin(1, 1_000_000, 200)
+        self.hops = int_spin(10, 1_000_000_000, 100_000)
+        self.hops.setToolTip("Hops per walker at equilibrium (sets the length of each run)")
+        self.frequency = double_spin(0.01, 1e4, kmc.attempt_frequency / 1e12, " THz")
+        self.frequency.setToolTip("Attempt frequency ν of every hop, k = ν·exp(−barrier/kT)")
+        self.t_from = double_spin(0.0, 5000.0, 500.0, " K", decimals=1)
+        self.t_to = double_spin(0.0, 5000.0, 1000.0, " K", decimals=1)
+        self.n_temperatures = int_spin(2, 50, 5)
+        self.animated = int_spin(0, 500, 12)
+        self.animated.setToolTip("How many walkers move in the viewer after a run")
+        self.kmc_button = QPushButton("Run KMC")
+        self.kmc_button.setToolTip("Walkers at one temperature: MSD and D ± its standard error")
+        self.kmc_button.clicked.connect(self.kmc_requested)
+        self.scan_button = QPushButton("Temperature scan")
+        self.scan_button.setToolTip("One run per temperature, then the Arrhenius fit")
+        self.scan_button.clicked.connect(self.scan_requested)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop the running search or KMC (a run keeps its trajectory so far)")
+        self.stop_button.clicked.connect(self.stop_requested)
+        self.stop_button.setEnabled(False)
+        self.animate_button = QPushButton("Animate walkers")
+        self.animate_button.setCheckable(True)
+        self.animate_button.setEnabled(False)
+        self.animate_button.toggled.connect(self.animate_toggled)
+        kmc_box = QGroupBox("Kinetic Monte Carlo")
+        grid = QGridLayout(kmc_box)
+        pairs = [("Temperature", self.temperature), ("Walkers", self.walkers),
+                 ("Hops per walker", self.hops), ("Attempt frequency", self.frequency),
+                 ("Scan from", self.t_from), ("to", self.t_to),
+                 ("Temperatures", self.n_temperatures), ("Walkers shown", self.animated)]
+        _pairs(grid, 0, pairs)
+        buttons = QHBoxLayout()
+        for b in (self.kmc_button, self.scan_button, self.animate_button, self.stop_button):
+            buttons.addWidget(b)
+        grid.addLayout(buttons, len(pairs) // 2, 0, 1, 4)
+        self.result = QLabel("")
+        self.result.setWordWrap(True)
+        self.result.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        grid.addWidget(self.result, len(pairs) // 2 + 1, 0, 1, 4)
+
+        # -- plots ----------------------------------------------------------------------------
+        self.profile_plot = _plot("energy (eV)", "distance along the path (Å)")
+        self.msd_plot = _plot("MSD (Å²)", "time (ns)")
+        self.arrhenius_plot = _plot("ln(D / cm² s⁻¹)", "1000 / T (1/K)")
+        self.tabs = _PlotTabs()
+        self.tabs.addTab(self.table, "Paths")
+        self.tabs.setTabToolTip(0, "Pick a row (or click a path in the viewer) to see its energy profile")
+        self.tabs.addTab(self.profile_plot, "Energy profile")
+        self.tabs.addTab(self.msd_plot, "MSD")
+        self.tabs.addTab(self.arrhenius_plot, "Arrhenius")
+        self.tabs.setMinimumHeight(300)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(landscape)
+        layout.addWidget(kmc_box)
+        layout.addWidget(self.tabs, 1)
+        self.set_landscape(None)
+
+    # -- parameters -----------------------------------------------------------------------------
+    def set_energy_functions(self, entries) -> None:
+        """Offer ``entries`` [(key, label, tooltip)] in the energy-function combo box."""
+        current = self.energy.currentData()
+        self.energy.clear()
+        for k, (key, label, tip) in enumerate(entries):
+            self.energy.addItem(label, key)
+            self.energy.setItemData(k, tip, Qt.ToolTipRole)
+        index = self.energy.findData(current)
+        self.energy.setCurrentIndex(max(index, 0))
+
+    def landscape_params(self) -> LandscapeParams:
+        sites = SiteSearchParams(element=self.element.currentText(), spacing=self.spacing.value(),
+                                 energy_max=self.energy_max.value())
+        paths = PathParams(hop_distance=self.hop_distance.value(), n_images=self.n_images.value(),
+                           fmax=self.fmax.value())
+        return LandscapeParams(sites, paths)
+
+    def kmc_params(self, n_samples: int = 100) -> KmcParams:
+        return KmcParams(temperature=self.temperature.value(), n_walkers=self.walkers.value(),
+                         n_steps=self.hops.value(), attempt_frequency=self.frequency.value() * 1e12,
+                         n_samples=n_samples)
+
+    def temperatures(self) -> np.ndarray:
+        return np.linspace(self.t_from.value(), self.t_to.value(), self.n_temperatures.value())
+
+    def set_busy(self, busy: bool, message: str = "") -> None:
+        for b in (self.find_button, self.kmc_button, self.scan_button):
+            b.setEnabled(not busy)
+        self.stop_button.setEnabled(busy)
+        if message:
+            self.result.setText(message)
+
+    # -- landscape ------------------------------------------------------------------------------
+    def set_landscape(self, paths, summary: str = "No landscape yet: Find sites and paths.") -> None:
+        self.model.set_paths(paths)
+        self.summary.setText(summary)
+        has = paths is not None
+        self.kmc_button.setEnabled(has)
+        self.scan_button.setEnabled(has)
+        self.profile_plot.clear()
+        if has:
+            self.table.resizeColumnsToContents()
+        else:
+            self.result.setText("")
+            self.msd_plot.clear()
+            self.arrhenius_plot.clear()
+
+    def select_path(self, k: int) -> None:
+        """Select path ``k`` in the table (which plots its profile)."""
+        index = self.proxy.mapFromSource(self.model.index(int(k), 0))
+        if index.isValid():
+            self.table.selectRow(index.row())
+            self.table.scrollTo(index)
+
+    def _row_selected(self, *_) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        self.path_selected.emit(self.proxy.mapToSource(rows[0]).row() if rows else -1)
+
+    def show_profile(self, k: int, distance: np.ndarray, energy: np.ndarray,
+                     barriers: tuple[float, float]) -> None:
+        self.profile_plot.clear()
+        self.profile_plot.plot(distance, energy, pen=pg.mkPen(CURVE, width=2), symbol="o",
+                               symbolSize=6, symbolBrush=CURVE, name=f"path {k}")
+        top = int(np.argmax(energy))
+        self.profile_plot.plot([distance[top]], [energy[top]], pen=None, symbol="t1",
+                               symbolSize=12, symbolBrush=FIT,
+                               name=f"saddle: {barriers[0]:.3f} eV → / {barriers[1]:.3f} eV ←")
+        self.tabs.setCurrentWidget(self.profile_plot)
+
+    # -- KMC results ----------------------------------------------------------------------------
+    def show_msd(self, msd, fit, temperature: float) -> None:
+        """MSD(t) ± standard error and the fitted line 6Dt + c over the fitted part."""
+        plot = self.msd_plot
+        plot.clear()
+        t = msd.times * 1e9
+        plot.addItem(pg.FillBetweenItem(pg.PlotDataItem(t, msd.msd - msd.stderr),
+                                        pg.PlotDataItem(t, msd.msd + msd.stderr),
+                                        brush=pg.mkBrush(31, 119, 180, 50)))
+        plot.plot(t, msd.msd, pen=pg.mkPen(CURVE, width=2), name=f"MSD at {temperature:g} K")
+        if fit is not None:
+            window = msd.times >= fit.t_from
+            slope = 2 * fit.dimensions * fit.D
+            c = msd.msd[window].mean() - slope * msd.times[window].mean()
+            ends = np.array([fit.t_from, fit.t_to])
+            plot.plot(ends * 1e9, slope * ends + c, pen=pg.mkPen(FIT, width=2, style=Qt.DashLine),
+                      name=f"6Dt + c, D = {format_d(fit.D, fit.D_err)}")
+        self.tabs.setCurrentWidget(plot)
+
+    def show_arrhenius(self, temperatures, D, D_err, fit, percolation: Optional[float]) -> None:
+        """ln D against 1000/T with error bars, the fitted line and the percolation slope."""
+        plot = self.arrhenius_plot
+        plot.clear()
+        x = 1000.0 / np.asarray(temperatures)
+        y = np.log(np.asarray(D) * CM2_PER_ANGSTROM2)
+        err = np.asarray(D_err) / np.asarray(D)
+        plot.addItem(pg.ErrorBarItem(x=x, y=y, height=2 * err, pen=pg.mkPen(CURVE)))
+        plot.plot(x, y, pen=None, symbol="o", symbolSize=8, symbolBrush=CURVE, name="KMC")
+        if fit is not None:
+            xs = np.linspace(x.min(), x.max(), 50)
+            ln_d0 = np.log(fit.prefactor * CM2_PER_ANGSTROM2)
+            plot.plot(xs, ln_d0 - fit.activation_energy * xs / (1000 * KB_EV),
+                      pen=pg.mkPen(FIT, width=2),
+                      name=f"fit: E_a = {fit.activation_energy:.3f} ± "
+                           f"{fit.activation_energy_err:.3f} eV")
+            if percolation is not None:
+                middle = xs.mean()
+                at_middle = ln_d0 - fit.activation_energy * middle / (1000 * KB_EV)
+                ref = at_middle - percolation * (xs - middle) / (1000 * KB_EV)
+                plot.plot(xs, ref, pen=pg.mkPen(REFERENCE, width=1.5, style=Qt.DashLine),
+                          name=f"slope of the percolation barrier {percolation:.3f} eV")
+        self.tabs.setCurrentWidget(plot)
