@@ -596,6 +596,9 @@ def build_parser() -> argparse.ArgumentParser:
                            description=command.help)
         command.add_options(p)
         p.set_defaults(handler=command)
+    from .gb.cli import add_parser as add_gb_search  # noqa: PLC0415 - not a per-frame command
+
+    add_gb_search(sub).set_defaults(handler=None)
     return parser
 
 
@@ -645,6 +648,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     command: Command = args.handler
     try:
+        if command is None:
+            return _gb_search(args)
         return _run(command, args)
     except UsageError as exc:
         return _error(str(exc))
@@ -655,6 +660,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return EXIT_CANCELLED
+
+
+def _gb_search(args) -> int:
+    """``gb-search``: see :mod:`amorpha.engine.gb.cli`."""
+    from .gb.cli import run as run_gb_search  # noqa: PLC0415
+
+    progress = ProgressLine("gb-search", sys.stderr, sys.stderr.isatty())
+    token = CancelToken()
+    with _Interrupts(token, progress):
+        status, lines = run_gb_search(args, progress, token)
+    progress.close()
+    for line in lines if not args.quiet else []:
+        print(line)
+    return EXIT_CANCELLED if status == 130 else status
 
 
 def _run(command: Command, args) -> int:

@@ -1,0 +1,164 @@
+"""Grain-boundary search engine: candidate grids, oracles, cache, pools, strategies, bad input."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from amorpha.engine.errors import ParameterError
+from amorpha.engine.gb import (GbBoundary, GbSearchParams, SearchFailed, available_oracles,
+                               candidate_grid, in_plane_periods, make_oracle, run_search)
+from amorpha.engine.gb.oracles import EMTOracle, EV_PER_A2_TO_J_PER_M2
+from amorpha.engine.gb.search import evaluations_to_target, make_strategy
+
+SMALL = GbSearchParams(GbBoundary("Cu", 5, (3, 1, 0), bulk_thickness=10.0), nx=2, ny=3,
+                       dz=(0.0, 0.4), removal=(0.7,))
+
+
+@pytest.fixture(scope="module")
+def oracle():
+    return make_oracle("fastest")
+
+
+def test_candidate_count_and_keys_before_anything_runs():
+    params = GbSearchParams(GbBoundary("Cu", 5, (2, 1, 0)), nx=12, ny=24,
+                            dz=(0.0, 0.15, 0.3, 0.45, 0.6, 0.75), removal=(0.5, 0.7, 0.9))
+    assert params.count == 12 * 24 * 6 * 3
+    cs = candidate_grid(params)
+    assert len(cs) == params.count and cs.shape == (12, 24, 6, 3)
+    keys = {c.key for c in cs}
+    assert len(keys) == len(cs)
+    assert candidate_grid(params)[777].key == cs[777].key  # stable across builds
+    c = cs[777]
+    i, j, k, r = cs.grid_index[777]
+    assert (c.fx, c.fy, c.dz, c.removal) == (i / 12, j / 24, params.dz[k], params.removal[r])
+    px, py = in_plane_periods(params.boundary, 3.6)
+    t = c.params(3.6).translation
+    assert t == pytest.approx((c.fx * px, c.fy * py, c.dz))
+
+
+@pytest.mark.parametrize("change, parameter", [({"nx": 0}, "nx"), ({"ny": -1}, "ny"),
+                                               ({"dz": ()}, "dz"), ({"removal": ()}, "removal"),
+                                               ({"removal": (1.2,)}, "removal")])
+def test_zero_point_grid_is_a_clear_error(change, parameter):
+    params = GbSearchParams(**{**SMALL.__dict__, **change})
+    with pytest.raises(ParameterError) as err:
+        candidate_grid(params)
+    assert err.value.parameter == parameter
+    assert "grid" in str(err.value) or "fraction" in str(err.value)
+
+
+def test_unknown_element_is_a_clear_error():
+    params = GbSearchParams(GbBoundary("Ta", 5, (3, 1, 0)), nx=1, ny=1, dz=(0.0,), removal=(0.7,))
+    with pytest.raises(ParameterError, match="EMT has no parameters for Ta; it knows"):
+        run_search(candidate_grid(params), make_oracle("emt"), "exhaustive")
+    with pytest.raises(ParameterError, match="unknown oracle"):
+        make_oracle("dft")
+
+
+def test_gamma_is_excess_energy_per_two_boundaries_and_periodic(oracle, tmp_path):
+    """Per-atom energies add up to γ·2A + N·e_bulk; a translation by a full CSL period is a no-op."""
+    cs = candidate_grid(SMALL)
+    ref = oracle.reference("Cu")
+    ev = oracle.evaluate(cs[3], ref)
+    excess = ev.site_energies.sum() - ev.n_atoms * ref.e_bulk
+    assert excess / (2 * ev.area) * EV_PER_A2_TO_J_PER_M2 == pytest.approx(ev.gamma, abs=1e-6)
+    c = cs[3]
+    shifted = type(c)(c.boundary, c.index, c.fx + 1.0, c.fy - 1.0, c.dz, c.removal)
+    assert oracle.evaluate(shifted, ref).gamma == pytest.approx(ev.gamma, abs=2e-4)
+    atoms = ev.atoms(ref.e_bulk)
+    assert atoms.arrays["site_energy"].sum() == pytest.approx(excess)
+
+
+def test_search_result_cache_hits_and_maps(oracle, tmp_path):
+    cs = candidate_grid(SMALL)
+    seen = []
+    first = run_search(cs, oracle, "exhaustive", cache_dir=tmp_path, on_evaluation=seen.append)
+    assert len(first.evaluations) == len(cs) == len(seen)
+    assert not any(e.cached for e in first.evaluations)
+    t0 = time.perf_counter()
+    again = run_search(cs, oracle, "exhaustive", cache_dir=tmp_path)
+    assert all(e.cached for e in again.evaluations)
+    assert np.array_equal(again.gammas, first.gammas)
+    assert time.perf_counter() - t0 < 2.0
+    best = first.best_so_far()
+    assert np.all(np.diff(best) <= 0) and best[-1] == first.gammas.min()
+    emap = first.energy_map()
+    assert emap.shape == (2, 3) and np.nanmin(emap) == first.gammas.min()
+    partial = run_search(cs, oracle, "random", n_evals=2, cache_dir=tmp_path, seed=3)
+    assert np.isnan(partial.energy_map()).sum() >= 6 - 2 * 2
+    atoms = first.best_atoms()
+    assert len(atoms) == first.best.n_atoms and "site_energy" in atoms.arrays
+
+
+def test_cancel_keeps_what_was_found(oracle, tmp_path):
+    cs = candidate_grid(SMALL)
+    seen = []
+    result = run_search(cs, oracle, "random", n_evals=len(cs), cache_dir=tmp_path,
+                        on_evaluation=seen.append, cancel=lambda: len(seen) >= 2)
+    assert result.stopped and len(result.evaluations) == 2
+    assert [e.candidate.index for e in seen] == result.indices.tolist()
+
+
+class _BrokenOracle(EMTOracle):
+    """EMT that fails on candidate 2: a worker crash in the middle of a search."""
+
+    def evaluate(self, candidate, reference):
+        if candidate.index == 2:
+            raise RuntimeError("the worker died")
+        return super().evaluate(candidate, reference)
+
+
+def test_failed_evaluation_keeps_results(tmp_path):
+    cs = candidate_grid(GbSearchParams(SMALL.boundary, nx=1, ny=3, dz=(0.0,), removal=(0.7,)))
+    with pytest.raises(SearchFailed, match="after 2 evaluations.*the worker died") as err:
+        run_search(cs, _BrokenOracle(fmax=0.05), "exhaustive", cache_dir=tmp_path)
+    assert err.value.result.indices.tolist() == [0, 1]
+    assert np.all(np.isfinite(err.value.result.gammas))
+
+
+def test_unreachable_scheduler_is_a_clear_error_and_results_stay(oracle, tmp_path):
+    cs = candidate_grid(SMALL)
+    done = run_search(cs, oracle, "exhaustive", n_evals=3, cache_dir=tmp_path)
+    t0 = time.perf_counter()
+    with pytest.raises(ParameterError, match="no Dask scheduler answered at tcp://127.0.0.1:9") as err:
+        run_search(cs, oracle, "exhaustive", scheduler="tcp://127.0.0.1:9", cache_dir=tmp_path)
+    assert err.value.parameter == "scheduler"
+    assert time.perf_counter() - t0 < 10.0
+    kept = run_search(cs, oracle, "exhaustive", n_evals=3, cache_dir=tmp_path)
+    assert all(e.cached for e in kept.evaluations)
+    assert np.array_equal(kept.gammas, done.gammas)
+
+
+def test_dask_local_cluster_equals_serial(oracle):
+    cs = candidate_grid(SMALL)
+    serial = run_search(cs, oracle, "exhaustive", cache=False)
+    spread = run_search(cs, oracle, "exhaustive", dask=True, workers=2, cache=False)
+    order = np.argsort(spread.indices)
+    assert spread.indices[order].tolist() == serial.indices.tolist()
+    assert np.allclose(spread.gammas[order], serial.gammas, atol=1e-9)
+
+
+def test_bayesian_optimisation_finds_a_known_minimum_fast():
+    """A smooth periodic test function on 12 × 12 × 4 × 2 candidates with one global minimum."""
+    cs = candidate_grid(GbSearchParams(GbBoundary("Cu", 5, (2, 1, 0)), nx=12, ny=12,
+                                       dz=(0.0, 0.2, 0.4, 0.6), removal=(0.5, 0.8)))
+    tx, ty = 2 * np.pi * cs.fx, 2 * np.pi * cs.fy
+    values = (1.0 - 0.08 * np.cos(tx - 2 * np.pi * 5 / 12) - 0.05 * np.cos(ty - 2 * np.pi * 7 / 12)
+              - 0.04 * np.cos(2 * ty) + 0.3 * (cs.dz - 0.4) ** 2 + 0.02 * (cs.removal == 0.5))
+    target = values.min() + 1e-9
+    assert np.sum(values <= target) == 1
+    bo = [evaluations_to_target(make_strategy("bo", cs, seed=s, acquisition=acq), values, target, 60)
+          for s, acq in ((0, "ei"), (1, "lcb"))]
+    assert all(n is not None and n <= 40 for n in bo), bo
+    rand = [evaluations_to_target(make_strategy("random", cs, seed=s), values, target) for s in range(5)]
+    assert np.median(rand) > 3 * max(bo)
+
+
+def test_oracles_listed_and_screening_needs_a_model():
+    assert "emt" in available_oracles()
+    with pytest.raises(ParameterError, match="trained on other boundaries"):
+        make_strategy("screening", candidate_grid(SMALL))
+    with pytest.raises(ParameterError, match="acquisition"):
+        make_strategy("bo", candidate_grid(SMALL), acquisition="ucb")
