@@ -1,0 +1,335 @@
+"""Spectra as descriptors: learn a quantity from spectra and show how well it is predicted.
+
+The data are a spectrum table (CSV, see :mod:`amorpha.engine.spectra.spectral_regression`) or the
+built-in task (predicted Si K spectra of many small a-SiOx models with their structural
+quantities). Cross-validated parity plots put Model A (spectrum only) beside Model B (spectrum +
+composition) with their R². Building the data and fitting run in the background (progress, cancel);
+a failure leaves the table and plots as they were.
+"""
+from __future__ import annotations
+
+import os
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QMessageBox,
+                               QProgressBar, QPushButton, QVBoxLayout, QWidget)
+
+from amorpha.engine.errors import ParameterError, ReadError
+from amorpha.engine.spectra.spectral_regression import (REGRESSORS, BuiltinParams, RegressionParams,
+                                                        builtin_dataset, compare_models, read_table, write_table)
+from amorpha.engine.surrogate.model import ModelMismatchError
+from amorpha.gui.panels.widgets import int_spin
+
+TABLE_FILTER = "Spectrum tables (*.csv);;All files (*)"
+DEFAULT_TARGET = "mean Si-O-Si angle (deg)"
+COLOURS = ("#1f77b4", "#d62728")
+
+
+class ParityPlot(pg.PlotWidget):
+    """Predicted against true values, the diagonal, and R² in the title."""
+
+    def __init__(self, title: str, colour: str):
+        super().__init__(background="w")
+        self.base_title, self.colour = title, colour
+        self.setTitle(title, color="k")
+        self.setLabel("bottom", "true")
+        self.setLabel("left", "predicted (cross-validated)")
+        self.showGrid(x=True, y=True, alpha=0.2)
+        self.setMinimumSize(320, 300)
+        self.result = None
+
+    def show_result(self, result, unit: str) -> None:
+        self.clear()
+        self.result = result
+        if result is None:
+            self.setTitle(f"{self.base_title}: needs composition columns", color="#777")
+            return
+        lo = float(min(result.true.min(), result.predicted.min()))
+        hi = float(max(result.true.max(), result.predicted.max()))
+        pad = 0.05 * (hi - lo or 1.0)
+        self.plot([lo - pad, hi + pad], [lo - pad, hi + pad], pen=pg.mkPen("#888", width=1, style=Qt.DashLine))
+        self.plot(result.true, result.predicted, pen=None, symbol="o", symbolSize=7,
+                  symbolBrush=pg.mkBrush(self.colour), symbolPen=pg.mkPen("w"))
+        self.setLabel("bottom", f"true {unit}")
+        self.setLabel("left", f"predicted {unit}")
+        self.setTitle(f"{self.base_title}: R² = {result.r2:.3f}, MAE {result.mae:.3g}", color="k")
+        self.enableAutoRange()
+
+
+class SpectralRegressionDialog(QDialog):
+    """Load a table or run the built-in task; fit; compare Model A and Model B; export."""
+
+    fitted = Signal()  # a comparison is on the plots
+    table_changed = Signal()
+
+    def __init__(self, runner, model_source=None, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Spectra as descriptors")
+        self.runner = runner
+        self.model_source = model_source or (lambda: None)
+        self.table = None
+        self.table_source = ""
+        self.comparison = None
+        self.task = None
+        self.last_error = ""
+
+        intro = QLabel("Predict a quantity from spectra: Model A sees the spectrum only, Model B the spectrum "
+                       "and the composition. Each point is predicted by a model that never saw it "
+                       "(k-fold cross-validation).")
+        intro.setWordWrap(True)
+
+        self.load_button = QPushButton("Load table…")
+        self.load_button.setToolTip("CSV, one row per sample: columns named by energy (eV) hold the spectrum, "
+                                    "'composition:…' columns the composition, the other numeric columns targets")
+        self.n_models = int_spin(5, 2000, BuiltinParams.n_models, " models")
+        self.n_si = int_spin(64, 1024, BuiltinParams.n_si, " Si each")
+        self.builtin_button = QPushButton("Run built-in a-SiOx task")
+        self.builtin_button.setToolTip("Build a-SiOx models (x 0.3–2, random bonding and mixture), predict "
+                                       "their average Si K spectra with the surrogate in use, and use their "
+                                       "Si coordination, oxidation fractions and Si–O–Si angle as targets")
+        self.data_label = QLabel("No data yet.")
+        self.data_label.setWordWrap(True)
+        data_row = QHBoxLayout()
+        for w in (self.load_button, QLabel("or"), self.n_models, self.n_si, self.builtin_button):
+            data_row.addWidget(w)
+        data_row.addStretch(1)
+        data_box = QGroupBox("Data")
+        data_layout = QVBoxLayout(data_box)
+        data_layout.addLayout(data_row)
+        data_layout.addWidget(self.data_label)
+
+        self.target = QComboBox()
+        self.target.setMinimumContentsLength(22)
+        self.regressor = QComboBox()
+        for key, text in REGRESSORS.items():
+            self.regressor.addItem(text, key)
+        self.n_pca = int_spin(0, 100, 0)
+        self.n_pca.setSpecialValueText("none")
+        self.n_pca.setToolTip("PCA components of the spectrum before the regressor (none: every energy point)")
+        self.folds = int_spin(2, 20, 5, " folds")
+        self.fit_button = QPushButton("Fit")
+        fit_row = QHBoxLayout()
+        for text, w in (("Target", self.target), ("Regressor", self.regressor), ("PCA", self.n_pca)):
+            fit_row.addWidget(QLabel(text))
+            fit_row.addWidget(w)
+        fit_row.addWidget(self.folds)
+        fit_row.addWidget(self.fit_button)
+        fit_row.addStretch(1)
+
+        self.plot_a = ParityPlot("Model A (spectrum only)", COLOURS[0])
+        self.plot_b = ParityPlot("Model B (spectrum + composition)", COLOURS[1])
+        self.plots = QWidget()
+        plots_layout = QHBoxLayout(self.plots)
+        plots_layout.setContentsMargins(0, 0, 0, 0)
+        plots_layout.addWidget(self.plot_a)
+        plots_layout.addWidget(self.plot_b)
+
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(False)
+        self.cancel_button = QPushButton("Cancel")
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.export_csv_button = QPushButton("Export parity CSV…")
+        self.export_png_button = QPushButton("Export PNG…")
+        self.save_table_button = QPushButton("Save table…")
+        close = QPushButton("Close")
+        bottom = QHBoxLayout()
+        for w in (self.progress, self.cancel_button):
+            bottom.addWidget(w)
+        bottom.addStretch(1)
+        for w in (self.save_table_button, self.export_csv_button, self.export_png_button, close):
+            bottom.addWidget(w)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addWidget(data_box)
+        layout.addLayout(fit_row)
+        layout.addWidget(self.plots, 1)
+        layout.addWidget(self.status)
+        layout.addLayout(bottom)
+
+        self.load_button.clicked.connect(self.load_dialog)
+        self.builtin_button.clicked.connect(self.run_builtin)
+        self.fit_button.clicked.connect(self.fit)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.export_csv_button.clicked.connect(self.export_csv_dialog)
+        self.export_png_button.clicked.connect(self.export_png_dialog)
+        self.save_table_button.clicked.connect(self.save_table_dialog)
+        close.clicked.connect(self.close)
+        runner.task_progress.connect(self._progress)
+        self._set_busy(False)
+        self.resize(1100, 720)
+
+    # -- state ------------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        return self.task is not None and not self.task.finished
+
+    def _set_busy(self, busy: bool, what: str = "") -> None:
+        for w in (self.load_button, self.builtin_button, self.fit_button, self.n_models, self.n_si):
+            w.setEnabled(not busy)
+        self.fit_button.setEnabled(not busy and self.table is not None)
+        self.cancel_button.setEnabled(busy)
+        self.progress.setVisible(busy)
+        self.cancel_button.setVisible(busy)
+        self.save_table_button.setEnabled(not busy and self.table is not None)
+        has_fit = self.comparison is not None
+        self.export_csv_button.setEnabled(has_fit)
+        self.export_png_button.setEnabled(has_fit)
+        if busy:
+            self.progress.setValue(0)
+            self.status.setText(what)
+
+    def _progress(self, handle, fraction: float, message: str) -> None:
+        if handle is self.task:
+            self.progress.setValue(int(1000 * fraction))
+            if message:
+                self.status.setText(message)
+
+    def _submit(self, label: str, work, done) -> None:
+        def finished(result):
+            self._set_busy(False)
+            done(result)
+
+        def failed(exc):
+            self._set_busy(False)
+            plain = isinstance(exc, (ParameterError, ReadError, ModelMismatchError))
+            self.show_error(label, str(exc) if plain else f"{type(exc).__name__}: {exc}")
+
+        def cancelled():
+            self._set_busy(False)
+            self.status.setText(f"{label}: cancelled; nothing changed.")
+
+        self._set_busy(True, f"{label}…")
+        self.task = self.runner.submit(label, work, finished, failed, cancelled)
+
+    def cancel(self) -> None:
+        if self.busy:
+            self.task.cancel()
+
+    def show_error(self, what: str, reason: str) -> None:
+        self.last_error = f"{what} failed.\n\n{reason}\n\nNothing was changed."
+        self.status.setText(f"{what} failed: {reason}")
+        box = QMessageBox(QMessageBox.Warning, what, self.last_error, QMessageBox.Ok, self)
+        box.setAttribute(Qt.WA_DeleteOnClose)
+        box.open()
+
+    # -- data -------------------------------------------------------------------------------
+    def load_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open spectrum table", "", TABLE_FILTER)
+        if path:
+            self.load(path)
+
+    def load(self, path: str) -> None:
+        self._submit(f"Reading {os.path.basename(path)}", lambda progress, cancel: read_table(path),
+                     lambda table: self.set_table(table, os.path.basename(path)))
+
+    def run_builtin(self) -> None:
+        params = BuiltinParams(n_models=self.n_models.value(), n_si=self.n_si.value())
+        current = self.model_source()
+
+        def work(progress, cancel):
+            from amorpha.engine.surrogate.model import SpectrumModel
+            from amorpha.gui.prediction import default_model_path
+
+            model = current if current is not None else SpectrumModel.load(default_model_path())
+            if model.element != "Si":
+                raise ModelMismatchError(f"the built-in task needs a Si K model; the model in use predicts "
+                                         f"{model.element} {model.edge} spectra")
+            return builtin_dataset(model, params, progress=progress, cancel=cancel)
+
+        self._submit(f"Built-in task: {params.n_models} a-SiOx models", work,
+                     lambda table: self.set_table(table, f"built-in task ({params.n_models} a-SiOx models of "
+                                                         f"{params.n_si} Si)", fit=True))
+
+    def set_table(self, table, source: str, fit: bool = True) -> None:
+        self.table, self.table_source, self.comparison = table, source, None
+        previous = self.target.currentText()
+        self.target.clear()
+        self.target.addItems(list(table.targets))
+        for name in (previous, DEFAULT_TARGET):
+            if name in table.targets:
+                self.target.setCurrentText(name)
+                break
+        comp = ", ".join(table.composition_names) or "none (Model B needs composition: columns)"
+        self.data_label.setText(f"{source}: {len(table)} spectra, {len(table.energy)} energies "
+                                f"({table.energy[0]:g}–{table.energy[-1]:g} eV); {len(table.targets)} targets; "
+                                f"composition: {comp}.")
+        self.plot_a.show_result(None, "")
+        self.plot_a.setTitle(self.plot_a.base_title, color="k")
+        self.plot_b.show_result(None, "")
+        self._set_busy(False)
+        self.table_changed.emit()
+        if fit and self.target.count():
+            self.fit()
+        elif not self.target.count():
+            self.status.setText("The table has no target columns: add a numeric column to predict.")
+
+    # -- fitting ----------------------------------------------------------------------------
+    def params(self) -> RegressionParams:
+        return RegressionParams(regressor=self.regressor.currentData(), n_pca=self.n_pca.value(),
+                                folds=self.folds.value())
+
+    def fit(self) -> None:
+        if self.table is None or not self.target.count():
+            return
+        table, target, params = self.table, self.target.currentText(), self.params()
+        self._submit(f"Fitting {target}", lambda progress, cancel: compare_models(
+            table, target, params, progress=progress, cancel=cancel), self.show_comparison)
+
+    def show_comparison(self, comparison) -> None:
+        self.comparison = comparison
+        self.plot_a.show_result(comparison.model_a, comparison.target)
+        self.plot_b.show_result(comparison.model_b, comparison.target)
+        parts = [f"{r.name}: R² {r.r2:.3f}, RMSE {r.rmse:.3g}" for r in comparison.results]
+        self.status.setText(f"{comparison.target}, {REGRESSORS[comparison.params.regressor]}, "
+                            f"{comparison.params.folds}-fold cross-validation on {len(comparison.names)} "
+                            f"samples. " + "; ".join(parts) + ".")
+        self._set_busy(False)
+        self.fitted.emit()
+
+    # -- export -----------------------------------------------------------------------------
+    def write_png(self, path) -> None:
+        if not self.plots.grab().save(os.fspath(path)):
+            raise OSError(f"could not write {path}")
+
+    def _save(self, title: str, name: str, filt: str, write) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, title, name, filt)
+        if not path:
+            return
+        try:
+            write(path)
+        except OSError as exc:
+            self.show_error(title, str(exc))
+        else:
+            self.status.setText(f"Wrote {path}")
+
+    def export_csv_dialog(self) -> None:
+        self._save("Export parity data", "parity.csv", "CSV (*.csv)", self.comparison.write_csv)
+
+    def export_png_dialog(self) -> None:
+        self._save("Export parity plots", "parity.png", "PNG image (*.png)", self.write_png)
+
+    def save_table_dialog(self) -> None:
+        self._save("Save spectrum table", "spectra.csv", "CSV (*.csv)", lambda p: write_table(p, self.table))
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt)
+        self.cancel()
+        super().closeEvent(event)
+
+
+def open_dialog(window) -> SpectralRegressionDialog:
+    """Show the window's dialog (one per window), using the surrogate model the window has loaded."""
+    dialog = getattr(window, "spectral_regression", None)
+    if dialog is None:
+        prediction = getattr(window, "prediction", None)
+        dialog = SpectralRegressionDialog(window.runner, lambda: getattr(prediction, "model", None), window)
+        window.spectral_regression = dialog
+    dialog.show()
+    dialog.raise_()
+    return dialog
+
+
+__all__ = ["ParityPlot", "SpectralRegressionDialog", "open_dialog"]
