@@ -240,7 +240,7 @@ class MeasuredSpectra(QObject):
         before = self.current
 
         def done(out):
-            if self.current is before:
+            if self.current is before and tuple(window) == tuple(self.region.getRegion()):  # not a stale preview
                 self._erase("before")
                 self._show_background(before, out[1], preview=True)
 
@@ -392,27 +392,28 @@ class MeasuredSpectra(QObject):
                                   done, self._error("Site classes"))
 
     def explain_shown_model(self, scheme: str = "oxidation"):
-        """Fit the measured spectrum with the shown model's site classes (its predicted average
-        when the site-class engine is absent); None when there is no prediction to use."""
+        """Align the prediction (shift only), then fit the measured spectrum with the shown model's
+        site classes (its predicted average when the site-class engine is absent); None when there
+        is no prediction to use."""
         predicted = self.predicted()
         if self.current is None or predicted is None:
             return None
-        armed = []
 
         def fit_now():
-            if armed:
-                return
-            armed.append(True)
             self.fit_components(self.panel.window_of(self.panel.fit_window), self.panel.background_kind.currentData(),
                                 self.panel.n_bootstrap.value())
 
+        def components():
+            if site_class_schemes() is not None and self.window.atoms is not None and self.prediction.model is not None:
+                self.components_changed.connect(fit_now, Qt.SingleShotConnection)
+                self.add_classes(scheme)
+            else:
+                self.set_components([replace(predicted, label="shown model (predicted average)")])
+                fit_now()
+
         self.panel.tabs.setCurrentIndex(2)
-        self.align(self.panel.window_of(self.panel.compare_window), True)
-        if site_class_schemes() is not None and self.window.atoms is not None and self.prediction.model is not None:
-            self.components_changed.connect(fit_now, Qt.SingleShotConnection)
-            return self.add_classes(scheme)
-        self.set_components([replace(predicted, label="shown model (predicted average)")])
-        return fit_now()
+        self.compared.connect(components, Qt.SingleShotConnection)
+        return self.align(self.panel.window_of(self.panel.compare_window), False)
 
     def remove_component(self, row: int) -> None:
         if 0 <= row < len(self.components):
@@ -549,20 +550,36 @@ class MeasuredSpectra(QObject):
             self.save_plot(path)
 
     def save_plot(self, path: str) -> None:
-        """The spectrum plot as PNG (2× the screen size) or SVG (pyqtgraph exporters; GUI thread:
-        they paint the scene)."""
-        import pyqtgraph.exporters as exporters
-
-        item = self.plot_panel.plot.getPlotItem()
+        """The spectrum plot as PNG (pyqtgraph's exporter, 2× the screen size) or SVG (Qt's SVG
+        generator: pyqtgraph 0.14's SVG exporter cannot parse the paths Qt 6 writes). On the GUI
+        thread: both paint the scene."""
+        widget = self.plot_panel.plot
         try:
             if path.lower().endswith(".svg"):
-                exporters.SVGExporter(item).export(path)
+                from PySide6.QtCore import QRect
+                from PySide6.QtGui import QPainter
+                from PySide6.QtSvg import QSvgGenerator
+
+                generator = QSvgGenerator()
+                generator.setFileName(path)
+                generator.setSize(widget.size())
+                generator.setViewBox(QRect(0, 0, widget.width(), widget.height()))
+                generator.setTitle("Amorpha spectra")
+                painter = QPainter(generator)
+                widget.render(painter)
+                ok = painter.end()
             else:
+                import pyqtgraph.exporters as exporters
+
+                item = widget.getPlotItem()
                 exporter = exporters.ImageExporter(item)
                 exporter.parameters()["width"] = int(2 * max(item.width(), 400))
-                exporter.export(path if path.lower().endswith(".png") else path + ".png")
+                ok = exporter.export(path if path.lower().endswith(".png") else path + ".png") is not False
         except OSError as exc:
             self._error("Saving the plot")(exc)
+            return
+        if not ok or not os.path.isfile(path):
+            self._refuse("Saving the plot", f"Could not write {path}.")
             return
         self.panel.status.setText(f"Saved {path}")
 

@@ -1,0 +1,204 @@
+"""The Measured panel in the window: open a measured file, prepare it in steps (background window
+dragged on the plot, undo), compare with a prediction, explain it with components, decompose a
+line scan, export; bad input gives a dialog and loses nothing.
+
+Spectra are made here with known answers (a power law A·E^−r plus an edge; a mixture of two
+components; a spectrum shifted by a known amount), written as EMSA/MSA and read back.
+"""
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from amorpha.engine.spectra.export import write_msa
+from amorpha.engine.spectra.microscope import SpectrumData
+from amorpha.engine.spectra.prepare import replay, steps_of
+from amorpha.engine.spectra.spectrum import Spectrum
+
+A_TRUE, R_TRUE = 3e11, 3.0
+
+
+def core_loss(tmp_path, name="core.msa"):
+    e = np.arange(400.0, 700.0, 0.5)
+    from scipy.special import erf
+
+    edge = 3000.0 * 0.5 * (1 + erf((e - 532.0) / 1.5)) * (1 + np.clip(e - 532, 0, None) / 40) ** -1  # no pre-edge tail
+    y = np.random.default_rng(0).poisson(A_TRUE * e ** -R_TRUE + edge).astype(float)
+    path = tmp_path / name
+    write_msa(Spectrum(e, y, label="O K test"), path, beam_energy_kev=200.0)
+    return path
+
+
+def gauss(e, centre, width):
+    return np.exp(-0.5 * ((e - centre) / width) ** 2)
+
+
+def opened(qtbot, window, path):
+    # generous: on a busy machine the window's start-up warm-up (numba compiles) competes for the CPU
+    with qtbot.waitSignal(window.measured.changed, timeout=60000):
+        window.open_spectrum(str(path))
+    return window.measured
+
+
+def test_open_background_window_steps_and_undo(qtbot, empty_window, tmp_path):
+    window = empty_window
+    m = opened(qtbot, window, core_loss(tmp_path))
+    panel = window.measured_panel
+    assert "dispersion (eV/channel)" in panel.meta_label.text() and "beam energy (keV)" in panel.meta_label.text()
+    (shown,) = window.spectrum_panel.group("measured")
+    assert shown.label == "O K test" and len(shown.energy) == 600
+    # dragging the window (what a mouse drag ends with) previews the fit without changing anything
+    m.region.setRegion((450.0, 520.0))
+    qtbot.waitUntil(lambda: "450–520 eV" in panel.status.text(), timeout=10000)
+    assert m.curves("background") and m.curves("residual")
+    assert panel.window_of(panel.bg_window) == pytest.approx((450.0, 520.0))
+    assert steps_of(m.current) == [] and "r = 3.0" in panel.status.text()
+    with qtbot.waitSignal(m.changed, timeout=10000):
+        panel.step_requested.emit("powerlaw_background", {"window": panel.window_of(panel.bg_window)})
+    (step,) = steps_of(m.current)
+    # with Poisson noise A and r are correlated (δA/A ≈ ln E·δr): judge r and the background itself
+    assert step.info["r"] == pytest.approx(R_TRUE, rel=0.01)
+    for energy in (485.0, 600.0):
+        assert step.info["A"] * energy ** -step.info["r"] == pytest.approx(A_TRUE * energy ** -R_TRUE, rel=0.01)
+    assert m.curves("background") and m.curves("residual") and m.curves("before")
+    with qtbot.waitSignal(m.changed, timeout=10000):
+        panel.step_requested.emit("smooth", {"method": "savgol", "window_ev": 2.0})
+    assert panel.steps.count() == 2 and panel.steps.item(1).text().startswith("smooth(")
+    (shown,) = window.spectrum_panel.group("measured")
+    json.dumps(shown.meta["steps"])  # the steps the project saves are plain JSON
+    with qtbot.waitSignal(m.changed, timeout=10000):
+        panel.undo_button.click()
+    assert panel.steps.count() == 1
+    np.testing.assert_array_equal(m.current.intensity, replay(m.original, [step]).intensity)
+
+
+def test_bad_input_shows_a_dialog_and_keeps_everything(qtbot, empty_window, tmp_path):
+    window = empty_window
+    m = opened(qtbot, window, core_loss(tmp_path))
+    before, shown = m.current, window.spectrum_panel.group("measured")
+    no_energy = tmp_path / "one-column.txt"
+    no_energy.write_text("\n".join(str(v) for v in range(50)))
+    with qtbot.waitSignal(window.error_shown, timeout=10000) as blocker:
+        window.open_spectrum(str(no_energy))
+    assert "one-column.txt" in blocker.args[0] and "Nothing was changed" in blocker.args[0]
+    assert m.current is before and window.spectrum_panel.group("measured") == shown
+    with qtbot.waitSignal(window.error_shown, timeout=10000) as blocker:
+        m.apply_step("powerlaw_background", {"window": (100.0, 200.0)})
+    assert "lies outside the data (400 to 699.5 eV)" in blocker.args[0]
+    assert m.current is before and steps_of(m.current) == []
+    with qtbot.waitSignal(window.error_shown, timeout=5000) as blocker:
+        window.measured_panel.fit_requested.emit((400.0, 700.0), "linear", 0)
+    assert "no components" in blocker.args[0]
+    with qtbot.waitSignal(window.error_shown, timeout=5000) as blocker:
+        m.apply_step("fourier_ratio", {})
+    assert "low-loss" in blocker.args[0]
+    assert m.current is before
+
+
+def test_compare_explain_and_export(qtbot, empty_window, tmp_path):
+    window = empty_window
+    e = np.arange(-5.0, 25.0, 0.1)
+    c1, c2 = Spectrum(e, gauss(e, 6.0, 1.5), label="Si0"), Spectrum(e, gauss(e, 11.0, 2.0), label="Si4+")
+    truth = 0.35 * c1.intensity + 0.65 * c2.intensity
+    counts = np.random.default_rng(4).poisson(5000 * np.interp(e - 0.7, e, truth) + 100).astype(float)
+    path = tmp_path / "shifted.msa"
+    write_msa(Spectrum(e, counts, label="mixture shifted by 0.7 eV"), path)
+    m = opened(qtbot, window, path)
+    window.spectrum_panel.add_spectrum(Spectrum(e, truth, label="predicted"), "predicted")
+    with qtbot.waitSignal(m.compared, timeout=20000):
+        window.measured_panel.align_requested.emit((-2.0, 20.0), False)
+    shift = m.aligned.meta["shift_ev"]
+    assert shift == pytest.approx(0.7, abs=0.05)
+    table = window.measured_panel.similarity
+    assert table.item(1, 0).text() == "aligned" and float(table.item(1, 1).text()) > 0.99
+    assert float(table.item(0, 1).text()) < float(table.item(1, 1).text())
+    assert m.curves("aligned") and m.curves("difference")
+    # explain: calibrate the measured by the found shift, then fit the two components
+    with qtbot.waitSignal(m.changed, timeout=10000):
+        m.apply_step("calibrate", {"shift": -shift, "scale": 1.0})
+    m.set_components([c1, c2], {"Si0": 0.35, "Si4+": 0.65})
+    with qtbot.waitSignal(m.fitted, timeout=30000):
+        window.measured_panel.fit_requested.emit((-3.0, 22.0), "constant", 100)
+    assert m.fit.fractions == pytest.approx([0.35, 0.65], abs=0.02)
+    assert np.all(np.abs(m.fit.fraction_mean - [0.35, 0.65]) < 3 * m.fit.fraction_std + 0.005)
+    fractions = window.measured_panel.fractions
+    assert fractions.item(0, 0).text() == "Si0" and fractions.item(0, 3).text() == "0.350"
+    assert m.curves("fit")
+    outputs = {name: tmp_path / name for name in ("fit.csv", "out.msa", "out.csv")}
+    for handle in (m.save_report(str(outputs["fit.csv"])), m.save_spectrum(str(outputs["out.msa"])),
+                   m.save_spectrum(str(outputs["out.csv"]))):
+        qtbot.waitUntil(lambda h=handle: h.finished, timeout=10000)
+    rows = [r for r in csv.reader(outputs["fit.csv"].read_text().splitlines()) if r and not r[0].startswith("#")]
+    assert rows[1][0] == "Si0" and float(rows[1][1]) == pytest.approx(m.fit.fractions[0])
+    from amorpha.engine.spectra.microscope import read_microscope
+
+    back = read_microscope(outputs["out.msa"])
+    np.testing.assert_allclose(back.energy, m.current.energy, atol=1e-6)
+    np.testing.assert_allclose(read_microscope(outputs["out.csv"]).data, m.current.intensity)
+    for name in ("plot.png", "plot.svg"):
+        m.save_plot(str(tmp_path / name))
+        assert (tmp_path / name).stat().st_size > 1000
+    assert (tmp_path / "plot.png").read_bytes()[:4] == b"\x89PNG" and b"<svg" in (tmp_path / "plot.svg").read_bytes()
+
+
+def test_line_scan_maps_and_pixel_spectra(qtbot, empty_window):
+    window = empty_window
+    e = np.linspace(95.0, 135.0, 400)
+    phase = np.repeat([0, 1], [40, 24])
+    spectra = np.array([gauss(e, 104.0, 2.0), gauss(e, 114.0, 2.5)])[phase] * 2000 + 20
+    data = SpectrumData(e, np.random.default_rng(2).poisson(spectra).astype(float), title="line scan")
+    m = window.measured
+    m.set_data(data)
+    assert window.measured_panel.tabs.widget(3).isEnabled()
+    window.spectrum_panel.add_spectrum(Spectrum(e, gauss(e, 114.0, 2.5), label="predicted"), "predicted")
+    with qtbot.waitSignal(m.decomposed, timeout=20000):
+        window.measured_panel.decompose_requested.emit("kmeans", 2)
+    assert m.decomposition.labels.shape == (64,)
+    panel = window.measured_panel
+    assert panel.map_choice.count() == 3 and panel.image_item.image.shape == (1, 64)
+    np.testing.assert_array_equal(panel.image_item.image[0], m.decomposition.labels)
+    table = panel.components_table
+    assert table.rowCount() == 2 and float(table.item(1, 1).text()) > 0.99  # cluster 2 is the 24 '114 eV' pixels
+    spectrum = m.show_pixel(0, 50)
+    np.testing.assert_array_equal(spectrum.intensity, data.data[50])
+    assert len(m.curves("pixel")) == 1 and m.show_pixel(1, 3) is None
+    panel.map_choice.setCurrentIndex(1)  # cluster 1's map and mean spectrum
+    np.testing.assert_array_equal(panel.image_item.image[0], (m.decomposition.labels == 0).astype(float))
+
+
+def test_shared_dm4_spectrum_image_in_the_window(qtbot, empty_window, shared_data):
+    window = empty_window
+    m = opened(qtbot, window, shared_data / "eels/rosettasciio/EELS_SI.dm4")
+    assert "spectrum image of 2×2 pixels" in window.measured_panel.file_label.text()
+    with qtbot.waitSignal(m.decomposed, timeout=20000):
+        window.measured_panel.decompose_requested.emit("pca", 2)
+    assert window.measured_panel.image_item.image.shape == (2, 2)
+    np.testing.assert_array_equal(m.show_pixel(1, 0).intensity, m.data.data[1, 0])
+
+
+def test_candidate_models_through_the_surrogate(qtbot, empty_window):
+    """Measured = 0.3·a-Si + 0.7·α-quartz predicted averages (+ noise): the two structure files
+    added as candidates come back with those fractions."""
+    from amorpha.engine.io import open_structure
+    from amorpha.engine.surrogate.model import SpectrumModel
+    from amorpha.gui.prediction import default_model_path
+    from amorpha.resources import path as resource_path
+
+    window = empty_window
+    model = SpectrumModel.load(default_model_path())
+    window.prediction.model = model
+    files = [str(resource_path("examples") / name) for name in ("a-Si.extxyz", "alpha-quartz.extxyz")]
+    averages = [model.average(model.predict_structure(open_structure(f)[0])) for f in files]
+    y = 0.3 * averages[0].intensity + 0.7 * averages[1].intensity
+    noisy = y * 1e4 + np.random.default_rng(7).normal(0, 0.002 * y.max() * 1e4, len(y))
+    m = window.measured
+    m.set_data(SpectrumData(averages[0].energy, noisy, title="mixture"))
+    with qtbot.waitSignal(m.components_changed, timeout=120000):
+        window.measured_panel.add_models_requested.disconnect()  # no file dialog in a test
+        m.add_models(files)
+    assert [c.label for c in m.components] == ["a-Si", "alpha-quartz"]
+    np.testing.assert_allclose(m.components[1].intensity, averages[1].intensity)
+    with qtbot.waitSignal(m.fitted, timeout=30000):
+        window.measured_panel.fit_requested.emit((-5.0, 25.0), "linear", 50)
+    assert m.fit.fractions == pytest.approx([0.3, 0.7], abs=0.02)
