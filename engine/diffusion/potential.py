@@ -23,6 +23,7 @@ from numba import njit
 
 from ..errors import ParameterError, require
 from ..tasks import CancelFn, ProgressFn, chunked
+from .environment import UFF, empty_model, model_energy, row_atoms
 
 #: 1 kcal/mol in eV (4184 J/mol over the Faraday constant, CODATA 2018).
 KCAL_PER_MOL = 4184.0 / 96485.33212
@@ -134,13 +135,9 @@ def finite_number(value) -> bool:
 
 
 @njit(nogil=True, cache=True)
-def point_energy(px, py, pz, host):
-    """(E, ∂E/∂x, ∂E/∂y, ∂E/∂z) of the mobile atom at one point; ``host`` from :func:`_host_arrays`.
-
-    The point is wrapped into the cell first, so any image of it gives the same answer.
-    """
-    cell, inv, lo, inv_w, nbins, rows, bin_start, ax, ay, az, c12, c6, shift, rc2 = host
-    # wrap into the cell: the padded images cover every atom within the cutoff of it
+def _locate(px, py, pz, host):
+    """The point wrapped into the cell, and its bin."""
+    cell, inv, lo, inv_w, nbins = host[0], host[1], host[2], host[3], host[4]
     f0 = px * inv[0, 0] + py * inv[1, 0] + pz * inv[2, 0]
     f1 = px * inv[0, 1] + py * inv[1, 1] + pz * inv[2, 1]
     f2 = px * inv[0, 2] + py * inv[1, 2] + pz * inv[2, 2]
@@ -153,22 +150,34 @@ def point_energy(px, py, pz, host):
     bx = min(max(int((qx - lo[0]) * inv_w), 0), nbins[0] - 1)
     by = min(max(int((qy - lo[1]) * inv_w), 0), nbins[1] - 1)
     bz = min(max(int((qz - lo[2]) * inv_w), 0), nbins[2] - 1)
-    ny, nz = nbins[1], nbins[2]
+    return qx, qy, qz, bx, by, bz
+
+
+@njit(nogil=True, cache=True)
+def point_energy(px, py, pz, host):
+    """(E, ∂E/∂x, ∂E/∂y, ∂E/∂z) of the mobile atom at one point; ``host`` from :func:`_host_arrays`.
+
+    The point is wrapped into the cell first, so any image of it gives the same answer. A host
+    tuple that carries a trained network (:mod:`.environment`) is evaluated by that network, so
+    every kernel built on this function (grid, minimiser, NEB) runs on either potential.
+    """
+    return point_value(px, py, pz, host, True)
+
+
+@njit(nogil=True, cache=True)
+def point_value(px, py, pz, host, want_gradient):
+    """:func:`point_energy`; without ``want_gradient`` a network skips its gradient."""
+    qx, qy, qz, bx, by, bz = _locate(px, py, pz, host)
+    if host[15][0] != UFF:
+        return model_energy(qx, qy, qz, bx, by, bz, host, want_gradient)
+    nbins, rows, bin_start, ax, ay, az = host[4], host[5], host[6], host[7], host[8], host[9]
+    c12, c6, shift, rc2 = host[10], host[11], host[12], host[13]
     e = 0.0
     gx = 0.0
     gy = 0.0
     gz = 0.0
     for s in range(rows.shape[0]):
-        x = bx + rows[s, 0]
-        y = by + rows[s, 1]
-        if x < 0 or x >= nbins[0] or y < 0 or y >= ny:
-            continue
-        z0 = max(bz + rows[s, 2], 0)
-        z1 = min(bz + rows[s, 3], nz - 1)
-        if z0 > z1:
-            continue
-        base = (x * ny + y) * nz
-        for a in range(bin_start[base + z0], bin_start[base + z1 + 1]):
+        for a in range(*row_atoms(s, bx, by, bz, nbins, rows, bin_start)):
             dx = qx - ax[a]
             dy = qy - ay[a]
             dz = qz - az[a]
@@ -191,7 +200,8 @@ def point_energy(px, py, pz, host):
 @njit(nogil=True, cache=True)
 def _evaluate(points, host, energies, gradients, want_gradient):
     for p in range(points.shape[0]):
-        e, gx, gy, gz = point_energy(points[p, 0], points[p, 1], points[p, 2], host)
+        e, gx, gy, gz = point_value(points[p, 0], points[p, 1], points[p, 2], host,
+                                    want_gradient)
         energies[p] = e
         if want_gradient:
             gradients[p, 0] = gx
@@ -268,9 +278,10 @@ def _row_stencil(reach: int, width: float, cutoff: float) -> np.ndarray:
     return np.array(rows, dtype=np.int64)
 
 
-def _host_arrays(positions, cell, coefficients, cutoff):
+def _host_arrays(positions, cell, coefficients, cutoff, types=None, model=None):
     """The tuple the kernels read: cell, its inverse, and the binned host images with their
-    pair coefficients (c12 = D x¹², c6 = 2 D x⁶, and the energy at the cutoff)."""
+    pair coefficients (c12 = D x¹², c6 = 2 D x⁶, and the energy at the cutoff), each image's
+    host ``types`` (int, per atom), and the ``model`` (:mod:`.environment`; None: UFF)."""
     images, atom = _padded_images(positions, cell, cutoff)
     inv, pad = _padding(cell, cutoff)
     corners = np.array([[i, j, k] for i in (0, 1) for j in (0, 1) for k in (0, 1)], float)
@@ -285,11 +296,13 @@ def _host_arrays(positions, cell, coefficients, cutoff):
     np.cumsum(np.bincount(flat, minlength=len(bin_start) - 1), out=bin_start[1:])
     sorted_images = images[order]
     c12, c6, shift = (np.ascontiguousarray(c[atom[order]]) for c in coefficients)
+    types = np.zeros(len(positions), np.int64) if types is None else np.asarray(types, np.int64)
     rows = _row_stencil(_BINS_PER_CUTOFF + 1, width, cutoff)
     return (np.ascontiguousarray(cell), np.ascontiguousarray(inv), lo, 1.0 / width, nbins, rows,
             bin_start, np.ascontiguousarray(sorted_images[:, 0]),
             np.ascontiguousarray(sorted_images[:, 1]), np.ascontiguousarray(sorted_images[:, 2]),
-            c12, c6, shift, cutoff * cutoff)
+            c12, c6, shift, cutoff * cutoff, np.ascontiguousarray(types[atom[order]]),
+            empty_model() if model is None else model)
 
 
 def _as_points(points) -> tuple[np.ndarray, bool]:
@@ -338,7 +351,7 @@ class HostPotential:
         self.host_positions.flags.writeable = False
         self.host_symbols = tuple(symbols)
         self._kernel_host = _host_arrays(positions, cell, (c12[kind], c6[kind], at_cutoff[kind]),
-                                         self.cutoff)
+                                         self.cutoff, kind)
 
     @property
     def n_host(self) -> int:

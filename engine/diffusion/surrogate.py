@@ -1,0 +1,460 @@
+"""A neural-network potential for one mobile atom in a frozen host (Li, Ando & Watanabe, J. Phys.
+Soc. Jpn. 86, 104004 (2017)): sample positions, take reference energies there once, train.
+
+1. **Sampling** (:func:`sample_positions`): uniform candidates in the cell, none within the wall
+   (``wall_factor`` × the sum of covalent radii) of a host atom; a fraction ``uniform_fraction``
+   is taken as they come, the rest with weights exp(−(E_p − E_p,min)/``bias_kt``) of a cheap
+   proposal energy E_p (UFF when it knows the elements), so the sites and the passes between
+   them, where barriers are decided, hold most points. If no candidate has room the host has
+   no room for the atom (a clear error).
+2. **Features**: element-resolved radial G2 and angular G4 symmetry functions of the point
+   (:mod:`.environment`, equal to DScribe's ACSF of an atom there).
+3. **Model**: scikit-learn's ``MLPRegressor`` (tanh, L-BFGS) on standardised features and
+   energies. Energies more than ``window`` eV above the lowest are squeezed smoothly
+   (E_c + s·tanh((E − E_c)/s)), so a few huge repulsive energies cannot spoil the fit where
+   diffusion happens. The trained weights go into a numba forward pass (with backpropagation for
+   forces), one evaluation in a few µs: the :class:`SurrogatePotential` is a
+   :class:`~.potential.HostPotential`, so sites, NEB paths and the ASE calculator run on it.
+4. **Checks**: test-set RMSE/MAE and parity data (:class:`Surrogate`); barriers along the
+   surrogate's paths against the reference (:func:`compare_barriers`).
+Units: Å, eV.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+from ase import Atoms
+from numba import njit
+
+from ..elements import covalent_radius, number
+from ..errors import ParameterError, require
+from ..tasks import CancelFn, ProgressFn, chunked, report, sub_progress
+from .environment import NETWORK, features, model_tuple, n_features
+from .potential import (HostPotential, _as_points, _checked_host, _host_arrays, _locate,
+                        finite_number)
+
+#: Points per kernel call between progress/cancel checks.
+CHUNK_POINTS = 20_000
+#: Candidates drawn per wanted sample, before the overlap and energy checks.
+CANDIDATES_PER_SAMPLE = 25
+#: Stiffness (eV/Å²) of the wall inside which no sample is taken.
+WALL_STIFFNESS = 20.0
+#: Width (eV) of the smooth ceiling on the training energies.
+CEILING_SOFTNESS = 1.0
+
+
+@dataclass(frozen=True)
+class DescriptorParams:
+    """Radial G2 with ``n_radial`` Gaussians centred evenly from ``r_first`` to 0.5 Å short of
+    ``r_cut_radial`` (width: their spacing); angular G4 within ``r_cut_angular`` with
+    η = ``angular_eta`` and every (ζ, λ) of ``zetas`` × (1, −1)."""
+
+    r_cut_radial: float = 6.0
+    n_radial: int = 10
+    r_first: float = 1.0
+    r_cut_angular: float = 3.5
+    angular_eta: float = 0.005
+    zetas: tuple = (1.0, 2.0, 4.0)
+
+    def validate(self) -> None:
+        require(finite_number(self.r_cut_radial) and 2.0 <= self.r_cut_radial <= 12.0,
+                "r_cut_radial", f"needs a cutoff between 2 and 12 Å, got {self.r_cut_radial!r}")
+        require(finite_number(self.r_cut_angular) and 0.0 <= self.r_cut_angular <= 8.0,
+                "r_cut_angular", f"needs a cutoff between 0 and 8 Å (0: no angular terms), "
+                f"got {self.r_cut_angular!r}")
+        require(isinstance(self.n_radial, int) and 2 <= self.n_radial <= 64, "n_radial",
+                f"needs between 2 and 64 radial functions, got {self.n_radial!r}")
+        require(finite_number(self.r_first) and 0.0 <= self.r_first < self.r_cut_radial - 0.5,
+                "r_first", f"needs a first centre between 0 and r_cut_radial − 0.5 Å, got "
+                f"{self.r_first!r}")
+        require(finite_number(self.angular_eta) and self.angular_eta >= 0.0, "angular_eta",
+                f"needs η ≥ 0 (1/Å²), got {self.angular_eta!r}")
+        require(all(finite_number(z) and z >= 1.0 for z in self.zetas), "zetas",
+                f"needs ζ values ≥ 1, got {self.zetas!r}")
+
+    def radial(self) -> np.ndarray:
+        """(η, R_s) rows."""
+        centres = np.linspace(self.r_first, self.r_cut_radial - 0.5, self.n_radial)
+        width = centres[1] - centres[0]
+        return np.column_stack([np.full(self.n_radial, 0.5 / width ** 2), centres])
+
+    def angular(self) -> np.ndarray:
+        """(η, ζ, λ) rows (none without an angular cutoff)."""
+        if self.r_cut_angular <= 0.0:
+            return np.zeros((0, 3))
+        return np.array([(self.angular_eta, z, lam) for z in self.zetas for lam in (1.0, -1.0)])
+
+
+@dataclass(frozen=True)
+class SurrogateParams:
+    """Training of a surrogate for one ``element`` atom: sample sizes, the sampling bias, the
+    wall, the window of energies fitted as they are, the network's hidden layers and its L2
+    penalty ``alpha``, the random ``seed``."""
+
+    element: str = "Cu"
+    n_train: int = 1800
+    n_test: int = 200
+    bias_kt: float = 0.5
+    uniform_fraction: float = 0.1
+    wall_factor: float = 0.75
+    window: float = 3.0
+    hidden: tuple = (32, 32)
+    alpha: float = 1e-5
+    max_iter: int = 4000
+    seed: int = 0
+    descriptor: DescriptorParams = field(default_factory=DescriptorParams)
+
+    def validate(self) -> None:
+        from .reference import _mobile_symbol
+
+        _mobile_symbol(self.element)
+        for name, low in (("n_train", 10), ("n_test", 1)):
+            value = getattr(self, name)
+            require(isinstance(value, int) and low <= value <= 1_000_000, name,
+                    f"needs a whole number between {low} and 1,000,000, got {value!r}")
+        require(finite_number(self.bias_kt) and self.bias_kt > 0.0, "bias_kt",
+                f"needs a positive energy in eV, got {self.bias_kt!r}")
+        require(finite_number(self.uniform_fraction) and 0.0 <= self.uniform_fraction <= 1.0,
+                "uniform_fraction", f"needs a fraction in [0, 1], got {self.uniform_fraction!r}")
+        require(finite_number(self.wall_factor) and 0.1 <= self.wall_factor <= 1.5,
+                "wall_factor", f"needs a factor between 0.1 and 1.5, got {self.wall_factor!r}")
+        require(finite_number(self.window) and self.window > 0.0, "window",
+                f"needs a positive energy in eV, got {self.window!r}")
+        require(len(self.hidden) >= 1 and all(isinstance(h, int) and 1 <= h <= 512
+                                              for h in self.hidden), "hidden",
+                f"needs one or more layer widths between 1 and 512, got {self.hidden!r}")
+        require(finite_number(self.alpha) and self.alpha >= 0.0, "alpha",
+                f"needs a penalty ≥ 0, got {self.alpha!r}")
+        self.descriptor.validate()
+
+
+# --------------------------------------------------------------------------- the potential
+
+
+class SurrogatePotential(HostPotential):
+    """A trained network as the mobile atom's energy; everything a :class:`HostPotential`
+    offers (energies, forces, sites, NEB, the ASE calculator) works on it.
+
+    ``network``: (x_mean, x_scale, layer sizes, flat weights, y_mean, y_scale); None gives a
+    network that is zero everywhere (only the wall: where a point overlaps a host atom).
+    """
+
+    def __init__(self, host: Atoms, element: str, descriptor: DescriptorParams = DescriptorParams(),
+                 wall_factor: float = 0.75, network: Optional[tuple] = None):
+        from .reference import _mobile_symbol
+
+        descriptor.validate()
+        positions, cell, symbols = _checked_host(host)
+        self.element = _mobile_symbol(element)
+        self.descriptor = descriptor
+        #: Host elements in feature order (sorted by atomic number, as DScribe does).
+        self.species = tuple(sorted(set(symbols), key=number))
+        kind = np.array([self.species.index(s) for s in symbols], np.int64)
+        radial, angular = descriptor.radial(), descriptor.angular()
+        self.n_features = n_features(len(self.species), len(radial), len(angular))
+        self.wall = wall_factor * (covalent_radius(np.array([number(s) for s in self.species]))
+                                   + covalent_radius(np.array([number(self.element)]))[0])
+        if network is None:
+            network = (np.zeros(self.n_features), np.ones(self.n_features),
+                       np.array([self.n_features, 1]), np.zeros(self.n_features + 1), 0.0, 1.0)
+        x_mean, x_scale, sizes, weights, y_mean, y_scale = network
+        require(int(sizes[0]) == self.n_features and int(sizes[-1]) == 1, "network",
+                f"the network takes {int(sizes[0])} features and gives {int(sizes[-1])} values; "
+                f"this descriptor has {self.n_features} features and needs one energy")
+        self.network = network
+        model = model_tuple(NETWORK, len(self.species), radial, descriptor.r_cut_radial, angular,
+                            descriptor.r_cut_angular, x_mean, x_scale, sizes, weights, y_mean,
+                            y_scale, self.wall, WALL_STIFFNESS)
+        self.cutoff = float(max(descriptor.r_cut_radial, descriptor.r_cut_angular,
+                                self.wall.max()))
+        self.pairs = {}
+        self.cell = cell
+        self.cell.flags.writeable = False
+        self.host_positions = positions
+        self.host_positions.flags.writeable = False
+        self.host_symbols = tuple(symbols)
+        zeros = np.zeros(len(positions))
+        self._kernel_host = _host_arrays(positions, cell, (zeros, zeros, zeros), self.cutoff,
+                                         kind, model)
+
+    def features(self, points, *, progress: Optional[ProgressFn] = None,
+                 cancel: Optional[CancelFn] = None) -> np.ndarray:
+        """(m, n_features) symmetry functions at (m, 3) points."""
+        array, _ = _as_points(points)
+        out = np.empty((len(array), self.n_features))
+        for start, stop in chunked(len(array), CHUNK_POINTS, progress, cancel, "features"):
+            _features_many(array[start:stop], self._kernel_host, out[start:stop])
+        return out
+
+    def overlaps(self, points) -> np.ndarray:
+        """Whether each point lies inside the wall of some host atom."""
+        array, _ = _as_points(points)
+        out = np.empty(len(array), np.bool_)
+        _inside_wall(array, self._kernel_host, out)
+        return out
+
+    def __repr__(self) -> str:
+        return (f"SurrogatePotential({self.element} in {self.n_host} host atoms, "
+                f"{self.n_features} features, layers {list(self.network[2])})")
+
+
+@njit(nogil=True, cache=True)
+def _features_many(points, host, out):
+    jac = np.empty((0, 3))
+    for p in range(points.shape[0]):
+        qx, qy, qz, bx, by, bz = _locate(points[p, 0], points[p, 1], points[p, 2], host)
+        features(qx, qy, qz, bx, by, bz, host, False, out[p], jac)
+
+
+@njit(nogil=True, cache=True)
+def _inside_wall(points, host, out):
+    g = np.empty(host[15][9][0])
+    jac = np.empty((0, 3))
+    for p in range(points.shape[0]):
+        qx, qy, qz, bx, by, bz = _locate(points[p, 0], points[p, 1], points[p, 2], host)
+        out[p] = features(qx, qy, qz, bx, by, bz, host, False, g, jac)[0] > 0.0
+
+
+# --------------------------------------------------------------------------- sampling
+
+
+def _proposal(host: Atoms, element: str) -> Optional[HostPotential]:
+    """UFF for the proposal energies when it knows every element, else None (uniform)."""
+    try:
+        return HostPotential(host, element)
+    except ParameterError:
+        return None
+
+
+def sample_positions(host: Atoms, params: SurrogateParams = SurrogateParams(), *,
+                     proposal=None, progress: Optional[ProgressFn] = None,
+                     cancel: Optional[CancelFn] = None) -> np.ndarray:
+    """``n_train + n_test`` positions (Å) of the mobile atom, biased to low proposal energy
+    (module docstring); ``proposal`` is anything with ``energy(points)`` (default: UFF)."""
+    params.validate()
+    wanted = params.n_train + params.n_test
+    walls = SurrogatePotential(host, params.element, params.descriptor, params.wall_factor)
+    rng = np.random.default_rng(params.seed)
+    candidates = rng.random((CANDIDATES_PER_SAMPLE * wanted, 3)) @ walls.cell
+    free = candidates[~walls.overlaps(candidates)]
+    report(progress, 0.3, f"{len(free)} of {len(candidates)} candidates have room")
+    if len(free) < wanted:
+        raise ParameterError("host", f"the host has no room for a {walls.element} atom: only "
+                             f"{len(free)} of {len(candidates)} random positions keep "
+                             f"{params.wall_factor:g} × the covalent distance from every host "
+                             f"atom ({wanted} needed); lower wall_factor or use a less dense host")
+    if proposal is None:
+        proposal = _proposal(host, params.element)
+    n_uniform = int(round(params.uniform_fraction * wanted))
+    if proposal is None:
+        n_uniform = wanted
+    chosen = rng.choice(len(free), n_uniform, replace=False)
+    rest = np.setdiff1d(np.arange(len(free)), chosen)
+    if wanted > n_uniform:
+        energies = np.asarray(proposal.energy(free[rest], progress=sub_progress(progress, 0.3, 1.0),
+                                              cancel=cancel))
+        ok = np.isfinite(energies)
+        weights = np.where(ok, np.exp(-(np.where(ok, energies, 0.0) - energies[ok].min())
+                                      / params.bias_kt), 0.0)
+        n_bias = wanted - n_uniform
+        require(np.count_nonzero(weights > 0) >= n_bias, "bias_kt",
+                f"only {np.count_nonzero(weights > 0)} candidates have a usable proposal energy "
+                f"({n_bias} needed): raise bias_kt")
+        biased = rng.choice(len(rest), n_bias, replace=False, p=weights / weights.sum())
+        chosen = np.concatenate([chosen, rest[biased]])
+    report(progress, 1.0, f"{wanted} positions")
+    return free[rng.permutation(chosen)]
+
+
+# --------------------------------------------------------------------------- training
+
+
+@dataclass(frozen=True)
+class Surrogate:
+    """A trained surrogate and how well it does on points it never saw.
+
+    ``train_positions``/``test_positions`` (Å), their reference energies and the surrogate's
+    predictions (eV, numba forward pass); ``ceiling`` is where the training energies start to be
+    squeezed (energies above it are learnt as lower ones). Metrics are over the test set and over
+    its points below the ceiling.
+    """
+
+    potential: SurrogatePotential
+    model: object  # the fitted sklearn MLPRegressor (for its own predict)
+    scaler: object
+    train_positions: np.ndarray
+    train_energies: np.ndarray
+    train_predicted: np.ndarray
+    test_positions: np.ndarray
+    test_energies: np.ndarray
+    test_predicted: np.ndarray
+    ceiling: float
+    n_dropped: int = 0
+
+    def metrics(self) -> dict:
+        """Test-set errors (eV): against the energies the network was asked to learn (squeezed
+        above the ceiling) and over the test points below the ceiling, where they are the
+        reference's own; R², the training RMSE."""
+        err = self.test_predicted - squeeze(self.test_energies, self.ceiling)
+        low = self.test_energies <= self.ceiling
+        ref = squeeze(self.test_energies, self.ceiling)
+        ss = float(np.sum((ref - ref.mean()) ** 2))
+        train_err = self.train_predicted - squeeze(self.train_energies, self.ceiling)
+        return {
+            "n_train": int(len(self.train_energies)), "n_test": int(len(ref)),
+            "rmse_ev": float(np.sqrt(np.mean(err ** 2))), "mae_ev": float(np.mean(np.abs(err))),
+            "max_abs_ev": float(np.max(np.abs(err))),
+            "r2": float(1.0 - np.sum(err ** 2) / ss) if ss > 0 else float("nan"),
+            "n_below_ceiling": int(low.sum()),
+            "rmse_below_ceiling_ev": float(np.sqrt(np.mean(err[low] ** 2))) if low.any()
+            else float("nan"),
+            "mae_below_ceiling_ev": float(np.mean(np.abs(err[low]))) if low.any()
+            else float("nan"),
+            "train_rmse_ev": float(np.sqrt(np.mean(train_err ** 2))),
+            "ceiling_ev": float(self.ceiling), "n_dropped": int(self.n_dropped),
+        }
+
+    def parity(self) -> tuple[np.ndarray, np.ndarray]:
+        """(reference, predicted) energies of the test set, for a parity plot (the reference
+        squeezed above the ceiling, as it was learnt)."""
+        return squeeze(self.test_energies, self.ceiling), self.test_predicted
+
+
+def squeeze(energies: np.ndarray, ceiling: float, softness: float = CEILING_SOFTNESS):
+    """Energies up to ``ceiling`` as they are, above it c + s·tanh((E − c)/s): smooth, monotonic."""
+    e = np.asarray(energies, dtype=np.float64)
+    return np.where(e <= ceiling, e, ceiling + softness * np.tanh((e - ceiling) / softness))
+
+
+def _flat_network(model, scaler, y_mean, y_scale) -> tuple:
+    sizes = [model.coefs_[0].shape[0]] + [c.shape[1] for c in model.coefs_]
+    weights = np.concatenate([np.concatenate([w.ravel(), b]) for w, b in
+                              zip(model.coefs_, model.intercepts_)])
+    return (scaler.mean_.copy(), scaler.scale_.copy(), np.array(sizes, np.int64), weights,
+            float(y_mean), float(y_scale))
+
+
+def train_surrogate(host: Atoms, positions, energies, params: SurrogateParams = SurrogateParams(),
+                    *, progress: Optional[ProgressFn] = None,
+                    cancel: Optional[CancelFn] = None) -> Surrogate:
+    """Fit the network to reference ``energies`` (eV) at ``positions`` (Å). The last
+    ``params.n_test`` points (after dropping NaN energies) are held out."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPRegressor
+    from sklearn.preprocessing import StandardScaler
+
+    params.validate()
+    positions, _ = _as_points(positions)
+    energies = np.asarray(energies, dtype=np.float64).reshape(-1)
+    require(len(energies) == len(positions), "energies",
+            f"needs one energy per position ({len(positions)}), got {len(energies)}")
+    ok = np.isfinite(energies)
+    positions, energies = positions[ok], energies[ok]
+    n_test = params.n_test
+    require(len(energies) >= n_test + 10, "energies",
+            f"only {len(energies)} finite energies: at least {n_test + 10} are needed for "
+            f"{n_test} test points and a training set")
+    blank = SurrogatePotential(host, params.element, params.descriptor, params.wall_factor)
+    require(not blank.overlaps(positions).any(), "positions",
+            f"{int(blank.overlaps(positions).sum())} positions lie inside a host atom's wall; "
+            "lower wall_factor or drop them")
+    x = blank.features(positions, progress=sub_progress(progress, 0.0, 0.1), cancel=cancel)
+    train, test = slice(0, len(x) - n_test), slice(len(x) - n_test, len(x))
+    ceiling = float(energies[train].min() + params.window)
+    target = squeeze(energies[train], ceiling)
+    scaler = StandardScaler().fit(x[train])
+    scaler.scale_ = np.where(scaler.scale_ > 1e-12, scaler.scale_, 1.0)
+    y_mean, y_scale = float(target.mean()), float(target.std()) or 1.0
+    model = MLPRegressor(hidden_layer_sizes=tuple(params.hidden), activation="tanh",
+                         solver="lbfgs", alpha=params.alpha, max_iter=params.max_iter,
+                         max_fun=4 * params.max_iter, random_state=params.seed, tol=1e-10)
+    report(progress, 0.1, "training the network")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(scaler.transform(x[train]), (target - y_mean) / y_scale)
+    report(progress, 0.9, "checking on the test set")
+    potential = SurrogatePotential(host, params.element, params.descriptor, params.wall_factor,
+                                   _flat_network(model, scaler, y_mean, y_scale))
+    result = Surrogate(potential, model, scaler, positions[train], energies[train],
+                       potential.energy(positions[train]), positions[test], energies[test],
+                       potential.energy(positions[test]), ceiling, int((~ok).sum()))
+    report(progress, 1.0, f"test RMSE {result.metrics()['rmse_ev']:.3f} eV")
+    return result
+
+
+def build_surrogate(host: Atoms, reference, params: SurrogateParams = SurrogateParams(), *,
+                    proposal=None, progress: Optional[ProgressFn] = None,
+                    cancel: Optional[CancelFn] = None) -> Surrogate:
+    """Sample positions, take ``reference.energy`` there (the slow part) and train."""
+    params.validate()
+    require(getattr(reference, "element", params.element) == params.element, "element",
+            f"the reference is for {getattr(reference, 'element', '?')}, the surrogate for "
+            f"{params.element}")
+    positions = sample_positions(host, params, proposal=proposal,
+                                 progress=sub_progress(progress, 0.0, 0.05), cancel=cancel)
+    energies = reference.energy(positions, progress=sub_progress(progress, 0.05, 0.8),
+                                cancel=cancel)
+    return train_surrogate(host, positions, energies, params,
+                           progress=sub_progress(progress, 0.8, 1.0), cancel=cancel)
+
+
+# --------------------------------------------------------------------------- barriers
+
+
+@dataclass(frozen=True)
+class BarrierComparison:
+    """Forward barriers (eV) of the same hops from the surrogate and from the reference."""
+
+    surrogate: np.ndarray
+    reference: np.ndarray
+    method: str
+
+    @property
+    def mean_abs_difference(self) -> float:
+        return float(np.mean(np.abs(self.surrogate - self.reference)))
+
+    @property
+    def max_abs_difference(self) -> float:
+        return float(np.max(np.abs(self.surrogate - self.reference)))
+
+
+def compare_barriers(reference, paths, *, method: str = "reevaluate", hops=None,
+                     progress: Optional[ProgressFn] = None,
+                     cancel: Optional[CancelFn] = None) -> BarrierComparison:
+    """Barriers of the surrogate's ``paths`` (:class:`~.paths.Paths`) against ``reference``.
+
+    ``"reevaluate"``: the reference's energies on the surrogate's images (any reference; its
+    barrier along the same path). ``"neb"``: the reference relaxes each band itself, ends
+    minimised first (a numba potential such as UFF): its own minimum-energy path from the same
+    start. ``hops`` picks paths (indices; default all).
+    """
+    from .paths import _FIRE, MAX_IMAGE_MOVE, PathParams, _neb
+    from .sites import minimise
+
+    require(method in ("reevaluate", "neb"), "method",
+            f"needs 'reevaluate' or 'neb', got {method!r}")
+    hops = np.arange(len(paths)) if hops is None else np.asarray(hops, np.int64)
+    require(len(hops) >= 1, "hops", "no paths to compare")
+    images = np.array(paths.images[hops])
+    surrogate = paths.energies[hops].max(axis=1) - paths.energies[hops, 0]
+    n, m = images.shape[:2]
+    if method == "reevaluate":
+        e = np.asarray(reference.energy(images.reshape(-1, 3), progress=progress,
+                                        cancel=cancel)).reshape(n, m)
+    else:
+        require(isinstance(reference, HostPotential), "reference",
+                "NEB on the reference needs a numba potential (UFF or a surrogate); use "
+                "method='reevaluate' for xTB, LAMMPS or imported energies")
+        ends = images[:, [0, -1]].reshape(-1, 3)
+        images[:, [0, -1]] = minimise(reference, ends)[0].reshape(n, 2, 3)
+        e = np.empty((n, m))
+        steps, done = np.empty(n, np.int64), np.empty(n, np.bool_)
+        defaults = PathParams()
+        for a, b in chunked(n, 50, progress, cancel, "reference NEB"):
+            _neb(images[a:b], reference._kernel_host, defaults.spring, defaults.fmax,
+                 defaults.max_steps, True, _FIRE, MAX_IMAGE_MOVE, e[a:b], steps[a:b], done[a:b])
+    return BarrierComparison(surrogate, e.max(axis=1) - e[:, 0], method)
