@@ -79,3 +79,21 @@ def test_fit_report_csv_holds_fractions_and_curves(tmp_path):
     curve = np.array(rows[curve_start + 1:], dtype=float)
     np.testing.assert_allclose(curve[:, 2], fit.model)
     np.testing.assert_allclose(curve[:, 1] - curve[:, 2], curve[:, 3])
+
+
+def test_steps_kept_in_a_project_file(tmp_path):
+    """The Measured panel puts the steps on its curve as plain dicts: a project keeps them."""
+    from ase.build import bulk
+
+    from amorpha.engine.project import Project, load_project, save_project
+
+    core, low = core_and_low_loss()
+    s, _ = powerlaw_background(calibrate(core, shift=0.3), (105.0, 125.0))
+    s = fourier_ratio(s, low)
+    shown = Spectrum(s.energy, s.intensity, label="core", meta={"steps": [st.to_dict() for st in steps_of(s)]})
+    project = Project(structures={"model": bulk("Si")}, spectra={"measured 000: core": shown})
+    save_project(project, tmp_path / "p.amorpha")
+    back = load_project(tmp_path / "p.amorpha").spectra["measured 000: core"]
+    steps = [Step.from_dict(d) for d in back.meta["steps"]]
+    assert steps == steps_of(s)
+    np.testing.assert_array_equal(replay(core, steps).intensity, s.intensity)
