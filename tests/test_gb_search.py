@@ -162,3 +162,23 @@ def test_oracles_listed_and_screening_needs_a_model():
         make_strategy("screening", candidate_grid(SMALL))
     with pytest.raises(ParameterError, match="acquisition"):
         make_strategy("bo", candidate_grid(SMALL), acquisition="ucb")
+
+
+def test_cli_gb_search_writes_results_and_rejects_bad_grid(tmp_path, capsys, monkeypatch):
+    import json
+
+    from amorpha.engine.cli import main
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    args = ["gb-search", "--plane", "3,1,0", "--thickness", "10", "--grid", "2,3", "--dz", "0,0.4",
+            "--removal", "0.7", "--oracle", "fastest", "--strategy", "random", "--evals", "3",
+            "--out", str(tmp_path)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "12 candidates" in out and "best γ" in out
+    doc = json.loads((tmp_path / "Cu_S5_310_gb.json").read_text())
+    assert doc["evaluations"] == 3 and len(doc["gammas"]) == 3
+    assert doc["best_gamma"] == min(doc["gammas"])
+    assert (tmp_path / "Cu_S5_310_gb_best.extxyz").is_file()
+    assert main(["gb-search", "--grid", "0,3", "--out", str(tmp_path)]) == 2
+    assert "at least one point" in capsys.readouterr().err
