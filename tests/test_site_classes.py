@@ -59,6 +59,7 @@ def test_components_average_to_the_predicted_average(model, sio, sio_classes):
     predicted = model.predict_structure(sio)
     assert np.allclose(sio_classes.average.intensity, predicted.mean().intensity, atol=1e-12)
     assert sio_classes.counts.sum() == len(predicted)
+    assert np.array_equal(np.bincount(sio_classes.site_class), sio_classes.counts)
     # the three Si with five or six O (longer Si–O bonds than the builder's) joined Si4+
     assert sio_classes.labels[:4] == ["Si0", "Si1+", "Si2+", "Si3+"]
     assert sio_classes.labels[4].startswith("Si4+ + ")
