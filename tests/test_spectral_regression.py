@@ -89,6 +89,8 @@ def test_bad_tables_and_parameters_are_named(tmp_path):
     bad.write_text("y,0,1\n1,2,3\n2,x,4\n")
     with pytest.raises(ReadError, match=r"line 3.*'0'.*'x' is not a number"):
         read_table(bad)
+    with pytest.raises(ParameterError, match="'y' has a NaN"):
+        _table(_peaks(np.ones((3, 5))), np.array([1.0, np.nan, 2.0]))
     table = _table(_peaks(np.ones((4, 5))), np.arange(4.0))
     with pytest.raises(ParameterError, match="too few"):
         compare_models(table, "y")

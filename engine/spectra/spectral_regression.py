@@ -70,6 +70,8 @@ class SpectrumTable:
         self.targets = {str(k): np.asarray(v, np.float64) for k, v in self.targets.items()}
         for k, v in self.targets.items():
             require(v.shape == (n,), "targets", f"{k!r} has {v.size} values for {n} spectra")
+            require(bool(np.all(np.isfinite(v))), "targets", f"{k!r} has a NaN or infinite value")
+        require(bool(np.all(np.isfinite(self.composition))), "composition", "a NaN or infinite value")
         if not self.names:
             self.names = [f"sample {i + 1}" for i in range(n)]
 
