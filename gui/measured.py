@@ -66,6 +66,7 @@ class MeasuredSpectra(QObject):
         self.components: list[Spectrum] = []
         self.own_fractions: dict[str, float] = {}
         self.fit = None
+        self.ranked = []  # candidate models each fitted alone, best first
         self.aligned = None
         self.decomposition = None
         self._curves: dict[str, list] = {}
@@ -422,7 +423,7 @@ class MeasuredSpectra(QObject):
                                         if k != self.components[row].label})
 
     def fit_components(self, window, background="linear", n_bootstrap: int = 200):
-        from amorpha.engine.spectra.unmix import bootstrap, fit_components
+        from amorpha.engine.spectra.unmix import bootstrap, fit_components, rank_models
 
         if self.current is None:
             self._refuse("Explain", "Open a measured spectrum first.")
@@ -433,14 +434,23 @@ class MeasuredSpectra(QObject):
             return None
         measured, components = self.current, list(self.components)
 
+        candidates = {c.label: c for c in components if c.meta.get("kind") == "model"}
+
         def work(progress, cancel):
             fit = fit_components(measured, components, window, background)
-            return bootstrap(fit, int(n_bootstrap), seed=0) if n_bootstrap >= 2 else fit
+            if n_bootstrap >= 2:
+                bootstrap(fit, int(n_bootstrap), seed=0)
+            ranked = rank_models(measured, candidates, window, background) if len(candidates) > 1 else []
+            return fit, ranked
 
-        def done(fit):
-            self.fit = fit
+        def done(result):
+            fit, ranked = result
+            self.fit, self.ranked = fit, ranked
             self._draw("fit", fit.model_spectrum(f"fit (R² {fit.r2:.4f})"))
             self.panel.show_fit(fit, self.own_fractions)
+            if ranked:
+                self.panel.fit_quality.setText(self.panel.fit_quality.text() + "<br>Each model alone, best first "
+                                               "(R-factor): " + ", ".join(f"{r.name} {r.score:.4f}" for r in ranked))
             self.fitted.emit()
 
         return self.runner.submit(f"Fitting {len(components)} components", work, done, self._error("Explain"))

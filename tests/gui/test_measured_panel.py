@@ -202,3 +202,5 @@ def test_candidate_models_through_the_surrogate(qtbot, empty_window):
     with qtbot.waitSignal(m.fitted, timeout=30000):
         window.measured_panel.fit_requested.emit((-5.0, 25.0), "linear", 50)
     assert m.fit.fractions == pytest.approx([0.3, 0.7], abs=0.02)
+    assert [r.name for r in m.ranked] == ["alpha-quartz", "a-Si"]  # the larger share fits better alone
+    assert "Each model alone" in window.measured_panel.fit_quality.text()
