@@ -21,6 +21,11 @@ from the span of the others (and the background): its *distinctness*, the sine o
 (1 = orthogonal, 0 = a mixture of the others). Below ``min_distinct`` :func:`explain` merges the
 class into its most similar neighbour (the merged component is the exact mean spectrum of the
 union) and says so, or raises :class:`IllConditionedError` when merging is switched off.
+
+The bootstrap uncertainties cover noise, not the choice of model: a class's mean spectrum also
+depends on the second shell, so components taken from one model fit another model's spectrum with
+a bias (components of the interface-cluster a-SiO example fitted to a random-bonding a-SiO gave
+Si0 0.22 for a true 0.05 at R² 0.986). Components from models like the sample are the remedy.
 """
 from __future__ import annotations
 
