@@ -83,6 +83,19 @@ def test_bad_input_shows_a_dialog_and_keeps_everything(qtbot, empty_window, tmp_
         window.open_spectrum(str(no_energy))
     assert "one-column.txt" in blocker.args[0] and "Nothing was changed" in blocker.args[0]
     assert m.current is before and window.spectrum_panel.group("measured") == shown
+    from rsciio.hspy import file_writer  # an image in nm × nm: no axis is an energy
+
+    axes = [{"size": n, "name": name, "units": "nm", "scale": 1.0, "offset": 0.0, "navigate": False}
+            for n, name in ((8, "y"), (16, "x"))]
+    file_writer(str(tmp_path / "image.hspy"), {
+        "data": np.random.default_rng(0).random((8, 16)), "axes": axes, "original_metadata": {},
+        "metadata": {"General": {"title": "image"}, "Signal": {"signal_type": ""}}, "tmp_parameters": {},
+        "attributes": {"_lazy": False}, "learning_results": {}, "models": {},
+        "package_info": {"name": "amorpha", "version": "test"}})
+    with qtbot.waitSignal(window.error_shown, timeout=10000) as blocker:
+        window.open_spectrum(str(tmp_path / "image.hspy"))
+    assert "image.hspy: no energy axis" in blocker.args[0]
+    assert m.current is before and window.spectrum_panel.group("measured") == shown
     with qtbot.waitSignal(window.error_shown, timeout=10000) as blocker:
         m.apply_step("powerlaw_background", {"window": (100.0, 200.0)})
     assert "lies outside the data (400 to 699.5 eV)" in blocker.args[0]
