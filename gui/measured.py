@@ -147,8 +147,11 @@ class MeasuredSpectra(QObject):
         self._erase(*_PENS)
         self.panel.show_data(data.title, data.kind, data.shape, data.meta)
         self.panel.set_loaded(True, image=bool(data.shape))
-        self.panel.show_decomposition([])
         self.panel.image_item.clear()
+        self.panel.pixel_marker.clear()
+        self.panel.show_decomposition(["total counts (click a pixel)"] if data.shape else [])
+        if data.shape:
+            self.show_map(0)
         e = data.energy
         span = e[-1] - e[0]
         self.panel.set_window(self.panel.bg_window, e[0] + 0.05 * span, e[0] + 0.25 * span)
@@ -494,10 +497,13 @@ class MeasuredSpectra(QObject):
         return self.runner.submit(f"Decomposing ({method})", work, done, self._error("Decompose"))
 
     def show_map(self, choice: int) -> None:
+        """Map ``choice`` of the Image tab: before a decomposition the total counts per pixel."""
         dec = self.decomposition
-        if dec is None:
+        if self.data is None or not self.data.shape:
             return
-        if dec.labels is not None:
+        if dec is None:
+            image, categorical, k = self.data.data.sum(axis=-1), False, -1
+        elif dec.labels is not None:
             if choice == 0:
                 image, categorical = dec.labels, True
             else:
@@ -512,7 +518,7 @@ class MeasuredSpectra(QObject):
             self._draw("pixel", dec.component(k))
 
     def _image_clicked(self, event) -> None:
-        if self.decomposition is None or self.data is None:
+        if self.data is None or not self.data.shape:
             return
         point = self.panel.image_item.mapFromScene(event.scenePos())
         self.show_pixel(int(np.floor(point.y())), int(np.floor(point.x())))

@@ -105,6 +105,7 @@ class MeasuredPanel(QWidget):
         layout = QVBoxLayout(page)
         self.steps = QListWidget()
         self.steps.setMinimumHeight(70)
+        self.steps.setMaximumHeight(110)
         self.undo_button = _button("Undo last step", "Replay every step but the last on the spectrum as read")
         self.undo_button.clicked.connect(self.undo_requested)
         layout.addWidget(QLabel("Steps (each recorded with its parameters):"))

@@ -164,6 +164,7 @@ def test_line_scan_maps_and_pixel_spectra(qtbot, empty_window):
     m = window.measured
     m.set_data(data)
     assert window.measured_panel.tabs.widget(3).isEnabled()
+    np.testing.assert_array_equal(window.measured_panel.image_item.image[0], data.data.sum(axis=-1))  # total counts
     window.spectrum_panel.add_spectrum(Spectrum(e, gauss(e, 114.0, 2.5), label="predicted"), "predicted")
     with qtbot.waitSignal(m.decomposed, timeout=20000):
         window.measured_panel.decompose_requested.emit("kmeans", 2)
