@@ -303,6 +303,16 @@ class MeasuredSpectra(QObject):
         shown = self.plot_panel.group("predicted")
         return shown[0] if shown else None
 
+    def _broadening(self):
+        """A function (for the worker) that adds the panel's instrument and lifetime broadening to
+        a predicted spectrum; the identity when both are 0."""
+        from amorpha.engine.spectra.prepare import instrument_broadening
+
+        g, l = self.panel.broadening()
+        if g == 0 and l == 0:
+            return lambda spectrum: spectrum
+        return lambda spectrum: instrument_broadening(spectrum, g, l)
+
     def align(self, window, fit_scale: bool = True):
         from amorpha.engine.spectra.compare import align, difference, similarity
 
@@ -312,9 +322,12 @@ class MeasuredSpectra(QObject):
                                   "the surrogate can predict (Predict panel).")
             return None
 
+        broaden = self._broadening()
+
         def work(progress, cancel):
-            raw = similarity(measured, predicted, window)
-            shift, scale, aligned, sim = align(measured, predicted, window, scale=fit_scale)
+            predicted_b = broaden(predicted)
+            raw = similarity(measured, predicted_b, window)
+            shift, scale, aligned, sim = align(measured, predicted_b, window, scale=fit_scale)
             return raw, shift, scale, aligned, sim, difference(measured, aligned, window)
 
         def done(result):
@@ -435,12 +448,12 @@ class MeasuredSpectra(QObject):
             self._refuse("Explain", "There are no components to fit with: add candidate models "
                                     "(Add models…) or the shown model's site classes first.")
             return None
-        measured, components = self.current, list(self.components)
-
-        candidates = {c.label: c for c in components if c.meta.get("kind") == "model"}
+        measured, components, broaden = self.current, list(self.components), self._broadening()
 
         def work(progress, cancel):
-            fit = fit_components(measured, components, window, background)
+            broadened = [broaden(c) for c in components]
+            candidates = {c.label: c for c in broadened if c.meta.get("kind") == "model"}
+            fit = fit_components(measured, broadened, window, background)
             if n_bootstrap >= 2:
                 bootstrap(fit, int(n_bootstrap), seed=0)
             ranked = rank_models(measured, candidates, window, background) if len(candidates) > 1 else []
@@ -462,7 +475,7 @@ class MeasuredSpectra(QObject):
     def decompose(self, method: str, n_components: int):
         from amorpha.engine.spectra.images import DecompositionParams, compare_components, decompose
 
-        data, predicted = self.data, self.predicted()
+        data, predicted, broaden = self.data, self.predicted(), self._broadening()
         if data is None or not data.shape:
             self._refuse("Decompose", "Open a line scan or spectrum image first.")
             return None
@@ -472,7 +485,7 @@ class MeasuredSpectra(QObject):
             rows = None
             if predicted is not None:
                 try:
-                    rows = compare_components(dec, predicted)
+                    rows = compare_components(dec, broaden(predicted))
                 except ParameterError:
                     rows = None  # no common energy range with the prediction
             return dec, rows

@@ -186,6 +186,16 @@ class MeasuredPanel(QWidget):
         page = QWidget()
         layout = QVBoxLayout(page)
         layout.addWidget(QLabel("Measured against the predicted average of the shown model."))
+        row = QHBoxLayout()
+        self.gaussian_fwhm = double_spin(0.0, 50.0, 0.0, " eV", 2)
+        self.lorentzian_fwhm = double_spin(0.0, 50.0, 0.0, " eV", 2)
+        self.gaussian_fwhm.setToolTip("Instrument resolution (Gaussian FWHM) added to every predicted spectrum")
+        self.lorentzian_fwhm.setToolTip("Core-hole lifetime (Lorentzian FWHM) added to every predicted spectrum")
+        row.addWidget(QLabel("Broaden predictions: Gaussian"))
+        row.addWidget(self.gaussian_fwhm)
+        row.addWidget(QLabel("Lorentzian"))
+        row.addWidget(self.lorentzian_fwhm)
+        layout.addLayout(row)
         self.compare_window = _energy_pair(0.0, 1.0)
         layout.addLayout(_window_row("Window", self.compare_window))
         self.fit_scale = QCheckBox("Fit the energy scale too (about the window centre)")
@@ -300,6 +310,10 @@ class MeasuredPanel(QWidget):
             box.blockSignals(True)
             box.setValue(value)
             box.blockSignals(False)
+
+    def broadening(self) -> tuple[float, float]:
+        """(Gaussian, Lorentzian) FWHM in eV the user adds to predicted spectra."""
+        return float(self.gaussian_fwhm.value()), float(self.lorentzian_fwhm.value())
 
     # -- showing ----------------------------------------------------------------------------
     def set_loaded(self, loaded: bool, image: bool = False) -> None:

@@ -127,6 +127,12 @@ def test_compare_explain_and_export(qtbot, empty_window, tmp_path):
     assert table.item(1, 0).text() == "aligned" and float(table.item(1, 1).text()) > 0.99
     assert float(table.item(0, 1).text()) < float(table.item(1, 1).text())
     assert m.curves("aligned") and m.curves("difference")
+    window.measured_panel.gaussian_fwhm.setValue(1.0)  # instrument resolution added to the prediction
+    with qtbot.waitSignal(m.compared, timeout=20000):
+        window.measured_panel.align_requested.emit((-2.0, 20.0), False)
+    assert m.aligned.broadening["gaussian_fwhm"] == pytest.approx(1.0)
+    assert m.aligned.meta["shift_ev"] == pytest.approx(0.7, abs=0.05)
+    window.measured_panel.gaussian_fwhm.setValue(0.0)
     # explain: calibrate the measured by the found shift, then fit the two components
     with qtbot.waitSignal(m.changed, timeout=10000):
         m.apply_step("calibrate", {"shift": -shift, "scale": 1.0})
