@@ -28,13 +28,16 @@ def _energy_pair(lo: float, hi: float) -> tuple:
     return double_spin(-1e6, 1e6, lo, " eV"), double_spin(-1e6, 1e6, hi, " eV")
 
 
-def _window_row(label: str, pair) -> QHBoxLayout:
+def _row(*items) -> QHBoxLayout:
+    """A row of widgets; a string becomes a label."""
     row = QHBoxLayout()
-    row.addWidget(QLabel(label))
-    row.addWidget(pair[0])
-    row.addWidget(QLabel("to"))
-    row.addWidget(pair[1])
+    for item in items:
+        row.addWidget(QLabel(item) if isinstance(item, str) else item)
     return row
+
+
+def _window_row(label: str, pair) -> QHBoxLayout:
+    return _row(label, pair[0], "to", pair[1])
 
 
 def _table(headers: list[str]) -> QTableWidget:
@@ -173,12 +176,10 @@ class MeasuredPanel(QWidget):
         grid.addWidget(fourier, 2, 4)
         layout.addWidget(box)
 
-        row = QHBoxLayout()
-        for text, signal in (("Save spectrum…", self.save_spectrum_requested), ("Save plot…", self.save_plot_requested)):
-            button = _button(text)
-            button.clicked.connect(signal)
-            row.addWidget(button)
-        layout.addLayout(row)
+        save_spectrum, save_plot = _button("Save spectrum…", "CSV, text columns or EMSA/MSA"), _button("Save plot…")
+        save_spectrum.clicked.connect(self.save_spectrum_requested)
+        save_plot.clicked.connect(self.save_plot_requested)
+        layout.addLayout(_row(save_spectrum, save_plot))
         layout.addStretch(1)
         return page
 
@@ -186,16 +187,12 @@ class MeasuredPanel(QWidget):
         page = QWidget()
         layout = QVBoxLayout(page)
         layout.addWidget(QLabel("Measured against the predicted average of the shown model."))
-        row = QHBoxLayout()
         self.gaussian_fwhm = double_spin(0.0, 50.0, 0.0, " eV", 2)
         self.lorentzian_fwhm = double_spin(0.0, 50.0, 0.0, " eV", 2)
         self.gaussian_fwhm.setToolTip("Instrument resolution (Gaussian FWHM) added to every predicted spectrum")
         self.lorentzian_fwhm.setToolTip("Core-hole lifetime (Lorentzian FWHM) added to every predicted spectrum")
-        row.addWidget(QLabel("Broaden predictions: Gaussian"))
-        row.addWidget(self.gaussian_fwhm)
-        row.addWidget(QLabel("Lorentzian"))
-        row.addWidget(self.lorentzian_fwhm)
-        layout.addLayout(row)
+        layout.addLayout(_row("Broaden predictions: Gaussian", self.gaussian_fwhm, "Lorentzian",
+                              self.lorentzian_fwhm))
         self.compare_window = _energy_pair(0.0, 1.0)
         layout.addLayout(_window_row("Window", self.compare_window))
         self.fit_scale = QCheckBox("Fit the energy scale too (about the window centre)")
@@ -221,7 +218,6 @@ class MeasuredPanel(QWidget):
         self.components.setMinimumHeight(70)
         self.components.setMaximumHeight(120)
         layout.addWidget(self.components)
-        row = QHBoxLayout()
         add_models = _button("Add models…", "Structure files: each model's predicted average is one component")
         add_models.clicked.connect(self.add_models_requested)
         self.scheme = QComboBox()
@@ -229,32 +225,22 @@ class MeasuredPanel(QWidget):
         self.add_classes.clicked.connect(lambda: self.add_classes_requested.emit(self.scheme.currentData() or ""))
         remove = _button("Remove")
         remove.clicked.connect(lambda: self.remove_component_requested.emit(self.components.currentRow()))
-        for widget in (add_models, self.scheme, self.add_classes, remove):
-            row.addWidget(widget)
-        layout.addLayout(row)
+        layout.addLayout(_row(add_models, self.scheme, self.add_classes, remove))
         self.fit_window = _energy_pair(0.0, 1.0)
         layout.addLayout(_window_row("Window", self.fit_window))
-        row = QHBoxLayout()
         self.background_kind = QComboBox()
         for data, text in BACKGROUNDS:
             self.background_kind.addItem(text, data)
         self.n_bootstrap = int_spin(0, 10000, 200)
         self.n_bootstrap.setToolTip("Refits of the fit plus resampled residuals, for the ± (0: none)")
-        row.addWidget(QLabel("Background"))
-        row.addWidget(self.background_kind)
-        row.addWidget(QLabel("Bootstrap"))
-        row.addWidget(self.n_bootstrap)
-        layout.addLayout(row)
+        layout.addLayout(_row("Background", self.background_kind, "Bootstrap", self.n_bootstrap))
         fit = _button("Fit")
         fit.clicked.connect(lambda: self.fit_requested.emit(self.window_of(self.fit_window),
                                                             self.background_kind.currentData(),
                                                             self.n_bootstrap.value()))
         report = _button("Save fit report…", "CSV: fit quality, fractions ± std, measured/fit/residual curves")
         report.clicked.connect(self.save_report_requested)
-        row = QHBoxLayout()
-        row.addWidget(fit)
-        row.addWidget(report)
-        layout.addLayout(row)
+        layout.addLayout(_row(fit, report))
         self.fractions = _table(["component", "fraction", "±", "model's own"])
         layout.addWidget(self.fractions)
         self.fit_quality = QLabel()
@@ -269,7 +255,6 @@ class MeasuredPanel(QWidget):
         self.image_hint = QLabel("A line scan or spectrum image decomposes here; click a pixel for its spectrum.")
         self.image_hint.setWordWrap(True)
         layout.addWidget(self.image_hint)
-        row = QHBoxLayout()
         self.method = QComboBox()
         for data, text in (("pca", "PCA"), ("nmf", "NMF"), ("kmeans", "k-means")):
             self.method.addItem(text, data)
@@ -277,11 +262,7 @@ class MeasuredPanel(QWidget):
         self.decompose_button = _button("Decompose")
         self.decompose_button.clicked.connect(lambda: self.decompose_requested.emit(
             self.method.currentData(), self.n_components.value()))
-        row.addWidget(self.method)
-        row.addWidget(QLabel("components"))
-        row.addWidget(self.n_components)
-        row.addWidget(self.decompose_button)
-        layout.addLayout(row)
+        layout.addLayout(_row(self.method, "components", self.n_components, self.decompose_button))
         self.map_choice = QComboBox()
         self.map_choice.currentIndexChanged.connect(lambda k: k >= 0 and self.map_requested.emit(k))
         layout.addWidget(self.map_choice)
