@@ -9,7 +9,7 @@ computed (the engine returns it marked ``cancelled``), so it is shown, not dropp
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Optional
 
 import numpy as np
@@ -19,6 +19,7 @@ from amorpha.engine.diffusion import (arrhenius_fit, build_network, diffusion_co
                                       mean_squared_displacement, percolation_barrier, run_kmc,
                                       temperature_scan)
 from amorpha.engine.errors import ParameterError
+from amorpha.engine.tasks import sub_progress
 from amorpha.gui.panels.diffusion_panel import format_d
 from amorpha.gui.viewer.paths_visual import PathsOverlay
 
@@ -31,7 +32,8 @@ ANIMATION_INTERVAL_MS = 60
 @dataclass(frozen=True)
 class EnergyFunction:
     """An entry of the energy-function combo box: ``build(host, LandscapeParams, progress,
-    cancel)`` returns (sites, paths, network) as :func:`amorpha.engine.diffusion.build_network`."""
+    cancel)`` returns (sites, paths, network) as :func:`amorpha.engine.diffusion.build_network`,
+    optionally followed by a sentence for the summary (how good the energy function is)."""
 
     key: str
     label: str
@@ -47,10 +49,61 @@ def register_energy_function(function: EnergyFunction) -> None:
     ENERGY_FUNCTIONS[function.key] = function
 
 
+def surrogate_build(reference: Callable, params=None) -> Callable:
+    """A ``build`` that trains the neural-network surrogate on energies of
+    ``reference(host, element)`` at sampled positions, then finds sites and paths on it; the
+    surrogate's held-out error goes into the summary."""
+
+    def build(host, landscape, progress=None, cancel=None):
+        from amorpha.engine.diffusion.paths import find_paths, hop_network
+        from amorpha.engine.diffusion.sites import search_sites
+        from amorpha.engine.diffusion.surrogate import SurrogateParams, build_surrogate
+
+        element = landscape.sites.element
+        training = replace(params or SurrogateParams(), element=element)
+        surrogate = build_surrogate(host, reference(host, element), training,
+                                    progress=sub_progress(progress, 0.0, 0.5), cancel=cancel)
+        potential = surrogate.potential
+        sites, grid = search_sites(potential, landscape.sites,
+                                   progress=sub_progress(progress, 0.5, 0.65), cancel=cancel)
+        paths = find_paths(potential, sites, landscape.paths, grid=grid,
+                           progress=sub_progress(progress, 0.65, 1.0), cancel=cancel)
+        m = surrogate.metrics()
+        note = (f"Surrogate: {m['n_train']} training, {m['n_test']} held-out positions, test RMSE "
+                f"{m['rmse_ev']:.3f} eV ({m['rmse_below_ceiling_ev']:.3f} eV below "
+                f"{m['ceiling_ev']:.2f} eV).")
+        return (*hop_network(sites, paths, landscape.paths.hop_distance), note)
+
+    return build
+
+
+def _uff(host, element):
+    from amorpha.engine.diffusion.potential import HostPotential
+
+    return HostPotential(host, element)
+
+
+def _xtb(host, element):
+    from amorpha.engine.diffusion.reference import XtbReference
+
+    return XtbReference(host, element)
+
+
 register_energy_function(EnergyFunction(
     "uff", "UFF Lennard-Jones (Rappé 1992)",
     "Pair sum with the UFF parameters of every element pair: fast, any element, qualitative",
     build_network))
+register_energy_function(EnergyFunction(
+    "surrogate-uff", "Neural network trained on UFF",
+    "Li–Ando–Watanabe surrogate (symmetry functions → MLP) trained on 1800 UFF energies and "
+    "checked on 200: the surrogate route at UFF's speed (minutes on a-SiO2)",
+    surrogate_build(_uff)))
+register_energy_function(EnergyFunction(
+    "surrogate-xtb", "Neural network trained on GFN1-xTB (slow)",
+    "The surrogate trained on 2000 GFN1-xTB energies of H-capped clusters around the mobile atom: "
+    "the physical reference; the xTB energies are cached on disk, so only the first run is slow "
+    "(hours on a-SiO2 with 2 cores)",
+    surrogate_build(_xtb)))
 
 
 @dataclass(frozen=True)
@@ -63,6 +116,7 @@ class Landscape:
     network: object
     percolation: Optional[float]
     function: str
+    note: str = ""
 
     @property
     def link_barriers(self) -> np.ndarray:
@@ -108,7 +162,7 @@ class DiffusionController(QObject):
         self.timer = QTimer(self)
         self.timer.setInterval(ANIMATION_INTERVAL_MS)
         self.timer.timeout.connect(self._step)
-        panel.set_energy_functions([(f.key, f.label, f.tooltip) for f in ENERGY_FUNCTIONS.values()])
+        self.offer_energy_functions()
         panel.find_requested.connect(self.find)
         panel.kmc_requested.connect(self.run_kmc)
         panel.scan_requested.connect(self.run_scan)
@@ -118,6 +172,11 @@ class DiffusionController(QObject):
         panel.limit_changed.connect(self.overlay.set_barrier_limit)
         panel.host_style_changed.connect(self._host_style)
         self.overlay.path_picked.connect(panel.select_path)
+
+    def offer_energy_functions(self) -> None:
+        """Fill the panel's combo box from :data:`ENERGY_FUNCTIONS` (again after registering)."""
+        self.panel.set_energy_functions([(f.key, f.label, f.tooltip)
+                                         for f in ENERGY_FUNCTIONS.values()])
 
     # -- following the window ---------------------------------------------------------------
     def structure_shown(self, atoms) -> None:
@@ -181,12 +240,13 @@ class DiffusionController(QObject):
         atoms = self.atoms
 
         def work(progress, cancel):
-            sites, paths, network = function.build(host, params, progress=progress, cancel=cancel)
+            sites, paths, network, *note = function.build(host, params, progress=progress,
+                                                          cancel=cancel)
             try:
                 percolation = percolation_barrier(network)
             except ParameterError:
                 percolation = None
-            return Landscape(atoms, sites, paths, network, percolation, function.key)
+            return Landscape(atoms, sites, paths, network, percolation, function.key, *note)
 
         self._submit(f"Sites and paths of {params.sites.element}", work, self._show_landscape)
 
@@ -209,7 +269,9 @@ class DiffusionController(QObject):
             f"{element}: <b>{len(landscape.sites)} sites</b> "
             f"({landscape.sites.energies.min():.3f} to {landscape.sites.energies.max():.3f} eV), "
             f"<b>{len(paths)} paths</b>, barriers {barriers.min():.3f}–{barriers.max():.3f} eV; "
-            f"{spanning}." + (f" {unconverged} bands did not converge." if unconverged else "")))
+            f"{spanning}." + (f" {unconverged} bands did not converge." if unconverged else "")
+            + (f" {landscape.note}" if landscape.note else "")
+            + " In the viewer: sites white, paths coloured by barrier, walkers yellow."))
         self.landscape_shown.emit()
         if landscape.percolation is None:
             self._then_scan = False

@@ -56,6 +56,14 @@ def _pairs(grid: QGridLayout, row: int, pairs) -> None:
         grid.addWidget(widget, row + k // 2, 2 * (k % 2) + 1)
 
 
+def time_unit(seconds: float) -> tuple[float, str]:
+    """(scale, name) of the unit in which ``seconds`` reads between 1 and 1000."""
+    for scale, name in ((1e-12, "ps"), (1e-9, "ns"), (1e-6, "µs"), (1e-3, "ms")):
+        if seconds < 1000 * scale:
+            return scale, name
+    return 1.0, "s"
+
+
 def format_d(d_a2: float, err_a2: float) -> str:
     """D ± error in cm²/s (inputs in Å²/s)."""
     d, e = d_a2 * CM2_PER_ANGSTROM2, err_a2 * CM2_PER_ANGSTROM2
@@ -249,7 +257,7 @@ class DiffusionPanel(QWidget):
 
         # -- plots ----------------------------------------------------------------------------
         self.profile_plot = _plot("energy (eV)", "distance along the path (Å)")
-        self.msd_plot = _plot("MSD (Å²)", "time (ns)")
+        self.msd_plot = _plot("MSD (Å²)", "time")
         self.arrhenius_plot = _plot("ln(D / cm² s⁻¹)", "1000 / T (1/K)")
         self.tabs = _PlotTabs()
         self.tabs.addTab(self.table, "Paths")
@@ -341,7 +349,9 @@ class DiffusionPanel(QWidget):
         """MSD(t) ± standard error and the fitted line 6Dt + c over the fitted part."""
         plot = self.msd_plot
         plot.clear()
-        t = msd.times * 1e9
+        scale, unit = time_unit(msd.times[-1])
+        plot.setLabel("bottom", f"time ({unit})")
+        t = msd.times / scale
         plot.addItem(pg.FillBetweenItem(pg.PlotDataItem(t, msd.msd - msd.stderr),
                                         pg.PlotDataItem(t, msd.msd + msd.stderr),
                                         brush=pg.mkBrush(31, 119, 180, 50)))
@@ -351,7 +361,7 @@ class DiffusionPanel(QWidget):
             slope = 2 * fit.dimensions * fit.D
             c = msd.msd[window].mean() - slope * msd.times[window].mean()
             ends = np.array([fit.t_from, fit.t_to])
-            plot.plot(ends * 1e9, slope * ends + c, pen=pg.mkPen(FIT, width=2, style=Qt.DashLine),
+            plot.plot(ends / scale, slope * ends + c, pen=pg.mkPen(FIT, width=2, style=Qt.DashLine),
                       name=f"6Dt + c, D = {format_d(fit.D, fit.D_err)}")
         self.tabs.setCurrentWidget(plot)
 

@@ -203,3 +203,30 @@ def test_bad_input_gives_a_message_and_keeps_everything(qtbot, empty_window):
     assert "no site for K" in blocker.args[0]
     assert window.diffusion.landscape is None and len(window.atoms) == 32
     assert window.diffusion_panel.find_button.isEnabled()
+
+
+def test_a_registered_surrogate_is_offered_and_finds_the_same_holes(qtbot, empty_window):
+    """A small surrogate (400 UFF energies) in the registry: the combo offers it, and its
+    landscape has UFF's 96 holes, 256 hops and percolation barrier (1.377 eV) within 0.05 eV."""
+    from amorpha.engine.diffusion.surrogate import SurrogateParams
+    from amorpha.gui import diffusion
+
+    small = SurrogateParams(n_train=400, n_test=50, max_iter=500, hidden=(16,), wall_factor=0.5)
+    entry = diffusion.EnergyFunction("test-surrogate", "test surrogate", "400 UFF energies",
+                                     diffusion.surrogate_build(diffusion._uff, small))
+    diffusion.register_energy_function(entry)
+    try:
+        window = empty_window
+        window.diffusion.offer_energy_functions()
+        panel = window.diffusion_panel
+        keys = [panel.energy.itemData(k) for k in range(panel.energy.count())]
+        assert keys[0] == "uff" and "surrogate-xtb" in keys and "test-surrogate" in keys
+        show(qtbot, window, fcc_host(), "fcc Ag")
+        panel.energy.setCurrentIndex(keys.index("test-surrogate"))
+        landscape = find(qtbot, window)
+        assert landscape.function == "test-surrogate"
+        assert len(landscape.sites) == 96 and len(landscape.paths) == 256
+        assert landscape.percolation == pytest.approx(1.377, abs=0.05)
+        assert "held-out" in panel.summary.text() and "test RMSE" in panel.summary.text()
+    finally:
+        del diffusion.ENERGY_FUNCTIONS["test-surrogate"]
