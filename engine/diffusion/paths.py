@@ -33,7 +33,8 @@ from ..neighbors import neighbor_list
 from ..tasks import CancelFn, ProgressFn, chunked, report, sub_progress
 from .network import HopNetwork
 from .potential import HostPotential, finite_number, point_energy
-from .sites import EnergyGrid, SiteSearchParams, Sites, energy_grid, search_sites
+from .sites import (EnergyGrid, SiteSearchParams, Sites, energy_grid, landscape_potential,
+                    search_sites)
 
 #: Paths per NEB kernel call between progress/cancel checks.
 CHUNK_PATHS = 50
@@ -594,8 +595,10 @@ def find_paths(potential: HostPotential, sites: Sites, params: PathParams = Path
 
 def build_network(host: Atoms, params: LandscapeParams = LandscapeParams(),
                   progress: Optional[ProgressFn] = None,
-                  cancel: Optional[CancelFn] = None) -> tuple[Sites, Paths, HopNetwork]:
-    """Sites, paths and the KMC hop network of one mobile atom in a frozen ``host``.
+                  cancel: Optional[CancelFn] = None,
+                  potential: Optional[HostPotential] = None) -> tuple[Sites, Paths, HopNetwork]:
+    """Sites, paths and the KMC hop network of one mobile atom in a frozen ``host``, on UFF or
+    on ``potential`` (a trained :class:`~.surrogate.SurrogatePotential` of that host).
 
     Sites without any hop are left out (a walker there could never leave), so the returned
     sites, the paths' edges and the network's sites are numbered alike.
@@ -605,7 +608,7 @@ def build_network(host: Atoms, params: LandscapeParams = LandscapeParams(),
     require(isinstance(params, LandscapeParams), "params",
             f"needs LandscapeParams, got {type(params).__name__}")
     params.validate()
-    potential = HostPotential(host, params.sites.element, params.sites.cutoff)
+    potential = landscape_potential(host, params.sites, potential)
     sites, grid = search_sites(potential, params.sites, progress=sub_progress(progress, 0.0, 0.3),
                                cancel=cancel)
     paths = find_paths(potential, sites, params.paths, grid=grid,

@@ -149,7 +149,8 @@ class XtbReference:
         numbers = np.asarray(cluster.numbers, np.int64)
         try:
             whole = self._scf_energy(numbers, cluster.positions)
-            bare = self._scf_energy(numbers[1:], cluster.positions[1:])
+            bare = self._scf_energy(numbers[1:], cluster.positions[1:]) if len(numbers) > 1 \
+                else 0.0  # nothing within the radius: the free atom
         except XtbError:
             self.failures += 1
             return float("nan")
@@ -211,11 +212,11 @@ class LammpsReference:
         try:
             for line in ("units metal", "atom_style atomic", "atom_modify map array",
                          "boundary p p p",
-                         f"region box prism 0 {xx!r} 0 {yy!r} 0 {zz!r} {xy!r} {xz!r} {yz!r}",
+                         "region box prism 0 {!r} 0 {!r} 0 {!r} {!r} {!r} {!r}".format(*map(float, (xx, yy, zz, xy, xz, yz))),
                          f"create_box {len(species)} box"):
                 lmp.command(line)
             for s, t in self.types.items():
-                lmp.command(f"mass {t} {atomic_masses[number(s)]!r}")
+                lmp.command(f"mass {t} {float(atomic_masses[number(s)])!r}")
             lammps_positions = self._prism.vector_to_lammps(positions, wrap=True)
             lmp.create_atoms(len(positions), list(range(1, len(positions) + 1)),
                              [self.types[s] for s in symbols], lammps_positions.ravel().tolist())
@@ -228,14 +229,14 @@ class LammpsReference:
             lmp.command("run 0")
             self.host_energy = float(lmp.get_thermo("pe"))
             self._n = len(positions) + 1
-            lmp.create_atoms(1, [self._n], [self.types[self.element]], [0.0, 0.0, 0.0])
+            lmp.command(f"create_atoms {self.types[self.element]} single 0 0 0 units box")
         except Exception as exc:
             lmp.close()
             raise ParameterError("pair_style", f"LAMMPS refused the potential: {exc}") from None
 
     def point_energy(self, point) -> float:
-        x, y, z = self._prism.vector_to_lammps(np.asarray(point, float).reshape(1, 3),
-                                               wrap=True)[0]
+        x, y, z = map(float, self._prism.vector_to_lammps(np.asarray(point, float).reshape(1, 3),
+                                               wrap=True)[0])
         self._lmp.command(f"set atom {self._n} x {x!r} y {y!r} z {z!r}")
         self._lmp.command("run 0")
         return float(self._lmp.get_thermo("pe")) - self.host_energy

@@ -405,11 +405,28 @@ def search_sites(potential: HostPotential, params: SiteSearchParams, *,
 
 def find_sites(host: Atoms, params: SiteSearchParams = SiteSearchParams(),
                progress: Optional[ProgressFn] = None,
-               cancel: Optional[CancelFn] = None) -> Sites:
-    """All local minima below ``params.energy_max`` of one ``params.element`` atom in ``host``."""
+               cancel: Optional[CancelFn] = None, potential: Optional[HostPotential] = None
+               ) -> Sites:
+    """All local minima below ``params.energy_max`` of one ``params.element`` atom in ``host``,
+    on UFF or on ``potential`` (a trained surrogate of that host)."""
     params.validate()
-    potential = HostPotential(host, params.element, params.cutoff)
-    return search_sites(potential, params, progress=progress, cancel=cancel)[0]
+    return search_sites(landscape_potential(host, params, potential), params,
+                        progress=progress, cancel=cancel)[0]
+
+
+def landscape_potential(host: Atoms, params: SiteSearchParams,
+                        potential: Optional[HostPotential] = None) -> HostPotential:
+    """``potential`` after checking it belongs to ``host`` and ``params.element``; UFF if None."""
+    if potential is None:
+        return HostPotential(host, params.element, params.cutoff)
+    require(isinstance(potential, HostPotential), "potential",
+            f"needs a HostPotential or SurrogatePotential, got {type(potential).__name__}")
+    require(potential.element == uff_element(params.element), "potential",
+            f"the potential is for {potential.element}, the search for {params.element}")
+    same = (len(host) == potential.n_host and np.allclose(host.cell.array, potential.cell)
+            and np.allclose(host.positions, potential.host_positions))
+    require(same, "potential", "the potential was made for another host (other atoms or cell)")
+    return potential
 
 
 def warm_up() -> None:
