@@ -9,11 +9,9 @@ from __future__ import annotations
 import math
 from typing import Callable
 
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
-
 from amorpha.engine.build.bicrystal import BicrystalParams, bicrystal_summary, build_bicrystal
 from amorpha.engine.build.crystals import CRYSTALS, CUBIC_CRYSTALS, CrystalParams, build_crystal, unit_cell
-from amorpha.engine.build.csl import csl_boundaries, format_indices
+from amorpha.engine.build.csl import format_indices
 from amorpha.engine.build.melt_quench import POTENTIALS, MeltQuenchParams, build_melt_quench, lammps_available
 from amorpha.engine.build.network import NetworkParams, build_amorphous_si, supercell_for
 from amorpha.engine.build.silica import SilicaParams, build_silica, mixture_density
@@ -21,6 +19,7 @@ from amorpha.engine.build.polycrystal import PolycrystalParams, build_polycrysta
 from amorpha.engine.build.voids import VoidParams, insert_into_voids
 
 from .build_dialogs import Field, ParamsDialog
+from .panels.csl_table import CslTable
 
 AXES = ((0, 0, 1), (1, 1, 0), (1, 1, 1))
 
@@ -82,43 +81,24 @@ class BicrystalDialog(ParamsDialog):
             intro="Two grains related by a coincidence-site-lattice rotation, periodic along z with "
                   "two equivalent boundaries.", parent=parent,
         )
-        self.table = QTableWidget(0, 3)
-        self.table.setHorizontalHeaderLabels(["Σ", "Angle (°)", "Plane"])
-        self.table.verticalHeader().setVisible(False)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.table = CslTable(self.editors["axis"].value())
         self.table.setMinimumHeight(180)
         self.form.insertRow(3, "Σ, angle, plane", self.table)  # right below the axis it lists
         self.editors["axis"].connect(self._fill_table)
         self.table.itemSelectionChanged.connect(self.refresh)
-        self._fill_table()
 
     def _fill_table(self) -> None:
-        self._rows = csl_boundaries(self.editors["axis"].value(), 101)
-        self.table.blockSignals(True)
-        self.table.setRowCount(len(self._rows))
-        for row, b in enumerate(self._rows):
-            for col, text in enumerate((str(b.sigma), f"{b.angle_deg:.2f}", format_indices(b.plane))):
-                self.table.setItem(row, col, QTableWidgetItem(text))
-        self.table.blockSignals(False)
-        self.table.selectRow(0)
+        self.table.set_axis(self.editors["axis"].value())
         self.refresh()
 
     def select(self, sigma: int, plane) -> None:
         """Select the row of (Σ, plane) for the current axis."""
-        for row, b in enumerate(self._rows):
-            if b.sigma == sigma and b.plane == tuple(plane):
-                self.table.selectRow(row)
-                return
-        raise KeyError(f"no Σ{sigma} {plane} row")
+        self.table.select(sigma, plane)
 
     def extra_values(self) -> dict:
-        rows = self.table.selectionModel().selectedRows() if hasattr(self, "table") else []
-        if not rows:
+        b = self.table.selected() if hasattr(self, "table") else None
+        if b is None:
             return {}
-        b = self._rows[rows[0].row()]
         plane = b.axis if self.editors["kind"].value() == "twist" else b.plane
         return {"sigma": b.sigma, "plane": plane}
 

