@@ -46,7 +46,7 @@ from ..build.crystals import unit_cell
 from ..descriptors import AcsfParams
 from ..descriptors import settings as S
 from ..errors import ReadError, require
-from ..neighbors import neighbor_list
+from ..surrogate.model import ModelMismatchError  # one "does not fit the model" error for all
 from ..tasks import CancelFn, ProgressFn, check_cancel, report, sub_progress
 
 MODEL_FORMAT = "amorpha-atomic-energy-model"
@@ -341,10 +341,6 @@ def frames_for(boundaries: Sequence[Boundary], element: str = "Cu", translations
 
 
 # --------------------------------------------------------------------------- the model
-
-
-class ModelMismatchError(ValueError):
-    """A structure or file does not fit what the model was trained on."""
 
 
 @dataclass
