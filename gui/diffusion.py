@@ -170,7 +170,8 @@ class DiffusionController(QObject):
         panel.animate_toggled.connect(self.animate)
         panel.path_selected.connect(self.show_path)
         panel.limit_changed.connect(self.overlay.set_barrier_limit)
-        panel.host_style_changed.connect(self._host_style)
+        panel.host_style_changed.connect(
+            lambda scale: self.landscape is not None and self._host_style(scale))
         self.overlay.path_picked.connect(panel.select_path)
 
     def offer_energy_functions(self) -> None:

@@ -74,6 +74,15 @@ def test_sites_paths_profiles_and_picking(qtbot, fcc_window):
     assert landscape.percolation == pytest.approx(barriers.max(), abs=1e-6)
     assert panel.model.rowCount() == 256
 
+    # the host is drawn small without bonds by default, hidden or as it was on demand
+    viewer = window.viewer
+    assert viewer.atoms_node.radius_scale == pytest.approx(0.3) and not viewer.bonds_node.visible
+    panel.host_style.setCurrentIndex(2)
+    assert not viewer.atoms_node.visible
+    panel.host_style.setCurrentIndex(1)
+    assert viewer.atoms_node.visible and viewer.atoms_node.radius_scale == 1.0
+    assert viewer.bonds_node.visible
+
     # a row of the table plots that path's profile and highlights it
     panel.select_path(17)
     assert overlay.highlighted == 17 and overlay.highlight_node.visible
