@@ -14,13 +14,13 @@ import json
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterator, Optional, Sequence
+from typing import Iterator, Optional
 
 import numpy as np
 
 from ..build.bicrystal import BicrystalParams, bicrystal_summary
 from ..build.crystals import unit_cell
-from ..errors import ParameterError, require
+from ..errors import require
 from ..neighbors import neighbor_list
 
 #: Largest candidate set we make (the search holds one row of features per candidate).
@@ -188,16 +188,6 @@ class CandidateSet:
 def candidate_grid(params: GbSearchParams) -> CandidateSet:
     """The candidate set of ``params`` (raises :class:`ParameterError` on a grid of zero points)."""
     return CandidateSet(params)
-
-
-def subset_indices(candidates: CandidateSet, indices: Optional[Sequence[int]]) -> np.ndarray:
-    """Indices as an int array checked against the set (None: all)."""
-    if indices is None:
-        return np.arange(len(candidates))
-    idx = np.asarray(indices, dtype=np.int64).reshape(-1)
-    if idx.size and (idx.min() < 0 or idx.max() >= len(candidates)):
-        raise ParameterError("indices", f"candidate indices run from 0 to {len(candidates) - 1}")
-    return idx
 
 
 __all__ = ["Candidate", "CandidateSet", "GbBoundary", "GbSearchParams", "candidate_grid",

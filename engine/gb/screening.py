@@ -74,12 +74,15 @@ def _bulk_coordination(crystal: str, a: Optional[float]) -> int:
 
 
 def descriptors(candidates: CandidateSet, a: Optional[float] = None,
-                progress: Optional[ProgressFn] = None, cancel: Optional[CancelFn] = None) -> np.ndarray:
-    """(n, n_features) descriptors of every candidate (about 20 ms each: a build and a neighbour list)."""
-    out = np.empty((len(candidates), len(FEATURE_NAMES)))
-    for start, stop in chunked(len(candidates), 50, progress, cancel, "screening descriptors"):
+                progress: Optional[ProgressFn] = None, cancel: Optional[CancelFn] = None,
+                indices: Optional[Sequence[int]] = None) -> np.ndarray:
+    """(n, n_features) descriptors of the candidates at ``indices`` (default all; about 20 ms
+    each: a build and a neighbour list)."""
+    indices = np.arange(len(candidates)) if indices is None else np.asarray(indices, dtype=np.int64)
+    out = np.empty((len(indices), len(FEATURE_NAMES)))
+    for start, stop in chunked(len(indices), 50, progress, cancel, "screening descriptors"):
         for k in range(start, stop):
-            out[k] = candidate_descriptors(candidates[k], a)
+            out[k] = candidate_descriptors(candidates[int(indices[k])], a)
     return out
 
 
@@ -107,7 +110,7 @@ class ScreeningModel:
                     f"{cs.boundary.name}: {g.shape[0]} values for {len(cs)} candidates")
             known = np.flatnonzero(np.isfinite(g))
             require(known.size >= 2, "gammas", f"{cs.boundary.name}: fewer than two relaxed candidates")
-            x = descriptors(cs, a, progress, cancel)[known]
+            x = descriptors(cs, a, progress, cancel, known)
             xs.append(x)
             ys.append(g[known] - np.median(g[known]))
         self.regressor.fit(np.concatenate(xs), np.concatenate(ys))
