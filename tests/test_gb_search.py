@@ -101,13 +101,26 @@ def test_cancel_keeps_what_was_found(oracle, tmp_path):
     assert [e.candidate.index for e in seen] == result.indices.tolist()
 
 
+def test_cancel_stops_a_slow_relaxation_within_half_a_second(tmp_path):
+    """ASE EMT relaxes a 120-atom Σ5(210) cell for seconds: cancel is seen between its steps."""
+    cs = candidate_grid(GbSearchParams(GbBoundary("Cu", 5, (2, 1, 0)), nx=1, ny=2, dz=(0.0,),
+                                       removal=(0.7,)))
+    oracle = make_oracle("emt", fmax=1e-4)
+    oracle.reference("Cu")  # not part of the timing
+    t0 = time.perf_counter()
+    result = run_search(cs, oracle, "exhaustive", cache_dir=tmp_path,
+                        cancel=lambda: time.perf_counter() > t0 + 0.3)
+    assert result.stopped and result.evaluations == []
+    assert time.perf_counter() - t0 < 0.3 + 0.5
+
+
 class _BrokenOracle(EMTOracle):
     """EMT that fails on candidate 2: a worker crash in the middle of a search."""
 
-    def evaluate(self, candidate, reference):
+    def evaluate(self, candidate, reference, cancel=None):
         if candidate.index == 2:
             raise RuntimeError("the worker died")
-        return super().evaluate(candidate, reference)
+        return super().evaluate(candidate, reference, cancel)
 
 
 def test_failed_evaluation_keeps_results(tmp_path):

