@@ -9,6 +9,7 @@ computed (the engine returns it marked ``cancelled``), so it is shown, not dropp
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Callable, Optional
 
@@ -173,6 +174,7 @@ class DiffusionController(QObject):
         panel.host_style_changed.connect(
             lambda scale: self.landscape is not None and self._host_style(scale))
         self.overlay.path_picked.connect(panel.select_path)
+        panel.at_percolation.clicked.connect(self.show_percolating)
 
     def offer_energy_functions(self) -> None:
         """Fill the panel's combo box from :data:`ENERGY_FUNCTIONS` (again after registering)."""
@@ -259,6 +261,7 @@ class DiffusionController(QObject):
         self.overlay.show_network(landscape.sites.positions, landscape.paths.images, barriers,
                                   self.panel.limit.value())
         self._host_style(self.panel.host_style.currentData())
+        self.panel.at_percolation.setEnabled(landscape.percolation is not None)
         paths = landscape.paths
         element = landscape.sites.element
         if landscape.percolation is None:
@@ -388,6 +391,11 @@ class DiffusionController(QObject):
         paths = self.landscape.paths
         distance, energy = paths.profile(k)
         self.panel.show_profile(k, distance, energy, tuple(paths.barriers[k]))
+
+    def show_percolating(self) -> None:
+        """Only the paths up to the percolation barrier (rounded up to the limit's 0.01 eV)."""
+        if self.landscape is not None and self.landscape.percolation is not None:
+            self.panel.limit.setValue(math.ceil(self.landscape.percolation * 100 - 1e-9) / 100)
 
     def _host_style(self, scale) -> None:
         """Host atoms at ``scale`` × their radius, without bonds below 1; None hides them."""

@@ -148,6 +148,8 @@ class DiffusionPanel(QWidget):
         self.element.setToolTip("The mobile atom; the host stays frozen")
         self.energy = QComboBox()
         self.energy.setToolTip("The energy of the mobile atom in the host")
+        self.energy.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.energy.setMinimumContentsLength(16)  # long entry names must not widen the dock
         sites, paths = SiteSearchParams(), PathParams()
         self.spacing = double_spin(0.05, 2.0, sites.spacing, " Å")
         self.spacing.setToolTip("Grid spacing of the site search (every basin wider than this is found)")
@@ -181,6 +183,10 @@ class DiffusionPanel(QWidget):
         self.limit = double_spin(0.0, 100.0, 1.0, " eV")
         self.limit.setToolTip("Draw only the paths whose barrier (the higher of the two ways) is at most this")
         self.limit.valueChanged.connect(self.limit_changed)
+        self.at_percolation = QPushButton("percolation")
+        self.at_percolation.setToolTip("Show the paths up to the percolation barrier: the lowest "
+                                       "barrier at which they span the cell")
+        self.at_percolation.setEnabled(False)
         self.host_style = QComboBox()
         for label, scale in HOST_STYLES:
             self.host_style.addItem(label, scale)
@@ -205,8 +211,9 @@ class DiffusionPanel(QWidget):
         self.table.selectionModel().selectionChanged.connect(self._row_selected)
         grid.addWidget(self.summary, 6, 0, 1, 4)
         row = QHBoxLayout()
-        row.addWidget(QLabel("Show paths up to"))
+        row.addWidget(QLabel("Paths up to"))
         row.addWidget(self.limit)
+        row.addWidget(self.at_percolation)
         row.addWidget(QLabel("Host atoms"))
         row.addWidget(self.host_style)
         row.addStretch(1)
@@ -318,6 +325,7 @@ class DiffusionPanel(QWidget):
         if has:
             self.table.resizeColumnsToContents()
         else:
+            self.at_percolation.setEnabled(False)
             self.result.setText("")
             self.msd_plot.clear()
             self.arrhenius_plot.clear()

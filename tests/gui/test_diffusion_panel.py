@@ -65,7 +65,8 @@ def test_sites_paths_profiles_and_picking(qtbot, fcc_window):
     assert barriers.min() == pytest.approx(0.591, abs=2e-3)  # tet → oct
     assert barriers.max() == pytest.approx(1.377, abs=2e-3)  # oct → tet
     assert len(overlay.shown) == 0 and not overlay.paths_node.visible  # 1.377 eV > 1 eV limit
-    panel.limit.setValue(2.0)
+    panel.at_percolation.click()  # the lowest limit at which the shown paths span the cell
+    assert panel.limit.value() == pytest.approx(1.38)
     assert len(overlay.shown) == 256 and overlay.paths_node.visible
     cmap, lo, hi, label = overlay.colorbar.info  # every oct–tet link has the same barrier
     assert lo == pytest.approx(barriers.max()) and hi == pytest.approx(barriers.max())
