@@ -48,6 +48,12 @@ def site_class_schemes() -> dict | None:
     return dict(SCHEMES)
 
 
+def _class_notes(classes) -> list[str]:
+    """What a microscopist must know about the classes before trusting a fit with them."""
+    absent = [f"{lab}: no site of this class in the model, so no component" for lab in classes.absent]
+    return absent + list(classes.merged)
+
+
 class MeasuredSpectra(QObject):
     changed = Signal()  # the processed spectrum (or the file) changed
     compared = Signal()
@@ -67,6 +73,8 @@ class MeasuredSpectra(QObject):
         self.own_fractions: dict[str, float] = {}
         self.fit = None
         self.ranked = []  # candidate models each fitted alone, best first
+        self.classes = None      # SiteClasses of the shown model when its classes are the components
+        self.explanation = None  # site_classes.Explanation of the last fit with those classes
         self.aligned = None
         self.decomposition = None
         self._curves: dict[str, list] = {}
@@ -143,7 +151,7 @@ class MeasuredSpectra(QObject):
     def set_data(self, data) -> None:
         self.data = data
         self.original = self.current = data.spectrum()
-        self.fit = self.aligned = self.decomposition = None
+        self.fit = self.aligned = self.decomposition = self.explanation = None
         self._erase(*_PENS)
         self.panel.show_data(data.title, data.kind, data.shape, data.meta)
         self.panel.set_loaded(True, image=bool(data.shape))
@@ -380,6 +388,8 @@ class MeasuredSpectra(QObject):
 
         def done(spectra):
             kept = [c for c in self.components if c.meta.get("kind") != "class"]
+            self.classes = None
+            self.panel.show_notes([])
             self.set_components(kept + [replace(s, meta={**s.meta, "kind": "model"}) for s in spectra])
 
         return self.runner.submit(f"Predicting {len(paths)} candidate model(s)", work, done,
@@ -399,9 +409,11 @@ class MeasuredSpectra(QObject):
 
         def done(classes):
             comps = [replace(c, meta={**c.meta, "kind": "class"}) for c in classes.components]
+            self.classes = replace(classes, components=comps)
             self.set_components(comps, dict(zip(classes.labels, classes.fractions.tolist())))
-            absent = f"; no site in: {', '.join(classes.absent)}" if classes.absent else ""
-            self.panel.status.setText(f"{len(comps)} {scheme} classes of the shown model{absent}.")
+            self.panel.show_notes(_class_notes(classes))
+            self.panel.status.setText(f"{len(comps)} {scheme} classes of the shown model "
+                                      f"({int(classes.counts.sum())} {classes.element} sites).")
 
         return self.runner.submit(f"Site classes ({scheme})",
                                   lambda progress, cancel: predicted_classes(atoms, model, ClassParams(scheme=scheme),
@@ -438,7 +450,17 @@ class MeasuredSpectra(QObject):
             self.set_components(kept, {k: v for k, v in self.own_fractions.items()
                                         if k != self.components[row].label})
 
+    def _fitting_classes(self):
+        """The shown model's site classes when they are exactly the components, else None."""
+        if self.classes is not None and [c.label for c in self.components] == self.classes.labels:
+            return self.classes
+        return None
+
     def fit_components(self, window, background="linear", n_bootstrap: int = 200):
+        """Fit the measured spectrum with the components: the shown model's site classes through
+        :func:`~amorpha.engine.spectra.site_classes.explain` (classes the spectrum cannot tell
+        apart are merged, with notes), any other set with a plain non-negative fit."""
+        from amorpha.engine.spectra.site_classes import explain
         from amorpha.engine.spectra.unmix import bootstrap, fit_components, rank_models
 
         if self.current is None:
@@ -449,21 +471,30 @@ class MeasuredSpectra(QObject):
                                     "(Add models…) or the shown model's site classes first.")
             return None
         measured, components, broaden = self.current, list(self.components), self._broadening()
+        classes, n_bootstrap = self._fitting_classes(), int(n_bootstrap) if n_bootstrap >= 2 else 0
 
         def work(progress, cancel):
             broadened = [broaden(c) for c in components]
+            if classes is not None:
+                return explain(measured, replace(classes, components=broadened), window, background,
+                               n_bootstrap, seed=0), []
             candidates = {c.label: c for c in broadened if c.meta.get("kind") == "model"}
             fit = fit_components(measured, broadened, window, background)
-            if n_bootstrap >= 2:
-                bootstrap(fit, int(n_bootstrap), seed=0)
+            if n_bootstrap:
+                bootstrap(fit, n_bootstrap, seed=0)
             ranked = rank_models(measured, candidates, window, background) if len(candidates) > 1 else []
             return fit, ranked
 
         def done(result):
             fit, ranked = result
+            self.explanation, own = None, self.own_fractions
+            if classes is not None:
+                self.explanation, fit = fit, fit.fit
+                own = {row["class"]: row["model_fraction"] for row in self.explanation.rows()}
+                self.panel.show_notes(self.explanation.notes)
             self.fit, self.ranked = fit, ranked
             self._draw("fit", fit.model_spectrum(f"fit (R² {fit.r2:.4f})"))
-            self.panel.show_fit(fit, self.own_fractions)
+            self.panel.show_fit(fit, own)
             if ranked:
                 self.panel.fit_quality.setText(self.panel.fit_quality.text() + "<br>Each model alone, best first "
                                                "(R-factor): " + ", ".join(f"{r.name} {r.score:.4f}" for r in ranked))
@@ -622,10 +653,16 @@ class MeasuredSpectra(QObject):
             self.save_report(path)
 
     def save_report(self, path: str):
+        """The fit report CSV; a site-class fit adds each class's sites, model fraction and
+        distinctness, and the notes on merged or absent classes."""
+        from amorpha.engine.spectra.explain_report import write_explanation_report
         from amorpha.engine.spectra.export import write_fit_report
 
         fit, title = self.fit, (self.data.title if self.data is not None else "")
+        explanation = self.explanation if self.explanation is not None and self.explanation.fit is fit else None
+        write = (lambda: write_explanation_report(explanation, path, title)) if explanation is not None \
+            else (lambda: write_fit_report(fit, path, title))
         return self.runner.submit(f"Saving {os.path.basename(path)}",
-                                  lambda progress, cancel: write_fit_report(fit, path, title),
+                                  lambda progress, cancel: write(),
                                   lambda _: self.panel.status.setText(f"Saved {path}"),
                                   self._error("Saving the fit report"))

@@ -6,6 +6,8 @@ does the work (in the background) and calls the ``show_*`` methods with what it 
 """
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
@@ -246,6 +248,12 @@ class MeasuredPanel(QWidget):
         self.fit_quality = QLabel()
         self.fit_quality.setWordWrap(True)
         layout.addWidget(self.fit_quality)
+        self.notes = QLabel()
+        self.notes.setWordWrap(True)
+        self.notes.setStyleSheet("color: #8a5300")
+        self.notes.setToolTip("Classes the fit could not use as they are: absent from the model, too few "
+                              "sites, or spectra the measured one cannot tell apart")
+        layout.addWidget(self.notes)
         layout.addStretch(1)
         return page
 
@@ -316,6 +324,11 @@ class MeasuredPanel(QWidget):
         self.steps.clear()
         self.steps.addItems(descriptions or [])
         self.undo_button.setEnabled(bool(descriptions))
+
+    def show_notes(self, notes: list[str]) -> None:
+        """Notes on the site classes (merged, absent, undetermined), one per line."""
+        self.notes.setText("<br>".join(f"• {html.escape(n)}" for n in notes))
+        self.notes.setVisible(bool(notes))
 
     def show_components(self, names: list[str]) -> None:
         self.components.clear()

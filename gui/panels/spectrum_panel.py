@@ -4,6 +4,12 @@ Curves belong to groups ("measured", "predicted", "site", "reference") so that a
 replaces the old average without touching the measured spectrum the user opened. Each group has a
 style a reader can tell apart in a screenshot: the predicted average thick, site spectra thin,
 calculator references dashed.
+
+A measured spectrum is in counts and a predicted one in arbitrary units, so beside a measured
+spectrum every other curve is drawn multiplied by the least-squares factor that matches it to the
+measured one over their common energy range (:func:`scale_to`); the legend says by how much. Site
+spectra share the predicted average's factor, so they stay comparable with it. Only the drawing is
+scaled: :attr:`SpectrumPanel.spectra` keeps the spectra as they are.
 """
 from __future__ import annotations
 
@@ -21,7 +27,25 @@ _STYLE = {  # group -> (width, Qt pen style)
     "site": (1.2, Qt.SolidLine),
     "reference": (1.4, Qt.DashLine),
 }
-_HINT = "No spectrum yet: File › Open Spectrum… (text/CSV/EMSA columns)"
+_HINT = "No spectrum yet: File › Open Spectrum… (DM3/DM4, EMSA/MSA, .hspy, text/CSV columns)"
+_SCALED_HINT = "other curves scaled to the measured one"
+
+
+def scale_to(measured: Spectrum, spectrum: Spectrum) -> float | None:
+    """The factor s minimising Σ (measured − s·spectrum)² on the measured channels inside both
+    energy ranges; None when they share fewer than 3 channels or s is not positive."""
+    e = np.asarray(measured.energy)
+    inside = (e >= spectrum.energy[0]) & (e <= spectrum.energy[-1])
+    if inside.sum() < 3:
+        return None
+    p = np.interp(e[inside], spectrum.energy, spectrum.intensity)
+    norm = float(p @ p)
+    s = float(np.asarray(measured.intensity)[inside] @ p) / norm if norm > 0 else 0.0
+    return s if s > 0 and np.isfinite(s) else None
+
+
+def _number(x: float) -> str:
+    return f"{x:,.0f}" if 1000 <= x < 1e7 else f"{x:.3g}"
 
 
 class SpectrumPanel(QWidget):
@@ -36,7 +60,8 @@ class SpectrumPanel(QWidget):
         self.plot.setLabel("bottom", "Energy", units="eV")
         self.plot.setLabel("left", "Intensity")
         self.plot.showGrid(x=True, y=True, alpha=0.2)
-        self.legend = self.plot.addLegend(offset=(-10, 10))
+        self.legend = self.plot.addLegend(offset=(-10, 10), brush=pg.mkBrush(255, 255, 255, 210),
+                                          pen=pg.mkPen("#cccccc"))
         self.hint = QLabel(_HINT)
         self.hint.setStyleSheet("color: #666")
         open_button = QPushButton("Open spectrum…")
@@ -55,6 +80,7 @@ class SpectrumPanel(QWidget):
         self.spectra: list[Spectrum] = []
         self._groups: list[str] = []
         self._items: list = []
+        self._factors: list[float] = []  # drawn = factor × intensity (1 unless scaled to a measured one)
         self._colors = 0
 
     def add_spectrum(self, spectrum: Spectrum, group: str = "measured") -> None:
@@ -66,6 +92,8 @@ class SpectrumPanel(QWidget):
         self.spectra.append(spectrum)
         self._groups.append(group)
         self._items.append(item)
+        self._factors.append(1.0)
+        self._rescale()
         self._update_hint()
         self.plot.autoRange()
 
@@ -79,10 +107,44 @@ class SpectrumPanel(QWidget):
         self.spectra = [self.spectra[k] for k in keep]
         self._groups = [self._groups[k] for k in keep]
         self._items = [self._items[k] for k in keep]
+        self._factors = [self._factors[k] for k in keep]
+        self._rescale()
         self._update_hint()
 
     def group(self, group: str) -> list[Spectrum]:
         return [s for s, g in zip(self.spectra, self._groups) if g == group]
+
+    def factor(self, spectrum: Spectrum) -> float:
+        """How much ``spectrum`` (one of :attr:`spectra`) is multiplied by on the plot."""
+        return next(f for s, f in zip(self.spectra, self._factors) if s is spectrum)
+
+    def _group_factors(self) -> dict[str, float]:
+        """Per group, the factor of its first curve to the (first) measured spectrum; site
+        spectra take the predicted average's factor when there is one."""
+        measured = self.group("measured")
+        if not measured:
+            return {}
+        factors = {}
+        for group in dict.fromkeys(self._groups):
+            shown = self.group(group)
+            if group != "measured" and shown:
+                factors[group] = scale_to(measured[0], shown[0])
+        if factors.get("predicted"):
+            factors["site"] = factors["predicted"]
+        return {g: f for g, f in factors.items() if f}
+
+    def _rescale(self) -> None:
+        factors = self._group_factors()
+        for k, (spectrum, group, item) in enumerate(zip(self.spectra, self._groups, self._items)):
+            factor = factors.get(group, 1.0)
+            if factor == self._factors[k]:
+                continue
+            self._factors[k] = factor
+            item.setData(np.asarray(spectrum.energy), factor * np.asarray(spectrum.intensity))
+            name = spectrum.label if factor == 1.0 else f"{spectrum.label} ×{_number(factor)}"
+            for sample, label in self.legend.items:
+                if sample.item is item:
+                    label.setText(name)
 
     def _update_hint(self) -> None:
         if not self.spectra:
@@ -92,7 +154,8 @@ class SpectrumPanel(QWidget):
         edges = sorted({f"{s.element} {s.edge}".strip() for s in self.spectra} - {""})
         what = f" ({', '.join(edges)})" if edges else ""
         count = "1 spectrum" if len(self.spectra) == 1 else f"{len(self.spectra)} spectra"
-        self.hint.setText(f"{count}{what}; drag to pan, wheel to zoom")
+        scaled = f"; {_SCALED_HINT} (×, least squares)" if any(f != 1.0 for f in self._factors) else ""
+        self.hint.setText(f"{count}{what}{scaled}; drag to pan, wheel to zoom")
 
     def clear(self) -> None:
         self.plot.clear()
@@ -100,4 +163,5 @@ class SpectrumPanel(QWidget):
         self.spectra.clear()
         self._groups.clear()
         self._items.clear()
+        self._factors.clear()
         self._update_hint()
