@@ -64,3 +64,18 @@ def test_descriptors_see_overlaps_and_open_space(table):
 def test_untrained_model_is_a_clear_error(table):
     with pytest.raises(ParameterError, match="train the model"):
         ScreeningModel().rank(candidate_grid(BOUNDARIES["sigma5_310"]))
+
+
+def test_screening_search_relaxes_the_best_ranked_first(table, tmp_path):
+    from amorpha.engine.gb import make_oracle, run_search
+
+    cs, g = _sub_grid("sigma5_310", 4, 6, (0.0, 0.4), (0.5, 0.8), table)
+    model = ScreeningModel(n_estimators=50).fit([cs], [g], a=A_EAM)
+    new = candidate_grid(GbSearchParams(BOUNDARIES["sigma5_210"].boundary, 2, 4, (0.3,), (0.5,)))
+    oracle = make_oracle("fastest")
+    ref = oracle.reference("Cu")
+    fractions = []
+    result = run_search(new, oracle, "screening", n_evals=3, screening_model=model, cache_dir=tmp_path,
+                        progress=lambda f, m: fractions.append(f))
+    assert result.indices.tolist() == model.rank(new, a=ref.a)[:3].tolist()
+    assert fractions[-1] == pytest.approx(1.0) and np.all(np.diff(fractions) >= 0)

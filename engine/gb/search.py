@@ -27,7 +27,7 @@ import numpy as np
 from ase import Atoms
 
 from ..errors import require
-from ..tasks import CancelFn, Cancelled, ProgressFn, report
+from ..tasks import CancelFn, Cancelled, ProgressFn, report, sub_progress
 from .cache import EvaluationCache
 from .candidates import CandidateSet
 from .oracles import Evaluation, Oracle, Reference
@@ -278,9 +278,12 @@ class GbSearch:
         self.cancel, self.progress = cancel, progress
         self.reference = oracle.reference(candidates.boundary.crystal)
         self.cache = EvaluationCache(oracle, self.reference, cache_dir) if cache else None
+        # Screening first computes descriptors of every candidate: the first 30 % of the bar.
+        self._span = (0.3, 1.0) if strategy == "screening" else (0.0, 1.0)
         self.strategy = make_strategy(strategy, candidates, seed=seed, n_initial=n_initial,
                                       acquisition=acquisition, screening_model=screening_model,
-                                      reference=self.reference, progress=progress, cancel=cancel)
+                                      reference=self.reference, cancel=cancel,
+                                      progress=sub_progress(progress, 0.0, self._span[0]))
         self.result = SearchResult(candidates, oracle.settings(), self.reference, strategy)
         self._evaluated: dict[int, float] = {}
 
@@ -293,7 +296,9 @@ class GbSearch:
         if self.cache is not None and not evaluation.cached:
             self.cache.put(evaluation)
         n, best = len(self.result.evaluations), min(self._evaluated.values())
-        report(self.progress, n / self.n_evals, f"{n}/{self.n_evals} evaluations, best γ {best:.4f} J/m²")
+        lo, hi = self._span
+        report(self.progress, lo + (hi - lo) * n / self.n_evals,
+               f"{n}/{self.n_evals} evaluations, best γ {best:.4f} J/m²")
         return evaluation
 
     def __iter__(self) -> Iterator[Evaluation]:
