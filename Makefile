@@ -45,6 +45,7 @@ screenshots: $(STAMP)
 	$(HEADLESS) $(PY) -m amorpha.gui resources/examples/a-SiO.extxyz --color-by oxidation --dock Predict --select 100 --screenshot resources/screenshots/spectra.png --size 1500x950
 	$(HEADLESS) $(PY) -m amorpha.gui resources/examples/Cu-polycrystal.extxyz --color-by grain --screenshot resources/screenshots/polycrystal.png --size 1500x950
 	$(HEADLESS) $(PY) -m amorpha.gui --diffusion --screenshot resources/screenshots/diffusion.png --size 1500x950
+	$(HEADLESS) $(PY) -m amorpha.gui --gb-search --screenshot resources/screenshots/gb-search.png --size 1500x950
 	mkdir -p build && $(PY) packaging/synthetic_measured.py build/a-SiO-Si-K-synthetic.msa
 	$(HEADLESS) $(PY) -m amorpha.gui resources/examples/a-SiO.extxyz --measured build/a-SiO-Si-K-synthetic.msa --screenshot resources/screenshots/measured.png --size 1500x950
 

@@ -15,7 +15,7 @@ from typing import Optional
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -110,6 +110,14 @@ class Choice(QComboBox):
         self.setCurrentIndex(self.values.index(value))
 
 
+class _Plot(pg.PlotWidget):
+    """A plot that asks for little height: the dock's scroll area sizes the panel from the size
+    hints (word-wrapped labels make it height-for-width), and pyqtgraph's would push it off screen."""
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt name)
+        return QSize(250, 240)
+
+
 class GbPanel(QWidget):
     run_requested = Signal()
     stop_requested = Signal()
@@ -146,8 +154,8 @@ class GbPanel(QWidget):
         self.status.setWordWrap(True)
         self.status.setStyleSheet("color: #555")
 
-        self.curve_plot = pg.PlotWidget()
-        self.curve_plot.setMinimumSize(200, 280)
+        self.curve_plot = _Plot()
+        self.curve_plot.setMinimumSize(200, 220)
         self.curve_plot.setLabel("bottom", "evaluations")
         self.curve_plot.setLabel("left", "γ (J/m²)")
         self.curve_plot.showGrid(x=True, y=True, alpha=0.2)
@@ -156,8 +164,8 @@ class GbPanel(QWidget):
         self.curve_plot.addItem(self.points)
         self.curve_plot.addItem(self.best_curve)
 
-        self.map_plot = pg.PlotWidget()
-        self.map_plot.setMinimumSize(200, 280)
+        self.map_plot = _Plot()
+        self.map_plot.setMinimumSize(200, 220)
         self.map_plot.setLabel("bottom", "dx (Å)")
         self.map_plot.setLabel("left", "dy (Å)")
         self.map_plot.setAspectLocked(True)
@@ -196,8 +204,8 @@ class GbPanel(QWidget):
         self.axis = Choice([(a, format_indices(a, "[]")) for a in AXES])
         self.kind = Choice([("tilt", "symmetric tilt"), ("twist", "twist")])
         self.table = CslTable(AXES[0])
-        self.table.setMinimumHeight(110)
-        self.table.setMaximumHeight(150)
+        self.table.setMinimumHeight(100)
+        self.table.setMaximumHeight(120)
         self.table.select(5, (3, 1, 0))
         self.thickness = double_spin(2.0, 200.0, 20.0, " Å", 1)
         self.thickness.setToolTip("least bulk between the two boundaries of the periodic cell; "
@@ -250,7 +258,7 @@ class GbPanel(QWidget):
         self.n_initial.setToolTip("random candidates relaxed before the Gaussian process chooses")
         self.seed = int_spin(0, 2**31 - 1, 0)
         self.budget = int_spin(1, 1_000_000, 40, " evaluations")
-        self.workers = int_spin(1, max(os.cpu_count() or 1, 1), 1, " processes")
+        self.workers = int_spin(1, max(os.cpu_count() or 1, 1), 1)
         self.workers.setToolTip("relaxations run in this many worker processes (or Dask workers)")
         self.use_dask = QCheckBox("Run on Dask")
         self.scheduler = QLineEdit()
@@ -265,7 +273,7 @@ class GbPanel(QWidget):
         return form_page([("Oracle", self.oracle), ("Force tolerance", self.fmax),
                           ("Strategy", self.strategy), ("Acquisition", self.acquisition),
                           ("Random to start", self.n_initial), ("Seed", self.seed),
-                          ("Budget", self.budget), ("Workers", self.workers),
+                          ("Budget", self.budget), ("Worker processes", self.workers),
                           ("", self.use_dask), ("Scheduler", self.scheduler)])
 
     def _strategy_changed(self, *_) -> None:
