@@ -153,13 +153,7 @@ class MeasuredSpectra(QObject):
         self.original = self.current = data.spectrum()
         self.fit = self.aligned = self.decomposition = self.explanation = None
         self._erase(*_PENS)
-        self.panel.show_data(data.title, data.kind, data.shape, data.meta)
-        self.panel.set_loaded(True, image=bool(data.shape))
-        self.panel.image_item.clear()
-        self.panel.pixel_marker.clear()
-        self.panel.show_decomposition(["total counts (click a pixel)"] if data.shape else [])
-        if data.shape:
-            self.show_map(0)
+        self._show_file(data)
         e = data.energy
         span = e[-1] - e[0]
         self.panel.set_window(self.panel.bg_window, e[0] + 0.05 * span, e[0] + 0.25 * span)
@@ -171,6 +165,62 @@ class MeasuredSpectra(QObject):
                                   f"{e[0]:g}–{e[-1]:g} eV.")
         self._window_typed()
         self._show_current()
+
+    def _show_file(self, data) -> None:
+        """The file's settings, and for a line scan or map its total counts per pixel."""
+        self.panel.show_data(data.title, data.kind, data.shape, data.meta)
+        self.panel.set_loaded(True, image=bool(data.shape))
+        self.panel.image_item.clear()
+        self.panel.pixel_marker.clear()
+        self.panel.show_decomposition(["total counts (click a pixel)"] if data.shape else [])
+        if data.shape:
+            self.show_map(0)
+
+    # -- projects -------------------------------------------------------------------------------
+    def state(self):
+        """The project entry (an AnalysisResult) for the file as read, the steps and the low loss;
+        None when no measured spectrum is open."""
+        from amorpha.engine.spectra.measured_state import to_result
+
+        if self.data is None:
+            return None
+        return to_result(self.data, self.original, self.current, self.low_loss)
+
+    def restore(self, state) -> None:
+        """Show a measured spectrum kept in a project (a ``MeasuredState``): processed as saved,
+        with its steps, so Undo works. A spectrum image too large to be stored is read again from
+        its file in the background; until then (or if the file is gone) its mean spectrum is shown."""
+        self.set_data(state.data)
+        self.original, self.current, self.low_loss = state.original, state.current, state.low_loss
+        self.panel.low_loss_label.setText(state.low_loss.label if state.low_loss is not None else "no low-loss spectrum")
+        self._show_current()
+        self.panel.status.setText(f"Restored {os.path.basename(state.data.source) or state.data.title} from the "
+                                  f"project with {self.panel.steps.count()} step(s).")
+        if state.image_path:
+            self._read_image_again(state)
+
+    def _read_image_again(self, state):
+        from amorpha.engine.spectra.microscope import read_microscope
+
+        path, original, name = state.image_path, self.original, os.path.basename(state.image_path)
+
+        def done(data):
+            if self.original is not original:
+                return  # another spectrum was opened meanwhile
+            if data.data.shape != state.image_shape or not np.allclose(data.energy, state.data.energy):
+                self.panel.status.setText(f"{name} has changed since the project was saved; its mean spectrum "
+                                          "as saved is shown without the image.")
+                return
+            self.data = data
+            self._show_file(data)
+
+        def failed(exc):
+            if self.original is original:
+                self.panel.status.setText(f"The spectrum image was too large to keep in the project and {name} "
+                                          f"cannot be read ({exc}); its mean spectrum and steps are restored.")
+
+        return self.runner.submit(f"Reading {name} again", lambda progress, cancel: read_microscope(path), done,
+                                  failed)
 
     def _show_current(self) -> None:
         from amorpha.engine.spectra.prepare import steps_of

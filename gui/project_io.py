@@ -24,6 +24,7 @@ from amorpha.engine.project import PROJECT_EXTENSION, PROJECT_FILTER, AnalysisRe
 #: seconds between autosaves; AMORPHA_AUTOSAVE_SECONDS overrides it (the crash test uses 1 s)
 AUTOSAVE_INTERVAL_S = float(os.environ.get("AMORPHA_AUTOSAVE_SECONDS", 180))
 MODEL_KEY = "model"
+MEASURED_KEY = "measured spectrum"  # the Measured panel's file, steps and low loss (results)
 
 
 def _snapshot_atoms(atoms):
@@ -73,6 +74,9 @@ class ProjectIO(QObject):
             project.models["surrogate"] = w.prediction.model
         if w.rings_panel.result is not None:
             project.results["rings"] = AnalysisResult.from_dataclass(w.rings_panel.result, MODEL_KEY)
+        measured = w.measured.state()
+        if measured is not None:
+            project.results[MEASURED_KEY] = measured
         project.view = {
             "source": w.source,
             "color_by": w.view_panel.color_combo.currentText(),
@@ -91,9 +95,13 @@ class ProjectIO(QObject):
 
         def after_model():
             w.model_ready.disconnect(after_model)
+            measured = project.results.get(MEASURED_KEY)
             for name, spectrum in project.spectra.items():
                 group = "reference" if name.startswith("reference ") else "measured"
-                w.spectrum_panel.add_spectrum(spectrum, group)
+                if group != "measured" or measured is None:  # else the Measured panel shows it
+                    w.spectrum_panel.add_spectrum(spectrum, group)
+            if measured is not None:
+                self._restore_measured(measured, path)
             if "rings" in project.results:
                 w.rings_panel.show_result(project.results["rings"].to_dataclass())
             if view.get("color_by") and view["color_by"] in w.atoms.arrays:
@@ -107,6 +115,19 @@ class ProjectIO(QObject):
         if "surrogate" in project.models:
             w.prediction.set_model(project.models["surrogate"])  # predicts the model again
         w.statusBar().showMessage(f"Opened project {path}", 8000)
+
+    def _restore_measured(self, result, path: str) -> None:
+        from amorpha.engine.errors import ParameterError
+        from amorpha.engine.spectra.measured_state import from_result
+        from amorpha.engine.spectra.spectrum import SpectrumError
+
+        try:
+            state = from_result(result)
+        except (ParameterError, SpectrumError) as exc:
+            self.window.show_error("Open project", f"The measured spectrum in {os.path.basename(path)} cannot be "
+                                                   f"restored: {exc}\n\nEverything else was opened.")
+            return
+        self.window.measured.restore(state)
 
     # -- files ------------------------------------------------------------------------------
     def save_dialog(self) -> None:
@@ -168,7 +189,7 @@ class ProjectIO(QObject):
         """What a snapshot would hold, by identity: arrays are replaced, never changed in place."""
         w = self.window
         arrays = tuple((k, id(v)) for k, v in w.atoms.arrays.items()) if w.atoms is not None else ()
-        return (id(w.atoms), arrays, tuple(id(s) for s in w.spectrum_panel.spectra),
+        return (id(w.atoms), arrays, tuple(id(s) for s in w.spectrum_panel.spectra), id(w.measured.low_loss),
                 id(w.prediction.model), id(w.rings_panel.result),
                 w.view_panel.color_combo.currentText(), w.prediction._picked)
 

@@ -224,3 +224,105 @@ def test_candidate_models_through_the_surrogate(qtbot, empty_window):
     assert m.fit.fractions == pytest.approx([0.3, 0.7], abs=0.02)
     assert [r.name for r in m.ranked] == ["alpha-quartz", "a-Si"]  # the larger share fits better alone
     assert "Each model alone" in window.measured_panel.fit_quality.text()
+
+
+def _line_scan_hspy(path, e, data):
+    from rsciio.hspy import file_writer
+
+    axes = [{"size": data.shape[0], "name": "x", "units": "nm", "scale": 0.5, "offset": 0.0, "navigate": True},
+            {"size": len(e), "name": "Energy loss", "units": "eV", "scale": float(e[1] - e[0]),
+             "offset": float(e[0]), "navigate": False}]
+    file_writer(str(path), {
+        "data": data, "axes": axes, "original_metadata": {},
+        "metadata": {"General": {"title": "line scan"}, "Signal": {"signal_type": "EELS"}}, "tmp_parameters": {},
+        "attributes": {"_lazy": False}, "learning_results": {}, "models": {},
+        "package_info": {"name": "amorpha", "version": "test"}})
+
+
+def _reopened(qtbot, window, path):
+    """Save the window's project to ``path`` and open it in a second window (closed by the caller)."""
+    from amorpha.gui.main_window import MainWindow
+
+    with qtbot.waitSignal(window.project.saved, timeout=30000):
+        window.project.save(str(path))
+    other = MainWindow()
+    qtbot.addWidget(other)
+    other.show()
+    with qtbot.waitSignal(other.project.restored, timeout=60000):
+        other.open_path(str(path))
+    return other
+
+
+def _closed(window):
+    window.runner.cancel_all()
+    window.runner.wait(5000)
+
+
+def test_reopened_project_keeps_the_file_its_steps_and_the_low_loss(qtbot, empty_window, tmp_path):
+    from amorpha.engine.build.crystals import beta_cristobalite
+
+    window = empty_window
+    with qtbot.waitSignal(window.model_ready, timeout=60000):
+        window.set_model(beta_cristobalite((1, 1, 1)), "cristobalite")
+    m = opened(qtbot, window, core_loss(tmp_path))
+    e = np.arange(-20.0, 60.0, 0.5)
+    write_msa(Spectrum(e, 1e5 * gauss(e, 0.8, 0.6) + 50, label="low loss"), tmp_path / "low.msa")
+    with qtbot.waitSignal(window.runner.task_finished, timeout=10000):
+        m.load_low_loss(str(tmp_path / "low.msa"))
+    for name, params in (("powerlaw_background", {"window": (450.0, 520.0)}),
+                         ("smooth", {"method": "savgol", "window_ev": 2.0})):
+        with qtbot.waitSignal(m.changed, timeout=10000):
+            m.apply_step(name, params)
+    other = _reopened(qtbot, window, tmp_path / "work.amorpha")
+    try:
+        r = other.measured
+        np.testing.assert_array_equal(r.original.intensity, m.original.intensity)
+        np.testing.assert_array_equal(r.current.intensity, m.current.intensity)
+        assert steps_of(r.current) == steps_of(m.current) and other.measured_panel.steps.count() == 2
+        np.testing.assert_array_equal(r.current.intensity, replay(r.original, steps_of(r.current)).intensity)
+        (shown,) = other.spectrum_panel.group("measured")  # drawn once, by the Measured panel
+        np.testing.assert_array_equal(shown.intensity, m.current.intensity)
+        assert r.low_loss.label == "low.msa" and other.measured_panel.low_loss_label.text() == "low.msa"
+        np.testing.assert_array_equal(r.low_loss.intensity, m.low_loss.intensity)
+        assert "beam energy (keV)" in other.measured_panel.meta_label.text()
+        with qtbot.waitSignal(r.changed, timeout=10000):  # undo after reopening: the background step is back
+            other.measured_panel.undo_button.click()
+        assert other.measured_panel.steps.count() == 1
+        np.testing.assert_array_equal(r.current.intensity, replay(m.original, steps_of(m.current)[:1]).intensity)
+    finally:
+        _closed(other)
+
+
+@pytest.mark.parametrize("limit", [None, 1000])
+def test_reopened_project_keeps_a_line_scan(qtbot, empty_window, tmp_path, monkeypatch, limit):
+    """A small line scan is kept in the project (the file may be gone); a larger one is read again
+    from its file (limit 1000 bytes: 'too large')."""
+    from amorpha.engine.build.crystals import beta_cristobalite
+    from amorpha.engine.spectra import measured_state
+
+    if limit is not None:
+        monkeypatch.setattr(measured_state, "MAX_IMAGE_BYTES", limit)
+    window = empty_window
+    with qtbot.waitSignal(window.model_ready, timeout=60000):
+        window.set_model(beta_cristobalite((1, 1, 1)), "cristobalite")
+    e = np.linspace(95.0, 135.0, 400)
+    cube = np.random.default_rng(3).poisson(2000 * gauss(e, 104.0, 2.0)[None, :] * np.linspace(0.2, 1, 16)[:, None]
+                                            + 20).astype(float)
+    _line_scan_hspy(tmp_path / "scan.hspy", e, cube)
+    m = opened(qtbot, window, tmp_path / "scan.hspy")
+    with qtbot.waitSignal(m.changed, timeout=10000):
+        m.apply_step("smooth", {"method": "gaussian", "window_ev": 1.0})
+    if limit is None:
+        (tmp_path / "scan.hspy").unlink()
+    other = _reopened(qtbot, window, tmp_path / "work.amorpha")
+    try:
+        r = other.measured
+        if limit is not None:
+            qtbot.waitUntil(lambda: r.data.shape == (16,), timeout=20000)
+        assert r.data.shape == (16,) and other.measured_panel.tabs.widget(3).isEnabled()
+        np.testing.assert_array_equal(r.data.data, cube)
+        np.testing.assert_array_equal(other.measured_panel.image_item.image[0], cube.sum(axis=-1))
+        np.testing.assert_array_equal(r.current.intensity, m.current.intensity)
+        assert "line scan of 16 pixels" in other.measured_panel.file_label.text()
+    finally:
+        _closed(other)
