@@ -7,6 +7,7 @@ components; a spectrum shifted by a known amount), written as EMSA/MSA and read 
 """
 import csv
 import json
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -239,23 +240,22 @@ def _line_scan_hspy(path, e, data):
         "package_info": {"name": "amorpha", "version": "test"}})
 
 
-def _reopened(qtbot, window, path):
-    """Save the window's project to ``path`` and open it in a second window (closed by the caller)."""
+@contextmanager
+def reopened(qtbot, window, path):
+    """The window's project saved to ``path`` and opened in a second window, closed afterwards."""
     from amorpha.gui.main_window import MainWindow
 
     with qtbot.waitSignal(window.project.saved, timeout=30000):
         window.project.save(str(path))
     other = MainWindow()
     qtbot.addWidget(other)
-    other.show()
-    with qtbot.waitSignal(other.project.restored, timeout=60000):
-        other.open_path(str(path))
-    return other
-
-
-def _closed(window):
-    window.runner.cancel_all()
-    window.runner.wait(5000)
+    try:
+        with qtbot.waitSignal(other.project.restored, timeout=60000):
+            other.project.open(str(path))
+        yield other
+    finally:
+        other.runner.cancel_all()
+        other.runner.wait(5000)
 
 
 def test_reopened_project_keeps_the_file_its_steps_and_the_low_loss(qtbot, empty_window, tmp_path):
@@ -273,8 +273,7 @@ def test_reopened_project_keeps_the_file_its_steps_and_the_low_loss(qtbot, empty
                          ("smooth", {"method": "savgol", "window_ev": 2.0})):
         with qtbot.waitSignal(m.changed, timeout=10000):
             m.apply_step(name, params)
-    other = _reopened(qtbot, window, tmp_path / "work.amorpha")
-    try:
+    with reopened(qtbot, window, tmp_path / "work.amorpha") as other:
         r = other.measured
         np.testing.assert_array_equal(r.original.intensity, m.original.intensity)
         np.testing.assert_array_equal(r.current.intensity, m.current.intensity)
@@ -289,8 +288,6 @@ def test_reopened_project_keeps_the_file_its_steps_and_the_low_loss(qtbot, empty
             other.measured_panel.undo_button.click()
         assert other.measured_panel.steps.count() == 1
         np.testing.assert_array_equal(r.current.intensity, replay(m.original, steps_of(m.current)[:1]).intensity)
-    finally:
-        _closed(other)
 
 
 @pytest.mark.parametrize("limit", [None, 1000])
@@ -314,8 +311,7 @@ def test_reopened_project_keeps_a_line_scan(qtbot, empty_window, tmp_path, monke
         m.apply_step("smooth", {"method": "gaussian", "window_ev": 1.0})
     if limit is None:
         (tmp_path / "scan.hspy").unlink()
-    other = _reopened(qtbot, window, tmp_path / "work.amorpha")
-    try:
+    with reopened(qtbot, window, tmp_path / "work.amorpha") as other:
         r = other.measured
         if limit is not None:
             qtbot.waitUntil(lambda: r.data.shape == (16,), timeout=20000)
@@ -324,5 +320,3 @@ def test_reopened_project_keeps_a_line_scan(qtbot, empty_window, tmp_path, monke
         np.testing.assert_array_equal(other.measured_panel.image_item.image[0], cube.sum(axis=-1))
         np.testing.assert_array_equal(r.current.intensity, m.current.intensity)
         assert "line scan of 16 pixels" in other.measured_panel.file_label.text()
-    finally:
-        _closed(other)
