@@ -320,3 +320,32 @@ def test_reopened_project_keeps_a_line_scan(qtbot, empty_window, tmp_path, monke
         np.testing.assert_array_equal(other.measured_panel.image_item.image[0], cube.sum(axis=-1))
         np.testing.assert_array_equal(r.current.intensity, m.current.intensity)
         assert "line scan of 16 pixels" in other.measured_panel.file_label.text()
+
+
+def _measured_files(folder):
+    """Every spectrum file under ``folder`` (not the licences, commit notes and metadata beside them)."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() != ".json"
+                  and not p.name.startswith(("LICENSE", "REPO_LICENSE", "SOURCE_COMMIT")))
+
+
+def test_every_shared_eels_file_opens_in_the_panel(qtbot, empty_window, shared_data):
+    """Each file is opened in turn: shown on the plot with its energy range, dispersion and kind;
+    the DM4 spectrum image as a 2×2 map of total counts on an eV axis."""
+    window, panel = empty_window, empty_window.measured_panel
+    files = _measured_files(shared_data / "eels")
+    assert len(files) >= 9
+    for path in files:
+        m = opened(qtbot, window, path)
+        assert m.data.source == str(path), path
+        (shown,) = window.spectrum_panel.group("measured")
+        assert len(shown.energy) == m.data.data.shape[-1] > 10 and np.all(np.diff(shown.energy) > 0), path
+        assert "dispersion (eV/channel)" in panel.meta_label.text(), path
+        assert m.data.kind in panel.file_label.text(), path
+        assert panel.tabs.widget(0).isEnabled() and panel.tabs.widget(3).isEnabled() == bool(m.data.shape), path
+        if path.suffix.lower() == ".txt":  # bare columns, whatever the name says
+            assert m.data.meta.keys() == {"dispersion (eV/channel)", "offset (eV)"}
+    m = opened(qtbot, window, shared_data / "eels/rosettasciio/EELS_SI.dm4")
+    assert m.data.shape == (2, 2) and "spectrum image of 2×2 pixels" in panel.file_label.text()
+    np.testing.assert_array_equal(panel.image_item.image, m.data.data.sum(axis=-1))
+    assert panel.map_choice.currentText() == "total counts (click a pixel)"
+    assert 0 < m.data.energy[0] < m.data.energy[-1] < 3000  # a core-loss range in eV
