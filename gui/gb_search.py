@@ -70,8 +70,8 @@ class GbSearchController(QObject):
         def work(progress, cancel):
             model = None
             if training is not None:
-                model = self._fit_screening(training, sub_progress(progress, 0.0, 0.3), cancel)
-                progress = sub_progress(progress, 0.3, 1.0)
+                model = self._fit_screening(training, sub_progress(progress, 0.0, 0.1), cancel)
+                progress = sub_progress(progress, 0.1, 1.0)
             search = GbSearch(candidates, oracle, s.strategy, s.n_evals, workers=s.workers,
                               dask=s.dask, scheduler=s.scheduler, seed=s.seed,
                               n_initial=s.n_initial, acquisition=s.acquisition,
@@ -114,8 +114,6 @@ class GbSearchController(QObject):
             g = np.full(len(cs), np.nan)
             g[list(found)] = list(found.values())
             gammas.append(g)
-        # Descriptors of every candidate of a training set are computed, known or not: train on
-        # the searched sets as they are (they are small when they come from this session).
         return ScreeningModel().fit([cs for cs, _ in training], gammas, progress=progress,
                                     cancel=cancel)
 

@@ -35,8 +35,8 @@ class FixedLatticeOracle(Oracle):
     def single_point(self, atoms):
         return self.inner.single_point(atoms)
 
-    def relax(self, atoms):
-        return self.inner.relax(atoms)
+    def relax(self, atoms, cancel=None):
+        return self.inner.relax(atoms, cancel)
 
     def reference(self, crystal: str) -> Reference:
         self.check(crystal)
