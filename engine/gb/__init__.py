@@ -4,7 +4,8 @@ model for boundaries too large for the oracles. Units: Å, eV; boundary energies
 
 The pieces, in the order a search uses them:
 
-* :class:`GbSearchParams` (a :class:`GbBoundary` + grid sizes) → :func:`candidate_grid` gives a
+* :class:`GbSearchParams` (a :class:`GbBoundary` + grid sizes; the boundaries to offer come from
+  :func:`amorpha.engine.build.csl.csl_boundaries`) → :func:`candidate_grid` gives a
   :class:`CandidateSet`; ``len()`` (or ``params.count``) is known before anything runs, and each
   :class:`Candidate` has a stable ``key`` for caches (:mod:`.candidates`);
 * :func:`make_oracle` (``"emt"``, ``"asap"``, ``"eam"`` or ``"fastest"``; :func:`available_oracles`)
@@ -12,7 +13,10 @@ The pieces, in the order a search uses them:
 * :func:`run_search` (or :class:`GbSearch`, an iterator of evaluations) with a strategy from
   :data:`STRATEGIES`; evaluations are cached on disk, run in ``workers`` processes or on Dask
   (``dask=True`` for a local cluster, ``scheduler="tcp://host:8786"`` for a running one), report
-  ``progress`` and stop on ``cancel`` keeping what was found (:mod:`.search`);
+  ``progress`` and stop on ``cancel`` keeping what was found (``result.stopped``); a failed
+  evaluation or a lost cluster raises :class:`SearchFailed` whose ``.result`` keeps the rest;
+  bad input (unknown element, empty grid, a scheduler that does not answer within 3 s) raises
+  :class:`~amorpha.engine.errors.ParameterError` before anything runs (:mod:`.search`);
 * :class:`SearchResult`: ``evaluations`` (candidate, γ, per-atom energies, relaxed positions),
   ``best_so_far()`` for the live plot, ``energy_map()`` over (dx, dy), ``best_atoms()`` with
   ``arrays["site_energy"]`` for the viewer;
@@ -40,10 +44,12 @@ from .candidates import (Candidate, CandidateSet, GbBoundary, GbSearchParams, ca
                          in_plane_periods)
 from .oracles import (EMT_ELEMENTS, Evaluation, Oracle, Reference, asap_available,
                       available_oracles, lammps_available, make_oracle)
+from .screening import ScreeningModel
 from .search import (ACQUISITIONS, STRATEGIES, GbSearch, SearchFailed, SearchResult, make_strategy,
                      run_search)
 
 __all__ = ["ACQUISITIONS", "EMT_ELEMENTS", "STRATEGIES", "Candidate", "CandidateSet", "Evaluation",
-           "GbBoundary", "GbSearch", "GbSearchParams", "Oracle", "Reference", "SearchFailed",
+           "GbBoundary", "GbSearch", "GbSearchParams", "Oracle", "Reference", "ScreeningModel",
+           "SearchFailed",
            "SearchResult", "asap_available", "available_oracles", "candidate_grid",
            "in_plane_periods", "lammps_available", "make_oracle", "make_strategy", "run_search"]
