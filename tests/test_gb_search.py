@@ -144,15 +144,6 @@ def test_unreachable_scheduler_is_a_clear_error_and_results_stay(oracle, tmp_pat
     assert np.array_equal(kept.gammas, done.gammas)
 
 
-def test_dask_local_cluster_equals_serial(oracle):
-    cs = candidate_grid(SMALL)
-    serial = run_search(cs, oracle, "exhaustive", cache=False)
-    spread = run_search(cs, oracle, "exhaustive", dask=True, workers=2, cache=False)
-    order = np.argsort(spread.indices)
-    assert spread.indices[order].tolist() == serial.indices.tolist()
-    assert np.allclose(spread.gammas[order], serial.gammas, atol=1e-9)
-
-
 def test_bayesian_optimisation_finds_a_known_minimum_fast():
     """A smooth periodic test function on 12 × 12 × 4 × 2 candidates with one global minimum."""
     cs = candidate_grid(GbSearchParams(GbBoundary("Cu", 5, (2, 1, 0)), nx=12, ny=12,

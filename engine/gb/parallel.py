@@ -25,6 +25,9 @@ class _SerialPool:
     capacity = 1
     in_process = True
 
+    def check(self) -> None:
+        pass
+
     def submit(self, fn: Callable, *args) -> cf.Future:
         future: cf.Future = cf.Future()
         try:
@@ -44,6 +47,9 @@ class _ProcessPool:
         self.capacity = workers
         self._pool = cf.ProcessPoolExecutor(max_workers=workers,
                                             mp_context=multiprocessing.get_context("spawn"))
+
+    def check(self) -> None:
+        pass  # a dead worker process breaks the pool, which fails the futures
 
     def submit(self, fn: Callable, *args):
         return self._pool.submit(fn, *args)
@@ -70,8 +76,15 @@ class _DaskPool:
             self._cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                          dashboard_address=None)
             self._client = Client(self._cluster, set_as_default=False)
+        self._address = self._client.scheduler.address
         n = len(self._client.scheduler_info().get("workers", {}))
         self.capacity = max(2 * max(n, 1), workers)
+
+    def check(self) -> None:
+        """Raise if the scheduler went away: its futures would otherwise wait for ever."""
+        if self._client.status != "running":
+            raise ConnectionError(f"lost the Dask scheduler at {self._address} "
+                                  f"(client {self._client.status})")
 
     def submit(self, fn: Callable, *args):
         return self._client.submit(fn, *args, pure=False)

@@ -333,6 +333,12 @@ class GbSearch:
                         continue  # cache hits change what the strategy knows
                 finished = [i for i, f in pending.items() if f.done()]
                 if not finished:
+                    try:
+                        pool.check()
+                    except ConnectionError as exc:
+                        self.result.error = str(exc)
+                        raise SearchFailed(f"the search stopped after {len(self._evaluated)} "
+                                           f"evaluations: {exc}", self.result) from exc
                     time.sleep(POLL_S)
                     continue
                 for i in finished:
