@@ -1,6 +1,9 @@
 """Predicted spectra of the shown model, in the background: the surrogate in use, the predicted
-average, a site's spectrum when its atom is clicked, the reference calculator on demand, and
-active learning on the shown model.
+average, a site's spectrum when its atom is clicked, the reference calculator on demand, active
+learning on the shown model, its learning curve against random sampling and its cross-validation.
+
+Every model loaded (the built-in Si K and O K ones at start, files, trained ones) stays available
+per element and edge; the panel's Edge list switches between those the shown structure can use.
 
 Kept apart from the main window so that it stays about opening and showing models; the window
 creates one :class:`SpectrumPrediction` and forwards "a model is shown" and "an atom was clicked".
@@ -9,7 +12,7 @@ Results are applied only if the model they were computed for is still shown.
 from __future__ import annotations
 
 import os
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -17,17 +20,43 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog
 
 from amorpha.engine.spectra import Spectrum
+from amorpha.engine.surrogate.compare import CompareParams
 from amorpha.engine.surrogate.model import ModelMismatchError, SpectrumModel
 
 MODEL_FILTER = "Amorpha spectrum models (*.amodel);;All files (*)"
 MAX_SITE_CURVES = 6
 
 
+#: The surrogates that ship with Amorpha (``make models``), the first one in use at start.
+BUILTIN_MODELS = ("Si-K-xtb.amodel", "O-K-xtb.amodel")
+#: How the learning-curve legend names a strategy.
+STRATEGY_NAMES = {"variance": "active (variance reduction)", "uncertainty": "active (largest uncertainty)",
+                  "farthest": "active (farthest)", "random": "random"}
+
+
 def default_model_path() -> Path:
     """The Si K surrogate that ships with Amorpha (trained on xTB spectra by ``make models``)."""
+    return builtin_model_paths(existing=False)[0]
+
+
+def builtin_model_paths(existing: bool = True) -> list[Path]:
+    """The built-in model files (only those present unless ``existing`` is False)."""
     from amorpha.resources import path
 
-    return path("models") / "Si-K-xtb.amodel"
+    paths = [path("models") / name for name in BUILTIN_MODELS]
+    return [p for p in paths if p.is_file() or not existing]
+
+
+def model_key(model: SpectrumModel) -> str:
+    """How the Edge list names a model: "Si K"."""
+    return f"{model.element} {model.edge}".strip()
+
+
+@dataclass(frozen=True)
+class CompareRequest(CompareParams):
+    """The Compare dialog: :class:`CompareParams` and where the sites come from."""
+
+    source: str = "shown"  # "shown": the shown structure with the calculator; "folder": computed spectra
 
 
 class SpectrumPrediction(QObject):
@@ -41,6 +70,7 @@ class SpectrumPrediction(QObject):
         self.panel = panel
         self.plot = plot
         self.model: SpectrumModel | None = None
+        self.models: dict[str, SpectrumModel] = {}  # every model loaded, by model_key
         self.predicted = None  # SiteSpectra of the shown model
         self.learner = None
         self.pool = None
@@ -56,14 +86,27 @@ class SpectrumPrediction(QObject):
         panel.export_requested.connect(self.export_dialog)
         panel.import_requested.connect(self.import_dialog)
         panel.folder_requested.connect(self.folder_dialog)
+        panel.model_chosen.connect(self.choose)
+        panel.compare_requested.connect(self.compare_dialog)
+        panel.cross_validate_requested.connect(self.cross_validate)
 
     # -- the model in use -------------------------------------------------------------------
     def load_default(self):
-        path = default_model_path()
-        if path.is_file():
-            return self.load(str(path))
-        self.panel.status.setText(f"No built-in model at {path} (make models builds it).")
-        return None
+        """Load every built-in model in one background task; the first (Si K) is used."""
+        paths = builtin_model_paths()
+        if not paths:
+            self.panel.status.setText(f"No built-in model at {default_model_path()} (make models builds it).")
+            return None
+
+        def done(models):
+            for model in models[1:]:
+                self.models.setdefault(model_key(model), model)
+            self.set_model(models[0])
+
+        self._loading = self.runner.submit("Loading the built-in spectrum models",
+                                           lambda progress, cancel: [SpectrumModel.load(p) for p in paths],
+                                           done, self.window._task_error("Loading the spectrum models"))
+        return self._loading
 
     def load(self, path: str):
         self._loading = self.runner.submit(f"Loading spectrum model {os.path.basename(path)}",
@@ -72,16 +115,34 @@ class SpectrumPrediction(QObject):
         return self._loading
 
     def set_model(self, model: SpectrumModel | None) -> None:
+        """Use ``model`` (it joins the loaded ones, replacing one of the same element and edge)."""
         from amorpha.engine.surrogate.active import LearningCurve
 
+        if self.model is not None and model is not None and model_key(model) != model_key(self.model):
+            for group in ("site", "reference"):  # another edge: those curves belong to the old one
+                self.plot.remove_group(group)
         self.model = model
+        if model is not None:
+            self.models[model_key(model)] = model
         self.panel.set_model(model)
+        self._offer_models()
         stored = (model.metrics or {}).get("learning_curve") if model is not None else None
-        if stored:
-            self.panel.show_curves({"training (held-out sites)": LearningCurve("stored", **stored)})
+        self.panel.show_curves({"training (held-out sites)": LearningCurve("stored", **stored)} if stored else {})
         self.model_changed.emit(model)
         if model is not None and self._atoms is not None:
             self.predict()
+
+    def choose(self, key: str) -> None:
+        """Use the loaded model ``key`` ("O K") and predict the shown structure with it."""
+        if key in self.models and self.models[key] is not self.model:
+            self.set_model(self.models[key])
+
+    def _offer_models(self) -> None:
+        """The Edge list: loaded models whose element the shown structure has (and the one in use)."""
+        elements = set(self._atoms.get_chemical_symbols()) if self._atoms is not None else None
+        keys = [k for k, m in self.models.items()
+                if m is self.model or elements is None or m.element in elements]
+        self.panel.set_choices(keys, model_key(self.model) if self.model is not None else "")
 
     # -- following the window ---------------------------------------------------------------
     def structure_shown(self, atoms) -> None:
@@ -93,6 +154,7 @@ class SpectrumPrediction(QObject):
         self.predicted = None
         for group in ("predicted", "site", "reference"):
             self.plot.remove_group(group)
+        self._offer_models()
         if self.model is not None:
             self.predict(quiet=True)
 
@@ -236,27 +298,148 @@ class SpectrumPrediction(QObject):
                   cancel=cancel)
             return state["learner"]
 
-        def progress_shown(handle, fraction, message):
-            if handle is task and "learner" in state:
-                self.panel.show_curves({params.strategy: state["learner"].curve})
+        def curves():
+            return {params.strategy: state["learner"].curve} if "learner" in state else {}
 
         def finished(learner=None):
-            self.runner.task_progress.disconnect(progress_shown)
             learner = learner or state.get("learner")
             self.learner, self.pool = learner, state.get("pool")
             if learner is not None and learner.model is not None:
-                self.panel.show_curves({params.strategy: learner.curve})
                 self.set_model(learner.model)
+                self.panel.show_curves({params.strategy: learner.curve})
                 self.panel.status.setText(f"Trained on {len(learner.labelled)} {calculator.label} spectra.")
 
         def failed(exc):
             finished(None)
             self.window._task_error("Training the spectrum model")(exc)
 
-        self.runner.task_progress.connect(progress_shown)
         task = self.runner.submit(f"Active learning ({element} K, {calculator.label})", work, finished,
                                   failed, lambda: finished(None))
+        self._draw_live(task, curves)
         return task
+
+    def _draw_live(self, task, curves) -> None:
+        """Redraw the learning curves ``curves()`` whenever ``task`` reports progress."""
+        task.signals.progress.connect(lambda *_: self.panel.show_curves(curves()))
+
+    # -- learning curves: active against random, cross-validation ---------------------------
+    def compare_dialog(self):
+        """Ask for the budget and the source of the sites, then :meth:`compare`."""
+        from amorpha.gui.build_dialogs import Field, ParamsDialog
+
+        element = self.model.element if self.model is not None else "Si"
+        count = self._atoms.get_chemical_symbols().count(element) if self._atoms is not None else 0
+        dialog = ParamsDialog(
+            "Compare active learning with random sampling", CompareRequest(),
+            [
+                Field("source", "Sites", choices=(
+                    ("shown", f"{element} sites of the shown structure (reference calculator)"),
+                    ("folder", "a folder of computed site spectra (fast)"))),
+                Field("strategy", "Active strategy", choices=tuple(
+                    (k, v) for k, v in STRATEGY_NAMES.items() if k != "random")),
+                Field("n_initial", "Random sites to start", lo=3, hi=10000),
+                Field("batch", "Sites per round", lo=1, hi=1000),
+                Field("max_calls", "Calculator calls per strategy", lo=3, hi=100000),
+                Field("n_test", "Held-out sites", lo=2, hi=10000),
+                Field("seed", "Random seed", lo=0, hi=2**31 - 1),
+            ],
+            note=lambda p: (f"{count} {element} sites; xTB takes seconds per site (computed sites are "
+                            f"cached on disk, each site once for both strategies): at most "
+                            f"{p.max_calls + p.n_test} calculations" if p.source == "shown" else
+                            "You choose the folder next; its spectra are used as they are."),
+            intro="Runs the active strategy and random sampling from the same starting sites and plots "
+                  "the error on held-out sites against calculator calls. Cancel keeps the curves so far.",
+            parent=self.window)
+        dialog.buttons.button(dialog.buttons.Ok).setText("Compare")
+        dialog.params_accepted.connect(self._compare_accepted)
+        dialog.open()
+        return dialog
+
+    def _compare_accepted(self, request: CompareRequest) -> None:
+        if request.source == "folder":
+            directory = QFileDialog.getExistingDirectory(self.window, "Folder of structures and spectra",
+                                                         self._start_dir())
+            if directory:
+                self.compare(request, directory)
+        else:
+            self.compare(request)
+
+    def compare(self, params: CompareParams, directory: str | None = None, calculator=None):
+        """Learning curves of ``params.strategy`` and random, in the background, drawn as they grow:
+        on the shown structure's sites of the model's element with ``calculator`` (default: the
+        model's own), or on the computed spectra in ``directory``."""
+        from amorpha.engine.surrogate.compare import calculator_curves, folder_curves
+        from amorpha.engine.tasks import sub_progress
+
+        curves: dict = {}
+        if directory is not None:
+            from amorpha.engine.spectra import read_spectrum_folder
+
+            source = os.path.basename(directory)
+
+            def work(progress, cancel):
+                folder = read_spectrum_folder(directory, progress=sub_progress(progress, 0, 0.2), cancel=cancel)
+                return folder_curves(folder, params, curves=curves, progress=sub_progress(progress, 0.2, 1),
+                                     cancel=cancel)
+        else:
+            from amorpha.engine.surrogate.pipeline import site_pool
+
+            if self._atoms is None:
+                self.window.show_error("Compare with random", "Open a structure first.")
+                return None
+            atoms = self._atoms
+            element = self.model.element if self.model is not None else "Si"
+            calculator = calculator or self._calculator()
+            source = f"{element} sites, {calculator.label}"
+
+            def work(progress, cancel):
+                pool = site_pool([atoms], element, progress=sub_progress(progress, 0, 0.05), cancel=cancel)
+                return calculator_curves(pool, calculator, params, curves=curves,
+                                         progress=sub_progress(progress, 0.05, 1), cancel=cancel)
+
+        def named():
+            return {STRATEGY_NAMES[k]: c for k, c in list(curves.items())}
+
+        def finished(_=None):
+            self.panel.show_curves(named())
+            self.panel.curve_plot.setTitle(f"active vs random: {source}", size="9pt")
+            self.panel.status.setText(compare_summary(curves, params.strategy))
+
+        def failed(exc):
+            finished()
+            self.window._task_error("Comparing with random sampling")(exc)
+
+        task = self.runner.submit(f"Active vs random ({source})", work, finished, failed, finished)
+        self._draw_live(task, named)
+        return task
+
+    def cross_validate(self, folds: int = 5):
+        """k-fold R², cosine and peak error of the model in use, refitted on its own training spectra."""
+        from amorpha.engine.spectra import SiteSpectra
+        from amorpha.engine.surrogate.model import cross_validate
+
+        model = self.model
+        if model is None or model._training is None:
+            self.window.show_error("Cross-validate", "Load or train a model first.")
+            return None
+        x, y = model._training
+        if len(x) < folds:
+            self.window.show_error("Cross-validate", f"The model has {len(x)} training spectra; "
+                                                     f"{folds}-fold cross-validation needs {folds}.")
+            return None
+        data = SiteSpectra(model.energy, y, np.arange(len(y)), model.element, model.edge)
+
+        def done(m):
+            if model is self.model:
+                self.panel.cv_label.setText(
+                    f"{m['folds']}-fold cross-validation on its {len(x)} training spectra: R² {m['r2']:.3f}, "
+                    f"cosine {m['cosine_mean']:.3f} (min {m['cosine_min']:.2f}), "
+                    f"peak error {m['peak_error_ev']:.2f} eV")
+
+        return self.runner.submit(f"Cross-validating the {model_key(model)} model",
+                                  lambda progress, cancel: cross_validate(x, data, model.params, folds,
+                                                                          progress=progress, cancel=cancel),
+                                  done, self.window._task_error("Cross-validation"))
 
     def folder_dialog(self) -> None:
         directory = QFileDialog.getExistingDirectory(self.window, "Folder of structures and spectra",
@@ -346,3 +529,17 @@ class SpectrumPrediction(QObject):
 
         return self.runner.submit("Importing results", work, lambda _: self.set_model(learner.model),
                                   self.window._task_error("Importing results"))
+
+
+def compare_summary(curves: dict, strategy: str) -> str:
+    """One sentence: how many calls the active strategy needed to reach random's final error."""
+    active, random = curves.get(strategy), curves.get("random")
+    if active is None or random is None or not active.rmse or not random.rmse:
+        return "Active vs random: not enough points yet."
+    target = random.rmse[-1]
+    reached = active.calls_to_reach(target)
+    text = (f"Random: RMSE {target:.4g} after {random.calls[-1]} calls; {STRATEGY_NAMES[strategy]}: "
+            f"{active.rmse[-1]:.4g} after {active.calls[-1]}.")
+    if reached is not None:
+        text += f" Active reached random's final error in {reached} calls ({reached / random.calls[-1]:.2f}×)."
+    return text

@@ -2,12 +2,18 @@
 and the buttons that predict, ask the reference calculator, train, load and save.
 
 The panel only shows and asks; :mod:`amorpha.gui.prediction` does the work in the background.
+When several models are loaded (the built-in Si K and O K), the "Edge" list chooses the one in use
+among those whose element the shown structure has.
 """
 from __future__ import annotations
 
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QCheckBox, QGridLayout, QGroupBox, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
+                               QVBoxLayout, QWidget)
+
+#: Learning-curve colours: the active strategy, random, anything else.
+CURVE_COLORS = ["#d62728", "#1f77b4", "#2ca02c"]
 
 
 class PredictionPanel(QWidget):
@@ -19,6 +25,9 @@ class PredictionPanel(QWidget):
     export_requested = Signal()
     import_requested = Signal()
     folder_requested = Signal()
+    model_chosen = Signal(str)  # "Si K", "O K": the loaded model to use
+    compare_requested = Signal()
+    cross_validate_requested = Signal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -29,6 +38,12 @@ class PredictionPanel(QWidget):
         self.status.setStyleSheet("color: #555")
         self.site_on_click = QCheckBox("Plot a clicked site's spectrum")
         self.site_on_click.setChecked(True)
+        self.edge_combo = QComboBox()
+        self.edge_combo.setToolTip("The loaded models that fit the shown structure: the one used to predict")
+        self.edge_combo.currentTextChanged.connect(lambda key: key and self.model_chosen.emit(key))
+        edge_row = QHBoxLayout()
+        edge_row.addWidget(QLabel("Edge"))
+        edge_row.addWidget(self.edge_combo, 1)
 
         buttons = QGridLayout()
         self.predict_button = self._button("Predict", self.predict_requested,
@@ -57,10 +72,24 @@ class PredictionPanel(QWidget):
         self.curve_plot.setLabel("left", "RMSE (unseen sites)")
         self.curve_plot.showGrid(x=True, y=True, alpha=0.2)
         self.curve_plot.addLegend(offset=(-10, 10))
+        self.compare_button = self._button("Compare with random…", self.compare_requested,
+                                           "Active learning and random sampling on the same sites, "
+                                           "error on held-out sites against calculator calls")
+        self.cv_button = self._button("Cross-validate", self.cross_validate_requested,
+                                      "5-fold cross-validation of the model in use on its own training spectra")
+        self.cv_label = QLabel("")
+        self.cv_label.setWordWrap(True)
+        curve_buttons = QHBoxLayout()
+        curve_buttons.addWidget(self.compare_button)
+        curve_buttons.addWidget(self.cv_button)
         curve_box = QGroupBox("Learning curve")
-        QVBoxLayout(curve_box).addWidget(self.curve_plot)
+        curve_layout = QVBoxLayout(curve_box)
+        curve_layout.addWidget(self.curve_plot, 1)
+        curve_layout.addLayout(curve_buttons)
+        curve_layout.addWidget(self.cv_label)
 
         layout = QVBoxLayout(self)
+        layout.addLayout(edge_row)
         layout.addWidget(self.summary)
         layout.addLayout(buttons)
         layout.addWidget(self.site_on_click)
@@ -77,8 +106,9 @@ class PredictionPanel(QWidget):
     def set_model(self, model) -> None:
         """Describe ``model`` (a SpectrumModel) or say there is none."""
         has = model is not None
-        for b in (self.predict_button, self.save_button):
+        for b in (self.predict_button, self.save_button, self.cv_button):
             b.setEnabled(has)
+        self.cv_label.setText("")
         if not has:
             self.summary.setText("No spectrum model loaded: Load model…, or Train on this model…")
             return
@@ -94,11 +124,21 @@ class PredictionPanel(QWidget):
             f"from {model.reference or 'unknown reference'}{quality}"
         )
 
+    def set_choices(self, keys: list[str], current: str) -> None:
+        """The models offered in the Edge list ("Si K", ...), ``current`` selected; hidden when
+        there is nothing to choose."""
+        self.edge_combo.blockSignals(True)
+        self.edge_combo.clear()
+        self.edge_combo.addItems(keys)
+        self.edge_combo.setCurrentText(current)
+        self.edge_combo.blockSignals(False)
+        self.edge_combo.setEnabled(len(keys) > 1)
+
     def show_curves(self, curves: dict) -> None:
-        """Plot learning curves {name: LearningCurve}."""
+        """Plot learning curves {name: LearningCurve}; an empty dict clears the plot."""
         self.curve_plot.clear()
-        colors = ["#d62728", "#1f77b4", "#2ca02c"]
         for k, (name, curve) in enumerate(curves.items()):
             if curve.calls:
-                self.curve_plot.plot(curve.calls, curve.rmse, pen=pg.mkPen(colors[k % 3], width=2),
-                                     symbol="o", symbolSize=5, symbolBrush=colors[k % 3], name=name)
+                color = CURVE_COLORS[k % len(CURVE_COLORS)]
+                self.curve_plot.plot(curve.calls, curve.rmse, pen=pg.mkPen(color, width=2), symbol="o",
+                                     symbolSize=5, symbolBrush=color, name=name)

@@ -11,7 +11,9 @@ import pytest
 
 from amorpha.engine.descriptors import compute
 from amorpha.engine.examples import load_example
-from amorpha.engine.spectra import SiteSpectra
+from amorpha.engine.spectra import SiteSpectra, Spectrum
+from amorpha.engine.surrogate.calculator import ReferenceCalculator
+from amorpha.engine.surrogate.cluster import build_cluster
 from amorpha.engine.surrogate.model import SpectrumModel, SurrogateParams
 from amorpha.engine.surrogate.pipeline import default_descriptor
 
@@ -132,3 +134,182 @@ def test_train_from_a_folder_of_pairs_and_a_folder_without_any(qtbot, empty_wind
         window.prediction.train_from_folder(str(empty))
     assert "Training from a folder failed" in blocker.args[0]
     assert window.prediction.model is model
+
+
+# -- the Edge list, learning curves against random, cross-validation ---------------------------
+
+class BondCalculator(ReferenceCalculator):
+    """A real, fast reference calculator for the window's mechanics: each neighbour within 3.5 Å
+    adds a Gaussian at an energy set by its distance and element (deterministic, smooth in the
+    structure, so a surrogate can learn it)."""
+
+    name = "bonds"
+    label = "bond-distance rule (test)"
+
+    def __init__(self):
+        super().__init__(cache=False)
+        self.calls = 0
+
+    def settings(self) -> dict:
+        return {"calculator": self.name}
+
+    def environment(self, atoms, index, context=None):
+        return build_cluster(atoms, index, 3.5, bond_list=context)
+
+    def prepare(self, atoms):
+        from amorpha.engine.bonds import bonds
+
+        return bonds(atoms)
+
+    def compute(self, environment, cancel=None):
+        self.calls += 1
+        r = np.linalg.norm(environment.positions[1:], axis=1)
+        z = environment.numbers[1:]
+        return {"r": r, "z": z.astype(float), "meta": {}}
+
+    def to_spectrum(self, result, atoms, index):
+        centres = 40.0 / result["r"] + 0.2 * result["z"]
+        y = np.exp(-0.5 * ((ENERGY[:, None] - centres[None, :]) / 1.5) ** 2).sum(axis=1)
+        return Spectrum(ENERGY, y, f"site {index}", source=self.label,
+                        element=atoms.get_chemical_symbols()[index], edge="K", site=int(index))
+
+
+def rule_model(silica, element, path):
+    """A ridge model of the element's K edge on the bond rule above, saved at ``path``."""
+    descriptor = default_descriptor(["O", "Si"])
+    sites = np.flatnonzero(np.asarray(silica.get_chemical_symbols()) == element)[:40]
+    calculator = BondCalculator()
+    data = calculator.site_spectra(silica, sites)
+    model = SpectrumModel.train(compute(silica, descriptor, sites), data, descriptor.to_dict(),
+                                SurrogateParams(regressor="ridge"), reference=calculator.label)
+    model.save(path)
+    return path
+
+
+def test_edge_list_offers_the_loaded_models_the_structure_can_use(qtbot, empty_window, silica, tmp_path):
+    from ase.build import bulk
+
+    window = empty_window
+    prediction, panel = window.prediction, window.prediction_panel
+    show(qtbot, window, silica.copy())
+    for element in ("Si", "O"):
+        with qtbot.waitSignal(prediction.prediction_settled, timeout=60000):
+            prediction.load(str(rule_model(silica, element, tmp_path / f"{element}.amodel")))
+    assert [panel.edge_combo.itemText(k) for k in range(panel.edge_combo.count())] == ["Si K", "O K"]
+    assert panel.edge_combo.currentText() == "O K" and panel.edge_combo.isEnabled()
+    (average,) = window.spectrum_panel.group("predicted")
+    assert average.element == "O" and f"({int(np.sum(silica.numbers == 8))} sites)" in average.label
+    # Back to Si K from the list: Si predicted again, the O site curve is dropped.
+    window.select_atom(int(np.flatnonzero(window.atoms.numbers == 8)[0]))
+    assert len(window.spectrum_panel.group("site")) == 1
+    with qtbot.waitSignal(prediction.prediction_settled, timeout=60000):
+        panel.edge_combo.setCurrentText("Si K")
+    assert prediction.model.element == "Si" and window.spectrum_panel.group("site") == []
+    (average,) = window.spectrum_panel.group("predicted")
+    assert average.element == "Si"
+    # A structure without O offers only what fits it (and the model in use).
+    with qtbot.waitSignal(prediction.prediction_settled, timeout=60000):
+        show(qtbot, window, bulk("Si", "diamond", 5.43, cubic=True).repeat(2))
+    assert panel.edge_combo.count() == 1 and not panel.edge_combo.isEnabled()
+
+
+def test_builtin_models_load_together_si_k_in_use(qtbot, empty_window, silica):
+    from amorpha.gui.prediction import builtin_model_paths
+
+    window = empty_window
+    show(qtbot, window, silica.copy())
+    with qtbot.waitSignal(window.prediction.prediction_settled, timeout=120000):
+        window.prediction.load_default()
+    assert window.prediction.model.element == "Si"
+    keys = [p.name.split("-xtb")[0].replace("-", " ") for p in builtin_model_paths()]
+    assert "O K" in keys, "resources/models/O-K-xtb.amodel is missing: packaging/train_models.py --element O"
+    combo = window.prediction_panel.edge_combo
+    assert [combo.itemText(k) for k in range(combo.count())] == keys
+    with qtbot.waitSignal(window.prediction.prediction_settled, timeout=120000):
+        combo.setCurrentText("O K")
+    (average,) = window.spectrum_panel.group("predicted")
+    assert average.element == "O" and average.edge == "K"
+
+
+def legend_names(panel):
+    return [label.text for _, label in panel.curve_plot.plotItem.legend.items]
+
+
+def test_compare_with_random_on_the_shown_structure(qtbot, empty_window, silica, tmp_path):
+    from amorpha.engine.surrogate.compare import CompareParams
+
+    window = empty_window
+    show(qtbot, window, silica.copy())
+    with qtbot.waitSignal(window.prediction.model_changed, timeout=30000):
+        window.prediction.load(str(rule_model(silica, "Si", tmp_path / "Si.amodel")))
+    calculator = BondCalculator()
+    params = CompareParams(strategy="variance", n_initial=4, batch=2, max_calls=12, n_test=8, seed=3)
+    task = window.prediction.compare(params, calculator=calculator)
+    with qtbot.waitSignal(window.runner.task_finished, timeout=120000,
+                          check_params_cb=lambda handle, state: handle is task and state == "done"):
+        pass
+    assert legend_names(window.prediction_panel) == ["active (variance reduction)", "random"]
+    status = window.prediction_panel.status.text()
+    assert status.startswith("Random: RMSE") and "after 12 calls" in status
+    # each site is computed once for both strategies: 8 held-out + 4 shared starts + 2 × 8 more at most
+    assert calculator.calls <= 8 + 4 + 2 * 8
+    items = window.prediction_panel.curve_plot.plotItem.listDataItems()
+    assert [list(item.xData) for item in items] == [[4, 6, 8, 10, 12]] * 2
+    assert all(np.all(np.isfinite(item.yData)) and np.all(item.yData > 0) for item in items)
+
+
+def test_compare_cancel_keeps_the_curves_so_far(qtbot, empty_window, silica):
+    import time
+
+    from amorpha.engine.surrogate.compare import CompareParams
+
+    class SlowCalculator(BondCalculator):
+        def compute(self, environment, cancel=None):
+            time.sleep(0.05)
+            return super().compute(environment, cancel)
+
+    window = empty_window
+    show(qtbot, window, silica.copy())
+    params = CompareParams(strategy="farthest", n_initial=3, batch=1, max_calls=900, n_test=4,
+                           regressor="ridge")
+    task = window.prediction.compare(params, calculator=SlowCalculator())
+    qtbot.waitUntil(lambda: len(window.prediction_panel.curve_plot.plotItem.listDataItems()) >= 1, timeout=60000)
+    start = time.monotonic()
+    with qtbot.waitSignal(window.runner.task_finished, timeout=2000,
+                          check_params_cb=lambda handle, state: handle is task):
+        task.cancel()
+    assert time.monotonic() - start < 0.6
+    assert legend_names(window.prediction_panel)[0] == "active (farthest)"
+    assert len(window.prediction_panel.curve_plot.plotItem.listDataItems()[0].xData) >= 1
+
+
+def test_compare_on_a_folder_and_cross_validate(qtbot, empty_window, silica, tmp_path):
+    from amorpha.engine.io import write_extxyz
+    from amorpha.engine.surrogate.compare import CompareParams
+
+    window = empty_window
+    calculator = BondCalculator()
+    sites = np.flatnonzero(silica.numbers == 14)[:30]
+    for k, spectrum in enumerate(calculator.site_spectra(silica, sites).intensity):
+        atoms = silica.copy()
+        atoms.info["absorber"] = int(sites[k])
+        write_extxyz(atoms, tmp_path / f"site{k}.extxyz")
+        np.savetxt(tmp_path / f"site{k}.txt", np.column_stack([ENERGY, spectrum]))
+    params = CompareParams(strategy="farthest", n_initial=4, batch=4, max_calls=20, n_test=10, regressor="ridge")
+    task = window.prediction.compare(params, str(tmp_path))
+    with qtbot.waitSignal(window.runner.task_finished, timeout=120000,
+                          check_params_cb=lambda handle, state: handle is task and state == "done"):
+        pass
+    assert legend_names(window.prediction_panel) == ["active (farthest)", "random"]
+    assert "after 20 calls" in window.prediction_panel.status.text()
+
+    # Cross-validation of a model from its own training spectra; a bad folder is refused.
+    with qtbot.waitSignal(window.prediction.model_changed, timeout=30000):
+        window.prediction.load(str(rule_model(silica, "Si", tmp_path / "Si.amodel")))
+    with qtbot.waitSignal(window.runner.task_finished, timeout=60000):
+        window.prediction.cross_validate()
+    text = window.prediction_panel.cv_label.text()
+    assert "5-fold cross-validation on its 40 training spectra: R² 0." in text and "peak error" in text
+    with qtbot.waitSignal(window.error_shown, timeout=30000) as blocker:
+        window.prediction.compare(params, str(tmp_path / "nothing-here"))
+    assert "Comparing with random sampling failed" in blocker.args[0]
