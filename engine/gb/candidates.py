@@ -27,6 +27,14 @@ from ..neighbors import neighbor_list
 MAX_CANDIDATES = 1_000_000
 
 
+def _tuples(obj, names) -> None:
+    """Turn list or array fields of a frozen dataclass into tuples."""
+    for name in names:
+        value = getattr(obj, name)
+        if isinstance(value, (list, np.ndarray)):
+            object.__setattr__(obj, name, tuple(np.asarray(value).tolist()))
+
+
 @dataclass(frozen=True)
 class GbBoundary:
     """Which boundary: a symmetric CSL tilt (or twist) bicrystal with ``bulk_thickness`` Å per grain."""
@@ -37,6 +45,9 @@ class GbBoundary:
     axis: tuple[int, int, int] = (0, 0, 1)
     kind: str = "tilt"
     bulk_thickness: float = 20.0
+
+    def __post_init__(self):  # lists from a GUI or JSON become tuples, so boundaries hash
+        _tuples(self, ("plane", "axis"))
 
     def bicrystal(self, a: Optional[float] = None, translation=(0.0, 0.0, 0.0),
                   min_distance: Optional[float] = None) -> BicrystalParams:
@@ -71,6 +82,9 @@ class GbSearchParams:
     ny: int = 12
     dz: tuple[float, ...] = (0.0, 0.3, 0.6)
     removal: tuple[float, ...] = (0.6, 0.8)
+
+    def __post_init__(self):  # lists become tuples, so parameters hash and compare
+        _tuples(self, ("dz", "removal"))
 
     @property
     def count(self) -> int:
