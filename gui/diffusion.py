@@ -56,24 +56,19 @@ def surrogate_build(reference: Callable, params=None) -> Callable:
     surrogate's held-out error goes into the summary."""
 
     def build(host, landscape, progress=None, cancel=None):
-        from amorpha.engine.diffusion.paths import find_paths, hop_network
-        from amorpha.engine.diffusion.sites import search_sites
         from amorpha.engine.diffusion.surrogate import SurrogateParams, build_surrogate
 
         element = landscape.sites.element
         training = replace(params or SurrogateParams(), element=element)
         surrogate = build_surrogate(host, reference(host, element), training,
                                     progress=sub_progress(progress, 0.0, 0.5), cancel=cancel)
-        potential = surrogate.potential
-        sites, grid = search_sites(potential, landscape.sites,
-                                   progress=sub_progress(progress, 0.5, 0.65), cancel=cancel)
-        paths = find_paths(potential, sites, landscape.paths, grid=grid,
-                           progress=sub_progress(progress, 0.65, 1.0), cancel=cancel)
+        network = build_network(host, landscape, sub_progress(progress, 0.5, 1.0), cancel,
+                                potential=surrogate.potential)
         m = surrogate.metrics()
         note = (f"Surrogate: {m['n_train']} training, {m['n_test']} held-out positions, test RMSE "
                 f"{m['rmse_ev']:.3f} eV ({m['rmse_below_ceiling_ev']:.3f} eV below "
                 f"{m['ceiling_ev']:.2f} eV).")
-        return (*hop_network(sites, paths, landscape.paths.hop_distance), note)
+        return (*network, note)
 
     return build
 
