@@ -57,8 +57,12 @@ def test_descriptors_see_overlaps_and_open_space(table):
     # Removing below 0.7 d_nn leaves none, and the removed atoms are counted.
     assert d[1]["min_distance"] >= 0.7 and d[1]["pairs_0_0.75"] == 0 and d[1]["removed"] > 0
     # Opening both boundaries by dz = 0.6 Å adds 0.6 Å of excess volume per unit area (2 boundaries
-    # of area A and a cell 2·dz taller: 2·A·dz / (2·A)).
-    assert d[2]["excess_volume"] - d[0]["excess_volume"] == pytest.approx(0.6, abs=1e-9)
+    # of area A and a cell 2·dz taller: 2·A·dz / (2·A)), in units of d_nn = a/√2.
+    nn = A_EAM / np.sqrt(2.0)
+    assert d[2]["excess_volume"] - d[0]["excess_volume"] == pytest.approx(0.6 / nn, abs=1e-9)
+    # The same candidate at another lattice constant has the same descriptors (dz = 0: an offset
+    # in Å is a different fraction of another lattice).
+    assert np.allclose(candidate_descriptors(cs[1], 3.59), candidate_descriptors(cs[1], A_EAM))
 
 
 def test_untrained_model_is_a_clear_error(table):

@@ -4,9 +4,10 @@ Kiyohara et al. (2016) trained a regression predictor on boundaries already sear
 to screen the translations of new ones. A relaxation costs 10³–10⁵ times more than a look at the
 unrelaxed bicrystal, which already shows what makes a translation bad: atoms pushed too close,
 broken coordination, open or crowded space at the boundary. Descriptors, all per unit boundary
-area (two boundaries per cell) so that boundaries of different size and Σ compare:
+area (two boundaries per cell) so that boundaries of different size and Σ compare, with lengths in
+units of the nearest-neighbour distance d_nn so that they do not depend on the lattice constant:
 
-* excess volume (V − N·Ω)/(2A) (Å) and removed atoms per area;
+* excess volume (V − N·Ω)/(2A) and removed atoms per area;
 * the closest pairs: min distance / d_nn and counts of pairs per area in bins of r/d_nn below 1;
 * a soft-overlap sum Σ (1 − r/d_nn)² over pairs closer than d_nn;
 * coordination within the middle of the first two fcc shells: Σ|Z − Z_bulk|, the atoms under and
@@ -48,7 +49,9 @@ def candidate_descriptors(candidate: Candidate, a: Optional[float] = None) -> np
     omega = cell.get_volume() / len(cell)
     nn = nearest_neighbour(crystal, a)
     z_bulk = _bulk_coordination(crystal, a)
-    per_area = 1.0 / (2.0 * float(atoms.info["boundary_area"]))
+    # Lengths in d_nn and areas in d_nn²: the same candidate at another lattice constant (another
+    # oracle's a₀) has the same descriptors.
+    per_area = nn * nn / (2.0 * float(atoms.info["boundary_area"]))
     nl = neighbor_list(atoms, SHELL * nn)
     i, _ = nl.pairs()
     r = nl.distances / nn
@@ -56,7 +59,7 @@ def candidate_descriptors(candidate: Candidate, a: Optional[float] = None) -> np
     close = r[half & (r < 1.0 - 1e-6)]
     z = np.diff(nl.indptr) - z_bulk
     z_counts = [np.sum(z == d) for d in range(Z_RANGE[0], Z_RANGE[1] + 1) if d != 0]
-    features = [(atoms.get_volume() - len(atoms) * omega) * per_area,
+    features = [(atoms.get_volume() - len(atoms) * omega) * per_area / nn ** 3,
                 atoms.info["removed_atoms"] * per_area,
                 float(r.min()) if r.size else SHELL,
                 float(np.sum((1.0 - close) ** 2)) * per_area,
