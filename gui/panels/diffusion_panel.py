@@ -222,7 +222,7 @@ class DiffusionPanel(QWidget):
         # -- kinetic Monte Carlo --------------------------------------------------------------
         kmc = KmcParams()
         self.temperature = double_spin(0.0, 5000.0, 800.0, " K", decimals=1)
-        self.walkers = int_spin(1, 1_000_000, 200)
+        self.walkers = int_spin(1, 100_000, 200)
         self.hops = int_spin(10, 1_000_000_000, 100_000)
         self.hops.setToolTip("Hops per walker at equilibrium (sets the length of each run)")
         self.frequency = double_spin(0.01, 1e4, kmc.attempt_frequency / 1e12, " THz")
@@ -246,6 +246,8 @@ class DiffusionPanel(QWidget):
         self.animate_button.setCheckable(True)
         self.animate_button.setEnabled(False)
         self.animate_button.toggled.connect(self.animate_toggled)
+        self.animate_button.toggled.connect(
+            lambda on: self.animate_button.setText("Stop walkers" if on else "Animate walkers"))
         kmc_box = QGroupBox("Kinetic Monte Carlo")
         grid = QGridLayout(kmc_box)
         pairs = [("Temperature", self.temperature), ("Walkers", self.walkers),

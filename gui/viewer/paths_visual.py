@@ -25,9 +25,10 @@ SITE_COLOR = (0.92, 0.92, 0.95, 1.0)
 SITE_RADIUS = 0.28
 WALKER_COLOR = (1.0, 0.78, 0.1, 1.0)
 WALKER_RADIUS = 0.55
-HIGHLIGHT_COLOR = (1.0, 1.0, 1.0, 1.0)
+#: The chosen path: bright green, unlike any barrier colour, the white sites or the yellow walkers.
+HIGHLIGHT_COLOR = (0.25, 1.0, 0.25, 1.0)
 PATH_WIDTH = 3.0
-HIGHLIGHT_WIDTH = 6.0
+HIGHLIGHT_WIDTH = 7.0
 #: A click selects the nearest path within this many pixels.
 PICK_TOLERANCE_PX = 6.0
 #: Largest mouse move (px) between press and release that still counts as a click.
