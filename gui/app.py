@@ -28,14 +28,29 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
         "--select", metavar="INDEX", type=int, help="select an atom (shows its neighbourhood)"
     )
     parser.add_argument(
-        "--rings", metavar="DEFINITION", choices=("primitive", "king", "guttman"),
-        help="search rings (primitive, king or guttman) once the model is shown; Rings panel in front",
+        "--rings", metavar="DEFINITION", choices=("primitive", "strong", "king", "guttman"),
+        help="search rings (primitive, strong, king or guttman) once the model is shown; Rings panel in front",
     )
     parser.add_argument(
         "--ring-size", metavar="N", type=int, help="with --rings: highlight the rings of this size"
     )
-    parser.add_argument("--dock", choices=["Structure", "Rings", "Order", "Predict"],
+    parser.add_argument(
+        "--diffusion", action="store_true",
+        help="find Cu sites and hop paths in the model, then a KMC temperature scan; Diffusion panel in front",
+    )
+    parser.add_argument("--dock", choices=["Structure", "Rings", "Order", "Predict", "Diffusion", "Measured", "Diffraction",
+                                            "GB Search"],
                         help="bring this panel to the front")
+    parser.add_argument(
+        "--measured", metavar="FILE",
+        help="open a measured spectrum (Measured panel) and, once the model's spectrum is predicted, "
+             "explain it by the model's Si site classes and show the fit",
+    )
+    parser.add_argument(
+        "--gb-search", action="store_true",
+        help="run a small Bayesian-optimisation search of Cu Σ5(310) with ASE's EMT (under a minute) "
+             "and show its best structure; GB Search panel in front",
+    )
     parser.add_argument("--size", default="1500x950", help="window size WIDTHxHEIGHT (default 1500x950)")
     return parser.parse_args(argv)
 
@@ -81,11 +96,16 @@ def main(argv: Optional[list[str]] = None) -> int:
     window.show()
     window.model_ready.connect(lambda: _apply_view_options(window, args))
     if args.screenshot:
-        _arm_screenshot(app, window, args.screenshot, bool(args.rings))
+        _arm_screenshot(app, window, args.screenshot, bool(args.rings), args.diffusion, bool(args.measured),
+                        args.gb_search)
+    if args.measured:
+        _open_measured(window, args.measured)
     window.prediction.load_default()  # the built-in Si K surrogate predicts as soon as a model is shown
+    if args.gb_search:
+        _start_gb_search(window)
     if args.file:
         window.open_path(args.file, ask_large=not args.screenshot)
-    else:
+    elif not args.gb_search:  # the search's best structure will be the model
         window.show_default_model()
     if not args.screenshot:
         window.project.offer_recovery()  # the last session crashed: offer what autosave kept
@@ -111,9 +131,51 @@ def _apply_view_options(window, args: argparse.Namespace) -> None:
         if args.ring_size is not None:
             panel.result_shown.connect(lambda: panel.select_size(args.ring_size))
         panel.compute_button.click()
+    if args.diffusion and window.diffusion.landscape is None and not window.diffusion.busy:
+        window.docks["Diffusion"].raise_()
+        window.diffusion.find(then_scan=True)
 
 
-def _arm_screenshot(app, window, out: str, args_rings: bool = False) -> None:
+def _open_measured(window, path: str) -> None:
+    """Open a measured file; when it and the model's prediction are both shown, explain it."""
+    state = set()
+
+    def step(what: str) -> None:
+        state.add(what)
+        if {"opened", "predicted"} <= state and "started" not in state:
+            state.add("started")
+            window.docks["Measured"].raise_()
+            from PySide6.QtCore import Qt
+            from PySide6.QtWidgets import QDockWidget
+
+            spectrum_dock = window.findChild(QDockWidget, "Spectrum")
+            window.resizeDocks([spectrum_dock], [max(360, window.height() // 3)], Qt.Vertical)  # room for the curves
+            if window.measured.explain_shown_model() is None:
+                window.measured.fitted.emit()  # nothing to fit with: the picture need not wait
+
+    window.measured.changed.connect(lambda: step("opened"))
+    window.prediction.prediction_settled.connect(lambda: step("predicted"))
+    window.measured.open(path)
+
+
+def _start_gb_search(window) -> None:
+    """Cu Σ5(310) with ASE's EMT: 756 candidates, 30 evaluations of Bayesian optimisation (EI),
+    12 Å grains."""
+    panel = window.gb_panel
+    window.docks["GB Search"].raise_()
+    panel.select_boundary("Cu", 5, (3, 1, 0))
+    panel.oracle.set_value("emt")
+    panel.strategy.set_value("bo")
+    panel.acquisition.set_value("ei")
+    panel.thickness.setValue(12.0)  # γ within 0.002 J/m² of 20 Å grains, relaxed in half the time
+    panel.dx.setValue(0.4)
+    panel.dy.setValue(0.4)
+    panel.budget.setValue(30)
+    window.gb_search.run()
+
+
+def _arm_screenshot(app, window, out: str, args_rings: bool = False, diffusion: bool = False,
+                    measured: bool = False, gb_search: bool = False) -> None:
     """Save a PNG of the whole window once the model and its bonds are shown, then quit."""
     from PySide6.QtCore import QTimer
 
@@ -136,7 +198,13 @@ def _arm_screenshot(app, window, out: str, args_rings: bool = False) -> None:
 
     # With --rings the picture waits for the ring search (and its highlight) instead; a model whose
     # spectra the surrogate can predict waits for the predicted spectrum too.
-    waiting = {"rings" if args_rings else "model"}
+    waiting = {"rings" if args_rings else "diffusion" if diffusion else "model"}
+    if gb_search:  # the search ends by showing its best structure: that model's bonds come last
+        waiting.add("gb")
+        window.gb_search.search_finished.connect(lambda state: ready("gb"))
+    if measured:
+        waiting.add("measured")
+        window.measured.fitted.connect(lambda: ready("measured"))
 
     def ready(what: str) -> None:
         if what == "model" and window.prediction.will_predict():
@@ -147,6 +215,8 @@ def _arm_screenshot(app, window, out: str, args_rings: bool = False) -> None:
 
     if args_rings:
         window.rings_panel.result_shown.connect(lambda: ready("rings"))
+    if diffusion:
+        window.diffusion.scan_shown.connect(lambda: ready("diffusion"))
     window.model_ready.connect(lambda: ready("model"))
     window.prediction.prediction_settled.connect(lambda: ready("prediction"))
     window.error_shown.connect(failed)

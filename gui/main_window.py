@@ -47,14 +47,23 @@ from amorpha.engine.bonds import (
 from amorpha.engine.order.local_order import compute_steinhardt, compute_tetrahedral
 from amorpha.engine.order.rings import compute_rings
 from amorpha.engine.spectra import SpectrumError
-from amorpha.engine.spectra.microscope import read_microscope
 from amorpha.engine.surrogate.model import ModelMismatchError
+from amorpha.gui.atomic_energy_action import add_atomic_energy_action
 from amorpha.gui.build_menu import BUILDERS, MODIFIERS
 from amorpha.gui.panels.order_panel import ANGLES, GR, SQ, OrderPanel
 from amorpha.gui.panels.rings_panel import RingsPanel
 from amorpha.gui.panels.prediction_panel import PredictionPanel
+from amorpha.gui.panels.diffusion_panel import DiffusionPanel
+from amorpha.gui.diffusion import DiffusionController
 from amorpha.gui.panels.spectrum_panel import SpectrumPanel
 from amorpha.gui.prediction import SpectrumPrediction
+from amorpha.gui.spectral_regression_dialog import open_dialog as open_regression
+from amorpha.gui.gb_search import GbSearchController
+from amorpha.gui.panels.gb_panel import GbPanel
+from amorpha.gui.diffraction import DiffractionController
+from amorpha.gui.panels.diffraction_panel import DiffractionPanel
+from amorpha.gui.measured import MeasuredSpectra
+from amorpha.gui.panels.measured_panel import MeasuredPanel
 from amorpha.engine.project import PROJECT_EXTENSION, looks_like_project
 from amorpha.engine.preferences import load_preferences, save_preferences
 from amorpha.gui.preferences_dialog import PreferencesDialog, element_style
@@ -68,7 +77,7 @@ from amorpha.gui.viewer.bonds import symmetrize_bonds
 from amorpha.gui.workers import TaskHandle, TaskRunner
 
 GIL_SWITCH_INTERVAL_S = 0.0005
-SPECTRUM_EXTENSIONS = {".msa", ".ems", ".emsa", ".txt", ".csv", ".dat"}
+SPECTRUM_EXTENSIONS = {".msa", ".ems", ".emsa", ".txt", ".csv", ".dat", ".dm3", ".dm4", ".hspy"}
 MAX_RECENT = 10
 
 
@@ -232,15 +241,24 @@ class MainWindow(QMainWindow):
         self.order_panel = OrderPanel()
         self.prediction_panel = PredictionPanel()
         self.prediction = SpectrumPrediction(self, self.prediction_panel, self.spectrum_panel)
-        structure_dock = self._dock("Structure", self.structure_panel, Qt.RightDockWidgetArea)
-        rings_dock = self._dock("Rings", self.rings_panel, Qt.RightDockWidgetArea)
-        order_dock = self._dock("Order", self.order_panel, Qt.RightDockWidgetArea)
-        predict_dock = self._dock("Predict", self.prediction_panel, Qt.RightDockWidgetArea)
-        self.tabifyDockWidget(structure_dock, rings_dock)
-        self.tabifyDockWidget(rings_dock, order_dock)
-        self.tabifyDockWidget(order_dock, predict_dock)
-        structure_dock.raise_()
-        self.docks = {d.objectName(): d for d in (structure_dock, rings_dock, order_dock, predict_dock)}
+        self.diffraction_panel = DiffractionPanel()
+        self.diffraction = DiffractionController(self, self.diffraction_panel)
+        self.measured_panel = MeasuredPanel()
+        self.measured = MeasuredSpectra(self, self.measured_panel, self.spectrum_panel, self.prediction)
+        self.diffusion_panel = DiffusionPanel()
+        self.diffusion = DiffusionController(self, self.diffusion_panel, self.viewer)
+        self.gb_panel = GbPanel()
+        self.gb_search = GbSearchController(self, self.gb_panel)
+        # The right-hand docks share one tab strip, the Structure tab in front.
+        right = [("Structure", self.structure_panel), ("Rings", self.rings_panel),
+                 ("Order", self.order_panel), ("Predict", self.prediction_panel),
+                 ("Measured", self.measured_panel), ("Diffraction", self.diffraction_panel),
+                 ("Diffusion", self.diffusion_panel), ("GB Search", self.gb_panel)]
+        self.docks = {title: self._dock(title, panel, Qt.RightDockWidgetArea) for title, panel in right}
+        tabs = list(self.docks.values())
+        for first, second in zip(tabs, tabs[1:]):
+            self.tabifyDockWidget(first, second)
+        self.docks["Structure"].raise_()
         self._dock("View", self.view_panel, Qt.LeftDockWidgetArea)
         spectrum_dock = self._dock("Spectrum", self.spectrum_panel, Qt.BottomDockWidgetArea, scroll=False)
         self.setCorner(Qt.BottomLeftCorner, Qt.LeftDockWidgetArea)
@@ -291,6 +309,7 @@ class MainWindow(QMainWindow):
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self._action(file_menu, "Open &Project…", self.project.open_dialog)
         self._action(file_menu, "Open &Spectrum…", self.open_spectrum_dialog)
+        self._action(file_menu, "Spectra as &Descriptors…", lambda _=False: open_regression(self))
         examples_menu = file_menu.addMenu("&Examples")
         for key, example in examples.EXAMPLES.items():
             self._action(examples_menu, example.title, lambda _=False, k=key: self.show_example(k))
@@ -308,6 +327,7 @@ class MainWindow(QMainWindow):
         build_menu.addSeparator()
         for text, make_dialog, modify in MODIFIERS:
             self._action(build_menu, text, lambda _=False, m=make_dialog, f=modify: self.modify_dialog(m, f))
+        add_atomic_energy_action(self, self.menuBar().addMenu("&Analyse"))
         view_menu = self.menuBar().addMenu("&View")
         self._action(view_menu, "&Reset view", self.viewer.reset_view, "R")
         for dock in self.findChildren(QDockWidget):
@@ -325,6 +345,7 @@ class MainWindow(QMainWindow):
         self.spectrum_panel.open_requested.connect(self.open_spectrum_dialog)
         self.rings_panel.compute_requested.connect(self.compute_rings)
         self.rings_panel.selection_changed.connect(self.viewer.set_selection)
+        self.rings_panel.set_analyse(self._analyse)
         self.order_panel.steinhardt_requested.connect(self.compute_steinhardt)
         self.order_panel.tetrahedral_requested.connect(self.compute_tetrahedral)
         self.order_panel.distribution_requested.connect(self.compute_distribution)
@@ -605,6 +626,8 @@ class MainWindow(QMainWindow):
             height = float(1.0 / np.linalg.norm(np.linalg.inv(atoms.cell.array), axis=0).max())
         self.order_panel.set_elements(atoms.numbers, height)
         self.prediction.structure_shown(atoms)
+        self.diffraction.structure_shown(atoms)
+        self.diffusion.structure_shown(atoms)
 
     def _analyse(self, label: str, compute: Callable, apply: Callable, finish: Callable) -> None:
         """Run ``compute(atoms, cutoffs, bonded, progress, cancel)`` on the shown model in the
@@ -735,6 +758,7 @@ class MainWindow(QMainWindow):
             neighbors = (idx, dist)
         self.structure_panel.show_atom(self.atoms, index, neighbors)
         self.prediction.atom_picked(index)
+        self.diffraction.atom_picked(index)
 
     # -- spectra ------------------------------------------------------------------------------
     def open_spectrum_dialog(self) -> None:
@@ -747,12 +771,9 @@ class MainWindow(QMainWindow):
             self.open_spectrum(path)
 
     def open_spectrum(self, path: str) -> None:
-        self.runner.submit(
-            f"Reading {os.path.basename(path)}",
-            lambda progress, cancel: read_microscope(path).spectrum(),
-            self.spectrum_panel.add_spectrum,
-            self._task_error("Opening spectrum " + os.path.basename(path)),
-        )
+        """A measured spectrum goes to the Measured panel (which plots it)."""
+        self.measured.open(path)
+        self.docks["Measured"].raise_()
 
     # -- saving ---------------------------------------------------------------------------------
     def save_as_dialog(self) -> None:
