@@ -22,7 +22,7 @@ from ..errors import ParameterError, require
 from ..neighbors import neighbor_list
 from ..tasks import CancelFn, ProgressFn, chunked, report, sub_progress
 from .potential import (DEFAULT_CUTOFF, HostPotential, finite_number, point_energy,
-                        uff_element)
+                        point_value, uff_element)
 
 #: Grid points per kernel call between progress/cancel checks.
 CHUNK_GRID = 100_000
@@ -124,7 +124,7 @@ def _grid_energies(shape, cell, start, stop, host, out):
         x = f0 * cell[0, 0] + f1 * cell[1, 0] + f2 * cell[2, 0]
         y = f0 * cell[0, 1] + f1 * cell[1, 1] + f2 * cell[2, 1]
         z = f0 * cell[0, 2] + f1 * cell[1, 2] + f2 * cell[2, 2]
-        out[p - start] = point_energy(x, y, z, host)[0]
+        out[p - start] = point_value(x, y, z, host, False)[0]  # no gradient needed
 
 
 def _grid_minima(energies, ceiling):

@@ -31,7 +31,7 @@ from numba import njit
 from ..elements import covalent_radius, number
 from ..errors import ParameterError, require
 from ..tasks import CancelFn, ProgressFn, chunked, report, sub_progress
-from .environment import NETWORK, features, model_tuple, n_features
+from .environment import NETWORK, gather, model_tuple, n_features, row_atoms, workspace
 from .potential import (HostPotential, _as_points, _checked_host, _host_arrays, _locate,
                         finite_number)
 
@@ -202,19 +202,33 @@ class SurrogatePotential(HostPotential):
 
 @njit(nogil=True, cache=True)
 def _features_many(points, host, out):
-    jac = np.empty((0, 3))
+    work = workspace(host[15], False)
+    near, near_type = work[6], work[7]
     for p in range(points.shape[0]):
         qx, qy, qz, bx, by, bz = _locate(points[p, 0], points[p, 1], points[p, 2], host)
-        features(qx, qy, qz, bx, by, bz, host, False, out[p], jac)
+        near, near_type = gather(qx, qy, qz, bx, by, bz, host, False, out[p], work[1], near,
+                                 near_type)[4:]
 
 
 @njit(nogil=True, cache=True)
 def _inside_wall(points, host, out):
-    g = np.empty(host[15][9][0])
-    jac = np.empty((0, 3))
+    """Whether each point is within the wall radius of a host atom (no features needed)."""
+    nbins, rows, bin_start, ax, ay, az = host[4], host[5], host[6], host[7], host[8], host[9]
+    image_type, wall = host[14], host[15][13]
     for p in range(points.shape[0]):
         qx, qy, qz, bx, by, bz = _locate(points[p, 0], points[p, 1], points[p, 2], host)
-        out[p] = features(qx, qy, qz, bx, by, bz, host, False, g, jac)[0] > 0.0
+        inside = False
+        for s in range(rows.shape[0]):
+            first, stop = row_atoms(s, bx, by, bz, nbins, rows, bin_start)
+            for a in range(first, stop):
+                rw = wall[image_type[a]]
+                dx, dy, dz = qx - ax[a], qy - ay[a], qz - az[a]
+                if dx * dx + dy * dy + dz * dz < rw * rw:
+                    inside = True
+                    break
+            if inside:
+                break
+        out[p] = inside
 
 
 # --------------------------------------------------------------------------- sampling
