@@ -13,11 +13,11 @@ from amorpha.engine.gb import atomic_energy as ae
 from amorpha.engine.tasks import Cancelled
 
 
-def dscribe_acsf(atoms, params: AcsfParams):
+def dscribe_acsf(atoms, params: AcsfParams, periodic: bool = True):
     from dscribe.descriptors import ACSF
 
     return ACSF(species=list(params.species), r_cut=params.r_cut,
-                g2_params=[list(p) for p in params.g2_params], periodic=True).create(atoms)
+                g2_params=[list(p) for p in params.g2_params], periodic=periodic).create(atoms)
 
 
 @pytest.fixture(scope="module")
@@ -25,16 +25,61 @@ def model():
     return ae.default_model()
 
 
-def test_radial_descriptor_equals_dscribe_acsf_across_slabs(monkeypatch):
+def test_radial_descriptor_equals_dscribe_acsf_across_chunks(monkeypatch):
     atoms = build_polycrystal(PolycrystalParams("Cu", box=(22.0, 24.0, 40.0), n_grains=3, seed=4))
     atoms.set_cell(atoms.cell.array + [[0, 0, 0], [3.0, 0, 0], [2.0, -1.5, 0]], scale_atoms=False)
     atoms.rattle(0.1, seed=1)
     params = ae.radial_descriptor(("Cu",), r_cut=5.0, n_radial=12)
-    monkeypatch.setattr(ae, "SLAB_ATOMS", 300)  # many thin slabs, halos wrapping the cell
+    monkeypatch.setattr(ae, "CHUNK_ATOMS", 300)  # many chunks, pairs across them
     ours = ae.radial_features(atoms, params)
     theirs = dscribe_acsf(atoms, params)
     assert ours.shape == theirs.shape == (len(atoms), 13)
     np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-9)
+
+
+def test_radial_descriptor_equals_dscribe_for_two_species_and_any_periodicity():
+    """Each pair is met once and written to both atoms' rows, in the other's species columns;
+    a cell smaller than the cutoff gives atoms their own images; close pairs (below the first
+    centre) and pairs in the last Gaussian's tail are covered."""
+    rng = np.random.default_rng(3)
+    atoms = unit_cell("Cu").repeat((3, 3, 2))
+    atoms.set_cell(atoms.cell.array + [[0, 0, 0], [1.2, 0, 0], [0, 0.8, 0]], scale_atoms=False)
+    atoms.rattle(0.25, seed=2)
+    atoms.symbols[rng.choice(len(atoms), len(atoms) // 3, replace=False)] = "Ni"
+    atoms.positions[1] = atoms.positions[0] + [1.1, 0.0, 0.0]  # closer than r_min
+    params = ae.radial_descriptor(("Cu", "Ni"), r_cut=5.4, n_radial=16)
+    for pbc in ((True, True, True), (True, True, False), (False, False, False)):
+        atoms.pbc = pbc
+        theirs = dscribe_acsf(atoms, params, periodic=any(pbc))
+        np.testing.assert_allclose(ae.radial_features(atoms, params), theirs, rtol=1e-6, atol=1e-9)
+    tiny = unit_cell("Cu")  # 3.6 Å cube: neighbours up to 5.4 Å are images, some of itself
+    tiny.rattle(0.05, seed=0)
+    params = ae.radial_descriptor(("Cu",), r_cut=5.4, n_radial=8, eta=3.0)  # wide Gaussians
+    np.testing.assert_allclose(ae.radial_features(tiny, params), dscribe_acsf(tiny, params),
+                               rtol=1e-6, atol=1e-9)
+
+
+def test_kernel_arithmetic_matches_libm():
+    """exp, tanh and the cosine cutoff in plain arithmetic (so that they vectorise)."""
+    x = np.concatenate([-np.geomspace(1e-12, 41.9, 4000), [0.0, -1e-300]])
+    exact = np.exp(x)
+    ours = np.array([ae._exp_neg(v) for v in x])
+    np.testing.assert_allclose(ours, exact, rtol=4e-16, atol=0)
+    assert ae._exp_neg(-1e4) < ae._NEGLIGIBLE and ae._exp_neg(5.0) == 1.0  # clamped
+    v = np.concatenate([np.linspace(-30, 30, 6001), np.geomspace(1e-12, 1.0, 200)])
+    np.testing.assert_allclose([ae._tanh(t) for t in v], np.tanh(v), rtol=0, atol=3e-16)
+    r = np.linspace(0.0, 5.4, 5001)
+    np.testing.assert_allclose([ae._cosine_cutoff(t, 5.4) for t in r],
+                               0.5 * (np.cos(np.pi * r / 5.4) + 1.0), rtol=0, atol=1e-15)
+
+
+def test_network_gives_scikit_learns_numbers(model):
+    x, _ = model._training
+    rng = np.random.default_rng(0)
+    rows = np.vstack([x[rng.integers(0, len(x), 3000)], 5.0 * x[:50], np.zeros((7, x.shape[1]))])
+    network, scaler = model._fitted["network"], model._fitted["scaler"]
+    np.testing.assert_allclose(model.predict_features(rows),
+                               network.predict(scaler.transform(rows)), rtol=0, atol=1e-12)
 
 
 def test_radial_descriptor_refuses_what_it_cannot_compute():
@@ -128,7 +173,8 @@ def test_retrained_model_after_library_change_predicts_the_same(tmp_path, model,
 
 def test_progress_and_cancel(model, monkeypatch):
     atoms = build_polycrystal(PolycrystalParams("Cu", box=(30.0, 30.0, 30.0), n_grains=3, seed=0))
-    monkeypatch.setattr(ae, "SLAB_ATOMS", 500)
+    monkeypatch.setattr(ae, "CHUNK_ATOMS", 500)
+    monkeypatch.setattr(ae, "PREDICT_CHUNK", 500)
     seen = []
     model.predict(atoms, progress=lambda f, m: seen.append(f))
     assert seen[-1] == 1.0 and all(b >= a for a, b in zip(seen, seen[1:]))

@@ -7,12 +7,16 @@ which ACSF's G1/G2 functions (Gaussians on evenly spaced centres R_s, one width 
 sample; a small neural network learns F. Angular (G4) terms add nothing EMT can see and cost
 ~20× more per atom.
 
-Speed (10⁶ atoms well under a minute, ≥100× faster per atom than ASE's EMT): the structure is cut
-into slabs along its third cell vector, each slab with a halo of one cutoff, so the neighbour list
-of one slab is held at a time (a 10⁶-atom list at 5.4 Å would be 2 GB); with evenly spaced
-centres, the Gaussians of one pair follow from two exponentials by multiplication,
-exp(−η(r−R_{k+1})²) = exp(−η(r−R_k)²) · q_k, q_{k+1} = q_k · exp(−2ηΔ²). The features equal
-:func:`amorpha.engine.descriptors.compute_acsf` (and so DScribe's ACSF) with the same settings.
+Speed (10⁶ atoms well under a minute, ≥100× faster per atom than ASE's EMT): no neighbour list
+is stored (at 5.4 Å one of 10⁶ atoms would be 2 GB). Atoms are binned as by
+:mod:`amorpha.engine.neighbors` and the bins surrounded by ghost bins (periodic images), so one
+pass over the bins with a half stencil meets each pair once and adds its terms to both atoms.
+With evenly spaced centres, the Gaussians of one pair follow from the nearest by multiplication,
+exp(−η(r−R_{k+1})²) = exp(−η(r−R_k)²) · q_k, q_{k+1} = q_k · exp(−2ηΔ²); the few exponentials
+and the cutoff cosine are plain polynomials so that numba vectorises them over an atom's pairs,
+and the network is evaluated in numba from scikit-learn's weights, blocks of rows at a time.
+The features equal :func:`amorpha.engine.descriptors.compute_acsf` (and so DScribe's ACSF) with
+the same settings, and the energies scikit-learn's to ~1e-15 eV.
 
 Training data are small Cu bicrystals (:mod:`amorpha.engine.build.bicrystal`) of several CSL
 boundaries and rigid-body translations, relaxed with ASE's EMT at fixed cell, taken unrelaxed,
@@ -45,18 +49,18 @@ from ..build.bicrystal import BicrystalParams, build_bicrystal
 from ..build.crystals import unit_cell
 from ..descriptors import AcsfParams
 from ..descriptors import settings as S
-from ..errors import ReadError, require
+from ..errors import ParameterError, ReadError, require
 from ..surrogate.model import ModelMismatchError  # one "does not fit the model" error for all
-from ..tasks import CancelFn, ProgressFn, check_cancel, report, sub_progress
+from ..tasks import CancelFn, ProgressFn, check_cancel, chunked, report, sub_progress
 
 MODEL_FORMAT = "amorpha-atomic-energy-model"
 MODEL_VERSION = 1
 #: Elements ASE's EMT has parameters for (metals; its H, C, N, O are for adsorbates only).
 EMT_ELEMENTS = ("Al", "Cu", "Ag", "Au", "Ni", "Pd", "Pt")
-#: Most atoms (centres and halo) in one slab's neighbour list (~0.3 GB at 5.4 Å).
-SLAB_ATOMS = 150_000
-#: Atoms predicted per call of the network (bounds the memory of its hidden layers).
-PREDICT_CHUNK = 200_000
+#: Atoms per descriptor chunk between progress/cancel checks (~0.1 s of work at 5.4 Å).
+CHUNK_ATOMS = 50_000
+#: Atoms per call of the network between progress/cancel checks (~0.05 s of work).
+PREDICT_CHUNK = 100_000
 #: 1 eV/Å² in J/m².
 EV_PER_A2 = 16.021766339
 #: Gaussian values below this (of at most 1) are dropped: 10⁻¹⁸ of a feature of order 1–50.
@@ -101,108 +105,299 @@ def _even_g2(params: AcsfParams) -> tuple[float, float, float]:
 
 
 @njit(nogil=True, cache=True)
-def _radial_rows(centres, rows, indptr, indices, distances, types, r_cut, eta, r0, step,
-                 n_g2, out):
-    """G1 and G2 of atoms ``centres`` (of the slab) written to ``out[rows]`` (zeros on entry).
+def _padded_bins(pos_sorted, bin_start, nbins, lower, upper, periodic, basis):
+    """Bins of the sorted atoms surrounded by ``lower``/``upper`` layers of ghost bins.
 
-    Per pair: the Gaussian of the nearest centre k0, then its neighbours outwards, each from
-    the last by a factor ≤ 1 (no overflow, and far ones fade to zero instead of underflowing
-    from a tiny start); once a Gaussian is below :data:`_NEGLIGIBLE` the farther ones, smaller
-    still, are left out.
+    A ghost bin along a periodic direction holds the atoms of the bin it is an image of, moved by
+    whole cell vectors; along an open direction it is empty. Every real bin then finds all of
+    its stencil's atoms at a fixed offset in the padded flat bin index, one contiguous range per
+    run of bins along z, with no wrapping in the search. Returns (start of each padded bin in
+    the padded atoms, their positions, the sorted atom each one is (a copy of)).
     """
-    per_species = 1 + n_g2
+    dims = nbins + lower + upper
+    n_pad = dims[0] * dims[1] * dims[2]
+    source = np.empty(n_pad, np.int64)  # real bin of each padded bin, -1 when empty
+    shift = np.zeros((n_pad, 3), np.float64)
+    pad_start = np.zeros(n_pad + 1, np.int64)
+    wrap = np.zeros(3, np.int64)
+    real = np.zeros(3, np.int64)
+    for p in range(n_pad):
+        q = p
+        ok = True
+        for d in range(2, -1, -1):
+            t = q % dims[d] - lower[d]
+            q //= dims[d]
+            wrap[d] = 0
+            if periodic[d]:
+                wrap[d] = t // nbins[d]
+                t -= wrap[d] * nbins[d]
+            elif t < 0 or t >= nbins[d]:
+                ok = False
+            real[d] = t
+        if not ok:
+            source[p] = -1
+            continue
+        source[p] = (real[0] * nbins[1] + real[1]) * nbins[2] + real[2]
+        for c in range(3):
+            shift[p, c] = wrap[0] * basis[0, c] + wrap[1] * basis[1, c] + wrap[2] * basis[2, c]
+        pad_start[p + 1] = bin_start[source[p] + 1] - bin_start[source[p]]
+    for p in range(n_pad):
+        pad_start[p + 1] += pad_start[p]
+    pos_pad = np.empty((pad_start[n_pad], 3), np.float64)
+    owner = np.empty(pad_start[n_pad], np.int64)
+    for p in range(n_pad):
+        if source[p] < 0:
+            continue
+        k = pad_start[p]
+        for m in range(bin_start[source[p]], bin_start[source[p] + 1]):
+            for c in range(3):
+                pos_pad[k, c] = pos_sorted[m, c] + shift[p, c]
+            owner[k] = m
+            k += 1
+    return pad_start, pos_pad, owner
+
+
+@njit(nogil=True, cache=True, inline="always", error_model="numpy")
+def _exp_neg(x):
+    """exp(x) for x ≤ 0 to ~1 ulp, in plain arithmetic so that loops of it vectorise (numba
+    calls libm's exp one value at a time). Below −42 it returns exp(−42) ≈ 6e-19: every use
+    here treats such values as nothing (they are under :data:`_NEGLIGIBLE`)."""
+    x = min(max(x, -42.0), 0.0)
+    n = int(-x * 1.4426950408889634 + 0.5)  # x = −n ln 2 + r, |r| ≤ ln 2 / 2
+    r = (x + n * 6.93147180369123816490e-01) + n * 1.90821492927058770002e-10
+    p = 1.0 / 6227020800.0  # Taylor to r¹³: error < 5e-18 for |r| ≤ 0.35
+    p = p * r + 1.0 / 479001600.0
+    p = p * r + 1.0 / 39916800.0
+    p = p * r + 1.0 / 3628800.0
+    p = p * r + 1.0 / 362880.0
+    p = p * r + 1.0 / 40320.0
+    p = p * r + 1.0 / 5040.0
+    p = p * r + 1.0 / 720.0
+    p = p * r + 1.0 / 120.0
+    p = p * r + 1.0 / 24.0
+    p = p * r + 1.0 / 6.0
+    p = p * r + 0.5
+    p = p * r + 1.0
+    p = p * r + 1.0
+    return p / float(np.int64(1) << n)
+
+
+@njit(nogil=True, cache=True, inline="always", error_model="numpy")
+def _cosine_cutoff(r, r_cut):
+    """ACSF's f_c = ½(cos(πr/r_c) + 1) = (2cos²(πr/4r_c) − 1)² for 0 ≤ r ≤ r_c, to ~1e-16, in
+    plain arithmetic (vectorises, unlike libm's cos): Taylor to ψ¹⁸ on ψ ≤ π/4."""
+    psi = 0.7853981633974483 * r / r_cut
+    s = psi * psi
+    c = 1.0 / 6402373705728000.0
+    c = c * s - 1.0 / 20922789888000.0
+    c = c * s + 1.0 / 87178291200.0
+    c = c * s - 1.0 / 479001600.0
+    c = c * s + 1.0 / 3628800.0
+    c = c * s - 1.0 / 40320.0
+    c = c * s + 1.0 / 720.0
+    c = c * s - 1.0 / 24.0
+    c = c * s + 0.5
+    c = 1.0 - c * s  # cos ψ
+    h = 2.0 * c * c - 1.0  # cos 2ψ
+    return h * h
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _radial_bins(bin_lo, bin_hi, nbins, lower, dims, run_first, run_last, pad_start, pos_pad,
+                 owner, max_candidates, types, r_cut, eta, r0, step, n_g2, window, out):
+    """Add G1 and G2 of every pair with an atom in real bins ``bin_lo:bin_hi`` to both atoms'
+    rows of ``out`` (sorted atom order, columns of :func:`_padded_columns`).
+
+    The stencil is halved (zero offset first, then one of each ± pair), so each pair is met
+    once and its terms, computed once, go to both atoms (twice to one atom for its own image).
+    Per atom, the close candidates are gathered first, then their cutoffs and exponentials are
+    computed in one loop that vectorises. Per pair: the Gaussian of the nearest centre k0 and
+    ``window`` on each side, each from the last by a factor ≤ 1, q_{k+1} = q_k·exp(−2ηΔ²)
+    (no overflow; far ones fade to nothing). Columns beyond the first and last centre are
+    padding, so no pair needs a test of where its window ends.
+    """
+    per_species = 1 + n_g2 + 2 * window
     ratio = math.exp(-2.0 * eta * step * step)
-    for c in range(centres.shape[0]):
-        i = centres[c]
-        o = out[rows[c]]
-        for p in range(indptr[i], indptr[i + 1]):
-            r = distances[p]
-            if r > r_cut:
-                continue
-            fc = 0.5 * (math.cos(math.pi * r / r_cut) + 1.0)
-            base = types[indices[p]] * per_species + 1
-            o[base - 1] += fc
-            k0 = min(max(int(math.floor((r - r0) / step + 0.5)), 0), n_g2 - 1)
-            d = r - (r0 + k0 * step)
-            g0 = math.exp(-eta * d * d) * fc
-            o[base + k0] += g0
-            g = g0
-            q = math.exp(eta * step * (2.0 * d - step))
-            for k in range(k0 + 1, n_g2):
-                g *= q
-                q *= ratio
-                if g < _NEGLIGIBLE:
-                    break
-                o[base + k] += g
-            g = g0
-            q = math.exp(-eta * step * (2.0 * d + step))
-            for k in range(k0 - 1, -1, -1):
-                g *= q
-                q *= ratio
-                if g < _NEGLIGIBLE:
-                    break
-                o[base + k] += g
+    cut2 = r_cut * r_cut
+    hits = np.empty(max_candidates, np.int64)
+    dist = np.empty(max_candidates)
+    cutoff = np.empty(max_candidates)
+    centre = np.empty(max_candidates, np.int64)
+    nearest = np.empty(max_candidates)
+    up = np.empty(max_candidates)
+    down = np.empty(max_candidates)
+    for c in range(bin_lo, bin_hi):
+        cz = c % nbins[2]
+        cy = (c // nbins[2]) % nbins[1]
+        cx = c // (nbins[2] * nbins[1])
+        pc = ((cx + lower[0]) * dims[1] + cy + lower[1]) * dims[2] + cz + lower[2]
+        for p in range(pad_start[pc], pad_start[pc + 1]):
+            x, y, z = pos_pad[p, 0], pos_pad[p, 1], pos_pad[p, 2]
+            # Branch-free (a hit is unpredictable): note every candidate, keep the close ones.
+            n_hits = 0
+            for run in range(run_first.shape[0]):
+                lo = p + 1 if run == 0 else pad_start[pc + run_first[run]]
+                for m in range(lo, pad_start[pc + run_last[run] + 1]):
+                    dx = pos_pad[m, 0] - x
+                    dy = pos_pad[m, 1] - y
+                    dz = pos_pad[m, 2] - z
+                    d2 = dx * dx + dy * dy + dz * dz
+                    hits[n_hits] = m
+                    dist[n_hits] = d2
+                    n_hits += d2 <= cut2
+            for h in range(n_hits):  # vectorised: no calls, no branches
+                r = math.sqrt(dist[h])
+                fc = _cosine_cutoff(r, r_cut)
+                k0 = min(max(int(math.floor((r - r0) / step + 0.5)), 0), n_g2 - 1)
+                d = r - (r0 + k0 * step)
+                cutoff[h] = fc
+                centre[h] = k0
+                nearest[h] = _exp_neg(-eta * d * d) * fc
+                up[h] = _exp_neg(eta * step * (2.0 * d - step))  # 1 past the last centre
+                down[h] = _exp_neg(-eta * step * (2.0 * d + step))  # 1 before the first
+            a = owner[p]
+            col_b = types[a] * per_species  # a's species in the other atom's row
+            for h in range(n_hits):
+                b = owner[hits[h]]
+                col_a = types[b] * per_species
+                fc = cutoff[h]
+                out[a, col_a] += fc
+                out[b, col_b] += fc
+                ka = col_a + 1 + window + centre[h]
+                kb = col_b + 1 + window + centre[h]
+                g_up = g_down = nearest[h]
+                out[a, ka] += g_up
+                out[b, kb] += g_up
+                q_up = up[h]
+                q_down = down[h]
+                for j in range(1, window + 1):
+                    g_up *= q_up
+                    g_down *= q_down
+                    q_up *= ratio
+                    q_down *= ratio
+                    out[a, ka + j] += g_up
+                    out[a, ka - j] += g_down
+                    out[b, kb + j] += g_up
+                    out[b, kb - j] += g_down
 
 
-def _slabs(atoms: Atoms, cutoff: float, max_atoms: int):
-    """(slab atoms, each slab atom's index in ``atoms``, centres' indices in the slab) per slab.
+def _gaussian_window(eta: float, step: float, n_g2: int) -> int:
+    """Centres each side of the nearest whose Gaussian can reach :data:`_NEGLIGIBLE`: the
+    j-th is at most exp(−ηΔ²(j − ½)²)."""
+    reach = 0.5 + math.sqrt(-math.log(_NEGLIGIBLE) / (eta * step * step))
+    return int(min(math.floor(reach), n_g2 - 1))
 
-    Slabs cut the third cell vector's fractional coordinate of a periodic cell into equal
-    ranges; each carries the atoms within ``cutoff`` below and above it (halo), moved by whole
-    cell vectors so the slab is contiguous and periodic only along the first two vectors.
-    A structure that is small, not periodic along all three vectors, or too thin for a halo
-    on both sides of a slab is one slab.
-    """
-    n = len(atoms)
-    n_slabs = math.ceil(n / max_atoms) if n else 1
-    cell = np.asarray(atoms.cell.array, dtype=np.float64)
-    if n_slabs > 1 and bool(np.all(atoms.pbc)) and abs(np.linalg.det(cell)) > 1e-9:
-        height = abs(np.linalg.det(cell)) / np.linalg.norm(np.cross(cell[0], cell[1]))
-        halo = cutoff * (1.0 + 1e-9) / height
-        # Halos add 2·halo of each slab's width: grow the count to keep slabs near max_atoms.
-        n_slabs = max(1, min(math.ceil(n_slabs * (1.0 + 2.0 * halo * n_slabs)),
-                             int((1.0 - 1e-9) / (4.0 * halo))))
-    if n_slabs <= 1:
-        everything = np.arange(n, dtype=np.int64)
-        yield atoms, everything, everything
-        return
-    frac = np.linalg.solve(cell.T, atoms.positions.T)[2]
-    width = 1.0 / n_slabs
-    for s in range(n_slabs):
-        lo = s * width
-        g = np.mod(frac - lo + halo, 1.0)  # position in the slab + its lower halo
-        members = np.flatnonzero(g < width + 2.0 * halo)
-        shift = np.round((lo - halo + g[members]) - frac[members])
-        positions = atoms.positions[members] + shift[:, None] * cell[2]
-        slab = Atoms(numbers=atoms.numbers[members], positions=positions, cell=cell,
-                     pbc=(True, True, False))
-        inner = (g[members] >= halo) & (g[members] < halo + width)
-        yield slab, members.astype(np.int64), np.flatnonzero(inner).astype(np.int64)
+
+def _padded_columns(n_species: int, n_g2: int, window: int) -> np.ndarray:
+    """Column of :func:`_radial_bins`' rows for each ACSF column (G1, then the G2 per species)."""
+    per_species = 1 + n_g2 + 2 * window
+    g2 = 1 + window + np.arange(n_g2)
+    return np.concatenate([s * per_species + np.r_[0, g2] for s in range(n_species)])
+
+
+@njit(nogil=True, cache=True)
+def _unsort_columns(padded, order, columns, out):
+    """``out[order[k]] = padded[k, columns]``: back to the atoms' order, padding dropped."""
+    for k in range(order.shape[0]):
+        row = out[order[k]]
+        src = padded[k]
+        for f in range(columns.shape[0]):
+            row[f] = src[columns[f]]
+
+
+@dataclass(frozen=True)
+class _RadialGrid:
+    """Sorted atoms on a cell-list grid with ghost bins, and the half stencil as z runs."""
+
+    order: np.ndarray  # sorted position -> atom index
+    bin_start: np.ndarray  # real bins' start in the sorted atoms
+    nbins: np.ndarray
+    lower: np.ndarray
+    dims: np.ndarray
+    run_first: np.ndarray
+    run_last: np.ndarray
+    pad_start: np.ndarray
+    pos_pad: np.ndarray
+    owner: np.ndarray
+    max_candidates: int  # stencil bins × most atoms in a bin
+
+    @classmethod
+    def build(cls, atoms: Atoms, cutoff: float) -> "_RadialGrid":
+        """The binning of :func:`amorpha.engine.neighbors.neighbor_list` (same bins, same pruned
+        half stencil), so this search finds the same pairs as the shared one."""
+        from .. import neighbors as nb
+
+        try:
+            positions, cell, pbc, cutoff = nb._check_inputs(atoms, cutoff)
+            basis = nb._search_basis(cell, pbc)
+        except ValueError as exc:
+            raise ParameterError("structure", str(exc)) from None
+        n = len(positions)
+        inv, lo, frac_width, nbins, reach = nb._grid(positions, basis, pbc, cutoff, n)
+        stencil = nb._stencil(basis, frac_width, reach, cutoff)
+        periodic = pbc.astype(np.int64)
+        bin_of = np.empty(n, np.int64)
+        image = np.empty((n, 3), np.int32)
+        nb._bin_atoms(positions, inv, periodic, lo, frac_width, nbins, bin_of, image)
+        bin_start = np.empty(int(np.prod(nbins)) + 1, np.int64)
+        order = np.empty(n, np.int64)
+        pos_sorted = np.empty((n, 3), np.float64)
+        nb._sort_by_bin(positions, basis, bin_of, image, bin_start, order, pos_sorted,
+                        np.empty((n, 3), np.int32))
+        lower = np.maximum(-stencil.min(axis=0), 0).astype(np.int64)
+        upper = np.maximum(stencil.max(axis=0), 0).astype(np.int64)
+        pad_start, pos_pad, owner = _padded_bins(pos_sorted, bin_start, nbins, lower, upper,
+                                                 periodic, basis)
+        dims = nbins + lower + upper
+        flat = (stencil[:, 0] * dims[1] + stencil[:, 1]) * dims[2] + stencil[:, 2]
+        first, last = [], []
+        for s in range(len(stencil)):  # lexicographic order: z neighbours are consecutive
+            if s and flat[s] == last[-1] + 1 and np.all(stencil[s, :2] == stencil[s - 1, :2]):
+                last[-1] = flat[s]
+            else:
+                first.append(flat[s])
+                last.append(flat[s])
+        return cls(order, bin_start, nbins, lower, dims, np.array(first, np.int64),
+                   np.array(last, np.int64), pad_start, pos_pad, owner,
+                   len(stencil) * int(np.diff(pad_start).max()))
+
+    def chunks(self, atoms_per_chunk: int) -> list[tuple[int, int]]:
+        """Ranges of real bins holding about ``atoms_per_chunk`` atoms each."""
+        n, n_bins = len(self.order), len(self.bin_start) - 1
+        cuts = np.searchsorted(self.bin_start[:-1], np.arange(0, n, max(atoms_per_chunk, 1)))
+        edges = [int(c) for c in cuts] + [n_bins]
+        return [(lo, hi) for lo, hi in zip(edges[:-1], edges[1:]) if hi > lo]
 
 
 def radial_features(atoms: Atoms, params: AcsfParams, progress: Optional[ProgressFn] = None,
                     cancel: Optional[CancelFn] = None) -> np.ndarray:
-    """ACSF G1/G2 of every atom (``compute_acsf``'s columns), by slabs: (n_atoms, n_features)."""
+    """ACSF G1/G2 of every atom (``compute_acsf``'s columns): (n_atoms, n_features).
+
+    One pass over cell-list bins finds each pair once and adds its terms to both atoms: no
+    neighbour list is stored, so memory is the output plus a copy of the positions.
+    """
     params.validate()
     eta, r0, step = _even_g2(params)
     species_z = S.check_species(params.species)
     types = S.atom_types(atoms, species_z)
     view = S.search_view(atoms, bool(params.periodic))
-    out = np.zeros((len(atoms), params.n_features))
-    r_cut = float(params.r_cut)
-    done = 0
-    for slab, members, centres in _slabs(view, r_cut, SLAB_ATOMS):
-        check_cancel(cancel)
-        n = max(len(atoms), 1)
-        span = sub_progress(progress, done / n, (done + len(centres)) / n)
-        # A hair beyond r_cut, as compute_acsf: a neighbour exactly at r_cut (f_c = 0) is harmless.
-        nl = S.neighbours(slab, r_cut * (1.0 + 1e-12), progress=sub_progress(span, 0.0, 0.8),
-                          cancel=cancel)
-        _radial_rows(centres, members[centres], nl.indptr, nl.indices, nl.distances,
-                     types[members], r_cut, eta, r0, step, len(params.g2_params), out)
-        del nl
-        done += len(centres)
-        report(span, 1.0, "radial descriptor")
+    check_cancel(cancel)
+    if not len(atoms):
+        report(progress, 1.0, "radial descriptor")
+        return np.zeros((0, params.n_features))
+    grid = _RadialGrid.build(view, float(params.r_cut))
+    n_g2 = len(params.g2_params)
+    window = _gaussian_window(eta, step, n_g2)
+    columns = _padded_columns(len(species_z), n_g2, window)
+    padded = np.zeros((len(atoms), len(species_z) * (1 + n_g2 + 2 * window)))
+    sorted_types = types[grid.order]
+    chunks = grid.chunks(CHUNK_ATOMS)
+    for c, _ in chunked(len(chunks), 1, progress, cancel, "radial descriptor"):
+        _radial_bins(*chunks[c], grid.nbins, grid.lower, grid.dims, grid.run_first,
+                     grid.run_last, grid.pad_start, grid.pos_pad, grid.owner, grid.max_candidates,
+                     sorted_types, float(params.r_cut), eta, r0, step, n_g2, window, padded)
+    out = np.empty((len(atoms), params.n_features))
+    _unsort_columns(padded, grid.order, columns, out)
     return out
 
 
@@ -340,6 +535,85 @@ def frames_for(boundaries: Sequence[Boundary], element: str = "Cu", translations
     return frames
 
 
+# --------------------------------------------------------------------------- the network
+
+
+#: Rows the network evaluates together: each layer is then a few long loops over rows, which
+#: vectorise, instead of many short ones over neurons.
+_MLP_BLOCK = 64
+
+
+@njit(nogil=True, cache=True, inline="always", error_model="numpy")
+def _tanh(v):
+    """tanh(v) to ~2e-16 from :func:`_exp_neg` (vectorises, unlike libm's tanh); exactly ±1
+    beyond |v| = 21, as in double precision."""
+    t = _exp_neg(-2.0 * v if v >= 0.0 else 2.0 * v)
+    h = (1.0 - t) / (1.0 + t)
+    return h if v >= 0.0 else -h
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _mlp_rows(x, lo, hi, mean, scale, weights, biases, sizes, out):
+    """``out[lo:hi]`` = scikit-learn's ``MLPRegressor.predict(StandardScaler.transform(x))`` for
+    tanh hidden layers and an identity output; ``weights``/``biases`` are its ``coefs_`` and
+    ``intercepts_`` flattened layer by layer, ``sizes`` the layer widths (inputs first).
+
+    In blocks of :data:`_MLP_BLOCK` rows held transposed (neuron × row), so the hidden layers
+    live in two small buffers and every inner loop runs over rows.
+    """
+    width = 0
+    for s in range(sizes.shape[0]):
+        width = max(width, sizes[s])
+    a = np.empty((width, _MLP_BLOCK))
+    z = np.empty((width, _MLP_BLOCK))
+    n_layers = sizes.shape[0] - 1
+    for start in range(lo, hi, _MLP_BLOCK):
+        n = min(_MLP_BLOCK, hi - start)
+        for f in range(sizes[0]):
+            for r in range(n):
+                a[f, r] = (x[start + r, f] - mean[f]) / scale[f]
+        w = 0
+        b = 0
+        for layer in range(n_layers):
+            n_in = sizes[layer]
+            n_out = sizes[layer + 1]
+            for o in range(n_out):
+                zo = z[o]
+                zo[:n] = 0.0
+                for f in range(n_in):
+                    weight = weights[w + f * n_out + o]
+                    af = a[f]
+                    for r in range(n):
+                        zo[r] += weight * af[r]
+                bias = biases[b + o]
+                if layer == n_layers - 1:
+                    for r in range(n):
+                        zo[r] += bias
+                else:
+                    for r in range(n):
+                        zo[r] = _tanh(zo[r] + bias)
+            w += n_in * n_out
+            b += n_out
+            a, z = z, a
+        for r in range(n):
+            out[start + r] = a[0, r]
+
+
+def _network_arrays(fitted: dict) -> tuple:
+    """(mean, scale, weights, biases, sizes) of a fitted scaler + network for :func:`_mlp_rows`
+    (a few hundred numbers: cheap to gather for every call)."""
+    scaler, network = fitted["scaler"], fitted["network"]
+    if network.activation != "tanh" or network.out_activation_ != "identity":
+        raise ModelMismatchError(f"the network has {network.activation} hidden layers and a "
+                                 f"{network.out_activation_} output; expected tanh, identity")
+    sizes = [network.coefs_[0].shape[0]] + [w.shape[1] for w in network.coefs_]
+    return (np.ascontiguousarray(scaler.mean_, dtype=np.float64),
+            np.ascontiguousarray(scaler.scale_, dtype=np.float64),
+            np.concatenate([w.ravel() for w in network.coefs_]).astype(np.float64),
+            np.concatenate([b.ravel() for b in network.intercepts_]).astype(np.float64),
+            np.array(sizes, dtype=np.int64))
+
+
 # --------------------------------------------------------------------------- the model
 
 
@@ -412,18 +686,20 @@ class AtomicEnergyModel:
         self._training = (x, y)
 
     # -- prediction -------------------------------------------------------------------------
-    def predict_features(self, x: np.ndarray) -> np.ndarray:
-        """Per-atom energies (eV) of descriptor rows ``x``."""
+    def predict_features(self, x: np.ndarray, progress: Optional[ProgressFn] = None,
+                         cancel: Optional[CancelFn] = None) -> np.ndarray:
+        """Per-atom energies (eV) of descriptor rows ``x``: scikit-learn's numbers (to ~1e-15),
+        computed by :func:`_mlp_rows` from its fitted weights."""
         if self._fitted is None:
             raise ModelMismatchError("the model has not been trained")
-        x = np.atleast_2d(np.asarray(x, dtype=np.float64))
+        x = np.ascontiguousarray(np.atleast_2d(np.asarray(x, dtype=np.float64)))
         if x.shape[1] != self._fitted["n_features"]:
             raise ModelMismatchError(f"{x.shape[1]} features per atom, the model was trained on "
                                      f"{self._fitted['n_features']}")
+        arrays = _network_arrays(self._fitted)
         out = np.empty(len(x))
-        for lo in range(0, len(x), PREDICT_CHUNK):
-            hi = min(lo + PREDICT_CHUNK, len(x))
-            out[lo:hi] = self._fitted["network"].predict(self._fitted["scaler"].transform(x[lo:hi]))
+        for lo, hi in chunked(len(x), PREDICT_CHUNK, progress, cancel, "atomic energies"):
+            _mlp_rows(x, lo, hi, *arrays, out)
         return out
 
     def predict(self, atoms: Atoms, progress: Optional[ProgressFn] = None,
@@ -431,9 +707,8 @@ class AtomicEnergyModel:
         """Per-atom EMT energies (eV) of every atom of ``atoms``."""
         if self._fitted is None:
             raise ModelMismatchError("the model has not been trained")
-        x = self.features(atoms, progress=sub_progress(progress, 0.0, 0.9), cancel=cancel)
-        check_cancel(cancel)
-        energies = self.predict_features(x)
+        x = self.features(atoms, progress=sub_progress(progress, 0.0, 0.85), cancel=cancel)
+        energies = self.predict_features(x, sub_progress(progress, 0.85, 1.0), cancel)
         report(progress, 1.0, "atomic energies predicted")
         return energies
 
