@@ -53,9 +53,10 @@ screenshots: $(STAMP)
 examples: $(STAMP)
 	$(PY) packaging/build_examples.py $(ARGS)
 
-# Rebuild resources/models/ (the built-in Si K surrogate) with the project's own xTB calculator.
+# Rebuild resources/models/ (the built-in Si K and O K surrogates) with the project's own xTB calculator.
 models: $(STAMP)
 	$(PY) packaging/train_models.py $(ARGS)
+	$(PY) packaging/train_models.py --element O --calls 100 --test 40
 
 # A one-folder app in dist/amorpha/ (PyInstaller); see README "Installing the packaged app".
 package: $(STAMP)
