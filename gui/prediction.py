@@ -253,6 +253,8 @@ class SpectrumPrediction(QObject):
             return None
         elements = sorted(set(self._atoms.get_chemical_symbols()))
         element = "Si" if "Si" in elements else elements[0]
+        if self.model is not None and self.model.element in elements:  # the edge chosen in the list
+            element = self.model.element
         count = self._atoms.get_chemical_symbols().count(element)
         dialog = ParamsDialog(
             f"Train a {element} K surrogate on this model", ActiveParams(max_calls=min(60, count)),
