@@ -211,3 +211,34 @@ def test_a_host_with_no_room_and_bad_parameters_are_clear():
         from amorpha.engine.diffusion.surrogate import train_surrogate
         train_surrogate(host, np.zeros((5, 3)), np.zeros(4), PARAMS)
 
+
+
+def test_saved_surrogate_loads_for_its_host_only(trained, tmp_path):
+    from ase.io import read, write
+
+    from amorpha.engine.diffusion.surrogate import Surrogate
+    from amorpha.engine.surrogate.model import ModelMismatchError
+
+    host, surrogate = trained
+    path = tmp_path / "li-in-ag.zip"
+    surrogate.save(path)
+    write(tmp_path / "host.extxyz", host)
+    again = read(tmp_path / "host.extxyz")  # the same host through a text file
+    loaded = Surrogate.load(path, again, "Li")
+    points = np.random.default_rng(7).random((500, 3)) @ host.cell.array
+    e, g = surrogate.potential.energy_and_gradient(points)
+    e2, g2 = loaded.potential.energy_and_gradient(points)
+    assert np.array_equal(e, e2) and np.array_equal(g, g2)
+    assert loaded.metrics() == surrogate.metrics() and loaded.reference == "UFF Lennard-Jones"
+    assert loaded.potential.descriptor == PARAMS.descriptor
+    moved = host.copy()
+    moved.positions[3] += 0.01
+    for other, element, words in ((fcc_host().repeat((2, 1, 1)), "Li", "another host"),
+                                  (moved, "Li", "another host"), (host, "Na", "for a Li atom")):
+        with pytest.raises(ModelMismatchError, match=words):
+            Surrogate.load(path, other, element)
+    (tmp_path / "junk.zip").write_bytes(b"not a zip")
+    with pytest.raises(ReadError, match="not an Amorpha diffusion surrogate"):
+        Surrogate.load(tmp_path / "junk.zip", host)
+    with pytest.raises(ReadError, match="no such file"):
+        Surrogate.load(tmp_path / "missing.zip", host)

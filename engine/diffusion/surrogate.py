@@ -21,6 +21,7 @@ Units: Å, eV.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -29,7 +30,7 @@ from ase import Atoms
 from numba import njit
 
 from ..elements import covalent_radius, number
-from ..errors import ParameterError, require
+from ..errors import ParameterError, ReadError, require
 from ..tasks import CancelFn, ProgressFn, chunked, report, sub_progress
 from .environment import NETWORK, gather, model_tuple, n_features, row_atoms, workspace
 from .potential import (HostPotential, _as_points, _checked_host, _host_arrays, _locate,
@@ -43,6 +44,25 @@ CANDIDATES_PER_SAMPLE = 25
 WALL_STIFFNESS = 20.0
 #: Width (eV) of the smooth ceiling on the training energies.
 CEILING_SOFTNESS = 1.0
+#: Saved surrogates (:meth:`Surrogate.save`): format name and the newest version this code reads.
+MODEL_FORMAT = "amorpha-diffusion-surrogate"
+MODEL_VERSION = 1
+#: Host positions and cell are compared to this many decimals (Å) in the fingerprint, so a host
+#: written to a text file and read back is the same host.
+FINGERPRINT_DECIMALS = 4
+
+
+def host_fingerprint(positions, numbers, cell) -> str:
+    """SHA-256 (hex) of the host's atomic numbers, positions and cell (Å, rounded to
+    :data:`FINGERPRINT_DECIMALS`): a saved surrogate knows the host it was trained in."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    digest.update(np.ascontiguousarray(numbers, dtype="<i8").tobytes())
+    for array in (positions, cell):
+        rounded = np.round(np.asarray(array, dtype=np.float64), FINGERPRINT_DECIMALS) + 0.0
+        digest.update(np.ascontiguousarray(rounded, dtype="<f8").tobytes())
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -149,6 +169,9 @@ class SurrogatePotential(HostPotential):
         positions, cell, symbols = _checked_host(host)
         self.element = _mobile_symbol(element)
         self.descriptor = descriptor
+        self.wall_factor = float(wall_factor)
+        #: :func:`host_fingerprint` of the host this potential lives in.
+        self.fingerprint = host_fingerprint(positions, [number(x) for x in symbols], cell)
         #: Host elements in feature order (sorted by atomic number, as DScribe does).
         self.species = tuple(sorted(set(symbols), key=number))
         kind = np.array([self.species.index(s) for s in symbols], np.int64)
@@ -306,6 +329,8 @@ class Surrogate:
     test_predicted: np.ndarray
     ceiling: float
     n_dropped: int = 0
+    #: The reference the energies came from (its ``label``), for the record.
+    reference: str = ""
 
     def metrics(self) -> dict:
         """Test-set errors (eV): against the energies the network was asked to learn (squeezed
@@ -330,10 +355,90 @@ class Surrogate:
             "ceiling_ev": float(self.ceiling), "n_dropped": int(self.n_dropped),
         }
 
+    # -- files ------------------------------------------------------------------------------
+    def meta(self) -> dict:
+        from dataclasses import asdict
+
+        from ..model_zip import library_versions
+
+        potential = self.potential
+        return {"format": MODEL_FORMAT, "version": MODEL_VERSION, "element": potential.element,
+                "host": {"fingerprint": potential.fingerprint, "n_atoms": potential.n_host,
+                         "formula": _formula(potential.host_symbols)},
+                "descriptor": asdict(potential.descriptor), "wall_factor": potential.wall_factor,
+                "layers": [int(n) for n in potential.network[2]], "reference": self.reference,
+                "ceiling_ev": float(self.ceiling), "n_dropped": int(self.n_dropped),
+                "metrics": self.metrics(), "versions": library_versions()}
+
+    def save(self, path) -> None:
+        """Write the trained surrogate (network, training and test data, meta.json) as one zip,
+        so an expensive reference (xTB) is asked once; :meth:`load` gives it back."""
+        from ..model_zip import write_model_zip
+
+        x_mean, x_scale, sizes, weights, y_mean, y_scale = self.potential.network
+        write_model_zip(path, self.meta(), {
+            "x_mean": x_mean, "x_scale": x_scale, "sizes": sizes, "weights": weights,
+            "y_mean": np.float64(y_mean), "y_scale": np.float64(y_scale),
+            "train_positions": self.train_positions, "train_energies": self.train_energies,
+            "test_positions": self.test_positions, "test_energies": self.test_energies,
+            "test_predicted": self.test_predicted})
+
+    @classmethod
+    def load(cls, path, host: Atoms, element: Optional[str] = None) -> "Surrogate":
+        """A saved surrogate, for the ``host`` it was trained in (and ``element``, when given);
+        ModelMismatchError for any other host or element, ReadError for a broken file. The
+        scikit-learn objects are not kept (``model``/``scaler`` None): the numba pass is all that
+        predicts."""
+        from ..model_zip import read_model_zip
+        from ..surrogate.model import ModelMismatchError
+        from .reference import _mobile_symbol
+
+        meta, arrays = read_model_zip(path, MODEL_FORMAT, MODEL_VERSION, "diffusion surrogate")
+        saved = meta.get("host", {})
+        if element is not None and _mobile_symbol(element) != meta.get("element"):
+            raise ModelMismatchError(
+                f"{os.path.basename(os.fspath(path))} is a surrogate for a {meta.get('element')} "
+                f"atom, not {_mobile_symbol(element)}: train one for {_mobile_symbol(element)}")
+        positions, cell, symbols = _checked_host(host)
+        given = host_fingerprint(positions, [number(x) for x in symbols], cell)
+        if given != saved.get("fingerprint"):
+            raise ModelMismatchError(
+                f"{os.path.basename(os.fspath(path))} was trained in another host "
+                f"({saved.get('formula', '?')}, {saved.get('n_atoms', '?')} atoms) than this one "
+                f"({_formula(symbols)}, {len(symbols)} atoms, or the same atoms moved or in "
+                "another cell): the energies of a mobile atom belong to one frozen host; train a "
+                "surrogate for this host")
+        try:
+            descriptor = DescriptorParams(**{**meta["descriptor"],
+                                             "zetas": tuple(meta["descriptor"]["zetas"])})
+            network = (arrays["x_mean"], arrays["x_scale"], arrays["sizes"].astype(np.int64),
+                       arrays["weights"], float(arrays["y_mean"]), float(arrays["y_scale"]))
+            potential = SurrogatePotential(host, meta["element"], descriptor,
+                                           float(meta["wall_factor"]), network)
+            test = arrays["test_positions"]
+            predicted = potential.energy(test)
+            ok = np.allclose(predicted, arrays["test_predicted"], rtol=0, atol=1e-8)
+            train = arrays["train_positions"]
+            result = cls(potential, None, None, train, arrays["train_energies"],
+                         potential.energy(train), test, arrays["test_energies"], predicted,
+                         float(meta["ceiling_ev"]), int(meta.get("n_dropped", 0)),
+                         str(meta.get("reference", "")))
+        except (KeyError, TypeError, ValueError, ParameterError) as exc:
+            raise ReadError(path, None, f"the surrogate file is damaged ({exc})") from None
+        if not ok:
+            raise ReadError(path, None, "the surrogate file is damaged (its network does not "
+                                        "give the test energies it was saved with)")
+        return result
+
     def parity(self) -> tuple[np.ndarray, np.ndarray]:
         """(reference, predicted) energies of the test set, for a parity plot (the reference
         squeezed above the ceiling, as it was learnt)."""
         return squeeze(self.test_energies, self.ceiling), self.test_predicted
+
+
+def _formula(symbols) -> str:
+    from ase.formula import Formula
+    return Formula.from_list(list(symbols)).format("hill")
 
 
 def squeeze(energies: np.ndarray, ceiling: float, softness: float = CEILING_SOFTNESS):
@@ -351,10 +456,11 @@ def _flat_network(model, scaler, y_mean, y_scale) -> tuple:
 
 
 def train_surrogate(host: Atoms, positions, energies, params: SurrogateParams = SurrogateParams(),
-                    *, progress: Optional[ProgressFn] = None,
+                    *, reference: str = "", progress: Optional[ProgressFn] = None,
                     cancel: Optional[CancelFn] = None) -> Surrogate:
     """Fit the network to reference ``energies`` (eV) at ``positions`` (Å). The last
-    ``params.n_test`` points (after dropping NaN energies) are held out."""
+    ``params.n_test`` points (after dropping NaN energies) are held out; ``reference`` names
+    where the energies came from."""
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
@@ -395,7 +501,8 @@ def train_surrogate(host: Atoms, positions, energies, params: SurrogateParams = 
                                    _flat_network(model, scaler, y_mean, y_scale))
     result = Surrogate(potential, model, scaler, positions[train], energies[train],
                        potential.energy(positions[train]), positions[test], energies[test],
-                       potential.energy(positions[test]), ceiling, int((~ok).sum()))
+                       potential.energy(positions[test]), ceiling, int((~ok).sum()),
+                       str(reference))
     report(progress, 1.0, f"test RMSE {result.metrics()['rmse_ev']:.3f} eV")
     return result
 
@@ -412,8 +519,15 @@ def build_surrogate(host: Atoms, reference, params: SurrogateParams = SurrogateP
                                  progress=sub_progress(progress, 0.0, 0.05), cancel=cancel)
     energies = reference.energy(positions, progress=sub_progress(progress, 0.05, 0.8),
                                 cancel=cancel)
-    return train_surrogate(host, positions, energies, params,
+    return train_surrogate(host, positions, energies, params, reference=reference_label(reference),
                            progress=sub_progress(progress, 0.8, 1.0), cancel=cancel)
+
+
+def reference_label(reference) -> str:
+    """What a reference calls itself (``label``; UFF for a plain :class:`HostPotential`)."""
+    if type(reference) is HostPotential:
+        return "UFF Lennard-Jones"
+    return str(getattr(reference, "label", type(reference).__name__))
 
 
 # --------------------------------------------------------------------------- barriers
