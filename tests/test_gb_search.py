@@ -186,3 +186,27 @@ def test_cli_gb_search_writes_results_and_rejects_bad_grid(tmp_path, capsys, mon
     assert (tmp_path / "Cu_S5_310_gb_best.extxyz").is_file()
     assert main(["gb-search", "--grid", "0,3", "--out", str(tmp_path)]) == 2
     assert "at least one point" in capsys.readouterr().err
+
+
+def test_two_threads_share_the_lammps_instance_safely():
+    import threading
+
+    from amorpha.engine.gb.oracles import lammps_available
+
+    if not lammps_available():
+        pytest.skip("LAMMPS is not installed")
+    oracle = make_oracle("eam")
+    ref = oracle.reference("Cu")
+    cs = candidate_grid(SMALL)
+    serial = [oracle.evaluate(c, ref).gamma for c in cs]
+    out = {}
+
+    def work(k):
+        out[k] = [oracle.evaluate(c, ref).gamma for c in cs]
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(v == serial for v in out.values())
