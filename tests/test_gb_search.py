@@ -86,6 +86,9 @@ def test_search_result_cache_hits_and_maps(oracle, tmp_path):
     assert np.all(np.diff(best) <= 0) and best[-1] == first.gammas.min()
     emap = first.energy_map()
     assert emap.shape == (2, 3) and np.nanmin(emap) == first.gammas.min()
+    x, y = first.energy_map_axes()
+    px, py = in_plane_periods(SMALL.boundary, first.reference.a)
+    assert np.allclose(x, [0, px / 2]) and np.allclose(y, [0, py / 3, 2 * py / 3])
     partial = run_search(cs, oracle, "random", n_evals=2, cache_dir=tmp_path, seed=3)
     assert np.isnan(partial.energy_map()).sum() >= 6 - 2 * 2
     atoms = first.best_atoms()

@@ -228,6 +228,14 @@ class SearchResult:
         grid[np.isinf(grid)] = np.nan
         return grid
 
+    def energy_map_axes(self) -> tuple[np.ndarray, np.ndarray]:
+        """In-plane translations (Å, at the oracle's a₀) of the rows and columns of :meth:`energy_map`."""
+        from .candidates import in_plane_periods  # noqa: PLC0415
+
+        nx, ny = self.candidates.shape[:2]
+        px, py = in_plane_periods(self.candidates.boundary, self.reference.a)
+        return np.arange(nx) * px / nx, np.arange(ny) * py / ny
+
     def to_dict(self) -> dict:
         best = self.best
         return {"boundary": self.candidates.boundary.as_dict(), "oracle": self.oracle,
