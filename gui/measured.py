@@ -32,7 +32,7 @@ _PENS = {  # auxiliary curve kind -> pen
     "background": pg.mkPen("#ff7f0e", width=1.6, style=Qt.DashLine),
     "residual": pg.mkPen("#7f7f7f", width=1.0),
     "before": pg.mkPen("#bbbbbb", width=1.0),
-    "aligned": pg.mkPen("#d62728", width=2.2),
+    "aligned": pg.mkPen("#e377c2", width=2.2),  # not the predicted average's red
     "difference": pg.mkPen("#2ca02c", width=1.0, style=Qt.DotLine),
     "fit": pg.mkPen("#000000", width=1.8, style=Qt.DashLine),
     "pixel": pg.mkPen("#9467bd", width=1.2),
@@ -124,6 +124,7 @@ class MeasuredSpectra(QObject):
         item = plot.plot(np.asarray(spectrum.energy), np.asarray(spectrum.intensity), pen=_PENS[kind],
                          name=spectrum.label)
         self._curves.setdefault(kind, []).append(item)
+        self.plot_panel.place_legend()
 
     def _erase(self, *kinds: str) -> None:
         for kind in kinds:
@@ -391,7 +392,7 @@ class MeasuredSpectra(QObject):
         def done(result):
             raw, shift, scale, aligned, sim, diff = result
             self.aligned = aligned
-            self._draw("aligned", replace(aligned, label=f"prediction aligned ({shift:+.2f} eV, ×{scale:.4f})"))
+            self._draw("aligned", replace(aligned, label=f"prediction aligned (ΔE {shift:+.2f} eV, energy scale {scale:.4f})"))
             self._draw("difference", replace(diff, label="measured − aligned"))
             self.panel.show_similarity([("as predicted", raw), ("aligned", sim)])
             self.panel.alignment.setText(
@@ -476,6 +477,11 @@ class MeasuredSpectra(QObject):
         is no prediction to use."""
         predicted = self.predicted()
         if self.current is None or predicted is None:
+            return None
+        e, p = self.current.energy, predicted.energy
+        if min(e[-1], p[-1]) <= max(e[0], p[0]):
+            self.panel.status.setText(f"Nothing to explain: the prediction ({p[0]:g}–{p[-1]:g} eV) and the measured "
+                                      f"spectrum ({e[0]:g}–{e[-1]:g} eV) share no energy range.")
             return None
 
         def fit_now():

@@ -12,8 +12,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
-                               QListWidget, QListWidgetItem, QPushButton, QTableWidget, QTableWidgetItem,
-                               QTabWidget, QVBoxLayout, QWidget)
+                               QListWidget, QListWidgetItem, QPushButton, QSizePolicy, QTableWidget,
+                               QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from amorpha.gui.panels.widgets import double_spin, int_spin
 
@@ -276,6 +276,8 @@ class MeasuredPanel(QWidget):
         layout.addWidget(self.map_choice)
         self.image_view = pg.GraphicsLayoutWidget()
         self.image_view.setMinimumHeight(160)
+        # the view's own size hint (640×480) would make the panel taller than the dock and hide the status line
+        self.image_view.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Ignored)
         self.image_box = self.image_view.addViewBox(lockAspect=True)
         self.image_box.invertY(True)
         self.image_item = pg.ImageItem(axisOrder="row-major")

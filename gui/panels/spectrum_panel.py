@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from amorpha.engine.spectra import Spectrum
 
@@ -28,7 +28,7 @@ _STYLE = {  # group -> (width, Qt pen style)
     "reference": (1.4, Qt.DashLine),
 }
 _HINT = "No spectrum yet: File › Open Spectrum… (DM3/DM4, EMSA/MSA, .hspy, text/CSV columns)"
-_SCALED_HINT = "other curves scaled to the measured one"
+_SCALED_HINT = "other curves scaled to the measured one (× in the legend)"
 
 
 def scale_to(measured: Spectrum, spectrum: Spectrum) -> float | None:
@@ -42,6 +42,10 @@ def scale_to(measured: Spectrum, spectrum: Spectrum) -> float | None:
     norm = float(p @ p)
     s = float(np.asarray(measured.intensity)[inside] @ p) / norm if norm > 0 else 0.0
     return s if s > 0 and np.isfinite(s) else None
+
+
+def _overlap(a: Spectrum, b: Spectrum) -> bool:
+    return min(a.energy[-1], b.energy[-1]) > max(a.energy[0], b.energy[0])
 
 
 def _number(x: float) -> str:
@@ -58,12 +62,14 @@ class SpectrumPanel(QWidget):
         pg.setConfigOptions(antialias=True, background="w", foreground="k")
         self.plot = pg.PlotWidget()
         self.plot.setLabel("bottom", "Energy", units="eV")
+        self.plot.getAxis("bottom").enableAutoSIPrefix(False)  # eV as in the panels, never keV
         self.plot.setLabel("left", "Intensity")
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.legend = self.plot.addLegend(offset=(-10, 10), brush=pg.mkBrush(255, 255, 255, 210),
-                                          pen=pg.mkPen("#cccccc"))
+                                          pen=pg.mkPen("#cccccc"), labelTextSize="8pt")
         self.hint = QLabel(_HINT)
         self.hint.setStyleSheet("color: #666")
+        self.hint.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # a long hint never widens the window
         open_button = QPushButton("Open spectrum…")
         open_button.clicked.connect(self.open_requested)
         clear_button = QPushButton("Clear")
@@ -82,6 +88,8 @@ class SpectrumPanel(QWidget):
         self._items: list = []
         self._factors: list[float] = []  # drawn = factor × intensity (1 unless scaled to a measured one)
         self._colors = 0
+        self._placed = None  # the view range place_legend chose (redone on resizing unless the user zoomed)
+        self.plot.getViewBox().sigResized.connect(self._resized)
 
     def add_spectrum(self, spectrum: Spectrum, group: str = "measured") -> None:
         width, style = _STYLE.get(group, _STYLE["measured"])
@@ -95,7 +103,7 @@ class SpectrumPanel(QWidget):
         self._factors.append(1.0)
         self._rescale()
         self._update_hint()
-        self.plot.autoRange()
+        self.place_legend()
 
     def remove_group(self, group: str) -> None:
         """Take away every curve of ``group`` (e.g. the old prediction when the model changes)."""
@@ -110,6 +118,7 @@ class SpectrumPanel(QWidget):
         self._factors = [self._factors[k] for k in keep]
         self._rescale()
         self._update_hint()
+        self.place_legend()
 
     def group(self, group: str) -> list[Spectrum]:
         return [s for s, g in zip(self.spectra, self._groups) if g == group]
@@ -117,6 +126,10 @@ class SpectrumPanel(QWidget):
     def factor(self, spectrum: Spectrum) -> float:
         """How much ``spectrum`` (one of :attr:`spectra`) is multiplied by on the plot."""
         return next(f for s, f in zip(self.spectra, self._factors) if s is spectrum)
+
+    def item(self, spectrum: Spectrum):
+        """The plot item drawing ``spectrum`` (one of :attr:`spectra`)."""
+        return next(i for s, i in zip(self.spectra, self._items) if s is spectrum)
 
     def _group_factors(self) -> dict[str, float]:
         """Per group, the factor of its first curve to the (first) measured spectrum; site
@@ -134,19 +147,56 @@ class SpectrumPanel(QWidget):
         return {g: f for g, f in factors.items() if f}
 
     def _rescale(self) -> None:
-        factors = self._group_factors()
+        """Draw each curve with its group's factor; beside a measured spectrum, a curve with no
+        energy in common with it is hidden (its legend entry says so; a click shows it again)."""
+        factors, measured = self._group_factors(), self.group("measured")
         for k, (spectrum, group, item) in enumerate(zip(self.spectra, self._groups, self._items)):
             factor = factors.get(group, 1.0)
-            if factor == self._factors[k]:
+            apart = bool(measured) and group != "measured" and not _overlap(measured[0], spectrum)
+            if factor == self._factors[k] and apart == (not item.isVisible()):
                 continue
             self._factors[k] = factor
             item.setData(np.asarray(spectrum.energy), factor * np.asarray(spectrum.intensity))
+            item.setVisible(not apart)
             name = spectrum.label if factor == 1.0 else f"{spectrum.label} ×{_number(factor)}"
+            if apart:
+                name = f"{spectrum.label} (hidden: outside the measured range)"
             for sample, label in self.legend.items:
                 if sample.item is item:
                     label.setText(name)
 
+    def place_legend(self) -> None:
+        """Fit the view to the curves and put the legend in the top corner where they are lower
+        (top left over a rising edge, top right over a decaying background), raising the top of
+        the view when that is what it takes for the legend to cover no curve."""
+        self.plot.autoRange()
+        data = [item.getData() for item in self.plot.listDataItems() if item.isVisible()]
+        data = [(x, y) for x, y in data if x is not None and len(x)]
+        self.legend.updateSize()
+        box, view = self.legend.boundingRect(), self.plot.getViewBox().boundingRect()
+        if not data or view.width() < 50 or view.height() < 50:
+            return
+        x, y = np.concatenate([d[0] for d in data]), np.concatenate([d[1] for d in data])
+        lo, hi, bottom, top = x.min(), x.max(), y.min(), y.max()
+        if not (hi > lo and top > bottom):
+            return
+        height, wide = (y - bottom) / (top - bottom), min(1.0, (box.width() + 20) / view.width()) * (hi - lo)
+        left, right = height[x <= lo + wide].max(initial=0.0), height[x >= hi - wide].max(initial=0.0)
+        if left < right:
+            self.legend.anchor(itemPos=(0, 0), parentPos=(0, 0), offset=(10, 10))
+        else:
+            self.legend.anchor(itemPos=(1, 0), parentPos=(1, 0), offset=(-10, 10))
+        room = 0.92 - (box.height() + 20) / view.height()  # the part of the height below the legend (less padding)
+        if 0.3 < room < min(left, right):
+            self.plot.setYRange(bottom, bottom + (top - bottom) * min(left, right) / room)
+        self._placed = self.plot.getViewBox().viewRange()
+
+    def _resized(self) -> None:
+        if self._placed is not None and self.plot.getViewBox().viewRange() == self._placed:
+            self.place_legend()
+
     def _update_hint(self) -> None:
+        self.hint.setToolTip("")
         if not self.spectra:
             self.hint.setText(_HINT)
             self._colors = 0
@@ -154,8 +204,12 @@ class SpectrumPanel(QWidget):
         edges = sorted({f"{s.element} {s.edge}".strip() for s in self.spectra} - {""})
         what = f" ({', '.join(edges)})" if edges else ""
         count = "1 spectrum" if len(self.spectra) == 1 else f"{len(self.spectra)} spectra"
-        scaled = f"; {_SCALED_HINT} (×, least squares)" if any(f != 1.0 for f in self._factors) else ""
-        self.hint.setText(f"{count}{what}{scaled}; drag to pan, wheel to zoom")
+        scaled = any(f != 1.0 for f in self._factors)
+        self.hint.setText(f"{count}{what}{'; ' + _SCALED_HINT if scaled else ''}; drag to pan, wheel to zoom")
+        if scaled:
+            self.hint.setToolTip("A measured spectrum is in counts, a prediction in arbitrary units: each other curve "
+                                 "is drawn multiplied by the factor (× in the legend) that best matches it to the "
+                                 "measured one by least squares over their common energy range.")
 
     def clear(self) -> None:
         self.plot.clear()

@@ -64,7 +64,7 @@ def test_prediction_is_drawn_scaled_to_the_measured_counts(explained):
     window, _, predicted = explained
     plot = window.spectrum_panel
     assert plot.factor(predicted) == pytest.approx(COUNTS, rel=1e-9)
-    item = plot._items[plot.spectra.index(predicted)]
+    item = plot.item(predicted)
     np.testing.assert_allclose(item.getData()[1], COUNTS * predicted.intensity)
     labels = [label.text for sample, label in plot.legend.items if sample.item is item]
     assert labels == [f"{predicted.label} ×10,000"]

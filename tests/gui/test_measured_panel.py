@@ -349,3 +349,23 @@ def test_every_shared_eels_file_opens_in_the_panel(qtbot, empty_window, shared_d
     np.testing.assert_array_equal(panel.image_item.image, m.data.data.sum(axis=-1))
     assert panel.map_choice.currentText() == "total counts (click a pixel)"
     assert 0 < m.data.energy[0] < m.data.energy[-1] < 3000  # a core-loss range in eV
+
+
+def test_prediction_outside_the_measured_range_is_hidden_not_explained(qtbot, empty_window, tmp_path):
+    """An O K core loss (400–700 eV) beside a prediction on −5…25 eV: the prediction is hidden (its
+    legend entry says why) instead of stretching the axis to 0 eV, and Explain says there is
+    nothing in common instead of failing."""
+    window = empty_window
+    m = opened(qtbot, window, core_loss(tmp_path))
+    e = np.linspace(-5.0, 25.0, 301)
+    predicted = Spectrum(e, gauss(e, 10.0, 2.0), label="Si K predicted")
+    window.spectrum_panel.add_spectrum(predicted, "predicted")
+    plot = window.spectrum_panel
+    item = plot.item(predicted)
+    assert not item.isVisible() and plot.factor(predicted) == 1.0
+    assert [lab.text for s, lab in plot.legend.items if s.item is item] == [
+        "Si K predicted (hidden: outside the measured range)"]
+    assert plot.plot.getViewBox().viewRange()[0][0] > 350.0  # not stretched to 0 eV
+    assert m.explain_shown_model() is None and "share no energy range" in window.measured_panel.status.text()
+    plot.remove_group("measured")
+    assert item.isVisible()
