@@ -551,6 +551,7 @@ class MeasuredSpectra(QObject):
             self.fit, self.ranked = fit, ranked
             self._draw("fit", fit.model_spectrum(f"fit (R² {fit.r2:.4f})"))
             self.panel.show_fit(fit, own)
+            self.panel.status.setText(f"Fitted with {len(fit.labels)} components (black dashed curve on the plot).")
             if ranked:
                 self.panel.fit_quality.setText(self.panel.fit_quality.text() + "<br>Each model alone, best first "
                                                "(R-factor): " + ", ".join(f"{r.name} {r.score:.4f}" for r in ranked))

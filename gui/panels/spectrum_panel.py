@@ -188,7 +188,7 @@ class SpectrumPanel(QWidget):
             self.legend.anchor(itemPos=(1, 0), parentPos=(1, 0), offset=(-10, 10))
         room = 0.92 - (box.height() + 20) / view.height()  # the part of the height below the legend (less padding)
         if 0.3 < room < min(left, right):
-            self.plot.setYRange(bottom, bottom + (top - bottom) * min(left, right) / room)
+            self.plot.setYRange(bottom, bottom + (top - bottom) * min(min(left, right) / room, 1.8))  # curves stay tall
         self._placed = self.plot.getViewBox().viewRange()
 
     def _resized(self) -> None:
