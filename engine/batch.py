@@ -561,13 +561,23 @@ class SpectrumAnalysis:
 class DiffusionAnalysis:
     """Sites and hops of one mobile atom in the frame (UFF Lennard-Jones landscape, NEB), KMC at
     each temperature, the Arrhenius fit and the percolation barrier: what the Diffusion capability
-    computes. Returns plain numbers (JSON-able)."""
+    computes. Returns plain numbers (JSON-able).
+
+    ``surrogate``: run on a neural-network surrogate instead, trained on ``reference`` ("uff",
+    "xtb" or "csv:FILE") with ``n_train`` + ``n_test`` positions, or loaded from the file
+    ``surrogate_path`` when it exists (saved there after training otherwise). A reference other
+    than UFF always goes through a surrogate."""
 
     element: str = "Cu"
     temperatures: tuple = (600.0, 800.0, 1000.0, 1200.0)
     walkers: int = 200
     steps: int = 2000
     seed: int = 0
+    reference: str = "uff"
+    surrogate: bool = False
+    surrogate_path: Optional[str] = None
+    n_train: int = 1800
+    n_test: int = 200
 
     def __call__(self, atoms, progress=None, cancel=None) -> dict:
         from .diffusion import (KmcParams, LandscapeParams, PathParams, SiteSearchParams, arrhenius_fit,
@@ -575,7 +585,20 @@ class DiffusionAnalysis:
         from .tasks import sub_progress
 
         params = LandscapeParams(SiteSearchParams(element=self.element), PathParams())
-        sites, paths, network = build_network(atoms, params, sub_progress(progress, 0, 0.6), cancel)
+        extra, potential = {}, None
+        if self.surrogate or self.surrogate_path or self.reference.strip().lower() != "uff":
+            from .diffusion.surrogate import SurrogateParams, surrogate_for
+
+            trained = surrogate_for(atoms, self.element, self.reference, self.surrogate_path,
+                                    SurrogateParams(n_train=self.n_train, n_test=self.n_test,
+                                                    seed=self.seed),
+                                    progress=sub_progress(progress, 0, 0.3), cancel=cancel)
+            potential, m = trained.potential, trained.metrics()
+            extra = {"surrogate_reference": trained.reference, "surrogate_test_rmse_ev": m["rmse_ev"],
+                     "surrogate_n_train": m["n_train"], "surrogate_n_test": m["n_test"]}
+            progress = sub_progress(progress, 0.3, 1)
+        sites, paths, network = build_network(atoms, params, sub_progress(progress, 0, 0.6), cancel,
+                                              potential=potential)
         kmc = KmcParams(n_walkers=self.walkers, n_steps=self.steps, seed=self.seed)
         scan = temperature_scan(network, self.temperatures, kmc, progress=sub_progress(progress, 0.6, 1),
                                 cancel=cancel)
@@ -586,7 +609,7 @@ class DiffusionAnalysis:
                 "D_A2_per_s": [float(d) for d in scan.D], "D_err_A2_per_s": [float(d) for d in scan.D_err],
                 "activation_energy_ev": fit.activation_energy,
                 "activation_energy_err_ev": fit.activation_energy_err,
-                "prefactor_A2_per_s": fit.prefactor}
+                "prefactor_A2_per_s": fit.prefactor, **extra}
 
 
 def format_seconds(seconds: float) -> str:

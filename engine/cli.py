@@ -514,21 +514,50 @@ class DiffusionCommand(Command):
         parser.add_argument("--walkers", type=int, default=200, help="KMC walkers (default 200)")
         parser.add_argument("--steps", type=int, default=2000, help="hops per walker (default 2000)")
         parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--reference", default="uff", metavar="uff|xtb|csv:FILE",
+                            help="energies of the mobile atom: UFF Lennard-Jones (default), GFN1-xTB "
+                                 "on clusters (slow, cached), or x,y,z,energy rows from a CSV; any "
+                                 "but uff trains a neural-network surrogate on them")
+        parser.add_argument("--surrogate", nargs="?", const="", default=None, metavar="FILE",
+                            help="run on a neural-network surrogate of the reference; with FILE, load "
+                                 "it from there if it exists (same host and element), else train and "
+                                 "save it there")
+        parser.add_argument("--train", type=int, default=1800,
+                            help="surrogate training positions (default 1800)")
+        parser.add_argument("--test", type=int, default=200,
+                            help="surrogate held-out positions (default 200)")
 
     def prepare(self, args, first):
+        from .diffusion.reference import parse_reference
+
         try:
             temperatures = tuple(float(t) for t in args.temperatures.split(","))
         except ValueError:
             raise UsageError(f"--temperatures {args.temperatures}: write numbers in K, e.g. 600,800,1000") from None
         if len(temperatures) < 2 or min(temperatures) <= 0:
             raise UsageError("--temperatures: at least two temperatures, all above 0 K")
+        try:
+            kind, csv_file = parse_reference(args.reference)
+        except ParameterError as exc:
+            raise UsageError(f"--reference {exc.reason}") from None
+        if csv_file is not None and not os.path.isfile(csv_file):
+            raise UsageError(f"--reference csv:{csv_file}: no such file")
+        reference = f"csv:{os.path.abspath(csv_file)}" if csv_file is not None else kind
+        path = os.path.abspath(args.surrogate) if args.surrogate else None
         self.analysis = DiffusionAnalysis(_element(args.element, "--element"), temperatures,
-                                          args.walkers, args.steps, args.seed)
+                                          args.walkers, args.steps, args.seed, reference,
+                                          args.surrogate is not None, path, args.train, args.test)
 
     def parameters(self):
         a = self.analysis
+        uses_surrogate = a.surrogate or a.reference != "uff"
+        potential = ("UFF Lennard-Jones (Rappé et al. 1992)" if not uses_surrogate else
+                     f"neural-network surrogate trained on {a.reference}" +
+                     (f" ({a.n_train} + {a.n_test} positions)" if not a.surrogate_path else
+                      f", file {a.surrogate_path}"))
         return {"element": a.element, "temperatures_k": list(a.temperatures), "walkers": a.walkers,
-                "steps": a.steps, "seed": a.seed, "potential": "UFF Lennard-Jones (Rappé et al. 1992)"}
+                "steps": a.steps, "seed": a.seed, "reference": a.reference,
+                "surrogate": a.surrogate_path or uses_surrogate, "potential": potential}
 
     def csv(self, path, frames, results, header_lines):
         rows = [[f, r["sites"], r["hops"], repr(r["percolation_barrier_ev"]), repr(t), repr(d), repr(e),

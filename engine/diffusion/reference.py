@@ -301,3 +301,32 @@ def _is_number(text: str) -> bool:
         return True
     except ValueError:
         return False
+
+
+# --------------------------------------------------------------------------- by name
+
+
+#: The references a user names on the command line (``csv:FILE`` besides).
+REFERENCE_NAMES = ("uff", "xtb")
+
+
+def parse_reference(spec: str) -> tuple[str, Optional[str]]:
+    """``"uff"``, ``"xtb"`` or ``"csv:FILE"`` → (kind, file or None); ParameterError otherwise."""
+    text = str(spec).strip()
+    kind, sep, rest = text.partition(":")
+    kind = kind.strip().lower()
+    if kind == "csv" and sep and rest.strip():
+        return "csv", rest.strip()
+    require(not sep and kind in REFERENCE_NAMES, "reference",
+            f"{spec!r} is no reference: use uff, xtb or csv:FILE (positions and energies)")
+    return kind, None
+
+
+def make_reference(kind: str, host: Atoms, element: str):
+    """The reference ``"uff"`` or ``"xtb"`` for ``element`` in ``host`` (imported energies have
+    no energy function: :func:`read_energies_csv`)."""
+    from .potential import HostPotential
+
+    require(kind in REFERENCE_NAMES, "reference", f"{kind!r} is no reference with an energy "
+            f"function: use one of {', '.join(REFERENCE_NAMES)}")
+    return HostPotential(host, element) if kind == "uff" else XtbReference(host, element)

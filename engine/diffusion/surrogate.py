@@ -523,6 +523,36 @@ def build_surrogate(host: Atoms, reference, params: SurrogateParams = SurrogateP
                            progress=sub_progress(progress, 0.8, 1.0), cancel=cancel)
 
 
+def surrogate_for(host: Atoms, element: str, reference: str = "uff", path=None,
+                  params: Optional[SurrogateParams] = None, *,
+                  progress: Optional[ProgressFn] = None,
+                  cancel: Optional[CancelFn] = None) -> Surrogate:
+    """The surrogate a user asks for by name: loaded from ``path`` when that file exists (it must
+    be for this host and element), else trained on ``reference`` (``"uff"``, ``"xtb"`` or
+    ``"csv:FILE"`` of x, y, z, energy rows) and, with a ``path``, saved there, so a slow
+    reference is asked once."""
+    from dataclasses import replace
+
+    from .reference import make_reference, parse_reference, read_energies_csv
+
+    kind, csv_path = parse_reference(reference)
+    if path is not None and os.path.exists(path):
+        report(progress, 1.0, f"loaded {os.path.basename(os.fspath(path))}")
+        return Surrogate.load(path, host, element)
+    params = replace(params or SurrogateParams(), element=element)
+    if kind == "csv":
+        positions, energies = read_energies_csv(csv_path)
+        surrogate = train_surrogate(host, positions, energies, params,
+                                    reference=f"imported {os.path.basename(csv_path)}",
+                                    progress=progress, cancel=cancel)
+    else:
+        surrogate = build_surrogate(host, make_reference(kind, host, element), params,
+                                    progress=progress, cancel=cancel)
+    if path is not None:
+        surrogate.save(path)
+    return surrogate
+
+
 def reference_label(reference) -> str:
     """What a reference calls itself (``label``; UFF for a plain :class:`HostPotential`)."""
     if type(reference) is HostPotential:

@@ -1,0 +1,75 @@
+"""``amorpha-cli diffusion --reference/--surrogate``: a surrogate trained on UFF (H in fcc Ag; or on imported
+CSV energies) drives the same pipeline, is saved once and loaded on the next run, and a file for
+another element, an unknown reference or a missing CSV are one-sentence errors (exit 2)."""
+import json
+
+import numpy as np
+import pytest
+from ase.build import bulk
+
+from amorpha.engine.diffusion import HostPotential
+from amorpha.engine.io import write_extxyz
+
+from test_cli import cli
+
+RUN = ("--element", "H", "--temperatures", "300,500", "--walkers", "20", "--steps", "100",
+       "--train", "120", "--test", "20", "--format", "json")
+
+
+def result(folder):
+    (document,) = [json.loads(p.read_text()) for p in folder.glob("*diffusion.json")]
+    return document["parameters"], document["results"][0]
+
+
+@pytest.fixture(scope="module")
+def host_file(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("host")
+    host = bulk("Ag", "fcc", 4.09, cubic=True).repeat(2)
+    write_extxyz([host], folder / "ag.extxyz")
+    return host, folder / "ag.extxyz"
+
+
+def test_surrogate_is_trained_saved_and_loaded(host_file, tmp_path):
+    host, path = host_file
+    model = tmp_path / "h.zip"
+    first, second = tmp_path / "first", tmp_path / "second"
+    code, _, err, _ = cli("diffusion", path, *RUN, "--surrogate", model, "--out", first,
+                          timeout=300)
+    assert code == 0, err
+    assert model.exists()
+    parameters, trained = result(first)
+    assert parameters["reference"] == "uff" and "surrogate" in parameters["potential"]
+    assert trained["surrogate_reference"] == "UFF Lennard-Jones"
+    assert trained["surrogate_n_train"] == 120 and trained["surrogate_n_test"] == 20
+    assert trained["sites"] > 0 and trained["hops"] > 0
+    code, _, err, _ = cli("diffusion", path, *RUN, "--surrogate", model, "--out", second,
+                          timeout=300)
+    assert code == 0, err
+    _, loaded = result(second)  # the same network: the same landscape and walkers
+    for key in ("sites", "hops", "percolation_barrier_ev", "D_A2_per_s",
+                "surrogate_test_rmse_ev"):
+        assert loaded[key] == trained[key]
+    code, _, err, _ = cli("diffusion", path, *RUN[2:], "--element", "Na", "--surrogate", model,
+                          "--out", tmp_path / "na")
+    assert code == 2 and "for a H atom" in err
+
+
+def test_csv_reference_and_bad_references(host_file, tmp_path):
+    host, path = host_file
+    rng = np.random.default_rng(3)
+    points = rng.random((4000, 3)) @ host.cell.array
+    energies = HostPotential(host, "H").energy(points)
+    keep = np.argsort(energies)[:140]  # low-energy positions, as a DFT user would sample them
+    rows = "\n".join(",".join(repr(float(v)) for v in (*p, e))
+                     for p, e in zip(points[keep], energies[keep]))
+    csv_file = tmp_path / "h.csv"
+    csv_file.write_text("x,y,z,energy\n" + rows + "\n")
+    code, _, err, _ = cli("diffusion", path, *RUN, "--reference", f"csv:{csv_file}", "--out",
+                          tmp_path, timeout=300)
+    assert code == 0, err
+    parameters, out = result(tmp_path)
+    assert out["surrogate_reference"] == "imported h.csv" and out["sites"] > 0
+    code, _, err, _ = cli("diffusion", path, "--reference", "dft")
+    assert code == 2 and "uff, xtb or csv:FILE" in err
+    code, _, err, _ = cli("diffusion", path, "--reference", f"csv:{tmp_path / 'none.csv'}")
+    assert code == 2 and "no such file" in err
