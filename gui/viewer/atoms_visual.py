@@ -148,7 +148,7 @@ class AtomsVisual(Visual):
         self._positions = None
         self._bounds = None
         self._version = 0
-        self._order = None
+        self._upload_order = None
         #: True: drawn by a ProgressiveLayer (chunks), not by the scene graph
         self.progressive = False
         Visual.__init__(self, vcode=_VERTEX, fcode=_FRAGMENT)
@@ -200,7 +200,7 @@ class AtomsVisual(Visual):
             if order.shape != (n,):
                 raise ValueError("order must be a permutation of the atoms")
         self._n = n
-        self._order = order
+        self._upload_order = order
         for name, data in zip(self._staged.names, (positions, colors, radii)):
             self._staged.set(name, data, order)
         self._set_positions_cache(positions)
@@ -210,7 +210,7 @@ class AtomsVisual(Visual):
         positions = _as_f32(positions, (3,), "positions")
         if len(positions) != self._n:
             raise ValueError(f"expected {self._n} positions, got {len(positions)}")
-        self._staged.set("a_position", positions, self._order)
+        self._staged.set("a_position", positions, self._upload_order)
         self._set_positions_cache(positions)
         self._touch()
 
@@ -218,14 +218,14 @@ class AtomsVisual(Visual):
         colors = _as_f32(colors, (4,), "colors")
         if len(colors) != self._n:
             raise ValueError(f"expected {self._n} colours, got {len(colors)}")
-        self._staged.set("a_color", colors, self._order)
+        self._staged.set("a_color", colors, self._upload_order)
         self._touch()
 
     def set_radii(self, radii) -> None:
         radii = np.ascontiguousarray(radii, dtype=np.float32).reshape(-1)
         if len(radii) != self._n:
             raise ValueError(f"expected {self._n} radii, got {len(radii)}")
-        self._staged.set("a_radius", radii, self._order)
+        self._staged.set("a_radius", radii, self._upload_order)
         self._touch()
 
     def set_bounds(self, lo, hi) -> None:
