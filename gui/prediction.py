@@ -434,7 +434,8 @@ class SpectrumPrediction(QObject):
         def done(m):
             if model is self.model:
                 self.panel.cv_label.setText(
-                    f"{m['folds']}-fold cross-validation on its {len(x)} training spectra: R² {m['r2']:.3f}, "
+                    f"{model_key(model)} model, {m['folds']}-fold cross-validation on its {len(x)} training "
+                    f"spectra: R² {m['r2']:.3f}, "
                     f"cosine {m['cosine_mean']:.3f} (min {m['cosine_min']:.2f}), "
                     f"peak error {m['peak_error_ev']:.2f} eV")
 

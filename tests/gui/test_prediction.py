@@ -309,7 +309,7 @@ def test_compare_on_a_folder_and_cross_validate(qtbot, empty_window, silica, tmp
     with qtbot.waitSignal(window.runner.task_finished, timeout=60000):
         window.prediction.cross_validate()
     text = window.prediction_panel.cv_label.text()
-    assert "5-fold cross-validation on its 40 training spectra: R² 0." in text and "peak error" in text
+    assert "Si K model, 5-fold cross-validation on its 40 training spectra: R² 0." in text and "peak error" in text
     with qtbot.waitSignal(window.error_shown, timeout=30000) as blocker:
         window.prediction.compare(params, str(tmp_path / "nothing-here"))
     assert "Comparing with random sampling failed" in blocker.args[0]
