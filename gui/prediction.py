@@ -99,7 +99,7 @@ class SpectrumPrediction(QObject):
             return None
 
         def done(models):
-            for model in models[1:]:
+            for model in models:  # in the order of BUILTIN_MODELS, for the Edge list
                 self.models.setdefault(model_key(model), model)
             self.set_model(models[0])
 
