@@ -171,12 +171,28 @@ def test_retrained_model_after_library_change_predicts_the_same(tmp_path, model,
     assert np.abs(refit.predict(crystal) - model.predict(crystal)).max() < 0.003
 
 
-def test_progress_and_cancel(model, monkeypatch):
+def test_threads_give_the_same_energies(model, monkeypatch):
+    """Slabs of bins in two phases (even, then odd) never write to the same atoms at once."""
+    atoms = build_polycrystal(PolycrystalParams("Cu", box=(36.0, 22.0, 22.0), n_grains=3, seed=2))
+    atoms.rattle(0.05, seed=3)
+    monkeypatch.setattr(ae, "CHUNK_ATOMS", 200)
+    grid = ae._RadialGrid.build(atoms, 5.4)
+    phases = grid.phases(3, ae.CHUNK_ATOMS)
+    assert len(phases) == 2 and [len(p) for p in phases] == [3, 3]
+    serial = model.predict(atoms, threads=1)
+    np.testing.assert_allclose(model.predict(atoms, threads=3), serial, rtol=0, atol=1e-12)
+    assert len(ae._RadialGrid.build(unit_cell("Cu"), 5.4).phases(3, 100)) == 1  # too thin
+    with pytest.raises(ParameterError, match="threads"):
+        model.predict(atoms, threads=0)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_progress_and_cancel(model, monkeypatch, threads):
     atoms = build_polycrystal(PolycrystalParams("Cu", box=(30.0, 30.0, 30.0), n_grains=3, seed=0))
     monkeypatch.setattr(ae, "CHUNK_ATOMS", 500)
     monkeypatch.setattr(ae, "PREDICT_CHUNK", 500)
     seen = []
-    model.predict(atoms, progress=lambda f, m: seen.append(f))
+    model.predict(atoms, progress=lambda f, m: seen.append(f), threads=threads)
     assert seen[-1] == 1.0 and all(b >= a for a, b in zip(seen, seen[1:]))
     calls = []
 
@@ -185,4 +201,4 @@ def test_progress_and_cancel(model, monkeypatch):
         return len(calls) > 3
 
     with pytest.raises(Cancelled):
-        model.predict(atoms, cancel=cancel)
+        model.predict(atoms, cancel=cancel, threads=threads)

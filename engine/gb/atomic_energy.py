@@ -36,6 +36,7 @@ import json
 import math
 import os
 import pickle
+import threading
 import zipfile
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
@@ -51,7 +52,8 @@ from ..descriptors import AcsfParams
 from ..descriptors import settings as S
 from ..errors import ParameterError, ReadError, require
 from ..surrogate.model import ModelMismatchError  # one "does not fit the model" error for all
-from ..tasks import CancelFn, ProgressFn, check_cancel, chunked, report, sub_progress
+from ..tasks import (Cancelled, CancelFn, ProgressFn, chunked, check_cancel, report,
+                     sub_progress)
 
 MODEL_FORMAT = "amorpha-atomic-energy-model"
 MODEL_VERSION = 1
@@ -59,12 +61,15 @@ MODEL_VERSION = 1
 EMT_ELEMENTS = ("Al", "Cu", "Ag", "Au", "Ni", "Pd", "Pt")
 #: Atoms per descriptor chunk between progress/cancel checks (~0.1 s of work at 5.4 Å).
 CHUNK_ATOMS = 50_000
+#: Threads for descriptor and network when a call does not say (None: one per core).
+THREADS: Optional[int] = None
 #: Atoms per call of the network between progress/cancel checks (~0.05 s of work).
 PREDICT_CHUNK = 100_000
 #: 1 eV/Å² in J/m².
 EV_PER_A2 = 16.021766339
-#: Gaussian values below this (of at most 1) are dropped: 10⁻¹⁸ of a feature of order 1–50.
-_NEGLIGIBLE = 1e-18
+#: Gaussian values below this (of at most 1) are dropped: an atom's ~60 pairs change a feature
+#: of order 1–50 by < 10⁻¹², far below the float32 in which training features are stored.
+_NEGLIGIBLE = 1e-14
 #: Forces (eV/Å) below which a training relaxation stops.
 FMAX = 0.01
 
@@ -320,6 +325,7 @@ class _RadialGrid:
     pos_pad: np.ndarray
     owner: np.ndarray
     max_candidates: int  # stencil bins × most atoms in a bin
+    reach_x: int  # bin layers the half stencil reaches forward along the first direction
 
     @classmethod
     def build(cls, atoms: Atoms, cutoff: float) -> "_RadialGrid":
@@ -359,46 +365,133 @@ class _RadialGrid:
                 last.append(flat[s])
         return cls(order, bin_start, nbins, lower, dims, np.array(first, np.int64),
                    np.array(last, np.int64), pad_start, pos_pad, owner,
-                   len(stencil) * int(np.diff(pad_start).max()))
+                   len(stencil) * int(np.diff(pad_start).max()), int(upper[0]))
 
-    def chunks(self, atoms_per_chunk: int) -> list[tuple[int, int]]:
-        """Ranges of real bins holding about ``atoms_per_chunk`` atoms each."""
-        n, n_bins = len(self.order), len(self.bin_start) - 1
-        cuts = np.searchsorted(self.bin_start[:-1], np.arange(0, n, max(atoms_per_chunk, 1)))
-        edges = [int(c) for c in cuts] + [n_bins]
-        return [(lo, hi) for lo, hi in zip(edges[:-1], edges[1:]) if hi > lo]
+    def chunks(self, atoms_per_chunk: int, lo: int = 0, hi: Optional[int] = None
+               ) -> list[tuple[int, int]]:
+        """Ranges of real bins ``lo:hi`` (all) holding about ``atoms_per_chunk`` atoms each."""
+        hi = len(self.bin_start) - 1 if hi is None else hi
+        starts = np.arange(self.bin_start[lo], self.bin_start[hi], max(atoms_per_chunk, 1))
+        cuts = np.searchsorted(self.bin_start[lo:hi], starts) + lo
+        edges = sorted({lo, *(int(c) for c in cuts)} - {hi}) + [hi]
+        return [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+
+    def phases(self, threads: int, atoms_per_chunk: int) -> list[list[list[tuple[int, int]]]]:
+        """Chunks of bins grouped so that the groups of one phase may run at once.
+
+        The half stencil only reaches forward along the first direction (and, through ghost
+        bins, wraps to its first layers), so the pairs of a slab of whole layers write to the
+        slab and the first layers of the next one. With an even number of slabs at least as
+        thick as that reach, the even slabs never write to the same atoms, nor the odd ones:
+        phase one runs the even slabs at once, phase two the odd. Otherwise one serial phase.
+        """
+        nx = int(self.nbins[0])
+        count = 2 * threads
+        if threads < 2 or nx < count * max(self.reach_x, 1):
+            return [[self.chunks(atoms_per_chunk)]]
+        layer = int(self.nbins[1] * self.nbins[2])
+        edges = np.cumsum([0] + [nx // count + (k < nx % count) for k in range(count)]) * layer
+        slabs = [self.chunks(atoms_per_chunk, int(a), int(b)) for a, b in zip(edges, edges[1:])]
+        return [slabs[0::2], slabs[1::2]]
+
+
+def _thread_count(threads: Optional[int]) -> int:
+    count = threads if threads is not None else (THREADS or os.cpu_count() or 1)
+    require(isinstance(count, (int, np.integer)) and count >= 1, "threads",
+            f"a whole number of threads, at least 1, got {count!r}")
+    return int(count)
+
+
+def _run_phases(phases, work, threads: int, progress: Optional[ProgressFn],
+                cancel: Optional[CancelFn], message: str) -> None:
+    """``work(chunk)`` for every chunk; phase after phase, the groups of chunks of one phase in
+    up to ``threads`` threads at once (the kernels release the GIL), each group's chunks in
+    order. ``cancel`` is checked and progress reported here, in the calling thread, between
+    chunks; on cancel the running chunks finish and :class:`Cancelled` is raised."""
+    total = max(sum(len(group) for phase in phases for group in phase), 1)
+    if threads == 1:
+        done = 0
+        for phase in phases:
+            for group in phase:
+                for chunk in group:
+                    check_cancel(cancel)
+                    work(chunk)
+                    done += 1
+                    report(progress, done / total, message)
+        return
+    from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+
+    stop = threading.Event()
+    done = []
+
+    def run(group):
+        for chunk in group:
+            if stop.is_set():
+                return
+            work(chunk)
+            done.append(chunk)
+
+    with ThreadPoolExecutor(min(threads, max(len(p) for p in phases))) as pool:
+        for phase in phases:
+            pending = [pool.submit(run, group) for group in phase]
+            while pending:
+                finished, pending = wait(pending, timeout=0.1, return_when=FIRST_EXCEPTION)
+                if any(f.exception() for f in finished):
+                    stop.set()
+                    wait(pending)
+                    next(f for f in finished if f.exception()).result()
+                report(progress, len(done) / total, message)
+                if not stop.is_set() and cancel is not None and cancel():
+                    stop.set()
+            if stop.is_set():
+                raise Cancelled()
 
 
 def radial_features(atoms: Atoms, params: AcsfParams, progress: Optional[ProgressFn] = None,
-                    cancel: Optional[CancelFn] = None) -> np.ndarray:
+                    cancel: Optional[CancelFn] = None, threads: Optional[int] = None
+                    ) -> np.ndarray:
     """ACSF G1/G2 of every atom (``compute_acsf``'s columns): (n_atoms, n_features).
 
     One pass over cell-list bins finds each pair once and adds its terms to both atoms: no
-    neighbour list is stored, so memory is the output plus a copy of the positions.
+    neighbour list is stored, so memory is the output plus a copy of the positions. Large
+    structures run in ``threads`` threads (:data:`THREADS` if None; see
+    :meth:`_RadialGrid.phases`), with the same result as one to rounding.
     """
+    padded, order, columns = _sorted_features(atoms, params, progress, cancel, threads)
+    out = np.empty((len(atoms), len(columns)))
+    _unsort_columns(padded, order, columns, out)
+    return out
+
+
+def _sorted_features(atoms: Atoms, params: AcsfParams, progress: Optional[ProgressFn],
+                     cancel: Optional[CancelFn], threads: Optional[int]):
+    """:func:`radial_features` as the kernel leaves them: rows in cell-list order ``order``
+    (row k is atom order[k]), the features in ``columns`` of them."""
+    threads = _thread_count(threads)
     params.validate()
     eta, r0, step = _even_g2(params)
     species_z = S.check_species(params.species)
     types = S.atom_types(atoms, species_z)
     view = S.search_view(atoms, bool(params.periodic))
-    check_cancel(cancel)
-    if not len(atoms):
-        report(progress, 1.0, "radial descriptor")
-        return np.zeros((0, params.n_features))
-    grid = _RadialGrid.build(view, float(params.r_cut))
     n_g2 = len(params.g2_params)
     window = _gaussian_window(eta, step, n_g2)
     columns = _padded_columns(len(species_z), n_g2, window)
     padded = np.zeros((len(atoms), len(species_z) * (1 + n_g2 + 2 * window)))
+    check_cancel(cancel)
+    if not len(atoms):
+        report(progress, 1.0, "radial descriptor")
+        return padded, np.zeros(0, np.int64), columns
+    grid = _RadialGrid.build(view, float(params.r_cut))
     sorted_types = types[grid.order]
-    chunks = grid.chunks(CHUNK_ATOMS)
-    for c, _ in chunked(len(chunks), 1, progress, cancel, "radial descriptor"):
-        _radial_bins(*chunks[c], grid.nbins, grid.lower, grid.dims, grid.run_first,
-                     grid.run_last, grid.pad_start, grid.pos_pad, grid.owner, grid.max_candidates,
-                     sorted_types, float(params.r_cut), eta, r0, step, n_g2, window, padded)
-    out = np.empty((len(atoms), params.n_features))
-    _unsort_columns(padded, grid.order, columns, out)
-    return out
+
+    def work(bins):
+        _radial_bins(*bins, grid.nbins, grid.lower, grid.dims, grid.run_first, grid.run_last,
+                     grid.pad_start, grid.pos_pad, grid.owner, grid.max_candidates, sorted_types,
+                     float(params.r_cut), eta, r0, step, n_g2, window, padded)
+
+    _run_phases(grid.phases(threads, CHUNK_ATOMS), work, threads, progress, cancel,
+                "radial descriptor")
+    return padded, grid.order, columns
 
 
 # --------------------------------------------------------------------------- EMT reference data
@@ -553,10 +646,11 @@ def _tanh(v):
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _mlp_rows(x, lo, hi, mean, scale, weights, biases, sizes, out):
+def _mlp_rows(x, lo, hi, columns, mean, scale, weights, biases, sizes, out):
     """``out[lo:hi]`` = scikit-learn's ``MLPRegressor.predict(StandardScaler.transform(x))`` for
-    tanh hidden layers and an identity output; ``weights``/``biases`` are its ``coefs_`` and
-    ``intercepts_`` flattened layer by layer, ``sizes`` the layer widths (inputs first).
+    tanh hidden layers and an identity output, on columns ``columns`` of ``x``;
+    ``weights``/``biases`` are its ``coefs_`` and ``intercepts_`` flattened layer by layer,
+    ``sizes`` the layer widths (inputs first).
 
     In blocks of :data:`_MLP_BLOCK` rows held transposed (neuron × row), so the hidden layers
     live in two small buffers and every inner loop runs over rows.
@@ -571,7 +665,7 @@ def _mlp_rows(x, lo, hi, mean, scale, weights, biases, sizes, out):
         n = min(_MLP_BLOCK, hi - start)
         for f in range(sizes[0]):
             for r in range(n):
-                a[f, r] = (x[start + r, f] - mean[f]) / scale[f]
+                a[f, r] = (x[start + r, columns[f]] - mean[f]) / scale[f]
         w = 0
         b = 0
         for layer in range(n_layers):
@@ -644,14 +738,21 @@ class AtomicEnergyModel:
 
     # -- training ---------------------------------------------------------------------------
     def features(self, atoms: Atoms, progress: Optional[ProgressFn] = None,
-                 cancel: Optional[CancelFn] = None) -> np.ndarray:
+                 cancel: Optional[CancelFn] = None, threads: Optional[int] = None) -> np.ndarray:
         """The model's descriptor of every atom; ModelMismatchError for foreign elements."""
-        other = sorted(set(atoms.get_chemical_symbols()) - {self.element})
+        self._check_elements(atoms)
+        return radial_features(atoms, self.params, progress, cancel, threads)
+
+    def _check_elements(self, atoms: Atoms) -> None:
+        from ase.data import atomic_numbers, chemical_symbols
+
+        # From the numbers: a list of 10⁶ symbols would cost a tenth of the whole prediction.
+        present = np.unique(np.asarray(atoms.numbers))
+        other = sorted(chemical_symbols[z] for z in present if z != atomic_numbers[self.element])
         if other:
             raise ModelMismatchError(
                 f"this model predicts EMT energies of pure {self.element}; the structure also "
                 f"has {', '.join(other)}")
-        return radial_features(atoms, self.params, progress=progress, cancel=cancel)
 
     def fit(self, frames: Sequence[Atoms], progress: Optional[ProgressFn] = None,
             cancel: Optional[CancelFn] = None) -> "AtomicEnergyModel":
@@ -687,7 +788,8 @@ class AtomicEnergyModel:
 
     # -- prediction -------------------------------------------------------------------------
     def predict_features(self, x: np.ndarray, progress: Optional[ProgressFn] = None,
-                         cancel: Optional[CancelFn] = None) -> np.ndarray:
+                         cancel: Optional[CancelFn] = None, threads: Optional[int] = None
+                         ) -> np.ndarray:
         """Per-atom energies (eV) of descriptor rows ``x``: scikit-learn's numbers (to ~1e-15),
         computed by :func:`_mlp_rows` from its fitted weights."""
         if self._fitted is None:
@@ -696,26 +798,37 @@ class AtomicEnergyModel:
         if x.shape[1] != self._fitted["n_features"]:
             raise ModelMismatchError(f"{x.shape[1]} features per atom, the model was trained on "
                                      f"{self._fitted['n_features']}")
+        return self._network(x, np.arange(x.shape[1]), progress, cancel, threads)
+
+    def _network(self, x, columns, progress, cancel, threads) -> np.ndarray:
         arrays = _network_arrays(self._fitted)
         out = np.empty(len(x))
-        for lo, hi in chunked(len(x), PREDICT_CHUNK, progress, cancel, "atomic energies"):
-            _mlp_rows(x, lo, hi, *arrays, out)
+        chunks = [[rows] for rows in chunked(len(x), PREDICT_CHUNK)]
+        _run_phases([chunks], lambda rows: _mlp_rows(x, *rows, columns, *arrays, out),
+                    _thread_count(threads), progress, cancel, "atomic energies")
         return out
 
     def predict(self, atoms: Atoms, progress: Optional[ProgressFn] = None,
-                cancel: Optional[CancelFn] = None) -> np.ndarray:
-        """Per-atom EMT energies (eV) of every atom of ``atoms``."""
+                cancel: Optional[CancelFn] = None, threads: Optional[int] = None) -> np.ndarray:
+        """Per-atom EMT energies (eV) of every atom of ``atoms``, in ``threads`` threads
+        (:data:`THREADS` if None)."""
         if self._fitted is None:
             raise ModelMismatchError("the model has not been trained")
-        x = self.features(atoms, progress=sub_progress(progress, 0.0, 0.85), cancel=cancel)
-        energies = self.predict_features(x, sub_progress(progress, 0.85, 1.0), cancel)
+        self._check_elements(atoms)
+        # The network reads the kernel's rows as they are (no reordered copy of the features).
+        padded, order, columns = _sorted_features(atoms, self.params,
+                                                  sub_progress(progress, 0.0, 0.85), cancel,
+                                                  threads)
+        energies = np.empty(len(atoms))
+        energies[order] = self._network(padded, columns, sub_progress(progress, 0.85, 1.0),
+                                        cancel, threads)
         report(progress, 1.0, "atomic energies predicted")
         return energies
 
     def excess(self, atoms: Atoms, progress: Optional[ProgressFn] = None,
-               cancel: Optional[CancelFn] = None) -> np.ndarray:
+               cancel: Optional[CancelFn] = None, threads: Optional[int] = None) -> np.ndarray:
         """Per-atom energy above the perfect crystal's (eV/atom)."""
-        return self.predict(atoms, progress, cancel) - self.e_bulk
+        return self.predict(atoms, progress, cancel, threads) - self.e_bulk
 
     # -- files ------------------------------------------------------------------------------
     def meta(self) -> dict:
