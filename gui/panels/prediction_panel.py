@@ -12,6 +12,8 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
                                QVBoxLayout, QWidget)
 
+from amorpha.engine.surrogate.xtb import ENERGY_REFERENCES
+
 #: Learning-curve colours: the active strategy, random, anything else.
 CURVE_COLORS = ["#d62728", "#1f77b4", "#2ca02c"]
 
@@ -109,6 +111,7 @@ class PredictionPanel(QWidget):
         for b in (self.predict_button, self.save_button, self.cv_button):
             b.setEnabled(has)
         self.cv_label.setText("")
+        self.curve_plot.setTitle(None)  # a comparison's title belongs to the model it was run for
         if not has:
             self.summary.setText("No spectrum model loaded: Load model…, or Train on this model…")
             return
@@ -117,6 +120,9 @@ class PredictionPanel(QWidget):
         if "r2" in m:
             quality = (f"<br>held-out R² {m['r2']:.3f}, cosine {m['cosine_mean']:.3f}, "
                        f"peak error {m['peak_error_ev']:.2f} eV ({m.get('n', '?')} sites)")
+        reference = ENERGY_REFERENCES.get((m.get("calculator") or {}).get("energy_reference"))
+        if reference:
+            quality += f"<br>energies relative to the {reference}"
         regressor = {"gp": "Gaussian process", "kernel_ridge": "kernel ridge", "ridge": "ridge",
                      "mlp": "MLP"}[model.params.regressor]
         self.summary.setText(
