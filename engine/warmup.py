@@ -32,6 +32,7 @@ KERNEL_MODULES = [
     "amorpha.engine.diffusion.potential",
     "amorpha.engine.diffusion.sites",
     "amorpha.engine.diffusion.paths",
+    "amorpha.engine.gb.atomic_energy",
 ]
 
 

@@ -61,6 +61,7 @@ def test_radial_descriptor_equals_dscribe_for_two_species_and_any_periodicity():
 
 def test_kernel_arithmetic_matches_libm():
     """exp, tanh and the cosine cutoff in plain arithmetic (so that they vectorise)."""
+    ae.warm_up()  # compiles the kernels at start-up (engine/warmup.py)
     x = np.concatenate([-np.geomspace(1e-12, 41.9, 4000), [0.0, -1e-300]])
     exact = np.exp(x)
     ours = np.array([ae._exp_neg(v) for v in x])

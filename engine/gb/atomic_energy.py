@@ -981,3 +981,12 @@ def gb_energy_per_atom(atoms: Atoms, model: Optional[AtomicEnergyModel] = None,
     """Per-atom excess energy over the perfect crystal (eV/atom), by ``model`` (the shipped Cu
     model if None): ≈ 0 inside grains, positive at boundaries and defects."""
     return (model or default_model()).excess(atoms, progress, cancel)
+
+
+def warm_up() -> None:
+    """Compile (or load from cache) the descriptor and network kernels on tiny inputs."""
+    radial_features(unit_cell("Cu"), radial_descriptor(n_radial=4), threads=1)
+    sizes = np.array([2, 3, 1], dtype=np.int64)
+    x = np.ones((4, 2))
+    _mlp_rows(x, 0, 4, np.arange(2), np.zeros(2), np.ones(2), np.full(9, 0.1), np.zeros(4),
+              sizes, np.empty(4))
