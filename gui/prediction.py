@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QDialogButtonBox, QFileDialog
 
 from amorpha.engine.spectra import Spectrum
 from amorpha.engine.surrogate.compare import CompareParams
@@ -352,7 +352,7 @@ class SpectrumPrediction(QObject):
             intro="Runs the active strategy and random sampling from the same starting sites and plots "
                   "the error on held-out sites against calculator calls. Cancel keeps the curves so far.",
             parent=self.window)
-        dialog.buttons.button(dialog.buttons.Ok).setText("Compare")
+        dialog.buttons.button(QDialogButtonBox.Ok).setText("Compare")
         dialog.params_accepted.connect(self._compare_accepted)
         dialog.open()
         return dialog

@@ -313,3 +313,20 @@ def test_compare_on_a_folder_and_cross_validate(qtbot, empty_window, silica, tmp
     with qtbot.waitSignal(window.error_shown, timeout=30000) as blocker:
         window.prediction.compare(params, str(tmp_path / "nothing-here"))
     assert "Comparing with random sampling failed" in blocker.args[0]
+
+
+def test_compare_dialog_defaults_to_a_small_budget_and_refuses_bad_settings(qtbot, empty_window, silica):
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from amorpha.gui.build_dialogs import spin_of
+
+    window = empty_window
+    show(qtbot, window, silica.copy())
+    dialog = window.prediction.compare_dialog()
+    qtbot.waitExposed(dialog)
+    ok = dialog.buttons.button(QDialogButtonBox.Ok)
+    assert ok.text() == "Compare" and ok.isEnabled()
+    assert "1000 Si sites" in dialog.note_label.text() and "at most 36 calculations" in dialog.note_label.text()
+    spin_of(dialog, "max_calls").setValue(4)  # fewer calls than random starting sites
+    assert not ok.isEnabled() and "max_calls" in dialog.error_label.text()
+    dialog.reject()
