@@ -347,7 +347,7 @@ class SpectrumPrediction(QObject):
             ],
             note=lambda p: (f"{count} {element} sites; xTB takes seconds per site (computed sites are "
                             f"cached on disk, each site once for both strategies): at most "
-                            f"{p.max_calls + p.n_test} calculations" if p.source == "shown" else
+                            f"{p.n_test + 2 * p.max_calls - p.n_initial} calculations" if p.source == "shown" else
                             "You choose the folder next; its spectra are used as they are."),
             intro="Runs the active strategy and random sampling from the same starting sites and plots "
                   "the error on held-out sites against calculator calls. Cancel keeps the curves so far.",

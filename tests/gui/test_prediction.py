@@ -326,7 +326,7 @@ def test_compare_dialog_defaults_to_a_small_budget_and_refuses_bad_settings(qtbo
     qtbot.waitExposed(dialog)
     ok = dialog.buttons.button(QDialogButtonBox.Ok)
     assert ok.text() == "Compare" and ok.isEnabled()
-    assert "1000 Si sites" in dialog.note_label.text() and "at most 36 calculations" in dialog.note_label.text()
+    assert "1000 Si sites" in dialog.note_label.text() and "at most 54 calculations"  # 12 held-out + 6 shared + 2 × 18 in dialog.note_label.text()
     spin_of(dialog, "max_calls").setValue(4)  # fewer calls than random starting sites
     assert not ok.isEnabled() and "max_calls" in dialog.error_label.text()
     dialog.reject()
