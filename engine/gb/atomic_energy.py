@@ -409,7 +409,7 @@ def _run_phases(phases, work, threads: int, progress: Optional[ProgressFn],
     order. ``cancel`` is checked and progress reported here, in the calling thread, between
     chunks; on cancel the running chunks finish and :class:`Cancelled` is raised."""
     total = max(sum(len(group) for phase in phases for group in phase), 1)
-    if threads == 1:
+    if threads == 1 or all(len(phase) == 1 for phase in phases):  # nothing to run side by side
         done = 0
         for phase in phases:
             for group in phase:
