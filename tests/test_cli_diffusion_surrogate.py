@@ -1,6 +1,9 @@
 """``amorpha-cli diffusion --reference/--surrogate``: a surrogate trained on UFF (H in fcc Ag; or on imported
 CSV energies) drives the same pipeline, is saved once and loaded on the next run, and a file for
-another element, an unknown reference or a missing CSV are one-sentence errors (exit 2)."""
+another element, an unknown reference or a missing CSV are one-sentence errors (exit 2).
+
+The host is fcc Ag's one-atom primitive cell (one octahedral site, a few hops to its images) and the
+surrogates are small: each run is a few seconds, most of it the start of a Python process."""
 import json
 
 import numpy as np
@@ -12,8 +15,9 @@ from amorpha.engine.io import write_extxyz
 
 from test_cli import cli
 
+N_TRAIN, N_TEST = 40, 10
 RUN = ("--element", "H", "--temperatures", "300,500", "--walkers", "20", "--steps", "100",
-       "--train", "120", "--test", "20", "--format", "json")
+       "--train", str(N_TRAIN), "--test", str(N_TEST), "--format", "json")
 
 
 def result(folder):
@@ -24,7 +28,7 @@ def result(folder):
 @pytest.fixture(scope="module")
 def host_file(tmp_path_factory):
     folder = tmp_path_factory.mktemp("host")
-    host = bulk("Ag", "fcc", 4.09, cubic=True).repeat(2)
+    host = bulk("Ag", "fcc", 4.09)
     write_extxyz([host], folder / "ag.extxyz")
     return host, folder / "ag.extxyz"
 
@@ -40,7 +44,7 @@ def test_surrogate_is_trained_saved_and_loaded(host_file, tmp_path):
     parameters, trained = result(first)
     assert parameters["reference"] == "uff" and "surrogate" in parameters["potential"]
     assert trained["surrogate_reference"] == "UFF Lennard-Jones"
-    assert trained["surrogate_n_train"] == 120 and trained["surrogate_n_test"] == 20
+    assert trained["surrogate_n_train"] == N_TRAIN and trained["surrogate_n_test"] == N_TEST
     assert trained["sites"] > 0 and trained["hops"] > 0
     code, _, err, _ = cli("diffusion", path, *RUN, "--surrogate", model, "--out", second,
                           timeout=300)
@@ -57,9 +61,9 @@ def test_surrogate_is_trained_saved_and_loaded(host_file, tmp_path):
 def test_csv_reference_and_bad_references(host_file, tmp_path):
     host, path = host_file
     rng = np.random.default_rng(3)
-    points = rng.random((4000, 3)) @ host.cell.array
+    points = rng.random((1000, 3)) @ host.cell.array
     energies = HostPotential(host, "H").energy(points)
-    keep = np.argsort(energies)[:140]  # low-energy positions, as a DFT user would sample them
+    keep = np.argsort(energies)[:N_TRAIN + N_TEST]  # low-energy positions, as a DFT user would sample them
     rows = "\n".join(",".join(repr(float(v)) for v in (*p, e))
                      for p, e in zip(points[keep], energies[keep]))
     csv_file = tmp_path / "h.csv"
