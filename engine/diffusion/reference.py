@@ -184,7 +184,7 @@ def lammps_available() -> bool:
 #: coefficients their ``pair_coeff`` lines hold after ``i j`` before optional per-pair cutoffs.
 #: Source: the LAMMPS manual's page of each style.
 CUTOFF_ON_STYLE_LINE = {
-    "lj/cut": 2, "lj96/cut": 2, "lj/expand": 3, "lj/smooth": 2, "lj/smooth/linear": 2,
+    "lj/cut": 2, "lj96/cut": 2, "lj/smooth": 2, "lj/smooth/linear": 2,
     "lj/gromacs": 2, "mie/cut": 4, "morse": 3, "buck": 3, "born": 5, "soft": 1, "yukawa": 1,
     "coul/cut": 0, "coul/debye": 0, "lj/cut/coul/cut": 2, "lj/cut/coul/debye": 2,
     "buck/coul/cut": 3,
