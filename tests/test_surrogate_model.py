@@ -39,6 +39,19 @@ def test_metrics_known_values():
     assert m["peak_error_ev"] == pytest.approx(1.0) and m["n"] == 2
 
 
+def test_both_r2_agree_with_scikit_learn():
+    from sklearn.metrics import r2_score
+
+    ref = peaks(np.random.default_rng(3).uniform(-1.5, 1.5, (12, 4)))
+    pred = ref + np.random.default_rng(4).normal(0, 0.05, ref.shape)
+    assert metrics.r2_score(ref, pred) == pytest.approx(r2_score(ref, pred, multioutput="variance_weighted"))
+    np.testing.assert_allclose(metrics.r2_per_spectrum(ref, pred), [r2_score(r, p) for r, p in zip(ref, pred)])
+    # Sites that all look alike: the between-site R² is poor while each spectrum is well matched.
+    alike = np.tile(ref[0], (12, 1)) * np.linspace(0.98, 1.02, 12)[:, None]
+    m = metrics.spectrum_metrics(ENERGY, alike, np.tile(alike.mean(axis=0), (12, 1)))
+    assert m["r2"] < 0.01 and m["r2_per_spectrum"] > 0.99 and m["cosine_mean"] > 0.999
+
+
 @pytest.mark.parametrize("regressor", ["ridge", "kernel_ridge", "gp", "mlp"])
 def test_every_regressor_learns_a_smooth_map(regressor):
     x, y = data(300)
@@ -191,3 +204,31 @@ def test_variance_reduction_spreads_a_batch_over_clusters():
     picks = _variance_reduction(cov, 2)
     assert picks[0] < 40 and 40 <= picks[1] < 50
     assert np.argmax(np.diag(cov)) == 50
+
+
+def test_variance_reduction_with_noise_lowers_the_latent_variance_most():
+    """Each greedy pick is the site whose noisy reference spectrum lowers the summed variance of
+    the noise-free spectra most, checked by conditioning the Gaussian directly."""
+    from amorpha.engine.surrogate.active import _variance_reduction
+
+    a = np.random.default_rng(5).normal(size=(30, 6))
+    cov = a @ a.T + 0.01 * np.eye(30)
+    noise = 2.0
+
+    def after(cov, p):
+        return cov - np.outer(cov[:, p], cov[p]) / (cov[p, p] + noise)
+
+    picks = _variance_reduction(cov, 2, noise)
+    first = np.argmin([np.trace(after(cov, p)) for p in range(30)])
+    second = np.argmin([np.trace(after(after(cov, first), p)) if p != first else np.inf for p in range(30)])
+    assert picks.tolist() == [first, second]
+
+
+def test_latent_covariance_leaves_the_fitted_noise_off_the_diagonal():
+    x, y = data(60, seed=2)
+    model = SpectrumModel.train(x, y, {}, SurrogateParams(regressor="gp"))
+    full = model.posterior_covariance(x[:5])
+    latent = model.posterior_covariance(x[:5], latent=True)
+    assert model.noise_variance > 0
+    np.testing.assert_allclose(np.diag(full) - np.diag(latent), model.noise_variance)
+    np.testing.assert_allclose(full - np.diag(np.diag(full)), latent - np.diag(np.diag(latent)))

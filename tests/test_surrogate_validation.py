@@ -3,6 +3,17 @@
 XANESNET's S K-edge set: 98 small molecules to train on and 10 held out (its own split), ORCA
 spectra, absorber S listed first. The same pipeline the window uses: a SOAP row of the absorber,
 PCA of the spectra, a Gaussian process.
+
+Why 0.95 is out of reach here: the 10 test molecules are all thioureas (S=C(N)N), a family with
+2 members among the 98 training ones, and larger (18-21 atoms, 82-84 electrons) than every
+training molecule (≤ 17 atoms, ≤ 72): their ORCA spectra end at 2417-2420 eV where every training
+spectrum runs to 2422-2445 eV (a fixed number of TDDFT roots spans less energy in a bigger
+molecule). Chosen by cross-validation on the training split only (random 5-fold, and grouped by
+the S bonding pattern to mimic a new family): SOAP r_cut 3-5 Å, n_max 6-8, l_max 4-6, σ 0.3-0.5;
+local features (S coordination by element, bond lengths); products of SOAP and local-feature
+kernels; Laplacian/RBF/normalised-SOAP-dot kernel ridge; unit-norm and edge-aligned targets. The
+best, Laplacian kernel ridge on SOAP × local features, gains 0.006 in cross-validation (0.944 vs
+0.939) and nothing on the test split (0.935-0.938), so the Gaussian process stays.
 """
 import numpy as np
 

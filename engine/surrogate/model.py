@@ -187,16 +187,38 @@ class SpectrumModel:
         spectra = pca.inverse_transform(unit * np.asarray(scores).reshape(len(xs), -1))
         return (spectra, std) if return_std else spectra
 
-    def posterior_covariance(self, features: np.ndarray) -> np.ndarray:
+    def posterior_covariance(self, features: np.ndarray, latent: bool = False) -> np.ndarray:
         """The Gaussian process's predictive covariance between sites (n, n), in the units of its
-        normalised scores: the same for every PCA score, since they share one kernel."""
+        normalised scores: the same for every PCA score, since they share one kernel.
+
+        With ``latent`` the fitted noise variance (:attr:`noise_variance`) is left off the diagonal:
+        the covariance of the noise-free spectra, the part that more reference spectra can lower.
+        """
         from scipy.linalg import solve_triangular
 
         require(self.has_uncertainty, "regressor", "a covariance needs the Gaussian-process regressor")
         gp = self._fitted["regressor"]
         xs = self._fitted["scaler"].transform(np.atleast_2d(features))
         v = solve_triangular(gp.L_, gp.kernel_(gp.X_train_, xs), lower=True)
-        return gp.kernel_(xs) - v.T @ v
+        cov = gp.kernel_(xs) - v.T @ v
+        if latent:
+            cov[np.diag_indices_from(cov)] -= self.noise_variance
+        return cov
+
+    @property
+    def noise_variance(self) -> float:
+        """The white-noise variance the Gaussian process fitted (normalised score units)."""
+        from sklearn.gaussian_process.kernels import WhiteKernel
+
+        require(self.has_uncertainty, "regressor", "only the Gaussian-process regressor has a noise level")
+        kernel = self._fitted["regressor"].kernel_
+        parts = [kernel]
+        while parts:  # the kernel is a tree of sums and products; find its white-noise leaf
+            k = parts.pop()
+            if isinstance(k, WhiteKernel):
+                return float(k.noise_level)
+            parts.extend(getattr(k, name) for name in ("k1", "k2") if hasattr(k, name))
+        return 0.0
 
     def sites_of(self, atoms) -> np.ndarray:
         """Indices of the absorbing element's atoms in ``atoms``."""
