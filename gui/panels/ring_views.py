@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -24,6 +25,10 @@ from amorpha.engine.order.ring_density import RingDensityParams, compute_ring_de
 
 ALL = "all atoms"
 H_COLOURS = {1: (40, 110, 200), 2: (230, 120, 30)}
+#: The colour scale of the density maps tops out at this percentile of their non-empty pixels, so
+#: a crystal's few atom-sized peaks (hundreds of ρ₀) do not leave everything else dark.
+CLIP_PERCENTILE = 99.0
+SLAB = 1.0  # Å, thickness of the slabs the maps average over (RingDensityResult.slab)
 
 
 def _element_combo(tip: str) -> QComboBox:
@@ -70,17 +75,29 @@ class _Tab(QWidget):
         self.analyse(self.label, compute, apply, finish)
 
 
-def _image_plot(title: str, xlabel: str, ylabel: str):
-    plot = pg.PlotWidget(background="w", title=title)
+def _image_plot(layout: pg.GraphicsLayoutWidget, col: int, title: str, ylabel: str):
+    """A square map in column ``col`` of ``layout``: x (Å) across, ``ylabel`` up."""
+    plot = layout.addPlot(row=0, col=col)
+    plot.setTitle(title, size="9pt")
     plot.setAspectLocked(True)
     plot.setMenuEnabled(False)
     plot.hideButtons()
-    plot.getPlotItem().setLabel("bottom", xlabel)
-    plot.getPlotItem().setLabel("left", ylabel)
+    plot.setLabel("bottom", "x (Å)")
+    plot.setLabel("left", ylabel)
     image = pg.ImageItem(axisOrder="row-major")
     image.setColorMap(pg.colormap.get("viridis"))
     plot.addItem(image)
     return plot, image
+
+
+def colour_top(*maps: np.ndarray) -> tuple[float, float]:
+    """(top of the colour scale, largest value): :data:`CLIP_PERCENTILE` of the maps' non-empty
+    pixels, at least 1 (the bulk density)."""
+    values = np.concatenate([np.ravel(m) for m in maps])
+    values = values[np.isfinite(values) & (values > 0)]
+    if not len(values):
+        return 1.0, 0.0
+    return max(float(np.percentile(values, CLIP_PERCENTILE)), 1.0), float(values.max())
 
 
 class RingDensityView(_Tab):
@@ -109,19 +126,41 @@ class RingDensityView(_Tab):
         form.addRow(self.button)
         form.addRow("Ring size", self.size)
         form.addRow(self.status)
-        self.plane_plot, self.plane = _image_plot("In plane, |z| &lt; 0.5 Å", "x (Å, long axis)", "y (Å)")
-        self.side_plot, self.side = _image_plot("Side view, |y| &lt; 0.5 Å", "x (Å)", "z (Å, normal)")
+        self.caption = QLabel(
+            "Colour: ρ/ρ₀, the density of atoms around a ring over the bulk density, averaged over "
+            "the rings of the chosen size, each in its own frame: x along the ring's long axis, "
+            f"y across it in the ring's plane, z along its normal (Å). Left: the ring plane "
+            f"(|z| &lt; {SLAB / 2:g} Å); right: seen from the side (|y| &lt; {SLAB / 2:g} Å).")
+        self.caption.setWordWrap(True)
+        self.caption.setStyleSheet("color: #555")
+        # side by side in one scene, the colour bar under both: fits a narrow dock without scrolling
+        self.maps = pg.GraphicsLayoutWidget()
+        self.maps.setBackground("w")
+        self.maps.setMinimumHeight(200)
+        self.maps.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Ignored)  # never forces a tall panel
+        self.plane_plot, self.plane = _image_plot(self.maps, 0, "Ring plane (x, y)", "y (Å)")
+        self.side_plot, self.side = _image_plot(self.maps, 1, "Side view (x, z)", "z (Å, normal)")
         self.bar = pg.ColorBarItem(values=(0, 3), colorMap=pg.colormap.get("viridis"),
-                                   label="ρ / ρ₀", interactive=False)
-        self.bar.setImageItem([self.plane, self.side], insert_in=self.side_plot.getPlotItem())
-        maps = QVBoxLayout()
-        maps.addWidget(self.plane_plot)
-        maps.addWidget(self.side_plot)
+                                   label="ρ / ρ₀", interactive=False, orientation="horizontal")
+        self.bar.setImageItem([self.plane, self.side])
+        self.maps.addItem(self.bar, row=1, col=0, colspan=2)
+        self.clip_note = QLabel("")
+        self.clip_note.setWordWrap(True)
+        self.clip_note.setStyleSheet("color: #555")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(form)
-        layout.addLayout(maps, 1)
+        layout.addWidget(self.caption)
+        layout.addWidget(self.maps, 1)
+        layout.addWidget(self.clip_note)
+        layout.addStretch(0)
         self.set_rings(None)
+
+    def resizeEvent(self, event) -> None:
+        """Two square maps side by side need about half the width in height (plus titles, axes
+        and the colour bar); more would only pad them."""
+        super().resizeEvent(event)
+        self.maps.setMaximumHeight(max(self.maps.minimumHeight(), self.maps.width() // 2 + 120))
 
     def set_elements(self, present: list[str]) -> None:
         _set_elements(self.element, present)
@@ -164,18 +203,23 @@ class RingDensityView(_Tab):
         if res is None or self.size.currentData() is None:
             self.plane.clear()
             self.side.clear()
+            self.clip_note.setText("")
             return
         n = int(self.size.currentData())
         rho0 = res.bulk_density if np.isfinite(res.bulk_density) and res.bulk_density > 0 else 1.0
         w = float(res.edges[-1])
         rect = (-w, -w, 2 * w, 2 * w)
+        plane, side = res.slab(n, "z", SLAB).T / rho0, res.slab(n, "y", SLAB).T / rho0
         # row-major images: rows are the vertical axis
-        self.plane.setImage(res.slab(n, "z").T / rho0, autoLevels=False, rect=rect)
-        self.side.setImage(res.slab(n, "y").T / rho0, autoLevels=False, rect=rect)
+        self.plane.setImage(plane, autoLevels=False, rect=rect)
+        self.side.setImage(side, autoLevels=False, rect=rect)
         for plot in (self.plane_plot, self.side_plot):
             plot.setRange(xRange=(-w, w), yRange=(-w, w), padding=0.02)
-        top = max(float(np.percentile(res.slab(n, "z") / rho0, 99.5)), 1.0)
+        top, peak = colour_top(plane, side)
         self.bar.setLevels((0.0, top))
+        self.clip_note.setText(f"Colours saturate at ρ/ρ₀ = {top:.3g} ({CLIP_PERCENTILE:g}th percentile); "
+                               f"the highest is {peak:.3g}." if peak > top else
+                               f"Colours span ρ/ρ₀ = 0–{top:.3g}.")
 
 
 class HomologyView(_Tab):

@@ -33,6 +33,7 @@ def test_strong_density_and_homology_tabs(qtbot, window):  # noqa: F811
     assert view.size.currentData() == 6
     plane = view.plane.image
     assert plane.shape == (61, 61) and np.isfinite(plane).all() and plane.max() > 1
+    assert "ρ/ρ₀" in view.clip_note.text() and view.bar.levels()[1] >= 1.0
     view.size.setCurrentIndex(1)
     assert not np.array_equal(view.plane.image, plane)
     _shot(window, "rings_density.png")
@@ -65,3 +66,26 @@ def test_homology_tab_says_how_to_install(qtbot, monkeypatch):
     view = HomologyView()
     qtbot.addWidget(view)
     assert not view.button.isEnabled() and "pip install" in view.status.text()
+
+
+def test_density_maps_side_by_side_fit_a_narrow_dock(qtbot):
+    from amorpha.gui.panels.ring_views import CLIP_PERCENTILE, RingDensityView, colour_top
+
+    view = RingDensityView()
+    qtbot.addWidget(view)
+    view.resize(360, 760)
+    view.show()
+    qtbot.waitExposed(view)
+    assert view.minimumSizeHint().width() <= 360 and view.minimumSizeHint().height() <= 760
+    plane, side = view.plane_plot.sceneBoundingRect(), view.side_plot.sceneBoundingRect()
+    assert abs(plane.top() - side.top()) < 1 and plane.right() <= side.left()  # one row
+    assert view.maps.geometry().bottom() < 760
+    # a crystal: a few atom-sized peaks far above the rest; the scale tops out below them
+    rng = np.random.default_rng(0)
+    glass = rng.uniform(0.0, 3.0, (61, 61))
+    peaks = np.zeros((61, 61))
+    peaks.flat[rng.choice(peaks.size, 20, replace=False)] = 400.0
+    top, peak = colour_top(glass, glass + peaks)
+    values = np.concatenate([glass.ravel(), (glass + peaks).ravel()])
+    assert peak == values.max() and top == np.percentile(values, CLIP_PERCENTILE) and top < 10
+    assert colour_top(np.zeros((3, 3))) == (1.0, 0.0)
