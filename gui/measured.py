@@ -77,6 +77,7 @@ class MeasuredSpectra(QObject):
         self.explanation = None  # site_classes.Explanation of the last fit with those classes
         self.aligned = None
         self.decomposition = None
+        self._onset_for = None  # (element, edge) whose tabulated onset the Compare tab was given
         self._curves: dict[str, list] = {}
         self.region = pg.LinearRegionItem(brush=pg.mkBrush(255, 165, 0, 45), movable=True)
         self.region.setZValue(-10)
@@ -162,6 +163,8 @@ class MeasuredSpectra(QObject):
         self.panel.set_window(self.panel.post_window, e[0] + 0.70 * span, e[0] + 0.95 * span)
         for pair in (self.panel.compare_window, self.panel.fit_window):
             self.panel.set_window(pair, e[0], e[-1])
+        if self.predicted() is not None:
+            self._fill_onset(self.predicted())
         self.panel.status.setText(f"Opened {os.path.basename(data.source)}: {len(e)} channels, "
                                   f"{e[0]:g}–{e[-1]:g} eV.")
         self._window_typed()
@@ -362,6 +365,45 @@ class MeasuredSpectra(QObject):
         shown = self.plot_panel.group("predicted")
         return shown[0] if shown else None
 
+    def _fill_onset(self, predicted: Spectrum) -> None:
+        """Give the Compare tab the tabulated onset of the prediction's edge, once per element and
+        edge, so an onset the user typed for that edge stays."""
+        from amorpha.engine.spectra.edges import edge_onset
+
+        key = (predicted.element, predicted.edge)
+        if key == self._onset_for:
+            return
+        self._onset_for = key
+        what = " ".join(k for k in key if k) or "this prediction"
+        try:
+            onset, source = edge_onset(*key)
+            self.panel.show_onset(onset, f"{what} ({source})")
+        except ParameterError:
+            self.panel.show_onset(0.0, f"{what}: not tabulated")
+
+    def placed(self, predicted: Spectrum) -> tuple[Spectrum, float | None]:
+        """(the prediction on the measured energy axis, the onset added or None). Predictions are
+        relative to their edge (:mod:`amorpha.engine.spectra.edges`): one on such a scale beside a
+        measured spectrum at the edge is put at the Compare tab's edge onset, which alignment then
+        refines."""
+        from amorpha.engine.spectra.edges import is_edge_relative, place_at_onset
+
+        self._fill_onset(predicted)
+        onset, measured = self.panel.onset.value(), self.current
+        if not self.panel.place_at_onset.isChecked() or measured is None:
+            return predicted, None
+        if onset > 0:
+            if is_edge_relative(predicted, onset) and not is_edge_relative(measured, onset):
+                return place_at_onset(predicted, onset), onset
+            return predicted, None
+        if min(predicted.energy[-1], measured.energy[-1]) > max(predicted.energy[0], measured.energy[0]):
+            return predicted, None  # on the measured axis already (both relative, say)
+        what = " ".join(k for k in (predicted.element, predicted.edge) if k) or "predicted"
+        raise ParameterError("onset", f"the prediction shares no energy with the measured spectrum and the {what} "
+                                      "edge has no tabulated onset: type where the edge starts on the measured "
+                                      "axis (Compare › edge onset, eV), or untick 'Place the prediction at the "
+                                      "edge onset'")
+
     def _broadening(self):
         """A function (for the worker) that adds the panel's instrument and lifetime broadening to
         a predicted spectrum; the identity when both are 0."""
@@ -381,6 +423,11 @@ class MeasuredSpectra(QObject):
                                   "the surrogate can predict (Predict panel).")
             return None
 
+        try:
+            predicted, onset = self.placed(predicted)
+        except ParameterError as exc:
+            self._error("Align")(exc)
+            return None
         broaden = self._broadening()
 
         def work(progress, cancel):
@@ -392,10 +439,14 @@ class MeasuredSpectra(QObject):
         def done(result):
             raw, shift, scale, aligned, sim, diff = result
             self.aligned = aligned
-            self._draw("aligned", replace(aligned, label=f"prediction aligned (ΔE {shift:+.2f} eV, energy scale {scale:.4f})"))
+            at = f" at the {onset:g} eV onset" if onset is not None else ""
+            self._draw("aligned", replace(aligned, label=f"prediction{at} aligned (ΔE {shift:+.2f} eV, "
+                                                         f"energy scale {scale:.4f})"))
             self._draw("difference", replace(diff, label="measured − aligned"))
-            self.panel.show_similarity([("as predicted", raw), ("aligned", sim)])
+            self.panel.show_similarity([("as predicted" if onset is None else "at the onset", raw),
+                                        ("aligned", sim)])
             self.panel.alignment.setText(
+                (f"Prediction placed at the edge onset {onset:g} eV, then: " if onset is not None else "") +
                 f"Shift {shift:+.3f} eV, energy scale {scale:.5f} about {aligned.meta['scale_centre_ev']:.4g} eV, "
                 f"intensity ×{aligned.meta['amplitude']:.4g} + {aligned.meta['constant']:.4g}; "
                 f"compared over {sim['window'][0]:.4g}–{sim['window'][1]:.4g} eV.")
@@ -567,6 +618,11 @@ class MeasuredSpectra(QObject):
         if data is None or not data.shape:
             self._refuse("Decompose", "Open a line scan or spectrum image first.")
             return None
+        if predicted is not None:
+            try:
+                predicted = self.placed(predicted)[0]
+            except ParameterError:
+                pass  # no onset: the clusters are compared with the prediction as it is, if at all
 
         def work(progress, cancel):
             dec = decompose(data, DecompositionParams(method, int(n_components)), progress, cancel)

@@ -195,6 +195,17 @@ class MeasuredPanel(QWidget):
         self.lorentzian_fwhm.setToolTip("Core-hole lifetime (Lorentzian FWHM) added to every predicted spectrum")
         layout.addLayout(_row("Broaden predictions: Gaussian", self.gaussian_fwhm, "Lorentzian",
                               self.lorentzian_fwhm))
+        self.onset = double_spin(0.0, 1e5, 0.0, " eV", 2)
+        self.onset.setToolTip("Where the edge starts on the measured axis. Predictions are relative to "
+                              "the edge (about −5…25 eV): one is put here before Align refines the shift. "
+                              "Filled from the EELS Atlas for the prediction's element and edge; edit it freely.")
+        self.onset_source = QLabel("")
+        self.onset_source.setStyleSheet("color: #666")
+        self.place_at_onset = QCheckBox("Place the prediction at the edge onset")
+        self.place_at_onset.setChecked(True)
+        self.place_at_onset.setToolTip("Only a prediction on an edge-relative scale (its energies start "
+                                       "below half the onset) is moved")
+        layout.addLayout(_row(self.place_at_onset, self.onset, self.onset_source))
         self.compare_window = _energy_pair(0.0, 1.0)
         layout.addLayout(_window_row("Window", self.compare_window))
         self.fit_scale = QCheckBox("Fit the energy scale too (about the window centre)")
@@ -301,6 +312,13 @@ class MeasuredPanel(QWidget):
             box.blockSignals(True)
             box.setValue(value)
             box.blockSignals(False)
+
+    def show_onset(self, onset: float, source: str) -> None:
+        """The tabulated onset of the prediction's edge (0 and a hint when there is none)."""
+        self.onset.blockSignals(True)
+        self.onset.setValue(onset)
+        self.onset.blockSignals(False)
+        self.onset_source.setText(source)
 
     def broadening(self) -> tuple[float, float]:
         """(Gaussian, Lorentzian) FWHM in eV the user adds to predicted spectra."""

@@ -1,0 +1,88 @@
+"""Where an edge starts on a measured energy-loss (or photon-energy) axis, so a prediction made
+on an edge-relative scale can be put beside a measured spectrum.
+
+Predicted spectra are relative to the edge: the xTB calculator and the surrogates trained on it
+give E − E_LUMO or E − E_edge(free atom) (:mod:`amorpha.engine.surrogate.xtb`), about −5…25 eV,
+while a measured Si K edge starts near 1839 eV and O K near 532 eV. :func:`place_at_onset` adds
+the tabulated (or the user's) onset; alignment (:func:`~.compare.align`) then refines the shift.
+
+Onsets (eV): the Gatan EELS Atlas (eels.info/atlas; as tabulated in HyperSpy/exspy's
+``eels_binding_energies.json``, "onset_energy"), which microscopists read edges against. Edges
+the Atlas does not list (K edges above ~2 keV, Ag L) are electron binding energies of the X-ray
+Data Booklet, Table 1-1 (Thompson et al., LBNL 2009; G. P. Williams' compilation), marked ``XDB``.
+No installed library (ASE, RosettaSciIO, pymatgen, periodictable) tabulates absorption edges.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from ..errors import ParameterError
+from .spectrum import Spectrum
+
+#: Gatan EELS Atlas onsets (eV) per element and core level; L2,3 and M4,5 edges are listed under
+#: both levels when the Atlas gives one onset for the pair.
+EELS_ATLAS: dict[str, dict[str, float]] = {
+    "Li": {"K": 55.0}, "Be": {"K": 111.0}, "B": {"K": 188.0}, "C": {"K": 284.0},
+    "N": {"K": 401.0}, "O": {"K": 532.0}, "F": {"K": 685.0},
+    "Na": {"K": 1072.0, "L1": 63.0, "L2": 31.0, "L3": 31.0},
+    "Mg": {"K": 1305.0, "L1": 89.0, "L2": 51.0, "L3": 51.0},
+    "Al": {"K": 1560.0, "L1": 118.0, "L2": 73.0, "L3": 73.0},
+    "Si": {"K": 1839.0, "L1": 149.7, "L2": 99.8, "L3": 99.2},
+    "P": {"K": 2146.0, "L1": 189.0, "L2": 132.0, "L3": 132.0},
+    "S": {"L1": 229.0, "L2": 165.0, "L3": 165.0},
+    "Cl": {"L1": 270.0, "L2": 200.0, "L3": 200.0},
+    "K": {"L1": 377.0, "L2": 296.0, "L3": 294.0},
+    "Ca": {"L1": 438.0, "L2": 350.0, "L3": 346.0},
+    "Ti": {"L1": 564.0, "L2": 462.0, "L3": 456.0},
+    "Fe": {"K": 7113.0, "L1": 846.0, "L2": 721.0, "L3": 708.0},
+    "Cu": {"L1": 1096.0, "L2": 951.0, "L3": 931.0},
+    "Zn": {"L1": 1194.0, "L2": 1043.0, "L3": 1020.0},
+    "Ge": {"L1": 1414.0, "L2": 1248.0, "L3": 1217.0},
+    "Zr": {"L1": 2532.0, "L2": 2307.0, "L3": 2222.0, "M4": 181.0, "M5": 181.0},
+    "Ag": {"M4": 373.0, "M5": 367.0},
+    "Sn": {"M4": 494.0, "M5": 485.0},
+    "Hf": {"M4": 1716.0, "M5": 1662.0},
+    "Au": {"M4": 2291.0, "M5": 2206.0},
+}
+#: X-ray Data Booklet Table 1-1 binding energies (eV) for edges the Atlas lacks.
+XRAY_DATA_BOOKLET: dict[str, dict[str, float]] = {
+    "S": {"K": 2472.0}, "Cl": {"K": 2822.4}, "K": {"K": 3608.4}, "Ca": {"K": 4038.5},
+    "Ti": {"K": 4966.0}, "Cu": {"K": 8979.0}, "Zn": {"K": 9659.0}, "Ge": {"K": 11103.0},
+    "Ag": {"K": 25514.0, "L1": 3806.0, "L2": 3524.0, "L3": 3351.0},
+}
+#: A combined edge starts where its lower level does.
+COMBINED = {"L2,3": "L3", "M4,5": "M5"}
+
+
+def edge_onset(element: str, edge: str) -> tuple[float, str]:
+    """(onset in eV, its source) of ``element``'s ``edge`` (K, L1, L2, L3, L2,3, M4, M5, M4,5);
+    a ParameterError names the edges known for the element when this one is not tabulated."""
+    from ..surrogate.xtb import normalise_edge  # the edge names every model uses
+
+    name = normalise_edge(edge)
+    level = COMBINED.get(name, name)
+    symbol = str(element).strip().capitalize()
+    for table, source in ((EELS_ATLAS, "EELS Atlas"), (XRAY_DATA_BOOKLET, "X-ray Data Booklet")):
+        if level in table.get(symbol, {}):
+            return table[symbol][level], source
+    known = sorted(set(EELS_ATLAS.get(symbol, {})) | set(XRAY_DATA_BOOKLET.get(symbol, {})))
+    raise ParameterError("edge", f"no tabulated onset for the {symbol} {name} edge" +
+                         (f" (known: {', '.join(known)})" if known else "") +
+                         "; type the onset in eV")
+
+
+def is_edge_relative(spectrum: Spectrum, onset: float) -> bool:
+    """Whether ``spectrum`` is on an edge-relative scale rather than at the edge: its grid starts
+    below half the onset (a relative grid starts near 0 eV, a measured one near the onset)."""
+    return float(np.asarray(spectrum.energy)[0]) < 0.5 * float(onset)
+
+
+def place_at_onset(spectrum: Spectrum, onset: float) -> Spectrum:
+    """``spectrum`` with ``onset`` (eV) added to its energies, the onset kept in ``meta``."""
+    onset = float(onset)
+    if not np.isfinite(onset):
+        raise ParameterError("onset", f"needs an energy in eV, got {onset!r}")
+    return replace(spectrum, energy=np.asarray(spectrum.energy, dtype=np.float64) + onset,
+                   meta={**spectrum.meta, "edge_onset_ev": onset})
