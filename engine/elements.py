@@ -53,6 +53,17 @@ def elements_present(numbers: np.ndarray) -> np.ndarray:
     return np.flatnonzero(counts).astype(np.int64)
 
 
+def present_symbols(numbers: np.ndarray) -> list[str]:
+    """Symbols of the elements that occur, by atomic number; O(n) in numpy, for the GUI thread
+    (ASE's get_chemical_symbols builds a list of n strings)."""
+    return [chemical_symbols[z] for z in elements_present(numbers)]
+
+
+def count_element(numbers: np.ndarray, symbol_: str) -> int:
+    """How many atoms are ``symbol_``."""
+    return int(np.count_nonzero(np.asarray(numbers) == number(symbol_)))
+
+
 def element_types(numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(elements present, each atom's index into them): ``np.unique(..., return_inverse=True)``
     without the sort."""

@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from amorpha.engine.diffusion import (arrhenius_fit, build_network, diffusion_coefficient,
                                       mean_squared_displacement, percolation_barrier, run_kmc,
                                       temperature_scan)
+from amorpha.engine.elements import hill_formula
 from amorpha.engine.errors import ParameterError
 from amorpha.engine.tasks import sub_progress
 from amorpha.gui.panels.diffusion_panel import format_d
@@ -189,7 +190,7 @@ class DiffusionController(QObject):
         self.panel.set_landscape(None)
         self.panel.set_busy(False)
         self.panel.animate_button.setEnabled(False)
-        symbols = atoms.get_chemical_formula(mode="hill") if atoms is not None else ""
+        symbols = hill_formula(atoms.numbers) if atoms is not None else ""
         self.panel.host.setText(f"Host (frozen): {self.window.source or 'the shown model'}, "
                                 f"{symbols}" if atoms is not None else "Host: no model shown.")
 

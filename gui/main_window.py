@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from amorpha.engine import examples
+from amorpha.engine.elements import present_symbols
 from amorpha.engine.build import BuildParameterError
 from amorpha.engine.errors import ReadError
 from amorpha.engine.io import FILE_FILTERS, open_structure, size_warning, write_extxyz
@@ -542,7 +543,7 @@ class MainWindow(QMainWindow):
 
     # -- preferences ------------------------------------------------------------------------------
     def preferences_dialog(self):
-        elements = sorted(set(self.atoms.get_chemical_symbols())) if self.atoms is not None else []
+        elements = present_symbols(self.atoms.numbers) if self.atoms is not None else []
         dialog = PreferencesDialog(self.preferences, elements, self)
         dialog.preferences_accepted.connect(self.set_preferences)
         dialog.open()

@@ -19,6 +19,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QDialogButtonBox, QFileDialog
 
+from amorpha.engine.elements import count_element, present_symbols, symbol
 from amorpha.engine.spectra import Spectrum
 from amorpha.engine.surrogate.compare import CompareParams
 from amorpha.engine.surrogate.model import ModelMismatchError, SpectrumModel
@@ -139,7 +140,7 @@ class SpectrumPrediction(QObject):
 
     def _offer_models(self) -> None:
         """The Edge list: loaded models whose element the shown structure has (and the one in use)."""
-        elements = set(self._atoms.get_chemical_symbols()) if self._atoms is not None else None
+        elements = set(present_symbols(self._atoms.numbers)) if self._atoms is not None else None
         keys = [k for k, m in self.models.items()
                 if m is self.model or elements is None or m.element in elements]
         self.panel.set_choices(keys, model_key(self.model) if self.model is not None else "")
@@ -222,10 +223,11 @@ class SpectrumPrediction(QObject):
             self.window.show_error("Reference spectrum", "Select an atom first (click it in the viewer).")
             return
         index, atoms = self._picked, self._atoms
-        element = self.model.element if self.model is not None else atoms.get_chemical_symbols()[index]
-        if atoms.get_chemical_symbols()[index] != element:
+        here = symbol(int(atoms.numbers[index]))
+        element = self.model.element if self.model is not None else here
+        if here != element:
             self.window.show_error("Reference spectrum",
-                                   f"Atom {index} is {atoms.get_chemical_symbols()[index]}; the model in "
+                                   f"Atom {index} is {here}; the model in "
                                    f"use predicts {element} spectra. Select a {element} atom.")
             return
         calculator = self._calculator()
@@ -251,11 +253,11 @@ class SpectrumPrediction(QObject):
 
         if self._atoms is None:
             return None
-        elements = sorted(set(self._atoms.get_chemical_symbols()))
+        elements = present_symbols(self._atoms.numbers)
         element = "Si" if "Si" in elements else elements[0]
         if self.model is not None and self.model.element in elements:  # the edge chosen in the list
             element = self.model.element
-        count = self._atoms.get_chemical_symbols().count(element)
+        count = count_element(self._atoms.numbers, element)
         dialog = ParamsDialog(
             f"Train a {element} K surrogate on this model", ActiveParams(max_calls=min(60, count)),
             [
@@ -330,7 +332,7 @@ class SpectrumPrediction(QObject):
         from amorpha.gui.build_dialogs import Field, ParamsDialog
 
         element = self.model.element if self.model is not None else "Si"
-        count = self._atoms.get_chemical_symbols().count(element) if self._atoms is not None else 0
+        count = count_element(self._atoms.numbers, element) if self._atoms is not None else 0
         dialog = ParamsDialog(
             "Compare active learning with random sampling", CompareRequest(),
             [
