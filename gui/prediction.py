@@ -102,7 +102,7 @@ class SpectrumPrediction(QObject):
         def done(models):
             for model in models:  # in the order of BUILTIN_MODELS, for the Edge list
                 self.models.setdefault(model_key(model), model)
-            self.set_model(models[0])
+            self.set_model(models[0], quiet=True)  # a model without Si: a status line, no dialog
 
         self._loading = self.runner.submit("Loading the built-in spectrum models",
                                            lambda progress, cancel: [SpectrumModel.load(p) for p in paths],
@@ -115,8 +115,9 @@ class SpectrumPrediction(QObject):
                                            self.set_model, self.window._task_error("Loading the spectrum model"))
         return self._loading
 
-    def set_model(self, model: SpectrumModel | None) -> None:
-        """Use ``model`` (it joins the loaded ones, replacing one of the same element and edge)."""
+    def set_model(self, model: SpectrumModel | None, quiet: bool = False) -> None:
+        """Use ``model`` (it joins the loaded ones, replacing one of the same element and edge);
+        ``quiet``: a shown structure it cannot predict is said in the status line, not a dialog."""
         from amorpha.engine.surrogate.active import LearningCurve
 
         if self.model is not None and model is not None and model_key(model) != model_key(self.model):
@@ -131,7 +132,7 @@ class SpectrumPrediction(QObject):
         self.panel.show_curves({"training (held-out sites)": LearningCurve("stored", **stored)} if stored else {})
         self.model_changed.emit(model)
         if model is not None and self._atoms is not None:
-            self.predict()
+            self.predict(quiet=quiet)
 
     def choose(self, key: str) -> None:
         """Use the loaded model ``key`` ("O K") and predict the shown structure with it."""

@@ -231,6 +231,19 @@ def test_builtin_models_load_together_si_k_in_use(qtbot, empty_window, silica):
     assert average.element == "O" and average.edge == "K"
 
 
+def test_builtin_models_on_a_model_without_their_elements_say_so_quietly(qtbot, empty_window):
+    """A Cu crystal shown while the built-in models load: a status line, no error dialog (which
+    would also end a --screenshot run)."""
+    from ase.build import bulk
+
+    window = empty_window
+    show(qtbot, window, bulk("Cu", cubic=True).repeat(3))
+    with qtbot.waitSignal(window.prediction.prediction_settled, timeout=120000):
+        window.prediction.load_default()
+    assert window.last_error == ""
+    assert "no Si" in window.prediction_panel.status.text()
+
+
 def legend_names(panel):
     return [label.text for _, label in panel.curve_plot.plotItem.legend.items]
 
