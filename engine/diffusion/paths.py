@@ -583,7 +583,10 @@ def find_paths(potential: HostPotential, sites: Sites, params: PathParams = Path
     for k in range(len(i)):
         keep[k] = not _through_other_site(bands[k], energies[k], sites, bands[k, [0, -1]],
                                           spacing[k])
-    paths = Paths(np.column_stack([i, j])[keep], shifts[keep], energies[keep].max(axis=1),
+    # The band's ends are the sites, but their energies come from another kernel call (with or
+    # without forces): rounding may put the highest image a hair below a site; never below it.
+    saddles = np.maximum(energies.max(axis=1), np.maximum(sites.energies[i], sites.energies[j]))
+    paths = Paths(np.column_stack([i, j])[keep], shifts[keep], saddles[keep],
                   bands[keep], energies[keep], converged[keep], int(len(indirect)),
                   int(indirect.sum() + (~keep).sum()), int((blocked & ~indirect).sum()))
     for array in (paths.edges, paths.shifts, paths.saddles, paths.images, paths.energies,
