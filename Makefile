@@ -46,6 +46,7 @@ screenshots: $(STAMP)
 	$(HEADLESS) $(PY) -m amorpha.gui resources/examples/Cu-polycrystal.extxyz --color-by grain --screenshot resources/screenshots/polycrystal.png --size 1500x950
 	$(HEADLESS) $(PY) -m amorpha.gui --diffusion --screenshot resources/screenshots/diffusion.png --size 1500x950
 	$(HEADLESS) $(PY) -m amorpha.gui --gb-search --screenshot resources/screenshots/gb-search.png --size 1500x950
+	$(HEADLESS) $(PY) -m amorpha.gui --dock Diffraction --select 5 --screenshot resources/screenshots/diffraction.png --size 1500x950
 	mkdir -p build && $(PY) packaging/synthetic_measured.py build/a-SiO-Si-K-synthetic.msa
 	$(HEADLESS) $(PY) -m amorpha.gui resources/examples/a-SiO.extxyz --measured build/a-SiO-Si-K-synthetic.msa --screenshot resources/screenshots/measured.png --size 1500x950
 
