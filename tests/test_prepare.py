@@ -110,6 +110,17 @@ def test_powerlaw_background_recovers_exponent():
     np.testing.assert_allclose(out.intensity[post].mean(), edge[post].mean(), rtol=0.05)
 
 
+def test_powerlaw_background_returns_A_and_r_without_noise():
+    """The issue's case as stated: A·E^−r plus an edge gives back A and r within 1 % (with Poisson
+    noise A and r trade off along the window, so the noisy test above checks r and the curve)."""
+    A, r = 2e12, 3.2
+    noisy, bg, edge = core_loss_with_background(A, r)
+    s = Spectrum(noisy.energy, bg + edge, label="core")
+    out, fit = powerlaw_background(s, window=(430.0, 525.0))
+    assert fit.r == pytest.approx(r, rel=0.01)
+    assert fit.A == pytest.approx(A, rel=0.01)
+
+
 def test_powerlaw_background_errors_name_window():
     s, _, _ = core_loss_with_background()
     for window in [(300.0, 450.0), (500.0, 800.0), (450.0, 450.6), (520.0, 450.0), "abc"]:
