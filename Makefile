@@ -27,7 +27,7 @@ sysdeps:
 	@bash packaging/debian-deps.sh
 
 test: $(STAMP) sysdeps
-	$(HEADLESS) $(PY) -m pytest -q $(PYTEST_ARGS)
+	$(HEADLESS) $(PY) -m pytest -q --durations=15 $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(PY) -m pip install -q -e ".[test,bench]"
