@@ -13,13 +13,13 @@ import pyqtgraph as pg
 from PySide6.QtCore import (QAbstractTableModel, QModelIndex, QSize, QSortFilterProxyModel, Qt,
                             Signal)
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QGridLayout, QGroupBox,
-                               QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableView,
+                               QHBoxLayout, QHeaderView, QLabel, QPushButton,
                                QTabWidget, QVBoxLayout, QWidget)
 
 from amorpha.engine.diffusion import KB_EV, UFF_PARAMETERS, KmcParams, LandscapeParams, PathParams
 from amorpha.engine.diffusion import SiteSearchParams
 from amorpha.engine.diffusion.analysis import CM2_PER_ANGSTROM2
-from amorpha.gui.panels.widgets import double_spin, int_spin
+from amorpha.gui.panels.widgets import double_spin, int_spin, sorted_row_table
 
 #: How the host is drawn while the network is shown: (label, atom radius scale; None hides it).
 #: Below 1 the bonds are hidden too (they would hide the paths).
@@ -196,15 +196,7 @@ class DiffusionPanel(QWidget):
         self.model = PathTableModel(self)
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
-        self.proxy.setSortRole(Qt.UserRole)
-        self.table = QTableView()
-        self.table.setModel(self.proxy)
-        self.table.setSortingEnabled(True)
-        self.table.sortByColumn(0, Qt.AscendingOrder)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(20)
+        self.table = sorted_row_table(self.proxy, QAbstractItemView.SingleSelection)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setMinimumHeight(150)

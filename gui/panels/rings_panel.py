@@ -31,7 +31,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
-    QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -40,7 +39,7 @@ from PySide6.QtWidgets import (
 from amorpha.engine.elements import elements_present, symbol
 from amorpha.engine.order.rings import RingParams, RingResult, write_ring_statistics
 from amorpha.gui.panels.ring_views import HomologyView, RingDensityView
-from amorpha.gui.panels.widgets import int_spin
+from amorpha.gui.panels.widgets import int_spin, sorted_row_table
 
 #: Definitions offered, as (label, RingParams.definition).
 DEFINITIONS = [("Primitive (shortest path)", "primitive"), ("Strong", "strong"), ("King", "king"),
@@ -201,15 +200,7 @@ class RingsPanel(QWidget):
         self.model = RingTableModel(self)
         self.proxy = RingFilter(self)
         self.proxy.setSourceModel(self.model)
-        self.proxy.setSortRole(Qt.UserRole)
-        self.table = QTableView()
-        self.table.setModel(self.proxy)
-        self.table.setSortingEnabled(True)
-        self.table.sortByColumn(0, Qt.AscendingOrder)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.ExtendedSelection)
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(20)
+        self.table = sorted_row_table(self.proxy, QAbstractItemView.ExtendedSelection)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeToContents)
         header.setStretchLastSection(True)

@@ -1,7 +1,9 @@
 """Small widget factories the panels share."""
 from __future__ import annotations
 
-from PySide6.QtWidgets import QDoubleSpinBox, QFormLayout, QSpinBox, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QAbstractItemView, QDoubleSpinBox, QFormLayout, QSpinBox,
+                               QTableView, QWidget)
 
 
 def double_spin(lo: float, hi: float, value: float, suffix: str = "", decimals: int = 2) -> QDoubleSpinBox:
@@ -33,3 +35,18 @@ def form_page(rows: list[tuple[str, QWidget]]) -> QWidget:
     for label, field in rows:
         form.addRow(label, field)
     return page
+
+
+def sorted_row_table(proxy, selection_mode: QAbstractItemView.SelectionMode) -> QTableView:
+    """A compact table of whole rows over ``proxy`` (sorted by its Qt.UserRole, first column
+    ascending): the ring browser and the path table look and behave alike."""
+    proxy.setSortRole(Qt.UserRole)
+    table = QTableView()
+    table.setModel(proxy)
+    table.setSortingEnabled(True)
+    table.sortByColumn(0, Qt.AscendingOrder)
+    table.setSelectionBehavior(QAbstractItemView.SelectRows)
+    table.setSelectionMode(selection_mode)
+    table.verticalHeader().setVisible(False)
+    table.verticalHeader().setDefaultSectionSize(20)
+    return table
