@@ -40,9 +40,11 @@ def test_lost_scheduler_stops_the_search_and_keeps_results(oracle):
             threading.Thread(target=cluster.close).start()
 
     t0 = time.perf_counter()
-    with pytest.raises(SearchFailed, match="stopped after 2 evaluations") as err:
+    # the cluster closes from another thread: one more evaluation may finish before it is gone
+    with pytest.raises(SearchFailed, match=r"stopped after [23] evaluations") as err:
         run_search(candidate_grid(SMALL), oracle, "exhaustive", scheduler=cluster.scheduler_address,
                    cache=False, on_evaluation=on_evaluation)
     assert time.perf_counter() - t0 < 30.0
-    assert [e.candidate.index for e in err.value.result.evaluations] == [0, 1]
+    kept = [e.candidate.index for e in err.value.result.evaluations]
+    assert kept == [e.candidate.index for e in seen] and kept[:2] == [0, 1]
     assert np.all(np.isfinite(err.value.result.gammas))
