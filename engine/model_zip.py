@@ -1,14 +1,18 @@
 """Saved models as one zip: ``meta.json`` (what the model is, for whom, how good, which versions
-made it) and ``arrays.npz`` (its numbers), written atomically; reading checks the format name and
-version and turns every way a file can be broken into one :class:`~.errors.ReadError`.
+made it), an npz of its numbers (``arrays.npz``, or another name) and any other members a model
+needs (the scikit-learn models keep ``model.pkl`` beside their ``training.npz``), written
+atomically; reading checks the format name and version and turns every way a file can be broken
+into one :class:`~.errors.ReadError`.
 
-Why not pickle: a zip of JSON and npz opens with any Python and numpy, and never runs code.
+Why JSON and npz: they open with any Python and numpy and never run code; a pickle (only where a
+model has one) is read as bytes here and left to its model to trust or refit.
 """
 from __future__ import annotations
 
 import io
 import json
 import os
+import pickle
 import zipfile
 from typing import Mapping
 
@@ -27,26 +31,32 @@ def library_versions() -> dict:
     return {"amorpha": __version__, "numpy": np.__version__, "sklearn": sklearn.__version__}
 
 
-def write_model_zip(path, meta: Mapping, arrays: Mapping[str, np.ndarray]) -> None:
-    """``meta`` (JSON-able) and ``arrays`` into the zip at ``path``; a crash while saving leaves
-    the previous file as it was."""
+def write_model_zip(path, meta: Mapping, arrays: Mapping[str, np.ndarray],
+                    arrays_name: str = "arrays.npz", members: Mapping[str, bytes] | None = None) -> None:
+    """``meta`` (JSON-able), ``members`` (name → bytes) and ``arrays`` (as ``arrays_name``) into
+    the zip at ``path``, in that order; a crash while saving leaves the previous file as it was."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("meta.json", json.dumps(dict(meta), indent=1, ensure_ascii=False))
+        for name, blob in (members or {}).items():
+            zf.writestr(name, blob)
         data = io.BytesIO()
-        np.savez(data, **{k: np.asarray(v) for k, v in arrays.items()})
-        zf.writestr("arrays.npz", data.getvalue())
+        np.savez_compressed(data, **{k: np.asarray(v) for k, v in arrays.items()})
+        zf.writestr(arrays_name, data.getvalue())
     write_bytes_atomic(os.fspath(path), buffer.getvalue())
 
 
-def read_model_zip(path, fmt: str, version: int, what: str) -> tuple[dict, dict]:
-    """(meta, arrays) of a file :func:`write_model_zip` wrote with ``meta["format"] == fmt`` and
-    ``meta["version"] <= version``; ``what`` names the kind of model in messages."""
+def read_model_zip(path, fmt: str, version: int, what: str, arrays_name: str = "arrays.npz",
+                   members: tuple[str, ...] = ()) -> tuple:
+    """(meta, arrays, then the bytes of each of ``members``) of a file :func:`write_model_zip`
+    wrote with ``meta["format"] == fmt`` and ``meta["version"] <= version``; ``what`` names the
+    kind of model in messages."""
     path = os.fspath(path)
     try:
         with zipfile.ZipFile(path) as zf:
             meta = json.loads(zf.read("meta.json"))
-            with np.load(io.BytesIO(zf.read("arrays.npz")), allow_pickle=False) as npz:
+            blobs = tuple(zf.read(name) for name in members)
+            with np.load(io.BytesIO(zf.read(arrays_name)), allow_pickle=False) as npz:
                 arrays = {k: npz[k] for k in npz.files}
     except FileNotFoundError:
         raise ReadError(path, None, "no such file") from None
@@ -63,4 +73,22 @@ def read_model_zip(path, fmt: str, version: int, what: str) -> tuple[dict, dict]
     if newer:
         raise ReadError(path, None, f"made by a newer Amorpha ({what} version {meta['version']}, "
                                     f"this one reads up to {version})")
-    return meta, arrays
+    return (meta, arrays) + blobs
+
+
+def write_fitted_zip(path, meta: Mapping, fitted, x: np.ndarray, y: np.ndarray) -> None:
+    """A scikit-learn model: ``meta``, its ``fitted`` objects pickled (``model.pkl``) and its
+    training data (``training.npz``: x, y), from which another scikit-learn can refit it."""
+    write_model_zip(path, meta, {"x": x, "y": y}, "training.npz",
+                    {"model.pkl": pickle.dumps(fitted, protocol=pickle.HIGHEST_PROTOCOL)})
+
+
+def read_fitted_zip(path, fmt: str, version: int, what: str) -> tuple[dict, bytes, np.ndarray, np.ndarray]:
+    """(meta, the pickle's bytes unread, x, y) of a file :func:`write_fitted_zip` wrote; the
+    model decides whether to trust the pickle (same scikit-learn) or refit from x, y."""
+    meta, training, fitted = read_model_zip(path, fmt, version, what, "training.npz", ("model.pkl",))
+    try:
+        return meta, fitted, training["x"], training["y"]
+    except KeyError as exc:
+        raise ReadError(os.fspath(path), None, f"the {what} file is damaged (no {exc} in its "
+                                               "training data)") from None

@@ -31,13 +31,10 @@ scikit-learn objects, refitted from the stored training data when scikit-learn's
 """
 from __future__ import annotations
 
-import io
-import json
 import math
 import os
 import pickle
 import threading
-import zipfile
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
@@ -45,12 +42,12 @@ import numpy as np
 from ase import Atoms
 from numba import njit
 
-from ..atomic import write_bytes_atomic
 from ..build.bicrystal import BicrystalParams, build_bicrystal
 from ..build.crystals import unit_cell
 from ..descriptors import AcsfParams
 from ..descriptors import settings as S
 from ..errors import ParameterError, ReadError, require
+from ..model_zip import read_fitted_zip, write_fitted_zip
 from ..surrogate.model import ModelMismatchError  # one "does not fit the model" error for all
 from ..tasks import (Cancelled, CancelFn, ProgressFn, chunked, check_cancel, report,
                      sub_progress)
@@ -847,15 +844,8 @@ class AtomicEnergyModel:
     def save(self, path) -> None:
         """Write atomically (a crash while saving leaves the previous file as it was)."""
         require(self._fitted is not None, "model", "train the model before saving it")
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr("meta.json", json.dumps(self.meta(), indent=1, ensure_ascii=False))
-            zf.writestr("model.pkl", pickle.dumps(self._fitted, protocol=pickle.HIGHEST_PROTOCOL))
-            arrays = io.BytesIO()
-            np.savez_compressed(arrays, x=self._training[0].astype(np.float32),
-                                y=self._training[1])
-            zf.writestr("training.npz", arrays.getvalue())
-        write_bytes_atomic(os.fspath(path), buffer.getvalue())
+        write_fitted_zip(path, self.meta(), self._fitted, self._training[0].astype(np.float32),
+                         self._training[1])
 
     @classmethod
     def load(cls, path) -> "AtomicEnergyModel":
@@ -863,22 +853,8 @@ class AtomicEnergyModel:
         import sklearn
 
         path = os.fspath(path)
-        try:
-            with zipfile.ZipFile(path) as zf:
-                meta = json.loads(zf.read("meta.json"))
-                fitted = zf.read("model.pkl")
-                with np.load(io.BytesIO(zf.read("training.npz"))) as arrays:
-                    x, y = arrays["x"].astype(np.float64), arrays["y"]
-        except FileNotFoundError as exc:
-            raise ReadError(path, None, "no such file") from exc
-        except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, OSError, ValueError) as exc:
-            raise ReadError(path, None, f"not an Amorpha atomic-energy model ({exc})") from exc
-        if meta.get("format") != MODEL_FORMAT:
-            raise ReadError(path, None, f"not an Amorpha atomic-energy model (format "
-                                        f"{meta.get('format')!r})")
-        if int(meta.get("version", 0)) > MODEL_VERSION:
-            raise ReadError(path, None, f"made by a newer Amorpha (model version "
-                                        f"{meta['version']}, this one reads up to {MODEL_VERSION})")
+        meta, fitted, x, y = read_fitted_zip(path, MODEL_FORMAT, MODEL_VERSION, "atomic-energy model")
+        x = x.astype(np.float64)
         try:
             params = AcsfParams.from_dict(meta["descriptor"])
             params.validate()

@@ -16,17 +16,14 @@ pickle.
 """
 from __future__ import annotations
 
-import io
-import json
 import os
 import pickle
-import zipfile
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from amorpha.engine.atomic import write_bytes_atomic
 from amorpha.engine.errors import ReadError, require
+from amorpha.engine.model_zip import read_fitted_zip, write_fitted_zip
 from amorpha.engine.spectra.spectrum import SiteSpectra, Spectrum, check_grid
 from amorpha.engine.surrogate.metrics import spectrum_metrics
 from amorpha.engine.tasks import check_cancel, report, sub_progress
@@ -273,30 +270,12 @@ class SpectrumModel:
 
     def save(self, path) -> None:
         """Write atomically: a crash while saving leaves the previous file as it was."""
-        path = os.fspath(path)
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr("meta.json", json.dumps(self.meta(), indent=1))
-            zf.writestr("model.pkl", pickle.dumps(self._fitted, protocol=pickle.HIGHEST_PROTOCOL))
-            arrays = io.BytesIO()
-            np.savez_compressed(arrays, x=self._training[0], y=self._training[1])
-            zf.writestr("training.npz", arrays.getvalue())
-        write_bytes_atomic(path, buffer.getvalue())
+        write_fitted_zip(path, self.meta(), self._fitted, *self._training)
 
     @classmethod
     def load(cls, path) -> "SpectrumModel":
-        path = os.fspath(path)
-        try:
-            with zipfile.ZipFile(path) as zf:
-                meta = json.loads(zf.read("meta.json"))
-                fitted = zf.read("model.pkl")
-                with np.load(io.BytesIO(zf.read("training.npz"))) as arrays:
-                    training = (arrays["x"], arrays["y"])
-        except FileNotFoundError as exc:
-            raise ReadError(path, None, "no such file") from exc
-        except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, OSError, ValueError) as exc:
-            raise ReadError(path, None, f"not an Amorpha spectrum model ({exc})") from exc
-        return cls.from_meta(meta, fitted, training, path)
+        meta, fitted, x, y = read_fitted_zip(path, MODEL_FORMAT, MODEL_VERSION, "spectrum model")
+        return cls.from_meta(meta, fitted, (x, y), os.fspath(path))
 
     @classmethod
     def from_meta(cls, meta: dict, fitted: bytes, training, path: str = "") -> "SpectrumModel":
