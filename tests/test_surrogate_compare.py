@@ -1,13 +1,16 @@
 """Active against random on one pool (engine/surrogate/compare.py): both runs share the held-out
 sites and the starting sites, each site is asked of the calculator once, and bad settings are
 refused before any calculation."""
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from amorpha.engine.errors import ParameterError
 from amorpha.engine.spectra import SiteSpectra
-from amorpha.engine.surrogate.active import ActiveLearner
+from amorpha.engine.surrogate.active import ActiveLearner, ActiveParams, compare_strategies
 from amorpha.engine.surrogate.compare import CompareParams, MemoOracle, compare
+from amorpha.engine.tasks import Cancelled
 
 ENERGY = np.linspace(0, 10, 51)
 
@@ -54,6 +57,27 @@ def test_both_strategies_share_held_out_and_start_and_ask_each_site_once(pool):
 
     learner.run(answer)
     assert learner.curve.rmse == pytest.approx(curves["random"].rmse)
+
+
+def test_known_spectra_curves_are_single_runs_and_cancel_keeps_the_points(pool):
+    """compare_strategies (which compare builds on) with every spectrum known, as the benchmark
+    runs it: each curve is that strategy's own run; Cancel leaves the points made so far."""
+    x, y = pool
+    train, test = np.arange(30, 150), (x[:30], y[:30])
+    params = ActiveParams(n_initial=5, batch=5, max_calls=25, regressor="kernel_ridge", seed=1)
+    curves = compare_strategies(x[train], y[train], test, params, ("farthest", "random"))
+    for strategy, curve in curves.items():
+        learner = ActiveLearner(x[train], replace(params, strategy=strategy), test=test)
+        learner.run(lambda rows: y[train][rows])
+        assert curve.calls == learner.curve.calls == [5, 10, 15, 20, 25]
+        assert curve.rmse == pytest.approx(learner.curve.rmse)
+    assert curves["farthest"].rmse[-1] < curves["farthest"].rmse[0]
+    live, seen = {}, []
+    with pytest.raises(Cancelled):
+        compare_strategies(x[train], y[train], test, params, ("farthest", "random"), curves=live,
+                           progress=lambda f, m: seen.append(m), cancel=lambda: len(seen) >= 7)
+    assert list(live) == ["farthest", "random"] and live["farthest"].calls == [5, 10, 15, 20, 25]
+    assert live["random"].calls == [5, 10] and seen[0].startswith("farthest: ")
 
 
 def test_memo_oracle_returns_rows_in_order_asked(pool):

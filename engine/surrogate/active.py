@@ -22,7 +22,7 @@ import numpy as np
 from amorpha.engine.errors import require
 from amorpha.engine.spectra.spectrum import SiteSpectra
 from amorpha.engine.surrogate.model import SpectrumModel, SurrogateParams
-from amorpha.engine.tasks import check_cancel, report
+from amorpha.engine.tasks import check_cancel, report, sub_progress
 
 STRATEGIES = ("variance", "uncertainty", "farthest", "random")
 #: candidates (and integration points) of the variance strategy: its covariance is n² floats
@@ -273,14 +273,19 @@ def import_results(directory, grid: np.ndarray | None = None) -> tuple[np.ndarra
     return np.array(rows, dtype=np.int64), data
 
 
-def compare_strategies(pool: np.ndarray, oracle_spectra: np.ndarray, test: tuple[np.ndarray, np.ndarray],
-                       params: ActiveParams, strategies=("uncertainty", "random"),
-                       progress=None, cancel=None) -> dict[str, LearningCurve]:
-    """Learning curves of several strategies on a pool whose spectra are all known (benchmarks)."""
-    curves = {}
+def compare_strategies(pool: np.ndarray, oracle: "Oracle | np.ndarray", test: tuple[np.ndarray, np.ndarray],
+                       params: ActiveParams, strategies=("uncertainty", "random"), descriptor: dict | None = None,
+                       curves: dict | None = None, progress=None, cancel=None) -> dict[str, LearningCurve]:
+    """Learning curves (error on the held-out ``test`` features and spectra against calls) of
+    ``strategies`` on one pool, each run from the same seed. ``oracle`` answers pool rows, or is
+    the spectra of every row when all are known (benchmarks). ``curves`` (a dict) is filled while
+    the runs go, so a window can draw them live; Cancel keeps the points made so far there."""
+    answer = oracle if callable(oracle) else (lambda rows, known=np.asarray(oracle): known[rows])
+    curves = {} if curves is None else curves
     for k, strategy in enumerate(strategies):
-        learner = ActiveLearner(pool, replace(params, strategy=strategy), test=test)
-        learner.run(lambda rows: oracle_spectra[rows], cancel=cancel)
+        check_cancel(cancel)
+        learner = ActiveLearner(pool, replace(params, strategy=strategy), descriptor, test=test)
         curves[strategy] = learner.curve
-        report(progress, (k + 1) / len(strategies), f"{strategy} done")
+        part = sub_progress(progress, k / len(strategies), (k + 1) / len(strategies))
+        learner.run(answer, progress=lambda f, m, s=strategy, p=part: report(p, f, f"{s}: {m}"), cancel=cancel)
     return curves

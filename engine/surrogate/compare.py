@@ -18,7 +18,7 @@ from dataclasses import dataclass, fields, replace
 import numpy as np
 
 from amorpha.engine.errors import require
-from amorpha.engine.surrogate.active import ActiveLearner, ActiveParams, LearningCurve
+from amorpha.engine.surrogate.active import ActiveParams, LearningCurve, compare_strategies
 from amorpha.engine.tasks import check_cancel, report, sub_progress
 
 
@@ -94,21 +94,14 @@ def compare(pool: np.ndarray, oracle, params: CompareParams, descriptor: dict | 
     require(len(test_rows) >= 2, "pool", "the calculator could not do the held-out sites")
     report(progress, 0.1, f"{len(test_rows)} held-out reference spectra")
     train = np.setdiff1d(np.arange(len(pool)), test_rows)
-    curves = {} if curves is None else curves
-    strategies = (params.strategy, "random")
-    for k, strategy in enumerate(strategies):
-        check_cancel(cancel)
-        learner = ActiveLearner(pool[train], params.active(strategy), descriptor,
-                                test=(pool[test_rows], test_spectra.intensity))
-        curves[strategy] = learner.curve
 
-        def answer(rows):
-            done, spectra = memo(train[rows])
-            return np.searchsorted(train, done), spectra
+    def answer(rows):
+        done, spectra = memo(train[rows])
+        return np.searchsorted(train, done), spectra
 
-        part = sub_progress(progress, 0.1 + 0.9 * k / 2, 0.1 + 0.9 * (k + 1) / 2)
-        learner.run(answer, progress=lambda f, m, s=strategy, p=part: report(p, f, f"{s}: {m}"), cancel=cancel)
-    return curves
+    return compare_strategies(pool[train], answer, (pool[test_rows], test_spectra.intensity),
+                              params.active(params.strategy), (params.strategy, "random"), descriptor,
+                              curves, sub_progress(progress, 0.1, 1.0), cancel)
 
 
 def calculator_curves(pool, calculator, params: CompareParams, curves: dict | None = None,
