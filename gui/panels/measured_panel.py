@@ -42,6 +42,15 @@ def _window_row(label: str, pair) -> QHBoxLayout:
     return _row(label, pair[0], "to", pair[1])
 
 
+def _page(title: str = "") -> tuple[QWidget, QVBoxLayout]:
+    """A tab's page and its column of rows, headed by ``title`` when given."""
+    page = QWidget()
+    layout = QVBoxLayout(page)
+    if title:
+        layout.addWidget(QLabel(title))
+    return page, layout
+
+
 def _table(headers: list[str]) -> QTableWidget:
     table = QTableWidget(0, len(headers))
     table.setHorizontalHeaderLabels(headers)
@@ -106,8 +115,7 @@ class MeasuredPanel(QWidget):
 
     # -- construction -----------------------------------------------------------------------
     def _prepare_tab(self) -> QWidget:
-        page = QWidget()
-        layout = QVBoxLayout(page)
+        page, layout = _page()
         self.steps = QListWidget()
         self.steps.setMinimumHeight(70)
         self.steps.setMaximumHeight(110)
@@ -186,9 +194,7 @@ class MeasuredPanel(QWidget):
         return page
 
     def _compare_tab(self) -> QWidget:
-        page = QWidget()
-        layout = QVBoxLayout(page)
-        layout.addWidget(QLabel("Measured against the predicted average of the shown model."))
+        page, layout = _page("Measured against the predicted average of the shown model.")
         self.gaussian_fwhm = double_spin(0.0, 50.0, 0.0, " eV", 2)
         self.lorentzian_fwhm = double_spin(0.0, 50.0, 0.0, " eV", 2)
         self.gaussian_fwhm.setToolTip("Instrument resolution (Gaussian FWHM) added to every predicted spectrum")
@@ -224,9 +230,7 @@ class MeasuredPanel(QWidget):
         return page
 
     def _explain_tab(self) -> QWidget:
-        page = QWidget()
-        layout = QVBoxLayout(page)
-        layout.addWidget(QLabel("Measured = Σ fraction·component + background (fractions ≥ 0)"))
+        page, layout = _page("Measured = Σ fraction·component + background (fractions ≥ 0)")
         self.components = QListWidget()
         self.components.setMinimumHeight(70)
         self.components.setMaximumHeight(120)
@@ -269,8 +273,7 @@ class MeasuredPanel(QWidget):
         return page
 
     def _image_tab(self) -> QWidget:
-        page = QWidget()
-        layout = QVBoxLayout(page)
+        page, layout = _page()
         self.image_hint = QLabel("A line scan or spectrum image decomposes here; click a pixel for its spectrum.")
         self.image_hint.setWordWrap(True)
         layout.addWidget(self.image_hint)

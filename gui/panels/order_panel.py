@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from amorpha.engine.elements import elements_present, symbol
 from amorpha.engine.order.local_order import SteinhardtParams, TetrahedralParams
-from amorpha.gui.panels.widgets import double_spin, form_page, int_spin
+from amorpha.gui.panels.widgets import double_spin, form_box, form_page, int_spin
 
 try:  # the pair/angle/structure-factor engine may be absent in older checkouts
     from amorpha.engine.order.angles import AngleParams
@@ -121,15 +121,10 @@ class OrderPanel(QWidget):
         self.steinhardt_button = QPushButton("Compute q6")
         self.l_value.valueChanged.connect(lambda l: self.steinhardt_button.setText(f"Compute q{l}"))
         self.steinhardt_button.clicked.connect(self._request_steinhardt)
-        steinhardt = QGroupBox("Steinhardt order q_l")
-        form = QFormLayout(steinhardt)
-        form.addRow("l", self.l_value)
-        form.addRow("Neighbours", self.neighbor_mode)
-        form.addRow("Number k", self.k_nearest)
-        form.addRow("Cutoff", self.q_cutoff)
-        form.addRow(self.averaged)
-        form.addRow(self.steinhardt_button)
-        self._steinhardt_form = form
+        steinhardt = form_box("Steinhardt order q_l", [
+            ("l", self.l_value), ("Neighbours", self.neighbor_mode), ("Number k", self.k_nearest),
+            ("Cutoff", self.q_cutoff), self.averaged, self.steinhardt_button])
+        self._steinhardt_form = steinhardt.layout()
         self._neighbor_mode_changed()
 
         self.centre = QComboBox()
@@ -144,12 +139,9 @@ class OrderPanel(QWidget):
         self.t_cutoff.setToolTip("Only neighbours closer than this; fewer than 4 gives NaN")
         self.tetrahedral_button = QPushButton("Compute tetrahedral q")
         self.tetrahedral_button.clicked.connect(self._request_tetrahedral)
-        tetra = QGroupBox("Tetrahedral order q (4 nearest neighbours)")
-        form = QFormLayout(tetra)
-        form.addRow("Centre", self.centre)
-        form.addRow("Neighbours", self.neighbor)
-        form.addRow("Cutoff", self.t_cutoff)
-        form.addRow(self.tetrahedral_button)
+        tetra = form_box("Tetrahedral order q (4 nearest neighbours)", [
+            ("Centre", self.centre), ("Neighbours", self.neighbor), ("Cutoff", self.t_cutoff),
+            self.tetrahedral_button])
 
         self.value_choice = QComboBox()
         self.value_choice.currentTextChanged.connect(self._plot_values)

@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFileDialog,
-    QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -39,7 +38,7 @@ from PySide6.QtWidgets import (
 from amorpha.engine.elements import elements_present, symbol
 from amorpha.engine.order.rings import RingParams, RingResult, write_ring_statistics
 from amorpha.gui.panels.ring_views import HomologyView, RingDensityView
-from amorpha.gui.panels.widgets import int_spin, sorted_row_table
+from amorpha.gui.panels.widgets import form_box, int_spin, sorted_row_table
 
 #: Definitions offered, as (label, RingParams.definition).
 DEFINITIONS = [("Primitive (shortest path)", "primitive"), ("Strong", "strong"), ("King", "king"),
@@ -164,13 +163,9 @@ class RingsPanel(QWidget):
         self.compute_button.clicked.connect(self._request)
         self.status = QLabel("Bonds: the Structure panel's cutoffs.")
         self.status.setWordWrap(True)
-        params = QGroupBox("Ring search")
-        form = QFormLayout(params)
-        form.addRow("Definition", self.definition)
-        form.addRow("Max size", self.max_size)
-        form.addRow("Count size in", self.count_element)
-        form.addRow(self.compute_button)
-        form.addRow(self.status)
+        params = form_box("Ring search", [
+            ("Definition", self.definition), ("Max size", self.max_size),
+            ("Count size in", self.count_element), self.compute_button, self.status])
 
         self.plot = pg.PlotWidget(background="w")
         self.plot.setMinimumHeight(180)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QAbstractItemView, QDoubleSpinBox, QFormLayout, QSpinBox,
+from PySide6.QtWidgets import (QAbstractItemView, QDoubleSpinBox, QFormLayout, QGroupBox, QSpinBox,
                                QTableView, QWidget)
 
 
@@ -35,6 +35,19 @@ def form_page(rows: list[tuple[str, QWidget]]) -> QWidget:
     for label, field in rows:
         form.addRow(label, field)
     return page
+
+
+def form_box(title: str, rows: list) -> QGroupBox:
+    """A titled group of form rows, each a (label, field) pair or a lone widget across the row;
+    ``box.layout()`` is the QFormLayout (to hide rows later)."""
+    box = QGroupBox(title)
+    form = QFormLayout(box)
+    for row in rows:
+        if isinstance(row, tuple):
+            form.addRow(*row)
+        else:
+            form.addRow(row)
+    return box
 
 
 def sorted_row_table(proxy, selection_mode: QAbstractItemView.SelectionMode) -> QTableView:
