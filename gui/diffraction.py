@@ -5,20 +5,28 @@ Diffraction panel, and a wire cylinder in the viewer where the column is.
 The window forwards "a model is shown" and "an atom was clicked"; the camera is watched by a
 light poll (its azimuth, elevation, roll and field of view), and every change waits for a short
 quiet spell before one pattern is computed (the latest request wins; nothing runs while the
-panel is hidden).
+panel is hidden). The pattern shown can be saved as a picture (PNG/SVG, as the Measured panel's
+plots) or as numbers with their k axes (:mod:`amorpha.engine.order.diffraction_files`).
 """
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QFileDialog
 
 from amorpha.engine.order.diffraction import beam_frame, compute_diffraction
+from amorpha.engine.order.diffraction_files import write_pattern
+from amorpha.gui.plot_export import PLOT_FILTER, save_plot_image
 from amorpha.gui.viewer.column_marker import ColumnMarker
 from amorpha.gui.viewer.picking import ray_from_view
 
 #: Camera poll interval and the quiet spell before a pattern is computed (ms).
 POLL_MS = 150
 SETTLE_MS = 120
+DATA_FILTER = "NumPy arrays (*.npz);;CSV grid (*.csv)"
 
 
 def view_frame(viewer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -62,6 +70,8 @@ class DiffractionController(QObject):
         self._poll.timeout.connect(self._watch)
         self._poll.start()
         panel.settings_changed.connect(self.schedule)
+        panel.save_image_requested.connect(self.save_image_dialog)
+        panel.save_data_requested.connect(self.save_data_dialog)
 
     # -- following the window ---------------------------------------------------------------
     def structure_shown(self, atoms) -> None:
@@ -167,3 +177,45 @@ class DiffractionController(QObject):
         length = c.length if np.isfinite(c.length) else float(np.ptp(c.xyz[:, 2]) if len(c) else 1.0)
         self.marker.show(c.point, c.direction, c.right, c.up, 0.5 * c.diameter, length)
 
+    # -- saving -----------------------------------------------------------------------------
+    def _ask_path(self, title: str, name: str, filters: str) -> str:
+        """A file name from the save dialog, with the chosen filter's ending if it has none."""
+        start = self.window.settings.value("last_dir", str(Path.home()))
+        path, chosen = QFileDialog.getSaveFileName(self.window, title, os.path.join(start, name), filters)
+        if path and not os.path.splitext(path)[1] and "(*." in chosen:
+            path += chosen[chosen.index("(*.") + 2:].rstrip(")")
+        return path
+
+    def save_image_dialog(self) -> None:
+        if self.panel.result is not None:
+            path = self._ask_path("Save diffraction image", "diffraction.png", PLOT_FILTER)
+            if path:
+                self.save_image(path)
+
+    def save_image(self, path: str) -> None:
+        """The pattern as drawn (axes, colour bar, log or linear) as PNG or SVG; on the GUI thread,
+        as painting must be."""
+        try:
+            path = save_plot_image(self.panel.plot, path, "Amorpha virtual Å-beam diffraction")
+        except OSError as exc:
+            self.window._task_error("Saving the diffraction image")(exc)
+            return
+        self.window.statusBar().showMessage(f"Saved {path}", 8000)
+
+    def save_data_dialog(self) -> None:
+        if self.panel.result is not None:
+            path = self._ask_path("Save diffraction data", "diffraction.npz", DATA_FILTER)
+            if path:
+                self.save_data(path)
+
+    def save_data(self, path: str):
+        """The shown pattern's intensities and k axes (.npz or .csv), written in the background."""
+        result = self.panel.result
+        if result is None:
+            return None
+        if not path.lower().endswith((".npz", ".csv")):
+            path += ".npz"
+        return self.window.runner.submit(
+            f"Saving {os.path.basename(path)}", lambda progress, cancel: write_pattern(result, path),
+            lambda written: self.window.statusBar().showMessage(f"Saved {written}", 8000),
+            self.window._task_error("Saving " + os.path.basename(path)))

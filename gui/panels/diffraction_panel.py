@@ -2,14 +2,16 @@
 
 The pattern is an image on k axes in 1/Å (k_x to the right and k_y up, as on the screen); the
 settings (column diameter, probe, thickness, k range, voltage, log scale) emit
-``settings_changed`` and the controller (gui/diffraction.py) recomputes in the background.
+``settings_changed`` and the controller (gui/diffraction.py) recomputes in the background; the
+two Save buttons ask it to write the picture as shown or the intensities with their k axes.
 """
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QPushButton,
+                               QVBoxLayout, QWidget)
 
 from amorpha.engine.order.diffraction import DiffractionParams, log_image
 
@@ -24,6 +26,8 @@ DYNAMIC_RANGE = 1e4
 
 class DiffractionPanel(QWidget):
     settings_changed = Signal()
+    save_image_requested = Signal()
+    save_data_requested = Signal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -77,13 +81,27 @@ class DiffractionPanel(QWidget):
         self.colorbar.setImageItem(self.image, insert_in=self.plot.getPlotItem())
         self.status = QLabel("No column yet.")
         self.status.setWordWrap(True)
+        self.save_image_button = QPushButton("Save image…")
+        self.save_image_button.setToolTip("The pattern as shown, with its k axes and colour bar "
+                                          "(PNG or SVG)")
+        self.save_image_button.clicked.connect(self.save_image_requested)
+        self.save_data_button = QPushButton("Save data…")
+        self.save_data_button.setToolTip("The intensity I(k_x, k_y) in Å² with its k axes in 1/Å "
+                                         "and the column's geometry: .npz (numpy) or a .csv grid")
+        self.save_data_button.clicked.connect(self.save_data_requested)
+        saves = QHBoxLayout()
+        saves.addStretch(1)
+        saves.addWidget(self.save_image_button)
+        saves.addWidget(self.save_data_button)
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.intro)
         layout.addLayout(form)
         layout.addWidget(self.plot, 1)
+        layout.addLayout(saves)
         layout.addWidget(self.status)
         self.result = None
+        self._set_saveable(False)
         for box in (self.diameter, self.thickness, self.k_max, self.voltage):
             box.valueChanged.connect(self.settings_changed)
         for combo in (self.probe, self.pixels):
@@ -98,9 +116,14 @@ class DiffractionPanel(QWidget):
                                  thickness=10.0 * thickness if thickness > 0 else None,
                                  probe=self.probe.currentData(), voltage=self.voltage.value())
 
+    def _set_saveable(self, saveable: bool) -> None:
+        self.save_image_button.setEnabled(saveable)
+        self.save_data_button.setEnabled(saveable)
+
     def show_result(self, result) -> None:
         self.result = result
         self._redraw()
+        self._set_saveable(True)
         c = result.column
         alpha = f", α = {1e3 * result.semi_angle:.1f} mrad (discs of {result.disc_radius:.3f} 1/Å)" \
             if result.semi_angle else ""
@@ -131,6 +154,7 @@ class DiffractionPanel(QWidget):
     def clear(self, message: str) -> None:
         self.result = None
         self.image.clear()
+        self._set_saveable(False)
         self.status.setText(message)
 
 
