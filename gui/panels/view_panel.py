@@ -9,14 +9,12 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFormLayout,
-    QGroupBox,
     QPushButton,
     QSlider,
     QVBoxLayout,
     QWidget,
 )
-from amorpha.gui.panels.widgets import double_spin
+from amorpha.gui.panels.widgets import double_spin, form_box
 
 ELEMENT = "Element"
 
@@ -74,12 +72,8 @@ class ViewPanel(QWidget):
         self.bonds_box.toggled.connect(self.bonds_toggled)
         reset = QPushButton("Reset view")
         reset.clicked.connect(self.reset_requested)
-        display = QGroupBox("Display")
-        form = QFormLayout(display)
-        form.addRow("Colour by", self.color_combo)
-        form.addRow("Projection", self.projection)
-        form.addRow(self.bonds_box)
-        form.addRow(reset)
+        display = form_box("Display", [("Colour by", self.color_combo), ("Projection", self.projection),
+                                       self.bonds_box, reset])
 
         self.slab_on = QCheckBox("Clip to a slab")
         self.slab_normal = QComboBox()
@@ -88,12 +82,9 @@ class ViewPanel(QWidget):
         self.slab_position.setRange(0, 1000)
         self.slab_position.setValue(500)
         self.slab_thickness = double_spin(0.1, 1000.0, 5.0, " Å")
-        slab = QGroupBox("Clipping slab")
-        slab_form = QFormLayout(slab)
-        slab_form.addRow(self.slab_on)
-        slab_form.addRow("Normal", self.slab_normal)
-        slab_form.addRow("Position", self.slab_position)
-        slab_form.addRow("Thickness", self.slab_thickness)
+        slab = form_box("Clipping slab", [self.slab_on, ("Normal", self.slab_normal),
+                                          ("Position", self.slab_position),
+                                          ("Thickness", self.slab_thickness)])
         for signal in (
             self.slab_on.toggled,
             self.slab_normal.currentIndexChanged,
