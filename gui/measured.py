@@ -23,10 +23,10 @@ from PySide6.QtWidgets import QFileDialog
 from amorpha.engine.errors import ParameterError, ReadError
 from amorpha.engine.spectra.spectrum import Spectrum, SpectrumError
 from amorpha.engine.surrogate.model import ModelMismatchError
+from amorpha.gui.plot_export import PLOT_FILTER, save_plot_image
 
 SPECTRUM_FILTER = "Spectra (*.dm3 *.dm4 *.msa *.ems *.emsa *.hspy *.txt *.csv *.dat);;All files (*)"
 SAVE_FILTER = "CSV columns (*.csv);;EMSA/MSA (*.msa);;Text columns (*.txt)"
-PLOT_FILTER = "PNG image (*.png);;SVG drawing (*.svg)"
 _PLAIN = (ParameterError, ReadError, SpectrumError, ModelMismatchError)
 _PENS = {  # auxiliary curve kind -> pen
     "background": pg.mkPen("#ff7f0e", width=1.6, style=Qt.DashLine),
@@ -404,6 +404,17 @@ class MeasuredSpectra(QObject):
                                       "axis (Compare › edge onset, eV), or untick 'Place the prediction at the "
                                       "edge onset'")
 
+    def on_measured_axis(self, predicted: Spectrum) -> Spectrum:
+        """A prediction placed like Compare places it (:meth:`placed`), and shifted by Compare's
+        last alignment when one was placed the same way, so components of Explain sit where the
+        aligned prediction sat."""
+        spectrum, onset = self.placed(predicted)
+        aligned = self.aligned
+        if onset is not None and aligned is not None and aligned.meta.get("edge_onset_ev") == onset:
+            shift = float(aligned.meta.get("shift_ev", 0.0))
+            spectrum = replace(spectrum, energy=spectrum.energy + shift, meta={**spectrum.meta, "shift_ev": shift})
+        return spectrum
+
     def _broadening(self):
         """A function (for the worker) that adds the panel's instrument and lifetime broadening to
         a predicted spectrum; the identity when both are 0."""
@@ -529,7 +540,12 @@ class MeasuredSpectra(QObject):
         predicted = self.predicted()
         if self.current is None or predicted is None:
             return None
-        e, p = self.current.energy, predicted.energy
+        try:
+            p = self.placed(predicted)[0].energy
+        except ParameterError as exc:
+            self.panel.status.setText(f"Nothing to explain: {exc}")
+            return None
+        e = self.current.energy
         if min(e[-1], p[-1]) <= max(e[0], p[0]):
             self.panel.status.setText(f"Nothing to explain: the prediction ({p[0]:g}–{p[-1]:g} eV) and the measured "
                                       f"spectrum ({e[0]:g}–{e[-1]:g} eV) share no energy range.")
@@ -577,7 +593,12 @@ class MeasuredSpectra(QObject):
             self._refuse("Explain", "There are no components to fit with: add candidate models "
                                     "(Add models…) or the shown model's site classes first.")
             return None
-        measured, components, broaden = self.current, list(self.components), self._broadening()
+        try:
+            components = [self.on_measured_axis(c) for c in self.components]
+        except ParameterError as exc:
+            self._error("Explain")(exc)
+            return None
+        measured, broaden = self.current, self._broadening()
         classes, n_bootstrap = self._fitting_classes(), int(n_bootstrap) if n_bootstrap >= 2 else 0
 
         def work(progress, cancel):
@@ -723,36 +744,11 @@ class MeasuredSpectra(QObject):
             self.save_plot(path)
 
     def save_plot(self, path: str) -> None:
-        """The spectrum plot as PNG (pyqtgraph's exporter, 2× the screen size) or SVG (Qt's SVG
-        generator: pyqtgraph 0.14's SVG exporter cannot parse the paths Qt 6 writes). On the GUI
-        thread: both paint the scene."""
-        widget = self.plot_panel.plot
+        """The spectrum plot as PNG or SVG (:func:`~amorpha.gui.plot_export.save_plot_image`)."""
         try:
-            if path.lower().endswith(".svg"):
-                from PySide6.QtCore import QRect
-                from PySide6.QtGui import QPainter
-                from PySide6.QtSvg import QSvgGenerator
-
-                generator = QSvgGenerator()
-                generator.setFileName(path)
-                generator.setSize(widget.size())
-                generator.setViewBox(QRect(0, 0, widget.width(), widget.height()))
-                generator.setTitle("Amorpha spectra")
-                painter = QPainter(generator)
-                widget.render(painter)
-                ok = painter.end()
-            else:
-                import pyqtgraph.exporters as exporters
-
-                item = widget.getPlotItem()
-                exporter = exporters.ImageExporter(item)
-                exporter.parameters()["width"] = int(2 * max(item.width(), 400))
-                ok = exporter.export(path if path.lower().endswith(".png") else path + ".png") is not False
+            path = save_plot_image(self.plot_panel.plot, path, "Amorpha spectra")
         except OSError as exc:
             self._error("Saving the plot")(exc)
-            return
-        if not ok or not os.path.isfile(path):
-            self._refuse("Saving the plot", f"Could not write {path}.")
             return
         self.panel.status.setText(f"Saved {path}")
 

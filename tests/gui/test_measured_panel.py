@@ -366,6 +366,34 @@ def test_prediction_outside_the_measured_range_is_hidden_not_explained(qtbot, em
     assert [lab.text for s, lab in plot.legend.items if s.item is item] == [
         "Si K predicted (hidden: outside the measured range)"]
     assert plot.plot.getViewBox().viewRange()[0][0] > 350.0  # not stretched to 0 eV
-    assert m.explain_shown_model() is None and "share no energy range" in window.measured_panel.status.text()
+    assert m.explain_shown_model() is None
+    assert "Nothing to explain" in window.measured_panel.status.text()
+    assert "no tabulated onset" in window.measured_panel.status.text()  # says what to type
     plot.remove_group("measured")
     assert item.isVisible()
+
+
+def test_explain_places_edge_relative_components_at_the_onset(qtbot, empty_window, tmp_path):
+    """Components predicted on an edge-relative scale (Si K, 0 = the edge) beside a measured Si K
+    edge in absolute energy loss: Explain puts them at the tabulated onset (1839 eV) and at
+    Compare's alignment shift, as Compare does, and recovers the mixture."""
+    window = empty_window
+    e = np.arange(-5.0, 25.0, 0.1)
+    c1 = Spectrum(e, gauss(e, 6.0, 1.5), label="Si0", element="Si", edge="K")
+    c2 = Spectrum(e, gauss(e, 11.0, 2.0), label="Si4+", element="Si", edge="K")
+    truth = 0.35 * c1.intensity + 0.65 * c2.intensity
+    loss = 1839.0 + 0.6 + e  # the measured edge sits 0.6 eV above the tabulated onset
+    counts = np.random.default_rng(5).poisson(5000 * truth + 100).astype(float)
+    path = tmp_path / "si-k.msa"
+    write_msa(Spectrum(loss, counts, label="Si K mixture"), path)
+    m = opened(qtbot, window, path)
+    window.spectrum_panel.add_spectrum(Spectrum(e, truth, label="predicted", element="Si", edge="K"),
+                                       "predicted")
+    with qtbot.waitSignal(m.compared, timeout=20000):
+        window.measured_panel.align_requested.emit((1836.0, 1862.0), False)
+    assert m.aligned.meta["shift_ev"] == pytest.approx(0.6, abs=0.05)
+    m.set_components([c1, c2])
+    with qtbot.waitSignal(m.fitted, timeout=30000):
+        window.measured_panel.fit_requested.emit((1836.0, 1862.0), "constant", 0)
+    assert m.fit.fractions == pytest.approx([0.35, 0.65], abs=0.02)
+    assert m.fit.r2 > 0.99
