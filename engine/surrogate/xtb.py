@@ -29,18 +29,31 @@ How a spectrum is made (:class:`XtbCalculator`):
    * ``"lumo"``: the lowest final state (first orbital at least half empty) is 0;
    * ``"vacuum"``: xTB orbital energies as they are;
    * ``"delta-scf"`` (needs ``core_hole``): the lowest final state is put at the site's
-     equivalent-core edge energy E(Z+1 cluster) - E(cluster), minus the same difference for the
-     free atom. This is the one reference that keeps the chemical shift between sites (in a-SiOx
-     the edge moves up by ~7 eV from Si0 to Si4+, as measured), at the cost of a second SCF;
+     equivalent-core edge energy E(Z+1 cluster) - E(cluster) (with the full core hole: plus that
+     state's orbital energy), minus E(Z+1 atom) - E(atom) for the free neutral atom, one constant
+     for all sites. This is the one reference that keeps the chemical shift between sites (in
+     a-SiOx the edge moves up by ~7 eV from Si0 to Si4+, as measured), at the cost of a second SCF;
 5. the sticks are broadened (Gaussian and Lorentzian FWHM, :mod:`.broadening`) onto the grid
    ``e_min..e_max``; the intensity is the absorber-projected empty density of states (1/eV).
 
-Core hole (``core_hole=True``): the Z+1 (equivalent-core) approximation with the excited electron
-kept ("excited core hole"): the absorber becomes element Z+1 and the cluster stays neutral, so
-it holds one electron more than the ground state, as the final state does (the core electron is
-promoted into the valence). The final states are the orbitals left empty once that electron is
-taken back out of the highest occupied level, so the level it occupies (the core exciton) is the
-first final state. A neutral cluster avoids a charged one whose levels all shift with its size.
+Core hole (``core_hole=True``): the Z+1 (equivalent-core) approximation, the absorber becomes
+element Z+1, in one of two forms (``core_hole_model``):
+
+* ``"excited"`` (XCH): the excited electron is kept, the cluster stays neutral and holds one
+  electron more than the ground state, as the final state does. The final states are the
+  orbitals left empty once that electron is taken back out of the highest occupied level, so the
+  level it occupies is the first final state. Where the absorber's own exciton is the lowest
+  empty level (bulk silica) this is the best one-electron picture; but next to a region with a
+  lower conduction band (a SiO4 at a SiO2/Si interface) the extra electron settles *there*,
+  the absorber's p levels then miss its on-site repulsion and the whole white line drops by
+  2-3 eV relative to the same tetrahedron in bulk: a different final state, not a chemical shift.
+* ``"full"`` (FCH, as in the supercell core-hole calculations of the Mizoguchi group): the
+  electron is removed, the Z+1 cluster has charge +1 and the ground state's electron count
+  (closed-shell wherever the ground state is), so there is no choice of where an extra electron
+  goes. Orbital k's transition energy is the ΔSCF ionisation energy plus its orbital energy,
+  E(Z+1, +1) - E(ground) + ε_k (Koopmans for the added electron), no "lowest final state"
+  needed. The charged cluster's levels shift with its size, but so does its ionisation energy,
+  and the two largely cancel in the sum; all sites use one radius.
 """
 from __future__ import annotations
 
@@ -83,6 +96,8 @@ EDGES: dict[str, tuple[int, int]] = {
     "M1": (0, 19), "M2": (1, 19), "M3": (1, 19), "M2,3": (1, 19),
     "M4": (2, 31), "M5": (2, 31), "M4,5": (2, 31),
 }
+#: Core-hole models (module docstring): Z+1 neutral with the excited electron, or Z+1 cation.
+CORE_HOLE_MODELS = ("excited", "full")
 ENERGY_REFERENCES = {
     "lumo": "lowest final state of the cluster (E - E_LUMO)",
     "vacuum": "xTB orbital energies (vacuum level of the cluster)",
@@ -115,6 +130,8 @@ class XtbParams:
     #: tetrahedra (~75 atoms in a-SiO2, about a second per SCF).
     cluster_radius: float = 5.0
     core_hole: bool = False
+    #: "excited" (XCH, neutral Z+1) or "full" (FCH, Z+1 cation); module docstring.
+    core_hole_model: str = "excited"
     gaussian_fwhm: float = 0.8  # eV, instrument
     lorentzian_fwhm: float = 0.5  # eV, core-hole lifetime (Si 1s: ~0.5 eV)
     e_min: float = -5.0  # eV relative to the energy reference
@@ -143,6 +160,8 @@ class XtbParams:
         t = finite_number(self.electronic_temperature, "electronic_temperature")
         require(0 < t <= 50_000, "electronic_temperature",
                 f"the electronic temperature must be in (0, 50000] K, got {t:g}")
+        require(self.core_hole_model in CORE_HOLE_MODELS, "core_hole_model",
+                f"unknown core-hole model {self.core_hole_model!r}; choose one of {', '.join(CORE_HOLE_MODELS)}")
         require(self.energy_reference in ENERGY_REFERENCES, "energy_reference",
                 f"unknown reference {self.energy_reference!r}; choose one of {', '.join(ENERGY_REFERENCES)}")
         require(self.energy_reference != "delta-scf" or self.core_hole, "energy_reference",
@@ -361,6 +380,8 @@ class XtbCalculator(ReferenceCalculator):
         for name in ("gaussian_fwhm", "lorentzian_fwhm", "e_min", "e_max", "n_points",
                      "energy_reference", "cutoffs"):  # cutoffs act through the cluster (the key)
             s.pop(name, None)
+        if s["core_hole_model"] == "excited":  # the calculation from before the setting existed:
+            del s["core_hole_model"]  # its cached results stay valid
         return s
 
     def check_site(self, atoms, index: int) -> int:
@@ -388,12 +409,13 @@ class XtbCalculator(ReferenceCalculator):
         return build_cluster(atoms, index, float(self.params.cluster_radius),
                              cutoffs=self.params.cutoffs, bond_list=context)
 
-    def _scf(self, numbers, cluster: Cluster, temperatures, cancel) -> tuple[XtbResult, float]:
-        """SCF at the first electronic temperature that converges (:data:`SCF_RETRY_TEMPERATURES`)."""
+    def _scf(self, numbers, cluster: Cluster, temperatures, cancel, charge: int = 0) -> tuple[XtbResult, float]:
+        """SCF at the first electronic temperature that converges (:data:`SCF_RETRY_TEMPERATURES`);
+        ``charge`` is added to the cluster's own."""
         for attempt, temperature in enumerate(temperatures):
             check_cancel(cancel)  # between SCF runs
             try:
-                return run_xtb(numbers, cluster.positions, charge=cluster.charge,
+                return run_xtb(numbers, cluster.positions, charge=cluster.charge + charge,
                                method=self.params.method, electronic_temperature=temperature,
                                threads=self.threads, max_iterations=SCF_ITERATIONS), temperature
             except XtbError as exc:
@@ -409,22 +431,23 @@ class XtbCalculator(ReferenceCalculator):
         temperatures = [t0] + [t for t in SCF_RETRY_TEMPERATURES if t > t0]
         res, temperature = self._scf(numbers, cluster, temperatures, cancel)
         extra: dict = {}
-        excited = 0
+        excited = charge = 0
+        full = self.params.core_hole and self.params.core_hole_model == "full"
         if self.params.core_hole:
-            ground, excited = res, 1
+            ground = res
+            # Z+1: neutral with one electron more (excited), or a cation (full core hole).
+            excited, charge = (0, 1) if full else (1, 0)
             ground_numbers = numbers.copy()
             z = int(numbers[cluster.absorber])
-            numbers[cluster.absorber] += 1  # Z+1, cluster kept neutral: one electron more
-            res, t_x = self._scf(numbers, cluster, [t for t in temperatures if t >= temperature], cancel)
+            numbers[cluster.absorber] += 1
+            res, t_x = self._scf(numbers, cluster, [t for t in temperatures if t >= temperature], cancel,
+                                 charge=charge)
             if t_x > temperature:  # both energies at one smearing, or their difference is off
                 ground, _ = self._scf(ground_numbers, cluster, [t_x], cancel)
                 temperature = t_x
             atom = atom_shift(z, self.params.method, temperature, self.threads)
-            extra = {
-                "ground_energy_ev": ground.energy,
-                "atom_shift_ev": atom,
-                "edge_ev": res.energy - ground.energy - atom,
-            }
+            extra = {"ground_energy_ev": ground.energy, "atom_shift_ev": atom,
+                     "edge_ev": res.energy - ground.energy - atom}
         ls = final_l(self.edge)
         weights = site_weights(res, cluster.absorber, ls, "lowdin")
         empty = empty_fractions(res.occupations, excited)
@@ -432,7 +455,10 @@ class XtbCalculator(ReferenceCalculator):
         filled = np.flatnonzero(empty < 0.5)
         lumo = float(res.orbital_energies[final[0]]) if len(final) else float("nan")
         homo = float(res.orbital_energies[filled[-1]]) if len(filled) else float("nan")
-        n_e = int(numbers.sum() - cluster.charge)
+        if full:  # transition energy of the lowest final state: ionisation ΔSCF + its level
+            extra["ionisation_ev"] = extra["edge_ev"] + atom
+            extra["edge_ev"] += lumo
+        n_e = int(numbers.sum() - cluster.charge - charge)
         return {
             "orbital_energy": res.orbital_energies,
             "empty": empty,
@@ -445,7 +471,7 @@ class XtbCalculator(ReferenceCalculator):
                 "cluster_atoms": int(len(numbers)),
                 "cluster_caps": int(cluster.n_caps),
                 "cluster_formula": cluster.atoms.get_chemical_formula(),
-                "charge": int(cluster.charge),
+                "charge": int(cluster.charge + charge),  # of the run the orbitals are from
                 "uhf": int(n_e % 2),
                 "absorber_charge": float(res.charges[cluster.absorber]),
                 "scf_seconds": float(res.seconds),
@@ -477,7 +503,8 @@ class XtbCalculator(ReferenceCalculator):
             "stick_energy": sticks_e[keep].tolist(),
             "stick_weight": sticks_w[keep].tolist(),
             "method": p.method,
-            "core_hole": "Z+1, excited electron kept" if p.core_hole else "none",
+            "core_hole": ({"excited": "Z+1, excited electron kept", "full": "Z+1 cation (full core hole)"}
+                          [p.core_hole_model] if p.core_hole else "none"),
             "projection": "lowdin",
             "settings": self.settings(),
         })
