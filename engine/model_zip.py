@@ -92,3 +92,16 @@ def read_fitted_zip(path, fmt: str, version: int, what: str) -> tuple[dict, byte
     except KeyError as exc:
         raise ReadError(os.fspath(path), None, f"the {what} file is damaged (no {exc} in its "
                                                "training data)") from None
+
+
+def restore_fitted(model, meta: Mapping, fitted: bytes, x: np.ndarray, y: np.ndarray) -> None:
+    """Give ``model`` its fitted objects: the pickle when the same scikit-learn wrote it, else
+    ``model._fit(x, y)`` (another scikit-learn's pickles may not load or may behave differently).
+    Raises what unpickling or fitting raises; the caller names the file."""
+    import sklearn
+
+    if meta.get("sklearn") == sklearn.__version__:
+        model._fitted = pickle.loads(fitted)
+        model._training = (x, y)
+    else:
+        model._fit(x, y)

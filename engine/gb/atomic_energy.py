@@ -47,7 +47,7 @@ from ..build.crystals import unit_cell
 from ..descriptors import AcsfParams
 from ..descriptors import settings as S
 from ..errors import ParameterError, ReadError, require
-from ..model_zip import read_fitted_zip, write_fitted_zip
+from ..model_zip import read_fitted_zip, restore_fitted, write_fitted_zip
 from ..surrogate.model import ModelMismatchError  # one "does not fit the model" error for all
 from ..tasks import (Cancelled, CancelFn, ProgressFn, chunked, check_cancel, report,
                      sub_progress)
@@ -850,8 +850,6 @@ class AtomicEnergyModel:
     @classmethod
     def load(cls, path) -> "AtomicEnergyModel":
         """Read a saved model; ReadError with the reason if the file is not one or is damaged."""
-        import sklearn
-
         path = os.fspath(path)
         meta, fitted, x, y = read_fitted_zip(path, MODEL_FORMAT, MODEL_VERSION, "atomic-energy model")
         x = x.astype(np.float64)
@@ -864,11 +862,7 @@ class AtomicEnergyModel:
                         int(meta["seed"]), dict(meta.get("metrics", {})))
             require(x.ndim == 2 and x.shape == (len(y), params.n_features), "training data",
                     f"{params.n_features} features per atom as the descriptor settings give")
-            if meta.get("sklearn") == sklearn.__version__:
-                model._fitted = pickle.loads(fitted)
-                model._training = (x, y)
-            else:  # another scikit-learn: its pickles may not load or may behave differently
-                model._fit(x, y)
+            restore_fitted(model, meta, fitted, x, y)
         except (KeyError, TypeError, ValueError, pickle.UnpicklingError, AttributeError,
                 ImportError) as exc:
             raise ReadError(path, None, f"the model file is damaged ({exc})") from exc

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from amorpha.engine.errors import ReadError, require
-from amorpha.engine.model_zip import read_fitted_zip, write_fitted_zip
+from amorpha.engine.model_zip import read_fitted_zip, restore_fitted, write_fitted_zip
 from amorpha.engine.spectra.spectrum import SiteSpectra, Spectrum, check_grid
 from amorpha.engine.surrogate.metrics import spectrum_metrics
 from amorpha.engine.tasks import check_cancel, report, sub_progress
@@ -279,8 +279,6 @@ class SpectrumModel:
 
     @classmethod
     def from_meta(cls, meta: dict, fitted: bytes, training, path: str = "") -> "SpectrumModel":
-        import sklearn
-
         if meta.get("format") != MODEL_FORMAT:
             raise ReadError(path, None, "not an Amorpha spectrum model (format field missing)")
         if int(meta.get("version", 0)) > MODEL_VERSION:
@@ -294,11 +292,7 @@ class SpectrumModel:
             x, y = (np.asarray(a, dtype=np.float64) for a in training)
             require(x.ndim == 2 and y.shape == (len(x), len(energy)), "training data",
                     f"{len(energy)} intensities per training spectrum")
-            if meta.get("sklearn") == sklearn.__version__:
-                model._fitted = pickle.loads(fitted)
-                model._training = (x, y)
-            else:  # another scikit-learn: its pickles may not load or may behave differently
-                model._fit(x, y)
+            restore_fitted(model, meta, fitted, x, y)
         except (KeyError, TypeError, ValueError, pickle.UnpicklingError, AttributeError, ImportError) as exc:
             raise ReadError(path, None, f"the model file is damaged ({exc})") from exc
         return model
