@@ -1,4 +1,5 @@
-"""Per-site descriptors of local structure (ACSF, SOAP, interpretable features), numba kernels.
+"""Per-site descriptors of local structure (ACSF, weighted ACSF, SOAP, interpretable features),
+numba kernels.
 
 One entry point for models: :func:`compute` takes any of the parameter types and returns an
 (n_centres, n_features) array; :func:`params_from_dict` rebuilds parameters from their
@@ -15,17 +16,20 @@ from ..tasks import CancelFn, ProgressFn
 from . import acsf as _acsf
 from . import local as _local
 from . import soap as _soap
+from . import wacsf as _wacsf
 from .acsf import AcsfParams, compute_acsf
 from .local import LocalFeatureParams, local_features
 from .soap import SoapParams, compute_soap
+from .wacsf import WacsfParams, compute_wacsf
 
 #: kind -> (parameter class, compute function, feature-name function)
 KINDS = {
     _soap.KIND: (SoapParams, compute_soap, _soap.feature_names),
     _acsf.KIND: (AcsfParams, compute_acsf, _acsf.feature_names),
     _local.KIND: (LocalFeatureParams, local_features, _local.feature_names),
+    _wacsf.KIND: (WacsfParams, compute_wacsf, _wacsf.feature_names),
 }
-DescriptorParams = SoapParams | AcsfParams | LocalFeatureParams
+DescriptorParams = SoapParams | AcsfParams | LocalFeatureParams | WacsfParams
 
 
 def _kind_of(params) -> str:
@@ -72,5 +76,6 @@ def warm_up() -> None:
 
 __all__ = [
     "AcsfParams", "DescriptorParams", "KINDS", "LocalFeatureParams", "SoapParams", "compute",
-    "compute_acsf", "compute_soap", "feature_names", "local_features", "params_from_dict",
+    "WacsfParams", "compute_acsf", "compute_soap", "compute_wacsf", "feature_names", "local_features",
+    "params_from_dict",
 ]
