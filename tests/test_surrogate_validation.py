@@ -14,10 +14,34 @@ local features (S coordination by element, bond lengths); products of SOAP and l
 kernels; Laplacian/RBF/normalised-SOAP-dot kernel ridge; unit-norm and edge-aligned targets. The
 best, Laplacian kernel ridge on SOAP × local features, gains 0.006 in cross-validation (0.944 vs
 0.939) and nothing on the test split (0.935-0.938), so the Gaussian process stays.
+
+A second round (mean cosine; CV on the training split only: random 5-fold / grouped 5-fold by
+the S bonding pattern and its neighbours' elements / trained on < 72 electrons, checked on the 27
+with 72; the test split looked at once per final candidate):
+
+    candidate                                        random  grouped  size   test
+    SOAP + GP (this test)                            0.936   0.924    0.955  0.937
+    wACSF (XANESNET's descriptor) + GP               0.935   0.925    0.950  0.899
+    ACSF by element (same grids) + GP                0.936   0.921    0.949
+    wACSF + ridge / kernel ridge                     0.925   0.912    0.944
+    SOAP + GP with a linear (dot-product) kernel part 0.937  0.922
+    SOAP or wACSF + atom/electron/element counts, GP 0.935   0.925
+    wACSF + GP on √intensity; own GPs for 5 scores   0.934   0.925    0.950
+    SOAP and wACSF blocks weighted equally, one GP   0.941   0.930    0.955  0.931
+      … plus atom/electron/element counts            0.940   0.929    0.962  0.920
+    mean of SOAP + GP and wACSF + GP                 0.940   0.931    0.956  0.933
+    SOAP + GP cut where the spectrum should end      0.935   0.923    0.964  0.948
+      (end energy linear in the electron count, 0.5 eV logistic edge)
+
+Ceilings: 30 PCA components reconstruct held-out spectra to 0.992; the single best training
+spectrum for each held-out one reaches 0.951. The choices that win the random and grouped CV
+(two descriptors together) lose on the thioureas; only modelling where the spectrum ends, which
+the size CV favours and the others do not, moves the test split (0.948): the ORCA truncation, not
+the local structure, is what the 0.95 misses, and nothing chosen honestly reaches it.
 """
 import numpy as np
 
-from amorpha.engine.descriptors import SoapParams
+from amorpha.engine.descriptors import SoapParams, WacsfParams
 from amorpha.engine.spectra import read_spectrum_folder, site_spectra
 from amorpha.engine.surrogate.metrics import spectrum_metrics
 from amorpha.engine.surrogate.model import SurrogateParams
@@ -42,6 +66,16 @@ def test_xanesnet_s_k_held_out_spectra(shared_data):
     assert m["cosine_mean"] >= 0.92 and m["cosine_mean"] > baseline["cosine_mean"] + 0.07, m
     assert m["rmse"] < 0.8 * baseline["rmse"], (m, baseline)
 
+
+
+def test_xanesnet_s_k_with_xanesnets_own_descriptor(shared_data):
+    """wACSF of the absorber (XANESNET's choice) through the same pipeline: as good as SOAP in
+    cross-validation on the training split (0.935 vs 0.936), worse on the thioureas (0.90)."""
+    folder = read_spectrum_folder(shared_data / "spectra/xanesnet_s_k", edge="K")
+    model = train_from_folder(folder, WacsfParams(periodic=False), SurrogateParams(regressor="gp"))
+    assert model.descriptor["kind"] == "wacsf" and model.metrics["n"] == 10
+    # Measured: 0.899; the training mean alone scores 0.848.
+    assert 0.87 < model.metrics["cosine_mean"] < 0.937, model.metrics
 
 def test_feff_cu_k_sites_train_a_model_through_the_same_pipeline(shared_data):
     """Ten FEFF9 Cu K sites of seven crystals: too few to learn from (R² < 0 here), but they must
