@@ -30,14 +30,19 @@ with 72; the test split looked at once per final candidate):
     SOAP and wACSF blocks weighted equally, one GP   0.941   0.930    0.955  0.931
       … plus atom/electron/element counts            0.940   0.929    0.962  0.920
     mean of SOAP + GP and wACSF + GP                 0.940   0.931    0.956  0.933
-    SOAP + GP cut where the spectrum should end      0.935   0.923    0.964  0.948
-      (end energy linear in the electron count, 0.5 eV logistic edge)
+    wACSF + MLP (256) on the raw spectrum, best α    0.927   0.923
+    SOAP + GP, cut where the spectrum should end:
+      end linear in the element counts               0.938   0.927    0.963  0.946
+      end linear in the electron count               0.935   0.923    0.964  0.948
+      (a 0.5 eV logistic edge at the end energy fitted on the training spectra)
 
 Ceilings: 30 PCA components reconstruct held-out spectra to 0.992; the single best training
 spectrum for each held-out one reaches 0.951. The choices that win the random and grouped CV
-(two descriptors together) lose on the thioureas; only modelling where the spectrum ends, which
-the size CV favours and the others do not, moves the test split (0.948): the ORCA truncation, not
-the local structure, is what the 0.95 misses, and nothing chosen honestly reaches it.
+(two descriptors together) lose on the thioureas. Only modelling where the spectrum ends moves
+the test split (0.946, with the end from element counts, which all three CVs prefer): the ORCA
+truncation, not the local structure, is much of what the 0.95 misses, and nothing chosen honestly
+reaches it. The cut is not in the pipeline: it fits one code's fixed number of roots, and a
+prediction from a descriptor row alone cannot know the molecule's composition.
 """
 import numpy as np
 
