@@ -87,13 +87,23 @@ def compute_wacsf(atoms, params: WacsfParams, centers=None, progress: Optional[P
     """wACSF of each centre (atom indices; all atoms if None), shape (n_centres, n_features)."""
     params.validate()
     species_z = np.unique(np.asarray(atoms.numbers, dtype=np.int64))
-    acsf = AcsfParams(species=tuple(int(z) for z in species_z), r_cut=float(params.r_max),
+    resolved = compute_acsf(atoms, resolved_params(params, species_z), centers=centers,
+                            progress=progress, cancel=cancel)
+    return contract(resolved, species_z, params)
+
+
+def resolved_params(params: WacsfParams, species_z) -> AcsfParams:
+    """The element-resolved ACSF whose weighted sums are ``params``' wACSF."""
+    return AcsfParams(species=tuple(int(z) for z in species_z), r_cut=float(params.r_max),
                       g2_params=params.g2_params(), g4_params=params.g4_params(),
                       periodic=bool(params.periodic))
-    resolved = compute_acsf(atoms, acsf, centers=centers, progress=progress, cancel=cancel)
+
+
+def contract(resolved: np.ndarray, species_z, params: WacsfParams) -> np.ndarray:
+    """wACSF from element-resolved ACSF columns (DScribe's layout, species sorted by Z)."""
     # Column layout of ACSF: per species [G1, G2…], then per species pair (a ≥ b) [G4…].
-    weight = 0.1 * species_z.astype(np.float64)
-    t, per, n4 = len(species_z), 1 + params.n_g2, len(LAMBDAS) * params.n_g4
+    weight = 0.1 * np.asarray(species_z, dtype=np.float64)
+    t, per, n4 = len(weight), 1 + params.n_g2, len(LAMBDAS) * params.n_g4
     out = np.zeros((len(resolved), params.n_features))
     for s in range(t):
         out[:, 0] += resolved[:, s * per]
