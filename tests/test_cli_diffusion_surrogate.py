@@ -11,6 +11,7 @@ import pytest
 from ase.build import bulk
 
 from amorpha.engine.diffusion import HostPotential
+from amorpha.engine.diffusion.surrogate import SurrogateParams, sample_positions
 from amorpha.engine.io import write_extxyz
 
 from test_cli import cli
@@ -60,12 +61,11 @@ def test_surrogate_is_trained_saved_and_loaded(host_file, tmp_path):
 
 def test_csv_reference_and_bad_references(host_file, tmp_path):
     host, path = host_file
-    rng = np.random.default_rng(3)
-    points = rng.random((1000, 3)) @ host.cell.array
+    # positions as the pipeline samples them (sites and the passes between them: with the 50
+    # lowest of 1000 random ones the barriers were an extrapolation, above UFF's own 5 eV limit)
+    points = sample_positions(host, SurrogateParams(element="H", n_train=N_TRAIN, n_test=N_TEST))
     energies = HostPotential(host, "H").energy(points)
-    keep = np.argsort(energies)[:N_TRAIN + N_TEST]  # low-energy positions, as a DFT user would sample them
-    rows = "\n".join(",".join(repr(float(v)) for v in (*p, e))
-                     for p, e in zip(points[keep], energies[keep]))
+    rows = "\n".join(",".join(repr(float(v)) for v in (*p, e)) for p, e in zip(points, energies))
     csv_file = tmp_path / "h.csv"
     csv_file.write_text("x,y,z,energy\n" + rows + "\n")
     code, _, err, _ = cli("diffusion", path, *RUN, "--reference", f"csv:{csv_file}", "--out",

