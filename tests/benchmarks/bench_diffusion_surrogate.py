@@ -9,6 +9,12 @@ against the UFF pair sum and against scikit-learn's own predict on the same feat
 background; a rerun takes the cached cluster energies), test RMSE/MAE with the penalty chosen by
 cross-validation on the training set, sites and hops against UFF's, and barriers along the
 surrogate's paths re-evaluated with xTB on ``--hops`` paths (mean |Δ|).
+
+Last measured (``--xtb --buffer 0``, the one-radius cluster whose 2000 energies are cached; the
+radius-averaged energies differ from them by 0.012 eV RMS on 282 of those points): test RMSE
+0.109 eV on all 200 held-out positions (target 0.05; 3-fold CV 0.115 eV at the chosen alpha 3;
+before cross-validation 0.238), 637 sites and 1405 hops against UFF's 563 and 1057 (before:
+2734 and 3276), barriers on the 40 lowest hops mean |Δ| 0.042 eV, max 0.171 (target 0.1).
 """
 import argparse
 import time
