@@ -23,16 +23,19 @@ def default_descriptor(species, periodic: bool = True):
 
 
 def default_calculator(settings: dict | None = None, cache=True):
-    """The reference calculator the window and ``make models`` use: GFN1-xTB with the Z+1 core hole
-    and the delta-SCF edge energy, the only choice that keeps the chemical shift between sites
-    (Si⁰ … Si⁴⁺ edges spread over ~8 eV in SiOx), at about 3× the cost of the ground state alone.
-    ``settings`` (a model's stored calculator settings) override it, so references match a model.
+    """The reference calculator the window and ``make models`` use: GFN1-xTB with the full Z+1 core
+    hole (the cation: no excited electron to settle on a dangling bond nearby, see
+    :mod:`~amorpha.engine.surrogate.xtb`) and the delta-SCF edge energy, the only choice that keeps
+    the chemical shift between sites (Si⁰ … Si⁴⁺ edges spread over ~8 eV in SiOx), at about 3× the
+    cost of the ground state alone. ``settings`` (a model's stored calculator settings) override
+    it, so references match a model.
     """
     from amorpha.engine.surrogate.xtb import XtbCalculator, XtbParams
 
     if settings:
         return XtbCalculator(XtbParams.from_dict(settings), cache=cache)
-    return XtbCalculator(XtbParams(core_hole=True, energy_reference="delta-scf"), cache=cache)
+    return XtbCalculator(XtbParams(core_hole=True, core_hole_model="full", energy_reference="delta-scf"),
+                         cache=cache)
 
 
 @dataclass

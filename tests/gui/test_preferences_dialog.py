@@ -49,3 +49,20 @@ def test_a_bad_cutoff_line_keeps_the_dialog_open(qtbot, empty_window):
     dialog.cutoffs.setPlainText("Si-O: 2.0")
     dialog.buttons.button(QDialogButtonBox.Ok).click()
     assert dialog.isVisible() and "A-B = distance" in dialog.error.text()
+
+
+def test_core_hole_choice_reaches_the_calculator(qtbot, empty_window):
+    """The default reference is the full Z+1 core hole (the built-in Si K model's); the dialog
+    offers the excited one and none, and the choice builds the calculator's settings."""
+    from amorpha.engine.surrogate.pipeline import default_calculator
+
+    dialog = empty_window.preferences_dialog()
+    assert dialog.core_hole.currentData() == "full"
+    assert default_calculator(dialog.result_preferences().calculator, cache=False).params.core_hole_model == "full"
+    dialog.core_hole.setCurrentIndex(dialog.core_hole.findData("excited"))
+    assert default_calculator(dialog.result_preferences().calculator, cache=False).params.core_hole_model == "excited"
+    dialog.core_hole.setCurrentIndex(dialog.core_hole.findData("none"))
+    dialog.reference.setCurrentIndex(dialog.reference.findData("lumo"))  # ΔSCF needs a core hole
+    settings = dialog.result_preferences().calculator
+    assert settings["core_hole"] is False and default_calculator(settings, cache=False).params.core_hole is False
+    dialog.reject()
