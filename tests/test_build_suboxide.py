@@ -1,0 +1,42 @@
+"""Melt-quench at the sub-oxide composition SiO (``MeltQuenchParams(system="SiO")``).
+
+Parameters are checked without LAMMPS; one short Tersoff run (200 atoms) must give one O per Si,
+Si–O bonds of a silicate and Si–Si bonds of silicon side by side (SiO has both; SiO2 has no
+Si–Si bond).
+"""
+import numpy as np
+import pytest
+
+from amorpha.engine.build import BuildParameterError
+from amorpha.engine.build.melt_quench import (
+    SYSTEMS, MeltQuenchParams, build_melt_quench, lammps_available,
+)
+from amorpha.engine.neighbors import neighbor_list
+
+
+def test_sio_rounds_to_whole_sio_units_at_the_density_asked():
+    p = MeltQuenchParams(system="SiO", n_atoms=651, density=2.2)
+    assert SYSTEMS["SiO"] == 1 and p.n_units == 326 and p.n_atoms_built == 652
+    mass = 326 * (28.085 + 15.999)  # amu, as ASE has them
+    assert mass / (0.602214076 * p.box_length**3) == pytest.approx(2.2, rel=1e-12)
+    with pytest.raises(BuildParameterError) as info:
+        MeltQuenchParams(system="SiO3").validate()
+    assert info.value.parameter == "system" and "SiO" in str(info.value)
+
+
+@pytest.mark.skipif(not lammps_available(), reason="optional LAMMPS is not installed")
+def test_tersoff_sio_quench_has_si_si_and_si_o_bonds():
+    atoms = build_melt_quench(MeltQuenchParams(
+        system="SiO", potential="tersoff", n_atoms=200, density=2.2, quench_rate=2000.0,
+        melt_time_ps=1.0, threads=1))
+    z = atoms.numbers
+    assert (z == 14).sum() == (z == 8).sum() == 100
+    assert atoms.info["system"] == "SiO" and atoms.info["name"].startswith("a-SiO melt-quench")
+    nl = neighbor_list(atoms, 2.7)
+    rows = np.repeat(np.arange(len(atoms)), nl.counts())
+    si_o = (z[rows] == 14) & (z[nl.indices] == 8) & (nl.distances < 2.0)
+    si_si = (z[rows] == 14) & (z[nl.indices] == 14)
+    assert 1.58 < nl.distances[si_o].mean() < 1.75
+    # One O per Si leaves about half the Si bonds to other Si, at silicon's 2.35 Å.
+    assert si_si.sum() / 2 > 50
+    assert 2.25 < np.median(nl.distances[si_si]) < 2.5
