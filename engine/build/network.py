@@ -445,6 +445,24 @@ def _swap_positions(pos, atoms, saved):
 
 
 @njit(nogil=True, cache=True)
+def _seed_penalty(seeds, nbr, deg, typ, tuning):
+    """Sub-oxide penalty (eV) of the type-0 atoms among ``seeds``: ``tuning[4 + k]`` for one
+    with k type-1 (O) neighbours; 0 when ``tuning`` has no penalty entries (a-Si)."""
+    if len(tuning) < 9:
+        return 0.0
+    e = 0.0
+    for q in range(len(seeds)):
+        i = seeds[q]
+        if typ[i] == 0:
+            k = 0
+            for a in range(deg[i]):
+                if typ[nbr[i, a]] == 1:
+                    k += 1
+            e += tuning[4 + min(k, 4)]
+    return e
+
+
+@njit(nogil=True, cache=True)
 def switch_chunk(rand, kT, stop_accepted, shells, smallest_ring, pos, cell, nbr, deg, img, typ,
                  tables, work, scratch, geo, margins, tuning):
     """Attempt one WWW switch per row of ``rand`` (5 uniforms each) at temperature ``kT`` (eV).
@@ -466,7 +484,9 @@ def switch_chunk(rand, kT, stop_accepted, shells, smallest_ring, pos, cell, nbr,
 
     ``tables`` are the Keating tables, ``work`` the CG scratch (mobile, grad, gprev, p, rv, qv,
     dv), ``scratch`` the integer scratch (stamp, queue, member, head, nxt, path, sh),
-    ``tuning`` = (abort c, ftol, max_iter, crystal guard on/off). Stops early once
+    ``tuning`` = (abort c, ftol, max_iter, crystal guard on/off[, penalty of a type-0 atom
+    with 0..4 type-1 neighbours, 5 values]): the penalty adds a per-atom chemical energy that
+    depends on the topology alone (see :func:`_seed_penalty`). Stops early once
     ``stop_accepted`` switches were accepted. Returns (attempted, accepted, refused for small
     rings, relaxation iterations).
     """
@@ -512,11 +532,13 @@ def switch_chunk(rand, kT, stop_accepted, shells, smallest_ring, pos, cell, nbr,
         d_ = nbr[c_, scd]
         if a_ == d_ or _slot(nbr, deg, a_, c_) >= 0 or _slot(nbr, deg, d_, b_) >= 0:
             continue
+        if (typ[a_] == 1 and typ[c_] == 1) or (typ[b_] == 1 and typ[d_] == 1):
+            continue  # type 1 is O in Si/O networks (keating.silicon_oxygen): never O–O
         sab = _slot(nbr, deg, a_, b_)
         sdc = _slot(nbr, deg, d_, c_)
         seeds[0], seeds[1], seeds[2], seeds[3] = a_, b_, c_, d_
         e_before = _seed_energy(seeds, pos, cell, nbr, deg, img, typ, kb, db, ka, ca, grad,
-                                mobile, rv, dv)
+                                mobile, rv, dv) + _seed_penalty(seeds, nbr, deg, typ, tuning)
         # switch: A->C = A->B + B->C, B->D = B->C + C->D (image shifts compose)
         slot_atoms[0], slot_atoms[1], slot_atoms[2], slot_atoms[3] = a_, b_, c_, d_
         slots[0], slots[1], slots[2], slots[3] = sab, sba, scd, sdc
@@ -550,7 +572,7 @@ def switch_chunk(rand, kT, stop_accepted, shells, smallest_ring, pos, cell, nbr,
         n_saved = 0
         room = -kT * math.log(max(rand[t, 4], 1e-300))
         de = _seed_energy(seeds, pos, cell, nbr, deg, img, typ, kb, db, ka, ca, grad, mobile,
-                          rv, dv) - e_before
+                          rv, dv) + _seed_penalty(seeds, nbr, deg, typ, tuning) - e_before
         accept = True
         for k in range(3):
             depth = stage_shells[k]
@@ -653,19 +675,25 @@ def diamond(cells: tuple[int, int, int], bond: float = K.BOND_SI):
 class _Annealer:
     """The network, its force field and the scratch the switch kernel needs."""
 
-    def __init__(self, topo: K.Topology):
+    def __init__(self, topo: K.Topology, ff: Optional[K.ForceField] = None,
+                 geo: Optional[tuple[float, float, float]] = None, penalty=None):
+        """``ff`` defaults to Keating a-Si, ``geo`` (bond window and contact, Å) to a-Si's;
+        ``penalty`` (5 values, eV) is the chemical energy of a type-0 atom with 0..4 type-1
+        neighbours (see :func:`switch_chunk`), none by default."""
         self.topo = topo
-        self.ff = K.silicon()
+        self.ff = K.silicon() if ff is None else ff
         self.ws = K.Workspace(topo, self.ff)
         n = topo.n_atoms
         ws = self.ws
         self.work = (ws.mobile, ws.grad, ws.gprev, ws.p, ws.rv, ws.qv, ws.dv)
         self.scratch = tuple(np.zeros(n, np.int64) for _ in range(5)) + (
             np.zeros(8, np.int64), np.zeros((8, 3), np.int64))
-        self.geo = np.array([BOND_WINDOW[0] * K.BOND_SI, BOND_WINDOW[1] * K.BOND_SI,
-                             CONTACT * K.BOND_SI])
+        self.geo = np.array(geo if geo is not None else
+                            (BOND_WINDOW[0] * K.BOND_SI, BOND_WINDOW[1] * K.BOND_SI,
+                             CONTACT * K.BOND_SI), float)
         self.margins = np.array(STAGE_MARGINS, float)
-        self.tuning = np.array([ABORT_C, LOCAL_FTOL, LOCAL_MAX_ITER, 1.0], float)
+        self.tuning = np.array([ABORT_C, LOCAL_FTOL, LOCAL_MAX_ITER, 1.0]
+                               + ([] if penalty is None else list(penalty)), float)
         self.attempted = self.accepted = self.refused = self.iterations = 0
 
     def switches(self, rand, kT, stop_accepted, smallest_ring, guard=True):
@@ -845,6 +873,29 @@ def build_amorphous_si(params: NetworkParams = NetworkParams(), progress: Option
         "density_g_cm3": float(net.density_g_cm3),
     })
     return atoms
+
+
+def switch_bonds(topo: K.Topology, ff: K.ForceField, geometry: tuple[float, float, float],
+                 attempts_per_atom: float, kT: tuple[float, float], seed: int,
+                 penalty=None, progress: Optional[ProgressFn] = None,
+                 cancel: Optional[CancelFn] = None) -> tuple[int, int]:
+    """WWW bond switches on any Keating network, in place, with kT (eV) falling geometrically
+    from ``kT[0]`` to ``kT[1]``; the network is fully relaxed at the end.
+
+    In a Si/O network (``ff`` from :func:`.keating.silicon_oxygen`, O = type 1) a switch that
+    pivots on a Si–O bond moves that O to a neighbouring Si–Si bond, so O can rearrange as well
+    as the Si skeleton; switches that would bond O to O are never made. ``geometry`` is the bond
+    window and the closest non-bonded contact (Å) that a switch may not add violations of;
+    ``penalty`` the chemical energy (eV) of a Si with 0..4 O neighbours (see
+    :func:`switch_chunk`). Returns (attempted, accepted).
+    """
+    ann = _Annealer(topo, ff, geometry, penalty)
+    ratio = kT[1] / kT[0]
+    n = topo.n_atoms
+    _run(ann, np.random.default_rng(int(seed)), lambda f: kT[0] * ratio ** f,
+         int(round(attempts_per_atom * n)), 5, max(1, int(round(FULL_RELAX_EVERY * n))),
+         progress, cancel, "switching bonds", guard=False)
+    return ann.attempted, ann.accepted
 
 
 def warm_up() -> None:

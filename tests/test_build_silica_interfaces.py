@@ -1,0 +1,76 @@
+"""a-SiOx mixture relaxed by interface bond switches (``SilicaParams.interface_switches``).
+
+Decorating a uniform Si network strains the mixture: Si–Si bonds at the SiO2 regions' edges
+stretch past the 2.66 Å bond cutoff and a third of the Si look under-bonded. Bond switching with
+Tu & Tersoff's sub-oxide penalty must leave (nearly) every Si with four bonds by distance, no
+O–O bond, the same composition and density, and fewer sub-oxide Si than switching without the
+penalty (which drifts towards random bonding).
+"""
+import numpy as np
+import pytest
+
+from amorpha.engine.bonds import compute_coordination
+from amorpha.engine.build import BuildParameterError
+from amorpha.engine.build import silica
+from amorpha.engine.build.silica import SilicaParams, build_silica, mixture_density
+from amorpha.engine.neighbors import neighbor_list
+
+AMU_G_CM3 = 1.66053906660
+SMALL = dict(n_si=100, x=1.0, form="mixture", seed=1)  # 96 Si, 192 atoms
+
+
+def si_coordination(atoms):
+    cn = compute_coordination(atoms).to_arrays()["coordination"]
+    return cn[atoms.numbers == 14]
+
+
+def suboxide_energy(atoms):
+    ox = atoms.arrays["oxidation"][atoms.numbers == 14]
+    return float(np.take(silica.SUBOXIDE_PENALTY, ox).sum())
+
+
+@pytest.fixture(scope="module")
+def switched():
+    return build_silica(SilicaParams(**SMALL, interface_switches=300))
+
+
+def test_plain_mixture_is_under_bonded():
+    cn = si_coordination(build_silica(SilicaParams(**SMALL)))
+    assert (cn <= 3).mean() > 0.2
+
+
+def test_switched_mixture_is_four_coordinated(switched):
+    cn = si_coordination(switched)
+    assert (cn == 4).mean() >= 0.95, np.bincount(cn)
+    z = switched.numbers
+    nl = neighbor_list(switched, 2.0)
+    rows = np.repeat(np.arange(len(switched)), nl.counts())
+    assert not np.any((z[rows] == 8) & (z[nl.indices] == 8)), "an O–O pair closer than 2 Å"
+    si_o = (z[rows] == 14) & (z[nl.indices] == 8)
+    o_cn = np.bincount(nl.indices[si_o], minlength=len(z))[z == 8]
+    assert np.all(o_cn == 2)
+    assert 1.58 < nl.distances[si_o].mean() < 1.65
+    # the oxidation column still counts each Si's O
+    si_cn = np.bincount(rows[si_o], minlength=len(z))[z == 14]
+    assert np.array_equal(si_cn, switched.arrays["oxidation"][z == 14])
+
+
+def test_switching_keeps_composition_and_density(switched):
+    assert switched.info["x"] == pytest.approx(1.0, abs=1e-3)
+    density = switched.get_masses().sum() / switched.get_volume() * AMU_G_CM3
+    assert density == pytest.approx(mixture_density(1.0), rel=1e-6)
+    assert switched.info["interface_switches_accepted"] > 0
+
+
+def test_suboxide_penalty_keeps_oxygen_together(switched, monkeypatch):
+    monkeypatch.setattr(silica, "SUBOXIDE_PENALTY", (0.0,) * 5)
+    unpenalised = build_silica(SilicaParams(**SMALL, interface_switches=300))
+    monkeypatch.undo()
+    assert suboxide_energy(switched) < 0.8 * suboxide_energy(unpenalised)
+
+
+@pytest.mark.parametrize("value", [-1.0, float("nan"), 1e6])
+def test_bad_interface_switches_are_refused(value):
+    with pytest.raises(BuildParameterError) as err:
+        build_silica(SilicaParams(**SMALL, interface_switches=value))
+    assert err.value.parameter == "interface_switches"
