@@ -168,6 +168,11 @@ def silica_dialog(parent=None) -> ParamsDialog:
             Field("form", "Form (x < 2)", choices=(("random-bonding", "random bonding"),
                                                    ("mixture", "random mixture (interface clusters)"))),
             Field("cluster_size", "Cluster size (mixture)", lo=3.0, hi=1000.0, decimals=1, suffix=" Å"),
+            Field("interface_switches", "Interface bond switches", lo=0.0, hi=10000.0, decimals=0,
+                  suffix=" per atom",
+                  tooltip="SiOx only: bond-switch attempts per atom with Tu & Tersoff's sub-oxide "
+                          "penalty, so strained Si–Si bonds at SiO2 regions heal (0: none; 600 leaves "
+                          "< 1 % of Si under-bonded, ~5 min for 5000 atoms)"),
             Field("density", "Density", lo=1.0, hi=3.5, decimals=3, suffix=" g/cm³",
                   tooltip=f"'auto': 2.20 for SiO2; for SiOx the volume mixture of a-Si and a-SiO2 "
                           f"(x = 1: {mixture_density(1.0):.3f})"),

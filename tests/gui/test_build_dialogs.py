@@ -137,3 +137,15 @@ def test_voids_insert_into_the_current_model_and_keep_it(qtbot, window):
     a = 5.431  # diamond tetrahedral interstitial: empty sphere of radius a·√3/4
     assert np.allclose(window.atoms.info["void_radii"], a * np.sqrt(3) / 4, atol=1e-6)
     assert summary_rows(window.structure_panel)["Inserted in voids"] == "2 atoms"
+
+
+def test_silica_dialog_offers_interface_switches(qtbot):
+    """The a-SiOx relaxation (engine.build.silica interface_switches) reaches SilicaParams."""
+    from amorpha.gui.build_menu import silica_dialog
+
+    dialog = silica_dialog()
+    qtbot.addWidget(dialog)
+    assert dialog.params().interface_switches == 0
+    spin_of(dialog, "interface_switches").setValue(600)
+    dialog.editors["x"].set_value(1.0)
+    assert dialog.params().interface_switches == 600
