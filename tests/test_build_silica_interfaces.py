@@ -17,6 +17,9 @@ from amorpha.engine.build.silica import SilicaParams, build_silica, mixture_dens
 from amorpha.engine.neighbors import neighbor_list
 
 AMU_G_CM3 = 1.66053906660
+#: Si–O distance of a-SiO2 by neutron diffraction (Å): Grimley, Wright & Sinclair, J. Non-Cryst.
+#: Solids 119, 49 (1990).
+SILICA_SI_O = 1.608
 SMALL = dict(n_si=100, x=1.0, form="mixture", seed=1)  # 96 Si, 192 atoms
 
 
@@ -55,7 +58,9 @@ def test_switched_mixture_is_four_coordinated(switched):
     si_o = (z[rows] == 14) & (z[nl.indices] == 8)
     o_cn = np.bincount(nl.indices[si_o], minlength=len(z))[z == 8]
     assert np.all(o_cn == 2)
-    assert 1.58 < nl.distances[si_o].mean() < 1.65
+    si_o_lengths = nl.distances[si_o]  # silica's measured Si–O: 1.608 Å (Grimley et al. 1990)
+    assert abs(si_o_lengths.mean() - SILICA_SI_O) < 0.015, si_o_lengths.mean()
+    assert np.ptp(np.percentile(si_o_lengths, [5, 95])) < 0.06  # one bond length, not two
     # the oxidation column still counts each Si's O
     si_cn = np.bincount(rows[si_o], minlength=len(z))[z == 14]
     assert np.array_equal(si_cn, switched.arrays["oxidation"][z == 14])

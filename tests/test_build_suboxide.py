@@ -38,7 +38,11 @@ def test_tersoff_sio_quench_has_si_si_and_si_o_bonds():
     rows = np.repeat(np.arange(len(atoms)), nl.counts())
     si_o = (z[rows] == 14) & (z[nl.indices] == 8) & (nl.distances < 2.0)
     si_si = (z[rows] == 14) & (z[nl.indices] == 14)
-    assert 1.58 < nl.distances[si_o].mean() < 1.75
+    # Si–O at silica's measured 1.608 Å (Grimley, Wright & Sinclair 1990) at the short end; the
+    # 2000 K/ps quench of 200 atoms leaves a tail of stretched bonds, so the median sits higher
+    si_o_lengths = nl.distances[si_o]
+    assert abs(np.percentile(si_o_lengths, 5) - 1.608) < 0.02, np.percentile(si_o_lengths, 5)
+    assert abs(np.median(si_o_lengths) - 1.608) < 0.06, np.median(si_o_lengths)
     # One O per Si leaves about half the Si bonds to other Si, at silicon's 2.35 Å.
     assert si_si.sum() / 2 > 50
     assert 2.25 < np.median(nl.distances[si_si]) < 2.5
