@@ -1,16 +1,13 @@
-"""Build the a-SiO model with relaxed Si/SiO2 interfaces and print how it compares (issue 5).
+"""Build the a-SiO example (relaxed Si/SiO2 interfaces) and print how it compares (issue 5).
 
-``python packaging/build_relaxed_asio.py [OUT.extxyz] [--compare resources/examples/a-SiO.extxyz]``
-builds :data:`amorpha.engine.examples.RELAXED_A_SIO` (the a-SiO example's mixture with
-``interface_switches``), writes it (default ``build/a-SiO-relaxed.extxyz``) and prints, for it and
-for each ``--compare`` file: Si coordination histogram and the share with ≤ 3 bonds (the
+``python packaging/build_relaxed_asio.py [OUT.extxyz] [--compare OTHER.extxyz]`` builds the a-SiO
+example (:data:`amorpha.engine.examples.EXAMPLES` ``["a-SiO"]``: the interface-cluster mixture
+with ``interface_switches``), writes it (default ``build/a-SiO-relaxed.extxyz``) and prints, for
+it and for each ``--compare`` file: Si coordination histogram and the share with ≤ 3 bonds (the
 project's bond cutoffs), Si–Si and Si–O bond lengths, Si0..Si4+ fractions, density, build time.
 ``--tersoff`` also describes the model minimised with Munetoh's Tersoff potential, box relaxed
-(needs the optional LAMMPS): an independent check that the bonds hold.
-
-To make it the a-SiO example: point ``EXAMPLES["a-SiO"]`` in engine/examples.py at
-``RELAXED_A_SIO``, then ``make examples ARGS=a-SiO`` and
-``python packaging/train_models.py --calls 120 --test 40`` (the Si K model learns on it).
+(needs the optional LAMMPS): an independent check that the bonds hold. The unrelaxed mixture the
+example used to be is in git history (``git show 21284b0:resources/examples/a-SiO.extxyz``).
 """
 from __future__ import annotations
 
@@ -23,7 +20,7 @@ import numpy as np
 
 from amorpha.engine.bonds import bonds
 from amorpha.engine.build.melt_quench import minimize_structure
-from amorpha.engine.examples import RELAXED_A_SIO
+from amorpha.engine.examples import EXAMPLES
 from amorpha.engine.io import read_structure, write_extxyz
 
 
@@ -57,7 +54,7 @@ def main(argv=None) -> int:
                         help="also describe each model minimised with the Tersoff potential")
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    atoms = RELAXED_A_SIO(None, None)
+    atoms = EXAMPLES["a-SiO"].build(None, None)
     elapsed = time.perf_counter() - start
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

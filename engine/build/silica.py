@@ -51,7 +51,9 @@ _AMU_G = 1.66053906660e-24  # g per amu
 _M_SI = float(atomic_masses[atomic_numbers["Si"]])
 _M_O = float(atomic_masses[atomic_numbers["O"]])
 #: Energy (eV) of a Si with 0..4 O neighbours beyond its bonds' energies: Tu & Tersoff's
-#: sub-oxide penalty (PRL 84, 4393 (2000), from Hamann's first-principles energies).
+#: sub-oxide penalty (PRL 84, 4393 (2000), from Hamann's first-principles energies). The values
+#: are quoted from memory: a search of the stored literature found the paper and Bongiorno &
+#: Pasquarello's check of the additive-penalty picture (PRB 62, R16326 (2000)) but not the table.
 SUBOXIDE_PENALTY = (0.0, 0.5, 0.51, 0.24, 0.0)
 #: kT (eV) of the interface switches, falling geometrically: hot enough to move O between
 #: bonds, cold enough at the end to leave only strain-relieving switches.
