@@ -102,6 +102,26 @@ def test_samples_keep_out_of_the_host_and_favour_low_energy():
     assert np.median(uff.energy(positions)) < np.median(uff.energy(uniform)) - 0.5
 
 
+def test_capped_samples_stay_within_the_cap_and_reuse_the_uncapped_draw():
+    from dataclasses import replace
+
+    host = fcc_host()
+    uff = HostPotential(host, "Li")
+    free = replace(PARAMS, proposal_cap=None, bias_kt=2.0, uniform_fraction=0.5)
+    capped = replace(free, proposal_cap=1.0)
+    loose, tight = sample_positions(host, free), sample_positions(host, capped)
+    e_loose, e_tight = uff.energy(loose), uff.energy(tight)
+    assert len(tight) == len(loose) and e_loose.max() - e_loose.min() > 1.0
+    assert e_tight.max() - e_tight.min() <= 1.0
+    # the capped draw keeps exactly the uncapped sample's points below the cap (so a cache of
+    # reference energies for them stays useful) and replaces those above it
+    kept = np.isin(np.round(loose, 9).view([("", float)] * 3),
+                   np.round(tight, 9).view([("", float)] * 3)).ravel()
+    assert 0 < kept.sum() < len(loose) and e_loose[kept].max() < e_loose[~kept].min()
+    with pytest.raises(ParameterError, match="proposal_cap"):
+        sample_positions(host, replace(capped, proposal_cap=1e-6))
+
+
 def test_numba_pass_is_sklearn_predict_and_the_test_error_is_small(trained):
     host, surrogate = trained
     potential = surrogate.potential
@@ -202,7 +222,7 @@ def test_a_host_with_no_room_and_bad_parameters_are_clear():
         sample_positions(dense, SurrogateParams(element="K", wall_factor=1.2, n_train=100,
                                                 n_test=10))
     for bad in (dict(n_train=3), dict(bias_kt=0.0), dict(hidden=()), dict(window=-1.0),
-                dict(element="Xx"), dict(uniform_fraction=2.0),
+                dict(element="Xx"), dict(uniform_fraction=2.0), dict(proposal_cap=0.0),
                 dict(descriptor=DescriptorParams(r_cut_radial=1.0))):
         with pytest.raises(ParameterError):
             SurrogateParams(**bad).validate()
