@@ -1,7 +1,7 @@
 """Explain through the window: the a-SiO example's own predicted spectrum, opened as the "measured"
 one (in counts), fitted with the model's Si site classes returns the builder's Si oxidation-state
-fractions (its per-atom ``oxidation`` array) within 0.05; the merged classes are named in the
-panel and in the fit report; the prediction is drawn scaled to the measured counts."""
+fractions (its per-atom ``oxidation`` array) within 0.05; classes merged for too few sites are
+named in the panel and in the fit report; the prediction is drawn scaled to the measured counts."""
 import csv
 
 import numpy as np
@@ -39,7 +39,7 @@ def test_explain_returns_the_models_own_oxidation_fractions(qtbot, explained, tm
     oxidation = atoms.arrays["oxidation"][atoms.numbers == 14]
     truth = np.bincount(oxidation, minlength=5)[:5] / len(oxidation)  # Si0 … Si4+ by the builder
     assert m.explanation is not None and m.fit is m.explanation.fit
-    assert m.fit.labels[:4] == ["Si0", "Si1+", "Si2+", "Si3+"] and m.fit.labels[4].startswith("Si4+")
+    assert m.fit.labels == ["Si0", "Si1+", "Si2+", "Si3+", "Si4+"]
     np.testing.assert_allclose(m.fit.fractions, truth, atol=0.05)
     assert m.fit.r2 > 0.9999
     # the table shows fitted and own fractions; the notes say which classes were joined and why
@@ -47,17 +47,26 @@ def test_explain_returns_the_models_own_oxidation_fractions(qtbot, explained, tm
     for row in range(5):
         assert float(table.item(row, 1).text()) == pytest.approx(m.fit.fractions[row], abs=1e-3)
         assert float(table.item(row, 3).text()) == pytest.approx(m.explanation.classes.fractions[row], abs=1e-3)
-    assert panel.notes.isVisibleTo(panel) and "merged Si (5 O)" in panel.notes.text()
-    assert "fewer than 5" in panel.notes.text()
-    # the fit report carries the class table and the notes
-    handle = m.save_report(str(tmp_path / "explain.csv"))
-    qtbot.waitUntil(lambda: handle.finished, timeout=10000)
-    text = (tmp_path / "explain.csv").read_text()
-    assert "# note: merged Si (5 O)" in text
+    assert not panel.notes.isVisibleTo(panel)  # every Si class present, none too small: no notes
+    # the fit report carries the class table
+    text = saved_report(qtbot, m, tmp_path / "explain.csv")
+    assert "# note:" not in text
     rows = [r for r in csv.reader(text.splitlines()) if r and not r[0].startswith("#")]
     assert rows[0][:4] == ["class", "sites", "model_fraction", "fitted_fraction"]
     assert [int(r[1]) for r in rows[1:6]] == m.explanation.classes.counts.tolist()
     assert float(rows[1][3]) == pytest.approx(m.fit.fractions[0])
+    # by coordination the two two-bonded Si are too few for a class: merged, and said so
+    with qtbot.waitSignal(m.fitted, timeout=120000):
+        assert m.explain_shown_model("coordination") is not None
+    assert m.explanation.classes.counts.sum() == len(oxidation)
+    assert panel.notes.isVisibleTo(panel) and "only 2 sites (fewer than 5)" in panel.notes.text()
+    assert "# note: merged" in saved_report(qtbot, m, tmp_path / "coordination.csv")
+
+
+def saved_report(qtbot, m, path) -> str:
+    handle = m.save_report(str(path))
+    qtbot.waitUntil(lambda: handle.finished, timeout=10000)
+    return path.read_text()
 
 
 def test_prediction_is_drawn_scaled_to_the_measured_counts(explained):
