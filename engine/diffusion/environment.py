@@ -30,9 +30,12 @@ import numpy as np
 from numba import njit
 
 from ..descriptors.acsf import _cutoff, _cutoff_series
+from .point_soap import (empty_tables, quadratic_energy, soap_features, soap_gradient,
+                         soap_workspace)
 
-#: Model flag in the host tuple: 0 = the UFF pair sum, 1 = this network.
-UFF, NETWORK = 0, 1
+#: Model flag in the host tuple: 0 = the UFF pair sum, 1 = this network, 2 = the quadratic
+#: model on SOAP (:mod:`.point_soap`).
+UFF, NETWORK, SOAP = 0, 1, 2
 #: Neighbours inside the angular cutoff held per point before the buffer grows.
 _BUFFER = 64
 
@@ -80,6 +83,17 @@ def _weight_rows(x_mean, x_scale, sizes, weights) -> np.ndarray:
     return np.ascontiguousarray(np.vstack(rows) if rows else np.zeros((0, widest)))
 
 
+def soap_model_tuple(tables, proj, lam, y_mean, y_scale, wall, wall_k) -> tuple:
+    """The model tuple of the quadratic SOAP model (:mod:`.point_soap`): ``tables`` from
+    :func:`~.point_soap.soap_tables`, the eigen-projections ``proj`` (rank, features) and their
+    ``lam``; the symmetry-function fields empty."""
+    blank = model_tuple(SOAP, 1, np.zeros((0, 2)), 1.0, np.zeros((0, 3)), 1.0, np.zeros(0),
+                        np.ones(0), np.zeros(1, np.int64), np.zeros(0), y_mean, y_scale, wall,
+                        wall_k)
+    return blank[:17] + (tables, np.ascontiguousarray(proj, dtype=np.float64),
+                         np.ascontiguousarray(lam, dtype=np.float64))
+
+
 def model_tuple(flag, n_types, radial, r_cut_radial, angular, r_cut_angular, x_mean, x_scale,
                 sizes, weights, y_mean, y_scale, wall, wall_k) -> tuple:
     """What the kernels read: ``radial`` (n_r, 2) rows (η, R_s); ``angular`` (n_a, 3) rows
@@ -97,7 +111,8 @@ def model_tuple(flag, n_types, radial, r_cut_radial, angular, r_cut_angular, x_m
             np.ascontiguousarray(2.0 ** (1.0 - zeta)), _uniform_damping(radial),
             sizes, _weight_rows(x_mean, x_scale, sizes, weights), float(y_mean), float(y_scale),
             np.ascontiguousarray(wall, dtype=np.float64), float(wall_k),
-            _cutoff_series(max(float(r_cut_angular), 1e-3)), _cutoff_series(float(r_cut_radial)))
+            _cutoff_series(max(float(r_cut_angular), 1e-3)), _cutoff_series(float(r_cut_radial)),
+            empty_tables(), np.zeros((0, 1)), np.zeros(0))
 
 
 def n_features(n_types: int, n_radial: int, n_angular: int) -> int:
@@ -211,12 +226,10 @@ def gather(qx, qy, qz, bx, by, bz, host, want_gradient, g, jac, near, near_type)
             if r2 >= reach2:
                 continue
             t = image_type[a]
-            rw = wall[t]
             r = max(math.sqrt(r2), 1e-9)
-            if r2 < rw * rw:
-                gap = rw - r
-                e_wall += wall_k * gap * gap
-                c = -2.0 * wall_k * gap / r
+            if r2 < wall[t] * wall[t]:
+                e, c = _wall(r, wall[t], wall_k)
+                e_wall += e
                 wx += c * dx
                 wy += c * dy
                 wz += c * dz
@@ -321,6 +334,72 @@ def gather(qx, qy, qz, bx, by, bz, host, want_gradient, g, jac, near, near_type)
 
 
 @njit(nogil=True, cache=True)
+def _wall(r, rw, wall_k):
+    """(k(r_w − r)², its derivative over r) inside the wall radius r_w."""
+    gap = rw - r
+    return wall_k * gap * gap, -2.0 * wall_k * gap / r
+
+
+@njit(nogil=True, cache=True)
+def gather_soap(qx, qy, qz, bx, by, bz, host, neighbours):
+    """The host atoms within the SOAP cutoff of the point into ``neighbours`` (dx, dy, dz =
+    point − atom, SOAP type; grown if needed) and the wall: (k, wall energy, its gradient,
+    neighbours)."""
+    nbins, rows, bin_start, ax, ay, az = host[4], host[5], host[6], host[7], host[8], host[9]
+    image_type, model = host[14], host[15]
+    wall, wall_k, tabs = model[13], model[14], model[17]
+    reach2, type_map = tabs[11], tabs[10]
+    k = 0
+    e_wall = 0.0
+    wx = 0.0
+    wy = 0.0
+    wz = 0.0
+    for s in range(rows.shape[0]):
+        first, stop = row_atoms(s, bx, by, bz, nbins, rows, bin_start)
+        for a in range(first, stop):
+            dx = qx - ax[a]
+            dy = qy - ay[a]
+            dz = qz - az[a]
+            r2 = dx * dx + dy * dy + dz * dz
+            t = image_type[a]
+            if r2 < wall[t] * wall[t]:
+                r = max(math.sqrt(r2), 1e-9)
+                e, c = _wall(r, wall[t], wall_k)
+                e_wall += e
+                wx += c * dx
+                wy += c * dy
+                wz += c * dz
+            if r2 >= reach2:
+                continue
+            if k == neighbours.shape[0]:
+                bigger = np.empty((2 * k, 4))
+                bigger[:k] = neighbours
+                neighbours = bigger
+            neighbours[k, 0] = dx
+            neighbours[k, 1] = dy
+            neighbours[k, 2] = dz
+            neighbours[k, 3] = type_map[t]
+            k += 1
+    return k, e_wall, wx, wy, wz, neighbours
+
+
+@njit(nogil=True, cache=True)
+def soap_energy(qx, qy, qz, bx, by, bz, host, want_gradient, work):
+    """(E, ∂E/∂x, ∂E/∂y, ∂E/∂z, neighbours) of the quadratic SOAP model at a located point;
+    ``work`` from :func:`~.point_soap.soap_workspace`."""
+    model = host[15]
+    tabs = model[17]
+    k, e_wall, wx, wy, wz, neighbours = gather_soap(qx, qy, qz, bx, by, bz, host, work[6])
+    soap_features(qx, qy, qz, neighbours, k, tabs, work)
+    e = quadratic_energy(work[2], model[18], model[19], model[11], model[12], want_gradient,
+                         work[3]) + e_wall
+    if not want_gradient:
+        return e, 0.0, 0.0, 0.0, neighbours
+    gx, gy, gz = soap_gradient(neighbours, k, tabs, work)
+    return e, gx + wx, gy + wy, gz + wz, neighbours
+
+
+@njit(nogil=True, cache=True)
 def _tanh(x):
     """tanh from one exponential (libm's tanh costs ~3 exponentials here)."""
     if x > 20.0:
@@ -401,6 +480,10 @@ def evaluate_located(qx, qy, qz, bx, by, bz, host, want_gradient, work):
 def model_energy(qx, qy, qz, bx, by, bz, host, want_gradient):
     """(E, ∂E/∂x, ∂E/∂y, ∂E/∂z) of the network at a point already wrapped and binned (one
     point: kernels that walk many points use :func:`evaluate_located` with one workspace)."""
+    if host[15][0] == SOAP:
+        e, gx, gy, gz, _ = soap_energy(qx, qy, qz, bx, by, bz, host, want_gradient,
+                                       soap_workspace(host[15][17]))
+        return e, gx, gy, gz
     work = workspace(host[15], want_gradient)
     e, gx, gy, gz, _ = evaluate_located(qx, qy, qz, bx, by, bz, host, want_gradient, work)
     return e, gx, gy, gz

@@ -28,6 +28,7 @@ Units: Å, eV.
 """
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from typing import Optional
@@ -39,7 +40,9 @@ from numba import njit
 from ..elements import covalent_radius, number
 from ..errors import ParameterError, ReadError, require
 from ..tasks import CancelFn, ProgressFn, check_cancel, chunked, report, sub_progress
-from .environment import NETWORK, gather, model_tuple, n_features, row_atoms, workspace
+from .environment import (NETWORK, gather, gather_soap, model_tuple, n_features, row_atoms,
+                          soap_model_tuple, workspace)
+from .point_soap import PointSoapParams, soap_features, soap_tables, soap_workspace
 from .potential import (HostPotential, _as_points, _checked_host, _host_arrays, _locate,
                         finite_number)
 
@@ -57,7 +60,9 @@ CEILING_SOFTNESS = 1.0
 ALPHA_GRID = (1e-3, 1e-2, 0.1, 1.0, 3.0, 10.0)
 #: Saved surrogates (:meth:`Surrogate.save`): format name and the newest version this code reads.
 MODEL_FORMAT = "amorpha-diffusion-surrogate"
-MODEL_VERSION = 1
+MODEL_VERSION = 2
+#: The two model kinds: a network on symmetry functions, a quadratic form on SOAP.
+NETWORK_MODEL, SOAP_MODEL = "network", "soap-quadratic"
 #: Host positions and cell are compared to this many decimals (Å) in the fingerprint, so a host
 #: written to a text file and read back is the same host.
 FINGERPRINT_DECIMALS = 4
@@ -202,10 +207,28 @@ class SurrogatePotential(HostPotential):
         #: Host elements in feature order (sorted by atomic number, as DScribe does).
         self.species = tuple(sorted(set(symbols), key=number))
         kind = np.array([self.species.index(s) for s in symbols], np.int64)
-        radial, angular = descriptor.radial(), descriptor.angular()
-        self.n_features = n_features(len(self.species), len(radial), len(angular))
         self.wall = wall_factor * (covalent_radius(np.array([number(s) for s in self.species]))
                                    + covalent_radius(np.array([number(self.element)]))[0])
+        if isinstance(descriptor, PointSoapParams):
+            model, reach = self._soap_model(descriptor, network)
+        else:
+            model, reach = self._network_model(descriptor, network)
+        self.cutoff = float(max(reach, self.wall.max()))
+        self.pairs = {}
+        self.cell = cell
+        self.cell.flags.writeable = False
+        self.host_positions = positions
+        self.host_positions.flags.writeable = False
+        self.host_symbols = tuple(symbols)
+        zeros = np.zeros(len(positions))
+        self._kernel_host = _host_arrays(positions, cell, (zeros, zeros, zeros), self.cutoff,
+                                         kind, model)
+
+    def _network_model(self, descriptor: DescriptorParams, network) -> tuple:
+        """(model tuple, reach in Å) of the network on symmetry functions; ``network`` (x_mean,
+        x_scale, layer sizes, flat weights, y_mean, y_scale) or None (zero everywhere)."""
+        radial, angular = descriptor.radial(), descriptor.angular()
+        self.n_features = n_features(len(self.species), len(radial), len(angular))
         if network is None:
             network = (np.zeros(self.n_features), np.ones(self.n_features),
                        np.array([self.n_features, 1]), np.zeros(self.n_features + 1), 0.0, 1.0)
@@ -217,25 +240,31 @@ class SurrogatePotential(HostPotential):
         model = model_tuple(NETWORK, len(self.species), radial, descriptor.r_cut_radial, angular,
                             descriptor.r_cut_angular, x_mean, x_scale, sizes, weights, y_mean,
                             y_scale, self.wall, WALL_STIFFNESS)
-        self.cutoff = float(max(descriptor.r_cut_radial, descriptor.r_cut_angular,
-                                self.wall.max()))
-        self.pairs = {}
-        self.cell = cell
-        self.cell.flags.writeable = False
-        self.host_positions = positions
-        self.host_positions.flags.writeable = False
-        self.host_symbols = tuple(symbols)
-        zeros = np.zeros(len(positions))
-        self._kernel_host = _host_arrays(positions, cell, (zeros, zeros, zeros), self.cutoff,
-                                         kind, model)
+        return model, max(descriptor.r_cut_radial, descriptor.r_cut_angular)
+
+    def _soap_model(self, descriptor: "PointSoapParams", network) -> tuple:
+        """(model tuple, reach in Å) of the quadratic model on SOAP; ``network`` (projections
+        (rank, features), their eigenvalues, y_mean, y_scale) or None (zero everywhere)."""
+        tables = soap_tables(descriptor, self.species, self.element)
+        self.n_features = int(tables[12])
+        if network is None:
+            network = (np.zeros((1, self.n_features)), np.zeros(1), 0.0, 1.0)
+        proj, lam, y_mean, y_scale = network
+        require(proj.ndim == 2 and proj.shape[1] == self.n_features and len(lam) == len(proj),
+                "network", f"the model projects {proj.shape[-1]} features; this SOAP has "
+                f"{self.n_features}")
+        self.network = network
+        model = soap_model_tuple(tables, proj, lam, y_mean, y_scale, self.wall, WALL_STIFFNESS)
+        return model, math.sqrt(tables[11])
 
     def features(self, points, *, progress: Optional[ProgressFn] = None,
                  cancel: Optional[CancelFn] = None) -> np.ndarray:
-        """(m, n_features) symmetry functions at (m, 3) points."""
+        """(m, n_features) symmetry functions (or SOAP power spectra) at (m, 3) points."""
         array, _ = _as_points(points)
         out = np.empty((len(array), self.n_features))
+        kernel = _soap_many if isinstance(self.descriptor, PointSoapParams) else _features_many
         for start, stop in chunked(len(array), CHUNK_POINTS, progress, cancel, "features"):
-            _features_many(array[start:stop], self._kernel_host, out[start:stop])
+            kernel(array[start:stop], self._kernel_host, out[start:stop])
         return out
 
     def overlaps(self, points) -> np.ndarray:
@@ -245,9 +274,26 @@ class SurrogatePotential(HostPotential):
         _inside_wall(array, self._kernel_host, out)
         return out
 
+    @property
+    def kind(self) -> str:
+        """:data:`SOAP_MODEL` or :data:`NETWORK_MODEL`."""
+        return SOAP_MODEL if isinstance(self.descriptor, PointSoapParams) else NETWORK_MODEL
+
+    def model_arrays(self) -> dict:
+        """The fitted model as named arrays (what :meth:`Surrogate.save` writes)."""
+        if self.kind == SOAP_MODEL:
+            proj, lam, y_mean, y_scale = self.network
+            named = {"proj": proj, "lam": lam}
+        else:
+            x_mean, x_scale, sizes, weights, y_mean, y_scale = self.network
+            named = {"x_mean": x_mean, "x_scale": x_scale, "sizes": sizes, "weights": weights}
+        return {**named, "y_mean": np.float64(y_mean), "y_scale": np.float64(y_scale)}
+
     def __repr__(self) -> str:
+        shape = f"rank {len(self.network[1])}" if self.kind == SOAP_MODEL else \
+            f"layers {list(self.network[2])}"
         return (f"SurrogatePotential({self.element} in {self.n_host} host atoms, "
-                f"{self.n_features} features, layers {list(self.network[2])})")
+                f"{self.n_features} features, {self.kind}, {shape})")
 
 
 @njit(nogil=True, cache=True)
@@ -258,6 +304,17 @@ def _features_many(points, host, out):
         qx, qy, qz, bx, by, bz = _locate(points[p, 0], points[p, 1], points[p, 2], host)
         near, near_type = gather(qx, qy, qz, bx, by, bz, host, False, out[p], work[1], near,
                                  near_type)[4:]
+
+
+@njit(nogil=True, cache=True)
+def _soap_many(points, host, out):
+    work = soap_workspace(host[15][17])
+    neighbours = work[6]
+    for p in range(points.shape[0]):
+        qx, qy, qz, bx, by, bz = _locate(points[p, 0], points[p, 1], points[p, 2], host)
+        k, _, _, _, _, neighbours = gather_soap(qx, qy, qz, bx, by, bz, host, neighbours)
+        soap_features(qx, qy, qz, neighbours, k, host[15][17], work)
+        out[p] = work[2]
 
 
 @njit(nogil=True, cache=True)
@@ -427,8 +484,8 @@ class Surrogate:
         return {"format": MODEL_FORMAT, "version": MODEL_VERSION, "element": potential.element,
                 "host": {"fingerprint": potential.fingerprint, "n_atoms": potential.n_host,
                          "formula": _formula(potential.host_symbols)},
-                "descriptor": asdict(potential.descriptor), "wall_factor": potential.wall_factor,
-                "layers": [int(n) for n in potential.network[2]], "reference": self.reference,
+                "model": potential.kind, "descriptor": asdict(potential.descriptor),
+                "wall_factor": potential.wall_factor, "reference": self.reference,
                 "ceiling_ev": float(self.ceiling), "n_dropped": int(self.n_dropped),
                 "metrics": self.metrics(), "versions": library_versions()}
 
@@ -437,10 +494,8 @@ class Surrogate:
         so an expensive reference (xTB) is asked once; :meth:`load` gives it back."""
         from ..model_zip import write_model_zip
 
-        x_mean, x_scale, sizes, weights, y_mean, y_scale = self.potential.network
         write_model_zip(path, self.meta(), {
-            "x_mean": x_mean, "x_scale": x_scale, "sizes": sizes, "weights": weights,
-            "y_mean": np.float64(y_mean), "y_scale": np.float64(y_scale),
+            **self.potential.model_arrays(),
             "train_positions": self.train_positions, "train_energies": self.train_energies,
             "test_positions": self.test_positions, "test_energies": self.test_energies,
             "test_predicted": self.test_predicted})
@@ -471,10 +526,8 @@ class Surrogate:
                 "another cell): the energies of a mobile atom belong to one frozen host; train a "
                 "surrogate for this host")
         try:
-            descriptor = DescriptorParams(**{**meta["descriptor"],
-                                             "zetas": tuple(meta["descriptor"]["zetas"])})
-            network = (arrays["x_mean"], arrays["x_scale"], arrays["sizes"].astype(np.int64),
-                       arrays["weights"], float(arrays["y_mean"]), float(arrays["y_scale"]))
+            descriptor, network = _saved_model(meta.get("model", "network"), meta["descriptor"],
+                                               arrays)
             potential = SurrogatePotential(host, meta["element"], descriptor,
                                            float(meta["wall_factor"]), network)
             test = arrays["test_positions"]
@@ -498,6 +551,17 @@ class Surrogate:
         """(reference, predicted) energies of the test set, for a parity plot (the reference
         squeezed above the ceiling, as it was learnt)."""
         return squeeze(self.test_energies, self.ceiling), self.test_predicted
+
+
+def _saved_model(kind: str, descriptor: dict, arrays: dict) -> tuple:
+    """(descriptor settings, network tuple) of a saved surrogate of either kind."""
+    y = (float(arrays["y_mean"]), float(arrays["y_scale"]))
+    if kind == SOAP_MODEL:
+        return PointSoapParams(**descriptor), (arrays["proj"], arrays["lam"], *y)
+    require(kind == NETWORK_MODEL, "model", f"unknown surrogate model {kind!r}")
+    network = (arrays["x_mean"], arrays["x_scale"], arrays["sizes"].astype(np.int64),
+               arrays["weights"], *y)
+    return DescriptorParams(**{**descriptor, "zetas": tuple(descriptor["zetas"])}), network
 
 
 def _formula(symbols) -> str:
@@ -547,6 +611,12 @@ def train_surrogate(host: Atoms, positions, energies, params: SurrogateParams = 
     train, test = slice(0, len(x) - n_test), slice(len(x) - n_test, len(x))
     ceiling = float(energies[train].min() + params.window)
     target = squeeze(energies[train], ceiling)
+    if isinstance(params.descriptor, PointSoapParams):
+        with threadpool_limits(1):
+            network, model, alpha, cv_rmse = _fitted_quadratic(
+                x[train], target, params, sub_progress(progress, 0.1, 0.9), cancel)
+        return _checked(host, params, network, model, None, positions, energies, train, test,
+                        ceiling, int((~ok).sum()), reference, alpha, cv_rmse, progress)
     scaler = StandardScaler().fit(x[train])
     scaler.scale_ = np.where(scaler.scale_ > 1e-12, scaler.scale_, 1.0)
     y_mean, y_scale = float(target.mean()), float(target.std()) or 1.0
@@ -554,20 +624,64 @@ def train_surrogate(host: Atoms, positions, energies, params: SurrogateParams = 
     alpha, cv_rmse = params.alpha, float("nan")
     with threadpool_limits(1):  # BLAS threads only fight over the cores here
         if alpha is None:
-            alpha, cv_rmse = _cross_validated_alpha(features, scaled, params,
-                                                    sub_progress(progress, 0.1, 0.7), cancel)
+            alpha, cv_rmse = _cross_validated_alpha(
+                lambda a, x_, y_: _fitted_network(x_, y_, params, a), features, scaled,
+                ALPHA_GRID, params, sub_progress(progress, 0.1, 0.7), cancel)
             cv_rmse *= y_scale
         report(progress, 0.7, f"training the network (alpha {alpha:g})")
         model = _fitted_network(features, scaled, params, alpha)
+    return _checked(host, params, _flat_network(model, scaler, y_mean, y_scale), model, scaler,
+                    positions, energies, train, test, ceiling, int((~ok).sum()), reference,
+                    alpha, cv_rmse, progress)
+
+
+def _checked(host, params, network, model, scaler, positions, energies, train, test, ceiling,
+             n_dropped, reference, alpha, cv_rmse, progress) -> "Surrogate":
+    """The trained potential with its training and test predictions (numba pass)."""
     report(progress, 0.9, "checking on the test set")
     potential = SurrogatePotential(host, params.element, params.descriptor, params.wall_factor,
-                                   _flat_network(model, scaler, y_mean, y_scale))
+                                   network)
     result = Surrogate(potential, model, scaler, positions[train], energies[train],
                        potential.energy(positions[train]), positions[test], energies[test],
-                       potential.energy(positions[test]), ceiling, int((~ok).sum()),
+                       potential.energy(positions[test]), ceiling, n_dropped,
                        str(reference), float(alpha), float(cv_rmse))
     report(progress, 1.0, f"test RMSE {result.metrics()['rmse_ev']:.3f} eV")
     return result
+
+
+#: Kernel-ridge penalties the cross-validation of the quadratic SOAP model chooses from
+#: (energies standardised; the kernel (p̂·p̂')² is at most 1).
+QUADRATIC_ALPHA_GRID = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2)
+
+
+def _fitted_quadratic(x, target, params: SurrogateParams, progress, cancel):
+    """Kernel ridge with the kernel (p̂·p̂')² on normalised power spectra ``x``, its penalty by
+    k-fold cross-validation on the training set, turned into the quadratic form's ``rank``
+    largest eigenpairs (:mod:`.point_soap`): (network tuple, the fitted KernelRidge, alpha,
+    cross-validated RMSE in eV)."""
+    from sklearn.kernel_ridge import KernelRidge
+
+    unit = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-300)
+    y_mean, y_scale = float(target.mean()), float(target.std()) or 1.0
+    y = (target - y_mean) / y_scale
+    alpha = params.alpha
+    cv_rmse = float("nan")
+
+    def ridge(a):
+        return KernelRidge(alpha=a, kernel="poly", degree=2, gamma=1.0, coef0=0.0)
+
+    if alpha is None:
+        alpha, cv_rmse = _cross_validated_alpha(lambda a, x_, y_: ridge(a).fit(x_, y_), unit, y,
+                                                QUADRATIC_ALPHA_GRID, params, sub_progress(
+                                                    progress, 0.0, 0.8), cancel)
+        cv_rmse *= y_scale
+    check_cancel(cancel)
+    model = ridge(alpha).fit(unit, y)
+    form = (unit.T * model.dual_coef_) @ unit  # E = m + s·p̂ᵀ A p̂
+    lam, vectors = np.linalg.eigh(form)
+    keep = np.argsort(-np.abs(lam))[:params.descriptor.rank]
+    network = (np.ascontiguousarray(vectors[:, keep].T), lam[keep].copy(), y_mean, y_scale)
+    return network, model, float(alpha), cv_rmse
 
 
 def _fitted_network(x, y, params: SurrogateParams, alpha: float):
@@ -585,24 +699,24 @@ def _fitted_network(x, y, params: SurrogateParams, alpha: float):
         return model.fit(x, y)
 
 
-def _cross_validated_alpha(x, y, params: SurrogateParams, progress, cancel):
-    """(alpha of :data:`ALPHA_GRID` with the lowest k-fold RMSE on the training set, that RMSE
-    in units of y); the test set takes no part."""
+def _cross_validated_alpha(fit, x, y, grid, params: SurrogateParams, progress, cancel):
+    """(the penalty of ``grid`` with the lowest k-fold RMSE on the training set, that RMSE in
+    units of y); ``fit(alpha, x, y)`` returns a fitted model; the test set takes no part."""
     from sklearn.model_selection import KFold
 
     folds = list(KFold(params.cv_folds, shuffle=True, random_state=params.seed).split(x))
     errors = []
-    for k, alpha in enumerate(ALPHA_GRID):
+    for k, alpha in enumerate(grid):
         squared = 0.0
-        for fit, check in folds:
+        for part, check in folds:
             check_cancel(cancel)
-            model = _fitted_network(x[fit], y[fit], params, alpha)
+            model = fit(alpha, x[part], y[part])
             squared += float(np.sum((model.predict(x[check]) - y[check]) ** 2))
         errors.append(np.sqrt(squared / len(y)))
-        report(progress, (k + 1) / len(ALPHA_GRID), f"cross-validation: alpha {alpha:g}, "
+        report(progress, (k + 1) / len(grid), f"cross-validation: alpha {alpha:g}, "
                f"RMSE {errors[-1]:.3f} (standardised)")
     best = int(np.argmin(errors))
-    return float(ALPHA_GRID[best]), float(errors[best])
+    return float(grid[best]), float(errors[best])
 
 
 def build_surrogate(host: Atoms, reference, params: SurrogateParams = SurrogateParams(), *,
