@@ -85,13 +85,13 @@ def _weight_rows(x_mean, x_scale, sizes, weights) -> np.ndarray:
 
 def soap_model_tuple(tables, proj, lam, y_mean, y_scale, wall, wall_k) -> tuple:
     """The model tuple of the quadratic SOAP model (:mod:`.point_soap`): ``tables`` from
-    :func:`~.point_soap.soap_tables`, the eigen-projections ``proj`` (rank, features) and their
-    ``lam``; the symmetry-function fields empty."""
+    :func:`~.point_soap.soap_tables`, the eigen-projections ``proj`` (rank, features; only the
+    live columns are kept) and their ``lam``; the symmetry-function fields empty."""
     blank = model_tuple(SOAP, 1, np.zeros((0, 2)), 1.0, np.zeros((0, 3)), 1.0, np.zeros(0),
                         np.ones(0), np.zeros(1, np.int64), np.zeros(0), y_mean, y_scale, wall,
                         wall_k)
-    return blank[:17] + (tables, np.ascontiguousarray(proj, dtype=np.float64),
-                         np.ascontiguousarray(lam, dtype=np.float64))
+    live = np.ascontiguousarray(np.asarray(proj, dtype=np.float64)[:, tables[13]])
+    return blank[:17] + (tables, live, np.ascontiguousarray(lam, dtype=np.float64))
 
 
 def model_tuple(flag, n_types, radial, r_cut_radial, angular, r_cut_angular, x_mean, x_scale,
@@ -391,8 +391,8 @@ def soap_energy(qx, qy, qz, bx, by, bz, host, want_gradient, work):
     tabs = model[17]
     k, e_wall, wx, wy, wz, neighbours = gather_soap(qx, qy, qz, bx, by, bz, host, work[6])
     soap_features(qx, qy, qz, neighbours, k, tabs, work)
-    e = quadratic_energy(work[2], model[18], model[19], model[11], model[12], want_gradient,
-                         work[3]) + e_wall
+    e = quadratic_energy(work[2], tabs[13], model[18], model[19], model[11], model[12],
+                         want_gradient, work[3], work[8], work[9]) + e_wall
     if not want_gradient:
         return e, 0.0, 0.0, 0.0, neighbours
     gx, gy, gz = soap_gradient(neighbours, k, tabs, work)

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from ..descriptors.soap import SoapParams, _power_spectrum, _radial, _tables, harmonic_tables
+from ..descriptors.soap import (SoapParams, _power_spectrum, _radial, _tables, harmonic_tables,
+                                solid_harmonics)
 from ..elements import number
 from ..errors import require
 
@@ -72,14 +73,28 @@ def soap_tables(params: PointSoapParams, host_species, element) -> tuple:
     mobile = np.int64(species.index(element))
     return (coef, float(inv_h), own, start, up, back, pref, np.int64(params.n_max),
             np.int64(params.l_max), mobile, type_map, float(soap.cutoff) ** 2,
-            np.int64(soap.n_features))
+            np.int64(soap.n_features), live_features(len(species), int(mobile), params))
+
+
+def live_features(n_types: int, mobile: int, params: PointSoapParams) -> np.ndarray:
+    """Indices of the features that are not zero by construction: the mobile element is only
+    the centre, whose coefficients have l = 0 alone, so its pairs with l > 0 vanish (the order
+    of :func:`amorpha.engine.descriptors.soap._power_spectrum`)."""
+    live = []
+    for a in range(n_types):
+        for b in range(a, n_types):
+            for l in range(params.l_max + 1):
+                for n in range(params.n_max):
+                    for _ in range(n if a == b else 0, params.n_max):
+                        live.append(l == 0 or mobile not in (a, b))
+    return np.flatnonzero(live)
 
 
 def empty_tables() -> tuple:
     """Tables of no SOAP (same types, so the kernels compile once)."""
     return (np.zeros((1, 6, 1)), 1.0, np.zeros(1), np.zeros(1), np.zeros((1, 1)),
             np.zeros((1, 1)), np.zeros(1), np.int64(0), np.int64(0), np.int64(0),
-            np.zeros(1, np.int64), 0.0, np.int64(0))
+            np.zeros(1, np.int64), 0.0, np.int64(0), np.zeros(0, np.int64))
 
 
 @njit(nogil=True, cache=True)
@@ -148,64 +163,101 @@ def soap_workspace(tabs):
     n_max, l_max, n_feat = tabs[7], tabs[8], tabs[12]
     n_lm = (l_max + 1) * (l_max + 1)
     n_q = (l_max + 1) * n_max
+    n_live = tabs[13].shape[0]
     return (np.zeros((n_types, n_lm, n_max)), np.zeros((n_types, n_lm, n_max)),
             np.zeros(n_feat), np.zeros(n_feat), np.zeros((4, n_lm)), np.zeros((2, n_q)),
-            np.zeros((_BUFFER, 4)), np.zeros(n_max))
+            np.zeros((_BUFFER, 4)), np.zeros(n_max), np.zeros(n_live), np.zeros(n_live))
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, fastmath={"reassoc", "contract", "nsz"})
 def soap_features(qx, qy, qz, neighbours, k, tabs, work):
     """Coefficients into ``work[0]`` and the power spectrum into ``work[2]`` from the first
-    ``k`` rows of ``neighbours`` (dx, dy, dz = point − atom, SOAP type)."""
+    ``k`` rows of ``neighbours`` (dx, dy, dz = point − atom, SOAP type).
+
+    The neighbours are sorted by type; per type their harmonics Y[lm, j] (one recursion over all
+    of them, :func:`~amorpha.engine.descriptors.soap.solid_harmonics`) and radial factors
+    R[(l, n), j] fill two matrices, and c[lm, n] = Σ_j Y[lm, j] R[(l, n), j] runs over j
+    innermost (contiguous, vectorised)."""
     coef, inv_h, own, start, up, back, pref = tabs[:7]
     n_max, l_max, mobile = tabs[7], tabs[8], tabs[9]
-    acc, p, harm, radial, tmp = work[0], work[2], work[4], work[5], work[7]
+    acc, p, radial, tmp = work[0], work[2], work[5], work[7]
+    n_types = acc.shape[0]
+    n_lm = (l_max + 1) * (l_max + 1)
     acc[:] = 0.0
     for n in range(n_max):  # the centre's own Gaussian: l = 0 only
         acc[mobile, 0, n] = own[n]
-    s = harm[0]
-    rad = radial[0]
+    ends = np.zeros(n_types + 1, np.int64)  # counting sort by type
     for j in range(k):
-        dx, dy, dz = neighbours[j, 0], neighbours[j, 1], neighbours[j, 2]
+        ends[int(neighbours[j, 3]) + 1] += 1
+    for t in range(n_types):
+        ends[t + 1] += ends[t]
+    v = np.empty((4, max(k, 1)))
+    for j in range(k):
         t = int(neighbours[j, 3])
-        harmonics(dx, dy, dz, l_max, start, up, back, False, s, s, s, s)
-        _radial(dx * dx + dy * dy + dz * dz, coef, inv_h, rad)
+        i = ends[t]
+        ends[t] = i + 1
+        dx, dy, dz = neighbours[j, 0], neighbours[j, 1], neighbours[j, 2]
+        v[0, i] = dx
+        v[1, i] = dy
+        v[2, i] = dz
+        v[3, i] = dx * dx + dy * dy + dz * dz
+    y = np.empty((n_lm, max(k, 1)))
+    r = np.empty((radial.shape[1], max(k, 1)))
+    scratch = np.empty((4, max(k, 1)))
+    rad = radial[0]
+    solid_harmonics(v[0], v[1], v[2], v[3], 0, k, l_max, start, up, back, y, scratch[0],
+                    scratch[1], scratch[2], scratch[3])
+    for j in range(k):
+        _radial(v[3, j], coef, inv_h, rad)
+        for q in range(rad.shape[0]):
+            r[q, j] = rad[q]
+    j0 = 0
+    for t in range(n_types):
+        j1 = ends[t]
         for l in range(l_max + 1):
             for lm in range(l * l, (l + 1) * (l + 1)):
-                v = s[lm]
+                yl = y[lm]
                 for n in range(n_max):
-                    acc[t, lm, n] += v * rad[l * n_max + n]
+                    rl = r[l * n_max + n]
+                    total = 0.0
+                    for j in range(j0, j1):
+                        total += yl[j] * rl[j]
+                    acc[t, lm, n] += total
+        j0 = j1
     _power_spectrum(acc, l_max, n_max, pref, p, tmp)
 
 
 @njit(nogil=True, cache=True)
-def quadratic_energy(p, proj, lam, y_mean, y_scale, want_gradient, dp):
-    """E = m + s·Σ_k λ_k (u_k·p̂)², p̂ = p/|p|; dE/dp into ``dp`` if asked."""
+def quadratic_energy(p, live, proj, lam, y_mean, y_scale, want_gradient, dp, pl, dl):
+    """E = m + s·Σ_k λ_k (u_k·p̂)², p̂ = p/|p|, over the ``live`` features (``proj`` holds
+    those columns); dE/dp into ``dp`` if asked; ``pl``, ``dl`` scratch of the live length."""
     norm2 = 0.0
-    for f in range(p.shape[0]):
-        norm2 += p[f] * p[f]
+    for f in range(live.shape[0]):
+        pl[f] = p[live[f]]
+        norm2 += pl[f] * pl[f]
     inv = 1.0 / math.sqrt(max(norm2, 1e-300))
     e = 0.0
     if want_gradient:
-        dp[:] = 0.0
+        dl[:] = 0.0
     for r in range(proj.shape[0]):
         row = proj[r]
         a = 0.0
-        for f in range(p.shape[0]):
-            a += row[f] * p[f]
+        for f in range(pl.shape[0]):
+            a += row[f] * pl[f]
         a *= inv
         e += lam[r] * a * a
         if want_gradient:
             w = 2.0 * lam[r] * a * y_scale
-            for f in range(p.shape[0]):
-                dp[f] += w * row[f]
+            for f in range(pl.shape[0]):
+                dl[f] += w * row[f]
     if want_gradient:  # through p̂ = p/|p|: (g − (g·p̂)p̂)/|p|
         gp = 0.0
-        for f in range(p.shape[0]):
-            gp += dp[f] * p[f]
+        for f in range(pl.shape[0]):
+            gp += dl[f] * pl[f]
         gp *= inv * inv
-        for f in range(p.shape[0]):
-            dp[f] = (dp[f] - gp * p[f]) * inv
+        dp[:] = 0.0
+        for f in range(pl.shape[0]):
+            dp[live[f]] = (dl[f] - gp * pl[f]) * inv
     return y_mean + y_scale * e
 
 
