@@ -28,10 +28,14 @@ def test_shipped_model_describes_itself(shipped):
     # (XCH) the model reached R² 0.62, cosine 0.936 (min 0.38): two SiO4 of a-SiO next to dangling
     # bonds put the extra electron there and their white lines 2-2.4 eV below every other SiO4
     # (59 % of the error). With the full core hole (39 sites): R² 0.82, cosine 0.971 (min 0.91),
-    # peak error 0.44 eV, no site above 8 % of the error; a-SiO2 alone cosine 0.984, a-SiO 0.965,
-    # the rest being SiO4 in a-SiO's strained Si-rich regions (Si–Si bonds stretched to 2.5-2.9 Å).
+    # peak error 0.44 eV; a-SiO2 alone cosine 0.984, a-SiO 0.965 (then a strained mixture, 37 % of
+    # its Si under-bonded, mostly Si0 and Si4+). On the a-SiO with relaxed interfaces (45 % sub-
+    # oxide Si) 120 references gave R² 0.82, cosine 0.956; with 300 and SOAP sigma 0.3 (40 sites):
+    # R² 0.87, cosine 0.971 (min 0.92), peak error 0.76 eV; a-SiO2 cosine 0.984, a-SiO 0.965, the
+    # worst being Si1+-Si3+, whose broad spectra have several maxima of about the same height
+    # (peak error 1.0 eV on a-SiO, 0.18 eV on a-SiO2). The old model scored cosine 0.924 there.
     m = shipped.metrics
-    assert m["n"] >= 30 and m["r2"] >= 0.78 and m["cosine_mean"] >= 0.96 and m["cosine_min"] >= 0.85, m
+    assert m["n"] >= 30 and m["r2"] >= 0.85 and m["cosine_mean"] >= 0.965 and m["cosine_min"] >= 0.9, m
 
 
 @pytest.mark.slow
