@@ -15,6 +15,7 @@ from amorpha.engine.diffusion.surrogate import (Surrogate, SurrogateParams, Surr
 from amorpha.engine.errors import ParameterError
 
 SOAP = PointSoapParams(r_cut=4.0, n_max=4, l_max=4, sigma=0.5, rank=60)
+DSCRIBE = replace(SOAP, taper=None)
 PARAMS = SurrogateParams(element="Li", n_train=400, n_test=100, wall_factor=0.5, descriptor=SOAP)
 
 
@@ -30,17 +31,42 @@ def trained():
     return host, build_surrogate(host, HostPotential(host, "Li"), PARAMS)
 
 
-def test_features_are_dscribe_soap_of_an_atom_at_the_point():
+def dscribe_at(host, points, settings):
     from dscribe.descriptors import SOAP as DScribeSOAP
 
+    theirs = DScribeSOAP(species=["O", "Si", "Cu"], r_cut=settings.r_cut, n_max=settings.n_max,
+                         l_max=settings.l_max, sigma=settings.sigma, rbf="gto", periodic=True)
+    return np.array([theirs.create(host + Atoms("Cu", positions=[p]), centers=[len(host)])[0]
+                     for p in points])
+
+
+def test_features_are_dscribe_soap_of_an_atom_at_the_point():
     host = triclinic_host()
-    potential = SurrogatePotential(host, "Cu", SOAP, wall_factor=0.1)
+    potential = SurrogatePotential(host, "Cu", DSCRIBE, wall_factor=0.1)
     points = np.random.default_rng(1).random((5, 3)) @ host.cell.array
-    theirs = DScribeSOAP(species=["O", "Si", "Cu"], r_cut=SOAP.r_cut, n_max=SOAP.n_max,
-                         l_max=SOAP.l_max, sigma=SOAP.sigma, rbf="gto", periodic=True)
-    for point, row in zip(points, potential.features(points)):
-        expected = theirs.create(host + Atoms("Cu", positions=[point]), centers=[len(host)])[0]
-        assert np.allclose(row, expected, rtol=1e-6, atol=1e-9 * np.abs(expected).max())
+    expected = dscribe_at(host, points, DSCRIBE)
+    assert np.allclose(potential.features(points), expected, rtol=1e-6,
+                       atol=1e-9 * np.abs(expected).max())
+
+
+def test_the_taper_changes_nothing_inside_and_is_smooth_where_an_atom_crosses_the_cutoff():
+    # a few atoms well inside r_cut − taper of the point and nothing else within reach
+    cell = np.eye(3) * 30.0
+    host = Atoms("SiO2", positions=[(15, 15, 15), (16.6, 15, 15), (14.2, 16.3, 15.4)],
+                 cell=cell, pbc=True)
+    point = np.array([[15.5, 16.0, 16.2]])
+    tapered = SurrogatePotential(host, "Cu", SOAP, wall_factor=0.1)
+    expected = dscribe_at(host, point, DSCRIBE)
+    assert np.allclose(tapered.features(point), expected, rtol=1e-6,
+                       atol=1e-9 * np.abs(expected).max())
+    # walk the point so that the O at (16.6, 15, 15) leaves the sphere: the features go to
+    # their value without it continuously, and reach it exactly at r_cut
+    line = np.array([[16.6 - s, 15.0, 15.0] for s in np.linspace(2.5, 4.2, 400)])
+    values = tapered.features(line)
+    assert np.abs(np.diff(values, axis=0)).max() < 0.02 * np.abs(values).max()
+    beyond = line[np.linalg.norm(line - host.positions[1], axis=1) > SOAP.r_cut]
+    without = SurrogatePotential(host[[0, 2]], "Cu", SOAP, wall_factor=0.1)
+    assert np.allclose(tapered.features(beyond), without.features(beyond), rtol=1e-12)
 
 
 def test_energy_is_the_quadratic_form_and_its_gradient_the_finite_difference_one():

@@ -169,24 +169,32 @@ def _tables(params: SoapParams):
     h = u_max / n_int
     u = np.arange(n_int + 1) * h
 
-    def derivative(order):
-        e = np.exp(-a_eff[:, :, None] * u[None, None, :]) * (-a_eff[:, :, None]) ** order
-        d = np.einsum("lnk,lku->uln", b_eff, e)
-        return d.reshape(n_int + 1, -1) * h**order
+    f, d1, d2 = (radial_derivative(a_eff, b_eff, u, order) for order in range(3))
+    own = b_eff[0].sum(axis=1) / (2.0 * math.sqrt(math.pi))  # u = 0, Y00 = 1/(2√π)
+    return quintic_table(f, d1 * h, d2 * h * h), 1.0 / h, own
 
-    f, d1, d2 = derivative(0), derivative(1), derivative(2)
+
+def radial_derivative(a_eff, b_eff, u, order: int) -> np.ndarray:
+    """The ``order``-th derivative in u of every (l, n) radial factor at the u: (u, (l, n))."""
+    e = np.exp(-a_eff[:, :, None] * u[None, None, :]) * (-a_eff[:, :, None]) ** order
+    return np.einsum("lnk,lku->uln", b_eff, e).reshape(len(u), -1)
+
+
+def quintic_table(f, d1, d2) -> np.ndarray:
+    """Coefficients (interval, 6, column) of the quintic Hermite pieces through values ``f`` and
+    the first and second derivatives ``d1``, ``d2`` (already times the step and its square) at
+    evenly spaced knots (rows)."""
     f0, f1, s0, s1 = f[:-1], f[1:], d2[:-1], d2[1:]
     g0, g1 = d1[:-1], d1[1:]
     df = f1 - f0
-    coef = np.empty((n_int, 6, f.shape[1]))
+    coef = np.empty((len(f) - 1, 6, f.shape[1]))
     coef[:, 0] = f0
     coef[:, 1] = g0
     coef[:, 2] = 0.5 * s0
     coef[:, 3] = 10 * df - 6 * g0 - 4 * g1 - 1.5 * s0 + 0.5 * s1
     coef[:, 4] = -15 * df + 8 * g0 + 7 * g1 + 1.5 * s0 - s1
     coef[:, 5] = 6 * df - 3 * g0 - 3 * g1 - 0.5 * s0 + 0.5 * s1
-    own = b_eff[0].sum(axis=1) / (2.0 * math.sqrt(math.pi))  # u = 0, Y00 = 1/(2√π)
-    return np.ascontiguousarray(coef), 1.0 / h, own
+    return np.ascontiguousarray(coef)
 
 
 @lru_cache(maxsize=8)
@@ -275,14 +283,22 @@ def _radial(u, coef, inv_h, rad):
 
 
 @njit(nogil=True, cache=True)
-def _power_spectrum(acc, l_max, n_max, pref, row, tmp):
-    """p for one centre from its coefficients ``acc[species, lm, n]`` into ``row``."""
+def _power_spectrum(acc, l_max, n_max, pref, row, tmp, centre_only=-1):
+    """p for one centre from its coefficients ``acc[species, lm, n]`` into ``row``. A species
+    ``centre_only`` (≥ 0) has only the centre's own l = 0 terms: its pairs at l > 0 are zero
+    and skipped."""
     n_types = acc.shape[0]
     k = 0
     for a in range(n_types):
         for b in range(a, n_types):
             for l in range(l_max + 1):
+                dead = l > 0 and (a == centre_only or b == centre_only)
                 for n in range(n_max):
+                    if dead:
+                        for n2 in range(n if a == b else 0, n_max):
+                            row[k] = 0.0
+                            k += 1
+                        continue
                     for n2 in range(n_max):
                         tmp[n2] = 0.0
                     for lm in range(l * l, (l + 1) * (l + 1)):
