@@ -578,6 +578,9 @@ class DiffusionAnalysis:
     surrogate_path: Optional[str] = None
     n_train: int = 1800
     n_test: int = 200
+    #: The surrogate's model: "network" (symmetry functions → MLP, fast) or "soap" (kernel
+    #: ridge on the SOAP power spectrum: about half the error, several times slower).
+    model: str = "network"
 
     def __call__(self, atoms, progress=None, cancel=None) -> dict:
         from .diffusion import (KmcParams, LandscapeParams, PathParams, SiteSearchParams, arrhenius_fit,
@@ -587,11 +590,13 @@ class DiffusionAnalysis:
         params = LandscapeParams(SiteSearchParams(element=self.element), PathParams())
         extra, potential = {}, None
         if self.surrogate or self.surrogate_path or self.reference.strip().lower() != "uff":
-            from .diffusion.surrogate import SurrogateParams, surrogate_for
+            from .diffusion.point_soap import PointSoapParams
+            from .diffusion.surrogate import DescriptorParams, SurrogateParams, surrogate_for
 
+            descriptor = PointSoapParams() if self.model == "soap" else DescriptorParams()
             trained = surrogate_for(atoms, self.element, self.reference, self.surrogate_path,
                                     SurrogateParams(n_train=self.n_train, n_test=self.n_test,
-                                                    seed=self.seed),
+                                                    seed=self.seed, descriptor=descriptor),
                                     progress=sub_progress(progress, 0, 0.3), cancel=cancel)
             potential, m = trained.potential, trained.metrics()
             extra = {"surrogate_reference": trained.reference, "surrogate_test_rmse_ev": m["rmse_ev"],

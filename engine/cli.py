@@ -526,6 +526,10 @@ class DiffusionCommand(Command):
                             help="surrogate training positions (default 1800)")
         parser.add_argument("--test", type=int, default=200,
                             help="surrogate held-out positions (default 200)")
+        parser.add_argument("--model", choices=("network", "soap"), default="network",
+                            help="surrogate model: network (symmetry functions → MLP, fast; "
+                                 "default) or soap (kernel ridge on SOAP: about half the error, "
+                                 "several times slower)")
 
     def prepare(self, args, first):
         from .diffusion.reference import parse_reference
@@ -546,13 +550,15 @@ class DiffusionCommand(Command):
         path = os.path.abspath(args.surrogate) if args.surrogate else None
         self.analysis = DiffusionAnalysis(_element(args.element, "--element"), temperatures,
                                           args.walkers, args.steps, args.seed, reference,
-                                          args.surrogate is not None, path, args.train, args.test)
+                                          args.surrogate is not None, path, args.train, args.test,
+                                          args.model)
 
     def parameters(self):
         a = self.analysis
         uses_surrogate = a.surrogate or a.reference != "uff"
         potential = ("UFF Lennard-Jones (Rappé et al. 1992)" if not uses_surrogate else
-                     f"neural-network surrogate trained on {a.reference}" +
+                     ("SOAP kernel-ridge" if a.model == "soap" else "neural-network") +
+                     f" surrogate trained on {a.reference}" +
                      (f" ({a.n_train} + {a.n_test} positions)" if not a.surrogate_path else
                       f", file {a.surrogate_path}"))
         return {"element": a.element, "temperatures_k": list(a.temperatures), "walkers": a.walkers,

@@ -77,3 +77,18 @@ def test_csv_reference_and_bad_references(host_file, tmp_path):
     assert code == 2 and "uff, xtb or csv:FILE" in err
     code, _, err, _ = cli("diffusion", path, "--reference", f"csv:{tmp_path / 'none.csv'}")
     assert code == 2 and "no such file" in err
+
+
+def test_soap_model_runs_from_the_command_line(host_file, tmp_path):
+    host, path = host_file
+    model = tmp_path / "h-soap.zip"
+    code, _, err, _ = cli("diffusion", path, *RUN, "--surrogate", model, "--model", "soap",
+                          "--out", tmp_path / "soap", timeout=300)
+    assert code == 0, err
+    parameters, trained = result(tmp_path / "soap")
+    assert parameters["potential"].startswith("SOAP kernel-ridge surrogate trained on uff")
+    assert trained["sites"] > 0 and trained["hops"] > 0
+    from amorpha.engine.diffusion.surrogate import Surrogate
+    assert Surrogate.load(model, host, "H").potential.kind == "soap-quadratic"
+    code, _, err, _ = cli("diffusion", path, *RUN, "--model", "kernel", "--out", tmp_path / "x")
+    assert code == 2 and "--model" in err
