@@ -91,6 +91,13 @@ def si_k_descriptor(species):
     return replace(default_descriptor(species), sigma=0.3)
 
 
+def o_k_descriptor(species):
+    """Si K's SOAP with the cutoff at O K's 4 Å cluster radius: beyond it are atoms the reference
+    calculation never saw. Refitted on the same 100 references and 40 held-out sites: R² 0.32 ->
+    0.37, cosine 0.935 -> 0.939 (sigma 0.3 alone 0.937)."""
+    return replace(si_k_descriptor(species), r_cut=O_K_SETTINGS["cluster_radius"])
+
+
 OUT = Path(__file__).resolve().parent.parent / "resources" / "models"
 
 
@@ -109,7 +116,7 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     structures = [load_example("a-SiO2"), load_example("a-SiO")]
     species = sorted({s for atoms in structures for s in atoms.get_chemical_symbols()})
-    pool = site_pool(structures, element, si_k_descriptor(species) if element == "Si" else None)
+    pool = site_pool(structures, element, (o_k_descriptor if element == "O" else si_k_descriptor)(species))
     print(f"pool: {len(pool.features)} {element} sites, {pool.features.shape[1]} SOAP features "
           f"({time.perf_counter() - t0:.1f} s)", flush=True)
     calculator = o_k_calculator() if element == "O" else si_k_calculator()

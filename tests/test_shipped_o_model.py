@@ -21,10 +21,12 @@ ATOM_1S_2P_EV = 527.85  # free O atom, the zero of the model's energy axis
 SIO2_MAIN_PEAK_EV = 538.0
 SIO2_SECOND_PEAK_EV = 545.0
 # Held-out metrics reached when it was built (38 sites: R² 0.27, cosine 0.937, min 0.82; the
-# mean spectrum alone gives cosine 0.90): guarded against regressions. The R² ≥ 0.9 /
+# mean spectrum alone gives cosine 0.90); rebuilt on the a-SiO with relaxed interfaces with SOAP
+# r_cut 4 Å, sigma 0.3 (40 sites): R² 0.37, cosine 0.940, min 0.83, where the previous model
+# scored R² 0.27, cosine 0.929: guarded against regressions. The R² ≥ 0.9 /
 # cosine ≥ 0.98 are not reached for O K: site-to-site differences are small next to the shared
 # shape, and the 4 Å cluster spectra are themselves within cosine ~0.93 of 5 Å ones.
-R2_MIN, COSINE_MIN = 0.2, 0.92
+R2_MIN, COSINE_MIN = 0.3, 0.93
 
 
 @pytest.fixture(scope="module")
