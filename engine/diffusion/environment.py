@@ -30,8 +30,8 @@ import numpy as np
 from numba import njit
 
 from ..descriptors.acsf import _cutoff, _cutoff_series
-from .point_soap import (empty_tables, quadratic_energy, soap_features, soap_gradient,
-                         soap_workspace)
+from .point_soap import (empty_tables, live_spectrum, quadratic_energy, soap_coefficients,
+                         soap_gradient, soap_workspace)
 
 #: Model flag in the host tuple: 0 = the UFF pair sum, 1 = this network, 2 = the quadratic
 #: model on SOAP (:mod:`.point_soap`).
@@ -390,9 +390,10 @@ def soap_energy(qx, qy, qz, bx, by, bz, host, want_gradient, work):
     model = host[15]
     tabs = model[17]
     k, e_wall, wx, wy, wz, neighbours = gather_soap(qx, qy, qz, bx, by, bz, host, work[6])
-    soap_features(qx, qy, qz, neighbours, k, tabs, work)
-    e = quadratic_energy(work[2], tabs[13], model[18], model[19], model[11], model[12],
-                         want_gradient, work[3], work[8], work[9]) + e_wall
+    count = soap_coefficients(neighbours, k, tabs, work)
+    live_spectrum(work[0], count, tabs, work[7], work[3])  # only the live features: no copy
+    e = quadratic_energy(work[7], model[18], model[19], model[11], model[12], want_gradient,
+                         work[8], work[9]) + e_wall
     if not want_gradient:
         return e, 0.0, 0.0, 0.0, neighbours
     gx, gy, gz = soap_gradient(neighbours, k, tabs, work)

@@ -37,6 +37,8 @@ from ..errors import require
 
 #: Neighbours held per point before the buffers grow.
 _BUFFER = 128
+#: Eigenpairs the workspace holds projections for before a bigger row is made.
+_RANK = 64
 
 
 @dataclass(frozen=True)
@@ -197,134 +199,234 @@ def harmonics(x, y, z, l_max, start, up, back, want_gradient, s, sx, sy, sz):
 
 @njit(nogil=True, cache=True)
 def soap_workspace(tabs):
-    """Buffers of one point's evaluation: coefficients and their adjoints (types, lm, n), the
-    power spectrum and its adjoint, harmonics and their gradient, radial values and slopes,
-    the neighbours (dx, dy, dz, SOAP type) and a row of n_max."""
+    """Buffers of one point's evaluation, made once per batch of points (two allocations: the
+    float buffers are views of one block): coefficients and their adjoints (types, lm, n), the
+    power spectrum, an (n, n) block, harmonics and their gradient, radial values and slopes,
+    the neighbours (dx, dy, dz, SOAP type; ``work[6]``), the live spectrum and its adjoint, the
+    eigen-projections, and per-neighbour harmonics (lm, j), radial factors (j, (l, n)) and
+    vectors (x, y, z, r²; plus scratch) for up to ``_BUFFER`` neighbours."""
     n_types = tabs[10].shape[0] + 1
     n_max, l_max, n_feat = tabs[7], tabs[8], tabs[12]
     n_lm = (l_max + 1) * (l_max + 1)
     n_q = (l_max + 1) * n_max
     n_live = tabs[13].shape[0]
-    return (np.zeros((n_types, n_lm, n_max)), np.zeros((n_types, n_lm, n_max)),
-            np.zeros(n_feat), np.zeros(n_feat), np.zeros((4, n_lm)), np.zeros((2, n_q)),
-            np.zeros((_BUFFER, 4)), np.zeros(n_max), np.zeros(n_live), np.zeros(n_live))
+    n_c = n_types * n_lm * n_max
+    sizes = (n_c, n_c, n_feat, n_max * n_max, 4 * n_lm, 2 * n_q, n_live, n_live, _RANK,
+             n_lm * _BUFFER, _BUFFER * n_q, 8 * _BUFFER)
+    total = 0
+    for s in sizes:
+        total += s
+    block = np.empty(total)
+    o = 0
+    acc = block[o:o + n_c].reshape((n_types, n_lm, n_max))
+    o += n_c
+    dacc = block[o:o + n_c].reshape((n_types, n_lm, n_max))
+    o += n_c
+    p = block[o:o + n_feat]
+    o += n_feat
+    square = block[o:o + n_max * n_max].reshape((n_max, n_max))
+    o += n_max * n_max
+    harm = block[o:o + 4 * n_lm].reshape((4, n_lm))
+    o += 4 * n_lm
+    radial = block[o:o + 2 * n_q].reshape((2, n_q))
+    o += 2 * n_q
+    pl = block[o:o + n_live]
+    o += n_live
+    dl = block[o:o + n_live]
+    o += n_live
+    proj = block[o:o + _RANK]
+    o += _RANK
+    y = block[o:o + n_lm * _BUFFER].reshape((n_lm, _BUFFER))
+    o += n_lm * _BUFFER
+    r = block[o:o + _BUFFER * n_q].reshape((_BUFFER, n_q))
+    o += _BUFFER * n_q
+    v = block[o:o + 8 * _BUFFER].reshape((8, _BUFFER))
+    return (acc, dacc, p, square, harm, radial, np.empty((_BUFFER, 4)), pl, dl, proj, y, r, v)
 
 
 @njit(nogil=True, cache=True, fastmath={"reassoc", "contract", "nsz"})
-def soap_features(qx, qy, qz, neighbours, k, tabs, work):
-    """Coefficients into ``work[0]`` and the power spectrum into ``work[2]`` from the first
-    ``k`` rows of ``neighbours`` (dx, dy, dz = point − atom, SOAP type).
+def soap_coefficients(neighbours, k, tabs, work):
+    """Coefficients c[t, lm, n] = Σ_j Y[lm, j] R[(l, n), j] into ``work[0]`` from the first
+    ``k`` rows of ``neighbours`` (dx, dy, dz = point − atom, SOAP type) plus the centre's own
+    Gaussian; returns the number of neighbours of each type.
 
-    The neighbours are sorted by type; per type their harmonics Y[lm, j] (one recursion over all
-    of them, :func:`~amorpha.engine.descriptors.soap.solid_harmonics`) and radial factors
-    R[(l, n), j] fill two matrices, and c[lm, n] = Σ_j Y[lm, j] R[(l, n), j] runs over j
-    innermost (contiguous, vectorised)."""
-    coef, inv_h, own, start, up, back, pref = tabs[:7]
+    The harmonics of all neighbours come from one recursion (long loops that vectorise,
+    :func:`~amorpha.engine.descriptors.soap.solid_harmonics`), the radial factors row by row
+    from the table, then each neighbour adds its Y ⊗ R block to its type's coefficients."""
+    coef, inv_h, own, start, up, back = tabs[:6]
     n_max, l_max, mobile = tabs[7], tabs[8], tabs[9]
-    acc, p, radial, tmp = work[0], work[2], work[5], work[7]
+    acc = work[0]
     n_types = acc.shape[0]
-    n_lm = (l_max + 1) * (l_max + 1)
+    y, r, v = work[10], work[11], work[12]
+    if k > y.shape[1]:  # more neighbours than the buffers hold (rare): buffers of this point
+        y = np.empty((y.shape[0], k))
+        r = np.empty((k, r.shape[1]))
+        v = np.empty((8, k))
     acc[:] = 0.0
     for n in range(n_max):  # the centre's own Gaussian: l = 0 only
         acc[mobile, 0, n] = own[n]
-    ends = np.zeros(n_types + 1, np.int64)  # counting sort by type
+    count = np.zeros(n_types, np.int64)
     for j in range(k):
-        ends[int(neighbours[j, 3]) + 1] += 1
-    for t in range(n_types):
-        ends[t + 1] += ends[t]
-    v = np.empty((4, max(k, 1)))
-    for j in range(k):
-        t = int(neighbours[j, 3])
-        i = ends[t]
-        ends[t] = i + 1
         dx, dy, dz = neighbours[j, 0], neighbours[j, 1], neighbours[j, 2]
-        v[0, i] = dx
-        v[1, i] = dy
-        v[2, i] = dz
-        v[3, i] = dx * dx + dy * dy + dz * dz
-    y = np.empty((n_lm, max(k, 1)))
-    r = np.empty((radial.shape[1], max(k, 1)))
-    scratch = np.empty((4, max(k, 1)))
-    rad = radial[0]
-    solid_harmonics(v[0], v[1], v[2], v[3], 0, k, l_max, start, up, back, y, scratch[0],
-                    scratch[1], scratch[2], scratch[3])
+        v[0, j] = dx
+        v[1, j] = dy
+        v[2, j] = dz
+        v[3, j] = dx * dx + dy * dy + dz * dz
+        count[int(neighbours[j, 3])] += 1
+    solid_harmonics(v[0], v[1], v[2], v[3], 0, k, l_max, start, up, back, y, v[4], v[5], v[6],
+                    v[7])
     for j in range(k):
-        _radial(v[3, j], coef, inv_h, rad)
-        for q in range(rad.shape[0]):
-            r[q, j] = rad[q]
-    j0 = 0
-    for t in range(n_types):
-        j1 = ends[t]
+        _radial(v[3, j], coef, inv_h, r[j])
+    for j in range(k):
+        c = acc[int(neighbours[j, 3])]
+        rj = r[j]
         for l in range(l_max + 1):
+            base = l * n_max
             for lm in range(l * l, (l + 1) * (l + 1)):
-                yl = y[lm]
+                ylm = y[lm, j]
+                row = c[lm]
                 for n in range(n_max):
-                    rl = r[l * n_max + n]
-                    total = 0.0
-                    for j in range(j0, j1):
-                        total += yl[j] * rl[j]
-                    acc[t, lm, n] += total
-        j0 = j1
-    _power_spectrum(acc, l_max, n_max, pref, p, tmp, mobile)
+                    row[n] += ylm * rj[base + n]
+    return count
 
 
 @njit(nogil=True, cache=True, fastmath={"reassoc", "contract", "nsz"})
-def quadratic_energy(p, live, proj, lam, y_mean, y_scale, want_gradient, dp, pl, dl):
-    """E = m + s·Σ_k λ_k (u_k·p̂)², p̂ = p/|p|, over the ``live`` features (``proj`` holds
-    those columns); dE/dp into ``dp`` if asked; ``pl``, ``dl`` scratch of the live length."""
-    norm2 = 0.0
-    for f in range(live.shape[0]):
-        pl[f] = p[live[f]]
-        norm2 += pl[f] * pl[f]
-    inv = 1.0 / math.sqrt(max(norm2, 1e-300))
-    e = 0.0
-    if want_gradient:
-        dl[:] = 0.0
-    for r in range(proj.shape[0]):
-        row = proj[r]
-        a = 0.0
-        for f in range(pl.shape[0]):
-            a += row[f] * pl[f]
-        a *= inv
-        e += lam[r] * a * a
-        if want_gradient:
-            w = 2.0 * lam[r] * a * y_scale
-            for f in range(pl.shape[0]):
-                dl[f] += w * row[f]
-    if want_gradient:  # through p̂ = p/|p|: (g − (g·p̂)p̂)/|p|
-        gp = 0.0
-        for f in range(pl.shape[0]):
-            gp += dl[f] * pl[f]
-        gp *= inv * inv
-        dp[:] = 0.0
-        for f in range(pl.shape[0]):
-            dp[live[f]] = (dl[f] - gp * pl[f]) * inv
-    return y_mean + y_scale * e
+def live_spectrum(acc, count, tabs, pl, square):
+    """The live features of the power spectrum (the order of
+    :func:`~amorpha.engine.descriptors.soap._power_spectrum`, dead ones left out) into ``pl``:
+    per (a, b, l) the (n, n') block Σ_m c[a, lm, n] c[b, lm, n'] with m outermost; pairs with a
+    host type that has no neighbours are zero without a sum."""
+    pref, n_max, l_max, mobile = tabs[6], tabs[7], tabs[8], tabs[9]
+    n_types = acc.shape[0]
+    i = 0
+    for a in range(n_types):
+        for b in range(a, n_types):
+            empty = (count[a] == 0 and a != mobile) or (count[b] == 0 and b != mobile)
+            top = 0 if (a == mobile or b == mobile) else l_max
+            for l in range(top + 1):
+                if empty:
+                    for n in range(n_max):
+                        for _ in range(n if a == b else 0, n_max):
+                            pl[i] = 0.0
+                            i += 1
+                    continue
+                square[:, :] = 0.0
+                for lm in range(l * l, (l + 1) * (l + 1)):
+                    ra = acc[a, lm]
+                    rb = acc[b, lm]
+                    for n in range(n_max):
+                        x = ra[n]
+                        row = square[n]
+                        for n2 in range(n_max):
+                            row[n2] += x * rb[n2]
+                w = pref[l]
+                for n in range(n_max):
+                    for n2 in range(n if a == b else 0, n_max):
+                        pl[i] = w * square[n, n2]
+                        i += 1
 
 
 @njit(nogil=True, cache=True)
+def soap_features(qx, qy, qz, neighbours, k, tabs, work):
+    """Coefficients into ``work[0]``, the live power spectrum into ``work[7]`` and the whole
+    one (DScribe's order, dead features zero) into ``work[2]`` from the first ``k`` rows of
+    ``neighbours`` (dx, dy, dz = point − atom, SOAP type)."""
+    count = soap_coefficients(neighbours, k, tabs, work)
+    pl, p, live = work[7], work[2], tabs[13]
+    live_spectrum(work[0], count, tabs, pl, work[3])
+    p[:] = 0.0
+    for f in range(live.shape[0]):
+        p[live[f]] = pl[f]
+
+
+@njit(nogil=True, cache=True, fastmath={"reassoc", "contract", "nsz"})
+def quadratic_energy(pl, proj, lam, y_mean, y_scale, want_gradient, dl, a):
+    """E = m + s·Σ_k λ_k (u_k·p̂)², p̂ = p/|p|, on the live features ``pl`` (``proj`` holds
+    those columns); dE/dp into ``dl`` if asked; ``a`` scratch of at least the rank (the
+    projections, four rows at a time so each feature is read once per four)."""
+    n_rank, n_live = proj.shape
+    if a.shape[0] < n_rank:
+        a = np.empty(n_rank)
+    norm2 = 0.0
+    for f in range(n_live):
+        norm2 += pl[f] * pl[f]
+    inv = 1.0 / math.sqrt(max(norm2, 1e-300))
+    r = 0
+    while r + 4 <= n_rank:
+        r0, r1, r2, r3 = proj[r], proj[r + 1], proj[r + 2], proj[r + 3]
+        a0 = 0.0
+        a1 = 0.0
+        a2 = 0.0
+        a3 = 0.0
+        for f in range(n_live):
+            x = pl[f]
+            a0 += r0[f] * x
+            a1 += r1[f] * x
+            a2 += r2[f] * x
+            a3 += r3[f] * x
+        a[r] = a0 * inv
+        a[r + 1] = a1 * inv
+        a[r + 2] = a2 * inv
+        a[r + 3] = a3 * inv
+        r += 4
+    for r in range(r, n_rank):
+        row = proj[r]
+        a0 = 0.0
+        for f in range(n_live):
+            a0 += row[f] * pl[f]
+        a[r] = a0 * inv
+    e = 0.0
+    for r in range(n_rank):
+        e += lam[r] * a[r] * a[r]
+    if want_gradient:
+        for f in range(n_live):
+            dl[f] = 0.0
+        for r in range(n_rank):
+            w = 2.0 * lam[r] * a[r] * y_scale
+            row = proj[r]
+            for f in range(n_live):
+                dl[f] += w * row[f]
+        gp = 0.0  # through p̂ = p/|p|: (g − (g·p̂)p̂)/|p|
+        for f in range(n_live):
+            gp += dl[f] * pl[f]
+        gp *= inv * inv
+        for f in range(n_live):
+            dl[f] = (dl[f] - gp * pl[f]) * inv
+    return y_mean + y_scale * e
+
+
+@njit(nogil=True, cache=True, fastmath={"reassoc", "contract", "nsz"})
 def soap_gradient(neighbours, k, tabs, work):
-    """dE/d(point) from dE/dp in ``work[3]``: back through the power spectrum to the
-    coefficients, then over the neighbours (d = point − atom, so d/d(point) = d/dd)."""
+    """dE/d(point) from dE/dp of the live features in ``work[8]``: back through the power
+    spectrum to the coefficients (per (a, b, l) block, m outermost), then over the neighbours
+    (d = point − atom, so d/d(point) = d/dd)."""
     coef, inv_h, start, up, back, pref = tabs[0], tabs[1], tabs[3], tabs[4], tabs[5], tabs[6]
-    n_max, l_max = tabs[7], tabs[8]
-    acc, dacc, dp, harm, radial = work[0], work[1], work[3], work[4], work[5]
+    n_max, l_max, mobile = tabs[7], tabs[8], tabs[9]
+    acc, dacc, square, dl, harm, radial = work[0], work[1], work[3], work[8], work[4], work[5]
     n_types = acc.shape[0]
     dacc[:] = 0.0
-    f = 0
-    for a in range(n_types):  # the order of _power_spectrum
+    i = 0
+    for a in range(n_types):  # the order of live_spectrum
         for b in range(a, n_types):
-            for l in range(l_max + 1):
+            top = 0 if (a == mobile or b == mobile) else l_max
+            for l in range(top + 1):
+                square[:, :] = 0.0
+                w = pref[l]
                 for n in range(n_max):
-                    first = n if a == b else 0
-                    for n2 in range(first, n_max):
-                        w = dp[f] * pref[l]
-                        f += 1
-                        if w == 0.0:
-                            continue
-                        for lm in range(l * l, (l + 1) * (l + 1)):
-                            dacc[a, lm, n] += w * acc[b, lm, n2]
-                            dacc[b, lm, n2] += w * acc[a, lm, n]
+                    for n2 in range(n if a == b else 0, n_max):
+                        square[n, n2] = w * dl[i]
+                        i += 1
+                for lm in range(l * l, (l + 1) * (l + 1)):
+                    ra, rb = acc[a, lm], acc[b, lm]
+                    da, db = dacc[a, lm], dacc[b, lm]
+                    for n in range(n_max):
+                        row = square[n]
+                        x = ra[n]
+                        s = 0.0
+                        for n2 in range(n_max):
+                            s += row[n2] * rb[n2]
+                            db[n2] += x * row[n2]
+                        da[n] += s
     s, sx, sy, sz = harm[0], harm[1], harm[2], harm[3]
     rad, slope = radial[0], radial[1]
     gx = 0.0
@@ -340,10 +442,10 @@ def soap_gradient(neighbours, k, tabs, work):
             for lm in range(l * l, (l + 1) * (l + 1)):
                 va = 0.0
                 vb = 0.0
+                g = dacc[t, lm]
                 for n in range(n_max):
-                    g = dacc[t, lm, n]
-                    va += g * rad[l * n_max + n]
-                    vb += g * slope[l * n_max + n]
+                    va += g[n] * rad[l * n_max + n]
+                    vb += g[n] * slope[l * n_max + n]
                 du += vb * s[lm]
                 gx += va * sx[lm]
                 gy += va * sy[lm]
