@@ -218,13 +218,19 @@ def test_bad_input_gives_a_message_and_keeps_everything(qtbot, empty_window):
     assert window.diffusion_panel.find_button.isEnabled()
 
 
-def test_a_registered_surrogate_is_offered_and_finds_the_same_holes(qtbot, empty_window):
-    """A small surrogate (400 UFF energies) in the registry: the combo offers it, and its
-    landscape has UFF's 96 holes, 256 hops and percolation barrier (1.377 eV) within 0.05 eV."""
+@pytest.mark.parametrize("model", ["network", "soap"])
+def test_a_registered_surrogate_is_offered_and_finds_the_same_holes(qtbot, empty_window, model):
+    """A small surrogate (400 UFF energies; network or SOAP kernel model) in the registry: the
+    combo offers it, and its landscape has UFF's 96 holes, 256 hops and percolation barrier
+    (1.377 eV) within 0.05 eV."""
+    from amorpha.engine.diffusion.point_soap import PointSoapParams
     from amorpha.engine.diffusion.surrogate import SurrogateParams
     from amorpha.gui import diffusion
 
     small = SurrogateParams(n_train=400, n_test=50, max_iter=500, hidden=(16,), wall_factor=0.5)
+    if model == "soap":
+        small = SurrogateParams(n_train=400, n_test=50, wall_factor=0.5, descriptor=PointSoapParams(
+            r_cut=4.0, n_max=4, l_max=4, rank=60))
     entry = diffusion.EnergyFunction("test-surrogate", "test surrogate", "400 UFF energies",
                                      diffusion.surrogate_build(diffusion._uff, small))
     diffusion.register_energy_function(entry)
