@@ -590,13 +590,14 @@ class DiffusionAnalysis:
         params = LandscapeParams(SiteSearchParams(element=self.element), PathParams())
         extra, potential = {}, None
         if self.surrogate or self.surrogate_path or self.reference.strip().lower() != "uff":
-            from .diffusion.point_soap import PointSoapParams
-            from .diffusion.surrogate import DescriptorParams, SurrogateParams, surrogate_for
+            from dataclasses import replace
 
-            descriptor = PointSoapParams() if self.model == "soap" else DescriptorParams()
+            from .diffusion.surrogate import SOAP_TRAINING, SurrogateParams, surrogate_for
+
+            base = SOAP_TRAINING if self.model == "soap" else SurrogateParams()
             trained = surrogate_for(atoms, self.element, self.reference, self.surrogate_path,
-                                    SurrogateParams(n_train=self.n_train, n_test=self.n_test,
-                                                    seed=self.seed, descriptor=descriptor),
+                                    replace(base, n_train=self.n_train, n_test=self.n_test,
+                                            seed=self.seed),
                                     progress=sub_progress(progress, 0, 0.3), cancel=cancel)
             potential, m = trained.potential, trained.metrics()
             extra = {"surrogate_reference": trained.reference, "surrogate_test_rmse_ev": m["rmse_ev"],

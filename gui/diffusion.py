@@ -57,11 +57,10 @@ def surrogate_build(reference: Callable, params=None) -> Callable:
     the summary. ``params``: SurrogateParams, or ``"soap"`` for the quadratic SOAP model."""
 
     def build(host, landscape, progress=None, cancel=None):
-        from amorpha.engine.diffusion.point_soap import PointSoapParams
-        from amorpha.engine.diffusion.surrogate import SurrogateParams, build_surrogate
+        from amorpha.engine.diffusion.surrogate import SOAP_TRAINING, SurrogateParams, build_surrogate
 
         element = landscape.sites.element
-        chosen = SurrogateParams(descriptor=PointSoapParams()) if params == "soap" else params
+        chosen = SOAP_TRAINING if params == "soap" else params
         training = replace(chosen or SurrogateParams(), element=element)
         surrogate = build_surrogate(host, reference(host, element), training,
                                     progress=sub_progress(progress, 0.0, 0.5), cancel=cancel)

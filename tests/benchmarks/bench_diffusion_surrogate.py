@@ -14,16 +14,16 @@ surrogate's paths re-evaluated with xTB on ``--hops`` paths (mean |Δ|).
 symmetry functions (both paths).
 
 Last measured (``--xtb --buffer 0``, the one-radius cluster whose energies are cached; the
-radius-averaged energies differ from them by 0.012 eV RMS on 282 of those points; positions
-sampled below the 1.5 eV proposal cap, 1827 of them shared with the uncapped draw):
+radius-averaged energies differ from them by 0.012 eV RMS on 282 of those points):
 
-* network (default): test RMSE 0.090 eV on all 200 held-out positions (target 0.05; uncapped
-  sampling 0.109, before cross-validation 0.238); 3-fold CV 0.107 at alpha 10.
-  Uncapped run: 637 sites and 1405 hops against UFF's 563 and 1057, barriers on the 40 lowest
-  hops mean |Δ| 0.042 eV, max 0.171 (target 0.1).
-* ``--soap``: test RMSE 0.047 eV (3-fold CV 0.051 at alpha 1e-5; without the taper 0.045);
-  1125 sites and 2055 hops (UFF 563 and 1057); barriers on the 40 lowest hops mean |Δ| 0.029 eV,
-  max 0.081 (the network: 0.042, 0.171).
+* network (default, no proposal cap): test RMSE 0.109 eV on all 200 held-out positions (target
+  0.05; before cross-validation 0.238); 637 sites and 1405 hops against UFF's 563 and 1057;
+  barriers on the 40 lowest hops mean |Δ| 0.042 eV, max 0.171 (target 0.1). With the 1.5 eV
+  proposal cap: 0.090 eV, but 4608 sites and barriers 0.734 eV off (minima where no sample is).
+* ``--soap`` (SOAP_TRAINING: 1.5 eV cap; 1827 of its positions shared with the uncapped draw):
+  test RMSE 0.047 eV (3-fold CV 0.051 at alpha 1e-5; without the taper 0.045; without the cap
+  0.075); 1125 sites and 2055 hops, 492 of 1180 sites where UFF lies above the cap; barriers on
+  the 40 lowest hops mean |Δ| 0.029 eV, max 0.081.
 * speed (default path, network trained on UFF): 1.15·10⁵ energies per CPU-second (target 10⁵);
   SOAP model SPEED_SOAP.
 """
@@ -34,9 +34,9 @@ import numpy as np
 
 from amorpha.engine.diffusion import HostPotential
 from amorpha.engine.diffusion.paths import LandscapeParams, PathParams, build_network
-from amorpha.engine.diffusion.point_soap import PointSoapParams
 from amorpha.engine.diffusion.sites import SiteSearchParams, energy_grid
-from amorpha.engine.diffusion.surrogate import SurrogateParams, build_surrogate, compare_barriers
+from amorpha.engine.diffusion.surrogate import (SOAP_TRAINING, SurrogateParams, build_surrogate,
+                                                compare_barriers)
 from amorpha.engine.examples import load_example
 
 
@@ -132,5 +132,5 @@ if __name__ == "__main__":
                         help="the quadratic model on SOAP instead of the network on ACSF")
     args = parser.parse_args()
     host = load_example("a-SiO2")
-    params = SurrogateParams(descriptor=PointSoapParams()) if args.soap else SurrogateParams()
+    params = SOAP_TRAINING if args.soap else SurrogateParams()
     xtb(host, args.hops, args.buffer, params) if args.xtb else speed(host, params)
