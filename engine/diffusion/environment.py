@@ -30,8 +30,8 @@ import numpy as np
 from numba import njit
 
 from ..descriptors.acsf import _cutoff, _cutoff_series
-from .point_soap import (empty_tables, live_spectrum, quadratic_energy, soap_coefficients,
-                         soap_gradient, soap_workspace)
+from .point_soap import (columns, empty_tables, live_spectrum, quadratic_energy,
+                         soap_coefficients, soap_gradient, soap_workspace)
 
 #: Model flag in the host tuple: 0 = the UFF pair sum, 1 = this network, 2 = the quadratic
 #: model on SOAP (:mod:`.point_soap`).
@@ -356,6 +356,10 @@ def gather_soap(qx, qy, qz, bx, by, bz, host, neighbours):
     wz = 0.0
     for s in range(rows.shape[0]):
         first, stop = row_atoms(s, bx, by, bz, nbins, rows, bin_start)
+        if k + stop - first > neighbours.shape[0]:  # room for the whole row
+            bigger = np.empty((2 * (k + stop - first), 4))
+            bigger[:k] = neighbours[:k]
+            neighbours = bigger
         for a in range(first, stop):
             dx = qx - ax[a]
             dy = qy - ay[a]
@@ -369,17 +373,12 @@ def gather_soap(qx, qy, qz, bx, by, bz, host, neighbours):
                 wx += c * dx
                 wy += c * dy
                 wz += c * dz
-            if r2 >= reach2:
-                continue
-            if k == neighbours.shape[0]:
-                bigger = np.empty((2 * k, 4))
-                bigger[:k] = neighbours
-                neighbours = bigger
+            # every candidate written, kept only inside the cutoff: no branch to mispredict
             neighbours[k, 0] = dx
             neighbours[k, 1] = dy
             neighbours[k, 2] = dz
             neighbours[k, 3] = type_map[t]
-            k += 1
+            k += r2 < reach2
     return k, e_wall, wx, wy, wz, neighbours
 
 
@@ -390,13 +389,14 @@ def soap_energy(qx, qy, qz, bx, by, bz, host, want_gradient, work):
     model = host[15]
     tabs = model[17]
     k, e_wall, wx, wy, wz, neighbours = gather_soap(qx, qy, qz, bx, by, bz, host, work[6])
-    count = soap_coefficients(neighbours, k, tabs, work)
-    live_spectrum(work[0], count, tabs, work[7], work[3])  # only the live features: no copy
-    e = quadratic_energy(work[7], model[18], model[19], model[11], model[12], want_gradient,
-                         work[8], work[9]) + e_wall
+    cols = columns(work, k)
+    count = soap_coefficients(neighbours, k, tabs, work, cols)
+    live_spectrum(work[0], count, tabs, work[4], work[3])  # only the live features: no copy
+    e = quadratic_energy(work[4], model[18], model[19], model[11], model[12], want_gradient,
+                         work[5], work[7]) + e_wall
     if not want_gradient:
         return e, 0.0, 0.0, 0.0, neighbours
-    gx, gy, gz = soap_gradient(neighbours, k, tabs, work)
+    gx, gy, gz = soap_gradient(k, count, tabs, work, cols)
     return e, gx + wx, gy + wy, gz + wz, neighbours
 
 
@@ -483,7 +483,7 @@ def model_energy(qx, qy, qz, bx, by, bz, host, want_gradient):
     point: kernels that walk many points use :func:`evaluate_located` with one workspace)."""
     if host[15][0] == SOAP:
         e, gx, gy, gz, _ = soap_energy(qx, qy, qz, bx, by, bz, host, want_gradient,
-                                       soap_workspace(host[15][17]))
+                                       soap_workspace(host[15][17], 0))
         return e, gx, gy, gz
     work = workspace(host[15], want_gradient)
     e, gx, gy, gz, _ = evaluate_located(qx, qy, qz, bx, by, bz, host, want_gradient, work)

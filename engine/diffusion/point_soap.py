@@ -18,6 +18,12 @@ polynomial kernel (p̂·p̂')², Deringer & Csányi, PRB 95, 094203 (2017)).
 * Gradient: back through the quadratic form, the normalisation and the power spectrum to the
   coefficients c_nlm, then one more pass over the neighbours with the derivatives of the radial
   table (in u = r²) and of the solid harmonics (the recursion differentiated in z and r²).
+* Speed (a-SiO2, Cu, defaults, ~25 neighbours, one thread: ~15 µs per energy, ~40 µs with the
+  gradient): neighbours sorted by type so each type's Y ⊗ R blocks add four neighbours at a
+  time; only the 618 live of the 1197 features are formed (no copy for the model); the
+  projections read each feature once per four rows; the gradient runs over all neighbours of a
+  type at once (harmonic gradients and radial slopes in (lm, j) columns); the buffers are views
+  of a few blocks made once per batch, nothing zeroed that is overwritten.
 """
 from __future__ import annotations
 
@@ -37,6 +43,8 @@ from ..errors import require
 
 #: Neighbours held per point before the buffers grow.
 _BUFFER = 128
+#: Neighbours the per-neighbour column buffers hold before a point gets its own.
+_COLUMNS = 64
 #: Eigenpairs the workspace holds projections for before a bigger row is made.
 _RANK = 64
 
@@ -141,152 +149,223 @@ def empty_tables() -> tuple:
 
 
 @njit(nogil=True, cache=True)
-def _radial_and_slope(u, coef, inv_h, rad, slope):
-    """Every (l, n) radial factor at u = r² (the quintic table) and its d/du."""
-    _radial(u, coef, inv_h, rad)
-    k = min(int(u * inv_h), coef.shape[0] - 1)
-    t = u * inv_h - k
+def _radial_columns(u, coef, inv_h, rad, slope, j):
+    """Every (l, n) radial factor at u = r² (the quintic table) and its d/du into column j."""
+    x = u * inv_h
+    k = min(int(x), coef.shape[0] - 1)
+    t = x - k
     c = coef[k]
     for q in range(rad.shape[0]):
-        slope[q] = inv_h * (c[1, q] + t * (2.0 * c[2, q] + t * (3.0 * c[3, q] + t * (
+        rad[q, j] = c[0, q] + t * (c[1, q] + t * (c[2, q] + t * (c[3, q] + t * (
+            c[4, q] + t * c[5, q]))))
+        slope[q, j] = inv_h * (c[1, q] + t * (2.0 * c[2, q] + t * (3.0 * c[3, q] + t * (
             4.0 * c[4, q] + t * 5.0 * c[5, q]))))
 
 
-@njit(nogil=True, cache=True)
-def harmonics(x, y, z, l_max, start, up, back, want_gradient, s, sx, sy, sz):
-    """Real solid harmonics r^l Y_lm of one vector into ``s[l² + l + m]`` (the recursion of
-    :func:`amorpha.engine.descriptors.soap.harmonic_tables`), and their gradient if asked:
-    q_l^m(z, u) is differentiated along its recursion, (x + iy)^m by its power rule."""
-    u = x * x + y * y + z * z
-    cr = 1.0
-    ci = 0.0
+@njit(nogil=True, cache=True, fastmath={"reassoc", "contract", "nsz"})
+def harmonic_gradients(v, k, l_max, start, up, back, gx, gy, gz, g):
+    """Gradients of the real solid harmonics r^l Y_lm of the vectors ``v[0:3, j]`` (r² in
+    ``v[3]``), j < k, into ``gx, gy, gz[l² + l + m, j]``: q_l^m(z, u) is differentiated along
+    its recursion (:func:`~amorpha.engine.descriptors.soap.harmonic_tables`), (x + iy)^m by its
+    power rule; each step runs over all the vectors (loops that vectorise). ``g`` scratch
+    (at least 10 rows of k)."""
+    c, s, pc, ps, q1, q2 = g[0], g[1], g[2], g[3], g[4], g[5]
+    q1z, q1u, q2z, q2u = g[6], g[7], g[8], g[9]
+    x, y, z, u = v[0], v[1], v[2], v[3]
+    for j in range(k):
+        c[j] = 1.0
+        s[j] = 0.0
+        pc[j] = 0.0
+        ps[j] = 0.0
     for m in range(l_max + 1):
-        pr = cr
-        pi = ci
-        if m > 0:
-            cr = x * pr - y * pi
-            ci = x * pi + y * pr
-        q1 = start[m]
-        q2 = 0.0
-        q1z = 0.0
-        q1u = 0.0
-        q2z = 0.0
-        q2u = 0.0
+        if m > 0:  # (x + iy)^m, one factor more; the previous power kept for the derivative
+            for j in range(k):
+                pc[j] = c[j]
+                ps[j] = s[j]
+                c[j] = x[j] * pc[j] - y[j] * ps[j]
+                s[j] = x[j] * ps[j] + y[j] * pc[j]
+        first = start[m]
+        for j in range(k):
+            q1[j] = first
+            q2[j] = 0.0
+            q1z[j] = 0.0
+            q1u[j] = 0.0
+            q2z[j] = 0.0
+            q2u[j] = 0.0
         for l in range(m, l_max + 1):
             if l > m:
                 a = up[l, m]
                 b = back[l, m]
-                q = a * z * q1 - b * u * q2
-                qz = a * q1 + a * z * q1z - b * u * q2z
-                qu = a * z * q1u - b * q2 - b * u * q2u
-                q2, q2z, q2u = q1, q1z, q1u
-                q1, q1z, q1u = q, qz, qu
+                for j in range(k):
+                    q = a * z[j] * q1[j] - b * u[j] * q2[j]
+                    qz = a * q1[j] + a * z[j] * q1z[j] - b * u[j] * q2z[j]
+                    qu = a * z[j] * q1u[j] - b * q2[j] - b * u[j] * q2u[j]
+                    q2[j] = q1[j]
+                    q2z[j] = q1z[j]
+                    q2u[j] = q1u[j]
+                    q1[j] = q
+                    q1z[j] = qz
+                    q1u[j] = qu
             base = l * l + l
-            s[base + m] = q1 * cr
+            # d(x+iy)^m/dx = m (x+iy)^(m-1), d/dy = i m (x+iy)^(m-1)
+            rx, ry, rz = gx[base + m], gy[base + m], gz[base + m]
+            for j in range(k):
+                gu = 2.0 * q1u[j]
+                rx[j] = gu * x[j] * c[j] + q1[j] * m * pc[j]
+                ry[j] = gu * y[j] * c[j] - q1[j] * m * ps[j]
+                rz[j] = (q1z[j] + gu * z[j]) * c[j]
             if m > 0:
-                s[base - m] = q1 * ci
-            if want_gradient:
-                # d(x+iy)^m/dx = m (x+iy)^(m-1), d/dy = i m (x+iy)^(m-1)
-                gu = 2.0 * q1u
-                sx[base + m] = gu * x * cr + q1 * m * pr
-                sy[base + m] = gu * y * cr - q1 * m * pi
-                sz[base + m] = (q1z + gu * z) * cr
-                if m > 0:
-                    sx[base - m] = gu * x * ci + q1 * m * pi
-                    sy[base - m] = gu * y * ci + q1 * m * pr
-                    sz[base - m] = (q1z + gu * z) * ci
+                ix, iy, iz = gx[base - m], gy[base - m], gz[base - m]
+                for j in range(k):
+                    gu = 2.0 * q1u[j]
+                    ix[j] = gu * x[j] * s[j] + q1[j] * m * ps[j]
+                    iy[j] = gu * y[j] * s[j] + q1[j] * m * pc[j]
+                    iz[j] = (q1z[j] + gu * z[j]) * s[j]
 
 
 @njit(nogil=True, cache=True)
-def soap_workspace(tabs):
-    """Buffers of one point's evaluation, made once per batch of points (two allocations: the
-    float buffers are views of one block): coefficients and their adjoints (types, lm, n), the
-    power spectrum, an (n, n) block, harmonics and their gradient, radial values and slopes,
-    the neighbours (dx, dy, dz, SOAP type; ``work[6]``), the live spectrum and its adjoint, the
-    eigen-projections, and per-neighbour harmonics (lm, j), radial factors (j, (l, n)) and
-    vectors (x, y, z, r²; plus scratch) for up to ``_BUFFER`` neighbours."""
+def _carve(block, o, rows, width):
+    """A (rows, width) view of ``block`` at offset ``o``, and the offset after it."""
+    return block[o:o + rows * width].reshape((rows, width)), o + rows * width
+
+
+@njit(nogil=True, cache=True)
+def column_buffers(n_lm, n_q, width):
+    """Per-neighbour buffers for up to ``width`` neighbours, views of one block: harmonics
+    (lm, j), radial factors (j, (l, n)), vectors (x, y, z, r²; then scratch)."""
+    block = np.empty(width * (n_lm + n_q + 8))
+    y, o = _carve(block, 0, n_lm, width)
+    r, o = _carve(block, o, width, n_q)
+    v, o = _carve(block, o, 8, width)
+    return y, r, v
+
+
+@njit(nogil=True, cache=True)
+def gradient_buffers(n_lm, n_q, width):
+    """What the gradient adds per neighbour, views of one block: the harmonics' gradient
+    (x, y, z; lm, j), radial factors and slopes ((l, n), j), scratch rows."""
+    block = np.empty(width * (3 * n_lm + 2 * n_q + 16))
+    hx, o = _carve(block, 0, n_lm, width)
+    hy, o = _carve(block, o, n_lm, width)
+    hz, o = _carve(block, o, n_lm, width)
+    rad, o = _carve(block, o, n_q, width)
+    slope, o = _carve(block, o, n_q, width)
+    g, o = _carve(block, o, 16, width)
+    return hx, hy, hz, rad, slope, g
+
+
+@njit(nogil=True, cache=True)
+def soap_workspace(tabs, width=_COLUMNS):
+    """Buffers of one point's evaluation, made once per batch of points (views of a few blocks,
+    nothing zeroed): coefficients and their adjoints (types, lm, n), the power spectrum, an
+    (n, n) block, the live spectrum and its adjoint, the neighbours (dx, dy, dz, SOAP type;
+    ``work[6]``), the eigen-projections, and :func:`column_buffers` and
+    :func:`gradient_buffers` for ``width`` neighbours (0 for one point: :func:`columns` then
+    makes them as wide as that point needs, and the gradient's only if asked)."""
     n_types = tabs[10].shape[0] + 1
     n_max, l_max, n_feat = tabs[7], tabs[8], tabs[12]
     n_lm = (l_max + 1) * (l_max + 1)
     n_q = (l_max + 1) * n_max
     n_live = tabs[13].shape[0]
     n_c = n_types * n_lm * n_max
-    sizes = (n_c, n_c, n_feat, n_max * n_max, 4 * n_lm, 2 * n_q, n_live, n_live, _RANK,
-             n_lm * _BUFFER, _BUFFER * n_q, 8 * _BUFFER)
-    total = 0
-    for s in sizes:
-        total += s
-    block = np.empty(total)
-    o = 0
-    acc = block[o:o + n_c].reshape((n_types, n_lm, n_max))
-    o += n_c
-    dacc = block[o:o + n_c].reshape((n_types, n_lm, n_max))
-    o += n_c
-    p = block[o:o + n_feat]
-    o += n_feat
-    square = block[o:o + n_max * n_max].reshape((n_max, n_max))
-    o += n_max * n_max
-    harm = block[o:o + 4 * n_lm].reshape((4, n_lm))
-    o += 4 * n_lm
-    radial = block[o:o + 2 * n_q].reshape((2, n_q))
-    o += 2 * n_q
-    pl = block[o:o + n_live]
-    o += n_live
-    dl = block[o:o + n_live]
-    o += n_live
-    proj = block[o:o + _RANK]
-    o += _RANK
-    y = block[o:o + n_lm * _BUFFER].reshape((n_lm, _BUFFER))
-    o += n_lm * _BUFFER
-    r = block[o:o + _BUFFER * n_q].reshape((_BUFFER, n_q))
-    o += _BUFFER * n_q
-    v = block[o:o + 8 * _BUFFER].reshape((8, _BUFFER))
-    return (acc, dacc, p, square, harm, radial, np.empty((_BUFFER, 4)), pl, dl, proj, y, r, v)
+    block = np.empty(2 * n_c + n_feat + n_max * n_max + 2 * n_live + _RANK)
+    acc, o = _carve(block, 0, n_types, n_lm * n_max)
+    dacc, o = _carve(block, o, n_types, n_lm * n_max)
+    p, o = _carve(block, o, 1, n_feat)
+    square, o = _carve(block, o, n_max, n_max)
+    live, o = _carve(block, o, 2, n_live)
+    a, o = _carve(block, o, 1, _RANK)
+    return (acc.reshape((n_types, n_lm, n_max)), dacc.reshape((n_types, n_lm, n_max)), p[0],
+            square, live[0], live[1], np.empty((_BUFFER, 4)), a[0],
+            column_buffers(n_lm, n_q, width), gradient_buffers(n_lm, n_q, width))
+
+
+@njit(nogil=True, cache=True)
+def columns(work, k):
+    """The workspace's per-neighbour buffers, or buffers of this point if it has more than
+    they hold."""
+    y, r = work[8][0], work[8][1]
+    if k <= y.shape[1]:
+        return work[8]
+    return column_buffers(y.shape[0], r.shape[1], k)
+
+
+@njit(nogil=True, cache=True)
+def gradient_columns(work, k):
+    """:func:`columns` of the gradient."""
+    hx, rad = work[9][0], work[9][3]
+    if k <= hx.shape[1]:
+        return work[9]
+    return gradient_buffers(hx.shape[0], rad.shape[0], k)
 
 
 @njit(nogil=True, cache=True, fastmath={"reassoc", "contract", "nsz"})
-def soap_coefficients(neighbours, k, tabs, work):
+def soap_coefficients(neighbours, k, tabs, work, cols):
     """Coefficients c[t, lm, n] = Σ_j Y[lm, j] R[(l, n), j] into ``work[0]`` from the first
     ``k`` rows of ``neighbours`` (dx, dy, dz = point − atom, SOAP type) plus the centre's own
-    Gaussian; returns the number of neighbours of each type.
+    Gaussian; returns the number of neighbours of each type (the columns of ``cols``
+    (:func:`columns`) hold them sorted by type, for :func:`soap_gradient`).
 
     The harmonics of all neighbours come from one recursion (long loops that vectorise,
     :func:`~amorpha.engine.descriptors.soap.solid_harmonics`), the radial factors row by row
-    from the table, then each neighbour adds its Y ⊗ R block to its type's coefficients."""
+    from the table, then each type's neighbours add their Y ⊗ R blocks four at a time (one
+    load and store of c per four)."""
     coef, inv_h, own, start, up, back = tabs[:6]
     n_max, l_max, mobile = tabs[7], tabs[8], tabs[9]
     acc = work[0]
     n_types = acc.shape[0]
-    y, r, v = work[10], work[11], work[12]
-    if k > y.shape[1]:  # more neighbours than the buffers hold (rare): buffers of this point
-        y = np.empty((y.shape[0], k))
-        r = np.empty((k, r.shape[1]))
-        v = np.empty((8, k))
+    y, r, v = cols[0], cols[1], cols[2]
     acc[:] = 0.0
     for n in range(n_max):  # the centre's own Gaussian: l = 0 only
         acc[mobile, 0, n] = own[n]
     count = np.zeros(n_types, np.int64)
     for j in range(k):
-        dx, dy, dz = neighbours[j, 0], neighbours[j, 1], neighbours[j, 2]
-        v[0, j] = dx
-        v[1, j] = dy
-        v[2, j] = dz
-        v[3, j] = dx * dx + dy * dy + dz * dz
         count[int(neighbours[j, 3])] += 1
+    ends = np.empty(n_types, np.int64)  # counting sort by type
+    total = 0
+    for t in range(n_types):
+        ends[t] = total
+        total += count[t]
+    for j in range(k):
+        t = int(neighbours[j, 3])
+        i = ends[t]
+        ends[t] = i + 1
+        dx, dy, dz = neighbours[j, 0], neighbours[j, 1], neighbours[j, 2]
+        v[0, i] = dx
+        v[1, i] = dy
+        v[2, i] = dz
+        v[3, i] = dx * dx + dy * dy + dz * dz
     solid_harmonics(v[0], v[1], v[2], v[3], 0, k, l_max, start, up, back, y, v[4], v[5], v[6],
                     v[7])
     for j in range(k):
         _radial(v[3, j], coef, inv_h, r[j])
-    for j in range(k):
-        c = acc[int(neighbours[j, 3])]
-        rj = r[j]
-        for l in range(l_max + 1):
-            base = l * n_max
-            for lm in range(l * l, (l + 1) * (l + 1)):
-                ylm = y[lm, j]
-                row = c[lm]
-                for n in range(n_max):
-                    row[n] += ylm * rj[base + n]
+    j0 = 0
+    for t in range(n_types):
+        c = acc[t]
+        j1 = ends[t]
+        for j in range(j0, j1, 4):
+            r0 = r[j]
+            if j + 4 <= j1:
+                r1, r2, r3 = r[j + 1], r[j + 2], r[j + 3]
+                for l in range(l_max + 1):
+                    base = l * n_max
+                    for lm in range(l * l, (l + 1) * (l + 1)):
+                        y0, y1, y2, y3 = y[lm, j], y[lm, j + 1], y[lm, j + 2], y[lm, j + 3]
+                        row = c[lm]
+                        for n in range(n_max):
+                            row[n] += (y0 * r0[base + n] + y1 * r1[base + n]
+                                       + y2 * r2[base + n] + y3 * r3[base + n])
+            else:
+                for jj in range(j, j1):
+                    rj = r[jj]
+                    for l in range(l_max + 1):
+                        base = l * n_max
+                        for lm in range(l * l, (l + 1) * (l + 1)):
+                            ylm = y[lm, jj]
+                            row = c[lm]
+                            for n in range(n_max):
+                                row[n] += ylm * rj[base + n]
+        j0 = j1
     return count
 
 
@@ -314,10 +393,10 @@ def live_spectrum(acc, count, tabs, pl, square):
                 for lm in range(l * l, (l + 1) * (l + 1)):
                     ra = acc[a, lm]
                     rb = acc[b, lm]
-                    for n in range(n_max):
+                    for n in range(n_max):  # a == b: the upper triangle only
                         x = ra[n]
                         row = square[n]
-                        for n2 in range(n_max):
+                        for n2 in range(n if a == b else 0, n_max):
                             row[n2] += x * rb[n2]
                 w = pref[l]
                 for n in range(n_max):
@@ -328,11 +407,11 @@ def live_spectrum(acc, count, tabs, pl, square):
 
 @njit(nogil=True, cache=True)
 def soap_features(qx, qy, qz, neighbours, k, tabs, work):
-    """Coefficients into ``work[0]``, the live power spectrum into ``work[7]`` and the whole
+    """Coefficients into ``work[0]``, the live power spectrum into ``work[4]`` and the whole
     one (DScribe's order, dead features zero) into ``work[2]`` from the first ``k`` rows of
     ``neighbours`` (dx, dy, dz = point − atom, SOAP type)."""
-    count = soap_coefficients(neighbours, k, tabs, work)
-    pl, p, live = work[7], work[2], tabs[13]
+    count = soap_coefficients(neighbours, k, tabs, work, columns(work, k))
+    pl, p, live = work[4], work[2], tabs[13]
     live_spectrum(work[0], count, tabs, pl, work[3])
     p[:] = 0.0
     for f in range(live.shape[0]):
@@ -396,61 +475,99 @@ def quadratic_energy(pl, proj, lam, y_mean, y_scale, want_gradient, dl, a):
 
 
 @njit(nogil=True, cache=True, fastmath={"reassoc", "contract", "nsz"})
-def soap_gradient(neighbours, k, tabs, work):
-    """dE/d(point) from dE/dp of the live features in ``work[8]``: back through the power
-    spectrum to the coefficients (per (a, b, l) block, m outermost), then over the neighbours
-    (d = point − atom, so d/d(point) = d/dd)."""
+def soap_gradient(k, count, tabs, work, cols):
+    """dE/d(point) from dE/dp of the live features in ``work[5]``, after
+    :func:`soap_coefficients` filled ``cols`` for this point: back through the power spectrum
+    to the coefficients (per (a, b, l) block, m outermost; host types without neighbours
+    skipped), then over the neighbours, all of one type at once (d = point − atom, so
+    d/d(point) = d/dd)."""
     coef, inv_h, start, up, back, pref = tabs[0], tabs[1], tabs[3], tabs[4], tabs[5], tabs[6]
     n_max, l_max, mobile = tabs[7], tabs[8], tabs[9]
-    acc, dacc, square, dl, harm, radial = work[0], work[1], work[3], work[8], work[4], work[5]
+    acc, dacc, square, dl = work[0], work[1], work[3], work[5]
     n_types = acc.shape[0]
     dacc[:] = 0.0
     i = 0
     for a in range(n_types):  # the order of live_spectrum
         for b in range(a, n_types):
             top = 0 if (a == mobile or b == mobile) else l_max
+            if (count[a] == 0 and a != mobile) or (count[b] == 0 and b != mobile):
+                i += (top + 1) * (n_max * (n_max + 1) // 2 if a == b else n_max * n_max)
+                continue  # no neighbour of that type reads these adjoints
             for l in range(top + 1):
-                square[:, :] = 0.0
                 w = pref[l]
                 for n in range(n_max):
                     for n2 in range(n if a == b else 0, n_max):
                         square[n, n2] = w * dl[i]
                         i += 1
+                if a == b:  # dE/dc_n = Σ_n' S[n, n'] c_n' with S the symmetrised block
+                    for n in range(n_max):
+                        square[n, n] *= 2.0
+                        for n2 in range(n + 1, n_max):
+                            square[n2, n] = square[n, n2]
                 for lm in range(l * l, (l + 1) * (l + 1)):
                     ra, rb = acc[a, lm], acc[b, lm]
                     da, db = dacc[a, lm], dacc[b, lm]
                     for n in range(n_max):
                         row = square[n]
-                        x = ra[n]
                         s = 0.0
                         for n2 in range(n_max):
                             s += row[n2] * rb[n2]
-                            db[n2] += x * row[n2]
                         da[n] += s
-    s, sx, sy, sz = harm[0], harm[1], harm[2], harm[3]
-    rad, slope = radial[0], radial[1]
+                    if a != b:
+                        for n in range(n_max):
+                            row = square[n]
+                            x = ra[n]
+                            for n2 in range(n_max):
+                                db[n2] += x * row[n2]
+    y, v = cols[0], cols[2]
+    hx, hy, hz, rad, slope, g = gradient_columns(work, k)
+    harmonic_gradients(v, k, l_max, start, up, back, hx, hy, hz, g)
+    for j in range(k):
+        _radial_columns(v[3, j], coef, inv_h, rad, slope, j)
+    sx, sy, sz, su, va, vb = g[10], g[11], g[12], g[13], g[14], g[15]
+    for j in range(k):
+        sx[j] = 0.0
+        sy[j] = 0.0
+        sz[j] = 0.0
+        su[j] = 0.0
+    j0 = 0
+    for t in range(n_types):
+        j1 = j0 + count[t]
+        if j1 == j0:
+            continue
+        d = dacc[t]
+        for l in range(l_max + 1):
+            for lm in range(l * l, (l + 1) * (l + 1)):
+                # va[j] = Σ_n dE/dc[lm, n] R(u_j), vb the same with R'(u_j); n two at a time
+                for j in range(j0, j1):
+                    va[j] = 0.0
+                    vb[j] = 0.0
+                base = l * n_max
+                for n in range(0, n_max - 1, 2):
+                    w0, w1 = d[lm, n], d[lm, n + 1]
+                    ra0, ra1 = rad[base + n], rad[base + n + 1]
+                    rb0, rb1 = slope[base + n], slope[base + n + 1]
+                    for j in range(j0, j1):
+                        va[j] += w0 * ra0[j] + w1 * ra1[j]
+                        vb[j] += w0 * rb0[j] + w1 * rb1[j]
+                if n_max % 2 == 1:
+                    w0 = d[lm, n_max - 1]
+                    ra0, rb0 = rad[base + n_max - 1], slope[base + n_max - 1]
+                    for j in range(j0, j1):
+                        va[j] += w0 * ra0[j]
+                        vb[j] += w0 * rb0[j]
+                yx, yy, yz, y0 = hx[lm], hy[lm], hz[lm], y[lm]
+                for j in range(j0, j1):
+                    sx[j] += va[j] * yx[j]
+                    sy[j] += va[j] * yy[j]
+                    sz[j] += va[j] * yz[j]
+                    su[j] += vb[j] * y0[j]
+        j0 = j1
     gx = 0.0
     gy = 0.0
     gz = 0.0
-    for j in range(k):
-        dx, dy, dz = neighbours[j, 0], neighbours[j, 1], neighbours[j, 2]
-        t = int(neighbours[j, 3])
-        harmonics(dx, dy, dz, l_max, start, up, back, True, s, sx, sy, sz)
-        _radial_and_slope(dx * dx + dy * dy + dz * dz, coef, inv_h, rad, slope)
-        du = 0.0  # Σ dE/dc · R'(u) · S: times du/dd = 2d
-        for l in range(l_max + 1):
-            for lm in range(l * l, (l + 1) * (l + 1)):
-                va = 0.0
-                vb = 0.0
-                g = dacc[t, lm]
-                for n in range(n_max):
-                    va += g[n] * rad[l * n_max + n]
-                    vb += g[n] * slope[l * n_max + n]
-                du += vb * s[lm]
-                gx += va * sx[lm]
-                gy += va * sy[lm]
-                gz += va * sz[lm]
-        gx += 2.0 * du * dx
-        gy += 2.0 * du * dy
-        gz += 2.0 * du * dz
+    for j in range(k):  # d/dd of R(u) with u = |d|²: 2d R'(u)
+        gx += sx[j] + 2.0 * su[j] * v[0, j]
+        gy += sy[j] + 2.0 * su[j] * v[1, j]
+        gz += sz[j] + 2.0 * su[j] * v[2, j]
     return gx, gy, gz
