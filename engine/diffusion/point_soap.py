@@ -460,7 +460,17 @@ def quadratic_energy(pl, proj, lam, y_mean, y_scale, want_gradient, dl, a):
     if want_gradient:
         for f in range(n_live):
             dl[f] = 0.0
-        for r in range(n_rank):
+        r = 0
+        while r + 4 <= n_rank:  # dl += Σ_k 2 λ_k a_k u_k, four rows per pass over dl
+            r0, r1, r2, r3 = proj[r], proj[r + 1], proj[r + 2], proj[r + 3]
+            w0 = 2.0 * lam[r] * a[r] * y_scale
+            w1 = 2.0 * lam[r + 1] * a[r + 1] * y_scale
+            w2 = 2.0 * lam[r + 2] * a[r + 2] * y_scale
+            w3 = 2.0 * lam[r + 3] * a[r + 3] * y_scale
+            for f in range(n_live):
+                dl[f] += w0 * r0[f] + w1 * r1[f] + w2 * r2[f] + w3 * r3[f]
+            r += 4
+        for r in range(r, n_rank):
             w = 2.0 * lam[r] * a[r] * y_scale
             row = proj[r]
             for f in range(n_live):
