@@ -24,8 +24,13 @@ radius-averaged energies differ from them by 0.012 eV RMS on 282 of those points
   test RMSE 0.047 eV (3-fold CV 0.051 at alpha 1e-5; without the taper 0.045; without the cap
   0.075); 1125 sites and 2055 hops, 492 of 1180 sites where UFF lies above the cap; barriers on
   the 40 lowest hops mean |Δ| 0.029 eV, max 0.081.
-* speed (default path, network trained on UFF): 1.15·10⁵ energies per CPU-second (target 10⁵);
-  SOAP model SPEED_SOAP.
+* speed (trained on UFF, one thread, CPU time, quiet machine): network 1.21·10⁵ energies/s
+  (target 10⁵), 0.88·10⁵ with forces, 1.27·10⁵ on the grid; sklearn's MLP predict on the same
+  features 1.38·10⁵. ``--soap``: 6.3·10⁴ energies/s (target NOT met), 2.4·10⁴ with forces,
+  5.9·10⁴ on the grid; sklearn's KernelRidge.predict 1.5·10⁴ (ratio 4.2). On UFF's larger energy
+  range the 40 kept eigenpairs differ from the full kernel sum by up to 0.06 eV (on xTB: nothing
+  measurable). Clear ``engine/diffusion/__pycache__`` numba files before timing a changed
+  kernel: numba does not notice changes in the kernels a cached one calls.
 """
 import argparse
 import time
