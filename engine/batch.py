@@ -579,7 +579,7 @@ class DiffusionAnalysis:
     n_train: int = 1800
     n_test: int = 200
     #: The surrogate's model: "network" (symmetry functions → MLP, fast) or "soap" (kernel
-    #: ridge on the SOAP power spectrum: about half the error, several times slower).
+    #: ridge on the SOAP power spectrum: about half the error, half as fast).
     model: str = "network"
 
     def __call__(self, atoms, progress=None, cancel=None) -> dict:

@@ -18,7 +18,7 @@ Soc. Jpn. 86, 104004 (2017)): sample positions, take reference energies there on
    (:mod:`.environment`, equal to DScribe's ACSF of an atom there); or, with a
    :class:`~.point_soap.PointSoapParams` descriptor, the SOAP power spectrum of the point and a
    quadratic kernel-ridge model on it (:mod:`.point_soap`: Cu on xTB in a-SiO2 0.047 eV held-out
-   RMSE against the network's 0.090, at about a fifth of its speed).
+   RMSE against the network's 0.109, at about half its speed).
 3. **Model**: scikit-learn's ``MLPRegressor`` (tanh, L-BFGS) on standardised features and
    energies, its L2 penalty chosen by k-fold cross-validation on the training set alone (a
    nearly unpenalised network learns what the descriptor cannot tell apart: Cu on xTB in
