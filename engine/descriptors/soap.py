@@ -283,22 +283,14 @@ def _radial(u, coef, inv_h, rad):
 
 
 @njit(nogil=True, cache=True)
-def _power_spectrum(acc, l_max, n_max, pref, row, tmp, centre_only=-1):
-    """p for one centre from its coefficients ``acc[species, lm, n]`` into ``row``. A species
-    ``centre_only`` (≥ 0) has only the centre's own l = 0 terms: its pairs at l > 0 are zero
-    and skipped."""
+def _power_spectrum(acc, l_max, n_max, pref, row, tmp):
+    """p for one centre from its coefficients ``acc[species, lm, n]`` into ``row``."""
     n_types = acc.shape[0]
     k = 0
     for a in range(n_types):
         for b in range(a, n_types):
             for l in range(l_max + 1):
-                dead = l > 0 and (a == centre_only or b == centre_only)
                 for n in range(n_max):
-                    if dead:
-                        for n2 in range(n if a == b else 0, n_max):
-                            row[k] = 0.0
-                            k += 1
-                        continue
                     for n2 in range(n_max):
                         tmp[n2] = 0.0
                     for lm in range(l * l, (l + 1) * (l + 1)):

@@ -35,8 +35,8 @@ from typing import Optional
 import numpy as np
 from numba import njit
 
-from ..descriptors.soap import (_TABLE_STEP, SoapParams, _power_spectrum, _radial, _radial_parts,
-                                _tables, harmonic_tables, quintic_table, radial_derivative,
+from ..descriptors.soap import (_TABLE_STEP, SoapParams, _radial, _radial_parts, _tables,
+                                harmonic_tables, quintic_table, radial_derivative,
                                 solid_harmonics)
 from ..elements import number
 from ..errors import require
