@@ -273,7 +273,7 @@ class SurrogatePotential(HostPotential):
         """(m, n_features) symmetry functions (or SOAP power spectra) at (m, 3) points."""
         array, _ = _as_points(points)
         out = np.empty((len(array), self.n_features))
-        kernel = _soap_many if isinstance(self.descriptor, PointSoapParams) else _features_many
+        kernel = _soap_many if self.kind == SOAP_MODEL else _features_many
         for start, stop in chunked(len(array), CHUNK_POINTS, progress, cancel, "features"):
             kernel(array[start:stop], self._kernel_host, out[start:stop])
         return out
