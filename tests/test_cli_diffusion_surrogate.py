@@ -1,9 +1,11 @@
-"""``amorpha-cli diffusion --reference/--surrogate``: a surrogate trained on UFF (H in fcc Ag; or on imported
+"""``amorpha-cli diffusion --reference/--surrogate``: a surrogate trained on UFF (He in fcc Ag; or on imported
 CSV energies) drives the same pipeline, is saved once and loaded on the next run, and a file for
 another element, an unknown reference or a missing CSV are one-sentence errors (exit 2).
 
-The host is fcc Ag's one-atom primitive cell (one octahedral site, a few hops to its images) and the
-surrogates are small: each run is a few seconds, most of it the start of a Python process."""
+The host is fcc Ag's one-atom primitive cell and the surrogates are small: each run is a few
+seconds, most of it the start of a Python process. He, not H: UFF itself has hops for He here (6),
+none for H (every H hop is above its 5 eV barrier limit), so an H surrogate could only find hops
+in minima it made up where it saw no data (the SOAP model's guard now prevents those)."""
 import json
 
 import numpy as np
@@ -17,7 +19,7 @@ from amorpha.engine.io import write_extxyz
 from test_cli import cli
 
 N_TRAIN, N_TEST = 40, 10
-RUN = ("--element", "H", "--temperatures", "300,500", "--walkers", "20", "--steps", "100",
+RUN = ("--element", "He", "--temperatures", "300,500", "--walkers", "20", "--steps", "100",
        "--train", str(N_TRAIN), "--test", str(N_TEST), "--format", "json")
 
 
@@ -56,15 +58,15 @@ def test_surrogate_is_trained_saved_and_loaded(host_file, tmp_path):
         assert loaded[key] == trained[key]
     code, _, err, _ = cli("diffusion", path, *RUN[2:], "--element", "Na", "--surrogate", model,
                           "--out", tmp_path / "na")
-    assert code == 2 and "for a H atom" in err
+    assert code == 2 and "for a He atom" in err
 
 
 def test_csv_reference_and_bad_references(host_file, tmp_path):
     host, path = host_file
     # positions as the pipeline samples them (sites and the passes between them: with the 50
     # lowest of 1000 random ones the barriers were an extrapolation, above UFF's own 5 eV limit)
-    points = sample_positions(host, SurrogateParams(element="H", n_train=N_TRAIN, n_test=N_TEST))
-    energies = HostPotential(host, "H").energy(points)
+    points = sample_positions(host, SurrogateParams(element="He", n_train=N_TRAIN, n_test=N_TEST))
+    energies = HostPotential(host, "He").energy(points)
     rows = "\n".join(",".join(repr(float(v)) for v in (*p, e)) for p, e in zip(points, energies))
     csv_file = tmp_path / "h.csv"
     csv_file.write_text("x,y,z,energy\n" + rows + "\n")
@@ -89,6 +91,6 @@ def test_soap_model_runs_from_the_command_line(host_file, tmp_path):
     assert parameters["potential"].startswith("SOAP kernel-ridge surrogate trained on uff")
     assert trained["sites"] > 0 and trained["hops"] > 0
     from amorpha.engine.diffusion.surrogate import Surrogate
-    assert Surrogate.load(model, host, "H").potential.kind == "soap-quadratic"
+    assert Surrogate.load(model, host, "He").potential.kind == "soap-quadratic"
     code, _, err, _ = cli("diffusion", path, *RUN, "--model", "kernel", "--out", tmp_path / "x")
     assert code == 2 and "--model" in err

@@ -21,6 +21,7 @@ cost nothing measurable next to the neighbour loops (grid of 3.7·10⁵ points: 
 
 Within ``wall`` Å of a host atom the network saw no training point, so a steep wall
 k·(r_wall − r)² is added there; a minimiser can then not find a spurious minimum inside an atom.
+Likewise beyond the highest UFF energy of the training points (:func:`guard_penalty`).
 """
 from __future__ import annotations
 
@@ -38,12 +39,17 @@ from .point_soap import (columns, empty_tables, live_spectrum, quadratic_energy,
 UFF, NETWORK, SOAP = 0, 1, 2
 #: Neighbours inside the angular cutoff held per point before the buffer grows.
 _BUFFER = 64
+#: Pair distances are clamped to this (Å²) so a point on top of an atom gives a huge, finite energy.
+R2_MIN = 1e-6
+#: The guard of a model that has none: no UFF ceiling (see :func:`model_tuple`).
+NO_GUARD = (math.inf, 0.0)
 
 
 def empty_model() -> tuple:
     """The model tuple of a potential that is no network (same types, so the kernels compile once)."""
     return model_tuple(UFF, 1, np.zeros((0, 2)), 1.0, np.zeros((0, 3)), 1.0, np.zeros(0),
-                       np.ones(0), np.zeros(1, np.int64), np.zeros(0), 0.0, 1.0, np.zeros(1), 0.0)
+                       np.ones(0), np.zeros(1, np.int64), np.zeros(0), 0.0, 1.0, np.zeros(1), 0.0,
+                       NO_GUARD)
 
 
 def _uniform_damping(radial: np.ndarray) -> np.ndarray:
@@ -83,24 +89,26 @@ def _weight_rows(x_mean, x_scale, sizes, weights) -> np.ndarray:
     return np.ascontiguousarray(np.vstack(rows) if rows else np.zeros((0, widest)))
 
 
-def soap_model_tuple(tables, proj, lam, y_mean, y_scale, wall, wall_k) -> tuple:
+def soap_model_tuple(tables, proj, lam, y_mean, y_scale, wall, wall_k, guard=NO_GUARD) -> tuple:
     """The model tuple of the quadratic SOAP model (:mod:`.point_soap`): ``tables`` from
     :func:`~.point_soap.soap_tables`, the eigen-projections ``proj`` (rank, features; only the
     live columns are kept) and their ``lam``; the symmetry-function fields empty."""
     blank = model_tuple(SOAP, 1, np.zeros((0, 2)), 1.0, np.zeros((0, 3)), 1.0, np.zeros(0),
                         np.ones(0), np.zeros(1, np.int64), np.zeros(0), y_mean, y_scale, wall,
-                        wall_k)
+                        wall_k, guard)
     live = np.ascontiguousarray(np.asarray(proj, dtype=np.float64)[:, tables[13]])
-    return blank[:17] + (tables, live, np.ascontiguousarray(lam, dtype=np.float64))
+    return blank[:17] + (tables, live, np.ascontiguousarray(lam, dtype=np.float64)) + blank[20:]
 
 
 def model_tuple(flag, n_types, radial, r_cut_radial, angular, r_cut_angular, x_mean, x_scale,
-                sizes, weights, y_mean, y_scale, wall, wall_k) -> tuple:
+                sizes, weights, y_mean, y_scale, wall, wall_k, guard=NO_GUARD) -> tuple:
     """What the kernels read: ``radial`` (n_r, 2) rows (η, R_s); ``angular`` (n_a, 3) rows
     (η, ζ, λ); feature scaling (folded into the first layer); layer ``sizes`` (inputs,
     hidden…, 1) and the layers' weights then biases, flat; target scaling; per host type the
     wall radius (Å) and its stiffness; the series of the angular and the radial cutoff functions
-    in r²; the angular prefactors 2^{1−ζ} and the radial damping (:func:`_uniform_damping`)."""
+    in r²; the angular prefactors 2^{1−ζ} and the radial damping (:func:`_uniform_damping`);
+    last the ``guard`` (U_max eV, k per eV): where the host tuple's UFF pair sum U exceeds
+    U_max, k(U − U_max)² is added (:func:`guard_penalty`)."""
     radial = np.ascontiguousarray(radial, dtype=np.float64).reshape(-1, 2)
     angular = np.ascontiguousarray(angular, dtype=np.float64).reshape(-1, 3)
     zeta = angular[:, 1]
@@ -112,7 +120,8 @@ def model_tuple(flag, n_types, radial, r_cut_radial, angular, r_cut_angular, x_m
             sizes, _weight_rows(x_mean, x_scale, sizes, weights), float(y_mean), float(y_scale),
             np.ascontiguousarray(wall, dtype=np.float64), float(wall_k),
             _cutoff_series(max(float(r_cut_angular), 1e-3)), _cutoff_series(float(r_cut_radial)),
-            empty_tables(), np.zeros((0, 1)), np.zeros(0))
+            empty_tables(), np.zeros((0, 1)), np.zeros(0),
+            np.array([float(guard[0]), float(guard[1])]))
 
 
 def n_features(n_types: int, n_radial: int, n_angular: int) -> int:
@@ -133,6 +142,54 @@ def row_atoms(s, bx, by, bz, nbins, rows, bin_start):
         return 0, 0
     base = (x * ny + y) * nz
     return bin_start[base + z0], bin_start[base + z1 + 1]
+
+
+@njit(nogil=True, cache=True)
+def uff_pair(r2, c12, c6, shift):
+    """(E, (dE/dr)/r) of one shifted UFF pair term (:mod:`.potential`) at squared distance r2."""
+    s2 = 1.0 / max(r2, R2_MIN)
+    s6 = s2 * s2 * s2
+    rep = c12 * s6 * s6
+    att = c6 * s6
+    return rep - att - shift, (6.0 * att - 12.0 * rep) * s2
+
+
+@njit(nogil=True, cache=True)
+def guard_penalty(u, ux, uy, uz, guard):
+    """(k(U − U_max)², its gradient) where the UFF sum U (gradient ux, uy, uz) is above the
+    highest one of the training points, U_max: there the model saw no data, UFF's rise stands
+    in for it (a capped training set has no point there, and a model may dip anywhere)."""
+    excess = u - guard[0]
+    if excess <= 0.0:
+        return 0.0, 0.0, 0.0, 0.0
+    c = 2.0 * guard[1] * excess
+    return guard[1] * excess * excess, c * ux, c * uy, c * uz
+
+
+@njit(nogil=True, cache=True)
+def add_restraints(sums, a, r2, dx, dy, dz, wall_radius, host):
+    """Add host image ``a`` (at r2, d = point − atom) to ``sums``: the wall energy and its
+    gradient (inside ``wall_radius``), then the UFF sum and its gradient when the model has a
+    guard (inside the host cutoff). :func:`restraint_energy` turns them into energy."""
+    if r2 < wall_radius * wall_radius:
+        e, c = _wall(max(math.sqrt(r2), 1e-9), wall_radius, host[15][14])
+        sums[0] += e
+        sums[1] += c * dx
+        sums[2] += c * dy
+        sums[3] += c * dz
+    if host[15][20][1] > 0.0 and r2 < host[13]:
+        e, c = uff_pair(r2, host[10][a], host[11][a], host[12][a])
+        sums[4] += e
+        sums[5] += c * dx
+        sums[6] += c * dy
+        sums[7] += c * dz
+
+
+@njit(nogil=True, cache=True)
+def restraint_energy(sums, guard):
+    """(E, ∂E/∂x, ∂E/∂y, ∂E/∂z) of the wall and the guard from :func:`add_restraints`' sums."""
+    e, gx, gy, gz = guard_penalty(sums[4], sums[5], sums[6], sums[7], guard)
+    return sums[0] + e, sums[1] + gx, sums[2] + gy, sums[3] + gz
 
 
 @njit(nogil=True, cache=True)
@@ -193,8 +250,9 @@ def gather(qx, qy, qz, bx, by, bz, host, want_gradient, g, jac, near, near_type)
     n_types = model[1]
     radial, rc_r, angular, ang_int, rc_a = model[2], model[3], model[4], model[5], model[6]
     ang_scale, damp = model[7], model[8]
-    wall, wall_k = model[13], model[14]
+    wall = model[13]
     series_a, series_r = model[15], model[16]
+    sums = np.zeros(8)
     n_r = radial.shape[0]
     n_a = angular.shape[0]
     rc_r2 = rc_r * rc_r
@@ -203,7 +261,6 @@ def gather(qx, qy, qz, bx, by, bz, host, want_gradient, g, jac, near, near_type)
     for t in range(wall.shape[0]):
         reach2 = max(reach2, wall[t] * wall[t])
     off_a = n_types * n_r
-    d = g.shape[0]
     g[:] = 0.0
     if want_gradient:
         jac[:, :] = 0.0
@@ -212,10 +269,6 @@ def gather(qx, qy, qz, bx, by, bz, host, want_gradient, g, jac, near, near_type)
     eta0 = radial[0, 0] if n_r > 0 else 0.0
     step = radial[1, 1] - radial[0, 1] if n_r > 1 else 0.0
     k = 0
-    e_wall = 0.0
-    wx = 0.0
-    wy = 0.0
-    wz = 0.0
     for s in range(rows.shape[0]):
         first, stop = row_atoms(s, bx, by, bz, nbins, rows, bin_start)
         for a in range(first, stop):
@@ -227,12 +280,7 @@ def gather(qx, qy, qz, bx, by, bz, host, want_gradient, g, jac, near, near_type)
                 continue
             t = image_type[a]
             r = max(math.sqrt(r2), 1e-9)
-            if r2 < wall[t] * wall[t]:
-                e, c = _wall(r, wall[t], wall_k)
-                e_wall += e
-                wx += c * dx
-                wy += c * dy
-                wz += c * dz
+            add_restraints(sums, a, r2, dx, dy, dz, wall[t], host)
             if r2 < rc_r2:
                 if want_gradient:
                     f_c, df_c = _cutoff_and_slope(r2, r, series_r)
@@ -330,6 +378,7 @@ def gather(qx, qy, qz, bx, by, bz, host, want_gradient, g, jac, near, near_type)
                     jac[col0 + p, 0] += da * cos_x + dg_ * sx + dc * cut_x
                     jac[col0 + p, 1] += da * cos_y + dg_ * sy + dc * cut_y
                     jac[col0 + p, 2] += da * cos_z + dg_ * sz + dc * cut_z
+    e_wall, wx, wy, wz = restraint_energy(sums, model[20])
     return e_wall, wx, wy, wz, near, near_type
 
 
@@ -343,17 +392,14 @@ def _wall(r, rw, wall_k):
 @njit(nogil=True, cache=True)
 def gather_soap(qx, qy, qz, bx, by, bz, host, neighbours):
     """The host atoms within the SOAP cutoff of the point into ``neighbours`` (dx, dy, dz =
-    point − atom, SOAP type; grown if needed) and the wall: (k, wall energy, its gradient,
-    neighbours)."""
+    point − atom, SOAP type; grown if needed), the wall and the guard: (k, their energy, its
+    gradient, neighbours)."""
     nbins, rows, bin_start, ax, ay, az = host[4], host[5], host[6], host[7], host[8], host[9]
     image_type, model = host[14], host[15]
-    wall, wall_k, tabs = model[13], model[14], model[17]
+    wall, tabs = model[13], model[17]
     reach2, type_map = tabs[11], tabs[10]
+    sums = np.zeros(8)
     k = 0
-    e_wall = 0.0
-    wx = 0.0
-    wy = 0.0
-    wz = 0.0
     for s in range(rows.shape[0]):
         first, stop = row_atoms(s, bx, by, bz, nbins, rows, bin_start)
         if k + stop - first > neighbours.shape[0]:  # room for the whole row
@@ -366,20 +412,15 @@ def gather_soap(qx, qy, qz, bx, by, bz, host, neighbours):
             dz = qz - az[a]
             r2 = dx * dx + dy * dy + dz * dz
             t = image_type[a]
-            if r2 < wall[t] * wall[t]:
-                r = max(math.sqrt(r2), 1e-9)
-                e, c = _wall(r, wall[t], wall_k)
-                e_wall += e
-                wx += c * dx
-                wy += c * dy
-                wz += c * dz
+            add_restraints(sums, a, r2, dx, dy, dz, wall[t], host)
             # every candidate written, kept only inside the cutoff: no branch to mispredict
             neighbours[k, 0] = dx
             neighbours[k, 1] = dy
             neighbours[k, 2] = dz
             neighbours[k, 3] = type_map[t]
             k += r2 < reach2
-    return k, e_wall, wx, wy, wz, neighbours
+    e, gx, gy, gz = restraint_energy(sums, model[20])
+    return k, e, gx, gy, gz, neighbours
 
 
 @njit(nogil=True, cache=True)

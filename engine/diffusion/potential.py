@@ -23,7 +23,7 @@ from numba import njit
 
 from ..errors import ParameterError, require
 from ..tasks import CancelFn, ProgressFn, chunked
-from .environment import UFF, empty_model, model_energy, row_atoms
+from .environment import UFF, empty_model, model_energy, row_atoms, uff_pair
 
 #: 1 kcal/mol in eV (4184 J/mol over the Faraday constant, CODATA 2018).
 KCAL_PER_MOL = 4184.0 / 96485.33212
@@ -31,8 +31,6 @@ KCAL_PER_MOL = 4184.0 / 96485.33212
 DEFAULT_CUTOFF = 8.0
 #: Points per kernel call between progress/cancel checks (~20 ms at 8 Å in a-SiO2).
 CHUNK_POINTS = 50_000
-#: Pair distances are clamped to this (Å²) so a point on top of an atom gives a huge, finite energy.
-_R2_MIN = 1e-6
 #: The host (with its images) is binned in cubes of the cutoff divided by this: on a-SiO2 at 8 Å,
 #: 2 to 4 run within noise of each other; finer bins scan fewer atoms outside the sphere but
 #: spend more on rows of bins.
@@ -117,6 +115,21 @@ def pair_parameters(a: str, b: str) -> tuple[float, float]:
     return math.sqrt(xa * xb), math.sqrt(da * db) * KCAL_PER_MOL
 
 
+def uff_coefficients(element: str, symbols, cutoff: float) -> tuple:
+    """Per host atom (c12 = D x¹², c6 = 2 D x⁶, the pair energy at ``cutoff``) of the UFF
+    pairs of the mobile ``element`` with host atoms ``symbols``: what the kernels sum."""
+    kinds, kind = np.unique(np.asarray(symbols), return_inverse=True)
+    x, D = np.array([pair_parameters(element, str(s)) for s in kinds]).T
+    c12, c6 = D * x ** 12, 2.0 * D * x ** 6
+    at_cutoff = c12 / cutoff ** 12 - c6 / cutoff ** 6
+    return c12[kind], c6[kind], at_cutoff[kind]
+
+
+def has_uff(symbols) -> bool:
+    """Whether every element of ``symbols`` has UFF parameters here."""
+    return all(s in UFF_PARAMETERS for s in set(symbols))
+
+
 def pair_energy(r, x: float, D: float, cutoff: float = DEFAULT_CUTOFF):
     """The shifted pair term D[(x/r)¹² − 2(x/r)⁶] − (its value at the cutoff), 0 beyond it (eV)."""
     r = np.asarray(r, dtype=np.float64)
@@ -184,13 +197,8 @@ def point_value(px, py, pz, host, want_gradient):
             r2 = dx * dx + dy * dy + dz * dz
             if r2 >= rc2:
                 continue
-            r2 = max(r2, _R2_MIN)
-            s2 = 1.0 / r2
-            s6 = s2 * s2 * s2
-            rep = c12[a] * s6 * s6
-            att = c6[a] * s6
-            e += rep - att - shift[a]
-            d = (6.0 * att - 12.0 * rep) * s2  # (dφ/dr)/r
+            pair, d = uff_pair(r2, c12[a], c6[a], shift[a])
+            e += pair
             gx += d * dx
             gy += d * dy
             gz += d * dz
@@ -341,16 +349,13 @@ class HostPotential:
                                      f"{', '.join(UFF_PARAMETERS)}")
         #: (x_ij Å, D_ij eV) of the mobile atom with each host element.
         self.pairs = {s: pair_parameters(self.element, s) for s in kinds}
-        x = np.array([self.pairs[s][0] for s in kinds])
-        D = np.array([self.pairs[s][1] for s in kinds])
-        c12, c6 = D * x ** 12, 2.0 * D * x ** 6
-        at_cutoff = c12 / self.cutoff ** 12 - c6 / self.cutoff ** 6
         self.cell = cell
         self.cell.flags.writeable = False
         self.host_positions = positions
         self.host_positions.flags.writeable = False
         self.host_symbols = tuple(symbols)
-        self._kernel_host = _host_arrays(positions, cell, (c12[kind], c6[kind], at_cutoff[kind]),
+        self._kernel_host = _host_arrays(positions, cell,
+                                         uff_coefficients(self.element, symbols, self.cutoff),
                                          self.cutoff, kind)
 
     @property

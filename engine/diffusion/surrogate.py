@@ -11,9 +11,12 @@ Soc. Jpn. 86, 104004 (2017)): sample positions, take reference energies there on
    of 2000 points above 2 eV had a cross-validated RMSE of 0.96 eV against 0.066 eV below 0),
    but then nothing tells the model that the walls are high: the network trained with a 1.5 eV
    cap put 4209 of its 4796 minima where UFF lies above the cap (and its 40 lowest barriers
-   0.73 eV off xTB's); the SOAP model 492 of 1180. So the default takes no cap, and the SOAP
-   model (:data:`SOAP_TRAINING`) takes it for its accuracy. If no candidate has room the host
-   has no room for the atom (a clear error).
+   0.73 eV off xTB's); the SOAP model 492 of 1180. Hence the **guard**: every trained model
+   adds k(U − U_max)² where the UFF pair sum U within its cutoff exceeds the highest U of its
+   training points (:func:`~.environment.guard_penalty`), so where it saw no data UFF's rise
+   stands in. The default takes no cap, and the SOAP model (:data:`SOAP_TRAINING`) takes it
+   for its accuracy. If no candidate has room the host has no room for the atom (a clear
+   error).
 2. **Features**: element-resolved radial G2 and angular G4 symmetry functions of the point
    (:mod:`.environment`, equal to DScribe's ACSF of an atom there); or, with a
    :class:`~.point_soap.PointSoapParams` descriptor, the SOAP power spectrum of the point and a
@@ -46,11 +49,11 @@ from numba import njit
 from ..elements import covalent_radius, number
 from ..errors import ParameterError, ReadError, require
 from ..tasks import CancelFn, ProgressFn, check_cancel, chunked, report, sub_progress
-from .environment import (NETWORK, gather, gather_soap, model_tuple, n_features, row_atoms,
-                          soap_model_tuple, workspace)
+from .environment import (NETWORK, NO_GUARD, gather, gather_soap, model_tuple, n_features,
+                          row_atoms, soap_model_tuple, workspace)
 from .point_soap import PointSoapParams, soap_features, soap_tables, soap_workspace
 from .potential import (HostPotential, _as_points, _checked_host, _host_arrays, _locate,
-                        finite_number)
+                        finite_number, has_uff, uff_coefficients)
 
 #: Points per kernel call between progress/cancel checks.
 CHUNK_POINTS = 20_000
@@ -60,6 +63,8 @@ CANDIDATES_PER_SAMPLE = 25
 MAX_EXTRA_DRAWS = 8
 #: Stiffness (eV/Å²) of the wall inside which no sample is taken.
 WALL_STIFFNESS = 20.0
+#: Stiffness (per eV) of the guard k(U − U_max)² beyond the training points' highest UFF energy.
+GUARD_STIFFNESS = 1.0
 #: Width (eV) of the smooth ceiling on the training energies.
 CEILING_SOFTNESS = 1.0
 #: L2 penalties (scikit-learn's ``alpha``) the cross-validation chooses from.
@@ -202,10 +207,14 @@ class SurrogatePotential(HostPotential):
 
     ``network``: (x_mean, x_scale, layer sizes, flat weights, y_mean, y_scale); None gives a
     network that is zero everywhere (only the wall: where a point overlaps a host atom).
+    ``guard`` (eV): the highest UFF energy (:meth:`uff_energy`) of the training points; beyond
+    it k(U − guard)² is added, so the model cannot dip where it saw no data. None: no guard
+    (also when UFF does not know an element).
     """
 
     def __init__(self, host: Atoms, element: str, descriptor: DescriptorParams = DescriptorParams(),
-                 wall_factor: float = 0.75, network: Optional[tuple] = None):
+                 wall_factor: float = 0.75, network: Optional[tuple] = None,
+                 guard: Optional[float] = None):
         from .reference import _mobile_symbol
 
         descriptor.validate()
@@ -220,10 +229,13 @@ class SurrogatePotential(HostPotential):
         kind = np.array([self.species.index(s) for s in symbols], np.int64)
         self.wall = wall_factor * (covalent_radius(np.array([number(s) for s in self.species]))
                                    + covalent_radius(np.array([number(self.element)]))[0])
+        knows_uff = has_uff(list(symbols) + [self.element])
+        self.guard = float(guard) if guard is not None and knows_uff else None
+        guard_pair = NO_GUARD if self.guard is None else (self.guard, GUARD_STIFFNESS)
         if isinstance(descriptor, PointSoapParams):
-            model, reach = self._soap_model(descriptor, network)
+            model, reach = self._soap_model(descriptor, network, guard_pair)
         else:
-            model, reach = self._network_model(descriptor, network)
+            model, reach = self._network_model(descriptor, network, guard_pair)
         self.cutoff = float(max(reach, self.wall.max()))
         self.pairs = {}
         self.cell = cell
@@ -232,10 +244,11 @@ class SurrogatePotential(HostPotential):
         self.host_positions.flags.writeable = False
         self.host_symbols = tuple(symbols)
         zeros = np.zeros(len(positions))
-        self._kernel_host = _host_arrays(positions, cell, (zeros, zeros, zeros), self.cutoff,
-                                         kind, model)
+        pairs = uff_coefficients(self.element, symbols, self.cutoff) if knows_uff else \
+            (zeros, zeros, zeros)
+        self._kernel_host = _host_arrays(positions, cell, pairs, self.cutoff, kind, model)
 
-    def _network_model(self, descriptor: DescriptorParams, network) -> tuple:
+    def _network_model(self, descriptor: DescriptorParams, network, guard) -> tuple:
         """(model tuple, reach in Å) of the network on symmetry functions; ``network`` (x_mean,
         x_scale, layer sizes, flat weights, y_mean, y_scale) or None (zero everywhere)."""
         radial, angular = descriptor.radial(), descriptor.angular()
@@ -250,10 +263,10 @@ class SurrogatePotential(HostPotential):
         self.network = network
         model = model_tuple(NETWORK, len(self.species), radial, descriptor.r_cut_radial, angular,
                             descriptor.r_cut_angular, x_mean, x_scale, sizes, weights, y_mean,
-                            y_scale, self.wall, WALL_STIFFNESS)
+                            y_scale, self.wall, WALL_STIFFNESS, guard)
         return model, max(descriptor.r_cut_radial, descriptor.r_cut_angular)
 
-    def _soap_model(self, descriptor: "PointSoapParams", network) -> tuple:
+    def _soap_model(self, descriptor: "PointSoapParams", network, guard) -> tuple:
         """(model tuple, reach in Å) of the quadratic model on SOAP; ``network`` (projections
         (rank, features), their eigenvalues, y_mean, y_scale) or None (zero everywhere)."""
         tables = soap_tables(descriptor, self.species, self.element)
@@ -265,7 +278,8 @@ class SurrogatePotential(HostPotential):
                 "network", f"the model projects {proj.shape[-1]} features; this SOAP has "
                 f"{self.n_features}")
         self.network = network
-        model = soap_model_tuple(tables, proj, lam, y_mean, y_scale, self.wall, WALL_STIFFNESS)
+        model = soap_model_tuple(tables, proj, lam, y_mean, y_scale, self.wall, WALL_STIFFNESS,
+                                 guard)
         return model, math.sqrt(tables[11])
 
     def features(self, points, *, progress: Optional[ProgressFn] = None,
@@ -277,6 +291,14 @@ class SurrogatePotential(HostPotential):
         for start, stop in chunked(len(array), CHUNK_POINTS, progress, cancel, "features"):
             kernel(array[start:stop], self._kernel_host, out[start:stop])
         return out
+
+    def uff_energy(self, points) -> np.ndarray:
+        """The UFF pair sum within this potential's cutoff at (m, 3) points: what the guard
+        compares with its ceiling (the same host tuple coefficients)."""
+        return HostPotential(self._host_atoms(), self.element, self.cutoff).energy(points)
+
+    def _host_atoms(self) -> Atoms:
+        return Atoms(self.host_symbols, positions=self.host_positions, cell=self.cell, pbc=True)
 
     def overlaps(self, points) -> np.ndarray:
         """Whether each point lies inside the wall of some host atom."""
@@ -496,7 +518,8 @@ class Surrogate:
                 "host": {"fingerprint": potential.fingerprint, "n_atoms": potential.n_host,
                          "formula": _formula(potential.host_symbols)},
                 "model": potential.kind, "descriptor": asdict(potential.descriptor),
-                "wall_factor": potential.wall_factor, "reference": self.reference,
+                "wall_factor": potential.wall_factor, "guard_ev": potential.guard,
+                "reference": self.reference,
                 "ceiling_ev": float(self.ceiling), "n_dropped": int(self.n_dropped),
                 "metrics": self.metrics(), "versions": library_versions()}
 
@@ -539,8 +562,10 @@ class Surrogate:
         try:
             descriptor, network = _saved_model(meta.get("model", "network"), meta["descriptor"],
                                                arrays)
+            guard = meta.get("guard_ev")  # absent in files written before the guard
             potential = SurrogatePotential(host, meta["element"], descriptor,
-                                           float(meta["wall_factor"]), network)
+                                           float(meta["wall_factor"]), network,
+                                           None if guard is None else float(guard))
             test = arrays["test_positions"]
             predicted = potential.energy(test)
             ok = np.allclose(predicted, arrays["test_predicted"], rtol=0, atol=1e-8)
@@ -651,13 +676,22 @@ def _checked(host, params, network, model, scaler, positions, energies, train, t
     """The trained potential with its training and test predictions (numba pass)."""
     report(progress, 0.9, "checking on the test set")
     potential = SurrogatePotential(host, params.element, params.descriptor, params.wall_factor,
-                                   network)
+                                   network, _guard_level(host, params, positions[train]))
     result = Surrogate(potential, model, scaler, positions[train], energies[train],
                        potential.energy(positions[train]), positions[test], energies[test],
                        potential.energy(positions[test]), ceiling, n_dropped,
                        str(reference), float(alpha), float(cv_rmse))
     report(progress, 1.0, f"test RMSE {result.metrics()['rmse_ev']:.3f} eV")
     return result
+
+
+def _guard_level(host, params, positions) -> Optional[float]:
+    """The highest UFF energy (within the surrogate's cutoff) of the training ``positions``:
+    where the model's guard starts; None when UFF does not know every element."""
+    blank = SurrogatePotential(host, params.element, params.descriptor, params.wall_factor)
+    if not has_uff(list(blank.host_symbols) + [blank.element]):
+        return None
+    return float(np.max(blank.uff_energy(positions)))
 
 
 #: Kernel-ridge penalties the cross-validation of the quadratic SOAP model chooses from
