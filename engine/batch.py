@@ -601,7 +601,8 @@ class DiffusionAnalysis:
                                     progress=sub_progress(progress, 0, 0.3), cancel=cancel)
             potential, m = trained.potential, trained.metrics()
             extra = {"surrogate_reference": trained.reference, "surrogate_test_rmse_ev": m["rmse_ev"],
-                     "surrogate_n_train": m["n_train"], "surrogate_n_test": m["n_test"]}
+                     "surrogate_n_train": m["n_train"], "surrogate_n_test": m["n_test"],
+                     "surrogate_guard_ev": trained.potential.guard}
             progress = sub_progress(progress, 0.3, 1)
         sites, paths, network = build_network(atoms, params, sub_progress(progress, 0, 0.6), cancel,
                                               potential=potential)

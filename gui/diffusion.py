@@ -70,6 +70,9 @@ def surrogate_build(reference: Callable, params=None) -> Callable:
         note = (f"Surrogate: {m['n_train']} training, {m['n_test']} held-out positions, test RMSE "
                 f"{m['rmse_ev']:.3f} eV ({m['rmse_below_ceiling_ev']:.3f} eV below "
                 f"{m['ceiling_ev']:.2f} eV).")
+        if surrogate.potential.guard is not None:
+            note += (f" Where UFF exceeds {surrogate.potential.guard:.2f} eV (its highest on the "
+                     "training positions) UFF's rise is added.")
         return (*network, note)
 
     return build

@@ -53,8 +53,9 @@ def test_surrogate_is_trained_saved_and_loaded(host_file, tmp_path):
                           timeout=300)
     assert code == 0, err
     _, loaded = result(second)  # the same network: the same landscape and walkers
+    assert np.isfinite(trained["surrogate_guard_ev"])
     for key in ("sites", "hops", "percolation_barrier_ev", "D_A2_per_s",
-                "surrogate_test_rmse_ev"):
+                "surrogate_test_rmse_ev", "surrogate_guard_ev"):
         assert loaded[key] == trained[key]
     code, _, err, _ = cli("diffusion", path, *RUN[2:], "--element", "Na", "--surrogate", model,
                           "--out", tmp_path / "na")

@@ -247,5 +247,6 @@ def test_a_registered_surrogate_is_offered_and_finds_the_same_holes(qtbot, empty
         assert len(landscape.sites) == 96 and len(landscape.paths) == 256
         assert landscape.percolation == pytest.approx(1.377, abs=0.05)
         assert "held-out" in panel.summary.text() and "test RMSE" in panel.summary.text()
+        assert "UFF's rise is added" in panel.summary.text()
     finally:
         del diffusion.ENERGY_FUNCTIONS["test-surrogate"]
