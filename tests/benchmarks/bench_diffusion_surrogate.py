@@ -118,9 +118,9 @@ def xtb(host, hops, buffer, params):
     print(f"test RMSE on all {m['n_test']} held-out positions {m['rmse_ev']:.3f} eV (target "
           f"≤ 0.05), training {m['train_rmse_ev']:.3f}, {SurrogateParams().cv_folds}"
           f"-fold CV {m['cv_rmse_ev']:.3f} at alpha {m['alpha']:g}", flush=True)
-    params = LandscapeParams(SiteSearchParams(element="Cu", spacing=0.4), PathParams())
-    uff_sites, uff_paths, _ = build_network(host, params)
-    sites, paths, network = build_network(host, params, potential=surrogate.potential)
+    landscape = LandscapeParams(SiteSearchParams(element="Cu", spacing=0.4), PathParams())
+    uff_sites, uff_paths, _ = build_network(host, landscape)
+    sites, paths, network = build_network(host, landscape, potential=surrogate.potential)
     print(f"{len(sites)} sites, {len(paths)} hops on the surrogate; UFF {len(uff_sites)} sites, "
           f"{len(uff_paths)} hops", flush=True)
     potential = surrogate.potential
