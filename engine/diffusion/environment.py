@@ -31,7 +31,7 @@ import numpy as np
 from numba import njit
 
 from ..descriptors.acsf import _cutoff, _cutoff_series
-from .point_soap import (columns, empty_tables, live_spectrum, quadratic_energy,
+from .point_soap import (_COLUMNS, columns, empty_tables, live_spectrum, quadratic_energy,
                          soap_coefficients, soap_gradient, soap_workspace)
 
 #: Model flag in the host tuple: 0 = the UFF pair sum, 1 = this network, 2 = the quadratic
@@ -167,18 +167,28 @@ def guard_penalty(u, ux, uy, uz, guard):
 
 
 @njit(nogil=True, cache=True)
-def add_restraints(sums, a, r2, dx, dy, dz, wall_radius, host):
-    """Add host image ``a`` (at r2, d = point − atom) to ``sums``: the wall energy and its
-    gradient (inside ``wall_radius``), then the UFF sum and its gradient when the model has a
-    guard (inside the host cutoff). :func:`restraint_energy` turns them into energy."""
+def restraint_terms(host):
+    """(wall stiffness, r² within which the guard's UFF sum counts (−1: no guard), c12, c6,
+    shift): what :func:`add_restraints` reads, taken from the host tuple once per point (a
+    call that passes the whole host tuple costs a reference count per array in it, ~0.2 µs)."""
+    model = host[15]
+    return model[14], host[13] if model[20][1] > 0.0 else -1.0, host[10], host[11], host[12]
+
+
+@njit(nogil=True, cache=True)
+def add_restraints(sums, r2, dx, dy, dz, wall_radius, wall_k, guard_r2, c12, c6, shift):
+    """Add a host image (at r2, d = point − atom; its UFF ``c12, c6, shift``) to ``sums``: the
+    wall energy and its gradient (inside ``wall_radius``), then the UFF sum and its gradient
+    inside ``guard_r2`` (:func:`restraint_terms`). :func:`restraint_energy` turns them into
+    energy."""
     if r2 < wall_radius * wall_radius:
-        e, c = _wall(max(math.sqrt(r2), 1e-9), wall_radius, host[15][14])
+        e, c = _wall(max(math.sqrt(r2), 1e-9), wall_radius, wall_k)
         sums[0] += e
         sums[1] += c * dx
         sums[2] += c * dy
         sums[3] += c * dz
-    if host[15][20][1] > 0.0 and r2 < host[13]:
-        e, c = uff_pair(r2, host[10][a], host[11][a], host[12][a])
+    if r2 < guard_r2:
+        e, c = uff_pair(r2, c12, c6, shift)
         sums[4] += e
         sums[5] += c * dx
         sums[6] += c * dy
@@ -253,6 +263,7 @@ def gather(qx, qy, qz, bx, by, bz, host, want_gradient, g, jac, near, near_type)
     wall = model[13]
     series_a, series_r = model[15], model[16]
     sums = np.zeros(8)
+    wall_k, guard_r2, c12, c6, shift = restraint_terms(host)
     n_r = radial.shape[0]
     n_a = angular.shape[0]
     rc_r2 = rc_r * rc_r
@@ -280,7 +291,8 @@ def gather(qx, qy, qz, bx, by, bz, host, want_gradient, g, jac, near, near_type)
                 continue
             t = image_type[a]
             r = max(math.sqrt(r2), 1e-9)
-            add_restraints(sums, a, r2, dx, dy, dz, wall[t], host)
+            add_restraints(sums, r2, dx, dy, dz, wall[t], wall_k, guard_r2, c12[a], c6[a],
+                           shift[a])
             if r2 < rc_r2:
                 if want_gradient:
                     f_c, df_c = _cutoff_and_slope(r2, r, series_r)
@@ -399,6 +411,7 @@ def gather_soap(qx, qy, qz, bx, by, bz, host, neighbours):
     wall, tabs = model[13], model[17]
     reach2, type_map = tabs[11], tabs[10]
     sums = np.zeros(8)
+    wall_k, guard_r2, c12, c6, shift = restraint_terms(host)
     k = 0
     for s in range(rows.shape[0]):
         first, stop = row_atoms(s, bx, by, bz, nbins, rows, bin_start)
@@ -412,7 +425,8 @@ def gather_soap(qx, qy, qz, bx, by, bz, host, neighbours):
             dz = qz - az[a]
             r2 = dx * dx + dy * dy + dz * dz
             t = image_type[a]
-            add_restraints(sums, a, r2, dx, dy, dz, wall[t], host)
+            add_restraints(sums, r2, dx, dy, dz, wall[t], wall_k, guard_r2, c12[a], c6[a],
+                           shift[a])
             # every candidate written, kept only inside the cutoff: no branch to mispredict
             neighbours[k, 0] = dx
             neighbours[k, 1] = dy
@@ -519,13 +533,23 @@ def evaluate_located(qx, qy, qz, bx, by, bz, host, want_gradient, work):
 
 
 @njit(nogil=True, cache=True)
-def model_energy(qx, qy, qz, bx, by, bz, host, want_gradient):
-    """(E, ∂E/∂x, ∂E/∂y, ∂E/∂z) of the network at a point already wrapped and binned (one
-    point: kernels that walk many points use :func:`evaluate_located` with one workspace)."""
+def model_workspace(model, want_gradient):
+    """Buffers of one point's evaluation by the model, made once per batch of points: the
+    network's (:func:`workspace`) and the SOAP model's (:func:`~.point_soap.soap_workspace`),
+    the one the model does not use left tiny (one type for every kind of model)."""
+    soap = model[0] == SOAP
+    return (workspace(model, want_gradient and not soap),
+            soap_workspace(model[17], _COLUMNS if soap else 0))
+
+
+@njit(nogil=True, cache=True)
+def model_energy(qx, qy, qz, bx, by, bz, host, want_gradient, work):
+    """(E, ∂E/∂x, ∂E/∂y, ∂E/∂z, work) of the model at a point already wrapped and binned;
+    ``work`` from :func:`model_workspace` (returned, its neighbour rows maybe grown)."""
+    net, soap = work
     if host[15][0] == SOAP:
-        e, gx, gy, gz, _ = soap_energy(qx, qy, qz, bx, by, bz, host, want_gradient,
-                                       soap_workspace(host[15][17], 0))
-        return e, gx, gy, gz
-    work = workspace(host[15], want_gradient)
-    e, gx, gy, gz, _ = evaluate_located(qx, qy, qz, bx, by, bz, host, want_gradient, work)
-    return e, gx, gy, gz
+        e, gx, gy, gz, neighbours = soap_energy(qx, qy, qz, bx, by, bz, host, want_gradient,
+                                                soap)
+        return e, gx, gy, gz, (net, soap[:6] + (neighbours,) + soap[7:])
+    e, gx, gy, gz, net = evaluate_located(qx, qy, qz, bx, by, bz, host, want_gradient, net)
+    return e, gx, gy, gz, (net, soap)

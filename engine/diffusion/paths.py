@@ -32,7 +32,7 @@ from ..errors import ParameterError, require
 from ..neighbors import neighbor_list
 from ..tasks import CancelFn, ProgressFn, chunked, report, sub_progress
 from .network import HopNetwork
-from .potential import HostPotential, finite_number, point_energy
+from .potential import HostPotential, finite_number, point_energy, point_workspace
 from .sites import (EnergyGrid, SiteSearchParams, Sites, energy_grid, landscape_potential,
                     search_sites)
 
@@ -400,10 +400,11 @@ def _neb(bands, host, spring, fmax, max_steps, climb, fire, max_move, energies, 
     forces = np.zeros((n, 3))
     velocity = np.zeros((n, 3))
     e = np.empty(n)
+    work = point_workspace(host, True)
     for p in range(bands.shape[0]):
         x = bands[p]
         for i in (0, n - 1):
-            e[i] = point_energy(x[i, 0], x[i, 1], x[i, 2], host)[0]
+            e[i], _, _, _, work = point_energy(x[i, 0], x[i, 1], x[i, 2], host, work)
         velocity[:] = 0.0
         dt = dt0
         alpha = alpha0
@@ -412,8 +413,8 @@ def _neb(bands, host, spring, fmax, max_steps, climb, fire, max_move, energies, 
         step = 0
         while step <= max_steps:
             for i in range(1, n - 1):
-                e[i], grad[i, 0], grad[i, 1], grad[i, 2] = point_energy(x[i, 0], x[i, 1],
-                                                                        x[i, 2], host)
+                e[i], grad[i, 0], grad[i, 1], grad[i, 2], work = point_energy(
+                    x[i, 0], x[i, 1], x[i, 2], host, work)
             worst, top = _neb_forces(x, e, grad, spring, climb, forces)
             if worst < fmax:
                 done = True

@@ -23,7 +23,7 @@ from numba import njit
 
 from ..errors import ParameterError, require
 from ..tasks import CancelFn, ProgressFn, chunked
-from .environment import UFF, empty_model, model_energy, row_atoms, uff_pair
+from .environment import UFF, empty_model, model_energy, model_workspace, row_atoms, uff_pair
 
 #: 1 kcal/mol in eV (4184 J/mol over the Faraday constant, CODATA 2018).
 KCAL_PER_MOL = 4184.0 / 96485.33212
@@ -167,22 +167,31 @@ def _locate(px, py, pz, host):
 
 
 @njit(nogil=True, cache=True)
-def point_energy(px, py, pz, host):
-    """(E, ∂E/∂x, ∂E/∂y, ∂E/∂z) of the mobile atom at one point; ``host`` from :func:`_host_arrays`.
-
-    The point is wrapped into the cell first, so any image of it gives the same answer. A host
-    tuple that carries a trained network (:mod:`.environment`) is evaluated by that network, so
-    every kernel built on this function (grid, minimiser, NEB) runs on either potential.
-    """
-    return point_value(px, py, pz, host, True)
+def point_workspace(host, want_gradient):
+    """Buffers for :func:`point_value` (a trained model's; UFF needs none), made once per batch
+    of points and passed from point to point (the gradient only if ``want_gradient``)."""
+    return model_workspace(host[15], want_gradient)
 
 
 @njit(nogil=True, cache=True)
-def point_value(px, py, pz, host, want_gradient):
-    """:func:`point_energy`; without ``want_gradient`` a network skips its gradient."""
+def point_energy(px, py, pz, host, work):
+    """(E, ∂E/∂x, ∂E/∂y, ∂E/∂z, work) of the mobile atom at one point; ``host`` from
+    :func:`_host_arrays`, ``work`` from :func:`point_workspace` with the gradient (returned,
+    maybe grown: pass it on to the next point).
+
+    The point is wrapped into the cell first, so any image of it gives the same answer. A host
+    tuple that carries a trained model (:mod:`.environment`) is evaluated by that model, so
+    every kernel built on this function (grid, minimiser, NEB) runs on either potential.
+    """
+    return point_value(px, py, pz, host, True, work)
+
+
+@njit(nogil=True, cache=True)
+def point_value(px, py, pz, host, want_gradient, work):
+    """:func:`point_energy`; without ``want_gradient`` a model skips its gradient."""
     qx, qy, qz, bx, by, bz = _locate(px, py, pz, host)
     if host[15][0] != UFF:
-        return model_energy(qx, qy, qz, bx, by, bz, host, want_gradient)
+        return model_energy(qx, qy, qz, bx, by, bz, host, want_gradient, work)
     nbins, rows, bin_start, ax, ay, az = host[4], host[5], host[6], host[7], host[8], host[9]
     c12, c6, shift, rc2 = host[10], host[11], host[12], host[13]
     e = 0.0
@@ -202,14 +211,15 @@ def point_value(px, py, pz, host, want_gradient):
             gx += d * dx
             gy += d * dy
             gz += d * dz
-    return e, gx, gy, gz
+    return e, gx, gy, gz, work
 
 
 @njit(nogil=True, cache=True)
 def _evaluate(points, host, energies, gradients, want_gradient):
+    work = point_workspace(host, want_gradient)
     for p in range(points.shape[0]):
-        e, gx, gy, gz = point_value(points[p, 0], points[p, 1], points[p, 2], host,
-                                    want_gradient)
+        e, gx, gy, gz, work = point_value(points[p, 0], points[p, 1], points[p, 2], host,
+                                          want_gradient, work)
         energies[p] = e
         if want_gradient:
             gradients[p, 0] = gx

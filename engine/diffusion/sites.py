@@ -22,7 +22,7 @@ from ..errors import ParameterError, require
 from ..neighbors import neighbor_list
 from ..tasks import CancelFn, ProgressFn, chunked, report, sub_progress
 from .potential import (DEFAULT_CUTOFF, HostPotential, finite_number, point_energy,
-                        point_value, uff_element)
+                        point_value, point_workspace, uff_element)
 
 #: Grid points per kernel call between progress/cancel checks.
 CHUNK_GRID = 100_000
@@ -114,6 +114,7 @@ class Sites:
 def _grid_energies(shape, cell, start, stop, host, out):
     """Energies of the flat grid points ``start:stop`` (C order) into ``out``."""
     n1, n2 = shape[1], shape[2]
+    work = point_workspace(host, False)
     for p in range(start, stop):
         i = p // (n1 * n2)
         j = (p // n2) % n1
@@ -124,7 +125,7 @@ def _grid_energies(shape, cell, start, stop, host, out):
         x = f0 * cell[0, 0] + f1 * cell[1, 0] + f2 * cell[2, 0]
         y = f0 * cell[0, 1] + f1 * cell[1, 1] + f2 * cell[2, 1]
         z = f0 * cell[0, 2] + f1 * cell[1, 2] + f2 * cell[2, 2]
-        out[p - start] = point_value(x, y, z, host, False)[0]  # no gradient needed
+        out[p - start], _, _, _, work = point_value(x, y, z, host, False, work)  # no gradient
 
 
 def _grid_minima(energies, ceiling):
@@ -205,10 +206,11 @@ def _minimise(points, host, gtol, max_steps, max_move, out, energies, gnorm):
     q = np.empty(3)
     xn = np.empty(3)
     gn = np.empty(3)
+    work = point_workspace(host, True)
     for p in range(points.shape[0]):
         for c in range(3):
             x[c] = points[p, c]
-        e, g[0], g[1], g[2] = point_energy(x[0], x[1], x[2], host)
+        e, g[0], g[1], g[2], work = point_energy(x[0], x[1], x[2], host, work)
         stored = 0
         head = 0
         for _ in range(max_steps):
@@ -250,7 +252,8 @@ def _minimise(points, host, gtol, max_steps, max_move, out, energies, gnorm):
             for _ in range(40):
                 for c in range(3):
                     xn[c] = x[c] - step * q[c]
-                en, gn[0], gn[1], gn[2] = point_energy(xn[0], xn[1], xn[2], host)
+                en, gn[0], gn[1], gn[2], work = point_energy(xn[0], xn[1], xn[2], host,
+                                                             work)
                 if en <= e + 1e-4 * step * slope:
                     accepted = True
                     break
