@@ -17,7 +17,8 @@ Last measured (``--xtb --buffer 0``, the one-radius cluster whose energies are c
 radius-averaged energies differ from them by 0.012 eV RMS on 282 of those points):
 
 * network (default, no proposal cap): test RMSE 0.109 eV on all 200 held-out positions (target
-  0.05; before cross-validation 0.238); 637 sites and 1405 hops against UFF's 563 and 1057;
+  0.05; before cross-validation 0.238); 637 sites and 1395 hops against UFF's 563 and 1057
+  (its guard starts at 31 eV: no site is near it);
   barriers on the 40 lowest hops mean |Δ| 0.042 eV, max 0.171 (target 0.1). With the 1.5 eV
   proposal cap: 0.090 eV, but 4608 sites and barriers 0.734 eV off (minima where no sample is).
 * ``--soap`` (SOAP_TRAINING: 1.5 eV cap; 1827 of its positions shared with the uncapped draw):
