@@ -437,7 +437,7 @@ def gather_soap(qx, qy, qz, bx, by, bz, host, neighbours):
     return k, e, gx, gy, gz, neighbours
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, inline="always")
 def soap_energy(qx, qy, qz, bx, by, bz, host, want_gradient, work):
     """(E, ∂E/∂x, ∂E/∂y, ∂E/∂z, neighbours) of the quadratic SOAP model at a located point;
     ``work`` from :func:`~.point_soap.soap_workspace`."""
@@ -542,7 +542,7 @@ def model_workspace(model, want_gradient):
             soap_workspace(model[17], _COLUMNS if soap else 0))
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, inline="always")
 def model_energy(qx, qy, qz, bx, by, bz, host, want_gradient, work):
     """(E, ∂E/∂x, ∂E/∂y, ∂E/∂z, work) of the model at a point already wrapped and binned;
     ``work`` from :func:`model_workspace` (returned, its neighbour rows maybe grown)."""

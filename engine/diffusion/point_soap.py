@@ -373,8 +373,9 @@ def soap_coefficients(neighbours, k, tabs, work, cols):
 def live_spectrum(acc, count, tabs, pl, square):
     """The live features of the power spectrum (the order of
     :func:`~amorpha.engine.descriptors.soap._power_spectrum`, dead ones left out) into ``pl``:
-    per (a, b, l) the (n, n') block Σ_m c[a, lm, n] c[b, lm, n'] with m outermost; pairs with a
-    host type that has no neighbours are zero without a sum."""
+    per (a, b, l) the whole (n, n') block Σ_m c[a, lm, n] c[b, lm, n'] with m outermost, two m
+    per pass (full rows of fixed length run ~1.5× faster than the triangle when a == b); pairs
+    with a host type that has no neighbours are zero without a sum."""
     pref, n_max, l_max, mobile = tabs[6], tabs[7], tabs[8], tabs[9]
     n_types = acc.shape[0]
     i = 0
@@ -389,15 +390,21 @@ def live_spectrum(acc, count, tabs, pl, square):
                             pl[i] = 0.0
                             i += 1
                     continue
-                square[:, :] = 0.0
-                for lm in range(l * l, (l + 1) * (l + 1)):
-                    ra = acc[a, lm]
-                    rb = acc[b, lm]
-                    for n in range(n_max):  # a == b: the upper triangle only
+                ca, cb = acc[a], acc[b]
+                lo = l * l
+                for n in range(n_max):  # m = −l sets the block, the other 2l add in pairs
+                    row = square[n]
+                    x = ca[lo, n]
+                    for n2 in range(n_max):
+                        row[n2] = x * cb[lo, n2]
+                for lm in range(lo + 1, lo + 2 * l + 1, 2):
+                    ra, rb, ra1, rb1 = ca[lm], cb[lm], ca[lm + 1], cb[lm + 1]
+                    for n in range(n_max):
                         x = ra[n]
+                        x1 = ra1[n]
                         row = square[n]
-                        for n2 in range(n if a == b else 0, n_max):
-                            row[n2] += x * rb[n2]
+                        for n2 in range(n_max):
+                            row[n2] += x * rb[n2] + x1 * rb1[n2]
                 w = pref[l]
                 for n in range(n_max):
                     for n2 in range(n if a == b else 0, n_max):

@@ -186,7 +186,7 @@ def point_energy(px, py, pz, host, work):
     return point_value(px, py, pz, host, True, work)
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, inline="always")
 def point_value(px, py, pz, host, want_gradient, work):
     """:func:`point_energy`; without ``want_gradient`` a model skips its gradient."""
     qx, qy, qz, bx, by, bz = _locate(px, py, pz, host)
