@@ -128,7 +128,7 @@ def n_features(n_types: int, n_radial: int, n_angular: int) -> int:
     return n_types * n_radial + n_types * (n_types + 1) // 2 * n_angular
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, inline="always")
 def row_atoms(s, bx, by, bz, nbins, rows, bin_start):
     """(first, stop) of the binned host images in stencil row ``s`` around bin (bx, by, bz)."""
     x = bx + rows[s, 0]
@@ -175,7 +175,7 @@ def restraint_terms(host):
     return model[14], host[13] if model[20][1] > 0.0 else -1.0, host[10], host[11], host[12]
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, inline="always")
 def add_restraints(sums, r2, dx, dy, dz, wall_radius, wall_k, guard_r2, c12, c6, shift):
     """Add a host image (at r2, d = point − atom; its UFF ``c12, c6, shift``) to ``sums``: the
     wall energy and its gradient (inside ``wall_radius``), then the UFF sum and its gradient
