@@ -26,12 +26,15 @@ radius-averaged energies differ from them by 0.012 eV RMS on 282 of those points
   0.075); with the guard 697 sites and 1142 hops (UFF: 563, 1057); without it 1125 sites and
   2055 hops, 492 of 1180 sites where UFF lies above the cap; barriers on the 40 lowest hops
   mean |Δ| 0.029 eV, max 0.081 (the same with and without the guard).
-* speed (trained on UFF, one thread, CPU time, quiet machine): network 1.21·10⁵ energies/s
-  (target 10⁵), 0.88·10⁵ with forces, 1.27·10⁵ on the grid; sklearn's MLP predict on the same
-  features 1.38·10⁵. ``--soap``: 6.3·10⁴ energies/s (target NOT met), 2.4·10⁴ with forces,
-  5.9·10⁴ on the grid; sklearn's KernelRidge.predict 1.5·10⁴ (ratio 4.2). On UFF's larger energy
-  range the 40 kept eigenpairs differ from the full kernel sum by up to 0.06 eV (on xTB: nothing
-  measurable). Clear ``engine/diffusion/__pycache__`` numba files before timing a changed
+* speed (trained on UFF, one thread, CPU time, 2-core VM shared with another job, so runs
+  spread ±20%): network 1.12–1.18·10⁵ energies/s (target 10⁵), 0.82–0.87·10⁵ with forces,
+  1.15–1.20·10⁵ on the grid; sklearn's MLP predict on the same features 1.17–1.24·10⁵.
+  ``--soap``: 5.5–7.3·10⁴ energies/s (target NOT met; ~13 µs per point, see
+  :mod:`amorpha.engine.diffusion.point_soap`), 1.9–2.6·10⁴ with forces, 6.5–7.5·10⁴ on the
+  grid; sklearn's KernelRidge.predict 1.0–1.6·10⁴ (ratio 3.5–5.5). On UFF's larger energy range
+  the 40 kept eigenpairs differ from the full kernel sum by up to 0.06 eV (on xTB: nothing
+  measurable); the printed largest |ours − sklearn| (10²–10³ eV) is the guard, which sklearn
+  does not add. Clear ``engine/diffusion/__pycache__`` numba files before timing a changed
   kernel: numba does not notice changes in the kernels a cached one calls.
 """
 import argparse
