@@ -99,10 +99,10 @@ def test_sites_paths_profiles_and_picking(qtbot, fcc_window):
     qtbot.wait(200)
     k = 100
     middle = landscape.paths.images[k, len(landscape.paths.images[k]) // 2]
-    x, y = window.viewer.project(middle[None])[0]
+    x, y = np.round(window.viewer.project(middle[None])[0])  # the pixel the click lands on
     picked = overlay.pick(x, y)
     assert picked >= 0  # the nearest path under that pixel: k or one drawn across it
-    qtbot.mouseClick(window.viewer.canvas.native, Qt.LeftButton, pos=QPoint(round(x), round(y)))
+    qtbot.mouseClick(window.viewer.canvas.native, Qt.LeftButton, pos=QPoint(int(x), int(y)))
     assert overlay.highlighted == picked
     rows = panel.table.selectionModel().selectedRows()
     assert panel.proxy.mapToSource(rows[0]).row() == picked
