@@ -229,8 +229,9 @@ class SurrogatePotential(HostPotential):
         kind = np.array([self.species.index(s) for s in symbols], np.int64)
         self.wall = wall_factor * (covalent_radius(np.array([number(s) for s in self.species]))
                                    + covalent_radius(np.array([number(self.element)]))[0])
-        knows_uff = has_uff(list(symbols) + [self.element])
-        self.guard = float(guard) if guard is not None and knows_uff else None
+        #: Whether UFF knows every element here (else no guard: :meth:`guard_level` is None).
+        self.knows_uff = has_uff(list(symbols) + [self.element])
+        self.guard = float(guard) if guard is not None and self.knows_uff else None
         guard_pair = NO_GUARD if self.guard is None else (self.guard, GUARD_STIFFNESS)
         if isinstance(descriptor, PointSoapParams):
             model, reach = self._soap_model(descriptor, network, guard_pair)
@@ -244,7 +245,7 @@ class SurrogatePotential(HostPotential):
         self.host_positions.flags.writeable = False
         self.host_symbols = tuple(symbols)
         zeros = np.zeros(len(positions))
-        pairs = uff_coefficients(self.element, symbols, self.cutoff) if knows_uff else \
+        pairs = uff_coefficients(self.element, symbols, self.cutoff) if self.knows_uff else \
             (zeros, zeros, zeros)
         self._kernel_host = _host_arrays(positions, cell, pairs, self.cutoff, kind, model)
 
@@ -296,6 +297,11 @@ class SurrogatePotential(HostPotential):
         """The UFF pair sum within this potential's cutoff at (m, 3) points: what the guard
         compares with its ceiling (the same host tuple coefficients)."""
         return HostPotential(self._host_atoms(), self.element, self.cutoff).energy(points)
+
+    def guard_level(self, positions) -> Optional[float]:
+        """The highest :meth:`uff_energy` of the training ``positions``: where a model's guard
+        starts; None when UFF does not know every element."""
+        return float(np.max(self.uff_energy(positions))) if self.knows_uff else None
 
     def _host_atoms(self) -> Atoms:
         return Atoms(self.host_symbols, positions=self.host_positions, cell=self.cell, pbc=True)
@@ -647,12 +653,13 @@ def train_surrogate(host: Atoms, positions, energies, params: SurrogateParams = 
     train, test = slice(0, len(x) - n_test), slice(len(x) - n_test, len(x))
     ceiling = float(energies[train].min() + params.window)
     target = squeeze(energies[train], ceiling)
+    guard = blank.guard_level(positions[train])
     if isinstance(params.descriptor, PointSoapParams):
         with threadpool_limits(1):
             network, model, alpha, cv_rmse = _fitted_quadratic(
                 x[train], target, params, sub_progress(progress, 0.1, 0.9), cancel)
-        return _checked(host, params, network, model, None, positions, energies, train, test,
-                        ceiling, int((~ok).sum()), reference, alpha, cv_rmse, progress)
+        return _checked(host, params, network, guard, model, None, positions, energies, train,
+                        test, ceiling, int((~ok).sum()), reference, alpha, cv_rmse, progress)
     scaler = StandardScaler().fit(x[train])
     scaler.scale_ = np.where(scaler.scale_ > 1e-12, scaler.scale_, 1.0)
     y_mean, y_scale = float(target.mean()), float(target.std()) or 1.0
@@ -666,32 +673,24 @@ def train_surrogate(host: Atoms, positions, energies, params: SurrogateParams = 
             cv_rmse *= y_scale
         report(progress, 0.7, f"training the network (alpha {alpha:g})")
         model = _fitted_network(features, scaled, params, alpha)
-    return _checked(host, params, _flat_network(model, scaler, y_mean, y_scale), model, scaler,
-                    positions, energies, train, test, ceiling, int((~ok).sum()), reference,
-                    alpha, cv_rmse, progress)
+    return _checked(host, params, _flat_network(model, scaler, y_mean, y_scale), guard, model,
+                    scaler, positions, energies, train, test, ceiling, int((~ok).sum()),
+                    reference, alpha, cv_rmse, progress)
 
 
-def _checked(host, params, network, model, scaler, positions, energies, train, test, ceiling,
-             n_dropped, reference, alpha, cv_rmse, progress) -> "Surrogate":
-    """The trained potential with its training and test predictions (numba pass)."""
+def _checked(host, params, network, guard, model, scaler, positions, energies, train, test,
+             ceiling, n_dropped, reference, alpha, cv_rmse, progress) -> "Surrogate":
+    """The trained potential (with its ``guard`` level) with its training and test predictions
+    (numba pass)."""
     report(progress, 0.9, "checking on the test set")
     potential = SurrogatePotential(host, params.element, params.descriptor, params.wall_factor,
-                                   network, _guard_level(host, params, positions[train]))
+                                   network, guard)
     result = Surrogate(potential, model, scaler, positions[train], energies[train],
                        potential.energy(positions[train]), positions[test], energies[test],
                        potential.energy(positions[test]), ceiling, n_dropped,
                        str(reference), float(alpha), float(cv_rmse))
     report(progress, 1.0, f"test RMSE {result.metrics()['rmse_ev']:.3f} eV")
     return result
-
-
-def _guard_level(host, params, positions) -> Optional[float]:
-    """The highest UFF energy (within the surrogate's cutoff) of the training ``positions``:
-    where the model's guard starts; None when UFF does not know every element."""
-    blank = SurrogatePotential(host, params.element, params.descriptor, params.wall_factor)
-    if not has_uff(list(blank.host_symbols) + [blank.element]):
-        return None
-    return float(np.max(blank.uff_energy(positions)))
 
 
 #: Kernel-ridge penalties the cross-validation of the quadratic SOAP model chooses from
