@@ -11,8 +11,12 @@ A cancelled call raises :class:`Cancelled` and leaves its inputs untouched.
 """
 from __future__ import annotations
 
+import os
 import threading
+from numbers import Integral
 from typing import Callable, Iterator, Optional
+
+from .errors import require
 
 ProgressFn = Callable[[float, str], None]
 CancelFn = Callable[[], bool]
@@ -68,6 +72,70 @@ def sub_progress(progress: Optional[ProgressFn], lo: float, hi: float) -> Option
         progress(lo + (hi - lo) * fraction, message)
 
     return mapped
+
+
+def thread_count(threads: Optional[int], default: Optional[int] = None) -> int:
+    """``threads`` checked, or ``default``, or one per core when both are None."""
+    count = threads if threads is not None else (default or os.cpu_count() or 1)
+    require(isinstance(count, Integral) and count >= 1, "threads",
+            f"a whole number of threads, at least 1, got {count!r}")
+    return int(count)
+
+
+def run_phases(phases, work, threads: int, progress: Optional[ProgressFn],
+               cancel: Optional[CancelFn], message: str) -> None:
+    """``work(chunk)`` for every chunk; phase after phase, the groups of chunks of one phase in
+    up to ``threads`` threads at once (the kernels release the GIL), each group's chunks in
+    order. ``cancel`` is checked and progress reported here, in the calling thread, between
+    chunks (at least every 0.1 s); on cancel the running chunks finish and :class:`Cancelled`
+    is raised."""
+    total = max(sum(len(group) for phase in phases for group in phase), 1)
+    if threads == 1 or all(len(phase) == 1 for phase in phases):  # nothing to run side by side
+        done = 0
+        for phase in phases:
+            for group in phase:
+                for chunk in group:
+                    check_cancel(cancel)
+                    work(chunk)
+                    done += 1
+                    report(progress, done / total, message)
+        return
+    from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+
+    stop = threading.Event()
+    done = []
+
+    def run(group):
+        for chunk in group:
+            if stop.is_set():
+                return
+            work(chunk)
+            done.append(chunk)
+
+    with ThreadPoolExecutor(min(threads, max(len(p) for p in phases))) as pool:
+        for phase in phases:
+            pending = [pool.submit(run, group) for group in phase]
+            while pending:
+                finished, pending = wait(pending, timeout=0.1, return_when=FIRST_EXCEPTION)
+                if any(f.exception() for f in finished):
+                    stop.set()
+                    wait(pending)
+                    next(f for f in finished if f.exception()).result()
+                report(progress, len(done) / total, message)
+                if not stop.is_set() and cancel is not None and cancel():
+                    stop.set()
+            if stop.is_set():
+                raise Cancelled("cancelled by the user")
+
+
+def run_chunks(n: int, chunk: int, work, threads: int, progress: Optional[ProgressFn] = None,
+               cancel: Optional[CancelFn] = None, message: str = "") -> None:
+    """``work(start, stop)`` over ``range(n)`` in pieces of ``chunk``, up to ``threads`` pieces at
+    once (:func:`run_phases`; the pieces must write to separate places)."""
+    pieces = [[piece] for piece in chunked(n, chunk)]
+    run_phases([pieces], lambda piece: work(*piece), threads, progress, cancel, message)
+    if n == 0:
+        report(progress, 1.0, message)
 
 
 class CancelToken:

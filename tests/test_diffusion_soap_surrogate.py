@@ -122,3 +122,22 @@ def test_bad_soap_settings_are_clear():
     for bad in (dict(rank=0), dict(n_max=0), dict(r_cut=0.5), dict(sigma=-1.0)):
         with pytest.raises(ParameterError):
             replace(PARAMS, descriptor=PointSoapParams(**bad)).validate()
+
+
+def test_many_points_in_threads_give_the_one_thread_energies_and_forces(trained, monkeypatch):
+    from amorpha.engine.diffusion import potential as potential_module
+    from amorpha.engine.diffusion.sites import energy_grid
+
+    host, surrogate = trained
+    potential = surrogate.potential
+    points = np.random.default_rng(5).random((1000, 3)) @ host.cell.array
+    monkeypatch.setattr(potential_module, "CHUNK_POINTS", 64)  # 16 pieces over 2 threads
+    monkeypatch.setattr(potential_module, "THREADS", 1)
+    one = potential.energy_and_gradient(points)
+    grid = energy_grid(potential, 0.5).energies
+    monkeypatch.setattr(potential_module, "THREADS", 2)
+    two = potential.energy_and_gradient(points)
+    assert np.array_equal(one[0], two[0]) and np.array_equal(one[1], two[1])
+    assert np.array_equal(energy_grid(potential, 0.5).energies, grid)
+    # the batched energies (spectra projected 16 at a time) are the per-point ones
+    assert np.allclose(potential.energy(points), one[0], rtol=0, atol=1e-10)

@@ -28,3 +28,54 @@ def test_sub_progress_maps_into_span():
     for _ in chunked(4, 2, progress=inner):
         pass
     assert seen == pytest.approx([0.75, 1.0])
+
+
+def test_run_chunks_in_threads_covers_every_piece_once_and_reports_progress():
+    import threading
+
+    from amorpha.engine.tasks import run_chunks
+
+    pieces, names, seen = [], set(), []
+
+    def work(start, stop):
+        pieces.append((start, stop))
+        names.add(threading.current_thread().name)
+
+    run_chunks(10, 3, work, 2, progress=lambda f, m: seen.append(f))
+    assert sorted(pieces) == [(0, 3), (3, 6), (6, 9), (9, 10)]
+    assert threading.current_thread().name not in names  # the pieces ran in the pool
+    assert seen[-1] == pytest.approx(1.0) and seen == sorted(seen)
+
+
+def test_run_chunks_stops_on_cancel_and_passes_errors_on():
+    import time
+
+    from amorpha.engine.tasks import run_chunks
+
+    token, done = CancelToken(), []
+
+    def slow(start, stop):
+        done.append(start)
+        if start == 2:
+            token.set()
+        time.sleep(0.05)
+
+    with pytest.raises(Cancelled):
+        run_chunks(100, 1, slow, 2, cancel=token)
+    assert len(done) < 20  # stopped soon after the flag, not after all 100 pieces
+
+    def broken(start, stop):
+        raise ValueError(f"piece {start}")
+
+    with pytest.raises(ValueError, match="piece"):
+        run_chunks(10, 2, broken, 2)
+
+
+def test_thread_count_refuses_nonsense():
+    from amorpha.engine.errors import ParameterError
+    from amorpha.engine.tasks import thread_count
+
+    assert thread_count(3) == 3 and thread_count(None, 2) == 2 and thread_count(None) >= 1
+    for bad in (0, -1, 1.5, "2"):
+        with pytest.raises(ParameterError, match="threads"):
+            thread_count(bad)

@@ -34,7 +34,6 @@ from __future__ import annotations
 import math
 import os
 import pickle
-import threading
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
@@ -49,8 +48,8 @@ from ..descriptors import settings as S
 from ..errors import ParameterError, ReadError, require
 from ..model_zip import read_fitted_zip, restore_fitted, write_fitted_zip
 from ..surrogate.model import ModelMismatchError  # one "does not fit the model" error for all
-from ..tasks import (Cancelled, CancelFn, ProgressFn, chunked, check_cancel, report,
-                     sub_progress)
+from ..tasks import (CancelFn, ProgressFn, chunked, check_cancel, report, run_phases,
+                     sub_progress, thread_count)
 
 MODEL_FORMAT = "amorpha-atomic-energy-model"
 MODEL_VERSION = 1
@@ -393,55 +392,7 @@ class _RadialGrid:
 
 
 def _thread_count(threads: Optional[int]) -> int:
-    count = threads if threads is not None else (THREADS or os.cpu_count() or 1)
-    require(isinstance(count, (int, np.integer)) and count >= 1, "threads",
-            f"a whole number of threads, at least 1, got {count!r}")
-    return int(count)
-
-
-def _run_phases(phases, work, threads: int, progress: Optional[ProgressFn],
-                cancel: Optional[CancelFn], message: str) -> None:
-    """``work(chunk)`` for every chunk; phase after phase, the groups of chunks of one phase in
-    up to ``threads`` threads at once (the kernels release the GIL), each group's chunks in
-    order. ``cancel`` is checked and progress reported here, in the calling thread, between
-    chunks; on cancel the running chunks finish and :class:`Cancelled` is raised."""
-    total = max(sum(len(group) for phase in phases for group in phase), 1)
-    if threads == 1 or all(len(phase) == 1 for phase in phases):  # nothing to run side by side
-        done = 0
-        for phase in phases:
-            for group in phase:
-                for chunk in group:
-                    check_cancel(cancel)
-                    work(chunk)
-                    done += 1
-                    report(progress, done / total, message)
-        return
-    from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-
-    stop = threading.Event()
-    done = []
-
-    def run(group):
-        for chunk in group:
-            if stop.is_set():
-                return
-            work(chunk)
-            done.append(chunk)
-
-    with ThreadPoolExecutor(min(threads, max(len(p) for p in phases))) as pool:
-        for phase in phases:
-            pending = [pool.submit(run, group) for group in phase]
-            while pending:
-                finished, pending = wait(pending, timeout=0.1, return_when=FIRST_EXCEPTION)
-                if any(f.exception() for f in finished):
-                    stop.set()
-                    wait(pending)
-                    next(f for f in finished if f.exception()).result()
-                report(progress, len(done) / total, message)
-                if not stop.is_set() and cancel is not None and cancel():
-                    stop.set()
-            if stop.is_set():
-                raise Cancelled()
+    return thread_count(threads, THREADS)
 
 
 def radial_features(atoms: Atoms, params: AcsfParams, progress: Optional[ProgressFn] = None,
@@ -486,7 +437,7 @@ def _sorted_features(atoms: Atoms, params: AcsfParams, progress: Optional[Progre
                      grid.pad_start, grid.pos_pad, grid.owner, grid.max_candidates, sorted_types,
                      float(params.r_cut), eta, r0, step, n_g2, window, padded)
 
-    _run_phases(grid.phases(threads, CHUNK_ATOMS), work, threads, progress, cancel,
+    run_phases(grid.phases(threads, CHUNK_ATOMS), work, threads, progress, cancel,
                 "radial descriptor")
     return padded, grid.order, columns
 
@@ -801,7 +752,7 @@ class AtomicEnergyModel:
         arrays = _network_arrays(self._fitted)
         out = np.empty(len(x))
         chunks = [[rows] for rows in chunked(len(x), PREDICT_CHUNK)]
-        _run_phases([chunks], lambda rows: _mlp_rows(x, *rows, columns, *arrays, out),
+        run_phases([chunks], lambda rows: _mlp_rows(x, *rows, columns, *arrays, out),
                     _thread_count(threads), progress, cancel, "atomic energies")
         return out
 

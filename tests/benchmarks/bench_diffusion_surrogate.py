@@ -38,11 +38,13 @@ radius-averaged energies differ from them by 0.012 eV RMS on 282 of those points
   kernel: numba does not notice changes in the kernels a cached one calls.
 """
 import argparse
+import os
 import time
 
 import numpy as np
 
 from amorpha.engine.diffusion import HostPotential
+from amorpha.engine.diffusion import potential as potential_module
 from amorpha.engine.diffusion.paths import LandscapeParams, PathParams, build_network
 from amorpha.engine.diffusion.sites import SiteSearchParams, energy_grid
 from amorpha.engine.diffusion.surrogate import (SOAP_TRAINING, SurrogateParams, build_surrogate,
@@ -51,9 +53,10 @@ from amorpha.engine.examples import load_example
 
 
 def rate(fn, points):
-    """(evaluations per second of CPU time of this thread, per second of wall time): on a
-    machine shared with other jobs the first is the single-thread speed, the second what one
-    got."""
+    """(evaluations per second of CPU time of this thread, per second of wall time) in one
+    thread: on a machine shared with other jobs the first is the single-thread speed, the second
+    what one got."""
+    potential_module.THREADS = 1
     fn(points[:10])
     best_cpu = best_wall = 0.0
     for _ in range(3):
@@ -61,7 +64,21 @@ def rate(fn, points):
         fn(points)
         best_cpu = max(best_cpu, len(points) / (time.thread_time() - cpu))
         best_wall = max(best_wall, len(points) / (time.perf_counter() - wall))
+    potential_module.THREADS = None
     return best_cpu, best_wall
+
+
+def threaded_rate(fn, points):
+    """Evaluations per second of wall time with one thread per core (what a user's grid,
+    minimisation or batch of energies gets: the points are spread over the cores)."""
+    potential_module.THREADS = None
+    fn(points[:10])
+    best = 0.0
+    for _ in range(3):
+        wall = time.perf_counter()
+        fn(points)
+        best = max(best, len(points) / (time.perf_counter() - wall))
+    return best
 
 
 def speed(host, params):
@@ -93,6 +110,9 @@ def speed(host, params):
     pair = rate(uff.energy, points)
     grid = rate(lambda q: energy_grid(potential, 0.4), points[:1])
     n_grid = energy_grid(potential, 0.4).energies.size
+    many = (threaded_rate(potential.energy, points),
+            threaded_rate(potential.energy_and_gradient, points),
+            threaded_rate(lambda q: energy_grid(potential, 0.4), points[:1]) * n_grid)
     print("evaluations per second, one thread: CPU time (wall time on this machine)")
     print(f"surrogate energy   {ours[0]:10.0f} ({ours[1]:8.0f}) /s   (target ≥ 1e5)")
     print(f"surrogate + forces {forces[0]:10.0f} ({forces[1]:8.0f}) /s")
@@ -101,6 +121,8 @@ def speed(host, params):
     print(f"sklearn predict    {theirs[0]:10.0f} ({theirs[1]:8.0f}) /s   "
           f"(features in numba + {type(surrogate.model).__name__}.predict)")
     print(f"UFF pair sum       {pair[0]:10.0f} ({pair[1]:8.0f}) /s")
+    print(f"{os.cpu_count()} threads (wall time): energy {many[0]:.0f} /s   (target ≥ 1e5), "
+          f"+ forces {many[1]:.0f} /s, grid {many[2]:.0f} /s")
     print(f"ratio surrogate / sklearn {ours[0] / theirs[0]:.2f}, surrogate / UFF "
           f"{ours[0] / pair[0]:.2f}")
 
