@@ -529,7 +529,7 @@ class DiffusionCommand(Command):
         parser.add_argument("--model", choices=("network", "soap"), default="network",
                             help="surrogate model: network (symmetry functions → MLP, fast; "
                                  "default) or soap (kernel ridge on SOAP: about half the error, "
-                                 "about half as fast)")
+                                 "about half as fast per core)")
 
     def prepare(self, args, first):
         from .diffusion.reference import parse_reference

@@ -24,7 +24,12 @@ polynomial kernel (p̂·p̂')², Deringer & Csányi, PRB 95, 094203 (2017)).
   time; only the 618 live of the 1197 features are formed (no copy for the model); the
   projections read each feature once per four rows; the gradient runs over all neighbours of a
   type at once (harmonic gradients and radial slopes in (lm, j) columns); the buffers are views
-  of a few blocks made once per batch, nothing zeroed that is overwritten.
+  of a few blocks made once per batch, nothing zeroed that is overwritten. Many energies at once
+  (:func:`~.potential._soap_energies`) project 16 spectra per pass over the eigenvectors
+  (~1 µs less per point), and :mod:`.potential` spreads the points over the cores: 8·10⁴
+  energies/s on one core, 1.45·10⁵ on two. Tried without gain (same-process A/B): n padded to a
+  fixed 8 (the n-loops vectorise, no faster), a 4× coarser radial table (2 %), float32
+  eigenvectors (~3 %).
 """
 from __future__ import annotations
 

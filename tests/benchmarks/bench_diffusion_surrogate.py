@@ -29,9 +29,12 @@ radius-averaged energies differ from them by 0.012 eV RMS on 282 of those points
 * speed (trained on UFF, one thread, CPU time, 2-core VM shared with another job, so runs
   spread ±20%): network 1.12–1.18·10⁵ energies/s (target 10⁵), 0.82–0.87·10⁵ with forces,
   1.15–1.20·10⁵ on the grid; sklearn's MLP predict on the same features 1.17–1.24·10⁵.
-  ``--soap``: 5.5–7.3·10⁴ energies/s (target NOT met; ~13 µs per point, see
-  :mod:`amorpha.engine.diffusion.point_soap`), 1.9–2.6·10⁴ with forces, 6.5–7.5·10⁴ on the
-  grid; sklearn's KernelRidge.predict 1.0–1.6·10⁴ (ratio 3.5–5.5). On UFF's larger energy range
+  ``--soap``: 8.2·10⁴ energies/s on one thread (~12 µs per point, see
+  :mod:`amorpha.engine.diffusion.point_soap`), 2.6·10⁴ with forces, 8.3·10⁴ on the grid;
+  sklearn's KernelRidge.predict 1.6·10⁴ (ratio 5.1). With one thread per core (2 here, wall
+  time; energies, grids and minimisations spread their points over the cores): 1.45·10⁵
+  energies/s (target 10⁵ met), 4.7·10⁴ with forces, 1.67·10⁵ on the grid. Re-run 2026-11-22
+  after the threading: RMSE 0.047, 697 sites / 1141 hops, barriers 0.029 / 0.081 eV unchanged. On UFF's larger energy range
   the 40 kept eigenpairs differ from the full kernel sum by up to 0.06 eV (on xTB: nothing
   measurable); that comparison leaves out points where the guard acts (sklearn knows no
   guard). Clear ``engine/diffusion/__pycache__`` numba files before timing a changed
