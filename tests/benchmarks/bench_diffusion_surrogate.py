@@ -37,7 +37,11 @@ radius-averaged energies differ from them by 0.012 eV RMS on 282 of those points
   after the threading: RMSE 0.047, 697 sites / 1141 hops, barriers 0.029 / 0.081 eV unchanged. On UFF's larger energy range
   the 40 kept eigenpairs differ from the full kernel sum by up to 0.06 eV (on xTB: nothing
   measurable); that comparison leaves out points where the guard acts (sklearn knows no
-  guard). Clear ``engine/diffusion/__pycache__`` numba files before timing a changed
+  guard). 2026-11-23, idle machine (Xeon @ 2.8 GHz, AVX-512), same code: ``--soap`` 3.1·10⁴
+  energies/s on one thread, 6.3·10⁴ on two, grid 6.6·10⁴; sklearn 1.09·10⁴ (ratio 2.8); UFF
+  1.29·10⁵. Per point on one thread: gather 4.7 µs, coefficients 8.9, spectrum 5.6, model 6.0
+  (session 9: 2.5, ~5.9, 2.2, 2.4): every stage ~2× slower, the machine, not a stage, so the 10⁵
+  target holds or not with the day's machine. Clear ``engine/diffusion/__pycache__`` numba files before timing a changed
   kernel: numba does not notice changes in the kernels a cached one calls.
 """
 import argparse
