@@ -266,3 +266,14 @@ def test_instrument_broadening_uses_broaden_spectrum_and_records():
     with pytest.raises(ParameterError) as err:
         calibrate(s, shift="x")
     assert err.value.parameter == "shift"
+
+
+def test_powerlaw_background_on_a_steep_rise_stays_finite():
+    """A window put on an edge's rise fits r ~ -120, so A = exp(-900) underflows to 0: the
+    background is still the fitted curve through the window, finite everywhere."""
+    e = np.arange(1830.0, 1865.0, 0.1)
+    y = np.exp(120.0 * np.log(e / 1840.0)) * 50.0  # I ∝ E^120
+    out, fit = powerlaw_background(Spectrum(e, y), window=(1836.0, 1842.0))
+    assert fit.r == pytest.approx(-120.0, rel=1e-6) and fit.A == 0.0
+    assert np.isfinite(fit.background).all() and np.isfinite(out.intensity).all()
+    np.testing.assert_allclose(fit.background, y, rtol=1e-9)

@@ -232,6 +232,10 @@ class BackgroundFit:
     residual: np.ndarray
 
 
+#: Largest exponent whose exp is a finite float.
+_LOG_MAX = math.log(np.finfo(np.float64).max)
+
+
 def powerlaw_background(spectrum: Spectrum, window) -> tuple[Spectrum, BackgroundFit]:
     """Subtract a power law A * E**-r fitted in the pre-edge ``window`` = (e1, e2) eV.
 
@@ -249,10 +253,12 @@ def powerlaw_background(spectrum: Spectrum, window) -> tuple[Spectrum, Backgroun
     require(bad == 0, "window", f"{bad} non-positive counts in ({lo:g}, {hi:g}) eV; a power law "
             "is fitted to log I; move the window or subtract the dark level first")
     slope, intercept = np.polyfit(np.log(ew), np.log(yw), 1)
-    A, r = float(math.exp(intercept)), float(-slope)
+    A, r = math.exp(min(intercept, _LOG_MAX)), float(-slope)
     bg = np.zeros_like(e)
     pos = e > 0
-    bg[pos] = A * e[pos] ** (-r)
+    # In logs: a window on a steep rise gives r ~ -100 and A = exp(-900) = 0, and A * E**-r
+    # would be 0 * inf.
+    bg[pos] = np.exp(np.minimum(intercept - r * np.log(e[pos]), _LOG_MAX))
     fit = BackgroundFit(A, r, (lo, hi), bg, ew.copy(), yw - bg[mask])
     step = Step("powerlaw_background", {"window": (lo, hi)}, {"A": A, "r": r})
     return _record(spectrum, step, energy=e.copy(), intensity=y - bg), fit
