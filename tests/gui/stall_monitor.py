@@ -96,7 +96,8 @@ class StallMonitor:
         busy = [o for o in sorted(self._others.get(start, ())) if "sleep" not in o and " wait" not in o]
         other = "; ".join(busy) if busy else "idle"
         queued = self.queued[self.gaps.index(self.worst)]
-        return (f"longest stall {self.worst * 1e3:.0f} ms (+{queued * 1e3:.0f} ms on the run queue) over {len(self.gaps)} ticks; GUI thread was "
+        return (f"longest stall {self.worst * 1e3:.0f} ms (+{queued * 1e3:.0f} ms on the run queue) "
+                f"over {len(self.gaps)} ticks; GUI thread was "
                 f"in: {where}; other threads: {other}")
 
 
@@ -106,7 +107,7 @@ FROZEN_S = 0.1
 #: frame: 30 ms a frame when idle and 60-90 ms while the engine loads 10^6 atoms next to it on
 #: this 2-core machine (measured), and > 0.1 s on a CI machine 1.4x slower. A quarter second is
 #: a freeze a user sees; the engine's own share, how long it holds the GIL, is held to 0.1 s
-#: without any rendering in tests/test_gil_release.py.
+#: without any rendering (tests/gil_probe.py, used by test_io and test_neighbors).
 WINDOW_FROZEN_S = 0.25
 
 
