@@ -16,6 +16,7 @@ from amorpha.engine.build.crystals import alpha_quartz
 from amorpha.engine.neighbors import NeighborList, neighbor_list, warm_up
 from amorpha.engine.tasks import Cancelled
 from gil_probe import least_gil_wait
+from random_silica import random_silica
 
 
 def as_pairs(i, j, shifts, distances) -> dict:
@@ -306,10 +307,8 @@ def test_bonding_a_million_atoms_keeps_the_gil_free():
     """The window bonds every model it shows in a worker (neighbour list, cutoffs, coordination):
     for 10^6 atoms that worker never holds the GIL, which the GUI thread needs, for 0.1 s."""
     n = 10**6
-    rng = np.random.default_rng(0)
-    box = (n / 3 * 60.08 / 6.022e23 / 2.2) ** (1 / 3) * 1e8  # a-SiO2 density, Å
-    atoms = Atoms(np.where(np.arange(n) % 3 == 0, 14, 8), positions=rng.random((n, 3)) * box,
-                  cell=[box] * 3, pbc=True)
+    numbers, positions, box = random_silica(n)
+    atoms = Atoms(numbers, positions=positions, cell=[box] * 3, pbc=True)
     warm_up()
 
     def bond_task():

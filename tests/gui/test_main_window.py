@@ -12,6 +12,8 @@ from amorpha.engine.build.crystals import alpha_quartz
 from amorpha.engine.build.polycrystal import PolycrystalParams, build_polycrystal
 from amorpha.gui.main_window import MainWindow
 
+from random_silica import random_silica
+
 from .stall_monitor import WINDOW_FROZEN_S, least_stalled
 
 pytestmark = pytest.mark.gl
@@ -170,10 +172,8 @@ def test_drop_a_file_opens_it(qtbot, window, tmp_path):
 
 def write_big_xyz(path, n, seed=0):
     """An a-SiO2-like random model (2.2 g/cm3) written fast with numpy."""
-    rng = np.random.default_rng(seed)
-    box = (n / 3 * 60.08 / 6.022e23 / 2.2) ** (1 / 3) * 1e8  # Angstrom
-    pos = rng.random((n, 3)) * box
-    species = np.where(np.arange(n) % 3 == 0, "Si", "O")
+    numbers, pos, box = random_silica(n, seed)
+    species = np.where(numbers == 14, "Si", "O")
     with open(path, "w") as fh:
         fh.write(f'{n}\nLattice="{box} 0 0 0 {box} 0 0 0 {box}" Properties=species:S:1:pos:R:3 pbc="T T T"\n')
         np.savetxt(fh, np.column_stack([species, pos.astype(str)]), fmt="%s")
