@@ -133,11 +133,30 @@ def run_phases(phases, work, threads: int, progress: Optional[ProgressFn],
                 raise Cancelled("cancelled by the user")
 
 
+#: Pieces per thread :func:`balanced_chunk` aims at: the last piece keeps one thread busy while
+#: the others idle, so with k pieces per thread the cores stand idle at most ~1/k of the time.
+PIECES_PER_THREAD = 4
+#: Smallest piece :func:`balanced_chunk` cuts: fewer items are not worth a thread (a pool costs
+#: ~0.1 ms; a NEB's few images stay in the calling thread).
+SMALLEST_PIECE = 256
+
+
+def balanced_chunk(n: int, chunk: int, threads: int) -> int:
+    """A piece size no bigger than ``chunk`` that gives every thread about
+    :data:`PIECES_PER_THREAD` pieces of ``n`` items, none under :data:`SMALLEST_PIECE` (a-SiO2/Cu
+    SOAP energies of 20 000 points in pieces of 4096 on two threads: 3 pieces against 2, 1.6×
+    instead of 2×)."""
+    chunk = max(int(chunk), 1)
+    if threads <= 1:
+        return chunk
+    return min(chunk, max(SMALLEST_PIECE, -(-int(n) // (PIECES_PER_THREAD * threads))))
+
+
 def run_chunks(n: int, chunk: int, work, threads: int, progress: Optional[ProgressFn] = None,
                cancel: Optional[CancelFn] = None, message: str = "") -> None:
-    """``work(start, stop)`` over ``range(n)`` in pieces of ``chunk``, up to ``threads`` pieces at
-    once (:func:`run_phases`; the pieces must write to separate places)."""
-    pieces = [[piece] for piece in chunked(n, chunk)]
+    """``work(start, stop)`` over ``range(n)`` in pieces of at most ``chunk``, up to ``threads``
+    pieces at once (:func:`run_phases`; the pieces must write to separate places)."""
+    pieces = [[piece] for piece in chunked(n, balanced_chunk(n, chunk, threads))]
     run_phases([pieces], lambda piece: work(*piece), threads, progress, cancel, message)
     if n == 0:
         report(progress, 1.0, message)

@@ -109,9 +109,9 @@ register_energy_function(EnergyFunction(
 register_energy_function(EnergyFunction(
     "surrogate-xtb-soap", "SOAP kernel model trained on GFN1-xTB (slow, accurate)",
     "The same 2000 GFN1-xTB energies learnt by kernel ridge on the SOAP power spectrum of the "
-    "mobile atom (n, l ≤ 6): Cu in a-SiO2 held-out error 0.047 eV and barriers within 0.03 eV "
+    "mobile atom (n, l ≤ 5): Cu in a-SiO2 held-out error 0.048 eV and barriers within 0.03 eV "
     "of xTB's, against the network's 0.11 and 0.04 eV; half the network's speed per core (a "
-    "quarter with forces; ~1.4·10⁵ energies/s on two cores), so sites and paths take longer",
+    "quarter with forces; ~10⁵ energies/s on two cores), so sites and paths take longer",
     surrogate_build(_xtb, "soap")))
 
 

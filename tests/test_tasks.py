@@ -47,6 +47,28 @@ def test_run_chunks_in_threads_covers_every_piece_once_and_reports_progress():
     assert seen[-1] == pytest.approx(1.0) and seen == sorted(seen)
 
 
+def test_run_chunks_gives_every_thread_several_pieces_of_a_big_task():
+    """20 000 items in pieces of at most 4096 on two threads: not 3 pieces against 2 (the cores
+    idle a sixth of the time) but at least four each; a small task stays in one piece."""
+    import threading
+
+    from amorpha.engine.tasks import PIECES_PER_THREAD, SMALLEST_PIECE, run_chunks
+
+    pieces, lock = [], threading.Lock()
+
+    def work(start, stop):
+        with lock:
+            pieces.append((start, stop))
+
+    run_chunks(20_000, 4096, work, 2)
+    sizes = [stop - start for start, stop in sorted(pieces)]
+    assert sum(sizes) == 20_000 and sorted(pieces)[0][0] == 0
+    assert len(sizes) >= 2 * PIECES_PER_THREAD and max(sizes) <= 4096
+    pieces.clear()
+    run_chunks(SMALLEST_PIECE, 4096, work, 2)
+    assert pieces == [(0, SMALLEST_PIECE)]
+
+
 def test_run_chunks_stops_on_cancel_and_passes_errors_on():
     import time
 

@@ -3,7 +3,7 @@ gradient of both with respect to the point (numba).
 
 Why: the symmetry functions of :mod:`.environment` resolve angles with one ζ series inside a
 short cutoff, and a network on them stalls near 0.1 eV RMSE for Cu on xTB in a-SiO2. SOAP's
-radial × angular channels (n ≤ 6, l ≤ 6) with a kernel model reach ~0.05 eV on the same points
+radial × angular channels (n ≤ 5, l ≤ 5) with a kernel model reach ~0.05 eV on the same points
 (Bartók, Kondor & Csányi, PRB 87, 184115 (2013); the GAP recipe: normalised power spectrum p̂,
 polynomial kernel (p̂·p̂')², Deringer & Csányi, PRB 95, 094203 (2017)).
 
@@ -14,21 +14,24 @@ polynomial kernel (p̂·p̂')², Deringer & Csányi, PRB 95, 094203 (2017)).
   module's; here they run for one moving centre whose neighbours come from the binned host.
 * Model: kernel ridge regression with the kernel (p̂·p̂')² predicts E = m + s·p̂ᵀ A p̂ with
   A = Σ_i α_i p̂_i p̂_iᵀ, a quadratic form; its ``rank`` largest eigenpairs (|λ|) keep it to
-  ~40 projections: E = m + s·Σ_k λ_k (u_k·p̂)² (Cu on xTB: 40 of 618 lose nothing measurable).
+  ~40 projections: E = m + s·Σ_k λ_k (u_k·p̂)² (Cu on xTB: 40 of 395 lose nothing measurable,
+  24 lose 0.02 eV of held-out RMSE).
 * Gradient: back through the quadratic form, the normalisation and the power spectrum to the
   coefficients c_nlm, then one more pass over the neighbours with the derivatives of the radial
   table (in u = r²) and of the solid harmonics (the recursion differentiated in z and r²).
-* Speed (a-SiO2, Cu, defaults, ~25 neighbours, one thread: ~13 µs per energy (gather 2.5,
-  harmonics 0.8, radial table 1.4, Y ⊗ R 2.6, spectrum 2.2, model 2.4), ~40 µs with the
-  gradient): neighbours sorted by type so each type's Y ⊗ R blocks add four neighbours at a
-  time; only the 618 live of the 1197 features are formed (no copy for the model); the
-  projections read each feature once per four rows; the gradient runs over all neighbours of a
-  type at once (harmonic gradients and radial slopes in (lm, j) columns); the buffers are views
-  of a few blocks made once per batch, nothing zeroed that is overwritten. Many energies at once
-  (:func:`~.potential._soap_energies`) project 16 spectra per pass over the eigenvectors
-  (~1 µs less per point), and :mod:`.potential` spreads the points over the cores: 8·10⁴
-  energies/s on one core, 1.45·10⁵ on two. Tried without gain (same-process A/B): n padded to a
-  fixed 8 (the n-loops vectorise, no faster), a 4× coarser radial table (2 %), float32
+* Speed (a-SiO2, Cu, ~25 neighbours, one thread; session 9 with n, l ≤ 6: ~13 µs per energy
+  (gather 2.5, harmonics 0.8, radial table 1.4, Y ⊗ R 2.6, spectrum 2.2, model 2.4), ~40 µs
+  with the gradient): neighbours sorted by type so each type's Y ⊗ R blocks add four
+  neighbours at a time; only the live features are formed (395 of 720 with the defaults; no copy
+  for the model); the projections read each feature once per four rows; the gradient runs over
+  all neighbours of a type at once (harmonic gradients and radial slopes in (lm, j) columns);
+  the buffers are views of a few blocks made once per batch, nothing zeroed that is
+  overwritten. Many energies at once (:func:`~.potential._soap_energies`) project 16 spectra per
+  pass over the eigenvectors (16–128 make no difference), and :mod:`.potential` spreads the
+  points over the cores. The same machine runs this 1.5–2× slower on some days; compare ratios:
+  n, l ≤ 5 is 1.3× faster than n, l ≤ 6 (same-process A/B, 2026-11-23: 6.2·10⁴ against
+  4.8·10⁴ energies/s on one core, 1.0·10⁵ against 7.3·10⁴ on two). Tried without gain: n padded
+  to a fixed 8 (the n-loops vectorise, no faster), a 4× coarser radial table (2 %), float32
   eigenvectors (~3 %).
 """
 from __future__ import annotations
@@ -59,8 +62,11 @@ _RANK = 64
 class PointSoapParams:
     """SOAP settings of the mobile atom's environment (DScribe's meaning) and the number of
     eigenpairs ``rank`` the quadratic model keeps. Defaults chosen on Cu/xTB in a-SiO2 by
-    cross-validation on the training set: r_cut 4.5 Å, n 6, l 6, σ 0.5 Å (3-fold RMSE 0.051 eV;
-    r 5 / n 6 / l 6 0.052; n 4 / l 6 0.054; n 4 / l 4 0.059; σ 1 Å ~0.065).
+    cross-validation on the training set: r_cut 4.5 Å, n 5, l 5, σ 0.5 Å (3-fold RMSE 0.0517 eV,
+    1.3× faster than n 6 / l 6 at 0.0512; n 5 / l 6 0.0510; n 6 / l 5 0.0517; n 4 / l 5 0.055;
+    n 5 / l 4 0.058; n 4 / l 4 0.060; r 4 0.066–0.068; r 5 / n 6 / l 6 0.052; σ 1 Å ~0.065).
+    ``rank`` 40 (24 gives 0.067 eV on the held-out points: cross-validation, on the whole
+    kernel, does not see it).
 
     ``taper`` (Å): the radial factors fall smoothly to zero over the last ``taper`` Å before
     r_cut and no atom beyond it counts (1.35× faster than DScribe's padded sphere, smooth where
@@ -68,8 +74,8 @@ class PointSoapParams:
     SOAP."""
 
     r_cut: float = 4.5
-    n_max: int = 6
-    l_max: int = 6
+    n_max: int = 5
+    l_max: int = 5
     sigma: float = 0.5
     rank: int = 40
     taper: Optional[float] = 1.0

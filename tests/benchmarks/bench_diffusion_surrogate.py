@@ -41,7 +41,14 @@ radius-averaged energies differ from them by 0.012 eV RMS on 282 of those points
   energies/s on one thread, 6.3·10⁴ on two, grid 6.6·10⁴; sklearn 1.09·10⁴ (ratio 2.8); UFF
   1.29·10⁵. Per point on one thread: gather 4.7 µs, coefficients 8.9, spectrum 5.6, model 6.0
   (session 9: 2.5, ~5.9, 2.2, 2.4): every stage ~2× slower, the machine, not a stage, so the 10⁵
-  target holds or not with the day's machine. Clear ``engine/diffusion/__pycache__`` numba files before timing a changed
+  target holds or not with the day's machine. Later that day, defaults n, l ≤ 5 (cross-validated
+  RMSE 0.0517 against 0.0512 eV, 1.3× faster, :class:`~amorpha.engine.diffusion.point_soap.PointSoapParams`)
+  and pieces balanced over the threads (:func:`amorpha.engine.tasks.balanced_chunk`: 20 000
+  points in pieces of 4096 had left one core idle a sixth of the time): ``--xtb --buffer 0``
+  test RMSE 0.048 eV (CV 0.052), 667 sites / 1104 hops, barriers on the 40 lowest hops mean
+  |Δ| 0.032 eV, max 0.089; speed one thread 5.2·10⁴, two threads 1.14·10⁵ (grid 9.0·10⁴),
+  sklearn 2.2·10⁴ (ratio 2.35), UFF 1.6·10⁵; an hour later, the machine slower again, two
+  threads 7.5–8.7·10⁴. Clear ``engine/diffusion/__pycache__`` numba files before timing a changed
   kernel: numba does not notice changes in the kernels a cached one calls.
 """
 import argparse
