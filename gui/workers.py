@@ -56,29 +56,40 @@ class _Job(QRunnable):
         self._signals = signals
         self._last = 0.0
 
+    def _emit(self, name: str, *args) -> None:
+        """Send a signal unless its QObject is gone: a task that outlives its window (the app
+        quit while a cold start still compiled) has no one left to tell, and PySide would
+        raise "Signal source has been deleted" in this thread."""
+        try:
+            if shiboken6.isValid(self._signals):
+                getattr(self._signals, name).emit(*args)
+        except RuntimeError:  # deleted between the check and the emit
+            pass
+
     def _progress(self, fraction: float, message: str = "") -> None:
         now = time.monotonic()
         if now - self._last >= PROGRESS_INTERVAL_S or fraction >= 1.0:
             self._last = now
-            self._signals.progress.emit(float(fraction), str(message))
+            self._emit("progress", float(fraction), str(message))
 
     def run(self) -> None:  # worker thread
         lower_thread_priority()
         try:
             result = self._fn(progress=self._progress, cancel=self._token.is_set)
         except Cancelled:
-            self._signals.cancelled.emit()
+            self._emit("cancelled")
         except Exception as exc:  # noqa: BLE001 - every failure is shown to the user
             exc.__amorpha_traceback__ = traceback.format_exc()
-            if self._token.is_set():
-                self._signals.cancelled.emit()
-            else:
-                self._signals.failed.emit(exc)
+            self._finish("failed", exc)
         else:
-            if self._token.is_set():
-                self._signals.cancelled.emit()
-            else:
-                self._signals.done.emit(result)
+            self._finish("done", result)
+
+    def _finish(self, state: str, payload) -> None:
+        """``state`` with its payload, or "cancelled" when the user cancelled meanwhile."""
+        if self._token.is_set():
+            self._emit("cancelled")
+        else:
+            self._emit(state, payload)
 
 
 @dataclass

@@ -86,6 +86,23 @@ def test_a_task_that_outlives_its_runner_is_ignored(qtbot):
     assert seen == []
 
 
+def test_a_task_whose_signals_are_gone_ends_quietly(qtbot, capfd):
+    """At exit Qt deletes the window's objects while a cold start may still compile in a worker:
+    the worker's last signal then has no source, and must not print a traceback."""
+    import threading
+
+    from amorpha.gui.workers import TaskRunner
+
+    release = threading.Event()
+    runner = TaskRunner()
+    handle = runner.submit("compiling", lambda progress, cancel: release.wait(5))
+    shiboken6.delete(handle.signals)
+    release.set()
+    assert runner.pool.waitForDone(5000)
+    qtbot.wait(100)
+    assert "Traceback" not in capfd.readouterr().err
+
+
 def test_a_task_deaf_to_cancel_is_given_up_within_half_a_second(qtbot):
     """One engine call that cannot be interrupted (an SCF) must not keep the Cancel button busy."""
     runner = TaskRunner()
