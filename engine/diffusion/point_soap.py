@@ -28,11 +28,11 @@ polynomial kernel (p̂·p̂')², Deringer & Csányi, PRB 95, 094203 (2017)).
   the buffers are views of a few blocks made once per batch, nothing zeroed that is
   overwritten. Many energies at once (:func:`~.potential._soap_energies`) project 16 spectra per
   pass over the eigenvectors (16–128 make no difference), and :mod:`.potential` spreads the
-  points over the cores. The same machine runs this 1.5–2× slower on some days; compare ratios:
-  n, l ≤ 5 is 1.3× faster than n, l ≤ 6 (same-process A/B, 2026-11-23: 6.2·10⁴ against
-  4.8·10⁴ energies/s on one core, 1.0·10⁵ against 7.3·10⁴ on two). Tried without gain: n padded
-  to a fixed 8 (the n-loops vectorise, no faster), a 4× coarser radial table (2 %), float32
-  eigenvectors (~3 %).
+  points over the cores. The same machine runs this 1.5–2× slower from one hour to the next;
+  compare ratios: n, l ≤ 5 is 1.3× faster than n, l ≤ 6 (same-process A/B, 2026-11-23: 6.2·10⁴
+  against 4.8·10⁴ energies/s on one core, 1.0·10⁵ against 7.3·10⁴ on two). Tried without gain:
+  n padded to a fixed 8 (the n-loops vectorise, no faster), a 4× coarser radial table (2 %),
+  float32 eigenvectors (~3 %) and float32 from the radial table to the projections (none).
 """
 from __future__ import annotations
 
