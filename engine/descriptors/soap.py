@@ -40,6 +40,7 @@ from numba import njit
 
 from ..elements import symbol
 from ..errors import ParameterError, require
+from ..leaf import leaf
 from ..neighbors import pair_vector
 from ..tasks import CancelFn, ProgressFn, report
 from . import settings as S
@@ -224,7 +225,7 @@ def harmonic_tables(l_max: int):
 # --------------------------------------------------------------------------- kernels
 
 
-@njit(nogil=True, cache=True)
+@leaf
 def solid_harmonics(x, y, z, u, k0, k1, l_max, start, up, back, out, c, s, q1, q2):
     """Real solid harmonics r^l Y_lm of the vectors k0 <= k < k1: ``out[l² + l + m, k - k0]``.
 
@@ -268,7 +269,7 @@ def solid_harmonics(x, y, z, u, k0, k1, l_max, start, up, back, out, c, s, q1, q
                     im[k] = q1[k] * s[k]
 
 
-@njit(nogil=True, cache=True)
+@leaf
 def _radial(u, coef, inv_h, rad):
     """Quintic table look-up of every (l, n) radial factor at u = r²."""
     x = u * inv_h

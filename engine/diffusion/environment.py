@@ -30,6 +30,7 @@ import math
 import numpy as np
 from numba import njit
 
+from ..leaf import leaf
 from ..descriptors.acsf import _cutoff, _cutoff_series
 from .point_soap import (_COLUMNS, columns, empty_tables, live_spectrum, quadratic_energy,
                          soap_coefficients, soap_gradient, soap_workspace)
@@ -128,7 +129,7 @@ def n_features(n_types: int, n_radial: int, n_angular: int) -> int:
     return n_types * n_radial + n_types * (n_types + 1) // 2 * n_angular
 
 
-@njit(nogil=True, cache=True, inline="always")
+@leaf
 def row_atoms(s, bx, by, bz, nbins, rows, bin_start):
     """(first, stop) of the binned host images in stencil row ``s`` around bin (bx, by, bz)."""
     x = bx + rows[s, 0]
@@ -166,7 +167,7 @@ def guard_penalty(u, ux, uy, uz, guard):
     return guard[1] * excess * excess, c * ux, c * uy, c * uz
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, inline="always")
 def restraint_terms(host):
     """(wall stiffness, r² within which the guard's UFF sum counts (−1: no guard), c12, c6,
     shift): what :func:`add_restraints` reads, taken from the host tuple once per point (a
@@ -175,7 +176,7 @@ def restraint_terms(host):
     return model[14], host[13] if model[20][1] > 0.0 else -1.0, host[10], host[11], host[12]
 
 
-@njit(nogil=True, cache=True, inline="always")
+@leaf
 def add_restraints(sums, r2, dx, dy, dz, wall_radius, wall_k, guard_r2, c12, c6, shift):
     """Add a host image (at r2, d = point − atom; its UFF ``c12, c6, shift``) to ``sums``: the
     wall energy and its gradient (inside ``wall_radius``), then the UFF sum and its gradient
@@ -406,19 +407,30 @@ def gather_soap(qx, qy, qz, bx, by, bz, host, neighbours):
     """The host atoms within the SOAP cutoff of the point into ``neighbours`` (dx, dy, dz =
     point − atom, SOAP type; grown if needed), the wall and the guard: (k, their energy, its
     gradient, neighbours)."""
+    sums = np.empty(8)
+    k = _scan_soap(qx, qy, qz, bx, by, bz, host, neighbours, sums)
+    while k < 0:  # a row did not fit: a buffer twice as long, and again
+        neighbours = np.empty((2 * neighbours.shape[0], 4))
+        k = _scan_soap(qx, qy, qz, bx, by, bz, host, neighbours, sums)
+    e, gx, gy, gz = restraint_energy(sums, host[15][20])
+    return k, e, gx, gy, gz, neighbours
+
+
+@leaf
+def _scan_soap(qx, qy, qz, bx, by, bz, host, neighbours, sums):
+    """:func:`gather_soap`'s scan of the stencil rows: the number of neighbours, or −1 when
+    ``neighbours`` has no room for a row's candidates; ``sums`` (8) gets the restraints."""
     nbins, rows, bin_start, ax, ay, az = host[4], host[5], host[6], host[7], host[8], host[9]
     image_type, model = host[14], host[15]
     wall, tabs = model[13], model[17]
     reach2, type_map = tabs[11], tabs[10]
-    sums = np.zeros(8)
+    sums[:] = 0.0
     wall_k, guard_r2, c12, c6, shift = restraint_terms(host)
     k = 0
     for s in range(rows.shape[0]):
         first, stop = row_atoms(s, bx, by, bz, nbins, rows, bin_start)
         if k + stop - first > neighbours.shape[0]:  # room for the whole row
-            bigger = np.empty((2 * (k + stop - first), 4))
-            bigger[:k] = neighbours[:k]
-            neighbours = bigger
+            return -1
         for a in range(first, stop):
             dx = qx - ax[a]
             dy = qy - ay[a]
@@ -433,8 +445,7 @@ def gather_soap(qx, qy, qz, bx, by, bz, host, neighbours):
             neighbours[k, 2] = dz
             neighbours[k, 3] = type_map[t]
             k += r2 < reach2
-    e, gx, gy, gz = restraint_energy(sums, model[20])
-    return k, e, gx, gy, gz, neighbours
+    return k
 
 
 @njit(nogil=True, cache=True, inline="always")

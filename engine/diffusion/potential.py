@@ -22,6 +22,7 @@ from ase.calculators.calculator import Calculator, all_changes
 from numba import njit
 
 from ..errors import ParameterError, require
+from ..leaf import leaf
 from ..tasks import CancelFn, ProgressFn, run_chunks, thread_count
 from .environment import (SOAP, UFF, empty_model, gather_soap, model_energy, model_workspace,
                           row_atoms, uff_pair)
@@ -156,7 +157,7 @@ def finite_number(value) -> bool:
 # --------------------------------------------------------------------------- kernels
 
 
-@njit(nogil=True, cache=True)
+@leaf
 def _locate(px, py, pz, host):
     """The point wrapped into the cell, and its bin."""
     cell, inv, lo, inv_w, nbins = host[0], host[1], host[2], host[3], host[4]
@@ -237,15 +238,16 @@ def _soap_energies(points, host, energies):
     walls = np.empty(_SOAP_BATCH)
     out = np.empty((_SOAP_BATCH, n_rank))
     work = model_workspace(model, False)[1]
+    acc, square, neighbours = work[0], work[3], work[6]
     for first in range(0, points.shape[0], _SOAP_BATCH):
         n = min(_SOAP_BATCH, points.shape[0] - first)
         for b in range(n):
             p = first + b
             qx, qy, qz, bx, by, bz = _locate(points[p, 0], points[p, 1], points[p, 2], host)
-            k, walls[b], _, _, _, neighbours = gather_soap(qx, qy, qz, bx, by, bz, host, work[6])
-            work = work[:6] + (neighbours,) + work[7:]
+            k, walls[b], _, _, _, neighbours = gather_soap(qx, qy, qz, bx, by, bz, host,
+                                                           neighbours)
             count = soap_coefficients(neighbours, k, tabs, work, columns(work, k))
-            live_spectrum(work[0], count, tabs, spectra[b], work[3])
+            live_spectrum(acc, count, tabs, spectra[b], square)
         if n < _SOAP_BATCH:
             np.dot(spectra[:n], proj_t, out[:n])
         else:
