@@ -48,7 +48,13 @@ radius-averaged energies differ from them by 0.012 eV RMS on 282 of those points
   test RMSE 0.048 eV (CV 0.052), 667 sites / 1104 hops, barriers on the 40 lowest hops mean
   |Δ| 0.032 eV, max 0.089; speed one thread 5.2·10⁴, two threads 1.14·10⁵ (grid 9.0·10⁴),
   sklearn 2.2·10⁴ (ratio 2.35), UFF 1.6·10⁵; an hour later, the machine slower again, two
-  threads 7.5–8.7·10⁴. Clear ``engine/diffusion/__pycache__`` numba files before timing a changed
+  threads 7.5–8.7·10⁴. 2026-11-23 (session 13), the per-point kernels without numba's reference
+  counting (:mod:`amorpha.engine.leaf`): the same model 1.2–1.4× faster per point in one
+  process against the previous code (min of 30 runs: 15.5–18 → 12.8–13.2 µs); this bench, on a
+  slow hour of the machine, one thread 5.3–6.0·10⁴, two threads 9.0·10⁴ (wall time, which
+  also counts the time the VM's host takes the cores away: /proc/stat's steal is ~8 % here),
+  grid 1.03–1.05·10⁵, forces 2.4–2.9·10⁴ one thread, sklearn ratio 2.8–3.0, UFF 1.6–1.8·10⁵.
+  Clear ``engine/diffusion/__pycache__`` numba files before timing a changed
   kernel: numba does not notice changes in the kernels a cached one calls.
 """
 import argparse
