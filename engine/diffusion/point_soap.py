@@ -71,7 +71,10 @@ class PointSoapParams:
     1.3× faster than n 6 / l 6 at 0.0512; n 5 / l 6 0.0510; n 6 / l 5 0.0517; n 4 / l 5 0.055;
     n 5 / l 4 0.058; n 4 / l 4 0.060; r 4 0.066–0.068; r 5 / n 6 / l 6 0.052; σ 1 Å ~0.065).
     ``rank`` 40 (24 gives 0.067 eV on the held-out points: cross-validation, on the whole
-    kernel, does not see it).
+    kernel, does not see it). The training points do see it: the kept eigenpairs change their
+    energies by 0.19 / 0.083 / 0.035 / 0.006 / 0.001 eV RMS at rank 16 / 24 / 28 / 32 / 40, and
+    the held-out RMSE is 0.060 eV at 28, 0.048 at 32 and 40; a rank chosen per model from that
+    training-set error would be principled, but 32 instead of 40 saves only ~5 % of the time.
 
     ``taper`` (Å): the radial factors fall smoothly to zero over the last ``taper`` Å before
     r_cut and no atom beyond it counts (1.35× faster than DScribe's padded sphere, smooth where
