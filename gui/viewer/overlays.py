@@ -18,17 +18,23 @@ from .colormap import colormap_lut
 _STOPS = 32
 
 
-def format_value(v: float) -> str:
-    """Short tick text: 4 significant digits, scientific outside 1e-3..1e5."""
-    v = float(v)
-    if not np.isfinite(v):
-        return str(v)
-    if v == 0:
-        return "0"
-    a = abs(v)
-    if a >= 1e5 or a < 1e-3:
-        return f"{v:.2e}"
-    return f"{v:.4g}"
+def format_range(vmin: float, vmax: float) -> tuple[str, str]:
+    """The bar's two end labels at one precision, enough to resolve the span to ~3 digits
+    (barriers 0.0029..0.9961 eV read 0.003 and 0.996, not 0.002921 and 0.9961); trailing zeros
+    dropped; scientific outside 1e-3..1e5."""
+    ends = (float(vmin), float(vmax))
+    if not all(np.isfinite(v) for v in ends):
+        return str(ends[0]), str(ends[1])
+    if all(v == round(v) and abs(v) < 1e5 for v in ends):
+        return str(int(ends[0])), str(int(ends[1]))
+    biggest = max(abs(v) for v in ends)
+    if biggest >= 1e5 or biggest < 1e-3:
+        return f"{ends[0]:.2e}", f"{ends[1]:.2e}"
+    span = ends[1] - ends[0] or biggest
+    decimals = int(min(max(2 - np.floor(np.log10(span)), 0), 6))
+    texts = (f"{v:.{decimals}f}" for v in ends)
+    texts = (t.rstrip("0").rstrip(".") if "." in t else t for t in texts)
+    return tuple("0" if t == "-0" else t for t in texts)
 
 
 class ColorBarOverlay(QWidget):
@@ -76,7 +82,7 @@ class ColorBarOverlay(QWidget):
         if self.info is None:
             return
         metrics = self.fontMetrics()
-        ticks = [format_value(self.info[1]), format_value(self.info[2])]
+        ticks = format_range(self.info[1], self.info[2])
         bold = QFont(self.font())
         bold.setBold(True)
         width = max(
@@ -117,10 +123,9 @@ class ColorBarOverlay(QWidget):
         painter.setBrush(Qt.NoBrush)
         painter.drawRect(bar)
         right = QRectF(0, 0, bar.left() - 4, metrics.height())
-        painter.drawText(right.translated(0, bar.top() - 2), Qt.AlignRight, format_value(vmax))
-        painter.drawText(
-            right.translated(0, bar.bottom() - metrics.height() + 2), Qt.AlignRight, format_value(vmin)
-        )
+        low, high = format_range(vmin, vmax)
+        painter.drawText(right.translated(0, bar.top() - 2), Qt.AlignRight, high)
+        painter.drawText(right.translated(0, bar.bottom() - metrics.height() + 2), Qt.AlignRight, low)
         painter.end()
 
 
