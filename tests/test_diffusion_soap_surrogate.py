@@ -49,6 +49,19 @@ def test_features_are_dscribe_soap_of_an_atom_at_the_point():
                        atol=1e-9 * np.abs(expected).max())
 
 
+def test_a_point_with_more_neighbours_than_the_first_buffer_holds():
+    """~155 host atoms within reach (the buffer starts at 128 rows and grows): still DScribe's.
+    (The cell is doubled so that DScribe sees no periodic image of the added atom itself.)"""
+    wide = replace(DSCRIBE, r_cut=7.0, n_max=2, l_max=2)
+    host = triclinic_host(2).repeat(2)
+    potential = SurrogatePotential(host, "Cu", wide, wall_factor=0.1)
+    points = np.random.default_rng(3).random((3, 3)) @ host.cell.array
+    assert len(host) * 4.0 / 3.0 * np.pi * potential.cutoff ** 3 / host.get_volume() > 150
+    expected = dscribe_at(host, points, wide)
+    assert np.allclose(potential.features(points), expected, rtol=1e-6,
+                       atol=1e-9 * np.abs(expected).max())
+
+
 def test_the_taper_changes_nothing_inside_and_is_smooth_where_an_atom_crosses_the_cutoff():
     # a few atoms well inside r_cut − taper of the point and nothing else within reach
     cell = np.eye(3) * 30.0
