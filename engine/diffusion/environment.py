@@ -30,8 +30,8 @@ import math
 import numpy as np
 from numba import njit
 
-from ..leaf import leaf
 from ..descriptors.acsf import _cutoff, _cutoff_series
+from ..leaf import leaf
 from .point_soap import (_COLUMNS, columns, empty_tables, live_spectrum, quadratic_energy,
                          soap_coefficients, soap_gradient, soap_workspace)
 
@@ -171,7 +171,9 @@ def guard_penalty(u, ux, uy, uz, guard):
 def restraint_terms(host):
     """(wall stiffness, r² within which the guard's UFF sum counts (−1: no guard), c12, c6,
     shift): what :func:`add_restraints` reads, taken from the host tuple once per point (a
-    call that passes the whole host tuple costs a reference count per array in it, ~0.2 µs)."""
+    call that passes the whole host tuple costs a reference count per array in it, ~0.2 µs).
+    Inlined, and it must stay so: called from the leaf :func:`_scan_soap`, a function of its
+    own would hand out new references to three arrays that the leaf never releases."""
     model = host[15]
     return model[14], host[13] if model[20][1] > 0.0 else -1.0, host[10], host[11], host[12]
 
