@@ -12,7 +12,8 @@ to compile one that allocates (``np.empty`` needs the runtime), which keeps the 
 Two rules numba cannot check: a leaf returns no array (its caller would release a reference the
 leaf never took), and it keeps none (no array stored where it outlives the call).
 ``inline="always"`` would make it an ordinary kernel again (numba inlines the source into the
-caller, which counts as usual), so a leaf is always a call of its own: a few ns.
+caller, which counts as usual), so a leaf is always a call of its own: a few ns. Whatever a leaf
+calls is compiled without the runtime too, so it may not allocate either (numba says so).
 """
 from numba import njit
 

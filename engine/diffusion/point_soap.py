@@ -36,7 +36,12 @@ polynomial kernel (p̂·p̂')², Deringer & Csányi, PRB 95, 094203 (2017)).
   The kernels of the per-point loops are :func:`~amorpha.engine.leaf.leaf` kernels (no
   reference counting of the views they make): one energy 15.5–18 → 12.8–13.2 µs (HEAD against
   this, one process, min of 30 runs, 2026-11-23); per point then gather 2.2 µs, sorting 0.4,
-  harmonics 0.5, radial table 0.9, Y ⊗ R 2.3, spectrum 2.1, projections ~3.
+  harmonics 0.5, radial table 0.9, Y ⊗ R 2.3, spectrum 2.1, projections ~3. The buffers are
+  sized once for the most candidates any point of the host has
+  (:func:`~.potential.most_candidates`), so no kernel of the per-point path may replace one
+  and the whole path is leaves: an energy 12.2 → 11.0 µs, with forces 34.8 → 32.0 µs (one
+  process, min of 30 runs, 2026-11-23; a branch that could swap the candidate buffer for a
+  bigger one had cost 0.4 µs, the wrappers around the coefficient kernel 0.6 µs).
 """
 from __future__ import annotations
 
@@ -55,12 +60,6 @@ from ..elements import number
 from ..errors import require
 from ..leaf import leaf
 
-#: Neighbours held per point before the buffers grow.
-_BUFFER = 128
-#: Neighbours the per-neighbour column buffers hold before a point gets its own.
-_COLUMNS = 64
-#: Eigenpairs the workspace holds projections for before a bigger row is made.
-_RANK = 64
 
 
 @dataclass(frozen=True)
@@ -275,71 +274,48 @@ def gradient_buffers(n_lm, n_q, width):
 
 
 @njit(nogil=True, cache=True)
-def soap_workspace(tabs, width=_COLUMNS):
+def soap_workspace(tabs, most, rank):
     """Buffers of one point's evaluation, made once per batch of points (views of a few blocks,
-    nothing zeroed): coefficients and their adjoints (types, lm, n), the power spectrum, an
-    (n, n) block, the live spectrum and its adjoint, the neighbours (dx, dy, dz, SOAP type;
-    ``work[6]``), the eigen-projections, and :func:`column_buffers` and
-    :func:`gradient_buffers` for ``width`` neighbours (0 for one point: :func:`columns` then
-    makes them as wide as that point needs, and the gradient's only if asked)."""
+    nothing zeroed) for points with at most ``most`` candidate neighbours (the host tuple's
+    bound, so nothing grows per point) and a model of ``rank`` eigenpairs: coefficients and their adjoints (types, lm, n), the
+    power spectrum, an (n, n) block, the live spectrum and its adjoint, the candidates (dx, dy,
+    dz, SOAP type; ``work[6]``), the eigen-projections, :func:`column_buffers` and
+    :func:`gradient_buffers`, the neighbours per type and a scratch row of them, and the sums of
+    the restraints (:func:`~.environment.add_restraints`)."""
     n_types = tabs[10].shape[0] + 1
     n_max, l_max, n_feat = tabs[7], tabs[8], tabs[12]
     n_lm = (l_max + 1) * (l_max + 1)
     n_q = (l_max + 1) * n_max
     n_live = tabs[13].shape[0]
     n_c = n_types * n_lm * n_max
-    block = np.empty(2 * n_c + n_feat + n_max * n_max + 2 * n_live + _RANK)
+    block = np.empty(2 * n_c + n_feat + n_max * n_max + 2 * n_live + rank + 8)
     acc, o = _carve(block, 0, n_types, n_lm * n_max)
     dacc, o = _carve(block, o, n_types, n_lm * n_max)
     p, o = _carve(block, o, 1, n_feat)
     square, o = _carve(block, o, n_max, n_max)
     live, o = _carve(block, o, 2, n_live)
-    a, o = _carve(block, o, 1, _RANK)
+    a, o = _carve(block, o, 1, rank)
+    sums, o = _carve(block, o, 1, 8)
     return (acc.reshape((n_types, n_lm, n_max)), dacc.reshape((n_types, n_lm, n_max)), p[0],
-            square, live[0], live[1], np.empty((_BUFFER, 4)), a[0],
-            column_buffers(n_lm, n_q, width), gradient_buffers(n_lm, n_q, width))
+            square, live[0], live[1], np.empty((most, 4)), a[0],
+            column_buffers(n_lm, n_q, most), gradient_buffers(n_lm, n_q, most),
+            np.empty((2, n_types), np.int64), sums[0])
 
 
-@njit(nogil=True, cache=True)
-def columns(work, k):
-    """The workspace's per-neighbour buffers, or buffers of this point if it has more than
-    they hold."""
-    y, r = work[8][0], work[8][1]
-    if k <= y.shape[1]:
-        return work[8]
-    return column_buffers(y.shape[0], r.shape[1], k)
-
-
-@njit(nogil=True, cache=True)
-def gradient_columns(work, k):
-    """:func:`columns` of the gradient."""
-    hx, rad = work[9][0], work[9][3]
-    if k <= hx.shape[1]:
-        return work[9]
-    return gradient_buffers(hx.shape[0], rad.shape[0], k)
-
-
-@njit(nogil=True, cache=True, fastmath={"reassoc", "contract", "nsz"})
-def soap_coefficients(neighbours, k, tabs, work, cols):
+@leaf(fastmath={"reassoc", "contract", "nsz"})
+def soap_coefficients(neighbours, k, tabs, work):
     """Coefficients c[t, lm, n] = Σ_j Y[lm, j] R[(l, n), j] into ``work[0]`` from the first
     ``k`` rows of ``neighbours`` (dx, dy, dz = point − atom, SOAP type) plus the centre's own
-    Gaussian; returns the number of neighbours of each type (the columns of ``cols``
-    (:func:`columns`) hold them sorted by type, for :func:`soap_gradient`).
+    Gaussian; the number of neighbours of each type into ``work[10][0]`` (the column buffers
+    ``work[8]`` hold them sorted by type, for :func:`soap_gradient`).
 
     The harmonics of all neighbours come from one recursion (long loops that vectorise,
     :func:`~amorpha.engine.descriptors.soap.solid_harmonics`), the radial factors row by row
     from the table, then each type's neighbours add their Y ⊗ R blocks four at a time (one
     load and store of c per four)."""
-    count = np.empty(work[0].shape[0], np.int64)
-    _coefficients(neighbours, k, tabs, work[0], cols[0], cols[1], cols[2], count,
-                  np.empty_like(count))
-    return count
-
-
-@leaf(fastmath={"reassoc", "contract", "nsz"})
-def _coefficients(neighbours, k, tabs, acc, y, r, v, count, ends):
-    """:func:`soap_coefficients` into ``acc`` (y, r, v: the column buffers; ``count`` and
-    ``ends`` scratch of one per type), without reference counting."""
+    acc = work[0]
+    y, r, v = work[8]
+    count, ends = work[10][0], work[10][1]
     coef, inv_h, own, start, up, back = tabs[:6]
     n_max, l_max, mobile = tabs[7], tabs[8], tabs[9]
     n_types = acc.shape[0]
@@ -397,13 +373,15 @@ def _coefficients(neighbours, k, tabs, acc, y, r, v, count, ends):
 
 
 @leaf(fastmath={"reassoc", "contract", "nsz"})
-def live_spectrum(acc, count, tabs, pl, square):
+def live_spectrum(work, tabs, pl):
     """The live features of the power spectrum (the order of
-    :func:`~amorpha.engine.descriptors.soap._power_spectrum`, dead ones left out) into ``pl``:
+    :func:`~amorpha.engine.descriptors.soap._power_spectrum`, dead ones left out) of the
+    coefficients of :func:`soap_coefficients` into ``pl``:
     per (a, b, l) the whole (n, n') block Σ_m c[a, lm, n] c[b, lm, n'] with m outermost, two m
     per pass (full rows of fixed length run ~1.5× faster than the triangle when a == b); pairs
     with a host type that has no neighbours are zero without a sum."""
     pref, n_max, l_max, mobile = tabs[6], tabs[7], tabs[8], tabs[9]
+    acc, square, count = work[0], work[3], work[10][0]
     n_types = acc.shape[0]
     i = 0
     for a in range(n_types):
@@ -444,28 +422,19 @@ def soap_features(qx, qy, qz, neighbours, k, tabs, work):
     """Coefficients into ``work[0]``, the live power spectrum into ``work[4]`` and the whole
     one (DScribe's order, dead features zero) into ``work[2]`` from the first ``k`` rows of
     ``neighbours`` (dx, dy, dz = point − atom, SOAP type)."""
-    count = soap_coefficients(neighbours, k, tabs, work, columns(work, k))
+    soap_coefficients(neighbours, k, tabs, work)
     pl, p, live = work[4], work[2], tabs[13]
-    live_spectrum(work[0], count, tabs, pl, work[3])
+    live_spectrum(work, tabs, pl)
     p[:] = 0.0
     for f in range(live.shape[0]):
         p[live[f]] = pl[f]
 
 
-@njit(nogil=True, cache=True)
+@leaf(fastmath={"reassoc", "contract", "nsz"})
 def quadratic_energy(pl, proj, lam, y_mean, y_scale, want_gradient, dl, a):
     """E = m + s·Σ_k λ_k (u_k·p̂)², p̂ = p/|p|, on the live features ``pl`` (``proj`` holds
-    those columns); dE/dp into ``dl`` if asked; ``a`` scratch of at least the rank (the
-    projections, four rows at a time so each feature is read once per four)."""
-    if a.shape[0] < proj.shape[0]:
-        a = np.empty(proj.shape[0])
-    return _quadratic(pl, proj, lam, y_mean, y_scale, want_gradient, dl, a)
-
-
-@leaf(fastmath={"reassoc", "contract", "nsz"})
-def _quadratic(pl, proj, lam, y_mean, y_scale, want_gradient, dl, a):
-    """:func:`quadratic_energy` with room for the projections in ``a``, without reference
-    counting."""
+    those columns); dE/dp into ``dl`` if asked; ``a`` scratch of the rank (the projections,
+    four rows at a time so each feature is read once per four)."""
     n_rank, n_live = proj.shape
     norm2 = 0.0
     for f in range(n_live):
@@ -525,20 +494,14 @@ def _quadratic(pl, proj, lam, y_mean, y_scale, want_gradient, dl, a):
     return y_mean + y_scale * e
 
 
-@njit(nogil=True, cache=True, fastmath={"reassoc", "contract", "nsz"})
-def soap_gradient(k, count, tabs, work, cols):
-    """dE/d(point) from dE/dp of the live features in ``work[5]``, after
-    :func:`soap_coefficients` filled ``cols`` for this point: back through the power spectrum
-    to the coefficients (per (a, b, l) block, m outermost; host types without neighbours
-    skipped), then over the neighbours, all of one type at once (d = point − atom, so
-    d/d(point) = d/dd)."""
-    return _gradient(k, count, tabs, work, cols, gradient_columns(work, k))
-
-
 @leaf(fastmath={"reassoc", "contract", "nsz"})
-def _gradient(k, count, tabs, work, cols, gcols):
-    """:func:`soap_gradient` with the gradient's columns ``gcols``, without reference
-    counting."""
+def soap_gradient(k, tabs, work):
+    """dE/d(point) from dE/dp of the live features in ``work[5]``, after
+    :func:`soap_coefficients` filled the columns for this point: back through the power
+    spectrum to the coefficients (per (a, b, l) block, m outermost; host types without
+    neighbours skipped), then over the neighbours, all of one type at once (d = point − atom,
+    so d/d(point) = d/dd)."""
+    count = work[10][0]
     coef, inv_h, start, up, back, pref = tabs[0], tabs[1], tabs[3], tabs[4], tabs[5], tabs[6]
     n_max, l_max, mobile = tabs[7], tabs[8], tabs[9]
     acc, dacc, square, dl = work[0], work[1], work[3], work[5]
@@ -577,8 +540,8 @@ def _gradient(k, count, tabs, work, cols, gcols):
                             x = ra[n]
                             for n2 in range(n_max):
                                 db[n2] += x * row[n2]
-    y, v = cols[0], cols[2]
-    hx, hy, hz, rad, slope, g = gcols
+    y, v = work[8][0], work[8][2]
+    hx, hy, hz, rad, slope, g = work[9]
     harmonic_gradients(v, k, l_max, start, up, back, hx, hy, hz, g)
     for j in range(k):
         _radial_columns(v[3, j], coef, inv_h, rad, slope, j)

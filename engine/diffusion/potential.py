@@ -26,7 +26,7 @@ from ..leaf import leaf
 from ..tasks import CancelFn, ProgressFn, run_chunks, thread_count
 from .environment import (SOAP, UFF, empty_model, gather_soap, model_energy, model_workspace,
                           row_atoms, uff_pair)
-from .point_soap import columns, live_spectrum, soap_coefficients
+from .point_soap import live_spectrum, soap_coefficients
 
 #: 1 kcal/mol in eV (4184 J/mol over the Faraday constant, CODATA 2018).
 KCAL_PER_MOL = 4184.0 / 96485.33212
@@ -180,7 +180,7 @@ def _locate(px, py, pz, host):
 def point_workspace(host, want_gradient):
     """Buffers for :func:`point_value` (a trained model's; UFF needs none), made once per batch
     of points and passed from point to point (the gradient only if ``want_gradient``)."""
-    return model_workspace(host[15], want_gradient)
+    return model_workspace(host[15], want_gradient, host[16])
 
 
 @njit(nogil=True, cache=True)
@@ -202,14 +202,14 @@ def point_value(px, py, pz, host, want_gradient, work):
     qx, qy, qz, bx, by, bz = _locate(px, py, pz, host)
     if host[15][0] != UFF:
         return model_energy(qx, qy, qz, bx, by, bz, host, want_gradient, work)
-    nbins, rows, bin_start, ax, ay, az = host[4], host[5], host[6], host[7], host[8], host[9]
+    rows, ax, ay, az = host[5], host[7], host[8], host[9]
     c12, c6, shift, rc2 = host[10], host[11], host[12], host[13]
     e = 0.0
     gx = 0.0
     gy = 0.0
     gz = 0.0
     for s in range(rows.shape[0]):
-        for a in range(*row_atoms(s, bx, by, bz, nbins, rows, bin_start)):
+        for a in range(*row_atoms(s, qx, qy, qz, bx, by, bz, host)):
             dx = qx - ax[a]
             dy = qy - ay[a]
             dz = qz - az[a]
@@ -237,17 +237,16 @@ def _soap_energies(points, host, energies):
     spectra = np.empty((_SOAP_BATCH, n_live))
     walls = np.empty(_SOAP_BATCH)
     out = np.empty((_SOAP_BATCH, n_rank))
-    work = model_workspace(model, False)[1]
-    acc, square, neighbours = work[0], work[3], work[6]
+    work = model_workspace(model, False, host[16])[1]
+    neighbours = work[6]
     for first in range(0, points.shape[0], _SOAP_BATCH):
         n = min(_SOAP_BATCH, points.shape[0] - first)
         for b in range(n):
             p = first + b
             qx, qy, qz, bx, by, bz = _locate(points[p, 0], points[p, 1], points[p, 2], host)
-            k, walls[b], _, _, _, neighbours = gather_soap(qx, qy, qz, bx, by, bz, host,
-                                                           neighbours)
-            count = soap_coefficients(neighbours, k, tabs, work, columns(work, k))
-            live_spectrum(acc, count, tabs, spectra[b], square)
+            k, walls[b], _, _, _ = gather_soap(qx, qy, qz, bx, by, bz, host, work)
+            soap_coefficients(neighbours, k, tabs, work)
+            live_spectrum(work, tabs, spectra[b])
         if n < _SOAP_BATCH:
             np.dot(spectra[:n], proj_t, out[:n])
         else:
@@ -338,26 +337,37 @@ def _padded_images(positions, cell, cutoff):
 
 
 def _row_stencil(reach: int, width: float, cutoff: float) -> np.ndarray:
-    """(ox, oy, oz_lo, oz_hi) rows of bin offsets that can hold an atom within the cutoff.
-
-    Two points in cubic bins o apart are at least max(|o_d| − 1, 0)·w apart along d; along z the
-    bins of a row are contiguous in the sorted atoms, so each row is one range of atoms.
+    """(ox, oy) offsets of the columns of bins (along z) that can hold an atom within the
+    cutoff: two points in cubic bins o apart are at least max(|o_d| − 1, 0)·w apart along d.
+    Along z the bins of a column are contiguous in the sorted atoms, so the part of a column
+    inside the sphere is one range of atoms (:func:`~.environment.row_atoms` finds it per point).
     """
     offsets = np.arange(-reach, reach + 1)
     gap2 = (np.maximum(np.abs(offsets) - 1, 0) * width) ** 2
-    rows = []
-    for ox, gx in zip(offsets, gap2):
-        for oy, gy in zip(offsets, gap2):
-            zs = offsets[gx + gy + gap2 <= cutoff * cutoff * (1 + 1e-9)]
-            if len(zs):
-                rows.append((ox, oy, zs.min(), zs.max()))
+    rows = [(ox, oy) for ox, gx in zip(offsets, gap2) for oy, gy in zip(offsets, gap2)
+            if gx + gy <= cutoff * cutoff * (1 + 1e-9)]
     return np.array(rows, dtype=np.int64)
+
+
+def most_candidates(per_bin: np.ndarray, reach: int, width: float, cutoff: float) -> int:
+    """The most host images the stencil of any point scans: per bin, the images of the bins
+    whose gap to it is within the cutoff (:func:`_row_stencil`'s rule in three dimensions, which
+    :func:`~.environment.row_atoms`' part of a column never exceeds), the largest. Buffers of
+    this size never need to grow per point."""
+    from scipy.ndimage import correlate
+
+    offsets = np.arange(-reach, reach + 1)
+    gap2 = (np.maximum(np.abs(offsets) - 1, 0) * width) ** 2
+    near = gap2[:, None, None] + gap2[None, :, None] + gap2[None, None, :] \
+        <= cutoff * cutoff * (1 + 1e-6)
+    return int(correlate(per_bin, near.astype(np.int64), mode="constant", cval=0).max())
 
 
 def _host_arrays(positions, cell, coefficients, cutoff, types=None, model=None):
     """The tuple the kernels read: cell, its inverse, and the binned host images with their
     pair coefficients (c12 = D x¹², c6 = 2 D x⁶, and the energy at the cutoff), each image's
-    host ``types`` (int, per atom), and the ``model`` (:mod:`.environment`; None: UFF)."""
+    host ``types`` (int, per atom), the ``model`` (:mod:`.environment`; None: UFF), and the
+    most candidate neighbours of any point (:func:`most_candidates`)."""
     images, atom = _padded_images(positions, cell, cutoff)
     inv, pad = _padding(cell, cutoff)
     corners = np.array([[i, j, k] for i in (0, 1) for j in (0, 1) for k in (0, 1)], float)
@@ -369,7 +379,8 @@ def _host_arrays(positions, cell, coefficients, cutoff, types=None, model=None):
     flat = (b[:, 0] * nbins[1] + b[:, 1]) * nbins[2] + b[:, 2]
     order = np.argsort(flat, kind="stable")
     bin_start = np.zeros(int(np.prod(nbins)) + 1, np.int64)
-    np.cumsum(np.bincount(flat, minlength=len(bin_start) - 1), out=bin_start[1:])
+    per_bin = np.bincount(flat, minlength=len(bin_start) - 1)
+    np.cumsum(per_bin, out=bin_start[1:])
     sorted_images = images[order]
     c12, c6, shift = (np.ascontiguousarray(c[atom[order]]) for c in coefficients)
     types = np.zeros(len(positions), np.int64) if types is None else np.asarray(types, np.int64)
@@ -378,7 +389,9 @@ def _host_arrays(positions, cell, coefficients, cutoff, types=None, model=None):
             bin_start, np.ascontiguousarray(sorted_images[:, 0]),
             np.ascontiguousarray(sorted_images[:, 1]), np.ascontiguousarray(sorted_images[:, 2]),
             c12, c6, shift, cutoff * cutoff, np.ascontiguousarray(types[atom[order]]),
-            empty_model() if model is None else model)
+            empty_model() if model is None else model,
+            np.int64(most_candidates(per_bin.reshape(tuple(nbins)), _BINS_PER_CUTOFF + 1, width,
+                                     cutoff)))
 
 
 def _as_points(points) -> tuple[np.ndarray, bool]:

@@ -347,25 +347,24 @@ def _features_many(points, host, out):
 
 @njit(nogil=True, cache=True)
 def _soap_many(points, host, out):
-    work = soap_workspace(host[15][17])
-    neighbours = work[6]
+    work = soap_workspace(host[15][17], host[16], host[15][18].shape[0])
     for p in range(points.shape[0]):
         qx, qy, qz, bx, by, bz = _locate(points[p, 0], points[p, 1], points[p, 2], host)
-        k, _, _, _, _, neighbours = gather_soap(qx, qy, qz, bx, by, bz, host, neighbours)
-        soap_features(qx, qy, qz, neighbours, k, host[15][17], work)
+        k = gather_soap(qx, qy, qz, bx, by, bz, host, work)[0]
+        soap_features(qx, qy, qz, work[6], k, host[15][17], work)
         out[p] = work[2]
 
 
 @njit(nogil=True, cache=True)
 def _inside_wall(points, host, out):
     """Whether each point is within the wall radius of a host atom (no features needed)."""
-    nbins, rows, bin_start, ax, ay, az = host[4], host[5], host[6], host[7], host[8], host[9]
+    rows, ax, ay, az = host[5], host[7], host[8], host[9]
     image_type, wall = host[14], host[15][13]
     for p in range(points.shape[0]):
         qx, qy, qz, bx, by, bz = _locate(points[p, 0], points[p, 1], points[p, 2], host)
         inside = False
         for s in range(rows.shape[0]):
-            first, stop = row_atoms(s, bx, by, bz, nbins, rows, bin_start)
+            first, stop = row_atoms(s, qx, qy, qz, bx, by, bz, host)
             for a in range(first, stop):
                 rw = wall[image_type[a]]
                 dx, dy, dz = qx - ax[a], qy - ay[a], qz - az[a]
