@@ -40,17 +40,20 @@ def dscribe_at(host, points, settings):
                      for p in points])
 
 
-def test_features_are_dscribe_soap_of_an_atom_at_the_point():
+@pytest.mark.parametrize("n_max", [4, 5, 7])  # the Y ⊗ R kernel takes n five at a time
+def test_features_are_dscribe_soap_of_an_atom_at_the_point(n_max):
     host = triclinic_host()
-    potential = SurrogatePotential(host, "Cu", DSCRIBE, wall_factor=0.1)
+    settings = replace(DSCRIBE, n_max=n_max)
+    potential = SurrogatePotential(host, "Cu", settings, wall_factor=0.1)
     points = np.random.default_rng(1).random((5, 3)) @ host.cell.array
-    expected = dscribe_at(host, points, DSCRIBE)
+    expected = dscribe_at(host, points, settings)
     assert np.allclose(potential.features(points), expected, rtol=1e-6,
                        atol=1e-9 * np.abs(expected).max())
 
 
 def test_a_point_with_more_neighbours_than_the_first_buffer_holds():
-    """~155 host atoms within reach (the buffer starts at 128 rows and grows): still DScribe's.
+    """~155 host atoms within reach (more than the 64 columns the buffers once started with):
+    still DScribe's.
     (The cell is doubled so that DScribe sees no periodic image of the added atom itself.)"""
     wide = replace(DSCRIBE, r_cut=7.0, n_max=2, l_max=2)
     host = triclinic_host(2).repeat(2)
@@ -82,13 +85,15 @@ def test_the_taper_changes_nothing_inside_and_is_smooth_where_an_atom_crosses_th
     assert np.allclose(tapered.features(beyond), without.features(beyond), rtol=1e-12)
 
 
-def test_energy_is_the_quadratic_form_and_its_gradient_the_finite_difference_one():
+@pytest.mark.parametrize("n_max", [4, 6])
+def test_energy_is_the_quadratic_form_and_its_gradient_the_finite_difference_one(n_max):
     host = triclinic_host(2)
     rng = np.random.default_rng(3)
-    blank = SurrogatePotential(host, "Cu", SOAP, wall_factor=0.3)
+    settings = replace(SOAP, n_max=n_max)
+    blank = SurrogatePotential(host, "Cu", settings, wall_factor=0.3)
     proj = rng.normal(size=(7, blank.n_features))
     lam = rng.normal(size=7)
-    potential = SurrogatePotential(host, "Cu", SOAP, wall_factor=0.3,
+    potential = SurrogatePotential(host, "Cu", settings, wall_factor=0.3,
                                    network=(proj, lam, 0.3, 0.8))
     points = rng.random((30, 3)) @ host.cell.array
     points = points[~potential.overlaps(points)]

@@ -311,8 +311,8 @@ def soap_coefficients(neighbours, k, tabs, work):
 
     The harmonics of all neighbours come from one recursion (long loops that vectorise,
     :func:`~amorpha.engine.descriptors.soap.solid_harmonics`), the radial factors row by row
-    from the table, then each type's neighbours add their Y ⊗ R blocks four at a time (one
-    load and store of c per four)."""
+    from the table, then each type's neighbours add their Y ⊗ R blocks four at a time
+    (:func:`_add_four`)."""
     acc = work[0]
     y, r, v = work[8]
     count, ends = work[10][0], work[10][1]
@@ -347,29 +347,52 @@ def soap_coefficients(neighbours, k, tabs, work):
     for t in range(n_types):
         c = acc[t]
         j1 = ends[t]
-        for j in range(j0, j1, 4):
-            r0 = r[j]
-            if j + 4 <= j1:
-                r1, r2, r3 = r[j + 1], r[j + 2], r[j + 3]
-                for l in range(l_max + 1):
-                    base = l * n_max
-                    for lm in range(l * l, (l + 1) * (l + 1)):
-                        y0, y1, y2, y3 = y[lm, j], y[lm, j + 1], y[lm, j + 2], y[lm, j + 3]
-                        row = c[lm]
-                        for n in range(n_max):
-                            row[n] += (y0 * r0[base + n] + y1 * r1[base + n]
-                                       + y2 * r2[base + n] + y3 * r3[base + n])
-            else:
-                for jj in range(j, j1):
-                    rj = r[jj]
-                    for l in range(l_max + 1):
-                        base = l * n_max
-                        for lm in range(l * l, (l + 1) * (l + 1)):
-                            ylm = y[lm, jj]
-                            row = c[lm]
-                            for n in range(n_max):
-                                row[n] += ylm * rj[base + n]
+        j = j0
+        while j + 4 <= j1:
+            for l in range(l_max + 1):
+                _add_four(c, y, r, j, l, n_max)
+            j += 4
+        for jj in range(j, j1):
+            rj = r[jj]
+            for l in range(l_max + 1):
+                base = l * n_max
+                for lm in range(l * l, (l + 1) * (l + 1)):
+                    ylm = y[lm, jj]
+                    row = c[lm]
+                    for n in range(n_max):
+                        row[n] += ylm * rj[base + n]
         j0 = j1
+
+
+@leaf(fastmath={"reassoc", "contract", "nsz"})
+def _add_four(c, y, r, j, l, n_max):
+    """c[lm, n] += Σ_{i<4} Y[lm, j+i] R[j+i, (l, n)] for the 2l + 1 m of ``l``: five n at a time
+    with the 4 × 5 radial factors held in registers over m (per m then 4 + 10 loads and stores
+    for 20 products instead of 34; Y ⊗ R ~1.3× faster), the rest of n one at a time."""
+    r0, r1, r2, r3 = r[j], r[j + 1], r[j + 2], r[j + 3]
+    base = l * n_max
+    lo, hi = l * l, (l + 1) * (l + 1)
+    nb = 0
+    while nb + 5 <= n_max:
+        i = base + nb
+        a0, a1, a2, a3, a4 = r0[i], r0[i + 1], r0[i + 2], r0[i + 3], r0[i + 4]
+        b0, b1, b2, b3, b4 = r1[i], r1[i + 1], r1[i + 2], r1[i + 3], r1[i + 4]
+        c0, c1, c2, c3, c4 = r2[i], r2[i + 1], r2[i + 2], r2[i + 3], r2[i + 4]
+        d0, d1, d2, d3, d4 = r3[i], r3[i + 1], r3[i + 2], r3[i + 3], r3[i + 4]
+        for lm in range(lo, hi):
+            y0, y1, y2, y3 = y[lm, j], y[lm, j + 1], y[lm, j + 2], y[lm, j + 3]
+            row = c[lm]
+            row[nb] += y0 * a0 + y1 * b0 + y2 * c0 + y3 * d0
+            row[nb + 1] += y0 * a1 + y1 * b1 + y2 * c1 + y3 * d1
+            row[nb + 2] += y0 * a2 + y1 * b2 + y2 * c2 + y3 * d2
+            row[nb + 3] += y0 * a3 + y1 * b3 + y2 * c3 + y3 * d3
+            row[nb + 4] += y0 * a4 + y1 * b4 + y2 * c4 + y3 * d4
+        nb += 5
+    for n in range(nb, n_max):
+        i = base + n
+        a0, b0, c0, d0 = r0[i], r1[i], r2[i], r3[i]
+        for lm in range(lo, hi):
+            c[lm, n] += y[lm, j] * a0 + y[lm, j + 1] * b0 + y[lm, j + 2] * c0 + y[lm, j + 3] * d0
 
 
 @leaf(fastmath={"reassoc", "contract", "nsz"})
