@@ -54,6 +54,12 @@ radius-averaged energies differ from them by 0.012 eV RMS on 282 of those points
   slow hour of the machine, one thread 5.3–6.0·10⁴, two threads 9.0·10⁴ (wall time, which
   also counts the time the VM's host takes the cores away: /proc/stat's steal is ~8 % here),
   grid 1.03–1.05·10⁵, forces 2.4–2.9·10⁴ one thread, sklearn ratio 2.8–3.0, UFF 1.6–1.8·10⁵.
+  2026-11-23 (session 14), the whole per-point path leaves with buffers sized once per host
+  and Y ⊗ R held in registers (one process against the previous code: energy 1.14–1.20×,
+  forces 1.09–1.15×): three runs within 40 minutes (the first before the Y ⊗ R change), one
+  thread 7.2 / 5.8 / 9.0·10⁴, two threads 1.01 / 1.02 / 1.73·10⁵ (target met in all three),
+  grid 1.30 / 1.38 / 1.66·10⁵,
+  forces 2.4–3.2·10⁴ one thread, sklearn ratio 2.95–3.98, UFF 1.8–2.4·10⁵.
   Clear ``engine/diffusion/__pycache__`` numba files before timing a changed
   kernel: numba does not notice changes in the kernels a cached one calls.
 """
