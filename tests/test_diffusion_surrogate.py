@@ -48,18 +48,21 @@ def trained():
     return host, build_surrogate(host, HostPotential(host, "Li"), PARAMS)
 
 
-def test_features_are_dscribe_acsf_of_an_atom_at_the_point():
+@pytest.mark.parametrize("r_cut, angular_cut, repeat", [(5.0, 3.5, 1), (7.0, 7.0, 2)])
+def test_features_are_dscribe_acsf_of_an_atom_at_the_point(r_cut, angular_cut, repeat):
+    """Also with ~80 neighbours inside the angular cutoff (the neighbour rows are sized by the
+    host's bound; they once started at 64 and grew)."""
     from dscribe.descriptors import ACSF
 
-    host = triclinic_host()
-    d = DescriptorParams(r_cut_radial=5.0, n_radial=6, r_cut_angular=3.5)
+    host = triclinic_host().repeat(repeat)
+    d = DescriptorParams(r_cut_radial=r_cut, n_radial=6, r_cut_angular=angular_cut)
     surrogate = SurrogatePotential(host, "Cu", d, wall_factor=0.1)
     points = np.random.default_rng(1).random((6, 3)) @ host.cell.array
     ours = surrogate.features(points)
-    radial = ACSF(species=["O", "Si", "Cu"], r_cut=5.0, g2_params=d.radial().tolist(),
+    radial = ACSF(species=["O", "Si", "Cu"], r_cut=r_cut, g2_params=d.radial().tolist(),
                   periodic=True)
-    angular = ACSF(species=["O", "Si", "Cu"], r_cut=3.5, g4_params=d.angular().tolist(),
-                   periodic=True)
+    angular = ACSF(species=["O", "Si", "Cu"], r_cut=angular_cut,
+                   g4_params=d.angular().tolist(), periodic=True)
     n = len(host)
     for point, row in zip(points, ours):
         atoms = host + Atoms("Cu", positions=[point])

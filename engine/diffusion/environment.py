@@ -38,8 +38,6 @@ from .point_soap import (empty_tables, live_spectrum, quadratic_energy, soap_coe
 #: Model flag in the host tuple: 0 = the UFF pair sum, 1 = this network, 2 = the quadratic
 #: model on SOAP (:mod:`.point_soap`).
 UFF, NETWORK, SOAP = 0, 1, 2
-#: Neighbours inside the angular cutoff held per point before the buffer grows.
-_BUFFER = 64
 #: Pair distances are clamped to this (Å²) so a point on top of an atom gives a huge, finite energy.
 R2_MIN = 1e-6
 #: The guard of a model that has none: no UFF ceiling (see :func:`model_tuple`).
@@ -229,10 +227,11 @@ def _cutoff_and_slope(u, r, series):
 
 
 @njit(nogil=True, cache=True)
-def workspace(model, want_gradient):
+def workspace(model, want_gradient, most):
     """Buffers one point's evaluation needs, allocated once per batch of points: features g,
     their Jacobian, dE/dg, the layers' activations, two backpropagation rows, and the
-    neighbours inside the angular cutoff (dx, dy, dz, r, f_c, df_c/dr; their host types)."""
+    neighbours inside the angular cutoff (dx, dy, dz, r, f_c, df_c/dr; their host types), at
+    most ``most`` (the host's bound, :func:`~.potential.most_candidates`)."""
     sizes = model[9]
     d = sizes[0]
     widest = 1
@@ -240,36 +239,20 @@ def workspace(model, want_gradient):
         widest = max(widest, sizes[s])
     jac = np.empty((d if want_gradient else 0, 3))
     return (np.empty(d), jac, np.empty(d), np.empty((sizes.shape[0], widest)),
-            np.empty(widest), np.empty(widest), np.empty((_BUFFER, 6)),
-            np.empty(_BUFFER, np.int64))
-
-
-@njit(nogil=True, cache=True)
-def _grown(near, near_type):
-    """The neighbour buffers at twice the size, the rows so far kept."""
-    k = near.shape[0]
-    bigger = np.empty((2 * k, 6))
-    bigger[:k] = near
-    bigger_type = np.empty(2 * k, np.int64)
-    bigger_type[:k] = near_type
-    return bigger, bigger_type
+            np.empty(widest), np.empty(widest), np.empty((most, 6)), np.empty(most, np.int64))
 
 
 @njit(nogil=True, cache=True)
 def features(qx, qy, qz, bx, by, bz, host, want_gradient, g, jac):
     """Symmetry functions of the point (in the cell, in bin (bx, by, bz)) into ``g`` (d,), their
     gradient into ``jac`` (d, 3) when asked; returns the wall energy and its gradient."""
-    near = np.empty((_BUFFER, 6))
-    near_type = np.empty(_BUFFER, np.int64)
-    e_wall, wx, wy, wz, _, _ = gather(qx, qy, qz, bx, by, bz, host, want_gradient, g, jac, near,
-                                      near_type)
-    return e_wall, wx, wy, wz
+    return gather(qx, qy, qz, bx, by, bz, host, want_gradient, g, jac,
+                  np.empty((host[16], 6)), np.empty(host[16], np.int64))
 
 
 @njit(nogil=True, cache=True)
 def gather(qx, qy, qz, bx, by, bz, host, want_gradient, g, jac, near, near_type):
-    """:func:`features` with the neighbour buffers given (:func:`workspace`); returns them too,
-    grown if the point had more neighbours than they hold."""
+    """:func:`features` with the neighbour buffers given (:func:`workspace`)."""
     rows, ax, ay, az = host[5], host[7], host[8], host[9]
     image_type, model = host[14], host[15]
     n_types = model[1]
@@ -336,7 +319,7 @@ def gather(qx, qy, qz, bx, by, bz, host, want_gradient, g, jac, near, near_type)
                         jac[col + p, 2] += dr * dz
             if r2 < rc_a2 and n_a > 0:
                 if k == near.shape[0]:
-                    near, near_type = _grown(near, near_type)
+                    raise RuntimeError("a point has more neighbours than the host's bound")
                 near[k, 0] = dx
                 near[k, 1] = dy
                 near[k, 2] = dz
@@ -405,8 +388,7 @@ def gather(qx, qy, qz, bx, by, bz, host, want_gradient, g, jac, near, near_type)
                     jac[col0 + p, 0] += da * cos_x + dg_ * sx + dc * cut_x
                     jac[col0 + p, 1] += da * cos_y + dg_ * sy + dc * cut_y
                     jac[col0 + p, 2] += da * cos_z + dg_ * sz + dc * cut_z
-    e_wall, wx, wy, wz = restraint_energy(sums, model[20])
-    return e_wall, wx, wy, wz, near, near_type
+    return restraint_energy(sums, model[20])
 
 
 @njit(nogil=True, cache=True)
@@ -542,20 +524,19 @@ def network_energy(x, model, want_gradient, dx, acts, delta, back):
 @njit(nogil=True, cache=True)
 def evaluate_located(qx, qy, qz, bx, by, bz, host, want_gradient, work):
     """(E, ∂E/∂x, ∂E/∂y, ∂E/∂z) of the network at a point already wrapped and binned, with the
-    buffers ``work`` (:func:`workspace`; returned, its neighbour rows maybe grown)."""
+    buffers ``work`` (:func:`workspace`)."""
     g, jac, dg, acts, delta, back, near, near_type = work
-    e_wall, wx, wy, wz, near, near_type = gather(qx, qy, qz, bx, by, bz, host, want_gradient,
-                                                 g, jac, near, near_type)
-    work = (g, jac, dg, acts, delta, back, near, near_type)
+    e_wall, wx, wy, wz = gather(qx, qy, qz, bx, by, bz, host, want_gradient, g, jac, near,
+                                near_type)
     e = network_energy(g, host[15], want_gradient, dg, acts, delta, back) + e_wall
     if not want_gradient:
-        return e, 0.0, 0.0, 0.0, work
+        return e, 0.0, 0.0, 0.0
     gx, gy, gz = wx, wy, wz
     for f in range(g.shape[0]):
         gx += dg[f] * jac[f, 0]
         gy += dg[f] * jac[f, 1]
         gz += dg[f] * jac[f, 2]
-    return e, gx, gy, gz, work
+    return e, gx, gy, gz
 
 
 @njit(nogil=True, cache=True)
@@ -565,17 +546,15 @@ def model_workspace(model, want_gradient, most):
     for points with at most ``most`` candidate neighbours), the one the model does not use left
     tiny (one type for every kind of model)."""
     soap = model[0] == SOAP
-    return (workspace(model, want_gradient and not soap),
+    return (workspace(model, want_gradient and not soap, 0 if soap else most),
             soap_workspace(model[17], most if soap else 0, model[18].shape[0]))
 
 
 @njit(nogil=True, cache=True, inline="always")
 def model_energy(qx, qy, qz, bx, by, bz, host, want_gradient, work):
-    """(E, ∂E/∂x, ∂E/∂y, ∂E/∂z, work) of the model at a point already wrapped and binned;
-    ``work`` from :func:`model_workspace` (returned, the network's neighbour rows maybe grown)."""
+    """(E, ∂E/∂x, ∂E/∂y, ∂E/∂z) of the model at a point already wrapped and binned; ``work``
+    from :func:`model_workspace`."""
     net, soap = work
     if host[15][0] == SOAP:
-        e, gx, gy, gz = soap_energy(qx, qy, qz, bx, by, bz, host, want_gradient, soap)
-        return e, gx, gy, gz, work
-    e, gx, gy, gz, net = evaluate_located(qx, qy, qz, bx, by, bz, host, want_gradient, net)
-    return e, gx, gy, gz, (net, soap)
+        return soap_energy(qx, qy, qz, bx, by, bz, host, want_gradient, soap)
+    return evaluate_located(qx, qy, qz, bx, by, bz, host, want_gradient, net)

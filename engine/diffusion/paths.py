@@ -404,7 +404,7 @@ def _neb(bands, host, spring, fmax, max_steps, climb, fire, max_move, energies, 
     for p in range(bands.shape[0]):
         x = bands[p]
         for i in (0, n - 1):
-            e[i], _, _, _, work = point_energy(x[i, 0], x[i, 1], x[i, 2], host, work)
+            e[i] = point_energy(x[i, 0], x[i, 1], x[i, 2], host, work)[0]
         velocity[:] = 0.0
         dt = dt0
         alpha = alpha0
@@ -413,7 +413,7 @@ def _neb(bands, host, spring, fmax, max_steps, climb, fire, max_move, energies, 
         step = 0
         while step <= max_steps:
             for i in range(1, n - 1):
-                e[i], grad[i, 0], grad[i, 1], grad[i, 2], work = point_energy(
+                e[i], grad[i, 0], grad[i, 1], grad[i, 2] = point_energy(
                     x[i, 0], x[i, 1], x[i, 2], host, work)
             worst, top = _neb_forces(x, e, grad, spring, climb, forces)
             if worst < fmax:

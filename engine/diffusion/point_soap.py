@@ -277,8 +277,8 @@ def gradient_buffers(n_lm, n_q, width):
 def soap_workspace(tabs, most, rank):
     """Buffers of one point's evaluation, made once per batch of points (views of a few blocks,
     nothing zeroed) for points with at most ``most`` candidate neighbours (the host tuple's
-    bound, so nothing grows per point) and a model of ``rank`` eigenpairs: coefficients and their adjoints (types, lm, n), the
-    power spectrum, an (n, n) block, the live spectrum and its adjoint, the candidates (dx, dy,
+    bound, so nothing grows per point) and a model of ``rank`` eigenpairs: coefficients and
+    their adjoints (types, lm, n), the power spectrum, an (n, n) block, the live spectrum and its adjoint, the candidates (dx, dy,
     dz, SOAP type; ``work[6]``), the eigen-projections, :func:`column_buffers` and
     :func:`gradient_buffers`, the neighbours per type and a scratch row of them, and the sums of
     the restraints (:func:`~.environment.add_restraints`)."""

@@ -185,9 +185,9 @@ def point_workspace(host, want_gradient):
 
 @njit(nogil=True, cache=True)
 def point_energy(px, py, pz, host, work):
-    """(E, ∂E/∂x, ∂E/∂y, ∂E/∂z, work) of the mobile atom at one point; ``host`` from
-    :func:`_host_arrays`, ``work`` from :func:`point_workspace` with the gradient (returned,
-    maybe grown: pass it on to the next point).
+    """(E, ∂E/∂x, ∂E/∂y, ∂E/∂z) of the mobile atom at one point; ``host`` from
+    :func:`_host_arrays`, ``work`` from :func:`point_workspace` with the gradient (made once,
+    passed to every point: sized for the host's most neighbours, it never grows).
 
     The point is wrapped into the cell first, so any image of it gives the same answer. A host
     tuple that carries a trained model (:mod:`.environment`) is evaluated by that model, so
@@ -221,7 +221,7 @@ def point_value(px, py, pz, host, want_gradient, work):
             gx += d * dx
             gy += d * dy
             gz += d * dz
-    return e, gx, gy, gz, work
+    return e, gx, gy, gz
 
 
 @njit(nogil=True, cache=True)
@@ -268,8 +268,8 @@ def _evaluate(points, host, energies, gradients, want_gradient):
         return
     work = point_workspace(host, want_gradient)
     for p in range(points.shape[0]):
-        e, gx, gy, gz, work = point_value(points[p, 0], points[p, 1], points[p, 2], host,
-                                          want_gradient, work)
+        e, gx, gy, gz = point_value(points[p, 0], points[p, 1], points[p, 2], host,
+                                    want_gradient, work)
         energies[p] = e
         if want_gradient:
             gradients[p, 0] = gx

@@ -215,7 +215,7 @@ def _minimise(points, host, gtol, max_steps, max_move, out, energies, gnorm):
     for p in range(points.shape[0]):
         for c in range(3):
             x[c] = points[p, c]
-        e, g[0], g[1], g[2], work = point_energy(x[0], x[1], x[2], host, work)
+        e, g[0], g[1], g[2] = point_energy(x[0], x[1], x[2], host, work)
         stored = 0
         head = 0
         for _ in range(max_steps):
@@ -257,8 +257,7 @@ def _minimise(points, host, gtol, max_steps, max_move, out, energies, gnorm):
             for _ in range(40):
                 for c in range(3):
                     xn[c] = x[c] - step * q[c]
-                en, gn[0], gn[1], gn[2], work = point_energy(xn[0], xn[1], xn[2], host,
-                                                             work)
+                en, gn[0], gn[1], gn[2] = point_energy(xn[0], xn[1], xn[2], host, work)
                 if en <= e + 1e-4 * step * slope:
                     accepted = True
                     break

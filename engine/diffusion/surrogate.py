@@ -337,12 +337,11 @@ class SurrogatePotential(HostPotential):
 
 @njit(nogil=True, cache=True)
 def _features_many(points, host, out):
-    work = workspace(host[15], False)
+    work = workspace(host[15], False, host[16])
     near, near_type = work[6], work[7]
     for p in range(points.shape[0]):
         qx, qy, qz, bx, by, bz = _locate(points[p, 0], points[p, 1], points[p, 2], host)
-        near, near_type = gather(qx, qy, qz, bx, by, bz, host, False, out[p], work[1], near,
-                                 near_type)[4:]
+        gather(qx, qy, qz, bx, by, bz, host, False, out[p], work[1], near, near_type)
 
 
 @njit(nogil=True, cache=True)
