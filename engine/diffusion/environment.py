@@ -243,16 +243,10 @@ def workspace(model, want_gradient, most):
 
 
 @njit(nogil=True, cache=True)
-def features(qx, qy, qz, bx, by, bz, host, want_gradient, g, jac):
-    """Symmetry functions of the point (in the cell, in bin (bx, by, bz)) into ``g`` (d,), their
-    gradient into ``jac`` (d, 3) when asked; returns the wall energy and its gradient."""
-    return gather(qx, qy, qz, bx, by, bz, host, want_gradient, g, jac,
-                  np.empty((host[16], 6)), np.empty(host[16], np.int64))
-
-
-@njit(nogil=True, cache=True)
 def gather(qx, qy, qz, bx, by, bz, host, want_gradient, g, jac, near, near_type):
-    """:func:`features` with the neighbour buffers given (:func:`workspace`)."""
+    """Symmetry functions of the point (in the cell, in bin (bx, by, bz)) into ``g`` (d,), their
+    gradient into ``jac`` (d, 3) when asked, with the neighbour buffers given
+    (:func:`workspace`); returns the wall energy and its gradient."""
     rows, ax, ay, az = host[5], host[7], host[8], host[9]
     image_type, model = host[14], host[15]
     n_types = model[1]
