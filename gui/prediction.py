@@ -444,7 +444,8 @@ class SpectrumPrediction(QObject):
 
         return self.runner.submit(f"Cross-validating the {model_key(model)} model",
                                   lambda progress, cancel: cross_validate(x, data, model.params, folds,
-                                                                          progress=progress, cancel=cancel),
+                                                                          progress=progress, cancel=cancel,
+                                                                          descriptor=model.descriptor),
                                   done, self.window._task_error("Cross-validation"))
 
     def folder_dialog(self) -> None:

@@ -20,9 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
+from amorpha.engine.descriptors import GroupedParams
 from amorpha.engine.examples import load_example
 from amorpha.engine.surrogate.active import ActiveLearner, ActiveParams
+from amorpha.engine.spectra.spectrum import SiteSpectra
 from amorpha.engine.surrogate.metrics import spectrum_metrics
+from amorpha.engine.surrogate.model import SpectrumModel
 from amorpha.engine.surrogate.pipeline import (calculator_oracle, default_calculator, default_descriptor,
                                                site_pool)
 
@@ -113,15 +116,26 @@ def si_k_descriptor(species):
     references 0.962 -> 0.969, held-out sites 0.971 -> 0.972 with R² 0.87 -> 0.86); r_cut 3.5-7,
     two cutoffs side by side, n_max 8 / l_max 6 with it (CV 0.962-0.971); the edge shift and the
     edge-aligned shape learned apart (CV 0.958, worse).
+
+    Grouped by the number of bonded O (:mod:`amorpha.engine.descriptors.grouped`): the surrogate
+    then fits each oxidation state apart. On the 600 references of a ``--calls 600`` run and the
+    same 40 held-out sites: R² 0.886 -> 0.897, cosine 0.974 -> 0.977 (5-fold CV 0.845 -> 0.871,
+    0.968 -> 0.975); its first 300: 0.873 -> 0.887, 0.971 -> 0.975. Sorting the sites by k-means in
+    SOAP space instead (3, 5, 8 groups) gained about half as much.
+
+    The sites are still *chosen* by one Gaussian process over the SOAP columns. Chosen by the
+    grouped model (block-diagonal covariance, each group's noise), 300 calls went 19 / 17 / 36 /
+    75 / 153 to Si⁰ … Si⁴⁺ (the big, low-noise SiO4 group lowers the summed variance most) and
+    the held-out sites scored R² 0.883, cosine 0.970 (min 0.83): the rare sub-oxides starve.
     """
-    return replace(default_descriptor(species), sigma=0.3)
+    return GroupedParams(replace(default_descriptor(species), sigma=0.3), element="O")
 
 
 def o_k_descriptor(species):
-    """Si K's SOAP with the cutoff at O K's 4 Å cluster radius: beyond it are atoms the reference
+    """Si K's SOAP (ungrouped: this model predates grouping) with the cutoff at O K's 4 Å cluster radius: beyond it are atoms the reference
     calculation never saw. Refitted on the same 100 references and 40 held-out sites: R² 0.32 ->
     0.37, cosine 0.935 -> 0.939 (sigma 0.3 alone 0.937)."""
-    return replace(si_k_descriptor(species), r_cut=O_K_SETTINGS["cluster_radius"])
+    return replace(default_descriptor(species), sigma=0.3, r_cut=O_K_SETTINGS["cluster_radius"])
 
 
 OUT = Path(__file__).resolve().parent.parent / "resources" / "models"
@@ -143,7 +157,7 @@ def main(argv=None) -> int:
     structures = [load_example("a-SiO2"), load_example("a-SiO")]
     species = sorted({s for atoms in structures for s in atoms.get_chemical_symbols()})
     pool = site_pool(structures, element, (o_k_descriptor if element == "O" else si_k_descriptor)(species))
-    print(f"pool: {len(pool.features)} {element} sites, {pool.features.shape[1]} SOAP features "
+    print(f"pool: {len(pool.features)} {element} sites, {pool.features.shape[1]} descriptor columns "
           f"({time.perf_counter() - t0:.1f} s)", flush=True)
     calculator = o_k_calculator() if element == "O" else si_k_calculator()
     oracle = calculator_oracle(pool, calculator)
@@ -168,8 +182,13 @@ def main(argv=None) -> int:
     # Active learning draws from the pool without the held-out sites.
     train_rows = np.setdiff1d(np.arange(len(pool.features)), test_rows)
     params = ActiveParams(strategy="variance", n_initial=20, batch=10, max_calls=args.calls, seed=args.seed)
-    learner = ActiveLearner(pool.features[train_rows], params, pool.descriptor.to_dict(),
-                            test=(pool.features[test_rows], test_spectra.intensity))
+    # A grouped descriptor's sites are chosen by one Gaussian process over its inner (SOAP) columns
+    # and the model is then fitted per group on them (si_k_descriptor says why).
+    grouped = isinstance(pool.descriptor, GroupedParams)
+    choose = pool.features[:, 1:] if grouped else pool.features
+    learner = ActiveLearner(choose[train_rows], params,
+                            (pool.descriptor.inner if grouped else pool.descriptor).to_dict(),
+                            test=(choose[test_rows], test_spectra.intensity))
 
     def progress(fraction, message):
         print(f"  {message}", flush=True)
@@ -182,6 +201,10 @@ def main(argv=None) -> int:
     for row, reason in list(failed.items()) + oracle.failures:
         print(f"  left out {element} {tuple(pool.sites[row])} (model, atom): {reason}")
     model = learner.model
+    if grouped:
+        chosen = SiteSpectra(learner.grid.energy, learner.spectra, np.asarray(learner.labelled), element, "K")
+        model = SpectrumModel.train(pool.features[train_rows[learner.labelled]], chosen,
+                                    pool.descriptor.to_dict(), params.surrogate)
     model.reference = calculator.label
     predicted = model.predict(pool.features[test_rows])
     model.metrics = spectrum_metrics(test_spectra.energy, test_spectra.intensity, predicted)

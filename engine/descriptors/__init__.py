@@ -1,5 +1,5 @@
-"""Per-site descriptors of local structure (ACSF, weighted ACSF, SOAP, interpretable features),
-numba kernels.
+"""Per-site descriptors of local structure (ACSF, weighted ACSF, SOAP, interpretable features;
+any of them grouped by the first shell), numba kernels.
 
 One entry point for models: :func:`compute` takes any of the parameter types and returns an
 (n_centres, n_features) array; :func:`params_from_dict` rebuilds parameters from their
@@ -14,10 +14,12 @@ import numpy as np
 from ..errors import ParameterError
 from ..tasks import CancelFn, ProgressFn
 from . import acsf as _acsf
+from . import grouped as _grouped
 from . import local as _local
 from . import soap as _soap
 from . import wacsf as _wacsf
 from .acsf import AcsfParams, compute_acsf
+from .grouped import GroupedParams, compute_grouped
 from .local import LocalFeatureParams, local_features
 from .soap import SoapParams, compute_soap
 from .wacsf import WacsfParams, compute_wacsf
@@ -28,8 +30,9 @@ KINDS = {
     _acsf.KIND: (AcsfParams, compute_acsf, _acsf.feature_names),
     _local.KIND: (LocalFeatureParams, local_features, _local.feature_names),
     _wacsf.KIND: (WacsfParams, compute_wacsf, _wacsf.feature_names),
+    _grouped.KIND: (GroupedParams, compute_grouped, _grouped.feature_names),
 }
-DescriptorParams = SoapParams | AcsfParams | LocalFeatureParams | WacsfParams
+DescriptorParams = SoapParams | AcsfParams | LocalFeatureParams | WacsfParams | GroupedParams
 
 
 def _kind_of(params) -> str:
@@ -62,8 +65,8 @@ def feature_names(params, atoms=None) -> list[str]:
     """Column names of :func:`compute`'s output (local features need ``atoms`` unless their
     ``elements`` are fixed)."""
     kind = _kind_of(params)
-    if kind == _local.KIND:
-        return _local.feature_names(params, atoms)
+    if kind in (_local.KIND, _grouped.KIND):
+        return KINDS[kind][2](params, atoms)
     return KINDS[kind][2](params)
 
 
@@ -75,7 +78,7 @@ def warm_up() -> None:
 
 
 __all__ = [
-    "AcsfParams", "DescriptorParams", "KINDS", "LocalFeatureParams", "SoapParams", "compute",
+    "AcsfParams", "DescriptorParams", "GroupedParams", "KINDS", "LocalFeatureParams", "SoapParams", "compute",
     "WacsfParams", "compute_acsf", "compute_soap", "compute_wacsf", "feature_names", "local_features",
     "params_from_dict",
 ]

@@ -117,7 +117,7 @@ class ActiveLearner:
             if len(free) > VARIANCE_POOL:
                 free = np.sort(self.rng.choice(free, VARIANCE_POOL, replace=False))
             cov = self.model.posterior_covariance(self.pool[free], latent=True)
-            return free[_variance_reduction(cov, k, self.model.noise_variance)]
+            return free[_variance_reduction(cov, k, self.model.noise_variances(self.pool[free]))]
         return free[_farthest_first(self._scaled(self.pool[free]), self._scaled(self.pool[self.labelled]), k)]
 
     def _scaled(self, x: np.ndarray) -> np.ndarray:
@@ -198,11 +198,11 @@ def _farthest_first(candidates: np.ndarray, chosen: np.ndarray, k: int) -> np.nd
     return np.array(picks, dtype=np.int64)
 
 
-def _variance_reduction(cov: np.ndarray, k: int, noise: float = 0.0) -> np.ndarray:
+def _variance_reduction(cov: np.ndarray, k: int, noise=0.0) -> np.ndarray:
     """Greedy batch that most lowers the summed predictive variance over the candidates.
 
     ``cov`` is the posterior covariance of the noise-free spectra and ``noise`` the variance of a
-    reference spectrum about them. Learning the (noisy) spectrum of site p lowers the variance at
+    reference spectrum about them (one number, or one per candidate). Learning the (noisy) spectrum of site p lowers the variance at
     c by cov(c, p)² / (var(p) + noise); the covariance is updated as if p were learnt (a GP's
     variance does not depend on the values), so the next pick goes where the first did not already
     help. Unlike the largest-variance rule this weighs a site by how many others it informs, so
@@ -212,7 +212,7 @@ def _variance_reduction(cov: np.ndarray, k: int, noise: float = 0.0) -> np.ndarr
     cov = np.array(cov, dtype=np.float64)
     picks: list[int] = []
     for _ in range(k):
-        denominator = np.clip(np.diag(cov), 0.0, None) + max(noise, 0.0) + 1e-300
+        denominator = np.clip(np.diag(cov), 0.0, None) + np.maximum(noise, 0.0) + 1e-300
         gain = np.sum(cov**2, axis=0) / denominator
         gain[picks] = -np.inf
         p = int(np.argmax(gain))

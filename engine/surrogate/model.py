@@ -4,7 +4,10 @@ The targets are compressed by PCA first (a few components carry nearly all the v
 site spectra, and the regressor then predicts a handful of smooth numbers instead of hundreds of
 correlated intensities); features are standardised. Four regressors from scikit-learn: ridge
 (fast, linear), kernel ridge (RBF), a Gaussian process (Matérn ν = 5/2 + white noise, the only one
-with a predictive uncertainty, which active learning needs) and an MLP.
+with a predictive uncertainty, which active learning needs) and an MLP. With a grouped descriptor
+(:mod:`amorpha.engine.descriptors.grouped`: sites sorted by their first shell) each group of at
+least :data:`MIN_GROUP` training sites gets its own scaler, PCA and regressor, and one fitted on all
+sites predicts the others.
 
 A model remembers what it was trained with (descriptor settings, energy grid, element, edge, the
 reference calculator) and refuses, with a message, to predict from features made another way.
@@ -93,6 +96,59 @@ def _regressor(params: SurrogateParams, x: np.ndarray):
     return GaussianProcessRegressor(kernel, random_state=params.seed)
 
 
+#: training sites a group of a grouped descriptor needs for a regressor of its own
+MIN_GROUP = 15
+
+
+def _fit_part(params: SurrogateParams, x: np.ndarray, y: np.ndarray) -> dict:
+    """Scaler, PCA of the spectra and regressor on the PCA scores, fitted on ``x``, ``y``."""
+    from sklearn.decomposition import PCA
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler().fit(x)
+    xs = scaler.transform(x)
+    k = min(params.n_components, len(x) - 1, y.shape[1])
+    pca = PCA(n_components=k, random_state=params.seed).fit(y)
+    scores = pca.transform(y)
+    # One scale for all scores (not one per score): the leading components, which carry the
+    # spectrum, then dominate the fit, and the predicted variances add up in intensity units.
+    unit = float(scores[:, 0].std()) or 1.0
+    regressor = _regressor(params, xs).fit(xs, scores / unit)
+    return {"scaler": scaler, "pca": pca, "regressor": regressor, "unit": unit}
+
+
+def _predict_part(part: dict, x: np.ndarray, with_std: bool):
+    """Spectra of ``x`` by one fitted part; with ``with_std`` also the standard deviation of the
+    whole spectrum (root of the summed variances of the PCA scores), in intensity units."""
+    xs = part["scaler"].transform(x)
+    regressor, pca, unit = part["regressor"], part["pca"], part["unit"]
+    if with_std:
+        scores, std = regressor.predict(xs, return_std=True)
+        std = unit * np.sqrt(np.sum(np.asarray(std).reshape(len(xs), -1) ** 2, axis=1))
+    else:
+        scores, std = regressor.predict(xs), None
+    return pca.inverse_transform(unit * np.asarray(scores).reshape(len(xs), -1)), std
+
+
+def _score_variance(part: dict) -> float:
+    """Intensity² per unit of a part's normalised score variance, summed over its PCA scores
+    (they share one kernel, so each has the same normalised variance)."""
+    return part["unit"] ** 2 * part["pca"].n_components_
+
+
+def _white_noise(kernel) -> float:
+    """The noise level of a kernel's white-noise leaf (the kernel is a tree of sums and products)."""
+    from sklearn.gaussian_process.kernels import WhiteKernel
+
+    parts = [kernel]
+    while parts:
+        k = parts.pop()
+        if isinstance(k, WhiteKernel):
+            return float(k.noise_level)
+        parts.extend(getattr(k, name) for name in ("k1", "k2") if hasattr(k, name))
+    return 0.0
+
+
 @dataclass
 class SpectrumModel:
     """A fitted surrogate with everything needed to check and describe its predictions."""
@@ -124,22 +180,36 @@ class SpectrumModel:
         model._fit(x, y)
         return model
 
-    def _fit(self, x: np.ndarray, y: np.ndarray) -> None:
-        from sklearn.decomposition import PCA
-        from sklearn.preprocessing import StandardScaler
+    @property
+    def grouped(self) -> bool:
+        """Fitted one regressor per group of a grouped descriptor (its first feature column)."""
+        return self.descriptor.get("kind") == "grouped"
 
-        scaler = StandardScaler().fit(x)
-        xs = scaler.transform(x)
-        k = min(self.params.n_components, len(x) - 1, y.shape[1])
-        pca = PCA(n_components=k, random_state=self.params.seed).fit(y)
-        scores = pca.transform(y)
-        # One scale for all scores (not one per score): the leading components, which carry the
-        # spectrum, then dominate the fit, and the predicted variances add up in intensity units.
-        unit = float(scores[:, 0].std()) or 1.0
-        regressor = _regressor(self.params, xs).fit(xs, scores / unit)
-        self._fitted = {"scaler": scaler, "pca": pca, "regressor": regressor, "unit": unit,
-                        "n_features": x.shape[1]}
+    def _fit(self, x: np.ndarray, y: np.ndarray) -> None:
+        # A grouped descriptor's first column is the site's group; every group with enough sites
+        # gets its own scaler, PCA and regressor, and one fitted on all sites serves the rest.
+        rows = x[:, 1:] if self.grouped else x
+        parts = {None: _fit_part(self.params, rows, y)}
+        if self.grouped:
+            keys = np.rint(x[:, 0]).astype(np.int64)
+            for key in np.unique(keys):
+                if np.sum(keys == key) >= MIN_GROUP:
+                    parts[int(key)] = _fit_part(self.params, rows[keys == key], y[keys == key])
+        self._fitted = {"parts": parts, "n_features": x.shape[1]}
         self._training = (x, y)
+
+    def _routes(self, x: np.ndarray):
+        """(fitted part, the rows of ``x`` it predicts, their features) for each part in use."""
+        parts = self._fitted["parts"]
+        if not self.grouped:
+            return [(parts[None], np.arange(len(x)), x)]
+        keys = np.rint(x[:, 0]).astype(np.int64)
+        chosen = np.array([k if int(k) in parts else -1 for k in keys] if len(x) else [], np.int64)
+        out = []
+        for key in np.unique(chosen):
+            rows = np.flatnonzero(chosen == key)
+            out.append((parts[int(key)] if key >= 0 else parts[None], rows, x[rows, 1:]))
+        return out
 
     # -- prediction -------------------------------------------------------------------------
     @property
@@ -173,49 +243,46 @@ class SpectrumModel:
             raise ModelMismatchError(
                 f"{x.shape[1]} features per site, the model was trained on {self._fitted['n_features']}"
             )
-        xs = self._fitted["scaler"].transform(x)
-        regressor, pca = self._fitted["regressor"], self._fitted["pca"]
-        unit = self._fitted["unit"]
-        if return_std and self.has_uncertainty:
-            scores, std = regressor.predict(xs, return_std=True)
-            std = unit * np.sqrt(np.sum(np.asarray(std).reshape(len(xs), -1) ** 2, axis=1))
-        else:
-            scores, std = regressor.predict(xs), None
-        spectra = pca.inverse_transform(unit * np.asarray(scores).reshape(len(xs), -1))
+        spectra = np.empty((len(x), len(self.energy)))
+        std = np.empty(len(x)) if return_std and self.has_uncertainty else None
+        for part, rows, xp in self._routes(x):
+            spectra[rows], part_std = _predict_part(part, xp, std is not None)
+            if std is not None:
+                std[rows] = part_std
         return (spectra, std) if return_std else spectra
 
     def posterior_covariance(self, features: np.ndarray, latent: bool = False) -> np.ndarray:
-        """The Gaussian process's predictive covariance between sites (n, n), in the units of its
-        normalised scores: the same for every PCA score, since they share one kernel.
+        """The Gaussian process's predictive covariance between sites (n, n) of the whole spectrum:
+        summed over the PCA scores (orthonormal axes), in intensity² units. Sites predicted by
+        different parts of a grouped model are independent (0).
 
-        With ``latent`` the fitted noise variance (:attr:`noise_variance`) is left off the diagonal:
-        the covariance of the noise-free spectra, the part that more reference spectra can lower.
+        With ``latent`` the fitted noise (:meth:`noise_variances`) is left off the diagonal: the
+        covariance of the noise-free spectra, the part that more reference spectra can lower.
         """
         from scipy.linalg import solve_triangular
 
         require(self.has_uncertainty, "regressor", "a covariance needs the Gaussian-process regressor")
-        gp = self._fitted["regressor"]
-        xs = self._fitted["scaler"].transform(np.atleast_2d(features))
-        v = solve_triangular(gp.L_, gp.kernel_(gp.X_train_, xs), lower=True)
-        cov = gp.kernel_(xs) - v.T @ v
-        if latent:
-            cov[np.diag_indices_from(cov)] -= self.noise_variance
+        x = np.atleast_2d(np.asarray(features, dtype=np.float64))
+        cov = np.zeros((len(x), len(x)))
+        for part, rows, xp in self._routes(x):
+            gp = part["regressor"]
+            xs = part["scaler"].transform(xp)
+            v = solve_triangular(gp.L_, gp.kernel_(gp.X_train_, xs), lower=True)
+            block = gp.kernel_(xs) - v.T @ v
+            if latent:
+                block[np.diag_indices_from(block)] -= _white_noise(gp.kernel_)
+            cov[np.ix_(rows, rows)] = block * _score_variance(part)
         return cov
 
-    @property
-    def noise_variance(self) -> float:
-        """The white-noise variance the Gaussian process fitted (normalised score units)."""
-        from sklearn.gaussian_process.kernels import WhiteKernel
-
+    def noise_variances(self, features: np.ndarray) -> np.ndarray:
+        """The white-noise variance the Gaussian process fitted for each site's part, in the units
+        of :meth:`posterior_covariance`: what no further reference spectrum can remove."""
         require(self.has_uncertainty, "regressor", "only the Gaussian-process regressor has a noise level")
-        kernel = self._fitted["regressor"].kernel_
-        parts = [kernel]
-        while parts:  # the kernel is a tree of sums and products; find its white-noise leaf
-            k = parts.pop()
-            if isinstance(k, WhiteKernel):
-                return float(k.noise_level)
-            parts.extend(getattr(k, name) for name in ("k1", "k2") if hasattr(k, name))
-        return 0.0
+        x = np.atleast_2d(np.asarray(features, dtype=np.float64))
+        out = np.empty(len(x))
+        for part, rows, _ in self._routes(x):
+            out[rows] = _white_noise(part["regressor"].kernel_) * _score_variance(part)
+        return out
 
     def sites_of(self, atoms) -> np.ndarray:
         """Indices of the absorbing element's atoms in ``atoms``."""
@@ -293,14 +360,18 @@ class SpectrumModel:
             require(x.ndim == 2 and y.shape == (len(x), len(energy)), "training data",
                     f"{len(energy)} intensities per training spectrum")
             restore_fitted(model, meta, fitted, x, y)
+            if "parts" not in model._fitted:  # written before grouped models: one part, all sites
+                n = model._fitted.pop("n_features")
+                model._fitted = {"parts": {None: model._fitted}, "n_features": n}
         except (KeyError, TypeError, ValueError, pickle.UnpicklingError, AttributeError, ImportError) as exc:
             raise ReadError(path, None, f"the model file is damaged ({exc})") from exc
         return model
 
 
 def cross_validate(features: np.ndarray, spectra: SiteSpectra, params: SurrogateParams | None = None,
-                   folds: int = 5, seed: int = 0, progress=None, cancel=None) -> dict:
-    """K-fold metrics (R², cosine, peak error) of ``params`` on this data; every site predicted once."""
+                   folds: int = 5, seed: int = 0, progress=None, cancel=None, descriptor: dict | None = None) -> dict:
+    """K-fold metrics (R², cosine, peak error) of ``params`` on this data; every site predicted once.
+    ``descriptor``: the features' settings (a grouped one is fitted per group)."""
     params = (params or SurrogateParams()).validate()
     x = np.asarray(features, dtype=np.float64)
     y = np.asarray(spectra.intensity)
@@ -312,7 +383,7 @@ def cross_validate(features: np.ndarray, spectra: SiteSpectra, params: Surrogate
         test = order[k::folds]
         train = np.setdiff1d(order, test)
         subset = SiteSpectra(spectra.energy, y[train], spectra.sites[train], spectra.element, spectra.edge)
-        model = SpectrumModel.train(x[train], subset, {}, params)
+        model = SpectrumModel.train(x[train], subset, descriptor or {}, params)
         predicted[test] = model.predict(x[test])
         report(progress, (k + 1) / folds, f"cross-validation fold {k + 1}/{folds}")
     return spectrum_metrics(spectra.energy, y, predicted) | {"folds": folds}

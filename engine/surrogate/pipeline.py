@@ -163,6 +163,7 @@ def train_from_folder(folder, descriptor=None, params=None, progress=None, cance
         model.metrics = spectrum_metrics(y_test.energy, y_test.intensity, model.predict(x[len(train):]))
         model.metrics["measured_on"] = "the folder's test split"
     else:
-        model.metrics = cross_validate(x, y_train, params, folds=min(5, len(train)), cancel=cancel)
+        model.metrics = cross_validate(x, y_train, params, folds=min(5, len(train)), cancel=cancel,
+                                       descriptor=descriptor.to_dict())
         model.metrics["measured_on"] = "5-fold cross-validation"
     return model
