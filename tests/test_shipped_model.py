@@ -34,8 +34,11 @@ def test_shipped_model_describes_itself(shipped):
     # R² 0.87, cosine 0.971 (min 0.92), peak error 0.76 eV; a-SiO2 cosine 0.984, a-SiO 0.965, the
     # worst being Si1+-Si3+, whose broad spectra have several maxima of about the same height
     # (peak error 1.0 eV on a-SiO, 0.18 eV on a-SiO2). The old model scored cosine 0.924 there.
+    # Fitted per oxidation state (grouped descriptor) on the same 300 references: R² 0.887, cosine
+    # 0.975 (min 0.895, a Si3+ site), peak error 0.67 eV; a-SiO2 0.986, a-SiO 0.971.
     m = shipped.metrics
-    assert m["n"] >= 30 and m["r2"] >= 0.85 and m["cosine_mean"] >= 0.965 and m["cosine_min"] >= 0.9, m
+    assert m["n"] >= 30 and m["r2"] >= 0.88 and m["cosine_mean"] >= 0.973 and m["cosine_min"] >= 0.88, m
+    assert shipped.descriptor["kind"] == "grouped" and shipped.descriptor["element"] == "O"
 
 
 @pytest.mark.slow

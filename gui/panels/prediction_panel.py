@@ -125,6 +125,8 @@ class PredictionPanel(QWidget):
             quality += f"<br>energies relative to the {reference}"
         regressor = {"gp": "Gaussian process", "kernel_ridge": "kernel ridge", "ridge": "ridge",
                      "mlp": "MLP"}[model.params.regressor]
+        if model.grouped:
+            regressor += f" per number of bonded {model.descriptor.get('element') or 'neighbours'}"
         self.summary.setText(
             f"<b>{model.element} {model.edge}</b> surrogate: {regressor} on {model.n_train} site spectra "
             f"from {model.reference or 'unknown reference'}{quality}"
