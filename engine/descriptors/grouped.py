@@ -24,8 +24,7 @@ import numpy as np
 from ..errors import ParameterError, require
 from ..tasks import CancelFn, ProgressFn, sub_progress
 from . import settings as S
-from .local import LocalFeatureParams, _normalise_cutoffs, local_features
-from .local import feature_names as local_feature_names
+from .local import _normalise_cutoffs, bonded_counts
 
 KIND = "grouped"
 
@@ -52,13 +51,6 @@ class GroupedParams:
     def periodic(self) -> bool:
         return bool(getattr(self.inner, "periodic", True))
 
-    def _local(self, atoms) -> tuple[LocalFeatureParams, int]:
-        """Local-feature settings whose column ``k`` is the group count."""
-        elements = tuple(sorted(set(atoms.get_chemical_symbols()) | ({self.element} - {""})))
-        params = LocalFeatureParams(cutoffs=self.cutoffs, elements=elements, periodic=self.periodic)
-        names = local_feature_names(params, atoms)
-        return params, names.index(f"coordination[{self.element}]") if self.element else 0
-
     def validate(self) -> None:
         from . import _kind_of
 
@@ -84,9 +76,7 @@ class GroupedParams:
 def groups(atoms, params: GroupedParams, centers=None, progress: Optional[ProgressFn] = None,
            cancel: Optional[CancelFn] = None) -> np.ndarray:
     """The group of each centre: its number of bonded ``params.element`` neighbours (int64)."""
-    local, column = params._local(atoms)
-    values = local_features(atoms, local, centers, progress=progress, cancel=cancel)
-    return np.rint(values[:, column]).astype(np.int64)
+    return bonded_counts(atoms, params.element, params.cutoffs, centers, params.periodic, progress, cancel)
 
 
 def compute_grouped(atoms, params: GroupedParams, centers=None, progress: Optional[ProgressFn] = None,

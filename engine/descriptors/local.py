@@ -249,3 +249,14 @@ def warm_up() -> None:
 
     atoms = Atoms("OH2", positions=[(0, 0, 0), (0.96, 0, 0), (-0.24, 0.93, 0)])
     local_features(atoms, LocalFeatureParams(periodic=False))
+
+
+def bonded_counts(atoms, element: str = "", cutoffs=(), centers=None, periodic: bool = True,
+                  progress: Optional[ProgressFn] = None, cancel: Optional[CancelFn] = None) -> np.ndarray:
+    """Each centre's number of bonded ``element`` neighbours ("" = all bonded neighbours), as
+    integers: the coordination columns of :func:`local_features`."""
+    elements = tuple(sorted(set(atoms.get_chemical_symbols()) | ({element} - {""})))
+    params = LocalFeatureParams(cutoffs=cutoffs, elements=elements, periodic=periodic)
+    column = feature_names(params, atoms).index(f"coordination[{element}]") if element else 0
+    values = local_features(atoms, params, centers, progress=progress, cancel=cancel)
+    return np.rint(values[:, column]).astype(np.int64)

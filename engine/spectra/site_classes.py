@@ -75,24 +75,25 @@ class ClassParams:
         return self
 
     def features(self, atoms):
-        """The local-feature settings that give this scheme's column (and the column index)."""
+        """The local-feature settings with the ring column (and its index), for the ring scheme."""
         from amorpha.engine.descriptors.local import LocalFeatureParams, feature_names
 
         elements = tuple(sorted(set(atoms.get_chemical_symbols()) | {"O"}))
-        params = LocalFeatureParams(cutoffs=self.cutoffs, elements=elements, rings=self.scheme == "ring",
+        params = LocalFeatureParams(cutoffs=self.cutoffs, elements=elements, rings=True,
                                     ring_max_size=self.ring_max_size, ring_definition=self.ring_definition,
                                     ring_count_element=self.ring_count_element)
         params.validate()
-        names = feature_names(params, atoms)
-        column = {"oxidation": names.index("coordination[O]"), "coordination": 0, "ring": len(names) - 1}
-        return params, column[self.scheme]
+        return params, len(feature_names(params, atoms)) - 1
 
 
 def classify(atoms, sites, params: ClassParams = ClassParams(), progress=None, cancel=None) -> np.ndarray:
     """The class key (int) of each site in ``sites``: O neighbours, smallest ring or CN."""
-    from amorpha.engine.descriptors.local import local_features
+    from amorpha.engine.descriptors.local import bonded_counts, local_features
 
     params.validate()
+    if params.scheme != "ring":
+        return bonded_counts(atoms, "O" if params.scheme == "oxidation" else "", params.cutoffs,
+                             np.asarray(sites, np.int64), progress=progress, cancel=cancel)
     features, column = params.features(atoms)
     values = local_features(atoms, features, np.asarray(sites, np.int64), progress=progress, cancel=cancel)
     return np.rint(values[:, column]).astype(np.int64)
