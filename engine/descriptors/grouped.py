@@ -24,7 +24,8 @@ import numpy as np
 from ..errors import ParameterError, require
 from ..tasks import CancelFn, ProgressFn, sub_progress
 from . import settings as S
-from .local import _normalise_cutoffs, bonded_counts
+from .local import bonded_counts
+from .settings import normalise_cutoffs
 
 KIND = "grouped"
 
@@ -39,7 +40,7 @@ class GroupedParams:
     cutoffs: tuple = field(default=())
 
     def __post_init__(self):
-        object.__setattr__(self, "cutoffs", _normalise_cutoffs(self.cutoffs))
+        object.__setattr__(self, "cutoffs", normalise_cutoffs(self.cutoffs))
         if self.element:
             object.__setattr__(self, "element", S.as_symbol(self.element, "element"))
 

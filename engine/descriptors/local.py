@@ -36,22 +36,6 @@ KIND = "local"
 RING_DEFINITIONS = ("primitive", "king", "guttman")
 
 
-def _normalise_cutoffs(cutoffs) -> tuple:
-    """``{("Si", "O"): 2.0}`` or ``[("Si", "O", 2.0), …]`` -> sorted ((a, b, value), …)."""
-    if not cutoffs:
-        return ()
-    items = cutoffs.items() if hasattr(cutoffs, "items") else ((c[:2], c[2]) for c in cutoffs)
-    out = {}
-    for pair, value in items:
-        if isinstance(pair, str):
-            pair = tuple(pair.replace("–", "-").split("-"))
-        a, b = (S.as_symbol(e, "cutoffs") for e in pair)
-        a, b = sorted((a, b), key=number)
-        out[(a, b)] = None if value is None else float(value)
-    return tuple((a, b, v) for (a, b), v in sorted(out.items(), key=lambda kv: (number(kv[0][0]),
-                                                                                number(kv[0][1]))))
-
-
 @dataclass(frozen=True)
 class LocalFeatureParams:
     """Which bonds count and which optional features to add.
@@ -71,7 +55,7 @@ class LocalFeatureParams:
 
     def __post_init__(self):
         try:
-            object.__setattr__(self, "cutoffs", _normalise_cutoffs(self.cutoffs))
+            object.__setattr__(self, "cutoffs", S.normalise_cutoffs(self.cutoffs))
         except (TypeError, ValueError, IndexError) as exc:
             if isinstance(exc, ParameterError):
                 raise ParameterError("cutoffs", exc.reason) from None

@@ -50,6 +50,22 @@ def normalise_species(species) -> tuple:
     return tuple(out)
 
 
+def normalise_cutoffs(cutoffs) -> tuple:
+    """``{("Si", "O"): 2.0}`` or ``[("Si", "O", 2.0), …]`` -> sorted ((a, b, value), …)."""
+    if not cutoffs:
+        return ()
+    items = cutoffs.items() if hasattr(cutoffs, "items") else ((c[:2], c[2]) for c in cutoffs)
+    out = {}
+    for pair, value in items:
+        if isinstance(pair, str):
+            pair = tuple(pair.replace("–", "-").split("-"))
+        a, b = (as_symbol(e, "cutoffs") for e in pair)
+        a, b = sorted((a, b), key=number)
+        out[(a, b)] = None if value is None else float(value)
+    return tuple((a, b, v) for (a, b), v in sorted(out.items(), key=lambda kv: (number(kv[0][0]),
+                                                                                number(kv[0][1]))))
+
+
 def check_species(species: Sequence, parameter: str = "species") -> np.ndarray:
     """Atomic numbers of ``species`` sorted ascending (the feature order); raises on problems."""
     require(len(species) > 0, parameter, "list at least one element, e.g. ('Si', 'O')")

@@ -336,16 +336,28 @@ def _padded_images(positions, cell, cutoff):
     return np.concatenate(keep_frac) @ cell, np.concatenate(keep_atom)
 
 
+def _bin_gaps2(reach: int, width: float) -> tuple[np.ndarray, np.ndarray]:
+    """Bin offsets -reach..reach along one axis and the squared smallest gap between points in
+    cubic bins of ``width`` that far apart: two points in bins o apart are at least
+    max(|o| − 1, 0)·w apart along that axis."""
+    offsets = np.arange(-reach, reach + 1)
+    return offsets, (np.maximum(np.abs(offsets) - 1, 0) * width) ** 2
+
+
+def _within(gap2, cutoff: float):
+    """Whether squared gaps are within the cutoff (with a rounding margin): one rule for the
+    stencil and for the bound on its size."""
+    return gap2 <= cutoff * cutoff * (1 + 1e-9)
+
+
 def _row_stencil(reach: int, width: float, cutoff: float) -> np.ndarray:
     """(ox, oy) offsets of the columns of bins (along z) that can hold an atom within the
-    cutoff: two points in cubic bins o apart are at least max(|o_d| − 1, 0)·w apart along d.
-    Along z the bins of a column are contiguous in the sorted atoms, so the part of a column
+    cutoff (:func:`_bin_gaps2` along x and y). Along z the bins of a column are contiguous in the sorted atoms, so the part of a column
     inside the sphere is one range of atoms (:func:`~.environment.row_atoms` finds it per point).
     """
-    offsets = np.arange(-reach, reach + 1)
-    gap2 = (np.maximum(np.abs(offsets) - 1, 0) * width) ** 2
+    offsets, gap2 = _bin_gaps2(reach, width)
     rows = [(ox, oy) for ox, gx in zip(offsets, gap2) for oy, gy in zip(offsets, gap2)
-            if gx + gy <= cutoff * cutoff * (1 + 1e-9)]
+            if _within(gx + gy, cutoff)]
     return np.array(rows, dtype=np.int64)
 
 
@@ -356,10 +368,8 @@ def most_candidates(per_bin: np.ndarray, reach: int, width: float, cutoff: float
     this size never need to grow per point."""
     from scipy.ndimage import correlate
 
-    offsets = np.arange(-reach, reach + 1)
-    gap2 = (np.maximum(np.abs(offsets) - 1, 0) * width) ** 2
-    near = gap2[:, None, None] + gap2[None, :, None] + gap2[None, None, :] \
-        <= cutoff * cutoff * (1 + 1e-6)
+    _, gap2 = _bin_gaps2(reach, width)
+    near = _within(gap2[:, None, None] + gap2[None, :, None] + gap2[None, None, :], cutoff)
     return int(correlate(per_bin, near.astype(np.int64), mode="constant", cval=0).max())
 
 

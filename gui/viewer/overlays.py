@@ -55,6 +55,7 @@ class ColorBarOverlay(QWidget):
         self._background.setAlpha(170)  # the model stays faintly visible behind the bar
         self._lut = colormap_lut("viridis")
         self.info = None
+        self._ticks = ("", "")
         font = QFont(self.font())
         font.setPointSize(9)
         self.setFont(font)
@@ -69,6 +70,7 @@ class ColorBarOverlay(QWidget):
     def set(self, cmap: str, vmin: float, vmax: float, label: str) -> None:
         self._lut = np.asarray(colormap_lut(cmap))
         self.info = (cmap, float(vmin), float(vmax), str(label))
+        self._ticks = format_range(vmin, vmax)  # (low, high) end labels
         self._place()
         self.show()
         self.raise_()
@@ -82,12 +84,11 @@ class ColorBarOverlay(QWidget):
         if self.info is None:
             return
         metrics = self.fontMetrics()
-        ticks = format_range(self.info[1], self.info[2])
         bold = QFont(self.font())
         bold.setBold(True)
         width = max(
             QFontMetrics(bold).horizontalAdvance(self.info[3]) + 16,
-            max(metrics.horizontalAdvance(t) for t in ticks) + self.BAR_W + 18,
+            max(metrics.horizontalAdvance(t) for t in self._ticks) + self.BAR_W + 18,
         )
         parent_h = self.parentWidget().height()
         bar_h = int(min(self.BAR_H, max(40, parent_h - 2 * self.MARGIN - 40)))
@@ -98,7 +99,7 @@ class ColorBarOverlay(QWidget):
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt name)
         if self.info is None:
             return
-        cmap, vmin, vmax, label = self.info
+        label = self.info[3]
         painter = QPainter(self)
         painter.setRenderHint(QPainter.Antialiasing)
         painter.setPen(Qt.NoPen)
@@ -123,7 +124,7 @@ class ColorBarOverlay(QWidget):
         painter.setBrush(Qt.NoBrush)
         painter.drawRect(bar)
         right = QRectF(0, 0, bar.left() - 4, metrics.height())
-        low, high = format_range(vmin, vmax)
+        low, high = self._ticks
         painter.drawText(right.translated(0, bar.top() - 2), Qt.AlignRight, high)
         painter.drawText(right.translated(0, bar.bottom() - metrics.height() + 2), Qt.AlignRight, low)
         painter.end()
