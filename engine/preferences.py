@@ -24,7 +24,7 @@ _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 def _default_calculator() -> dict:
     # The window's reference calculator (engine.surrogate.pipeline.default_calculator).
     return {"core_hole": True, "core_hole_model": "full", "energy_reference": "delta-scf", "cluster_radius": 5.0,
-            "gaussian_fwhm": 0.8, "lorentzian_fwhm": 0.5}
+            "radius_spread": 0.2, "gaussian_fwhm": 0.8, "lorentzian_fwhm": 0.5}
 
 
 @dataclass

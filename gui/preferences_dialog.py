@@ -110,6 +110,11 @@ class PreferencesDialog(QDialog):
             self.reference.addItem(text, value)
         self.reference.setCurrentIndex(max(0, self.reference.findData(c.get("energy_reference", "delta-scf"))))
         self.radius = double_spin(2.0, 12.0, float(c.get("cluster_radius", 5.0)), " Å")
+        self.spread = double_spin(0.0, 3.0, float(c.get("radius_spread", 0.0)), " Å")
+        self.spread.setSpecialValueText("none (one cluster)")
+        self.spread.setToolTip("Average each site's spectrum over clusters of radius R − spread, R and "
+                               "R + spread: smooths the edge's jumps with the atoms at the cluster's "
+                               "boundary, at about 3× the cost.")
         self.gauss = double_spin(0.0, 10.0, float(c.get("gaussian_fwhm", 0.8)), " eV")
         self.lorentz = double_spin(0.0, 10.0, float(c.get("lorentzian_fwhm", 0.5)), " eV")
         page = QWidget()
@@ -118,6 +123,7 @@ class PreferencesDialog(QDialog):
         form.addRow("Core hole", self.core_hole)
         form.addRow("Energy zero", self.reference)
         form.addRow("Cluster radius", self.radius)
+        form.addRow("Average over radius ±", self.spread)
         form.addRow("Gaussian FWHM", self.gauss)
         form.addRow("Lorentzian FWHM", self.lorentz)
         return page
@@ -174,6 +180,7 @@ class PreferencesDialog(QDialog):
             **({"core_hole_model": self.core_hole.currentData()} if self.core_hole.currentData() != "none" else {}),
             "energy_reference": self.reference.currentData(),
             "cluster_radius": self.radius.value(),
+            "radius_spread": self.spread.value(),
             "gaussian_fwhm": self.gauss.value(),
             "lorentzian_fwhm": self.lorentz.value(),
         }

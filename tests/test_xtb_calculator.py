@@ -301,7 +301,7 @@ def test_oxidation_states_and_core_hole(a_sio):
     shifted = XtbCalculator(XtbParams(cluster_radius=4.0, core_hole=True, energy_reference="delta-scf"),
                             cache=False)
     # Only post-processing changes: same cluster, so compare sticks shifted by the edge.
-    spec = shifted.to_spectrum(z1.result(atoms, s4)[0], atoms, s4)
+    spec = shifted.to_spectrum(z1.results(atoms, s4)[0][0], atoms, s4)
     assert spec.meta["stick_energy"][0] == pytest.approx(
         x4.meta["stick_energy"][0] + edge4, abs=1e-9)
 
@@ -349,6 +349,33 @@ def test_cache_hit_skips_scf_and_survives_corruption(quartz, tmp_path, count_scf
     np.testing.assert_allclose(again.intensity, first.intensity, atol=1e-9)
     assert calc.site_spectrum(quartz, si).meta["cached"] and len(count_scf) == 2
     assert not list((tmp_path / "cache").glob("*/.tmp-*"))  # no temporary files left
+
+
+def test_radius_spread_is_the_mean_of_three_clusters_cached_alone(tmp_path, count_scf):
+    """The spread spectrum equals the mean of three single-radius runs made without any cache;
+    each cluster is cached under its own radius, so a single-radius run reuses it."""
+    atoms = load_example("a-SiO")
+    si = int(np.flatnonzero(atoms.numbers == 14)[2])  # clusters of 12, 30 and 36 atoms
+    cache = SiteCache(tmp_path / "cache")
+    spread = XtbCalculator(XtbParams(cluster_radius=SMALL, radius_spread=0.4), cache=cache)
+    assert spread.params.radii() == pytest.approx((3.1, 3.5, 3.9))
+    mean = spread.site_spectrum(atoms, si)
+    assert len(count_scf) == 3 and not mean.meta["cached"]
+    alone = [XtbCalculator(XtbParams(cluster_radius=r), cache=False).site_spectrum(atoms, si)
+             for r in (3.1, 3.5, 3.9)]
+    np.testing.assert_allclose(mean.intensity, np.mean([a.intensity for a in alone], axis=0), atol=1e-9)
+    sizes = [part["cluster_atoms"] for part in mean.meta["parts"]]
+    assert sizes == [a.meta["cluster_atoms"] for a in alone] and len(set(sizes)) == 3
+    assert mean.meta["cluster_atoms"] == sizes[1]  # the middle part's meta
+    assert sum(mean.meta["stick_weight"]) == pytest.approx(
+        np.mean([sum(a.meta["stick_weight"]) for a in alone]), rel=1e-9)
+    n = len(count_scf)
+    single = XtbCalculator(XtbParams(cluster_radius=3.9), cache=cache).site_spectrum(atoms, si)
+    assert single.meta["cached"] and len(count_scf) == n
+    assert spread.site_spectrum(atoms, si).meta["cached"] and len(count_scf) == n
+    # The spread is a setting of the spectrum (stored with models), not of one cluster's SCF.
+    assert spread.settings()["radius_spread"] == 0.4 and "radius_spread" not in spread.compute_settings()
+    assert XtbParams.from_dict({"cluster_radius": 5.0}).radius_spread == 0.0  # older model files
 
 
 def test_default_cache_dir_follows_xdg(tmp_path, monkeypatch):
@@ -414,6 +441,9 @@ def test_settings_are_json_and_round_trip():
     ({"n_points": 1}, "n_points"),
     ({"energy_reference": "delta-scf"}, "energy_reference"),
     ({"electronic_temperature": 0.0}, "electronic_temperature"),
+    ({"radius_spread": -0.1}, "radius_spread"),
+    ({"cluster_radius": 4.0, "radius_spread": 1.5}, "radius_spread"),
+    ({"cluster_radius": 11.9, "radius_spread": 0.2}, "cluster_radius"),
 ])
 def test_bad_params_name_the_parameter(kwargs, parameter):
     with pytest.raises(ParameterError) as err:

@@ -5,7 +5,10 @@ subclass is split so that the shared code can cache and loop:
 
 * :meth:`~ReferenceCalculator.prepare` — work shared by all sites of one model (a bond list);
 * :meth:`~ReferenceCalculator.environment` — what the result depends on, as elements and
-  positions with the absorber first (for xTB the capped cluster): the cache key is made of it;
+  positions with the absorber first (for xTB the capped cluster): the cache key is made of it.
+  A calculator whose site spectrum is the mean over several environments (xTB's clusters of a
+  few radii) returns them all from :meth:`~ReferenceCalculator.environments`, each cached alone
+  under :meth:`~ReferenceCalculator.key_settings`;
 * :meth:`~ReferenceCalculator.compute` — the expensive part, returning arrays plus a JSON-able
   ``meta`` dict (what is cached);
 * :meth:`~ReferenceCalculator.to_spectrum` — cheap post-processing of that result (reference
@@ -18,6 +21,7 @@ broadening width re-uses the cached calculations.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import replace
 from typing import Any, Iterable, Optional
 
 import numpy as np
@@ -67,6 +71,14 @@ class ReferenceCalculator(ABC):
     def to_spectrum(self, result: dict, atoms, index: int) -> Spectrum:
         """The spectrum of site ``index`` from :meth:`compute`'s result."""
 
+    def environments(self, atoms, index: int, context: Any = None) -> list:
+        """The environments whose spectra, averaged, make the site's spectrum: one by default."""
+        return [self.environment(atoms, index, context)]
+
+    def key_settings(self, environment: Any) -> dict:
+        """The settings in ``environment``'s cache key: :meth:`compute_settings` by default."""
+        return self.compute_settings()
+
     def check_site(self, atoms, index: int) -> int:
         """Raise ParameterError if ``index`` cannot be computed; return it as a plain int."""
         n = len(atoms)
@@ -79,31 +91,38 @@ class ReferenceCalculator(ABC):
         return index % n
 
     # -- shared ---------------------------------------------------------------------------
-    def result(self, atoms, index: int, context: Any = None,
-               cancel: Optional[CancelFn] = None) -> tuple[dict, bool]:
-        """(result of :meth:`compute`, whether it came from the cache) for one site."""
-        env = self.environment(atoms, index, context)
-        key = None
-        if self.cache is not None:
-            key = site_key(np.asarray(env.numbers), np.asarray(env.positions), self.compute_settings())
-            hit = self.cache.get(key)
-            if hit is not None:
-                return hit, True
-        check_cancel(cancel)
-        value = self.compute(env, cancel)
-        if key is not None:
-            self.cache.put(key, value)
-        return value, False
+    def results(self, atoms, index: int, context: Any = None,
+                cancel: Optional[CancelFn] = None, progress: Optional[ProgressFn] = None) -> tuple[list[dict], bool]:
+        """(:meth:`compute`'s result for each of the site's :meth:`environments`, whether all came
+        from the cache)."""
+        envs = self.environments(atoms, index, context)
+        values, all_cached = [], True
+        for k, env in enumerate(envs):
+            key = None
+            if self.cache is not None:
+                key = site_key(np.asarray(env.numbers), np.asarray(env.positions), self.key_settings(env))
+                hit = self.cache.get(key)
+                if hit is not None:
+                    values.append(hit)
+                    continue
+            check_cancel(cancel)
+            value = self.compute(env, cancel)
+            if key is not None:
+                self.cache.put(key, value)
+            values.append(value)
+            all_cached = False
+            report(progress, (k + 1) / len(envs), f"environment {k + 1} of {len(envs)} done")
+        return values, all_cached
 
     def site_spectrum(self, atoms, index: int, progress: Optional[ProgressFn] = None,
                       cancel: Optional[CancelFn] = None, context: Any = None) -> Spectrum:
-        """Spectrum of atom ``index`` (from the cache when this environment was done before)."""
+        """Spectrum of atom ``index`` (from the cache when its environments were done before)."""
         index = self.check_site(atoms, index)
         check_cancel(cancel)
         if context is None:
             context = self.prepare(atoms)
-        value, cached = self.result(atoms, index, context, cancel)
-        spec = self.to_spectrum(value, atoms, index)
+        values, cached = self.results(atoms, index, context, cancel, progress)
+        spec = mean_spectrum([self.to_spectrum(v, atoms, index) for v in values])
         spec.meta["cached"] = cached
         report(progress, 1.0, f"site {index} done")
         return spec
@@ -134,3 +153,19 @@ class ReferenceCalculator(ABC):
         out = SiteSpectra.from_spectra(spectra)
         out.source = self.label
         return out
+
+
+def mean_spectrum(parts: list[Spectrum]) -> Spectrum:
+    """The mean of spectra of one site on one grid (a single one is returned as it is). Meta is
+    the middle part's, its sticks are all parts' with their weights over the count, and
+    ``meta["parts"]`` lists each part's own cluster size and edge."""
+    if len(parts) == 1:
+        return parts[0]
+    middle = parts[len(parts) // 2]
+    meta = dict(middle.meta)
+    if all("stick_energy" in p.meta for p in parts):
+        meta["stick_energy"] = [e for p in parts for e in p.meta["stick_energy"]]
+        meta["stick_weight"] = [w / len(parts) for p in parts for w in p.meta["stick_weight"]]
+    meta["parts"] = [{k: p.meta[k] for k in ("cluster_radius", "cluster_atoms", "edge_ev") if k in p.meta}
+                     for p in parts]
+    return replace(middle, intensity=np.mean([p.intensity for p in parts], axis=0), meta=meta)

@@ -10,7 +10,9 @@ How a spectrum is made (:class:`XtbCalculator`):
 
 1. cut the cluster (:mod:`.cluster`): sphere of ``cluster_radius``, the anions of boundary
    cations completed, broken bonds capped with H, neutral; ``uhf`` is the parity of the
-   electron count (odd only when the model itself has a dangling bond);
+   electron count (odd only when the model itself has a dangling bond); with ``radius_spread``
+   three clusters (R - spread, R, R + spread), each computed and cached alone, and the site's
+   spectrum is the mean of theirs;
 2. one self-consistent GFN1-xTB run (tblite, silent, one OpenMP thread by default: the matrices
    are small and the machine is shared, so extra threads mostly spin). An SCF that does not
    converge (small-gap or radical clusters) is retried with the occupations smeared at
@@ -129,6 +131,11 @@ class XtbParams:
     #: Å; with completion of boundary Si this holds the absorber's second Si shell and its
     #: tetrahedra (~75 atoms in a-SiO2, about a second per SCF).
     cluster_radius: float = 5.0
+    #: Å; > 0: the spectrum is the mean of the clusters of radius R - spread, R and R + spread.
+    #: Which atoms at ~R are in a cluster (and so its boundary) moves the edge by tenths of an
+    #: eV from site to site, noise no descriptor of the site can follow; the mean over three
+    #: cuts smooths it, at ~3x the cost (:func:`amorpha.engine.surrogate.pipeline.default_calculator`).
+    radius_spread: float = 0.0
     core_hole: bool = False
     #: "excited" (XCH, neutral Z+1) or "full" (FCH, Z+1 cation); module docstring.
     core_hole_model: str = "excited"
@@ -148,8 +155,12 @@ class XtbParams:
                 f"unknown method {self.method!r}; tblite offers {', '.join(METHODS)}")
         r = finite_number(self.cluster_radius, "cluster_radius")
         require(r > 0, "cluster_radius", f"the cluster radius must be > 0 Å, got {r:g}")
-        require(r <= 12.0, "cluster_radius",
-                f"a {r:g} Å cluster has hundreds of atoms (minutes per SCF); use at most 12 Å")
+        spread = finite_number(self.radius_spread, "radius_spread")
+        require(0 <= spread <= r / 4, "radius_spread",
+                f"the radius spread must be between 0 and a quarter of the cluster radius "
+                f"({r / 4:g} Å), got {spread:g} Å")
+        require(r + spread <= 12.0, "cluster_radius",
+                f"a {r + spread:g} Å cluster has hundreds of atoms (minutes per SCF); use at most 12 Å")
         for name in ("gaussian_fwhm", "lorentzian_fwhm"):
             v = finite_number(getattr(self, name), name)
             require(v >= 0, name, f"a width must be >= 0 eV, got {v:g}")
@@ -183,6 +194,11 @@ class XtbParams:
         if kwargs.get("cutoffs") is not None:
             kwargs["cutoffs"] = {tuple(k.split("-")): v for k, v in kwargs["cutoffs"].items()}
         return cls(**kwargs)
+
+    def radii(self) -> tuple[float, ...]:
+        """The cluster radii whose spectra are averaged (one unless ``radius_spread`` > 0)."""
+        r, spread = float(self.cluster_radius), float(self.radius_spread)
+        return (r - spread, r, r + spread) if spread > 0 else (r,)
 
     def grid(self) -> np.ndarray:
         return np.linspace(float(self.e_min), float(self.e_max), int(self.n_points))
@@ -378,8 +394,8 @@ class XtbCalculator(ReferenceCalculator):
     def compute_settings(self) -> dict:
         s = self.settings()
         for name in ("gaussian_fwhm", "lorentzian_fwhm", "e_min", "e_max", "n_points",
-                     "energy_reference", "cutoffs"):  # cutoffs act through the cluster (the key)
-            s.pop(name, None)
+                     "energy_reference", "cutoffs", "radius_spread"):  # these act through the
+            s.pop(name, None)  # cluster, which is in the key, or after compute()
         if s["core_hole_model"] == "excited":  # the calculation from before the setting existed:
             del s["core_hole_model"]  # its cached results stay valid
         return s
@@ -405,9 +421,17 @@ class XtbCalculator(ReferenceCalculator):
     def prepare(self, atoms) -> Any:
         return bonds(atoms, self.params.cutoffs)
 
-    def environment(self, atoms, index: int, context: Any = None) -> Cluster:
-        return build_cluster(atoms, index, float(self.params.cluster_radius),
-                             cutoffs=self.params.cutoffs, bond_list=context)
+    def environment(self, atoms, index: int, context: Any = None, radius: Optional[float] = None) -> Cluster:
+        radius = float(self.params.cluster_radius if radius is None else radius)
+        return build_cluster(atoms, index, radius, cutoffs=self.params.cutoffs, bond_list=context)
+
+    def environments(self, atoms, index: int, context: Any = None) -> list[Cluster]:
+        return [self.environment(atoms, index, context, r) for r in self.params.radii()]
+
+    def key_settings(self, environment: Cluster) -> dict:
+        """A cluster's key holds its own radius, so the clusters of a spread and those of
+        single-radius runs share cache entries."""
+        return {**self.compute_settings(), "cluster_radius": float(environment.radius)}
 
     def _scf(self, numbers, cluster: Cluster, temperatures, cancel, charge: int = 0) -> tuple[XtbResult, float]:
         """SCF at the first electronic temperature that converges (:data:`SCF_RETRY_TEMPERATURES`);
@@ -468,6 +492,7 @@ class XtbCalculator(ReferenceCalculator):
                 "lumo_ev": lumo,
                 "homo_ev": homo,
                 "total_energy_ev": res.energy,
+                "cluster_radius": float(cluster.radius),
                 "cluster_atoms": int(len(numbers)),
                 "cluster_caps": int(cluster.n_caps),
                 "cluster_formula": cluster.atoms.get_chemical_formula(),

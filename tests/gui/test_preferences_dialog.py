@@ -61,6 +61,13 @@ def test_core_hole_choice_reaches_the_calculator(qtbot, empty_window):
     assert default_calculator(dialog.result_preferences().calculator, cache=False).params.core_hole_model == "full"
     dialog.core_hole.setCurrentIndex(dialog.core_hole.findData("excited"))
     assert default_calculator(dialog.result_preferences().calculator, cache=False).params.core_hole_model == "excited"
+    assert default_calculator(dialog.result_preferences().calculator, cache=False).params.radii() == (4.8, 5.0, 5.2)
+    dialog.spread.setValue(0.0)
+    assert default_calculator(dialog.result_preferences().calculator, cache=False).params.radii() == (5.0,)
+    dialog.spread.setValue(2.0)  # more than a quarter of the radius: the dialog says so
+    dialog.buttons.button(QDialogButtonBox.Ok).click()
+    assert dialog.isVisible() and "radius spread" in dialog.error.text()
+    dialog.spread.setValue(0.2)
     dialog.core_hole.setCurrentIndex(dialog.core_hole.findData("none"))
     dialog.reference.setCurrentIndex(dialog.reference.findData("lumo"))  # ΔSCF needs a core hole
     settings = dialog.result_preferences().calculator
