@@ -202,8 +202,8 @@ def _variance_reduction(cov: np.ndarray, k: int, noise=0.0) -> np.ndarray:
     """Greedy batch that most lowers the summed predictive variance over the candidates.
 
     ``cov`` is the posterior covariance of the noise-free spectra and ``noise`` the variance of a
-    reference spectrum about them (one number, or one per candidate). Learning the (noisy) spectrum of site p lowers the variance at
-    c by cov(c, p)² / (var(p) + noise); the covariance is updated as if p were learnt (a GP's
+    reference spectrum about them (one number, or one per candidate). Learning the (noisy)
+    spectrum of site p lowers the variance at c by cov(c, p)² / (var(p) + noise); the covariance is updated as if p were learnt (a GP's
     variance does not depend on the values), so the next pick goes where the first did not already
     help. Unlike the largest-variance rule this weighs a site by how many others it informs, so
     outliers do not take the whole budget; the noise keeps it from chasing variance that no

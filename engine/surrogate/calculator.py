@@ -8,7 +8,8 @@ subclass is split so that the shared code can cache and loop:
   positions with the absorber first (for xTB the capped cluster): the cache key is made of it.
   A calculator whose site spectrum is the mean over several environments (xTB's clusters of a
   few radii) returns them all from :meth:`~ReferenceCalculator.environments`, each cached alone
-  under :meth:`~ReferenceCalculator.key_settings`;
+  under :meth:`~ReferenceCalculator.key_settings`, and :meth:`~ReferenceCalculator.combine`
+  makes one spectrum of theirs;
 * :meth:`~ReferenceCalculator.compute` — the expensive part, returning arrays plus a JSON-able
   ``meta`` dict (what is cached);
 * :meth:`~ReferenceCalculator.to_spectrum` — cheap post-processing of that result (reference
@@ -79,6 +80,14 @@ class ReferenceCalculator(ABC):
         """The settings in ``environment``'s cache key: :meth:`compute_settings` by default."""
         return self.compute_settings()
 
+    def combine(self, parts: list[Spectrum]) -> Spectrum:
+        """The site's spectrum from its environments' spectra (one grid): their mean, with the
+        middle one's meta (a single one as it is); subclasses add what their meta needs."""
+        if len(parts) == 1:
+            return parts[0]
+        middle = parts[len(parts) // 2]
+        return replace(middle, intensity=np.mean([p.intensity for p in parts], axis=0), meta=dict(middle.meta))
+
     def check_site(self, atoms, index: int) -> int:
         """Raise ParameterError if ``index`` cannot be computed; return it as a plain int."""
         n = len(atoms)
@@ -122,7 +131,7 @@ class ReferenceCalculator(ABC):
         if context is None:
             context = self.prepare(atoms)
         values, cached = self.results(atoms, index, context, cancel, progress)
-        spec = mean_spectrum([self.to_spectrum(v, atoms, index) for v in values])
+        spec = self.combine([self.to_spectrum(v, atoms, index) for v in values])
         spec.meta["cached"] = cached
         report(progress, 1.0, f"site {index} done")
         return spec
@@ -154,18 +163,3 @@ class ReferenceCalculator(ABC):
         out.source = self.label
         return out
 
-
-def mean_spectrum(parts: list[Spectrum]) -> Spectrum:
-    """The mean of spectra of one site on one grid (a single one is returned as it is). Meta is
-    the middle part's, its sticks are all parts' with their weights over the count, and
-    ``meta["parts"]`` lists each part's own cluster size and edge."""
-    if len(parts) == 1:
-        return parts[0]
-    middle = parts[len(parts) // 2]
-    meta = dict(middle.meta)
-    if all("stick_energy" in p.meta for p in parts):
-        meta["stick_energy"] = [e for p in parts for e in p.meta["stick_energy"]]
-        meta["stick_weight"] = [w / len(parts) for p in parts for w in p.meta["stick_weight"]]
-    meta["parts"] = [{k: p.meta[k] for k in ("cluster_radius", "cluster_atoms", "edge_ev") if k in p.meta}
-                     for p in parts]
-    return replace(middle, intensity=np.mean([p.intensity for p in parts], axis=0), meta=meta)

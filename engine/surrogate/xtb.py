@@ -433,6 +433,17 @@ class XtbCalculator(ReferenceCalculator):
         single-radius runs share cache entries."""
         return {**self.compute_settings(), "cluster_radius": float(environment.radius)}
 
+    def combine(self, parts: list[Spectrum]) -> Spectrum:
+        """The mean over the clusters of a radius spread; its sticks are all clusters' with their
+        weights over the count, and ``meta["parts"]`` gives each cluster's radius, size and edge."""
+        spec = super().combine(parts)
+        if len(parts) > 1:
+            spec.meta["stick_energy"] = [e for p in parts for e in p.meta["stick_energy"]]
+            spec.meta["stick_weight"] = [w / len(parts) for p in parts for w in p.meta["stick_weight"]]
+            spec.meta["parts"] = [{k: p.meta[k] for k in ("cluster_radius", "cluster_atoms", "edge_ev")
+                                   if k in p.meta} for p in parts]
+        return spec
+
     def _scf(self, numbers, cluster: Cluster, temperatures, cancel, charge: int = 0) -> tuple[XtbResult, float]:
         """SCF at the first electronic temperature that converges (:data:`SCF_RETRY_TEMPERATURES`);
         ``charge`` is added to the cluster's own."""
