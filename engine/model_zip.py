@@ -1,6 +1,7 @@
 """Saved models as one zip: ``meta.json`` (what the model is, for whom, how good, which versions
 made it), an npz of its numbers (``arrays.npz``, or another name) and any other members a model
-needs (the scikit-learn models keep ``model.pkl`` beside their ``training.npz``), written
+needs (the scikit-learn models keep ``model.pkl`` beside their ``training.npz``, unless their
+meta and training data rebuild them exactly), written
 atomically; reading checks the format name and version and turns every way a file can be broken
 into one :class:`~.errors.ReadError`.
 
@@ -48,14 +49,15 @@ def write_model_zip(path, meta: Mapping, arrays: Mapping[str, np.ndarray],
 
 def read_model_zip(path, fmt: str, version: int, what: str, arrays_name: str = "arrays.npz",
                    members: tuple[str, ...] = ()) -> tuple:
-    """(meta, arrays, then the bytes of each of ``members``) of a file :func:`write_model_zip`
-    wrote with ``meta["format"] == fmt`` and ``meta["version"] <= version``; ``what`` names the
-    kind of model in messages."""
+    """(meta, arrays, then the bytes of each of ``members``, None for one the file lacks) of a
+    file :func:`write_model_zip` wrote with ``meta["format"] == fmt`` and ``meta["version"] <=
+    version``; ``what`` names the kind of model in messages."""
     path = os.fspath(path)
     try:
         with zipfile.ZipFile(path) as zf:
             meta = json.loads(zf.read("meta.json"))
-            blobs = tuple(zf.read(name) for name in members)
+            names = set(zf.namelist())
+            blobs = tuple(zf.read(name) if name in names else None for name in members)
             with np.load(io.BytesIO(zf.read(arrays_name)), allow_pickle=False) as npz:
                 arrays = {k: npz[k] for k in npz.files}
     except FileNotFoundError:
@@ -77,15 +79,16 @@ def read_model_zip(path, fmt: str, version: int, what: str, arrays_name: str = "
 
 
 def write_fitted_zip(path, meta: Mapping, fitted, x: np.ndarray, y: np.ndarray) -> None:
-    """A scikit-learn model: ``meta``, its ``fitted`` objects pickled (``model.pkl``) and its
-    training data (``training.npz``: x, y), from which another scikit-learn can refit it."""
-    write_model_zip(path, meta, {"x": x, "y": y}, "training.npz",
-                    {"model.pkl": pickle.dumps(fitted, protocol=pickle.HIGHEST_PROTOCOL)})
+    """A scikit-learn model: ``meta``, its ``fitted`` objects pickled (``model.pkl``; none when
+    ``fitted`` is None, for a model that ``meta`` and its data rebuild exactly) and its training
+    data (``training.npz``: x, y), from which another scikit-learn can refit it."""
+    pickled = {} if fitted is None else {"model.pkl": pickle.dumps(fitted, protocol=pickle.HIGHEST_PROTOCOL)}
+    write_model_zip(path, meta, {"x": x, "y": y}, "training.npz", pickled)
 
 
-def read_fitted_zip(path, fmt: str, version: int, what: str) -> tuple[dict, bytes, np.ndarray, np.ndarray]:
-    """(meta, the pickle's bytes unread, x, y) of a file :func:`write_fitted_zip` wrote; the
-    model decides whether to trust the pickle (same scikit-learn) or refit from x, y."""
+def read_fitted_zip(path, fmt: str, version: int, what: str) -> tuple[dict, bytes | None, np.ndarray, np.ndarray]:
+    """(meta, the pickle's bytes unread or None, x, y) of a file :func:`write_fitted_zip` wrote;
+    the model decides whether to trust the pickle (same scikit-learn) or refit from x, y."""
     meta, training, fitted = read_model_zip(path, fmt, version, what, "training.npz", ("model.pkl",))
     try:
         return meta, fitted, training["x"], training["y"]
@@ -96,11 +99,12 @@ def read_fitted_zip(path, fmt: str, version: int, what: str) -> tuple[dict, byte
 
 def restore_fitted(model, meta: Mapping, fitted: bytes, x: np.ndarray, y: np.ndarray) -> None:
     """Give ``model`` its fitted objects: the pickle when the same scikit-learn wrote it, else
-    ``model._fit(x, y)`` (another scikit-learn's pickles may not load or may behave differently).
-    Raises what unpickling or fitting raises; the caller names the file."""
+    ``model._fit(x, y)`` (another scikit-learn's pickles may not load or may behave differently;
+    a file without one is refitted too). Raises what unpickling or fitting raises; the caller
+    names the file."""
     import sklearn
 
-    if meta.get("sklearn") == sklearn.__version__:
+    if fitted is not None and meta.get("sklearn") == sklearn.__version__:
         model._fitted = pickle.loads(fitted)
         model._training = (x, y)
     else:

@@ -791,7 +791,7 @@ def _open_zip(path: Path) -> zipfile.ZipFile:
 def _read_index(zf: zipfile.ZipFile, path: Path) -> dict:
     names = set(zf.namelist())
     if _INDEX not in names:
-        if "meta.json" in names and "model.pkl" in names:
+        if "meta.json" in names and "training.npz" in names:
             raise ReadError(path, None, "this is an Amorpha spectrum model, not a project "
                                         "(open it as a model)")
         raise ReadError(path, None, f"not an Amorpha project: the archive has no {_INDEX}")

@@ -100,25 +100,54 @@ def test_bad_parameters_name_the_parameter():
         SpectrumModel.train(x[:5], y, {})
 
 
-def test_save_load_round_trip_and_refit_under_another_sklearn(tmp_path):
+def rewrite(path, out, meta_change=None, drop=(), add=None):
+    """A copy of the model zip ``path`` at ``out`` with its meta updated and members dropped or added."""
+    with zipfile.ZipFile(path) as zf:
+        parts = {n: zf.read(n) for n in zf.namelist() if n not in drop}
+    meta = json.loads(parts["meta.json"])
+    meta.update(meta_change or {})
+    parts["meta.json"] = json.dumps(meta).encode()
+    parts.update(add or {})
+    with zipfile.ZipFile(out, "w") as zf:
+        for name, blob in parts.items():
+            zf.writestr(name, blob)
+    return out
+
+
+def test_a_gaussian_process_is_saved_as_data_and_hyperparameters(tmp_path):
     x, y = data(50)
     model = SpectrumModel.train(x, y, {"kind": "soap"}, SurrogateParams(regressor="gp"))
     path = tmp_path / "m.amodel"
     model.save(path)
+    with zipfile.ZipFile(path) as zf:
+        assert zf.namelist() == ["meta.json", "training.npz"]
+        meta = json.loads(zf.read("meta.json"))
+    fitted = model._fitted["parts"][None]["regressor"].kernel_.theta
+    assert meta["version"] == 2 and meta["gp_theta"] == {"all": fitted.tolist()}
     again = SpectrumModel.load(path)
     assert again.descriptor == {"kind": "soap"} and again.element == "Si" and again.edge == "K"
-    np.testing.assert_array_equal(again.predict(x), model.predict(x))
-    # A file written under another scikit-learn is refitted from its training data: same answers.
+    # Rebuilt with the same hyperparameters: the same numbers to the last bit, whatever scikit-learn.
+    for other in (again, SpectrumModel.load(rewrite(path, tmp_path / "o.amodel", {"sklearn": "0.0.1"}))):
+        for got, want in zip(other.predict(x, return_std=True), model.predict(x, return_std=True)):
+            np.testing.assert_array_equal(got, want)
+    bad = rewrite(path, tmp_path / "bad.amodel", {"gp_theta": {"all": [0.1, 0.2]}})
+    with pytest.raises(ReadError, match="damaged.*gp_theta.*3 finite kernel hyperparameters"):
+        SpectrumModel.load(bad)
+    bad = rewrite(path, tmp_path / "bad.amodel", {"gp_theta": {"all": fitted.tolist(), "3": fitted.tolist()}})
+    with pytest.raises(ReadError, match="damaged.*one set of hyperparameters per fitted part"):
+        SpectrumModel.load(bad)
+
+
+def test_a_pickled_model_is_refitted_under_another_sklearn(tmp_path):
+    x, y = data(50)
+    model = SpectrumModel.train(x, y, {"kind": "soap"}, SurrogateParams(regressor="kernel_ridge"))
+    path = tmp_path / "m.amodel"
+    model.save(path)
     with zipfile.ZipFile(path) as zf:
-        parts = {n: zf.read(n) for n in zf.namelist()}
-    meta = json.loads(parts["meta.json"])
-    meta["sklearn"] = "0.0.1"
-    parts["meta.json"] = json.dumps(meta).encode()
-    parts["model.pkl"] = b"not a pickle"
-    other = tmp_path / "other.amodel"
-    with zipfile.ZipFile(other, "w") as zf:
-        for name, blob in parts.items():
-            zf.writestr(name, blob)
+        assert zf.namelist() == ["meta.json", "model.pkl", "training.npz"]
+    np.testing.assert_array_equal(SpectrumModel.load(path).predict(x), model.predict(x))
+    # A file written under another scikit-learn is refitted from its training data: same answers.
+    other = rewrite(path, tmp_path / "other.amodel", {"sklearn": "0.0.1"}, add={"model.pkl": b"not a pickle"})
     np.testing.assert_allclose(SpectrumModel.load(other).predict(x), model.predict(x), atol=1e-6)
 
 
@@ -130,15 +159,8 @@ def test_damaged_or_future_model_files_give_a_clear_error(tmp_path):
     x, y = data(20)
     path = tmp_path / "m.amodel"
     SpectrumModel.train(x, y, {}, SurrogateParams(regressor="ridge")).save(path)
-    with zipfile.ZipFile(path) as zf:
-        parts = {n: zf.read(n) for n in zf.namelist()}
-    meta = json.loads(parts["meta.json"])
-    meta["version"] = 99
-    with zipfile.ZipFile(path, "w") as zf:
-        for name, blob in parts.items():
-            zf.writestr(name, json.dumps(meta) if name == "meta.json" else blob)
     with pytest.raises(ReadError, match="newer Amorpha"):
-        SpectrumModel.load(path)
+        SpectrumModel.load(rewrite(path, tmp_path / "future.amodel", {"version": 99}))
 
 
 def test_farthest_first_picks_the_corners_of_a_square():

@@ -11,11 +11,12 @@ sites predicts the others.
 
 A model remembers what it was trained with (descriptor settings, energy grid, element, edge, the
 reference calculator) and refuses, with a message, to predict from features made another way.
-Saved models are a zip of ``meta.json``, the training data (``training.npz``) and a pickle of the
-fitted scikit-learn objects. The pickle is used only when it was written by the scikit-learn
-version now installed; otherwise the model is refitted from its training data (same seed, same
-result), so a model file outlives library upgrades. Open only model files you trust, as with any
-pickle.
+Saved models are a zip of ``meta.json``, the training data (``training.npz``) and, for ridge,
+kernel ridge and MLP, a pickle of the fitted scikit-learn objects. The pickle is used only when it
+was written by the scikit-learn version now installed; otherwise the model is refitted from its
+training data (same seed, same result), so a model file outlives library upgrades. Open only model
+files you trust, as with any pickle. A Gaussian process needs no pickle: its fitted
+hyperparameters in ``meta.json`` and the training data rebuild it exactly.
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ from amorpha.engine.tasks import check_cancel, report, sub_progress
 
 REGRESSORS = ("ridge", "kernel_ridge", "gp", "mlp")
 MODEL_FORMAT = "amorpha-spectrum-model"
-MODEL_VERSION = 1
+MODEL_VERSION = 2  # 2: Gaussian processes saved without a pickle (meta "gp_theta")
 
 
 class ModelMismatchError(ValueError):
@@ -72,8 +73,17 @@ class SurrogateParams:
         return cls(**d)
 
 
-def _regressor(params: SurrogateParams, x: np.ndarray):
-    """A fresh scikit-learn estimator for standardised features ``x``."""
+def _typical_distance(x: np.ndarray) -> float:
+    """The median distance between distinct rows of ``x`` (1 when all rows are equal)."""
+    from scipy.spatial.distance import pdist
+
+    d2 = pdist(x, "sqeuclidean")
+    return float(np.sqrt(np.median(d2[d2 > 0]))) if np.any(d2 > 0) else 1.0
+
+
+def _regressor(params: SurrogateParams, x: np.ndarray, theta=None):
+    """A fresh scikit-learn estimator for standardised features ``x``; with ``theta`` (a fitted
+    Gaussian process's log-hyperparameters, ``kernel_.theta``) a GP that keeps them as they are."""
     from sklearn.gaussian_process import GaussianProcessRegressor
     from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
     from sklearn.kernel_ridge import KernelRidge
@@ -85,14 +95,19 @@ def _regressor(params: SurrogateParams, x: np.ndarray):
     if params.regressor == "mlp":
         return MLPRegressor(hidden_layer_sizes=params.hidden, alpha=params.alpha, max_iter=3000,
                             early_stopping=len(x) >= 50, random_state=params.seed, tol=1e-6)
-    # The typical distance between standardised samples sets the kernel width to start from.
-    sub = x[:: max(1, len(x) // 200)]
-    d2 = np.sum((sub[:, None, :] - sub[None, :, :]) ** 2, axis=-1)
-    scale = float(np.sqrt(np.median(d2[d2 > 0]))) if np.any(d2 > 0) else 1.0
+    # The typical distance between standardised samples sets the kernel width to start from
+    # (fitted hyperparameters given: only the kernel's form is needed).
+    scale = 1.0 if theta is not None else _typical_distance(x[:: max(1, len(x) // 200)])
     if params.regressor == "kernel_ridge":
         return KernelRidge(kernel="rbf", gamma=1.0 / scale**2, alpha=params.alpha)
     kernel = ConstantKernel(1.0, (1e-3, 1e3)) * Matern(scale, (scale * 1e-2, scale * 1e2), nu=2.5) \
         + WhiteKernel(1e-3, (1e-8, 1e0))
+    if theta is not None:
+        theta = np.asarray(theta, dtype=np.float64)
+        require(theta.shape == kernel.theta.shape and np.all(np.isfinite(theta)), "gp_theta",
+                f"{len(kernel.theta)} finite kernel hyperparameters")
+        return GaussianProcessRegressor(kernel.clone_with_theta(theta), optimizer=None,
+                                        random_state=params.seed)
     return GaussianProcessRegressor(kernel, random_state=params.seed)
 
 
@@ -100,8 +115,9 @@ def _regressor(params: SurrogateParams, x: np.ndarray):
 MIN_GROUP = 15
 
 
-def _fit_part(params: SurrogateParams, x: np.ndarray, y: np.ndarray) -> dict:
-    """Scaler, PCA of the spectra and regressor on the PCA scores, fitted on ``x``, ``y``."""
+def _fit_part(params: SurrogateParams, x: np.ndarray, y: np.ndarray, theta=None) -> dict:
+    """Scaler, PCA of the spectra and regressor on the PCA scores, fitted on ``x``, ``y``
+    (a Gaussian process with the hyperparameters ``theta`` when given, see :func:`_regressor`)."""
     from sklearn.decomposition import PCA
     from sklearn.preprocessing import StandardScaler
 
@@ -113,7 +129,7 @@ def _fit_part(params: SurrogateParams, x: np.ndarray, y: np.ndarray) -> dict:
     # One scale for all scores (not one per score): the leading components, which carry the
     # spectrum, then dominate the fit, and the predicted variances add up in intensity units.
     unit = float(scores[:, 0].std()) or 1.0
-    regressor = _regressor(params, xs).fit(xs, scores / unit)
+    regressor = _regressor(params, xs, theta).fit(xs, scores / unit)
     return {"scaler": scaler, "pca": pca, "regressor": regressor, "unit": unit}
 
 
@@ -134,6 +150,11 @@ def _score_variance(part: dict) -> float:
     """Intensity² per unit of a part's normalised score variance, summed over its PCA scores
     (they share one kernel, so each has the same normalised variance)."""
     return part["unit"] ** 2 * part["pca"].n_components_
+
+
+def _part_name(key) -> str:
+    """A fitted part's name in saved files: "all" for the one fitted on every site, else its group."""
+    return "all" if key is None else str(key)
 
 
 def _white_noise(kernel) -> float:
@@ -185,18 +206,30 @@ class SpectrumModel:
         """Fitted one regressor per group of a grouped descriptor (its first feature column)."""
         return self.descriptor.get("kind") == "grouped"
 
-    def _fit(self, x: np.ndarray, y: np.ndarray) -> None:
+    def _fit(self, x: np.ndarray, y: np.ndarray, thetas: dict | None = None) -> None:
+        """Fit every part; ``thetas`` (part name → a Gaussian process's fitted hyperparameters,
+        as :meth:`gp_thetas` gives) skips the hyperparameter search and rebuilds the same model."""
         # A grouped descriptor's first column is the site's group; every group with enough sites
         # gets its own scaler, PCA and regressor, and one fitted on all sites serves the rest.
+        thetas = thetas or {}
         rows = x[:, 1:] if self.grouped else x
-        parts = {None: _fit_part(self.params, rows, y)}
+        parts = {None: _fit_part(self.params, rows, y, thetas.get(_part_name(None)))}
         if self.grouped:
             keys = np.rint(x[:, 0]).astype(np.int64)
             for key in np.unique(keys):
                 if np.sum(keys == key) >= MIN_GROUP:
-                    parts[int(key)] = _fit_part(self.params, rows[keys == key], y[keys == key])
+                    parts[int(key)] = _fit_part(self.params, rows[keys == key], y[keys == key],
+                                                thetas.get(_part_name(int(key))))
+        require(not thetas or set(thetas) == {_part_name(k) for k in parts}, "gp_theta",
+                "one set of hyperparameters per fitted part")
         self._fitted = {"parts": parts, "n_features": x.shape[1]}
         self._training = (x, y)
+
+    def gp_thetas(self) -> dict[str, list[float]]:
+        """Each part's fitted Gaussian-process log-hyperparameters by part name: with the training
+        data, all a saved GP model needs (refitting with them is one Cholesky factorisation)."""
+        return {_part_name(key): part["regressor"].kernel_.theta.tolist()
+                for key, part in self._fitted["parts"].items()}
 
     def _routes(self, x: np.ndarray):
         """(fitted part, the rows of ``x`` it predicts, their features) for each part in use."""
@@ -333,11 +366,13 @@ class SpectrumModel:
             "n_train": self.n_train,
             "sklearn": sklearn.__version__,
             "amorpha": getattr(engine, "__version__", ""),
-        }
+        } | ({"gp_theta": self.gp_thetas()} if self.has_uncertainty else {})
 
     def save(self, path) -> None:
-        """Write atomically: a crash while saving leaves the previous file as it was."""
-        write_fitted_zip(path, self.meta(), self._fitted, *self._training)
+        """Write atomically: a crash while saving leaves the previous file as it was. A Gaussian
+        process is saved as its training data and hyperparameters (``gp_theta``), no pickle: its
+        fitted arrays (features again, an n × n Cholesky factor) were most of a file's size."""
+        write_fitted_zip(path, self.meta(), None if self.has_uncertainty else self._fitted, *self._training)
 
     @classmethod
     def load(cls, path) -> "SpectrumModel":
@@ -359,7 +394,10 @@ class SpectrumModel:
             x, y = (np.asarray(a, dtype=np.float64) for a in training)
             require(x.ndim == 2 and y.shape == (len(x), len(energy)), "training data",
                     f"{len(energy)} intensities per training spectrum")
-            restore_fitted(model, meta, fitted, x, y)
+            if "gp_theta" in meta:
+                model._fit(x, y, dict(meta["gp_theta"]))
+            else:
+                restore_fitted(model, meta, fitted, x, y)
             if "parts" not in model._fitted:  # written before grouped models: one part, all sites
                 n = model._fitted.pop("n_features")
                 model._fitted = {"parts": {None: model._fitted}, "n_features": n}
