@@ -12,10 +12,25 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
                                QVBoxLayout, QWidget)
 
-from amorpha.engine.surrogate.xtb import ENERGY_REFERENCES
+from amorpha.engine.surrogate.xtb import ENERGY_REFERENCES, XtbParams
 
 #: Learning-curve colours: the active strategy, random, anything else.
 CURVE_COLORS = ["#d62728", "#1f77b4", "#2ca02c"]
+
+
+def _cluster_text(settings: dict) -> str:
+    """" on 5 Å clusters", " averaged over 4.8, 5 and 5.2 Å clusters" for a cluster calculator's
+    stored settings; "" for others (no cluster radius stored)."""
+    if "cluster_radius" not in settings:
+        return ""
+    try:
+        radii = XtbParams.from_dict(settings).radii()
+    except (TypeError, ValueError):
+        return ""
+    text = [f"{r:g}" for r in radii]
+    if len(text) == 1:
+        return f" on {text[0]} Å clusters"
+    return f" averaged over {', '.join(text[:-1])} and {text[-1]} Å clusters"
 
 
 class PredictionPanel(QWidget):
@@ -120,16 +135,18 @@ class PredictionPanel(QWidget):
         if "r2" in m:
             quality = (f"<br>held-out R² {m['r2']:.3f}, cosine {m['cosine_mean']:.3f}, "
                        f"peak error {m['peak_error_ev']:.2f} eV ({m.get('n', '?')} sites)")
-        reference = ENERGY_REFERENCES.get((m.get("calculator") or {}).get("energy_reference"))
+        calculator = m.get("calculator") or {}
+        reference = ENERGY_REFERENCES.get(calculator.get("energy_reference"))
         if reference:
             quality += f"<br>energies relative to the {reference}"
+        clusters = _cluster_text(calculator)
         regressor = {"gp": "Gaussian process", "kernel_ridge": "kernel ridge", "ridge": "ridge",
                      "mlp": "MLP"}[model.params.regressor]
         if model.grouped:
             regressor += f" per number of bonded {model.descriptor.get('element') or 'neighbours'}"
         self.summary.setText(
             f"<b>{model.element} {model.edge}</b> surrogate: {regressor} on {model.n_train} site spectra "
-            f"from {model.reference or 'unknown reference'}{quality}"
+            f"from {model.reference or 'unknown reference'}{clusters}{quality}"
         )
 
     def set_choices(self, keys: list[str], current: str) -> None:

@@ -221,6 +221,9 @@ def test_builtin_models_load_together_si_k_in_use(qtbot, empty_window, silica):
     with qtbot.waitSignal(window.prediction.prediction_settled, timeout=120000):
         window.prediction.load_default()
     assert window.prediction.model.element == "Si"
+    summary = window.prediction_panel.summary.text()
+    assert "Gaussian process per number of bonded O on 300 site spectra from xTB (qualitative) " \
+           "averaged over 4.8, 5 and 5.2 Å clusters" in summary, summary
     keys = [p.name.split("-xtb")[0].replace("-", " ") for p in builtin_model_paths()]
     assert "O K" in keys, "resources/models/O-K-xtb.amodel is missing: packaging/train_models.py --element O"
     combo = window.prediction_panel.edge_combo
@@ -229,6 +232,7 @@ def test_builtin_models_load_together_si_k_in_use(qtbot, empty_window, silica):
         combo.setCurrentText("O K")
     (average,) = window.spectrum_panel.group("predicted")
     assert average.element == "O" and average.edge == "K"
+    assert "on 4 Å clusters" in window.prediction_panel.summary.text()
 
 
 def test_builtin_models_on_a_model_without_their_elements_say_so_quietly(qtbot, empty_window):
