@@ -80,23 +80,46 @@ class LearningCurve:
 
 
 class ActiveLearner:
-    """The state of one active-learning run over a fixed pool of descriptor rows."""
+    """The state of one active-learning run over a fixed pool of descriptor rows.
+
+    With a grouped descriptor (:mod:`amorpha.engine.descriptors.grouped`, the site's group in the
+    first column) the sites are chosen by one model over the inner columns, :attr:`chooser`, and
+    :attr:`model` is fitted per group on them: chosen by the grouped model itself (independent
+    groups, each with its own noise), the big low-noise groups take the budget and the rare ones
+    starve (packaging/train_models.py, ``si_k_descriptor``, has the numbers).
+    """
 
     def __init__(self, pool: np.ndarray, params: ActiveParams, descriptor: dict | None = None,
                  test: tuple[np.ndarray, np.ndarray] | None = None):
         self.pool = np.asarray(pool, dtype=np.float64)
-        std = self.pool.std(axis=0)
-        self._mean, self._std = self.pool.mean(axis=0), np.where(std > 0, std, 1.0)
-        self.params = params.validate(len(self.pool))
         self.descriptor = dict(descriptor or {})
+        self.grouped = self.descriptor.get("kind") == "grouped"
+        #: the chooser's columns of the pool (and of ``test``) and its descriptor settings
+        self._columns = slice(1, None) if self.grouped else slice(None)
+        self._x = self.pool[:, self._columns]
+        self._chooser_descriptor = self.descriptor["inner"] if self.grouped else self.descriptor
+        std = self._x.std(axis=0)
+        self._mean, self._std = self._x.mean(axis=0), np.where(std > 0, std, 1.0)
+        self.params = params.validate(len(self.pool))
         self.test = test
         self.rng = np.random.default_rng(params.seed)
         self.labelled: list[int] = []
         self.failed: list[int] = []
         self.spectra: np.ndarray | None = None
         self.grid: SiteSpectra | None = None  # energy/element/edge of the first answer
-        self.model: SpectrumModel | None = None
+        self.chooser: SpectrumModel | None = None
+        self._grouped_model: SpectrumModel | None = None
         self.curve = LearningCurve(params.strategy)
+
+    @property
+    def model(self) -> SpectrumModel | None:
+        """The surrogate learnt so far (None before the first spectra): the chooser itself, or
+        with a grouped descriptor the per-group model on the same spectra (fitted when asked)."""
+        if not self.grouped or self.chooser is None:
+            return self.chooser
+        if self._grouped_model is None or self._grouped_model.n_train != len(self.labelled):
+            self._grouped_model = self._train(self.pool, self.descriptor)
+        return self._grouped_model
 
     # -- choosing sites ---------------------------------------------------------------------
     def next_queries(self) -> np.ndarray:
@@ -111,14 +134,14 @@ class ActiveLearner:
         if self.params.strategy == "random":
             return self.rng.choice(free, k, replace=False)
         if self.params.strategy == "uncertainty":
-            _, std = self.model.predict(self.pool[free], return_std=True)
-            return free[_top_k_diverse(std, self.pool[free], k)]
+            _, std = self.chooser.predict(self._x[free], return_std=True)
+            return free[_top_k_diverse(std, self._x[free], k)]
         if self.params.strategy == "variance":
             if len(free) > VARIANCE_POOL:
                 free = np.sort(self.rng.choice(free, VARIANCE_POOL, replace=False))
-            cov = self.model.posterior_covariance(self.pool[free], latent=True)
-            return free[_variance_reduction(cov, k, self.model.noise_variances(self.pool[free]))]
-        return free[_farthest_first(self._scaled(self.pool[free]), self._scaled(self.pool[self.labelled]), k)]
+            cov = self.chooser.posterior_covariance(self._x[free], latent=True)
+            return free[_variance_reduction(cov, k, self.chooser.noise_variances(self._x[free]))]
+        return free[_farthest_first(self._scaled(self._x[free]), self._scaled(self._x[self.labelled]), k)]
 
     def _scaled(self, x: np.ndarray) -> np.ndarray:
         return (x - self._mean) / self._std
@@ -135,26 +158,27 @@ class ActiveLearner:
             y = np.atleast_2d(np.asarray(spectra, dtype=np.float64))
         require(len(rows) == len(y), "spectra", f"one spectrum per queried site ({len(rows)})")
         unseen = None
-        if self.model is not None and self.test is None:
-            unseen = float(np.sqrt(np.mean((self.model.predict(self.pool[rows]) - y) ** 2)))
+        if self.chooser is not None and self.test is None:
+            unseen = float(np.sqrt(np.mean((self.chooser.predict(self._x[rows]) - y) ** 2)))
         self.labelled.extend(int(r) for r in rows)
         self.spectra = y if self.spectra is None else np.vstack([self.spectra, y])
-        self.model = self._train()
+        self.chooser = self._train(self._x, self._chooser_descriptor)
         error = self._test_rmse() if self.test is not None else unseen
         if error is not None:
             self.curve.calls.append(len(self.labelled))
             self.curve.rmse.append(error)
 
-    def _train(self) -> SpectrumModel:
+    def _train(self, features: np.ndarray, descriptor: dict) -> SpectrumModel:
+        """A model on the labelled rows of ``features`` (the pool's columns ``descriptor`` made)."""
         energy = self.grid.energy if self.grid is not None else np.arange(self.spectra.shape[1], dtype=float)
         g = self.grid
         data = SiteSpectra(energy, self.spectra, np.asarray(self.labelled),
                            g.element if g else "", g.edge if g else "", g.source if g else "")
-        return SpectrumModel.train(self.pool[self.labelled], data, self.descriptor, self.params.surrogate)
+        return SpectrumModel.train(features[self.labelled], data, descriptor, self.params.surrogate)
 
     def _test_rmse(self) -> float:
         x, y = self.test
-        return float(np.sqrt(np.mean((self.model.predict(x) - y) ** 2)))
+        return float(np.sqrt(np.mean((self.chooser.predict(x[:, self._columns]) - y) ** 2)))
 
     @property
     def done(self) -> bool:
