@@ -53,6 +53,18 @@ def model_key(model: SpectrumModel) -> str:
     return f"{model.element} {model.edge}".strip()
 
 
+def calculator_cost(settings: dict) -> str:
+    """What one reference site costs, for the dialogs: xTB with the Z+1 core hole takes 2-7 s per
+    5 Å cluster (bench_surrogate), and ``radius_spread`` averages three clusters."""
+    if "cluster_radius" not in settings:
+        return "the reference calculator runs once per site; computed sites are cached on disk"
+    from amorpha.engine.surrogate.xtb import XtbParams
+
+    clusters = len(XtbParams.from_dict(settings).radii())
+    each = f", {clusters} clusters each" if clusters > 1 else ""
+    return f"xTB takes seconds per site{each}; computed sites are cached on disk"
+
+
 @dataclass(frozen=True)
 class CompareRequest(CompareParams):
     """The Compare dialog: :class:`CompareParams` and where the sites come from."""
@@ -247,6 +259,17 @@ class SpectrumPrediction(QObject):
         stored = self.model.metrics.get("calculator") if self.model is not None else None
         return default_calculator(stored or self.window.preferences.calculator)
 
+    @staticmethod
+    def _site_pool(atoms, element: str, calculator, progress, cancel):
+        """The pool of ``element`` sites of ``atoms`` with the descriptor surrogates learn from
+        (:func:`~amorpha.engine.surrogate.pipeline.training_descriptor`; its cutoff is the
+        calculator's cluster radius)."""
+        from amorpha.engine.surrogate.pipeline import site_pool, training_descriptor
+
+        radius = calculator.settings().get("cluster_radius", 5.0)
+        descriptor = training_descriptor(present_symbols(atoms.numbers), element, bool(atoms.pbc.all()), radius)
+        return site_pool([atoms], element, descriptor, progress=progress, cancel=cancel)
+
     # -- training ---------------------------------------------------------------------------
     def train_dialog(self):
         from amorpha.gui.build_dialogs import Field, ParamsDialog
@@ -259,6 +282,7 @@ class SpectrumPrediction(QObject):
         if self.model is not None and self.model.element in elements:  # the edge chosen in the list
             element = self.model.element
         count = count_element(self._atoms.numbers, element)
+        cost = calculator_cost(self._calculator().settings())
         dialog = ParamsDialog(
             f"Train a {element} K surrogate on this model", ActiveParams(max_calls=min(60, count)),
             [
@@ -276,7 +300,7 @@ class SpectrumPrediction(QObject):
                                                           ("ridge", "ridge"), ("mlp", "MLP"))),
                 Field("seed", "Random seed", lo=0, hi=2**31 - 1),
             ],
-            note=lambda p: f"{count} {element} sites in the pool; xTB takes about a second per site",
+            note=lambda p: f"{count} {element} sites in the pool; {cost}",
             intro=f"Active learning on the {element} sites of the shown model with GFN1-xTB "
                   f"(qualitative) as the reference. Cancel keeps every spectrum computed so far.",
             parent=self.window)
@@ -285,7 +309,7 @@ class SpectrumPrediction(QObject):
         return dialog
 
     def train(self, params, element: str = "Si"):
-        from amorpha.engine.surrogate.pipeline import learn, site_pool
+        from amorpha.engine.surrogate.pipeline import learn
 
         atoms = self._atoms
         calculator = self._calculator()
@@ -294,7 +318,7 @@ class SpectrumPrediction(QObject):
         def work(progress, cancel):
             from amorpha.engine.tasks import sub_progress
 
-            pool = site_pool([atoms], element, progress=sub_progress(progress, 0, 0.05), cancel=cancel)
+            pool = self._site_pool(atoms, element, calculator, sub_progress(progress, 0, 0.05), cancel)
             state["pool"] = pool
             from amorpha.engine.surrogate.active import ActiveLearner
 
@@ -334,6 +358,7 @@ class SpectrumPrediction(QObject):
 
         element = self.model.element if self.model is not None else "Si"
         count = count_element(self._atoms.numbers, element) if self._atoms is not None else 0
+        cost = calculator_cost(self._calculator().settings())
         dialog = ParamsDialog(
             "Compare active learning with random sampling", CompareRequest(),
             [
@@ -348,9 +373,8 @@ class SpectrumPrediction(QObject):
                 Field("n_test", "Held-out sites", lo=2, hi=10000),
                 Field("seed", "Random seed", lo=0, hi=2**31 - 1),
             ],
-            note=lambda p: (f"{count} {element} sites; xTB takes seconds per site (computed sites are "
-                            f"cached on disk, each site once for both strategies): at most "
-                            f"{p.n_test + 2 * p.max_calls - p.n_initial} calculations" if p.source == "shown" else
+            note=lambda p: (f"{count} {element} sites; {cost}, each site once for both strategies: at "
+                            f"most {p.n_test + 2 * p.max_calls - p.n_initial} calculations" if p.source == "shown" else
                             "You choose the folder next; its spectra are used as they are."),
             intro="Runs the active strategy and random sampling from the same starting sites and plots "
                   "the error on held-out sites against calculator calls. Cancel keeps the curves so far.",
@@ -387,8 +411,6 @@ class SpectrumPrediction(QObject):
                 return folder_curves(folder, params, curves=curves, progress=sub_progress(progress, 0.2, 1),
                                      cancel=cancel)
         else:
-            from amorpha.engine.surrogate.pipeline import site_pool
-
             if self._atoms is None:
                 self.window.show_error("Compare with random", "Open a structure first.")
                 return None
@@ -398,7 +420,7 @@ class SpectrumPrediction(QObject):
             source = f"{element} sites, {calculator.label}"
 
             def work(progress, cancel):
-                pool = site_pool([atoms], element, progress=sub_progress(progress, 0, 0.05), cancel=cancel)
+                pool = self._site_pool(atoms, element, calculator, sub_progress(progress, 0, 0.05), cancel)
                 return calculator_curves(pool, calculator, params, curves=curves,
                                          progress=sub_progress(progress, 0.05, 1), cancel=cancel)
 

@@ -111,3 +111,17 @@ def test_sites_of_different_groups_are_independent_for_active_learning():
     learner.run(lambda rows: y.intensity[rows])
     assert len(learner.labelled) == 48 and learner.model.grouped
     assert len(set(x[learner.labelled, 0])) == 3
+
+
+def test_surrogates_learn_from_sites_grouped_by_bonded_o_in_an_oxide():
+    """The window and make models share one descriptor: cations of an oxide grouped by their O
+    neighbours, O itself and O-free structures not; the cutoff is the reference's cluster radius."""
+    from amorpha.engine.surrogate.pipeline import training_descriptor
+
+    si = training_descriptor(["O", "Si"], "Si", cluster_radius=5.2)
+    assert isinstance(si, GroupedParams) and si.element == "O"
+    assert (si.inner.r_cut, si.inner.sigma, si.inner.species) == (5.2, 0.3, ("O", "Si"))
+    o = training_descriptor(["Si", "O"], "O", periodic=False, cluster_radius=4.0)
+    assert isinstance(o, SoapParams) and (o.r_cut, o.periodic) == (4.0, False)
+    assert isinstance(training_descriptor(["Si"], "Si"), SoapParams)
+

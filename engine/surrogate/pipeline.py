@@ -22,6 +22,26 @@ def default_descriptor(species, periodic: bool = True):
                       periodic=periodic)
 
 
+def training_descriptor(species, element: str, periodic: bool = True, cluster_radius: float = 5.0):
+    """The descriptor a surrogate learns from reference spectra with (the window's "Train on this
+    model" and ``make models``): :func:`default_descriptor` with
+
+    * the cutoff at the reference's cluster radius: atoms beyond it never reached the calculation;
+    * narrower atom Gaussians (σ 0.3 Å instead of 0.5): sub-oxide sites differ in a second shell
+      that wider ones blur;
+    * in an oxide, cation sites grouped by their number of bonded O (their formal oxidation state:
+      the edge steps with it), each group fitted apart.
+
+    packaging/train_models.py (``si_k_descriptor``, ``o_k_descriptor``) has the measurements.
+    """
+    from dataclasses import replace
+
+    from amorpha.engine.descriptors import GroupedParams
+
+    soap = replace(default_descriptor(species, periodic), sigma=0.3, r_cut=float(cluster_radius))
+    return GroupedParams(soap, element="O") if "O" in set(species) and element != "O" else soap
+
+
 def default_calculator(settings: dict | None = None, cache=True):
     """The reference calculator the window and ``make models`` use: GFN1-xTB with the full Z+1 core
     hole (the cation: no excited electron to settle on a dangling bond nearby, see
@@ -119,13 +139,15 @@ def learn(pool: SitePool, calculator, params: ActiveParams | None = None, learne
     """Active learning on ``pool`` with ``calculator`` as the oracle; pass ``learner`` to continue.
 
     The learner is returned (and, when given, updated in place) so that a cancelled run keeps
-    every spectrum computed so far.
+    every spectrum computed so far. Its model keeps the calculator's settings (``metrics
+    ["calculator"]``), so further references for it are computed the same way.
     """
     if learner is None:
         learner = ActiveLearner(pool.features, params or ActiveParams(), pool.descriptor.to_dict())
     learner.run(calculator_oracle(pool, calculator, cancel=cancel), progress=progress, cancel=cancel)
-    if learner.model is not None:
+    if learner.model is not None:  # like make models: the model says how its references were made
         learner.model.reference = getattr(calculator, "label", learner.model.reference)
+        learner.model.metrics["calculator"] = calculator.settings()
     return learner
 
 

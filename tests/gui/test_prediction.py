@@ -97,7 +97,10 @@ def test_training_with_xtb_in_the_window_and_cancel(qtbot, empty_window, silica)
         window.prediction.train(params, "Si")
     model = window.prediction.model
     assert model.n_train == 4 and model.reference == "xTB (qualitative)"
-    assert "ridge on 4 site spectra from xTB (qualitative)" in window.prediction_panel.summary.text()
+    # the descriptor make models uses: grouped by bonded O, cut at the cluster radius
+    assert model.grouped and model.descriptor["inner"]["r_cut"] == 5.0
+    assert "ridge per number of bonded O on 4 site spectra from xTB (qualitative) averaged over 4.8, 5 " \
+           "and 5.2 Å clusters" in window.prediction_panel.summary.text()
     assert window.prediction.learner.curve.calls == [4]
     # the new model predicts the shown structure
     qtbot.waitUntil(lambda: len(window.spectrum_panel.group("predicted")) == 1, timeout=60000)
