@@ -225,7 +225,7 @@ def test_builtin_models_load_together_si_k_in_use(qtbot, empty_window, silica):
         window.prediction.load_default()
     assert window.prediction.model.element == "Si"
     summary = window.prediction_panel.summary.text()
-    assert "Gaussian process per number of bonded O on 300 site spectra from xTB (qualitative) " \
+    assert "Gaussian process per number of bonded O on 450 site spectra from xTB (qualitative) " \
            "averaged over 4.8, 5 and 5.2 Å clusters" in summary, summary
     keys = [p.name.split("-xtb")[0].replace("-", " ") for p in builtin_model_paths()]
     assert "O K" in keys, "resources/models/O-K-xtb.amodel is missing: packaging/train_models.py --element O"
