@@ -56,11 +56,11 @@ def model_key(model: SpectrumModel) -> str:
 def calculator_cost(settings: dict) -> str:
     """What one reference site costs, for the dialogs: xTB with the Z+1 core hole takes 2-7 s per
     5 Å cluster (bench_surrogate), and ``radius_spread`` averages three clusters."""
-    if "cluster_radius" not in settings:
-        return "the reference calculator runs once per site; computed sites are cached on disk"
-    from amorpha.engine.surrogate.xtb import XtbParams
+    from amorpha.engine.surrogate.xtb import cluster_radii
 
-    clusters = len(XtbParams.from_dict(settings).radii())
+    clusters = len(cluster_radii(settings))
+    if not clusters:
+        return "the reference calculator runs once per site; computed sites are cached on disk"
     each = f", {clusters} clusters each" if clusters > 1 else ""
     return f"xTB takes seconds per site{each}; computed sites are cached on disk"
 

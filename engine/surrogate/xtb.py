@@ -216,6 +216,17 @@ def _sym(e) -> str:
     return e if isinstance(e, str) else symbol(int(e))
 
 
+def cluster_radii(settings: dict) -> tuple[float, ...]:
+    """The cluster radii a model's stored calculator ``settings`` average over; () for settings
+    of another calculator (no cluster radius) or settings that do not parse."""
+    if "cluster_radius" not in settings:
+        return ()
+    try:
+        return XtbParams.from_dict(settings).radii()
+    except (TypeError, ValueError):
+        return ()
+
+
 # -- xTB run and projections -----------------------------------------------------------------
 
 class XtbError(RuntimeError):

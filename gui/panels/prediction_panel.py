@@ -12,7 +12,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
                                QVBoxLayout, QWidget)
 
-from amorpha.engine.surrogate.xtb import ENERGY_REFERENCES, XtbParams
+from amorpha.engine.surrogate.xtb import ENERGY_REFERENCES, cluster_radii
 
 #: Learning-curve colours: the active strategy, random, anything else.
 CURVE_COLORS = ["#d62728", "#1f77b4", "#2ca02c"]
@@ -21,13 +21,9 @@ CURVE_COLORS = ["#d62728", "#1f77b4", "#2ca02c"]
 def _cluster_text(settings: dict) -> str:
     """" on 5 Å clusters", " averaged over 4.8, 5 and 5.2 Å clusters" for a cluster calculator's
     stored settings; "" for others (no cluster radius stored)."""
-    if "cluster_radius" not in settings:
+    text = [f"{r:g}" for r in cluster_radii(settings)]
+    if not text:
         return ""
-    try:
-        radii = XtbParams.from_dict(settings).radii()
-    except (TypeError, ValueError):
-        return ""
-    text = [f"{r:g}" for r in radii]
     if len(text) == 1:
         return f" on {text[0]} Å clusters"
     return f" averaged over {', '.join(text[:-1])} and {text[-1]} Å clusters"
