@@ -83,6 +83,7 @@ class PredictionPanel(QWidget):
         self.curve_plot.setMinimumHeight(170)
         self.curve_plot.setLabel("bottom", "calculator calls")
         self.curve_plot.setLabel("left", "RMSE (unseen sites)")
+        self.curve_plot.getAxis("left").enableAutoSIPrefix(False)  # 0.02, not "20 (x0.001)"
         self.curve_plot.showGrid(x=True, y=True, alpha=0.2)
         self.curve_plot.addLegend(offset=(-10, 10))
         self.compare_button = self._button("Compare with random…", self.compare_requested,

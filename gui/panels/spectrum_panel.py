@@ -63,7 +63,8 @@ class SpectrumPanel(QWidget):
         self.plot = pg.PlotWidget()
         self.plot.setLabel("bottom", "Energy", units="eV")
         self.plot.getAxis("bottom").enableAutoSIPrefix(False)  # eV as in the panels, never keV
-        self.plot.setLabel("left", "Intensity")
+        self.plot.setLabel("left", "Intensity (arb. units)")
+        self.plot.getAxis("left").enableAutoSIPrefix(False)  # 0.4, not "400 (x0.001)"
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.legend = self.plot.addLegend(offset=(-10, 10), brush=pg.mkBrush(255, 255, 255, 210),
                                           pen=pg.mkPen("#cccccc"), labelTextSize="8pt")
