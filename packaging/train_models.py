@@ -30,6 +30,10 @@ O_K_SETTINGS = {"core_hole_model": "excited", "cluster_radius": 4.0, "radius_spr
                 "e_max": 35.0, "lorentzian_fwhm": 0.2}
 
 
+#: Si K's overrides: each reference the mean over five clusters, 4.6 to 5.4 Å (see :func:`si_k_calculator`).
+SI_K_SETTINGS = {"radius_spread": 0.4, "radius_points": 5}
+
+
 def o_k_calculator():
     """GFN1-xTB for the O K edge: Z+1 (O -> F) core hole with the ΔSCF edge, like Si K, but
 
@@ -87,8 +91,19 @@ def si_k_calculator():
     peak error 0.63 eV; a-SiO2 0.991, a-SiO 0.974; by oxidation state Si⁰ 0.977, Si¹⁺ 0.981,
     Si²⁺ 0.970, Si³⁺ 0.965, Si⁴⁺ 0.986; training sites per group 102 / 58 / 58 / 110 / 122;
     learning-curve RMSE 0.0180 at 300 calls, 0.0171 at 400, 0.0166 at 450.
+
+    600 calls of the same gained next to nothing (R² 0.912, cosine 0.9792, min 0.903; RMSE 0.0163
+    at 600): the curve flattens on the references' own scatter. Its held-out misses are mostly
+    edge shifts (aligned by the best shift within ±1.5 eV the cosine would be 0.986; the worst
+    site, a-SiO Si³⁺ 924, 0.903 -> 0.973 at -0.75 eV). So the references average five clusters,
+    4.6 to 5.4 Å (``SI_K_SETTINGS``): against five-cluster references of the 40 held-out sites,
+    the 450- and 600-call three-cluster models already score cosine 0.9812 and 0.9814 (0.9789,
+    0.9792 against their own three-cluster references); the five- and three-cluster means agree
+    to 0.9994, so this removes scatter, not structure. Single radii against the five-cluster mean:
+    4.6 Å 0.984, 4.8 0.993, 5 0.998, 5.2 0.994, 5.4 0.982.
     """
-    return default_calculator()  # the window's default since the full core hole proved itself here
+    # the window's default (the full core hole proved itself here), with five clusters
+    return default_calculator({**default_calculator(cache=False).settings(), **SI_K_SETTINGS})
 
 
 def prefetch(pool, calculator, rows, workers: int) -> list:

@@ -351,7 +351,7 @@ def test_cache_hit_skips_scf_and_survives_corruption(quartz, tmp_path, count_scf
     assert not list((tmp_path / "cache").glob("*/.tmp-*"))  # no temporary files left
 
 
-def test_radius_spread_is_the_mean_of_three_clusters_cached_alone(tmp_path, count_scf):
+def test_radius_spread_is_the_mean_of_clusters_cached_alone(tmp_path, count_scf):
     """The spread spectrum equals the mean of three single-radius runs made without any cache;
     each cluster is cached under its own radius, so a single-radius run reuses it."""
     atoms = load_example("a-SiO")
@@ -376,6 +376,20 @@ def test_radius_spread_is_the_mean_of_three_clusters_cached_alone(tmp_path, coun
     # The spread is a setting of the spectrum (stored with models), not of one cluster's SCF.
     assert spread.settings()["radius_spread"] == 0.4 and "radius_spread" not in spread.compute_settings()
     assert XtbParams.from_dict({"cluster_radius": 5.0}).radius_spread == 0.0  # older model files
+    assert XtbParams.from_dict({"cluster_radius": 5.0, "radius_spread": 0.2}).radii() == (4.8, 5.0, 5.2)
+
+    # Five clusters over the same spread: the three above come from the cache, two are new.
+    five = XtbCalculator(XtbParams(cluster_radius=SMALL, radius_spread=0.4, radius_points=5), cache=cache)
+    assert five.params.radii() == pytest.approx((3.1, 3.3, 3.5, 3.7, 3.9))
+    spectrum = five.site_spectrum(atoms, si)
+    assert len(count_scf) == n + 2 and [p["cluster_radius"] for p in spectrum.meta["parts"]] == \
+        pytest.approx([3.1, 3.3, 3.5, 3.7, 3.9])
+    between = [XtbCalculator(XtbParams(cluster_radius=r), cache=cache).site_spectrum(atoms, si)
+               for r in (3.3, 3.7)]
+    assert len(count_scf) == n + 2  # cached by the five-cluster run
+    np.testing.assert_allclose(spectrum.intensity, np.mean([a.intensity for a in alone + between], axis=0),
+                               atol=1e-9)
+    assert "radius_points" not in five.compute_settings() and five.settings()["radius_points"] == 5
 
 
 def test_default_cache_dir_follows_xdg(tmp_path, monkeypatch):
@@ -444,6 +458,9 @@ def test_settings_are_json_and_round_trip():
     ({"radius_spread": -0.1}, "radius_spread"),
     ({"cluster_radius": 4.0, "radius_spread": 1.5}, "radius_spread"),
     ({"cluster_radius": 11.9, "radius_spread": 0.2}, "cluster_radius"),
+    ({"radius_spread": 0.2, "radius_points": 4}, "radius_points"),  # R must be in the middle
+    ({"radius_spread": 0.2, "radius_points": 1}, "radius_points"),
+    ({"radius_spread": 0.2, "radius_points": 2.5}, "radius_points"),
 ])
 def test_bad_params_name_the_parameter(kwargs, parameter):
     with pytest.raises(ParameterError) as err:

@@ -11,8 +11,8 @@ How a spectrum is made (:class:`XtbCalculator`):
 1. cut the cluster (:mod:`.cluster`): sphere of ``cluster_radius``, the anions of boundary
    cations completed, broken bonds capped with H, neutral; ``uhf`` is the parity of the
    electron count (odd only when the model itself has a dangling bond); with ``radius_spread``
-   three clusters (R - spread, R, R + spread), each computed and cached alone, and the site's
-   spectrum is the mean of theirs;
+   ``radius_points`` clusters from R - spread to R + spread (3: R - spread, R, R + spread),
+   each computed and cached alone, and the site's spectrum is the mean of theirs;
 2. one self-consistent GFN1-xTB run (tblite, silent, one OpenMP thread by default: the matrices
    are small and the machine is shared, so extra threads mostly spin). An SCF that does not
    converge (small-gap or radical clusters) is retried with the occupations smeared at
@@ -131,11 +131,13 @@ class XtbParams:
     #: Å; with completion of boundary Si this holds the absorber's second Si shell and its
     #: tetrahedra (~75 atoms in a-SiO2, about a second per SCF).
     cluster_radius: float = 5.0
-    #: Å; > 0: the spectrum is the mean of the clusters of radius R - spread, R and R + spread.
-    #: Which atoms at ~R are in a cluster (and so its boundary) moves the edge by tenths of an
-    #: eV from site to site, noise no descriptor of the site can follow; the mean over three
-    #: cuts smooths it, at ~3x the cost (:func:`amorpha.engine.surrogate.pipeline.default_calculator`).
+    #: Å; > 0: the spectrum is the mean of ``radius_points`` clusters evenly spaced from
+    #: R - spread to R + spread (3: R - spread, R, R + spread). Which atoms at ~R are in a
+    #: cluster (and so its boundary) moves the edge by tenths of an eV from site to site, noise
+    #: no descriptor of the site can follow; the mean over several cuts smooths it, at as many
+    #: times the cost (:func:`amorpha.engine.surrogate.pipeline.default_calculator`).
     radius_spread: float = 0.0
+    radius_points: int = 3
     core_hole: bool = False
     #: "excited" (XCH, neutral Z+1) or "full" (FCH, Z+1 cation); module docstring.
     core_hole_model: str = "excited"
@@ -159,6 +161,10 @@ class XtbParams:
         require(0 <= spread <= r / 4, "radius_spread",
                 f"the radius spread must be between 0 and a quarter of the cluster radius "
                 f"({r / 4:g} Å), got {spread:g} Å")
+        points = finite_number(self.radius_points, "radius_points")
+        require(points == int(points) and 3 <= points <= 9 and points % 2 == 1, "radius_points",
+                f"the clusters averaged must be an odd number from 3 to 9 (R in the middle), "
+                f"got {self.radius_points}")
         require(r + spread <= 12.0, "cluster_radius",
                 f"a {r + spread:g} Å cluster has hundreds of atoms (minutes per SCF); use at most 12 Å")
         for name in ("gaussian_fwhm", "lorentzian_fwhm"):
@@ -197,8 +203,10 @@ class XtbParams:
 
     def radii(self) -> tuple[float, ...]:
         """The cluster radii whose spectra are averaged (one unless ``radius_spread`` > 0)."""
-        r, spread = float(self.cluster_radius), float(self.radius_spread)
-        return (r - spread, r, r + spread) if spread > 0 else (r,)
+        r, spread, half = float(self.cluster_radius), float(self.radius_spread), int(self.radius_points) // 2
+        if spread <= 0:
+            return (r,)
+        return tuple(r + spread * k / half for k in range(-half, half + 1))
 
     def grid(self) -> np.ndarray:
         return np.linspace(float(self.e_min), float(self.e_max), int(self.n_points))
@@ -405,7 +413,7 @@ class XtbCalculator(ReferenceCalculator):
     def compute_settings(self) -> dict:
         s = self.settings()
         for name in ("gaussian_fwhm", "lorentzian_fwhm", "e_min", "e_max", "n_points",
-                     "energy_reference", "cutoffs", "radius_spread"):  # these act through the
+                     "energy_reference", "cutoffs", "radius_spread", "radius_points"):  # these act through the
             s.pop(name, None)  # cluster, which is in the key, or after compute()
         if s["core_hole_model"] == "excited":  # the calculation from before the setting existed:
             del s["core_hole_model"]  # its cached results stay valid

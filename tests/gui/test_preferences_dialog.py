@@ -62,6 +62,11 @@ def test_core_hole_choice_reaches_the_calculator(qtbot, empty_window):
     dialog.core_hole.setCurrentIndex(dialog.core_hole.findData("excited"))
     assert default_calculator(dialog.result_preferences().calculator, cache=False).params.core_hole_model == "excited"
     assert default_calculator(dialog.result_preferences().calculator, cache=False).params.radii() == (4.8, 5.0, 5.2)
+    assert [dialog.points.itemData(k) for k in range(dialog.points.count())] == [3, 5, 7, 9]  # R in the middle
+    dialog.points.setCurrentIndex(dialog.points.findData(5))
+    dialog.spread.setValue(0.4)
+    assert default_calculator(dialog.result_preferences().calculator, cache=False).params.radii() == \
+        pytest.approx((4.6, 4.8, 5.0, 5.2, 5.4))
     dialog.spread.setValue(0.0)
     assert default_calculator(dialog.result_preferences().calculator, cache=False).params.radii() == (5.0,)
     dialog.spread.setValue(2.0)  # more than a quarter of the radius: the dialog says so
