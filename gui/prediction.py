@@ -55,7 +55,7 @@ def model_key(model: SpectrumModel) -> str:
 
 def calculator_cost(settings: dict) -> str:
     """What one reference site costs, for the dialogs: xTB with the Z+1 core hole takes 2-7 s per
-    5 Å cluster (bench_surrogate), and ``radius_spread`` averages three clusters."""
+    5 Å cluster (bench_surrogate), and ``radius_spread`` averages ``radius_points`` clusters."""
     from amorpha.engine.surrogate.xtb import cluster_radii
 
     clusters = len(cluster_radii(settings))

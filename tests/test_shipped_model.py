@@ -39,11 +39,13 @@ def test_shipped_model_describes_itself(shipped):
     # reference the mean over clusters of 4.8, 5 and 5.2 Å (radius_spread 0.2; 300 references
     # chosen again): R² 0.900, cosine 0.9775 (min 0.898), peak error 0.70 eV; a-SiO2 0.989,
     # a-SiO 0.973. With 450 references: R² 0.910, cosine 0.979 (min 0.914), peak error 0.63 eV;
-    # a-SiO2 0.991, a-SiO 0.974.
+    # a-SiO2 0.991, a-SiO 0.974 (600: 0.912, 0.9792). With each reference the mean over five
+    # clusters, 4.6 to 5.4 Å (450 chosen again): R² 0.917, cosine 0.9805 (min 0.914), peak error
+    # 0.59 eV; a-SiO2 0.993, a-SiO 0.975.
     m = shipped.metrics
-    assert m["n"] >= 30 and m["r2"] >= 0.905 and m["cosine_mean"] >= 0.978 and m["cosine_min"] >= 0.90, m
+    assert m["n"] >= 30 and m["r2"] >= 0.9 and m["cosine_mean"] >= 0.98 and m["cosine_min"] >= 0.90, m
     assert shipped.n_train == 450
-    assert m["calculator"]["radius_spread"] == 0.2
+    assert (m["calculator"]["radius_spread"], m["calculator"]["radius_points"]) == (0.4, 5)
     assert shipped.descriptor["kind"] == "grouped" and shipped.descriptor["element"] == "O"
 
 
