@@ -83,6 +83,38 @@ def test_model_without_its_element_and_damaged_files(qtbot, empty_window, model_
     assert window.prediction.model is not None  # the model in use stays
 
 
+def test_xtb_of_the_selected_atom_adds_its_reference_spectrum(qtbot, empty_window, silica, model_file):
+    """The Predict panel's "xTB of selected atom": the calculator's spectrum of the clicked Si in
+    the background, labelled as such, with the expected time in the task's title; no atom or an
+    atom of another element is a message, not a run."""
+    window = empty_window
+    show(qtbot, window, silica.copy())
+    with qtbot.waitSignal(window.prediction.prediction_settled, timeout=60000):
+        with qtbot.waitSignal(window.prediction.model_changed, timeout=30000):
+            window.prediction.load(str(model_file))
+    window.prediction._picked = -1
+    with qtbot.waitSignal(window.error_shown, timeout=5000) as blocker:
+        window.prediction_panel.reference_button.click()
+    assert "Select an atom first" in blocker.args[0]
+    o = int(np.flatnonzero(window.atoms.numbers == 8)[0])
+    window.select_atom(o)
+    with qtbot.waitSignal(window.error_shown, timeout=5000) as blocker:
+        window.prediction_panel.reference_button.click()
+    assert f"Atom {o} is O" in blocker.args[0] and "Select a Si atom" in blocker.args[0]
+
+    # the rule model stores no calculator, so the one in Preferences runs: a small one here
+    window.preferences.calculator = {"cluster_radius": 3.5, "radius_spread": 0.0, "core_hole": False}
+    si = int(np.flatnonzero(window.atoms.numbers == 14)[5])
+    window.select_atom(si)
+    with qtbot.waitSignal(window.runner.task_started, timeout=5000) as started:
+        window.prediction_panel.reference_button.click()
+    assert f"spectrum of Si{si} (about 1-2 s)" in started.args[0].label
+    qtbot.waitUntil(lambda: len(window.spectrum_panel.group("reference")) == 1, timeout=60000)
+    (reference,) = window.spectrum_panel.group("reference")
+    assert reference.site == si and "xTB (qualitative)" in reference.label
+    assert reference.intensity.max() > 0
+
+
 @pytest.mark.slow
 def test_training_with_xtb_in_the_window_and_cancel(qtbot, empty_window, silica):
     """Active learning with the real calculator, on a tiny budget; then Cancel on a big one."""
@@ -346,7 +378,9 @@ def test_compare_dialog_defaults_to_a_small_budget_and_refuses_bad_settings(qtbo
     qtbot.waitExposed(dialog)
     ok = dialog.buttons.button(QDialogButtonBox.Ok)
     assert ok.text() == "Compare" and ok.isEnabled()
-    assert "1000 Si sites" in dialog.note_label.text() and "at most 54 calculations"  # 12 held-out + 6 shared + 2 × 18 in dialog.note_label.text()
+    note = dialog.note_label.text()
+    assert "1000 Si sites" in note and "at most 54 calculations" in note  # 12 held-out + 6 shared + 2 × 18
+    assert "xTB takes about 5-23 s per site (3 clusters)" in note  # the window's default calculator
     spin_of(dialog, "max_calls").setValue(4)  # fewer calls than random starting sites
     assert not ok.isEnabled() and "max_calls" in dialog.error_label.text()
     dialog.reject()
