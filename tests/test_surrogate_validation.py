@@ -55,6 +55,8 @@ A third round (same protocol, random 5-fold CV / test):
       its first 5-20 PCA scores as a block weighted 0.3-3x    0.941-0.948 / 0.927-0.937
     GP hyperparameters set by CV instead of the marginal likelihood (Matern ν 0.5-2.5,
       length 20-150, noise 1e-4-0.024; ML's own: ν 2.5, 74, 0.024)   best 0.943 / 0.937
+    kernel-weighted mean of training spectra (Nadaraya-Watson, Gaussian or Laplacian
+      weights, bandwidth 0.02-0.4 of the median distance)       ≤ 0.934 / ≤ 0.928
 
 The xTB block (multi-fidelity: a cheap calculation as a feature) gains most in cross-validation
 and loses most on the thioureas, like every choice before that the random CV prefers.
