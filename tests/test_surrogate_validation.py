@@ -61,6 +61,9 @@ A third round (same protocol, random 5-fold CV / test):
       length 20-150, noise 1e-4-0.024; ML's own: ν 2.5, 74, 0.024)   best 0.943 / 0.937
     kernel-weighted mean of training spectra (Nadaraya-Watson, Gaussian or Laplacian
       weights, bandwidth 0.02-0.4 of the median distance)       ≤ 0.934 / ≤ 0.928
+    the xTB edge (first final state, or first strong stick/peak: r = 0.76-0.86 with ORCA's
+      first peak, 1.4 eV scatter) as the energy the GP's targets are aligned to  0.918-0.930 / 0.851-0.907
+    … or as a ridge trend under the GP (α 1-100)                0.935-0.940 / 0.855-0.938
 
 The xTB block (multi-fidelity: a cheap calculation as a feature) gains most in cross-validation
 and loses most on the thioureas, like every choice before that the random CV prefers.
