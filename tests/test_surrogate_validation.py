@@ -50,6 +50,7 @@ prediction from a descriptor row alone cannot know the molecule's composition.
 
 A third round (same protocol, random 5-fold CV / test):
 
+    SOAP r_cut 6/8/10 Å (the whole molecule), σ 0.3/0.5/1.0      0.934-0.948 / 0.868-0.929
     SOAP scaled as one block, or each row to unit norm          0.943 / 0.931
     signed square root of SOAP, standardised                    0.945 / 0.937
     standardised, the half of the columns with least variance
