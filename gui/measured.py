@@ -78,6 +78,8 @@ class MeasuredSpectra(QObject):
         self.aligned = None
         self.decomposition = None
         self._onset_for = None  # (element, edge) whose tabulated onset the Compare tab was given
+        self._edge_model = None  # "O K": the model to predict with once the models have loaded
+        prediction.model_changed.connect(self._models_arrived)
         self._curves: dict[str, list] = {}
         self.region = pg.LinearRegionItem(brush=pg.mkBrush(255, 165, 0, 45), movable=True)
         self.region.setZValue(-10)
@@ -155,24 +157,73 @@ class MeasuredSpectra(QObject):
         self.original = self.current = data.spectrum()
         self.fit = self.aligned = self.decomposition = self.explanation = None
         self._erase(*_PENS)
-        self._show_file(data)
         e = data.energy
         span = e[-1] - e[0]
-        self.panel.set_window(self.panel.bg_window, e[0] + 0.05 * span, e[0] + 0.25 * span)
-        self.panel.set_window(self.panel.pre_window, e[0] + 0.05 * span, e[0] + 0.25 * span)
-        self.panel.set_window(self.panel.post_window, e[0] + 0.70 * span, e[0] + 0.95 * span)
+        edge, windows = self._edge_of(e)
+        self._show_file(data, edge)
+        pre = windows.get("pre", (e[0] + 0.05 * span, e[0] + 0.25 * span))
+        post = windows.get("post", (e[0] + 0.70 * span, e[0] + 0.95 * span))
+        self.panel.set_window(self.panel.bg_window, *pre)
+        self.panel.set_window(self.panel.pre_window, *pre)
+        self.panel.set_window(self.panel.post_window, *post)
         for pair in (self.panel.compare_window, self.panel.fit_window):
             self.panel.set_window(pair, e[0], e[-1])
         if self.predicted() is not None:
             self._fill_onset(self.predicted())
-        self.panel.status.setText(f"Opened {os.path.basename(data.source)}: {len(e)} channels, "
-                                  f"{e[0]:g}–{e[-1]:g} eV.")
+        said = f"Opened {os.path.basename(data.source)}: {len(e)} channels, {e[0]:g}–{e[-1]:g} eV."
+        if edge is not None:
+            said += (f" The {edge[0]} {edge[1]} edge ({edge[2]:g} eV) sets the background window "
+                     f"({pre[0]:.0f}–{pre[1]:.0f} eV) and the edge-step windows.")
+            said += self._use_model_of(edge)
+        self.panel.status.setText(said)
         self._window_typed()
         self._show_current()
 
-    def _show_file(self, data) -> None:
-        """The file's settings, and for a line scan or map its total counts per pixel."""
-        self.panel.show_data(data.title, data.kind, data.shape, data.meta)
+    def _edge_of(self, energy) -> tuple[tuple[str, str, float] | None, dict]:
+        """The first tabulated edge of the shown structure's elements on the measured axis with room
+        for a background window before it, and its starting windows (:func:`edge_windows`);
+        (None, {}) when there is none (the windows then fall back to fractions of the range)."""
+        from amorpha.engine.elements import present_symbols
+        from amorpha.engine.spectra.edges import edge_windows, edges_within
+
+        atoms = self.window.atoms
+        if atoms is None:
+            return None, {}
+        for edge in edges_within(energy[0], energy[-1], present_symbols(atoms.numbers)):
+            windows = edge_windows(energy, edge[2])
+            if windows:
+                return edge, windows
+        return None, {}
+
+    def _use_model_of(self, edge) -> str:
+        """Predict with the loaded model of the measured ``edge`` when the one in use is of another
+        edge (an O K spectrum beside a Si K prediction compares nothing), or as soon as the models
+        have loaded; what was done, for the status line. Only when a file opens: a model the user
+        chooses afterwards stays."""
+        from amorpha.gui.prediction import model_key
+
+        key, model = f"{edge[0]} {edge[1]}", self.prediction.model
+        self._edge_model = None
+        if model is None:
+            self._edge_model = key
+            return ""
+        if model_key(model) == key or key not in self.prediction.models:
+            return ""
+        self.prediction.choose(key)
+        return f" Predicting with the {key} model."
+
+    def _models_arrived(self, model) -> None:
+        key, self._edge_model = self._edge_model, None
+        if key and model is not None and key in self.prediction.models:
+            self.prediction.choose(key)
+
+    def _show_file(self, data, edge=None) -> None:
+        """The file's settings (and the ``edge`` found on its axis), and for a line scan or map its
+        total counts per pixel."""
+        meta = dict(data.meta)
+        if edge is not None:
+            meta["edge"] = f"{edge[0]} {edge[1]}, onset {edge[2]:g} eV (tabulated): windows set around it"
+        self.panel.show_data(data.title, data.kind, data.shape, meta)
         self.panel.set_loaded(True, image=bool(data.shape))
         self.panel.image_item.clear()
         self.panel.pixel_marker.clear()
@@ -426,7 +477,7 @@ class MeasuredSpectra(QObject):
         return lambda spectrum: instrument_broadening(spectrum, g, l)
 
     def align(self, window, fit_scale: bool = True):
-        from amorpha.engine.spectra.compare import align, difference, similarity
+        from amorpha.engine.spectra.compare import SHIFT_RANGE, align, difference, similarity
 
         measured, predicted = self.current, self.predicted()
         if measured is None or predicted is None:
@@ -460,7 +511,10 @@ class MeasuredSpectra(QObject):
                 (f"Prediction placed at the edge onset {onset:g} eV, then: " if onset is not None else "") +
                 f"Shift {shift:+.3f} eV, energy scale {scale:.5f} about {aligned.meta['scale_centre_ev']:.4g} eV, "
                 f"intensity ×{aligned.meta['amplitude']:.4g} + {aligned.meta['constant']:.4g}; "
-                f"compared over {sim['window'][0]:.4g}–{sim['window'][1]:.4g} eV.")
+                f"compared over {sim['window'][0]:.4g}–{sim['window'][1]:.4g} eV." +
+                (f" The shift is at the end of the search ({SHIFT_RANGE[0]:g} to {SHIFT_RANGE[1]:+g} eV): "
+                 "the two do not line up within it. Subtract the background first, or narrow the window "
+                 "to the edge." if min(abs(shift - limit) for limit in SHIFT_RANGE) < 0.05 else ""))
             self.compared.emit()
 
         return self.runner.submit("Aligning the prediction", work, done, self._error("Align"))

@@ -62,3 +62,51 @@ def test_relative_prediction_placed_at_the_edge_overlaps_and_aligns():
         assert k == pytest.approx(1.0, abs=0.005) and sim["pearson"] > 0.99
     with pytest.raises(ParameterError, match="onset"):
         place_at_onset(predicted, float("nan"))
+
+
+def test_edges_in_a_measured_range_lowest_first_pairs_once():
+    from amorpha.engine.spectra.edges import edges_within
+
+    assert edges_within(510.0, 644.0, ["Si", "O"]) == [("O", "K", 532.0)]
+    assert ("Ti", "L1", 564.0) in edges_within(510.0, 644.0)  # any element without a filter
+    # L2 and L3 are one edge, at the lower onset, named as the models name it
+    assert edges_within(90.0, 160.0, ["Si"]) == [("Si", "L2,3", 99.2), ("Si", "L1", 149.7)]
+    assert edges_within(300.0, 400.0, ["Ag", "Ca"]) == [("Ca", "L2,3", 346.0), ("Ag", "M4,5", 367.0)]
+    assert edges_within(1000.0, 1800.0, ["O"]) == []
+
+
+def test_default_windows_fit_the_true_power_law_before_the_edge():
+    """A power law A·E^-r (Poisson counts) under an O K edge at 532 eV: the starting background
+    window ends before the edge and the fit there extrapolates under the edge within 1-2 %; the
+    old default, 5-25 % of the measured range, reached into the edge and missed by far more."""
+    from scipy.special import erf
+
+    from amorpha.engine.spectra.edges import edge_windows
+    from amorpha.engine.spectra.prepare import powerlaw_background
+
+    a_true, r_true = 3e11, 3.0
+
+    def measured(low):
+        e = np.arange(low, 644.0, 0.1)
+        edge = 3000.0 * 0.5 * (1 + erf((e - 532.0) / 1.5)) / (1 + np.clip(e - 532.0, 0, None) / 40)
+        return e, np.random.default_rng(1).poisson(a_true * e ** -r_true + edge).astype(float)
+
+    def error_at(e, y, window, energy):
+        _, fit = powerlaw_background(Spectrum(e, y), window)
+        return abs(fit.A * energy ** -fit.r / (a_true * energy ** -r_true) - 1), fit
+
+    e, y = measured(400.0)
+    windows = edge_windows(e, 532.0)
+    assert windows == {"pre": (472.0, 527.0), "post": (582.0, 632.0)}  # 60 eV at most
+    error, fit = error_at(e, y, windows["pre"], 540.0)
+    assert error < 0.01 and fit.r == pytest.approx(r_true, rel=0.03)
+    assert error_at(e, y, windows["pre"], 600.0)[0] < 0.02
+    e, y = measured(510.0)  # 22 eV before the edge: a 14 eV window
+    windows = edge_windows(e, 532.0)
+    assert windows["pre"] == pytest.approx((510.0 + 0.02 * (e[-1] - e[0]), 527.0))
+    assert error_at(e, y, windows["pre"], 540.0)[0] < 0.02
+    span = e[-1] - e[0]
+    assert error_at(e, y, (e[0] + 0.05 * span, e[0] + 0.25 * span), 560.0)[0] > 0.2
+    # too little room before the edge: no windows; little beyond it: the upper half past it
+    assert edge_windows(np.arange(525.0, 650.0, 0.1), 532.0) == {}
+    assert edge_windows(np.arange(500.0, 560.0, 0.1), 532.0)["post"] == pytest.approx((545.35, 558.70), abs=0.01)

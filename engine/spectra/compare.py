@@ -130,7 +130,12 @@ def _intensity_fit(y: np.ndarray, p: np.ndarray, offset: bool) -> tuple[float, f
     return (float(np.dot(y, p) / denom) if denom > 0 else 0.0), 0.0
 
 
-def align(measured: Spectrum, predicted: Spectrum, window, shift_range=(-10.0, 10.0),
+#: eV; how far :func:`align` looks for the shift by default: chemical shifts and calculator offsets
+#: of an edge-relative prediction placed at a tabulated onset stay within a few eV.
+SHIFT_RANGE = (-10.0, 10.0)
+
+
+def align(measured: Spectrum, predicted: Spectrum, window, shift_range=SHIFT_RANGE,
           scale: bool = True, scale_range=(0.9, 1.1), offset: bool = True):
     """Shift (and stretch) the energy axis of ``predicted`` to match ``measured`` over ``window``.
 

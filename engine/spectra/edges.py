@@ -54,6 +54,8 @@ XRAY_DATA_BOOKLET: dict[str, dict[str, float]] = {
 }
 #: A combined edge starts where its lower level does.
 COMBINED = {"L2,3": "L3", "M4,5": "M5"}
+#: The combined edge each level belongs to (spectra rarely resolve L2 from L3 or M4 from M5).
+PAIRED = {"L2": "L2,3", "L3": "L2,3", "M4": "M4,5", "M5": "M4,5"}
 
 
 def edge_onset(element: str, edge: str) -> tuple[float, str]:
@@ -86,3 +88,42 @@ def place_at_onset(spectrum: Spectrum, onset: float) -> Spectrum:
         raise ParameterError("onset", f"needs an energy in eV, got {onset!r}")
     return replace(spectrum, energy=np.asarray(spectrum.energy, dtype=np.float64) + onset,
                    meta={**spectrum.meta, "edge_onset_ev": onset})
+
+
+def edges_within(low: float, high: float, elements=None) -> list[tuple[str, str, float]]:
+    """The tabulated edges with an onset in (``low``, ``high``) eV, lowest first, as (element, edge,
+    onset); L2 and L3 (M4 and M5) count once, as "L2,3" ("M4,5") at the lower onset, the way the
+    models name them. ``elements``: only these (the shown structure's)."""
+    wanted = None if elements is None else {str(e).strip().capitalize() for e in elements}
+    found = {}
+    for table in (EELS_ATLAS, XRAY_DATA_BOOKLET):
+        for element, levels in table.items():
+            if wanted is not None and element not in wanted:
+                continue
+            for level in levels:
+                name = PAIRED.get(level, level)
+                onset, _ = edge_onset(element, name)
+                if low < onset < high:
+                    found.setdefault((element, name), onset)
+    return sorted(((el, name, onset) for (el, name), onset in found.items()), key=lambda t: t[2])
+
+
+def edge_windows(energy, onset: float) -> dict[str, tuple[float, float]]:
+    """Starting windows for an edge at ``onset`` on a measured axis ``energy`` (eV): "pre", the
+    power-law background fit, ending 5 eV before the onset (ELNES starts at it) and up to
+    min(60 eV, 0.15 onset) wide (Egerton, EELS in the Electron Microscope, 3rd ed., §4.4.2: the
+    fit gets worse the wider the extrapolation is compared with the window); "post", the edge-step
+    line 50-100 eV above the onset, past the near-edge structure, or the upper half of what is
+    measured beyond the onset when less is. None of either when the axis leaves too little room
+    (under 3 eV of pre-edge)."""
+    e = np.asarray(energy, dtype=np.float64)
+    onset = float(onset)
+    margin = float(0.02 * (e[-1] - e[0]))
+    pre_end = onset - 5.0
+    pre_start = max(float(e[0]) + margin, onset - min(60.0, max(10.0, 0.15 * onset)))
+    if pre_end - pre_start < 3.0 or onset >= e[-1] - margin:
+        return {}
+    top = float(e[-1]) - margin
+    post = (onset + 50.0, min(top, onset + 100.0)) if top - (onset + 50.0) >= 10.0 else \
+        (onset + 0.5 * (top - onset), top)
+    return {"pre": (pre_start, pre_end), "post": post}

@@ -128,6 +128,7 @@ def test_compare_explain_and_export(qtbot, empty_window, tmp_path):
     assert table.item(1, 0).text() == "aligned" and float(table.item(1, 1).text()) > 0.99
     assert float(table.item(0, 1).text()) < float(table.item(1, 1).text())
     assert m.curves("aligned") and m.curves("difference")
+    assert "end of the search" not in window.measured_panel.alignment.text()
     window.measured_panel.gaussian_fwhm.setValue(1.0)  # instrument resolution added to the prediction
     with qtbot.waitSignal(m.compared, timeout=20000):
         window.measured_panel.align_requested.emit((-2.0, 20.0), False)
@@ -397,3 +398,43 @@ def test_explain_places_edge_relative_components_at_the_onset(qtbot, empty_windo
         window.measured_panel.fit_requested.emit((1836.0, 1862.0), "constant", 0)
     assert m.fit.fractions == pytest.approx([0.35, 0.65], abs=0.02)
     assert m.fit.r2 > 0.99
+
+
+def test_the_edge_on_the_measured_axis_sets_the_windows_and_the_model(qtbot, empty_window, tmp_path):
+    """An O K core loss opened beside a-SiO2 with the built-in Si K and O K models loaded: the O K
+    edge (532 eV) puts the background window before it and the edge-step line after it, and the
+    window predicts with the O K model; a model chosen afterwards stays chosen."""
+    from amorpha.engine.examples import load_example
+    from amorpha.gui.prediction import model_key
+
+    window = empty_window
+    with qtbot.waitSignal(window.model_ready, timeout=60000):
+        window.set_model(load_example("a-SiO2"), "a-SiO2")
+    with qtbot.waitSignal(window.prediction.model_changed, timeout=60000):
+        window.prediction.load_default()
+    assert model_key(window.prediction.model) == "Si K" and "O K" in window.prediction.models
+    with qtbot.waitSignal(window.prediction.model_changed, timeout=60000):
+        m = opened(qtbot, window, core_loss(tmp_path))
+    assert model_key(window.prediction.model) == "O K"
+    panel = window.measured_panel
+    assert panel.window_of(panel.bg_window) == pytest.approx((472.0, 527.0))
+    assert panel.window_of(panel.pre_window) == pytest.approx((472.0, 527.0))
+    assert panel.window_of(panel.post_window) == pytest.approx((582.0, 632.0))
+    assert "O K, onset 532 eV" in panel.meta_label.text()
+    qtbot.waitUntil(lambda: "Power law in 472–527 eV" in panel.status.text(), timeout=10000)  # the preview
+    assert m.curves("background")
+    window.prediction.choose("Si K")
+    assert model_key(window.prediction.model) == "Si K"
+
+
+def test_an_alignment_at_the_end_of_its_search_says_so(qtbot, empty_window, tmp_path):
+    e = np.arange(-5.0, 40.0, 0.1)
+    counts = np.random.default_rng(6).poisson(5000 * gauss(e, 25.0, 1.5) + 100).astype(float)
+    path = tmp_path / "far.msa"
+    write_msa(Spectrum(e, counts, label="a peak 15 eV above the prediction's"), path)
+    m = opened(qtbot, window := empty_window, path)
+    window.spectrum_panel.add_spectrum(Spectrum(e, gauss(e, 10.0, 1.5), label="predicted"), "predicted")
+    with qtbot.waitSignal(m.compared, timeout=20000):
+        window.measured_panel.align_requested.emit((-5.0, 40.0), False)
+    assert m.aligned.meta["shift_ev"] == pytest.approx(10.0, abs=0.05)
+    assert "at the end of the search (-10 to +10 eV)" in window.measured_panel.alignment.text()
