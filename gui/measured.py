@@ -79,7 +79,7 @@ class MeasuredSpectra(QObject):
         self.decomposition = None
         self._onset_for = None  # (element, edge) whose tabulated onset the Compare tab was given
         self._edge_model = None  # "O K": the model to predict with once the models have loaded
-        prediction.model_changed.connect(self._models_arrived)
+        prediction.model_changed.connect(self._model_changed)
         self._curves: dict[str, list] = {}
         self.region = pg.LinearRegionItem(brush=pg.mkBrush(255, 165, 0, 45), movable=True)
         self.region.setZValue(-10)
@@ -212,7 +212,13 @@ class MeasuredSpectra(QObject):
         self.prediction.choose(key)
         return f" Predicting with the {key} model."
 
-    def _models_arrived(self, model) -> None:
+    def _model_changed(self, model) -> None:
+        """Offer the site classes that suit the new model's element first; when the models arrive
+        after a measured file, predict with the model of its edge (:meth:`_use_model_of`)."""
+        if model is not None and site_class_schemes() is not None:
+            from amorpha.engine.spectra.site_classes import default_scheme
+
+            self.panel.scheme.setCurrentIndex(max(0, self.panel.scheme.findData(default_scheme(model.element))))
         key, self._edge_model = self._edge_model, None
         if key and model is not None and key in self.prediction.models:
             self.prediction.choose(key)
@@ -587,10 +593,11 @@ class MeasuredSpectra(QObject):
                                                                              progress=progress, cancel=cancel),
                                   done, self._error("Site classes"))
 
-    def explain_shown_model(self, scheme: str = "oxidation"):
+    def explain_shown_model(self, scheme: str | None = None):
         """Align the prediction (shift only), then fit the measured spectrum with the shown model's
-        site classes (its predicted average when the site-class engine is absent); None when there
-        is no prediction to use."""
+        site classes (``scheme``, by default the one the panel offers for the model's element; the
+        predicted average when the site-class engine is absent); None when there is no prediction
+        to use."""
         predicted = self.predicted()
         if self.current is None or predicted is None:
             return None
@@ -612,7 +619,7 @@ class MeasuredSpectra(QObject):
         def components():
             if site_class_schemes() is not None and self.window.atoms is not None and self.prediction.model is not None:
                 self.components_changed.connect(fit_now, Qt.SingleShotConnection)
-                self.add_classes(scheme)
+                self.add_classes(scheme or self.panel.scheme.currentData())
             else:
                 self.set_components([replace(predicted, label="shown model (predicted average)")])
                 fit_now()
@@ -677,7 +684,8 @@ class MeasuredSpectra(QObject):
             self.fit, self.ranked = fit, ranked
             self._draw("fit", fit.model_spectrum(f"fit (R² {fit.r2:.4f})"))
             self.panel.show_fit(fit, own)
-            self.panel.status.setText(f"Fitted with {len(fit.labels)} components (black dashed curve on the plot).")
+            n = len(fit.labels)
+            self.panel.status.setText(f"Fitted with {n} component{'s' * (n != 1)} (black dashed curve on the plot).")
             if ranked:
                 self.panel.fit_quality.setText(self.panel.fit_quality.text() + "<br>Each model alone, best first "
                                                "(R-factor): " + ", ".join(f"{r.name} {r.score:.4f}" for r in ranked))

@@ -145,3 +145,20 @@ def test_bad_input_is_named(sio, model):
     far = SiteSpectra(model.energy, np.ones((1, len(model.energy))), [len(sio) + 5], "Si", "K")
     with pytest.raises(ParameterError, match="site indices"):
         site_classes(sio, far)
+
+
+def test_o_sites_are_classed_by_their_bonded_si_not_by_o_neighbours():
+    """The shipped O K model on α-quartz: every O bridges two Si, so one class, O CN 2, holds all
+    sites; counting O neighbours (oxidation) is refused for O."""
+    from amorpha.engine.spectra.site_classes import default_scheme
+    from amorpha.engine.surrogate.model import SpectrumModel
+
+    assert default_scheme("O") == "coordination" and default_scheme("Si") == "oxidation"
+    atoms = alpha_quartz().repeat((2, 2, 2))
+    o = np.flatnonzero(atoms.numbers == 8)
+    assert np.all(classify(atoms, o, ClassParams("coordination")) == 2)  # every O bridges two Si
+    o_model = SpectrumModel.load(path("models") / "O-K-xtb.amodel")
+    classes = predicted_classes(atoms, o_model, ClassParams(default_scheme("O")))
+    assert classes.labels == ["O CN 2"] and classes.fractions.tolist() == [1.0]
+    with pytest.raises(ParameterError, match="coordination or ring for O sites"):
+        predicted_classes(atoms, o_model, ClassParams("oxidation"))

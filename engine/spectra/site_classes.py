@@ -170,6 +170,13 @@ class SiteClasses:
                 for lab, n, f in zip(self.labels, self.counts, self.fractions)]
 
 
+def default_scheme(element: str) -> str:
+    """The classes that explain an edge of ``element`` first: the oxidation state of a cation;
+    for O, which has no O neighbours to count, its coordination (bonded Si in SiOx: 1 non-bridging,
+    2 bridging, 3 three-fold)."""
+    return "coordination" if element == "O" else "oxidation"
+
+
 def _expected_keys(scheme: str, element: str) -> list[int]:
     """Classes listed even when empty: the Si0 … Si4+ ladder for Si; nothing for the others."""
     return list(range(5)) if scheme == "oxidation" and element == "Si" else []
@@ -183,6 +190,8 @@ def site_classes(atoms, spectra: SiteSpectra, params: ClassParams = ClassParams(
     require(int(spectra.sites.max()) < len(atoms) and int(spectra.sites.min()) >= 0, "spectra",
             f"site indices of this structure ({len(atoms)} atoms)")
     element = spectra.element or atoms.get_chemical_symbols()[int(spectra.sites[0])]
+    require(not (params.scheme == "oxidation" and element == "O"), "scheme",
+            "coordination or ring for O sites: they have no O neighbours to count (oxidation)")
     keys = classify(atoms, spectra.sites, params, progress=progress, cancel=cancel)
     present = np.unique(keys)
     listed = sorted(set(present.tolist()) | set(_expected_keys(params.scheme, element)))

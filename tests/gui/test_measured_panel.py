@@ -403,7 +403,8 @@ def test_explain_places_edge_relative_components_at_the_onset(qtbot, empty_windo
 def test_the_edge_on_the_measured_axis_sets_the_windows_and_the_model(qtbot, empty_window, tmp_path):
     """An O K core loss opened beside a-SiO2 with the built-in Si K and O K models loaded: the O K
     edge (532 eV) puts the background window before it and the edge-step line after it, and the
-    window predicts with the O K model; a model chosen afterwards stays chosen."""
+    window predicts with the O K model and offers O's site classes by coordination; a model chosen
+    afterwards stays chosen."""
     from amorpha.engine.examples import load_example
     from amorpha.gui.prediction import model_key
 
@@ -413,10 +414,12 @@ def test_the_edge_on_the_measured_axis_sets_the_windows_and_the_model(qtbot, emp
     with qtbot.waitSignal(window.prediction.model_changed, timeout=60000):
         window.prediction.load_default()
     assert model_key(window.prediction.model) == "Si K" and "O K" in window.prediction.models
+    panel = window.measured_panel
+    assert panel.scheme.currentData() == "oxidation"
     with qtbot.waitSignal(window.prediction.model_changed, timeout=60000):
         m = opened(qtbot, window, core_loss(tmp_path))
     assert model_key(window.prediction.model) == "O K"
-    panel = window.measured_panel
+    assert panel.scheme.currentData() == "coordination"  # O has no O neighbours to count
     assert panel.window_of(panel.bg_window) == pytest.approx((472.0, 527.0))
     assert panel.window_of(panel.pre_window) == pytest.approx((472.0, 527.0))
     assert panel.window_of(panel.post_window) == pytest.approx((582.0, 632.0))
@@ -424,7 +427,7 @@ def test_the_edge_on_the_measured_axis_sets_the_windows_and_the_model(qtbot, emp
     qtbot.waitUntil(lambda: "Power law in 472–527 eV" in panel.status.text(), timeout=10000)  # the preview
     assert m.curves("background")
     window.prediction.choose("Si K")
-    assert model_key(window.prediction.model) == "Si K"
+    assert model_key(window.prediction.model) == "Si K" and panel.scheme.currentData() == "oxidation"
 
 
 def test_an_alignment_at_the_end_of_its_search_says_so(qtbot, empty_window, tmp_path):
