@@ -79,6 +79,7 @@ class MeasuredSpectra(QObject):
         self.decomposition = None
         self._onset_for = None  # (element, edge) whose tabulated onset the Compare tab was given
         self._edge_model = None  # "O K": the model to predict with once the models have loaded
+        self._scheme_element = None  # the element whose site-class scheme the panel offers first
         prediction.model_changed.connect(self._model_changed)
         self._curves: dict[str, list] = {}
         self.region = pg.LinearRegionItem(brush=pg.mkBrush(255, 165, 0, 45), movable=True)
@@ -213,12 +214,15 @@ class MeasuredSpectra(QObject):
         return f" Predicting with the {key} model."
 
     def _model_changed(self, model) -> None:
-        """Offer the site classes that suit the new model's element first; when the models arrive
-        after a measured file, predict with the model of its edge (:meth:`_use_model_of`)."""
-        if model is not None and site_class_schemes() is not None:
+        """Offer the site classes that suit the new model's element first (a scheme the user picked
+        stays while the element does); when the models arrive after a measured file, predict with
+        the model of its edge (:meth:`_use_model_of`)."""
+        element = model.element if model is not None else None
+        if element and element != self._scheme_element and site_class_schemes() is not None:
             from amorpha.engine.spectra.site_classes import default_scheme
 
-            self.panel.scheme.setCurrentIndex(max(0, self.panel.scheme.findData(default_scheme(model.element))))
+            self.panel.scheme.setCurrentIndex(max(0, self.panel.scheme.findData(default_scheme(element))))
+        self._scheme_element = element or self._scheme_element
         key, self._edge_model = self._edge_model, None
         if key and model is not None and key in self.prediction.models:
             self.prediction.choose(key)

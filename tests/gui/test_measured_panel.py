@@ -428,6 +428,9 @@ def test_the_edge_on_the_measured_axis_sets_the_windows_and_the_model(qtbot, emp
     assert m.curves("background")
     window.prediction.choose("Si K")
     assert model_key(window.prediction.model) == "Si K" and panel.scheme.currentData() == "oxidation"
+    panel.scheme.setCurrentIndex(panel.scheme.findData("ring"))  # the user's pick stays with Si
+    window.prediction.set_model(window.prediction.model, quiet=True)
+    assert panel.scheme.currentData() == "ring"
 
 
 def test_an_alignment_at_the_end_of_its_search_says_so(qtbot, empty_window, tmp_path):
