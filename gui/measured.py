@@ -201,9 +201,9 @@ class MeasuredSpectra(QObject):
         edge (an O K spectrum beside a Si K prediction compares nothing), or as soon as the models
         have loaded; what was done, for the status line. Only when a file opens: a model the user
         chooses afterwards stays."""
-        from amorpha.gui.prediction import model_key
+        from amorpha.gui.prediction import edge_key, model_key
 
-        key, model = f"{edge[0]} {edge[1]}", self.prediction.model
+        key, model = edge_key(edge[0], edge[1]), self.prediction.model
         self._edge_model = None
         if model is None:
             self._edge_model = key
@@ -487,7 +487,7 @@ class MeasuredSpectra(QObject):
         return lambda spectrum: instrument_broadening(spectrum, g, l)
 
     def align(self, window, fit_scale: bool = True):
-        from amorpha.engine.spectra.compare import SHIFT_RANGE, align, difference, similarity
+        from amorpha.engine.spectra.compare import align, difference, similarity
 
         measured, predicted = self.current, self.predicted()
         if measured is None or predicted is None:
@@ -522,9 +522,9 @@ class MeasuredSpectra(QObject):
                 f"Shift {shift:+.3f} eV, energy scale {scale:.5f} about {aligned.meta['scale_centre_ev']:.4g} eV, "
                 f"intensity ×{aligned.meta['amplitude']:.4g} + {aligned.meta['constant']:.4g}; "
                 f"compared over {sim['window'][0]:.4g}–{sim['window'][1]:.4g} eV." +
-                (f" The shift is at the end of the search ({SHIFT_RANGE[0]:g} to {SHIFT_RANGE[1]:+g} eV): "
+                (" The shift is at the end of the search ({:g} to {:+g} eV): ".format(*aligned.meta["shift_range_ev"]) +
                  "the two do not line up within it. Subtract the background first, or narrow the window "
-                 "to the edge." if min(abs(shift - limit) for limit in SHIFT_RANGE) < 0.05 else ""))
+                 "to the edge." if aligned.meta["shift_at_limit"] else ""))
             self.compared.emit()
 
         return self.runner.submit("Aligning the prediction", work, done, self._error("Align"))

@@ -49,9 +49,13 @@ def builtin_model_paths(existing: bool = True) -> list[Path]:
     return [p for p in paths if p.is_file() or not existing]
 
 
+def edge_key(element: str, edge: str) -> str:
+    """How the Edge list names an edge and its model: "Si K"."""
+    return f"{element} {edge}".strip()
+
+
 def model_key(model: SpectrumModel) -> str:
-    """How the Edge list names a model: "Si K"."""
-    return f"{model.element} {model.edge}".strip()
+    return edge_key(model.element, model.edge)
 
 
 def reference_seconds(settings: dict) -> tuple[int, int] | None:

@@ -86,6 +86,10 @@ def test_align_recovers_shift_and_stretch(with_scale):
     assert sim["pearson"] > 0.999
     assert aligned.meta["amplitude"] == pytest.approx(3.0, rel=0.02)
     assert aligned.meta["constant"] == pytest.approx(0.2, abs=0.02)
+    assert aligned.meta["shift_at_limit"] is False
+    # a narrower search that cannot reach the true shift stops at its end and says so
+    s, _, aligned, _ = align(measured, predicted, window, shift_range=(-1.0, 1.0), scale=with_scale)
+    assert s == pytest.approx(1.0, abs=0.01) and aligned.meta["shift_at_limit"] is True
 
 
 # --- unmixing ----------------------------------------------------------------------------------

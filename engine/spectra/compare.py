@@ -147,7 +147,9 @@ def align(measured: Spectrum, predicted: Spectrum, window, shift_range=SHIFT_RAN
     (``minimize_scalar`` for the shift alone, Nelder–Mead with bounds for shift and scale).
 
     Returns ``(shift, scale, aligned, similarity)``: ``aligned`` is ``predicted`` on its mapped
-    energy axis with intensity ``amplitude·I + constant`` (both stored in ``meta``), and
+    energy axis with intensity ``amplitude·I + constant`` (both stored in ``meta``, with
+    ``shift_at_limit``: the best shift lies at an end of ``shift_range``, so the spectra do not
+    line up within it), and
     ``similarity`` is :func:`similarity` of ``measured`` and ``aligned`` over ``window``.
     """
     measured, predicted = _checked(measured, "measured"), _checked(predicted, "predicted")
@@ -212,5 +214,7 @@ def align(measured: Spectrum, predicted: Spectrum, window, shift_range=SHIFT_RAN
                       intensity=amp * i_p + const,
                       label=f"{predicted.label} (aligned)" if predicted.label else "aligned",
                       meta={**predicted.meta, "shift_ev": best_s, "energy_scale": best_k,
-                            "scale_centre_ev": centre, "amplitude": amp, "constant": const})
+                            "scale_centre_ev": centre, "amplitude": amp, "constant": const,
+                            "shift_range_ev": (s_lo, s_hi),
+                            "shift_at_limit": min(best_s - s_lo, s_hi - best_s) < max(step, 1e-3)})
     return best_s, best_k, aligned, similarity(measured, aligned, (lo, hi))
