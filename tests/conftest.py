@@ -1,5 +1,7 @@
 """Shared test set-up: isolated settings, vispy on PySide6, GL tests only with a display."""
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -10,6 +12,8 @@ import pytest
 os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="amorpha-test-config-")
 os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="amorpha-test-cache-")
 os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="amorpha-test-state-")  # autosave
+for _kind in ("CONFIG", "CACHE", "STATE"):
+    atexit.register(shutil.rmtree, os.environ[f"XDG_{_kind}_HOME"], ignore_errors=True)
 HAS_DISPLAY = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 if not HAS_DISPLAY:
     # Qt's offscreen platform works for widgets but cannot make an OpenGL context.
