@@ -48,6 +48,18 @@ def site_class_schemes() -> dict | None:
     return dict(SCHEMES)
 
 
+def _seen_text(spectrum, seen) -> str:
+    """The edges whose counts rise clearly (:func:`~amorpha.engine.spectra.edges.edges_seen`), or
+    why there are none, for the file table and the status line."""
+    from amorpha.engine.spectra.edges import is_low_loss
+
+    if is_low_loss(spectrum.energy, spectrum.intensity):
+        return "none looked for in a low-loss spectrum (its zero-loss peak is on the axis)"
+    if not seen:
+        return "no tabulated edge rises clearly above the background"
+    return ", ".join(f"{element} {edge} ({onset:g} eV)" for element, edge, onset in seen)
+
+
 def _class_notes(classes) -> list[str]:
     """What a microscopist must know about the classes before trusting a fit with them."""
     absent = [f"{lab}: no site of this class in the model, so no component" for lab in classes.absent]
@@ -160,8 +172,8 @@ class MeasuredSpectra(QObject):
         self._erase(*_PENS)
         e = data.energy
         span = e[-1] - e[0]
-        edge, windows = self._edge_of(e)
-        self._show_file(data, edge)
+        edge, windows, seen = self._edge_of(self.original)
+        self._show_file(data, edge, seen)
         pre = windows.get("pre", (e[0] + 0.05 * span, e[0] + 0.25 * span))
         post = windows.get("post", (e[0] + 0.70 * span, e[0] + 0.95 * span))
         self.panel.set_window(self.panel.bg_window, *pre)
@@ -180,21 +192,27 @@ class MeasuredSpectra(QObject):
         self._window_typed()
         self._show_current()
 
-    def _edge_of(self, energy) -> tuple[tuple[str, str, float] | None, dict]:
-        """The first tabulated edge of the shown structure's elements on the measured axis with room
-        for a background window before it, and its starting windows (:func:`edge_windows`);
-        (None, {}) when there is none (the windows then fall back to fractions of the range)."""
+    def _edge_of(self, spectrum) -> tuple[tuple[str, str, float] | None, dict, list]:
+        """The edge to set the windows around, its starting windows (:func:`edge_windows`) and the
+        edges whose counts rise clearly (:func:`edges_seen`). First a seen edge of the shown
+        structure's elements, then any seen edge, then a tabulated edge of the structure's
+        elements that is not clearly seen; (None, {}, seen) when none has room for a window (the
+        windows then fall back to fractions of the range)."""
         from amorpha.engine.elements import present_symbols
-        from amorpha.engine.spectra.edges import edge_windows, edges_within
+        from amorpha.engine.spectra.edges import MINOR, edge_windows, edges_seen, edges_within, is_low_loss
 
+        e, y = spectrum.energy, spectrum.intensity
         atoms = self.window.atoms
-        if atoms is None:
-            return None, {}
-        for edge in edges_within(energy[0], energy[-1], present_symbols(atoms.numbers)):
-            windows = edge_windows(energy, edge[2])
+        symbols = present_symbols(atoms.numbers) if atoms is not None else set()
+        seen = edges_seen(e, y)
+        tabulated = [] if not symbols or is_low_loss(e, y) else \
+            [t for t in edges_within(e[0], e[-1], symbols) if t[1] not in MINOR]
+        ordered = [t for t in seen if t[0] in symbols] + [t for t in seen if t[0] not in symbols] + tabulated
+        for edge in ordered:
+            windows = edge_windows(e, edge[2])
             if windows:
-                return edge, windows
-        return None, {}
+                return edge, windows, seen
+        return None, {}, seen
 
     def _use_model_of(self, edge) -> str:
         """Predict with the loaded model of the measured ``edge`` when the one in use is of another
@@ -227,12 +245,15 @@ class MeasuredSpectra(QObject):
         if key and model is not None and key in self.prediction.models:
             self.prediction.choose(key)
 
-    def _show_file(self, data, edge=None) -> None:
-        """The file's settings (and the ``edge`` found on its axis), and for a line scan or map its
-        total counts per pixel."""
+    def _show_file(self, data, edge=None, seen=None) -> None:
+        """The file's settings, the edges seen in its counts and the ``edge`` the windows are set
+        around, and for a line scan or map its total counts per pixel."""
         meta = dict(data.meta)
+        if seen is not None:
+            meta["edges seen"] = _seen_text(self.original, seen)
         if edge is not None:
-            meta["edge"] = f"{edge[0]} {edge[1]}, onset {edge[2]:g} eV (tabulated): windows set around it"
+            meta["edge"] = (f"{edge[0]} {edge[1]}, onset {edge[2]:g} eV (tabulated): windows set around it"
+                            + ("" if edge in seen else "; not clearly seen in the counts"))
         self.panel.show_data(data.title, data.kind, data.shape, meta)
         self.panel.set_loaded(True, image=bool(data.shape))
         self.panel.image_item.clear()

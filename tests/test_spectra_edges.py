@@ -110,3 +110,57 @@ def test_default_windows_fit_the_true_power_law_before_the_edge():
     # too little room before the edge: no windows; little beyond it: the upper half past it
     assert edge_windows(np.arange(525.0, 650.0, 0.1), 532.0) == {}
     assert edge_windows(np.arange(500.0, 560.0, 0.1), 532.0)["post"] == pytest.approx((545.35, 558.70), abs=0.01)
+
+
+def _power_law_with_edges(e, edges, seed, a=3e11, r=3.0):
+    """Poisson counts of A·E^-r with an edge step (height, onset) each: a rise over 1.5 eV that
+    decays over 40 eV, as core-loss edges do above their near-edge structure."""
+    from scipy.special import erf
+
+    truth = a * e ** -r
+    for height, onset in edges:
+        truth = truth + height * 0.5 * (1 + erf((e - onset) / 1.5)) / (1 + np.clip(e - onset, 0, None) / 40)
+    return np.random.default_rng(seed).poisson(truth).astype(float)
+
+
+def test_edges_are_seen_where_the_counts_rise_and_nowhere_else():
+    """Known answers: Ti L2,3 and O K steps on a power law are seen, each once (L1, a minor edge,
+    not looked for; Sc L2,3 at 402 eV in front of nothing stays unseen); twenty plain power laws
+    with Poisson noise show no edge; a low-loss spectrum (zero-loss peak, plasmon) is not searched."""
+    from amorpha.engine.spectra.edges import edge_jump, edges_seen, is_low_loss
+
+    e = np.arange(350.0, 700.0, 0.2)
+    y = _power_law_with_edges(e, [(6000.0, 456.0), (2500.0, 532.0)], seed=3)
+    assert edges_seen(e, y) == [("Ti", "L2,3", 456.0), ("O", "K", 532.0)]
+    assert edges_seen(e, y, ["Si", "O"]) == [("O", "K", 532.0)]
+    jump, z = edge_jump(e, y, 532.0)
+    assert 0.1 < jump < 1.0 and z > 20
+    assert edge_jump(e, y, 402.0)[1] < 5
+    for seed in range(20):
+        assert edges_seen(e, _power_law_with_edges(e, [], seed)) == [], seed
+    weak = _power_law_with_edges(e, [(60.0, 532.0)], seed=4)  # 3 % of the background: not clear
+    assert edges_seen(e, weak) == []
+    low = np.arange(-20.0, 300.0, 0.25)
+    counts = 1e6 * np.exp(-0.5 * (low / 0.5) ** 2) + 2e4 * np.exp(-0.5 * ((low - 22.0) / 6.0) ** 2) \
+        + 3e7 * np.clip(low, 5.0, None) ** -3.0
+    assert is_low_loss(low, counts) and edges_seen(low, counts) == []
+    assert not is_low_loss(e, y)
+    assert edge_jump(np.arange(525.0, 650.0, 0.1), np.ones(1250), 532.0) is None  # no room before it
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("eelsdb/YAG_O_K_Sigle-Sturm.msa", [("O", "K", 532.0)]),
+    ("exspy/coreloss_spectrum.msa", [("O", "K", 532.0), ("Mn", "L2,3", 640.0)]),
+    ("pyEELSMODEL/SrTiO3_hl.msa", [("Ti", "L2,3", 456.0), ("O", "K", 532.0)]),
+    ("eelsdb/ta2o5-amoprhou.headerless_2col.txt", [("O", "K", 532.0), ("Ta", "M4,5", 1735.0)]),
+    ("rosettasciio/EELS_SI.dm4", [("O", "K", 532.0)]),
+    ("exspy/lowloss_spectrum.msa", []),
+])
+def test_edges_seen_in_measured_files(shared_data, name, expected):
+    """Real spectra from the shared data, with the edges their sources name (the Si K of the
+    DM4 spectrum image is noise-level and stays unseen; the low-loss file is not searched)."""
+    from amorpha.engine.spectra.edges import edges_seen
+    from amorpha.engine.spectra.microscope import read_microscope
+
+    spectrum = read_microscope(str(shared_data / "eels" / name)).spectrum()
+    assert edges_seen(spectrum.energy, spectrum.intensity) == expected

@@ -433,6 +433,32 @@ def test_the_edge_on_the_measured_axis_sets_the_windows_and_the_model(qtbot, emp
     assert panel.scheme.currentData() == "ring"
 
 
+def test_the_edges_seen_in_the_counts_set_the_windows_without_a_structure(qtbot, empty_window, tmp_path):
+    """No structure shown: a Ti L2,3 + O K core loss gets its windows around the first edge seen
+    (Ti L2,3), and the file table names both; for a low-loss file it says why no edge was looked for, and it keeps
+    the fractional windows."""
+    from scipy.special import erf
+
+    e = np.arange(380.0, 700.0, 0.25)
+    steps = sum(h * 0.5 * (1 + erf((e - onset) / 1.5)) / (1 + np.clip(e - onset, 0, None) / 40)
+                for h, onset in ((6000.0, 456.0), (2500.0, 532.0)))
+    path = tmp_path / "sto.msa"
+    write_msa(Spectrum(e, np.random.default_rng(5).poisson(A_TRUE * e ** -R_TRUE + steps).astype(float),
+                       label="Ti L + O K"), path)
+    opened(qtbot, window := empty_window, path)
+    panel = window.measured_panel
+    assert "Ti L2,3 (456 eV), O K (532 eV)" in panel.meta_label.text()
+    assert "Ti L2,3, onset 456 eV (tabulated): windows set around it" in panel.meta_label.text()
+    assert panel.window_of(panel.bg_window) == pytest.approx((396.0, 451.0))
+
+    low = np.arange(-20.0, 300.0, 0.25)
+    counts = 1e6 * gauss(low, 0.0, 0.5) + 2e4 * gauss(low, 22.0, 6.0) + 3e7 * np.clip(low, 5.0, None) ** -3.0
+    write_msa(Spectrum(low, counts, label="low loss"), path := tmp_path / "ll.msa")
+    opened(qtbot, window, path)
+    assert "none looked for in a low-loss spectrum" in panel.meta_label.text()
+    assert panel.window_of(panel.bg_window) == pytest.approx((-20.0 + 0.05 * 319.75, -20.0 + 0.25 * 319.75), abs=0.01)
+
+
 def test_an_alignment_at_the_end_of_its_search_says_so(qtbot, empty_window, tmp_path):
     e = np.arange(-5.0, 40.0, 0.1)
     counts = np.random.default_rng(6).poisson(5000 * gauss(e, 25.0, 1.5) + 100).astype(float)
