@@ -137,21 +137,32 @@ def _apply_view_options(window, args: argparse.Namespace) -> None:
 
 
 def _open_measured(window, path: str) -> None:
-    """Open a measured file; when it and the model's prediction are both shown, explain it."""
+    """Open a measured file; when it and the model's prediction are both shown, explain it, after
+    subtracting the power-law background when the file's windows sit around an edge seen in its
+    counts (a raw core loss; a spectrum without an edge step is explained as it is)."""
+    from PySide6.QtCore import Qt
+
     state = set()
+    measured = window.measured
+
+    def explain() -> None:
+        if measured.explain_shown_model() is None:
+            measured.fitted.emit()  # nothing to fit with: the picture need not wait
 
     def step(what: str) -> None:
         state.add(what)
         if {"opened", "predicted"} <= state and "started" not in state:
             state.add("started")
             window.docks["Measured"].raise_()
-            from PySide6.QtCore import Qt
             from PySide6.QtWidgets import QDockWidget
 
             spectrum_dock = window.findChild(QDockWidget, "Spectrum")
             window.resizeDocks([spectrum_dock], [max(360, window.height() // 3)], Qt.Vertical)  # room for the curves
-            if window.measured.explain_shown_model() is None:
-                window.measured.fitted.emit()  # nothing to fit with: the picture need not wait
+            if measured.edge_seen is None:
+                explain()
+                return
+            measured.changed.connect(explain, Qt.SingleShotConnection)
+            measured.apply_step("powerlaw_background", window.measured_panel.background_params())
 
     window.measured.changed.connect(lambda: step("opened"))
     window.prediction.prediction_settled.connect(lambda: step("predicted"))

@@ -91,6 +91,7 @@ class MeasuredSpectra(QObject):
         self.decomposition = None
         self._onset_for = None  # (element, edge) whose tabulated onset the Compare tab was given
         self._edge_model = None  # "O K": the model to predict with once the models have loaded
+        self.edge_seen = None  # (element, edge, onset) the windows were set around, when seen in the counts
         self._scheme_element = None  # the element whose site-class scheme the panel offers first
         prediction.model_changed.connect(self._model_changed)
         self._curves: dict[str, list] = {}
@@ -142,6 +143,16 @@ class MeasuredSpectra(QObject):
         self._curves.setdefault(kind, []).append(item)
         self.plot_panel.place_legend()
 
+    def _mark_edges(self, edges) -> None:
+        """A dashed line at each edge seen in the counts, named at the top (the tabulated onset:
+        it stays there when the axis is calibrated, where the measured edge should then be)."""
+        self._erase("edge markers")
+        for element, edge, onset in edges:
+            line = pg.InfiniteLine(onset, angle=90, movable=False, pen=pg.mkPen("#999999", style=Qt.DashLine),
+                                   label=f"{element} {edge}", labelOpts={"position": 0.96, "color": "#555555"})
+            self.plot_panel.plot.addItem(line, ignoreBounds=True)
+            self._curves.setdefault("edge markers", []).append(line)
+
     def _erase(self, *kinds: str) -> None:
         for kind in kinds:
             for item in self._curves.pop(kind, []):
@@ -173,14 +184,16 @@ class MeasuredSpectra(QObject):
         e = data.energy
         span = e[-1] - e[0]
         edge, windows, seen = self._edge_of(self.original)
+        self.edge_seen = edge if edge in seen else None  # the windows sit around an edge in the counts
         self._show_file(data, edge, seen)
+        self._mark_edges(seen)
         pre = windows.get("pre", (e[0] + 0.05 * span, e[0] + 0.25 * span))
         post = windows.get("post", (e[0] + 0.70 * span, e[0] + 0.95 * span))
         self.panel.set_window(self.panel.bg_window, *pre)
         self.panel.set_window(self.panel.pre_window, *pre)
         self.panel.set_window(self.panel.post_window, *post)
         for pair in (self.panel.compare_window, self.panel.fit_window):
-            self.panel.set_window(pair, e[0], e[-1])
+            self.panel.set_window(pair, *windows.get("near", (e[0], e[-1])))
         if self.predicted() is not None:
             self._fill_onset(self.predicted())
         said = f"Opened {os.path.basename(data.source)}: {len(e)} channels, {e[0]:g}–{e[-1]:g} eV."
@@ -191,6 +204,8 @@ class MeasuredSpectra(QObject):
         self.panel.status.setText(said)
         self._window_typed()
         self._show_current()
+        # a survey (150-3147 eV) shows the edge whose windows were set: its background and ELNES
+        self.plot_panel.set_focus((pre[0] - 10.0, windows["near"][1]) if edge is not None else None)
 
     def _edge_of(self, spectrum) -> tuple[tuple[str, str, float] | None, dict, list]:
         """The edge to set the windows around, its starting windows (:func:`edge_windows`) and the
@@ -475,7 +490,9 @@ class MeasuredSpectra(QObject):
         if not self.panel.place_at_onset.isChecked() or measured is None:
             return predicted, None
         if onset > 0:
-            if is_edge_relative(predicted, onset) and not is_edge_relative(measured, onset):
+            # measured at the edge: it starts above half the onset, or spans it (a survey from 150 eV)
+            at_edge = not is_edge_relative(measured, onset) or measured.energy[0] < onset < measured.energy[-1]
+            if is_edge_relative(predicted, onset) and at_edge:
                 return place_at_onset(predicted, onset), onset
             return predicted, None
         if min(predicted.energy[-1], measured.energy[-1]) > max(predicted.energy[0], measured.energy[0]):
@@ -533,8 +550,8 @@ class MeasuredSpectra(QObject):
             raw, shift, scale, aligned, sim, diff = result
             self.aligned = aligned
             at = f" at the {onset:g} eV onset" if onset is not None else ""
-            self._draw("aligned", replace(aligned, label=f"prediction{at} aligned (ΔE {shift:+.2f} eV, "
-                                                         f"energy scale {scale:.4f})"))
+            stretch = f", energy scale {scale:.4f}" if fit_scale else ""
+            self._draw("aligned", replace(aligned, label=f"prediction{at} aligned (ΔE {shift:+.2f} eV{stretch})"))
             self._draw("difference", replace(diff, label="measured − aligned"))
             self.panel.show_similarity([("as predicted" if onset is None else "at the onset", raw),
                                         ("aligned", sim)])

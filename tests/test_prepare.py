@@ -110,6 +110,22 @@ def test_powerlaw_background_recovers_exponent():
     np.testing.assert_allclose(out.intensity[post].mean(), edge[post].mean(), rtol=0.05)
 
 
+def test_powerlaw_background_zero_fill_below_the_window_and_replays():
+    """With zero_fill (the window's Subtract button, DigitalMicrograph's way) the channels below
+    the window are 0 and the rest equal the plain subtraction; the step records it, so it replays,
+    and a step saved without it replays without it."""
+    s, _, _ = core_loss_with_background(2e12, 3.2)
+    plain, _ = powerlaw_background(s, window=(430.0, 525.0))
+    filled, _ = powerlaw_background(s, window=(430.0, 525.0), zero_fill=True)
+    below = s.energy < 430.0
+    assert below.any() and np.all(filled.intensity[below] == 0.0) and np.any(plain.intensity[below] != 0.0)
+    np.testing.assert_array_equal(filled.intensity[~below], plain.intensity[~below])
+    assert steps_of(filled)[0].params == {"window": (430.0, 525.0), "zero_fill": True}
+    assert steps_of(plain)[0].params == {"window": (430.0, 525.0)}
+    np.testing.assert_array_equal(replay(s, steps_of(filled)).intensity, filled.intensity)
+    np.testing.assert_array_equal(replay(s, steps_of(plain)).intensity, plain.intensity)
+
+
 def test_powerlaw_background_returns_A_and_r_without_noise():
     """The issue's case as stated: A·E^−r plus an edge gives back A and r within 1 % (with Poisson
     noise A and r trade off along the window, so the noisy test above checks r and the curve)."""

@@ -97,7 +97,7 @@ def test_default_windows_fit_the_true_power_law_before_the_edge():
 
     e, y = measured(400.0)
     windows = edge_windows(e, 532.0)
-    assert windows == {"pre": (472.0, 527.0), "post": (582.0, 632.0)}  # 60 eV at most
+    assert windows == {"pre": (472.0, 527.0), "post": (582.0, 632.0), "near": (522.0, 592.0)}  # 60 eV at most
     error, fit = error_at(e, y, windows["pre"], 540.0)
     assert error < 0.01 and fit.r == pytest.approx(r_true, rel=0.03)
     assert error_at(e, y, windows["pre"], 600.0)[0] < 0.02

@@ -137,8 +137,10 @@ def edge_windows(energy, onset: float) -> dict[str, tuple[float, float]]:
     min(60 eV, 0.15 onset) wide (Egerton, EELS in the Electron Microscope, 3rd ed., §4.4.2: the
     fit gets worse the wider the extrapolation is compared with the window); "post", the edge-step
     line 50-100 eV above the onset, past the near-edge structure, or the upper half of what is
-    measured beyond the onset when less is. None of either when the axis leaves too little room
-    (under 3 eV of pre-edge)."""
+    measured beyond the onset when less is; "near", where a prediction is compared with the
+    measured edge and fitted, 10 eV before the onset to 60 eV after it (the near-edge structure the
+    models predict spans ~30 eV; past that a prediction is 0 and only the background is compared).
+    None of these when the axis leaves too little room (under 3 eV of pre-edge)."""
     e = np.asarray(energy, dtype=np.float64)
     onset = float(onset)
     margin = float(0.02 * (e[-1] - e[0]))
@@ -149,7 +151,8 @@ def edge_windows(energy, onset: float) -> dict[str, tuple[float, float]]:
     top = float(e[-1]) - margin
     post = (onset + 50.0, min(top, onset + 100.0)) if top - (onset + 50.0) >= 10.0 else \
         (onset + 0.5 * (top - onset), top)
-    return {"pre": (pre_start, pre_end), "post": post}
+    return {"pre": (pre_start, pre_end), "post": post,
+            "near": (max(float(e[0]), onset - 10.0), min(float(e[-1]), onset + 60.0))}
 
 
 def edge_jump(energy, counts, onset: float) -> tuple[float, float] | None:

@@ -236,14 +236,17 @@ class BackgroundFit:
 _LOG_MAX = math.log(np.finfo(np.float64).max)
 
 
-def powerlaw_background(spectrum: Spectrum, window) -> tuple[Spectrum, BackgroundFit]:
+def powerlaw_background(spectrum: Spectrum, window, zero_fill: bool = False) -> tuple[Spectrum, BackgroundFit]:
     """Subtract a power law A * E**-r fitted in the pre-edge ``window`` = (e1, e2) eV.
 
     The fit is a straight line through (log E, log I) of the window's points by least squares
     (unweighted), the usual EELS practice; so every count in the window must be positive (and every
     energy, which a core-loss window always is). Raises :class:`ParameterError` for ``window`` when
     it lies outside the data, holds fewer than 3 points, or has non-positive counts or energies.
-    The background is evaluated on the whole grid (0 where E <= 0) and subtracted everywhere.
+    The background is evaluated on the whole grid (0 where E <= 0) and subtracted everywhere;
+    with ``zero_fill`` the channels below the window are then set to 0, as DigitalMicrograph does
+    (and exspy's ``zero_fill``): the power law extrapolated downwards there is no background, and
+    the hundreds of thousands of counts it leaves would dwarf the edge on the plot.
     """
     e, y = _arrays(spectrum)
     (lo, hi), mask = _window(window, "window", e)
@@ -260,8 +263,13 @@ def powerlaw_background(spectrum: Spectrum, window) -> tuple[Spectrum, Backgroun
     # would be 0 * inf.
     bg[pos] = np.exp(np.minimum(intercept - r * np.log(e[pos]), _LOG_MAX))
     fit = BackgroundFit(A, r, (lo, hi), bg, ew.copy(), yw - bg[mask])
-    step = Step("powerlaw_background", {"window": (lo, hi)}, {"A": A, "r": r})
-    return _record(spectrum, step, energy=e.copy(), intensity=y - bg), fit
+    subtracted = y - bg
+    params = {"window": (lo, hi)}
+    if zero_fill:  # recorded only when asked, so steps saved before it existed replay as they were
+        subtracted[e < lo] = 0.0
+        params["zero_fill"] = True
+    step = Step("powerlaw_background", params, {"A": A, "r": r})
+    return _record(spectrum, step, energy=e.copy(), intensity=subtracted), fit
 
 
 # --------------------------------------------------------------------------------------------

@@ -134,8 +134,7 @@ class MeasuredPanel(QWidget):
         hint.setStyleSheet("color: #666")
         grid.addWidget(hint)
         subtract = _button("Subtract background")
-        subtract.clicked.connect(lambda: self.step_requested.emit("powerlaw_background",
-                                                                  {"window": self.window_of(self.bg_window)}))
+        subtract.clicked.connect(lambda: self.step_requested.emit("powerlaw_background", self.background_params()))
         grid.addWidget(subtract)
         layout.addWidget(box)
 
@@ -308,6 +307,11 @@ class MeasuredPanel(QWidget):
     @staticmethod
     def window_of(pair) -> tuple[float, float]:
         return float(pair[0].value()), float(pair[1].value())
+
+    def background_params(self) -> dict:
+        """The power-law subtraction as the button asks for it: the pre-edge window, and the
+        channels below it zeroed (the extrapolated power law means nothing there)."""
+        return {"window": self.window_of(self.bg_window), "zero_fill": True}
 
     @staticmethod
     def set_window(pair, lo: float, hi: float) -> None:

@@ -90,6 +90,7 @@ class SpectrumPanel(QWidget):
         self._factors: list[float] = []  # drawn = factor × intensity (1 unless scaled to a measured one)
         self._colors = 0
         self._placed = None  # the view range place_legend chose (redone on resizing unless the user zoomed)
+        self.focus = None  # (low, high) eV the view keeps to (a measured edge), None: all the curves
         self.plot.getViewBox().sigResized.connect(self._resized)
 
     def add_spectrum(self, spectrum: Spectrum, group: str = "measured") -> None:
@@ -166,13 +167,29 @@ class SpectrumPanel(QWidget):
                 if sample.item is item:
                     label.setText(name)
 
-    def place_legend(self) -> None:
-        """Fit the view to the curves and put the legend in the top corner where they are lower
-        (top left over a rising edge, top right over a decaying background), raising the top of
-        the view when that is what it takes for the legend to cover no curve."""
-        self.plot.autoRange()
-        data = [item.getData() for item in self.plot.listDataItems() if item.isVisible()]
+    def _shown_curves(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(x, y) of the visible curves the view is fitted to: every one, or with a :attr:`focus`
+        this panel's own (measured, predicted) inside it; a subtracted background, or the counts
+        before it, would dwarf the edge."""
+        items = self.plot.listDataItems() if self.focus is None else self._items
+        data = [item.getData() for item in items if item.isVisible()]
         data = [(x, y) for x, y in data if x is not None and len(x)]
+        if self.focus is not None:
+            lo, hi = self.focus
+            data = [(x[inside], y[inside]) for x, y in data if (inside := (x >= lo) & (x <= hi)).any()]
+        return data
+
+    def place_legend(self) -> None:
+        """Fit the view to the curves (:meth:`_shown_curves`) and put the legend in the top corner
+        where they are lower (top left over a rising edge, top right over a decaying background),
+        raising the top of the view when that is what it takes for the legend to cover no curve."""
+        data = self._shown_curves()
+        if self.focus is None or not data:
+            self.plot.autoRange()
+        else:
+            ys = np.concatenate([y for _, y in data])
+            self.plot.setXRange(*self.focus, padding=0.02)
+            self.plot.setYRange(ys.min(), ys.max(), padding=0.05)
         self.legend.updateSize()
         box, view = self.legend.boundingRect(), self.plot.getViewBox().boundingRect()
         if not data or view.width() < 50 or view.height() < 50:
@@ -212,7 +229,13 @@ class SpectrumPanel(QWidget):
                                  "is drawn multiplied by the factor (× in the legend) that best matches it to the "
                                  "measured one by least squares over their common energy range.")
 
+    def set_focus(self, window) -> None:
+        """Keep the view to ``window`` = (low, high) eV (None: show every curve whole)."""
+        self.focus = None if window is None else (float(window[0]), float(window[1]))
+        self.place_legend()
+
     def clear(self) -> None:
+        self.focus = None
         self.plot.clear()
         self.legend.clear()
         self.spectra.clear()

@@ -56,8 +56,9 @@ def test_open_background_window_steps_and_undo(qtbot, empty_window, tmp_path):
     assert panel.window_of(panel.bg_window) == pytest.approx((450.0, 520.0))
     assert steps_of(m.current) == [] and "r = 3.0" in panel.status.text()
     with qtbot.waitSignal(m.changed, timeout=10000):
-        panel.step_requested.emit("powerlaw_background", {"window": panel.window_of(panel.bg_window)})
+        panel.step_requested.emit("powerlaw_background", panel.background_params())
     (step,) = steps_of(m.current)
+    assert step.params["zero_fill"] and np.all(m.current.intensity[m.current.energy < 450.0] == 0.0)
     # with Poisson noise A and r are correlated (δA/A ≈ ln E·δr): judge r and the background itself
     assert step.info["r"] == pytest.approx(R_TRUE, rel=0.01)
     for energy in (485.0, 600.0):
@@ -431,6 +432,14 @@ def test_the_edge_on_the_measured_axis_sets_the_windows_and_the_model(qtbot, emp
     panel.scheme.setCurrentIndex(panel.scheme.findData("ring"))  # the user's pick stays with Si
     window.prediction.set_model(window.prediction.model, quiet=True)
     assert panel.scheme.currentData() == "ring"
+    # a survey from 150 eV spans the O K onset: the relative prediction is placed there too
+    window.prediction.choose("O K")
+    e = np.arange(150.0, 1000.0, 1.0)
+    write_msa(Spectrum(e, np.random.default_rng(7).poisson(A_TRUE * e ** -R_TRUE + 1000.0 * (e > 532)).astype(float)),
+              survey := tmp_path / "survey.msa")
+    opened(qtbot, window, survey)
+    placed, onset = m.placed(m.predicted())
+    assert onset == 532.0 and placed.energy[0] > 500.0
 
 
 def test_the_edges_seen_in_the_counts_set_the_windows_without_a_structure(qtbot, empty_window, tmp_path):
@@ -450,23 +459,54 @@ def test_the_edges_seen_in_the_counts_set_the_windows_without_a_structure(qtbot,
     assert "Ti L2,3 (456 eV), O K (532 eV)" in panel.meta_label.text()
     assert "Ti L2,3, onset 456 eV (tabulated): windows set around it" in panel.meta_label.text()
     assert panel.window_of(panel.bg_window) == pytest.approx((396.0, 451.0))
+    markers = window.measured.curves("edge markers")
+    assert [(line.value(), line.label.toPlainText()) for line in markers] == [(456.0, "Ti L2,3"), (532.0, "O K")]
+    assert all(line.scene() is window.spectrum_panel.plot.scene() for line in markers)
+    plot = window.spectrum_panel
+    assert plot.focus == (386.0, 516.0)  # the background window and the edge's near structure
+    (x_lo, x_hi), (y_lo, y_hi) = plot.plot.getViewBox().viewRange()
+    assert 380.0 < x_lo < 387.0 and 515.0 < x_hi < 520.0
+    raw = plot.group("measured")[0]
+    assert y_hi < 1.1 * raw.intensity[raw.energy >= 386.0].max()  # scaled to what is in view
 
     low = np.arange(-20.0, 300.0, 0.25)
     counts = 1e6 * gauss(low, 0.0, 0.5) + 2e4 * gauss(low, 22.0, 6.0) + 3e7 * np.clip(low, 5.0, None) ** -3.0
     write_msa(Spectrum(low, counts, label="low loss"), path := tmp_path / "ll.msa")
     opened(qtbot, window, path)
     assert "none looked for in a low-loss spectrum" in panel.meta_label.text()
+    assert window.measured.curves("edge markers") == [] and all(line.scene() is None for line in markers)
+    assert plot.focus is None
     assert panel.window_of(panel.bg_window) == pytest.approx((-20.0 + 0.05 * 319.75, -20.0 + 0.25 * 319.75), abs=0.01)
 
 
 def test_an_alignment_at_the_end_of_its_search_says_so(qtbot, empty_window, tmp_path):
     e = np.arange(-5.0, 40.0, 0.1)
-    counts = np.random.default_rng(6).poisson(5000 * gauss(e, 25.0, 1.5) + 100).astype(float)
+    counts = np.random.default_rng(6).poisson(5000 * gauss(e, 30.0, 1.5) + 100).astype(float)
     path = tmp_path / "far.msa"
-    write_msa(Spectrum(e, counts, label="a peak 15 eV above the prediction's"), path)
+    write_msa(Spectrum(e, counts, label="a peak 20 eV above the prediction's"), path)
     m = opened(qtbot, window := empty_window, path)
     window.spectrum_panel.add_spectrum(Spectrum(e, gauss(e, 10.0, 1.5), label="predicted"), "predicted")
     with qtbot.waitSignal(m.compared, timeout=20000):
         window.measured_panel.align_requested.emit((-5.0, 40.0), False)
-    assert m.aligned.meta["shift_ev"] == pytest.approx(10.0, abs=0.05)
-    assert "at the end of the search (-10 to +10 eV)" in window.measured_panel.alignment.text()
+    assert m.aligned.meta["shift_ev"] == pytest.approx(15.0, abs=0.05)
+    assert "at the end of the search (-15 to +15 eV)" in window.measured_panel.alignment.text()
+
+
+def test_a_measured_file_on_the_command_line_is_explained_after_its_background(qtbot, empty_window, tmp_path):
+    """`--measured FILE` beside a-SiO2: an O K core loss (an edge seen in its counts) has its
+    power-law background subtracted (zero-filled below the window) before the O K prediction is
+    aligned to it and fitted; the raw counts would give a meaningless fit."""
+    from amorpha.engine.examples import load_example
+    from amorpha.engine.spectra.prepare import steps_of
+    from amorpha.gui.app import _open_measured
+
+    window = empty_window
+    _open_measured(window, str(core_loss(tmp_path)))
+    with qtbot.waitSignal(window.measured.fitted, timeout=180000):
+        window.prediction.load_default()
+        window.set_model(load_example("a-SiO2"), "a-SiO2")
+    m = window.measured
+    (step,) = steps_of(m.current)
+    assert step.name == "powerlaw_background" and step.params == {"window": (472.0, 527.0), "zero_fill": True}
+    assert m.aligned is not None and m.aligned.meta["edge_onset_ev"] == 532.0
+    assert m.explanation is not None and window.measured_panel.window_of(window.measured_panel.fit_window) == (522.0, 592.0)
