@@ -50,7 +50,7 @@ def site_class_schemes() -> dict | None:
 
 def _seen_text(spectrum, seen) -> str:
     """The edges whose counts rise clearly (:func:`~amorpha.engine.spectra.edges.edges_seen`), or
-    why there are none, for the file table and the status line."""
+    why there are none, for the file table."""
     from amorpha.engine.spectra.edges import is_low_loss
 
     if is_low_loss(spectrum.energy, spectrum.intensity):
