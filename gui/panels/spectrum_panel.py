@@ -73,12 +73,19 @@ class SpectrumPanel(QWidget):
         self.hint.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # a long hint never widens the window
         open_button = QPushButton("Open spectrum…")
         open_button.clicked.connect(self.open_requested)
+        self.legend_button = QPushButton("Legend")
+        self.legend_button.setCheckable(True)
+        self.legend_button.setChecked(True)
+        self.legend_button.setToolTip("Show or hide the legend (in a small panel it covers curves); "
+                                      "drag the legend to move it")
+        self.legend_button.toggled.connect(self._show_legend)
         clear_button = QPushButton("Clear")
         clear_button.setToolTip("Remove every curve (predictions come back with Predict)")
         clear_button.clicked.connect(self.clear)
         row = QHBoxLayout()
         row.addWidget(self.hint, 1)
         row.addWidget(open_button)
+        row.addWidget(self.legend_button)
         row.addWidget(clear_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -192,6 +199,9 @@ class SpectrumPanel(QWidget):
             self.plot.setYRange(ys.min(), ys.max(), padding=0.05)
         self.legend.updateSize()
         box, view = self.legend.boundingRect(), self.plot.getViewBox().boundingRect()
+        if not self.legend.isVisible():
+            self._placed = self.plot.getViewBox().viewRange()
+            return
         if not data or view.width() < 50 or view.height() < 50:
             return
         x, y = np.concatenate([d[0] for d in data]), np.concatenate([d[1] for d in data])
@@ -228,6 +238,10 @@ class SpectrumPanel(QWidget):
             self.hint.setToolTip("A measured spectrum is in counts, a prediction in arbitrary units: each other curve "
                                  "is drawn multiplied by the factor (× in the legend) that best matches it to the "
                                  "measured one by least squares over their common energy range.")
+
+    def _show_legend(self, shown: bool) -> None:
+        self.legend.setVisible(shown)
+        self.place_legend()  # the view no longer makes room for it, or makes room again
 
     def set_focus(self, window) -> None:
         """Keep the view to ``window`` = (low, high) eV (None: show every curve whole)."""

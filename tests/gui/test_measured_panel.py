@@ -468,6 +468,10 @@ def test_the_edges_seen_in_the_counts_set_the_windows_without_a_structure(qtbot,
     assert 380.0 < x_lo < 387.0 and 515.0 < x_hi < 520.0
     raw = plot.group("measured")[0]
     assert y_hi < 1.1 * raw.intensity[raw.energy >= 386.0].max()  # scaled to what is in view
+    plot.legend_button.click()  # a legend covering the curves in a small panel can go
+    assert not plot.legend.isVisible() and plot.plot.getViewBox().viewRange()[0] == [x_lo, x_hi]
+    plot.legend_button.click()
+    assert plot.legend.isVisible()
 
     low = np.arange(-20.0, 300.0, 0.25)
     counts = 1e6 * gauss(low, 0.0, 0.5) + 2e4 * gauss(low, 22.0, 6.0) + 3e7 * np.clip(low, 5.0, None) ** -3.0
