@@ -145,6 +145,8 @@ def test_edges_are_seen_where_the_counts_rise_and_nowhere_else():
         + 3e7 * np.clip(low, 5.0, None) ** -3.0
     assert is_low_loss(low, counts) and edges_seen(low, counts) == []
     assert not is_low_loss(e, y)
+    relative = np.arange(-5.0, 25.0, 0.1)  # an edge-relative Si K: its white line is no zero-loss peak
+    assert not is_low_loss(relative, 4000.0 * si_k_shape(relative) + 150.0)
     assert edge_jump(np.arange(525.0, 650.0, 0.1), np.ones(1250), 532.0) is None  # no room before it
 
 
