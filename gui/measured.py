@@ -51,10 +51,13 @@ def site_class_schemes() -> dict | None:
 def _seen_text(spectrum, seen) -> str:
     """The edges whose counts rise clearly (:func:`~amorpha.engine.spectra.edges.edges_seen`), or
     why there are none, for the file table."""
-    from amorpha.engine.spectra.edges import is_low_loss
+    from amorpha.engine.spectra.edges import MINOR, edges_within, is_low_loss
 
-    if is_low_loss(spectrum.energy, spectrum.intensity):
+    e = spectrum.energy
+    if is_low_loss(e, spectrum.intensity):
         return "none looked for in a low-loss spectrum (its zero-loss peak is on the axis)"
+    if not any(edge not in MINOR for _, edge, _ in edges_within(e[0], e[-1])):
+        return f"no tabulated edge lies in {e[0]:g}–{e[-1]:g} eV"
     if not seen:
         return "no tabulated edge rises clearly above the background"
     return ", ".join(f"{element} {edge} ({onset:g} eV)" for element, edge, onset in seen)
