@@ -217,7 +217,7 @@ class MeasuredSpectra(QObject):
         elements that is not clearly seen; (None, {}, seen) when none has room for a window (the
         windows then fall back to fractions of the range)."""
         from amorpha.engine.elements import present_symbols
-        from amorpha.engine.spectra.edges import MINOR, edge_windows, edges_seen, edges_within, is_low_loss
+        from amorpha.engine.spectra.edges import MINOR, edge_windows, edges_seen, edges_within, is_low_loss, top_below
 
         e, y = spectrum.energy, spectrum.intensity
         atoms = self.window.atoms
@@ -227,7 +227,7 @@ class MeasuredSpectra(QObject):
             [t for t in edges_within(e[0], e[-1], symbols) if t[1] not in MINOR]
         ordered = [t for t in seen if t[0] in symbols] + [t for t in seen if t[0] not in symbols] + tabulated
         for edge in ordered:
-            windows = edge_windows(e, edge[2])
+            windows = edge_windows(e, edge[2], top_below(edge[2], seen))
             if windows:
                 return edge, windows, seen
         return None, {}, seen

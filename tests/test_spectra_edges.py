@@ -133,6 +133,10 @@ def test_edges_are_seen_where_the_counts_rise_and_nowhere_else():
     y = _power_law_with_edges(e, [(6000.0, 456.0), (2500.0, 532.0)], seed=3)
     assert edges_seen(e, y) == [("Ti", "L2,3", 456.0), ("O", "K", 532.0)]
     assert edges_seen(e, y, ["Si", "O"]) == [("O", "K", 532.0)]
+    # O K's background window keeps 30 eV clear of Ti L2 (462 eV), the last level of the edge below
+    from amorpha.engine.spectra.edges import edge_windows, top_below
+    assert top_below(532.0, edges_seen(e, y)) == 462.0 and top_below(456.0, edges_seen(e, y)) is None
+    assert edge_windows(e, 532.0, top_below(532.0, edges_seen(e, y)))["pre"] == (492.0, 527.0)
     jump, z = edge_jump(e, y, 532.0)
     assert 0.1 < jump < 1.0 and z > 20
     assert edge_jump(e, y, 402.0)[1] < 5

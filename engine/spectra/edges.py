@@ -70,8 +70,10 @@ XRAY_DATA_BOOKLET: dict[str, dict[str, float]] = {
     "Ti": {"K": 4966.0}, "Cu": {"K": 8979.0}, "Zn": {"K": 9659.0}, "Ge": {"K": 11103.0},
     "Ag": {"K": 25514.0, "L1": 3806.0, "L2": 3524.0, "L3": 3351.0},
 }
-#: A combined edge starts where its lower level does.
+#: A combined edge starts where its lower level does, and its near-edge structure runs past the
+#: upper one (Ta M5 at 1735 eV, M4 at 1793 eV).
 COMBINED = {"L2,3": "L3", "M4,5": "M5"}
+COMBINED_UPPER = {"L2,3": "L2", "M4,5": "M4"}
 #: The combined edge each level belongs to (spectra rarely resolve L2 from L3 or M4 from M5).
 PAIRED = {"L2": "L2,3", "L3": "L2,3", "M4": "M4,5", "M5": "M4,5"}
 #: Levels the Atlas calls minor (weak, seldom seen above the background): not looked for in counts.
@@ -79,6 +81,9 @@ MINOR = {"L1"}
 #: How far past the onset (eV) an edge's jump is measured: the near-edge structure, where the
 #: counts rise most over the extrapolated background.
 JUMP_WIDTH = 20.0
+#: How far past a lower edge's onset (eV) a background window may start: past its near-edge
+#: structure (the L3 and L2 white lines of a 3d metal lie within ~15 eV of the onset).
+LOWER_EDGE_CLEARANCE = 30.0
 
 
 def edge_onset(element: str, edge: str) -> tuple[float, str]:
@@ -96,6 +101,23 @@ def edge_onset(element: str, edge: str) -> tuple[float, str]:
     raise ParameterError("edge", f"no tabulated onset for the {symbol} {name} edge" +
                          (f" (known: {', '.join(known)})" if known else "") +
                          "; type the onset in eV")
+
+
+def upper_onset(element: str, edge: str) -> float:
+    """Where the last level of ``edge`` starts: L2 of "L2,3", M4 of "M4,5", else the onset itself;
+    a background window for a higher edge starts past it (:data:`LOWER_EDGE_CLEARANCE`)."""
+    if edge in COMBINED_UPPER:
+        try:
+            return edge_onset(element, COMBINED_UPPER[edge])[0]
+        except ParameterError:
+            pass
+    return edge_onset(element, edge)[0]
+
+
+def top_below(onset: float, edges) -> float | None:
+    """The highest :func:`upper_onset` of ``edges`` (element, edge, onset) that start below
+    ``onset``: what a background window for the edge at ``onset`` keeps clear of; None if none."""
+    return max((upper_onset(element, edge) for element, edge, start in edges if start < onset), default=None)
 
 
 def is_edge_relative(spectrum: Spectrum, onset: float) -> bool:
@@ -131,7 +153,7 @@ def edges_within(low: float, high: float, elements=None) -> list[tuple[str, str,
     return sorted(((el, name, onset) for (el, name), onset in found.items()), key=lambda t: t[2])
 
 
-def edge_windows(energy, onset: float) -> dict[str, tuple[float, float]]:
+def edge_windows(energy, onset: float, lower: float | None = None) -> dict[str, tuple[float, float]]:
     """Starting windows for an edge at ``onset`` on a measured axis ``energy`` (eV): "pre", the
     power-law background fit, ending 5 eV before the onset (ELNES starts at it) and up to
     min(60 eV, 0.15 onset) wide (Egerton, EELS in the Electron Microscope, 3rd ed., §4.4.2: the
@@ -140,12 +162,16 @@ def edge_windows(energy, onset: float) -> dict[str, tuple[float, float]]:
     measured beyond the onset when less is; "near", where a prediction is compared with the
     measured edge and fitted, 10 eV before the onset to 60 eV after it (the near-edge structure the
     models predict spans ~30 eV; past that a prediction is 0 and only the background is compared).
+    ``lower``: where an edge seen below this one has its last level (:func:`upper_onset`); "pre"
+    starts ``LOWER_EDGE_CLEARANCE`` past it, so the power law is not fitted to that edge's
+    near-edge structure (O K after Ti L2,3).
     None of these when the axis leaves too little room (under 3 eV of pre-edge)."""
     e = np.asarray(energy, dtype=np.float64)
     onset = float(onset)
     margin = float(0.02 * (e[-1] - e[0]))
     pre_end = onset - 5.0
-    pre_start = max(float(e[0]) + margin, onset - min(60.0, max(10.0, 0.15 * onset)))
+    pre_start = max(float(e[0]) + margin, onset - min(60.0, max(10.0, 0.15 * onset)),
+                    -np.inf if lower is None else float(lower) + LOWER_EDGE_CLEARANCE)
     if pre_end - pre_start < 3.0 or onset >= e[-1] - margin:
         return {}
     top = float(e[-1]) - margin
@@ -155,7 +181,7 @@ def edge_windows(energy, onset: float) -> dict[str, tuple[float, float]]:
             "near": (max(float(e[0]), onset - 10.0), min(float(e[-1]), onset + 60.0))}
 
 
-def edge_jump(energy, counts, onset: float) -> tuple[float, float] | None:
+def edge_jump(energy, counts, onset: float, lower: float | None = None) -> tuple[float, float] | None:
     """How clearly the counts rise at ``onset``: (jump, z). The power law A·E^-r is fitted in the
     edge's pre window (:func:`edge_windows`) and extrapolated; ``jump`` is the measured counts from
     2 eV below the onset to ``JUMP_WIDTH`` above it over that background, minus 1; ``z`` is the log
@@ -164,7 +190,7 @@ def edge_jump(energy, counts, onset: float) -> tuple[float, float] | None:
     None when there is no room for a window, it has under 5 channels or non-positive counts."""
     e = np.asarray(energy, dtype=np.float64)
     y = np.asarray(counts, dtype=np.float64)
-    window = edge_windows(e, onset).get("pre")
+    window = edge_windows(e, onset, lower).get("pre")
     if window is None:
         return None
     inside = (e >= window[0]) & (e <= window[1])
@@ -208,7 +234,7 @@ def edges_seen(energy, counts, elements=None, min_jump: float = 0.05,
         return []
     found = []
     for element, edge, onset in edges_within(e[0], e[-1], elements):
-        jump = None if edge in MINOR else edge_jump(e, counts, onset)
+        jump = None if edge in MINOR else edge_jump(e, counts, onset, top_below(onset, [f[0] for f in found]))
         if jump is not None and jump[0] >= min_jump and jump[1] >= min_z:
             if found and onset - found[-1][0][2] < JUMP_WIDTH:
                 if jump[1] <= found[-1][1]:
