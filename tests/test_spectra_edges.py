@@ -142,6 +142,8 @@ def test_edges_are_seen_where_the_counts_rise_and_nowhere_else():
     assert edge_jump(e, y, 402.0)[1] < 5
     for seed in range(20):
         assert edges_seen(e, _power_law_with_edges(e, [], seed)) == [], seed
+    for seed in range(5):  # V L2,3 (513 eV) catches the start of O K's rise: O K, the clearer, stays
+        assert edges_seen(e, _power_law_with_edges(e, [(3000.0, 532.0)], seed)) == [("O", "K", 532.0)], seed
     weak = _power_law_with_edges(e, [(60.0, 532.0)], seed=4)  # 3 % of the background: not clear
     assert edges_seen(e, weak) == []
     low = np.arange(-20.0, 300.0, 0.25)

@@ -226,19 +226,25 @@ def edges_seen(energy, counts, elements=None, min_jump: float = 0.05,
                min_z: float = 10.0) -> list[tuple[str, str, float]]:
     """The tabulated major edges (:func:`edges_within`, no L1) whose counts rise clearly over the
     extrapolated power law (:func:`edge_jump`: by ``min_jump`` and ``min_z`` standard errors),
-    lowest first; of two within ``JUMP_WIDTH`` eV (one jump seen from both), the clearer. None in a
-    low-loss spectrum. Thresholds measured on the shared EELS files: real O K and Ti L2,3 edges
+    lowest first, each measured with its window clear of the edges seen below it
+    (:func:`top_below`); of two within ``JUMP_WIDTH`` eV (one jump seen from both), the clearer.
+    None in a low-loss spectrum. Thresholds measured on the shared EELS files: real O K and Ti L2,3 edges
     give z 14-380 and jumps of 6-70 %, tabulated edges where nothing is give z < 9."""
     e = np.asarray(energy, dtype=np.float64)
     if e.size < 2 or is_low_loss(e, counts):
         return []
-    found = []
+    found = []  # ((element, edge, onset), z), lowest first
     for element, edge, onset in edges_within(e[0], e[-1], elements):
-        jump = None if edge in MINOR else edge_jump(e, counts, onset, top_below(onset, [f[0] for f in found]))
-        if jump is not None and jump[0] >= min_jump and jump[1] >= min_z:
-            if found and onset - found[-1][0][2] < JUMP_WIDTH:
-                if jump[1] <= found[-1][1]:
-                    continue
-                found.pop()
-            found.append(((element, edge, onset), jump[1]))
+        if edge in MINOR:
+            continue
+        # an edge starting within the jump window above the last one seen contends for its jump
+        # (V L2,3 at 513 eV catches the rise of O K at 532): measured alike, the clearer stays
+        rival = found[-1] if found and onset - found[-1][0][2] < JUMP_WIDTH + 2.0 else None
+        below = [f[0] for f in (found[:-1] if rival else found)]
+        jump = edge_jump(e, counts, onset, top_below(onset, below))
+        if jump is None or jump[0] < min_jump or jump[1] < min_z or (rival and jump[1] <= rival[1]):
+            continue
+        if rival:
+            found.pop()
+        found.append(((element, edge, onset), jump[1]))
     return [edge for edge, _ in found]
