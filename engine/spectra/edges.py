@@ -228,8 +228,9 @@ def edges_seen(energy, counts, elements=None, min_jump: float = 0.05,
     extrapolated power law (:func:`edge_jump`: by ``min_jump`` and ``min_z`` standard errors),
     lowest first, each measured with its window clear of the edges seen below it
     (:func:`top_below`); of two within ``JUMP_WIDTH`` eV (one jump seen from both), the clearer.
-    None in a low-loss spectrum. Thresholds measured on the shared EELS files: real O K and Ti L2,3 edges
-    give z 14-380 and jumps of 6-70 %, tabulated edges where nothing is give z < 9."""
+    None in a low-loss spectrum. Thresholds from the shared EELS files: their real edges (O K,
+    Ti L2,3, Mn L2,3, Ta M4,5) give z 14-380 and jumps of 6-71 %, tabulated edges where nothing
+    is give z < 9."""
     e = np.asarray(energy, dtype=np.float64)
     if e.size < 2 or is_low_loss(e, counts):
         return []
