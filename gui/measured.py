@@ -493,9 +493,7 @@ class MeasuredSpectra(QObject):
         if not self.panel.place_at_onset.isChecked() or measured is None:
             return predicted, None
         if onset > 0:
-            # measured at the edge: it starts above half the onset, or spans it (a survey from 150 eV)
-            at_edge = not is_edge_relative(measured, onset) or measured.energy[0] < onset < measured.energy[-1]
-            if is_edge_relative(predicted, onset) and at_edge:
+            if is_edge_relative(predicted, onset) and not is_edge_relative(measured, onset):
                 return place_at_onset(predicted, onset), onset
             return predicted, None
         if min(predicted.energy[-1], measured.energy[-1]) > max(predicted.energy[0], measured.energy[0]):

@@ -50,6 +50,8 @@ def test_relative_prediction_placed_at_the_edge_overlaps_and_aligns():
     truth = 4000.0 * si_k_shape(e - onset - EXTRA_SHIFT) + 300.0
     measured = Spectrum(e, np.random.default_rng(2).poisson(truth).astype(float), label="Si K measured")
     assert is_edge_relative(predicted, onset) and not is_edge_relative(measured, onset)
+    survey = np.arange(150.0, 3000.0, 1.0)  # starts below half the onset but spans it
+    assert not is_edge_relative(Spectrum(survey, np.ones_like(survey)), onset)
     assert e_rel[-1] < e[0]  # as predicted, nothing in common
     placed = place_at_onset(predicted, onset)
     assert placed.meta["edge_onset_ev"] == onset and placed.element == "Si"

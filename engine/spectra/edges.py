@@ -122,8 +122,10 @@ def top_below(onset: float, edges) -> float | None:
 
 def is_edge_relative(spectrum: Spectrum, onset: float) -> bool:
     """Whether ``spectrum`` is on an edge-relative scale rather than at the edge: its grid starts
-    below half the onset (a relative grid starts near 0 eV, a measured one near the onset)."""
-    return float(np.asarray(spectrum.energy)[0]) < 0.5 * float(onset)
+    below half the onset (a relative grid starts near 0 eV, a measured one near the onset) and
+    does not reach it (a survey from 150 eV that spans the onset is at the edge)."""
+    e = np.asarray(spectrum.energy)
+    return bool(e[0] < 0.5 * float(onset) and not e[0] < float(onset) < e[-1])
 
 
 def place_at_onset(spectrum: Spectrum, onset: float) -> Spectrum:
@@ -188,6 +190,8 @@ def edge_jump(energy, counts, onset: float, lower: float | None = None) -> tuple
     of that ratio over its standard error, from the scatter about the fit in the window, the
     extrapolation's uncertainty (straight line in log-log) and the counts averaged past the onset.
     None when there is no room for a window, it has under 5 channels or non-positive counts."""
+    from .prepare import powerlaw_background  # the fit the Subtract button makes
+
     e = np.asarray(energy, dtype=np.float64)
     y = np.asarray(counts, dtype=np.float64)
     window = edge_windows(e, onset, lower).get("pre")
@@ -197,11 +201,13 @@ def edge_jump(energy, counts, onset: float, lower: float | None = None) -> tuple
     after = (e >= onset - 2.0) & (e <= onset + JUMP_WIDTH)
     if inside.sum() < 5 or after.sum() < 2 or np.any(y[inside] <= 0) or np.mean(y[after]) <= 0:
         return None
-    x, log_y = np.log(e[inside]), np.log(y[inside])
-    slope, intercept = np.polyfit(x, log_y, 1)
-    scatter = float(np.std(log_y - (intercept + slope * x), ddof=2))
-    background = np.exp(intercept + slope * np.log(e[after]))
-    log_ratio = float(np.log(np.mean(y[after]) / np.mean(background)))
+    try:
+        _, fit = powerlaw_background(Spectrum(e, y), window)
+    except ParameterError:  # a window it refuses (energies <= 0): nothing to extrapolate from
+        return None
+    x = np.log(e[inside])
+    scatter = float(np.std(np.log(y[inside] / fit.background[inside]), ddof=2))
+    log_ratio = float(np.log(np.mean(y[after]) / np.mean(fit.background[after])))
     x0 = np.log(onset + 0.5 * JUMP_WIDTH)
     extrapolation = scatter * np.sqrt(1.0 / x.size + (x0 - x.mean()) ** 2 / np.sum((x - x.mean()) ** 2))
     error = float(np.hypot(extrapolation, scatter / np.sqrt(after.sum())))
