@@ -133,7 +133,7 @@ def _intensity_fit(y: np.ndarray, p: np.ndarray, offset: bool) -> tuple[float, f
 #: eV; how far :func:`align` looks for the shift by default: chemical shifts and calculator offsets
 #: of an edge-relative prediction placed at a tabulated onset. The built-in O K model (energies
 #: from the free O atom's ΔSCF edge) needs 10-13 eV to meet the measured O K of YAG, SrTiO3,
-#: a-Ta2O5 and the SiO2 of the DM4 spectrum image, Si K a few.
+#: a-Ta2O5 and RosettaSciIO's DM4 spectrum image; Si K a few.
 SHIFT_RANGE = (-15.0, 15.0)
 
 
