@@ -70,12 +70,11 @@ XRAY_DATA_BOOKLET: dict[str, dict[str, float]] = {
     "Ti": {"K": 4966.0}, "Cu": {"K": 8979.0}, "Zn": {"K": 9659.0}, "Ge": {"K": 11103.0},
     "Ag": {"K": 25514.0, "L1": 3806.0, "L2": 3524.0, "L3": 3351.0},
 }
-#: A combined edge starts where its lower level does, and its near-edge structure runs past the
-#: upper one (Ta M5 at 1735 eV, M4 at 1793 eV).
-COMBINED = {"L2,3": "L3", "M4,5": "M5"}
-COMBINED_UPPER = {"L2,3": "L2", "M4,5": "M4"}
+#: A combined edge's levels, lowest first: it starts where the first does, and its near-edge
+#: structure runs past the last (Ta M5 at 1735 eV, M4 at 1793 eV).
+COMBINED = {"L2,3": ("L3", "L2"), "M4,5": ("M5", "M4")}
 #: The combined edge each level belongs to (spectra rarely resolve L2 from L3 or M4 from M5).
-PAIRED = {"L2": "L2,3", "L3": "L2,3", "M4": "M4,5", "M5": "M4,5"}
+PAIRED = {level: edge for edge, levels in COMBINED.items() for level in levels}
 #: Levels the Atlas calls minor (weak, seldom seen above the background): not looked for in counts.
 MINOR = {"L1"}
 #: How far past the onset (eV) an edge's jump is measured: the near-edge structure, where the
@@ -92,7 +91,7 @@ def edge_onset(element: str, edge: str) -> tuple[float, str]:
     from ..surrogate.xtb import normalise_edge  # the edge names every model uses
 
     name = normalise_edge(edge)
-    level = COMBINED.get(name, name)
+    level = COMBINED.get(name, (name,))[0]
     symbol = str(element).strip().capitalize()
     for table, source in ((EELS_ATLAS, "EELS Atlas"), (XRAY_DATA_BOOKLET, "X-ray Data Booklet")):
         if level in table.get(symbol, {}):
@@ -106,12 +105,10 @@ def edge_onset(element: str, edge: str) -> tuple[float, str]:
 def upper_onset(element: str, edge: str) -> float:
     """Where the last level of ``edge`` starts: L2 of "L2,3", M4 of "M4,5", else the onset itself;
     a background window for a higher edge starts past it (:data:`LOWER_EDGE_CLEARANCE`)."""
-    if edge in COMBINED_UPPER:
-        try:
-            return edge_onset(element, COMBINED_UPPER[edge])[0]
-        except ParameterError:
-            pass
-    return edge_onset(element, edge)[0]
+    try:
+        return edge_onset(element, COMBINED.get(edge, (edge,))[-1])[0]
+    except ParameterError:  # the upper level alone is not tabulated
+        return edge_onset(element, edge)[0]
 
 
 def top_below(onset: float, edges) -> float | None:
@@ -199,11 +196,11 @@ def edge_jump(energy, counts, onset: float, lower: float | None = None) -> tuple
         return None
     inside = (e >= window[0]) & (e <= window[1])
     after = (e >= onset - 2.0) & (e <= onset + JUMP_WIDTH)
-    if inside.sum() < 5 or after.sum() < 2 or np.any(y[inside] <= 0) or np.mean(y[after]) <= 0:
+    if inside.sum() < 5 or after.sum() < 2 or np.mean(y[after]) <= 0:
         return None
     try:
         _, fit = powerlaw_background(Spectrum(e, y), window)
-    except ParameterError:  # a window it refuses (energies <= 0): nothing to extrapolate from
+    except ParameterError:  # a window it refuses (counts or energies <= 0): nothing to extrapolate
         return None
     x = np.log(e[inside])
     scatter = float(np.std(np.log(y[inside] / fit.background[inside]), ddof=2))
