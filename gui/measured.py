@@ -51,15 +51,20 @@ def site_class_schemes() -> dict | None:
 def _seen_text(spectrum, seen) -> str:
     """The edges whose counts rise clearly (:func:`~amorpha.engine.spectra.edges.edges_seen`), or
     why there are none, for the file table."""
-    from amorpha.engine.spectra.edges import MINOR, edges_within, is_low_loss
+    from amorpha.engine.spectra.edges import MINOR, edge_jump, edges_within, is_low_loss
 
-    e = spectrum.energy
-    if is_low_loss(e, spectrum.intensity):
+    e, y = spectrum.energy, spectrum.intensity
+    if is_low_loss(e, y):
         return "none looked for in a low-loss spectrum (its zero-loss peak is on the axis)"
-    if not any(edge not in MINOR for _, edge, _ in edges_within(e[0], e[-1])):
+    major = [(element, edge, onset) for element, edge, onset in edges_within(e[0], e[-1]) if edge not in MINOR]
+    if not major:
         return f"no tabulated edge lies in {e[0]:g}–{e[-1]:g} eV"
     if not seen:
-        return "no tabulated edge rises clearly above the background"
+        cramped = [f"{element} {edge} ({onset:g} eV)" for element, edge, onset in major
+                   if edge_jump(e, y, onset) is None]
+        return "no tabulated edge rises clearly above the background" + (
+            f"; too few channels before {', '.join(cramped)} to fit one (the file starts at {e[0]:g} eV)"
+            if cramped else "")
     return ", ".join(f"{element} {edge} ({onset:g} eV)" for element, edge, onset in seen)
 
 

@@ -76,9 +76,10 @@ class SpectrumPanel(QWidget):
         self.legend_button = QPushButton("Legend")
         self.legend_button.setCheckable(True)
         self.legend_button.setChecked(True)
-        self.legend_button.setToolTip("Show or hide the legend (in a small panel it covers curves); "
-                                      "drag the legend to move it")
-        self.legend_button.toggled.connect(self._show_legend)
+        self.legend_button.setToolTip("Show or hide the legend. Unless you choose, it hides itself when it "
+                                      "would cover over half the plot; a curve names itself when the mouse "
+                                      "rests on it. Drag the legend to move it")
+        self.legend_button.clicked.connect(self._choose_legend)
         clear_button = QPushButton("Clear")
         clear_button.setToolTip("Remove every curve (predictions come back with Predict)")
         clear_button.clicked.connect(self.clear)
@@ -98,6 +99,7 @@ class SpectrumPanel(QWidget):
         self._colors = 0
         self._placed = None  # the view range place_legend chose (redone on resizing unless the user zoomed)
         self.focus = None  # (low, high) eV the view keeps to (a measured edge), None: all the curves
+        self._legend_choice = None  # the user's Legend button (True/False), None: shown when it fits
         self.plot.getViewBox().sigResized.connect(self._resized)
 
     def add_spectrum(self, spectrum: Spectrum, group: str = "measured") -> None:
@@ -106,6 +108,7 @@ class SpectrumPanel(QWidget):
         self._colors += 1
         item = self.plot.plot(np.asarray(spectrum.energy), np.asarray(spectrum.intensity), pen=pen,
                               name=spectrum.label)
+        item.curve.setToolTip(spectrum.label)  # named on hover when the legend is hidden
         self.spectra.append(spectrum)
         self._groups.append(group)
         self._items.append(item)
@@ -199,6 +202,7 @@ class SpectrumPanel(QWidget):
             self.plot.setYRange(ys.min(), ys.max(), padding=0.05)
         self.legend.updateSize()
         box, view = self.legend.boundingRect(), self.plot.getViewBox().boundingRect()
+        self._legend_fits(box, view)
         if not self.legend.isVisible():
             self._placed = self.plot.getViewBox().viewRange()
             return
@@ -233,15 +237,26 @@ class SpectrumPanel(QWidget):
         what = f" ({', '.join(edges)})" if edges else ""
         count = "1 spectrum" if len(self.spectra) == 1 else f"{len(self.spectra)} spectra"
         scaled = any(f != 1.0 for f in self._factors)
-        self.hint.setText(f"{count}{what}{'; ' + _SCALED_HINT if scaled else ''}; drag to pan, wheel to zoom")
+        folded = "; legend hidden to leave the curves room (Legend shows it)" \
+            if self._legend_choice is None and not self.legend.isVisible() else ""
+        self.hint.setText(f"{count}{what}{folded}{'; ' + _SCALED_HINT if scaled else ''}; drag to pan, wheel to zoom")
         if scaled:
             self.hint.setToolTip("A measured spectrum is in counts, a prediction in arbitrary units: each other curve "
                                  "is drawn multiplied by the factor (× in the legend) that best matches it to the "
                                  "measured one by least squares over their common energy range.")
 
-    def _show_legend(self, shown: bool) -> None:
-        self.legend.setVisible(shown)
+    def _choose_legend(self, shown: bool) -> None:
+        self._legend_choice = shown
         self.place_legend()  # the view no longer makes room for it, or makes room again
+
+    def _legend_fits(self, box, view) -> None:
+        """Show the legend as the user chose, or, before they choose, only when it covers at most
+        half the plot's height: eight long entries in a small panel would hide the curves."""
+        fits = view.height() < 50 or box.height() + 20 <= 0.5 * view.height()
+        shown = fits if self._legend_choice is None else self._legend_choice
+        self.legend.setVisible(shown)
+        self.legend_button.setChecked(shown)
+        self._update_hint()
 
     def set_focus(self, window) -> None:
         """Keep the view to ``window`` = (low, high) eV (None: show every curve whole)."""

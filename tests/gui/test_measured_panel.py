@@ -468,10 +468,11 @@ def test_the_edges_seen_in_the_counts_set_the_windows_without_a_structure(qtbot,
     assert 380.0 < x_lo < 387.0 and 515.0 < x_hi < 520.0
     raw = plot.group("measured")[0]
     assert y_hi < 1.1 * raw.intensity[raw.energy >= 386.0].max()  # scaled to what is in view
-    plot.legend_button.click()  # a legend covering the curves in a small panel can go
-    assert not plot.legend.isVisible() and plot.plot.getViewBox().viewRange()[0] == [x_lo, x_hi]
+    shown = plot.legend.isVisible()  # while it covers at most half the plot (test_spectrum_legend.py)
     plot.legend_button.click()
-    assert plot.legend.isVisible()
+    assert plot.legend.isVisible() != shown and plot.plot.getViewBox().viewRange()[0] == [x_lo, x_hi]
+    plot.legend_button.click()
+    assert plot.legend.isVisible() == shown
 
     low = np.arange(-20.0, 300.0, 0.25)
     counts = 1e6 * gauss(low, 0.0, 0.5) + 2e4 * gauss(low, 22.0, 6.0) + 3e7 * np.clip(low, 5.0, None) ** -3.0
@@ -481,6 +482,11 @@ def test_the_edges_seen_in_the_counts_set_the_windows_without_a_structure(qtbot,
     assert window.measured.curves("edge markers") == [] and all(line.scene() is None for line in markers)
     assert plot.focus is None
     assert panel.window_of(panel.bg_window) == pytest.approx((-20.0 + 0.05 * 319.75, -20.0 + 0.25 * 319.75), abs=0.01)
+
+    short = np.arange(524.0, 600.0, 0.5)  # starts 8 eV before O K: no room for its background
+    write_msa(Spectrum(short, 1e3 + 500.0 * (short > 532.0), label="O K, cut"), path := tmp_path / "cut.msa")
+    opened(qtbot, window, path)
+    assert "too few channels before O K (532 eV) to fit one (the file starts at 524 eV)" in panel.meta_label.text()
 
 
 def test_an_alignment_at_the_end_of_its_search_says_so(qtbot, empty_window, tmp_path):
