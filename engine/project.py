@@ -572,6 +572,7 @@ def _plan(project: Project, enc: _Encoder) -> tuple[dict, list]:
     doc["site_spectra"] = []
     for i, (name, s) in enumerate(project.site_spectra.items()):
         folder = enc.folder("site_spectra", i, name)
+        skipped: list[str] = []
         doc["site_spectra"].append({
             "name": name,
             "energy": enc.add(s.energy, folder, "energy"),
@@ -580,6 +581,8 @@ def _plan(project: Project, enc: _Encoder) -> tuple[dict, list]:
             "structures": enc.add(s.structures, folder, "structures"),
             "element": s.element, "edge": s.edge, "source": str(s.source),
             "labels": [str(label) for label in s.labels],
+            "meta": enc.lenient(dict(s.meta), f"{folder}meta/", "meta", skipped, f"site spectra {name!r}: "),
+            "skipped": skipped,
         })
 
     doc["results"] = []
@@ -864,7 +867,8 @@ def _build(doc: dict, archive: _Archive, path, cancel) -> Project:
         try:
             project.site_spectra[entry["name"]] = SiteSpectra(
                 arrays["energy"], arrays["intensity"], arrays["sites"], entry.get("element", ""),
-                entry.get("edge", ""), entry.get("source", ""), arrays["structures"], list(entry.get("labels", [])))
+                entry.get("edge", ""), entry.get("source", ""), arrays["structures"], list(entry.get("labels", [])),
+                dec.decode(entry.get("meta", {})))
         except SpectrumError as exc:
             raise _Damaged(entry["intensity"], f"does not fit ({exc})") from None
     for entry in doc.get("results", []):

@@ -556,13 +556,15 @@ class MeasuredSpectra(QObject):
             raw, shift, scale, aligned, sim, diff = result
             self.aligned = aligned
             at = f" at the {onset:g} eV onset" if onset is not None else ""
+            tied = f" (its model's axis tied to a measured peak: {predicted.meta['onset_at_from']})" \
+                if "onset_at_from" in predicted.meta else ""
             stretch = f", energy scale {scale:.4f}" if fit_scale else ""
             self._draw("aligned", replace(aligned, label=f"prediction{at} aligned (ΔE {shift:+.2f} eV{stretch})"))
             self._draw("difference", replace(diff, label="measured − aligned"))
             self.panel.show_similarity([("as predicted" if onset is None else "at the onset", raw),
                                         ("aligned", sim)])
             self.panel.alignment.setText(
-                (f"Prediction placed at the edge onset {onset:g} eV, then: " if onset is not None else "") +
+                (f"Prediction placed at the edge onset {onset:g} eV{tied}, then: " if onset is not None else "") +
                 f"Shift {shift:+.3f} eV, energy scale {scale:.5f} about {aligned.meta['scale_centre_ev']:.4g} eV, "
                 f"intensity ×{aligned.meta['amplitude']:.4g} + {aligned.meta['constant']:.4g}; "
                 f"compared over {sim['window'][0]:.4g}–{sim['window'][1]:.4g} eV." +

@@ -50,6 +50,16 @@ def test_shipped_model_describes_itself(shipped):
 
 
 @pytest.mark.slow
+def test_the_models_axis_is_tied_to_silicas_measured_white_line(shipped):
+    """Placed at the tabulated Si K onset (1839 eV, elemental Si), the a-SiO2 prediction peaks at
+    silica's measured white line, ~1847 eV (Si⁴⁺ sits ~8 eV above Si⁰); untied it was 0.9 eV higher."""
+    from amorpha.engine.spectra.edges import place_at_onset
+
+    assert shipped.onset_at["ev"] == pytest.approx(0.9, abs=0.3)
+    placed = place_at_onset(shipped.average(shipped.predict_structure(load_example("a-SiO2"))), 1839.0)
+    assert placed.energy[np.argmax(placed.intensity)] == pytest.approx(1847.0, abs=0.11)
+
+
 def test_shipped_model_predicts_unseen_a_sio2_sites_like_xtb(shipped):
     atoms = load_example("a-SiO2")
     sites = shipped.sites_of(atoms)

@@ -161,6 +161,9 @@ def test_damaged_or_future_model_files_give_a_clear_error(tmp_path):
     SpectrumModel.train(x, y, {}, SurrogateParams(regressor="ridge")).save(path)
     with pytest.raises(ReadError, match="newer Amorpha"):
         SpectrumModel.load(rewrite(path, tmp_path / "future.amodel", {"version": 99}))
+    for damaged in ({"ev": "high"}, {"from": "a peak"}, {"ev": float("nan"), "from": "a peak"}):
+        with pytest.raises(ReadError, match="damaged"):  # refused when read, not when placing
+            SpectrumModel.load(rewrite(path, tmp_path / "tie.amodel", {"onset_at": damaged}))
 
 
 def test_farthest_first_picks_the_corners_of_a_square():

@@ -4,7 +4,8 @@ on an edge-relative scale can be put beside a measured spectrum.
 Predicted spectra are relative to the edge: the xTB calculator and the surrogates trained on it
 give E − E_LUMO or E − E_edge(free atom) (:mod:`amorpha.engine.surrogate.xtb`), about −5…25 eV,
 while a measured Si K edge starts near 1839 eV and O K near 532 eV. :func:`place_at_onset` adds
-the tabulated (or the user's) onset; alignment (:func:`~.compare.align`) then refines the shift.
+the tabulated (or the user's) onset, less where a model calibrated against a measured peak says
+the onset lies on its axis; alignment (:func:`~.compare.align`) then refines the shift.
 
 Onsets (eV): the Gatan EELS Atlas (eels.info/atlas; as tabulated in HyperSpy/exspy's
 ``eels_binding_energies.json``, "onset_energy"), which microscopists read edges against. Edges
@@ -126,11 +127,15 @@ def is_edge_relative(spectrum: Spectrum, onset: float) -> bool:
 
 
 def place_at_onset(spectrum: Spectrum, onset: float) -> Spectrum:
-    """``spectrum`` with ``onset`` (eV) added to its energies, the onset kept in ``meta``."""
+    """``spectrum`` moved so that the point of its axis where the edge's onset lies comes to
+    ``onset`` (eV): its ``meta["onset_at_ev"]`` when a model calibrated that
+    (:meth:`~amorpha.engine.surrogate.model.SpectrumModel.calibrate_onset`), else its 0. The onset
+    is kept in ``meta``."""
     onset = float(onset)
     if not np.isfinite(onset):
         raise ParameterError("onset", f"needs an energy in eV, got {onset!r}")
-    return replace(spectrum, energy=np.asarray(spectrum.energy, dtype=np.float64) + onset,
+    shift = onset - float(spectrum.meta.get("onset_at_ev", 0.0))
+    return replace(spectrum, energy=np.asarray(spectrum.energy, dtype=np.float64) + shift,
                    meta={**spectrum.meta, "edge_onset_ev": onset})
 
 

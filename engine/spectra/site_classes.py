@@ -203,7 +203,8 @@ def site_classes(atoms, spectra: SiteSpectra, params: ClassParams = ClassParams(
         label = class_label(params.scheme, key, element)
         components.append(Spectrum(spectra.energy, spectra.intensity[rows == r].mean(axis=0), label=label,
                                    source=spectra.source or "surrogate", element=spectra.element,
-                                   edge=spectra.edge, meta={"sites": int(counts[r]), "scheme": params.scheme}))
+                                   edge=spectra.edge,
+                                   meta={**spectra.meta, "sites": int(counts[r]), "scheme": params.scheme}))
     out = SiteClasses(params.scheme, element, present.tolist(), [c.label for c in components], counts,
                       components, spectra.sites.copy(), rows, absent)
     return _merge_small(out, int(params.min_sites))

@@ -83,6 +83,7 @@ class SiteSpectra:
     source: str = ""
     structures: np.ndarray | None = None
     labels: list[str] = field(default_factory=list)
+    meta: dict = field(default_factory=dict)  # given to each spectrum taken out (e.g. a model's "onset_at_ev")
 
     def __post_init__(self):
         self.energy, self.intensity = check_grid(self.energy, np.atleast_2d(self.intensity), "site spectra")
@@ -109,8 +110,9 @@ class SiteSpectra:
 
     def spectrum(self, row: int) -> Spectrum:
         return Spectrum(self.energy, self.intensity[row], label=self.labels[row] if self.labels else "",
-                        source=self.source, element=self.element, edge=self.edge, site=int(self.sites[row]))
+                        source=self.source, element=self.element, edge=self.edge, site=int(self.sites[row]),
+                        meta=dict(self.meta))
 
     def mean(self, label: str = "average") -> Spectrum:
         return Spectrum(self.energy, self.intensity.mean(axis=0), label=label, source=self.source,
-                        element=self.element, edge=self.edge)
+                        element=self.element, edge=self.edge, meta=dict(self.meta))

@@ -182,6 +182,9 @@ class SpectrumModel:
     reference: str = ""  # the calculator or code the training spectra came from
     metrics: dict = field(default_factory=dict)
     n_train: int = 0
+    #: where the edge's tabulated onset lies on this model's energy axis (eV), and the measured peak
+    #: that says so (:meth:`calibrate_onset`); None: at 0, the calculator's own reference
+    onset_at: dict | None = None
     _fitted: dict | None = field(default=None, repr=False)
     _training: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
@@ -343,7 +346,32 @@ class SpectrumModel:
         check_cancel(cancel)
         spectra = self.predict(features)
         report(progress, 1.0, "predicted")
-        return SiteSpectra(self.energy, spectra, sites, self.element, self.edge, source="surrogate")
+        return SiteSpectra(self.energy, spectra, sites, self.element, self.edge, source="surrogate",
+                           meta=self.placement())
+
+    def placement(self) -> dict:
+        """What its predictions carry so :func:`~amorpha.engine.spectra.edges.place_at_onset` puts
+        them on a measured axis: where the tabulated onset lies on the model's axis, and why."""
+        if self.onset_at is None:
+            return {}
+        return {"onset_at_ev": float(self.onset_at["ev"]), "onset_at_from": self.onset_at["from"]}
+
+    def calibrate_onset(self, atoms, peak_ev: float, what: str) -> float:
+        """Tie the model's energy axis to a measured one: the highest peak of the average predicted
+        for ``atoms`` is put at ``peak_ev``, measured on ``what`` (e.g. "a-SiO2"). The calculator's
+        energies count from its own reference (the free atom's ΔSCF edge for xTB), which can sit
+        eV away from where measured edges are (O K: 10 eV); a prediction placed at the tabulated
+        onset is then off by that much. Returns and stores where that onset lies on the axis."""
+        from amorpha.engine.spectra.edges import edge_onset
+
+        require(np.isfinite(peak_ev) and peak_ev > 0, "peak_ev", f"a measured energy in eV, got {peak_ev!r}")
+        onset, source = edge_onset(self.element, self.edge)
+        average = self.average(self.predict_structure(atoms))
+        peak = float(average.energy[np.argmax(average.intensity)])
+        self.onset_at = {"ev": peak - (float(peak_ev) - onset),
+                         "from": f"the predicted {what} {self.element} {self.edge} peak put at {peak_ev:g} eV "
+                                 f"(measured), the onset at {onset:g} eV ({source})"}
+        return self.onset_at["ev"]
 
     def average(self, site_spectra: SiteSpectra, label: str = "") -> Spectrum:
         return site_spectra.mean(label or f"{self.element} {self.edge} (predicted average)")
@@ -364,6 +392,7 @@ class SpectrumModel:
             "reference": self.reference,
             "metrics": self.metrics,
             "n_train": self.n_train,
+            **({"onset_at": self.onset_at} if self.onset_at is not None else {}),
             "sklearn": sklearn.__version__,
             "amorpha": getattr(engine, "__version__", ""),
         } | ({"gp_theta": self.gp_thetas()} if self.has_uncertainty else {})
@@ -390,7 +419,10 @@ class SpectrumModel:
             energy, _ = check_grid(meta["energy"], None, "model energy grid")
             model = cls(SurrogateParams.from_dict(meta["params"]).validate(), meta["descriptor"], energy,
                         meta.get("element", ""), meta.get("edge", ""), meta.get("reference", ""),
-                        meta.get("metrics", {}), int(meta.get("n_train", 0)))
+                        meta.get("metrics", {}), int(meta.get("n_train", 0)), meta.get("onset_at"))
+            if model.onset_at is not None:  # a damaged calibration is refused here, not when placing
+                model.onset_at = {"ev": float(model.onset_at["ev"]), "from": str(model.onset_at["from"])}
+                require(np.isfinite(model.onset_at["ev"]), "onset_at", "a finite energy in eV")
             x, y = (np.asarray(a, dtype=np.float64) for a in training)
             require(x.ndim == 2 and y.shape == (len(x), len(energy)), "training data",
                     f"{len(energy)} intensities per training spectrum")
