@@ -100,6 +100,7 @@ class MeasuredSpectra(QObject):
         self._onset_for = None  # (element, edge) whose tabulated onset the Compare tab was given
         self._edge_model = None  # "O K": the model to predict with once the models have loaded
         self.edge_seen = None  # (element, edge, onset) the windows were set around, when seen in the counts
+        self._opened_note = ""  # what opening the file said, until the first background preview
         self._scheme_element = None  # the element whose site-class scheme the panel offers first
         prediction.model_changed.connect(self._model_changed)
         self._curves: dict[str, list] = {}
@@ -210,6 +211,7 @@ class MeasuredSpectra(QObject):
                      f"({pre[0]:.0f}–{pre[1]:.0f} eV) and the edge-step windows.")
             said += self._use_model_of(edge)
         self.panel.status.setText(said)
+        self._opened_note = said  # the first background preview adds to it instead of replacing it
         self._window_typed()
         self._show_current()
         # a survey (150-3147 eV) shows the edge whose windows were set: its background and ELNES
@@ -431,7 +433,9 @@ class MeasuredSpectra(QObject):
         if not preview:
             self._draw("before", replace(spectrum, label="before background"))
         else:
-            self.panel.status.setText(f"Power law in {fit.window[0]:.4g}–{fit.window[1]:.4g} eV: "
+            note, self._opened_note = self._opened_note, ""
+            self.panel.status.setText((note + " " if note else "") +
+                                      f"Power law in {fit.window[0]:.4g}–{fit.window[1]:.4g} eV: "
                                       f"A = {fit.A:.4g}, r = {fit.r:.4f} (Subtract to apply)")
 
     def low_loss_dialog(self) -> None:

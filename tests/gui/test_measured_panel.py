@@ -426,6 +426,7 @@ def test_the_edge_on_the_measured_axis_sets_the_windows_and_the_model(qtbot, emp
     assert panel.window_of(panel.post_window) == pytest.approx((582.0, 632.0))
     assert "O K, onset 532 eV" in panel.meta_label.text()
     qtbot.waitUntil(lambda: "Power law in 472–527 eV" in panel.status.text(), timeout=10000)  # the preview
+    assert panel.status.text().startswith("Opened core.msa") and "The O K edge (532 eV) sets" in panel.status.text()
     assert m.curves("background")
     window.prediction.choose("Si K")
     assert model_key(window.prediction.model) == "Si K" and panel.scheme.currentData() == "oxidation"
