@@ -28,6 +28,29 @@ _STYLE = {  # group -> (width, Qt pen style)
     "reference": (1.4, Qt.DashLine),
 }
 _HINT = "No spectrum yet: File › Open Spectrum… (DM3/DM4, EMSA/MSA, .hspy, text/CSV columns)"
+#: how many times its curves' height the view may be made so that they pass under the legend
+RAISE = 1.8
+#: the share of the curves' points beneath the legend's width it may hide before it hides itself
+MAX_HIDDEN = 0.1
+
+
+def _legend_corner(data, box, view):
+    """(left, beneath, (bottom, top)) for a legend of bounding box ``box`` in the top corner where
+    the curves ``data`` are lower: whether that is the left one, and the heights of the curves'
+    points beneath the legend's width there, as shares of their span from bottom to top; None
+    when the view is too small or the curves too flat to judge."""
+    if not data or view.width() < 50 or view.height() < 50:
+        return None
+    x, y = np.concatenate([d[0] for d in data]), np.concatenate([d[1] for d in data])
+    lo, hi, bottom, top = x.min(), x.max(), y.min(), y.max()
+    if not (hi > lo and top > bottom):
+        return None
+    height, wide = (y - bottom) / (top - bottom), min(1.0, (box.width() + 20) / view.width()) * (hi - lo)
+    left, right = height[x <= lo + wide], height[x >= hi - wide]
+    on_left = left.max(initial=0.0) < right.max(initial=0.0)
+    return on_left, (left if on_left else right), (bottom, top)
+
+
 _SCALED_HINT = "other curves scaled to the measured one (× in the legend)"
 
 
@@ -192,7 +215,10 @@ class SpectrumPanel(QWidget):
     def place_legend(self) -> None:
         """Fit the view to the curves (:meth:`_shown_curves`) and put the legend in the top corner
         where they are lower (top left over a rising edge, top right over a decaying background),
-        raising the top of the view when that is what it takes for the legend to cover no curve."""
+        raising the top of the view (up to :data:`RAISE` times) when that is what it takes for the
+        legend to cover no curve. Until the user chooses with the Legend button, a legend that
+        would still hide over :data:`MAX_HIDDEN` of the points beneath it is hidden itself: eight
+        long entries in a small panel hid the curves."""
         data = self._shown_curves()
         if self.focus is None or not data:
             self.plot.autoRange()
@@ -202,25 +228,21 @@ class SpectrumPanel(QWidget):
             self.plot.setYRange(ys.min(), ys.max(), padding=0.05)
         self.legend.updateSize()
         box, view = self.legend.boundingRect(), self.plot.getViewBox().boundingRect()
-        self._legend_fits(box, view)
-        if not self.legend.isVisible():
-            self._placed = self.plot.getViewBox().viewRange()
-            return
-        if not data or view.width() < 50 or view.height() < 50:
-            return
-        x, y = np.concatenate([d[0] for d in data]), np.concatenate([d[1] for d in data])
-        lo, hi, bottom, top = x.min(), x.max(), y.min(), y.max()
-        if not (hi > lo and top > bottom):
-            return
-        height, wide = (y - bottom) / (top - bottom), min(1.0, (box.width() + 20) / view.width()) * (hi - lo)
-        left, right = height[x <= lo + wide].max(initial=0.0), height[x >= hi - wide].max(initial=0.0)
-        if left < right:
-            self.legend.anchor(itemPos=(0, 0), parentPos=(0, 0), offset=(10, 10))
-        else:
-            self.legend.anchor(itemPos=(1, 0), parentPos=(1, 0), offset=(-10, 10))
-        room = 0.92 - (box.height() + 20) / view.height()  # the part of the height below the legend (less padding)
-        if 0.3 < room < min(left, right):
-            self.plot.setYRange(bottom, bottom + (top - bottom) * min(min(left, right) / room, 1.8))  # curves stay tall
+        corner = _legend_corner(data, box, view)
+        room = 0.92 - (box.height() + 20) / max(view.height(), 1.0)  # the share of the height below the legend
+        raised = 1.0
+        if corner is not None:
+            under = float(corner[1].max(initial=0.0))
+            raised = min(max(under / room, 1.0), RAISE) if room > 0 else RAISE
+        self._show_legend(bool(corner is None or (room > 0 and np.mean(corner[1] / raised > room) <= MAX_HIDDEN)))
+        if self.legend.isVisible() and corner is not None:
+            on_left, _, (bottom, top) = corner
+            if on_left:
+                self.legend.anchor(itemPos=(0, 0), parentPos=(0, 0), offset=(10, 10))
+            else:
+                self.legend.anchor(itemPos=(1, 0), parentPos=(1, 0), offset=(-10, 10))
+            if raised > 1.0:
+                self.plot.setYRange(bottom, bottom + (top - bottom) * raised)  # the curves stay tall
         self._placed = self.plot.getViewBox().viewRange()
 
     def _resized(self) -> None:
@@ -237,7 +259,7 @@ class SpectrumPanel(QWidget):
         what = f" ({', '.join(edges)})" if edges else ""
         count = "1 spectrum" if len(self.spectra) == 1 else f"{len(self.spectra)} spectra"
         scaled = any(f != 1.0 for f in self._factors)
-        folded = "; legend hidden to leave the curves room (Legend shows it)" \
+        folded = "; legend hidden for room (Legend shows it)" \
             if self._legend_choice is None and not self.legend.isVisible() else ""
         self.hint.setText(f"{count}{what}{folded}{'; ' + _SCALED_HINT if scaled else ''}; drag to pan, wheel to zoom")
         if scaled:
@@ -249,10 +271,8 @@ class SpectrumPanel(QWidget):
         self._legend_choice = shown
         self.place_legend()  # the view no longer makes room for it, or makes room again
 
-    def _legend_fits(self, box, view) -> None:
-        """Show the legend as the user chose, or, before they choose, only when it covers at most
-        half the plot's height: eight long entries in a small panel would hide the curves."""
-        fits = view.height() < 50 or box.height() + 20 <= 0.5 * view.height()
+    def _show_legend(self, fits: bool) -> None:
+        """Show the legend as the user chose, or, before they choose, when it ``fits``."""
         shown = fits if self._legend_choice is None else self._legend_choice
         self.legend.setVisible(shown)
         self.legend_button.setChecked(shown)

@@ -469,7 +469,7 @@ def test_the_edges_seen_in_the_counts_set_the_windows_without_a_structure(qtbot,
     assert 380.0 < x_lo < 387.0 and 515.0 < x_hi < 520.0
     raw = plot.group("measured")[0]
     assert y_hi < 1.1 * raw.intensity[raw.energy >= 386.0].max()  # scaled to what is in view
-    shown = plot.legend.isVisible()  # while it covers at most half the plot (test_spectrum_legend.py)
+    shown = plot.legend.isVisible()  # while it leaves the curves room (test_spectrum_legend.py)
     plot.legend_button.click()
     assert plot.legend.isVisible() != shown and plot.plot.getViewBox().viewRange()[0] == [x_lo, x_hi]
     plot.legend_button.click()

@@ -1,6 +1,6 @@
 """The Spectrum panel's legend: in a small panel, eight long entries would cover the curves, so
-until the user chooses it shows only when it covers at most half the plot; each curve names
-itself on hover."""
+until the user chooses it shows only where it covers no curve (the view raised at most RAISE
+times to make room); each curve names itself on hover."""
 import numpy as np
 
 from amorpha.engine.spectra.spectrum import Spectrum
@@ -8,9 +8,10 @@ from amorpha.gui.panels.spectrum_panel import SpectrumPanel
 
 
 def curve(k: int) -> Spectrum:
+    """A white line near 530 eV on a low tail: room for a legend at the top right."""
     e = np.linspace(520.0, 600.0, 400)
-    return Spectrum(e, np.exp(-0.5 * ((e - 530.0 - 5 * k) / 3.0) ** 2),
-                    label=f"curve {k}: a long label such as the Measured panel gives its curves")
+    return Spectrum(e, np.exp(-0.5 * ((e - 528.0 - k) / 2.0) ** 2) + 0.1 * np.exp(-(e - 520.0) / 30.0),
+                    label=f"curve {k}: a label as long as the Measured panel gives")
 
 
 def test_a_legend_too_tall_for_the_panel_hides_until_asked(qtbot):
@@ -20,12 +21,13 @@ def test_a_legend_too_tall_for_the_panel_hides_until_asked(qtbot):
     panel.show()
     qtbot.waitExposed(panel)
     panel.add_spectrum(curve(0))
+    panel.add_spectrum(curve(1), "predicted")  # two entries: the view is raised to make room
     assert panel.legend.isVisible() and panel.legend_button.isChecked()
     assert panel._items[0].curve.toolTip() == curve(0).label
-    for k in range(1, 8):
+    for k in range(2, 8):
         panel.add_spectrum(curve(k), "predicted")
     assert not panel.legend.isVisible() and not panel.legend_button.isChecked()
-    assert "legend hidden to leave the curves room (Legend shows it)" in panel.hint.text()
+    assert "legend hidden for room (Legend shows it)" in panel.hint.text()
     panel.legend_button.click()  # the user's choice holds, however tall
     assert panel.legend.isVisible() and "legend hidden" not in panel.hint.text()
     panel.add_spectrum(curve(8), "predicted")
@@ -33,3 +35,19 @@ def test_a_legend_too_tall_for_the_panel_hides_until_asked(qtbot):
     panel.legend_button.click()
     panel.remove_group("predicted")
     assert not panel.legend.isVisible() and "legend hidden" not in panel.hint.text()
+
+
+def test_a_short_legend_over_a_low_tail_shows_even_in_a_tiny_panel(qtbot):
+    """The Predict dock's case (the README's spectra.png): an average and a clicked site in a
+    panel ~170 px high; their legend sits at the top right, over the tail."""
+    panel = SpectrumPanel()
+    qtbot.addWidget(panel)
+    panel.resize(600, 170)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.add_spectrum(curve(0), "predicted")
+    panel.add_spectrum(curve(1), "site")
+    assert panel.legend.isVisible() and "legend hidden" not in panel.hint.text()
+    legend_left = panel.legend.mapRectToScene(panel.legend.boundingRect()).left()
+    view = panel.plot.getViewBox().sceneBoundingRect()
+    assert legend_left > view.center().x() - 100  # the right-hand corner
