@@ -6,6 +6,7 @@ The CLI runs as a subprocess (``python -m amorpha.engine.cli``), as a user or a 
 """
 import csv
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -316,7 +317,11 @@ def test_ctrl_c_writes_the_finished_frames_and_exits_130(traj, tmp_path):
     reader = threading.Thread(target=pump, daemon=True)
     reader.start()
     deadline = time.monotonic() + 60
-    while b"3/100 frames" not in seen and time.monotonic() < deadline and proc.poll() is None:
+
+    def frames_done() -> int:  # the progress line is throttled: it may go 0, 4, 9… and skip 3
+        return max((int(n) for n in re.findall(rb"(\d+)/100 frames", bytes(seen))), default=0)
+
+    while frames_done() < 3 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.01)
     proc.send_signal(signal.SIGINT)
     code = proc.wait(30)
