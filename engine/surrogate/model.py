@@ -369,8 +369,8 @@ class SpectrumModel:
         average = self.average(self.predict_structure(atoms))
         peak = float(average.energy[np.argmax(average.intensity)])
         self.onset_at = {"ev": peak - (float(peak_ev) - onset),
-                         "from": f"the predicted {what} {self.element} {self.edge} peak put at {peak_ev:g} eV "
-                                 f"(measured), the onset at {onset:g} eV ({source})"}
+                         "from": f"the predicted {what} {self.element} {self.edge} peak at the measured {peak_ev:g} eV; "
+                                 f"onset {onset:g} eV, {source}"}
         return self.onset_at["ev"]
 
     def average(self, site_spectra: SiteSpectra, label: str = "") -> Spectrum:

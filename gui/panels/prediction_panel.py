@@ -136,6 +136,8 @@ class PredictionPanel(QWidget):
         reference = ENERGY_REFERENCES.get(calculator.get("energy_reference"))
         if reference:
             quality += f"<br>energies relative to the {reference}"
+        if model.onset_at is not None:  # where a measured spectrum's edge lies on this axis
+            quality += f"; tabulated onset at {model.onset_at['ev']:+.1f} eV on this axis ({model.onset_at['from']})"
         clusters = _cluster_text(calculator)
         regressor = {"gp": "Gaussian process", "kernel_ridge": "kernel ridge", "ridge": "ridge",
                      "mlp": "MLP"}[model.params.regressor]

@@ -268,6 +268,9 @@ def test_builtin_models_load_together_si_k_in_use(qtbot, empty_window, silica):
     (average,) = window.spectrum_panel.group("predicted")
     assert average.element == "O" and average.edge == "K"
     assert "on 4 Å clusters" in window.prediction_panel.summary.text()
+    assert "tabulated onset at +10.4 eV on this axis (the predicted a-SiO2 O K peak at the measured 538 eV" \
+        in window.prediction_panel.summary.text()
+    assert average.meta["onset_at_ev"] == window.prediction.model.onset_at["ev"]  # carried to Compare
 
 
 def test_builtin_models_on_a_model_without_their_elements_say_so_quietly(qtbot, empty_window):
