@@ -99,9 +99,9 @@ class SpectrumPanel(QWidget):
         self.legend_button = QPushButton("Legend")
         self.legend_button.setCheckable(True)
         self.legend_button.setChecked(True)
-        self.legend_button.setToolTip("Show or hide the legend. Unless you choose, it hides itself when it "
-                                      "would cover over half the plot; a curve names itself when the mouse "
-                                      "rests on it. Drag the legend to move it")
+        self.legend_button.setToolTip("Show or hide the legend. Until you choose, it hides itself when it "
+                                      "would hide the curves (many long entries in a small panel); a curve "
+                                      "names itself when the mouse rests on it. Drag the legend to move it")
         self.legend_button.clicked.connect(self._choose_legend)
         clear_button = QPushButton("Clear")
         clear_button.setToolTip("Remove every curve (predictions come back with Predict)")
