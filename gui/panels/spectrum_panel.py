@@ -261,11 +261,12 @@ class SpectrumPanel(QWidget):
         scaled = any(f != 1.0 for f in self._factors)
         folded = "; legend hidden for room (Legend shows it)" \
             if self._legend_choice is None and not self.legend.isVisible() else ""
-        self.hint.setText(f"{count}{what}{folded}{'; ' + _SCALED_HINT if scaled else ''}; drag to pan, wheel to zoom")
-        if scaled:
-            self.hint.setToolTip("A measured spectrum is in counts, a prediction in arbitrary units: each other curve "
-                                 "is drawn multiplied by the factor (× in the legend) that best matches it to the "
-                                 "measured one by least squares over their common energy range.")
+        text = f"{count}{what}{folded}{'; ' + _SCALED_HINT if scaled else ''}; drag to pan, wheel to zoom"
+        self.hint.setText(text)
+        self.hint.setToolTip(text + (  # the whole line, which a narrow panel cuts short
+            ". A measured spectrum is in counts, a prediction in arbitrary units: each other curve is drawn "
+            "multiplied by the factor (× in the legend) that best matches it to the measured one by least "
+            "squares over their common energy range." if scaled else ""))
 
     def _choose_legend(self, shown: bool) -> None:
         self._legend_choice = shown

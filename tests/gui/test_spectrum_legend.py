@@ -28,6 +28,7 @@ def test_a_legend_too_tall_for_the_panel_hides_until_asked(qtbot):
         panel.add_spectrum(curve(k), "predicted")
     assert not panel.legend.isVisible() and not panel.legend_button.isChecked()
     assert "legend hidden for room (Legend shows it)" in panel.hint.text()
+    assert panel.hint.toolTip().startswith(panel.hint.text())  # the whole line, when the panel cuts it
     panel.legend_button.click()  # the user's choice holds, however tall
     assert panel.legend.isVisible() and "legend hidden" not in panel.hint.text()
     panel.add_spectrum(curve(8), "predicted")
