@@ -27,6 +27,7 @@ sysdeps:
 	@bash packaging/debian-deps.sh
 
 test: $(STAMP) sysdeps
+	$(PY) -m amorpha.engine.warmup --processes 2
 	$(HEADLESS) $(PY) -m pytest -q --durations=15 $(PYTEST_ARGS)
 
 bench: $(STAMP)
