@@ -28,6 +28,9 @@ from amorpha.gui.plot_export import PLOT_FILTER, save_plot_image
 SPECTRUM_FILTER = "Spectra (*.dm3 *.dm4 *.msa *.ems *.emsa *.hspy *.txt *.csv *.dat);;All files (*)"
 SAVE_FILTER = "CSV columns (*.csv);;EMSA/MSA (*.msa);;Text columns (*.txt)"
 _PLAIN = (ParameterError, ReadError, SpectrumError, ModelMismatchError)
+#: curve kinds on the measured counts' scale that the view fits as it fits the counts (the
+#: background, the counts before it and the difference would dwarf or flatten the edge)
+FRAMED = ("aligned", "fit")
 _PENS = {  # auxiliary curve kind -> pen
     "background": pg.mkPen("#ff7f0e", width=1.6, style=Qt.DashLine),
     "residual": pg.mkPen("#7f7f7f", width=1.0),
@@ -150,7 +153,10 @@ class MeasuredSpectra(QObject):
         item = plot.plot(np.asarray(spectrum.energy), np.asarray(spectrum.intensity), pen=_PENS[kind],
                          name=spectrum.label)
         self._curves.setdefault(kind, []).append(item)
-        self.plot_panel.place_legend()
+        if kind in FRAMED:
+            self.plot_panel.frame(item)
+        else:
+            self.plot_panel.place_legend()
 
     def _mark_edges(self, edges) -> None:
         """A dashed line at each edge seen in the counts, named at the top (the tabulated onset:

@@ -123,6 +123,7 @@ class SpectrumPanel(QWidget):
         self._placed = None  # the view range place_legend chose (redone on resizing unless the user zoomed)
         self.focus = None  # (low, high) eV the view keeps to (a measured edge), None: all the curves
         self._legend_choice = None  # the user's Legend button (True/False), None: shown when it fits
+        self._framed = []  # curves drawn by other panels that the focused view fits too (frame)
         self.plot.getViewBox().sigResized.connect(self._resized)
 
     def add_spectrum(self, spectrum: Spectrum, group: str = "measured") -> None:
@@ -202,15 +203,22 @@ class SpectrumPanel(QWidget):
 
     def _shown_curves(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """(x, y) of the visible curves the view is fitted to: every one, or with a :attr:`focus`
-        this panel's own (measured, predicted) inside it; a subtracted background, or the counts
-        before it, would dwarf the edge."""
-        items = self.plot.listDataItems() if self.focus is None else self._items
+        this panel's own (measured, predicted) and those given to :meth:`frame`, inside it; a
+        subtracted background, or the counts before it, would dwarf the edge."""
+        self._framed = [item for item in self._framed if item.scene() is not None]  # drop the removed
+        items = self.plot.listDataItems() if self.focus is None else self._items + self._framed
         data = [item.getData() for item in items if item.isVisible()]
         data = [(x, y) for x, y in data if x is not None and len(x)]
         if self.focus is not None:
             lo, hi = self.focus
             data = [(x[inside], y[inside]) for x, y in data if (inside := (x >= lo) & (x <= hi)).any()]
         return data
+
+    def frame(self, item) -> None:
+        """Fit the focused view to ``item`` too (a curve drawn on the plot by a panel, such as an
+        aligned prediction or a fit, on the measured counts' scale)."""
+        self._framed.append(item)
+        self.place_legend()
 
     def place_legend(self) -> None:
         """Fit the view to the curves (:meth:`_shown_curves`) and put the legend in the top corner
@@ -292,4 +300,5 @@ class SpectrumPanel(QWidget):
         self._groups.clear()
         self._items.clear()
         self._factors.clear()
+        self._framed.clear()
         self._update_hint()

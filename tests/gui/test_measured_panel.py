@@ -521,3 +521,8 @@ def test_a_measured_file_on_the_command_line_is_explained_after_its_background(q
     assert step.name == "powerlaw_background" and step.params == {"window": (472.0, 527.0), "zero_fill": True}
     assert m.aligned is not None and m.aligned.meta["edge_onset_ev"] == 532.0
     assert m.explanation is not None and window.measured_panel.window_of(window.measured_panel.fit_window) == (522.0, 592.0)
+    plot = window.spectrum_panel  # the aligned prediction and the fit are framed like the counts
+    (_, y_top), (lo, hi) = plot.plot.getViewBox().viewRange()[1], plot.focus
+    for item in m.curves("aligned") + m.curves("fit"):
+        x, y = item.getData()
+        assert y[(x >= lo) & (x <= hi)].max() <= y_top
