@@ -17,9 +17,10 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QDialogButtonBox, QFileDialog
+from PySide6.QtWidgets import QDialogButtonBox, QFileDialog, QInputDialog
 
 from amorpha.engine.elements import count_element, present_symbols, symbol
+from amorpha.engine.errors import ParameterError
 from amorpha.engine.spectra import Spectrum
 from amorpha.engine.surrogate.compare import CompareParams
 from amorpha.engine.surrogate.model import ModelMismatchError, SpectrumModel
@@ -112,6 +113,7 @@ class SpectrumPrediction(QObject):
         panel.train_requested.connect(self.train_dialog)
         panel.load_requested.connect(self.load_dialog)
         panel.save_requested.connect(self.save_dialog)
+        panel.tie_requested.connect(self.tie_dialog)
         panel.export_requested.connect(self.export_dialog)
         panel.import_requested.connect(self.import_dialog)
         panel.folder_requested.connect(self.folder_dialog)
@@ -536,6 +538,50 @@ class SpectrumPrediction(QObject):
                                   lambda progress, cancel: model.save(path),
                                   lambda _: self.panel.status.setText(f"Saved {path}"),
                                   self.window._task_error("Saving the spectrum model"))
+
+    def tie_dialog(self) -> None:
+        """Ask the measured energy of the highest peak of the shown structure's prediction and
+        tie the model to it (:meth:`tie`)."""
+        from amorpha.engine.spectra.edges import edge_onset
+
+        model = self.model
+        if model is None or self.predicted is None:
+            self.window.show_error("Tie to a measured peak", "Predict the shown structure first: the measured "
+                                                             "energy is that of its predicted spectrum's highest peak.")
+            return
+        average = model.average(self.predicted)
+        peak = float(average.energy[np.argmax(average.intensity)])
+        try:
+            now = edge_onset(model.element, model.edge)[0] + peak - (model.onset_at or {"ev": 0.0})["ev"]
+        except ParameterError:
+            now = peak
+        energy, ok = QInputDialog.getDouble(
+            self.window, "Tie to a measured peak",
+            f"Measured energy (eV) of the highest peak of {self._what()}'s {model.element} {model.edge} "
+            f"spectrum\n(predicted at {peak:.2f} eV on the model's axis; placed at {now:.2f} eV now):",
+            round(now, 2), 0.01, 1e6, 2)
+        if ok:
+            self.tie(energy)
+
+    def tie(self, energy: float) -> None:
+        """Tie the model's axis so that the shown structure's predicted highest peak is at the
+        measured ``energy`` (eV); the drawn prediction carries the new tie to the Measured panel."""
+        model, predicted = self.model, self.predicted
+        try:
+            at = model.tie_onset(model.average(predicted), energy, self._what())
+        except ParameterError as exc:
+            self.window.show_error("Tie to a measured peak", f"{exc}.")
+            return
+        predicted.meta = model.placement()
+        for shown in self.plot.group("predicted") + self.plot.group("site"):
+            shown.meta.update(predicted.meta)
+        self.panel.set_model(model)
+        self.panel.status.setText(f"{model_key(model)} model tied: the tabulated onset lies at {at:+.2f} eV on its "
+                                  f"axis (Save model… keeps it).")
+
+    def _what(self) -> str:
+        """The shown structure's name, as the window's title gives it."""
+        return os.path.basename(getattr(self.window, "source", "") or "") or "the shown structure"
 
     def export_dialog(self) -> None:
         if self.learner is None:

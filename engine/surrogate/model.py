@@ -357,16 +357,20 @@ class SpectrumModel:
         return {"onset_at_ev": float(self.onset_at["ev"]), "onset_at_from": self.onset_at["from"]}
 
     def calibrate_onset(self, atoms, peak_ev: float, what: str) -> float:
-        """Tie the model's energy axis to a measured one: the highest peak of the average predicted
-        for ``atoms`` is put at ``peak_ev``, measured on ``what`` (e.g. "a-SiO2"). The calculator's
-        energies count from its own reference (the free atom's ΔSCF edge for xTB), which can sit
-        eV away from where measured edges are (O K: 10 eV); a prediction placed at the tabulated
-        onset is then off by that much. Returns and stores where that onset lies on the axis."""
+        """:meth:`tie_onset` with the average this model predicts for ``atoms``."""
+        return self.tie_onset(self.average(self.predict_structure(atoms)), peak_ev, what)
+
+    def tie_onset(self, average: Spectrum, peak_ev: float, what: str) -> float:
+        """Tie the model's energy axis to a measured one: the highest peak of ``average`` (its
+        prediction for a structure) is put at ``peak_ev``, measured on ``what`` (e.g. "a-SiO2").
+        The calculator's energies count from its own reference (the free atom's ΔSCF edge for
+        xTB), which can sit eV away from where measured edges are (O K: 10 eV); a prediction
+        placed at the tabulated onset is then off by that much. Returns and stores where that
+        onset lies on the axis."""
         from amorpha.engine.spectra.edges import edge_onset
 
         require(np.isfinite(peak_ev) and peak_ev > 0, "peak_ev", f"a measured energy in eV, got {peak_ev!r}")
         onset, source = edge_onset(self.element, self.edge)
-        average = self.average(self.predict_structure(atoms))
         peak = float(average.energy[np.argmax(average.intensity)])
         self.onset_at = {"ev": peak - (float(peak_ev) - onset),
                          "from": f"the predicted {what} {self.element} {self.edge} peak at the measured {peak_ev:g} eV; "

@@ -35,6 +35,7 @@ class PredictionPanel(QWidget):
     train_requested = Signal()
     load_requested = Signal()
     save_requested = Signal()
+    tie_requested = Signal()
     export_requested = Signal()
     import_requested = Signal()
     folder_requested = Signal()
@@ -71,13 +72,17 @@ class PredictionPanel(QWidget):
                                           "Write the sites active learning asks for, for an external code")
         self.import_button = self._button("Import results…", self.import_requested,
                                           "Read the spectra an external code computed for exported queries")
+        self.tie_button = self._button("Tie to measured peak…", self.tie_requested,
+                                       "Give the measured energy of the highest peak of the shown structure's "
+                                       "predicted spectrum: the model's energy axis is tied to it, and the "
+                                       "Measured panel places its predictions on a measured axis by it")
         self.folder_button = self._button("Train from folder…", self.folder_requested,
                                           "Train on computed site spectra with their structures "
                                           "(FEFF sites, XANESNET-style or name.xyz + name.txt pairs)")
         for k, b in enumerate([self.predict_button, self.reference_button, self.train_button,
                                self.folder_button, self.load_button, self.save_button,
-                               self.export_button, self.import_button]):
-            buttons.addWidget(b, k // 2, k % 2)
+                               self.export_button, self.import_button, self.tie_button]):
+            buttons.addWidget(b, k // 3, k % 3)
 
         self.curve_plot = pg.PlotWidget()
         self.curve_plot.setMinimumHeight(170)
@@ -120,7 +125,7 @@ class PredictionPanel(QWidget):
     def set_model(self, model) -> None:
         """Describe ``model`` (a SpectrumModel) or say there is none."""
         has = model is not None
-        for b in (self.predict_button, self.save_button, self.cv_button):
+        for b in (self.predict_button, self.save_button, self.cv_button, self.tie_button):
             b.setEnabled(has)
         self.cv_label.setText("")
         self.curve_plot.setTitle(None)  # a comparison's title belongs to the model it was run for

@@ -387,3 +387,35 @@ def test_compare_dialog_defaults_to_a_small_budget_and_refuses_bad_settings(qtbo
     spin_of(dialog, "max_calls").setValue(4)  # fewer calls than random starting sites
     assert not ok.isEnabled() and "max_calls" in dialog.error_label.text()
     dialog.reject()
+
+
+def test_a_model_tied_to_a_measured_peak_in_the_window(qtbot, empty_window, silica, monkeypatch, tmp_path):
+    """Tie to measured peak…: the shown structure's predicted highest peak is given a measured
+    energy; the model keeps where the tabulated onset lies on its axis, the drawn prediction
+    carries it (the Measured panel places by it), and Save model… keeps it. Before a
+    prediction, the button says what to do first."""
+    from PySide6.QtWidgets import QInputDialog
+
+    from amorpha.engine.spectra.edges import place_at_onset
+
+    window = empty_window
+    errors = []
+    monkeypatch.setattr(window, "show_error", lambda title, text: errors.append(text))
+    window.prediction.tie_dialog()  # no model yet
+    assert errors and "Predict the shown structure first" in errors[-1]
+    show(qtbot, window, silica.copy())
+    with qtbot.waitSignal(window.prediction.prediction_settled, timeout=120000):
+        window.prediction.load_default()
+    asked = []
+    monkeypatch.setattr(QInputDialog, "getDouble", lambda *a: (asked.append(a[2:]), (1846.5, True))[1])
+    window.prediction_panel.tie_button.click()
+    model = window.prediction.model
+    assert "placed at 1847.00 eV now" in asked[0][0] and asked[0][1] == 1847.0  # the built-in tie, offered
+    (average,) = window.spectrum_panel.group("predicted")
+    placed = place_at_onset(average, 1839.0)
+    assert placed.energy[np.argmax(placed.intensity)] == pytest.approx(1846.5, abs=1e-9)
+    assert "measured 1846.5 eV" in model.onset_at["from"] and "tied" in window.prediction_panel.status.text()
+    assert "tabulated onset at" in window.prediction_panel.summary.text()
+    task = window.prediction.save(str(tmp_path / "tied.amodel"))
+    qtbot.waitUntil(lambda: task.finished, timeout=30000)
+    assert SpectrumModel.load(tmp_path / "tied.amodel").onset_at == model.onset_at
