@@ -542,19 +542,20 @@ class SpectrumPrediction(QObject):
     def tie_dialog(self) -> None:
         """Ask the measured energy of the highest peak of the shown structure's prediction and
         tie the model to it (:meth:`tie`)."""
-        from amorpha.engine.spectra.edges import edge_onset
+        from amorpha.engine.spectra.edges import edge_onset, place_at_onset
 
         model = self.model
         if model is None or self.predicted is None:
             self.window.show_error("Tie to a measured peak", "Predict the shown structure first: the measured "
                                                              "energy is that of its predicted spectrum's highest peak.")
             return
-        average = model.average(self.predicted)
-        peak = float(average.energy[np.argmax(average.intensity)])
+        average = model.average(self.predicted)  # carries the model's tie, if any
+        k = int(np.argmax(average.intensity))
+        peak = now = float(average.energy[k])
         try:
-            now = edge_onset(model.element, model.edge)[0] + peak - (model.onset_at or {"ev": 0.0})["ev"]
+            now = float(place_at_onset(average, edge_onset(model.element, model.edge)[0]).energy[k])
         except ParameterError:
-            now = peak
+            pass
         energy, ok = QInputDialog.getDouble(
             self.window, "Tie to a measured peak",
             f"Measured energy (eV) of the highest peak of {self._what()}'s {model.element} {model.edge} "
