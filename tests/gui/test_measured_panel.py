@@ -434,7 +434,8 @@ def test_the_edge_on_the_measured_axis_sets_the_windows_and_the_model(qtbot, emp
     window.prediction.set_model(window.prediction.model, quiet=True)
     assert panel.scheme.currentData() == "ring"
     # a survey from 150 eV spans the O K onset: the relative prediction is placed there too
-    window.prediction.choose("O K")
+    window.prediction.choose("O K")  # wait for its prediction: the Si K one may settle (cancelled) first
+    qtbot.waitUntil(lambda: [s.element for s in window.spectrum_panel.group("predicted")] == ["O"], timeout=60000)
     e = np.arange(150.0, 1000.0, 1.0)
     write_msa(Spectrum(e, np.random.default_rng(7).poisson(A_TRUE * e ** -R_TRUE + 1000.0 * (e > 532)).astype(float)),
               survey := tmp_path / "survey.msa")
