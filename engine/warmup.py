@@ -45,10 +45,11 @@ def warm_up(modules=None, progress=None, cancel=None) -> None:
 
 
 def _warm_one(name: str) -> tuple[str, float]:
+    """:func:`warm_up` of one module, timed (run in a worker process by :func:`main`)."""
     import time
 
     start = time.perf_counter()
-    importlib.import_module(name).warm_up()
+    warm_up([name])
     return name, time.perf_counter() - start
 
 
