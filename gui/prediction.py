@@ -215,6 +215,8 @@ class SpectrumPrediction(QObject):
     def predict(self, quiet: bool = False) -> None:
         if self.model is None or self._atoms is None:
             return
+        if self._task is not None:  # a result of another model or frame must not land over this one
+            self._task.cancel()
         atoms, model = self._atoms, self.model
         try:
             model.sites_of(atoms)
@@ -226,7 +228,7 @@ class SpectrumPrediction(QObject):
             return
 
         def done(site_spectra):
-            if atoms is not self._atoms:
+            if atoms is not self._atoms or model is not self.model:
                 return
             self.predicted = site_spectra
             self.plot.remove_group("predicted")

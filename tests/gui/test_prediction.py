@@ -271,6 +271,15 @@ def test_builtin_models_load_together_si_k_in_use(qtbot, empty_window, silica):
     assert "tabulated onset at +10.4 eV on this axis (the predicted a-SiO2 O K peak at the measured 538 eV" \
         in window.prediction_panel.summary.text()
     assert average.meta["onset_at_ev"] == window.prediction.model.onset_at["ev"]  # carried to Compare
+    # Si K chosen and at once O K again: the Si K prediction is given up, and only O K is drawn
+    prediction = window.prediction
+    prediction.choose("Si K")
+    given_up = prediction._task
+    with qtbot.waitSignal(prediction.prediction_settled, timeout=120000):
+        prediction.choose("O K")
+    assert given_up.token.is_set() and given_up.finished
+    qtbot.wait(500)
+    assert [s.element for s in window.spectrum_panel.group("predicted")] == ["O"]
 
 
 def test_builtin_models_on_a_model_without_their_elements_say_so_quietly(qtbot, empty_window):
