@@ -264,9 +264,10 @@ class SpectrumPrediction(QObject):
                                    f"use predicts {element} spectra. Select a {element} atom.")
             return
         calculator = self._calculator()
+        edge = self._edge_in_use()
 
         def done(spectrum: Spectrum):
-            if atoms is self._atoms:
+            if atoms is self._atoms and self._edge_in_use() == edge:  # not over another frame's or edge's curves
                 self.plot.add_spectrum(spectrum, "reference")
 
         seconds = reference_seconds(calculator.settings())
@@ -274,6 +275,9 @@ class SpectrumPrediction(QObject):
         self.runner.submit(f"{calculator.label} spectrum of {element}{index}{cost}",
                            lambda progress, cancel: calculator.site_spectrum(atoms, index, progress, cancel),
                            done, self.window._task_error("Reference spectrum"))
+
+    def _edge_in_use(self) -> str | None:
+        return model_key(self.model) if self.model is not None else None
 
     def _calculator(self):
         from amorpha.engine.surrogate.pipeline import default_calculator

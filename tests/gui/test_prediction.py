@@ -83,7 +83,7 @@ def test_model_without_its_element_and_damaged_files(qtbot, empty_window, model_
     assert window.prediction.model is not None  # the model in use stays
 
 
-def test_xtb_of_the_selected_atom_adds_its_reference_spectrum(qtbot, empty_window, silica, model_file):
+def test_xtb_of_the_selected_atom_adds_its_reference_spectrum(qtbot, empty_window, silica, model_file, tmp_path):
     """The Predict panel's "xTB of selected atom": the calculator's spectrum of the clicked Si in
     the background, labelled as such, with the expected time in the task's title; no atom or an
     atom of another element is a message, not a run."""
@@ -113,6 +113,15 @@ def test_xtb_of_the_selected_atom_adds_its_reference_spectrum(qtbot, empty_windo
     (reference,) = window.spectrum_panel.group("reference")
     assert reference.site == si and "xTB (qualitative)" in reference.label
     assert reference.intensity.max() > 0
+    # an O K model chosen while the next Si atom's reference runs: that Si spectrum is not drawn
+    other = int(np.flatnonzero(window.atoms.numbers == 14)[6])
+    window.select_atom(other)
+    o_model = SpectrumModel.load(rule_model(silica, "O", tmp_path / "O.amodel"))
+    with qtbot.waitSignal(window.runner.task_finished, timeout=60000,
+                          check_params_cb=lambda task, state: f"spectrum of Si{other}" in task.label) as finished:
+        window.prediction_panel.reference_button.click()
+        window.prediction.set_model(o_model)
+    assert finished.args[1] == "done" and window.spectrum_panel.group("reference") == []
 
 
 @pytest.mark.slow
