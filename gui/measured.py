@@ -563,6 +563,8 @@ class MeasuredSpectra(QObject):
             return raw, shift, scale, aligned, sim, difference(measured, aligned, window)
 
         def done(result):
+            if self.current is not measured:  # a step or another file came meanwhile
+                return self._dropped("Compare")
             raw, shift, scale, aligned, sim, diff = result
             self.aligned = aligned
             at = f" at the {onset:g} eV onset" if onset is not None else ""
@@ -584,6 +586,11 @@ class MeasuredSpectra(QObject):
             self.compared.emit()
 
         return self.runner.submit("Aligning the prediction", work, done, self._error("Align"))
+
+    def _dropped(self, action: str) -> None:
+        """A result made for a measured spectrum that is no longer the one shown is not drawn."""
+        self.panel.status.setText(f"The measured spectrum changed while {action} ran: its result is not shown "
+                                  f"({action} again to redo it).")
 
     # -- explaining -----------------------------------------------------------------------------
     def set_components(self, components: list[Spectrum], own: dict | None = None) -> None:
@@ -735,6 +742,8 @@ class MeasuredSpectra(QObject):
             return fit, ranked
 
         def done(result):
+            if self.current is not measured:  # a step or another file came meanwhile
+                return self._dropped("Explain")
             fit, ranked = result
             self.explanation, own = None, self.own_fractions
             if classes is not None:
@@ -778,6 +787,8 @@ class MeasuredSpectra(QObject):
             return dec, rows
 
         def done(result):
+            if self.data is not data:  # another file came meanwhile
+                return self._dropped("Decompose")
             dec, rows = result
             self.decomposition = dec
             names = [dec.component(k).label for k in range(dec.n_components)]

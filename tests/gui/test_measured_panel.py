@@ -164,6 +164,36 @@ def test_compare_explain_and_export(qtbot, empty_window, tmp_path):
     assert (tmp_path / "plot.png").read_bytes()[:4] == b"\x89PNG" and b"<svg" in (tmp_path / "plot.svg").read_bytes()
 
 
+def test_a_comparison_or_fit_that_ends_after_a_step_is_not_drawn(qtbot, empty_window, tmp_path, monkeypatch):
+    """Compare and Explain run in the background: when a step changes the measured spectrum
+    before they finish, their curves (made against the old one) are dropped."""
+    import time
+
+    import amorpha.engine.spectra.compare as compare
+    import amorpha.engine.spectra.unmix as unmix
+
+    window = empty_window
+    e = np.arange(-5.0, 25.0, 0.1)
+    truth = gauss(e, 6.0, 1.5)
+    write_msa(Spectrum(e, np.random.default_rng(1).poisson(1000 * truth + 100).astype(float)), path := tmp_path / "a.msa")
+    m = opened(qtbot, window, path)
+    window.spectrum_panel.add_spectrum(Spectrum(e, truth, label="predicted"), "predicted")
+    m.set_components([Spectrum(e, truth, label="one")])
+    for module, name in ((compare, "align"), (unmix, "fit_components")):
+        monkeypatch.setattr(module, name, lambda *a, f=getattr(module, name), **k: (time.sleep(1.0), f(*a, **k))[1])
+    for request, label in ((lambda: window.measured_panel.align_requested.emit((-2.0, 20.0), False), "Aligning"),
+                           (lambda: window.measured_panel.fit_requested.emit((-3.0, 22.0), "constant", 0), "Fitting")):
+        with qtbot.waitSignal(window.runner.task_finished, timeout=30000,
+                              check_params_cb=lambda task, state, label=label: task.label.startswith(label)) as ended:
+            request()
+            with qtbot.waitSignal(m.changed, timeout=10000):
+                m.apply_step("calibrate", {"shift": 0.5, "scale": 1.0})
+        assert ended.args[1] == "done"
+        assert f"changed while {'Compare' if label == 'Aligning' else 'Explain'} ran" in window.measured_panel.status.text()
+    assert m.aligned is None and m.fit is None
+    assert not (m.curves("aligned") or m.curves("difference") or m.curves("fit"))
+
+
 def test_line_scan_maps_and_pixel_spectra(qtbot, empty_window):
     window = empty_window
     e = np.linspace(95.0, 135.0, 400)
