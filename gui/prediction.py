@@ -360,9 +360,15 @@ class SpectrumPrediction(QObject):
             learner = learner or state.get("learner")
             self.learner, self.pool = learner, state.get("pool")
             if learner is not None and learner.model is not None:
-                self.set_model(learner.model)
+                model = learner.model
+                replaced = self.models.get(model_key(model))
+                tie = ("; tied to a measured peak like the model it replaces (same calculator settings)"
+                       if model.inherit_tie(replaced) else
+                       "; not tied to a measured peak like the model it replaces (other calculator settings): "
+                       "Tie to measured peak… ties it" if replaced is not None and replaced.onset_at else "")
+                self.set_model(model)
                 self.panel.show_curves({params.strategy: learner.curve})
-                self.panel.status.setText(f"Trained on {len(learner.labelled)} {calculator.label} spectra.")
+                self.panel.status.setText(f"Trained on {len(learner.labelled)} {calculator.label} spectra{tie}.")
 
         def failed(exc):
             finished(None)

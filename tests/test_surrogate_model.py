@@ -166,6 +166,36 @@ def test_damaged_or_future_model_files_give_a_clear_error(tmp_path):
             SpectrumModel.load(rewrite(path, tmp_path / "tie.amodel", {"onset_at": damaged}))
 
 
+def test_a_tie_is_kept_only_by_an_untied_model_of_the_same_edge_and_calculator():
+    """A model trained with the same calculator settings as a tied one (the tblite version aside)
+    takes its tie; another edge, other settings, no stored calculator or a tie of its own: not."""
+    from dataclasses import replace
+
+    from amorpha.engine.spectra import Spectrum
+
+    x, y = data(20)
+    settings = {"calculator": "xtb", "tblite": "0.8.0", "cluster_radius": 5.0, "core_hole": True}
+
+    def trained(element="Si", stored=True, **changes):
+        model = SpectrumModel.train(x, replace(y, element=element), {}, SurrogateParams(regressor="ridge"))
+        if stored:
+            model.metrics["calculator"] = {**settings, **changes}
+        return model
+
+    average = Spectrum(ENERGY, peaks(x[:1])[0])
+    tied = trained()
+    at = tied.tie_onset(average, 1847.0, "a-SiO2")
+    same = trained(tblite="0.9.0")
+    assert same.inherit_tie(tied) and same.onset_at["ev"] == at
+    assert same.onset_at["from"].startswith(tied.onset_at["from"]) and "same calculator settings" in same.onset_at["from"]
+    for other in (trained(cluster_radius=4.0), trained(core_hole=False), trained("O"), trained(stored=False)):
+        assert not other.inherit_tie(tied) and other.onset_at is None
+    assert not trained().inherit_tie(trained()) and not trained().inherit_tie(None)  # nothing to take
+    own = trained()
+    own.tie_onset(average, 1850.0, "quartz")
+    assert not own.inherit_tie(tied) and "quartz" in own.onset_at["from"]
+
+
 def test_farthest_first_picks_the_corners_of_a_square():
     grid = np.array([[i, j] for i in range(5) for j in range(5)], dtype=float)
     picks = _farthest_first(grid, grid[[0]], 3)  # (0, 0) already chosen

@@ -377,6 +377,26 @@ class SpectrumModel:
                                  f"onset {onset:g} eV, {source}"}
         return self.onset_at["ev"]
 
+    def inherit_tie(self, other: "SpectrumModel | None") -> bool:
+        """Take ``other``'s tie (:meth:`tie_onset`) when this model is untied and both predict the
+        same edge from the same reference calculator settings (its version aside): the tie corrects
+        the calculator's energy reference, which the sites a model learned from do not move. A model
+        trained in the window with the built-in model's calculator is then placed like it. True
+        when taken."""
+        def calculator(model):
+            settings = dict(model.metrics.get("calculator") or {})
+            settings.pop("tblite", None)
+            return settings
+
+        if other is None or other.onset_at is None or self.onset_at is not None:
+            return False
+        if (self.element, self.edge) != (other.element, other.edge) or not calculator(self) \
+                or calculator(self) != calculator(other):
+            return False
+        kept, note = other.onset_at["from"], " (kept from the model of the same calculator settings)"
+        self.onset_at = {"ev": float(other.onset_at["ev"]), "from": kept if kept.endswith(note) else kept + note}
+        return True
+
     def average(self, site_spectra: SiteSpectra, label: str = "") -> Spectrum:
         return site_spectra.mean(label or f"{self.element} {self.edge} (predicted average)")
 

@@ -125,19 +125,29 @@ def test_xtb_of_the_selected_atom_adds_its_reference_spectrum(qtbot, empty_windo
 
 
 @pytest.mark.slow
-def test_training_with_xtb_in_the_window_and_cancel(qtbot, empty_window, silica):
-    """Active learning with the real calculator, on a tiny budget; then Cancel on a big one."""
+def test_training_with_xtb_in_the_window_and_cancel(qtbot, empty_window, silica, model_file):
+    """Active learning with the real calculator, on a tiny budget; then Cancel on a big one. The
+    Si K model in use stores the calculator settings and a tie to a measured peak: the training
+    computes its references the same way, and the new model keeps the tie."""
     import time
 
     from amorpha.engine.surrogate.active import ActiveParams
+    from amorpha.engine.surrogate.pipeline import default_calculator
 
     window = empty_window
     show(qtbot, window, silica.copy())
+    in_use = SpectrumModel.load(model_file)
+    in_use.metrics["calculator"] = default_calculator(window.preferences.calculator).settings()
+    in_use.tie_onset(Spectrum(ENERGY, np.exp(-0.5 * (ENERGY - 9.0) ** 2)), 1847.0, "a test structure")
+    with qtbot.waitSignal(window.prediction.prediction_settled, timeout=60000):
+        window.prediction.set_model(in_use)
     params = ActiveParams(strategy="farthest", n_initial=3, batch=1, max_calls=4, regressor="ridge")
     with qtbot.waitSignal(window.prediction.model_changed, timeout=300000):
         window.prediction.train(params, "Si")
     model = window.prediction.model
     assert model.n_train == 4 and model.reference == "xTB (qualitative)"
+    assert model.onset_at["ev"] == in_use.onset_at["ev"] and "a test structure" in model.onset_at["from"]
+    assert "tied to a measured peak like the model it replaces" in window.prediction_panel.status.text()
     # the descriptor make models uses: grouped by bonded O, cut at the cluster radius
     assert model.grouped and model.descriptor["inner"]["r_cut"] == 5.0
     assert "ridge per number of bonded O on 4 site spectra from xTB (qualitative) averaged over 4.8, 5 " \
