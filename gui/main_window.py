@@ -222,6 +222,7 @@ class MainWindow(QMainWindow):
         self._generation = 0
         self._frame_task: Optional[TaskHandle] = None
         self._bond_task: Optional[TaskHandle] = None
+        self._opening: Optional[TaskHandle] = None  # a file or example being read (see _open_model)
         self._analysis_tasks: list[TaskHandle] = []
         self.last_error = ""
 
@@ -407,7 +408,15 @@ class MainWindow(QMainWindow):
             self._remember(path)
             return os.path.basename(path)
 
-        self._load_model("Opening " + os.path.basename(path), load, opened)
+        self._open_model("Opening " + os.path.basename(path), load, opened)
+
+    def _open_model(self, label: str, load: Callable, source: Callable) -> TaskHandle:
+        """:meth:`_load_model` for opening a file or an example: one still being read is given up,
+        so the model shown is the one asked for last (a build started before still lands when done)."""
+        if self._opening is not None and not self._opening.finished:
+            self._opening.cancel()
+        self._opening = self._load_model(label, load, source)
+        return self._opening
 
     def _load_model(self, label: str, load: Callable, source: Callable) -> TaskHandle:
         """Make a new model in the background (open, build, example) and show it when done.
@@ -468,7 +477,7 @@ class MainWindow(QMainWindow):
     def show_example(self, key: str) -> TaskHandle:
         """Open one of File › Examples (its built file, or built now if the file is missing)."""
         title = examples.EXAMPLES[key].title
-        return self._load_model(
+        return self._open_model(
             f"Opening example {title}",
             lambda progress, cancel: (examples.load_example(key, progress, cancel), None),
             lambda atoms, _: f"example: {title}",

@@ -216,6 +216,26 @@ def test_building_a_million_atom_polycrystal_never_freezes_the_gui(qtbot, window
 
 
 @pytest.mark.slow
+def test_the_file_opened_last_is_shown(qtbot, window, tmp_path, monkeypatch):
+    """A slow file, then a quick one: the slow one is given up (a file viewer shows what was
+    asked for last), and the quick one stays shown."""
+    import amorpha.gui.main_window as main_window
+
+    slow, quick = tmp_path / "slow.extxyz", tmp_path / "quick.extxyz"
+    write(slow, alpha_quartz((1, 1, 1)))
+    write(quick, alpha_quartz((2, 1, 1)))
+    real = main_window.open_structure
+    monkeypatch.setattr(main_window, "open_structure",
+                        lambda path, **kw: (time.sleep(1.0) if "slow" in str(path) else None, real(path, **kw))[1])
+    with qtbot.waitSignal(window.runner.task_finished, timeout=30000,
+                          check_params_cb=lambda task, state: "slow" in task.label) as given_up:
+        window.open_path(str(slow))
+        open_and_wait(qtbot, window, quick)
+    assert given_up.args[1] == "cancelled"
+    qtbot.wait(200)
+    assert window.source.endswith("quick.extxyz") and window.viewer.n_atoms == 2 * 9
+
+
 def test_cancel_a_load_keeps_the_old_model(qtbot, window, tmp_path):
     path = tmp_path / "big.extxyz"
     write_big_xyz(path, 600_000, seed=1)
