@@ -390,8 +390,8 @@ class SpectrumModel:
 
         if other is None or other.onset_at is None or self.onset_at is not None:
             return False
-        if (self.element, self.edge) != (other.element, other.edge) or not calculator(self) \
-                or calculator(self) != calculator(other):
+        mine = calculator(self)
+        if (self.element, self.edge) != (other.element, other.edge) or not mine or mine != calculator(other):
             return False
         kept, note = other.onset_at["from"], " (kept from the model of the same calculator settings)"
         self.onset_at = {"ev": float(other.onset_at["ev"]), "from": kept if kept.endswith(note) else kept + note}

@@ -14,6 +14,7 @@ from amorpha.gui.main_window import MainWindow
 
 from random_silica import random_silica
 
+from .slowed import slowed
 from .stall_monitor import WINDOW_FROZEN_S, least_stalled
 
 pytestmark = pytest.mark.gl
@@ -215,7 +216,6 @@ def test_building_a_million_atom_polycrystal_never_freezes_the_gui(qtbot, window
     assert window.atoms.info["n_grains"] == 20
 
 
-@pytest.mark.slow
 def test_the_file_opened_last_is_shown(qtbot, window, tmp_path, monkeypatch):
     """A slow file, then a quick one: the slow one is given up (a file viewer shows what was
     asked for last), and the quick one stays shown."""
@@ -224,9 +224,8 @@ def test_the_file_opened_last_is_shown(qtbot, window, tmp_path, monkeypatch):
     slow, quick = tmp_path / "slow.extxyz", tmp_path / "quick.extxyz"
     write(slow, alpha_quartz((1, 1, 1)))
     write(quick, alpha_quartz((2, 1, 1)))
-    real = main_window.open_structure
     monkeypatch.setattr(main_window, "open_structure",
-                        lambda path, **kw: (time.sleep(1.0) if "slow" in str(path) else None, real(path, **kw))[1])
+                        slowed(main_window.open_structure, when=lambda path, **kw: "slow" in str(path)))
     with qtbot.waitSignal(window.runner.task_finished, timeout=30000,
                           check_params_cb=lambda task, state: "slow" in task.label) as given_up:
         window.open_path(str(slow))
@@ -236,6 +235,7 @@ def test_the_file_opened_last_is_shown(qtbot, window, tmp_path, monkeypatch):
     assert window.source.endswith("quick.extxyz") and window.viewer.n_atoms == 2 * 9
 
 
+@pytest.mark.slow
 def test_cancel_a_load_keeps_the_old_model(qtbot, window, tmp_path):
     path = tmp_path / "big.extxyz"
     write_big_xyz(path, 600_000, seed=1)

@@ -167,10 +167,10 @@ def test_compare_explain_and_export(qtbot, empty_window, tmp_path):
 def test_a_comparison_or_fit_that_ends_after_a_step_is_not_drawn(qtbot, empty_window, tmp_path, monkeypatch):
     """Compare and Explain run in the background: when a step changes the measured spectrum
     before they finish, their curves (made against the old one) are dropped."""
-    import time
-
     import amorpha.engine.spectra.compare as compare
     import amorpha.engine.spectra.unmix as unmix
+
+    from .slowed import slowed
 
     window = empty_window
     e = np.arange(-5.0, 25.0, 0.1)
@@ -180,7 +180,7 @@ def test_a_comparison_or_fit_that_ends_after_a_step_is_not_drawn(qtbot, empty_wi
     window.spectrum_panel.add_spectrum(Spectrum(e, truth, label="predicted"), "predicted")
     m.set_components([Spectrum(e, truth, label="one")])
     for module, name in ((compare, "align"), (unmix, "fit_components")):
-        monkeypatch.setattr(module, name, lambda *a, f=getattr(module, name), **k: (time.sleep(1.0), f(*a, **k))[1])
+        monkeypatch.setattr(module, name, slowed(getattr(module, name)))
     for request, label in ((lambda: window.measured_panel.align_requested.emit((-2.0, 20.0), False), "Aligning"),
                            (lambda: window.measured_panel.fit_requested.emit((-3.0, 22.0), "constant", 0), "Fitting")):
         with qtbot.waitSignal(window.runner.task_finished, timeout=30000,
