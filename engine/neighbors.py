@@ -44,6 +44,8 @@ _PAGE_ITEMS = 512
 #: per bin than they save).
 _BIN_FRACTION = 1.0
 _ATOMS_PER_BIN = 1.0
+#: atoms × stencil offsets below which the stencil is not pruned (:func:`_stencil`)
+_PRUNE_WORK = 20_000
 #: First guess of pairs per atom (each counted once) when sizing the pair buffers; later
 #: chunks use the average found so far, plus 10 %.
 _PAIRS_PER_ATOM = 4.0
@@ -184,8 +186,11 @@ def _grid(positions, basis, pbc, cutoff, n):
     return inv, lo, frac_width, nbins, reach
 
 
-def _stencil(basis, frac_width, reach, cutoff) -> np.ndarray:
+def _stencil(basis, frac_width, reach, cutoff, n_atoms) -> np.ndarray:
     """Half stencil: bin offsets (k, 3) whose bins can hold a point within ``cutoff`` of bin 0.
+
+    Below :data:`_PRUNE_WORK` atoms × offsets every offset is kept: the pair loop tests
+    distances anyway, and for a molecule the pruning (~1.5 ms) costs more than the search.
 
     The difference of two points in bins 0 and ``o`` is ``sum_d (o_d + t_d) w_d B_d`` with each
     ``t_d`` in [-1, 1]; its smallest norm is a box-constrained least-squares problem, solved
@@ -194,6 +199,8 @@ def _stencil(basis, frac_width, reach, cutoff) -> np.ndarray:
     """
     axes = [np.arange(-r, r + 1) for r in reach]
     offsets = np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, 3).astype(np.int64)
+    if n_atoms * len(offsets) < _PRUNE_WORK:
+        return _half(offsets, reach, np.ones(len(offsets), bool))
     a = (basis * frac_width[:, None]).T  # columns w_d B_d
     c = offsets @ a.T  # centre of the difference box, (k, 3)
     best = np.full(len(offsets), np.inf)
@@ -212,12 +219,14 @@ def _stencil(basis, frac_width, reach, cutoff) -> np.ndarray:
             ok = np.ones(len(offsets), bool)
         dist = np.linalg.norm(c + np.clip(t, -1, 1) @ a.T, axis=1)
         best = np.where(ok, np.minimum(best, dist), best)
-    keep = best <= cutoff * (1 + _MARGIN) + 1e-12
-    # Half of it: the zero offset first, then the offsets after it in lexicographic order (the
-    # pruned set is symmetric, so each -offset twin is dropped).
+    return _half(offsets, reach, best <= cutoff * (1 + _MARGIN) + 1e-12)
+
+
+def _half(offsets, reach, keep) -> np.ndarray:
+    """The zero offset first, then the kept offsets after it in lexicographic order (the kept
+    set is symmetric, so each -offset twin is dropped)."""
     flat = (offsets[:, 0] * (2 * reach[1] + 1) + offsets[:, 1]) * (2 * reach[2] + 1) + offsets[:, 2]
-    keep &= flat > 0
-    half = offsets[keep]
+    half = offsets[keep & (flat > 0)]
     return np.ascontiguousarray(np.vstack([np.zeros((1, 3), np.int64), half]))
 
 
@@ -516,7 +525,7 @@ def neighbor_list(
         return NeighborList.empty(0, cutoff)
     basis = _search_basis(cell, pbc)
     inv, lo, frac_width, nbins, reach = _grid(positions, basis, pbc, cutoff, n)
-    stencil = _stencil(basis, frac_width, reach, cutoff)
+    stencil = _stencil(basis, frac_width, reach, cutoff, n)
     periodic = pbc.astype(np.int64)
 
     # Binning and sorting: O(n) scratch, int32 where it can be (less memory to map in).

@@ -55,10 +55,20 @@ def random_atoms(rng, n: int, cell: np.ndarray, pbc, spread: float = 0.0) -> Ato
     return Atoms(numbers=rng.choice([8, 14], n), positions=positions, cell=cell, pbc=pbc)
 
 
+@pytest.fixture(params=["pruned", "whole"])
+def stencil(request, monkeypatch):
+    """Both stencils: pruned to the bins within the cutoff (big systems) and every bin in reach
+    (small ones, where pruning costs more than it saves)."""
+    import amorpha.engine.neighbors as nb
+
+    monkeypatch.setattr(nb, "_PRUNE_WORK", 0 if request.param == "pruned" else 10**12)
+    return request.param
+
+
 @pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize("skew", [0.0, 0.6, 1.5])
 @pytest.mark.parametrize("fraction", [0.3, 0.7, 1.6])  # of the shortest cell height
-def test_periodic_triclinic_matches_ase(seed, skew, fraction):
+def test_periodic_triclinic_matches_ase(seed, skew, fraction, stencil):
     rng = np.random.default_rng(seed)
     cell = random_cell(rng, skew)
     atoms = random_atoms(rng, 30, cell, True)
@@ -69,7 +79,7 @@ def test_periodic_triclinic_matches_ase(seed, skew, fraction):
 @pytest.mark.parametrize("pbc", [(True, True, False), (True, False, False), (False, True, True),
                                  (False, False, True), (True, False, True)])
 @pytest.mark.parametrize("cutoff", [1.5, 4.0, 9.0])
-def test_mixed_pbc_matches_ase(pbc, cutoff):
+def test_mixed_pbc_matches_ase(pbc, cutoff, stencil):
     rng = np.random.default_rng(7)
     atoms = random_atoms(rng, 25, random_cell(rng, 0.8), pbc)
     assert_same_as_ase(atoms, cutoff)
@@ -84,7 +94,7 @@ def test_cutoff_longer_than_cell_lists_own_images():
 
 
 @pytest.mark.parametrize("cell", [np.zeros((3, 3)), np.diag([5.0, 5.0, 5.0])])
-def test_open_boundaries_match_ase(cell):
+def test_open_boundaries_match_ase(cell, stencil):
     rng = np.random.default_rng(3)
     atoms = random_atoms(rng, 60, cell, False)
     atoms.positions -= 20.0  # negative coordinates, outside the cell

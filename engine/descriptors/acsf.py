@@ -26,7 +26,7 @@ import numpy as np
 from numba import njit
 
 from ..elements import symbol
-from ..errors import require
+from ..errors import ParameterError, require
 from ..neighbors import pair_vector
 from ..tasks import CancelFn, ProgressFn, report
 from . import settings as S
@@ -102,20 +102,22 @@ class AcsfParams:
 
 
 def _check_table(rows, parameter: str, columns: tuple) -> None:
+    """Each row finite with η ≥ 0, ζ > 0, |λ| ≤ 1; the messages are formatted only on failure
+    (a repr of XANESNET's 48 rows on every call cost more than the search of a small molecule)."""
     width = len(columns)
-    shape_ok = isinstance(rows, tuple) and all(
-        isinstance(r, tuple) and len(r) == width for r in rows)
-    require(shape_ok, parameter,
-            f"give a list of ({', '.join(columns)}) {'pairs' if width == 2 else 'triples'}, "
-            f"got {rows!r}")
+    if not (isinstance(rows, tuple) and all(isinstance(r, tuple) and len(r) == width for r in rows)):
+        raise ParameterError(parameter, f"give a list of ({', '.join(columns)}) "
+                                        f"{'pairs' if width == 2 else 'triples'}, got {rows!r}")
     for r in rows:
-        require(all(math.isfinite(x) for x in r), parameter,
-                f"{r} contains a value that is not finite")
-        require(r[0] >= 0, parameter, f"eta must be ≥ 0 (1/Å²), got {r[0]:g} in {r}")
-        if width == 3:
-            require(r[1] > 0, parameter, f"zeta must be > 0, got {r[1]:g} in {r}")
-            require(abs(r[2]) <= 1, parameter, f"lambda must be between -1 and 1 (usually ±1), "
-                    f"got {r[2]:g} in {r}")
+        if not all(math.isfinite(x) for x in r):
+            raise ParameterError(parameter, f"{r} contains a value that is not finite")
+        if r[0] < 0:
+            raise ParameterError(parameter, f"eta must be ≥ 0 (1/Å²), got {r[0]:g} in {r}")
+        if width == 3 and not r[1] > 0:
+            raise ParameterError(parameter, f"zeta must be > 0, got {r[1]:g} in {r}")
+        if width == 3 and abs(r[2]) > 1:
+            raise ParameterError(parameter, f"lambda must be between -1 and 1 (usually ±1), "
+                                            f"got {r[2]:g} in {r}")
 
 
 def feature_names(params: AcsfParams) -> list[str]:

@@ -326,7 +326,8 @@ class _RadialGrid:
     @classmethod
     def build(cls, atoms: Atoms, cutoff: float) -> "_RadialGrid":
         """The binning of :func:`amorpha.engine.neighbors.neighbor_list` (same bins, same pruned
-        half stencil), so this search finds the same pairs as the shared one."""
+        half stencil, unpruned for small systems alike), so this search finds the same pairs as the
+        shared one."""
         from .. import neighbors as nb
 
         try:
@@ -336,7 +337,7 @@ class _RadialGrid:
             raise ParameterError("structure", str(exc)) from None
         n = len(positions)
         inv, lo, frac_width, nbins, reach = nb._grid(positions, basis, pbc, cutoff, n)
-        stencil = nb._stencil(basis, frac_width, reach, cutoff)
+        stencil = nb._stencil(basis, frac_width, reach, cutoff, n)
         periodic = pbc.astype(np.int64)
         bin_of = np.empty(n, np.int64)
         image = np.empty((n, 3), np.int32)
