@@ -154,6 +154,7 @@ class SpectrumPrediction(QObject):
             for group in ("site", "reference"):  # another edge: those curves belong to the old one
                 self.plot.remove_group(group)
         self.model = model
+        self._model_note = ""  # what its training said (skipped files…), kept beside predictions
         if model is not None:
             self.models[model_key(model)] = model
         self.panel.set_model(model)
@@ -233,10 +234,11 @@ class SpectrumPrediction(QObject):
             self.predicted = site_spectra
             self.plot.remove_group("predicted")
             average = model.average(site_spectra, f"{model.element} {model.edge} predicted average "
-                                                  f"({len(site_spectra)} sites)")
+                                                  f"({_sites(len(site_spectra))})")
             self.plot.add_spectrum(average, "predicted")
-            self.panel.status.setText(
-                f"Predicted {len(site_spectra)} {model.element} sites; click one to add its spectrum.")
+            note = f" {self._model_note}" if self._model_note else ""
+            self.panel.status.setText(f"Predicted {_sites(len(site_spectra), model.element)}; click one "
+                                      f"to add its spectrum.{note}")
             if self._picked >= 0:  # an atom clicked while the prediction ran
                 self.atom_picked(self._picked)
             self.prediction_settled.emit()
@@ -520,10 +522,14 @@ class SpectrumPrediction(QObject):
 
         def done(result):
             folder, model = result
-            self.set_model(model)
+            self.set_model(model, quiet=True)  # a shown model without its element: said below
             skipped = f"; skipped {len(folder.problems)}: " + "; ".join(folder.warnings[:3]) if folder.problems else ""
-            self.panel.status.setText(f"Trained on {model.n_train} sites of {directory} "
-                                      f"({model.metrics.get('measured_on', '')}){skipped}")
+            edge = f"; {folder.edge_note}" if folder.edge_note else ""
+            self._model_note = (f"Trained on {model.n_train} sites of {directory} "
+                                f"({model.metrics.get('measured_on', '')}){edge}{skipped}.")
+            if self._task is None or self._task.finished:  # no prediction to say it with
+                shown = self.panel.status.text() if self._atoms is not None else ""
+                self.panel.status.setText(" ".join(filter(None, (self._model_note, shown[:1].upper() + shown[1:]))))
 
         return self.runner.submit(f"Training on {os.path.basename(directory)}", work, done,
                                   self.window._task_error("Training from a folder"))
@@ -649,3 +655,8 @@ def compare_summary(curves: dict, strategy: str) -> str:
     if reached is not None:
         text += f" Active reached random's final error in {reached} calls ({reached / random.calls[-1]:.2f}×)."
     return text
+
+
+def _sites(n: int, element: str = "") -> str:
+    """"1 Si site", "12 Si sites"."""
+    return f"{n} {element + ' ' if element else ''}site{'' if n == 1 else 's'}"

@@ -275,6 +275,23 @@ def test_truncated_xyz_gives_line(tmp_path):
     assert err.line == 5 and "5 atoms" in err.reason
 
 
+def test_a_broken_tail_after_complete_frames_is_ignored_with_a_warning(tmp_path):
+    """A run still writing its last frame, or XANESNET's absorber line repeated after the atoms:
+    the complete frames open, and the structure's warning names the line where reading stopped."""
+    frame = "2\nstep\nSi 0 0 0\nO 1.6 0 0\n"
+    path = tmp_path / "run.xyz"
+    path.write_text(frame * 3 + "2\nstep\nSi 0 0 0\n")
+    traj = open_structure(path)
+    assert len(traj) == 3
+    first = traj[0]
+    assert first.get_chemical_symbols() == ["Si", "O"]
+    assert first.info["warning"] == ("run.xyz, line 16: the frame says 2 atoms but the file ends "
+                                     "after 1 atom lines (the 3 complete frames before it are "
+                                     "shown; the rest is ignored)")
+    path.write_text(frame + "Si 0 0 0\n")
+    assert "line 5: expected the number of atoms" in read_structure(path).info["warning"]
+
+
 def test_short_coordinate_line(tmp_path):
     path = tmp_path / "quartz.xyz"
     lines = ["Si 0 0 0"] * 12

@@ -11,6 +11,7 @@ from ase.geometry import get_distances
 from amorpha.engine.errors import ParameterError, ReadError
 from amorpha.engine.io import write_extxyz
 from amorpha.engine.spectra.columns import read_columns, write_columns
+from amorpha.engine.spectra.edges import edge_of_energies
 from amorpha.engine.spectra.feff import read_feff_inp, read_feff_site, read_feff_xmu
 from amorpha.engine.spectra.folders import (
     SiteRecord, common_grid, read_spectrum_folder, site_spectra)
@@ -378,6 +379,31 @@ def test_xanesnet_layout_with_unpaired_files_and_trailing_absorber_line(tmp_path
     ss = folder.site_spectra("train")
     assert ss.intensity.shape == (3, len(ENERGY)) and np.array_equal(ss.energy, ENERGY)
     assert (ss.element, ss.edge, list(ss.structures)) == ("S", "K", [0, 1, 2])
+
+
+def test_a_folder_whose_files_name_no_edge_gets_it_from_their_energies(tmp_path):
+    """XANESNET's text spectra name no edge; 2460-2500 eV of an S absorber is the S K edge
+    (X-ray Data Booklet 2472 eV), while S L2,3 (165 eV) and L1 (229 eV) are far off."""
+    for i in range(3):
+        write_extxyz(molecule(i), tmp_path / f"m{i}.extxyz")
+        write_two_columns(tmp_path / f"m{i}.csv", ENERGY, gauss(ENERGY, 2470 + i))
+    folder = read_spectrum_folder(tmp_path)
+    assert {r.spectrum.edge for r in folder.records} == {"K"}
+    assert folder.edge_note == "S K edge from the energies (2460–2500 eV; tabulated onset 2472 eV)"
+    assert read_spectrum_folder(tmp_path, edge="L1").edge_note == ""  # the user's edge stands
+    for i in range(3):  # an edge-relative axis says nothing
+        write_two_columns(tmp_path / f"m{i}.csv", ENERGY - 2465.0, gauss(ENERGY, 2470 + i))
+    folder = read_spectrum_folder(tmp_path)
+    assert {r.spectrum.edge for r in folder.records} == {""} and folder.edge_note == ""
+
+
+@pytest.mark.parametrize("element, low, high, expected", [
+    ("S", 2395.0, 2445.0, ("K", 2472.0)), ("Si", 1830.0, 1900.0, ("K", 1839.0)),
+    ("Ti", 450.0, 480.0, ("L2,3", 456.0)), ("Fe", 700.0, 740.0, ("L2,3", 708.0)),
+    ("Cu", 8970.0, 9100.0, ("K", 8979.0)), ("S", -5.0, 25.0, None), ("Si", 1200.0, 1300.0, None),
+])
+def test_the_edge_of_an_absolute_energy_axis(element, low, high, expected):
+    assert edge_of_energies(element, low, high) == expected
 
 
 def test_feff_layout_progress_and_cancel(tmp_path):

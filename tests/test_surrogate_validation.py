@@ -121,6 +121,20 @@ def test_xanesnet_s_k_held_out_spectra(shared_data):
 
 
 
+def test_xanesnet_s_k_as_the_window_trains_it(shared_data):
+    """Train from folder… as a user does: no edge given (the energies say S K), SOAP settings
+    chosen by cross-validation on the training split (5 Å, σ 0.3 wins there: 0.947 against 0.940
+    for the hand-picked 3 Å of the test above, which grouped CV preferred), the test split seen
+    once. The built-in default (5 Å, σ 0.5) alone scored 0.908 here."""
+    folder = read_spectrum_folder(shared_data / "spectra/xanesnet_s_k")
+    assert folder.edge_note.startswith("S K edge from the energies")
+    model = train_from_folder(folder)
+    assert (model.element, model.edge) == ("S", "K")
+    assert (model.descriptor["r_cut"], model.descriptor["sigma"]) == (5.0, 0.3), model.metrics["descriptor_cv"]
+    # Measured: 0.927.
+    assert 0.92 < model.metrics["cosine_mean"] < 0.937, model.metrics
+
+
 def test_xanesnet_s_k_with_xanesnets_own_descriptor(shared_data):
     """wACSF of the absorber (XANESNET's choice) through the same pipeline: as good as SOAP in
     cross-validation on the training split (0.935 vs 0.936), worse on the thioureas (0.90)."""
@@ -137,5 +151,5 @@ def test_feff_cu_k_sites_train_a_model_through_the_same_pipeline(shared_data):
     assert folder.layout == "feff" and len(folder.records) == 10 and not folder.problems
     model = train_from_folder(folder, params=SurrogateParams(regressor="kernel_ridge"))
     assert model.element == "Cu" and model.edge == "K" and model.descriptor["periodic"] is True
-    assert model.metrics["measured_on"] == "5-fold cross-validation" and model.metrics["n"] == 10
+    assert model.metrics["measured_on"].startswith("5-fold cross-validation") and model.metrics["n"] == 10
     assert model.metrics["cosine_mean"] > 0.99  # normalised K edges of Cu compounds look alike

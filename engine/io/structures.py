@@ -288,9 +288,12 @@ def _read_range(path: Path, start: int, stop: int) -> bytes:
 
 def _open_scanned(path: Path, fmt: str, size: int, progress, cancel, symbols) -> Trajectory:
     """xyz-like files and LAMMPS dumps: scan frame offsets, decode frames on demand."""
-    scan = lammps.scan_dump if fmt == "lammps-dump-text" else xyz.scan_frames
+    tail: list[StructureReadError] = []
     with open(path, "rb") as f:
-        frames = scan(f, size, path, _span(progress, 0.0, 0.3), cancel)
+        if fmt == "lammps-dump-text":
+            frames = lammps.scan_dump(f, size, path, _span(progress, 0.0, 0.3), cancel)
+        else:
+            frames = xyz.scan_frames(f, size, path, _span(progress, 0.0, 0.3), cancel, tail)
     if not frames:
         raise StructureReadError(path, None, "the file holds no atoms")
 
@@ -306,6 +309,11 @@ def _open_scanned(path: Path, fmt: str, size: int, progress, cancel, symbols) ->
         return atoms, kind
 
     first, kind = decode(0, _span(progress, 0.3, 1.0), cancel)
+    if tail:
+        after = (f"the {len(frames)} complete frames before it are shown" if len(frames) > 1
+                 else "the complete frame before it is shown")
+        note = f"{tail[0]} ({after}; the rest is ignored)"
+        first.info["warning"] = "; ".join(filter(None, (first.info.get("warning"), note)))
     return Trajectory(path, kind, len(frames), lambda i, p=None, c=None: decode(i, p, c)[0], first)
 
 

@@ -56,32 +56,48 @@ def _decode(raw: bytes, path, lineno: int) -> str:
 
 
 def scan_frames(f, size: int, path, progress: Optional[ProgressFn] = None,
-                cancel: Optional[CancelFn] = None) -> list[Frame]:
-    """Byte ranges of every frame, reading only count and header lines."""
+                cancel: Optional[CancelFn] = None, tail: Optional[list] = None) -> list[Frame]:
+    """Byte ranges of every frame, reading only count and header lines.
+
+    With a ``tail`` list, what follows the last complete frame and is not a frame (a run still
+    writing its last frame; XANESNET's files, which repeat the absorber's line after the atoms)
+    ends the scan instead of failing it: its :class:`StructureReadError` is appended to
+    ``tail``. A file whose first frame is broken always raises.
+    """
     scanner = LineScanner(f, size, progress, cancel, "finding frames")
     frames: list[Frame] = []
     while not scanner.skip_blank():
-        start, first = scanner.tell(), scanner.lineno + 1
-        natoms = _count(scanner.readline(), path, first)
-        header = scanner.readline()
-        if header is None:
-            raise StructureReadError(path, first + 1, "the file ends before the comment line")
-        missing = numbers_missing(_decode(header, path, first + 1))
-        while missing > 0:
-            more = scanner.readline()
-            if more is None:
-                raise StructureReadError(path, scanner.lineno + 1,
-                                         "the file ends inside the TRI cell vectors")
-            missing -= len(more.split())
-        got = scanner.skip(natoms)
-        if got < natoms:
-            raise StructureReadError(
-                path, scanner.lineno + 1,
-                f"the frame says {natoms} atoms but the file ends after {got} atom lines")
-        while (nxt := scanner.peek()) is not None and nxt.lstrip().startswith(b"VEC"):
-            scanner.readline()
-        frames.append(Frame(start, scanner.tell(), first))
+        try:
+            frames.append(_scan_frame(scanner, path))
+        except StructureReadError as exc:
+            if tail is None or not frames:
+                raise
+            tail.append(exc)
+            break
     return frames
+
+
+def _scan_frame(scanner: LineScanner, path) -> Frame:
+    start, first = scanner.tell(), scanner.lineno + 1
+    natoms = _count(scanner.readline(), path, first)
+    header = scanner.readline()
+    if header is None:
+        raise StructureReadError(path, first + 1, "the file ends before the comment line")
+    missing = numbers_missing(_decode(header, path, first + 1))
+    while missing > 0:
+        more = scanner.readline()
+        if more is None:
+            raise StructureReadError(path, scanner.lineno + 1,
+                                     "the file ends inside the TRI cell vectors")
+        missing -= len(more.split())
+    got = scanner.skip(natoms)
+    if got < natoms:
+        raise StructureReadError(
+            path, scanner.lineno + 1,
+            f"the frame says {natoms} atoms but the file ends after {got} atom lines")
+    while (nxt := scanner.peek()) is not None and nxt.lstrip().startswith(b"VEC"):
+        scanner.readline()
+    return Frame(start, scanner.tell(), first)
 
 
 def flavour(header: str) -> str:

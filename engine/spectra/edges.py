@@ -157,6 +157,23 @@ def edges_within(low: float, high: float, elements=None) -> list[tuple[str, str,
     return sorted(((el, name, onset) for (el, name), onset in found.items()), key=lambda t: t[2])
 
 
+def edge_of_energies(element: str, low: float, high: float) -> tuple[str, float] | None:
+    """(edge, onset) of ``element`` that a spectrum on absolute energies ``low``…``high`` (eV) is
+    of, or None for an edge-relative axis or one near no tabulated edge.
+
+    A computed spectrum often names no edge (XANESNET's text files), but its energies do: its
+    grid starts within 10 % of the onset (ORCA's S K runs from 2395 eV, 3 % below the 2472 eV
+    binding energy, TDDFT core energies being low by tens of eV; L1 at 229 eV is far off).
+    """
+    low, high = float(low), float(high)
+    found = [(abs(onset - low), name, onset) for _, name, onset in
+             edges_within(0.5 * low, max(high, low) / 0.9 + 1.0, [element])]
+    if not found or not np.isfinite(low) or low <= 0:
+        return None
+    distance, name, onset = min(found)
+    return (name, onset) if distance <= 0.1 * onset else None
+
+
 def edge_windows(energy, onset: float, lower: float | None = None) -> dict[str, tuple[float, float]]:
     """Starting windows for an edge at ``onset`` on a measured axis ``energy`` (eV): "pre", the
     power-law background fit, ending 5 eV before the onset (ELNES starts at it) and up to

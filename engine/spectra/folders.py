@@ -5,7 +5,7 @@ Three layouts are recognised, tried in this order:
 * **XANESNET**: ``xyz_<split>/name.xyz`` beside ``xanes_<split>/name.txt`` (``xyz``/``xanes``
   without a split also works). The absorber is atom 0, the split is ``<split>`` ("train", "test").
   Only the first frame of each xyz is read, as XANESNET's own loader does: its files often repeat
-  the absorber's line after the last atom, which a strict xyz reader takes for a broken frame.
+  the absorber's line after the last atom, which the structure reader ignores with a warning.
 * **FEFF**: any folder below holding ``feff.inp`` and ``xmu.dat`` is one site (see
   :func:`~amorpha.engine.spectra.feff.read_feff_site`; the mp-*/FEFF-XANES/NNN_El layout ties it
   to the POSCAR above).
@@ -32,7 +32,7 @@ import numpy as np
 from ase import Atoms
 
 from amorpha.engine.errors import ReadError
-from amorpha.engine.io import StructureReadError, read_structure, validate_atoms, xyz
+from amorpha.engine.io import StructureReadError, read_structure
 from amorpha.engine.spectra.columns import read_columns
 from amorpha.engine.spectra.feff import read_feff_site
 from amorpha.engine.spectra.spectrum import SiteSpectra, Spectrum, SpectrumError
@@ -63,6 +63,8 @@ class SpectrumFolder:
     layout: str  # "xanesnet", "feff" or "pairs"
     records: list[SiteRecord]
     problems: list[ReadError] = field(default_factory=list)
+    #: how the edge was found when no file named it (:func:`infer_edge`), else ""
+    edge_note: str = ""
 
     def __len__(self) -> int:
         return len(self.records)
@@ -199,24 +201,46 @@ def read_spectrum_folder(path: "os.PathLike[str] | str", *, edge: str = "", stri
     if not records:
         raise ReadError(root, None, f"none of the {len(jobs)} site spectra could be read; first "
                                     f"problem: {problems[0]}")
-    return SpectrumFolder(os.fspath(root), layout, records, problems)
+    records, note = infer_edge(records)
+    return SpectrumFolder(os.fspath(root), layout, records, problems, note)
+
+
+def infer_edge(records: list[SiteRecord]) -> tuple[list[SiteRecord], str]:
+    """Records whose spectra name no edge, given the one their absolute energies lie at
+    (:func:`~amorpha.engine.spectra.edges.edge_of_energies`), and a sentence saying so; as they
+    are when any names one, the elements differ or the axis is edge-relative."""
+    from amorpha.engine.spectra.edges import edge_of_energies
+
+    elements = {r.spectrum.element for r in records}
+    if any(r.spectrum.edge for r in records) or len(elements) != 1:
+        return records, ""
+    low = min(float(r.spectrum.energy[0]) for r in records)
+    high = max(float(r.spectrum.energy[-1]) for r in records)
+    element = elements.pop()
+    found = edge_of_energies(element, low, high)
+    if found is None:
+        return records, ""
+    edge, onset = found
+    records = [replace(r, spectrum=replace(r.spectrum, edge=edge)) for r in records]
+    return records, (f"{element} {edge} edge from the energies ({low:.0f}–{high:.0f} eV; "
+                     f"tabulated onset {onset:g} eV)")
 
 
 def read_pair(structure: "os.PathLike[str] | str", spectrum: "os.PathLike[str] | str",
               absorber: Optional[int] = None, split: str = "", edge: str = "",
-              name: str = "", cache: Optional[dict] = None,
-              first_frame: bool = False) -> SiteRecord:
+              name: str = "", cache: Optional[dict] = None) -> SiteRecord:
     """One structure file and one spectrum file as a record (the XANESNET and pairs layouts).
 
     ``absorber`` None means the extxyz ``absorber=`` key, else 0. The spectrum's element is the
     absorber's; a spectrum that names another element (a written header) is an error, since the
     pair is then mismatched. ``cache`` shares structures read for several sites of one file.
-    ``first_frame`` reads an xyz whose lines after the first frame are not a frame (XANESNET).
+    Lines after the last complete xyz frame that are not a frame (XANESNET's) are ignored by
+    :func:`~amorpha.engine.io.read_structure`.
     """
     structure = Path(structure)
     cache = {} if cache is None else cache
     if structure not in cache:
-        cache[structure] = (_first_xyz_frame if first_frame else read_structure)(structure)
+        cache[structure] = read_structure(structure)
     atoms = cache[structure]
     if absorber is None:
         absorber = _info_absorber(atoms, structure)
@@ -230,21 +254,6 @@ def read_pair(structure: "os.PathLike[str] | str", spectrum: "os.PathLike[str] |
     read = replace(read, element=element, edge=read.edge or edge, site=absorber,
                    label=name or read.label)
     return SiteRecord(atoms, absorber, read, split, name or structure.stem)
-
-
-def _first_xyz_frame(path: Path) -> Atoms:
-    """The first frame of an xyz file, ignoring what follows it (when the whole file does not read)."""
-    try:
-        return read_structure(path)
-    except StructureReadError as whole_file:
-        try:
-            lines = path.read_bytes().splitlines(keepends=True)
-            frame = b"".join(lines[: int(lines[0]) + 2])
-            atoms = xyz.read_frame(frame, 1, path)[0]
-            validate_atoms(atoms, path, first_line=3)
-            return atoms
-        except Exception:
-            raise whole_file from None
 
 
 def _info_absorber(atoms: Atoms, path: Path) -> int:
@@ -272,8 +281,7 @@ def _xanesnet_jobs(root: Path, problems: list, edge: str) -> list[_Job]:
                                       f"no structure {stem}.xyz in {xyz_dir.name}; skipped"))
         for stem in sorted(structures.keys() & spectra.keys()):
             jobs.append(lambda s=structures[stem], t=spectra[stem], split=split:
-                        read_pair(s, t, 0, split, edge, name=f"{split}/{s.stem}" if split else s.stem,
-                                  first_frame=True))
+                        read_pair(s, t, 0, split, edge, name=f"{split}/{s.stem}" if split else s.stem))
     return jobs
 
 

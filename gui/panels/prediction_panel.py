@@ -137,6 +137,10 @@ class PredictionPanel(QWidget):
         if "r2" in m:
             quality = (f"<br>held-out R² {m['r2']:.3f}, cosine {m['cosine_mean']:.3f}, "
                        f"peak error {m['peak_error_ev']:.2f} eV ({m.get('n', '?')} sites)")
+        if m.get("descriptor_cv"):
+            d = model.descriptor
+            quality += (f"<br>SOAP cutoff {d.get('r_cut', 0):g} Å, σ {d.get('sigma', 0):g} Å: the best "
+                        f"of {len(m['descriptor_cv'])} settings in cross-validation on the training sites")
         calculator = m.get("calculator") or {}
         reference = ENERGY_REFERENCES.get(calculator.get("energy_reference"))
         if reference:

@@ -181,7 +181,12 @@ def test_train_from_a_folder_of_pairs_and_a_folder_without_any(qtbot, empty_wind
         window.prediction.train_from_folder(str(tmp_path))
     model = window.prediction.model
     assert model.n_train == 12 and model.element == "Si" and model.metrics["n"] == 12
-    assert "5-fold cross-validation" in window.prediction_panel.status.text()
+    status = window.prediction_panel.status.text()  # no structure shown: no prediction to wait for
+    assert status.startswith(f"Trained on 12 sites of {tmp_path} (5-fold cross-validation"), status
+    with qtbot.waitSignal(window.prediction.prediction_settled, timeout=60000):
+        window.set_model(silica.copy(), "a-SiO2")
+    status = window.prediction_panel.status.text()  # what the training said stays beside it
+    assert status.startswith("Predicted 1000 Si sites; click one to add its spectrum. Trained on 12"), status
     empty = tmp_path / "empty"
     empty.mkdir()
     with qtbot.waitSignal(window.error_shown, timeout=30000) as blocker:

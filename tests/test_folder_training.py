@@ -1,0 +1,57 @@
+"""Training from a folder of site spectra chooses its SOAP settings by cross-validation."""
+import numpy as np
+import pytest
+from ase import Atoms
+
+from amorpha.engine.descriptors import SoapParams
+from amorpha.engine.spectra import Spectrum
+from amorpha.engine.spectra.folders import SiteRecord, SpectrumFolder
+from amorpha.engine.surrogate.model import SurrogateParams
+from amorpha.engine.surrogate.pipeline import FOLDER_CANDIDATES, train_from_folder
+
+ENERGY = np.linspace(2460.0, 2500.0, 81)
+
+
+def far_neighbour_folder(n: int = 30) -> SpectrumFolder:
+    """S–O molecules whose spectrum is set by an H 3.7-4.7 Å from S: a 3 Å SOAP sees it only
+    through the tails of its atom Gaussians (the search reaches a few σ past the cutoff)."""
+    rng = np.random.default_rng(4)
+    records = []
+    for k, d in enumerate(rng.uniform(3.7, 4.7, n)):
+        atoms = Atoms("SOH", positions=[[0, 0, 0], [1.5, 0, 0], [-0.3, d, 0.2]])
+        centre = 2470.0 + 8.0 * (d - 3.7)
+        spectrum = Spectrum(ENERGY, np.exp(-0.5 * ((ENERGY - centre) / 1.5) ** 2), element="S", edge="K")
+        records.append(SiteRecord(atoms, 0, spectrum, name=f"m{k}"))
+    return SpectrumFolder("synthetic", "pairs", records)
+
+
+def test_the_cutoff_that_sees_what_sets_the_spectrum_is_chosen():
+    model = train_from_folder(far_neighbour_folder(), params=SurrogateParams(regressor="kernel_ridge"))
+    scores = model.metrics["descriptor_cv"]
+    assert len(scores) == len(FOLDER_CANDIDATES)
+    best = max(scores, key=scores.get)
+    assert best == f"r_cut {model.descriptor['r_cut']:g} Å, σ {model.descriptor['sigma']:g} Å"
+    assert model.descriptor["r_cut"] >= 4.0 and model.descriptor["periodic"] is False
+    assert min(scores, key=scores.get) == "r_cut 3 Å, σ 0.3 Å"  # sees least of the H
+    assert scores[best] - min(scores.values()) > 0.1, scores
+    assert "chose the descriptor" in model.metrics["measured_on"]
+
+
+def test_given_settings_are_used_as_they_are():
+    soap = SoapParams(species=("H", "O", "S"), r_cut=4.5, n_max=4, l_max=3, sigma=0.4, periodic=False)
+    model = train_from_folder(far_neighbour_folder(12), soap, SurrogateParams(regressor="ridge"))
+    assert model.descriptor == soap.to_dict() and "descriptor_cv" not in model.metrics
+    assert model.metrics["measured_on"] == "5-fold cross-validation"
+
+
+def test_the_choice_can_be_cancelled():
+    from amorpha.engine.tasks import Cancelled
+
+    calls = []
+
+    def cancel():
+        calls.append(1)
+        return len(calls) > 40
+
+    with pytest.raises(Cancelled):
+        train_from_folder(far_neighbour_folder(), cancel=cancel)
