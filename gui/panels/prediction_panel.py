@@ -168,8 +168,15 @@ class PredictionPanel(QWidget):
         self.edge_combo.setEnabled(len(keys) > 1)
 
     def show_curves(self, curves: dict) -> None:
-        """Plot learning curves {name: LearningCurve}; an empty dict clears the plot."""
+        """Plot learning curves {name: LearningCurve}; an empty dict clears the plot and says
+        why it is empty (a model trained on a folder's spectra has no calculator calls)."""
         self.curve_plot.clear()
+        if not curves:
+            note = pg.TextItem(html="<div style='color:#6e6e6e; text-align:center'>No learning curve "
+                                    "stored with this model.<br>Train on this model… or Compare with "
+                                    "random… draws one.</div>", anchor=(0.5, 0.5))
+            note.setPos(0.5, 0.5)
+            self.curve_plot.addItem(note)
         for k, (name, curve) in enumerate(curves.items()):
             if curve.calls:
                 color = CURVE_COLORS[k % len(CURVE_COLORS)]
