@@ -523,7 +523,9 @@ class SpectrumPrediction(QObject):
         def done(result):
             folder, model = result
             self.set_model(model, quiet=True)  # a shown model without its element: said below
-            skipped = f"; skipped {len(folder.problems)}: " + "; ".join(folder.warnings[:3]) if folder.problems else ""
+            listed = [w.removesuffix("; skipped") for w in folder.warnings[:3]]
+            more = f"; {len(folder.warnings) - 3} more" if len(folder.warnings) > 3 else ""
+            skipped = f"; skipped {len(folder.problems)}: " + "; ".join(listed) + more if folder.problems else ""
             edge = f"; {folder.edge_note}" if folder.edge_note else ""
             self._model_note = (f"Trained on {model.n_train} sites of {directory} "
                                 f"({model.metrics.get('measured_on', '')}){edge}{skipped}.")
