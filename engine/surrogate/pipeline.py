@@ -217,7 +217,7 @@ def train_from_folder(folder, descriptor=None, params=None, progress=None, cance
     if descriptor is None:
         descriptor, choice = choose_folder_descriptor(train, y_train, params,
                                                       sub_progress(progress, 0, 0.7), cancel)
-    x = _folder_rows(train + test, descriptor, cancel, sub_progress(progress, 0.7, 0.8))
+    x = _folder_rows(train + test, descriptor, cancel, sub_progress(progress, 0.7 if choice else 0, 0.8))
     model = SpectrumModel.train(x[: len(train)], y_train, descriptor.to_dict(), params,
                                 reference=f"{folder.layout} folder {folder.path}")
     if test:
