@@ -177,6 +177,9 @@ class PredictionPanel(QWidget):
                                     "random… draws one.</div>", anchor=(0.5, 0.5))
             note.setPos(0.5, 0.5)
             self.curve_plot.addItem(note)
+            self.curve_plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)  # not a stale curve's
+            return
+        self.curve_plot.enableAutoRange()
         for k, (name, curve) in enumerate(curves.items()):
             if curve.calls:
                 color = CURVE_COLORS[k % len(CURVE_COLORS)]
