@@ -55,3 +55,29 @@ def test_the_choice_can_be_cancelled():
 
     with pytest.raises(Cancelled):
         train_from_folder(far_neighbour_folder(), cancel=cancel)
+
+
+def test_sites_of_one_structure_are_never_predicted_from_each_other():
+    """Four sites per crystal, alike within it: random folds predict each from its twins; folds
+    of whole structures have to reach across crystals, as a new crystal would."""
+    from amorpha.engine.errors import ParameterError
+    from amorpha.engine.spectra import SiteSpectra
+    from amorpha.engine.surrogate.model import cross_validate
+    from amorpha.engine.surrogate.pipeline import folder_folds
+
+    rng = np.random.default_rng(2)
+    structures = np.repeat(np.arange(6), 4)
+    x = rng.normal(size=(6, 5))[structures] + 1e-3 * rng.normal(size=(24, 5))
+    centres = rng.uniform(2465.0, 2495.0, 6)[structures]
+    y = SiteSpectra(ENERGY, np.exp(-0.5 * ((ENERGY[None, :] - centres[:, None]) / 1.5) ** 2),
+                    np.arange(24), "S", "K", "test", structures=structures)
+    assert folder_folds(y) == {"folds": 5, "by_structure": True}
+    params = SurrogateParams(regressor="kernel_ridge")
+    by_site = cross_validate(x, y, params, folds=4)
+    by_structure = cross_validate(x, y, params, folds=4, by_structure=True)
+    assert by_site["cosine_mean"] > 0.99 and by_structure["cosine_mean"] < 0.5, (by_site, by_structure)
+    with pytest.raises(ParameterError, match="number of structures"):
+        cross_validate(x, y, params, folds=7, by_structure=True)
+    one_each = SiteSpectra(ENERGY, y.intensity[:5], np.arange(5), "S", "K", "test",
+                           structures=np.arange(5))
+    assert folder_folds(one_each) == {"folds": 5, "by_structure": False}

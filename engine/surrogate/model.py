@@ -463,19 +463,25 @@ class SpectrumModel:
 
 
 def cross_validate(features: np.ndarray, spectra: SiteSpectra, params: SurrogateParams | None = None,
-                   folds: int = 5, seed: int = 0, progress=None, cancel=None, descriptor: dict | None = None) -> dict:
+                   folds: int = 5, seed: int = 0, progress=None, cancel=None, descriptor: dict | None = None,
+                   by_structure: bool = False) -> dict:
     """K-fold metrics (R², cosine, peak error) of ``params`` on this data; every site predicted once.
-    ``descriptor``: the features' settings (a grouped one is fitted per group)."""
+    ``descriptor``: the features' settings (a grouped one is fitted per group). ``by_structure``:
+    folds of whole structures (``spectra.structures``), so no site is predicted from sites of its
+    own crystal (a folder of several sites per structure); one site per structure folds alike."""
     params = (params or SurrogateParams()).validate()
     x = np.asarray(features, dtype=np.float64)
     y = np.asarray(spectra.intensity)
-    require(2 <= folds <= len(x), "folds", f"between 2 and the number of sites ({len(x)})")
-    order = np.random.default_rng(seed).permutation(len(x))
+    groups = np.asarray(spectra.structures) if by_structure else np.arange(len(x))
+    names = np.unique(groups)
+    require(2 <= folds <= len(names), "folds", f"between 2 and the number of "
+            f"{'structures' if by_structure else 'sites'} ({len(names)})")
+    order = np.random.default_rng(seed).permutation(len(names))
     predicted = np.empty_like(y)
     for k in range(folds):
         check_cancel(cancel)
-        test = order[k::folds]
-        train = np.setdiff1d(order, test)
+        test = np.flatnonzero(np.isin(groups, names[order[k::folds]]))
+        train = np.setdiff1d(np.arange(len(x)), test)
         subset = SiteSpectra(spectra.energy, y[train], spectra.sites[train], spectra.element, spectra.edge)
         model = SpectrumModel.train(x[train], subset, descriptor or {}, params)
         predicted[test] = model.predict(x[test])

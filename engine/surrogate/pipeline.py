@@ -171,6 +171,16 @@ def _folder_rows(records, descriptor, cancel=None, progress=None) -> np.ndarray:
     return np.array(rows)
 
 
+def folder_folds(y_train) -> dict:
+    """Cross-validation keywords for a folder's training sites: folds of whole structures when
+    some structure holds several sites (FEFF: several Cu sites of one crystal would otherwise be
+    predicted from each other), up to 5."""
+    structures = len(np.unique(y_train.structures))
+    by_structure = 2 <= structures < len(y_train.intensity)
+    return {"folds": min(5, structures if by_structure else len(y_train.intensity)),
+            "by_structure": by_structure}
+
+
 def choose_folder_descriptor(records, y_train, params, progress=None, cancel=None):
     """The SOAP settings of :data:`FOLDER_CANDIDATES` with the best 5-fold cross-validated mean
     cosine on ``records`` (the training split only), and each candidate's score."""
@@ -185,8 +195,8 @@ def choose_folder_descriptor(records, y_train, params, progress=None, cancel=Non
         part = sub_progress(progress, k / len(FOLDER_CANDIDATES), (k + 1) / len(FOLDER_CANDIDATES))
         candidate = replace(base, r_cut=r_cut, sigma=sigma)
         x = _folder_rows(records, candidate, cancel, sub_progress(part, 0, 0.2))
-        cv = cross_validate(x, y_train, params, folds=min(5, len(records)), cancel=cancel,
-                            progress=sub_progress(part, 0.2, 1), descriptor=candidate.to_dict())
+        cv = cross_validate(x, y_train, params, cancel=cancel, progress=sub_progress(part, 0.2, 1),
+                            descriptor=candidate.to_dict(), **folder_folds(y_train))
         scores[f"r_cut {r_cut:g} Å, σ {sigma:g} Å"] = cv["cosine_mean"]
         if best is None or cv["cosine_mean"] > best[0]:
             best = (cv["cosine_mean"], candidate)
@@ -197,7 +207,7 @@ def train_from_folder(folder, descriptor=None, params=None, progress=None, cance
     """A surrogate trained on a folder of structure + spectrum pairs (engine.spectra.folders).
 
     The folder's own split is kept: trained on "train" (or everything), measured on "test" when
-    there is one, otherwise by 5-fold cross-validation. Molecules (no periodic cell) get a
+    there is one, otherwise by cross-validation (:func:`folder_folds`). Molecules (no periodic cell) get a
     non-periodic SOAP around the absorber. Without ``descriptor`` the SOAP cutoff and width are
     chosen by cross-validation on the training records (:func:`choose_folder_descriptor`); the
     scores are kept in ``metrics["descriptor_cv"]``.
@@ -225,9 +235,11 @@ def train_from_folder(folder, descriptor=None, params=None, progress=None, cance
         model.metrics = spectrum_metrics(y_test.energy, y_test.intensity, model.predict(x[len(train):]))
         model.metrics["measured_on"] = "the folder's test split"
     else:
-        model.metrics = cross_validate(x, y_train, params, folds=min(5, len(train)), cancel=cancel,
-                                       descriptor=descriptor.to_dict())
-        model.metrics["measured_on"] = "5-fold cross-validation" + (
+        folds = folder_folds(y_train)
+        model.metrics = cross_validate(x, y_train, params, cancel=cancel, descriptor=descriptor.to_dict(),
+                                       **folds)
+        model.metrics["measured_on"] = f"{folds['folds']}-fold cross-validation" + (
+            " by structure" if folds["by_structure"] else "") + (
             " (the same folds chose the descriptor: slightly optimistic)" if choice else "")
     if choice:
         model.metrics["descriptor_cv"] = choice
