@@ -166,9 +166,11 @@ def edge_of_energies(element: str, low: float, high: float) -> tuple[str, float]
     binding energy, TDDFT core energies being low by tens of eV; L1 at 229 eV is far off).
     """
     low, high = float(low), float(high)
+    if not np.isfinite(low) or low <= 0:
+        return None
     found = [(abs(onset - low), name, onset) for _, name, onset in
              edges_within(0.5 * low, max(high, low) / 0.9 + 1.0, [element])]
-    if not found or not np.isfinite(low) or low <= 0:
+    if not found:
         return None
     distance, name, onset = min(found)
     return (name, onset) if distance <= 0.1 * onset else None

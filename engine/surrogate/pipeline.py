@@ -182,8 +182,9 @@ def folder_folds(y_train) -> dict:
 
 
 def choose_folder_descriptor(records, y_train, params, progress=None, cancel=None):
-    """The SOAP settings of :data:`FOLDER_CANDIDATES` with the best 5-fold cross-validated mean
-    cosine on ``records`` (the training split only), and each candidate's score."""
+    """The SOAP settings of :data:`FOLDER_CANDIDATES` with the best cross-validated mean cosine
+    on ``records`` (the training split only; folds by :func:`folder_folds`), each candidate's
+    score, and the winner's descriptor rows and cross-validation metrics (not computed again)."""
     from dataclasses import replace
 
     from amorpha.engine.surrogate.model import cross_validate
@@ -198,9 +199,10 @@ def choose_folder_descriptor(records, y_train, params, progress=None, cancel=Non
         cv = cross_validate(x, y_train, params, cancel=cancel, progress=sub_progress(part, 0.2, 1),
                             descriptor=candidate.to_dict(), **folder_folds(y_train))
         scores[f"r_cut {r_cut:g} Å, σ {sigma:g} Å"] = cv["cosine_mean"]
-        if best is None or cv["cosine_mean"] > best[0]:
-            best = (cv["cosine_mean"], candidate)
-    return best[1], scores
+        if best is None or cv["cosine_mean"] > best[1]["cosine_mean"]:
+            best = (candidate, cv, x)
+    candidate, cv, x = best
+    return candidate, scores, x, cv
 
 
 def train_from_folder(folder, descriptor=None, params=None, progress=None, cancel=None):
@@ -223,21 +225,23 @@ def train_from_folder(folder, descriptor=None, params=None, progress=None, cance
     test = folder.subset("test") if train is not records else []
     y_train = site_spectra(train)
     params = params or SurrogateParams()
-    choice = {}
+    choice, cv = {}, None
     if descriptor is None:
-        descriptor, choice = choose_folder_descriptor(train, y_train, params,
-                                                      sub_progress(progress, 0, 0.7), cancel)
-    x = _folder_rows(train + test, descriptor, cancel, sub_progress(progress, 0.7 if choice else 0, 0.8))
-    model = SpectrumModel.train(x[: len(train)], y_train, descriptor.to_dict(), params,
+        descriptor, choice, x, cv = choose_folder_descriptor(train, y_train, params,
+                                                             sub_progress(progress, 0, 0.7), cancel)
+    else:
+        x = _folder_rows(train, descriptor, cancel, sub_progress(progress, 0, 0.7))
+    model = SpectrumModel.train(x, y_train, descriptor.to_dict(), params,
                                 reference=f"{folder.layout} folder {folder.path}")
     if test:
         y_test = site_spectra(test, y_train.energy)
-        model.metrics = spectrum_metrics(y_test.energy, y_test.intensity, model.predict(x[len(train):]))
+        x_test = _folder_rows(test, descriptor, cancel, sub_progress(progress, 0.7, 0.8))
+        model.metrics = spectrum_metrics(y_test.energy, y_test.intensity, model.predict(x_test))
         model.metrics["measured_on"] = "the folder's test split"
     else:
         folds = folder_folds(y_train)
-        model.metrics = cross_validate(x, y_train, params, cancel=cancel, descriptor=descriptor.to_dict(),
-                                       **folds)
+        model.metrics = cv or cross_validate(x, y_train, params, cancel=cancel,
+                                             descriptor=descriptor.to_dict(), **folds)
         model.metrics["measured_on"] = f"{folds['folds']}-fold cross-validation" + (
             " by structure" if folds["by_structure"] else "") + (
             " (the same folds chose the descriptor: slightly optimistic)" if choice else "")
