@@ -151,7 +151,8 @@ class SpectrumPrediction(QObject):
         from amorpha.engine.surrogate.active import LearningCurve
 
         if self.model is not None and model is not None and model_key(model) != model_key(self.model):
-            for group in ("site", "reference"):  # another edge: those curves belong to the old one
+            self.predicted = None
+            for group in ("predicted", "site", "reference"):  # another edge: those curves belong to the old one
                 self.plot.remove_group(group)
         self.model = model
         self._model_note = ""  # what its training said (skipped files…), kept beside predictions
@@ -527,8 +528,8 @@ class SpectrumPrediction(QObject):
             more = f"; {len(folder.warnings) - 3} more" if len(folder.warnings) > 3 else ""
             skipped = f"; skipped {len(folder.problems)}: " + "; ".join(listed) + more if folder.problems else ""
             edge = f"; {folder.edge_note}" if folder.edge_note else ""
-            self._model_note = (f"Trained on {model.n_train} sites of {directory} "
-                                f"({model.metrics.get('measured_on', '')}){edge}{skipped}.")
+            measured = f"; scored on {model.metrics['measured_on']}" if model.metrics.get("measured_on") else ""
+            self._model_note = f"Trained on {model.n_train} sites of {directory}{measured}{edge}{skipped}."
             if self._task is None or self._task.finished:  # no prediction to say it with
                 shown = self.panel.status.text() if self._atoms is not None else ""
                 self.panel.status.setText(" ".join(filter(None, (self._model_note, shown[:1].upper() + shown[1:]))))

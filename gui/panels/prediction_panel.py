@@ -135,8 +135,11 @@ class PredictionPanel(QWidget):
         m = model.metrics or {}
         quality = ""
         if "r2" in m:
-            quality = (f"<br>held-out R² {m['r2']:.3f}, cosine {m['cosine_mean']:.3f}, "
-                       f"peak error {m['peak_error_ev']:.2f} eV ({m.get('n', '?')} sites)")
+            below = (" (below 0: these sites differ less from each other than from the predictions; "
+                     "the cosine tells how well the shapes agree)") if m["r2"] < 0 else ""
+            where = f"; {m['measured_on']}" if m.get("measured_on") else ""
+            quality = (f"<br>held-out R² {m['r2']:.3f}{below}, cosine {m['cosine_mean']:.3f}, "
+                       f"peak error {m['peak_error_ev']:.2f} eV ({m.get('n', '?')} sites{where})")
         if m.get("descriptor_cv"):
             d = model.descriptor
             quality += (f"<br>SOAP cutoff {d.get('r_cut', 0):g} Å, σ {d.get('sigma', 0):g} Å: the best "

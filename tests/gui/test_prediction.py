@@ -182,7 +182,7 @@ def test_train_from_a_folder_of_pairs_and_a_folder_without_any(qtbot, empty_wind
     model = window.prediction.model
     assert model.n_train == 12 and model.element == "Si" and model.metrics["n"] == 12
     status = window.prediction_panel.status.text()  # no structure shown: no prediction to wait for
-    assert status.startswith(f"Trained on 12 sites of {tmp_path} (5-fold cross-validation"), status
+    assert status.startswith(f"Trained on 12 sites of {tmp_path}; scored on 5-fold cross-validation"), status
     with qtbot.waitSignal(window.prediction.prediction_settled, timeout=60000):
         window.set_model(silica.copy(), "a-SiO2")
     status = window.prediction_panel.status.text()  # what the training said stays beside it
@@ -270,6 +270,10 @@ def test_edge_list_offers_the_loaded_models_the_structure_can_use(qtbot, empty_w
     with qtbot.waitSignal(prediction.prediction_settled, timeout=60000):
         show(qtbot, window, bulk("Si", "diamond", 5.43, cubic=True).repeat(2))
     assert panel.edge_combo.count() == 1 and not panel.edge_combo.isEnabled()
+    # A model that cannot predict it (no O here) takes the Si curve away with it.
+    with qtbot.waitSignal(window.error_shown, timeout=30000) as blocker:
+        prediction.choose("O K")
+    assert "has no O" in blocker.args[0] and window.spectrum_panel.group("predicted") == []
 
 
 def test_builtin_models_load_together_si_k_in_use(qtbot, empty_window, silica):
