@@ -131,6 +131,9 @@ class MeasuredSpectra(QObject):
         panel.image_view.scene().sigMouseClicked.connect(self._image_clicked)
         panel.tabs.currentChanged.connect(lambda index: self.region.setVisible(index == 0))  # Prepare only
         panel.set_schemes(site_class_schemes())
+        plot_panel.placer = self._place_for_plot
+        panel.onset.valueChanged.connect(lambda _: plot_panel.refresh())
+        panel.place_at_onset.toggled.connect(lambda _: plot_panel.refresh())
 
     # -- messages -------------------------------------------------------------------------------
     def _error(self, what: str):
@@ -192,6 +195,8 @@ class MeasuredSpectra(QObject):
                                   self._error("Opening spectrum " + os.path.basename(path)))
 
     def set_data(self, data) -> None:
+        from amorpha.engine.spectra.edges import is_low_loss
+
         self.data = data
         self.original = self.current = data.spectrum()
         self.fit = self.aligned = self.decomposition = self.explanation = None
@@ -216,9 +221,16 @@ class MeasuredSpectra(QObject):
             said += (f" The {edge[0]} {edge[1]} edge ({edge[2]:g} eV) sets the background window "
                      f"({pre[0]:.0f}–{pre[1]:.0f} eV) and the edge-step windows.")
             said += self._use_model_of(edge)
+        low_loss = is_low_loss(e, self.original.intensity)
+        if low_loss:
+            said += (" A low-loss spectrum (its zero-loss peak is on the axis): no edge or background to "
+                     "fit here; open it with Low loss… beside a core-loss file to deconvolve that one, "
+                     "or centre its zero-loss peak (Zero-loss shift).")
         self.panel.status.setText(said)
         self._opened_note = said  # the first background preview adds to it instead of replacing it
+        self.region.blockSignals(low_loss)  # no power-law preview across a zero-loss peak
         self._window_typed()
+        self.region.blockSignals(False)
         self._show_current()
         # a survey (150-3147 eV) shows the edge whose windows were set: its background and ELNES
         self.plot_panel.set_focus((pre[0] - 10.0, windows["near"][1]) if edge is not None else None)
@@ -425,7 +437,8 @@ class MeasuredSpectra(QObject):
 
         def failed(exc):
             self._erase("background", "residual")
-            self.panel.status.setText(f"Background window: {exc}")
+            reason = exc.reason if isinstance(exc, ParameterError) and exc.parameter == "window" else exc
+            self.panel.status.setText(f"Background window: {reason}")
 
         return self.runner.submit("_background preview", lambda progress, cancel: powerlaw_background(before, window),
                                   done, failed)
@@ -518,6 +531,21 @@ class MeasuredSpectra(QObject):
                                       "edge has no tabulated onset: type where the edge starts on the measured "
                                       "axis (Compare › edge onset, eV), or untick 'Place the prediction at the "
                                       "edge onset'")
+
+    def _place_for_plot(self, spectrum: Spectrum) -> Spectrum | str:
+        """A prediction as the spectrum plot draws it beside the measured one: placed like Compare
+        places it (:meth:`placed`), or why it has no place there (a core edge on a low-loss axis,
+        whose numbers overlap an edge-relative one by chance)."""
+        from amorpha.engine.spectra.edges import is_low_loss
+
+        if self.current is None:
+            return spectrum
+        if spectrum.edge and is_low_loss(self.current.energy, self.current.intensity):
+            return f"the {spectrum.element} {spectrum.edge} edge has no place on a low-loss spectrum"
+        try:
+            return self.placed(spectrum)[0]
+        except ParameterError:  # no onset to place it at: drawn where it is, if that overlaps
+            return spectrum
 
     def on_measured_axis(self, predicted: Spectrum) -> Spectrum:
         """A prediction placed like Compare places it (:meth:`placed`), and shifted by Compare's

@@ -10,6 +10,11 @@ spectrum every other curve is drawn multiplied by the least-squares factor that 
 measured one over their common energy range (:func:`scale_to`); the legend says by how much. Site
 spectra share the predicted average's factor, so they stay comparable with it. Only the drawing is
 scaled: :attr:`SpectrumPanel.spectra` keeps the spectra as they are.
+
+Predictions are on an edge-relative axis, a measured spectrum on the instrument's: beside one,
+:attr:`SpectrumPanel.placer` (set by the Measured panel) puts each prediction where the Compare tab
+would, at the edge onset, or says why it cannot be drawn there (a core edge beside a low-loss
+spectrum); the legend says which.
 """
 from __future__ import annotations
 
@@ -124,6 +129,8 @@ class SpectrumPanel(QWidget):
         self.focus = None  # (low, high) eV the view keeps to (a measured edge), None: all the curves
         self._legend_choice = None  # the user's Legend button (True/False), None: shown when it fits
         self._framed = []  # curves drawn by other panels that the focused view fits too (frame)
+        # beside a measured spectrum: a curve -> the same on the measured axis, or why it is not drawn
+        self.placer = None
         self.plot.getViewBox().sigResized.connect(self._resized)
 
     def add_spectrum(self, spectrum: Spectrum, group: str = "measured") -> None:
@@ -167,39 +174,75 @@ class SpectrumPanel(QWidget):
         """The plot item drawing ``spectrum`` (one of :attr:`spectra`)."""
         return next(i for s, i in zip(self.spectra, self._items) if s is spectrum)
 
-    def _group_factors(self) -> dict[str, float]:
-        """Per group, the factor of its first curve to the (first) measured spectrum; site
-        spectra take the predicted average's factor when there is one."""
+    def _on_measured_axis(self, spectrum: Spectrum, group: str, measured: list) -> Spectrum | str:
+        """``spectrum`` as drawn beside the measured spectrum (placed by :attr:`placer`), or why it
+        is hidden."""
+        if not measured or group == "measured":
+            return spectrum
+        placed = self.placer(spectrum) if self.placer is not None else spectrum
+        if isinstance(placed, str) or _overlap(measured[0], placed):
+            return placed
+        return "outside the measured range"
+
+    def _group_factors(self, drawn: list) -> dict[str, float]:
+        """Per group, the factor of its first curve (as ``drawn``) to the (first) measured
+        spectrum; site spectra take the predicted average's factor when there is one."""
         measured = self.group("measured")
         if not measured:
             return {}
         factors = {}
         for group in dict.fromkeys(self._groups):
-            shown = self.group(group)
-            if group != "measured" and shown:
-                factors[group] = scale_to(measured[0], shown[0])
+            first = next((d for d, g in zip(drawn, self._groups) if g == group), None)
+            if group != "measured" and isinstance(first, Spectrum):
+                factors[group] = scale_to(measured[0], first)
         if factors.get("predicted"):
             factors["site"] = factors["predicted"]
         return {g: f for g, f in factors.items() if f}
 
     def _rescale(self) -> None:
-        """Draw each curve with its group's factor; beside a measured spectrum, a curve with no
-        energy in common with it is hidden (its legend entry says so; a click shows it again)."""
-        factors, measured = self._group_factors(), self.group("measured")
-        for k, (spectrum, group, item) in enumerate(zip(self.spectra, self._groups, self._items)):
+        """Draw each curve placed on the measured axis (:meth:`_on_measured_axis`) with its
+        group's factor; a curve that cannot be placed is hidden (its legend entry says why; a
+        click shows it again)."""
+        measured = self.group("measured")
+        drawn = [self._on_measured_axis(s, g, measured) for s, g in zip(self.spectra, self._groups)]
+        factors = self._group_factors(drawn)
+        for k, (spectrum, group, item, there) in enumerate(zip(self.spectra, self._groups, self._items, drawn)):
             factor = factors.get(group, 1.0)
-            apart = bool(measured) and group != "measured" and not _overlap(measured[0], spectrum)
-            if factor == self._factors[k] and apart == (not item.isVisible()):
-                continue
             self._factors[k] = factor
-            item.setData(np.asarray(spectrum.energy), factor * np.asarray(spectrum.intensity))
-            item.setVisible(not apart)
-            name = spectrum.label if factor == 1.0 else f"{spectrum.label} ×{_number(factor)}"
-            if apart:
-                name = f"{spectrum.label} (hidden: outside the measured range)"
+            shown = spectrum if isinstance(there, str) else there
+            item.setData(np.asarray(shown.energy), factor * np.asarray(shown.intensity))
+            item.setVisible(not isinstance(there, str))
+            name = spectrum.label
+            if shown is not spectrum and "edge_onset_ev" in shown.meta:
+                name += f" at the {shown.meta['edge_onset_ev']:g} eV onset"
+            if factor != 1.0:
+                name += f" ×{_number(factor)}"
+            if isinstance(there, str):
+                name = f"{spectrum.label} (hidden: {there})"
             for sample, label in self.legend.items:
                 if sample.item is item:
                     label.setText(name)
+        self._label_axis(measured)
+
+    def _label_axis(self, measured: list) -> None:
+        """'Energy' on an instrument's axis; 'Energy relative to the edge' when only predictions
+        on their edge-relative axis are drawn (0 is not the energy loss of a measurement)."""
+        from amorpha.engine.spectra.edges import edge_onset, is_edge_relative
+
+        def relative(s: Spectrum) -> bool:
+            try:
+                return bool(s.edge) and is_edge_relative(s, edge_onset(s.element, s.edge)[0])
+            except ValueError:  # no tabulated onset
+                return False
+
+        text = "Energy relative to the edge" if not measured and self.spectra and all(map(relative, self.spectra)) \
+            else "Energy"
+        self.plot.setLabel("bottom", text, units="eV")
+
+    def refresh(self) -> None:
+        """Place and scale the curves again (the onset to place predictions at changed)."""
+        self._rescale()
+        self.place_legend()
 
     def _shown_curves(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """(x, y) of the visible curves the view is fitted to: every one, or with a :attr:`focus`

@@ -40,6 +40,15 @@ def aligned(qtbot, m, panel):
 def test_relative_prediction_is_placed_at_the_onset_then_aligned(qtbot, empty_window, tmp_path):
     window = empty_window
     m, panel = with_prediction(qtbot, window, tmp_path, "Si")
+    # drawn at the onset as soon as it is beside the measured edge, the Compare tab saying where
+    (predicted,) = window.spectrum_panel.group("predicted")
+    item = window.spectrum_panel.item(predicted)
+    assert panel.onset.value() == 1839.0 and item.isVisible() and item.getData()[0][0] == pytest.approx(1834.0)
+    (name,) = [lab.text for s, lab in window.spectrum_panel.legend.items if s.item is item]
+    assert name.startswith("Si K predicted at the 1839 eV onset ×"), name
+    panel.onset.setValue(1840.0)  # a typed onset moves it
+    assert item.getData()[0][0] == pytest.approx(1835.0)
+    panel.onset.setValue(1839.0)
     result = aligned(qtbot, m, panel)
     assert panel.onset.value() == 1839.0 and "EELS Atlas" in panel.onset_source.text()
     assert result.meta["shift_ev"] == pytest.approx(EXTRA_SHIFT, abs=0.05)

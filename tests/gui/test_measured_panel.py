@@ -514,6 +514,16 @@ def test_the_edges_seen_in_the_counts_set_the_windows_without_a_structure(qtbot,
     assert window.measured.curves("edge markers") == [] and all(line.scene() is None for line in markers)
     assert plot.focus is None
     assert panel.window_of(panel.bg_window) == pytest.approx((-20.0 + 0.05 * 319.75, -20.0 + 0.25 * 319.75), abs=0.01)
+    assert "A low-loss spectrum" in panel.status.text()  # no power law tried across the zero-loss peak
+    qtbot.wait(300)
+    assert "Background window" not in panel.status.text() and not window.measured.curves("background")
+    e = np.linspace(-5.0, 25.0, 301)  # an edge-relative O K prediction overlaps 0-25 eV only by number
+    predicted = Spectrum(e, gauss(e, 10.0, 2.0), label="O K predicted", element="O", edge="K")
+    plot.add_spectrum(predicted, "predicted")
+    assert not plot.item(predicted).isVisible()
+    assert [lab.text for s, lab in plot.legend.items if s.item is plot.item(predicted)] == [
+        "O K predicted (hidden: the O K edge has no place on a low-loss spectrum)"]
+    plot.remove_group("predicted")
 
     short = np.arange(524.0, 600.0, 0.5)  # starts 8 eV before O K: no room for its background
     write_msa(Spectrum(short, 1e3 + 500.0 * (short > 532.0), label="O K, cut"), path := tmp_path / "cut.msa")

@@ -56,6 +56,7 @@ def test_model_predicts_average_and_clicked_sites(qtbot, empty_window, silica, m
     n_si = int(np.sum(window.atoms.numbers == 14))
     assert f"({n_si} sites)" in average.label and average.element == "Si"
     assert "ridge on 80 site spectra" in window.prediction_panel.summary.text()
+    assert panel.plot.getAxis("bottom").labelText == "Energy relative to the edge"  # not an energy loss
     si = int(np.flatnonzero(window.atoms.numbers == 14)[3])
     window.select_atom(si)
     (site,) = panel.group("site")
