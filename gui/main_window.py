@@ -265,7 +265,7 @@ class MainWindow(QMainWindow):
         spectrum_dock = self._dock("Spectrum", self.spectrum_panel, Qt.BottomDockWidgetArea, scroll=False)
         self.setCorner(Qt.BottomLeftCorner, Qt.LeftDockWidgetArea)
         self.setCorner(Qt.BottomRightCorner, Qt.RightDockWidgetArea)
-        self.resizeDocks([spectrum_dock], [220], Qt.Vertical)
+        self.resizeDocks([spectrum_dock], [300], Qt.Vertical)
 
         self.project = ProjectIO(self)
         self.preferences, ignored = load_preferences()
