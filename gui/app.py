@@ -1,4 +1,4 @@
-"""Entry point: ``amorpha [FILE] [--screenshot OUT.png]`` (also ``python -m amorpha.gui``)."""
+"""Entry point: ``amorpha [FILE] [--symbols Si,O] [--screenshot OUT.png]`` (also ``python -m amorpha.gui``)."""
 from __future__ import annotations
 
 import argparse
@@ -18,6 +18,10 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
         prog="amorpha", description="Amorpha: a workbench for disordered materials."
     )
     parser.add_argument("file", nargs="?", help="structure file to open (default: an example model)")
+    parser.add_argument(
+        "--symbols", metavar="EL,EL,...",
+        help="elements of the numbered atom types of an RMC++ cfg or LAMMPS FILE, in type order (e.g. Si,O)",
+    )
     parser.add_argument(
         "--screenshot", metavar="OUT.png", help="render the window with the model, save a PNG, exit"
     )
@@ -67,6 +71,19 @@ def has_display() -> bool:
 
 def main(argv: Optional[list[str]] = None) -> int:
     args = parse_args(argv)
+    symbols = None
+    if args.symbols is not None:
+        from amorpha.engine.errors import ParameterError
+        from amorpha.engine.io.atom_types import parse_symbols
+
+        try:
+            symbols = parse_symbols(args.symbols)
+        except ParameterError as exc:
+            print(f"--symbols: {exc.reason}", file=sys.stderr)
+            return 2
+        if not args.file:
+            print("--symbols needs a FILE to name the atom types of", file=sys.stderr)
+            return 2
     if not has_display():
         print(NO_DISPLAY, file=sys.stderr)
         return 2
@@ -104,7 +121,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     if args.gb_search:
         _start_gb_search(window)
     if args.file:
-        window.open_path(args.file, ask_large=not args.screenshot)
+        window.open_path(args.file, ask_large=not args.screenshot, symbols=symbols)
     elif not args.gb_search:  # the search's best structure will be the model
         window.show_default_model()
     if not args.screenshot:

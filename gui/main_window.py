@@ -37,7 +37,15 @@ from amorpha.engine import examples
 from amorpha.engine.elements import present_symbols
 from amorpha.engine.build import BuildParameterError
 from amorpha.engine.errors import ReadError
-from amorpha.engine.io import FILE_FILTERS, open_structure, size_warning, write_extxyz
+from amorpha.engine.io import (
+    FILE_FILTERS,
+    AtomType,
+    named_types,
+    open_structure,
+    size_warning,
+    unnamed_types,
+    write_extxyz,
+)
 from amorpha.engine.bonds import (
     bond_counts,
     CoordinationParams,
@@ -59,6 +67,7 @@ from amorpha.gui.diffusion import DiffusionController
 from amorpha.gui.panels.spectrum_panel import SpectrumPanel
 from amorpha.gui.prediction import SpectrumPrediction
 from amorpha.gui.spectral_regression_dialog import open_dialog as open_regression
+from amorpha.gui.type_names_dialog import TypeNamesDialog
 from amorpha.gui.gb_search import GbSearchController
 from amorpha.gui.panels.gb_panel import GbPanel
 from amorpha.gui.diffraction import DiffractionController
@@ -309,6 +318,8 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         self._action(file_menu, "&Open…", self.open_dialog, QKeySequence.Open)
         self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.name_types_action = self._action(file_menu, "Name Atom &Types…", self.name_types_dialog)
+        self.name_types_action.setEnabled(False)
         self._action(file_menu, "Open &Project…", self.project.open_dialog)
         self._action(file_menu, "Open &Spectrum…", self.open_spectrum_dialog)
         self._action(file_menu, "Spectra as &Descriptors…", lambda _=False: open_regression(self))
@@ -344,6 +355,7 @@ class MainWindow(QMainWindow):
         self.view_panel.reset_requested.connect(self.viewer.reset_view)
         self.view_panel.slab_changed.connect(self.apply_slab)
         self.structure_panel.cutoffs_changed.connect(self.set_cutoffs)
+        self.structure_panel.name_types_requested.connect(self.name_types_dialog)
         self.spectrum_panel.open_requested.connect(self.open_spectrum_dialog)
         self.rings_panel.compute_requested.connect(self.compute_rings)
         self.rings_panel.selection_changed.connect(self.viewer.set_selection)
@@ -377,8 +389,11 @@ class MainWindow(QMainWindow):
         if path:
             self.open_path(path)
 
-    def open_path(self, path: str, ask_large: bool = True) -> None:
-        """Open a structure file (or a project) in the background; a big file is confirmed first."""
+    def open_path(self, path: str, ask_large: bool = True, symbols=None) -> None:
+        """Open a structure file (or a project) in the background; a big file is confirmed first.
+
+        ``symbols`` names the numbered atom types of an RMC++ cfg or LAMMPS file, in type order.
+        """
         path = os.fspath(path)
         if path.endswith(PROJECT_EXTENSION) or looks_like_project(path):
             self.project.open(path)
@@ -395,12 +410,12 @@ class MainWindow(QMainWindow):
             box.setDefaultButton(QMessageBox.Cancel)
             box.setAttribute(Qt.WA_DeleteOnClose)
             box.finished.connect(
-                lambda code: code == QMessageBox.Open and self.open_path(path, ask_large=False)
+                lambda code: code == QMessageBox.Open and self.open_path(path, False, symbols)
             )
             box.open()
             return
         def load(progress, cancel):
-            traj = open_structure(path, progress=progress, cancel=cancel)
+            traj = open_structure(path, progress=progress, cancel=cancel, symbols=symbols)
             return traj[0], traj
 
         def opened(atoms, traj):
@@ -409,6 +424,32 @@ class MainWindow(QMainWindow):
             return os.path.basename(path)
 
         self._open_model("Opening " + os.path.basename(path), load, opened)
+
+    # -- naming numbered atom types ----------------------------------------------------------
+    def nameable_types(self) -> list[AtomType]:
+        """The atom types of the shown file that File › Name Atom Types can (re)name, else []."""
+        traj = self.trajectory
+        if self.atoms is None or traj is None or not traj.takes_symbols:
+            return []
+        return unnamed_types(self.atoms) if traj.symbols is None else named_types(self.atoms, traj.symbols)
+
+    def name_types_dialog(self) -> Optional[TypeNamesDialog]:
+        types = self.nameable_types()
+        if not types:
+            self.show_error("Name atom types", "The structure shown does not come from a file with "
+                                               "numbered atom types (RMC++ cfg or LAMMPS).")
+            return None
+        dialog = TypeNamesDialog(types, os.path.basename(self.trajectory.path), self)
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.symbols_accepted.connect(self.name_types)
+        dialog.open()
+        return dialog
+
+    def name_types(self, symbols) -> None:
+        """Read the shown file again with ``symbols`` for its types; it replaces the model when read."""
+        if self.trajectory is None:
+            return
+        self.open_path(str(self.trajectory.path), symbols=list(symbols))
 
     def _open_model(self, label: str, load: Callable, source: Callable) -> TaskHandle:
         """:meth:`_load_model` for opening a file or an example: one still being read is given up,
@@ -498,10 +539,17 @@ class MainWindow(QMainWindow):
         self._set_viewer_atoms(atoms, prepared, reset_camera=True)
         n_frames = len(trajectory) if trajectory is not None else 1
         self.frames.set_count(n_frames)
-        self.structure_panel.show_model(atoms, source, 0, n_frames)
+        self._show_summary(atoms, 0)
         self._reset_analyses(atoms)
         self.view_panel.set_color_choices(per_atom_scalars(atoms))
         self.compute_bonds()
+
+    def _show_summary(self, atoms: Atoms, frame: int) -> None:
+        """The Structure panel's summary of the shown frame, and File › Name Atom Types."""
+        n_frames = len(self.trajectory) if self.trajectory is not None else 1
+        can_name = bool(self.nameable_types())
+        self.name_types_action.setEnabled(can_name)
+        self.structure_panel.show_model(atoms, self.source, frame, n_frames, can_name_types=can_name)
 
     def _set_viewer_atoms(self, atoms, prepared, reset_camera: bool) -> None:
         kwargs = {"prepared": prepared} if prepared is not None else {}
@@ -538,7 +586,7 @@ class MainWindow(QMainWindow):
                 self.viewer.set_positions(atoms.positions)
             else:
                 self._set_viewer_atoms(atoms, prepared, reset_camera=False)
-            self.structure_panel.show_model(atoms, self.source, index, len(traj))
+            self._show_summary(atoms, index)
             self._reset_analyses(atoms)
             self.view_panel.set_color_choices(per_atom_scalars(atoms))
             self.compute_bonds()
@@ -569,8 +617,7 @@ class MainWindow(QMainWindow):
         self.apply_preferences(prefs)
         if self.atoms is not None:
             self._set_viewer_atoms(self.atoms, None, reset_camera=False)
-            n_frames = len(self.trajectory) if self.trajectory is not None else 1
-            self.structure_panel.show_model(self.atoms, self.source, self.frame, n_frames)
+            self._show_summary(self.atoms, self.frame)
             self.compute_bonds()
 
     def apply_preferences(self, prefs) -> None:

@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QColorDialog,
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QHeaderView,
     QLabel,
@@ -28,7 +27,7 @@ from PySide6.QtWidgets import (
 from amorpha.engine.elements import jmol_rgb, number
 from amorpha.engine.errors import ParameterError
 from amorpha.engine.preferences import LENGTH_UNITS, Preferences
-from amorpha.gui.panels.widgets import double_spin
+from amorpha.gui.panels.widgets import checked_ok_buttons, double_spin
 
 DEFAULT = "default"
 
@@ -50,12 +49,7 @@ class PreferencesDialog(QDialog):
         tabs.addTab(self._cutoffs_page(), "Bond cutoffs")
         tabs.addTab(self._calculator_page(), "Calculator")
         tabs.addTab(self._units_page(), "Units")
-        self.error = QLabel("")
-        self.error.setStyleSheet("color: #b00020")
-        self.error.setWordWrap(True)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
-        self.buttons.accepted.connect(self._accept)
-        self.buttons.rejected.connect(self.reject)
+        self.error, self.buttons = checked_ok_buttons(self, self._accept)
         layout = QVBoxLayout(self)
         layout.addWidget(tabs)
         layout.addWidget(self.error)

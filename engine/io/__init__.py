@@ -2,6 +2,7 @@
 
 The GUI and scripts use only the names below; every reader failure is a StructureReadError.
 """
+from .atom_types import AtomType, check_symbols, named_types, parse_symbols, unnamed_types
 from .errors import StructureReadError
 from .structures import (
     FILE_FILTERS,
@@ -18,16 +19,21 @@ from .structures import (
 )
 
 __all__ = [
+    "AtomType",
     "FILE_FILTERS",
     "FORMATS",
     "LARGE_FILE_BYTES",
     "SUPPORTED_EXTENSIONS",
     "StructureReadError",
+    "check_symbols",
+    "named_types",
+    "parse_symbols",
     "Trajectory",
     "open_structure",
     "read_structure",
     "size_warning",
     "sniff_format",
+    "unnamed_types",
     "validate_atoms",
     "write_extxyz",
 ]

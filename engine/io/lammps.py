@@ -16,6 +16,7 @@ from ase.io.lammpsrun import read_lammps_dump_text
 
 from ..tasks import CancelFn, ProgressFn
 from ._text import LineScanner
+from .atom_types import UNNAMED_KEY
 from .errors import StructureReadError
 from .xyz import Frame
 
@@ -80,7 +81,7 @@ def read_dump_frame(buf: bytes, line0: int, path, symbols: Optional[Sequence[str
     if "mass" in columns:
         atoms.info["warning"] = "elements were guessed from the 'mass' column"
     elif not symbols:
-        atoms.info["warning"] = _TYPES_AS_NUMBERS
+        _mark_unnamed(atoms)
     return atoms
 
 
@@ -91,6 +92,14 @@ def read_data_file(path, symbols: Optional[Sequence[str]] = None) -> Atoms:
         text = fd.read()
     atoms = read_lammps_data(io.StringIO(text), Z_of_type=z_of_type)
     if not symbols and "Type Labels" not in text:
-        atoms.info["warning"] = ("elements were guessed from the masses" if "Masses" in text
-                                 else _TYPES_AS_NUMBERS)
+        if "Masses" in text:
+            atoms.info["warning"] = "elements were guessed from the masses"
+        else:
+            _mark_unnamed(atoms)
     return atoms
+
+
+def _mark_unnamed(atoms: Atoms) -> None:
+    """Type numbers kept as atomic numbers: say so, and mark the frame for ``unnamed_types``."""
+    atoms.info["warning"] = _TYPES_AS_NUMBERS
+    atoms.info[UNNAMED_KEY] = int(atoms.numbers.max()) if len(atoms) else 0

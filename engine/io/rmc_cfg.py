@@ -15,6 +15,7 @@ from ase.data import atomic_numbers, chemical_symbols
 
 from ..tasks import CancelFn, ProgressFn
 from ._text import convert_column, iter_rows
+from .atom_types import UNNAMED_KEY
 from .errors import StructureReadError
 
 MARKERS = (b"format configuration file", b"molecules of all types", b"Defining vectors are")
@@ -102,6 +103,7 @@ def read_rmc_cfg(data: bytes, path, symbols: Optional[Sequence[str]] = None,
         shown = ", ".join(f"type {t} -> {chemical_symbols[t]}" for t in range(1, len(counts) + 1))
         info["warning"] = ("RMC++ cfg files do not name their species; placeholder elements are "
                            f"used ({shown}). Pass symbols=[...] in type order to name them.")
+        info[UNNAMED_KEY] = len(counts)
     atoms = Atoms(numbers=numbers, positions=(positions + 1.0) @ half, cell=2.0 * half,
                   pbc=True, info=info)
     atoms.new_array("rmc_type", types)

@@ -20,6 +20,7 @@ from ase import Atoms
 from ..atomic import atomic_write
 from ..tasks import CancelFn, Cancelled, ProgressFn, check_cancel, report
 from . import lammps, xyz
+from .atom_types import SYMBOL_FORMATS
 from .errors import StructureReadError
 from .rmc_cfg import looks_like_rmc, read_rmc_cfg
 
@@ -209,6 +210,12 @@ class Trajectory(Sequence):
         self._count = count
         self._reader = reader
         self._first = first  # the validated frame 0 from open, handed out once
+        self.symbols: Optional[tuple[str, ...]] = None  # the symbols= it was opened with
+
+    @property
+    def takes_symbols(self) -> bool:
+        """True if opening the file again with ``symbols=`` names its atom types."""
+        return self.format in SYMBOL_FORMATS
 
     def __len__(self) -> int:
         return self._count
@@ -376,6 +383,7 @@ def open_structure(path, *, format: Optional[str] = None, progress: Optional[Pro
             validate_atoms(frames[0], path)
             traj = Trajectory(path, fmt, len(frames), lambda i, p=None, c=None: frames[i].copy(),
                               frames[0].copy())
+        traj.symbols = tuple(symbols) if symbols is not None else None
         report(progress, 1.0, f"opened {path.name}")
         return traj
 

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from amorpha.engine.elements import elements_present, hill_formula, symbol
+from amorpha.engine.io import unnamed_types
 
 
 #: Length unit of the panel's numbers (File › Preferences): name → Å per unit.
@@ -91,6 +92,14 @@ def describe_build(info: dict) -> dict[str, str]:
     return facts
 
 
+def _placeholder_note(types, can_name: bool) -> str:
+    shown = ", ".join(f"type {t.type} → {t.element}" for t in types)
+    note = f"The file numbers its atom types without naming the elements; placeholders are shown ({shown})."
+    if can_name:
+        note += " Name them with File › Name Atom Types… or the button below."
+    return note
+
+
 def _fit_height(table: QTableWidget, max_rows: int) -> None:
     """Size a table to show its rows (up to ``max_rows``) without an empty band below."""
     table.resizeRowsToContents()
@@ -104,6 +113,7 @@ class StructurePanel(QWidget):
     """Summary, bond cutoffs, coordination table and the selected atom's neighbourhood."""
 
     cutoffs_changed = Signal(dict)  # {(Z1, Z2): cutoff or 0 for no bond}
+    name_types_requested = Signal()  # the "Name atom types…" button beside the placeholder note
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -144,11 +154,15 @@ class StructurePanel(QWidget):
         layout.addWidget(cn_box)
         layout.addWidget(atom_box, 1)
         self._pairs: list[tuple[int, int]] = []
+        self.name_types_button: Optional[QPushButton] = None
 
     # -- model summary -------------------------------------------------------------------------
-    def show_model(self, atoms: Atoms, source: str, frame: int = 0, n_frames: int = 1) -> None:
+    def show_model(self, atoms: Atoms, source: str, frame: int = 0, n_frames: int = 1,
+                   can_name_types: bool = False) -> None:
+        """Summarise ``atoms``; ``can_name_types``: its file can be read again with element names."""
         while self.summary.rowCount():
             self.summary.removeRow(0)
+        self.name_types_button = None
         self.summary.addRow("Source", QLabel(source))
         if n_frames > 1:
             self.summary.addRow("Frame", QLabel(f"{frame + 1} of {n_frames}"))
@@ -156,12 +170,19 @@ class StructurePanel(QWidget):
             label = QLabel(value)
             label.setWordWrap(True)
             self.summary.addRow(key, label)
-        warning = atoms.info.get("warning")
+        types = unnamed_types(atoms)
+        # The reader's note for placeholder types speaks to script users (symbols=[...]).
+        warning = _placeholder_note(types, can_name_types) if types else atoms.info.get("warning")
         if warning:
             note = QLabel(f"⚠ {warning}")
             note.setWordWrap(True)
             note.setStyleSheet("color: #a05000")
             self.summary.addRow("Note", note)
+        if types and can_name_types:
+            self.name_types_button = QPushButton("Name atom types…")
+            self.name_types_button.setToolTip("Give each numbered type of the file its element")
+            self.name_types_button.clicked.connect(self.name_types_requested)
+            self.summary.addRow("", self.name_types_button)
         self.atom_info.clear()
 
     # -- bonds -------------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QAbstractItemView, QDoubleSpinBox, QFormLayout, QGroupBox, QSpinBox,
-                               QTableView, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout,
+                               QGroupBox, QLabel, QSpinBox, QTableView, QWidget)
 
 
 def double_spin(lo: float, hi: float, value: float, suffix: str = "", decimals: int = 2) -> QDoubleSpinBox:
@@ -25,6 +25,18 @@ def int_spin(lo: int, hi: int, value: int, suffix: str = "") -> QSpinBox:
     if suffix:
         box.setSuffix(suffix)
     return box
+
+
+def checked_ok_buttons(dialog: QDialog, accept) -> tuple[QLabel, QDialogButtonBox]:
+    """A red, word-wrapped error line and OK/Cancel buttons; OK calls ``accept`` (which checks the
+    input and shows why in the label, or accepts), Cancel rejects."""
+    error = QLabel("")
+    error.setStyleSheet("color: #b00020")
+    error.setWordWrap(True)
+    buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+    buttons.accepted.connect(accept)
+    buttons.rejected.connect(dialog.reject)
+    return error, buttons
 
 
 def form_page(rows: list[tuple[str, QWidget]]) -> QWidget:

@@ -1,0 +1,78 @@
+"""Numbered atom types: files that number their species instead of naming them.
+
+RMC++ cfg files never name their species, LAMMPS files often do not. Read without ``symbols=``,
+such a model shows type ``t`` as atomic number ``t`` (type 1 as H, type 2 as He, ...), and the
+reader marks the frame with ``atoms.info[UNNAMED_KEY]`` = the number of types. This module says
+which types a frame has and checks the element symbols a person gives them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Optional
+
+import numpy as np
+from ase import Atoms
+from ase.data import chemical_symbols
+
+from ..errors import ParameterError
+
+#: ``atoms.info`` key a reader sets when the elements are placeholders for numbered types.
+UNNAMED_KEY = "unnamed_types"
+#: Formats whose reader takes ``symbols=`` to name the types.
+SYMBOL_FORMATS = ("rmc-cfg", "lammps-data", "lammps-dump-text")
+_ELEMENTS = {s.lower(): s for s in chemical_symbols[1:]}
+
+
+@dataclass(frozen=True)
+class AtomType:
+    """One numbered type of a file: its number (from 1), how many atoms, the element shown now."""
+
+    type: int
+    count: int
+    element: str
+
+
+def unnamed_types(atoms: Atoms) -> list[AtomType]:
+    """The types of a frame read without element names, in file order; [] when it has names."""
+    n = int(atoms.info.get(UNNAMED_KEY, 0) or 0)
+    if n <= 0:
+        return []
+    counts = np.bincount(atoms.numbers, minlength=n + 1)
+    return [AtomType(t, int(counts[t]), chemical_symbols[t] if t < len(chemical_symbols) else "?")
+            for t in range(1, n + 1)]
+
+
+def named_types(atoms: Atoms, symbols) -> list[AtomType]:
+    """The types of a frame read with ``symbols=`` (from its ``rmc_type`` or LAMMPS ``type``
+    column), so they can be named again; [] without a type column."""
+    types = atoms.arrays.get("rmc_type", atoms.arrays.get("type"))
+    if types is None:
+        return []
+    counts = np.bincount(np.asarray(types, dtype=np.int64), minlength=len(symbols) + 1)
+    return [AtomType(t, int(counts[t]), str(s)) for t, s in enumerate(symbols, start=1)]
+
+
+def check_symbols(symbols: Iterable[str], n_types: Optional[int] = None) -> list[str]:
+    """Element symbols for types 1, 2, ... in order, spelled as ASE spells them ("si" -> "Si").
+
+    Raises :class:`ParameterError` naming the first bad entry, or a wrong count when ``n_types``
+    is given.
+    """
+    given = [str(s).strip() for s in symbols]
+    if n_types is not None and len(given) != n_types:
+        raise ParameterError("symbols", f"{len(given)} element{'s' if len(given) != 1 else ''} given "
+                                        f"for {n_types} atom types")
+    named = []
+    for t, text in enumerate(given, start=1):
+        if not text:
+            raise ParameterError("symbols", f"type {t} has no element symbol")
+        element = _ELEMENTS.get(text.lower())
+        if element is None:
+            raise ParameterError("symbols", f"type {t}: {text!r} is not an element symbol")
+        named.append(element)
+    return named
+
+
+def parse_symbols(text: str) -> list[str]:
+    """``"Si,O"`` or ``"Si O"`` -> ``["Si", "O"]`` (checked, without a type count)."""
+    return check_symbols(text.replace(",", " ").split())

@@ -1,0 +1,42 @@
+"""Numbered atom types (RMC++ cfg, LAMMPS): readers mark placeholder elements; symbols are checked."""
+import pytest
+
+from amorpha.engine.errors import ParameterError
+from amorpha.engine.io import check_symbols, named_types, open_structure, parse_symbols, unnamed_types
+
+DATA = "test\n\n3 atoms\n2 atom types\n\n0 5 xlo xhi\n0 5 ylo yhi\n0 5 zlo zhi\n\nAtoms # atomic\n\n" \
+       "1 1 0 0 0\n2 2 1.6 0 0\n3 2 0 1.6 0\n"
+
+
+def test_lammps_data_without_names_lists_its_types_and_with_names_not(tmp_path):
+    path = tmp_path / "box.data"
+    path.write_text(DATA)
+    traj = open_structure(path)
+    assert traj.takes_symbols and traj.symbols is None
+    assert [(t.type, t.count, t.element) for t in unnamed_types(traj[0])] == [(1, 1, "H"), (2, 2, "He")]
+    named = open_structure(path, symbols=["Si", "O"])
+    assert named.symbols == ("Si", "O") and unnamed_types(named[0]) == []
+    assert [(t.count, t.element) for t in named_types(named[0], named.symbols)] == [(1, "Si"), (2, "O")]
+
+
+def test_masses_or_ordinary_formats_are_not_unnamed(tmp_path):
+    path = tmp_path / "masses.data"
+    path.write_text(DATA.replace("Atoms # atomic", "Masses\n\n1 28.085\n2 15.999\n\nAtoms # atomic"))
+    assert unnamed_types(open_structure(path)[0]) == []
+    xyz = tmp_path / "a.xyz"
+    xyz.write_text("1\n\nSi 0 0 0\n")
+    traj = open_structure(xyz)
+    assert not traj.takes_symbols and unnamed_types(traj[0]) == []
+
+
+def test_symbols_are_checked_and_spelled_as_ase_does():
+    assert check_symbols([" si", "O "], 2) == ["Si", "O"]
+    assert parse_symbols("Si,O") == parse_symbols("si o") == ["Si", "O"]
+    with pytest.raises(ParameterError, match="'Qq' is not an element"):
+        check_symbols(["Si", "Qq"], 2)
+    with pytest.raises(ParameterError, match="1 element given for 2 atom types"):
+        check_symbols(["Si"], 2)
+    with pytest.raises(ParameterError, match="type 1 has no element"):
+        check_symbols([""])
+    with pytest.raises(ParameterError, match="'X' is not"):
+        check_symbols(["X"])  # ASE's dummy atom is not an element
