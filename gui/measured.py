@@ -610,7 +610,10 @@ class MeasuredSpectra(QObject):
                 f"compared over {sim['window'][0]:.4g}–{sim['window'][1]:.4g} eV." +
                 (" The shift is at the end of the search ({:g} to {:+g} eV): ".format(*aligned.meta["shift_range_ev"]) +
                  "the two do not line up within it. Subtract the background first, or narrow the window "
-                 "to the edge." if aligned.meta["shift_at_limit"] else ""))
+                 "to the edge." if aligned.meta["shift_at_limit"] else "") +
+                (" The energy scale is at the end of its search ({:g} to {:g}): the stretch fits noise or a "
+                 "feature the prediction lacks; untick 'Fit the energy scale too', or narrow the window.".format(
+                     *aligned.meta["scale_range"]) if aligned.meta["scale_at_limit"] else ""))
             self.compared.emit()
 
         return self.runner.submit("Aligning the prediction", work, done, self._error("Align"))

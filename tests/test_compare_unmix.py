@@ -86,10 +86,13 @@ def test_align_recovers_shift_and_stretch(with_scale):
     assert sim["pearson"] > 0.999
     assert aligned.meta["amplitude"] == pytest.approx(3.0, rel=0.02)
     assert aligned.meta["constant"] == pytest.approx(0.2, abs=0.02)
-    assert aligned.meta["shift_at_limit"] is False
+    assert aligned.meta["shift_at_limit"] is False and aligned.meta["scale_at_limit"] is False
     # a narrower search that cannot reach the true shift stops at its end and says so
     s, _, aligned, _ = align(measured, predicted, window, shift_range=(-1.0, 1.0), scale=with_scale)
     assert s == pytest.approx(1.0, abs=0.01) and aligned.meta["shift_at_limit"] is True
+    if with_scale:  # likewise a scale range that cannot reach the true stretch
+        _, k, aligned, _ = align(measured, predicted, window, scale_range=(0.95, 1.01))
+        assert k == pytest.approx(1.01, abs=1e-4) and aligned.meta["scale_at_limit"] is True
 
 
 # --- unmixing ----------------------------------------------------------------------------------

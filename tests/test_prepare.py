@@ -230,6 +230,20 @@ def test_edge_step_normalise_arctan():
     np.testing.assert_array_equal(replay(s, [st]).intensity, out.intensity)
 
 
+def test_edge_step_normalise_is_not_caught_by_a_spike():
+    """A cosmic ray (one channel, as the shared YAG O K file has 50 eV past its edge) rises
+    faster than any edge over five 0.1 eV channels; the derivative smoothed over 2 eV finds the
+    edge."""
+    e = np.arange(510.0, 640.0, 0.1)
+    s = Spectrum(e, 100.0 + 400.0 * (0.5 + np.arctan((e - 534.0) / 1.0) / np.pi))
+    spiked = s.intensity.copy()
+    spiked[np.argmin(abs(e - 581.5))] += 600.0
+    _, res = edge_step_normalise(Spectrum(e, spiked), pre=(512.0, 527.0), post=(590.0, 630.0))
+    assert abs(res.e0 - 534.0) <= 0.2
+    _, five = edge_step_normalise(Spectrum(e, spiked), pre=(512.0, 527.0), post=(590.0, 630.0), smooth_points=5)
+    assert abs(five.e0 - 581.5) <= 0.2  # what the old five channels found
+
+
 def test_edge_step_normalise_errors():
     s = arctan_edge()
     cases = [({"pre": (7000.0, 7100.0), "post": (7150.0, 7240.0)}, "pre"),

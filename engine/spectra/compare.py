@@ -152,7 +152,7 @@ def align(measured: Spectrum, predicted: Spectrum, window, shift_range=SHIFT_RAN
     Returns ``(shift, scale, aligned, similarity)``: ``aligned`` is ``predicted`` on its mapped
     energy axis with intensity ``amplitude·I + constant`` (both stored in ``meta``, with
     ``shift_at_limit``: the best shift lies at an end of ``shift_range``, so the spectra do not
-    line up within it), and
+    line up within it; ``scale_at_limit`` likewise for the energy scale), and
     ``similarity`` is :func:`similarity` of ``measured`` and ``aligned`` over ``window``.
     """
     measured, predicted = _checked(measured, "measured"), _checked(predicted, "predicted")
@@ -219,5 +219,7 @@ def align(measured: Spectrum, predicted: Spectrum, window, shift_range=SHIFT_RAN
                       meta={**predicted.meta, "shift_ev": best_s, "energy_scale": best_k,
                             "scale_centre_ev": centre, "amplitude": amp, "constant": const,
                             "shift_range_ev": (s_lo, s_hi),
-                            "shift_at_limit": min(best_s - s_lo, s_hi - best_s) < max(step, 1e-3)})
+                            "shift_at_limit": min(best_s - s_lo, s_hi - best_s) < max(step, 1e-3),
+                            "scale_range": (k_lo, k_hi) if scale else (1.0, 1.0),
+                            "scale_at_limit": bool(scale) and min(best_k - k_lo, k_hi - best_k) < 1e-4})
     return best_s, best_k, aligned, similarity(measured, aligned, (lo, hi))

@@ -389,16 +389,22 @@ class EdgeStep:
     post_line: tuple[float, float]
 
 
+#: the energy width the derivative that finds an edge is smoothed over: an edge rises over eV, a
+#: single-channel spike (a cosmic ray, 0.1 eV wide at fine dispersion) must not win
+EDGE_SMOOTH_EV = 2.0
+
+
 def edge_step_normalise(spectrum: Spectrum, pre, post, e0: float | None = None,
-                        smooth_points: int = 5) -> tuple[Spectrum, EdgeStep]:
+                        smooth_points: int | None = None) -> tuple[Spectrum, EdgeStep]:
     """Normalise to the edge step: (I - pre(E)) / (post(E0) - pre(E0)).
 
     ``pre`` and ``post`` are (low, high) windows (eV) in which straight lines are fitted (least
     squares). Unless ``e0`` is given, the edge energy E0 is where the derivative of the spectrum
     (Savitzky–Golay, quadratic, ``smooth_points`` wide on a uniform grid; a centred difference of a
     moving average otherwise) is largest between the end of ``pre`` and the start of ``post``,
-    refined by a parabola through the neighbouring channels. The pre-edge then sits at 0 and the
-    post-edge at 1 at E0.
+    refined by a parabola through the neighbouring channels; ``smooth_points`` defaults to the
+    channels in :data:`EDGE_SMOOTH_EV`, at least 5. The pre-edge then sits at 0 and the post-edge
+    at 1 at E0.
     """
     e, y = _arrays(spectrum)
     (a, b), mpre = _window(pre, "pre", e, 2)
@@ -407,7 +413,8 @@ def edge_step_normalise(spectrum: Spectrum, pre, post, e0: float | None = None,
     pre_line = tuple(float(v) for v in np.polyfit(e[mpre], y[mpre], 1))
     post_line = tuple(float(v) for v in np.polyfit(e[mpost], y[mpost], 1))
     if e0 is None:
-        sp = int(smooth_points)
+        sp = int(smooth_points) if smooth_points is not None else \
+            max(5, int(round(EDGE_SMOOTH_EV / float(np.median(np.diff(e))))))
         require(sp >= 3, "smooth_points", f"must be >= 3, got {smooth_points!r}")
         sp += 1 - sp % 2
         between = (e >= b) & (e <= c)

@@ -143,7 +143,7 @@ class MeasuredPanel(QWidget):
         self.pre_window, self.post_window = _energy_pair(0.0, 1.0), _energy_pair(2.0, 3.0)
         grid.addLayout(_window_row("Pre line", self.pre_window))
         grid.addLayout(_window_row("Post line", self.post_window))
-        normalise = _button("Normalise", "(I − pre line) / edge step at E0, E0 where the derivative is largest")
+        normalise = _button("Normalise", "(I − pre line) / edge step at E0, E0 where the derivative (smoothed over 2 eV) is largest")
         normalise.clicked.connect(lambda: self.step_requested.emit("edge_step_normalise", {
             "pre": self.window_of(self.pre_window), "post": self.window_of(self.post_window)}))
         grid.addWidget(normalise)
