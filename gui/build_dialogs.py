@@ -133,7 +133,8 @@ class ParamsDialog(QDialog):
     params_accepted = Signal(object)
 
     def __init__(self, title: str, defaults, fields: list[Field],
-                 note: Optional[Callable[[Any], str]] = None, intro: str = "", parent=None):
+                 note: Optional[Callable[[Any], str]] = None, intro: str = "", parent=None,
+                 action: str = "Build"):
         super().__init__(parent)
         self.setWindowTitle(title)
         self.setAttribute(Qt.WA_DeleteOnClose)
@@ -161,7 +162,7 @@ class ParamsDialog(QDialog):
         self.error_label.setStyleSheet("color: #c62828;")
         layout.addWidget(self.error_label)
         self.buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
-        self.buttons.button(QDialogButtonBox.Ok).setText("Build")
+        self.buttons.button(QDialogButtonBox.Ok).setText(action)  # what OK starts
         self.buttons.accepted.connect(self._accept)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)

@@ -65,9 +65,10 @@ def _seen_text(spectrum, seen) -> str:
     if not seen:
         cramped = [f"{element} {edge} ({onset:g} eV)" for element, edge, onset in major
                    if edge_jump(e, y, onset) is None]
+        more = f" and {len(cramped) - 3} more" if len(cramped) > 3 else ""
+        why = f"the file starts at {e[0]:g} eV" if e[0] > 0 else "a power law needs positive energies and counts"
         return "no tabulated edge rises clearly above the background" + (
-            f"; too few channels before {', '.join(cramped)} to fit one (the file starts at {e[0]:g} eV)"
-            if cramped else "")
+            f"; too few channels before {', '.join(cramped[:3])}{more} to fit one ({why})" if cramped else "")
     return ", ".join(f"{element} {edge} ({onset:g} eV)" for element, edge, onset in seen)
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QDialogButtonBox, QFileDialog, QInputDialog
+from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from amorpha.engine.elements import count_element, present_symbols, symbol
 from amorpha.engine.errors import ParameterError
@@ -332,7 +332,7 @@ class SpectrumPrediction(QObject):
             note=lambda p: f"{count} {element} sites in the pool; {cost}",
             intro=f"Active learning on the {element} sites of the shown model with GFN1-xTB "
                   f"(qualitative) as the reference. Cancel keeps every spectrum computed so far.",
-            parent=self.window)
+            parent=self.window, action="Train")
         dialog.params_accepted.connect(lambda params: self.train(params, element))
         dialog.open()
         return dialog
@@ -413,8 +413,7 @@ class SpectrumPrediction(QObject):
                             "You choose the folder next; its spectra are used as they are."),
             intro="Runs the active strategy and random sampling from the same starting sites and plots "
                   "the error on held-out sites against calculator calls. Cancel keeps the curves so far.",
-            parent=self.window)
-        dialog.buttons.button(QDialogButtonBox.Ok).setText("Compare")
+            parent=self.window, action="Compare")
         dialog.params_accepted.connect(self._compare_accepted)
         dialog.open()
         return dialog

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QGridLayout, QGroup
 from amorpha.engine.diffusion import KB_EV, UFF_PARAMETERS, KmcParams, LandscapeParams, PathParams
 from amorpha.engine.diffusion import SiteSearchParams
 from amorpha.engine.diffusion.analysis import CM2_PER_ANGSTROM2
-from amorpha.gui.panels.widgets import double_spin, int_spin, sorted_row_table
+from amorpha.gui.panels.widgets import double_spin, empty_plot_note, int_spin, sorted_row_table
 
 #: How the host is drawn while the network is shown: (label, atom radius scale; None hides it).
 #: Below 1 the bonds are hidden too (they would hide the paths).
@@ -264,6 +264,7 @@ class DiffusionPanel(QWidget):
         self.tabs.addTab(self.table, "Paths")
         self.tabs.setTabToolTip(0, "Pick a row (or click a path in the viewer) to see its energy profile")
         self.tabs.addTab(self.profile_plot, "Energy profile")
+        self._no_profile()
         self.tabs.addTab(self.msd_plot, "MSD")
         self.tabs.addTab(self.arrhenius_plot, "Arrhenius")
         self.tabs.setMinimumHeight(300)
@@ -315,7 +316,7 @@ class DiffusionPanel(QWidget):
         has = paths is not None
         self.kmc_button.setEnabled(has)
         self.scan_button.setEnabled(has)
-        self.profile_plot.clear()
+        self._no_profile()
         if has:
             self.table.resizeColumnsToContents()
         else:
@@ -335,9 +336,14 @@ class DiffusionPanel(QWidget):
         rows = self.table.selectionModel().selectedRows()
         self.path_selected.emit(self.proxy.mapToSource(rows[0]).row() if rows else -1)
 
+    def _no_profile(self) -> None:
+        empty_plot_note(self.profile_plot, "No path picked.<br>Find sites and paths, then pick a row in "
+                                           "Paths (or click a path in the viewer).")
+
     def show_profile(self, k: int, distance: np.ndarray, energy: np.ndarray,
                      barriers: tuple[float, float]) -> None:
         self.profile_plot.clear()
+        self.profile_plot.enableAutoRange()
         self.profile_plot.plot(distance, energy, pen=pg.mkPen(CURVE, width=2), symbol="o",
                                symbolSize=6, symbolBrush=CURVE, name=f"path {k}")
         top = int(np.argmax(energy))

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QHB
                                QVBoxLayout, QWidget)
 
 from amorpha.engine.surrogate.xtb import ENERGY_REFERENCES, cluster_radii
+from amorpha.gui.panels.widgets import empty_plot_note
 
 #: Learning-curve colours: the active strategy, random, anything else.
 CURVE_COLORS = ["#d62728", "#1f77b4", "#2ca02c"]
@@ -175,12 +176,8 @@ class PredictionPanel(QWidget):
         why it is empty (a model trained on a folder's spectra has no calculator calls)."""
         self.curve_plot.clear()
         if not curves:
-            note = pg.TextItem(html="<div style='color:#6e6e6e; text-align:center'>No learning curve "
-                                    "stored with this model.<br>Train on this model… or Compare with "
-                                    "random… draws one.</div>", anchor=(0.5, 0.5))
-            note.setPos(0.5, 0.5)
-            self.curve_plot.addItem(note)
-            self.curve_plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)  # not a stale curve's
+            empty_plot_note(self.curve_plot, "No learning curve stored with this model.<br>Train on this "
+                                             "model… or Compare with random… draws one.")
             return
         self.curve_plot.enableAutoRange()
         for k, (name, curve) in enumerate(curves.items()):

@@ -75,3 +75,15 @@ def sorted_row_table(proxy, selection_mode: QAbstractItemView.SelectionMode) -> 
     table.verticalHeader().setVisible(False)
     table.verticalHeader().setDefaultSectionSize(20)
     return table
+
+
+def empty_plot_note(plot, html: str) -> None:
+    """Clear ``plot`` (a pyqtgraph PlotWidget) and say in grey, in its middle, why it is empty and
+    what fills it; the view is set to 0-1 so no stale range shows."""
+    import pyqtgraph as pg
+
+    plot.clear()
+    note = pg.TextItem(html=f"<div style='color:#6e6e6e; text-align:center'>{html}</div>", anchor=(0.5, 0.5))
+    note.setPos(0.5, 0.5)
+    plot.addItem(note)
+    plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)

@@ -86,8 +86,12 @@ def test_sites_paths_profiles_and_picking(qtbot, fcc_window):
     assert viewer.atoms_node.visible and viewer.atoms_node.radius_scale == 1.0
     assert viewer.bonds_node.visible
 
-    # a row of the table plots that path's profile and highlights it
+    # a row of the table plots that path's profile and highlights it; before, the plot says so
+    import pyqtgraph as pg
+    (note,) = [i for i in panel.profile_plot.getPlotItem().items if isinstance(i, pg.TextItem)]
+    assert "pick a row in Paths" in note.textItem.toHtml()
     panel.select_path(17)
+    assert not [i for i in panel.profile_plot.getPlotItem().items if isinstance(i, pg.TextItem)]
     assert overlay.highlighted == 17 and overlay.highlight_node.visible
     (curve, saddle) = [c for c in panel.profile_plot.getPlotItem().listDataItems()]
     distance, energy = landscape.paths.profile(17)

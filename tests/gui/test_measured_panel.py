@@ -567,3 +567,14 @@ def test_a_measured_file_on_the_command_line_is_explained_after_its_background(q
     for item in m.curves("aligned") + m.curves("fit"):
         x, y = item.getData()
         assert y[(x >= lo) & (x <= hi)].max() <= y_top
+
+
+def test_the_edges_not_looked_for_are_named_briefly():
+    """A file from −100 eV of counts scattered about 0 (as RosettaSciIO's test DM3): no power-law
+    window fits before any of dozens of edges; three are named, and why."""
+    from amorpha.gui.measured import _seen_text
+
+    e = np.arange(-100.0, 1000.0, 1.0)
+    text = _seen_text(Spectrum(e, np.random.default_rng(1).normal(0.0, 100.0, e.size)), [])
+    assert text.startswith("no tabulated edge rises clearly above the background; too few channels before ")
+    assert " more to fit one (a power law needs positive energies and counts)" in text and text.count("eV),") == 2

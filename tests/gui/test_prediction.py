@@ -425,6 +425,9 @@ def test_compare_dialog_defaults_to_a_small_budget_and_refuses_bad_settings(qtbo
     spin_of(dialog, "max_calls").setValue(4)  # fewer calls than random starting sites
     assert not ok.isEnabled() and "max_calls" in dialog.error_label.text()
     dialog.reject()
+    dialog = window.prediction.train_dialog()  # its OK says what it starts too
+    assert dialog.buttons.button(QDialogButtonBox.Ok).text() == "Train"
+    dialog.reject()
 
 
 def test_a_model_tied_to_a_measured_peak_in_the_window(qtbot, empty_window, silica, monkeypatch, tmp_path):
