@@ -354,6 +354,17 @@ def test_ase_errors_are_converted(tmp_path):
     assert isinstance(err, StructureReadError)
 
 
+def test_a_file_named_for_another_format_says_which_reader_failed(tmp_path):
+    """extxyz text saved as .cif: ASE's cif reader fails on a bare assertion; the message names
+    the format the name chose and what to do."""
+    path = tmp_path / "model.cif"
+    path.write_text("2\nLattice=\"5 0 0 0 5 0 0 0 5\" Properties=species:S:1:pos:R:3 pbc=\"T T T\"\n"
+                    "Si 0 0 0\nSi 1.3 1.3 1.3\n")
+    reason = _bad(path).reason
+    assert reason.startswith("cannot read this file as cif (the cif reader failed: AssertionError")
+    assert reason.endswith("if it is not cif, give it the extension of its real format"), reason
+
+
 def test_zero_atoms(tmp_path):
     path = tmp_path / "z.xyz"
     path.write_text("0\n\n")

@@ -248,6 +248,7 @@ class _as_read_error:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.format = None  # the format it was being read as, once known
 
     def __enter__(self):
         return self
@@ -257,10 +258,10 @@ class _as_read_error:
             return False
         if not isinstance(exc, Exception):
             return False  # KeyboardInterrupt, SystemExit
-        raise _convert(self.path, exc) from exc
+        raise _convert(self.path, exc, self.format) from exc
 
 
-def _convert(path: Path, exc: Exception) -> StructureReadError:
+def _convert(path: Path, exc: Exception, fmt: Optional[str] = None) -> StructureReadError:
     if isinstance(exc, UnicodeDecodeError):
         line = _first_undecodable_line(path)
         return StructureReadError(path, line, "the file is not UTF-8 text")
@@ -272,8 +273,13 @@ def _convert(path: Path, exc: Exception) -> StructureReadError:
         return StructureReadError(path, None, "no such file")
     if isinstance(exc, PermissionError):
         return StructureReadError(path, None, "permission denied")
-    text = str(exc).strip() or type(exc).__name__
-    return StructureReadError(path, None, f"cannot read this file ({type(exc).__name__}: {text})")
+    text = str(exc).strip()
+    said = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    if fmt is None:
+        return StructureReadError(path, None, f"cannot read this file ({said})")
+    # a reader's bare assertion says nothing: name the format, and that the name chose it
+    return StructureReadError(path, None, f"cannot read this file as {fmt} (the {fmt} reader failed: {said}); "
+                                          f"if it is not {fmt}, give it the extension of its real format")
 
 
 def _first_undecodable_line(path: Path) -> Optional[int]:
@@ -358,7 +364,7 @@ def open_structure(path, *, format: Optional[str] = None, progress: Optional[Pro
     when ``cancel()`` turned True.
     """
     path = Path(path)
-    with _as_read_error(path):
+    with _as_read_error(path) as guard:
         if path.is_dir():
             raise StructureReadError(path, None, "this is a folder, not a file")
         if not path.exists():
@@ -371,7 +377,7 @@ def open_structure(path, *, format: Optional[str] = None, progress: Optional[Pro
             head = f.read(64 * 1024)
         if not head.strip():
             raise StructureReadError(path, None, "the file holds only blank lines")
-        fmt = _resolve_format(path, format, head)
+        fmt = guard.format = _resolve_format(path, format, head)
         report(progress, 0.0, f"opening {path.name}")
         if fmt in _XYZ_LIKE or fmt == "lammps-dump-text":
             traj = _open_scanned(path, fmt, size, progress, cancel, symbols)
