@@ -69,6 +69,13 @@ def test_emsa_xy_and_msa_that_is_plain_columns(tmp_path):
     assert np.array_equal(read_columns(plain).energy, ENERGY)
 
 
+def test_prose_with_one_line_of_numbers_names_that_line(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("hello world\nthis is not a spectrum\n1 2 3\n")
+    err = read_error(path)
+    assert err.line == 3 and err.reason.startswith("the only line of numbers in the file"), err
+
+
 def test_one_numeric_column_is_refused_at_its_line(tmp_path):
     path = tmp_path / "one.txt"
     path.write_text("intensity\n1.0\n2.0\n3.0\n")

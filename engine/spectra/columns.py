@@ -51,6 +51,9 @@ class Table:
 
     def checked(self, energy: np.ndarray, intensity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """:func:`check_grid` on two columns, its message turned into a ReadError at the bad line."""
+        if len(self.rows) == 1:  # one line of numbers among text: say which, not "an axis of 1 point"
+            raise ReadError(self.path, self.lines[0], "the only line of numbers in the file; a spectrum "
+                                                      "needs at least two lines of energy and intensity")
         try:
             e, y = check_grid(energy, intensity, "spectrum")
         except SpectrumError as exc:
