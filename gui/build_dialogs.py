@@ -138,6 +138,7 @@ class ParamsDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle(title)
         self.setAttribute(Qt.WA_DeleteOnClose)
+        self.setMinimumWidth(420)  # room for the intro and for units such as "g/cm³" in the fields
         self._defaults = defaults
         self._note = note
         self.editors: dict[str, _Editor] = {}

@@ -140,7 +140,7 @@ class TaskStatus(QWidget):
         super().__init__(parent)
         self.runner = runner
         self.label = QLabel()
-        self.label.setFixedWidth(320)  # a changing message must not re-layout the window
+        self.label.setFixedWidth(400)  # a changing message must not re-layout the window
         self.bar = QProgressBar()
         self.bar.setRange(0, 1000)
         self.bar.setFixedWidth(220)
@@ -163,6 +163,12 @@ class TaskStatus(QWidget):
             widget.setSizePolicy(policy)
         self._set_busy(False)
 
+    def _say(self, text: str) -> None:
+        """``text`` in the fixed-width label, shortened in the middle (what runs and how far it is
+        both stay), whole in its tooltip."""
+        self.label.setToolTip(text)
+        self.label.setText(self.label.fontMetrics().elidedText(text, Qt.ElideMiddle, self.label.width()))
+
     def _set_busy(self, busy: bool) -> None:
         self.bar.setVisible(busy)
         self.cancel_button.setVisible(busy)
@@ -177,12 +183,12 @@ class TaskStatus(QWidget):
         handle = self.current()
         if handle is not None:
             handle.cancel()
-            self.label.setText(f"Cancelling {handle.label}…")
+            self._say(f"Cancelling {handle.label}…")
 
     def _started(self, handle: TaskHandle) -> None:
         if handle.label.startswith("_"):  # silent background work (warm-up)
             return
-        self.label.setText(handle.label + "…")
+        self._say(handle.label + "…")
         self.bar.setValue(0)
         self._set_busy(True)
 
@@ -194,7 +200,7 @@ class TaskStatus(QWidget):
             self.bar.setValue(int(fraction * 1000))
             self.bar.setUpdatesEnabled(True)
             self.bar.update()
-            self.label.setText(f"{handle.label}: {message}" if message else handle.label + "…")
+            self._say(f"{handle.label}: {message}" if message else handle.label + "…")
 
     def _finished(self, handle: TaskHandle, state: str) -> None:
         nxt = self.current()

@@ -32,7 +32,7 @@ _STYLE = {  # group -> (width, Qt pen style)
     "site": (1.2, Qt.SolidLine),
     "reference": (1.4, Qt.DashLine),
 }
-_HINT = "No spectrum yet: File › Open Spectrum… (DM3/DM4, EMSA/MSA, .hspy, text/CSV columns)"
+_HINT = "No spectrum yet: Open spectrum… (DM3/DM4, MSA, .hspy, text columns)"
 #: how many times its curves' height the view may be made so that they pass under the legend
 RAISE = 1.8
 #: the share of the curves' points beneath the legend's width it may hide before it hides itself
@@ -326,7 +326,7 @@ class SpectrumPanel(QWidget):
     def _show_legend(self, fits: bool) -> None:
         """Show the legend as the user chose, or, before they choose, when it ``fits``."""
         shown = fits if self._legend_choice is None else self._legend_choice
-        self.legend.setVisible(shown)
+        self.legend.setVisible(shown and bool(self.legend.items))  # no empty box
         self.legend_button.setChecked(shown)
         self._update_hint()
 

@@ -248,3 +248,14 @@ def test_cancel_a_load_keeps_the_old_model(qtbot, window, tmp_path):
     assert blocker.args[1] == "cancelled"
     assert time.monotonic() - t0 < 0.5
     assert window.atoms is before
+
+
+def test_a_long_task_message_is_shortened_in_the_middle(empty_window):
+    """The status bar's task label has a fixed width: what runs and how far it is both stay in
+    sight, the whole message in the tooltip."""
+    status = empty_window.task_status
+    text = "xTB (qualitative) spectrum of Si0 (about 8-42 s): environment 2 of 3, SCF at 5000 K"
+    status._say(text)
+    shown = status.label.text()
+    assert status.label.toolTip() == text and "…" in shown
+    assert shown.startswith("xTB") and shown.endswith("5000 K")
