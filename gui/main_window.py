@@ -133,6 +133,10 @@ class FrameSlider(QWidget):
         self.setVisible(n > 1)
 
 
+#: units of the per-atom arrays the engine writes, for the colour bar
+ARRAY_UNITS = {"site_energy": "eV above the bulk", "emt_energy": "eV"}
+
+
 class TaskStatus(QWidget):
     """Status-bar widget: what runs, how far it is, and a Cancel button."""
 
@@ -798,7 +802,9 @@ class MainWindow(QMainWindow):
         if name == ELEMENT or name not in self.atoms.arrays:
             self.viewer.color_by_element()
         else:
-            self.viewer.color_by(np.asarray(self.atoms.arrays[name], dtype=float), label=name)
+            unit = ARRAY_UNITS.get(name)
+            self.viewer.color_by(np.asarray(self.atoms.arrays[name], dtype=float),
+                                 label=f"{name} ({unit})" if unit else name)
 
     def apply_slab(self, settings) -> None:
         if self.atoms is None or settings is None:
