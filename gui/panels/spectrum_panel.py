@@ -6,10 +6,11 @@ style a reader can tell apart in a screenshot: the predicted average thick, site
 calculator references dashed.
 
 A measured spectrum is in counts and a predicted one in arbitrary units, so beside a measured
-spectrum every other curve is drawn multiplied by the least-squares factor that matches it to the
-measured one over their common energy range (:func:`scale_to`); the legend says by how much. Site
-spectra share the predicted average's factor, so they stay comparable with it. Only the drawing is
-scaled: :attr:`SpectrumPanel.spectra` keeps the spectra as they are.
+spectrum every other curve is drawn multiplied by a factor and raised by a constant, both fitted
+by least squares over their common energy range (:func:`scale_to`: an edge not yet freed of its
+background sits on it); the legend says by how much. Site spectra share the predicted average's
+factor and constant, so they stay comparable with it. Only the drawing is scaled:
+:attr:`SpectrumPanel.spectra` keeps the spectra as they are.
 
 Predictions are on an edge-relative axis, a measured spectrum on the instrument's: beside one,
 :attr:`SpectrumPanel.placer` (set by the Measured panel) puts each prediction where the Compare tab
@@ -56,20 +57,26 @@ def _legend_corner(data, box, view):
     return on_left, (left if on_left else right), (bottom, top)
 
 
-_SCALED_HINT = "other curves scaled to the measured one (× in the legend)"
+_SCALED_HINT = "other curves scaled to the measured one (× and + in the legend)"
 
 
-def scale_to(measured: Spectrum, spectrum: Spectrum) -> float | None:
-    """The factor s minimising Σ (measured − s·spectrum)² on the measured channels inside both
-    energy ranges; None when they share fewer than 3 channels or s is not positive."""
+def scale_to(measured: Spectrum, spectrum: Spectrum) -> tuple[float, float] | None:
+    """(s, c) minimising Σ (measured − s·spectrum − c)² on the measured channels inside both
+    energy ranges: a prediction drawn on the counts of an edge that still sits on its background
+    (c) at the height of the edge (s). None when they share fewer than 3 channels or s is not
+    positive."""
     e = np.asarray(measured.energy)
     inside = (e >= spectrum.energy[0]) & (e <= spectrum.energy[-1])
     if inside.sum() < 3:
         return None
     p = np.interp(e[inside], spectrum.energy, spectrum.intensity)
-    norm = float(p @ p)
-    s = float(np.asarray(measured.intensity)[inside] @ p) / norm if norm > 0 else 0.0
-    return s if s > 0 and np.isfinite(s) else None
+    y = np.asarray(measured.intensity)[inside]
+    if p.std() <= 0:
+        return None
+    s = float(np.cov(p, y, bias=True)[0, 1] / p.var())
+    c = float(y.mean() - s * p.mean())
+    c = 0.0 if abs(c) <= 1e-9 * float(np.abs(y).max()) else c  # a rounding error, not a background
+    return (s, c) if s > 0 and np.isfinite(s) and np.isfinite(c) else None
 
 
 def _overlap(a: Spectrum, b: Spectrum) -> bool:
@@ -123,7 +130,8 @@ class SpectrumPanel(QWidget):
         self.spectra: list[Spectrum] = []
         self._groups: list[str] = []
         self._items: list = []
-        self._factors: list[float] = []  # drawn = factor × intensity (1 unless scaled to a measured one)
+        # drawn = factor × intensity + offset: (1, 0) unless matched to a measured spectrum (scale_to)
+        self._factors: list[tuple[float, float]] = []
         self._colors = 0
         self._placed = None  # the view range place_legend chose (redone on resizing unless the user zoomed)
         self.focus = None  # (low, high) eV the view keeps to (a measured edge), None: all the curves
@@ -143,7 +151,7 @@ class SpectrumPanel(QWidget):
         self.spectra.append(spectrum)
         self._groups.append(group)
         self._items.append(item)
-        self._factors.append(1.0)
+        self._factors.append((1.0, 0.0))
         self._rescale()
         self._update_hint()
         self.place_legend()
@@ -168,7 +176,12 @@ class SpectrumPanel(QWidget):
 
     def factor(self, spectrum: Spectrum) -> float:
         """How much ``spectrum`` (one of :attr:`spectra`) is multiplied by on the plot."""
-        return next(f for s, f in zip(self.spectra, self._factors) if s is spectrum)
+        return next(f[0] for s, f in zip(self.spectra, self._factors) if s is spectrum)
+
+    def offset(self, spectrum: Spectrum) -> float:
+        """What is added to ``spectrum`` (times its :meth:`factor`) on the plot: the measured
+        counts' background under it."""
+        return next(f[1] for s, f in zip(self.spectra, self._factors) if s is spectrum)
 
     def item(self, spectrum: Spectrum):
         """The plot item drawing ``spectrum`` (one of :attr:`spectra`)."""
@@ -184,9 +197,10 @@ class SpectrumPanel(QWidget):
             return placed
         return "outside the measured range"
 
-    def _group_factors(self, drawn: list) -> dict[str, float]:
-        """Per group, the factor of its first curve (as ``drawn``) to the (first) measured
-        spectrum; site spectra take the predicted average's factor when there is one."""
+    def _group_factors(self, drawn: list) -> dict[str, tuple[float, float]]:
+        """Per group, the factor and offset of its first curve (as ``drawn``) to the (first)
+        measured spectrum (:func:`scale_to`); site spectra take the predicted average's when there
+        is one."""
         measured = self.group("measured")
         if not measured:
             return {}
@@ -207,16 +221,17 @@ class SpectrumPanel(QWidget):
         drawn = [self._on_measured_axis(s, g, measured) for s, g in zip(self.spectra, self._groups)]
         factors = self._group_factors(drawn)
         for k, (spectrum, group, item, there) in enumerate(zip(self.spectra, self._groups, self._items, drawn)):
-            factor = factors.get(group, 1.0)
-            self._factors[k] = factor
+            factor, offset = self._factors[k] = factors.get(group, (1.0, 0.0))
             shown = spectrum if isinstance(there, str) else there
-            item.setData(np.asarray(shown.energy), factor * np.asarray(shown.intensity))
+            item.setData(np.asarray(shown.energy), factor * np.asarray(shown.intensity) + offset)
             item.setVisible(not isinstance(there, str))
             name = spectrum.label
             if shown is not spectrum and "edge_onset_ev" in shown.meta:
                 name += f" at the {shown.meta['edge_onset_ev']:g} eV onset"
             if factor != 1.0:
                 name += f" ×{_number(factor)}"
+            if offset:
+                name += f" {'+' if offset > 0 else '−'} {_number(abs(offset))}"
             if isinstance(there, str):
                 name = f"{spectrum.label} (hidden: {there})"
             for sample, label in self.legend.items:
@@ -309,15 +324,16 @@ class SpectrumPanel(QWidget):
         edges = sorted({f"{s.element} {s.edge}".strip() for s in self.spectra} - {""})
         what = f" ({', '.join(edges)})" if edges else ""
         count = "1 spectrum" if len(self.spectra) == 1 else f"{len(self.spectra)} spectra"
-        scaled = any(f != 1.0 for f in self._factors)
+        scaled = any(f != (1.0, 0.0) for f in self._factors)
         folded = "; legend hidden for room (Legend shows it)" \
             if self._legend_choice is None and not self.legend.isVisible() else ""
         text = f"{count}{what}{folded}{'; ' + _SCALED_HINT if scaled else ''}; drag to pan, wheel to zoom"
         self.hint.setText(text)
         self.hint.setToolTip(text + (  # the whole line, which a narrow panel cuts short
             ". A measured spectrum is in counts, a prediction in arbitrary units: each other curve is drawn "
-            "multiplied by the factor (× in the legend) that best matches it to the measured one by least "
-            "squares over their common energy range." if scaled else ""))
+            "multiplied by the factor and raised by the constant (× and + in the legend) that best match it "
+            "to the measured one by least squares over their common energy range (the constant stands for "
+            "a background not yet subtracted)." if scaled else ""))
 
     def _choose_legend(self, shown: bool) -> None:
         self._legend_choice = shown

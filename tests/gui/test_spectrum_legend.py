@@ -52,3 +52,18 @@ def test_a_short_legend_over_a_low_tail_shows_even_in_a_tiny_panel(qtbot):
     legend_left = panel.legend.mapRectToScene(panel.legend.boundingRect()).left()
     view = panel.plot.getViewBox().sceneBoundingRect()
     assert legend_left > view.center().x() - 100  # the right-hand corner
+
+
+def test_a_prediction_beside_counts_on_a_background_is_scaled_and_raised(qtbot):
+    """Counts = 5000 × the prediction + 300 (an edge on a background not yet subtracted): the
+    prediction is drawn ×5000 + 300, not ×5000-and-some stretched to reach the background."""
+    panel = SpectrumPanel()
+    qtbot.addWidget(panel)
+    predicted = curve(0)
+    panel.add_spectrum(Spectrum(predicted.energy, 5000.0 * predicted.intensity + 300.0, label="counts"))
+    panel.add_spectrum(predicted, "predicted")
+    assert abs(panel.factor(predicted) - 5000.0) < 1e-6
+    assert abs(panel.offset(predicted) - 300.0) < 1e-6
+    np.testing.assert_allclose(panel.item(predicted).getData()[1], 5000.0 * predicted.intensity + 300.0)
+    (name,) = [lab.text for s, lab in panel.legend.items if s.item is panel.item(predicted)]
+    assert name == f"{predicted.label} ×5,000 + 300"
