@@ -69,6 +69,22 @@ def has_display() -> bool:
     )
 
 
+def _quiet_library_chatter() -> None:
+    """Keep notes meant for script writers off the terminal of the window: scikit-learn's "a GP
+    hyperparameter is close to its bound" (the fit is used as it is either way) and RosettaSciIO's
+    unparsed DATE/TIME fields of .msa files. Set once at start: warning filters are process-wide
+    and not safe to change while worker threads fit."""
+    import logging
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    warnings.filterwarnings("ignore", category=ConvergenceWarning)
+    import rsciio  # sets its own level on import (6 ms): set ours after
+
+    logging.getLogger("rsciio").setLevel(logging.ERROR)
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     args = parse_args(argv)
     symbols = None
@@ -93,6 +109,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(f"--size must look like 1500x950, not {args.size!r}", file=sys.stderr)
         return 2
 
+    _quiet_library_chatter()
     import vispy
 
     vispy.use("pyside6")

@@ -69,3 +69,22 @@ def test_screenshot_of_the_ring_browser(tmp_path):
     result = run_app(["--rings", "primitive", "--ring-size", "6", "--screenshot", str(out)])
     assert result.returncode == 0, result.stderr
     assert out.stat().st_size > 10_000
+
+
+@pytest.mark.gl
+def test_the_terminal_stays_quiet_for_notes_meant_for_scripts(tmp_path):
+    """An .msa file whose DATE/TIME RosettaSciIO cannot parse (as pyEELSMODEL's SrTiO3 files):
+    the window opens it without RosettaSciIO's warning on the terminal."""
+    from amorpha.engine.spectra.export import write_msa
+    from amorpha.engine.spectra.spectrum import Spectrum
+
+    model = tmp_path / "quartz.xyz"
+    write(model, alpha_quartz((2, 2, 2)))
+    e = np.arange(500.0, 600.0, 0.5)
+    write_msa(Spectrum(e, 1e3 + 200.0 * (e > 532.0), label="O K"), path := tmp_path / "o.msa")
+    lines = [line for line in path.read_text().splitlines() if not line.startswith(("#DATE", "#TIME"))]
+    path.write_text("\n".join(lines[:3] + ["#DATE        : 6/8/2005", "#TIME        : 12:02:40 PM"] + lines[3:]) + "\n")
+    out = tmp_path / "shot.png"
+    result = run_app([str(model), "--measured", str(path), "--screenshot", str(out), "--size", "1300x850"])
+    assert result.returncode == 0, result.stderr
+    assert "RosettaSciIO" not in result.stderr and "ConvergenceWarning" not in result.stderr, result.stderr
