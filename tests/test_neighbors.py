@@ -94,11 +94,18 @@ def test_cutoff_longer_than_cell_lists_own_images():
 
 
 @pytest.mark.parametrize("cell", [np.zeros((3, 3)), np.diag([5.0, 5.0, 5.0])])
-def test_open_boundaries_match_ase(cell, stencil):
+@pytest.mark.parametrize("small", [0, 64])  # binned, or every two atoms compared (SMALL_MOLECULE)
+def test_open_boundaries_match_ase(cell, small, stencil, monkeypatch):
+    import amorpha.engine.neighbors as nb
+
+    monkeypatch.setattr(nb, "SMALL_MOLECULE", small)
     rng = np.random.default_rng(3)
     atoms = random_atoms(rng, 60, cell, False)
     atoms.positions -= 20.0  # negative coordinates, outside the cell
-    assert_same_as_ase(atoms, 3.0)
+    for cutoff in (0.5, 3.0, 30.0):  # few pairs, some, all
+        assert_same_as_ase(atoms, cutoff)
+    two = Atoms("OH", positions=[[0, 0, 0], [0.96, 0, 0]])
+    assert assert_same_as_ase(two, 0.96).n_pairs == 0  # strictly closer than the cutoff
 
 
 def test_atoms_far_outside_the_cell():

@@ -18,6 +18,7 @@ integer ζ (the usual 1, 2, 4…) is a few multiplications instead of ``pow``.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Optional
@@ -275,6 +276,33 @@ def _table(rows, width) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(arr), np.zeros(len(arr), np.int64)
 
 
+def _prepared(params: AcsfParams) -> tuple:
+    """``params`` validated and as the kernel's arrays (species Z, g2, g3, g4, g4_int, g4_eta,
+    g5, g5_int, cutoff series), once per settings (:func:`_tables`); settings that cannot be
+    hashed are checked first, for the message."""
+    try:
+        hash(params)
+    except TypeError:
+        params.validate()
+        return _tables.__wrapped__(params)
+    return _tables(params)
+
+
+@functools.lru_cache(maxsize=64)
+def _tables(params: AcsfParams) -> tuple:
+    """:func:`_prepared`, cached: a molecule of a folder takes 1 ms in all, and checking and
+    tabulating the same settings again was a third of it. The kernels never write the arrays
+    (not flagged read-only: numba would compile a second signature)."""
+    params.validate()
+    g2, _ = _table(params.g2_params, 2)
+    g4, g4_int = _table(params.g4_params, 3)
+    g5, g5_int = _table(params.g5_params, 3)
+    arrays = (S.check_species(params.species), g2, np.array(params.g3_params, dtype=np.float64).reshape(-1),
+              g4, g4_int, np.unique(g4[:, 0], return_inverse=True)[1].astype(np.int64).reshape(-1),
+              g5, g5_int, _cutoff_series(float(params.r_cut)))
+    return arrays
+
+
 def compute_acsf(atoms, params: AcsfParams, centers=None, progress: Optional[ProgressFn] = None,
                  cancel: Optional[CancelFn] = None) -> np.ndarray:
     """ACSF of each centre (atom indices; all atoms if None), shape (n_centres, n_features).
@@ -282,16 +310,10 @@ def compute_acsf(atoms, params: AcsfParams, centers=None, progress: Optional[Pro
     Equal to ``dscribe.descriptors.ACSF(r_cut, g2_params, g3_params, g4_params, g5_params,
     species, periodic).create(atoms, centers=...)``.
     """
-    params.validate()
-    species_z = S.check_species(params.species)
+    species_z, g2, g3, g4, g4_int, g4_eta, g5, g5_int, series = _prepared(params)
     types = S.atom_types(atoms, species_z)
     centres = S.centre_indices(atoms, centers)
     view = S.search_view(atoms, bool(params.periodic))
-    g2, _ = _table(params.g2_params, 2)
-    g3 = np.array(params.g3_params, dtype=np.float64).reshape(-1)
-    g4, g4_int = _table(params.g4_params, 3)
-    g4_eta = np.unique(g4[:, 0], return_inverse=True)[1].astype(np.int64).reshape(-1)
-    g5, g5_int = _table(params.g5_params, 3)
     out = np.zeros((len(centres), params.n_features))
     search_prog, span = S.search_progress(progress)
     # A hair beyond r_cut so that neighbours exactly at r_cut (f_c = 0) need no special care.
@@ -306,7 +328,7 @@ def compute_acsf(atoms, params: AcsfParams, centers=None, progress: Optional[Pro
     def kernel(lo, hi):
         _acsf_rows(lo, hi, centres, hood.indptr, hood.indices, hood.shifts, hood.positions,
                    hood.cell, types, len(species_z), float(params.r_cut),
-                   _cutoff_series(float(params.r_cut)), g2, g3, g4, g4_int,
+                   series, g2, g3, g4, g4_int,
                    g4_eta, g5, g5_int, max_k, out)
 
     S.run_rows(kernel, len(centres), row_cost, progress, cancel, "ACSF", span)

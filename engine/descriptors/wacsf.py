@@ -18,6 +18,7 @@ Columns: G1, the G2 by centre, then the G4 by width with λ = +1, −1 for each.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass
 from typing import Optional
 
@@ -93,7 +94,13 @@ def compute_wacsf(atoms, params: WacsfParams, centers=None, progress: Optional[P
 
 
 def resolved_params(params: WacsfParams, species_z) -> AcsfParams:
-    """The element-resolved ACSF whose weighted sums are ``params``' wACSF."""
+    """The element-resolved ACSF whose weighted sums are ``params``' wACSF (the same object for
+    the same settings and elements, so its tables are made once: :func:`acsf._prepared`)."""
+    return _resolved(params, tuple(int(z) for z in species_z))
+
+
+@functools.lru_cache(maxsize=64)
+def _resolved(params: WacsfParams, species_z: tuple) -> AcsfParams:
     return AcsfParams(species=tuple(int(z) for z in species_z), r_cut=float(params.r_max),
                       g2_params=params.g2_params(), g4_params=params.g4_params(),
                       periodic=bool(params.periodic))
