@@ -16,6 +16,8 @@ import threading
 from numbers import Integral
 from typing import Callable, Iterator, Optional
 
+import numpy as np
+
 from .errors import require
 
 ProgressFn = Callable[[float, str], None]
@@ -175,3 +177,35 @@ class CancelToken:
         return self._event.is_set()
 
     __call__ = is_set
+
+
+class StopFlag:
+    """``cancel`` mirrored into ``flag`` (an int64 array of one), which a nogil numba kernel can
+    read inside its loops: a watcher thread polls ``cancel`` every ``interval`` s while the
+    ``with`` block runs and sets ``flag[0] = 1`` once it answers True. For kernels whose single
+    step may run for minutes (a ring search from one atom of a close-packed metal), where
+    checking between chunks is too late."""
+
+    def __init__(self, cancel: Optional[CancelFn], interval: float = 0.05) -> None:
+        self.flag = np.zeros(1, np.int64)
+        self._cancel, self._interval = cancel, interval
+        self._done = threading.Event()
+        self._watcher = None
+
+    def __enter__(self) -> np.ndarray:
+        if self._cancel is not None:
+            self._watcher = threading.Thread(target=self._watch, daemon=True, name="cancel watcher")
+            self._watcher.start()
+        return self.flag
+
+    def _watch(self) -> None:
+        while not self._done.wait(self._interval):
+            if self._cancel():
+                self.flag[0] = 1
+                return
+
+    def __exit__(self, *exc) -> bool:
+        self._done.set()
+        if self._watcher is not None:
+            self._watcher.join()
+        return False

@@ -105,6 +105,27 @@ def test_cancel_after_first_chunk_and_progress():
     assert fractions[-1] == 1.0 and fractions == sorted(fractions)
 
 
+@pytest.mark.parametrize("definition", ["primitive", "strong"])
+def test_cancel_reaches_inside_a_search_of_a_close_packed_metal(definition):
+    """fcc Cu, 12 neighbours, rings up to 24 atoms: one chunk of sources runs for minutes, so the
+    kernels themselves must see the cancel (StopFlag), within half a second."""
+    import threading
+    import time
+
+    from ase.build import bulk
+
+    from amorpha.engine.tasks import CancelToken
+
+    token = CancelToken()
+    timer = threading.Timer(0.5, token.set)
+    timer.start()
+    start = time.monotonic()
+    with pytest.raises(Cancelled):
+        compute_rings(bulk("Cu", "fcc", 3.61, cubic=True).repeat(6),
+                      RingParams(definition=definition, max_size=24), cancel=token)
+    assert time.monotonic() - start < 1.0
+
+
 def test_params_are_checked():
     with pytest.raises(ValueError):
         RingParams(definition="franzblau")

@@ -219,10 +219,11 @@ def _ring_paths(indptr, indices, u, v, max_edges, ban_u, ban_v, ban_node, sa, da
 
 
 @njit(nogil=True, cache=True)
-def guttman_chunk(indptr, indices, edge_u, edge_v, lo, hi, max_size, sa, da, qa, sb, db, qb, cur):
+def guttman_chunk(indptr, indices, edge_u, edge_v, lo, hi, max_size, sa, da, qa, sb, db, qb, cur, stop):
     """Guttman rings of edges ``lo:hi``: all shortest paths from u back to v without edge u–v.
 
-    Returns (flat atoms, end offsets, count, next stamp).
+    Returns (flat atoms, end offsets, count, next stamp); stops early, with what it has, once
+    ``stop[0]`` is set (the caller is cancelled: :class:`~amorpha.engine.tasks.StopFlag`).
     """
     out = np.empty(1024, dtype=np.int64)
     out_len = np.empty(64, dtype=np.int64)
@@ -234,6 +235,8 @@ def guttman_chunk(indptr, indices, edge_u, edge_v, lo, hi, max_size, sa, da, qa,
     wpath = np.empty(max_size + 2, dtype=np.int64)
     wpos = np.empty(max_size + 2, dtype=np.int64)
     for k in range(lo, hi):
+        if stop[0]:
+            break
         u = edge_u[k]
         v = edge_v[k]
         cur += 1
@@ -244,9 +247,10 @@ def guttman_chunk(indptr, indices, edge_u, edge_v, lo, hi, max_size, sa, da, qa,
 
 
 @njit(nogil=True, cache=True)
-def king_chunk(indptr, indices, lo, hi, max_size, sa, da, qa, sb, db, qb, cur):
+def king_chunk(indptr, indices, lo, hi, max_size, sa, da, qa, sb, db, qb, cur, stop):
     """King rings of nodes ``lo:hi``: for each pair of neighbours j < k of node i, all shortest
-    paths from j to k that avoid i, closed through i."""
+    paths from j to k that avoid i, closed through i (early out on ``stop[0]``, as
+    :func:`guttman_chunk`)."""
     out = np.empty(1024, dtype=np.int64)
     out_len = np.empty(64, dtype=np.int64)
     n_out = 0
@@ -259,6 +263,8 @@ def king_chunk(indptr, indices, lo, hi, max_size, sa, da, qa, sb, db, qb, cur):
     for i in range(lo, hi):
         a, b = indptr[i], indptr[i + 1]
         for x in range(a, b - 1):
+            if stop[0]:
+                break
             for y in range(x + 1, b):
                 cur += 1
                 out, out_len, n_out, bufa, bufb = _ring_paths(
@@ -344,13 +350,14 @@ def _join(bufa, pa, bufb, pb, width, b_last, mark, mark_id, ring):
 
 @njit(nogil=True, cache=True)
 def primitive_chunk(indptr, indices, lo, hi, max_size, stamp, dist, queue, mark,
-                    stamp_a, dist_a, queue_a, stamp_b, dist_b, queue_b, cur):
+                    stamp_a, dist_a, queue_a, stamp_b, dist_b, queue_b, cur, stop):
     """Shortest-path (primitive) rings whose smallest atom is in ``lo:hi``.
 
     From each source s, a breadth-first search to depth max_size // 2; a candidate ring is two
     shortest paths from s with disjoint interiors, through atoms > s only, meeting at an antipode
     t (even rings) or at two bonded antipodes t0 < t1 (odd rings). A candidate is kept if it
     passes :func:`_is_shortest_path_ring`. Each ring is found once, from its smallest atom.
+    Stops early on ``stop[0]``, as :func:`guttman_chunk`, also within one source's antipodes.
     """
     out = np.empty(1024, dtype=np.int64)
     out_len = np.empty(64, dtype=np.int64)
@@ -365,6 +372,8 @@ def primitive_chunk(indptr, indices, lo, hi, max_size, stamp, dist, queue, mark,
     depth = max_size // 2
     npath = np.zeros(indptr.shape[0], dtype=np.int64)
     for s in range(lo, hi):
+        if stop[0]:
+            break
         if indptr[s + 1] - indptr[s] < 2:
             continue
         cur += 1
@@ -383,6 +392,8 @@ def primitive_chunk(indptr, indices, lo, hi, max_size, stamp, dist, queue, mark,
             npath[v] = min(c, 1 << 40)
         for qi in range(1, nvis):
             t = queue[qi]
+            if stop[0]:
+                break
             if t < s or npath[t] == 0:
                 continue
             k = dist[t]
@@ -407,6 +418,8 @@ def primitive_chunk(indptr, indices, lo, hi, max_size, stamp, dist, queue, mark,
             # even rings: two paths to t with disjoint interiors
             if even_ok and c0 >= 2:
                 for pa in range(c0 - 1):
+                    if stop[0]:
+                        break
                     cur += 1
                     mark_id = cur
                     for q in range(1, k):
@@ -426,6 +439,8 @@ def primitive_chunk(indptr, indices, lo, hi, max_size, stamp, dist, queue, mark,
                         continue
                     buf1, c1 = _paths_to(indptr, indices, t1, s, -1, -1, stamp, scur, dist, buf1, wpath, wpos)
                     for pa in range(c0):
+                        if stop[0]:
+                            break
                         cur += 1
                         mark_id = cur
                         for q in range(1, width):

@@ -40,7 +40,7 @@ from ..atomic import atomic_write
 from ..bonds import Cutoffs, bonds
 from ..elements import number, symbol
 from ..neighbors import NeighborList
-from ..tasks import CancelFn, ProgressFn, check_cancel, chunked, report, sub_progress
+from ..tasks import CancelFn, ProgressFn, StopFlag, check_cancel, chunked, report, sub_progress
 from . import ring_kernels as K
 
 DEFINITIONS = ("guttman", "king", "primitive", "strong")
@@ -193,7 +193,9 @@ def _chunk(n_items: int) -> int:
 
 
 def _enumerate(indptr, indices, definition, max_size, progress, cancel):
-    """Run the kernel for ``definition`` chunk by chunk; returns (flat atoms, ends) of unique rings."""
+    """Run the kernel for ``definition`` chunk by chunk; returns (flat atoms, ends) of unique rings.
+    Cancel is checked between chunks and, through a :class:`StopFlag`, inside the kernels: from
+    one atom of a close-packed metal a search to 24-rings runs for minutes."""
     n = len(indptr) - 1
     cur = 0
     pieces, lens = [], []
@@ -204,26 +206,28 @@ def _enumerate(indptr, indices, definition, max_size, progress, cancel):
 
     sa, da, qa = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(max(n, 1), np.int64)
     sb, db, qb = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(max(n, 1), np.int64)
-    if definition == "guttman":
-        rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
-        up = rows < indices
-        eu, ev = rows[up], indices[up]
-        for lo, hi in chunked(len(eu), _chunk(len(eu)), progress, cancel, "Guttman rings"):
-            out, ends, n_out, cur = K.guttman_chunk(indptr, indices, eu, ev, lo, hi, max_size,
-                                                    sa, da, qa, sb, db, qb, cur)
-            collect(out, ends, n_out)
-    elif definition == "king":
-        for lo, hi in chunked(n, _chunk(n), progress, cancel, "King rings"):
-            out, ends, n_out, cur = K.king_chunk(indptr, indices, lo, hi, max_size,
-                                                 sa, da, qa, sb, db, qb, cur)
-            collect(out, ends, n_out)
-    else:
-        stamp, dist, queue = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(max(n, 1), np.int64)
-        mark = np.zeros(n, np.int64)
-        for lo, hi in chunked(n, _chunk(n), progress, cancel, "primitive rings"):
-            out, ends, n_out, cur = K.primitive_chunk(indptr, indices, lo, hi, max_size, stamp, dist,
-                                                      queue, mark, sa, da, qa, sb, db, qb, cur)
-            collect(out, ends, n_out)
+    with StopFlag(cancel) as stop:
+        if definition == "guttman":
+            rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
+            up = rows < indices
+            eu, ev = rows[up], indices[up]
+            for lo, hi in chunked(len(eu), _chunk(len(eu)), progress, cancel, "Guttman rings"):
+                out, ends, n_out, cur = K.guttman_chunk(indptr, indices, eu, ev, lo, hi, max_size,
+                                                        sa, da, qa, sb, db, qb, cur, stop)
+                collect(out, ends, n_out)
+        elif definition == "king":
+            for lo, hi in chunked(n, _chunk(n), progress, cancel, "King rings"):
+                out, ends, n_out, cur = K.king_chunk(indptr, indices, lo, hi, max_size,
+                                                     sa, da, qa, sb, db, qb, cur, stop)
+                collect(out, ends, n_out)
+        else:
+            stamp, dist, queue = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(max(n, 1), np.int64)
+            mark = np.zeros(n, np.int64)
+            for lo, hi in chunked(n, _chunk(n), progress, cancel, "primitive rings"):
+                out, ends, n_out, cur = K.primitive_chunk(indptr, indices, lo, hi, max_size, stamp, dist,
+                                                          queue, mark, sa, da, qa, sb, db, qb, cur, stop)
+                collect(out, ends, n_out)
+    check_cancel(cancel)  # a kernel stopped early listed only part of the rings
     flat = np.concatenate(pieces) if pieces else np.zeros(0, np.int64)
     sizes = np.concatenate(lens) if lens else np.zeros(0, np.int64)
     if definition == "primitive":  # each found once, from its smallest atom
