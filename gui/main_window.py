@@ -118,16 +118,17 @@ class FrameSlider(QWidget):
         layout.addWidget(self.slider, 1)
         layout.addWidget(self.spin)
         layout.addWidget(self.total)
-        self.slider.valueChanged.connect(self.spin.setValue)
-        self.spin.valueChanged.connect(self.slider.setValue)
+        # the slider counts from 0 like the frames; the box shows "3 of 6" as the panels do
+        self.slider.valueChanged.connect(lambda k: self.spin.setValue(k + 1))
+        self.spin.valueChanged.connect(lambda k: self.slider.setValue(k - 1))
         self.slider.valueChanged.connect(self.frame_changed)
         self.set_count(1)
 
     def set_count(self, n: int) -> None:
-        for w in (self.slider, self.spin):
+        for w, first in ((self.slider, 0), (self.spin, 1)):
             w.blockSignals(True)
-            w.setRange(0, max(n - 1, 0))
-            w.setValue(0)
+            w.setRange(first, max(n - 1, 0) + first)
+            w.setValue(first)
             w.blockSignals(False)
         self.total.setText(f"of {n}")
         self.setVisible(n > 1)

@@ -62,6 +62,9 @@ class ViewPanel(QWidget):
         self.color_combo = QComboBox()
         self.color_combo.addItem(ELEMENT)
         self.color_combo.currentTextChanged.connect(self.color_by_changed)
+        # the colouring asked for: kept while a new frame lacks its array until it is computed again
+        self._wanted = ELEMENT
+        self.color_combo.currentTextChanged.connect(self._want)
         self.projection = QComboBox()
         self.projection.addItems(["Perspective", "Orthographic"])
         self.projection.currentIndexChanged.connect(
@@ -99,13 +102,18 @@ class ViewPanel(QWidget):
         layout.addWidget(slab)
         layout.addStretch(1)
 
+    def _want(self, name: str) -> None:
+        self._wanted = name
+
     def set_color_choices(self, names: list[str]) -> None:
-        """Offer "Element" plus the model's per-atom arrays; keep the choice if still there."""
+        """Offer "Element" plus the model's per-atom arrays; keep the choice if still there, and
+        take back the one asked for when its array is there again (coordination, computed after
+        each new frame of a trajectory)."""
         current = self.color_combo.currentText()
         self.color_combo.blockSignals(True)
         self.color_combo.clear()
         self.color_combo.addItems([ELEMENT] + names)
-        self.color_combo.setCurrentText(current if current in names else ELEMENT)
+        self.color_combo.setCurrentText(next((c for c in (self._wanted, current) if c in names), ELEMENT))
         self.color_combo.blockSignals(False)
         if self.color_combo.currentText() != current:
             self.color_by_changed.emit(self.color_combo.currentText())

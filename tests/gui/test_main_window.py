@@ -138,10 +138,16 @@ def test_trajectory_frames(qtbot, window, tmp_path):
     write(tmp_path / "traj.extxyz", frames)
     open_and_wait(qtbot, window, tmp_path / "traj.extxyz")
     assert window.frames.isVisible() and window.frames.slider.maximum() == 2
+    window.view_panel.color_combo.setCurrentText("coordination")  # as a user picks it
     with qtbot.waitSignal(window.model_ready, timeout=30000):
         window.frames.slider.setValue(2)
-    assert window.frame == 2
+    assert window.frame == 2 and window.frames.spin.value() == 3  # "3 of 3", as the panel says
     assert window.atoms.positions[0, 0] == pytest.approx(frames[2].positions[0, 0])
+    # the new frame's coordination arrives after it: the colouring asked for comes back with it
+    qtbot.waitUntil(lambda: window.view_panel.color_combo.currentText() == "coordination", timeout=30000)
+    assert window.viewer.colorbar.info[3] == "coordination"
+    window.frames.spin.setValue(1)
+    qtbot.waitUntil(lambda: window.frame == 0, timeout=30000)
 
 
 def test_spectrum_opens_and_bad_spectrum_is_reported(qtbot, window, tmp_path):
