@@ -58,6 +58,7 @@ from amorpha.engine.order.rings import compute_rings
 from amorpha.engine.spectra import SpectrumError
 from amorpha.engine.surrogate.model import ModelMismatchError
 from amorpha.gui.atomic_energy_action import add_atomic_energy_action
+from amorpha.gui.saving import save_as
 from amorpha.gui.build_menu import BUILDERS, MODIFIERS
 from amorpha.gui.panels.order_panel import ANGLES, GR, SQ, OrderPanel
 from amorpha.gui.panels.rings_panel import RingsPanel
@@ -864,9 +865,8 @@ class MainWindow(QMainWindow):
         )
 
     def export_image_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export image", "amorpha.png", "PNG image (*.png)")
+        path = save_as(self, "Export image", "amorpha.png", "PNG image (*.png)", self.viewer.save_png)
         if path:
-            self.viewer.save_png(path)
             self.statusBar().showMessage(f"Saved {path}", 8000)
 
     # -- recent files and drag-and-drop -----------------------------------------------------------

@@ -20,6 +20,7 @@ from amorpha.engine.spectra.spectral_regression import (REGRESSORS, BuiltinParam
                                                         builtin_dataset, compare_models, read_table, write_table)
 from amorpha.engine.surrogate.model import ModelMismatchError
 from amorpha.gui.panels.widgets import int_spin
+from amorpha.gui.saving import save_as
 
 TABLE_FILTER = "Spectrum tables (*.csv);;All files (*)"
 DEFAULT_TARGET = "mean Si-O-Si angle (deg)"
@@ -296,14 +297,8 @@ class SpectralRegressionDialog(QDialog):
             raise OSError(f"could not write {path}")
 
     def _save(self, title: str, name: str, filt: str, write) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, title, name, filt)
-        if not path:
-            return
-        try:
-            write(path)
-        except OSError as exc:
-            self.show_error(title, str(exc))
-        else:
+        path = save_as(self, title, name, filt, write, on_error=self.show_error)
+        if path:
             self.status.setText(f"Wrote {path}")
 
     def export_csv_dialog(self) -> None:

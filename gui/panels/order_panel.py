@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
-    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -35,6 +34,7 @@ from PySide6.QtWidgets import (
 from amorpha.engine.elements import elements_present, symbol
 from amorpha.engine.order.local_order import SteinhardtParams, TetrahedralParams
 from amorpha.gui.panels.widgets import double_spin, form_box, form_page, int_spin
+from amorpha.gui.saving import save_as
 
 try:  # the pair/angle/structure-factor engine may be absent in older checkouts
     from amorpha.engine.order.angles import AngleParams
@@ -425,13 +425,7 @@ class OrderPanel(QWidget):
         return f"{base}.{ext}"
 
     def export_csv_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export plot data", self._default_name("csv"),
-                                              "CSV (*.csv)")
-        if path:
-            self.write_csv(path)
+        save_as(self, "Export plot data", self._default_name("csv"), "CSV (*.csv)", self.write_csv)
 
     def export_png_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export plot image", self._default_name("png"),
-                                              "PNG image (*.png)")
-        if path:
-            self.write_png(path)
+        save_as(self, "Export plot image", self._default_name("png"), "PNG image (*.png)", self.write_png)

@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -39,6 +38,7 @@ from amorpha.engine.elements import elements_present, symbol
 from amorpha.engine.order.rings import RingParams, RingResult, write_ring_statistics
 from amorpha.gui.panels.ring_views import HomologyView, RingDensityView
 from amorpha.gui.panels.widgets import form_box, int_spin, sorted_row_table
+from amorpha.gui.saving import save_as
 
 #: Definitions offered, as (label, RingParams.definition).
 DEFINITIONS = [("Primitive (shortest path)", "primitive"), ("Strong", "strong"), ("King", "king"),
@@ -405,8 +405,8 @@ class RingsPanel(QWidget):
     def export_dialog(self) -> None:
         if self.result is None:
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Export ring statistics", "ring_statistics.csv",
-                                              "CSV (*.csv)")
+        result = self.result
+        path = save_as(self, "Export ring statistics", "ring_statistics.csv", "CSV (*.csv)",
+                       lambda p: write_ring_statistics(result, p))
         if path:
-            write_ring_statistics(self.result, path)
             self.status.setText(f"Saved {os.path.basename(path)}")

@@ -265,3 +265,18 @@ def test_a_long_task_message_is_shortened_in_the_middle(empty_window):
     shown = status.label.text()
     assert status.label.toolTip() == text and "…" in shown
     assert shown.startswith("xTB") and shown.endswith("5000 K")
+
+
+def test_an_export_that_cannot_be_written_says_so(qtbot, window, tmp_path, monkeypatch):
+    """File › Export Image and Order › Export CSV into a folder that does not exist: a dialog
+    naming the file, no traceback, nothing else changed."""
+    from PySide6.QtWidgets import QFileDialog
+
+    target = str(tmp_path / "no such folder" / "view.png")
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (target, ""))
+    with qtbot.waitSignal(window.error_shown, timeout=10000) as blocker:
+        window.export_image_dialog()
+    assert blocker.args[0].startswith("Export image failed.") and "no such folder" in blocker.args[0]
+    with qtbot.waitSignal(window.error_shown, timeout=10000) as blocker:
+        window.order_panel.export_csv_dialog()  # nothing computed yet: says that
+    assert "Export plot data failed." in blocker.args[0] and "compute a distribution first" in blocker.args[0]
