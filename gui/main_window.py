@@ -509,17 +509,18 @@ class MainWindow(QMainWindow):
         def start(params):
             nonlocal model
             model = self.atoms.copy()
-            self.build_model(build, params)
+            self.build_model(build, params, dialog.windowTitle())
 
         dialog.params_accepted.connect(start)
         dialog.open()
         return dialog
 
-    def build_model(self, build: Callable, params) -> TaskHandle:
-        """Build a model in the background and show it; the current model stays until it is done."""
+    def build_model(self, build: Callable, params, title: str = "") -> TaskHandle:
+        """Build a model in the background and show it; the current model stays until it is done.
+        ``title``: what is built, as its dialog says ("Melt-quench SiO2 glass"), for the status bar."""
         what = type(params).__name__.removesuffix("Params").lower()
         return self._load_model(
-            f"Building ({what})",
+            f"Building: {title}" if title else f"Building ({what})",
             lambda progress, cancel: (build(params, progress=progress, cancel=cancel), None),
             lambda atoms, _: atoms.info.get("name", f"built {what}"),
         )

@@ -63,7 +63,12 @@ def describe_cell(atoms: Atoms) -> dict[str, str]:
     return facts
 
 
-#: What builders record in ``atoms.info`` and how the summary names it (in this order).
+def _atoms(n) -> str:
+    return f"{n} atom" if n == 1 else f"{n} atoms"
+
+
+#: What builders record in ``atoms.info`` and how the summary names it (in this order): a format
+#: string or a function of the value.
 BUILD_FACTS = {
     "sigma": ("Σ", "{}"),
     "axis": ("Rotation axis", "{}"),
@@ -75,8 +80,8 @@ BUILD_FACTS = {
     "x": ("x in SiOx", "{:.3g}"),
     "form": ("Form", "{}"),
     "quench_rate_K_per_ps": ("Quench rate", "{:g} K/ps"),
-    "removed_atoms": ("Overlaps removed", "{} atoms"),
-    "inserted_count": ("Inserted in voids", "{} atoms"),
+    "removed_atoms": ("Overlaps removed", _atoms),
+    "inserted_count": ("Inserted in voids", _atoms),
 }
 
 
@@ -86,7 +91,7 @@ def describe_build(info: dict) -> dict[str, str]:
     for key, (label, fmt) in BUILD_FACTS.items():
         if key in info:
             try:
-                facts[label] = fmt.format(info[key])
+                facts[label] = fmt(info[key]) if callable(fmt) else fmt.format(info[key])
             except (TypeError, ValueError):
                 facts[label] = str(info[key])
     return facts

@@ -149,3 +149,10 @@ def test_silica_dialog_offers_interface_switches(qtbot):
     spin_of(dialog, "interface_switches").setValue(600)
     dialog.editors["x"].set_value(1.0)
     assert dialog.params().interface_switches == 600
+
+
+def test_build_facts_count_atoms_in_words():
+    from amorpha.gui.panels.structure_panel import describe_build
+
+    assert describe_build({"inserted_count": 1, "removed_atoms": 0, "sigma": 5}) == {
+        "Σ": "5", "Overlaps removed": "0 atoms", "Inserted in voids": "1 atom"}
