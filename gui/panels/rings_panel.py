@@ -282,12 +282,13 @@ class RingsPanel(QWidget):
         self.bars = None
         self.export_button.setEnabled(result is not None)
         self.density.set_rings(result)
+        chosen = self.count_element.currentText()
+        unit = result.count_element if result is not None else (chosen if chosen != NODES else None)
+        self.plot.getPlotItem().setLabel("bottom", f"Ring size ({unit or 'atoms'})")  # the model's, not Si's
         if result is None:
             self.summary.setText("")
             self.status.setText("Bonds: the Structure panel's cutoffs.")
             return
-        unit = result.count_element or "atoms"
-        self.plot.getPlotItem().setLabel("bottom", f"Ring size ({unit})")
         self._draw_bars()
         hist = result.histogram()
         n_wrap = int(result.wraps.sum())

@@ -89,3 +89,17 @@ def test_density_maps_side_by_side_fit_a_narrow_dock(qtbot):
     values = np.concatenate([glass.ravel(), (glass + peaks).ravel()])
     assert peak == values.max() and top == np.percentile(values, CLIP_PERCENTILE) and top < 10
     assert colour_top(np.zeros((3, 3))) == (1.0, 0.0)
+
+
+def test_the_empty_histogram_names_the_models_own_count(qtbot):
+    """A model without Si (fcc Cu) before any search: the axis counts all atoms, not Si."""
+    from ase.build import bulk
+
+    from amorpha.gui.panels.rings_panel import RingsPanel
+
+    panel = RingsPanel()
+    qtbot.addWidget(panel)
+    panel.set_elements(bulk("Cu", "fcc", 3.61).numbers)
+    assert panel.plot.getPlotItem().getAxis("bottom").labelText == "Ring size (atoms)"
+    panel.set_elements(alpha_quartz((1, 1, 1)).numbers)
+    assert panel.plot.getPlotItem().getAxis("bottom").labelText == "Ring size (Si)"
