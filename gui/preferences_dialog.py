@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from amorpha.engine.elements import jmol_rgb, number
 from amorpha.engine.errors import ParameterError
-from amorpha.engine.preferences import LENGTH_UNITS, Preferences
+from amorpha.engine.preferences import LENGTH_UNITS, Preferences, cutoff_pair
 from amorpha.gui.panels.widgets import checked_ok_buttons, double_spin
 
 DEFAULT = "default"
@@ -50,6 +50,7 @@ class PreferencesDialog(QDialog):
         tabs.addTab(self._calculator_page(), "Calculator")
         tabs.addTab(self._units_page(), "Units")
         self.error, self.buttons = checked_ok_buttons(self, self._accept)
+        self.cutoffs.textChanged.connect(lambda: self.error.setText(""))  # an old complaint goes when edited
         layout = QVBoxLayout(self)
         layout.addWidget(tabs)
         layout.addWidget(self.error)
@@ -162,12 +163,18 @@ class PreferencesDialog(QDialog):
 
     def result_preferences(self) -> Preferences:
         """The edited preferences, validated (raises ParameterError)."""
-        cutoffs = {}
-        for line in self.cutoffs.toPlainText().splitlines():
+        cutoffs, seen = {}, {}
+        for row, line in enumerate(self.cutoffs.toPlainText().splitlines(), start=1):
             line = line.split("#")[0].strip()
             if not line:
                 continue
             pair, sep, value = line.partition("=")
+            if sep:  # Si-O and O-Si are one pair: a second value would silently win
+                key = cutoff_pair(pair.strip())
+                if key in seen:
+                    raise ParameterError("cutoffs", f"{pair.strip()} is given twice (lines {seen[key]} "
+                                                    f"and {row}): keep one")
+                seen[key] = row
             try:
                 cutoffs[pair.strip()] = float(value)
             except ValueError:

@@ -49,6 +49,10 @@ def test_a_bad_cutoff_line_keeps_the_dialog_open(qtbot, empty_window):
     dialog.cutoffs.setPlainText("Si-O: 2.0")
     dialog.buttons.button(QDialogButtonBox.Ok).click()
     assert dialog.isVisible() and "A-B = distance" in dialog.error.text()
+    dialog.cutoffs.setPlainText("Si-O = 2.0\nO-Si = 1.0")  # editing clears the old complaint
+    assert dialog.error.text() == ""
+    dialog.buttons.button(QDialogButtonBox.Ok).click()  # one pair twice: not the last silently
+    assert dialog.isVisible() and "O-Si is given twice (lines 1 and 2)" in dialog.error.text()
 
 
 def test_core_hole_choice_reaches_the_calculator(qtbot, empty_window):
