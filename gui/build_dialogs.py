@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from amorpha.engine.build import BuildParameterError
+from amorpha.gui.panels.widgets import checked_ok_buttons
 
 from .panels.widgets import double_spin, int_spin
 
@@ -158,14 +159,9 @@ class ParamsDialog(QDialog):
         self.note_label.setWordWrap(True)
         self.note_label.setTextFormat(Qt.RichText)
         layout.addWidget(self.note_label)
-        self.error_label = QLabel()
-        self.error_label.setWordWrap(True)
-        self.error_label.setStyleSheet("color: #c62828;")
-        layout.addWidget(self.error_label)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        self.error_label, self.buttons = checked_ok_buttons(self, self._accept)
         self.buttons.button(QDialogButtonBox.Ok).setText(action)  # what OK starts
-        self.buttons.accepted.connect(self._accept)
-        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.error_label)
         layout.addWidget(self.buttons)
 
     # Subclasses add values that are not plain form fields (a row chosen in a table).

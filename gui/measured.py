@@ -104,6 +104,7 @@ class MeasuredSpectra(QObject):
         self._onset_for = None  # (element, edge) whose tabulated onset the Compare tab was given
         self._edge_model = None  # "O K": the model to predict with once the models have loaded
         self.edge_seen = None  # (element, edge, onset) the windows were set around, when seen in the counts
+        self.low_loss_file = False  # the file opened holds its zero-loss peak (no core edge belongs on it)
         self._opened_note = ""  # what opening the file said, until the first background preview
         self._scheme_element = None  # the element whose site-class scheme the panel offers first
         prediction.model_changed.connect(self._model_changed)
@@ -222,7 +223,7 @@ class MeasuredSpectra(QObject):
             said += (f" The {edge[0]} {edge[1]} edge ({edge[2]:g} eV) sets the background window "
                      f"({pre[0]:.0f}–{pre[1]:.0f} eV) and the edge-step windows.")
             said += self._use_model_of(edge)
-        low_loss = is_low_loss(e, self.original.intensity)
+        low_loss = self.low_loss_file = is_low_loss(e, self.original.intensity)
         if low_loss:
             said += (" A low-loss spectrum (its zero-loss peak is on the axis): no edge or background to "
                      "fit here; open it with Low loss… beside a core-loss file to deconvolve that one, "
@@ -537,11 +538,9 @@ class MeasuredSpectra(QObject):
         """A prediction as the spectrum plot draws it beside the measured one: placed like Compare
         places it (:meth:`placed`), or why it has no place there (a core edge on a low-loss axis,
         whose numbers overlap an edge-relative one by chance)."""
-        from amorpha.engine.spectra.edges import is_low_loss
-
         if self.current is None:
             return spectrum
-        if spectrum.edge and is_low_loss(self.current.energy, self.current.intensity):
+        if spectrum.edge and self.low_loss_file:  # judged once, when the file opened
             return f"the {spectrum.element} {spectrum.edge} edge has no place on a low-loss spectrum"
         try:
             return self.placed(spectrum)[0]

@@ -101,7 +101,7 @@ def resolved_params(params: WacsfParams, species_z) -> AcsfParams:
 
 @functools.lru_cache(maxsize=64)
 def _resolved(params: WacsfParams, species_z: tuple) -> AcsfParams:
-    return AcsfParams(species=tuple(int(z) for z in species_z), r_cut=float(params.r_max),
+    return AcsfParams(species=species_z, r_cut=float(params.r_max),
                       g2_params=params.g2_params(), g4_params=params.g4_params(),
                       periodic=bool(params.periodic))
 
