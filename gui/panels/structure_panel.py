@@ -80,6 +80,7 @@ BUILD_FACTS = {
     "x": ("x in SiOx", "{:.3g}"),
     "form": ("Form", "{}"),
     "quench_rate_K_per_ps": ("Quench rate", "{:g} K/ps"),
+    "temperature_end_K": ("Quench ended at", "{:.0f} K"),
     "removed_atoms": ("Overlaps removed", _atoms),
     "inserted_count": ("Inserted in voids", _atoms),
 }

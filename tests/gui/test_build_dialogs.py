@@ -156,3 +156,15 @@ def test_build_facts_count_atoms_in_words():
 
     assert describe_build({"inserted_count": 1, "removed_atoms": 0, "sigma": 5}) == {
         "Σ": "5", "Overlaps removed": "0 atoms", "Inserted in voids": "1 atom"}
+
+
+def test_melt_quench_dialog_warns_when_the_thermostat_cannot_follow_the_rate(qtbot):
+    from amorpha.gui.build_menu import melt_quench_dialog
+
+    dialog = melt_quench_dialog()
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert "trails" not in dialog.note_label.text()  # 100 K/ps: 10 K behind, within the noise
+    spin_of(dialog, "quench_rate").setValue(5000.0)
+    assert "trails this ramp by 500 K" in dialog.note_label.text()
+    assert "hotter than 300 K" in dialog.note_label.text()
