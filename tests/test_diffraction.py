@@ -291,3 +291,17 @@ def test_fast_enough_for_interactive_updates():
     res = compute_diffraction(atoms, [2.5, 2.5, 15], [0, 0, 1], params)
     elapsed = time.perf_counter() - start
     assert len(res.column) == 100 and elapsed < 0.5  # target 0.2 s; slack for a shared machine
+
+
+def test_column_counts_say_what_they_include():
+    """A Gaussian probe reaches to 2 d: in a small periodic cell the column holds images of the
+    same atoms and atoms past the nominal diameter; both counts are kept apart from the total."""
+
+    atoms = bulk("Si", "diamond", a=5.431, cubic=True)  # 8 atoms, 5.4 Å cell
+    c = select_column(atoms, atoms.positions[0], (0, 0, 1),
+                      DiffractionParams(diameter=5.0, probe="gaussian"))
+    rho = np.hypot(c.xyz[:, 0], c.xyz[:, 1])
+    assert c.n_within_diameter == np.count_nonzero(rho <= 2.5) < len(c)
+    assert c.n_distinct == 8 < len(c)  # a 10 Å reach covers every atom of the cell, many times
+    parallel = select_column(atoms, atoms.positions[0], (0, 0, 1), DiffractionParams(diameter=5.0))
+    assert parallel.n_within_diameter == len(parallel)

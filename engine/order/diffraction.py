@@ -115,7 +115,18 @@ class Column:
     length: float  # Å along the beam (inf: no limit)
 
     def __len__(self) -> int:
+        """Scatterers: periodic images of one atom count apart, the probe's tails included."""
         return len(self.numbers)
+
+    @property
+    def n_within_diameter(self) -> int:
+        """Scatterers within d/2 of the axis; the rest lie in a Gaussian or convergent probe's tails."""
+        return int(np.count_nonzero(np.hypot(self.xyz[:, 0], self.xyz[:, 1]) <= 0.5 * self.diameter))
+
+    @property
+    def n_distinct(self) -> int:
+        """Atoms of the model among the scatterers (each counted once, however many images)."""
+        return len(np.unique(self.indices))
 
 
 @dataclass(frozen=True)

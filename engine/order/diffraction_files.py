@@ -54,7 +54,9 @@ def write_pattern(result, path) -> str:
                 text = " ".join(repr(float(v)) for v in np.ravel(value)) \
                     if not isinstance(value, str) else value
                 fh.write(f"# {key}: {text}\n")
-        fh.write(f"# atoms in the column: {len(result.column)}\n")
+        c = result.column
+        fh.write(f"# atoms in the column: {len(c)} (periodic images counted apart, probe tails "
+                 f"included; {c.n_within_diameter} within the diameter, {c.n_distinct} distinct model atoms)\n")
         fh.write(",".join(["nan"] + [repr(float(v)) for v in k]) + "\n")
         for ky, row in zip(k, intensity):
             fh.write(",".join([repr(float(ky))] + [repr(float(v)) for v in row]) + "\n")

@@ -13,7 +13,7 @@ from PySide6.QtCore import QRectF, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QPushButton,
                                QVBoxLayout, QWidget)
 
-from amorpha.engine.order.diffraction import DiffractionParams, log_image
+from amorpha.engine.order.diffraction import REACH, DiffractionParams, log_image
 
 from .widgets import double_spin
 
@@ -127,8 +127,7 @@ class DiffractionPanel(QWidget):
         c = result.column
         alpha = f", α = {1e3 * result.semi_angle:.1f} mrad (discs of {result.disc_radius:.3f} 1/Å)" \
             if result.semi_angle else ""
-        elements = ", ".join(f"{n} {s}" for s, n in _counts(c.numbers))
-        self.status.setText(f"{len(c)} atoms in the column ({elements}); {c.diameter / 10:.2f} nm × "
+        self.status.setText(f"{_scatterers(c, result.params.probe)}; {c.diameter / 10:.2f} nm × "
                             f"{c.length / 10:.2f} nm, λ = {result.wavelength:.4f} Å{alpha}.")
 
     def _redraw(self) -> None:
@@ -156,6 +155,20 @@ class DiffractionPanel(QWidget):
         self.image.clear()
         self._set_saveable(False)
         self.status.setText(message)
+
+
+def _scatterers(column, probe: str) -> str:
+    """How many atoms scatter, saying what the count includes: periodic images of one atom are
+    counted apart, and a Gaussian or convergent probe reaches past the nominal diameter."""
+    elements = ", ".join(f"{n} {s}" for s, n in _counts(column.numbers))
+    text = f"{len(column)} atoms in the column ({elements})"
+    if probe != "parallel":
+        reach = REACH[probe] * column.diameter / 10
+        text += (f": {column.n_within_diameter} within the diameter, the rest in the probe's tails "
+                 f"(out to {reach:.2f} nm from the axis)")
+    if column.n_distinct < len(column):
+        text += f"; {column.n_distinct} distinct atoms of the model, the others periodic images"
+    return text
 
 
 def _counts(numbers) -> list[tuple[str, int]]:

@@ -47,7 +47,8 @@ def test_clicked_atom_gives_the_zone_axis_pattern_and_a_marker(qtbot, window):
     # the wire cylinder is centred on the atom, with the column's radius
     centre = marker.segments.mean(axis=0)
     np.testing.assert_allclose(centre, window.atoms.positions[atom], atol=1e-3)
-    assert "atoms in the column" in window.diffraction_panel.status.text()
+    status = window.diffraction_panel.status.text()
+    assert "atoms in the column" in status and "distinct atoms of the model" in status, status
     assert window.diffraction_panel.image.image is not None
 
 
