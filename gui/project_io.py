@@ -81,6 +81,11 @@ class ProjectIO(QObject):
             "source": w.source,
             "color_by": w.view_panel.color_combo.currentText(),
             "selected": int(w.prediction._picked),
+            # the Order panel's histograms: columns of the model, drawn again on restore
+            "order_values": [n for n in w.order_panel.values if n in w.atoms.arrays],
+            "order_shown": w.order_panel.value_choice.currentText(),
+            "ring_size": w.rings_panel.selected_size,
+            "rings_selected": w.rings_panel.selected_rings.tolist(),
         }
         return project
 
@@ -104,6 +109,12 @@ class ProjectIO(QObject):
                 self._restore_measured(measured, path)
             if "rings" in project.results:
                 w.rings_panel.show_result(project.results["rings"].to_dataclass())
+                self._restore_ring_highlight(view)
+            for name in view.get("order_values", []):
+                if name in w.atoms.arrays:
+                    w.order_panel.show_values(name, w.atoms.arrays[name])
+            if view.get("order_shown") in w.order_panel.values:
+                w.order_panel.value_choice.setCurrentText(view["order_shown"])
             if view.get("color_by") and view["color_by"] in w.atoms.arrays:
                 w.view_panel.color_combo.setCurrentText(view["color_by"])
             if view.get("selected", -1) >= 0:
@@ -115,6 +126,15 @@ class ProjectIO(QObject):
         if "surrogate" in project.models:
             w.prediction.set_model(project.models["surrogate"])  # predicts the model again
         w.statusBar().showMessage(f"Opened project {path}", 8000)
+
+    def _restore_ring_highlight(self, view: dict) -> None:
+        """The bar or the table rows that were highlighted (indices checked: a project is a file)."""
+        panel = self.window.rings_panel
+        n_rings = len(panel.result.sizes_counted)
+        if isinstance(view.get("ring_size"), int):
+            panel.select_size(view["ring_size"])
+        elif view.get("rings_selected"):
+            panel.select_rings([r for r in view["rings_selected"] if isinstance(r, int) and 0 <= r < n_rings])
 
     def _restore_measured(self, result, path: str) -> None:
         from amorpha.engine.errors import ParameterError

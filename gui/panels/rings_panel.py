@@ -333,6 +333,11 @@ class RingsPanel(QWidget):
         if size in hist and abs(point.x() - size) <= 0.4 and 0 <= point.y() <= hist[size]:
             self.select_size(size)
 
+    @property
+    def selected_size(self) -> Optional[int]:
+        """The ring size whose bar is highlighted, or None (rows of the table, or nothing)."""
+        return self._selected_size
+
     def select_size(self, size: int) -> None:
         """Highlight every counted ring of this counted size (a bar of the histogram)."""
         if self.result is None:

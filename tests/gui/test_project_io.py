@@ -33,6 +33,11 @@ def test_save_and_reopen_what_is_on_screen(qtbot, empty_window, tmp_path):
         window.open_spectrum(str(measured))
     with qtbot.waitSignal(window.rings_panel.result_shown, timeout=60000):
         window.compute_rings(RingParams(definition="primitive", max_size=12))
+    window.rings_panel.select_size(12)  # the bar of 12-rings (6 Si + 6 O), highlighted in the viewer
+    order = window.order_panel
+    order.l_value.setValue(6)
+    order.steinhardt_button.click()
+    qtbot.waitUntil(lambda: "q6" in order.values, timeout=60000)
     window.view_panel.color_combo.setCurrentText("coordination")
     window.select_atom(3)
     path = tmp_path / "work.amorpha"
@@ -53,6 +58,12 @@ def test_save_and_reopen_what_is_on_screen(qtbot, empty_window, tmp_path):
         assert b.n_rings == a.n_rings and b.histogram() == a.histogram() != {}
         assert other.view_panel.color_combo.currentText() == "coordination"
         assert other.prediction._picked == 3
+        # what was drawn from those results comes back too: the highlighted bar, the q6 histogram
+        assert other.rings_panel.selected_size == 12
+        np.testing.assert_array_equal(other.rings_panel.selected_atoms, window.rings_panel.selected_atoms)
+        assert len(other.rings_panel.selected_atoms) > 0
+        assert other.order_panel.value_choice.currentText() == "q6"
+        assert other.order_panel.value_note.text() == order.value_note.text() != ""
     finally:
         other.runner.cancel_all()
         other.runner.wait(5000)
