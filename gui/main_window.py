@@ -40,10 +40,12 @@ from amorpha.engine.errors import ReadError
 from amorpha.engine.io import (
     FILE_FILTERS,
     AtomType,
+    memory_types,
     named_types,
     open_structure,
     size_warning,
     unnamed_types,
+    with_type_names,
     write_extxyz,
 )
 from amorpha.engine.bonds import (
@@ -282,6 +284,7 @@ class MainWindow(QMainWindow):
         for first, second in zip(tabs, tabs[1:]):
             self.tabifyDockWidget(first, second)
         self.docks["Structure"].raise_()
+        self._readable_dock_tabs()
         self._dock("View", self.view_panel, Qt.LeftDockWidgetArea)
         spectrum_dock = self._dock("Spectrum", self.spectrum_panel, Qt.BottomDockWidgetArea, scroll=False)
         self.setCorner(Qt.BottomLeftCorner, Qt.LeftDockWidgetArea)
@@ -317,6 +320,22 @@ class MainWindow(QMainWindow):
         dock.setWidget(widget)
         self.addDockWidget(area, dock)
         return dock
+
+    def _readable_dock_tabs(self) -> None:
+        """Whole titles on the tab bars of tabbed docks, scrolled with arrows when they do not all
+        fit: QMainWindow makes its tab bars eliding ('Ri…', 'O…' in a narrow dock area)."""
+        from PySide6.QtWidgets import QTabBar
+
+        for bar in self.findChildren(QTabBar, options=Qt.FindDirectChildrenOnly):
+            bar.setElideMode(Qt.ElideNone)
+            bar.setUsesScrollButtons(True)
+
+    def childEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        """A tab bar QMainWindow makes later (a dock dragged onto another) reads whole too: it is
+        polished just before it is first shown, after QMainWindow set it eliding."""
+        super().childEvent(event)
+        if event.type() == event.Type.ChildPolished and event.child().inherits("QTabBar"):
+            self._readable_dock_tabs()
 
     def _action(self, menu, text: str, slot: Callable, shortcut=None) -> QAction:
         action = QAction(text, self)
@@ -441,8 +460,10 @@ class MainWindow(QMainWindow):
     def nameable_types(self) -> list[AtomType]:
         """The atom types of the shown file that File › Name Atom Types can (re)name, else []."""
         traj = self.trajectory
-        if self.atoms is None or traj is None or not traj.takes_symbols:
+        if self.atoms is None:
             return []
+        if traj is None or not traj.takes_symbols:  # no file to read again: named in memory
+            return memory_types(self.atoms)
         return unnamed_types(self.atoms) if traj.symbols is None else named_types(self.atoms, traj.symbols)
 
     def name_types_dialog(self) -> Optional[TypeNamesDialog]:
@@ -451,17 +472,23 @@ class MainWindow(QMainWindow):
             self.show_error("Name atom types", "The structure shown does not come from a file with "
                                                "numbered atom types (RMC++ cfg or LAMMPS).")
             return None
-        dialog = TypeNamesDialog(types, os.path.basename(self.trajectory.path), self)
+        shown = os.path.basename(self.trajectory.path) if self.trajectory is not None else self.source
+        dialog = TypeNamesDialog(types, shown, self)
         dialog.setAttribute(Qt.WA_DeleteOnClose)
         dialog.symbols_accepted.connect(self.name_types)
         dialog.open()
         return dialog
 
     def name_types(self, symbols) -> None:
-        """Read the shown file again with ``symbols`` for its types; it replaces the model when read."""
-        if self.trajectory is None:
+        """Read the shown file again with ``symbols`` for its types, or, without one (a model
+        from a project), name them in a copy; it replaces the model when done."""
+        traj = self.trajectory
+        if traj is not None and traj.takes_symbols:
+            self.open_path(str(traj.path), symbols=list(symbols))
             return
-        self.open_path(str(self.trajectory.path), symbols=list(symbols))
+        atoms, source = self.atoms, self.source
+        self._load_model("Naming atom types", lambda progress, cancel: (with_type_names(atoms, symbols), None),
+                         lambda named, _: source)
 
     def _open_model(self, label: str, load: Callable, source: Callable) -> TaskHandle:
         """:meth:`_load_model` for opening a file or an example: one still being read is given up,

@@ -1,8 +1,10 @@
 """Numbered atom types (RMC++ cfg, LAMMPS): readers mark placeholder elements; symbols are checked."""
+import numpy as np
 import pytest
 
 from amorpha.engine.errors import ParameterError
-from amorpha.engine.io import check_symbols, named_types, open_structure, parse_symbols, unnamed_types
+from amorpha.engine.io import (check_symbols, memory_types, named_types, open_structure, parse_symbols,
+                               unnamed_types, with_type_names)
 
 DATA = "test\n\n3 atoms\n2 atom types\n\n0 5 xlo xhi\n0 5 ylo yhi\n0 5 zlo zhi\n\nAtoms # atomic\n\n" \
        "1 1 0 0 0\n2 2 1.6 0 0\n3 2 0 1.6 0\n"
@@ -40,3 +42,20 @@ def test_symbols_are_checked_and_spelled_as_ase_does():
         check_symbols([""])
     with pytest.raises(ParameterError, match="'X' is not"):
         check_symbols(["X"])  # ASE's dummy atom is not an element
+
+
+def test_types_are_named_in_a_copy_when_there_is_no_file_to_read_again(tmp_path):
+    path = tmp_path / "box.data"
+    path.write_text(DATA)
+    unnamed = open_structure(path)[0]
+    unnamed.new_array("coordination", np.array([9, 9, 9]))  # computed with the placeholders: not kept
+    named = with_type_names(unnamed, ["si", "O"])
+    assert named.get_chemical_symbols() == ["Si", "O", "O"] and "coordination" not in named.arrays
+    assert "warning" not in named.info and not memory_types(named)[0].element == "H"
+    assert unnamed.get_chemical_symbols() == ["H", "He", "He"]  # the model shown stays as it was
+    again = with_type_names(named, ["Ge", "S"])  # named again from its type column
+    assert again.get_chemical_symbols() == ["Ge", "S", "S"]
+    with pytest.raises(ParameterError, match="2 atom types"):
+        with_type_names(named, ["Si"])
+    with pytest.raises(ParameterError, match="no numbered atom types"):
+        with_type_names(open_structure(path, symbols=["Si", "O"])[0], ["Si", "O"])

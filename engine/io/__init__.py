@@ -2,7 +2,7 @@
 
 The GUI and scripts use only the names below; every reader failure is a StructureReadError.
 """
-from .atom_types import AtomType, check_symbols, named_types, parse_symbols, unnamed_types
+from .atom_types import AtomType, check_symbols, memory_types, named_types, parse_symbols, unnamed_types, with_type_names
 from .errors import StructureReadError
 from .structures import (
     FILE_FILTERS,
@@ -26,6 +26,7 @@ __all__ = [
     "SUPPORTED_EXTENSIONS",
     "StructureReadError",
     "check_symbols",
+    "memory_types",
     "named_types",
     "parse_symbols",
     "Trajectory",
@@ -35,5 +36,6 @@ __all__ = [
     "sniff_format",
     "unnamed_types",
     "validate_atoms",
+    "with_type_names",
     "write_extxyz",
 ]

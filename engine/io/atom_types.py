@@ -12,7 +12,7 @@ from typing import Iterable, Optional
 
 import numpy as np
 from ase import Atoms
-from ase.data import chemical_symbols
+from ase.data import atomic_numbers, chemical_symbols
 
 from ..errors import ParameterError
 
@@ -76,3 +76,45 @@ def check_symbols(symbols: Iterable[str], n_types: Optional[int] = None) -> list
 def parse_symbols(text: str) -> list[str]:
     """``"Si,O"`` or ``"Si O"`` -> ``["Si", "O"]`` (checked, without a type count)."""
     return check_symbols(text.replace(",", " ").split())
+
+
+#: Per-atom columns a reader gives an unnamed frame; everything else was computed with the
+#: placeholder elements and is dropped when the types are named.
+_READER_ARRAYS = ("rmc_type", "type", "id")
+#: ``atoms.info`` key of the symbols :func:`with_type_names` gave, so they can be changed again.
+TYPE_SYMBOLS_KEY = "type_symbols"
+
+
+def memory_types(atoms: Atoms) -> list[AtomType]:
+    """The types of a frame that :func:`with_type_names` can (re)name without its file: unnamed, or
+    named by it before; [] otherwise."""
+    if atoms.info.get(UNNAMED_KEY):
+        return unnamed_types(atoms)
+    symbols = atoms.info.get(TYPE_SYMBOLS_KEY)
+    return named_types(atoms, list(symbols)) if symbols is not None and len(symbols) else []
+
+
+def with_type_names(atoms: Atoms, symbols) -> Atoms:
+    """A copy of the frame with type ``t`` shown as ``symbols[t - 1]``: for a model with no file
+    left to read again (one restored from a project saved before its types were named).
+
+    Raises :class:`ParameterError` when :func:`memory_types` finds nothing to name, or for bad
+    symbols.
+    """
+    found = memory_types(atoms)
+    if not found:
+        raise ParameterError("symbols", "this model has no numbered atom types to name")
+    z = np.array([atomic_numbers[s] for s in check_symbols(symbols, len(found))])
+    if atoms.info.get(UNNAMED_KEY):
+        types = np.asarray(atoms.numbers, dtype=np.int64)
+    else:
+        types = np.asarray(atoms.arrays.get("rmc_type", atoms.arrays.get("type")), dtype=np.int64)
+    info = {k: v for k, v in atoms.info.items() if k not in (UNNAMED_KEY, "warning")}
+    info[TYPE_SYMBOLS_KEY] = [chemical_symbols[x] for x in z]
+    named = Atoms(numbers=z[types - 1], positions=atoms.positions, cell=atoms.cell, pbc=atoms.pbc, info=info)
+    for key in _READER_ARRAYS:
+        if key in atoms.arrays:
+            named.new_array(key, np.array(atoms.arrays[key]))
+    if not any(key in named.arrays for key in ("rmc_type", "type")):
+        named.new_array("type", types)
+    return named

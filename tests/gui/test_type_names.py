@@ -104,6 +104,28 @@ def test_lammps_dump_frames_are_named_too(qtbot, empty_window, tmp_path):
     assert window.atoms.get_chemical_symbols() == ["Si", "O", "O"]
 
 
+def test_a_model_from_a_project_saved_unnamed_is_named_without_its_file(qtbot, cfg_window, tmp_path):
+    """The project holds the model, not the cfg: the types are named in a copy of the model."""
+    window = cfg_window
+    path = tmp_path / "unnamed.amorpha"
+    with qtbot.waitSignal(window.project.saved, timeout=30000):
+        window.project.save(str(path))
+    (tmp_path / "silica.cfg").unlink()
+    with qtbot.waitSignal(window.project.restored, timeout=60000):
+        window.open_path(str(path))
+    assert window.trajectory is None or not window.trajectory.takes_symbols
+    assert [(t.type, t.count) for t in window.nameable_types()] == [(1, 64), (2, 128)]
+    assert window.structure_panel.name_types_button is not None
+    with qtbot.waitSignal(window.model_ready, timeout=60000):
+        window.name_types(["Si", "O"])
+    assert window.atoms.get_chemical_formula() == "O128Si64" and window.last_error == ""
+    assert window.structure_panel.name_types_button is None  # no placeholder note any more
+    assert [(t.count, t.element) for t in window.nameable_types()] == [(64, "Si"), (128, "O")]
+    with qtbot.waitSignal(window.model_ready, timeout=60000):
+        window.name_types(["Ge", "O"])  # a wrong choice can be corrected
+    assert window.atoms.get_chemical_formula() == "Ge64O128"
+
+
 def test_a_structure_without_numbered_types_offers_nothing(qtbot, empty_window):
     with qtbot.waitSignal(empty_window.model_ready, timeout=60000):
         empty_window.set_model(beta_cristobalite((1, 1, 1)), "cristobalite")
