@@ -49,11 +49,25 @@ class _PlotTabs(QTabWidget):
         return QSize(super().sizeHint().width(), self.minimumHeight())
 
 
-def _pairs(grid: QGridLayout, row: int, pairs) -> None:
-    """Label/field pairs two to a row of ``grid``, from ``row`` on."""
-    for k, (label, widget) in enumerate(pairs):
-        grid.addWidget(QLabel(label), row + k // 2, 2 * (k % 2))
-        grid.addWidget(widget, row + k // 2, 2 * (k % 2) + 1)
+def _pairs(grid: QGridLayout, row: int, pairs) -> int:
+    """Label/field pairs one to a row of ``grid`` (two would widen the dock), from ``row`` on; a
+    field may be a layout. Returns the next free row."""
+    for k, (label, field) in enumerate(pairs):
+        grid.addWidget(QLabel(label), row + k, 0)
+        if isinstance(field, QWidget):
+            grid.addWidget(field, row + k, 1)
+        else:
+            grid.addLayout(field, row + k, 1)
+    return row + len(pairs)
+
+
+def _hbox(*items) -> QHBoxLayout:
+    """Widgets side by side, a string as a label; no margins (it sits in a grid cell)."""
+    row = QHBoxLayout()
+    row.setContentsMargins(0, 0, 0, 0)
+    for item in items:
+        row.addWidget(QLabel(item) if isinstance(item, str) else item)
+    return row
 
 
 def time_unit(seconds: float) -> tuple[float, str]:
@@ -167,16 +181,13 @@ class DiffusionPanel(QWidget):
         self.find_button.clicked.connect(self.find_requested)
         landscape = QGroupBox("Energy landscape")
         grid = QGridLayout(landscape)
-        grid.addWidget(self.host, 0, 0, 1, 4)
-        grid.addWidget(QLabel("Mobile atom"), 1, 0)
-        grid.addWidget(self.element, 1, 1)
-        grid.addWidget(QLabel("Energy"), 1, 2)
-        grid.addWidget(self.energy, 1, 3)
-        _pairs(grid, 2, [("Grid spacing", self.spacing), ("Sites up to", self.energy_max),
-                         ("Hop distance", self.hop_distance), ("NEB images", self.n_images),
-                         ("NEB tolerance", self.fmax)])
-        grid.addWidget(self.find_button, 5, 2, 1, 2)
-        grid.setColumnStretch(3, 1)
+        grid.addWidget(self.host, 0, 0, 1, 2)
+        row = _pairs(grid, 1, [("Mobile atom", self.element), ("Energy", self.energy),
+                               ("Grid spacing", self.spacing), ("Sites up to", self.energy_max),
+                               ("Hop distance", self.hop_distance), ("NEB images", self.n_images),
+                               ("NEB tolerance", self.fmax)])
+        grid.addWidget(self.find_button, row, 0, 1, 2)
+        grid.setColumnStretch(1, 1)
 
         self.summary = QLabel("No landscape yet.")
         self.summary.setWordWrap(True)
@@ -201,15 +212,10 @@ class DiffusionPanel(QWidget):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setMinimumHeight(150)
         self.table.selectionModel().selectionChanged.connect(self._row_selected)
-        grid.addWidget(self.summary, 6, 0, 1, 4)
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Paths up to"))
-        row.addWidget(self.limit)
-        row.addWidget(self.at_percolation)
-        row.addWidget(QLabel("Host atoms"))
-        row.addWidget(self.host_style)
-        row.addStretch(1)
-        grid.addLayout(row, 7, 0, 1, 4)
+        grid.addWidget(self.summary, row + 1, 0, 1, 2)
+        paths_row = _hbox(self.limit, self.at_percolation)
+        paths_row.setStretch(0, 1)
+        _pairs(grid, row + 2, [("Paths up to", paths_row), ("Host atoms", self.host_style)])
 
         # -- kinetic Monte Carlo --------------------------------------------------------------
         kmc = KmcParams()
@@ -242,19 +248,22 @@ class DiffusionPanel(QWidget):
             lambda on: self.animate_button.setText("Stop walkers" if on else "Animate walkers"))
         kmc_box = QGroupBox("Kinetic Monte Carlo")
         grid = QGridLayout(kmc_box)
-        pairs = [("Temperature", self.temperature), ("Walkers", self.walkers),
-                 ("Hops per walker", self.hops), ("Attempt frequency", self.frequency),
-                 ("Scan from", self.t_from), ("to", self.t_to),
-                 ("Temperatures", self.n_temperatures), ("Walkers shown", self.animated)]
-        _pairs(grid, 0, pairs)
-        buttons = QHBoxLayout()
-        for b in (self.kmc_button, self.scan_button, self.animate_button, self.stop_button):
-            buttons.addWidget(b)
-        grid.addLayout(buttons, len(pairs) // 2, 0, 1, 4)
+        scan = _hbox(self.t_from, "to", self.t_to)
+        scan.setStretch(0, 1)
+        scan.setStretch(2, 1)
+        row = _pairs(grid, 0, [("Temperature", self.temperature), ("Walkers", self.walkers),
+                               ("Hops per walker", self.hops), ("Attempt frequency", self.frequency),
+                               ("Scan from", scan), ("Temperatures", self.n_temperatures),
+                               ("Walkers shown", self.animated)])
+        grid.setColumnStretch(1, 1)
+        buttons = QGridLayout()  # two rows of two: four in a row would widen the dock
+        for k, b in enumerate((self.kmc_button, self.scan_button, self.animate_button, self.stop_button)):
+            buttons.addWidget(b, k // 2, k % 2)
+        grid.addLayout(buttons, row, 0, 1, 2)
         self.result = QLabel("")
         self.result.setWordWrap(True)
         self.result.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        grid.addWidget(self.result, len(pairs) // 2 + 1, 0, 1, 4)
+        grid.addWidget(self.result, row + 1, 0, 1, 2)
 
         # -- plots ----------------------------------------------------------------------------
         self.profile_plot = _plot("energy (eV)", "distance along the path (Å)")

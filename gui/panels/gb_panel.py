@@ -17,6 +17,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QCheckBox,
     QComboBox,
     QHBoxLayout,
@@ -37,6 +38,9 @@ from .csl_table import CslTable
 from .widgets import double_spin, form_page, int_spin
 
 AUTO = "auto"
+#: Panel width from which the two plots sit side by side (narrower: one above the other, so that
+#: the panel does not widen the dock).
+SIDE_BY_SIDE_WIDTH = 440
 ORACLES = (("emt", "EMT (ASE)"), ("asap", "EMT (ASAP3, compiled)"), ("eam", "EAM (LAMMPS)"))
 STRATEGIES = (("bo", "Bayesian optimisation"), ("random", "random"), ("exhaustive", "exhaustive"),
               ("screening", "virtual screening"))
@@ -184,13 +188,22 @@ class GbPanel(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.best_label)
         layout.addWidget(self.status)
-        plots = QHBoxLayout()  # side by side: the map is taller than wide for most boundaries
-        plots.addWidget(self.curve_plot, 1)
-        plots.addWidget(self.map_plot, 1)
-        layout.addLayout(plots, 1)
+        # side by side when there is room (the map is taller than wide for most boundaries),
+        # else stacked; stacked to begin with, so the panel's minimum width stays small
+        self.plots = QBoxLayout(QBoxLayout.TopToBottom)
+        self.plots.addWidget(self.curve_plot, 1)
+        self.plots.addWidget(self.map_plot, 1)
+        layout.addLayout(self.plots, 1)
         self._strategy_changed()
         self.refresh_count()
         self.set_busy(False, has_results=False)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        super().resizeEvent(event)
+        wide = event.size().width() >= SIDE_BY_SIDE_WIDTH
+        direction = QBoxLayout.LeftToRight if wide else QBoxLayout.TopToBottom
+        if self.plots.direction() != direction:
+            self.plots.setDirection(direction)
 
     # -- settings pages -----------------------------------------------------------------------
     def _boundary_page(self) -> QWidget:

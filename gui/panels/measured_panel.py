@@ -26,8 +26,18 @@ def _button(text: str, tooltip: str = "") -> QPushButton:
     return button
 
 
+def _energy_spin(value: float):
+    """An energy (eV) field; it may be narrower than its extreme '-1000000.00 eV' (it scrolls
+    then) so that a window's two fields fit on one row of the narrow dock: 5 digits show whole."""
+    box = double_spin(-1e6, 1e6, value, " eV")
+    fm = box.fontMetrics()
+    box.setMinimumWidth(box.minimumSizeHint().width() - fm.horizontalAdvance("-1000000.00 eV")
+                        + fm.horizontalAdvance("-99999.99 eV"))
+    return box
+
+
 def _energy_pair(lo: float, hi: float) -> tuple:
-    return double_spin(-1e6, 1e6, lo, " eV"), double_spin(-1e6, 1e6, hi, " eV")
+    return _energy_spin(lo), _energy_spin(hi)
 
 
 def _row(*items) -> QHBoxLayout:
@@ -42,12 +52,24 @@ def _window_row(label: str, pair) -> QHBoxLayout:
     return _row(label, pair[0], "to", pair[1])
 
 
+def _window_rows(rows) -> QGridLayout:
+    """Window rows (label, pair) whose fields line up."""
+    grid = QGridLayout()
+    for r, (label, pair) in enumerate(rows):
+        for c, item in enumerate((label, pair[0], "to", pair[1])):
+            grid.addWidget(QLabel(item) if isinstance(item, str) else item, r, c)
+    return grid
+
+
 def _page(title: str = "") -> tuple[QWidget, QVBoxLayout]:
     """A tab's page and its column of rows, headed by ``title`` when given."""
     page = QWidget()
     layout = QVBoxLayout(page)
+    layout.setContentsMargins(6, 6, 6, 6)  # the dock is narrow
     if title:
-        layout.addWidget(QLabel(title))
+        heading = QLabel(title)
+        heading.setWordWrap(True)
+        layout.addWidget(heading)
     return page, layout
 
 
@@ -141,8 +163,7 @@ class MeasuredPanel(QWidget):
         box = QGroupBox("Edge-step normalisation")
         grid = QVBoxLayout(box)
         self.pre_window, self.post_window = _energy_pair(0.0, 1.0), _energy_pair(2.0, 3.0)
-        grid.addLayout(_window_row("Pre line", self.pre_window))
-        grid.addLayout(_window_row("Post line", self.post_window))
+        grid.addLayout(_window_rows([("Pre line", self.pre_window), ("Post line", self.post_window)]))
         normalise = _button("Normalise", "(I − pre line) / edge step at E0, E0 where the derivative (smoothed over 2 eV) is largest")
         normalise.clicked.connect(lambda: self.step_requested.emit("edge_step_normalise", {
             "pre": self.window_of(self.pre_window), "post": self.window_of(self.post_window)}))
@@ -156,11 +177,12 @@ class MeasuredPanel(QWidget):
         calibrate = _button("Calibrate", "E' = scale·E + shift")
         calibrate.clicked.connect(lambda: self.step_requested.emit(
             "calibrate", {"shift": self.shift.value(), "scale": self.scale.value()}))
+        # each step's fields on a row, its button (full width, as in the boxes above) below them
         grid.addWidget(QLabel("Shift"), 0, 0)
         grid.addWidget(self.shift, 0, 1)
         grid.addWidget(QLabel("Scale"), 0, 2)
         grid.addWidget(self.scale, 0, 3)
-        grid.addWidget(calibrate, 0, 4)
+        grid.addWidget(calibrate, 1, 0, 1, 4)
         self.smooth_method = QComboBox()
         self.smooth_method.addItem("Savitzky–Golay", "savgol")
         self.smooth_method.addItem("Gaussian", "gaussian")
@@ -168,10 +190,10 @@ class MeasuredPanel(QWidget):
         smooth = _button("Smooth")
         smooth.clicked.connect(lambda: self.step_requested.emit(
             "smooth", {"method": self.smooth_method.currentData(), "window_ev": self.smooth_width.value()}))
-        grid.addWidget(QLabel("Smooth"), 1, 0)
-        grid.addWidget(self.smooth_method, 1, 1)
-        grid.addWidget(self.smooth_width, 1, 2, 1, 2)
-        grid.addWidget(smooth, 1, 4)
+        grid.addWidget(QLabel("Smooth"), 2, 0)
+        grid.addWidget(self.smooth_method, 2, 1)
+        grid.addWidget(self.smooth_width, 2, 2, 1, 2)
+        grid.addWidget(smooth, 3, 0, 1, 4)
         self.low_loss_label = QLabel("no low-loss spectrum")
         low = _button("Low loss…", "Open the low-loss spectrum of the same area (zero-loss peak)")
         low.clicked.connect(self.low_loss_requested)
@@ -179,10 +201,11 @@ class MeasuredPanel(QWidget):
         zlp.clicked.connect(self.zero_loss_requested)
         fourier = _button("Fourier-ratio", "Remove plural scattering with the low-loss spectrum")
         fourier.clicked.connect(lambda: self.step_requested.emit("fourier_ratio", {}))
-        grid.addWidget(low, 2, 0)
-        grid.addWidget(self.low_loss_label, 2, 1, 1, 2)
-        grid.addWidget(zlp, 2, 3)
-        grid.addWidget(fourier, 2, 4)
+        self.low_loss_label.setWordWrap(True)
+        grid.addWidget(low, 4, 0, 1, 2)
+        grid.addWidget(self.low_loss_label, 4, 2, 1, 2)
+        grid.addWidget(zlp, 5, 0, 1, 2)
+        grid.addWidget(fourier, 5, 2, 1, 2)
         layout.addWidget(box)
 
         save_spectrum, save_plot = _button("Save spectrum…", "CSV, text columns or EMSA/MSA"), _button("Save plot…")
@@ -198,19 +221,26 @@ class MeasuredPanel(QWidget):
         self.lorentzian_fwhm = double_spin(0.0, 50.0, 0.0, " eV", 2)
         self.gaussian_fwhm.setToolTip("Instrument resolution (Gaussian FWHM) added to every predicted spectrum")
         self.lorentzian_fwhm.setToolTip("Core-hole lifetime (Lorentzian FWHM) added to every predicted spectrum")
-        layout.addLayout(_row("Broaden predictions: Gaussian", self.gaussian_fwhm, "Lorentzian",
-                              self.lorentzian_fwhm))
+        layout.addWidget(QLabel("Broaden predictions:"))
+        layout.addLayout(_row("Gaussian", self.gaussian_fwhm, "Lorentzian", self.lorentzian_fwhm))
         self.onset = double_spin(0.0, 1e5, 0.0, " eV", 2)
         self.onset.setToolTip("Where the edge starts on the measured axis. Predictions are relative to "
                               "the edge (about −5…25 eV): one is put here before Align refines the shift. "
                               "Filled from the EELS Atlas for the prediction's element and edge; edit it freely.")
         self.onset_source = QLabel("")
         self.onset_source.setStyleSheet("color: #666")
+        self.onset_source.setWordWrap(True)
         self.place_at_onset = QCheckBox("Place the prediction at the edge onset")
         self.place_at_onset.setChecked(True)
         self.place_at_onset.setToolTip("Only a prediction on an edge-relative scale (its energies start "
                                        "below half the onset) is moved")
-        layout.addLayout(_row(self.place_at_onset, self.onset, self.onset_source))
+        layout.addWidget(self.place_at_onset)  # its onset below it: one row would widen the dock
+        onset_row = _row(self.onset, self.onset_source)
+        onset_row.setStretch(1, 1)
+        style = self.place_at_onset.style()  # under the check box's text
+        onset_row.setContentsMargins(style.pixelMetric(style.PixelMetric.PM_IndicatorWidth)
+                                     + style.pixelMetric(style.PixelMetric.PM_CheckBoxLabelSpacing), 0, 0, 0)
+        layout.addLayout(onset_row)
         self.compare_window = _energy_pair(0.0, 1.0)
         layout.addLayout(_window_row("Window", self.compare_window))
         self.fit_scale = QCheckBox("Fit the energy scale too (about the window centre)")
@@ -241,7 +271,8 @@ class MeasuredPanel(QWidget):
         self.add_classes.clicked.connect(lambda: self.add_classes_requested.emit(self.scheme.currentData() or ""))
         remove = _button("Remove")
         remove.clicked.connect(lambda: self.remove_component_requested.emit(self.components.currentRow()))
-        layout.addLayout(_row(add_models, self.scheme, self.add_classes, remove))
+        layout.addLayout(_row(add_models, remove))
+        layout.addLayout(_row(self.scheme, self.add_classes))
         self.fit_window = _energy_pair(0.0, 1.0)
         layout.addLayout(_window_row("Window", self.fit_window))
         self.background_kind = QComboBox()

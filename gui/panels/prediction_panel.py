@@ -80,10 +80,12 @@ class PredictionPanel(QWidget):
         self.folder_button = self._button("Train from folder…", self.folder_requested,
                                           "Train on computed site spectra with their structures "
                                           "(FEFF sites, XANESNET-style or name.xyz + name.txt pairs)")
+        # two to a row (three would widen the dock), in pairs that belong together
         for k, b in enumerate([self.predict_button, self.reference_button, self.train_button,
                                self.folder_button, self.load_button, self.save_button,
-                               self.export_button, self.import_button, self.tie_button]):
-            buttons.addWidget(b, k // 3, k % 3)
+                               self.export_button, self.import_button]):
+            buttons.addWidget(b, k // 2, k % 2)
+        buttons.addWidget(self.tie_button, 4, 0, 1, 2)
 
         self.curve_plot = pg.PlotWidget()
         self.curve_plot.setMinimumHeight(170)
