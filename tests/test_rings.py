@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from amorpha.engine.build.crystals import alpha_quartz, beta_cristobalite
-from amorpha.engine.order.rings import RingParams, compute_rings, warm_up
+from amorpha.engine.order.rings import (LONG_SEARCH_PAIRS, RingParams, _quotient_graph, compute_rings,
+                                        shortest_path_pairs, warm_up)
 from amorpha.engine.tasks import Cancelled
 
 SI_O = {("Si", "O"): 2.0, ("Si", "Si"): 0, ("O", "O"): 0}
@@ -120,10 +121,28 @@ def test_cancel_reaches_inside_a_search_of_a_close_packed_metal(definition):
     timer = threading.Timer(0.5, token.set)
     timer.start()
     start = time.monotonic()
+    said = []
     with pytest.raises(Cancelled):
         compute_rings(bulk("Cu", "fcc", 3.61, cubic=True).repeat(6),
-                      RingParams(definition=definition, max_size=24), cancel=token)
+                      RingParams(definition=definition, max_size=24), cancel=token,
+                      progress=lambda f, m="": said.append(m))
     assert time.monotonic() - start < 1.0
+    assert any("a long search, ~10^11 pairs of shortest paths" in m for m in said), said  # said up front
+
+
+def test_shortest_path_pairs_count_exactly_on_a_cycle_and_stay_small_in_a_network():
+    """On an 8-cycle every atom has two atoms at 1, 2 and 3 bonds (one shortest path each) and
+    one opposite at 4 (two paths): 6·1² + 2² = 10 per atom, 80 in all."""
+    n = 8
+    indices = np.array([[(i - 1) % n, (i + 1) % n] for i in range(n)]).ravel()
+    indices = np.sort(indices.reshape(n, 2), axis=1).ravel()
+    indptr = np.arange(0, 2 * n + 1, 2)
+    assert shortest_path_pairs(indptr, indices, 8) == 80.0
+    assert shortest_path_pairs(indptr, indices, 6) == 48.0  # up to 3 bonds: 6 per atom
+    quartz = alpha_quartz((4, 4, 4))
+    from amorpha.engine.bonds import bonds
+    ip, ix, _ = _quotient_graph(bonds(quartz, SI_O))
+    assert shortest_path_pairs(ip, ix, 24) < 1e-3 * LONG_SEARCH_PAIRS
 
 
 def test_params_are_checked():
