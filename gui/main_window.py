@@ -57,6 +57,8 @@ from amorpha.engine.bonds import (
 )
 from amorpha.engine.order.local_order import compute_steinhardt, compute_tetrahedral
 from amorpha.engine.order.rings import compute_rings
+
+RING_MESSAGES = ("primitive rings", "King rings", "Guttman rings")  # the search's chunk messages
 from amorpha.engine.spectra import SpectrumError
 from amorpha.engine.surrogate.model import ModelMismatchError
 from amorpha.gui.atomic_energy_action import add_atomic_energy_action
@@ -280,6 +282,7 @@ class MainWindow(QMainWindow):
                  ("Measured", self.measured_panel), ("Diffraction", self.diffraction_panel),
                  ("Diffusion", self.diffusion_panel), ("GB Search", self.gb_panel)]
         self.docks = {title: self._dock(title, panel, Qt.RightDockWidgetArea) for title, panel in right}
+        self._shown_once = False
         tabs = list(self.docks.values())
         for first, second in zip(tabs, tabs[1:]):
             self.tabifyDockWidget(first, second)
@@ -313,7 +316,8 @@ class MainWindow(QMainWindow):
             area_widget.setWidget(widget)
             area_widget.setWidgetResizable(True)
             area_widget.setFrameShape(QScrollArea.NoFrame)
-            area_widget.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+            # a panel grown wider than the dock (a file name without spaces) scrolls, not cut off
+            area_widget.setHorizontalScrollBarPolicy(Qt.ScrollBarAsNeeded)
             bar = area_widget.verticalScrollBar().sizeHint().width()
             area_widget.setMinimumWidth(widget.minimumSizeHint().width() + bar)
             widget = area_widget
@@ -389,6 +393,7 @@ class MainWindow(QMainWindow):
         self.structure_panel.name_types_requested.connect(self.name_types_dialog)
         self.spectrum_panel.open_requested.connect(self.open_spectrum_dialog)
         self.rings_panel.compute_requested.connect(self.compute_rings)
+        self.runner.task_progress.connect(self._ring_progress)
         self.rings_panel.selection_changed.connect(self.viewer.set_selection)
         self.rings_panel.set_analyse(self._analyse)
         self.order_panel.steinhardt_requested.connect(self.compute_steinhardt)
@@ -789,6 +794,11 @@ class MainWindow(QMainWindow):
 
         self._analyse("Rings", compute, apply, finish)
 
+    def _ring_progress(self, handle, fraction: float, message: str) -> None:
+        """The ring search's own words in the Rings panel: a long search says so there."""
+        if handle.label == "Rings" and message.startswith(RING_MESSAGES):
+            self.rings_panel.set_busy(True, f"Searching {message}…")
+
     def compute_steinhardt(self, params, column: str) -> None:
         def apply(atoms, result):
             arrays = result.to_arrays()
@@ -929,6 +939,16 @@ class MainWindow(QMainWindow):
             else:
                 self.open_path(path)
         event.acceptProposedAction()
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        """On first showing, the right-hand docks take about a third of the window (at most
+        480 px), not their panels' preferred width, so the viewer and the spectrum have room."""
+        super().showEvent(event)
+        if not self._shown_once:
+            self._shown_once = True
+            right = self.docks["Structure"]
+            self.resizeDocks([right], [max(right.minimumSizeHint().width(), min(480, self.width() // 3))],
+                             Qt.Horizontal)
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self.project.clean_exit()

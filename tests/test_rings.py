@@ -127,7 +127,7 @@ def test_cancel_reaches_inside_a_search_of_a_close_packed_metal(definition):
                       RingParams(definition=definition, max_size=24), cancel=token,
                       progress=lambda f, m="": said.append(m))
     assert time.monotonic() - start < 1.0
-    assert any("a long search, ~10^11 pairs of shortest paths" in m for m in said), said  # said up front
+    assert any("a long search, ~10¹¹ pairs of shortest paths" in m for m in said), said  # said up front
 
 
 def test_shortest_path_pairs_count_exactly_on_a_cycle_and_stay_small_in_a_network():

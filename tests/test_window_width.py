@@ -37,6 +37,19 @@ def test_window_fits_a_1024_screen_and_no_panel_is_cut(qtbot, window):
     assert window.gb_panel.plots.direction() == QBoxLayout.TopToBottom  # too narrow side by side
 
 
+def test_a_shown_model_does_not_widen_its_panel_past_the_dock(qtbot, window):
+    """The Structure panel's summary grows with the model (its source, build facts): at 1024 px
+    it must wrap, not push the panel under the window's edge."""
+    from amorpha.engine.build.crystals import beta_cristobalite
+
+    window.resize(1024, 700)
+    with qtbot.waitSignal(window.model_ready, timeout=60000):
+        window.set_model(beta_cristobalite((2, 2, 2)), "example: a-SiO2 (3000 atoms, WWW network) melt-quench")
+    qtbot.wait(100)
+    area = window.docks["Structure"].widget()
+    assert area.widget().width() <= area.viewport().width()
+
+
 def test_gb_plots_side_by_side_in_a_wide_dock(qtbot, window):
     window.resize(1600, 1000)
     window.docks["GB Search"].raise_()

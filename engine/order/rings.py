@@ -48,6 +48,7 @@ DEFINITIONS = ("guttman", "king", "primitive", "strong")
 #: be long (minutes or more). Measured on two cores: Cu fcc, 864 atoms, 12-rings 9.5e9 (given up after 400 s),
 #: 10-rings 3.9e8 (7 s); a-SiO2, 3000 atoms, 24-rings 7.5e6 (0.1 s).
 LONG_SEARCH_PAIRS = 3e9
+_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 @dataclass(frozen=True)
@@ -265,7 +266,8 @@ def _enumerate(indptr, indices, definition, max_size, progress, cancel):
             what = "primitive rings"
             pairs = shortest_path_pairs(indptr, indices, max_size)
             if pairs > LONG_SEARCH_PAIRS:  # said while it runs: the first chunk alone may take hours
-                what += (f" (a long search, ~10^{np.log10(pairs):.0f} pairs of shortest paths to compare; "
+                power = f"{np.log10(pairs):.0f}".translate(_SUPERSCRIPT)
+                what += (f" (a long search, ~10{power} pairs of shortest paths to compare; "
                          f"a smaller max size, or King/Guttman rings, are much faster)")
             report(progress, 0.0, what)
             for lo, hi in chunked(n, _chunk(n), progress, cancel, what):

@@ -105,6 +105,7 @@ class SpectrumPanel(QWidget):
                                           pen=pg.mkPen("#cccccc"), labelTextSize="8pt")
         self.hint = QLabel(_HINT)
         self.hint.setStyleSheet("color: #666")
+        self.hint.setWordWrap(True)  # a narrow panel shows the whole hint on two lines
         self.hint.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # a long hint never widens the window
         open_button = QPushButton("Open spectrum…")
         open_button.clicked.connect(self.open_requested)

@@ -169,7 +169,9 @@ class StructurePanel(QWidget):
         while self.summary.rowCount():
             self.summary.removeRow(0)
         self.name_types_button = None
-        self.summary.addRow("Source", QLabel(source))
+        source_label = QLabel(source)
+        source_label.setWordWrap(True)  # a long name must not widen the dock past the window
+        self.summary.addRow("Source", source_label)
         if n_frames > 1:
             self.summary.addRow("Frame", QLabel(f"{frame + 1} of {n_frames}"))
         for key, value in {**describe_cell(atoms), **describe_build(atoms.info)}.items():

@@ -140,6 +140,22 @@ def test_cancel_rings_changes_nothing(qtbot, window):
     assert result.histogram() == {6: 2 * int(np.count_nonzero(window.atoms.numbers == 14))}
 
 
+def test_a_long_ring_search_says_so_in_the_panel(qtbot, window):
+    """fcc Cu, primitive rings to 24 atoms: hours of work, said in the Rings panel while it runs."""
+    from ase.build import bulk
+
+    show(qtbot, window, bulk("Cu", "fcc", 3.61, cubic=True).repeat(6))
+    panel = window.rings_panel
+    panel.max_size.setValue(24)
+    panel.compute_button.click()
+    qtbot.waitUntil(lambda: "a long search" in panel.status.text(), timeout=30000)
+    assert "King/Guttman rings" in panel.status.text()
+    rings_done = lambda handle, state: handle.label == "Rings"  # noqa: E731
+    with qtbot.waitSignal(window.runner.task_finished, timeout=10000, check_params_cb=rings_done):
+        window.task_status.cancel_current()
+    assert "cancelled" in panel.status.text()
+
+
 def test_tetrahedral_and_steinhardt_columns(qtbot, window):
     show(qtbot, window, alpha_quartz((3, 3, 3)))
     order = window.order_panel
