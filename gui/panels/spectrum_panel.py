@@ -103,6 +103,7 @@ class SpectrumPanel(QWidget):
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.legend = self.plot.addLegend(offset=(-10, 10), brush=pg.mkBrush(255, 255, 255, 210),
                                           pen=pg.mkPen("#cccccc"), labelTextSize="8pt")
+        self.legend.setVisible(False)  # no empty box before the first curve
         self.hint = QLabel(_HINT)
         self.hint.setStyleSheet("color: #666")
         self.hint.setWordWrap(True)  # a narrow panel shows the whole hint on two lines
