@@ -218,9 +218,11 @@ def shortest_path_pairs(indptr, indices, max_size: int, samples: int = 16, seed:
         for _ in range(max_size // 2):
             if len(front) == 0:
                 break
-            slots = np.concatenate([np.arange(indptr[a], indptr[a + 1]) for a in front])
+            counts = degree[front]
+            ends = np.cumsum(counts)
+            slots = np.arange(ends[-1]) + np.repeat(indptr[front] - (ends - counts), counts)
             targets = indices[slots]
-            weights = np.repeat(sigma, degree[front])
+            weights = np.repeat(sigma, counts)
             new = ~seen[targets]
             front, where = np.unique(targets[new], return_inverse=True)
             sigma = np.bincount(where, weights=weights[new], minlength=len(front))
