@@ -768,6 +768,17 @@ class MainWindow(QMainWindow):
         handle = self.runner.submit(label, work, done, failed, cancelled)
         self._analysis_tasks = [t for t in self._analysis_tasks if not t.finished] + [handle]
 
+    def show_column(self, name: str, values: np.ndarray, label: str) -> None:
+        """A per-atom column of the shown model coloured at once, its colour bar saying ``label``
+        (the spectrum's energy marker, as it is dragged)."""
+        new = name not in self.atoms.arrays
+        self.atoms.arrays[name] = np.asarray(values, dtype=float)
+        if new:
+            self.view_panel.set_color_choices(per_atom_scalars(self.atoms))
+        if self.view_panel.color_combo.currentText() != name:
+            self.view_panel.color_combo.setCurrentText(name)
+        self.viewer.color_by(self.atoms.arrays[name], label=label)
+
     def _add_columns(self, atoms: Atoms, arrays: dict) -> None:
         """Store per-atom results as named arrays and offer them for colouring."""
         for name, values in arrays.items():

@@ -37,6 +37,19 @@ STRATEGY_NAMES = {"variance": "active (variance reduction)", "uncertainty": "act
                   "farthest": "active (farthest)", "random": "random"}
 
 
+#: the per-atom column the energy marker fills: each absorbing site's predicted intensity there
+MARKER_COLUMN = "predicted_intensity"
+
+
+def intensity_at(intensity: np.ndarray, energy: np.ndarray, at: float) -> np.ndarray:
+    """Each row of ``intensity`` (sites × ``energy``) at the energy ``at``, linearly
+    interpolated; the end values outside the grid."""
+    f = float(np.interp(at, energy, np.arange(len(energy), dtype=float)))
+    i = min(int(f), len(energy) - 2)
+    w = f - i
+    return (1.0 - w) * intensity[:, i] + w * intensity[:, i + 1]
+
+
 def default_model_path() -> Path:
     """The Si K surrogate that ships with Amorpha (trained on xTB spectra by ``make models``)."""
     return builtin_model_paths(existing=False)[0]
@@ -120,6 +133,7 @@ class SpectrumPrediction(QObject):
         panel.model_chosen.connect(self.choose)
         panel.compare_requested.connect(self.compare_dialog)
         panel.cross_validate_requested.connect(self.cross_validate)
+        plot.marker_moved.connect(self.colour_at)
 
     # -- the model in use -------------------------------------------------------------------
     def load_default(self):
@@ -188,6 +202,7 @@ class SpectrumPrediction(QObject):
         self.predicted = None
         for group in ("predicted", "site", "reference"):
             self.plot.remove_group(group)
+        self.plot.hide_marker()
         self._offer_models()
         if self.model is not None:
             self.predict(quiet=True)
@@ -206,6 +221,23 @@ class SpectrumPrediction(QObject):
         if len(sites) >= MAX_SITE_CURVES:
             self.plot.remove_group("site")
         self.plot.add_spectrum(replace(spectrum, label=f"{spectrum.element} atom {index} (predicted)"), "site")
+
+    def colour_at(self, energy: float) -> None:
+        """Colour the atoms by their predicted intensity at ``energy`` (the energy marker, on the
+        plot's axis, where the average is drawn): the absorbing sites' own spectra, interpolated;
+        the other atoms have none (NaN, grey)."""
+        shown = self.plot.group("predicted")
+        if self.predicted is None or not shown or self._atoms is not self.window.atoms:
+            return
+        predicted = self.predicted
+        drawn = self.plot.drawn_energy(shown[0])
+        if len(drawn) != predicted.intensity.shape[1]:  # not drawn point for point: its own axis
+            drawn = np.asarray(predicted.energy, dtype=float)
+        values = intensity_at(predicted.intensity, drawn, energy)
+        column = np.full(len(self._atoms), np.nan)
+        column[predicted.sites] = values
+        self.window.show_column(MARKER_COLUMN, column,
+                                f"{predicted.element} {predicted.edge} intensity at {energy:.1f} eV (predicted)")
 
     # -- predicting -------------------------------------------------------------------------
     def will_predict(self) -> bool:
@@ -237,6 +269,7 @@ class SpectrumPrediction(QObject):
             average = model.average(site_spectra, f"{model.element} {model.edge} predicted average "
                                                   f"({_sites(len(site_spectra))})")
             self.plot.add_spectrum(average, "predicted")
+            self.plot.show_marker(self.plot.drawn_energy(average)[int(np.argmax(average.intensity))])
             note = f" {self._model_note}" if self._model_note else ""
             self.panel.status.setText(f"Predicted {_sites(len(site_spectra), model.element)}; click one "
                                       f"to add its spectrum.{note}")

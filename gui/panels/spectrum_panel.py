@@ -27,6 +27,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVB
 from amorpha.engine.spectra import Spectrum
 
 _PENS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b"]
+MEASURED_COLOR = "#000000"  # one colour however often the measured curve is drawn again
+MARKER_COLOR = "#e377c2"
 _STYLE = {  # group -> (width, Qt pen style)
     "measured": (1.5, Qt.SolidLine),
     "predicted": (2.6, Qt.SolidLine),
@@ -91,6 +93,7 @@ class SpectrumPanel(QWidget):
     """Plots spectra; the Open button asks the main window to load one (so errors share a dialog)."""
 
     open_requested = Signal()
+    marker_moved = Signal(float)  # the energy marker dragged to this energy (the plot's axis)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -142,11 +145,25 @@ class SpectrumPanel(QWidget):
         # beside a measured spectrum: a curve -> the same on the measured axis, or why it is not drawn
         self.placer = None
         self.plot.getViewBox().sigResized.connect(self._resized)
+        # the energy marker: dragged, the atoms are coloured by their predicted intensity there
+        self.marker = pg.InfiniteLine(angle=90, movable=True, label="{value:.1f} eV",
+                                      pen=pg.mkPen(MARKER_COLOR, width=1.5, style=Qt.DashLine),
+                                      hoverPen=pg.mkPen(MARKER_COLOR, width=3),
+                                      labelOpts={"position": 0.6, "color": MARKER_COLOR, "movable": False})
+        self.marker.setToolTip("Drag: colour the atoms by their predicted intensity at this energy")
+        self.marker.setZValue(20)
+        self.marker.setVisible(False)
+        self.plot.addItem(self.marker, ignoreBounds=True)
+        self.marker.sigPositionChanged.connect(lambda line: self.marker_moved.emit(float(line.value())))
 
     def add_spectrum(self, spectrum: Spectrum, group: str = "measured") -> None:
         width, style = _STYLE.get(group, _STYLE["measured"])
-        pen = pg.mkPen(_PENS[self._colors % len(_PENS)], width=width, style=style)
-        self._colors += 1
+        if group == "measured":
+            color = MEASURED_COLOR
+        else:
+            color = _PENS[self._colors % len(_PENS)]
+            self._colors += 1
+        pen = pg.mkPen(color, width=width, style=style)
         item = self.plot.plot(np.asarray(spectrum.energy), np.asarray(spectrum.intensity), pen=pen,
                               name=spectrum.label)
         item.curve.setToolTip(spectrum.label)  # named on hover when the legend is hidden
@@ -188,6 +205,22 @@ class SpectrumPanel(QWidget):
     def item(self, spectrum: Spectrum):
         """The plot item drawing ``spectrum`` (one of :attr:`spectra`)."""
         return next(i for s, i in zip(self.spectra, self._items) if s is spectrum)
+
+    def drawn_energy(self, spectrum: Spectrum) -> np.ndarray:
+        """The energies ``spectrum`` is drawn at: its own, or placed beside a measured edge."""
+        return np.asarray(self.item(spectrum).xData, dtype=float)
+
+    def show_marker(self, energy: float) -> None:
+        """Put the energy marker at ``energy`` (the plot's axis) without reporting a move."""
+        self.marker.blockSignals(True)
+        self.marker.setValue(float(energy))
+        self.marker.blockSignals(False)
+        self.marker.setVisible(True)
+        self._update_hint()
+
+    def hide_marker(self) -> None:
+        self.marker.setVisible(False)
+        self._update_hint()
 
     def _on_measured_axis(self, spectrum: Spectrum, group: str, measured: list) -> Spectrum | str:
         """``spectrum`` as drawn beside the measured spectrum (placed by :attr:`placer`), or why it
@@ -329,7 +362,8 @@ class SpectrumPanel(QWidget):
         scaled = any(f != (1.0, 0.0) for f in self._factors)
         folded = "; legend hidden for room (Legend shows it)" \
             if self._legend_choice is None and not self.legend.isVisible() else ""
-        text = f"{count}{what}{folded}{'; ' + _SCALED_HINT if scaled else ''}; drag to pan, wheel to zoom"
+        marker = "; drag the dashed line to colour the atoms by intensity" if self.marker.isVisible() else ""
+        text = f"{count}{what}{folded}{'; ' + _SCALED_HINT if scaled else ''}{marker}; drag to pan, wheel to zoom"
         self.hint.setText(text)
         self.hint.setToolTip(text + (  # the whole line, which a narrow panel cuts short
             ". A measured spectrum is in counts, a prediction in arbitrary units: each other curve is drawn "
@@ -356,6 +390,8 @@ class SpectrumPanel(QWidget):
     def clear(self) -> None:
         self.focus = None
         self.plot.clear()
+        self.plot.addItem(self.marker, ignoreBounds=True)  # kept for the next prediction
+        self.hide_marker()
         self.legend.clear()
         self.spectra.clear()
         self._groups.clear()

@@ -66,6 +66,30 @@ def test_model_predicts_average_and_clicked_sites(qtbot, empty_window, silica, m
     assert len(panel.group("site")) == 1
 
 
+def test_dragging_the_energy_marker_colours_atoms_by_their_intensity_there(qtbot, empty_window, silica,
+                                                                          model_file):
+    window = empty_window
+    show(qtbot, window, silica.copy())
+    with qtbot.waitSignal(window.prediction.prediction_settled, timeout=60000):
+        window.prediction.load(str(model_file))
+    panel = window.spectrum_panel
+    (average,) = panel.group("predicted")
+    assert panel.marker.isVisible()
+    assert panel.marker.value() == pytest.approx(average.energy[np.argmax(average.intensity)])
+    predicted = window.prediction.predicted
+    panel.marker.setValue(6.1)  # as a drag does: between two grid points (0.2 eV apart)
+    column = window.atoms.arrays["predicted_intensity"]
+    expected = [np.interp(6.1, predicted.energy, row) for row in predicted.intensity]
+    np.testing.assert_allclose(column[predicted.sites], expected, rtol=1e-12)
+    assert np.isnan(column[window.atoms.numbers == 8]).all()  # O has no Si K spectrum
+    assert window.view_panel.color_combo.currentText() == "predicted_intensity"
+    assert window.viewer.colorbar.info[3] == "Si K intensity at 6.1 eV (predicted)"
+    panel.marker.setValue(9.0)
+    assert not np.allclose(window.atoms.arrays["predicted_intensity"][predicted.sites], expected)
+    window.prediction.structure_shown(window.atoms)  # a new frame: the old sites' marker goes
+    assert not panel.marker.isVisible()
+
+
 def test_model_without_its_element_and_damaged_files(qtbot, empty_window, model_file, tmp_path):
     from ase.build import bulk
 
