@@ -23,6 +23,32 @@ def test_msa_written_by_rosettasciio_reads_back(tmp_path):
     assert data.meta["dispersion (eV/channel)"] == 0.25 and data.meta["beam energy (keV)"] == 200.0
 
 
+def test_msa_cut_short_is_refused_not_read_with_a_cut_last_value(tmp_path):
+    """RosettaSciIO reads what is there: a file cut inside its data gave a last count ("269" of
+    "26912.") a hundred times too small, drawn as a cliff. The header's #NPOINTS and the
+    closing #ENDOFDATA say the file is whole."""
+    from rsciio.msa import file_writer
+
+    counts = 20000.0 + 100.0 * np.arange(300)
+    signal = {"data": counts, "axes": [{"size": 300, "index_in_array": 0, "name": "Energy loss",
+                                        "scale": 0.25, "offset": 520.0, "units": "eV", "navigate": False}],
+              "metadata": {"General": {"title": "O K test"}, "Signal": {"signal_type": "EELS"}},
+              "original_metadata": {}}
+    whole = tmp_path / "whole.msa"
+    file_writer(str(whole), signal)
+    text = whole.read_bytes()
+    start = text.index(b"#SPECTRUM")
+    cut = tmp_path / "cut.msa"
+    cut.write_bytes(text[: start + (len(text) - start) // 2])
+    with pytest.raises(ReadError, match=r"cut.msa: it holds \d+ points where its header \(#NPOINTS\) says 300"):
+        read_microscope(cut)
+    unclosed = tmp_path / "unclosed.msa"
+    unclosed.write_bytes(text[: text.index(b"#ENDOFDATA")])
+    with pytest.raises(ReadError, match="does not end with #ENDOFDATA"):
+        read_microscope(unclosed)
+    assert len(read_microscope(whole).data) == 300
+
+
 def test_msa_named_file_with_bare_columns_and_bad_files(tmp_path):
     bare = tmp_path / "columns.msa"
     np.savetxt(bare, np.column_stack([np.arange(10.0), np.arange(10.0) ** 2]))

@@ -10,6 +10,7 @@ always a spectrum. Dispersion, offset and the beam settings found in the metadat
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -122,6 +123,8 @@ def read_microscope(path) -> SpectrumData:
     axis = axes[k]
     unit = _ENERGY_UNITS.get(str(axis.get("units", "eV")).strip().lower(), 1.0)
     data = np.moveaxis(np.asarray(signal["data"], dtype=np.float64), k, -1)
+    if ext in (".msa", ".ems", ".emsa"):
+        _check_msa_complete(path, data.shape[-1])
     energy = unit * (float(axis.get("offset", 0.0)) + float(axis.get("scale", 1.0)) * np.arange(data.shape[-1]))
     if not np.all(np.isfinite(data)):
         raise ReadError(path, None, "the spectrum holds NaN or infinite counts")
@@ -132,6 +135,22 @@ def read_microscope(path) -> SpectrumData:
             "offset (eV)": unit * float(axis.get("offset", 0.0)), **_beam_settings(metadata)}
     title = _nested(metadata, "General", "title") or os.path.basename(path)
     return SpectrumData(energy, data, navigation, meta, path, str(title))
+
+
+def _check_msa_complete(path: str, n_read: int) -> None:
+    """Refuse an EMSA/MSA file cut short: RosettaSciIO reads what is there, and a cut last line
+    ("269" of "26912.") became a count a hundred times too small, drawn as a cliff."""
+    with open(path, "rb") as fh:
+        text = fh.read().decode("latin-1")
+    found = re.search(r"^\s*#NPOINTS\s*:\s*([0-9.eE+]+)", text, re.MULTILINE | re.IGNORECASE)
+    if found is not None:
+        expected = int(round(float(found.group(1))))
+        if n_read < expected:  # more is not a cut (RosettaSciIO's NiO example: 21 for 20)
+            raise ReadError(path, None, f"it holds {n_read} points where its header (#NPOINTS) "
+                                        f"says {expected}: the file was cut short")
+    if not re.search(r"^\s*#ENDOFDATA", text, re.MULTILINE | re.IGNORECASE):
+        raise ReadError(path, None, "it does not end with #ENDOFDATA, as every EMSA/MSA file does: "
+                                    "the file was cut short, and its last value may be cut too")
 
 
 def _looks_like_msa(path: str) -> bool:
