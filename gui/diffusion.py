@@ -144,6 +144,27 @@ def _wrap(points: np.ndarray, cell: np.ndarray) -> np.ndarray:
     return (frac - np.floor(frac)) @ cell
 
 
+def kmc_summary(result, fit) -> str:
+    """One KMC run in words: D when the MSD resolves it (a negative or error-swamped slope is
+    said to be unresolved, not shown as a value), and what a stopped run kept."""
+    stopped = ""
+    if result.cancelled and len(result.times) > 1:
+        stopped = (f" Stopped at {result.times[-1]:.3g} s of {result.duration:.3g} s; the "
+                   "trajectory so far is kept.")
+    elif result.cancelled:  # every walker is recorded at the same times: none reached the first
+        stopped = (" Stopped before all walkers reached the first recorded time: no trajectory "
+                   "to keep; fewer walkers or hops finish sooner.")
+    if fit is None:
+        d = "too short for D (run longer)"
+    elif not (fit.D > 0 and (not np.isfinite(fit.D_err) or fit.D_err < fit.D)):
+        d = (f"D not resolved ({format_d(fit.D, fit.D_err)}: the MSD does not rise clearly above "
+             "its scatter; run longer or with more walkers)")
+    else:
+        d = f"D = <b>{format_d(fit.D, fit.D_err)}</b>"
+    return (f"{result.temperature:g} K: {d} from {result.n_walkers} walkers, "
+            f"{result.total_hops:,} hops in {result.seconds:.2f} s.{stopped}")
+
+
 class DiffusionController(QObject):
     landscape_shown = Signal()
     kmc_shown = Signal()
@@ -353,13 +374,7 @@ class DiffusionController(QObject):
         except ParameterError:
             fit = None
         self.panel.show_msd(msd, fit, result.temperature)
-        stopped = (f" Stopped at {result.times[-1]:.3g} s of {result.duration:.3g} s; the "
-                   "trajectory so far is kept." if result.cancelled else "")
-        d = f"D = <b>{format_d(fit.D, fit.D_err)}</b>" if fit is not None else \
-            "too short for D (run longer)"
-        self.panel.result.setText(
-            f"{result.temperature:g} K: {d} from {result.n_walkers} walkers, "
-            f"{result.total_hops:,} hops in {result.seconds:.2f} s.{stopped}")
+        self.panel.result.setText(kmc_summary(result, fit))
         self._set_walkers(result, start=True)
         self.kmc_shown.emit()
 

@@ -256,3 +256,25 @@ def test_a_registered_surrogate_is_offered_and_finds_the_same_holes(qtbot, empty
         assert "UFF's rise is added" in panel.summary.text()
     finally:
         del diffusion.ENERGY_FUNCTIONS["test-surrogate"]
+
+
+def test_kmc_summary_says_when_d_is_not_resolved_and_what_a_stop_kept():
+    """A negative D with an error six times its size was shown in bold as a result; a run
+    stopped before the first recorded time said its (empty) trajectory was kept."""
+    from dataclasses import replace
+
+    from amorpha.engine.diffusion.analysis import DiffusionFit
+    from amorpha.engine.diffusion.kmc import KmcParams, run_kmc
+    from amorpha.engine.diffusion.network import simple_cubic_lattice
+    from amorpha.gui.diffusion import kmc_summary
+
+    result = run_kmc(simple_cubic_lattice(4, 1.0, 0.1), KmcParams(300.0, n_walkers=20, n_steps=200,
+                                                                   n_samples=10, seed=1))
+    resolved = kmc_summary(result, DiffusionFit(2.0e7, 1.0e6, 3, 0.0, 1.0))
+    assert "D = <b>" in resolved and "Stopped" not in resolved
+    unresolved = kmc_summary(result, DiffusionFit(-4.74e7, 3.1e8, 3, 0.0, 1.0))
+    assert "D not resolved (-4.74e-09 ± 3.1e-08 cm²/s" in unresolved and "<b>" not in unresolved
+    stopped = replace(result, times=result.times[:1], displacements=result.displacements[:1], cancelled=True)
+    assert "no trajectory to keep" in kmc_summary(stopped, None)
+    partly = replace(result, times=result.times[:4], displacements=result.displacements[:4], cancelled=True)
+    assert "the trajectory so far is kept" in kmc_summary(partly, None)
