@@ -158,9 +158,10 @@ class GbSearchController(QObject):
         has = self.result is not None and bool(self.result.evaluations)
         self.panel.set_busy(False, has_results=has)
         self.panel.status.setText({"done": f"Finished: {n} evaluations.",
-                                   "stopped": f"Stopped after {n} evaluations; they are kept.",
+                                   "stopped": f"Stopped after {n} evaluations; they are kept "
+                                              "(Show best puts the best so far in the viewer).",
                                    "failed": f"Failed after {n} evaluations; they are kept."}[state])
-        if n and state != "failed":
+        if n and state == "done":  # asked for; a stop leaves the model shown as it was
             self.show_best()
         self.search_finished.emit(state)
 

@@ -138,7 +138,8 @@ class GbPanel(QWidget):
         self.count_label.setTextFormat(Qt.RichText)
 
         self.run_button = QPushButton("Run")
-        self.run_button.setToolTip("Start the search in the background")
+        self.run_button.setToolTip("Start the search in the background; when it finishes, its best "
+                                   "boundary replaces the model shown (a stopped search leaves it)")
         self.stop_button = QPushButton("Stop")
         self.stop_button.setToolTip("Stop now; everything found so far is kept")
         self.best_button = QPushButton("Show best")

@@ -100,6 +100,11 @@ def test_search_follows_live_and_shows_the_best_coloured_by_energy(qtbot, window
 def test_stop_answers_at_once_and_keeps_what_was_found(qtbot, window):
     panel, gb = window.gb_panel, window.gb_search
     tiny(panel, strategy="random", budget=40, nx=5, ny=8)
+    from ase.build import bulk
+
+    with qtbot.waitSignal(window.model_ready, timeout=60000):
+        window.set_model(bulk("Cu", "fcc", 3.615, cubic=True), "the user's model")
+    shown = window.atoms
     gb.run()
     qtbot.waitUntil(lambda: gb.result is not None and len(gb.result.evaluations) >= 2, timeout=120000)
     with qtbot.waitSignal(gb.search_finished, timeout=5000) as finished:
@@ -110,6 +115,9 @@ def test_stop_answers_at_once_and_keeps_what_was_found(qtbot, window):
     assert 2 <= n < 40 and f"Stopped after {n} evaluations" in panel.status.text()
     qtbot.wait(1500)  # the relaxation that was running when Stop came ends in the background
     assert len(gb.result.evaluations) == n and panel.run_button.isEnabled()
+    assert window.atoms is shown  # a stopped search does not replace the user's model
+    with qtbot.waitSignal(window.model_ready, timeout=30000):
+        panel.best_button.click()
     assert window.atoms.info["gb_gamma"] == pytest.approx(gb.result.gammas.min())
 
 
