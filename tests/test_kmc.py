@@ -333,7 +333,7 @@ def test_cancelled_scan_keeps_finished_temperatures():
     (lambda: arrhenius_fit([300.0, 400.0], [1.0, -2.0]), "D"),
     (lambda: arrhenius_fit([300.0, 400.0], [1.0, 2.0], [0.1, 0.0]), "D_err"),
     (lambda: temperature_scan(simple_cubic_lattice(2, 1.0, 0.1), [300.0, -1.0], KmcParams()),
-     "temperature"),
+     "temperatures"),
     (lambda: percolation_barrier(HopNetwork.from_barriers(np.eye(3), [[0, 1], [1, 2]], 0.1)),
      "network"),
     (lambda: percolation_barrier(simple_cubic_lattice(2, 1.0, 0.1), "some"), "spanning"),
@@ -343,6 +343,17 @@ def test_bad_input_names_the_parameter(make, parameter):
         make()
     assert caught.value.parameter == parameter
     assert len(caught.value.reason) > 10
+
+
+def test_a_scan_is_judged_by_its_own_temperatures_not_the_single_run_field():
+    """The window's single-run Temperature at 0 K must not stop a 500-1000 K scan, and a bad scan
+    temperature is named as the scan's, in plain numbers (not "np.float64(0.0)")."""
+    net = simple_cubic_lattice(2, 1.0, 0.1)
+    scan = temperature_scan(net, [500.0, 1000.0], KmcParams(temperature=0.0, n_walkers=2, n_steps=10))
+    assert len(scan.temperatures) == 2
+    with pytest.raises(ParameterError) as caught:
+        temperature_scan(net, np.linspace(0.0, 500.0, 3), KmcParams())
+    assert caught.value.parameter == "temperatures" and "got 0 K" in caught.value.reason
 
 
 def test_diffusion_fit_needs_two_times():

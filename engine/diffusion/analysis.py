@@ -123,9 +123,9 @@ def temperature_scan(network: HopNetwork, temperatures: Sequence[float], params:
     their error bars can weight an Arrhenius fit. With ``n_steps`` every temperature gets the
     same number of hops, i.e. a run length that follows the hop rate.
     """
-    temperatures = [_as_temperature(t) for t in np.atleast_1d(np.asarray(temperatures, float))]
+    temperatures = [_as_temperature(t, "temperatures") for t in np.atleast_1d(np.asarray(temperatures, float))]
     require(len(temperatures) >= 1, "temperatures", "needs at least one temperature")
-    params.validate()
+    dataclasses.replace(params, temperature=temperatures[0]).validate()  # the scan's, not the run's
     results, D, err = [], [], []
     interrupted = None
     for k, temperature in enumerate(temperatures):
@@ -159,7 +159,7 @@ def arrhenius_fit(temperatures, D, D_err=None) -> ArrheniusFit:
             f"an Arrhenius fit needs at least 2 different temperatures, got {len(np.unique(T))}")
     require(D.shape == T.shape, "D", f"needs one D per temperature ({len(T)}), got {len(D)}")
     for t in T:
-        _as_temperature(t)
+        _as_temperature(t, "temperatures")
     bad = np.flatnonzero(~(np.isfinite(D) & (D > 0)))
     require(len(bad) == 0, "D", "" if len(bad) == 0 else
             f"D at {T[bad[0]]:g} K is {D[bad[0]]:.3g} Å²/s; an Arrhenius fit needs positive "

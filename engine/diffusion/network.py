@@ -24,12 +24,14 @@ KB_EV = 8.617333262e-5
 JUMP_TOLERANCE = 1e-3
 
 
-def _as_temperature(temperature) -> float:
-    """A validated temperature in K (shared by every call that takes one)."""
+def _as_temperature(temperature, name: str = "temperature") -> float:
+    """A validated temperature in K (shared by every call that takes one); ``name`` is the
+    parameter an error names (a scan's "temperatures", not the single run's field)."""
     ok = isinstance(temperature, (int, float, np.integer, np.floating)) and not isinstance(
         temperature, bool)
-    require(ok and np.isfinite(temperature) and 0.0 < float(temperature) <= 1e5, "temperature",
-            f"needs a temperature above 0 K (and at most 100,000 K), got {temperature!r}")
+    shown = f"{float(temperature):g} K" if ok else repr(temperature)  # not "np.float64(0.0)"
+    require(ok and np.isfinite(temperature) and 0.0 < float(temperature) <= 1e5, name,
+            f"needs a temperature above 0 K (and at most 100,000 K), got {shown}")
     return float(temperature)
 
 
