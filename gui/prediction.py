@@ -63,6 +63,10 @@ def builtin_model_paths(existing: bool = True) -> list[Path]:
     return [p for p in paths if p.is_file() or not existing]
 
 
+#: the Edge list's name for a built-in model after one trained here took its edge's name
+BUILTIN_SUFFIX = " (built-in)"
+
+
 def edge_key(element: str, edge: str) -> str:
     """How the Edge list names an edge and its model: "Si K"."""
     return f"{element} {edge}".strip()
@@ -114,6 +118,7 @@ class SpectrumPrediction(QObject):
         self.plot = plot
         self.model: SpectrumModel | None = None
         self.models: dict[str, SpectrumModel] = {}  # every model loaded, by model_key
+        self._builtins: list[SpectrumModel] = []  # a trained model of their edge keeps them listed
         self.predicted = None  # SiteSpectra of the shown model
         self.learner = None
         self.pool = None
@@ -144,6 +149,7 @@ class SpectrumPrediction(QObject):
             return None
 
         def done(models):
+            self._builtins = list(models)
             for model in models:  # in the order of BUILTIN_MODELS, for the Edge list
                 self.models.setdefault(model_key(model), model)
             self.set_model(models[0], quiet=True)  # a model without Si: a status line, no dialog
@@ -170,8 +176,12 @@ class SpectrumPrediction(QObject):
                 self.plot.remove_group(group)
         self.model = model
         self._model_note = ""  # what its training said (skipped files…), kept beside predictions
-        if model is not None:
-            self.models[model_key(model)] = model
+        if model is not None and not any(m is model for m in self.models.values()):
+            key = model_key(model)
+            old = self.models.get(key)
+            if old is not None and self._is_builtin(old):  # kept, for the Edge list to offer again
+                self.models[f"{key}{BUILTIN_SUFFIX}"] = old
+            self.models[key] = model
         self.panel.set_model(model)
         self._offer_models()
         stored = (model.metrics or {}).get("learning_curve") if model is not None else None
@@ -190,7 +200,15 @@ class SpectrumPrediction(QObject):
         elements = set(present_symbols(self._atoms.numbers)) if self._atoms is not None else None
         keys = [k for k, m in self.models.items()
                 if m is self.model or elements is None or m.element in elements]
-        self.panel.set_choices(keys, model_key(self.model) if self.model is not None else "")
+        self.panel.set_choices(keys, self.key_in_use() or "")
+
+    def _is_builtin(self, model: SpectrumModel) -> bool:
+        return any(model is b for b in self._builtins)
+
+    def key_in_use(self) -> str | None:
+        """The Edge list's name of the model in use ("Si K", or "Si K (built-in)" when a model
+        trained here took the edge's plain name)."""
+        return next((k for k, m in self.models.items() if m is self.model), None)
 
     # -- following the window ---------------------------------------------------------------
     def structure_shown(self, atoms) -> None:
@@ -404,7 +422,11 @@ class SpectrumPrediction(QObject):
                        "Tie to measured peak… ties it" if replaced is not None and replaced.onset_at else "")
                 self.set_model(model)
                 self.panel.show_curves({params.strategy: learner.curve})
-                self.panel.status.setText(f"Trained on {len(learner.labelled)} {calculator.label} spectra{tie}.")
+                kept = (f" The built-in model stays in the Edge list as {model_key(model)}{BUILTIN_SUFFIX}."
+                        if replaced is not None and self._is_builtin(replaced) else "")
+                # the note stays beside the prediction's own status line, which comes next
+                self._model_note = f"Trained on {len(learner.labelled)} {calculator.label} spectra{tie}.{kept}"
+                self.panel.status.setText(self._model_note)
 
         def failed(exc):
             finished(None)

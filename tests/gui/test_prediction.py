@@ -270,6 +270,26 @@ def rule_model(silica, element, path):
     return path
 
 
+def test_a_model_trained_here_keeps_the_built_in_one_of_its_edge_in_the_list(qtbot, empty_window, silica,
+                                                                             model_file, tmp_path):
+    window = empty_window
+    prediction, panel = window.prediction, window.prediction_panel
+    show(qtbot, window, silica.copy())
+    builtin = SpectrumModel.load(model_file)
+    prediction._builtins = [builtin]  # as load_default keeps them
+    with qtbot.waitSignal(prediction.prediction_settled, timeout=60000):
+        prediction.set_model(builtin)
+    trained = SpectrumModel.load(rule_model(silica, "Si", tmp_path / "trained.amodel"))
+    with qtbot.waitSignal(prediction.prediction_settled, timeout=60000):
+        prediction.set_model(trained)
+    names = [panel.edge_combo.itemText(k) for k in range(panel.edge_combo.count())]
+    assert names == ["Si K", "Si K (built-in)"] and panel.edge_combo.currentText() == "Si K"
+    with qtbot.waitSignal(prediction.prediction_settled, timeout=60000):
+        panel.edge_combo.setCurrentText("Si K (built-in)")
+    assert prediction.model is builtin and prediction.models["Si K"] is trained  # both kept
+    assert prediction.key_in_use() == "Si K (built-in)"
+
+
 def test_edge_list_offers_the_loaded_models_the_structure_can_use(qtbot, empty_window, silica, tmp_path):
     from ase.build import bulk
 
