@@ -57,8 +57,6 @@ from amorpha.engine.bonds import (
 )
 from amorpha.engine.order.local_order import compute_steinhardt, compute_tetrahedral
 from amorpha.engine.order.rings import compute_rings
-
-RING_MESSAGES = ("primitive rings", "King rings", "Guttman rings")  # the search's chunk messages
 from amorpha.engine.spectra import SpectrumError
 from amorpha.engine.surrogate.model import ModelMismatchError
 from amorpha.gui.atomic_energy_action import add_atomic_energy_action
@@ -141,6 +139,7 @@ class FrameSlider(QWidget):
 
 #: units of the per-atom arrays the engine writes, for the colour bar
 ARRAY_UNITS = {"site_energy": "eV above the bulk", "emt_energy": "eV"}
+RING_MESSAGES = ("primitive rings", "King rings", "Guttman rings")  # the ring search's chunk messages
 
 
 class TaskStatus(QWidget):

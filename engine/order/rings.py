@@ -197,7 +197,7 @@ def _chunk(n_items: int) -> int:
     return int(min(max(n_items // 50, 8), 2048))
 
 
-def shortest_path_pairs(indptr, indices, max_size: int, samples: int = 16, seed: int = 0) -> float:
+def shortest_path_pairs(indptr, indices, max_size: int, samples: int = 8, seed: int = 0) -> float:
     """Estimated pairs of shortest paths a primitive search compares: the sum of σ(s, t)² over
     the atoms t within ``max_size // 2`` bonds of s (σ: how many shortest paths join them),
     averaged over ``samples`` random atoms s and scaled to all. Why σ²: every ring through s is
