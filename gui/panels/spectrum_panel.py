@@ -26,9 +26,9 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVB
 
 from amorpha.engine.spectra import Spectrum
 
-_PENS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b"]
-MEASURED_COLOR = "#000000"  # one colour however often the measured curve is drawn again
-MARKER_COLOR = "#e377c2"
+_PENS = ["#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b"]
+MEASURED_COLOR = "#1f77b4"  # one colour however often a step draws it again, and no other curve's
+MARKER_COLOR = "#b8860b"  # dark goldenrod: no curve of the plot is drawn in it
 _STYLE = {  # group -> (width, Qt pen style)
     "measured": (1.5, Qt.SolidLine),
     "predicted": (2.6, Qt.SolidLine),
@@ -149,7 +149,8 @@ class SpectrumPanel(QWidget):
         self.marker = pg.InfiniteLine(angle=90, movable=True, label="{value:.1f} eV",
                                       pen=pg.mkPen(MARKER_COLOR, width=1.5, style=Qt.DashLine),
                                       hoverPen=pg.mkPen(MARKER_COLOR, width=3),
-                                      labelOpts={"position": 0.6, "color": MARKER_COLOR, "movable": False})
+                                      labelOpts={"position": 0.6, "color": MARKER_COLOR, "movable": False,
+                                                 "anchors": [(-0.05, 0.5), (-0.05, 0.5)]})  # right of the line
         self.marker.setToolTip("Drag: colour the atoms by their predicted intensity at this energy")
         self.marker.setZValue(20)
         self.marker.setVisible(False)
