@@ -41,15 +41,6 @@ STRATEGY_NAMES = {"variance": "active (variance reduction)", "uncertainty": "act
 MARKER_COLUMN = "predicted_intensity"
 
 
-def intensity_at(intensity: np.ndarray, energy: np.ndarray, at: float) -> np.ndarray:
-    """Each row of ``intensity`` (sites × ``energy``) at the energy ``at``, linearly
-    interpolated; the end values outside the grid."""
-    f = float(np.interp(at, energy, np.arange(len(energy), dtype=float)))
-    i = min(int(f), len(energy) - 2)
-    w = f - i
-    return (1.0 - w) * intensity[:, i] + w * intensity[:, i + 1]
-
-
 def default_model_path() -> Path:
     """The Si K surrogate that ships with Amorpha (trained on xTB spectra by ``make models``)."""
     return builtin_model_paths(existing=False)[0]
@@ -249,9 +240,7 @@ class SpectrumPrediction(QObject):
             return
         predicted = self.predicted
         drawn = self.plot.drawn_energy(shown[0])
-        if len(drawn) != predicted.intensity.shape[1]:  # not drawn point for point: its own axis
-            drawn = np.asarray(predicted.energy, dtype=float)
-        values = intensity_at(predicted.intensity, drawn, energy)
+        values = predicted.intensity_at(energy, drawn if len(drawn) == len(predicted.energy) else None)
         column = np.full(len(self._atoms), np.nan)
         column[predicted.sites] = values
         self.window.show_column(MARKER_COLUMN, column,

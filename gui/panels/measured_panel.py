@@ -48,12 +48,8 @@ def _row(*items) -> QHBoxLayout:
     return row
 
 
-def _window_row(label: str, pair) -> QHBoxLayout:
-    return _row(label, pair[0], "to", pair[1])
-
-
-def _window_rows(rows) -> QGridLayout:
-    """Window rows (label, pair) whose fields line up."""
+def _window_rows(*rows) -> QGridLayout:
+    """Energy-window rows (label, (low, high) fields), their fields lined up."""
     grid = QGridLayout()
     for r, (label, pair) in enumerate(rows):
         for c, item in enumerate((label, pair[0], "to", pair[1])):
@@ -150,7 +146,7 @@ class MeasuredPanel(QWidget):
         box = QGroupBox("Power-law background A·E^−r")
         grid = QVBoxLayout(box)
         self.bg_window = _energy_pair(0.0, 1.0)
-        grid.addLayout(_window_row("Pre-edge", self.bg_window))
+        grid.addLayout(_window_rows(("Pre-edge", self.bg_window)))
         hint = QLabel("Drag the shaded window on the plot; the fit and the residual follow.")
         hint.setWordWrap(True)
         hint.setStyleSheet("color: #666")
@@ -163,7 +159,7 @@ class MeasuredPanel(QWidget):
         box = QGroupBox("Edge-step normalisation")
         grid = QVBoxLayout(box)
         self.pre_window, self.post_window = _energy_pair(0.0, 1.0), _energy_pair(2.0, 3.0)
-        grid.addLayout(_window_rows([("Pre line", self.pre_window), ("Post line", self.post_window)]))
+        grid.addLayout(_window_rows(("Pre line", self.pre_window), ("Post line", self.post_window)))
         normalise = _button("Normalise", "(I − pre line) / edge step at E0, E0 where the derivative (smoothed over 2 eV) is largest")
         normalise.clicked.connect(lambda: self.step_requested.emit("edge_step_normalise", {
             "pre": self.window_of(self.pre_window), "post": self.window_of(self.post_window)}))
@@ -242,7 +238,7 @@ class MeasuredPanel(QWidget):
                                      + style.pixelMetric(style.PixelMetric.PM_CheckBoxLabelSpacing), 0, 0, 0)
         layout.addLayout(onset_row)
         self.compare_window = _energy_pair(0.0, 1.0)
-        layout.addLayout(_window_row("Window", self.compare_window))
+        layout.addLayout(_window_rows(("Window", self.compare_window)))
         self.fit_scale = QCheckBox("Fit the energy scale too (about the window centre)")
         self.fit_scale.setChecked(True)
         layout.addWidget(self.fit_scale)
@@ -274,7 +270,7 @@ class MeasuredPanel(QWidget):
         layout.addLayout(_row(add_models, remove))
         layout.addLayout(_row(self.scheme, self.add_classes))
         self.fit_window = _energy_pair(0.0, 1.0)
-        layout.addLayout(_window_row("Window", self.fit_window))
+        layout.addLayout(_window_rows(("Window", self.fit_window)))
         self.background_kind = QComboBox()
         for data, text in BACKGROUNDS:
             self.background_kind.addItem(text, data)
