@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog
 from amorpha.engine.elements import count_element, present_symbols, symbol
 from amorpha.engine.errors import ParameterError
 from amorpha.engine.spectra import Spectrum
+from amorpha.engine.spectra.features import feature
 from amorpha.engine.surrogate.compare import CompareParams
 from amorpha.engine.surrogate.model import ModelMismatchError, SpectrumModel
 from amorpha.engine.surrogate.xtb import cluster_radii
@@ -35,10 +36,6 @@ BUILTIN_MODELS = ("Si-K-xtb.amodel", "O-K-xtb.amodel")
 #: How the learning-curve legend names a strategy.
 STRATEGY_NAMES = {"variance": "active (variance reduction)", "uncertainty": "active (largest uncertainty)",
                   "farthest": "active (farthest)", "random": "random"}
-
-
-#: the per-atom column the energy marker fills: each absorbing site's predicted intensity there
-MARKER_COLUMN = "predicted_intensity"
 
 
 def default_model_path() -> Path:
@@ -129,7 +126,8 @@ class SpectrumPrediction(QObject):
         panel.model_chosen.connect(self.choose)
         panel.compare_requested.connect(self.compare_dialog)
         panel.cross_validate_requested.connect(self.cross_validate)
-        plot.marker_moved.connect(self.colour_at)
+        plot.marker_moved.connect(self.marker_moved)
+        panel.feature_chosen.connect(lambda key: self.colour_atoms())
 
     # -- the model in use -------------------------------------------------------------------
     def load_default(self):
@@ -231,20 +229,32 @@ class SpectrumPrediction(QObject):
             self.plot.remove_group("site")
         self.plot.add_spectrum(replace(spectrum, label=f"{spectrum.element} atom {index} (predicted)"), "site")
 
-    def colour_at(self, energy: float) -> None:
-        """Colour the atoms by their predicted intensity at ``energy`` (the energy marker, on the
-        plot's axis, where the average is drawn): the absorbing sites' own spectra, interpolated;
-        the other atoms have none (NaN, grey)."""
+    def marker_moved(self, energy: float) -> None:
+        """Dragging the energy marker asks for the intensity there, whatever was chosen before."""
+        self.panel.show_feature("intensity")
+        self.colour_atoms(energy)
+
+    def colour_atoms(self, energy: float | None = None) -> None:
+        """Colour the atoms by the feature chosen in the panel, read off each absorbing site's
+        predicted spectrum on the plot's axis (where the average is drawn, placed at a measured
+        onset or not); the intensity is taken at ``energy`` or at the marker. The other atoms
+        have no spectrum (NaN, grey)."""
         shown = self.plot.group("predicted")
         if self.predicted is None or not shown or self._atoms is not self.window.atoms:
+            self.panel.status.setText("Nothing predicted to colour the atoms by: Predict first.")
             return
-        predicted = self.predicted
+        predicted, chosen = self.predicted, feature(self.panel.feature_key())
+        at = float(self.plot.marker.value()) if energy is None else energy
         drawn = self.plot.drawn_energy(shown[0])
-        values = predicted.intensity_at(energy, drawn if len(drawn) == len(predicted.energy) else None)
+        values = predicted.feature(chosen.key, at, drawn if len(drawn) == len(predicted.energy) else None)
         column = np.full(len(self._atoms), np.nan)
         column[predicted.sites] = values
-        self.window.show_column(MARKER_COLUMN, column,
-                                f"{predicted.element} {predicted.edge} intensity at {energy:.1f} eV (predicted)")
+        what = f"{predicted.element} {predicted.edge} {chosen.quantity}"
+        if chosen.uses_marker:
+            label = f"{what} at {at:.1f} eV (predicted)"
+        else:
+            label = f"{what} ({chosen.unit + ', ' if chosen.unit else ''}predicted)"
+        self.window.show_column(chosen.column, column, label)
 
     # -- predicting -------------------------------------------------------------------------
     def will_predict(self) -> bool:
@@ -282,6 +292,8 @@ class SpectrumPrediction(QObject):
                                       f"to add its spectrum.{note}")
             if self._picked >= 0:  # an atom clicked while the prediction ran
                 self.atom_picked(self._picked)
+            if self.panel.feature_key() != "intensity":  # a feature chosen earlier follows the new frame
+                self.colour_atoms()
             self.prediction_settled.emit()
 
         def failed(exc):

@@ -511,15 +511,3 @@ def test_shared_eels_files_still_read(shared_data):
     assert len(yag.energy) == 1340 and yag.energy[0] == 510.0
     ta = read_columns(eels / "eelsdb" / "ta2o5-amoprhou.headerless_2col.txt")
     assert ta.energy[0] == 150.0 and len(ta.energy) > 100
-
-
-def test_site_intensity_at_an_energy_interpolates_each_site():
-    from amorpha.engine.spectra import SiteSpectra
-
-    energy = np.array([0.0, 1.0, 2.0])
-    data = SiteSpectra(energy, [[0.0, 2.0, 4.0], [1.0, 1.0, 0.0]], [3, 7], "Si", "K")
-    np.testing.assert_allclose(data.intensity_at(0.25), [0.5, 1.0])
-    np.testing.assert_allclose(data.intensity_at(1.5), [3.0, 0.5])
-    np.testing.assert_allclose(data.intensity_at(9.0), [4.0, 0.0])  # the end value past the grid
-    # the same grid drawn elsewhere (placed at an onset of 100 eV): the same values there
-    np.testing.assert_allclose(data.intensity_at(101.5, energy + 100.0), [3.0, 0.5])

@@ -27,6 +27,7 @@ import numpy as np
 
 from ..errors import ParameterError, finite_number, require
 from ..surrogate.broadening import FWHM_PER_SIGMA, broaden_spectrum
+from .features import refine_maxima
 from .spectrum import Spectrum, check_grid
 
 
@@ -175,18 +176,8 @@ def _uniform_step(e: np.ndarray, name: str = "spectrum") -> float:
 
 
 def _peak_refine(x: np.ndarray, y: np.ndarray, k: int) -> float:
-    """Position of the maximum near index ``k``: a parabola through the points around it
-    (through log y when all three are positive, which is exact for a Gaussian)."""
-    if k <= 0 or k >= len(y) - 1:
-        return float(x[k])
-    xs, ys = x[k - 1:k + 2], y[k - 1:k + 2]
-    if np.all(ys > 0):
-        ys = np.log(ys)
-    c2, c1, _ = np.polyfit(xs - xs[1], ys, 2)
-    if c2 >= 0:
-        return float(x[k])
-    dx = -c1 / (2.0 * c2)
-    return float(xs[1] + np.clip(dx, xs[0] - xs[1], xs[2] - xs[1]))
+    """Position of the maximum near index ``k``, between channels (see :func:`refine_maxima`)."""
+    return float(refine_maxima(x, y, np.array([k]))[0])
 
 
 # --------------------------------------------------------------------------------------------

@@ -113,15 +113,17 @@ class SiteSpectra:
                         source=self.source, element=self.element, edge=self.edge, site=int(self.sites[row]),
                         meta=dict(self.meta))
 
-    def intensity_at(self, at: float, energy: np.ndarray | None = None) -> np.ndarray:
-        """Each site's intensity at the energy ``at``, linearly interpolated (the end values
-        outside the grid); ``energy``: the grid as drawn elsewhere (placed at a measured onset),
-        point for point the same as :attr:`energy`."""
-        energy = self.energy if energy is None else np.asarray(energy, dtype=np.float64)
-        f = float(np.interp(at, energy, np.arange(len(energy), dtype=float)))
-        i = min(int(f), len(energy) - 2)
-        w = f - i
-        return (1.0 - w) * self.intensity[:, i] + w * self.intensity[:, i + 1]
+    def feature(self, key: str, at: float | None = None, energy: np.ndarray | None = None) -> np.ndarray:
+        """One number per site read off its spectrum (:data:`features.FEATURES`: "intensity" at
+        the energy ``at``, "edge_energy", "peak_energy"...); ``energy``: the grid as drawn
+        elsewhere (placed at a measured onset), point for point the same as :attr:`energy`, so
+        energies come out on that axis."""
+        from amorpha.engine.spectra.features import feature
+
+        grid = self.energy if energy is None else np.asarray(energy, dtype=np.float64)
+        if len(grid) != len(self.energy):
+            raise SpectrumError(f"site spectra: a grid of {len(grid)} points for spectra of {len(self.energy)}")
+        return feature(key).values(grid, self.intensity, at)
 
     def mean(self, label: str = "average") -> Spectrum:
         return Spectrum(self.energy, self.intensity.mean(axis=0), label=label, source=self.source,

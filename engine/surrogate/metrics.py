@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from amorpha.engine.spectra.features import peak_energies
+
 
 def r2_score(reference: np.ndarray, predicted: np.ndarray) -> float:
     """Coefficient of determination over all sites and energies (1 = perfect, 0 = the mean)."""
@@ -43,11 +45,9 @@ def cosine_similarity(reference: np.ndarray, predicted: np.ndarray) -> np.ndarra
 
 
 def peak_position_error(energy: np.ndarray, reference: np.ndarray, predicted: np.ndarray) -> np.ndarray:
-    """|E_peak(predicted) − E_peak(reference)| in eV per spectrum, the peak being the maximum."""
-    energy = np.asarray(energy, dtype=np.float64)
-    ref = np.atleast_2d(reference)
-    pred = np.atleast_2d(predicted)
-    return np.abs(energy[np.argmax(pred, axis=1)] - energy[np.argmax(ref, axis=1)])
+    """|E_peak(predicted) − E_peak(reference)| in eV per spectrum, the peak being the maximum
+    (refined between grid points)."""
+    return np.abs(peak_energies(energy, predicted) - peak_energies(energy, reference))
 
 
 def spectrum_metrics(energy, reference, predicted) -> dict:

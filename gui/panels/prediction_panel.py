@@ -12,6 +12,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
                                QVBoxLayout, QWidget)
 
+from amorpha.engine.spectra.features import FEATURES
 from amorpha.engine.surrogate.xtb import ENERGY_REFERENCES, cluster_radii
 from amorpha.gui.panels.widgets import empty_plot_note
 
@@ -43,6 +44,7 @@ class PredictionPanel(QWidget):
     model_chosen = Signal(str)  # "Si K", "O K": the loaded model to use
     compare_requested = Signal()
     cross_validate_requested = Signal()
+    feature_chosen = Signal(str)  # a key of engine.spectra.features.FEATURES: colour the atoms by it
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -53,6 +55,16 @@ class PredictionPanel(QWidget):
         self.status.setStyleSheet("color: #555")
         self.site_on_click = QCheckBox("Plot a clicked site's spectrum")
         self.site_on_click.setChecked(True)
+        self.feature_combo = QComboBox()
+        for f in FEATURES:
+            self.feature_combo.addItem(f.title, f.key)
+        self.feature_combo.setToolTip("Colour the absorbing atoms by a number read off each one's predicted "
+                                      "spectrum; dragging the dashed energy marker on the spectrum colours "
+                                      "them by their intensity there")
+        self.feature_combo.activated.connect(lambda i: self.feature_chosen.emit(self.feature_combo.itemData(i)))
+        feature_row = QHBoxLayout()
+        feature_row.addWidget(QLabel("Colour atoms by"))
+        feature_row.addWidget(self.feature_combo, 1)
         self.edge_combo = QComboBox()
         self.edge_combo.setToolTip("The loaded models that fit the shown structure: the one used to predict")
         self.edge_combo.currentTextChanged.connect(lambda key: key and self.model_chosen.emit(key))
@@ -115,6 +127,7 @@ class PredictionPanel(QWidget):
         layout.addWidget(self.summary)
         layout.addLayout(buttons)
         layout.addWidget(self.site_on_click)
+        layout.addLayout(feature_row)
         layout.addWidget(self.status)
         layout.addWidget(curve_box, 1)
         self.set_model(None)
@@ -162,6 +175,13 @@ class PredictionPanel(QWidget):
             f"<b>{model.element} {model.edge}</b> surrogate: {regressor} on {model.n_train} site spectra "
             f"from {model.reference or 'unknown reference'}{clusters}{quality}"
         )
+
+    def feature_key(self) -> str:
+        """The spectral feature the atoms are coloured by ("intensity", "edge_energy"...)."""
+        return self.feature_combo.currentData()
+
+    def show_feature(self, key: str) -> None:
+        self.feature_combo.setCurrentIndex(self.feature_combo.findData(key))
 
     def set_choices(self, keys: list[str], current: str) -> None:
         """The models offered in the Edge list ("Si K", ...), ``current`` selected; hidden when

@@ -217,6 +217,7 @@ class SpectrumPanel(QWidget):
         self.marker.setValue(float(energy))
         self.marker.blockSignals(False)
         self.marker.setVisible(True)
+        self.marker.label.valueChanged()  # its label follows moves it was told of, and this was silent
         self._update_hint()
 
     def hide_marker(self) -> None:

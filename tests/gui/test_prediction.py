@@ -76,6 +76,7 @@ def test_dragging_the_energy_marker_colours_atoms_by_their_intensity_there(qtbot
     (average,) = panel.group("predicted")
     assert panel.marker.isVisible()
     assert panel.marker.value() == pytest.approx(average.energy[np.argmax(average.intensity)])
+    assert panel.marker.label.toPlainText() == f"{panel.marker.value():.1f} eV"
     predicted = window.prediction.predicted
     panel.marker.setValue(6.1)  # as a drag does: between two grid points (0.2 eV apart)
     column = window.atoms.arrays["predicted_intensity"]
@@ -86,8 +87,23 @@ def test_dragging_the_energy_marker_colours_atoms_by_their_intensity_there(qtbot
     assert window.viewer.colorbar.info[3] == "Si K intensity at 6.1 eV (predicted)"
     panel.marker.setValue(9.0)
     assert not np.allclose(window.atoms.arrays["predicted_intensity"][predicted.sites], expected)
-    window.prediction.structure_shown(window.atoms)  # a new frame: the old sites' marker goes
-    assert not panel.marker.isVisible()
+
+    # another feature of each site's spectrum: its main peak's energy, on the plot's axis
+    window.prediction_panel.show_feature("peak_energy")
+    window.prediction_panel.feature_chosen.emit("peak_energy")  # as choosing it in the list does
+    peaks = window.atoms.arrays["predicted_peak_energy"]
+    np.testing.assert_allclose(peaks[predicted.sites], predicted.feature("peak_energy"))
+    assert window.viewer.colorbar.info[3] == "Si K main peak energy (eV, predicted)"
+    assert np.ptp(peaks[predicted.sites]) > 0.1  # the sites differ: a colour scale, not one colour
+    panel.marker.setValue(7.0)  # dragging the marker goes back to the intensity there
+    assert window.prediction_panel.feature_key() == "intensity"
+    assert window.view_panel.color_combo.currentText() == "predicted_intensity"
+    window.prediction_panel.show_feature("edge_energy")
+    with qtbot.waitSignal(window.prediction.prediction_settled, timeout=60000):
+        window.prediction.structure_shown(window.atoms)  # a new frame: the old sites' marker goes
+        assert not panel.marker.isVisible()
+    # ... and the chosen feature follows the new prediction
+    assert window.view_panel.color_combo.currentText() == "predicted_edge_energy"
 
 
 def test_model_without_its_element_and_damaged_files(qtbot, empty_window, model_file, tmp_path):
