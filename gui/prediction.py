@@ -191,6 +191,23 @@ class SpectrumPrediction(QObject):
                 if m is self.model or elements is None or m.element in elements]
         self.panel.set_choices(keys, self.key_in_use() or "")
 
+    def _fitting_model(self) -> SpectrumModel | None:
+        """A loaded model whose element the shown structure has (a trained one before a kept
+        built-in of its edge), or None."""
+        elements = set(present_symbols(self._atoms.numbers))
+        keys = sorted(self.models, key=lambda k: k.endswith(BUILTIN_SUFFIX))
+        return next((self.models[k] for k in keys if self.models[k].element in elements), None)
+
+    def _no_sites_note(self, model: SpectrumModel) -> str:
+        """Why the shown structure has no prediction from ``model`` and the ways on ("" if it has
+        the model's element)."""
+        if self._atoms is None or model.element in present_symbols(self._atoms.numbers):
+            return ""
+        other = self._fitting_model()
+        way = f", or choose {next(k for k, m in self.models.items() if m is other)} in the Edge list" if other else ""
+        return (f"The shown structure has no {model.element}: open one with {model.element} to predict "
+                f"{model_key(model)} spectra{way}.")
+
     def _is_builtin(self, model: SpectrumModel) -> bool:
         return any(model is b for b in self._builtins)
 
@@ -210,6 +227,9 @@ class SpectrumPrediction(QObject):
         for group in ("predicted", "site", "reference"):
             self.plot.remove_group(group)
         self.plot.hide_marker()
+        if self.model is not None and self._no_sites_note(self.model) and self._fitting_model() is not None:
+            self.set_model(self._fitting_model(), quiet=True)  # e.g. S K in use, a-SiO2 opened: Si K
+            return
         self._offer_models()
         if self.model is not None:
             self.predict(quiet=True)
@@ -272,7 +292,7 @@ class SpectrumPrediction(QObject):
         try:
             model.sites_of(atoms)
         except ModelMismatchError as exc:
-            self.panel.status.setText(str(exc))
+            self.panel.status.setText(self._no_sites_note(model) or str(exc))
             if not quiet:
                 self.window.show_error("Predict spectra", f"{exc}.")
             self.prediction_settled.emit()
@@ -586,8 +606,8 @@ class SpectrumPrediction(QObject):
             measured = f"; scored on {model.metrics['measured_on']}" if model.metrics.get("measured_on") else ""
             self._model_note = f"Trained on {model.n_train} sites of {directory}{measured}{edge}{skipped}."
             if self._task is None or self._task.finished:  # no prediction to say it with
-                shown = self.panel.status.text() if self._atoms is not None else ""
-                self.panel.status.setText(" ".join(filter(None, (self._model_note, shown[:1].upper() + shown[1:]))))
+                note = self._no_sites_note(model)  # first: why the plot has no curve now
+                self.panel.status.setText(" ".join(filter(None, (note, self._model_note))))
 
         return self.runner.submit(f"Training on {os.path.basename(directory)}", work, done,
                                   self.window._task_error("Training from a folder"))

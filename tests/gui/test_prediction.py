@@ -520,3 +520,26 @@ def test_a_model_tied_to_a_measured_peak_in_the_window(qtbot, empty_window, sili
     task = window.prediction.save(str(tmp_path / "tied.amodel"))
     qtbot.waitUntil(lambda: task.finished, timeout=30000)
     assert SpectrumModel.load(tmp_path / "tied.amodel").onset_at == model.onset_at
+
+
+def test_a_model_of_an_element_the_structure_lacks_says_so_first_and_the_next_structure_gets_a_fitting_one(
+        qtbot, empty_window, silica, model_file):
+    import copy
+
+    window = empty_window
+    prediction = window.prediction
+    show(qtbot, window, silica.copy())
+    with qtbot.waitSignal(prediction.prediction_settled, timeout=60000):
+        prediction.load(str(model_file))
+    si_k = prediction.model
+    cu_k = copy.copy(si_k)  # as if trained from a folder of Cu K spectra
+    cu_k.element = "Cu"
+    prediction.set_model(cu_k, quiet=True)
+    assert window.prediction_panel.status.text() == (
+        "The shown structure has no Cu: open one with Cu to predict Cu K spectra, or choose Si K in the Edge list.")
+    assert window.last_error == ""
+    # the next structure with Si but no Cu: the loaded Si K model is used for it
+    with qtbot.waitSignal(prediction.prediction_settled, timeout=60000):
+        show(qtbot, window, silica.copy())
+    assert prediction.model is si_k and prediction.key_in_use() == "Si K"
+    assert [s.element for s in window.spectrum_panel.group("predicted")] == ["Si"]
