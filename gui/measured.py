@@ -72,12 +72,6 @@ def _seen_text(spectrum, seen) -> str:
     return ", ".join(f"{element} {edge} ({onset:g} eV)" for element, edge, onset in seen)
 
 
-def _class_notes(classes) -> list[str]:
-    """What a microscopist must know about the classes before trusting a fit with them."""
-    absent = [f"{lab}: no site of this class in the model, so no component" for lab in classes.absent]
-    return absent + list(classes.merged)
-
-
 class MeasuredSpectra(QObject):
     changed = Signal()  # the processed spectrum (or the file) changed
     compared = Signal()
@@ -282,8 +276,9 @@ class MeasuredSpectra(QObject):
         the model of its edge (:meth:`_use_model_of`)."""
         element = model.element if model is not None else None
         if element and element != self._scheme_element and site_class_schemes() is not None:
-            from amorpha.engine.spectra.site_classes import default_scheme
+            from amorpha.engine.spectra.site_classes import default_scheme, schemes_for
 
+            self.panel.set_schemes(schemes_for(element))
             self.panel.scheme.setCurrentIndex(max(0, self.panel.scheme.findData(default_scheme(element))))
         self._scheme_element = element or self._scheme_element
         key, self._edge_model = self._edge_model, None
@@ -682,7 +677,7 @@ class MeasuredSpectra(QObject):
             comps = [replace(c, meta={**c.meta, "kind": "class"}) for c in classes.components]
             self.classes = replace(classes, components=comps)
             self.set_components(comps, dict(zip(classes.labels, classes.fractions.tolist())))
-            self.panel.show_notes(_class_notes(classes))
+            self.panel.show_notes(classes.notes)
             self.panel.status.setText(f"{len(comps)} {scheme} classes of the shown model "
                                       f"({int(classes.counts.sum())} {classes.element} sites).")
 

@@ -114,6 +114,8 @@ def test_absent_classes_are_named_and_a_pure_model_is_one_class(model):
     result = explain(classes.average, classes, n_bootstrap=0)
     assert result.fit.fractions.tolist() == [1.0]
     assert sum("no site of this class" in n for n in result.notes) == 4
+    assert result.notes[-1].startswith("one class only (Si4+: all 1000 sites), so there is nothing to tell apart")
+    assert "ring (smallest ring through the site)" in result.notes[-1]
 
 
 def test_indistinguishable_components_are_refused_or_merged(sio_classes):

@@ -165,9 +165,26 @@ class SiteClasses:
                        counts=counts[keep], components=components, site_class=remap[self.site_class],
                        merged=self.merged + [f"merged {a} into {b}" + (f": {why}" if why else "")])
 
+    @property
+    def notes(self) -> list[str]:
+        """What a microscopist must know about the classes before trusting a fit with them."""
+        out = [f"{lab}: no site of this class in the model, so no component" for lab in self.absent]
+        out += self.merged
+        if len(self.labels) == 1:
+            others = " or ".join(f"{k} ({v})" for k, v in schemes_for(self.element).items() if k != self.scheme)
+            out.append(f"one class only ({self.labels[0]}: all {int(self.counts[0])} sites), so there is "
+                       f"nothing to tell apart and its fraction is 1 by construction"
+                       + (f"; another scheme, {others}, may sort the sites" if others else ""))
+        return out
+
     def rows(self) -> list[dict]:
         return [{"class": lab, "sites": int(n), "model_fraction": float(f)}
                 for lab, n, f in zip(self.labels, self.counts, self.fractions)]
+
+
+def schemes_for(element: str) -> dict[str, str]:
+    """The schemes that can class sites of ``element`` (not oxidation for O: no O neighbours)."""
+    return {k: v for k, v in SCHEMES.items() if not (k == "oxidation" and element == "O")}
 
 
 def default_scheme(element: str) -> str:
@@ -190,7 +207,7 @@ def site_classes(atoms, spectra: SiteSpectra, params: ClassParams = ClassParams(
     require(int(spectra.sites.max()) < len(atoms) and int(spectra.sites.min()) >= 0, "spectra",
             f"site indices of this structure ({len(atoms)} atoms)")
     element = spectra.element or atoms.get_chemical_symbols()[int(spectra.sites[0])]
-    require(not (params.scheme == "oxidation" and element == "O"), "scheme",
+    require(params.scheme in schemes_for(element), "scheme",
             "coordination or ring for O sites: they have no O neighbours to count (oxidation)")
     keys = classify(atoms, spectra.sites, params, progress=progress, cancel=cancel)
     present = np.unique(keys)
@@ -315,8 +332,6 @@ def explain(measured: Spectrum, classes: SiteClasses, window=None, background: s
     require(isinstance(classes, SiteClasses) and classes.components, "classes",
             "site classes with at least one component (site_classes)")
     require(0 <= min_distinct < 1, "min_distinct", f"between 0 and 1, got {min_distinct!r}")
-    notes = [f"{lab}: no site of this class in the model, so no component" for lab in classes.absent]
-    notes += classes.merged
     while True:
         fit = fit_components(measured, classes.components, window, background)
         cond = conditioning(fit._columns, fit._bg_columns, fit.labels)
@@ -327,7 +342,7 @@ def explain(measured: Spectrum, classes: SiteClasses, window=None, background: s
             raise IllConditionedError("components", cond.describe(k) + "; the fit cannot tell them apart. "
                                       "Merge these classes (merge=True) or choose another scheme.")
         classes = classes.merge(classes.labels[k], cond.nearest[k][0], cond.describe(k))
-        notes.append(classes.merged[-1])
+    notes = classes.notes
     if n_bootstrap:
         bootstrap(fit, int(n_bootstrap), seed=seed, noise=noise)
     out = Explanation(classes, fit, cond, notes)

@@ -80,10 +80,14 @@ def _table(headers: list[str]) -> QTableWidget:
 
 
 def fill_table(table: QTableWidget, rows: list[list[str]]) -> None:
+    """Fill ``table`` and make it no taller than its rows, so what follows it (fit quality,
+    notes) stays in sight instead of below an empty table."""
     table.setRowCount(len(rows))
     for r, row in enumerate(rows):
         for c, text in enumerate(row):
             table.setItem(r, c, QTableWidgetItem(text))
+    rows_height = table.verticalHeader().length() + table.horizontalHeader().sizeHint().height()
+    table.setMaximumHeight(max(table.minimumHeight(), rows_height + 2 * table.frameWidth() + 2))
 
 
 class MeasuredPanel(QWidget):

@@ -48,6 +48,9 @@ def test_explain_returns_the_models_own_oxidation_fractions(qtbot, explained, tm
         assert float(table.item(row, 1).text()) == pytest.approx(m.fit.fractions[row], abs=1e-3)
         assert float(table.item(row, 3).text()) == pytest.approx(m.explanation.classes.fractions[row], abs=1e-3)
     assert not panel.notes.isVisibleTo(panel)  # every Si class present, none too small: no notes
+    # the table is no taller than its five rows, so the fit quality and notes below it stay in sight
+    rows_height = table.verticalHeader().length() + table.horizontalHeader().sizeHint().height()
+    assert table.maximumHeight() <= rows_height + 2 * table.frameWidth() + 2
     # the fit report carries the class table
     text = saved_report(qtbot, m, tmp_path / "explain.csv")
     assert "# note:" not in text
