@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QFileDialog
 from amorpha.engine.errors import ParameterError, ReadError
 from amorpha.engine.spectra.spectrum import Spectrum, SpectrumError
 from amorpha.engine.surrogate.model import ModelMismatchError
+from amorpha.gui.panels.measured_panel import span_text
 from amorpha.gui.plot_export import PLOT_FILTER, save_plot_image
 
 SPECTRUM_FILTER = "Spectra (*.dm3 *.dm4 *.msa *.ems *.emsa *.hspy *.txt *.csv *.dat);;All files (*)"
@@ -602,7 +603,7 @@ class MeasuredSpectra(QObject):
                 (f"Prediction placed at the edge onset {onset:g} eV{tied}, then: " if onset is not None else "") +
                 f"Shift {shift:+.3f} eV, energy scale {scale:.5f} about {aligned.meta['scale_centre_ev']:.4g} eV, "
                 f"intensity ×{aligned.meta['amplitude']:.4g} + {aligned.meta['constant']:.4g}; "
-                f"compared over {sim['window'][0]:.4g}–{sim['window'][1]:.4g} eV." +
+                f"compared {span_text(sim['window'], window)}." +
                 (" The shift is at the end of the search ({:g} to {:+g} eV): ".format(*aligned.meta["shift_range_ev"]) +
                  "the two do not line up within it. Subtract the background first, or narrow the window "
                  "to the edge." if aligned.meta["shift_at_limit"] else "") +
@@ -778,7 +779,7 @@ class MeasuredSpectra(QObject):
                 self.panel.show_notes(self.explanation.notes)
             self.fit, self.ranked = fit, ranked
             self._draw("fit", fit.model_spectrum(f"fit (R² {fit.r2:.4f})"))
-            self.panel.show_fit(fit, own)
+            self.panel.show_fit(fit, own, window)
             n = len(fit.labels)
             self.panel.status.setText(f"Fitted with {n} component{'s' * (n != 1)} (black dashed curve on the plot).")
             if ranked:

@@ -79,6 +79,15 @@ def _table(headers: list[str]) -> QTableWidget:
     return table
 
 
+def span_text(used, asked=None) -> str:
+    """"over a–b eV" for the range a comparison or fit used, saying so when it is narrower than
+    the window ``asked`` for: outside the curves' common range there is nothing to compare."""
+    text = f"over {used[0]:.4g}–{used[1]:.4g} eV"
+    if asked is not None and (used[0] > asked[0] + 1e-6 or used[1] < asked[1] - 1e-6):
+        text += f", where every curve has values (the window asks {asked[0]:.4g}–{asked[1]:.4g} eV)"
+    return text
+
+
 def fill_table(table: QTableWidget, rows: list[list[str]]) -> None:
     """Fill ``table`` and make it no taller than its rows, so what follows it (fit quality,
     notes) stays in sight instead of below an empty table."""
@@ -408,14 +417,16 @@ class MeasuredPanel(QWidget):
         fill_table(self.similarity, [[name, f"{s['pearson']:.4f}", f"{s['cosine']:.4f}", f"{s['r_factor']:.4f}"]
                                      for name, s in rows])
 
-    def show_fit(self, fit, own: dict | None = None) -> None:
+    def show_fit(self, fit, own: dict | None = None, window=None) -> None:
+        """The fitted fractions (with the model's ``own`` ones) and the fit's quality; ``window``:
+        the one asked for, named when the fit had less."""
         std = fit.fraction_std if fit.fraction_std is not None else np.full(len(fit.labels), np.nan)
         own = own or {}
         fill_table(self.fractions, [[lab, f"{f:.3f}", "" if np.isnan(s) else f"{s:.3f}",
                                      f"{own[lab]:.3f}" if lab in own else ""]
                                     for lab, f, s in zip(fit.labels, fit.fractions, std)])
         self.fit_quality.setText(f"R² {fit.r2:.4f}, R-factor {fit.r_factor:.4f}, reduced χ² {fit.reduced_chi2:.3g} "
-                                 f"over {fit.window[0]:g}–{fit.window[1]:g} eV ({len(fit.energy)} points)")
+                                 f"{span_text(fit.window, window)} ({len(fit.energy)} points)")
 
     def show_decomposition(self, names: list[str]) -> None:
         self.map_choice.blockSignals(True)

@@ -578,3 +578,12 @@ def test_the_edges_not_looked_for_are_named_briefly():
     text = _seen_text(Spectrum(e, np.random.default_rng(1).normal(0.0, 100.0, e.size)), [])
     assert text.startswith("no tabulated edge rises clearly above the background; too few channels before ")
     assert " more to fit one (a power law needs positive energies and counts)" in text and text.count("eV),") == 2
+
+
+def test_a_range_narrower_than_the_window_asked_for_is_named():
+    from amorpha.gui.panels.measured_panel import span_text
+
+    assert span_text((530.81, 560.5), (530.0, 561.0)) == (
+        "over 530.8–560.5 eV, where every curve has values (the window asks 530–561 eV)")
+    assert span_text((522.0, 592.0), (522.0, 592.0)) == "over 522–592 eV"
+    assert span_text((522.0, 592.0)) == "over 522–592 eV"
