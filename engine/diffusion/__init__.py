@@ -12,14 +12,15 @@ from .kmc import KmcParams, KmcResult, run_kmc
 from .network import KB_EV, HopNetwork, RateTable, random_barrier_lattice, simple_cubic_lattice
 from .paths import LandscapeParams, PathParams, Paths, build_network, find_paths, hop_network
 from .potential import UFF_PARAMETERS, HostPotential, MobileAtomCalculator
-from .sites import EnergyGrid, SiteSearchParams, Sites, energy_grid, find_sites
+from .sites import EnergyGrid, NoSiteError, SiteSearchParams, Sites, energy_grid, find_sites
 
 __all__ = [
     "ArrheniusFit", "DiffusionFit", "HopNetwork", "KB_EV", "KmcParams", "KmcResult", "Msd",
     "RateTable", "TemperatureScan", "arrhenius_fit", "diffusion_coefficient",
     "mean_squared_displacement", "percolation_barrier", "random_barrier_lattice", "run_kmc",
     "simple_cubic_lattice", "temperature_scan",
-    "EnergyGrid", "HostPotential", "LandscapeParams", "MobileAtomCalculator", "PathParams",
+    "EnergyGrid", "HostPotential", "LandscapeParams", "MobileAtomCalculator", "NoSiteError",
+    "PathParams",
     "Paths", "SiteSearchParams", "Sites", "UFF_PARAMETERS", "build_network", "energy_grid",
     "find_paths", "find_sites", "hop_network",
 ]

@@ -40,6 +40,22 @@ MAX_MOVE = 0.2
 HESSIAN_STEP = 1e-4
 
 
+class NoSiteError(ParameterError):
+    """No minimum of the mobile atom lies below the energy ceiling: it does not fit in the host.
+
+    Carries what a caller needs to say what to change: the ``element``, the ceiling
+    ``energy_max`` and the ``lowest`` minimum found (eV)."""
+
+    def __init__(self, element: str, energy_max: float, lowest: float):
+        self.element, self.energy_max, self.lowest = str(element), float(energy_max), float(lowest)
+        super().__init__("energy_max", f"no site for {element} in this host below {energy_max:g} "
+                         f"eV (the lowest minimum is {lowest:.4g} eV): the atom does not fit; "
+                         "raise energy_max or choose a smaller atom")
+
+    def __reduce__(self):
+        return (type(self), (self.element, self.energy_max, self.lowest))
+
+
 @dataclass(frozen=True)
 class SiteSearchParams:
     """Sites of one ``element`` atom: grid ``spacing`` (Å), minima up to ``energy_max`` (eV, the
@@ -397,10 +413,7 @@ def search_sites(potential: HostPotential, params: SiteSearchParams, *,
     curvatures = _descend_from_saddles(potential, positions, energies, gnorm)
     ok = (energies <= params.energy_max) & (curvatures[:, 0] > 0.0)
     if not ok.any():
-        raise ParameterError("energy_max", f"no site for {potential.element} in this host below "
-                             f"{params.energy_max:g} eV (the lowest minimum is "
-                             f"{energies.min():.4g} eV): the atom does not fit; raise energy_max "
-                             "or choose a smaller atom")
+        raise NoSiteError(potential.element, params.energy_max, float(energies.min()))
     positions, energies, curvatures = positions[ok], energies[ok], curvatures[ok]
     positions = potential.wrap(positions)
     keep, owner = merge_sites(positions, energies, potential.cell, params.merge_distance)
