@@ -356,7 +356,7 @@ class MeasuredSpectra(QObject):
         shown = replace(self.current, meta={**self.current.meta, "steps": [s.to_dict() for s in steps]})
         self.plot_panel.remove_group("measured")
         self.plot_panel.add_spectrum(shown, "measured")
-        self.panel.show_steps([s.describe() for s in steps])
+        self.panel.show_steps([s.summary() for s in steps])
         if self.region.scene() is None:  # the plot was cleared
             self.plot_panel.plot.addItem(self.region, ignoreBounds=True)
             self.region.setVisible(self.panel.tabs.currentIndex() == 0)
@@ -385,9 +385,7 @@ class MeasuredSpectra(QObject):
                 self._show_background(before, extra)
             self.current = spectrum
             self._show_current()
-            info = spectrum.meta["steps"][-1].info
-            found = ", ".join(f"{k} = {v:.4g}" for k, v in info.items() if isinstance(v, float))
-            self.panel.status.setText(f"{name.replace('_', ' ')} applied" + (f": {found}" if found else "."))
+            self.panel.status.setText(f"{spectrum.meta['steps'][-1].summary()}.")
 
         return self.runner.submit(name.replace("_", " ").capitalize(),
                                   lambda progress, cancel: STEPS[name](before, **params), done,

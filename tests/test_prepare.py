@@ -307,3 +307,20 @@ def test_powerlaw_background_on_a_steep_rise_stays_finite():
     assert fit.r == pytest.approx(-120.0, rel=1e-6) and fit.A == 0.0
     assert np.isfinite(fit.background).all() and np.isfinite(out.intensity).all()
     np.testing.assert_allclose(fit.background, y, rtol=1e-9)
+
+
+def test_every_step_reads_as_words_with_what_it_found():
+    from amorpha.engine.spectra.prepare import Step
+
+    assert Step("calibrate", {"shift": 1.25, "scale": 1.0}).summary() == "Energy axis shifted by +1.250 eV"
+    assert Step("calibrate", {"shift": -2.0, "scale": 1.002}).summary() == \
+        "Energy axis calibrated: E → 1.002·E -2.000 eV"
+    assert Step("edge_step_normalise", {"pre": (470, 520), "post": (580, 630)}, {"e0": 532.04}).summary() == \
+        "Edge step normalised to 1 at E0 = 532.04 eV (pre-edge line 470–520 eV, post-edge line 580–630 eV)"
+    assert Step("smooth", {"method": "gaussian", "window_ev": 0.5}).summary() == \
+        "Smoothed by a Gaussian of FWHM 0.5 eV"
+    assert Step("instrument_broadening", {"gaussian_fwhm": 0.8, "lorentzian_fwhm": 0.0}).summary() == \
+        "Broadened: Gaussian FWHM 0.8 eV, Lorentzian FWHM 0 eV"
+    # a step this version does not know, or one with parameters missing, falls back to its record
+    assert Step("sharpen", {"amount": 2.0}).summary() == "sharpen(amount=2)"
+    assert Step("smooth", {}).summary() == "smooth()"

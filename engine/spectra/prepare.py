@@ -100,6 +100,15 @@ class Step:
                 f"expected {{'name': ..., 'params': {{...}}}}, got {d!r}"[:200])
         return cls(d["name"], _restored(d.get("params") or {}), _restored(d.get("info") or {}))
 
+    def summary(self) -> str:
+        """The step in words, with what it found ("Power-law background A·E^−r fitted over
+        472–527 eV (r = 3.12) and subtracted"); :meth:`describe` for an unknown step."""
+        text = _SUMMARIES.get(self.name)
+        try:
+            return text(self.params, self.info) if text else self.describe()
+        except (KeyError, TypeError, ValueError, IndexError):  # a step saved by another version
+            return self.describe()
+
     def describe(self) -> str:
         """A one-line summary for a list of steps, e.g. ``calibrate(shift=-1.3, scale=1)``."""
         parts = []
@@ -112,6 +121,52 @@ class Step:
                 v = "(" + ", ".join(f"{x:g}" for x in v) + ")"
             parts.append(f"{k}={v}")
         return f"{self.name}({', '.join(parts)})"
+
+
+def _span(window) -> str:
+    return f"{window[0]:g}–{window[1]:g} eV"
+
+
+def _calibration_text(p: dict, info: dict) -> str:
+    shift, scale = float(p.get("shift", 0.0)), float(p.get("scale", 1.0))
+    if scale == 1.0:
+        return f"Energy axis shifted by {shift:+.3f} eV"
+    return f"Energy axis calibrated: E → {scale:.5g}·E {shift:+.3f} eV"
+
+
+def _background_text(p: dict, info: dict) -> str:
+    r = f" (r = {info['r']:.3g})" if "r" in info else ""
+    below = "; the channels below it set to 0" if p.get("zero_fill") else ""
+    return f"Power-law background A·E^−r fitted over {_span(p['window'])}{r} and subtracted{below}"
+
+
+def _fourier_text(p: dict, info: dict) -> str:
+    low = p.get("low_loss")
+    name = f" {low.label}" if isinstance(low, Spectrum) and low.label else ""
+    width = f" (zero-loss FWHM {info['zlp_fwhm']:.3g} eV)" if "zlp_fwhm" in info else ""
+    return f"Fourier-ratio deconvolution by the low loss{name}{width}"
+
+
+def _normalise_text(p: dict, info: dict) -> str:
+    e0 = f" at E0 = {info['e0']:.2f} eV" if "e0" in info else ""
+    return f"Edge step normalised to 1{e0} (pre-edge line {_span(p['pre'])}, post-edge line {_span(p['post'])})"
+
+
+def _smooth_text(p: dict, info: dict) -> str:
+    if p.get("method") == "gaussian":
+        return f"Smoothed by a Gaussian of FWHM {p['window_ev']:g} eV"
+    return f"Smoothed by Savitzky–Golay, order {p.get('order', 2)}, over {p['window_ev']:g} eV"
+
+
+def _broadening_text(p: dict, info: dict) -> str:
+    return (f"Broadened: Gaussian FWHM {p['gaussian_fwhm']:g} eV, Lorentzian FWHM "
+            f"{p['lorentzian_fwhm']:g} eV")
+
+
+#: how a person reads each step (Step.summary); the keys are the steps' names
+_SUMMARIES = {"calibrate": _calibration_text, "powerlaw_background": _background_text,
+              "fourier_ratio": _fourier_text, "edge_step_normalise": _normalise_text,
+              "smooth": _smooth_text, "instrument_broadening": _broadening_text}
 
 
 def steps_of(spectrum: Spectrum) -> list[Step]:

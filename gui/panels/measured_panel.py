@@ -150,6 +150,8 @@ class MeasuredPanel(QWidget):
         self.steps = QListWidget()
         self.steps.setMinimumHeight(70)
         self.steps.setMaximumHeight(110)
+        self.steps.setWordWrap(True)  # a step in words is longer than the dock is wide
+        self.steps.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.undo_button = _button("Undo last step", "Replay every step but the last on the spectrum as read")
         self.undo_button.clicked.connect(self.undo_requested)
         layout.addWidget(QLabel("Steps (each recorded with its parameters):"))
@@ -389,7 +391,7 @@ class MeasuredPanel(QWidget):
 
     def show_steps(self, descriptions: list[str]) -> None:
         self.steps.clear()
-        self.steps.addItems(descriptions or [])
+        self.steps.addItems([f"{k}. {d}" for k, d in enumerate(descriptions or [], 1)])  # wrapped: numbered apart
         self.undo_button.setEnabled(bool(descriptions))
 
     def show_notes(self, notes: list[str]) -> None:

@@ -66,7 +66,11 @@ def test_open_background_window_steps_and_undo(qtbot, empty_window, tmp_path):
     assert m.curves("background") and m.curves("residual") and m.curves("before")
     with qtbot.waitSignal(m.changed, timeout=10000):
         panel.step_requested.emit("smooth", {"method": "savgol", "window_ev": 2.0})
-    assert panel.steps.count() == 2 and panel.steps.item(1).text().startswith("smooth(")
+    assert panel.steps.item(0).text() == (f"1. Power-law background A·E^−r fitted over 450–520 eV "
+                                          f"(r = {step.info['r']:.3g}) and subtracted; the channels below it set to 0")
+    assert panel.steps.count() == 2
+    assert panel.steps.item(1).text() == "2. Smoothed by Savitzky–Golay, order 2, over 2 eV"
+    assert panel.status.text() == "Smoothed by Savitzky–Golay, order 2, over 2 eV."
     (shown,) = window.spectrum_panel.group("measured")
     json.dumps(shown.meta["steps"])  # the steps the project saves are plain JSON
     with qtbot.waitSignal(m.changed, timeout=10000):
@@ -587,3 +591,16 @@ def test_a_range_narrower_than_the_window_asked_for_is_named():
         "over 530.8–560.5 eV, where every curve has values (the window asks 530–561 eV)")
     assert span_text((522.0, 592.0), (522.0, 592.0)) == "over 522–592 eV"
     assert span_text((522.0, 592.0)) == "over 522–592 eV"
+
+
+def test_zero_loss_shift_says_the_shift(qtbot, empty_window, tmp_path):
+    window = empty_window
+    m = opened(qtbot, window, core_loss(tmp_path))
+    e = np.arange(-20.0, 60.0, 0.5)
+    write_msa(Spectrum(e, 1e5 * gauss(e, 0.8, 0.6) + 50, label="low loss"), tmp_path / "low.msa")
+    with qtbot.waitSignal(window.runner.task_finished, timeout=10000):
+        m.load_low_loss(str(tmp_path / "low.msa"))
+    with qtbot.waitSignal(m.changed, timeout=10000):
+        m.zero_loss()
+    assert window.measured_panel.status.text() == "Energy axis shifted by -0.800 eV."
+    assert window.measured_panel.steps.item(0).text() == "1. Energy axis shifted by -0.800 eV"
