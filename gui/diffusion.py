@@ -9,6 +9,7 @@ computed (the engine returns it marked ``cancelled``), so it is shown, not dropp
 """
 from __future__ import annotations
 
+import html
 import math
 from dataclasses import dataclass, replace
 from typing import Callable, Optional
@@ -16,9 +17,9 @@ from typing import Callable, Optional
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from amorpha.engine.diffusion import (arrhenius_fit, build_network, diffusion_coefficient,
-                                      mean_squared_displacement, percolation_barrier, run_kmc,
-                                      temperature_scan)
+from amorpha.engine.diffusion import (UFF_PARAMETERS, NoSiteError, arrhenius_fit, build_network,
+                                      diffusion_coefficient, mean_squared_displacement,
+                                      percolation_barrier, run_kmc, temperature_scan)
 from amorpha.engine.elements import hill_formula
 from amorpha.engine.errors import ParameterError
 from amorpha.engine.tasks import sub_progress
@@ -144,6 +145,41 @@ def _wrap(points: np.ndarray, cell: np.ndarray) -> np.ndarray:
     return (frac - np.floor(frac)) @ cell
 
 
+#: The mobile atom suggested when one does not fit: the smallest in UFF but helium.
+SMALL_ATOM = "Li"
+#: A lowest minimum above this (eV over the free atom) is an atom squeezed in, not a site worth
+#: raising "Sites up to" for: the advice is then another atom or host first.
+SQUEEZED_EV = 3.0
+
+
+def no_site_advice(exc: NoSiteError, short: bool = False) -> str:
+    """Why the mobile atom found no site and what to change: the "Sites up to" ceiling up to the
+    lowest minimum found (rounded up to the box's 0.01 eV), or a smaller atom."""
+    if exc.lowest <= exc.energy_max:  # minima below the ceiling, but saddles, not sites
+        return exc.reason
+    need = math.ceil(exc.lowest * 100 - 1e-9) / 100
+    smaller = UFF_PARAMETERS[SMALL_ATOM][1] < UFF_PARAMETERS[exc.element][1]
+    atom = (f"choose a smaller mobile atom such as {SMALL_ATOM}" if smaller
+            else "use a more open host")
+    if exc.lowest > SQUEEZED_EV:
+        what = (f"{atom}: at {exc.lowest:.1f} eV the atom is squeezed in among the host "
+                "atoms, hardly a site worth raising “Sites up to” for.")
+        if short:
+            return f"No site for {exc.element} (lowest minimum {exc.lowest:.1f} eV): {atom}."
+    else:
+        what = f"raise “Sites up to” to {need:.2f} eV or more, or {atom}."
+        if short:  # for the status bar (~100 characters)
+            return f"No site for {exc.element}: raise “Sites up to” to ≥ {need:.2f} eV or {atom}."
+    return (f"{exc.element} does not fit in this host: its lowest energy minimum is "
+            f"{exc.lowest:.3f} eV, above the {exc.energy_max:.2f} eV of “Sites up to”, so no site "
+            f"was found. To go on, {what}")
+
+
+def failure_line(what: str, reason: str) -> str:
+    """The result or summary line of a step that failed, with what to do."""
+    return f"<b>{html.escape(what)} failed</b>: {html.escape(reason)}"
+
+
 def kmc_summary(result, fit) -> str:
     """One KMC run in words: D when the MSD resolves it (a negative or error-swamped slope is
     said to be unresolved, not shown as a value), and what a stopped run kept."""
@@ -216,42 +252,71 @@ class DiffusionController(QObject):
         self.stop()
         self._generation += 1
         self.atoms = atoms
-        self.landscape = self.kmc = self.scan = self.fit = None
-        self.animate(False)
-        self.overlay.clear()
-        self._host_style(1.0)
-        self.panel.set_landscape(None)
+        self._drop_landscape()
         self.panel.set_busy(False)
-        self.panel.animate_button.setEnabled(False)
         symbols = hill_formula(atoms.numbers) if atoms is not None else ""
         self.panel.host.setText(f"Host (frozen): {self.window.source or 'the shown model'}, "
                                 f"{symbols}" if atoms is not None else "Host: no model shown.")
 
+    def _drop_landscape(self, summary: Optional[str] = None) -> None:
+        """No landscape (another model, or the search for a new one failed): no sites, paths
+        or walkers in the viewer, and no KMC until sites and paths are found again."""
+        self.landscape = self.kmc = self.scan = self.fit = None
+        self.animate(False)
+        self.overlay.clear()
+        self._host_style(1.0)
+        self.panel.set_landscape(None, *([summary] if summary else []))
+        self.panel.animate_button.setEnabled(False)
+
     # -- running ----------------------------------------------------------------------------
-    def _submit(self, label: str, work: Callable, done: Callable) -> None:
+    def _submit(self, label: str, work: Callable, done: Callable, line=None,
+                failed_also: Optional[Callable] = None) -> None:
+        """Run ``work`` in the background; ``line`` (a label of the panel, the result line by
+        default) says that it runs, then that it failed or, when stopped, what it said before.
+        ``failed_also(exc)`` follows a failure (when the same model is still shown)."""
         generation = self._generation
+        line = line if line is not None else self.panel.result
+        before, running = line.text(), f"{label}…"
+
+        def current() -> bool:
+            return generation == self._generation
 
         def applied(result):
             self.panel.set_busy(False)
-            if generation == self._generation:
+            if current():
                 done(result)
 
         def failed(exc):
             self.panel.set_busy(False)
             self._then_scan = False
+            if current():
+                line.setText(failure_line(label, self._reason(exc)))
+                if failed_also is not None:
+                    failed_also(exc)
             self._error(label, exc)
 
         def cancelled():
             self.panel.set_busy(False)
             self._then_scan = False
+            if current() and line.text() == running:  # a stopped run shows what it kept instead
+                line.setText(before)
             self.window.statusBar().showMessage(f"{label} stopped.", 8000)
 
-        self.panel.set_busy(True, f"{label}…")
+        self.panel.set_busy(True)
+        line.setText(running)
         self._task = self.runner.submit(label, work, applied, failed, cancelled)
 
+    @staticmethod
+    def _reason(exc: BaseException) -> str:
+        """What went wrong, in the words a person can act on."""
+        if isinstance(exc, NoSiteError):
+            return no_site_advice(exc)
+        return str(exc) if isinstance(exc, ParameterError) else f"{type(exc).__name__}: {exc}"
+
     def _error(self, what: str, exc: BaseException) -> None:
-        reason = str(exc) if isinstance(exc, ParameterError) else f"{type(exc).__name__}: {exc}"
-        self.window.show_error(what, f"{what} failed.\n\n{reason}")
+        self.window.show_error(f"{what} failed", f"{what} failed.\n\n{self._reason(exc)}")
+        if isinstance(exc, NoSiteError):  # the status bar shows ~100 characters: what to do
+            self.window.statusBar().showMessage(no_site_advice(exc, short=True), 20000)
 
     def stop(self) -> None:
         if self._task is not None and not self._task.finished:
@@ -280,7 +345,13 @@ class DiffusionController(QObject):
                 percolation = None
             return Landscape(atoms, sites, paths, network, percolation, function.key, *note)
 
-        self._submit(f"Sites and paths of {params.sites.element}", work, self._show_landscape)
+        self._submit(f"Sites and paths of {params.sites.element}", work, self._show_landscape,
+                     line=self.panel.summary, failed_also=self._landscape_failed)
+
+    def _landscape_failed(self, exc: BaseException) -> None:
+        """The old landscape (another element, other settings) must not pass for the new one:
+        it goes, and KMC waits for sites and paths that exist."""
+        self._drop_landscape(self.panel.summary.text())
 
     def _show_landscape(self, landscape: Landscape) -> None:
         self.landscape, self.kmc, self.scan, self.fit = landscape, None, None, None
@@ -392,6 +463,7 @@ class DiffusionController(QObject):
             self.fit = arrhenius_fit(scan.temperatures, scan.D, scan.D_err)
         except ParameterError as exc:
             self.fit = None
+            self.panel.result.setText(failure_line("Arrhenius fit", self._reason(exc)))
             self._error("Arrhenius fit", exc)
             return
         self.panel.show_arrhenius(scan.temperatures, scan.D, scan.D_err, self.fit, percolation)

@@ -27,6 +27,9 @@ HOST_STYLES = [("small, no bonds", 0.3), ("as they are", 1.0), ("hidden", None)]
 CURVE = "#1f77b4"
 FIT = "#d62728"
 REFERENCE = "#7f7f7f"
+#: Tooltips of Run KMC and Temperature scan (a disabled one adds why).
+RUN_TIPS = ("Walkers at one temperature: MSD and D ± its standard error",
+            "One run per temperature, then the Arrhenius fit")
 
 
 def _plot(left: str, bottom: str) -> pg.PlotWidget:
@@ -231,10 +234,8 @@ class DiffusionPanel(QWidget):
         self.animated = int_spin(0, 500, 12)
         self.animated.setToolTip("How many walkers move in the viewer after a run")
         self.kmc_button = QPushButton("Run KMC")
-        self.kmc_button.setToolTip("Walkers at one temperature: MSD and D ± its standard error")
         self.kmc_button.clicked.connect(self.kmc_requested)
         self.scan_button = QPushButton("Temperature scan")
-        self.scan_button.setToolTip("One run per temperature, then the Arrhenius fit")
         self.scan_button.clicked.connect(self.scan_requested)
         self.stop_button = QPushButton("Stop")
         self.stop_button.setToolTip("Stop the running search or KMC (a run keeps its trajectory so far)")
@@ -283,6 +284,7 @@ class DiffusionPanel(QWidget):
         layout.addWidget(landscape)
         layout.addWidget(kmc_box)
         layout.addWidget(self.tabs, 1)
+        self._busy = False
         self.set_landscape(None)
 
     # -- parameters -----------------------------------------------------------------------------
@@ -311,20 +313,32 @@ class DiffusionPanel(QWidget):
     def temperatures(self) -> np.ndarray:
         return np.linspace(self.t_from.value(), self.t_to.value(), self.n_temperatures.value())
 
-    def set_busy(self, busy: bool, message: str = "") -> None:
-        for b in (self.find_button, self.kmc_button, self.scan_button):
-            b.setEnabled(not busy)
+    def set_busy(self, busy: bool) -> None:
+        """While a task runs only Stop is enabled; after it, KMC only with a landscape."""
+        self._busy = busy
+        self.find_button.setEnabled(not busy)
         self.stop_button.setEnabled(busy)
-        if message:
-            self.result.setText(message)
+        self._enable_runs()
+
+    def _enable_runs(self) -> None:
+        """Run KMC and Temperature scan walk on the landscape's hop network: without one they
+        are disabled, and their tooltips say why."""
+        ready = self._landscape_shown and not self._busy
+        for button, tip in ((self.kmc_button, RUN_TIPS[0]), (self.scan_button, RUN_TIPS[1])):
+            button.setEnabled(ready)
+            button.setToolTip(tip if self._landscape_shown else
+                              f"{tip}. Needs the sites and paths of the shown model: Find sites "
+                              "and paths first (the walkers hop on their network)")
 
     # -- landscape ------------------------------------------------------------------------------
     def set_landscape(self, paths, summary: str = "No landscape yet: Find sites and paths.") -> None:
+        """The paths of the shown landscape (None: there is none, so no KMC) and its summary."""
         self.model.set_paths(paths)
         self.summary.setText(summary)
+        self.landscape_summary = summary  # what the summary says again after a stopped search
         has = paths is not None
-        self.kmc_button.setEnabled(has)
-        self.scan_button.setEnabled(has)
+        self._landscape_shown = has
+        self._enable_runs()
         self._no_profile()
         if has:
             self.table.resizeColumnsToContents()

@@ -219,7 +219,9 @@ def test_bad_input_gives_a_message_and_keeps_everything(qtbot, empty_window):
     window.diffusion_panel.energy_max.setValue(1.0)
     with qtbot.waitSignal(window.error_shown, timeout=60000) as blocker:
         window.diffusion_panel.find_button.click()
-    assert "no site for K" in blocker.args[0]
+    assert "K does not fit in this host: its lowest energy minimum is 10.198 eV" in blocker.args[0]
+    assert "choose a smaller mobile atom such as Li: at 10.2 eV the atom is squeezed in" in \
+        blocker.args[0]
     assert window.diffusion.landscape is None and len(window.atoms) == 32
     assert window.diffusion_panel.find_button.isEnabled()
 

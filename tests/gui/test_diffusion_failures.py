@@ -1,0 +1,115 @@
+"""What the Diffusion panel says and allows when a step fails, on the case a user review met:
+the default mobile atom (Cu, sites up to 1 eV, UFF) in α-quartz, whose lowest Cu minimum is
+1.559 eV, so no site is found; Li fits (54 sites in 2×2×2 cells)."""
+import pytest
+
+from amorpha.engine.build.crystals import CrystalParams, build_crystal
+
+from .test_diffusion_panel import fcc_host, find, show
+
+
+@pytest.fixture
+def quartz_window(qtbot, empty_window):
+    show(qtbot, empty_window, build_crystal(CrystalParams("alpha-quartz", (2, 2, 2))), "α-quartz")
+    empty_window.docks["Diffusion"].raise_()
+    return empty_window
+
+
+def find_li(qtbot, window):
+    window.last_error = ""  # find() stops at an error: not at the one shown before
+    return find(qtbot, window, "Li", hop_distance=6.0, energy_max=1.0)
+
+
+def runs_enabled(panel):
+    return panel.kmc_button.isEnabled(), panel.scan_button.isEnabled()
+
+
+def test_no_site_says_what_to_change_and_kmc_waits_for_a_landscape(qtbot, quartz_window):
+    window = quartz_window
+    panel, control = window.diffusion_panel, window.diffusion
+    # no landscape yet: nothing to walk on, and the buttons say so
+    assert runs_enabled(panel) == (False, False)
+    assert "Find sites and paths first" in panel.kmc_button.toolTip()
+    assert "Find sites and paths first" in panel.scan_button.toolTip()
+
+    assert panel.element.currentText() == "Cu" and panel.energy_max.value() == 1.0  # defaults
+    with qtbot.waitSignal(window.error_shown, timeout=300000) as blocker:
+        panel.find_button.click()
+        assert "Sites and paths of Cu…" in panel.summary.text()  # says what runs, where it runs
+    message = blocker.args[0]
+    # was "energy_max: no site for Cu in this host below 1 eV (the lowest minimum is 1.559 eV):
+    # the atom does not fit; raise energy_max or choose a smaller atom" (no such box in the panel)
+    assert "lowest energy minimum is 1.559 eV" in message
+    assert "raise “Sites up to” to 1.56 eV or more" in message
+    assert "choose a smaller mobile atom such as Li" in message
+    assert window.statusBar().currentMessage() == (
+        "No site for Cu: raise “Sites up to” to ≥ 1.56 eV or choose a smaller mobile atom such as Li.")
+    # the panel says it failed and why (not "… running"), and is idle again
+    summary = panel.summary.text()
+    assert "Sites and paths of Cu failed" in summary and "1.56 eV or more" in summary
+    assert "…" not in summary and "…" not in panel.result.text()
+    assert not panel.stop_button.isEnabled() and panel.find_button.isEnabled()
+    assert not window.task_status.bar.isVisible()
+    assert runs_enabled(panel) == (False, False) and control.landscape is None
+
+    # the advice works: Li fits, and then KMC can run
+    find_li(qtbot, window)
+    assert runs_enabled(panel) == (True, True)
+    assert "first" not in panel.kmc_button.toolTip()
+    assert control.overlay.sites_node.visible
+
+    # a search that fails drops the landscape it would replace: KMC waits again
+    panel.element.setCurrentText("Cu")
+    with qtbot.waitSignal(window.error_shown, timeout=300000):
+        panel.find_button.click()
+    assert control.landscape is None and not control.overlay.sites_node.visible
+    assert panel.model.rowCount() == 0
+    assert runs_enabled(panel) == (False, False)
+    assert "Sites and paths of Cu failed" in panel.summary.text()
+
+    # so does another model, with or without a landscape
+    find_li(qtbot, window)
+    assert runs_enabled(panel) == (True, True)
+    show(qtbot, window, fcc_host(), "fcc Ag")
+    assert runs_enabled(panel) == (False, False) and control.landscape is None
+    assert "Find sites and paths first" in panel.kmc_button.toolTip()
+
+
+def test_a_failed_run_says_so_and_is_idle_again(qtbot, quartz_window):
+    """A KMC run or scan that fails (here at 0 K) said "KMC at 0 K…" for ever."""
+    window = quartz_window
+    panel, control = window.diffusion_panel, window.diffusion
+    find_li(qtbot, window)
+    panel.temperature.setValue(0.0)
+    with qtbot.waitSignal(window.error_shown, timeout=60000) as blocker:
+        panel.kmc_button.click()
+        assert panel.result.text() == "KMC at 0 K…"
+    assert "above 0 K" in blocker.args[0]
+    text = panel.result.text()
+    assert text.startswith("<b>KMC at 0 K failed</b>") and "above 0 K" in text
+    assert not panel.stop_button.isEnabled() and not control.busy
+    assert not window.task_status.bar.isVisible()
+    assert runs_enabled(panel) == (True, True)  # the landscape is still good
+
+    panel.t_from.setValue(0.0)
+    with qtbot.waitSignal(window.error_shown, timeout=60000):
+        panel.scan_button.click()
+    assert panel.result.text().startswith("<b>Temperature scan failed</b>")
+    assert runs_enabled(panel) == (True, True) and control.landscape is not None
+
+
+def test_no_site_advice_for_a_small_atom_and_for_minima_that_are_saddles():
+    from amorpha.engine.diffusion import NoSiteError
+    from amorpha.gui.diffusion import no_site_advice
+
+    li = no_site_advice(NoSiteError("Li", 0.5, 0.931))
+    assert "raise “Sites up to” to 0.94 eV or more, or use a more open host" in li
+    assert "smaller" not in li
+    # minima below the ceiling that are no sites (saddles): no height to reach, the engine's words
+    assert no_site_advice(NoSiteError("Cu", 1.0, 0.2)) == NoSiteError("Cu", 1.0, 0.2).reason
+    # far above the free atom: a smaller atom first, not a ceiling of 10 eV
+    k = no_site_advice(NoSiteError("K", 1.0, 10.198))
+    assert "choose a smaller mobile atom such as Li: at 10.2 eV the atom is squeezed in" in k
+    assert "10.20 eV or more" not in k
+    assert no_site_advice(NoSiteError("K", 1.0, 10.198), short=True) == \
+        "No site for K (lowest minimum 10.2 eV): choose a smaller mobile atom such as Li."
