@@ -62,7 +62,10 @@ def read_model_zip(path, fmt: str, version: int, what: str, arrays_name: str = "
                 arrays = {k: npz[k] for k in npz.files}
     except FileNotFoundError:
         raise ReadError(path, None, "no such file") from None
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, OSError, ValueError) as exc:
+    except zipfile.BadZipFile:
+        raise ReadError(path, None, f"not an Amorpha {what}: Amorpha saves those as zip archives, and this "
+                                    f"file is not one") from None
+    except (KeyError, json.JSONDecodeError, OSError, ValueError) as exc:
         raise ReadError(path, None, f"not an Amorpha {what} ({exc})") from None
     if not isinstance(meta, dict) or meta.get("format") != fmt:
         raise ReadError(path, None, f"not an Amorpha {what} (format "

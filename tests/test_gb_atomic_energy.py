@@ -140,7 +140,7 @@ def test_save_load_and_refusals(tmp_path, model):
     np.testing.assert_allclose(again.predict(crystal), model.predict(crystal), atol=1e-12)
     assert again.descriptor == model.descriptor and again.metrics == model.metrics
     (tmp_path / "bad.aemodel").write_bytes(b"not a zip")
-    with pytest.raises(ReadError, match="not an Amorpha atomic-energy model"):
+    with pytest.raises(ReadError, match="not an Amorpha atomic-energy model: Amorpha saves those as zip archives"):
         ae.AtomicEnergyModel.load(tmp_path / "bad.aemodel")
     with pytest.raises(ReadError, match="no such file"):
         ae.AtomicEnergyModel.load(tmp_path / "missing.aemodel")

@@ -81,3 +81,12 @@ def test_shared_eels_files(shared_data):
     ta = read_microscope(eels / "eelsdb/ta2o5-amoprhou.headerless_2col.txt")
     assert ta.energy[0] == 150.0 and len(ta.energy) == 2998
     assert read_microscope(eels / "rosettasciio/test-EELS_spectrum.dm3").energy[0] == -100.0
+
+
+def test_a_cut_short_dm_file_is_said_to_be_cut_short(shared_data, tmp_path):
+    whole = (shared_data / "eels/rosettasciio/test-EELS_spectrum.dm3").read_bytes()
+    for size in (len(whole) // 3, len(whole) - 100):
+        cut = tmp_path / "cut.dm3"
+        cut.write_bytes(whole[:size])
+        with pytest.raises(ReadError, match="cut.dm3: not a readable DM3 file: it ends before the data its own headers announce, so it was cut short"):
+            read_microscope(cut)

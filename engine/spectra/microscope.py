@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import struct
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -109,6 +110,10 @@ def read_microscope(path) -> SpectrumData:
         signals = reader(path, lazy=False)
     except ImportError as exc:
         raise ReadError(path, None, f"reading {ext} files needs RosettaSciIO ({exc})") from None
+    except (struct.error, EOFError) as exc:  # a binary field read past the end of the file
+        raise ReadError(path, None, f"not a readable {ext[1:].upper()} file: it ends before the data its own "
+                                    f"headers announce, so it was cut short (copied or downloaded only in "
+                                    f"part?), is damaged, or is another kind of file ({exc})") from None
     except Exception as exc:  # noqa: BLE001 - any failure inside a third-party reader is a bad file
         raise ReadError(path, None, f"not a readable {ext[1:].upper()} file ({type(exc).__name__}: {exc})") from None
     spectra = [s for s in signals if len(s.get("axes", [])) >= 1 and np.asarray(s["data"]).ndim >= 1]
