@@ -18,8 +18,9 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from amorpha.engine.diffusion import (UFF_PARAMETERS, NoSiteError, arrhenius_fit, build_network,
-                                      diffusion_coefficient, mean_squared_displacement,
-                                      percolation_barrier, run_kmc, temperature_scan)
+                                      cells_crossed, diffusion_coefficient,
+                                      mean_squared_displacement, percolation_barrier, run_kmc,
+                                      temperature_scan)
 from amorpha.engine.elements import hill_formula
 from amorpha.engine.errors import ParameterError
 from amorpha.engine.tasks import sub_progress
@@ -175,6 +176,46 @@ def no_site_advice(exc: NoSiteError, short: bool = False) -> str:
             f"was found. To go on, {what}")
 
 
+#: What the two energies of a temperature scan are (the result line's tooltip), as computed.
+SCAN_TIP = (
+    "<p><b>E_a</b> and D₀: a straight line through ln D against 1/kT, weighted by the errors of "
+    "D. Each D is the slope of the walkers' mean squared displacement (÷ 6) over the second half "
+    "of a run as long as a walker needs, on average, for the set hops per walker (the same "
+    "number at every temperature).</p>"
+    "<p><b>Percolation barrier</b> θ: the lowest barrier at which the paths with barriers up to "
+    "θ (each counted with the higher of its two ways) join into one cluster that spans the "
+    "periodic cell in all three directions. A walker that traverses the cell has to take a path "
+    "that high, so at low T the activation energy of long-range D tends to θ.</p>"
+    "<p>An E_a well below θ is the usual sign that the walkers did not get across the cell "
+    "within the simulated time (the result line says so when none crossed it in all three "
+    "directions): the scan then measured local hopping, or hopping along channels, and the "
+    "long-range D at low T is governed by θ.</p>")
+
+
+def scan_note(temperatures, reach, percolation: Optional[float]) -> str:
+    """A sentence for the result line when at some temperature of a scan the walkers did not
+    cross the cell in all three directions (``reach``: per temperature, how many cell lengths
+    they got along each cell vector, :func:`cells_crossed`); empty when they did."""
+    if reach is None or not len(reach):
+        return ""
+    reach = np.asarray(reach)
+    short = (reach < 1.0).any(axis=1)
+    if not short.any():
+        return ""
+    at = ("" if short.all() else
+          "At " + ", ".join(f"{t:g}" for t in np.asarray(temperatures)[short]) + " K t")
+    never = [axis for axis, no in zip("abc", (reach[short] < 1.0).all(axis=0)) if no]
+    none = ""
+    if len(never) == 3:
+        none = " (none went a whole cell length in any direction)"
+    elif never:
+        none = f" (none went a whole cell length along {' or '.join(never)})"
+    governs = ("3D long-range D at low T is governed by the percolation barrier"
+               if percolation is not None else "this network allows no 3D long-range diffusion")
+    return (f" {at or 'T'}he walkers did not cross the cell in all three directions{none}, so "
+            f"E_a describes only the hops they made; {governs}.")
+
+
 def failure_line(what: str, reason: str) -> str:
     """The result or summary line of a step that failed, with what to do."""
     return f"<b>{html.escape(what)} failed</b>: {html.escape(reason)}"
@@ -304,6 +345,7 @@ class DiffusionController(QObject):
 
         self.panel.set_busy(True)
         line.setText(running)
+        line.setToolTip("")
         self._task = self.runner.submit(label, work, applied, failed, cancelled)
 
     @staticmethod
@@ -421,9 +463,11 @@ class DiffusionController(QObject):
         def work(progress, cancel):
             scan = temperature_scan(network, temperatures, params, progress=progress,
                                     cancel=cancel)
+            reach = ([cells_crossed(run, network.cell) for run in scan.results]
+                     if network.periodic else None)
             if scan.cancelled:
-                relay.partial.emit((generation, scan))
-            return scan
+                relay.partial.emit((generation, (scan, reach)))
+            return scan, reach
 
         self.animate(False)
         self._submit("Temperature scan", work, self._show_scan)
@@ -449,7 +493,10 @@ class DiffusionController(QObject):
         self._set_walkers(result, start=True)
         self.kmc_shown.emit()
 
-    def _show_scan(self, scan) -> None:
+    def _show_scan(self, outcome) -> None:
+        """The scan, its Arrhenius fit and what the two energies mean; ``outcome`` is the scan
+        and how far its walkers got along each cell vector at each temperature."""
+        scan, reach = outcome
         self.scan = scan
         percolation = self.landscape.percolation
         beside = (f"percolation barrier <b>{percolation:.3f} eV</b>" if percolation is not None
@@ -472,7 +519,9 @@ class DiffusionController(QObject):
             f"{len(scan.temperatures)} temperatures, {scan.temperatures[0]:g}–"
             f"{scan.temperatures[-1]:g} K{stopped}: E_a = <b>{fit.activation_energy:.3f} ± "
             f"{fit.activation_energy_err:.3f} eV</b>, D₀ = "
-            f"{format_d(fit.prefactor, fit.prefactor_err)}; {beside}.")
+            f"{format_d(fit.prefactor, fit.prefactor_err)}; {beside}."
+            + scan_note(scan.temperatures, reach, percolation))
+        self.panel.result.setToolTip(SCAN_TIP)
         if scan.results:
             self._set_walkers(scan.results[-1], start=False)
         self.scan_shown.emit()

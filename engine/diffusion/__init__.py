@@ -6,8 +6,8 @@ Arrhenius parameters, and the percolation barrier that bounds the activation ene
 Units: Å, eV, s, K; D in Å²/s.
 """
 from .analysis import (ArrheniusFit, DiffusionFit, Msd, TemperatureScan, arrhenius_fit,
-                       diffusion_coefficient, mean_squared_displacement, percolation_barrier,
-                       temperature_scan)
+                       cells_crossed, diffusion_coefficient, mean_squared_displacement,
+                       percolation_barrier, temperature_scan)
 from .kmc import KmcParams, KmcResult, run_kmc
 from .network import KB_EV, HopNetwork, RateTable, random_barrier_lattice, simple_cubic_lattice
 from .paths import LandscapeParams, PathParams, Paths, build_network, find_paths, hop_network
@@ -16,7 +16,7 @@ from .sites import EnergyGrid, NoSiteError, SiteSearchParams, Sites, energy_grid
 
 __all__ = [
     "ArrheniusFit", "DiffusionFit", "HopNetwork", "KB_EV", "KmcParams", "KmcResult", "Msd",
-    "RateTable", "TemperatureScan", "arrhenius_fit", "diffusion_coefficient",
+    "RateTable", "TemperatureScan", "arrhenius_fit", "cells_crossed", "diffusion_coefficient",
     "mean_squared_displacement", "percolation_barrier", "random_barrier_lattice", "run_kmc",
     "simple_cubic_lattice", "temperature_scan",
     "EnergyGrid", "HostPotential", "LandscapeParams", "MobileAtomCalculator", "NoSiteError",

@@ -113,6 +113,21 @@ def diffusion_coefficient(result: KmcResult, dimensions: int = 3,
                         float(times[window][0]), float(times[-1]))
 
 
+def cells_crossed(result: KmcResult, cell) -> np.ndarray:
+    """How far the walkers of a run got along each lattice vector of ``cell``, in cell lengths:
+    the largest |fractional displacement| of any walker at any recorded time, shape (3,).
+
+    Below 1 along a vector, no walker crossed the cell that way during the run, so its D is not
+    that of long-range diffusion in all three directions (the walkers stayed in a cluster or a
+    channel of low barriers, or the run was too short to get over the percolation barrier).
+    """
+    inverse = np.linalg.inv(np.asarray(cell, dtype=np.float64))
+    reach = np.zeros(3)
+    for frame in result.displacements:  # one recorded time at a time: no copy of them all
+        np.maximum(reach, np.abs(frame @ inverse).max(axis=0), out=reach)
+    return reach
+
+
 def temperature_scan(network: HopNetwork, temperatures: Sequence[float], params: KmcParams, *,
                      dimensions: int = 3, fit_from: float = 0.5,
                      progress: Optional[ProgressFn] = None,

@@ -113,3 +113,44 @@ def test_no_site_advice_for_a_small_atom_and_for_minima_that_are_saddles():
     assert "10.20 eV or more" not in k
     assert no_site_advice(NoSiteError("K", 1.0, 10.198), short=True) == \
         "No site for K (lowest minimum 10.2 eV): choose a smaller mobile atom such as Li."
+
+
+def test_a_scan_that_never_crossed_the_cell_says_what_e_a_is(qtbot, quartz_window):
+    """Li in α-quartz moves along the c channels (barriers 0.33–0.60 eV) but must cross
+    2.759 eV to go sideways: the scan's E_a (~0.6 eV) stood beside that percolation barrier with
+    no word on which one long-range diffusion follows."""
+    window = quartz_window
+    panel, control = window.diffusion_panel, window.diffusion
+    landscape = find_li(qtbot, window)
+    assert landscape.percolation == pytest.approx(2.759, abs=2e-3)
+    panel.walkers.setValue(50)
+    panel.hops.setValue(2000)
+    panel.n_temperatures.setValue(3)
+    with qtbot.waitSignal(control.scan_shown, timeout=60000):
+        panel.scan_button.click()
+    assert control.fit.activation_energy < 1.0
+    text = panel.result.text()
+    assert "E_a" in text and "percolation barrier <b>2.759 eV</b>" in text
+    assert ("The walkers did not cross the cell in all three directions (none went a whole cell "
+            "length along a or b), so E_a describes only the hops they made; 3D long-range D at "
+            "low T is governed by the percolation barrier.") in text
+    tip = panel.result.toolTip()
+    assert "<b>Percolation barrier</b> θ: the lowest barrier" in tip and "second half" in tip
+
+    # a KMC run after it does not keep the scan's explanation
+    with qtbot.waitSignal(control.kmc_shown, timeout=60000):
+        panel.kmc_button.click()
+    assert panel.result.toolTip() == "" and "percolation" not in panel.result.text()
+
+
+def test_scan_note_names_the_temperatures_and_directions_not_crossed():
+    from amorpha.gui.diffusion import scan_note
+
+    assert scan_note([500, 600], [[1.5, 2.0, 3.0], [2.0, 2.5, 4.0]], 1.2) == ""
+    some = scan_note([500, 600, 700], [[0.3, 0.9, 5.0], [0.6, 1.2, 5.0], [1.1, 1.5, 5.0]], 1.2)
+    assert some.startswith(" At 500, 600 K the walkers did not cross the cell in all three "
+                           "directions (none went a whole cell length along a), so")
+    stuck = scan_note([500, 600], [[0.3, 0.2, 0.5], [0.4, 0.3, 0.2]], None)
+    assert "(none went a whole cell length in any direction)" in stuck
+    assert stuck.endswith("this network allows no 3D long-range diffusion.")
+    assert scan_note([500, 600], None, None) == ""  # a finite network has no cell to cross

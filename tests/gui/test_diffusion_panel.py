@@ -156,6 +156,8 @@ def test_kmc_walkers_and_arrhenius_against_the_exact_d(qtbot, fcc_window):
     assert control.fit.activation_energy_err < 0.05
     text = panel.result.text()
     assert "E_a" in text and "percolation barrier" in text and "1.377 eV" in text
+    assert "did not cross" not in text  # the walkers crossed the cell: nothing to warn of
+    assert "<b>Percolation barrier</b>" in panel.result.toolTip()
     names = [item.name() for item in panel.arrhenius_plot.getPlotItem().listDataItems()]
     assert any(n and n.startswith("fit: E_a") for n in names)
     assert any(n and "percolation barrier" in n for n in names)
