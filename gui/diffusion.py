@@ -262,6 +262,7 @@ class DiffusionController(QObject):
         self._task = None
         self._generation = 0
         self._then_scan = False
+        self._advice = ""  # what the status bar was told to do after a failure
         self._bonds_were_visible = None
         self._frame = 0
         self._relay = _Relay(self)
@@ -344,6 +345,9 @@ class DiffusionController(QObject):
             self.window.statusBar().showMessage(f"{label} stopped.", 8000)
 
         self.panel.set_busy(True)
+        status = self.window.statusBar()
+        if self._advice and status.currentMessage() == self._advice:  # followed or outdated
+            status.clearMessage()
         line.setText(running)
         line.setToolTip("")
         self._task = self.runner.submit(label, work, applied, failed, cancelled)
@@ -358,7 +362,8 @@ class DiffusionController(QObject):
     def _error(self, what: str, exc: BaseException) -> None:
         self.window.show_error(f"{what} failed", f"{what} failed.\n\n{self._reason(exc)}")
         if isinstance(exc, NoSiteError):  # the status bar shows ~100 characters: what to do
-            self.window.statusBar().showMessage(no_site_advice(exc, short=True), 20000)
+            self._advice = no_site_advice(exc, short=True)
+            self.window.statusBar().showMessage(self._advice, 20000)
 
     def stop(self) -> None:
         if self._task is not None and not self._task.finished:

@@ -52,8 +52,9 @@ def test_no_site_says_what_to_change_and_kmc_waits_for_a_landscape(qtbot, quartz
     assert not window.task_status.bar.isVisible()
     assert runs_enabled(panel) == (False, False) and control.landscape is None
 
-    # the advice works: Li fits, and then KMC can run
+    # the advice works: Li fits, and then KMC can run; the status bar no longer says "No site"
     find_li(qtbot, window)
+    assert window.statusBar().currentMessage() == ""
     assert runs_enabled(panel) == (True, True)
     assert "first" not in panel.kmc_button.toolTip()
     assert control.overlay.sites_node.visible
