@@ -17,7 +17,7 @@ def test_msa_written_by_rosettasciio_reads_back(tmp_path):
               "original_metadata": {}}
     file_writer(str(tmp_path / "ok.msa"), signal)
     data = read_microscope(tmp_path / "ok.msa")
-    assert data.kind == "spectrum" and data.title == "O K test"
+    assert data.kind == "spectrum" and data.title == "ok.msa" and data.meta["title in the file"] == "O K test"
     np.testing.assert_allclose(data.energy, 520.0 + 0.25 * np.arange(300))
     np.testing.assert_allclose(data.data, counts, rtol=1e-5)
     assert data.meta["dispersion (eV/channel)"] == 0.25 and data.meta["beam energy (keV)"] == 200.0

@@ -138,8 +138,12 @@ def read_microscope(path) -> SpectrumData:
     metadata = signal.get("metadata", {})
     meta = {"dispersion (eV/channel)": unit * float(axis.get("scale", 1.0)),
             "offset (eV)": unit * float(axis.get("offset", 0.0)), **_beam_settings(metadata)}
-    title = _nested(metadata, "General", "title") or os.path.basename(path)
-    return SpectrumData(energy, data, navigation, meta, path, str(title))
+    # the file's name, which the user chose and knows, names the spectrum; a title inside the
+    # file ("hl", a sample code) is kept beside the other settings
+    title = str(_nested(metadata, "General", "title") or "").strip()
+    if title and title != os.path.splitext(os.path.basename(path))[0]:
+        meta["title in the file"] = title
+    return SpectrumData(energy, data, navigation, meta, path, os.path.basename(path))
 
 
 def _check_msa_complete(path: str, n_read: int) -> None:

@@ -48,7 +48,8 @@ def test_open_background_window_steps_and_undo(qtbot, empty_window, tmp_path):
     panel = window.measured_panel
     assert "dispersion (eV/channel)" in panel.meta_label.text() and "beam energy (keV)" in panel.meta_label.text()
     (shown,) = window.spectrum_panel.group("measured")
-    assert shown.label == "O K test" and len(shown.energy) == 600
+    assert shown.label == "core.msa" and len(shown.energy) == 600  # the file's name, not its title
+    assert "title in the file" in panel.meta_label.text() and "O K test" in panel.meta_label.text()
     # dragging the window (what a mouse drag ends with) previews the fit without changing anything
     m.region.setRegion((450.0, 520.0))
     qtbot.waitUntil(lambda: "450–520 eV" in panel.status.text(), timeout=10000)
