@@ -77,6 +77,10 @@ def sorted_row_table(proxy, selection_mode: QAbstractItemView.SelectionMode) -> 
     return table
 
 
+#: the width an empty plot's note wraps at (the narrowest docked plots are ~300 px wide)
+NOTE_WIDTH_PX = 230
+
+
 def empty_plot_note(plot, html: str) -> None:
     """Clear ``plot`` (a pyqtgraph PlotWidget) and say in grey, in its middle, why it is empty and
     what fills it; the view is set to 0-1 so no stale range shows."""
@@ -84,6 +88,7 @@ def empty_plot_note(plot, html: str) -> None:
 
     plot.clear()
     note = pg.TextItem(html=f"<div style='color:#6e6e6e; text-align:center'>{html}</div>", anchor=(0.5, 0.5))
+    note.setTextWidth(NOTE_WIDTH_PX)  # wrapped: a dock's plot is often narrower than one line
     note.setPos(0.5, 0.5)
     plot.addItem(note)
     plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
