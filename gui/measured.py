@@ -43,6 +43,11 @@ _PENS = {  # auxiliary curve kind -> pen
 }
 
 
+def _edge_text(edge, seen) -> str:
+    """How the Edge list names an edge the windows can be set around."""
+    return f"{edge[0]} {edge[1]}, onset {edge[2]:g} eV" + ("" if edge in seen else " (not clearly seen)")
+
+
 def site_class_schemes() -> dict | None:
     """The site-class schemes of :mod:`amorpha.engine.spectra.site_classes`, None if it is absent."""
     try:
@@ -99,6 +104,7 @@ class MeasuredSpectra(QObject):
         self._onset_for = None  # (element, edge) whose tabulated onset the Compare tab was given
         self._edge_model = None  # "O K": the model to predict with once the models have loaded
         self.edge_seen = None  # (element, edge, onset) the windows were set around, when seen in the counts
+        self._edges = ([], [])  # the file's edges the windows can be set around (with theirs), and those seen
         self.low_loss_file = False  # the file opened holds its zero-loss peak (no core edge belongs on it)
         self._opened_note = ""  # what opening the file said, until the first background preview
         self._scheme_element = None  # the element whose site-class scheme the panel offers first
@@ -115,6 +121,7 @@ class MeasuredSpectra(QObject):
         panel.undo_requested.connect(self.undo)
         panel.low_loss_requested.connect(self.low_loss_dialog)
         panel.zero_loss_requested.connect(self.zero_loss)
+        panel.edge_chosen.connect(self.choose_edge)
         panel.align_requested.connect(self.align)
         panel.add_models_requested.connect(self.add_models_dialog)
         panel.add_classes_requested.connect(self.add_classes)
@@ -199,25 +206,16 @@ class MeasuredSpectra(QObject):
         self.fit = self.aligned = self.decomposition = self.explanation = None
         self._erase(*_PENS)
         e = data.energy
-        span = e[-1] - e[0]
-        edge, windows, seen = self._edge_of(self.original)
-        self.edge_seen = edge if edge in seen else None  # the windows sit around an edge in the counts
-        self._show_file(data, edge, seen)
+        choices, seen = self._edge_choices(self.original)
+        self._edges = (choices, seen)
+        edge, windows = choices[0] if choices else (None, {})
+        self._show_file(data, seen)
         self._mark_edges(seen)
-        pre = windows.get("pre", (e[0] + 0.05 * span, e[0] + 0.25 * span))
-        post = windows.get("post", (e[0] + 0.70 * span, e[0] + 0.95 * span))
-        self.panel.set_window(self.panel.bg_window, *pre)
-        self.panel.set_window(self.panel.pre_window, *pre)
-        self.panel.set_window(self.panel.post_window, *post)
-        for pair in (self.panel.compare_window, self.panel.fit_window):
-            self.panel.set_window(pair, *windows.get("near", (e[0], e[-1])))
-        if self.predicted() is not None:
-            self._fill_onset(self.predicted())
+        self.panel.show_edges([_edge_text(c, seen) for c, _ in choices])
+        pre = self._set_windows(edge, windows)
         said = f"Opened {os.path.basename(data.source)}: {len(e)} channels, {e[0]:g}–{e[-1]:g} eV."
         if edge is not None:
-            said += (f" The {edge[0]} {edge[1]} edge ({edge[2]:g} eV) sets the background window "
-                     f"({pre[0]:.0f}–{pre[1]:.0f} eV) and the edge-step windows.")
-            said += self._use_model_of(edge)
+            said += self._edge_said(edge, pre)
         low_loss = self.low_loss_file = is_low_loss(e, self.original.intensity)
         if low_loss:
             said += (" A low-loss spectrum (its zero-loss peak is on the axis): no edge or background to "
@@ -229,30 +227,63 @@ class MeasuredSpectra(QObject):
         self._window_typed()
         self.region.blockSignals(False)
         self._show_current()
-        # a survey (150-3147 eV) shows the edge whose windows were set: its background and ELNES
-        self.plot_panel.set_focus((pre[0] - 10.0, windows["near"][1]) if edge is not None else None)
 
-    def _edge_of(self, spectrum) -> tuple[tuple[str, str, float] | None, dict, list]:
-        """The edge to set the windows around, its starting windows (:func:`edge_windows`) and the
-        edges whose counts rise clearly (:func:`edges_seen`). First a seen edge of the shown
-        structure's elements, then any seen edge, then a tabulated edge of the structure's
-        elements that is not clearly seen; (None, {}, seen) when none has room for a window (the
-        windows then fall back to fractions of the range)."""
+    def _set_windows(self, edge, windows: dict) -> tuple[float, float]:
+        """Put every energy window around ``edge`` (fractions of the range without one) and keep
+        the plot to it: a survey (150-3147 eV) shows the edge's background and ELNES; the
+        pre-edge window, which the status names."""
+        e = self.original.energy
+        span = e[-1] - e[0]
+        choices, seen = self._edges
+        self.edge_seen = edge if edge in seen else None  # the windows sit around an edge in the counts
+        pre = windows.get("pre", (e[0] + 0.05 * span, e[0] + 0.25 * span))
+        post = windows.get("post", (e[0] + 0.70 * span, e[0] + 0.95 * span))
+        self.panel.set_window(self.panel.bg_window, *pre)
+        self.panel.set_window(self.panel.pre_window, *pre)
+        self.panel.set_window(self.panel.post_window, *post)
+        for pair in (self.panel.compare_window, self.panel.fit_window):
+            self.panel.set_window(pair, *windows.get("near", (e[0], e[-1])))
+        if self.predicted() is not None:
+            self._fill_onset(self.predicted())
+        self.plot_panel.set_focus((pre[0] - 10.0, windows["near"][1]) if edge is not None else None)
+        return pre
+
+    def _edge_said(self, edge, pre) -> str:
+        return (f" The {edge[0]} {edge[1]} edge ({edge[2]:g} eV) sets the background window "
+                f"({pre[0]:.0f}–{pre[1]:.0f} eV) and the edge-step windows." + self._use_model_of(edge))
+
+    def choose_edge(self, index: int) -> None:
+        """Set the windows around another edge of the file (the Edge list: Ti L2,3 beside O K in
+        SrTiO3), predict with its model when one is loaded; the steps done so far stay."""
+        choices, seen = self._edges
+        if self.original is None or not 0 <= index < len(choices):
+            return
+        edge, windows = choices[index]
+        pre = self._set_windows(edge, windows)
+        said = self._opened_note = self._edge_said(edge, pre).strip()  # the background preview adds to it
+        self.panel.status.setText(said)
+        self._window_typed()
+
+    def _edge_choices(self, spectrum) -> tuple[list[tuple[tuple[str, str, float], dict]], list]:
+        """The edges the windows can be set around, each with its starting windows
+        (:func:`edge_windows`), best first, and the edges whose counts rise clearly
+        (:func:`edges_seen`). First the seen edges of the shown structure's elements, then any
+        other seen edge, then the tabulated edges of the structure's elements that are not
+        clearly seen; an edge without room for a window is left out."""
         from amorpha.engine.elements import present_symbols
-        from amorpha.engine.spectra.edges import MINOR, edge_windows, edges_seen, edges_within, is_low_loss, top_below
+        from amorpha.engine.spectra.edges import (MINOR, edge_windows, edges_seen, edges_within, is_low_loss,
+                                                  next_above, top_below)
 
         e, y = spectrum.energy, spectrum.intensity
         atoms = self.window.atoms
         symbols = present_symbols(atoms.numbers) if atoms is not None else set()
         seen = edges_seen(e, y)
         tabulated = [] if not symbols or is_low_loss(e, y) else \
-            [t for t in edges_within(e[0], e[-1], symbols) if t[1] not in MINOR]
+            [t for t in edges_within(e[0], e[-1], symbols) if t[1] not in MINOR and t not in seen]
         ordered = [t for t in seen if t[0] in symbols] + [t for t in seen if t[0] not in symbols] + tabulated
-        for edge in ordered:
-            windows = edge_windows(e, edge[2], top_below(edge[2], seen))
-            if windows:
-                return edge, windows, seen
-        return None, {}, seen
+        choices = [(edge, edge_windows(e, edge[2], top_below(edge[2], seen), next_above(edge[2], seen)))
+                   for edge in ordered]
+        return [(edge, windows) for edge, windows in choices if windows], seen
 
     def _use_model_of(self, edge) -> str:
         """Predict with the loaded model of the measured ``edge`` when the one in use is of another
@@ -266,8 +297,10 @@ class MeasuredSpectra(QObject):
         if model is None:
             self._edge_model = key
             return ""
-        if model_key(model) == key or key not in self.prediction.models:
+        if model_key(model) == key:
             return ""
+        if key not in self.prediction.models:
+            return f" No {key} model is loaded: the {model_key(model)} prediction is not of this edge."
         self.prediction.choose(key)
         return f" Predicting with the {key} model."
 
@@ -286,15 +319,12 @@ class MeasuredSpectra(QObject):
         if key and model is not None and key in self.prediction.models:
             self.prediction.choose(key)
 
-    def _show_file(self, data, edge=None, seen=None) -> None:
-        """The file's settings, the edges seen in its counts and the ``edge`` the windows are set
-        around, and for a line scan or map its total counts per pixel."""
+    def _show_file(self, data, seen=None) -> None:
+        """The file's settings, the edges ``seen`` in its counts, and for a line scan or map its
+        total counts per pixel."""
         meta = dict(data.meta)
         if seen is not None:
             meta["edges seen"] = _seen_text(self.original, seen)
-        if edge is not None:
-            meta["edge"] = (f"{edge[0]} {edge[1]}, onset {edge[2]:g} eV (tabulated): windows set around it"
-                            + ("" if edge in seen else "; not clearly seen in the counts"))
         self.panel.show_data(data.title, data.kind, data.shape, meta)
         self.panel.set_loaded(True, image=bool(data.shape))
         self.panel.image_item.clear()
@@ -339,7 +369,7 @@ class MeasuredSpectra(QObject):
                                           "as saved is shown without the image.")
                 return
             self.data = data
-            self._show_file(data)
+            self._show_file(data, self._edges[1])
 
         def failed(exc):
             if self.original is original:

@@ -139,6 +139,11 @@ def test_edges_are_seen_where_the_counts_rise_and_nowhere_else():
     from amorpha.engine.spectra.edges import edge_windows, top_below
     assert top_below(532.0, edges_seen(e, y)) == 462.0 and top_below(456.0, edges_seen(e, y)) is None
     assert edge_windows(e, 532.0, top_below(532.0, edges_seen(e, y)))["pre"] == (492.0, 527.0)
+    # Ti L2,3's edge-step line and comparison window end 5 eV before O K, the next edge up
+    from amorpha.engine.spectra.edges import next_above
+    assert next_above(456.0, edges_seen(e, y)) == 532.0 and next_above(532.0, edges_seen(e, y)) is None
+    ti = edge_windows(e, 456.0, None, next_above(456.0, edges_seen(e, y)))
+    assert ti["post"] == (506.0, 527.0) and ti["near"] == (446.0, 516.0)
     jump, z = edge_jump(e, y, 532.0)
     assert 0.1 < jump < 1.0 and z > 20
     assert edge_jump(e, y, 402.0)[1] < 5

@@ -84,6 +84,9 @@ JUMP_WIDTH = 20.0
 #: How far past a lower edge's onset (eV) a background window may start: past its near-edge
 #: structure (the L3 and L2 white lines of a 3d metal lie within ~15 eV of the onset).
 LOWER_EDGE_CLEARANCE = 30.0
+#: How far below the next edge's tabulated onset (eV) an edge's windows end: where its own
+#: background window would end (its pre-peaks start a few eV below the tabulated onset).
+UPPER_EDGE_CLEARANCE = 5.0
 
 
 def edge_onset(element: str, edge: str) -> tuple[float, str]:
@@ -176,7 +179,8 @@ def edge_of_energies(element: str, low: float, high: float) -> tuple[str, float]
     return (name, onset) if distance <= 0.1 * onset else None
 
 
-def edge_windows(energy, onset: float, lower: float | None = None) -> dict[str, tuple[float, float]]:
+def edge_windows(energy, onset: float, lower: float | None = None,
+                 upper: float | None = None) -> dict[str, tuple[float, float]]:
     """Starting windows for an edge at ``onset`` on a measured axis ``energy`` (eV): "pre", the
     power-law background fit, ending 5 eV before the onset (ELNES starts at it) and up to
     min(60 eV, 0.15 onset) wide (Egerton, EELS in the Electron Microscope, 3rd ed., §4.4.2: the
@@ -187,7 +191,9 @@ def edge_windows(energy, onset: float, lower: float | None = None) -> dict[str, 
     models predict spans ~30 eV; past that a prediction is 0 and only the background is compared).
     ``lower``: where an edge seen below this one has its last level (:func:`upper_onset`); "pre"
     starts ``LOWER_EDGE_CLEARANCE`` past it, so the power law is not fitted to that edge's
-    near-edge structure (O K after Ti L2,3).
+    near-edge structure (O K after Ti L2,3). ``upper``: the onset of the next edge above this one
+    (:func:`next_above`); "post" and "near" end ``UPPER_EDGE_CLEARANCE`` before it (Ti L2,3
+    before O K).
     None of these when the axis leaves too little room (under 3 eV of pre-edge)."""
     e = np.asarray(energy, dtype=np.float64)
     onset = float(onset)
@@ -197,11 +203,18 @@ def edge_windows(energy, onset: float, lower: float | None = None) -> dict[str, 
                     -np.inf if lower is None else float(lower) + LOWER_EDGE_CLEARANCE)
     if pre_end - pre_start < 3.0 or onset >= e[-1] - margin:
         return {}
-    top = float(e[-1]) - margin
+    end = float(e[-1]) if upper is None or upper <= onset else min(float(e[-1]), float(upper) - UPPER_EDGE_CLEARANCE)
+    top = min(float(e[-1]) - margin, end)
     post = (onset + 50.0, min(top, onset + 100.0)) if top - (onset + 50.0) >= 10.0 else \
         (onset + 0.5 * (top - onset), top)
     return {"pre": (pre_start, pre_end), "post": post,
-            "near": (max(float(e[0]), onset - 10.0), min(float(e[-1]), onset + 60.0))}
+            "near": (max(float(e[0]), onset - 10.0), min(end, onset + 60.0))}
+
+
+def next_above(onset: float, edges) -> float | None:
+    """The lowest onset of ``edges`` (element, edge, onset) above ``onset``: where a window of the
+    edge at ``onset`` ends (:func:`edge_windows`); None if none."""
+    return min((start for element, edge, start in edges if start > onset), default=None)
 
 
 def edge_jump(energy, counts, onset: float, lower: float | None = None) -> tuple[float, float] | None:

@@ -101,6 +101,7 @@ def fill_table(table: QTableWidget, rows: list[list[str]]) -> None:
 
 class MeasuredPanel(QWidget):
     open_requested = Signal()
+    edge_chosen = Signal(int)                   # the row of the Edge list: set the windows around it
     step_requested = Signal(str, dict)          # step name, its parameters
     preview_requested = Signal(tuple)           # pre-edge window: fit shown, nothing changed
     undo_requested = Signal()
@@ -140,9 +141,16 @@ class MeasuredPanel(QWidget):
         top.addWidget(open_button)
         layout.addLayout(top)
         layout.addWidget(self.meta_label)
+        self.edge_combo = QComboBox()
+        self.edge_combo.setToolTip("The edge the energy windows (background, edge step, compare, fit) are set "
+                                   "around, and whose spectrum model predicts; the file's other edges")
+        self.edge_combo.activated.connect(self.edge_chosen)
+        self.edge_label = QLabel("Windows around")
+        layout.addLayout(_row(self.edge_label, self.edge_combo))
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.status)
         self.set_loaded(False)
+        self.show_edges([])
 
     # -- construction -----------------------------------------------------------------------
     def _prepare_tab(self) -> QWidget:
@@ -388,6 +396,14 @@ class MeasuredPanel(QWidget):
         self.image_hint.setText(
             "Decompose the pixels' spectra; click a pixel for its spectrum." if shape else
             "This file holds one spectrum: open a line scan or spectrum image to decompose it.")
+
+    def show_edges(self, names: list[str]) -> None:
+        """The edges the windows can be set around, the first chosen; hidden without any."""
+        self.edge_combo.clear()
+        self.edge_combo.addItems(names)
+        self.edge_combo.setEnabled(len(names) > 1)
+        for w in (self.edge_combo, self.edge_label):
+            w.setVisible(bool(names))
 
     def show_steps(self, descriptions: list[str]) -> None:
         self.steps.clear()

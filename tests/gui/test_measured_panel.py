@@ -459,7 +459,7 @@ def test_the_edge_on_the_measured_axis_sets_the_windows_and_the_model(qtbot, emp
     assert panel.window_of(panel.bg_window) == pytest.approx((472.0, 527.0))
     assert panel.window_of(panel.pre_window) == pytest.approx((472.0, 527.0))
     assert panel.window_of(panel.post_window) == pytest.approx((582.0, 632.0))
-    assert "O K, onset 532 eV" in panel.meta_label.text()
+    assert panel.edge_combo.currentText() == "O K, onset 532 eV" and not panel.edge_combo.isEnabled()  # the only one
     qtbot.waitUntil(lambda: "Power law in 472–527 eV" in panel.status.text(), timeout=10000)  # the preview
     assert panel.status.text().startswith("Opened core.msa") and "The O K edge (532 eV) sets" in panel.status.text()
     assert m.curves("background")
@@ -494,8 +494,10 @@ def test_the_edges_seen_in_the_counts_set_the_windows_without_a_structure(qtbot,
     opened(qtbot, window := empty_window, path)
     panel = window.measured_panel
     assert "Ti L2,3 (456 eV), O K (532 eV)" in panel.meta_label.text()
-    assert "Ti L2,3, onset 456 eV (tabulated): windows set around it" in panel.meta_label.text()
+    assert [panel.edge_combo.itemText(i) for i in range(panel.edge_combo.count())] == \
+        ["Ti L2,3, onset 456 eV", "O K, onset 532 eV"] and panel.edge_combo.isEnabled()
     assert panel.window_of(panel.bg_window) == pytest.approx((396.0, 451.0))
+    assert panel.window_of(panel.post_window) == pytest.approx((506.0, 527.0))  # ends before O K
     markers = window.measured.curves("edge markers")
     assert [(line.value(), line.label.toPlainText()) for line in markers] == [(456.0, "Ti L2,3"), (532.0, "O K")]
     assert all(line.scene() is window.spectrum_panel.plot.scene() for line in markers)
@@ -510,6 +512,15 @@ def test_the_edges_seen_in_the_counts_set_the_windows_without_a_structure(qtbot,
     assert plot.legend.isVisible() != shown and plot.plot.getViewBox().viewRange()[0] == [x_lo, x_hi]
     plot.legend_button.click()
     assert plot.legend.isVisible() == shown
+    # the other edge chosen: every window moves around it, the plot follows, the file stays as it is
+    before = window.measured.current
+    panel.edge_combo.setCurrentIndex(1)
+    panel.edge_chosen.emit(1)  # as choosing it in the list does
+    assert panel.window_of(panel.bg_window) == pytest.approx((492.0, 527.0))  # clear of Ti L2 (462 eV)
+    assert panel.window_of(panel.fit_window) == pytest.approx((522.0, 592.0))
+    assert plot.focus == (482.0, 592.0) and window.measured.edge_seen == ("O", "K", 532.0)
+    assert window.measured.current is before
+    assert panel.status.text().startswith("The O K edge (532 eV) sets the background window (492–527 eV)")
 
     low = np.arange(-20.0, 300.0, 0.25)
     counts = 1e6 * gauss(low, 0.0, 0.5) + 2e4 * gauss(low, 22.0, 6.0) + 3e7 * np.clip(low, 5.0, None) ** -3.0
