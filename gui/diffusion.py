@@ -323,6 +323,12 @@ class DiffusionController(QObject):
         def current() -> bool:
             return generation == self._generation
 
+        def say(text: str) -> None:
+            if line is self.panel.result:
+                self.panel.set_result(text)  # scrolled into view, its tooltip cleared
+            else:
+                line.setText(text)
+
         def applied(result):
             self.panel.set_busy(False)
             if current():
@@ -332,7 +338,7 @@ class DiffusionController(QObject):
             self.panel.set_busy(False)
             self._then_scan = False
             if current():
-                line.setText(failure_line(label, self._reason(exc)))
+                say(failure_line(label, self._reason(exc)))
                 if failed_also is not None:
                     failed_also(exc)
             self._error(label, exc)
@@ -341,15 +347,14 @@ class DiffusionController(QObject):
             self.panel.set_busy(False)
             self._then_scan = False
             if current() and line.text() == running:  # a stopped run shows what it kept instead
-                line.setText(before)
+                say(before)
             self.window.statusBar().showMessage(f"{label} stopped.", 8000)
 
         self.panel.set_busy(True)
         status = self.window.statusBar()
         if self._advice and status.currentMessage() == self._advice:  # followed or outdated
             status.clearMessage()
-        line.setText(running)
-        line.setToolTip("")
+        say(running)
         self._task = self.runner.submit(label, work, applied, failed, cancelled)
 
     @staticmethod
@@ -494,7 +499,7 @@ class DiffusionController(QObject):
         except ParameterError:
             fit = None
         self.panel.show_msd(msd, fit, result.temperature)
-        self.panel.result.setText(kmc_summary(result, fit))
+        self.panel.set_result(kmc_summary(result, fit), plots=True)
         self._set_walkers(result, start=True)
         self.kmc_shown.emit()
 
@@ -508,25 +513,24 @@ class DiffusionController(QObject):
                   else "the network does not percolate")
         stopped = " (stopped: the finished temperatures are shown)" if scan.cancelled else ""
         if len(scan.temperatures) < 2:
-            self.panel.result.setText(f"Scan stopped after {len(scan.temperatures)} temperature(s): "
-                                      "an Arrhenius fit needs two or more.")
+            self.panel.set_result(f"Scan stopped after {len(scan.temperatures)} temperature(s): "
+                                  "an Arrhenius fit needs two or more.")
             return
         try:
             self.fit = arrhenius_fit(scan.temperatures, scan.D, scan.D_err)
         except ParameterError as exc:
             self.fit = None
-            self.panel.result.setText(failure_line("Arrhenius fit", self._reason(exc)))
+            self.panel.set_result(failure_line("Arrhenius fit", self._reason(exc)))
             self._error("Arrhenius fit", exc)
             return
         self.panel.show_arrhenius(scan.temperatures, scan.D, scan.D_err, self.fit, percolation)
         fit = self.fit
-        self.panel.result.setText(
+        self.panel.set_result(
             f"{len(scan.temperatures)} temperatures, {scan.temperatures[0]:g}–"
             f"{scan.temperatures[-1]:g} K{stopped}: E_a = <b>{fit.activation_energy:.3f} ± "
             f"{fit.activation_energy_err:.3f} eV</b>, D₀ = "
             f"{format_d(fit.prefactor, fit.prefactor_err)}; {beside}."
-            + scan_note(scan.temperatures, reach, percolation))
-        self.panel.result.setToolTip(SCAN_TIP)
+            + scan_note(scan.temperatures, reach, percolation), SCAN_TIP, plots=True)
         if scan.results:
             self._set_walkers(scan.results[-1], start=False)
         self.scan_shown.emit()

@@ -10,10 +10,10 @@ from typing import Optional
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import (QAbstractTableModel, QModelIndex, QSize, QSortFilterProxyModel, Qt,
-                            Signal)
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QGridLayout, QGroupBox,
-                               QHBoxLayout, QHeaderView, QLabel, QPushButton,
+from PySide6.QtCore import (QAbstractTableModel, QEvent, QModelIndex, QSize,
+                            QSortFilterProxyModel, Qt, QTimer, Signal)
+from PySide6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QGridLayout, QGroupBox,
+                               QHBoxLayout, QHeaderView, QLabel, QPushButton, QScrollArea,
                                QTabWidget, QVBoxLayout, QWidget)
 
 from amorpha.engine.diffusion import KB_EV, UFF_PARAMETERS, KmcParams, LandscapeParams, PathParams
@@ -329,6 +329,28 @@ class DiffusionPanel(QWidget):
             button.setToolTip(tip if self._landscape_shown else
                               f"{tip}. Needs the sites and paths of the shown model: Find sites "
                               "and paths first (the walkers hop on their network)")
+
+    def set_result(self, text: str, tip: str = "", plots: bool = False) -> None:
+        """``text`` in the result line (``tip`` its tooltip), scrolled into view in the dock
+        with the plots below it if ``plots``: in a window of 1280×800 they are below the fold,
+        and a run's result must not wait there unseen."""
+        self.result.setText(text)
+        self.result.setToolTip(tip)
+        area = self.parentWidget()
+        while area is not None and not isinstance(area, QScrollArea):
+            area = area.parentWidget()
+        if area is None:
+            return
+
+        def reveal():
+            # lay out the new text first (it may take more lines): else the old places are shown
+            for _ in range(2):  # the panel's layout, then the scroll area that resizes it
+                QApplication.sendPostedEvents(None, QEvent.LayoutRequest)
+            if plots:
+                area.ensureWidgetVisible(self.tabs, 0, 0)
+            area.ensureWidgetVisible(self.result, 0, 4)  # the line wins where both do not fit
+
+        QTimer.singleShot(0, reveal)
 
     # -- landscape ------------------------------------------------------------------------------
     def set_landscape(self, paths, summary: str = "No landscape yet: Find sites and paths.") -> None:

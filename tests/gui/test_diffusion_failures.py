@@ -155,3 +155,41 @@ def test_scan_note_names_the_temperatures_and_directions_not_crossed():
     assert "(none went a whole cell length in any direction)" in stuck
     assert stuck.endswith("this network allows no 3D long-range diffusion.")
     assert scan_note([500, 600], None, None) == ""  # a finite network has no cell to cross
+
+
+def in_view(area, widget):
+    """Whether ``widget`` lies wholly inside the visible part of the scroll ``area``."""
+    top = widget.mapTo(area.viewport(), widget.rect().topLeft()).y()
+    return 0 <= top and top + widget.height() <= area.viewport().height()
+
+
+def test_the_result_and_its_plots_are_scrolled_into_view_at_1280x800(qtbot, quartz_window):
+    """At 1280×800 the result line and the MSD tabs were below the fold of the dock."""
+    window = quartz_window
+    window.resize(1280, 800)
+    panel, control = window.diffusion_panel, window.diffusion
+    area = window.docks["Diffusion"].widget()
+    find_li(qtbot, window)
+    qtbot.wait(50)
+    assert not in_view(area, panel.tabs)  # below the fold
+
+    panel.walkers.setValue(50)
+    panel.hops.setValue(2000)
+    with qtbot.waitSignal(control.kmc_shown, timeout=60000):
+        panel.kmc_button.click()
+    qtbot.waitUntil(lambda: in_view(area, panel.result) and in_view(area, panel.tabs), timeout=2000)
+    assert panel.tabs.currentWidget() is panel.msd_plot
+    assert in_view(area, panel.kmc_button)  # and the buttons that ran it
+
+    # a longer result (the scan's, four lines) and a failure are shown too
+    area.verticalScrollBar().setValue(0)
+    with qtbot.waitSignal(control.scan_shown, timeout=60000):
+        panel.scan_button.click()
+    qtbot.waitUntil(lambda: in_view(area, panel.result) and in_view(area, panel.tabs), timeout=2000)
+    assert "did not cross the cell" in panel.result.text()
+    area.verticalScrollBar().setValue(0)
+    panel.temperature.setValue(0.0)
+    with qtbot.waitSignal(window.error_shown, timeout=60000):
+        panel.kmc_button.click()
+    qtbot.waitUntil(lambda: in_view(area, panel.result), timeout=2000)
+    assert "failed" in panel.result.text()
