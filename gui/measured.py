@@ -464,7 +464,7 @@ class MeasuredSpectra(QObject):
         def failed(exc):
             self._erase("background", "residual")
             reason = exc.reason if isinstance(exc, ParameterError) and exc.parameter == "window" else exc
-            self.panel.status.setText(f"Background window: {reason}")
+            self._say_after_opening(f"Background window: {reason}.")
 
         return self.runner.submit("_background preview", lambda progress, cancel: powerlaw_background(before, window),
                                   done, failed)
@@ -478,10 +478,13 @@ class MeasuredSpectra(QObject):
         if not preview:
             self._draw("before", replace(spectrum, label="before background"))
         else:
-            note, self._opened_note = self._opened_note, ""
-            self.panel.status.setText((note + " " if note else "") +
-                                      f"Power law in {fit.window[0]:.4g}–{fit.window[1]:.4g} eV: "
-                                      f"A = {fit.A:.4g}, r = {fit.r:.4f} (Subtract to apply)")
+            self._say_after_opening(f"Power law in {fit.window[0]:.4g}–{fit.window[1]:.4g} eV: "
+                                    f"A = {fit.A:.4g}, r = {fit.r:.4f} (Subtract to apply)")
+
+    def _say_after_opening(self, text: str) -> None:
+        """The background preview's result, after what opening the file said the first time."""
+        note, self._opened_note = self._opened_note, ""
+        self.panel.status.setText((note + " " if note else "") + text)
 
     def low_loss_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self.window, "Open low-loss spectrum", self._start_dir(), SPECTRUM_FILTER)

@@ -616,3 +616,18 @@ def test_zero_loss_shift_says_the_shift(qtbot, empty_window, tmp_path):
         m.zero_loss()
     assert window.measured_panel.status.text() == "Energy axis shifted by -0.800 eV."
     assert window.measured_panel.steps.item(0).text() == "1. Energy axis shifted by -0.800 eV"
+
+
+def test_a_background_window_too_short_to_fit_keeps_what_opening_said(qtbot, empty_window, tmp_path):
+    """RosettaSciIO's NiO example: 21 channels 3.1 eV apart from 520 eV, two before the O K onset."""
+    from ase.build import bulk
+
+    e = 520.13 + 3.1 * np.arange(21)
+    write_msa(Spectrum(e, 1000.0 + 500.0 * (e > 532)), path := tmp_path / "nio.msa")
+    window = empty_window
+    window.set_model(bulk("NiO", "rocksalt", 4.17), "NiO")
+    opened(qtbot, window, path)
+    status = window.measured_panel.status
+    qtbot.waitUntil(lambda: "Background window:" in status.text(), timeout=10000)
+    assert status.text().startswith("Opened nio.msa: 21 channels, 520.13–582.13 eV. The O K edge (532 eV)")
+    assert status.text().endswith("holds 2 points, at least 3 needed.")
