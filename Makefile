@@ -44,6 +44,7 @@ screenshots: $(STAMP)
 	$(HEADLESS) $(PY) -m amorpha.gui --rings primitive --ring-size 8 --screenshot resources/screenshots/rings.png --size 1500x950
 	$(HEADLESS) $(PY) -m amorpha.gui resources/examples/a-SiO.extxyz --color-by oxidation --screenshot resources/screenshots/a-SiO-oxidation.png --size 1500x950
 	$(HEADLESS) $(PY) -m amorpha.gui resources/examples/a-SiO.extxyz --color-by oxidation --dock Predict --select 100 --screenshot resources/screenshots/spectra.png --size 1500x950
+	$(HEADLESS) $(PY) -m amorpha.gui resources/examples/a-SiO.extxyz --spectral-feature edge_energy --dock Predict --screenshot resources/screenshots/edge-energy.png --size 1500x950
 	$(HEADLESS) $(PY) -m amorpha.gui resources/examples/Cu-polycrystal.extxyz --color-by grain --screenshot resources/screenshots/polycrystal.png --size 1500x950
 	$(HEADLESS) $(PY) -m amorpha.gui --diffusion --screenshot resources/screenshots/diffusion.png --size 1500x950
 	$(HEADLESS) $(PY) -m amorpha.gui --gb-search --screenshot resources/screenshots/gb-search.png --size 1500x950

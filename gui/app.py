@@ -55,6 +55,12 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
         help="run a small Bayesian-optimisation search of Cu Σ5(310) with ASE's EMT (under a minute) "
              "and show its best structure; GB Search panel in front",
     )
+    parser.add_argument(
+        "--spectral-feature", metavar="KEY", choices=("intensity", "edge_energy", "peak_energy", "peak_height",
+                                                      "centroid"),
+        help="once the spectra are predicted, colour the absorbing atoms by this feature of their own "
+             "spectrum (edge_energy, peak_energy, peak_height, centroid; intensity: at the marker)",
+    )
     parser.add_argument("--size", default="1500x950", help="window size WIDTHxHEIGHT (default 1500x950)")
     return parser.parse_args(argv)
 
@@ -134,6 +140,8 @@ def main(argv: Optional[list[str]] = None) -> int:
                         args.gb_search)
     if args.measured:
         _open_measured(window, args.measured)
+    if args.spectral_feature:  # connected before the screenshot's wait ends, so coloured in it
+        window.prediction.prediction_settled.connect(lambda: _colour_by_feature(window, args.spectral_feature))
     window.prediction.load_default()  # the built-in Si K surrogate predicts as soon as a model is shown
     if args.gb_search:
         _start_gb_search(window)
@@ -168,6 +176,12 @@ def _apply_view_options(window, args: argparse.Namespace) -> None:
     if args.diffusion and window.diffusion.landscape is None and not window.diffusion.busy:
         window.docks["Diffusion"].raise_()
         window.diffusion.find(then_scan=True)
+
+
+def _colour_by_feature(window, key: str) -> None:
+    """Choose ``key`` in the Predict panel's Colour atoms by list and colour the atoms by it."""
+    window.prediction_panel.show_feature(key)
+    window.prediction.colour_atoms()
 
 
 def _open_measured(window, path: str) -> None:

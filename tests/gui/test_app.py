@@ -88,3 +88,15 @@ def test_the_terminal_stays_quiet_for_notes_meant_for_scripts(tmp_path):
     result = run_app([str(model), "--measured", str(path), "--screenshot", str(out), "--size", "1300x850"])
     assert result.returncode == 0, result.stderr
     assert "RosettaSciIO" not in result.stderr and "ConvergenceWarning" not in result.stderr, result.stderr
+
+
+@pytest.mark.gl
+def test_screenshot_coloured_by_a_spectral_feature(tmp_path):
+    """a-SiO's Si atoms coloured by their predicted Si K edge energy (the oxidation states' shift)."""
+    from amorpha.resources import path
+
+    out = tmp_path / "edge.png"
+    result = run_app([str(path("examples") / "a-SiO.extxyz"), "--spectral-feature", "edge_energy",
+                      "--screenshot", str(out), "--size", "1300x850"])
+    assert result.returncode == 0, result.stderr
+    assert colourful_fraction(out)[2] > 0.01, "the viewer shows no coloured atoms"
