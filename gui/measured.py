@@ -234,8 +234,7 @@ class MeasuredSpectra(QObject):
         pre-edge window, which the status names."""
         e = self.original.energy
         span = e[-1] - e[0]
-        choices, seen = self._edges
-        self.edge_seen = edge if edge in seen else None  # the windows sit around an edge in the counts
+        self.edge_seen = edge if edge in self._edges[1] else None  # the windows sit around an edge in the counts
         pre = windows.get("pre", (e[0] + 0.05 * span, e[0] + 0.25 * span))
         post = windows.get("post", (e[0] + 0.70 * span, e[0] + 0.95 * span))
         self.panel.set_window(self.panel.bg_window, *pre)
@@ -249,6 +248,7 @@ class MeasuredSpectra(QObject):
         return pre
 
     def _edge_said(self, edge, pre) -> str:
+        """What setting the windows around ``edge`` did, for the status line."""
         return (f" The {edge[0]} {edge[1]} edge ({edge[2]:g} eV) sets the background window "
                 f"({pre[0]:.0f}–{pre[1]:.0f} eV) and the edge-step windows." + self._use_model_of(edge))
 
