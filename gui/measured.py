@@ -103,7 +103,8 @@ class MeasuredSpectra(QObject):
         self.decomposition = None
         self._onset_for = None  # (element, edge) whose tabulated onset the Compare tab was given
         self._edge_model = None  # "O K": the model to predict with once the models have loaded
-        self.edge_seen = None  # (element, edge, onset) the windows were set around, when seen in the counts
+        self.edge = None  # (element, edge, onset) the windows were set around
+        self.edge_seen = None  # the same, when seen in the counts
         self._edges = ([], [])  # the file's edges the windows can be set around (with theirs), and those seen
         self.low_loss_file = False  # the file opened holds its zero-loss peak (no core edge belongs on it)
         self._opened_note = ""  # what opening the file said, until the first background preview
@@ -234,6 +235,7 @@ class MeasuredSpectra(QObject):
         pre-edge window, which the status names."""
         e = self.original.energy
         span = e[-1] - e[0]
+        self.edge = edge
         self.edge_seen = edge if edge in self._edges[1] else None  # the windows sit around an edge in the counts
         pre = windows.get("pre", (e[0] + 0.05 * span, e[0] + 0.25 * span))
         post = windows.get("post", (e[0] + 0.70 * span, e[0] + 0.95 * span))
@@ -341,13 +343,17 @@ class MeasuredSpectra(QObject):
 
         if self.data is None:
             return None
-        return to_result(self.data, self.original, self.current, self.low_loss)
+        return to_result(self.data, self.original, self.current, self.low_loss, edge=self.edge or ())
 
     def restore(self, state) -> None:
         """Show a measured spectrum kept in a project (a ``MeasuredState``): processed as saved,
         with its steps, so Undo works. A spectrum image too large to be stored is read again from
         its file in the background; until then (or if the file is gone) its mean spectrum is shown."""
         self.set_data(state.data)
+        choices = [edge for edge, _ in self._edges[0]]
+        if state.edge and state.edge in choices and state.edge != self.edge:  # chosen in the Edge list
+            self.panel.edge_combo.setCurrentIndex(choices.index(state.edge))
+            self.choose_edge(choices.index(state.edge))
         self.original, self.current, self.low_loss = state.original, state.current, state.low_loss
         self.panel.low_loss_label.setText(state.low_loss.label if state.low_loss is not None else "no low-loss spectrum")
         self._show_current()

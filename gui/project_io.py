@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from amorpha.engine.project import PROJECT_EXTENSION, PROJECT_FILTER, AnalysisResult, Project, load_project, save_project
+from amorpha.engine.spectra.features import FEATURES
 
 #: seconds between autosaves; AMORPHA_AUTOSAVE_SECONDS overrides it (the crash test uses 1 s)
 AUTOSAVE_INTERVAL_S = float(os.environ.get("AMORPHA_AUTOSAVE_SECONDS", 180))
@@ -86,6 +87,7 @@ class ProjectIO(QObject):
             "order_shown": w.order_panel.value_choice.currentText(),
             "ring_size": w.rings_panel.selected_size,
             "rings_selected": w.rings_panel.selected_rings.tolist(),
+            "spectral_feature": w.prediction_panel.feature_key(),  # the atoms follow it once predicted
         }
         return project
 
@@ -122,6 +124,8 @@ class ProjectIO(QObject):
             self.restored.emit(path)
 
         w.model_ready.connect(after_model)
+        if view.get("spectral_feature") in [f.key for f in FEATURES]:  # before the model predicts again
+            w.prediction_panel.show_feature(view["spectral_feature"])
         w.set_model(atoms, view.get("source") or os.path.basename(path))
         if "surrogate" in project.models:
             w.prediction.set_model(project.models["surrogate"])  # predicts the model again

@@ -37,12 +37,13 @@ class MeasuredState:
     low_loss: Optional[Spectrum] = None
     image_path: str = ""       # read the image again from here ("" when stored or a single spectrum)
     image_shape: tuple = ()    # its (..., n_energies) shape, to check the file is still the same
+    edge: tuple = ()           # (element, edge, onset) the windows were set around, () for none
 
 
 def to_result(data: SpectrumData, original: Spectrum, current: Spectrum, low_loss: Optional[Spectrum] = None,
-              max_image_bytes: Optional[int] = None) -> AnalysisResult:
+              max_image_bytes: Optional[int] = None, edge: tuple = ()) -> AnalysisResult:
     """The project entry for what the Measured panel holds (images above ``max_image_bytes``,
-    default :data:`MAX_IMAGE_BYTES`, by their path)."""
+    default :data:`MAX_IMAGE_BYTES`, by their path) and the ``edge`` its windows are set around."""
     limit = MAX_IMAGE_BYTES if max_image_bytes is None else max_image_bytes
     large = bool(data.shape) and data.data.nbytes > limit
     arrays = {"energy": np.asarray(data.energy), "data": np.asarray(original.intensity if large else data.data),
@@ -51,7 +52,8 @@ def to_result(data: SpectrumData, original: Spectrum, current: Spectrum, low_los
     params = {"source": str(data.source), "title": str(data.title), "meta": dict(data.meta),
               "navigation": list(data.navigation), "original_label": original.label,
               "current_label": current.label, "steps": [s.to_dict() for s in steps_of(current)],
-              "image_path": str(data.source) if large else "", "image_shape": list(data.data.shape) if large else []}
+              "image_path": str(data.source) if large else "", "image_shape": list(data.data.shape) if large else [],
+              "edge": [str(edge[0]), str(edge[1]), float(edge[2])] if edge else []}
     if low_loss is not None:
         arrays.update(low_loss_energy=np.asarray(low_loss.energy), low_loss_intensity=np.asarray(low_loss.intensity))
         params["low_loss_label"] = low_loss.label
@@ -79,5 +81,7 @@ def from_result(result: AnalysisResult) -> MeasuredState:
     if "low_loss_energy" in a and "low_loss_intensity" in a:
         low_loss = Spectrum(np.asarray(a["low_loss_energy"]), np.asarray(a["low_loss_intensity"]),
                             label=str(p.get("low_loss_label", "low loss")))
+    edge = p.get("edge") or ()
+    edge = (str(edge[0]), str(edge[1]), float(edge[2])) if len(edge) == 3 else ()
     return MeasuredState(data, original, current, low_loss, str(p.get("image_path") or ""),
-                         tuple(int(n) for n in p.get("image_shape") or ()))
+                         tuple(int(n) for n in p.get("image_shape") or ()), edge)

@@ -479,10 +479,8 @@ def test_the_edge_on_the_measured_axis_sets_the_windows_and_the_model(qtbot, emp
     assert onset == 532.0 and placed.energy[0] > 500.0
 
 
-def test_the_edges_seen_in_the_counts_set_the_windows_without_a_structure(qtbot, empty_window, tmp_path):
-    """No structure shown: a Ti L2,3 + O K core loss gets its windows around the first edge seen
-    (Ti L2,3), and the file table names both; for a low-loss file it says why no edge was looked for, and it keeps
-    the fractional windows."""
+def ti_o_core_loss(tmp_path):
+    """Ti L2,3 and O K edge steps on a power law with Poisson noise, as in SrTiO3."""
     from scipy.special import erf
 
     e = np.arange(380.0, 700.0, 0.25)
@@ -491,7 +489,33 @@ def test_the_edges_seen_in_the_counts_set_the_windows_without_a_structure(qtbot,
     path = tmp_path / "sto.msa"
     write_msa(Spectrum(e, np.random.default_rng(5).poisson(A_TRUE * e ** -R_TRUE + steps).astype(float),
                        label="Ti L + O K"), path)
-    opened(qtbot, window := empty_window, path)
+    return path
+
+
+def test_the_edge_chosen_comes_back_with_the_project(qtbot, empty_window, tmp_path):
+    from amorpha.engine.build.crystals import beta_cristobalite
+
+    window = empty_window
+    with qtbot.waitSignal(window.model_ready, timeout=60000):
+        window.set_model(beta_cristobalite((1, 1, 1)), "cristobalite")
+    opened(qtbot, window, ti_o_core_loss(tmp_path))
+    panel = window.measured_panel
+    assert panel.edge_combo.currentText() == "O K, onset 532 eV"  # the structure's element first
+    panel.edge_combo.setCurrentIndex(1)
+    panel.edge_chosen.emit(1)
+    assert panel.window_of(panel.bg_window) == pytest.approx((396.0, 451.0))
+    with reopened(qtbot, window, tmp_path / "work.amorpha") as other:
+        p = other.measured_panel
+        assert p.edge_combo.currentText() == "Ti L2,3, onset 456 eV"
+        assert p.window_of(p.bg_window) == pytest.approx((396.0, 451.0))
+        assert other.measured.edge == ("Ti", "L2,3", 456.0)
+
+
+def test_the_edges_seen_in_the_counts_set_the_windows_without_a_structure(qtbot, empty_window, tmp_path):
+    """No structure shown: a Ti L2,3 + O K core loss gets its windows around the first edge seen
+    (Ti L2,3), and the file table names both; for a low-loss file it says why no edge was looked for, and it keeps
+    the fractional windows."""
+    opened(qtbot, window := empty_window, ti_o_core_loss(tmp_path))
     panel = window.measured_panel
     assert "Ti L2,3 (456 eV), O K (532 eV)" in panel.meta_label.text()
     assert [panel.edge_combo.itemText(i) for i in range(panel.edge_combo.count())] == \

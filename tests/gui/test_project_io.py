@@ -40,6 +40,7 @@ def test_save_and_reopen_what_is_on_screen(qtbot, empty_window, tmp_path):
     qtbot.waitUntil(lambda: "q6" in order.values, timeout=60000)
     window.view_panel.color_combo.setCurrentText("coordination")
     window.select_atom(3)
+    window.prediction_panel.show_feature("peak_energy")  # the atoms follow it once predicted
     path = tmp_path / "work.amorpha"
     with qtbot.waitSignal(window.project.saved, timeout=30000):
         window.project.save(str(path))
@@ -58,6 +59,7 @@ def test_save_and_reopen_what_is_on_screen(qtbot, empty_window, tmp_path):
         assert b.n_rings == a.n_rings and b.histogram() == a.histogram() != {}
         assert other.view_panel.color_combo.currentText() == "coordination"
         assert other.prediction._picked == 3
+        assert other.prediction_panel.feature_key() == "peak_energy"
         # what was drawn from those results comes back too: the highlighted bar, the q6 histogram
         assert other.rings_panel.selected_size == 12
         np.testing.assert_array_equal(other.rings_panel.selected_atoms, window.rings_panel.selected_atoms)
