@@ -192,28 +192,34 @@ SCAN_TIP = (
     "long-range D at low T is governed by θ.</p>")
 
 
-def scan_note(temperatures, reach, percolation: Optional[float]) -> str:
-    """A sentence for the result line when at some temperature of a scan the walkers did not
-    cross the cell in all three directions (``reach``: per temperature, how many cell lengths
-    they got along each cell vector, :func:`cells_crossed`); empty when they did."""
+def crossing_note(reach, quantity: str = "D", temperatures=None,
+                  percolation: Optional[float] = None) -> str:
+    """A sentence for the result line when the walkers did not cross the periodic cell in all
+    three directions, so ``quantity`` (D of one run, E_a of a scan) describes the hops they made,
+    not long-range 3D diffusion; empty when they crossed it every way, or there is no cell.
+
+    ``reach``: how many cell lengths the walkers got along each cell vector
+    (:func:`cells_crossed`), shape (3,) for one run or, with ``temperatures``, one row per
+    temperature of a scan, whose note also names the temperatures and what governs long-range
+    D at low T (the percolation barrier, None when the network does not percolate)."""
     if reach is None or not len(reach):
         return ""
-    reach = np.asarray(reach)
+    reach = np.atleast_2d(reach)
     short = (reach < 1.0).any(axis=1)
     if not short.any():
         return ""
+    never = [axis for axis, no in zip("abc", (reach[short] < 1.0).all(axis=0)) if no]
+    along = "in any direction" if len(never) == 3 else f"along {' or '.join(never)}"
+    if temperatures is None:  # one run: the directions no walker crossed are all there is to say
+        return (f" The walkers did not cross the cell {along}, so {quantity} describes only the "
+                "hops they made, not long-range 3D diffusion.")
     at = ("" if short.all() else
           "At " + ", ".join(f"{t:g}" for t in np.asarray(temperatures)[short]) + " K t")
-    never = [axis for axis, no in zip("abc", (reach[short] < 1.0).all(axis=0)) if no]
-    none = ""
-    if len(never) == 3:
-        none = " (none went a whole cell length in any direction)"
-    elif never:
-        none = f" (none went a whole cell length along {' or '.join(never)})"
+    none = f" (none went a whole cell length {along})" if never else ""
     governs = ("3D long-range D at low T is governed by the percolation barrier"
                if percolation is not None else "this network allows no 3D long-range diffusion")
     return (f" {at or 'T'}he walkers did not cross the cell in all three directions{none}, so "
-            f"E_a describes only the hops they made; {governs}.")
+            f"{quantity} describes only the hops they made; {governs}.")
 
 
 def failure_line(what: str, reason: str) -> str:
@@ -221,9 +227,10 @@ def failure_line(what: str, reason: str) -> str:
     return f"<b>{html.escape(what)} failed</b>: {html.escape(reason)}"
 
 
-def kmc_summary(result, fit) -> str:
+def kmc_summary(result, fit, reach=None) -> str:
     """One KMC run in words: D when the MSD resolves it (a negative or error-swamped slope is
-    said to be unresolved, not shown as a value), and what a stopped run kept."""
+    said to be unresolved, not shown as a value), whether the walkers crossed the cell in all
+    three directions (``reach``, :func:`crossing_note`), and what a stopped run kept."""
     stopped = ""
     if result.cancelled and len(result.times) > 1:
         stopped = (f" Stopped at {result.times[-1]:.3g} s of {result.duration:.3g} s; the "
@@ -238,8 +245,9 @@ def kmc_summary(result, fit) -> str:
              "its scatter; run longer or with more walkers)")
     else:
         d = f"D = <b>{format_d(fit.D, fit.D_err)}</b>"
+    crossed = crossing_note(reach) if fit is not None else ""  # no D, nothing it describes
     return (f"{result.temperature:g} K: {d} from {result.n_walkers} walkers, "
-            f"{result.total_hops:,} hops in {result.seconds:.2f} s.{stopped}")
+            f"{result.total_hops:,} hops in {result.seconds:.2f} s.{crossed}{stopped}")
 
 
 class DiffusionController(QObject):
@@ -498,8 +506,10 @@ class DiffusionController(QObject):
             fit = diffusion_coefficient(result)
         except ParameterError:
             fit = None
+        network = self.landscape.network  # the run's: a new one waits for the run to end
+        reach = cells_crossed(result, network.cell) if network.periodic else None
         self.panel.show_msd(msd, fit, result.temperature)
-        self.panel.set_result(kmc_summary(result, fit), plots=True)
+        self.panel.set_result(kmc_summary(result, fit, reach), plots=True)
         self._set_walkers(result, start=True)
         self.kmc_shown.emit()
 
@@ -530,7 +540,7 @@ class DiffusionController(QObject):
             f"{scan.temperatures[-1]:g} K{stopped}: E_a = <b>{fit.activation_energy:.3f} ± "
             f"{fit.activation_energy_err:.3f} eV</b>, D₀ = "
             f"{format_d(fit.prefactor, fit.prefactor_err)}; {beside}."
-            + scan_note(scan.temperatures, reach, percolation), SCAN_TIP, plots=True)
+            + crossing_note(reach, "E_a", scan.temperatures, percolation), SCAN_TIP, plots=True)
         if scan.results:
             self._set_walkers(scan.results[-1], start=False)
         self.scan_shown.emit()

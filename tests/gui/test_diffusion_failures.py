@@ -138,23 +138,56 @@ def test_a_scan_that_never_crossed_the_cell_says_what_e_a_is(qtbot, quartz_windo
     tip = panel.result.toolTip()
     assert "<b>Percolation barrier</b> θ: the lowest barrier" in tip and "second half" in tip
 
-    # a KMC run after it does not keep the scan's explanation
+    # a KMC run after it does not keep the scan's explanation, but says what its own D is:
+    # the walkers' channel motion (MSD ÷ 6), not 3D diffusion, though it read as that before
     with qtbot.waitSignal(control.kmc_shown, timeout=60000):
         panel.kmc_button.click()
-    assert panel.result.toolTip() == "" and "percolation" not in panel.result.text()
+    text = panel.result.text()
+    assert panel.result.toolTip() == "" and "percolation" not in text
+    assert text.endswith(" The walkers did not cross the cell along a or b, so D describes only "
+                         "the hops they made, not long-range 3D diffusion.")
 
 
-def test_scan_note_names_the_temperatures_and_directions_not_crossed():
-    from amorpha.gui.diffusion import scan_note
+def test_crossing_note_names_the_temperatures_and_directions_not_crossed():
+    from amorpha.gui.diffusion import crossing_note
 
-    assert scan_note([500, 600], [[1.5, 2.0, 3.0], [2.0, 2.5, 4.0]], 1.2) == ""
-    some = scan_note([500, 600, 700], [[0.3, 0.9, 5.0], [0.6, 1.2, 5.0], [1.1, 1.5, 5.0]], 1.2)
+    def scan(temperatures, reach, percolation):
+        return crossing_note(reach, "E_a", temperatures, percolation)
+
+    assert scan([500, 600], [[1.5, 2.0, 3.0], [2.0, 2.5, 4.0]], 1.2) == ""
+    some = scan([500, 600, 700], [[0.3, 0.9, 5.0], [0.6, 1.2, 5.0], [1.1, 1.5, 5.0]], 1.2)
     assert some.startswith(" At 500, 600 K the walkers did not cross the cell in all three "
-                           "directions (none went a whole cell length along a), so")
-    stuck = scan_note([500, 600], [[0.3, 0.2, 0.5], [0.4, 0.3, 0.2]], None)
+                           "directions (none went a whole cell length along a), so E_a describes")
+    stuck = scan([500, 600], [[0.3, 0.2, 0.5], [0.4, 0.3, 0.2]], None)
     assert "(none went a whole cell length in any direction)" in stuck
     assert stuck.endswith("this network allows no 3D long-range diffusion.")
-    assert scan_note([500, 600], None, None) == ""  # a finite network has no cell to cross
+    assert scan([500, 600], None, None) == ""  # a finite network has no cell to cross
+
+    # one run: its reach alone, and the directions it did not cross
+    assert crossing_note([1.2, 3.0, 1.0]) == "" and crossing_note(None) == ""
+    assert crossing_note([0.4, 0.7, 12.0]) == (
+        " The walkers did not cross the cell along a or b, so D describes only the hops they "
+        "made, not long-range 3D diffusion.")
+    assert "did not cross the cell in any direction, so D" in crossing_note([0.4, 0.7, 0.9])
+
+
+def test_kmc_summary_says_when_the_walkers_did_not_cross_the_cell():
+    """Hops along z only (as Li along α-quartz's c channels): the run's D read as 3D diffusion."""
+    import numpy as np
+
+    from amorpha.engine.diffusion import (KmcParams, cells_crossed, diffusion_coefficient, run_kmc,
+                                          simple_cubic_lattice)
+    from amorpha.gui.diffusion import kmc_summary
+
+    def summary(network):
+        result = run_kmc(network, KmcParams(800.0, n_walkers=50, n_steps=1000, n_samples=20, seed=1))
+        return kmc_summary(result, diffusion_coefficient(result), cells_crossed(result, network.cell))
+
+    channels = summary(simple_cubic_lattice(3, 2.0, np.tile([20.0, 20.0, 0.2], 27)))
+    assert "D = <b>" in channels and channels.endswith(
+        " s. The walkers did not cross the cell along a or b, so D describes only the hops they "
+        "made, not long-range 3D diffusion.")
+    assert "did not cross" not in summary(simple_cubic_lattice(3, 2.0, 0.2))  # every way crossed
 
 
 def in_view(area, widget):

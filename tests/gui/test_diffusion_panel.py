@@ -128,6 +128,7 @@ def test_kmc_walkers_and_arrhenius_against_the_exact_d(qtbot, fcc_window):
     exact = exact_d(network, 1000.0)
     assert abs(fit.D - exact) < 4 * fit.D_err and fit.D_err < 0.1 * exact
     assert "cm²/s" in panel.result.text() and "1000 K" in panel.result.text()
+    assert "did not cross" not in panel.result.text()  # 4000 hops cross the 8.2 Å cell each way
     assert len(panel.msd_plot.getPlotItem().listDataItems()) >= 2  # MSD and the fitted line
 
     # the walkers move in the viewer, always inside the cell, until stopped
