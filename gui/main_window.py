@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -401,13 +402,35 @@ class MainWindow(QMainWindow):
 
     # -- messages ----------------------------------------------------------------------------
     def show_error(self, title: str, text: str) -> None:
-        """A window-modal dialog that does not block the event loop (tasks keep running)."""
+        """A window-modal dialog that does not block the event loop (tasks keep running); the
+        status bar says it in one line (:meth:`status_line`), the dialog in full."""
         self.last_error = text
         box = QMessageBox(QMessageBox.Warning, title, text, QMessageBox.Ok, self)
         box.setAttribute(Qt.WA_DeleteOnClose)
         box.open()
-        self.statusBar().showMessage(text, 10000)
+        self.statusBar().showMessage(self.status_line(text), 10000)
         self.error_shown.emit(text)
+
+    @staticmethod
+    def status_line(text: str, limit: int = 120) -> str:
+        """A message in one line of at most ``limit`` characters, for the status bar: its first
+        line, a short heading ("Open failed.") joined to the first line of the paragraph after
+        it ("Open failed: why"); when that is longer, its first sentence, cut at a word with
+        "…" if still longer."""
+        paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+        if not paragraphs:
+            return ""
+        line = paragraphs[0].splitlines()[0]
+        if len(paragraphs) > 1 and line == paragraphs[0] and line.endswith(".") and len(line) <= 60:
+            line = f"{line[:-1]}: {paragraphs[1].splitlines()[0]}"
+        line = " ".join(line.split())
+        if len(line) > limit:
+            line = re.split(r"(?<=[.!?])\s", line, maxsplit=1)[0]
+        if len(line) > limit:
+            cut = line[:limit - 1]
+            space = cut.rfind(" ")
+            line = (cut[:space] if space > limit // 2 else cut).rstrip(" ,;:") + "…"
+        return line
 
     def _task_error(self, what: str) -> Callable[[BaseException], None]:
         def report(exc: BaseException) -> None:

@@ -280,3 +280,29 @@ def test_an_export_that_cannot_be_written_says_so(qtbot, window, tmp_path, monke
     with qtbot.waitSignal(window.error_shown, timeout=10000) as blocker:
         window.order_panel.export_csv_dialog()  # nothing computed yet: says that
     assert "Export plot data failed." in blocker.args[0] and "compute a distribution first" in blocker.args[0]
+
+
+def test_an_error_is_one_line_in_the_status_bar_and_whole_in_the_dialog(qtbot, empty_window):
+    """The status bar showed the dialog's whole text, blank lines and all, in one long row."""
+    window = empty_window
+    text = ("Open structure failed.\n\nbad.xyz, line 4: could not convert 'oops' to a number. "
+            "Each line of atoms needs 4 columns (element, x, y, z); it has 3.\n\nNothing was changed.")
+    with qtbot.waitSignal(window.error_shown, timeout=5000) as blocker:
+        window.show_error("Open structure", text)
+    assert blocker.args[0] == text and window.last_error == text  # the whole text, as before
+    (box,) = [b for b in window.findChildren(QMessageBox) if b.isVisible()]
+    assert box.text() == text
+    box.close()
+    # the heading and the first line of the reason; its first sentence when that is too long
+    assert window.statusBar().currentMessage() == (
+        "Open structure failed: bad.xyz, line 4: could not convert 'oops' to a number.")
+
+    line = MainWindow.status_line
+    assert line("Open or build a model first: it is the host.") == \
+        "Open or build a model first: it is the host."
+    assert line("KMC at 0 K failed.\n\ntemperature: must be above 0 K") == \
+        "KMC at 0 K failed: temperature: must be above 0 K"
+    long = "The hop network of Cu does not percolate: " + "no cluster of paths spans it " * 8
+    short = line(long)
+    assert len(short) <= 120 and short.endswith("…") and "\n" not in short
+    assert long.startswith(short[:-1]) and not short[:-1].endswith(" ")  # cut at a word
