@@ -14,6 +14,8 @@ SCREENSHOT_TIMEOUT_S = 300
 
 
 def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
+    from amorpha.engine.spectra.features import FEATURES
+
     parser = argparse.ArgumentParser(
         prog="amorpha", description="Amorpha: a workbench for disordered materials."
     )
@@ -56,8 +58,7 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
              "and show its best structure; GB Search panel in front",
     )
     parser.add_argument(
-        "--spectral-feature", metavar="KEY", choices=("intensity", "edge_energy", "peak_energy", "peak_height",
-                                                      "centroid"),
+        "--spectral-feature", metavar="KEY", choices=[f.key for f in FEATURES],
         help="once the spectra are predicted, colour the absorbing atoms by this feature of their own "
              "spectrum (edge_energy, peak_energy, peak_height, centroid; intensity: at the marker)",
     )

@@ -104,7 +104,6 @@ class MeasuredSpectra(QObject):
         self._onset_for = None  # (element, edge) whose tabulated onset the Compare tab was given
         self._edge_model = None  # "O K": the model to predict with once the models have loaded
         self.edge = None  # (element, edge, onset) the windows were set around
-        self.edge_seen = None  # the same, when seen in the counts
         self._edges = ([], [])  # the file's edges the windows can be set around (with theirs), and those seen
         self.low_loss_file = False  # the file opened holds its zero-loss peak (no core edge belongs on it)
         self._opened_note = ""  # what opening the file said, until the first background preview
@@ -236,7 +235,6 @@ class MeasuredSpectra(QObject):
         e = self.original.energy
         span = e[-1] - e[0]
         self.edge = edge
-        self.edge_seen = edge if edge in self._edges[1] else None  # the windows sit around an edge in the counts
         pre = windows.get("pre", (e[0] + 0.05 * span, e[0] + 0.25 * span))
         post = windows.get("post", (e[0] + 0.70 * span, e[0] + 0.95 * span))
         self.panel.set_window(self.panel.bg_window, *pre)
@@ -248,6 +246,11 @@ class MeasuredSpectra(QObject):
             self._fill_onset(self.predicted())
         self.plot_panel.set_focus((pre[0] - 10.0, windows["near"][1]) if edge is not None else None)
         return pre
+
+    @property
+    def edge_seen(self):
+        """The edge the windows sit around when it is seen in the counts, else None."""
+        return self.edge if self.edge in self._edges[1] else None
 
     def _edge_said(self, edge, pre) -> str:
         """What setting the windows around ``edge`` did, for the status line."""
@@ -261,6 +264,7 @@ class MeasuredSpectra(QObject):
         if self.original is None or not 0 <= index < len(choices):
             return
         edge, windows = choices[index]
+        self.panel.edge_combo.setCurrentIndex(index)  # already there when chosen in the list
         pre = self._set_windows(edge, windows)
         said = self._opened_note = self._edge_said(edge, pre).strip()  # the background preview adds to it
         self.panel.status.setText(said)
@@ -352,7 +356,6 @@ class MeasuredSpectra(QObject):
         self.set_data(state.data)
         choices = [edge for edge, _ in self._edges[0]]
         if state.edge and state.edge in choices and state.edge != self.edge:  # chosen in the Edge list
-            self.panel.edge_combo.setCurrentIndex(choices.index(state.edge))
             self.choose_edge(choices.index(state.edge))
         self.original, self.current, self.low_loss = state.original, state.current, state.low_loss
         self.panel.low_loss_label.setText(state.low_loss.label if state.low_loss is not None else "no low-loss spectrum")

@@ -10,6 +10,7 @@ one energy grid and a 2-D array of spectra on it (one per row) and returns one v
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 from scipy.integrate import trapezoid
@@ -92,30 +93,31 @@ class SpectralFeature:
     title: str  # the list's wording: "edge energy (steepest rise)"
     quantity: str  # the colour bar's: "edge energy"
     unit: str  # "eV", or "" for intensities
-    uses_marker: bool = False
+    function: Callable | None = None  # (energy, rows) -> one value per row; None: the intensity at an energy
+
+    @property
+    def uses_marker(self) -> bool:
+        return self.function is None
 
     @property
     def column(self) -> str:
         return f"predicted_{self.key}"
 
     def values(self, energy: np.ndarray, rows: np.ndarray, at: float | None = None) -> np.ndarray:
-        if self.uses_marker:
-            if at is None:
-                raise ValueError(f"{self.title} needs an energy")
-            return intensity_at(energy, rows, at)
-        return _COMPUTE[self.key](energy, rows)
+        if self.function is not None:
+            return self.function(energy, rows)
+        if at is None:
+            raise ValueError(f"{self.title} needs an energy")
+        return intensity_at(energy, rows, at)
 
-
-_COMPUTE = {"edge_energy": edge_energies, "peak_energy": peak_energies, "peak_height": peak_heights,
-            "centroid": centroids}
 
 #: the features in the order the window offers them; the first follows the energy marker
 FEATURES = (
-    SpectralFeature("intensity", "intensity at the marker", "intensity", "", uses_marker=True),
-    SpectralFeature("edge_energy", "edge energy (steepest rise)", "edge energy", "eV"),
-    SpectralFeature("peak_energy", "main peak energy", "main peak energy", "eV"),
-    SpectralFeature("peak_height", "main peak height", "main peak height", ""),
-    SpectralFeature("centroid", "centroid (centre of gravity)", "centroid", "eV"),
+    SpectralFeature("intensity", "intensity at the marker", "intensity", ""),
+    SpectralFeature("edge_energy", "edge energy (steepest rise)", "edge energy", "eV", edge_energies),
+    SpectralFeature("peak_energy", "main peak energy", "main peak energy", "eV", peak_energies),
+    SpectralFeature("peak_height", "main peak height", "main peak height", "", peak_heights),
+    SpectralFeature("centroid", "centroid (centre of gravity)", "centroid", "eV", centroids),
 )
 
 
