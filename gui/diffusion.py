@@ -18,7 +18,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from amorpha.engine.diffusion import (UFF_PARAMETERS, NoSiteError, arrhenius_fit, build_network,
-                                      cells_crossed, diffusion_coefficient,
+                                      cells_crossed, diffusion_coefficient, diffusion_tensor,
                                       mean_squared_displacement, percolation_barrier, run_kmc,
                                       temperature_scan)
 from amorpha.engine.elements import hill_formula
@@ -227,10 +227,46 @@ def failure_line(what: str, reason: str) -> str:
     return f"<b>{html.escape(what)} failed</b>: {html.escape(reason)}"
 
 
-def kmc_summary(result, fit, reach=None) -> str:
+#: A direction is named after a cell vector (or x, y, z) within this angle of it (degrees).
+AXIS_NAME_TOLERANCE_DEG = 10.0
+#: The principal D are listed when the smallest is below this fraction of the largest.
+ANISOTROPY_SHOWN_BELOW = 0.5
+
+
+def direction_name(vector, cell=None) -> str:
+    """``vector`` as a reader knows it: the cell vector a, b or c (or x, y, z without a cell)
+    it lies along, else its components rounded."""
+    unit = np.asarray(vector, float) / np.linalg.norm(vector)
+    named = zip("abc", np.asarray(cell, float)) if cell is not None else zip("xyz", np.eye(3))
+    for name, axis in named:
+        cosine = abs(unit @ axis) / np.linalg.norm(axis)
+        if cosine >= math.cos(math.radians(AXIS_NAME_TOLERANCE_DEG)):
+            return name
+    unit = unit * np.sign(unit[np.argmax(np.abs(unit))])
+    return "[" + " ".join(f"{c:.2f}" for c in unit + 0.0) + "]"
+
+
+def anisotropy_note(tensor, cell=None) -> str:
+    """A sentence for the result line when D clearly differs with direction (channels, layers,
+    anisotropic crystals): the principal values of the diffusion tensor and their directions;
+    empty when it is about the same every way or the run does not resolve the difference."""
+    if tensor is None:
+        return ""
+    high, low = tensor.principal[0], tensor.principal[-1]
+    spread = 3.0 * (tensor.principal_err[0] + tensor.principal_err[-1])
+    if not (high > 0 and low < ANISOTROPY_SHOWN_BELOW * high and high - low > spread):
+        return ""
+    parts = [f"{format_d(value, err)} along {direction_name(axis, cell)}"
+             for value, err, axis in zip(tensor.principal, tensor.principal_err, tensor.axes.T)]
+    return (" D differs with direction: " + ", ".join(parts) +
+            " (the diffusion tensor's principal values; the D above is their mean, MSD/6).")
+
+
+def kmc_summary(result, fit, reach=None, tensor=None, cell=None) -> str:
     """One KMC run in words: D when the MSD resolves it (a negative or error-swamped slope is
-    said to be unresolved, not shown as a value), whether the walkers crossed the cell in all
-    three directions (``reach``, :func:`crossing_note`), and what a stopped run kept."""
+    said to be unresolved, not shown as a value), how it differs with direction (``tensor``,
+    :func:`anisotropy_note`), whether the walkers crossed the cell in all three directions
+    (``reach``, :func:`crossing_note`), and what a stopped run kept."""
     stopped = ""
     if result.cancelled and len(result.times) > 1:
         stopped = (f" Stopped at {result.times[-1]:.3g} s of {result.duration:.3g} s; the "
@@ -246,8 +282,9 @@ def kmc_summary(result, fit, reach=None) -> str:
     else:
         d = f"D = <b>{format_d(fit.D, fit.D_err)}</b>"
     crossed = crossing_note(reach) if fit is not None else ""  # no D, nothing it describes
+    anisotropic = anisotropy_note(tensor, cell) if fit is not None else ""
     return (f"{result.temperature:g} K: {d} from {result.n_walkers} walkers, "
-            f"{result.total_hops:,} hops in {result.seconds:.2f} s.{crossed}{stopped}")
+            f"{result.total_hops:,} hops in {result.seconds:.2f} s.{anisotropic}{crossed}{stopped}")
 
 
 class DiffusionController(QObject):
@@ -503,13 +540,13 @@ class DiffusionController(QObject):
     def _show_kmc(self, result) -> None:
         msd = mean_squared_displacement(result)
         try:
-            fit = diffusion_coefficient(result)
+            fit, tensor = diffusion_coefficient(result), diffusion_tensor(result)
         except ParameterError:
-            fit = None
+            fit = tensor = None
         network = self.landscape.network  # the run's: a new one waits for the run to end
         reach = cells_crossed(result, network.cell) if network.periodic else None
         self.panel.show_msd(msd, fit, result.temperature)
-        self.panel.set_result(kmc_summary(result, fit, reach), plots=True)
+        self.panel.set_result(kmc_summary(result, fit, reach, tensor, network.cell), plots=True)
         self._set_walkers(result, start=True)
         self.kmc_shown.emit()
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from amorpha.engine.diffusion import (KB_EV, HopNetwork, KmcParams, arrhenius_fit,
-                                      diffusion_coefficient, mean_squared_displacement,
+                                      diffusion_coefficient, diffusion_tensor,
+                                      mean_squared_displacement,
                                       percolation_barrier, random_barrier_lattice, run_kmc,
                                       simple_cubic_lattice, temperature_scan)
 from amorpha.engine.diffusion import analysis, kmc
@@ -19,13 +20,16 @@ def hop_rate(barrier, temperature):
     return NU * np.exp(-barrier / (KB_EV * temperature))
 
 
-def ring(n=10, a=1.0, barrier=0.1, directed=False):
-    """n sites on a periodic line along x (cell n·a), each joined to the next."""
-    positions = np.column_stack([np.arange(n) * a, np.zeros(n), np.zeros(n)])
+def ring(n=10, a=1.0, barrier=0.1, directed=False, direction=(1.0, 0.0, 0.0)):
+    """n sites on a periodic line along ``direction`` (x, or in the xy plane; the cell's first
+    vector, n·a long), each joined to the next."""
+    along = np.asarray(direction, float) / np.linalg.norm(direction)
+    positions = np.arange(n)[:, None] * a * along
     edges = np.column_stack([np.arange(n), (np.arange(n) + 1) % n])
     shifts = np.zeros((n, 3), int)
     shifts[-1, 0] = 1
-    cell = np.diag([n * a, 10.0, 10.0])
+    across = np.cross([0.0, 0.0, 1.0], along)
+    cell = np.array([n * a * along, 10.0 * across, [0.0, 0.0, 10.0]])
     return HopNetwork.from_barriers(positions, edges, barrier, cell=cell, shifts=shifts,
                                     directed=directed)
 
@@ -73,6 +77,36 @@ def test_simple_cubic_D_is_k_a_squared():
     assert np.allclose(msd.msd[1:], 6 * exact * msd.times[1:], rtol=0.03)
     # n_steps sets the duration: on average 500 hops per walker
     assert result.hops.mean() == pytest.approx(500, rel=0.01)
+
+
+def test_diffusion_tensor_of_a_cube_is_isotropic_and_its_trace_is_msd_over_6():
+    a, barrier, T = 2.5, 0.4, 400.0
+    result = run_kmc(simple_cubic_lattice(5, a, barrier),
+                     KmcParams(T, n_walkers=20_000, n_steps=300, n_samples=10, seed=2))
+    exact = hop_rate(barrier, T) * a * a
+    tensor = diffusion_tensor(result)
+    assert np.trace(tensor.tensor) / 3 == pytest.approx(diffusion_coefficient(result).D, rel=1e-12)
+    assert np.allclose(tensor.principal, exact, rtol=0.03)
+    assert np.all(np.abs(tensor.principal - exact) < 5 * tensor.principal_err)
+    off_diagonal = tensor.tensor - np.diag(np.diag(tensor.tensor))
+    assert np.abs(off_diagonal).max() < 0.03 * exact
+
+
+@pytest.mark.parametrize("direction", [(1.0, 0.0, 0.0), (1.0, 1.0, 0.0)])
+def test_diffusion_tensor_of_a_channel_is_k_a_squared_along_it_and_zero_across(direction):
+    """A 1D walk with hop rate k each way: D along the line is k·a² (MSD/6 shows a third of it),
+    nothing across; the principal axis is the line, also when it is not a Cartesian axis."""
+    a, barrier, T = 1.5, 0.3, 500.0
+    result = run_kmc(ring(12, a, barrier, direction=direction),
+                     KmcParams(T, n_walkers=20_000, n_steps=300, n_samples=10, seed=3))
+    exact = hop_rate(barrier, T) * a * a
+    tensor = diffusion_tensor(result)
+    assert tensor.principal[0] == pytest.approx(exact, rel=0.03)
+    assert abs(tensor.principal[0] - exact) < 5 * tensor.principal_err[0]
+    assert np.allclose(tensor.principal[1:], 0.0, atol=1e-12 * exact)
+    line = np.asarray(direction) / np.linalg.norm(direction)
+    assert abs(tensor.axes[:, 0] @ line) == pytest.approx(1.0, abs=1e-9)
+    assert diffusion_coefficient(result).D == pytest.approx(exact / 3, rel=0.03)
 
 
 def test_arrhenius_fit_recovers_barrier_and_prefactor():

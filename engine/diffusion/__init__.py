@@ -5,9 +5,9 @@ The energy landscape (sites, saddles) comes in as plain arrays (:class:`HopNetwo
 Arrhenius parameters, and the percolation barrier that bounds the activation energy.
 Units: Å, eV, s, K; D in Å²/s.
 """
-from .analysis import (ArrheniusFit, DiffusionFit, Msd, TemperatureScan, arrhenius_fit,
-                       cells_crossed, diffusion_coefficient, mean_squared_displacement,
-                       percolation_barrier, temperature_scan)
+from .analysis import (ArrheniusFit, DiffusionFit, DiffusionTensor, Msd, TemperatureScan,
+                       arrhenius_fit, cells_crossed, diffusion_coefficient, diffusion_tensor,
+                       mean_squared_displacement, percolation_barrier, temperature_scan)
 from .kmc import KmcParams, KmcResult, run_kmc
 from .network import KB_EV, HopNetwork, RateTable, random_barrier_lattice, simple_cubic_lattice
 from .paths import LandscapeParams, PathParams, Paths, build_network, find_paths, hop_network
@@ -15,10 +15,11 @@ from .potential import UFF_PARAMETERS, HostPotential, MobileAtomCalculator
 from .sites import EnergyGrid, NoSiteError, SiteSearchParams, Sites, energy_grid, find_sites
 
 __all__ = [
-    "ArrheniusFit", "DiffusionFit", "HopNetwork", "KB_EV", "KmcParams", "KmcResult", "Msd",
-    "RateTable", "TemperatureScan", "arrhenius_fit", "cells_crossed", "diffusion_coefficient",
-    "mean_squared_displacement", "percolation_barrier", "random_barrier_lattice", "run_kmc",
-    "simple_cubic_lattice", "temperature_scan",
+    "ArrheniusFit", "DiffusionFit", "DiffusionTensor", "HopNetwork", "KB_EV", "KmcParams",
+    "KmcResult", "Msd", "RateTable", "TemperatureScan", "arrhenius_fit", "cells_crossed",
+    "diffusion_coefficient", "diffusion_tensor", "mean_squared_displacement",
+    "percolation_barrier", "random_barrier_lattice", "run_kmc", "simple_cubic_lattice",
+    "temperature_scan",
     "EnergyGrid", "HostPotential", "LandscapeParams", "MobileAtomCalculator", "NoSiteError",
     "PathParams",
     "Paths", "SiteSearchParams", "Sites", "UFF_PARAMETERS", "build_network", "energy_grid",

@@ -86,6 +86,25 @@ def mean_squared_displacement(result: KmcResult) -> Msd:
     return Msd(result.times, r2.mean(axis=1), err)
 
 
+def _fit_window(result: KmcResult, fit_from: float) -> tuple[np.ndarray, np.ndarray]:
+    """The recorded times fitted (t ≥ ``fit_from``·t_end) as a mask, and those times centred,
+    so that ``centred @ y / (centred @ centred)`` is the least-squares slope of y."""
+    require(np.isfinite(fit_from) and 0.0 <= fit_from < 1.0, "fit_from",
+            f"needs the fraction of the run skipped before the fit, in [0, 1), got {fit_from!r}")
+    times = result.times
+    window = times >= fit_from * times[-1]
+    require(window.sum() >= 2 and times[-1] > 0, "result",
+            f"the run recorded {len(times)} time(s), {int(window.sum())} in the fitted part; a "
+            "slope needs at least 2 (run longer, record more samples or fit from earlier)")
+    return window, times[window] - times[window].mean()
+
+
+def _stderr(per_walker: np.ndarray) -> np.ndarray:
+    """Standard error of the mean over walkers (axis 0); NaN for one walker."""
+    n = len(per_walker)
+    return per_walker.std(axis=0, ddof=1) / np.sqrt(n) if n > 1 else np.full(per_walker.shape[1:], np.nan)
+
+
 def diffusion_coefficient(result: KmcResult, dimensions: int = 3,
                           fit_from: float = 0.5) -> DiffusionFit:
     """D from the slope of the MSD over the last part of the run (t ≥ ``fit_from``·t_end).
@@ -97,20 +116,44 @@ def diffusion_coefficient(result: KmcResult, dimensions: int = 3,
     """
     require(dimensions in (1, 2, 3), "dimensions",
             f"needs 1, 2 or 3 (the dimensionality of the diffusion), got {dimensions!r}")
-    require(np.isfinite(fit_from) and 0.0 <= fit_from < 1.0, "fit_from",
-            f"needs the fraction of the run skipped before the fit, in [0, 1), got {fit_from!r}")
-    times = result.times
-    window = times >= fit_from * times[-1]
-    require(window.sum() >= 2 and times[-1] > 0, "result",
-            f"the run recorded {len(times)} time(s), {int(window.sum())} in the fitted part; a "
-            "slope needs at least 2 (run longer, record more samples or fit from earlier)")
-    x = times[window] - times[window].mean()
-    slopes = x @ _squared(result)[window] / (x @ x)
-    per_walker = slopes / (2.0 * dimensions)
-    n = len(per_walker)
-    err = per_walker.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan
-    return DiffusionFit(float(per_walker.mean()), float(err), int(dimensions),
-                        float(times[window][0]), float(times[-1]))
+    window, x = _fit_window(result, fit_from)
+    per_walker = x @ _squared(result)[window] / (x @ x) / (2.0 * dimensions)
+    return DiffusionFit(float(per_walker.mean()), float(_stderr(per_walker)), int(dimensions),
+                        float(result.times[window][0]), float(result.times[-1]))
+
+
+@dataclass(frozen=True)
+class DiffusionTensor:
+    """The diffusion tensor D_ij = d⟨Δr_i Δr_j⟩/dt / 2 (Å²/s) of a run, and its principal values
+    (largest first) ± standard error, with their directions as the columns of ``axes``.
+
+    Its trace / 3 is the D of :func:`diffusion_coefficient` (MSD/6). In a channel, a layer or an
+    anisotropic crystal the principal values differ: a walk along c alone has D_c = 3·(MSD/6)
+    and nothing across.
+    """
+
+    tensor: np.ndarray
+    principal: np.ndarray
+    principal_err: np.ndarray
+    axes: np.ndarray
+    t_from: float
+    t_to: float
+
+
+def diffusion_tensor(result: KmcResult, fit_from: float = 0.5) -> DiffusionTensor:
+    """The tensor from the slopes of ⟨Δr_i Δr_j⟩ over the same part of the run as
+    :func:`diffusion_coefficient`; each walker's own slope tensor, seen along the principal axes
+    of the mean, gives the principal values' standard errors."""
+    window, x = _fit_window(result, fit_from)
+    d = result.displacements[window]
+    per_walker = np.einsum("t,twi,twj->wij", x, d, d) / (2.0 * (x @ x))
+    tensor = per_walker.mean(axis=0)
+    values, axes = np.linalg.eigh(tensor)
+    order = np.argsort(values)[::-1]
+    values, axes = values[order], axes[:, order]
+    along = np.einsum("ia,wij,ja->wa", axes, per_walker, axes)  # each walker's D along each axis
+    return DiffusionTensor(tensor, values, _stderr(along), axes,
+                           float(result.times[window][0]), float(result.times[-1]))
 
 
 def cells_crossed(result: KmcResult, cell) -> np.ndarray:

@@ -175,19 +175,36 @@ def test_kmc_summary_says_when_the_walkers_did_not_cross_the_cell():
     """Hops along z only (as Li along α-quartz's c channels): the run's D read as 3D diffusion."""
     import numpy as np
 
-    from amorpha.engine.diffusion import (KmcParams, cells_crossed, diffusion_coefficient, run_kmc,
-                                          simple_cubic_lattice)
+    from amorpha.engine.diffusion import (KmcParams, cells_crossed, diffusion_coefficient,
+                                          diffusion_tensor, run_kmc, simple_cubic_lattice)
     from amorpha.gui.diffusion import kmc_summary
 
     def summary(network):
         result = run_kmc(network, KmcParams(800.0, n_walkers=50, n_steps=1000, n_samples=20, seed=1))
-        return kmc_summary(result, diffusion_coefficient(result), cells_crossed(result, network.cell))
+        return kmc_summary(result, diffusion_coefficient(result), cells_crossed(result, network.cell),
+                           diffusion_tensor(result), network.cell)
 
     channels = summary(simple_cubic_lattice(3, 2.0, np.tile([20.0, 20.0, 0.2], 27)))
     assert "D = <b>" in channels and channels.endswith(
-        " s. The walkers did not cross the cell along a or b, so D describes only the hops they "
+        " The walkers did not cross the cell along a or b, so D describes only the hops they "
         "made, not long-range 3D diffusion.")
-    assert "did not cross" not in summary(simple_cubic_lattice(3, 2.0, 0.2))  # every way crossed
+    # the D along the channels is 3x the MSD/6 shown first, and nothing goes across
+    assert " D differs with direction: " in channels and "cm²/s along c, 0 ± 0 cm²/s along" in channels
+    isotropic = summary(simple_cubic_lattice(3, 2.0, 0.2))
+    assert "did not cross" not in isotropic and "differs with direction" not in isotropic
+
+
+def test_a_direction_is_named_after_the_cell_vector_it_lies_along():
+    import numpy as np
+
+    from amorpha.gui.diffusion import direction_name
+
+    hexagonal = np.array([[4.9, 0.0, 0.0], [-2.45, 4.24, 0.0], [0.0, 0.0, 5.4]])
+    assert direction_name([0.0, 0.0, -1.0], hexagonal) == "c"
+    assert direction_name([-0.5, 0.866, 0.0], hexagonal) == "b"
+    assert direction_name([0.0, 1.0, 0.0], hexagonal) == "[0.00 1.00 0.00]"  # b* is no cell vector
+    assert direction_name([0.0, 1.0, 0.05]) == "y"
+    assert direction_name([-1.0, -1.0, 0.0]) == "[0.71 0.71 0.00]"
 
 
 def in_view(area, widget):
