@@ -17,9 +17,10 @@ from typing import Callable, Optional
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from amorpha.engine.diffusion import (UFF_PARAMETERS, NoSiteError, arrhenius_fit, build_network,
+from amorpha.engine.diffusion import (UFF_PARAMETERS, NoSiteError, Spanning, arrhenius_fit,
+                                      build_network,
                                       cells_crossed, diffusion_coefficient, diffusion_tensor,
-                                      mean_squared_displacement, percolation_barrier, run_kmc,
+                                      long_range, mean_squared_displacement, run_kmc,
                                       temperature_scan)
 from amorpha.engine.elements import hill_formula
 from amorpha.engine.errors import ParameterError
@@ -125,9 +126,14 @@ class Landscape:
     sites: object
     paths: object
     network: object
-    percolation: Optional[float]
+    spanning: Optional[Spanning]  # the most directions its paths span the cell in (long_range)
     function: str
     note: str = ""
+
+    @property
+    def percolation(self) -> Optional[float]:
+        """The 3D percolation barrier (eV); None when the paths do not span the cell every way."""
+        return self.spanning.barrier if self.spanning and self.spanning.dimensions == 3 else None
 
     @property
     def link_barriers(self) -> np.ndarray:
@@ -190,6 +196,39 @@ SCAN_TIP = (
     "within the simulated time (the result line says so when none crossed it in all three "
     "directions): the scan then measured local hopping, or hopping along channels, and the "
     "long-range D at low T is governed by θ.</p>")
+
+
+def winding_name(winding) -> str:
+    """A cell translation in cell vectors as a reader writes it: c, a + b, 2a − c."""
+    w = np.asarray(winding, dtype=np.int64)
+    w = w // np.gcd.reduce(w)
+    w = w * np.sign(w[np.flatnonzero(w)[0]])
+    terms = [(("" if abs(k) == 1 else str(abs(k))) + name, k) for name, k in zip("abc", w) if k]
+    text = terms[0][0]
+    for term, k in terms[1:]:
+        text += f" {'+' if k > 0 else '−'} {term}"
+    return text
+
+
+def spanning_text(spanning: Optional[Spanning]) -> str:
+    """How far the paths reach, for the summary: the 3D percolation barrier, or along which cell
+    vectors they span the cell (channels, sheets) and from which barrier, or that they do not."""
+    if spanning is None:
+        return "<b>the network does not span the cell</b>: no long-range diffusion"
+    if spanning.dimensions == 3:
+        return f"percolation barrier <b>{spanning.barrier:.3f} eV</b>"
+    if spanning.dimensions == 1:
+        where, what = f"along {winding_name(spanning.windings[0])}", "channels"
+    else:
+        normal = np.cross(*spanning.windings)
+        plane = ("".join(n for n, k in zip("abc", normal) if not k)
+                 if np.count_nonzero(normal) == 1 else None)
+        where = (f"in the {plane} plane" if plane else
+                 f"in the plane of {winding_name(spanning.windings[0])} and "
+                 f"{winding_name(spanning.windings[1])}")
+        what = "sheets"
+    return (f"the paths span the cell only {where} ({what}), from a barrier of "
+            f"<b>{spanning.barrier:.3f} eV</b>: long-range diffusion {where}, none in 3D")
 
 
 def crossing_note(reach, quantity: str = "D", temperatures=None,
@@ -436,11 +475,7 @@ class DiffusionController(QObject):
         def work(progress, cancel):
             sites, paths, network, *note = function.build(host, params, progress=progress,
                                                           cancel=cancel)
-            try:
-                percolation = percolation_barrier(network)
-            except ParameterError:
-                percolation = None
-            return Landscape(atoms, sites, paths, network, percolation, function.key, *note)
+            return Landscape(atoms, sites, paths, network, long_range(network), function.key, *note)
 
         self._submit(f"Sites and paths of {params.sites.element}", work, self._show_landscape,
                      line=self.panel.summary, failed_also=self._landscape_failed)
@@ -458,13 +493,10 @@ class DiffusionController(QObject):
         self.overlay.show_network(landscape.sites.positions, landscape.paths.images, barriers,
                                   self.panel.limit.value())
         self._host_style(self.panel.host_style.currentData())
-        self.panel.at_percolation.setEnabled(landscape.percolation is not None)
+        self.panel.at_percolation.setEnabled(landscape.spanning is not None)
         paths = landscape.paths
         element = landscape.sites.element
-        if landscape.percolation is None:
-            spanning = "<b>the network does not span the cell</b>: no long-range diffusion"
-        else:
-            spanning = f"percolation barrier <b>{landscape.percolation:.3f} eV</b>"
+        spanning = spanning_text(landscape.spanning)
         unconverged = int((~paths.converged).sum())
         self.panel.set_landscape(paths, (
             f"{element}: <b>{len(landscape.sites)} sites</b> "
@@ -474,12 +506,12 @@ class DiffusionController(QObject):
             + (f" {landscape.note}" if landscape.note else "")
             + " In the viewer: sites white, paths coloured by barrier, walkers yellow."))
         self.landscape_shown.emit()
-        if landscape.percolation is None:
+        if landscape.spanning is None:
             self._then_scan = False
             self.window.show_error(
                 "Diffusion", f"The hop network of {element} does not percolate: no cluster of "
-                "paths spans the cell in all three directions, so there is no long-range "
-                "diffusion (KMC gives D ≈ 0). Raise the hop distance or the site energy ceiling, "
+                "paths spans the cell in any direction, so there is no long-range diffusion "
+                "(KMC gives D ≈ 0). Raise the hop distance or the site energy ceiling, "
                 "or use a larger or more open host.")
         elif self._then_scan:
             self._then_scan = False
@@ -555,9 +587,8 @@ class DiffusionController(QObject):
         and how far its walkers got along each cell vector at each temperature."""
         scan, reach = outcome
         self.scan = scan
-        percolation = self.landscape.percolation
-        beside = (f"percolation barrier <b>{percolation:.3f} eV</b>" if percolation is not None
-                  else "the network does not percolate")
+        spanning = self.landscape.spanning
+        beside = spanning_text(spanning)
         stopped = " (stopped: the finished temperatures are shown)" if scan.cancelled else ""
         if len(scan.temperatures) < 2:
             self.panel.set_result(f"Scan stopped after {len(scan.temperatures)} temperature(s): "
@@ -570,14 +601,16 @@ class DiffusionController(QObject):
             self.panel.set_result(failure_line("Arrhenius fit", self._reason(exc)))
             self._error("Arrhenius fit", exc)
             return
-        self.panel.show_arrhenius(scan.temperatures, scan.D, scan.D_err, self.fit, percolation)
+        self.panel.show_arrhenius(scan.temperatures, scan.D, scan.D_err, self.fit,
+                                  spanning.barrier if spanning else None)
         fit = self.fit
         self.panel.set_result(
             f"{len(scan.temperatures)} temperatures, {scan.temperatures[0]:g}–"
             f"{scan.temperatures[-1]:g} K{stopped}: E_a = <b>{fit.activation_energy:.3f} ± "
             f"{fit.activation_energy_err:.3f} eV</b>, D₀ = "
             f"{format_d(fit.prefactor, fit.prefactor_err)}; {beside}."
-            + crossing_note(reach, "E_a", scan.temperatures, percolation), SCAN_TIP, plots=True)
+            + crossing_note(reach, "E_a", scan.temperatures, self.landscape.percolation),
+            SCAN_TIP, plots=True)
         if scan.results:
             self._set_walkers(scan.results[-1], start=False)
         self.scan_shown.emit()
@@ -593,9 +626,11 @@ class DiffusionController(QObject):
         self.panel.show_profile(k, distance, energy, tuple(paths.barriers[k]))
 
     def show_percolating(self) -> None:
-        """Only the paths up to the percolation barrier (rounded up to the limit's 0.01 eV)."""
-        if self.landscape is not None and self.landscape.percolation is not None:
-            self.panel.limit.setValue(math.ceil(self.landscape.percolation * 100 - 1e-9) / 100)
+        """Only the paths up to the percolation barrier (rounded up to the limit's 0.01 eV): in
+        3D, or along the channels or sheets where the paths span the cell only so."""
+        if self.landscape is not None and self.landscape.spanning is not None:
+            barrier = self.landscape.spanning.barrier
+            self.panel.limit.setValue(math.ceil(barrier * 100 - 1e-9) / 100)
 
     def _host_style(self, scale) -> None:
         """Host atoms at ``scale`` × their radius, without bonds below 1; None hides them."""

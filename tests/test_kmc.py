@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from amorpha.engine.diffusion import (KB_EV, HopNetwork, KmcParams, arrhenius_fit,
-                                      diffusion_coefficient, diffusion_tensor,
-                                      mean_squared_displacement,
+                                      diffusion_coefficient, diffusion_tensor, first_spanning,
+                                      long_range, mean_squared_displacement,
                                       percolation_barrier, random_barrier_lattice, run_kmc,
                                       simple_cubic_lattice, temperature_scan)
 from amorpha.engine.diffusion import analysis, kmc
@@ -163,6 +163,25 @@ def test_percolation_barrier_exact_cases():
                                                                   range(10)], 0.2,
                                       cell=line.cell, jumps=np.tile([1.0, 0, 0], (10, 1)))
     assert percolation_barrier(trapped, "any") == pytest.approx(0.5)
+
+
+def test_first_spanning_says_along_which_cell_vectors_the_network_wraps():
+    """Barriers 0.3 eV along x, 0.5 along y, 0.7 along z: chains along a at 0.3 eV, sheets in the
+    ab plane at 0.5, 3D at 0.7; a ring along its cell's first vector only."""
+    net = simple_cubic_lattice(4, 2.0, np.tile([0.3, 0.5, 0.7], 4 ** 3))
+    chains, sheets, bulk = (first_spanning(net, d) for d in (1, 2, 3))
+    assert chains.barrier == pytest.approx(0.3) and np.abs(chains.windings).tolist() == [[1, 0, 0]]
+    assert sheets.barrier == pytest.approx(0.5) and sheets.dimensions == 2
+    assert np.all(sheets.windings[:, 2] == 0)  # in the ab plane
+    assert abs(np.linalg.det(np.column_stack([sheets.windings.T, [0, 0, 1]]))) == 1
+    assert bulk.barrier == pytest.approx(0.7) and bulk.dimensions == 3
+    assert long_range(net).barrier == bulk.barrier and long_range(net).dimensions == 3
+    line = ring(barrier=0.25)
+    assert first_spanning(line, 2) is None
+    assert long_range(line).dimensions == 1 and np.abs(long_range(line).windings).tolist() == [[1, 0, 0]]
+    cut = HopNetwork.from_barriers(line.positions, [[k, k + 1] for k in range(9)], 0.2,
+                                   cell=line.cell)  # the link across the cell's face left out
+    assert long_range(cut) is None
 
 
 def test_random_barrier_percolation_near_bond_threshold():

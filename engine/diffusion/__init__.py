@@ -5,9 +5,10 @@ The energy landscape (sites, saddles) comes in as plain arrays (:class:`HopNetwo
 Arrhenius parameters, and the percolation barrier that bounds the activation energy.
 Units: Å, eV, s, K; D in Å²/s.
 """
-from .analysis import (ArrheniusFit, DiffusionFit, DiffusionTensor, Msd, TemperatureScan,
-                       arrhenius_fit, cells_crossed, diffusion_coefficient, diffusion_tensor,
-                       mean_squared_displacement, percolation_barrier, temperature_scan)
+from .analysis import (ArrheniusFit, DiffusionFit, DiffusionTensor, Msd, Spanning,
+                       TemperatureScan, arrhenius_fit, cells_crossed, diffusion_coefficient,
+                       diffusion_tensor, first_spanning, long_range, mean_squared_displacement,
+                       percolation_barrier, temperature_scan)
 from .kmc import KmcParams, KmcResult, run_kmc
 from .network import KB_EV, HopNetwork, RateTable, random_barrier_lattice, simple_cubic_lattice
 from .paths import LandscapeParams, PathParams, Paths, build_network, find_paths, hop_network
@@ -16,8 +17,9 @@ from .sites import EnergyGrid, NoSiteError, SiteSearchParams, Sites, energy_grid
 
 __all__ = [
     "ArrheniusFit", "DiffusionFit", "DiffusionTensor", "HopNetwork", "KB_EV", "KmcParams",
-    "KmcResult", "Msd", "RateTable", "TemperatureScan", "arrhenius_fit", "cells_crossed",
-    "diffusion_coefficient", "diffusion_tensor", "mean_squared_displacement",
+    "KmcResult", "Msd", "RateTable", "Spanning", "TemperatureScan", "arrhenius_fit",
+    "cells_crossed", "diffusion_coefficient", "diffusion_tensor", "first_spanning", "long_range",
+    "mean_squared_displacement",
     "percolation_barrier", "random_barrier_lattice", "run_kmc", "simple_cubic_lattice",
     "temperature_scan",
     "EnergyGrid", "HostPotential", "LandscapeParams", "MobileAtomCalculator", "NoSiteError",

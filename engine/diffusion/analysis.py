@@ -290,12 +290,13 @@ def _extends(basis, rank, r, v):
 
 
 @njit(nogil=True, cache=True)
-def _percolate(order, first, second, shifts, n_sites, want):
+def _percolate(order, first, second, shifts, n_sites, want, windings):
     """Add links in ``order`` until one cluster wraps the cell in ``want`` independent directions.
 
     Union-find that carries each site's periodic image relative to its root: a link that closes
     a loop between a site and its own image shifted by w ≠ 0 makes the cluster wrap along w.
-    Returns the position in ``order`` of the link that completed it, or −1.
+    Returns the position in ``order`` of the link that completed it, or −1; ``windings`` (3, 3)
+    gets that cluster's independent winding vectors as its first ``want`` rows.
     """
     parent = np.arange(n_sites)
     offset = np.zeros((n_sites, 3), np.int64)
@@ -325,22 +326,32 @@ def _percolate(order, first, second, shifts, n_sites, want):
                     basis[ri, rank[ri]] = basis[rj, q]
                     rank[ri] += 1
         if rank[ri] >= want:
+            windings[:] = basis[ri]
             return p
     return -1
 
 
-def percolation_barrier(network: HopNetwork, spanning: str = "all") -> float:
-    """The lowest barrier θ (eV) at which the links with barrier ≤ θ span the periodic cell.
+@dataclass(frozen=True)
+class Spanning:
+    """The links with barrier ≤ ``barrier`` (eV) first join into a cluster that wraps around the
+    periodic cell in ``dimensions`` independent directions: ``windings`` (dimensions, 3), the
+    cell translations (in cell vectors, integers) it wraps along. One direction: channels, two:
+    sheets, three: 3D long-range diffusion."""
 
-    A link between two sites counts with the higher of its two directional barriers (the saddle
-    above the lower site), so below θ a walker can go both ways. ``spanning="all"``: one cluster
-    wraps around the cell in all three independent directions (3D long-range diffusion);
-    ``"any"``: in at least one (a channel or a sheet suffices). In the random barrier model the
-    low-temperature activation energy of D tends to this barrier. Hops without a way back
-    (directed input) are left out.
-    """
-    require(spanning in SPANNING, "spanning", f"needs one of {', '.join(SPANNING)}, got "
-            f"{spanning!r}")
+    barrier: float
+    windings: np.ndarray
+
+    @property
+    def dimensions(self) -> int:
+        return len(self.windings)
+
+
+def first_spanning(network: HopNetwork, dimensions: int = 3) -> Optional[Spanning]:
+    """The lowest barrier at which the links span the periodic cell in ``dimensions`` (1-3)
+    independent directions, and along which; None when they never do. A link between two sites
+    counts with the higher of its two directional barriers (the saddle above the lower site), so
+    below it a walker can go both ways; hops without a way back (directed input) are left out."""
+    require(dimensions in (1, 2, 3), "dimensions", f"needs 1, 2 or 3, got {dimensions!r}")
     if not network.periodic:
         raise ParameterError("network", "a finite (non-periodic) network has no cell to span: "
                              "no long-range diffusion")
@@ -348,13 +359,39 @@ def percolation_barrier(network: HopNetwork, spanning: str = "all") -> float:
     back = network.reverse[hop]
     barrier = np.maximum(network.barriers[hop], network.barriers[back])
     order = np.argsort(barrier, kind="stable")
+    windings = np.zeros((3, 3), np.int64)
     found = _percolate(order, network.sources[hop], network.targets[hop],
-                       np.ascontiguousarray(network.shifts[hop]), network.n_sites,
-                       3 if spanning == "all" else 1)
-    if found < 0:
+                       np.ascontiguousarray(network.shifts[hop]), network.n_sites, dimensions,
+                       windings)
+    return None if found < 0 else Spanning(float(barrier[order[found]]), windings[:dimensions])
+
+
+def long_range(network: HopNetwork) -> Optional[Spanning]:
+    """The most directions in which the network spans the cell (3, else 2, else 1) with its
+    barrier; None when it spans the cell in none, or has no cell."""
+    if not network.periodic:
+        return None
+    for dimensions in (3, 2, 1):
+        spanning = first_spanning(network, dimensions)
+        if spanning is not None:
+            return spanning
+    return None
+
+
+def percolation_barrier(network: HopNetwork, spanning: str = "all") -> float:
+    """The lowest barrier θ (eV) at which the links with barrier ≤ θ span the periodic cell
+    (:func:`first_spanning`). ``spanning="all"``: one cluster wraps around the cell in all three
+    independent directions (3D long-range diffusion); ``"any"``: in at least one (a channel or a
+    sheet suffices). In the random barrier model the low-temperature activation energy of D
+    tends to this barrier.
+    """
+    require(spanning in SPANNING, "spanning", f"needs one of {', '.join(SPANNING)}, got "
+            f"{spanning!r}")
+    found = first_spanning(network, 3 if spanning == "all" else 1)
+    if found is None:
         where = " in all three directions" if spanning == "all" else ""
         raise ParameterError("network", f"{NO_SPAN}{where}")
-    return float(barrier[order[found]])
+    return found.barrier
 
 
 def warm_up() -> None:

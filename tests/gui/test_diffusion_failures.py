@@ -243,3 +243,20 @@ def test_the_result_and_its_plots_are_scrolled_into_view_at_1280x800(qtbot, quar
         panel.kmc_button.click()
     qtbot.waitUntil(lambda: in_view(area, panel.result), timeout=2000)
     assert "failed" in panel.result.text()
+
+
+def test_how_far_the_paths_reach_is_said_in_cell_vectors():
+    import numpy as np
+
+    from amorpha.engine.diffusion import Spanning
+    from amorpha.gui.diffusion import spanning_text, winding_name
+
+    assert [winding_name(w) for w in ([0, 0, -1], [1, 1, 0], [2, -2, 0], [-2, 0, 1])] == [
+        "c", "a + b", "a − b", "2a − c"]
+    assert spanning_text(None).endswith("no long-range diffusion")
+    assert spanning_text(Spanning(0.7, np.eye(3, dtype=int))) == "percolation barrier <b>0.700 eV</b>"
+    assert spanning_text(Spanning(2.339, np.array([[0, 0, 1]]))) == (
+        "the paths span the cell only along c (channels), from a barrier of <b>2.339 eV</b>: "
+        "long-range diffusion along c, none in 3D")
+    assert "only in the bc plane (sheets)" in spanning_text(Spanning(0.5, np.array([[0, 1, 0], [0, 1, 1]])))
+    assert "in the plane of a and b + c" in spanning_text(Spanning(0.5, np.array([[1, 0, 0], [0, 1, 1]])))
