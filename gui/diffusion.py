@@ -281,8 +281,8 @@ def direction_name(vector, cell=None) -> str:
         cosine = abs(unit @ axis) / np.linalg.norm(axis)
         if cosine >= math.cos(math.radians(AXIS_NAME_TOLERANCE_DEG)):
             return name
-    unit = unit * np.sign(unit[np.argmax(np.abs(unit))])
-    return "[" + " ".join(f"{c:.2f}" for c in unit + 0.0) + "]"
+    unit = np.round(unit * np.sign(unit[np.argmax(np.abs(unit))]), 2) + 0.0  # + 0.0: no "-0.00"
+    return "[" + " ".join(f"{c:.2f}" for c in unit) + "]"
 
 
 def anisotropy_note(tensor, cell=None) -> str:
@@ -295,8 +295,12 @@ def anisotropy_note(tensor, cell=None) -> str:
     spread = 3.0 * (tensor.principal_err[0] + tensor.principal_err[-1])
     if not (high > 0 and low < ANISOTROPY_SHOWN_BELOW * high and high - low > spread):
         return ""
-    parts = [f"{format_d(value, err)} along {direction_name(axis, cell)}"
-             for value, err, axis in zip(tensor.principal, tensor.principal_err, tensor.axes.T)]
+    values, errors, axes = tensor.principal, tensor.principal_err, tensor.axes.T
+    moving = values > 2.0 * errors  # the others are zero within their scatter
+    parts = [f"{format_d(v, e) if m else '≈ 0'} along {direction_name(a, cell)}"
+             for v, e, a, m in zip(values, errors, axes, moving)]
+    if moving.tolist() == [True, False, False]:  # a channel: the directions across it are any
+        parts[1:] = ["≈ 0 across it"]
     return (" D differs with direction: " + ", ".join(parts) +
             " (the diffusion tensor's principal values; the D above is their mean, MSD/6).")
 

@@ -189,7 +189,7 @@ def test_kmc_summary_says_when_the_walkers_did_not_cross_the_cell():
         " The walkers did not cross the cell along a or b, so D describes only the hops they "
         "made, not long-range 3D diffusion.")
     # the D along the channels is 3x the MSD/6 shown first, and nothing goes across
-    assert " D differs with direction: " in channels and "cm²/s along c, 0 ± 0 cm²/s along" in channels
+    assert " D differs with direction: " in channels and "cm²/s along c, ≈ 0 across it (" in channels
     isotropic = summary(simple_cubic_lattice(3, 2.0, 0.2))
     assert "did not cross" not in isotropic and "differs with direction" not in isotropic
 
@@ -260,3 +260,20 @@ def test_how_far_the_paths_reach_is_said_in_cell_vectors():
         "long-range diffusion along c, none in 3D")
     assert "only in the bc plane (sheets)" in spanning_text(Spanning(0.5, np.array([[0, 1, 0], [0, 1, 1]])))
     assert "in the plane of a and b + c" in spanning_text(Spanning(0.5, np.array([[1, 0, 0], [0, 1, 1]])))
+
+
+def test_anisotropy_is_said_only_when_the_run_resolves_it():
+    import numpy as np
+
+    from amorpha.engine.diffusion import DiffusionTensor
+    from amorpha.gui.diffusion import anisotropy_note
+
+    def note(values, errors):
+        return anisotropy_note(DiffusionTensor(np.diag(values), np.array(values), np.array(errors),
+                                               np.eye(3), 0.0, 1.0), np.diag([5.0, 5.0, 9.0]))
+
+    sheets = note([2e16, 1.9e16, 1e13], [1e14, 1e14, 1e13])  # Å²/s; zero within 2 errors along c
+    assert sheets.startswith(" D differs with direction: 2 ± 0.01 cm²/s along a, 1.9 ± 0.01 cm²/s "
+                             "along b, ≈ 0 along c (")
+    assert note([2e16, 1.9e16, 1.8e16], [1e14] * 3) == ""  # about the same every way
+    assert note([2e16, 1e15, 1e15], [1.5e16, 1e15, 1e15]) == ""  # a difference within the scatter
