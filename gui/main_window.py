@@ -165,12 +165,6 @@ class TaskStatus(QWidget):
         runner.task_started.connect(self._started)
         runner.task_progress.connect(self._progress)
         runner.task_finished.connect(self._finished)
-        # Hidden parts keep their room: a status bar that changes height re-lays out the whole
-        # window (GL canvas resized, plots repainted) at the start and end of every task.
-        for widget in (self.bar, self.cancel_button):
-            policy = widget.sizePolicy()
-            policy.setRetainSizeWhenHidden(True)
-            widget.setSizePolicy(policy)
         self._set_busy(False)
 
     def _say(self, text: str) -> None:
@@ -180,8 +174,9 @@ class TaskStatus(QWidget):
         self.label.setText(self.label.fontMetrics().elidedText(text, Qt.ElideMiddle, self.label.width()))
 
     def _set_busy(self, busy: bool) -> None:
-        self.bar.setVisible(busy)
-        self.cancel_button.setVisible(busy)
+        """Shown only while a task runs, so that an idle status bar's messages get its whole width
+        (the window keeps the status bar's height: see MainWindow.__init__)."""
+        self.setVisible(busy)
         if not busy:
             self.label.clear()
 
@@ -301,6 +296,9 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("; ".join(ignored), 15000)
         self.task_status = TaskStatus(self.runner)
         self.statusBar().addPermanentWidget(self.task_status)
+        # as tall idle as busy: a status bar that changed height would re-lay out the whole window
+        # (GL canvas resized, plots repainted) at the start and end of every task
+        self.statusBar().setMinimumHeight(self.task_status.sizeHint().height() + 6)
         self._build_menus()
         self._connect()
         self.warm_up_task = self.runner.submit(

@@ -267,6 +267,27 @@ def test_a_long_task_message_is_shortened_in_the_middle(empty_window):
     assert shown.startswith("xTB") and shown.endswith("5000 K")
 
 
+def test_an_idle_status_bar_gives_its_messages_the_whole_width(qtbot, empty_window):
+    """The task label, progress bar and Cancel show only while a task runs; idle, a message has
+    the status bar's whole width (at 1280 px it was cut after ~90 characters, without "…"); the
+    status bar keeps its height, so the window is not laid out again at each task."""
+    import threading
+
+    window = empty_window
+    qtbot.waitUntil(lambda: window.task_status.current() is None, timeout=30000)
+    bar = window.statusBar()
+    idle_height = bar.height()
+    assert not window.task_status.isVisible()
+    release = threading.Event()
+    handle = window.runner.submit("Waiting", lambda progress, cancel: release.wait(5))
+    qtbot.waitUntil(window.task_status.isVisible, timeout=5000)
+    assert window.task_status.cancel_button.isVisible() and bar.height() == idle_height
+    release.set()
+    qtbot.waitUntil(lambda: handle.finished, timeout=5000)
+    qtbot.waitUntil(lambda: not window.task_status.isVisible(), timeout=5000)
+    assert bar.height() == idle_height
+
+
 def test_an_export_that_cannot_be_written_says_so(qtbot, window, tmp_path, monkeypatch):
     """File › Export Image and Order › Export CSV into a folder that does not exist: a dialog
     naming the file, no traceback, nothing else changed."""
