@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QLabel,
     QPushButton,
     QSlider,
     QVBoxLayout,
@@ -75,8 +76,11 @@ class ViewPanel(QWidget):
         self.bonds_box.toggled.connect(self.bonds_toggled)
         reset = QPushButton("Reset view")
         reset.clicked.connect(self.reset_requested)
-        display = form_box("Display", [("Colour by", self.color_combo), ("Projection", self.projection),
-                                       self.bonds_box, reset])
+        # the list on a row of its own: the per-atom arrays have long names
+        # ("predicted_edge_energy") that a field beside a label cut at the dock's usual width
+        self.color_combo.currentTextChanged.connect(self.color_combo.setToolTip)
+        display = form_box("Display", [QLabel("Colour by"), self.color_combo,
+                                       ("Projection", self.projection), self.bonds_box, reset])
 
         self.slab_on = QCheckBox("Clip to a slab")
         self.slab_normal = QComboBox()
