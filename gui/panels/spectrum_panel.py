@@ -19,6 +19,8 @@ spectrum); the legend says which.
 """
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
@@ -59,7 +61,25 @@ def _legend_corner(data, box, view):
     return on_left, (left if on_left else right), (bottom, top)
 
 
-_SCALED_HINT = "other curves scaled to the measured one (× and + in the legend)"
+#: the longest name the key below the plot shows whole (the rest is in its tooltip)
+KEY_NAME_CHARS = 90
+
+
+def legend_key(entries) -> str:
+    """The legend as one wrapping line of rich text: per curve a short stroke in its colour
+    (dashed when the curve is) and its name; ``entries`` are the legend's (sample, label) pairs."""
+    parts = []
+    for sample, label in entries:
+        pen = pg.mkPen(sample.item.opts.get("pen"))
+        stroke = "╍╍" if pen.style() != Qt.SolidLine else "━━"
+        name = label.text if len(label.text) <= KEY_NAME_CHARS else label.text[:KEY_NAME_CHARS - 1] + "…"
+        faded = "" if sample.item.isVisible() else " style='color:#999'"
+        parts.append(f"<span style='color:{pen.color().name()}'>{stroke}</span>"
+                     f"&nbsp;<span{faded}>{html.escape(name)}</span>")
+    return "&nbsp;&nbsp; ".join(parts)
+
+
+_SCALED_HINT = "× and + in the legend: scaled to the measured one"
 
 
 def scale_to(measured: Spectrum, spectrum: Spectrum) -> tuple[float, float] | None:
@@ -116,9 +136,10 @@ class SpectrumPanel(QWidget):
         self.legend_button = QPushButton("Legend")
         self.legend_button.setCheckable(True)
         self.legend_button.setChecked(True)
-        self.legend_button.setToolTip("Show or hide the legend. Until you choose, it hides itself when it "
-                                      "would hide the curves (many long entries in a small panel); a curve "
-                                      "names itself when the mouse rests on it. Drag the legend to move it")
+        self.legend_button.setToolTip("Show or hide the legend. Until you choose, it goes below the plot when "
+                                      "on the plot it would hide the curves (many long entries in a small "
+                                      "panel); a curve names itself when the mouse rests on it. Drag the "
+                                      "legend to move it")
         self.legend_button.clicked.connect(self._choose_legend)
         clear_button = QPushButton("Clear")
         clear_button.setToolTip("Remove every curve (predictions come back with Predict)")
@@ -130,8 +151,14 @@ class SpectrumPanel(QWidget):
         row.addWidget(clear_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
+        # the legend below the plot when on it it would hide the curves (see place_legend)
+        self.key = QLabel()
+        self.key.setWordWrap(True)
+        self.key.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        self.key.setVisible(False)
         layout.addLayout(row)
         layout.addWidget(self.plot, 1)
+        layout.addWidget(self.key)
         self.spectra: list[Spectrum] = []
         self._groups: list[str] = []
         self._items: list = []
@@ -320,8 +347,8 @@ class SpectrumPanel(QWidget):
         where they are lower (top left over a rising edge, top right over a decaying background),
         raising the top of the view (up to :data:`RAISE` times) when that is what it takes for the
         legend to cover no curve. Until the user chooses with the Legend button, a legend that
-        would still hide over :data:`MAX_HIDDEN` of the points beneath it is hidden itself: eight
-        long entries in a small panel hid the curves."""
+        would still hide over :data:`MAX_HIDDEN` of the points beneath it goes below the plot
+        (:func:`legend_key`): eight long entries in a small panel hid the curves."""
         data = self._shown_curves()
         if self.focus is None or not data:
             self.plot.autoRange()
@@ -362,12 +389,11 @@ class SpectrumPanel(QWidget):
         what = f" ({', '.join(edges)})" if edges else ""
         count = "1 spectrum" if len(self.spectra) == 1 else f"{len(self.spectra)} spectra"
         scaled = any(f != (1.0, 0.0) for f in self._factors)
-        folded = "; legend hidden for room (Legend shows it)" \
-            if self._legend_choice is None and not self.legend.isVisible() else ""
-        marker = "; drag the dashed line to colour the atoms by intensity" if self.marker.isVisible() else ""
-        text = f"{count}{what}{folded}{'; ' + _SCALED_HINT if scaled else ''}{marker}; drag to pan, wheel to zoom"
+        marker = "; drag the dashed line to colour the atoms" if self.marker.isVisible() else ""
+        # short: the plot is small at 1280×800, and each line of hint takes from its height
+        text = f"{count}{what}{'; ' + _SCALED_HINT if scaled else ''}{marker}"
         self.hint.setText(text)
-        self.hint.setToolTip(text + (  # the whole line, which a narrow panel cuts short
+        self.hint.setToolTip(text + "; drag to pan, wheel to zoom" + (  # a narrow panel cuts the line short
             ". A measured spectrum is in counts, a prediction in arbitrary units: each other curve is drawn "
             "multiplied by the factor and raised by the constant (× and + in the legend) that best match it "
             "to the measured one by least squares over their common energy range (the constant stands for "
@@ -382,6 +408,9 @@ class SpectrumPanel(QWidget):
         shown = fits if self._legend_choice is None else self._legend_choice
         self.legend.setVisible(shown and bool(self.legend.items))  # no empty box
         self.legend_button.setChecked(shown)
+        below = self._legend_choice is None and not shown and bool(self.legend.items)
+        self.key.setText(legend_key(self.legend.items) if below else "")
+        self.key.setVisible(below)
         self._update_hint()
 
     def set_focus(self, window) -> None:

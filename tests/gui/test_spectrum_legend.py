@@ -1,6 +1,6 @@
 """The Spectrum panel's legend: in a small panel, eight long entries would cover the curves, so
-until the user chooses it shows only where it covers no curve (the view raised at most RAISE
-times to make room); each curve names itself on hover."""
+until the user chooses it shows on the plot only where it covers no curve (the view raised at
+most RAISE times to make room), else below the plot; each curve names itself on hover."""
 import numpy as np
 
 from amorpha.engine.spectra.spectrum import Spectrum
@@ -27,15 +27,18 @@ def test_a_legend_too_tall_for_the_panel_hides_until_asked(qtbot):
     for k in range(2, 8):
         panel.add_spectrum(curve(k), "predicted")
     assert not panel.legend.isVisible() and not panel.legend_button.isChecked()
-    assert "legend hidden for room (Legend shows it)" in panel.hint.text()
+    # it goes below the plot instead: a line per few curves, each a stroke in its colour and name
+    assert panel.key.isVisible() and panel.key.text().count("━━") == 8
+    assert "<span style='color:#1f77b4'>━━</span>&nbsp;<span>curve 0: a label" in panel.key.text()
     assert panel.hint.toolTip().startswith(panel.hint.text())  # the whole line, when the panel cuts it
     panel.legend_button.click()  # the user's choice holds, however tall
-    assert panel.legend.isVisible() and "legend hidden" not in panel.hint.text()
+    assert panel.legend.isVisible() and not panel.key.isVisible()
     panel.add_spectrum(curve(8), "predicted")
     assert panel.legend.isVisible()
-    panel.legend_button.click()
+    panel.legend_button.click()  # and off is off: on the plot or below it
+    assert not panel.legend.isVisible() and not panel.key.isVisible()
     panel.remove_group("predicted")
-    assert not panel.legend.isVisible() and "legend hidden" not in panel.hint.text()
+    assert not panel.legend.isVisible() and not panel.key.isVisible()
 
 
 def test_a_short_legend_over_a_low_tail_shows_even_in_a_tiny_panel(qtbot):
@@ -48,7 +51,7 @@ def test_a_short_legend_over_a_low_tail_shows_even_in_a_tiny_panel(qtbot):
     qtbot.waitExposed(panel)
     panel.add_spectrum(curve(0), "predicted")
     panel.add_spectrum(curve(1), "site")
-    assert panel.legend.isVisible() and "legend hidden" not in panel.hint.text()
+    assert panel.legend.isVisible() and not panel.key.isVisible()
     legend_left = panel.legend.mapRectToScene(panel.legend.boundingRect()).left()
     view = panel.plot.getViewBox().sceneBoundingRect()
     assert legend_left > view.center().x() - 100  # the right-hand corner
