@@ -128,11 +128,12 @@ class FrameSlider(QWidget):
         self.slider.valueChanged.connect(self.frame_changed)
         self.set_count(1)
 
-    def set_count(self, n: int) -> None:
+    def set_count(self, n: int, shown: int = 0) -> None:
+        """``n`` frames, frame ``shown`` (from 0) on the slider; no frame is read for it."""
         for w, first in ((self.slider, 0), (self.spin, 1)):
             w.blockSignals(True)
             w.setRange(first, max(n - 1, 0) + first)
-            w.setValue(first)
+            w.setValue(first + shown)
             w.blockSignals(False)
         self.total.setText(f"of {n}")
         self.setVisible(n > 1)
@@ -625,6 +626,36 @@ class MainWindow(QMainWindow):
         self.apply_slab(self.view_panel.slab_settings())
 
     # -- trajectories -------------------------------------------------------------------------
+    def attach_trajectory(self, path: str, frame: int, frames: int, symbols=None) -> TaskHandle:
+        """Give the shown model (frame ``frame`` of the file ``path``, restored from a project,
+        which keeps one frame) its other frames back: the file is opened again in the background,
+        and the frame slider returns if it still has ``frames`` frames; else the status bar says
+        why only the saved frame is there."""
+        generation, name = self._generation, os.path.basename(path)
+
+        def reopen(progress, cancel):
+            return open_structure(path, progress=progress, cancel=cancel, symbols=symbols)
+
+        def attach(trajectory):
+            if generation != self._generation:  # another model is shown by now
+                return
+            if len(trajectory) != frames or not 0 <= frame < frames:
+                self.statusBar().showMessage(
+                    f"{name} now has {len(trajectory)} frames, not the {frames} it had when the "
+                    f"project was saved: only the saved frame {frame + 1} is shown.", 15000)
+                return
+            self.trajectory, self.frame = trajectory, frame
+            self.frames.set_count(frames, frame)
+            self._show_summary(self.atoms, frame)
+
+        def missing(exc):
+            if generation == self._generation:
+                self.statusBar().showMessage(self.status_line(
+                    f"The other frames of {name} are not available ({exc}); only the saved frame "
+                    f"{frame + 1} of {frames} is shown."), 15000)
+
+        return self.runner.submit(f"Opening the other frames of {name}", reopen, attach, missing)
+
     def show_frame(self, index: int) -> None:
         """Read one frame in the background and show it; the latest request wins."""
         if self.trajectory is None or index == self.frame:

@@ -89,6 +89,11 @@ class ProjectIO(QObject):
             "rings_selected": w.rings_panel.selected_rings.tolist(),
             "spectral_feature": w.prediction_panel.feature_key(),  # the atoms follow it once predicted
         }
+        if w.trajectory is not None and len(w.trajectory) > 1:  # its frames stay in the file
+            traj = w.trajectory
+            project.view["trajectory"] = {"path": os.path.abspath(traj.path), "frame": int(w.frame),
+                                          "frames": len(traj),
+                                          "symbols": list(traj.symbols) if traj.symbols else None}
         return project
 
     def restore(self, project: Project, path: str) -> None:
@@ -121,6 +126,10 @@ class ProjectIO(QObject):
                 w.view_panel.color_combo.setCurrentText(view["color_by"])
             if view.get("selected", -1) >= 0:
                 w.select_atom(int(view["selected"]))
+            trajectory = view.get("trajectory")  # after the bonds: their status message would hide its
+            if isinstance(trajectory, dict) and {"path", "frame", "frames"} <= set(trajectory):
+                w.attach_trajectory(str(trajectory["path"]), int(trajectory["frame"]),
+                                    int(trajectory["frames"]), trajectory.get("symbols"))
             self.restored.emit(path)
 
         w.model_ready.connect(after_model)

@@ -71,6 +71,70 @@ def test_save_and_reopen_what_is_on_screen(qtbot, empty_window, tmp_path):
         other.runner.wait(5000)
 
 
+def test_a_trajectory_gets_its_other_frames_back_from_its_file(qtbot, empty_window, tmp_path):
+    """A project keeps the frame shown and where the trajectory file is: reopened, the slider is
+    back at that frame and the other frames are read from the file; a file that is gone or has
+    other frames leaves the saved frame, and the status bar says so."""
+    from ase.io import write
+
+    from amorpha.gui.main_window import MainWindow
+
+    window = empty_window
+    frames = []
+    for k in range(3):
+        atoms = beta_cristobalite((1, 1, 1))
+        atoms.positions += 0.1 * k
+        frames.append(atoms)
+    movie = tmp_path / "movie.extxyz"
+    write(movie, frames)
+    with qtbot.waitSignal(window.model_ready, timeout=60000):
+        window.open_path(str(movie))
+    with qtbot.waitSignal(window.model_ready, timeout=60000):
+        window.frames.slider.setValue(1)
+    path = tmp_path / "movie.amorpha"
+    with qtbot.waitSignal(window.project.saved, timeout=30000):
+        window.project.save(str(path))
+
+    def reopen():
+        other = MainWindow()
+        qtbot.addWidget(other)
+        other.show()
+        with qtbot.waitSignal(other.project.restored, timeout=60000):
+            other.open_path(str(path))
+        qtbot.waitUntil(lambda: other.task_status.current() is None, timeout=30000)
+        return other
+
+    other = reopen()
+    try:
+        assert len(other.trajectory) == 3 and other.frame == 1 and other.frames.spin.value() == 2
+        np.testing.assert_allclose(other.atoms.positions, frames[1].positions, atol=1e-7)
+        with qtbot.waitSignal(other.model_ready, timeout=60000):
+            other.frames.slider.setValue(2)  # read from the file
+        np.testing.assert_allclose(other.atoms.positions, frames[2].positions, atol=1e-7)
+    finally:
+        other.runner.cancel_all()
+        other.runner.wait(5000)
+
+    write(movie, frames[:2])  # the file changed since: the saved frame alone
+    other = reopen()
+    try:
+        assert other.trajectory is None and not other.frames.isVisible()
+        np.testing.assert_allclose(other.atoms.positions, frames[1].positions, atol=1e-7)
+        assert "now has 2 frames, not the 3" in other.statusBar().currentMessage()
+    finally:
+        other.runner.cancel_all()
+        other.runner.wait(5000)
+
+    movie.unlink()
+    other = reopen()
+    try:
+        assert other.trajectory is None
+        assert other.statusBar().currentMessage().startswith("The other frames of movie.extxyz are not available")
+    finally:
+        other.runner.cancel_all()
+        other.runner.wait(5000)
+
+
 def test_damaged_project_is_refused_and_nothing_changes(qtbot, empty_window, tmp_path):
     window = empty_window
     show(qtbot, window, beta_cristobalite((1, 1, 1)))
