@@ -210,6 +210,19 @@ def winding_name(winding) -> str:
     return text
 
 
+def spanning_where(spanning: Spanning) -> tuple[str, str]:
+    """Where paths that span the cell in fewer than three directions go, and what they form:
+    ("along c", "channels"), ("in the ab plane", "sheets")."""
+    if spanning.dimensions == 1:
+        return f"along {winding_name(spanning.windings[0])}", "channels"
+    normal = np.cross(*spanning.windings)
+    plane = ("".join(n for n, k in zip("abc", normal) if not k)
+             if np.count_nonzero(normal) == 1 else None)
+    return (f"in the {plane} plane" if plane else
+            f"in the plane of {winding_name(spanning.windings[0])} and "
+            f"{winding_name(spanning.windings[1])}"), "sheets"
+
+
 def spanning_text(spanning: Optional[Spanning]) -> str:
     """How far the paths reach, for the summary: the 3D percolation barrier, or along which cell
     vectors they span the cell (channels, sheets) and from which barrier, or that they do not."""
@@ -217,18 +230,15 @@ def spanning_text(spanning: Optional[Spanning]) -> str:
         return "<b>the network does not span the cell</b>: no long-range diffusion"
     if spanning.dimensions == 3:
         return f"percolation barrier <b>{spanning.barrier:.3f} eV</b>"
-    if spanning.dimensions == 1:
-        where, what = f"along {winding_name(spanning.windings[0])}", "channels"
-    else:
-        normal = np.cross(*spanning.windings)
-        plane = ("".join(n for n, k in zip("abc", normal) if not k)
-                 if np.count_nonzero(normal) == 1 else None)
-        where = (f"in the {plane} plane" if plane else
-                 f"in the plane of {winding_name(spanning.windings[0])} and "
-                 f"{winding_name(spanning.windings[1])}")
-        what = "sheets"
+    where, what = spanning_where(spanning)
     return (f"the paths span the cell only {where} ({what}), from a barrier of "
             f"<b>{spanning.barrier:.3f} eV</b>: long-range diffusion {where}, none in 3D")
+
+
+def barrier_name(spanning: Spanning) -> str:
+    """The long-range barrier's name for a plot legend: "percolation barrier", or with where
+    the paths span the cell when that is not every way ("percolation barrier along c")."""
+    return "percolation barrier" + ("" if spanning.dimensions == 3 else f" {spanning_where(spanning)[0]}")
 
 
 def crossing_note(reach, quantity: str = "D", temperatures=None,
@@ -606,7 +616,8 @@ class DiffusionController(QObject):
             self._error("Arrhenius fit", exc)
             return
         self.panel.show_arrhenius(scan.temperatures, scan.D, scan.D_err, self.fit,
-                                  spanning.barrier if spanning else None)
+                                  spanning.barrier if spanning else None,
+                                  barrier_name(spanning) if spanning else "")
         fit = self.fit
         self.panel.set_result(
             f"{len(scan.temperatures)} temperatures, {scan.temperatures[0]:g}–"

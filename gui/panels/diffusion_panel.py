@@ -418,8 +418,10 @@ class DiffusionPanel(QWidget):
                       name=f"6Dt + c, D = {format_d(fit.D, fit.D_err)}")
         self.tabs.setCurrentWidget(plot)
 
-    def show_arrhenius(self, temperatures, D, D_err, fit, percolation: Optional[float]) -> None:
-        """ln D against 1000/T with error bars, the fitted line and the percolation slope."""
+    def show_arrhenius(self, temperatures, D, D_err, fit, percolation: Optional[float],
+                       percolation_name: str = "percolation barrier") -> None:
+        """ln D against 1000/T with error bars, the fitted line and the slope of the
+        ``percolation`` barrier (eV), named ``percolation_name`` in the legend."""
         plot = self.arrhenius_plot
         plot.clear()
         x = 1000.0 / np.asarray(temperatures)
@@ -439,5 +441,5 @@ class DiffusionPanel(QWidget):
                 at_middle = ln_d0 - fit.activation_energy * middle / (1000 * KB_EV)
                 ref = at_middle - percolation * (xs - middle) / (1000 * KB_EV)
                 plot.plot(xs, ref, pen=pg.mkPen(REFERENCE, width=1.5, style=Qt.DashLine),
-                          name=f"slope of the percolation barrier {percolation:.3f} eV")
+                          name=f"slope of the {percolation_name} {percolation:.3f} eV")
         self.tabs.setCurrentWidget(plot)

@@ -249,7 +249,7 @@ def test_how_far_the_paths_reach_is_said_in_cell_vectors():
     import numpy as np
 
     from amorpha.engine.diffusion import Spanning
-    from amorpha.gui.diffusion import spanning_text, winding_name
+    from amorpha.gui.diffusion import barrier_name, spanning_text, winding_name
 
     assert [winding_name(w) for w in ([0, 0, -1], [1, 1, 0], [2, -2, 0], [-2, 0, 1])] == [
         "c", "a + b", "a − b", "2a − c"]
@@ -260,6 +260,9 @@ def test_how_far_the_paths_reach_is_said_in_cell_vectors():
         "long-range diffusion along c, none in 3D")
     assert "only in the bc plane (sheets)" in spanning_text(Spanning(0.5, np.array([[0, 1, 0], [0, 1, 1]])))
     assert "in the plane of a and b + c" in spanning_text(Spanning(0.5, np.array([[1, 0, 0], [0, 1, 1]])))
+    # the Arrhenius plot's reference line
+    assert barrier_name(Spanning(0.7, np.eye(3, dtype=int))) == "percolation barrier"
+    assert barrier_name(Spanning(2.3, np.array([[0, 0, 1]]))) == "percolation barrier along c"
 
 
 def test_anisotropy_is_said_only_when_the_run_resolves_it():
