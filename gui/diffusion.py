@@ -18,10 +18,9 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from amorpha.engine.diffusion import (UFF_PARAMETERS, NoSiteError, Spanning, arrhenius_fit,
-                                      build_network,
-                                      cells_crossed, diffusion_coefficient, diffusion_tensor,
-                                      long_range, mean_squared_displacement, run_kmc,
-                                      temperature_scan)
+                                      build_network, cells_crossed, diffusion_coefficient,
+                                      diffusion_tensor, long_range, mean_squared_displacement,
+                                      run_kmc, temperature_scan)
 from amorpha.engine.elements import hill_formula
 from amorpha.engine.errors import ParameterError
 from amorpha.engine.tasks import sub_progress

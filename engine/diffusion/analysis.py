@@ -122,7 +122,7 @@ def diffusion_coefficient(result: KmcResult, dimensions: int = 3,
                         float(result.times[window][0]), float(result.times[-1]))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays inside: compared by identity
 class DiffusionTensor:
     """The diffusion tensor D_ij = d⟨Δr_i Δr_j⟩/dt / 2 (Å²/s) of a run, and its principal values
     (largest first) ± standard error, with their directions as the columns of ``axes``.
@@ -331,7 +331,7 @@ def _percolate(order, first, second, shifts, n_sites, want, windings):
     return -1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays inside: compared by identity
 class Spanning:
     """The links with barrier ≤ ``barrier`` (eV) first join into a cluster that wraps around the
     periodic cell in ``dimensions`` independent directions: ``windings`` (dimensions, 3), the

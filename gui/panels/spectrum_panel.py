@@ -410,6 +410,7 @@ class SpectrumPanel(QWidget):
         self.legend_button.setChecked(shown)
         below = self._legend_choice is None and not shown and bool(self.legend.items)
         self.key.setText(legend_key(self.legend.items) if below else "")
+        self.key.setToolTip("\n".join(label.text for _, label in self.legend.items) if below else "")
         self.key.setVisible(below)
         self._update_hint()
 
