@@ -204,7 +204,7 @@ class SpectrumPrediction(QObject):
         if self._atoms is None or model.element in present_symbols(self._atoms.numbers):
             return ""
         other = self._fitting_model()
-        way = f", or choose {next(k for k, m in self.models.items() if m is other)} in the Edge list" if other else ""
+        way = f", or choose {self._key_of(other)} in the Edge list" if other else ""
         return (f"The shown structure has no {model.element}: open one with {model.element} to predict "
                 f"{model_key(model)} spectra{way}.")
 
@@ -214,7 +214,11 @@ class SpectrumPrediction(QObject):
     def key_in_use(self) -> str | None:
         """The Edge list's name of the model in use ("Si K", or "Si K (built-in)" when a model
         trained here took the edge's plain name)."""
-        return next((k for k, m in self.models.items() if m is self.model), None)
+        return self._key_of(self.model)
+
+    def _key_of(self, model: SpectrumModel | None) -> str | None:
+        """The Edge list's name of a loaded ``model`` (None if it is not loaded)."""
+        return next((k for k, m in self.models.items() if m is model), None)
 
     # -- following the window ---------------------------------------------------------------
     def structure_shown(self, atoms) -> None:
@@ -227,8 +231,9 @@ class SpectrumPrediction(QObject):
         for group in ("predicted", "site", "reference"):
             self.plot.remove_group(group)
         self.plot.hide_marker()
-        if self.model is not None and self._no_sites_note(self.model) and self._fitting_model() is not None:
-            self.set_model(self._fitting_model(), quiet=True)  # e.g. S K in use, a-SiO2 opened: Si K
+        fitting = self._fitting_model() if self.model is not None and self._no_sites_note(self.model) else None
+        if fitting is not None:
+            self.set_model(fitting, quiet=True)  # e.g. S K in use, a-SiO2 opened: Si K
             return
         self._offer_models()
         if self.model is not None:

@@ -203,7 +203,9 @@ def edge_windows(energy, onset: float, lower: float | None = None,
                     -np.inf if lower is None else float(lower) + LOWER_EDGE_CLEARANCE)
     if pre_end - pre_start < 3.0 or onset >= e[-1] - margin:
         return {}
-    end = float(e[-1]) if upper is None or upper <= onset else min(float(e[-1]), float(upper) - UPPER_EDGE_CLEARANCE)
+    end = float(e[-1])
+    if upper is not None and upper > onset:  # the next edge up: the windows end before it
+        end = min(end, float(upper) - UPPER_EDGE_CLEARANCE)
     top = min(float(e[-1]) - margin, end)
     post = (onset + 50.0, min(top, onset + 100.0)) if top - (onset + 50.0) >= 10.0 else \
         (onset + 0.5 * (top - onset), top)

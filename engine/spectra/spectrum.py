@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from .features import feature
+
 
 class SpectrumError(ValueError):
     """A spectrum that cannot be used as given (empty, non-numeric, decreasing energy...)."""
@@ -118,8 +120,6 @@ class SiteSpectra:
         the energy ``at``, "edge_energy", "peak_energy"...); ``energy``: the grid as drawn
         elsewhere (placed at a measured onset), point for point the same as :attr:`energy`, so
         energies come out on that axis."""
-        from amorpha.engine.spectra.features import feature
-
         grid = self.energy if energy is None else np.asarray(energy, dtype=np.float64)
         if len(grid) != len(self.energy):
             raise SpectrumError(f"site spectra: a grid of {len(grid)} points for spectra of {len(self.energy)}")
