@@ -186,11 +186,14 @@ SCAN_TIP = (
     "<p><b>E_a</b> and D₀: a straight line through ln D against 1/kT, weighted by the errors of "
     "D. Each D is the slope of the walkers' mean squared displacement (÷ 6) over the second half "
     "of a run as long as a walker needs, on average, for the set hops per walker (the same "
-    "number at every temperature).</p>"
+    "number at every temperature). When the paths span the cell only along channels (or in "
+    "sheets), D is that of the displacements along them (÷ 2, or ÷ 4 in a sheet's plane): the D "
+    "within a channel or sheet, which MSD ÷ 6 would dilute to a third (two thirds).</p>"
     "<p><b>Percolation barrier</b> θ: the lowest barrier at which the paths with barriers up to "
     "θ (each counted with the higher of its two ways) join into one cluster that spans the "
-    "periodic cell in all three directions. A walker that traverses the cell has to take a path "
-    "that high, so at low T the activation energy of long-range D tends to θ.</p>"
+    "periodic cell in all three directions (for channels or sheets: along them). A walker that "
+    "traverses the cell has to take a path that high, so at low T the activation energy of "
+    "long-range D tends to θ.</p>"
     "<p>An E_a well below θ is the usual sign that the walkers did not get across the cell "
     "within the simulated time (the result line says so when none crossed it in all three "
     "directions): the scan then measured local hopping, or hopping along channels, and the "
@@ -240,33 +243,50 @@ def barrier_name(spanning: Spanning) -> str:
     return "percolation barrier" + ("" if spanning.dimensions == 3 else f" {spanning_where(spanning)[0]}")
 
 
+def spanning_directions(spanning: Optional[Spanning], cell) -> Optional[np.ndarray]:
+    """The Cartesian directions (k, 3) a temperature scan measures D along: the cell
+    translations of channels or sheets; None for 3D diffusion (or a network spanning nothing)."""
+    if spanning is None or spanning.dimensions == 3:
+        return None
+    return np.asarray(spanning.windings, float) @ np.asarray(cell, float)
+
+
 def crossing_note(reach, quantity: str = "D", temperatures=None,
-                  percolation: Optional[float] = None) -> str:
-    """A sentence for the result line when the walkers did not cross the periodic cell in all
-    three directions, so ``quantity`` (D of one run, E_a of a scan) describes the hops they made,
-    not long-range 3D diffusion; empty when they crossed it every way, or there is no cell.
+                  spanning: Optional[Spanning] = None) -> str:
+    """A sentence for the result line when the walkers did not cross the periodic cell in every
+    direction that counts, so ``quantity`` (D of one run, E_a of a scan) describes the hops they
+    made, not long-range diffusion; empty when they crossed it, or there is no cell.
 
     ``reach``: how many cell lengths the walkers got along each cell vector
     (:func:`cells_crossed`), shape (3,) for one run or, with ``temperatures``, one row per
-    temperature of a scan, whose note also names the temperatures and what governs long-range
-    D at low T (the percolation barrier, None when the network does not percolate)."""
+    temperature of a scan. A scan's note also says what governs long-range D at low T, from
+    ``spanning`` (:func:`long_range`: None when the paths span the cell in no direction). When
+    they span it only along channels or sheets, the scan measured D along them, and only the
+    cell vectors those run along need crossing."""
     if reach is None or not len(reach):
         return ""
     reach = np.atleast_2d(reach)
-    short = (reach < 1.0).any(axis=1)
+    counts = np.ones(3, bool)
+    scope = "3D diffusion"
+    if temperatures is not None and spanning is not None and spanning.dimensions < 3:
+        counts = np.any(np.asarray(spanning.windings) != 0, axis=0)
+        scope = f"diffusion {spanning_where(spanning)[0]}"
+    short = (reach[:, counts] < 1.0).any(axis=1)
     if not short.any():
         return ""
-    never = [axis for axis, no in zip("abc", (reach[short] < 1.0).all(axis=0)) if no]
+    never = [axis for axis, no in zip("abc", (reach[short] < 1.0).all(axis=0) & counts) if no]
     along = "in any direction" if len(never) == 3 else f"along {' or '.join(never)}"
     if temperatures is None:  # one run: the directions no walker crossed are all there is to say
         return (f" The walkers did not cross the cell {along}, so {quantity} describes only the "
-                "hops they made, not long-range 3D diffusion.")
+                f"hops they made, not long-range {scope}.")
     at = ("" if short.all() else
           "At " + ", ".join(f"{t:g}" for t in np.asarray(temperatures)[short]) + " K t")
     none = f" (none went a whole cell length {along})" if never else ""
-    governs = ("3D long-range D at low T is governed by the percolation barrier"
-               if percolation is not None else "this network allows no 3D long-range diffusion")
-    return (f" {at or 'T'}he walkers did not cross the cell in all three directions{none}, so "
+    every = "in all three directions" if counts.all() else spanning_where(spanning)[0]
+    governs = ("this network allows no long-range diffusion" if spanning is None else
+               f"{'3D ' if counts.all() else ''}long-range D at low T is governed by the "
+               f"{barrier_name(spanning)}")
+    return (f" {at or 'T'}he walkers did not cross the cell {every}{none}, so "
             f"{quantity} describes only the hops they made; {governs}.")
 
 
@@ -558,11 +578,12 @@ class DiffusionController(QObject):
             return
         network, params = self.landscape.network, self.panel.kmc_params(ANIMATION_FRAMES)
         temperatures = self.panel.temperatures()
+        along = spanning_directions(self.landscape.spanning, network.cell)
         relay, generation = self._relay, self._generation
 
         def work(progress, cancel):
-            scan = temperature_scan(network, temperatures, params, progress=progress,
-                                    cancel=cancel)
+            scan = temperature_scan(network, temperatures, params, along=along,
+                                    progress=progress, cancel=cancel)
             reach = ([cells_crossed(run, network.cell) for run in scan.results]
                      if network.periodic else None)
             if scan.cancelled:
@@ -614,16 +635,18 @@ class DiffusionController(QObject):
             self.panel.set_result(failure_line("Arrhenius fit", self._reason(exc)))
             self._error("Arrhenius fit", exc)
             return
+        along = ("" if spanning is None or spanning.dimensions == 3
+                 else f"D {spanning_where(spanning)[0]}")
         self.panel.show_arrhenius(scan.temperatures, scan.D, scan.D_err, self.fit,
                                   spanning.barrier if spanning else None,
-                                  barrier_name(spanning) if spanning else "")
+                                  barrier_name(spanning) if spanning else "", along)
         fit = self.fit
         self.panel.set_result(
             f"{len(scan.temperatures)} temperatures, {scan.temperatures[0]:g}–"
-            f"{scan.temperatures[-1]:g} K{stopped}: E_a = <b>{fit.activation_energy:.3f} ± "
-            f"{fit.activation_energy_err:.3f} eV</b>, D₀ = "
-            f"{format_d(fit.prefactor, fit.prefactor_err)}; {beside}."
-            + crossing_note(reach, "E_a", scan.temperatures, self.landscape.percolation),
+            f"{scan.temperatures[-1]:g} K{stopped}{', ' + along if along else ''}: "
+            f"E_a = <b>{fit.activation_energy:.3f} ± {fit.activation_energy_err:.3f} eV</b>, "
+            f"D₀ = {format_d(fit.prefactor, fit.prefactor_err)}; {beside}."
+            + crossing_note(reach, "E_a", scan.temperatures, spanning),
             SCAN_TIP, plots=True)
         if scan.results:
             self._set_walkers(scan.results[-1], start=False)

@@ -107,6 +107,35 @@ def test_diffusion_tensor_of_a_channel_is_k_a_squared_along_it_and_zero_across(d
     line = np.asarray(direction) / np.linalg.norm(direction)
     assert abs(tensor.axes[:, 0] @ line) == pytest.approx(1.0, abs=1e-9)
     assert diffusion_coefficient(result).D == pytest.approx(exact / 3, rel=0.03)
+    # D along the line is the tensor's along it, whatever the line's length and sign
+    along = diffusion_coefficient(result, along=[-2.0 * np.asarray(direction)])
+    assert along.dimensions == 1 and along.D == pytest.approx(tensor.principal[0], rel=1e-12)
+    # in a plane holding the line, the same displacements spread over 2 dimensions: half of it
+    plane = diffusion_coefficient(result, along=[direction, (0.0, 0.0, 1.0)])
+    assert plane.dimensions == 2 and plane.D == pytest.approx(along.D / 2, rel=1e-12)
+
+
+def test_isotropic_walk_has_the_same_D_along_any_line_or_plane():
+    """Projected onto any subspace, a simple cubic walk's D is still k·a² (its tensor is k·a²·1)."""
+    a, barrier, T = 2.0, 0.3, 500.0
+    result = run_kmc(simple_cubic_lattice(4, a, barrier),
+                     KmcParams(T, n_walkers=20_000, n_steps=300, n_samples=10, seed=4))
+    exact = hop_rate(barrier, T) * a * a
+    for along in ([(0.0, 0.0, 1.0)], [(1.0, 1.0, 1.0)], [(1.0, 0.0, 0.0), (1.0, 1.0, 0.0)]):
+        fit = diffusion_coefficient(result, along=along)
+        assert fit.D == pytest.approx(exact, rel=0.04) and abs(fit.D - exact) < 5 * fit.D_err
+
+
+def test_scan_along_a_channel_gives_its_own_prefactor():
+    """The Arrhenius fit of D along a 1D channel gives D₀ = ν·a² (MSD/6 would give a third)."""
+    a, barrier = 1.5, 0.35
+    scan = temperature_scan(ring(12, a, barrier, direction=(1.0, 1.0, 0.0)), [400.0, 500.0, 650.0],
+                            KmcParams(n_walkers=20_000, n_steps=200, n_samples=10),
+                            along=[(1.0, 1.0, 0.0)], fit_from=0.0)
+    fit = arrhenius_fit(scan.temperatures, scan.D, scan.D_err)
+    assert fit.activation_energy == pytest.approx(barrier, abs=0.01)
+    assert fit.prefactor == pytest.approx(NU * a * a, rel=0.1)
+    assert abs(fit.prefactor - NU * a * a) < 4 * fit.prefactor_err
 
 
 def test_arrhenius_fit_recovers_barrier_and_prefactor():
@@ -279,8 +308,8 @@ def test_unwrapped_displacement_counts_windings():
                          - both.positions[result.start_sites, 0])) / L
     assert np.allclose(windings, np.round(windings), atol=1e-9)
     assert np.abs(np.round(windings)).max() >= 2
-    # a 1D walk: MSD = 2·k·a²·t, so D = k·a² with d = 1
-    fit = diffusion_coefficient(result, dimensions=1, fit_from=0.0)
+    # a 1D walk: MSD = 2·k·a²·t, so D = k·a² along its line
+    fit = diffusion_coefficient(result, along=[(1.0, 0.0, 0.0)], fit_from=0.0)
     assert fit.D == pytest.approx(hop_rate(0.1, 300.0), rel=4 * fit.D_err / fit.D)
 
 
@@ -415,9 +444,13 @@ def test_diffusion_fit_needs_two_times():
     with pytest.raises(ParameterError) as caught:
         diffusion_coefficient(result, fit_from=0.9)
     assert caught.value.parameter == "result"
-    with pytest.raises(ParameterError) as caught:
-        diffusion_coefficient(result, dimensions=4)
-    assert caught.value.parameter == "dimensions"
+    for along in (np.eye(4)[:, :3], [(1.0, 0.0, 0.0), (2.0, 0.0, 0.0)], [(0.0, 0.0, 0.0)], (1.0, 0.0)):
+        with pytest.raises(ParameterError) as caught:
+            diffusion_coefficient(result, along=along)
+        assert caught.value.parameter == "along"
+    with pytest.raises(ParameterError) as caught:  # before the first run, not after it
+        temperature_scan(net, [300.0, 400.0], KmcParams(n_steps=10), along=[(1.0, 1.0, 0.0)] * 2)
+    assert caught.value.parameter == "along"
 
 
 def test_jumps_and_nearest_images_agree_with_shifts():

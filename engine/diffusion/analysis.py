@@ -34,7 +34,8 @@ class Msd:
 
 @dataclass(frozen=True)
 class DiffusionFit:
-    """D (Å²/s) ± its standard error, from MSD = 2·d·D·t + c fitted over ``t_from``…``t_to`` s."""
+    """D (Å²/s) ± its standard error, from MSD = 2·d·D·t + c fitted over ``t_from``…``t_to`` s
+    (d = 3, or the directions the displacements were projected onto)."""
 
     D: float
     D_err: float
@@ -105,19 +106,40 @@ def _stderr(per_walker: np.ndarray) -> np.ndarray:
     return per_walker.std(axis=0, ddof=1) / np.sqrt(n) if n > 1 else np.full(per_walker.shape[1:], np.nan)
 
 
-def diffusion_coefficient(result: KmcResult, dimensions: int = 3,
-                          fit_from: float = 0.5) -> DiffusionFit:
+def _subspace(along) -> Optional[np.ndarray]:
+    """An orthonormal basis (3, k) of the span of the directions ``along`` (k, 3), or None for
+    all of space."""
+    if along is None:
+        return None
+    vectors = np.atleast_2d(np.asarray(along, dtype=np.float64))
+    require(vectors.ndim == 2 and vectors.shape[1] == 3 and 1 <= len(vectors) <= 3
+            and np.isfinite(vectors).all(), "along",
+            f"needs 1 to 3 direction vectors (x, y, z), got an array of shape {vectors.shape}")
+    basis, r = np.linalg.qr(vectors.T)
+    scale = np.abs(r).max()
+    require(scale > 0 and np.abs(np.diag(r)).min() > 1e-9 * scale, "along",
+            f"needs independent directions; {len(vectors)} given span fewer dimensions")
+    return basis
+
+
+def diffusion_coefficient(result: KmcResult, along=None, fit_from: float = 0.5) -> DiffusionFit:
     """D from the slope of the MSD over the last part of the run (t ≥ ``fit_from``·t_end).
 
     The least-squares slope is linear in the data, so the slope of the mean MSD is the mean of
     the walkers' own slopes; those are independent, and their spread gives the standard error.
     Skipping the early part drops the transient of a disordered network (fast local rattling
-    before the long-range regime). ``dimensions`` d: 3 for a 3D network, 1 for a channel.
+    before the long-range regime). ``along``: None for 3D diffusion (MSD/6), or the k directions
+    (k, 3) of channels (k = 1) or sheets (k = 2): D of the displacements projected onto them
+    (their MSD / 2k), which motion across them does not dilute.
     """
-    require(dimensions in (1, 2, 3), "dimensions",
-            f"needs 1, 2 or 3 (the dimensionality of the diffusion), got {dimensions!r}")
+    basis = _subspace(along)
     window, x = _fit_window(result, fit_from)
-    per_walker = x @ _squared(result)[window] / (x @ x) / (2.0 * dimensions)
+    if basis is None:
+        squared, dimensions = _squared(result)[window], 3
+    else:
+        projected = result.displacements[window] @ basis
+        squared, dimensions = np.einsum("twk,twk->tw", projected, projected), basis.shape[1]
+    per_walker = x @ squared / (x @ x) / (2.0 * dimensions)
     return DiffusionFit(float(per_walker.mean()), float(_stderr(per_walker)), int(dimensions),
                         float(result.times[window][0]), float(result.times[-1]))
 
@@ -172,18 +194,20 @@ def cells_crossed(result: KmcResult, cell) -> np.ndarray:
 
 
 def temperature_scan(network: HopNetwork, temperatures: Sequence[float], params: KmcParams, *,
-                     dimensions: int = 3, fit_from: float = 0.5,
+                     along=None, fit_from: float = 0.5,
                      progress: Optional[ProgressFn] = None,
                      cancel: Optional[CancelFn] = None) -> TemperatureScan:
     """One KMC run per temperature (``params`` with its temperature replaced) and D of each.
 
     The k-th temperature uses the seed ``params.seed + k``, so the points are independent and
     their error bars can weight an Arrhenius fit. With ``n_steps`` every temperature gets the
-    same number of hops, i.e. a run length that follows the hop rate.
+    same number of hops, i.e. a run length that follows the hop rate. ``along``: the directions
+    of channels or sheets, for D along them (:func:`diffusion_coefficient`).
     """
     temperatures = [_as_temperature(t, "temperatures") for t in np.atleast_1d(np.asarray(temperatures, float))]
     require(len(temperatures) >= 1, "temperatures", "needs at least one temperature")
     dataclasses.replace(params, temperature=temperatures[0]).validate()  # the scan's, not the run's
+    _subspace(along)  # bad directions fail before the first run, not after it
     results, D, err = [], [], []
     interrupted = None
     for k, temperature in enumerate(temperatures):
@@ -194,7 +218,7 @@ def temperature_scan(network: HopNetwork, temperatures: Sequence[float], params:
         if result.cancelled:
             interrupted = result
             break
-        fit = diffusion_coefficient(result, dimensions, fit_from)
+        fit = diffusion_coefficient(result, along, fit_from)
         results.append(result)
         D.append(fit.D)
         err.append(fit.D_err)

@@ -419,16 +419,18 @@ class DiffusionPanel(QWidget):
         self.tabs.setCurrentWidget(plot)
 
     def show_arrhenius(self, temperatures, D, D_err, fit, percolation: Optional[float],
-                       percolation_name: str = "percolation barrier") -> None:
+                       percolation_name: str = "percolation barrier", along: str = "") -> None:
         """ln D against 1000/T with error bars, the fitted line and the slope of the
-        ``percolation`` barrier (eV), named ``percolation_name`` in the legend."""
+        ``percolation`` barrier (eV), named ``percolation_name`` in the legend; ``along`` names
+        the D of channels or sheets ("D along c") in the legend."""
         plot = self.arrhenius_plot
         plot.clear()
         x = 1000.0 / np.asarray(temperatures)
         y = np.log(np.asarray(D) * CM2_PER_ANGSTROM2)
         err = np.asarray(D_err) / np.asarray(D)
         plot.addItem(pg.ErrorBarItem(x=x, y=y, height=2 * err, pen=pg.mkPen(CURVE)))
-        plot.plot(x, y, pen=None, symbol="o", symbolSize=8, symbolBrush=CURVE, name="KMC")
+        plot.plot(x, y, pen=None, symbol="o", symbolSize=8, symbolBrush=CURVE,
+                  name=f"KMC, {along}" if along else "KMC")
         if fit is not None:
             xs = np.linspace(x.min(), x.max(), 50)
             ln_d0 = np.log(fit.prefactor * CM2_PER_ANGSTROM2)

@@ -5,7 +5,7 @@ import pytest
 
 from amorpha.engine.build.crystals import CrystalParams, build_crystal
 
-from .test_diffusion_panel import fcc_host, find, show
+from .test_diffusion_panel import fcc_host, find, scan, show
 
 
 @pytest.fixture
@@ -148,20 +148,58 @@ def test_a_scan_that_never_crossed_the_cell_says_what_e_a_is(qtbot, quartz_windo
                          "the hops they made, not long-range 3D diffusion.")
 
 
+def test_a_scan_along_channels_measures_d_along_them(qtbot, quartz_window):
+    """Cu in α-quartz (sites up to 1.6 eV) spans the cell only along c: the scan's D is that of
+    the displacements along c (÷ 2), three times MSD ÷ 6 since nothing moves across, so D₀ is a
+    channel's; before, the scan fitted MSD ÷ 6 and gave a third of it."""
+    from amorpha.engine.diffusion import diffusion_coefficient
+
+    window = quartz_window
+    panel, control = window.diffusion_panel, window.diffusion
+    landscape = find(qtbot, window, "Cu", hop_distance=6.0, energy_max=1.6)
+    assert landscape.spanning.dimensions == 1 and landscape.percolation is None
+    scan(qtbot, window, 1500.0, 2500.0, 3, walkers=50, hops=2000)
+    text = panel.result.text()
+    assert "1500–2500 K, D along c: E_a = <b>" in text and "only along c (channels)" in text
+    c = landscape.network.cell[2]
+    for run, d in zip(control.scan.results, control.scan.D):
+        assert d == pytest.approx(diffusion_coefficient(run, along=[c]).D, rel=1e-12)
+        # the sites zigzag a little about the channel's line: bounded, so ~nothing across
+        assert d == pytest.approx(3 * diffusion_coefficient(run).D, rel=1e-3)
+    assert "(÷ 2, or ÷ 4 in a sheet's plane)" in panel.result.toolTip()
+    legend = [item.text for _, item in panel.arrhenius_plot.plotItem.legend.items]
+    assert "KMC, D along c" in legend and any("percolation barrier along c" in t for t in legend)
+
+
 def test_crossing_note_names_the_temperatures_and_directions_not_crossed():
+    import numpy as np
+
+    from amorpha.engine.diffusion import Spanning
     from amorpha.gui.diffusion import crossing_note
 
-    def scan(temperatures, reach, percolation):
-        return crossing_note(reach, "E_a", temperatures, percolation)
+    def note(temperatures, reach, spanning):
+        return crossing_note(reach, "E_a", temperatures, spanning)
 
-    assert scan([500, 600], [[1.5, 2.0, 3.0], [2.0, 2.5, 4.0]], 1.2) == ""
-    some = scan([500, 600, 700], [[0.3, 0.9, 5.0], [0.6, 1.2, 5.0], [1.1, 1.5, 5.0]], 1.2)
+    bulk = Spanning(1.2, np.eye(3, dtype=int))
+    assert note([500, 600], [[1.5, 2.0, 3.0], [2.0, 2.5, 4.0]], bulk) == ""
+    some = note([500, 600, 700], [[0.3, 0.9, 5.0], [0.6, 1.2, 5.0], [1.1, 1.5, 5.0]], bulk)
     assert some.startswith(" At 500, 600 K the walkers did not cross the cell in all three "
                            "directions (none went a whole cell length along a), so E_a describes")
-    stuck = scan([500, 600], [[0.3, 0.2, 0.5], [0.4, 0.3, 0.2]], None)
+    assert some.endswith("; 3D long-range D at low T is governed by the percolation barrier.")
+    stuck = note([500, 600], [[0.3, 0.2, 0.5], [0.4, 0.3, 0.2]], None)
     assert "(none went a whole cell length in any direction)" in stuck
-    assert stuck.endswith("this network allows no 3D long-range diffusion.")
-    assert scan([500, 600], None, None) == ""  # a finite network has no cell to cross
+    assert stuck.endswith("this network allows no long-range diffusion.")
+    assert note([500, 600], None, None) == ""  # a finite network has no cell to cross
+    # along channels only the direction along them needs crossing, and they govern
+    channel = Spanning(2.3, np.array([[0, 0, 1]]))
+    assert note([500, 600], [[0.1, 0.2, 1.5], [0.1, 0.3, 2.0]], channel) == ""
+    short = note([500, 600], [[0.1, 0.2, 0.5], [0.1, 0.3, 2.0]], channel)
+    assert short == (" At 500 K the walkers did not cross the cell along c (none went a whole "
+                     "cell length along c), so E_a describes only the hops they made; long-range "
+                     "D at low T is governed by the percolation barrier along c.")
+    sheet = Spanning(0.5, np.array([[1, 0, 0], [0, 1, 0]]))
+    assert "did not cross the cell in the ab plane (none went a whole cell length along b)" in \
+        note([500], [[3.0, 0.4, 0.0]], sheet)
 
     # one run: its reach alone, and the directions it did not cross
     assert crossing_note([1.2, 3.0, 1.0]) == "" and crossing_note(None) == ""

@@ -47,6 +47,18 @@ def find(qtbot, window, element="Li", hop_distance=3.0, energy_max=2.0):
     return window.diffusion.landscape
 
 
+def scan(qtbot, window, t_from, t_to, n_temperatures, walkers, hops):
+    """A temperature scan from the panel, as a user sets it up; returns when it is shown."""
+    panel = window.diffusion_panel
+    panel.t_from.setValue(t_from)
+    panel.t_to.setValue(t_to)
+    panel.n_temperatures.setValue(n_temperatures)
+    panel.walkers.setValue(walkers)
+    panel.hops.setValue(hops)
+    with qtbot.waitSignal(window.diffusion.scan_shown, timeout=60000):
+        panel.scan_button.click()
+
+
 @pytest.fixture
 def fcc_window(qtbot, empty_window):
     show(qtbot, empty_window, fcc_host(), "fcc Ag")
@@ -143,13 +155,7 @@ def test_kmc_walkers_and_arrhenius_against_the_exact_d(qtbot, fcc_window):
     assert not control.timer.isActive()
 
     # the temperature scan's activation energy is that of the exact D(T)
-    panel.t_from.setValue(900.0)
-    panel.t_to.setValue(1300.0)
-    panel.n_temperatures.setValue(4)
-    panel.walkers.setValue(300)
-    panel.hops.setValue(3000)
-    with qtbot.waitSignal(control.scan_shown, timeout=60000):
-        panel.scan_button.click()
+    scan(qtbot, window, 900.0, 1300.0, 4, walkers=300, hops=3000)
     temperatures = np.linspace(900, 1300, 4)
     truth = arrhenius_fit(temperatures, [exact_d(network, t) for t in temperatures])
     assert abs(control.fit.activation_energy - truth.activation_energy) < \
