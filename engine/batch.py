@@ -563,6 +563,10 @@ class DiffusionAnalysis:
     each temperature, the Arrhenius fit and the percolation barrier: what the Diffusion capability
     computes. Returns plain numbers (JSON-able).
 
+    When the paths span the cell only along channels or sheets, ``spanning_windings`` lists the
+    cell translations they wrap along (fewer than three), the barrier is the one at which they
+    first do, and D is measured along them; no spanning at all: barrier None, no windings.
+
     ``surrogate``: run on a neural-network surrogate instead, trained on ``reference`` ("uff",
     "xtb" or "csv:FILE") with ``n_train`` + ``n_test`` positions, or loaded from the file
     ``surrogate_path`` when it exists (saved there after training otherwise). A reference other
@@ -584,7 +588,7 @@ class DiffusionAnalysis:
 
     def __call__(self, atoms, progress=None, cancel=None) -> dict:
         from .diffusion import (KmcParams, LandscapeParams, PathParams, SiteSearchParams, arrhenius_fit,
-                                build_network, percolation_barrier, temperature_scan)
+                                build_network, long_range, temperature_scan)
         from .tasks import sub_progress
 
         params = LandscapeParams(SiteSearchParams(element=self.element), PathParams())
@@ -606,12 +610,15 @@ class DiffusionAnalysis:
             progress = sub_progress(progress, 0.3, 1)
         sites, paths, network = build_network(atoms, params, sub_progress(progress, 0, 0.6), cancel,
                                               potential=potential)
+        spanning = long_range(network) if network.periodic else None
         kmc = KmcParams(n_walkers=self.walkers, n_steps=self.steps, seed=self.seed)
-        scan = temperature_scan(network, self.temperatures, kmc, progress=sub_progress(progress, 0.6, 1),
-                                cancel=cancel)
+        scan = temperature_scan(network, self.temperatures, kmc,
+                                along=spanning.directions(network.cell) if spanning else None,
+                                progress=sub_progress(progress, 0.6, 1), cancel=cancel)
         fit = arrhenius_fit(scan.temperatures, scan.D, scan.D_err)
         return {"sites": int(len(sites.energies)), "hops": int(len(paths.saddles)),
-                "percolation_barrier_ev": float(percolation_barrier(network)),
+                "percolation_barrier_ev": float(spanning.barrier) if spanning else None,
+                "spanning_windings": spanning.windings.tolist() if spanning else [],
                 "temperatures_k": [float(t) for t in scan.temperatures],
                 "D_A2_per_s": [float(d) for d in scan.D], "D_err_A2_per_s": [float(d) for d in scan.D_err],
                 "activation_energy_ev": fit.activation_energy,

@@ -566,18 +566,54 @@ class DiffusionCommand(Command):
                 "surrogate": a.surrogate_path or uses_surrogate, "potential": potential}
 
     def csv(self, path, frames, results, header_lines):
-        rows = [[f, r["sites"], r["hops"], repr(r["percolation_barrier_ev"]), repr(t), repr(d), repr(e),
-                 repr(r["activation_energy_ev"]), repr(r["activation_energy_err_ev"])]
+        rows = [[f, r["sites"], r["hops"], repr(r["percolation_barrier_ev"]), _reach(r), repr(t),
+                 repr(d), repr(e), repr(r["activation_energy_ev"]), repr(r["activation_energy_err_ev"])]
                 for f, r in zip(frames, results)
                 for t, d, e in zip(r["temperatures_k"], r["D_A2_per_s"], r["D_err_A2_per_s"])]
-        _write_csv(path, [f"diffusion of {self.analysis.element}", *header_lines],
-                   ["frame", "sites", "hops", "percolation_barrier_eV", "T_K", "D_A2_per_s",
-                    "D_err_A2_per_s", "Ea_eV", "Ea_err_eV"], rows)
+        _write_csv(path, [f"diffusion of {self.analysis.element}",
+                          "spans: where the paths span the cell from the percolation barrier on; "
+                          "D is measured along channels and sheets",
+                          *header_lines],
+                   ["frame", "sites", "hops", "percolation_barrier_eV", "spans", "T_K",
+                    "D_A2_per_s", "D_err_A2_per_s", "Ea_eV", "Ea_err_eV"], rows)
 
     def summary(self, frames, results):
         return [f"frame {f}: {r['sites']} sites, {r['hops']} hops, E_a {r['activation_energy_ev']:.3f} ± "
-                f"{r['activation_energy_err_ev']:.3f} eV, percolation barrier "
-                f"{r['percolation_barrier_ev']:.3f} eV" for f, r in zip(frames, results)]
+                f"{r['activation_energy_err_ev']:.3f} eV, " + _barrier(r) for f, r in zip(frames, results)]
+
+
+def _spanning(result):
+    """A frame's :class:`Spanning` from its JSON-able numbers; None when the paths span nothing."""
+    from .diffusion import Spanning  # numba kernels: only for this command
+
+    if result["percolation_barrier_ev"] is None:
+        return None
+    return Spanning(result["percolation_barrier_ev"], np.array(result["spanning_windings"]))
+
+
+def _reach(result) -> str:
+    """Where a frame's paths span the cell, for the CSV: "3D", "along c (channels)", "in the ab
+    plane (sheets)", "no direction"."""
+    from .diffusion import spanning_where
+
+    spanning = _spanning(result)
+    if spanning is None or spanning.dimensions == 3:
+        return "no direction" if spanning is None else "3D"
+    return "{} ({})".format(*spanning_where(spanning))
+
+
+def _barrier(result) -> str:
+    """The percolation barrier and, for channels and sheets, where, for the summary line."""
+    from .diffusion import spanning_where
+
+    spanning = _spanning(result)
+    if spanning is None:
+        return "the paths span the cell in no direction: no long-range diffusion"
+    barrier = f"percolation barrier {spanning.barrier:.3f} eV"
+    if spanning.dimensions == 3:
+        return barrier
+    where, what = spanning_where(spanning)
+    return f"{barrier}; the paths span the cell only {where} ({what}), and D is along them"
 
 
 COMMANDS = [RingsCommand(), CoordinationCommand(), OrderCommand(), SpectrumCommand(), DiffusionCommand()]

@@ -20,7 +20,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from amorpha.engine.diffusion import (UFF_PARAMETERS, NoSiteError, Spanning, arrhenius_fit,
                                       build_network, cells_crossed, diffusion_coefficient,
                                       diffusion_tensor, long_range, mean_squared_displacement,
-                                      run_kmc, temperature_scan)
+                                      run_kmc, spanning_where, temperature_scan)
 from amorpha.engine.elements import hill_formula
 from amorpha.engine.errors import ParameterError
 from amorpha.engine.tasks import sub_progress
@@ -200,31 +200,6 @@ SCAN_TIP = (
     "long-range D at low T is governed by θ.</p>")
 
 
-def winding_name(winding) -> str:
-    """A cell translation in cell vectors as a reader writes it: c, a + b, 2a − c."""
-    w = np.asarray(winding, dtype=np.int64)
-    w = w // np.gcd.reduce(w)
-    w = w * np.sign(w[np.flatnonzero(w)[0]])
-    terms = [(("" if abs(k) == 1 else str(abs(k))) + name, k) for name, k in zip("abc", w) if k]
-    text = terms[0][0]
-    for term, k in terms[1:]:
-        text += f" {'+' if k > 0 else '−'} {term}"
-    return text
-
-
-def spanning_where(spanning: Spanning) -> tuple[str, str]:
-    """Where paths that span the cell in fewer than three directions go, and what they form:
-    ("along c", "channels"), ("in the ab plane", "sheets")."""
-    if spanning.dimensions == 1:
-        return f"along {winding_name(spanning.windings[0])}", "channels"
-    normal = np.cross(*spanning.windings)
-    plane = ("".join(n for n, k in zip("abc", normal) if not k)
-             if np.count_nonzero(normal) == 1 else None)
-    return (f"in the {plane} plane" if plane else
-            f"in the plane of {winding_name(spanning.windings[0])} and "
-            f"{winding_name(spanning.windings[1])}"), "sheets"
-
-
 def spanning_text(spanning: Optional[Spanning]) -> str:
     """How far the paths reach, for the summary: the 3D percolation barrier, or along which cell
     vectors they span the cell (channels, sheets) and from which barrier, or that they do not."""
@@ -241,14 +216,6 @@ def barrier_name(spanning: Spanning) -> str:
     """The long-range barrier's name for a plot legend: "percolation barrier", or with where
     the paths span the cell when that is not every way ("percolation barrier along c")."""
     return "percolation barrier" + ("" if spanning.dimensions == 3 else f" {spanning_where(spanning)[0]}")
-
-
-def spanning_directions(spanning: Optional[Spanning], cell) -> Optional[np.ndarray]:
-    """The Cartesian directions (k, 3) a temperature scan measures D along: the cell
-    translations of channels or sheets; None for 3D diffusion (or a network spanning nothing)."""
-    if spanning is None or spanning.dimensions == 3:
-        return None
-    return np.asarray(spanning.windings, float) @ np.asarray(cell, float)
 
 
 def crossing_note(reach, quantity: str = "D", temperatures=None,
@@ -578,7 +545,8 @@ class DiffusionController(QObject):
             return
         network, params = self.landscape.network, self.panel.kmc_params(ANIMATION_FRAMES)
         temperatures = self.panel.temperatures()
-        along = spanning_directions(self.landscape.spanning, network.cell)
+        spanning = self.landscape.spanning
+        along = spanning.directions(network.cell) if spanning else None
         relay, generation = self._relay, self._generation
 
         def work(progress, cancel):

@@ -407,3 +407,27 @@ def test_diffusion_command_matches_the_engine(tmp_path):
     assert result["D_A2_per_s"] == pytest.approx(expected["D_A2_per_s"], rel=1e-12)
     code, _, err, _ = cli("diffusion", path, "--temperatures", "300,-5")
     assert code == 2 and "above 0 K" in err
+
+
+def test_diffusion_command_on_sheets_reports_them_and_d_in_their_plane(tmp_path):
+    """An Ag slab with a 12 Å gap: Li's paths span the cell in the ab plane only. The command
+    failed there after the whole scan ("does not span the cell in all three directions")."""
+    from ase.build import bulk
+
+    slab = bulk("Ag", "fcc", 4.09, cubic=True).repeat(2)
+    cell = slab.cell.array.copy()
+    cell[2, 2] += 12.0
+    slab.set_cell(cell)
+    path = tmp_path / "slab.extxyz"
+    write_extxyz([slab], path)
+    code, out, err, _ = cli("diffusion", path, "--element", "Li", "--temperatures", "300,500",
+                            "--walkers", "20", "--steps", "200", "--out", tmp_path)
+    assert code == 0, err
+    assert "the paths span the cell only in the ab plane (sheets), and D is along them" in out + err
+    header, rows = data_rows(tmp_path / "slab_diffusion.csv")
+    assert header[4] == "spans" and {row[4] for row in rows} == {"in the ab plane (sheets)"}
+    code, _, err, _ = cli("diffusion", path, "--element", "Li", "--temperatures", "300,500",
+                          "--walkers", "20", "--steps", "200", "--format", "json", "--out", tmp_path)
+    (result,) = json.loads((tmp_path / "slab_diffusion.json").read_text())["results"]
+    windings = np.array(result["spanning_windings"])
+    assert windings.shape == (2, 3) and not windings[:, 2].any()

@@ -369,6 +369,39 @@ class Spanning:
     def dimensions(self) -> int:
         return len(self.windings)
 
+    def directions(self, cell) -> Optional[np.ndarray]:
+        """The Cartesian directions (k, 3) to measure D along (``along`` of
+        :func:`temperature_scan`): the translations of channels or sheets; None when the paths
+        span all three directions (3D diffusion, MSD/6)."""
+        if self.dimensions == 3:
+            return None
+        return np.asarray(self.windings, float) @ np.asarray(cell, float)
+
+
+def winding_name(winding) -> str:
+    """A cell translation in cell vectors as a reader writes it: c, a + b, 2a − c."""
+    w = np.asarray(winding, dtype=np.int64)
+    w = w // np.gcd.reduce(w)
+    w = w * np.sign(w[np.flatnonzero(w)[0]])
+    terms = [(("" if abs(k) == 1 else str(abs(k))) + name, k) for name, k in zip("abc", w) if k]
+    text = terms[0][0]
+    for term, k in terms[1:]:
+        text += f" {'+' if k > 0 else '−'} {term}"
+    return text
+
+
+def spanning_where(spanning: Spanning) -> tuple[str, str]:
+    """Where paths that span the cell in fewer than three directions go, and what they form:
+    ("along c", "channels"), ("in the ab plane", "sheets")."""
+    if spanning.dimensions == 1:
+        return f"along {winding_name(spanning.windings[0])}", "channels"
+    normal = np.cross(*spanning.windings)
+    plane = ("".join(n for n, k in zip("abc", normal) if not k)
+             if np.count_nonzero(normal) == 1 else None)
+    return (f"in the {plane} plane" if plane else
+            f"in the plane of {winding_name(spanning.windings[0])} and "
+            f"{winding_name(spanning.windings[1])}"), "sheets"
+
 
 def first_spanning(network: HopNetwork, dimensions: int = 3) -> Optional[Spanning]:
     """The lowest barrier at which the links span the periodic cell in ``dimensions`` (1-3)

@@ -286,8 +286,8 @@ def test_the_result_and_its_plots_are_scrolled_into_view_at_1280x800(qtbot, quar
 def test_how_far_the_paths_reach_is_said_in_cell_vectors():
     import numpy as np
 
-    from amorpha.engine.diffusion import Spanning
-    from amorpha.gui.diffusion import barrier_name, spanning_text, winding_name
+    from amorpha.engine.diffusion import Spanning, winding_name
+    from amorpha.gui.diffusion import barrier_name, spanning_text
 
     assert [winding_name(w) for w in ([0, 0, -1], [1, 1, 0], [2, -2, 0], [-2, 0, 1])] == [
         "c", "a + b", "a − b", "2a − c"]
