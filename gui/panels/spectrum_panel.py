@@ -74,8 +74,9 @@ def legend_key(entries) -> str:
         stroke = "╍╍" if pen.style() != Qt.SolidLine else "━━"
         name = label.text if len(label.text) <= KEY_NAME_CHARS else label.text[:KEY_NAME_CHARS - 1] + "…"
         faded = "" if sample.item.isVisible() else " style='color:#999'"
+        name = html.escape(name).replace("-", "\u2011")  # a file name wraps before, not at, its hyphen
         parts.append(f"<span style='color:{pen.color().name()}'>{stroke}</span>"
-                     f"&nbsp;<span{faded}>{html.escape(name)}</span>")
+                     f"&nbsp;<span{faded}>{name}</span>")
     return "&nbsp;&nbsp; ".join(parts)
 
 

@@ -43,6 +43,37 @@ def test_a_legend_too_tall_for_the_panel_hides_until_asked(qtbot):
     assert not panel.legend.isVisible() and not panel.key.isVisible()
 
 
+def test_the_key_wraps_between_words_not_inside_a_hyphenated_file_name(qtbot):
+    """ "YAG_O_K_Sigle-Sturm.msa" was cut at its hyphen across two lines of the key."""
+    from PySide6.QtGui import QTextDocument
+
+    panel = SpectrumPanel()
+    qtbot.addWidget(panel)
+    panel.resize(420, 200)
+    panel.show()
+    qtbot.waitExposed(panel)
+    e = np.linspace(520.0, 600.0, 100)
+    for k, label in enumerate(["YAG_O_K_Sigle-Sturm.msa", "O K predicted average (ten sites)",
+                               "fit: YAG_O_K_Sigle-Sturm.msa by three classes"]):
+        panel.add_spectrum(Spectrum(e, np.exp(-0.5 * ((e - 540.0 - k) / 9.0) ** 2), label=label))
+    assert panel.key.isVisible()
+
+    def lines(width):
+        document = QTextDocument()
+        document.setDefaultFont(panel.key.font())
+        document.setHtml(panel.key.text())
+        document.setTextWidth(width)
+        document.size()  # lays the text out
+        block = document.firstBlock()
+        layout = block.layout()
+        return [block.text()[layout.lineAt(i).textStart():][:layout.lineAt(i).textLength()]
+                for i in range(layout.lineCount())]
+
+    for width in range(200, 440, 8):  # wherever the line ends, the name stays whole
+        shown = lines(width)
+        assert len(shown) > 1 and sum("Sigle\u2011Sturm" in line for line in shown) == 2, (width, shown)
+
+
 def test_a_short_legend_over_a_low_tail_shows_even_in_a_tiny_panel(qtbot):
     """The Predict dock's case (the README's spectra.png): an average and a clicked site in a
     panel ~170 px high; their legend sits at the top right, over the tail."""
