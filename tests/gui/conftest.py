@@ -14,3 +14,15 @@ def empty_window(qtbot):
     yield win
     win.runner.cancel_all()
     win.runner.wait(5000)
+
+
+@pytest.fixture
+def shown(qtbot):
+    """``shown(widget, width, height)``: the widget on screen at that size, owned by the test."""
+    def show(widget, width, height):
+        qtbot.addWidget(widget)
+        widget.resize(width, height)
+        widget.show()
+        qtbot.waitExposed(widget)
+        return widget
+    return show

@@ -68,14 +68,10 @@ def test_homology_tab_says_how_to_install(qtbot, monkeypatch):
     assert not view.button.isEnabled() and "pip install" in view.status.text()
 
 
-def test_density_maps_side_by_side_fit_a_narrow_dock(qtbot):
+def test_density_maps_side_by_side_fit_a_narrow_dock(shown):
     from amorpha.gui.panels.ring_views import CLIP_PERCENTILE, RingDensityView, colour_top
 
-    view = RingDensityView()
-    qtbot.addWidget(view)
-    view.resize(360, 760)
-    view.show()
-    qtbot.waitExposed(view)
+    view = shown(RingDensityView(), 360, 760)
     assert view.minimumSizeHint().width() <= 360 and view.minimumSizeHint().height() <= 760
     plane, side = view.plane_plot.sceneBoundingRect(), view.side_plot.sceneBoundingRect()
     assert abs(plane.top() - side.top()) < 1 and plane.right() <= side.left()  # one row

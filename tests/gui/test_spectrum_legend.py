@@ -14,12 +14,8 @@ def curve(k: int) -> Spectrum:
                     label=f"curve {k}: a label as long as the Measured panel gives")
 
 
-def test_a_legend_too_tall_for_the_panel_hides_until_asked(qtbot):
-    panel = SpectrumPanel()
-    qtbot.addWidget(panel)
-    panel.resize(600, 300)
-    panel.show()
-    qtbot.waitExposed(panel)
+def test_a_legend_too_tall_for_the_panel_hides_until_asked(shown):
+    panel = shown(SpectrumPanel(), 600, 300)
     panel.add_spectrum(curve(0))
     panel.add_spectrum(curve(1), "predicted")  # two entries: the view is raised to make room
     assert panel.legend.isVisible() and panel.legend_button.isChecked()
@@ -43,15 +39,11 @@ def test_a_legend_too_tall_for_the_panel_hides_until_asked(qtbot):
     assert not panel.legend.isVisible() and not panel.key.isVisible()
 
 
-def test_the_key_wraps_between_words_not_inside_a_hyphenated_file_name(qtbot):
+def test_the_key_wraps_between_words_not_inside_a_hyphenated_file_name(shown):
     """ "YAG_O_K_Sigle-Sturm.msa" was cut at its hyphen across two lines of the key."""
     from PySide6.QtGui import QTextDocument
 
-    panel = SpectrumPanel()
-    qtbot.addWidget(panel)
-    panel.resize(420, 200)
-    panel.show()
-    qtbot.waitExposed(panel)
+    panel = shown(SpectrumPanel(), 420, 200)
     e = np.linspace(520.0, 600.0, 100)
     for k, label in enumerate(["YAG_O_K_Sigle-Sturm.msa", "O K predicted average (ten sites)",
                                "fit: YAG_O_K_Sigle-Sturm.msa by three classes"]):
@@ -74,14 +66,10 @@ def test_the_key_wraps_between_words_not_inside_a_hyphenated_file_name(qtbot):
         assert len(shown) > 1 and sum("Sigle\u2011Sturm" in line for line in shown) == 2, (width, shown)
 
 
-def test_a_short_legend_over_a_low_tail_shows_even_in_a_tiny_panel(qtbot):
+def test_a_short_legend_over_a_low_tail_shows_even_in_a_tiny_panel(shown):
     """The Predict dock's case (the README's spectra.png): an average and a clicked site in a
     panel ~170 px high; their legend sits at the top right, over the tail."""
-    panel = SpectrumPanel()
-    qtbot.addWidget(panel)
-    panel.resize(600, 170)
-    panel.show()
-    qtbot.waitExposed(panel)
+    panel = shown(SpectrumPanel(), 600, 170)
     panel.add_spectrum(curve(0), "predicted")
     panel.add_spectrum(curve(1), "site")
     assert panel.legend.isVisible() and not panel.key.isVisible()

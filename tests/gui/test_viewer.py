@@ -76,13 +76,9 @@ SIZE = (480, 360)
 
 
 @pytest.fixture
-def quartz_viewer(qtbot):
+def quartz_viewer(shown):
     atoms = alpha_quartz((2, 2, 2))
-    viewer = StructureViewer()
-    qtbot.addWidget(viewer)
-    viewer.resize(*SIZE)
-    viewer.show()
-    qtbot.waitExposed(viewer)
+    viewer = shown(StructureViewer(), *SIZE)
     viewer.set_atoms(atoms)
     i, j, s = neighbor_list("ijS", atoms, 2.0)
     viewer.set_bonds(i, j, s)
@@ -262,13 +258,9 @@ def test_set_positions_moves_atoms(quartz_viewer):
 
 
 @pytest.mark.gl
-def test_set_atoms_million_atoms_is_fast(qtbot):
+def test_set_atoms_million_atoms_is_fast(qtbot, shown):
     """set_atoms on 10^6 atoms on the GUI thread: < 100 ms (the window must not freeze)."""
-    viewer = StructureViewer()
-    qtbot.addWidget(viewer)
-    viewer.resize(*SIZE)
-    viewer.show()
-    qtbot.waitExposed(viewer)
+    viewer = shown(StructureViewer(), *SIZE)
     viewer.set_atoms(alpha_quartz((1, 1, 1)))  # warm up (kernels, shaders)
     viewer.render_image()
     rng = np.random.default_rng(0)

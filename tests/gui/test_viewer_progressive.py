@@ -27,15 +27,6 @@ def test_shuffled_order_and_gather():
     assert not is_software_renderer("NVIDIA GeForce RTX 3080/PCIe/SSE2")
 
 
-def _viewer(qtbot, size=SIZE):
-    viewer = StructureViewer()
-    qtbot.addWidget(viewer)
-    viewer.resize(*size)
-    viewer.show()
-    qtbot.waitExposed(viewer)
-    return viewer
-
-
 @pytest.fixture(scope="module")
 def quartz20k():
     atoms = alpha_quartz((13, 13, 13))  # 19773 atoms
@@ -44,9 +35,9 @@ def quartz20k():
 
 
 @pytest.mark.gl
-def test_accumulated_picture_equals_the_direct_one(qtbot, quartz20k):
+def test_accumulated_picture_equals_the_direct_one(qtbot, shown, quartz20k):
     atoms, bonds = quartz20k
-    viewer = _viewer(qtbot)
+    viewer = shown(StructureViewer(), *SIZE)
     viewer.set_atoms(atoms)
     viewer.set_bonds(*bonds)
     qtbot.waitUntil(lambda: not viewer.bonds_pending, timeout=10000)
@@ -67,9 +58,9 @@ def test_accumulated_picture_equals_the_direct_one(qtbot, quartz20k):
 
 
 @pytest.mark.gl
-def test_partial_frames_thin_the_whole_model_and_render_image_completes(qtbot, quartz20k):
+def test_partial_frames_thin_the_whole_model_and_render_image_completes(qtbot, shown, quartz20k):
     atoms, _ = quartz20k
-    viewer = _viewer(qtbot)
+    viewer = shown(StructureViewer(), *SIZE)
     viewer.set_draw_budget(2000)
     on_paint, viewer.layer.on_paint = viewer.layer.on_paint, None  # no automatic refinement
     viewer._refine_timer.stop()  # nor one already scheduled
@@ -102,9 +93,9 @@ def test_partial_frames_thin_the_whole_model_and_render_image_completes(qtbot, q
 
 
 @pytest.mark.gl
-def test_picking_and_selection_use_original_indices(qtbot):
+def test_picking_and_selection_use_original_indices(qtbot, shown):
     atoms = alpha_quartz((2, 2, 2))
-    viewer = _viewer(qtbot)
+    viewer = shown(StructureViewer(), *SIZE)
     viewer.set_draw_budget(20)  # 72 atoms: several chunks
     viewer.set_atoms(atoms)
     assert not np.array_equal(viewer._order, np.arange(len(atoms)))
@@ -168,7 +159,7 @@ def lattice_model(m, seed=0):
 
 
 @pytest.mark.gl
-def test_million_atoms_with_bonds_never_stall_the_gui_thread(qtbot):
+def test_million_atoms_with_bonds_never_stall_the_gui_thread(qtbot, shown):
     """10^6 atoms and 4*10^6 half-bonds shown, loaded, bonded and accumulated: no GUI-thread
     gap (measured with a 10 ms QTimer) over 100 ms in the best of three loads."""
     from amorpha.gui.viewer import bonds as bonds_module
@@ -176,7 +167,7 @@ def test_million_atoms_with_bonds_never_stall_the_gui_thread(qtbot):
 
     bonds_module.warm_up()  # the app does this in a worker at start-up
     picking.warm_up()
-    viewer = _viewer(qtbot, (800, 600))
+    viewer = shown(StructureViewer(), 800, 600)
     small, small_bonds = lattice_model(3)
     viewer.set_atoms(small)
     viewer.set_bonds(*small_bonds)
