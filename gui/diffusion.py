@@ -212,10 +212,17 @@ def spanning_text(spanning: Optional[Spanning]) -> str:
             f"<b>{spanning.barrier:.3f} eV</b>: long-range diffusion {where}, none in 3D")
 
 
+def measured_where(spanning: Optional[Spanning]) -> str:
+    """Where D is measured, for channels and sheets ("along c", "in the ab plane"): along the
+    directions the paths span the cell in (:meth:`Spanning.directions`); "" for 3D D (MSD/6)."""
+    return "" if spanning is None or spanning.dimensions == 3 else spanning_where(spanning)[0]
+
+
 def barrier_name(spanning: Spanning) -> str:
     """The long-range barrier's name for a plot legend: "percolation barrier", or with where
     the paths span the cell when that is not every way ("percolation barrier along c")."""
-    return "percolation barrier" + ("" if spanning.dimensions == 3 else f" {spanning_where(spanning)[0]}")
+    where = measured_where(spanning)
+    return "percolation barrier" + (f" {where}" if where else "")
 
 
 def crossing_note(reach, quantity: str = "D", temperatures=None,
@@ -226,18 +233,15 @@ def crossing_note(reach, quantity: str = "D", temperatures=None,
 
     ``reach``: how many cell lengths the walkers got along each cell vector
     (:func:`cells_crossed`), shape (3,) for one run or, with ``temperatures``, one row per
-    temperature of a scan. A scan's note also says what governs long-range D at low T, from
-    ``spanning`` (:func:`long_range`: None when the paths span the cell in no direction). When
-    they span it only along channels or sheets, the scan measured D along them, and only the
-    cell vectors those run along need crossing."""
+    temperature of a scan. ``spanning``: the network's :func:`long_range` (None when its paths
+    span the cell in no direction); when they span it only along channels or sheets, D was
+    measured along them and only the cell vectors those run along need crossing. A scan's note
+    also says what governs long-range D at low T."""
     if reach is None or not len(reach):
         return ""
     reach = np.atleast_2d(reach)
-    counts = np.ones(3, bool)
-    scope = "3D diffusion"
-    if temperatures is not None and spanning is not None and spanning.dimensions < 3:
-        counts = np.any(np.asarray(spanning.windings) != 0, axis=0)
-        scope = f"diffusion {spanning_where(spanning)[0]}"
+    where = measured_where(spanning)
+    counts = np.any(np.asarray(spanning.windings) != 0, axis=0) if where else np.ones(3, bool)
     short = (reach[:, counts] < 1.0).any(axis=1)
     if not short.any():
         return ""
@@ -245,16 +249,16 @@ def crossing_note(reach, quantity: str = "D", temperatures=None,
     along = "in any direction" if len(never) == 3 else f"along {' or '.join(never)}"
     if temperatures is None:  # one run: the directions no walker crossed are all there is to say
         return (f" The walkers did not cross the cell {along}, so {quantity} describes only the "
-                f"hops they made, not long-range {scope}.")
+                f"hops they made, not long-range {f'diffusion {where}' if where else '3D diffusion'}.")
     at = ("" if short.all() else
           "At " + ", ".join(f"{t:g}" for t in np.asarray(temperatures)[short]) + " K t")
     none = f" (none went a whole cell length {along})" if never else ""
-    every = "in all three directions" if counts.all() else spanning_where(spanning)[0]
     governs = ("this network allows no long-range diffusion" if spanning is None else
-               f"{'3D ' if counts.all() else ''}long-range D at low T is governed by the "
+               f"{'' if where else '3D '}long-range D at low T is governed by the "
                f"{barrier_name(spanning)}")
-    return (f" {at or 'T'}he walkers did not cross the cell {every}{none}, so "
-            f"{quantity} describes only the hops they made; {governs}.")
+    every = where or "in all three directions"
+    return (f" {at or 'T'}he walkers did not cross the cell {every}{none}, so {quantity} "
+            f"describes only the hops they made; {governs}.")
 
 
 def failure_line(what: str, reason: str) -> str:
@@ -281,10 +285,11 @@ def direction_name(vector, cell=None) -> str:
     return "[" + " ".join(f"{c:.2f}" for c in unit) + "]"
 
 
-def anisotropy_note(tensor, cell=None) -> str:
+def anisotropy_note(tensor, cell=None, mean: bool = True) -> str:
     """A sentence for the result line when D clearly differs with direction (channels, layers,
     anisotropic crystals): the principal values of the diffusion tensor and their directions;
-    empty when it is about the same every way or the run does not resolve the difference."""
+    empty when it is about the same every way or the run does not resolve the difference.
+    ``mean``: the D said before it is MSD/6, their mean (not D along channels or sheets)."""
     if tensor is None:
         return ""
     high, low = tensor.principal[0], tensor.principal[-1]
@@ -297,15 +302,16 @@ def anisotropy_note(tensor, cell=None) -> str:
              for v, e, a, m in zip(values, errors, axes, moving)]
     if moving.tolist() == [True, False, False]:  # a channel: the directions across it are any
         parts[1:] = ["≈ 0 across it"]
-    return (" D differs with direction: " + ", ".join(parts) +
-            " (the diffusion tensor's principal values; the D above is their mean, MSD/6).")
+    return (" D differs with direction: " + ", ".join(parts) + " (the diffusion tensor's "
+            "principal values" + ("; the D above is their mean, MSD/6)." if mean else ")."))
 
 
-def kmc_summary(result, fit, reach=None, tensor=None, cell=None) -> str:
+def kmc_summary(result, fit, reach=None, tensor=None, cell=None, spanning=None) -> str:
     """One KMC run in words: D when the MSD resolves it (a negative or error-swamped slope is
     said to be unresolved, not shown as a value), how it differs with direction (``tensor``,
-    :func:`anisotropy_note`), whether the walkers crossed the cell in all three directions
-    (``reach``, :func:`crossing_note`), and what a stopped run kept."""
+    :func:`anisotropy_note`), whether the walkers crossed the cell in every direction that
+    counts (``reach``, :func:`crossing_note`), and what a stopped run kept. ``spanning``: the
+    network's reach; for channels and sheets ``fit`` is D along them, and named so."""
     stopped = ""
     if result.cancelled and len(result.times) > 1:
         stopped = (f" Stopped at {result.times[-1]:.3g} s of {result.duration:.3g} s; the "
@@ -313,15 +319,17 @@ def kmc_summary(result, fit, reach=None, tensor=None, cell=None) -> str:
     elif result.cancelled:  # every walker is recorded at the same times: none reached the first
         stopped = (" Stopped before all walkers reached the first recorded time: no trajectory "
                    "to keep; fewer walkers or hops finish sooner.")
+    where = measured_where(spanning)
     if fit is None:
         d = "too short for D (run longer)"
     elif not (fit.D > 0 and (not np.isfinite(fit.D_err) or fit.D_err < fit.D)):
         d = (f"D not resolved ({format_d(fit.D, fit.D_err)}: the MSD does not rise clearly above "
              "its scatter; run longer or with more walkers)")
     else:
-        d = f"D = <b>{format_d(fit.D, fit.D_err)}</b>"
-    crossed = crossing_note(reach) if fit is not None else ""  # no D, nothing it describes
-    anisotropic = anisotropy_note(tensor, cell) if fit is not None else ""
+        d = f"D{' ' + where if where else ''} = <b>{format_d(fit.D, fit.D_err)}</b>"
+    # no D, nothing the notes describe
+    crossed = crossing_note(reach, spanning=spanning) if fit is not None else ""
+    anisotropic = anisotropy_note(tensor, cell, mean=not where) if fit is not None else ""
     return (f"{result.temperature:g} K: {d} from {result.n_walkers} walkers, "
             f"{result.total_hops:,} hops in {result.seconds:.2f} s.{anisotropic}{crossed}{stopped}")
 
@@ -572,15 +580,19 @@ class DiffusionController(QObject):
 
     # -- results ----------------------------------------------------------------------------
     def _show_kmc(self, result) -> None:
-        msd = mean_squared_displacement(result)
+        """MSD, D and what it describes; along channels or sheets, as the scan measures it."""
+        network = self.landscape.network  # the run's: a new one waits for the run to end
+        spanning = self.landscape.spanning
+        along = spanning.directions(network.cell) if spanning else None
+        msd = mean_squared_displacement(result, along)
         try:
-            fit, tensor = diffusion_coefficient(result), diffusion_tensor(result)
+            fit, tensor = diffusion_coefficient(result, along), diffusion_tensor(result)
         except ParameterError:
             fit = tensor = None
-        network = self.landscape.network  # the run's: a new one waits for the run to end
         reach = cells_crossed(result, network.cell) if network.periodic else None
-        self.panel.show_msd(msd, fit, result.temperature)
-        self.panel.set_result(kmc_summary(result, fit, reach, tensor, network.cell), plots=True)
+        self.panel.show_msd(msd, fit, result.temperature, measured_where(spanning))
+        self.panel.set_result(kmc_summary(result, fit, reach, tensor, network.cell, spanning),
+                              plots=True)
         self._set_walkers(result, start=True)
         self.kmc_shown.emit()
 
@@ -603,8 +615,7 @@ class DiffusionController(QObject):
             self.panel.set_result(failure_line("Arrhenius fit", self._reason(exc)))
             self._error("Arrhenius fit", exc)
             return
-        along = ("" if spanning is None or spanning.dimensions == 3
-                 else f"D {spanning_where(spanning)[0]}")
+        along = f"D {measured_where(spanning)}" if measured_where(spanning) else ""
         self.panel.show_arrhenius(scan.temperatures, scan.D, scan.D_err, self.fit,
                                   spanning.barrier if spanning else None,
                                   barrier_name(spanning) if spanning else "", along)

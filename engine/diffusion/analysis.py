@@ -74,14 +74,33 @@ class ArrheniusFit:
 # --------------------------------------------------------------------------- MSD and D
 
 
-def _squared(result: KmcResult) -> np.ndarray:
-    """|r|² (Å²) of every walker at every recorded time, (n_t, n_walkers)."""
-    return np.einsum("twc,twc->tw", result.displacements, result.displacements)
+def _subspace(along) -> Optional[np.ndarray]:
+    """An orthonormal basis (3, k) of the span of the directions ``along`` (k, 3), or None for
+    all of space."""
+    if along is None:
+        return None
+    vectors = np.atleast_2d(np.asarray(along, dtype=np.float64))
+    require(vectors.ndim == 2 and vectors.shape[1] == 3 and 1 <= len(vectors) <= 3
+            and np.isfinite(vectors).all(), "along",
+            f"needs 1 to 3 direction vectors (x, y, z), got an array of shape {vectors.shape}")
+    basis, r = np.linalg.qr(vectors.T)
+    scale = np.abs(r).max()
+    require(scale > 0 and np.abs(np.diag(r)).min() > 1e-9 * scale, "along",
+            f"needs independent directions; {len(vectors)} given span fewer dimensions")
+    return basis
 
 
-def mean_squared_displacement(result: KmcResult) -> Msd:
-    """MSD(t) averaged over the walkers of a run."""
-    r2 = _squared(result)
+def _squared(result: KmcResult, basis: Optional[np.ndarray] = None) -> np.ndarray:
+    """|r|² (Å²) of every walker at every recorded time, (n_t, n_walkers); with ``basis``
+    (orthonormal columns, :func:`_subspace`) of r projected onto their span."""
+    r = result.displacements if basis is None else result.displacements @ basis
+    return np.einsum("twc,twc->tw", r, r)
+
+
+def mean_squared_displacement(result: KmcResult, along=None) -> Msd:
+    """MSD(t) averaged over the walkers of a run; ``along`` channel or sheet directions (k, 3):
+    of the displacements along them (:func:`diffusion_coefficient`)."""
+    r2 = _squared(result, _subspace(along))
     n = r2.shape[1]
     err = r2.std(axis=1, ddof=1) / np.sqrt(n) if n > 1 else np.full(r2.shape[0], np.nan)
     return Msd(result.times, r2.mean(axis=1), err)
@@ -106,22 +125,6 @@ def _stderr(per_walker: np.ndarray) -> np.ndarray:
     return per_walker.std(axis=0, ddof=1) / np.sqrt(n) if n > 1 else np.full(per_walker.shape[1:], np.nan)
 
 
-def _subspace(along) -> Optional[np.ndarray]:
-    """An orthonormal basis (3, k) of the span of the directions ``along`` (k, 3), or None for
-    all of space."""
-    if along is None:
-        return None
-    vectors = np.atleast_2d(np.asarray(along, dtype=np.float64))
-    require(vectors.ndim == 2 and vectors.shape[1] == 3 and 1 <= len(vectors) <= 3
-            and np.isfinite(vectors).all(), "along",
-            f"needs 1 to 3 direction vectors (x, y, z), got an array of shape {vectors.shape}")
-    basis, r = np.linalg.qr(vectors.T)
-    scale = np.abs(r).max()
-    require(scale > 0 and np.abs(np.diag(r)).min() > 1e-9 * scale, "along",
-            f"needs independent directions; {len(vectors)} given span fewer dimensions")
-    return basis
-
-
 def diffusion_coefficient(result: KmcResult, along=None, fit_from: float = 0.5) -> DiffusionFit:
     """D from the slope of the MSD over the last part of the run (t ≥ ``fit_from``·t_end).
 
@@ -134,12 +137,8 @@ def diffusion_coefficient(result: KmcResult, along=None, fit_from: float = 0.5) 
     """
     basis = _subspace(along)
     window, x = _fit_window(result, fit_from)
-    if basis is None:
-        squared, dimensions = _squared(result)[window], 3
-    else:
-        projected = result.displacements[window] @ basis
-        squared, dimensions = np.einsum("twk,twk->tw", projected, projected), basis.shape[1]
-    per_walker = x @ squared / (x @ x) / (2.0 * dimensions)
+    dimensions = 3 if basis is None else basis.shape[1]
+    per_walker = x @ _squared(result, basis)[window] / (x @ x) / (2.0 * dimensions)
     return DiffusionFit(float(per_walker.mean()), float(_stderr(per_walker)), int(dimensions),
                         float(result.times[window][0]), float(result.times[-1]))
 

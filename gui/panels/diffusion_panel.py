@@ -398,8 +398,10 @@ class DiffusionPanel(QWidget):
         self.tabs.setCurrentWidget(self.profile_plot)
 
     # -- KMC results ----------------------------------------------------------------------------
-    def show_msd(self, msd, fit, temperature: float) -> None:
-        """MSD(t) ± standard error and the fitted line 6Dt + c over the fitted part."""
+    def show_msd(self, msd, fit, temperature: float, where: str = "") -> None:
+        """MSD(t) ± standard error and the fitted line 6Dt + c over the fitted part; ``where``
+        names the directions of a channel's or sheet's MSD ("along c": 2Dt + c)."""
+        along = f" {where}" if where else ""
         plot = self.msd_plot
         plot.clear()
         scale, unit = time_unit(msd.times[-1])
@@ -408,14 +410,14 @@ class DiffusionPanel(QWidget):
         plot.addItem(pg.FillBetweenItem(pg.PlotDataItem(t, msd.msd - msd.stderr),
                                         pg.PlotDataItem(t, msd.msd + msd.stderr),
                                         brush=pg.mkBrush(31, 119, 180, 50)))
-        plot.plot(t, msd.msd, pen=pg.mkPen(CURVE, width=2), name=f"MSD at {temperature:g} K")
+        plot.plot(t, msd.msd, pen=pg.mkPen(CURVE, width=2), name=f"MSD{along} at {temperature:g} K")
         if fit is not None:
             window = msd.times >= fit.t_from
             slope = 2 * fit.dimensions * fit.D
             c = msd.msd[window].mean() - slope * msd.times[window].mean()
             ends = np.array([fit.t_from, fit.t_to])
             plot.plot(ends / scale, slope * ends + c, pen=pg.mkPen(FIT, width=2, style=Qt.DashLine),
-                      name=f"6Dt + c, D = {format_d(fit.D, fit.D_err)}")
+                      name=f"{2 * fit.dimensions}Dt + c, D{along} = {format_d(fit.D, fit.D_err)}")
         self.tabs.setCurrentWidget(plot)
 
     def show_arrhenius(self, temperatures, D, D_err, fit, percolation: Optional[float],

@@ -153,6 +153,7 @@ def test_a_scan_along_channels_measures_d_along_them(qtbot, quartz_window):
     the displacements along c (÷ 2), three times MSD ÷ 6 since nothing moves across, so D₀ is a
     channel's; before, the scan fitted MSD ÷ 6 and gave a third of it."""
     from amorpha.engine.diffusion import diffusion_coefficient
+    from amorpha.gui.panels.diffusion_panel import format_d
 
     window = quartz_window
     panel, control = window.diffusion_panel, window.diffusion
@@ -169,6 +170,18 @@ def test_a_scan_along_channels_measures_d_along_them(qtbot, quartz_window):
     assert "(÷ 2, or ÷ 4 in a sheet's plane)" in panel.result.toolTip()
     legend = [item.text for _, item in panel.arrhenius_plot.plotItem.legend.items]
     assert "KMC, D along c" in legend and any("percolation barrier along c" in t for t in legend)
+
+    # one run says the same D as the scan at its temperature: along c, from the MSD along c
+    panel.temperature.setValue(2500.0)
+    with qtbot.waitSignal(control.kmc_shown, timeout=60000):
+        panel.kmc_button.click()
+    text, run = panel.result.text(), control.kmc
+    along = diffusion_coefficient(run, along=[c])
+    assert text.startswith(f"2500 K: D along c = <b>{format_d(along.D, along.D_err)}</b>"), text
+    assert "principal values)." in text or "differs" not in text  # not "their mean, MSD/6"
+    assert "did not cross" not in text  # along c they did; across is no part of D along c
+    legend = [item.text for _, item in panel.msd_plot.plotItem.legend.items]
+    assert legend[0] == "MSD along c at 2500 K" and legend[1].startswith("2Dt + c, D along c = ")
 
 
 def test_crossing_note_names_the_temperatures_and_directions_not_crossed():
