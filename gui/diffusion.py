@@ -195,9 +195,9 @@ SCAN_TIP = (
     "traverses the cell has to take a path that high, so at low T the activation energy of "
     "long-range D tends to θ.</p>"
     "<p>An E_a well below θ is the usual sign that the walkers did not get across the cell "
-    "within the simulated time (the result line says so when none crossed it in all three "
-    "directions): the scan then measured local hopping, or hopping along channels, and the "
-    "long-range D at low T is governed by θ.</p>")
+    "within the simulated time (the result line says so when none crossed it in every "
+    "direction that counts): the scan then measured local hopping, or hopping along channels, "
+    "and the long-range D at low T is governed by θ.</p>")
 
 
 def spanning_text(spanning: Optional[Spanning]) -> str:
