@@ -585,13 +585,17 @@ class DiffusionAnalysis:
     #: The surrogate's model: "network" (symmetry functions → MLP, fast) or "soap" (kernel
     #: ridge on the SOAP power spectrum: about half the error, half as fast).
     model: str = "network"
+    #: The window's "Sites up to" (eV; minima above it are no sites) and hop distance (Å).
+    energy_max: float = 1.0
+    hop_distance: float = 6.0
 
     def __call__(self, atoms, progress=None, cancel=None) -> dict:
         from .diffusion import (KmcParams, LandscapeParams, PathParams, SiteSearchParams, arrhenius_fit,
                                 build_network, long_range, temperature_scan)
         from .tasks import sub_progress
 
-        params = LandscapeParams(SiteSearchParams(element=self.element), PathParams())
+        params = LandscapeParams(SiteSearchParams(element=self.element, energy_max=self.energy_max),
+                                 PathParams(hop_distance=self.hop_distance))
         extra, potential = {}, None
         if self.surrogate or self.surrogate_path or self.reference.strip().lower() != "uff":
             from dataclasses import replace

@@ -208,6 +208,8 @@ class Command:
     name = ""
     suffix = ""
     help = ""
+    #: The engine's parameter names that are this command's options under another name.
+    options: dict = {}
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         pass
@@ -506,6 +508,7 @@ class DiffusionCommand(Command):
     name, suffix = "diffusion", "diffusion"
     help = ("one mobile atom in each frame: sites, NEB hops, KMC D(T), Arrhenius E_a and the "
             "percolation barrier")
+    options = {"energy_max": "--sites-up-to", "hop_distance": "--hop-distance"}
 
     def add_options(self, parser):
         parser.add_argument("--element", default="Cu", help="the mobile element (default Cu)")
@@ -530,6 +533,12 @@ class DiffusionCommand(Command):
                             help="surrogate model: network (symmetry functions → MLP, fast; "
                                  "default) or soap (kernel ridge on SOAP: about half the error, "
                                  "about half as fast per core)")
+        parser.add_argument("--sites-up-to", type=float, default=1.0, metavar="EV",
+                            help="minima of the mobile atom above this energy (eV; 0 = far from "
+                                 "the host) are no sites, as the window's 'Sites up to' "
+                                 "(default 1.0; Cu in α-quartz needs 1.6)")
+        parser.add_argument("--hop-distance", type=float, default=6.0, metavar="Å",
+                            help="sites closer than this are joined by a path (default 6.0)")
 
     def prepare(self, args, first):
         from .diffusion.reference import parse_reference
@@ -547,11 +556,18 @@ class DiffusionCommand(Command):
         if csv_file is not None and not os.path.isfile(csv_file):
             raise UsageError(f"--reference csv:{csv_file}: no such file")
         reference = f"csv:{os.path.abspath(csv_file)}" if csv_file is not None else kind
+        from .diffusion import PathParams, SiteSearchParams
+
+        try:  # before the first frame, not at it
+            SiteSearchParams(energy_max=args.sites_up_to).validate()
+            PathParams(hop_distance=args.hop_distance).validate()
+        except ParameterError as exc:
+            raise UsageError(" ".join(_as_option(exc, self.options))) from None
         path = os.path.abspath(args.surrogate) if args.surrogate else None
         self.analysis = DiffusionAnalysis(_element(args.element, "--element"), temperatures,
                                           args.walkers, args.steps, args.seed, reference,
                                           args.surrogate is not None, path, args.train, args.test,
-                                          args.model)
+                                          args.model, args.sites_up_to, args.hop_distance)
 
     def parameters(self):
         a = self.analysis
@@ -561,7 +577,8 @@ class DiffusionCommand(Command):
                      f" surrogate trained on {a.reference}" +
                      (f" ({a.n_train} + {a.n_test} positions)" if not a.surrogate_path else
                       f", file {a.surrogate_path}"))
-        return {"element": a.element, "temperatures_k": list(a.temperatures), "walkers": a.walkers,
+        return {"element": a.element, "sites_up_to_ev": a.energy_max, "hop_distance_a": a.hop_distance,
+                "temperatures_k": list(a.temperatures), "walkers": a.walkers,
                 "steps": a.steps, "seed": a.seed, "reference": a.reference,
                 "surrogate": a.surrogate_path or uses_surrogate, "potential": potential}
 
@@ -680,6 +697,19 @@ def _error(message: str) -> int:
     message = " ".join(str(message).split())
     print(f"{PROG}: error: {message}", file=sys.stderr)
     return EXIT_ERROR
+
+
+def _frame_message(command: Command, error: FrameError) -> str:
+    """A frame's failure in the command's own words: an engine parameter that is an option under
+    another name (energy_max: --sites-up-to) is called by the option's name."""
+    named = _as_option(error.error, command.options)
+    return str(error) if named is None else f"frame {error.frame}: {named[0]}: {named[1]}"
+
+
+def _as_option(exc: BaseException, options: dict) -> Optional[tuple[str, str]]:
+    """(option, reason in its words) for a ParameterError of a parameter in ``options``."""
+    option = options.get(getattr(exc, "parameter", None))
+    return None if option is None else (option, exc.reason.replace(exc.parameter, option))
 
 
 def _option_message(exc: ParameterError) -> str:
@@ -839,8 +869,9 @@ def _run(command: Command, args) -> int:
               + ("; the finished ones are written" if written else ""), file=sys.stderr)
         return EXIT_CANCELLED
     if status == "failed":
-        return _error(f"{error}" + (f"; {len(done)} finished frame{'s' if len(done) != 1 else ''} "
-                                    "written" if written else ""))
+        return _error(_frame_message(command, error) +
+                      (f"; {len(done)} finished frame{'s' if len(done) != 1 else ''} written"
+                       if written else ""))
     return 0
 
 

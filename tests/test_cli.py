@@ -431,3 +431,27 @@ def test_diffusion_command_on_sheets_reports_them_and_d_in_their_plane(tmp_path)
     (result,) = json.loads((tmp_path / "slab_diffusion.json").read_text())["results"]
     windings = np.array(result["spanning_windings"])
     assert windings.shape == (2, 3) and not windings[:, 2].any()
+
+
+def test_diffusion_command_takes_the_windows_site_ceiling_and_hop_distance(tmp_path):
+    """Cu in α-quartz: its lowest minimum is 1.559 eV, so the default ceiling (1 eV) finds no
+    site and says which option to raise; --sites-up-to 1.6 finds the c channels."""
+    from amorpha.engine.build.crystals import CrystalParams, build_crystal
+
+    path = tmp_path / "quartz.extxyz"
+    write_extxyz([build_crystal(CrystalParams("alpha-quartz", (2, 2, 2)))], path)
+    run = ("diffusion", path, "--temperatures", "1500,2000", "--walkers", "20", "--steps", "200",
+           "--out", tmp_path)
+    code, _, err, _ = cli(*run)
+    assert code == 2 and "frame 0: --sites-up-to: no site for Cu" in err
+    assert "raise --sites-up-to or choose a smaller atom" in err and "energy_max" not in err
+    code, out, err, _ = cli(*run, "--sites-up-to", "1.6", "--format", "json")
+    assert code == 0, err
+    assert "percolation barrier 2.339 eV; the paths span the cell only along c (channels)" in out
+    document = json.loads((tmp_path / "quartz_diffusion.json").read_text())
+    assert document["parameters"]["sites_up_to_ev"] == 1.6
+    assert document["results"][0]["spanning_windings"] in ([[0, 0, 1]], [[0, 0, -1]])
+    for option, value, words in (("--hop-distance", "0", "--hop-distance needs a hop distance"),
+                                 ("--sites-up-to", "nan", "--sites-up-to needs an energy ceiling")):
+        code, _, err, _ = cli(*run, option, value)
+        assert code == 2 and words in err and "frame" not in err  # before any frame runs
