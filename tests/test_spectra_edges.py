@@ -52,6 +52,8 @@ def test_relative_prediction_placed_at_the_edge_overlaps_and_aligns():
     assert is_edge_relative(predicted, onset) and not is_edge_relative(measured, onset)
     survey = np.arange(150.0, 3000.0, 1.0)  # starts below half the onset but spans it
     assert not is_edge_relative(Spectrum(survey, np.ones_like(survey)), onset)
+    wide = np.arange(-100.0, 924.0, 0.5)  # an instrument's axis short of the onset: not relative
+    assert not is_edge_relative(Spectrum(wide, np.ones_like(wide)), onset)
     assert e_rel[-1] < e[0]  # as predicted, nothing in common
     placed = place_at_onset(predicted, onset)
     assert placed.meta["edge_onset_ev"] == onset and placed.element == "Si"

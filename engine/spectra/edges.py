@@ -121,12 +121,19 @@ def top_below(onset: float, edges) -> float | None:
     return max((upper_onset(element, edge) for element, edge, start in edges if start < onset), default=None)
 
 
+#: The widest energy range an edge-relative spectrum spans (eV): a near-edge window is tens of eV.
+RELATIVE_SPAN_EV = 300.0
+
+
 def is_edge_relative(spectrum: Spectrum, onset: float) -> bool:
     """Whether ``spectrum`` is on an edge-relative scale rather than at the edge: its grid starts
-    below half the onset (a relative grid starts near 0 eV, a measured one near the onset) and
-    does not reach it (a survey from 150 eV that spans the onset is at the edge)."""
+    below half the onset (a relative grid starts near 0 eV, a measured one near the onset), does
+    not reach it (a survey from 150 eV that spans the onset is at the edge) and spans a near-edge
+    window, not an instrument's whole axis (−100 to 924 eV beside a Si K prediction: a
+    prediction drawn there at −5 to 25 eV sat on the zero loss)."""
     e = np.asarray(spectrum.energy)
-    return bool(e[0] < 0.5 * float(onset) and not e[0] < float(onset) < e[-1])
+    return bool(e[0] < 0.5 * float(onset) and not e[0] < float(onset) < e[-1]
+                and e[-1] - e[0] <= RELATIVE_SPAN_EV)
 
 
 def place_at_onset(spectrum: Spectrum, onset: float) -> Spectrum:

@@ -260,6 +260,8 @@ class SpectrumPanel(QWidget):
         placed = self.placer(spectrum) if self.placer is not None else spectrum
         if isinstance(placed, str) or _overlap(measured[0], placed):
             return placed
+        if "edge_onset_ev" in placed.meta:  # placed at its edge, which the file does not reach
+            return f"its edge at {placed.meta['edge_onset_ev']:g} eV is off this axis"
         return "outside the measured range"
 
     def _group_factors(self, drawn: list) -> dict[str, tuple[float, float]]:
@@ -348,8 +350,9 @@ class SpectrumPanel(QWidget):
         where they are lower (top left over a rising edge, top right over a decaying background),
         raising the top of the view (up to :data:`RAISE` times) when that is what it takes for the
         legend to cover no curve. Until the user chooses with the Legend button, a legend that
-        would still hide over :data:`MAX_HIDDEN` of the points beneath it goes below the plot
-        (:func:`legend_key`): eight long entries in a small panel hid the curves."""
+        would still hide over :data:`MAX_HIDDEN` of the points beneath it, or is wider than the
+        plot, goes below the plot (:func:`legend_key`): eight long entries in a small panel hid
+        the curves."""
         data = self._shown_curves()
         if self.focus is None or not data:
             self.plot.autoRange()
@@ -365,7 +368,8 @@ class SpectrumPanel(QWidget):
         if corner is not None:
             under = float(corner[1].max(initial=0.0))
             raised = min(max(under / room, 1.0), RAISE) if room > 0 else RAISE
-        self._show_legend(bool(corner is None or (room > 0 and np.mean(corner[1] / raised > room) <= MAX_HIDDEN)))
+        wide = box.width() + 20 > view.width()  # its names would be cut at the plot's edge
+        self._show_legend(not wide and bool(corner is None or (room > 0 and np.mean(corner[1] / raised > room) <= MAX_HIDDEN)))
         if self.legend.isVisible() and corner is not None:
             on_left, _, (bottom, top) = corner
             if on_left:

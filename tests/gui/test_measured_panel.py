@@ -571,6 +571,24 @@ def test_the_edges_seen_in_the_counts_set_the_windows_without_a_structure(qtbot,
     assert "too few channels before O K (532 eV) to fit one (the file starts at 524 eV)" in panel.meta_label.text()
 
 
+def test_a_prediction_whose_edge_is_off_the_measured_axis_is_hidden_and_says_where(qtbot, empty_window, tmp_path):
+    """RosettaSciIO's test DM3 (noise on −100 to 924 eV) beside the Si K prediction: the
+    instrument's axis was taken for an edge-relative one (it starts below half the onset and
+    does not reach it), so the prediction sat on the zero loss at −5 to 25 eV, scaled ×148."""
+    e = np.arange(-100.0, 924.0, 0.5)
+    noise = np.random.default_rng(3).normal(0.0, 60.0, e.size)
+    write_msa(Spectrum(e, noise, label="noise"), path := tmp_path / "noise.msa")
+    window = empty_window
+    opened(qtbot, window, path)
+    plot = window.spectrum_panel
+    r = np.linspace(-5.0, 25.0, 301)
+    predicted = Spectrum(r, gauss(r, 9.0, 1.5), label="Si K predicted", element="Si", edge="K")
+    plot.add_spectrum(predicted, "predicted")
+    assert not plot.item(predicted).isVisible() and plot.factor(predicted) == 1.0
+    assert [lab.text for s, lab in plot.legend.items if s.item is plot.item(predicted)] == [
+        "Si K predicted (hidden: its edge at 1839 eV is off this axis)"]
+
+
 def test_an_alignment_at_the_end_of_its_search_says_so(qtbot, empty_window, tmp_path):
     e = np.arange(-5.0, 40.0, 0.1)
     counts = np.random.default_rng(6).poisson(5000 * gauss(e, 30.0, 1.5) + 100).astype(float)

@@ -66,6 +66,17 @@ def test_the_key_wraps_between_words_not_inside_a_hyphenated_file_name(shown):
         assert len(shown) > 1 and sum("Sigle\u2011Sturm" in line for line in shown) == 2, (width, shown)
 
 
+def test_a_legend_wider_than_the_plot_goes_below_it(shown):
+    """One name wider than the plot was cut at its left edge; the key below wraps it."""
+    panel = shown(SpectrumPanel(), 600, 300)
+    e = np.linspace(520.0, 600.0, 100)
+    panel.add_spectrum(Spectrum(e, np.exp(-0.5 * ((e - 540.0) / 5.0) ** 2), label="short"))
+    assert panel.legend.isVisible()
+    long = Spectrum(e, 0.5 * np.exp(-0.5 * ((e - 560.0) / 5.0) ** 2), label="a name " * 16)
+    panel.add_spectrum(long, "predicted")
+    assert not panel.legend.isVisible() and panel.key.isVisible()
+
+
 def test_a_short_legend_over_a_low_tail_shows_even_in_a_tiny_panel(shown):
     """The Predict dock's case (the README's spectra.png): an average and a clicked site in a
     panel ~170 px high; their legend sits at the top right, over the tail."""
