@@ -73,8 +73,8 @@ def legend_key(entries) -> str:
         pen = pg.mkPen(sample.item.opts.get("pen"))
         stroke = "╍╍" if pen.style() != Qt.SolidLine else "━━"
         name = label.text if len(label.text) <= KEY_NAME_CHARS else label.text[:KEY_NAME_CHARS - 1] + "…"
-        faded = "" if sample.item.isVisible() else " style='color:#999'"
         name = html.escape(name).replace("-", "\u2011")  # a file name wraps before, not at, its hyphen
+        faded = "" if sample.item.isVisible() else " style='color:#999'"
         parts.append(f"<span style='color:{pen.color().name()}'>{stroke}</span>"
                      f"&nbsp;<span{faded}>{name}</span>")
     return "&nbsp;&nbsp; ".join(parts)
@@ -196,6 +196,7 @@ class SpectrumPanel(QWidget):
         item = self.plot.plot(np.asarray(spectrum.energy), np.asarray(spectrum.intensity), pen=pen,
                               name=spectrum.label)
         item.curve.setToolTip(spectrum.label)  # named on hover when the legend is hidden
+        item.visibleChanged.connect(self._update_hint)  # a click on its legend entry hides it
         self.spectra.append(spectrum)
         self._groups.append(group)
         self._items.append(item)
@@ -393,6 +394,8 @@ class SpectrumPanel(QWidget):
         edges = sorted({f"{s.element} {s.edge}".strip() for s in self.spectra} - {""})
         what = f" ({', '.join(edges)})" if edges else ""
         count = "1 spectrum" if len(self.spectra) == 1 else f"{len(self.spectra)} spectra"
+        hidden = sum(not item.isVisible() for item in self._items)  # off this axis, or clicked off
+        count += f", {hidden} hidden" if hidden else ""
         scaled = any(f != (1.0, 0.0) for f in self._factors)
         marker = "; drag the dashed line to colour the atoms" if self.marker.isVisible() else ""
         # short: the plot is small at 1280×800, and each line of hint takes from its height

@@ -587,6 +587,7 @@ def test_a_prediction_whose_edge_is_off_the_measured_axis_is_hidden_and_says_whe
     assert not plot.item(predicted).isVisible() and plot.factor(predicted) == 1.0
     assert [lab.text for s, lab in plot.legend.items if s.item is plot.item(predicted)] == [
         "Si K predicted (hidden: its edge at 1839 eV is off this axis)"]
+    assert plot.hint.text().startswith("2 spectra, 1 hidden (Si K)")
 
 
 def test_an_alignment_at_the_end_of_its_search_says_so(qtbot, empty_window, tmp_path):

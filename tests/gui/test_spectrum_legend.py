@@ -75,6 +75,8 @@ def test_a_legend_wider_than_the_plot_goes_below_it(shown):
     long = Spectrum(e, 0.5 * np.exp(-0.5 * ((e - 560.0) / 5.0) ** 2), label="a name " * 16)
     panel.add_spectrum(long, "predicted")
     assert not panel.legend.isVisible() and panel.key.isVisible()
+    panel.item(long).setVisible(False)  # as a click on its entry does: the hint counts it
+    assert panel.hint.text().startswith("2 spectra, 1 hidden")
 
 
 def test_a_short_legend_over_a_low_tail_shows_even_in_a_tiny_panel(shown):
