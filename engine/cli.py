@@ -562,7 +562,7 @@ class DiffusionCommand(Command):
             SiteSearchParams(energy_max=args.sites_up_to).validate()
             PathParams(hop_distance=args.hop_distance).validate()
         except ParameterError as exc:
-            raise UsageError(" ".join(_as_option(exc, self.options))) from None
+            raise UsageError(" ".join(_as_option(exc, self.options) or (exc.parameter, exc.reason))) from None
         path = os.path.abspath(args.surrogate) if args.surrogate else None
         self.analysis = DiffusionAnalysis(_element(args.element, "--element"), temperatures,
                                           args.walkers, args.steps, args.seed, reference,
