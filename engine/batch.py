@@ -620,14 +620,21 @@ class DiffusionAnalysis:
                                 along=spanning.directions(network.cell) if spanning else None,
                                 progress=sub_progress(progress, 0.6, 1), cancel=cancel)
         fit = arrhenius_fit(scan.temperatures, scan.D, scan.D_err)
-        return {"sites": int(len(sites.energies)), "hops": int(len(paths.saddles)),
-                "percolation_barrier_ev": float(spanning.barrier) if spanning else None,
-                "spanning_windings": spanning.windings.tolist() if spanning else [],
-                "temperatures_k": [float(t) for t in scan.temperatures],
-                "D_A2_per_s": [float(d) for d in scan.D], "D_err_A2_per_s": [float(d) for d in scan.D_err],
-                "activation_energy_ev": fit.activation_energy,
-                "activation_energy_err_ev": fit.activation_energy_err,
-                "prefactor_A2_per_s": fit.prefactor, **extra}
+        return {**scan_numbers(len(sites.energies), len(paths.saddles), spanning, scan, fit), **extra}
+
+
+def scan_numbers(n_sites: int, n_hops: int, spanning, scan, fit) -> dict:
+    """A temperature scan as plain numbers (JSON-able), as :class:`DiffusionAnalysis` returns it
+    and the Diffusion panel saves it: the network's size and reach (``spanning``, None when its
+    paths span the cell in no direction), D(T) ± error and the Arrhenius fit."""
+    return {"sites": int(n_sites), "hops": int(n_hops),
+            "percolation_barrier_ev": float(spanning.barrier) if spanning else None,
+            "spanning_windings": spanning.windings.tolist() if spanning else [],
+            "temperatures_k": [float(t) for t in scan.temperatures],
+            "D_A2_per_s": [float(d) for d in scan.D], "D_err_A2_per_s": [float(d) for d in scan.D_err],
+            "activation_energy_ev": fit.activation_energy,
+            "activation_energy_err_ev": fit.activation_energy_err,
+            "prefactor_A2_per_s": fit.prefactor}
 
 
 def format_seconds(seconds: float) -> str:

@@ -583,20 +583,26 @@ class DiffusionCommand(Command):
                 "surrogate": a.surrogate_path or uses_surrogate, "potential": potential}
 
     def csv(self, path, frames, results, header_lines):
-        rows = [[f, r["sites"], r["hops"], repr(r["percolation_barrier_ev"]), _reach(r), repr(t),
-                 repr(d), repr(e), repr(r["activation_energy_ev"]), repr(r["activation_energy_err_ev"])]
-                for f, r in zip(frames, results)
-                for t, d, e in zip(r["temperatures_k"], r["D_A2_per_s"], r["D_err_A2_per_s"])]
-        _write_csv(path, [f"diffusion of {self.analysis.element}",
-                          "spans: where the paths span the cell from the percolation barrier on; "
-                          "D is measured along channels and sheets",
-                          *header_lines],
-                   ["frame", "sites", "hops", "percolation_barrier_eV", "spans", "T_K",
-                    "D_A2_per_s", "D_err_A2_per_s", "Ea_eV", "Ea_err_eV"], rows)
+        write_diffusion_csv(path, self.analysis.element, frames, results, header_lines)
 
     def summary(self, frames, results):
         return [f"frame {f}: {r['sites']} sites, {r['hops']} hops, E_a {r['activation_energy_ev']:.3f} ± "
                 f"{r['activation_energy_err_ev']:.3f} eV, " + _barrier(r) for f, r in zip(frames, results)]
+
+
+def write_diffusion_csv(path, element: str, frames, results, header_lines) -> None:
+    """D(T) of each frame's scan (results as :func:`~amorpha.engine.batch.scan_numbers` gives
+    them), one row per temperature: the CLI's file, and the Diffusion panel's Save scan."""
+    rows = [[f, r["sites"], r["hops"], repr(r["percolation_barrier_ev"]), _reach(r), repr(t),
+             repr(d), repr(e), repr(r["activation_energy_ev"]), repr(r["activation_energy_err_ev"])]
+            for f, r in zip(frames, results)
+            for t, d, e in zip(r["temperatures_k"], r["D_A2_per_s"], r["D_err_A2_per_s"])]
+    _write_csv(path, [f"diffusion of {element}",
+                      "spans: where the paths span the cell from the percolation barrier on; "
+                      "D is measured along channels and sheets",
+                      *header_lines],
+               ["frame", "sites", "hops", "percolation_barrier_eV", "spans", "T_K",
+                "D_A2_per_s", "D_err_A2_per_s", "Ea_eV", "Ea_err_eV"], rows)
 
 
 def _spanning(result):

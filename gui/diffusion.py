@@ -25,6 +25,7 @@ from amorpha.engine.elements import hill_formula
 from amorpha.engine.errors import ParameterError
 from amorpha.engine.tasks import sub_progress
 from amorpha.gui.panels.diffusion_panel import format_d
+from amorpha.gui.saving import save_as
 from amorpha.gui.viewer.paths_visual import PathsOverlay
 
 #: Recorded times of a KMC run: the frames of the walker animation.
@@ -366,6 +367,7 @@ class DiffusionController(QObject):
         panel.find_requested.connect(self.find)
         panel.kmc_requested.connect(self.run_kmc)
         panel.scan_requested.connect(self.run_scan)
+        panel.save_requested.connect(self.save_scan_dialog)
         panel.stop_requested.connect(self.stop)
         panel.animate_toggled.connect(self.animate)
         panel.path_selected.connect(self.show_path)
@@ -627,9 +629,33 @@ class DiffusionController(QObject):
             f"D₀ = {format_d(fit.prefactor, fit.prefactor_err)}; {beside}."
             + crossing_note(reach, "E_a", scan.temperatures, spanning),
             SCAN_TIP, plots=True)
+        self.panel.save_button.setEnabled(True)
         if scan.results:
             self._set_walkers(scan.results[-1], start=False)
         self.scan_shown.emit()
+
+    def save_scan_dialog(self) -> None:
+        element = self.landscape.sites.element
+        save_as(self.panel, "Save scan", f"{element}-diffusion.csv", "CSV (*.csv)", self.save_scan)
+
+    def save_scan(self, path: str) -> None:
+        """The last scan as CSV (:func:`~amorpha.engine.cli.write_diffusion_csv`, the CLI's
+        columns): D(T) ± error, E_a, where the paths span the cell, and how it was computed."""
+        from amorpha.engine.batch import scan_numbers
+        from amorpha.engine.cli import write_diffusion_csv
+
+        landscape, scan, fit = self.landscape, self.scan, self.fit
+        numbers = scan_numbers(len(landscape.sites), len(landscape.paths), landscape.spanning,
+                               scan, fit)
+        run = scan.results[0]
+        energy = ENERGY_FUNCTIONS.get(landscape.function)
+        write_diffusion_csv(path, landscape.sites.element, [self.window.frame], [numbers], [
+            f"source: {self.window.source}, frame {self.window.frame}",
+            f"energy: {energy.label if energy else landscape.function}",
+            f"KMC: {run.n_walkers} walkers per temperature, attempt frequency "
+            f"{run.attempt_frequency:.4g} Hz",
+            f"D0: {fit.prefactor!r} ± {fit.prefactor_err!r} A2/s"])
+        self.window.statusBar().showMessage(f"Saved {path}", 10000)
 
     # -- the viewer -------------------------------------------------------------------------
     def show_path(self, k: int) -> None:

@@ -149,6 +149,7 @@ class DiffusionPanel(QWidget):
     kmc_requested = Signal()
     scan_requested = Signal()
     stop_requested = Signal()
+    save_requested = Signal()
     animate_toggled = Signal(bool)
     path_selected = Signal(int)  # −1: none
     limit_changed = Signal(float)
@@ -241,6 +242,11 @@ class DiffusionPanel(QWidget):
         self.stop_button.setToolTip("Stop the running search or KMC (a run keeps its trajectory so far)")
         self.stop_button.clicked.connect(self.stop_requested)
         self.stop_button.setEnabled(False)
+        self.save_button = QPushButton("Save scan…")
+        self.save_button.setToolTip("D(T) ± error of the last temperature scan and its Arrhenius fit, as "
+                                    "CSV (the columns of amorpha-cli diffusion)")
+        self.save_button.clicked.connect(self.save_requested)
+        self.save_button.setEnabled(False)
         self.animate_button = QPushButton("Animate walkers")
         self.animate_button.setCheckable(True)
         self.animate_button.setEnabled(False)
@@ -258,7 +264,8 @@ class DiffusionPanel(QWidget):
                                ("Walkers shown", self.animated)])
         grid.setColumnStretch(1, 1)
         buttons = QGridLayout()  # two rows of two: four in a row would widen the dock
-        for k, b in enumerate((self.kmc_button, self.scan_button, self.animate_button, self.stop_button)):
+        for k, b in enumerate((self.kmc_button, self.scan_button, self.animate_button, self.stop_button,
+                               self.save_button)):
             buttons.addWidget(b, k // 2, k % 2)
         grid.addLayout(buttons, row, 0, 1, 2)
         self.result = QLabel("")
@@ -360,6 +367,7 @@ class DiffusionPanel(QWidget):
         self.landscape_summary = summary  # what the summary says again after a stopped search
         has = paths is not None
         self._landscape_shown = has
+        self.save_button.setEnabled(False)  # a scan on the landscape before is no scan of this one
         self._enable_runs()
         self._no_profile()
         if has:

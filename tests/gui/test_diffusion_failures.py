@@ -148,7 +148,7 @@ def test_a_scan_that_never_crossed_the_cell_says_what_e_a_is(qtbot, quartz_windo
                          "the hops they made, not long-range 3D diffusion.")
 
 
-def test_a_scan_along_channels_measures_d_along_them(qtbot, quartz_window):
+def test_a_scan_along_channels_measures_d_along_them(qtbot, quartz_window, tmp_path):
     """Cu in α-quartz (sites up to 1.6 eV) spans the cell only along c: the scan's D is that of
     the displacements along c (÷ 2), three times MSD ÷ 6 since nothing moves across, so D₀ is a
     channel's; before, the scan fitted MSD ÷ 6 and gave a third of it."""
@@ -159,6 +159,7 @@ def test_a_scan_along_channels_measures_d_along_them(qtbot, quartz_window):
     panel, control = window.diffusion_panel, window.diffusion
     landscape = find(qtbot, window, "Cu", hop_distance=6.0, energy_max=1.6)
     assert landscape.spanning.dimensions == 1 and landscape.percolation is None
+    assert not panel.save_button.isEnabled()  # no scan of this landscape yet
     scan(qtbot, window, 1500.0, 2500.0, 3, walkers=50, hops=2000)
     text = panel.result.text()
     assert "1500–2500 K, D along c: E_a = <b>" in text and "only along c (channels)" in text
@@ -170,6 +171,20 @@ def test_a_scan_along_channels_measures_d_along_them(qtbot, quartz_window):
     assert "(÷ 2, or ÷ 4 in a sheet's plane)" in panel.result.toolTip()
     legend = [item.text for _, item in panel.arrhenius_plot.plotItem.legend.items]
     assert "KMC, D along c" in legend and any("percolation barrier along c" in t for t in legend)
+
+    # Save scan…: the CLI's columns, the numbers shown, and where the paths span
+    assert panel.save_button.isEnabled()
+    control.save_scan(str(path := tmp_path / "scan.csv"))
+    lines = path.read_text().splitlines()
+    assert lines[3:5] == ["# energy: " + panel.energy.currentText(),
+                          "# KMC: 50 walkers per temperature, attempt frequency 1e+13 Hz"], lines
+    rows = [l.split(",") for l in lines if not l.startswith("#")]
+    assert rows[0] == ["frame", "sites", "hops", "percolation_barrier_eV", "spans", "T_K",
+                       "D_A2_per_s", "D_err_A2_per_s", "Ea_eV", "Ea_err_eV"]
+    assert [float(r[5]) for r in rows[1:]] == list(control.scan.temperatures)
+    assert [float(r[6]) for r in rows[1:]] == list(control.scan.D)  # repr: the same floats
+    assert {r[4] for r in rows[1:]} == {"along c (channels)"}
+    assert float(rows[1][8]) == control.fit.activation_energy and rows[1][1] == str(len(landscape.sites))
 
     # one run says the same D as the scan at its temperature: along c, from the MSD along c
     panel.temperature.setValue(2500.0)
