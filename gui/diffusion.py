@@ -654,7 +654,8 @@ class DiffusionController(QObject):
             f"energy: {energy.label if energy else landscape.function}",
             f"KMC: {run.n_walkers} walkers per temperature, attempt frequency "
             f"{run.attempt_frequency:.4g} Hz",
-            f"D0: {fit.prefactor!r} ± {fit.prefactor_err!r} A2/s"])
+            f"D0: {fit.prefactor!r} ± {fit.prefactor_err!r} A2/s",
+            *(["INCOMPLETE: the scan was stopped; the finished temperatures"] if scan.cancelled else [])])
         self.window.statusBar().showMessage(f"Saved {path}", 10000)
 
     # -- the viewer -------------------------------------------------------------------------

@@ -152,6 +152,8 @@ def test_a_scan_along_channels_measures_d_along_them(qtbot, quartz_window, tmp_p
     """Cu in α-quartz (sites up to 1.6 eV) spans the cell only along c: the scan's D is that of
     the displacements along c (÷ 2), three times MSD ÷ 6 since nothing moves across, so D₀ is a
     channel's; before, the scan fitted MSD ÷ 6 and gave a third of it."""
+    from dataclasses import replace
+
     from amorpha.engine.diffusion import diffusion_coefficient
     from amorpha.gui.panels.diffusion_panel import format_d
 
@@ -185,6 +187,10 @@ def test_a_scan_along_channels_measures_d_along_them(qtbot, quartz_window, tmp_p
     assert [float(r[6]) for r in rows[1:]] == list(control.scan.D)  # repr: the same floats
     assert {r[4] for r in rows[1:]} == {"along c (channels)"}
     assert float(rows[1][8]) == control.fit.activation_energy and rows[1][1] == str(len(landscape.sites))
+    assert "INCOMPLETE" not in path.read_text()
+    control.scan = replace(control.scan, cancelled=True)  # as a stopped scan shows
+    control.save_scan(str(path))
+    assert "# INCOMPLETE: the scan was stopped; the finished temperatures" in path.read_text()
 
     # one run says the same D as the scan at its temperature: along c, from the MSD along c
     panel.temperature.setValue(2500.0)
