@@ -603,6 +603,7 @@ class DiffusionController(QObject):
         and how far its walkers got along each cell vector at each temperature."""
         scan, reach = outcome
         self.scan = scan
+        self.panel.save_button.setEnabled(False)  # until this scan has its fit
         spanning = self.landscape.spanning
         beside = spanning_text(spanning)
         stopped = " (stopped: the finished temperatures are shown)" if scan.cancelled else ""
