@@ -602,7 +602,7 @@ class DiffusionController(QObject):
         """The scan, its Arrhenius fit and what the two energies mean; ``outcome`` is the scan
         and how far its walkers got along each cell vector at each temperature."""
         scan, reach = outcome
-        self.scan = scan
+        self.scan, self.fit = scan, None  # no fit of the scan before goes with this one
         self.panel.save_button.setEnabled(False)  # until this scan has its fit
         spanning = self.landscape.spanning
         beside = spanning_text(spanning)
@@ -614,11 +614,11 @@ class DiffusionController(QObject):
         try:
             self.fit = arrhenius_fit(scan.temperatures, scan.D, scan.D_err)
         except ParameterError as exc:
-            self.fit = None
             self.panel.set_result(failure_line("Arrhenius fit", self._reason(exc)))
             self._error("Arrhenius fit", exc)
             return
-        along = f"D {measured_where(spanning)}" if measured_where(spanning) else ""
+        where = measured_where(spanning)
+        along = f"D {where}" if where else ""
         self.panel.show_arrhenius(scan.temperatures, scan.D, scan.D_err, self.fit,
                                   spanning.barrier if spanning else None,
                                   barrier_name(spanning) if spanning else "", along)
