@@ -47,6 +47,19 @@ def atomic_write(path, mode: str = "w", encoding: str | None = "utf-8"):
         raise
 
 
+def write_table(path, comments, header, rows) -> None:
+    """A CSV table after ``# comment`` lines, written atomically: the CLI's files and the
+    windows' Save buttons share this layout."""
+    import csv
+
+    with atomic_write(path, "w") as handle:
+        for line in comments:
+            handle.write(f"# {line}\n")
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
 def write_bytes_atomic(path, data: bytes) -> None:
     with atomic_write(path, "wb") as fh:
         fh.write(data)

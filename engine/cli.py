@@ -16,7 +16,6 @@ Exit codes: 0 done, 2 a usage or input error (one sentence on stderr), 130 cance
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import shutil
@@ -30,7 +29,7 @@ from typing import Optional, Sequence, TextIO
 import numpy as np
 
 from . import __version__
-from .atomic import atomic_write
+from .atomic import atomic_write, write_table
 from .batch import (
     BatchCancelled,
     BatchError,
@@ -186,15 +185,6 @@ def write_json(path: Path, document: dict) -> None:
         handle.write("\n")
 
 
-def _write_csv(path: Path, comments: Sequence[str], header: Sequence[str], rows) -> None:
-    with atomic_write(path, "w") as handle:
-        for line in comments:
-            handle.write(f"# {line}\n")
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
-
-
 def _num(value) -> str:
     return "" if value is None else repr(float(value))
 
@@ -280,7 +270,7 @@ class RingsCommand(Command):
                     *header_lines,
                     "per frame the Rings panel's statistics; frames without rings have no rows"]
         rows = [[f, *row] for f, stats in zip(frames, results) for row in ring_statistics_rows(stats)]
-        _write_csv(path, comments, ["frame", *RING_COLUMNS], rows)
+        write_table(path, comments, ["frame", *RING_COLUMNS], rows)
 
     def summary(self, frames, results):
         if not results:
@@ -319,7 +309,7 @@ class CoordinationCommand(Command):
         cutoffs = results[0]["cutoffs"] if results else {}
         comments = ["coordination numbers; bond cutoffs (Å): "
                     + ", ".join(f"{k} {v:.4g}" for k, v in cutoffs.items()), *header_lines]
-        _write_csv(path, comments, ["frame", "element", "coordination", "atoms", "fraction"], rows)
+        write_table(path, comments, ["frame", "element", "coordination", "atoms", "fraction"], rows)
 
     def summary(self, frames, results):
         if not results:
@@ -433,7 +423,7 @@ class OrderCommand(Command):
                 for f, r in zip(frames, results) for name, element, stats in self._rows(r)]
         comments = ["local order per frame: mean and standard deviation over the atoms with a value",
                     *header_lines]
-        _write_csv(path, comments, ["frame", "quantity", "element", "count", "mean", "std"], rows)
+        write_table(path, comments, ["frame", "quantity", "element", "count", "mean", "std"], rows)
 
     def summary(self, frames, results):
         if not results:
@@ -487,7 +477,7 @@ class SpectrumCommand(Command):
                     f"(model {os.path.basename(self.model_path)}, {m.reference})", *header_lines]
         columns = [np.asarray(m.energy)] + [np.asarray(r["intensity"]) for r in results]
         rows = [[repr(float(v)) for v in row] for row in zip(*columns)]
-        _write_csv(path, comments, ["energy", *(f"frame{f}" for f in frames)], rows)
+        write_table(path, comments, ["energy", *(f"frame{f}" for f in frames)], rows)
 
     def json_results(self, frames, results):
         return [{"frame": int(f), "n_sites": r["n_sites"], "intensity": r["intensity"]}
@@ -597,7 +587,7 @@ def write_diffusion_csv(path, element: str, frames, results, header_lines) -> No
              repr(d), repr(e), repr(r["activation_energy_ev"]), repr(r["activation_energy_err_ev"])]
             for f, r in zip(frames, results)
             for t, d, e in zip(r["temperatures_k"], r["D_A2_per_s"], r["D_err_A2_per_s"])]
-    _write_csv(path, [f"diffusion of {element}",
+    write_table(path, [f"diffusion of {element}",
                       "spans: where the paths span the cell from the percolation barrier on; "
                       "D is measured along channels and sheets",
                       *header_lines],

@@ -20,7 +20,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from amorpha.engine.diffusion import (UFF_PARAMETERS, NoSiteError, Spanning, arrhenius_fit,
                                       build_network, cells_crossed, diffusion_coefficient,
                                       diffusion_tensor, long_range, mean_squared_displacement,
-                                      run_kmc, spanning_where, temperature_scan)
+                                      measured_where, run_kmc, spanning_where, temperature_scan,
+                                      write_paths_csv, write_run_csv)
 from amorpha.engine.elements import hill_formula
 from amorpha.engine.errors import ParameterError
 from amorpha.engine.tasks import sub_progress
@@ -147,6 +148,11 @@ class _Relay(QObject):
     partial = Signal(object)
 
 
+def _limit(barrier: float) -> float:
+    """``barrier`` rounded up to the 0.01 eV of Paths up to, so the path that has it is shown."""
+    return math.ceil(barrier * 100 - 1e-9) / 100
+
+
 def _wrap(points: np.ndarray, cell: np.ndarray) -> np.ndarray:
     frac = points @ np.linalg.inv(cell)
     return (frac - np.floor(frac)) @ cell
@@ -211,12 +217,6 @@ def spanning_text(spanning: Optional[Spanning]) -> str:
     where, what = spanning_where(spanning)
     return (f"the paths span the cell only {where} ({what}), from a barrier of "
             f"<b>{spanning.barrier:.3f} eV</b>: long-range diffusion {where}, none in 3D")
-
-
-def measured_where(spanning: Optional[Spanning]) -> str:
-    """Where D is measured, for channels and sheets ("along c", "in the ab plane"): along the
-    directions the paths span the cell in (:meth:`Spanning.directions`); "" for 3D D (MSD/6)."""
-    return "" if spanning is None or spanning.dimensions == 3 else spanning_where(spanning)[0]
 
 
 def barrier_name(spanning: Spanning) -> str:
@@ -350,6 +350,7 @@ class DiffusionController(QObject):
         self.atoms = None
         self.landscape: Optional[Landscape] = None
         self.kmc = None  # the KmcResult animated
+        self.run = None  # the last single run shown (Save run…)
         self.scan = None
         self.fit = None
         self._task = None
@@ -367,7 +368,8 @@ class DiffusionController(QObject):
         panel.find_requested.connect(self.find)
         panel.kmc_requested.connect(self.run_kmc)
         panel.scan_requested.connect(self.run_scan)
-        panel.save_requested.connect(self.save_scan_dialog)
+        panel.save_requested.connect(self.save_dialog)
+        panel.save_paths_requested.connect(self.save_paths_dialog)
         panel.stop_requested.connect(self.stop)
         panel.animate_toggled.connect(self.animate)
         panel.path_selected.connect(self.show_path)
@@ -397,7 +399,7 @@ class DiffusionController(QObject):
     def _drop_landscape(self, summary: Optional[str] = None) -> None:
         """No landscape (another model, or the search for a new one failed): no sites, paths
         or walkers in the viewer, and no KMC until sites and paths are found again."""
-        self.landscape = self.kmc = self.scan = self.fit = None
+        self.landscape = self.kmc = self.run = self.scan = self.fit = None
         self.animate(False)
         self.overlay.clear()
         self._host_style(1.0)
@@ -496,10 +498,16 @@ class DiffusionController(QObject):
         self._drop_landscape(self.panel.summary.text())
 
     def _show_landscape(self, landscape: Landscape) -> None:
-        self.landscape, self.kmc, self.scan, self.fit = landscape, None, None, None
+        self.landscape, self.kmc, self.run, self.scan, self.fit = landscape, None, None, None, None
         self.animate(False)
         self.panel.animate_button.setEnabled(False)
         barriers = landscape.link_barriers
+        # a limit kept from another landscape could hide every path of this one: show those up to
+        # where they span the cell (the network long-range diffusion uses), or else all of them
+        first = landscape.spanning.barrier if landscape.spanning else barriers.max()
+        self.panel.limit.blockSignals(True)
+        self.panel.limit.setValue(_limit(first))
+        self.panel.limit.blockSignals(False)
         self.overlay.show_network(landscape.sites.positions, landscape.paths.images, barriers,
                                   self.panel.limit.value())
         self._host_style(self.panel.host_style.currentData())
@@ -514,7 +522,9 @@ class DiffusionController(QObject):
             f"<b>{len(paths)} paths</b>, barriers {barriers.min():.3f}–{barriers.max():.3f} eV; "
             f"{spanning}." + (f" {unconverged} bands did not converge." if unconverged else "")
             + (f" {landscape.note}" if landscape.note else "")
-            + " In the viewer: sites white, paths coloured by barrier, walkers yellow."))
+            + " In the viewer: sites white, paths coloured by barrier (those up to "
+            + ("the percolation barrier" if landscape.spanning else "the highest")
+            + " shown), walkers yellow."))
         self.landscape_shown.emit()
         if landscape.spanning is None:
             self._then_scan = False
@@ -596,6 +606,8 @@ class DiffusionController(QObject):
         self.panel.set_result(kmc_summary(result, fit, reach, tensor, network.cell, spanning),
                               plots=True)
         self._set_walkers(result, start=True)
+        self.run = result
+        self.panel.offer_save("run")
         self.kmc_shown.emit()
 
     def _show_scan(self, outcome) -> None:
@@ -603,7 +615,7 @@ class DiffusionController(QObject):
         and how far its walkers got along each cell vector at each temperature."""
         scan, reach = outcome
         self.scan, self.fit = scan, None  # no fit of the scan before goes with this one
-        self.panel.save_button.setEnabled(False)  # until this scan has its fit
+        self.panel.offer_save(None)  # until this scan has its fit
         spanning = self.landscape.spanning
         beside = spanning_text(spanning)
         stopped = " (stopped: the finished temperatures are shown)" if scan.cancelled else ""
@@ -630,14 +642,46 @@ class DiffusionController(QObject):
             f"D₀ = {format_d(fit.prefactor, fit.prefactor_err)}; {beside}."
             + crossing_note(reach, "E_a", scan.temperatures, spanning),
             SCAN_TIP, plots=True)
-        self.panel.save_button.setEnabled(True)
+        self.panel.offer_save("scan")
         if scan.results:
             self._set_walkers(scan.results[-1], start=False)
         self.scan_shown.emit()
 
-    def save_scan_dialog(self) -> None:
+    def save_dialog(self) -> None:
+        """Save… for what the result line shows: the last run or the last scan."""
         element = self.landscape.sites.element
-        save_as(self.panel, "Save scan", f"{element}-diffusion.csv", "CSV (*.csv)", self.save_scan)
+        if self.panel.save_kind == "run":
+            save_as(self.panel, "Save run", f"{element}-kmc-{self.run.temperature:g}K.csv",
+                    "CSV (*.csv)", self.save_run)
+        else:
+            save_as(self.panel, "Save scan", f"{element}-diffusion.csv", "CSV (*.csv)", self.save_scan)
+
+    def save_paths_dialog(self) -> None:
+        element = self.landscape.sites.element
+        save_as(self.panel, "Save sites and paths", f"{element}-paths.csv", "CSV (*.csv)",
+                self.save_paths)
+
+    def _provenance(self) -> list[str]:
+        """Header lines of every saved table: which model and which energy function."""
+        energy = ENERGY_FUNCTIONS.get(self.landscape.function)
+        return [f"source: {self.window.source}, frame {self.window.frame}",
+                f"energy: {energy.label if energy else self.landscape.function}"]
+
+    def _saved(self, path: str) -> None:
+        self.window.statusBar().showMessage(f"Saved {path}", 10000)
+
+    def save_run(self, path: str) -> None:
+        """The last single run as CSV (:func:`~amorpha.engine.diffusion.write_run_csv`): MSD(t)
+        where D is measured, D ± error and the tensor."""
+        landscape = self.landscape
+        write_run_csv(path, landscape.sites.element, self.run, landscape.network.cell,
+                      landscape.spanning, self._provenance())
+        self._saved(path)
+
+    def save_paths(self, path: str) -> None:
+        """The landscape's sites and paths as CSV (:func:`~amorpha.engine.diffusion.write_paths_csv`)."""
+        write_paths_csv(path, self.landscape.sites, self.landscape.paths, self._provenance())
+        self._saved(path)
 
     def save_scan(self, path: str) -> None:
         """The last scan as CSV (:func:`~amorpha.engine.cli.write_diffusion_csv`, the CLI's
@@ -649,15 +693,13 @@ class DiffusionController(QObject):
         numbers = scan_numbers(len(landscape.sites), len(landscape.paths), landscape.spanning,
                                scan, fit)
         run = scan.results[0]
-        energy = ENERGY_FUNCTIONS.get(landscape.function)
         write_diffusion_csv(path, landscape.sites.element, [self.window.frame], [numbers], [
-            f"source: {self.window.source}, frame {self.window.frame}",
-            f"energy: {energy.label if energy else landscape.function}",
+            *self._provenance(),
             f"KMC: {run.n_walkers} walkers per temperature, attempt frequency "
             f"{run.attempt_frequency:.4g} Hz",
             f"D0: {fit.prefactor!r} ± {fit.prefactor_err!r} A2/s",
             *(["INCOMPLETE: the scan was stopped; the finished temperatures"] if scan.cancelled else [])])
-        self.window.statusBar().showMessage(f"Saved {path}", 10000)
+        self._saved(path)
 
     # -- the viewer -------------------------------------------------------------------------
     def show_path(self, k: int) -> None:
@@ -673,8 +715,7 @@ class DiffusionController(QObject):
         """Only the paths up to the percolation barrier (rounded up to the limit's 0.01 eV): in
         3D, or along the channels or sheets where the paths span the cell only so."""
         if self.landscape is not None and self.landscape.spanning is not None:
-            barrier = self.landscape.spanning.barrier
-            self.panel.limit.setValue(math.ceil(barrier * 100 - 1e-9) / 100)
+            self.panel.limit.setValue(_limit(self.landscape.spanning.barrier))
 
     def _host_style(self, scale) -> None:
         """Host atoms at ``scale`` × their radius, without bonds below 1; None hides them."""

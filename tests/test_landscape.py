@@ -430,3 +430,31 @@ def test_progress_runs_from_zero_to_one(fcc_network):
     seen = []
     build_network(fcc_host(1), FCC, progress=lambda f, m: seen.append(f))
     assert seen[-1] == pytest.approx(1.0) and min(seen) >= 0.0
+
+
+def test_saved_paths_rebuild_the_hop_network(fcc_network, tmp_path):
+    """Save sites and paths…: each row holds what another KMC code needs for the hop i → j and
+    back (sites, the image reached, both barriers); the rows give back the network's rates."""
+    from amorpha.engine.diffusion import write_paths_csv
+
+    sites, paths, network = fcc_network
+    write_paths_csv(tmp_path / "paths.csv", sites, paths, ["energy: UFF"])
+    text = (tmp_path / "paths.csv").read_text()
+    lines = text.splitlines()
+    n = sum(l.startswith("#") for l in lines)
+    assert lines[0] == f"# sites and minimum-energy paths of Li: 96 sites, {len(paths)} paths " \
+                       "(sites without a path are not listed)"
+    assert lines[n - 1] == "# energy: UFF"
+    rows = np.loadtxt(tmp_path / "paths.csv", delimiter=",", skiprows=n + 1)
+    i, j = rows[:, 1].astype(int), rows[:, 2].astype(int)
+    shift = rows[:, 3:6]
+    np.testing.assert_allclose(rows[:, 6:9], sites.positions[i], atol=1e-12)
+    np.testing.assert_allclose(rows[:, 9:12], sites.positions[j] + shift @ sites.cell, atol=1e-12)
+    np.testing.assert_allclose(rows[:, 12], sites.energies[i])
+    # barrier back = barrier there − (E_j − E_i): detailed balance holds in the file
+    np.testing.assert_allclose(rows[:, 16] - rows[:, 15], rows[:, 12] - rows[:, 13], atol=1e-12)
+    np.testing.assert_allclose(rows[:, 14], paths.saddles)
+    forward = sorted(zip(i, j, rows[:, 15].round(9)))
+    assert forward == sorted(zip(*paths.edges.T, paths.barriers[:, 0].round(9)))
+    assert (rows[:, 17] > np.linalg.norm(rows[:, 9:12] - rows[:, 6:9], axis=1) - 1e-9).all()
+    assert rows[:, 18].all()  # every band converged (as the Paths tab says)

@@ -30,6 +30,11 @@ REFERENCE = "#7f7f7f"
 #: Tooltips of Run KMC and Temperature scan (a disabled one adds why).
 RUN_TIPS = ("Walkers at one temperature: MSD and D ± its standard error",
             "One run per temperature, then the Arrhenius fit")
+#: Save…'s tooltip for what it saves (:meth:`DiffusionPanel.offer_save`).
+SAVE_TIPS = {"run": "MSD(t) ± error of the last KMC run, with its D and diffusion tensor, as CSV",
+             "scan": "D(T) ± error of the last temperature scan and its Arrhenius fit, as CSV "
+                     "(the columns of amorpha-cli diffusion)",
+             None: "Saves the last KMC run or temperature scan as CSV: run one first"}
 
 
 def _plot(left: str, bottom: str) -> pg.PlotWidget:
@@ -149,7 +154,8 @@ class DiffusionPanel(QWidget):
     kmc_requested = Signal()
     scan_requested = Signal()
     stop_requested = Signal()
-    save_requested = Signal()
+    save_requested = Signal()  # the run or scan the result line describes
+    save_paths_requested = Signal()
     animate_toggled = Signal(bool)
     path_selected = Signal(int)  # −1: none
     limit_changed = Signal(float)
@@ -219,7 +225,13 @@ class DiffusionPanel(QWidget):
         grid.addWidget(self.summary, row + 1, 0, 1, 2)
         paths_row = _hbox(self.limit, self.at_percolation)
         paths_row.setStretch(0, 1)
-        _pairs(grid, row + 2, [("Paths up to", paths_row), ("Host atoms", self.host_style)])
+        row = _pairs(grid, row + 2, [("Paths up to", paths_row), ("Host atoms", self.host_style)])
+        self.save_paths_button = QPushButton("Save sites and paths…")
+        self.save_paths_button.setToolTip(
+            "Every path with its two sites, their energies, the saddle, both barriers and its "
+            "length, as CSV: enough to rebuild the hop network in another KMC code")
+        self.save_paths_button.clicked.connect(self.save_paths_requested)
+        grid.addWidget(self.save_paths_button, row, 0, 1, 2)
 
         # -- kinetic Monte Carlo --------------------------------------------------------------
         kmc = KmcParams()
@@ -242,11 +254,9 @@ class DiffusionPanel(QWidget):
         self.stop_button.setToolTip("Stop the running search or KMC (a run keeps its trajectory so far)")
         self.stop_button.clicked.connect(self.stop_requested)
         self.stop_button.setEnabled(False)
-        self.save_button = QPushButton("Save scan…")
-        self.save_button.setToolTip("D(T) ± error of the last temperature scan and its Arrhenius fit, as "
-                                    "CSV (the columns of amorpha-cli diffusion)")
+        self.save_button = QPushButton()
         self.save_button.clicked.connect(self.save_requested)
-        self.save_button.setEnabled(False)
+        self.offer_save(None)
         self.animate_button = QPushButton("Animate walkers")
         self.animate_button.setCheckable(True)
         self.animate_button.setEnabled(False)
@@ -337,6 +347,13 @@ class DiffusionPanel(QWidget):
                               f"{tip}. Needs the sites and paths of the shown model: Find sites "
                               "and paths first (the walkers hop on their network)")
 
+    def offer_save(self, kind: Optional[str]) -> None:
+        """Save… saves what the result line shows: "run" (MSD), "scan" (D(T)) or nothing."""
+        self.save_kind = kind
+        self.save_button.setText("Save run…" if kind == "run" else "Save scan…")
+        self.save_button.setToolTip(SAVE_TIPS[kind])
+        self.save_button.setEnabled(kind is not None)
+
     def set_result(self, text: str, tip: str = "", plots: bool = False) -> None:
         """``text`` in the result line (``tip`` its tooltip), scrolled into view in the dock
         with the plots below it if ``plots``: in a window of 1280×800 they are below the fold,
@@ -367,7 +384,8 @@ class DiffusionPanel(QWidget):
         self.landscape_summary = summary  # what the summary says again after a stopped search
         has = paths is not None
         self._landscape_shown = has
-        self.save_button.setEnabled(False)  # a scan on the landscape before is no scan of this one
+        self.offer_save(None)  # a run on the landscape before is no run on this one
+        self.save_paths_button.setEnabled(has and len(paths) > 0)
         self._enable_runs()
         self._no_profile()
         if has:

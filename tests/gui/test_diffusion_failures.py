@@ -154,7 +154,9 @@ def test_a_scan_along_channels_measures_d_along_them(qtbot, quartz_window, tmp_p
     channel's; before, the scan fitted MSD ÷ 6 and gave a third of it."""
     from dataclasses import replace
 
-    from amorpha.engine.diffusion import diffusion_coefficient
+    import numpy as np
+
+    from amorpha.engine.diffusion import diffusion_coefficient, mean_squared_displacement
     from amorpha.gui.panels.diffusion_panel import format_d
 
     window = quartz_window
@@ -206,6 +208,27 @@ def test_a_scan_along_channels_measures_d_along_them(qtbot, quartz_window, tmp_p
     assert "did not cross" not in text  # along c they did; across is no part of D along c
     legend = [item.text for _, item in panel.msd_plot.plotItem.legend.items]
     assert legend[0] == "MSD along c at 2500 K" and legend[1].startswith("2Dt + c, D along c = ")
+
+    # Save… now saves the run the line shows: MSD along c (as plotted) beside the 3D MSD
+    assert panel.save_button.text() == "Save run…" and panel.save_button.isEnabled()
+    control.save_run(str(path := tmp_path / "run.csv"))
+    text = path.read_text()
+    assert f"# D along c = {along.D!r} ± {along.D_err!r} A2/s, from MSD = 2 D t + c" in text
+    assert f"# source: {window.source}, frame 0" in text.splitlines()
+    table = np.loadtxt(path, delimiter=",", comments="#", skiprows=text.count("#") + 1)
+    msd = mean_squared_displacement(run, along=[c])
+    assert np.array_equal(table[:, :3], np.column_stack([msd.times, msd.msd, msd.stderr]))
+    assert np.array_equal(table[:, 3], mean_squared_displacement(run).msd)
+
+    # and the landscape: every path with its sites, saddle and barriers, as in the Paths tab
+    assert panel.save_paths_button.isEnabled()
+    control.save_paths(str(path := tmp_path / "paths.csv"))
+    rows = np.loadtxt(path, delimiter=",", comments="#", skiprows=path.read_text().count("#") + 1)
+    paths = landscape.paths
+    assert len(rows) == len(paths) and np.array_equal(rows[:, 1:3], paths.edges)
+    assert np.array_equal(rows[:, 15:17], paths.barriers)
+    show(qtbot, window, fcc_host(), "fcc")  # another model: nothing of the old one to save
+    assert not panel.save_button.isEnabled() and not panel.save_paths_button.isEnabled()
 
 
 def test_crossing_note_names_the_temperatures_and_directions_not_crossed():

@@ -78,6 +78,10 @@ def test_sites_paths_profiles_and_picking(qtbot, fcc_window):
     np.testing.assert_allclose(overlay.barriers, barriers.max(axis=1))
     assert barriers.min() == pytest.approx(0.591, abs=2e-3)  # tet → oct
     assert barriers.max() == pytest.approx(1.377, abs=2e-3)  # oct → tet
+    # a new landscape shows its paths up to the percolation barrier (the default 1 eV hid all)
+    assert panel.limit.value() == pytest.approx(1.38)
+    assert len(overlay.shown) == 256 and overlay.paths_node.visible
+    panel.limit.setValue(1.0)
     assert len(overlay.shown) == 0 and not overlay.paths_node.visible  # 1.377 eV > 1 eV limit
     panel.at_percolation.click()  # the lowest limit at which the shown paths span the cell
     assert panel.limit.value() == pytest.approx(1.38)

@@ -1,0 +1,75 @@
+"""A KMC run and a hop network as CSV tables, for plotting and for other KMC codes: the
+Diffusion panel's Save run… and Save sites and paths… (a scan's table is
+:func:`amorpha.engine.cli.write_diffusion_csv`). Å, eV, s; one header row after ``#`` lines.
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import numpy as np
+
+from ..atomic import write_table
+from ..errors import ParameterError
+from .analysis import (Spanning, diffusion_coefficient, diffusion_tensor,
+                       mean_squared_displacement, spanning_where)
+from .kmc import KmcResult
+from .paths import Paths
+from .sites import Sites
+
+
+def measured_where(spanning: Optional[Spanning]) -> str:
+    """Where D is measured, for channels and sheets ("along c", "in the ab plane"): along the
+    directions the paths span the cell in (:meth:`Spanning.directions`); "" for 3D D (MSD/6)."""
+    return "" if spanning is None or spanning.dimensions == 3 else spanning_where(spanning)[0]
+
+
+def write_run_csv(path, element: str, result: KmcResult, cell, spanning: Optional[Spanning],
+                  header_lines: Sequence[str] = ()) -> None:
+    """MSD(t) ± standard error of one run, measured where its D is (along channels or sheets,
+    with the 3D MSD beside it), and D ± error and the tensor's principal values in the header."""
+    where = measured_where(spanning)
+    along = spanning.directions(cell) if where else None
+    msd = mean_squared_displacement(result, along)
+    lines = [f"KMC of {element} at {result.temperature!r} K: {result.n_walkers} walkers, "
+             f"{int(result.hops.sum())} hops, attempt frequency {float(result.attempt_frequency):.4g} Hz"
+             + (" (INCOMPLETE: stopped early)" if result.cancelled else "")]
+    try:
+        fit, tensor = diffusion_coefficient(result, along), diffusion_tensor(result)
+    except ParameterError as exc:
+        lines.append(f"no D: {exc.reason}")
+    else:
+        d = 2 * fit.dimensions
+        lines += [f"D{' ' + where if where else ''} = {fit.D!r} ± {fit.D_err!r} A2/s, from MSD = "
+                  f"{d} D t + c over t = {fit.t_from!r}..{fit.t_to!r} s",
+                  "diffusion tensor principal values (A2/s): " + ", ".join(
+                      f"{float(v)!r} ± {float(e)!r} along ({x:.4f} {y:.4f} {z:.4f})" for v, e, (x, y, z)
+                      in zip(tensor.principal, tensor.principal_err, tensor.axes.T))]
+    header = ["t_s", "MSD_A2", "MSD_err_A2"]
+    columns = [msd.times, msd.msd, msd.stderr]
+    if where:
+        lines.append(f"MSD: of the displacements {where}; MSD_3D_A2: of the whole displacements")
+        header.append("MSD_3D_A2")
+        columns.append(mean_squared_displacement(result).msd)
+    write_table(path, [*lines, *header_lines], header, np.column_stack(columns).tolist())
+
+
+def write_paths_csv(path, sites: Sites, paths: Paths, header_lines: Sequence[str] = ()) -> None:
+    """One row per path i → j: both sites (the image of j that the path reaches, unwrapped) and
+    their energies, the saddle, both barriers, the length along the path and whether its band
+    converged. Enough to rebuild the hop network (rates ν·exp(−barrier/kT)) elsewhere."""
+    i, j = paths.edges[:, 0], paths.edges[:, 1]
+    start, end = paths.images[:, 0], paths.images[:, -1]
+    barriers = paths.barriers
+    rows = [[k, int(i[k]), int(j[k]), *map(int, paths.shifts[k]), *start[k], *end[k],
+             sites.energies[i[k]], sites.energies[j[k]], paths.saddles[k], *barriers[k],
+             paths.distances[k, -1], int(paths.converged[k])] for k in range(len(paths))]
+    cell = np.asarray(sites.cell, float)
+    write_table(path, [f"sites and minimum-energy paths of {sites.element}: {len(sites)} sites, "
+                       f"{len(paths)} paths (sites without a path are not listed)",
+                       "cell (A): " + "; ".join(" ".join(repr(x) for x in v) for v in cell.tolist()),
+                       "shift: the cell translation (in cell vectors) from site j to the image "
+                       "the path reaches; x_j..z_j are that image's coordinates",
+                       *header_lines],
+                ["path", "site_i", "site_j", "shift_a", "shift_b", "shift_c",
+                 "x_i", "y_i", "z_i", "x_j", "y_j", "z_j", "E_i_eV", "E_j_eV", "saddle_eV",
+                 "barrier_ij_eV", "barrier_ji_eV", "length_A", "converged"], rows)
