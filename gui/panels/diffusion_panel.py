@@ -37,7 +37,9 @@ SAVE_TIPS = {"run": "MSD(t) ± error of the last KMC run, with its D and diffusi
              None: "Saves the last KMC run or temperature scan as CSV: run one first"}
 
 
-def _plot(left: str, bottom: str) -> pg.PlotWidget:
+def _plot(left: str, bottom: str, legend=(-10, 10)) -> pg.PlotWidget:
+    """A white plot with its ``legend`` offset (pyqtgraph's: negative from the right or bottom)
+    in the corner its curves leave empty."""
     plot = pg.PlotWidget(background="w")
     plot.setMinimumHeight(210)
     plot.setLabel("left", left)
@@ -45,7 +47,7 @@ def _plot(left: str, bottom: str) -> pg.PlotWidget:
     plot.showGrid(x=True, y=True, alpha=0.2)
     for axis in ("left", "bottom"):
         plot.getPlotItem().getAxis(axis).enableAutoSIPrefix(False)
-    plot.addLegend(offset=(-10, 10))
+    plot.addLegend(offset=legend)
     return plot
 
 
@@ -285,8 +287,9 @@ class DiffusionPanel(QWidget):
 
         # -- plots ----------------------------------------------------------------------------
         self.profile_plot = _plot("energy (eV)", "distance along the path (Å)")
-        self.msd_plot = _plot("MSD (Å²)", "time")
-        self.arrhenius_plot = _plot("ln(D / cm² s⁻¹)", "1000 / T (1/K)")
+        self.msd_plot = _plot("MSD (Å²)", "time", legend=(10, 10))  # MSD rises: top left is free
+        # ln D falls with 1000/T: bottom left is free
+        self.arrhenius_plot = _plot("ln(D / cm² s⁻¹)", "1000 / T (1/K)", legend=(10, -10))
         self.tabs = _PlotTabs()
         self.tabs.addTab(self.table, "Paths")
         self.tabs.setTabToolTip(0, "Pick a row (or click a path in the viewer) to see its energy profile")
