@@ -442,8 +442,7 @@ def test_saved_paths_rebuild_the_hop_network(fcc_network, tmp_path):
     text = (tmp_path / "paths.csv").read_text()
     lines = text.splitlines()
     n = sum(l.startswith("#") for l in lines)
-    assert lines[0] == f"# sites and minimum-energy paths of Li: 96 sites, {len(paths)} paths " \
-                       "(sites without a path are not listed)"
+    assert lines[0] == f"# sites and minimum-energy paths of Li: 96 sites, {len(paths)} paths"
     assert lines[n - 1] == "# energy: UFF"
     rows = np.loadtxt(tmp_path / "paths.csv", delimiter=",", skiprows=n + 1)
     i, j = rows[:, 1].astype(int), rows[:, 2].astype(int)

@@ -65,7 +65,7 @@ def write_paths_csv(path, sites: Sites, paths: Paths, header_lines: Sequence[str
              paths.distances[k, -1], int(paths.converged[k])] for k in range(len(paths))]
     cell = np.asarray(sites.cell, float)
     write_table(path, [f"sites and minimum-energy paths of {sites.element}: {len(sites)} sites, "
-                       f"{len(paths)} paths (sites without a path are not listed)",
+                       f"{len(paths)} paths",
                        "cell (A): " + "; ".join(" ".join(repr(x) for x in v) for v in cell.tolist()),
                        "shift: the cell translation (in cell vectors) from site j to the image "
                        "the path reaches; x_j..z_j are that image's coordinates",
