@@ -588,6 +588,9 @@ class DiffusionAnalysis:
     #: The window's "Sites up to" (eV; minima above it are no sites) and hop distance (Å).
     energy_max: float = 1.0
     hop_distance: float = 6.0
+    #: Also return the paths table (``paths``: rows of :data:`~amorpha.engine.diffusion.PATHS_COLUMNS`,
+    #: ``paths_cell``: the frame's cell): ``amorpha-cli diffusion --paths``.
+    paths_table: bool = False
 
     def __call__(self, atoms, progress=None, cancel=None) -> dict:
         from .diffusion import (KmcParams, LandscapeParams, PathParams, SiteSearchParams, arrhenius_fit,
@@ -620,6 +623,11 @@ class DiffusionAnalysis:
                                 along=spanning.directions(network.cell) if spanning else None,
                                 progress=sub_progress(progress, 0.6, 1), cancel=cancel)
         fit = arrhenius_fit(scan.temperatures, scan.D, scan.D_err)
+        if self.paths_table:
+            from .diffusion import paths_rows
+
+            extra["paths"] = paths_rows(paths, sites.energies)
+            extra["paths_cell"] = np.asarray(network.cell, float).tolist()
         return {**scan_numbers(len(sites.energies), len(paths.saddles), spanning, scan, fit), **extra}
 
 

@@ -216,6 +216,10 @@ class Command:
     def json_results(self, frames, results) -> list:
         return [{"frame": int(f), **r} for f, r in zip(frames, results)]
 
+    def extra_files(self, out_dir: Path, stem: str, frames, results, header_lines) -> list[Path]:
+        """Files beside the CSV or JSON (whichever --format asks for); the paths written."""
+        return []
+
     def summary(self, frames, results) -> list[str]:
         return []
 
@@ -529,6 +533,10 @@ class DiffusionCommand(Command):
                                  "(default 1.0; Cu in α-quartz needs 1.6)")
         parser.add_argument("--hop-distance", type=float, default=6.0, metavar="Å",
                             help="sites closer than this are joined by a path (default 6.0)")
+        parser.add_argument("--paths", action="store_true",
+                            help="also write STEM_paths.csv: every path of each frame with its "
+                                 "sites, saddle and both barriers (the window's Save sites and "
+                                 "paths… columns, after a frame column)")
 
     def prepare(self, args, first):
         from .diffusion.reference import parse_reference
@@ -557,7 +565,8 @@ class DiffusionCommand(Command):
         self.analysis = DiffusionAnalysis(_element(args.element, "--element"), temperatures,
                                           args.walkers, args.steps, args.seed, reference,
                                           args.surrogate is not None, path, args.train, args.test,
-                                          args.model, args.sites_up_to, args.hop_distance)
+                                          args.model, args.sites_up_to, args.hop_distance,
+                                          args.paths)
 
     def parameters(self):
         a = self.analysis
@@ -574,6 +583,23 @@ class DiffusionCommand(Command):
 
     def csv(self, path, frames, results, header_lines):
         write_diffusion_csv(path, self.analysis.element, frames, results, header_lines)
+
+    def json_results(self, frames, results):
+        """The numbers; the paths table goes to its own CSV (``--paths``), not into the JSON."""
+        return [{"frame": int(f), **{k: v for k, v in r.items() if not k.startswith("paths")}}
+                for f, r in zip(frames, results)]
+
+    def extra_files(self, out_dir, stem, frames, results, header_lines):
+        if not self.analysis.paths_table:
+            return []
+        from .diffusion.tables import PATHS_COLUMNS, SHIFT_NOTE, paths_comments
+
+        target = out_dir / f"{stem}_paths.csv"
+        comments = [f"frame {f}: {line}" for f, r in zip(frames, results) for line in
+                    paths_comments(self.analysis.element, r["sites"], r["hops"], r["paths_cell"])]
+        write_table(target, [*comments, SHIFT_NOTE, *header_lines], ["frame", *PATHS_COLUMNS],
+                    [[f, *row] for f, r in zip(frames, results) for row in r["paths"]])
+        return [target]
 
     def summary(self, frames, results):
         return [f"frame {f}: {r['sites']} sites, {r['hops']} hops, E_a {r['activation_energy_ev']:.3f} ± "
@@ -851,6 +877,7 @@ def _run(command: Command, args) -> int:
             }
             write_json(target, document)
             written.append(target)
+        written += command.extra_files(out_dir, stem, done, results, header)
 
     if not args.quiet:
         what = (_frames_text(done) if status == "complete"

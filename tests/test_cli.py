@@ -400,12 +400,23 @@ def test_diffusion_command_matches_the_engine(tmp_path):
     path = tmp_path / "ag.extxyz"
     write_extxyz([host], path)
     code, _, err, _ = cli("diffusion", path, "--element", "Li", "--temperatures", "300,400,500",
-                          "--walkers", "50", "--steps", "300", "--format", "json", "--out", tmp_path)
+                          "--walkers", "50", "--steps", "300", "--format", "json", "--paths",
+                          "--out", tmp_path)
     assert code == 0, err
     (document,) = [json.loads(p.read_text()) for p in tmp_path.glob("*diffusion.json")]
     (result,) = document["results"]
     expected = DiffusionAnalysis("Li", (300.0, 400.0, 500.0), 50, 300)(host)
     assert result["sites"] == expected["sites"] == 12 * 8
+    assert "paths" not in result and "paths" not in expected  # the table has its own file:
+    header, rows = data_rows(tmp_path / "ag_paths.csv")
+    assert header[:4] == ["frame", "path", "site_i", "site_j"] and len(rows) == result["hops"] == 256
+    table = np.array(rows, float)
+    assert (table[:, 0] == 0).all() and table[:, -1].all()  # frame 0; every band converged
+    # oct → tet and back: the barriers differ by the two sites' energies (detailed balance)
+    np.testing.assert_allclose(table[:, 17] - table[:, 16], table[:, 13] - table[:, 14], atol=1e-12)
+    comments = (tmp_path / "ag_paths.csv").read_text().splitlines()[:2]
+    assert comments == ["# frame 0: sites and minimum-energy paths of Li: 96 sites, 256 paths",
+                        "# frame 0: cell (A): 8.18 0.0 0.0; 0.0 8.18 0.0; 0.0 0.0 8.18"]
     assert result["percolation_barrier_ev"] == pytest.approx(expected["percolation_barrier_ev"], abs=1e-9)
     assert result["D_A2_per_s"] == pytest.approx(expected["D_A2_per_s"], rel=1e-12)
     code, _, err, _ = cli("diffusion", path, "--temperatures", "300,-5")

@@ -15,7 +15,8 @@ from .network import KB_EV, HopNetwork, RateTable, random_barrier_lattice, simpl
 from .paths import LandscapeParams, PathParams, Paths, build_network, find_paths, hop_network
 from .potential import UFF_PARAMETERS, HostPotential, MobileAtomCalculator
 from .sites import EnergyGrid, NoSiteError, SiteSearchParams, Sites, energy_grid, find_sites
-from .tables import measured_where, write_paths_csv, write_run_csv
+from .tables import (PATHS_COLUMNS, measured_where, paths_comments, paths_rows, write_paths_csv,
+                     write_run_csv)
 
 __all__ = [
     "ArrheniusFit", "DiffusionFit", "DiffusionTensor", "HopNetwork", "KB_EV", "KmcParams",
@@ -25,6 +26,6 @@ __all__ = [
     "simple_cubic_lattice", "spanning_where", "temperature_scan", "winding_name",
     "EnergyGrid", "HostPotential", "LandscapeParams", "MobileAtomCalculator", "NoSiteError",
     "PathParams", "Paths", "SiteSearchParams", "Sites", "UFF_PARAMETERS", "build_network",
-    "energy_grid", "find_paths", "find_sites", "hop_network", "measured_where", "write_paths_csv",
-    "write_run_csv",
+    "energy_grid", "find_paths", "find_sites", "hop_network", "measured_where", "PATHS_COLUMNS",
+    "paths_comments", "paths_rows", "write_paths_csv", "write_run_csv",
 ]

@@ -53,23 +53,39 @@ def write_run_csv(path, element: str, result: KmcResult, cell, spanning: Optiona
     write_table(path, [*lines, *header_lines], header, np.column_stack(columns).tolist())
 
 
-def write_paths_csv(path, sites: Sites, paths: Paths, header_lines: Sequence[str] = ()) -> None:
-    """One row per path i → j: both sites (the image of j that the path reaches, unwrapped) and
-    their energies, the saddle, both barriers, the length along the path and whether its band
-    converged. Enough to rebuild the hop network (rates ν·exp(−barrier/kT)) elsewhere."""
-    i, j = paths.edges[:, 0], paths.edges[:, 1]
-    start, end = paths.images[:, 0], paths.images[:, -1]
-    barriers = paths.barriers
-    rows = [[k, int(i[k]), int(j[k]), *map(int, paths.shifts[k]), *start[k], *end[k],
-             sites.energies[i[k]], sites.energies[j[k]], paths.saddles[k], *barriers[k],
-             paths.distances[k, -1], int(paths.converged[k])] for k in range(len(paths))]
-    cell = np.asarray(sites.cell, float)
-    write_table(path, [f"sites and minimum-energy paths of {sites.element}: {len(sites)} sites, "
-                       f"{len(paths)} paths",
-                       "cell (A): " + "; ".join(" ".join(repr(x) for x in v) for v in cell.tolist()),
-                       "shift: the cell translation (in cell vectors) from site j to the image "
-                       "the path reaches; x_j..z_j are that image's coordinates",
-                       *header_lines],
-                ["path", "site_i", "site_j", "shift_a", "shift_b", "shift_c",
+#: The columns of a paths table (:func:`paths_rows`).
+PATHS_COLUMNS = ["path", "site_i", "site_j", "shift_a", "shift_b", "shift_c",
                  "x_i", "y_i", "z_i", "x_j", "y_j", "z_j", "E_i_eV", "E_j_eV", "saddle_eV",
-                 "barrier_ij_eV", "barrier_ji_eV", "length_A", "converged"], rows)
+                 "barrier_ij_eV", "barrier_ji_eV", "length_A", "converged"]
+
+
+def paths_rows(paths: Paths, site_energies) -> list[list]:
+    """One row per path i → j (:data:`PATHS_COLUMNS`), plain numbers: both sites (the image of j
+    that the path reaches, unwrapped) and their energies, the saddle, both barriers, the length
+    along the path and whether its band converged. Enough to rebuild the hop network (rates
+    ν·exp(−barrier/kT)) in another KMC code."""
+    energies = np.asarray(site_energies, float)
+    i, j = paths.edges[:, 0], paths.edges[:, 1]
+    columns = [np.arange(len(paths)), i, j, *np.asarray(paths.shifts).T,
+               *paths.images[:, 0].T, *paths.images[:, -1].T, energies[i], energies[j],
+               paths.saddles, *paths.barriers.T, paths.distances[:, -1], paths.converged]
+    kinds = [int] * 6 + [float] * 12 + [int]
+    return [[kind(v) for kind, v in zip(kinds, row)] for row in zip(*columns)]
+
+
+#: How to read the shift columns of a paths table.
+SHIFT_NOTE = ("shift: the cell translation (in cell vectors) from site j to the image the path "
+              "reaches; x_j..z_j are that image's coordinates")
+
+
+def paths_comments(element: str, n_sites: int, n_paths: int, cell) -> list[str]:
+    """The lines above one landscape's paths table: what it holds and the cell its shifts count in."""
+    return [f"sites and minimum-energy paths of {element}: {n_sites} sites, {n_paths} paths",
+            "cell (A): " + "; ".join(" ".join(repr(float(x)) for x in v) for v in np.asarray(cell))]
+
+
+def write_paths_csv(path, sites: Sites, paths: Paths, header_lines: Sequence[str] = ()) -> None:
+    """The landscape's paths table (:func:`paths_rows`): the Diffusion panel's Save sites and
+    paths…; ``amorpha-cli diffusion --paths`` writes the same columns per frame."""
+    write_table(path, [*paths_comments(sites.element, len(sites), len(paths), sites.cell),
+                       SHIFT_NOTE, *header_lines], PATHS_COLUMNS, paths_rows(paths, sites.energies))
