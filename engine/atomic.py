@@ -7,6 +7,7 @@ the target, so the previous version stays readable until the new one is complete
 from __future__ import annotations
 
 import contextlib
+import csv
 import os
 import tempfile
 from pathlib import Path
@@ -50,8 +51,6 @@ def atomic_write(path, mode: str = "w", encoding: str | None = "utf-8"):
 def write_table(path, comments, header, rows) -> None:
     """A CSV table after ``# comment`` lines, written atomically: the CLI's files and the
     windows' Save buttons share this layout."""
-    import csv
-
     with atomic_write(path, "w") as handle:
         for line in comments:
             handle.write(f"# {line}\n")

@@ -614,11 +614,11 @@ def write_diffusion_csv(path, element: str, frames, results, header_lines) -> No
             for f, r in zip(frames, results)
             for t, d, e in zip(r["temperatures_k"], r["D_A2_per_s"], r["D_err_A2_per_s"])]
     write_table(path, [f"diffusion of {element}",
-                      "spans: where the paths span the cell from the percolation barrier on; "
-                      "D is measured along channels and sheets",
-                      *header_lines],
-               ["frame", "sites", "hops", "percolation_barrier_eV", "spans", "T_K",
-                "D_A2_per_s", "D_err_A2_per_s", "Ea_eV", "Ea_err_eV"], rows)
+                       "spans: where the paths span the cell from the percolation barrier on; "
+                       "D is measured along channels and sheets",
+                       *header_lines],
+                ["frame", "sites", "hops", "percolation_barrier_eV", "spans", "T_K",
+                 "D_A2_per_s", "D_err_A2_per_s", "Ea_eV", "Ea_err_eV"], rows)
 
 
 def _spanning(result):
