@@ -48,12 +48,19 @@ def value_range(values, vmin=None, vmax=None) -> tuple[float, float]:
     return lo, hi
 
 
+def is_flat(lo: float, hi: float) -> bool:
+    """Whether a range is one value up to rounding (barriers equal by symmetry differ by 1e-12
+    eV): spread over a colour map, that noise would paint equal values at both of its ends."""
+    return not hi - lo > 1e-9 * max(abs(lo), abs(hi))
+
+
 def map_values(values, cmap: str = "viridis", vmin=None, vmax=None,
                nan_color=NAN_COLOR) -> np.ndarray:
     """(n,) numbers -> (n, 4) float32 RGBA in [0, 1].
 
-    Values are clipped to [vmin, vmax] (default: the finite range). A constant array maps to the
-    middle of the map. NaN/inf map to ``nan_color``.
+    Values are clipped to [vmin, vmax] (default: the finite range). A constant array, or one
+    constant up to rounding (:func:`is_flat`), maps to the middle of the map. NaN/inf map to
+    ``nan_color``.
     """
     v = np.asarray(values)
     if v.ndim != 1:
@@ -63,7 +70,7 @@ def map_values(values, cmap: str = "viridis", vmin=None, vmax=None,
     lo, hi = value_range(v, vmin, vmax)
     lut = colormap_lut(cmap)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        if hi > lo:
+        if not is_flat(lo, hi):
             t = (v.astype(np.float64, copy=False) - lo) * ((LUT_SIZE - 1) / (hi - lo))
         else:
             t = np.full(v.shape, 0.5 * (LUT_SIZE - 1))

@@ -12,7 +12,7 @@ from PySide6.QtCore import QPoint
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QLinearGradient, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
-from .colormap import colormap_lut
+from .colormap import colormap_lut, is_flat
 
 #: Gradient stops sampled from the 256-entry lookup table.
 _STOPS = 32
@@ -30,7 +30,7 @@ def format_range(vmin: float, vmax: float) -> tuple[str, str]:
     biggest = max(abs(v) for v in ends)
     if biggest >= 1e5 or biggest < 1e-3:
         return f"{ends[0]:.2e}", f"{ends[1]:.2e}"
-    span = ends[1] - ends[0] or biggest
+    span = biggest if is_flat(*ends) else ends[1] - ends[0]
     decimals = int(min(max(2 - np.floor(np.log10(span)), 0), 6))
     texts = (f"{v:.{decimals}f}" for v in ends)
     texts = (t.rstrip("0").rstrip(".") if "." in t else t for t in texts)
@@ -116,8 +116,10 @@ class ColorBarOverlay(QWidget):
         top = metrics.height() + 10
         bar = QRectF(self.width() - self.BAR_W - 6, top, self.BAR_W, self.height() - top - 6)
         gradient = QLinearGradient(QPointF(0, bar.bottom()), QPointF(0, bar.top()))
+        flat = is_flat(*self.info[1:3])  # one value: the map's middle, as every atom or path has
         for k in range(_STOPS + 1):
-            r, g, b, a = self._lut[int(round(k * (len(self._lut) - 1) / _STOPS))]
+            r, g, b, a = self._lut[len(self._lut) // 2 if flat else
+                                   int(round(k * (len(self._lut) - 1) / _STOPS))]
             gradient.setColorAt(k / _STOPS, QColor.fromRgbF(float(r), float(g), float(b), float(a)))
         painter.fillRect(bar, gradient)
         painter.setPen(QPen(text, 1))

@@ -11,6 +11,7 @@ from amorpha.gui.viewer.overlays import format_range
     ((-0.0004, 1.0), ("0", "1")),  # no "-0"
     ((1e-5, 3e-5), ("1.00e-05", "3.00e-05")),
     ((2.5, 2.5), ("2.5", "2.5")),  # one value: resolved to its own size
+    ((2.339158, 2.339158 + 4e-15), ("2.34", "2.34")),  # one value up to rounding: not 2.339158
     ((float("nan"), 1.0), ("nan", "1.0")),
 ])
 def test_end_labels(ends, texts):

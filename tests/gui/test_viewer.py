@@ -27,6 +27,11 @@ def test_map_values_range_clip_and_nan():
     assert np.allclose(rgba[1], lut[-1]) and np.allclose(rgba[2], lut[-1])  # clipped
     const = map_values(np.full(4, 3), "viridis")  # int, constant: middle of the map
     assert np.allclose(const, lut[128])
+    # equal by symmetry, apart by rounding (Cu's c-channel barriers in quartz): one colour too,
+    # not both ends of the map; a small but real spread still spans it
+    noisy = map_values(2.339158 + np.array([0.0, 4e-15, -3e-15]), "viridis")
+    assert np.allclose(noisy, lut[128])
+    assert np.allclose(map_values(np.array([1e-12, 2e-12]))[[0, -1]], lut[[0, -1]])
     assert np.allclose(map_values(np.full(3, np.nan)), NAN_COLOR)
 
 
