@@ -391,13 +391,16 @@ class DiffusionPanel(QWidget):
         self.save_paths_button.setEnabled(has and len(paths) > 0)
         self._enable_runs()
         self._no_profile()
+        # a run or scan of the landscape before is none of this one's
+        empty_plot_note(self.msd_plot, "No KMC run on these sites and paths yet.<br>Run KMC "
+                                       "to see MSD(t) here.")
+        empty_plot_note(self.arrhenius_plot, "No temperature scan on these sites and paths yet."
+                                             "<br>A Temperature scan plots ln D against 1000/T here.")
         if has:
             self.table.resizeColumnsToContents()
         else:
             self.at_percolation.setEnabled(False)
             self.result.setText("")
-            self.msd_plot.clear()
-            self.arrhenius_plot.clear()
 
     def select_path(self, k: int) -> None:
         """Select path ``k`` in the table (which plots its profile)."""
@@ -433,6 +436,7 @@ class DiffusionPanel(QWidget):
         along = f" {where}" if where else ""
         plot = self.msd_plot
         plot.clear()
+        plot.enableAutoRange()  # the empty plot's note fixed the range
         scale, unit = time_unit(msd.times[-1])
         plot.setLabel("bottom", f"time ({unit})")
         t = msd.times / scale
@@ -456,6 +460,7 @@ class DiffusionPanel(QWidget):
         the D of channels or sheets ("D along c") in the legend."""
         plot = self.arrhenius_plot
         plot.clear()
+        plot.enableAutoRange()
         x = 1000.0 / np.asarray(temperatures)
         y = np.log(np.asarray(D) * CM2_PER_ANGSTROM2)
         err = np.asarray(D_err) / np.asarray(D)

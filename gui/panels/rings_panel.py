@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 from amorpha.engine.elements import elements_present, symbol
 from amorpha.engine.order.rings import RingParams, RingResult, write_ring_statistics
 from amorpha.gui.panels.ring_views import HomologyView, RingDensityView
-from amorpha.gui.panels.widgets import form_box, int_spin, sorted_row_table
+from amorpha.gui.panels.widgets import empty_plot_note, form_box, int_spin, sorted_row_table
 from amorpha.gui.saving import save_as
 
 #: Definitions offered, as (label, RingParams.definition).
@@ -286,6 +286,8 @@ class RingsPanel(QWidget):
         unit = result.count_element if result is not None else (chosen if chosen != NODES else None)
         self.plot.getPlotItem().setLabel("bottom", f"Ring size ({unit or 'atoms'})")  # the model's, not Si's
         if result is None:
+            self.plot.getPlotItem().getAxis("bottom").setTicks(None)
+            empty_plot_note(self.plot, "No rings yet.<br>Compute rings to see their sizes here.")
             self.summary.setText("")
             self.status.setText("Bonds: the Structure panel's cutoffs.")
             return
@@ -309,6 +311,9 @@ class RingsPanel(QWidget):
         hist = self.result.histogram()
         if not hist:
             self.bars = None
+            self.plot.getPlotItem().getAxis("bottom").setTicks(None)
+            empty_plot_note(self.plot, f"No counted ring up to {self.result.max_size} atoms.<br>"
+                                       "Raise Max size, or check the bonds.")
             return
         sizes = np.array(sorted(hist))
         heights = np.array([hist[s] for s in sizes])

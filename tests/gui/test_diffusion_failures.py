@@ -227,6 +227,13 @@ def test_a_scan_along_channels_measures_d_along_them(qtbot, quartz_window, tmp_p
     paths = landscape.paths
     assert len(rows) == len(paths) and np.array_equal(rows[:, 1:3], paths.edges)
     assert np.array_equal(rows[:, 15:17], paths.barriers)
+    # sites and paths found again: no run of the old ones to save or to plot (the MSD and
+    # Arrhenius plots kept the old curves); each plot says what fills it
+    with qtbot.waitSignal(control.landscape_shown, timeout=300000):
+        panel.find_button.click()
+    assert not panel.save_button.isEnabled() and panel.save_paths_button.isEnabled()
+    for plot in (panel.msd_plot, panel.arrhenius_plot):
+        assert not plot.getPlotItem().listDataItems()
     show(qtbot, window, fcc_host(), "fcc")  # another model: nothing of the old one to save
     assert not panel.save_button.isEnabled() and not panel.save_paths_button.isEnabled()
 

@@ -2,6 +2,7 @@
 import csv
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import Qt
 
@@ -57,7 +58,10 @@ def atoms_of(result, ring_ids):
 def test_cristobalite_rings_histogram_bar_and_row_selection(qtbot, window, tmp_path):
     show(qtbot, window, beta_cristobalite((2, 2, 2)))
     assert window.rings_panel.count_element.currentText() == "Si"
+    notes = [i for i in window.rings_panel.plot.getPlotItem().items if isinstance(i, pg.TextItem)]
+    assert ["Compute rings" in n.toPlainText() for n in notes] == [True]  # not an empty frame
     result = rings(qtbot, window)
+    assert not [i for i in window.rings_panel.plot.getPlotItem().items if isinstance(i, pg.TextItem)]
     n_si = int(np.count_nonzero(window.atoms.numbers == 14))
     assert result.histogram() == {6: 2 * n_si}
     heights = window.rings_panel.bars.opts["height"]
