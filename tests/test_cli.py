@@ -233,11 +233,12 @@ def test_predicted_spectra_are_the_models_averages(frames, traj, model_path, tmp
     assert np.array_equal(table[:, 0], loaded.energy)
     for k in range(3):
         want = loaded.average(loaded.predict_structure(frames[k])).intensity
-        # the same arithmetic; BLAS may sum in another order in another process (values ~1e-17
-        # at the grid's ends came out 1e-26 apart under load), so equal to rounding
-        np.testing.assert_allclose(table[:, k + 1], want, rtol=1e-12, atol=1e-12 * np.abs(want).max(),
+        # the same arithmetic in another process, whose BLAS and numba threads may sum in another
+        # order: under load values came out 2e-9 apart relatively (1e-11 absolute on 1e-3), so
+        # equal to rounding, far below the frames' own differences (checked next)
+        np.testing.assert_allclose(table[:, k + 1], want, rtol=1e-7, atol=1e-7 * np.abs(want).max(),
                                    err_msg=f"frame {k}")
-    assert not np.array_equal(table[:, 1], table[:, 2])
+    assert np.abs(table[:, 1] - table[:, 2]).max() > 1e-4 * np.abs(table[:, 1]).max()
 
 
 def test_no_built_in_model_a_model_without_the_element_and_a_damaged_model(traj, model_path,
