@@ -594,7 +594,7 @@ class DiffusionAnalysis:
 
     def __call__(self, atoms, progress=None, cancel=None) -> dict:
         from .diffusion import (KmcParams, LandscapeParams, PathParams, SiteSearchParams, arrhenius_fit,
-                                build_network, long_range, temperature_scan)
+                                build_network, long_range, measured_along, temperature_scan)
         from .tasks import sub_progress
 
         params = LandscapeParams(SiteSearchParams(element=self.element, energy_max=self.energy_max),
@@ -620,7 +620,7 @@ class DiffusionAnalysis:
         spanning = long_range(network) if network.periodic else None
         kmc = KmcParams(n_walkers=self.walkers, n_steps=self.steps, seed=self.seed)
         scan = temperature_scan(network, self.temperatures, kmc,
-                                along=spanning.directions(network.cell) if spanning else None,
+                                along=measured_along(spanning, network.cell),
                                 progress=sub_progress(progress, 0.6, 1), cancel=cancel)
         fit = arrhenius_fit(scan.temperatures, scan.D, scan.D_err)
         if self.paths_table:

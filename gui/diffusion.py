@@ -20,8 +20,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from amorpha.engine.diffusion import (UFF_PARAMETERS, NoSiteError, Spanning, arrhenius_fit,
                                       build_network, cells_crossed, diffusion_coefficient,
                                       diffusion_tensor, long_range, mean_squared_displacement,
-                                      measured_where, run_kmc, spanning_where, temperature_scan,
-                                      write_paths_csv, write_run_csv)
+                                      measured_along, measured_where, run_kmc, spanning_where,
+                                      temperature_scan, write_paths_csv, write_run_csv)
 from amorpha.engine.elements import hill_formula
 from amorpha.engine.errors import ParameterError
 from amorpha.engine.tasks import sub_progress
@@ -566,7 +566,7 @@ class DiffusionController(QObject):
         network, params = self.landscape.network, self.panel.kmc_params(ANIMATION_FRAMES)
         temperatures = self.panel.temperatures()
         spanning = self.landscape.spanning
-        along = spanning.directions(network.cell) if spanning else None
+        along = measured_along(spanning, network.cell)
         relay, generation = self._relay, self._generation
 
         def work(progress, cancel):
@@ -595,7 +595,7 @@ class DiffusionController(QObject):
         """MSD, D and what it describes; along channels or sheets, as the scan measures it."""
         network = self.landscape.network  # the run's: a new one waits for the run to end
         spanning = self.landscape.spanning
-        along = spanning.directions(network.cell) if spanning else None
+        along = measured_along(spanning, network.cell)
         msd = mean_squared_displacement(result, along)
         try:
             fit, tensor = diffusion_coefficient(result, along), diffusion_tensor(result)

@@ -7,16 +7,15 @@ Units: Å, eV, s, K; D in Å²/s.
 """
 from .analysis import (ArrheniusFit, DiffusionFit, DiffusionTensor, Msd, Spanning,
                        TemperatureScan, arrhenius_fit, cells_crossed, diffusion_coefficient,
-                       diffusion_tensor, first_spanning, long_range, mean_squared_displacement,
-                       percolation_barrier, spanning_where, temperature_scan,
-                       winding_name)
+                       diffusion_tensor, first_spanning, long_range, measured_along,
+                       measured_where, mean_squared_displacement, percolation_barrier,
+                       spanning_where, temperature_scan, winding_name)
 from .kmc import KmcParams, KmcResult, run_kmc
 from .network import KB_EV, HopNetwork, RateTable, random_barrier_lattice, simple_cubic_lattice
 from .paths import LandscapeParams, PathParams, Paths, build_network, find_paths, hop_network
 from .potential import UFF_PARAMETERS, HostPotential, MobileAtomCalculator
 from .sites import EnergyGrid, NoSiteError, SiteSearchParams, Sites, energy_grid, find_sites
-from .tables import (PATHS_COLUMNS, measured_where, paths_comments, paths_rows, write_paths_csv,
-                     write_run_csv)
+from .tables import PATHS_COLUMNS, paths_comments, paths_rows, write_paths_csv, write_run_csv
 
 __all__ = [
     "ArrheniusFit", "DiffusionFit", "DiffusionTensor", "HopNetwork", "KB_EV", "KmcParams",
@@ -26,6 +25,6 @@ __all__ = [
     "simple_cubic_lattice", "spanning_where", "temperature_scan", "winding_name",
     "EnergyGrid", "HostPotential", "LandscapeParams", "MobileAtomCalculator", "NoSiteError",
     "PathParams", "Paths", "SiteSearchParams", "Sites", "UFF_PARAMETERS", "build_network",
-    "energy_grid", "find_paths", "find_sites", "hop_network", "measured_where", "PATHS_COLUMNS",
+    "energy_grid", "find_paths", "find_sites", "hop_network", "measured_along", "measured_where", "PATHS_COLUMNS",
     "paths_comments", "paths_rows", "write_paths_csv", "write_run_csv",
 ]

@@ -402,6 +402,18 @@ def spanning_where(spanning: Spanning) -> tuple[str, str]:
             f"{winding_name(spanning.windings[1])}"), "sheets"
 
 
+def measured_where(spanning: Optional[Spanning]) -> str:
+    """Where D is measured, for channels and sheets ("along c", "in the ab plane"): along the
+    directions the paths span the cell in (:meth:`Spanning.directions`); "" for 3D D (MSD/6)."""
+    return "" if spanning is None or spanning.dimensions == 3 else spanning_where(spanning)[0]
+
+
+def measured_along(spanning: Optional[Spanning], cell) -> Optional[np.ndarray]:
+    """The directions D is measured along (``along`` of :func:`diffusion_coefficient`): those of
+    channels or sheets; None for 3D diffusion, and for paths that span nothing."""
+    return spanning.directions(cell) if spanning is not None else None
+
+
 def first_spanning(network: HopNetwork, dimensions: int = 3) -> Optional[Spanning]:
     """The lowest barrier at which the links span the periodic cell in ``dimensions`` (1-3)
     independent directions, and along which; None when they never do. A link between two sites

@@ -10,17 +10,11 @@ import numpy as np
 
 from ..atomic import write_table
 from ..errors import ParameterError
-from .analysis import (Spanning, diffusion_coefficient, diffusion_tensor,
-                       mean_squared_displacement, spanning_where)
+from .analysis import (Spanning, diffusion_coefficient, diffusion_tensor, measured_along,
+                       measured_where, mean_squared_displacement)
 from .kmc import KmcResult
 from .paths import Paths
 from .sites import Sites
-
-
-def measured_where(spanning: Optional[Spanning]) -> str:
-    """Where D is measured, for channels and sheets ("along c", "in the ab plane"): along the
-    directions the paths span the cell in (:meth:`Spanning.directions`); "" for 3D D (MSD/6)."""
-    return "" if spanning is None or spanning.dimensions == 3 else spanning_where(spanning)[0]
 
 
 def write_run_csv(path, element: str, result: KmcResult, cell, spanning: Optional[Spanning],
@@ -28,7 +22,7 @@ def write_run_csv(path, element: str, result: KmcResult, cell, spanning: Optiona
     """MSD(t) ± standard error of one run, measured where its D is (along channels or sheets,
     with the 3D MSD beside it), and D ± error and the tensor's principal values in the header."""
     where = measured_where(spanning)
-    along = spanning.directions(cell) if where else None
+    along = measured_along(spanning, cell)
     msd = mean_squared_displacement(result, along)
     lines = [f"KMC of {element} at {result.temperature!r} K: {result.n_walkers} walkers, "
              f"{int(result.hops.sum())} hops, attempt frequency {float(result.attempt_frequency):.4g} Hz"
