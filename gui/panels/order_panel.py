@@ -35,6 +35,7 @@ from amorpha.engine.elements import elements_present, symbol
 from amorpha.engine.order.local_order import SteinhardtParams, TetrahedralParams
 from amorpha.gui.panels.widgets import double_spin, form_box, form_page, int_spin
 from amorpha.gui.saving import save_as
+from amorpha.gui.viewer.colormap import is_flat
 
 try:  # the pair/angle/structure-factor engine may be absent in older checkouts
     from amorpha.engine.order.angles import AngleParams
@@ -355,7 +356,7 @@ class OrderPanel(QWidget):
             self.value_note.setText(f"{name}: no atom has a value (NaN everywhere).")
             return
         lo, hi = float(ok.min()), float(ok.max())
-        if hi - lo < 1e-9:  # a crystal: one value, draw one narrow bar around it
+        if is_flat(lo, hi):  # a crystal: one value (up to rounding), draw one narrow bar around it
             lo, hi = lo - 0.01, hi + 0.01
         counts, edges = np.histogram(ok, bins=min(60, max(10, int(np.sqrt(len(ok))))), range=(lo, hi))
         self.value_plot.plot(edges, counts, stepMode="center", fillLevel=0,
