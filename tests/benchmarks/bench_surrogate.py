@@ -5,8 +5,9 @@
    off). The issue asks < 1 s for the prediction and ≥ 10⁴× per site.
 2. Active learning against random sampling (calculator calls to reach random's final error), on
    a pool whose spectra are all known, so the curves cost no calculator time: the XANESNET V K set
-   of ../shared/data (1439 first-principles spectra with their descriptors), several seeds. The
-   issue asks at most half the calls.
+   of ../shared/data (1439 first-principles spectra with their descriptors), 12 splits by
+   default: one split's ratio ranges from 0.25 to 0.83 (session 30), so 3 splits gave a median of
+   0.47 and 6 of 0.54. The issue asks at most half the calls.
 
 Run ``python tests/benchmarks/bench_surrogate.py`` (``--seeds N``, ``--sites N`` for the xTB timing).
 """
@@ -92,13 +93,13 @@ def learning_curves(seeds: int, random_repeats: int = 3) -> None:
         ratios.append(reached / budget if reached else np.inf)
         print(f"  split {seed}: random (mean of {random_repeats}) reaches RMSE {final:.4f} with {budget} "
               f"calls; variance reduction reaches it with {reached} and ends at {active.rmse[-1]:.4f}")
-    print(f"active / random calls to random's final error: median {np.median(ratios):.2f} "
-          f"(issue: ≤ 0.5)")
+    print(f"active / random calls to random's final error: median {np.median(ratios):.2f} of "
+          f"{len(ratios)} splits (range {min(ratios):.2f}-{max(ratios):.2f}; issue: ≤ 0.5)")
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=12)
     parser.add_argument("--sites", type=int, default=3)
     args = parser.parse_args(argv)
     speed(args.sites)
