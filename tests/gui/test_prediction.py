@@ -404,6 +404,7 @@ def test_compare_with_random_on_the_shown_structure(qtbot, empty_window, silica,
     assert legend_names(window.prediction_panel) == ["active (variance reduction)", "random"]
     status = window.prediction_panel.status.text()
     assert status.startswith("Random: RMSE") and "after 12 calls" in status
+    assert status.endswith("other random seeds show how much this varies.")
     # each site is computed once for both strategies: 8 held-out + 4 shared starts + 2 × 8 more at most
     assert calculator.calls <= 8 + 4 + 2 * 8
     items = window.prediction_panel.curve_plot.plotItem.listDataItems()
