@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, Q
 
 from amorpha.engine.order.diffraction import REACH, DiffractionParams, log_image
 
-from .widgets import double_spin
+from .widgets import double_spin, empty_plot_note
 
 PROBES = (("parallel", "parallel beam (hard column)"), ("gaussian", "Gaussian probe"),
           ("convergent", "convergent probe (Airy, discs)"))
@@ -73,6 +73,8 @@ class DiffractionPanel(QWidget):
         self.plot.setAspectLocked(True)
         self.plot.setLabel("bottom", "k<sub>x</sub> (1/Å)")
         self.plot.setLabel("left", "k<sub>y</sub> (1/Å)")
+        for side in ("bottom", "left"):  # k in 1/Å as it is, never "(x0.001)"
+            self.plot.getAxis(side).enableAutoSIPrefix(False)
         self.plot.setMinimumHeight(300)
         self.image = pg.ImageItem()
         self.plot.addItem(self.image)
@@ -80,6 +82,7 @@ class DiffractionPanel(QWidget):
                                         label="log₁₀ I (Å²)", width=14)
         self.colorbar.setImageItem(self.image, insert_in=self.plot.getPlotItem())
         self.status = QLabel("No column yet.")
+        empty_plot_note(self.plot, EMPTY_NOTE)
         self.status.setWordWrap(True)
         self.save_image_button = QPushButton("Save image…")
         self.save_image_button.setToolTip("The pattern as shown, with its k axes and colour bar "
@@ -144,6 +147,9 @@ class DiffractionPanel(QWidget):
             outside = image[np.hypot(k[None, :], k[:, None]) > hide]
             low, high = 0.0, float(outside.max()) if outside.size and outside.max() > 0 else 1.0
             self.colorbar.setLabel("left", "I (Å²)")
+        if self.image.scene() is None:  # the empty plot's note took its place
+            self.plot.clear()
+            self.plot.addItem(self.image)
         self.image.setImage(image.T, autoLevels=False)  # ImageItem is indexed [x, y]
         self.colorbar.setLevels((low, high))
         dk = k[1] - k[0]
@@ -153,8 +159,12 @@ class DiffractionPanel(QWidget):
     def clear(self, message: str) -> None:
         self.result = None
         self.image.clear()
+        empty_plot_note(self.plot, EMPTY_NOTE)
         self._set_saveable(False)
         self.status.setText(message)
+
+
+EMPTY_NOTE = "No pattern yet.<br>Click an atom: its column's pattern shows here."
 
 
 def _scatterers(column, probe: str) -> str:

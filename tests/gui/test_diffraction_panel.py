@@ -25,8 +25,18 @@ def show_pattern(qtbot, window, action):
     return window.diffraction.result
 
 
+def plot_notes(panel):
+    import pyqtgraph as pg
+
+    return [i for i in panel.plot.getPlotItem().items if isinstance(i, pg.TextItem)]
+
+
 def test_clicked_atom_gives_the_zone_axis_pattern_and_a_marker(qtbot, window):
     window.docks["Diffraction"].raise_()
+    panel = window.diffraction_panel
+    (note,) = plot_notes(panel)  # before a click the plot says what fills it
+    assert "Click an atom" in note.textItem.toPlainText()
+    assert not panel.plot.getAxis("bottom").autoSIPrefix  # 1/Å as it is, never "(x0.001)"
     atom = 62  # inside the model
     result = show_pattern(qtbot, window, lambda: window.select_atom(atom))
     column = result.column
@@ -49,7 +59,7 @@ def test_clicked_atom_gives_the_zone_axis_pattern_and_a_marker(qtbot, window):
     np.testing.assert_allclose(centre, window.atoms.positions[atom], atol=1e-3)
     status = window.diffraction_panel.status.text()
     assert "atoms in the column" in status and "distinct atoms of the model" in status, status
-    assert window.diffraction_panel.image.image is not None
+    assert panel.image.image is not None and panel.image.scene() is not None and not plot_notes(panel)
 
 
 def test_settings_and_camera_recompute(qtbot, window):
@@ -85,3 +95,7 @@ def test_hidden_panel_computes_nothing_and_new_model_forgets(qtbot, window):
         window.set_model(bulk("Si", "diamond", 5.431, cubic=True).repeat((3, 3, 3)), "Si")
     assert window.diffraction.result is None and not window.diffraction.marker.visible
     assert "click an atom" in window.diffraction_panel.status.text()
+    assert len(plot_notes(window.diffraction_panel)) == 1  # the old pattern is gone, the note back
+    # and the next click brings a pattern back in place of the note
+    show_pattern(qtbot, window, lambda: window.select_atom(10))
+    assert not plot_notes(window.diffraction_panel)
