@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, Q
 
 from amorpha.engine.order.diffraction import REACH, DiffractionParams, log_image
 
-from .widgets import double_spin, empty_plot_note
+from .widgets import double_spin, empty_plot_note, plain_axes
 
 PROBES = (("parallel", "parallel beam (hard column)"), ("gaussian", "Gaussian probe"),
           ("convergent", "convergent probe (Airy, discs)"))
@@ -73,8 +73,7 @@ class DiffractionPanel(QWidget):
         self.plot.setAspectLocked(True)
         self.plot.setLabel("bottom", "k<sub>x</sub> (1/Å)")
         self.plot.setLabel("left", "k<sub>y</sub> (1/Å)")
-        for side in ("bottom", "left"):  # k in 1/Å as it is, never "(x0.001)"
-            self.plot.getAxis(side).enableAutoSIPrefix(False)
+        plain_axes(self.plot)
         self.plot.setMinimumHeight(300)
         self.image = pg.ImageItem()
         self.plot.addItem(self.image)

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 
 from amorpha.engine.elements import elements_present, symbol
 from amorpha.engine.order.local_order import SteinhardtParams, TetrahedralParams
-from amorpha.gui.panels.widgets import double_spin, form_box, form_page, int_spin
+from amorpha.gui.panels.widgets import double_spin, empty_plot_note, form_box, form_page, int_spin
 from amorpha.gui.saving import save_as
 from amorpha.gui.viewer.colormap import is_flat
 
@@ -257,7 +257,7 @@ class OrderPanel(QWidget):
         self.neighbor.setCurrentText("O" if "O" in present and "Si" in present else ANY)
         self.values.clear()
         self.value_choice.clear()
-        self.value_plot.clear()
+        empty_plot_note(self.value_plot, "No values yet.<br>Compute q<sub>l</sub> or tetrahedral q above.")
         self.value_note.setText("Compute an order parameter; it is added as a per-atom column "
                                 "(View panel → Colour by).")
         self.set_busy(False)
@@ -277,7 +277,7 @@ class OrderPanel(QWidget):
             half = max(1.0, np.floor(cell_height / 2 * 10) / 10)
             self.sq_r_max.setValue(min(10.0, half))
         self.curves = None
-        self.dist_plot.clear()
+        empty_plot_note(self.dist_plot, "No curve yet.<br>Choose what to show and Compute.")
         self.dist_note.setText("")
         self.export_csv_button.setEnabled(False)
         self.export_png_button.setEnabled(False)
@@ -361,6 +361,7 @@ class OrderPanel(QWidget):
         counts, edges = np.histogram(ok, bins=min(60, max(10, int(np.sqrt(len(ok))))), range=(lo, hi))
         self.value_plot.plot(edges, counts, stepMode="center", fillLevel=0,
                              brush=pg.mkBrush(90, 140, 200, 160), pen=pg.mkPen(40, 80, 140))
+        self.value_plot.enableAutoRange()  # the empty plot's note fixed the range
         missing = len(values) - len(ok)
         self.value_note.setText(
             f"{name}: mean {ok.mean():.5f}, std {ok.std():.5f} over {len(ok):,} atoms"

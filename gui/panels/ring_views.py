@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from amorpha.engine.order import homology
 from amorpha.engine.order.ring_density import RingDensityParams, compute_ring_density
+from amorpha.gui.panels.widgets import plain_axes
 
 ALL = "all atoms"
 H_COLOURS = {1: (40, 110, 200), 2: (230, 120, 30)}
@@ -84,6 +85,7 @@ def _image_plot(layout: pg.GraphicsLayoutWidget, col: int, title: str, ylabel: s
     plot.hideButtons()
     plot.setLabel("bottom", "x (Å)")
     plot.setLabel("left", ylabel)
+    plain_axes(plot)
     image = pg.ImageItem(axisOrder="row-major")
     image.setColorMap(pg.colormap.get("viridis"))
     plot.addItem(image)
@@ -113,6 +115,7 @@ class RingDensityView(_Tab):
         self.half_width.setValue(6.0)
         self.half_width.setSuffix(" Å")
         self.half_width.setToolTip("The maps cover ±this distance from the ring centre")
+        self.half_width.valueChanged.connect(self._draw)  # an empty map shows the span asked for
         self.size = QComboBox()
         self.size.setToolTip("Ring size (counted as in the histogram) whose mean density is shown")
         self.size.currentIndexChanged.connect(self._draw)
@@ -200,6 +203,9 @@ class RingDensityView(_Tab):
 
     def _draw(self) -> None:
         res = self.result
+        w = float(res.edges[-1]) if res is not None else self.half_width.value()
+        for plot in (self.plane_plot, self.side_plot):  # empty maps span what the next will
+            plot.setRange(xRange=(-w, w), yRange=(-w, w), padding=0.02)
         if res is None or self.size.currentData() is None:
             self.plane.clear()
             self.side.clear()
@@ -207,14 +213,11 @@ class RingDensityView(_Tab):
             return
         n = int(self.size.currentData())
         rho0 = res.bulk_density if np.isfinite(res.bulk_density) and res.bulk_density > 0 else 1.0
-        w = float(res.edges[-1])
         rect = (-w, -w, 2 * w, 2 * w)
         plane, side = res.slab(n, "z", SLAB).T / rho0, res.slab(n, "y", SLAB).T / rho0
         # row-major images: rows are the vertical axis
         self.plane.setImage(plane, autoLevels=False, rect=rect)
         self.side.setImage(side, autoLevels=False, rect=rect)
-        for plot in (self.plane_plot, self.side_plot):
-            plot.setRange(xRange=(-w, w), yRange=(-w, w), padding=0.02)
         top, peak = colour_top(plane, side)
         self.bar.setLevels((0.0, top))
         self.clip_note.setText(f"Colours saturate at ρ/ρ₀ = {top:.3g} ({CLIP_PERCENTILE:g}th percentile); "

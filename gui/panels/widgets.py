@@ -92,3 +92,10 @@ def empty_plot_note(plot, html: str) -> None:
     note.setPos(0.5, 0.5)
     plot.addItem(note)
     plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+
+
+def plain_axes(plot) -> None:
+    """Tick labels in the axis label's own unit (Å, 1/Å), never rescaled to "(x0.001)": an empty
+    map's default view would otherwise read ±700 × 0.001."""
+    for side in ("bottom", "left"):
+        plot.getAxis(side).enableAutoSIPrefix(False)

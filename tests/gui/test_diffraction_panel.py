@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 from ase.build import bulk
 
+from .plots import plot_notes
+
 A_CU = 3.615
 
 
@@ -25,17 +27,11 @@ def show_pattern(qtbot, window, action):
     return window.diffraction.result
 
 
-def plot_notes(panel):
-    import pyqtgraph as pg
-
-    return [i for i in panel.plot.getPlotItem().items if isinstance(i, pg.TextItem)]
-
-
 def test_clicked_atom_gives_the_zone_axis_pattern_and_a_marker(qtbot, window):
     window.docks["Diffraction"].raise_()
     panel = window.diffraction_panel
-    (note,) = plot_notes(panel)  # before a click the plot says what fills it
-    assert "Click an atom" in note.textItem.toPlainText()
+    (note,) = plot_notes(panel.plot)  # before a click the plot says what fills it
+    assert "Click an atom" in note
     assert not panel.plot.getAxis("bottom").autoSIPrefix  # 1/Å as it is, never "(x0.001)"
     atom = 62  # inside the model
     result = show_pattern(qtbot, window, lambda: window.select_atom(atom))
@@ -59,7 +55,7 @@ def test_clicked_atom_gives_the_zone_axis_pattern_and_a_marker(qtbot, window):
     np.testing.assert_allclose(centre, window.atoms.positions[atom], atol=1e-3)
     status = window.diffraction_panel.status.text()
     assert "atoms in the column" in status and "distinct atoms of the model" in status, status
-    assert panel.image.image is not None and panel.image.scene() is not None and not plot_notes(panel)
+    assert panel.image.image is not None and panel.image.scene() is not None and not plot_notes(panel.plot)
 
 
 def test_settings_and_camera_recompute(qtbot, window):
@@ -95,7 +91,7 @@ def test_hidden_panel_computes_nothing_and_new_model_forgets(qtbot, window):
         window.set_model(bulk("Si", "diamond", 5.431, cubic=True).repeat((3, 3, 3)), "Si")
     assert window.diffraction.result is None and not window.diffraction.marker.visible
     assert "click an atom" in window.diffraction_panel.status.text()
-    assert len(plot_notes(window.diffraction_panel)) == 1  # the old pattern is gone, the note back
+    assert len(plot_notes(window.diffraction_panel.plot)) == 1  # the old pattern is gone, the note back
     # and the next click brings a pattern back in place of the note
     show_pattern(qtbot, window, lambda: window.select_atom(10))
-    assert not plot_notes(window.diffraction_panel)
+    assert not plot_notes(window.diffraction_panel.plot)

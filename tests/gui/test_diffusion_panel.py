@@ -13,6 +13,8 @@ from ase.build import bulk
 
 from amorpha.engine.diffusion import arrhenius_fit, diffusion_coefficient
 
+from .plots import plot_notes
+
 A_AG = 4.09
 
 
@@ -103,11 +105,10 @@ def test_sites_paths_profiles_and_picking(qtbot, fcc_window):
     assert viewer.bonds_node.visible
 
     # a row of the table plots that path's profile and highlights it; before, the plot says so
-    import pyqtgraph as pg
-    (note,) = [i for i in panel.profile_plot.getPlotItem().items if isinstance(i, pg.TextItem)]
-    assert "pick a row in Paths" in note.textItem.toHtml()
+    (note,) = plot_notes(panel.profile_plot)
+    assert "pick a row in Paths" in note
     panel.select_path(17)
-    assert not [i for i in panel.profile_plot.getPlotItem().items if isinstance(i, pg.TextItem)]
+    assert not plot_notes(panel.profile_plot)
     assert overlay.highlighted == 17 and overlay.highlight_node.visible
     (curve, saddle) = [c for c in panel.profile_plot.getPlotItem().listDataItems()]
     distance, energy = landscape.paths.profile(17)

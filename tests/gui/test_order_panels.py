@@ -2,13 +2,14 @@
 import csv
 
 import numpy as np
-import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import Qt
 
 from amorpha.engine.build.crystals import alpha_quartz, beta_cristobalite
 from amorpha.gui.panels.order_panel import GR, HAVE_DISTRIBUTIONS, SQ
 from amorpha.engine.order.rings import write_ring_statistics
+
+from .plots import plot_notes
 
 pytestmark = pytest.mark.gl
 
@@ -58,10 +59,10 @@ def atoms_of(result, ring_ids):
 def test_cristobalite_rings_histogram_bar_and_row_selection(qtbot, window, tmp_path):
     show(qtbot, window, beta_cristobalite((2, 2, 2)))
     assert window.rings_panel.count_element.currentText() == "Si"
-    notes = [i for i in window.rings_panel.plot.getPlotItem().items if isinstance(i, pg.TextItem)]
-    assert ["Compute rings" in n.toPlainText() for n in notes] == [True]  # not an empty frame
+    notes = plot_notes(window.rings_panel.plot)
+    assert ["Compute rings" in n for n in notes] == [True]  # not an empty frame
     result = rings(qtbot, window)
-    assert not [i for i in window.rings_panel.plot.getPlotItem().items if isinstance(i, pg.TextItem)]
+    assert not plot_notes(window.rings_panel.plot)
     n_si = int(np.count_nonzero(window.atoms.numbers == 14))
     assert result.histogram() == {6: 2 * n_si}
     heights = window.rings_panel.bars.opts["height"]
@@ -164,7 +165,9 @@ def test_tetrahedral_and_steinhardt_columns(qtbot, window):
     show(qtbot, window, alpha_quartz((3, 3, 3)))
     order = window.order_panel
     assert order.centre.currentText() == "Si" and order.neighbor.currentText() == "O"
+    assert ["Compute q" in n for n in plot_notes(order.value_plot)] == [True]  # not an empty frame
     run(qtbot, window, order.tetrahedral_button)
+    assert not plot_notes(order.value_plot)
     assert "0.99965" in order.value_note.text()
     q = window.atoms.arrays["tetrahedral_q"]
     assert np.allclose(q[window.atoms.numbers == 14], 0.99965, atol=1e-5)
@@ -186,6 +189,7 @@ def test_distributions_plot_and_export(qtbot, window, tmp_path):
     show(qtbot, window, alpha_quartz((3, 3, 3)))
     order = window.order_panel
     order.tabs.setCurrentIndex(1)
+    assert ["Compute" in n for n in plot_notes(order.dist_plot)] == [True]
     for index, header in ((0, "r (Å)"), (1, "q (1/Å)"), (2, "angle (deg)")):
         order.kind.setCurrentIndex(index)
         run(qtbot, window, order.distribution_button)
