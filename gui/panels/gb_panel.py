@@ -348,6 +348,9 @@ class GbPanel(QWidget):
             f"<b>{n:,} candidates</b> of {params.boundary.name}: {params.nx} × {params.ny} "
             f"translations (repeat {px:.2f} × {py:.2f} Å) × {len(params.dz)} dz × "
             f"{len(params.removal)} thresholds; budget {budget:,}")
+        if self.map_image.image is None:  # nothing searched yet: the plots span what a search will fill
+            self.map_plot.setRange(xRange=(0, px), yRange=(0, py), padding=0.05)
+            self.curve_plot.setXRange(0, budget, padding=0.05)
 
     def select_boundary(self, crystal: str, sigma: int, plane, axis=(0, 0, 1)) -> None:
         self.crystal.set_value(crystal)
@@ -362,6 +365,8 @@ class GbPanel(QWidget):
         self.tabs.setEnabled(not busy)
 
     def clear_results(self) -> None:
+        for plot in (self.curve_plot, self.map_plot):  # follow the search, not the empty view
+            plot.enableAutoRange()
         self.points.setData([], [])
         self.best_curve.setData([], [])
         self.map_image.clear()
