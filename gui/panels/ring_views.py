@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from amorpha.engine.order import homology
 from amorpha.engine.order.ring_density import RingDensityParams, compute_ring_density
-from amorpha.gui.panels.widgets import plain_axes
+from amorpha.gui.panels.widgets import note_item, plain_axes
 
 ALL = "all atoms"
 H_COLOURS = {1: (40, 110, 200), 2: (230, 120, 30)}
@@ -259,6 +259,11 @@ class HomologyView(_Tab):
         self.plot.addItem(self.diagonal)
         self.highlight = pg.ScatterPlotItem(size=13, pen=pg.mkPen(200, 0, 0, width=2), brush=None)
         self.plot.addItem(self.highlight)
+        # the diagram's items stay; the note shows while there is no diagram, below the diagonal
+        # where no point can lie
+        self.empty_note = note_item("No diagram yet.<br>Compute diagram: each loop (H1) and cavity "
+                                    "(H2) shows here at its birth and death α².", 0.68, 0.22)
+        self.plot.addItem(self.empty_note)
         self.note = QLabel("Click a point (Ctrl: add) to highlight the atoms of its creating and "
                            "killing simplices in the viewer.")
         self.note.setWordWrap(True)
@@ -296,6 +301,7 @@ class HomologyView(_Tab):
             if len(sel):
                 top = max(top, float(result.death[sel].max()))
         self.diagonal.setData([0, top * 1.05], [0, top * 1.05])
+        self.empty_note.setVisible(result is None)
         if result is not None:
             counts = np.bincount(result.dimension, minlength=3)
             where = result.element or "all atoms"

@@ -81,16 +81,21 @@ def sorted_row_table(proxy, selection_mode: QAbstractItemView.SelectionMode) -> 
 NOTE_WIDTH_PX = 230
 
 
-def empty_plot_note(plot, html: str) -> None:
-    """Clear ``plot`` (a pyqtgraph PlotWidget) and say in grey, in its middle, why it is empty and
-    what fills it; the view is set to 0-1 so no stale range shows."""
+def note_item(html: str, x: float = 0.5, y: float = 0.5):
+    """A grey, centred, wrapped note at (x, y) of a plot: why the plot is empty and what fills it."""
     import pyqtgraph as pg
 
-    plot.clear()
     note = pg.TextItem(html=f"<div style='color:#6e6e6e; text-align:center'>{html}</div>", anchor=(0.5, 0.5))
     note.setTextWidth(NOTE_WIDTH_PX)  # wrapped: a dock's plot is often narrower than one line
-    note.setPos(0.5, 0.5)
-    plot.addItem(note)
+    note.setPos(x, y)
+    return note
+
+
+def empty_plot_note(plot, html: str) -> None:
+    """Clear ``plot`` (a pyqtgraph PlotWidget) and put :func:`note_item` in its middle; the view
+    is set to 0-1 so no stale range shows."""
+    plot.clear()
+    plot.addItem(note_item(html))
     plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
 
 

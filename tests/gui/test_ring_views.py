@@ -44,9 +44,13 @@ def test_strong_density_and_homology_tabs(qtbot, window):  # noqa: F811
     hom = panel.homology
     panel.tabs.setCurrentWidget(hom)
     assert hom.element.currentText() == "Si"
+    assert hom.empty_note.isVisible() and "No diagram yet" in hom.empty_note.textItem.toPlainText()
     run(qtbot, window, hom.button)
     res = hom.result
     assert res is not None and (res.dimension == 1).any() and "loops" in hom.status.text()
+    assert not hom.empty_note.isVisible()
+    top = res.death[np.isfinite(res.death)].max()  # the view follows the diagram, not the note
+    qtbot.waitUntil(lambda: hom.plot.getPlotItem().getViewBox().viewRange()[1][1] >= top, timeout=3000)
     points = hom.scatters[1].points()
     hom._clicked(hom.scatters[1], [points[0]])
     pair = int(points[0].data())
