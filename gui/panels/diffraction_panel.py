@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, Q
 
 from amorpha.engine.order.diffraction import REACH, DiffractionParams, log_image
 
-from .widgets import double_spin, empty_plot_note, plain_axes
+from .widgets import double_spin, note_item, plain_axes
 
 PROBES = (("parallel", "parallel beam (hard column)"), ("gaussian", "Gaussian probe"),
           ("convergent", "convergent probe (Airy, discs)"))
@@ -80,8 +80,11 @@ class DiffractionPanel(QWidget):
         self.colorbar = pg.ColorBarItem(colorMap=pg.colormap.get("inferno"), interactive=False,
                                         label="log₁₀ I (Å²)", width=14)
         self.colorbar.setImageItem(self.image, insert_in=self.plot.getPlotItem())
+        # the image stays in the plot; the note shows while there is no pattern, at k = 0
+        self.empty_note = note_item(EMPTY_NOTE, 0.0, 0.0)
+        self.plot.addItem(self.empty_note)
+        self._show_empty()
         self.status = QLabel("No column yet.")
-        empty_plot_note(self.plot, EMPTY_NOTE)
         self.status.setWordWrap(True)
         self.save_image_button = QPushButton("Save image…")
         self.save_image_button.setToolTip("The pattern as shown, with its k axes and colour bar "
@@ -146,19 +149,23 @@ class DiffractionPanel(QWidget):
             outside = image[np.hypot(k[None, :], k[:, None]) > hide]
             low, high = 0.0, float(outside.max()) if outside.size and outside.max() > 0 else 1.0
             self.colorbar.setLabel("left", "I (Å²)")
-        if self.image.scene() is None:  # the empty plot's note took its place
-            self.plot.clear()
-            self.plot.addItem(self.image)
+        self.empty_note.hide()
         self.image.setImage(image.T, autoLevels=False)  # ImageItem is indexed [x, y]
         self.colorbar.setLevels((low, high))
         dk = k[1] - k[0]
         self.image.setRect(QRectF(k[0] - 0.5 * dk, k[0] - 0.5 * dk, len(k) * dk, len(k) * dk))
         self.plot.setRange(xRange=(k[0], k[-1]), yRange=(k[0], k[-1]), padding=0)
 
+    def _show_empty(self) -> None:
+        """The note, in a view as wide as the next pattern (±k max)."""
+        self.empty_note.show()
+        k = self.k_max.value()
+        self.plot.setRange(xRange=(-k, k), yRange=(-k, k), padding=0)
+
     def clear(self, message: str) -> None:
         self.result = None
         self.image.clear()
-        empty_plot_note(self.plot, EMPTY_NOTE)
+        self._show_empty()
         self._set_saveable(False)
         self.status.setText(message)
 

@@ -286,8 +286,7 @@ class RingsPanel(QWidget):
         unit = result.count_element if result is not None else (chosen if chosen != NODES else None)
         self.plot.getPlotItem().setLabel("bottom", f"Ring size ({unit or 'atoms'})")  # the model's, not Si's
         if result is None:
-            self.plot.getPlotItem().getAxis("bottom").setTicks(None)
-            empty_plot_note(self.plot, "No rings yet.<br>Compute rings to see their sizes here.")
+            self._empty("No rings yet.<br>Compute rings to see their sizes here.")
             self.summary.setText("")
             self.status.setText("Bonds: the Structure panel's cutoffs.")
             return
@@ -306,14 +305,18 @@ class RingsPanel(QWidget):
         self.table.resizeColumnsToContents()
         self.result_shown.emit()
 
+    def _empty(self, html: str) -> None:
+        """The histogram without bars: plain ticks and a note saying why."""
+        self.plot.getPlotItem().getAxis("bottom").setTicks(None)
+        empty_plot_note(self.plot, html)
+
     def _draw_bars(self) -> None:
         self.plot.clear()
         hist = self.result.histogram()
         if not hist:
             self.bars = None
-            self.plot.getPlotItem().getAxis("bottom").setTicks(None)
-            empty_plot_note(self.plot, f"No counted ring up to {self.result.max_size} atoms.<br>"
-                                       "Raise Max size, or check the bonds.")
+            self._empty(f"No counted ring up to {self.result.max_size} atoms.<br>"
+                        "Raise Max size, or check the bonds.")
             return
         sizes = np.array(sorted(hist))
         heights = np.array([hist[s] for s in sizes])
