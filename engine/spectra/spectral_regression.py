@@ -218,8 +218,10 @@ def _estimator(params: RegressionParams, n_spectrum: int, n_composition: int):
         regressor = GridSearchCV(KernelRidge(kernel="rbf"), {"alpha": alphas[::4],
                                  "gamma": 1.0 / (width * np.array([0.25, 0.5, 1, 2, 4])) ** 2}, cv=3)
     elif params.regressor == "gp":
+        # Far below the typical distance the kernel between any two samples vanishes and the
+        # fit is white noise about the mean (R² < 0 on Si coordination with a 1e-2 bound).
         width = np.sqrt(params.n_pca or n_spectrum + n_composition)
-        kernel = ConstantKernel(1.0, (1e-3, 1e3)) * RBF(width, (width * 1e-2, width * 1e2)) \
+        kernel = ConstantKernel(1.0, (1e-3, 1e3)) * RBF(width, (width * 1e-1, width * 1e2)) \
             + WhiteKernel(1e-2, (1e-8, 1e1))
         regressor = GaussianProcessRegressor(kernel, normalize_y=True, random_state=params.seed)
     else:
