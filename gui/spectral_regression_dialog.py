@@ -84,8 +84,8 @@ class SpectralRegressionDialog(QDialog):
         self.load_button.setToolTip("CSV, one row per sample: columns named by energy (eV) hold the spectrum, "
                                     "'composition:…' columns the composition, the other numeric columns targets")
         self.n_models = int_spin(5, 2000, BuiltinParams.n_models, " models")
-        self.n_models.setToolTip("Under a second each. With 30 models each fold tests 6, and R² moves by "
-                                 "tenths with the draw; 100 give steadier numbers (Si–O–Si angle R² ~0.9)")
+        self.n_models.setToolTip("Under a second each. With 30 models each fold tests 6 and R² moves by "
+                                 "tenths with the draw; 100 (Si–O–Si angle R² ~0.9) are steadier")
         self.n_si = int_spin(64, 1024, BuiltinParams.n_si, " Si each")
         self.builtin_button = QPushButton("Run built-in a-SiOx task")
         self.builtin_button.setToolTip("Build a-SiOx models (x 0.3–2, random bonding and mixture), predict "

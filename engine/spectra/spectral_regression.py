@@ -350,9 +350,10 @@ def compare_models(table: SpectrumTable, target: str, params: RegressionParams =
 @dataclass(frozen=True)
 class BuiltinParams:
     """Many small a-SiOx models: ``n_models`` of ``n_si`` Si, x spread over ``x_range``, the two
-    builder forms alternating; ``switches_per_atom`` trades network quality for speed."""
+    builder forms alternating; ``switches_per_atom`` trades network quality for speed. 100 models
+    (about 80 s): with 30, each of 5 folds tests 6 and R² moves by tenths with the draw."""
 
-    n_models: int = 30
+    n_models: int = 100
     n_si: int = 64
     x_range: tuple = (0.3, 2.0)
     switches_per_atom: float = 0.5

@@ -77,7 +77,7 @@ def explain_calibration(model, draws: int) -> None:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", type=int, default=30)
+    parser.add_argument("--models", type=int, default=BuiltinParams().n_models)
     parser.add_argument("--draws", type=int, default=30)
     args = parser.parse_args(argv)
     if not MODEL.is_file():
