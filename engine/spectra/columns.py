@@ -195,6 +195,10 @@ def read_columns(path: "os.PathLike[str] | str") -> Spectrum:
     """
     table = read_table(path)
     meta = table.meta
+    if any("Core loss function" in c for c in table.comments):  # OptaDOS's banner
+        raise ReadError(table.path, None, "an OptaDOS core-loss file: computed site spectra, not one "
+                                          "measured spectrum; put its seed.cell beside it and open the "
+                                          "folder with Train from folder… in the Predict panel")
     if table.y_only:
         if "XPERCHAN" not in meta:
             raise ReadError(table.path, None, "EMSA Y data without XPERCHAN: the energy step is unknown")

@@ -1,6 +1,6 @@
 """Folders of computed site spectra with their structures, as training sets come.
 
-Three layouts are recognised, tried in this order:
+Four layouts are recognised, tried in this order:
 
 * **XANESNET**: ``xyz_<split>/name.xyz`` beside ``xanes_<split>/name.txt`` (``xyz``/``xanes``
   without a split also works). The absorber is atom 0, the split is ``<split>`` ("train", "test").
@@ -9,6 +9,9 @@ Three layouts are recognised, tried in this order:
 * **FEFF**: any folder below holding ``feff.inp`` and ``xmu.dat`` is one site (see
   :func:`~amorpha.engine.spectra.feff.read_feff_site`; the mp-*/FEFF-XANES/NNN_El layout ties it
   to the POSCAR above).
+* **CASTEP**: any folder below holding OptaDOS's ``seed_core_edge.dat`` beside ``seed-out.cell``
+  (the geometry CASTEP ended on) or ``seed.cell``: every site block of the file is one record (see
+  :mod:`~amorpha.engine.spectra.castep`).
 * **Pairs**: a structure ``name.xyz|.extxyz|.cif|.vasp|.poscar`` (or ``POSCAR``/``CONTCAR``) with a
   spectrum ``name.txt|.csv|.dat`` (``POSCAR.txt`` for a POSCAR) in the same folder, or several
   spectra ``name.site<N>.txt`` for sites N of one structure. Without ``site<N>`` the absorber is
@@ -33,6 +36,7 @@ from ase import Atoms
 
 from amorpha.engine.errors import ReadError
 from amorpha.engine.io import StructureReadError, read_structure
+from amorpha.engine.spectra.castep import CORE_SUFFIX, castep_sites
 from amorpha.engine.spectra.columns import read_columns
 from amorpha.engine.spectra.feff import read_feff_site
 from amorpha.engine.spectra.spectrum import SiteSpectra, Spectrum, SpectrumError
@@ -60,7 +64,7 @@ class SpectrumFolder:
     """The records of a spectrum folder, the layout found, and what could not be read."""
 
     path: str
-    layout: str  # "xanesnet", "feff" or "pairs"
+    layout: str  # "xanesnet", "feff", "castep" or "pairs"
     records: list[SiteRecord]
     problems: list[ReadError] = field(default_factory=list)
     #: how the edge was found when no file named it (:func:`infer_edge`), else ""
@@ -159,8 +163,8 @@ def site_spectra(records: list[SiteRecord], grid=None) -> SiteSpectra:
 
 # ----------------------------------------------------------------------------- reading
 
-# A job reads one record; it returns the record or raises ReadError naming its file.
-_Job = Callable[[], SiteRecord]
+# A job reads one file's records (most files hold one site); it raises ReadError naming its file.
+_Job = Callable[[], list[SiteRecord]]
 
 
 def read_spectrum_folder(path: "os.PathLike[str] | str", *, edge: str = "", strict: bool = False,
@@ -177,14 +181,16 @@ def read_spectrum_folder(path: "os.PathLike[str] | str", *, edge: str = "", stri
     if not root.is_dir():
         raise ReadError(root, None, "not a folder" if root.exists() else "no such folder")
     report(progress, 0.0, f"looking into {root.name}")
-    for layout, find in (("xanesnet", _xanesnet_jobs), ("feff", _feff_jobs), ("pairs", _pair_jobs)):
+    for layout, find in (("xanesnet", _xanesnet_jobs), ("feff", _feff_jobs), ("castep", _castep_jobs),
+                         ("pairs", _pair_jobs)):
         problems: list[ReadError] = []  # only the layout found reports its unpaired files
         jobs = find(root, problems, edge)
         if jobs:
             break
     else:
         raise ReadError(root, None, "no site spectra found: expected xyz_*/ and xanes_*/ folders "
-                                    "(XANESNET), folders with feff.inp and xmu.dat (FEFF), or "
+                                    "(XANESNET), folders with feff.inp and xmu.dat (FEFF), "
+                                    "seed_core_edge.dat beside seed.cell (CASTEP/OptaDOS), or "
                                     "structure files with a spectrum of the same name")
     if strict and problems:
         raise problems[0]
@@ -193,7 +199,7 @@ def read_spectrum_folder(path: "os.PathLike[str] | str", *, edge: str = "", stri
                                f"reading {layout} spectra"):
         for job in jobs[start:stop]:
             try:
-                records.append(job())
+                records.extend(job())
             except ReadError as exc:
                 if strict:
                     raise
@@ -281,7 +287,7 @@ def _xanesnet_jobs(root: Path, problems: list, edge: str) -> list[_Job]:
                                       f"no structure {stem}.xyz in {xyz_dir.name}; skipped"))
         for stem in sorted(structures.keys() & spectra.keys()):
             jobs.append(lambda s=structures[stem], t=spectra[stem], split=split:
-                        read_pair(s, t, 0, split, edge, name=f"{split}/{s.stem}" if split else s.stem))
+                        [read_pair(s, t, 0, split, edge, name=f"{split}/{s.stem}" if split else s.stem)])
     return jobs
 
 
@@ -290,10 +296,28 @@ def _feff_jobs(root: Path, problems: list, edge: str) -> list[_Job]:
 
     def job(site_dir: Path) -> SiteRecord:
         atoms, spectrum, index = read_feff_site(site_dir, poscars=poscars)
-        return SiteRecord(atoms, index, spectrum, "", site_dir.relative_to(root).as_posix() or ".")
+        return [SiteRecord(atoms, index, spectrum, "", site_dir.relative_to(root).as_posix() or ".")]
 
     return [lambda d=d: job(d) for d in _walk(root)
             if (d / "xmu.dat").is_file() and (d / "feff.inp").is_file()]
+
+
+def _castep_jobs(root: Path, problems: list, edge: str) -> list[_Job]:
+    def job(cell: Path, core: Path) -> list[SiteRecord]:
+        atoms, sites = castep_sites(cell, core)
+        name = (core.parent / core.name[:-len(CORE_SUFFIX)]).relative_to(root).as_posix()
+        return [SiteRecord(atoms, index, spectrum, "", f"{name} {spectrum.label}") for index, spectrum in sites]
+
+    jobs: list[_Job] = []
+    for folder in _walk(root):
+        for core in sorted(folder.glob("*" + CORE_SUFFIX)):
+            seed = core.name[:-len(CORE_SUFFIX)]
+            cell = next((c for c in (folder / f"{seed}-out.cell", folder / f"{seed}.cell") if c.is_file()), None)
+            if cell is None:
+                problems.append(ReadError(core, None, f"no {seed}.cell beside it; skipped"))
+            else:
+                jobs.append(lambda c=cell, k=core: job(c, k))
+    return jobs
 
 
 def _pair_jobs(root: Path, problems: list, edge: str) -> list[_Job]:
@@ -317,7 +341,7 @@ def _pair_jobs(root: Path, problems: list, edge: str) -> list[_Job]:
             paired.add(stem)
             name = (folder / spectrum.stem).relative_to(root).as_posix()
             jobs.append(lambda s=structures[stem], t=spectrum, a=site, n=name, sp=split:
-                        read_pair(s, t, a, sp, edge, name=n, cache=cache))
+                        [read_pair(s, t, a, sp, edge, name=n, cache=cache)])
         for stem in sorted(structures.keys() - paired):
             problems.append(ReadError(structures[stem], None,
                                       f"no spectrum {stem}.txt/.csv/.dat beside it; skipped"))

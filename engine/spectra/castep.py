@@ -1,0 +1,151 @@
+"""CASTEP core-loss results: OptaDOS ``seed_core_edge.dat`` site spectra and the ``seed.cell`` they
+belong to.
+
+OptaDOS (``task: core``) writes one block per site and edge: a comment ``# Si 1 K1`` (the
+element, the atom's rank among the atoms of its species in the cell, the edge; a fourth word names
+a labelled species such as ``Si:exc``, the core-hole atom of a supercell), rows ``E dos`` or, with
+lifetime and instrumental broadening, ``E dos dos_broadened``, then a blank line. The energies are
+Kohn-Sham energies (from the Fermi level when OptaDOS set it to zero), so the edge comes from the
+block's name, never from the axis. The cell's species (ASE's ``castep_custom_species``) place each
+block on its atom.
+"""
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+from ase.data import atomic_numbers
+
+from amorpha.engine.errors import ReadError
+from amorpha.engine.spectra.columns import read_text, split_lines
+from amorpha.engine.spectra.spectrum import Spectrum, SpectrumError, check_grid
+
+CORE_SUFFIX = "_core_edge.dat"
+_EDGES = {"K1": "K"}  # OptaDOS's other names are ours already (L1, L2,3, M4,5, ...)
+_NUMBER = r"([-+]?\d*\.?\d+(?:[EeDd][-+]?\d+)?)"
+_BROADENING = {"gaussian_fwhm": re.compile(r"Gaussian broadening: FWHM\s+" + _NUMBER),
+               "lorentzian_fwhm": re.compile(r"Lorentzian width\s+" + _NUMBER),
+               "lorentzian_scale": re.compile(r"Lorentzian scale\s+" + _NUMBER),
+               "lorentzian_offset": re.compile(r"Lorentzian offset\s+" + _NUMBER)}
+
+
+@dataclass(frozen=True)
+class CoreEdge:
+    """One block of a core-loss file: ``rank``-th atom (from 1) of ``species`` in the cell."""
+
+    element: str
+    rank: int
+    edge: str
+    species: str  # as the cell names it: the label (Si:exc), else the element
+    spectrum: Spectrum
+    line: int  # of the block's name, for messages
+
+
+def _block_name(words: list[str]) -> tuple[str, int, str, str] | None:
+    """(element, rank, edge, species) of a ``# Si 1 K1 [label]`` line, else None."""
+    if len(words) < 3 or words[0] not in atomic_numbers or not words[1].isdigit():
+        return None
+    species = words[3] if len(words) > 3 else words[0]
+    return words[0], int(words[1]), _EDGES.get(words[2], words[2]), species
+
+
+def read_optados_core(path: "os.PathLike[str] | str") -> list[CoreEdge]:
+    """Every block of an OptaDOS ``*_core_edge.dat``; the broadened column when there is one.
+
+    Raises :class:`ReadError` naming the line for a file that is not one, a row that is not 2 or
+    3 numbers, or a block whose energies do not increase.
+    """
+    path = os.fspath(path)
+    header: list[str] = []
+    blocks: list[tuple[tuple, int, list, list]] = []
+    for lineno, line in enumerate(split_lines(read_text(path)), start=1):
+        text = line.strip()
+        if not text:
+            continue
+        if text.startswith("#"):
+            name = _block_name(text.lstrip("#").split())
+            if name is None:
+                header.append(text.lstrip("#").strip())
+            else:
+                blocks.append((name, lineno, [], []))
+            continue
+        if not blocks:
+            raise ReadError(path, lineno, "numbers before the first '# Si 1 K1'-style edge line: "
+                                          "not an OptaDOS core-loss file")
+        try:
+            row = [float(t.replace("D", "E").replace("d", "e")) for t in text.split()]
+        except ValueError:
+            raise ReadError(path, lineno, f"{text[:40]!r} is not a row of numbers") from None
+        if len(row) not in (2, 3):
+            raise ReadError(path, lineno, f"{len(row)} numbers; OptaDOS writes 2 (energy, "
+                                          "spectrum) or 3 (and the broadened spectrum)")
+        blocks[-1][2].append(row)
+        blocks[-1][3].append(lineno)
+    if not blocks:
+        raise ReadError(path, None, "no '# Si 1 K1'-style edge lines: not an OptaDOS *_core_edge.dat")
+    meta = {key: float(m.group(1).replace("D", "E").replace("d", "e")) for text in header
+            for key, pattern in _BROADENING.items() if (m := pattern.search(text))}
+    edges = []
+    for (element, rank, edge, species), lineno, rows, lines in blocks:
+        widths = {len(r) for r in rows}
+        if len(widths) > 1:
+            raise ReadError(path, lines[[len(r) for r in rows].index(min(widths))],
+                            "rows of 2 and 3 numbers mixed in one block")
+        if len(rows) < 2:
+            raise ReadError(path, lineno, f"{element} {rank} {edge}: fewer than two energies")
+        table = np.array(rows)
+        broadened = table.shape[1] == 3
+        try:
+            energy, intensity = check_grid(table[:, 0], table[:, -1], f"{element} {rank} {edge}")
+        except SpectrumError as exc:
+            raise ReadError(path, lineno, str(exc)) from None
+        spectrum = Spectrum(energy, intensity, label=f"{species} {rank} {edge}", source=path,
+                            element=element, edge=edge,
+                            broadening=dict(meta) if broadened else {},
+                            meta={"optados_species": species, "optados_rank": rank})
+        edges.append(CoreEdge(element, rank, edge, species, spectrum, lineno))
+    return edges
+
+
+def read_castep_cell(path: "os.PathLike[str] | str") -> Atoms:
+    """A CASTEP ``.cell`` through ASE, its species labels kept in ``castep_custom_species`` and no
+    calculator attached (ASE's reader would hang its CASTEP calculator on the Atoms)."""
+    from ase.io import read
+
+    try:
+        with warnings.catch_warnings():  # ASE warns that it cannot validate keywords without CASTEP
+            warnings.simplefilter("ignore")
+            atoms = read(os.fspath(path), format="castep-cell")
+    except Exception as exc:  # ASE raises ValueError, KeyError, IndexError... on a broken cell
+        raise ReadError(path, None, f"not a readable CASTEP cell ({exc})") from None
+    atoms.calc = None
+    if "castep_custom_species" not in atoms.arrays:
+        atoms.arrays["castep_custom_species"] = np.array(atoms.get_chemical_symbols())
+    return atoms
+
+
+def castep_sites(cell: "os.PathLike[str] | str", core: "os.PathLike[str] | str"
+                 ) -> tuple[Atoms, list[tuple[int, Spectrum]]]:
+    """The cell and each core-loss block as (atom index, spectrum with ``site`` set)."""
+    atoms = read_castep_cell(cell)
+    species = np.asarray(atoms.arrays["castep_custom_species"]).astype(str)
+    sites = []
+    for block in read_optados_core(core):
+        members = np.flatnonzero(species == block.species)
+        if block.rank > len(members):
+            raise ReadError(core, block.line, f"{block.species} {block.rank}: {Path(cell).name} has "
+                                              f"{len(members)} atoms of species {block.species}")
+        index = int(members[block.rank - 1])
+        if atoms[index].symbol != block.element:
+            raise ReadError(core, block.line, f"{block.species} {block.rank} is atom {index} of "
+                                              f"{Path(cell).name}, a {atoms[index].symbol}, not {block.element}")
+        sites.append((index, replace(block.spectrum, site=index)))
+    return atoms, sites
+
+
+__all__ = ["CORE_SUFFIX", "CoreEdge", "castep_sites", "read_castep_cell", "read_optados_core"]

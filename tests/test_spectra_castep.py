@@ -1,0 +1,161 @@
+"""CASTEP core-loss results: OptaDOS ``seed_core_edge.dat`` blocks placed on the atoms of
+``seed.cell``, as a single file pair and as a training folder.
+
+The files are written here the way OptaDOS's ``write_core`` (core.f90) writes them: Fortran
+list-directed lines (a leading space, 17 significant digits, exponents as E-003), a banner, the
+broadening settings, then per site ``# <element> <rank in species> <edge>[<label>]`` and its rows.
+"""
+import numpy as np
+import pytest
+
+from amorpha.engine.errors import ReadError
+from amorpha.engine.spectra.columns import read_columns
+from amorpha.engine.spectra.castep import castep_sites, read_castep_cell, read_optados_core
+from amorpha.engine.spectra.folders import read_spectrum_folder
+
+CELL = """%BLOCK LATTICE_CART
+ang
+   4.9134   0.0000   0.0000
+  -2.4567   4.2551   0.0000
+   0.0000   0.0000   5.4052
+%ENDBLOCK LATTICE_CART
+
+%BLOCK POSITIONS_FRAC
+Si     0.4697  0.0000  0.0000
+Si:exc 0.0000  0.4697  0.6667
+Si     0.5303  0.5303  0.3333
+O      0.4135  0.2669  0.1191
+O      0.2669  0.4135  0.5475
+O      0.7331  0.1466  0.7858
+O      0.5865  0.8534  0.2142
+O      0.8534  0.5865  0.4525
+O      0.1466  0.7331  0.8809
+%ENDBLOCK POSITIONS_FRAC
+
+%BLOCK SPECIES_POT
+Si:exc Si_00_corehole.usp
+%ENDBLOCK SPECIES_POT
+"""
+
+ENERGY = np.linspace(-5.0, 25.0, 61)
+
+
+def _fortran(x: float) -> str:
+    """A number as gfortran's list-directed output writes a real(8)."""
+    if 0 < abs(x) < 0.1:
+        mantissa, exponent = f"{x:.16E}".split("E")
+        return f"{mantissa}E{int(exponent):+04d}"  # 1.0000000000000000E-003
+    return f"{x:.16f}"
+
+
+def _core_file(blocks, broadened=True) -> str:
+    lines = [" #*********************************************", " #            Core loss function               ",
+             " #*********************************************", " #"]
+    if broadened:
+        lines += [" # Gaussian broadening: FWHM  0.50000000000000000", " # Lorentzian broadening included",
+                  " # Lorentzian scale    0.10000000000000001", " # Lorentzian offset    0.0000000000000000",
+                  " # Lorentzian width   0.29999999999999999"]
+    lines.append(" #")
+    for name, raw, broad in blocks:
+        lines.append(f" # {name}")
+        for e, a, b in zip(ENERGY, raw, broad):
+            lines.append("  " + "       ".join(_fortran(v) for v in ((e, a, b) if broadened else (e, a))))
+        lines.append(" ")
+    return "\n".join(lines) + "\n"
+
+
+def _peak(centre, width=1.0):
+    return np.exp(-0.5 * ((ENERGY - centre) / width) ** 2)
+
+
+@pytest.fixture
+def quartz_run(tmp_path):
+    """A 9-atom quartz cell with a core hole on its second Si (species Si:exc) and two edges."""
+    (tmp_path / "SiO2.cell").write_text(CELL)
+    blocks = [("Si 1 K1   Si:exc", _peak(8.0, 0.3) * 1e-3, _peak(8.0)),   # the labelled species' only atom
+              ("O 4 K1", _peak(12.0, 0.3), _peak(12.0, 2.0))]              # the 4th O of the cell
+    (tmp_path / "SiO2_core_edge.dat").write_text(_core_file(blocks))
+    return tmp_path
+
+
+def test_blocks_are_read_with_their_broadened_column_and_settings(quartz_run):
+    edges = read_optados_core(quartz_run / "SiO2_core_edge.dat")
+    assert [(e.element, e.rank, e.edge, e.species) for e in edges] == [("Si", 1, "K", "Si:exc"), ("O", 4, "K", "O")]
+    si = edges[0].spectrum
+    np.testing.assert_allclose(si.energy, ENERGY)
+    np.testing.assert_allclose(si.intensity, _peak(8.0), rtol=1e-15)  # the broadened column, not 1e-3 × ...
+    assert si.broadening == {"gaussian_fwhm": 0.5, "lorentzian_fwhm": 0.29999999999999999,
+                             "lorentzian_scale": 0.10000000000000001, "lorentzian_offset": 0.0}
+
+
+def test_each_block_lands_on_its_atom_of_the_cell(quartz_run):
+    atoms, sites = castep_sites(quartz_run / "SiO2.cell", quartz_run / "SiO2_core_edge.dat")
+    assert atoms.calc is None and len(atoms) == 9
+    assert list(atoms.arrays["castep_custom_species"][:3]) == ["Si", "Si:exc", "Si"]
+    assert [i for i, _ in sites] == [1, 6]  # Si:exc is atom 1; the 4th O is atom 3 + 3
+    assert [(s.site, s.element) for _, s in sites] == [(1, "Si"), (6, "O")]
+
+
+def test_a_folder_of_castep_runs_trains_like_any_other(quartz_run):
+    other = quartz_run / "second"
+    other.mkdir()
+    (other / "run-out.cell").write_text(CELL)
+    (other / "run_core_edge.dat").write_text(_core_file([("Si 1 K1   Si:exc", _peak(9.0), _peak(9.0))], broadened=False))
+    (quartz_run / "lonely_core_edge.dat").write_text(_core_file([("Si 1 K1", _peak(9.0), _peak(9.0))]))
+    folder = read_spectrum_folder(quartz_run)
+    assert folder.layout == "castep"
+    assert [(r.name, r.absorber, r.spectrum.edge) for r in folder.records] == [
+        ("SiO2 Si:exc 1 K", 1, "K"), ("SiO2 O 4 K", 6, "K"), ("second/run Si:exc 1 K", 1, "K")]
+    assert folder.records[2].spectrum.broadening == {}  # OptaDOS broadened nothing there
+    assert len(folder.problems) == 1 and "no lonely.cell beside it" in str(folder.problems[0])
+
+
+def test_bad_files_say_what_is_wrong_and_where(quartz_run, tmp_path):
+    core = quartz_run / "SiO2_core_edge.dat"
+    text = core.read_text()
+    core.write_text(text.replace("# O 4 K1", "# O 7 K1"))
+    with pytest.raises(ReadError, match="O 7: SiO2.cell has 6 atoms of species O") as err:
+        castep_sites(quartz_run / "SiO2.cell", core)
+    assert err.value.line == text.splitlines().index(" # O 4 K1") + 1
+    core.write_text(text.replace("# Si 1 K1   Si:exc", "# Si 1 K1"))  # 1st plain Si is atom 0: fine
+    assert castep_sites(quartz_run / "SiO2.cell", core)[1][0][0] == 0
+    plain = tmp_path / "plain.dat"
+    plain.write_text("0 1\n1 2\n")
+    with pytest.raises(ReadError, match="not an OptaDOS core-loss file") as err:
+        read_optados_core(plain)
+    assert err.value.line == 1
+    rows = text.splitlines()
+    first_row = rows.index(" # Si 1 K1   Si:exc") + 1
+    rows[first_row + 3] = rows[first_row + 1]  # an energy that goes back
+    core.write_text("\n".join(rows))
+    with pytest.raises(ReadError, match="must increase"):
+        read_optados_core(core)
+    with pytest.raises(ReadError, match="Train from folder"):  # File › Open Spectrum on it
+        read_columns(quartz_run / "SiO2_core_edge.dat")
+    broken = tmp_path / "broken.cell"
+    broken.write_text("%BLOCK POSITIONS_FRAC\nSi 0 0 0\n%ENDBLOCK POSITIONS_FRAC\n")
+    with pytest.raises(ReadError, match="not a readable CASTEP cell"):
+        read_castep_cell(broken)
+
+
+def test_core_hole_runs_on_every_o_of_quartz_train_a_model(tmp_path):
+    """Six supercell runs, the core hole (O:exc) on each O in turn, as a Mizoguchi-style O K set:
+    read as one folder and trained through the window's pipeline (cross-validated, periodic SOAP)."""
+    from amorpha.engine.surrogate.model import SurrogateParams
+    from amorpha.engine.surrogate.pipeline import train_from_folder
+
+    rows = CELL.splitlines()
+    o_rows = [i for i, row in enumerate(rows) if row.startswith("O ")]
+    for k, row in enumerate(o_rows):
+        run = tmp_path / f"O{k + 1}"
+        run.mkdir()
+        cell = list(rows)
+        cell[row] = cell[row].replace("O ", "O:exc", 1)
+        (run / "SiO2.cell").write_text("\n".join(cell))
+        shape = _peak(10.0 + 0.2 * k, 1.5)
+        (run / "SiO2_core_edge.dat").write_text(_core_file([("O 1 K1   O:exc", shape, shape)]))
+    folder = read_spectrum_folder(tmp_path)
+    assert folder.layout == "castep" and [r.absorber for r in folder.records] == [3, 4, 5, 6, 7, 8]
+    model = train_from_folder(folder, params=SurrogateParams(regressor="kernel_ridge"))
+    assert (model.element, model.edge, model.descriptor["periodic"]) == ("O", "K", True)
+    assert model.metrics["n"] == 6 and model.metrics["measured_on"].startswith("5-fold cross-validation")
