@@ -205,7 +205,7 @@ def read_spectrum_folder(path: "os.PathLike[str] | str", *, edge: str = "", stri
                     raise
                 problems.append(exc)
     if not records:
-        raise ReadError(root, None, f"none of the {len(jobs)} site spectra could be read; first "
+        raise ReadError(root, None, f"no spectrum file could be read ({len(jobs)} tried); first "
                                     f"problem: {problems[0]}")
     records, note = infer_edge(records)
     return SpectrumFolder(os.fspath(root), layout, records, problems, note)
