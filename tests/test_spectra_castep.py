@@ -1,9 +1,7 @@
 """CASTEP core-loss results: OptaDOS ``seed_core_edge.dat`` blocks placed on the atoms of
 ``seed.cell``, as a single file pair and as a training folder.
 
-The files are written here the way OptaDOS's ``write_core`` (core.f90) writes them: Fortran
-list-directed lines (a leading space, 17 significant digits, exponents as E-003), a banner, the
-broadening settings, then per site ``# <element> <rank in species> <edge>[<label>]`` and its rows.
+The files are written as OptaDOS writes them (tests/optados_files.py).
 """
 import numpy as np
 import pytest
@@ -13,68 +11,15 @@ from amorpha.engine.spectra.columns import read_columns
 from amorpha.engine.spectra.castep import castep_sites, read_castep_cell, read_optados_core
 from amorpha.engine.spectra.folders import read_spectrum_folder
 
-CELL = """%BLOCK LATTICE_CART
-ang
-   4.9134   0.0000   0.0000
-  -2.4567   4.2551   0.0000
-   0.0000   0.0000   5.4052
-%ENDBLOCK LATTICE_CART
-
-%BLOCK POSITIONS_FRAC
-Si     0.4697  0.0000  0.0000
-Si:exc 0.0000  0.4697  0.6667
-Si     0.5303  0.5303  0.3333
-O      0.4135  0.2669  0.1191
-O      0.2669  0.4135  0.5475
-O      0.7331  0.1466  0.7858
-O      0.5865  0.8534  0.2142
-O      0.8534  0.5865  0.4525
-O      0.1466  0.7331  0.8809
-%ENDBLOCK POSITIONS_FRAC
-
-%BLOCK SPECIES_POT
-Si:exc Si_00_corehole.usp
-%ENDBLOCK SPECIES_POT
-"""
-
-ENERGY = np.linspace(-5.0, 25.0, 61)
-
-
-def _fortran(x: float) -> str:
-    """A number as gfortran's list-directed output writes a real(8)."""
-    if 0 < abs(x) < 0.1:
-        mantissa, exponent = f"{x:.16E}".split("E")
-        return f"{mantissa}E{int(exponent):+04d}"  # 1.0000000000000000E-003
-    return f"{x:.16f}"
-
-
-def _core_file(blocks, broadened=True) -> str:
-    lines = [" #*********************************************", " #            Core loss function               ",
-             " #*********************************************", " #"]
-    if broadened:
-        lines += [" # Gaussian broadening: FWHM  0.50000000000000000", " # Lorentzian broadening included",
-                  " # Lorentzian scale    0.10000000000000001", " # Lorentzian offset    0.0000000000000000",
-                  " # Lorentzian width   0.29999999999999999"]
-    lines.append(" #")
-    for name, raw, broad in blocks:
-        lines.append(f" # {name}")
-        for e, a, b in zip(ENERGY, raw, broad):
-            lines.append("  " + "       ".join(_fortran(v) for v in ((e, a, b) if broadened else (e, a))))
-        lines.append(" ")
-    return "\n".join(lines) + "\n"
-
-
-def _peak(centre, width=1.0):
-    return np.exp(-0.5 * ((ENERGY - centre) / width) ** 2)
-
+from optados_files import CELL, ENERGY, core_file, peak
 
 @pytest.fixture
 def quartz_run(tmp_path):
     """A 9-atom quartz cell with a core hole on its second Si (species Si:exc) and two edges."""
     (tmp_path / "SiO2.cell").write_text(CELL)
-    blocks = [("Si 1 K1   Si:exc", _peak(8.0, 0.3) * 1e-3, _peak(8.0)),   # the labelled species' only atom
-              ("O 4 K1", _peak(12.0, 0.3), _peak(12.0, 2.0))]              # the 4th O of the cell
-    (tmp_path / "SiO2_core_edge.dat").write_text(_core_file(blocks))
+    blocks = [("Si 1 K1   Si:exc", peak(8.0, 0.3) * 1e-3, peak(8.0)),   # the labelled species' only atom
+              ("O 4 K1", peak(12.0, 0.3), peak(12.0, 2.0))]              # the 4th O of the cell
+    (tmp_path / "SiO2_core_edge.dat").write_text(core_file(blocks))
     return tmp_path
 
 
@@ -83,7 +28,7 @@ def test_blocks_are_read_with_their_broadened_column_and_settings(quartz_run):
     assert [(e.element, e.rank, e.edge, e.species) for e in edges] == [("Si", 1, "K", "Si:exc"), ("O", 4, "K", "O")]
     si = edges[0].spectrum
     np.testing.assert_allclose(si.energy, ENERGY)
-    np.testing.assert_allclose(si.intensity, _peak(8.0), rtol=1e-15)  # the broadened column, not 1e-3 × ...
+    np.testing.assert_allclose(si.intensity, peak(8.0), rtol=1e-15)  # the broadened column, not 1e-3 × ...
     assert si.broadening == {"gaussian_fwhm": 0.5, "lorentzian_fwhm": 0.29999999999999999,
                              "lorentzian_scale": 0.10000000000000001, "lorentzian_offset": 0.0}
 
@@ -100,8 +45,8 @@ def test_a_folder_of_castep_runs_trains_like_any_other(quartz_run):
     other = quartz_run / "second"
     other.mkdir()
     (other / "run-out.cell").write_text(CELL)
-    (other / "run_core_edge.dat").write_text(_core_file([("Si 1 K1   Si:exc", _peak(9.0), _peak(9.0))], broadened=False))
-    (quartz_run / "lonely_core_edge.dat").write_text(_core_file([("Si 1 K1", _peak(9.0), _peak(9.0))]))
+    (other / "run_core_edge.dat").write_text(core_file([("Si 1 K1   Si:exc", peak(9.0), peak(9.0))], broadened=False))
+    (quartz_run / "lonely_core_edge.dat").write_text(core_file([("Si 1 K1", peak(9.0), peak(9.0))]))
     folder = read_spectrum_folder(quartz_run)
     assert folder.layout == "castep"
     assert [(r.name, r.absorber, r.spectrum.edge) for r in folder.records] == [
@@ -152,8 +97,8 @@ def test_core_hole_runs_on_every_o_of_quartz_train_a_model(tmp_path):
         cell = list(rows)
         cell[row] = cell[row].replace("O ", "O:exc", 1)
         (run / "SiO2.cell").write_text("\n".join(cell))
-        shape = _peak(10.0 + 0.2 * k, 1.5)
-        (run / "SiO2_core_edge.dat").write_text(_core_file([("O 1 K1   O:exc", shape, shape)]))
+        shape = peak(10.0 + 0.2 * k, 1.5)
+        (run / "SiO2_core_edge.dat").write_text(core_file([("O 1 K1   O:exc", shape, shape)]))
     folder = read_spectrum_folder(tmp_path)
     assert folder.layout == "castep" and [r.absorber for r in folder.records] == [3, 4, 5, 6, 7, 8]
     model = train_from_folder(folder, params=SurrogateParams(regressor="kernel_ridge"))

@@ -282,19 +282,48 @@ def export_queries(directory, structures, pool_sites: np.ndarray, rows) -> list[
 
 
 def import_results(directory, grid: np.ndarray | None = None) -> tuple[np.ndarray, SiteSpectra]:
-    """Pool rows and spectra from ``query-<row>.{txt,csv,dat}`` files an external code wrote."""
+    """Pool rows and spectra from ``query-<row>.{txt,csv,dat}`` files an external code wrote, or
+    from CASTEP runs of the queries (OptaDOS's ``query-<row>_core_edge.dat``: see
+    :func:`_castep_query`)."""
     from amorpha.engine.spectra import read_columns
+    from amorpha.engine.spectra.castep import CORE_SUFFIX
 
     rows, spectra = [], []
     for name in sorted(os.listdir(directory)):
         stem, ext = os.path.splitext(name)
-        if stem.startswith("query-") and ext.lower() in (".txt", ".csv", ".dat") and stem[6:].isdigit():
-            spectrum = read_columns(os.path.join(directory, name))
+        castep = name.endswith(CORE_SUFFIX)
+        if castep:
+            stem = name[:-len(CORE_SUFFIX)]
+        if stem.startswith("query-") and stem[6:].isdigit() and (castep or ext.lower() in (".txt", ".csv", ".dat")):
+            path = os.path.join(directory, name)
+            spectrum = _castep_query(directory, stem, path) if castep else read_columns(path)
             rows.append(int(stem[6:]))
             spectra.append(replace(spectrum, site=int(stem[6:])))
-    require(bool(spectra), "directory", f"no query-<row>.txt spectra in {directory}")
+    require(bool(spectra), "directory", f"no query-<row>.txt spectra or query-<row>{CORE_SUFFIX} in {directory}")
     data = SiteSpectra.from_spectra(spectra, grid)
     return np.array(rows, dtype=np.int64), data
+
+
+def _castep_query(directory, stem: str, core: str):
+    """The absorber's block of a CASTEP run of query ``stem``: the file's only block, or the one on
+    the atom ``stem.extxyz`` names, found through the run's ``stem.cell`` (same atom order)."""
+    from amorpha.engine.errors import ReadError
+    from amorpha.engine.io import read_structure
+    from amorpha.engine.spectra.castep import castep_sites, read_optados_core
+
+    blocks = read_optados_core(core)
+    if len(blocks) == 1:
+        return blocks[0].spectrum
+    cells = [os.path.join(directory, stem + end) for end in ("-out.cell", ".cell")]
+    cell = next((c for c in cells if os.path.isfile(c)), None)
+    if cell is None:
+        raise ReadError(core, None, f"{len(blocks)} site blocks and no {stem}.cell beside it to tell "
+                                    "which is the queried absorber's")
+    absorber = int(read_structure(os.path.join(directory, stem + ".extxyz")).info["absorber"])
+    found = [spectrum for index, spectrum in castep_sites(cell, core)[1] if index == absorber]
+    if not found:
+        raise ReadError(core, None, f"no block on the queried absorber, atom {absorber} of {stem}.cell")
+    return found[0]
 
 
 def compare_strategies(pool: np.ndarray, oracle: "Oracle | np.ndarray", test: tuple[np.ndarray, np.ndarray],

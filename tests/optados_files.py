@@ -1,0 +1,62 @@
+"""CASTEP/OptaDOS files for tests, written the way OptaDOS's ``write_core`` (core.f90) writes
+``seed_core_edge.dat``: Fortran list-directed lines (a leading space, 17 significant digits,
+exponents as E-003), a banner, the broadening settings, then per site
+``# <element> <rank in species> <edge>[<label>]``, its rows and a blank line."""
+import numpy as np
+
+#: α-quartz (9 atoms) with a core-hole species Si:exc on its second Si
+CELL = """%BLOCK LATTICE_CART
+ang
+   4.9134   0.0000   0.0000
+  -2.4567   4.2551   0.0000
+   0.0000   0.0000   5.4052
+%ENDBLOCK LATTICE_CART
+
+%BLOCK POSITIONS_FRAC
+Si     0.4697  0.0000  0.0000
+Si:exc 0.0000  0.4697  0.6667
+Si     0.5303  0.5303  0.3333
+O      0.4135  0.2669  0.1191
+O      0.2669  0.4135  0.5475
+O      0.7331  0.1466  0.7858
+O      0.5865  0.8534  0.2142
+O      0.8534  0.5865  0.4525
+O      0.1466  0.7331  0.8809
+%ENDBLOCK POSITIONS_FRAC
+
+%BLOCK SPECIES_POT
+Si:exc Si_00_corehole.usp
+%ENDBLOCK SPECIES_POT
+"""
+
+ENERGY = np.linspace(-5.0, 25.0, 61)
+
+
+def fortran(x: float) -> str:
+    """A number as gfortran's list-directed output writes a real(8)."""
+    if 0 < abs(x) < 0.1:
+        mantissa, exponent = f"{x:.16E}".split("E")
+        return f"{mantissa}E{int(exponent):+04d}"  # 1.0000000000000000E-003
+    return f"{x:.16f}"
+
+
+def core_file(blocks, broadened=True) -> str:
+    """The file for ``blocks`` of (name after '#', unbroadened, broadened) on :data:`ENERGY`."""
+    lines = [" #*********************************************", " #            Core loss function               ",
+             " #*********************************************", " #"]
+    if broadened:
+        lines += [" # Gaussian broadening: FWHM  0.50000000000000000", " # Lorentzian broadening included",
+                  " # Lorentzian scale    0.10000000000000001", " # Lorentzian offset    0.0000000000000000",
+                  " # Lorentzian width   0.29999999999999999"]
+    lines.append(" #")
+    for name, raw, broad in blocks:
+        lines.append(f" # {name}")
+        for e, a, b in zip(ENERGY, raw, broad):
+            lines.append("  " + "       ".join(fortran(v) for v in ((e, a, b) if broadened else (e, a))))
+        lines.append(" ")
+    return "\n".join(lines) + "\n"
+
+
+def peak(centre, width=1.0):
+    """A unit Gaussian on :data:`ENERGY`."""
+    return np.exp(-0.5 * ((ENERGY - centre) / width) ** 2)
