@@ -129,6 +129,14 @@ def read_castep_cell(path: "os.PathLike[str] | str") -> Atoms:
     return atoms
 
 
+def cell_of(core: "os.PathLike[str] | str") -> Path | None:
+    """The cell beside a ``seed_core_edge.dat``: ``seed-out.cell`` (the geometry CASTEP ended on),
+    else ``seed.cell``; None when neither is there."""
+    core = Path(core)
+    seed = core.name[:-len(CORE_SUFFIX)] if core.name.endswith(CORE_SUFFIX) else core.stem
+    return next((c for c in (core.with_name(f"{seed}-out.cell"), core.with_name(f"{seed}.cell")) if c.is_file()), None)
+
+
 def castep_sites(cell: "os.PathLike[str] | str", core: "os.PathLike[str] | str"
                  ) -> tuple[Atoms, list[tuple[int, Spectrum]]]:
     """The cell and each core-loss block as (atom index, spectrum with ``site`` set)."""
@@ -148,4 +156,4 @@ def castep_sites(cell: "os.PathLike[str] | str", core: "os.PathLike[str] | str"
     return atoms, sites
 
 
-__all__ = ["CORE_SUFFIX", "CoreEdge", "castep_sites", "read_castep_cell", "read_optados_core"]
+__all__ = ["CORE_SUFFIX", "CoreEdge", "castep_sites", "cell_of", "read_castep_cell", "read_optados_core"]

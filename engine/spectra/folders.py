@@ -36,7 +36,7 @@ from ase import Atoms
 
 from amorpha.engine.errors import ReadError
 from amorpha.engine.io import StructureReadError, read_structure
-from amorpha.engine.spectra.castep import CORE_SUFFIX, castep_sites
+from amorpha.engine.spectra.castep import CORE_SUFFIX, castep_sites, cell_of
 from amorpha.engine.spectra.columns import read_columns
 from amorpha.engine.spectra.feff import read_feff_site
 from amorpha.engine.spectra.spectrum import SiteSpectra, Spectrum, SpectrumError
@@ -311,10 +311,9 @@ def _castep_jobs(root: Path, problems: list, edge: str) -> list[_Job]:
     jobs: list[_Job] = []
     for folder in _walk(root):
         for core in sorted(folder.glob("*" + CORE_SUFFIX)):
-            seed = core.name[:-len(CORE_SUFFIX)]
-            cell = next((c for c in (folder / f"{seed}-out.cell", folder / f"{seed}.cell") if c.is_file()), None)
+            cell = cell_of(core)
             if cell is None:
-                problems.append(ReadError(core, None, f"no {seed}.cell beside it; skipped"))
+                problems.append(ReadError(core, None, f"no {core.name[:-len(CORE_SUFFIX)]}.cell beside it; skipped"))
             else:
                 jobs.append(lambda c=cell, k=core: job(c, k))
     return jobs

@@ -309,20 +309,19 @@ def _castep_query(directory, stem: str, core: str):
     the atom ``stem.extxyz`` names, found through the run's ``stem.cell`` (same atom order)."""
     from amorpha.engine.errors import ReadError
     from amorpha.engine.io import read_structure
-    from amorpha.engine.spectra.castep import castep_sites, read_optados_core
+    from amorpha.engine.spectra.castep import castep_sites, cell_of, read_optados_core
 
     blocks = read_optados_core(core)
     if len(blocks) == 1:
         return blocks[0].spectrum
-    cells = [os.path.join(directory, stem + end) for end in ("-out.cell", ".cell")]
-    cell = next((c for c in cells if os.path.isfile(c)), None)
+    cell = cell_of(core)
     if cell is None:
         raise ReadError(core, None, f"{len(blocks)} site blocks and no {stem}.cell beside it to tell "
                                     "which is the queried absorber's")
     absorber = int(read_structure(os.path.join(directory, stem + ".extxyz")).info["absorber"])
     found = [spectrum for index, spectrum in castep_sites(cell, core)[1] if index == absorber]
     if not found:
-        raise ReadError(core, None, f"no block on the queried absorber, atom {absorber} of {stem}.cell")
+        raise ReadError(core, None, f"no block on the queried absorber, atom {absorber} of {os.path.basename(cell)}")
     return found[0]
 
 
