@@ -46,6 +46,16 @@ class CoreEdge:
     line: int  # of the block's name, for messages
 
 
+def core_seed(name: str) -> str | None:
+    """``seed`` of a file named ``seed_core_edge.dat``, else None."""
+    return name[:-len(CORE_SUFFIX)] if name.endswith(CORE_SUFFIX) else None
+
+
+def _fortran_float(text: str) -> float:
+    """A number as Fortran may write it (``1.5D-03`` as well as ``1.5E-03``)."""
+    return float(text.replace("D", "E").replace("d", "e"))
+
+
 def _block_name(words: list[str]) -> tuple[str, int, str, str] | None:
     """(element, rank, edge, species) of a ``# Si 1 K1 [label]`` line, else None."""
     if len(words) < 3 or words[0] not in atomic_numbers or not words[1].isdigit():
@@ -78,7 +88,7 @@ def read_optados_core(path: "os.PathLike[str] | str") -> list[CoreEdge]:
             raise ReadError(path, lineno, "numbers before the first '# Si 1 K1'-style edge line: "
                                           "not an OptaDOS core-loss file")
         try:
-            row = [float(t.replace("D", "E").replace("d", "e")) for t in text.split()]
+            row = [_fortran_float(t) for t in text.split()]
         except ValueError:
             raise ReadError(path, lineno, f"{text[:40]!r} is not a row of numbers") from None
         if len(row) not in (2, 3):
@@ -88,7 +98,7 @@ def read_optados_core(path: "os.PathLike[str] | str") -> list[CoreEdge]:
         blocks[-1][3].append(lineno)
     if not blocks:
         raise ReadError(path, None, "no '# Si 1 K1'-style edge lines: not an OptaDOS *_core_edge.dat")
-    meta = {key: float(m.group(1).replace("D", "E").replace("d", "e")) for text in header
+    meta = {key: _fortran_float(m.group(1)) for text in header
             for key, pattern in _BROADENING.items() if (m := pattern.search(text))}
     edges = []
     for (element, rank, edge, species), lineno, rows, lines in blocks:
@@ -133,17 +143,18 @@ def cell_of(core: "os.PathLike[str] | str") -> Path | None:
     """The cell beside a ``seed_core_edge.dat``: ``seed-out.cell`` (the geometry CASTEP ended on),
     else ``seed.cell``; None when neither is there."""
     core = Path(core)
-    seed = core.name[:-len(CORE_SUFFIX)] if core.name.endswith(CORE_SUFFIX) else core.stem
+    seed = core_seed(core.name) or core.stem
     return next((c for c in (core.with_name(f"{seed}-out.cell"), core.with_name(f"{seed}.cell")) if c.is_file()), None)
 
 
-def castep_sites(cell: "os.PathLike[str] | str", core: "os.PathLike[str] | str"
-                 ) -> tuple[Atoms, list[tuple[int, Spectrum]]]:
-    """The cell and each core-loss block as (atom index, spectrum with ``site`` set)."""
+def castep_sites(cell: "os.PathLike[str] | str", core: "os.PathLike[str] | str",
+                 blocks: list[CoreEdge] | None = None) -> tuple[Atoms, list[tuple[int, Spectrum]]]:
+    """The cell and each core-loss block as (atom index, spectrum with ``site`` set); ``blocks``:
+    the file's blocks when the caller has read them already."""
     atoms = read_castep_cell(cell)
     species = np.asarray(atoms.arrays["castep_custom_species"]).astype(str)
     sites = []
-    for block in read_optados_core(core):
+    for block in read_optados_core(core) if blocks is None else blocks:
         members = np.flatnonzero(species == block.species)
         if block.rank > len(members):
             raise ReadError(core, block.line, f"{block.species} {block.rank}: {Path(cell).name} has "
@@ -156,4 +167,4 @@ def castep_sites(cell: "os.PathLike[str] | str", core: "os.PathLike[str] | str"
     return atoms, sites
 
 
-__all__ = ["CORE_SUFFIX", "CoreEdge", "castep_sites", "cell_of", "read_castep_cell", "read_optados_core"]
+__all__ = ["CORE_SUFFIX", "CoreEdge", "castep_sites", "cell_of", "core_seed", "read_castep_cell", "read_optados_core"]

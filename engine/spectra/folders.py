@@ -36,7 +36,7 @@ from ase import Atoms
 
 from amorpha.engine.errors import ReadError
 from amorpha.engine.io import StructureReadError, read_structure
-from amorpha.engine.spectra.castep import CORE_SUFFIX, castep_sites, cell_of
+from amorpha.engine.spectra.castep import CORE_SUFFIX, castep_sites, cell_of, core_seed
 from amorpha.engine.spectra.columns import read_columns
 from amorpha.engine.spectra.feff import read_feff_site
 from amorpha.engine.spectra.spectrum import SiteSpectra, Spectrum, SpectrumError
@@ -294,7 +294,7 @@ def _xanesnet_jobs(root: Path, problems: list, edge: str) -> list[_Job]:
 def _feff_jobs(root: Path, problems: list, edge: str) -> list[_Job]:
     poscars: dict = {}  # sites of one crystal share its Atoms
 
-    def job(site_dir: Path) -> SiteRecord:
+    def job(site_dir: Path) -> list[SiteRecord]:
         atoms, spectrum, index = read_feff_site(site_dir, poscars=poscars)
         return [SiteRecord(atoms, index, spectrum, "", site_dir.relative_to(root).as_posix() or ".")]
 
@@ -305,7 +305,7 @@ def _feff_jobs(root: Path, problems: list, edge: str) -> list[_Job]:
 def _castep_jobs(root: Path, problems: list, edge: str) -> list[_Job]:
     def job(cell: Path, core: Path) -> list[SiteRecord]:
         atoms, sites = castep_sites(cell, core)
-        name = (core.parent / core.name[:-len(CORE_SUFFIX)]).relative_to(root).as_posix()
+        name = (core.parent / core_seed(core.name)).relative_to(root).as_posix()
         return [SiteRecord(atoms, index, spectrum, "", f"{name} {spectrum.label}") for index, spectrum in sites]
 
     jobs: list[_Job] = []
@@ -313,7 +313,7 @@ def _castep_jobs(root: Path, problems: list, edge: str) -> list[_Job]:
         for core in sorted(folder.glob("*" + CORE_SUFFIX)):
             cell = cell_of(core)
             if cell is None:
-                problems.append(ReadError(core, None, f"no {core.name[:-len(CORE_SUFFIX)]}.cell beside it; skipped"))
+                problems.append(ReadError(core, None, f"no {core_seed(core.name)}.cell beside it; skipped"))
             else:
                 jobs.append(lambda c=cell, k=core: job(c, k))
     return jobs

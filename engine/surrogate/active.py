@@ -286,14 +286,13 @@ def import_results(directory, grid: np.ndarray | None = None) -> tuple[np.ndarra
     from CASTEP runs of the queries (OptaDOS's ``query-<row>_core_edge.dat``: see
     :func:`_castep_query`)."""
     from amorpha.engine.spectra import read_columns
-    from amorpha.engine.spectra.castep import CORE_SUFFIX
+    from amorpha.engine.spectra.castep import CORE_SUFFIX, core_seed
 
     rows, spectra = [], []
     for name in sorted(os.listdir(directory)):
-        stem, ext = os.path.splitext(name)
-        castep = name.endswith(CORE_SUFFIX)
-        if castep:
-            stem = name[:-len(CORE_SUFFIX)]
+        seed = core_seed(name)
+        castep = seed is not None
+        stem, ext = (seed, "") if castep else os.path.splitext(name)
         if stem.startswith("query-") and stem[6:].isdigit() and (castep or ext.lower() in (".txt", ".csv", ".dat")):
             path = os.path.join(directory, name)
             spectrum = _castep_query(directory, stem, path) if castep else read_columns(path)
@@ -319,7 +318,7 @@ def _castep_query(directory, stem: str, core: str):
         raise ReadError(core, None, f"{len(blocks)} site blocks and no {stem}.cell beside it to tell "
                                     "which is the queried absorber's")
     absorber = int(read_structure(os.path.join(directory, stem + ".extxyz")).info["absorber"])
-    found = [spectrum for index, spectrum in castep_sites(cell, core)[1] if index == absorber]
+    found = [spectrum for index, spectrum in castep_sites(cell, core, blocks)[1] if index == absorber]
     if not found:
         raise ReadError(core, None, f"no block on the queried absorber, atom {absorber} of {os.path.basename(cell)}")
     return found[0]
