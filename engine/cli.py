@@ -642,17 +642,10 @@ def _reach(result) -> str:
 
 
 def _barrier(result) -> str:
-    """The percolation barrier and, for channels and sheets, where, for the summary line."""
-    from .diffusion import spanning_where
+    """Where the paths reach and from which barrier, for the summary line (the window's words)."""
+    from .diffusion import spanning_sentence
 
-    spanning = _spanning(result)
-    if spanning is None:
-        return "the paths span the cell in no direction: no long-range diffusion"
-    barrier = f"percolation barrier {spanning.barrier:.3f} eV"
-    if spanning.dimensions == 3:
-        return barrier
-    where, what = spanning_where(spanning)
-    return f"{barrier}; the paths span the cell only {where} ({what}), and D is along them"
+    return spanning_sentence(_spanning(result))
 
 
 COMMANDS = [RingsCommand(), CoordinationCommand(), OrderCommand(), SpectrumCommand(), DiffusionCommand()]

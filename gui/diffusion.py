@@ -20,7 +20,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from amorpha.engine.diffusion import (UFF_PARAMETERS, NoSiteError, Spanning, arrhenius_fit,
                                       build_network, cells_crossed, diffusion_coefficient,
                                       diffusion_tensor, long_range, mean_squared_displacement,
-                                      measured_along, measured_where, run_kmc, spanning_where,
+                                      measured_along, measured_where, run_kmc, spanning_sentence,
                                       temperature_scan, write_paths_csv, write_run_csv)
 from amorpha.engine.elements import hill_formula
 from amorpha.engine.errors import ParameterError
@@ -208,15 +208,8 @@ SCAN_TIP = (
 
 
 def spanning_text(spanning: Optional[Spanning]) -> str:
-    """How far the paths reach, for the summary: the 3D percolation barrier, or along which cell
-    vectors they span the cell (channels, sheets) and from which barrier, or that they do not."""
-    if spanning is None:
-        return "<b>the network does not span the cell</b>: no long-range diffusion"
-    if spanning.dimensions == 3:
-        return f"percolation barrier <b>{spanning.barrier:.3f} eV</b>"
-    where, what = spanning_where(spanning)
-    return (f"the paths span the cell only {where} ({what}), from a barrier of "
-            f"<b>{spanning.barrier:.3f} eV</b>: long-range diffusion {where}, none in 3D")
+    """:func:`~amorpha.engine.diffusion.spanning_sentence` with its key words in bold."""
+    return spanning_sentence(spanning, lambda text: f"<b>{text}</b>")
 
 
 def barrier_name(spanning: Spanning) -> str:

@@ -9,7 +9,7 @@ from .analysis import (ArrheniusFit, DiffusionFit, DiffusionTensor, Msd, Spannin
                        TemperatureScan, arrhenius_fit, cells_crossed, diffusion_coefficient,
                        diffusion_tensor, first_spanning, long_range, measured_along,
                        measured_where, mean_squared_displacement, percolation_barrier,
-                       spanning_where, temperature_scan, winding_name)
+                       spanning_sentence, spanning_where, temperature_scan, winding_name)
 from .kmc import KmcParams, KmcResult, run_kmc
 from .network import KB_EV, HopNetwork, RateTable, random_barrier_lattice, simple_cubic_lattice
 from .paths import LandscapeParams, PathParams, Paths, build_network, find_paths, hop_network
@@ -22,7 +22,7 @@ __all__ = [
     "KmcResult", "Msd", "RateTable", "Spanning", "TemperatureScan", "arrhenius_fit",
     "cells_crossed", "diffusion_coefficient", "diffusion_tensor", "first_spanning", "long_range",
     "mean_squared_displacement", "percolation_barrier", "random_barrier_lattice", "run_kmc",
-    "simple_cubic_lattice", "spanning_where", "temperature_scan", "winding_name",
+    "simple_cubic_lattice", "spanning_sentence", "spanning_where", "temperature_scan", "winding_name",
     "EnergyGrid", "HostPotential", "LandscapeParams", "MobileAtomCalculator", "NoSiteError",
     "PathParams", "Paths", "SiteSearchParams", "Sites", "UFF_PARAMETERS", "build_network",
     "energy_grid", "find_paths", "find_sites", "hop_network", "measured_along", "measured_where", "PATHS_COLUMNS",

@@ -402,6 +402,20 @@ def spanning_where(spanning: Spanning) -> tuple[str, str]:
             f"{winding_name(spanning.windings[1])}"), "sheets"
 
 
+def spanning_sentence(spanning: Optional[Spanning], strong=lambda text: text) -> str:
+    """How far the paths reach, for a summary line: the 3D percolation barrier, or along which
+    cell vectors they span the cell (channels, sheets) and from which barrier, or that they do
+    not. ``strong`` marks the key words (the window makes them bold; the CLI leaves them)."""
+    if spanning is None:
+        return f"{strong('the network does not span the cell')}: no long-range diffusion"
+    barrier = strong(f"{spanning.barrier:.3f} eV")
+    if spanning.dimensions == 3:
+        return f"percolation barrier {barrier}"
+    where, what = spanning_where(spanning)
+    return (f"the paths span the cell only {where} ({what}), from a barrier of {barrier}: "
+            f"long-range diffusion {where}, none in 3D")
+
+
 def measured_where(spanning: Optional[Spanning]) -> str:
     """Where D is measured, for channels and sheets ("along c", "in the ab plane"): along the
     directions the paths span the cell in (:meth:`Spanning.directions`); "" for 3D D (MSD/6)."""
