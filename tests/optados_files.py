@@ -40,8 +40,30 @@ def fortran(x: float) -> str:
     return f"{x:.16f}"
 
 
-def core_file(blocks, broadened=True) -> str:
-    """The file for ``blocks`` of (name after '#', unbroadened, broadened) on :data:`ENERGY`."""
+def fortran_e(x: float) -> str:
+    """A number in the E21.13 edit descriptor, as a spin-polarised run's rows are written."""
+    if x == 0:
+        return "0.0000000000000E+00".rjust(21)
+    exponent = int(np.floor(np.log10(abs(x)))) + 1
+    digits = round(abs(x) / 10.0 ** exponent * 1e13)
+    if digits == 10 ** 13:  # 0.99999999999999 rounds up
+        digits, exponent = digits // 10, exponent + 1
+    return f"{'-' if x < 0 else ''}0.{digits:013d}E{exponent:+03d}".rjust(21)
+
+
+def spin_row(e, up, down, broadened=None) -> str:
+    """One row of a spin-polarised block: E up down total [up down total broadened], with the
+    total column as OptaDOS's loop leaves it for two angular-momentum channels (up counted twice),
+    so a reader that takes it is caught."""
+    values = [e, up, down, 2 * up + down]
+    if broadened is not None:
+        values += [broadened[0], broadened[1], 2 * broadened[0] + broadened[1]]
+    return "".join(fortran_e(v) + "  " for v in values)
+
+
+def core_file(blocks, broadened=True, spin=False) -> str:
+    """The file for ``blocks`` of (name after '#', unbroadened, broadened) on :data:`ENERGY`;
+    ``spin``: each of those is (up, down)."""
     lines = [" #*********************************************", " #            Core loss function               ",
              " #*********************************************", " #"]
     if broadened:
@@ -51,8 +73,12 @@ def core_file(blocks, broadened=True) -> str:
     lines.append(" #")
     for name, raw, broad in blocks:
         lines.append(f" # {name}")
-        for e, a, b in zip(ENERGY, raw, broad):
-            lines.append("  " + "       ".join(fortran(v) for v in ((e, a, b) if broadened else (e, a))))
+        if spin:
+            lines += [spin_row(e, *a, b if broadened else None) for e, a, b in
+                      zip(ENERGY, np.transpose(raw), np.transpose(broad))]
+        else:
+            lines += ["  " + "       ".join(fortran(v) for v in ((e, a, b) if broadened else (e, a)))
+                      for e, a, b in zip(ENERGY, raw, broad)]
         lines.append(" ")
     return "\n".join(lines) + "\n"
 

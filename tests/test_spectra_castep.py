@@ -104,3 +104,26 @@ def test_core_hole_runs_on_every_o_of_quartz_train_a_model(tmp_path):
     model = train_from_folder(folder, params=SurrogateParams(regressor="kernel_ridge"))
     assert (model.element, model.edge, model.descriptor["periodic"]) == ("O", "K", True)
     assert model.metrics["n"] == 6 and model.metrics["measured_on"].startswith("5-fold cross-validation")
+
+
+@pytest.mark.parametrize("broadened", [True, False])
+def test_a_spin_polarised_run_gives_up_plus_down(tmp_path, broadened):
+    """Fe L2,3 of a magnetic oxide is spin-polarised: OptaDOS then writes E up down total (and the
+    three again broadened) in E21.13. The spectrum is up + down; the total column is not taken,
+    since OptaDOS's loop over angular-momentum channels can count up twice in it."""
+    up, down = peak(6.0), 0.5 * peak(9.0)
+    core = tmp_path / "Fe_core_edge.dat"
+    core.write_text(core_file([("Fe 1 L2,3", (0.1 * up, 0.1 * down), (up, down))], broadened, spin=True))
+    (edge,) = read_optados_core(core)
+    assert (edge.element, edge.rank, edge.edge) == ("Fe", 1, "L2,3")
+    expected = up + down if broadened else 0.1 * (up + down)
+    np.testing.assert_allclose(edge.spectrum.intensity, expected, rtol=1e-12, atol=1e-25)
+    assert bool(edge.spectrum.broadening) is broadened
+    rows = core.read_text().splitlines()
+    rows[-3] = rows[-3].rsplit(None, 1)[0]  # a row cut short
+    core.write_text("\n".join(rows))
+    message = ("6 numbers; OptaDOS writes 2 .* 4 or 7 when spin-polarised" if broadened else
+               "rows of 3 and 4 numbers mixed in one block")
+    with pytest.raises(ReadError, match=message) as err:
+        read_optados_core(core)
+    assert err.value.line == len(rows) - 2

@@ -4,7 +4,10 @@ belong to.
 OptaDOS (``task: core``) writes one block per site and edge: a comment ``# Si 1 K1`` (the
 element, the atom's rank among the atoms of its species in the cell, the edge; a fourth word names
 a labelled species such as ``Si:exc``, the core-hole atom of a supercell), rows ``E dos`` or, with
-lifetime and instrumental broadening, ``E dos dos_broadened``, then a blank line. The energies are
+lifetime and instrumental broadening, ``E dos dos_broadened``, then a blank line. A
+spin-polarised run writes ``E up down total`` (and ``up down total`` broadened after them): we
+take up + down, since OptaDOS's total column adds up and down again for every angular-momentum
+channel it sums. The energies are
 Kohn-Sham energies (from the Fermi level when OptaDOS set it to zero), so the edge comes from the
 block's name, never from the axis. The cell's species (ASE's ``castep_custom_species``) place each
 block on its atom.
@@ -32,6 +35,11 @@ _BROADENING = {"gaussian_fwhm": re.compile(r"Gaussian broadening: FWHM\s+" + _NU
                "lorentzian_fwhm": re.compile(r"Lorentzian width\s+" + _NUMBER),
                "lorentzian_scale": re.compile(r"Lorentzian scale\s+" + _NUMBER),
                "lorentzian_offset": re.compile(r"Lorentzian offset\s+" + _NUMBER)}
+
+#: numbers per row → (broadened?, the spectrum from the row's columns): E dos [dos_broadened], or
+#: spin-polarised E up down total [up down total broadened]
+_COLUMNS = {2: (False, lambda t: t[:, 1]), 3: (True, lambda t: t[:, 2]),
+            4: (False, lambda t: t[:, 1] + t[:, 2]), 7: (True, lambda t: t[:, 4] + t[:, 5])}
 
 
 @dataclass(frozen=True)
@@ -91,9 +99,10 @@ def read_optados_core(path: "os.PathLike[str] | str") -> list[CoreEdge]:
             row = [_fortran_float(t) for t in text.split()]
         except ValueError:
             raise ReadError(path, lineno, f"{text[:40]!r} is not a row of numbers") from None
-        if len(row) not in (2, 3):
+        if len(row) not in _COLUMNS:
             raise ReadError(path, lineno, f"{len(row)} numbers; OptaDOS writes 2 (energy, "
-                                          "spectrum) or 3 (and the broadened spectrum)")
+                                          "spectrum) or 3 (and the broadened spectrum), 4 or 7 "
+                                          "when spin-polarised")
         blocks[-1][2].append(row)
         blocks[-1][3].append(lineno)
     if not blocks:
@@ -105,13 +114,13 @@ def read_optados_core(path: "os.PathLike[str] | str") -> list[CoreEdge]:
         widths = {len(r) for r in rows}
         if len(widths) > 1:
             raise ReadError(path, lines[[len(r) for r in rows].index(min(widths))],
-                            "rows of 2 and 3 numbers mixed in one block")
+                            f"rows of {' and '.join(map(str, sorted(widths)))} numbers mixed in one block")
         if len(rows) < 2:
             raise ReadError(path, lineno, f"{element} {rank} {edge}: fewer than two energies")
         table = np.array(rows)
-        broadened = table.shape[1] == 3
+        broadened, spectrum_of = _COLUMNS[table.shape[1]]
         try:
-            energy, intensity = check_grid(table[:, 0], table[:, -1], f"{element} {rank} {edge}")
+            energy, intensity = check_grid(table[:, 0], spectrum_of(table), f"{element} {rank} {edge}")
         except SpectrumError as exc:
             raise ReadError(path, lineno, str(exc)) from None
         spectrum = Spectrum(energy, intensity, label=f"{species} {rank} {edge}", source=path,
