@@ -8,7 +8,7 @@ import pytest
 
 from amorpha.engine.errors import ReadError
 from amorpha.engine.spectra.columns import read_columns
-from amorpha.engine.spectra.castep import castep_sites, read_castep_cell, read_optados_core
+from amorpha.engine.spectra.castep import AXIS, castep_sites, read_castep_cell, read_optados_core
 from amorpha.engine.spectra.folders import read_spectrum_folder
 
 from optados_files import CELL, ENERGY, core_file, peak
@@ -86,7 +86,7 @@ def test_bad_files_say_what_is_wrong_and_where(quartz_run, tmp_path):
 def test_core_hole_runs_on_every_o_of_quartz_train_a_model(tmp_path):
     """Six supercell runs, the core hole (O:exc) on each O in turn, as a Mizoguchi-style O K set:
     read as one folder and trained through the window's pipeline (cross-validated, periodic SOAP)."""
-    from amorpha.engine.surrogate.model import SurrogateParams
+    from amorpha.engine.surrogate.model import SpectrumModel, SurrogateParams
     from amorpha.engine.surrogate.pipeline import train_from_folder
 
     rows = CELL.splitlines()
@@ -104,6 +104,12 @@ def test_core_hole_runs_on_every_o_of_quartz_train_a_model(tmp_path):
     model = train_from_folder(folder, params=SurrogateParams(regressor="kernel_ridge"))
     assert (model.element, model.edge, model.descriptor["periodic"]) == ("O", "K", True)
     assert model.metrics["n"] == 6 and model.metrics["measured_on"].startswith("5-fold cross-validation")
+    # its axis is CASTEP's, not the edge's: the model, its file and its predictions say so
+    assert model.axis == AXIS
+    model.save(tmp_path / "o_k.amodel")
+    loaded = SpectrumModel.load(tmp_path / "o_k.amodel")
+    predicted = loaded.predict_structure(folder.records[0].atoms)
+    assert loaded.axis == AXIS and predicted.meta["axis"] == AXIS and predicted.mean().meta["axis"] == AXIS
 
 
 @pytest.mark.parametrize("broadened", [True, False])

@@ -8,8 +8,10 @@ lifetime and instrumental broadening, ``E dos dos_broadened``, then a blank line
 spin-polarised run writes ``E up down total`` (and ``up down total`` broadened after them): we
 take up + down, since OptaDOS's total column adds up and down again for every angular-momentum
 channel it sums. The energies are
-Kohn-Sham energies (from the Fermi level when OptaDOS set it to zero), so the edge comes from the
-block's name, never from the axis. The cell's species (ASE's ``castep_custom_species``) place each
+CASTEP's Kohn-Sham energies (OptaDOS's default), less the Fermi level with ``set_efermi_zero``,
+or less the conduction-band minimum plus ``core_chemical_shift``: the header says none of this,
+so the edge comes from the block's name, never from the axis, and the spectra carry
+``meta["axis"]`` = :data:`AXIS` so a plot does not call their zero the edge. The cell's species (ASE's ``castep_custom_species``) place each
 block on its atom.
 """
 from __future__ import annotations
@@ -29,6 +31,8 @@ from amorpha.engine.spectra.columns import read_text, split_lines
 from amorpha.engine.spectra.spectrum import Spectrum, SpectrumError, check_grid
 
 CORE_SUFFIX = "_core_edge.dat"
+#: the scale the spectra are on (``Spectrum.meta["axis"]``): not edge-relative, see the docstring
+AXIS = "CASTEP/OptaDOS"
 _EDGES = {"K1": "K"}  # OptaDOS's other names are ours already (L1, L2,3, M4,5, ...)
 _NUMBER = r"([-+]?\d*\.?\d+(?:[EeDd][-+]?\d+)?)"
 _BROADENING = {"gaussian_fwhm": re.compile(r"Gaussian broadening: FWHM\s+" + _NUMBER),
@@ -126,7 +130,7 @@ def read_optados_core(path: "os.PathLike[str] | str") -> list[CoreEdge]:
         spectrum = Spectrum(energy, intensity, label=f"{species} {rank} {edge}", source=path,
                             element=element, edge=edge,
                             broadening=dict(meta) if broadened else {},
-                            meta={"optados_species": species, "optados_rank": rank})
+                            meta={"optados_species": species, "optados_rank": rank, "axis": AXIS})
         edges.append(CoreEdge(element, rank, edge, species, spectrum, lineno))
     return edges
 
@@ -176,4 +180,4 @@ def castep_sites(cell: "os.PathLike[str] | str", core: "os.PathLike[str] | str",
     return atoms, sites
 
 
-__all__ = ["CORE_SUFFIX", "CoreEdge", "castep_sites", "cell_of", "core_seed", "read_castep_cell", "read_optados_core"]
+__all__ = ["AXIS", "CORE_SUFFIX", "CoreEdge", "castep_sites", "cell_of", "core_seed", "read_castep_cell", "read_optados_core"]

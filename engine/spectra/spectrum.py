@@ -85,7 +85,9 @@ class SiteSpectra:
     source: str = ""
     structures: np.ndarray | None = None
     labels: list[str] = field(default_factory=list)
-    meta: dict = field(default_factory=dict)  # given to each spectrum taken out (e.g. a model's "onset_at_ev")
+    #: given to each spectrum taken out (a model's "onset_at_ev"; "axis", the scale the spectra
+    #: share when it is a code's own, not edge-relative: "CASTEP/OptaDOS")
+    meta: dict = field(default_factory=dict)
 
     def __post_init__(self):
         self.energy, self.intensity = check_grid(self.energy, np.atleast_2d(self.intensity), "site spectra")
@@ -107,8 +109,10 @@ class SiteSpectra:
         rows = np.array([s.on_grid(grid).intensity for s in spectra])
         sites = [(-1 if s.site is None else s.site) for s in spectra]
         first = spectra[0]
+        axes = {s.meta.get("axis", "") for s in spectra}  # a scale all share, else none
+        axis = axes.pop() if len(axes) == 1 else ""
         return cls(grid, rows, sites, first.element, first.edge, first.source,
-                   labels=[s.label for s in spectra])
+                   labels=[s.label for s in spectra], meta={"axis": axis} if axis else {})
 
     def spectrum(self, row: int) -> Spectrum:
         return Spectrum(self.energy, self.intensity[row], label=self.labels[row] if self.labels else "",

@@ -185,6 +185,9 @@ class SpectrumModel:
     #: where the edge's tabulated onset lies on this model's energy axis (eV), and the measured peak
     #: that says so (:meth:`calibrate_onset`); None: at 0, the calculator's own reference
     onset_at: dict | None = None
+    #: the scale of the energy axis when it is a code's own (``SiteSpectra.meta["axis"]``,
+    #: "CASTEP/OptaDOS"); "": relative to the edge, or absolute energies
+    axis: str = ""
     _fitted: dict | None = field(default=None, repr=False)
     _training: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
@@ -200,7 +203,7 @@ class SpectrumModel:
         require(len(x) >= 3, "training set", "at least three site spectra")
         require(np.all(np.isfinite(x)), "features", "finite numbers (a descriptor returned NaN)")
         model = cls(params, dict(descriptor), np.array(spectra.energy), spectra.element, spectra.edge,
-                    reference or spectra.source, n_train=len(x))
+                    reference or spectra.source, n_train=len(x), axis=spectra.meta.get("axis", ""))
         model._fit(x, y)
         return model
 
@@ -351,10 +354,12 @@ class SpectrumModel:
 
     def placement(self) -> dict:
         """What its predictions carry so :func:`~amorpha.engine.spectra.edges.place_at_onset` puts
-        them on a measured axis: where the tabulated onset lies on the model's axis, and why."""
+        them on a measured axis: where the tabulated onset lies on the model's axis, and why; and
+        the axis's scale when it is a code's own (a plot labels it so)."""
+        axis = {"axis": self.axis} if self.axis else {}
         if self.onset_at is None:
-            return {}
-        return {"onset_at_ev": float(self.onset_at["ev"]), "onset_at_from": self.onset_at["from"]}
+            return axis
+        return {"onset_at_ev": float(self.onset_at["ev"]), "onset_at_from": self.onset_at["from"], **axis}
 
     def calibrate_onset(self, atoms, peak_ev: float, what: str) -> float:
         """:meth:`tie_onset` with the average this model predicts for ``atoms``."""
@@ -417,6 +422,7 @@ class SpectrumModel:
             "metrics": self.metrics,
             "n_train": self.n_train,
             **({"onset_at": self.onset_at} if self.onset_at is not None else {}),
+            **({"axis": self.axis} if self.axis else {}),
             "sklearn": sklearn.__version__,
             "amorpha": getattr(engine, "__version__", ""),
         } | ({"gp_theta": self.gp_thetas()} if self.has_uncertainty else {})
@@ -443,7 +449,8 @@ class SpectrumModel:
             energy, _ = check_grid(meta["energy"], None, "model energy grid")
             model = cls(SurrogateParams.from_dict(meta["params"]).validate(), meta["descriptor"], energy,
                         meta.get("element", ""), meta.get("edge", ""), meta.get("reference", ""),
-                        meta.get("metrics", {}), int(meta.get("n_train", 0)), meta.get("onset_at"))
+                        meta.get("metrics", {}), int(meta.get("n_train", 0)), meta.get("onset_at"),
+                        str(meta.get("axis", "")))
             if model.onset_at is not None:  # a damaged calibration is refused here, not when placing
                 model.onset_at = {"ev": float(model.onset_at["ev"]), "from": str(model.onset_at["from"])}
                 require(np.isfinite(model.onset_at["ev"]), "onset_at", "a finite energy in eV")

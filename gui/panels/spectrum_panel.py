@@ -309,7 +309,8 @@ class SpectrumPanel(QWidget):
 
     def _label_axis(self, measured: list) -> None:
         """'Energy' on an instrument's axis; 'Energy relative to the edge' when only predictions
-        on their edge-relative axis are drawn (0 is not the energy loss of a measurement)."""
+        on their edge-relative axis are drawn (0 is not the energy loss of a measurement), or 'on
+        the CASTEP/OptaDOS scale' when they share a code's own (``meta["axis"]``)."""
         from amorpha.engine.spectra.edges import edge_onset, is_edge_relative
 
         def relative(s: Spectrum) -> bool:
@@ -318,8 +319,11 @@ class SpectrumPanel(QWidget):
             except ValueError:  # no tabulated onset
                 return False
 
-        text = "Energy relative to the edge" if not measured and self.spectra and all(map(relative, self.spectra)) \
-            else "Energy"
+        text = "Energy"
+        if not measured and self.spectra and all(map(relative, self.spectra)):
+            axes = {s.meta.get("axis", "") for s in self.spectra}
+            text = f"Energy on the {axes.pop()} scale" if len(axes) == 1 and "" not in axes \
+                else "Energy relative to the edge"
         self.plot.setLabel("bottom", text, units="eV")
 
     def refresh(self) -> None:

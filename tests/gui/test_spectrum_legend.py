@@ -104,3 +104,18 @@ def test_a_prediction_beside_counts_on_a_background_is_scaled_and_raised(qtbot):
     np.testing.assert_allclose(panel.item(predicted).getData()[1], 5000.0 * predicted.intensity + 300.0)
     (name,) = [lab.text for s, lab in panel.legend.items if s.item is panel.item(predicted)]
     assert name == f"{predicted.label} ×5,000 + 300"
+
+
+def test_the_energy_axis_says_whose_zero_predictions_count_from(shown):
+    """Predictions on an edge-relative grid: 'relative to the edge' for the built-in calculator's,
+    but a model trained on CASTEP/OptaDOS spectra counts from CASTEP's zero, not the edge."""
+    from amorpha.engine.spectra.castep import AXIS
+
+    e = np.linspace(-5.0, 25.0, 61)
+    castep = Spectrum(e, np.exp(-0.5 * (e - 8.0) ** 2), label="O K (predicted)", element="O", edge="K",
+                      meta={"axis": AXIS})
+    panel = shown(SpectrumPanel(), 600, 300)
+    panel.add_spectrum(castep, "predicted")
+    assert panel.plot.getAxis("bottom").labelText == "Energy on the CASTEP/OptaDOS scale"
+    panel.add_spectrum(Spectrum(e, castep.intensity, label="xTB", element="O", edge="K"), "reference")
+    assert panel.plot.getAxis("bottom").labelText == "Energy relative to the edge"  # no one scale
