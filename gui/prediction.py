@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from amorpha.engine.elements import count_element, present_symbols, symbol
 from amorpha.engine.errors import ParameterError
-from amorpha.engine.spectra import Spectrum
+from amorpha.engine.spectra import SeveralEdgesError, Spectrum
 from amorpha.engine.spectra.features import feature
 from amorpha.engine.surrogate.compare import CompareParams
 from amorpha.engine.surrogate.model import ModelMismatchError, SpectrumModel
@@ -508,10 +508,12 @@ class SpectrumPrediction(QObject):
         else:
             self.compare(request)
 
-    def compare(self, params: CompareParams, directory: str | None = None, calculator=None):
+    def compare(self, params: CompareParams, directory: str | None = None, calculator=None,
+                folder=None, kind: str | None = None):
         """Learning curves of ``params.strategy`` and random, in the background, drawn as they grow:
         on the shown structure's sites of the model's element with ``calculator`` (default: the
-        model's own), or on the computed spectra in ``directory``."""
+        model's own), or on the computed spectra in ``directory`` (``folder``: read already) of
+        ``kind`` ("Si K"; asked when the folder holds several)."""
         from amorpha.engine.surrogate.compare import calculator_curves, folder_curves
         from amorpha.engine.tasks import sub_progress
 
@@ -522,9 +524,10 @@ class SpectrumPrediction(QObject):
             source = os.path.basename(directory)
 
             def work(progress, cancel):
-                folder = read_spectrum_folder(directory, progress=sub_progress(progress, 0, 0.2), cancel=cancel)
-                return folder_curves(folder, params, curves=curves, progress=sub_progress(progress, 0.2, 1),
-                                     cancel=cancel)
+                read = folder or read_spectrum_folder(directory, progress=sub_progress(progress, 0, 0.2),
+                                                      cancel=cancel)
+                return folder_curves(read, params, curves=curves, progress=sub_progress(progress, 0.2, 1),
+                                     cancel=cancel, kind=kind)
         else:
             if self._atoms is None:
                 self.window.show_error("Compare with random", "Open a structure first.")
@@ -547,9 +550,12 @@ class SpectrumPrediction(QObject):
             self.panel.curve_plot.setTitle(f"active vs random: {source}", size="9pt")
             self.panel.status.setText(compare_summary(curves, params.strategy))
 
+        def retry(read, chosen):
+            self.compare(params, directory, folder=read, kind=chosen)
+
         def failed(exc):
             finished()
-            self.window._task_error("Comparing with random sampling")(exc)
+            self._folder_error("Comparing with random sampling", retry)(exc)
 
         task = self.runner.submit(f"Active vs random ({source})", work, finished, failed, finished)
         self._draw_live(task, named)
@@ -591,15 +597,16 @@ class SpectrumPrediction(QObject):
         if directory:
             self.train_from_folder(directory)
 
-    def train_from_folder(self, directory: str):
-        """Train on first-principles (or any) site spectra in ``directory``; skipped files are named."""
+    def train_from_folder(self, directory: str, folder=None, kind: str | None = None):
+        """Train on first-principles (or any) site spectra in ``directory`` (``folder``: read
+        already) of ``kind`` ("Si K"; asked when the folder holds several); skipped files are named."""
         from amorpha.engine.spectra import read_spectrum_folder
         from amorpha.engine.surrogate.pipeline import train_from_folder
         from amorpha.engine.tasks import sub_progress
 
         def work(progress, cancel):
-            folder = read_spectrum_folder(directory, progress=sub_progress(progress, 0, 0.3), cancel=cancel)
-            return folder, train_from_folder(folder, progress=sub_progress(progress, 0.3, 1), cancel=cancel)
+            read = folder or read_spectrum_folder(directory, progress=sub_progress(progress, 0, 0.3), cancel=cancel)
+            return read, train_from_folder(read, progress=sub_progress(progress, 0.3, 1), cancel=cancel, kind=kind)
 
         def done(result):
             folder, model = result
@@ -609,13 +616,43 @@ class SpectrumPrediction(QObject):
             skipped = f"; skipped {len(folder.problems)}: " + "; ".join(listed) + more if folder.problems else ""
             edge = f"; {folder.edge_note}" if folder.edge_note else ""
             measured = f"; scored on {model.metrics['measured_on']}" if model.metrics.get("measured_on") else ""
-            self._model_note = f"Trained on {model.n_train} sites of {directory}{measured}{edge}{skipped}."
+            others = [k for k in folder.kinds if k != kind] if kind else []
+            other = f"; it also holds {', '.join(others)}" if others else ""
+            self._model_note = (f"Trained on {model.n_train} {model_key(model)} sites of {directory}"
+                                f"{measured}{edge}{other}{skipped}.")
             if self._task is None or self._task.finished:  # no prediction to say it with
                 note = self._no_sites_note(model)  # first: why the plot has no curve now
                 self.panel.status.setText(" ".join(filter(None, (note, self._model_note))))
 
+        def retry(read, chosen):
+            self.train_from_folder(directory, read, chosen)
+
         return self.runner.submit(f"Training on {os.path.basename(directory)}", work, done,
-                                  self.window._task_error("Training from a folder"))
+                                  self._folder_error("Training from a folder", retry))
+
+    def _folder_error(self, what: str, retry):
+        """The error handler of a task on a spectrum folder: a folder of several edges (a CASTEP
+        run writes every edge of its atoms) asks which one and runs ``retry(folder, kind)`` on
+        the folder already read; any other error is reported."""
+        report = self.window._task_error(what)
+
+        def handle(exc):
+            if not isinstance(exc, SeveralEdgesError):
+                return report(exc)
+            kind = self.choose_kind(exc.folder)
+            if kind is not None:
+                retry(exc.folder, kind)
+        return handle
+
+    def choose_kind(self, folder) -> str | None:
+        """Ask which element and edge of ``folder`` to use; None when the user cancels."""
+        kinds = folder.kinds
+        items = [f"{k}: {n} site{'s' * (n != 1)}" for k, n in kinds.items()]
+        item, ok = QInputDialog.getItem(
+            self.window, "Which edge?",
+            f"{os.path.basename(folder.path)} holds spectra of {len(kinds)} edges (a CASTEP run writes "
+            f"every edge of its atoms).\nA model learns one; use:", items, 0, False)
+        return list(kinds)[items.index(item)] if ok else None
 
     # -- files ------------------------------------------------------------------------------
     def _start_dir(self) -> str:

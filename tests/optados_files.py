@@ -4,7 +4,7 @@ exponents as E-003), a banner, the broadening settings, then per site
 ``# <element> <rank in species> <edge>[<label>]``, its rows and a blank line."""
 import numpy as np
 
-#: α-quartz (9 atoms) with a core-hole species Si:exc on its second Si
+#: α-quartz (9 atoms) with a core-hole species Si:Exc on its second Si (OptaDOS writes it si:exc)
 CELL = """%BLOCK LATTICE_CART
 ang
    4.9134   0.0000   0.0000
@@ -14,7 +14,7 @@ ang
 
 %BLOCK POSITIONS_FRAC
 Si     0.4697  0.0000  0.0000
-Si:exc 0.0000  0.4697  0.6667
+Si:Exc 0.0000  0.4697  0.6667
 Si     0.5303  0.5303  0.3333
 O      0.4135  0.2669  0.1191
 O      0.2669  0.4135  0.5475
@@ -25,11 +25,18 @@ O      0.1466  0.7331  0.8809
 %ENDBLOCK POSITIONS_FRAC
 
 %BLOCK SPECIES_POT
-Si:exc Si_00_corehole.usp
+Si:Exc Si_00_corehole.usp
 %ENDBLOCK SPECIES_POT
 """
 
 ENERGY = np.linspace(-5.0, 25.0, 61)
+
+
+def block(element: str, rank: int, edge: str, label: str = "") -> str:
+    """A block's name as write_core formats it, (a2,1x,i0,1x,a5[,a10]): " O 4    K1" or
+    "Si 1    K1    Si:exc" (its test suite's cell says Si:Ex, its file Si:ex)."""
+    head, _, tail = label.partition(":")
+    return f"{element:>2} {rank} {edge:>5}" + (f"{head + ':' + tail.lower():>10}" if label else "")
 
 
 def fortran(x: float) -> str:
@@ -62,7 +69,7 @@ def spin_row(e, up, down, broadened=None) -> str:
 
 
 def core_file(blocks, broadened=True, spin=False) -> str:
-    """The file for ``blocks`` of (name after '#', unbroadened, broadened) on :data:`ENERGY`;
+    """The file for ``blocks`` of (:func:`block` name, unbroadened, broadened) on :data:`ENERGY`;
     ``spin``: each of those is (up, down)."""
     lines = [" #*********************************************", " #            Core loss function               ",
              " #*********************************************", " #"]

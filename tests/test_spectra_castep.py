@@ -6,19 +6,19 @@ The files are written as OptaDOS writes them (tests/optados_files.py).
 import numpy as np
 import pytest
 
-from amorpha.engine.errors import ReadError
+from amorpha.engine.errors import ParameterError, ReadError
 from amorpha.engine.spectra.columns import read_columns
 from amorpha.engine.spectra.castep import AXIS, castep_sites, read_castep_cell, read_optados_core
-from amorpha.engine.spectra.folders import read_spectrum_folder
+from amorpha.engine.spectra.folders import SeveralEdgesError, read_spectrum_folder
 
-from optados_files import CELL, ENERGY, core_file, peak
+from optados_files import CELL, ENERGY, block, core_file, peak
 
 @pytest.fixture
 def quartz_run(tmp_path):
     """A 9-atom quartz cell with a core hole on its second Si (species Si:exc) and two edges."""
     (tmp_path / "SiO2.cell").write_text(CELL)
-    blocks = [("Si 1 K1   Si:exc", peak(8.0, 0.3) * 1e-3, peak(8.0)),   # the labelled species' only atom
-              ("O 4 K1", peak(12.0, 0.3), peak(12.0, 2.0))]              # the 4th O of the cell
+    blocks = [(block("Si", 1, "K1", "Si:exc"), peak(8.0, 0.3) * 1e-3, peak(8.0)),   # the labelled species' only atom
+              (block("O", 4, "K1"), peak(12.0, 0.3), peak(12.0, 2.0))]              # the 4th O of the cell
     (tmp_path / "SiO2_core_edge.dat").write_text(core_file(blocks))
     return tmp_path
 
@@ -36,7 +36,7 @@ def test_blocks_are_read_with_their_broadened_column_and_settings(quartz_run):
 def test_each_block_lands_on_its_atom_of_the_cell(quartz_run):
     atoms, sites = castep_sites(quartz_run / "SiO2.cell", quartz_run / "SiO2_core_edge.dat")
     assert atoms.calc is None and len(atoms) == 9
-    assert list(atoms.arrays["castep_custom_species"][:3]) == ["Si", "Si:exc", "Si"]
+    assert list(atoms.arrays["castep_custom_species"][:3]) == ["Si", "Si:Exc", "Si"]  # OptaDOS: si:exc
     assert [i for i, _ in sites] == [1, 6]  # Si:exc is atom 1; the 4th O is atom 3 + 3
     assert [(s.site, s.element) for _, s in sites] == [(1, "Si"), (6, "O")]
 
@@ -45,8 +45,8 @@ def test_a_folder_of_castep_runs_trains_like_any_other(quartz_run):
     other = quartz_run / "second"
     other.mkdir()
     (other / "run-out.cell").write_text(CELL)
-    (other / "run_core_edge.dat").write_text(core_file([("Si 1 K1   Si:exc", peak(9.0), peak(9.0))], broadened=False))
-    (quartz_run / "lonely_core_edge.dat").write_text(core_file([("Si 1 K1", peak(9.0), peak(9.0))]))
+    (other / "run_core_edge.dat").write_text(core_file([(block("Si", 1, "K1", "Si:exc"), peak(9.0), peak(9.0))], broadened=False))
+    (quartz_run / "lonely_core_edge.dat").write_text(core_file([(block("Si", 1, "K1"), peak(9.0), peak(9.0))]))
     folder = read_spectrum_folder(quartz_run)
     assert folder.layout == "castep"
     assert [(r.name, r.absorber, r.spectrum.edge) for r in folder.records] == [
@@ -58,11 +58,11 @@ def test_a_folder_of_castep_runs_trains_like_any_other(quartz_run):
 def test_bad_files_say_what_is_wrong_and_where(quartz_run, tmp_path):
     core = quartz_run / "SiO2_core_edge.dat"
     text = core.read_text()
-    core.write_text(text.replace("# O 4 K1", "# O 7 K1"))
+    core.write_text(text.replace(block("O", 4, "K1"), block("O", 7, "K1")))
     with pytest.raises(ReadError, match="O 7: SiO2.cell has 6 atoms of species O") as err:
         castep_sites(quartz_run / "SiO2.cell", core)
-    assert err.value.line == text.splitlines().index(" # O 4 K1") + 1
-    core.write_text(text.replace("# Si 1 K1   Si:exc", "# Si 1 K1"))  # 1st plain Si is atom 0: fine
+    assert err.value.line == text.splitlines().index(" # " + block("O", 4, "K1")) + 1
+    core.write_text(text.replace(block("Si", 1, "K1", "Si:exc"), block("Si", 1, "K1")))  # 1st plain Si is atom 0: fine
     assert castep_sites(quartz_run / "SiO2.cell", core)[1][0][0] == 0
     plain = tmp_path / "plain.dat"
     plain.write_text("0 1\n1 2\n")
@@ -70,7 +70,7 @@ def test_bad_files_say_what_is_wrong_and_where(quartz_run, tmp_path):
         read_optados_core(plain)
     assert err.value.line == 1
     rows = text.splitlines()
-    first_row = rows.index(" # Si 1 K1   Si:exc") + 1
+    first_row = rows.index(" # " + block("Si", 1, "K1", "Si:exc")) + 1
     rows[first_row + 3] = rows[first_row + 1]  # an energy that goes back
     core.write_text("\n".join(rows))
     with pytest.raises(ReadError, match="must increase"):
@@ -84,8 +84,10 @@ def test_bad_files_say_what_is_wrong_and_where(quartz_run, tmp_path):
 
 
 def test_core_hole_runs_on_every_o_of_quartz_train_a_model(tmp_path):
-    """Six supercell runs, the core hole (O:exc) on each O in turn, as a Mizoguchi-style O K set:
-    read as one folder and trained through the window's pipeline (cross-validated, periodic SOAP)."""
+    """Six supercell runs, the core hole (O:Exc) on each O in turn, as a Mizoguchi-style O K set:
+    read as one folder and trained through the window's pipeline (cross-validated, periodic SOAP).
+    Each run's file also holds, as OptaDOS writes them, an O without the hole (left out: not the
+    spectrum the run was for) and the L2,3 edge (another kind: a model learns one, named)."""
     from amorpha.engine.surrogate.model import SpectrumModel, SurrogateParams
     from amorpha.engine.surrogate.pipeline import train_from_folder
 
@@ -95,12 +97,21 @@ def test_core_hole_runs_on_every_o_of_quartz_train_a_model(tmp_path):
         run = tmp_path / f"O{k + 1}"
         run.mkdir()
         cell = list(rows)
-        cell[row] = cell[row].replace("O ", "O:exc", 1)
+        cell[row] = cell[row].replace("O ", "O:Exc", 1)
         (run / "SiO2.cell").write_text("\n".join(cell))
         shape = peak(10.0 + 0.2 * k, 1.5)
-        (run / "SiO2_core_edge.dat").write_text(core_file([("O 1 K1   O:exc", shape, shape)]))
+        blocks = [(block("O", 2, "K1"), 0 * shape, 0 * shape), (block("O", 1, "K1", "O:Exc"), shape, shape),
+                  (block("O", 1, "L2,3", "O:Exc"), shape, shape)]
+        (run / "SiO2_core_edge.dat").write_text(core_file(blocks))
     folder = read_spectrum_folder(tmp_path)
-    assert folder.layout == "castep" and [r.absorber for r in folder.records] == [3, 4, 5, 6, 7, 8]
+    assert folder.layout == "castep" and folder.kinds == {"O K": 6, "O L2,3": 6}
+    with pytest.raises(SeveralEdgesError, match=r"the folder holds O K \(6 sites\), O L2,3 \(6 sites\)") as err:
+        train_from_folder(folder)
+    assert err.value.folder is folder
+    with pytest.raises(ParameterError, match="Si K: the folder holds O K, O L2,3"):
+        folder.one_kind("Si K")
+    folder = folder.one_kind("O K")
+    assert [r.absorber for r in folder.records] == [3, 4, 5, 6, 7, 8]
     model = train_from_folder(folder, params=SurrogateParams(regressor="kernel_ridge"))
     assert (model.element, model.edge, model.descriptor["periodic"]) == ("O", "K", True)
     assert model.metrics["n"] == 6 and model.metrics["measured_on"].startswith("5-fold cross-validation")
@@ -119,7 +130,7 @@ def test_a_spin_polarised_run_gives_up_plus_down(tmp_path, broadened):
     since OptaDOS's loop over angular-momentum channels can count up twice in it."""
     up, down = peak(6.0), 0.5 * peak(9.0)
     core = tmp_path / "Fe_core_edge.dat"
-    core.write_text(core_file([("Fe 1 L2,3", (0.1 * up, 0.1 * down), (up, down))], broadened, spin=True))
+    core.write_text(core_file([(block("Fe", 1, "L2,3"), (0.1 * up, 0.1 * down), (up, down))], broadened, spin=True))
     (edge,) = read_optados_core(core)
     assert (edge.element, edge.rank, edge.edge) == ("Fe", 1, "L2,3")
     expected = up + down if broadened else 0.1 * (up + down)

@@ -253,14 +253,14 @@ def test_castep_runs_of_the_queries_come_back_by_their_absorber(tmp_path):
     from ase.build import bulk
     from ase.io import write
 
-    from optados_files import ENERGY as E, core_file, peak
+    from optados_files import ENERGY as E, block, core_file, peak
 
     pool_sites = np.array([[0, 0], [0, 5]])
     export_queries(tmp_path, [bulk("Si", "diamond", 5.43, cubic=True)], pool_sites, [0, 1])
-    (tmp_path / "query-0_core_edge.dat").write_text(core_file([("Si 1 K1   Si:exc", peak(8.0), peak(8.0))]))
+    (tmp_path / "query-0_core_edge.dat").write_text(core_file([(block("Si", 1, "K1", "Si:exc"), peak(8.0), peak(8.0))]))
     cell = bulk("Si", "diamond", 5.43, cubic=True)
     write(tmp_path / "query-1.cell", cell, format="castep-cell")
-    (tmp_path / "query-1_core_edge.dat").write_text(core_file([(f"Si {k} K1", peak(k), peak(k)) for k in (1, 6, 7)]))
+    (tmp_path / "query-1_core_edge.dat").write_text(core_file([(block("Si", k, "K1"), peak(k), peak(k)) for k in (1, 6, 7)]))
     rows, spectra = import_results(tmp_path)
     assert rows.tolist() == [0, 1]
     np.testing.assert_allclose(spectra.intensity, [peak(8.0), peak(6.0)])  # atom 5 is the 6th Si

@@ -165,10 +165,11 @@ def castep_sites(cell: "os.PathLike[str] | str", core: "os.PathLike[str] | str",
     """The cell and each core-loss block as (atom index, spectrum with ``site`` set); ``blocks``:
     the file's blocks when the caller has read them already."""
     atoms = read_castep_cell(cell)
-    species = np.asarray(atoms.arrays["castep_custom_species"]).astype(str)
+    species = np.char.lower(np.asarray(atoms.arrays["castep_custom_species"]).astype(str))
     sites = []
     for block in read_optados_core(core) if blocks is None else blocks:
-        members = np.flatnonzero(species == block.species)
+        # CASTEP's labels ignore case, and OptaDOS writes them lower-case: the cell's Si:Ex is Si:ex
+        members = np.flatnonzero(species == block.species.lower())
         if block.rank > len(members):
             raise ReadError(core, block.line, f"{block.species} {block.rank}: {Path(cell).name} has "
                                               f"{len(members)} atoms of species {block.species}")
@@ -180,4 +181,16 @@ def castep_sites(cell: "os.PathLike[str] | str", core: "os.PathLike[str] | str",
     return atoms, sites
 
 
-__all__ = ["AXIS", "CORE_SUFFIX", "CoreEdge", "castep_sites", "cell_of", "core_seed", "read_castep_cell", "read_optados_core"]
+def core_hole_sites(sites: list[tuple[int, Spectrum]]) -> list[tuple[int, Spectrum]]:
+    """``sites`` (from :func:`castep_sites`) less, for each element and edge that has blocks of a
+    labelled species, the plain atoms' blocks. A core-hole pseudopotential needs a species of its
+    own (``Si:exc``), and OptaDOS writes the edges of every atom of the supercell: those of atoms
+    without the hole are not the spectrum the run was made for. Without a label all are kept."""
+    def key(spectrum):
+        return spectrum.element, spectrum.edge
+
+    labelled = {key(s) for _, s in sites if s.meta["optados_species"] != s.element}
+    return [(i, s) for i, s in sites if key(s) not in labelled or s.meta["optados_species"] != s.element]
+
+
+__all__ = ["AXIS", "CORE_SUFFIX", "CoreEdge", "castep_sites", "core_hole_sites", "cell_of", "core_seed", "read_castep_cell", "read_optados_core"]

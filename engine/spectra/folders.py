@@ -11,7 +11,10 @@ Four layouts are recognised, tried in this order:
   to the POSCAR above).
 * **CASTEP**: any folder below holding OptaDOS's ``seed_core_edge.dat`` beside ``seed-out.cell``
   (the geometry CASTEP ended on) or ``seed.cell``: every site block of the file is one record (see
-  :mod:`~amorpha.engine.spectra.castep`).
+  :mod:`~amorpha.engine.spectra.castep`), but where a file has blocks of a labelled species
+  (``Si:exc``, the core-hole atom) the plain atoms' blocks of that element and edge are left out
+  (:func:`~amorpha.engine.spectra.castep.core_hole_sites`). A run writes every edge of its atoms,
+  so such a folder holds several kinds: training takes one (:meth:`SpectrumFolder.one_kind`).
 * **Pairs**: a structure ``name.xyz|.extxyz|.cif|.vasp|.poscar`` (or ``POSCAR``/``CONTCAR``) with a
   spectrum ``name.txt|.csv|.dat`` (``POSCAR.txt`` for a POSCAR) in the same folder, or several
   spectra ``name.site<N>.txt`` for sites N of one structure. Without ``site<N>`` the absorber is
@@ -34,9 +37,9 @@ from typing import Callable, Optional
 import numpy as np
 from ase import Atoms
 
-from amorpha.engine.errors import ReadError
+from amorpha.engine.errors import ParameterError, ReadError
 from amorpha.engine.io import StructureReadError, read_structure
-from amorpha.engine.spectra.castep import CORE_SUFFIX, castep_sites, cell_of, core_seed
+from amorpha.engine.spectra.castep import CORE_SUFFIX, castep_sites, cell_of, core_hole_sites, core_seed
 from amorpha.engine.spectra.columns import read_columns
 from amorpha.engine.spectra.feff import read_feff_site
 from amorpha.engine.spectra.spectrum import SiteSpectra, Spectrum, SpectrumError
@@ -90,6 +93,28 @@ class SpectrumFolder:
         return [r for r in self.records if r.split == split]
 
     @property
+    def kinds(self) -> dict[str, int]:
+        """Sites per element and edge ("Si K": 12), in the order read."""
+        counts: dict[str, int] = {}
+        for record in self.records:
+            kind = kind_of(record.spectrum)
+            counts[kind] = counts.get(kind, 0) + 1
+        return counts
+
+    def one_kind(self, kind: Optional[str] = None) -> "SpectrumFolder":
+        """The folder with the records of ``kind`` ("Si K") only; itself when it holds one kind.
+        Raises :class:`SeveralEdgesError` when it holds several and no ``kind`` is given, and
+        :class:`ParameterError` for a kind it does not hold."""
+        kinds = self.kinds
+        if kind is None:
+            if len(kinds) > 1:
+                raise SeveralEdgesError(self)
+            return self
+        if kind not in kinds:
+            raise ParameterError("edge", f"{kind}: the folder holds {', '.join(kinds)}")
+        return replace(self, records=[r for r in self.records if kind_of(r.spectrum) == kind])
+
+    @property
     def structures(self) -> list[Atoms]:
         """The distinct structures, in the order ``site_spectra(...).structures`` indexes them."""
         return unique_structures(self.records)[0]
@@ -97,6 +122,24 @@ class SpectrumFolder:
     def site_spectra(self, split: Optional[str] = None, grid=None) -> SiteSpectra:
         """The records' spectra (one split, or all) on one grid: see :func:`site_spectra`."""
         return site_spectra(self.records if split is None else self.subset(split), grid)
+
+
+def kind_of(spectrum: Spectrum) -> str:
+    """Element and edge as a user names them: "Si K", "Fe L2,3" ("?" for one not known)."""
+    return f"{spectrum.element or '?'} {spectrum.edge or '?'}"
+
+
+class SeveralEdgesError(ParameterError):
+    """A folder holds spectra of several elements or edges and a model learns one: ``folder``
+    (read already) and its ``kinds`` let the caller ask which."""
+
+    def __init__(self, folder: SpectrumFolder):
+        self.folder = folder
+        listing = ", ".join(f"{k} ({n} site{'s' * (n != 1)})" for k, n in folder.kinds.items())
+        super().__init__("edge", f"the folder holds {listing}; a model learns one edge: choose one")
+
+    def __reduce__(self):
+        return (type(self), (self.folder,))
 
 
 # ----------------------------------------------------------------------------- one grid
@@ -150,10 +193,9 @@ def site_spectra(records: list[SiteRecord], grid=None) -> SiteSpectra:
     """
     if not records:
         raise SpectrumError("site spectra: no records given")
-    kinds = {(r.spectrum.element, r.spectrum.edge) for r in records}
+    kinds = {kind_of(r.spectrum) for r in records}
     if len(kinds) > 1:
-        names = ", ".join(sorted(f"{e or '?'} {d or '?'}" for e, d in kinds))
-        raise SpectrumError(f"site spectra: the records mix {names} spectra")
+        raise SpectrumError(f"site spectra: the records mix {', '.join(sorted(kinds))} spectra")
     spectra = [replace(r.spectrum, site=r.absorber, label=r.name or r.spectrum.label) for r in records]
     grid = common_grid(spectra) if grid is None else np.asarray(grid, dtype=np.float64)
     out = SiteSpectra.from_spectra(spectra, grid)
@@ -305,6 +347,7 @@ def _feff_jobs(root: Path, problems: list, edge: str) -> list[_Job]:
 def _castep_jobs(root: Path, problems: list, edge: str) -> list[_Job]:
     def job(cell: Path, core: Path) -> list[SiteRecord]:
         atoms, sites = castep_sites(cell, core)
+        sites = core_hole_sites(sites)
         name = (core.parent / core_seed(core.name)).relative_to(root).as_posix()
         return [SiteRecord(atoms, index, spectrum, "", f"{name} {spectrum.label}") for index, spectrum in sites]
 

@@ -115,13 +115,15 @@ def calculator_curves(pool, calculator, params: CompareParams, curves: dict | No
 
 
 def folder_curves(folder, params: CompareParams, descriptor=None, curves: dict | None = None,
-                  progress=None, cancel=None) -> dict[str, LearningCurve]:
-    """:func:`compare` on the site spectra of a folder (:func:`amorpha.engine.spectra.read_spectrum_folder`):
-    every spectrum is known, so only the descriptors take time."""
+                  progress=None, cancel=None, kind=None) -> dict[str, LearningCurve]:
+    """:func:`compare` on the site spectra of a folder (:func:`amorpha.engine.spectra.read_spectrum_folder`)
+    of ``kind`` ("Si K"; needed only when it holds several): every spectrum is known, so only
+    the descriptors take time."""
     from amorpha.engine.descriptors import compute
     from amorpha.engine.spectra.spectrum import SiteSpectra
     from amorpha.engine.surrogate.pipeline import default_descriptor
 
+    folder = folder.one_kind(kind)
     records = folder.records
     require(len(records) >= params.n_test + params.n_initial, "folder",
             f"at least {params.n_test + params.n_initial} site spectra for {params.n_test} held-out "

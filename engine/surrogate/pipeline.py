@@ -205,8 +205,9 @@ def choose_folder_descriptor(records, y_train, params, progress=None, cancel=Non
     return candidate, scores, x, cv
 
 
-def train_from_folder(folder, descriptor=None, params=None, progress=None, cancel=None):
-    """A surrogate trained on a folder of structure + spectrum pairs (engine.spectra.folders).
+def train_from_folder(folder, descriptor=None, params=None, progress=None, cancel=None, kind=None):
+    """A surrogate trained on a folder of structure + spectrum pairs (engine.spectra.folders), on
+    its spectra of ``kind`` ("Si K"; needed only when it holds several: ``SeveralEdgesError``).
 
     The folder's own split is kept: trained on "train" (or everything), measured on "test" when
     there is one, otherwise by cross-validation (:func:`folder_folds`). Molecules (no periodic cell) get a
@@ -218,6 +219,7 @@ def train_from_folder(folder, descriptor=None, params=None, progress=None, cance
     from amorpha.engine.surrogate.metrics import spectrum_metrics
     from amorpha.engine.surrogate.model import SpectrumModel, SurrogateParams, cross_validate
 
+    folder = folder.one_kind(kind)
     records = folder.records
     require(len(records) >= 3, "folder", f"at least three structure + spectrum pairs ({len(records)} read)")
     splits = folder.splits

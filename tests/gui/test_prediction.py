@@ -223,7 +223,7 @@ def test_train_from_a_folder_of_pairs_and_a_folder_without_any(qtbot, empty_wind
     model = window.prediction.model
     assert model.n_train == 12 and model.element == "Si" and model.metrics["n"] == 12
     status = window.prediction_panel.status.text()  # no structure shown: no prediction to wait for
-    assert status.startswith(f"Trained on 12 sites of {tmp_path}; scored on 5-fold cross-validation"), status
+    assert status.startswith(f"Trained on 12 Si sites of {tmp_path}; scored on 5-fold cross-validation"), status
     with qtbot.waitSignal(window.prediction.prediction_settled, timeout=60000):
         window.set_model(silica.copy(), "a-SiO2")
     status = window.prediction_panel.status.text()  # what the training said stays beside it
@@ -234,6 +234,49 @@ def test_train_from_a_folder_of_pairs_and_a_folder_without_any(qtbot, empty_wind
         window.prediction.train_from_folder(str(empty))
     assert "Training from a folder failed" in blocker.args[0]
     assert window.prediction.model is model
+
+
+def test_a_folder_of_several_edges_asks_which_to_train_on(qtbot, empty_window, tmp_path, monkeypatch):
+    """CASTEP runs write every edge of their atoms: Train from folder asks which one (once, on
+    the folder read already) and trains on it; cancelling the question changes nothing."""
+    from ase.build import bulk
+    from ase.io import write
+
+    from tests.optados_files import block, core_file, peak
+
+    for k in range(6):
+        run = tmp_path / f"run{k}"
+        run.mkdir()
+        cell = bulk("Si", "diamond", 5.43 + 0.02 * k, cubic=True)
+        write(run / "Si8.cell", cell, format="castep-cell")
+        blocks = [(block("Si", j, edge), peak(5.0 + k + j), peak(5.0 + k + j)) for j in (1, 2) for edge in ("K1", "L2,3")]
+        (run / "Si8_core_edge.dat").write_text(core_file(blocks))
+    window = empty_window
+    asked = []
+
+    def choose(folder, answer):
+        asked.append(dict(folder.kinds))
+        return answer
+
+    monkeypatch.setattr(window.prediction, "choose_kind", lambda folder: choose(folder, None))
+    task = window.prediction.train_from_folder(str(tmp_path))
+    qtbot.waitUntil(lambda: task.finished and bool(asked), timeout=60000)
+    assert asked == [{"Si K": 12, "Si L2,3": 12}] and window.prediction.model is None
+    monkeypatch.setattr(window.prediction, "choose_kind", lambda folder: choose(folder, "Si L2,3"))
+    with qtbot.waitSignal(window.prediction.model_changed, timeout=120000):
+        window.prediction.train_from_folder(str(tmp_path))
+    model = window.prediction.model
+    assert (model.element, model.edge, model.n_train, len(asked)) == ("Si", "L2,3", 12, 2)
+    status = window.prediction_panel.status.text()
+    assert f"Trained on 12 Si L2,3 sites of {tmp_path}" in status and "it also holds Si K" in status, status
+    # Compare with random on the same folder asks the same way
+    from amorpha.engine.surrogate.compare import CompareParams
+
+    monkeypatch.setattr(window.prediction, "choose_kind", lambda folder: choose(folder, "Si K"))
+    params = CompareParams(strategy="farthest", n_initial=3, batch=2, max_calls=7, n_test=4, regressor="ridge")
+    window.prediction.compare(params, str(tmp_path))
+    qtbot.waitUntil(lambda: "after 7 calls" in window.prediction_panel.status.text(), timeout=60000)
+    assert len(asked) == 3
 
 
 # -- the Edge list, learning curves against random, cross-validation ---------------------------
