@@ -755,7 +755,8 @@ class SpectrumPrediction(QObject):
 
         def work(progress, cancel):
             grid = learner.grid.energy if learner.grid is not None else None
-            rows, spectra = import_results(directory, grid)
+            edge = learner.grid.edge if learner.grid is not None else ""
+            rows, spectra = import_results(directory, grid, edge)
             learner.add(rows, spectra)
             return learner
 

@@ -260,13 +260,19 @@ def test_castep_runs_of_the_queries_come_back_by_their_absorber(tmp_path):
     (tmp_path / "query-0_core_edge.dat").write_text(core_file([(block("Si", 1, "K1", "Si:exc"), peak(8.0), peak(8.0))]))
     cell = bulk("Si", "diamond", 5.43, cubic=True)
     write(tmp_path / "query-1.cell", cell, format="castep-cell")
-    (tmp_path / "query-1_core_edge.dat").write_text(core_file([(block("Si", k, "K1"), peak(k), peak(k)) for k in (1, 6, 7)]))
+    (tmp_path / "query-1_core_edge.dat").write_text(core_file(
+        [(block("Si", k, edge), peak(k + shift), peak(k + shift)) for k in (1, 6, 7) for edge, shift in (("K1", 0), ("L2,3", 9))]))
     rows, spectra = import_results(tmp_path)
     assert rows.tolist() == [0, 1]
     np.testing.assert_allclose(spectra.intensity, [peak(8.0), peak(6.0)])  # atom 5 is the 6th Si
+    (tmp_path / "query-0_core_edge.dat").write_text(core_file([(block("Si", 1, "L2,3", "Si:exc"), peak(2.0), peak(2.0))]))
+    rows, spectra = import_results(tmp_path, edge="L2,3")  # the learner's edge, of the several a run writes
+    np.testing.assert_allclose(spectra.intensity, [peak(2.0), peak(15.0)])
+    with pytest.raises(ReadError, match="query-0_core_edge.dat: no K edge among its blocks \\(L2,3\\)"):
+        import_results(tmp_path, edge="K")
     assert np.array_equal(spectra.energy, E)
     (tmp_path / "query-1.cell").unlink()
-    with pytest.raises(ReadError, match="3 site blocks and no query-1.cell"):
+    with pytest.raises(ReadError, match="6 site blocks and no query-1.cell"):
         import_results(tmp_path)
 
 

@@ -281,10 +281,10 @@ def export_queries(directory, structures, pool_sites: np.ndarray, rows) -> list[
     return written
 
 
-def import_results(directory, grid: np.ndarray | None = None) -> tuple[np.ndarray, SiteSpectra]:
+def import_results(directory, grid: np.ndarray | None = None, edge: str = "") -> tuple[np.ndarray, SiteSpectra]:
     """Pool rows and spectra from ``query-<row>.{txt,csv,dat}`` files an external code wrote, or
     from CASTEP runs of the queries (OptaDOS's ``query-<row>_core_edge.dat``: see
-    :func:`_castep_query`)."""
+    :func:`_castep_query`; ``edge``, the learner's, picks among the edges a run wrote)."""
     from amorpha.engine.spectra import read_columns
     from amorpha.engine.spectra.castep import CORE_SUFFIX, core_seed
 
@@ -295,7 +295,7 @@ def import_results(directory, grid: np.ndarray | None = None) -> tuple[np.ndarra
         stem, ext = (seed, "") if castep else os.path.splitext(name)
         if stem.startswith("query-") and stem[6:].isdigit() and (castep or ext.lower() in (".txt", ".csv", ".dat")):
             path = os.path.join(directory, name)
-            spectrum = _castep_query(directory, stem, path) if castep else read_columns(path)
+            spectrum = _castep_query(directory, stem, path, edge) if castep else read_columns(path)
             rows.append(int(stem[6:]))
             spectra.append(replace(spectrum, site=int(stem[6:])))
     require(bool(spectra), "directory", f"no query-<row>.txt spectra or query-<row>{CORE_SUFFIX} in {directory}")
@@ -303,14 +303,20 @@ def import_results(directory, grid: np.ndarray | None = None) -> tuple[np.ndarra
     return np.array(rows, dtype=np.int64), data
 
 
-def _castep_query(directory, stem: str, core: str):
-    """The absorber's block of a CASTEP run of query ``stem``: the file's only block, or the one on
-    the atom ``stem.extxyz`` names, found through the run's ``stem.cell`` (same atom order)."""
+def _castep_query(directory, stem: str, core: str, edge: str = ""):
+    """The absorber's block of a CASTEP run of query ``stem`` (of ``edge``, when given: a run
+    writes K, L1, L2,3... alike): the file's only block, or the one on the atom ``stem.extxyz``
+    names, found through the run's ``stem.cell`` (same atom order)."""
     from amorpha.engine.errors import ReadError
     from amorpha.engine.io import read_structure
     from amorpha.engine.spectra.castep import castep_sites, cell_of, read_optados_core
 
     blocks = read_optados_core(core)
+    if edge:
+        edges = sorted({b.edge for b in blocks})
+        blocks = [b for b in blocks if b.edge == edge]
+        if not blocks:
+            raise ReadError(core, None, f"no {edge} edge among its blocks ({', '.join(edges)})")
     if len(blocks) == 1:
         return blocks[0].spectrum
     cell = cell_of(core)
