@@ -473,12 +473,13 @@ class SpectrumCommand(Command):
     def parameters(self):
         m = self.model
         return {"model": self.model_path, "element": m.element, "edge": m.edge,
-                "reference": m.reference}
+                "reference": m.reference, **({"energy_scale": m.axis} if m.axis else {})}
 
     def csv(self, path, frames, results, header_lines):
         m = self.model
+        scale = f"; energies on the {m.axis} scale" if m.axis else ""
         comments = [f"predicted {m.element} {m.edge} average spectrum per frame "
-                    f"(model {os.path.basename(self.model_path)}, {m.reference})", *header_lines]
+                    f"(model {os.path.basename(self.model_path)}, {m.reference}{scale})", *header_lines]
         columns = [np.asarray(m.energy)] + [np.asarray(r["intensity"]) for r in results]
         rows = [[repr(float(v)) for v in row] for row in zip(*columns)]
         write_table(path, comments, ["energy", *(f"frame{f}" for f in frames)], rows)

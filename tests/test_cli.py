@@ -470,3 +470,23 @@ def test_diffusion_command_takes_the_windows_site_ceiling_and_hop_distance(tmp_p
                                  ("--sites-up-to", "nan", "--sites-up-to needs an energy ceiling")):
         code, _, err, _ = cli(*run, option, value)
         assert code == 2 and words in err and "frame" not in err  # before any frame runs
+
+
+def test_a_castep_models_spectra_say_their_energy_scale(traj, model_path, tmp_path):
+    """A model trained on CASTEP/OptaDOS spectra counts energies from CASTEP's zero, not the edge:
+    the file's header and the JSON parameters say so."""
+    from amorpha.engine.spectra.castep import AXIS
+    from amorpha.engine.surrogate.model import SpectrumModel
+
+    model = SpectrumModel.load(model_path)
+    model.axis = AXIS
+    model.save(tmp_path / "castep.amodel")
+    code, _, stderr, _ = cli("predict-spectrum", traj, "--model", tmp_path / "castep.amodel",
+                             "--frames", "0", "--out", tmp_path)
+    assert code == 0, stderr
+    assert "energies on the CASTEP/OptaDOS scale)" in (tmp_path / "cristobalite_spectrum.csv").read_text()
+    code, _, stderr, _ = cli("predict-spectrum", traj, "--model", tmp_path / "castep.amodel",
+                             "--frames", "0", "--format", "json", "--out", tmp_path)
+    assert code == 0, stderr
+    document = json.loads((tmp_path / "cristobalite_spectrum.json").read_text())
+    assert document["parameters"]["energy_scale"] == AXIS
