@@ -64,6 +64,14 @@ def test_bad_files_say_what_is_wrong_and_where(quartz_run, tmp_path):
     assert err.value.line == text.splitlines().index(" # " + block("O", 4, "K1")) + 1
     core.write_text(text.replace(block("Si", 1, "K1", "Si:exc"), block("Si", 1, "K1")))  # 1st plain Si is atom 0: fine
     assert castep_sites(quartz_run / "SiO2.cell", core)[1][0][0] == 0
+    long = quartz_run / "long"  # OptaDOS cuts a label to 10 characters: Si:corehole is Si:corehol
+    long.mkdir()
+    (long / "SiO2.cell").write_text(CELL.replace("Si:Exc", "Si:corehole"))
+    (long / "SiO2_core_edge.dat").write_text(core_file([(block("Si", 1, "K1", "Si:corehol"), peak(8.0), peak(8.0))]))
+    assert castep_sites(long / "SiO2.cell", long / "SiO2_core_edge.dat")[1][0][0] == 1
+    (long / "SiO2.cell").write_text(CELL.replace("Si:Exc", "Si:corehole").replace("Si     0.5303", "Si:corehole2 0.5303"))
+    with pytest.raises(ReadError, match="has 0 atoms of species Si:corehol"):  # two labels cut alike
+        castep_sites(long / "SiO2.cell", long / "SiO2_core_edge.dat")
     plain = tmp_path / "plain.dat"
     plain.write_text("0 1\n1 2\n")
     with pytest.raises(ReadError, match="not an OptaDOS core-loss file") as err:

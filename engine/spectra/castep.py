@@ -68,12 +68,20 @@ def _fortran_float(text: str) -> float:
     return float(text.replace("D", "E").replace("d", "e"))
 
 
+#: the edge and label after the rank: write_core's (a5,a10) leaves no blank between them when a
+#: label fills its ten characters ("K1Si:corehol")
+_EDGE_LABEL = re.compile(r"^(?P<edge>[KLMNOP]\d(?:,\d)?)\s*(?P<label>\S*)$")
+
+
 def _block_name(words: list[str]) -> tuple[str, int, str, str] | None:
     """(element, rank, edge, species) of a ``# Si 1 K1 [label]`` line, else None."""
     if len(words) < 3 or words[0] not in atomic_numbers or not words[1].isdigit():
         return None
-    species = words[3] if len(words) > 3 else words[0]
-    return words[0], int(words[1]), _EDGES.get(words[2], words[2]), species
+    match = _EDGE_LABEL.match(" ".join(words[2:]))
+    if match is None:
+        return None
+    edge = match["edge"]
+    return words[0], int(words[1]), _EDGES.get(edge, edge), match["label"] or words[0]
 
 
 def read_optados_core(path: "os.PathLike[str] | str") -> list[CoreEdge]:
@@ -160,6 +168,23 @@ def cell_of(core: "os.PathLike[str] | str") -> Path | None:
     return next((c for c in (core.with_name(f"{seed}-out.cell"), core.with_name(f"{seed}.cell")) if c.is_file()), None)
 
 
+#: OptaDOS keeps a species label in 10 characters (``elnes_label``): longer ones come cut
+_LABEL_WIDTH = 10
+
+
+def species_members(species: np.ndarray, name: str) -> np.ndarray:
+    """Indices of the atoms of species ``name`` (as a core-loss block names it) among the cell's
+    ``species`` (lower case). CASTEP's labels ignore case and OptaDOS writes its own (the cell's
+    Si:Ex is Si:ex in the file); a label of 10 characters may be the start of a longer one."""
+    name = name.lower()
+    members = np.flatnonzero(species == name)
+    if not len(members) and len(name) == _LABEL_WIDTH:
+        members = np.flatnonzero(np.char.startswith(species, name))
+        if len({str(s) for s in species[members]}) > 1:  # cut to the same ten letters: ambiguous
+            return np.array([], dtype=np.int64)
+    return members
+
+
 def castep_sites(cell: "os.PathLike[str] | str", core: "os.PathLike[str] | str",
                  blocks: list[CoreEdge] | None = None) -> tuple[Atoms, list[tuple[int, Spectrum]]]:
     """The cell and each core-loss block as (atom index, spectrum with ``site`` set); ``blocks``:
@@ -168,8 +193,7 @@ def castep_sites(cell: "os.PathLike[str] | str", core: "os.PathLike[str] | str",
     species = np.char.lower(np.asarray(atoms.arrays["castep_custom_species"]).astype(str))
     sites = []
     for block in read_optados_core(core) if blocks is None else blocks:
-        # CASTEP's labels ignore case, and OptaDOS writes them lower-case: the cell's Si:Ex is Si:ex
-        members = np.flatnonzero(species == block.species.lower())
+        members = species_members(species, block.species)
         if block.rank > len(members):
             raise ReadError(core, block.line, f"{block.species} {block.rank}: {Path(cell).name} has "
                                               f"{len(members)} atoms of species {block.species}")
