@@ -81,3 +81,19 @@ def test_sites_of_one_structure_are_never_predicted_from_each_other():
     one_each = SiteSpectra(ENERGY, y.intensity[:5], np.arange(5), "S", "K", "test",
                            structures=np.arange(5))
     assert folder_folds(one_each) == {"folds": 5, "by_structure": False}
+
+
+def test_too_few_sites_for_cross_validation_say_so(tmp_path):
+    """Three CASTEP runs of one site each: cross-validation would train on two, and the message
+    was the model's own "at least three site spectra", which read as nonsense beside three."""
+    from amorpha.engine.errors import ParameterError
+    from amorpha.engine.spectra.folders import read_spectrum_folder
+    from optados_files import CELL, block, core_file, peak
+
+    for k in range(3):
+        run = tmp_path / f"run{k}"
+        run.mkdir()
+        (run / "SiO2.cell").write_text(CELL)
+        (run / "SiO2_core_edge.dat").write_text(core_file([(block("Si", 1, "K1", "Si:Exc"), peak(8.0 + k), peak(8.0 + k))]))
+    with pytest.raises(ParameterError, match=r"folder: at least four sites to train on \(3 read\): cross-validation"):
+        train_from_folder(read_spectrum_folder(tmp_path))

@@ -78,6 +78,9 @@ def test_cross_validation_predicts_every_site_once():
     x, y = data(120)
     cv = cross_validate(x, y, SurrogateParams(regressor="kernel_ridge"), folds=4)
     assert cv["n"] == 120 and cv["folds"] == 4 and cv["r2"] > 0.8
+    x, y = data(3)
+    with pytest.raises(ParameterError, match="fold 1 of 3 leaves 2 of 3 sites to train on; a model needs three"):
+        cross_validate(x, y, SurrogateParams(regressor="ridge"), folds=3)
 
 
 def test_model_refuses_other_descriptor_settings_and_feature_counts():

@@ -489,6 +489,8 @@ def cross_validate(features: np.ndarray, spectra: SiteSpectra, params: Surrogate
         check_cancel(cancel)
         test = np.flatnonzero(np.isin(groups, names[order[k::folds]]))
         train = np.setdiff1d(np.arange(len(x)), test)
+        require(len(train) >= 3, "cross-validation", f"fold {k + 1} of {folds} leaves {len(train)} of "
+                f"{len(x)} sites to train on; a model needs three (fewer folds, or more sites)")
         subset = SiteSpectra(spectra.energy, y[train], spectra.sites[train], spectra.element, spectra.edge)
         model = SpectrumModel.train(x[train], subset, descriptor or {}, params)
         predicted[test] = model.predict(x[test])

@@ -221,10 +221,12 @@ def train_from_folder(folder, descriptor=None, params=None, progress=None, cance
 
     folder = folder.one_kind(kind)
     records = folder.records
-    require(len(records) >= 3, "folder", f"at least three structure + spectrum pairs ({len(records)} read)")
     splits = folder.splits
     train = folder.subset("train") if splits.get("train") and splits.get("test") else records
     test = folder.subset("test") if train is not records else []
+    require(len(train) >= 4, "folder", f"at least four sites to train on ({len(train)} "
+            f"{'in its train split' if test else 'read'}): cross-validation holds one out, and a "
+            f"model learns from three or more")
     y_train = site_spectra(train)
     params = params or SurrogateParams()
     choice, cv = {}, None
