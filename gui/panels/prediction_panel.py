@@ -7,6 +7,8 @@ among those whose element the shown structure has.
 """
 from __future__ import annotations
 
+import math
+
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
@@ -154,7 +156,9 @@ class PredictionPanel(QWidget):
             below = (" (below 0: these sites differ less from each other than from the predictions; "
                      "the cosine tells how well the shapes agree)") if m["r2"] < 0 else ""
             where = f"; {m['measured_on']}" if m.get("measured_on") else ""
-            quality = (f"<br>held-out R² {m['r2']:.3f}{below}, cosine {m['cosine_mean']:.3f}, "
+            r2 = (f"{m['r2']:.3f}{below}" if math.isfinite(m["r2"]) else
+                  "undefined (the sites' spectra do not differ from each other)")
+            quality = (f"<br>held-out R² {r2}, cosine {m['cosine_mean']:.3f}, "
                        f"peak error {m['peak_error_ev']:.2f} eV ({m.get('n', '?')} sites{where})")
         if m.get("descriptor_cv"):
             d = model.descriptor

@@ -587,3 +587,21 @@ def test_a_model_of_an_element_the_structure_lacks_says_so_first_and_the_next_st
         show(qtbot, window, silica.copy())
     assert prediction.model is si_k and prediction.key_in_use() == "Si K"
     assert [s.element for s in window.spectrum_panel.group("predicted")] == ["Si"]
+
+
+def test_a_model_whose_sites_all_look_alike_says_why_it_has_no_r2(qtbot):
+    """Four CASTEP runs of one Si2 cell gave four equal spectra: R² (between sites) is 0/0, and
+    the panel said "R² nan"."""
+    from amorpha.gui.panels.prediction_panel import PredictionPanel
+
+    e = np.linspace(-5.0, 25.0, 31)
+    y = np.tile(np.exp(-0.5 * (e - 5.0) ** 2), (4, 1))
+    model = SpectrumModel.train(np.arange(8.0).reshape(4, 2), SiteSpectra(e, y, np.arange(4), "Si", "L2,3"),
+                                {}, SurrogateParams(regressor="ridge"))
+    model.metrics = {"r2": float("nan"), "cosine_mean": 1.0, "peak_error_ev": 0.0, "n": 4}
+    panel = PredictionPanel()
+    qtbot.addWidget(panel)
+    panel.set_model(model)
+    text = panel.summary.text()
+    assert "held-out R² undefined (the sites' spectra do not differ from each other), cosine 1.000" in text
+    assert "nan" not in text

@@ -119,3 +119,4 @@ def test_the_energy_axis_says_whose_zero_predictions_count_from(shown):
     assert panel.plot.getAxis("bottom").labelText == "Energy on the CASTEP/OptaDOS scale"
     panel.add_spectrum(Spectrum(e, castep.intensity, label="xTB", element="O", edge="K"), "reference")
     assert panel.plot.getAxis("bottom").labelText == "Energy relative to the edge"  # no one scale
+
