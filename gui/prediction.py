@@ -26,6 +26,7 @@ from amorpha.engine.spectra.features import feature
 from amorpha.engine.surrogate.compare import CompareParams
 from amorpha.engine.surrogate.model import ModelMismatchError, SpectrumModel
 from amorpha.engine.surrogate.xtb import cluster_radii
+from amorpha.gui.panels.prediction_panel import r2_text
 
 MODEL_FILTER = "Amorpha spectrum models (*.amodel);;All files (*)"
 MAX_SITE_CURVES = 6
@@ -581,7 +582,7 @@ class SpectrumPrediction(QObject):
             if model is self.model:
                 self.panel.cv_label.setText(
                     f"{model_key(model)} model, {m['folds']}-fold cross-validation on its {len(x)} training "
-                    f"spectra: R² {m['r2']:.3f}, "
+                    f"spectra: R² {r2_text(m['r2'])}, "
                     f"cosine {m['cosine_mean']:.3f} (min {m['cosine_min']:.2f}), "
                     f"peak error {m['peak_error_ev']:.2f} eV")
 

@@ -33,6 +33,11 @@ def _cluster_text(settings: dict) -> str:
     return f" averaged over {', '.join(text[:-1])} and {text[-1]} Å clusters"
 
 
+def r2_text(r2: float) -> str:
+    """A between-site R² for the panel: 0/0 when the sites' spectra are all the same."""
+    return f"{r2:.3f}" if math.isfinite(r2) else "undefined (the sites' spectra do not differ from each other)"
+
+
 class PredictionPanel(QWidget):
     predict_requested = Signal()
     reference_requested = Signal()
@@ -156,9 +161,7 @@ class PredictionPanel(QWidget):
             below = (" (below 0: these sites differ less from each other than from the predictions; "
                      "the cosine tells how well the shapes agree)") if m["r2"] < 0 else ""
             where = f"; {m['measured_on']}" if m.get("measured_on") else ""
-            r2 = (f"{m['r2']:.3f}{below}" if math.isfinite(m["r2"]) else
-                  "undefined (the sites' spectra do not differ from each other)")
-            quality = (f"<br>held-out R² {r2}, cosine {m['cosine_mean']:.3f}, "
+            quality = (f"<br>held-out R² {r2_text(m['r2'])}{below}, cosine {m['cosine_mean']:.3f}, "
                        f"peak error {m['peak_error_ev']:.2f} eV ({m.get('n', '?')} sites{where})")
         if m.get("descriptor_cv"):
             d = model.descriptor
