@@ -8,7 +8,7 @@ from amorpha.engine.spectra.microscope import SpectrumData, read_microscope
 from amorpha.engine.spectra.spectrum import SiteSpectra, Spectrum, SpectrumError, check_grid
 
 __all__ = [
-    "SeveralEdgesError", "SiteRecord", "SiteSpectra", "Spectrum", "SpectrumData", "SpectrumError", "SpectrumFolder", "check_grid",
-    "common_grid", "read_columns", "read_feff_inp", "read_feff_site", "read_feff_xmu",
+    "SeveralEdgesError", "SiteRecord", "SiteSpectra", "Spectrum", "SpectrumData", "SpectrumError",
+    "SpectrumFolder", "check_grid", "common_grid", "read_columns", "read_feff_inp", "read_feff_site", "read_feff_xmu",
     "read_microscope", "read_spectrum_folder", "site_spectra", "write_columns",
 ]

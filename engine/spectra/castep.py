@@ -1,18 +1,23 @@
 """CASTEP core-loss results: OptaDOS ``seed_core_edge.dat`` site spectra and the ``seed.cell`` they
 belong to.
 
-OptaDOS (``task: core``) writes one block per site and edge: a comment ``# Si 1 K1`` (the
-element, the atom's rank among the atoms of its species in the cell, the edge; a fourth word names
-a labelled species such as ``Si:exc``, the core-hole atom of a supercell), rows ``E dos`` or, with
-lifetime and instrumental broadening, ``E dos dos_broadened``, then a blank line. A
-spin-polarised run writes ``E up down total`` (and ``up down total`` broadened after them): we
-take up + down, since OptaDOS's total column adds up and down again for every angular-momentum
-channel it sums. The energies are
-CASTEP's Kohn-Sham energies (OptaDOS's default), less the Fermi level with ``set_efermi_zero``,
-or less the conduction-band minimum plus ``core_chemical_shift``: the header says none of this,
-so the edge comes from the block's name, never from the axis, and the spectra carry
-``meta["axis"]`` = :data:`AXIS` so a plot does not call their zero the edge. The cell's species (ASE's ``castep_custom_species``) place each
-block on its atom.
+OptaDOS (``task: core``) writes one block per site and edge, for every atom and every core level
+it has projectors for (K, L1, L2,3...): a comment ``# Si 1 K1`` (the element, the atom's rank
+among the atoms of its species in the cell, the edge; then, for a labelled species such as
+``Si:exc``, the core-hole atom of a supercell, its label, cut to ten characters, in OptaDOS's own
+case and glued to the edge when it fills them), rows ``E dos`` or, with lifetime and instrumental
+broadening, ``E dos dos_broadened``, then a blank line. A spin-polarised run writes ``E up down
+total`` (and the three broadened after them): we take up + down, since OptaDOS's total column
+adds up and down again for every angular-momentum channel it sums.
+
+The energies are CASTEP's Kohn-Sham energies (OptaDOS's default), less the Fermi level with
+``set_efermi_zero``, or less the conduction-band minimum and plus ``core_chemical_shift`` when
+that is given (an absolute edge energy): the header says none of this, so the edge comes from the block's name, never from the axis, and the spectra
+carry ``meta["axis"]`` = :data:`AXIS` so a plot does not call their zero the edge. The cell's
+species (ASE's ``castep_custom_species``) place each block on its atom.
+
+Checked on the benchmark outputs of OptaDOS's own test suite (Si2 with ``Si:Ex``, NaGe with a
+chemical shift); the tests write files the same way (tests/optados_files.py).
 """
 from __future__ import annotations
 
@@ -217,4 +222,5 @@ def core_hole_sites(sites: list[tuple[int, Spectrum]]) -> list[tuple[int, Spectr
     return [(i, s) for i, s in sites if key(s) not in labelled or s.meta["optados_species"] != s.element]
 
 
-__all__ = ["AXIS", "CORE_SUFFIX", "CoreEdge", "castep_sites", "core_hole_sites", "cell_of", "core_seed", "read_castep_cell", "read_optados_core"]
+__all__ = ["AXIS", "CORE_SUFFIX", "CoreEdge", "castep_sites", "cell_of", "core_hole_sites", "core_seed",
+           "read_castep_cell", "read_optados_core", "species_members"]
