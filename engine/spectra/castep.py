@@ -12,9 +12,10 @@ adds up and down again for every angular-momentum channel it sums.
 
 The energies are CASTEP's Kohn-Sham energies (OptaDOS's default), less the Fermi level with
 ``set_efermi_zero``, or less the conduction-band minimum and plus ``core_chemical_shift`` when
-that is given (an absolute edge energy): the header says none of this, so the edge comes from the block's name, never from the axis, and the spectra
-carry ``meta["axis"]`` = :data:`AXIS` so a plot does not call their zero the edge. The cell's
-species (ASE's ``castep_custom_species``) place each block on its atom.
+that is given (an absolute edge energy): the header says none of this, so the edge comes from
+the block's name, never from the axis, and the spectra carry ``meta["axis"]`` = :data:`AXIS` so
+a plot does not call their zero the edge. The cell's species (ASE's ``castep_custom_species``)
+place each block on its atom.
 
 Checked on the benchmark outputs of OptaDOS's own test suite (Si2 with ``Si:Ex``, NaGe with a
 chemical shift); the tests write files the same way (tests/optados_files.py).
