@@ -652,7 +652,8 @@ class SpectrumPrediction(QObject):
         item, ok = QInputDialog.getItem(
             self.window, "Which edge?",
             f"{os.path.basename(folder.path)} holds spectra of {len(kinds)} edges (a CASTEP run writes "
-            f"every edge of its atoms).\nA model learns one; use:", items, 0, False)
+            f"every edge of its atoms).\nA model learns one; use:", items,
+            list(kinds).index(folder.likely_kind), False)
         return list(kinds)[items.index(item)] if ok else None
 
     # -- files ------------------------------------------------------------------------------

@@ -152,3 +152,18 @@ def test_a_spin_polarised_run_gives_up_plus_down(tmp_path, broadened):
     with pytest.raises(ReadError, match=message) as err:
         read_optados_core(core)
     assert err.value.line == len(rows) - 2
+
+
+def test_the_edge_offered_first_is_the_core_hole_atoms(tmp_path):
+    """NaGe in OptaDOS's test suite lists four Na atoms' edges before Ge:ex's: the run was made
+    for Ge, so the folder offers Ge's edge first; without a label, the first edge read."""
+    rows = CELL.splitlines()
+    o_row = next(i for i, row in enumerate(rows) if row.startswith("O "))
+    rows[o_row] = rows[o_row].replace("O ", "O:Exc", 1)
+    (tmp_path / "SiO2.cell").write_text("\n".join(rows).replace("Si:Exc", "Si    "))
+    blocks = [(block("Si", 1, "K1"), peak(5.0), peak(5.0)), (block("Si", 1, "L2,3"), peak(6.0), peak(6.0)),
+              (block("O", 1, "K1", "O:Exc"), peak(7.0), peak(7.0))]
+    (tmp_path / "SiO2_core_edge.dat").write_text(core_file(blocks))
+    folder = read_spectrum_folder(tmp_path)
+    assert list(folder.kinds) == ["Si K", "Si L2,3", "O K"] and folder.likely_kind == "O K"
+    assert folder.one_kind("Si K").likely_kind == "Si K"

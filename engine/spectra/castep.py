@@ -211,6 +211,12 @@ def castep_sites(cell: "os.PathLike[str] | str", core: "os.PathLike[str] | str",
     return atoms, sites
 
 
+def labelled(spectrum: Spectrum) -> bool:
+    """Whether a core-loss block is of a labelled species (``Si:exc``: in a core-hole run, the
+    excited atom); False for any other spectrum."""
+    return spectrum.meta.get("optados_species", spectrum.element) != spectrum.element
+
+
 def core_hole_sites(sites: list[tuple[int, Spectrum]]) -> list[tuple[int, Spectrum]]:
     """``sites`` (from :func:`castep_sites`) less, for each element and edge that has blocks of a
     labelled species, the plain atoms' blocks. A core-hole pseudopotential needs a species of its
@@ -219,9 +225,9 @@ def core_hole_sites(sites: list[tuple[int, Spectrum]]) -> list[tuple[int, Spectr
     def key(spectrum):
         return spectrum.element, spectrum.edge
 
-    labelled = {key(s) for _, s in sites if s.meta["optados_species"] != s.element}
-    return [(i, s) for i, s in sites if key(s) not in labelled or s.meta["optados_species"] != s.element]
+    excited = {key(s) for _, s in sites if labelled(s)}
+    return [(i, s) for i, s in sites if key(s) not in excited or labelled(s)]
 
 
 __all__ = ["AXIS", "CORE_SUFFIX", "CoreEdge", "castep_sites", "cell_of", "core_hole_sites", "core_seed",
-           "read_castep_cell", "read_optados_core", "species_members"]
+           "labelled", "read_castep_cell", "read_optados_core", "species_members"]

@@ -39,7 +39,8 @@ from ase import Atoms
 
 from amorpha.engine.errors import ParameterError, ReadError
 from amorpha.engine.io import StructureReadError, read_structure
-from amorpha.engine.spectra.castep import CORE_SUFFIX, castep_sites, cell_of, core_hole_sites, core_seed
+from amorpha.engine.spectra.castep import (CORE_SUFFIX, castep_sites, cell_of, core_hole_sites, core_seed,
+                                           labelled)
 from amorpha.engine.spectra.columns import read_columns
 from amorpha.engine.spectra.feff import read_feff_site
 from amorpha.engine.spectra.spectrum import SiteSpectra, Spectrum, SpectrumError
@@ -100,6 +101,13 @@ class SpectrumFolder:
             kind = kind_of(record.spectrum)
             counts[kind] = counts.get(kind, 0) + 1
         return counts
+
+    @property
+    def likely_kind(self) -> str:
+        """The kind to offer first: that of the first core-hole (labelled) CASTEP block, the
+        edge the runs were made for (NaGe's Ge K before the Na K written first), else the first."""
+        kinds = list(self.kinds)
+        return next((kind_of(r.spectrum) for r in self.records if labelled(r.spectrum)), kinds[0])
 
     def one_kind(self, kind: Optional[str] = None) -> "SpectrumFolder":
         """The folder with the records of ``kind`` ("Si K") only; itself when it holds one kind.

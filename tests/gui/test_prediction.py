@@ -258,6 +258,19 @@ def test_a_folder_of_several_edges_asks_which_to_train_on(qtbot, empty_window, t
         asked.append(dict(folder.kinds))
         return answer
 
+    # the question lists each edge with its sites and offers the likely one first
+    import amorpha.gui.prediction as prediction_module
+    from amorpha.engine.spectra import read_spectrum_folder
+
+    offered = []
+
+    def get_item(parent, title, text, items, current, editable):
+        offered.append((title, items, current))
+        return items[current], True
+
+    monkeypatch.setattr(prediction_module.QInputDialog, "getItem", get_item)
+    assert window.prediction.choose_kind(read_spectrum_folder(tmp_path)) == "Si K"
+    assert offered == [("Which edge?", ["Si K: 12 sites", "Si L2,3: 12 sites"], 0)]
     monkeypatch.setattr(window.prediction, "choose_kind", lambda folder: choose(folder, None))
     task = window.prediction.train_from_folder(str(tmp_path))
     qtbot.waitUntil(lambda: task.finished and bool(asked), timeout=60000)
