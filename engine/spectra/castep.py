@@ -93,8 +93,9 @@ def _block_name(words: list[str]) -> tuple[str, int, str, str] | None:
 def read_optados_core(path: "os.PathLike[str] | str") -> list[CoreEdge]:
     """Every block of an OptaDOS ``*_core_edge.dat``; the broadened column when there is one.
 
-    Raises :class:`ReadError` naming the line for a file that is not one, a row that is not 2 or
-    3 numbers, or a block whose energies do not increase.
+    Raises :class:`ReadError` naming the line for a file that is not one, a row of another count
+    of numbers than OptaDOS writes (2 or 3; 4 or 7 spin-polarised), or a block whose energies do
+    not increase.
     """
     path = os.fspath(path)
     header: list[str] = []
@@ -144,7 +145,7 @@ def read_optados_core(path: "os.PathLike[str] | str") -> list[CoreEdge]:
         spectrum = Spectrum(energy, intensity, label=f"{species} {rank} {edge}", source=path,
                             element=element, edge=edge,
                             broadening=dict(meta) if broadened else {},
-                            meta={"optados_species": species, "optados_rank": rank, "axis": AXIS})
+                            meta={"optados_species": species, "axis": AXIS})
         edges.append(CoreEdge(element, rank, edge, species, spectrum, lineno))
     return edges
 
