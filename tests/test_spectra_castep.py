@@ -8,7 +8,7 @@ import pytest
 
 from amorpha.engine.errors import ParameterError, ReadError
 from amorpha.engine.spectra.columns import read_columns
-from amorpha.engine.spectra.castep import AXIS, castep_sites, read_castep_cell, read_optados_core
+from amorpha.engine.spectra.castep import AXIS, castep_sites, core_type, read_castep_cell, read_optados_core
 from amorpha.engine.spectra.folders import SeveralEdgesError, read_spectrum_folder
 
 from optados_files import CELL, ENERGY, block, core_file, peak
@@ -167,3 +167,39 @@ def test_the_edge_offered_first_is_the_core_hole_atoms(tmp_path):
     folder = read_spectrum_folder(tmp_path)
     assert list(folder.kinds) == ["Si K", "Si L2,3", "O K"] and folder.likely_kind == "O K"
     assert folder.one_kind("Si K").likely_kind == "Si K"
+
+
+def odi(core_type: str) -> str:
+    """A seed.odi as OptaDOS's examples write one: comments, upper-case keywords, ' : '."""
+    return ("# Choose the task to perform\nTASK               : core\n"
+            f"DOS_SPACING       : 0.01 \n\nCORE_TYPE : {core_type}   # absorption, emission or all\n"
+            "BROADENING         : linear # Default\n")
+
+
+def test_emission_runs_are_refused_since_their_files_look_the_same(quartz_run):
+    """OptaDOS writes an X-ray emission run (core_type: emission, or all: both summed) in the same
+    format: only the run's input (seed.odi), else its output (seed.odo), tells. Training on one
+    as an absorption edge would be silently wrong."""
+    core = quartz_run / "SiO2_core_edge.dat"
+    (quartz_run / "SiO2.odi").write_text(odi("absorption"))
+    assert core_type(core) == ("absorption", quartz_run / "SiO2.odi")
+    assert len(read_optados_core(core)) == 2
+    (quartz_run / "SiO2.odi").write_text(odi("EMISSION"))
+    with pytest.raises(ReadError, match="SiO2.odi says core_type: emission, so its spectra are X-ray "
+                                        "emission.*run OptaDOS again with core_type: absorption"):
+        read_optados_core(core)
+    other = quartz_run / "second"  # a folder: the emission run is skipped and named, the other read
+    other.mkdir()
+    (other / "run.cell").write_text(CELL)
+    (other / "run_core_edge.dat").write_text(core_file([(block("Si", 1, "K1", "Si:exc"), peak(9.0), peak(9.0))]))
+    (other / "run.odi").write_text("core_type = absorption ! the default\n")
+    folder = read_spectrum_folder(quartz_run)
+    assert [r.name for r in folder.records] == ["second/run Si:exc 1 K"]
+    assert len(folder.problems) == 1 and "core_type: emission" in str(folder.problems[0])
+    (quartz_run / "SiO2.odi").unlink()  # no input beside it: the output's table says it
+    (quartz_run / "SiO2.odo").write_text(
+        " |  Absorption or Emission Spectrum           :  Both                         |\n")
+    with pytest.raises(ReadError, match="SiO2.odo says core_type: all, so its spectra are absorption and emission"):
+        read_optados_core(core)
+    (quartz_run / "SiO2.odo").unlink()
+    assert core_type(core) == ("absorption", None)  # OptaDOS's default

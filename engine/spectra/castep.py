@@ -17,6 +17,9 @@ the block's name, never from the axis, and the spectra carry ``meta["axis"]`` = 
 a plot does not call their zero the edge. The cell's species (ASE's ``castep_custom_species``)
 place each block on its atom.
 
+Only absorption edges are read: a run whose ``seed.odi`` (else ``seed.odo``) sets ``core_type:
+emission`` or ``all`` is refused, since its file looks the same but holds occupied states.
+
 Checked on the benchmark outputs of OptaDOS's own test suite (Si2 with ``Si:Ex``, NaGe with a
 chemical shift); the tests write files the same way (tests/optados_files.py).
 """
@@ -69,6 +72,42 @@ def core_seed(name: str) -> str | None:
     return name[:-len(CORE_SUFFIX)] if name.endswith(CORE_SUFFIX) else None
 
 
+def _seed_path(core: Path, suffix: str) -> Path:
+    """``seed<suffix>`` beside the core-loss file ``seed_core_edge.dat`` (any other name: its stem)."""
+    return core.with_name((core_seed(core.name) or core.stem) + suffix)
+
+
+def odi_keywords(path: "os.PathLike[str] | str") -> dict[str, str]:
+    """An OptaDOS input file's keywords as OptaDOS reads them (param_in_file, param_get_keyword):
+    lower case, a comment from '!' or '#', the keyword first on its line, then '=', ':' or a blank
+    and the value."""
+    keywords = {}
+    for line in split_lines(read_text(os.fspath(path))):
+        text = re.split(r"[!#]", line.lower(), maxsplit=1)[0].strip()
+        if match := re.match(r"([a-z_]\w*)\s*[=:\s]\s*(.*)$", text):
+            keywords[match[1]] = match[2].strip()
+    return keywords
+
+
+#: how OptaDOS's output (seed.odo) states core_type: Absorption, Emission or Both (all)
+_ODO_TYPE = re.compile(r"Absorption or Emission Spectrum\s*:\s*(\w+)")
+_CORE_TYPES = {"absorption": "absorption", "emission": "emission", "both": "all", "all": "all"}
+
+
+def core_type(core: "os.PathLike[str] | str") -> tuple[str, Path | None]:
+    """(``absorption``, ``emission`` or ``all``; the file that says so) for the run that wrote
+    ``core``: its ``seed.odi``, else its ``seed.odo``; OptaDOS's default, absorption, with None
+    when neither is there."""
+    core = Path(core)
+    odi, odo = _seed_path(core, ".odi"), _seed_path(core, ".odo")
+    if odi.is_file():
+        value = odi_keywords(odi).get("core_type", "absorption").split()
+        return _CORE_TYPES.get(value[0] if value else "", "absorption"), odi
+    if odo.is_file() and (match := _ODO_TYPE.search(read_text(os.fspath(odo)))):
+        return _CORE_TYPES.get(match[1].lower(), "absorption"), odo
+    return "absorption", None
+
+
 def _fortran_float(text: str) -> float:
     """A number as Fortran may write it (``1.5D-03`` as well as ``1.5E-03``)."""
     return float(text.replace("D", "E").replace("d", "e"))
@@ -95,8 +134,15 @@ def read_optados_core(path: "os.PathLike[str] | str") -> list[CoreEdge]:
 
     Raises :class:`ReadError` naming the line for a file that is not one, a row of another count
     of numbers than OptaDOS writes (2 or 3; 4 or 7 spin-polarised), or a block whose energies do
-    not increase.
+    not increase; and for an emission run (:func:`core_type`), whose blocks look the same.
     """
+    kind, said_by = core_type(path)
+    if kind != "absorption":
+        what = ("X-ray emission: the occupied states" if kind == "emission"
+                else "absorption and emission summed on one axis")
+        raise ReadError(path, None, f"{said_by.name} says core_type: {kind}, so its spectra are {what}, "
+                                    "not the absorption edge (ELNES/XANES) Amorpha learns; run OptaDOS "
+                                    "again with core_type: absorption")
     path = os.fspath(path)
     header: list[str] = []
     blocks: list[tuple[tuple, int, list, list]] = []
@@ -170,9 +216,8 @@ def read_castep_cell(path: "os.PathLike[str] | str") -> Atoms:
 def cell_of(core: "os.PathLike[str] | str") -> Path | None:
     """The cell beside a ``seed_core_edge.dat``: ``seed-out.cell`` (the geometry CASTEP ended on),
     else ``seed.cell``; None when neither is there."""
-    core = Path(core)
-    seed = core_seed(core.name) or core.stem
-    return next((c for c in (core.with_name(f"{seed}-out.cell"), core.with_name(f"{seed}.cell")) if c.is_file()), None)
+    return next((c for c in (_seed_path(Path(core), "-out.cell"), _seed_path(Path(core), ".cell"))
+                 if c.is_file()), None)
 
 
 #: OptaDOS keeps a species label in 10 characters (``elnes_label``): longer ones come cut
@@ -231,4 +276,4 @@ def core_hole_sites(sites: list[tuple[int, Spectrum]]) -> list[tuple[int, Spectr
 
 
 __all__ = ["AXIS", "CORE_SUFFIX", "CoreEdge", "castep_sites", "cell_of", "core_hole_sites", "core_seed",
-           "labelled", "read_castep_cell", "read_optados_core", "species_members"]
+           "core_type", "labelled", "odi_keywords", "read_castep_cell", "read_optados_core", "species_members"]
