@@ -15,7 +15,15 @@ class ReadError(Exception):
         super().__init__(self.__str__())
 
     def __str__(self) -> str:
+        return self.named_from(None)
+
+    def named_from(self, root: "os.PathLike[str] | str | None") -> str:
+        """The sentence with the file named from the folder ``root`` (``run3/Si2_core_edge.dat``:
+        runs of a folder share file names), else by its own name."""
         where = os.path.basename(self.path) if self.path else "input"
+        if self.path and root is not None:
+            relative = os.path.relpath(self.path, root)
+            where = where if relative.startswith("..") else relative.replace(os.sep, "/")
         if self.line is not None:
             where += f", line {self.line}"
         return f"{where}: {self.reason}"

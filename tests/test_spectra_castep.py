@@ -184,18 +184,19 @@ def test_emission_runs_are_refused_since_their_files_look_the_same(quartz_run):
     (quartz_run / "SiO2.odi").write_text(odi("absorption"))
     assert core_type(core) == ("absorption", quartz_run / "SiO2.odi")
     assert len(read_optados_core(core)) == 2
-    (quartz_run / "SiO2.odi").write_text(odi("EMISSION"))
-    with pytest.raises(ReadError, match="SiO2.odi says core_type: emission, so its spectra are X-ray "
-                                        "emission.*run OptaDOS again with core_type: absorption"):
-        read_optados_core(core)
-    other = quartz_run / "second"  # a folder: the emission run is skipped and named, the other read
+    other = quartz_run / "second"  # in a folder, an emission run is skipped and named from it
     other.mkdir()
     (other / "run.cell").write_text(CELL)
     (other / "run_core_edge.dat").write_text(core_file([(block("Si", 1, "K1", "Si:exc"), peak(9.0), peak(9.0))]))
-    (other / "run.odi").write_text("core_type = absorption ! the default\n")
+    (other / "run.odi").write_text("core_type = emission ! XES\n")
     folder = read_spectrum_folder(quartz_run)
-    assert [r.name for r in folder.records] == ["second/run Si:exc 1 K"]
-    assert len(folder.problems) == 1 and "core_type: emission" in str(folder.problems[0])
+    assert [r.name for r in folder.records] == ["SiO2 Si:exc 1 K", "SiO2 O 4 K"]
+    assert folder.warnings == ["second/run_core_edge.dat: run.odi says core_type: emission, so its spectra are "
+                               "X-ray emission: the occupied states, not the absorption edge (ELNES/XANES) "
+                               "Amorpha learns; run OptaDOS again with core_type: absorption"]
+    (quartz_run / "SiO2.odi").write_text(odi("EMISSION"))
+    with pytest.raises(ReadError, match="SiO2.odi says core_type: emission"):
+        read_optados_core(core)
     (quartz_run / "SiO2.odi").unlink()  # no input beside it: the output's table says it
     (quartz_run / "SiO2.odo").write_text(
         " |  Absorption or Emission Spectrum           :  Both                         |\n")

@@ -381,7 +381,7 @@ def test_xanesnet_layout_with_unpaired_files_and_trailing_absorber_line(tmp_path
     write_two_columns(tmp_path / "xanes_train" / "999.txt", sep="\t")
     folder = read_spectrum_folder(tmp_path, edge="K")
     assert folder.layout == "xanesnet" and folder.splits == {"test": 2, "train": 3}
-    assert folder.warnings == ["999.txt: no structure 999.xyz in xyz_train; skipped"]
+    assert folder.warnings == ["xanes_train/999.txt: no structure 999.xyz in xyz_train; skipped"]
     assert all(len(r.atoms) == 4 and r.atoms[0].symbol == "S" for r in folder.records)
     ss = folder.site_spectra("train")
     assert ss.intensity.shape == (3, len(ENERGY)) and np.array_equal(ss.energy, ENERGY)

@@ -79,8 +79,8 @@ class SpectrumFolder:
 
     @property
     def warnings(self) -> list[str]:
-        """One sentence per skipped file, naming it."""
-        return [str(p) for p in self.problems]
+        """One sentence per skipped file, naming it from the folder."""
+        return [p.named_from(self.path) for p in self.problems]
 
     @property
     def splits(self) -> dict[str, int]:
@@ -256,7 +256,7 @@ def read_spectrum_folder(path: "os.PathLike[str] | str", *, edge: str = "", stri
                 problems.append(exc)
     if not records:
         raise ReadError(root, None, f"no spectrum file could be read ({len(jobs)} tried); first "
-                                    f"problem: {problems[0]}")
+                                    f"problem: {problems[0].named_from(root)}")
     records, note = infer_edge(records)
     return SpectrumFolder(os.fspath(root), layout, records, problems, note)
 
