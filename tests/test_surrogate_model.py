@@ -321,3 +321,31 @@ def test_latent_covariance_leaves_the_fitted_noise_off_the_diagonal():
     assert np.all(noise > 0) and np.ptp(noise) == 0
     np.testing.assert_allclose(np.diag(full) - np.diag(latent), noise)
     np.testing.assert_allclose(full - np.diag(np.diag(full)), latent - np.diag(np.diag(latent)))
+
+
+def test_a_learner_keeps_to_one_energy_scale_and_edge(tmp_path):
+    """Answers from CASTEP (its own scale) after xTB's (edge-relative), or of another edge, would
+    be stacked into one training set: refused, and nothing learnt changes. A learner that learns
+    from CASTEP alone keeps CASTEP's scale in its model, so plots say so."""
+    from amorpha.engine.spectra.castep import AXIS
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(30, 4))
+
+    def answers(rows, **meta):
+        return SiteSpectra(ENERGY, np.array([np.exp(-(ENERGY - 5 - x[r, 0]) ** 2) for r in rows]), rows,
+                           "Si", "K", meta=meta)
+
+    learner = ActiveLearner(x, ActiveParams(n_initial=4, regressor="ridge", strategy="farthest"))
+    learner.add([0, 1, 2, 3], answers([0, 1, 2, 3]))
+    with pytest.raises(ParameterError, match="on the CASTEP/OptaDOS scale, the learner's relative to the edge"):
+        learner.add([4, 5], answers([4, 5], axis=AXIS))
+    other = answers([4, 5])
+    other.edge = "L2,3"
+    with pytest.raises(ParameterError, match="these are Si L2,3 spectra; the learner learns Si K"):
+        learner.add([4, 5], other)
+    assert learner.labelled == [0, 1, 2, 3] and learner.spectra.shape == (4, len(ENERGY))
+    castep = ActiveLearner(x, ActiveParams(n_initial=4, regressor="ridge", strategy="farthest"))
+    castep.add([0, 1, 2, 3], answers([0, 1, 2, 3], axis=AXIS))
+    castep.add([4, 5], answers([4, 5], axis=AXIS))
+    assert castep.model.axis == AXIS and len(castep.labelled) == 6

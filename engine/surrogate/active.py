@@ -19,7 +19,7 @@ from typing import Callable
 
 import numpy as np
 
-from amorpha.engine.errors import require
+from amorpha.engine.errors import ParameterError, require
 from amorpha.engine.spectra.spectrum import SiteSpectra
 from amorpha.engine.surrogate.model import SpectrumModel, SurrogateParams
 from amorpha.engine.tasks import check_cancel, report, sub_progress
@@ -153,6 +153,7 @@ class ActiveLearner:
         if isinstance(spectra, SiteSpectra):
             if self.grid is None:
                 self.grid = spectra
+            _same_kind(self.grid, spectra)
             y = spectra.intensity
         else:
             y = np.atleast_2d(np.asarray(spectra, dtype=np.float64))
@@ -173,7 +174,8 @@ class ActiveLearner:
         energy = self.grid.energy if self.grid is not None else np.arange(self.spectra.shape[1], dtype=float)
         g = self.grid
         data = SiteSpectra(energy, self.spectra, np.asarray(self.labelled),
-                           g.element if g else "", g.edge if g else "", g.source if g else "")
+                           g.element if g else "", g.edge if g else "", g.source if g else "",
+                           meta=dict(g.meta) if g else {})  # the axis's scale, when a code's own
         return SpectrumModel.train(features[self.labelled], data, descriptor, self.params.surrogate)
 
     def _test_rmse(self) -> float:
@@ -279,6 +281,24 @@ def export_queries(directory, structures, pool_sites: np.ndarray, rows) -> list[
         write_extxyz(atoms, path)
         written.append(path)
     return written
+
+
+def _same_kind(known: SiteSpectra, new: SiteSpectra) -> None:
+    """Refuse answers of another element, edge or energy scale than the learner's first ones (xTB's
+    edge-relative spectra, then CASTEP's on its own scale): stacked, they would teach nonsense."""
+    def kind(s: SiteSpectra) -> str:
+        return " ".join(filter(None, (s.element, s.edge)))
+
+    def scale(s: SiteSpectra) -> str:
+        axis = s.meta.get("axis", "")
+        return f"on the {axis} scale" if axis else "relative to the edge or absolute"
+
+    if kind(known) and kind(new) and kind(known) != kind(new):
+        raise ParameterError("spectra", f"these are {kind(new)} spectra; the learner learns {kind(known)}")
+    if scale(known) != scale(new):
+        raise ParameterError("spectra", f"these spectra are {scale(new)}, the learner's {scale(known)}: "
+                                        "one model cannot learn from both; train on them alone "
+                                        "(Train from folder…)")
 
 
 def import_results(directory, grid: np.ndarray | None = None, edge: str = "") -> tuple[np.ndarray, SiteSpectra]:
