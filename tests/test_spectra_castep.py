@@ -204,3 +204,16 @@ def test_emission_runs_are_refused_since_their_files_look_the_same(quartz_run):
         read_optados_core(core)
     (quartz_run / "SiO2.odo").unlink()
     assert core_type(core) == ("absorption", None)  # OptaDOS's default
+
+
+def test_spectra_on_different_scales_are_not_put_on_one_grid(quartz_run):
+    """A CASTEP block beside an edge-relative spectrum (query results of two codes in one folder)
+    would be learnt as if 0 eV meant the same in both."""
+    from amorpha.engine.spectra.spectrum import SiteSpectra, Spectrum, SpectrumError
+
+    castep = read_optados_core(quartz_run / "SiO2_core_edge.dat")[0].spectrum
+    plain = Spectrum(ENERGY, peak(8.0), element="Si", edge="K")
+    assert SiteSpectra.from_spectra([castep, castep]).meta == {"axis": AXIS}
+    with pytest.raises(SpectrumError, match=r"different scales \(on the CASTEP/OptaDOS scale and relative "
+                                            r"to the edge or absolute\)"):
+        SiteSpectra.from_spectra([castep, plain])

@@ -69,6 +69,11 @@ class Spectrum:
         return replace(self, energy=grid, intensity=y)
 
 
+def scale_name(axis: str) -> str:
+    """How a message names the scale of ``meta["axis"]``: a code's own, or the usual ones."""
+    return f"on the {axis} scale" if axis else "relative to the edge or absolute"
+
+
 @dataclass
 class SiteSpectra:
     """Spectra of several sites on one common grid: ``intensity`` is (n_sites, n_energies).
@@ -102,15 +107,19 @@ class SiteSpectra:
 
     @classmethod
     def from_spectra(cls, spectra: list[Spectrum], grid: np.ndarray | None = None) -> "SiteSpectra":
-        """Put spectra on one grid (the first one's unless given), keeping their site and labels."""
+        """Put spectra on one grid (the first one's unless given), keeping their site and labels;
+        spectra on different energy scales (``meta["axis"]``) are refused."""
         if not spectra:
             raise SpectrumError("site spectra: no spectra given")
         grid = spectra[0].energy if grid is None else np.asarray(grid, dtype=np.float64)
         rows = np.array([s.on_grid(grid).intensity for s in spectra])
         sites = [(-1 if s.site is None else s.site) for s in spectra]
         first = spectra[0]
-        axes = {s.meta.get("axis", "") for s in spectra}  # a scale all share, else none
-        axis = axes.pop() if len(axes) == 1 else ""
+        axes = {s.meta.get("axis", "") for s in spectra}
+        if len(axes) > 1:  # one grid would put unrelated energies side by side
+            raise SpectrumError("site spectra: energies on different scales "
+                                f"({' and '.join(sorted(map(scale_name, axes)))})")
+        axis = axes.pop()
         return cls(grid, rows, sites, first.element, first.edge, first.source,
                    labels=[s.label for s in spectra], meta={"axis": axis} if axis else {})
 

@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 
 from amorpha.engine.errors import ParameterError, require
-from amorpha.engine.spectra.spectrum import SiteSpectra
+from amorpha.engine.spectra.spectrum import SiteSpectra, scale_name
 from amorpha.engine.surrogate.model import SpectrumModel, SurrogateParams
 from amorpha.engine.tasks import check_cancel, report, sub_progress
 
@@ -290,8 +290,7 @@ def _same_kind(known: SiteSpectra, new: SiteSpectra) -> None:
         return " ".join(filter(None, (s.element, s.edge)))
 
     def scale(s: SiteSpectra) -> str:
-        axis = s.meta.get("axis", "")
-        return f"on the {axis} scale" if axis else "relative to the edge or absolute"
+        return scale_name(s.meta.get("axis", ""))
 
     if kind(known) and kind(new) and kind(known) != kind(new):
         raise ParameterError("spectra", f"these are {kind(new)} spectra; the learner learns {kind(known)}")
