@@ -217,3 +217,6 @@ def test_spectra_on_different_scales_are_not_put_on_one_grid(quartz_run):
     with pytest.raises(SpectrumError, match=r"different scales \(on the CASTEP/OptaDOS scale and relative "
                                             r"to the edge or absolute\)"):
         SiteSpectra.from_spectra([castep, plain])
+    absolute = Spectrum(ENERGY + 1839.0, peak(8.0), label="query-3", element="Si", edge="K")
+    with pytest.raises(SpectrumError, match="query-3 \\(1834–1864 eV\\) lies outside the common grid \\(-5–25 eV\\)"):
+        SiteSpectra.from_spectra([plain, absolute])

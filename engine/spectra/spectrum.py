@@ -108,10 +108,14 @@ class SiteSpectra:
     @classmethod
     def from_spectra(cls, spectra: list[Spectrum], grid: np.ndarray | None = None) -> "SiteSpectra":
         """Put spectra on one grid (the first one's unless given), keeping their site and labels;
-        spectra on different energy scales (``meta["axis"]``) are refused."""
+        spectra on different energy scales (``meta["axis"]``) or outside the grid are refused."""
         if not spectra:
             raise SpectrumError("site spectra: no spectra given")
         grid = spectra[0].energy if grid is None else np.asarray(grid, dtype=np.float64)
+        for s in spectra:  # else it would come out as zeros: one at 1840 eV on a -5..25 eV grid
+            if s.energy[-1] < grid[0] or s.energy[0] > grid[-1]:
+                raise SpectrumError(f"site spectra: {s.label or 'a spectrum'} ({s.energy[0]:g}–{s.energy[-1]:g} eV) "
+                                    f"lies outside the common grid ({grid[0]:g}–{grid[-1]:g} eV)")
         rows = np.array([s.on_grid(grid).intensity for s in spectra])
         sites = [(-1 if s.site is None else s.site) for s in spectra]
         first = spectra[0]
