@@ -511,3 +511,14 @@ def test_shared_eels_files_still_read(shared_data):
     assert len(yag.energy) == 1340 and yag.energy[0] == 510.0
     ta = read_columns(eels / "eelsdb" / "ta2o5-amoprhou.headerless_2col.txt")
     assert ta.energy[0] == 150.0 and len(ta.energy) > 100
+
+
+def test_cancel_is_asked_between_every_two_files(tmp_path):
+    """Progress goes by chunks of a fiftieth of the folder, but a CASTEP run takes 0.1 s to read:
+    Cancel must not wait for a whole chunk of them."""
+    for i in range(150):  # chunks of 3
+        write_extxyz(molecule(i % 5), tmp_path / f"m{i}.extxyz")
+        write_two_columns(tmp_path / f"m{i}.csv", ENERGY, gauss(ENERGY, 2470 + i % 7))
+    asked = []
+    folder = read_spectrum_folder(tmp_path, edge="K", cancel=lambda: asked.append(1) and False)
+    assert len(folder) == 150 and len(asked) >= 150

@@ -44,7 +44,7 @@ from amorpha.engine.spectra.castep import (CORE_SUFFIX, castep_sites, cell_of, c
 from amorpha.engine.spectra.columns import read_columns
 from amorpha.engine.spectra.feff import read_feff_site
 from amorpha.engine.spectra.spectrum import SiteSpectra, Spectrum, SpectrumError
-from amorpha.engine.tasks import CancelFn, ProgressFn, chunked, report
+from amorpha.engine.tasks import CancelFn, ProgressFn, check_cancel, chunked, report
 
 STRUCTURE_EXTENSIONS = (".xyz", ".extxyz", ".cif", ".vasp", ".poscar")
 SPECTRUM_EXTENSIONS = (".txt", ".csv", ".dat")
@@ -248,6 +248,7 @@ def read_spectrum_folder(path: "os.PathLike[str] | str", *, edge: str = "", stri
     for start, stop in chunked(len(jobs), max(1, len(jobs) // 50), progress, cancel,
                                f"reading {layout} spectra"):
         for job in jobs[start:stop]:
+            check_cancel(cancel)  # a CASTEP run takes 0.1 s to read: a chunk of them is too long to wait
             try:
                 records.extend(job())
             except ReadError as exc:
