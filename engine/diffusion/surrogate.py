@@ -844,7 +844,7 @@ def compare_barriers(reference, paths, *, method: str = "reevaluate", hops=None,
     minimised first (a numba potential such as UFF): its own minimum-energy path from the same
     start. ``hops`` picks paths (indices; default all).
     """
-    from .paths import _FIRE, MAX_IMAGE_MOVE, PathParams, _neb
+    from .paths import _FIRE, CHUNK_PATHS, MAX_IMAGE_MOVE, PathParams, _neb
     from .sites import minimise
 
     require(method in ("reevaluate", "neb"), "method",
@@ -866,7 +866,7 @@ def compare_barriers(reference, paths, *, method: str = "reevaluate", hops=None,
         e = np.empty((n, m))
         steps, done = np.empty(n, np.int64), np.empty(n, np.bool_)
         defaults = PathParams()
-        for a, b in chunked(n, 50, progress, cancel, "reference NEB"):
+        for a, b in chunked(n, CHUNK_PATHS, progress, cancel, "reference NEB"):
             _neb(images[a:b], reference._kernel_host, defaults.spring, defaults.fmax,
                  defaults.max_steps, True, _FIRE, MAX_IMAGE_MOVE, e[a:b], steps[a:b], done[a:b])
     return BarrierComparison(surrogate, e.max(axis=1) - e[:, 0], method)
