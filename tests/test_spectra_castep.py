@@ -8,7 +8,7 @@ import pytest
 
 from amorpha.engine.errors import ParameterError, ReadError
 from amorpha.engine.spectra.columns import read_columns
-from amorpha.engine.spectra.castep import AXIS, castep_sites, core_type, read_castep_cell, read_optados_core
+from amorpha.engine.spectra.castep import AXIS, OptadosRun, castep_sites, optados_run, read_castep_cell, read_optados_core
 from amorpha.engine.spectra.folders import SeveralEdgesError, read_spectrum_folder
 
 from optados_files import CELL, ENERGY, block, core_file, peak
@@ -182,7 +182,7 @@ def test_emission_runs_are_refused_since_their_files_look_the_same(quartz_run):
     as an absorption edge would be silently wrong."""
     core = quartz_run / "SiO2_core_edge.dat"
     (quartz_run / "SiO2.odi").write_text(odi("absorption"))
-    assert core_type(core) == ("absorption", quartz_run / "SiO2.odi")
+    assert (optados_run(core).core_type, optados_run(core).type_from) == ("absorption", "SiO2.odi")
     assert len(read_optados_core(core)) == 2
     other = quartz_run / "second"  # in a folder, an emission run is skipped and named from it
     other.mkdir()
@@ -203,7 +203,7 @@ def test_emission_runs_are_refused_since_their_files_look_the_same(quartz_run):
     with pytest.raises(ReadError, match="SiO2.odo says core_type: all, so its spectra are absorption and emission"):
         read_optados_core(core)
     (quartz_run / "SiO2.odo").unlink()
-    assert core_type(core) == ("absorption", None)  # OptaDOS's default
+    assert optados_run(core) == OptadosRun()  # OptaDOS's default: absorption
 
 
 def test_spectra_on_different_scales_are_not_put_on_one_grid(quartz_run):
@@ -220,3 +220,58 @@ def test_spectra_on_different_scales_are_not_put_on_one_grid(quartz_run):
     absolute = Spectrum(ENERGY + 1839.0, peak(8.0), label="query-3", element="Si", edge="K")
     with pytest.raises(SpectrumError, match="query-3 \\(1834–1864 eV\\) lies outside the common grid \\(-5–25 eV\\)"):
         SiteSpectra.from_spectra([plain, absolute])
+
+
+def odo(fermi_line: str, zero: bool = False, shift: str = "None") -> str:
+    """One run's part of a seed.odo, in the lines OptaDOS writes (parameters.f90, dos_utils.f90)."""
+    return (" OptaDOS: Execution started on  7 Dec 2022 at 11:17:07 \n"
+            f" |  Shift energy scale so fermi_energy=0      :  {'True ' if zero else 'False'}                        |\n"
+            " |  Absorption or Emission Spectrum           :  Absorption                   |\n"
+            f" |  Core chemical shift                       :  {shift:<28} |\n"
+            " +--------------------------- Setting Fermi Energy  --------------------------+\n"
+            f"{fermi_line}\n"
+            " +----------------------------- Fermi Energy Analysis ------------------------+\n"
+            " |         Fermi energy (Adaptive broadening) :   9.9999 eV            <- EfA |\n")
+
+
+def test_the_fermi_level_places_castep_spectra(tmp_path):
+    """OptaDOS counts no empty states below the Fermi level in an absorption spectrum, so on
+    CASTEP's own energies the edge starts there: a run's seed.odo (appended to by every run, the
+    last counts) or its seed.odi says where. A model trained on such runs places its predictions
+    by it, not by CASTEP's arbitrary 0."""
+    from amorpha.engine.spectra.edges import place_at_onset
+    from amorpha.engine.surrogate.model import SurrogateParams
+    from amorpha.engine.surrogate.pipeline import train_from_folder
+
+    for k, fermi in enumerate((4.0, 4.2, 4.4, 4.6)):
+        run = tmp_path / f"run{k}"
+        run.mkdir()
+        (run / "SiO2.cell").write_text(CELL)
+        (run / "SiO2_core_edge.dat").write_text(core_file([(block("Si", 1, "K1", "Si:exc"), peak(8.0 + k), peak(8.0 + k))]))
+        (run / "SiO2.odo").write_text(odo(" |                      Fermi energy from DOS :   1.0000 eV            <- EfD |")
+                                      + odo(f" |                      Fermi energy from DOS :   {fermi:.4f} eV            <- EfD |"))
+    run = optados_run(tmp_path / "run1/SiO2_core_edge.dat")
+    assert (run.fermi_ev, run.fermi_from) == (4.2, "SiO2.odo")  # the last run's, not the first
+    folder = read_spectrum_folder(tmp_path)
+    assert folder.records[0].spectrum.meta["onset_at_ev"] == 4.0
+    model = train_from_folder(folder, params=SurrogateParams(regressor="ridge"))
+    assert model.onset_at["ev"] == pytest.approx(4.3)
+    assert model.onset_at["from"] == ("OptaDOS's Fermi level in SiO2.odo, below which it counts no empty states; "
+                                      "mean of 4, 4.00 to 4.60 eV")
+    predicted = model.predict_structure(folder.records[0].atoms).mean()
+    placed = place_at_onset(predicted, 1839.0)  # the Si K onset of a measurement
+    assert placed.energy[0] == pytest.approx(ENERGY[0] + 1839.0 - 4.3)
+
+    where = tmp_path / "run0"
+    for text, expected in [(odo(" |                       Fermi energy from user :   -2.5000 eV  <- EfU"), -2.5),
+                           (odo(" | Fermi energy assuming insulator : 3.1000 eV  <- EfI"), 3.1),
+                           (odo(" |  Fermi energy from DOS :   4.3195 eV  <- EfD |", zero=True), 0.0),
+                           (odo(" |  Fermi energy from DOS :   4.3195 eV  <- EfD |", shift="1500.0000"), None)]:
+        (where / "SiO2.odo").write_text(text)
+        assert optados_run(where / "SiO2_core_edge.dat").fermi_ev == expected, text
+    (where / "SiO2.odo").unlink()
+    for text, expected in [("set_efermi_zero : true\n", 0.0), ("SET_EFERMI_ZERO = F\n", None),
+                           ("efermi: 3.5 ! eV\n", 3.5), ("efermi : optados\n", None),
+                           ("efermi : 3.5\ncore_chemical_shift : 1839\n", None)]:
+        (where / "SiO2.odi").write_text(text)
+        assert optados_run(where / "SiO2_core_edge.dat").fermi_ev == expected, text

@@ -92,20 +92,57 @@ def odi_keywords(path: "os.PathLike[str] | str") -> dict[str, str]:
 #: how OptaDOS's output (seed.odo) states core_type: Absorption, Emission or Both (all)
 _ODO_TYPE = re.compile(r"Absorption or Emission Spectrum\s*:\s*(\w+)")
 _CORE_TYPES = {"absorption": "absorption", "emission": "emission", "both": "all", "all": "all"}
+#: the Fermi level OptaDOS set (dos_utils_set_efermi: from the DOS, the file, the user or midgap)
+_ODO_FERMI = re.compile(r":\s*" + _NUMBER + r"\s*eV\s*<- Ef[DCUI]\b")
+_ODO_ZERO = re.compile(r"Shift energy scale so fermi_energy=0\s*:\s*True")
+_ODO_SHIFT = re.compile(r"Core chemical shift\s*:\s*" + _NUMBER)
 
 
-def core_type(core: "os.PathLike[str] | str") -> tuple[str, Path | None]:
-    """(``absorption``, ``emission`` or ``all``; the file that says so) for the run that wrote
-    ``core``: its ``seed.odi``, else its ``seed.odo``; OptaDOS's default, absorption, with None
-    when neither is there."""
+@dataclass(frozen=True)
+class OptadosRun:
+    """What a core-loss file's header does not say, from the run's ``seed.odi`` (its input) or
+    ``seed.odo`` (its output, appended to by every run: the last one counts)."""
+
+    core_type: str = "absorption"  # OptaDOS's default; or "emission", "all"
+    type_from: str = ""  # the file that set core_type
+    #: where OptaDOS put the Fermi level on the file's energies (0 with set_efermi_zero); None
+    #: when no file says, or with core_chemical_shift (absolute energies)
+    fermi_ev: float | None = None
+    fermi_from: str = ""
+
+
+def optados_run(core: "os.PathLike[str] | str") -> OptadosRun:
+    """The settings of the run that wrote ``core`` (:class:`OptadosRun`): core_type from its
+    ``seed.odi``, else its ``seed.odo``; the Fermi level from the ``seed.odo``, else from the
+    ``seed.odi`` when it fixes one (``set_efermi_zero``, ``efermi: <eV>``)."""
     core = Path(core)
     odi, odo = _seed_path(core, ".odi"), _seed_path(core, ".odo")
-    if odi.is_file():
-        value = odi_keywords(odi).get("core_type", "absorption").split()
-        return _CORE_TYPES.get(value[0] if value else "", "absorption"), odi
-    if odo.is_file() and (match := _ODO_TYPE.search(read_text(os.fspath(odo)))):
-        return _CORE_TYPES.get(match[1].lower(), "absorption"), odo
-    return "absorption", None
+    keywords = odi_keywords(odi) if odi.is_file() else {}
+    log = read_text(os.fspath(odo)).rsplit("OptaDOS: Execution started", 1)[-1] if odo.is_file() else ""
+    kind, type_from = "absorption", ""
+    if "core_type" in keywords:
+        kind, type_from = _CORE_TYPES.get((keywords["core_type"].split() or [""])[0], "absorption"), odi.name
+    elif match := _ODO_TYPE.search(log):
+        kind, type_from = _CORE_TYPES.get(match[1].lower(), "absorption"), odo.name
+    fermi, fermi_from = None, ""
+    if log and not _ODO_SHIFT.search(log):
+        if _ODO_ZERO.search(log):
+            fermi, fermi_from = 0.0, odo.name
+        elif match := _ODO_FERMI.search(log):
+            fermi, fermi_from = _fortran_float(match[1]), odo.name
+    elif not log and "core_chemical_shift" not in keywords:
+        if "t" in keywords.get("set_efermi_zero", ""):  # OptaDOS's test of a logical keyword
+            fermi, fermi_from = 0.0, odi.name
+        elif _is_number(keywords.get("efermi", "")):
+            fermi, fermi_from = float(keywords["efermi"]), odi.name
+    return OptadosRun(kind, type_from, fermi, fermi_from)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return np.isfinite(float(text))
+    except ValueError:
+        return False
 
 
 def _fortran_float(text: str) -> float:
@@ -134,15 +171,20 @@ def read_optados_core(path: "os.PathLike[str] | str") -> list[CoreEdge]:
 
     Raises :class:`ReadError` naming the line for a file that is not one, a row of another count
     of numbers than OptaDOS writes (2 or 3; 4 or 7 spin-polarised), or a block whose energies do
-    not increase; and for an emission run (:func:`core_type`), whose blocks look the same.
+    not increase; and for an emission run (:func:`optados_run`), whose blocks look the same. When
+    the run says where its Fermi level is, the spectra carry it as ``meta["onset_at_ev"]``.
     """
-    kind, said_by = core_type(path)
-    if kind != "absorption":
-        what = ("X-ray emission: the occupied states" if kind == "emission"
+    run = optados_run(path)
+    if run.core_type != "absorption":
+        what = ("X-ray emission: the occupied states" if run.core_type == "emission"
                 else "absorption and emission summed on one axis")
-        raise ReadError(path, None, f"{said_by.name} says core_type: {kind}, so its spectra are {what}, "
-                                    "not the absorption edge (ELNES/XANES) Amorpha learns; run OptaDOS "
-                                    "again with core_type: absorption")
+        raise ReadError(path, None, f"{run.type_from} says core_type: {run.core_type}, so its spectra are "
+                                    f"{what}, not the absorption edge (ELNES/XANES) Amorpha learns; run "
+                                    "OptaDOS again with core_type: absorption")
+    # an absorption spectrum counts no empty states below the Fermi level: its onset is there
+    onset = {} if run.fermi_ev is None else {
+        "onset_at_ev": run.fermi_ev,
+        "onset_at_from": f"OptaDOS's Fermi level in {run.fermi_from}, below which it counts no empty states"}
     path = os.fspath(path)
     header: list[str] = []
     blocks: list[tuple[tuple, int, list, list]] = []
@@ -191,7 +233,7 @@ def read_optados_core(path: "os.PathLike[str] | str") -> list[CoreEdge]:
         spectrum = Spectrum(energy, intensity, label=f"{species} {rank} {edge}", source=path,
                             element=element, edge=edge,
                             broadening=dict(meta) if broadened else {},
-                            meta={"optados_species": species, "axis": AXIS})
+                            meta={"optados_species": species, "axis": AXIS, **onset})
         edges.append(CoreEdge(element, rank, edge, species, spectrum, lineno))
     return edges
 
@@ -275,5 +317,6 @@ def core_hole_sites(sites: list[tuple[int, Spectrum]]) -> list[tuple[int, Spectr
     return [(i, s) for i, s in sites if key(s) not in excited or labelled(s)]
 
 
-__all__ = ["AXIS", "CORE_SUFFIX", "CoreEdge", "castep_sites", "cell_of", "core_hole_sites", "core_seed",
-           "core_type", "labelled", "odi_keywords", "read_castep_cell", "read_optados_core", "species_members"]
+__all__ = ["AXIS", "CORE_SUFFIX", "CoreEdge", "OptadosRun", "castep_sites", "cell_of", "core_hole_sites",
+           "core_seed", "labelled", "odi_keywords", "optados_run", "read_castep_cell", "read_optados_core",
+           "species_members"]

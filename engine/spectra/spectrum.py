@@ -69,6 +69,17 @@ class Spectrum:
         return replace(self, energy=grid, intensity=y)
 
 
+def _shared_onset(spectra: list[Spectrum]) -> dict:
+    """Where the edge's onset lies on the spectra's axis (``meta["onset_at_ev"]``, CASTEP's Fermi
+    level) when every one says: their mean, and the spread when they differ; else nothing."""
+    onsets = [s.meta.get("onset_at_ev") for s in spectra]
+    if any(o is None for o in onsets):
+        return {}
+    low, high = min(onsets), max(onsets)
+    spread = f"; mean of {len(onsets)}, {low:.2f} to {high:.2f} eV" if high > low else ""
+    return {"onset_at_ev": float(np.mean(onsets)), "onset_at_from": spectra[0].meta.get("onset_at_from", "") + spread}
+
+
 def scale_name(axis: str) -> str:
     """How a message names the scale of ``meta["axis"]``: a code's own, or the usual ones."""
     return f"on the {axis} scale" if axis else "relative to the edge or absolute"
@@ -108,7 +119,8 @@ class SiteSpectra:
     @classmethod
     def from_spectra(cls, spectra: list[Spectrum], grid: np.ndarray | None = None) -> "SiteSpectra":
         """Put spectra on one grid (the first one's unless given), keeping their site and labels;
-        spectra on different energy scales (``meta["axis"]``) or outside the grid are refused."""
+        spectra on different energy scales (``meta["axis"]``) or outside the grid are refused, and
+        where the onset lies on their axis is kept when each says (:func:`_shared_onset`)."""
         if not spectra:
             raise SpectrumError("site spectra: no spectra given")
         grid = spectra[0].energy if grid is None else np.asarray(grid, dtype=np.float64)
@@ -124,8 +136,9 @@ class SiteSpectra:
             raise SpectrumError("site spectra: energies on different scales "
                                 f"({' and '.join(sorted(map(scale_name, axes)))})")
         axis = axes.pop()
+        meta = ({"axis": axis} if axis else {}) | _shared_onset(spectra)
         return cls(grid, rows, sites, first.element, first.edge, first.source,
-                   labels=[s.label for s in spectra], meta={"axis": axis} if axis else {})
+                   labels=[s.label for s in spectra], meta=meta)
 
     def spectrum(self, row: int) -> Spectrum:
         return Spectrum(self.energy, self.intensity[row], label=self.labels[row] if self.labels else "",

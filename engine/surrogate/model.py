@@ -183,7 +183,8 @@ class SpectrumModel:
     metrics: dict = field(default_factory=dict)
     n_train: int = 0
     #: where the edge's tabulated onset lies on this model's energy axis (eV), and the measured peak
-    #: that says so (:meth:`calibrate_onset`); None: at 0, the calculator's own reference
+    #: that says so (:meth:`calibrate_onset`), or the training spectra's own (OptaDOS's Fermi
+    #: level); None: at 0, the calculator's own reference
     onset_at: dict | None = None
     #: the scale of the energy axis when it is a code's own (``SiteSpectra.meta["axis"]``,
     #: "CASTEP/OptaDOS"); "": relative to the edge, or absolute energies
@@ -202,8 +203,11 @@ class SpectrumModel:
         require(x.ndim == 2 and len(x) == len(y), "features", f"one row per spectrum ({len(y)})")
         require(len(x) >= 3, "training set", "at least three site spectra")
         require(np.all(np.isfinite(x)), "features", "finite numbers (a descriptor returned NaN)")
+        meta = spectra.meta
+        onset_at = {"ev": float(meta["onset_at_ev"]), "from": str(meta.get("onset_at_from", ""))} \
+            if "onset_at_ev" in meta else None  # the spectra's own (CASTEP's Fermi level)
         model = cls(params, dict(descriptor), np.array(spectra.energy), spectra.element, spectra.edge,
-                    reference or spectra.source, n_train=len(x), axis=spectra.meta.get("axis", ""))
+                    reference or spectra.source, n_train=len(x), onset_at=onset_at, axis=meta.get("axis", ""))
         model._fit(x, y)
         return model
 

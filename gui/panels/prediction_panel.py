@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QHB
                                QVBoxLayout, QWidget)
 
 from amorpha.engine.spectra.features import FEATURES
+from amorpha.engine.spectra.spectrum import scale_name
 from amorpha.engine.surrogate.xtb import ENERGY_REFERENCES, cluster_radii
 from amorpha.gui.panels.widgets import empty_plot_note
 
@@ -171,6 +172,8 @@ class PredictionPanel(QWidget):
         reference = ENERGY_REFERENCES.get(calculator.get("energy_reference"))
         if reference:
             quality += f"<br>energies relative to the {reference}"
+        elif model.axis:  # a code's own scale (CASTEP's Kohn-Sham energies)
+            quality += f"<br>energies {scale_name(model.axis)}"
         if model.onset_at is not None:  # where a measured spectrum's edge lies on this axis
             quality += f"; tabulated onset at {model.onset_at['ev']:+.1f} eV on this axis ({model.onset_at['from']})"
         clusters = _cluster_text(calculator)
