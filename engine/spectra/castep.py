@@ -17,8 +17,11 @@ the block's name, never from the axis, and the spectra carry ``meta["axis"]`` = 
 a plot does not call their zero the edge. The cell's species (ASE's ``castep_custom_species``)
 place each block on its atom.
 
-Only absorption edges are read: a run whose ``seed.odi`` (else ``seed.odo``) sets ``core_type:
-emission`` or ``all`` is refused, since its file looks the same but holds occupied states.
+The run's input ``seed.odi`` and output ``seed.odo`` say the rest (:func:`optados_run`). Only
+absorption edges are read: a run that sets ``core_type: emission`` or ``all`` is refused, since
+its file looks the same but holds occupied states. An absorption spectrum counts no empty states
+below the Fermi level, so where the run says that level is, the spectra carry it as the point of
+their axis where the edge starts (``meta["onset_at_ev"]``), by which a prediction is placed.
 
 Checked on the benchmark outputs of OptaDOS's own test suite (Si2 with ``Si:Ex``, NaGe with a
 chemical shift); the tests write files the same way (tests/optados_files.py).
