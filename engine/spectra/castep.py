@@ -38,7 +38,7 @@ import numpy as np
 from ase import Atoms
 from ase.data import atomic_numbers
 
-from amorpha.engine.errors import ReadError
+from amorpha.engine.errors import ParameterError, ReadError, finite_number
 from amorpha.engine.spectra.columns import read_text, split_lines
 from amorpha.engine.spectra.spectrum import Spectrum, SpectrumError, check_grid
 
@@ -136,16 +136,12 @@ def optados_run(core: "os.PathLike[str] | str") -> OptadosRun:
     elif not log and "core_chemical_shift" not in keywords:
         if "t" in keywords.get("set_efermi_zero", ""):  # OptaDOS's test of a logical keyword
             fermi, fermi_from = 0.0, odi.name
-        elif _is_number(keywords.get("efermi", "")):
-            fermi, fermi_from = float(keywords["efermi"]), odi.name
+        else:
+            try:
+                fermi, fermi_from = finite_number(keywords.get("efermi", ""), "efermi"), odi.name
+            except ParameterError:  # none, or one OptaDOS computes (optados, file, insulator)
+                pass
     return OptadosRun(kind, type_from, fermi, fermi_from)
-
-
-def _is_number(text: str) -> bool:
-    try:
-        return np.isfinite(float(text))
-    except ValueError:
-        return False
 
 
 def _fortran_float(text: str) -> float:
