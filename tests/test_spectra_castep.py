@@ -262,6 +262,11 @@ def test_the_fermi_level_places_castep_spectra(tmp_path):
     placed = place_at_onset(predicted, 1839.0)  # the Si K onset of a measurement
     assert placed.energy[0] == pytest.approx(ENERGY[0] + 1839.0 - 4.3)
 
+    (tmp_path / "run3/SiO2.odo").unlink()  # a run without its output: the others still place the model
+    partial = read_spectrum_folder(tmp_path).site_spectra().meta
+    assert partial["onset_at_ev"] == pytest.approx(4.2)
+    assert partial["onset_at_from"].endswith("; mean of 3 of 4, 4.00 to 4.40 eV")
+
     where = tmp_path / "run0"
     for text, expected in [(odo(" |                       Fermi energy from user :   -2.5000 eV  <- EfU"), -2.5),
                            (odo(" | Fermi energy assuming insulator : 3.1000 eV  <- EfI"), 3.1),

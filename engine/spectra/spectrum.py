@@ -69,15 +69,21 @@ class Spectrum:
         return replace(self, energy=grid, intensity=y)
 
 
-def _shared_onset(spectra: list[Spectrum]) -> dict:
-    """Where the edge's onset lies on the spectra's axis (``meta["onset_at_ev"]``, CASTEP's Fermi
-    level) when every one says: their mean, and the spread when they differ; else nothing."""
-    onsets = [s.meta.get("onset_at_ev") for s in spectra]
-    if any(o is None for o in onsets):
+def shared_onset(onsets: list, said: str) -> dict:
+    """Where the edge's onset lies on one axis shared by spectra each of which may say
+    (``meta["onset_at_ev"]``, CASTEP's Fermi level; None where one does not), ``said`` being
+    why: the mean of those that say, with their spread and how many; nothing when none does."""
+    known = [float(o) for o in onsets if o is not None]
+    if not known:
         return {}
-    low, high = min(onsets), max(onsets)
-    spread = f"; mean of {len(onsets)}, {low:.2f} to {high:.2f} eV" if high > low else ""
-    return {"onset_at_ev": float(np.mean(onsets)), "onset_at_from": spectra[0].meta.get("onset_at_from", "") + spread}
+    low, high, k, n = min(known), max(known), len(known), len(onsets)
+    if k == 1 < n:
+        spread = f"; from 1 of {n}"
+    elif high > low or k < n:
+        spread = f"; mean of {k}{f' of {n}' if k < n else ''}, {low:.2f} to {high:.2f} eV"
+    else:
+        spread = ""
+    return {"onset_at_ev": float(np.mean(known)), "onset_at_from": said + spread}
 
 
 def scale_name(axis: str) -> str:
@@ -120,7 +126,7 @@ class SiteSpectra:
     def from_spectra(cls, spectra: list[Spectrum], grid: np.ndarray | None = None) -> "SiteSpectra":
         """Put spectra on one grid (the first one's unless given), keeping their site and labels;
         spectra on different energy scales (``meta["axis"]``) or outside the grid are refused, and
-        where the onset lies on their axis is kept when each says (:func:`_shared_onset`)."""
+        where the onset lies on their axis is kept when any says (:func:`shared_onset`)."""
         if not spectra:
             raise SpectrumError("site spectra: no spectra given")
         grid = spectra[0].energy if grid is None else np.asarray(grid, dtype=np.float64)
@@ -136,7 +142,9 @@ class SiteSpectra:
             raise SpectrumError("site spectra: energies on different scales "
                                 f"({' and '.join(sorted(map(scale_name, axes)))})")
         axis = axes.pop()
-        meta = ({"axis": axis} if axis else {}) | _shared_onset(spectra)
+        meta = ({"axis": axis} if axis else {}) | shared_onset(
+            [s.meta.get("onset_at_ev") for s in spectra],
+            next((s.meta["onset_at_from"] for s in spectra if "onset_at_from" in s.meta), ""))
         return cls(grid, rows, sites, first.element, first.edge, first.source,
                    labels=[s.label for s in spectra], meta=meta)
 
