@@ -184,3 +184,17 @@ def test_bad_input_names_the_parameter():
     with pytest.raises(ParameterError) as err:
         rank_models(measured, {})
     assert err.value.parameter == "candidates"
+
+
+def test_components_of_two_edges_are_not_fitted_together():
+    """Candidates kept from a Si K model beside ones from an O K model (the Predict panel's model
+    changed between two Add models…): their fractions would mean nothing. Components that name no
+    edge (measured references) go with any."""
+    from dataclasses import replace
+
+    measured, comps = mixture()
+    si = [replace(c, element="Si", edge="K") for c in comps]
+    assert fit_components(measured, [*si, Spectrum(GRID, comps[0].intensity, label="reference")]).r2 > 0.9
+    with pytest.raises(ParameterError, match="spectra of O K and Si K in one fit") as err:
+        fit_components(measured, [*si[:2], replace(comps[2], element="O", edge="K")])
+    assert err.value.parameter == "components"
