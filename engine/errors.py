@@ -51,6 +51,15 @@ def require(condition: bool, parameter: str, reason: str) -> None:
         raise ParameterError(parameter, reason)
 
 
+def is_number(text: "str | bytes") -> bool:
+    """Whether ``text`` reads as a number (``float`` takes it: "1e-3", "nan", b"2.5")."""
+    try:
+        float(text)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 def finite_number(value, parameter: str) -> float:
     """``value`` as a finite float, or :class:`ParameterError` naming ``parameter``."""
     import math

@@ -41,7 +41,7 @@ import numpy as np
 from ase import Atoms
 
 from ..elements import number
-from ..errors import ParameterError, ReadError, finite_number, require
+from ..errors import ParameterError, ReadError, finite_number, is_number, require
 from ..tasks import CancelFn, ProgressFn, check_cancel, report
 from .potential import _as_points, _checked_host
 
@@ -264,7 +264,7 @@ MAX_REPEATED_HOST = 50_000
 
 
 def _numbers(tokens) -> list[float]:
-    return [float(t) for t in tokens if _is_number(t)]
+    return [float(t) for t in tokens if is_number(t)]
 
 
 def _potential_file(name: str) -> Path:
@@ -447,7 +447,7 @@ def read_energies_csv(path: "os.PathLike[str] | str") -> tuple[np.ndarray, np.nd
         try:
             values = [float(f) for f in fields]
         except ValueError:
-            if not seen_data and not rows and all(not _is_number(f) for f in fields):
+            if not seen_data and not rows and all(not is_number(f) for f in fields):
                 continue  # a header line
             raise ReadError(path, line_no, f"expected four numbers x, y, z (Å), energy (eV), "
                                            f"got {body!r}") from None
@@ -462,14 +462,6 @@ def read_energies_csv(path: "os.PathLike[str] | str") -> tuple[np.ndarray, np.nd
         raise ReadError(path, None, "no rows of x, y, z, energy")
     data = np.array(rows, dtype=np.float64)
     return data[:, :3].copy(), data[:, 3].copy()
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-        return True
-    except ValueError:
-        return False
 
 
 # --------------------------------------------------------------------------- by name

@@ -18,6 +18,7 @@ import ase.io.formats
 from ase import Atoms
 
 from ..atomic import atomic_write
+from ..errors import is_number
 from ..tasks import CancelFn, Cancelled, ProgressFn, check_cancel, report
 from . import lammps, xyz
 from .atom_types import SYMBOL_FORMATS
@@ -80,14 +81,6 @@ def _format_from_name(path: Path) -> Optional[str]:
 _FLOATS3 = re.compile(rb"^\s*[-+.\deE]+\s+[-+.\deE]+\s+[-+.\deE]+\s*$")
 
 
-def _is_float(token: bytes) -> bool:
-    try:
-        float(token)
-        return True
-    except ValueError:
-        return False
-
-
 def sniff_format(head: bytes) -> Optional[str]:
     """Guess a format from the first kilobytes of a file, or None if nothing fits."""
     lines = head.splitlines()
@@ -108,7 +101,7 @@ def sniff_format(head: bytes) -> Optional[str]:
         return "xsf"
     if re.search(rb"(?m)^\s*\d+\s+atoms\s*$", head) and b"atom types" in head:
         return "lammps-data"
-    if (len(lines) > 6 and len(lines[1].split()) == 1 and _is_float(lines[1].strip())
+    if (len(lines) > 6 and len(lines[1].split()) == 1 and is_number(lines[1].strip())
             and all(_FLOATS3.match(lines[k]) for k in (2, 3, 4))):
         return "vasp"
     return None

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from amorpha.engine.atomic import atomic_write
-from amorpha.engine.errors import ParameterError, ReadError, require
+from amorpha.engine.errors import ParameterError, ReadError, is_number, require
 from amorpha.engine.spectra.spectrum import SpectrumError, check_grid
 from amorpha.engine.tasks import check_cancel, report, sub_progress
 
@@ -96,14 +96,6 @@ def write_table(path, table: SpectrumTable) -> None:
                             + [repr(float(v)) for v in table.spectra[i]])
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 def read_table(path) -> SpectrumTable:
     """Read a spectrum table (see the module notes); :class:`ReadError` names line and column."""
     path = os.fspath(path)
@@ -115,7 +107,7 @@ def read_table(path) -> SpectrumTable:
     if len(rows) < 2:
         raise ReadError(path, None, "needs a header row and at least one sample row")
     header = [h.strip() for h in rows[0]]
-    energy_cols = [k for k, h in enumerate(header) if _is_number(h)]
+    energy_cols = [k for k, h in enumerate(header) if is_number(h)]
     if len(energy_cols) < 2:
         raise ReadError(path, 1, "no energy columns: the header needs at least two columns named by "
                                  "their energy in eV (e.g. 0.0, 0.1, …)")
