@@ -476,8 +476,10 @@ class SpectrumCommand(Command):
                 "reference": m.reference, **({"energy_scale": m.axis} if m.axis else {})}
 
     def csv(self, path, frames, results, header_lines):
+        from .spectra.spectrum import scale_name
+
         m = self.model
-        scale = f"; energies on the {m.axis} scale" if m.axis else ""
+        scale = f"; energies {scale_name(m.axis)}" if m.axis else ""
         comments = [f"predicted {m.element} {m.edge} average spectrum per frame "
                     f"(model {os.path.basename(self.model_path)}, {m.reference}{scale})", *header_lines]
         columns = [np.asarray(m.energy)] + [np.asarray(r["intensity"]) for r in results]

@@ -43,7 +43,7 @@ from amorpha.engine.spectra.castep import (CORE_SUFFIX, castep_sites, cell_of, c
                                            labelled)
 from amorpha.engine.spectra.columns import read_columns
 from amorpha.engine.spectra.feff import read_feff_site
-from amorpha.engine.spectra.spectrum import SiteSpectra, Spectrum, SpectrumError
+from amorpha.engine.spectra.spectrum import SiteSpectra, Spectrum, SpectrumError, kind_of
 from amorpha.engine.tasks import CancelFn, ProgressFn, check_cancel, chunked, report
 
 STRUCTURE_EXTENSIONS = (".xyz", ".extxyz", ".cif", ".vasp", ".poscar")
@@ -130,11 +130,6 @@ class SpectrumFolder:
     def site_spectra(self, split: Optional[str] = None, grid=None) -> SiteSpectra:
         """The records' spectra (one split, or all) on one grid: see :func:`site_spectra`."""
         return site_spectra(self.records if split is None else self.subset(split), grid)
-
-
-def kind_of(spectrum: Spectrum) -> str:
-    """Element and edge as a user names them: "Si K", "Fe L2,3" ("?" for one not known)."""
-    return f"{spectrum.element or '?'} {spectrum.edge or '?'}"
 
 
 class SeveralEdgesError(ParameterError):

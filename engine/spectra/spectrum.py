@@ -86,6 +86,11 @@ def shared_onset(onsets: list, said: str) -> dict:
     return {"onset_at_ev": float(np.mean(known)), "onset_at_from": said + spread}
 
 
+def kind_of(spectra: "Spectrum | SiteSpectra") -> str:
+    """Element and edge as a user names them: "Si K", "Fe L2,3" ("?" for one not known)."""
+    return f"{spectra.element or '?'} {spectra.edge or '?'}"
+
+
 def scale_name(axis: str) -> str:
     """How a message names the scale of ``meta["axis"]``: a code's own, or the usual ones."""
     return f"on the {axis} scale" if axis else "relative to the edge or absolute"

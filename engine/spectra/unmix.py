@@ -30,7 +30,7 @@ from scipy.optimize import nnls
 
 from amorpha.engine.errors import ParameterError, require
 from amorpha.engine.spectra.compare import _checked, overlap
-from amorpha.engine.spectra.spectrum import Spectrum
+from amorpha.engine.spectra.spectrum import Spectrum, kind_of
 
 _BACKGROUNDS = (None, "constant", "linear")
 
@@ -120,7 +120,7 @@ def fit_components(measured: Spectrum, components: list[Spectrum], window=None,
     require(isinstance(components, (list, tuple)) and len(components) > 0, "components",
             "give at least one component spectrum")
     components = [_checked(c, f"components[{k}]") for k, c in enumerate(components)]
-    edges = sorted({f"{c.element} {c.edge}" for c in components if c.element and c.edge})
+    edges = sorted({kind_of(c) for c in components if c.element and c.edge})
     require(len(edges) <= 1, "components", f"spectra of {' and '.join(edges)} in one fit; its fractions "
                                            "would mean nothing: fit the components of one edge")
     require(background in _BACKGROUNDS, "background",

@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 
 from amorpha.engine.errors import ParameterError, require
-from amorpha.engine.spectra.spectrum import SiteSpectra, scale_name
+from amorpha.engine.spectra.spectrum import SiteSpectra, kind_of, scale_name
 from amorpha.engine.surrogate.model import SpectrumModel, SurrogateParams
 from amorpha.engine.tasks import check_cancel, report, sub_progress
 
@@ -286,16 +286,12 @@ def export_queries(directory, structures, pool_sites: np.ndarray, rows) -> list[
 def _same_kind(known: SiteSpectra, new: SiteSpectra) -> None:
     """Refuse answers of another element, edge or energy scale than the learner's first ones (xTB's
     edge-relative spectra, then CASTEP's on its own scale): stacked, they would teach nonsense."""
-    def kind(s: SiteSpectra) -> str:
-        return " ".join(filter(None, (s.element, s.edge)))
-
-    def scale(s: SiteSpectra) -> str:
-        return scale_name(s.meta.get("axis", ""))
-
-    if kind(known) and kind(new) and kind(known) != kind(new):
-        raise ParameterError("spectra", f"these are {kind(new)} spectra; the learner learns {kind(known)}")
-    if scale(known) != scale(new):
-        raise ParameterError("spectra", f"these spectra are {scale(new)}, the learner's {scale(known)}: "
+    kinds = kind_of(known), kind_of(new)
+    if "? ?" not in kinds and kinds[0] != kinds[1]:  # text results name no element or edge
+        raise ParameterError("spectra", f"these are {kinds[1]} spectra; the learner learns {kinds[0]}")
+    scales = scale_name(known.meta.get("axis", "")), scale_name(new.meta.get("axis", ""))
+    if scales[0] != scales[1]:
+        raise ParameterError("spectra", f"these spectra are {scales[1]}, the learner's {scales[0]}: "
                                         "one model cannot learn from both; train on them alone "
                                         "(Train from folder…)")
 

@@ -27,6 +27,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from amorpha.engine.spectra import Spectrum
+from amorpha.engine.spectra.spectrum import scale_name
 
 _PENS = ["#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b"]
 MEASURED_COLOR = "#1f77b4"  # one colour however often a step draws it again, and no other curve's
@@ -322,7 +323,7 @@ class SpectrumPanel(QWidget):
         text = "Energy"
         if not measured and self.spectra and all(map(relative, self.spectra)):
             axes = {s.meta.get("axis", "") for s in self.spectra}
-            text = f"Energy on the {axes.pop()} scale" if len(axes) == 1 and "" not in axes \
+            text = f"Energy {scale_name(axes.pop())}" if len(axes) == 1 and "" not in axes \
                 else "Energy relative to the edge"
         self.plot.setLabel("bottom", text, units="eV")
 
