@@ -545,7 +545,8 @@ class OrderAnalysis:
 @dataclass(frozen=True)
 class SpectrumAnalysis:
     """The predicted average spectrum of a model file: ``model.average(model.predict_structure(
-    atoms))``. Returns ``{"intensity": array on model.energy, "n_sites": int}``."""
+    atoms))``. Returns ``{"intensity": array on model.energy, "n_sites": int, "distance": each site's
+    distance from the model's training sites}``."""
 
     model_path: str
 
@@ -554,7 +555,7 @@ class SpectrumAnalysis:
         sites = model.predict_structure(atoms, progress=progress, cancel=cancel)
         spectrum = model.average(sites)
         return {"intensity": np.asarray(spectrum.intensity, dtype=np.float64),
-                "n_sites": int(len(sites))}
+                "n_sites": int(len(sites)), "distance": sites.distance}
 
 
 @dataclass(frozen=True)

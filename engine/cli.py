@@ -487,8 +487,8 @@ class SpectrumCommand(Command):
         write_table(path, comments, ["energy", *(f"frame{f}" for f in frames)], rows)
 
     def json_results(self, frames, results):
-        return [{"frame": int(f), "n_sites": r["n_sites"], "intensity": r["intensity"]}
-                for f, r in zip(frames, results)]
+        return [{"frame": int(f), "n_sites": r["n_sites"], "intensity": r["intensity"],
+                 "n_beyond_domain": int(np.sum(r["distance"] > 1.0))} for f, r in zip(frames, results)]
 
     def json_extra(self):
         return {"energy": np.asarray(self.model.energy)}
@@ -496,9 +496,13 @@ class SpectrumCommand(Command):
     def summary(self, frames, results):
         if not results:
             return []
+        from .surrogate.domain import outside_note
+
         sites = np.mean([r["n_sites"] for r in results])
+        outside = outside_note(np.concatenate([r["distance"] for r in results]), self.model.element)
+        frames_note = " (all frames together)" if len(results) > 1 else ""
         return [f"{self.model.element} {self.model.edge} average of {sites:.4g} sites per frame, "
-                f"{len(self.model.energy)} energies"]
+                f"{len(self.model.energy)} energies", *([outside + frames_note] if outside else [])]
 
 
 class DiffusionCommand(Command):

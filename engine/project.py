@@ -8,7 +8,7 @@ A project is a zip archive (``ZIP_DEFLATED``) holding ``project.json`` and one m
     structures/000-<name>/info/<key>.npy        arrays and unusual scalars found in ``atoms.info``
     structures/000-<name>/structure.extxyz      the same model for people and other programs (not read back)
     spectra/000-<name>/energy.npy, intensity.npy
-    site_spectra/000-<name>/energy.npy, intensity.npy, sites.npy, structures.npy
+    site_spectra/000-<name>/energy.npy, intensity.npy, sites.npy, structures.npy[, distance.npy]
     results/000-<name>/<key>.npy                the arrays of an analysis result
     models/000-<name>.amodel                    a trained surrogate, exactly as SpectrumModel.save writes it
 
@@ -583,7 +583,7 @@ def _plan(project: Project, enc: _Encoder) -> tuple[dict, list]:
             "labels": [str(label) for label in s.labels],
             "meta": enc.lenient(dict(s.meta), f"{folder}meta/", "meta", skipped, f"site spectra {name!r}: "),
             "skipped": skipped,
-        })
+        } | ({"distance": enc.add(s.distance, folder, "distance")} if s.distance is not None else {}))
 
     doc["results"] = []
     for i, (name, r) in enumerate(project.results.items()):
@@ -862,13 +862,16 @@ def _build(doc: dict, archive: _Archive, path, cancel) -> Project:
     for entry in doc.get("site_spectra", []):
         check_cancel(cancel)
         arrays = {k: archive.array(entry[k]) for k in ("energy", "intensity", "sites", "structures")}
-        if arrays["structures"].shape != arrays["sites"].shape:
-            raise _Damaged(entry["structures"], f"has shape {arrays['structures'].shape} for {arrays['sites'].shape} sites")
+        if "distance" in entry:  # predicted spectra: each site's distance from the model's training sites
+            arrays["distance"] = archive.array(entry["distance"])
+        for k in ("structures", "distance"):
+            if k in arrays and arrays[k].shape != arrays["sites"].shape:
+                raise _Damaged(entry[k], f"has shape {arrays[k].shape} for {arrays['sites'].shape} sites")
         try:
             project.site_spectra[entry["name"]] = SiteSpectra(
                 arrays["energy"], arrays["intensity"], arrays["sites"], entry.get("element", ""),
                 entry.get("edge", ""), entry.get("source", ""), arrays["structures"], list(entry.get("labels", [])),
-                dec.decode(entry.get("meta", {})))
+                dec.decode(entry.get("meta", {})), arrays.get("distance"))
         except SpectrumError as exc:
             raise _Damaged(entry["intensity"], f"does not fit ({exc})") from None
     for entry in doc.get("results", []):

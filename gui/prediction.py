@@ -24,6 +24,7 @@ from amorpha.engine.errors import ParameterError
 from amorpha.engine.spectra import SeveralEdgesError, Spectrum
 from amorpha.engine.spectra.features import feature
 from amorpha.engine.surrogate.compare import CompareParams
+from amorpha.engine.surrogate.domain import outside_note
 from amorpha.engine.surrogate.model import ModelMismatchError, SpectrumModel
 from amorpha.engine.surrogate.xtb import cluster_radii
 from amorpha.gui.panels.prediction_panel import r2_text
@@ -276,7 +277,9 @@ class SpectrumPrediction(QObject):
         column = np.full(len(self._atoms), np.nan)
         column[predicted.sites] = values
         what = f"{predicted.element} {predicted.edge} {chosen.quantity}"
-        if chosen.uses_marker:
+        if chosen.from_model:
+            label = f"{what} ({chosen.unit})"
+        elif chosen.uses_marker:
             label = f"{what} at {at:.1f} eV (predicted)"
         else:
             label = f"{what} ({chosen.unit + ', ' if chosen.unit else ''}predicted)"
@@ -314,8 +317,11 @@ class SpectrumPrediction(QObject):
             self.plot.add_spectrum(average, "predicted")
             self.plot.show_marker(self.plot.drawn_energy(average)[int(np.argmax(average.intensity))])
             note = f" {self._model_note}" if self._model_note else ""
+            outside = outside_note(site_spectra.distance, model.element) if site_spectra.distance is not None else ""
+            if outside:  # where they are: the Colour atoms by list shows them
+                outside = f" {outside} (Colour atoms by: distance from the model's training sites)."
             self.panel.status.setText(f"Predicted {_sites(len(site_spectra), model.element)}; click one "
-                                      f"to add its spectrum.{note}")
+                                      f"to add its spectrum.{outside}{note}")
             if self._picked >= 0:  # an atom clicked while the prediction ran
                 self.atom_picked(self._picked)
             if self.panel.feature_key() != "intensity":  # a feature chosen earlier follows the new frame

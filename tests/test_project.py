@@ -91,7 +91,8 @@ def project(rings, model):
     x, train = small_training_set(12, seed=3)
     sites = SiteSpectra(ENERGY, train.intensity, np.arange(12) * 3, "Si", "K", "xTB (qualitative)",
                         structures=np.arange(12) % 2, labels=[f"site {i}" for i in range(12)],
-                        meta={"onset_at_ev": 0.9, "onset_at_from": "a measured peak"})
+                        meta={"onset_at_ev": 0.9, "onset_at_from": "a measured peak"},
+                        distance=np.linspace(0.2, 3.0, 12))
     coordination = AnalysisResult("coordination", {"z": rng.integers(0, 5, len(crystal)),
                                                    "pairs": rng.random((len(crystal), 2))},
                                   {"cutoff": 2.0, "elements": ("Si", "O")}, structure="cristobalite")

@@ -1,5 +1,7 @@
 """Numbers read off each site's spectrum, for colouring the atoms by them: the intensity at an
-energy, the edge energy, the main peak's energy and height, the centroid.
+energy, the edge energy, the main peak's energy and height, the centroid. One more is not read off
+the spectrum but comes with a prediction: how far the site lies from the model's training sites
+(:mod:`amorpha.engine.surrogate.domain`), to see where the spectra are extrapolated.
 
 These are the features a spectroscopist reads off an XANES/ELNES curve first. The edge is where
 the spectrum rises fastest before its main peak (the first-derivative maximum, E0 in XAS
@@ -89,21 +91,24 @@ def centroids(energy: np.ndarray, rows: np.ndarray) -> np.ndarray:
 class SpectralFeature:
     """One number per site spectrum: how the window lists it and how the colour bar names it."""
 
-    key: str  # also names the per-atom column: "predicted_" + key
+    key: str  # also names the per-atom column: "predicted_" + key (the key alone when from_model)
     title: str  # the list's wording: "edge energy (steepest rise)"
     quantity: str  # the colour bar's: "edge energy"
     unit: str  # "eV", or "" for intensities
     function: Callable | None = None  # (energy, rows) -> one value per row; None: the intensity at an energy
+    from_model: bool = False  # not read off the spectrum: the prediction's SiteSpectra.distance
 
     @property
     def uses_marker(self) -> bool:
-        return self.function is None
+        return self.function is None and not self.from_model
 
     @property
     def column(self) -> str:
-        return f"predicted_{self.key}"
+        return self.key if self.from_model else f"predicted_{self.key}"
 
     def values(self, energy: np.ndarray, rows: np.ndarray, at: float | None = None) -> np.ndarray:
+        if self.from_model:
+            raise ValueError(f"the {self.title} comes with a prediction, not from a spectrum")
         if self.function is not None:
             return self.function(energy, rows)
         if at is None:
@@ -118,6 +123,8 @@ FEATURES = (
     SpectralFeature("peak_energy", "main peak energy", "main peak energy", "eV", peak_energies),
     SpectralFeature("peak_height", "main peak height", "main peak height", "", peak_heights),
     SpectralFeature("centroid", "centroid (centre of gravity)", "centroid", "eV", centroids),
+    SpectralFeature("training_distance", "distance from the model's training sites",
+                    "distance from the training sites", "1 = the model's domain radius", from_model=True),
 )
 
 

@@ -115,6 +115,9 @@ class SiteSpectra:
     #: given to each spectrum taken out (a model's "onset_at_ev"; "axis", the scale the spectra
     #: share when it is a code's own, not edge-relative: "CASTEP/OptaDOS")
     meta: dict = field(default_factory=dict)
+    #: predicted spectra: each site's distance from the model's training sites, in domain radii
+    #: (above 1: unlike what the model learnt; :mod:`amorpha.engine.surrogate.domain`)
+    distance: np.ndarray | None = None
 
     def __post_init__(self):
         self.energy, self.intensity = check_grid(self.energy, np.atleast_2d(self.intensity), "site spectra")
@@ -163,6 +166,10 @@ class SiteSpectra:
         the energy ``at``, "edge_energy", "peak_energy"...); ``energy``: the grid as drawn
         elsewhere (placed at a measured onset), point for point the same as :attr:`energy`, so
         energies come out on that axis."""
+        if feature(key).from_model:
+            if self.distance is None:
+                raise SpectrumError(f"site spectra: {feature(key).title} is known only for predicted spectra")
+            return self.distance
         grid = self.energy if energy is None else np.asarray(energy, dtype=np.float64)
         if len(grid) != len(self.energy):
             raise SpectrumError(f"site spectra: a grid of {len(grid)} points for spectra of {len(self.energy)}")

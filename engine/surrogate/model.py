@@ -191,6 +191,8 @@ class SpectrumModel:
     axis: str = ""
     _fitted: dict | None = field(default=None, repr=False)
     _training: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    #: per fitted part: its standardised training rows and domain radius (:mod:`.domain`), when asked
+    _domains: dict = field(default_factory=dict, repr=False)
 
     # -- training ---------------------------------------------------------------------------
     @classmethod
@@ -234,6 +236,7 @@ class SpectrumModel:
                 "one set of hyperparameters per fitted part")
         self._fitted = {"parts": parts, "n_features": x.shape[1]}
         self._training = (x, y)
+        self._domains = {}
 
     def gp_thetas(self) -> dict[str, list[float]]:
         """Each part's fitted Gaussian-process log-hyperparameters by part name: with the training
@@ -270,6 +273,17 @@ class SpectrumModel:
             "this model was trained with other descriptor settings (" + "; ".join(diff) + ")"
         )
 
+    def _checked(self, features: np.ndarray) -> np.ndarray:
+        """``features`` as rows of the width the model was trained on."""
+        if self._fitted is None:
+            raise ModelMismatchError("the model has not been trained")
+        x = np.atleast_2d(np.asarray(features, dtype=np.float64))
+        if x.shape[1] != self._fitted["n_features"]:
+            raise ModelMismatchError(
+                f"{x.shape[1]} features per site, the model was trained on {self._fitted['n_features']}"
+            )
+        return x
+
     def predict(self, features: np.ndarray, descriptor: dict | None = None, return_std: bool = False):
         """Spectra (n, n_energies) for ``features``; with ``return_std`` also a per-site uncertainty.
 
@@ -277,15 +291,9 @@ class SpectrumModel:
         variances of the PCA scores, whose axes are orthonormal), in intensity units; None unless
         the regressor is a Gaussian process.
         """
-        if self._fitted is None:
-            raise ModelMismatchError("the model has not been trained")
         if descriptor is not None:
             self.check_descriptor(descriptor)
-        x = np.atleast_2d(np.asarray(features, dtype=np.float64))
-        if x.shape[1] != self._fitted["n_features"]:
-            raise ModelMismatchError(
-                f"{x.shape[1]} features per site, the model was trained on {self._fitted['n_features']}"
-            )
+        x = self._checked(features)
         spectra = np.empty((len(x), len(self.energy)))
         std = np.empty(len(x)) if return_std and self.has_uncertainty else None
         for part, rows, xp in self._routes(x):
@@ -293,6 +301,28 @@ class SpectrumModel:
             if std is not None:
                 std[rows] = part_std
         return (spectra, std) if return_std else spectra
+
+    def distance_from_training(self, features: np.ndarray, cancel=None) -> np.ndarray:
+        """Each site's distance to the nearest training site of the part that predicts it, in the
+        standardised features that part's regressor sees, in units of its domain radius
+        (:mod:`~amorpha.engine.surrogate.domain`): above 1, unlike the sites the model learnt from.
+        NaN where a part learnt from fewer than two distinct sites."""
+        from amorpha.engine.surrogate.domain import domain_radius, nearest_distances
+
+        x = self._checked(features)
+        out = np.empty(len(x))
+        for part, rows, xp in self._routes(x):
+            key = id(part)
+            if key not in self._domains:
+                train = self._training[0]
+                if self.grouped:  # the part's own sites: those of its group, or all for the part of all
+                    group = next(k for k, p in self._fitted["parts"].items() if p is part)
+                    train = train[np.rint(train[:, 0]) == group, 1:] if group is not None else train[:, 1:]
+                seen = part["scaler"].transform(train)
+                self._domains[key] = (seen, domain_radius(seen))
+            seen, radius = self._domains[key]
+            out[rows] = nearest_distances(part["scaler"].transform(xp), seen, cancel=cancel) / radius
+        return out
 
     def posterior_covariance(self, features: np.ndarray, latent: bool = False) -> np.ndarray:
         """The Gaussian process's predictive covariance between sites (n, n) of the whole spectrum:
@@ -338,7 +368,8 @@ class SpectrumModel:
         return sites
 
     def predict_structure(self, atoms, sites=None, progress=None, cancel=None) -> SiteSpectra:
-        """Descriptors (with the model's own settings) and predicted spectra of ``sites``."""
+        """Descriptors (with the model's own settings) and predicted spectra of ``sites``, each
+        with its distance from the training sites (:meth:`distance_from_training`)."""
         from amorpha.engine.descriptors import compute, params_from_dict
 
         sites = self.sites_of(atoms) if sites is None else np.asarray(sites, dtype=np.int64)
@@ -352,9 +383,10 @@ class SpectrumModel:
         features = compute(atoms, descriptor, sites, progress=sub_progress(progress, 0, 0.9), cancel=cancel)
         check_cancel(cancel)
         spectra = self.predict(features)
+        distance = self.distance_from_training(features, cancel)
         report(progress, 1.0, "predicted")
         return SiteSpectra(self.energy, spectra, sites, self.element, self.edge, source="surrogate",
-                           meta=self.placement())
+                           meta=self.placement(), distance=distance)
 
     def placement(self) -> dict:
         """What its predictions carry so :func:`~amorpha.engine.spectra.edges.place_at_onset` puts

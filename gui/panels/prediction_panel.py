@@ -67,8 +67,9 @@ class PredictionPanel(QWidget):
         for f in FEATURES:
             self.feature_combo.addItem(f.title, f.key)
         self.feature_combo.setToolTip("Colour the absorbing atoms by a number read off each one's predicted "
-                                      "spectrum; dragging the dashed energy marker on the spectrum colours "
-                                      "them by their intensity there")
+                                      "spectrum, or by how far each lies from the sites the model learnt "
+                                      "from (above 1: unlike them); dragging the dashed energy marker on "
+                                      "the spectrum colours them by their intensity there")
         self.feature_combo.activated.connect(lambda i: self.feature_chosen.emit(self.feature_combo.itemData(i)))
         feature_row = QHBoxLayout()
         feature_row.addWidget(QLabel("Colour atoms by"))
