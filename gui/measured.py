@@ -677,6 +677,7 @@ class MeasuredSpectra(QObject):
     def add_models(self, paths: list[str]):
         """Each structure's predicted average (current surrogate) becomes one component."""
         from amorpha.engine.io import open_structure
+        from amorpha.engine.surrogate.domain import outside_note
         from amorpha.engine.tasks import sub_progress
 
         model = self.prediction.model
@@ -690,14 +691,15 @@ class MeasuredSpectra(QObject):
                 part = sub_progress(progress, i / len(paths), (i + 1) / len(paths))
                 atoms = open_structure(path, cancel=cancel)[0]
                 sites = model.predict_structure(atoms, progress=part, cancel=cancel)
-                out.append(model.average(sites, Path(path).stem))
+                far = outside_note(sites.distance, model.element)  # a candidate the model cannot judge
+                out.append((model.average(sites, Path(path).stem), far))
             return out
 
-        def done(spectra):
+        def done(predicted):
             kept = [c for c in self.components if c.meta.get("kind") != "class"]
             self.classes = None
-            self.panel.show_notes([])
-            self.set_components(kept + [replace(s, meta={**s.meta, "kind": "model"}) for s in spectra])
+            self.panel.show_notes([f"{s.label}: {far}" for s, far in predicted if far])
+            self.set_components(kept + [replace(s, meta={**s.meta, "kind": "model"}) for s, _ in predicted])
 
         return self.runner.submit(f"Predicting {len(paths)} candidate model(s)", work, done,
                                   self._error("Adding candidate models"))

@@ -84,6 +84,18 @@ def test_a_class_of_too_few_sites_joins_the_most_similar(model, sio, sio_classes
     assert np.allclose(merged.average.intensity, sio_classes.average.intensity, atol=1e-12)
 
 
+def test_a_class_of_sites_unlike_the_training_sites_is_named(model, sio, sio_classes):
+    """A component averaged over sites the model never learnt anything like is a guess: its note
+    says so (engine/surrogate/domain.py). The model learnt from this very a-SiO: no note."""
+    assert not any("domain radius" in n for n in sio_classes.notes)
+    predicted = model.predict_structure(sio)
+    si0 = classify(sio, predicted.sites) == 0
+    far = replace(predicted, distance=np.where(si0, 3.0, predicted.distance))
+    notes = [n for n in site_classes(sio, far).notes if "domain radius" in n]
+    assert notes == [f"Si0: All {np.sum(si0)} Si sites lie far from every site the model learnt from (median "
+                     f"3.0 times its domain radius): their spectra are extrapolated, not learnt"]
+
+
 def test_explain_returns_the_models_own_oxidation_fractions(sio, sio_classes):
     truth = _builder_fractions(sio)
     assert np.allclose(sio_classes.fractions, truth, atol=2e-3)  # the builder's own bookkeeping

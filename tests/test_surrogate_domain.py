@@ -68,3 +68,18 @@ def test_the_shipped_models_know_silicas_tetrahedra_and_not_stishovites_octahedr
     for model in shipped:
         assert np.all(model.predict_structure(quartz).distance < 1.0), model.element
         assert np.all(model.predict_structure(stishovite).distance > 2.0), model.element
+
+
+def test_the_note_is_silent_for_sites_drawn_like_the_training_sites():
+    """About 5 % of such sites lie beyond the radius by construction: that is no news."""
+    from amorpha.engine.surrogate.domain import outside_note
+
+    rng = np.random.default_rng(4)
+    train = rng.normal(size=(400, 5))
+    radius = domain_radius(train)
+    alike = nearest_distances(rng.normal(size=(1000, 5)), train) / radius
+    assert 0.02 < np.mean(alike > 1) < 0.08 and outside_note(alike, "Si") == ""
+    mixed = np.concatenate([alike, nearest_distances(rng.normal(size=(200, 5)) + 1.2, train) / radius])
+    assert outside_note(mixed, "Si").startswith(f"{np.sum(mixed > 1)} of 1200 Si sites lie beyond the spread")
+    far = nearest_distances(rng.normal(size=(30, 5)) + 20.0, train) / radius
+    assert outside_note(far, "O").startswith("All 30 O sites lie far from every site the model learnt from")

@@ -118,7 +118,8 @@ class SiteClasses:
     (labels ``labels[k]``); ``fractions[k]`` = counts / all sites, the model's own share.
     ``site_class[i]`` is the row in ``components`` of site ``sites[i]``.
     ``absent`` names classes expected but without any site; ``merged`` says which classes were
-    joined and why.
+    joined and why; ``distance[i]``: site ``sites[i]``'s distance from the surrogate's training
+    sites (:mod:`amorpha.engine.surrogate.domain`), when the spectra were predicted.
     """
 
     scheme: str
@@ -131,6 +132,7 @@ class SiteClasses:
     site_class: np.ndarray
     absent: list[str] = field(default_factory=list)
     merged: list[str] = field(default_factory=list)
+    distance: np.ndarray | None = None
 
     @property
     def fractions(self) -> np.ndarray:
@@ -170,6 +172,12 @@ class SiteClasses:
         """What a microscopist must know about the classes before trusting a fit with them."""
         out = [f"{lab}: no site of this class in the model, so no component" for lab in self.absent]
         out += self.merged
+        if self.distance is not None:  # a class of sites unlike the model's training sites: a guessed component
+            from amorpha.engine.surrogate.domain import outside_note
+
+            for k, label in enumerate(self.labels):
+                note = outside_note(self.distance[self.site_class == k], self.element)
+                out += [f"{label}: {note}"] if note else []
         if len(self.labels) == 1:
             others = " or ".join(f"{k} ({v})" for k, v in schemes_for(self.element).items() if k != self.scheme)
             out.append(f"one class only ({self.labels[0]}: all {int(self.counts[0])} sites), so there is "
@@ -223,7 +231,7 @@ def site_classes(atoms, spectra: SiteSpectra, params: ClassParams = ClassParams(
                                    edge=spectra.edge,
                                    meta={**spectra.meta, "sites": int(counts[r]), "scheme": params.scheme}))
     out = SiteClasses(params.scheme, element, present.tolist(), [c.label for c in components], counts,
-                      components, spectra.sites.copy(), rows, absent)
+                      components, spectra.sites.copy(), rows, absent, distance=spectra.distance)
     return _merge_small(out, int(params.min_sites))
 
 

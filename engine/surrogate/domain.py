@@ -61,13 +61,15 @@ FAR = 2.0
 
 
 def outside_note(distance: np.ndarray, what: str) -> str:
-    """One sentence on the ``what`` ("Si") sites lying beyond the domain radius, "" when none does:
-    how many, and whether their spectra are extrapolated (most lie beyond :data:`FAR`) or only
-    worth checking against the reference calculator."""
+    """One sentence on the ``what`` ("Si") sites lying beyond the domain radius: how many, and
+    whether their spectra are extrapolated (most lie beyond :data:`FAR`) or only worth checking
+    against the reference calculator. "" when no more lie beyond than sites drawn like the
+    training sites would (5 %, plus three standard deviations of that count)."""
     d = np.asarray(distance, dtype=np.float64)
     d = d[np.isfinite(d)]
     beyond = d[d > 1.0]
-    if not len(beyond):
+    share = 1.0 - DOMAIN_QUANTILE
+    if len(beyond) <= share * len(d) + 3.0 * np.sqrt(share * (1.0 - share) * len(d)):
         return ""
     sites = f"All {len(d)} {what} sites" if len(beyond) == len(d) else f"{len(beyond)} of {len(d)} {what} sites"
     median = float(np.median(beyond))

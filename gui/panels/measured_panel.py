@@ -411,7 +411,8 @@ class MeasuredPanel(QWidget):
         self.undo_button.setEnabled(bool(descriptions))
 
     def show_notes(self, notes: list[str]) -> None:
-        """Notes on the site classes (merged, absent, undetermined), one per line."""
+        """Notes on the components (classes merged, absent or undetermined; sites unlike the
+        model's training sites), one per line."""
         self.notes.setText("<br>".join(f"• {html.escape(n)}" for n in notes))
         self.notes.setVisible(bool(notes))
 
