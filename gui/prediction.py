@@ -254,7 +254,9 @@ class SpectrumPrediction(QObject):
             return
         if len(sites) >= MAX_SITE_CURVES:
             self.plot.remove_group("site")
-        self.plot.add_spectrum(replace(spectrum, label=f"{spectrum.element} atom {index} (predicted)"), "site")
+        distance = self.predicted.distance[rows[0]] if self.predicted.distance is not None else 0.0
+        far = f", {distance:.1f} domain radii from the training sites" if distance > 1.0 else ""
+        self.plot.add_spectrum(replace(spectrum, label=f"{spectrum.element} atom {index} (predicted{far})"), "site")
 
     def marker_moved(self, energy: float) -> None:
         """Dragging the energy marker asks for the intensity there, whatever was chosen before."""
@@ -319,7 +321,7 @@ class SpectrumPrediction(QObject):
             note = f" {self._model_note}" if self._model_note else ""
             outside = outside_note(site_spectra.distance, model.element) if site_spectra.distance is not None else ""
             if outside:  # where they are: the Colour atoms by list shows them
-                outside = f" {outside} (Colour atoms by: distance from the model's training sites)."
+                outside = f" {outside} (Colour atoms by: distance from training sites)."
             self.panel.status.setText(f"Predicted {_sites(len(site_spectra), model.element)}; click one "
                                       f"to add its spectrum.{outside}{note}")
             if self._picked >= 0:  # an atom clicked while the prediction ran

@@ -123,7 +123,7 @@ FEATURES = (
     SpectralFeature("peak_energy", "main peak energy", "main peak energy", "eV", peak_energies),
     SpectralFeature("peak_height", "main peak height", "main peak height", "", peak_heights),
     SpectralFeature("centroid", "centroid (centre of gravity)", "centroid", "eV", centroids),
-    SpectralFeature("training_distance", "distance from the model's training sites",
+    SpectralFeature("training_distance", "distance from training sites",
                     "distance from the training sites", "1 = the model's domain radius", from_model=True),
 )
 

@@ -66,6 +66,12 @@ def test_model_predicts_average_and_clicked_sites(qtbot, empty_window, silica, m
     np.testing.assert_allclose(average.intensity, window.prediction.predicted.intensity.mean(axis=0))
     window.select_atom(int(np.flatnonzero(window.atoms.numbers == 8)[0]))  # O: no site spectrum
     assert len(panel.group("site")) == 1
+    predicted = window.prediction.predicted  # 80 training sites do not cover a 1000-Si glass
+    far = int(np.argmax(predicted.distance))
+    assert predicted.distance[far] > 1 and predicted.distance[np.flatnonzero(predicted.sites == si)[0]] < 1
+    window.select_atom(int(predicted.sites[far]))  # a site unlike the training sites: its label says so
+    assert panel.group("site")[-1].label == (f"Si atom {predicted.sites[far]} (predicted, "
+                                             f"{predicted.distance[far]:.1f} domain radii from the training sites)")
 
 
 def test_dragging_the_energy_marker_colours_atoms_by_their_intensity_there(qtbot, empty_window, silica,
