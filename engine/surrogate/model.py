@@ -191,7 +191,8 @@ class SpectrumModel:
     axis: str = ""
     _fitted: dict | None = field(default=None, repr=False)
     _training: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
-    #: per fitted part: its standardised training rows and domain radius (:mod:`.domain`), when asked
+    #: per fitted part (by group; None: the part of all sites): its standardised training rows and
+    #: domain radius (:mod:`.domain`), once asked
     _domains: dict = field(default_factory=dict, repr=False)
 
     # -- training ---------------------------------------------------------------------------
@@ -312,15 +313,14 @@ class SpectrumModel:
         x = self._checked(features)
         out = np.empty(len(x))
         for part, rows, xp in self._routes(x):
-            key = id(part)
-            if key not in self._domains:
+            group = next(k for k, p in self._fitted["parts"].items() if p is part)
+            if group not in self._domains:
                 train = self._training[0]
                 if self.grouped:  # the part's own sites: those of its group, or all for the part of all
-                    group = next(k for k, p in self._fitted["parts"].items() if p is part)
                     train = train[np.rint(train[:, 0]) == group, 1:] if group is not None else train[:, 1:]
                 seen = part["scaler"].transform(train)
-                self._domains[key] = (seen, domain_radius(seen))
-            seen, radius = self._domains[key]
+                self._domains[group] = (seen, domain_radius(seen))
+            seen, radius = self._domains[group]
             out[rows] = nearest_distances(part["scaler"].transform(xp), seen, cancel=cancel) / radius
         return out
 
