@@ -165,7 +165,8 @@ class SiteSpectra:
         """One number per site read off its spectrum (:data:`features.FEATURES`: "intensity" at
         the energy ``at``, "edge_energy", "peak_energy"...); ``energy``: the grid as drawn
         elsewhere (placed at a measured onset), point for point the same as :attr:`energy`, so
-        energies come out on that axis."""
+        energies come out on that axis. "training_distance" is not read off the spectra: it is
+        :attr:`distance`, which only predictions have."""
         if feature(key).from_model:
             if self.distance is None:
                 raise SpectrumError(f"site spectra: {feature(key).title} is known only for predicted spectra")
