@@ -254,7 +254,7 @@ class SpectrumPrediction(QObject):
             return
         if len(sites) >= MAX_SITE_CURVES:
             self.plot.remove_group("site")
-        distance = self.predicted.distance[rows[0]] if self.predicted.distance is not None else 0.0
+        distance = self.predicted.distance[rows[0]]  # predict_structure gives every prediction one
         far = f", {distance:.1f} domain radii from the training sites" if distance > 1.0 else ""
         self.plot.add_spectrum(replace(spectrum, label=f"{spectrum.element} atom {index} (predicted{far})"), "site")
 
@@ -319,7 +319,7 @@ class SpectrumPrediction(QObject):
             self.plot.add_spectrum(average, "predicted")
             self.plot.show_marker(self.plot.drawn_energy(average)[int(np.argmax(average.intensity))])
             note = f" {self._model_note}" if self._model_note else ""
-            outside = outside_note(site_spectra.distance, model.element) if site_spectra.distance is not None else ""
+            outside = outside_note(site_spectra.distance, model.element)
             if outside:  # where they are: the Colour atoms by list shows them
                 outside = f" {outside} (Colour atoms by: distance from training sites)."
             self.panel.status.setText(f"Predicted {_sites(len(site_spectra), model.element)}; click one "
