@@ -78,6 +78,18 @@ def test_silica_polymorphs_are_corner_sharing_tetrahedra(name, distinct_si_o):
     assert 2.1 < density(atoms) < 2.7
 
 
+def test_stishovite_is_octahedral_silica():
+    """Baur & Khan (1971): Si-O 1.757 Å (×4) and 1.809 Å (×2), O bonded to three Si, 4.29 g/cm³."""
+    atoms = build_crystal(CrystalParams("stishovite", (2, 2, 3)))
+    nl = neighbor_list(atoms, 1.9)
+    si = atoms.numbers == 14
+    assert np.all(nl.counts()[si] == 6) and np.all(nl.counts()[~si] == 3)
+    lengths, counts = np.unique(np.round(nl.distances[np.repeat(si, nl.counts())], 3), return_counts=True)
+    assert np.allclose(lengths, [1.757, 1.808], atol=2e-3) and counts[0] == 2 * counts[1]
+    assert density(atoms) == pytest.approx(4.29, abs=0.01)
+    assert "stishovite" not in CUBIC_CRYSTALS
+
+
 def test_supercell_name_and_size():
     atoms = build_crystal(CrystalParams("Cu", (3, 2, 1)))
     assert len(atoms) == 4 * 6

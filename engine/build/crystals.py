@@ -1,4 +1,4 @@
-"""Crystals from their space groups: the silica polymorphs, diamond Si and the cubic metals.
+"""Crystals from their space groups: the silica polymorphs (stishovite among them), diamond Si and the cubic metals.
 
 Each crystal is named once in :data:`CRYSTALS` with its literature structure; ``unit_cell`` gives
 the conventional cell (cubic for the cubic ones, which the grain-boundary and polycrystal builders
@@ -45,6 +45,13 @@ def _alpha_cristobalite(a: float) -> Atoms:
                             92, (a, a, c, 90, 90, 90))
 
 
+def _stishovite(a: float) -> Atoms:
+    # P4_2/mnm (No. 136), rutile type, Baur & Khan, Acta Cryst. B27, 2133 (1971); c/a kept. The
+    # high-pressure polymorph: Si in octahedra (SiO6), O three-fold; silica glass has neither.
+    c = a * 2.6655 / 4.1773
+    return _from_spacegroup(["Si", "O"], [(0, 0, 0), (0.3061, 0.3061, 0)], 136, (a, a, c, 90, 90, 90))
+
+
 def _cubic(symbol: str, structure: str) -> Callable[[float], Atoms]:
     def make(a: float) -> Atoms:
         return bulk(symbol, structure, a=a, cubic=True)
@@ -66,6 +73,7 @@ CRYSTALS: dict[str, CrystalSpec] = {spec.name: spec for spec in (
     CrystalSpec("alpha-quartz", "α-quartz SiO2, P3₂21", _alpha_quartz, 4.9134, False),
     CrystalSpec("beta-cristobalite", "ideal β-cristobalite SiO2, Fd-3m", _beta_cristobalite, 7.16, True),
     CrystalSpec("alpha-cristobalite", "α-cristobalite SiO2, P4₁2₁2", _alpha_cristobalite, 4.9709, False),
+    CrystalSpec("stishovite", "stishovite SiO2 (high pressure), P4₂/mnm", _stishovite, 4.1773, False),
     CrystalSpec("Si", "diamond Si", _cubic("Si", "diamond"), 5.431, True),
     CrystalSpec("Cu", "fcc Cu", _cubic("Cu", "fcc"), 3.615, True),
     CrystalSpec("Al", "fcc Al", _cubic("Al", "fcc"), 4.0495, True),
