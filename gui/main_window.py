@@ -59,6 +59,8 @@ from amorpha.engine.bonds import (
 from amorpha.engine.order.local_order import compute_steinhardt, compute_tetrahedral
 from amorpha.engine.order.rings import compute_rings
 from amorpha.engine.spectra import SpectrumError
+from amorpha.engine.spectra.features import feature
+from amorpha.engine.surrogate.domain import FAR
 from amorpha.engine.surrogate.model import ModelMismatchError
 from amorpha.gui.atomic_energy_action import add_atomic_energy_action
 from amorpha.gui.saving import save_as
@@ -140,7 +142,20 @@ class FrameSlider(QWidget):
 
 
 #: units of the per-atom arrays the engine writes, for the colour bar
-ARRAY_UNITS = {"site_energy": "eV above the bulk", "emt_energy": "eV"}
+ARRAY_UNITS = {"site_energy": "eV above the bulk", "emt_energy": "eV",
+               "training_distance": feature("training_distance").unit}
+
+
+def fixed_range(name: str, values: np.ndarray) -> tuple[float | None, float | None]:
+    """The colour range of a column whose numbers mean the same in every model, else (None,
+    None): the data's own. The distance from a surrogate's training sites runs from 0 to at least
+    :data:`~amorpha.engine.surrogate.domain.FAR`, so a model inside the domain stays dark and
+    one far outside turns yellow, whatever the spread of its own sites (a crystal has none)."""
+    if name != "training_distance":
+        return None, None
+    finite = np.asarray(values, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    return 0.0, max(FAR, float(finite.max()) if finite.size else FAR)
 RING_MESSAGES = ("primitive rings", "King rings", "Guttman rings")  # the ring search's chunk messages
 
 
@@ -828,7 +843,7 @@ class MainWindow(QMainWindow):
             self.view_panel.set_color_choices(per_atom_scalars(self.atoms))
         if self.view_panel.color_combo.currentText() != name:
             self.view_panel.color_combo.setCurrentText(name)
-        self.viewer.color_by(self.atoms.arrays[name], label=label)
+        self.viewer.color_by(self.atoms.arrays[name], label, "viridis", *fixed_range(name, values))
 
     def _add_columns(self, atoms: Atoms, arrays: dict) -> None:
         """Store per-atom results as named arrays and offer them for colouring."""
@@ -905,8 +920,9 @@ class MainWindow(QMainWindow):
             self.viewer.color_by_element()
         else:
             unit = ARRAY_UNITS.get(name)
-            self.viewer.color_by(np.asarray(self.atoms.arrays[name], dtype=float),
-                                 label=f"{name} ({unit})" if unit else name)
+            values = np.asarray(self.atoms.arrays[name], dtype=float)
+            self.viewer.color_by(values, f"{name} ({unit})" if unit else name, "viridis",
+                                 *fixed_range(name, values))
 
     def apply_slab(self, settings) -> None:
         if self.atoms is None or settings is None:

@@ -15,6 +15,7 @@ from amorpha.engine.descriptors import compute
 from amorpha.engine.examples import load_example
 from amorpha.engine.spectra import SiteSpectra, Spectrum
 from amorpha.engine.surrogate.calculator import ReferenceCalculator
+from amorpha.engine.surrogate.domain import FAR
 from amorpha.engine.surrogate.cluster import build_cluster
 from amorpha.engine.surrogate.model import SpectrumModel, SurrogateParams
 from amorpha.engine.surrogate.pipeline import default_descriptor
@@ -110,6 +111,11 @@ def test_dragging_the_energy_marker_colours_atoms_by_their_intensity_there(qtbot
     np.testing.assert_array_equal(distance[predicted.sites], predicted.distance)
     assert np.isnan(distance[window.atoms.numbers == 8]).all()
     assert window.viewer.colorbar.info[3] == "Si K distance from the training sites (1 = the model's domain radius)"
+    # one scale for every model, 0 to at least FAR radii: a model inside its domain stays dark
+    scale = (0.0, max(FAR, float(predicted.distance.max())))
+    assert window.viewer.colorbar.info[1:3] == scale
+    window.color_by("training_distance")  # as the View dock's list does
+    assert window.viewer.colorbar.info[1:3] == scale
     panel.marker.setValue(7.0)  # dragging the marker goes back to the intensity there
     assert window.prediction_panel.feature_key() == "intensity"
     assert window.view_panel.color_combo.currentText() == "predicted_intensity"
