@@ -45,6 +45,7 @@ screenshots: $(STAMP)
 	$(HEADLESS) $(PY) -m amorpha.gui resources/examples/a-SiO.extxyz --color-by oxidation --screenshot resources/screenshots/a-SiO-oxidation.png --size 1500x950
 	$(HEADLESS) $(PY) -m amorpha.gui resources/examples/a-SiO.extxyz --color-by oxidation --dock Predict --select 100 --screenshot resources/screenshots/spectra.png --size 1500x950
 	$(HEADLESS) $(PY) -m amorpha.gui resources/examples/a-SiO.extxyz --spectral-feature edge_energy --dock Predict --screenshot resources/screenshots/edge-energy.png --size 1500x950
+	$(HEADLESS) $(PY) -m amorpha.gui resources/examples/stishovite.extxyz --spectral-feature training_distance --dock Predict --select 0 --screenshot resources/screenshots/domain.png --size 1500x950
 	$(HEADLESS) $(PY) -m amorpha.gui resources/examples/Cu-polycrystal.extxyz --color-by grain --screenshot resources/screenshots/polycrystal.png --size 1500x950
 	$(HEADLESS) $(PY) -m amorpha.gui --diffusion --screenshot resources/screenshots/diffusion.png --size 1500x950
 	$(HEADLESS) $(PY) -m amorpha.gui --gb-search --screenshot resources/screenshots/gb-search.png --size 1500x950
