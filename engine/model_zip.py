@@ -15,12 +15,18 @@ import json
 import os
 import pickle
 import zipfile
+import zlib
 from typing import Mapping
 
 import numpy as np
 
 from .atomic import write_bytes_atomic
 from .errors import ReadError
+
+#: what reading a damaged zip member can raise besides BadZipFile (a flipped byte in the deflate
+#: stream is a zlib.error, a cut one an EOFError; an unknown compression NotImplementedError, an
+#: encrypted member RuntimeError)
+ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError)
 
 
 def library_versions() -> dict:
@@ -65,8 +71,10 @@ def read_model_zip(path, fmt: str, version: int, what: str, arrays_name: str = "
     except zipfile.BadZipFile:
         raise ReadError(path, None, f"not an Amorpha {what}: Amorpha saves those as zip archives, and this "
                                     f"file is not one") from None
-    except (KeyError, json.JSONDecodeError, OSError, ValueError) as exc:
+    except (KeyError, json.JSONDecodeError, ValueError) as exc:
         raise ReadError(path, None, f"not an Amorpha {what} ({exc})") from None
+    except ZIP_ERRORS as exc:
+        raise ReadError(path, None, f"the {what} file is damaged ({exc})") from None
     if not isinstance(meta, dict) or meta.get("format") != fmt:
         raise ReadError(path, None, f"not an Amorpha {what} (format "
                                     f"{meta.get('format') if isinstance(meta, dict) else None!r})")

@@ -43,7 +43,6 @@ import tempfile
 import time
 import warnings
 import zipfile
-import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -54,6 +53,7 @@ from ase import Atoms
 
 from .atomic import atomic_write
 from .errors import ParameterError, ReadError
+from .model_zip import ZIP_ERRORS
 from .spectra.spectrum import SiteSpectra, Spectrum, SpectrumError
 from .tasks import CancelFn, ProgressFn, check_cancel, report
 
@@ -693,9 +693,6 @@ class _Damaged(Exception):
         super().__init__(f"{member} {reason}")
 
 
-_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError)
-
-
 class _Archive:
     """An open project file: checked member reads with progress and cancel."""
 
@@ -706,7 +703,7 @@ class _Archive:
         entry = self._entry(member)
         try:
             data = self.zf.read(member)
-        except _ZIP_ERRORS as exc:
+        except ZIP_ERRORS as exc:
             raise _Damaged(member, f"cannot be read ({exc})") from None
         if len(data) != entry["size"]:
             raise _Damaged(member, f"has {len(data)} bytes, the manifest says {entry['size']}")
@@ -752,7 +749,7 @@ class _Archive:
                         self.tick(n)
                 if fh.read(1):  # also makes zipfile check the CRC
                     raise ValueError("more data than its header announces")
-        except _ZIP_ERRORS + (ValueError,) as exc:
+        except ZIP_ERRORS + (ValueError,) as exc:
             raise _Damaged(member, f"is damaged ({exc})") from None
         if nbytes == 0:
             return np.zeros(shape, dtype)
@@ -800,7 +797,7 @@ def _read_index(zf: zipfile.ZipFile, path: Path) -> dict:
         raise ReadError(path, None, f"not an Amorpha project: the archive has no {_INDEX}")
     try:
         doc = json.loads(zf.read(_INDEX).decode("utf-8"))
-    except _ZIP_ERRORS + (ValueError,) as exc:
+    except ZIP_ERRORS + (ValueError,) as exc:
         raise ReadError(path, None, f"{_INDEX} is damaged ({exc})") from None
     if not isinstance(doc, dict) or doc.get("format") != PROJECT_FORMAT:
         raise ReadError(path, None, f"not an Amorpha project ({_INDEX} does not say format "

@@ -80,3 +80,18 @@ def test_members_arrays_and_refusals(tmp_path):
         read_fitted_zip(path, "test-model", 2, "test model")
     with pytest.raises(ReadError, match="no such file"):
         read_fitted_zip(tmp_path / "missing.zip", "test-model", 2, "test model")
+
+
+def test_a_damaged_member_is_a_read_error(tmp_path):
+    """A byte changed inside a member's deflate stream raises zlib.error from zipfile, not
+    BadZipFile: found by feeding corrupted copies of the shipped models to the reader."""
+    path = tmp_path / "m.zip"
+    write_model_zip(path, {"format": "test-model", "version": 1}, {"a": np.arange(3.0)})
+    with zipfile.ZipFile(path) as zf:
+        offset = zf.getinfo("meta.json").header_offset
+    data = bytearray(path.read_bytes())
+    name_length, extra_length = np.frombuffer(bytes(data[offset + 26:offset + 30]), "<u2")
+    data[offset + 30 + int(name_length) + int(extra_length)] = 0xFF  # a deflate block of the reserved type
+    path.write_bytes(bytes(data))
+    with pytest.raises(ReadError, match=r"m.zip: the test model file is damaged \(Error -3"):
+        read_model_zip(path, "test-model", 1, "test model")
