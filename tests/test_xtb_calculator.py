@@ -25,7 +25,7 @@ from amorpha.engine.surrogate.broadening import (
 from amorpha.engine.surrogate.cache import SiteCache, default_cache_dir, site_key
 from amorpha.engine.surrogate.cluster import build_cluster, xh_length
 from amorpha.engine.surrogate.xtb import (
-    XtbCalculator, XtbParams, empty_fractions, final_l, lowdin_weights, mulliken_weights, run_xtb,
+    XtbCalculator, XtbError, XtbParams, empty_fractions, final_l, lowdin_weights, mulliken_weights, run_xtb,
     site_weights)
 from amorpha.engine.tasks import Cancelled
 
@@ -269,6 +269,27 @@ def test_amorphous_clusters_have_no_dangling_bonds():
     cl = build_cluster(a_si, 0, 4.0)
     _check_capped(a_si, cl)  # Si–Si bonds cut with Si–H at 1.48 Å
     assert cl.n_caps > 0 and xh_length(14) == pytest.approx(1.48)
+
+
+def test_a_cluster_too_large_for_xtb_is_a_site_failure_not_hours_of_scf():
+    """Stishovite's SiO6 octahedra share edges: every outside Si bonded to two cluster O is taken
+    in with its own octahedron, and the 5 Å cluster grows to 1131 atoms (an SCF of hours). The
+    calculator refuses it at once, as a site failure (XtbError) that active learning skips."""
+    from amorpha.engine.surrogate.active import ActiveParams
+    from amorpha.engine.surrogate.pipeline import learn, site_pool
+
+    stishovite = load_example("stishovite")
+    assert len(build_cluster(stishovite, 0, 5.0).atoms) > xtb_module.MAX_CLUSTER_ATOMS
+    calculator = XtbCalculator(XtbParams(cluster_radius=5.0), cache=False)
+    with pytest.raises(XtbError, match=r"site 0: its 5 Å cluster would hold 1131 atoms, more than the 400"):
+        calculator.site_spectrum(stishovite, 0)
+    learner = learn(site_pool([stishovite], "Si"), calculator, ActiveParams(n_initial=3, max_calls=6))
+    assert learner.model is None and len(learner.labelled) == 0 and len(learner.failed) == 6
+    assert sorted(row for row, _ in learner.failures) == sorted(learner.failed)  # each with its reason
+    assert all("cluster would hold" in why for _, why in learner.failures)
+    # silica's clusters at the shipped radii stay far below the limit
+    silica = load_example("a-SiO2")
+    assert max(len(build_cluster(silica, i, 5.4).atoms) for i in range(0, 60, 3)) < 200
 
 
 def test_cluster_rejects_bad_radius(quartz):

@@ -89,6 +89,11 @@ ALGORITHM_VERSION = 1
 #: clusters (dangling bonds of the model itself) converge once the occupations are smeared.
 SCF_ITERATIONS = 120
 SCF_RETRY_TEMPERATURES = (3000.0, 10000.0)
+#: The largest cluster an xTB run is started on. An SCF's cost grows as the cube of the size:
+#: 72 atoms take 0.7 s, 245 atoms 31 s, 475 atoms more than 6 min, and a site needs two SCFs per
+#: cluster radius (ground state and core hole). Silica's clusters at the shipped 5.4 Å hold at
+#: most 159 atoms; stishovite's (edge-sharing SiO6) grow to 815-1137 from 3.5 Å on.
+MAX_CLUSTER_ATOMS = 400
 
 #: Edge -> (angular momentum of the core level, lightest element whose core level it is).
 #: The core level must lie below xTB's valence shells: 1s from Li, 2s/2p from Na, 3s/3p from K,
@@ -441,8 +446,18 @@ class XtbCalculator(ReferenceCalculator):
         return bonds(atoms, self.params.cutoffs)
 
     def environment(self, atoms, index: int, context: Any = None, radius: Optional[float] = None) -> Cluster:
+        """The cluster of site ``index``; :class:`XtbError` (a site failure, which active learning
+        skips) when it holds more than :data:`MAX_CLUSTER_ATOMS`, rather than an SCF of hours."""
         radius = float(self.params.cluster_radius if radius is None else radius)
-        return build_cluster(atoms, index, radius, cutoffs=self.params.cutoffs, bond_list=context)
+        cluster = build_cluster(atoms, index, radius, cutoffs=self.params.cutoffs, bond_list=context)
+        if len(cluster.atoms) > MAX_CLUSTER_ATOMS:
+            raise XtbError(
+                f"site {index}: its {radius:g} Å cluster would hold {len(cluster.atoms)} atoms, more than the "
+                f"{MAX_CLUSTER_ATOMS} an xTB run finishes in minutes. Polyhedra that share edges (stishovite, "
+                "rutile) make a cluster take in every neighbour bonded to two of its atoms, with that "
+                "neighbour's own shell; a large cluster radius does the same. Such a site needs a "
+                "smaller radius or a periodic code (Export queries…)")
+        return cluster
 
     def environments(self, atoms, index: int, context: Any = None) -> list[Cluster]:
         return [self.environment(atoms, index, context, r) for r in self.params.radii()]
