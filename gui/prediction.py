@@ -448,6 +448,11 @@ class SpectrumPrediction(QObject):
         def finished(learner=None):
             learner = learner or state.get("learner")
             self.learner, self.pool = learner, state.get("pool")
+            skipped = learner.failures if learner is not None else []
+            if skipped and learner.model is None:
+                self.window.show_error("Training the spectrum model", (
+                    f"No reference spectrum could be computed: {calculator.label} failed on all "
+                    f"{len(skipped)} {element} sites it was asked for. The first: {skipped[0][1]}"))
             if learner is not None and learner.model is not None:
                 model = learner.model
                 replaced = self.models.get(model_key(model))
@@ -460,7 +465,9 @@ class SpectrumPrediction(QObject):
                 kept = (f" The built-in model stays in the Edge list as {model_key(model)}{BUILTIN_SUFFIX}."
                         if replaced is not None and self._is_builtin(replaced) else "")
                 # the note stays beside the prediction's own status line, which comes next
-                self._model_note = f"Trained on {len(learner.labelled)} {calculator.label} spectra{tie}.{kept}"
+                failed = (f" {len(skipped)} sites failed and were skipped (the first: {skipped[0][1]})."
+                          if skipped else "")
+                self._model_note = f"Trained on {len(learner.labelled)} {calculator.label} spectra{tie}.{kept}{failed}"
                 self.panel.status.setText(self._model_note)
 
         def failed(exc):

@@ -105,6 +105,8 @@ class ActiveLearner:
         self.rng = np.random.default_rng(params.seed)
         self.labelled: list[int] = []
         self.failed: list[int] = []
+        #: (pool row, why) of each site the calculator could not do, when its oracle says why
+        self.failures: list[tuple[int, str]] = []
         self.spectra: np.ndarray | None = None
         self.grid: SiteSpectra | None = None  # energy/element/edge of the first answer
         self.chooser: SpectrumModel | None = None

@@ -144,7 +144,11 @@ def learn(pool: SitePool, calculator, params: ActiveParams | None = None, learne
     """
     if learner is None:
         learner = ActiveLearner(pool.features, params or ActiveParams(), pool.descriptor.to_dict())
-    learner.run(calculator_oracle(pool, calculator, cancel=cancel), progress=progress, cancel=cancel)
+    oracle = calculator_oracle(pool, calculator, cancel=cancel)
+    try:
+        learner.run(oracle, progress=progress, cancel=cancel)
+    finally:  # a cancelled run keeps its reasons too
+        learner.failures.extend(oracle.failures)
     if learner.model is not None:  # like make models: the model says how its references were made
         learner.model.reference = getattr(calculator, "label", learner.model.reference)
         learner.model.metrics["calculator"] = calculator.settings()

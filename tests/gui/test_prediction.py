@@ -228,6 +228,23 @@ def test_training_with_xtb_in_the_window_and_cancel(qtbot, empty_window, silica,
     assert window.prediction.model is model  # the cancelled run replaced nothing
 
 
+def test_training_where_the_calculator_can_do_no_site_says_why(qtbot, empty_window):
+    """Stishovite's clusters are too large for xTB (edge-sharing octahedra): every site fails at
+    once, and the window says so and why, instead of finishing silently with no model."""
+    from amorpha.engine.surrogate.active import ActiveParams
+
+    window = empty_window
+    show(qtbot, window, load_example("stishovite"))
+    task = window.prediction.train(ActiveParams(n_initial=3, max_calls=6), "Si")
+    with qtbot.waitSignal(window.runner.task_finished, timeout=60000,
+                          check_params_cb=lambda handle, state: handle is task):
+        pass
+    assert window.prediction.model is None
+    assert window.last_error.startswith("No reference spectrum could be computed: xTB (qualitative) failed "
+                                        "on all 6 Si sites it was asked for. The first: site ")
+    assert "cluster would hold" in window.last_error
+
+
 def test_train_from_a_folder_of_pairs_and_a_folder_without_any(qtbot, empty_window, silica, tmp_path):
     """name.extxyz + name.txt pairs (what an external code writes) train the model in use."""
     from amorpha.engine.io import write_extxyz
