@@ -156,6 +156,8 @@ def fixed_range(name: str, values: np.ndarray) -> tuple[float | None, float | No
     finite = np.asarray(values, dtype=float)
     finite = finite[np.isfinite(finite)]
     return 0.0, max(FAR, float(finite.max()) if finite.size else FAR)
+
+
 RING_MESSAGES = ("primitive rings", "King rings", "Guttman rings")  # the ring search's chunk messages
 
 

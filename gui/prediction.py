@@ -446,10 +446,11 @@ class SpectrumPrediction(QObject):
             return {params.strategy: state["learner"].curve} if "learner" in state else {}
 
         def finished(learner=None):
+            completed = learner is not None  # not cancelled, not failed
             learner = learner or state.get("learner")
             self.learner, self.pool = learner, state.get("pool")
             skipped = learner.failures if learner is not None else []
-            if skipped and learner.model is None:
+            if completed and skipped and learner.model is None:
                 self.window.show_error("Training the spectrum model", (
                     f"No reference spectrum could be computed: {calculator.label} failed on all "
                     f"{len(skipped)} {element} sites it was asked for. The first: {skipped[0][1]}"))

@@ -1,4 +1,5 @@
-"""Crystals from their space groups: the silica polymorphs (stishovite among them), diamond Si and the cubic metals.
+"""Crystals from their space groups: the silica polymorphs (stishovite among them), diamond Si
+and the cubic metals.
 
 Each crystal is named once in :data:`CRYSTALS` with its literature structure; ``unit_cell`` gives
 the conventional cell (cubic for the cubic ones, which the grain-boundary and polycrystal builders
