@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from ase import Atoms
+from ase.build import bulk
 from scipy.integrate import quad
 from scipy.special import voigt_profile
 
@@ -290,6 +291,44 @@ def test_a_cluster_too_large_for_xtb_is_a_site_failure_not_hours_of_scf():
     # silica's clusters at the shipped radii stay far below the limit
     silica = load_example("a-SiO2")
     assert max(len(build_cluster(silica, i, 5.4).atoms) for i in range(0, 60, 3)) < 200
+
+
+def test_the_periodic_cell_is_the_model_repeated_to_the_width_asked():
+    """MgO's primitive cell (2 atoms, planes 2.43 Å apart) repeated until its planes lie 8 Å
+    apart: 4 × 4 × 4 cells, the absorber first and at the origin, every atom mapped back."""
+    from amorpha.engine.surrogate.cluster import periodic_cell
+
+    mgo = bulk("MgO", "rocksalt", a=4.21)
+    cell = periodic_cell(mgo, 1, 8.0)
+    assert len(cell.atoms) == 2 * 4 ** 3 and cell.atoms.pbc.all() and cell.n_caps == 0
+    assert cell.absorber == 0 and cell.model_index == 1 and np.allclose(cell.positions[0], 0.0)
+    assert np.array_equal(cell.numbers, mgo.numbers[cell.model_indices])
+    widths = 1.0 / np.linalg.norm(np.linalg.inv(cell.lattice), axis=0)
+    assert widths.min() >= 8.0 and widths.min() < 8.0 + 2.44
+    assert cell.uhf == 0 and cell.charge == 0 and cell.lattice is not None
+    with pytest.raises(ParameterError, match="periodic in all three directions"):
+        periodic_cell(Atoms("O2", [(0, 0, 0), (1.2, 0, 0)]), 0, 8.0)
+
+
+def test_periodic_cell_spectra_with_the_core_hole_and_their_cache_keys():
+    """MgO, whose 5 Å clusters would hold over 2000 atoms, through tblite's periodic Γ-point run:
+    the full Z+1 core hole (a charged cell) and the ΔSCF edge give a finite spectrum; every O is
+    the same site, so a second one is the first's cache entry; another lattice constant is not."""
+    mgo = bulk("MgO", "rocksalt", a=4.21, cubic=True)
+    calc = XtbCalculator(XtbParams(geometry="periodic", core_hole=True, core_hole_model="full",
+                                   energy_reference="delta-scf"))
+    o = [int(i) for i in np.flatnonzero(mgo.numbers == 8)]
+    first = calc.site_spectrum(mgo, o[0])
+    assert first.meta["geometry"] == "periodic" and first.meta["cluster_atoms"] == 64
+    assert np.all(np.isfinite(first.intensity)) and first.intensity.max() > 0
+    assert np.isfinite(first.meta["edge_ev"]) and first.meta["charge"] == 1
+    second = calc.site_spectrum(mgo, o[1])
+    assert second.meta["cached"] and np.array_equal(second.intensity, first.intensity)
+    stretched = mgo.copy()
+    stretched.set_cell(stretched.cell * 1.02, scale_atoms=True)
+    assert not calc.site_spectrum(stretched, o[0]).meta["cached"]
+    # cluster settings stay as they were before cells existed: old models and cache entries match
+    assert "geometry" not in XtbParams().to_dict() and XtbParams.from_dict({}).geometry == "cluster"
 
 
 def test_cluster_rejects_bad_radius(quartz):

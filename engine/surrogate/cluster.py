@@ -74,6 +74,8 @@ class Cluster:
     uhf: int
     radius: float
     absorber: int = 0
+    #: the lattice vectors (Å, rows) of a periodic cell (:func:`periodic_cell`); None: a cluster
+    lattice: Optional[np.ndarray] = None
 
     @property
     def numbers(self) -> np.ndarray:
@@ -245,3 +247,40 @@ def build_cluster(
         uhf=electrons % 2,
         radius=float(radius),
     )
+
+
+def periodic_cell(atoms, index: int, min_width: float) -> Cluster:
+    """The model's own cell, periodic in all three directions, repeated until its lattice planes
+    lie ``min_width`` Å apart in every direction (so a core hole on the absorber is that far from
+    its own periodic images), with the absorber as atom 0 at the origin: where polyhedra share
+    edges (MgO, rutile, stishovite) a capped cluster grows to thousands of atoms, a cell does not.
+    Each atom sits at its image nearest the absorber; ``images`` are the tiles of the repeat;
+    ``radius`` is 0 and there are no caps."""
+    require(np.isfinite(min_width) and min_width > 0, "cell_min_width",
+            f"the cell's width must be > 0 Å, got {min_width:g}")
+    index, n = _check(atoms, index, min_width), len(atoms)
+    require(bool(np.all(atoms.pbc)) and atoms.cell.rank == 3, "geometry",
+            "the periodic cell needs a model periodic in all three directions; use a cluster")
+    cell = np.asarray(atoms.cell.array, dtype=np.float64)
+    spacing = 1.0 / np.linalg.norm(np.linalg.inv(cell), axis=0)  # between lattice planes, per axis
+    repeat = tuple(int(r) for r in np.maximum(1, np.ceil(min_width / spacing - 1e-9)))
+    big = atoms.repeat(repeat)  # atom k is atom k % n of tile k // n (the original cell first)
+    order = np.concatenate([[index], np.delete(np.arange(len(big)), index)])
+    lattice = np.asarray(big.cell.array, dtype=np.float64)
+    # every atom at its image nearest the absorber: equivalent sites then get one environment
+    # (one cache entry), whichever of them is asked for
+    frac = (big.positions[order] - big.positions[index]) @ np.linalg.inv(lattice)
+    positions = (frac - np.round(frac)) @ lattice
+    numbers = np.asarray(big.numbers, dtype=np.int64)[order]
+    return Cluster(
+        atoms=Atoms(numbers=numbers, positions=positions, cell=lattice, pbc=True),
+        model_indices=order % n,
+        images=np.stack(np.unravel_index(order // n, repeat), axis=1).astype(np.int64),
+        capped=np.full(len(order), -1, np.int64),
+        n_caps=0,
+        charge=0,
+        uhf=int(numbers.sum()) % 2,
+        radius=0.0,
+        lattice=lattice,
+    )
+

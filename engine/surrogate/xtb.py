@@ -73,7 +73,7 @@ from ..spectra.spectrum import Spectrum
 from ..tasks import CancelFn, check_cancel
 from .broadening import broaden_sticks
 from .calculator import ReferenceCalculator
-from .cluster import Cluster, build_cluster
+from .cluster import Cluster, build_cluster, periodic_cell
 
 #: Hartree in eV and Bohr in Å (CODATA 2018), Boltzmann constant in Hartree/K.
 HARTREE_EV = 27.211386245988
@@ -105,6 +105,8 @@ EDGES: dict[str, tuple[int, int]] = {
 }
 #: Core-hole models (module docstring): Z+1 neutral with the excited electron, or Z+1 cation.
 CORE_HOLE_MODELS = ("excited", "full")
+#: Where the site's spectrum is computed: an H-capped cluster, or the periodic cell.
+GEOMETRIES = ("cluster", "periodic")
 ENERGY_REFERENCES = {
     "lumo": "lowest final state of the cluster (E - E_LUMO)",
     "vacuum": "xTB orbital energies (vacuum level of the cluster)",
@@ -143,6 +145,15 @@ class XtbParams:
     #: times the cost (:func:`amorpha.engine.surrogate.pipeline.default_calculator`).
     radius_spread: float = 0.0
     radius_points: int = 3
+    #: "cluster" (above) or "periodic": the model's own cell, repeated until its lattice planes
+    #: lie ``cell_min_width`` Å apart (the core hole's images that far apart), for models whose
+    #: polyhedra share edges, where a cluster grows past :data:`MAX_CLUSTER_ATOMS`
+    #: (:func:`~.cluster.periodic_cell`; radius and spread are then unused). Not to be mixed in
+    #: one model: α-quartz's Si K with the full core hole has the same shape either way (cosine
+    #: 0.981 once aligned) but its edge 1.8 eV lower in the charged periodic cell than in the
+    #: H-capped cluster; 8 and 12 Å cells agree with each other.
+    geometry: str = "cluster"
+    cell_min_width: float = 8.0
     core_hole: bool = False
     #: "excited" (XCH, neutral Z+1) or "full" (FCH, Z+1 cation); module docstring.
     core_hole_model: str = "excited"
@@ -182,6 +193,11 @@ class XtbParams:
         t = finite_number(self.electronic_temperature, "electronic_temperature")
         require(0 < t <= 50_000, "electronic_temperature",
                 f"the electronic temperature must be in (0, 50000] K, got {t:g}")
+        require(self.geometry in GEOMETRIES, "geometry",
+                f"unknown geometry {self.geometry!r}; choose one of {', '.join(GEOMETRIES)}")
+        width = finite_number(self.cell_min_width, "cell_min_width")
+        require(4.0 <= width <= 30.0, "cell_min_width",
+                f"the periodic cell's width must be between 4 and 30 Å, got {width:g}")
         require(self.core_hole_model in CORE_HOLE_MODELS, "core_hole_model",
                 f"unknown core-hole model {self.core_hole_model!r}; choose one of {', '.join(CORE_HOLE_MODELS)}")
         require(self.energy_reference in ENERGY_REFERENCES, "energy_reference",
@@ -207,7 +223,10 @@ class XtbParams:
         return cls(**kwargs)
 
     def radii(self) -> tuple[float, ...]:
-        """The cluster radii whose spectra are averaged (one unless ``radius_spread`` > 0)."""
+        """The cluster radii whose spectra are averaged (one unless ``radius_spread`` > 0; none
+        for the periodic cell)."""
+        if self.geometry == "periodic":
+            return ()
         r, spread, half = float(self.cluster_radius), float(self.radius_spread), int(self.radius_points) // 2
         if spread <= 0:
             return (r,)
@@ -219,6 +238,8 @@ class XtbParams:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["edge"] = normalise_edge(self.edge)
+        if self.geometry == "cluster":  # settings and cache keys of clusters as before cells existed
+            del d["geometry"], d["cell_min_width"]
         if self.cutoffs is not None:
             d["cutoffs"] = {f"{_sym(a)}-{_sym(b)}": (0.0 if v is None else float(v))
                             for (a, b), v in sorted(self.cutoffs.items(), key=lambda kv: str(kv[0]))}
@@ -231,7 +252,7 @@ def _sym(e) -> str:
 
 def cluster_radii(settings: dict) -> tuple[float, ...]:
     """The cluster radii a model's stored calculator ``settings`` average over; () for settings
-    of another calculator (no cluster radius) or settings that do not parse."""
+    of another calculator (no cluster radius), of the periodic cell, or that do not parse."""
     if "cluster_radius" not in settings:
         return ()
     try:
@@ -276,9 +297,11 @@ def _thread_limit(threads: Optional[int]):
 
 def run_xtb(numbers, positions, charge: int = 0, uhf: Optional[int] = None,
             method: str = "GFN1-xTB", electronic_temperature: float = 300.0,
-            threads: Optional[int] = 1, max_iterations: int = 250) -> XtbResult:
-    """One silent tblite SCF of a molecule (positions in Å); ``uhf`` defaults to the parity of
-    the electron count. Raises :class:`XtbError` if tblite fails."""
+            threads: Optional[int] = 1, max_iterations: int = 250,
+            lattice: Optional[np.ndarray] = None) -> XtbResult:
+    """One silent tblite SCF of a molecule (positions in Å), or of a periodic cell with
+    ``lattice`` (Å, rows; tblite's Γ-point run); ``uhf`` defaults to the parity of the electron
+    count. Raises :class:`XtbError` if tblite fails."""
     from tblite.interface import Calculator
 
     numbers = np.asarray(numbers, dtype=np.int64)
@@ -287,8 +310,10 @@ def run_xtb(numbers, positions, charge: int = 0, uhf: Optional[int] = None,
     t0 = time.perf_counter()
     try:
         with _thread_limit(threads):
+            cell = {} if lattice is None else {"lattice": np.asarray(lattice, np.float64) / BOHR_ANGSTROM,
+                                               "periodic": np.ones(3, dtype=bool)}
             calc = Calculator(method, numbers, np.asarray(positions, np.float64) / BOHR_ANGSTROM,
-                              charge=float(charge), uhf=int(uhf))
+                              charge=float(charge), uhf=int(uhf), **cell)
             calc.set("verbosity", 0)
             calc.set("save-integrals", 1)
             calc.set("temperature", float(electronic_temperature) * KB_HARTREE_PER_K)
@@ -304,7 +329,7 @@ def run_xtb(numbers, positions, charge: int = 0, uhf: Optional[int] = None,
             charges = np.asarray(res.get("charges"), np.float64)
             energy = float(res.get("energy")) * HARTREE_EV
     except Exception as exc:  # tblite raises its own exception types
-        raise XtbError(f"{method} failed for a {len(numbers)}-atom cluster "
+        raise XtbError(f"{method} failed for a {len(numbers)}-atom {'cluster' if lattice is None else 'cell'} "
                        f"(charge {charge}, {uhf} unpaired): {exc}") from exc
     if occ.ndim == 2:  # spin-resolved output: total occupation per spatial orbital
         eps, occ, coef = eps[0], occ.sum(axis=0), coef[0]
@@ -448,6 +473,15 @@ class XtbCalculator(ReferenceCalculator):
     def environment(self, atoms, index: int, context: Any = None, radius: Optional[float] = None) -> Cluster:
         """The cluster of site ``index``; :class:`XtbError` (a site failure, which active learning
         skips) when it holds more than :data:`MAX_CLUSTER_ATOMS`, rather than an SCF of hours."""
+        if self.params.geometry == "periodic":
+            cell = periodic_cell(atoms, index, float(self.params.cell_min_width))
+            if len(cell.atoms) > MAX_CLUSTER_ATOMS:
+                raise XtbError(
+                    f"site {index}: the cell repeated to {float(self.params.cell_min_width):g} Å holds "
+                    f"{len(cell.atoms)} atoms, more than the {MAX_CLUSTER_ATOMS} an xTB run finishes in "
+                    "minutes: for a crystal, build a smaller supercell (Build › Crystal); a large "
+                    "disordered model needs clusters")
+            return cell
         radius = float(self.params.cluster_radius if radius is None else radius)
         cluster = build_cluster(atoms, index, radius, cutoffs=self.params.cutoffs, bond_list=context)
         if len(cluster.atoms) > MAX_CLUSTER_ATOMS:
@@ -455,16 +489,22 @@ class XtbCalculator(ReferenceCalculator):
                 f"site {index}: its {radius:g} Å cluster would hold {len(cluster.atoms)} atoms, more than the "
                 f"{MAX_CLUSTER_ATOMS} an xTB run finishes in minutes. Polyhedra that share edges (stishovite, "
                 "rutile) make a cluster take in every neighbour bonded to two of its atoms, with that "
-                "neighbour's own shell; a large cluster radius does the same. Such a site needs a "
-                "smaller radius or a periodic code (Export queries…)")
+                "neighbour's own shell; a large cluster radius does the same. Such a site needs the "
+                "periodic cell (Preferences › Calculator › Geometry) or a periodic code (Export queries…)")
         return cluster
 
     def environments(self, atoms, index: int, context: Any = None) -> list[Cluster]:
-        return [self.environment(atoms, index, context, r) for r in self.params.radii()]
+        radii = self.params.radii()
+        if not radii:  # the periodic cell: one
+            return [self.environment(atoms, index, context)]
+        return [self.environment(atoms, index, context, r) for r in radii]
 
     def key_settings(self, environment: Cluster) -> dict:
         """A cluster's key holds its own radius, so the clusters of a spread and those of
-        single-radius runs share cache entries."""
+        single-radius runs share cache entries; a periodic cell's holds its lattice instead."""
+        if environment.lattice is not None:
+            settings = {k: v for k, v in self.compute_settings().items() if k != "cluster_radius"}
+            return {**settings, "lattice": np.round(environment.lattice, 3).tolist()}
         return {**self.compute_settings(), "cluster_radius": float(environment.radius)}
 
     def combine(self, parts: list[Spectrum]) -> Spectrum:
@@ -486,7 +526,8 @@ class XtbCalculator(ReferenceCalculator):
             try:
                 return run_xtb(numbers, cluster.positions, charge=cluster.charge + charge,
                                method=self.params.method, electronic_temperature=temperature,
-                               threads=self.threads, max_iterations=SCF_ITERATIONS), temperature
+                               threads=self.threads, max_iterations=SCF_ITERATIONS,
+                               lattice=cluster.lattice), temperature
             except XtbError as exc:
                 if attempt == len(temperatures) - 1:
                     raise XtbError(f"site {cluster.model_index}: the SCF did not converge, even with "
@@ -541,6 +582,7 @@ class XtbCalculator(ReferenceCalculator):
                 "cluster_atoms": int(len(numbers)),
                 "cluster_caps": int(cluster.n_caps),
                 "cluster_formula": cluster.atoms.get_chemical_formula(),
+                **({} if cluster.lattice is None else {"geometry": "periodic"}),
                 "charge": int(cluster.charge + charge),  # of the run the orbitals are from
                 "uhf": int(n_e % 2),
                 "absorber_charge": float(res.charges[cluster.absorber]),
