@@ -369,10 +369,17 @@ class SpectrumPrediction(QObject):
         return model_key(self.model) if self.model is not None else None
 
     def _calculator(self):
+        """The model's own calculator settings (so references match it), else the Preferences';
+        a periodic geometry chosen in the Preferences applies to every model: it is how a site
+        whose cluster would be too large (edge-sharing polyhedra) is computed at all."""
         from amorpha.engine.surrogate.pipeline import default_calculator
 
+        preferred = self.window.preferences.calculator
         stored = self.model.metrics.get("calculator") if self.model is not None else None
-        return default_calculator(stored or self.window.preferences.calculator)
+        settings = dict(stored or preferred)
+        if preferred.get("geometry") == "periodic" and "cluster_radius" in settings:  # an xTB model
+            settings.update(geometry="periodic", cell_min_width=preferred.get("cell_min_width", 8.0))
+        return default_calculator(settings)
 
     @staticmethod
     def _site_pool(atoms, element: str, calculator, progress, cancel):

@@ -104,6 +104,16 @@ class PreferencesDialog(QDialog):
                             ("vacuum", "vacuum (raw orbital energies)")):
             self.reference.addItem(text, value)
         self.reference.setCurrentIndex(max(0, self.reference.findData(c.get("energy_reference", "delta-scf"))))
+        self.geometry = QComboBox()
+        for value, text in (("cluster", "H-capped cluster"), ("periodic", "periodic cell (the model's own)")):
+            self.geometry.addItem(text, value)
+        self.geometry.setCurrentIndex(max(0, self.geometry.findData(c.get("geometry", "cluster"))))
+        self.geometry.setToolTip("Where polyhedra share edges (MgO, rutile, stishovite) a cluster grows "
+                                 "to thousands of atoms; the periodic cell, repeated to the width below, "
+                                 "does not. Models larger than a few hundred atoms need clusters.")
+        self.cell_width = double_spin(4.0, 30.0, float(c.get("cell_min_width", 8.0)), " Å")
+        self.cell_width.setToolTip("The cell is repeated until its lattice planes lie this far apart: "
+                                   "how far the core hole is from its periodic images")
         self.radius = double_spin(2.0, 12.0, float(c.get("cluster_radius", 5.0)), " Å")
         self.spread = double_spin(0.0, 3.0, float(c.get("radius_spread", 0.0)), " Å")
         self.spread.setSpecialValueText("none (one cluster)")
@@ -120,15 +130,27 @@ class PreferencesDialog(QDialog):
         self.lorentz = double_spin(0.0, 10.0, float(c.get("lorentzian_fwhm", 0.5)), " eV")
         page = QWidget()
         form = QFormLayout(page)
-        form.addRow(QLabel("GFN1-xTB site spectra (used when the model in use does not say):"))
+        form.addRow(QLabel("GFN1-xTB site spectra (used when the model in use does not say;\n"
+                           "the periodic cell, once chosen, for every model):"))
         form.addRow("Core hole", self.core_hole)
         form.addRow("Energy zero", self.reference)
+        form.addRow("Geometry", self.geometry)
+        form.addRow("Periodic cell at least", self.cell_width)
         form.addRow("Cluster radius", self.radius)
         form.addRow("Average over radius ±", self.spread)
         form.addRow("Clusters averaged", self.points)
         form.addRow("Gaussian FWHM", self.gauss)
         form.addRow("Lorentzian FWHM", self.lorentz)
+        self.geometry.currentIndexChanged.connect(self._geometry_fields)
+        self._geometry_fields()
         return page
+
+    def _geometry_fields(self) -> None:
+        """Only the chosen geometry's own settings can be edited."""
+        periodic = self.geometry.currentData() == "periodic"
+        self.cell_width.setEnabled(periodic)
+        for widget in (self.radius, self.spread, self.points):
+            widget.setEnabled(not periodic)
 
     def _units_page(self) -> QWidget:
         self.length_unit = QComboBox()
@@ -187,6 +209,8 @@ class PreferencesDialog(QDialog):
             "core_hole": self.core_hole.currentData() != "none",
             **({"core_hole_model": self.core_hole.currentData()} if self.core_hole.currentData() != "none" else {}),
             "energy_reference": self.reference.currentData(),
+            **({"geometry": "periodic", "cell_min_width": self.cell_width.value()}
+               if self.geometry.currentData() == "periodic" else {}),
             "cluster_radius": self.radius.value(),
             "radius_spread": self.spread.value(),
             "radius_points": self.points.currentData(),

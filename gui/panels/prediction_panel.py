@@ -25,7 +25,10 @@ CURVE_COLORS = ["#d62728", "#1f77b4", "#2ca02c"]
 
 def _cluster_text(settings: dict) -> str:
     """" on 5 Å clusters", " averaged over 4.8, 5 and 5.2 Å clusters" for a cluster calculator's
-    stored settings; "" for others (no cluster radius stored)."""
+    stored settings, " on the periodic cell (at least 8 Å across)" for xTB's periodic geometry;
+    "" for others (no cluster radius stored)."""
+    if settings.get("geometry") == "periodic":
+        return f" on the periodic cell (at least {float(settings.get('cell_min_width', 8.0)):g} Å across)"
     text = [f"{r:g}" for r in cluster_radii(settings)]
     if not text:
         return ""

@@ -245,6 +245,29 @@ def test_training_where_the_calculator_can_do_no_site_says_why(qtbot, empty_wind
     assert "cluster would hold" in window.last_error
 
 
+def test_a_periodic_geometry_in_the_preferences_applies_to_the_model_in_use(qtbot, empty_window):
+    """The built-in Si K model names 4.6-5.4 Å clusters, which stishovite cannot have; with the
+    periodic cell chosen in the Preferences, its references use the cell (and keep the model's
+    other settings), so the site can be computed at all: in a cell of 96 atoms, not in the
+    576-atom example."""
+    from amorpha.engine.build.crystals import CrystalParams, build_crystal
+    from amorpha.engine.surrogate.xtb import XtbError
+
+    window = empty_window
+    show(qtbot, window, load_example("stishovite"))
+    with qtbot.waitSignal(window.prediction.model_changed, timeout=60000):
+        window.prediction.load_default()
+    assert window.prediction._calculator().params.geometry == "cluster"  # the model's own
+    window.preferences.calculator = {**window.preferences.calculator, "geometry": "periodic", "cell_min_width": 8.2}
+    params = window.prediction._calculator().params
+    assert (params.geometry, params.cell_min_width) == ("periodic", 8.2)
+    assert params.core_hole_model == window.prediction.model.metrics["calculator"]["core_hole_model"]
+    with pytest.raises(XtbError, match="576 atoms, more than the 400.*Build › Crystal"):
+        window.prediction._calculator().environment(window.atoms, 0)  # the 4×4×6 example itself
+    small = build_crystal(CrystalParams("stishovite", (2, 2, 4)))  # 8.35 × 8.35 × 10.7 Å
+    assert len(window.prediction._calculator().environment(small, 0).atoms) == 6 * 2 * 2 * 4
+
+
 def test_train_from_a_folder_of_pairs_and_a_folder_without_any(qtbot, empty_window, silica, tmp_path):
     """name.extxyz + name.txt pairs (what an external code writes) train the model in use."""
     from amorpha.engine.io import write_extxyz

@@ -81,4 +81,11 @@ def test_core_hole_choice_reaches_the_calculator(qtbot, empty_window):
     dialog.reference.setCurrentIndex(dialog.reference.findData("lumo"))  # ΔSCF needs a core hole
     settings = dialog.result_preferences().calculator
     assert settings["core_hole"] is False and default_calculator(settings, cache=False).params.core_hole is False
+    assert "geometry" not in settings  # clusters, as before the choice existed
+    assert dialog.radius.isEnabled() and not dialog.cell_width.isEnabled()
+    dialog.geometry.setCurrentIndex(dialog.geometry.findData("periodic"))
+    assert dialog.cell_width.isEnabled() and not dialog.radius.isEnabled()
+    dialog.cell_width.setValue(10.0)
+    params = default_calculator(dialog.result_preferences().calculator, cache=False).params
+    assert (params.geometry, params.cell_min_width, params.radii()) == ("periodic", 10.0, ())
     dialog.reject()
