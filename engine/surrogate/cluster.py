@@ -58,7 +58,8 @@ def xh_length(z: int) -> float:
 
 @dataclass(frozen=True)
 class Cluster:
-    """A capped cluster; the absorber is atom 0, at the origin.
+    """A capped cluster, or a periodic cell (``lattice`` set: :func:`periodic_cell`); the
+    absorber is atom 0, at the origin.
 
     ``model_indices[k]`` is the model atom that cluster atom ``k`` is (an image of), or -1 for a
     capping H; ``images[k]`` is the lattice shift of that image; ``capped[k]`` is, for a cap, the
@@ -283,4 +284,3 @@ def periodic_cell(atoms, index: int, min_width: float) -> Cluster:
         radius=0.0,
         lattice=lattice,
     )
-

@@ -471,27 +471,25 @@ class XtbCalculator(ReferenceCalculator):
         return bonds(atoms, self.params.cutoffs)
 
     def environment(self, atoms, index: int, context: Any = None, radius: Optional[float] = None) -> Cluster:
-        """The cluster of site ``index``; :class:`XtbError` (a site failure, which active learning
-        skips) when it holds more than :data:`MAX_CLUSTER_ATOMS`, rather than an SCF of hours."""
+        """The cluster (or periodic cell) of site ``index``; :class:`XtbError` (a site failure,
+        which active learning skips) when it holds more than :data:`MAX_CLUSTER_ATOMS`, rather
+        than an SCF of hours."""
         if self.params.geometry == "periodic":
-            cell = periodic_cell(atoms, index, float(self.params.cell_min_width))
-            if len(cell.atoms) > MAX_CLUSTER_ATOMS:
-                raise XtbError(
-                    f"site {index}: the cell repeated to {float(self.params.cell_min_width):g} Å holds "
-                    f"{len(cell.atoms)} atoms, more than the {MAX_CLUSTER_ATOMS} an xTB run finishes in "
-                    "minutes: for a crystal, build a smaller supercell (Build › Crystal); a large "
-                    "disordered model needs clusters")
-            return cell
-        radius = float(self.params.cluster_radius if radius is None else radius)
-        cluster = build_cluster(atoms, index, radius, cutoffs=self.params.cutoffs, bond_list=context)
-        if len(cluster.atoms) > MAX_CLUSTER_ATOMS:
-            raise XtbError(
-                f"site {index}: its {radius:g} Å cluster would hold {len(cluster.atoms)} atoms, more than the "
-                f"{MAX_CLUSTER_ATOMS} an xTB run finishes in minutes. Polyhedra that share edges (stishovite, "
-                "rutile) make a cluster take in every neighbour bonded to two of its atoms, with that "
-                "neighbour's own shell; a large cluster radius does the same. Such a site needs the "
-                "periodic cell (Preferences › Calculator › Geometry) or a periodic code (Export queries…)")
-        return cluster
+            width = float(self.params.cell_min_width)
+            env = periodic_cell(atoms, index, width)
+            what, advice = (f"the cell repeated to {width:g} Å", "For a crystal, build a smaller supercell "
+                            "(Build › Crystal); a large disordered model needs clusters")
+        else:
+            radius = float(self.params.cluster_radius if radius is None else radius)
+            env = build_cluster(atoms, index, radius, cutoffs=self.params.cutoffs, bond_list=context)
+            what, advice = (f"its {radius:g} Å cluster", "Polyhedra that share edges (stishovite, rutile) make "
+                            "a cluster take in every neighbour bonded to two of its atoms, with that neighbour's "
+                            "own shell; a large cluster radius does the same. Such a site needs the periodic "
+                            "cell (Preferences › Calculator › Geometry) or a periodic code (Export queries…)")
+        if len(env.atoms) > MAX_CLUSTER_ATOMS:
+            raise XtbError(f"site {index}: {what} would hold {len(env.atoms)} atoms, more than the "
+                           f"{MAX_CLUSTER_ATOMS} an xTB run finishes in minutes. {advice}")
+        return env
 
     def environments(self, atoms, index: int, context: Any = None) -> list[Cluster]:
         radii = self.params.radii()
