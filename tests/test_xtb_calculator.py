@@ -320,6 +320,7 @@ def test_periodic_cell_spectra_with_the_core_hole_and_their_cache_keys():
     o = [int(i) for i in np.flatnonzero(mgo.numbers == 8)]
     first = calc.site_spectrum(mgo, o[0])
     assert first.meta["geometry"] == "periodic" and first.meta["cluster_atoms"] == 64
+    assert first.label.endswith(", Z+1, periodic cell)")  # told apart from cluster spectra in a legend
     assert np.all(np.isfinite(first.intensity)) and first.intensity.max() > 0
     assert np.isfinite(first.meta["edge_ev"]) and first.meta["charge"] == 1
     second = calc.site_spectrum(mgo, o[1])

@@ -621,7 +621,7 @@ class XtbCalculator(ReferenceCalculator):
         return Spectrum(
             energy=grid, intensity=y,
             label=f"{sym} {self.edge} site {index} ({self.label}, {ref_text}"
-                  f"{', Z+1' if p.core_hole else ''})",
+                  f"{', Z+1' if p.core_hole else ''}{', periodic cell' if p.geometry == 'periodic' else ''})",
             source=self.label, element=sym, edge=self.edge, site=int(index),
             broadening={"gaussian_fwhm": float(p.gaussian_fwhm), "lorentzian_fwhm": float(p.lorentzian_fwhm)},
             meta=meta,
