@@ -228,11 +228,10 @@ class SpectrumModel:
         rows = x[:, 1:] if self.grouped else x
         parts = {None: _fit_part(self.params, rows, y, thetas.get(_part_name(None)))}
         if self.grouped:
-            keys = np.rint(x[:, 0]).astype(np.int64)
-            for key in np.unique(keys):
-                if np.sum(keys == key) >= MIN_GROUP:
-                    parts[int(key)] = _fit_part(self.params, rows[keys == key], y[keys == key],
-                                                thetas.get(_part_name(int(key))))
+            for key in np.unique(np.rint(x[:, 0]).astype(np.int64)):
+                mine = self._part_mask(x, int(key))
+                if np.sum(mine) >= MIN_GROUP:
+                    parts[int(key)] = _fit_part(self.params, rows[mine], y[mine], thetas.get(_part_name(int(key))))
         require(not thetas or set(thetas) == {_part_name(k) for k in parts}, "gp_theta",
                 "one set of hyperparameters per fitted part")
         self._fitted = {"parts": parts, "n_features": x.shape[1]}
@@ -245,17 +244,23 @@ class SpectrumModel:
         return {_part_name(key): part["regressor"].kernel_.theta.tolist()
                 for key, part in self._fitted["parts"].items()}
 
+    def _part_mask(self, x: np.ndarray, key: int | None) -> np.ndarray:
+        """Which rows of ``x`` (a grouped model's features, group first) part ``key`` learns
+        from: its group's, or all for the part of all sites (``None``)."""
+        return np.ones(len(x), dtype=bool) if key is None else np.rint(x[:, 0]).astype(np.int64) == key
+
     def _routes(self, x: np.ndarray):
-        """(fitted part, the rows of ``x`` it predicts, their features) for each part in use."""
+        """(part key, fitted part, the rows of ``x`` it predicts, their features) for each part in use."""
         parts = self._fitted["parts"]
         if not self.grouped:
-            return [(parts[None], np.arange(len(x)), x)]
+            return [(None, parts[None], np.arange(len(x)), x)]
         keys = np.rint(x[:, 0]).astype(np.int64)
         chosen = np.array([k if int(k) in parts else -1 for k in keys] if len(x) else [], np.int64)
         out = []
         for key in np.unique(chosen):
             rows = np.flatnonzero(chosen == key)
-            out.append((parts[int(key)] if key >= 0 else parts[None], rows, x[rows, 1:]))
+            name = int(key) if key >= 0 else None
+            out.append((name, parts[name], rows, x[rows, 1:]))
         return out
 
     # -- prediction -------------------------------------------------------------------------
@@ -297,7 +302,7 @@ class SpectrumModel:
         x = self._checked(features)
         spectra = np.empty((len(x), len(self.energy)))
         std = np.empty(len(x)) if return_std and self.has_uncertainty else None
-        for part, rows, xp in self._routes(x):
+        for _, part, rows, xp in self._routes(x):
             spectra[rows], part_std = _predict_part(part, xp, std is not None)
             if std is not None:
                 std[rows] = part_std
@@ -312,13 +317,11 @@ class SpectrumModel:
 
         x = self._checked(features)
         out = np.empty(len(x))
-        for part, rows, xp in self._routes(x):
-            group = next(k for k, p in self._fitted["parts"].items() if p is part)
-            if group not in self._domains:
+        for group, part, rows, xp in self._routes(x):
+            if group not in self._domains:  # the part's own training sites, as its regressor sees them
                 train = self._training[0]
-                if self.grouped:  # the part's own sites: those of its group, or all for the part of all
-                    train = train[np.rint(train[:, 0]) == group, 1:] if group is not None else train[:, 1:]
-                seen = part["scaler"].transform(train)
+                mine = train[self._part_mask(train, group), 1:] if self.grouped else train
+                seen = part["scaler"].transform(mine)
                 self._domains[group] = (seen, domain_radius(seen))
             seen, radius = self._domains[group]
             out[rows] = nearest_distances(part["scaler"].transform(xp), seen, cancel=cancel) / radius
@@ -337,7 +340,7 @@ class SpectrumModel:
         require(self.has_uncertainty, "regressor", "a covariance needs the Gaussian-process regressor")
         x = np.atleast_2d(np.asarray(features, dtype=np.float64))
         cov = np.zeros((len(x), len(x)))
-        for part, rows, xp in self._routes(x):
+        for _, part, rows, xp in self._routes(x):
             gp = part["regressor"]
             xs = part["scaler"].transform(xp)
             v = solve_triangular(gp.L_, gp.kernel_(gp.X_train_, xs), lower=True)
@@ -353,7 +356,7 @@ class SpectrumModel:
         require(self.has_uncertainty, "regressor", "only the Gaussian-process regressor has a noise level")
         x = np.atleast_2d(np.asarray(features, dtype=np.float64))
         out = np.empty(len(x))
-        for part, rows, _ in self._routes(x):
+        for _, part, rows, _ in self._routes(x):
             out[rows] = _white_noise(part["regressor"].kernel_) * _score_variance(part)
         return out
 
