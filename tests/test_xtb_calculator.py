@@ -288,6 +288,10 @@ def test_a_cluster_too_large_for_xtb_is_a_site_failure_not_hours_of_scf():
     assert learner.model is None and len(learner.labelled) == 0 and len(learner.failed) == 6
     assert sorted(row for row, _ in learner.failures) == sorted(learner.failed)  # each with its reason
     assert all("cluster would hold" in why for _, why in learner.failures)
+    # continued with the periodic cell, it is refused: the two geometries' edges lie ~1.8 eV apart
+    periodic = XtbCalculator(XtbParams(geometry="periodic"), cache=False)
+    with pytest.raises(ParameterError, match=r"other calculator settings \(.*geometry.*\)"):
+        learn(site_pool([stishovite], "Si"), periodic, learner=learner)
     # silica's clusters at the shipped radii stay far below the limit
     silica = load_example("a-SiO2")
     assert max(len(build_cluster(silica, i, 5.4).atoms) for i in range(0, 60, 3)) < 200

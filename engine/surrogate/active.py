@@ -109,6 +109,8 @@ class ActiveLearner:
         self.failures: list[tuple[int, str]] = []
         self.spectra: np.ndarray | None = None
         self.grid: SiteSpectra | None = None  # energy/element/edge of the first answer
+        #: settings of the calculator whose spectra it learns (set by pipeline.learn)
+        self.calculator: dict | None = None
         self.chooser: SpectrumModel | None = None
         self._grouped_model: SpectrumModel | None = None
         self.curve = LearningCurve(params.strategy)

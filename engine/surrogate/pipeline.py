@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from amorpha.engine.errors import require
+from amorpha.engine.errors import ParameterError, require
 from amorpha.engine.surrogate.active import ActiveLearner, ActiveParams
 from amorpha.engine.tasks import check_cancel, sub_progress
 
@@ -144,6 +144,15 @@ def learn(pool: SitePool, calculator, params: ActiveParams | None = None, learne
     """
     if learner is None:
         learner = ActiveLearner(pool.features, params or ActiveParams(), pool.descriptor.to_dict())
+    settings = calculator.settings()
+    if learner.calculator is not None and learner.calculator != settings:
+        differ = sorted(k for k in learner.calculator.keys() | settings.keys()
+                        if learner.calculator.get(k) != settings.get(k))
+        raise ParameterError("calculator", (
+            f"this learner's spectra were computed with other calculator settings ({', '.join(differ)} "
+            f"differ): one model cannot learn from both (a periodic cell puts the Si K edge ~1.8 eV "
+            f"lower than a cluster); start a new run"))
+    learner.calculator = settings
     oracle = calculator_oracle(pool, calculator, cancel=cancel)
     try:
         learner.run(oracle, progress=progress, cancel=cancel)
@@ -151,7 +160,7 @@ def learn(pool: SitePool, calculator, params: ActiveParams | None = None, learne
         learner.failures.extend(oracle.failures)
     if learner.model is not None:  # like make models: the model says how its references were made
         learner.model.reference = getattr(calculator, "label", learner.model.reference)
-        learner.model.metrics["calculator"] = calculator.settings()
+        learner.model.metrics["calculator"] = settings
     return learner
 
 
