@@ -4,6 +4,16 @@ XANESNET's S K-edge set: 98 small molecules to train on and 10 held out (its own
 spectra, absorber S listed first. The same pipeline the window uses: a SOAP row of the absorber,
 PCA of the spectra, a Gaussian process.
 
+The peer on its own split (session 36; XANESNET from GitHub NewcastleRSE/xray-spectroscopy-ml at
+69dd041, not on PyPI, run outside the project with torch 2.15 and dscribe 1.2.2; its data
+byte-identical to this folder): its standard MLP (inputs/in_mlp.yaml as shipped: wACSF r 1-6 Å,
+16 G2 + 32 G4; 3 × 256 ReLU, dropout 0.1, Adam 1e-3, 100 epochs, raw intensities, 20 % of the 98
+held back for validation) scores a mean cosine of 0.910 with the seeds its yaml suggests
+(2025/2021) and 0.879 ± 0.017 over 11 seeds (0.863-0.910); its CNN and AE-MLP inputs as shipped
+0.836 and 0.846, its GNN for this set (pDOS + wACSF, GATv2) 0.65-0.76 as shipped (10 epochs) and
+0.85-0.87 with 100. The training mean alone: 0.848 in the same evaluation. This pipeline's 0.937
+is above every one of them; the 0.95 asked is above what the set's own authors' code reaches.
+
 Why 0.95 is out of reach here: the 10 test molecules are all thioureas (S=C(N)N), a family with
 2 members among the 98 training ones, and larger (18-21 atoms, 82-84 electrons) than every
 training molecule (≤ 17 atoms, ≤ 72): their ORCA spectra end at 2417-2420 eV where every training
@@ -143,7 +153,8 @@ def test_xanesnet_s_k_held_out_spectra(shared_data):
     assert m["measured_on"] == "the folder's test split" and m["n"] == 10
     baseline = spectrum_metrics(y_test.energy, y_test.intensity,
                                 np.tile(y_train.intensity.mean(axis=0), (len(test), 1)))
-    # Measured: cosine 0.937 (the training mean alone: 0.848). The issue asks 0.95: still open.
+    # Measured: cosine 0.937 (the training mean alone: 0.848; XANESNET's own MLP 0.879 ± 0.017
+    # over seeds, module docstring). The issue asks 0.95: still open.
     assert m["cosine_mean"] >= 0.92 and m["cosine_mean"] > baseline["cosine_mean"] + 0.07, m
     assert m["rmse"] < 0.8 * baseline["rmse"], (m, baseline)
 
@@ -165,7 +176,8 @@ def test_xanesnet_s_k_as_the_window_trains_it(shared_data):
 
 def test_xanesnet_s_k_with_xanesnets_own_descriptor(shared_data):
     """wACSF of the absorber (XANESNET's choice) through the same pipeline: as good as SOAP in
-    cross-validation on the training split (0.935 vs 0.936), worse on the thioureas (0.90)."""
+    cross-validation on the training split (0.935 vs 0.936), worse on the thioureas (0.90); still
+    above XANESNET's own MLP on the same descriptor (0.879 ± 0.017 over seeds)."""
     folder = read_spectrum_folder(shared_data / "spectra/xanesnet_s_k", edge="K")
     model = train_from_folder(folder, WacsfParams(periodic=False), SurrogateParams(regressor="gp"))
     assert model.descriptor["kind"] == "wacsf" and model.metrics["n"] == 10
