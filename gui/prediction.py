@@ -12,7 +12,7 @@ Results are applied only if the model they were computed for is still shown.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +20,9 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from amorpha.engine.elements import count_element, present_symbols, symbol
-from amorpha.engine.errors import ParameterError
+from amorpha.engine.errors import ParameterError, require
 from amorpha.engine.spectra import SeveralEdgesError, Spectrum
+from amorpha.engine.spectra.spectrum import kind_of
 from amorpha.engine.spectra.features import feature
 from amorpha.engine.surrogate.compare import CompareParams
 from amorpha.engine.surrogate.domain import outside_note
@@ -112,6 +113,7 @@ class SpectrumPrediction(QObject):
         self.predicted = None  # SiteSpectra of the shown model
         self.learner = None
         self.pool = None
+        self.external: ExternalLoop | None = None  # the loop with an external code (Export queries…)
         self._atoms = None
         self._picked = -1
         self._task = None
@@ -392,6 +394,14 @@ class SpectrumPrediction(QObject):
         descriptor = training_descriptor(present_symbols(atoms.numbers), element, bool(atoms.pbc.all()), radius)
         return site_pool([atoms], element, descriptor, progress=progress, cancel=cancel)
 
+    def _absorber_element(self) -> str:
+        """The element a new surrogate of the shown structure is for: the model in use's when
+        the structure has it (the edge chosen in the list), else Si, else its first element."""
+        elements = present_symbols(self._atoms.numbers)
+        if self.model is not None and self.model.element in elements:
+            return self.model.element
+        return "Si" if "Si" in elements else elements[0]
+
     # -- training ---------------------------------------------------------------------------
     def train_dialog(self):
         from amorpha.gui.build_dialogs import Field, ParamsDialog
@@ -399,10 +409,7 @@ class SpectrumPrediction(QObject):
 
         if self._atoms is None:
             return None
-        elements = present_symbols(self._atoms.numbers)
-        element = "Si" if "Si" in elements else elements[0]
-        if self.model is not None and self.model.element in elements:  # the edge chosen in the list
-            element = self.model.element
+        element = self._absorber_element()
         count = count_element(self._atoms.numbers, element)
         cost = calculator_cost(self._calculator().settings())
         dialog = ParamsDialog(
@@ -748,45 +755,108 @@ class SpectrumPrediction(QObject):
         return os.path.basename(getattr(self.window, "source", "") or "") or "the shown structure"
 
     def export_dialog(self) -> None:
-        if self.learner is None:
-            self.window.show_error("Export queries", "Train on a model first: the queries are the sites "
-                                                     "active learning asks for next.")
+        if self._atoms is None:
+            self.window.show_error("Export queries", "Open a structure first: the queries are its sites.")
             return
         directory = QFileDialog.getExistingDirectory(self.window, "Folder for the queries", self._start_dir())
         if directory:
             self.export(directory)
 
-    def export(self, directory: str) -> list[str]:
-        from amorpha.engine.surrogate.active import export_queries
+    def export(self, directory: str):
+        """Write the sites an external code should compute next (``query-<row>.extxyz``).
 
-        rows = self.learner.next_queries()
-        written = export_queries(directory, self.pool.structures, self.pool.sites, rows)
-        self.panel.status.setText(f"Wrote {len(written)} queries to {directory}; put the spectra beside "
-                                  f"them as query-<n>.txt and Import results.")
-        return written
+        They belong to a loop of their own, :attr:`external`, whose model learns from that code's
+        spectra alone: stacked onto xTB's (qualitative, other edge energies) they would teach
+        nonsense. Its first queries are random sites of the shown structure; after each Import
+        results, the sites active learning asks for next. Queries still without results are
+        written again rather than new ones drawn."""
+        from amorpha.engine.surrogate.active import ActiveLearner, ActiveParams, export_queries
+
+        atoms, element, calculator, loop = self._atoms, self._absorber_element(), self._calculator(), self.external
+        edge = self.model.edge if self.model is not None and self.model.element == element else "K"
+
+        def work(progress, cancel):
+            nonlocal loop
+            if loop is None or loop.atoms is not atoms or (loop.element, loop.edge) != (element, edge):
+                pool = self._site_pool(atoms, element, calculator, progress, cancel)
+                n = len(pool.features)  # every site may be asked for, a few at a time
+                params = ActiveParams(n_initial=min(8, n), max_calls=max(n, 3))
+                loop = ExternalLoop(ActiveLearner(pool.features, params, pool.descriptor.to_dict()),
+                                    pool, atoms, element, edge)
+            again = bool(loop.pending)
+            if not again:
+                loop.pending = [int(r) for r in loop.learner.next_queries()]
+            written = export_queries(directory, loop.pool.structures, loop.pool.sites, loop.pending)
+            return loop, written, again
+
+        def done(result):
+            self.external, written, again = result
+            what = ("the same sites again: they still wait for results" if again else
+                    "random sites to start" if not self.external.learner.labelled else
+                    "the sites active learning asks for next")
+            self.panel.status.setText(
+                f"Wrote {len(written)} {element} {edge} queries to {directory} ({what}). Put each spectrum beside "
+                f"its structure as query-<n>.txt (or a CASTEP run of it) and Import results…; the model "
+                f"learns from those spectra alone.")
+
+        return self.runner.submit("Exporting queries", work, done, self.window._task_error("Export queries"))
 
     def import_dialog(self) -> None:
-        if self.learner is None:
-            self.window.show_error("Import results", "Train on a model and export queries first.")
+        if self.external is None:
+            self.window.show_error("Import results", "Export queries first: the results are spectra of "
+                                                     "the sites written then.")
             return
         directory = QFileDialog.getExistingDirectory(self.window, "Folder with the results", self._start_dir())
         if directory:
             self.import_results(directory)
 
     def import_results(self, directory: str):
+        """Learn from the external code's spectra of the exported queries in ``directory``
+        (those learnt in an earlier round are skipped: one folder can serve every round)."""
         from amorpha.engine.surrogate.active import import_results
 
-        learner = self.learner
+        loop = self.external
+        learner = loop.learner
 
         def work(progress, cancel):
             grid = learner.grid.energy if learner.grid is not None else None
-            edge = learner.grid.edge if learner.grid is not None else ""
-            rows, spectra = import_results(directory, grid, edge)
+            rows, spectra = import_results(directory, grid, loop.edge, skip=set(learner.labelled))
+            require(spectra.element in ("", loop.element) and spectra.edge in ("", loop.edge), "results",
+                    f"{loop.element} {loop.edge} spectra of the exported queries; these say {kind_of(spectra)}")
+            # plain two-column files name no element or edge: they are the queries' own
+            spectra = replace(spectra, element=loop.element, edge=loop.edge)
+            require(len(learner.labelled) + len(rows) >= 3, "results",
+                    f"at least three spectra to learn from; {directory} has {len(rows)}")
             learner.add(rows, spectra)
-            return learner
+            model = learner.model  # (a grouped descriptor's is fitted here, not in the window's thread)
+            model.reference = f"{directory} (imported)"
+            return rows, model
 
-        return self.runner.submit("Importing results", work, lambda _: self.set_model(learner.model),
-                                  self.window._task_error("Importing results"))
+        def done(result):
+            rows, model = result
+            loop.pending = [r for r in loop.pending if r not in set(rows.tolist())]
+            self.set_model(model)
+            if learner.curve.calls:  # from the second import on: each batch's error before it was learnt
+                self.panel.show_curves({"imported batches (before learnt)": learner.curve})
+            waiting = f"; {len(loop.pending)} exported queries still wait" if loop.pending else ""
+            self._model_note = (f"Learnt from {len(learner.labelled)} imported {loop.element} spectra "
+                                f"({len(rows)} new){waiting}. Export queries… writes the next sites.")
+            self.panel.status.setText(self._model_note)
+
+        return self.runner.submit("Importing results", work, done, self.window._task_error("Importing results"))
+
+
+@dataclass
+class ExternalLoop:
+    """Active learning with an external code as the reference: its learner, the pool of the
+    structure the queries are sites of, and the exported rows still without results."""
+
+    learner: object  # ActiveLearner
+    pool: object  # SitePool
+    atoms: object
+    element: str
+    edge: str
+    pending: list = field(default_factory=list)
 
 
 def compare_summary(curves: dict, strategy: str) -> str:

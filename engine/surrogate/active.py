@@ -154,6 +154,10 @@ class ActiveLearner:
     def add(self, rows, spectra: "SiteSpectra | np.ndarray") -> None:
         """Learn from reference spectra of ``rows``; the error is measured before they are used."""
         rows = np.asarray(rows, dtype=np.int64)
+        outside = rows[(rows < 0) | (rows >= len(self.pool))]
+        if len(outside):
+            raise ParameterError("rows", f"query-{outside[0]}: the pool has sites 0-{len(self.pool) - 1} only "
+                                         "(results of another structure's queries?)")
         if isinstance(spectra, SiteSpectra):
             if self.grid is None:
                 self.grid = spectra
@@ -300,10 +304,12 @@ def _same_kind(known: SiteSpectra, new: SiteSpectra) -> None:
                                         "(Train from folder…)")
 
 
-def import_results(directory, grid: np.ndarray | None = None, edge: str = "") -> tuple[np.ndarray, SiteSpectra]:
+def import_results(directory, grid: np.ndarray | None = None, edge: str = "",
+                   skip=()) -> tuple[np.ndarray, SiteSpectra]:
     """Pool rows and spectra from ``query-<row>.{txt,csv,dat}`` files an external code wrote, or
     from CASTEP runs of the queries (OptaDOS's ``query-<row>_core_edge.dat``: see
-    :func:`_castep_query`; ``edge``, the learner's, picks among the edges a run wrote)."""
+    :func:`_castep_query`; ``edge``, the learner's, picks among the edges a run wrote). Rows in
+    ``skip`` (learnt already: one folder serves every round) are not read."""
     from amorpha.engine.spectra import read_columns
     from amorpha.engine.spectra.castep import CORE_SUFFIX, core_seed
 
@@ -312,12 +318,14 @@ def import_results(directory, grid: np.ndarray | None = None, edge: str = "") ->
         seed = core_seed(name)
         castep = seed is not None
         stem, ext = (seed, "") if castep else os.path.splitext(name)
-        if stem.startswith("query-") and stem[6:].isdigit() and (castep or ext.lower() in (".txt", ".csv", ".dat")):
+        if stem.startswith("query-") and stem[6:].isdigit() and int(stem[6:]) not in skip \
+                and (castep or ext.lower() in (".txt", ".csv", ".dat")):
             path = os.path.join(directory, name)
             spectrum = _castep_query(directory, stem, path, edge) if castep else read_columns(path)
             rows.append(int(stem[6:]))
             spectra.append(replace(spectrum, site=int(stem[6:])))
-    require(bool(spectra), "directory", f"no query-<row>.txt spectra or query-<row>{CORE_SUFFIX} in {directory}")
+    require(bool(spectra), "directory", f"no query-<row>.txt spectra or query-<row>{CORE_SUFFIX} in {directory}"
+                                        f"{' other than those learnt already' if len(skip) else ''}")
     data = SiteSpectra.from_spectra(spectra, grid)
     return np.array(rows, dtype=np.int64), data
 

@@ -682,3 +682,60 @@ def test_a_model_whose_sites_all_look_alike_says_why_it_has_no_r2(qtbot):
     text = panel.summary.text()
     assert "held-out R² undefined (the sites' spectra do not differ from each other), cosine 1.000" in text
     assert "nan" not in text
+
+
+def test_export_queries_and_import_results_make_a_model_of_the_external_codes_spectra_alone(
+        qtbot, empty_window, silica, tmp_path):
+    """The loop with an external code: random sites first, the same ones again while their
+    results are missing, one folder for every round (what was learnt is skipped), then the sites
+    active learning asks for; the model learns from the imported spectra alone."""
+    from amorpha.engine.io import read_structure
+
+    window = empty_window
+    show(qtbot, window, silica.copy())
+    prediction = window.prediction
+
+    def run(task):
+        qtbot.waitUntil(lambda: task.finished, timeout=120000)
+
+    def written():
+        return sorted(int(p.stem[6:]) for p in tmp_path.glob("query-*.extxyz"))
+
+    run(prediction.export(str(tmp_path)))
+    first = written()
+    assert len(first) == 8 and "(random sites to start)" in window.prediction_panel.status.text()
+    back = read_structure(tmp_path / f"query-{first[0]}.extxyz")
+    assert back.get_chemical_symbols()[back.info["absorber"]] == "Si"
+    for p in tmp_path.glob("query-*.extxyz"):
+        p.unlink()
+    run(prediction.export(str(tmp_path)))  # no results yet: the same sites, not 8 more
+    assert written() == first and "still wait for results" in window.prediction_panel.status.text()
+
+    def answer(rows):
+        for row in rows:
+            np.savetxt(tmp_path / f"query-{row}.txt",
+                       np.column_stack([ENERGY, np.exp(-0.5 * (ENERGY - 5 - row % 7) ** 2)]))
+
+    answer(first[:5])
+    with qtbot.waitSignal(prediction.prediction_settled, timeout=120000):
+        run(prediction.import_results(str(tmp_path)))
+    model = prediction.model
+    assert (model.element, model.edge, model.n_train) == ("Si", "K", 5)
+    assert model.reference == f"{tmp_path} (imported)"
+    assert "Learnt from 5 imported Si spectra (5 new); 3 exported queries still wait" in \
+        window.prediction_panel.status.text()
+    assert prediction.learner is None  # no xTB run was started or mixed in
+
+    answer(first[5:])
+    with qtbot.waitSignal(prediction.prediction_settled, timeout=120000):
+        run(prediction.import_results(str(tmp_path)))  # the same folder: the first 5 are not read again
+    assert prediction.model.n_train == 8 and "(3 new)" in window.prediction_panel.status.text()
+    run(prediction.export(str(tmp_path)))
+    nxt = sorted(set(written()) - set(first))
+    assert len(nxt) == 4 and "the sites active learning asks for next" in window.prediction_panel.status.text()
+
+    np.savetxt(tmp_path / "query-99999.txt", np.column_stack([ENERGY, ENERGY]))
+    with qtbot.waitSignal(window.error_shown, timeout=30000) as blocker:
+        prediction.import_results(str(tmp_path))
+    assert "query-99999: the pool has sites 0-999 only" in blocker.args[0], blocker.args
+    assert prediction.model.n_train == 8  # nothing learnt from a bad folder
