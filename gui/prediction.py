@@ -111,8 +111,7 @@ class SpectrumPrediction(QObject):
         self.models: dict[str, SpectrumModel] = {}  # every model loaded, by model_key
         self._builtins: list[SpectrumModel] = []  # a trained model of their edge keeps them listed
         self.predicted = None  # SiteSpectra of the shown model
-        self.learner = None
-        self.pool = None
+        self.learner = None  # the last Train on this model… run's (its curve, its failures)
         self.external: ExternalLoop | None = None  # the loop with an external code (Export queries…)
         self._atoms = None
         self._picked = -1
@@ -448,7 +447,6 @@ class SpectrumPrediction(QObject):
             from amorpha.engine.tasks import sub_progress
 
             pool = self._site_pool(atoms, element, calculator, sub_progress(progress, 0, 0.05), cancel)
-            state["pool"] = pool
             from amorpha.engine.surrogate.active import ActiveLearner
 
             state["learner"] = ActiveLearner(pool.features, params, pool.descriptor.to_dict())
@@ -462,7 +460,7 @@ class SpectrumPrediction(QObject):
         def finished(learner=None):
             completed = learner is not None  # not cancelled, not failed
             learner = learner or state.get("learner")
-            self.learner, self.pool = learner, state.get("pool")
+            self.learner = learner
             skipped = learner.failures if learner is not None else []
             if completed and skipped and learner.model is None:
                 self.window.show_error("Training the spectrum model", (
