@@ -788,10 +788,15 @@ class SpectrumPrediction(QObject):
             return loop, written, again
 
         def done(result):
+            old = self.external
             self.external, written, again = result
             what = ("the same sites again: they still wait for results" if again else
                     "random sites to start" if not self.external.learner.labelled else
                     "the sites active learning asks for next")
+            if old is not None and old is not self.external and old.learner.labelled:
+                what += (f"; a new loop for this structure: the one before, with {len(old.learner.labelled)} "
+                         f"{old.element} {old.edge} spectra learnt, ends here (its model stays until Save model…"
+                         f" or another replaces it)")
             self.panel.status.setText(
                 f"Wrote {len(written)} {element} {edge} queries to {directory} ({what}). Put each spectrum beside "
                 f"its structure as query-<n>.txt (or a CASTEP run of it) and Import results…; the model "
