@@ -760,6 +760,22 @@ class SpectrumPrediction(QObject):
         if directory:
             self.export(directory)
 
+    def _loop_target(self) -> tuple:
+        """(structure, element, edge, calculator) a new external loop is for: the shown structure,
+        the model in use's edge when the structure has its element (else K)."""
+        element = self._absorber_element()
+        edge = self.model.edge if self.model is not None and self.model.element == element else "K"
+        return self._atoms, element, edge, self._calculator()
+
+    def _new_loop(self, target, progress, cancel) -> "ExternalLoop":
+        from amorpha.engine.surrogate.active import ActiveLearner, ActiveParams
+
+        atoms, element, edge, calculator = target
+        pool = self._site_pool(atoms, element, calculator, progress, cancel)
+        n = len(pool.features)  # every site may be asked for, a few at a time
+        params = ActiveParams(n_initial=min(8, n), max_calls=max(n, 3))
+        return ExternalLoop(ActiveLearner(pool.features, params, pool.descriptor.to_dict()), pool, atoms, element, edge)
+
     def export(self, directory: str):
         """Write the sites an external code should compute next (``query-<row>.extxyz``).
 
@@ -768,19 +784,15 @@ class SpectrumPrediction(QObject):
         nonsense. Its first queries are random sites of the shown structure; after each Import
         results, the sites active learning asks for next. Queries still without results are
         written again rather than new ones drawn."""
-        from amorpha.engine.surrogate.active import ActiveLearner, ActiveParams, export_queries
+        from amorpha.engine.surrogate.active import export_queries
 
-        atoms, element, calculator, loop = self._atoms, self._absorber_element(), self._calculator(), self.external
-        edge = self.model.edge if self.model is not None and self.model.element == element else "K"
+        target, loop = self._loop_target(), self.external
+        atoms, element, edge, _ = target
 
         def work(progress, cancel):
             nonlocal loop
             if loop is None or loop.atoms is not atoms or (loop.element, loop.edge) != (element, edge):
-                pool = self._site_pool(atoms, element, calculator, progress, cancel)
-                n = len(pool.features)  # every site may be asked for, a few at a time
-                params = ActiveParams(n_initial=min(8, n), max_calls=max(n, 3))
-                loop = ExternalLoop(ActiveLearner(pool.features, params, pool.descriptor.to_dict()),
-                                    pool, atoms, element, edge)
+                loop = self._new_loop(target, progress, cancel)
             again = bool(loop.pending)
             if not again:
                 loop.pending = [int(r) for r in loop.learner.next_queries()]
@@ -805,9 +817,8 @@ class SpectrumPrediction(QObject):
         return self.runner.submit("Exporting queries", work, done, self.window._task_error("Export queries"))
 
     def import_dialog(self) -> None:
-        if self.external is None:
-            self.window.show_error("Import results", "Export queries first: the results are spectra of "
-                                                     "the sites written then.")
+        if self._atoms is None and self.external is None:
+            self.window.show_error("Import results", "Open the structure the queries were exported from first.")
             return
         directory = QFileDialog.getExistingDirectory(self.window, "Folder with the results", self._start_dir())
         if directory:
@@ -815,15 +826,23 @@ class SpectrumPrediction(QObject):
 
     def import_results(self, directory: str):
         """Learn from the external code's spectra of the exported queries in ``directory``
-        (those learnt in an earlier round are skipped: one folder can serve every round)."""
-        from amorpha.engine.surrogate.active import import_results
+        (those learnt in an earlier round are skipped: one folder can serve every round). With
+        no loop running (the window was closed since the export), one starts on the shown
+        structure from everything the folder holds; each result must be of the site its query
+        names."""
+        from amorpha.engine.surrogate.active import check_queries, exported_rows, import_results
 
-        loop = self.external
-        learner = loop.learner
+        loop, target = self.external, (None if self.external is not None else self._loop_target())
 
         def work(progress, cancel):
+            nonlocal loop
+            if loop is None:
+                loop = self._new_loop(target, progress, cancel)
+                loop.pending = [r for r in exported_rows(directory) if r < len(loop.pool.features)]
+            learner = loop.learner
             grid = learner.grid.energy if learner.grid is not None else None
             rows, spectra = import_results(directory, grid, loop.edge, skip=set(learner.labelled))
+            check_queries(directory, rows, loop.pool.structures, loop.pool.sites)
             require(spectra.element in ("", loop.element) and spectra.edge in ("", loop.edge), "results",
                     f"{loop.element} {loop.edge} spectra of the exported queries; these say {kind_of(spectra)}")
             # plain two-column files name no element or edge: they are the queries' own
@@ -837,6 +856,7 @@ class SpectrumPrediction(QObject):
 
         def done(result):
             rows, model = result
+            self.external, learner = loop, loop.learner
             loop.pending = [r for r in loop.pending if r not in set(rows.tolist())]
             self.set_model(model)
             if learner.curve.calls:  # from the second import on: each batch's error before it was learnt

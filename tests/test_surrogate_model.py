@@ -9,7 +9,7 @@ from amorpha.engine.errors import ParameterError, ReadError
 from amorpha.engine.spectra import SiteSpectra
 from amorpha.engine.surrogate import metrics
 from amorpha.engine.surrogate.active import (ActiveLearner, ActiveParams, _farthest_first,
-                                              export_queries, import_results)
+                                              check_queries, export_queries, exported_rows, import_results)
 from amorpha.engine.surrogate.model import ModelMismatchError, SpectrumModel, SurrogateParams, cross_validate
 from amorpha.engine.tasks import Cancelled
 
@@ -247,6 +247,12 @@ def test_export_queries_and_import_results_continue_the_loop(tmp_path):
     np.testing.assert_allclose(spectra.intensity[1], 2 * ENERGY)
     with pytest.raises(ParameterError, match="no query"):
         import_results(tmp_path / "..")
+    rows, _ = import_results(tmp_path, skip={1})  # learnt in an earlier round: not read again
+    assert rows.tolist() == [2]
+    assert exported_rows(tmp_path) == [1, 2]
+    check_queries(tmp_path, [1, 2], structures, pool_sites)  # each is the site its row names
+    with pytest.raises(ReadError, match="query-2.extxyz: it is not site 2 of the structure"):
+        check_queries(tmp_path, [2], structures[::-1], pool_sites)  # another structure's loop
 
 
 @pytest.mark.filterwarnings("ignore:.*CASTEP")  # ASE's cell writer looks for a CASTEP binary

@@ -291,6 +291,32 @@ def export_queries(directory, structures, pool_sites: np.ndarray, rows) -> list[
     return written
 
 
+def exported_rows(directory) -> list[int]:
+    """Pool rows of the queries :func:`export_queries` wrote into ``directory``."""
+    names = (n[6:-7] for n in os.listdir(directory) if n.startswith("query-") and n.endswith(".extxyz"))
+    return sorted(int(r) for r in names if r.isdigit())
+
+
+def check_queries(directory, rows, structures, pool_sites: np.ndarray) -> None:
+    """Refuse results whose query (``query-<row>.extxyz`` beside them, where it still is) is not
+    that pool row's site: the folder belongs to another structure's loop, and its spectra would
+    be learnt as if they were of other sites."""
+    from amorpha.engine.errors import ReadError
+    from amorpha.engine.io import read_structure
+
+    for row in rows:
+        path = os.path.join(directory, f"query-{row}.extxyz")
+        if not os.path.exists(path):
+            continue
+        model, site = (int(v) for v in pool_sites[row])
+        atoms, query = structures[model], read_structure(path)
+        same = (len(query) == len(atoms) and query.info.get("absorber") == site
+                and np.allclose(query.positions, atoms.positions, atol=1e-3))
+        if not same:
+            raise ReadError(path, None, f"it is not site {site} of the structure the loop learns on "
+                                  f"({len(atoms)} atoms): results of another structure's queries?")
+
+
 def _same_kind(known: SiteSpectra, new: SiteSpectra) -> None:
     """Refuse answers of another element, edge or energy scale than the learner's first ones (xTB's
     edge-relative spectra, then CASTEP's on its own scale): stacked, they would teach nonsense."""

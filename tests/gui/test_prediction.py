@@ -734,15 +734,30 @@ def test_export_queries_and_import_results_make_a_model_of_the_external_codes_sp
     nxt = sorted(set(written()) - set(first))
     assert len(nxt) == 4 and "the sites active learning asks for next" in window.prediction_panel.status.text()
 
+    prediction.external = None  # the window closed since: the folder itself is the loop's state
+    with qtbot.waitSignal(prediction.prediction_settled, timeout=120000):
+        run(prediction.import_results(str(tmp_path)))
+    assert prediction.model.n_train == 8
+    assert "(8 new); 4 exported queries still wait" in window.prediction_panel.status.text()
+    run(prediction.export(str(tmp_path)))
+    assert set(written()) == set(first) | set(nxt) and "still wait" in window.prediction_panel.status.text()
+
+    np.savetxt(tmp_path / "query-99999.txt", np.column_stack([ENERGY, ENERGY]))
+    with qtbot.waitSignal(window.error_shown, timeout=30000) as blocker:
+        prediction.import_results(str(tmp_path))
+    assert "query-99999: the pool has sites 0-999 only" in blocker.args[0], blocker.args
+    assert prediction.model.n_train == 8  # nothing learnt from a bad folder
+    (tmp_path / "query-99999.txt").unlink()
+
     other = tmp_path / "other"  # another structure starts a loop of its own, and says so
     other.mkdir()
     show(qtbot, window, load_example("a-SiO"))
     run(prediction.export(str(other)))
     assert "a new loop for this structure: the one before, with 8 Si K spectra learnt, ends here" in \
         window.prediction_panel.status.text()
-
-    np.savetxt(tmp_path / "query-99999.txt", np.column_stack([ENERGY, ENERGY]))
+    answer(nxt)  # results of the a-SiO2 loop's queries, imported into the a-SiO loop: refused
     with qtbot.waitSignal(window.error_shown, timeout=30000) as blocker:
         prediction.import_results(str(tmp_path))
-    assert "query-99999: the pool has sites 0-" in blocker.args[0], blocker.args
-    assert prediction.model.n_train == 8  # nothing learnt from a bad folder
+    assert re.search(r"query-\d+\.extxyz: it is not site \d+ of the structure the loop learns on \(5184 atoms\)",
+                     blocker.args[0]), blocker.args
+    assert prediction.model.n_train == 8
