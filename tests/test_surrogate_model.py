@@ -251,6 +251,8 @@ def test_export_queries_and_import_results_continue_the_loop(tmp_path):
     assert rows.tolist() == [2]
     assert exported_rows(tmp_path) == [1, 2]
     check_queries(tmp_path, [1, 2], structures, pool_sites)  # each is the site its row names
+    export_queries(tmp_path / "wide", structures, np.array([[0, 0]] * 8), [7])
+    check_queries(tmp_path / "wide", [7], structures, pool_sites)  # no row 7 here: ActiveLearner.add says so
     with pytest.raises(ReadError, match="query-2.extxyz: it is not site 2 of the structure"):
         check_queries(tmp_path, [2], structures[::-1], pool_sites)  # another structure's loop
 

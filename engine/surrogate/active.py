@@ -306,7 +306,7 @@ def check_queries(directory, rows, structures, pool_sites: np.ndarray) -> None:
 
     for row in rows:
         path = os.path.join(directory, f"query-{row}.extxyz")
-        if not os.path.exists(path):
+        if not os.path.exists(path) or not 0 <= row < len(pool_sites):  # (a row outside: add refuses it)
             continue
         model, site = (int(v) for v in pool_sites[row])
         atoms, query = structures[model], read_structure(path)
@@ -314,7 +314,7 @@ def check_queries(directory, rows, structures, pool_sites: np.ndarray) -> None:
                 and np.allclose(query.positions, atoms.positions, atol=1e-3))
         if not same:
             raise ReadError(path, None, f"it is not site {site} of the structure the loop learns on "
-                                  f"({len(atoms)} atoms): results of another structure's queries?")
+                                        f"({len(atoms)} atoms): results of another structure's queries?")
 
 
 def _same_kind(known: SiteSpectra, new: SiteSpectra) -> None:
