@@ -817,7 +817,7 @@ class SpectrumPrediction(QObject):
         return self.runner.submit("Exporting queries", work, done, self.window._task_error("Export queries"))
 
     def import_dialog(self) -> None:
-        if self._atoms is None and self.external is None:
+        if self._atoms is None:
             self.window.show_error("Import results", "Open the structure the queries were exported from first.")
             return
         directory = QFileDialog.getExistingDirectory(self.window, "Folder with the results", self._start_dir())
@@ -826,13 +826,14 @@ class SpectrumPrediction(QObject):
 
     def import_results(self, directory: str):
         """Learn from the external code's spectra of the exported queries in ``directory``
-        (those learnt in an earlier round are skipped: one folder can serve every round). With
-        no loop running (the window was closed since the export), one starts on the shown
-        structure from everything the folder holds; each result must be of the site its query
-        names."""
+        (those learnt in an earlier round are skipped: one folder can serve every round). The
+        loop is the shown structure's: with none running for it (the window was closed since the
+        export, or another structure was shown), one starts from everything the folder holds;
+        each result must be of the site its query names."""
         from amorpha.engine.surrogate.active import check_queries, exported_rows, import_results
 
-        loop, target = self.external, (None if self.external is not None else self._loop_target())
+        loop = self.external if self.external is not None and self.external.atoms is self._atoms else None
+        target = None if loop is not None else self._loop_target()
 
         def work(progress, cancel):
             nonlocal loop

@@ -761,3 +761,7 @@ def test_export_queries_and_import_results_make_a_model_of_the_external_codes_sp
     assert re.search(r"query-\d+\.extxyz: it is not site \d+ of the structure the loop learns on \(5184 atoms\)",
                      blocker.args[0]), blocker.args
     assert prediction.model.n_train == 8
+    show(qtbot, window, silica.copy())  # a-SiO2 shown again: its loop picks up from the folder
+    with qtbot.waitSignal(prediction.prediction_settled, timeout=120000):
+        run(prediction.import_results(str(tmp_path)))
+    assert prediction.model.n_train == 12 and "(12 new)." in window.prediction_panel.status.text()
