@@ -767,6 +767,12 @@ class SpectrumPrediction(QObject):
         edge = self.model.edge if self.model is not None and self.model.element == element else "K"
         return self._atoms, element, edge, self._calculator()
 
+    def _shown_loop(self, target) -> "ExternalLoop | None":
+        """The running external loop if it is ``target``'s (structure, element and edge)."""
+        loop, (atoms, element, edge, _) = self.external, target
+        same = loop is not None and loop.atoms is atoms and (loop.element, loop.edge) == (element, edge)
+        return loop if same else None
+
     def _new_loop(self, target, progress, cancel) -> "ExternalLoop":
         from amorpha.engine.surrogate.active import ActiveLearner, ActiveParams
 
@@ -786,12 +792,13 @@ class SpectrumPrediction(QObject):
         written again rather than new ones drawn."""
         from amorpha.engine.surrogate.active import export_queries
 
-        target, loop = self._loop_target(), self.external
-        atoms, element, edge, _ = target
+        target = self._loop_target()
+        loop = self._shown_loop(target)
+        _, element, edge, _ = target
 
         def work(progress, cancel):
             nonlocal loop
-            if loop is None or loop.atoms is not atoms or (loop.element, loop.edge) != (element, edge):
+            if loop is None:
                 loop = self._new_loop(target, progress, cancel)
             again = bool(loop.pending)
             if not again:
@@ -827,13 +834,14 @@ class SpectrumPrediction(QObject):
     def import_results(self, directory: str):
         """Learn from the external code's spectra of the exported queries in ``directory``
         (those learnt in an earlier round are skipped: one folder can serve every round). The
-        loop is the shown structure's: with none running for it (the window was closed since the
-        export, or another structure was shown), one starts from everything the folder holds;
+        loop is the shown structure's (and edge's): with none running for it (the window was
+        closed since the export, or another structure was shown), one starts from everything the
+        folder holds;
         each result must be of the site its query names."""
         from amorpha.engine.surrogate.active import check_queries, exported_rows, import_results
 
-        loop = self.external if self.external is not None and self.external.atoms is self._atoms else None
-        target = None if loop is not None else self._loop_target()
+        target = self._loop_target()
+        loop = self._shown_loop(target)
 
         def work(progress, cancel):
             nonlocal loop
