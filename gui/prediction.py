@@ -780,7 +780,7 @@ class SpectrumPrediction(QObject):
         pool = self._site_pool(atoms, element, calculator, progress, cancel)
         n = len(pool.features)  # every site may be asked for, a few at a time
         params = ActiveParams(n_initial=min(8, n), max_calls=max(n, 3))
-        return ExternalLoop(ActiveLearner(pool.features, params, pool.descriptor.to_dict()), pool, atoms, element, edge)
+        return ExternalLoop(ActiveLearner(pool.features, params, pool.descriptor.to_dict()), pool, edge)
 
     def export(self, directory: str):
         """Write the sites an external code should compute next (``query-<row>.extxyz``).
@@ -881,14 +881,20 @@ class SpectrumPrediction(QObject):
 @dataclass
 class ExternalLoop:
     """Active learning with an external code as the reference: its learner, the pool of the
-    structure the queries are sites of, and the exported rows still without results."""
+    shown structure's sites it queries, the edge, and the exported rows still without results."""
 
     learner: object  # ActiveLearner
-    pool: object  # SitePool
-    atoms: object
-    element: str
+    pool: object  # SitePool of one structure
     edge: str
     pending: list = field(default_factory=list)
+
+    @property
+    def atoms(self):
+        return self.pool.structures[0]
+
+    @property
+    def element(self) -> str:
+        return self.pool.element
 
 
 def compare_summary(curves: dict, strategy: str) -> str:

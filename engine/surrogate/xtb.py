@@ -492,10 +492,8 @@ class XtbCalculator(ReferenceCalculator):
         return env
 
     def environments(self, atoms, index: int, context: Any = None) -> list[Cluster]:
-        radii = self.params.radii()
-        if not radii:  # the periodic cell: one
-            return [self.environment(atoms, index, context)]
-        return [self.environment(atoms, index, context, r) for r in radii]
+        # the periodic cell has no radii: one environment
+        return [self.environment(atoms, index, context, r) for r in self.params.radii() or (None,)]
 
     def key_settings(self, environment: Cluster) -> dict:
         """A cluster's key holds its own radius, so the clusters of a spread and those of
