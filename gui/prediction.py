@@ -24,10 +24,11 @@ from amorpha.engine.errors import ParameterError, require
 from amorpha.engine.spectra import SeveralEdgesError, Spectrum
 from amorpha.engine.spectra.spectrum import kind_of
 from amorpha.engine.spectra.features import feature
+from amorpha.engine.surrogate.active import ActiveParams
 from amorpha.engine.surrogate.compare import CompareParams
 from amorpha.engine.surrogate.domain import outside_note
 from amorpha.engine.surrogate.model import ModelMismatchError, SpectrumModel
-from amorpha.engine.surrogate.xtb import cluster_radii
+from amorpha.engine.surrogate.xtb import EDGES, check_edge, cluster_radii
 from amorpha.gui.panels.prediction_panel import r2_text
 
 MODEL_FILTER = "Amorpha spectrum models (*.amodel);;All files (*)"
@@ -95,6 +96,35 @@ class CompareRequest(CompareParams):
     """The Compare dialog: :class:`CompareParams` and where the sites come from."""
 
     source: str = "shown"  # "shown": the shown structure with the calculator; "folder": computed spectra
+
+
+@dataclass(frozen=True)
+class EdgeChoice:
+    """The absorbing element and edge a new model learns (Train, Export queries)."""
+
+    element: str = "Si"
+    edge: str = "K"
+
+    def validate(self) -> "EdgeChoice":
+        check_edge(self.element, self.edge)
+        return self
+
+
+@dataclass(frozen=True)
+class TrainRequest(ActiveParams, EdgeChoice):
+    """The Train dialog: :class:`ActiveParams` for the chosen element and edge."""
+
+    def validate(self, pool_size: int | None = None) -> "TrainRequest":
+        EdgeChoice.validate(self)
+        return ActiveParams.validate(self, pool_size)
+
+
+def edge_fields(elements: list[str]) -> list:
+    """The dialogs' fields for an :class:`EdgeChoice` among the shown structure's ``elements``."""
+    from amorpha.gui.build_dialogs import Field
+
+    return [Field("element", "Absorbing element", choices=tuple((e, e) for e in elements)),
+            Field("edge", "Edge", choices=tuple((e, e) for e in EDGES))]
 
 
 class SpectrumPrediction(QObject):
@@ -369,15 +399,21 @@ class SpectrumPrediction(QObject):
     def _edge_in_use(self) -> str | None:
         return model_key(self.model) if self.model is not None else None
 
-    def _calculator(self):
-        """The model's own calculator settings (so references match it), else the Preferences';
-        a periodic geometry chosen in the Preferences applies to every model: it is how a site
-        whose cluster would be too large (edge-sharing polyhedra) is computed at all."""
+    def _calculator(self, element: str | None = None, edge: str = "K"):
+        """The reference calculator of ``element``'s ``edge`` (default: the model in use's): the
+        settings of the loaded model of that edge (so references match it), else the
+        Preferences'; a periodic geometry chosen in the Preferences applies to every model: it is
+        how a site whose cluster would be too large (edge-sharing polyhedra) is computed at all."""
         from amorpha.engine.surrogate.pipeline import default_calculator
 
+        if element is None and self.model is not None:
+            element, edge = self.model.element, self.model.edge
+        key = edge_key(element or "", edge)
+        model = self.model if self.model is not None and model_key(self.model) == key else self.models.get(key)
         preferred = self.window.preferences.calculator
-        stored = self.model.metrics.get("calculator") if self.model is not None else None
+        stored = model.metrics.get("calculator") if model is not None else None
         settings = dict(stored or preferred)
+        settings["edge"] = edge
         if preferred.get("geometry") == "periodic" and "cluster_radius" in settings:  # an xTB model
             settings.update(geometry="periodic", cell_min_width=preferred.get("cell_min_width", 8.0))
         return default_calculator(settings)
@@ -393,26 +429,42 @@ class SpectrumPrediction(QObject):
         descriptor = training_descriptor(present_symbols(atoms.numbers), element, bool(atoms.pbc.all()), radius)
         return site_pool([atoms], element, descriptor, progress=progress, cancel=cancel)
 
-    def _absorber_element(self) -> str:
-        """The element a new surrogate of the shown structure is for: the model in use's when
-        the structure has it (the edge chosen in the list), else Si, else its first element."""
+    def _edge_offered(self) -> EdgeChoice:
+        """The element and edge a new surrogate of the shown structure is offered for: the
+        model in use's when the structure has its element (the edge chosen in the list), else
+        Si K, else the K edge of its heaviest element."""
         elements = present_symbols(self._atoms.numbers)
         if self.model is not None and self.model.element in elements:
-            return self.model.element
-        return "Si" if "Si" in elements else elements[0]
+            return EdgeChoice(self.model.element, self.model.edge)
+        return EdgeChoice("Si" if "Si" in elements else elements[-1], "K")
+
+    def _edge_dialog(self, title: str, defaults, fields: list, note, intro: str, action: str):
+        """A dialog of ``fields`` after the absorbing element and edge (of the shown structure's
+        elements), opened; ``note(params, count)`` is told how many sites the element has."""
+        from amorpha.gui.build_dialogs import ParamsDialog
+
+        elements = present_symbols(self._atoms.numbers)
+        dialog = ParamsDialog(title, defaults, edge_fields(elements) + fields,
+                              note=lambda p: note(p, count_element(self._atoms.numbers, p.element)),
+                              intro=intro, parent=self.window, action=action)
+        dialog.open()
+        return dialog
 
     # -- training ---------------------------------------------------------------------------
     def train_dialog(self):
-        from amorpha.gui.build_dialogs import Field, ParamsDialog
-        from amorpha.engine.surrogate.active import ActiveParams
+        from amorpha.gui.build_dialogs import Field
 
         if self._atoms is None:
             return None
-        element = self._absorber_element()
-        count = count_element(self._atoms.numbers, element)
-        cost = calculator_cost(self._calculator().settings())
-        dialog = ParamsDialog(
-            f"Train a {element} K surrogate on this model", ActiveParams(max_calls=min(60, count)),
+        offered = self._edge_offered()
+        count = count_element(self._atoms.numbers, offered.element)
+
+        def note(p, count):
+            cost = calculator_cost(self._calculator(p.element, p.edge).settings())
+            return f"{count} {p.element} sites in the pool; {cost}"
+
+        dialog = self._edge_dialog(
+            "Train a surrogate on this model", TrainRequest(element=offered.element, edge=offered.edge, max_calls=min(60, count)),
             [
                 Field("strategy", "Choose sites by", choices=(
                     ("variance", "largest reduction of the pool's variance (GP)"),
@@ -428,19 +480,17 @@ class SpectrumPrediction(QObject):
                                                           ("ridge", "ridge"), ("mlp", "MLP"))),
                 Field("seed", "Random seed", lo=0, hi=2**31 - 1),
             ],
-            note=lambda p: f"{count} {element} sites in the pool; {cost}",
-            intro=f"Active learning on the {element} sites of the shown model with GFN1-xTB "
-                  f"(qualitative) as the reference. Cancel keeps every spectrum computed so far.",
-            parent=self.window, action="Train")
-        dialog.params_accepted.connect(lambda params: self.train(params, element))
-        dialog.open()
+            note, intro="Active learning on the chosen element's sites of the shown model with GFN1-xTB "
+                        "(qualitative) as the reference. Cancel keeps every spectrum computed so far.",
+            action="Train")
+        dialog.params_accepted.connect(lambda request: self.train(request, request.element, request.edge))
         return dialog
 
-    def train(self, params, element: str = "Si"):
+    def train(self, params, element: str = "Si", edge: str = "K"):
         from amorpha.engine.surrogate.pipeline import learn
 
         atoms = self._atoms
-        calculator = self._calculator()
+        calculator = self._calculator(element, edge)
         state = {}
 
         def work(progress, cancel):
@@ -487,7 +537,7 @@ class SpectrumPrediction(QObject):
             finished(None)
             self.window._task_error("Training the spectrum model")(exc)
 
-        task = self.runner.submit(f"Active learning ({element} K, {calculator.label})", work, finished,
+        task = self.runner.submit(f"Active learning ({element} {edge}, {calculator.label})", work, finished,
                                   failed, lambda: finished(None))
         self._draw_live(task, curves)
         return task
@@ -752,20 +802,40 @@ class SpectrumPrediction(QObject):
         """The shown structure's name, as the window's title gives it."""
         return os.path.basename(getattr(self.window, "source", "") or "") or "the shown structure"
 
-    def export_dialog(self) -> None:
+    def export_dialog(self):
+        """Ask for the element and edge (those of the running loop on the shown structure, else
+        :meth:`_edge_offered`), then for the folder, then :meth:`export`."""
         if self._atoms is None:
             self.window.show_error("Export queries", "Open a structure first: the queries are its sites.")
-            return
-        directory = QFileDialog.getExistingDirectory(self.window, "Folder for the queries", self._start_dir())
-        if directory:
-            self.export(directory)
+            return None
+        loop = self.external if self.external is not None and self.external.atoms is self._atoms else None
+        offered = EdgeChoice(loop.element, loop.edge) if loop is not None else self._edge_offered()
 
-    def _loop_target(self) -> tuple:
-        """(structure, element, edge, calculator) a new external loop is for: the shown structure,
-        the model in use's edge when the structure has its element (else K)."""
-        element = self._absorber_element()
-        edge = self.model.edge if self.model is not None and self.model.element == element else "K"
-        return self._atoms, element, edge, self._calculator()
+        def note(p, count):
+            if loop is not None and (loop.element, loop.edge) == (p.element, p.edge):
+                return (f"The loop on these {count} sites goes on: {len(loop.learner.labelled)} spectra learnt"
+                        f"{f', {len(loop.pending)} queries waiting for results' if loop.pending else ''}.")
+            return f"{count} {p.element} sites; the first export writes 8 random ones."
+
+        def chosen(choice):
+            directory = QFileDialog.getExistingDirectory(self.window, "Folder for the queries", self._start_dir())
+            if directory:
+                self.export(directory, choice)
+
+        dialog = self._edge_dialog(
+            "Export queries for an external code", offered, [], note,
+            "Writes sites of the shown structure as query-<n>.extxyz (the absorber, its element and "
+            "the edge in the header) for a first-principles code. Put each spectrum beside its "
+            "structure and Import results…: a model learns from that code's spectra alone, and the "
+            "next export writes the sites it asks for.", "Choose folder…")
+        dialog.params_accepted.connect(chosen)
+        return dialog
+
+    def _loop_target(self, choice: EdgeChoice | None = None) -> tuple:
+        """(structure, element, edge, calculator) of an external loop on the shown structure:
+        ``choice``'s element and edge (default :meth:`_edge_offered`)."""
+        choice = choice or self._edge_offered()
+        return self._atoms, choice.element, choice.edge, self._calculator(choice.element, choice.edge)
 
     def _shown_loop(self, target) -> "ExternalLoop | None":
         """The running external loop if it is ``target``'s (structure, element and edge)."""
@@ -782,8 +852,9 @@ class SpectrumPrediction(QObject):
         params = ActiveParams(n_initial=min(8, n), max_calls=max(n, 3))
         return ExternalLoop(ActiveLearner(pool.features, params, pool.descriptor.to_dict()), pool, edge)
 
-    def export(self, directory: str):
-        """Write the sites an external code should compute next (``query-<row>.extxyz``).
+    def export(self, directory: str, choice: EdgeChoice | None = None):
+        """Write the sites of ``choice``'s element and edge (default :meth:`_edge_offered`) an
+        external code should compute next (``query-<row>.extxyz``).
 
         They belong to a loop of their own, :attr:`external`, whose model learns from that code's
         spectra alone: stacked onto xTB's (qualitative, other edge energies) they would teach
@@ -792,7 +863,7 @@ class SpectrumPrediction(QObject):
         written again rather than new ones drawn."""
         from amorpha.engine.surrogate.active import export_queries
 
-        target = self._loop_target()
+        target = self._loop_target(choice)
         loop = self._shown_loop(target)
         _, element, edge, _ = target
 
@@ -803,7 +874,7 @@ class SpectrumPrediction(QObject):
             again = bool(loop.pending)
             if not again:
                 loop.pending = [int(r) for r in loop.learner.next_queries()]
-            written = export_queries(directory, loop.pool.structures, loop.pool.sites, loop.pending)
+            written = export_queries(directory, loop.pool.structures, loop.pool.sites, loop.pending, loop.edge)
             return loop, written, again
 
         def done(result):
@@ -836,11 +907,17 @@ class SpectrumPrediction(QObject):
         (those learnt in an earlier round are skipped: one folder can serve every round). The
         loop is the shown structure's (and edge's): with none running for it (the window was
         closed since the export, or another structure was shown), one starts from everything the
-        folder holds;
-        each result must be of the site its query names."""
-        from amorpha.engine.surrogate.active import check_queries, exported_rows, import_results
+        folder holds, for the element and edge its queries name; each result must be of the site
+        its query names."""
+        from amorpha.engine.surrogate.active import check_queries, exported_rows, import_results, queries_edge
 
-        target = self._loop_target()
+        asked = queries_edge(directory)
+        if asked and asked[0] not in present_symbols(self._atoms.numbers):
+            self.window.show_error("Importing results", (
+                f"The queries in {directory} ask for {asked[0]} {asked[1]} spectra; the shown structure has no "
+                f"{asked[0]}: open the structure they were exported from."))
+            return None
+        target = self._loop_target(EdgeChoice(*asked) if asked else None)
         loop = self._shown_loop(target)
 
         def work(progress, cancel):
@@ -871,7 +948,7 @@ class SpectrumPrediction(QObject):
             if learner.curve.calls:  # from the second import on: each batch's error before it was learnt
                 self.panel.show_curves({"imported batches (before learnt)": learner.curve})
             waiting = f"; {len(loop.pending)} exported queries still wait" if loop.pending else ""
-            self._model_note = (f"Learnt from {len(learner.labelled)} imported {loop.element} spectra "
+            self._model_note = (f"Learnt from {len(learner.labelled)} imported {loop.element} {loop.edge} spectra "
                                 f"({len(rows)} new){waiting}. Export queries… writes the next sites.")
             self.panel.status.setText(self._model_note)
 

@@ -9,7 +9,8 @@ from amorpha.engine.errors import ParameterError, ReadError
 from amorpha.engine.spectra import SiteSpectra
 from amorpha.engine.surrogate import metrics
 from amorpha.engine.surrogate.active import (ActiveLearner, ActiveParams, _farthest_first,
-                                              check_queries, export_queries, exported_rows, import_results)
+                                              check_queries, export_queries, exported_rows, import_results,
+                                              queries_edge)
 from amorpha.engine.surrogate.model import ModelMismatchError, SpectrumModel, SurrogateParams, cross_validate
 from amorpha.engine.tasks import Cancelled
 
@@ -236,10 +237,12 @@ def test_export_queries_and_import_results_continue_the_loop(tmp_path):
 
     structures = [bulk("Si", "diamond", 5.43, cubic=True), bulk("Cu", "fcc", 3.6, cubic=True)]
     pool_sites = np.array([[0, 0], [0, 3], [1, 2]])
-    written = export_queries(tmp_path, structures, pool_sites, [1, 2])
+    assert queries_edge(tmp_path) is None
+    written = export_queries(tmp_path, structures, pool_sites, [1, 2], edge="L2,3")
     assert [p.split("/")[-1] for p in written] == ["query-1.extxyz", "query-2.extxyz"]
-    back = read_structure(written[1])
-    assert back.info["absorber"] == 2 and back.info["absorber_element"] == "Cu"
+    back = read_structure(written[1])  # what to compute, in the header the external code reads
+    assert (back.info["absorber"], back.info["absorber_element"], back.info["edge"]) == (2, "Cu", "L2,3")
+    assert queries_edge(tmp_path) == ("Si", "L2,3")  # the folder says which loop it is
     for row in (1, 2):  # what an external code would write back
         np.savetxt(tmp_path / f"query-{row}.txt", np.column_stack([ENERGY, ENERGY * row]))
     rows, spectra = import_results(tmp_path)

@@ -269,8 +269,9 @@ def _top_k_diverse(score: np.ndarray, x: np.ndarray, k: int) -> np.ndarray:
 
 # ------------------------------------------------------------------------- external codes
 
-def export_queries(directory, structures, pool_sites: np.ndarray, rows) -> list[str]:
-    """Write each queried site as an extxyz of its whole model with ``absorber=<index>`` in the header.
+def export_queries(directory, structures, pool_sites: np.ndarray, rows, edge: str = "K") -> list[str]:
+    """Write each queried site as an extxyz of its whole model with ``absorber=<index>``,
+    ``absorber_element`` and ``edge`` in the header (what the external code is to compute).
 
     ``structures`` is the list of models and ``pool_sites`` (n_pool, 2) gives, per pool row, the
     model number and the site index. The file names (``query-<row>.extxyz``) carry the pool row so
@@ -285,6 +286,7 @@ def export_queries(directory, structures, pool_sites: np.ndarray, rows) -> list[
         atoms = structures[model].copy()
         atoms.info["absorber"] = site
         atoms.info["absorber_element"] = atoms.get_chemical_symbols()[site]
+        atoms.info["edge"] = edge
         path = os.path.join(directory, f"query-{row}.extxyz")
         write_extxyz(atoms, path)
         written.append(path)
@@ -295,6 +297,25 @@ def exported_rows(directory) -> list[int]:
     """Pool rows of the queries :func:`export_queries` wrote into ``directory``."""
     names = (n[6:-7] for n in os.listdir(directory) if n.startswith("query-") and n.endswith(".extxyz"))
     return sorted(int(r) for r in names if r.isdigit())
+
+
+def queries_edge(directory) -> tuple[str, str] | None:
+    """(element, edge) the queries in ``directory`` ask for, from the first one's header line
+    alone (cheap enough for the window's thread); K for folders written before the edge was (only
+    K edges were exported then); None without queries or without an absorber element named."""
+    from ase.io.extxyz import key_val_str_to_dict
+
+    rows = exported_rows(directory) if os.path.isdir(directory) else []
+    if not rows:
+        return None  # (import_results says what is missing)
+    try:
+        with open(os.path.join(directory, f"query-{rows[0]}.extxyz"), encoding="utf-8", errors="replace") as f:
+            f.readline()
+            header = key_val_str_to_dict(f.readline())
+    except (OSError, ValueError):  # unreadable: check_queries says so when it reads the whole file
+        return None
+    element = header.get("absorber_element")
+    return (str(element), str(header.get("edge", "K"))) if element else None
 
 
 def check_queries(directory, rows, structures, pool_sites: np.ndarray) -> None:

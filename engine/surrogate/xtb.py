@@ -67,7 +67,7 @@ from typing import Any, Mapping, Optional
 import numpy as np
 
 from ..bonds import bonds
-from ..elements import symbol
+from ..elements import number, symbol
 from ..errors import ParameterError, finite_number, require
 from ..spectra.spectrum import Spectrum
 from ..tasks import CancelFn, check_cancel
@@ -121,6 +121,15 @@ def normalise_edge(edge: str) -> str:
     if text not in EDGES:
         raise ParameterError("edge", f"unknown edge {edge!r}; choose one of {', '.join(EDGES)}")
     return text
+
+
+def check_edge(element: str, edge: str) -> None:
+    """ParameterError unless ``element`` has a core level for ``edge`` below its valence shells
+    (no K edge of H or He, no L edges below Na: :data:`EDGES`)."""
+    core_l, z_min = EDGES[normalise_edge(edge)]
+    require(number(element) >= z_min, "edge",
+            f"{element} has no {normalise_edge(edge)} edge: its {('s', 'p', 'd')[core_l]} core level "
+            f"exists from {symbol(z_min)} (Z = {z_min}) on")
 
 
 def final_l(edge: str) -> tuple[int, ...]:
@@ -452,11 +461,8 @@ class XtbCalculator(ReferenceCalculator):
     def check_site(self, atoms, index: int) -> int:
         index = super().check_site(atoms, index)
         z = int(atoms.numbers[index])
-        core_l, z_min = EDGES[self.edge]
         sym = symbol(z)
-        require(z >= z_min, "edge",
-                f"{sym} has no {self.edge} edge in xTB: its {('s', 'p', 'd')[core_l]} core level "
-                f"exists from {symbol(z_min)} (Z = {z_min}) on")
+        check_edge(sym, self.edge)
         zmax = int(np.max(atoms.numbers))
         require(zmax <= MAX_Z, "atoms",
                 f"{self.params.method} has parameters for H to Rn (Z <= {MAX_Z}); the model "

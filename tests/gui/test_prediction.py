@@ -607,7 +607,19 @@ def test_compare_dialog_defaults_to_a_small_budget_and_refuses_bad_settings(qtbo
     assert not ok.isEnabled() and "max_calls" in dialog.error_label.text()
     dialog.reject()
     dialog = window.prediction.train_dialog()  # its OK says what it starts too
-    assert dialog.buttons.button(QDialogButtonBox.Ok).text() == "Train"
+    ok = dialog.buttons.button(QDialogButtonBox.Ok)
+    assert ok.text() == "Train" and "1000 Si sites in the pool" in dialog.note_label.text()
+    element, edge = dialog.editors["element"].widget, dialog.editors["edge"].widget
+    assert [element.itemText(k) for k in range(element.count())] == ["O", "Si"]  # the structure's
+    element.setCurrentText("O")
+    edge.setCurrentText("L2,3")  # no 2p core level in O
+    assert not ok.isEnabled() and "O has no L2,3 edge" in dialog.error_label.text()
+    edge.setCurrentText("K")
+    request = dialog.check()
+    assert (request.element, request.edge, request.strategy) == ("O", "K", "variance")
+    assert "2000 O sites in the pool" in dialog.note_label.text() and ok.isEnabled()
+    assert window.prediction._calculator("O", "K").settings()["edge"] == "K"
+    assert window.prediction._calculator("Si", "L2,3").settings()["edge"] == "L2,3"
     dialog.reject()
 
 
@@ -705,7 +717,7 @@ def test_export_queries_and_import_results_make_a_model_of_the_external_codes_sp
     first = written()
     assert len(first) == 8 and "(random sites to start)" in window.prediction_panel.status.text()
     back = read_structure(tmp_path / f"query-{first[0]}.extxyz")
-    assert back.get_chemical_symbols()[back.info["absorber"]] == "Si"
+    assert back.get_chemical_symbols()[back.info["absorber"]] == "Si" and back.info["edge"] == "K"
     for p in tmp_path.glob("query-*.extxyz"):
         p.unlink()
     run(prediction.export(str(tmp_path)))  # no results yet: the same sites, not 8 more
@@ -722,7 +734,7 @@ def test_export_queries_and_import_results_make_a_model_of_the_external_codes_sp
     model = prediction.model
     assert (model.element, model.edge, model.n_train) == ("Si", "K", 5)
     assert model.reference == f"{tmp_path} (imported)"
-    assert "Learnt from 5 imported Si spectra (5 new); 3 exported queries still wait" in \
+    assert "Learnt from 5 imported Si K spectra (5 new); 3 exported queries still wait" in \
         window.prediction_panel.status.text()
     assert prediction.learner is None  # no xTB run was started or mixed in
 
@@ -765,3 +777,49 @@ def test_export_queries_and_import_results_make_a_model_of_the_external_codes_sp
     with qtbot.waitSignal(prediction.prediction_settled, timeout=120000):
         run(prediction.import_results(str(tmp_path)))
     assert prediction.model.n_train == 12 and "(12 new)." in window.prediction_panel.status.text()
+
+
+def test_export_asks_the_element_and_edge_and_import_takes_them_from_the_folder(
+        qtbot, empty_window, silica, tmp_path, monkeypatch):
+    """Export queries… asks which element and edge (here O K of a-SiO2, not the Si K of the
+    model offered first) and writes them into each query's header; Import results with no loop
+    running learns that element and edge from the folder, whatever model is in use; a folder of
+    another element's queries is refused with the structure it needs."""
+    from PySide6.QtWidgets import QDialogButtonBox, QFileDialog
+
+    from amorpha.engine.io import read_structure
+
+    window = empty_window
+    show(qtbot, window, silica.copy())
+    prediction = window.prediction
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a: str(tmp_path))
+    dialog = prediction.export_dialog()
+    qtbot.waitExposed(dialog)
+    assert dialog.editors["element"].widget.currentText() == "Si"  # no model in use: Si K first
+    dialog.editors["element"].widget.setCurrentText("O")
+    assert "2000 O sites; the first export writes 8 random ones" in dialog.note_label.text()
+    with qtbot.waitSignal(window.runner.task_finished, timeout=120000):
+        dialog.buttons.button(QDialogButtonBox.Ok).click()
+    assert "Wrote 8 O K queries" in window.prediction_panel.status.text()
+    rows = sorted(int(p.stem[6:]) for p in tmp_path.glob("query-*.extxyz"))
+    query = read_structure(tmp_path / f"query-{rows[0]}.extxyz")
+    assert (query.info["absorber_element"], query.info["edge"]) == ("O", "K")
+
+    for row in rows[:4]:
+        np.savetxt(tmp_path / f"query-{row}.txt", np.column_stack([ENERGY, np.exp(-0.5 * (ENERGY - 8 - row % 3) ** 2)]))
+    prediction.external = None  # a new session: only the folder knows the loop
+    with qtbot.waitSignal(prediction.prediction_settled, timeout=120000):
+        prediction.import_results(str(tmp_path))
+    assert (prediction.model.element, prediction.model.edge, prediction.model.n_train) == ("O", "K", 4)
+    assert "Learnt from 4 imported O K spectra (4 new); 4 exported queries still wait" in \
+        window.prediction_panel.status.text()
+    dialog = prediction.export_dialog()  # the running loop is offered, and says where it stands
+    assert dialog.editors["element"].widget.currentText() == "O"
+    assert "The loop on these 2000 sites goes on: 4 spectra learnt, 4 queries waiting" in dialog.note_label.text()
+    dialog.reject()
+
+    show(qtbot, window, load_example("a-Si"))  # no O: the folder's queries cannot be its sites
+    errors = []
+    monkeypatch.setattr(window, "show_error", lambda title, text: errors.append(text))
+    assert prediction.import_results(str(tmp_path)) is None
+    assert "ask for O K spectra; the shown structure has no O: open the structure they were exported from" in errors[0]
