@@ -163,7 +163,7 @@ def _apply_view_options(window, args: argparse.Namespace) -> None:
             names = ", ".join(n for n in window.atoms.arrays if n not in ("numbers", "positions"))
             window.show_error("Colour by", f"no per-atom array '{args.color_by}'; this model has: {names}")
         else:
-            window.view_panel.color_combo.setCurrentText(args.color_by)
+            window.view_panel.set_color_key(args.color_by)
     if args.dock:
         window.docks[args.dock].raise_()
     if args.select is not None:

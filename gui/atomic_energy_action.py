@@ -38,7 +38,7 @@ def compute_atomic_energy(window) -> None:
 
     def apply(atoms, excess):
         window._add_columns(atoms, {COLUMN: excess})
-        window.view_panel.color_combo.setCurrentText(COLUMN)
+        window.view_panel.set_color_key(COLUMN)
         window.statusBar().showMessage(
             f"Excess energy: mean {1e3 * float(np.mean(excess)):.1f} meV/atom, "
             f"{float(np.mean(excess > 0.05)):.1%} of atoms above 50 meV (EMT model)", 15000)

@@ -192,6 +192,6 @@ class GbSearchController(QObject):
         best = self.result.best
         self.window.set_model(atoms, f"GB search best: {best.candidate.boundary.name}, "
                                      f"γ = {best.gamma:.4f} J/m²")
-        self.window.view_panel.color_combo.setCurrentText("site_energy")
+        self.window.view_panel.set_color_key("site_energy")
         self.window.color_by("site_energy")  # also when the combo already showed it
         self.best_shown.emit()

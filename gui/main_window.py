@@ -59,7 +59,7 @@ from amorpha.engine.bonds import (
 from amorpha.engine.order.local_order import compute_steinhardt, compute_tetrahedral
 from amorpha.engine.order.rings import compute_rings
 from amorpha.engine.spectra import SpectrumError
-from amorpha.engine.spectra.features import feature
+from amorpha.gui.columns import column_label
 from amorpha.engine.surrogate.domain import FAR
 from amorpha.engine.surrogate.model import ModelMismatchError
 from amorpha.gui.atomic_energy_action import add_atomic_energy_action
@@ -139,11 +139,6 @@ class FrameSlider(QWidget):
             w.blockSignals(False)
         self.total.setText(f"of {n}")
         self.setVisible(n > 1)
-
-
-#: units of the per-atom arrays the engine writes, for the colour bar
-ARRAY_UNITS = {"site_energy": "eV above the bulk", "emt_energy": "eV",
-               "training_distance": feature("training_distance").unit}
 
 
 def fixed_range(name: str, values: np.ndarray) -> tuple[float | None, float | None]:
@@ -773,7 +768,7 @@ class MainWindow(QMainWindow):
             self.structure_panel.show_bonds(cutoffs, counts)
             self.structure_panel.show_coordination(atoms.numbers, coordination)
             self.view_panel.set_color_choices(per_atom_scalars(atoms))
-            if self.view_panel.color_combo.currentText() == "coordination":
+            if self.view_panel.color_key() == "coordination":
                 self.color_by("coordination")
             self.statusBar().showMessage(
                 f"{self.source}: {len(atoms):,} atoms, {sum(counts.values()):,} bonds", 8000
@@ -843,8 +838,8 @@ class MainWindow(QMainWindow):
         self.atoms.arrays[name] = np.asarray(values, dtype=float)
         if new:
             self.view_panel.set_color_choices(per_atom_scalars(self.atoms))
-        if self.view_panel.color_combo.currentText() != name:
-            self.view_panel.color_combo.setCurrentText(name)
+        if self.view_panel.color_key() != name:
+            self.view_panel.set_color_key(name)
         self.viewer.color_by(self.atoms.arrays[name], label, "viridis", *fixed_range(name, values))
 
     def _add_columns(self, atoms: Atoms, arrays: dict) -> None:
@@ -852,8 +847,8 @@ class MainWindow(QMainWindow):
         for name, values in arrays.items():
             atoms.arrays[name] = np.asarray(values)
         self.view_panel.set_color_choices(per_atom_scalars(atoms))
-        if self.view_panel.color_combo.currentText() in arrays:
-            self.color_by(self.view_panel.color_combo.currentText())
+        if self.view_panel.color_key() in arrays:
+            self.color_by(self.view_panel.color_key())
 
     def compute_rings(self, params) -> None:
         self.rings_panel.set_busy(True, "Searching rings…")
@@ -921,10 +916,8 @@ class MainWindow(QMainWindow):
         if name == ELEMENT or name not in self.atoms.arrays:
             self.viewer.color_by_element()
         else:
-            unit = ARRAY_UNITS.get(name)
             values = np.asarray(self.atoms.arrays[name], dtype=float)
-            self.viewer.color_by(values, f"{name} ({unit})" if unit else name, "viridis",
-                                 *fixed_range(name, values))
+            self.viewer.color_by(values, column_label(name), "viridis", *fixed_range(name, values))
 
     def apply_slab(self, settings) -> None:
         if self.atoms is None or settings is None:

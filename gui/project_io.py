@@ -80,7 +80,7 @@ class ProjectIO(QObject):
             project.results[MEASURED_KEY] = measured
         project.view = {
             "source": w.source,
-            "color_by": w.view_panel.color_combo.currentText(),
+            "color_by": w.view_panel.color_key(),
             "selected": int(w.prediction._picked),
             # the Order panel's histograms: columns of the model, drawn again on restore
             "order_values": [n for n in w.order_panel.values if n in w.atoms.arrays],
@@ -123,7 +123,7 @@ class ProjectIO(QObject):
             if view.get("order_shown") in w.order_panel.values:
                 w.order_panel.value_choice.setCurrentText(view["order_shown"])
             if view.get("color_by") and view["color_by"] in w.atoms.arrays:
-                w.view_panel.color_combo.setCurrentText(view["color_by"])
+                w.view_panel.set_color_key(view["color_by"])
             if view.get("selected", -1) >= 0:
                 w.select_atom(int(view["selected"]))
             trajectory = view.get("trajectory")  # after the bonds: their status message would hide its
@@ -224,7 +224,7 @@ class ProjectIO(QObject):
         arrays = tuple((k, id(v)) for k, v in w.atoms.arrays.items()) if w.atoms is not None else ()
         return (id(w.atoms), arrays, tuple(id(s) for s in w.spectrum_panel.spectra), id(w.measured.low_loss),
                 id(w.prediction.model), id(w.rings_panel.result),
-                w.view_panel.color_combo.currentText(), w.prediction._picked)
+                w.view_panel.color_key(), w.prediction._picked)
 
     def clean_exit(self) -> None:
         """The session ends normally: nothing to recover next time."""

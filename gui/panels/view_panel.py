@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from amorpha.gui.columns import column_title
 from amorpha.gui.panels.widgets import double_spin, form_box
 
 ELEMENT = "Element"
@@ -52,7 +53,7 @@ def slab_geometry(
 class ViewPanel(QWidget):
     """Controls that change how the model is drawn, never the model."""
 
-    color_by_changed = Signal(str)
+    color_by_changed = Signal(str)  # the column's key (ELEMENT for element colours)
     projection_changed = Signal(bool)  # orthographic?
     bonds_toggled = Signal(bool)
     reset_requested = Signal()
@@ -60,12 +61,12 @@ class ViewPanel(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        # items show a column's title and hold its key (column_title)
         self.color_combo = QComboBox()
-        self.color_combo.addItem(ELEMENT)
-        self.color_combo.currentTextChanged.connect(self.color_by_changed)
+        self.color_combo.addItem(ELEMENT, ELEMENT)
+        self.color_combo.currentIndexChanged.connect(self._chosen)
         # the colouring asked for: kept while a new frame lacks its array until it is computed again
         self._wanted = ELEMENT
-        self.color_combo.currentTextChanged.connect(self._want)
         self.projection = QComboBox()
         self.projection.addItems(["Perspective", "Orthographic"])
         self.projection.currentIndexChanged.connect(
@@ -76,9 +77,8 @@ class ViewPanel(QWidget):
         self.bonds_box.toggled.connect(self.bonds_toggled)
         reset = QPushButton("Reset view")
         reset.clicked.connect(self.reset_requested)
-        # the list on a row of its own: the per-atom arrays have long names
-        # ("predicted_edge_energy") that a field beside a label cut at the dock's usual width
-        self.color_combo.currentTextChanged.connect(self.color_combo.setToolTip)
+        # the list on a row of its own: the columns have long titles ("Steinhardt ŵ6
+        # (normalised), neighbour-averaged") that a field beside a label cut at the dock's width
         display = form_box("Display", [QLabel("Colour by"), self.color_combo,
                                        ("Projection", self.projection), self.bonds_box, reset])
 
@@ -106,21 +106,44 @@ class ViewPanel(QWidget):
         layout.addWidget(slab)
         layout.addStretch(1)
 
-    def _want(self, name: str) -> None:
-        self._wanted = name
+    def color_key(self) -> str:
+        """The key of the column the atoms are coloured by (ELEMENT for element colours)."""
+        return self.color_combo.currentData() or ELEMENT
+
+    def color_keys(self) -> list[str]:
+        """The keys offered, in the list's order."""
+        return [self.color_combo.itemData(k) for k in range(self.color_combo.count())]
+
+    def set_color_key(self, key: str) -> None:
+        """Colour by the column ``key`` if it is offered (as a user choosing it in the list)."""
+        index = self.color_combo.findData(key)
+        if index >= 0:
+            self.color_combo.setCurrentIndex(index)
+
+    def _chosen(self, _index: int) -> None:
+        self._wanted = self.color_key()
+        self._announce()
+
+    def _announce(self) -> None:
+        key = self.color_key()
+        # the tooltip names the key too: what --color-by and scripts call the column
+        self.color_combo.setToolTip(key if key == ELEMENT else f"{column_title(key)}: per-atom array '{key}'")
+        self.color_by_changed.emit(key)
 
     def set_color_choices(self, names: list[str]) -> None:
-        """Offer "Element" plus the model's per-atom arrays; keep the choice if still there, and
-        take back the one asked for when its array is there again (coordination, computed after
-        each new frame of a trajectory)."""
-        current = self.color_combo.currentText()
+        """Offer "Element" plus the model's per-atom arrays (by title); keep the choice if still
+        there, and take back the one asked for when its array is there again (coordination,
+        computed after each new frame of a trajectory)."""
+        current = self.color_key()
         self.color_combo.blockSignals(True)
         self.color_combo.clear()
-        self.color_combo.addItems([ELEMENT] + names)
-        self.color_combo.setCurrentText(next((c for c in (self._wanted, current) if c in names), ELEMENT))
+        for key in [ELEMENT] + names:
+            self.color_combo.addItem(column_title(key), key)
+        self.color_combo.setCurrentIndex(self.color_combo.findData(
+            next((c for c in (self._wanted, current) if c in names), ELEMENT)))
         self.color_combo.blockSignals(False)
-        if self.color_combo.currentText() != current:
-            self.color_by_changed.emit(self.color_combo.currentText())
+        if self.color_key() != current:
+            self._announce()
 
     def slab_settings(self) -> Optional[tuple[str, float, float]]:
         if not self.slab_on.isChecked():

@@ -32,7 +32,7 @@ def test_energy_column_colours_the_boundary(qtbot, empty_window):
     near = np.minimum.reduce([np.abs(z), np.abs(z - height / 2), np.abs(z - height)]) < 1.5
     far = np.minimum.reduce([np.abs(z - height / 4), np.abs(z - 3 * height / 4)]) < 1.5
     assert excess[near].mean() > 0.05 and np.abs(excess[far]).mean() < 0.01
-    assert window.view_panel.color_combo.currentText() == COLUMN
+    assert window.view_panel.color_key() == COLUMN
     assert "Excess energy" in window.statusBar().currentMessage()
 
 

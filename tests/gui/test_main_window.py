@@ -44,9 +44,9 @@ def test_default_model_shows_quartz_with_bonds(window):
     si = window.atoms.numbers == 14
     assert np.all(cn[si] == 4) and np.all(cn[~si] == 2)
     assert window.bond_list.n_pairs == 2 * 4 * 192
-    assert "coordination" in [
-        window.view_panel.color_combo.itemText(k) for k in range(window.view_panel.color_combo.count())
-    ]
+    assert "coordination" in window.view_panel.color_keys()
+    combo = window.view_panel.color_combo  # the list shows titles, the keys stay behind them
+    assert combo.itemText(window.view_panel.color_keys().index("coordination")) == "Coordination number"
 
 
 def test_open_extxyz_offers_its_arrays_for_colouring(qtbot, window, tmp_path):
@@ -55,9 +55,10 @@ def test_open_extxyz_offers_its_arrays_for_colouring(qtbot, window, tmp_path):
     write(tmp_path / "q.extxyz", atoms)
     open_and_wait(qtbot, window, tmp_path / "q.extxyz")
     assert window.viewer.n_atoms == len(atoms)
-    choices = [window.view_panel.color_combo.itemText(k) for k in range(window.view_panel.color_combo.count())]
+    choices = window.view_panel.color_keys()
     assert "height" in choices and "coordination" in choices
-    window.view_panel.color_combo.setCurrentText("height")  # colours via the viewer, no error
+    window.view_panel.set_color_key("height")  # colours via the viewer, no error
+    assert window.view_panel.color_combo.currentText() == "height"  # not one of ours: its key is its title
     assert window.last_error == ""
 
 
@@ -138,14 +139,14 @@ def test_trajectory_frames(qtbot, window, tmp_path):
     write(tmp_path / "traj.extxyz", frames)
     open_and_wait(qtbot, window, tmp_path / "traj.extxyz")
     assert window.frames.isVisible() and window.frames.slider.maximum() == 2
-    window.view_panel.color_combo.setCurrentText("coordination")  # as a user picks it
+    window.view_panel.set_color_key("coordination")  # as a user picks it
     with qtbot.waitSignal(window.model_ready, timeout=30000):
         window.frames.slider.setValue(2)
     assert window.frame == 2 and window.frames.spin.value() == 3  # "3 of 3", as the panel says
     assert window.atoms.positions[0, 0] == pytest.approx(frames[2].positions[0, 0])
     # the new frame's coordination arrives after it: the colouring asked for comes back with it
-    qtbot.waitUntil(lambda: window.view_panel.color_combo.currentText() == "coordination", timeout=30000)
-    assert window.viewer.colorbar.info[3] == "coordination"
+    qtbot.waitUntil(lambda: window.view_panel.color_key() == "coordination", timeout=30000)
+    assert window.viewer.colorbar.info[3] == "Coordination number"
     window.frames.spin.setValue(1)
     qtbot.waitUntil(lambda: window.frame == 0, timeout=30000)
 

@@ -48,8 +48,7 @@ def rings(qtbot, win, definition="primitive", max_size=24):
 
 
 def choices(win):
-    combo = win.view_panel.color_combo
-    return [combo.itemText(k) for k in range(combo.count())]
+    return win.view_panel.color_keys()
 
 
 def atoms_of(result, ring_ids):
@@ -80,7 +79,7 @@ def test_cristobalite_rings_histogram_bar_and_row_selection(qtbot, window, tmp_p
 
     assert "ring_count" in choices(window) and "ring_min_size" in choices(window)
     assert window.atoms.arrays["ring_count"][window.atoms.numbers == 14].min() > 0
-    window.view_panel.color_combo.setCurrentText("ring_count")
+    window.view_panel.set_color_key("ring_count")
     assert window.last_error == ""
 
     out = tmp_path / "rings.csv"
@@ -173,14 +172,14 @@ def test_tetrahedral_and_steinhardt_columns(qtbot, window):
     assert np.allclose(q[window.atoms.numbers == 14], 0.99965, atol=1e-5)
     assert np.isnan(q[window.atoms.numbers == 8]).all()
     assert "tetrahedral_q" in choices(window)
-    window.view_panel.color_combo.setCurrentText("tetrahedral_q")
+    window.view_panel.set_color_key("tetrahedral_q")
 
     order.l_value.setValue(6)
     order.averaged.setChecked(True)
     run(qtbot, window, order.steinhardt_button)
     assert {"q6", "q6_avg"} <= set(choices(window))
     assert order.value_choice.currentText() == "q6_avg"
-    assert window.view_panel.color_combo.currentText() == "tetrahedral_q"
+    assert window.view_panel.color_key() == "tetrahedral_q"
     assert window.last_error == ""
 
 

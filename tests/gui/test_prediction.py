@@ -92,7 +92,7 @@ def test_dragging_the_energy_marker_colours_atoms_by_their_intensity_there(qtbot
     expected = [np.interp(6.1, predicted.energy, row) for row in predicted.intensity]
     np.testing.assert_allclose(column[predicted.sites], expected, rtol=1e-12)
     assert np.isnan(column[window.atoms.numbers == 8]).all()  # O has no Si K spectrum
-    assert window.view_panel.color_combo.currentText() == "predicted_intensity"
+    assert window.view_panel.color_key() == "predicted_intensity"
     assert window.viewer.colorbar.info[3] == "Si K intensity at 6.1 eV (predicted)"
     panel.marker.setValue(9.0)
     assert not np.allclose(window.atoms.arrays["predicted_intensity"][predicted.sites], expected)
@@ -118,13 +118,13 @@ def test_dragging_the_energy_marker_colours_atoms_by_their_intensity_there(qtbot
     assert window.viewer.colorbar.info[1:3] == scale
     panel.marker.setValue(7.0)  # dragging the marker goes back to the intensity there
     assert window.prediction_panel.feature_key() == "intensity"
-    assert window.view_panel.color_combo.currentText() == "predicted_intensity"
+    assert window.view_panel.color_key() == "predicted_intensity"
     window.prediction_panel.show_feature("edge_energy")
     with qtbot.waitSignal(window.prediction.prediction_settled, timeout=60000):
         window.prediction.structure_shown(window.atoms)  # a new frame: the old sites' marker goes
         assert not panel.marker.isVisible()
     # ... and the chosen feature follows the new prediction
-    assert window.view_panel.color_combo.currentText() == "predicted_edge_energy"
+    assert window.view_panel.color_key() == "predicted_edge_energy"
 
 
 def test_model_without_its_element_and_damaged_files(qtbot, empty_window, model_file, tmp_path):

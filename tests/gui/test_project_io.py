@@ -38,7 +38,7 @@ def test_save_and_reopen_what_is_on_screen(qtbot, empty_window, tmp_path):
     order.l_value.setValue(6)
     order.steinhardt_button.click()
     qtbot.waitUntil(lambda: "q6" in order.values, timeout=60000)
-    window.view_panel.color_combo.setCurrentText("coordination")
+    window.view_panel.set_color_key("coordination")
     window.select_atom(3)
     window.prediction_panel.show_feature("peak_energy")  # the atoms follow it once predicted
     path = tmp_path / "work.amorpha"
@@ -57,7 +57,7 @@ def test_save_and_reopen_what_is_on_screen(qtbot, empty_window, tmp_path):
         np.testing.assert_array_equal(spectrum.intensity, window.spectrum_panel.group("measured")[0].intensity)
         a, b = window.rings_panel.result, other.rings_panel.result
         assert b.n_rings == a.n_rings and b.histogram() == a.histogram() != {}
-        assert other.view_panel.color_combo.currentText() == "coordination"
+        assert other.view_panel.color_key() == "coordination"
         assert other.prediction._picked == 3
         assert other.prediction_panel.feature_key() == "peak_energy"
         # what was drawn from those results comes back too: the highlighted bar, the q6 histogram
