@@ -463,8 +463,9 @@ class SpectrumPrediction(QObject):
             cost = calculator_cost(self._calculator(p.element, p.edge).settings())
             return f"{count} {p.element} sites in the pool; {cost}"
 
+        defaults = TrainRequest(element=offered.element, edge=offered.edge, max_calls=min(60, count))
         dialog = self._edge_dialog(
-            "Train a surrogate on this model", TrainRequest(element=offered.element, edge=offered.edge, max_calls=min(60, count)),
+            "Train a surrogate on this model", defaults,
             [
                 Field("strategy", "Choose sites by", choices=(
                     ("variance", "largest reduction of the pool's variance (GP)"),

@@ -77,8 +77,8 @@ class ViewPanel(QWidget):
         self.bonds_box.toggled.connect(self.bonds_toggled)
         reset = QPushButton("Reset view")
         reset.clicked.connect(self.reset_requested)
-        # the list on a row of its own: the columns have long titles ("Steinhardt ŵ6
-        # (normalised), neighbour-averaged") that a field beside a label cut at the dock's width
+        # the list on a row of its own: the columns' titles ("Distance to training sites") run
+        # to ~27 characters, which a field beside a label would cut at the dock's usual width
         display = form_box("Display", [QLabel("Colour by"), self.color_combo,
                                        ("Projection", self.projection), self.bonds_box, reset])
 

@@ -102,7 +102,7 @@ def test_search_follows_live_and_shows_the_best_coloured_by_energy(qtbot, window
     site = atoms.arrays["site_energy"]
     gamma = site.sum() / (2 * atoms.info["boundary_area"]) * EV_PER_A2_TO_J_PER_M2
     assert gamma == pytest.approx(gammas.min(), abs=1e-6)
-    assert window.viewer.colorbar.info[3] == "Grain-boundary site energy (eV above the bulk)"
+    assert window.viewer.colorbar.info[3] == "Site energy (eV above the bulk)"
     assert window.view_panel.color_key() == "site_energy"
     assert panel.best_button.isEnabled() and not panel.stop_button.isEnabled()
 
