@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtCore import QPoint
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QLinearGradient, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QLinearGradient, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QWidget
 
 from .colormap import colormap_lut, is_flat
@@ -86,10 +86,11 @@ class ColorBarOverlay(QWidget):
         metrics = self.fontMetrics()
         bold = QFont(self.font())
         bold.setBold(True)
-        width = max(
-            QFontMetrics(bold).horizontalAdvance(self.info[3]) + 16,
-            max(metrics.horizontalAdvance(t) for t in self._ticks) + self.BAR_W + 18,
-        )
+        # the plate behind the text is the label's row and the bar's column, not their bounding
+        # box: a long label ("Distance to training sites (1 = ...)") would dim a wide block of atoms
+        self._label_w = QFontMetrics(bold).horizontalAdvance(self.info[3]) + 16
+        self._column_w = max(metrics.horizontalAdvance(t) for t in self._ticks) + self.BAR_W + 18
+        width = max(self._label_w, self._column_w)
         parent_h = self.parentWidget().height()
         bar_h = int(min(self.BAR_H, max(40, parent_h - 2 * self.MARGIN - 40)))
         height = bar_h + metrics.height() + 16
@@ -104,8 +105,13 @@ class ColorBarOverlay(QWidget):
         painter.setRenderHint(QPainter.Antialiasing)
         painter.setPen(Qt.NoPen)
         painter.setBrush(self._background)
-        painter.drawRoundedRect(QRectF(self.rect()), 4, 4)
         metrics = self.fontMetrics()
+        row = metrics.height() + 8
+        plate = QPainterPath()
+        plate.addRoundedRect(QRectF(self.width() - self._label_w, 0, self._label_w, row), 4, 4)
+        plate.addRoundedRect(QRectF(self.width() - self._column_w, row - 4, self._column_w,
+                                    self.height() - row + 4), 4, 4)
+        painter.drawPath(plate.simplified())  # one union: no darker strip where the two overlap
         text = QColor("white")
         painter.setPen(text)
         bold = QFont(self.font())
