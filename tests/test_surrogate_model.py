@@ -198,6 +198,10 @@ def test_a_tie_is_kept_only_by_an_untied_model_of_the_same_edge_and_calculator()
     own = trained()
     own.tie_onset(average, 1850.0, "quartz")
     assert not own.inherit_tie(tied) and "quartz" in own.onset_at["from"]
+    # settings stored before radius_spread existed (the built-in O K model) against those of a
+    # model trained now with them, which name its default: the same calculation
+    assert trained(radius_spread=0.0, radius_points=3).inherit_tie(tied)
+    assert not trained(radius_spread=0.2, radius_points=3).inherit_tie(tied)
 
 
 def test_farthest_first_picks_the_corners_of_a_square():

@@ -163,3 +163,17 @@ class ReferenceCalculator(ABC):
         out.source = self.label
         return out
 
+
+
+def comparable_settings(settings: dict | None) -> dict:
+    """A model's stored calculator settings as today's code writes them, the tblite version left
+    out: the defaults of settings added since are filled in, so a model trained before
+    ``radius_spread`` existed (the built-in O K one) and one trained now with its settings
+    compare equal. Empty when none are stored."""
+    s = dict(settings or {})
+    s.pop("tblite", None)
+    if s.get("calculator") == "xtb":
+        from .xtb import XtbParams
+
+        s.update(XtbParams.from_dict(s).to_dict())
+    return s

@@ -427,10 +427,10 @@ class SpectrumModel:
         the calculator's energy reference, which the sites a model learned from do not move. A model
         trained in the window with the built-in model's calculator is then placed like it. True
         when taken."""
+        from .calculator import comparable_settings
+
         def calculator(model):
-            settings = dict(model.metrics.get("calculator") or {})
-            settings.pop("tblite", None)
-            return settings
+            return comparable_settings(model.metrics.get("calculator"))
 
         if other is None or other.onset_at is None or self.onset_at is not None:
             return False
