@@ -59,10 +59,10 @@ from amorpha.engine.bonds import (
 from amorpha.engine.order.local_order import compute_steinhardt, compute_tetrahedral
 from amorpha.engine.order.rings import compute_rings
 from amorpha.engine.spectra import SpectrumError
-from amorpha.gui.columns import column_label
 from amorpha.engine.surrogate.domain import FAR
 from amorpha.engine.surrogate.model import ModelMismatchError
 from amorpha.gui.atomic_energy_action import add_atomic_energy_action
+from amorpha.gui.columns import column_label
 from amorpha.gui.saving import save_as
 from amorpha.gui.build_menu import BUILDERS, MODIFIERS
 from amorpha.gui.panels.order_panel import ANGLES, GR, SQ, OrderPanel
