@@ -115,6 +115,7 @@ class PredictionPanel(QWidget):
         self.curve_plot.setMinimumHeight(170)
         self.curve_plot.setLabel("bottom", "calculator calls")
         self.curve_plot.setLabel("left", "RMSE (unseen sites)")
+        self.curve_plot.setLimits(xMin=0, yMin=0)  # neither calls nor errors run below 0
         self.curve_plot.getAxis("left").enableAutoSIPrefix(False)  # 0.02, not "20 (x0.001)"
         self.curve_plot.showGrid(x=True, y=True, alpha=0.2)
         self.curve_plot.addLegend(offset=(-10, 10))
@@ -221,3 +222,10 @@ class PredictionPanel(QWidget):
                 color = CURVE_COLORS[k % len(CURVE_COLORS)]
                 self.curve_plot.plot(curve.calls, curve.rmse, pen=pg.mkPen(color, width=2), symbol="o",
                                      symbolSize=5, symbolBrush=color, name=name)
+        # one point (a learner's first import) or a flat curve: autorange would centre it in ±0.5
+        errors = [e for curve in curves.values() for e in curve.rmse]
+        calls = {c for curve in curves.values() for c in curve.calls}
+        if errors and max(errors) == min(errors):
+            self.curve_plot.setYRange(0, 2 * errors[0] or 1, padding=0)
+        if len(calls) == 1:
+            self.curve_plot.setXRange(0, 2 * calls.pop(), padding=0)

@@ -823,3 +823,24 @@ def test_export_asks_the_element_and_edge_and_import_takes_them_from_the_folder(
     monkeypatch.setattr(window, "show_error", lambda title, text: errors.append(text))
     assert prediction.import_results(str(tmp_path)) is None
     assert "ask for O K spectra; the shown structure has no O: open the structure they were exported from" in errors[0]
+
+
+def test_a_learning_curve_of_one_point_is_drawn_from_zero(qtbot):
+    """A learner's first imported batch gives one point: autorange put it in the middle of ±0.5,
+    an RMSE axis down to -0.4 and fractional calls; now 0 to twice its values."""
+    from amorpha.engine.surrogate.active import LearningCurve
+    from amorpha.gui.panels.prediction_panel import PredictionPanel
+
+    panel = PredictionPanel()
+    qtbot.addWidget(panel)
+    panel.show_curves({"imported batches (before learnt)": LearningCurve("imported", calls=[5], rmse=[0.012])})
+    (x0, x1), (y0, y1) = panel.curve_plot.getViewBox().viewRange()
+    assert (x0, x1) == (0, 10) and (y0, y1) == pytest.approx((0, 0.024))
+    panel.show()
+    panel.show_curves({"variance": LearningCurve("variance", calls=[5, 9], rmse=[0.012, 0.009])})
+
+    def autoranged():  # a curve: autoranged again (when the view next updates)
+        (x0, x1), (y0, y1) = panel.curve_plot.getViewBox().viewRange()
+        return 0 <= y0 <= 0.009 and 0.012 <= y1 < 0.02 and 4 < x0 < 5
+
+    qtbot.waitUntil(autoranged, timeout=5000)
