@@ -222,7 +222,8 @@ class PredictionPanel(QWidget):
                 color = CURVE_COLORS[k % len(CURVE_COLORS)]
                 self.curve_plot.plot(curve.calls, curve.rmse, pen=pg.mkPen(color, width=2), symbol="o",
                                      symbolSize=5, symbolBrush=color, name=name)
-        # one point (a learner's first import) or a flat curve: autorange would centre it in ±0.5
+        # one point (an external loop's second import, a short training) or a flat curve:
+        # autorange would centre it in ±0.5
         errors = [e for curve in curves.values() for e in curve.rmse]
         calls = {c for curve in curves.values() for c in curve.calls}
         if errors and max(errors) == min(errors):

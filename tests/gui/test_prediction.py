@@ -826,8 +826,9 @@ def test_export_asks_the_element_and_edge_and_import_takes_them_from_the_folder(
 
 
 def test_a_learning_curve_of_one_point_is_drawn_from_zero(qtbot):
-    """A learner's first imported batch gives one point: autorange put it in the middle of ±0.5,
-    an RMSE axis down to -0.4 and fractional calls; now 0 to twice its values."""
+    """An external loop's second import gives the curve's first point (that batch's error before
+    it was learnt): autorange put it in the middle of ±0.5, an RMSE axis down to -0.4 and
+    fractional calls; now 0 to twice its values."""
     from amorpha.engine.surrogate.active import LearningCurve
     from amorpha.gui.panels.prediction_panel import PredictionPanel
 
