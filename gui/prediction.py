@@ -92,13 +92,6 @@ def calculator_cost(settings: dict) -> str:
 
 
 @dataclass(frozen=True)
-class CompareRequest(CompareParams):
-    """The Compare dialog: :class:`CompareParams` and where the sites come from."""
-
-    source: str = "shown"  # "shown": the shown structure with the calculator; "folder": computed spectra
-
-
-@dataclass(frozen=True)
 class EdgeChoice:
     """The absorbing element and edge a new model learns (Train, Export queries)."""
 
@@ -117,6 +110,19 @@ class TrainRequest(ActiveParams, EdgeChoice):
     def validate(self, pool_size: int | None = None) -> "TrainRequest":
         EdgeChoice.validate(self)
         return ActiveParams.validate(self, pool_size)
+
+
+@dataclass(frozen=True)
+class CompareRequest(CompareParams, EdgeChoice):
+    """The Compare dialog: :class:`CompareParams`, where the sites come from, and for the shown
+    structure's sites the element and edge (a folder's spectra say their own)."""
+
+    source: str = "shown"  # "shown": the shown structure with the calculator; "folder": computed spectra
+
+    def validate(self, pool_size: int | None = None) -> "CompareRequest":
+        if self.source == "shown":
+            EdgeChoice.validate(self)
+        return CompareParams.validate(self, pool_size)
 
 
 def edge_fields(elements: list[str]) -> list:
@@ -550,16 +556,26 @@ class SpectrumPrediction(QObject):
     # -- learning curves: active against random, cross-validation ---------------------------
     def compare_dialog(self):
         """Ask for the budget and the source of the sites, then :meth:`compare`."""
-        from amorpha.gui.build_dialogs import Field, ParamsDialog
+        from amorpha.gui.build_dialogs import Field
 
-        element = self.model.element if self.model is not None else "Si"
-        count = count_element(self._atoms.numbers, element) if self._atoms is not None else 0
-        cost = calculator_cost(self._calculator().settings())
-        dialog = ParamsDialog(
-            "Compare active learning with random sampling", CompareRequest(),
+        if self._atoms is None:
+            self.window.show_error("Compare with random", "Open a structure first.")
+            return None
+        offered = self._edge_offered()
+
+        def note(p, count):
+            if p.source != "shown":
+                return "You choose the folder next; its spectra (and their element and edge) are used as they are."
+            cost = calculator_cost(self._calculator(p.element, p.edge).settings())
+            return (f"{count} {p.element} sites; {cost}, each site once for both strategies: at most "
+                    f"{p.n_test + 2 * p.max_calls - p.n_initial} calculations")
+
+        dialog = self._edge_dialog(
+            "Compare active learning with random sampling",
+            CompareRequest(element=offered.element, edge=offered.edge),
             [
                 Field("source", "Sites", choices=(
-                    ("shown", f"{element} sites of the shown structure (reference calculator)"),
+                    ("shown", "the shown structure's (reference calculator)"),
                     ("folder", "a folder of computed site spectra (fast)"))),
                 Field("strategy", "Active strategy", choices=tuple(
                     (k, v) for k, v in STRATEGY_NAMES.items() if k != "random")),
@@ -569,14 +585,10 @@ class SpectrumPrediction(QObject):
                 Field("n_test", "Held-out sites", lo=2, hi=10000),
                 Field("seed", "Random seed", lo=0, hi=2**31 - 1),
             ],
-            note=lambda p: (f"{count} {element} sites; {cost}, each site once for both strategies: at "
-                            f"most {p.n_test + 2 * p.max_calls - p.n_initial} calculations" if p.source == "shown" else
-                            "You choose the folder next; its spectra are used as they are."),
-            intro="Runs the active strategy and random sampling from the same starting sites and plots "
+            note, "Runs the active strategy and random sampling from the same starting sites and plots "
                   "the error on held-out sites against calculator calls. Cancel keeps the curves so far.",
-            parent=self.window, action="Compare")
+            "Compare")
         dialog.params_accepted.connect(self._compare_accepted)
-        dialog.open()
         return dialog
 
     def _compare_accepted(self, request: CompareRequest) -> None:
@@ -586,14 +598,15 @@ class SpectrumPrediction(QObject):
             if directory:
                 self.compare(request, directory)
         else:
-            self.compare(request)
+            self.compare(request, choice=request)
 
     def compare(self, params: CompareParams, directory: str | None = None, calculator=None,
-                folder=None, kind: str | None = None):
+                folder=None, kind: str | None = None, choice: EdgeChoice | None = None):
         """Learning curves of ``params.strategy`` and random, in the background, drawn as they grow:
-        on the shown structure's sites of the model's element with ``calculator`` (default: the
-        model's own), or on the computed spectra in ``directory`` (``folder``: read already) of
-        ``kind`` ("Si K"; asked when the folder holds several)."""
+        on the shown structure's sites of ``choice``'s element and edge (default: the model in
+        use's, else Si K) with ``calculator`` (default: that edge's, :meth:`_calculator`), or on
+        the computed spectra in ``directory`` (``folder``: read already) of ``kind`` ("Si K";
+        asked when the folder holds several)."""
         from amorpha.engine.surrogate.compare import calculator_curves, folder_curves
         from amorpha.engine.tasks import sub_progress
 
@@ -613,9 +626,11 @@ class SpectrumPrediction(QObject):
                 self.window.show_error("Compare with random", "Open a structure first.")
                 return None
             atoms = self._atoms
-            element = self.model.element if self.model is not None else "Si"
-            calculator = calculator or self._calculator()
-            source = f"{element} sites, {calculator.label}"
+            if choice is None:
+                choice = EdgeChoice(self.model.element, self.model.edge) if self.model is not None else EdgeChoice()
+            element = choice.element
+            calculator = calculator or self._calculator(element, choice.edge)
+            source = f"{element} {choice.edge} sites, {calculator.label}"
 
             def work(progress, cancel):
                 pool = self._site_pool(atoms, element, calculator, sub_progress(progress, 0, 0.05), cancel)

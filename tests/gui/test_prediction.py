@@ -510,6 +510,7 @@ def legend_names(panel):
 
 def test_compare_with_random_on_the_shown_structure(qtbot, empty_window, silica, tmp_path):
     from amorpha.engine.surrogate.compare import CompareParams
+    from amorpha.gui.prediction import EdgeChoice
 
     window = empty_window
     show(qtbot, window, silica.copy())
@@ -530,6 +531,19 @@ def test_compare_with_random_on_the_shown_structure(qtbot, empty_window, silica,
     items = window.prediction_panel.curve_plot.plotItem.listDataItems()
     assert [list(item.xData) for item in items] == [[4, 6, 8, 10, 12]] * 2
     assert all(np.all(np.isfinite(item.yData)) and np.all(item.yData > 0) for item in items)
+
+    class Sites(BondCalculator):  # which atoms it is asked for
+        def environment(self, atoms, index, context=None):
+            asked.append(atoms.get_chemical_symbols()[index])
+            return super().environment(atoms, index, context)
+
+    asked = []
+    task = window.prediction.compare(params, calculator=Sites(), choice=EdgeChoice("O", "K"))  # the dialog's choice
+    with qtbot.waitSignal(window.runner.task_finished, timeout=120000,
+                          check_params_cb=lambda handle, state: handle is task and state == "done"):
+        pass
+    assert asked and set(asked) == {"O"}
+    assert "active vs random: O K sites" in window.prediction_panel.curve_plot.plotItem.titleLabel.text
 
 
 def test_compare_cancel_keeps_the_curves_so_far(qtbot, empty_window, silica):
@@ -605,6 +619,17 @@ def test_compare_dialog_defaults_to_a_small_budget_and_refuses_bad_settings(qtbo
     assert "xTB takes about 5-23 s per site (3 clusters)" in note  # the window's default calculator
     spin_of(dialog, "max_calls").setValue(4)  # fewer calls than random starting sites
     assert not ok.isEnabled() and "max_calls" in dialog.error_label.text()
+    spin_of(dialog, "max_calls").setValue(24)
+    dialog.editors["element"].widget.setCurrentText("O")  # the O sites, as in the training dialog
+    dialog.editors["edge"].widget.setCurrentText("L2,3")
+    assert not ok.isEnabled() and "O has no L2,3 edge" in dialog.error_label.text()
+    dialog.editors["source"].widget.setCurrentIndex(1)  # a folder's spectra say their own edge
+    assert ok.isEnabled() and "their element and edge" in dialog.note_label.text()
+    dialog.editors["source"].widget.setCurrentIndex(0)
+    dialog.editors["edge"].widget.setCurrentText("K")
+    assert ok.isEnabled() and "2000 O sites" in dialog.note_label.text()
+    request = dialog.check()
+    assert (request.element, request.edge, request.source) == ("O", "K", "shown")
     dialog.reject()
     dialog = window.prediction.train_dialog()  # its OK says what it starts too
     ok = dialog.buttons.button(QDialogButtonBox.Ok)
