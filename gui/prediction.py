@@ -19,7 +19,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
-from amorpha.engine.elements import count_element, present_symbols, symbol
+from amorpha.engine.elements import count_element, number, present_symbols, symbol
 from amorpha.engine.errors import ParameterError, require
 from amorpha.engine.spectra import SeveralEdgesError, Spectrum
 from amorpha.engine.spectra.spectrum import kind_of
@@ -126,11 +126,14 @@ class CompareRequest(CompareParams, EdgeChoice):
 
 
 def edge_fields(elements: list[str]) -> list:
-    """The dialogs' fields for an :class:`EdgeChoice` among the shown structure's ``elements``."""
+    """The dialogs' fields for an :class:`EdgeChoice` among the shown structure's ``elements``:
+    the edges at least one of them has (a-SiO2: K and the L edges, no M), K at least."""
     from amorpha.gui.build_dialogs import Field
 
+    heaviest = max((number(e) for e in elements), default=0)
+    edges = [edge for edge, (_, z_min) in EDGES.items() if heaviest >= z_min] or ["K"]
     return [Field("element", "Absorbing element", choices=tuple((e, e) for e in elements)),
-            Field("edge", "Edge", choices=tuple((e, e) for e in EDGES))]
+            Field("edge", "Edge", choices=tuple((e, e) for e in edges))]
 
 
 class SpectrumPrediction(QObject):

@@ -636,6 +636,7 @@ def test_compare_dialog_defaults_to_a_small_budget_and_refuses_bad_settings(qtbo
     assert ok.text() == "Train" and "1000 Si sites in the pool" in dialog.note_label.text()
     element, edge = dialog.editors["element"].widget, dialog.editors["edge"].widget
     assert [element.itemText(k) for k in range(element.count())] == ["O", "Si"]  # the structure's
+    assert [edge.itemText(k) for k in range(edge.count())] == ["K", "L1", "L2", "L3", "L2,3"]  # Si's: no M
     element.setCurrentText("O")
     edge.setCurrentText("L2,3")  # no 2p core level in O
     assert not ok.isEnabled() and "O has no L2,3 edge" in dialog.error_label.text()
