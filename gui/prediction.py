@@ -93,7 +93,8 @@ def calculator_cost(settings: dict) -> str:
 
 @dataclass(frozen=True)
 class EdgeChoice:
-    """The absorbing element and edge a new model learns (Train, Export queries)."""
+    """The absorbing element and edge a new model learns, or a comparison runs on (Train,
+    Export queries, Compare with random)."""
 
     element: str = "Si"
     edge: str = "K"
@@ -606,8 +607,8 @@ class SpectrumPrediction(QObject):
     def compare(self, params: CompareParams, directory: str | None = None, calculator=None,
                 folder=None, kind: str | None = None, choice: EdgeChoice | None = None):
         """Learning curves of ``params.strategy`` and random, in the background, drawn as they grow:
-        on the shown structure's sites of ``choice``'s element and edge (default: the model in
-        use's, else Si K) with ``calculator`` (default: that edge's, :meth:`_calculator`), or on
+        on the shown structure's sites of ``choice``'s element and edge (default
+        :meth:`_edge_offered`) with ``calculator`` (default: that edge's, :meth:`_calculator`), or on
         the computed spectra in ``directory`` (``folder``: read already) of ``kind`` ("Si K";
         asked when the folder holds several)."""
         from amorpha.engine.surrogate.compare import calculator_curves, folder_curves
@@ -629,8 +630,7 @@ class SpectrumPrediction(QObject):
                 self.window.show_error("Compare with random", "Open a structure first.")
                 return None
             atoms = self._atoms
-            if choice is None:
-                choice = EdgeChoice(self.model.element, self.model.edge) if self.model is not None else EdgeChoice()
+            choice = choice or self._edge_offered()
             element = choice.element
             calculator = calculator or self._calculator(element, choice.edge)
             source = f"{element} {choice.edge} sites, {calculator.label}"
