@@ -84,7 +84,7 @@ class ProjectIO(QObject):
             "selected": int(w.prediction._picked),
             # the Order panel's histograms: columns of the model, drawn again on restore
             "order_values": [n for n in w.order_panel.values if n in w.atoms.arrays],
-            "order_shown": w.order_panel.value_choice.currentText(),
+            "order_shown": w.order_panel.value_key(),
             "ring_size": w.rings_panel.selected_size,
             "rings_selected": w.rings_panel.selected_rings.tolist(),
             "spectral_feature": w.prediction_panel.feature_key(),  # the atoms follow it once predicted
@@ -121,7 +121,7 @@ class ProjectIO(QObject):
                 if name in w.atoms.arrays:
                     w.order_panel.show_values(name, w.atoms.arrays[name])
             if view.get("order_shown") in w.order_panel.values:
-                w.order_panel.value_choice.setCurrentText(view["order_shown"])
+                w.order_panel.show_value_key(view["order_shown"])
             if view.get("color_by") and view["color_by"] in w.atoms.arrays:
                 w.view_panel.set_color_key(view["color_by"])
             if view.get("selected", -1) >= 0:

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from amorpha.engine.elements import elements_present, symbol
 from amorpha.engine.order.local_order import SteinhardtParams, TetrahedralParams
+from amorpha.gui.columns import column_title
 from amorpha.gui.panels.widgets import double_spin, empty_plot_note, form_box, form_page, int_spin
 from amorpha.gui.saving import save_as
 from amorpha.gui.viewer.colormap import is_flat
@@ -144,8 +145,8 @@ class OrderPanel(QWidget):
             ("Centre", self.centre), ("Neighbours", self.neighbor), ("Cutoff", self.t_cutoff),
             self.tetrahedral_button])
 
-        self.value_choice = QComboBox()
-        self.value_choice.currentTextChanged.connect(self._plot_values)
+        self.value_choice = QComboBox()  # titles shown, column keys as item data (gui.columns)
+        self.value_choice.currentIndexChanged.connect(lambda _: self._plot_values(self.value_key()))
         self.value_plot = _plot_widget("value", "atoms")
         self.value_note = QLabel("Compute an order parameter; it is added as a per-atom column "
                                  "(View panel → Colour by).")
@@ -335,15 +336,25 @@ class OrderPanel(QWidget):
         self.distribution_requested.emit(*self.distribution_params())
 
     # -- per-atom values -------------------------------------------------------------------------
+    def value_key(self) -> str:
+        """The key of the column whose histogram is shown ("" before any)."""
+        return self.value_choice.currentData() or ""
+
     def show_values(self, name: str, values: np.ndarray) -> None:
         """Keep a computed column and plot its histogram."""
         self.values[name] = np.asarray(values, dtype=float)
-        if self.value_choice.findText(name) < 0:
-            self.value_choice.addItem(name)
-        if self.value_choice.currentText() == name:
+        if self.value_choice.findData(name) < 0:
+            self.value_choice.addItem(column_title(name), name)
+        if self.value_key() == name:
             self._plot_values(name)
         else:
-            self.value_choice.setCurrentText(name)
+            self.show_value_key(name)
+
+    def show_value_key(self, name: str) -> None:
+        """Show the histogram of the computed column ``name`` (if computed)."""
+        index = self.value_choice.findData(name)
+        if index >= 0:
+            self.value_choice.setCurrentIndex(index)
 
     def _plot_values(self, name: str) -> None:
         self.value_plot.clear()
@@ -351,9 +362,10 @@ class OrderPanel(QWidget):
         if values is None:
             return
         ok = values[np.isfinite(values)]
-        self.value_plot.getPlotItem().setLabel("bottom", name)
+        title = column_title(name)
+        self.value_plot.getPlotItem().setLabel("bottom", title)
         if not len(ok):
-            self.value_note.setText(f"{name}: no atom has a value (NaN everywhere).")
+            self.value_note.setText(f"{title}: no atom has a value (NaN everywhere).")
             return
         lo, hi = float(ok.min()), float(ok.max())
         if is_flat(lo, hi):  # a crystal: one value (up to rounding), draw one narrow bar around it
@@ -364,7 +376,7 @@ class OrderPanel(QWidget):
         self.value_plot.enableAutoRange()  # the empty plot's note fixed the range
         missing = len(values) - len(ok)
         self.value_note.setText(
-            f"{name}: mean {ok.mean():.5f}, std {ok.std():.5f} over {len(ok):,} atoms"
+            f"{title}: mean {ok.mean():.5f}, std {ok.std():.5f} over {len(ok):,} atoms"
             + (f" ({missing:,} without a value: NaN, grey in the viewer)" if missing else "")
             + ". Colour atoms by it in the View panel."
         )

@@ -178,7 +178,7 @@ def test_tetrahedral_and_steinhardt_columns(qtbot, window):
     order.averaged.setChecked(True)
     run(qtbot, window, order.steinhardt_button)
     assert {"q6", "q6_avg"} <= set(choices(window))
-    assert order.value_choice.currentText() == "q6_avg"
+    assert order.value_key() == "q6_avg" and order.value_choice.currentText() == "Steinhardt q6, averaged"
     assert window.view_panel.color_key() == "tetrahedral_q"
     assert window.last_error == ""
 

@@ -64,7 +64,7 @@ def test_save_and_reopen_what_is_on_screen(qtbot, empty_window, tmp_path):
         assert other.rings_panel.selected_size == 12
         np.testing.assert_array_equal(other.rings_panel.selected_atoms, window.rings_panel.selected_atoms)
         assert len(other.rings_panel.selected_atoms) > 0
-        assert other.order_panel.value_choice.currentText() == "q6"
+        assert other.order_panel.value_key() == "q6"
         assert other.order_panel.value_note.text() == order.value_note.text() != ""
     finally:
         other.runner.cancel_all()
