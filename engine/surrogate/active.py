@@ -269,6 +269,11 @@ def _top_k_diverse(score: np.ndarray, x: np.ndarray, k: int) -> np.ndarray:
 
 # ------------------------------------------------------------------------- external codes
 
+def query_path(directory, row: int) -> str:
+    """Where :func:`export_queries` writes pool row ``row``'s query (the name carries the row)."""
+    return os.path.join(directory, f"query-{row}.extxyz")
+
+
 def export_queries(directory, structures, pool_sites: np.ndarray, rows, edge: str = "K") -> list[str]:
     """Write each queried site as an extxyz of its whole model with ``absorber=<index>``,
     ``absorber_element`` and ``edge`` in the header (what the external code is to compute).
@@ -287,7 +292,7 @@ def export_queries(directory, structures, pool_sites: np.ndarray, rows, edge: st
         atoms.info["absorber"] = site
         atoms.info["absorber_element"] = atoms.get_chemical_symbols()[site]
         atoms.info["edge"] = edge
-        path = os.path.join(directory, f"query-{row}.extxyz")
+        path = query_path(directory, row)
         write_extxyz(atoms, path)
         written.append(path)
     return written
@@ -309,7 +314,7 @@ def queries_edge(directory) -> tuple[str, str] | None:
     if not rows:
         return None  # (import_results says what is missing)
     try:
-        with open(os.path.join(directory, f"query-{rows[0]}.extxyz"), encoding="utf-8", errors="replace") as f:
+        with open(query_path(directory, rows[0]), encoding="utf-8", errors="replace") as f:
             f.readline()
             header = key_val_str_to_dict(f.readline())
     except (OSError, ValueError):  # unreadable: check_queries says so when it reads the whole file
@@ -326,7 +331,7 @@ def check_queries(directory, rows, structures, pool_sites: np.ndarray) -> None:
     from amorpha.engine.io import read_structure
 
     for row in rows:
-        path = os.path.join(directory, f"query-{row}.extxyz")
+        path = query_path(directory, row)
         if not os.path.exists(path) or not 0 <= row < len(pool_sites):  # (a row outside: add refuses it)
             continue
         model, site = (int(v) for v in pool_sites[row])

@@ -126,9 +126,10 @@ def normalise_edge(edge: str) -> str:
 def check_edge(element: str, edge: str) -> None:
     """ParameterError unless ``element`` has a core level for ``edge`` below its valence shells
     (no K edge of H or He, no L edges below Na: :data:`EDGES`)."""
-    core_l, z_min = EDGES[normalise_edge(edge)]
+    edge = normalise_edge(edge)
+    core_l, z_min = EDGES[edge]
     require(number(element) >= z_min, "edge",
-            f"{element} has no {normalise_edge(edge)} edge: its {('s', 'p', 'd')[core_l]} core level "
+            f"{element} has no {edge} edge: its {('s', 'p', 'd')[core_l]} core level "
             f"exists from {symbol(z_min)} (Z = {z_min}) on")
 
 

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 from amorpha.engine.elements import elements_present, symbol
 from amorpha.engine.order.local_order import SteinhardtParams, TetrahedralParams
 from amorpha.gui.columns import column_title
-from amorpha.gui.panels.widgets import double_spin, empty_plot_note, form_box, form_page, int_spin
+from amorpha.gui.panels.widgets import double_spin, empty_plot_note, form_box, form_page, int_spin, select_data
 from amorpha.gui.saving import save_as
 from amorpha.gui.viewer.colormap import is_flat
 
@@ -352,9 +352,7 @@ class OrderPanel(QWidget):
 
     def show_value_key(self, name: str) -> None:
         """Show the histogram of the computed column ``name`` (if computed)."""
-        index = self.value_choice.findData(name)
-        if index >= 0:
-            self.value_choice.setCurrentIndex(index)
+        select_data(self.value_choice, name)
 
     def _plot_values(self, name: str) -> None:
         self.value_plot.clear()

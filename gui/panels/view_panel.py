@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 from amorpha.gui.columns import column_title
-from amorpha.gui.panels.widgets import double_spin, form_box
+from amorpha.gui.panels.widgets import double_spin, form_box, select_data
 
 ELEMENT = "Element"
 
@@ -116,9 +116,7 @@ class ViewPanel(QWidget):
 
     def set_color_key(self, key: str) -> None:
         """Colour by the column ``key`` if it is offered (as a user choosing it in the list)."""
-        index = self.color_combo.findData(key)
-        if index >= 0:
-            self.color_combo.setCurrentIndex(index)
+        select_data(self.color_combo, key)
 
     def _chosen(self, _index: int) -> None:
         self._wanted = self.color_key()
@@ -139,8 +137,7 @@ class ViewPanel(QWidget):
         self.color_combo.clear()
         for key in [ELEMENT] + names:
             self.color_combo.addItem(column_title(key), key)
-        self.color_combo.setCurrentIndex(self.color_combo.findData(
-            next((c for c in (self._wanted, current) if c in names), ELEMENT)))
+        select_data(self.color_combo, next((c for c in (self._wanted, current) if c in names), ELEMENT))
         self.color_combo.blockSignals(False)
         if self.color_key() != current:
             self._announce()

@@ -105,3 +105,11 @@ def plain_axes(plot) -> None:
     map's default view would otherwise read ±700 × 0.001."""
     for side in ("bottom", "left"):
         plot.getAxis(side).enableAutoSIPrefix(False)
+
+
+def select_data(combo, value) -> None:
+    """Make the item holding ``value`` as its data current (nothing when none does): for lists
+    that show titles and keep keys behind them."""
+    index = combo.findData(value)
+    if index >= 0:
+        combo.setCurrentIndex(index)
