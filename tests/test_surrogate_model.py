@@ -364,3 +364,29 @@ def test_a_learner_keeps_to_one_energy_scale_and_edge(tmp_path):
     castep.add([0, 1, 2, 3], answers([0, 1, 2, 3], axis=AXIS))
     castep.add([4, 5], answers([4, 5], axis=AXIS))
     assert castep.model.axis == AXIS and len(castep.labelled) == 6
+
+
+def test_a_learner_fed_import_after_import_places_its_model_by_every_rows_onset():
+    """Each CASTEP run says where the edge starts on CASTEP's own axis (its Fermi level). A learner
+    fed one import after another places its model by the mean over every row learnt, not by its
+    first import's mean, and says how many rows said and how far apart they lie."""
+    from amorpha.engine.spectra import Spectrum
+    from amorpha.engine.spectra.castep import AXIS
+
+    x = np.random.default_rng(0).normal(size=(30, 4))
+
+    def imported(rows, fermi):
+        return SiteSpectra.from_spectra([Spectrum(ENERGY, np.exp(-(ENERGY - 5 - x[r, 0]) ** 2), element="Si", edge="K",
+                                                  site=r, meta={"axis": AXIS} | ({} if ev is None else {
+                                                      "onset_at_ev": ev, "onset_at_from": f"the Fermi level of query-{r}"}))
+                                         for r, ev in zip(rows, fermi)])
+
+    first = imported([0, 1, 2, 3], [4.0, 4.2, 4.4, 4.6])
+    assert first.meta["onset_at_ev"] == pytest.approx(4.3)
+    learner = ActiveLearner(x, ActiveParams(n_initial=4, regressor="ridge", strategy="farthest"))
+    learner.add([0, 1, 2, 3], first)
+    assert learner.model.onset_at["ev"] == pytest.approx(4.3)
+    learner.add([4, 5], imported([4, 5], [5.0, None]))
+    assert learner.model.onset_at == {"ev": pytest.approx((4.0 + 4.2 + 4.4 + 4.6 + 5.0) / 5),
+                                      "from": "the Fermi level of query-0; mean of 5 of 6, 4.00 to 5.00 eV"}
+    assert learner.model.axis == AXIS

@@ -69,21 +69,28 @@ class Spectrum:
         return replace(self, energy=grid, intensity=y)
 
 
-def shared_onset(onsets: list, said: str) -> dict:
-    """Where the edge's onset lies on one axis shared by spectra each of which may say
-    (``meta["onset_at_ev"]``, CASTEP's Fermi level; None where one does not), ``said`` being
-    why: the mean of those that say, with their spread and how many; nothing when none does."""
-    known = [float(o) for o in onsets if o is not None]
+def shared_onset(onsets: list) -> dict:
+    """Where the edge's onset lies on one axis shared by spectra each of which may say: per
+    spectrum ``(eV, why)`` (``meta["onset_at_ev"]`` and ``meta["onset_at_from"]``, CASTEP's
+    Fermi level) or None where one does not. The mean of those that say, with the first one's
+    why and the spread and how many; nothing when none does."""
+    known = [o for o in onsets if o is not None]
     if not known:
         return {}
-    low, high, k, n = min(known), max(known), len(known), len(onsets)
+    values = [float(ev) for ev, _ in known]
+    low, high, k, n = min(values), max(values), len(values), len(onsets)
     if k == 1 < n:
         spread = f"; from 1 of {n}"
     elif high > low or k < n:
         spread = f"; mean of {k}{f' of {n}' if k < n else ''}, {low:.2f} to {high:.2f} eV"
     else:
         spread = ""
-    return {"onset_at_ev": float(np.mean(known)), "onset_at_from": said + spread}
+    return {"onset_at_ev": float(np.mean(values)), "onset_at_from": known[0][1] + spread}
+
+
+def onset_of(meta: dict) -> tuple[float, str] | None:
+    """``(eV, why)`` of where the onset lies on a spectrum's axis, when its ``meta`` says."""
+    return (float(meta["onset_at_ev"]), str(meta.get("onset_at_from", ""))) if "onset_at_ev" in meta else None
 
 
 def kind_of(spectra: "Spectrum | SiteSpectra") -> str:
@@ -118,6 +125,9 @@ class SiteSpectra:
     #: predicted spectra: each site's distance from the model's training sites, in domain radii
     #: (above 1: unlike what the model learnt; :mod:`amorpha.engine.surrogate.domain`)
     distance: np.ndarray | None = None
+    #: per row, where its own spectrum said the onset lies ((eV, why) or None), when any did:
+    #: ``meta`` holds only their mean, and a learner fed batch after batch needs every row's
+    onsets: list | None = None
 
     def __post_init__(self):
         self.energy, self.intensity = check_grid(self.energy, np.atleast_2d(self.intensity), "site spectra")
@@ -126,9 +136,16 @@ class SiteSpectra:
             raise SpectrumError(f"site spectra: {len(self.sites)} sites for {len(self.intensity)} spectra")
         if self.structures is None:
             self.structures = np.zeros(len(self.sites), dtype=np.int64)
+        if self.onsets is not None and len(self.onsets) != len(self.sites):
+            raise SpectrumError(f"site spectra: {len(self.onsets)} onsets for {len(self.sites)} spectra")
 
     def __len__(self) -> int:
         return len(self.sites)
+
+    def row_onsets(self) -> list:
+        """Per row, ``(eV, why)`` of where the onset lies on the axis, or None: the rows' own
+        when known, else the shared one of ``meta`` for every row."""
+        return list(self.onsets) if self.onsets is not None else [onset_of(self.meta)] * len(self)
 
     @classmethod
     def from_spectra(cls, spectra: list[Spectrum], grid: np.ndarray | None = None) -> "SiteSpectra":
@@ -150,11 +167,11 @@ class SiteSpectra:
             raise SpectrumError("site spectra: energies on different scales "
                                 f"({' and '.join(sorted(map(scale_name, axes)))})")
         axis = axes.pop()
-        meta = ({"axis": axis} if axis else {}) | shared_onset(
-            [s.meta.get("onset_at_ev") for s in spectra],
-            next((s.meta["onset_at_from"] for s in spectra if "onset_at_from" in s.meta), ""))
+        onsets = [onset_of(s.meta) for s in spectra]
+        meta = ({"axis": axis} if axis else {}) | shared_onset(onsets)
         return cls(grid, rows, sites, first.element, first.edge, first.source,
-                   labels=[s.label for s in spectra], meta=meta)
+                   labels=[s.label for s in spectra], meta=meta,
+                   onsets=onsets if any(o is not None for o in onsets) else None)
 
     def spectrum(self, row: int) -> Spectrum:
         return Spectrum(self.energy, self.intensity[row], label=self.labels[row] if self.labels else "",

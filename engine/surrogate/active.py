@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 
 from amorpha.engine.errors import ParameterError, require
-from amorpha.engine.spectra.spectrum import SiteSpectra, kind_of, scale_name
+from amorpha.engine.spectra.spectrum import SiteSpectra, kind_of, scale_name, shared_onset
 from amorpha.engine.surrogate.model import SpectrumModel, SurrogateParams
 from amorpha.engine.tasks import check_cancel, report, sub_progress
 
@@ -109,6 +109,8 @@ class ActiveLearner:
         self.failures: list[tuple[int, str]] = []
         self.spectra: np.ndarray | None = None
         self.grid: SiteSpectra | None = None  # energy/element/edge of the first answer
+        #: per labelled row, where its spectrum said the onset lies on the axis ((eV, why) or None)
+        self.onsets: list = []
         #: settings of the calculator whose spectra it learns (set by pipeline.learn)
         self.calculator: dict | None = None
         self.chooser: SpectrumModel | None = None
@@ -166,10 +168,12 @@ class ActiveLearner:
         else:
             y = np.atleast_2d(np.asarray(spectra, dtype=np.float64))
         require(len(rows) == len(y), "spectra", f"one spectrum per queried site ({len(rows)})")
+        onsets = spectra.row_onsets() if isinstance(spectra, SiteSpectra) else [None] * len(rows)
         unseen = None
         if self.chooser is not None and self.test is None:
             unseen = float(np.sqrt(np.mean((self.chooser.predict(self._x[rows]) - y) ** 2)))
         self.labelled.extend(int(r) for r in rows)
+        self.onsets.extend(onsets)
         self.spectra = y if self.spectra is None else np.vstack([self.spectra, y])
         self.chooser = self._train(self._x, self._chooser_descriptor)
         error = self._test_rmse() if self.test is not None else unseen
@@ -181,9 +185,10 @@ class ActiveLearner:
         """A model on the labelled rows of ``features`` (the pool's columns ``descriptor`` made)."""
         energy = self.grid.energy if self.grid is not None else np.arange(self.spectra.shape[1], dtype=float)
         g = self.grid
+        axis = {"axis": g.meta["axis"]} if g and "axis" in g.meta else {}  # when a code's own scale
         data = SiteSpectra(energy, self.spectra, np.asarray(self.labelled),
                            g.element if g else "", g.edge if g else "", g.source if g else "",
-                           meta=dict(g.meta) if g else {})  # the axis's scale, when a code's own
+                           meta=axis | shared_onset(self.onsets))  # every batch's onsets, not the first's
         return SpectrumModel.train(features[self.labelled], data, descriptor, self.params.surrogate)
 
     def _test_rmse(self) -> float:
