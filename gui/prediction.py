@@ -81,6 +81,18 @@ def reference_seconds(settings: dict) -> tuple[int, int] | None:
     return max(1, round(0.5 * seconds)), max(2, round(2.5 * seconds))
 
 
+def preferred_geometry(preferred: dict) -> dict:
+    """What the Preferences' xTB settings impose on every model's: the periodic cell with its
+    width, or the compact (cap) cluster with its own radii, since a model's 5 Å would still hold
+    hundreds of atoms where polyhedra share edges; nothing for the usual complete cluster."""
+    if preferred.get("geometry") == "periodic":
+        return {"geometry": "periodic", "cell_min_width": preferred.get("cell_min_width", 8.0)}
+    if preferred.get("closure") == "cap":
+        return {k: preferred[k] for k in ("closure", "cluster_radius", "radius_spread", "radius_points")
+                if k in preferred}
+    return {}
+
+
 def calculator_cost(settings: dict) -> str:
     """What one reference site costs, for the training and comparison dialogs."""
     seconds = reference_seconds(settings)
@@ -412,8 +424,9 @@ class SpectrumPrediction(QObject):
     def _calculator(self, element: str | None = None, edge: str = "K"):
         """The reference calculator of ``element``'s ``edge`` (default: the model in use's): the
         settings of the loaded model of that edge (so references match it), else the
-        Preferences'; a periodic geometry chosen in the Preferences applies to every model: it is
-        how a site whose cluster would be too large (edge-sharing polyhedra) is computed at all."""
+        Preferences'; a compact cluster or the periodic cell chosen in the Preferences applies to
+        every model (:func:`preferred_geometry`): it is how a site whose cluster would be too large
+        (edge-sharing polyhedra) is computed at all."""
         from amorpha.engine.surrogate.pipeline import default_calculator
 
         if element is None and self.model is not None:
@@ -424,8 +437,8 @@ class SpectrumPrediction(QObject):
         stored = model.metrics.get("calculator") if model is not None else None
         settings = dict(stored or preferred)
         settings["edge"] = edge
-        if preferred.get("geometry") == "periodic" and "cluster_radius" in settings:  # an xTB model
-            settings.update(geometry="periodic", cell_min_width=preferred.get("cell_min_width", 8.0))
+        if "cluster_radius" in settings:  # an xTB model
+            settings.update(preferred_geometry(preferred))
         return default_calculator(settings)
 
     @staticmethod

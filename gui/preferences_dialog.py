@@ -105,12 +105,17 @@ class PreferencesDialog(QDialog):
             self.reference.addItem(text, value)
         self.reference.setCurrentIndex(max(0, self.reference.findData(c.get("energy_reference", "delta-scf"))))
         self.geometry = QComboBox()
-        for value, text in (("cluster", "H-capped cluster"), ("periodic", "periodic cell (the model's own)")):
+        for value, text in (("cluster", "H-capped cluster"), ("cap", "compact cluster (edge-sharing oxides)"),
+                            ("periodic", "periodic cell (the model's own)")):
             self.geometry.addItem(text, value)
-        self.geometry.setCurrentIndex(max(0, self.geometry.findData(c.get("geometry", "cluster"))))
-        self.geometry.setToolTip("Where polyhedra share edges (MgO, rutile, stishovite) a cluster grows "
-                                 "to thousands of atoms; the periodic cell, repeated to the width below, "
-                                 "does not. Models larger than a few hundred atoms need clusters.")
+        shown = "periodic" if c.get("geometry") == "periodic" else c.get("closure", "cluster")
+        self.geometry.setCurrentIndex(max(0, self.geometry.findData(shown)))
+        self.geometry.setToolTip("Where polyhedra share edges (MgO, rutile, stishovite) an H-capped cluster "
+                                 "takes in each neighbour bonded to two of its atoms with that neighbour's "
+                                 "own shell, and grows to hundreds or thousands of atoms. The compact cluster "
+                                 "caps those neighbours' other bonds instead (stishovite at 3 Å: 59 atoms, not "
+                                 "295; use 3-4 Å). The periodic cell, repeated to the width below, suits "
+                                 "crystals; models of more than a few hundred atoms need clusters.")
         self.cell_width = double_spin(4.0, 30.0, float(c.get("cell_min_width", 8.0)), " Å")
         self.cell_width.setToolTip("The cell is repeated until its lattice planes lie this far apart: "
                                    "how far the core hole is from its periodic images")
@@ -131,7 +136,7 @@ class PreferencesDialog(QDialog):
         page = QWidget()
         form = QFormLayout(page)
         form.addRow(QLabel("GFN1-xTB site spectra (used when the model in use does not say;\n"
-                           "the periodic cell, once chosen, for every model):"))
+                           "a compact cluster or the periodic cell, once chosen, for every model):"))
         form.addRow("Core hole", self.core_hole)
         form.addRow("Energy zero", self.reference)
         form.addRow("Geometry", self.geometry)
@@ -211,6 +216,7 @@ class PreferencesDialog(QDialog):
             "energy_reference": self.reference.currentData(),
             **({"geometry": "periodic", "cell_min_width": self.cell_width.value()}
                if self.geometry.currentData() == "periodic" else {}),
+            **({"closure": "cap"} if self.geometry.currentData() == "cap" else {}),
             "cluster_radius": self.radius.value(),
             "radius_spread": self.spread.value(),
             "radius_points": self.points.currentData(),

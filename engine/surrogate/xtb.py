@@ -73,7 +73,7 @@ from ..spectra.spectrum import Spectrum
 from ..tasks import CancelFn, check_cancel
 from .broadening import broaden_sticks
 from .calculator import ReferenceCalculator
-from .cluster import Cluster, build_cluster, periodic_cell
+from .cluster import CLOSURES, Cluster, build_cluster, periodic_cell
 
 #: Hartree in eV and Bohr in Å (CODATA 2018), Boltzmann constant in Hartree/K.
 HARTREE_EV = 27.211386245988
@@ -164,6 +164,12 @@ class XtbParams:
     #: H-capped cluster; 8 and 12 Å cells agree with each other.
     geometry: str = "cluster"
     cell_min_width: float = 8.0
+    #: how a cluster treats the cations it takes in because two of its atoms bond to them
+    #: (:mod:`.cluster`, step 3): "complete" gives them their anions, right for corner-sharing
+    #: silica; "cap" caps their other bonds with H, so a cluster of edge-sharing polyhedra stays
+    #: small (stishovite at 3 Å: 59 atoms instead of 295, at 4 Å 177 instead of 815) and
+    #: a disordered model of them can be computed at all (its cell is too large to be periodic).
+    closure: str = "complete"
     core_hole: bool = False
     #: "excited" (XCH, neutral Z+1) or "full" (FCH, Z+1 cation); module docstring.
     core_hole_model: str = "excited"
@@ -208,6 +214,8 @@ class XtbParams:
         width = finite_number(self.cell_min_width, "cell_min_width")
         require(4.0 <= width <= 30.0, "cell_min_width",
                 f"the periodic cell's width must be between 4 and 30 Å, got {width:g}")
+        require(self.closure in CLOSURES, "closure",
+                f"unknown closure {self.closure!r}; choose one of {', '.join(CLOSURES)}")
         require(self.core_hole_model in CORE_HOLE_MODELS, "core_hole_model",
                 f"unknown core-hole model {self.core_hole_model!r}; choose one of {', '.join(CORE_HOLE_MODELS)}")
         require(self.energy_reference in ENERGY_REFERENCES, "energy_reference",
@@ -245,11 +253,20 @@ class XtbParams:
     def grid(self) -> np.ndarray:
         return np.linspace(float(self.e_min), float(self.e_max), int(self.n_points))
 
+    def geometry_label(self) -> str:
+        """What a spectrum's label adds so legends tell geometries apart: ", periodic cell",
+        ", capped cluster", or nothing for the usual complete cluster."""
+        if self.geometry == "periodic":
+            return ", periodic cell"
+        return ", capped cluster" if self.closure == "cap" else ""
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d["edge"] = normalise_edge(self.edge)
         if self.geometry == "cluster":  # settings and cache keys of clusters as before cells existed
             del d["geometry"], d["cell_min_width"]
+        if self.geometry == "periodic" or self.closure == "complete":  # ... and before the cap closure
+            del d["closure"]
         if self.cutoffs is not None:
             d["cutoffs"] = {f"{_sym(a)}-{_sym(b)}": (0.0 if v is None else float(v))
                             for (a, b), v in sorted(self.cutoffs.items(), key=lambda kv: str(kv[0]))}
@@ -488,11 +505,16 @@ class XtbCalculator(ReferenceCalculator):
                             "(Build › Crystal); a large disordered model needs clusters")
         else:
             radius = float(self.params.cluster_radius if radius is None else radius)
-            env = build_cluster(atoms, index, radius, cutoffs=self.params.cutoffs, bond_list=context)
-            what, advice = (f"its {radius:g} Å cluster", "Polyhedra that share edges (stishovite, rutile) make "
-                            "a cluster take in every neighbour bonded to two of its atoms, with that neighbour's "
-                            "own shell; a large cluster radius does the same. Such a site needs the periodic "
-                            "cell (Preferences › Calculator › Geometry) or a periodic code (Export queries…)")
+            env = build_cluster(atoms, index, radius, cutoffs=self.params.cutoffs, bond_list=context,
+                                closure=self.params.closure)
+            grows = ("a large cluster radius makes a cluster take in shell after shell. Choose a smaller "
+                     "radius (3-4 Å where polyhedra share edges)" if self.params.closure == "cap" else
+                     "polyhedra that share edges (stishovite, rutile) make a cluster take in every neighbour "
+                     "bonded to two of its atoms, with that neighbour's own shell; a large cluster radius does "
+                     "the same. Choose the compact cluster (neighbours capped) with a 3-4 Å radius")
+            what, advice = (f"its {radius:g} Å cluster", grows[0].upper() + grows[1:] + " in Preferences › "
+                            "Calculator › Geometry, the periodic cell there for a crystal, or a periodic code "
+                            "(Export queries…)")
         if len(env.atoms) > MAX_CLUSTER_ATOMS:
             raise XtbError(f"site {index}: {what} would hold {len(env.atoms)} atoms, more than the "
                            f"{MAX_CLUSTER_ATOMS} an xTB run finishes in minutes. {advice}")
@@ -626,7 +648,7 @@ class XtbCalculator(ReferenceCalculator):
         return Spectrum(
             energy=grid, intensity=y,
             label=f"{sym} {self.edge} site {index} ({self.label}, {ref_text}"
-                  f"{', Z+1' if p.core_hole else ''}{', periodic cell' if p.geometry == 'periodic' else ''})",
+                  f"{', Z+1' if p.core_hole else ''}{p.geometry_label()})",
             source=self.label, element=sym, edge=self.edge, site=int(index),
             broadening={"gaussian_fwhm": float(p.gaussian_fwhm), "lorentzian_fwhm": float(p.lorentzian_fwhm)},
             meta=meta,

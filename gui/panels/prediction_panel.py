@@ -25,16 +25,17 @@ CURVE_COLORS = ["#d62728", "#1f77b4", "#2ca02c"]
 
 def _cluster_text(settings: dict) -> str:
     """" on 5 Å clusters", " averaged over 4.8, 5 and 5.2 Å clusters" for a cluster calculator's
-    stored settings, " on the periodic cell (at least 8 Å across)" for xTB's periodic geometry;
-    "" for others (no cluster radius stored)."""
+    stored settings (the cap closure said), " on the periodic cell (at least 8 Å across)" for
+    xTB's periodic geometry; "" for others (no cluster radius stored)."""
     if settings.get("geometry") == "periodic":
         return f" on the periodic cell (at least {float(settings.get('cell_min_width', 8.0)):g} Å across)"
     text = [f"{r:g}" for r in cluster_radii(settings)]
     if not text:
         return ""
+    capped = " (neighbours bonded twice capped, not completed)" if settings.get("closure") == "cap" else ""
     if len(text) == 1:
-        return f" on {text[0]} Å clusters"
-    return f" averaged over {', '.join(text[:-1])} and {text[-1]} Å clusters"
+        return f" on {text[0]} Å clusters{capped}"
+    return f" averaged over {', '.join(text[:-1])} and {text[-1]} Å clusters{capped}"
 
 
 def r2_text(r2: float) -> str:

@@ -245,11 +245,11 @@ def test_training_where_the_calculator_can_do_no_site_says_why(qtbot, empty_wind
     assert "cluster would hold" in window.last_error
 
 
-def test_a_periodic_geometry_in_the_preferences_applies_to_the_model_in_use(qtbot, empty_window):
+def test_a_geometry_chosen_in_the_preferences_applies_to_the_model_in_use(qtbot, empty_window):
     """The built-in Si K model names 4.6-5.4 Å clusters, which stishovite cannot have; with the
     periodic cell chosen in the Preferences, its references use the cell (and keep the model's
     other settings), so the site can be computed at all: in a cell of 96 atoms, not in the
-    576-atom example."""
+    576-atom example; with the compact cluster, in the Preferences' radius."""
     from amorpha.engine.build.crystals import CrystalParams, build_crystal
     from amorpha.engine.surrogate.xtb import XtbError
 
@@ -266,6 +266,13 @@ def test_a_periodic_geometry_in_the_preferences_applies_to_the_model_in_use(qtbo
         window.prediction._calculator().environment(window.atoms, 0)  # the 4×4×6 example itself
     small = build_crystal(CrystalParams("stishovite", (2, 2, 4)))  # 8.35 × 8.35 × 10.7 Å
     assert len(window.prediction._calculator().environment(small, 0).atoms) == 6 * 2 * 2 * 4
+    # the compact cluster, with the Preferences' radius: the 576-atom model's site in 59 atoms
+    window.preferences.calculator = {**window.preferences.calculator, "geometry": "cluster", "closure": "cap",
+                                     "cluster_radius": 3.0, "radius_spread": 0.0}
+    params = window.prediction._calculator().params
+    assert (params.geometry, params.closure, params.radii()) == ("cluster", "cap", (3.0,))
+    assert params.core_hole_model == window.prediction.model.metrics["calculator"]["core_hole_model"]
+    assert len(window.prediction._calculator().environment(window.atoms, 0).atoms) == 59
 
 
 def test_train_from_a_folder_of_pairs_and_a_folder_without_any(qtbot, empty_window, silica, tmp_path):

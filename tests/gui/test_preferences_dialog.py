@@ -88,4 +88,16 @@ def test_core_hole_choice_reaches_the_calculator(qtbot, empty_window):
     dialog.cell_width.setValue(10.0)
     params = default_calculator(dialog.result_preferences().calculator, cache=False).params
     assert (params.geometry, params.cell_min_width, params.radii()) == ("periodic", 10.0, ())
+    from amorpha.engine.preferences import Preferences
+    from amorpha.gui.preferences_dialog import PreferencesDialog
+
+    dialog.geometry.setCurrentIndex(dialog.geometry.findData("cap"))  # the compact cluster: a radius again
+    assert dialog.radius.isEnabled() and not dialog.cell_width.isEnabled()
+    dialog.radius.setValue(3.5)
+    settings = dialog.result_preferences().calculator
+    params = default_calculator(settings, cache=False).params
+    assert (params.geometry, params.closure, params.radii()) == ("cluster", "cap", pytest.approx((3.3, 3.4, 3.5, 3.6, 3.7)))
     dialog.reject()
+    again = PreferencesDialog(Preferences(calculator=settings))  # shown as chosen when reopened
+    assert again.geometry.currentData() == "cap" and again.radius.value() == 3.5
+    again.reject()
