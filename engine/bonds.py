@@ -51,6 +51,23 @@ def bond_cutoffs(numbers, overrides: Optional[Cutoffs] = None) -> dict[tuple[int
     return table
 
 
+def changed_cutoffs(overrides: Cutoffs, elements) -> dict[str, float]:
+    """The pairs of ``elements`` (atomic numbers) whose cutoff in ``overrides`` (a bonds table)
+    differs from :func:`bond_cutoffs`' default by more than a table's 0.01 Å rounding, as
+    ``{"Ti-Ti": 0.0}``: what a calculator that cuts clusters must be told to bond as the window
+    does (Ti–Ti at 2.96 Å in rutile is no bond, though covalent radii say it is), while a table
+    left as it was changes nothing."""
+    present = {int(z) for z in elements}
+    defaults = bond_cutoffs(np.array(sorted(present), dtype=np.int64))
+    changed = {}
+    for (a, b), value in overrides.items():
+        za, zb = sorted((_z(a), _z(b)))
+        value = 0.0 if value is None else float(value)
+        if za in present and zb in present and abs(value - defaults[(za, zb)]) > 0.005:
+            changed[f"{symbol(za)}-{symbol(zb)}"] = value
+    return changed
+
+
 def _cutoff_table(cutoffs: Mapping[tuple[int, int], float], zmax: int) -> np.ndarray:
     """Symmetric (zmax+1, zmax+1) array of cutoffs, 0 for pairs not listed."""
     table = np.zeros((zmax + 1, zmax + 1), dtype=np.float64)

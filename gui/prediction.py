@@ -19,7 +19,8 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
-from amorpha.engine.elements import count_element, number, present_symbols, symbol
+from amorpha.engine.bonds import changed_cutoffs
+from amorpha.engine.elements import count_element, elements_present, number, present_symbols, symbol
 from amorpha.engine.errors import ParameterError, require
 from amorpha.engine.spectra import SeveralEdgesError, Spectrum
 from amorpha.engine.spectra.spectrum import kind_of
@@ -426,7 +427,8 @@ class SpectrumPrediction(QObject):
         settings of the loaded model of that edge (so references match it), else the
         Preferences'; a compact cluster or the periodic cell chosen in the Preferences applies to
         every model (:func:`preferred_geometry`): it is how a site whose cluster would be too large
-        (edge-sharing polyhedra) is computed at all."""
+        (edge-sharing polyhedra) is computed at all. Bond cutoffs changed in the Structure panel
+        reach the clusters too (:func:`~amorpha.engine.bonds.changed_cutoffs`)."""
         from amorpha.engine.surrogate.pipeline import default_calculator
 
         if element is None and self.model is not None:
@@ -437,8 +439,12 @@ class SpectrumPrediction(QObject):
         stored = model.metrics.get("calculator") if model is not None else None
         settings = dict(stored or preferred)
         settings["edge"] = edge
-        if "cluster_radius" in settings:  # an xTB model
+        if "cluster_radius" in settings:  # an xTB model: its clusters bond as the window does
             settings.update(preferred_geometry(preferred))
+            atoms = self.window.atoms
+            changed = changed_cutoffs(self.window.cutoff_overrides, elements_present(atoms.numbers)) if atoms is not None else {}
+            if changed:
+                settings["cutoffs"] = {**(settings.get("cutoffs") or {}), **changed}
         return default_calculator(settings)
 
     @staticmethod

@@ -26,7 +26,8 @@ Molecular codes such as xTB need a closed-shell molecule, so a site's environmen
    itself has a dangling bond (then the electron count is odd and tblite's ``uhf`` is 1).
 
 Bonds are the project's usual ones (:func:`amorpha.engine.bonds.bonds`, covalent radii times a
-tolerance, overridable per pair), so capping follows what the rest of the window calls a bond.
+tolerance, overridable per pair; the window passes the pairs changed in its Structure panel), so
+capping follows what the rest of the window calls a bond.
 """
 from __future__ import annotations
 

@@ -275,6 +275,35 @@ def test_a_geometry_chosen_in_the_preferences_applies_to_the_model_in_use(qtbot,
     assert len(window.prediction._calculator().environment(window.atoms, 0).atoms) == 59
 
 
+def test_bond_cutoffs_changed_in_the_structure_panel_reach_the_clusters(qtbot, empty_window):
+    """Rutile (Baur & Khan 1971: a = 4.594, c = 2.959 Å, O at x = 0.3049): covalent radii bond
+    Ti to Ti at 2.96 Å, and even the compact cluster of a Ti site then takes in thousands of
+    atoms. With Ti–Ti switched off in the Structure panel's table (the rest left as shown) the
+    clusters bond as the window does: 59 atoms at 3 Å. Cutoffs left as shown change nothing."""
+    from ase.spacegroup import crystal
+
+    from amorpha.engine.bonds import bond_cutoffs, changed_cutoffs
+    from amorpha.engine.surrogate.xtb import XtbError
+
+    window = empty_window
+    rutile = crystal(["Ti", "O"], [(0, 0, 0), (0.3049, 0.3049, 0)], spacegroup=136,
+                     cellpar=[4.594, 4.594, 2.959, 90, 90, 90]).repeat((3, 3, 4))
+    show(qtbot, window, rutile)
+    window.preferences.calculator = {**window.preferences.calculator, "closure": "cap", "cluster_radius": 3.0,
+                                     "radius_spread": 0.0}
+    calculator = window.prediction._calculator("Ti", "K")
+    assert calculator.params.cutoffs is None
+    with pytest.raises(XtbError, match="its 3 Å cluster would hold [0-9]{4} atoms"):
+        calculator.environment(rutile, 0)
+    shown = {pair: round(value, 2) for pair, value in bond_cutoffs(rutile.numbers).items()}  # as the table shows
+    assert changed_cutoffs(shown, [8, 22]) == {}
+    with qtbot.waitSignal(window.model_ready, timeout=30000):  # the bonds redrawn
+        window.set_cutoffs({**shown, (22, 22): 0.0})
+    calculator = window.prediction._calculator("Ti", "K")
+    assert calculator.settings()["cutoffs"] == {"Ti-Ti": 0.0}
+    assert len(calculator.environment(rutile, 0).atoms) == 59
+
+
 def test_train_from_a_folder_of_pairs_and_a_folder_without_any(qtbot, empty_window, silica, tmp_path):
     """name.extxyz + name.txt pairs (what an external code writes) train the model in use."""
     from amorpha.engine.io import write_extxyz
