@@ -118,7 +118,9 @@ def _fit_height(table: QTableWidget, max_rows: int) -> None:
 class StructurePanel(QWidget):
     """Summary, bond cutoffs, coordination table and the selected atom's neighbourhood."""
 
-    cutoffs_changed = Signal(dict)  # {(Z1, Z2): cutoff or 0 for no bond}
+    #: {(Z1, Z2): cutoff or 0 for no bond}; object, not dict: Qt converts a dict to a QVariantMap,
+    #: whose keys must be strings, and tuple keys arrive as an empty dict
+    cutoffs_changed = Signal(object)
     name_types_requested = Signal()  # the "Name atom types…" button beside the placeholder note
 
     def __init__(self, parent=None):

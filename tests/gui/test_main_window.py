@@ -328,3 +328,23 @@ def test_an_error_is_one_line_in_the_status_bar_and_whole_in_the_dialog(qtbot, e
     short = line(long)
     assert len(short) <= 120 and short.endswith("…") and "\n" not in short
     assert long.startswith(short[:-1]) and not short[:-1].endswith(" ")  # cut at a word
+
+
+def test_apply_cutoffs_rebuilds_the_bonds_with_the_table_as_edited(qtbot, empty_window):
+    """Si–O switched off in the Bonds table and applied: α-quartz has no bonds left and every
+    atom a coordination of 0; the table's values reach the window (a Qt dict signal would turn
+    their (Z1, Z2) keys into an empty dict, and the defaults would silently come back)."""
+    from PySide6.QtWidgets import QPushButton
+
+    window = empty_window
+    quartz = alpha_quartz().repeat((2, 2, 2))
+    with qtbot.waitSignal(window.model_ready, timeout=30000):
+        window.set_model(quartz, "α-quartz")
+    assert window.bond_list.counts().sum() == 2 * 4 * len(quartz) // 3  # each Si four Si–O bonds
+    panel = window.structure_panel
+    panel.cutoff_table.cellWidget(panel._pairs.index((8, 14)), 1).setValue(0.0)
+    apply = next(b for b in panel.findChildren(QPushButton) if b.text() == "Apply cutoffs")
+    with qtbot.waitSignal(window.model_ready, timeout=30000):
+        apply.click()
+    assert window.cutoff_overrides[(8, 14)] == 0.0 and window.bond_list.counts().sum() == 0
+    assert panel.cutoff_table.item(panel._pairs.index((8, 14)), 2).text() == "0"
