@@ -264,6 +264,19 @@ def build_cluster(
     )
 
 
+def cation_bonds(atoms, cutoffs: Optional[Cutoffs] = None) -> list[str]:
+    """Element pairs bonded in ``atoms`` (a cluster) of which neither ends a cluster
+    (:data:`TERMINAL`), as "Ti–Ti": bonds that clusters follow and close over. Covalent radii
+    bond the cations of many oxides (Ti–Ti at 2.96 Å in rutile, Mg–Mg at 2.98 Å in MgO),
+    and then even the cap closure takes in thousands of atoms."""
+    bond_list = bonds(atoms, cutoffs)
+    i, j = bond_list.pairs()
+    z = np.asarray(atoms.numbers, dtype=np.int64)
+    inner = ~np.isin(z[i], list(TERMINAL)) & ~np.isin(z[j], list(TERMINAL))
+    pairs = {tuple(sorted((int(a), int(b)))) for a, b in zip(z[i][inner], z[j][inner])}
+    return [f"{symbol(a)}–{symbol(b)}" for a, b in sorted(pairs)]
+
+
 def periodic_cell(atoms, index: int, min_width: float) -> Cluster:
     """The model's own cell, periodic in all three directions, repeated until its lattice planes
     lie ``min_width`` Å apart in every direction (so a core hole on the absorber is that far from

@@ -73,7 +73,7 @@ from ..spectra.spectrum import Spectrum
 from ..tasks import CancelFn, check_cancel
 from .broadening import broaden_sticks
 from .calculator import ReferenceCalculator
-from .cluster import CLOSURES, Cluster, build_cluster, periodic_cell
+from .cluster import CLOSURES, Cluster, build_cluster, cation_bonds, periodic_cell
 
 #: Hartree in eV and Bohr in Å (CODATA 2018), Boltzmann constant in Hartree/K.
 HARTREE_EV = 27.211386245988
@@ -515,6 +515,10 @@ class XtbCalculator(ReferenceCalculator):
             what, advice = (f"its {radius:g} Å cluster", grows[0].upper() + grows[1:] + " in Preferences › "
                             "Calculator › Geometry, the periodic cell there for a crystal, or a periodic code "
                             "(Export queries…)")
+            if len(env.atoms) > MAX_CLUSTER_ATOMS and (joined := cation_bonds(env.atoms, self.params.cutoffs)):
+                advice = (f"Its bonds join {' and '.join(joined)}, which the cluster follows: if they are no "
+                          "bonds in this material (covalent radii bond the cations of many oxides), set their "
+                          "cutoffs to 0 in the Structure panel's Bonds table and Apply. " + advice)
         if len(env.atoms) > MAX_CLUSTER_ATOMS:
             raise XtbError(f"site {index}: {what} would hold {len(env.atoms)} atoms, more than the "
                            f"{MAX_CLUSTER_ATOMS} an xTB run finishes in minutes. {advice}")
