@@ -30,6 +30,8 @@ from amorpha.engine.preferences import LENGTH_UNITS, Preferences, cutoff_pair
 from amorpha.gui.panels.widgets import checked_ok_buttons, double_spin
 
 DEFAULT = "default"
+#: eV between the points of the xTB spectra's grid, whatever the window (XtbParams' default)
+ENERGY_STEP = 0.1
 
 
 def _hex(rgb) -> str:
@@ -131,6 +133,12 @@ class PreferencesDialog(QDialog):
         self.points.setCurrentIndex(max(0, self.points.findData(int(c.get("radius_points", 3)))))
         self.points.setToolTip("How many clusters, evenly spaced over the spread (3: R − spread, R, "
                                "R + spread; the built-in Si K model uses 5 over ±0.4 Å)")
+        self.e_min = double_spin(-50.0, 0.0, float(c.get("e_min", -5.0)), " eV")
+        self.e_max = double_spin(5.0, 200.0, float(c.get("e_max", 25.0)), " eV")
+        for spin in (self.e_min, self.e_max):
+            spin.setToolTip("The spectra's energies, relative to the energy zero above, in 0.1 eV steps. "
+                            "Si K and O K lie within -5..25 eV of the ΔSCF zero; a transition metal's K "
+                            "edge reaches higher (rutile's Ti K: 23-46 eV), so widen the window for it.")
         self.gauss = double_spin(0.0, 10.0, float(c.get("gaussian_fwhm", 0.8)), " eV")
         self.lorentz = double_spin(0.0, 10.0, float(c.get("lorentzian_fwhm", 0.5)), " eV")
         page = QWidget()
@@ -144,6 +152,8 @@ class PreferencesDialog(QDialog):
         form.addRow("Cluster radius", self.radius)
         form.addRow("Average over radius ±", self.spread)
         form.addRow("Clusters averaged", self.points)
+        form.addRow("Energies from", self.e_min)
+        form.addRow("Energies up to", self.e_max)
         form.addRow("Gaussian FWHM", self.gauss)
         form.addRow("Lorentzian FWHM", self.lorentz)
         self.geometry.currentIndexChanged.connect(self._geometry_fields)
@@ -220,6 +230,9 @@ class PreferencesDialog(QDialog):
             "cluster_radius": self.radius.value(),
             "radius_spread": self.spread.value(),
             "radius_points": self.points.currentData(),
+            "e_min": self.e_min.value(),
+            "e_max": self.e_max.value(),
+            "n_points": int(round((self.e_max.value() - self.e_min.value()) / ENERGY_STEP)) + 1,
             "gaussian_fwhm": self.gauss.value(),
             "lorentzian_fwhm": self.lorentz.value(),
         }

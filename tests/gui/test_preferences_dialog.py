@@ -100,4 +100,8 @@ def test_core_hole_choice_reaches_the_calculator(qtbot, empty_window):
     dialog.reject()
     again = PreferencesDialog(Preferences(calculator=settings))  # shown as chosen when reopened
     assert again.geometry.currentData() == "cap" and again.radius.value() == 3.5
+    assert (again.e_min.value(), again.e_max.value()) == (-5.0, 25.0)  # XtbParams' own window
+    again.e_max.setValue(50.0)  # a transition metal's K edge: the grid keeps its 0.1 eV steps
+    grid = default_calculator(again.result_preferences().calculator, cache=False).params.grid()
+    assert (grid[0], grid[-1], len(grid)) == (-5.0, 50.0, 551)
     again.reject()
