@@ -83,3 +83,23 @@ def test_the_note_is_silent_for_sites_drawn_like_the_training_sites():
     assert outside_note(mixed, "Si").startswith(f"{np.sum(mixed > 1)} of 1200 Si sites lie beyond the spread")
     far = nearest_distances(rng.normal(size=(30, 5)) + 20.0, train) / radius
     assert outside_note(far, "O").startswith("All 30 O sites lie far from every site the model learnt from")
+
+
+def test_a_crystals_equivalent_sites_are_one_site_not_noise_scaled_apart():
+    """Rutile's 72 Ti sites are one site: their descriptors differ by rounding (1e-15). Scaled to
+    unit spread, that noise would set them apart, and a perfect crystal would be reported as lying
+    beyond its own training sites; the model treats such a feature as constant and finds no
+    spread to measure distances by (NaN: no note)."""
+    from amorpha.engine.surrogate.domain import outside_note
+    from amorpha.engine.surrogate.pipeline import site_pool, training_descriptor
+
+    rutile = crystal(["Ti", "O"], [(0, 0, 0), (0.3049, 0.3049, 0)], spacegroup=136,
+                     cellpar=[4.594, 4.594, 2.959, 90, 90, 90]).repeat((3, 3, 4))
+    pool = site_pool([rutile], "Ti", training_descriptor(["O", "Ti"], "Ti", True, 3.0))
+    x = pool.features
+    assert len(np.unique(x, axis=0)) > 1 and np.ptp(x, axis=0).max() < 1e-12  # rounding, not structure
+    spectra = SiteSpectra(ENERGY, np.tile(np.exp(-0.5 * (ENERGY - 10) ** 2), (8, 1)), np.arange(8))
+    model = SpectrumModel.train(x[:8], spectra, {}, SurrogateParams(regressor="gp"))
+    distance = model.distance_from_training(x)
+    assert np.all(np.isnan(distance)) and outside_note(distance, "Ti") == ""
+    np.testing.assert_allclose(model.predict(x), spectra.intensity[:1].repeat(72, axis=0), atol=1e-6)

@@ -18,6 +18,8 @@ from amorpha.engine.tasks import check_cancel
 
 #: the share of training sites whose nearest other training site lies within the domain radius
 DOMAIN_QUANTILE = 0.95
+#: decimals of the standardised features to which two training rows are the same site
+DUPLICATE_DECIMALS = 9
 #: query rows per block: a block's distance matrix is CHUNK × n_train floats
 CHUNK = 2048
 
@@ -42,10 +44,11 @@ def nearest_distances(queries: np.ndarray, references: np.ndarray, skip_self: bo
 
 def domain_radius(training: np.ndarray) -> float:
     """The distance within which :data:`DOMAIN_QUANTILE` of the ``training`` rows have another
-    training row. Exact duplicates (a crystal's equivalent sites) count as one row: they would
-    otherwise shrink the radius to 0. NaN with fewer than two distinct rows: no spread to
-    measure a distance by."""
-    distinct = np.unique(np.asarray(training, dtype=np.float64), axis=0)
+    training row. Duplicates (a crystal's equivalent sites, equal to :data:`DUPLICATE_DECIMALS`
+    decimals: their descriptors differ by rounding) count as one row: they would otherwise
+    shrink the radius to 0. NaN with fewer than two distinct rows: no spread to measure a
+    distance by."""
+    distinct = np.unique(np.round(np.asarray(training, dtype=np.float64), DUPLICATE_DECIMALS), axis=0)
     if len(distinct) < 2:
         return float("nan")
     return float(np.quantile(nearest_distances(distinct, distinct, skip_self=True), DOMAIN_QUANTILE))

@@ -115,6 +115,10 @@ def _regressor(params: SurrogateParams, x: np.ndarray, theta=None):
 MIN_GROUP = 15
 
 
+#: a feature's spread, relative to its size, below which it is rounding noise, not variation
+FEATURE_NOISE = 1e-9
+
+
 def _fit_part(params: SurrogateParams, x: np.ndarray, y: np.ndarray, theta=None) -> dict:
     """Scaler, PCA of the spectra and regressor on the PCA scores, fitted on ``x``, ``y``
     (a Gaussian process with the hyperparameters ``theta`` when given, see :func:`_regressor`)."""
@@ -122,6 +126,9 @@ def _fit_part(params: SurrogateParams, x: np.ndarray, y: np.ndarray, theta=None)
     from sklearn.preprocessing import StandardScaler
 
     scaler = StandardScaler().fit(x)
+    # A feature that varies by rounding alone (1e-15 between a crystal's equivalent sites) would
+    # be scaled up to unit spread, and its noise would part sites that are the same.
+    scaler.scale_[scaler.scale_ <= FEATURE_NOISE * np.maximum(np.abs(scaler.mean_), 1.0)] = 1.0
     xs = scaler.transform(x)
     k = min(params.n_components, len(x) - 1, y.shape[1])
     pca = PCA(n_components=k, random_state=params.seed).fit(y)
