@@ -29,7 +29,7 @@ from amorpha.engine.surrogate.active import ActiveParams
 from amorpha.engine.surrogate.compare import CompareParams
 from amorpha.engine.surrogate.domain import outside_note
 from amorpha.engine.surrogate.model import ModelMismatchError, SpectrumModel
-from amorpha.engine.surrogate.xtb import EDGES, check_edge, cluster_radii
+from amorpha.engine.surrogate.xtb import EDGES, check_edge
 from amorpha.gui.panels.prediction_panel import r2_text
 
 MODEL_FILTER = "Amorpha spectrum models (*.amodel);;All files (*)"
@@ -69,17 +69,62 @@ def model_key(model: SpectrumModel) -> str:
     return edge_key(model.element, model.edge)
 
 
-def reference_seconds(settings: dict) -> tuple[int, int] | None:
-    """A likely range of seconds for one xTB reference site with these calculator settings (None
-    for another calculator). One GFN1-xTB SCF of a 5 Å Si cluster takes ~1 s, the Z+1 core hole
-    adds a second SCF and slower convergence (~3 s), and the cost grows with the cube of the atom
-    count, ~R⁹. Measured on a-SiO Si sites at 4.6/5/5.4 Å: 0.7/0.9/1.9 s for the ground state,
-    1.4/1.9/4.0 s with the core hole; 33-42 s for five a-SiO2 clusters of 4.6-5.4 Å."""
-    radii = cluster_radii(settings)
-    if not radii:
+#: GFN1-xTB seconds of one SCF of a 72-atom cluster and how they grow with the atom count N:
+#: 0.7 s at 72 atoms, 31 s at 245 (N^3.1). The Z+1 core hole adds a second, slower SCF (about 3×
+#: in all, e.g. 0.2 s at 33 atoms, 5 s at 105, 33-39 s at 177-185 for silica and stishovite).
+SCF_SECONDS_72 = 0.7
+SCF_EXPONENT = 3.1
+
+
+def reference_seconds(settings: dict, sizes) -> tuple[int, int] | None:
+    """A likely range of seconds for one xTB reference site whose clusters (or periodic cell)
+    hold ``sizes`` atoms, with these calculator settings (None for another calculator)."""
+    if "cluster_radius" not in settings:
         return None
-    seconds = (3.0 if settings.get("core_hole") else 1.0) * sum((r / 5.0) ** 9 for r in radii)
+    seconds = (3.0 if settings.get("core_hole") else 1.0) * sum(
+        SCF_SECONDS_72 * (n / 72) ** SCF_EXPONENT for n in sizes)
     return max(1, round(0.5 * seconds)), max(2, round(2.5 * seconds))
+
+
+def environment_sizes(calculator, atoms, index: int, bond_list) -> list[int] | None:
+    """Atoms in each xTB environment (cluster or cell) of site ``index``, built in milliseconds
+    with the window's bonds; None for another calculator or before the bonds are there.
+    :class:`~amorpha.engine.surrogate.xtb.XtbError` when one is too large to run."""
+    if "cluster_radius" not in calculator.settings() or bond_list is None or bond_list.n_atoms != len(atoms):
+        return None
+    return [len(env.atoms) for env in calculator.environments(atoms, int(index), bond_list)]
+
+
+def site_seconds(calculator, atoms, index: int, bond_list) -> tuple[int, int] | None:
+    """:func:`reference_seconds` of site ``index``; None when unknown (the run says why it fails)."""
+    from amorpha.engine.surrogate.xtb import XtbError
+
+    try:
+        sizes = environment_sizes(calculator, atoms, index, bond_list)
+    except XtbError:
+        return None
+    return None if sizes is None else reference_seconds(calculator.settings(), sizes)
+
+
+def calculator_cost(calculator, atoms, element: str, bond_list) -> str:
+    """What one reference site of ``element`` costs, for the training and comparison dialogs,
+    from the environments of three of its sites (so a dense oxide's clusters are not priced like
+    silica's); ParameterError, shown in the dialog before any run, when they are too large."""
+    from amorpha.engine.surrogate.xtb import XtbError
+
+    sites = np.flatnonzero(atoms.numbers == number(element))
+    sample = sites[np.linspace(0, len(sites) - 1, min(3, len(sites))).astype(int)]
+    try:
+        sizes = [environment_sizes(calculator, atoms, i, bond_list) for i in sample]
+    except XtbError as exc:
+        raise ParameterError("calculator", str(exc)) from None
+    if not sizes or sizes[0] is None:
+        return "the reference calculator runs once per site; computed sites are cached on disk"
+    low, high = zip(*(reference_seconds(calculator.settings(), one) for one in sizes))
+    counts = sorted({n for one in sizes for n in one})
+    held = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
+    parts = f"{len(sizes[0])} clusters of " if len(sizes[0]) > 1 else ""
+    return f"xTB takes about {min(low)}-{max(high)} s per site ({parts}{held} atoms); computed sites are cached on disk"
 
 
 def preferred_geometry(preferred: dict) -> dict:
@@ -92,16 +137,6 @@ def preferred_geometry(preferred: dict) -> dict:
         return {k: preferred[k] for k in ("closure", "cluster_radius", "radius_spread", "radius_points")
                 if k in preferred}
     return {}
-
-
-def calculator_cost(settings: dict) -> str:
-    """What one reference site costs, for the training and comparison dialogs."""
-    seconds = reference_seconds(settings)
-    if seconds is None:
-        return "the reference calculator runs once per site; computed sites are cached on disk"
-    clusters = len(cluster_radii(settings))
-    each = f" ({clusters} clusters)" if clusters > 1 else ""
-    return f"xTB takes about {seconds[0]}-{seconds[1]} s per site{each}; computed sites are cached on disk"
 
 
 @dataclass(frozen=True)
@@ -413,7 +448,7 @@ class SpectrumPrediction(QObject):
             if atoms is self._atoms and self._edge_in_use() == edge:  # not over another frame's or edge's curves
                 self.plot.add_spectrum(spectrum, "reference")
 
-        seconds = reference_seconds(calculator.settings())
+        seconds = site_seconds(calculator, atoms, index, self.window.bond_list)
         cost = f" (about {seconds[0]}-{seconds[1]} s)" if seconds else ""
         self.runner.submit(f"{calculator.label} spectrum of {element}{index}{cost}",
                            lambda progress, cancel: calculator.site_spectrum(atoms, index, progress, cancel),
@@ -489,7 +524,7 @@ class SpectrumPrediction(QObject):
         count = count_element(self._atoms.numbers, offered.element)
 
         def note(p, count):
-            cost = calculator_cost(self._calculator(p.element, p.edge).settings())
+            cost = calculator_cost(self._calculator(p.element, p.edge), self._atoms, p.element, self.window.bond_list)
             return f"{count} {p.element} sites in the pool; {cost}"
 
         defaults = TrainRequest(element=offered.element, edge=offered.edge, max_calls=min(60, count))
@@ -589,7 +624,7 @@ class SpectrumPrediction(QObject):
         def note(p, count):
             if p.source != "shown":
                 return "You choose the folder next; its spectra (and their element and edge) are used as they are."
-            cost = calculator_cost(self._calculator(p.element, p.edge).settings())
+            cost = calculator_cost(self._calculator(p.element, p.edge), self._atoms, p.element, self.window.bond_list)
             return (f"{count} {p.element} sites; {cost}, each site once for both strategies: at most "
                     f"{p.n_test + 2 * p.max_calls - p.n_initial} calculations")
 

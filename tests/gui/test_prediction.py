@@ -275,6 +275,30 @@ def test_a_geometry_chosen_in_the_preferences_applies_to_the_model_in_use(qtbot,
     assert len(window.prediction._calculator().environment(window.atoms, 0).atoms) == 59
 
 
+def test_the_train_dialog_prices_sites_by_their_clusters_and_refuses_too_large_ones(qtbot, empty_window):
+    """Stishovite with the built-in Si K model's 4.6-5.4 Å clusters: the dialog says they would
+    hold over a thousand atoms, in red, with Train disabled, before any run; with the compact
+    3 Å cluster chosen in the Preferences it prices a site by its 59 atoms."""
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    window = empty_window
+    show(qtbot, window, load_example("stishovite"))
+    with qtbot.waitSignal(window.prediction.model_changed, timeout=60000):
+        window.prediction.load_default()
+    dialog = window.prediction.train_dialog()
+    qtbot.waitExposed(dialog)
+    assert not dialog.buttons.button(QDialogButtonBox.Ok).isEnabled()
+    assert "cluster would hold" in dialog.error_label.text() and "compact cluster" in dialog.error_label.text()
+    dialog.reject()
+    window.preferences.calculator = {**window.preferences.calculator, "closure": "cap", "cluster_radius": 3.0,
+                                     "radius_spread": 0.0}
+    dialog = window.prediction.train_dialog()
+    qtbot.waitExposed(dialog)
+    assert dialog.buttons.button(QDialogButtonBox.Ok).isEnabled()
+    assert "xTB takes about 1-3 s per site (59 atoms)" in dialog.note_label.text()  # measured: 0.8 s
+    dialog.reject()
+
+
 def test_bond_cutoffs_changed_in_the_structure_panel_reach_the_clusters(qtbot, empty_window):
     """Rutile (Baur & Khan 1971: a = 4.594, c = 2.959 Å, O at x = 0.3049): covalent radii bond
     Ti to Ti at 2.96 Å, and even the compact cluster of a Ti site then takes in thousands of
@@ -652,7 +676,7 @@ def test_compare_dialog_defaults_to_a_small_budget_and_refuses_bad_settings(qtbo
     assert ok.text() == "Compare" and ok.isEnabled()
     note = dialog.note_label.text()
     assert "1000 Si sites" in note and "at most 54 calculations" in note  # 12 held-out + 6 shared + 2 × 18
-    assert "xTB takes about 5-23 s per site (3 clusters)" in note  # the window's default calculator
+    assert "xTB takes about 4-24 s per site (3 clusters of 57-96 atoms)" in note  # the default calculator
     spin_of(dialog, "max_calls").setValue(4)  # fewer calls than random starting sites
     assert not ok.isEnabled() and "max_calls" in dialog.error_label.text()
     spin_of(dialog, "max_calls").setValue(24)
