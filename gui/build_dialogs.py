@@ -184,11 +184,21 @@ class ParamsDialog(QDialog):
             self.error_label.setText(str(exc))
             self.note_label.setText("")
             self.buttons.button(QDialogButtonBox.Ok).setEnabled(False)
+            self._grow()
             return None
         self.error_label.setText("")
         self.note_label.setText(note)
         self.buttons.button(QDialogButtonBox.Ok).setEnabled(True)
+        self._grow()
         return params
+
+    def _grow(self) -> None:
+        """Grow to fit a longer note or refusal (a wrapped label's height depends on the width),
+        rather than squeeze the form's rows."""
+        layout = self.layout()
+        needed = layout.totalHeightForWidth(self.width()) if layout.hasHeightForWidth() else self.sizeHint().height()
+        if needed > self.height():
+            self.resize(self.width(), needed)
 
     def refresh(self, *_) -> None:
         self.check()
