@@ -289,6 +289,7 @@ def test_the_train_dialog_prices_sites_by_their_clusters_and_refuses_too_large_o
     qtbot.waitExposed(dialog)
     assert not dialog.buttons.button(QDialogButtonBox.Ok).isEnabled()
     assert "cluster would hold" in dialog.error_label.text() and "compact cluster" in dialog.error_label.text()
+    assert dialog.height() >= dialog.layout().totalHeightForWidth(dialog.width())  # grown, rows not squeezed
     dialog.reject()
     window.preferences.calculator = {**window.preferences.calculator, "closure": "cap", "cluster_radius": 3.0,
                                      "radius_spread": 0.0}
