@@ -477,10 +477,15 @@ class SpectrumPrediction(QObject):
         if "cluster_radius" in settings:  # an xTB model: its clusters bond as the window does
             settings.update(preferred_geometry(preferred))
             atoms = self.window.atoms
-            changed = changed_cutoffs(self.window.cutoff_overrides, elements_present(atoms.numbers)) if atoms is not None else {}
+            elements = elements_present(atoms.numbers) if atoms is not None else []
+            changed = changed_cutoffs(self.window.cutoff_overrides, elements)
             if changed:
                 settings["cutoffs"] = {**(settings.get("cutoffs") or {}), **changed}
         return default_calculator(settings)
+
+    def _cost(self, element: str, edge: str) -> str:
+        """:func:`calculator_cost` of ``element``'s ``edge`` sites of the shown structure."""
+        return calculator_cost(self._calculator(element, edge), self._atoms, element, self.window.bond_list)
 
     @staticmethod
     def _site_pool(atoms, element: str, calculator, progress, cancel):
@@ -524,7 +529,7 @@ class SpectrumPrediction(QObject):
         count = count_element(self._atoms.numbers, offered.element)
 
         def note(p, count):
-            cost = calculator_cost(self._calculator(p.element, p.edge), self._atoms, p.element, self.window.bond_list)
+            cost = self._cost(p.element, p.edge)
             return f"{count} {p.element} sites in the pool; {cost}"
 
         defaults = TrainRequest(element=offered.element, edge=offered.edge, max_calls=min(60, count))
@@ -624,7 +629,7 @@ class SpectrumPrediction(QObject):
         def note(p, count):
             if p.source != "shown":
                 return "You choose the folder next; its spectra (and their element and edge) are used as they are."
-            cost = calculator_cost(self._calculator(p.element, p.edge), self._atoms, p.element, self.window.bond_list)
+            cost = self._cost(p.element, p.edge)
             return (f"{count} {p.element} sites; {cost}, each site once for both strategies: at most "
                     f"{p.n_test + 2 * p.max_calls - p.n_initial} calculations")
 

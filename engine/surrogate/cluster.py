@@ -174,8 +174,9 @@ def build_cluster(
     """The H-capped cluster of all atoms within ``radius`` Å of atom ``index`` (module docstring).
 
     ``terminal`` replaces :data:`TERMINAL` (atomic numbers of the elements that are capped, not
-    completed). ``closure``: "complete" or "cap" (step 3). ``bond_list`` (from :func:`amorpha.engine.bonds.bonds`) is reused when given, so many sites
-    of one model share one bond search; otherwise it is built with ``cutoffs``.
+    completed). ``closure``: "complete" or "cap" (step 3). ``bond_list`` (from
+    :func:`amorpha.engine.bonds.bonds`) is reused when given, so many sites of one model share
+    one bond search; otherwise it is built with ``cutoffs``.
     """
     index = _check(atoms, index, radius)
     require(closure in CLOSURES, "closure", f"unknown closure {closure!r}; choose one of {', '.join(CLOSURES)}")

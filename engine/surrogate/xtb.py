@@ -499,30 +499,37 @@ class XtbCalculator(ReferenceCalculator):
         which active learning skips) when it holds more than :data:`MAX_CLUSTER_ATOMS`, rather
         than an SCF of hours."""
         if self.params.geometry == "periodic":
-            width = float(self.params.cell_min_width)
-            env = periodic_cell(atoms, index, width)
-            what, advice = (f"the cell repeated to {width:g} Å", "For a crystal, build a smaller supercell "
-                            "(Build › Crystal); a large disordered model needs clusters")
+            env = periodic_cell(atoms, index, float(self.params.cell_min_width))
         else:
             radius = float(self.params.cluster_radius if radius is None else radius)
             env = build_cluster(atoms, index, radius, cutoffs=self.params.cutoffs, bond_list=context,
                                 closure=self.params.closure)
-            grows = ("a large cluster radius makes a cluster take in shell after shell. Choose a smaller "
-                     "radius (3-4 Å where polyhedra share edges)" if self.params.closure == "cap" else
-                     "polyhedra that share edges (stishovite, rutile) make a cluster take in every neighbour "
+        if len(env.atoms) > MAX_CLUSTER_ATOMS:
+            raise XtbError(self._too_large(index, env))
+        return env
+
+    def _too_large(self, index: int, env: Cluster) -> str:
+        """Why site ``index``'s environment is refused, and what to change."""
+        p = self.params
+        if p.geometry == "periodic":
+            what, advice = (f"the cell repeated to {float(p.cell_min_width):g} Å", "For a crystal, build a "
+                            "smaller supercell (Build › Crystal); a large disordered model needs clusters")
+        else:
+            what = f"its {env.radius:g} Å cluster"
+            grows = ("A large cluster radius makes a cluster take in shell after shell. Choose a smaller "
+                     "radius (3-4 Å where polyhedra share edges)" if p.closure == "cap" else
+                     "Polyhedra that share edges (stishovite, rutile) make a cluster take in every neighbour "
                      "bonded to two of its atoms, with that neighbour's own shell; a large cluster radius does "
                      "the same. Choose the compact cluster (neighbours capped) with a 3-4 Å radius")
-            what, advice = (f"its {radius:g} Å cluster", grows[0].upper() + grows[1:] + " in Preferences › "
-                            "Calculator › Geometry, the periodic cell there for a crystal, or a periodic code "
-                            "(Export queries…)")
-            if len(env.atoms) > MAX_CLUSTER_ATOMS and (joined := cation_bonds(env.atoms, self.params.cutoffs)):
+            advice = (f"{grows} in Preferences › Calculator › Geometry, the periodic cell there for a crystal, "
+                      "or a periodic code (Export queries…)")
+            joined = cation_bonds(env.atoms, p.cutoffs)
+            if joined:
                 advice = (f"Its bonds join {' and '.join(joined)}, which the cluster follows: if they are no "
                           "bonds in this material (covalent radii bond the cations of many oxides), set their "
                           "cutoffs to 0 in the Structure panel's Bonds table and Apply. " + advice)
-        if len(env.atoms) > MAX_CLUSTER_ATOMS:
-            raise XtbError(f"site {index}: {what} would hold {len(env.atoms)} atoms, more than the "
-                           f"{MAX_CLUSTER_ATOMS} an xTB run finishes in minutes. {advice}")
-        return env
+        return (f"site {index}: {what} would hold {len(env.atoms)} atoms, more than the {MAX_CLUSTER_ATOMS} an "
+                f"xTB run finishes in minutes. {advice}")
 
     def environments(self, atoms, index: int, context: Any = None) -> list[Cluster]:
         # the periodic cell has no radii: one environment
