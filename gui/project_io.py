@@ -28,6 +28,19 @@ MODEL_KEY = "model"
 MEASURED_KEY = "measured spectrum"  # the Measured panel's file, steps and low loss (results)
 
 
+def _cutoffs(entries) -> dict | None:
+    """The Bonds table a project saved ([[Z1, Z2, Å], ...]), its malformed entries left out (a
+    project is a file); None when it saved none (written before tables were kept)."""
+    if not isinstance(entries, list):
+        return None
+    def valid(entry) -> bool:
+        return (isinstance(entry, list) and len(entry) == 3
+                and all(isinstance(z, int) and 1 <= z <= 118 for z in entry[:2])
+                and isinstance(entry[2], (int, float)) and 0.0 <= entry[2] <= 10.0)
+
+    return {tuple(sorted(entry[:2])): float(entry[2]) for entry in entries if valid(entry)}
+
+
 def _snapshot_atoms(atoms):
     """A copy that shares the per-atom arrays: the window replaces arrays instead of changing
     them, so the save in the background sees a fixed model without copying 10⁶ atoms on the GUI
@@ -88,6 +101,8 @@ class ProjectIO(QObject):
             "ring_size": w.rings_panel.selected_size,
             "rings_selected": w.rings_panel.selected_rings.tolist(),
             "spectral_feature": w.prediction_panel.feature_key(),  # the atoms follow it once predicted
+            # the Bonds table as applied: bonds, coordination and xTB clusters follow it
+            "cutoffs": [[int(a), int(b), float(v)] for (a, b), v in sorted(w.cutoff_overrides.items())],
         }
         if w.trajectory is not None and len(w.trajectory) > 1:  # its frames stay in the file
             traj = w.trajectory
@@ -133,6 +148,9 @@ class ProjectIO(QObject):
             self.restored.emit(path)
 
         w.model_ready.connect(after_model)
+        cutoffs = _cutoffs(view.get("cutoffs"))
+        if cutoffs is not None:  # before the model: its bonds are computed with them
+            w.cutoff_overrides = cutoffs
         if view.get("spectral_feature") in [f.key for f in FEATURES]:  # before the model predicts again
             w.prediction_panel.show_feature(view["spectral_feature"])
         w.set_model(atoms, view.get("source") or os.path.basename(path))

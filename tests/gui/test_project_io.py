@@ -27,6 +27,8 @@ def test_save_and_reopen_what_is_on_screen(qtbot, empty_window, tmp_path):
 
     window = empty_window
     show(qtbot, window, beta_cristobalite((2, 2, 2)))
+    with qtbot.waitSignal(window.model_ready, timeout=30000):  # the Bonds table as edited and applied
+        window.set_cutoffs({**window.cutoff_overrides, (8, 14): 2.0, (14, 14): 0.0})
     measured = tmp_path / "measured.csv"
     np.savetxt(measured, np.column_stack([ENERGY, np.exp(-0.5 * ((ENERGY - 1847) / 2) ** 2)]), delimiter=",")
     with qtbot.waitSignal(window.runner.task_finished, timeout=10000):
@@ -58,6 +60,9 @@ def test_save_and_reopen_what_is_on_screen(qtbot, empty_window, tmp_path):
         a, b = window.rings_panel.result, other.rings_panel.result
         assert b.n_rings == a.n_rings and b.histogram() == a.histogram() != {}
         assert other.view_panel.color_key() == "coordination"
+        assert other.cutoff_overrides == window.cutoff_overrides and other.cutoff_overrides[(8, 14)] == 2.0
+        row = other.structure_panel._pairs.index((8, 14))
+        assert other.structure_panel.cutoff_table.cellWidget(row, 1).value() == 2.0
         assert other.prediction._picked == 3
         assert other.prediction_panel.feature_key() == "peak_energy"
         # what was drawn from those results comes back too: the highlighted bar, the q6 histogram
