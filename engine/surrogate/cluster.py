@@ -16,9 +16,12 @@ Molecular codes such as xTB need a closed-shell molecule, so a site's environmen
    right for corner-sharing networks (silica) but, where polyhedra share edges, takes in shell
    after shell (stishovite: 815 atoms from 3.5 Å). The ``"cap"`` closure keeps a cation taken
    in with only its bonds into the cluster and caps the others with H, and repeats until no
-   outside atom is bonded twice (:data:`MAX_CAP_PASSES`). Stishovite's Si K (full core hole)
-   then needs 59 atoms at 3 Å (cosine 0.937 with the periodic cell's once aligned) and 185 at
-   4.5 Å (0.961), where α-quartz's clusters reach 0.940 at 3.5 Å and 0.981 at 5 Å;
+   outside atom is bonded twice (:data:`MAX_CAP_PASSES`). Stishovite's Si K (full core hole,
+   -5..25 eV) then needs 59 atoms at 3 Å (cosine 0.937 with the periodic cell's once aligned)
+   and 185 at 4.5 Å (0.961), where α-quartz's complete clusters reach 0.940 at 3.5 Å and 0.981
+   at 5 Å. Over -10..60 eV, 3-4 Å: stishovite O K 0.86-0.88, rutile O K 0.94-0.96, rutile Ti K
+   0.70-0.93 (Ti–Ti unbonded), where α-quartz's complete 3.5-5 Å clusters reach Si K 0.91-0.94
+   and O K 0.80-0.88: the compact cluster is as close to the cell as silica's own;
 4. every remaining bond from a cluster atom to an atom outside is replaced by an H on that bond,
    at the X–H length of :func:`xh_length` (O–H 0.96 Å, Si–H 1.48 Å). For an oxide this makes
    every boundary O a silanol O–H and every cut Si–Si bond a Si–H: no atom is left with fewer
