@@ -74,6 +74,10 @@ def model_key(model: SpectrumModel) -> str:
 #: in all, e.g. 0.2 s at 33 atoms, 5 s at 105, 33-39 s at 177-185 for silica and stishovite).
 SCF_SECONDS_72 = 0.7
 SCF_EXPONENT = 3.1
+#: a periodic cell's SCF (tblite's Γ-point run with its lattice sums) against a cluster's of as
+#: many atoms: 72-atom cells with the core hole took 4-5 s (α-quartz) and 10-11 s (rutile),
+#: 96 atoms 10-12 s (stishovite), where 72 cluster atoms take about 2 s
+PERIODIC_FACTOR = 3.0
 
 
 def reference_seconds(settings: dict, sizes) -> tuple[int, int] | None:
@@ -83,6 +87,8 @@ def reference_seconds(settings: dict, sizes) -> tuple[int, int] | None:
         return None
     seconds = (3.0 if settings.get("core_hole") else 1.0) * sum(
         SCF_SECONDS_72 * (n / 72) ** SCF_EXPONENT for n in sizes)
+    if settings.get("geometry") == "periodic":
+        seconds *= PERIODIC_FACTOR
     return max(1, round(0.5 * seconds)), max(2, round(2.5 * seconds))
 
 
@@ -123,7 +129,8 @@ def calculator_cost(calculator, atoms, element: str, bond_list) -> str:
     low, high = zip(*(reference_seconds(calculator.settings(), one) for one in sizes))
     counts = sorted({n for one in sizes for n in one})
     held = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
-    parts = f"{len(sizes[0])} clusters of " if len(sizes[0]) > 1 else ""
+    parts = f"{len(sizes[0])} clusters of " if len(sizes[0]) > 1 else \
+        "a periodic cell of " if calculator.settings().get("geometry") == "periodic" else ""
     return f"xTB takes about {min(low)}-{max(high)} s per site ({parts}{held} atoms); computed sites are cached on disk"
 
 

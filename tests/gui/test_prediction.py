@@ -278,8 +278,11 @@ def test_a_geometry_chosen_in_the_preferences_applies_to_the_model_in_use(qtbot,
 def test_the_train_dialog_prices_sites_by_their_clusters_and_refuses_too_large_ones(qtbot, empty_window):
     """Stishovite with the built-in Si K model's 4.6-5.4 Å clusters: the dialog says they would
     hold over a thousand atoms, in red, with Train disabled, before any run; with the compact
-    3 Å cluster chosen in the Preferences it prices a site by its 59 atoms."""
+    3 Å cluster chosen in the Preferences it prices a site by its 59 atoms, and with the
+    periodic cell by the cell's atoms (or refuses the example's, too large)."""
     from PySide6.QtWidgets import QDialogButtonBox
+
+    from amorpha.engine.build.crystals import CrystalParams, build_crystal
 
     window = empty_window
     show(qtbot, window, load_example("stishovite"))
@@ -297,6 +300,14 @@ def test_the_train_dialog_prices_sites_by_their_clusters_and_refuses_too_large_o
     qtbot.waitExposed(dialog)
     assert dialog.buttons.button(QDialogButtonBox.Ok).isEnabled()
     assert "xTB takes about 1-3 s per site (59 atoms)" in dialog.note_label.text()  # measured: 0.8 s
+    dialog.reject()
+    window.preferences.calculator = {**window.preferences.calculator, "geometry": "periodic"}
+    dialog = window.prediction.train_dialog()  # the 4×4×6 example is too large a cell
+    assert "the cell repeated to 8 Å would hold 576 atoms" in dialog.error_label.text()
+    dialog.reject()
+    show(qtbot, window, build_crystal(CrystalParams("stishovite", (2, 2, 4))))
+    dialog = window.prediction.train_dialog()  # measured: 10-12 s
+    assert "xTB takes about 8-38 s per site (a periodic cell of 96 atoms)" in dialog.note_label.text()
     dialog.reject()
 
 
