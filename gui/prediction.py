@@ -118,6 +118,7 @@ def calculator_cost(calculator, atoms, element: str, bond_list) -> str:
     silica's); ParameterError, shown in the dialog before any run, when they are too large."""
     from amorpha.engine.surrogate.xtb import XtbError
 
+    settings = calculator.settings()
     sites = np.flatnonzero(atoms.numbers == number(element))
     sample = sites[np.linspace(0, len(sites) - 1, min(3, len(sites))).astype(int)]
     try:
@@ -126,11 +127,11 @@ def calculator_cost(calculator, atoms, element: str, bond_list) -> str:
         raise ParameterError("calculator", str(exc)) from None
     if not sizes or sizes[0] is None:
         return "the reference calculator runs once per site; computed sites are cached on disk"
-    low, high = zip(*(reference_seconds(calculator.settings(), one) for one in sizes))
+    low, high = zip(*(reference_seconds(settings, one) for one in sizes))
     counts = sorted({n for one in sizes for n in one})
     held = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
     parts = f"{len(sizes[0])} clusters of " if len(sizes[0]) > 1 else \
-        "a periodic cell of " if calculator.settings().get("geometry") == "periodic" else ""
+        "a periodic cell of " if settings.get("geometry") == "periodic" else ""
     return f"xTB takes about {min(low)}-{max(high)} s per site ({parts}{held} atoms); computed sites are cached on disk"
 
 

@@ -33,6 +33,7 @@ def _cutoffs(entries) -> dict | None:
     project is a file); None when it saved none (written before tables were kept)."""
     if not isinstance(entries, list):
         return None
+
     def valid(entry) -> bool:
         return (isinstance(entry, list) and len(entry) == 3
                 and all(isinstance(z, int) and 1 <= z <= 118 for z in entry[:2])
