@@ -491,9 +491,23 @@ class SpectrumPrediction(QObject):
                 settings["cutoffs"] = {**(settings.get("cutoffs") or {}), **changed}
         return default_calculator(settings)
 
-    def _cost(self, element: str, edge: str) -> str:
-        """:func:`calculator_cost` of ``element``'s ``edge`` sites of the shown structure."""
-        return calculator_cost(self._calculator(element, edge), self._atoms, element, self.window.bond_list)
+    def _costs(self):
+        """:func:`calculator_cost` of an element's edge sites of the shown structure, worked out
+        once per element and edge for one dialog: its note is redrawn on every field's change,
+        and building three sites' clusters takes up to 0.2 s (a refusal, with its bond search)."""
+        known: dict = {}
+
+        def cost(element: str, edge: str) -> str:
+            if (element, edge) not in known:
+                try:
+                    known[element, edge] = calculator_cost(self._calculator(element, edge), self._atoms,
+                                                           element, self.window.bond_list)
+                except ParameterError as exc:
+                    known[element, edge] = exc
+            if isinstance(known[element, edge], ParameterError):
+                raise known[element, edge]
+            return known[element, edge]
+        return cost
 
     @staticmethod
     def _site_pool(atoms, element: str, calculator, progress, cancel):
@@ -535,10 +549,10 @@ class SpectrumPrediction(QObject):
             return None
         offered = self._edge_offered()
         count = count_element(self._atoms.numbers, offered.element)
+        costs = self._costs()
 
         def note(p, count):
-            cost = self._cost(p.element, p.edge)
-            return f"{count} {p.element} sites in the pool; {cost}"
+            return f"{count} {p.element} sites in the pool; {costs(p.element, p.edge)}"
 
         defaults = TrainRequest(element=offered.element, edge=offered.edge, max_calls=min(60, count))
         dialog = self._edge_dialog(
@@ -633,12 +647,12 @@ class SpectrumPrediction(QObject):
             self.window.show_error("Compare with random", "Open a structure first.")
             return None
         offered = self._edge_offered()
+        costs = self._costs()
 
         def note(p, count):
             if p.source != "shown":
                 return "You choose the folder next; its spectra (and their element and edge) are used as they are."
-            cost = self._cost(p.element, p.edge)
-            return (f"{count} {p.element} sites; {cost}, each site once for both strategies: at most "
+            return (f"{count} {p.element} sites; {costs(p.element, p.edge)}, each site once for both strategies: at most "
                     f"{p.n_test + 2 * p.max_calls - p.n_initial} calculations")
 
         dialog = self._edge_dialog(

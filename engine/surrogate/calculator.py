@@ -164,7 +164,6 @@ class ReferenceCalculator(ABC):
         return out
 
 
-
 def comparable_settings(settings: dict | None) -> dict:
     """A model's stored calculator settings as today's code writes them, the tblite version left
     out: the defaults of settings added since are filled in, so a model trained before
