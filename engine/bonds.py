@@ -14,7 +14,7 @@ from typing import Mapping, Optional, Union
 import numpy as np
 from numba import njit
 
-from .elements import BOND_TOLERANCE, covalent_radius, elements_present, number, symbol
+from .elements import ANIONS, BOND_TOLERANCE, covalent_radius, elements_present, is_metal, number, symbol
 from .neighbors import NeighborList, neighbor_list
 from .tasks import CancelFn, ProgressFn
 
@@ -30,14 +30,19 @@ def _z(element: Element) -> int:
 def bond_cutoffs(numbers, overrides: Optional[Cutoffs] = None) -> dict[tuple[int, int], float]:
     """Cutoff for every pair of elements present, keyed ``(Za, Zb)`` with ``Za <= Zb``.
 
-    Defaults are ``(r_a + r_b) * BOND_TOLERANCE``; ``overrides`` replaces pairs, keyed by symbols
-    or numbers in either order, e.g. ``{("Si", "O"): 2.0, ("O", "O"): 0}``. A value of 0 or None
-    switches a pair off, so "Si–O bonds only" is the defaults with Si–Si and O–O set to 0.
+    Defaults are ``(r_a + r_b) * BOND_TOLERANCE``, except that two metals are not bonded where
+    the structure has anions (:data:`~amorpha.engine.elements.ANIONS`): covalent radii would bond
+    the cations of many oxides (Ti–Ti at 2.96 Å in rutile, Al–Al at 2.65 Å in corundum, Mg–Mg at
+    2.98 Å in MgO), which no crystal viewer draws and which make a Ti octahedron 8-fold.
+    ``overrides`` replaces pairs, keyed by symbols or numbers in either order, e.g.
+    ``{("Si", "O"): 2.0, ("O", "O"): 0}``. A value of 0 or None switches a pair off, so "Si–O
+    bonds only" is the defaults with Si–Si and O–O set to 0.
     """
     present = elements_present(numbers)
     radii = dict(zip(present.tolist(), covalent_radius(present).tolist()))
+    ionic = bool(ANIONS.intersection(radii))
     table = {
-        (a, b): (radii[a] + radii[b]) * BOND_TOLERANCE
+        (a, b): 0.0 if ionic and is_metal(a) and is_metal(b) else (radii[a] + radii[b]) * BOND_TOLERANCE
         for ai, a in enumerate(radii)
         for b in list(radii)[ai:]
     }

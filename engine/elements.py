@@ -7,6 +7,18 @@ from ase.data.colors import jmol_colors
 
 #: Multiplier on the sum of covalent radii that makes a default bond cutoff (Si–O: 2.12 Å).
 BOND_TOLERANCE = 1.2
+#: The elements that take the anion's place in ionic and polar compounds (oxides, nitrides,
+#: chalcogenides, halides).
+ANIONS = frozenset(atomic_numbers[s] for s in ("N", "O", "F", "S", "Cl", "Se", "Br", "Te", "I"))
+#: Non-metals and metalloids, which bond to their own kind (Si–Si in a-SiO, S–S, C–C); every
+#: other element is a metal.
+NON_METALS = frozenset(atomic_numbers[s] for s in (
+    "H", "He", "B", "C", "N", "O", "F", "Ne", "Si", "P", "S", "Cl", "Ar", "Ge", "As", "Se", "Br", "Kr",
+    "Sb", "Te", "I", "Xe", "At", "Rn"))
+
+
+def is_metal(z: int) -> bool:
+    return int(z) > 0 and int(z) not in NON_METALS
 
 
 def jmol_rgb(numbers: np.ndarray) -> np.ndarray:

@@ -723,6 +723,7 @@ class MainWindow(QMainWindow):
                                            "to this session only.")
         self.preferences = prefs
         self.apply_preferences(prefs)
+        self.prediction.describe_model()  # the geometry new xTB runs use may have changed
         if self.atoms is not None:
             self._set_viewer_atoms(self.atoms, None, reset_camera=False)
             self._show_summary(self.atoms, self.frame)

@@ -270,13 +270,25 @@ class SpectrumPrediction(QObject):
             if old is not None and self._is_builtin(old):  # kept, for the Edge list to offer again
                 self.models[f"{key}{BUILTIN_SUFFIX}"] = old
             self.models[key] = model
-        self.panel.set_model(model)
+        self.describe_model()
         self._offer_models()
         stored = (model.metrics or {}).get("learning_curve") if model is not None else None
         self.panel.show_curves({"training (held-out sites)": LearningCurve("stored", **stored)} if stored else {})
         self.model_changed.emit(model)
         if model is not None and self._atoms is not None:
             self.predict(quiet=quiet)
+
+    def describe_model(self) -> None:
+        """The panel's summary of the model in use, saying when the Preferences' geometry
+        (:func:`preferred_geometry`) replaces the one its xTB references were computed with."""
+        self.panel.set_model(self.model, self._imposed_geometry())
+
+    def _imposed_geometry(self) -> dict:
+        stored = ((self.model.metrics or {}).get("calculator") or {}) if self.model is not None else {}
+        if "cluster_radius" not in stored:  # not an xTB model
+            return {}
+        imposed = preferred_geometry(self.window.preferences.calculator)
+        return imposed if any(stored.get(k) != v for k, v in imposed.items()) else {}
 
     def choose(self, key: str) -> None:
         """Use the loaded model ``key`` ("O K") and predict the shown structure with it."""
@@ -894,7 +906,7 @@ class SpectrumPrediction(QObject):
         predicted.meta = model.placement()
         for shown in self.plot.group("predicted") + self.plot.group("site"):
             shown.meta.update(predicted.meta)
-        self.panel.set_model(model)
+        self.describe_model()
         self.panel.status.setText(f"{model_key(model)} model tied: the tabulated onset lies at {at:+.2f} eV on its "
                                   f"axis (Save model… keeps it).")
 

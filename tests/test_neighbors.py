@@ -175,6 +175,44 @@ def test_quartz_coordination():
     assert summary["elements"]["O"]["mean"] == 2.0
 
 
+def _oxide(name):
+    from ase.build import bulk
+    from ase.spacegroup import crystal
+
+    if name == "rutile":  # Baur & Khan 1971
+        return crystal(["Ti", "O"], [(0, 0, 0), (0.3049, 0.3049, 0)], spacegroup=136,
+                       cellpar=[4.594, 4.594, 2.959, 90, 90, 90]).repeat((2, 2, 3))
+    if name == "corundum":  # Finger & Hazen 1978
+        return crystal(["Al", "O"], [(0, 0, 0.3523), (0.3064, 0, 0.25)], spacegroup=167,
+                       cellpar=[4.759, 4.759, 12.991, 90, 90, 120])
+    return bulk("MgO", "rocksalt", a=4.212).repeat((2, 2, 2))
+
+
+@pytest.mark.parametrize("name, cation, z, anion_z", [("rutile", 22, 6, 3), ("corundum", 13, 6, 4),
+                                                      ("MgO", 12, 6, 6)])
+def test_oxides_bond_cations_to_anions_only_by_default(name, cation, z, anion_z):
+    """Textbook coordination of the oxides (TiO6, AlO6, MgO6): covalent radii × 1.2 would also
+    bond Ti–Ti at 2.96 Å, Al–Al at 2.65 Å and Mg–Mg at 2.98 Å; the default leaves metal pairs
+    out where there are anions, and an override brings them back."""
+    atoms = _oxide(name)
+    result = compute_coordination(atoms, CoordinationParams())
+    metal = atoms.numbers == cation
+    assert np.all(result.coordination[metal] == z) and np.all(result.coordination[~metal] == anion_z)
+    assert bond_cutoffs(atoms.numbers)[(cation, cation)] == 0.0
+    with_metal_pairs = compute_coordination(atoms, CoordinationParams({(cation, cation): 3.0})).coordination
+    assert np.all(with_metal_pairs[metal] > z)
+
+
+def test_metals_and_metalloids_keep_their_own_bonds():
+    """No anion: fcc Cu keeps its 12 neighbours; Si–Si stays a bond beside O (a-SiO's Si clusters)."""
+    from ase.build import bulk
+
+    copper = bulk("Cu", "fcc", a=3.615).repeat((2, 2, 2))
+    assert np.all(compute_coordination(copper, CoordinationParams()).coordination == 12)
+    assert bond_cutoffs([14, 8])[(14, 14)] == pytest.approx(1.11 * 2 * 1.2)
+    assert bond_cutoffs([26, 6])[(26, 26)] > 0  # carbon is no anion here: steel's Fe keeps Fe–Fe
+
+
 def test_si_o_only_and_reused_neighbors():
     atoms = alpha_quartz((2, 2, 2))
     only = {("Si", "Si"): 0, ("O", "O"): None, ("Si", "O"): 3.2}

@@ -41,12 +41,12 @@ import numpy as np
 from ase import Atoms
 
 from ..bonds import Cutoffs, bonds
-from ..elements import covalent_radius, number, symbol
+from ..elements import ANIONS, covalent_radius, number, symbol
 from ..errors import ParameterError, require
 from ..neighbors import NeighborList
 
 #: Elements that end a cluster (capped with H) rather than being completed: the anions and H.
-TERMINAL = frozenset(number(s) for s in ("H", "N", "O", "F", "S", "Cl", "Se", "Br", "Te", "I"))
+TERMINAL = ANIONS | {number("H")}
 #: Passes of "take in outside atoms bonded to two or more cluster atoms" (the complete closure;
 #: the cap closure, which adds no shells, stops when none is left, after at most MAX_CAP_PASSES).
 MAX_CLOSURE_PASSES = 3
@@ -270,9 +270,10 @@ def build_cluster(
 
 def cation_bonds(atoms, cutoffs: Optional[Cutoffs] = None) -> list[str]:
     """Element pairs bonded in ``atoms`` (a cluster) of which neither ends a cluster
-    (:data:`TERMINAL`), as "Ti–Ti": bonds that clusters follow and close over. Covalent radii
-    bond the cations of many oxides (Ti–Ti at 2.96 Å in rutile, Mg–Mg at 2.98 Å in MgO),
-    and then even the cap closure takes in thousands of atoms."""
+    (:data:`TERMINAL`), as "Ti–Ti": bonds that clusters follow and close over. Where such bonds
+    are switched on in an oxide (Ti–Ti at 2.96 Å in rutile, Mg–Mg at 2.98 Å in MgO, bonds
+    by covalent radii but not by :func:`~amorpha.engine.bonds.bond_cutoffs`' default), even
+    the cap closure takes in thousands of atoms."""
     bond_list = bonds(atoms, cutoffs)
     i, j = bond_list.pairs()
     z = np.asarray(atoms.numbers, dtype=np.int64)

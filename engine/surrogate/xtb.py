@@ -526,8 +526,8 @@ class XtbCalculator(ReferenceCalculator):
             joined = cation_bonds(env.atoms, p.cutoffs)
             if joined:
                 advice = (f"Its bonds join {' and '.join(joined)}, which the cluster follows: if they are no "
-                          "bonds in this material (covalent radii bond the cations of many oxides), set their "
-                          "cutoffs to 0 in the Structure panel's Bonds table and Apply. " + advice)
+                          "bonds in this material, set their cutoffs to 0 in the Structure panel's Bonds "
+                          "table and Apply. " + advice)
         return (f"site {index}: {what} would hold {len(env.atoms)} atoms, more than the {MAX_CLUSTER_ATOMS} an "
                 f"xTB run finishes in minutes. {advice}")
 

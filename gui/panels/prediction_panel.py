@@ -152,8 +152,9 @@ class PredictionPanel(QWidget):
         button.clicked.connect(signal)
         return button
 
-    def set_model(self, model) -> None:
-        """Describe ``model`` (a SpectrumModel) or say there is none."""
+    def set_model(self, model, imposed: dict | None = None) -> None:
+        """Describe ``model`` (a SpectrumModel) or say there is none; ``imposed``: the
+        calculator settings the Preferences put in place of the model's own for new xTB runs."""
         has = model is not None
         for b in (self.predict_button, self.save_button, self.cv_button, self.tie_button):
             b.setEnabled(has)
@@ -183,6 +184,10 @@ class PredictionPanel(QWidget):
         if model.onset_at is not None:  # where a measured spectrum's edge lies on this axis
             quality += f"; tabulated onset at {model.onset_at['ev']:+.1f} eV on this axis ({model.onset_at['from']})"
         clusters = _cluster_text(calculator)
+        if imposed:
+            quality += ("<br><span style='color:#a35200'>new xTB spectra (a selected atom, training) are "
+                        f"computed{_cluster_text({**calculator, **imposed})}, as Preferences › Calculator › "
+                        "Geometry says, not this model's geometry</span>")
         regressor = {"gp": "Gaussian process", "kernel_ridge": "kernel ridge", "ridge": "ridge",
                      "mlp": "MLP"}[model.params.regressor]
         if model.grouped:

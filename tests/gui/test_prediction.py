@@ -258,7 +258,11 @@ def test_a_geometry_chosen_in_the_preferences_applies_to_the_model_in_use(qtbot,
     with qtbot.waitSignal(window.prediction.model_changed, timeout=60000):
         window.prediction.load_default()
     assert window.prediction._calculator().params.geometry == "cluster"  # the model's own
+    assert "Preferences" not in window.prediction_panel.summary.text()
     window.preferences.calculator = {**window.preferences.calculator, "geometry": "periodic", "cell_min_width": 8.2}
+    window.set_preferences(window.preferences)  # as the dialog's OK does: the summary says it
+    assert ("new xTB spectra (a selected atom, training) are computed on the periodic cell (at least 8.2 Å "
+            "across), as Preferences › Calculator › Geometry says") in window.prediction_panel.summary.text()
     params = window.prediction._calculator().params
     assert (params.geometry, params.cell_min_width) == ("periodic", 8.2)
     assert params.core_hole_model == window.prediction.model.metrics["calculator"]["core_hole_model"]
@@ -273,6 +277,12 @@ def test_a_geometry_chosen_in_the_preferences_applies_to_the_model_in_use(qtbot,
     assert (params.geometry, params.closure, params.radii()) == ("cluster", "cap", (3.0,))
     assert params.core_hole_model == window.prediction.model.metrics["calculator"]["core_hole_model"]
     assert len(window.prediction._calculator().environment(window.atoms, 0).atoms) == 59
+    window.set_preferences(window.preferences)
+    assert "computed on 3 Å clusters (neighbours bonded twice capped, not completed), as" in \
+        window.prediction_panel.summary.text()
+    window.preferences.calculator = {**window.preferences.calculator, "closure": "complete"}
+    window.set_preferences(window.preferences)  # the model's own geometry again
+    assert "Preferences" not in window.prediction_panel.summary.text()
 
 
 def test_the_train_dialog_prices_sites_by_their_clusters_and_refuses_too_large_ones(qtbot, empty_window):
@@ -312,10 +322,11 @@ def test_the_train_dialog_prices_sites_by_their_clusters_and_refuses_too_large_o
 
 
 def test_bond_cutoffs_changed_in_the_structure_panel_reach_the_clusters(qtbot, empty_window):
-    """Rutile (Baur & Khan 1971: a = 4.594, c = 2.959 Å, O at x = 0.3049): covalent radii bond
-    Ti to Ti at 2.96 Å, and even the compact cluster of a Ti site then takes in thousands of
-    atoms. With Ti–Ti switched off in the Structure panel's table (the rest left as shown) the
-    clusters bond as the window does: 59 atoms at 3 Å. Cutoffs left as shown change nothing."""
+    """Rutile (Baur & Khan 1971: a = 4.594, c = 2.959 Å, O at x = 0.3049): by default Ti bonds
+    to O only and the compact cluster of a Ti site holds 59 atoms at 3 Å. With Ti–Ti (2.96 and
+    3.57 Å) switched on at covalent radii × 1.2 (3.8 Å) in the Structure panel's table the clusters bond as the window does: one then
+    takes in thousands of atoms and the refusal names the pair. Cutoffs left as shown change
+    nothing."""
     from ase.spacegroup import crystal
 
     from amorpha.engine.bonds import bond_cutoffs, changed_cutoffs
@@ -329,15 +340,15 @@ def test_bond_cutoffs_changed_in_the_structure_panel_reach_the_clusters(qtbot, e
                                      "radius_spread": 0.0}
     calculator = window.prediction._calculator("Ti", "K")
     assert calculator.params.cutoffs is None
-    with pytest.raises(XtbError, match="its 3 Å cluster would hold [0-9]{4} atoms.*Its bonds join Ti–Ti, which"):
-        calculator.environment(rutile, 0)
+    assert len(calculator.environment(rutile, 0).atoms) == 59
     shown = {pair: round(value, 2) for pair, value in bond_cutoffs(rutile.numbers).items()}  # as the table shows
     assert changed_cutoffs(shown, [8, 22]) == {}
     with qtbot.waitSignal(window.model_ready, timeout=30000):  # the bonds redrawn
-        window.set_cutoffs({**shown, (22, 22): 0.0})
+        window.set_cutoffs({**shown, (22, 22): 3.8})
     calculator = window.prediction._calculator("Ti", "K")
-    assert calculator.settings()["cutoffs"] == {"Ti-Ti": 0.0}
-    assert len(calculator.environment(rutile, 0).atoms) == 59
+    assert calculator.settings()["cutoffs"] == {"Ti-Ti": 3.8}
+    with pytest.raises(XtbError, match="its 3 Å cluster would hold [0-9]{4} atoms.*Its bonds join Ti–Ti, which"):
+        calculator.environment(rutile, 0)
 
 
 def test_train_from_a_folder_of_pairs_and_a_folder_without_any(qtbot, empty_window, silica, tmp_path):
