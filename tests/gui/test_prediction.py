@@ -245,7 +245,7 @@ def test_training_where_the_calculator_can_do_no_site_says_why(qtbot, empty_wind
     assert "cluster would hold" in window.last_error
 
 
-def test_a_geometry_chosen_in_the_preferences_applies_to_the_model_in_use(qtbot, empty_window):
+def test_a_geometry_chosen_in_the_preferences_applies_to_the_model_in_use(qtbot, empty_window, monkeypatch):
     """The built-in Si K model names 4.6-5.4 Å clusters, which stishovite cannot have; with the
     periodic cell chosen in the Preferences, its references use the cell (and keep the model's
     other settings), so the site can be computed at all: in a cell of 96 atoms, not in the
@@ -254,6 +254,7 @@ def test_a_geometry_chosen_in_the_preferences_applies_to_the_model_in_use(qtbot,
     from amorpha.engine.surrogate.xtb import XtbError
 
     window = empty_window
+    monkeypatch.setattr("amorpha.gui.main_window.save_preferences", lambda prefs: None)  # not for later tests
     show(qtbot, window, load_example("stishovite"))
     with qtbot.waitSignal(window.prediction.model_changed, timeout=60000):
         window.prediction.load_default()
