@@ -309,7 +309,7 @@ def test_the_cap_closure_keeps_clusters_of_edge_sharing_polyhedra_small():
     for radius, complete, capped in ((3.0, 295, 59), (4.0, 815, 177)):
         assert len(build_cluster(stishovite, 0, radius).atoms) == complete
         cluster = build_cluster(stishovite, 0, radius, closure="cap")
-        assert len(cluster.atoms) == capped and cluster.uhf == 0
+        assert len(cluster.atoms) == capped and cluster.uhf == 0 and cluster.closed
         _check_capped(stishovite, cluster)
         caps = cluster.positions[cluster.model_indices < 0]
         assert min(np.linalg.norm(a - b) for k, a in enumerate(caps) for b in caps[k + 1:]) > 1.4
@@ -324,6 +324,22 @@ def test_the_cap_closure_keeps_clusters_of_edge_sharing_polyhedra_small():
     # the complete closure's refusal points at the cap closure
     with pytest.raises(XtbError, match=r"its 4 Å cluster would hold 815 atoms.*Choose the compact cluster"):
         XtbCalculator(XtbParams(cluster_radius=4.0), cache=False).site_spectrum(stishovite, 0)
+
+
+def test_a_compact_cluster_that_does_not_close_says_which_cation_keeps_it_growing():
+    """Cubic SrTiO3 (a = 3.905 Å): each O bonds to 2 Ti and 4 Sr, each Sr to 12 O, so every pass
+    of the cap closure finds new atoms bonded twice and the cluster fills 3991 atoms of the
+    320-atom model's images. The refusal says it does not close and names Sr, not the radius."""
+    from ase.spacegroup import crystal
+
+    perovskite = crystal(["Sr", "Ti", "O"], [(0, 0, 0), (0.5, 0.5, 0.5), (0.5, 0.5, 0)], spacegroup=221,
+                         cellpar=[3.905] * 3 + [90] * 3).repeat((4, 4, 4))
+    o = int(np.flatnonzero(perovskite.numbers == 8)[0])
+    cluster = build_cluster(perovskite, o, 3.0, closure="cap")
+    assert not cluster.closed and len(cluster.atoms) > 1000
+    with pytest.raises(XtbError, match=r"its 3 Å compact cluster would hold [0-9]+ atoms.*does not close.*"
+                                       r"\(Sr bonded to 12 O, as the A site of a perovskite.*periodic cell"):
+        XtbCalculator(XtbParams(cluster_radius=3.0, closure="cap"), cache=False).environment(perovskite, o)
 
 
 def test_a_capped_stishovite_cluster_gives_the_periodic_cells_si_k_shape():

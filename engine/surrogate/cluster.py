@@ -34,6 +34,7 @@ capping follows what the rest of the window calls a bond.
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
@@ -91,6 +92,9 @@ class Cluster:
     absorber: int = 0
     #: the lattice vectors (Å, rows) of a periodic cell (:func:`periodic_cell`); None: a cluster
     lattice: Optional[np.ndarray] = None
+    #: False when the closure (step 3) stopped at its last pass with outside atoms still bonded
+    #: to two cluster atoms: the cluster would have grown on
+    closed: bool = True
 
     @property
     def numbers(self) -> np.ndarray:
@@ -216,13 +220,12 @@ def build_cluster(
     for i, s in zip(idx, sh):
         add(i, s)
     to_complete = [k for k in order if numbers[k[0]] not in terminal_z]
+    closed = False
     for done in range(passes + 1):
         for key in to_complete:
             for nb in neighbours(key):
                 if numbers[nb[0]] in terminal_z:
                     add(nb[0], nb[1:])
-        if done == passes:
-            break
         # Outside atoms bonded to two or more cluster atoms, or to a model H (an H cap on an H
         # would make H2), are taken in.
         outside: dict[tuple, int] = {}
@@ -231,7 +234,8 @@ def build_cluster(
                 if nb not in members:
                     outside[nb] = outside.get(nb, 0) + (2 if numbers[key[0]] == 1 else 1)
         multi = [k for k, c in outside.items() if c >= 2]
-        if not multi:
+        closed = not multi
+        if closed or done == passes:
             break
         for key in multi:
             add(key[0], key[1:])
@@ -265,6 +269,7 @@ def build_cluster(
         charge=0,
         uhf=electrons % 2,
         radius=float(radius),
+        closed=closed,
     )
 
 
@@ -280,6 +285,20 @@ def cation_bonds(atoms, cutoffs: Optional[Cutoffs] = None) -> list[str]:
     inner = ~np.isin(z[i], list(TERMINAL)) & ~np.isin(z[j], list(TERMINAL))
     pairs = {tuple(sorted((int(a), int(b)))) for a, b in zip(z[i][inner], z[j][inner])}
     return [f"{symbol(a)}–{symbol(b)}" for a, b in sorted(pairs)]
+
+
+def most_bonded(cluster: Cluster, atoms, bond_list: NeighborList) -> str:
+    """The cation of ``cluster`` with the most bonds in the model ``atoms``, as "Sr bonded to
+    12 O": what makes a cap closure take in shell after shell (a perovskite's A site, a
+    modifier of a glass); "" without cations."""
+    model = cluster.model_indices[cluster.model_indices >= 0]
+    cations = np.unique(model[~np.isin(atoms.numbers[model], list(TERMINAL))])
+    if not len(cations):
+        return ""
+    counts = bond_list.counts()[cations]
+    k = int(cations[np.argmax(counts)])
+    partners = Counter(symbol(z) for z in atoms.numbers[bond_list.neighbors_of(k)[0]])
+    return f"{symbol(atoms.numbers[k])} bonded to " + ", ".join(f"{n} {e}" for e, n in partners.most_common())
 
 
 def periodic_cell(atoms, index: int, min_width: float) -> Cluster:

@@ -73,7 +73,7 @@ from ..spectra.spectrum import Spectrum
 from ..tasks import CancelFn, check_cancel
 from .broadening import broaden_sticks
 from .calculator import ReferenceCalculator
-from .cluster import CLOSURES, Cluster, build_cluster, cation_bonds, periodic_cell
+from .cluster import CLOSURES, MAX_CAP_PASSES, Cluster, build_cluster, cation_bonds, most_bonded, periodic_cell
 
 #: Hartree in eV and Bohr in Å (CODATA 2018), Boltzmann constant in Hartree/K.
 HARTREE_EV = 27.211386245988
@@ -505,15 +505,22 @@ class XtbCalculator(ReferenceCalculator):
             env = build_cluster(atoms, index, radius, cutoffs=self.params.cutoffs, bond_list=context,
                                 closure=self.params.closure)
         if len(env.atoms) > MAX_CLUSTER_ATOMS:
-            raise XtbError(self._too_large(index, env))
+            raise XtbError(self._too_large(index, env, atoms, context))
         return env
 
-    def _too_large(self, index: int, env: Cluster) -> str:
+    def _too_large(self, index: int, env: Cluster, atoms, context) -> str:
         """Why site ``index``'s environment is refused, and what to change."""
         p = self.params
         if p.geometry == "periodic":
             what, advice = (f"the cell repeated to {float(p.cell_min_width):g} Å", "For a crystal, build a "
                             "smaller supercell (Build › Crystal); a large disordered model needs clusters")
+        elif p.closure == "cap" and not env.closed:
+            what = f"its {env.radius:g} Å compact cluster"
+            busiest = most_bonded(env, atoms, context if context is not None else bonds(atoms, p.cutoffs))
+            advice = (f"It does not close: after {MAX_CAP_PASSES} passes atoms outside are still bonded to two "
+                      f"of its atoms, and each pass takes in another shell ({busiest + ', ' if busiest else ''}"
+                      "as the A site of a perovskite or the modifiers of a glass do). Choose the periodic cell "
+                      "in Preferences › Calculator › Geometry for a crystal, or a periodic code (Export queries…)")
         else:
             what = f"its {env.radius:g} Å cluster"
             grows = ("A large cluster radius makes a cluster take in shell after shell. Choose a smaller "
