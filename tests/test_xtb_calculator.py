@@ -329,7 +329,8 @@ def test_the_cap_closure_keeps_clusters_of_edge_sharing_polyhedra_small():
 def test_a_compact_cluster_that_does_not_close_says_which_cation_keeps_it_growing():
     """Cubic SrTiO3 (a = 3.905 Å): each O bonds to 2 Ti and 4 Sr, each Sr to 12 O, so every pass
     of the cap closure finds new atoms bonded twice and the cluster fills 3991 atoms of the
-    320-atom model's images. The refusal says it does not close and names Sr, not the radius."""
+    320-atom model's images. The refusal says it does not close and names Sr, not the radius;
+    the complete closure's refusal says so too, rather than advising the compact cluster."""
     from ase.spacegroup import crystal
 
     perovskite = crystal(["Sr", "Ti", "O"], [(0, 0, 0), (0.5, 0.5, 0.5), (0.5, 0.5, 0)], spacegroup=221,
@@ -340,6 +341,10 @@ def test_a_compact_cluster_that_does_not_close_says_which_cation_keeps_it_growin
     with pytest.raises(XtbError, match=r"its 3 Å compact cluster would hold [0-9]+ atoms.*does not close.*"
                                        r"\(Sr bonded to 12 O, as the A site of a perovskite.*periodic cell"):
         XtbCalculator(XtbParams(cluster_radius=3.0, closure="cap"), cache=False).environment(perovskite, o)
+    # the complete closure's refusal does not send the user to a compact cluster that cannot close
+    with pytest.raises(XtbError, match=r"its 3 Å cluster would hold [0-9]+ atoms.*Even the compact cluster does "
+                                       r"not close.*\(Sr bonded to 12 O"):
+        XtbCalculator(XtbParams(cluster_radius=3.0), cache=False).environment(perovskite, o)
 
 
 def test_a_capped_stishovite_cluster_gives_the_periodic_cells_si_k_shape():

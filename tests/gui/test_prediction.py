@@ -348,7 +348,7 @@ def test_bond_cutoffs_changed_in_the_structure_panel_reach_the_clusters(qtbot, e
         window.set_cutoffs({**shown, (22, 22): 3.8})
     calculator = window.prediction._calculator("Ti", "K")
     assert calculator.settings()["cutoffs"] == {"Ti-Ti": 3.8}
-    with pytest.raises(XtbError, match="its 3 Å cluster would hold [0-9]{4} atoms.*Its bonds join Ti–Ti, which"):
+    with pytest.raises(XtbError, match="its 3 Å compact cluster would hold [0-9]{4} atoms.*Its bonds join Ti–Ti, which"):
         calculator.environment(rutile, 0)
 
 
