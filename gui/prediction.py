@@ -284,11 +284,16 @@ class SpectrumPrediction(QObject):
         self.panel.set_model(self.model, self._imposed_geometry())
 
     def _imposed_geometry(self) -> dict:
+        """:func:`preferred_geometry` when it changes what the model in use's xTB runs would do
+        (compared as XtbParams, which drop a closure a periodic cell has no use for)."""
+        from amorpha.engine.surrogate.xtb import XtbParams
+
         stored = ((self.model.metrics or {}).get("calculator") or {}) if self.model is not None else {}
         if "cluster_radius" not in stored:  # not an xTB model
             return {}
         imposed = preferred_geometry(self.window.preferences.calculator)
-        return imposed if any(stored.get(k) != v for k, v in imposed.items()) else {}
+        changed = XtbParams.from_dict({**stored, **imposed}).to_dict() != XtbParams.from_dict(stored).to_dict()
+        return imposed if changed else {}
 
     def choose(self, key: str) -> None:
         """Use the loaded model ``key`` ("O K") and predict the shown structure with it."""
