@@ -74,6 +74,47 @@ def _fwhm(x, y):
 
 # -- (a, b) projections against tblite --------------------------------------------------------
 
+def test_damped_charge_mixing_converges_to_the_same_scf(quartz_scf, quartz_cluster):
+    """A converged SCF does not depend on how charges were mixed on the way (the retry that
+    saves SrTiO3's 135-atom cell, which tblite's default 0.4 does not converge in 250 cycles)."""
+    damped = run_xtb(quartz_cluster.numbers, quartz_cluster.positions, mixer_damping=0.1)
+    assert damped.energy == pytest.approx(quartz_scf.energy, abs=1e-5)
+    assert np.allclose(damped.charges, quartz_scf.charges, atol=1e-4)
+
+
+def test_an_scf_that_does_not_converge_is_retried_damped_before_smeared(monkeypatch, quartz, quartz_cluster):
+    """Damping first (the same result once converged), then higher electronic temperatures (a
+    different result): a site whose SCF converges only damped keeps the model's 300 K."""
+    import amorpha.engine.surrogate.xtb as xtb
+
+    calls = []
+
+    def flaky(*args, electronic_temperature, mixer_damping=None, **kwargs):
+        calls.append((electronic_temperature, mixer_damping))
+        if mixer_damping is None:
+            raise XtbError("SCF not converged in 120 cycles")
+        return run_xtb(*args, electronic_temperature=electronic_temperature, mixer_damping=mixer_damping,
+                       **kwargs)
+
+    monkeypatch.setattr(xtb, "run_xtb", flaky)
+    calculator = XtbCalculator(XtbParams(cluster_radius=SMALL), cache=False)
+    si = int(quartz_cluster.model_index)
+    assert calculator.site_spectrum(quartz, si).intensity.max() > 0
+    assert calls[:2] == [(300.0, None), (300.0, xtb.SCF_RETRY_DAMPING)]
+    assert {t for t, _ in calls} == {300.0}
+    calls.clear()
+
+    def never(*args, electronic_temperature, mixer_damping=None, **kwargs):
+        calls.append((electronic_temperature, mixer_damping))
+        raise XtbError("SCF not converged in 120 cycles")
+
+    monkeypatch.setattr(xtb, "run_xtb", never)
+    with pytest.raises(XtbError, match="did not converge, even with the occupations smeared at 10000 K and "
+                                       "the charge mixing damped"):
+        calculator.site_spectrum(quartz, si)
+    assert calls == [(t, d) for t in (300.0, 3000.0, 10000.0) for d in (None, xtb.SCF_RETRY_DAMPING)]
+
+
 def test_basis_map_matches_gfn1_shells(quartz_scf, quartz_cluster):
     res = quartz_scf
     assert len(res.ao_atom) == len(res.orbital_energies) == res.coefficients.shape[0]
