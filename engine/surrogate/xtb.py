@@ -576,19 +576,22 @@ class XtbCalculator(ReferenceCalculator):
                                    if k in p.meta} for p in parts]
         return spec
 
-    def _scf(self, numbers, cluster: Cluster, temperatures, cancel, charge: int = 0) -> tuple[XtbResult, float]:
+    def _scf(self, numbers, cluster: Cluster, temperatures, cancel, charge: int = 0,
+             damped: bool = False) -> tuple[XtbResult, float, bool]:
         """SCF at the first electronic temperature that converges (:data:`SCF_RETRY_TEMPERATURES`),
-        each tried with tblite's charge mixing and then damped (:data:`SCF_RETRY_DAMPING`): a
-        converged SCF is the same either way, smearing is not; ``charge`` is added to the
-        cluster's own."""
-        attempts = [(t, damping) for t in temperatures for damping in (None, SCF_RETRY_DAMPING)]
+        each tried with tblite's charge mixing and then damped (:data:`SCF_RETRY_DAMPING`; only
+        damped when ``damped``, as a ground state that needed it tells): a converged SCF is the
+        same either way, smearing is not; ``charge`` is added to the cluster's own. Returns the
+        result, its temperature and whether it was damped."""
+        mixings = (SCF_RETRY_DAMPING,) if damped else (None, SCF_RETRY_DAMPING)
+        attempts = [(t, damping) for t in temperatures for damping in mixings]
         for k, (temperature, damping) in enumerate(attempts):
             check_cancel(cancel)  # between SCF runs
             try:
                 return run_xtb(numbers, cluster.positions, charge=cluster.charge + charge,
                                method=self.params.method, electronic_temperature=temperature,
                                threads=self.threads, max_iterations=SCF_ITERATIONS,
-                               lattice=cluster.lattice, mixer_damping=damping), temperature
+                               lattice=cluster.lattice, mixer_damping=damping), temperature, damping is not None
             except XtbError as exc:
                 if k == len(attempts) - 1:
                     raise XtbError(f"site {cluster.model_index}: the SCF did not converge, even with "
@@ -601,7 +604,7 @@ class XtbCalculator(ReferenceCalculator):
         numbers = np.array(cluster.numbers, dtype=np.int64)
         t0 = float(self.params.electronic_temperature)
         temperatures = [t0] + [t for t in SCF_RETRY_TEMPERATURES if t > t0]
-        res, temperature = self._scf(numbers, cluster, temperatures, cancel)
+        res, temperature, damped = self._scf(numbers, cluster, temperatures, cancel)
         extra: dict = {}
         excited = charge = 0
         full = self.params.core_hole and self.params.core_hole_model == "full"
@@ -612,10 +615,10 @@ class XtbCalculator(ReferenceCalculator):
             ground_numbers = numbers.copy()
             z = int(numbers[cluster.absorber])
             numbers[cluster.absorber] += 1
-            res, t_x = self._scf(numbers, cluster, [t for t in temperatures if t >= temperature], cancel,
-                                 charge=charge)
+            res, t_x, _ = self._scf(numbers, cluster, [t for t in temperatures if t >= temperature], cancel,
+                                    charge=charge, damped=damped)
             if t_x > temperature:  # both energies at one smearing, or their difference is off
-                ground, _ = self._scf(ground_numbers, cluster, [t_x], cancel)
+                ground, _, _ = self._scf(ground_numbers, cluster, [t_x], cancel, damped=damped)
                 temperature = t_x
             atom = atom_shift(z, self.params.method, temperature, self.threads)
             extra = {"ground_energy_ev": ground.energy, "atom_shift_ev": atom,
