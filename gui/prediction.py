@@ -473,10 +473,19 @@ class SpectrumPrediction(QObject):
             if atoms is self._atoms and self._edge_in_use() == edge:  # not over another frame's or edge's curves
                 self.plot.add_spectrum(spectrum, "reference")
 
-        seconds = site_seconds(calculator, atoms, index, self.window.bond_list)
-        cost = f" (about {seconds[0]}-{seconds[1]} s)" if seconds else ""
-        self.runner.submit(f"{calculator.label} spectrum of {element}{index}{cost}",
-                           lambda progress, cancel: calculator.site_spectrum(atoms, index, progress, cancel),
+        bonds = self.window.bond_list
+
+        def work(progress, cancel):
+            # priced here, not on the GUI thread: a refused site builds its clusters to say why
+            seconds = site_seconds(calculator, atoms, index, bonds)
+            cost = f"about {seconds[0]}-{seconds[1]} s in all" if seconds else ""
+
+            def priced(fraction: float, message: str = "") -> None:
+                progress(fraction, "; ".join(part for part in (message, cost) if part))
+            priced(0.0)
+            return calculator.site_spectrum(atoms, index, priced, cancel)
+
+        self.runner.submit(f"{calculator.label} spectrum of {element}{index}", work,
                            done, self.window._task_error("Reference spectrum"))
 
     def _edge_in_use(self) -> str | None:
