@@ -440,7 +440,10 @@ class SpectrumPrediction(QObject):
                                       f"to add its spectrum.{outside}{note}")
             if self._picked >= 0:  # an atom clicked while the prediction ran
                 self.atom_picked(self._picked)
-            if self.panel.feature_key() != "intensity":  # a feature chosen earlier follows the new frame
+            # a feature chosen earlier, or atoms coloured by the last prediction's intensity,
+            # follow the new frame or edge (not left showing another edge's colours)
+            if (self.panel.feature_key() != "intensity"
+                    or self.window.view_panel.color_key() == feature("intensity").column):
                 self.colour_atoms()
             self.prediction_settled.emit()
 

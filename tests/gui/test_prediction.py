@@ -527,9 +527,14 @@ def test_edge_list_offers_the_loaded_models_the_structure_can_use(qtbot, empty_w
     # Back to Si K from the list: Si predicted again, the O site curve is dropped.
     window.select_atom(int(np.flatnonzero(window.atoms.numbers == 8)[0]))
     assert len(window.spectrum_panel.group("site")) == 1
+    window.spectrum_panel.marker.setValue(8.0)  # the atoms coloured by their O K intensity
+    assert window.viewer.colorbar.info[3].startswith("O K intensity")
     with qtbot.waitSignal(prediction.prediction_settled, timeout=60000):
         panel.edge_combo.setCurrentText("Si K")
     assert prediction.model.element == "Si" and window.spectrum_panel.group("site") == []
+    # ... are coloured by the Si K intensity at the new marker, not left with the O K colours
+    assert window.viewer.colorbar.info[3] == f"Si K intensity at {window.spectrum_panel.marker.value():.1f} eV (predicted)"
+    assert np.isnan(window.atoms.arrays["predicted_intensity"][window.atoms.numbers == 8]).all()
     (average,) = window.spectrum_panel.group("predicted")
     assert average.element == "Si"
     # A structure without O offers only what fits it (and the model in use).
