@@ -25,10 +25,11 @@ SIO2_SECOND_PEAK_EV = 545.0
 # Held-out metrics reached when it was built (38 sites: R² 0.27, cosine 0.937, min 0.82; the
 # mean spectrum alone gives cosine 0.90); rebuilt on the a-SiO with relaxed interfaces with SOAP
 # r_cut 4 Å, sigma 0.3 (40 sites): R² 0.37, cosine 0.940, min 0.83, where the previous model
-# scored R² 0.27, cosine 0.929: guarded against regressions. The issue's R² ≥ 0.9 /
+# scored R² 0.27, cosine 0.929; with each reference the mean of five clusters, 3.6-4.4 Å (40
+# sites): R² 0.42, cosine 0.957, min 0.89: guarded against regressions. The issue's R² ≥ 0.9 /
 # cosine ≥ 0.98 are not reached for O K: site-to-site differences are small next to the shared
 # shape, and the 4 Å cluster spectra are themselves within cosine ~0.93 of 5 Å ones.
-R2_MIN, COSINE_MIN = 0.3, 0.93
+R2_MIN, COSINE_MIN = 0.4, 0.95
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +55,7 @@ def test_shipped_o_model_describes_itself(shipped):
     calc = shipped.metrics["calculator"]
     assert calc["core_hole"] is True and calc["energy_reference"] == "delta-scf"
     assert calc["cluster_radius"] == 4.0 and calc["lorentzian_fwhm"] == 0.2
+    assert (calc["radius_spread"], calc["radius_points"]) == (0.4, 5)
     m = shipped.metrics  # held-out O sites of a-SiO2 and a-SiO, measured when it was built
     assert m["n"] >= 30 and m["r2"] >= R2_MIN and m["cosine_mean"] >= COSINE_MIN, m
     assert len(m["learning_curve"]["calls"]) >= 5
@@ -90,20 +92,21 @@ def placed_sio2(shipped):
 
 def test_the_models_axis_is_tied_to_silicas_measured_main_peak(shipped, placed_sio2):
     """Without the tie the prediction placed at the onset peaked at 548.4 eV, 10 eV above silica's."""
-    assert shipped.onset_at["ev"] == pytest.approx(10.4, abs=0.3) and "538 eV" in shipped.onset_at["from"]
+    assert shipped.onset_at["ev"] == pytest.approx(10.5, abs=0.3) and "538 eV" in shipped.onset_at["from"]
     peak = placed_sio2.energy[np.argmax(placed_sio2.intensity)]
     assert peak == pytest.approx(SIO2_MAIN_PEAK_EV, abs=0.11)  # one grid step
     assert placed_sio2.meta["onset_at_from"] == shipped.onset_at["from"]
 
 
 @pytest.mark.parametrize("name, shift", [
-    ("eelsdb/YAG_O_K_Sigle-Sturm.msa", -0.3), ("pyEELSMODEL/SrTiO3_hl.msa", 0.0),
-    ("eelsdb/ta2o5-amoprhou.headerless_2col.txt", -2.4), ("rosettasciio/EELS_SI.dm4", -2.3),
-    ("exspy/coreloss_spectrum.msa", 4.1)])
+    ("eelsdb/YAG_O_K_Sigle-Sturm.msa", 0.05), ("pyEELSMODEL/SrTiO3_hl.msa", 0.05),
+    ("eelsdb/ta2o5-amoprhou.headerless_2col.txt", -1.85), ("rosettasciio/EELS_SI.dm4", -1.85),
+    ("exspy/coreloss_spectrum.msa", 4.2)])
 def test_measured_oxide_o_k_edges_meet_the_placed_prediction(placed_sio2, shared_data, name, shift):
     """Measured O K of other oxides (shared data; their own structure differs from silica's, so a
     few eV apart is physics): after the power-law background, the alignment's shift over the
-    edge's near structure. Before the model was tied to silica's peak these were -10.4 to -12.8 eV."""
+    edge's near structure. Before the model was tied to silica's peak these were -10.4 to -12.8 eV;
+    with single-cluster references -0.3, 0.0, -2.4, -2.3 and 4.1 eV."""
     from amorpha.engine.spectra.compare import align
     from amorpha.engine.spectra.edges import edge_windows
     from amorpha.engine.spectra.microscope import read_microscope

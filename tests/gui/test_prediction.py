@@ -566,8 +566,8 @@ def test_builtin_models_load_together_si_k_in_use(qtbot, empty_window, silica):
         combo.setCurrentText("O K")
     (average,) = window.spectrum_panel.group("predicted")
     assert average.element == "O" and average.edge == "K"
-    assert "on 4 Å clusters" in window.prediction_panel.summary.text()
-    assert "tabulated onset at +10.4 eV on this axis (the predicted a-SiO2 O K peak at the measured 538 eV" \
+    assert "averaged over 3.6, 3.8, 4, 4.2 and 4.4 Å clusters" in window.prediction_panel.summary.text()
+    assert "tabulated onset at +10.5 eV on this axis (the predicted a-SiO2 O K peak at the measured 538 eV" \
         in window.prediction_panel.summary.text()
     assert average.meta["onset_at_ev"] == window.prediction.model.onset_at["ev"]  # carried to Compare
     # Si K chosen and at once O K again: the Si K prediction is given up, and only O K is drawn
