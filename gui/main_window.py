@@ -163,7 +163,10 @@ class TaskStatus(QWidget):
         super().__init__(parent)
         self.runner = runner
         self.label = QLabel()
-        self.label.setFixedWidth(400)  # a changing message must not re-layout the window
+        # fixed: a changing message must not re-layout the window; wide enough for a task's name
+        # and its progress, price included ("xTB (qualitative) spectrum of Si7: environment 2 of
+        # 5 done; about 13-64 s in all" was cut in the middle at 400 px)
+        self.label.setFixedWidth(560)
         self.bar = QProgressBar()
         self.bar.setRange(0, 1000)
         self.bar.setFixedWidth(220)
