@@ -252,6 +252,10 @@ def test_read_feff_xmu_errors_name_the_line(tmp_path):
     assert err.line == 11 and "expected 4 numeric columns, found 2" in err.reason
     path.write_text("\n".join(text[:6]) + "\n")
     assert "no columns of numbers" in pytest.raises(ReadError, read_feff_xmu, path).value.reason
+    # a damaged header number (was a bare ValueError: "could not convert string to float")
+    path.write_text("\n".join(text).replace("Gam_ch=1.729E+00", "Gam_ch=1.729E+") + "\n")
+    err = pytest.raises(ReadError, read_feff_xmu, path).value
+    assert (err.line, err.reason) == (3, "'Gam_ch=1.729E+' is not a number")
 
 
 def test_read_feff_inp_cluster_absorber_and_edge(tmp_path):

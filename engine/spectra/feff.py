@@ -31,6 +31,19 @@ _SITE_DIR = re.compile(r"^(\d+)_([A-Z][a-z]?)$")  # "002_Cu": site 2 of the POSC
 _POSCAR_NAMES = ("POSCAR", "CONTCAR")
 
 
+def _header_number(pattern: re.Pattern, header: str, path) -> float | None:
+    """The number ``pattern`` finds in an ``xmu.dat`` header (None when absent); a damaged one
+    ("Gam_ch=1.729E+") is a ReadError quoting it, not a bare ValueError."""
+    m = pattern.search(header)
+    if m is None:
+        return None
+    try:
+        return float(m.group(1))
+    except ValueError:
+        line = next((k for k, text in enumerate(split_lines(read_text(path)), 1) if m.group(0) in text), None)
+        raise ReadError(path, line, f"'{m.group(0).strip()}' is not a number") from None
+
+
 def read_feff_xmu(path: "os.PathLike[str] | str") -> Spectrum:
     """mu(omega) from a FEFF ``xmu.dat``, with the absorber, edge and core-hole width of its header.
 
@@ -58,12 +71,12 @@ def read_feff_xmu(path: "os.PathLike[str] | str") -> Spectrum:
         edge = m.group(2).upper()
     if "e" in names:
         meta["e0"] = round(float(np.median(energy - table.column(names.index("e")))), 6)
-    if m := _FERMI.search(header):
-        meta["fermi_level"] = float(m.group(1))
+    if (fermi := _header_number(_FERMI, header, path)) is not None:
+        meta["fermi_level"] = fermi
     broadening = {}
-    if m := _GAM_CH.search(header):
-        meta["core_hole_fwhm"] = float(m.group(1))
-        broadening = {"lorentzian_fwhm": float(m.group(1))}
+    if (width := _header_number(_GAM_CH, header, path)) is not None:
+        meta["core_hole_fwhm"] = width
+        broadening = {"lorentzian_fwhm": width}
     path = os.fspath(path)
     return Spectrum(energy, mu, label=os.path.basename(path), source=path, element=element,
                     edge=edge, broadening=broadening, meta=meta)
