@@ -247,6 +247,7 @@ def test_compute_dispatch_and_round_trip(quartz):
     (SoapParams(("Si", "O"), l_max=-1), "l_max"),
     (SoapParams(("Si", "O"), r_cut=0.0), "r_cut"),
     (SoapParams(("Si", "O"), sigma=-1.0), "sigma"),
+    (SoapParams(("Si", "O"), sigma=1e300), "sigma"),  # was an OverflowError in the radial basis
     (SoapParams(()), "species"),
     (SoapParams(("Si", "Si", "O")), "species"),
     (SoapParams(("Si", "Xx")), "species"),

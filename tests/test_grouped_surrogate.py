@@ -56,7 +56,8 @@ def grouped_data(n, seed):
     return np.hstack([group[:, None].astype(float), x]), SiteSpectra(ENERGY, y, np.arange(n), "Si", "K", "synthetic")
 
 
-GROUPED = {"kind": "grouped", "element": "O", "inner": {"kind": "test"}}
+#: grouped by bonded O around a whole SOAP's settings (models saved with it are read again)
+GROUPED = {"kind": "grouped", "element": "O", "inner": SoapParams(species=("O", "Si")).to_dict()}
 
 
 def test_a_model_per_group_learns_what_one_model_over_all_groups_blurs():

@@ -5,6 +5,7 @@ import zipfile
 import numpy as np
 import pytest
 
+from amorpha.engine.descriptors import SoapParams
 from amorpha.engine.errors import ParameterError, ReadError
 from amorpha.engine.spectra import SiteSpectra
 from amorpha.engine.surrogate import metrics
@@ -23,6 +24,10 @@ def peaks(x):
     width = 1.0 + 0.3 * x[:, 1] ** 2
     main = np.exp(-0.5 * ((ENERGY - pos[:, None]) / width[:, None]) ** 2)
     return main + 0.3 * np.exp(-0.5 * ((ENERGY - 20 - x[:, 2, None]) / 2) ** 2)
+
+
+#: a whole descriptor's settings, for models that are saved and read again
+SOAP = SoapParams(species=("O", "Si")).to_dict()
 
 
 def data(n, seed=0, dims=4):
@@ -120,7 +125,7 @@ def rewrite(path, out, meta_change=None, drop=(), add=None):
 
 def test_a_gaussian_process_is_saved_as_data_and_hyperparameters(tmp_path):
     x, y = data(50)
-    model = SpectrumModel.train(x, y, {"kind": "soap"}, SurrogateParams(regressor="gp"))
+    model = SpectrumModel.train(x, y, SOAP, SurrogateParams(regressor="gp"))
     path = tmp_path / "m.amodel"
     model.save(path)
     with zipfile.ZipFile(path) as zf:
@@ -129,13 +134,16 @@ def test_a_gaussian_process_is_saved_as_data_and_hyperparameters(tmp_path):
     fitted = model._fitted["parts"][None]["regressor"].kernel_.theta
     assert meta["version"] == 2 and meta["gp_theta"] == {"all": fitted.tolist()}
     again = SpectrumModel.load(path)
-    assert again.descriptor == {"kind": "soap"} and again.element == "Si" and again.edge == "K"
+    assert again.descriptor == SOAP and again.element == "Si" and again.edge == "K"
     # Rebuilt with the same hyperparameters: the same numbers to the last bit, whatever scikit-learn.
     for other in (again, SpectrumModel.load(rewrite(path, tmp_path / "o.amodel", {"sklearn": "0.0.1"}))):
         for got, want in zip(other.predict(x, return_std=True), model.predict(x, return_std=True)):
             np.testing.assert_array_equal(got, want)
     bad = rewrite(path, tmp_path / "bad.amodel", {"gp_theta": {"all": [0.1, 0.2]}})
     with pytest.raises(ReadError, match="damaged.*gp_theta.*3 finite kernel hyperparameters"):
+        SpectrumModel.load(bad)
+    bad = rewrite(path, tmp_path / "bad.amodel", {"gp_theta": {"all": [1e300, *fitted[1:].tolist()]}})
+    with pytest.raises(ReadError, match="damaged.*gp_theta.*within ±50"):  # was NaN predictions
         SpectrumModel.load(bad)
     bad = rewrite(path, tmp_path / "bad.amodel", {"gp_theta": {"all": fitted.tolist(), "3": fitted.tolist()}})
     with pytest.raises(ReadError, match="damaged.*one set of hyperparameters per fitted part"):
@@ -144,7 +152,7 @@ def test_a_gaussian_process_is_saved_as_data_and_hyperparameters(tmp_path):
 
 def test_a_pickled_model_is_refitted_under_another_sklearn(tmp_path):
     x, y = data(50)
-    model = SpectrumModel.train(x, y, {"kind": "soap"}, SurrogateParams(regressor="kernel_ridge"))
+    model = SpectrumModel.train(x, y, SOAP, SurrogateParams(regressor="kernel_ridge"))
     path = tmp_path / "m.amodel"
     model.save(path)
     with zipfile.ZipFile(path) as zf:
@@ -168,6 +176,13 @@ def test_damaged_or_future_model_files_give_a_clear_error(tmp_path):
     for damaged in ({"ev": "high"}, {"from": "a peak"}, {"ev": float("nan"), "from": "a peak"}):
         with pytest.raises(ReadError, match="damaged"):  # refused when read, not when placing
             SpectrumModel.load(rewrite(path, tmp_path / "tie.amodel", {"onset_at": damaged}))
+    # damaged descriptor settings: refused when read (were a TypeError at the first prediction)
+    for damaged, reason in (({**SOAP, "species": ["O", None]}, "species"),
+                            ({"kind": "grouped", "element": None, "inner": SOAP}, "element")):
+        with pytest.raises(ReadError, match=f"damaged.*{reason}"):
+            SpectrumModel.load(rewrite(path, tmp_path / "descriptor.amodel", {"descriptor": damaged}))
+    with pytest.raises(ReadError, match="damaged.*element and edge"):
+        SpectrumModel.load(rewrite(path, tmp_path / "element.amodel", {"element": [14]}))
 
 
 def test_a_tie_is_kept_only_by_an_untied_model_of_the_same_edge_and_calculator():

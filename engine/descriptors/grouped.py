@@ -59,6 +59,8 @@ class GroupedParams:
                 "the descriptor inside a grouped one (SOAP, ACSF, ...), not another grouped one")
         _kind_of(self.inner)
         self.inner.validate()
+        require(isinstance(self.element, str), "element",
+                f"an element symbol, or '' to count every bonded neighbour, got {self.element!r}")
 
     def to_dict(self) -> dict:
         return {"kind": KIND, "element": self.element, "cutoffs": [list(c) for c in self.cutoffs],

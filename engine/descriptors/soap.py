@@ -78,6 +78,8 @@ class SoapParams:
         S.check_int(self.n_max, "n_max", 1, 64)
         S.check_int(self.l_max, "l_max", 0, 20)
         S.check_positive(self.sigma, "sigma", " Å")
+        require(float(self.sigma) < float(self.r_cut), "sigma",
+                f"the atoms' Gaussian width must be narrower than the cutoff ({self.r_cut:g} Å), got {self.sigma!r}")
         require(isinstance(self.periodic, (bool, np.bool_)), "periodic", "must be True or False")
         # raises if the radial functions cannot be orthonormalised
         _basis(float(self.r_cut), int(self.n_max), int(self.l_max))

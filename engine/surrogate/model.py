@@ -104,8 +104,9 @@ def _regressor(params: SurrogateParams, x: np.ndarray, theta=None):
         + WhiteKernel(1e-3, (1e-8, 1e0))
     if theta is not None:
         theta = np.asarray(theta, dtype=np.float64)
-        require(theta.shape == kernel.theta.shape and np.all(np.isfinite(theta)), "gp_theta",
-                f"{len(kernel.theta)} finite kernel hyperparameters")
+        # fitted values lie within the kernel's bounds, |log| < 20; beyond 50 exp() overflows to NaN
+        require(theta.shape == kernel.theta.shape and np.all(np.abs(theta) <= 50), "gp_theta",
+                f"{len(kernel.theta)} finite kernel hyperparameters (logarithms within ±50)")
         return GaussianProcessRegressor(kernel.clone_with_theta(theta), optimizer=None,
                                         random_state=params.seed)
     return GaussianProcessRegressor(kernel, random_state=params.seed)
@@ -491,8 +492,14 @@ class SpectrumModel:
         if int(meta.get("version", 0)) > MODEL_VERSION:
             raise ReadError(path, None, f"made by a newer Amorpha (model version {meta['version']}, "
                                         f"this one reads up to {MODEL_VERSION})")
+        from amorpha.engine.descriptors import KINDS, params_from_dict
+
         try:
+            if meta["descriptor"].get("kind") in KINDS:  # damaged settings refused here, not when predicting
+                params_from_dict(meta["descriptor"]).validate()
             energy, _ = check_grid(meta["energy"], None, "model energy grid")
+            require(all(isinstance(meta.get(k, ""), str) for k in ("element", "edge")), "element and edge",
+                    f"names, got {meta.get('element')!r} and {meta.get('edge')!r}")
             model = cls(SurrogateParams.from_dict(meta["params"]).validate(), meta["descriptor"], energy,
                         meta.get("element", ""), meta.get("edge", ""), meta.get("reference", ""),
                         meta.get("metrics", {}), int(meta.get("n_train", 0)), meta.get("onset_at"),
