@@ -51,7 +51,7 @@ def o_k_calculator():
       a-SiO2 and a-SiO, the 4.0 and 4.2 Å spectra of one site agree to cosine 0.90-1.00 (mean
       0.96), single radii against their five-cluster mean 0.93-0.996. Trained on them (100 calls,
       same seeds and held-out sites): R² 0.37 -> 0.42, cosine 0.940 -> 0.957 (min 0.83 -> 0.89),
-      peak error 0.85 -> 0.81 eV, in 6 min with 2 workers (the excited core hole: no second SCF).
+      peak error 0.85 -> 0.81 eV, in 6 min with 2 workers (40-60-atom clusters: ~1 s each).
       Measured and not kept: 300 calls 0.455, 0.959 in a model three times the size; SOAP r_cut
       4.4 Å (the largest cluster) with 300 calls 0.436, 0.958.
     """
