@@ -101,17 +101,6 @@ def environment_sizes(calculator, atoms, index: int, bond_list) -> list[int] | N
     return [len(env.atoms) for env in calculator.environments(atoms, int(index), bond_list)]
 
 
-def site_seconds(calculator, atoms, index: int, bond_list) -> tuple[int, int] | None:
-    """:func:`reference_seconds` of site ``index``; None when unknown (the run says why it fails)."""
-    from amorpha.engine.surrogate.xtb import XtbError
-
-    try:
-        sizes = environment_sizes(calculator, atoms, index, bond_list)
-    except XtbError:
-        return None
-    return None if sizes is None else reference_seconds(calculator.settings(), sizes)
-
-
 def calculator_cost(calculator, atoms, element: str, bond_list) -> str:
     """What one reference site of ``element`` costs, for the training and comparison dialogs,
     from the environments of three of its sites (so a dense oxide's clusters are not priced like
@@ -479,8 +468,10 @@ class SpectrumPrediction(QObject):
         bonds = self.window.bond_list
 
         def work(progress, cancel):
-            # priced here, not on the GUI thread: a refused site builds its clusters to say why
-            seconds = site_seconds(calculator, atoms, index, bonds)
+            # priced here, not on the GUI thread: a refused site builds its clusters to say why,
+            # and its refusal ends the task here, as the run's own would
+            sizes = environment_sizes(calculator, atoms, index, bonds)
+            seconds = reference_seconds(calculator.settings(), sizes) if sizes else None
             cost = f"about {seconds[0]}-{seconds[1]} s in all" if seconds else ""
 
             def priced(fraction: float, message: str = "") -> None:
