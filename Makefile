@@ -57,10 +57,12 @@ screenshots: $(STAMP)
 examples: $(STAMP)
 	$(PY) packaging/build_examples.py $(ARGS)
 
-# Rebuild resources/models/ (the built-in Si K and O K surrogates) with the project's own xTB calculator.
+# Rebuild resources/models/: the built-in Si K and O K surrogates (the project's own xTB calculator)
+# and the Cu per-atom EMT energy model (ASE's EMT).
 models: $(STAMP)
 	$(PY) packaging/train_models.py $(ARGS)
 	$(PY) packaging/train_models.py --element O --calls 100 --test 40
+	$(PY) packaging/train_gb_energy_model.py
 
 # A one-folder app in dist/amorpha/ (PyInstaller); see README "Installing the packaged app".
 package: $(STAMP)

@@ -1,19 +1,21 @@
 """Saved models as one zip: ``meta.json`` (what the model is, for whom, how good, which versions
 made it), an npz of its numbers (``arrays.npz``, or another name) and any other members a model
-needs (the scikit-learn models keep ``model.pkl`` beside their ``training.npz``, unless their
+needs (the scikit-learn models keep ``model.skops`` beside their ``training.npz``, unless their
 meta and training data rebuild them exactly), written
 atomically; reading checks the format name and version and turns every way a file can be broken
 into one :class:`~.errors.ReadError`.
 
-Why JSON and npz: they open with any Python and numpy and never run code; a pickle (only where a
-model has one) is read as bytes here and left to its model to trust or refit.
+Why JSON, npz and skops, never pickle: model files are shared, and unpickling a file runs
+whatever code it names. JSON and npz (read with ``allow_pickle=False``) hold only data; skops
+(scikit-learn's own secure format) rebuilds fitted estimators and refuses any type not on a list
+of trusted ones. Files of earlier versions kept a ``model.pkl``: it is never read, the model is
+refitted from its training data instead.
 """
 from __future__ import annotations
 
 import io
 import json
 import os
-import pickle
 import zipfile
 import zlib
 from typing import Mapping
@@ -89,18 +91,27 @@ def read_model_zip(path, fmt: str, version: int, what: str, arrays_name: str = "
     return (meta, arrays) + blobs
 
 
+#: the fitted member of a scikit-learn model's file (``model.pkl`` of earlier files is ignored)
+FITTED_MEMBER = "model.skops"
+#: types a fitted model holds that skops does not trust by itself: an MLP keeps its optimizer
+TRUSTED_TYPES = ("sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
+                 "sklearn.neural_network._stochastic_optimizers.SGDOptimizer")
+
+
 def write_fitted_zip(path, meta: Mapping, fitted, x: np.ndarray, y: np.ndarray) -> None:
-    """A scikit-learn model: ``meta``, its ``fitted`` objects pickled (``model.pkl``; none when
-    ``fitted`` is None, for a model that ``meta`` and its data rebuild exactly) and its training
-    data (``training.npz``: x, y), from which another scikit-learn can refit it."""
-    pickled = {} if fitted is None else {"model.pkl": pickle.dumps(fitted, protocol=pickle.HIGHEST_PROTOCOL)}
-    write_model_zip(path, meta, {"x": x, "y": y}, "training.npz", pickled)
+    """A scikit-learn model: ``meta``, its ``fitted`` objects in skops' format (``model.skops``;
+    none when ``fitted`` is None, for a model that ``meta`` and its data rebuild exactly) and its
+    training data (``training.npz``: x, y), from which another scikit-learn can refit it."""
+    import skops.io
+
+    blobs = {} if fitted is None else {FITTED_MEMBER: skops.io.dumps(fitted)}
+    write_model_zip(path, meta, {"x": x, "y": y}, "training.npz", blobs)
 
 
 def read_fitted_zip(path, fmt: str, version: int, what: str) -> tuple[dict, bytes | None, np.ndarray, np.ndarray]:
-    """(meta, the pickle's bytes unread or None, x, y) of a file :func:`write_fitted_zip` wrote;
-    the model decides whether to trust the pickle (same scikit-learn) or refit from x, y."""
-    meta, training, fitted = read_model_zip(path, fmt, version, what, "training.npz", ("model.pkl",))
+    """(meta, the fitted member's bytes unread or None, x, y) of a file :func:`write_fitted_zip`
+    wrote; the model decides whether to load the fitted member (same scikit-learn) or refit."""
+    meta, training, fitted = read_model_zip(path, fmt, version, what, "training.npz", (FITTED_MEMBER,))
     try:
         return meta, fitted, training["x"], training["y"]
     except KeyError as exc:
@@ -108,15 +119,34 @@ def read_fitted_zip(path, fmt: str, version: int, what: str) -> tuple[dict, byte
                                                "training data)") from None
 
 
-def restore_fitted(model, meta: Mapping, fitted: bytes, x: np.ndarray, y: np.ndarray) -> None:
-    """Give ``model`` its fitted objects: the pickle when the same scikit-learn wrote it, else
-    ``model._fit(x, y)`` (another scikit-learn's pickles may not load or may behave differently;
-    a file without one is refitted too). Raises what unpickling or fitting raises; the caller
-    names the file."""
+def load_fitted(blob: bytes):
+    """The objects :func:`write_fitted_zip` stored, rebuilt by skops, which trusts numpy, scipy
+    and scikit-learn's estimators and :data:`TRUSTED_TYPES` and refuses every other type before
+    building anything. ValueError with the reason for a blob that is damaged or names other
+    types."""
+    import skops.io
+    from skops.io.exceptions import UntrustedTypesFoundException
+
+    try:
+        return skops.io.loads(blob, trusted=list(TRUSTED_TYPES))
+    except UntrustedTypesFoundException:
+        strange = sorted(set(skops.io.get_untrusted_types(data=blob)) - set(TRUSTED_TYPES))
+        raise ValueError(f"its fitted model names types Amorpha never writes ({', '.join(strange)}); "
+                         "it was not loaded") from None
+    except (*ZIP_ERRORS, KeyError, TypeError, ValueError, AttributeError, ImportError) as exc:
+        raise ValueError(f"its fitted model cannot be read ({type(exc).__name__}: {exc})") from None
+
+
+def restore_fitted(model, meta: Mapping, fitted: bytes | None, x: np.ndarray, y: np.ndarray) -> None:
+    """Give ``model`` its fitted objects: those stored when the same scikit-learn wrote them
+    (:func:`load_fitted`), else ``model._fit(x, y)`` (another scikit-learn's estimators may
+    behave differently; a file without them, or with only an old pickle, is refitted too).
+    Raises ValueError for a damaged fitted member, else what fitting raises; the caller names
+    the file."""
     import sklearn
 
     if fitted is not None and meta.get("sklearn") == sklearn.__version__:
-        model._fitted = pickle.loads(fitted)
+        model._fitted = load_fitted(fitted)
         model._training = (x, y)
     else:
         model._fit(x, y)

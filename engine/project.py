@@ -27,7 +27,7 @@ removes those older than :data:`STALE_TEMP_SECONDS`.
 Versions: ``project.json`` has an integer ``version``. Files from a newer Amorpha are refused with
 a message (and nothing is written); older versions go through :data:`_UPGRADES` one step at a time.
 
-Trained models hold pickled scikit-learn objects, as model files do: open only projects you trust.
+Trained models are stored as model files are, without pickles: opening a project runs no code it holds.
 """
 from __future__ import annotations
 

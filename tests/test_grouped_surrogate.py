@@ -92,6 +92,11 @@ def test_small_and_unseen_groups_are_predicted_by_the_model_of_all_sites(tmp_pat
     model.save(tmp_path / "grouped.amodel")
     again = SpectrumModel.load(tmp_path / "grouped.amodel")
     np.testing.assert_array_equal(again.predict(x), model.predict(x))
+    ridge = SpectrumModel.train(x, y, GROUPED, SurrogateParams(regressor="ridge"))
+    ridge.save(tmp_path / "ridge.amodel")  # fitted parts stored (skops) under their names, read back as keys
+    again = SpectrumModel.load(tmp_path / "ridge.amodel")
+    assert set(again._fitted["parts"]) == set(ridge._fitted["parts"]) and None in again._fitted["parts"]
+    np.testing.assert_array_equal(again.predict(x), ridge.predict(x))
 
 
 def test_sites_of_different_groups_are_independent_for_active_learning():

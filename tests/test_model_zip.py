@@ -54,7 +54,7 @@ def test_shipped_atomic_energy_model_resaves_unchanged(tmp_path):
     shipped = MODELS / "Cu-EMT-atomic-energy.aemodel"
     model = AtomicEnergyModel.load(shipped)
     model.save(tmp_path / "cu.aemodel")
-    assert_same_layout(shipped, tmp_path / "cu.aemodel", ["meta.json", "model.pkl", "training.npz"])
+    assert_same_layout(shipped, tmp_path / "cu.aemodel", ["meta.json", "model.skops", "training.npz"])
     crystal = bulk("Cu", "fcc", 3.615, cubic=True).repeat(3)
     crystal.rattle(0.05, seed=1)
     np.testing.assert_array_equal(AtomicEnergyModel.load(tmp_path / "cu.aemodel").predict(crystal),
@@ -75,7 +75,7 @@ def test_members_arrays_and_refusals(tmp_path):
         read_model_zip(path, "other", 2, "other model", "numbers.npz")
     with pytest.raises(ReadError, match="not an Amorpha test model"):  # no arrays.npz in it
         read_model_zip(path, "test-model", 2, "test model")
-    write_model_zip(path, meta, {"x": np.zeros((2, 2))}, "training.npz", {"model.pkl": b""})
+    write_model_zip(path, meta, {"x": np.zeros((2, 2))}, "training.npz", {"model.skops": b""})
     with pytest.raises(ReadError, match="damaged.*'y'"):
         read_fitted_zip(path, "test-model", 2, "test model")
     with pytest.raises(ReadError, match="no such file"):

@@ -150,17 +150,50 @@ def test_a_gaussian_process_is_saved_as_data_and_hyperparameters(tmp_path):
         SpectrumModel.load(bad)
 
 
-def test_a_pickled_model_is_refitted_under_another_sklearn(tmp_path):
+@pytest.mark.parametrize("regressor", ["ridge", "kernel_ridge", "mlp"])
+def test_a_fitted_model_is_saved_without_pickle_and_refitted_under_another_sklearn(tmp_path, regressor):
     x, y = data(50)
-    model = SpectrumModel.train(x, y, SOAP, SurrogateParams(regressor="kernel_ridge"))
+    model = SpectrumModel.train(x, y, SOAP, SurrogateParams(regressor=regressor))
     path = tmp_path / "m.amodel"
     model.save(path)
     with zipfile.ZipFile(path) as zf:
-        assert zf.namelist() == ["meta.json", "model.pkl", "training.npz"]
+        assert zf.namelist() == ["meta.json", "model.skops", "training.npz"]
     np.testing.assert_array_equal(SpectrumModel.load(path).predict(x), model.predict(x))
     # A file written under another scikit-learn is refitted from its training data: same answers.
-    other = rewrite(path, tmp_path / "other.amodel", {"sklearn": "0.0.1"}, add={"model.pkl": b"not a pickle"})
+    other = rewrite(path, tmp_path / "other.amodel", {"sklearn": "0.0.1"}, drop=("model.skops",),
+                    add={"model.skops": b"not a skops file"})
     np.testing.assert_allclose(SpectrumModel.load(other).predict(x), model.predict(x), atol=1e-6)
+
+
+class Payload:
+    """What a hostile model file would carry: unpickling it runs code (sets a flag here)."""
+
+    def __reduce__(self):
+        return exec, ("import builtins; builtins.amorpha_payload_ran = True",)
+
+
+def test_a_model_file_cannot_run_code(tmp_path):
+    """Model files are shared; a pickle in one (files of earlier versions kept ``model.pkl``) is
+    never unpickled, and a fitted member naming types Amorpha never writes is refused unbuilt."""
+    import builtins
+    import pickle
+
+    import skops.io
+
+    x, y = data(50)
+    model = SpectrumModel.train(x, y, SOAP, SurrogateParams(regressor="ridge"))
+    path = tmp_path / "m.amodel"
+    model.save(path)
+    old = rewrite(path, tmp_path / "old.amodel", drop=("model.skops",), add={"model.pkl": pickle.dumps(Payload())})
+    np.testing.assert_allclose(SpectrumModel.load(old).predict(x), model.predict(x), atol=1e-6)  # refitted
+    hostile = {"parts": {"all": {"scaler": Payload()}}, "n_features": 4}
+    bad = rewrite(path, tmp_path / "bad.amodel", drop=("model.skops",), add={"model.skops": skops.io.dumps(hostile)})
+    with pytest.raises(ReadError, match=r"damaged.*names types Amorpha never writes \(.*Payload\)"):
+        SpectrumModel.load(bad)
+    bad = rewrite(path, tmp_path / "bad.amodel", drop=("model.skops",), add={"model.skops": b"PK\x03\x04 cut"})
+    with pytest.raises(ReadError, match="damaged.*fitted model cannot be read"):
+        SpectrumModel.load(bad)
+    assert not hasattr(builtins, "amorpha_payload_ran")
 
 
 def test_damaged_or_future_model_files_give_a_clear_error(tmp_path):

@@ -26,14 +26,14 @@ of the perfect crystal at the builder's lattice constant; a boundary energy is t
 over the boundary area.
 
 Saved models follow :mod:`amorpha.engine.surrogate.model`: a zip of ``meta.json`` (descriptor
-settings, element, reference energy, metrics, library versions) and a pickle of the fitted
-scikit-learn objects, refitted from the stored training data when scikit-learn's version differs.
+settings, element, reference energy, metrics, library versions) and the fitted scikit-learn
+objects in skops' format (no pickle), refitted from the stored training data when scikit-learn's
+version differs.
 """
 from __future__ import annotations
 
 import math
 import os
-import pickle
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
@@ -815,8 +815,7 @@ class AtomicEnergyModel:
             require(x.ndim == 2 and x.shape == (len(y), params.n_features), "training data",
                     f"{params.n_features} features per atom as the descriptor settings give")
             restore_fitted(model, meta, fitted, x, y)
-        except (KeyError, TypeError, ValueError, pickle.UnpicklingError, AttributeError,
-                ImportError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, ImportError) as exc:
             raise ReadError(path, None, f"the model file is damaged ({exc})") from exc
         return model
 

@@ -12,16 +12,16 @@ sites predicts the others.
 A model remembers what it was trained with (descriptor settings, energy grid, element, edge, the
 reference calculator) and refuses, with a message, to predict from features made another way.
 Saved models are a zip of ``meta.json``, the training data (``training.npz``) and, for ridge,
-kernel ridge and MLP, a pickle of the fitted scikit-learn objects. The pickle is used only when it
-was written by the scikit-learn version now installed; otherwise the model is refitted from its
-training data (same seed, same result), so a model file outlives library upgrades. Open only model
-files you trust, as with any pickle. A Gaussian process needs no pickle: its fitted
-hyperparameters in ``meta.json`` and the training data rebuild it exactly.
+kernel ridge and MLP, the fitted scikit-learn objects in skops' format (:mod:`..model_zip`: no
+pickle, so opening a model file from someone else cannot run code). They are used only when
+written by the scikit-learn version now installed; otherwise the model is refitted from its
+training data (same seed, same result), so a model file outlives library upgrades. A Gaussian
+process needs no fitted objects: its hyperparameters in ``meta.json`` and the training data
+rebuild it exactly.
 """
 from __future__ import annotations
 
 import os
-import pickle
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -163,6 +163,11 @@ def _score_variance(part: dict) -> float:
 def _part_name(key) -> str:
     """A fitted part's name in saved files: "all" for the one fitted on every site, else its group."""
     return "all" if key is None else str(key)
+
+
+def _part_key(name):
+    """The part key (None: all sites, else the group) of a name :func:`_part_name` gave, or of a key."""
+    return None if name in (None, "all") else int(name)
 
 
 def _white_noise(kernel) -> float:
@@ -478,7 +483,10 @@ class SpectrumModel:
         """Write atomically: a crash while saving leaves the previous file as it was. A Gaussian
         process is saved as its training data and hyperparameters (``gp_theta``), no pickle: its
         fitted arrays (features again, an n × n Cholesky factor) were most of a file's size."""
-        write_fitted_zip(path, self.meta(), None if self.has_uncertainty else self._fitted, *self._training)
+        fitted = None if self.has_uncertainty else {  # skops' dictionaries keep names, not None
+            "parts": {_part_name(k): part for k, part in self._fitted["parts"].items()},
+            "n_features": self._fitted["n_features"]}
+        write_fitted_zip(path, self.meta(), fitted, *self._training)
 
     @classmethod
     def load(cls, path) -> "SpectrumModel":
@@ -514,10 +522,8 @@ class SpectrumModel:
                 model._fit(x, y, dict(meta["gp_theta"]))
             else:
                 restore_fitted(model, meta, fitted, x, y)
-            if "parts" not in model._fitted:  # written before grouped models: one part, all sites
-                n = model._fitted.pop("n_features")
-                model._fitted = {"parts": {None: model._fitted}, "n_features": n}
-        except (KeyError, TypeError, ValueError, pickle.UnpicklingError, AttributeError, ImportError) as exc:
+                model._fitted["parts"] = {_part_key(k): part for k, part in model._fitted["parts"].items()}
+        except (KeyError, TypeError, ValueError, AttributeError, ImportError) as exc:
             raise ReadError(path, None, f"the model file is damaged ({exc})") from exc
         return model
 
