@@ -165,7 +165,7 @@ class TaskStatus(QWidget):
         self.label = QLabel()
         # fixed: a changing message must not re-layout the window; wide enough for a task's name
         # and its progress, price included ("xTB (qualitative) spectrum of Si7: environment 2 of
-        # 5 done; about 13-64 s in all" was cut in the middle at 400 px)
+        # 5, core-hole SCF; about 13-64 s in all" was cut in the middle at 400 px)
         self.label.setFixedWidth(560)
         self.bar = QProgressBar()
         self.bar.setRange(0, 1000)

@@ -20,7 +20,9 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
 from amorpha.engine.tasks import Cancelled, CancelToken
 
-#: Progress signals are sent at most this often, so a chatty kernel cannot flood the event loop.
+#: How often the GUI thread looks at a task's latest progress: a chatty kernel cannot flood the
+#: event loop, and no message waits longer than this (the message of a phase that starts right
+#: after another, as an SCF after "environment 1 of 5 done", is shown for as long as it runs).
 PROGRESS_INTERVAL_S = 0.05
 #: How long the GUI waits for a cancelled task to stop before it gives the task up.
 CANCEL_GRACE_S = 0.4
@@ -47,14 +49,21 @@ class _Signals(QObject):
     cancelled = Signal()
 
 
+class _Latest:
+    """The latest (fraction, message) a task reported: written by its worker, read by the GUI
+    thread's poll (one reference assigned at a time, so no lock)."""
+
+    value: Optional[tuple[float, str]] = None
+
+
 class _Job(QRunnable):
-    def __init__(self, fn: Callable[..., Any], token: CancelToken, signals: _Signals):
+    def __init__(self, fn: Callable[..., Any], token: CancelToken, signals: _Signals, latest: _Latest):
         super().__init__()
         self.setAutoDelete(True)
         self._fn = fn
         self._token = token
         self._signals = signals
-        self._last = 0.0
+        self._latest = latest
 
     def _emit(self, name: str, *args) -> None:
         """Send a signal unless its QObject is gone: a task that outlives its window (the app
@@ -67,10 +76,7 @@ class _Job(QRunnable):
             pass
 
     def _progress(self, fraction: float, message: str = "") -> None:
-        now = time.monotonic()
-        if now - self._last >= PROGRESS_INTERVAL_S or fraction >= 1.0:
-            self._last = now
-            self._emit("progress", float(fraction), str(message))
+        self._latest.value = (float(fraction), str(message))
 
     def run(self) -> None:  # worker thread
         lower_thread_priority()
@@ -141,12 +147,26 @@ class TaskRunner(QObject):
         """Run ``fn(progress=..., cancel=...)`` in the pool; callbacks run on the GUI thread."""
         signals = _Signals()
         handle = TaskHandle(label, CancelToken(), signals)
+        latest, shown = _Latest(), [None]
+        poll = QTimer(self)
+        poll.setInterval(int(PROGRESS_INTERVAL_S * 1000))
+
+        def show_latest() -> None:
+            if not shiboken6.isValid(signals):  # deleted at exit: no one to tell
+                poll.stop()
+            elif latest.value is not None and latest.value != shown[0]:
+                shown[0] = latest.value
+                signals.progress.emit(*latest.value)
 
         def finish(state: str) -> bool:
             """Book-keeping; False when the task was already given up or the runner (and its
             window) is gone: then do nothing."""
             if handle.finished:
                 return False
+            if shiboken6.isValid(poll):  # not gone with the runner
+                show_latest()  # the last word (often "done", at 1.0) before the end
+                poll.stop()
+                poll.deleteLater()
             handle.finished = True
             if not shiboken6.isValid(self):  # a task outlived its window (shutdown, tests)
                 return False
@@ -183,9 +203,11 @@ class TaskRunner(QObject):
         signals.done.connect(done)
         signals.failed.connect(failed)
         signals.cancelled.connect(cancelled)
+        poll.timeout.connect(show_latest)
         self._running.append(handle)
         self.task_started.emit(handle)
-        self.pool.start(_Job(fn, handle.token, signals))
+        poll.start()
+        self.pool.start(_Job(fn, handle.token, signals, latest))
         return handle
 
     def cancel_all(self) -> None:

@@ -102,9 +102,15 @@ def test_an_scf_that_does_not_converge_is_retried_damped_before_smeared(monkeypa
     calculator = XtbCalculator(XtbParams(cluster_radius=SMALL, core_hole=True, core_hole_model="full",
                                          energy_reference="delta-scf"), cache=False)
     si = int(quartz_cluster.model_index)
-    assert calculator.site_spectrum(quartz, si).intensity.max() > 0
+    told = []
+    assert calculator.site_spectrum(quartz, si, lambda f, m="": told.append((f, m))).intensity.max() > 0
     damped = xtb.SCF_RETRY_DAMPING
     assert calls == [(300.0, None), (300.0, damped), (300.0, damped)]  # ground twice, core hole once
+    # the progress says which SCF runs and that it is a retry (a run then takes longer than priced)
+    phases = [m for _, m in told if "SCF" in m]
+    assert phases == ["ground-state SCF", "ground-state SCF, retry 1 (damped, 300 K)", "core-hole SCF"]
+    fractions = [f for f, _ in told]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
     calls.clear()
 
     def never(*args, electronic_temperature, mixer_damping=None, **kwargs):
@@ -540,8 +546,10 @@ def test_radius_spread_is_the_mean_of_clusters_cached_alone(tmp_path, count_scf)
     cache = SiteCache(tmp_path / "cache")
     spread = XtbCalculator(XtbParams(cluster_radius=SMALL, radius_spread=0.4), cache=cache)
     assert spread.params.radii() == pytest.approx((3.1, 3.5, 3.9))
-    mean = spread.site_spectrum(atoms, si)
+    told = []
+    mean = spread.site_spectrum(atoms, si, lambda f, m="": told.append(m))
     assert len(count_scf) == 3 and not mean.meta["cached"]
+    assert [m for m in told if "SCF" in m] == [f"environment {k} of 3, SCF" for k in (1, 2, 3)]
     alone = [XtbCalculator(XtbParams(cluster_radius=r), cache=False).site_spectrum(atoms, si)
              for r in (3.1, 3.5, 3.9)]
     np.testing.assert_allclose(mean.intensity, np.mean([a.intensity for a in alone], axis=0), atol=1e-9)

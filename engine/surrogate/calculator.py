@@ -65,8 +65,10 @@ class ReferenceCalculator(ABC):
         """The site's environment; must have ``numbers`` and ``positions`` (absorber at row 0)."""
 
     @abstractmethod
-    def compute(self, environment: Any, cancel: Optional[CancelFn] = None) -> dict:
-        """The expensive calculation: a dict of arrays and a JSON-able ``"meta"`` dict."""
+    def compute(self, environment: Any, cancel: Optional[CancelFn] = None,
+                progress: Optional[ProgressFn] = None) -> dict:
+        """The expensive calculation: a dict of arrays and a JSON-able ``"meta"`` dict.
+        ``progress`` is told its phases (a periodic cell's SCF can take minutes)."""
 
     @abstractmethod
     def to_spectrum(self, result: dict, atoms, index: int) -> Spectrum:
@@ -115,7 +117,8 @@ class ReferenceCalculator(ABC):
                     values.append(hit)
                     continue
             check_cancel(cancel)
-            value = self.compute(env, cancel)
+            value = self.compute(env, cancel, _prefixed(sub_progress(progress, k / len(envs), (k + 1) / len(envs)),
+                                                        f"environment {k + 1} of {len(envs)}, " if len(envs) > 1 else ""))
             if key is not None:
                 self.cache.put(key, value)
             values.append(value)
@@ -162,6 +165,13 @@ class ReferenceCalculator(ABC):
         out = SiteSpectra.from_spectra(spectra)
         out.source = self.label
         return out
+
+
+def _prefixed(progress: Optional[ProgressFn], prefix: str) -> Optional[ProgressFn]:
+    """``progress`` with ``prefix`` before each message (which environment a phase is of)."""
+    if progress is None or not prefix:
+        return progress
+    return lambda fraction, message="": progress(fraction, prefix + message)
 
 
 def comparable_settings(settings: dict | None) -> dict:

@@ -70,7 +70,7 @@ from ..bonds import bonds
 from ..elements import number, symbol
 from ..errors import ParameterError, finite_number, require
 from ..spectra.spectrum import Spectrum
-from ..tasks import CancelFn, check_cancel
+from ..tasks import CancelFn, ProgressFn, check_cancel, report, sub_progress
 from .broadening import broaden_sticks
 from .calculator import ReferenceCalculator
 from .cluster import CLOSURES, MAX_CAP_PASSES, Cluster, build_cluster, cation_bonds, most_bonded, periodic_cell
@@ -577,16 +577,20 @@ class XtbCalculator(ReferenceCalculator):
         return spec
 
     def _scf(self, numbers, cluster: Cluster, temperatures, cancel, charge: int = 0,
-             damped: bool = False) -> tuple[XtbResult, float, bool]:
+             damped: bool = False, progress: Optional[ProgressFn] = None,
+             what: str = "SCF") -> tuple[XtbResult, float, bool]:
         """SCF at the first electronic temperature that converges (:data:`SCF_RETRY_TEMPERATURES`),
         each tried with tblite's charge mixing and then damped (:data:`SCF_RETRY_DAMPING`; only
         damped when ``damped``, as a ground state that needed it tells): a converged SCF is the
         same either way, smearing is not; ``charge`` is added to the cluster's own. Returns the
-        result, its temperature and whether it was damped."""
+        result, its temperature and whether it was damped. ``progress`` hears of each attempt
+        (``what`` names the state): a retry can make a run several times longer than priced."""
         mixings = (SCF_RETRY_DAMPING,) if damped else (None, SCF_RETRY_DAMPING)
         attempts = [(t, damping) for t in temperatures for damping in mixings]
         for k, (temperature, damping) in enumerate(attempts):
             check_cancel(cancel)  # between SCF runs
+            retry = f", retry {k} ({'damped, ' if damping else ''}{temperature:g} K)" if k else ""
+            report(progress, 0.0, what + retry)
             try:
                 return run_xtb(numbers, cluster.positions, charge=cluster.charge + charge,
                                method=self.params.method, electronic_temperature=temperature,
@@ -599,12 +603,16 @@ class XtbCalculator(ReferenceCalculator):
                                    f"damped ({exc})") from exc
         raise AssertionError("no temperature given")
 
-    def compute(self, environment: Cluster, cancel: Optional[CancelFn] = None) -> dict:
+    def compute(self, environment: Cluster, cancel: Optional[CancelFn] = None,
+                progress: Optional[ProgressFn] = None) -> dict:
         cluster = environment
         numbers = np.array(cluster.numbers, dtype=np.int64)
         t0 = float(self.params.electronic_temperature)
         temperatures = [t0] + [t for t in SCF_RETRY_TEMPERATURES if t > t0]
-        res, temperature, damped = self._scf(numbers, cluster, temperatures, cancel)
+        hole = self.params.core_hole
+        res, temperature, damped = self._scf(numbers, cluster, temperatures, cancel,
+                                             progress=sub_progress(progress, 0.0, 0.5 if hole else 1.0),
+                                             what="ground-state SCF" if hole else "SCF")
         extra: dict = {}
         excited = charge = 0
         full = self.params.core_hole and self.params.core_hole_model == "full"
@@ -615,10 +623,12 @@ class XtbCalculator(ReferenceCalculator):
             ground_numbers = numbers.copy()
             z = int(numbers[cluster.absorber])
             numbers[cluster.absorber] += 1
+            late = sub_progress(progress, 0.5, 1.0)
             res, t_x, _ = self._scf(numbers, cluster, [t for t in temperatures if t >= temperature], cancel,
-                                    charge=charge, damped=damped)
+                                    charge=charge, damped=damped, progress=late, what="core-hole SCF")
             if t_x > temperature:  # both energies at one smearing, or their difference is off
-                ground, _, _ = self._scf(ground_numbers, cluster, [t_x], cancel, damped=damped)
+                ground, _, _ = self._scf(ground_numbers, cluster, [t_x], cancel, damped=damped, progress=late,
+                                         what=f"ground-state SCF again at {t_x:g} K")
                 temperature = t_x
             atom = atom_shift(z, self.params.method, temperature, self.threads)
             extra = {"ground_energy_ev": ground.energy, "atom_shift_ev": atom,

@@ -466,7 +466,7 @@ class BondCalculator(ReferenceCalculator):
 
         return bonds(atoms)
 
-    def compute(self, environment, cancel=None):
+    def compute(self, environment, cancel=None, progress=None):
         self.calls += 1
         r = np.linalg.norm(environment.positions[1:], axis=1)
         z = environment.numbers[1:]
@@ -642,9 +642,9 @@ def test_compare_cancel_keeps_the_curves_so_far(qtbot, empty_window, silica):
     from amorpha.engine.surrogate.compare import CompareParams
 
     class SlowCalculator(BondCalculator):
-        def compute(self, environment, cancel=None):
+        def compute(self, environment, cancel=None, progress=None):
             time.sleep(0.05)
-            return super().compute(environment, cancel)
+            return super().compute(environment, cancel, progress)
 
     window = empty_window
     show(qtbot, window, silica.copy())

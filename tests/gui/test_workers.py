@@ -36,6 +36,28 @@ def test_result_arrives_on_gui_thread(qtbot):
     assert runner.running == []
 
 
+def test_a_phase_that_starts_right_after_another_is_shown_while_it_runs(qtbot):
+    """An xTB site reports "environment 1 of 5 done" and, milliseconds later, the next SCF,
+    which then runs for seconds (minutes for a periodic cell): the status must show the SCF,
+    not the message before it."""
+    runner = TaskRunner()
+    release = threading.Event()
+    shown = []
+    runner.task_progress.connect(lambda h, f, m: shown.append(m))
+
+    def phases(progress, cancel):
+        progress(0.2, "environment 1 of 5 done")
+        progress(0.2, "environment 2 of 5, ground-state SCF")
+        release.wait(5)  # the SCF, deaf to everything
+        progress(1.0, "site done")
+
+    runner.submit("site", phases)
+    qtbot.waitUntil(lambda: shown[-1:] == ["environment 2 of 5, ground-state SCF"], timeout=1000)
+    with qtbot.waitSignal(runner.task_finished, timeout=5000):
+        release.set()
+    assert shown[-1] == "site done"  # the last word arrives before the end
+
+
 def test_error_is_reported_not_raised(qtbot):
     runner = TaskRunner()
     errors = []
