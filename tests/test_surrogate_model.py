@@ -196,6 +196,22 @@ def test_a_model_file_cannot_run_code(tmp_path):
     assert not hasattr(builtins, "amorpha_payload_ran")
 
 
+def test_a_fitted_member_that_loads_but_cannot_predict_is_refused_when_read(tmp_path):
+    """Found by fuzzing model.skops: an estimator stored without its fitted arrays loads, and
+    failed only at the first prediction."""
+    import skops.io
+    from sklearn.preprocessing import StandardScaler
+
+    x, y = data(50)
+    model = SpectrumModel.train(x, y, SOAP, SurrogateParams(regressor="ridge"))
+    path = tmp_path / "m.amodel"
+    model.save(path)
+    part = {**model._fitted["parts"][None], "scaler": StandardScaler()}  # never fitted
+    broken = skops.io.dumps({"parts": {"all": part}, "n_features": 4})
+    with pytest.raises(ReadError, match="damaged"):
+        SpectrumModel.load(rewrite(path, tmp_path / "bad.amodel", drop=("model.skops",), add={"model.skops": broken}))
+
+
 def test_damaged_or_future_model_files_give_a_clear_error(tmp_path):
     bad = tmp_path / "bad.amodel"
     bad.write_bytes(b"PK\x03\x04 truncated")

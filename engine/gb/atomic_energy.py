@@ -815,6 +815,9 @@ class AtomicEnergyModel:
             require(x.ndim == 2 and x.shape == (len(y), params.n_features), "training data",
                     f"{params.n_features} features per atom as the descriptor settings give")
             restore_fitted(model, meta, fitted, x, y)
+            # stored estimators that load but lack a fitted array fail here, not at the first prediction
+            require(np.all(np.isfinite(model.predict_features(x[:3]))), "fitted model",
+                    "finite energies of its own training atoms")
         except (KeyError, TypeError, ValueError, AttributeError, ImportError) as exc:
             raise ReadError(path, None, f"the model file is damaged ({exc})") from exc
         return model

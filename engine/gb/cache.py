@@ -42,7 +42,7 @@ class EvaluationCache:
         if not path.is_file():
             return None
         try:
-            with np.load(path) as data:
+            with np.load(path, allow_pickle=False) as data:
                 evaluation = Evaluation.from_arrays(candidate, data, cached=True)
         except (OSError, ValueError, KeyError):
             return None  # a damaged entry is computed again

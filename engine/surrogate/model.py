@@ -523,6 +523,9 @@ class SpectrumModel:
             else:
                 restore_fitted(model, meta, fitted, x, y)
                 model._fitted["parts"] = {_part_key(k): part for k, part in model._fitted["parts"].items()}
+                # stored estimators that load but lack a fitted array fail here, not at the first prediction
+                require(np.all(np.isfinite(model.predict(x[:3]))), "fitted model",
+                        "finite spectra of its own training sites")
         except (KeyError, TypeError, ValueError, AttributeError, ImportError) as exc:
             raise ReadError(path, None, f"the model file is damaged ({exc})") from exc
         return model
