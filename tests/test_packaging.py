@@ -33,3 +33,36 @@ def test_hill_formula_matches_ase():
 
     for atoms in (alpha_quartz(), molecule("CH3CH2OH"), molecule("H2O"), molecule("CO2")):
         assert hill_formula(atoms.numbers) == atoms.get_chemical_formula(mode="hill")
+
+
+def test_the_packaged_app_holds_every_skops_module_a_model_load_imports(tmp_path):
+    """skops imports its loaders by name while reading a fitted model; PyInstaller cannot see
+    those imports, so amorpha.spec lists them (packaging/frozen_modules.py). A frozen app that
+    lacked skops.io.old refused every ridge, kernel-ridge and MLP model file as damaged."""
+    import subprocess
+    import sys
+
+    script = """
+import sys
+import numpy as np
+from sklearn.neural_network import MLPRegressor
+from sklearn.preprocessing import StandardScaler
+from amorpha.engine.model_zip import load_fitted
+x = np.random.default_rng(0).normal(size=(40, 3))
+fitted = {"scaler": StandardScaler().fit(x), "network": MLPRegressor(hidden_layer_sizes=(4,), max_iter=20).fit(x, x[:, 0])}
+before = set(sys.modules)
+import skops.io
+load_fitted(skops.io.dumps(fitted))
+def plain(name):  # a module file, not a package (PyInstaller finds those by their imports)
+    path = getattr(sys.modules[name], "__file__", None) or ""
+    return name.startswith("skops.io.") and path.endswith(".py") and not path.endswith("__init__.py")
+print(" ".join(sorted(m for m in set(sys.modules) - before if plain(m))))
+"""
+    loaded = subprocess.run([sys.executable, "-W", "ignore", "-c", script], capture_output=True, text=True,
+                            check=True).stdout.split()
+    sys.path.insert(0, str(ROOT / "packaging"))
+    try:
+        from frozen_modules import skops_modules
+    finally:
+        sys.path.remove(str(ROOT / "packaging"))
+    assert loaded and set(loaded) <= set(skops_modules()), set(loaded) - set(skops_modules())
