@@ -137,16 +137,20 @@ def load_fitted(blob: bytes):
         raise ValueError(f"its fitted model cannot be read ({type(exc).__name__}: {exc})") from None
 
 
-def restore_fitted(model, meta: Mapping, fitted: bytes | None, x: np.ndarray, y: np.ndarray) -> None:
+def restore_fitted(model, meta: Mapping, fitted: bytes | None, x: np.ndarray, y: np.ndarray) -> str:
     """Give ``model`` its fitted objects: those stored when the same scikit-learn wrote them
     (:func:`load_fitted`), else ``model._fit(x, y)`` (another scikit-learn's estimators may
     behave differently; a file without them, or with only an old pickle, is refitted too).
-    Raises ValueError for a damaged fitted member, else what fitting raises; the caller names
-    the file."""
+    Returns why it refitted ("" when it did not): a refitted MLP may differ a little from the
+    one its author used. Raises ValueError for a damaged fitted member, else what fitting
+    raises; the caller names the file."""
     import sklearn
 
     if fitted is not None and meta.get("sklearn") == sklearn.__version__:
         model._fitted = load_fitted(fitted)
         model._training = (x, y)
-    else:
-        model._fit(x, y)
+        return ""
+    model._fit(x, y)
+    if fitted is None:
+        return "the file keeps no fitted estimators (an older Amorpha's pickle is never read)"
+    return f"written with scikit-learn {meta.get('sklearn')}, this is {sklearn.__version__}"

@@ -158,11 +158,15 @@ def test_a_fitted_model_is_saved_without_pickle_and_refitted_under_another_sklea
     model.save(path)
     with zipfile.ZipFile(path) as zf:
         assert zf.namelist() == ["meta.json", "model.skops", "training.npz"]
-    np.testing.assert_array_equal(SpectrumModel.load(path).predict(x), model.predict(x))
+    again = SpectrumModel.load(path)
+    np.testing.assert_array_equal(again.predict(x), model.predict(x))
+    assert again.refitted == ""
     # A file written under another scikit-learn is refitted from its training data: same answers.
     other = rewrite(path, tmp_path / "other.amodel", {"sklearn": "0.0.1"}, drop=("model.skops",),
                     add={"model.skops": b"not a skops file"})
-    np.testing.assert_allclose(SpectrumModel.load(other).predict(x), model.predict(x), atol=1e-6)
+    again = SpectrumModel.load(other)
+    np.testing.assert_allclose(again.predict(x), model.predict(x), atol=1e-6)
+    assert again.refitted.startswith("written with scikit-learn 0.0.1, this is ")
 
 
 class Payload:
@@ -185,7 +189,9 @@ def test_a_model_file_cannot_run_code(tmp_path):
     path = tmp_path / "m.amodel"
     model.save(path)
     old = rewrite(path, tmp_path / "old.amodel", drop=("model.skops",), add={"model.pkl": pickle.dumps(Payload())})
-    np.testing.assert_allclose(SpectrumModel.load(old).predict(x), model.predict(x), atol=1e-6)  # refitted
+    refitted = SpectrumModel.load(old)
+    np.testing.assert_allclose(refitted.predict(x), model.predict(x), atol=1e-6)
+    assert "never read" in refitted.refitted  # the window says the model was refitted, and why
     hostile = {"parts": {"all": {"scaler": Payload()}}, "n_features": 4}
     bad = rewrite(path, tmp_path / "bad.amodel", drop=("model.skops",), add={"model.skops": skops.io.dumps(hostile)})
     with pytest.raises(ReadError, match=r"damaged.*names types Amorpha never writes \(.*Payload\)"):

@@ -204,6 +204,8 @@ class SpectrumModel:
     axis: str = ""
     _fitted: dict | None = field(default=None, repr=False)
     _training: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    #: why the model read from a file was refitted from its training data ("": it was not)
+    refitted: str = field(default="", repr=False)
     #: per fitted part (by group; None: the part of all sites): its standardised training rows and
     #: domain radius (:mod:`.domain`), once asked
     _domains: dict = field(default_factory=dict, repr=False)
@@ -521,7 +523,7 @@ class SpectrumModel:
             if "gp_theta" in meta:
                 model._fit(x, y, dict(meta["gp_theta"]))
             else:
-                restore_fitted(model, meta, fitted, x, y)
+                model.refitted = restore_fitted(model, meta, fitted, x, y)
                 model._fitted["parts"] = {_part_key(k): part for k, part in model._fitted["parts"].items()}
                 # stored estimators that load but lack a fitted array fail here, not at the first prediction
                 require(np.all(np.isfinite(model.predict(x[:3]))), "fitted model",

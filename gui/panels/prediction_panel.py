@@ -184,6 +184,8 @@ class PredictionPanel(QWidget):
         if model.onset_at is not None:  # where a measured spectrum's edge lies on this axis
             quality += f"; tabulated onset at {model.onset_at['ev']:+.1f} eV on this axis ({model.onset_at['from']})"
         clusters = _cluster_text(calculator)
+        if model.refitted:
+            quality += f"<br>refitted from its training data when read: {model.refitted}"
         if imposed:
             quality += ("<br><span style='color:#a35200'>new xTB spectra (a selected atom, training) are "
                         f"computed{_cluster_text({**calculator, **imposed})}, as Preferences › Calculator › "

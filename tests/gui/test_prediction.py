@@ -48,6 +48,28 @@ def show(qtbot, window, atoms):
         window.set_model(atoms, "test model")
 
 
+def test_a_model_refitted_when_read_says_so(qtbot, empty_window, silica, model_file, tmp_path):
+    """A model file written under another scikit-learn is refitted from its training data (an
+    MLP may then differ a little from its author's): the Predict panel says so, and why."""
+    import json
+    import zipfile
+
+    window = empty_window
+    show(qtbot, window, silica.copy())
+    with zipfile.ZipFile(model_file) as zf:
+        members = {name: zf.read(name) for name in zf.namelist()}
+    members["meta.json"] = json.dumps({**json.loads(members["meta.json"]), "sklearn": "0.0.1"}).encode()
+    other = tmp_path / "other.amodel"
+    with zipfile.ZipFile(other, "w") as zf:
+        for name, blob in members.items():
+            zf.writestr(name, blob)
+    for path, said in ((model_file, False), (other, True)):
+        with qtbot.waitSignal(window.prediction.model_changed, timeout=30000):
+            window.prediction.load(str(path))
+        summary = window.prediction_panel.summary.text()
+        assert ("refitted from its training data when read: written with scikit-learn 0.0.1" in summary) is said
+
+
 def test_model_predicts_average_and_clicked_sites(qtbot, empty_window, silica, model_file):
     window = empty_window
     show(qtbot, window, silica.copy())
