@@ -51,9 +51,10 @@ class _Signals(QObject):
 
 class _Latest:
     """The latest (fraction, message) a task reported: written by its worker, read by the GUI
-    thread's poll (one reference assigned at a time, so no lock)."""
+    thread's poll (one reference assigned at a time, so no lock); and the one last shown."""
 
     value: Optional[tuple[float, str]] = None
+    shown: Optional[tuple[float, str]] = None
 
 
 class _Job(QRunnable):
@@ -147,16 +148,16 @@ class TaskRunner(QObject):
         """Run ``fn(progress=..., cancel=...)`` in the pool; callbacks run on the GUI thread."""
         signals = _Signals()
         handle = TaskHandle(label, CancelToken(), signals)
-        latest, shown = _Latest(), [None]
+        latest = _Latest()
         poll = QTimer(self)
         poll.setInterval(int(PROGRESS_INTERVAL_S * 1000))
 
         def show_latest() -> None:
             if not shiboken6.isValid(signals):  # deleted at exit: no one to tell
                 poll.stop()
-            elif latest.value is not None and latest.value != shown[0]:
-                shown[0] = latest.value
-                signals.progress.emit(*latest.value)
+            elif latest.value is not None and latest.value != latest.shown:
+                latest.shown = latest.value
+                signals.progress.emit(*latest.shown)
 
         def finish(state: str) -> bool:
             """Book-keeping; False when the task was already given up or the runner (and its
