@@ -241,6 +241,10 @@ def _arm_screenshot(app, window, out: str, args_rings: bool = False, diffusion: 
     from PySide6.QtCore import QTimer
 
     done = []
+    # Only the exits below end a screenshot run: closing the last window queues Qt's own quit,
+    # whose exit code 0 could land after failed()'s 1 (seen once in CI: "--color-by q6" printed
+    # its refusal and the process returned 0).
+    app.setQuitOnLastWindowClosed(False)
 
     def shoot() -> None:
         if done:
@@ -253,6 +257,7 @@ def _arm_screenshot(app, window, out: str, args_rings: bool = False, diffusion: 
         app.exit(0 if ok else 1)
 
     def failed(message: str) -> None:
+        done.append(True)  # no picture after a refusal
         print(message, file=sys.stderr)
         window.close()
         app.exit(1)
