@@ -23,7 +23,7 @@ from typing import Mapping
 import numpy as np
 
 from .atomic import write_bytes_atomic
-from .errors import ReadError
+from .errors import ReadError, require
 
 #: what reading a damaged zip member can raise besides BadZipFile (a flipped byte in the deflate
 #: stream is a zlib.error, a cut one an EOFError; an unknown compression NotImplementedError, an
@@ -135,6 +135,13 @@ def load_fitted(blob: bytes):
                          "it was not loaded") from None
     except (*ZIP_ERRORS, KeyError, TypeError, ValueError, AttributeError, ImportError) as exc:
         raise ValueError(f"its fitted model cannot be read ({type(exc).__name__}: {exc})") from None
+
+
+def check_fitted(predicted: np.ndarray) -> None:
+    """Refuse fitted estimators whose predictions of a few of their own training rows are not
+    finite numbers: ones that load but lack a fitted array fail here, not at the first
+    prediction (found by fuzzing ``model.skops``)."""
+    require(np.all(np.isfinite(predicted)), "fitted model", "finite predictions of its own training data")
 
 
 def restore_fitted(model, meta: Mapping, fitted: bytes | None, x: np.ndarray, y: np.ndarray) -> str:

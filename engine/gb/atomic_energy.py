@@ -46,7 +46,7 @@ from ..build.crystals import unit_cell
 from ..descriptors import AcsfParams
 from ..descriptors import settings as S
 from ..errors import ParameterError, ReadError, require
-from ..model_zip import read_fitted_zip, restore_fitted, write_fitted_zip
+from ..model_zip import check_fitted, read_fitted_zip, restore_fitted, write_fitted_zip
 from ..surrogate.model import ModelMismatchError  # one "does not fit the model" error for all
 from ..tasks import (CancelFn, ProgressFn, chunked, check_cancel, report, run_phases,
                      sub_progress, thread_count)
@@ -815,9 +815,7 @@ class AtomicEnergyModel:
             require(x.ndim == 2 and x.shape == (len(y), params.n_features), "training data",
                     f"{params.n_features} features per atom as the descriptor settings give")
             restore_fitted(model, meta, fitted, x, y)
-            # stored estimators that load but lack a fitted array fail here, not at the first prediction
-            require(np.all(np.isfinite(model.predict_features(x[:3]))), "fitted model",
-                    "finite energies of its own training atoms")
+            check_fitted(model.predict_features(x[:3]))
         except (KeyError, TypeError, ValueError, AttributeError, ImportError) as exc:
             raise ReadError(path, None, f"the model file is damaged ({exc})") from exc
         return model

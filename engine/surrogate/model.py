@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from amorpha.engine.errors import ReadError, require
-from amorpha.engine.model_zip import read_fitted_zip, restore_fitted, write_fitted_zip
+from amorpha.engine.model_zip import check_fitted, read_fitted_zip, restore_fitted, write_fitted_zip
 from amorpha.engine.spectra.spectrum import SiteSpectra, Spectrum, check_grid
 from amorpha.engine.surrogate.metrics import spectrum_metrics
 from amorpha.engine.tasks import check_cancel, report, sub_progress
@@ -496,7 +496,7 @@ class SpectrumModel:
         return cls.from_meta(meta, fitted, (x, y), os.fspath(path))
 
     @classmethod
-    def from_meta(cls, meta: dict, fitted: bytes, training, path: str = "") -> "SpectrumModel":
+    def from_meta(cls, meta: dict, fitted: bytes | None, training, path: str = "") -> "SpectrumModel":
         if meta.get("format") != MODEL_FORMAT:
             raise ReadError(path, None, "not an Amorpha spectrum model (format field missing)")
         if int(meta.get("version", 0)) > MODEL_VERSION:
@@ -525,9 +525,7 @@ class SpectrumModel:
             else:
                 model.refitted = restore_fitted(model, meta, fitted, x, y)
                 model._fitted["parts"] = {_part_key(k): part for k, part in model._fitted["parts"].items()}
-                # stored estimators that load but lack a fitted array fail here, not at the first prediction
-                require(np.all(np.isfinite(model.predict(x[:3]))), "fitted model",
-                        "finite spectra of its own training sites")
+                check_fitted(model.predict(x[:3]))
         except (KeyError, TypeError, ValueError, AttributeError, ImportError) as exc:
             raise ReadError(path, None, f"the model file is damaged ({exc})") from exc
         return model
