@@ -23,6 +23,29 @@ def test_msa_written_by_rosettasciio_reads_back(tmp_path):
     assert data.meta["dispersion (eV/channel)"] == 0.25 and data.meta["beam energy (keV)"] == 200.0
 
 
+def _msa_with(*keywords: str) -> str:
+    """A small EMSA/MSA file holding these header keywords (as the EMSA spec writes units)."""
+    head = ["#FORMAT      : EMSA/MAS Spectral Data File", "#VERSION     : 1.0", "#TITLE       : units",
+            "#NPOINTS     : 5", "#NCOLUMNS    : 1", "#XUNITS      : eV", "#DATATYPE    : Y",
+            "#XPERCHAN    : 1.0", "#OFFSET      : 500.0", "#SIGNALTYPE  : ELS", *keywords,
+            "#SPECTRUM    : Spectral Data Starts Here"]
+    return "\n".join(head + [f"{v}," for v in range(1, 6)] + ["#ENDOFDATA   : End Of Data and File", ""])
+
+
+def test_settings_are_shown_in_one_unit_whatever_unit_the_file_wrote(tmp_path):
+    """EMSA's dwell time carries its unit in the keyword (#DWELLTIME-ms, the spec's example): 100
+    ms is 0.1 s, not the 100 s shown before; angles in "mR" are mrad; an unknown unit is left
+    unsaid rather than shown a thousand times off."""
+    cases = {("#DWELLTIME-ms: 100.0",): 0.1, ("#DWELLTIME-s: 2.5",): 2.5, ("#DWELLTIME-us: 40",): 4e-5,
+             ("#DWELLTIME-fortnights: 3",): None}
+    for keywords, seconds in cases.items():
+        path = tmp_path / "units.msa"
+        path.write_text(_msa_with("#BEAMKV   -kV: 200.0", "#CONVANGLE-mR: 21.0", *keywords))
+        meta = read_microscope(path).meta
+        assert meta.get("exposure (s)") == (pytest.approx(seconds) if seconds else None), keywords
+        assert meta["beam energy (keV)"] == 200.0 and meta["convergence angle (mrad)"] == 21.0
+
+
 def test_msa_cut_short_is_refused_not_read_with_a_cut_last_value(tmp_path):
     """RosettaSciIO reads what is there: a file cut inside its data gave a last count ("269" of
     "26912.") a hundred times too small, drawn as a cliff. The header's #NPOINTS and the
@@ -77,6 +100,12 @@ def test_shared_eels_files(shared_data):
     nio = read_microscope(eels / "rosettasciio/example1_NiO_OK.msa")
     assert len(nio.energy) == 21 and nio.meta["beam energy (keV)"] == 120.0
     assert nio.meta["collection angle (mrad)"] == 3.4
+    assert nio.meta["exposure (s)"] == pytest.approx(0.1)  # "#DWELLTIME-ms: 100."
+    # a DM file's settings sit in its own tags until RosettaSciIO's mapping is applied
+    assert {k: image.meta[k] for k in ("beam energy (keV)", "convergence angle (mrad)",
+                                       "collection angle (mrad)")} == {
+        "beam energy (keV)": 200.0, "convergence angle (mrad)": 21.0, "collection angle (mrad)": 62.0}
+    assert image.meta["exposure (s)"] == pytest.approx(0.01995, rel=1e-3)
     assert read_microscope(eels / "pyEELSMODEL/SrTiO3_hl.msa").data.shape == (1024,)
     ta = read_microscope(eels / "eelsdb/ta2o5-amoprhou.headerless_2col.txt")
     assert ta.energy[0] == 150.0 and len(ta.energy) == 2998

@@ -81,15 +81,81 @@ def _nested(meta: dict, *keys):
     return meta
 
 
+#: a value's unit as files write it -> factor to the unit the panel shows (keV, mrad, s)
+_UNIT_FACTORS = {
+    "beam_energy": {"kv": 1.0, "kev": 1.0, "v": 1e-3, "ev": 1e-3, "mv": 1e3},
+    "angle": {"mrad": 1.0, "mr": 1.0, "rad": 1e3, "urad": 1e-3, "µrad": 1e-3},
+    "time": {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9, "min": 60.0},
+}
+
+
+def _in_unit(holder: dict, key: str, kind: str):
+    """``holder[key]`` in the panel's unit for ``kind``, read through its ``key_units`` entry
+    (an EMSA file's dwell time is in ms, its angles in "mR"); None when absent, not a positive
+    number, or in a unit we do not know (better unsaid than shown a thousand times off)."""
+    value = holder.get(key)
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    if not value > 0:  # DigitalMicrograph writes 0 for a setting it was not told
+        return None
+    unit = str(holder.get(f"{key}_units", "")).strip().lower()
+    factor = _UNIT_FACTORS[kind].get(unit, 1.0 if not unit else None)
+    return None if factor is None else value * factor
+
+
+def _slugged(value):
+    """A tag group with keys as HyperSpy's metadata browser names them ("Exposure (s)" ->
+    "Exposure_s"), which RosettaSciIO's converters of whole groups expect."""
+    if not isinstance(value, dict):
+        return value
+    return {re.sub(r"\W+", "_", str(k)).strip("_"): _slugged(v) for k, v in value.items()}
+
+
+def _mapped(signal: dict) -> dict:
+    """The signal's metadata with RosettaSciIO's ``mapping`` applied, as HyperSpy applies it when
+    it loads a file: a DM file's beam voltage, angles and exposure sit only in its original tags
+    until then. A tag that is absent or does not convert is skipped."""
+    import copy
+
+    metadata = copy.deepcopy(signal.get("metadata") or {})
+    original = signal.get("original_metadata") or {}
+    for source, target in (signal.get("mapping") or {}).items():
+        value = _nested(original, *source.split("."))
+        try:
+            path, convert = target
+            if value is None:
+                continue
+            value = convert(_slugged(value)) if convert is not None else value
+        except Exception:  # noqa: BLE001 - one odd tag must not stop the file from opening
+            continue
+        if value is None:
+            continue
+        *parents, leaf = path.split(".")
+        node = metadata
+        for key in parents:
+            node = node.setdefault(key, {}) if isinstance(node.get(key, {}), dict) else None
+            if node is None:
+                break
+        if node is not None:
+            node.setdefault(leaf, value)  # what the reader set itself wins
+    return metadata
+
+
 def _beam_settings(metadata: dict) -> dict:
-    """The acquisition settings a microscopist checks first, where the file records them."""
+    """The acquisition settings a microscopist checks first, where the file records them, in
+    keV, mrad and s whatever unit the file used."""
     tem = _nested(metadata, "Acquisition_instrument", "TEM") or {}
     eels = _nested(tem, "Detector", "EELS") or {}
+    exposure = _in_unit(eels, "exposure", "time")
     found = {
-        "beam energy (keV)": tem.get("beam_energy"),
-        "convergence angle (mrad)": tem.get("convergence_angle"),
-        "collection angle (mrad)": eels.get("collection_angle"),
-        "exposure (s)": eels.get("exposure") or _nested(eels, "dwell_time"),
+        "beam energy (keV)": _in_unit(tem, "beam_energy", "beam_energy"),
+        "convergence angle (mrad)": _in_unit(tem, "convergence_angle", "angle"),
+        "collection angle (mrad)": _in_unit(eels, "collection_angle", "angle"),
+        "exposure (s)": exposure if exposure is not None else _in_unit(eels, "dwell_time", "time"),
         "signal type": _nested(metadata, "Signal", "signal_type"),
     }
     return {k: v for k, v in found.items() if v not in (None, "")}
@@ -135,7 +201,7 @@ def read_microscope(path) -> SpectrumData:
         raise ReadError(path, None, "the spectrum holds NaN or infinite counts")
     navigation = [{"name": a.get("name", ""), "size": int(a.get("size", 0)), "scale": a.get("scale"),
                    "units": a.get("units", "")} for j, a in enumerate(axes) if j != k]
-    metadata = signal.get("metadata", {})
+    metadata = _mapped(signal)
     meta = {"dispersion (eV/channel)": unit * float(axis.get("scale", 1.0)),
             "offset (eV)": unit * float(axis.get("offset", 0.0)), **_beam_settings(metadata)}
     # the file's name, which the user chose and knows, names the spectrum; a title inside the
