@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QFileDialog
 from amorpha.engine.errors import ParameterError, ReadError
 from amorpha.engine.spectra.spectrum import Spectrum, SpectrumError
 from amorpha.engine.surrogate.model import ModelMismatchError
-from amorpha.gui.panels.measured_panel import span_text
+from amorpha.gui.panels.measured_panel import fill_table, span_text
 from amorpha.gui.plot_export import PLOT_FILTER, save_plot_image
 
 SPECTRUM_FILTER = "Spectra (*.dm3 *.dm4 *.msa *.ems *.emsa *.hspy *.txt *.csv *.dat);;All files (*)"
@@ -99,6 +99,7 @@ class MeasuredSpectra(QObject):
         self.ranked = []  # candidate models each fitted alone, best first
         self.classes = None      # SiteClasses of the shown model when its classes are the components
         self.explanation = None  # site_classes.Explanation of the last fit with those classes
+        self.component_notes: list[str] = []  # what adding the components said (shown until a fit says more)
         self.aligned = None
         self.decomposition = None
         self._onset_for = None  # (element, edge) whose tabulated onset the Compare tab was given
@@ -109,6 +110,8 @@ class MeasuredSpectra(QObject):
         self._opened_note = ""  # what opening the file said, until the first background preview
         self._scheme_element = None  # the element whose site-class scheme the panel offers first
         prediction.model_changed.connect(self._model_changed)
+        prediction.prediction_settled.connect(self._prediction_settled)
+        self._aligned_from = None  # the predicted average the alignment was made of
         self._curves: dict[str, list] = {}
         self.region = pg.LinearRegionItem(brush=pg.mkBrush(255, 165, 0, 45), movable=True)
         self.region.setZValue(-10)
@@ -203,8 +206,9 @@ class MeasuredSpectra(QObject):
 
         self.data = data
         self.original = self.current = data.spectrum()
-        self.fit = self.aligned = self.decomposition = self.explanation = None
+        self.decomposition = None
         self._erase(*_PENS)
+        fill_table(self.panel.components_table, [])  # the last file's components against the prediction
         e = data.energy
         choices, seen = self._edge_choices(self.original)
         self._edges = (choices, seen)
@@ -267,15 +271,17 @@ class MeasuredSpectra(QObject):
         self.panel.edge_combo.setCurrentIndex(index)  # already there when chosen in the list
         pre = self._set_windows(edge, windows)
         said = self._opened_note = self._edge_said(edge, pre).strip()  # the background preview adds to it
+        self._forget_results()
         self.panel.status.setText(said)
         self._window_typed()
 
     def _edge_choices(self, spectrum) -> tuple[list[tuple[tuple[str, str, float], dict]], list]:
         """The edges the windows can be set around, each with its starting windows
         (:func:`edge_windows`), best first, and the edges whose counts rise clearly
-        (:func:`edges_seen`). First the seen edges of the shown structure's elements, then any
-        other seen edge, then the tabulated edges of the structure's elements that are not
-        clearly seen; an edge without room for a window is left out."""
+        (:func:`edges_seen`). First the seen edges of the shown structure's elements, then the
+        tabulated edges of the structure's elements that are not clearly seen (the shown model can
+        be compared there), then the seen edges of elements the structure lacks; an edge without
+        room for a window is left out."""
         from amorpha.engine.elements import present_symbols
         from amorpha.engine.spectra.edges import (MINOR, edge_windows, edges_seen, edges_within, is_low_loss,
                                                   next_above, top_below)
@@ -286,7 +292,7 @@ class MeasuredSpectra(QObject):
         seen = edges_seen(e, y)
         tabulated = [] if not symbols or is_low_loss(e, y) else \
             [t for t in edges_within(e[0], e[-1], symbols) if t[1] not in MINOR and t not in seen]
-        ordered = [t for t in seen if t[0] in symbols] + [t for t in seen if t[0] not in symbols] + tabulated
+        ordered = [t for t in seen if t[0] in symbols] + tabulated + [t for t in seen if t[0] not in symbols]
         choices = [(edge, edge_windows(e, edge[2], top_below(edge[2], seen), next_above(edge[2], seen)))
                    for edge in ordered]
         return [(edge, windows) for edge, windows in choices if windows], seen
@@ -295,11 +301,17 @@ class MeasuredSpectra(QObject):
         """Predict with the loaded model of the measured ``edge`` when the one in use is of another
         edge (an O K spectrum beside a Si K prediction compares nothing), or as soon as the models
         have loaded; what was done, for the status line. Only when a file opens: a model the user
-        chooses afterwards stays."""
+        chooses afterwards stays. An edge of an element the shown structure lacks changes nothing:
+        its model could predict nothing here."""
+        from amorpha.engine.elements import present_symbols
         from amorpha.gui.prediction import edge_key, model_key
 
         key, model = edge_key(edge[0], edge[1]), self.prediction.model
         self._edge_model = None
+        atoms = self.window.atoms
+        if atoms is not None and edge[0] not in present_symbols(atoms.numbers):
+            return (f" The shown structure has no {edge[0]}: its {edge[0]} {edge[1]} edge has nothing to be "
+                    f"compared with.")
         if model is None:
             self._edge_model = key
             return ""
@@ -388,9 +400,26 @@ class MeasuredSpectra(QObject):
         return self.runner.submit(f"Reading {name} again", lambda progress, cancel: read_microscope(path), done,
                                   failed)
 
+    def _forget_results(self) -> None:
+        """An alignment or a fit belongs to the measured spectrum and the edge it was made for:
+        when either changes, its curves, tables and words go (they stayed beside another file's
+        counts, and Save fit report said "Fit first" under a fit on screen)."""
+        self.fit = self.aligned = self.explanation = None
+        self.ranked = []
+        self._erase("aligned", "difference", "fit")
+        self.panel.clear_results()
+        self.panel.show_notes(self.component_notes)
+
+    def _prediction_settled(self) -> None:
+        """A new prediction (another model, structure or edge) makes the alignment and the fit
+        made with the old one stale."""
+        if self.aligned is not None and self.predicted() is not self._aligned_from:
+            self._forget_results()
+
     def _show_current(self) -> None:
         from amorpha.engine.spectra.prepare import steps_of
 
+        self._forget_results()
         steps = steps_of(self.current)
         shown = replace(self.current, meta={**self.current.meta, "steps": [s.to_dict() for s in steps]})
         self.plot_panel.remove_group("measured")
@@ -479,16 +508,19 @@ class MeasuredSpectra(QObject):
                                   done, failed)
 
     def _show_background(self, spectrum: Spectrum, fit, preview: bool = False) -> None:
+        from amorpha.engine.spectra.prepare import exponent_text
+
         e = spectrum.energy
         beyond = e >= fit.window[0]
         self._draw("background", Spectrum(e[beyond], fit.background[beyond],
-                                          label=f"background {fit.A:.3g}·E^−{fit.r:.3f}"))
+                                          label=f"background {exponent_text(fit.A, fit.r)}"))
         self._draw("residual", Spectrum(fit.window_energy, fit.residual, label="residual in the window"))
         if not preview:
             self._draw("before", replace(spectrum, label="before background"))
         else:
+            doubt = f" {fit.doubt}" if fit.doubt else ""
             self._say_after_opening(f"Power law in {fit.window[0]:.4g}–{fit.window[1]:.4g} eV: "
-                                    f"A = {fit.A:.4g}, r = {fit.r:.4f} (Subtract to apply)")
+                                    f"A = {fit.A:.4g}, r = {fit.r:.4f} (Subtract to apply).{doubt}")
 
     def _say_after_opening(self, text: str) -> None:
         """The background preview's result, after what opening the file said the first time."""
@@ -608,6 +640,7 @@ class MeasuredSpectra(QObject):
         from amorpha.engine.spectra.compare import align, difference, similarity
 
         measured, predicted = self.current, self.predicted()
+        shown = predicted
         if measured is None or predicted is None:
             self._refuse("Align", "Compare needs a measured spectrum and a predicted one: open a model "
                                   "the surrogate can predict (Predict panel).")
@@ -630,7 +663,7 @@ class MeasuredSpectra(QObject):
             if self.current is not measured:  # a step or another file came meanwhile
                 return self._dropped("Compare")
             raw, shift, scale, aligned, sim, diff = result
-            self.aligned = aligned
+            self.aligned, self._aligned_from = aligned, shown
             at = f" at the {onset:g} eV onset" if onset is not None else ""
             tied = f" (its model's axis tied to a measured peak: {predicted.meta['onset_at_from']})" \
                 if "onset_at_from" in predicted.meta else ""
@@ -698,7 +731,8 @@ class MeasuredSpectra(QObject):
         def done(predicted):
             kept = [c for c in self.components if c.meta.get("kind") != "class"]
             self.classes = None
-            self.panel.show_notes([f"{s.label}: {far}" for s, far in predicted if far])
+            self.component_notes = [f"{s.label}: {far}" for s, far in predicted if far]
+            self.panel.show_notes(self.component_notes)
             self.set_components(kept + [replace(s, meta={**s.meta, "kind": "model"}) for s, _ in predicted])
 
         return self.runner.submit(f"Predicting {len(paths)} candidate model(s)", work, done,
@@ -720,7 +754,8 @@ class MeasuredSpectra(QObject):
             comps = [replace(c, meta={**c.meta, "kind": "class"}) for c in classes.components]
             self.classes = replace(classes, components=comps)
             self.set_components(comps, dict(zip(classes.labels, classes.fractions.tolist())))
-            self.panel.show_notes(classes.notes)
+            self.component_notes = list(classes.notes)
+            self.panel.show_notes(self.component_notes)
             self.panel.status.setText(f"{len(comps)} {scheme} classes of the shown model "
                                       f"({int(classes.counts.sum())} {classes.element} sites).")
 
@@ -865,8 +900,6 @@ class MeasuredSpectra(QObject):
                 names = ["clusters (all)"] + names
             self.panel.show_decomposition(names)
             self.show_map(0)
-            from amorpha.gui.panels.measured_panel import fill_table
-
             fill_table(self.panel.components_table, [[r["component"], f"{r['pearson']:.4f}", f"{r['cosine']:.4f}",
                                                       f"{r['r_factor']:.4f}"] for r in rows or []])
             note = "" if rows is not None else " (no prediction on a common energy range to compare with)"

@@ -7,8 +7,8 @@ from scipy.special import erf
 
 from amorpha.engine.errors import ParameterError
 from amorpha.engine.spectra.prepare import (
-    BackgroundFit, Step, calibrate, edge_step_normalise, fourier_ratio, instrument_broadening,
-    powerlaw_background, replay, smooth, steps_of, undo, zero_loss_shift)
+    BackgroundFit, Step, calibrate, edge_step_normalise, exponent_text, fourier_ratio, instrument_broadening,
+    powerlaw_background, powerlaw_doubt, replay, smooth, steps_of, undo, zero_loss_shift)
 from amorpha.engine.spectra.spectrum import Spectrum
 from amorpha.engine.surrogate.broadening import FWHM_PER_SIGMA, broaden_spectrum
 
@@ -135,6 +135,23 @@ def test_powerlaw_background_returns_A_and_r_without_noise():
     out, fit = powerlaw_background(s, window=(430.0, 525.0))
     assert fit.r == pytest.approx(r, rel=0.01)
     assert fit.A == pytest.approx(A, rel=0.01)
+
+
+def test_a_window_on_the_edge_fits_a_rising_power_law_and_says_it_is_no_background():
+    """A window on the rising edge fits r < 0 (a background growing as E^10): it is subtracted as
+    asked, but the fit, the step's summary and the label say so (the DM4 Si K window gave
+    r = -10.8 without a word, labelled "E^−-10.810"); a window on the tail has no such note."""
+    s, _, _ = core_loss_with_background(2e12, 3.2)
+    good = powerlaw_background(s, window=(430.0, 525.0))
+    assert good[1].doubt == "" and "rise" not in steps_of(good[0])[0].summary()
+    onset = s.energy[np.argmax(np.gradient(s.intensity))]
+    out, fit = powerlaw_background(s, window=(onset - 1.0, onset + 4.0))
+    assert fit.r < 0 and "rise with energy" in fit.doubt
+    assert "rise with energy" in steps_of(out)[0].summary()
+    assert exponent_text(fit.A, fit.r).split("·")[1] == f"E^+{-fit.r:.3f}"
+    assert exponent_text(2e12, 3.2) == "2e+12·E^−3.200"
+    assert "outside the 1.5–7" in powerlaw_doubt(0.8) and "outside" in powerlaw_doubt(9.0)
+    assert powerlaw_doubt(2.0) == powerlaw_doubt(6.0) == ""
 
 
 def test_powerlaw_background_errors_name_window():

@@ -137,7 +137,9 @@ def _calibration_text(p: dict, info: dict) -> str:
 def _background_text(p: dict, info: dict) -> str:
     r = f" (r = {info['r']:.3g})" if "r" in info else ""
     below = "; the channels below it set to 0" if p.get("zero_fill") else ""
-    return f"Power-law background A·E^−r fitted over {_span(p['window'])}{r} and subtracted{below}"
+    doubt = powerlaw_doubt(info["r"]) if "r" in info else ""
+    return (f"Power-law background A·E^−r fitted over {_span(p['window'])}{r} and subtracted{below}"
+            + (f". {doubt}" if doubt else ""))
 
 
 def _fourier_text(p: dict, info: dict) -> str:
@@ -276,6 +278,40 @@ class BackgroundFit:
     background: np.ndarray
     window_energy: np.ndarray
     residual: np.ndarray
+
+    @property
+    def doubt(self) -> str:
+        """:func:`powerlaw_doubt` of this fit's exponent."""
+        return powerlaw_doubt(self.r)
+
+
+#: the exponents of core-loss backgrounds (Egerton, *Electron Energy-Loss Spectroscopy in the
+#: Electron Microscope*: r usually lies between 2 and 6), with a margin: outside it the window is not on a smooth
+#: pre-edge tail
+PLAUSIBLE_R = (1.5, 7.0)
+
+
+def powerlaw_doubt(r: float) -> str:
+    """Why a fitted exponent ``r`` cannot be a pre-edge background, or "" when it can: a power
+    law fitted to counts that rise (r <= 0), or fall unlike any core-loss tail, would subtract
+    nonsense without a word."""
+    if not math.isfinite(r):
+        return "The exponent r is not a number: the window holds no usable counts."
+    if r <= 0:
+        return (f"r = {r:.3g}: the counts rise with energy in the window, so this is no pre-edge "
+                f"background: the window holds an edge or the zero-loss tail; move it onto the smooth "
+                f"fall just below the edge.")
+    lo, hi = PLAUSIBLE_R
+    if not lo <= r <= hi:
+        return (f"r = {r:.3g} is outside the {lo:g}–{hi:g} of core-loss backgrounds (usually 2–6): "
+                f"check that the window lies on the smooth fall just below the edge.")
+    return ""
+
+
+def exponent_text(A: float, r: float) -> str:
+    """The fitted power law as a reader writes it: "3.48e+09·E^−3.03", "…·E^+10.8" when it rises."""
+    sign = "−" if r >= 0 else "+"
+    return f"{A:.3g}·E^{sign}{abs(r):.3f}"
 
 
 #: Largest exponent whose exp is a finite float.

@@ -447,6 +447,14 @@ class MeasuredPanel(QWidget):
         self.fit_quality.setText(f"R² {fit.r2:.4f}, R-factor {fit.r_factor:.4f}, reduced χ² {fit.reduced_chi2:.3g} "
                                  f"{span_text(fit.window, window)} ({len(fit.energy)} points)")
 
+    def clear_results(self) -> None:
+        """Empty the Compare and Explain tabs' results (the alignment, the similarity and fraction
+        tables, the fit's quality); the components stay."""
+        fill_table(self.similarity, [])
+        fill_table(self.fractions, [])
+        self.alignment.clear()
+        self.fit_quality.clear()
+
     def show_decomposition(self, names: list[str]) -> None:
         self.map_choice.blockSignals(True)
         self.map_choice.clear()

@@ -199,6 +199,37 @@ def test_a_comparison_or_fit_that_ends_after_a_step_is_not_drawn(qtbot, empty_wi
     assert not (m.curves("aligned") or m.curves("difference") or m.curves("fit"))
 
 
+def test_another_file_or_edge_clears_the_alignment_and_the_fit(qtbot, empty_window, tmp_path):
+    """The Compare and Explain tabs' results belong to the spectrum and edge they were made for:
+    another file or another edge clears them (a YAG fit stayed on screen under a DM3 file, and
+    Save fit report then said "Fit first")."""
+    window, panel = empty_window, empty_window.measured_panel
+    e = np.arange(-5.0, 25.0, 0.1)
+    truth = gauss(e, 6.0, 1.5)
+    write_msa(Spectrum(e, np.random.default_rng(1).poisson(1000 * truth + 100).astype(float)), first := tmp_path / "a.msa")
+    m = opened(qtbot, window, first)
+    window.spectrum_panel.add_spectrum(Spectrum(e, truth, label="predicted"), "predicted")
+    m.set_components([Spectrum(e, truth, label="one")])
+    with qtbot.waitSignal(m.compared, timeout=20000):
+        panel.align_requested.emit((-2.0, 20.0), False)
+    with qtbot.waitSignal(m.fitted, timeout=30000):
+        panel.fit_requested.emit((-3.0, 22.0), "constant", 0)
+    assert panel.similarity.rowCount() == 2 and panel.fractions.rowCount() == 1
+    assert panel.alignment.text() and panel.fit_quality.text() and m.curves("aligned") and m.curves("fit")
+
+    def cleared():
+        return (m.aligned is None and m.fit is None and not panel.alignment.text() and not panel.fit_quality.text()
+                and panel.similarity.rowCount() == 0 and panel.fractions.rowCount() == 0
+                and not (m.curves("aligned") or m.curves("difference") or m.curves("fit")))
+    opened(qtbot, window, ti_o_core_loss(tmp_path))
+    assert cleared() and [c.label for c in m.components] == ["one"]  # the components stay
+    assert panel.edge_combo.count() == 2  # Ti L2,3 and O K seen in the counts
+    m.aligned = "an alignment made around Ti L2,3"
+    panel.alignment.setText("Shift +0.1 eV")
+    m.choose_edge(1)
+    assert cleared()
+
+
 def test_line_scan_maps_and_pixel_spectra(qtbot, empty_window):
     window = empty_window
     e = np.linspace(95.0, 135.0, 400)
@@ -477,6 +508,31 @@ def test_the_edge_on_the_measured_axis_sets_the_windows_and_the_model(qtbot, emp
     opened(qtbot, window, survey)
     placed, onset = m.placed(m.predicted())
     assert onset == 532.0 and placed.energy[0] > 500.0
+
+
+def test_an_edge_of_an_element_the_structure_lacks_keeps_the_model(qtbot, empty_window, tmp_path):
+    """An O K core loss beside a-Si: the O K model could predict nothing here (it switched, then
+    refused with "the structure has no O" and the Si K prediction was gone). The Si K model
+    stays, the status says the structure has no O, and a file that spans Si K too puts the
+    windows there first."""
+    from amorpha.engine.examples import load_example
+    from amorpha.gui.prediction import model_key
+
+    window, panel = empty_window, empty_window.measured_panel
+    with qtbot.waitSignal(window.model_ready, timeout=60000):
+        window.set_model(load_example("a-Si"), "a-Si")
+    with qtbot.waitSignal(window.prediction.model_changed, timeout=60000):
+        window.prediction.load_default()
+    assert model_key(window.prediction.model) == "Si K" and "O K" in window.prediction.models
+    opened(qtbot, window, core_loss(tmp_path))
+    assert model_key(window.prediction.model) == "Si K"
+    assert "The shown structure has no O: its O K edge has nothing to be compared with." in panel.status.text()
+    e = np.arange(300.0, 2300.0, 1.0)  # O K seen; Si K (1839 eV) in range but hidden in the noise
+    counts = A_TRUE * e ** -R_TRUE + 3000.0 * (e > 532) / (1 + np.clip(e - 532, 0, None) / 40)
+    write_msa(Spectrum(e, np.random.default_rng(2).poisson(counts).astype(float)), wide := tmp_path / "wide.msa")
+    opened(qtbot, window, wide)
+    assert panel.edge_combo.itemText(0).startswith("Si K") and panel.edge_combo.itemText(1).startswith("O K")
+    assert model_key(window.prediction.model) == "Si K"
 
 
 def ti_o_core_loss(tmp_path):
