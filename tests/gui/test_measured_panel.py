@@ -169,6 +169,17 @@ def test_compare_explain_and_export(qtbot, empty_window, tmp_path):
     assert (tmp_path / "plot.png").read_bytes()[:4] == b"\x89PNG" and b"<svg" in (tmp_path / "plot.svg").read_bytes()
 
 
+def one_peak_to_compare(qtbot, window, tmp_path):
+    """A measured peak opened, its noiseless shape as the prediction and as the one component."""
+    e = np.arange(-5.0, 25.0, 0.1)
+    truth = gauss(e, 6.0, 1.5)
+    write_msa(Spectrum(e, np.random.default_rng(1).poisson(1000 * truth + 100).astype(float)), path := tmp_path / "a.msa")
+    m = opened(qtbot, window, path)
+    window.spectrum_panel.add_spectrum(Spectrum(e, truth, label="predicted"), "predicted")
+    m.set_components([Spectrum(e, truth, label="one")])
+    return m
+
+
 def test_a_comparison_or_fit_that_ends_after_a_step_is_not_drawn(qtbot, empty_window, tmp_path, monkeypatch):
     """Compare and Explain run in the background: when a step changes the measured spectrum
     before they finish, their curves (made against the old one) are dropped."""
@@ -178,12 +189,7 @@ def test_a_comparison_or_fit_that_ends_after_a_step_is_not_drawn(qtbot, empty_wi
     from .slowed import slowed
 
     window = empty_window
-    e = np.arange(-5.0, 25.0, 0.1)
-    truth = gauss(e, 6.0, 1.5)
-    write_msa(Spectrum(e, np.random.default_rng(1).poisson(1000 * truth + 100).astype(float)), path := tmp_path / "a.msa")
-    m = opened(qtbot, window, path)
-    window.spectrum_panel.add_spectrum(Spectrum(e, truth, label="predicted"), "predicted")
-    m.set_components([Spectrum(e, truth, label="one")])
+    m = one_peak_to_compare(qtbot, window, tmp_path)
     for module, name in ((compare, "align"), (unmix, "fit_components")):
         monkeypatch.setattr(module, name, slowed(getattr(module, name)))
     for request, label in ((lambda: window.measured_panel.align_requested.emit((-2.0, 20.0), False), "Aligning"),
@@ -204,12 +210,7 @@ def test_another_file_or_edge_clears_the_alignment_and_the_fit(qtbot, empty_wind
     another file or another edge clears them (a YAG fit stayed on screen under a DM3 file, and
     Save fit report then said "Fit first")."""
     window, panel = empty_window, empty_window.measured_panel
-    e = np.arange(-5.0, 25.0, 0.1)
-    truth = gauss(e, 6.0, 1.5)
-    write_msa(Spectrum(e, np.random.default_rng(1).poisson(1000 * truth + 100).astype(float)), first := tmp_path / "a.msa")
-    m = opened(qtbot, window, first)
-    window.spectrum_panel.add_spectrum(Spectrum(e, truth, label="predicted"), "predicted")
-    m.set_components([Spectrum(e, truth, label="one")])
+    m = one_peak_to_compare(qtbot, window, tmp_path)
     with qtbot.waitSignal(m.compared, timeout=20000):
         panel.align_requested.emit((-2.0, 20.0), False)
     with qtbot.waitSignal(m.fitted, timeout=30000):
