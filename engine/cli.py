@@ -288,6 +288,11 @@ class RingsCommand(Command):
                  + (f" ± {counted.std():.2g}" if len(results) > 1 else "")
                  + (f" (and {wrapping.mean():.3g} through the periodic boundary, not counted)"
                     if wrapping.any() else "")]
+        supercells = {tuple(r.get("searched_in_supercell", (1, 1, 1))) for r in results} - {(1, 1, 1)}
+        if supercells:
+            lines.append("the cell is too small to hold these rings: searched as a "
+                         + " or ".join("×".join(map(str, c)) for c in sorted(supercells))
+                         + " supercell, counted per cell")
         if sizes:
             lines.append(f"mean rings per frame by size ({unit}): "
                          + ", ".join(f"{s}: {mean[s]:.3g}" for s in sizes))

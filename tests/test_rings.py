@@ -4,7 +4,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from amorpha.engine.build.crystals import alpha_quartz, beta_cristobalite
+from amorpha.engine.build.crystals import alpha_quartz, beta_cristobalite, unit_cell
 from amorpha.engine.order.rings import (LONG_SEARCH_PAIRS, RingParams, _quotient_graph, compute_rings,
                                         shortest_path_pairs, warm_up)
 from amorpha.engine.tasks import Cancelled
@@ -71,7 +71,7 @@ def test_alpha_cristobalite(shared_data, definition):
 
 
 def test_rings_are_cycles_with_consistent_images():
-    atoms = alpha_quartz((3, 3, 3))
+    atoms = alpha_quartz((4, 4, 4))  # large enough to be searched as it is
     r = si_rings(atoms, "primitive")
     pos, cell = atoms.positions, atoms.cell.array
     for k in range(r.n_rings):
@@ -79,11 +79,51 @@ def test_rings_are_cycles_with_consistent_images():
         steps = np.diff(np.vstack([xyz, xyz[:1] + r.net_shift[k] @ cell]), axis=0)
         assert np.all(np.linalg.norm(steps, axis=1) < 2.0)  # each step is a bond
         assert len(set(r.ring(k).tolist())) == r.sizes[k]
-    assert r.wraps.any()  # 3x3x3 quartz has cycles through the boundary: flagged
+    assert r.repeats == (1, 1, 1) and r.wraps.any()  # 4x4x4 quartz has cycles through the boundary: flagged
     assert np.array_equal(r.wraps, np.any(r.net_shift != 0, axis=1))
     with_wrapping = si_rings(atoms, "primitive", include_wrapping=True)
     assert with_wrapping.rings_per_cell.sum() == r.n_rings
     assert pos.shape[0] == len(r.to_arrays()["ring_count"])
+
+
+QUARTZ = {"guttman": {6: 1.0}, "king": {6: 1.0, 8: 7.0}, "primitive": {6: 1.0, 8: 5.0},
+          "strong": {6: 1.0, 8: 5.0}}
+
+
+@pytest.mark.parametrize("definition", QUARTZ)
+def test_a_cell_too_small_for_its_rings_is_searched_as_a_supercell(definition):
+    """α-quartz's 9-atom cell, its 2×2×2 and α-cristobalite's 12-atom cell: an 8-ring passes two
+    images of one atom, which no cycle of the cell's atoms can be (the unit cell gave no ring,
+    2×2×2 quartz one 8-ring per Si for five, with no word). Searched in a supercell and folded
+    back, each gives the crystal's exact counts (shared/data/README.md's table), the shapes of
+    the large cells, and no cycle through a boundary the supercell made."""
+    for repeat in ((1, 1, 1), (2, 2, 2)):
+        atoms = alpha_quartz(repeat)
+        r = si_rings(atoms, definition)
+        assert r.repeats != (1, 1, 1) and per_si(atoms, r) == QUARTZ[definition], repeat
+        assert not r.wraps.any() and r.to_dict()["searched_in_supercell"] == list(r.repeats)
+        six = r.sizes_counted == 6
+        assert np.allclose(r.roundness[six], 0.8648, atol=5e-5) and np.allclose(r.roughness[six], 0.5523, atol=5e-5)
+        for k in range(r.n_rings):  # each ring, unwrapped in the small cell, is a closed loop of bonds
+            xyz = r.ring_positions(atoms, k)
+            assert np.all(np.linalg.norm(np.diff(np.vstack([xyz, xyz[:1]]), axis=0), axis=1) < 2.0)
+    cristobalite = unit_cell("alpha-cristobalite")
+    assert per_si(cristobalite, si_rings(cristobalite, definition)) == {6: 2.0}
+    eight = si_rings(alpha_quartz(), definition)
+    if 8 in QUARTZ[definition]:  # in the 9-atom cell an 8-ring (16 atoms) passes some atom twice
+        assert any(len(set(eight.ring(k).tolist())) < eight.sizes[k] for k in range(eight.n_rings))
+
+
+def test_a_large_cell_is_searched_as_it_is_and_diamond_has_two_six_rings_per_atom():
+    """The sovapy-sized glass (20 bonds to an image) and 4×4×4 quartz need no supercell at 24
+    atoms; diamond Si's 8-atom cell does, and every atom lies in 12 six-rings (2 per atom)."""
+    from amorpha.engine.order.rings import ring_repeats
+
+    assert ring_repeats(alpha_quartz((4, 4, 4)), SI_O, 24) == (1, 1, 1)
+    assert ring_repeats(alpha_quartz((4, 4, 4)), SI_O, 40) != (1, 1, 1)  # 16 bonds round: 40 needs more
+    diamond = unit_cell("Si")
+    r = compute_rings(diamond, RingParams(max_size=12, definition="primitive"))
+    assert r.histogram() == {6: 16} and np.all(r.ring_count == 12)
 
 
 def test_cancel_after_first_chunk_and_progress():
@@ -108,8 +148,10 @@ def test_cancel_after_first_chunk_and_progress():
 
 @pytest.mark.parametrize("definition", ["primitive", "strong"])
 def test_cancel_reaches_inside_a_search_of_a_close_packed_metal(definition):
-    """fcc Cu, 12 neighbours, rings up to 24 atoms: one chunk of sources runs for minutes, so the
-    kernels themselves must see the cancel (StopFlag), within half a second."""
+    """fcc Cu, 12 neighbours, rings up to 20 atoms: one chunk of sources runs for minutes, so the
+    kernels themselves must see the cancel (StopFlag), within half a second. (20, not 24: the
+    6×6×6 cell is 12 bonds round, too small for 24-atom rings, which would search a 2×2×2
+    supercell of it.)"""
     import threading
     import time
 
@@ -124,7 +166,7 @@ def test_cancel_reaches_inside_a_search_of_a_close_packed_metal(definition):
     said = []
     with pytest.raises(Cancelled):
         compute_rings(bulk("Cu", "fcc", 3.61, cubic=True).repeat(6),
-                      RingParams(definition=definition, max_size=24), cancel=token,
+                      RingParams(definition=definition, max_size=20), cancel=token,
                       progress=lambda f, m="": said.append(m))
     assert time.monotonic() - start < 1.0
     assert any("a long search, ~10¹¹ pairs of shortest paths" in m for m in said), said  # said up front

@@ -566,3 +566,53 @@ def insert_rows(rows, basis, pivot_row, rank):
             pivot_row[h] = rank
             rank += 1
     return rank
+
+
+@njit(nogil=True, cache=True)
+def shortest_wrap(indptr, indices, shifts, limit):
+    """The shortest cycle of the periodic bond graph whose image shifts do not add up to zero
+    (a path from an atom to one of its own images), if it has at most ``limit`` bonds: (length,
+    net shift); else (limit + 1, zeros).
+
+    ``indptr``/``indices``/``shifts`` hold *every* bond with its image shift (a pair bonded
+    through two images, or an atom bonded to its own image, is such a cycle of 2 or 1 bonds).
+    From each atom a breadth-first search labels atoms with the shift of the path that reached
+    them; an edge meeting an atom under another shift closes such a cycle of d(u) + d(v) + 1
+    bonds, and the search from an atom on the shortest one finds it. Each search stops once no
+    shorter cycle can appear (2 d(u) >= the best so far), so it only covers ``limit / 2`` bonds.
+    """
+    n = indptr.shape[0] - 1
+    best = limit + 1
+    best_shift = np.zeros(3, np.int64)
+    dist = np.full(n, -1, np.int64)
+    off = np.zeros((n, 3), np.int64)
+    queue = np.empty(max(n, 1), np.int64)
+    o = np.zeros(3, np.int64)
+    for s in range(n):
+        head, tail = 0, 1
+        queue[0] = s
+        dist[s] = 0
+        off[s, :] = 0
+        while head < tail:
+            u = queue[head]
+            head += 1
+            if 2 * dist[u] >= best:
+                break
+            for k in range(indptr[u], indptr[u + 1]):
+                v = indices[k]
+                for c in range(3):
+                    o[c] = off[u, c] + shifts[k, c]
+                if dist[v] < 0:
+                    dist[v] = dist[u] + 1
+                    off[v, :] = o
+                    queue[tail] = v
+                    tail += 1
+                elif o[0] != off[v, 0] or o[1] != off[v, 1] or o[2] != off[v, 2]:
+                    length = dist[u] + dist[v] + 1
+                    if length < best:
+                        best = length
+                        for c in range(3):
+                            best_shift[c] = o[c] - off[v, c]
+        for q in range(tail):
+            dist[queue[q]] = -1
+    return best, best_shift

@@ -37,6 +37,7 @@ from typing import Optional
 import numpy as np
 
 from ..atomic import atomic_write
+from ..errors import ParameterError
 from ..bonds import Cutoffs, bonds
 from ..elements import number, symbol
 from ..neighbors import NeighborList
@@ -111,6 +112,8 @@ class RingResult:
     p_min: np.ndarray  # fraction of nodes whose smallest ring is n
     ring_count: np.ndarray  # int64 (n_atoms,), counted rings through each atom
     ring_min_size: np.ndarray  # int64 (n_atoms,), smallest counted ring size through it, 0 if none
+    #: the supercell searched when the cell itself is too small (:func:`ring_repeats`)
+    repeats: tuple[int, int, int] = (1, 1, 1)
 
     @property
     def n_rings(self) -> int:
@@ -155,6 +158,7 @@ class RingResult:
             "n_rings": self.n_rings,
             "n_wrapping": int(self.wraps.sum()),
             "n_nodes": self.n_nodes,
+            "searched_in_supercell": list(self.repeats),
             "histogram": self.histogram(),
             "rings_per_cell": per_size(self.rings_per_cell),
             "rings_per_node": per_size(self.rings_per_node),
@@ -437,6 +441,113 @@ def _statistics(n_atoms, node_mask, atoms, sizes_counted, ring_of_atom, counted)
     )
 
 
+#: Largest supercell (atoms) :func:`compute_rings` builds by itself for a cell too small.
+MAX_SUPERCELL_ATOMS = 200_000
+
+
+def _searched_cell(atoms, cutoffs: Optional[Cutoffs], max_size: int, neighbors: Optional[NeighborList] = None,
+                   progress: Optional[ProgressFn] = None, cancel: Optional[CancelFn] = None):
+    """(cell to search, its repeats of ``atoms``, its bonds): ``atoms`` itself when every ring of
+    up to ``max_size`` atoms is a ring of distinct atoms of the cell, else a supercell.
+
+    The rings are searched on the quotient graph (one node per atom). In a small cell a ring can
+    pass two images of one atom (α-quartz's 8-rings in its 9-atom cell), which no cycle of
+    distinct atoms represents: the unit cell's search found no ring at all, a 2×2×2 quartz cell
+    one 8-ring per Si for five. That happens exactly when some atom reaches one of its own images
+    in at most ``max_size / 2`` bonds (:func:`~.ring_kernels.shortest_wrap`), so the cell is
+    repeated along the axes of that path until none does. The MD glasses of the usual sizes (999
+    atoms, 24.7 Å: 20 bonds) are searched as they are, as every peer searches them.
+    """
+    limit = int(max_size) // 2
+    pbc = np.asarray(atoms.pbc, bool)
+    reps = np.ones(3, np.int64)
+    current = atoms
+    nl = bonds(atoms, cutoffs, neighbors=neighbors, progress=progress, cancel=cancel)
+    while pbc.any() and limit >= 1:
+        longest = float(nl.distances.max()) if len(nl.distances) else 0.0
+        spacing = 1.0 / np.linalg.norm(np.linalg.inv(current.cell.array).T[pbc], axis=1)
+        if longest == 0.0 or spacing.min() > limit * longest:  # no path of `limit` bonds reaches an image
+            break
+        length, shift = K.shortest_wrap(nl.indptr, nl.indices, np.ascontiguousarray(nl.shifts, np.int64), limit)
+        if length > limit:
+            break
+        grow = (shift != 0) & pbc
+        # wraps lengthen in proportion to the cell: one step to (about) long enough
+        reps[grow] *= max(2, -(-(limit + 1) // int(length)))
+        if len(atoms) * int(np.prod(reps)) > MAX_SUPERCELL_ATOMS:
+            raise ParameterError("max_size", f"the cell is too small for rings of {max_size} atoms (an atom "
+                                 f"reaches its own image in {length} bonds), and the supercell that would "
+                                 f"hold them ({'×'.join(map(str, reps))}) has more than "
+                                 f"{MAX_SUPERCELL_ATOMS:,} atoms; lower Max size or build a supercell")
+        report(progress, 0.0, f"the cell is too small for rings of {max_size} atoms: searching a "
+                              f"{'×'.join(map(str, reps))} supercell")
+        current = atoms.repeat(tuple(int(r) for r in reps))
+        nl = bonds(current, cutoffs, progress=progress, cancel=cancel)
+    return current, tuple(int(r) for r in reps), nl
+
+
+def ring_repeats(atoms, cutoffs: Optional[Cutoffs], max_size: int,
+                 neighbors: Optional[NeighborList] = None) -> tuple[int, int, int]:
+    """How many times :func:`compute_rings` repeats ``atoms``' cell along each axis to find its
+    rings of up to ``max_size`` atoms: (1, 1, 1) when the cell is large enough (see
+    :func:`_searched_cell`)."""
+    return _searched_cell(atoms, cutoffs, max_size, neighbors)[1]
+
+
+def _fold(ring_atoms: np.ndarray, ring_images: np.ndarray, sizes: np.ndarray, net: np.ndarray,
+          n_atoms: int, reps) -> tuple:
+    """Rings found in ``atoms.repeat(reps)`` as rings of ``atoms``: each atom as its original
+    index with the original cell's image shift, one ring kept of each set of translates (every
+    ring of the crystal is found once per repeated cell). A ring may now pass an atom twice,
+    in two images. Cycles through the supercell's boundary are dropped: they belong to the
+    supercell chosen, not to the model. Returns (flat, sizes, images, net) like
+    :func:`_ring_images`."""
+    reps = np.asarray(reps, np.int64)
+    block = ring_atoms // n_atoms  # ASE's repeat: blocks of the original atoms, last axis fastest
+    offset = np.stack([block // (reps[1] * reps[2]), (block // reps[2]) % reps[1], block % reps[2]], axis=1)
+    original = ring_atoms % n_atoms
+    shift = offset + ring_images * reps
+    keep, seen, start = [], set(), 0
+    for r, size in enumerate(sizes):
+        o, v = original[start:start + size], shift[start:start + size]
+        if np.any(net[r]):
+            start += size
+            continue
+        first = min(range(size), key=lambda k: (o[k], *v[k]))  # the same atom of every translate
+        v = v - v[first]
+        key = frozenset(zip(o.tolist(), map(tuple, v.tolist())))
+        if key not in seen:
+            seen.add(key)
+            keep.append(r)
+            shift[start:start + size] = v
+        start += size
+    per_atom = np.repeat(np.isin(np.arange(len(sizes)), keep), sizes)
+    return original[per_atom], sizes[keep], shift[per_atom], net[keep] * reps
+
+
+#: The ring size (atoms) a cell is first checked for when Guttman or King rings have no limit.
+UNLIMITED_CHECK = 24
+
+
+def _search(searched, nl, params: RingParams, n_atoms: int, reps, progress, cancel):
+    """(flat, sizes, images, net) of the rings of the cell ``searched`` (bonds ``nl``), folded back
+    to the ``n_atoms`` of the model when it is a supercell of it."""
+    indptr, indices, shifts = _quotient_graph(nl)
+    max_size = int(params.max_size) if params.max_size is not None else len(searched) + 1
+    strong = params.definition == "strong"
+    flat, sizes = _enumerate(indptr, indices, "primitive" if strong else params.definition, max_size,
+                             sub_progress(progress, 0.05, 0.7 if strong else 0.95), cancel)
+    flat, sizes, images, net = _ring_images(indptr, indices, shifts, flat, sizes)
+    if strong:
+        keep = _strong_filter(indptr, indices, flat, sizes, np.any(net != 0, axis=1),
+                              sub_progress(progress, 0.7, 0.95), cancel)
+        per_atom = np.repeat(keep, sizes)
+        flat, images, sizes, net = flat[per_atom], images[per_atom], sizes[keep], net[keep]
+    if reps != (1, 1, 1):
+        flat, sizes, images, net = _fold(flat, images, sizes, net, n_atoms, reps)
+    return flat, sizes, images, net
+
+
 def compute_rings(
     atoms,
     params: RingParams = RingParams(),
@@ -447,23 +558,26 @@ def compute_rings(
     """Rings of ``atoms``' bond network under ``params`` (see the module docstring).
 
     ``neighbors`` is a reused neighbour list reaching the longest bond cutoff (it is filtered to
-    bonds, not rebuilt).
+    bonds, not rebuilt). A cell too small for rings of ``max_size`` atoms is searched as the
+    supercell :func:`ring_repeats` names and the rings folded back (``RingResult.repeats``).
     """
     n_atoms = len(atoms)
     numbers = np.asarray(atoms.numbers, np.int64)
-    nl = bonds(atoms, params.cutoffs, neighbors=neighbors, progress=sub_progress(progress, 0.0, 0.05),
-               cancel=cancel)
-    indptr, indices, shifts = _quotient_graph(nl)
-    max_size = int(params.max_size) if params.max_size is not None else n_atoms + 1
-    strong = params.definition == "strong"
-    flat, sizes = _enumerate(indptr, indices, "primitive" if strong else params.definition, max_size,
-                             sub_progress(progress, 0.05, 0.7 if strong else 0.95), cancel)
-    flat, sizes, images, net = _ring_images(indptr, indices, shifts, flat, sizes)
-    if strong:
-        keep = _strong_filter(indptr, indices, flat, sizes, np.any(net != 0, axis=1),
-                              sub_progress(progress, 0.7, 0.95), cancel)
-        per_atom = np.repeat(keep, sizes)
-        flat, images, sizes, net = flat[per_atom], images[per_atom], sizes[keep], net[keep]
+    # Guttman and King rings without a limit: the cell must hold the largest ring found (each
+    # search stops at a shortest path, so that is where they end); 24 atoms to begin with
+    check = int(params.max_size) if params.max_size is not None else UNLIMITED_CHECK
+    found = None
+    while True:
+        searched, reps, nl = _searched_cell(atoms, params.cutoffs, check, neighbors,
+                                            sub_progress(progress, 0.0, 0.05), cancel)
+        if found is not None and reps == found[-1]:
+            break  # the larger check needs no larger cell: the rings found stand
+        found = (*_search(searched, nl, params, n_atoms, reps, progress, cancel), reps)
+        largest = int(found[1].max()) if len(found[1]) else 0
+        if params.max_size is not None or largest <= check:
+            break
+        check = largest
+    flat, sizes, images, net, reps = found
     ends = np.cumsum(sizes).astype(np.int64)
     ring_indptr = np.concatenate(([0], ends)).astype(np.int64)
     wraps = np.any(net != 0, axis=1)
@@ -489,7 +603,7 @@ def compute_rings(
         definition=params.definition, max_size=params.max_size, count_element=count_element,
         include_wrapping=params.include_wrapping, indptr=ring_indptr, atoms=flat, images=images,
         sizes=sizes.astype(np.int64), sizes_counted=sizes_counted, wraps=wraps, net_shift=net,
-        roundness=roundness, roughness=roughness, **stats,
+        roundness=roundness, roughness=roughness, repeats=reps, **stats,
     )
 
 
@@ -538,6 +652,6 @@ def write_ring_statistics(result: RingResult, path) -> None:
         handle.write(f"# {result.n_rings} rings, {int(result.wraps.sum())} run through the "
                      f"periodic boundary ({'counted' if result.include_wrapping else 'not counted'}); "
                      f"N = {result.n_nodes} nodes\n")
-        writer = csv.writer(handle)
+        writer = csv.writer(handle, lineterminator="\n")  # as the "#" lines above, and the CLI's file
         writer.writerow(RING_STATISTICS_HEADER)
         writer.writerows(ring_statistics_rows(result.to_dict()))

@@ -70,9 +70,12 @@ def _plot_widget(x_label: str, y_label: str) -> pg.PlotWidget:
 
 
 def write_curves_csv(path, x_name: str, x: np.ndarray, curves: dict[str, np.ndarray]) -> None:
-    """One x column and one column per curve."""
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle)
+    """One x column and one column per curve (UTF-8: the headers hold "Å" and "–"; written whole
+    or not at all, like every file the app writes)."""
+    from amorpha.engine.atomic import atomic_write
+
+    with atomic_write(path, "w") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
         writer.writerow([x_name, *curves])
         for k in range(len(x)):
             writer.writerow([f"{x[k]:.6g}", *(f"{c[k]:.6g}" for c in curves.values())])

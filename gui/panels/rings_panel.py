@@ -301,7 +301,12 @@ class RingsPanel(QWidget):
             + (f"; {n_wrap:,} more run through the periodic boundary and are not counted"
                if n_wrap and not result.include_wrapping else "")
         )
-        self.status.setText(f"{result.definition.capitalize()} rings up to {result.max_size} atoms.")
+        limit = f"up to {result.max_size} atoms" if result.max_size is not None else "of any size"
+        supercell = "×".join(map(str, result.repeats))
+        self.status.setText(f"{result.definition.capitalize()} rings {limit}."
+                            + (f" The cell is too small to hold them (a ring would pass two images of "
+                               f"an atom): searched as a {supercell} supercell, counted per cell."
+                               if result.repeats != (1, 1, 1) else ""))
         self.table.resizeColumnsToContents()
         self.result_shown.emit()
 

@@ -111,6 +111,21 @@ def test_quartz_table_rows_select_their_rings(qtbot, window):
     assert len(window.viewer.selection) == 0
 
 
+def test_a_unit_cell_gets_its_rings_and_says_it_was_searched_as_a_supercell(qtbot, window):
+    """The 9-atom α-quartz cell (a CIF as downloaded): 1 six-ring and 5 eight-rings per Si, as in
+    the large cells, and the panel says why it searched a supercell; a row still highlights its
+    ring's atoms (an 8-ring passes some atom of this cell twice)."""
+    show(qtbot, window, alpha_quartz())
+    result = rings(qtbot, window)
+    assert result.histogram() == {6: 3, 8: 15} and result.repeats != (1, 1, 1)
+    panel = window.rings_panel
+    assert "too small to hold them" in panel.status.text() and "supercell, counted per cell" in panel.status.text()
+    assert panel.proxy.rowCount() == 18 and not panel.show_wrapping.isEnabled()
+    eight = int(np.flatnonzero(result.sizes_counted == 8)[0])
+    panel.select_rings([eight])
+    assert np.array_equal(window.viewer.selection, np.unique(result.ring(eight)))
+
+
 def test_glass_three_rings_highlighted(qtbot, window, shared_data):
     path = shared_data / "structures" / "sovapy" / "a_SiO2_speed1e11K.xyz"
     window.cutoff_overrides = dict(SIO_ONLY)
