@@ -739,17 +739,22 @@ class MainWindow(QMainWindow):
 
     # -- bonds and coordination -----------------------------------------------------------------
     def set_cutoffs(self, cutoffs: dict) -> None:
-        self.cutoff_overrides = dict(cutoffs)
-        self.compute_bonds()
+        """New bond cutoffs from the Bonds table: in effect (``cutoff_overrides``, which angles,
+        clusters and projects read) once the bonds they give are shown; a cancelled or failed
+        search keeps the old ones with the old bonds."""
+        if self.atoms is None:
+            self.cutoff_overrides = dict(cutoffs)
+        self.compute_bonds(cutoffs)
 
-    def compute_bonds(self) -> None:
-        """Bonds by element-pair cutoffs, then coordination numbers, in the background."""
+    def compute_bonds(self, overrides: Optional[dict] = None) -> None:
+        """Bonds by element-pair cutoffs (``overrides``, default the ones in effect), then
+        coordination numbers, in the background."""
         if self.atoms is None:
             return
         if self._bond_task is not None:
             self._bond_task.cancel()
         atoms, generation = self.atoms, self._generation
-        overrides = dict(self.cutoff_overrides)
+        overrides = dict(self.cutoff_overrides if overrides is None else overrides)
 
         def work(progress, cancel):
             cutoffs = bond_cutoffs(atoms.numbers)  # np.unique over every atom: not on the GUI thread
@@ -766,7 +771,7 @@ class MainWindow(QMainWindow):
             if generation != self._generation or atoms is not self.atoms:
                 return
             nl, coordination, cutoffs, counts, half_bonds = result
-            self.bond_list = nl
+            self.bond_list, self.cutoff_overrides = nl, overrides
             atoms.arrays["coordination"] = coordination
             self.viewer.set_bonds(*half_bonds, symmetric=True)
             self.structure_panel.show_bonds(cutoffs, counts)
@@ -974,7 +979,7 @@ class MainWindow(QMainWindow):
         snapshot = self.atoms.copy()
         self.runner.submit(
             f"Saving {os.path.basename(path)}",
-            lambda progress, cancel: write_extxyz(snapshot, path),
+            lambda progress, cancel: write_extxyz(snapshot, path, cancel),
             lambda _: self.statusBar().showMessage(f"Saved {path}", 8000),
             self._task_error("Saving " + os.path.basename(path)),
         )

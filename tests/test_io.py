@@ -253,6 +253,19 @@ def test_write_extxyz_failure_leaves_old_file(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["keep.extxyz"]
 
 
+def test_a_cancelled_write_leaves_the_old_file(tmp_path):
+    """Save As cancelled while ASE writes: the file already there stays (a cancelled save of a
+    10⁶-atom model was renamed over the target once written), and no temporary is left."""
+    path = tmp_path / "keep.extxyz"
+    path.write_text("old")
+    for frames_written in (0, 1):  # cancelled after the first frame, or after the last (before the rename)
+        calls = iter(range(100))
+        with pytest.raises(Cancelled):
+            write_extxyz(silicon_frames(2), path, cancel=lambda: next(calls) > frames_written)
+        assert path.read_text() == "old"
+        assert [p.name for p in tmp_path.iterdir()] == ["keep.extxyz"]
+
+
 # ----------------------------------------------------------------------------- bad input
 
 def _bad(path, **kw) -> StructureReadError:

@@ -395,13 +395,18 @@ def read_structure(path, index: int = 0, **kw) -> Atoms:
 
 # ----------------------------------------------------------------------------- writing
 
-def write_extxyz(atoms_or_frames: Union[Atoms, Sequence[Atoms]], path) -> None:
+def write_extxyz(atoms_or_frames: Union[Atoms, Sequence[Atoms]], path,
+                 cancel: Optional[CancelFn] = None) -> None:
     """Write extended xyz with every per-atom array as a column and ``info`` kept.
 
     Writes a temporary file beside the target and renames it, so a crash or a full disk never
-    leaves a half-written file under the real name. Reals are written by ASE as ``%16.8f``
-    (8 decimals, the extxyz convention OVITO reads); integers and booleans exactly.
+    leaves a half-written file under the real name, and a cancel (checked after each frame and
+    before the rename) leaves whatever file was there before. Reals are written by ASE as
+    ``%16.8f`` (8 decimals, the extxyz convention OVITO reads); integers and booleans exactly.
     """
     frames = [atoms_or_frames] if isinstance(atoms_or_frames, Atoms) else list(atoms_or_frames)
     with atomic_write(path, "w") as f:
-        ase.io.write(f, frames, format="extxyz")
+        for frame in frames:
+            check_cancel(cancel)
+            ase.io.write(f, frame, format="extxyz")
+        check_cancel(cancel)

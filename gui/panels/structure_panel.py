@@ -107,12 +107,22 @@ def _placeholder_note(types, can_name: bool) -> str:
 
 
 def _fit_height(table: QTableWidget, max_rows: int) -> None:
-    """Size a table to show its rows (up to ``max_rows``) without an empty band below."""
+    """Size a table to show its rows (up to ``max_rows``) without an empty band below, and with
+    room for its horizontal scroll bar when the columns are wider than the table (CN 0…13 of a
+    polycrystal's grain-boundary atoms): the bar would otherwise cover the last row."""
     table.resizeRowsToContents()
     rows = min(table.rowCount(), max_rows)
     height = table.horizontalHeader().height() + 2 * table.frameWidth()
     height += sum(table.rowHeight(r) for r in range(rows))
+    if table.horizontalScrollBar().maximum() > 0:  # the bar is shown
+        height += table.horizontalScrollBar().sizeHint().height()
     table.setFixedHeight(height + 2)
+
+
+def _keep_fitted(table: QTableWidget, max_rows: int) -> None:
+    """Fit ``table``'s height again whenever its horizontal scroll bar comes or goes (the width
+    the columns need is known only once the layout has placed the table)."""
+    table.horizontalScrollBar().rangeChanged.connect(lambda *_: _fit_height(table, max_rows))
 
 
 class StructurePanel(QWidget):
@@ -147,6 +157,7 @@ class StructurePanel(QWidget):
 
         self.cn_table = QTableWidget(0, 0)
         self.cn_table.verticalHeader().setDefaultSectionSize(22)
+        _keep_fitted(self.cn_table, max_rows=5)
         cn_box = QGroupBox("Coordination (atoms per neighbour count)")
         QVBoxLayout(cn_box).addWidget(self.cn_table)
 

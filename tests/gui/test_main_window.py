@@ -349,3 +349,26 @@ def test_apply_cutoffs_rebuilds_the_bonds_with_the_table_as_edited(qtbot, empty_
         apply.click()
     assert window.cutoff_overrides[(8, 14)] == 0.0 and window.bond_list.counts().sum() == 0
     assert panel.cutoff_table.item(panel._pairs.index((8, 14)), 2).text() == "0"
+
+
+def test_a_cancelled_cutoff_change_keeps_the_cutoffs_in_effect(qtbot, empty_window, monkeypatch):
+    """A new cutoff becomes the one in effect (read by angles, xTB clusters and saved projects)
+    only with the bonds it gives: cancelled while the bonds are searched, the old cutoff and the
+    old bonds stay together (the 10 Å cutoff stayed in effect beside the 3.17 Å bonds shown)."""
+    import amorpha.gui.main_window as main_window
+
+    from .slowed import slowed
+
+    window = empty_window
+    with qtbot.waitSignal(window.model_ready, timeout=30000):
+        window.set_model(alpha_quartz().repeat((2, 2, 2)), "α-quartz")
+    before, bonds_before = dict(window.cutoff_overrides), window.bond_list
+    monkeypatch.setattr(main_window, "bonds", slowed(main_window.bonds, 2.0))
+    window.set_cutoffs({**before, (8, 14): 3.0})
+    qtbot.waitUntil(lambda: any(h.label == "Finding bonds" for h in window.runner.running), timeout=5000)
+    window.task_status.cancel_current()
+    qtbot.waitUntil(lambda: not any(h.label == "Finding bonds" for h in window.runner.running), timeout=5000)
+    assert window.cutoff_overrides == before and window.bond_list is bonds_before
+    window.set_cutoffs({**before, (8, 14): 3.0})  # not cancelled: in effect with its bonds
+    qtbot.waitUntil(lambda: window.cutoff_overrides.get((8, 14)) == 3.0, timeout=10000)
+    assert window.bond_list is not bonds_before
