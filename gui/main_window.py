@@ -702,12 +702,17 @@ class MainWindow(QMainWindow):
             self.view_panel.set_color_choices(per_atom_scalars(atoms))
             self.compute_bonds()
 
-        self._frame_task = self.runner.submit(
-            f"Reading frame {index + 1}",
-            read,
-            apply,
-            self._task_error(f"Reading frame {index + 1}"),
-        )
+        def failed(exc: BaseException) -> None:
+            self._task_error(f"Reading frame {index + 1}")(exc)
+            back_to_shown()
+
+        def back_to_shown() -> None:
+            """The slider and box show the frame that is shown, not the one that could not be."""
+            if generation == self._generation and self._frame_task is task:
+                self.frames.set_count(len(self.trajectory), self.frame)
+
+        task = self._frame_task = self.runner.submit(
+            f"Reading frame {index + 1}", read, apply, failed, back_to_shown)
 
     # -- preferences ------------------------------------------------------------------------------
     def preferences_dialog(self):

@@ -488,3 +488,33 @@ def test_extxyz_with_fixed_atoms_reads_through_ase(tmp_path):
     write_extxyz(atoms, tmp_path / "fixed.extxyz")
     back = read_structure(tmp_path / "fixed.extxyz")
     assert len(back) == 4 and list(back.constraints[0].index) == [0, 1]
+
+
+def test_a_cif_without_a_complete_cell_is_refused_not_read_as_angstroms(tmp_path):
+    """ASE takes fractional coordinates as Å when the CIF has no cell, or lengths without angles:
+    a 5 Å cubic cell without its angles opened as two atoms 0.87 Å apart, bonded, and periodic
+    in nothing. The refusal names what is missing; a molecule in Cartesian coordinates needs no
+    cell and still opens."""
+    sites = ("loop_\n_atom_site_label\n_atom_site_type_symbol\n_atom_site_fract_x\n_atom_site_fract_y\n"
+             "_atom_site_fract_z\nSi1 Si 0 0 0\nO1 O 0.5 0.5 0.5\n")
+    lengths = "_cell_length_a 5\n_cell_length_b 5\n_cell_length_c 5\n"
+    angles = "_cell_angle_alpha 90\n_cell_angle_beta 90\n_cell_angle_gamma 90\n"
+    (no_angles := tmp_path / "no_angles.cif").write_text("data_x\n" + lengths + sites)
+    assert "no _cell_angle_alpha, _cell_angle_beta, _cell_angle_gamma" in _bad(no_angles).reason
+    (no_cell := tmp_path / "no_cell.cif").write_text("data_x\n" + sites)
+    assert "fractional coordinates but the cell is incomplete (no _cell_length_a" in _bad(no_cell).reason
+    (whole := tmp_path / "whole.cif").write_text("data_x\n" + lengths + angles + sites)
+    atoms = open_structure(whole).read(0)
+    assert atoms.cell.rank == 3 and atoms.positions[1] == pytest.approx([2.5, 2.5, 2.5])
+    (molecule := tmp_path / "molecule.cif").write_text(
+        "data_m\nloop_\n_atom_site_label\n_atom_site_type_symbol\n_atom_site_Cartn_x\n_atom_site_Cartn_y\n"
+        "_atom_site_Cartn_z\nO1 O 0 0 0\nH1 H 0.96 0 0\nH2 H -0.24 0.93 0\n")
+    assert len(open_structure(molecule).read(0)) == 3
+
+
+def test_latin1_text_is_named_by_its_line_not_called_binary(tmp_path):
+    """An "é" in Latin-1 on a comment line is text in another encoding, not binary data."""
+    path = tmp_path / "latin1.xyz"
+    path.write_bytes(b"1\nmod\xe9le\nSi 0 0 0\n")
+    err = _bad(path)
+    assert err.line == 2 and "binary" not in err.reason and "UTF-8" in err.reason

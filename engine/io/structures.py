@@ -108,14 +108,13 @@ def sniff_format(head: bytes) -> Optional[str]:
 
 
 def _looks_binary(head: bytes) -> bool:
+    """Binary data, not text in some encoding: a NUL byte, or control characters that no text
+    file holds. Text that is not UTF-8 (an "é" in Latin-1 on a comment line) is not binary: the
+    reader names its line instead."""
     if b"\x00" in head:
         return True
-    try:
-        head.decode("utf-8")
-        return False
-    except UnicodeDecodeError as exc:
-        # A multi-byte character cut at the end of the sample is fine; junk earlier is not.
-        return exc.start < len(head) - 4
+    control = sum(head.count(bytes([c])) for c in range(32) if c not in (9, 10, 12, 13))
+    return control > 0.01 * len(head)
 
 
 def _resolve_format(path: Path, format: Optional[str], head: bytes) -> str:
@@ -340,10 +339,30 @@ def _read_whole(path: Path, fmt: str, progress, cancel, symbols) -> list[Atoms]:
         frames = ase.io.read(path, index=":", format=fmt)
     if isinstance(frames, Atoms):
         frames = [frames]
+    if fmt == "cif":
+        _check_cif_cell(path, frames)
     notes = sorted({str(w.message) for w in caught})
     if notes and frames:
         frames[0].info.setdefault("warning", "; ".join(notes))
     return list(frames)
+
+
+_CIF_CELL = ("_cell_length_a", "_cell_length_b", "_cell_length_c",
+             "_cell_angle_alpha", "_cell_angle_beta", "_cell_angle_gamma")
+
+
+def _check_cif_cell(path: Path, frames: list[Atoms]) -> None:
+    """Refuse a CIF whose fractional coordinates have no complete cell to scale them: ASE then
+    takes them as Å, and a 5 Å cell without its angles became two atoms 0.87 Å apart, bonded."""
+    if all(frame.cell.rank == 3 for frame in frames):
+        return
+    text = path.read_text(encoding="utf-8", errors="replace").lower()
+    if "_atom_site_fract_" not in text:
+        return  # Cartesian coordinates of a molecule need no cell
+    missing = [key for key in _CIF_CELL if key not in text]
+    raise StructureReadError(path, None, "its atoms are given in fractional coordinates but the cell "
+                             "is incomplete" + (f" (no {', '.join(missing)})" if missing else "")
+                             + ", so they cannot be placed")
 
 
 def open_structure(path, *, format: Optional[str] = None, progress: Optional[ProgressFn] = None,

@@ -151,6 +151,22 @@ def test_trajectory_frames(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: window.frame == 0, timeout=30000)
 
 
+def test_a_frame_that_cannot_be_read_puts_the_slider_back(qtbot, window, tmp_path):
+    """Frame 2 of 3 holds a NaN: the dialog names it, frame 1 stays shown, and the slider and box
+    go back to frame 1 (they stayed on the frame that failed, beside frame 1's atoms)."""
+    good = "2\nframe\nSi 0 0 0\nO 1.6 0 0\n"
+    path = tmp_path / "bad_frame.xyz"
+    path.write_text(good + "2\nframe\nSi 0 0 0\nO nan 0 0\n" + good)
+    open_and_wait(qtbot, window, path)
+    assert window.frames.slider.maximum() == 2
+    with qtbot.waitSignal(window.error_shown, timeout=30000) as blocker:
+        window.frames.slider.setValue(1)
+    assert "Reading frame 2 failed" in blocker.args[0]
+    assert window.frame == 0 and window.frames.slider.value() == 0 and window.frames.spin.value() == 1
+    for box in [b for b in window.findChildren(QMessageBox) if b.isVisible()]:
+        box.close()
+
+
 def test_spectrum_opens_and_bad_spectrum_is_reported(qtbot, window, tmp_path):
     good = tmp_path / "edge.csv"
     energy = np.linspace(520, 560, 200)
