@@ -446,11 +446,12 @@ class MainWindow(QMainWindow):
             line = (cut[:space] if space > limit // 2 else cut).rstrip(" ,;:") + "…"
         return line
 
-    def _task_error(self, what: str) -> Callable[[BaseException], None]:
+    def _task_error(self, what: str, after: str = "Nothing was changed.") -> Callable[[BaseException], None]:
+        """A dialog for a task that failed: what, why, and ``after``, what the user has now."""
         def report(exc: BaseException) -> None:
             plain = isinstance(exc, (ReadError, BuildParameterError, SpectrumError, ModelMismatchError))
             reason = str(exc) if plain else f"{type(exc).__name__}: {exc}"
-            self.show_error(what, f"{what} failed.\n\n{reason}\n\nNothing was changed.")
+            self.show_error(what, f"{what} failed.\n\n{reason}\n\n{after}")
 
         return report
 
@@ -790,7 +791,8 @@ class MainWindow(QMainWindow):
             self.model_ready.emit()
 
         self._bond_task = self.runner.submit(
-            "Finding bonds", work, apply, self._task_error("Finding bonds")
+            "Finding bonds", work, apply,
+            self._task_error("Finding bonds", "The model stays shown; its bonds and coordination were not updated.")
         )
 
     # -- rings and order ----------------------------------------------------------------------------

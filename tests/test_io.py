@@ -518,3 +518,15 @@ def test_latin1_text_is_named_by_its_line_not_called_binary(tmp_path):
     path.write_bytes(b"1\nmod\xe9le\nSi 0 0 0\n")
     err = _bad(path)
     assert err.line == 2 and "binary" not in err.reason and "UTF-8" in err.reason
+
+
+def test_a_cell_packed_beyond_any_solid_is_refused(tmp_path):
+    """3000 Si in a 3 Å cube (a cell in nm, or wrong) made 13 million bonds and 4 GB before anything
+    was said; diamond, the densest solid, holds 0.18 atoms/Å³. α-quartz itself opens."""
+    from amorpha.engine.build.crystals import alpha_quartz
+
+    dense = Atoms("Si3000", positions=np.random.default_rng(0).random((3000, 3)) * 3.0, cell=[3.0] * 3, pbc=True)
+    write_extxyz(dense, path := tmp_path / "dense.extxyz")
+    assert "111 atoms/Å³, more than five times the densest solid" in _bad(path).reason
+    write_extxyz(alpha_quartz((2, 2, 2)), path)
+    assert len(open_structure(path).read(0)) == 72

@@ -138,6 +138,10 @@ def _resolve_format(path: Path, format: Optional[str], head: bytes) -> str:
 
 # ----------------------------------------------------------------------------- validation
 
+#: Atoms per Å³ above which a periodic cell is refused: diamond, the densest solid, holds 0.18.
+MAX_NUMBER_DENSITY = 1.0
+
+
 def validate_atoms(atoms: Atoms, path=None, *, first_line: Optional[int] = None) -> None:
     """Refuse structures the rest of the program cannot handle, naming the culprit.
 
@@ -164,6 +168,13 @@ def validate_atoms(atoms: Atoms, path=None, *, first_line: Optional[int] = None)
     if lengths.min() < 1e-8 or np.linalg.det(gram) ** 0.5 < 1e-8 * scale ** len(periodic):
         raise StructureReadError(path, None, "the cell has zero volume (or a zero or parallel "
                                  "vector) along a periodic direction")
+    if len(periodic) == 3:
+        density = len(atoms) / abs(float(np.linalg.det(cell)))
+        if density > MAX_NUMBER_DENSITY:
+            raise StructureReadError(path, None, f"{len(atoms):,} atoms in a cell of {abs(np.linalg.det(cell)):.4g} Å³ "
+                                     f"is {density:.3g} atoms/Å³, more than five times the densest solid "
+                                     f"(diamond, 0.18): the cell or the coordinates are in other units "
+                                     f"(nm?) or wrong, and the bonds alone would fill the memory")
 
 
 def size_warning(path) -> Optional[str]:
