@@ -825,6 +825,8 @@ def _run(command: Command, args) -> int:
     traj = trajectory(path.resolve(), args.input_format, symbols)
     frames = resolve_frames(frames_spec, len(traj))
     first = read_frame(path.resolve(), frames[0], args.input_format, symbols)
+    if first.info.get("warning"):  # what the window shows in orange (placeholder elements, a frame cut short)
+        print(f"{PROG}: warning: {path.name}: {first.info['warning']}", file=sys.stderr)
     if args.cutoffs:
         present = set(elements_present(first.numbers).tolist())
         for za, zb in args.cutoffs:

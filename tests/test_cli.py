@@ -309,6 +309,26 @@ def test_a_bad_frame_in_the_middle_stops_the_run_and_keeps_the_finished_frames(t
     assert "INCOMPLETE (failed): 1 of 3 frames" in text and text.endswith("0,O,1,2,1\n")
 
 
+def test_placeholder_elements_are_warned_about_and_named_by_symbols(tmp_path):
+    """A LAMMPS data file (or an RMC++ cfg) numbers its species: without --symbols the numbers ran
+    silently as "H 0, He 0" (the window says it in orange); now a warning names the option, and
+    --symbols names them."""
+    from amorpha.engine.build.crystals import beta_cristobalite
+
+    cell = beta_cristobalite()
+    box = cell.cell.lengths()
+    atoms = "\n".join(f"{k} {1 if z == 14 else 2} {x:.6f} {y:.6f} {w:.6f}"
+                       for k, (z, (x, y, w)) in enumerate(zip(cell.numbers, cell.positions), 1))
+    (path := tmp_path / "cristobalite.data").write_text(
+        f"beta-cristobalite\n\n{len(cell)} atoms\n2 atom types\n\n0 {box[0]} xlo xhi\n0 {box[1]} ylo yhi\n"
+        f"0 {box[2]} zlo zhi\n\nAtoms # atomic\n\n{atoms}\n")
+    code, stdout, stderr, _ = cli("coordination", path, "--out", tmp_path)
+    assert code == 0 and "warning: cristobalite.data: no element names in the file" in stderr
+    assert "--symbols with amorpha-cli" in stderr
+    code, stdout, stderr, _ = cli("coordination", path, "--out", tmp_path, "--symbols", "Si,O")
+    assert code == 0 and "warning" not in stderr and "mean coordination: O 2, Si 4" in stdout, stdout
+
+
 def test_ctrl_c_writes_the_finished_frames_and_exits_130(traj, tmp_path):
     proc = subprocess.Popen([*CLI, "rings", str(traj), "--out", str(tmp_path), "--progress",
                              "--format", "both"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)

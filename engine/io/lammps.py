@@ -21,8 +21,8 @@ from .errors import StructureReadError
 from .xyz import Frame
 
 _TYPES_AS_NUMBERS = ("no element names in the file: LAMMPS types are kept as atomic numbers "
-                     "(type 1 shows as H, type 2 as He, ...); pass symbols=[...] in type order "
-                     "to name them")
+                     "(type 1 shows as H, type 2 as He, ...); name them in type order: symbols=[...] in "
+                     "Python, --symbols with amorpha-cli")
 
 
 def scan_dump(f, size: int, path, progress: Optional[ProgressFn] = None,

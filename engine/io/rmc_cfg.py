@@ -102,7 +102,7 @@ def read_rmc_cfg(data: bytes, path, symbols: Optional[Sequence[str]] = None,
         numbers = types
         shown = ", ".join(f"type {t} -> {chemical_symbols[t]}" for t in range(1, len(counts) + 1))
         info["warning"] = ("RMC++ cfg files do not name their species; placeholder elements are "
-                           f"used ({shown}). Pass symbols=[...] in type order to name them.")
+                           f"used ({shown}). Name them in type order: symbols=[...] in Python, --symbols with amorpha-cli.")
         info[UNNAMED_KEY] = len(counts)
     atoms = Atoms(numbers=numbers, positions=(positions + 1.0) @ half, cell=2.0 * half,
                   pbc=True, info=info)
