@@ -868,9 +868,14 @@ class MeasuredSpectra(QObject):
 
     # -- spectrum images ------------------------------------------------------------------------
     def decompose(self, method: str, n_components: int):
-        from amorpha.engine.spectra.images import DecompositionParams, compare_components, decompose
+        """Decompose the pixels as prepared: the Prepare tab's steps replayed on each."""
+        from amorpha.engine.spectra.images import (DecompositionParams, compare_components, decompose,
+                                                   prepared_pixels)
+        from amorpha.engine.spectra.prepare import steps_of
+        from amorpha.engine.tasks import sub_progress
 
         data, predicted, broaden = self.data, self.predicted(), self._broadening()
+        steps = steps_of(self.current) if self.current is not None else []
         if data is None or not data.shape:
             self._refuse("Decompose", "Open a line scan or spectrum image first.")
             return None
@@ -881,7 +886,9 @@ class MeasuredSpectra(QObject):
                 pass  # no onset: the clusters are compared with the prediction as it is, if at all
 
         def work(progress, cancel):
-            dec = decompose(data, DecompositionParams(method, int(n_components)), progress, cancel)
+            pixels = prepared_pixels(data, steps, sub_progress(progress, 0.0, 0.4), cancel) if steps else data
+            dec = decompose(pixels, DecompositionParams(method, int(n_components)),
+                            sub_progress(progress, 0.4 if steps else 0.0, 1.0), cancel)
             rows = None
             if predicted is not None:
                 try:
@@ -903,7 +910,10 @@ class MeasuredSpectra(QObject):
             fill_table(self.panel.components_table, [[r["component"], f"{r['pearson']:.4f}", f"{r['cosine']:.4f}",
                                                       f"{r['r_factor']:.4f}"] for r in rows or []])
             note = "" if rows is not None else " (no prediction on a common energy range to compare with)"
-            self.panel.status.setText(f"{method.upper()}: {dec.n_components} components" + note +
+            prepared = f" of the pixels after the {len(steps)} Prepare step{'s' * (len(steps) != 1)}" if steps else ""
+            name = self.panel.method.itemText(self.panel.method.findData(method)) or method  # as listed
+            self.panel.status.setText(f"{name}: {dec.n_components} "
+                                      f"{'clusters' if method == 'kmeans' else 'components'}{prepared}" + note +
                                       ("; " + "; ".join(dec.notes) if dec.notes else ""))
             self.decomposed.emit()
 
@@ -937,13 +947,22 @@ class MeasuredSpectra(QObject):
         self.show_pixel(int(np.floor(point.y())), int(np.floor(point.x())))
 
     def show_pixel(self, row: int, col: int) -> Spectrum | None:
-        """Draw one pixel's spectrum (row, col of the map; a line scan is one row)."""
+        """Draw one pixel's spectrum (row, col of the map; a line scan is one row), with the
+        Prepare tab's steps replayed on it."""
+        from amorpha.engine.spectra.prepare import replay, steps_of
+
         shape = self.data.shape
         flat = (int(np.prod(shape[:-1])), shape[-1]) if len(shape) > 1 else (1, shape[0])
         if not (0 <= row < flat[0] and 0 <= col < flat[1]):
             return None
         index = np.unravel_index(row * flat[1] + col, shape)
         spectrum = self.data.spectrum(tuple(int(i) for i in index))
+        steps = steps_of(self.current) if self.current is not None else []
+        if steps:  # on the prepared mean's scale, not the raw counts'
+            try:
+                spectrum = replace(replay(spectrum, steps), label=f"{spectrum.label}, prepared")
+            except ParameterError as exc:
+                spectrum = replace(spectrum, label=f"{spectrum.label} (as read: {exc.reason})")
         self._draw("pixel", spectrum)
         self.panel.mark_pixel(row, col)
         return spectrum

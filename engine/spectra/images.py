@@ -118,6 +118,41 @@ def _pixels(data, window) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
     return energy[mask], values.reshape(-1, values.shape[-1])[:, mask], nav
 
 
+@dataclass(frozen=True)
+class PreparedPixels:
+    """Every pixel's spectrum after the same preparation steps, on their common energy axis."""
+
+    energy: np.ndarray
+    data: np.ndarray
+
+
+def prepared_pixels(data, steps, progress=None, cancel=None) -> PreparedPixels:
+    """The pixels of ``data`` (a SpectrumData) with ``steps`` (the Prepare tab's, made on their
+    mean) replayed on each: a background fitted per pixel in the same window, the same shift.
+    A decomposition of the raw counts sat on the power law, so its components compared with the
+    predicted edge meant nothing (Pearson 0.04-0.48 on a DM4 map). Raises ParameterError naming
+    the first pixel a step cannot be made on."""
+    from .prepare import replay
+
+    values = np.asarray(data.data, dtype=np.float64)
+    nav = values.shape[:-1]
+    flat = values.reshape(-1, values.shape[-1])
+    out, energy = None, None
+    for k, row in enumerate(flat):
+        if k % 64 == 0:
+            check_cancel(cancel)
+            report(progress, k / len(flat), f"preparing pixel {k + 1} of {len(flat)}")
+        try:
+            spectrum = replay(Spectrum(data.energy, row), steps)
+        except ParameterError as exc:
+            pixel = tuple(int(i) for i in np.unravel_index(k, nav))
+            raise ParameterError(exc.parameter, f"pixel {pixel}: {exc.reason}") from None
+        if out is None:
+            energy, out = spectrum.energy, np.empty((len(flat), len(spectrum.energy)))
+        out[k] = spectrum.intensity
+    return PreparedPixels(np.asarray(energy), out.reshape(*nav, -1))
+
+
 def decompose(data, params: DecompositionParams = DecompositionParams(), progress=None,
               cancel=None) -> Decomposition:
     """Decompose the pixels of ``data`` (a SpectrumData or anything with ``energy`` and ``data``)."""

@@ -257,6 +257,31 @@ def test_line_scan_maps_and_pixel_spectra(qtbot, empty_window):
     np.testing.assert_array_equal(panel.image_item.image[0], (m.decomposition.labels == 0).astype(float))
 
 
+def test_a_line_scan_is_decomposed_and_shown_as_prepared(qtbot, empty_window):
+    """Two phases on a power-law background that varies along the scan: after Subtract
+    background the decomposition works on every pixel with its own background fitted in the
+    same window (it used the raw counts, so its clusters followed the background and compared
+    with the predicted edge as noise), and a clicked pixel is drawn prepared too."""
+    window = empty_window
+    e = np.linspace(400.0, 600.0, 800)
+    phase = np.repeat([0, 1], [30, 20])
+    edges = np.array([gauss(e, 535.0, 3.0), gauss(e, 545.0, 3.0)])[phase] * 3000
+    thickness = np.linspace(0.5, 2.0, 50)[:, None]  # the background grows along the scan, across phases
+    counts = np.random.default_rng(3).poisson(thickness * A_TRUE * e ** -R_TRUE + edges).astype(float)
+    m = window.measured
+    m.set_data(SpectrumData(e, counts, title="line scan on a background"))
+    window.spectrum_panel.add_spectrum(Spectrum(e, gauss(e, 545.0, 3.0), label="predicted"), "predicted")
+    with qtbot.waitSignal(m.changed, timeout=10000):
+        m.apply_step("powerlaw_background", {"window": (440.0, 520.0), "zero_fill": True})
+    with qtbot.waitSignal(m.decomposed, timeout=30000):
+        window.measured_panel.decompose_requested.emit("kmeans", 2)
+    assert list(m.decomposition.labels) == [0] * 30 + [1] * 20  # the phases, not the thickness
+    assert "k-means: 2 clusters of the pixels after the 1 Prepare step" in window.measured_panel.status.text()
+    assert float(window.measured_panel.components_table.item(1, 1).text()) > 0.99  # the 545 eV phase
+    pixel = m.show_pixel(0, 45)
+    assert pixel.label.endswith(", prepared") and abs(pixel.intensity[(e > 450) & (e < 510)].mean()) < 30
+
+
 def test_shared_dm4_spectrum_image_in_the_window(qtbot, empty_window, shared_data):
     window = empty_window
     m = opened(qtbot, window, shared_data / "eels/rosettasciio/EELS_SI.dm4")
