@@ -444,7 +444,10 @@ class MeasuredPanel(QWidget):
         fill_table(self.fractions, [[lab, f"{f:.3f}", "" if np.isnan(s) else f"{s:.3f}",
                                      f"{own[lab]:.3f}" if lab in own else ""]
                                     for lab, f, s in zip(fit.labels, fit.fractions, std)])
-        self.fit_quality.setText(f"R² {fit.r2:.4f}, R-factor {fit.r_factor:.4f}, reduced χ² {fit.reduced_chi2:.3g} "
+        # the residual's RMS, in the spectrum's units: a χ² needs the noise per point, which the
+        # window does not know once a background is subtracted (it showed "reduced χ² 5.4e+04")
+        rms = float(np.sqrt(fit.rss / fit.dof)) if fit.dof > 0 else float("nan")
+        self.fit_quality.setText(f"R² {fit.r2:.4f}, R-factor {fit.r_factor:.4f}, RMS residual {rms:.3g} "
                                  f"{span_text(fit.window, window)} ({len(fit.energy)} points)")
 
     def clear_results(self) -> None:

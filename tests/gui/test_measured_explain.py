@@ -3,6 +3,7 @@ one (in counts), fitted with the model's Si site classes returns the builder's S
 fractions (its per-atom ``oxidation`` array) within 0.05; classes merged for too few sites are
 named in the panel and in the fit report; the prediction is drawn scaled to the measured counts."""
 import csv
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -84,3 +85,37 @@ def test_prediction_is_drawn_scaled_to_the_measured_counts(explained):
     plot.remove_group("measured")  # without a measured spectrum the prediction is drawn as it is
     assert plot.factor(predicted) == 1.0
     np.testing.assert_allclose(item.getData()[1], predicted.intensity)
+
+
+def test_the_readme_measured_spectrum_gives_back_what_was_put_in(qtbot, empty_window, tmp_path):
+    """packaging/synthetic_measured.py (the README's Measured screenshot): the a-SiO prediction at
+    the 1839 eV Si K onset, 1.5 eV higher, on A·E^-3 with Poisson noise. Opened as `--measured`
+    does, beside a-SiO: the background's r, the shift and the model's own oxidation fractions
+    come back."""
+    import runpy
+    import sys
+
+    from amorpha.engine.spectra.prepare import steps_of
+    from amorpha.gui.app import _open_measured
+
+    path = tmp_path / "synthetic.msa"
+    argv, sys.argv = sys.argv, ["synthetic_measured.py", str(path)]
+    try:
+        with pytest.raises(SystemExit) as done:
+            runpy.run_path(str(Path(__file__).parents[2] / "packaging" / "synthetic_measured.py"), run_name="__main__")
+    finally:
+        sys.argv = argv
+    assert done.value.code == 0
+    window = empty_window
+    atoms = read(resource_path("examples") / "a-SiO.extxyz")
+    _open_measured(window, str(path))
+    with qtbot.waitSignal(window.measured.fitted, timeout=180000):
+        window.prediction.load_default()
+        window.set_model(atoms, "a-SiO.extxyz")
+    m = window.measured
+    (step,) = steps_of(m.current)
+    assert step.info["r"] == pytest.approx(3.0, abs=0.1)
+    assert m.aligned.meta["shift_ev"] == pytest.approx(1.5, abs=0.1)
+    own = m.explanation.classes.fractions
+    np.testing.assert_allclose(m.fit.fractions, own, atol=0.02)
+    assert m.fit.r2 > 0.99
