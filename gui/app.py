@@ -49,8 +49,9 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
                         help="bring this panel to the front")
     parser.add_argument(
         "--measured", metavar="FILE",
-        help="open a measured spectrum (Measured panel) and, once the model's spectrum is predicted, "
-             "explain it by the model's Si site classes and show the fit",
+        help="open a measured spectrum (Measured panel), subtract its background and, once the "
+             "model's spectrum of its edge is predicted, explain it by the model's site classes "
+             "(Si by oxidation state, O by coordination) and show the fit",
     )
     parser.add_argument(
         "--gb-search", action="store_true",

@@ -722,8 +722,11 @@ class MeasuredSpectra(QObject):
             out = []
             for i, path in enumerate(paths):
                 part = sub_progress(progress, i / len(paths), (i + 1) / len(paths))
-                atoms = open_structure(path, cancel=cancel)[0]
-                sites = model.predict_structure(atoms, progress=part, cancel=cancel)
+                atoms = open_structure(path, cancel=cancel)[0]  # a ReadError names the file itself
+                try:
+                    sites = model.predict_structure(atoms, progress=part, cancel=cancel)
+                except (ModelMismatchError, ParameterError) as exc:  # which of the files chosen
+                    raise ModelMismatchError(f"{Path(path).name}: {exc}") from None
                 far = outside_note(sites.distance, model.element)  # a candidate the model cannot judge
                 out.append((model.average(sites, Path(path).stem), far))
             return out

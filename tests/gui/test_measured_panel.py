@@ -319,6 +319,12 @@ def test_candidate_models_through_the_surrogate(qtbot, empty_window):
     assert m.fit.fractions == pytest.approx([0.3, 0.7], abs=0.02)
     assert [r.name for r in m.ranked] == ["alpha-quartz", "a-Si"]  # the larger share fits better alone
     assert "Each model alone" in window.measured_panel.fit_quality.text()
+    # a candidate the model cannot predict is named among the files chosen; nothing is changed
+    copper = str(resource_path("examples") / "Cu-sigma5-310.extxyz")
+    with qtbot.waitSignal(window.error_shown, timeout=60000) as said:
+        m.add_models([files[0], copper])
+    assert "Cu-sigma5-310.extxyz: this model predicts Si K spectra" in said.args[0]
+    assert [c.label for c in m.components] == ["a-Si", "alpha-quartz"]
 
 
 def _line_scan_hspy(path, e, data):
