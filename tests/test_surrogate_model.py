@@ -225,7 +225,7 @@ def test_damaged_or_future_model_files_give_a_clear_error(tmp_path):
         SpectrumModel.load(bad)
     x, y = data(20)
     path = tmp_path / "m.amodel"
-    SpectrumModel.train(x, y, {}, SurrogateParams(regressor="ridge")).save(path)
+    SpectrumModel.train(x, y, SOAP, SurrogateParams(regressor="ridge")).save(path)
     with pytest.raises(ReadError, match="newer Amorpha"):
         SpectrumModel.load(rewrite(path, tmp_path / "future.amodel", {"version": 99}))
     for damaged in ({"ev": "high"}, {"from": "a peak"}, {"ev": float("nan"), "from": "a peak"}):
@@ -238,6 +238,87 @@ def test_damaged_or_future_model_files_give_a_clear_error(tmp_path):
             SpectrumModel.load(rewrite(path, tmp_path / "descriptor.amodel", {"descriptor": damaged}))
     with pytest.raises(ReadError, match="damaged.*element and edge"):
         SpectrumModel.load(rewrite(path, tmp_path / "element.amodel", {"element": [14]}))
+
+
+@pytest.fixture(scope="module")
+def saved_model(tmp_path_factory):
+    """A small real model file, as the project writes it, with the metrics a trained one carries:
+    the one the damaged copies below are edited from."""
+    x, y = data(20)
+    model = SpectrumModel.train(x, y, SOAP, SurrogateParams(regressor="ridge"))
+    model.metrics = {"r2": 0.9, "cosine_mean": 0.98, "peak_error_ev": 0.5, "n": 20, "measured_on": "a test",
+                     "learning_curve": {"calls": [10, 20], "rmse": [0.05, 0.03]},
+                     "calculator": {"calculator": "xtb", "cluster_radius": 5.0, "core_hole": True}}
+    path = tmp_path_factory.mktemp("model") / "m.amodel"
+    model.save(path)
+    return path
+
+
+def edited(path, out, edit):
+    """A copy of the model file ``path`` at ``out`` with its meta changed in place by ``edit``."""
+    with zipfile.ZipFile(path) as zf:
+        meta = json.loads(zf.read("meta.json"))
+    edit(meta)
+    return rewrite(path, out, meta)
+
+
+@pytest.mark.parametrize("edit, reason", [
+    (lambda m: m.update(metrics=[1, 2]), "metrics: a table of named scores, got list"),
+    (lambda m: m["metrics"].update(learning_curve="oops"), "metrics.learning_curve"),
+    (lambda m: m["metrics"].update(learning_curve={"foo": 1}), "metrics.learning_curve"),
+    (lambda m: m["metrics"].update(learning_curve={"calls": [10], "rmse": [0.1, 0.2]}), "metrics.learning_curve"),
+    (lambda m: m["metrics"].update(learning_curve={"calls": ["ten"], "rmse": [0.1]}), "metrics.learning_curve"),
+    (lambda m: m["metrics"].update(calculator=[5.0]), "metrics.calculator"),
+    (lambda m: m["metrics"]["calculator"].update(cluster_radius="big"), "metrics.calculator.*cluster_radius"),
+    (lambda m: m["metrics"]["calculator"].update(cluster_radius=-5.0), "metrics.calculator.*cluster_radius"),
+    (lambda m: m["metrics"].update(cosine_mean="high"), "metrics.cosine_mean"),
+    (lambda m: m["metrics"].pop("peak_error_ev"), "metrics.peak_error_ev"),
+    (lambda m: m["metrics"].update(measured_on=5), "metrics.measured_on"),
+    (lambda m: m["metrics"].update(descriptor_cv=3), "metrics.descriptor_cv"),
+])
+def test_metrics_the_window_reads_are_checked_when_read(tmp_path, saved_model, edit, reason):
+    """The window reads these metrics on the GUI thread (the summary, the stored learning curve,
+    the calculator settings new xTB runs take): an edited one of the wrong type was accepted, then
+    raised TypeError or AttributeError there. Refused when read, naming the key."""
+    with pytest.raises(ReadError, match=f"damaged \\({reason}"):
+        SpectrumModel.load(edited(saved_model, tmp_path / "bad.amodel", edit))
+
+
+def test_the_saved_metrics_are_read_as_the_window_uses_them(saved_model):
+    """The checks refuse only what the window cannot use: what a trained model saves reads back."""
+    from amorpha.engine.surrogate.active import LearningCurve
+
+    model = SpectrumModel.load(saved_model)
+    assert LearningCurve("stored", **model.metrics["learning_curve"]).calls_to_reach(0.04) == 20
+    assert model.metrics["calculator"]["cluster_radius"] == 5.0
+
+
+@pytest.mark.parametrize("descriptor, reason", [
+    ({**SOAP, "r_cut": 1e6}, "r_cut: must be a number greater than 1 Å and at most 20 Å, got 1000000.0"),
+    ({"kind": "grouped", "element": "O", "inner": {**SOAP, "r_cut": 1e6}}, "r_cut: .*at most 20 Å"),
+    ({"kind": "grouped", "element": "O", "cutoffs": [["O", "Si", 1e6]], "inner": SOAP},
+     "cutoffs: O–Si cutoff must be from 0 to 20 Å"),
+    ({"kind": "nonsense"}, "kind: unknown descriptor kind 'nonsense'; known: soap, acsf, local, wacsf, grouped"),
+    ({}, "kind: unknown descriptor kind None"),
+])
+def test_descriptor_settings_are_read_through_the_settings_checks(tmp_path, saved_model, descriptor, reason):
+    """A model's descriptor settings get the checks a user's settings get (a 1e6 Å cutoff, of SOAP
+    or of the grouping's bonds, loaded, then asked for 1.25 PiB when predicting; an unknown kind was
+    refused for an unrelated reason)."""
+    with pytest.raises(ReadError, match=f"damaged \\({reason}"):
+        SpectrumModel.load(edited(saved_model, tmp_path / "bad.amodel", lambda m: m.update(descriptor=descriptor)))
+    with pytest.raises(ParameterError, match="r_cut"):  # the same bound on a user's SOAP settings
+        SoapParams(species=("O", "Si"), r_cut=25.0).validate()
+
+
+@pytest.mark.parametrize("element, reason", [("Xx", "'Xx' is not a chemical element"),
+                                             ("X", "'X' is not a chemical element"),
+                                             ("", "'' is not a chemical element")])
+def test_a_model_for_no_element_is_refused(tmp_path, saved_model, element, reason):
+    """A model whose element is no element predicted nothing and said the structure lacks it."""
+    with pytest.raises(ReadError, match=f"damaged \\(element: {reason}"):
+        SpectrumModel.load(edited(saved_model, tmp_path / "bad.amodel", lambda m: m.update(element=element)))
+    assert SpectrumModel.load(edited(saved_model, tmp_path / "si.amodel", lambda m: m.update(element="si"))).element == "Si"
 
 
 def test_a_tie_is_kept_only_by_an_untied_model_of_the_same_edge_and_calculator():

@@ -70,7 +70,7 @@ class AcsfParams:
 
     def validate(self) -> None:
         S.check_species(self.species)
-        S.check_positive(self.r_cut, "r_cut", " Å")
+        S.check_positive(self.r_cut, "r_cut", " Å", maximum=S.MAX_CUTOFF)
         require(isinstance(self.periodic, (bool, np.bool_)), "periodic", "must be True or False")
         _check_table(self.g2_params, "g2_params", ("eta", "Rs"))
         _check_table(self.g4_params, "g4_params", ("eta", "zeta", "lambda"))

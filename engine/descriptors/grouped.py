@@ -59,6 +59,7 @@ class GroupedParams:
                 "the descriptor inside a grouped one (SOAP, ACSF, ...), not another grouped one")
         _kind_of(self.inner)
         self.inner.validate()
+        S.check_cutoffs(self.cutoffs)
         require(isinstance(self.element, str), "element",
                 f"an element symbol, or '' to count every bonded neighbour, got {self.element!r}")
 

@@ -64,9 +64,7 @@ class LocalFeatureParams:
         object.__setattr__(self, "elements", S.normalise_species(self.elements))
 
     def validate(self) -> None:
-        for a, b, v in self.cutoffs:
-            require(v is None or (math.isfinite(v) and v >= 0), "cutoffs",
-                    f"{a}–{b} cutoff must be ≥ 0 Å (0 switches the pair off), got {v}")
+        S.check_cutoffs(self.cutoffs)
         if self.elements:
             S.check_species(self.elements, "elements")
         require(isinstance(self.rings, (bool, np.bool_)), "rings", "must be True or False")

@@ -20,6 +20,11 @@ from ..tasks import CancelFn, ProgressFn, chunked, sub_progress
 
 #: Seconds of kernel work aimed at between two cancel checks (the brief allows 0.5 s).
 CHUNK_SECONDS = 0.05
+#: Å; the largest cutoff a descriptor takes. Nothing in the app reaches past 12 Å (the largest xTB
+#: cluster, whose radius a spectrum model's SOAP cutoff follows; the diffusion surrogates' cutoff),
+#: and site spectra and atomic energies are local; a 20 Å sphere already holds ~2500 neighbours
+#: in an oxide. Without a bound an edited model file's 1e6 Å asked for petabytes when predicting.
+MAX_CUTOFF = 20.0
 
 
 # --------------------------------------------------------------------------- parameters
@@ -66,6 +71,13 @@ def normalise_cutoffs(cutoffs) -> tuple:
                                                                                 number(kv[0][1]))))
 
 
+def check_cutoffs(cutoffs) -> None:
+    """Bond cutoff overrides (:func:`normalise_cutoffs`' triples): 0 to :data:`MAX_CUTOFF` Å each."""
+    for a, b, v in cutoffs:
+        require(v is None or (math.isfinite(v) and 0 <= v <= MAX_CUTOFF), "cutoffs",
+                f"{a}–{b} cutoff must be from 0 to {MAX_CUTOFF:g} Å (0 switches the pair off), got {v}")
+
+
 def check_species(species: Sequence, parameter: str = "species") -> np.ndarray:
     """Atomic numbers of ``species`` sorted ascending (the feature order); raises on problems."""
     require(len(species) > 0, parameter, "list at least one element, e.g. ('Si', 'O')")
@@ -75,10 +87,12 @@ def check_species(species: Sequence, parameter: str = "species") -> np.ndarray:
     return np.array(sorted(numbers), dtype=np.int64)
 
 
-def check_positive(value, parameter: str, unit: str = "", minimum: float = 0.0) -> None:
+def check_positive(value, parameter: str, unit: str = "", minimum: float = 0.0,
+                   maximum: float = math.inf) -> None:
     ok = isinstance(value, (int, float, np.integer, np.floating)) and math.isfinite(float(value))
-    require(ok and float(value) > minimum, parameter,
-            f"must be a number greater than {minimum:g}{unit}, got {value!r}")
+    most = f" and at most {maximum:g}{unit}" if maximum < math.inf else ""
+    require(ok and minimum < float(value) <= maximum, parameter,
+            f"must be a number greater than {minimum:g}{unit}{most}, got {value!r}")
 
 
 def check_int(value, parameter: str, lo: int, hi: Optional[int] = None) -> None:

@@ -74,7 +74,7 @@ class SoapParams:
 
     def validate(self) -> None:
         S.check_species(self.species)
-        S.check_positive(self.r_cut, "r_cut", " Å", minimum=1.0)
+        S.check_positive(self.r_cut, "r_cut", " Å", minimum=1.0, maximum=S.MAX_CUTOFF)
         S.check_int(self.n_max, "n_max", 1, 64)
         S.check_int(self.l_max, "l_max", 0, 20)
         S.check_positive(self.sigma, "sigma", " Å")

@@ -45,7 +45,7 @@ class WacsfParams:
     periodic: bool = True
 
     def validate(self) -> None:
-        S.check_positive(self.r_max, "r_max", " Å", minimum=1.0)
+        S.check_positive(self.r_max, "r_max", " Å", minimum=1.0, maximum=S.MAX_CUTOFF)
         require(isinstance(self.r_min, (int, float)) and 0 <= self.r_min < self.r_max - 1.5, "r_min",
                 f"must be ≥ 0 Å and at least 1.5 Å below r_max ({self.r_max} Å)")
         S.check_int(self.n_g2, "n_g2", 0, 256)

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from amorpha.engine.errors import ReadError, require
+from amorpha.engine.errors import ParameterError, ReadError, require
 from amorpha.engine.model_zip import check_fitted, read_fitted_zip, restore_fitted, write_fitted_zip
 from amorpha.engine.spectra.spectrum import SiteSpectra, Spectrum, check_grid
 from amorpha.engine.surrogate.metrics import spectrum_metrics
@@ -181,6 +181,39 @@ def _white_noise(kernel) -> float:
             return float(k.noise_level)
         parts.extend(getattr(k, name) for name in ("k1", "k2") if hasattr(k, name))
     return 0.0
+
+
+def _check_metrics(metrics) -> dict:
+    """``metrics`` read from a model file, refused (:class:`ParameterError` naming the key) unless
+    each entry the window reads has the type it is read as: the window reads them on the GUI
+    thread (the summary, the stored learning curve, the calculator settings new xTB runs take),
+    where an edited one was an uncaught TypeError or AttributeError."""
+    from .xtb import XtbParams
+
+    def numbers(values) -> bool:
+        return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+
+    require(isinstance(metrics, dict), "metrics", f"a table of named scores, got {type(metrics).__name__}")
+    if "r2" in metrics:  # the summary shows the three together
+        for key in ("r2", "cosine_mean", "peak_error_ev"):
+            require(numbers([metrics.get(key)]), f"metrics.{key}", f"a number, got {metrics.get(key)!r}")
+    for key, kind in (("measured_on", str), ("descriptor_cv", dict)):
+        require(isinstance(metrics.get(key, kind()), kind), f"metrics.{key}",
+                f"a {kind.__name__}, got {metrics.get(key)!r}")
+    curve = metrics.get("learning_curve")  # the window draws LearningCurve("stored", **curve)
+    require(curve is None or (isinstance(curve, dict) and sorted(curve) == ["calls", "rmse"]
+                              and all(isinstance(v, list) and numbers(v) for v in curve.values())
+                              and len(curve["calls"]) == len(curve["rmse"])),
+            "metrics.learning_curve", "two lists of numbers of the same length, 'calls' and 'rmse'")
+    calculator = metrics.get("calculator")
+    require(calculator is None or isinstance(calculator, dict), "metrics.calculator",
+            f"the reference calculator's settings, got {calculator!r}")
+    if calculator and "cluster_radius" in calculator:  # xTB's, which the window runs again
+        try:
+            XtbParams.from_dict(calculator).validate()
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise ParameterError("metrics.calculator", str(exc)) from None
+    return metrics
 
 
 @dataclass
@@ -502,18 +535,19 @@ class SpectrumModel:
         if int(meta.get("version", 0)) > MODEL_VERSION:
             raise ReadError(path, None, f"made by a newer Amorpha (model version {meta['version']}, "
                                         f"this one reads up to {MODEL_VERSION})")
-        from amorpha.engine.descriptors import KINDS, params_from_dict
+        from amorpha.engine.descriptors import params_from_dict
+        from amorpha.engine.descriptors.settings import as_symbol
 
         try:
-            if meta["descriptor"].get("kind") in KINDS:  # damaged settings refused here, not when predicting
-                params_from_dict(meta["descriptor"]).validate()
+            # the checks a user's settings get (an unknown kind named): refused here, not when predicting
+            params_from_dict(meta["descriptor"]).validate()
             energy, _ = check_grid(meta["energy"], None, "model energy grid")
             require(all(isinstance(meta.get(k, ""), str) for k in ("element", "edge")), "element and edge",
                     f"names, got {meta.get('element')!r} and {meta.get('edge')!r}")
             model = cls(SurrogateParams.from_dict(meta["params"]).validate(), meta["descriptor"], energy,
-                        meta.get("element", ""), meta.get("edge", ""), meta.get("reference", ""),
-                        meta.get("metrics", {}), int(meta.get("n_train", 0)), meta.get("onset_at"),
-                        str(meta.get("axis", "")))
+                        as_symbol(meta.get("element", ""), "element"), meta.get("edge", ""),
+                        meta.get("reference", ""), _check_metrics(meta.get("metrics", {})),
+                        int(meta.get("n_train", 0)), meta.get("onset_at"), str(meta.get("axis", "")))
             if model.onset_at is not None:  # a damaged calibration is refused here, not when placing
                 model.onset_at = {"ev": float(model.onset_at["ev"]), "from": str(model.onset_at["from"])}
                 require(np.isfinite(model.onset_at["ev"]), "onset_at", "a finite energy in eV")
