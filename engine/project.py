@@ -16,7 +16,8 @@ Arrays are stored as ``.npy`` (exact: the extxyz text keeps only 8 decimals); ev
 JSON in ``project.json``, where a small tag scheme keeps tuples, numpy scalars, non-string dict keys,
 arrays and nested ``Atoms`` exact (see :func:`_Encoder.encode`). ``project.json`` ends with a
 manifest of every member (size, and dtype and shape of each array) which the loader checks, so a
-damaged or edited file fails with a message naming the member instead of giving wrong numbers.
+damaged or edited file fails with a message naming the member instead of giving wrong numbers;
+each structure read must also pass the check a structure file gets (:func:`_check_usable`).
 
 Saving goes through :func:`amorpha.engine.atomic.atomic_write`: the archive is written to a
 temporary file ``.<name>.XXXXXXXX.tmp`` beside the target and renamed over it only when complete,
@@ -360,7 +361,24 @@ class _Decoder:
             atoms.set_constraint(constraints)
         if d.get("calc"):
             atoms.calc = SinglePointCalculator(atoms, **self.decode(d["calc"]))
+        _check_usable(atoms, d)
         return atoms
+
+
+def _check_usable(atoms: Atoms, d: dict) -> None:
+    """Refuse a structure whose arrays have the right shapes but values no model can have (an
+    atomic number no element has, a NaN coordinate, a NaN or flat cell): the window would show it
+    and fail later, with the damaged model already in place. The check is
+    :func:`~amorpha.engine.io.validate_atoms`, the one every structure file gets; an empty
+    structure stays a valid project entry (a file of no atoms is refused by that check).
+    """
+    from .io import StructureReadError, validate_atoms
+
+    if len(atoms):
+        try:
+            validate_atoms(atoms)
+        except StructureReadError as exc:
+            raise _Damaged(d["cell"].rpartition("/")[0], f"is not a usable structure: {exc.reason}") from None
 
 
 def _hashable(key):

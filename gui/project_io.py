@@ -19,6 +19,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from amorpha.engine.order.rings import RingResult
 from amorpha.engine.project import PROJECT_EXTENSION, PROJECT_FILTER, AnalysisResult, Project, load_project, save_project
 from amorpha.engine.spectra.features import FEATURES
 
@@ -26,6 +27,8 @@ from amorpha.engine.spectra.features import FEATURES
 AUTOSAVE_INTERVAL_S = float(os.environ.get("AMORPHA_AUTOSAVE_SECONDS", 180))
 MODEL_KEY = "model"
 MEASURED_KEY = "measured spectrum"  # the Measured panel's file, steps and low loss (results)
+RINGS_KEY = "rings"
+RING_KIND = f"{RingResult.__module__}:{RingResult.__qualname__}"  # as AnalysisResult.from_dataclass names it
 
 
 def _cutoffs(entries) -> dict | None:
@@ -40,6 +43,87 @@ def _cutoffs(entries) -> dict | None:
                 and isinstance(entry[2], (int, float)) and 0.0 <= entry[2] <= 10.0)
 
     return {tuple(sorted(entry[:2])): float(entry[2]) for entry in entries if valid(entry)}
+
+
+def _shown(value, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_text(value) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _strings(value) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _trajectory_ok(t) -> bool:
+    """The trajectory entry the window attaches again: a file, a frame inside its frames."""
+    return (isinstance(t, dict) and isinstance(t.get("path"), str) and _is_int(t.get("frames"))
+            and _is_int(t.get("frame")) and 0 <= t["frame"] < t["frames"]
+            and (t.get("symbols") is None or _strings(t["symbols"])))
+
+
+#: What each view setting :meth:`ProjectIO.snapshot` writes must be to be restored (``n``: the
+#: model's atoms). A project is a file: a setting that fails is left out, and the user told.
+_VIEW_CHECKS = {
+    "source": lambda v, n: isinstance(v, str),
+    "color_by": lambda v, n: _is_text(v),
+    "selected": lambda v, n: _is_int(v) and -1 <= v < n,
+    "order_values": lambda v, n: _strings(v),
+    "order_shown": lambda v, n: _is_text(v),
+    "ring_size": lambda v, n: v is None or _is_int(v),
+    "rings_selected": lambda v, n: isinstance(v, list) and all(_is_int(r) for r in v),
+    "spectral_feature": lambda v, n: _is_text(v),
+    "trajectory": lambda v, n: _trajectory_ok(v),
+}
+
+
+def _checked_view(view, n_atoms: int) -> tuple[dict, list[str]]:
+    """The view settings that fit a model of ``n_atoms``, and a note for each one left out."""
+    if not isinstance(view, dict):
+        return {}, [f"the view settings (a {type(view).__name__}, not a table of settings)"]
+    bad = [key for key, ok in _VIEW_CHECKS.items() if key in view and not ok(view[key], n_atoms)]
+    notes = [f"the view setting {key!r} ({_shown(view[key])})" for key in bad]
+    return {k: v for k, v in view.items() if k not in bad}, notes
+
+
+def _ring_problem(entry: AnalysisResult, n_atoms: int) -> str | None:
+    """Why a saved ring search cannot be shown on a model of ``n_atoms`` (None when it can)."""
+    if entry.kind != RING_KIND:
+        return f"its kind is {entry.kind!r}, not a ring search"
+    try:
+        return entry.to_dataclass(RingResult).problem(n_atoms)
+    except TypeError as exc:  # fields missing or unknown
+        return f"its fields do not fit ({exc})"
+
+
+def _model_of(project: Project):
+    """The structure the window shows: the one saved as the model, else the first."""
+    atoms = project.structures.get(MODEL_KEY)
+    return atoms if atoms is not None else next(iter(project.structures.values()), None)
+
+
+def _read_project(path: str, progress=None, cancel=None) -> tuple[Project, list[str]]:
+    """Read a project (in the background) and check what the window takes from it against its
+    model, before anything on screen changes: a damaged ring search or view setting is left out,
+    with a note for the user (the model is fine, so the project still opens)."""
+    project = load_project(path, progress, cancel)
+    atoms = _model_of(project)
+    if atoms is None:
+        return project, []
+    project.view, notes = _checked_view(project.view, len(atoms))
+    rings = project.results.get(RINGS_KEY)
+    problem = _ring_problem(rings, len(atoms)) if rings is not None else None
+    if problem:
+        del project.results[RINGS_KEY]
+        notes.append(f"the ring search ({problem})")
+    return project, notes
 
 
 def _snapshot_atoms(atoms):
@@ -88,7 +172,7 @@ class ProjectIO(QObject):
         if w.prediction.model is not None:
             project.models["surrogate"] = w.prediction.model
         if w.rings_panel.result is not None:
-            project.results["rings"] = AnalysisResult.from_dataclass(w.rings_panel.result, MODEL_KEY)
+            project.results[RINGS_KEY] = AnalysisResult.from_dataclass(w.rings_panel.result, MODEL_KEY)
         measured = w.measured.state()
         if measured is not None:
             project.results[MEASURED_KEY] = measured
@@ -112,10 +196,11 @@ class ProjectIO(QObject):
                                           "symbols": list(traj.symbols) if traj.symbols else None}
         return project
 
-    def restore(self, project: Project, path: str) -> None:
-        """Show a loaded project: the model first, then everything that belongs to it."""
+    def restore(self, project: Project, path: str, notes: list[str] = ()) -> None:
+        """Show a project read by :func:`_read_project`: the model first, then everything that
+        belongs to it; ``notes`` (what was left out) are said in a dialog once it is shown."""
         w = self.window
-        atoms = project.structures.get(MODEL_KEY) or next(iter(project.structures.values()), None)
+        atoms = _model_of(project)
         if atoms is None:
             w.show_error("Open project", f"{os.path.basename(path)} holds no model.")
             return
@@ -130,8 +215,8 @@ class ProjectIO(QObject):
                     w.spectrum_panel.add_spectrum(spectrum, group)
             if measured is not None:
                 self._restore_measured(measured, path)
-            if "rings" in project.results:
-                w.rings_panel.show_result(project.results["rings"].to_dataclass())
+            if RINGS_KEY in project.results:
+                w.rings_panel.show_result(project.results[RINGS_KEY].to_dataclass(RingResult))
                 self._restore_ring_highlight(view)
             for name in view.get("order_values", []):
                 if name in w.atoms.arrays:
@@ -143,9 +228,12 @@ class ProjectIO(QObject):
             if view.get("selected", -1) >= 0:
                 w.select_atom(int(view["selected"]))
             trajectory = view.get("trajectory")  # after the bonds: their status message would hide its
-            if isinstance(trajectory, dict) and {"path", "frame", "frames"} <= set(trajectory):
+            if trajectory is not None:  # checked by _checked_view
                 w.attach_trajectory(str(trajectory["path"]), int(trajectory["frame"]),
                                     int(trajectory["frames"]), trajectory.get("symbols"))
+            if notes:
+                w.show_error("Open project", f"Parts of {os.path.basename(path)} are damaged and were left out:\n\n"
+                             + "\n".join(f"• {note}" for note in notes) + "\n\nEverything else was opened.")
             self.restored.emit(path)
 
         w.model_ready.connect(after_model)
@@ -217,12 +305,13 @@ class ProjectIO(QObject):
             self.open(path)
 
     def open(self, path: str):
-        def done(project):
+        def done(read):
+            project, notes = read
             self.path = path
-            self.restore(project, path)
+            self.restore(project, path, notes)
 
         return self.window.runner.submit(f"Opening project {os.path.basename(path)}",
-                                         lambda progress, cancel: load_project(path, progress, cancel),
+                                         lambda progress, cancel: _read_project(path, progress, cancel),
                                          done, self.window._task_error("Opening the project"))
 
     # -- autosave and recovery --------------------------------------------------------------

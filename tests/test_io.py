@@ -530,3 +530,14 @@ def test_a_cell_packed_beyond_any_solid_is_refused(tmp_path):
     assert "111 atoms/Å³, more than five times the densest solid" in _bad(path).reason
     write_extxyz(alpha_quartz((2, 2, 2)), path)
     assert len(open_structure(path).read(0)) == 72
+
+
+def test_an_atomic_number_no_element_has_is_refused(tmp_path):
+    """LAMMPS types beyond 118 (or a damaged file) became numbers the viewer's colour table
+    indexes past its end; the check every reader (and every project) applies names the atom."""
+    from amorpha.engine.io import validate_atoms
+
+    atoms = Atoms(numbers=[14, 200, 8], positions=np.eye(3))
+    with pytest.raises(StructureReadError, match="atom 1 has the atomic number 200, which no element has"):
+        validate_atoms(atoms, tmp_path / "x.xyz")
+    validate_atoms(Atoms("XSiO", positions=np.eye(3)))  # ASE's "X" (0) is a placeholder an xyz may hold

@@ -25,6 +25,7 @@ from amorpha.engine.order.rings import RingParams, RingResult, compute_rings
 from amorpha.engine.project import (PROJECT_EXTENSION, PROJECT_FILTER, AnalysisResult, Project, load_project,
                                     looks_like_project, peek_project, save_project)
 from amorpha.engine.spectra.spectrum import SiteSpectra, Spectrum
+from amorpha.engine.descriptors import SoapParams
 from amorpha.engine.surrogate.model import SpectrumModel, SurrogateParams
 from amorpha.engine.tasks import Cancelled
 
@@ -74,7 +75,7 @@ def rings():
 @pytest.fixture(scope="module")
 def model():
     x, y = small_training_set()
-    return SpectrumModel.train(x, y, {"kind": "test", "r_cut": 5.0}, SurrogateParams(regressor="gp"),
+    return SpectrumModel.train(x, y, SoapParams(species=("O", "Si")).to_dict(), SurrogateParams(regressor="gp"),
                                reference="synthetic")
 
 
@@ -405,6 +406,44 @@ def test_damaged_files_give_a_clear_read_error(tmp_path, good_file, kind):
     assert message in str(err.value), str(err.value)
     assert bad.read_bytes() == before and bad.stat().st_mtime_ns == mtime
     assert sorted(os.listdir(tmp_path)) == ["bad.amorpha", "good.amorpha"]
+
+
+def edit_array(member, edit):
+    """Change a member's values in place, its shape and dtype kept: the manifest still fits, only a
+    check of the values can see it."""
+    def change(members):
+        array = np.load(io.BytesIO(members[member])).copy()
+        edit(array)
+        members[member] = npy_bytes(array)
+    return change
+
+
+QUARTZ = "structures/000-quartz/"
+#: values no model can have, each with what the error must say (which member, what is wrong)
+BAD_VALUES = {
+    "no such element": (QUARTZ + "arrays/numbers.npy", lambda a: a.put(1, 999),
+                        "structures/000-quartz is not a usable structure: atom 1 has the atomic number 999, "
+                        "which no element has"),
+    "negative element": (QUARTZ + "arrays/numbers.npy", lambda a: a.put(2, -3), "atom 2 has the atomic number -3"),
+    "NaN position": (QUARTZ + "arrays/positions.npy", lambda a: a.put(15, np.nan),
+                     "structures/000-quartz is not a usable structure: atom 5 (O) has a non-finite coordinate"),
+    "NaN cell": (QUARTZ + "cell.npy", lambda a: a.put(0, np.nan), "the cell holds non-finite numbers"),
+    "zero cell": (QUARTZ + "cell.npy", lambda a: a.fill(0.0), "the cell has zero volume"),
+}
+
+
+@pytest.mark.parametrize("kind", list(BAD_VALUES))
+def test_a_model_a_structure_file_could_not_hold_is_refused(tmp_path, good_file, kind):
+    """Shapes right, values impossible: refused as a structure file would be (the window would
+    otherwise show it and fail later), naming the member; an empty structure is still fine."""
+    member, edit, message = BAD_VALUES[kind]
+    bad = tmp_path / "bad.amorpha"
+    rewrite(good_file, bad, edit_array(member, edit))
+    with pytest.raises(ReadError, match="bad.amorpha: the project is damaged: ") as err:
+        load_project(bad)
+    assert message in str(err.value), str(err.value)
+    save_project(Project(structures={"empty": Atoms()}), tmp_path / "empty.amorpha")
+    assert len(load_project(tmp_path / "empty.amorpha").structures["empty"]) == 0
 
 
 def test_flipped_bits_name_the_member(tmp_path, good_file):

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence, Union
 
 import numpy as np
+import ase.data
 import ase.io
 import ase.io.formats
 from ase import Atoms
@@ -149,6 +150,12 @@ def validate_atoms(atoms: Atoms, path=None, *, first_line: Optional[int] = None)
     """
     if len(atoms) == 0:
         raise StructureReadError(path, None, "the file holds no atoms")
+    numbers = atoms.numbers
+    bad = np.flatnonzero((numbers < 0) | (numbers >= len(ase.data.chemical_symbols)))
+    if bad.size:  # 0 is ASE's "X", which an xyz file may hold
+        i = int(bad[0])
+        raise StructureReadError(path, first_line + i if first_line is not None else None,
+                                 f"atom {i} has the atomic number {numbers[i]}, which no element has")
     pos = atoms.positions
     bad = np.flatnonzero(~np.isfinite(pos).all(axis=1))
     if bad.size:

@@ -119,6 +119,31 @@ class RingResult:
     def n_rings(self) -> int:
         return len(self.sizes)
 
+    def problem(self, n_atoms: int) -> Optional[str]:
+        """Why this result cannot belong to a model of ``n_atoms`` (None when it can): one read
+        from a damaged project would index the model out of its range in the panel and viewer."""
+        wrong = [k for k, kind in _PARAM_TYPES.items() if not isinstance(getattr(self, k), kind)]
+        arrays = {k: getattr(self, k) for k in ("indptr", *(k for keys in _ROWS.values() for k in keys))}
+        wrong += [k for k, a in arrays.items() if not isinstance(a, np.ndarray) or a.ndim == 0 or a.dtype.kind not in
+                  ("iu" if k in _INDEX_ARRAYS else "b" if k == "wraps" else "iuf")]
+        if wrong:
+            shown = repr(getattr(self, wrong[0]))
+            return f"{wrong[0]} is not what a ring search holds ({shown[:60]})"
+        rows = {"rings": len(self.sizes), "ring atoms": len(self.atoms), "sizes": len(self.size_axis),
+                "model atoms": n_atoms}
+        for what, keys in _ROWS.items():
+            for k in keys:
+                if len(arrays[k]) != rows[what]:
+                    return f"{k} has {len(arrays[k])} rows for {rows[what]} {what}"
+        indptr = self.indptr
+        if (self.images.shape[1:] != (3,) or self.net_shift.shape[1:] != (3,) or indptr.shape != (self.n_rings + 1,)
+                or indptr[0] != 0 or indptr[-1] != len(self.atoms) or (np.diff(indptr) < 0).any()):
+            return "its rings do not fit its ring atoms (indptr, images or net_shift)"
+        outside = self.atoms[(self.atoms < 0) | (self.atoms >= n_atoms)]
+        if outside.size:
+            return f"a ring holds atom {int(outside[0])}, but the model has {n_atoms} atoms"
+        return None
+
     @property
     def counted(self) -> np.ndarray:
         """Mask of the rings the statistics use (closed ones, or all with ``include_wrapping``)."""
@@ -177,6 +202,18 @@ class RingResult:
                 for r in range(self.n_rings)
             ],
         }
+
+
+#: The arrays of a RingResult by what their rows are: rings, atoms of the rings (in ring order),
+#: ring sizes of the statistics, atoms of the model (:meth:`RingResult.problem`).
+_ROWS = {"rings": ("sizes", "sizes_counted", "wraps", "net_shift", "roundness", "roughness"),
+         "ring atoms": ("atoms", "images"),
+         "sizes": ("size_axis", "rings_per_cell", "rings_per_node", "p_n", "p_max", "p_min"),
+         "model atoms": ("ring_count", "ring_min_size")}
+_INDEX_ARRAYS = ("indptr", "atoms", "images", "sizes", "sizes_counted", "net_shift", "size_axis", "ring_count",
+                 "ring_min_size")
+_PARAM_TYPES = {"definition": str, "max_size": (int, type(None)), "count_element": (str, type(None)),
+                "include_wrapping": bool, "n_nodes": int, "repeats": tuple}
 
 
 # --------------------------------------------------------------------------- graph
