@@ -541,3 +541,16 @@ def test_an_atomic_number_no_element_has_is_refused(tmp_path):
     with pytest.raises(StructureReadError, match="atom 1 has the atomic number 200, which no element has"):
         validate_atoms(atoms, tmp_path / "x.xyz")
     validate_atoms(Atoms("XSiO", positions=np.eye(3)))  # ASE's "X" (0) is a placeholder an xyz may hold
+
+
+def test_a_readers_own_exception_is_said_in_words(tmp_path):
+    """A LAMMPS data file listing fewer atoms than its header counts ended as "StopIteration", a
+    CIF with a 0° angle as "Singular matrix": now what they mean, with the reader's words kept."""
+    (short := tmp_path / "short.data").write_text(
+        "test\n\n3 atoms\n1 atom types\n\n0 5 xlo xhi\n0 5 ylo yhi\n0 5 zlo zhi\n\nAtoms # atomic\n\n1 1 0 0 0\n")
+    assert "ends before the data its header announces" in _bad(short, symbols=["Si"]).reason
+    (flat := tmp_path / "flat.cif").write_text(
+        "data_x\n_cell_length_a 5\n_cell_length_b 5\n_cell_length_c 5\n_cell_angle_alpha 0\n_cell_angle_beta 90\n"
+        "_cell_angle_gamma 90\nloop_\n_atom_site_label\n_atom_site_type_symbol\n_atom_site_fract_x\n"
+        "_atom_site_fract_y\n_atom_site_fract_z\nSi1 Si 0 0 0\n")
+    assert "its cell cannot be built" in _bad(flat).reason

@@ -285,6 +285,14 @@ def _convert(path: Path, exc: Exception, fmt: Optional[str] = None) -> Structure
         return StructureReadError(path, None, "permission denied")
     text = str(exc).strip()
     said = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    # what a reader's own exception means, where it means one thing (ASE's LAMMPS reader runs out
+    # of lines as StopIteration; a CIF cell with a 0° angle is a singular matrix)
+    if isinstance(exc, (StopIteration, EOFError)):
+        return StructureReadError(path, None, f"it ends before the data its header announces: it was cut short, "
+                                              f"or its header counts more atoms than it lists ({said})")
+    if isinstance(exc, np.linalg.LinAlgError):
+        return StructureReadError(path, None, f"its cell cannot be built: its lengths or angles give no volume "
+                                              f"(an angle of 0° or 180°?) ({said})")
     if fmt is None:
         return StructureReadError(path, None, f"cannot read this file ({said})")
     # a reader's bare assertion says nothing: name the format, and that the name chose it
