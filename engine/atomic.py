@@ -34,7 +34,10 @@ def atomic_write(path, mode: str = "w", encoding: str | None = "utf-8"):
     The result gets the permissions a plain ``open(path, "w")`` would give (mkstemp makes 0600).
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    except OSError as exc:  # named by the file asked for, not by the temporary beside it
+        raise _about(exc, path) from None
     try:
         with os.fdopen(fd, mode, encoding=None if "b" in mode else encoding) as fh:
             yield fh
@@ -42,10 +45,17 @@ def atomic_write(path, mode: str = "w", encoding: str | None = "utf-8"):
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.filename == tmp:
+            raise _about(exc, path) from None
         raise
+
+
+def _about(exc: OSError, path: Path) -> OSError:
+    """``exc`` naming ``path`` (a dialog said "No such file or directory: '.x.amorpha.599oscyr.tmp'")."""
+    return type(exc)(exc.errno, exc.strerror, str(path))
 
 
 def write_table(path, comments, header, rows) -> None:

@@ -554,3 +554,15 @@ def test_a_readers_own_exception_is_said_in_words(tmp_path):
         "_cell_angle_gamma 90\nloop_\n_atom_site_label\n_atom_site_type_symbol\n_atom_site_fract_x\n"
         "_atom_site_fract_y\n_atom_site_fract_z\nSi1 Si 0 0 0\n")
     assert "its cell cannot be built" in _bad(flat).reason
+
+
+def test_a_write_that_cannot_start_names_the_file_asked_for(tmp_path):
+    """Saving into a folder that does not exist said "No such file or directory:
+    '.x.amorpha.599oscyr.tmp'", the temporary written beside the target; now the target."""
+    from amorpha.engine.atomic import atomic_write
+
+    target = tmp_path / "missing" / "x.amorpha"
+    with pytest.raises(FileNotFoundError) as err:
+        with atomic_write(target) as handle:
+            handle.write("never")
+    assert err.value.filename == str(target) and ".tmp" not in str(err.value)
