@@ -84,7 +84,7 @@ from amorpha.engine.project import PROJECT_EXTENSION, looks_like_project
 from amorpha.engine.preferences import load_preferences, save_preferences
 from amorpha.gui.preferences_dialog import PreferencesDialog, element_style
 from amorpha.gui.project_io import ProjectIO
-from amorpha.gui.panels.structure_panel import set_length_unit
+from amorpha.gui.panels.structure_panel import OVERLAP, set_length_unit
 from amorpha.gui.viewer.structure_viewer import set_element_style
 from amorpha.gui.panels.structure_panel import StructurePanel
 from amorpha.gui.panels.view_panel import ELEMENT, ViewPanel, slab_geometry
@@ -771,16 +771,17 @@ class MainWindow(QMainWindow):
             ).coordination
             # Expanded and checked here, not on the GUI thread (10⁷ bonds for 10⁶ Cu atoms).
             half_bonds = symmetrize_bonds(*nl.pairs(), nl.shifts)
-            return nl, coordination, cutoffs, bond_counts(atoms, nl), half_bonds
+            overlapping = int(np.count_nonzero(nl.distances < OVERLAP)) // 2  # each pair is listed twice
+            return nl, coordination, cutoffs, bond_counts(atoms, nl), half_bonds, overlapping
 
         def apply(result):
             if generation != self._generation or atoms is not self.atoms:
                 return
-            nl, coordination, cutoffs, counts, half_bonds = result
+            nl, coordination, cutoffs, counts, half_bonds, overlapping = result
             self.bond_list, self.cutoff_overrides = nl, overrides
             atoms.arrays["coordination"] = coordination
             self.viewer.set_bonds(*half_bonds, symmetric=True)
-            self.structure_panel.show_bonds(cutoffs, counts)
+            self.structure_panel.show_bonds(cutoffs, counts, overlapping)
             self.structure_panel.show_coordination(atoms.numbers, coordination)
             self.view_panel.set_color_choices(per_atom_scalars(atoms))
             if self.view_panel.color_key() == "coordination":

@@ -98,6 +98,10 @@ def describe_build(info: dict) -> dict[str, str]:
     return facts
 
 
+#: Å; bonded atoms closer than this overlap (the shortest bond, H–H, is 0.74 Å)
+OVERLAP = 0.5
+
+
 def _placeholder_note(types, can_name: bool) -> str:
     shown = ", ".join(f"type {t.type} → {t.element}" for t in types)
     note = f"The file numbers its atom types without naming the elements; placeholders are shown ({shown})."
@@ -207,8 +211,9 @@ class StructurePanel(QWidget):
         self.atom_info.clear()
 
     # -- bonds -------------------------------------------------------------------------------
-    def show_bonds(self, cutoffs: dict, counts: dict) -> None:
-        """Fill the cutoff table; ``counts`` maps the same pairs to their number of bonds."""
+    def show_bonds(self, cutoffs: dict, counts: dict, overlapping: int = 0) -> None:
+        """Fill the cutoff table; ``counts`` maps the same pairs to their number of bonds;
+        ``overlapping``: bonded pairs closer than :data:`OVERLAP` Å, said in orange."""
         # Heavier element first, as glass papers write them (Si–O, Si–Si, O–O).
         self._pairs = sorted(cutoffs, key=lambda pair: (-max(pair), -min(pair)))
         self.cutoff_table.setRowCount(len(self._pairs))
@@ -223,7 +228,11 @@ class StructurePanel(QWidget):
             self.cutoff_table.setCellWidget(row, 1, spin)
             self.cutoff_table.setItem(row, 2, QTableWidgetItem(f"{counts.get(pair, 0):,}"))
         _fit_height(self.cutoff_table, max_rows=6)
-        self.bond_note.setText(f"{sum(counts.values()):,} bonds")
+        note = f"{sum(counts.values()):,} bonds"
+        if overlapping:  # duplicated atoms (a file written twice into one, a bad merge) bond at ~0 Å
+            note += (f"<br><span style='color:#b35900'>⚠ {overlapping:,} pairs of atoms closer than {OVERLAP:g} Å: "
+                     f"duplicated atoms?</span>")
+        self.bond_note.setText(note)
 
     def current_cutoffs(self) -> dict:
         return {

@@ -388,3 +388,18 @@ def test_a_cancelled_cutoff_change_keeps_the_cutoffs_in_effect(qtbot, empty_wind
     window.set_cutoffs({**before, (8, 14): 3.0})  # not cancelled: in effect with its bonds
     qtbot.waitUntil(lambda: window.cutoff_overrides.get((8, 14)) == 3.0, timeout=10000)
     assert window.bond_list is not bonds_before
+
+
+def test_duplicated_atoms_are_pointed_out_beside_the_bonds(qtbot, empty_window):
+    """Atoms written twice at one place opened as "4 atoms, 6 bonds" without a word: the Bonds
+    box says how many pairs overlap; a sound model has no such note."""
+    from ase import Atoms
+
+    window = empty_window
+    with qtbot.waitSignal(window.model_ready, timeout=30000):
+        window.set_model(alpha_quartz(), "α-quartz")
+    assert "⚠" not in window.structure_panel.bond_note.text()
+    doubled = Atoms("SiOSiO", positions=[[0, 0, 0], [1.6, 0, 0], [0, 0, 0], [1.6, 0, 0]])
+    with qtbot.waitSignal(window.model_ready, timeout=30000):
+        window.set_model(doubled, "doubled")
+    assert "2 pairs of atoms closer than 0.5 Å: duplicated atoms?" in window.structure_panel.bond_note.text()
