@@ -136,7 +136,7 @@ class MeasuredSpectra(QObject):
         panel.save_plot_requested.connect(self.save_plot_dialog)
         panel.save_report_requested.connect(self.save_report_dialog)
         panel.image_view.scene().sigMouseClicked.connect(self._image_clicked)
-        panel.tabs.currentChanged.connect(lambda index: self.region.setVisible(index == 0))  # Prepare only
+        panel.tabs.currentChanged.connect(lambda _: self._show_region())
         panel.set_schemes(site_class_schemes())
         plot_panel.placer = self._place_for_plot
         panel.onset.valueChanged.connect(lambda _: plot_panel.refresh())
@@ -231,6 +231,7 @@ class MeasuredSpectra(QObject):
         self._window_typed()
         self.region.blockSignals(False)
         self._show_current()
+        self._show_region()
 
     def _set_windows(self, edge, windows: dict) -> tuple[float, float]:
         """Put every energy window around ``edge`` (fractions of the range without one) and keep
@@ -400,6 +401,11 @@ class MeasuredSpectra(QObject):
         return self.runner.submit(f"Reading {name} again", lambda progress, cancel: read_microscope(path), done,
                                   failed)
 
+    def _show_region(self) -> None:
+        """The pre-edge window on the plot: in the Prepare tab, and not across a zero-loss peak
+        (a low-loss file has no background to fit; the window shaded -20..62 eV over its peak)."""
+        self.region.setVisible(self.panel.tabs.currentIndex() == 0 and not self.low_loss_file)
+
     def _forget_results(self) -> None:
         """An alignment or a fit belongs to the measured spectrum and the edge it was made for:
         when either changes, its curves, tables and words go (they stayed beside another file's
@@ -427,7 +433,7 @@ class MeasuredSpectra(QObject):
         self.panel.show_steps([s.summary() for s in steps])
         if self.region.scene() is None:  # the plot was cleared
             self.plot_panel.plot.addItem(self.region, ignoreBounds=True)
-            self.region.setVisible(self.panel.tabs.currentIndex() == 0)
+            self._show_region()
         self.changed.emit()
 
     # -- preparing ------------------------------------------------------------------------------

@@ -643,6 +643,7 @@ def test_the_edges_seen_in_the_counts_set_the_windows_without_a_structure(qtbot,
     assert plot.focus is None
     assert panel.window_of(panel.bg_window) == pytest.approx((-20.0 + 0.05 * 319.75, -20.0 + 0.25 * 319.75), abs=0.01)
     assert "A low-loss spectrum" in panel.status.text()  # no power law tried across the zero-loss peak
+    assert panel.tabs.currentIndex() == 0 and not window.measured.region.isVisible()  # nor shaded across it
     qtbot.wait(300)
     assert "Background window" not in panel.status.text() and not window.measured.curves("background")
     e = np.linspace(-5.0, 25.0, 301)  # an edge-relative O K prediction overlaps 0-25 eV only by number
