@@ -309,7 +309,8 @@ class SpectrumPanel(QWidget):
         self._label_axis(measured)
 
     def _label_axis(self, measured: list) -> None:
-        """'Energy' on an instrument's axis; 'Energy relative to the edge' when only predictions
+        """'Energy' on an instrument's axis ('Energy loss' under an EELS file's counts); 'Energy
+        relative to the edge' when only predictions
         on their edge-relative axis are drawn (0 is not the energy loss of a measurement), or 'on
         the CASTEP/OptaDOS scale' when they share a code's own (``meta["axis"]``)."""
         from amorpha.engine.spectra.edges import edge_onset, is_edge_relative
@@ -320,7 +321,7 @@ class SpectrumPanel(QWidget):
             except ValueError:  # no tabulated onset
                 return False
 
-        text = "Energy"
+        text = "Energy loss" if any(m.meta.get("signal type") == "EELS" for m in measured) else "Energy"
         if not measured and self.spectra and all(map(relative, self.spectra)):
             axes = {s.meta.get("axis", "") for s in self.spectra}
             text = f"Energy {scale_name(axes.pop())}" if len(axes) == 1 and "" not in axes \

@@ -120,3 +120,15 @@ def test_the_energy_axis_says_whose_zero_predictions_count_from(shown):
     panel.add_spectrum(Spectrum(e, castep.intensity, label="xTB", element="O", edge="K"), "reference")
     assert panel.plot.getAxis("bottom").labelText == "Energy relative to the edge"  # no one scale
 
+
+
+def test_an_eels_files_axis_is_the_energy_loss(shown):
+    """Under an EELS file's counts the axis is the energy loss (it said "Energy"); under a
+    spectrum that names no technique, still "Energy"."""
+    e = np.linspace(500.0, 600.0, 101)
+    panel = shown(SpectrumPanel(), 600, 300)
+    panel.add_spectrum(Spectrum(e, np.ones_like(e), label="xas.txt"), "measured")
+    assert panel.plot.getAxis("bottom").labelText == "Energy"
+    panel.remove_group("measured")
+    panel.add_spectrum(Spectrum(e, np.ones_like(e), label="core.msa", meta={"signal type": "EELS"}), "measured")
+    assert panel.plot.getAxis("bottom").labelText == "Energy loss"
