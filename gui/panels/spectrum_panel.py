@@ -64,6 +64,7 @@ def _legend_corner(data, box, view):
 
 #: the longest name the key below the plot shows whole (the rest is in its tooltip)
 KEY_NAME_CHARS = 90
+KEY_UNBROKEN_CHARS = 45  # names up to this long are kept on one line of the key
 
 
 def legend_key(entries) -> str:
@@ -75,6 +76,8 @@ def legend_key(entries) -> str:
         stroke = "╍╍" if pen.style() != Qt.SolidLine else "━━"
         name = label.text if len(label.text) <= KEY_NAME_CHARS else label.text[:KEY_NAME_CHARS - 1] + "…"
         name = html.escape(name).replace("-", "\u2011")  # a file name wraps before, not at, its hyphen
+        if len(label.text) <= KEY_UNBROKEN_CHARS:  # a short name wraps as a whole ("residual / in the window")
+            name = name.replace(" ", "&nbsp;")
         faded = "" if sample.item.isVisible() else " style='color:#999'"
         parts.append(f"<span style='color:{pen.color().name()}'>{stroke}</span>"
                      f"&nbsp;<span{faded}>{name}</span>")
