@@ -363,6 +363,9 @@ class RingsPanel(QWidget):
         self.table.viewport().update()
         self._selected_size = int(size)
         self._set_rings(rings, f"{size}-rings")
+        if not len(rings):  # asked for by number (--ring-size) rather than by a bar
+            sizes = ", ".join(map(str, sorted(res.histogram()))) or "none"
+            self.selection_note.setText(f"No {size}-rings among those counted (sizes found: {sizes}).")
         self._draw_bars()
 
     def select_rings(self, rings) -> None:
