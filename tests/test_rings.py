@@ -114,6 +114,23 @@ def test_a_cell_too_small_for_its_rings_is_searched_as_a_supercell(definition):
         assert any(len(set(eight.ring(k).tolist())) < eight.sizes[k] for k in range(eight.n_rings))
 
 
+def test_the_ring_table_lists_every_ring_with_its_atoms(tmp_path):
+    """The Rings panel's Export rings…: one row per ring, the atoms in order round it."""
+    import csv
+
+    from amorpha.engine.order.rings import write_ring_table
+
+    atoms = alpha_quartz((4, 4, 4))
+    r = si_rings(atoms, "primitive")
+    write_ring_table(r, path := tmp_path / "rings.csv")
+    rows = list(csv.reader(line for line in path.read_text().splitlines() if not line.startswith("#")))
+    assert rows[0] == ["ring", "size", "size_counted", "wraps", "roundness", "roughness", "atoms"]
+    assert len(rows) == r.n_rings + 1
+    k = int(np.flatnonzero(r.sizes_counted == 6)[0])
+    assert [int(a) for a in rows[k + 1][6].split()] == r.ring(k).tolist()
+    assert float(rows[k + 1][4]) == pytest.approx(0.8648, abs=5e-5) and rows[k + 1][3] == "0"
+
+
 def test_a_large_cell_is_searched_as_it_is_and_diamond_has_two_six_rings_per_atom():
     """The sovapy-sized glass (20 bonds to an image) and 4×4×4 quartz need no supercell at 24
     atoms; diamond Si's 8-atom cell does, and every atom lies in 12 six-rings (2 per atom)."""

@@ -692,3 +692,18 @@ def write_ring_statistics(result: RingResult, path) -> None:
         writer = csv.writer(handle, lineterminator="\n")  # as the "#" lines above, and the CLI's file
         writer.writerow(RING_STATISTICS_HEADER)
         writer.writerows(ring_statistics_rows(result.to_dict()))
+
+
+def write_ring_table(result: RingResult, path) -> None:
+    """Every ring as a CSV row (the Rings panel's table): its index, size in atoms and counted,
+    whether it runs through the boundary, roundness, roughness and its atoms in order round it
+    (space-separated indices of the model)."""
+    from ..atomic import write_table
+
+    unit = f"{result.count_element} atoms" if result.count_element else "atoms"
+    comments = [f"rings: {result.definition}, max size {result.max_size} atoms, sizes counted in {unit}",
+                "wraps = 1: a cycle through the periodic boundary, not a closed ring (not counted)"]
+    rows = [[r, int(result.sizes[r]), int(result.sizes_counted[r]), int(result.wraps[r]),
+             f"{result.roundness[r]:.6g}", f"{result.roughness[r]:.6g}", " ".join(map(str, result.ring(r).tolist()))]
+            for r in range(result.n_rings)]
+    write_table(path, comments, ["ring", "size", "size_counted", "wraps", "roundness", "roughness", "atoms"], rows)

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from amorpha.engine.elements import elements_present, symbol
-from amorpha.engine.order.rings import RingParams, RingResult, write_ring_statistics
+from amorpha.engine.order.rings import RingParams, RingResult, write_ring_statistics, write_ring_table
 from amorpha.gui.panels.ring_views import HomologyView, RingDensityView
 from amorpha.gui.panels.widgets import empty_plot_note, form_box, int_spin, sorted_row_table
 from amorpha.gui.saving import save_as
@@ -213,8 +213,13 @@ class RingsPanel(QWidget):
         table_layout = QVBoxLayout(table_box)
         table_layout.addWidget(self.table, 1)
         table_layout.addWidget(self.show_wrapping)
+        self.export_rings_button = QPushButton("Export rings…")
+        self.export_rings_button.setToolTip("Every ring as CSV: size, roundness, roughness and its atoms")
+        self.export_rings_button.clicked.connect(self.export_rings_dialog)
+        self.export_rings_button.setEnabled(False)
         row = QHBoxLayout()
         row.addWidget(self.selection_note, 1)
+        row.addWidget(self.export_rings_button)
         row.addWidget(clear)
         table_layout.addLayout(row)
 
@@ -281,6 +286,7 @@ class RingsPanel(QWidget):
         self.plot.clear()
         self.bars = None
         self.export_button.setEnabled(result is not None)
+        self.export_rings_button.setEnabled(result is not None)
         self.density.set_rings(result)
         chosen = self.count_element.currentText()
         unit = result.count_element if result is not None else (chosen if chosen != NODES else None)
@@ -424,6 +430,14 @@ class RingsPanel(QWidget):
             self.selection_changed.emit(self.selected_atoms)
 
     # -- export -----------------------------------------------------------------------------------
+    def export_rings_dialog(self) -> None:
+        if self.result is None:
+            return
+        result = self.result
+        path = save_as(self, "Export rings", "rings.csv", "CSV (*.csv)", lambda p: write_ring_table(result, p))
+        if path:
+            self.status.setText(f"Saved {os.path.basename(path)}")
+
     def export_dialog(self) -> None:
         if self.result is None:
             return

@@ -124,6 +124,7 @@ def test_a_unit_cell_gets_its_rings_and_says_it_was_searched_as_a_supercell(qtbo
     eight = int(np.flatnonzero(result.sizes_counted == 8)[0])
     panel.select_rings([eight])
     assert np.array_equal(window.viewer.selection, np.unique(result.ring(eight)))
+    assert panel.export_rings_button.isEnabled()
     panel.select_size(9)  # as --ring-size 9 asks: none, and the panel says which sizes there are
     assert panel.selection_note.text() == "No 9-rings among those counted (sizes found: 6, 8)."
 
