@@ -141,6 +141,10 @@ class FrameSlider(QWidget):
         self.setVisible(n > 1)
 
 
+#: columns whose 0 means "none" (no ring through the atom), coloured grey like a missing value
+NONE_IS_ZERO = ("ring_min_size",)
+
+
 def fixed_range(name: str, values: np.ndarray) -> tuple[float | None, float | None]:
     """The colour range of a column whose numbers mean the same in every model, else (None,
     None): the data's own. The distance from a surrogate's training sites runs from 0 to at least
@@ -934,6 +938,8 @@ class MainWindow(QMainWindow):
             self.viewer.color_by_element()
         else:
             values = np.asarray(self.atoms.arrays[name], dtype=float)
+            if name in NONE_IS_ZERO:  # grey, not the bottom of the scale below the smallest ring
+                values = np.where(values == 0, np.nan, values)
             self.viewer.color_by(values, column_label(name), "viridis", *fixed_range(name, values))
 
     def apply_slab(self, settings) -> None:

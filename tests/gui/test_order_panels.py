@@ -224,3 +224,15 @@ def test_distributions_plot_and_export(qtbot, window, tmp_path):
     run(qtbot, window, order.distribution_button)
     assert set(order.curves[2]) == {"total", "O–O", "Si–O", "Si–Si"}
     assert order.curve_kind == GR and SQ != GR
+
+
+def test_atoms_in_no_ring_are_grey_not_the_bottom_of_the_smallest_ring_scale(qtbot, window):
+    """Smallest ring size is 0 for an atom in no ring: coloured as 0 it stretched the scale to
+    0…6 and squeezed the ring sizes; it is grey (a missing value), the scale over the rings."""
+    show(qtbot, window, beta_cristobalite((1, 1, 1)))
+    rings(qtbot, window, "king")
+    sizes = window.atoms.arrays["ring_min_size"]
+    sizes[:3] = 0  # as in a glass: atoms in no ring
+    window.view_panel.set_color_key("ring_min_size")
+    _, lo, hi, label = window.viewer.colorbar.info
+    assert (lo, hi) == (6.0, 6.0), label  # the scale of the rings; the three are the missing-value grey
