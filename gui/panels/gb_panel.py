@@ -35,7 +35,7 @@ from amorpha.engine.errors import ParameterError
 from amorpha.engine.gb import GbBoundary, GbSearchParams, in_plane_periods
 
 from .csl_table import CslTable
-from .widgets import double_spin, form_page, int_spin, note_item
+from .widgets import double_spin, form_page, int_spin, note_item, plain_axes
 
 AUTO = "auto"
 #: Panel width from which the two plots sit side by side (narrower: one above the other, so that
@@ -118,7 +118,12 @@ class Choice(QComboBox):
 
 class _Plot(pg.PlotWidget):
     """A plot that asks for little height: the dock's scroll area sizes the panel from the size
-    hints (word-wrapped labels make it height-for-width), and pyqtgraph's would push it off screen."""
+    hints (word-wrapped labels make it height-for-width), and pyqtgraph's would push it off screen.
+    Its ticks stay in the axis' unit (γ 0.956 J/m², not "955 (x0.001)")."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        plain_axes(self)
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt name)
         return QSize(250, 240)

