@@ -558,6 +558,15 @@ class SpectrumAnalysis:
                 "n_sites": int(len(sites)), "distance": sites.distance}
 
 
+#: A temperature scan as the Diffusion panel and ``amorpha-cli diffusion`` start it (one place, so
+#: they give the same numbers): 500-1000 K in five steps, 200 walkers, 10⁵ hops per walker at
+#: equilibrium (with 2000 the low temperatures' walkers did not cross the a-SiO2 example's cell,
+#: and E_a came out 0.20 eV where the window gets 0.52).
+SCAN_TEMPERATURES = (500.0, 625.0, 750.0, 875.0, 1000.0)
+SCAN_WALKERS = 200
+SCAN_HOPS = 100_000
+
+
 @dataclass(frozen=True)
 class DiffusionAnalysis:
     """Sites and hops of one mobile atom in the frame (UFF Lennard-Jones landscape, NEB), KMC at
@@ -574,9 +583,9 @@ class DiffusionAnalysis:
     than UFF always goes through a surrogate."""
 
     element: str = "Cu"
-    temperatures: tuple = (600.0, 800.0, 1000.0, 1200.0)
-    walkers: int = 200
-    steps: int = 2000
+    temperatures: tuple = SCAN_TEMPERATURES  # the Diffusion panel's scan
+    walkers: int = SCAN_WALKERS
+    steps: int = SCAN_HOPS
     seed: int = 0
     reference: str = "uff"
     surrogate: bool = False
@@ -595,7 +604,7 @@ class DiffusionAnalysis:
 
     def __call__(self, atoms, progress=None, cancel=None) -> dict:
         from .diffusion import (KmcParams, LandscapeParams, PathParams, SiteSearchParams, arrhenius_fit,
-                                build_network, long_range, measured_along, temperature_scan)
+                                build_network, long_range, measured_along, scan_reach, temperature_scan)
         from .tasks import sub_progress
 
         params = LandscapeParams(SiteSearchParams(element=self.element, energy_max=self.energy_max),
@@ -624,19 +633,22 @@ class DiffusionAnalysis:
                                 along=measured_along(spanning, network.cell),
                                 progress=sub_progress(progress, 0.6, 1), cancel=cancel)
         fit = arrhenius_fit(scan.temperatures, scan.D, scan.D_err)
+        reach = scan_reach(scan, network.cell) if network.periodic else None
         if self.paths_table:
             from .diffusion import paths_rows
 
             extra["paths"] = paths_rows(paths, sites.energies)
             extra["paths_cell"] = np.asarray(network.cell, float).tolist()
-        return {**scan_numbers(len(sites.energies), len(paths.saddles), spanning, scan, fit), **extra}
+        return {**scan_numbers(len(sites.energies), len(paths.saddles), spanning, scan, fit, reach), **extra}
 
 
-def scan_numbers(n_sites: int, n_hops: int, spanning, scan, fit) -> dict:
+def scan_numbers(n_sites: int, n_hops: int, spanning, scan, fit, reach=None) -> dict:
     """A temperature scan as plain numbers (JSON-able), as :class:`DiffusionAnalysis` returns it
     and the Diffusion panel saves it: the network's size and reach (``spanning``, None when its
-    paths span the cell in no direction), D(T) ± error and the Arrhenius fit."""
-    return {"sites": int(n_sites), "hops": int(n_hops),
+    paths span the cell in no direction), D(T) ± error, the Arrhenius fit, and how many cell
+    lengths the walkers got at each temperature (``reach``, :func:`~.diffusion.scan_reach`)."""
+    crossed = {} if reach is None else {"cells_crossed": np.asarray(reach, float).tolist()}
+    return {**crossed, "sites": int(n_sites), "hops": int(n_hops),
             "percolation_barrier_ev": float(spanning.barrier) if spanning else None,
             "spanning_windings": spanning.windings.tolist() if spanning else [],
             "temperatures_k": [float(t) for t in scan.temperatures],

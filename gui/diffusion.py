@@ -17,11 +17,11 @@ from typing import Callable, Optional
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from amorpha.engine.diffusion import (UFF_PARAMETERS, NoSiteError, Spanning, arrhenius_fit,
-                                      build_network, cells_crossed, diffusion_coefficient,
+from amorpha.engine.diffusion import (UFF_PARAMETERS, NoSiteError, Spanning, arrhenius_fit, barrier_name,
+                                      build_network, cells_crossed, crossing_note, diffusion_coefficient,
                                       diffusion_tensor, long_range, mean_squared_displacement,
                                       measured_along, measured_where, run_kmc, spanning_sentence,
-                                      temperature_scan, write_paths_csv, write_run_csv)
+                                      scan_reach, temperature_scan, write_paths_csv, write_run_csv)
 from amorpha.engine.elements import hill_formula
 from amorpha.engine.errors import ParameterError
 from amorpha.engine.tasks import sub_progress
@@ -210,49 +210,6 @@ SCAN_TIP = (
 def spanning_text(spanning: Optional[Spanning]) -> str:
     """:func:`~amorpha.engine.diffusion.spanning_sentence` with its key words in bold."""
     return spanning_sentence(spanning, lambda text: f"<b>{text}</b>")
-
-
-def barrier_name(spanning: Spanning) -> str:
-    """The long-range barrier's name for a plot legend: "percolation barrier", or with where
-    the paths span the cell when that is not every way ("percolation barrier along c")."""
-    where = measured_where(spanning)
-    return "percolation barrier" + (f" {where}" if where else "")
-
-
-def crossing_note(reach, quantity: str = "D", temperatures=None,
-                  spanning: Optional[Spanning] = None) -> str:
-    """A sentence for the result line when the walkers did not cross the periodic cell in every
-    direction that counts, so ``quantity`` (D of one run, E_a of a scan) describes the hops they
-    made, not long-range diffusion; empty when they crossed it, or there is no cell.
-
-    ``reach``: how many cell lengths the walkers got along each cell vector
-    (:func:`cells_crossed`), shape (3,) for one run or, with ``temperatures``, one row per
-    temperature of a scan. ``spanning``: the network's :func:`long_range` (None when its paths
-    span the cell in no direction); when they span it only along channels or sheets, D was
-    measured along them and only the cell vectors those run along need crossing. A scan's note
-    also says what governs long-range D at low T."""
-    if reach is None or not len(reach):
-        return ""
-    reach = np.atleast_2d(reach)
-    where = measured_where(spanning)
-    counts = np.any(np.asarray(spanning.windings) != 0, axis=0) if where else np.ones(3, bool)
-    short = (reach[:, counts] < 1.0).any(axis=1)
-    if not short.any():
-        return ""
-    never = [axis for axis, no in zip("abc", (reach[short] < 1.0).all(axis=0) & counts) if no]
-    along = "in any direction" if len(never) == 3 else f"along {' or '.join(never)}"
-    if temperatures is None:  # one run: the directions no walker crossed are all there is to say
-        return (f" The walkers did not cross the cell {along}, so {quantity} describes only the "
-                f"hops they made, not long-range {f'diffusion {where}' if where else '3D diffusion'}.")
-    at = ("" if short.all() else
-          "At " + ", ".join(f"{t:g}" for t in np.asarray(temperatures)[short]) + " K t")
-    none = f" (none went a whole cell length {along})" if never else ""
-    governs = ("this network allows no long-range diffusion" if spanning is None else
-               f"{'' if where else '3D '}long-range D at low T is governed by the "
-               f"{barrier_name(spanning)}")
-    every = where or "in all three directions"
-    return (f" {at or 'T'}he walkers did not cross the cell {every}{none}, so {quantity} "
-            f"describes only the hops they made; {governs}.")
 
 
 def failure_line(what: str, reason: str) -> str:
@@ -558,6 +515,10 @@ class DiffusionController(QObject):
             return
         network, params = self.landscape.network, self.panel.kmc_params(ANIMATION_FRAMES)
         temperatures = self.panel.temperatures()
+        if len(np.unique(temperatures)) < 2:  # said now, not after every run of the scan
+            self.window.show_error("Temperature scan", f"The scan runs from {temperatures[0]:g} to {temperatures[-1]:g} K: "
+                                   "an Arrhenius fit needs at least two different temperatures. Widen the range.")
+            return
         spanning = self.landscape.spanning
         along = measured_along(spanning, network.cell)
         relay, generation = self._relay, self._generation
@@ -565,8 +526,7 @@ class DiffusionController(QObject):
         def work(progress, cancel):
             scan = temperature_scan(network, temperatures, params, along=along,
                                     progress=progress, cancel=cancel)
-            reach = ([cells_crossed(run, network.cell) for run in scan.results]
-                     if network.periodic else None)
+            reach = scan_reach(scan, network.cell) if network.periodic else None
             if scan.cancelled:
                 relay.partial.emit((generation, (scan, reach)))
             return scan, reach

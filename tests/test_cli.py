@@ -444,6 +444,31 @@ def test_diffusion_command_matches_the_engine(tmp_path):
     assert code == 2 and "above 0 K" in err
 
 
+def test_diffusion_defaults_are_the_windows_and_a_short_scan_says_what_e_a_is(tmp_path):
+    """The CLI ran 2000 hops at 600-1200 K where the window runs 10⁵ at 500-1000 K: E_a 0.20 eV
+    against the window's 0.52 on a-SiO2, without the window's note that the walkers never
+    crossed the cell. Now one set of defaults serves both, a scan too short says so, and bad
+    --steps/--walkers/--temperatures are refused before the site search."""
+    from ase.build import bulk
+
+    from amorpha.engine.batch import SCAN_HOPS, SCAN_TEMPERATURES, SCAN_WALKERS
+    from amorpha.engine.cli import build_parser
+
+    args = build_parser().parse_args(["diffusion", "x.xyz"])
+    assert (args.temperatures, args.walkers, args.steps) == ("500,625,750,875,1000", SCAN_WALKERS, SCAN_HOPS)
+    assert SCAN_TEMPERATURES == (500.0, 625.0, 750.0, 875.0, 1000.0)
+    path = tmp_path / "ag.extxyz"
+    write_extxyz([bulk("Ag", "fcc", 4.09, cubic=True).repeat(2)], path)
+    code, out, err, _ = cli("diffusion", path, "--element", "Li", "--temperatures", "300,400",
+                            "--walkers", "5", "--steps", "3", "--out", tmp_path)
+    assert code == 0, err
+    assert "the walkers did not cross the cell" in (out + err).lower() and "E_a describes only the hops" in out + err
+    for option, value, words in (("--steps", "0", "--steps"), ("--walkers", "0", "--walkers"),
+                                 ("--temperatures", "600,600", "two different temperatures")):
+        code, _, err, seconds = cli("diffusion", path, "--element", "Li", option, value, "--out", tmp_path)
+        assert code == 2 and words in err, (option, err)
+
+
 def test_diffusion_command_on_sheets_reports_them_and_d_in_their_plane(tmp_path):
     """An Ag slab with a 12 Å gap: Li's paths span the cell in the ab plane only. The command
     failed there after the whole scan ("does not span the cell in all three directions")."""

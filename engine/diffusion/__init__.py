@@ -6,10 +6,11 @@ Arrhenius parameters, and the percolation barrier that bounds the activation ene
 Units: Å, eV, s, K; D in Å²/s.
 """
 from .analysis import (ArrheniusFit, DiffusionFit, DiffusionTensor, Msd, Spanning,
-                       TemperatureScan, arrhenius_fit, cells_crossed, diffusion_coefficient,
-                       diffusion_tensor, first_spanning, long_range, measured_along,
-                       measured_where, mean_squared_displacement, percolation_barrier,
-                       spanning_sentence, spanning_where, temperature_scan, winding_name)
+                       TemperatureScan, arrhenius_fit, barrier_name, cells_crossed, crossing_note,
+                       diffusion_coefficient, diffusion_tensor, first_spanning, long_range,
+                       measured_along, measured_where, mean_squared_displacement,
+                       percolation_barrier, scan_reach, spanning_sentence, spanning_where,
+                       temperature_scan, winding_name)
 from .kmc import KmcParams, KmcResult, run_kmc
 from .network import KB_EV, HopNetwork, RateTable, random_barrier_lattice, simple_cubic_lattice
 from .paths import LandscapeParams, PathParams, Paths, build_network, find_paths, hop_network
@@ -20,7 +21,7 @@ from .tables import PATHS_COLUMNS, paths_comments, paths_rows, write_paths_csv, 
 __all__ = [
     "ArrheniusFit", "DiffusionFit", "DiffusionTensor", "HopNetwork", "KB_EV", "KmcParams",
     "KmcResult", "Msd", "RateTable", "Spanning", "TemperatureScan", "arrhenius_fit",
-    "cells_crossed", "diffusion_coefficient", "diffusion_tensor", "first_spanning", "long_range",
+    "barrier_name", "cells_crossed", "crossing_note", "scan_reach", "diffusion_coefficient", "diffusion_tensor", "first_spanning", "long_range",
     "mean_squared_displacement", "percolation_barrier", "random_barrier_lattice", "run_kmc",
     "simple_cubic_lattice", "spanning_sentence", "spanning_where", "temperature_scan", "winding_name",
     "EnergyGrid", "HostPotential", "LandscapeParams", "MobileAtomCalculator", "NoSiteError",

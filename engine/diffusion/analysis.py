@@ -422,6 +422,55 @@ def measured_where(spanning: Optional[Spanning]) -> str:
     return "" if spanning is None or spanning.dimensions == 3 else spanning_where(spanning)[0]
 
 
+def barrier_name(spanning: Spanning) -> str:
+    """The long-range barrier's name for a plot legend: "percolation barrier", or with where
+    the paths span the cell when that is not every way ("percolation barrier along c")."""
+    where = measured_where(spanning)
+    return "percolation barrier" + (f" {where}" if where else "")
+
+
+def crossing_note(reach, quantity: str = "D", temperatures=None,
+                  spanning: Optional[Spanning] = None) -> str:
+    """A sentence for the result line when the walkers did not cross the periodic cell in every
+    direction that counts, so ``quantity`` (D of one run, E_a of a scan) describes the hops they
+    made, not long-range diffusion; empty when they crossed it, or there is no cell.
+
+    ``reach``: how many cell lengths the walkers got along each cell vector
+    (:func:`cells_crossed`), shape (3,) for one run or, with ``temperatures``, one row per
+    temperature of a scan. ``spanning``: the network's :func:`long_range` (None when its paths
+    span the cell in no direction); when they span it only along channels or sheets, D was
+    measured along them and only the cell vectors those run along need crossing. A scan's note
+    also says what governs long-range D at low T."""
+    if reach is None or not len(reach):
+        return ""
+    reach = np.atleast_2d(reach)
+    where = measured_where(spanning)
+    counts = np.any(np.asarray(spanning.windings) != 0, axis=0) if where else np.ones(3, bool)
+    short = (reach[:, counts] < 1.0).any(axis=1)
+    if not short.any():
+        return ""
+    never = [axis for axis, no in zip("abc", (reach[short] < 1.0).all(axis=0) & counts) if no]
+    along = "in any direction" if len(never) == 3 else f"along {' or '.join(never)}"
+    if temperatures is None:  # one run: the directions no walker crossed are all there is to say
+        return (f" The walkers did not cross the cell {along}, so {quantity} describes only the "
+                f"hops they made, not long-range {f'diffusion {where}' if where else '3D diffusion'}.")
+    at = ("" if short.all() else
+          "At " + ", ".join(f"{t:g}" for t in np.asarray(temperatures)[short]) + " K t")
+    none = f" (none went a whole cell length {along})" if never else ""
+    governs = ("this network allows no long-range diffusion" if spanning is None else
+               f"{'' if where else '3D '}long-range D at low T is governed by the "
+               f"{barrier_name(spanning)}")
+    every = where or "in all three directions"
+    return (f" {at or 'T'}he walkers did not cross the cell {every}{none}, so {quantity} "
+            f"describes only the hops they made; {governs}.")
+
+
+def scan_reach(scan: "TemperatureScan", cell) -> np.ndarray:
+    """:func:`cells_crossed` of each run of a scan, one row per temperature (for
+    :func:`crossing_note`)."""
+    return np.array([cells_crossed(run, cell) for run in scan.results]).reshape(-1, 3)
+
+
 def measured_along(spanning: Optional[Spanning], cell) -> Optional[np.ndarray]:
     """The directions D is measured along (``along`` of :func:`diffusion_coefficient`): those of
     channels or sheets; None for 3D diffusion, and for paths that span nothing."""

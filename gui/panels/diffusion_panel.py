@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QGrid
 from amorpha.engine.diffusion import KB_EV, UFF_PARAMETERS, KmcParams, LandscapeParams, PathParams
 from amorpha.engine.diffusion import SiteSearchParams
 from amorpha.engine.diffusion.analysis import CM2_PER_ANGSTROM2
+from amorpha.engine.batch import SCAN_HOPS, SCAN_TEMPERATURES, SCAN_WALKERS
 from amorpha.gui.panels.widgets import double_spin, empty_plot_note, int_spin, sorted_row_table
 
 #: How the host is drawn while the network is shown: (label, atom radius scale; None hides it).
@@ -238,14 +239,14 @@ class DiffusionPanel(QWidget):
         # -- kinetic Monte Carlo --------------------------------------------------------------
         kmc = KmcParams()
         self.temperature = double_spin(0.0, 5000.0, 800.0, " K", decimals=1)
-        self.walkers = int_spin(1, 100_000, 200)
-        self.hops = int_spin(10, 1_000_000_000, 100_000)
+        self.walkers = int_spin(1, 100_000, SCAN_WALKERS)
+        self.hops = int_spin(10, 1_000_000_000, SCAN_HOPS)
         self.hops.setToolTip("Hops per walker at equilibrium (sets the length of each run)")
         self.frequency = double_spin(0.01, 1e4, kmc.attempt_frequency / 1e12, " THz")
         self.frequency.setToolTip("Attempt frequency ν of every hop, k = ν·exp(−barrier/kT)")
-        self.t_from = double_spin(0.0, 5000.0, 500.0, " K", decimals=1)
-        self.t_to = double_spin(0.0, 5000.0, 1000.0, " K", decimals=1)
-        self.n_temperatures = int_spin(2, 50, 5)
+        self.t_from = double_spin(0.0, 5000.0, SCAN_TEMPERATURES[0], " K", decimals=1)
+        self.t_to = double_spin(0.0, 5000.0, SCAN_TEMPERATURES[-1], " K", decimals=1)
+        self.n_temperatures = int_spin(2, 50, len(SCAN_TEMPERATURES))  # evenly spaced, as there
         self.animated = int_spin(0, 500, 12)
         self.animated.setToolTip("How many walkers move in the viewer after a run")
         self.kmc_button = QPushButton("Run KMC")

@@ -98,6 +98,13 @@ def test_a_failed_run_says_so_and_is_idle_again(qtbot, quartz_window):
     assert panel.result.text().startswith("<b>Temperature scan failed</b>")
     assert runs_enabled(panel) == (True, True) and control.landscape is not None
 
+    # one temperature three times: refused before any run (it ran all three, then the fit failed)
+    panel.t_from.setValue(800.0)
+    panel.t_to.setValue(800.0)
+    with qtbot.waitSignal(window.error_shown, timeout=10000) as blocker:
+        panel.scan_button.click()
+    assert "at least two different temperatures" in blocker.args[0] and not control.busy
+
 
 def test_no_site_advice_for_a_small_atom_and_for_minima_that_are_saddles():
     from amorpha.engine.diffusion import NoSiteError
