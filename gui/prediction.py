@@ -247,10 +247,14 @@ class SpectrumPrediction(QObject):
         ``quiet``: a shown structure it cannot predict is said in the status line, not a dialog."""
         from amorpha.engine.surrogate.active import LearningCurve
 
-        if self.model is not None and model is not None and model_key(model) != model_key(self.model):
+        if self.model is not None and model is not self.model:
+            # the old model's predictions go (a new one that cannot predict left them under its name),
+            # and the marker that coloured atoms by them; xTB references stay while the edge does
+            other_edge = model is not None and model_key(model) != model_key(self.model)
             self.predicted = None
-            for group in ("predicted", "site", "reference"):  # another edge: those curves belong to the old one
+            for group in ("predicted", "site", "reference") if other_edge else ("predicted", "site"):
                 self.plot.remove_group(group)
+            self.plot.hide_marker()
         self.model = model
         self._model_note = ""  # what its training said (skipped files…), kept beside predictions
         if model is not None and not any(m is model for m in self.models.values()):
@@ -599,7 +603,7 @@ class SpectrumPrediction(QObject):
         return dialog
 
     def train(self, params, element: str = "Si", edge: str = "K"):
-        from amorpha.engine.surrogate.pipeline import learn
+        from amorpha.engine.surrogate.pipeline import learn, stamp_calculator
 
         atoms = self._atoms
         calculator = self._calculator(element, edge)
@@ -630,6 +634,7 @@ class SpectrumPrediction(QObject):
                     f"{len(skipped)} {element} sites it was asked for. The first: {skipped[0][1]}"))
             if learner is not None and learner.model is not None:
                 model = learner.model
+                stamp_calculator(model, calculator)  # a cancel can land here before the task's own
                 replaced = self.models.get(model_key(model))
                 tie = ("; tied to a measured peak like the model it replaces (same calculator settings)"
                        if model.inherit_tie(replaced) else

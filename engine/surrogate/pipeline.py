@@ -156,12 +156,19 @@ def learn(pool: SitePool, calculator, params: ActiveParams | None = None, learne
     oracle = calculator_oracle(pool, calculator, cancel=cancel)
     try:
         learner.run(oracle, progress=progress, cancel=cancel)
-    finally:  # a cancelled run keeps its reasons too
+    finally:  # a cancelled run keeps its reasons, and its model how its references were made
         learner.failures.extend(oracle.failures)
-    if learner.model is not None:  # like make models: the model says how its references were made
-        learner.model.reference = getattr(calculator, "label", learner.model.reference)
-        learner.model.metrics["calculator"] = settings
+        stamp_calculator(learner.model, calculator)
     return learner
+
+
+def stamp_calculator(model, calculator) -> None:
+    """Say in ``model`` (if any) how its references were made, as make models does: the
+    calculator's label and settings (``metrics["calculator"]``), which further references for it
+    use. A cancelled run's model lacked them, and the next xTB run took the Preferences'."""
+    if model is not None:
+        model.reference = getattr(calculator, "label", model.reference)
+        model.metrics["calculator"] = calculator.settings()
 
 
 #: (cutoff Å, atom Gaussian σ Å) of the SOAP settings :func:`train_from_folder` chooses among:

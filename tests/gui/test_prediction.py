@@ -147,6 +147,11 @@ def test_dragging_the_energy_marker_colours_atoms_by_their_intensity_there(qtbot
         assert not panel.marker.isVisible()
     # ... and the chosen feature follows the new prediction
     assert window.view_panel.color_key() == "predicted_edge_energy"
+    # a model of an element the structure lacks: the Si K curves and their marker go with the model
+    sulfur = SpectrumModel.load(model_file)
+    sulfur.element = "S"
+    window.prediction.set_model(sulfur, quiet=True)
+    assert panel.group("predicted") == [] and not panel.marker.isVisible()
 
 
 def test_model_without_its_element_and_damaged_files(qtbot, empty_window, model_file, tmp_path):
@@ -990,3 +995,31 @@ def test_a_learning_curve_of_one_point_is_drawn_from_zero(qtbot):
         return 0 <= y0 <= 0.009 and 0.012 <= y1 < 0.02 and 4 < x0 < 5
 
     qtbot.waitUntil(autoranged, timeout=5000)
+
+
+def test_a_cancelled_training_keeps_how_its_references_were_made(qtbot, empty_window, silica):
+    """Cancel keeps every spectrum computed, and the model made of them says which calculator
+    and settings made them (it lost them: the next xTB of a selected atom took the Preferences',
+    and the status blamed 'other calculator settings')."""
+    import time
+
+    from amorpha.engine.surrogate.active import ActiveParams
+
+    class SlowCalculator(BondCalculator):
+        def compute(self, environment, cancel=None, progress=None):
+            time.sleep(0.05)
+            return super().compute(environment, cancel, progress)
+
+    window = empty_window
+    show(qtbot, window, silica.copy())
+    window.prediction._calculator = lambda element=None, edge="K": SlowCalculator()
+    task = window.prediction.train(ActiveParams(strategy="farthest", n_initial=3, batch=1, max_calls=900,
+                                                regressor="ridge"), "Si")
+    qtbot.waitUntil(lambda: len(window.prediction_panel.curve_plot.plotItem.listDataItems()) >= 1
+                    and window.prediction_panel.curve_plot.plotItem.listDataItems()[0].xData[-1] >= 5, timeout=60000)
+    with qtbot.waitSignal(window.runner.task_finished, timeout=2000,
+                          check_params_cb=lambda handle, state: handle is task):
+        task.cancel()
+    model = window.prediction.model
+    assert model.n_train >= 5 and model.metrics["calculator"] == {"calculator": "bonds"}
+    assert model.reference == BondCalculator.label
