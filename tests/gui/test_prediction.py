@@ -669,15 +669,20 @@ def test_compare_with_random_on_the_shown_structure(qtbot, empty_window, silica,
     assert "active vs random: O K sites" in window.prediction_panel.curve_plot.plotItem.titleLabel.text
 
 
+class SlowCalculator(BondCalculator):
+    """The bond rule at 50 ms a site: long enough to cancel a run in its middle."""
+
+    def compute(self, environment, cancel=None, progress=None):
+        import time
+
+        time.sleep(0.05)
+        return super().compute(environment, cancel, progress)
+
+
 def test_compare_cancel_keeps_the_curves_so_far(qtbot, empty_window, silica):
     import time
 
     from amorpha.engine.surrogate.compare import CompareParams
-
-    class SlowCalculator(BondCalculator):
-        def compute(self, environment, cancel=None, progress=None):
-            time.sleep(0.05)
-            return super().compute(environment, cancel, progress)
 
     window = empty_window
     show(qtbot, window, silica.copy())
@@ -1004,11 +1009,6 @@ def test_a_cancelled_training_keeps_how_its_references_were_made(qtbot, empty_wi
     import time
 
     from amorpha.engine.surrogate.active import ActiveParams
-
-    class SlowCalculator(BondCalculator):
-        def compute(self, environment, cancel=None, progress=None):
-            time.sleep(0.05)
-            return super().compute(environment, cancel, progress)
 
     window = empty_window
     show(qtbot, window, silica.copy())
