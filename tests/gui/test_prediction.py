@@ -1006,8 +1006,6 @@ def test_a_cancelled_training_keeps_how_its_references_were_made(qtbot, empty_wi
     """Cancel keeps every spectrum computed, and the model made of them says which calculator
     and settings made them (it lost them: the next xTB of a selected atom took the Preferences',
     and the status blamed 'other calculator settings')."""
-    import time
-
     from amorpha.engine.surrogate.active import ActiveParams
 
     window = empty_window
