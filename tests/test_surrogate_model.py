@@ -8,6 +8,7 @@ import pytest
 from amorpha.engine.descriptors import SoapParams
 from amorpha.engine.errors import ParameterError, ReadError
 from amorpha.engine.spectra import SiteSpectra
+from amorpha.engine.spectra.spectrum import SpectrumError
 from amorpha.engine.surrogate import metrics
 from amorpha.engine.surrogate.active import (ActiveLearner, ActiveParams, _farthest_first,
                                               check_queries, export_queries, exported_rows, import_results,
@@ -407,6 +408,11 @@ def test_export_queries_and_import_results_continue_the_loop(tmp_path):
         import_results(tmp_path / "..")
     rows, _ = import_results(tmp_path, skip={1})  # learnt in an earlier round: not read again
     assert rows.tolist() == [2]
+    # a result 15 eV up from the loop's energies: refused, not learnt with zeros where it has none
+    np.savetxt(tmp_path / "query-2.txt", np.column_stack([ENERGY + 15.0, ENERGY]))
+    with pytest.raises(SpectrumError, match=r"query-2.txt covers .* but this loop's spectra run over"):
+        import_results(tmp_path, grid=ENERGY, skip={1})
+    np.savetxt(tmp_path / "query-2.txt", np.column_stack([ENERGY, 2 * ENERGY]))
     assert exported_rows(tmp_path) == [1, 2]
     check_queries(tmp_path, [1, 2], structures, pool_sites)  # each is the site its row names
     export_queries(tmp_path / "wide", structures, np.array([[0, 0]] * 8), [7])

@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 
 from amorpha.engine.errors import ParameterError, require
-from amorpha.engine.spectra.spectrum import SiteSpectra, kind_of, scale_name, shared_onset
+from amorpha.engine.spectra.spectrum import SiteSpectra, SpectrumError, kind_of, scale_name, shared_onset
 from amorpha.engine.surrogate.model import SpectrumModel, SurrogateParams
 from amorpha.engine.tasks import check_cancel, report, sub_progress
 
@@ -383,8 +383,26 @@ def import_results(directory, grid: np.ndarray | None = None, edge: str = "",
             spectra.append(replace(spectrum, site=int(stem[6:])))
     require(bool(spectra), "directory", f"no query-<row>.txt spectra or query-<row>{CORE_SUFFIX} in {directory}"
                                         f"{' other than those learnt already' if len(skip) else ''}")
+    _check_cover(spectra, spectra[0].energy if grid is None else np.asarray(grid, dtype=np.float64))
     data = SiteSpectra.from_spectra(spectra, grid)
     return np.array(rows, dtype=np.int64), data
+
+
+#: The share of the grid's span a result may leave uncovered at either end (rounding of its range).
+COVER_SLACK = 0.05
+
+
+def _check_cover(spectra, grid: np.ndarray) -> None:
+    """Refuse a result that covers only part of the loop's energies: put on the grid, the rest
+    became zeros, learnt as if the code had computed them (a result 15 eV up from the first
+    ones was learnt that way without a word)."""
+    slack = COVER_SLACK * (grid[-1] - grid[0])
+    for s in spectra:
+        if s.energy[0] > grid[0] + slack or s.energy[-1] < grid[-1] - slack:
+            raise SpectrumError(f"{s.label or 'a result'} covers {s.energy[0]:g}–{s.energy[-1]:g} eV, but this loop's "
+                                f"spectra run over {grid[0]:g}–{grid[-1]:g} eV (its first results'): the rest would "
+                                "be learnt as zeros. Give every result the same energies (the same reference "
+                                "and range)")
 
 
 def _castep_query(directory, stem: str, core: str, edge: str = ""):
