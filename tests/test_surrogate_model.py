@@ -27,8 +27,9 @@ def peaks(x):
     return main + 0.3 * np.exp(-0.5 * ((ENERGY - 20 - x[:, 2, None]) / 2) ** 2)
 
 
-#: a whole descriptor's settings, for models that are saved and read again
-SOAP = SoapParams(species=("O", "Si")).to_dict()
+#: a whole descriptor's settings, for models that are saved and read again: 4 features per site,
+#: as many as data() makes (a model file whose settings give another number is refused)
+SOAP = SoapParams(species=("Si",), n_max=1, l_max=3).to_dict()
 
 
 def data(n, seed=0, dims=4):
@@ -301,11 +302,13 @@ def test_the_saved_metrics_are_read_as_the_window_uses_them(saved_model):
      "cutoffs: O–Si cutoff must be from 0 to 20 Å"),
     ({"kind": "nonsense"}, "kind: unknown descriptor kind 'nonsense'; known: soap, acsf, local, wacsf, grouped"),
     ({}, "kind: unknown descriptor kind None"),
+    ({**SOAP, "n_max": 2}, "descriptor: its settings give 12 features per site, but it was trained on 4"),
 ])
 def test_descriptor_settings_are_read_through_the_settings_checks(tmp_path, saved_model, descriptor, reason):
     """A model's descriptor settings get the checks a user's settings get (a 1e6 Å cutoff, of SOAP
     or of the grouping's bonds, loaded, then asked for 1.25 PiB when predicting; an unknown kind was
-    refused for an unrelated reason)."""
+    refused for an unrelated reason), and must give as many features as it was trained on (an
+    edited n_max loaded and replaced the model in use, then could not predict)."""
     with pytest.raises(ReadError, match=f"damaged \\({reason}"):
         SpectrumModel.load(edited(saved_model, tmp_path / "bad.amodel", lambda m: m.update(descriptor=descriptor)))
     with pytest.raises(ParameterError, match="r_cut"):  # the same bound on a user's SOAP settings

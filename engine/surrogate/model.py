@@ -540,7 +540,8 @@ class SpectrumModel:
 
         try:
             # the checks a user's settings get (an unknown kind named): refused here, not when predicting
-            params_from_dict(meta["descriptor"]).validate()
+            descriptor = params_from_dict(meta["descriptor"])
+            descriptor.validate()
             energy, _ = check_grid(meta["energy"], None, "model energy grid")
             require(all(isinstance(meta.get(k, ""), str) for k in ("element", "edge")), "element and edge",
                     f"names, got {meta.get('element')!r} and {meta.get('edge')!r}")
@@ -554,6 +555,10 @@ class SpectrumModel:
             x, y = (np.asarray(a, dtype=np.float64) for a in training)
             require(x.ndim == 2 and y.shape == (len(x), len(energy)), "training data",
                     f"{len(energy)} intensities per training spectrum")
+            width = getattr(descriptor, "n_features", None)  # an edited n_max loaded, then failed to predict
+            require(width is None or width == x.shape[1], "descriptor",
+                    f"its settings give {width} features per site, but it was trained on {x.shape[1]}: they "
+                    "were edited, or belong to another model")
             if "gp_theta" in meta:
                 model._fit(x, y, dict(meta["gp_theta"]))
             else:
