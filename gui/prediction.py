@@ -301,11 +301,11 @@ class SpectrumPrediction(QObject):
         self.panel.set_choices(keys, self.key_in_use() or "")
 
     def _fitting_model(self) -> SpectrumModel | None:
-        """A loaded model whose element the shown structure has (a trained one before a kept
-        built-in of its edge), or None."""
-        elements = set(present_symbols(self._atoms.numbers))
+        """A loaded model that can predict the shown structure (its element there, no element its
+        descriptor does not know; a trained one before a kept built-in of its edge), or None: a
+        Cu structure got the built-in O K model over a loaded Cu K one, and a failure dialog."""
         keys = sorted(self.models, key=lambda k: k.endswith(BUILTIN_SUFFIX))
-        return next((self.models[k] for k in keys if self.models[k].element in elements), None)
+        return next((self.models[k] for k in keys if self.models[k].fits(self._atoms)), None)
 
     def _no_sites_note(self, model: SpectrumModel) -> str:
         """Why the shown structure has no prediction from ``model`` and the ways on ("" if it has
@@ -340,7 +340,7 @@ class SpectrumPrediction(QObject):
         for group in ("predicted", "site", "reference"):
             self.plot.remove_group(group)
         self.plot.hide_marker()
-        fitting = self._fitting_model() if self.model is not None and self._no_sites_note(self.model) else None
+        fitting = self._fitting_model() if self.model is not None and not self.model.fits(atoms) else None
         if fitting is not None:
             self.set_model(fitting, quiet=True)  # e.g. S K in use, a-SiO2 opened: Si K
             return
@@ -409,10 +409,13 @@ class SpectrumPrediction(QObject):
         atoms, model = self._atoms, self.model
         try:
             model.sites_of(atoms)
+            unknown = model.unknown_elements(atoms)  # said now, not as a failed prediction
+            if unknown:
+                raise ModelMismatchError(unknown)
         except ModelMismatchError as exc:
-            self.panel.status.setText(self._no_sites_note(model) or str(exc))
+            self.panel.status.setText(self._no_sites_note(model) or f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
             if not quiet:
-                self.window.show_error("Predict spectra", f"{exc}.")
+                self.window.show_error("Predict spectra", f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
             self.prediction_settled.emit()
             return
 
@@ -441,6 +444,7 @@ class SpectrumPrediction(QObject):
             self.prediction_settled.emit()
 
         def failed(exc):
+            self.panel.status.setText(f"Predicting spectra failed: {exc}")  # not the last prediction's words
             self.window._task_error("Predicting spectra")(exc)
             self.prediction_settled.emit()
 

@@ -418,19 +418,36 @@ class SpectrumModel:
             )
         return sites
 
+    def unknown_elements(self, atoms) -> str:
+        """Why the model's descriptor cannot describe ``atoms`` ("" when it can): elements beside
+        its species, whose neighbours it has no features for."""
+        from amorpha.engine.descriptors import params_from_dict
+        from amorpha.engine.elements import present_symbols
+
+        species = getattr(params_from_dict(self.descriptor), "species", None)
+        missing = set(present_symbols(atoms.numbers)) - set(species or ())
+        if species is None or not missing:
+            return ""
+        return (f"the model's descriptors know {', '.join(species)}; this structure also "
+                f"has {', '.join(sorted(missing))}")
+
+    def fits(self, atoms) -> bool:
+        """Whether the model can predict ``atoms``: it has the absorbing element, and no element
+        the descriptor does not know."""
+        from amorpha.engine.elements import present_symbols
+
+        return self.element in present_symbols(atoms.numbers) and not self.unknown_elements(atoms)
+
     def predict_structure(self, atoms, sites=None, progress=None, cancel=None) -> SiteSpectra:
         """Descriptors (with the model's own settings) and predicted spectra of ``sites``, each
         with its distance from the training sites (:meth:`distance_from_training`)."""
         from amorpha.engine.descriptors import compute, params_from_dict
 
         sites = self.sites_of(atoms) if sites is None else np.asarray(sites, dtype=np.int64)
+        unknown = self.unknown_elements(atoms)
+        if unknown:
+            raise ModelMismatchError(unknown)
         descriptor = params_from_dict(self.descriptor)
-        missing = set(atoms.get_chemical_symbols()) - set(getattr(descriptor, "species", ()))
-        if getattr(descriptor, "species", None) is not None and missing:
-            raise ModelMismatchError(
-                f"the model's descriptors know {', '.join(descriptor.species)}; this structure also "
-                f"has {', '.join(sorted(missing))}"
-            )
         features = compute(atoms, descriptor, sites, progress=sub_progress(progress, 0, 0.9), cancel=cancel)
         check_cancel(cancel)
         spectra = self.predict(features)

@@ -1021,3 +1021,28 @@ def test_a_cancelled_training_keeps_how_its_references_were_made(qtbot, empty_wi
     model = window.prediction.model
     assert model.n_train >= 5 and model.metrics["calculator"] == {"calculator": "bonds"}
     assert model.reference == BondCalculator.label
+
+
+def test_a_new_structure_gets_a_model_that_can_describe_it(qtbot, empty_window, silica, model_file):
+    """A loaded model is chosen for a structure only if its descriptor knows every element there:
+    a structure with an element no model knows got the built-in O K model and a failure dialog
+    ('the model's descriptors know O, Si; this structure also has Cu, P') under the last
+    prediction's status line. Now nothing is switched, no dialog, and the status says why."""
+    from ase import Atoms
+
+    window = empty_window
+    show(qtbot, window, silica.copy())
+    with qtbot.waitSignal(window.prediction.prediction_settled, timeout=60000):
+        window.prediction.load(str(model_file))
+    in_use = window.prediction.model
+    o_model = SpectrumModel.load(model_file)
+    o_model.element = "O"
+    window.prediction.models["O K"] = o_model  # loaded beside it, as the built-in O K is
+    with_p = silica.copy() + Atoms("P", positions=[[1.0, 1.0, 1.0]])
+    with_p.positions[-1] += 0.1
+    errors = []
+    window.error_shown.connect(errors.append)
+    with qtbot.waitSignal(window.prediction.prediction_settled, timeout=60000):
+        show(qtbot, window, with_p)
+    assert window.prediction.model is in_use and errors == []
+    assert "this structure also has P" in window.prediction_panel.status.text()
