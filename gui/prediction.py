@@ -468,6 +468,10 @@ class SpectrumPrediction(QObject):
             return
         calculator = self._calculator()
         edge = self._edge_in_use()
+        apart = self._scales_apart(calculator)
+        if apart:
+            self.window.show_error("Reference spectrum", apart)
+            return
 
         def done(spectrum: Spectrum):
             if atoms is self._atoms and self._edge_in_use() == edge:  # not over another frame's or edge's curves
@@ -489,6 +493,23 @@ class SpectrumPrediction(QObject):
 
         self.runner.submit(f"{calculator.label} spectrum of {element}{index}", work,
                            done, self.window._task_error("Reference spectrum"))
+
+    def _scales_apart(self, calculator) -> str:
+        """Why the calculator's spectra cannot stand beside the model in use's ("" when they
+        can): a model trained on another code's energies (XANESNET's S K at 2395-2445 eV, a
+        CASTEP scale) and xTB's edge-relative window drew as two spikes 2400 eV apart."""
+        model = self.model
+        settings = calculator.settings()
+        if model is None or "e_min" not in settings:
+            return ""
+        lo, hi = float(settings["e_min"]), float(settings["e_max"])
+        if not model.axis and model.energy[0] < hi and model.energy[-1] > lo:
+            return ""
+        scale = f"the {model.axis} scale" if model.axis else f"{model.energy[0]:g}–{model.energy[-1]:g} eV"
+        return (f"The {model_key(model)} model in use predicts spectra on the energies it was trained on "
+                f"({scale}, {model.reference or 'its reference code'}); {calculator.label} spectra run "
+                f"from {lo:g} to {hi:g} eV relative to the edge. The two cannot be compared on one axis: "
+                f"use a model trained with {calculator.label} (Train on this model…) for reference spectra.")
 
     def _edge_in_use(self) -> str | None:
         return model_key(self.model) if self.model is not None else None

@@ -1046,3 +1046,20 @@ def test_a_new_structure_gets_a_model_that_can_describe_it(qtbot, empty_window, 
         show(qtbot, window, with_p)
     assert window.prediction.model is in_use and errors == []
     assert "this structure also has P" in window.prediction_panel.status.text()
+
+
+def test_xtb_of_an_atom_is_refused_beside_a_model_on_another_codes_energies(qtbot, empty_window, silica, model_file):
+    """A model trained on XANESNET's S K (2395-2445 eV) and xTB's spectra (-5..25 eV relative to
+    the edge) drew as two spikes 2400 eV apart on one axis: refused at once, saying why."""
+    window = empty_window
+    show(qtbot, window, silica.copy())
+    absolute = SpectrumModel.load(model_file)
+    absolute.energy = absolute.energy + 1840.0  # as a model trained on a code's absolute energies
+    absolute.reference = "FEFF"
+    with qtbot.waitSignal(window.prediction.prediction_settled, timeout=60000):
+        window.prediction.set_model(absolute)
+    window.select_atom(int(np.flatnonzero(window.atoms.numbers == 14)[0]))
+    with qtbot.waitSignal(window.error_shown, timeout=5000) as said:
+        window.prediction.reference_of_selected()
+    assert "cannot be compared on one axis" in said.args[0] and "FEFF" in said.args[0]
+    assert not [h for h in window.runner.running if not h.label.startswith("_")]
