@@ -31,3 +31,4 @@ def test_candidates_are_built_at_that_lattice_constant():
 def test_absurd_lattice_constant_is_refused():
     with pytest.raises(ParameterError, match="between 0.5 and 100"):
         at_lattice_constant(make_oracle("emt"), 0.1)
+    at_lattice_constant(make_oracle("emt"), 0.5)  # the dialogs' own limit, which the message names, is taken

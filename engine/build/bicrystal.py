@@ -82,7 +82,7 @@ class BicrystalParams:
         require(self.crystal in CUBIC_CRYSTALS, "crystal",
                 f"{self.crystal} has no cubic cell, which CSL bicrystals need; choose one of "
                 + ", ".join(CUBIC_CRYSTALS))
-        require(self.a is None or (_is_real(self.a) and 0.5 < self.a < 100.0), "a",
+        require(self.a is None or (_is_real(self.a) and 0.5 <= self.a <= 100.0), "a",
                 f"lattice constant must be between 0.5 and 100 Å, got {self.a}")
         require(_is_int_vector(self.axis, 3) and tuple(int(x) for x in self.axis) in AXES, "axis",
                 f"{self.axis} is not a supported axis; choose one of "

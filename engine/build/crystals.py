@@ -95,7 +95,7 @@ def _check_name(name: str, parameter: str = "crystal") -> CrystalSpec:
 def unit_cell(name: str, a: Optional[float] = None) -> Atoms:
     """The conventional cell of crystal ``name``, with lattice constant ``a`` (default: literature)."""
     spec = _check_name(name)
-    require(a is None or (np.isfinite(a) and 0.5 < a < 100.0), "a",
+    require(a is None or (np.isfinite(a) and 0.5 <= a <= 100.0), "a",
             f"lattice constant must be between 0.5 and 100 Å, got {a}")
     atoms = spec.make(spec.a if a is None else float(a))
     atoms.info["name"] = spec.description

@@ -48,7 +48,7 @@ def at_lattice_constant(oracle: Oracle, a: Optional[float]) -> Oracle:
     """``oracle`` itself for ``a`` None (its own a₀), else the oracle held at ``a`` Å."""
     if a is None:
         return oracle
-    require(isinstance(a, (int, float)) and 0.5 < a < 100.0, "a",
+    require(isinstance(a, (int, float)) and 0.5 <= a <= 100.0, "a",
             f"lattice constant must be between 0.5 and 100 Å, got {a!r}")
     return FixedLatticeOracle(oracle.fmax, oracle.max_steps, inner=oracle, a=float(a))
 
