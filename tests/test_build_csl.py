@@ -270,6 +270,10 @@ def test_translation_moves_grain_1_only():
     pushed = build((0, 0, 1), 5, (3, 1, 0), translation=(0.0, 0.9, -0.6))
     assert pushed.info["removed_atoms"] > 0
     assert neighbor_list(pushed, pushed.info["min_distance"]).n_pairs == 0
+    # pulled apart by a nearest-neighbour distance or more, the grains no longer touch: refused
+    # (10 Å made two slabs in vacuum, still labelled Σ5 (310))
+    with pytest.raises(BuildParameterError, match=r"z = 10.0 Å opens a gap .* the grains would not touch"):
+        build((0, 0, 1), 5, (3, 1, 0), translation=(0.0, 0.0, 10.0))
 
 
 @pytest.mark.parametrize("crystal,cutoff,coordination", [

@@ -110,6 +110,10 @@ class BicrystalParams:
         require(self.translation[2] > -0.5 * min(layout.heights), "translation",
                 f"z = {self.translation[2]} Å pushes grain 1 more than half a grain "
                 f"({0.5 * min(layout.heights):.2f} Å) into grain 0")
+        require(self.translation[2] < geo.nn_distance, "translation",
+                f"z = {self.translation[2]} Å opens a gap of at least the nearest-neighbour distance of "
+                f"{self.crystal} ({geo.nn_distance:.3f} Å) at both boundaries: the grains would not touch "
+                f"(two free surfaces, not a grain boundary); rigid-body expansions are a fraction of it")
         require(self.min_distance is None
                 or (_is_real(self.min_distance) and 0.0 <= self.min_distance < geo.nn_distance),
                 "min_distance", f"needs a distance from 0 up to the nearest-neighbour distance of "

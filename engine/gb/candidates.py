@@ -108,8 +108,9 @@ class GbSearchParams:
                 f"got {self.removal}")
         require(self.count <= MAX_CANDIDATES, "nx",
                 f"{self.count:,} candidates is more than the {MAX_CANDIDATES:,} a search holds")
-        # The boundary itself (crystal, Σ, plane, thickness) and the most negative dz.
-        self.boundary.bicrystal(translation=(0.0, 0.0, float(min(self.dz)))).validate()
+        # The boundary itself (crystal, Σ, plane, thickness) and the most negative and positive dz.
+        for dz in {min(self.dz), max(self.dz)}:
+            self.boundary.bicrystal(translation=(0.0, 0.0, float(dz))).validate()
 
 
 @dataclass(frozen=True)
