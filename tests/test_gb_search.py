@@ -69,6 +69,9 @@ def test_gamma_is_excess_energy_per_two_boundaries_and_periodic(oracle, tmp_path
     assert oracle.evaluate(shifted, ref).gamma == pytest.approx(ev.gamma, abs=2e-4)
     atoms = ev.atoms(ref.e_bulk)
     assert atoms.arrays["site_energy"].sum() == pytest.approx(excess)
+    # the structure the Structure panel shows says which boundary it is, as a built bicrystal does
+    assert (atoms.info["sigma"], atoms.info["plane"], atoms.info["axis"]) == (5, "(310)", "[001]")
+    assert atoms.info["misorientation_deg"] == pytest.approx(36.87, abs=0.01) and atoms.info["gb_gamma"] == ev.gamma
 
 
 def test_search_result_cache_hits_and_maps(oracle, tmp_path):

@@ -340,6 +340,14 @@ def _layout(geo: _Geometry, params: BicrystalParams) -> _Layout:
     return _Layout((rx, ry, n[0], n[1]), heights, cell)
 
 
+def boundary_facts(params: BicrystalParams) -> dict:
+    """The boundary's facts a model keeps in ``info`` (Σ, axis, misorientation, plane, kind),
+    which the Structure panel shows: for a built bicrystal and a GB search's best alike."""
+    return {"sigma": int(params.sigma), "axis": format_indices(tuple(int(x) for x in params.axis), "[]"),
+            "misorientation_deg": _geometry_of(params).angle_deg, "plane": format_indices(params.plane),
+            "kind": params.kind}
+
+
 def bicrystal_summary(params: BicrystalParams) -> dict:
     """What a build with ``params`` will make, cheaply (for a dialog): misorientation, cell, atoms."""
     params.validate()
@@ -431,17 +439,11 @@ def build_bicrystal(params: BicrystalParams, progress: Optional[ProgressFn] = No
     drop = _remove_close_pairs(atoms, min_distance, sub_progress(progress, 0.55, 0.95), cancel)
     if len(drop):
         del atoms[drop]
-    axis = tuple(int(x) for x in params.axis)
-    plane_text = format_indices(params.plane)
-    axis_text = format_indices(axis, "[]")
+    facts = boundary_facts(params)
     atoms.info.update({
-        "name": f"{params.crystal} Σ{int(params.sigma)}{plane_text}{axis_text} {params.kind}",
+        "name": f"{params.crystal} Σ{int(params.sigma)}{facts['plane']}{facts['axis']} {params.kind}",
         "builder": "bicrystal",
-        "sigma": int(params.sigma),
-        "axis": axis_text,
-        "misorientation_deg": geo.angle_deg,
-        "plane": plane_text,
-        "kind": params.kind,
+        **facts,
         "boundary_area": float(layout.cell[0] * layout.cell[1]),
         "removed_atoms": int(len(drop)),
         "translation": [float(t) for t in params.translation],

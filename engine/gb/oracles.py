@@ -66,7 +66,10 @@ class Evaluation:
         """The relaxed bicrystal; ``arrays["site_energy"]`` per atom, minus ``e_bulk`` if given."""
         atoms = Atoms(numbers=self.numbers, positions=self.positions, cell=self.cell, pbc=True)
         atoms.arrays["site_energy"] = self.site_energies - (0.0 if e_bulk is None else e_bulk)
+        from amorpha.engine.build.bicrystal import boundary_facts
+
         c = self.candidate
+        atoms.info.update(boundary_facts(c.boundary.bicrystal()))  # Σ, plane… as a built bicrystal's
         atoms.info.update({"name": f"{c.boundary.name} candidate {c.index}", "gb_gamma": self.gamma,
                            "gb_translation": [c.fx, c.fy, c.dz], "gb_removal": c.removal,
                            "boundary_area": self.area})

@@ -76,6 +76,7 @@ BUILD_FACTS = {
     "plane": ("Boundary plane", "{}"),
     "kind": ("Boundary type", "{}"),
     "boundary_area": ("Boundary area", "{:.2f} Å²"),
+    "gb_gamma": ("Boundary energy γ", "{:.4f} J/m²"),
     "n_grains": ("Grains", "{}"),
     "x": ("x in SiOx", "{:.3g}"),
     "form": ("Form", "{}"),
