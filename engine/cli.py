@@ -51,6 +51,7 @@ from .elements import elements_present, number, symbol
 from .errors import ParameterError, ReadError
 from .order.rings import ring_statistics_rows
 from .tasks import CancelToken
+from .words import counted
 
 PROG = "amorpha-cli"
 EXIT_ERROR = 2
@@ -506,7 +507,7 @@ class SpectrumCommand(Command):
         sites = np.mean([r["n_sites"] for r in results])
         outside = outside_note(np.concatenate([r["distance"] for r in results]), self.model.element)
         frames_note = " (all frames together)" if len(results) > 1 else ""
-        return [f"{self.model.element} {self.model.edge} average of {sites:.4g} sites per frame, "
+        return [f"{self.model.element} {self.model.edge} average of {counted(sites, 'site')} per frame, "
                 f"{len(self.model.energy)} energies", *([outside + frames_note] if outside else [])]
 
 

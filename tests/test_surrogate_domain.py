@@ -103,3 +103,12 @@ def test_a_crystals_equivalent_sites_are_one_site_not_noise_scaled_apart():
     distance = model.distance_from_training(x)
     assert np.all(np.isnan(distance)) and outside_note(distance, "Ti") == ""
     np.testing.assert_allclose(model.predict(x), spectra.intensity[:1].repeat(72, axis=0), atol=1e-6)
+
+
+def test_one_site_is_said_in_the_singular():
+    """"All 1 S sites lie far…" for a molecule's one absorber."""
+    from amorpha.engine.surrogate.domain import outside_note
+
+    assert outside_note(np.array([3.0]), "S").startswith(
+        "The one S site lies far from every site the model learnt from (median 3.0 times its domain radius): "
+        "its spectrum is extrapolated")

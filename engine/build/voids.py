@@ -25,6 +25,7 @@ from scipy.spatial import Delaunay, QhullError, cKDTree
 from ..neighbors import _search_basis, neighbor_list
 from ..tasks import CancelFn, ProgressFn, check_cancel, chunked, report, sub_progress
 from .common import BuildParameterError, require
+from ..words import counted
 
 #: Centres closer than this (Å) are one void, whatever separation the caller asks for.
 SAME_VOID = 1e-3
@@ -382,7 +383,7 @@ def insert_into_voids(
     if len(radii) < params.count:
         raise BuildParameterError(
             "count",
-            f"only {len(radii)} voids at least {params.min_separation:g} Å apart were found; "
+            f"only {counted(len(radii), 'void')} at least {params.min_separation:g} Å apart were found; "
             f"ask for at most {len(radii)} or lower min_separation")
     check_cancel(cancel)
     out = atoms.copy()

@@ -76,10 +76,12 @@ def outside_note(distance: np.ndarray, what: str) -> str:
     share = 1.0 - DOMAIN_QUANTILE
     if len(beyond) <= share * len(d) + 3.0 * np.sqrt(share * (1.0 - share) * len(d)):
         return ""
-    sites = f"All {len(d)} {what} sites" if len(beyond) == len(d) else f"{len(beyond)} of {len(d)} {what} sites"
+    sites = (f"The one {what} site" if len(d) == 1 else f"All {len(d)} {what} sites" if len(beyond) == len(d)
+             else f"{len(beyond)} of {len(d)} {what} sites")
+    lie = "lies" if len(beyond) == 1 else "lie"
     median = float(np.median(beyond))
     if median > FAR:
-        return (f"{sites} lie far from every site the model learnt from (median {median:.1f} times its "
-                f"domain radius): their spectra are extrapolated, not learnt")
-    return (f"{sites} lie beyond the spread of the model's training sites (up to {beyond.max():.1f} times "
+        return (f"{sites} {lie} far from every site the model learnt from (median {median:.1f} times its "
+                f"domain radius): {'its spectrum is' if len(beyond) == 1 else 'their spectra are'} extrapolated, not learnt")
+    return (f"{sites} {lie} beyond the spread of the model's training sites (up to {beyond.max():.1f} times "
             f"its domain radius): check a few against the reference calculator")

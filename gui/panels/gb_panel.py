@@ -36,6 +36,7 @@ from amorpha.engine.gb import GbBoundary, GbSearchParams, in_plane_periods
 
 from .csl_table import CslTable
 from .widgets import double_spin, form_page, int_spin, note_item, plain_axes
+from amorpha.engine.words import counted
 
 AUTO = "auto"
 #: Panel width from which the two plots sit side by side (narrower: one above the other, so that
@@ -357,9 +358,9 @@ class GbPanel(QWidget):
         n = params.count
         budget = min(int(self.budget.value()), n)
         self.count_label.setText(
-            f"<b>{n:,} candidates</b> of {params.boundary.name}: {params.nx} × {params.ny} "
+            f"<b>{counted(n, 'candidate')}</b> of {params.boundary.name}: {params.nx} × {params.ny} "
             f"translations (repeat {px:.2f} × {py:.2f} Å) × {len(params.dz)} dz × "
-            f"{len(params.removal)} thresholds; budget {budget:,}")
+            f"{counted(len(params.removal), 'threshold')}; budget {budget:,}")
         if self.map_image.image is None:  # nothing searched yet: the plots span what a search will fill
             self.map_plot.setRange(xRange=(0, px), yRange=(0, py), padding=0.05)
             self.curve_plot.setRange(xRange=(0, budget), yRange=(0, 1), padding=0.05)
