@@ -482,10 +482,11 @@ def _statistics(n_atoms, node_mask, atoms, sizes_counted, ring_of_atom, counted)
 MAX_SUPERCELL_ATOMS = 200_000
 
 
-def _searched_cell(atoms, cutoffs: Optional[Cutoffs], max_size: int, neighbors: Optional[NeighborList] = None,
+def _searched_cell(atoms, cutoffs: Optional[Cutoffs], max_size: int, nl: NeighborList,
                    progress: Optional[ProgressFn] = None, cancel: Optional[CancelFn] = None):
-    """(cell to search, its repeats of ``atoms``, its bonds): ``atoms`` itself when every ring of
-    up to ``max_size`` atoms is a ring of distinct atoms of the cell, else a supercell.
+    """(cell to search, its repeats of ``atoms``, its bonds): ``atoms`` itself (with its bonds
+    ``nl``) when every ring of up to ``max_size`` atoms is a ring of distinct atoms of the cell,
+    else a supercell.
 
     The rings are searched on the quotient graph (one node per atom). In a small cell a ring can
     pass two images of one atom (α-quartz's 8-rings in its 9-atom cell), which no cycle of
@@ -499,7 +500,6 @@ def _searched_cell(atoms, cutoffs: Optional[Cutoffs], max_size: int, neighbors: 
     pbc = np.asarray(atoms.pbc, bool)
     reps = np.ones(3, np.int64)
     current = atoms
-    nl = bonds(atoms, cutoffs, neighbors=neighbors, progress=progress, cancel=cancel)
     while pbc.any() and limit >= 1:
         longest = float(nl.distances.max()) if len(nl.distances) else 0.0
         spacing = 1.0 / np.linalg.norm(np.linalg.inv(current.cell.array).T[pbc], axis=1)
@@ -528,7 +528,7 @@ def ring_repeats(atoms, cutoffs: Optional[Cutoffs], max_size: int,
     """How many times :func:`compute_rings` repeats ``atoms``' cell along each axis to find its
     rings of up to ``max_size`` atoms: (1, 1, 1) when the cell is large enough (see
     :func:`_searched_cell`)."""
-    return _searched_cell(atoms, cutoffs, max_size, neighbors)[1]
+    return _searched_cell(atoms, cutoffs, max_size, bonds(atoms, cutoffs, neighbors=neighbors))[1]
 
 
 def _fold(ring_atoms: np.ndarray, ring_images: np.ndarray, sizes: np.ndarray, net: np.ndarray,
@@ -603,9 +603,11 @@ def compute_rings(
     # Guttman and King rings without a limit: the cell must hold the largest ring found (each
     # search stops at a shortest path, so that is where they end); 24 atoms to begin with
     check = int(params.max_size) if params.max_size is not None else UNLIMITED_CHECK
+    cell_bonds = bonds(atoms, params.cutoffs, neighbors=neighbors, progress=sub_progress(progress, 0.0, 0.05),
+                       cancel=cancel)
     found = None
     while True:
-        searched, reps, nl = _searched_cell(atoms, params.cutoffs, check, neighbors,
+        searched, reps, nl = _searched_cell(atoms, params.cutoffs, check, cell_bonds,
                                             sub_progress(progress, 0.0, 0.05), cancel)
         if found is not None and reps == found[-1]:
             break  # the larger check needs no larger cell: the rings found stand
