@@ -61,6 +61,7 @@ from amorpha.engine.order.rings import compute_rings
 from amorpha.engine.spectra import SpectrumError
 from amorpha.engine.surrogate.domain import FAR
 from amorpha.engine.surrogate.model import ModelMismatchError
+from amorpha.engine.surrogate.xtb import XtbError
 from amorpha.gui.atomic_energy_action import add_atomic_energy_action
 from amorpha.gui.columns import column_label
 from amorpha.gui.saving import save_as
@@ -453,7 +454,7 @@ class MainWindow(QMainWindow):
     def _task_error(self, what: str, after: str = "Nothing was changed.") -> Callable[[BaseException], None]:
         """A dialog for a task that failed: what, why, and ``after``, what the user has now."""
         def report(exc: BaseException) -> None:
-            plain = isinstance(exc, (ReadError, BuildParameterError, SpectrumError, ModelMismatchError))
+            plain = isinstance(exc, (ReadError, BuildParameterError, SpectrumError, ModelMismatchError, XtbError))
             reason = str(exc) if plain else f"{type(exc).__name__}: {exc}"
             self.show_error(what, f"{what} failed.\n\n{reason}\n\n{after}")
 

@@ -277,6 +277,10 @@ def test_training_where_the_calculator_can_do_no_site_says_why(qtbot, empty_wind
     assert window.last_error.startswith("No reference spectrum could be computed: xTB (qualitative) failed "
                                         "on all 6 Si sites it was asked for. The first: site ")
     assert "cluster would hold" in window.last_error
+    window.select_atom(0)  # one site asked for: the calculator's refusal in its own words
+    with qtbot.waitSignal(window.error_shown, timeout=60000) as said:
+        window.prediction.reference_of_selected()
+    assert "cluster would hold" in said.args[0] and "XtbError" not in said.args[0]
 
 
 def test_a_geometry_chosen_in_the_preferences_applies_to_the_model_in_use(qtbot, empty_window, monkeypatch):
