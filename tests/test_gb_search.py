@@ -185,7 +185,7 @@ def test_cli_gb_search_writes_results_and_rejects_bad_grid(tmp_path, capsys, mon
             "--out", str(tmp_path)]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "12 candidates" in out and "best γ" in out
+    assert "12 candidates" in out and "best γ" in out and "of the in-plane CSL periods, dz" in out
     doc = json.loads((tmp_path / "Cu_S5_310_gb.json").read_text())
     assert doc["evaluations"] == 3 and len(doc["gammas"]) == 3
     assert doc["best_gamma"] == min(doc["gammas"])

@@ -106,7 +106,7 @@ def run(args, progress, token: CancelToken) -> tuple[int, list[str]]:
         write(out / f"{stem}_gb_best.extxyz", result.best_atoms())
         lines.append(f"best γ {best.gamma:.4f} J/m² after {len(result.evaluations)} evaluations "
                      f"(candidate {best.candidate.index}: dx {best.candidate.fx:.3f}, dy "
-                     f"{best.candidate.fy:.3f}, dz {best.candidate.dz:g} Å, removal "
+                     f"{best.candidate.fy:.3f} of the in-plane CSL periods, dz {best.candidate.dz:g} Å, removal "
                      f"{best.candidate.removal:g}); evaluations to it "
                      f"{result.evaluations_to(best.gamma, 0.0)}")
         lines.append(f"wrote {out / f'{stem}_gb_best.extxyz'}")
