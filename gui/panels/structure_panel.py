@@ -119,15 +119,24 @@ def _fit_height(table: QTableWidget, max_rows: int) -> None:
     rows = min(table.rowCount(), max_rows)
     height = table.horizontalHeader().height() + 2 * table.frameWidth()
     height += sum(table.rowHeight(r) for r in range(rows))
-    if table.horizontalScrollBar().maximum() > 0:  # the bar is shown
+    wide = table.horizontalHeader().length() + table.verticalHeader().width() + 2 * table.frameWidth()
+    if wide > table.width():  # the bar is shown
         height += table.horizontalScrollBar().sizeHint().height()
     table.setFixedHeight(height + 2)
 
 
-def _keep_fitted(table: QTableWidget, max_rows: int) -> None:
-    """Fit ``table``'s height again whenever its horizontal scroll bar comes or goes (the width
-    the columns need is known only once the layout has placed the table)."""
-    table.horizontalScrollBar().rangeChanged.connect(lambda *_: _fit_height(table, max_rows))
+class _FittedTable(QTableWidget):
+    """A table fitted to its rows (:func:`_fit_height`) again whenever its width changes: whether
+    the columns need a scroll bar is known only once the layout has placed it."""
+
+    def __init__(self, rows: int, columns: int, max_rows: int):
+        super().__init__(rows, columns)
+        self.max_rows = max_rows
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            _fit_height(self, self.max_rows)
 
 
 class StructurePanel(QWidget):
@@ -160,9 +169,8 @@ class StructurePanel(QWidget):
         bonds_layout.addWidget(self.cutoff_table)
         bonds_layout.addLayout(row)
 
-        self.cn_table = QTableWidget(0, 0)
+        self.cn_table = _FittedTable(0, 0, max_rows=5)
         self.cn_table.verticalHeader().setDefaultSectionSize(22)
-        _keep_fitted(self.cn_table, max_rows=5)
         cn_box = QGroupBox("Coordination (atoms per neighbour count)")
         QVBoxLayout(cn_box).addWidget(self.cn_table)
 

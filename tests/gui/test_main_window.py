@@ -403,3 +403,21 @@ def test_duplicated_atoms_are_pointed_out_beside_the_bonds(qtbot, empty_window):
     with qtbot.waitSignal(window.model_ready, timeout=30000):
         window.set_model(doubled, "doubled")
     assert "2 pairs of atoms closer than 0.5 Å: duplicated atoms?" in window.structure_panel.bond_note.text()
+
+
+def test_the_coordination_table_makes_room_for_its_scroll_bar_only_when_it_has_one(qtbot, empty_window):
+    """CN 0…13 of a polycrystal: the horizontal scroll bar covered the row (no room was kept for
+    it); silica's five columns have none, and no empty band is left below the rows."""
+    empty_window.docks["Structure"].raise_()
+    panel = empty_window.structure_panel
+    table = panel.cn_table
+
+    def shown(numbers, coordination):
+        panel.show_coordination(np.asarray(numbers), np.asarray(coordination))
+        qtbot.wait(50)  # the layout places the table, and it fits itself to its width
+        rows = table.horizontalHeader().height() + sum(table.rowHeight(r) for r in range(table.rowCount()))
+        return table.height() - rows - 2 * table.frameWidth() - 2
+
+    assert shown([14, 8, 8], [4, 2, 2]) == 0
+    many = np.repeat(np.arange(14), 20_000)  # "20,000" in each of 14 columns, as a polycrystal's
+    assert shown(np.full(len(many), 29), many) == table.horizontalScrollBar().sizeHint().height()
