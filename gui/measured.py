@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QFileDialog
 
 from amorpha.engine.errors import ParameterError, ReadError
+from amorpha.engine.words import counted
 from amorpha.engine.spectra.spectrum import Spectrum, SpectrumError
 from amorpha.engine.surrogate.model import ModelMismatchError
 from amorpha.gui.panels.measured_panel import fill_table, span_text
@@ -919,10 +920,10 @@ class MeasuredSpectra(QObject):
             fill_table(self.panel.components_table, [[r["component"], f"{r['pearson']:.4f}", f"{r['cosine']:.4f}",
                                                       f"{r['r_factor']:.4f}"] for r in rows or []])
             note = "" if rows is not None else " (no prediction on a common energy range to compare with)"
-            prepared = f" of the pixels after the {len(steps)} Prepare step{'s' * (len(steps) != 1)}" if steps else ""
+            prepared = f" of the pixels after the {counted(len(steps), 'Prepare step')}" if steps else ""
             name = self.panel.method.itemText(self.panel.method.findData(method)) or method  # as listed
-            self.panel.status.setText(f"{name}: {dec.n_components} "
-                                      f"{'clusters' if method == 'kmeans' else 'components'}{prepared}" + note +
+            parts = counted(dec.n_components, "cluster" if method == "kmeans" else "component")
+            self.panel.status.setText(f"{name}: {parts}{prepared}" + note +
                                       ("; " + "; ".join(dec.notes) if dec.notes else ""))
             self.decomposed.emit()
 

@@ -413,9 +413,10 @@ class SpectrumPrediction(QObject):
             if unknown:
                 raise ModelMismatchError(unknown)
         except ModelMismatchError as exc:
-            self.panel.status.setText(self._no_sites_note(model) or f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
+            said = f"{str(exc)[:1].upper()}{str(exc)[1:]}."
+            self.panel.status.setText(self._no_sites_note(model) or said)
             if not quiet:
-                self.window.show_error("Predict spectra", f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
+                self.window.show_error("Predict spectra", said)
             self.prediction_settled.emit()
             return
 
