@@ -25,6 +25,7 @@ from amorpha.engine.diffusion import (UFF_PARAMETERS, NoSiteError, Spanning, arr
 from amorpha.engine.elements import hill_formula
 from amorpha.engine.errors import ParameterError
 from amorpha.engine.tasks import sub_progress
+from amorpha.engine.words import counted
 from amorpha.gui.panels.diffusion_panel import format_d
 from amorpha.gui.saving import save_as
 from amorpha.gui.viewer.paths_visual import PathsOverlay
@@ -573,8 +574,10 @@ class DiffusionController(QObject):
         beside = spanning_text(spanning)
         stopped = " (stopped: the finished temperatures are shown)" if scan.cancelled else ""
         if len(scan.temperatures) < 2:
-            self.panel.set_result(f"Scan stopped after {len(scan.temperatures)} temperature(s): "
-                                  "an Arrhenius fit needs two or more.")
+            finished = "".join(f" D at {t:g} K = {format_d(d, e)}."
+                               for t, d, e in zip(scan.temperatures, scan.D, scan.D_err))
+            self.panel.set_result(f"Scan stopped after {counted(len(scan.temperatures), 'temperature')}"
+                                  f": an Arrhenius fit needs two or more.{finished}")
             return
         try:
             self.fit = arrhenius_fit(scan.temperatures, scan.D, scan.D_err)

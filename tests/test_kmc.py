@@ -1,5 +1,6 @@
 """Kinetic Monte Carlo on hop networks against exact answers: lattice D, Arrhenius, percolation,
 detailed balance, unwrapped displacements, cancel with a partial result, and input checks."""
+import dataclasses
 import time
 
 import numpy as np
@@ -471,3 +472,23 @@ def test_jumps_and_nearest_images_agree_with_shifts():
     assert np.all(directed.targets[directed.reverse] == directed.sources)
     assert np.array_equal(directed.shifts[directed.reverse], -directed.shifts)
     assert percolation_barrier(directed) == pytest.approx(0.3)
+
+
+def test_cancel_before_the_first_recorded_time_keeps_the_walk(monkeypatch):
+    """A run stopped long before its first grid time keeps the synchronised stops it passed: each
+    is exactly where a run ending at that time leaves the walkers (per-walker random streams)."""
+    net = random_barrier_lattice(6, 2.0, 0.2, 0.6, seed=1)
+    params = KmcParams(350.0, n_walkers=40, n_steps=20_000, n_samples=1, seed=4)
+    monkeypatch.setattr(kmc, "SYNC_HOPS", 1000)  # 800 stops before the one grid time
+    monkeypatch.setattr(kmc, "CHUNK_HOPS", 1000)
+    calls = []
+    part = run_kmc(net, params, cancel=lambda: calls.append(0) or len(calls) > 300)
+    assert part.cancelled and part.times[0] == 0 and part.times[-1] < part.duration
+    n = len(part.times)
+    assert kmc.KEPT_STOPS + 1 <= n <= 2 * kmc.KEPT_STOPS + 1
+    steps = np.diff(part.times[1:])
+    assert np.allclose(steps, steps[0]) and np.all(steps > 0)  # evenly spaced after thinning
+    for k in (1, n - 1):
+        alone = run_kmc(net, dataclasses.replace(params, n_steps=None, t_max=part.times[k]))
+        assert np.array_equal(alone.displacements[-1], part.displacements[k])
+    assert diffusion_coefficient(part).D > 0

@@ -8,8 +8,11 @@ of the periodic boundary are counted and the mean squared displacement keeps gro
 Walkers do not interact (the dilute limit), so each has its own random stream (xoshiro256**,
 seeded from one ``numpy.random.SeedSequence``): a run is reproducible from its seed, whatever the
 chunking. The kernel advances all walkers to the next time on a fixed grid, a bounded number of
-hops per call, so Cancel is answered between calls; a cancelled run returns what it has (every
-grid time all walkers reached) marked ``cancelled=True``.
+hops per call, so Cancel is answered between calls. A long stretch between two grid times is
+walked in synchronised sub-steps (all walkers stop at the same time, about ``SYNC_HOPS`` hops
+apart), and a few of those stops are remembered, so a cancelled run returns every grid time all
+walkers reached plus the stops after it, marked ``cancelled=True``: a run stopped long before its
+first grid time still keeps its walk so far.
 """
 from __future__ import annotations
 
@@ -27,6 +30,11 @@ from .network import HopNetwork, _as_temperature
 
 #: Hops per kernel call (all walkers together): ~20 ms, so Cancel is answered well within 0.5 s.
 CHUNK_HOPS = 200_000
+#: Hops (all walkers together) between the synchronised stops inside a long grid interval.
+SYNC_HOPS = 10 * CHUNK_HOPS
+#: Stops of the unfinished interval remembered for a cancelled run (thinned to every other one
+#: when there are twice as many, so they stay evenly spaced and bounded in memory).
+KEPT_STOPS = 8
 #: Runs longer than this many hops in total are refused (about a day at 10⁷ hops/s).
 MAX_HOPS = 1e12
 #: Largest array of recorded displacements (bytes).
@@ -92,7 +100,8 @@ class KmcResult:
     (time first: a grid time's row is written by all walkers together, so memory fills in order);
     ``hops`` per walker; ``site_time`` (n_sites,) s spent on each site by all walkers together
     (up to each walker's last hop when cancelled); ``duration`` is the planned end. A cancelled
-    run keeps every grid time all walkers had reached.
+    run keeps every grid time all walkers had reached and the synchronised stops after it (so its
+    last times may be closer together than the grid's).
     """
 
     times: np.ndarray
@@ -256,25 +265,60 @@ def run_kmc(network: HopNetwork, params: KmcParams, *, start_sites=None,
 
     reached, cancelled = 0, False
     message = f"KMC at {params.temperature:g} K"
+    # stops inside a grid interval: about SYNC_HOPS hops apart, so a cancelled run keeps them
+    per_interval = n_w * hop_rate * (duration / (n_grid - 1))
+    n_stops = max(1, int(math.ceil(per_interval / SYNC_HOPS)))
+    stops = _Stops()
     try:
         for k in range(1, n_grid):
-            unfinished = n_w
-            while unfinished:
-                check_cancel(cancel)
-                unfinished = _advance(table.indptr, table.targets, table.jumps, table.cumulative,
-                                      table.total, grid, grid[k], max(1, CHUNK_HOPS // unfinished),
-                                      site, t_hop, t_last, sample, disp, hops, rng, samples,
-                                      site_time)
-                report(progress, (k - unfinished / n_w) / (n_grid - 1), message)
+            stops.clear()
+            for j in range(1, n_stops + 1):
+                t_stop = grid[k - 1] + (grid[k] - grid[k - 1]) * j / n_stops
+                t_stop = grid[k] if j == n_stops else t_stop
+                unfinished = n_w
+                while unfinished:
+                    check_cancel(cancel)
+                    unfinished = _advance(table.indptr, table.targets, table.jumps,
+                                          table.cumulative, table.total, grid, t_stop,
+                                          max(1, CHUNK_HOPS // unfinished), site, t_hop, t_last,
+                                          sample, disp, hops, rng, samples, site_time)
+                    done = (j - unfinished / n_w) / n_stops
+                    report(progress, (k - 1 + done) / (n_grid - 1), message)
+                if j < n_stops:
+                    stops.add(t_stop, disp)
             reached = k
         np.add.at(site_time, site, duration - t_last)
     except Cancelled:
         cancelled = True
+    times = grid[:reached + 1].copy()
     if cancelled:  # a copy, so the unused rest of the grid is freed
         samples = samples[:reached + 1].copy()
-    return KmcResult(grid[:reached + 1].copy(), samples, hops, start_sites, site, site_time,
+        if stops.times:
+            times = np.concatenate([times, stops.times])
+            samples = np.concatenate([samples, np.stack(stops.rows)])
+    return KmcResult(times, samples, hops, start_sites, site, site_time,
                      float(params.temperature), float(params.attempt_frequency), duration,
                      cancelled, time.perf_counter() - clock)
+
+
+class _Stops:
+    """The synchronised stops of the grid interval being walked: at most 2·``KEPT_STOPS``, every
+    ``stride``-th one, the stride doubling (and every other kept one dropped) when they fill up."""
+
+    def __init__(self):
+        self.clear()
+
+    def clear(self) -> None:
+        self.times, self.rows, self.stride, self.count = [], [], 1, 0
+
+    def add(self, t: float, disp: np.ndarray) -> None:
+        self.count += 1
+        if self.count % self.stride:
+            return
+        self.times.append(t)
+        self.rows.append(disp.copy())  # every walker sits where disp says from t_last ≤ t on
+        if len(self.rows) == 2 * KEPT_STOPS:
+            self.times, self.rows, self.stride = self.times[1::2], self.rows[1::2], 2 * self.stride
 
 
 def warm_up() -> None:

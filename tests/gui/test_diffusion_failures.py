@@ -200,9 +200,14 @@ def test_a_scan_along_channels_measures_d_along_them(qtbot, quartz_window, tmp_p
     control.scan = replace(control.scan, cancelled=True)  # as a stopped scan shows
     control.save_scan(str(path))
     assert "# INCOMPLETE: the scan was stopped; the finished temperatures" in path.read_text()
-    one = replace(control.scan, temperatures=control.scan.temperatures[:1], D=control.scan.D[:1])
+    one = replace(control.scan, temperatures=control.scan.temperatures[:1], D=control.scan.D[:1],
+                  D_err=control.scan.D_err[:1])
     control._show_scan((one, None))  # a scan stopped after one temperature has no fit to save
     assert not panel.save_button.isEnabled() and "an Arrhenius fit needs two" in panel.result.text()
+    # ... but the D it finished is said
+    t0, d0, e0 = one.temperatures[0], one.D[0], one.D_err[0]
+    assert "after 1 temperature:" in panel.result.text()
+    assert f"D at {t0:g} K = {format_d(d0, e0)}." in panel.result.text(), panel.result.text()
 
     # one run says the same D as the scan at its temperature: along c, from the MSD along c
     panel.temperature.setValue(2500.0)
