@@ -133,7 +133,8 @@ def test_inserted_atoms_keep_their_separation():
     (VoidParams("Qq"), "element", "not a chemical element"),
     (VoidParams("Cu", 0), "count", "between 1"),
     (VoidParams("Cu", 1, min_separation=-1.0), "min_separation", "distance"),
-    (VoidParams("Cu", 200, min_separation=3.0), "count", "voids at least 3 Å apart were found"),
+    (VoidParams("Cu", 20, min_separation=4.0), "count", "only 12 voids at least 4 Å apart were found"),
+    (VoidParams("Cu", 200, min_separation=3.0), "count", "200 atoms 3 Å apart do not fit"),
 ])
 def test_bad_parameters(params, parameter, words):
     with pytest.raises(BuildParameterError) as err:
@@ -144,6 +145,19 @@ def test_bad_parameters(params, parameter, words):
 def test_count_error_says_how_many_were_found():
     with pytest.raises(BuildParameterError, match=r"only 324 voids .* at most 324"):
         insert_into_voids(cu(3), VoidParams("Li", 400, min_separation=0.5))
+
+
+def test_most_voids_is_the_densest_packing(monkeypatch):
+    """fcc is the densest packing: its points at the nearest-neighbour distance reach the bound."""
+    assert voids.most_voids(cu(1), A_CU / np.sqrt(2)) == 4
+    assert voids.most_voids(cu(2), A_CU / np.sqrt(2)) == 32
+    cluster = cu(2)
+    cluster.pbc = False  # the atoms span 1.5 a; one d more on each axis
+    assert voids.most_voids(cluster, A_CU) == int(np.sqrt(2) * 2.5 ** 3)
+    # an impossible count is refused before any search
+    monkeypatch.setattr(voids, "_candidates", lambda *a: pytest.fail("searched"))
+    with pytest.raises(BuildParameterError, match="at most 4 would"):
+        insert_into_voids(cu(1), VoidParams("Li", 5, min_separation=A_CU / np.sqrt(2)))
 
 
 def test_cancel():

@@ -362,6 +362,28 @@ def find_voids(
     return centres[chosen], radii[chosen]
 
 
+def most_voids(atoms: Atoms, min_separation: float) -> int:
+    """An upper bound on how many points ``min_separation`` Å apart fit in the model's room, so an
+    impossible count is refused before the search, not after it.
+
+    Points d apart are centres of spheres of radius d/2 that do not overlap, and no packing of
+    spheres fills more than π/√18 of space (Kepler, Hales): at most √2·V/d³ of them. V is the
+    cell's volume in periodic directions and the atoms' span plus d in open ones (the spheres of
+    centres inside the span stay within d/2 of it).
+    """
+    pbc = np.asarray(atoms.pbc, dtype=bool).reshape(3)
+    cell = np.asarray(atoms.cell.array, dtype=np.float64)
+    d = float(min_separation)
+    if pbc.all():
+        volume = abs(np.linalg.det(cell))
+    else:
+        basis = _search_basis(cell, pbc) if pbc.any() else np.eye(3)
+        heights = 1.0 / np.linalg.norm(np.linalg.inv(basis), axis=0)
+        span = np.ptp(np.asarray(atoms.positions) @ np.linalg.inv(basis), axis=0) * heights
+        volume = float(np.prod(np.where(pbc, heights, span + d)))
+    return int(math.floor(math.sqrt(2.0) * volume / d ** 3 * (1 + 1e-9)))
+
+
 def insert_into_voids(
     atoms: Atoms,
     params: VoidParams,
@@ -378,6 +400,11 @@ def insert_into_voids(
     """
     params.validate()
     require(len(atoms) > 0, "atoms", "the structure is empty: there are no voids to fill")
+    most = most_voids(atoms, params.min_separation)
+    require(params.count <= most, "count",
+            f"{counted(params.count, 'atom')} {params.min_separation:g} Å apart do not fit in this "
+            f"model: even packed as densely as spheres can be, at most {most:,} would; ask for "
+            "fewer or lower min_separation")
     centres, radii = find_voids(atoms, params.count, min_separation=params.min_separation,
                                 progress=sub_progress(progress, 0.0, 0.95), cancel=cancel)
     if len(radii) < params.count:
