@@ -192,6 +192,9 @@ def test_cli_gb_search_writes_results_and_rejects_bad_grid(tmp_path, capsys, mon
     assert (tmp_path / "Cu_S5_310_gb_best.extxyz").is_file()
     assert main(["gb-search", "--grid", "0,3", "--out", str(tmp_path)]) == 2
     assert "at least one point" in capsys.readouterr().err
+    # grains thinner than the panel allows: the two boundaries of the cell would interact
+    assert main(["gb-search", "--thickness", "0", "--out", str(tmp_path)]) == 2
+    assert "at least 2 Å of bulk per grain" in capsys.readouterr().err
 
 
 def test_two_threads_share_the_lammps_instance_safely():

@@ -25,6 +25,9 @@ from ..neighbors import neighbor_list
 
 #: Largest candidate set we make (the search holds one row of features per candidate).
 MAX_CANDIDATES = 1_000_000
+#: Least bulk (Å) per grain a search accepts: thinner grains put the cell's two boundaries (and
+#: their strain fields) on top of each other, so γ would not be that of one boundary.
+MIN_SEARCH_THICKNESS = 2.0
 
 
 def _tuples(obj, names) -> None:
@@ -106,6 +109,10 @@ class GbSearchParams:
         require(all(0.0 <= r < 1.0 for r in self.removal), "removal",
                 f"thresholds are fractions of the nearest-neighbour distance from 0 up to 1, "
                 f"got {self.removal}")
+        thickness = self.boundary.bulk_thickness
+        require(isinstance(thickness, (int, float, np.number)) and thickness >= MIN_SEARCH_THICKNESS,
+                "bulk_thickness", f"a search needs at least {MIN_SEARCH_THICKNESS:g} Å of bulk per "
+                f"grain (the two boundaries of the periodic cell would interact), got {thickness!r}")
         require(self.count <= MAX_CANDIDATES, "nx",
                 f"{self.count:,} candidates is more than the {MAX_CANDIDATES:,} a search holds")
         # The boundary itself (crystal, Σ, plane, thickness) and the most negative and positive dz.

@@ -33,6 +33,7 @@ from amorpha.engine.build.crystals import CRYSTALS, CUBIC_CRYSTALS
 from amorpha.engine.build.csl import AXES, format_indices
 from amorpha.engine.errors import ParameterError
 from amorpha.engine.gb import GbBoundary, GbSearchParams, in_plane_periods
+from amorpha.engine.gb.candidates import MIN_SEARCH_THICKNESS
 
 from .csl_table import CslTable
 from .widgets import double_spin, form_page, int_spin, note_item, plain_axes
@@ -234,7 +235,7 @@ class GbPanel(QWidget):
         self.table.setMinimumHeight(100)
         self.table.setMaximumHeight(120)
         self.table.select(5, (3, 1, 0))
-        self.thickness = double_spin(2.0, 200.0, 20.0, " Å", 1)
+        self.thickness = double_spin(MIN_SEARCH_THICKNESS, 200.0, 20.0, " Å", 1)
         self.thickness.setToolTip("least bulk between the two boundaries of the periodic cell; "
                                   "γ converges as it grows (and each relaxation gets slower)")
         self.axis.currentIndexChanged.connect(lambda: self.table.set_axis(self.axis.value()))
