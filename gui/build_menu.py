@@ -108,6 +108,17 @@ def bicrystal_dialog(parent=None) -> BicrystalDialog:
     return BicrystalDialog(parent)
 
 
+def _polycrystal_note(params: PolycrystalParams) -> str:
+    """The size, and for one grain what a user may not expect: a rotated crystal in a periodic box
+    meets its own images, so the box faces are grain boundaries too."""
+    note = f"about {estimated_atoms(params):,} atoms"
+    if params.n_grains == 1:
+        note += ("<br>One grain meets its own periodic images: the box faces are boundaries "
+                 "(atoms too close across them are removed). For a perfect crystal, use "
+                 "Build › Crystal… instead.")
+    return note
+
+
 def polycrystal_dialog(parent=None) -> ParamsDialog:
     return ParamsDialog(
         "Build polycrystal", PolycrystalParams(),
@@ -119,7 +130,7 @@ def polycrystal_dialog(parent=None) -> ParamsDialog:
                   tooltip="'auto': a fraction of the nearest-neighbour distance"),
             Field("seed", "Random seed", lo=0, hi=2**31 - 1),
         ],
-        note=lambda p: f"about {estimated_atoms(p):,} atoms",
+        note=_polycrystal_note,
         intro="Voronoi grains with random orientations in a periodic box; atoms that come too "
               "close across a boundary are removed.", parent=parent,
     )

@@ -119,6 +119,17 @@ def test_polycrystal_dialog_refuses_a_box_too_small_for_the_grains(qtbot):
     assert dialog.error_label.text().startswith("box:") and not ok_button(dialog).isEnabled()
 
 
+def test_polycrystal_dialog_says_one_grain_meets_its_images(qtbot):
+    from amorpha.gui.build_menu import polycrystal_dialog
+
+    dialog = polycrystal_dialog()
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert "own periodic images" not in dialog.note_label.text()
+    dialog.editors["n_grains"].set_value(1)
+    assert "own periodic images" in dialog.note_label.text() and ok_button(dialog).isEnabled()
+
+
 @pytest.mark.gl
 def test_voids_insert_into_the_current_model_and_keep_it(qtbot, window):
     from amorpha.engine.build.voids import VoidParams, insert_into_voids
