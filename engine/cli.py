@@ -632,15 +632,28 @@ def write_diffusion_csv(path, element: str, frames, results, header_lines) -> No
     """D(T) of each frame's scan (results as :func:`~amorpha.engine.batch.scan_numbers` gives
     them), one row per temperature: the CLI's file, and the Diffusion panel's Save scan."""
     rows = [[f, r["sites"], r["hops"], repr(r["percolation_barrier_ev"]), _reach(r), repr(t),
-             repr(d), repr(e), repr(r["activation_energy_ev"]), repr(r["activation_energy_err_ev"])]
+             repr(d), repr(e), repr(r["activation_energy_ev"]), repr(r["activation_energy_err_ev"]),
+             *crossed]
             for f, r in zip(frames, results)
-            for t, d, e in zip(r["temperatures_k"], r["D_A2_per_s"], r["D_err_A2_per_s"])]
+            for t, d, e, crossed in zip(r["temperatures_k"], r["D_A2_per_s"], r["D_err_A2_per_s"],
+                                        _crossed_columns(r))]
     write_table(path, [f"diffusion of {element}",
                        "spans: where the paths span the cell from the percolation barrier on; "
                        "D is measured along channels and sheets",
+                       "crossed_a/b/c: the farthest any walker got along each cell vector, in cell "
+                       "lengths (below 1: no walker crossed the cell that way)",
                        *header_lines],
                 ["frame", "sites", "hops", "percolation_barrier_eV", "spans", "T_K",
-                 "D_A2_per_s", "D_err_A2_per_s", "Ea_eV", "Ea_err_eV"], rows)
+                 "D_A2_per_s", "D_err_A2_per_s", "Ea_eV", "Ea_err_eV",
+                 "crossed_a", "crossed_b", "crossed_c"], rows)
+
+
+def _crossed_columns(result) -> list:
+    """Each temperature's cells crossed along a, b, c for the CSV (empty for an open model)."""
+    reach = result.get("cells_crossed")
+    if reach is None:
+        return [["", "", ""]] * len(result["temperatures_k"])
+    return [[f"{x:.4g}" for x in row] for row in reach]
 
 
 def _spanning(result):

@@ -302,7 +302,7 @@ class DiffusionController(QObject):
         self.landscape: Optional[Landscape] = None
         self.kmc = None  # the KmcResult animated
         self.run = None  # the last single run shown (Save run…)
-        self.scan = None
+        self.scan = self.scan_reach = None
         self.fit = None
         self._task = None
         self._generation = 0
@@ -350,7 +350,7 @@ class DiffusionController(QObject):
     def _drop_landscape(self, summary: Optional[str] = None) -> None:
         """No landscape (another model, or the search for a new one failed): no sites, paths
         or walkers in the viewer, and no KMC until sites and paths are found again."""
-        self.landscape = self.kmc = self.run = self.scan = self.fit = None
+        self.landscape = self.kmc = self.run = self.scan = self.scan_reach = self.fit = None
         self.animate(False)
         self.overlay.clear()
         self._host_style(1.0)
@@ -568,7 +568,8 @@ class DiffusionController(QObject):
         """The scan, its Arrhenius fit and what the two energies mean; ``outcome`` is the scan
         and how far its walkers got along each cell vector at each temperature."""
         scan, reach = outcome
-        self.scan, self.fit = scan, None  # no fit of the scan before goes with this one
+        # no fit of the scan before goes with this one
+        self.scan, self.scan_reach, self.fit = scan, reach, None
         self.panel.offer_save(None)  # until this scan has its fit
         spanning = self.landscape.spanning
         beside = spanning_text(spanning)
@@ -647,7 +648,7 @@ class DiffusionController(QObject):
 
         landscape, scan, fit = self.landscape, self.scan, self.fit
         numbers = scan_numbers(len(landscape.sites), len(landscape.paths), landscape.spanning,
-                               scan, fit)
+                               scan, fit, self.scan_reach)
         run = scan.results[0]
         write_diffusion_csv(path, landscape.sites.element, [self.window.frame], [numbers], [
             *self._provenance(),

@@ -163,7 +163,7 @@ def test_a_scan_along_channels_measures_d_along_them(qtbot, quartz_window, tmp_p
 
     import numpy as np
 
-    from amorpha.engine.diffusion import diffusion_coefficient, mean_squared_displacement
+    from amorpha.engine.diffusion import diffusion_coefficient, mean_squared_displacement, scan_reach
     from amorpha.gui.panels.diffusion_panel import format_d
 
     window = quartz_window
@@ -187,11 +187,15 @@ def test_a_scan_along_channels_measures_d_along_them(qtbot, quartz_window, tmp_p
     assert panel.save_button.isEnabled()
     control.save_scan(str(path := tmp_path / "scan.csv"))
     lines = path.read_text().splitlines()
-    assert lines[3:5] == ["# energy: " + panel.energy.currentText(),
+    assert lines[4:6] == ["# energy: " + panel.energy.currentText(),
                           "# KMC: 50 walkers per temperature, attempt frequency 1e+13 Hz"], lines
     rows = [l.split(",") for l in lines if not l.startswith("#")]
     assert rows[0] == ["frame", "sites", "hops", "percolation_barrier_eV", "spans", "T_K",
-                       "D_A2_per_s", "D_err_A2_per_s", "Ea_eV", "Ea_err_eV"]
+                       "D_A2_per_s", "D_err_A2_per_s", "Ea_eV", "Ea_err_eV",
+                       "crossed_a", "crossed_b", "crossed_c"]
+    # how far the walkers got at each temperature, as the CLI's JSON and the crossing note have it
+    reach = scan_reach(control.scan, landscape.network.cell)
+    assert np.allclose([[float(x) for x in r[10:]] for r in rows[1:]], reach, rtol=1e-3)
     assert [float(r[5]) for r in rows[1:]] == list(control.scan.temperatures)
     assert [float(r[6]) for r in rows[1:]] == list(control.scan.D)  # repr: the same floats
     assert {r[4] for r in rows[1:]} == {"along c (channels)"}
