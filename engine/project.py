@@ -17,7 +17,8 @@ JSON in ``project.json``, where a small tag scheme keeps tuples, numpy scalars, 
 arrays and nested ``Atoms`` exact (see :func:`_Encoder.encode`). ``project.json`` ends with a
 manifest of every member (size, and dtype and shape of each array) which the loader checks, so a
 damaged or edited file fails with a message naming the member instead of giving wrong numbers;
-each structure read must also pass the check a structure file gets (:func:`_check_usable`).
+each structure read must also pass the check a structure file gets (:func:`_check_usable`), and
+its constraints must name atoms it has (:meth:`_Decoder.constraint`).
 
 Saving goes through :func:`amorpha.engine.atomic.atomic_write`: the archive is written to a
 temporary file ``.<name>.XXXXXXXX.tmp`` beside the target and renamed over it only when complete,
@@ -39,6 +40,7 @@ import io
 import json
 import os
 import re
+import reprlib
 import sys
 import tempfile
 import time
@@ -335,7 +337,6 @@ class _Decoder:
 
     def atoms(self, d: dict) -> Atoms:
         from ase.calculators.singlepoint import SinglePointCalculator
-        from ase.constraints import dict2constraint
 
         n = int(d["n_atoms"])
         arrays = {key: self.archive.array(member) for key, member in d["arrays"].items()}
@@ -356,13 +357,57 @@ class _Decoder:
         atoms = Atoms(cell=cell, pbc=pbc, celldisp=celldisp)
         atoms.arrays = arrays  # exact dtypes and key order (ASE would convert positions and numbers)
         atoms.info = self.decode(d.get("info", {}))
-        constraints = [dict2constraint(self.decode(c)) for c in d.get("constraints", [])]
+        constraints = [self.constraint(c, k, n, d) for k, c in enumerate(d.get("constraints", []))]
         if constraints:
             atoms.set_constraint(constraints)
         if d.get("calc"):
             atoms.calc = SinglePointCalculator(atoms, **self.decode(d["calc"]))
         _check_usable(atoms, d)
         return atoms
+
+    def constraint(self, stored, k: int, n: int, d: dict):
+        """Constraint ``k`` of a structure of ``n`` atoms, rebuilt by ASE and refused (naming the
+        structure) unless it names atoms the structure has. A constraint is part of the structure:
+        left out, it would free atoms the saved model kept fixed; taken as it is, an index beyond
+        the atoms loaded and failed at the first move (an IndexError), and a damaged entry was
+        refused as a damaged project.json without saying which structure holds it."""
+        from ase.constraints import FixConstraint, __all__ as names, dict2constraint
+
+        stored = self.decode(stored)
+        name = stored.get("name") if isinstance(stored, dict) else stored
+        where = d["cell"].rpartition("/")[0]
+        try:  # dict2constraint calls any name of ase.constraints, a function and the base class too
+            constraint = dict2constraint(stored) if isinstance(name, str) and name in names else None
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+            raise _Damaged(where, f"has constraint {k} ({name}), which cannot be rebuilt ({exc})") from None
+        if not isinstance(constraint, FixConstraint) or type(constraint) is FixConstraint:
+            raise _Damaged(where, f"has constraint {k} ({reprlib.repr(name)}), which is not an ASE constraint")
+        problem = _index_problem(_constrained_atoms(constraint), n)
+        if problem:
+            raise _Damaged(where, f"has constraint {k} ({name}) {problem}")
+        return constraint
+
+
+def _constrained_atoms(constraint) -> np.ndarray:
+    """The atom indices an ASE constraint refers to, flat (none for one on every atom, FixCom):
+    most constraints give them by ``get_indices``; ExternalForce and MirrorForce keep ``indices``."""
+    get = getattr(constraint, "get_indices", None)
+    return np.ravel(np.asarray(get() if get is not None else getattr(constraint, "indices", [])))
+
+
+def _index_problem(indices: np.ndarray, n: int) -> Optional[str]:
+    """Why ``indices`` do not name atoms of a structure of ``n`` (None when they do). A negative
+    index counts from the end, as ASE resolves it (``FixAtoms([-1])`` is saved as it is given),
+    so -n to -1 name atoms; beyond either end, or a fraction, numpy fails when the atoms move."""
+    if indices.size == 0:
+        return None
+    if indices.dtype.kind not in "iu":
+        return f"names its atoms as {reprlib.repr(indices.tolist())}, not as whole numbers"
+    outside = indices[(indices < -n) | (indices >= n)]
+    if outside.size:
+        return (f"on atom {int(outside[0])}, but the structure has {n} atoms"
+                + (f" (0 to {n - 1}, or {-n} to -1 counted from the end)" if n else ""))
+    return None
 
 
 def _check_usable(atoms: Atoms, d: dict) -> None:

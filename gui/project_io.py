@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from amorpha.engine.order.rings import RingResult
 from amorpha.engine.project import PROJECT_EXTENSION, PROJECT_FILTER, AnalysisResult, Project, load_project, save_project
 from amorpha.engine.spectra.features import FEATURES
+from amorpha.engine.spectra.spectrum import SpectrumError, check_grid
 
 #: seconds between autosaves; AMORPHA_AUTOSAVE_SECONDS overrides it (the crash test uses 1 s)
 AUTOSAVE_INTERVAL_S = float(os.environ.get("AMORPHA_AUTOSAVE_SECONDS", 180))
@@ -103,6 +104,24 @@ def _ring_problem(entry: AnalysisResult, n_atoms: int) -> str | None:
         return f"its fields do not fit ({exc})"
 
 
+def _spectrum_problem(spectrum) -> str | None:
+    """Why a saved spectrum cannot be shown (None when it can): the check every spectrum read
+    from a file gets (finite numbers, an increasing energy axis). The project stores spectra as
+    they were given, so an edited or damaged one opened without a word and misbehaved later."""
+    try:
+        check_grid(spectrum.energy, spectrum.intensity, "spectrum")
+    except SpectrumError as exc:
+        return str(exc).removeprefix("spectrum: ")
+    return None
+
+
+def _checked_spectra(spectra: dict) -> tuple[dict, list[str]]:
+    """The spectra that can be shown, in their order, and a note naming each one left out."""
+    problems = {name: _spectrum_problem(s) for name, s in spectra.items()}
+    notes = [f"the spectrum {name!r} ({problem})" for name, problem in problems.items() if problem]
+    return {name: s for name, s in spectra.items() if not problems[name]}, notes
+
+
 def _model_of(project: Project):
     """The structure the window shows: the one saved as the model, else the first."""
     atoms = project.structures.get(MODEL_KEY)
@@ -111,13 +130,15 @@ def _model_of(project: Project):
 
 def _read_project(path: str, progress=None, cancel=None) -> tuple[Project, list[str]]:
     """Read a project (in the background) and check what the window takes from it against its
-    model, before anything on screen changes: a damaged ring search or view setting is left out,
-    with a note for the user (the model is fine, so the project still opens)."""
+    model, before anything on screen changes: a damaged spectrum, ring search or view setting is
+    left out, with a note for the user (the model is fine, so the project still opens)."""
     project = load_project(path, progress, cancel)
     atoms = _model_of(project)
     if atoms is None:
         return project, []
-    project.view, notes = _checked_view(project.view, len(atoms))
+    project.spectra, notes = _checked_spectra(project.spectra)
+    project.view, view_notes = _checked_view(project.view, len(atoms))
+    notes += view_notes
     rings = project.results.get(RINGS_KEY)
     problem = _ring_problem(rings, len(atoms)) if rings is not None else None
     if problem:

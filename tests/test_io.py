@@ -214,6 +214,41 @@ def test_sovapy_cell_keywords(tmp_path):
     assert err.value.line == 2
 
 
+@pytest.mark.parametrize("line, reason", [
+    ("CUB -5", "the cell line 'CUB' gives a = -5; a box length must be a positive number of Å"),
+    ("CUB 0", "the cell line 'CUB' gives a = 0; a box length"),
+    ("ORT 3 -4 5", "the cell line 'ORT' gives b = -4; a box length"),
+    ("HEX 3 -5", "the cell line 'HEX' gives c = -5; a box length"),
+    ("CUB nan", "the cell line 'CUB' gives a = nan; a box length"),
+    ("MON 3 4 5 180", "the cell line 'MON' gives beta = 180; it must lie between 0 and 180°"),
+    ("RHO 4 130", "the cell line 'RHO' gives alpha = 130; it must lie between 0 and 120°"),
+])
+def test_a_sovapy_cell_of_no_length_or_angle_is_refused_at_its_line(tmp_path, line, reason):
+    """``CUB -5`` opened as an inverted 5 Å box without a word, ``CUB 0`` was refused without its
+    line, and ``RHO 4 130`` (three such angles make no cell) failed as a bare AssertionError."""
+    path = tmp_path / "box.xyz"
+    path.write_text(f"2\n{line}\nSi 0.1 0.1 0.1\nO 1 1 1\n")
+    err = _bad(path)
+    assert err.reason.startswith(reason) and err.line == 2
+    assert str(err).startswith("box.xyz, line 2: ")
+
+
+def test_a_sovapy_tri_cell_may_point_any_way(tmp_path):
+    """TRI gives the vectors themselves: a negative component is a direction, not a length."""
+    path = tmp_path / "tri.xyz"
+    path.write_text("2\nTRI -2 0 0 0 3 0 0 0 4\nSi 0.1 0.1 0.1\nO 1 1 1\n")
+    assert read_structure(path).cell.volume == pytest.approx(24.0)
+
+
+def test_a_negative_poscar_scale_is_the_cell_volume(tmp_path):
+    """VASP reads a negative scale factor as the cell's volume in Å³; ASE's reader, which opens
+    POSCARs, applies it so (checked here so that an ASE upgrade that stops doing so is seen)."""
+    path = tmp_path / "POSCAR"
+    path.write_text("Si2, volume given\n-160.0\n 1.0 0.0 0.0\n 0.0 1.0 0.0\n 0.0 0.0 1.0\n"
+                    "Si\n2\nDirect\n 0.0 0.0 0.0\n 0.25 0.25 0.25\n")
+    assert read_structure(path).cell.volume == pytest.approx(160.0)
+
+
 # ----------------------------------------------------------------------------- writing
 
 def test_write_extxyz_round_trip_arrays_and_info(tmp_path):

@@ -447,6 +447,74 @@ def test_a_model_a_structure_file_could_not_hold_is_refused(tmp_path, good_file,
     assert len(load_project(tmp_path / "empty.amorpha").structures["empty"]) == 0
 
 
+def set_constraints(*constraints):
+    """Replace the stored constraints of the quartz (FixAtoms on atoms 0, 3 and 5 of 36)."""
+    return edit_index(lambda doc: doc["structures"][0]["atoms"].update(constraints=list(constraints)))
+
+
+def fix_atoms(*indices):
+    return {"name": "FixAtoms", "kwargs": {"indices": list(indices)}}
+
+
+#: constraints no structure of 36 atoms can have, each with what the error must say
+BAD_CONSTRAINTS = {
+    "beyond the atoms": (set_constraints(fix_atoms(0, 3, 36)),
+                         "structures/000-quartz has constraint 0 (FixAtoms) on atom 36, but the structure "
+                         "has 36 atoms (0 to 35, or -36 to -1 counted from the end)"),
+    "negative beyond the atoms": (set_constraints(fix_atoms(0), fix_atoms(-37)),
+                                  "structures/000-quartz has constraint 1 (FixAtoms) on atom -37, but the "
+                                  "structure has 36 atoms"),
+    "pair beyond the atoms": (set_constraints({"name": "FixBondLengths", "kwargs": {"pairs": [[0, 1], [2, 99]]}}),
+                              "constraint 0 (FixBondLengths) on atom 99, but the structure has 36 atoms"),
+    "two atoms, one negative": (set_constraints({"name": "ExternalForce", "kwargs": {"a1": 1, "a2": -40,
+                                                                                     "f_ext": 0.1}}),
+                                "constraint 0 (ExternalForce) on atom -40"),
+    "not whole numbers": (set_constraints(fix_atoms(0.5, 2)),
+                          "structures/000-quartz has constraint 0 (FixAtoms), which cannot be rebuilt "
+                          "(Indices must be integers"),
+    "floats ASE takes": (set_constraints({"name": "ExternalForce", "kwargs": {"a1": 0.5, "a2": 1, "f_ext": 0.1}}),
+                         "constraint 0 (ExternalForce) names its atoms as [0.5, 1.0], not as whole numbers"),
+    "unknown kind": (set_constraints({"name": "os.system", "kwargs": {"command": "true"}}),
+                     "structures/000-quartz has constraint 0 ('os.system'), which is not an ASE constraint"),
+    "not a constraint": (set_constraints([1, 2]), "structures/000-quartz has constraint 0 ([1, 2]), which is not "
+                                                  "an ASE constraint"),
+    "the base class": (set_constraints({"name": "FixConstraint", "kwargs": {}}),
+                       "constraint 0 ('FixConstraint'), which is not an ASE constraint"),
+    "missing settings": (set_constraints({"name": "FixBondLengths", "kwargs": {}}),
+                         "structures/000-quartz has constraint 0 (FixBondLengths), which cannot be rebuilt"),
+}
+
+
+@pytest.mark.parametrize("kind", list(BAD_CONSTRAINTS))
+def test_a_constraint_on_atoms_the_structure_lacks_is_refused(tmp_path, good_file, kind):
+    """A constraint is part of its structure (it decides which atoms an optimiser or MD may move),
+    so one naming atoms the structure does not have is refused like an impossible atom, naming the
+    structure and the constraint: it loaded, then failed at the first move (IndexError); a damaged
+    entry was refused as "project.json is damaged", without saying which structure holds it."""
+    edit, message = BAD_CONSTRAINTS[kind]
+    bad = tmp_path / "bad.amorpha"
+    rewrite(good_file, bad, edit)
+    with pytest.raises(ReadError, match="bad.amorpha: the project is damaged: ") as err:
+        load_project(bad)
+    assert message in str(err.value), str(err.value)
+
+
+def test_constraints_on_the_structures_atoms_read_back(tmp_path, good_file):
+    """The check refuses only what names atoms the structure lacks: the last atom, atoms counted
+    from the end as ASE counts them (-36 is atom 0), a pair and a constraint on every atom (FixCom)
+    read back; and so does a constraint on the last atom saved as ``FixAtoms([-1])``."""
+    path = tmp_path / "ok.amorpha"
+    rewrite(good_file, path, set_constraints(fix_atoms(1, 35, -36), {"name": "FixCom", "kwargs": {}},
+                                             {"name": "FixBondLengths", "kwargs": {"pairs": [[0, 1], [34, 35]]}}))
+    constraints = load_project(path).structures["quartz"].constraints
+    assert [type(c).__name__ for c in constraints] == ["FixAtoms", "FixCom", "FixBondLengths"]
+    assert constraints[0].get_indices().tolist() == [1, 35, -36]
+    atoms = Atoms("Si3", positions=np.eye(3) * 2.0, cell=[6, 6, 6], pbc=True)
+    atoms.set_constraint(FixAtoms(indices=[-1]))
+    save_project(Project(structures={"si": atoms}), tmp_path / "last.amorpha")
+    assert load_project(tmp_path / "last.amorpha").structures["si"].constraints[0].get_indices().tolist() == [-1]
+
+
 def test_flipped_bits_name_the_member(tmp_path, good_file):
     bad = tmp_path / "bad.amorpha"
     bad.write_bytes(good_file.read_bytes())

@@ -325,6 +325,50 @@ def test_a_model_for_no_element_is_refused(tmp_path, saved_model, element, reaso
     assert SpectrumModel.load(edited(saved_model, tmp_path / "si.amodel", lambda m: m.update(element="si"))).element == "Si"
 
 
+def _grid_of_strings(meta):
+    meta["energy"] = [str(e) for e in meta["energy"]]
+
+
+def _grid_with_a_bool(meta):
+    meta["energy"][0] = False  # 0.0 eV, the grid's first point, written as a boolean
+
+
+def _grid_with_nan(meta):
+    meta["energy"][5] = float("nan")
+
+
+def _grid_reversed(meta):
+    meta["energy"].reverse()
+
+
+@pytest.mark.parametrize("edit, reason", [
+    (lambda m: m.update(energy="0 0.2 0.4"), "energy: a list of numbers in eV, got '0 0.2 0.4'"),
+    (_grid_of_strings, "energy: a list of numbers in eV, got \\['0.0', '0.2'"),
+    (_grid_with_a_bool, "energy: a list of numbers in eV, got \\[False, 0.2"),
+    (_grid_with_nan, "energy, the model's energy grid: energy point 5 is NaN or infinite"),
+    (_grid_reversed, "energy, the model's energy grid: the energy axis must increase"),
+    (lambda m: m.update(axis=["CASTEP/OptaDOS"]), "axis: the name of the energy scale, got \\['CASTEP/OptaDOS'\\]"),
+    (lambda m: m.update(axis=None), "axis: the name of the energy scale, got None"),
+    (lambda m: m.update(axis=5), "axis: the name of the energy scale, got 5"),
+    (lambda m: m.update(reference=["xtb"]), "reference: the name of the calculator or code, got \\['xtb'\\]"),
+    (lambda m: m.update(reference=None), "reference: the name of the calculator or code, got None"),
+    (lambda m: m.update(reference={"code": "xtb"}), "reference: the name of the calculator or code"),
+])
+def test_the_energy_grid_axis_and_reference_are_checked_when_read(tmp_path, saved_model, edit, reason):
+    """A grid of numeric strings or with a boolean loaded (numpy reads them as numbers), and an
+    ``axis`` or ``reference`` of any type loaded too: ``axis`` came out as the scale "None" or
+    "[1, 2]", which every prediction then carried. Refused when read, naming the field."""
+    with pytest.raises(ReadError, match=f"damaged \\({reason}"):
+        SpectrumModel.load(edited(saved_model, tmp_path / "bad.amodel", edit))
+
+
+def test_a_model_with_a_named_energy_scale_reads_back(tmp_path, saved_model):
+    """The checks refuse only what the window cannot use: an axis and a reference that are names."""
+    model = SpectrumModel.load(edited(saved_model, tmp_path / "castep.amodel",
+                                      lambda m: m.update(axis="CASTEP/OptaDOS", reference="CASTEP")))
+    assert (model.axis, model.reference) == ("CASTEP/OptaDOS", "CASTEP")
+    assert model.energy[0] == 0.0 and model.energy.dtype == np.float64
+
 def test_a_tie_is_kept_only_by_an_untied_model_of_the_same_edge_and_calculator():
     """A model trained with the same calculator settings as a tied one (the tblite version aside)
     takes its tie; another edge, other settings, no stored calculator or a tie of its own: not."""

@@ -8,7 +8,8 @@ sovapy writes a plain ``.xyz`` whose second line is a cell, not a comment::
 
 Keywords and their numbers: ``CUB a``, ``HEX a c``, ``ORT a b c``, ``TET a c``,
 ``MON a b c beta``, ``RHO a alpha`` and ``TRI`` with the three cell vectors (9 numbers, on the
-same line or on the lines after it). Angles are in degrees, lengths in Ångström.
+same line or on the lines after it). Angles are in degrees, lengths in Ångström; a length that
+is not positive, or an angle that makes no cell, is refused at its line.
 """
 from __future__ import annotations
 
@@ -53,6 +54,24 @@ def numbers_missing(line: str) -> int:
     return max(CELL_KEYWORDS[keyword] - (len(line.split()) - 1), 0) if keyword == "TRI" else 0
 
 
+#: the largest angle each keyword's angle may have, in degrees: three equal angles (RHO) make
+#: a cell only below 120°
+_MAX_ANGLE = {"alpha": 120.0, "beta": 180.0}
+
+
+def _check_cell_numbers(keyword: str, values: list[float]) -> None:
+    """Refuse lengths that are not positive and angles that make no cell (ValueError naming the
+    number): ``CUB -5`` was read as an inverted 5 Å box, and ``RHO 4 130`` failed inside ASE."""
+    for name, value in zip(_NAMES[keyword].split(), values):
+        limit = _MAX_ANGLE.get(name)
+        if limit is None and not (np.isfinite(value) and value > 0):
+            raise ValueError(f"the cell line '{keyword}' gives {name} = {value:g}; a box length must be "
+                             "a positive number of Å")
+        if limit is not None and not 0 < value < limit:
+            raise ValueError(f"the cell line '{keyword}' gives {name} = {value:g}; it must lie between "
+                             f"0 and {limit:g}°")
+
+
 def cell_from_header(text: str) -> np.ndarray:
     """The 3x3 cell (rows are vectors) from the header text (keyword line plus TRI continuation).
 
@@ -68,6 +87,7 @@ def cell_from_header(text: str) -> np.ndarray:
             f"({_NAMES[keyword]}), found {len(values)}")
     if keyword == "TRI":
         return np.array(values, dtype=float).reshape(3, 3)
+    _check_cell_numbers(keyword, values)
     if keyword == "CUB":
         (a,) = values
         par = [a, a, a, 90, 90, 90]

@@ -22,6 +22,7 @@ rebuild it exactly.
 from __future__ import annotations
 
 import os
+import reprlib
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -214,6 +215,27 @@ def _check_metrics(metrics) -> dict:
         except (ValueError, TypeError, AttributeError) as exc:
             raise ParameterError("metrics.calculator", str(exc)) from None
     return metrics
+
+
+def _energy_grid(values) -> np.ndarray:
+    """``meta["energy"]`` as the model's grid: a JSON list of numbers, then the checks every grid
+    gets (:func:`check_grid`: finite, increasing). numpy reads numeric strings ("0.2") and
+    booleans as numbers, so an edited grid of them loaded without a word."""
+    def number(v) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+    require(isinstance(values, list) and all(map(number, values)), "energy",
+            f"a list of numbers in eV, got {reprlib.repr(values)}")
+    energy, _ = check_grid(values, None, "energy, the model's energy grid")
+    return energy
+
+
+def _check_names(meta: dict) -> None:
+    """``axis`` and ``reference`` as names (absent: ""): read as anything, ``axis`` became the
+    scale "None" or "[1, 2]" that every prediction carried, and ``reference`` was shown as is."""
+    for key, what in (("axis", "the name of the energy scale"), ("reference", "the name of the calculator or code")):
+        value = meta.get(key, "")
+        require(isinstance(value, str), key, f"{what}, got {reprlib.repr(value)}")
 
 
 @dataclass
@@ -559,13 +581,14 @@ class SpectrumModel:
             # the checks a user's settings get (an unknown kind named): refused here, not when predicting
             descriptor = params_from_dict(meta["descriptor"])
             descriptor.validate()
-            energy, _ = check_grid(meta["energy"], None, "model energy grid")
+            energy = _energy_grid(meta["energy"])
+            _check_names(meta)
             require(all(isinstance(meta.get(k, ""), str) for k in ("element", "edge")), "element and edge",
                     f"names, got {meta.get('element')!r} and {meta.get('edge')!r}")
             model = cls(SurrogateParams.from_dict(meta["params"]).validate(), meta["descriptor"], energy,
                         as_symbol(meta.get("element", ""), "element"), meta.get("edge", ""),
                         meta.get("reference", ""), _check_metrics(meta.get("metrics", {})),
-                        int(meta.get("n_train", 0)), meta.get("onset_at"), str(meta.get("axis", "")))
+                        int(meta.get("n_train", 0)), meta.get("onset_at"), meta.get("axis", ""))
             if model.onset_at is not None:  # a damaged calibration is refused here, not when placing
                 model.onset_at = {"ev": float(model.onset_at["ev"]), "from": str(model.onset_at["from"])}
                 require(np.isfinite(model.onset_at["ev"]), "onset_at", "a finite energy in eV")
