@@ -19,7 +19,7 @@ from amorpha.engine.errors import ParameterError
 from amorpha.engine.project import AnalysisResult
 from amorpha.engine.spectra.microscope import SpectrumData
 from amorpha.engine.spectra.prepare import Step, steps_of
-from amorpha.engine.spectra.spectrum import Spectrum
+from amorpha.engine.spectra.spectrum import Spectrum, check_grid
 
 KIND = "measured-spectrum"
 #: a line scan or spectrum image larger than this is not copied into the project, only its path
@@ -70,17 +70,21 @@ def from_result(result: AnalysisResult) -> MeasuredState:
     if missing:
         raise ParameterError("measured", f"the project entry lacks {', '.join(missing)}")
     meta = dict(p.get("meta") or {})
-    data = SpectrumData(np.asarray(a["energy"]), np.asarray(a["data"]), list(p.get("navigation") or []), meta,
+    # the checks a file read gets (finite counts, an increasing axis): a project is a file too
+    energy, counts = check_grid(a["energy"], a["data"], "the measured counts as read")
+    data = SpectrumData(energy, counts, list(p.get("navigation") or []), meta,
                         str(p.get("source", "")), str(p.get("title", "")))
-    original = Spectrum(np.asarray(a["original_energy"]), np.asarray(a["original_intensity"]),
-                        label=str(p.get("original_label", "")), source=data.source, meta=dict(meta))
+    energy, counts = check_grid(a["original_energy"], a["original_intensity"], "the measured spectrum")
+    original = Spectrum(energy, counts, label=str(p.get("original_label", "")), source=data.source,
+                        meta=dict(meta))
     steps = [Step.from_dict(d) for d in p.get("steps") or []]
-    current = replace(original, energy=np.asarray(a["current_energy"]), intensity=np.asarray(a["current_intensity"]),
+    energy, counts = check_grid(a["current_energy"], a["current_intensity"], "the prepared spectrum")
+    current = replace(original, energy=energy, intensity=counts,
                       label=str(p.get("current_label", original.label)), meta={**meta, "steps": steps})
     low_loss = None
     if "low_loss_energy" in a and "low_loss_intensity" in a:
-        low_loss = Spectrum(np.asarray(a["low_loss_energy"]), np.asarray(a["low_loss_intensity"]),
-                            label=str(p.get("low_loss_label", "low loss")))
+        energy, counts = check_grid(a["low_loss_energy"], a["low_loss_intensity"], "the low loss")
+        low_loss = Spectrum(energy, counts, label=str(p.get("low_loss_label", "low loss")))
     edge = p.get("edge") or ()
     edge = (str(edge[0]), str(edge[1]), float(edge[2])) if len(edge) == 3 else ()
     return MeasuredState(data, original, current, low_loss, str(p.get("image_path") or ""),
