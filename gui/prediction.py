@@ -69,6 +69,20 @@ def model_key(model: SpectrumModel) -> str:
     return edge_key(model.element, model.edge)
 
 
+def atom_label(element: str, edge: str, index: int, source: str) -> str:
+    """How the spectrum plot names one atom's spectrum whoever made it, "Si K atom 5 (predicted)"
+    beside "Si K atom 5 (xTB (qualitative), …)": the same words for the same atom, so a
+    prediction and its reference read as a pair."""
+    return f"{edge_key(element, edge)} atom {index} ({source})"
+
+
+def calculated_how(spectrum: Spectrum) -> str:
+    """How a calculator made a site spectrum, from its label's parentheses ("xTB (qualitative),
+    E - E_LUMO, Z+1"), or its source when the label says nothing of it."""
+    _, opened, details = spectrum.label.partition(" (")
+    return details.removesuffix(")") if opened else spectrum.source or "reference calculator"
+
+
 #: GFN1-xTB seconds of one SCF of a 72-atom cluster and how they grow with the atom count N:
 #: 0.7 s at 72 atoms, 31 s at 245 (N^3.1). The Z+1 core hole adds a second, slower SCF (about 3×
 #: in all, e.g. 0.2 s at 33 atoms, 5 s at 105, 33-39 s at 177-185 for silica and stishovite).
@@ -363,7 +377,8 @@ class SpectrumPrediction(QObject):
             self.plot.remove_group("site")
         distance = self.predicted.distance[rows[0]]  # predict_structure gives every prediction one
         far = f", {distance:.1f} domain radii from the training sites" if distance > 1.0 else ""
-        self.plot.add_spectrum(replace(spectrum, label=f"{spectrum.element} atom {index} (predicted{far})"), "site")
+        self.plot.add_spectrum(replace(spectrum, label=atom_label(spectrum.element, spectrum.edge, index,
+                                                                  f"predicted{far}")), "site")
 
     def marker_moved(self, energy: float) -> None:
         """Dragging the energy marker asks for the intensity there, whatever was chosen before."""
@@ -476,7 +491,8 @@ class SpectrumPrediction(QObject):
 
         def done(spectrum: Spectrum):
             if atoms is self._atoms and self._edge_in_use() == edge:  # not over another frame's or edge's curves
-                self.plot.add_spectrum(spectrum, "reference")
+                label = atom_label(spectrum.element, spectrum.edge, index, calculated_how(spectrum))
+                self.plot.add_spectrum(replace(spectrum, label=label), "reference")
 
         bonds = self.window.bond_list
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont, QFontMetrics, QTextLayout
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
-                               QVBoxLayout, QWidget)
+                               QSizePolicy, QVBoxLayout, QWidget)
 
 from amorpha.engine.spectra.features import FEATURES
 from amorpha.engine.spectra.spectrum import scale_name
@@ -43,6 +44,58 @@ def r2_text(r2: float) -> str:
     return f"{r2:.3f}" if math.isfinite(r2) else "undefined (the sites' spectra do not differ from each other)"
 
 
+#: the most lines the status shows (the rest elided, the whole message in its tooltip)
+STATUS_LINES = 2
+
+
+def elided_lines(text: str, font: QFont, width: int, lines: int) -> str:
+    """``text`` wrapped at ``width`` pixels into at most ``lines`` lines, the last one elided
+    when the rest does not fit; on one line while there is no width yet."""
+    text = " ".join(text.split())
+    if width <= 0:
+        return text
+    layout = QTextLayout(text, font)
+    layout.beginLayout()
+    shown = []
+    while len(shown) < lines and (line := layout.createLine()).isValid():
+        line.setLineWidth(width)
+        end = line.textStart() + line.textLength() if len(shown) < lines - 1 else len(text)
+        shown.append(text[line.textStart():end].strip())
+    layout.endLayout()
+    metrics = QFontMetrics(font)
+    return "\n".join(metrics.elidedText(part, Qt.ElideRight, width) for part in shown)
+
+
+class StatusLine(QLabel):
+    """A status of at most ``lines`` lines at the panel's width, the whole message in its
+    tooltip when cut: wrapped whole, a long message (a training's skipped sites) grew the panel
+    past its dock at 1500×950 and pushed the learning curve's axis out of view. :meth:`text` is
+    the whole message."""
+
+    def __init__(self, lines: int = STATUS_LINES):
+        super().__init__()
+        self.lines = lines
+        self._message = ""
+        self.setTextFormat(Qt.PlainText)
+        self.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # nor does it widen the panel
+
+    def setText(self, text: str) -> None:
+        self._message = text
+        self._fit()
+
+    def text(self) -> str:
+        return self._message
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        shown = elided_lines(self._message, self.font(), self.contentsRect().width(), self.lines)
+        super().setText(shown)
+        self.setToolTip(self._message if shown.split() != self._message.split() else "")
+
+
 class PredictionPanel(QWidget):
     predict_requested = Signal()
     reference_requested = Signal()
@@ -62,8 +115,7 @@ class PredictionPanel(QWidget):
         super().__init__(parent)
         self.summary = QLabel("No spectrum model loaded.")
         self.summary.setWordWrap(True)
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
+        self.status = StatusLine()
         self.status.setStyleSheet("color: #555")
         self.site_on_click = QCheckBox("Plot a clicked site's spectrum")
         self.site_on_click.setChecked(True)
@@ -114,6 +166,9 @@ class PredictionPanel(QWidget):
 
         self.curve_plot = pg.PlotWidget()
         self.curve_plot.setMinimumHeight(170)
+        # it takes the room left, not its preferred 428 px: that made the panel taller than the
+        # dock at 1500×950, its axis below the scroll area's bottom
+        self.curve_plot.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Ignored)
         self.curve_plot.setLabel("bottom", "calculator calls")
         self.curve_plot.setLabel("left", "RMSE (unseen sites)")
         self.curve_plot.setLimits(xMin=0, yMin=0)  # neither calls nor errors run below 0

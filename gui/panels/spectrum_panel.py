@@ -8,9 +8,10 @@ calculator references dashed.
 A measured spectrum is in counts and a predicted one in arbitrary units, so beside a measured
 spectrum every other curve is drawn multiplied by a factor and raised by a constant, both fitted
 by least squares over their common energy range (:func:`scale_to`: an edge not yet freed of its
-background sits on it); the legend says by how much. Site spectra share the predicted average's
-factor and constant, so they stay comparable with it. Only the drawing is scaled:
-:attr:`SpectrumPanel.spectra` keeps the spectra as they are.
+background sits on it); the legend says by how much, or why no factor fits (then the curve is
+drawn as it is). Site spectra share the predicted average's factor and constant, so they stay
+comparable with it. Only the drawing is scaled: :attr:`SpectrumPanel.spectra` keeps the spectra
+as they are.
 
 Predictions are on an edge-relative axis, a measured spectrum on the instrument's: beside one,
 :attr:`SpectrumPanel.placer` (set by the Measured panel) puts each prediction where the Compare tab
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVB
 
 from amorpha.engine.spectra import Spectrum
 from amorpha.engine.spectra.spectrum import scale_name
+from amorpha.engine.words import counted
 
 _PENS = ["#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b"]
 MEASURED_COLOR = "#1f77b4"  # one colour however often a step draws it again, and no other curve's
@@ -62,8 +64,9 @@ def _legend_corner(data, box, view):
     return on_left, (left if on_left else right), (bottom, top)
 
 
-#: the longest name the key below the plot shows whole (the rest is in its tooltip)
-KEY_NAME_CHARS = 90
+#: the longest name the key below the plot shows whole (the rest is in its tooltip): room for a
+#: placed prediction's "(not scaled: …why…)"
+KEY_NAME_CHARS = 120
 KEY_UNBROKEN_CHARS = 45  # names up to this long are kept on one line of the key
 
 
@@ -87,23 +90,35 @@ def legend_key(entries) -> str:
 _SCALED_HINT = "× and + in the legend: scaled to the measured one"
 
 
-def scale_to(measured: Spectrum, spectrum: Spectrum) -> tuple[float, float] | None:
+def scale_to(measured: Spectrum, spectrum: Spectrum) -> tuple[float, float] | str:
     """(s, c) minimising Σ (measured − s·spectrum − c)² on the measured channels inside both
     energy ranges: a prediction drawn on the counts of an edge that still sits on its background
-    (c) at the height of the edge (s). None when they share fewer than 3 channels or s is not
-    positive."""
+    (c) at the height of the edge (s). Else why not, for the legend: fewer than 3 shared
+    channels, a flat ``spectrum``, or s not positive (:func:`_no_factor`); such a curve was
+    drawn as it is, a flat line at the foot of the counts, without a word."""
     e = np.asarray(measured.energy)
     inside = (e >= spectrum.energy[0]) & (e <= spectrum.energy[-1])
     if inside.sum() < 3:
-        return None
+        return f"{counted(int(inside.sum()), 'measured channel')} in its range"
     p = np.interp(e[inside], spectrum.energy, spectrum.intensity)
     y = np.asarray(measured.intensity)[inside]
     if p.std() <= 0:
-        return None
+        return "it is flat in the counts' range"
     s = float(np.cov(p, y, bias=True)[0, 1] / p.var())
     c = float(y.mean() - s * p.mean())
     c = 0.0 if abs(c) <= 1e-9 * float(np.abs(y).max()) else c  # a rounding error, not a background
-    return (s, c) if s > 0 and np.isfinite(s) and np.isfinite(c) else None
+    return (s, c) if s > 0 and np.isfinite(s) and np.isfinite(c) else _no_factor(y)
+
+
+def _no_factor(y: np.ndarray) -> str:
+    """Why no positive factor matches a curve to the counts ``y`` in its energy range."""
+    if not np.isfinite(y).all():
+        return "counts not finite in its range"
+    if y.max() <= 0:
+        return "no positive counts in its range"
+    if y.std() <= 0:
+        return "the counts are flat in its range"
+    return "the counts do not follow its shape"
 
 
 def _overlap(a: Spectrum, b: Spectrum) -> bool:
@@ -169,6 +184,7 @@ class SpectrumPanel(QWidget):
         self._items: list = []
         # drawn = factor × intensity + offset: (1, 0) unless matched to a measured spectrum (scale_to)
         self._factors: list[tuple[float, float]] = []
+        self._unscaled = 0  # curves beside the counts that no factor fits (drawn as they are)
         self._colors = 0
         self._placed = None  # the view range place_legend chose (redone on resizing unless the user zoomed)
         self.focus = None  # (low, high) eV the view keeps to (a measured edge), None: all the curves
@@ -269,10 +285,10 @@ class SpectrumPanel(QWidget):
             return f"its edge at {placed.meta['edge_onset_ev']:g} eV is off this axis"
         return "outside the measured range"
 
-    def _group_factors(self, drawn: list) -> dict[str, tuple[float, float]]:
+    def _group_factors(self, drawn: list) -> dict[str, tuple[float, float] | str]:
         """Per group, the factor and offset of its first curve (as ``drawn``) to the (first)
-        measured spectrum (:func:`scale_to`); site spectra take the predicted average's when there
-        is one."""
+        measured spectrum (:func:`scale_to`), or why it has none; site spectra take the predicted
+        average's when there is one, so they stay comparable with it."""
         measured = self.group("measured")
         if not measured:
             return {}
@@ -281,19 +297,21 @@ class SpectrumPanel(QWidget):
             first = next((d for d, g in zip(drawn, self._groups) if g == group), None)
             if group != "measured" and isinstance(first, Spectrum):
                 factors[group] = scale_to(measured[0], first)
-        if factors.get("predicted"):
+        if "predicted" in factors:
             factors["site"] = factors["predicted"]
-        return {g: f for g, f in factors.items() if f}
+        return factors
 
     def _rescale(self) -> None:
         """Draw each curve placed on the measured axis (:meth:`_on_measured_axis`) with its
         group's factor; a curve that cannot be placed is hidden (its legend entry says why; a
-        click shows it again)."""
+        click shows it again), one that cannot be scaled is drawn as it is and says why."""
         measured = self.group("measured")
         drawn = [self._on_measured_axis(s, g, measured) for s, g in zip(self.spectra, self._groups)]
         factors = self._group_factors(drawn)
+        self._unscaled = 0
         for k, (spectrum, group, item, there) in enumerate(zip(self.spectra, self._groups, self._items, drawn)):
-            factor, offset = self._factors[k] = factors.get(group, (1.0, 0.0))
+            fit = factors.get(group, (1.0, 0.0))
+            factor, offset = self._factors[k] = fit if isinstance(fit, tuple) else (1.0, 0.0)
             shown = spectrum if isinstance(there, str) else there
             item.setData(np.asarray(shown.energy), factor * np.asarray(shown.intensity) + offset)
             item.setVisible(not isinstance(there, str))
@@ -304,6 +322,9 @@ class SpectrumPanel(QWidget):
                 name += f" ×{_number(factor)}"
             if offset:
                 name += f" {'+' if offset > 0 else '−'} {_number(abs(offset))}"
+            if isinstance(fit, str) and not isinstance(there, str):
+                name += f" (not scaled: {fit})"
+                self._unscaled += 1
             if isinstance(there, str):
                 name = f"{spectrum.label} (hidden: {there})"
             for sample, label in self.legend.items:
@@ -405,6 +426,7 @@ class SpectrumPanel(QWidget):
         count = "1 spectrum" if len(self.spectra) == 1 else f"{len(self.spectra)} spectra"
         hidden = sum(not item.isVisible() for item in self._items)  # off this axis, or clicked off
         count += f", {hidden} hidden" if hidden else ""
+        count += f", {self._unscaled} not scaled" if self._unscaled else ""  # the legend says why
         scaled = any(f != (1.0, 0.0) for f in self._factors)
         marker = "; drag the dashed line to colour the atoms" if self.marker.isVisible() else ""
         # short: the plot is small at 1280×800, and each line of hint takes from its height
@@ -414,7 +436,9 @@ class SpectrumPanel(QWidget):
             ". A measured spectrum is in counts, a prediction in arbitrary units: each other curve is drawn "
             "multiplied by the factor and raised by the constant (× and + in the legend) that best match it "
             "to the measured one by least squares over their common energy range (the constant stands for "
-            "a background not yet subtracted)." if scaled else ""))
+            "a background not yet subtracted)." if scaled else "") + (
+            " A curve 'not scaled' is drawn in its own units: no positive factor matches it to the counts "
+            "(its legend entry says why)." if self._unscaled else ""))
 
     def _choose_legend(self, shown: bool) -> None:
         self._legend_choice = shown

@@ -7,6 +7,7 @@ mechanics are under test, not the physics: tests/test_surrogate_model.py and the
 validation cover that).
 """
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -85,7 +86,7 @@ def test_model_predicts_average_and_clicked_sites(qtbot, empty_window, silica, m
     si = int(np.flatnonzero(window.atoms.numbers == 14)[3])
     window.select_atom(si)
     (site,) = panel.group("site")
-    assert site.site == si and site.label == f"Si atom {si} (predicted)"
+    assert site.site == si and site.label == f"Si K atom {si} (predicted)"
     np.testing.assert_allclose(average.intensity, window.prediction.predicted.intensity.mean(axis=0))
     window.select_atom(int(np.flatnonzero(window.atoms.numbers == 8)[0]))  # O: no site spectrum
     assert len(panel.group("site")) == 1
@@ -93,7 +94,7 @@ def test_model_predicts_average_and_clicked_sites(qtbot, empty_window, silica, m
     far = int(np.argmax(predicted.distance))
     assert predicted.distance[far] > 1 and predicted.distance[np.flatnonzero(predicted.sites == si)[0]] < 1
     window.select_atom(int(predicted.sites[far]))  # a site unlike the training sites: its label says so
-    assert panel.group("site")[-1].label == (f"Si atom {predicted.sites[far]} (predicted, "
+    assert panel.group("site")[-1].label == (f"Si K atom {predicted.sites[far]} (predicted, "
                                              f"{predicted.distance[far]:.1f} domain radii from the training sites)")
 
 
@@ -218,6 +219,33 @@ there: a refused site builds its clusters to say why); no atom or an
         window.prediction_panel.reference_button.click()
         window.prediction.set_model(o_model)
     assert finished.args[1] == "done" and window.spectrum_panel.group("reference") == []
+
+
+def test_a_clicked_atoms_prediction_and_its_reference_are_named_alike(qtbot, empty_window, silica, model_file,
+                                                                     monkeypatch):
+    """The audit read "Si atom 5 (predicted)" beside "Si K site 5 (xTB …)" and took them for two
+    atoms: both curves now name the element, edge and atom alike, then who made them."""
+    monkeypatch.setattr("amorpha.gui.main_window.save_preferences", lambda prefs: None)
+    window = empty_window
+    show(qtbot, window, silica.copy())
+    with qtbot.waitSignal(window.prediction.prediction_settled, timeout=60000):
+        window.prediction.load(str(model_file))
+
+    class Labelled(BondCalculator):
+        """Labels its spectra as xTB does: the calculator's own words go inside the parentheses."""
+
+        def to_spectrum(self, result, atoms, index):
+            spectrum = super().to_spectrum(result, atoms, index)
+            return replace(spectrum, label=f"Si K site {index} ({self.label}, E - E_LUMO)")
+
+    monkeypatch.setattr(window.prediction, "_calculator", lambda *args: Labelled())
+    si = int(np.flatnonzero(window.atoms.numbers == 14)[2])
+    window.select_atom(si)
+    window.prediction_panel.reference_button.click()
+    qtbot.waitUntil(lambda: len(window.spectrum_panel.group("reference")) == 1, timeout=30000)
+    (site,), (reference,) = window.spectrum_panel.group("site"), window.spectrum_panel.group("reference")
+    assert site.label == f"Si K atom {si} (predicted)"
+    assert reference.label == f"Si K atom {si} (bond-distance rule (test), E - E_LUMO)"
 
 
 @pytest.mark.slow

@@ -132,3 +132,42 @@ def test_an_eels_files_axis_is_the_energy_loss(shown):
     panel.remove_group("measured")
     panel.add_spectrum(Spectrum(e, np.ones_like(e), label="core.msa", meta={"signal type": "EELS"}), "measured")
     assert panel.plot.getAxis("bottom").labelText == "Energy loss"
+
+
+def test_a_prediction_no_factor_fits_says_so_in_its_legend_entry(qtbot):
+    """Beside noisy counts whose edge is not where the prediction is, no positive factor fits:
+    the prediction was drawn in its own units, a flat line at the counts' foot, without a word.
+    Its legend entry (and a site spectrum's, which shares its factor) says why; the hint counts it."""
+    from amorpha.gui.panels.spectrum_panel import scale_to
+
+    panel = SpectrumPanel()
+    qtbot.addWidget(panel)
+    predicted = curve(0)
+    falling = Spectrum(predicted.energy, 400.0 - 300.0 * predicted.intensity, label="counts")
+    panel.add_spectrum(falling)
+    panel.add_spectrum(predicted, "predicted")
+    site = curve(2)
+    panel.add_spectrum(site, "site")
+    names = {s.label: lab.text for s in panel.spectra for sample, lab in panel.legend.items
+             if sample.item is panel.item(s)}
+    assert names[predicted.label] == f"{predicted.label} (not scaled: the counts do not follow its shape)"
+    assert names[site.label] == f"{site.label} (not scaled: the counts do not follow its shape)"
+    assert panel.factor(predicted) == 1.0 and panel.offset(predicted) == 0.0
+    np.testing.assert_allclose(panel.item(predicted).getData()[1], predicted.intensity)
+    assert panel.hint.text().startswith("3 spectra, 2 not scaled")
+    assert "not scaled" in panel.hint.toolTip()
+    # the other reasons, said as briefly
+    e = predicted.energy
+    assert scale_to(Spectrum(e, np.zeros_like(e) - 1.0), predicted) == "no positive counts in its range"
+    assert scale_to(Spectrum(e, np.full_like(e, 7.0)), predicted) == "the counts are flat in its range"
+    assert scale_to(Spectrum(e[::200], e[::200]), predicted) == "2 measured channels in its range"
+    assert scale_to(Spectrum(e, np.where(e > 560, np.nan, 5.0)), predicted) == "counts not finite in its range"
+    assert scale_to(Spectrum(e, e), Spectrum(e, np.ones_like(e))) == "it is flat in the counts' range"
+    # counts below zero that follow it (a background subtracted too deep) are still matched
+    np.testing.assert_allclose(scale_to(Spectrum(e, 300.0 * predicted.intensity - 500.0), predicted),
+                               (300.0, -500.0))
+    # counts that do follow it: scaled again, and nothing said
+    panel.remove_group("measured")
+    panel.add_spectrum(Spectrum(e, 5000.0 * predicted.intensity + 300.0, label="counts"))
+    assert panel.factor(predicted) > 1 and "not scaled" not in panel.hint.text()
+    assert all("not scaled" not in lab.text for _, lab in panel.legend.items)
