@@ -351,6 +351,7 @@ class MeasuredSpectra(QObject):
         self.panel.pixel_marker.clear()
         self.panel.show_decomposition(["total counts (click a pixel)"] if data.shape else [])
         if data.shape:
+            self.panel.show_pixel_size(data.navigation)
             self.show_map(0)
 
     # -- projects -------------------------------------------------------------------------------

@@ -16,8 +16,11 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QHB
                                QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from amorpha.gui.panels.widgets import double_spin, int_spin
+from amorpha.gui.viewer.colormap import is_flat, value_range
 
 BACKGROUNDS = (("linear", "linear"), ("constant", "constant"), (None, "none"))
+#: Units a file gives to a navigation axis that has none (HyperSpy's and rosettasciio's).
+NO_UNITS = ("", "<undefined>", "undefined", "px", "pixel", "pixels")
 
 
 def _button(text: str, tooltip: str = "") -> QPushButton:
@@ -97,6 +100,56 @@ def fill_table(table: QTableWidget, rows: list[list[str]]) -> None:
             table.setItem(r, c, QTableWidgetItem(text))
     rows_height = table.verticalHeader().length() + table.horizontalHeader().sizeHint().height()
     table.setMaximumHeight(max(table.minimumHeight(), rows_height + 2 * table.frameWidth() + 2))
+
+
+def class_colormap(n: int) -> pg.ColorMap:
+    """One flat colour per class 0…n−1 (matplotlib's tab10, evenly spaced hues past 10) over the
+    levels −0.5…n−0.5: the colour bar then shows n blocks, not a gradient that would suggest the
+    classes are ordered. Each block's ends sit 1e-6 inside it (pyqtgraph sorts the stops)."""
+    tab10 = pg.colormap.get("tab10", source="matplotlib").getColors()
+    colours = [tab10[k] if n <= 10 else pg.intColor(k, hues=n).getRgb() for k in range(n)]
+    edges = np.linspace(0.0, 1.0, n + 1)
+    pos = np.column_stack([edges[:-1] + 1e-6, edges[1:] - 1e-6]).ravel()
+    pos[0], pos[-1] = 0.0, 1.0
+    return pg.ColorMap(pos, np.repeat(np.asarray(colours, dtype=np.ubyte), 2, axis=0))
+
+
+def map_name(choice: str) -> str:
+    """The quantity a map shows, from its name in the map list: "total counts (click a pixel)"
+    gives "total counts", "PCA 2, 33.7 % of the variance" gives "PCA 2"."""
+    return choice.split(" (")[0].split(", ")[0]
+
+
+def _calibrated(axis: dict) -> bool:
+    """Whether a navigation axis has a length per pixel: a positive scale in a unit of length."""
+    scale = axis.get("scale")
+    return scale is not None and float(scale) > 0 and str(axis.get("units") or "").strip().lower() not in NO_UNITS
+
+
+def map_axes(navigation: list[dict]) -> list[tuple[float, str]] | None:
+    """(size, units) of a pixel across the map, then down it (a line scan: along it only), from the
+    file's navigation axes (the last one runs across); None when the file gives no length."""
+    axes = navigation[-2:][::-1]
+    if not axes or not all(_calibrated(a) for a in axes):
+        return None
+    return [(float(a["scale"]), str(a["units"]).strip()) for a in axes]
+
+
+def pixel_size_text(axes: list[tuple[float, str]] | None) -> str:
+    """The pixel size of :func:`map_axes` in words: across × down, the step of a line scan, or
+    that the file gives none."""
+    if not axes:
+        return "Pixel size: not given by the file (the map is in pixels)."
+    if len(axes) == 1:
+        return f"Step {axes[0][0]:.4g} {axes[0][1]} along the scan."
+    (dx, ux), (dy, uy) = axes
+    return f"Pixel {dx:.4g} × {dy:.4g} {ux}." if ux == uy else f"Pixel {dx:.4g} {ux} × {dy:.4g} {uy}."
+
+
+def nice_length(longest: float) -> float:
+    """The longest of 1, 2, 5 × 10^n not above ``longest``: a scale bar's round length."""
+    decade = 10.0 ** np.floor(np.log10(longest))
+    return max(m * decade for m in (1.0, 2.0, 5.0) if m * decade <= longest * (1 + 1e-9))
 
 
 class MeasuredPanel(QWidget):
@@ -347,7 +400,17 @@ class MeasuredPanel(QWidget):
         self.image_box.addItem(self.image_item)
         self.pixel_marker = pg.ScatterPlotItem(size=10, pen=pg.mkPen("r", width=2), brush=None, symbol="s")
         self.image_box.addItem(self.pixel_marker)
+        self.color_bar = pg.ColorBarItem(width=16, interactive=False, colorMapMenu=False)
+        self.color_bar.axis.setWidth(None)  # as wide as its labels: the bar's 45 px dropped "100000"
+        self.color_bar.setImageItem(self.image_item)  # the bar sets the map's colours and levels
+        self.image_view.addItem(self.color_bar)  # right of the map
+        self.color_bar.hide()
+        self.scale_bar: pg.ScaleBar | None = None
         layout.addWidget(self.image_view, 1)
+        self.pixel_note = QLabel()
+        self.pixel_note.setStyleSheet("color: #555")
+        self.pixel_note.setWordWrap(True)
+        layout.addWidget(self.pixel_note)
         self.components_table = _table(["component", "Pearson r", "cosine", "R-factor"])
         self.components_table.setToolTip("Each component's (cluster's) spectrum against the predicted average")
         layout.addWidget(self.components_table)
@@ -396,6 +459,9 @@ class MeasuredPanel(QWidget):
         self.image_hint.setText(
             "Decompose the pixels' spectra; click a pixel for its spectrum." if shape else
             "This file holds one spectrum: open a line scan or spectrum image to decompose it.")
+        self.color_bar.hide()  # the last file's, until a map of this one is shown
+        self._drop_scale_bar()
+        self.pixel_note.clear()
 
     def show_edges(self, names: list[str]) -> None:
         """The edges the windows can be set around, the first chosen; hidden without any."""
@@ -465,13 +531,50 @@ class MeasuredPanel(QWidget):
         self.map_choice.blockSignals(False)
 
     def show_map(self, image: np.ndarray, categorical: bool) -> None:
+        """A map with its colour bar, named after the map chosen: the values' range on viridis, or
+        for class labels (k-means clusters 0…k−1) one numbered block per class."""
         image = np.atleast_2d(np.asarray(image, dtype=float))
-        cmap = pg.colormap.get("tab10" if categorical else "viridis", source="matplotlib")
-        self.image_item.setImage(image, autoLevels=not categorical)
         if categorical:
-            self.image_item.setLevels((0, 9))
-        self.image_item.setColorMap(cmap)
+            n = int(np.nanmax(image)) + 1
+            self._set_color_bar(class_colormap(n), (-0.5, n - 0.5), [(k, str(k + 1)) for k in range(n)])
+        else:
+            lo, hi = value_range(image)
+            self._set_color_bar(pg.colormap.get("viridis"), (lo - 0.5, hi + 0.5) if is_flat(lo, hi) else (lo, hi))
+        self.image_item.setImage(image, autoLevels=False)
         self.image_box.autoRange()
+
+    def _set_color_bar(self, cmap: pg.ColorMap, levels: tuple[float, float], ticks=None) -> None:
+        """Colours and levels of the map (through its bar), ``ticks`` [(value, text)] or the values'."""
+        self.color_bar.setColorMap(cmap)
+        self.color_bar.setLevels(levels)
+        self.color_bar.axis.setTicks(None if ticks is None else [ticks])
+        self.color_bar.getAxis("left").setLabel(map_name(self.map_choice.currentText()))
+        self.color_bar.show()
+
+    def show_pixel_size(self, navigation: list[dict]) -> None:
+        """The file's pixel size under the map, and a scale bar on it. ``navigation``: the file's
+        navigation axes as :class:`~amorpha.engine.spectra.microscope.SpectrumData` holds them
+        (name, size, scale, units; the last one runs across the map)."""
+        self._drop_scale_bar()
+        axes = map_axes(navigation)
+        self.pixel_note.setText(pixel_size_text(axes))
+        if axes and navigation[-1].get("size"):
+            self._add_scale_bar(*axes[0], int(navigation[-1]["size"]))
+
+    def _add_scale_bar(self, pixel: float, units: str, columns: int) -> None:
+        """A round length, at most 30 % of the map's width, in the view's corner (its length follows
+        the zoom); white edged in black, its text on white, so it reads on the map and beside it."""
+        length = nice_length(0.3 * columns * pixel)
+        self.scale_bar = pg.ScaleBar(length / pixel, width=4, brush="w", pen="k", offset=(-12, -12))
+        self.scale_bar.text.setHtml(f'<span style="color: #000; background-color: rgba(255, 255, 255, 200)">'
+                                    f'&nbsp;{length:g} {html.escape(units)}&nbsp;</span>')
+        self.scale_bar.setParentItem(self.image_box)
+
+    def _drop_scale_bar(self) -> None:
+        if self.scale_bar is not None:
+            self.image_box.sigRangeChanged.disconnect(self.scale_bar.updateBar)
+            self.image_view.scene().removeItem(self.scale_bar)
+            self.scale_bar = None
 
     def mark_pixel(self, row: int, col: int) -> None:
         self.pixel_marker.setData([col + 0.5], [row + 0.5])

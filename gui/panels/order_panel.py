@@ -1,5 +1,5 @@
 """Docked order panel: per-atom local order (Steinhardt, tetrahedral) and whole-model distributions
-(g(r), S(q), bond angles) with CSV and PNG export of the plot shown.
+(g(r), S(q), bond angles) with CSV and PNG/SVG export of the plot shown.
 
 The panel holds parameters and shows results; the main window runs the engine calls
 (``steinhardt_requested``, ``tetrahedral_requested``, ``distribution_requested``).
@@ -14,7 +14,6 @@ from typing import Optional
 import numpy as np
 from ase.data import atomic_numbers
 import pyqtgraph as pg
-import pyqtgraph.exporters  # noqa: F401 (registers ImageExporter)
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -35,6 +34,7 @@ from amorpha.engine.elements import elements_present, symbol
 from amorpha.engine.order.local_order import SteinhardtParams, TetrahedralParams
 from amorpha.gui.columns import column_title
 from amorpha.gui.panels.widgets import double_spin, empty_plot_note, form_box, form_page, int_spin, select_data
+from amorpha.gui.plot_export import PLOT_FILTER, save_plot_image
 from amorpha.gui.saving import save_as
 from amorpha.gui.viewer.colormap import is_flat
 
@@ -231,14 +231,15 @@ class OrderPanel(QWidget):
         self.dist_note.setWordWrap(True)
         self.export_csv_button = QPushButton("Export CSV…")
         self.export_csv_button.clicked.connect(self.export_csv_dialog)
-        self.export_png_button = QPushButton("Export PNG…")
-        self.export_png_button.clicked.connect(self.export_png_dialog)
-        for button in (self.export_csv_button, self.export_png_button):
+        self.export_plot_button = QPushButton("Export plot…")
+        self.export_plot_button.setToolTip("The plot as PNG (twice its size on screen) or SVG")
+        self.export_plot_button.clicked.connect(self.export_plot_dialog)
+        for button in (self.export_csv_button, self.export_plot_button):
             button.setEnabled(False)
         row = QHBoxLayout()
         row.addWidget(self.dist_note, 1)
         row.addWidget(self.export_csv_button)
-        row.addWidget(self.export_png_button)
+        row.addWidget(self.export_plot_button)
         plot_box = QGroupBox("Plot")
         plot_layout = QVBoxLayout(plot_box)
         plot_layout.addWidget(self.dist_plot, 1)
@@ -284,7 +285,7 @@ class OrderPanel(QWidget):
         empty_plot_note(self.dist_plot, "No curve yet.<br>Choose what to show and Compute.")
         self.dist_note.setText("")
         self.export_csv_button.setEnabled(False)
-        self.export_png_button.setEnabled(False)
+        self.export_plot_button.setEnabled(False)
 
     def set_busy(self, busy: bool) -> None:
         for button in self._busy_buttons:
@@ -423,17 +424,17 @@ class OrderPanel(QWidget):
         self.curve_kind = kind
         self.dist_note.setText(note)
         self.export_csv_button.setEnabled(True)
-        self.export_png_button.setEnabled(True)
+        self.export_plot_button.setEnabled(True)
 
     def write_csv(self, path) -> None:
         if self.curves is None:
             raise ValueError("nothing to export: compute a distribution first")
         write_curves_csv(path, *self.curves)
 
-    def write_png(self, path, width: int = 1200) -> None:
-        exporter = pg.exporters.ImageExporter(self.dist_plot.getPlotItem())
-        exporter.parameters()["width"] = width
-        exporter.export(os.fspath(path))
+    def write_plot(self, path) -> str:
+        """The plot as PNG or SVG by the path's ending (:func:`~amorpha.gui.plot_export.save_plot_image`,
+        which keeps the legend as large as the axes); returns the path written."""
+        return save_plot_image(self.dist_plot, os.fspath(path), f"Amorpha {self.curve_kind or 'plot'}")
 
     def _default_name(self, ext: str) -> str:
         base = {GR: "g_r", SQ: "S_q", ANGLES: "angles"}.get(self.curve_kind, "plot")
@@ -442,5 +443,5 @@ class OrderPanel(QWidget):
     def export_csv_dialog(self) -> None:
         save_as(self, "Export plot data", self._default_name("csv"), "CSV (*.csv)", self.write_csv)
 
-    def export_png_dialog(self) -> None:
-        save_as(self, "Export plot image", self._default_name("png"), "PNG image (*.png)", self.write_png)
+    def export_plot_dialog(self) -> None:
+        save_as(self, "Export plot image", self._default_name("png"), PLOT_FILTER, self.write_plot)

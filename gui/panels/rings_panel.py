@@ -48,6 +48,18 @@ NODES = "all atoms"
 FIRST_ATOMS = 6
 BAR_BRUSH = (90, 140, 200)
 BAR_SELECTED = (230, 120, 30)
+#: Where the bars start on a log count axis: half a ring, so that a size with one ring still has
+#: a bar (log 1 = 0 would be no bar at all) and a count of 0 is an empty bar, not log 0 = −∞.
+LOG_FLOOR = 0.5
+
+
+def bar_extent(counts, log: bool) -> tuple[float, np.ndarray]:
+    """(bottom, tops) of the histogram's bars in the plot's own coordinates, which are log10 of
+    the counts on a log axis (pyqtgraph's bar item knows no log mode)."""
+    counts = np.asarray(counts, dtype=float)
+    if not log:
+        return 0.0, counts
+    return float(np.log10(LOG_FLOOR)), np.log10(np.maximum(counts, LOG_FLOOR))
 
 
 class RingTableModel(QAbstractTableModel):
@@ -184,11 +196,16 @@ class RingsPanel(QWidget):
         self.export_button.setEnabled(False)
         self.summary = QLabel("")
         self.summary.setWordWrap(True)
+        self.log_counts = QCheckBox("Log scale")
+        self.log_counts.setToolTip("Ring counts on a logarithmic axis, so that sizes with a few rings "
+                                   "show beside the common ones")
+        self.log_counts.toggled.connect(self._set_log_counts)
         hist_box = QGroupBox("Ring sizes (click a bar to highlight its rings)")
         hist_layout = QVBoxLayout(hist_box)
         hist_layout.addWidget(self.plot)
         row = QHBoxLayout()
         row.addWidget(self.summary, 1)
+        row.addWidget(self.log_counts)
         row.addWidget(self.export_button)
         hist_layout.addLayout(row)
 
@@ -285,8 +302,8 @@ class RingsPanel(QWidget):
         self.model.set_result(result)
         self.plot.clear()
         self.bars = None
-        self.export_button.setEnabled(result is not None)
-        self.export_rings_button.setEnabled(result is not None)
+        for widget in (self.export_button, self.export_rings_button, self.log_counts):
+            widget.setEnabled(result is not None)
         self.density.set_rings(result)
         chosen = self.count_element.currentText()
         unit = result.count_element if result is not None else (chosen if chosen != NODES else None)
@@ -330,14 +347,24 @@ class RingsPanel(QWidget):
                         "Raise Max size, or check the bonds.")
             return
         sizes = np.array(sorted(hist))
-        heights = np.array([hist[s] for s in sizes])
+        log = self.log_counts.isChecked()
+        bottom, tops = bar_extent([hist[s] for s in sizes], log)
         brushes = [pg.mkBrush(BAR_SELECTED if s == self._selected_size else BAR_BRUSH) for s in sizes]
-        self.bars = pg.BarGraphItem(x=sizes, height=heights, width=0.8, brushes=brushes,
+        self.bars = pg.BarGraphItem(x=sizes, y0=bottom, height=tops - bottom, width=0.8, brushes=brushes,
                                     pen=pg.mkPen(60, 60, 60))
         self.plot.addItem(self.bars)
         self.plot.getPlotItem().getAxis("bottom").setTicks([[(int(s), str(int(s))) for s in sizes]])
         self.plot.setXRange(sizes.min() - 0.6, sizes.max() + 0.6, padding=0)
-        self.plot.setYRange(0, heights.max() * 1.08, padding=0)
+        top = tops.max() + 0.15 if log else tops.max() * 1.08  # 1.4× or 8 % above the highest bar
+        self.plot.setYRange(bottom, top, padding=0)
+        left = self.plot.getPlotItem().getAxis("left")  # on a log axis 1, 10, 100 rather than 10¹, 10²
+        left.setTicks([[(k, f"{10 ** k:,}") for k in range(int(top) + 1)]] if log else None)
+
+    def _set_log_counts(self, log: bool) -> None:
+        """Counts on a log axis (ticks 1, 10, 100…) or a linear one; the bars drawn again."""
+        self.plot.getPlotItem().setLogMode(y=log)
+        if self.result is not None and self.bars is not None:
+            self._draw_bars()
 
     # -- selection --------------------------------------------------------------------------------
     def _plot_clicked(self, event) -> None:
@@ -349,7 +376,10 @@ class RingsPanel(QWidget):
         point = vb.mapSceneToView(event.scenePos())
         size = int(round(point.x()))
         hist = self.result.histogram()
-        if size in hist and abs(point.x() - size) <= 0.4 and 0 <= point.y() <= hist[size]:
+        if size not in hist or abs(point.x() - size) > 0.4:
+            return
+        bottom, (top,) = bar_extent([hist[size]], self.log_counts.isChecked())
+        if bottom <= point.y() <= top:
             self.select_size(size)
 
     @property

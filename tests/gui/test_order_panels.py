@@ -214,7 +214,7 @@ def test_distributions_plot_and_export(qtbot, window, tmp_path):
         x_name, x, curves = order.curves
         assert x_name == header and all(len(v) == len(x) for v in curves.values())
         order.write_csv(tmp_path / f"{index}.csv")
-        order.write_png(tmp_path / f"{index}.png", width=400)
+        order.write_plot(tmp_path / f"{index}.png")
         assert (tmp_path / f"{index}.png").stat().st_size > 1000
         first = (tmp_path / f"{index}.csv").read_text().splitlines()[0]
         assert first.startswith(header)
