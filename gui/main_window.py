@@ -41,11 +41,13 @@ from amorpha.engine.errors import ReadError
 from amorpha.engine.io import (
     FILE_FILTERS,
     AtomType,
+    element_types,
     memory_types,
     named_types,
     open_structure,
     size_warning,
     unnamed_types,
+    with_elements_renamed,
     with_type_names,
     write_extxyz,
 )
@@ -265,6 +267,8 @@ class MainWindow(QMainWindow):
         self._bond_task: Optional[TaskHandle] = None
         self._opening: Optional[TaskHandle] = None  # a file or example being read (see _open_model)
         self._analysis_tasks: list[TaskHandle] = []
+        # per-atom columns the window computed (not read from a file): stale once elements change
+        self._computed_columns: set[str] = {"coordination"}
         self.last_error = ""
 
         self.viewer = StructureViewer(self)
@@ -374,6 +378,8 @@ class MainWindow(QMainWindow):
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.name_types_action = self._action(file_menu, "Name Atom &Types…", self.name_types_dialog)
         self.name_types_action.setEnabled(False)
+        self.rename_elements_action = self._action(file_menu, "Rename &Elements…", self.rename_elements_dialog)
+        self.rename_elements_action.setEnabled(False)
         self._action(file_menu, "Open &Project…", self.project.open_dialog)
         self._action(file_menu, "Open &Spectrum…", self.open_spectrum_dialog)
         self._action(file_menu, "Spectra as &Descriptors…", lambda _=False: open_regression(self))
@@ -537,6 +543,27 @@ class MainWindow(QMainWindow):
         self._load_model("Naming atom types", lambda progress, cancel: (with_type_names(atoms, symbols), None),
                          lambda named, _: source)
 
+    def rename_elements_dialog(self) -> Optional[TypeNamesDialog]:
+        """File › Rename Elements: the shown model's elements under other names (a file that
+        names its atoms wrongly); one frame only, as the renamed copy replaces the model."""
+        if self.atoms is None or (self.trajectory is not None and len(self.trajectory) > 1):
+            self.show_error("Rename elements", "Open or build a single-frame model first: the renamed "
+                                               "copy replaces the model, and a trajectory's other frames "
+                                               "would keep their old names.")
+            return None
+        dialog = TypeNamesDialog(element_types(self.atoms), self.source, self, elements=True)
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.symbols_accepted.connect(self.rename_elements)
+        dialog.open()
+        return dialog
+
+    def rename_elements(self, symbols) -> None:
+        """The shown model with its elements renamed (:func:`with_elements_renamed`) replaces it."""
+        atoms, source, computed = self.atoms, self.source, set(self._computed_columns)
+        self._load_model("Renaming elements",
+                         lambda progress, cancel: (with_elements_renamed(atoms, symbols, computed), None),
+                         lambda renamed, _: source)
+
     def _open_model(self, label: str, load: Callable, source: Callable) -> TaskHandle:
         """:meth:`_load_model` for opening a file or an example: one still being read is given up,
         so the model shown is the one asked for last (a build started before still lands when done)."""
@@ -636,6 +663,7 @@ class MainWindow(QMainWindow):
         n_frames = len(self.trajectory) if self.trajectory is not None else 1
         can_name = bool(self.nameable_types())
         self.name_types_action.setEnabled(can_name)
+        self.rename_elements_action.setEnabled(n_frames == 1)
         self.structure_panel.show_model(atoms, self.source, frame, n_frames, can_name_types=can_name)
 
     def _set_viewer_atoms(self, atoms, prepared, reset_camera: bool) -> None:
@@ -858,6 +886,7 @@ class MainWindow(QMainWindow):
         (the spectrum's energy marker, as it is dragged)."""
         new = name not in self.atoms.arrays
         self.atoms.arrays[name] = np.asarray(values, dtype=float)
+        self._computed_columns.add(name)
         if new:
             self.view_panel.set_color_choices(per_atom_scalars(self.atoms))
         if self.view_panel.color_key() != name:
@@ -868,6 +897,7 @@ class MainWindow(QMainWindow):
         """Store per-atom results as named arrays and offer them for colouring."""
         for name, values in arrays.items():
             atoms.arrays[name] = np.asarray(values)
+        self._computed_columns.update(arrays)
         self.view_panel.set_color_choices(per_atom_scalars(atoms))
         if self.view_panel.color_key() in arrays:
             self.color_by(self.view_panel.color_key())

@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 
 from amorpha.engine.errors import ParameterError
-from amorpha.engine.io import (check_symbols, memory_types, named_types, open_structure, parse_symbols,
-                               unnamed_types, with_type_names)
+from amorpha.engine.io import (check_symbols, element_types, memory_types, named_types, open_structure,
+                               parse_symbols, structures, unnamed_types, with_elements_renamed,
+                               with_type_names)
 
 DATA = "test\n\n3 atoms\n2 atom types\n\n0 5 xlo xhi\n0 5 ylo yhi\n0 5 zlo zhi\n\nAtoms # atomic\n\n" \
        "1 1 0 0 0\n2 2 1.6 0 0\n3 2 0 1.6 0\n"
@@ -59,3 +60,44 @@ def test_types_are_named_in_a_copy_when_there_is_no_file_to_read_again(tmp_path)
         with_type_names(named, ["Si"])
     with pytest.raises(ParameterError, match="no numbered atom types"):
         with_type_names(open_structure(path, symbols=["Si", "O"])[0], ["Si", "O"])
+
+
+def _misnamed_cfg(path):
+    """An AtomEye cfg as matscipy's aSi.cfg is: silicon named H, with silicon's mass column."""
+    from ase.build import bulk
+    from ase.io import write
+
+    si = bulk("Si", "diamond", 5.43, cubic=True)
+    si.numbers[:] = 1
+    si.new_array("mass", np.full(len(si), 28.0855))
+    si.new_array("c_potential_energy", np.arange(len(si), dtype=float))
+    write(path, si, format="cfg")
+
+
+def test_a_cfg_whose_mass_column_contradicts_its_names_says_so(tmp_path):
+    _misnamed_cfg(tmp_path / "si.cfg")
+    frame = open_structure(tmp_path / "si.cfg")[0]
+    assert frame.get_chemical_formula() == "H8"  # what the file says
+    assert ("mass column disagrees with its element names for 8 of 8 atoms: atom 0 is named H but "
+            "given 28.09 u, the mass of Si" in frame.info["warning"])
+    frame.arrays["mass"][:] = 1.008  # names and masses agree: nothing to say
+    assert structures._mass_note(frame) is None
+
+
+def test_elements_are_renamed_in_a_copy(tmp_path):
+    _misnamed_cfg(tmp_path / "si.cfg")
+    frame = open_structure(tmp_path / "si.cfg")[0]
+    frame.new_array("rings_per_atom", np.ones(len(frame)))  # an analysis of the H atoms
+    assert [(t.type, t.count, t.element) for t in element_types(frame)] == [(1, 8, "H")]
+    renamed = with_elements_renamed(frame, ["si"], computed={"rings_per_atom"})
+    assert renamed.get_chemical_formula() == "Si8" and frame.get_chemical_formula() == "H8"
+    assert renamed.get_masses() == pytest.approx(28.085)  # the element's, not H's from the file
+    assert "rings_per_atom" not in renamed.arrays and "warning" not in renamed.info
+    assert np.array_equal(renamed.arrays["c_potential_energy"], np.arange(8.0))  # the file's kept
+    # two elements may become one; a bad symbol is named by the element it was for
+    pair = frame.copy()
+    pair.numbers[::2] = 2
+    assert [t.element for t in element_types(pair)] == ["He", "H"]
+    assert with_elements_renamed(pair, ["O", "O"]).get_chemical_formula() == "O8"
+    with pytest.raises(ParameterError, match="He: 'Qq' is not an element symbol"):
+        with_elements_renamed(pair, ["Qq", "O"])

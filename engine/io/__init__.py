@@ -2,7 +2,8 @@
 
 The GUI and scripts use only the names below; every reader failure is a StructureReadError.
 """
-from .atom_types import AtomType, check_symbols, memory_types, named_types, parse_symbols, unnamed_types, with_type_names
+from .atom_types import (AtomType, check_symbols, element_types, memory_types, named_types, parse_symbols,
+                         unnamed_types, with_elements_renamed, with_type_names)
 from .errors import StructureReadError
 from .structures import (
     FILE_FILTERS,
@@ -26,6 +27,7 @@ __all__ = [
     "SUPPORTED_EXTENSIONS",
     "StructureReadError",
     "check_symbols",
+    "element_types",
     "memory_types",
     "named_types",
     "parse_symbols",
@@ -36,6 +38,7 @@ __all__ = [
     "sniff_format",
     "unnamed_types",
     "validate_atoms",
+    "with_elements_renamed",
     "with_type_names",
     "write_extxyz",
 ]

@@ -8,7 +8,7 @@ which types a frame has and checks the element symbols a person gives them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Sequence
 
 import numpy as np
 from ase import Atoms
@@ -52,11 +52,12 @@ def named_types(atoms: Atoms, symbols) -> list[AtomType]:
     return [AtomType(t, int(counts[t]), str(s)) for t, s in enumerate(symbols, start=1)]
 
 
-def check_symbols(symbols: Iterable[str], n_types: Optional[int] = None) -> list[str]:
+def check_symbols(symbols: Iterable[str], n_types: Optional[int] = None,
+                  names: Optional[Sequence[str]] = None) -> list[str]:
     """Element symbols for types 1, 2, ... in order, spelled as ASE spells them ("si" -> "Si").
 
-    Raises :class:`ParameterError` naming the first bad entry, or a wrong count when ``n_types``
-    is given.
+    Raises :class:`ParameterError` naming the first bad entry (as ``names[k]`` when given, else
+    "type k"), or a wrong count when ``n_types`` is given.
     """
     given = [str(s).strip() for s in symbols]
     if n_types is not None and len(given) != n_types:
@@ -64,11 +65,12 @@ def check_symbols(symbols: Iterable[str], n_types: Optional[int] = None) -> list
                                         f"for {n_types} atom types")
     named = []
     for t, text in enumerate(given, start=1):
+        entry = names[t - 1] if names is not None else f"type {t}"
         if not text:
-            raise ParameterError("symbols", f"type {t} has no element symbol")
+            raise ParameterError("symbols", f"{entry} has no element symbol")
         element = _ELEMENTS.get(text.lower())
         if element is None:
-            raise ParameterError("symbols", f"type {t}: {text!r} is not an element symbol")
+            raise ParameterError("symbols", f"{entry}: {text!r} is not an element symbol")
         named.append(element)
     return named
 
@@ -118,3 +120,30 @@ def with_type_names(atoms: Atoms, symbols) -> Atoms:
     if not any(key in named.arrays for key in ("rmc_type", "type")):
         named.new_array("type", types)
     return named
+
+
+def element_types(atoms: Atoms) -> list[AtomType]:
+    """The elements of a frame as types 1, 2, ... in order of first appearance, for renaming them
+    (:func:`with_elements_renamed`): some files name their atoms wrongly (matscipy's aSi.cfg
+    calls its 64 Si atoms H)."""
+    z, first, counts = np.unique(np.asarray(atoms.numbers), return_index=True, return_counts=True)
+    return [AtomType(t, int(counts[k]), chemical_symbols[z[k]])
+            for t, k in enumerate(np.argsort(first), start=1)]
+
+
+def with_elements_renamed(atoms: Atoms, symbols, computed: Iterable[str] = ()) -> Atoms:
+    """A copy of the frame with the k-th element of :func:`element_types` made ``symbols[k]``
+    (two may become one). Per-atom masses go (they were the old elements'), and so do the
+    per-atom columns named in ``computed`` (results of analyses of the old elements); the file's
+    own columns (forces, energies) are kept."""
+    found = element_types(atoms)
+    z = [atomic_numbers[s] for s in check_symbols(symbols, len(found), [t.element for t in found])]
+    mapping = np.zeros(int(np.max(atoms.numbers)) + 1, np.int64)
+    for t, new in zip(found, z):
+        mapping[atomic_numbers[t.element]] = new
+    renamed = atoms.copy()
+    renamed.numbers = mapping[atoms.numbers]
+    for key in {"masses", *computed} & set(renamed.arrays) - {"numbers", "positions"}:
+        del renamed.arrays[key]
+    renamed.info.pop("warning", None)  # said of the old names
+    return renamed

@@ -17,6 +17,7 @@ import ase.data
 import ase.io
 import ase.io.formats
 from ase import Atoms
+from ase.data import atomic_masses, chemical_symbols
 
 from ..atomic import atomic_write
 from ..errors import is_number
@@ -25,6 +26,7 @@ from . import lammps, xyz
 from .atom_types import SYMBOL_FORMATS
 from .errors import StructureReadError
 from .rmc_cfg import looks_like_rmc, read_rmc_cfg
+from ..words import counted
 
 LARGE_FILE_BYTES = 512 * 2**20
 
@@ -368,9 +370,29 @@ def _read_whole(path: Path, fmt: str, progress, cancel, symbols) -> list[Atoms]:
     if fmt == "cif":
         _check_cif_cell(path, frames)
     notes = sorted({str(w.message) for w in caught})
+    if fmt == "cfg" and frames:
+        notes += filter(None, [_mass_note(frames[0])])
     if notes and frames:
         frames[0].info.setdefault("warning", "; ".join(notes))
     return list(frames)
+
+
+def _mass_note(atoms: Atoms) -> Optional[str]:
+    """What an AtomEye cfg's own ``mass`` column says against its element names, when they
+    disagree: matscipy's aSi.cfg names its atoms H and gives them 28.0855 u, silicon's mass."""
+    mass = atoms.arrays.get("mass")
+    if mass is None or np.shape(mass) != (len(atoms),):
+        return None
+    expected = atomic_masses[atoms.numbers]
+    wrong = np.flatnonzero(np.abs(np.asarray(mass, float) - expected) > 0.01 * expected)
+    if not wrong.size:
+        return None
+    k = int(wrong[0])
+    like = int(np.argmin(np.abs(atomic_masses[1:] - float(mass[k])))) + 1
+    return (f"the file's mass column disagrees with its element names for {wrong.size:,} of "
+            f"{counted(len(atoms), 'atom')}: atom {k} is named {chemical_symbols[atoms.numbers[k]]} "
+            f"but given {float(mass[k]):.4g} u, the mass of {chemical_symbols[like]}; if the names "
+            "are wrong, File › Rename Elements… renames them")
 
 
 _CIF_CELL = ("_cell_length_a", "_cell_length_b", "_cell_length_c",

@@ -137,3 +137,38 @@ def test_command_line_symbols(capsys):
     assert parse_args(["x.cfg", "--symbols", "Si,O"]).symbols == "Si,O"
     assert main(["x.cfg", "--symbols", "Si,Qq"]) == 2
     assert "'Qq' is not an element symbol" in capsys.readouterr().err
+
+
+def test_a_file_that_names_its_atoms_wrongly_is_renamed(qtbot, empty_window, tmp_path, monkeypatch):
+    """matscipy's aSi.cfg calls its silicon H: the window says what the mass column says, and
+    File › Rename Elements makes them Si, bonded four-fold, the file's own columns kept."""
+    from ase.build import bulk
+    from ase.io import write
+
+    monkeypatch.setattr("amorpha.gui.main_window.save_preferences", lambda prefs: None)
+    si = bulk("Si", "diamond", 5.43, cubic=True).repeat(2)
+    si.numbers[:] = 1
+    si.new_array("mass", np.full(len(si), 28.0855))
+    si.new_array("c_potential_energy", np.arange(len(si), dtype=float))
+    write(tmp_path / "si.cfg", si, format="cfg")
+    window = empty_window
+    with qtbot.waitSignal(window.model_ready, timeout=60000):
+        window.open_path(str(tmp_path / "si.cfg"))
+    notes = [label.text() for label in window.structure_panel.findChildren(QLabel) if "⚠" in label.text()]
+    assert any("the mass of Si" in n and "Rename Elements" in n for n in notes), notes
+    assert window.rename_elements_action.isEnabled() and not window.name_types_action.isEnabled()
+    window.rename_elements_action.trigger()
+    dialog = window.findChild(TypeNamesDialog)
+    assert dialog.windowTitle() == "Rename elements" and [f.text() for f in dialog.fields] == ["H"]
+    dialog.set_symbols(["Qq"])
+    dialog.buttons.button(dialog.buttons.StandardButton.Ok).click()
+    assert "H: 'Qq' is not an element symbol" in dialog.error.text() and window.atoms.numbers[0] == 1
+    dialog.set_symbols(["si"])
+    with qtbot.waitSignal(window.model_ready, timeout=60000):
+        dialog.buttons.button(dialog.buttons.StandardButton.Ok).click()
+    qtbot.waitUntil(lambda: window.bond_list is not None and "coordination" in window.atoms.arrays,
+                    timeout=30000)
+    assert window.atoms.get_chemical_formula() == "Si64"
+    assert set(window.atoms.arrays["coordination"]) == {4}
+    assert np.array_equal(window.atoms.arrays["c_potential_energy"], np.arange(64.0))
+    assert not any("mass column" in label.text() for label in window.structure_panel.findChildren(QLabel))
