@@ -58,6 +58,25 @@ def site_class_schemes() -> dict | None:
     return dict(SCHEMES)
 
 
+def alignment_doubts(meta: dict) -> str:
+    """What makes an alignment (:func:`~amorpha.engine.spectra.compare.align`'s ``meta``) not
+    to be trusted, in words for the Compare tab; "" when nothing does."""
+    notes = []
+    if meta["amplitude"] <= 0:  # the best r is not positive: the prediction was turned upside down
+        notes.append("No shift in the search makes the prediction rise where the counts rise (its best "
+                     "factor is negative, so it is drawn upside down): subtract the background first, "
+                     "or check that the edge is the one predicted.")
+    if meta["shift_at_limit"]:
+        notes.append("The shift is at the end of the search ({:g} to {:+g} eV): the two do not line up "
+                     "within it. Subtract the background first, or narrow the window to the "
+                     "edge.".format(*meta["shift_range_ev"]))
+    if meta["scale_at_limit"]:
+        notes.append("The energy scale is at the end of its search ({:g} to {:g}): the stretch fits noise "
+                     "or a feature the prediction lacks; untick 'Fit the energy scale too', or narrow the "
+                     "window.".format(*meta["scale_range"]))
+    return "".join(" " + n for n in notes)
+
+
 def _seen_text(spectrum, seen) -> str:
     """The edges whose counts rise clearly (:func:`~amorpha.engine.spectra.edges.edges_seen`), or
     why there are none, for the file table."""
@@ -684,13 +703,7 @@ class MeasuredSpectra(QObject):
                 (f"Prediction placed at the edge onset {onset:g} eV{tied}, then: " if onset is not None else "") +
                 f"Shift {shift:+.3f} eV, energy scale {scale:.5f} about {aligned.meta['scale_centre_ev']:.4g} eV, "
                 f"intensity ×{aligned.meta['amplitude']:.4g} + {aligned.meta['constant']:.4g}; "
-                f"compared {span_text(sim['window'], window)}." +
-                (" The shift is at the end of the search ({:g} to {:+g} eV): ".format(*aligned.meta["shift_range_ev"]) +
-                 "the two do not line up within it. Subtract the background first, or narrow the window "
-                 "to the edge." if aligned.meta["shift_at_limit"] else "") +
-                (" The energy scale is at the end of its search ({:g} to {:g}): the stretch fits noise or a "
-                 "feature the prediction lacks; untick 'Fit the energy scale too', or narrow the window.".format(
-                     *aligned.meta["scale_range"]) if aligned.meta["scale_at_limit"] else ""))
+                f"compared {span_text(sim['window'], window)}." + alignment_doubts(aligned.meta))
             self.compared.emit()
 
         return self.runner.submit("Aligning the prediction", work, done, self._error("Align"))
