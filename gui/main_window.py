@@ -411,6 +411,7 @@ class MainWindow(QMainWindow):
         self.viewer.atom_picked.connect(self.select_atom)
         self.view_panel.color_by_changed.connect(self.color_by)
         self.view_panel.projection_changed.connect(self.viewer.set_projection)
+        self.view_panel.set_orthographic(self.viewer.orthographic)  # the list says what is drawn
         self.view_panel.bonds_toggled.connect(self.viewer.show_bonds)
         self.view_panel.reset_requested.connect(self.viewer.reset_view)
         self.view_panel.slab_changed.connect(self.apply_slab)

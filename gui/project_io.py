@@ -13,6 +13,7 @@ the next autosave overwrites it).
 from __future__ import annotations
 
 import copy
+import math
 import os
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from amorpha.engine.order.rings import RingResult
 from amorpha.engine.project import PROJECT_EXTENSION, PROJECT_FILTER, AnalysisResult, Project, load_project, save_project
 from amorpha.engine.spectra.features import FEATURES
 from amorpha.engine.spectra.spectrum import SpectrumError, check_grid
+from amorpha.gui.panels.view_panel import SLAB_NORMALS, SLAB_THICKNESS_RANGE
 
 #: seconds between autosaves; AMORPHA_AUTOSAVE_SECONDS overrides it (the crash test uses 1 s)
 AUTOSAVE_INTERVAL_S = float(os.environ.get("AMORPHA_AUTOSAVE_SECONDS", 180))
@@ -70,26 +72,66 @@ def _trajectory_ok(t) -> bool:
             and (t.get("symbols") is None or _strings(t["symbols"])))
 
 
-#: What each view setting :meth:`ProjectIO.snapshot` writes must be to be restored (``n``: the
-#: model's atoms). A project is a file: a setting that fails is left out, and the user told.
+#: Lengths (Å) a saved camera may hold: far past any model, short of what breaks the projection.
+_CAMERA_LENGTH = 1e6
+
+
+def _number(value, lo: float = -math.inf, hi: float = math.inf) -> bool:
+    """A finite number (not a bool) in [lo, hi]; JSON's integers may exceed any float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        value = float(value)
+    except OverflowError:
+        return False
+    return math.isfinite(value) and lo <= value <= hi
+
+
+def _camera_ok(camera) -> bool:
+    """The camera :meth:`StructureViewer.camera_state` gave: a view direction, a zoom above 0
+    and the point looked at."""
+    return (isinstance(camera, dict) and _number(camera.get("azimuth"), -180.0, 180.0)
+            and _number(camera.get("elevation"), -90.0, 90.0)
+            and _number(camera.get("scale_factor"), 1e-6, _CAMERA_LENGTH)
+            and isinstance(camera.get("center"), list) and len(camera["center"]) == 3
+            and all(_number(c, -_CAMERA_LENGTH, _CAMERA_LENGTH) for c in camera["center"]))
+
+
+def _slab_fits(slab, atoms) -> bool:
+    """A lattice-plane slab needs the model's cell (slab_geometry refuses it otherwise)."""
+    return slab is None or slab[0] in ("x", "y", "z") or atoms.cell.rank == 3
+
+
+def _slab_ok(slab, atoms) -> bool:
+    """No slab, or the View panel's (normal, position 0..1, thickness) that fits the model."""
+    return slab is None or (isinstance(slab, list) and len(slab) == 3 and slab[0] in SLAB_NORMALS
+                            and _number(slab[1], 0.0, 1.0) and _number(slab[2], *SLAB_THICKNESS_RANGE)
+                            and _slab_fits(slab, atoms))
+
+
+#: What each view setting :meth:`ProjectIO.snapshot` writes must be to be restored on ``atoms``,
+#: the model. A project is a file: a setting that fails is left out, and the user told.
 _VIEW_CHECKS = {
-    "source": lambda v, n: isinstance(v, str),
-    "color_by": lambda v, n: _is_text(v),
-    "selected": lambda v, n: _is_int(v) and -1 <= v < n,
-    "order_values": lambda v, n: _strings(v),
-    "order_shown": lambda v, n: _is_text(v),
-    "ring_size": lambda v, n: v is None or _is_int(v),
-    "rings_selected": lambda v, n: isinstance(v, list) and all(_is_int(r) for r in v),
-    "spectral_feature": lambda v, n: _is_text(v),
-    "trajectory": lambda v, n: _trajectory_ok(v),
+    "source": lambda v, atoms: isinstance(v, str),
+    "color_by": lambda v, atoms: _is_text(v),
+    "selected": lambda v, atoms: _is_int(v) and -1 <= v < len(atoms),
+    "order_values": lambda v, atoms: _strings(v),
+    "order_shown": lambda v, atoms: _is_text(v),
+    "ring_size": lambda v, atoms: v is None or _is_int(v),
+    "rings_selected": lambda v, atoms: isinstance(v, list) and all(_is_int(r) for r in v),
+    "spectral_feature": lambda v, atoms: _is_text(v),
+    "trajectory": lambda v, atoms: _trajectory_ok(v),
+    "orthographic": lambda v, atoms: isinstance(v, bool),
+    "camera": lambda v, atoms: _camera_ok(v),
+    "slab": _slab_ok,
 }
 
 
-def _checked_view(view, n_atoms: int) -> tuple[dict, list[str]]:
-    """The view settings that fit a model of ``n_atoms``, and a note for each one left out."""
+def _checked_view(view, atoms) -> tuple[dict, list[str]]:
+    """The view settings that fit the model ``atoms``, and a note for each one left out."""
     if not isinstance(view, dict):
         return {}, [f"the view settings (a {type(view).__name__}, not a table of settings)"]
-    bad = [key for key, ok in _VIEW_CHECKS.items() if key in view and not ok(view[key], n_atoms)]
+    bad = [key for key, ok in _VIEW_CHECKS.items() if key in view and not ok(view[key], atoms)]
     notes = [f"the view setting {key!r} ({_shown(view[key])})" for key in bad]
     return {k: v for k, v in view.items() if k not in bad}, notes
 
@@ -137,7 +179,7 @@ def _read_project(path: str, progress=None, cancel=None) -> tuple[Project, list[
     if atoms is None:
         return project, []
     project.spectra, notes = _checked_spectra(project.spectra)
-    project.view, view_notes = _checked_view(project.view, len(atoms))
+    project.view, view_notes = _checked_view(project.view, atoms)
     notes += view_notes
     rings = project.results.get(RINGS_KEY)
     problem = _ring_problem(rings, len(atoms)) if rings is not None else None
@@ -145,6 +187,12 @@ def _read_project(path: str, progress=None, cancel=None) -> tuple[Project, list[
         del project.results[RINGS_KEY]
         notes.append(f"the ring search ({problem})")
     return project, notes
+
+
+def _saved_slab(settings, atoms) -> list | None:
+    """The slab to save: the one the panel shows, unless the model cannot have it (a lattice
+    plane chosen on a model without a cell, which the viewer refused)."""
+    return list(settings) if settings is not None and _slab_fits(settings, atoms) else None
 
 
 def _snapshot_atoms(atoms):
@@ -209,6 +257,10 @@ class ProjectIO(QObject):
             "spectral_feature": w.prediction_panel.feature_key(),  # the atoms follow it once predicted
             # the Bonds table as applied: bonds, coordination and xTB clusters follow it
             "cutoffs": [[int(a), int(b), float(v)] for (a, b), v in sorted(w.cutoff_overrides.items())],
+            # how it is drawn: the Diffraction pattern follows the view direction
+            "orthographic": w.view_panel.orthographic(),
+            "camera": w.viewer.camera_state(),
+            "slab": _saved_slab(w.view_panel.slab_settings(), w.atoms),
         }
         if w.trajectory is not None and len(w.trajectory) > 1:  # its frames stay in the file
             traj = w.trajectory
@@ -264,9 +316,21 @@ class ProjectIO(QObject):
         if view.get("spectral_feature") in [f.key for f in FEATURES]:  # before the model predicts again
             w.prediction_panel.show_feature(view["spectral_feature"])
         w.set_model(atoms, view.get("source") or os.path.basename(path))
+        self._restore_drawing(view)  # before the first paint of the model, not after its bonds
         if "surrogate" in project.models:
             w.prediction.set_model(project.models["surrogate"])  # predicts the model again
         w.statusBar().showMessage(f"Opened project {path}", 8000)
+
+    def _restore_drawing(self, view: dict) -> None:
+        """The projection, the camera and the clipping slab (checked by _checked_view); a project
+        saved without them leaves the window's own."""
+        w = self.window
+        if "orthographic" in view:  # through the list, so that it says what is drawn
+            w.view_panel.set_orthographic(view["orthographic"])
+        if "camera" in view:
+            w.viewer.set_camera_state(view["camera"])
+        if "slab" in view:
+            w.view_panel.set_slab_settings(None if view["slab"] is None else tuple(view["slab"]))
 
     def _restore_ring_highlight(self, view: dict) -> None:
         """The bar or the table rows that were highlighted (indices checked: a project is a file)."""
@@ -348,12 +412,14 @@ class ProjectIO(QObject):
         return self.save(str(path), quiet=True)
 
     def _state(self) -> tuple:
-        """What a snapshot would hold, by identity: arrays are replaced, never changed in place."""
+        """What a snapshot would hold: results by identity (arrays are replaced, never changed in
+        place), the view settings and the camera by value."""
         w = self.window
         arrays = tuple((k, id(v)) for k, v in w.atoms.arrays.items()) if w.atoms is not None else ()
         return (id(w.atoms), arrays, tuple(id(s) for s in w.spectrum_panel.spectra), id(w.measured.low_loss),
                 id(w.prediction.model), id(w.rings_panel.result),
-                w.view_panel.color_key(), w.prediction._picked)
+                w.view_panel.color_key(), w.prediction._picked, w.view_panel.orthographic(),
+                w.view_panel.slab_settings(), w.viewer.camera_state())
 
     def clean_exit(self) -> None:
         """The session ends normally: nothing to recover next time."""

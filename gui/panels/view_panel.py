@@ -22,6 +22,8 @@ ELEMENT = "Element"
 
 #: Slab normals offered: Cartesian axes and the lattice planes (100), (010), (001).
 SLAB_NORMALS = ["x", "y", "z", "(100)", "(010)", "(001)"]
+#: Slab thicknesses offered (Å).
+SLAB_THICKNESS_RANGE = (0.1, 1000.0)
 
 
 def slab_geometry(
@@ -67,10 +69,13 @@ class ViewPanel(QWidget):
         self.color_combo.currentIndexChanged.connect(self._chosen)
         # the colouring asked for: kept while a new frame lacks its array until it is computed again
         self._wanted = ELEMENT
+        # items hold "orthographic?"; Orthographic first, as the viewer starts (the window keeps
+        # the two in step: set_orthographic)
         self.projection = QComboBox()
-        self.projection.addItems(["Perspective", "Orthographic"])
+        self.projection.addItem("Orthographic", True)
+        self.projection.addItem("Perspective", False)
         self.projection.currentIndexChanged.connect(
-            lambda i: self.projection_changed.emit(i == 1)
+            lambda _: self.projection_changed.emit(self.orthographic())
         )
         self.bonds_box = QCheckBox("Show bonds")
         self.bonds_box.setChecked(True)
@@ -88,7 +93,7 @@ class ViewPanel(QWidget):
         self.slab_position = QSlider(Qt.Horizontal)
         self.slab_position.setRange(0, 1000)
         self.slab_position.setValue(500)
-        self.slab_thickness = double_spin(0.1, 1000.0, 5.0, " Å")
+        self.slab_thickness = double_spin(*SLAB_THICKNESS_RANGE, 5.0, " Å")
         slab = form_box("Clipping slab", [self.slab_on, ("Normal", self.slab_normal),
                                           ("Position", self.slab_position),
                                           ("Thickness", self.slab_thickness)])
@@ -141,6 +146,30 @@ class ViewPanel(QWidget):
         self.color_combo.blockSignals(False)
         if self.color_key() != current:
             self._announce()
+
+    def orthographic(self) -> bool:
+        """The projection chosen: orthographic (True) or perspective."""
+        return bool(self.projection.currentData())
+
+    def set_orthographic(self, orthographic: bool) -> None:
+        """Choose the projection (as a user choosing it in the list)."""
+        select_data(self.projection, bool(orthographic))
+
+    def set_slab_settings(self, settings: Optional[tuple[str, float, float]]) -> None:
+        """Show ``settings`` (as :meth:`slab_settings` gives them; None: no slab) and announce
+        them once, not once per control."""
+        widgets = (self.slab_on, self.slab_normal, self.slab_position, self.slab_thickness)
+        for widget in widgets:
+            widget.blockSignals(True)
+        self.slab_on.setChecked(settings is not None)
+        if settings is not None:
+            normal, fraction, thickness = settings
+            self.slab_normal.setCurrentText(normal)
+            self.slab_position.setValue(round(fraction * 1000))
+            self.slab_thickness.setValue(thickness)
+        for widget in widgets:
+            widget.blockSignals(False)
+        self._emit_slab()
 
     def slab_settings(self) -> Optional[tuple[str, float, float]]:
         if not self.slab_on.isChecked():

@@ -62,14 +62,37 @@ _BOX_EDGES = np.array([
     (2, 6), (3, 7), (4, 5), (4, 6), (5, 7), (6, 7)])
 
 
-def _projected_extent(size, azimuth: float, elevation: float) -> tuple[float, float]:
-    """Width and height on screen of an axis-aligned box of ``size`` seen from a turntable camera."""
+def _view_axes(azimuth: float, elevation: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Screen right, screen up and towards-the-camera unit vectors of a turntable camera (up +z)."""
     a, e = np.radians(azimuth), np.radians(elevation)
-    corners = np.array([[i, j, k] for i in (0, 1) for j in (0, 1) for k in (0, 1)], float) * size
     right = np.array([np.cos(a), np.sin(a), 0.0])
     up = np.array([-np.sin(a) * np.sin(e), np.cos(a) * np.sin(e), np.cos(e)])
-    x, y = corners @ right, corners @ up
-    return float(np.ptp(x)), float(np.ptp(y))
+    return right, up, np.cross(right, up)
+
+
+def fit_scale(lo, hi, center, azimuth: float, elevation: float, fov: float, aspect: float,
+              near_fraction: float = 0.0) -> float:
+    """The turntable ``scale_factor`` (extent seen across the view's shorter side, at ``center``)
+    that shows the whole box lo..hi, with a 5 % margin.
+
+    Orthographic (``fov`` 0): the box's extent on screen. Perspective: the camera distance at which
+    every corner lies inside the frustum (near corners look bigger, so fitting the extent alone
+    cut them off) and behind the near plane (at ``near_fraction`` of that distance), turned into
+    the scale the camera derives its distance from.
+    """
+    lo, hi = np.asarray(lo, float), np.asarray(hi, float)
+    unit = np.array([[i, j, k] for i in (0, 1) for j in (0, 1) for k in (0, 1)], float)
+    right, up, back = _view_axes(azimuth, elevation)
+    rel = lo + unit * (hi - lo) - np.asarray(center, float)
+    x, y, z = 1.05 * np.abs(rel @ right), 1.05 * np.abs(rel @ up), rel @ back
+    if fov <= 0:
+        return float(max(2 * y.max(), 2 * x.max() / aspect) if aspect >= 1.0
+                     else max(2 * x.max(), 2 * y.max() * aspect))
+    ty = np.tan(np.radians(fov) / 2)
+    tx = ty * aspect
+    distance = max(float(np.max(z + x / tx)), float(np.max(z + y / ty)),
+                   float(z.max()) / (1.0 - near_fraction))
+    return float(2 * distance * ty * min(1.0, aspect))
 
 
 @dataclass(frozen=True)
@@ -184,6 +207,8 @@ class StructureViewer(QWidget):
         self.canvas = scene.SceneCanvas(keys=None, bgcolor=BACKGROUND, show=False,
                                         size=(800, 600))
         self.view = self.canvas.central_widget.add_view()
+        # orthographic to start, as crystal viewers (VESTA) draw: the cell's edges stay parallel
+        # and one view direction holds across the model (the Diffraction column follows it)
         self.view.camera = scene.TurntableCamera(fov=0.0, elevation=20.0, azimuth=-35.0,
                                                  up="+z")
         self.atoms_node = Atoms(parent=self.view.scene)
@@ -409,12 +434,33 @@ class StructureViewer(QWidget):
 
     # ------------------------------------------------------------------ view ---
     def set_projection(self, orthographic: bool) -> None:
-        self.view.camera.fov = 0.0 if orthographic else PERSPECTIVE_FOV
+        """Orthographic or perspective, keeping the zoom relative to the whole model: a perspective
+        camera needs more distance than the orthographic extent to show the near corners."""
+        cam = self.view.camera
+        fov = 0.0 if orthographic else PERSPECTIVE_FOV
+        if fov == cam.fov:
+            return
+        before = self._fitted_scale(cam.fov)
+        cam.fov = fov
+        if before is not None:
+            cam.scale_factor = cam.scale_factor * self._fitted_scale(fov) / before
         self.canvas.update()
 
     @property
     def orthographic(self) -> bool:
         return self.view.camera.fov == 0
+
+    def _fitted_scale(self, fov: float) -> float | None:
+        """The scale that shows the whole model from the camera's direction and centre at ``fov``
+        (None before a model is shown)."""
+        p, cam = self._prepared, self.view.camera
+        if p is None:
+            return None
+        w, h = self.canvas.size
+        near = 1.0 / np.sqrt(10.0 * cam.depth_value)  # vispy's turntable near plane / distance
+        scale = fit_scale(p.lo, p.hi, cam.center, cam.azimuth, cam.elevation, fov,
+                          w / h if h > 0 else 1.0, near)
+        return max(scale, 0.5 * (float(np.linalg.norm(p.hi - p.lo)) or 1.0))
 
     def reset_view(self) -> None:
         """Centre the camera on the cell (or the atoms) and fit the model in the view."""
@@ -426,15 +472,26 @@ class StructureViewer(QWidget):
         cam.center = tuple(float(c) for c in p.center)
         cam.elevation = 20.0
         cam.azimuth = -35.0
-        # scale_factor is the extent seen across the view's shorter side: fit the bounding box as
-        # seen from this direction (a tall bicrystal needs more than a cube of the same diagonal).
-        width, height = _projected_extent(p.hi - p.lo, cam.azimuth, cam.elevation)
-        w, h = self.canvas.size
-        aspect = w / h if h > 0 else 1.0
-        shorter = max(height, width / aspect) if aspect >= 1.0 else max(width, height * aspect)
-        cam.scale_factor = max(1.05 * shorter, 0.5 * diameter)
         cam.depth_value = max(10.0, 4.0 * diameter)
+        # fit the bounding box as seen from this direction (a tall bicrystal needs more than a cube
+        # of the same diagonal), and in perspective its near corners too
+        cam.scale_factor = self._fitted_scale(cam.fov)
         self._has_fitted = True
+        self.canvas.update()
+
+    def camera_state(self) -> dict:
+        """What a project keeps of the camera: the view direction (the Diffraction pattern's beam
+        follows it), the zoom and the point looked at, as plain numbers."""
+        cam = self.view.camera
+        return {"azimuth": float(cam.azimuth), "elevation": float(cam.elevation),
+                "scale_factor": float(cam.scale_factor), "center": [float(c) for c in cam.center]}
+
+    def set_camera_state(self, state: dict) -> None:
+        """Put the camera back as :meth:`camera_state` gave it (values checked by the caller)."""
+        cam = self.view.camera
+        cam.azimuth, cam.elevation = float(state["azimuth"]), float(state["elevation"])
+        cam.scale_factor = float(state["scale_factor"])
+        cam.center = tuple(float(c) for c in state["center"])
         self.canvas.update()
 
     def set_quality(self, quality: str) -> None:
