@@ -71,7 +71,8 @@ def test_click_selection_shows_neighbourhood(window):
 
 def test_save_as_keeps_per_atom_results(qtbot, window, tmp_path):
     out = tmp_path / "saved.extxyz"
-    with qtbot.waitSignal(window.runner.task_finished, timeout=30000):
+    with qtbot.waitSignal(window.runner.task_finished, timeout=30000,
+                          check_params_cb=lambda task, state: task.label.startswith("Saving")):
         window.save_as(str(out))
     back = read(out)
     assert np.array_equal(back.arrays["coordination"], window.atoms.arrays["coordination"])
@@ -172,7 +173,7 @@ def test_spectrum_opens_and_bad_spectrum_is_reported(qtbot, window, tmp_path):
     energy = np.linspace(520, 560, 200)
     np.savetxt(good, np.column_stack([energy, np.exp(-((energy - 535) / 3) ** 2)]), delimiter=",",
                header="energy,intensity")
-    with qtbot.waitSignal(window.runner.task_finished, timeout=10000):
+    with qtbot.waitSignal(window.measured.changed, timeout=60000):  # not any task's end
         window.open_spectrum(str(good))
     assert len(window.spectrum_panel.spectra) == 1
     bad = tmp_path / "bad.csv"

@@ -754,7 +754,8 @@ def test_compare_on_a_folder_and_cross_validate(qtbot, empty_window, silica, tmp
     # Cross-validation of a model from its own training spectra; a bad folder is refused.
     with qtbot.waitSignal(window.prediction.model_changed, timeout=30000):
         window.prediction.load(str(rule_model(silica, "Si", tmp_path / "Si.amodel")))
-    with qtbot.waitSignal(window.runner.task_finished, timeout=60000):
+    with qtbot.waitSignal(window.runner.task_finished, timeout=60000,
+                          check_params_cb=lambda task, state: task.label.startswith("Cross-validating")):
         window.prediction.cross_validate()
     text = window.prediction_panel.cv_label.text()
     assert "Si K model, 5-fold cross-validation on its 40 training spectra: R² 0." in text and "peak error" in text

@@ -31,7 +31,7 @@ def test_save_and_reopen_what_is_on_screen(qtbot, empty_window, tmp_path):
         window.set_cutoffs({**window.cutoff_overrides, (8, 14): 2.0, (14, 14): 0.0})
     measured = tmp_path / "measured.csv"
     np.savetxt(measured, np.column_stack([ENERGY, np.exp(-0.5 * ((ENERGY - 1847) / 2) ** 2)]), delimiter=",")
-    with qtbot.waitSignal(window.runner.task_finished, timeout=10000):
+    with qtbot.waitSignal(window.measured.changed, timeout=60000):  # not any task's end
         window.open_spectrum(str(measured))
     with qtbot.waitSignal(window.rings_panel.result_shown, timeout=60000):
         window.compute_rings(RingParams(definition="primitive", max_size=12))
