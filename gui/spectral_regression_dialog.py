@@ -3,8 +3,9 @@
 The data are a spectrum table (CSV, see :mod:`amorpha.engine.spectra.spectral_regression`) or the
 built-in task (predicted Si K spectra of many small a-SiOx models with their structural
 quantities). Cross-validated parity plots put Model A (spectrum only) beside Model B (spectrum +
-composition) with their R². Building the data and fitting run in the background (progress, cancel);
-a failure leaves the table and plots as they were.
+composition) with their R², and Model B's plot shows the composition-only baseline beside it.
+Building the data and fitting run in the background (progress, cancel). A table no fit can use is
+refused before it replaces the shown one; a failed fit of an accepted table says it is loaded.
 """
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QGroupBox, QHBox
 
 from amorpha.engine.errors import ParameterError, ReadError
 from amorpha.engine.spectra.spectral_regression import (REGRESSORS, BuiltinParams, RegressionParams,
-                                                        builtin_dataset, compare_models, read_table, write_table)
+                                                        builtin_dataset, check_table, compare_models, read_table,
+                                                        varying_targets, write_table)
 from amorpha.engine.surrogate.model import ModelMismatchError
 from amorpha.gui.panels.widgets import int_spin
 from amorpha.gui.saving import save_as
@@ -25,33 +27,50 @@ from amorpha.gui.saving import save_as
 TABLE_FILTER = "Spectrum tables (*.csv);;All files (*)"
 DEFAULT_TARGET = "mean Si-O-Si angle (deg)"
 COLOURS = ("#1f77b4", "#d62728")
+BASELINE_COLOUR = "#999"
+NOTHING_CHANGED = "Nothing was changed."
 
 
 class ParityPlot(pg.PlotWidget):
-    """Predicted against true values, the diagonal, and R² in the title."""
+    """Predicted against true values, the diagonal, and R² in the title; optionally a baseline's
+    predictions as hollow grey points, so what the model adds over it shows at a glance."""
 
     def __init__(self, title: str, colour: str):
         super().__init__(background="w")
         self.base_title, self.colour = title, colour
-        self.setTitle(title, color="k")
-        self.setLabel("bottom", "true")
-        self.setLabel("left", "predicted (cross-validated)")
         self.showGrid(x=True, y=True, alpha=0.2)
         self.setMinimumSize(320, 300)
-        self.result = None
+        self.legend = self.addLegend(offset=(10, 10), labelTextColor="k", brush=pg.mkBrush(255, 255, 255, 200))
+        self.reset()
 
-    def show_result(self, result, unit: str) -> None:
+    def reset(self, note: str = "") -> None:
+        """Empty and labelled as before any fit, so nothing of a previous table's target lingers."""
+        self.clear()
+        self.result = None
+        self.legend.setVisible(False)
+        self.setLabel("bottom", "true")
+        self.setLabel("left", "predicted (cross-validated)")
+        self.setTitle(f"{self.base_title}: {note}" if note else self.base_title, color="#777" if note else "k")
+
+    def show_result(self, result, unit: str, baseline=None) -> None:
+        if result is None:
+            self.reset("needs composition columns")
+            return
         self.clear()
         self.result = result
-        if result is None:
-            self.setTitle(f"{self.base_title}: needs composition columns", color="#777")
-            return
-        lo = float(min(result.true.min(), result.predicted.min()))
-        hi = float(max(result.true.max(), result.predicted.max()))
+        shown = [result] + ([baseline] if baseline is not None else [])
+        lo = float(min(min(r.true.min(), r.predicted.min()) for r in shown))
+        hi = float(max(max(r.true.max(), r.predicted.max()) for r in shown))
         pad = 0.05 * (hi - lo or 1.0)
         self.plot([lo - pad, hi + pad], [lo - pad, hi + pad], pen=pg.mkPen("#888", width=1, style=Qt.DashLine))
+        if baseline is not None:
+            self.plot(baseline.true, baseline.predicted, pen=None, symbol="o", symbolSize=7, symbolBrush=None,
+                      symbolPen=pg.mkPen(BASELINE_COLOUR, width=1.2),
+                      name=f"composition only: R² {baseline.r2:.3f}")
         self.plot(result.true, result.predicted, pen=None, symbol="o", symbolSize=7,
-                  symbolBrush=pg.mkBrush(self.colour), symbolPen=pg.mkPen("w"))
+                  symbolBrush=pg.mkBrush(self.colour), symbolPen=pg.mkPen("w"),
+                  name=f"with the spectrum: R² {result.r2:.3f}")
+        self.legend.setVisible(baseline is not None)
         self.setLabel("bottom", f"true {unit}")
         self.setLabel("left", f"predicted {unit}")
         self.setTitle(f"{self.base_title}: R² = {result.r2:.3f}, MAE {result.mae:.3g}", color="k")
@@ -76,7 +95,8 @@ class SpectralRegressionDialog(QDialog):
         self.last_error = ""
 
         intro = QLabel("Predict a quantity from spectra: Model A sees the spectrum only, Model B the spectrum "
-                       "and the composition. Each point is predicted by a model that never saw it "
+                       "and the composition; grey points in Model B's plot are the composition alone, so the "
+                       "gap is what the spectrum adds. Each point is predicted by a model that never saw it "
                        "(k-fold cross-validation).")
         intro.setWordWrap(True)
 
@@ -120,6 +140,10 @@ class SpectralRegressionDialog(QDialog):
         fit_row.addWidget(self.fit_button)
         fit_row.addStretch(1)
 
+        self.caveat = QLabel("")
+        self.caveat.setWordWrap(True)
+        self.caveat.setStyleSheet("color: #a04000;")
+        self.caveat.setVisible(False)
         self.plot_a = ParityPlot("Model A (spectrum only)", COLOURS[0])
         self.plot_b = ParityPlot("Model B (spectrum + composition)", COLOURS[1])
         self.plots = QWidget()
@@ -149,13 +173,14 @@ class SpectralRegressionDialog(QDialog):
         layout.addWidget(intro)
         layout.addWidget(data_box)
         layout.addLayout(fit_row)
+        layout.addWidget(self.caveat)
         layout.addWidget(self.plots, 1)
         layout.addWidget(self.status)
         layout.addLayout(bottom)
 
         self.load_button.clicked.connect(self.load_dialog)
         self.builtin_button.clicked.connect(self.run_builtin)
-        self.fit_button.clicked.connect(self.fit)
+        self.fit_button.clicked.connect(lambda: self.fit())  # not fit(checked): its argument is the outcome
         self.cancel_button.clicked.connect(self.cancel)
         self.export_csv_button.clicked.connect(self.export_csv_dialog)
         self.export_png_button.clicked.connect(self.export_png_dialog)
@@ -191,7 +216,8 @@ class SpectralRegressionDialog(QDialog):
             if message:
                 self.status.setText(message)
 
-    def _submit(self, label: str, work, done) -> None:
+    def _submit(self, label: str, work, done, outcome: str = NOTHING_CHANGED) -> None:
+        """Run ``work`` in the background; ``outcome`` is what a failure or cancel leaves shown."""
         def finished(result):
             self._set_busy(False)
             done(result)
@@ -199,11 +225,11 @@ class SpectralRegressionDialog(QDialog):
         def failed(exc):
             self._set_busy(False)
             plain = isinstance(exc, (ParameterError, ReadError, ModelMismatchError))
-            self.show_error(label, str(exc) if plain else f"{type(exc).__name__}: {exc}")
+            self.show_error(label, str(exc) if plain else f"{type(exc).__name__}: {exc}", outcome)
 
         def cancelled():
             self._set_busy(False)
-            self.status.setText(f"{label}: cancelled; nothing changed.")
+            self.status.setText(f"{label}: cancelled. {outcome}")
 
         self._set_busy(True, f"{label}…")
         self.task = self.runner.submit(label, work, finished, failed, cancelled)
@@ -212,8 +238,8 @@ class SpectralRegressionDialog(QDialog):
         if self.busy:
             self.task.cancel()
 
-    def show_error(self, what: str, reason: str) -> None:
-        self.last_error = f"{what} failed.\n\n{reason}\n\nNothing was changed."
+    def show_error(self, what: str, reason: str, outcome: str = NOTHING_CHANGED) -> None:
+        self.last_error = f"{what} failed.\n\n{reason}\n\n{outcome}"
         self.status.setText(f"{what} failed: {reason}")
         box = QMessageBox(QMessageBox.Warning, what, self.last_error, QMessageBox.Ok, self)
         box.setAttribute(Qt.WA_DeleteOnClose)
@@ -226,72 +252,84 @@ class SpectralRegressionDialog(QDialog):
             self.load(path)
 
     def load(self, path: str) -> None:
-        self._submit(f"Reading {os.path.basename(path)}", lambda progress, cancel: read_table(path),
+        fit_params = self.params()
+        self._submit(f"Loading {os.path.basename(path)}",
+                     lambda progress, cancel: check_table(read_table(path), fit_params),
                      lambda table: self.set_table(table, os.path.basename(path)))
 
     def run_builtin(self) -> None:
         params = BuiltinParams(n_models=self.n_models.value(), n_si=self.n_si.value())
+        fit_params = self.params()
         current = self.model_source()
 
         def work(progress, cancel):
             from amorpha.engine.surrogate.model import SpectrumModel
             from amorpha.gui.prediction import default_model_path
 
+            fit_params.validate(params.n_models)  # before minutes of building, not after
             model = current if current is not None else SpectrumModel.load(default_model_path())
             if model.element != "Si":
                 raise ModelMismatchError(f"the built-in task needs a Si K model; the model in use predicts "
                                          f"{model.element} {model.edge} spectra")
-            return builtin_dataset(model, params, progress=progress, cancel=cancel)
+            return check_table(builtin_dataset(model, params, progress=progress, cancel=cancel), fit_params)
 
         self._submit(f"Built-in task: {params.n_models} a-SiOx models", work,
                      lambda table: self.set_table(table, f"built-in task ({params.n_models} a-SiOx models of "
                                                          f"{params.n_si} Si)", fit=True))
 
     def set_table(self, table, source: str, fit: bool = True) -> None:
+        """Show ``table`` (refuse unusable ones first: :func:`check_table`) and, by default, fit it."""
         self.table, self.table_source, self.comparison = table, source, None
         previous = self.target.currentText()
         self.target.clear()
         self.target.addItems(list(table.targets))
-        for name in (previous, DEFAULT_TARGET):
-            if name in table.targets:
+        learnable = varying_targets(table)  # a constant target would only fail the fit
+        for name in (previous, DEFAULT_TARGET, *learnable[:1]):
+            if name in learnable:
                 self.target.setCurrentText(name)
                 break
         comp = ", ".join(table.composition_names) or "none (Model B needs composition: columns)"
         self.data_label.setText(f"{source}: {len(table)} spectra, {len(table.energy)} energies "
                                 f"({table.energy[0]:g}–{table.energy[-1]:g} eV); {len(table.targets)} targets; "
                                 f"composition: {comp}.")
-        self.plot_a.show_result(None, "")
-        self.plot_a.setTitle(self.plot_a.base_title, color="k")
-        self.plot_b.show_result(None, "")
+        self.plot_a.reset()
+        self.plot_b.reset("" if table.composition_names else "needs composition columns")
+        self.show_caveat("")
         self._set_busy(False)
         self.table_changed.emit()
         if fit and self.target.count():
-            self.fit()
+            self.fit(f"The table ({source}) is loaded; its plots stay empty until a fit succeeds.")
         elif not self.target.count():
             self.status.setText("The table has no target columns: add a numeric column to predict.")
+        else:
+            self.status.setText(f"Loaded {source}; press Fit.")  # not the last table's R²
 
     # -- fitting ----------------------------------------------------------------------------
     def params(self) -> RegressionParams:
         return RegressionParams(regressor=self.regressor.currentData(), n_pca=self.n_pca.value(),
                                 folds=self.folds.value())
 
-    def fit(self) -> None:
+    def fit(self, outcome: str = NOTHING_CHANGED) -> None:
+        """Compare the models on the chosen target; ``outcome`` is what a failure leaves shown."""
         if self.table is None or not self.target.count():
             return
         table, target, params = self.table, self.target.currentText(), self.params()
         self._submit(f"Fitting {target}", lambda progress, cancel: compare_models(
-            table, target, params, progress=progress, cancel=cancel), self.show_comparison)
+            table, target, params, progress=progress, cancel=cancel), self.show_comparison, outcome)
 
     def show_comparison(self, comparison) -> None:
         self.comparison = comparison
         self.plot_a.show_result(comparison.model_a, comparison.target)
-        self.plot_b.show_result(comparison.model_b, comparison.target)
-        parts = [f"{r.name}: R² {r.r2:.3f}, RMSE {r.rmse:.3g}" for r in comparison.results]
-        self.status.setText(f"{comparison.target}, {REGRESSORS[comparison.params.regressor]}, "
-                            f"{comparison.params.folds}-fold cross-validation on {len(comparison.names)} "
-                            f"samples. " + "; ".join(parts) + ".")
+        self.plot_b.show_result(comparison.model_b, comparison.target, comparison.baseline)
+        self.status.setText(comparison_text(comparison))
+        self.show_caveat(comparison.caveat)
         self._set_busy(False)
         self.fitted.emit()
+
+    def show_caveat(self, caveat: str) -> None:
+        """A warning above the plots, where it is read before the R² are (hidden when empty)."""
+        self.caveat.setText(f"⚠ Few samples per fold: {caveat}." if caveat else "")
+        self.caveat.setVisible(bool(caveat))
 
     # -- export -----------------------------------------------------------------------------
     def write_png(self, path) -> None:
@@ -315,6 +353,15 @@ class SpectralRegressionDialog(QDialog):
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt)
         self.cancel()
         super().closeEvent(event)
+
+
+def comparison_text(comparison) -> str:
+    """The status line: the setup, each model's R² and what the spectrum adds to the composition."""
+    parts = [f"{r.name}: R² {r.r2:.3f}, RMSE {r.rmse:.3g}" for r in comparison.results]
+    if comparison.baseline is not None:
+        parts[-1] += f" (the spectrum adds {comparison.model_b.r2 - comparison.baseline.r2:+.3f} to R²)"
+    return (f"{comparison.target}, {REGRESSORS[comparison.params.regressor]}, {comparison.params.folds}-fold "
+            f"cross-validation on {len(comparison.names)} samples. " + "; ".join(parts) + ".")
 
 
 def open_dialog(window) -> SpectralRegressionDialog:
