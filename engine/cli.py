@@ -285,8 +285,9 @@ class RingsCommand(Command):
         sizes = sorted({int(s) for r in results for s in r["histogram"]})
         mean = {s: np.mean([r["histogram"].get(s, 0) for r in results]) for s in sizes}
         unit = self.params.count_element or "atoms"
-        lines = [f"rings per frame: {counted.mean():.4g}"
-                 + (f" ± {counted.std():.2g}" if len(results) > 1 else "")
+        lines = [f"rings per frame: "
+                 + (self._plus_minus(counted.mean(), counted.std()) if len(results) > 1
+                    else f"{counted.mean():.4g}")
                  + (f" (and {wrapping.mean():.3g} through the periodic boundary, not counted)"
                     if wrapping.any() else "")]
         supercells = {tuple(r.get("searched_in_supercell", (1, 1, 1))) for r in results} - {(1, 1, 1)}
@@ -298,6 +299,15 @@ class RingsCommand(Command):
             lines.append(f"mean rings per frame by size ({unit}): "
                          + ", ".join(f"{s}: {mean[s]:.3g}" for s in sizes))
         return lines
+
+    @staticmethod
+    def _plus_minus(mean: float, spread: float) -> str:
+        """"527 ± 104", "12.35 ± 0.41": the spread to two significant digits and the mean to the
+        same decimal place (".2g" printed "527.5 ± 1e+02")."""
+        if not spread > 0:
+            return f"{mean:.4g} ± 0"
+        decimals = max(0, 1 - int(np.floor(np.log10(spread))))
+        return f"{mean:.{decimals}f} ± {spread:.{decimals}f}"
 
 
 class CoordinationCommand(Command):
@@ -346,6 +356,9 @@ class OrderCommand(Command):
                             help="Steinhardt neighbours: all within R Å instead of the K nearest")
         parser.add_argument("--average", action="store_true",
                             help="also the neighbour-averaged q̄_l (Lechner–Dellago)")
+        parser.add_argument("--wl", action="store_true",
+                            help="also the third-order invariants w_l and ŵ_l (normalised, as "
+                                 "freud's), averaged too with --average")
         parser.add_argument("--tetrahedral", action="store_true",
                             help="tetrahedral order q (default: on unless only --steinhardt is given)")
         parser.add_argument("--centre", metavar="EL",
@@ -354,10 +367,12 @@ class OrderCommand(Command):
                             help="over their 4 nearest of this element, or 'any' (default: O "
                                  "when Si and O are present)")
         parser.add_argument("--t-cutoff", type=float, metavar="R",
-                            help="tetrahedral q only with 4 neighbours within R Å (default: none)")
+                            help="tetrahedral q only with 4 neighbours within R Å, 0 for any "
+                                 "distance (default: the centre–neighbour bond cutoff, from "
+                                 "covalent radii as in the window)")
 
     def prepare(self, args, first):
-        from .order.local_order import SteinhardtParams, TetrahedralParams
+        from .order.local_order import SteinhardtParams, TetrahedralParams, bond_cutoff_between
 
         present = _present(first.numbers)
         want_q = args.steinhardt is not None or not args.tetrahedral
@@ -379,15 +394,18 @@ class OrderCommand(Command):
                 steinhardt.append(SteinhardtParams(
                     l_values=(l,), cutoff=args.q_cutoff,
                     num_neighbors=None if args.q_cutoff is not None else args.neighbors,
-                    average=args.average))
+                    average=args.average, wl=args.wl))
             tetrahedral = None
             if want_t:
                 centre = self._pick(args.centre, "--centre", present, "all",
                                     "Si" if "Si" in present else None)
                 neighbor = self._pick(args.neighbor, "--neighbor", present, "any",
                                       "O" if "O" in present and "Si" in present else None)
+                cutoff = args.t_cutoff
+                if cutoff is None:  # the window's default: bonded neighbours only
+                    cutoff = bond_cutoff_between(first.numbers, centre, neighbor)
                 tetrahedral = TetrahedralParams(centre=centre, neighbor=neighbor,
-                                                cutoff=args.t_cutoff or None)
+                                                cutoff=cutoff or None)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         self.analysis = OrderAnalysis(tuple(steinhardt), tetrahedral)
@@ -407,7 +425,8 @@ class OrderCommand(Command):
     def parameters(self):
         a = self.analysis
         out = {"steinhardt": [{"l": p.l_values[0], "num_neighbors": p.num_neighbors,
-                               "cutoff": p.cutoff, "average": p.average} for p in a.steinhardt]}
+                               "cutoff": p.cutoff, "average": p.average, "wl": p.wl}
+                              for p in a.steinhardt]}
         t = a.tetrahedral
         out["tetrahedral"] = None if t is None else {"centre": t.centre, "neighbor": t.neighbor,
                                                       "cutoff": t.cutoff}
@@ -432,18 +451,56 @@ class OrderCommand(Command):
         rows = [[f, name, element, int(stats["count"]), _num(stats["mean"]), _num(stats["std"])]
                 for f, r in zip(frames, results) for name, element, stats in self._rows(r)]
         comments = ["local order per frame: mean and standard deviation over the atoms with a value",
-                    *header_lines]
+                    *self._settings(), *header_lines]
         write_table(path, comments, ["frame", "quantity", "element", "count", "mean", "std"], rows)
+
+    def _settings(self) -> list[str]:
+        """How each quantity was computed, in words (the CSV's header)."""
+        from .order.local_order import steinhardt_columns
+
+        lines = []
+        for p in self.analysis.steinhardt:
+            reach = (f"all neighbours within {p.cutoff:g} Å" if p.cutoff is not None
+                     else f"the {p.num_neighbors} nearest neighbours")
+            lines.append(f"Steinhardt {', '.join(steinhardt_columns(p))}: {reach}")
+        if self.analysis.tetrahedral is not None:
+            lines.append(f"tetrahedral_q: {self.analysis.tetrahedral.describe()}")
+        return lines
 
     def summary(self, frames, results):
         if not results:
             return []
         seen: dict = {}
+        empty = []
         for r in results:
             for name, element, stats in self._rows(r):
                 if stats["mean"] is not None:
                     seen.setdefault((name, element), []).append(stats["mean"])
-        return [f"{name} ({element}): mean {np.mean(v):.4g}" for (name, element), v in seen.items()]
+                elif element == "all" and name not in empty:
+                    empty.append(name)
+        lines = [f"{name} ({element}): mean {np.mean(v):.4g}" for (name, element), v in seen.items()]
+        return lines + self._fewer_neighbours(results) + [self._no_value(name) for name in empty
+                                                          if not any(k[0] == name for k in seen)]
+
+    def _fewer_neighbours(self, results) -> list[str]:
+        """A model without a cell and fewer atoms than the K asked for gives each atom fewer
+        neighbours: said, not left to be guessed from odd values."""
+        lines = []
+        for k, p in enumerate(self.analysis.steinhardt):
+            least = min(r["steinhardt"][k].get("neighbors", {}).get("min", p.num_neighbors or 0)
+                        for r in results)
+            if p.cutoff is None and least < p.num_neighbors:
+                lines.append(f"q{p.l_values[0]}: atoms have as few as {least} neighbours, not the "
+                             f"{p.num_neighbors} asked for (a model without a periodic cell has "
+                             "no more); see --neighbors")
+        return lines
+
+    def _no_value(self, name: str) -> str:
+        """Why a quantity has no value in any frame (it was left out of the summary)."""
+        if name == "tetrahedral_q":
+            return (f"tetrahedral_q: no atom has a value. Asked for: "
+                    f"{self.analysis.tetrahedral.describe()}; see --centre, --neighbor, --t-cutoff")
+        return f"{name}: no atom has a value (no atom has a neighbour to compute it over)"
 
 
 class SpectrumCommand(Command):

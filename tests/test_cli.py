@@ -220,6 +220,63 @@ def model_path(frames, tmp_path_factory):
     return path
 
 
+def test_order_takes_w_l_and_the_windows_tetrahedral_cutoff(tmp_path):
+    """--wl gives w6 and ŵ6; tetrahedral q counts bonded O only by default (the a-SiO example:
+    mean 0.987, where the 4 nearest O at any distance gave 0.331), --t-cutoff 0 as before."""
+    from amorpha.engine.examples import example_path
+    from amorpha.engine.io import read_structure
+    from amorpha.engine.order.local_order import SteinhardtParams, TetrahedralParams, bond_cutoff_between
+
+    path = example_path("a-SiO")
+    code, stdout, stderr, _ = cli("order", path, "--wl", "--format", "both", "--out", tmp_path)
+    assert code == 0, stderr
+    document = json.loads((tmp_path / "a-SiO_order.json").read_text())
+    atoms = read_structure(path)
+    cutoff = bond_cutoff_between(atoms.numbers, "Si", "O")
+    assert document["parameters"]["tetrahedral"]["cutoff"] == cutoff
+    assert document["parameters"]["steinhardt"][0]["wl"] is True
+    got = document["results"][0]
+    assert got["steinhardt"] == [json.loads(json.dumps(compute_steinhardt(
+        atoms, SteinhardtParams((6,), num_neighbors=12, wl=True)).to_dict()))]
+    assert got["tetrahedral"] == json.loads(json.dumps(compute_tetrahedral(
+        atoms, TetrahedralParams("Si", "O", cutoff)).to_dict()))
+    assert got["tetrahedral"]["mean"] == pytest.approx(0.987, abs=0.002)
+    assert "w6_hat (all): mean" in stdout and "tetrahedral_q (Si): mean 0.987" in stdout
+    comments = [line for line in (tmp_path / "a-SiO_order.csv").read_text().splitlines()
+                if line.startswith("#")]
+    assert f"# tetrahedral_q: Si over its 4 nearest O neighbours within {cutoff:.3f} Å (fewer: no value)" in comments
+    assert "# Steinhardt q6, w6, w6_hat: the 12 nearest neighbours" in comments
+
+    code, stdout, stderr, _ = cli("order", path, "--tetrahedral", "--t-cutoff", "0", "--out", tmp_path)
+    assert code == 0, stderr
+    assert "tetrahedral_q (Si): mean 0.3315" in stdout
+
+
+def test_order_on_a_molecule_says_what_it_could_not_do(tmp_path):
+    """Water: 2 neighbours, not the 12 asked for, and no atom with 4 bonded neighbours."""
+    path = tmp_path / "water.xyz"
+    path.write_text("3\nwater\nO 0 0 0\nH 0.96 0 0\nH -0.24 0.93 0\n")
+    code, stdout, stderr, _ = cli("order", path, "--out", tmp_path)
+    assert code == 0, stderr
+    assert ("q6: atoms have as few as 2 neighbours, not the 12 asked for (a model without a "
+            "periodic cell has no more); see --neighbors") in stdout
+    assert ("tetrahedral_q: no atom has a value. Asked for: Every atom over its 4 nearest "
+            "neighbours within 1.584 Å (fewer: no value); see --centre, --neighbor, --t-cutoff") in stdout
+
+
+def test_the_rings_summary_gives_its_spread_in_digits():
+    from amorpha.engine.cli import RingsCommand
+    from amorpha.engine.order.rings import RingParams
+
+    command = RingsCommand()
+    command.params = RingParams(count_element="Si")
+    results = [{"histogram": {6: n}, "n_wrapping": 0} for n in (423, 632)]  # 527.5 ± 104.5
+    assert command.summary([0, 1], results)[0] == "rings per frame: 528 ± 104"
+    assert RingsCommand._plus_minus(12.3456, 0.4123) == "12.35 ± 0.41"
+    assert RingsCommand._plus_minus(7.0, 0.0) == "7 ± 0"
+    assert command.summary([0], results[:1])[0] == "rings per frame: 423"
+
+
 def test_predicted_spectra_are_the_models_averages(frames, traj, model_path, tmp_path):
     from amorpha.engine.surrogate.model import SpectrumModel
 

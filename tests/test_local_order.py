@@ -13,9 +13,11 @@ from amorpha.engine.neighbors import neighbor_list
 from amorpha.engine.order.local_order import (
     SteinhardtParams,
     TetrahedralParams,
+    bond_cutoff_between,
     compute_steinhardt,
     compute_tetrahedral,
     nearest_neighbors,
+    steinhardt_columns,
     warm_up,
 )
 from amorpha.engine.order.spherical import legendre_tables, w3j_terms, wigner3j, ylm_kernel
@@ -309,6 +311,53 @@ def test_shared_a_sio2_tetrahedral_reference(shared_data):
     # Without the cutoff every Si counts (three-fold Si take a far O): a lower mean.
     q_all = compute_tetrahedral(atoms, TetrahedralParams("Si", "O")).q[si]
     assert np.all(np.isfinite(q_all)) and np.mean(q_all) < 0.96
+
+
+def test_the_bond_cutoff_default_of_tetrahedral_order():
+    """Si over its 4 nearest O within the Si–O bond cutoff: what the window and the CLI default
+    to. Without it a Si among Si in the a-SiO example took far O (mean 0.33, minimum −2.49)."""
+    from amorpha.engine.bonds import bond_cutoffs
+    from amorpha.engine.examples import example_path
+    from amorpha.engine.io import read_structure
+
+    atoms = read_structure(example_path("a-SiO"))
+    cutoff = bond_cutoff_between(atoms.numbers, "Si", "O")
+    assert cutoff == bond_cutoffs(atoms.numbers)[(8, 14)]
+    q = compute_tetrahedral(atoms, TetrahedralParams("Si", "O", cutoff)).q
+    assert np.nanmin(q) > 0.9 and np.nanmean(q) == pytest.approx(0.987, abs=0.002)
+    assert bond_cutoff_between(atoms.numbers, "Si", None) == bond_cutoffs(atoms.numbers)[(14, 14)]
+    assert bond_cutoff_between([22, 8], "Ti", "Ti") is None  # cations of an oxide: never bonded
+    assert bond_cutoff_between(atoms.numbers, "Si", "O", {("Si", "O"): 2.0}) == 2.0
+    described = TetrahedralParams("Si", "O", cutoff).describe()
+    assert described == f"Si over its 4 nearest O neighbours within {cutoff:.3f} Å (fewer: no value)"
+    assert TetrahedralParams().describe() == "Every atom over its 4 nearest neighbours at any distance (no cutoff)"
+
+
+def test_shared_a_sio2_at_the_default_cutoff(shared_data):
+    from amorpha.engine.io import read_structure
+
+    path = shared_data / "structures" / "sovapy" / "a_SiO2_speed1e11K.xyz"
+    if not path.exists():
+        pytest.skip(f"{path} is absent")
+    atoms = read_structure(path)
+    cutoff = bond_cutoff_between(atoms.numbers, "Si", "O")
+    q = compute_tetrahedral(atoms, TetrahedralParams("Si", "O", cutoff)).q
+    assert np.nanmean(q) == pytest.approx(0.9795, abs=1e-4)  # the reference, not 0.9556
+
+
+def test_column_names_are_known_before_the_run():
+    atoms = bulk("Cu", "fcc", a=3.6, cubic=True)
+    for average in (False, True):
+        for wl in (False, True):
+            params = SteinhardtParams(l_values=(4, 6), num_neighbors=12, average=average, wl=wl)
+            assert steinhardt_columns(params) == list(compute_steinhardt(atoms, params).to_arrays())
+    assert steinhardt_columns(SteinhardtParams((6,), wl=True)) == ["q6", "w6", "w6_hat"]
+
+
+def test_a_small_open_cluster_says_how_many_neighbours_it_had():
+    water = Atoms("OH2", positions=[[0, 0, 0], [0.96, 0, 0], [-0.24, 0.93, 0]])
+    summary = compute_steinhardt(water, SteinhardtParams((6,), num_neighbors=12)).to_dict()
+    assert summary["neighbors"] == {"min": 2, "max": 2}
 
 
 # --------------------------------------------------------------------------- tasks

@@ -177,6 +177,27 @@ def test_rdf_reuses_neighbours_and_checks_inputs():
 # --------------------------------------------------------------------------- angles
 
 
+def test_a_molecule_gets_a_sentence_not_a_programmers_hint():
+    """g(r) of a model without a periodic cell: the window shows the ParameterError as it is."""
+    from amorpha.engine.errors import ParameterError
+
+    water = Atoms("OH2", positions=[[0, 0, 0], [0.96, 0, 0], [-0.24, 0.93, 0]])
+    for compute, params in ((compute_rdf, RdfParams(r_max=3.0)),
+                            (compute_structure_factor, StructureFactorParams(r_max=3.0))):
+        with pytest.raises(ParameterError) as info:
+            compute(water, params)
+        text = str(info.value)
+        assert text.startswith("cell: g(r) and S(q) need a model periodic in x, y and z")
+        assert "pbc=True" not in text and "give it a periodic cell" in text
+
+
+def test_angle_results_say_their_bonds_and_model():
+    res = compute_angles(alpha_quartz((2, 2, 2)), AngleParams(("Si", "O", "Si"), SIO2))
+    assert res.bond_cutoffs == {("O", "Si"): 2.0} and res.atom_counts == {"O": 48, "Si": 24}
+    none = compute_angles(alpha_quartz(), AngleParams(("O", "O", "O"), SIO2))
+    assert len(none.angles) == 0 and none.bond_cutoffs == {("O", "O"): pytest.approx(1.584)}
+
+
 def test_alpha_quartz_angles_and_coordination():
     quartz = alpha_quartz((2, 2, 2))
     osio = compute_angles(quartz, AngleParams(("O", "Si", "O"), SIO2))

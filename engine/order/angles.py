@@ -14,7 +14,7 @@ from typing import Optional
 import numpy as np
 from numba import njit
 
-from ..bonds import Cutoffs, bonds
+from ..bonds import Cutoffs, bond_cutoffs, bonds
 from ..elements import element_types, number, symbol
 from ..neighbors import NeighborList
 from ..tasks import CancelFn, ProgressFn, chunked
@@ -49,6 +49,10 @@ class AngleResult:
     #: (n_atoms, m) bonded neighbours of each atom per element, columns in ``elements`` order.
     partial_coordination: np.ndarray
     elements: tuple
+    #: the bond cutoffs (Å) of the angle's two bonds, ``{("Si", "O"): 2.124}``, and the atoms of
+    #: each element: what an exported distribution must say about how it was made
+    bond_cutoffs: dict = field(default_factory=dict)
+    atom_counts: dict = field(default_factory=dict)
 
     @property
     def mean(self) -> float:
@@ -209,8 +213,21 @@ def compute_angles(
     return AngleResult(
         angles=angles, centres=owner, edges=edges, histogram=hist.astype(np.int64),
         density=density, triplet=triplet, coordination=table, partial_coordination=per_atom,
-        elements=elements,
+        elements=elements, bond_cutoffs=_triplet_cutoffs(numbers, params.cutoffs, (za, zb, zc)),
+        atom_counts={symbol(z): int(np.count_nonzero(numbers == z)) for z in present},
     )
+
+
+def _triplet_cutoffs(numbers, overrides, triplet) -> dict:
+    """The cutoffs in effect for the bonds A–B and B–C (pairs absent from the model left out)."""
+    table = bond_cutoffs(numbers, overrides)
+    za, zb, zc = triplet
+    out = {}
+    for pair in ((zb, za), (zb, zc)):
+        key = tuple(sorted(pair))
+        if key in table:
+            out[(symbol(pair[0]), symbol(pair[1]))] = float(table[key])
+    return out
 
 
 def warm_up() -> None:

@@ -217,6 +217,19 @@ class SteinhardtParams:
             raise ValueError(f"num_neighbors must be >= 1, got {self.num_neighbors}")
 
 
+#: (result attribute, per-atom column key) of every Steinhardt variant, in column order.
+COLUMNS = (("ql", "q{}"), ("ql_avg", "q{}_avg"), ("wl", "w{}"), ("wl_hat", "w{}_hat"),
+           ("wl_avg", "w{}_avg"), ("wl_hat_avg", "w{}_hat_avg"))
+
+
+def steinhardt_columns(params: SteinhardtParams) -> list[str]:
+    """The per-atom column keys :func:`compute_steinhardt` gives for ``params`` (before it runs,
+    so a panel can name them)."""
+    wanted = {"ql": True, "ql_avg": params.average, "wl": params.wl, "wl_hat": params.wl,
+              "wl_avg": params.wl and params.average, "wl_hat_avg": params.wl and params.average}
+    return [fmt.format(l) for attr, fmt in COLUMNS if wanted[attr] for l in params.l_values]
+
+
 @dataclass(frozen=True)
 class SteinhardtResult:
     """Per-atom Steinhardt order, one column per ``l`` (NaN for an atom without neighbours)."""
@@ -241,9 +254,7 @@ class SteinhardtResult:
     def to_arrays(self) -> dict[str, np.ndarray]:
         """``q6``, ``q6_avg``, ``w6`` (raw), ``w6_hat`` (normalised), ``w6_avg``, ``w6_hat_avg``."""
         out = {}
-        names = [("ql", "q{}"), ("ql_avg", "q{}_avg"), ("wl", "w{}"), ("wl_hat", "w{}_hat"),
-                 ("wl_avg", "w{}_avg"), ("wl_hat_avg", "w{}_hat_avg")]
-        for attr, fmt in names:
+        for attr, fmt in COLUMNS:
             values = getattr(self, attr)
             if values is not None:
                 for t, l in enumerate(self.l_values):
@@ -260,6 +271,9 @@ class SteinhardtResult:
 
         arrays = self.to_arrays()
         summary = {"l_values": list(self.l_values), "columns": {k: stats(v) for k, v in arrays.items()}}
+        if len(self.num_neighbors):  # an open cluster smaller than k gives fewer: a reader must know
+            summary["neighbors"] = {"min": int(self.num_neighbors.min()),
+                                    "max": int(self.num_neighbors.max())}
         if self.numbers is not None and len(self.numbers):
             summary["elements"] = {
                 symbol(z): {k: stats(v[self.numbers == z]) for k, v in arrays.items()}
@@ -522,6 +536,15 @@ class TetrahedralParams:
         if self.cutoff is not None and not float(self.cutoff) > 0:
             raise ValueError(f"cutoff must be > 0 Å, got {self.cutoff}")
 
+    def describe(self) -> str:
+        """"Si over its 4 nearest O neighbours within 2.124 Å (fewer: no value)": what a result
+        must say it was computed with (the window's spin box and the CLI's default may differ)."""
+        centre = symbol(_z(self.centre)) if self.centre is not None else "Every atom"
+        partners = f"{symbol(_z(self.neighbor))} neighbours" if self.neighbor is not None else "neighbours"
+        reach = (f"within {float(self.cutoff):.3f} Å (fewer: no value)" if self.cutoff
+                 else "at any distance (no cutoff)")
+        return f"{centre} over its 4 nearest {partners} {reach}"
+
 
 @dataclass(frozen=True)
 class TetrahedralResult:
@@ -572,6 +595,26 @@ def _tetrahedral_rows(start, stop, indptr, indices, shifts, pos, cell, q):
                 cos = v[a, 0] * v[b, 0] + v[a, 1] * v[b, 1] + v[a, 2] * v[b, 2]
                 s += (cos + 1.0 / 3.0) ** 2
         q[i] = 1.0 - 0.375 * s
+
+
+def bond_cutoff_between(numbers, centre: Optional[Element], neighbor: Optional[Element],
+                        overrides=None) -> Optional[float]:
+    """The bond cutoff (Å) of centre–neighbour pairs by :func:`~amorpha.engine.bonds.bond_cutoffs`
+    (``overrides`` as there): the cutoff a user expects for "its 4 nearest bonded neighbours".
+
+    Without one the 4 nearest at any distance count: in a-SiO a Si among Si took O 3–4 Å away
+    (q down to −2.5). ``None`` (any element) takes the longest cutoff over the elements present;
+    None is returned when no such pair is bonded.
+    """
+    from ..bonds import bond_cutoffs
+
+    table = bond_cutoffs(numbers, overrides)
+    present = elements_present(numbers).tolist()
+    centres = present if centre is None else [_z(centre)]
+    partners = present if neighbor is None else [_z(neighbor)]
+    values = [table.get(tuple(sorted((a, b))), 0.0) for a in centres for b in partners]
+    longest = max(values, default=0.0)
+    return float(longest) if longest > 0 else None
 
 
 def compute_tetrahedral(

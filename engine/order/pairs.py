@@ -29,6 +29,7 @@ import numpy as np
 from numba import njit
 
 from ..elements import element_types, number, symbol
+from ..errors import ParameterError
 from ..neighbors import NeighborList
 from ..tasks import CancelFn, ProgressFn, chunked
 
@@ -261,15 +262,16 @@ def species(numbers) -> tuple[np.ndarray, np.ndarray]:
 
 
 def periodic_volume(atoms) -> float:
-    """Cell volume in Å^3; ValueError unless the cell is periodic in all three directions."""
+    """Cell volume in Å^3; a :class:`ParameterError` a person can act on (the window shows it
+    as it is) unless the cell is periodic in all three directions."""
     pbc = np.asarray(atoms.pbc, dtype=bool).reshape(3)
     cell = np.asarray(atoms.cell.array, dtype=np.float64)
     volume = abs(float(np.linalg.det(cell))) if np.isfinite(cell).all() else 0.0
     if not pbc.all() or not volume > 0.0:
-        raise ValueError(
-            "pair statistics need a cell periodic in x, y and z (the density n/V normalises "
-            "g(r)); set the cell and pbc=True"
-        )
+        raise ParameterError(
+            "cell", "g(r) and S(q) need a model periodic in x, y and z, since its density N/V "
+            "normalises them; this one is not (a molecule or cluster), so give it a periodic cell "
+            "first (bond angles need none)")
     return volume
 
 
@@ -430,8 +432,8 @@ def rdf_from_counts(counts, present, numbers, volume, r_max, weighting="neutron"
 
         try:
             b = neutron_lengths(present)
-        except KeyError as exc:
-            raise ValueError(f"{exc.args[0]}; use weighting='number'") from None
+        except ParameterError as exc:
+            raise ParameterError("weighting", f"{exc.reason}; use weighting='number'") from None
     else:
         b = np.ones(m)
     w = np.outer(conc * b, conc * b) / (conc @ b) ** 2

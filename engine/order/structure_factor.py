@@ -23,7 +23,15 @@ Data sources (physical constants, typed in from the published tables):
   isotopic abundance, real part (B and Ag absorb, their imaginary parts are left out);
 * X-ray: the four-Gaussian fits of D. T. Cromer & J. B. Mann, International Tables for
   Crystallography Vol. C (2006), Table 6.1.1.4: ``f(s) = sum_i a_i exp(-b_i s^2) + c`` with
-  ``s = sin(theta)/lambda = q / (4 pi)`` in 1/Å, valid for s <= 2 1/Å (q <= 25 1/Å).
+  ``s = sin(theta)/lambda = q / (4 pi)`` in 1/Å, valid for s <= 2 1/Å (q <= 25 1/Å); for the
+  elements that table here lacks, the five-Gaussian fits of D. Waasmaier & A. Kirfel, "New
+  analytical scattering-factor functions for free atoms and ions", Acta Cryst. A51, 416–431
+  (1995), Table 1 (neutral atoms, valid for s <= 6 1/Å), copied digit for digit from the ESRF
+  DABAX file ``f0_WaasKirf.dat`` (as shipped with periodictable 2.1; checked against sovapy's
+  copy in tests/test_xray_form_factors.py). Both fit the same tabulated Hartree–Fock values and
+  agree to 0.3 % of Z where both exist.
+
+A one-element model needs no weights (they cancel in the total), so any weighting works there.
 """
 from __future__ import annotations
 
@@ -35,6 +43,7 @@ import numpy as np
 from numba import njit
 
 from ..elements import number, symbol
+from ..errors import ParameterError
 from ..neighbors import NeighborList
 from ..tasks import CancelFn, ProgressFn, chunked
 from .pairs import RdfParams, RdfResult, compute_rdf, periodic_volume, species
@@ -119,6 +128,102 @@ XRAY_CROMER_MANN: dict[int, tuple[float, ...]] = {
     82: (31.0617, 0.6902, 13.0637, 2.3576, 18.4420, 8.6180, 5.9696, 47.2579, 13.4118),
 }
 
+#: Waasmaier & Kirfel (1995) Table 1, neutral atoms missing from :data:`XRAY_CROMER_MANN`, as the
+#: DABAX file f0_WaasKirf.dat lists them: symbol Z a1 a2 a3 a4 a5 c b1 b2 b3 b4 b5.
+_WAASMAIER_KIRFEL = """\
+He 2 0.732354 0.753896 0.283819 0.190003 0.039139 0.000487 11.553918 4.595831 1.546299 26.463964 0.377523
+Be 4 1.533712 0.638283 0.601052 0.106139 1.118414 0.002511 42.662079 0.595420 99.106499 0.151340 1.843093
+Ne 10 4.183749 2.905726 0.520513 1.135641 1.228065 0.025576 8.175457 3.252536 0.063295 21.813910 0.224952
+Ar 18 7.188004 6.638454 0.454180 1.929593 1.523654 0.265954 0.956221 15.339877 15.339862 39.043823 0.062409
+Sc 21 1.476566 1.487278 1.600187 9.177463 7.099750 0.157765 53.131023 0.035325 137.319489 9.098031 0.602102
+V 23 10.473575 1.547881 1.986381 1.865616 7.056250 0.067744 7.081940 0.026040 31.909672 108.022842 0.474882
+Cr 24 11.007069 1.555477 2.985293 1.347855 7.034779 0.065510 6.366281 0.023987 23.244839 105.774498 0.429369
+Mn 25 11.709542 1.733414 2.673141 2.023368 7.003180 -0.147293 5.597120 0.017800 21.788420 89.517914 0.383054
+Co 27 12.914510 2.481908 3.466894 2.106351 6.960892 -0.936572 4.507138 0.009126 16.438129 76.987320 0.314418
+Ni 28 13.521865 6.947285 3.866028 2.135900 4.284731 -2.762697 4.077277 0.286763 14.622634 71.966080 0.004437
+Ga 31 15.758946 6.841123 4.121016 2.714681 2.395246 -0.847395 3.121754 0.226057 12.482196 66.203621 0.007238
+As 33 17.025642 4.503441 3.715904 3.937200 6.790175 -2.984117 2.597739 0.003012 14.272119 50.437996 0.193015
+Se 34 17.354071 4.653248 4.259489 4.136455 6.749163 -3.160982 2.349787 0.002550 15.579460 45.181202 0.177432
+Br 35 17.550570 5.411882 3.937180 3.880645 6.707793 -2.492088 2.119226 16.557184 0.002481 42.164009 0.162121
+Kr 36 17.655279 6.848105 4.171004 3.446760 6.685200 -2.810592 1.908231 16.606236 0.001598 39.917473 0.146896
+Rb 37 8.123134 2.138042 6.761702 1.156051 17.679546 1.139548 15.142385 33.542667 0.129372 224.132507 1.713368
+Sr 38 17.730219 9.795867 6.099763 2.620025 0.600053 1.140251 1.563060 14.310868 0.120574 135.771317 0.120574
+Y 39 17.792040 10.253252 5.714949 3.170516 0.918251 1.131787 1.429691 13.132816 0.112173 108.197029 0.112173
+Nb 41 17.958399 12.063054 5.007015 3.287667 1.531019 1.123452 1.211590 12.246687 0.098615 75.011948 0.098615
+Mo 42 6.236218 17.987711 12.973127 3.451426 0.210899 1.108770 0.090780 1.108310 11.468720 66.684151 0.090780
+Tc 43 17.840963 3.428236 1.373012 12.947364 6.335469 1.074784 1.005729 41.901382 119.320541 9.781542 0.083391
+Ru 44 6.271624 17.906738 14.123269 3.746008 0.908235 1.043992 0.077040 0.928222 9.555345 35.860680 123.552246
+Rh 45 6.216648 17.919739 3.854252 0.840326 15.173498 0.995452 0.070789 0.856121 33.889484 121.686691 9.029517
+Pd 46 6.121511 4.784063 16.631683 4.318258 13.246773 0.883099 0.062549 0.784031 8.751391 34.489983 0.784031
+Cd 48 6.080986 18.019468 4.018197 1.303510 17.974669 0.603504 0.048990 7.273646 29.119284 95.831207 0.661231
+In 49 6.196477 18.816183 4.050479 1.638929 17.962912 0.333097 0.042072 6.695665 31.009790 103.284348 0.610714
+Sb 51 5.394956 6.549570 19.650681 1.827820 17.867832 -0.290506 33.326523 0.030974 5.564929 87.130966 0.523992
+Te 52 6.660302 6.940756 19.847015 1.557175 17.802427 -0.806668 33.031654 0.025750 5.065547 84.101616 0.487660
+I 53 19.884502 6.736593 8.110516 1.170953 17.548716 -0.448811 4.628591 0.027754 31.849096 84.406387 0.463550
+Xe 54 19.978920 11.774945 9.332182 1.244749 17.737501 -6.065902 4.143356 0.010142 28.796200 75.280685 0.413616
+Cs 55 17.418674 8.314444 10.323193 1.383834 19.876251 -2.322802 0.399828 0.016872 25.605827 233.339676 3.826915
+Ba 56 19.747343 17.368477 10.465718 2.592602 11.003653 -5.183497 3.481823 0.371224 21.226641 173.834274 0.010719
+La 57 19.966019 27.329655 11.018425 3.086696 17.335455 -21.745489 3.197408 0.003446 19.955492 141.381973 0.341817
+Ce 58 17.355122 43.988499 20.546650 3.130670 11.353665 -38.386017 0.328369 0.002047 3.088196 134.907654 18.832960
+Pr 59 21.551311 17.161730 11.903859 2.679103 9.564197 -3.871068 2.995675 0.312491 17.716705 152.192825 0.010468
+Nd 60 17.331244 62.783924 12.160097 2.663483 22.239950 -57.189842 0.300269 0.001320 17.026001 148.748993 2.910268
+Pm 61 17.286388 51.560162 12.478557 2.675515 22.960947 -45.973682 0.286620 0.001550 16.223755 143.984512 2.796480
+Sm 62 23.700363 23.072214 12.777782 2.684217 17.204367 -17.452166 2.689539 0.003491 15.495437 139.862473 0.274536
+Eu 63 17.186195 37.156837 13.103387 2.707246 24.419271 -31.586687 0.261678 0.001995 14.787360 134.816299 2.581883
+Gd 64 24.898117 17.104952 13.222581 3.266152 48.995213 -43.505684 2.435028 0.246961 13.996325 110.863091 0.001383
+Tb 65 25.910013 32.344139 13.765117 2.751404 17.064405 -26.851971 2.373912 0.002034 13.481969 125.836510 0.236916
+Dy 66 26.671785 88.687576 14.065445 2.768497 17.067781 -83.279831 2.282593 0.000665 12.920230 121.937187 0.225531
+Ho 67 27.150190 16.999819 14.059334 3.386979 46.546471 -41.165253 2.169660 0.215414 12.213148 100.506783 0.001211
+Er 68 28.174887 82.493271 14.624002 2.802756 17.018515 -77.135223 2.120995 0.000640 11.915256 114.529938 0.207519
+Tm 69 28.925894 76.173798 14.904704 2.814812 16.998117 -70.839813 2.046203 0.000656 11.465375 111.411980 0.199376
+Yb 70 29.676760 65.624069 15.160854 2.830288 16.997850 -60.313812 1.977630 0.000720 11.044622 108.139153 0.192110
+Lu 71 30.122866 15.099346 56.314899 3.540980 16.943729 -51.049416 1.883090 10.342764 0.000780 89.559250 0.183849
+Hf 72 30.617033 15.145351 54.933548 4.096253 16.896156 -49.719837 1.795613 9.934469 0.000739 76.189705 0.175914
+W 74 31.507900 15.682498 37.960129 4.885509 16.792112 -32.864574 1.629485 9.446448 0.000898 59.980675 0.160798
+Re 75 31.888456 16.117104 42.390297 5.211669 16.767591 -37.412682 1.549238 9.233474 0.000689 54.516373 0.152815
+Os 76 32.210297 16.678440 48.559906 5.455839 16.735533 -43.677956 1.473531 9.049695 0.000519 50.210201 0.145771
+Ir 77 32.004436 1.975454 17.070105 15.939454 5.990003 4.018893 1.353767 81.014175 0.128093 7.661196 26.659403
+Pt 78 31.273891 18.445440 17.063745 5.555933 1.575270 4.050394 1.316992 8.797154 0.124741 40.177994 1.316997
+Au 79 16.777390 19.317156 32.979683 5.595453 10.576854 -6.279078 0.122737 8.621570 1.256902 38.008820 0.000601
+Hg 80 16.839890 20.023823 28.428564 5.881564 4.714706 4.076478 0.115905 8.256927 1.195250 39.247227 1.195250
+Tl 81 16.630795 19.386616 32.808571 1.747191 6.356862 4.066939 0.110704 7.181401 1.119730 90.660263 26.014978
+Bi 83 16.282274 32.725136 6.678302 2.694750 20.576559 4.040914 0.101180 1.002287 25.714146 77.057549 6.291882
+Po 84 16.289164 32.807171 21.095163 2.505901 7.254589 4.046556 0.098121 0.966265 6.046622 76.598068 28.096128
+At 85 16.011461 32.615547 8.113899 2.884082 21.377867 3.995684 0.092639 0.904416 26.543257 68.372963 5.499512
+Rn 86 16.070229 32.641106 21.489658 2.299218 9.480184 4.020977 0.090437 0.876409 5.239687 69.188477 27.632641
+Fr 87 16.007385 32.663830 21.594351 1.598497 11.121192 4.003472 0.087031 0.840187 4.954467 199.805801 26.905106
+Ra 88 32.563690 21.396671 11.298093 2.834688 15.914965 3.981773 0.801980 4.590666 22.758972 160.404388 0.083544
+Ac 89 15.914053 32.535042 21.553976 11.433394 3.612409 3.939212 0.080511 0.770669 4.352206 21.381622 130.500748
+Th 90 15.784024 32.454899 21.849222 4.239077 11.736191 3.922533 0.077067 0.735137 4.097976 109.464111 20.512138
+Pa 91 32.740208 21.973675 12.957398 3.683832 15.744058 3.886066 0.709545 4.050881 19.231543 117.255005 0.074040
+U 92 15.679275 32.824306 13.660459 3.687261 22.279434 3.854444 0.071206 0.681177 18.236156 112.500038 3.930325
+Np 93 32.999901 22.638077 14.219973 3.672950 15.683245 3.769391 0.657086 3.854918 17.435474 109.464485 0.068033
+Pu 94 33.281178 23.148544 15.153755 3.031492 15.704215 3.664200 0.634999 3.856168 16.849735 121.292038 0.064857
+Am 95 33.435162 23.657259 15.576339 3.027023 15.746100 3.541160 0.612785 3.792942 16.195778 117.757004 0.061755
+Cm 96 15.804837 33.480801 24.150198 3.655563 15.499866 3.390840 0.058619 0.590160 3.674720 100.736191 15.408296
+Bk 97 15.889072 33.625286 24.710381 3.707139 15.839268 3.213169 0.055503 0.569571 3.615472 97.694786 14.754303
+Cf 98 33.794075 25.467693 16.048487 3.657525 16.008982 3.005326 0.550447 3.581973 14.357388 96.064972 0.052450
+"""
+
+
+def _read_waasmaier_kirfel(text: str) -> dict[int, tuple[float, ...]]:
+    """The DABAX rows as ``(a1, b1, …, a5, b5, c)``, the layout of :data:`XRAY_CROMER_MANN`, so
+    one formula evaluates both."""
+    table = {}
+    for line in text.splitlines():
+        fields = line.split()
+        z, v = int(fields[1]), [float(x) for x in fields[2:]]
+        a, c, b = v[0:5], v[5], v[6:11]
+        table[z] = (*(x for pair in zip(a, b) for x in pair), c)
+    return table
+
+
+#: Five-Gaussian coefficients (a1, b1, …, a5, b5, c), Waasmaier & Kirfel (1995).
+XRAY_WAASMAIER_KIRFEL: dict[int, tuple[float, ...]] = _read_waasmaier_kirfel(_WAASMAIER_KIRFEL)
+#: Largest sin(theta)/lambda (1/Å) each fit holds for (ITC Vol. C; Waasmaier & Kirfel 1995).
+S_MAX_CROMER_MANN = 2.0
+S_MAX_WAASMAIER_KIRFEL = 6.0
+
 WEIGHTINGS = ("faber-ziman", "neutron", "xray")
 
 
@@ -126,25 +231,60 @@ def _numbers(elements) -> list[int]:
     return [number(e) if isinstance(e, str) else int(e) for e in np.atleast_1d(elements).tolist()]
 
 
+def _not_tabulated(what: str, z: int) -> ParameterError:
+    """The sentence for an element a weighting's table lacks (a KeyError showed its class name
+    and the key, and named no remedy; "weighting:" does)."""
+    return ParameterError("weighting", f"no {what} for {symbol(z)} in the built-in tables")
+
+
 def neutron_lengths(elements) -> np.ndarray:
     """Coherent scattering length (fm) of each element (symbols or atomic numbers)."""
     out = []
     for z in _numbers(elements):
         if z not in NEUTRON_B_COH:
-            raise KeyError(f"no neutron scattering length for {symbol(z)} in the built-in table")
+            raise _not_tabulated("neutron scattering length", z)
         out.append(NEUTRON_B_COH[z])
     return np.asarray(out, dtype=np.float64)
 
 
+def _xray_fit(z: int) -> tuple[tuple[float, ...], float, str]:
+    """(Gaussian coefficients, largest valid sin(theta)/lambda, the fit's name) of element
+    ``z``: Cromer–Mann where the table has it, else Waasmaier–Kirfel."""
+    if z in XRAY_CROMER_MANN:
+        return XRAY_CROMER_MANN[z], S_MAX_CROMER_MANN, "Cromer–Mann"
+    if z in XRAY_WAASMAIER_KIRFEL:
+        return XRAY_WAASMAIER_KIRFEL[z], S_MAX_WAASMAIER_KIRFEL, "Waasmaier–Kirfel"
+    raise _not_tabulated("X-ray form factor", z)
+
+
+def xray_q_max(elements) -> float:
+    """Largest q (1/Å) at which the form factors of all ``elements`` are valid fits."""
+    return min(4.0 * np.pi * _xray_fit(z)[1] for z in _numbers(elements))
+
+
+def xray_fit_names(elements) -> dict[str, str]:
+    """Which published fit gives each element's form factor, ``{"Si": "Cromer–Mann"}`` (for an
+    exported S(q) to say)."""
+    return {symbol(z): _xray_fit(z)[2] for z in _numbers(elements)}
+
+
 def xray_form_factors(elements, q) -> np.ndarray:
-    """Atomic form factor f(q) (electrons), shape (n_elements, n_q), q in 1/Å."""
-    s2 = (np.asarray(q, dtype=np.float64) / (4.0 * np.pi)) ** 2
+    """Atomic form factor f(q) (electrons), shape (n_elements, n_q), q in 1/Å.
+
+    Beyond a fit's range (:func:`xray_q_max`) the Gaussians are not the atom's form factor, so
+    such a q is refused rather than answered wrongly.
+    """
+    q = np.asarray(q, dtype=np.float64)
+    s2 = (q / (4.0 * np.pi)) ** 2
     rows = []
     for z in _numbers(elements):
-        if z not in XRAY_CROMER_MANN:
-            raise KeyError(f"no X-ray form factor for {symbol(z)} in the built-in table")
-        a = XRAY_CROMER_MANN[z]
-        rows.append(sum(a[2 * i] * np.exp(-a[2 * i + 1] * s2) for i in range(4)) + a[8])
+        a, s_max, _ = _xray_fit(z)
+        if q.size and float(q.max()) > 4.0 * np.pi * s_max * (1 + 1e-9):
+            raise ParameterError(
+                "q_max", f"the X-ray form factor of {symbol(z)} holds up to q = "
+                         f"{4 * np.pi * s_max:.1f} 1/Å (sin θ/λ = {s_max:g} 1/Å), not "
+                         f"{float(q.max()):.1f} 1/Å; lower q max")
+        rows.append(sum(a[2 * i] * np.exp(-a[2 * i + 1] * s2) for i in range(len(a) // 2)) + a[-1])
     return np.asarray(rows, dtype=np.float64).reshape(len(rows), -1)
 
 
@@ -159,6 +299,21 @@ def element_weights(elements, q, weighting: str) -> np.ndarray:
     if weighting == "xray":
         return xray_form_factors(elements, q)
     raise ValueError(f"weighting must be one of {', '.join(WEIGHTINGS)}, got {weighting!r}")
+
+
+def total_weights(elements, q, weighting: str) -> np.ndarray:
+    """The weights of the Faber–Ziman total: :func:`element_weights`, except ones for a
+    one-element model, where they cancel (so fcc Ni gets an X-ray S(q) at any q)."""
+    if weighting in WEIGHTINGS and len(_numbers(elements)) == 1:
+        return np.ones((1, len(np.atleast_1d(q))))
+    return element_weights(elements, q, weighting)
+
+
+def weighting_q_max(elements, weighting: str) -> float:
+    """Largest q (1/Å) this weighting can be computed to for a model of ``elements``."""
+    if weighting != "xray" or len(_numbers(elements)) < 2:
+        return math.inf
+    return xray_q_max(elements)
 
 
 def combine(partials: np.ndarray, concentrations: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -194,12 +349,16 @@ class StructureFactorResult:
     q: np.ndarray  # (n_q,) 1/Å
     S: np.ndarray  # (n_q,) weighted total S(q)
     partials: np.ndarray  # (m, m, n_q) Faber–Ziman S_ab(q)
-    weights: np.ndarray  # (m, n_q) scattering weight of each element
+    weights: np.ndarray  # (m, n_q) scattering weight of each element (ones for one element)
     elements: tuple
     concentrations: np.ndarray
     weighting: str
     window: Optional[str]
     r_max: float
+    #: what an exported curve must say about how it was made
+    dr: float = math.nan  # bin width of the g(r) transformed, Å
+    n_atoms: int = 0
+    density: float = math.nan  # atoms / Å^3
 
     def partial(self, a, b) -> np.ndarray:
         za, zb = _numbers([a, b])
@@ -228,6 +387,9 @@ class StructureFactorResult:
             "weighting": self.weighting,
             "window": self.window,
             "r_max": float(self.r_max),
+            "dr": float(self.dr),
+            "n_atoms": int(self.n_atoms),
+            "density": float(self.density),
         }
 
 
@@ -254,11 +416,12 @@ def structure_factor_from_rdf(rdf: RdfResult, params: StructureFactorParams) -> 
     shell = 4.0 / 3.0 * np.pi * (rdf.edges[1:] ** 3 - rdf.edges[:-1] ** 3)
     kernel = _sinc_qr(q, rdf.r) * (shell * window(rdf.r, r_max, params.window))[None, :]
     partials = 1.0 + rdf.density * np.einsum("abk,qk->abq", rdf.partials - 1.0, kernel)
-    weights = element_weights(rdf.numbers, q, params.weighting)
+    weights = total_weights(rdf.numbers, q, params.weighting)
     return StructureFactorResult(
         q=q, S=combine(partials, rdf.concentrations, weights), partials=partials,
         weights=weights, elements=rdf.elements, concentrations=rdf.concentrations,
         weighting=params.weighting, window=params.window, r_max=r_max,
+        dr=float(rdf.edges[1] - rdf.edges[0]), n_atoms=rdf.n_atoms, density=rdf.density,
     )
 
 
@@ -275,7 +438,7 @@ def compute_structure_factor(
     model itself show up as spurious peaks at low q. A given ``neighbors`` (cutoff >= r_max)
     is reused.
     """
-    _q_grid(params)
+    total_weights(np.unique(atoms.numbers), _q_grid(params), params.weighting)  # before the work
     n_bins = max(1, int(round(params.r_max / params.dr)))
     rdf = compute_rdf(atoms, RdfParams(r_max=params.r_max, n_bins=n_bins, weighting="number"),
                       neighbors=neighbors, progress=progress, cancel=cancel)
@@ -352,7 +515,7 @@ def debye_structure_factor(
     background = _background(q, r_max, window_kind)
     partials = 1.0 + sums.reshape(m, m, -1) / (n_per[:, None, None] * conc[None, :, None]) \
         - rho * background[None, None, :]
-    weights = element_weights(present, q, weighting)
+    weights = total_weights(present, q, weighting)
     return combine(partials, conc, weights), partials
 
 

@@ -6,15 +6,15 @@ The panel holds parameters and shows results; the main window runs the engine ca
 """
 from __future__ import annotations
 
-import csv
 import itertools
+import math
 import os
 from typing import Optional
 
 import numpy as np
 from ase.data import atomic_numbers
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QSignalBlocker, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -30,8 +30,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from amorpha.engine.atomic import write_table
 from amorpha.engine.elements import elements_present, symbol
-from amorpha.engine.order.local_order import SteinhardtParams, TetrahedralParams
+from amorpha.engine.errors import ParameterError
+from amorpha.engine.order.local_order import (SteinhardtParams, TetrahedralParams, bond_cutoff_between,
+                                              steinhardt_columns)
 from amorpha.gui.columns import column_title
 from amorpha.gui.panels.widgets import double_spin, empty_plot_note, form_box, form_page, int_spin, select_data
 from amorpha.gui.plot_export import PLOT_FILTER, save_plot_image
@@ -41,7 +44,8 @@ from amorpha.gui.viewer.colormap import is_flat
 try:  # the pair/angle/structure-factor engine may be absent in older checkouts
     from amorpha.engine.order.angles import AngleParams
     from amorpha.engine.order.pairs import RdfParams
-    from amorpha.engine.order.structure_factor import StructureFactorParams
+    from amorpha.engine.order.structure_factor import (StructureFactorParams, total_weights, weighting_q_max,
+                                                       xray_fit_names)
 
     HAVE_DISTRIBUTIONS = True
 except ImportError:  # pragma: no cover
@@ -52,6 +56,18 @@ ANY = "any element"
 GR, SQ, ANGLES = "g(r)", "S(q)", "Bond angles"
 WEIGHTINGS = [("Faber–Ziman (atoms alike)", "faber-ziman"), ("Neutron", "neutron"),
               ("X-ray", "xray")]
+#: Axis labels (bottom, left) of each plot.
+AXES = {GR: ("r (Å)", "g(r)"), SQ: ("q (Å⁻¹)", "S(q)"), ANGLES: ("angle (°)", "probability density (1/°)")}
+#: The highest q max the S(q) page offers (1/Å).
+Q_MAX = 60.0
+#: Inputs that make a result doubtful are said in this colour beside them.
+WARNING_STYLE = "color: #a05000"
+#: How each weighting's total is described in a note and an exported file's header.
+WEIGHTING_WORDS = {
+    "faber-ziman": "every atom alike",
+    "neutron": "coherent neutron scattering lengths (Sears 1992)",
+    "xray": "X-ray form factors of neutral atoms",
+}
 #: Colours of the total and the partial curves.
 PALETTE = [(0, 0, 0), (31, 119, 180), (214, 39, 40), (44, 160, 44), (148, 103, 189),
            (255, 127, 14), (140, 86, 75), (227, 119, 194), (23, 190, 207)]
@@ -69,16 +85,96 @@ def _plot_widget(x_label: str, y_label: str) -> pg.PlotWidget:
     return plot
 
 
-def write_curves_csv(path, x_name: str, x: np.ndarray, curves: dict[str, np.ndarray]) -> None:
-    """One x column and one column per curve (UTF-8: the headers hold "Å" and "–"; written whole
-    or not at all, like every file the app writes)."""
-    from amorpha.engine.atomic import atomic_write
+def write_curves_csv(path, x_name: str, x: np.ndarray, curves: dict[str, np.ndarray],
+                     comments=()) -> None:
+    """``# comment`` lines saying how the curves were made (a bare table of numbers cannot be
+    reproduced), then one x column and one column per curve (UTF-8: the headers hold "Å" and "–";
+    written whole or not at all, like every file the app writes)."""
+    rows = ([f"{x[k]:.6g}", *(f"{c[k]:.6g}" for c in curves.values())] for k in range(len(x)))
+    write_table(path, comments, [x_name, *curves], rows)
 
-    with atomic_write(path, "w") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow([x_name, *curves])
-        for k in range(len(x)):
-            writer.writerow([f"{x[k]:.6g}", *(f"{c[k]:.6g}" for c in curves.values())])
+
+def model_words(counts: dict[str, int], density: Optional[float] = None) -> str:
+    """"model: Si333O666, 999 atoms, 0.06628 atoms/Å³" (heavier elements first)."""
+    order = sorted(counts, key=lambda e: -atomic_numbers[e])
+    text = f"model: {''.join(f'{e}{counts[e]}' for e in order)}, {sum(counts.values()):,} atoms"
+    return text + (f", {density:.5g} atoms/Å³" if density else "")
+
+
+def _counts(elements, concentrations, n_atoms: int) -> dict[str, int]:
+    return {e: int(round(c * n_atoms)) for e, c in zip(elements, concentrations)}
+
+
+def gr_header(result) -> list[str]:
+    """What a g(r) file needs to be reproduced: the model, the binning, what N(r) counts."""
+    edges = result.edges
+    return [
+        "Amorpha g(r): total and partial pair distribution functions (every atom alike, "
+        "g_ab = g_ba), periodic images included",
+        model_words(_counts(result.elements, result.concentrations, result.n_atoms), result.density),
+        f"r from 0 to {edges[-1]:g} Å in {len(edges) - 1} bins of {edges[1] - edges[0]:.6g} Å; "
+        "r is the bin centre",
+        "'N B around A': running coordination, the mean number of B atoms closer to an A atom "
+        "than the bin's outer edge (r + dr/2); 'N total' over all atoms",
+    ]
+
+
+def running_coordination(result) -> dict[str, np.ndarray]:
+    """The N(r) columns of a g(r) file: the total, then each ordered element pair."""
+    out = {"N total": result.total_coordination}
+    for ia, a in enumerate(result.elements):
+        for ib, b in enumerate(result.elements):
+            out[f"N {b} around {a}"] = result.coordination[ia, ib]
+    return out
+
+
+def sq_header(result) -> list[str]:
+    """What an S(q) file needs to be reproduced: weighting, the g(r) transformed, the q grid."""
+    weighting = WEIGHTING_WORDS.get(result.weighting, result.weighting)
+    if len(result.elements) == 1 and result.weighting != "faber-ziman":
+        weighting += " (one element: the weights cancel)"
+    elif result.weighting == "xray":
+        fits = xray_fit_names(result.elements)
+        weighting += " (fits: " + ", ".join(f"{e} {fit}" for e, fit in fits.items()) + ")"
+    window = "Lorch window" if result.window == "lorch" else "no window"
+    q = result.q
+    return [
+        "Amorpha S(q): Faber–Ziman partial structure factors S_ab(q) and their weighted total",
+        f"weighting of the total: {weighting}",
+        f"from g(r) up to r_max {result.r_max:g} Å in bins of {result.dr:.6g} Å, {window}",
+        f"q from {q[0]:g} to {q[-1]:g} 1/Å, {len(q)} points",
+        model_words(_counts(result.elements, result.concentrations, result.n_atoms), result.density),
+    ]
+
+
+def _pair_name(a: str, b: str) -> str:
+    return "–".join(sorted((a, b), key=lambda e: -atomic_numbers[e]))
+
+
+def angles_header(result) -> list[str]:
+    """What a bond-angle file needs to be reproduced: the bonds, the bins, the model."""
+    a, b, c = result.triplet
+    edges = result.edges
+    bonds = ", ".join(f"{_pair_name(*pair)} < {cutoff:.3f} Å" for pair, cutoff in result.bond_cutoffs.items())
+    arms = f"two of its bonds to {a}" if a == c else f"its bonds to {a} and {c}"
+    return [
+        f"Amorpha bond angles {'–'.join(result.triplet)}: the angle at {b} between {arms}; "
+        f"{len(result.angles):,} angles, mean {result.mean:.2f}°, std {result.std:.2f}°",
+        f"bonds: {bonds} (the Structure panel's cutoffs)",
+        f"angle from 0 to 180° in {len(edges) - 1} bins of {edges[1] - edges[0]:.6g}°; density is "
+        "the probability per degree",
+        model_words(result.atom_counts),
+    ]
+
+
+def no_angles_sentence(result) -> str:
+    """Why a bond-angle distribution is empty, in words ("mean nan°" said nothing)."""
+    a, b, c = result.triplet
+    bonds = ", ".join(f"{_pair_name(*pair)} " + (f"< {cutoff:.3f} Å" if cutoff > 0 else "never bonded")
+                      for pair, cutoff in result.bond_cutoffs.items())
+    wanted = f"two bonded {a} neighbours" if a == c else f"bonded {a} and {c} neighbours"
+    where = f" at the Structure panel's cutoffs ({bonds})" if bonds else ""
+    return f"No {a}–{b}–{c} angles (no such bonds): no {b} atom has {wanted}{where}."
 
 
 def element_pairs(elements):
@@ -101,6 +197,15 @@ class OrderPanel(QWidget):
         self.values: dict[str, np.ndarray] = {}
         self.curves: Optional[tuple[str, np.ndarray, dict]] = None  # x name, x, {name: y}
         self.curve_kind = ""
+        #: what an exported CSV says above the curves, and its columns not plotted (N(r))
+        self.csv_comments: list[str] = []
+        self.csv_extra: dict[str, np.ndarray] = {}
+        #: how each shown column was computed, said under its histogram (the cutoff used)
+        self._made: dict[str, str] = {}
+        self._requested: dict[str, str] = {}
+        self._numbers = np.zeros(0, np.int64)
+        self._cell_height: Optional[float] = None
+        self._busy = False
         self._busy_buttons: list[QPushButton] = []
 
         tabs = QTabWidget()
@@ -123,12 +228,16 @@ class OrderPanel(QWidget):
         self.q_cutoff.setSuffix(" Å")
         self.neighbor_mode.currentIndexChanged.connect(self._neighbor_mode_changed)
         self.averaged = QCheckBox("Average over neighbours (q̄, Lechner–Dellago)")
+        self.with_wl = QCheckBox("w_l too (and ŵ_l, normalised as freud's)")
+        self.with_wl.setToolTip("The third-order invariants w_l and ŵ_l = w_l / (Σ|q_lm|²)^3/2 "
+                                "as columns w6, ŵ6 (and their averages when averaged)")
         self.steinhardt_button = QPushButton("Compute q6")
-        self.l_value.valueChanged.connect(lambda l: self.steinhardt_button.setText(f"Compute q{l}"))
+        self.l_value.valueChanged.connect(lambda _: self._name_steinhardt_button())
+        self.with_wl.toggled.connect(lambda _: self._name_steinhardt_button())
         self.steinhardt_button.clicked.connect(self._request_steinhardt)
-        steinhardt = form_box("Steinhardt order q_l", [
+        steinhardt = form_box("Steinhardt order q_l, w_l", [
             ("l", self.l_value), ("Neighbours", self.neighbor_mode), ("Number k", self.k_nearest),
-            ("Cutoff", self.q_cutoff), self.averaged, self.steinhardt_button])
+            ("Cutoff", self.q_cutoff), self.averaged, self.with_wl, self.steinhardt_button])
         self._steinhardt_form = steinhardt.layout()
         self._neighbor_mode_changed()
 
@@ -137,11 +246,16 @@ class OrderPanel(QWidget):
         self.neighbor = QComboBox()
         self.neighbor.setToolTip("Element of the four nearest neighbours")
         self.t_cutoff = QDoubleSpinBox()
+        self.t_cutoff.setDecimals(3)  # the bond cutoffs' own precision (Si–O 2.124 Å)
         self.t_cutoff.setRange(0.0, 20.0)
         self.t_cutoff.setSingleStep(0.1)
         self.t_cutoff.setSpecialValueText("none")
         self.t_cutoff.setSuffix(" Å")
-        self.t_cutoff.setToolTip("Only neighbours closer than this; fewer than 4 gives NaN")
+        self.t_cutoff.setToolTip("Only neighbours closer than this; fewer than 4 gives NaN. Set "
+                                 "to the centre–neighbour bond cutoff (covalent radii, as the "
+                                 "Structure panel's defaults) when Centre or Neighbours change")
+        self.centre.currentIndexChanged.connect(self._default_t_cutoff)
+        self.neighbor.currentIndexChanged.connect(self._default_t_cutoff)
         self.tetrahedral_button = QPushButton("Compute tetrahedral q")
         self.tetrahedral_button.clicked.connect(self._request_tetrahedral)
         tetra = form_box("Tetrahedral order q (4 nearest neighbours)", [
@@ -196,7 +310,7 @@ class OrderPanel(QWidget):
         self.r_bins = int_spin(10, 5000, 400)
         self.stack.addWidget(form_page([("r max", self.r_max), ("Bins", self.r_bins)]))
 
-        self.q_max = double_spin(1.0, 60.0, 20.0, " Å⁻¹")
+        self.q_max = double_spin(1.0, Q_MAX, 20.0, " Å⁻¹")
         self.weighting = QComboBox()
         for label, key in WEIGHTINGS:
             self.weighting.addItem(label, key)
@@ -204,6 +318,9 @@ class OrderPanel(QWidget):
         self.sq_r_max.setToolTip("g(r) range transformed (Lorch window); at most half the cell")
         self.stack.addWidget(form_page([("q max", self.q_max), ("Weighting", self.weighting),
                                         ("From g(r) up to", self.sq_r_max)]))
+        for signal in (self.q_max.valueChanged, self.sq_r_max.valueChanged,
+                       self.weighting.currentIndexChanged):
+            signal.connect(self._check_inputs)
 
         self.triplet = QComboBox()
         self.triplet.setToolTip("A–B–C: the angle at B between its bonds to A and C "
@@ -211,6 +328,13 @@ class OrderPanel(QWidget):
         self.angle_bins = int_spin(10, 1800, 180)
         self.stack.addWidget(form_page([("Angle", self.triplet), ("Bins", self.angle_bins)]))
         self.kind.currentIndexChanged.connect(self.stack.setCurrentIndex)
+        self.kind.currentIndexChanged.connect(self._kind_changed)
+        #: what is wrong with the inputs (S(q) past half the cell, a model without a cell), in
+        #: the panel: a tooltip is read by few
+        self.input_note = QLabel("")
+        self.input_note.setWordWrap(True)
+        self.input_note.setStyleSheet(WARNING_STYLE)
+        self.input_note.hide()
 
         self.distribution_button = QPushButton("Compute")
         self.distribution_button.clicked.connect(self._request_distribution)
@@ -221,6 +345,7 @@ class OrderPanel(QWidget):
         form.addRow("Show", self.kind)
         box.addLayout(form)
         box.addWidget(self.stack)
+        box.addWidget(self.input_note)
         box.addWidget(self.distribution_button)
 
         self.dist_plot = _plot_widget("r (Å)", "g(r)")
@@ -252,22 +377,29 @@ class OrderPanel(QWidget):
 
     # -- model ---------------------------------------------------------------------------------
     def set_elements(self, numbers, cell_height: Optional[float] = None) -> None:
-        """A new model: offer its elements, clear results, keep r_max below half the cell."""
-        present = [symbol(int(z)) for z in elements_present(numbers)]
+        """A new model: offer its elements, clear results, keep r_max below half the cell.
+
+        ``cell_height`` is the smallest height of the model's periodic cell, None for a model
+        without one (a molecule, which has no g(r) or S(q)).
+        """
+        self._numbers = elements_present(numbers)  # the bond cutoffs need only which elements
+        self._cell_height = float(cell_height) if cell_height else None
+        present = [symbol(int(z)) for z in self._numbers]
         self.centre.clear()
         self.centre.addItems([ALL] + present)
         self.centre.setCurrentText("Si" if "Si" in present else ALL)
         self.neighbor.clear()
         self.neighbor.addItems([ANY] + present)
         self.neighbor.setCurrentText("O" if "O" in present and "Si" in present else ANY)
+        self._default_t_cutoff()
         self.values.clear()
+        self._made.clear()
+        self._requested.clear()
         self.value_choice.clear()
         empty_plot_note(self.value_plot, "No values yet.<br>Compute q<sub>l</sub> or tetrahedral q above.")
         self.value_note.setText("Compute an order parameter; it is added as a per-atom column "
                                 "(View panel → Colour by).")
         self.set_busy(False)
-        for button in self._busy_buttons:
-            button.setEnabled(bool(present))
         if self.kind is None:
             return
         self.triplet.clear()
@@ -281,20 +413,91 @@ class OrderPanel(QWidget):
         if cell_height:
             half = max(1.0, np.floor(cell_height / 2 * 10) / 10)
             self.sq_r_max.setValue(min(10.0, half))
-        self.curves = None
-        empty_plot_note(self.dist_plot, "No curve yet.<br>Choose what to show and Compute.")
+        self._clear_curves("No curve yet.<br>Choose what to show and Compute.")
         self.dist_note.setText("")
-        self.export_csv_button.setEnabled(False)
-        self.export_plot_button.setEnabled(False)
+        self._check_inputs()
 
     def set_busy(self, busy: bool) -> None:
+        self._busy = busy
+        self._refresh_buttons()
+
+    def _refresh_buttons(self) -> None:
+        """Compute buttons work when a model is shown and nothing runs; g(r) and S(q) also need
+        a periodic cell (the note beside the button says why not)."""
+        ready = bool(len(self._numbers)) and not self._busy
         for button in self._busy_buttons:
-            button.setEnabled(not busy)
+            button.setEnabled(ready)
+        if self.kind is not None and self._needs_cell():
+            self.distribution_button.setEnabled(False)
+
+    def _needs_cell(self) -> bool:
+        return (self._kind() in (GR, SQ) and bool(len(self._numbers))
+                and self._cell_height is None)
 
     def _neighbor_mode_changed(self, *_) -> None:
         by_cutoff = self.neighbor_mode.currentIndex() == 1
         self._steinhardt_form.setRowVisible(self.k_nearest, not by_cutoff)
         self._steinhardt_form.setRowVisible(self.q_cutoff, by_cutoff)
+
+    def _name_steinhardt_button(self) -> None:
+        l = self.l_value.value()
+        self.steinhardt_button.setText(f"Compute q{l}" + (f" and w{l}" if self.with_wl.isChecked() else ""))
+
+    def _default_t_cutoff(self, *_) -> None:
+        """The centre–neighbour bond cutoff (none where they are never bonded): without a cutoff
+        a Si among Si in a-SiO took O 3–4 Å away as its "4 nearest" (q down to −2.5)."""
+        centre, neighbor = self.centre.currentText(), self.neighbor.currentText()
+        if not centre or not neighbor:  # the lists are being refilled
+            return
+        cutoff = bond_cutoff_between(self._numbers, None if centre == ALL else centre,
+                                     None if neighbor == ANY else neighbor)
+        self.t_cutoff.setValue(cutoff or 0.0)
+
+    def _kind(self) -> str:
+        return [GR, SQ, ANGLES][self.kind.currentIndex()]
+
+    def _kind_changed(self, *_) -> None:
+        """Check the new choice's inputs; an empty plot takes its axes (a curve keeps its own)."""
+        if self.curves is None:
+            self._label_axes(self._kind())
+        self._check_inputs()
+
+    def _check_inputs(self, *_) -> None:
+        """Say beside the Compute button what makes the chosen curve impossible or doubtful, and
+        keep X-ray q max within the form factors' fits."""
+        if self.kind is None:
+            return
+        notes = []
+        if self._needs_cell():
+            notes.append("This model has no periodic cell: g(r) and S(q) need one (its density "
+                         "N/V normalises them). Bond angles need none.")
+        elif self._kind() == SQ:
+            notes += self._sq_notes()
+        self.input_note.setText(" ".join(notes))
+        self.input_note.setVisible(bool(notes))
+        self._refresh_buttons()
+
+    def _sq_notes(self) -> list[str]:
+        """Limit q max to the X-ray fits' range and warn when the g(r) transformed reaches the
+        model's periodic images."""
+        notes = []
+        try:  # an element the weighting's tables lack is said before, not after, a Compute
+            total_weights(self._numbers, [0.0], self.weighting.currentData())
+            limit = weighting_q_max(self._numbers, self.weighting.currentData())
+        except ParameterError as exc:
+            notes.append(f"{exc.reason[:1].upper()}{exc.reason[1:]}: choose another weighting.")
+            limit = math.inf
+        highest = Q_MAX if limit >= Q_MAX else math.floor(limit * 10) / 10
+        with QSignalBlocker(self.q_max):
+            self.q_max.setMaximum(highest)
+        if highest < Q_MAX:
+            notes.append(f"X-ray form factors hold up to q = {highest:.1f} Å⁻¹ (the range of "
+                         "their fits), so q max stops there.")
+        if self._cell_height and self.sq_r_max.value() > self._cell_height / 2 + 1e-9:
+            notes.append(f"From g(r) up to {self.sq_r_max.value():.1f} Å is more than half the "
+                         f"cell's smallest height ({self._cell_height / 2:.2f} Å): the model's own "
+                         "periodic images give spurious peaks at low q.")
+        return notes
 
     # -- requests ------------------------------------------------------------------------------
     def steinhardt_params(self) -> tuple[SteinhardtParams, str]:
@@ -305,6 +508,7 @@ class OrderPanel(QWidget):
             cutoff=self.q_cutoff.value() if by_cutoff else None,
             num_neighbors=None if by_cutoff else self.k_nearest.value(),
             average=self.averaged.isChecked(),
+            wl=self.with_wl.isChecked(),
         )
         return params, f"q{l}_avg" if params.average else f"q{l}"
 
@@ -317,7 +521,7 @@ class OrderPanel(QWidget):
         )
 
     def distribution_params(self) -> tuple[str, object]:
-        kind = [GR, SQ, ANGLES][self.kind.currentIndex()]
+        kind = self._kind()
         if kind == GR:
             return kind, RdfParams(r_max=self.r_max.value(), n_bins=self.r_bins.value(),
                                    weighting="number")
@@ -329,13 +533,18 @@ class OrderPanel(QWidget):
                                  n_bins=self.angle_bins.value())
 
     def _request_steinhardt(self) -> None:
-        self.steinhardt_requested.emit(*self.steinhardt_params())
+        params, column = self.steinhardt_params()
+        others = [column_title(c) for c in steinhardt_columns(params) if c != column]
+        self._requested[column] = f"Also added as columns: {'; '.join(others)}." if others else ""
+        self.steinhardt_requested.emit(params, column)
 
     def _request_tetrahedral(self) -> None:
-        self.tetrahedral_requested.emit(self.tetrahedral_params())
+        params = self.tetrahedral_params()
+        self._requested["tetrahedral_q"] = params.describe() + "."
+        self.tetrahedral_requested.emit(params)
 
     def _request_distribution(self) -> None:
-        if self.triplet.count() == 0 and self.kind.currentIndex() == 2:
+        if self._needs_cell() or (self.triplet.count() == 0 and self._kind() == ANGLES):
             return
         self.distribution_requested.emit(*self.distribution_params())
 
@@ -347,6 +556,8 @@ class OrderPanel(QWidget):
     def show_values(self, name: str, values: np.ndarray) -> None:
         """Keep a computed column and plot its histogram."""
         self.values[name] = np.asarray(values, dtype=float)
+        if name in self._requested:  # computed here (not restored from a project): say how
+            self._made[name] = self._requested.pop(name)
         if self.value_choice.findData(name) < 0:
             self.value_choice.addItem(column_title(name), name)
         if self.value_key() == name:
@@ -365,9 +576,10 @@ class OrderPanel(QWidget):
             return
         ok = values[np.isfinite(values)]
         title = column_title(name)
+        made = f" {self._made[name]}" if self._made.get(name) else ""
         self.value_plot.getPlotItem().setLabel("bottom", title)
         if not len(ok):
-            self.value_note.setText(f"{title}: no atom has a value (NaN everywhere).")
+            self.value_note.setText(f"{title}: no atom has a value (NaN everywhere).{made}")
             return
         lo, hi = float(ok.min()), float(ok.max())
         if is_flat(lo, hi):  # a crystal: one value (up to rounding), draw one narrow bar around it
@@ -380,47 +592,69 @@ class OrderPanel(QWidget):
         self.value_note.setText(
             f"{title}: mean {ok.mean():.5f}, std {ok.std():.5f} over {len(ok):,} atoms"
             + (f" ({missing:,} without a value: NaN, grey in the viewer)" if missing else "")
-            + ". Colour atoms by it in the View panel."
+            + f".{made} Colour atoms by it in the View panel."
         )
 
     # -- distributions ---------------------------------------------------------------------------
+    def _clear_curves(self, html: str, kind: Optional[str] = None) -> None:
+        """No curve: the plot says ``html`` on the axes of ``kind`` (the one chosen), nothing to
+        export."""
+        self._label_axes(kind or self._kind())
+        self.legend.clear()
+        empty_plot_note(self.dist_plot, html)
+        self.curves = None
+        self.curve_kind = ""
+        self.csv_comments, self.csv_extra = [], {}
+        self.export_csv_button.setEnabled(False)
+        self.export_plot_button.setEnabled(False)
+
+    def _label_axes(self, kind: str) -> None:
+        item = self.dist_plot.getPlotItem()
+        for side, label in zip(("bottom", "left"), AXES[kind]):
+            item.setLabel(side, label)
+
     def show_distribution(self, kind: str, result) -> None:
         """Plot g(r) (total + partials), S(q) (total + partials) or an angle distribution."""
+        if kind == ANGLES and not len(result.angles):
+            sentence = no_angles_sentence(result)
+            self._clear_curves(sentence.split(":")[0] + ".", kind)
+            self.dist_note.setText(sentence)
+            return
+        item = self.dist_plot.getPlotItem()
+        self._label_axes(kind)
         self.dist_plot.clear()
         self.legend.clear()
-        item = self.dist_plot.getPlotItem()
         curves: dict[str, np.ndarray] = {}
+        extra: dict[str, np.ndarray] = {}
         if kind == GR:
             x, x_name = result.r, "r (Å)"
-            item.setLabel("bottom", "r (Å)")
-            item.setLabel("left", "g(r)")
             curves["total"] = result.g
             peaks = []
             for ia, a, ib, b, name in element_pairs(result.elements):
                 curves[name] = result.partials[ia, ib]
                 peaks.append(f"{name} {result.first_peak(a, b, 0.5):.2f} Å")
             note = "Highest peak: " + ", ".join(peaks)
+            comments, extra = gr_header(result), running_coordination(result)
         elif kind == SQ:
             x, x_name = result.q, "q (1/Å)"
-            item.setLabel("bottom", "q (Å⁻¹)")
-            item.setLabel("left", "S(q)")
             curves["total"] = result.S
             for ia, _, ib, _, name in element_pairs(result.elements):
                 curves[name] = result.partials[ia, ib]
             label = {key: text for text, key in WEIGHTINGS}.get(result.weighting, result.weighting)
             note = (f"{label} weighting, Faber–Ziman partials from g(r) up to {result.r_max:.1f} Å")
+            comments = sq_header(result)
         else:
             x, x_name = result.centres_of_bins, "angle (deg)"
-            item.setLabel("bottom", "angle (°)")
-            item.setLabel("left", "probability density (1/°)")
             curves["–".join(result.triplet)] = result.density
             note = (f"{'–'.join(result.triplet)}: {len(result.angles):,} angles, "
                     f"mean {result.mean:.2f}°, std {result.std:.2f}°")
+            comments = angles_header(result)
         for k, (name, y) in enumerate(curves.items()):
             width = 2 if k == 0 else 1.3
             item.plot(x, y, pen=pg.mkPen(PALETTE[k % len(PALETTE)], width=width), name=name)
         item.enableAutoRange()
         self.curves = (x_name, np.asarray(x), {k: np.asarray(v) for k, v in curves.items()})
+        self.csv_comments, self.csv_extra = comments, {k: np.asarray(v) for k, v in extra.items()}
         self.curve_kind = kind
         self.dist_note.setText(note)
         self.export_csv_button.setEnabled(True)
@@ -429,7 +663,8 @@ class OrderPanel(QWidget):
     def write_csv(self, path) -> None:
         if self.curves is None:
             raise ValueError("nothing to export: compute a distribution first")
-        write_curves_csv(path, *self.curves)
+        x_name, x, curves = self.curves
+        write_curves_csv(path, x_name, x, {**curves, **self.csv_extra}, self.csv_comments)
 
     def write_plot(self, path) -> str:
         """The plot as PNG or SVG by the path's ending (:func:`~amorpha.gui.plot_export.save_plot_image`,

@@ -182,10 +182,17 @@ def test_tetrahedral_and_steinhardt_columns(qtbot, window):
     show(qtbot, window, alpha_quartz((3, 3, 3)))
     order = window.order_panel
     assert order.centre.currentText() == "Si" and order.neighbor.currentText() == "O"
+    # bonded O only, by default: the Si–O bond cutoff, never "none" beside a result made with one
+    assert order.t_cutoff.value() == 2.124 and order.t_cutoff.text() == "2.124 Å"
     assert ["Compute q" in n for n in plot_notes(order.value_plot)] == [True]  # not an empty frame
     run(qtbot, window, order.tetrahedral_button)
     assert not plot_notes(order.value_plot)
     assert "0.99965" in order.value_note.text()
+    assert "Si over its 4 nearest O neighbours within 2.124 Å" in order.value_note.text()
+    order.t_cutoff.setValue(0.0)  # changed after the run: the note still says what was used
+    assert order.t_cutoff.text() == "none" and "within 2.124 Å" in order.value_note.text()
+    order.neighbor.setCurrentText("any element")  # another pair: its bond cutoff (Si–Si the longest)
+    assert order.t_cutoff.value() == 2.664
     q = window.atoms.arrays["tetrahedral_q"]
     assert np.allclose(q[window.atoms.numbers == 14], 0.99965, atol=1e-5)
     assert np.isnan(q[window.atoms.numbers == 8]).all()
@@ -199,6 +206,15 @@ def test_tetrahedral_and_steinhardt_columns(qtbot, window):
     assert order.value_key() == "q6_avg" and order.value_choice.currentText() == "Steinhardt q6, averaged"
     assert window.view_panel.color_key() == "tetrahedral_q"
     assert window.last_error == ""
+
+    order.with_wl.setChecked(True)  # the README's "q_l / w_l (plain and averaged)"
+    assert order.steinhardt_button.text() == "Compute q6 and w6"
+    run(qtbot, window, order.steinhardt_button)
+    assert {"w6", "w6_hat", "w6_avg", "w6_hat_avg"} <= set(choices(window))
+    assert ("Also added as columns: Steinhardt q6; Steinhardt w6; Steinhardt ŵ6; Steinhardt w6, "
+            "averaged; Steinhardt ŵ6, averaged.") in order.value_note.text()
+    hat = window.atoms.arrays["w6_hat"][window.atoms.numbers == 14]
+    assert np.isfinite(hat).all() and np.ptp(hat) < 1e-9  # one Si site in quartz
 
 
 @pytest.mark.skipif(not HAVE_DISTRIBUTIONS, reason="pairs/angles/structure_factor engine absent")
@@ -216,8 +232,10 @@ def test_distributions_plot_and_export(qtbot, window, tmp_path):
         order.write_csv(tmp_path / f"{index}.csv")
         order.write_plot(tmp_path / f"{index}.png")
         assert (tmp_path / f"{index}.png").stat().st_size > 1000
-        first = (tmp_path / f"{index}.csv").read_text().splitlines()[0]
-        assert first.startswith(header)
+        lines = (tmp_path / f"{index}.csv").read_text().splitlines()
+        comments = [line for line in lines if line.startswith("# ")]
+        assert "# model: Si81O162, 243 atoms" in "\n".join(comments)
+        assert lines[len(comments)].startswith(header)
     # O–Si–O angles of a tetrahedron: 109.5 degrees on average
     assert "mean 109.4" in order.dist_note.text() or "mean 109.5" in order.dist_note.text()
     order.kind.setCurrentIndex(0)
@@ -236,3 +254,136 @@ def test_atoms_in_no_ring_are_grey_not_the_bottom_of_the_smallest_ring_scale(qtb
     window.view_panel.set_color_key("ring_min_size")
     _, lo, hi, label = window.viewer.colorbar.info
     assert (lo, hi) == (6.0, 6.0), label  # the scale of the rings; the three are the missing-value grey
+
+
+def distribution_panel(shown, atoms, height="cell"):
+    """An Order panel on its own, showing ``atoms``'s elements (a cell height unless None)."""
+    from amorpha.gui.panels.order_panel import OrderPanel
+
+    panel = shown(OrderPanel(), 450, 900)
+    if height == "cell":
+        height = float(1.0 / np.linalg.norm(np.linalg.inv(atoms.cell.array), axis=0).max())
+    panel.set_elements(atoms.numbers, height)
+    panel.tabs.setCurrentIndex(1)
+    return panel
+
+
+@pytest.mark.skipif(not HAVE_DISTRIBUTIONS, reason="pairs/angles/structure_factor engine absent")
+def test_exported_curves_say_how_they_were_made(shown, tmp_path):
+    from amorpha.engine.order.pairs import RdfParams, compute_rdf
+    from amorpha.engine.order.structure_factor import StructureFactorParams, compute_structure_factor
+
+    atoms = alpha_quartz((2, 2, 2))
+    panel = distribution_panel(shown, atoms)
+    rdf = compute_rdf(atoms, RdfParams(r_max=4.0, n_bins=80, weighting="number"))
+    panel.show_distribution(GR, rdf)
+    panel.write_csv(tmp_path / "g.csv")
+    text = (tmp_path / "g.csv").read_text()
+    assert "# r from 0 to 4 Å in 80 bins of 0.05 Å; r is the bin centre\n" in text
+    assert "# model: Si24O48, 72 atoms, 0.079641 atoms/Å³\n" in text
+    header, *rows = [r for r in csv.reader(text.splitlines()) if not r[0].startswith("#")]
+    assert header[:5] == ["r (Å)", "total", "O–O", "Si–O", "Si–Si"]
+    assert "N O around Si" in header and "N Si around O" in header and "N total" in header
+    n_o = np.array([float(r[header.index("N O around Si")]) for r in rows])
+    assert n_o[np.searchsorted(rdf.r, 2.0)] == pytest.approx(4.0)  # 4 O within 2 Å of each Si
+    assert set(panel.curves[2]) == {"total", "O–O", "Si–O", "Si–Si"}  # N(r) is in the file only
+
+    sq = compute_structure_factor(atoms, StructureFactorParams(r_max=4.0, q_max=20.0, weighting="xray"))
+    panel.show_distribution(SQ, sq)
+    panel.write_csv(tmp_path / "s.csv")
+    comments = [line for line in (tmp_path / "s.csv").read_text().splitlines() if line.startswith("#")]
+    assert comments[1:] == [
+        "# weighting of the total: X-ray form factors of neutral atoms (fits: O Cromer–Mann, Si Cromer–Mann)",
+        "# from g(r) up to r_max 4 Å in bins of 0.01 Å, Lorch window",
+        "# q from 0.3 to 20 1/Å, 400 points",
+        "# model: Si24O48, 72 atoms, 0.079641 atoms/Å³"]
+
+
+@pytest.mark.skipif(not HAVE_DISTRIBUTIONS, reason="pairs/angles/structure_factor engine absent")
+def test_no_angles_is_said_and_offers_no_empty_export(shown):
+    from amorpha.engine.order.angles import AngleParams, compute_angles
+    from amorpha.gui.panels.order_panel import ANGLES
+
+    panel = distribution_panel(shown, alpha_quartz())
+    panel.show_distribution(ANGLES, compute_angles(alpha_quartz(), AngleParams(("O", "Si", "O"))))
+    assert panel.export_csv_button.isEnabled()
+    panel.show_distribution(ANGLES, compute_angles(alpha_quartz(), AngleParams(("O", "O", "O"))))
+    assert panel.dist_note.text() == ("No O–O–O angles (no such bonds): no O atom has two bonded O "
+                                      "neighbours at the Structure panel's cutoffs (O–O < 1.584 Å).")
+    assert "nan" not in panel.dist_note.text()
+    assert plot_notes(panel.dist_plot) == ["No O–O–O angles (no such bonds)."]
+    assert panel.curves is None and not panel.export_csv_button.isEnabled()
+    assert not panel.export_plot_button.isEnabled()
+
+
+@pytest.mark.skipif(not HAVE_DISTRIBUTIONS, reason="pairs/angles/structure_factor engine absent")
+def test_structure_factor_inputs_are_checked_in_the_panel(shown):
+    from ase.build import bulk
+
+    atoms = alpha_quartz((2, 2, 2))  # smallest cell height 8.5 Å
+    panel = distribution_panel(shown, atoms)
+    panel.kind.setCurrentIndex(1)
+    assert panel.sq_r_max.value() == 4.2 and panel.input_note.isHidden()
+    panel.sq_r_max.setValue(6.0)
+    assert panel.input_note.isVisible()
+    assert ("From g(r) up to 6.0 Å is more than half the cell's smallest height (4.26 Å): the "
+            "model's own periodic images give spurious peaks at low q.") == panel.input_note.text()
+    panel.sq_r_max.setValue(4.0)
+    assert panel.input_note.isHidden()
+    panel.q_max.setValue(40.0)
+    panel.weighting.setCurrentIndex(panel.weighting.findData("xray"))
+    assert panel.q_max.value() == panel.q_max.maximum() == 25.1  # the Cromer–Mann fits' range
+    assert "X-ray form factors hold up to q = 25.1 Å⁻¹" in panel.input_note.text()
+    panel.weighting.setCurrentIndex(panel.weighting.findData("neutron"))
+    assert panel.q_max.maximum() == 60.0 and panel.input_note.isHidden()
+
+    nickel = distribution_panel(shown, bulk("Ni", cubic=True))
+    nickel.kind.setCurrentIndex(1)
+    nickel.weighting.setCurrentIndex(nickel.weighting.findData("xray"))
+    assert nickel.q_max.maximum() == 60.0  # one element: the weights cancel, any q
+
+    einsteinium_oxide = bulk("NaCl", "rocksalt", a=5.0)
+    einsteinium_oxide.numbers = [99, 8]
+    unknown = distribution_panel(shown, einsteinium_oxide)
+    unknown.kind.setCurrentIndex(1)
+    unknown.weighting.setCurrentIndex(unknown.weighting.findData("xray"))
+    assert unknown.input_note.text() == ("No X-ray form factor for Es in the built-in tables: "
+                                         "choose another weighting.")
+
+
+@pytest.mark.skipif(not HAVE_DISTRIBUTIONS, reason="pairs/angles/structure_factor engine absent")
+def test_a_molecule_is_told_it_has_no_pair_distribution(shown, qtbot, window):
+    from ase import Atoms
+
+    water = Atoms("OH2", positions=[[0, 0, 0], [0.96, 0, 0], [-0.24, 0.93, 0]])
+    panel = distribution_panel(shown, water, height=None)
+    for kind in (0, 1):
+        panel.kind.setCurrentIndex(kind)
+        assert not panel.distribution_button.isEnabled() and panel.input_note.isVisible()
+        assert panel.input_note.text().startswith("This model has no periodic cell: g(r) and S(q) need one")
+    panel.kind.setCurrentIndex(2)
+    assert panel.distribution_button.isEnabled() and panel.input_note.isHidden()
+
+    boxed = water.copy()  # a cell but no periodic boundaries: the engine's sentence, shown as it is
+    boxed.center(vacuum=5.0)
+    show(qtbot, window, boxed)
+    order = window.order_panel
+    order.tabs.setCurrentIndex(1)
+    order.kind.setCurrentIndex(0)
+    order.distribution_button.click()
+    qtbot.waitUntil(lambda: window.last_error != "", timeout=30000)
+    assert "cell: g(r) and S(q) need a model periodic in x, y and z" in window.last_error
+    assert "ValueError" not in window.last_error and "pbc=True" not in window.last_error
+
+
+@pytest.mark.skipif(not HAVE_DISTRIBUTIONS, reason="pairs/angles/structure_factor engine absent")
+def test_xray_structure_factor_of_fcc_nickel(qtbot, window):
+    from ase.build import bulk
+
+    show(qtbot, window, bulk("Ni", "fcc", cubic=True).repeat(4))
+    order = window.order_panel
+    order.tabs.setCurrentIndex(1)
+    order.kind.setCurrentIndex(1)
+    order.weighting.setCurrentIndex(order.weighting.findData("xray"))
+    run(qtbot, window, order.distribution_button)
+    assert set(order.curves[2]) == {"total", "Ni–Ni"} and "X-ray weighting" in order.dist_note.text()
