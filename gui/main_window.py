@@ -813,6 +813,7 @@ class MainWindow(QMainWindow):
                 return
             nl, coordination, cutoffs, counts, half_bonds, overlapping = result
             self.bond_list, self.cutoff_overrides = nl, overrides
+            self.order_panel.set_bond_cutoffs(overrides)  # its tetrahedral cutoff: the bonds drawn
             atoms.arrays["coordination"] = coordination
             self.viewer.set_bonds(*half_bonds, symmetric=True)
             self.structure_panel.show_bonds(cutoffs, counts, overlapping)

@@ -204,6 +204,7 @@ class OrderPanel(QWidget):
         self._made: dict[str, str] = {}
         self._requested: dict[str, str] = {}
         self._numbers = np.zeros(0, np.int64)
+        self._bond_cutoffs = None  # the window's cutoff overrides (the Bonds table), None: defaults
         self._cell_height: Optional[float] = None
         self._busy = False
         self._busy_buttons: list[QPushButton] = []
@@ -443,6 +444,12 @@ class OrderPanel(QWidget):
         l = self.l_value.value()
         self.steinhardt_button.setText(f"Compute q{l}" + (f" and w{l}" if self.with_wl.isChecked() else ""))
 
+    def set_bond_cutoffs(self, overrides) -> None:
+        """The bond cutoffs in effect (the Structure panel's Bonds table): the tetrahedral cutoff
+        follows them, so "bonded neighbours" means the bonds drawn."""
+        self._bond_cutoffs = dict(overrides) if overrides else None
+        self._default_t_cutoff()
+
     def _default_t_cutoff(self, *_) -> None:
         """The centre–neighbour bond cutoff (none where they are never bonded): without a cutoff
         a Si among Si in a-SiO took O 3–4 Å away as its "4 nearest" (q down to −2.5)."""
@@ -450,7 +457,7 @@ class OrderPanel(QWidget):
         if not centre or not neighbor:  # the lists are being refilled
             return
         cutoff = bond_cutoff_between(self._numbers, None if centre == ALL else centre,
-                                     None if neighbor == ANY else neighbor)
+                                     None if neighbor == ANY else neighbor, self._bond_cutoffs)
         self.t_cutoff.setValue(cutoff or 0.0)
 
     def _kind(self) -> str:

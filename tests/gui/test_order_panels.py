@@ -182,17 +182,26 @@ def test_tetrahedral_and_steinhardt_columns(qtbot, window):
     show(qtbot, window, alpha_quartz((3, 3, 3)))
     order = window.order_panel
     assert order.centre.currentText() == "Si" and order.neighbor.currentText() == "O"
-    # bonded O only, by default: the Si–O bond cutoff, never "none" beside a result made with one
-    assert order.t_cutoff.value() == 2.124 and order.t_cutoff.text() == "2.124 Å"
+    # bonded O only, by default: the Si–O bond cutoff of the bonds drawn (show() sets 2.0 Å),
+    # never "none" beside a result made with one
+    assert order.t_cutoff.value() == 2.0 and order.t_cutoff.text() == "2.000 Å"
     assert ["Compute q" in n for n in plot_notes(order.value_plot)] == [True]  # not an empty frame
     run(qtbot, window, order.tetrahedral_button)
     assert not plot_notes(order.value_plot)
     assert "0.99965" in order.value_note.text()
-    assert "Si over its 4 nearest O neighbours within 2.124 Å" in order.value_note.text()
+    assert "Si over its 4 nearest O neighbours within 2.000 Å" in order.value_note.text()
     order.t_cutoff.setValue(0.0)  # changed after the run: the note still says what was used
-    assert order.t_cutoff.text() == "none" and "within 2.124 Å" in order.value_note.text()
+    assert order.t_cutoff.text() == "none" and "within 2.000 Å" in order.value_note.text()
+    window.set_cutoffs({})  # the covalent-radius defaults: Si–O 2.124 Å, Si–Si 2.664 Å
+    qtbot.waitUntil(lambda: window.cutoff_overrides == {}, timeout=30000)
+    assert order.t_cutoff.value() == 2.124
     order.neighbor.setCurrentText("any element")  # another pair: its bond cutoff (Si–Si the longest)
     assert order.t_cutoff.value() == 2.664
+    order.neighbor.setCurrentText("O")
+    # the Bonds table's cutoffs are the bonds meant: a Si–O cutoff set there is the default here
+    window.set_cutoffs({**window.cutoff_overrides, (8, 14): 1.9})
+    qtbot.waitUntil(lambda: window.cutoff_overrides.get((8, 14)) == 1.9, timeout=30000)
+    assert order.t_cutoff.value() == 1.9
     q = window.atoms.arrays["tetrahedral_q"]
     assert np.allclose(q[window.atoms.numbers == 14], 0.99965, atol=1e-5)
     assert np.isnan(q[window.atoms.numbers == 8]).all()
