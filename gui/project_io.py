@@ -17,6 +17,7 @@ import math
 import os
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
@@ -24,6 +25,7 @@ from amorpha.engine.order.rings import RingResult
 from amorpha.engine.project import PROJECT_EXTENSION, PROJECT_FILTER, AnalysisResult, Project, load_project, save_project
 from amorpha.engine.spectra.features import FEATURES
 from amorpha.engine.spectra.spectrum import SpectrumError, check_grid
+from amorpha.gui.panels.order_panel import ANGLES, GR, SQ
 from amorpha.gui.panels.view_panel import SLAB_NORMALS, SLAB_THICKNESS_RANGE
 
 #: seconds between autosaves; AMORPHA_AUTOSAVE_SECONDS overrides it (the crash test uses 1 s)
@@ -31,6 +33,7 @@ AUTOSAVE_INTERVAL_S = float(os.environ.get("AMORPHA_AUTOSAVE_SECONDS", 180))
 MODEL_KEY = "model"
 MEASURED_KEY = "measured spectrum"  # the Measured panel's file, steps and low loss (results)
 RINGS_KEY = "rings"
+ORDER_CURVE_KEY = "order curve"  # the Order panel's g(r), S(q) or bond-angle distribution
 RING_KIND = f"{RingResult.__module__}:{RingResult.__qualname__}"  # as AnalysisResult.from_dataclass names it
 
 
@@ -172,8 +175,8 @@ def _model_of(project: Project):
 
 def _read_project(path: str, progress=None, cancel=None) -> tuple[Project, list[str]]:
     """Read a project (in the background) and check what the window takes from it against its
-    model, before anything on screen changes: a damaged spectrum, ring search or view setting is
-    left out, with a note for the user (the model is fine, so the project still opens)."""
+    model, before anything on screen changes: a damaged spectrum, ring search, Order curve or view
+    setting is left out, with a note for the user (the model is fine, so the project still opens)."""
     project = load_project(path, progress, cancel)
     atoms = _model_of(project)
     if atoms is None:
@@ -186,7 +189,49 @@ def _read_project(path: str, progress=None, cancel=None) -> tuple[Project, list[
     if problem:
         del project.results[RINGS_KEY]
         notes.append(f"the ring search ({problem})")
+    curve = project.results.get(ORDER_CURVE_KEY)
+    problem = _order_curve_problem(curve) if curve is not None else None
+    if problem:
+        del project.results[ORDER_CURVE_KEY]
+        notes.append(f"the Order panel's curve ({problem})")
     return project, notes
+
+
+#: per Order curve kind, the axis and the arrays drawn along it (what a saved one must fit)
+_ORDER_CURVES = {GR: ("r", ("g", "partials", "coordination", "total_coordination")),
+                 SQ: ("q", ("S", "partials")),
+                 ANGLES: ("edges", ("density", "histogram"))}
+
+
+def _order_kinds() -> dict:
+    """The Order panel's curve kind of each result class it draws."""
+    from amorpha.engine.order.angles import AngleResult
+    from amorpha.engine.order.pairs import RdfResult
+    from amorpha.engine.order.structure_factor import StructureFactorResult
+
+    return {RdfResult: GR, StructureFactorResult: SQ, AngleResult: ANGLES}
+
+
+def _order_curve_problem(entry: AnalysisResult) -> str | None:
+    """Why a saved Order curve cannot be drawn (None when it can): it must rebuild as a g(r),
+    S(q) or angle result whose curves are finite and as long as their axis."""
+    try:
+        result = entry.to_dataclass()
+    except Exception as exc:  # noqa: BLE001 - any damage to a file's fields: named, left out
+        return f"it cannot be rebuilt ({exc})"
+    kind = _order_kinds().get(type(result))
+    if kind is None:
+        return f"it is a {type(result).__name__}, not a g(r), S(q) or bond-angle result"
+    axis, curves = _ORDER_CURVES[kind]
+    x = np.asarray(getattr(result, axis), dtype=float)
+    if kind == ANGLES:  # the bin centres are drawn: one fewer than the edges
+        x = 0.5 * (x[1:] + x[:-1])
+    for name in curves:
+        y = np.asarray(getattr(result, name), dtype=float)
+        if x.ndim != 1 or len(x) < 2 or y.shape[-1:] != x.shape or not (np.isfinite(x).all()
+                                                                     and np.isfinite(y).all()):
+            return f"its {name} does not fit its {axis} axis or is not finite"
+    return None
 
 
 def _saved_slab(settings, atoms) -> list | None:
@@ -242,6 +287,9 @@ class ProjectIO(QObject):
             project.models["surrogate"] = w.prediction.model
         if w.rings_panel.result is not None:
             project.results[RINGS_KEY] = AnalysisResult.from_dataclass(w.rings_panel.result, MODEL_KEY)
+        if w.order_panel.curve_result is not None:
+            project.results[ORDER_CURVE_KEY] = AnalysisResult.from_dataclass(w.order_panel.curve_result,
+                                                                             MODEL_KEY)
         measured = w.measured.state()
         if measured is not None:
             project.results[MEASURED_KEY] = measured
@@ -294,6 +342,9 @@ class ProjectIO(QObject):
             for name in view.get("order_values", []):
                 if name in w.atoms.arrays:
                     w.order_panel.show_values(name, w.atoms.arrays[name])
+            if ORDER_CURVE_KEY in project.results:  # checked by _read_project
+                result = project.results[ORDER_CURVE_KEY].to_dataclass()
+                w.order_panel.show_saved_curve(_order_kinds()[type(result)], result)
             if view.get("order_shown") in w.order_panel.values:
                 w.order_panel.show_value_key(view["order_shown"])
             if view.get("color_by") and view["color_by"] in w.atoms.arrays:
@@ -417,7 +468,7 @@ class ProjectIO(QObject):
         w = self.window
         arrays = tuple((k, id(v)) for k, v in w.atoms.arrays.items()) if w.atoms is not None else ()
         return (id(w.atoms), arrays, tuple(id(s) for s in w.spectrum_panel.spectra), id(w.measured.low_loss),
-                id(w.prediction.model), id(w.rings_panel.result),
+                id(w.prediction.model), id(w.rings_panel.result), id(w.order_panel.curve_result),
                 w.view_panel.color_key(), w.prediction._picked, w.view_panel.orthographic(),
                 w.view_panel.slab_settings(), w.viewer.camera_state())
 

@@ -197,6 +197,7 @@ class OrderPanel(QWidget):
         self.values: dict[str, np.ndarray] = {}
         self.curves: Optional[tuple[str, np.ndarray, dict]] = None  # x name, x, {name: y}
         self.curve_kind = ""
+        self.curve_result = None  # the g(r), S(q) or angle result drawn
         #: what an exported CSV says above the curves, and its columns not plotted (N(r))
         self.csv_comments: list[str] = []
         self.csv_extra: dict[str, np.ndarray] = {}
@@ -611,6 +612,7 @@ class OrderPanel(QWidget):
         empty_plot_note(self.dist_plot, html)
         self.curves = None
         self.curve_kind = ""
+        self.curve_result = None
         self.csv_comments, self.csv_extra = [], {}
         self.export_csv_button.setEnabled(False)
         self.export_plot_button.setEnabled(False)
@@ -619,6 +621,11 @@ class OrderPanel(QWidget):
         item = self.dist_plot.getPlotItem()
         for side, label in zip(("bottom", "left"), AXES[kind]):
             item.setLabel(side, label)
+
+    def show_saved_curve(self, kind: str, result) -> None:
+        """A curve read back from a project: its kind chosen in the list, then drawn."""
+        self.kind.setCurrentIndex([GR, SQ, ANGLES].index(kind))
+        self.show_distribution(kind, result)
 
     def show_distribution(self, kind: str, result) -> None:
         """Plot g(r) (total + partials), S(q) (total + partials) or an angle distribution."""
@@ -662,7 +669,7 @@ class OrderPanel(QWidget):
         item.enableAutoRange()
         self.curves = (x_name, np.asarray(x), {k: np.asarray(v) for k, v in curves.items()})
         self.csv_comments, self.csv_extra = comments, {k: np.asarray(v) for k, v in extra.items()}
-        self.curve_kind = kind
+        self.curve_kind, self.curve_result = kind, result  # the result: what a project keeps
         self.dist_note.setText(note)
         self.export_csv_button.setEnabled(True)
         self.export_plot_button.setEnabled(True)
