@@ -21,6 +21,7 @@ from amorpha.engine.spectra.spectral_regression import (REGRESSORS, BuiltinParam
                                                         builtin_dataset, check_table, compare_models, read_table,
                                                         varying_targets, write_table)
 from amorpha.engine.surrogate.model import ModelMismatchError
+from amorpha.engine.words import counted
 from amorpha.gui.panels.widgets import int_spin
 from amorpha.gui.saving import save_as
 
@@ -289,9 +290,10 @@ class SpectralRegressionDialog(QDialog):
                 self.target.setCurrentText(name)
                 break
         comp = ", ".join(table.composition_names) or "none (Model B needs composition: columns)"
-        self.data_label.setText(f"{source}: {len(table)} spectra, {len(table.energy)} energies "
-                                f"({table.energy[0]:g}–{table.energy[-1]:g} eV); {len(table.targets)} targets; "
-                                f"composition: {comp}.")
+        self.data_label.setText(f"{source}: {counted(len(table), 'spectrum', 'spectra')}, "
+                                f"{counted(len(table.energy), 'energy', 'energies')} "
+                                f"({table.energy[0]:g}–{table.energy[-1]:g} eV); "
+                                f"{counted(len(table.targets), 'target')}; composition: {comp}.")
         self.plot_a.reset()
         self.plot_b.reset("" if table.composition_names else "needs composition columns")
         self.show_caveat("")

@@ -62,7 +62,8 @@ def test_table_gives_parity_plots_with_r2_and_exports(qtbot, dialog, table_file,
     assert dialog.plot_b.legend.isVisible() and f"composition only: R² {base.r2:.3f}" in legend
     assert f"(the spectrum adds {b.r2 - base.r2:+.3f} to R²)" in dialog.status.text()
     assert not dialog.caveat.isVisible()  # 10 samples per fold
-    assert "40 spectra, 81 energies" in dialog.data_label.text()
+    assert "40 spectra, 81 energies" in dialog.data_label.text(), dialog.data_label.text()
+    assert "; 2 targets;" in dialog.data_label.text()
     dialog.comparison.write_csv(tmp_path / "parity.csv")
     dialog.write_png(tmp_path / "parity.png")
     assert (tmp_path / "parity.png").stat().st_size > 5000
