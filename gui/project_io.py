@@ -281,8 +281,8 @@ class ProjectIO(QObject):
         for group in ("measured", "reference"):  # predictions are made again from the model
             for k, spectrum in enumerate(w.spectrum_panel.group(group)):
                 project.spectra[f"{group} {k:03d}: {spectrum.label}"[:120]] = spectrum
-        if w.prediction.predicted is not None:
-            project.site_spectra["predicted"] = w.prediction.predicted
+        # the predicted site spectra are not kept: the surrogate in use predicts them again on
+        # opening (788 MB for a 10⁶-atom a-SiO2, rewritten by every autosave, never read back)
         if w.prediction.model is not None:
             project.models["surrogate"] = w.prediction.model
         if w.rings_panel.result is not None:

@@ -1,6 +1,6 @@
-"""A project keeps the Order panel's curve (g(r), S(q) or bond angles): reopened, the same
-numbers are drawn under the same kind, and the CSV export works again; a damaged one is left out
-and named, and the rest opens."""
+"""What a project keeps of the results: the Order panel's curve (g(r), S(q) or bond angles) comes
+back drawn under the same kind and exportable again, a damaged one is left out and named; the
+predicted site spectra are not kept (the saved surrogate predicts them again)."""
 import numpy as np
 import pytest
 
@@ -67,3 +67,19 @@ def test_a_damaged_curve_is_named(qtbot, empty_window):
     entry = AnalysisResult("amorpha.engine.order.rings:RingResult", {}, {}, "model")
     assert _order_curve_problem(entry)
     assert ORDER_CURVE_KEY == "order curve"
+
+
+def test_predicted_site_spectra_are_made_again_not_saved(qtbot, empty_window):
+    """A 10⁶-atom a-SiO2 project held 788 MB of predicted spectra that opening never read (it
+    predicts again with the saved model) and every autosave rewrote them."""
+    from amorpha.engine.surrogate.model import SpectrumModel
+    from amorpha.gui.prediction import default_model_path
+
+    window = empty_window
+    with qtbot.waitSignal(window.model_ready, timeout=60000):
+        window.set_model(beta_cristobalite((2, 2, 2)), "cristobalite")
+    with qtbot.waitSignal(window.prediction.prediction_settled, timeout=120000):
+        window.prediction.set_model(SpectrumModel.load(default_model_path()))
+    assert window.prediction.predicted is not None
+    project = window.project.snapshot()
+    assert not project.site_spectra and "surrogate" in project.models
