@@ -126,12 +126,15 @@ def _fit_height(table: QTableWidget, max_rows: int) -> None:
 
 
 class _FittedTable(QTableWidget):
-    """A table fitted to its rows (:func:`_fit_height`) again whenever its width changes: whether
-    the columns need a scroll bar is known only once the layout has placed it."""
+    """A table fitted to its rows (:func:`_fit_height`) again whenever its width or its scroll
+    bar's range changes: whether the columns need the bar is known only once the layout has placed
+    the table and sized its columns (a column of 1,000,188 Cu atoms widened after the fit, and the
+    bar then covered the only row)."""
 
     def __init__(self, rows: int, columns: int, max_rows: int):
         super().__init__(rows, columns)
         self.max_rows = max_rows
+        self.horizontalScrollBar().rangeChanged.connect(lambda *_: _fit_height(self, self.max_rows))
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt name)
         super().resizeEvent(event)

@@ -422,3 +422,15 @@ def test_the_coordination_table_makes_room_for_its_scroll_bar_only_when_it_has_o
     assert shown([14, 8, 8], [4, 2, 2]) == 0
     many = np.repeat(np.arange(14), 20_000)  # "20,000" in each of 14 columns, as a polycrystal's
     assert shown(np.full(len(many), 29), many) == table.horizontalScrollBar().sizeHint().height()
+
+
+def test_the_coordination_table_refits_when_its_columns_widen_after_the_fit(qtbot, empty_window):
+    """Cu with 1,000,188 twelve-fold atoms, the table's first content: the wide column was sized
+    after the fit, the bar then appeared and covered the only row (6 px of it showed)."""
+    empty_window.docks["Structure"].raise_()
+    table = empty_window.structure_panel.cn_table
+    n = 1_000_188
+    empty_window.structure_panel.show_coordination(np.full(n, 29), np.full(n, 12))
+    qtbot.waitUntil(lambda: table.horizontalScrollBar().maximum() > 0, timeout=5000)
+    qtbot.wait(50)
+    assert table.viewport().height() >= table.rowHeight(0)
