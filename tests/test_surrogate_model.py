@@ -594,3 +594,26 @@ def test_a_learner_fed_import_after_import_places_its_model_by_every_rows_onset(
     assert learner.model.onset_at == {"ev": pytest.approx((4.0 + 4.2 + 4.4 + 4.6 + 5.0) / 5),
                                       "from": "the Fermi level of query-0; mean of 5 of 6, 4.00 to 5.00 eV"}
     assert learner.model.axis == AXIS
+
+
+def test_a_structure_is_predicted_in_chunks_that_cancel_reaches(monkeypatch):
+    """343k Si sites ran 15 s in one predict call that Cancel could not reach: the sites go in
+    chunks, with Cancel and progress between, and the same spectra and distances come out."""
+    from amorpha.engine.examples import load_example
+    from amorpha.engine.surrogate import model as surrogate_model
+    from amorpha.engine.surrogate.model import SpectrumModel
+    from amorpha.resources import path
+
+    model = SpectrumModel.load(path("models") / "Si-K-xtb.amodel")
+    atoms = load_example("a-SiO2")
+    whole = model.predict_structure(atoms)
+    monkeypatch.setattr(surrogate_model, "PREDICT_CHUNK", 300)
+    messages = []
+    chunked = model.predict_structure(atoms, progress=lambda f, m: messages.append((f, m)))
+    assert np.allclose(chunked.intensity, whole.intensity, rtol=0, atol=1e-14)
+    assert np.allclose(chunked.distance, whole.distance, rtol=0, atol=1e-12, equal_nan=True)
+    predicting = [f for f, m in messages if m == "predicting the sites"]
+    assert len(predicting) == 4 and predicting == sorted(predicting) and predicting[-1] == 1.0
+    with pytest.raises(Cancelled):  # asked during the prediction: the next chunk does not run
+        model.predict_structure(atoms, progress=lambda f, m: messages.append((f, m)),
+                                cancel=lambda: messages[-1][1] == "predicting the sites")

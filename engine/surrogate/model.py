@@ -238,6 +238,11 @@ def _check_names(meta: dict) -> None:
         require(isinstance(value, str), key, f"{what}, got {reprlib.repr(value)}")
 
 
+
+#: Sites predicted per call of :meth:`SpectrumModel.predict_structure` (0.35-0.5 s with the
+#: distances for the built-in Si K model of 450 training sites here): Cancel is answered between.
+PREDICT_CHUNK = 10_000
+
 @dataclass
 class SpectrumModel:
     """A fitted surrogate with everything needed to check and describe its predictions."""
@@ -471,9 +476,17 @@ class SpectrumModel:
             raise ModelMismatchError(unknown)
         descriptor = params_from_dict(self.descriptor)
         features = compute(atoms, descriptor, sites, progress=sub_progress(progress, 0, 0.9), cancel=cancel)
-        check_cancel(cancel)
-        spectra = self.predict(features)
-        distance = self.distance_from_training(features, cancel)
+        spectra = np.empty((len(features), len(self.energy)))
+        distance = np.empty(len(features))
+        # in chunks of sites (each row's prediction is its own): Cancel and progress between them,
+        # and the regressor's intermediates (sites × training sites) stay small; 343k Si sites
+        # ran 15 s in one call that Cancel could not reach, 1.4 GB above the features
+        for lo in range(0, len(features), PREDICT_CHUNK):
+            check_cancel(cancel)
+            chunk = features[lo:lo + PREDICT_CHUNK]
+            spectra[lo:lo + len(chunk)] = self.predict(chunk)
+            distance[lo:lo + len(chunk)] = self.distance_from_training(chunk, cancel)
+            report(progress, 0.9 + 0.1 * (lo + len(chunk)) / len(features), "predicting the sites")
         report(progress, 1.0, "predicted")
         return SiteSpectra(self.energy, spectra, sites, self.element, self.edge, source="surrogate",
                            meta=self.placement(), distance=distance)
