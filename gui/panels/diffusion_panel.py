@@ -10,8 +10,7 @@ from typing import Optional
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import (QAbstractTableModel, QEvent, QModelIndex, QSize,
-                            QSortFilterProxyModel, Qt, QTimer, Signal)
+from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QGridLayout, QGroupBox,
                                QHBoxLayout, QHeaderView, QLabel, QPushButton, QScrollArea,
                                QTabWidget, QVBoxLayout, QWidget)
@@ -20,7 +19,8 @@ from amorpha.engine.diffusion import KB_EV, UFF_PARAMETERS, KmcParams, Landscape
 from amorpha.engine.diffusion import SiteSearchParams
 from amorpha.engine.diffusion.analysis import CM2_PER_ANGSTROM2
 from amorpha.engine.batch import SCAN_HOPS, SCAN_TEMPERATURES, SCAN_WALKERS
-from amorpha.gui.panels.widgets import double_spin, empty_plot_note, int_spin, sorted_row_table
+from amorpha.gui.panels.widgets import (ALIGN_RIGHT, ALIGNMENT_ROLE, DISPLAY_ROLE, SortedRows, double_spin,
+                                        empty_plot_note, int_spin, sorted_row_table)
 
 #: How the host is drawn while the network is shown: (label, atom radius scale; None hides it).
 #: Below 1 the bonds are hidden too (they would hide the paths).
@@ -96,7 +96,7 @@ def format_d(d_a2: float, err_a2: float) -> str:
 
 
 class PathTableModel(QAbstractTableModel):
-    """One row per hop path; numbers sort as numbers (``Qt.UserRole``)."""
+    """One row per hop path; numbers sort as numbers (:meth:`sort_key`)."""
 
     HEADERS = ["Path", "From", "To", "Length (Å)", "Barrier → (eV)", "Barrier ← (eV)", "NEB"]
     TIPS = ["Path index", "First site", "Second site (an image of it when the path crosses the cell)",
@@ -135,21 +135,21 @@ class PathTableModel(QAbstractTableModel):
         return None
 
     def data(self, index, role=Qt.DisplayRole):
-        if self._columns is None or not index.isValid():
-            return None
-        value = self._columns[index.column()][index.row()]
-        if role == Qt.UserRole:
-            return float(value)
-        if role == Qt.DisplayRole:
+        if role == DISPLAY_ROLE and self._columns is not None and index.isValid():
             c = index.column()
+            value = self._columns[c][index.row()]
             if c < 3:
                 return str(int(value))
             if c == 6:
                 return "converged" if value else "not converged"
             return f"{value:.3f}"
-        if role == Qt.TextAlignmentRole and index.column() < 6:
-            return int(Qt.AlignRight | Qt.AlignVCenter)
+        if role == ALIGNMENT_ROLE and index.column() < 6:
+            return ALIGN_RIGHT
         return None
+
+    def sort_key(self, column: int) -> np.ndarray:
+        """What ``column`` sorts by: its numbers, one per path."""
+        return np.zeros(0) if self._columns is None else self._columns[column]
 
 
 class DiffusionPanel(QWidget):
@@ -218,7 +218,7 @@ class DiffusionPanel(QWidget):
         self.host_style.currentIndexChanged.connect(
             lambda _: self.host_style_changed.emit(self.host_style.currentData()))
         self.model = PathTableModel(self)
-        self.proxy = QSortFilterProxyModel(self)
+        self.proxy = SortedRows(self)
         self.proxy.setSourceModel(self.model)
         self.table = sorted_row_table(self.proxy, QAbstractItemView.SingleSelection)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)

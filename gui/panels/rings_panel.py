@@ -11,15 +11,7 @@ from typing import Optional
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QItemSelection,
-    QItemSelectionModel,
-    QModelIndex,
-    QSortFilterProxyModel,
-    Qt,
-    Signal,
-)
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -37,7 +29,9 @@ from PySide6.QtWidgets import (
 from amorpha.engine.elements import elements_present, symbol
 from amorpha.engine.order.rings import RingParams, RingResult, write_ring_statistics, write_ring_table
 from amorpha.gui.panels.ring_views import HomologyView, RingDensityView
-from amorpha.gui.panels.widgets import empty_plot_note, form_box, int_spin, sorted_row_table
+from amorpha.gui.panels.widgets import (ALIGN_RIGHT, ALIGNMENT_ROLE, DISPLAY_ROLE, SortedRows, distinct,
+                                        drop_selection, empty_plot_note, form_box, int_spin, select_rows,
+                                        selected_rows, sorted_row_table, spans)
 from amorpha.gui.saving import save_as
 
 #: Definitions offered, as (label, RingParams.definition).
@@ -63,7 +57,7 @@ def bar_extent(counts, log: bool) -> tuple[float, np.ndarray]:
 
 
 class RingTableModel(QAbstractTableModel):
-    """One row per ring; numbers sort as numbers (``Qt.UserRole``)."""
+    """One row per ring; numbers sort as numbers (:meth:`sort_key`)."""
 
     HEADERS = ["Ring", "Size", "Atoms", "Roundness", "Roughness", "Wraps", "First atoms"]
     TIPS = [
@@ -101,33 +95,39 @@ class RingTableModel(QAbstractTableModel):
         return None
 
     def data(self, index, role=Qt.DisplayRole):
-        res, r, c = self.result, index.row(), index.column()
-        if res is None or not index.isValid():
-            return None
-        if role == Qt.UserRole:
-            return [r, int(res.sizes_counted[r]), int(res.sizes[r]), float(res.roundness[r]),
-                    float(res.roughness[r]), int(res.wraps[r]), r][c]
-        if role == Qt.DisplayRole:
-            if c == 0:
-                return str(r)
-            if c == 1:
-                return str(int(res.sizes_counted[r]))
-            if c == 2:
-                return str(int(res.sizes[r]))
-            if c in (3, 4):
-                value = (res.roundness if c == 3 else res.roughness)[r]
-                return f"{value:.3f}" if np.isfinite(value) else "–"
-            if c == 5:
-                return "yes" if res.wraps[r] else ""
-            ring = res.ring(r)
-            text = " ".join(str(int(a)) for a in ring[:FIRST_ATOMS])
-            return text + (" …" if len(ring) > FIRST_ATOMS else "")
-        if role == Qt.TextAlignmentRole and c < 5:
-            return int(Qt.AlignRight | Qt.AlignVCenter)
+        if role == DISPLAY_ROLE and self.result is not None and index.isValid():
+            return self._text(index.row(), index.column())
+        if role == ALIGNMENT_ROLE and index.column() < 5:
+            return ALIGN_RIGHT
         return None
 
+    def _text(self, r: int, c: int) -> str:
+        res = self.result
+        if c == 0:
+            return str(r)
+        if c == 1:
+            return str(int(res.sizes_counted[r]))
+        if c == 2:
+            return str(int(res.sizes[r]))
+        if c in (3, 4):
+            value = (res.roundness if c == 3 else res.roughness)[r]
+            return f"{value:.3f}" if np.isfinite(value) else "–"
+        if c == 5:
+            return "yes" if res.wraps[r] else ""
+        ring = res.ring(r)
+        text = " ".join(str(int(a)) for a in ring[:FIRST_ATOMS])
+        return text + (" …" if len(ring) > FIRST_ATOMS else "")
 
-class RingFilter(QSortFilterProxyModel):
+    def sort_key(self, column: int) -> np.ndarray:
+        """What ``column`` sorts by, one number per ring (Ring and First atoms: the ring index)."""
+        res = self.result
+        if res is None:
+            return np.zeros(0)
+        keys = {1: res.sizes_counted, 2: res.sizes, 3: res.roundness, 4: res.roughness, 5: res.wraps}
+        return keys.get(column, np.arange(res.n_rings))
+
+
+class RingFilter(SortedRows):
     """Hides the cycles that run through the periodic boundary unless asked to show them."""
 
     def __init__(self, parent=None):
@@ -135,13 +135,12 @@ class RingFilter(QSortFilterProxyModel):
         self.show_wrapping = False
 
     def set_show_wrapping(self, show: bool) -> None:
-        self.beginFilterChange()
         self.show_wrapping = bool(show)
-        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        self.refilter()
 
-    def filterAcceptsRow(self, row, parent) -> bool:  # noqa: N802 (Qt name)
+    def row_mask(self) -> Optional[np.ndarray]:
         result = self.sourceModel().result
-        return result is None or self.show_wrapping or not result.wraps[row]
+        return None if result is None or self.show_wrapping else ~result.wraps
 
 
 class RingsPanel(QWidget):
@@ -393,10 +392,7 @@ class RingsPanel(QWidget):
             return
         res = self.result
         rings = np.flatnonzero((res.sizes_counted == size) & res.counted)
-        self.table.selectionModel().blockSignals(True)
-        self.table.clearSelection()
-        self.table.selectionModel().blockSignals(False)
-        self.table.viewport().update()
+        drop_selection(self.table)
         self._selected_size = int(size)
         self._set_rings(rings, f"{size}-rings")
         if not len(rings):  # asked for by number (--ring-size) rather than by a bar
@@ -405,30 +401,26 @@ class RingsPanel(QWidget):
         self._draw_bars()
 
     def select_rings(self, rings) -> None:
-        """Select these rings (indices into the result) in the table, which highlights them."""
-        selection = QItemSelection()
-        for r in np.asarray(rings, dtype=np.int64).tolist():
-            index = self.proxy.mapFromSource(self.model.index(r, 0))
-            selection.select(index, index)
-        self.table.selectionModel().select(
-            selection, QItemSelectionModel.ClearAndSelect | QItemSelectionModel.Rows
-        )
+        """Select these rings (indices into the result) in the table, which highlights them;
+        hidden or unknown rings are left out."""
+        rows = self.proxy.view_rows(np.asarray(rings, dtype=np.int64))
+        select_rows(self.table, rows[rows >= 0])
 
     def _rows_selected(self, *_) -> None:
         if self.result is None:
             return
-        rows = {self.proxy.mapToSource(i).row() for i in self.table.selectionModel().selectedRows()}
+        rings = distinct(self.proxy.source_rows(selected_rows(self.table.selectionModel())))
         if self._selected_size is not None:
             self._selected_size = None
             self._draw_bars()
-        self._set_rings(np.array(sorted(rows), dtype=np.int64), "selected rings")
+        self._set_rings(rings, "selected rings")
 
     def _set_rings(self, rings: np.ndarray, what: str) -> None:
         res = self.result
         if res is None or len(rings) == 0:
             atoms = np.zeros(0, np.int64)
         else:
-            atoms = np.unique(np.concatenate([res.ring(r) for r in rings]))
+            atoms = distinct(res.atoms[spans(res.indptr[rings], res.indptr[rings + 1])])
         self.selected_rings = np.asarray(rings, dtype=np.int64)
         self.selected_atoms = atoms
         if len(rings):
@@ -445,10 +437,7 @@ class RingsPanel(QWidget):
         self.proxy.set_show_wrapping(show)
 
     def clear_selection(self) -> None:
-        self.table.selectionModel().blockSignals(True)
-        self.table.clearSelection()
-        self.table.selectionModel().blockSignals(False)
-        self.table.viewport().update()
+        drop_selection(self.table)
         had = len(self.selected_atoms) > 0
         self._selected_size = None
         self.selected_rings = np.zeros(0, np.int64)
