@@ -448,7 +448,10 @@ class OrderPanel(QWidget):
     def set_bond_cutoffs(self, overrides) -> None:
         """The bond cutoffs in effect (the Structure panel's Bonds table): the tetrahedral cutoff
         follows them, so "bonded neighbours" means the bonds drawn."""
-        self._bond_cutoffs = dict(overrides) if overrides else None
+        overrides = dict(overrides) if overrides else None
+        if overrides == self._bond_cutoffs:  # the same bonds again (a new frame): a cutoff typed stays
+            return
+        self._bond_cutoffs = overrides
         self._default_t_cutoff()
 
     def _default_t_cutoff(self, *_) -> None:

@@ -202,6 +202,9 @@ def test_tetrahedral_and_steinhardt_columns(qtbot, window):
     window.set_cutoffs({**window.cutoff_overrides, (8, 14): 1.9})
     qtbot.waitUntil(lambda: window.cutoff_overrides.get((8, 14)) == 1.9, timeout=30000)
     assert order.t_cutoff.value() == 1.9
+    order.t_cutoff.setValue(2.2)  # typed: the same bonds found again (a new frame) keep it
+    order.set_bond_cutoffs(dict(window.cutoff_overrides))
+    assert order.t_cutoff.value() == 2.2
     q = window.atoms.arrays["tetrahedral_q"]
     assert np.allclose(q[window.atoms.numbers == 14], 0.99965, atol=1e-5)
     assert np.isnan(q[window.atoms.numbers == 8]).all()
