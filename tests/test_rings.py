@@ -407,3 +407,31 @@ def test_strong_rings_refuse_a_cycle_space_too_large(monkeypatch):
     monkeypatch.setattr(rings, "STRONG_BASIS_LIMIT", 100)
     with pytest.raises(ParameterError, match="strong rings"):
         si_rings(alpha_quartz((3, 3, 3)), "strong")
+
+
+def test_the_simple_graph_keeps_each_neighbour_once_with_its_first_image():
+    """ring_kernels.simple_rows against the np.unique construction it replaced (2 s for 10⁶ fcc
+    atoms, no Cancel): a bcc cell of 2 atoms bonds each to the other through 8 images, and a
+    glass's rows come out sorted and equal."""
+    from ase.build import bulk
+
+    from amorpha.engine.bonds import bonds
+    from amorpha.engine.examples import load_example
+
+    def by_unique(nl):
+        i, j = nl.pairs()
+        keep = i != j
+        _, first = np.unique(i[keep] * nl.n_atoms + j[keep], return_index=True)
+        idx = np.flatnonzero(keep)[first]
+        indptr = np.zeros(nl.n_atoms + 1, np.int64)
+        np.cumsum(np.bincount(i[idx], minlength=nl.n_atoms), out=indptr[1:])
+        return indptr, j[idx], nl.shifts[idx]
+
+    bcc = bonds(bulk("Fe", "bcc", 2.87, cubic=True), {("Fe", "Fe"): 2.6})
+    assert len(bcc.indices) == 16
+    indptr, indices, shifts = _quotient_graph(bcc)
+    assert indptr.tolist() == [0, 1, 2] and indices.tolist() == [1, 0]
+    assert np.array_equal(shifts, bcc.shifts[[0, 8]])  # the first image listed
+    for nl in (bcc, bonds(load_example("a-SiO2"))):
+        for ours, theirs in zip(_quotient_graph(nl), by_unique(nl)):
+            assert np.array_equal(ours, theirs)

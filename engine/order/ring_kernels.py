@@ -616,3 +616,39 @@ def shortest_wrap(indptr, indices, shifts, limit):
         for q in range(tail):
             dist[queue[q]] = -1
     return best, best_shift
+
+
+@njit(nogil=True, cache=True)
+def simple_rows(indptr, indices):
+    """The simple graph of a bond list in CSR: per atom, each bonded atom once (the first image
+    listed when a pair is bonded through several) and no bond to its own image, rows sorted.
+    Returns (positions kept into ``indices``, row lengths). A row of ~12 entries is sorted by
+    insertion: 10⁶ fcc atoms in ~0.1 s, where np.unique of the 1.2·10⁷ pair keys took 2 s."""
+    n = indptr.shape[0] - 1
+    pick = np.empty(indices.shape[0], np.int64)
+    counts = np.zeros(n, np.int64)
+    m = 0
+    for a in range(n):
+        start = m
+        for p in range(indptr[a], indptr[a + 1]):
+            b = indices[p]
+            if b == a:
+                continue
+            q = m
+            duplicate = False
+            while q > start:
+                c = indices[pick[q - 1]]
+                if c == b:
+                    duplicate = True
+                    break
+                if c < b:
+                    break
+                q -= 1
+            if duplicate:
+                continue
+            for r in range(m, q, -1):
+                pick[r] = pick[r - 1]
+            pick[q] = p
+            m += 1
+        counts[a] = m - start
+    return pick[:m], counts

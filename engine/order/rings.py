@@ -222,16 +222,11 @@ _PARAM_TYPES = {"definition": str, "max_size": (int, type(None)), "count_element
 def _quotient_graph(nl: NeighborList):
     """Simple undirected graph of the bond list: one edge per bonded pair (the first image if a
     pair is bonded through several), no bonds of an atom to its own image. Rows sorted."""
-    n = nl.n_atoms
-    i, j = nl.pairs()
-    keep = i != j
-    key = i[keep] * n + j[keep]
-    _, first = np.unique(key, return_index=True)  # sorted by (i, j)
-    idx = np.flatnonzero(keep)[first]
-    ii, jj = i[idx], j[idx]
-    indptr = np.zeros(n + 1, np.int64)
-    np.cumsum(np.bincount(ii, minlength=n), out=indptr[1:])
-    return indptr, np.ascontiguousarray(jj, np.int64), np.ascontiguousarray(nl.shifts[idx], np.int64)
+    pick, counts = K.simple_rows(np.ascontiguousarray(nl.indptr, np.int64),
+                                 np.ascontiguousarray(nl.indices, np.int64))
+    indptr = np.zeros(nl.n_atoms + 1, np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    return indptr, np.ascontiguousarray(nl.indices[pick], np.int64), np.ascontiguousarray(nl.shifts[pick], np.int64)
 
 
 def _chunk(n_items: int) -> int:
