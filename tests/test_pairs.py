@@ -163,10 +163,13 @@ def test_rdf_reuses_neighbours_and_checks_inputs():
         compute_rdf(atoms, RdfParams(r_max=-1.0))
     with pytest.raises(Cancelled):
         compute_rdf(atoms, RdfParams(r_max=4.0), cancel=lambda: True)
-    xenon = random_box(20, np.eye(3) * 8.0, symbols=("Xe",))
+    xenon = random_box(20, np.eye(3) * 8.0, symbols=("Xe",))  # no neutron length tabulated
+    alone = compute_rdf(xenon, RdfParams(r_max=3.0))  # one element: the length cancels
+    assert np.array_equal(alone.G, compute_rdf(xenon, RdfParams(r_max=3.0, weighting="number")).G)
+    xenon_oxide = random_box(20, np.eye(3) * 8.0, symbols=("Xe", "O"))
     with pytest.raises(ValueError, match="weighting='number'"):
-        compute_rdf(xenon, RdfParams(r_max=3.0))
-    assert compute_rdf(xenon, RdfParams(r_max=3.0, weighting="number")).G.shape == (200,)
+        compute_rdf(xenon_oxide, RdfParams(r_max=3.0))
+    assert compute_rdf(xenon_oxide, RdfParams(r_max=3.0, weighting="number")).G.shape == (200,)
     seen = []
     compute_rdf(atoms, RdfParams(r_max=4.0), progress=lambda f, m: seen.append(f))
     assert seen and seen[-1] == 1.0

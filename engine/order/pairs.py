@@ -427,7 +427,7 @@ def rdf_from_counts(counts, present, numbers, volume, r_max, weighting="neutron"
     g = counts.sum(axis=(0, 1)) / (n * rho * shell)
     coordination = np.cumsum(counts, axis=2) / n_per[:, None, None]
     total_coordination = np.cumsum(counts.sum(axis=(0, 1))) / n
-    if weighting == "neutron":
+    if weighting == "neutron" and m > 1:  # one element: its length cancels, tabulated or not
         from .structure_factor import neutron_lengths
 
         try:
