@@ -527,9 +527,12 @@ class MainWindow(QMainWindow):
                                                "numbered atom types (RMC++ cfg or LAMMPS).")
             return None
         shown = os.path.basename(self.trajectory.path) if self.trajectory is not None else self.source
-        dialog = TypeNamesDialog(types, shown, self)
+        return self._names_dialog(TypeNamesDialog(types, shown, self), self.name_types)
+
+    def _names_dialog(self, dialog: TypeNamesDialog, accepted: Callable) -> TypeNamesDialog:
+        """Open a names dialog (types or elements) whose accepted symbols go to ``accepted``."""
         dialog.setAttribute(Qt.WA_DeleteOnClose)
-        dialog.symbols_accepted.connect(self.name_types)
+        dialog.symbols_accepted.connect(accepted)
         dialog.open()
         return dialog
 
@@ -540,9 +543,7 @@ class MainWindow(QMainWindow):
         if traj is not None and traj.takes_symbols:
             self.open_path(str(traj.path), symbols=list(symbols))
             return
-        atoms, source = self.atoms, self.source
-        self._load_model("Naming atom types", lambda progress, cancel: (with_type_names(atoms, symbols), None),
-                         lambda named, _: source)
+        self._replace_model("Naming atom types", lambda atoms: with_type_names(atoms, symbols))
 
     def rename_elements_dialog(self) -> Optional[TypeNamesDialog]:
         """File › Rename Elements: the shown model's elements under other names (a file that
@@ -552,18 +553,19 @@ class MainWindow(QMainWindow):
                                                "copy replaces the model, and a trajectory's other frames "
                                                "would keep their old names.")
             return None
-        dialog = TypeNamesDialog(element_types(self.atoms), self.source, self, elements=True)
-        dialog.setAttribute(Qt.WA_DeleteOnClose)
-        dialog.symbols_accepted.connect(self.rename_elements)
-        dialog.open()
-        return dialog
+        return self._names_dialog(TypeNamesDialog(element_types(self.atoms), self.source, self, elements=True),
+                                  self.rename_elements)
 
     def rename_elements(self, symbols) -> None:
         """The shown model with its elements renamed (:func:`with_elements_renamed`) replaces it."""
-        atoms, source, computed = self.atoms, self.source, set(self._computed_columns)
-        self._load_model("Renaming elements",
-                         lambda progress, cancel: (with_elements_renamed(atoms, symbols, computed), None),
-                         lambda renamed, _: source)
+        computed = set(self._computed_columns)
+        self._replace_model("Renaming elements", lambda atoms: with_elements_renamed(atoms, symbols, computed))
+
+    def _replace_model(self, label: str, make: Callable) -> TaskHandle:
+        """``make(atoms)``, a changed copy of the shown model made in the background, replaces it
+        under the same name (no file behind it any more)."""
+        atoms, source = self.atoms, self.source
+        return self._load_model(label, lambda progress, cancel: (make(atoms), None), lambda new, _: source)
 
     def _open_model(self, label: str, load: Callable, source: Callable) -> TaskHandle:
         """:meth:`_load_model` for opening a file or an example: one still being read is given up,
