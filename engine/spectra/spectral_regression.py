@@ -39,6 +39,7 @@ from amorpha.engine.atomic import atomic_write
 from amorpha.engine.errors import ParameterError, ReadError, is_number, require
 from amorpha.engine.spectra.spectrum import SpectrumError, check_grid
 from amorpha.engine.tasks import check_cancel, report, sub_progress
+from amorpha.engine.words import counted
 
 REGRESSORS = {"ridge": "ridge (linear)", "kernel_ridge": "kernel ridge (RBF)",
               "gp": "Gaussian process", "random_forest": "random forest"}
@@ -172,15 +173,10 @@ class RegressionParams:
                 f"at least 2 folds, got {self.folds!r}")
         if n_samples is not None:
             need = min_samples(self.folds)
-            require(n_samples >= need, "samples", f"{_count(n_samples, 'sample')} "
+            require(n_samples >= need, "samples", f"{counted(n_samples, 'sample')} "
                     f"{'is' if n_samples == 1 else 'are'} too few for {self.folds}-fold cross-validation "
                     f"(at least {need} needed)")
         return self
-
-
-def _count(n: int, noun: str) -> str:
-    """``1 sample``, ``5 samples``: messages quote counts the user typed."""
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def min_samples(folds: int) -> int:
@@ -195,7 +191,7 @@ def fold_caveat(n_samples: int, folds: int) -> str:
     if per_fold >= MIN_PER_FOLD:
         return ""
     fewer = n_samples // MIN_PER_FOLD
-    return (f"only {_count(per_fold, 'sample')} per fold ({n_samples} samples in {folds} folds): R² then "
+    return (f"only {counted(per_fold, 'sample')} per fold ({n_samples} samples in {folds} folds): R² then "
             f"depends mostly on which samples fall in which fold; use at least {MIN_PER_FOLD} per fold "
             f"({MIN_PER_FOLD * folds} samples for {folds} folds"
             + (f", or at most {fewer} folds for these {n_samples})" if fewer >= 2 else ")"))
