@@ -28,6 +28,7 @@ import numpy as np
 
 from ..elements import number, symbol
 from ..errors import require
+from ..child_process import run_in_child
 from ..tasks import CancelFn, ProgressFn, check_cancel, report
 
 INSTALL_HINT = "pip install 'amorpha[homology]' (or: pip install gudhi)"
@@ -125,17 +126,62 @@ def _padded(positions, cell, pbc, margin):
 _OWN_OFFSET = 0.0123456789
 
 
+#: Points past which ``in_child`` moves gudhi into a child process (below, its ~0.1 s is less
+#: than starting one).
+CHILD_MIN_POINTS = 2000
+
+
+def _persistence_rows(points: np.ndarray, min_persistence: float, progress=None):
+    """gudhi's part: dimension, birth, death and the creating and killing simplices (point
+    indices padded with -1) of every pair of dimension 1 or 2 longer than ``min_persistence``."""
+    import gudhi
+
+    report(progress, 0.05, f"alpha complex of {len(points):,} points")
+    tree = gudhi.AlphaComplex(points=points, precision="safe").create_simplex_tree()
+    report(progress, 0.5, "persistence")
+    tree.compute_persistence(min_persistence=-1.0)
+    rows = []
+    for b_simplex, d_simplex in tree.persistence_pairs():
+        dim = len(b_simplex) - 1
+        if dim not in (1, 2):
+            continue
+        birth = tree.filtration(b_simplex)
+        death = tree.filtration(d_simplex) if d_simplex else np.inf
+        if death - birth > min_persistence:
+            rows.append((dim, birth, death, b_simplex, d_simplex))
+    n = len(rows)
+    simplices = np.full((2, n, 4), -1, np.int64)
+    for k, (_, _, _, b_simplex, d_simplex) in enumerate(rows):
+        simplices[0, k, : len(b_simplex)] = b_simplex
+        simplices[1, k, : len(d_simplex)] = d_simplex
+    report(progress, 0.9, "persistence pairs")
+    return (np.array([r[0] for r in rows], np.int64), np.array([r[1] for r in rows], np.float64),
+            np.array([r[2] for r in rows], np.float64), simplices[0], simplices[1])
+
+
+def _owned(points, simplices, cell, pbc) -> np.ndarray:
+    """Rows whose simplex's centroid lies in the cell's owning window (periodic directions)."""
+    valid = simplices >= 0
+    centroid = (points[np.where(valid, simplices, 0)] * valid[..., None]).sum(1)
+    frac = (centroid / valid.sum(1, keepdims=True)) @ np.linalg.inv(cell)
+    inside = (frac >= _OWN_OFFSET) & (frac < 1 + _OWN_OFFSET)
+    return np.all(~pbc | inside, axis=1)
+
+
 def compute_homology(
     atoms,
     params: HomologyParams = HomologyParams(),
     progress: Optional[ProgressFn] = None,
     cancel: Optional[CancelFn] = None,
+    in_child: bool = False,
 ) -> HomologyResult:
-    """Persistence pairs of dimensions 1 and 2 of the alpha filtration of ``atoms``' positions."""
-    try:
-        import gudhi
-    except ImportError:
-        raise ImportError(f"persistent homology needs gudhi: {INSTALL_HINT}") from None
+    """Persistence pairs of dimensions 1 and 2 of the alpha filtration of ``atoms``' positions.
+
+    ``in_child``: compute the diagram in a child process when it has more than
+    ``CHILD_MIN_POINTS`` points (gudhi holds the GIL and has no cancel; the window passes True so
+    it stays live and Cancel works; a script doing so must be guarded by ``__main__``)."""
+    if not available():
+        raise ImportError(f"persistent homology needs gudhi: {INSTALL_HINT}")
     if params.element is None:
         chosen = np.arange(len(atoms))
     else:
@@ -145,48 +191,30 @@ def compute_homology(
     pbc = np.asarray(atoms.pbc, bool) & (atoms.cell.rank == 3)
     cell = np.asarray(atoms.cell.array, np.float64)
     points, origin = _padded(positions, cell, pbc, float(params.margin))
-    report(progress, 0.05, f"alpha complex of {len(points):,} points")
     check_cancel(cancel)
-    tree = gudhi.AlphaComplex(points=points, precision="safe").create_simplex_tree()
-    report(progress, 0.5, "persistence")
+    args = (points, float(params.min_persistence))
+    if in_child and len(points) > CHILD_MIN_POINTS:
+        dimension, birth, death, b_simplex, d_simplex = run_in_child(
+            _persistence_rows, args, progress, cancel)
+    else:
+        dimension, birth, death, b_simplex, d_simplex = _persistence_rows(*args, progress)
     check_cancel(cancel)
-    tree.compute_persistence(min_persistence=-1.0)
-    check_cancel(cancel)
-    rows = []
-    for b_simplex, d_simplex in tree.persistence_pairs():
-        dim = len(b_simplex) - 1
-        if dim not in (1, 2):
-            continue
-        birth = tree.filtration(b_simplex)
-        death = tree.filtration(d_simplex) if d_simplex else np.inf
-        if death - birth <= params.min_persistence:
-            continue
-        rows.append((dim, birth, death, b_simplex, d_simplex))
-    report(progress, 0.9, "persistence pairs")
     if pbc.any() and params.margin > 0:
-        inv = np.linalg.inv(cell)
+        keep = _owned(points, np.where(d_simplex[:, :1] >= 0, d_simplex, b_simplex), cell, pbc)
+        dimension, birth, death = dimension[keep], birth[keep], death[keep]
+        b_simplex, d_simplex = b_simplex[keep], d_simplex[keep]
 
-        def owned(simplex):
-            frac = points[list(simplex)].mean(axis=0) @ inv
-            return bool(np.all(~pbc | ((frac >= _OWN_OFFSET) & (frac < 1 + _OWN_OFFSET))))
+    def atoms_of(simplices):
+        return np.where(simplices >= 0, chosen[origin[np.maximum(simplices, 0)]], -1)
 
-        rows = [r for r in rows if owned(r[4] if r[4] else r[3])]
-    n = len(rows)
-    birth_atoms = np.full((n, 4), -1, np.int64)
-    death_atoms = np.full((n, 4), -1, np.int64)
-    for k, (_, _, _, b_simplex, d_simplex) in enumerate(rows):
-        birth_atoms[k, : len(b_simplex)] = chosen[origin[list(b_simplex)]]
-        if d_simplex:
-            death_atoms[k, : len(d_simplex)] = chosen[origin[list(d_simplex)]]
-    dimension = np.array([r[0] for r in rows], np.int64)
-    birth = np.array([r[1] for r in rows], np.float64)
-    death = np.array([r[2] for r in rows], np.float64)
-    reliable = np.sqrt(death) <= params.margin / 2 if pbc.any() else np.ones(n, bool)
+    reliable = (np.sqrt(death) <= params.margin / 2 if pbc.any()
+                else np.ones(len(dimension), bool))
     order = np.lexsort((birth, dimension))
     report(progress, 1.0, "persistent homology done")
     return HomologyResult(
         dimension=dimension[order], birth=birth[order], death=death[order],
-        birth_atoms=birth_atoms[order], death_atoms=death_atoms[order], reliable=reliable[order],
+        birth_atoms=atoms_of(b_simplex)[order], death_atoms=atoms_of(d_simplex)[order],
+        reliable=reliable[order],
         element=None if params.element is None else symbol(number(params.element)),
         periodic=bool(pbc.any()))
 
