@@ -369,7 +369,8 @@ class OrderCommand(Command):
         parser.add_argument("--t-cutoff", type=float, metavar="R",
                             help="tetrahedral q only with 4 neighbours within R Å, 0 for any "
                                  "distance (default: the centre–neighbour bond cutoff, from "
-                                 "covalent radii as in the window)")
+                                 "covalent radii or --cutoff, as the window's Bonds table)")
+        _cutoff_option(parser)
 
     def prepare(self, args, first):
         from .order.local_order import SteinhardtParams, TetrahedralParams, bond_cutoff_between
@@ -403,7 +404,7 @@ class OrderCommand(Command):
                                       "O" if "O" in present and "Si" in present else None)
                 cutoff = args.t_cutoff
                 if cutoff is None:  # the window's default: bonded neighbours only
-                    cutoff = bond_cutoff_between(first.numbers, centre, neighbor)
+                    cutoff = bond_cutoff_between(first.numbers, centre, neighbor, args.cutoffs)
                 tetrahedral = TetrahedralParams(centre=centre, neighbor=neighbor,
                                                 cutoff=cutoff or None)
         except ValueError as exc:

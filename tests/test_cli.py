@@ -251,6 +251,15 @@ def test_order_takes_w_l_and_the_windows_tetrahedral_cutoff(tmp_path):
     assert code == 0, stderr
     assert "tetrahedral_q (Si): mean 0.3315" in stdout
 
+    # a bond cutoff of the Bonds table's kind moves the default as it does in the window
+    code, stdout, stderr, _ = cli("order", path, "--tetrahedral", "--cutoff", "Si-O=1.7",
+                                  "--format", "json", "--out", tmp_path)
+    assert code == 0, stderr
+    document = json.loads((tmp_path / "a-SiO_order.json").read_text())
+    assert document["parameters"]["tetrahedral"]["cutoff"] == 1.7
+    assert document["results"][0]["tetrahedral"] == json.loads(json.dumps(compute_tetrahedral(
+        atoms, TetrahedralParams("Si", "O", 1.7)).to_dict()))
+
 
 def test_order_on_a_molecule_says_what_it_could_not_do(tmp_path):
     """Water: 2 neighbours, not the 12 asked for, and no atom with 4 bonded neighbours."""
