@@ -197,8 +197,11 @@ class SpectrumPanel(QWidget):
         self.marker = pg.InfiniteLine(angle=90, movable=True, label="{value:.1f} eV",
                                       pen=pg.mkPen(MARKER_COLOR, width=1.5, style=Qt.DashLine),
                                       hoverPen=pg.mkPen(MARKER_COLOR, width=3),
-                                      labelOpts={"position": 0.6, "color": MARKER_COLOR, "movable": False,
-                                                 "anchors": [(-0.05, 0.5), (-0.05, 0.5)]})  # right of the line
+                                      # right of the line, hanging from the top: at mid-height it sat
+                                      # on the main peak, where the marker starts
+                                      labelOpts={"position": 1.0, "color": MARKER_COLOR, "movable": False,
+                                                 "fill": (255, 255, 255, 210),
+                                                 "anchors": [(-0.05, 0.0), (-0.05, 0.0)]})
         self.marker.setToolTip("Drag: colour the atoms by their predicted intensity at this energy")
         self.marker.setZValue(20)
         self.marker.setVisible(False)
