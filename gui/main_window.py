@@ -675,6 +675,7 @@ class MainWindow(QMainWindow):
         self.viewer.set_selection([])
         if reset_camera:
             self.viewer.reset_view()
+        self.view_panel.offer_lattice_planes(atoms.cell.rank == 3)
         self.apply_slab(self.view_panel.slab_settings())
 
     # -- trajectories -------------------------------------------------------------------------

@@ -171,6 +171,17 @@ class ViewPanel(QWidget):
             widget.blockSignals(False)
         self._emit_slab()
 
+    def offer_lattice_planes(self, has_cell: bool) -> None:
+        """Lattice-plane normals only for a model with a cell: chosen for a molecule they were
+        refused with a dialog while the list kept showing them. A plane chosen before moves to x."""
+        items = self.slab_normal.model()
+        for k, key in enumerate(SLAB_NORMALS):
+            if key.startswith("("):
+                items.item(k).setEnabled(bool(has_cell))
+        self.slab_normal.setToolTip("" if has_cell else "Lattice planes need a cell; this model has none")
+        if not has_cell and self.slab_normal.currentText().startswith("("):
+            self.slab_normal.setCurrentText("x")
+
     def slab_settings(self) -> Optional[tuple[str, float, float]]:
         if not self.slab_on.isChecked():
             return None

@@ -170,3 +170,23 @@ def test_autosave_writes_when_only_the_view_changed(qtbot, empty_window):
         change()
         with qtbot.waitSignal(window.project.saved, timeout=30000):
             assert window.project.autosave() is not None
+
+
+def test_lattice_planes_are_offered_only_for_a_model_with_a_cell(qtbot, empty_window):
+    """A (100) slab chosen on a crystal moves to x when a molecule is shown, with no dialog, and
+    the lattice planes cannot be chosen for it; they come back with the next crystal."""
+    window = empty_window
+    normals = window.view_panel.slab_normal
+    with qtbot.waitSignal(window.model_ready, timeout=60000):
+        window.set_model(beta_cristobalite((1, 1, 1)), "cristobalite")
+    window.view_panel.set_slab_settings(("(100)", 0.5, 4.0))
+    assert window.view_panel.slab_settings() == ("(100)", 0.5, 4.0)
+    errors = window.last_error
+    with qtbot.waitSignal(window.model_ready, timeout=60000):
+        window.set_model(Atoms("H2O", positions=[[0, 0, 0], [0.96, 0, 0], [-0.24, 0.93, 0]]), "water")
+    assert window.view_panel.slab_settings() == ("x", 0.5, 4.0)
+    assert window.last_error == errors  # no "lattice planes need a cell" dialog
+    assert not normals.model().item(normals.findText("(010)")).isEnabled()
+    with qtbot.waitSignal(window.model_ready, timeout=60000):
+        window.set_model(beta_cristobalite((1, 1, 1)), "cristobalite")
+    assert normals.model().item(normals.findText("(010)")).isEnabled()
