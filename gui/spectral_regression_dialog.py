@@ -52,6 +52,7 @@ class ParityPlot(pg.PlotWidget):
         self.setLabel("bottom", "true")
         self.setLabel("left", "predicted (cross-validated)")
         self.setTitle(f"{self.base_title}: {note}" if note else self.base_title, color="#777" if note else "k")
+        self.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)  # not the last target's numbers
 
     def show_result(self, result, unit: str, baseline=None) -> None:
         if result is None:

@@ -125,9 +125,13 @@ def test_a_new_table_clears_the_previous_targets_axis_labels(qtbot, dialog, tabl
     with qtbot.waitSignal(dialog.fitted, timeout=60000):
         dialog.load(str(table_file))
     assert _axis_labels(dialog.plot_a) == _axis_labels(dialog.plot_b) == ("true y", "predicted y")
+    dialog.plot_b.autoRange()  # as a paint would: the fitted y spans about 0-4
+    assert not np.allclose(dialog.plot_b.viewRange(), [[0, 1], [0, 1]])
     dialog.plot_b.show_result(None, "")  # no Model B (no composition columns): no stale unit either
     assert _axis_labels(dialog.plot_b) == ("true", "predicted (cross-validated)")
     assert not dialog.plot_b.legend.isVisible() and "needs composition" in dialog.plot_b.plotItem.titleLabel.text
+    # nor the numbers of the previous target's axes
+    assert np.allclose(dialog.plot_b.viewRange(), [[0, 1], [0, 1]])
     table = dialog.table
     dialog.set_table(SpectrumTable(table.energy, table.spectra, {"z": table.targets["s"]}, table.composition[:, :0],
                                    []), "no composition", fit=False)
