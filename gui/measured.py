@@ -639,8 +639,9 @@ class MeasuredSpectra(QObject):
             return f"the {spectrum.element} {spectrum.edge} edge has no place on a low-loss spectrum"
         try:
             return self.placed(spectrum)[0]
-        except ParameterError:  # no onset to place it at: drawn where it is, if that overlaps
-            return spectrum
+        except ParameterError:  # it shares no energy with the file and nothing places it there
+            what = " ".join(k for k in (spectrum.element, spectrum.edge) if k) or "its"
+            return f"{what} edge has no tabulated onset: type one in Compare › edge onset"
 
     def on_measured_axis(self, predicted: Spectrum) -> Spectrum:
         """A prediction placed like Compare places it (:meth:`placed`), and shifted by Compare's

@@ -453,9 +453,9 @@ def test_every_shared_eels_file_opens_in_the_panel(qtbot, empty_window, shared_d
 
 
 def test_prediction_outside_the_measured_range_is_hidden_not_explained(qtbot, empty_window, tmp_path):
-    """An O K core loss (400–700 eV) beside a prediction on −5…25 eV: the prediction is hidden (its
-    legend entry says why) instead of stretching the axis to 0 eV, and Explain says there is
-    nothing in common instead of failing."""
+    """An O K core loss (400–700 eV) beside a prediction on −5…25 eV of no known edge: the
+    prediction is hidden (its legend entry says why and what to do) instead of stretching the
+    axis to 0 eV, and Explain says there is nothing in common instead of failing."""
     window = empty_window
     m = opened(qtbot, window, core_loss(tmp_path))
     e = np.linspace(-5.0, 25.0, 301)
@@ -465,7 +465,7 @@ def test_prediction_outside_the_measured_range_is_hidden_not_explained(qtbot, em
     item = plot.item(predicted)
     assert not item.isVisible() and plot.factor(predicted) == 1.0
     assert [lab.text for s, lab in plot.legend.items if s.item is item] == [
-        "Si K predicted (hidden: outside the measured range)"]
+        "Si K predicted (hidden: its edge has no tabulated onset: type one in Compare › edge onset)"]
     assert plot.plot.getViewBox().viewRange()[0][0] > 350.0  # not stretched to 0 eV
     assert m.explain_shown_model() is None
     assert "Nothing to explain" in window.measured_panel.status.text()
