@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -56,6 +57,48 @@ def atomic_write(path, mode: str = "w", encoding: str | None = "utf-8"):
 def _about(exc: OSError, path: Path) -> OSError:
     """``exc`` naming ``path`` (a dialog said "No such file or directory: '.x.amorpha.599oscyr.tmp'")."""
     return type(exc)(exc.errno, exc.strerror, str(path))
+
+
+class CountingWriter:
+    """A text stream that calls ``tick(characters)`` every ``every`` characters written through it.
+
+    ASE writes a whole frame in one call, line by line: this is where Cancel (a ``tick`` that
+    raises) and progress get in while it writes 10⁶ atoms."""
+
+    def __init__(self, text, tick, every: int = 8 * 2**20):
+        self.text, self._tick, self._every, self._pending = text, tick, every, 0
+
+    def write(self, s: str) -> int:
+        n = self.text.write(s)
+        self._pending += n
+        if self._pending >= self._every:
+            self.count_pending()
+        return n
+
+    def count_pending(self) -> None:
+        """Tick for what was written since the last tick."""
+        pending, self._pending = self._pending, 0
+        self._tick(pending)
+
+    def __getattr__(self, name):
+        return getattr(self.text, name)
+
+
+def extxyz_columns(atoms) -> int:
+    """Numbers per atom in an extended xyz line: one per per-atom array element."""
+    return sum(math.prod(a.shape[1:]) for a in atoms.arrays.values())
+
+
+#: Characters ASE's extxyz writer takes per number, by dtype kind (" %16.8f", " %8d", "  T").
+_EXTXYZ_WIDTH = {"f": 17, "i": 9, "u": 9, "b": 3}
+
+
+def extxyz_characters(atoms) -> int:
+    """About how many characters a frame takes in extended xyz: the symbol (for ``numbers``), the
+    columns at ASE's widths, the newline."""
+    per_atom = 3 + sum(math.prod(a.shape[1:]) * _EXTXYZ_WIDTH.get(a.dtype.kind, 17)
+                       for name, a in atoms.arrays.items() if name != "numbers")
+    return len(atoms) * per_atom
 
 
 def write_table(path, comments, header, rows) -> None:

@@ -54,7 +54,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 from ase import Atoms
 
-from .atomic import atomic_write
+from .atomic import CountingWriter, atomic_write, extxyz_characters, extxyz_columns
 from .errors import ParameterError, ReadError
 from .model_zip import ZIP_ERRORS
 from .spectra.spectrum import SiteSpectra, Spectrum, SpectrumError
@@ -473,39 +473,23 @@ class _Progress:
         report(self.progress, min(self.done / self.total, 0.999), self.message)
 
 
-class _CountingText:
-    """A text stream into a zip member that checks ``cancel`` and reports progress as ASE writes."""
+class _CountingText(CountingWriter):
+    """A text stream into a zip member that checks ``cancel`` and reports progress as ASE writes:
+    its share ``weight`` of the project's progress, spread over the ``expected`` characters."""
 
     def __init__(self, raw, tick: _Progress, expected: float, weight: float):
-        self._text = io.TextIOWrapper(raw, encoding="utf-8", newline="\n")
-        self._tick, self._pending, self._written = tick, 0, 0
-        self._scale = weight / max(expected, 1.0)
-        self._budget = weight
+        super().__init__(io.TextIOWrapper(raw, encoding="utf-8", newline="\n"), self._step, _CHUNK)
+        self._outer, self._scale, self._budget = tick, weight / max(expected, 1.0), weight
 
-    def write(self, s: str) -> int:
-        n = self._text.write(s)
-        self._pending += n
-        if self._pending >= _CHUNK:
-            self._flush_progress()
-        return n
-
-    def _flush_progress(self) -> None:
-        step = min(self._pending * self._scale, self._budget)
+    def _step(self, characters: int) -> None:
+        step = min(characters * self._scale, self._budget)
         self._budget -= step
-        self._pending = 0
-        self._tick(step)
+        self._outer(step)
 
     def finish(self) -> None:
-        self._text.flush()
-        self._text.detach()
-        self._tick(self._budget)
-
-    def __getattr__(self, name):
-        return getattr(self._text, name)
-
-
-def _extxyz_columns(atoms: Atoms) -> int:
-    return sum(int(np.prod(a.shape[1:], dtype=np.int64)) for a in atoms.arrays.values())
+        self.text.flush()
+        self.text.detach()
+        self._outer(self._budget)
 
 
 def _stored_view(atoms: Atoms, encoded: dict) -> Atoms:
@@ -531,14 +515,14 @@ def _write_extxyz(zf: zipfile.ZipFile, member: str, atoms: Atoms, tick: _Progres
         plain = Atoms(numbers=atoms.numbers, positions=atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
         plain.info["name"] = str(atoms.info.get("name", ""))
         atoms = plain
-    expected = len(atoms) * (4 + 17 * _extxyz_columns(atoms))
+    expected = extxyz_characters(atoms)
     with zf.open(_zinfo(member, level=_FAST_LEVEL), "w", force_zip64=expected > 2**30) as raw:
         stream = _CountingText(raw, tick, expected, weight)
         try:
             ase.io.write(stream, atoms, format="extxyz")
         except BaseException:
             with contextlib.suppress(Exception):  # do not let the wrapper close the member later
-                stream._text.detach()
+                stream.text.detach()
             raise
         stream.finish()
     return note
@@ -711,7 +695,7 @@ def save_project(project: Project, path, progress: Optional[ProgressFn] = None,
         if kind == "model":
             model_data[member] = _model_bytes(obj[1], obj[0])
             check_cancel(cancel)
-    weights = {member: len(atoms) * 8.0 * (1 + _extxyz_columns(atoms))
+    weights = {member: len(atoms) * 8.0 * (1 + extxyz_columns(atoms))
                for kind, member, atoms in extra if kind == "extxyz"} if extxyz else {}
     total = sum(a.nbytes for _, a in enc.arrays) + sum(weights.values()) + sum(map(len, model_data.values()))
     tick = _Progress(total, progress, cancel, "saving the project")

@@ -1029,7 +1029,7 @@ class MainWindow(QMainWindow):
         snapshot = self.atoms.copy()
         self.runner.submit(
             f"Saving {os.path.basename(path)}",
-            lambda progress, cancel: write_extxyz(snapshot, path, cancel),
+            lambda progress, cancel: write_extxyz(snapshot, path, cancel, progress),
             lambda _: self.statusBar().showMessage(f"Saved {path}", 8000),
             self._task_error("Saving " + os.path.basename(path)),
         )

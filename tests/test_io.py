@@ -273,6 +273,29 @@ def test_write_extxyz_round_trip_arrays_and_info(tmp_path):
     assert len(open_structure(path)) == 2
 
 
+def test_write_extxyz_reports_progress_and_cancels_mid_frame(tmp_path):
+    """ASE writes a frame in one call (10⁶ atoms: 3 s without a progress bar, and Cancel waited for
+    it): the file is ASE's, byte for byte, progress comes every MB, and a cancel stops within a
+    MB, leaving the file that was there."""
+    atoms = bulk("Cu", "fcc", a=3.615, cubic=True).repeat((30, 30, 30))  # 108k atoms, ~9 MB
+    atoms.new_array("coordination", np.full(len(atoms), 12))
+    atoms.info["model"] = "fcc"
+    ours, theirs = tmp_path / "ours.extxyz", tmp_path / "theirs.extxyz"
+    reports = []
+    write_extxyz(atoms, ours, progress=lambda f, m="": reports.append(f))
+    ase.io.write(theirs, atoms, format="extxyz")
+    assert ours.read_bytes() == theirs.read_bytes()
+    assert len(reports) >= 5 and reports == sorted(reports) and 0.9 < reports[-1] < 1.0
+
+    theirs.write_text("previous content\n")
+    ticks = []
+    with pytest.raises(Cancelled):
+        write_extxyz(atoms, theirs, cancel=lambda: len(ticks) >= 2, progress=lambda f, m="": ticks.append(f))
+    assert ticks[-1] < 0.5  # stopped early, not after ASE's whole frame
+    assert theirs.read_text() == "previous content\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ours.extxyz", "theirs.extxyz"]
+
+
 def test_write_extxyz_failure_leaves_old_file(tmp_path, monkeypatch):
     path = tmp_path / "keep.extxyz"
     path.write_text("old")

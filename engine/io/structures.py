@@ -19,7 +19,7 @@ import ase.io.formats
 from ase import Atoms
 from ase.data import atomic_masses, chemical_symbols
 
-from ..atomic import atomic_write
+from ..atomic import CountingWriter, atomic_write, extxyz_characters
 from ..errors import is_number
 from ..tasks import CancelFn, Cancelled, ProgressFn, check_cancel, report
 from . import lammps, xyz
@@ -463,17 +463,29 @@ def read_structure(path, index: int = 0, **kw) -> Atoms:
 # ----------------------------------------------------------------------------- writing
 
 def write_extxyz(atoms_or_frames: Union[Atoms, Sequence[Atoms]], path,
-                 cancel: Optional[CancelFn] = None) -> None:
+                 cancel: Optional[CancelFn] = None, progress: Optional[ProgressFn] = None) -> None:
     """Write extended xyz with every per-atom array as a column and ``info`` kept.
 
     Writes a temporary file beside the target and renames it, so a crash or a full disk never
-    leaves a half-written file under the real name, and a cancel (checked after each frame and
-    before the rename) leaves whatever file was there before. Reals are written by ASE as
-    ``%16.8f`` (8 decimals, the extxyz convention OVITO reads); integers and booleans exactly.
+    leaves a half-written file under the real name, and a cancel (checked every few MB as ASE
+    writes, and before the rename) leaves whatever file was there before. Reals are written by
+    ASE as ``%16.8f`` (8 decimals, the extxyz convention OVITO reads); integers and booleans
+    exactly.
     """
     frames = [atoms_or_frames] if isinstance(atoms_or_frames, Atoms) else list(atoms_or_frames)
+    total = max(sum(extxyz_characters(frame) for frame in frames), 1)
+    written = 0
+
+    def tick(characters: int) -> None:
+        nonlocal written
+        check_cancel(cancel)
+        written += characters
+        report(progress, min(written / total, 0.99), "writing atoms")
+
     with atomic_write(path, "w") as f:
+        stream = CountingWriter(f, tick, every=2**20)
         for frame in frames:
             check_cancel(cancel)
-            ase.io.write(f, frame, format="extxyz")
+            ase.io.write(stream, frame, format="extxyz")
+            stream.count_pending()
         check_cancel(cancel)
