@@ -7,7 +7,7 @@ from typing import Callable, Optional
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -30,6 +30,15 @@ H_COLOURS = {1: (40, 110, 200), 2: (230, 120, 30)}
 #: a crystal's few atom-sized peaks (hundreds of ρ₀) do not leave everything else dark.
 CLIP_PERCENTILE = 99.0
 SLAB = 1.0  # Å, thickness of the slabs the maps average over (RingDensityResult.slab)
+#: Above this many pairs the persistence diagram is a density image, re-binned to the view, not
+#: one marker per pair: pyqtgraph builds Python objects per marker (0.4 s on the GUI thread for the
+#: 180,000 pairs of a 108k-atom glass, 1.6 s at 525k) and paints every marker again on each pan,
+#: while tens of thousands of overlapping markers hide where most pairs lie.
+SCATTER_MAX = 20_000
+DENSITY_BIN_PX = 5  # screen pixels per bin side: a lone pair shows as a block this size
+DENSITY_MIN_ALPHA = 0.6  # opacity of a bin holding one pair (see density_image)
+DENSITY_DARKEN = 0.45  # the fullest bin's colour is this much darker
+CLICK_RADIUS_PX = 6  # a click on the density image picks the nearest pair this close
 
 
 def _element_combo(tip: str) -> QComboBox:
@@ -225,6 +234,36 @@ class RingDensityView(_Tab):
                                f"Colours span ρ/ρ₀ = 0–{top:.3g}.")
 
 
+def density_image(birth, death, dimension, x_range, y_range, shape) -> np.ndarray:
+    """(rows, cols, 4) uint8 RGBA of the pairs binned over ``x_range`` × ``y_range`` (row 0 at the
+    lowest death); empty bins transparent. A bin takes the :data:`H_COLOURS` entry of the dimension
+    most of its pairs have (H2 on a tie, as its markers lay over H1's): no colour outside the
+    legend. With log(count) it goes from a pale tint (opacity :data:`DENSITY_MIN_ALPHA`) to the
+    colour darkened by :data:`DENSITY_DARKEN` at the fullest bin in view."""
+    rows, cols = int(shape[0]), int(shape[1])
+    fx = (np.asarray(birth, float) - x_range[0]) * (cols / (x_range[1] - x_range[0]))
+    fy = (np.asarray(death, float) - y_range[0]) * (rows / (y_range[1] - y_range[0]))
+    inside = (fx >= 0) & (fx < cols) & (fy >= 0) & (fy < rows)
+    flat = fy[inside].astype(np.int64) * cols + fx[inside].astype(np.int64)
+    dims = np.asarray(dimension)[inside]
+    total = np.zeros(rows * cols)
+    most = np.zeros(rows * cols)
+    rgb = np.zeros((rows * cols, 3))
+    for dim, colour in H_COLOURS.items():  # H1 then H2: ">=" lets H2 win ties
+        count = np.bincount(flat[dims == dim], minlength=rows * cols)
+        total += count
+        wins = (count > 0) & (count >= most)
+        most[wins] = count[wins]
+        rgb[wins] = colour
+    image = np.zeros((rows * cols, 4), np.uint8)
+    hit = total > 0
+    if hit.any():
+        grow = np.log(total[hit]) / np.log(max(total.max(), 2.0))
+        image[hit, :3] = rgb[hit] * (1 - DENSITY_DARKEN * grow)[:, None]
+        image[hit, 3] = 255 * (DENSITY_MIN_ALPHA + (1 - DENSITY_MIN_ALPHA) * grow)
+    return image.reshape(rows, cols, 4)
+
+
 class HomologyView(_Tab):
     """Persistence diagram (H1 loops, H2 cavities); click points to highlight their atoms."""
 
@@ -249,6 +288,19 @@ class HomologyView(_Tab):
         self.plot.getPlotItem().setLabel("bottom", "Birth α² (Å²)")
         self.plot.getPlotItem().setLabel("left", "Death α² (Å²)")
         self.plot.addLegend(offset=(10, 10))
+        # a big diagram: one density image instead of the markers (see SCATTER_MAX)
+        self.density = pg.ImageItem(axisOrder="row-major")
+        self.density.setZValue(-1)
+        self.plot.addItem(self.density, ignoreBounds=True)  # the view follows the diagonal
+        self._dense = None  # (birth, death, dimension, pair index) drawn as the density image
+        self._density_timer = QTimer(self)
+        self._density_timer.setSingleShot(True)
+        self._density_timer.setInterval(30)  # re-bin once a pan or zoom pauses
+        self._density_timer.timeout.connect(self._draw_density)
+        view_box = self.plot.getPlotItem().getViewBox()
+        view_box.sigRangeChanged.connect(lambda *_: self._density_timer.start())
+        view_box.sigResized.connect(lambda *_: self._density_timer.start())
+        self.plot.scene().sigMouseClicked.connect(self._scene_clicked)
         self.scatters = {}
         for dim, name in ((1, "H1 loops"), (2, "H2 cavities")):
             item = pg.ScatterPlotItem(size=7, pen=None, brush=pg.mkBrush(*H_COLOURS[dim], 170), name=name)
@@ -284,7 +336,7 @@ class HomologyView(_Tab):
         params = homology.HomologyParams(element=_chosen(self.element))
 
         def work(atoms, cutoffs, bonded, progress, cancel):
-            return homology.compute_homology(atoms, params, progress=progress, cancel=cancel)
+            return homology.compute_homology(atoms, params, progress=progress, cancel=cancel, in_child=True)
 
         self.run(work, lambda atoms, result: self.show_result(result))
 
@@ -292,24 +344,77 @@ class HomologyView(_Tab):
         self.result = result
         self.select_pairs([])
         top = 1.0
-        for dim, item in self.scatters.items():
-            if result is None:
+        self._dense = None
+        if result is not None:
+            shown = np.flatnonzero(np.isin(result.dimension, list(self.scatters))
+                                   & np.isfinite(result.death))
+            if len(shown):
+                top = max(top, float(result.death[shown].max()))
+            if len(shown) > SCATTER_MAX:
+                self._dense = (result.birth[shown], result.death[shown],
+                               result.dimension[shown], shown)
+        for dim, item in self.scatters.items():  # empty in a density diagram: legend entries
+            if result is None or self._dense is not None:
                 item.setData([], [])
                 continue
             sel = np.flatnonzero((result.dimension == dim) & np.isfinite(result.death))
             item.setData(result.birth[sel], result.death[sel], data=sel)
-            if len(sel):
-                top = max(top, float(result.death[sel].max()))
         self.diagonal.setData([0, top * 1.05], [0, top * 1.05])
+        if self._dense is None:
+            self._draw_density()  # clears the image
+        else:
+            self._density_timer.start()  # once the view has followed the new diagonal
         self.empty_note.setVisible(result is None)
         if result is not None:
             counts = np.bincount(result.dimension, minlength=3)
             where = result.element or "all atoms"
             self.status.setText(f"{counts[1]:,} loops (H1), {counts[2]:,} cavities (H2) of {where}"
-                                + (", periodic" if result.periodic else ""))
+                                + (", periodic" if result.periodic else "")
+                                + ("; too many to mark one by one, so darker means more pairs "
+                                   "(zoom in to single ones)" if self._dense is not None else ""))
+
+    def _draw_density(self) -> None:
+        """Bin the pairs of a big diagram over the current view, DENSITY_BIN_PX pixels a bin (so
+        zooming in resolves single pairs again); clear the image for a small one."""
+        if self._dense is None:
+            self.density.clear()
+            return
+        view_box = self.plot.getPlotItem().getViewBox()
+        (x0, x1), (y0, y1) = view_box.viewRange()
+        cols = max(1, int(view_box.width() / DENSITY_BIN_PX))
+        rows = max(1, int(view_box.height() / DENSITY_BIN_PX))
+        birth, death, dimension, _ = self._dense
+        image = density_image(birth, death, dimension, (x0, x1), (y0, y1), (rows, cols))
+        self.density.setImage(image, autoLevels=False)
+        self.density.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
+
+    def pair_near(self, x: float, y: float) -> Optional[int]:
+        """The pair of a density diagram nearest to view point (x, y), if within
+        CLICK_RADIUS_PX screen pixels (None for a marker diagram: its markers take clicks)."""
+        if self._dense is None:
+            return None
+        birth, death, _, pairs = self._dense
+        sx, sy = self.plot.getPlotItem().getViewBox().viewPixelSize()
+        d2 = ((birth - x) / sx) ** 2 + ((death - y) / sy) ** 2
+        k = int(np.argmin(d2))
+        return int(pairs[k]) if d2[k] <= CLICK_RADIUS_PX ** 2 else None
+
+    def _scene_clicked(self, event) -> None:
+        view_box = self.plot.getPlotItem().getViewBox()
+        pos = event.scenePos()
+        if (self._dense is None or event.button() != Qt.LeftButton
+                or not view_box.sceneBoundingRect().contains(pos)):
+            return
+        point = view_box.mapSceneToView(pos)
+        pair = self.pair_near(point.x(), point.y())
+        if pair is not None:
+            self._pick([pair], event)
 
     def _clicked(self, item, points, event=None) -> None:
-        picked = [int(p.data()) for p in points[:1]]
+        self._pick([int(p.data()) for p in points[:1]], event)
+
+    def _pick(self, picked: list[int], event=None) -> None:
+        """Select the clicked pair, or add it with Ctrl."""
         add = event is not None and bool(event.modifiers() & Qt.ControlModifier)
         pairs = sorted(set(self.selected_pairs) | set(picked)) if add else picked
         self.select_pairs(pairs)

@@ -285,6 +285,9 @@ class ProgressiveLayer(Node):
     Managed visuals provide ``n_vertices``, ``version``, ``draw_range(first, count)`` and set
     ``progressive = True`` so the scene graph does not draw them itself. Put the layer in the
     same scene as them with a low ``order`` so it draws before the cell box and the selection.
+    A part whose visual has ``progressive`` set back to False is left to the scene graph and
+    its changes do not restart the accumulation (a small selection overlay: cheap to draw
+    whole in every paint, while a change of it must not redraw 10^6 atoms).
     """
 
     def __init__(self, parts, bgcolor, parent=None):
@@ -339,8 +342,8 @@ class ProgressiveLayer(Node):
         items = []
         ref = None
         for visual, _, _ in self._parts:
-            on = bool(visual.visible) and visual.n_vertices > 0
-            items.append((on, visual.version, visual.n_vertices))
+            on = self._manages(visual)
+            items.append((on, visual.version, visual.n_vertices) if on else (False,))
             if ref is None:
                 ref = visual
         m = b""
@@ -357,8 +360,12 @@ class ProgressiveLayer(Node):
         """True if the last paint's picture is complete and still matches the scene."""
         return self._complete and self._key == self.state_key(canvas)
 
+    @staticmethod
+    def _manages(visual) -> bool:
+        return bool(visual.progressive) and bool(visual.visible) and visual.n_vertices > 0
+
     def _active_parts(self):
-        return [(v, w, a) for v, w, a in self._parts if v.visible and v.n_vertices > 0]
+        return [(v, w, a) for v, w, a in self._parts if self._manages(v)]
 
     def _budget(self) -> float:
         if self.budget is not None:
