@@ -16,7 +16,7 @@ from numba import njit
 
 from .elements import ANIONS, BOND_TOLERANCE, covalent_radius, elements_present, is_metal, number, symbol
 from .neighbors import NeighborList, neighbor_list
-from .tasks import CancelFn, ProgressFn
+from .tasks import CancelFn, ProgressFn, chunked
 
 Element = Union[str, int]
 #: Per element pair cutoffs in Å; 0 or None means "never bonded".
@@ -82,6 +82,32 @@ def _cutoff_table(cutoffs: Mapping[tuple[int, int], float], zmax: int) -> np.nda
     return table
 
 
+def bond_table(numbers, cutoffs: Optional[Cutoffs] = None) -> tuple[dict, np.ndarray]:
+    """The bond cutoffs of the element pairs present (:func:`bond_cutoffs`, ``cutoffs`` its
+    overrides) as a dict and as a (Z+1, Z+1) array indexed by atomic numbers."""
+    numbers = np.asarray(numbers, dtype=np.int64)
+    table = bond_cutoffs(numbers, cutoffs)
+    return table, _cutoff_table(table, int(numbers.max(initial=0)))
+
+
+def check_reach(neighbors: NeighborList, n_atoms: int, table: Mapping[tuple[int, int], float]) -> None:
+    """Refuse a neighbour list of other atoms, or one shorter than the longest bond cutoff."""
+    if neighbors.n_atoms != n_atoms:
+        raise ValueError(f"the neighbour list is for {neighbors.n_atoms} atoms, the structure has {n_atoms}")
+    longest = max(table.values(), default=0.0)
+    if neighbors.cutoff < longest:
+        (a, b), _ = max(table.items(), key=lambda kv: kv[1])
+        raise ValueError(
+            f"the neighbour list's cutoff {neighbors.cutoff:g} Å is shorter than the "
+            f"{symbol(a)}–{symbol(b)} bond cutoff {longest:g} Å; rebuild it with a cutoff "
+            f">= {longest:g} Å"
+        )
+
+
+#: Pairs per chunk of the bond test on a given list, Cancel checked between chunks.
+FILTER_CHUNK = 1 << 21
+
+
 def bonds(
     atoms,
     cutoffs: Optional[Cutoffs] = None,
@@ -92,32 +118,24 @@ def bonds(
     """The bonded pairs of ``atoms`` as a :class:`NeighborList` (both directions).
 
     ``cutoffs`` are overrides as in :func:`bond_cutoffs`. A given ``neighbors`` list is reused
-    (filtered, not rebuilt) and must reach the longest bond cutoff.
+    (filtered in chunks that Cancel can stop between, not rebuilt; returned as it is when every
+    pair is a bond) and must reach the longest bond cutoff.
     """
     numbers = np.asarray(atoms.numbers, dtype=np.int64)
-    table_dict = bond_cutoffs(numbers, cutoffs)
-    longest = max(table_dict.values(), default=0.0)
+    table_dict, table = bond_table(numbers, cutoffs)
     if neighbors is not None:
-        if neighbors.n_atoms != len(atoms):
-            raise ValueError(
-                f"the neighbour list is for {neighbors.n_atoms} atoms, the structure has {len(atoms)}"
-            )
-        if neighbors.cutoff < longest:
-            (a, b), _ = max(table_dict.items(), key=lambda kv: kv[1])
-            raise ValueError(
-                f"the neighbour list's cutoff {neighbors.cutoff:g} Å is shorter than the "
-                f"{symbol(a)}–{symbol(b)} bond cutoff {longest:g} Å; rebuild it with a cutoff "
-                f">= {longest:g} Å"
-            )
-    elif longest <= 0.0:
+        check_reach(neighbors, len(atoms), table_dict)
+    elif max(table_dict.values(), default=0.0) <= 0.0:
         return NeighborList.empty(len(atoms), 0.0)
     else:
-        neighbors = neighbor_list(atoms, longest, progress=progress, cancel=cancel)
+        neighbors = neighbor_list(atoms, max(table_dict.values()), progress=progress, cancel=cancel)
     if neighbors.n_pairs == 0:
         return neighbors
-    table = _cutoff_table(table_dict, int(numbers.max()))
     i, j = neighbors.pairs()
-    return neighbors.filter(neighbors.distances < table[numbers[i], numbers[j]])
+    keep = np.empty(neighbors.n_pairs, bool)
+    for lo, hi in chunked(neighbors.n_pairs, FILTER_CHUNK, cancel=cancel):
+        keep[lo:hi] = neighbors.distances[lo:hi] < table[numbers[i[lo:hi]], numbers[j[lo:hi]]]
+    return neighbors if keep.all() else neighbors.filter(keep)
 
 
 @dataclass(frozen=True)

@@ -111,12 +111,10 @@ class NeighborList:
         mask = np.asarray(mask, dtype=bool)
         if mask.shape != self.indices.shape:
             raise ValueError(f"mask has shape {mask.shape}, expected ({self.n_pairs},)")
-        kept_before = np.zeros(self.n_pairs + 1, dtype=np.int64)
-        np.cumsum(mask, out=kept_before[1:])
-        indptr = kept_before[self.indptr]
-        return NeighborList(
-            indptr, self.indices[mask], self.distances[mask], self.shifts[mask], self.cutoff
-        )
+        indptr, indices, distances, shifts = _compress(
+            mask, np.ascontiguousarray(self.indptr, np.int64), np.ascontiguousarray(self.indices, np.int64),
+            np.ascontiguousarray(self.distances, np.float64), np.ascontiguousarray(self.shifts, np.int64))
+        return NeighborList(indptr, indices, distances, shifts, self.cutoff)
 
     @classmethod
     def empty(cls, n_atoms: int, cutoff: float) -> "NeighborList":
@@ -127,6 +125,31 @@ class NeighborList:
             np.zeros((0, 3), np.int64),
             float(cutoff),
         )
+
+
+@njit(nogil=True, cache=True)
+def _compress(mask, indptr, indices, distances, shifts):
+    """The CSR arrays keeping the pairs where ``mask`` is True, without the GIL: numpy's boolean
+    indexing of the (n, 3) shifts held it ~0.1 s for the 10⁷ pairs of 10⁶ atoms."""
+    m = 0
+    for p in range(mask.shape[0]):
+        m += mask[p]
+    kept_indices = np.empty(m, np.int64)
+    kept_distances = np.empty(m, np.float64)
+    kept_shifts = np.empty((m, 3), np.int64)
+    kept_indptr = np.zeros(indptr.shape[0], np.int64)
+    q = 0
+    for a in range(indptr.shape[0] - 1):
+        for p in range(indptr[a], indptr[a + 1]):
+            if mask[p]:
+                kept_indices[q] = indices[p]
+                kept_distances[q] = distances[p]
+                kept_shifts[q, 0] = shifts[p, 0]
+                kept_shifts[q, 1] = shifts[p, 1]
+                kept_shifts[q, 2] = shifts[p, 2]
+                q += 1
+        kept_indptr[a + 1] = q
+    return kept_indptr, kept_indices, kept_distances, kept_shifts
 
 
 # --------------------------------------------------------------------------- geometry (numpy)

@@ -374,3 +374,16 @@ def test_bonding_a_million_atoms_keeps_the_gil_free():
     (nl, coordination), seconds, worst = least_gil_wait(bond_task, 0.1)
     assert nl.n_atoms == n and coordination.coordination.sum() == nl.n_pairs
     assert worst < 0.1, f"the GIL was held for {worst * 1e3:.0f} ms"
+
+
+def test_a_given_list_is_cut_to_bonds_in_chunks_that_cancel_reaches():
+    """bonds() with a list: the pairs within the cutoffs (as ASE finds them), the list itself
+    when all are bonds (no copy of 10⁷ pairs), and Cancel seen between chunks of the cut."""
+    atoms = alpha_quartz((2, 2, 2))
+    wide = neighbor_list(atoms, 4.0)
+    cut = bonds(atoms, None, neighbors=wide)
+    i, j = ase_neighbor_list("ij", atoms, bond_cutoffs(atoms.numbers)[(8, 14)])
+    si_o = atoms.numbers[i] != atoms.numbers[j]
+    assert cut.n_pairs == np.count_nonzero(si_o) and bonds(atoms, None, neighbors=cut) is cut
+    with pytest.raises(Cancelled):
+        bonds(atoms, None, neighbors=wide, cancel=lambda: True)
