@@ -131,7 +131,7 @@ def compute_ring_density(
                               ) if len(chosen) else np.zeros(0, np.int64)
     centres, _, axes = ring_principal_axes(
         positions, cell, rings.atoms[per_atom], rings.images[per_atom], rings.sizes[chosen],
-        np.concatenate(([0], np.cumsum(rings.sizes[chosen])[:-1])).astype(np.int64))
+        np.concatenate(([0], np.cumsum(rings.sizes[chosen])[:-1])).astype(np.int64), cancel)
 
     if params.element is None:
         counted_atoms = np.arange(len(atoms))
