@@ -453,11 +453,13 @@ def test_run_frames_in_process_cancel_and_a_failing_frame(traj, frames):
     want = [RingAnalysis()(frames[k]) for k in range(3)]
     assert got == want
 
+    looks = []  # how often one frame looks at cancel
+    run_frames(traj, analysis, "0", cancel=lambda: looks.append(1) or False)
     calls = []
 
     def cancel():
         calls.append(1)
-        return len(calls) > 40  # some way into the run
+        return len(calls) > 2.5 * len(looks)  # some way into the run
 
     with pytest.raises(BatchCancelled) as info:
         run_frames(traj, analysis, None, cancel=cancel)
