@@ -427,16 +427,16 @@ def rdf_from_counts(counts, present, numbers, volume, r_max, weighting="neutron"
     g = counts.sum(axis=(0, 1)) / (n * rho * shell)
     coordination = np.cumsum(counts, axis=2) / n_per[:, None, None]
     total_coordination = np.cumsum(counts.sum(axis=(0, 1))) / n
-    if weighting == "neutron" and m > 1:  # one element: its length cancels, tabulated or not
-        from .structure_factor import neutron_lengths
+    from .structure_factor import faber_ziman_scale, neutron_lengths  # it imports this module
 
+    if weighting == "neutron" and m > 1:  # one element: its length cancels, tabulated or not
         try:
             b = neutron_lengths(present)
         except ParameterError as exc:
             raise ParameterError("weighting", f"{exc.reason}; use weighting='number'") from None
     else:
         b = np.ones(m)
-    w = np.outer(conc * b, conc * b) / (conc @ b) ** 2
+    w = np.outer(conc * b, conc * b) / faber_ziman_scale(conc, b[:, None])[0]
     g_w = np.einsum("ab,abk->k", w, partials)
     return RdfResult(
         edges=edges, r=r, g=g, partials=partials, counts=counts, coordination=coordination,

@@ -97,6 +97,56 @@ NEUTRON_B_COH: dict[int, float] = {
     79: 7.63,  # Au
     82: 9.405,  # Pb
 }
+#: The elements the entries above lack, from Rauch & Waschkowski, ILL Neutron Data Booklet (2003)
+#: as periodictable 2.1 carries it (real parts; Cd, Sm, Eu, Gd absorb strongly and their lengths
+#: depend on the wavelength).
+NEUTRON_B_COH.update({
+    2: 3.0985,  # He
+    10: 4.566,  # Ne
+    21: 12.1,  # Sc
+    35: 6.79,  # Br
+    36: 7.81,  # Kr
+    37: 7.08,  # Rb
+    43: 6.8,  # Tc
+    44: 7.02,  # Ru
+    45: 5.9,  # Rh
+    46: 5.91,  # Pd
+    48: 4.83,  # Cd
+    49: 4.065,  # In
+    51: 5.57,  # Sb
+    52: 5.68,  # Te
+    53: 5.28,  # I
+    54: 4.69,  # Xe
+    55: 5.42,  # Cs
+    58: 4.84,  # Ce
+    59: 4.44,  # Pr
+    60: 7.87,  # Nd
+    61: 12.6,  # Pm
+    62: 0.0,  # Sm
+    63: 5.3,  # Eu
+    64: 9.5,  # Gd
+    65: 7.34,  # Tb
+    66: 16.9,  # Dy
+    67: 8.44,  # Ho
+    68: 7.79,  # Er
+    69: 7.07,  # Tm
+    70: 12.41,  # Yb
+    71: 7.21,  # Lu
+    75: 9.2,  # Re
+    76: 10.7,  # Os
+    77: 10.6,  # Ir
+    80: 12.595,  # Hg
+    81: 8.776,  # Tl
+    83: 8.5242,  # Bi
+    88: 10.0,  # Ra
+    90: 10.31,  # Th
+    91: 9.1,  # Pa
+    92: 8.417,  # U
+    93: 10.55,  # Np
+    94: 7.7,  # Pu
+    95: 8.3,  # Am
+    96: 9.5,  # Cm
+})
 
 #: Cromer–Mann coefficients (a1, b1, a2, b2, a3, b3, a4, b4, c), ITC Vol. C Table 6.1.1.4.
 XRAY_CROMER_MANN: dict[int, tuple[float, ...]] = {
@@ -316,10 +366,24 @@ def weighting_q_max(elements, weighting: str) -> float:
     return xray_q_max(elements)
 
 
+def faber_ziman_scale(concentrations: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``(sum_a c_a w_a)^2`` per q (weights (m, n_q)), the Faber–Ziman total's denominator.
+    Refused where the average weight vanishes against its spread: a null-matrix alloy (Ti₆₈Zr₃₂
+    for neutrons, b_Ti < 0 < b_Zr) scatters no coherent total to normalise."""
+    mean = concentrations @ weights
+    spread = np.sqrt(concentrations @ weights ** 2)
+    if np.any(np.abs(mean) <= 1e-2 * spread):  # its square divides: 10^4 times the partials
+        raise ParameterError("weighting", "the average scattering length of this composition is "
+                             "about zero (a null-matrix alloy), so the weighted total is undefined; "
+                             "use the partials, or weighting='number'")
+    return mean ** 2
+
+
 def combine(partials: np.ndarray, concentrations: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Faber–Ziman total ``1 + sum c_a c_b w_a w_b (S_ab - 1) / (sum c_a w_a)^2`` per q."""
     cw = concentrations[:, None] * weights  # (m, n_q)
-    return 1.0 + np.einsum("aq,bq,abq->q", cw, cw, partials - 1.0) / cw.sum(axis=0) ** 2
+    scale = faber_ziman_scale(concentrations, weights)
+    return 1.0 + np.einsum("aq,bq,abq->q", cw, cw, partials - 1.0) / scale
 
 
 def window(r: np.ndarray, r_max: float, kind: Optional[str]) -> np.ndarray:
