@@ -50,7 +50,9 @@ def run_in_child(fn: Callable, args: tuple, progress: Optional[ProgressFn] = Non
             except EOFError:
                 process.join(1.0)
                 raise RuntimeError(f"the worker process computing {fn.__name__} ended without a "
-                                   f"result (exit code {process.exitcode}; out of memory?)") from None
+                                   f"result (exit code {process.exitcode}): out of memory, or a "
+                                   "script that started it is not guarded by "
+                                   "if __name__ == '__main__'") from None
             if kind == "progress":
                 report(progress, *payload)
             elif kind == "error":
