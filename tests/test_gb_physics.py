@@ -71,3 +71,13 @@ def test_emt_lattice_constant_and_bulk_reference():
     eam = make_oracle("eam").reference("Cu")
     # Mishin Cu EAM1 is fitted to a₀ = 3.615 Å and E_coh = 3.54 eV.
     assert eam.a == pytest.approx(3.615, abs=2e-3) and eam.e_bulk == pytest.approx(-3.54, abs=5e-3)
+
+
+@pytest.mark.parametrize("metal, a0, e_coh", [("Ni", 3.52, 4.45), ("Ag", 4.09, 2.85), ("Au", 4.08, 3.93)])
+def test_single_element_eam_files_load(metal, a0, e_coh):
+    """The *_u3.eam files (Foiles, Baskes, Daw 1986; single-element funcfl) take no element names
+    in pair_coeff: Ni, Ag and Au were refused by LAMMPS. Their fitted a₀ and E_coh come back."""
+    if not (lammps_available() and eam_potential(metal) is not None):
+        pytest.skip(f"LAMMPS or its {metal} EAM file is not installed")
+    ref = make_oracle("eam").reference(metal)
+    assert ref.a == pytest.approx(a0, abs=2e-3) and ref.e_bulk == pytest.approx(-e_coh, abs=5e-3)

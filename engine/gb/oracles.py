@@ -272,6 +272,13 @@ def _eam_elements(path: Path) -> list[str]:
     return lines[3].split()[1:]
 
 
+def _element_names(path: Path, symbols) -> str:
+    """What pair_coeff names after the file: the elements of each type for setfl files
+    (.eam.alloy, .eam.fs); nothing for a single-element funcfl file (.eam: Ag/Au/Ni/Pd/Pt_u3),
+    which LAMMPS refuses names for."""
+    return "" if _pair_style(path) == "eam" else " ".join(symbols)
+
+
 def _pair_style(path: Path) -> str:
     for suffix, style in ((".eam.alloy", "eam/alloy"), (".eam.fs", "eam/fs"), (".eam", "eam")):
         if path.name.endswith(suffix):
@@ -371,7 +378,7 @@ class LammpsEamOracle(Oracle):
                 region box block 0 {lengths[0]:.12g} 0 {lengths[1]:.12g} 0 {lengths[2]:.12g}
                 create_box {len(symbols)} box
                 pair_style {_pair_style(path)}
-                pair_coeff * * "{path}" {' '.join(symbols)}
+                pair_coeff * * "{path}" {_element_names(path, symbols)}
                 compute site all pe/atom
                 thermo_style custom step pe
                 thermo_modify norm no
