@@ -889,7 +889,7 @@ def _gb_search(args) -> int:
     with _Interrupts(token, progress):
         status, lines = run_gb_search(args, progress, token)
     progress.close()
-    for line in lines if not args.quiet else []:
+    for line in lines:  # with --quiet: only the outcome
         print(line)
     return EXIT_CANCELLED if status == 130 else status
 

@@ -190,6 +190,9 @@ def test_cli_gb_search_writes_results_and_rejects_bad_grid(tmp_path, capsys, mon
     assert doc["evaluations"] == 3 and len(doc["gammas"]) == 3
     assert doc["best_gamma"] == min(doc["gammas"])
     assert (tmp_path / "Cu_S5_310_gb_best.extxyz").is_file()
+    assert main(args + ["--quiet"]) == 0  # "print only the result": it printed nothing
+    quiet = capsys.readouterr().out.splitlines()
+    assert len(quiet) == 1 and quiet[0].startswith("best γ")
     assert main(["gb-search", "--grid", "0,3", "--out", str(tmp_path)]) == 2
     assert "at least one point" in capsys.readouterr().err
     # grains thinner than the panel allows: the two boundaries of the cell would interact
@@ -219,3 +222,21 @@ def test_two_threads_share_the_lammps_instance_safely():
     for t in threads:
         t.join()
     assert all(v == serial for v in out.values())
+
+
+def test_a_broken_potential_file_is_named_not_a_traceback(tmp_path):
+    """A file that is not EAM, or one LAMMPS refuses, gives a sentence naming it (a bare
+    IndexError or LAMMPS' Exception before), and the next search with a good file runs."""
+    from amorpha.engine.gb.oracles import lammps_available
+
+    if not lammps_available():
+        pytest.skip("LAMMPS is not installed")
+    garbage = tmp_path / "garbage.eam.alloy"
+    garbage.write_text("garbage\n")
+    with pytest.raises(ParameterError, match="garbage.eam.alloy is not an EAM file: line 4"):
+        make_oracle("eam", potential=str(garbage)).reference("Cu")
+    truncated = tmp_path / "truncated.eam.alloy"
+    truncated.write_text("c\nc\nc\n1 Cu\n")
+    with pytest.raises(ParameterError, match="LAMMPS could not use .*truncated.eam.alloy"):
+        make_oracle("eam", potential=str(truncated)).reference("Cu")
+    assert make_oracle("eam").reference("Cu").a == pytest.approx(3.615, abs=2e-3)

@@ -102,6 +102,7 @@ def run(args, progress, token: CancelToken) -> tuple[int, list[str]]:
     if result.stopped:
         status = 130
         lines.append(f"stopped after {len(result.evaluations)} evaluations; writing what was found")
+    outcome = list(lines)  # what --quiet prints: the failure or stop, and the best found
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     stem = f"{args.crystal}_S{args.sigma}_{''.join(str(p) for p in boundary.plane)}".replace("-", "m")
@@ -116,8 +117,9 @@ def run(args, progress, token: CancelToken) -> tuple[int, list[str]]:
                      f"{best.candidate.fy:.3f} of the in-plane CSL periods, dz {best.candidate.dz:g} Å, removal "
                      f"{best.candidate.removal:g}); evaluations to it "
                      f"{result.evaluations_to(best.gamma, 0.0)}")
+        outcome.append(lines[-1])
         lines.append(f"wrote {out / f'{stem}_gb_best.extxyz'}")
-    return status, lines
+    return status, (outcome if args.quiet else lines)
 
 
 __all__ = ["add_parser", "run"]

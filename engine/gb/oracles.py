@@ -267,9 +267,14 @@ def _eam_elements(path: Path) -> list[str]:
     from ase.data import chemical_symbols  # noqa: PLC0415
 
     lines = path.read_text(errors="replace").splitlines()
-    if path.name.endswith(".eam"):
-        return [chemical_symbols[int(lines[1].split()[0])]]
-    return lines[3].split()[1:]
+    try:
+        if path.name.endswith(".eam"):
+            return [chemical_symbols[int(lines[1].split()[0])]]
+        return lines[3].split()[1:]
+    except (IndexError, ValueError):
+        where = "line 2 (the atomic number)" if path.name.endswith(".eam") else "line 4 (the elements)"
+        raise ParameterError("potential", f"{path} is not an EAM file: {where} is missing or "
+                                          "not as the format has it") from None
 
 
 def _element_names(path: Path, symbols) -> str:
@@ -277,6 +282,16 @@ def _element_names(path: Path, symbols) -> str:
     (.eam.alloy, .eam.fs); nothing for a single-element funcfl file (.eam: Ag/Au/Ni/Pd/Pt_u3),
     which LAMMPS refuses names for."""
     return "" if _pair_style(path) == "eam" else " ".join(symbols)
+
+
+def _lammps_setup(lmp, path: Path, commands: str) -> None:
+    """Run the set-up ``commands``; LAMMPS' refusal of the potential file becomes a sentence
+    naming it (it raised a bare Exception with its own log line)."""
+    try:
+        lmp.commands_string(commands)
+    except Exception as exc:  # noqa: BLE001 - the lammps module raises plain Exception
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ParameterError("potential", f"LAMMPS could not use {path}: {message}") from None
 
 
 def _pair_style(path: Path) -> str:
@@ -369,7 +384,7 @@ class LammpsEamOracle(Oracle):
             """)
         else:
             _INSTANCE.pop("state", None)
-            lmp.commands_string(f"""
+            _lammps_setup(lmp, path, f"""
                 clear
                 units metal
                 atom_style atomic
