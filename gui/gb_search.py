@@ -157,10 +157,15 @@ class GbSearchController(QObject):
             self._remember()
         has = self.result is not None and bool(self.result.evaluations)
         self.panel.set_busy(False, has_results=has)
-        self.panel.status.setText({"done": f"Finished: {n} evaluations.",
-                                   "stopped": f"Stopped after {n} evaluations; they are kept "
-                                              "(Show best puts the best so far in the viewer).",
-                                   "failed": f"Failed after {n} evaluations; they are kept."}[state])
+        if n == 0 and state != "done":  # whatever is shown is an earlier search's
+            earlier = (f"; the results shown are of {self.result.candidates.boundary.name}" if has
+                       else "")
+            self.panel.status.setText(f"{state.capitalize()} before any evaluation{earlier}.")
+        else:
+            self.panel.status.setText({"done": f"Finished: {n} evaluations.",
+                                       "stopped": f"Stopped after {n} evaluations; they are kept "
+                                                  "(Show best puts the best so far in the viewer).",
+                                       "failed": f"Failed after {n} evaluations; they are kept."}[state])
         if n and state == "done":  # asked for; a stop leaves the model shown as it was
             self.show_best()
         self.search_finished.emit(state)

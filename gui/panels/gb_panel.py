@@ -410,7 +410,8 @@ class GbPanel(QWidget):
         c = best.candidate
         self.map_best.setData([c.fx * px], [c.fy * py])
         state = "so far" if running else f"in {gammas.size} evaluations"
-        self.best_label.setText(
-            f"Best γ <b>{best.gamma:.4f} J/m²</b> {state}: candidate {c.index} "
+        self.best_label.setText(  # named: the settings above may already show another boundary
+            f"Best γ of {result.candidates.boundary.name}: <b>{best.gamma:.4f} J/m²</b> {state}: "
+            f"candidate {c.index} "
             f"(dx {c.fx * px:.2f} Å, dy {c.fy * py:.2f} Å, dz {c.dz:.2f} Å, removal {c.removal:g}; "
             f"{best.n_atoms} atoms)")

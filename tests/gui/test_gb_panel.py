@@ -133,6 +133,21 @@ def test_stop_answers_at_once_and_keeps_what_was_found(qtbot, window):
     assert window.atoms.info["gb_gamma"] == pytest.approx(gb.result.gammas.min())
 
 
+def test_a_search_stopped_before_its_first_evaluation_names_whose_results_are_shown(qtbot, window):
+    """Σ5(310) searched, then Σ5(210) run and stopped at once: the best line read "Best γ 0.9…"
+    under the Σ5(210) settings and the status "Stopped after 0 evaluations; they are kept"."""
+    panel, gb = window.gb_panel, window.gb_search
+    tiny(panel, budget=2)
+    assert run(qtbot, window) == "done"
+    tiny(panel, plane=(2, 1, 0), budget=2)
+    with qtbot.waitSignal(gb.search_finished, timeout=30000) as finished:
+        assert gb.run() is not None
+        gb.stop()
+    assert finished.args[0] == "stopped"
+    assert panel.status.text() == "Stopped before any evaluation; the results shown are of Cu Σ5(310) tilt."
+    assert "Best γ of Cu Σ5(310) tilt:" in panel.best_label.text()
+
+
 def test_bad_input_is_a_dialog_and_the_results_stay(qtbot, window):
     panel, gb = window.gb_panel, window.gb_search
     tiny(panel, budget=2)
