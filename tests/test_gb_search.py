@@ -189,6 +189,12 @@ def test_cli_gb_search_writes_results_and_rejects_bad_grid(tmp_path, capsys, mon
     doc = json.loads((tmp_path / "Cu_S5_310_gb.json").read_text())
     assert doc["evaluations"] == 3 and len(doc["gammas"]) == 3
     assert doc["best_gamma"] == min(doc["gammas"])
+    # every evaluation as a record: the landscape without the grid-order formula
+    records = doc["evaluated"]
+    assert [r["gamma"] for r in records] == doc["gammas"] and [r["candidate"] for r in records] == doc["indices"]
+    a = doc["lattice_constant"]
+    assert all(r["dx"] == pytest.approx(r["fx"] * a) and r["n_atoms"] > 0 and r["removal"] == 0.7
+               for r in records)  # Σ5(310): the first in-plane period is a
     assert (tmp_path / "Cu_S5_310_gb_best.extxyz").is_file()
     assert main(args + ["--quiet"]) == 0  # "print only the result": it printed nothing
     quiet = capsys.readouterr().out.splitlines()

@@ -29,7 +29,7 @@ from ase import Atoms
 from ..errors import require
 from ..tasks import CancelFn, Cancelled, ProgressFn, report, sub_progress
 from .cache import EvaluationCache
-from .candidates import CandidateSet
+from .candidates import CandidateSet, in_plane_periods
 from .oracles import Evaluation, Oracle, Reference
 
 STRATEGIES = ("exhaustive", "random", "bo", "screening")
@@ -244,7 +244,19 @@ class SearchResult:
                 "lattice_constant": self.reference.a, "e_bulk": self.reference.e_bulk,
                 "best_gamma": None if best is None else best.gamma,
                 "best_candidate": None if best is None else best.candidate.index,
-                "indices": self.indices.tolist(), "gammas": self.gammas.tolist()}
+                "indices": self.indices.tolist(), "gammas": self.gammas.tolist(),
+                "evaluated": self.evaluation_records()}
+
+    def evaluation_records(self) -> list[dict]:
+        """Each evaluation in the order made: its candidate, translation (Å, and as fractions of
+        the in-plane CSL periods), removal threshold, γ, atoms kept, relaxation steps and seconds
+        (cached: taken from an earlier run), so the landscape can be read without the grid."""
+        px, py = in_plane_periods(self.candidates.boundary, self.reference.a)
+        return [{"candidate": e.candidate.index, "fx": e.candidate.fx, "fy": e.candidate.fy,
+                 "dx": e.candidate.fx * px, "dy": e.candidate.fy * py, "dz": e.candidate.dz,
+                 "removal": e.candidate.removal, "gamma": e.gamma, "n_atoms": e.n_atoms,
+                 "steps": int(e.steps), "seconds": float(e.seconds), "cached": bool(e.cached)}
+                for e in self.evaluations]
 
 
 class SearchFailed(RuntimeError):
