@@ -8,6 +8,7 @@ session; virtual screening trains on those of other boundaries.
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
@@ -46,6 +47,7 @@ class GbSearchController(QObject):
         panel.run_requested.connect(self.run)
         panel.stop_requested.connect(self.stop)
         panel.show_best_requested.connect(self.show_best)
+        panel.save_requested.connect(self.save_dialog)
 
     @property
     def busy(self) -> bool:
@@ -189,6 +191,19 @@ class GbSearchController(QObject):
             self.task.cancel()
 
     # -- the best structure in the viewer -----------------------------------------------------
+    def save_dialog(self) -> None:
+        """Ask where, and write the search shown as the CLI's JSON."""
+        from amorpha.engine.cli import write_json
+        from amorpha.gui.saving import save_as
+
+        if self.result is None or not self.result.evaluations:
+            return
+        name = self.result.candidates.boundary.name.replace(" ", "_").replace("Σ", "S")
+        path = save_as(self.panel, "Save GB search", f"{name}_gb.json", "JSON (*.json)",
+                       lambda p: write_json(Path(p), self.result.to_dict()))
+        if path:
+            self.window.statusBar().showMessage(f"Saved {path}", 8000)
+
     def show_best(self) -> None:
         """Show the best relaxed candidate coloured by its per-atom energy above the bulk."""
         atoms = self.result.best_atoms() if self.result is not None else None

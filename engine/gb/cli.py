@@ -106,8 +106,7 @@ def run(args, progress, token: CancelToken) -> tuple[int, list[str]]:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     stem = f"{args.crystal}_S{args.sigma}_{''.join(str(p) for p in boundary.plane)}".replace("-", "m")
-    document = {**result.to_dict(), "best_so_far": result.best_so_far().tolist()}
-    write_json(out / f"{stem}_gb.json", document)
+    write_json(out / f"{stem}_gb.json", result.to_dict())
     lines.append(f"wrote {out / f'{stem}_gb.json'}")
     best = result.best
     if best is not None:

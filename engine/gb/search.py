@@ -245,7 +245,7 @@ class SearchResult:
                 "best_gamma": None if best is None else best.gamma,
                 "best_candidate": None if best is None else best.candidate.index,
                 "indices": self.indices.tolist(), "gammas": self.gammas.tolist(),
-                "evaluated": self.evaluation_records()}
+                "best_so_far": self.best_so_far().tolist(), "evaluated": self.evaluation_records()}
 
     def evaluation_records(self) -> list[dict]:
         """Each evaluation in the order made: its candidate, translation (Å, and as fractions of

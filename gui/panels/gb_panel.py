@@ -135,6 +135,7 @@ class GbPanel(QWidget):
     run_requested = Signal()
     stop_requested = Signal()
     show_best_requested = Signal()
+    save_requested = Signal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -154,11 +155,16 @@ class GbPanel(QWidget):
         self.best_button = QPushButton("Show best")
         self.best_button.setToolTip("Show the best relaxed candidate in the viewer, coloured by "
                                     "per-atom energy (site_energy, eV above the bulk)")
+        self.save_button = QPushButton("Save…")
+        self.save_button.setToolTip("Write the search as JSON: every evaluation (translation, "
+                                    "removal, γ, atoms) and the best so far, as amorpha-cli "
+                                    "gb-search writes it")
         self.run_button.clicked.connect(self.run_requested)
         self.stop_button.clicked.connect(self.stop_requested)
         self.best_button.clicked.connect(self.show_best_requested)
+        self.save_button.clicked.connect(self.save_requested)
         buttons = QHBoxLayout()
-        for b in (self.run_button, self.stop_button, self.best_button):
+        for b in (self.run_button, self.stop_button, self.best_button, self.save_button):
             buttons.addWidget(b)
 
         self.best_label = QLabel("No search yet.")
@@ -378,6 +384,7 @@ class GbPanel(QWidget):
         self.run_button.setEnabled(not busy)
         self.stop_button.setEnabled(busy)
         self.best_button.setEnabled(has_results)
+        self.save_button.setEnabled(has_results)
         self.tabs.setEnabled(not busy)
 
     def clear_results(self) -> None:

@@ -133,6 +133,24 @@ def test_stop_answers_at_once_and_keeps_what_was_found(qtbot, window):
     assert window.atoms.info["gb_gamma"] == pytest.approx(gb.result.gammas.min())
 
 
+def test_save_writes_the_search_as_the_cli_does(qtbot, window, tmp_path, monkeypatch):
+    """Save… writes every evaluation (the window had no export of a search)."""
+    import json
+
+    from PySide6.QtWidgets import QFileDialog
+
+    panel, gb = window.gb_panel, window.gb_search
+    assert not panel.save_button.isEnabled()
+    tiny(panel, budget=2)
+    assert run(qtbot, window) == "done"
+    target = str(tmp_path / "search.json")
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (target, ""))
+    panel.save_button.click()
+    doc = json.loads(open(target).read())
+    assert doc == json.loads(json.dumps(gb.result.to_dict()))
+    assert len(doc["evaluated"]) == 2 and doc["boundary"]["sigma"] == 5
+
+
 def test_a_search_stopped_before_its_first_evaluation_names_whose_results_are_shown(qtbot, window):
     """Σ5(310) searched, then Σ5(210) run and stopped at once: the best line read "Best γ 0.9…"
     under the Σ5(210) settings and the status "Stopped after 0 evaluations; they are kept"."""
