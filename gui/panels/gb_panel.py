@@ -370,6 +370,8 @@ class GbPanel(QWidget):
             f"<b>{counted(n, 'candidate')}</b> of {params.boundary.name}: {params.nx} × {params.ny} "
             f"translations (repeat {px:.2f} × {py:.2f} Å) × {len(params.dz)} dz × "
             f"{counted(len(params.removal), 'threshold')}; budget {budget:,}"
+            + (" (exhaustive goes in grid order: the first translations only)"
+               if self.strategy.value() == "exhaustive" and budget < n else "")
             + self._oracle_problem(params.boundary.crystal))
         if self.map_image.image is None:  # nothing searched yet: the plots span what a search will fill
             self.map_plot.setRange(xRange=(0, px), yRange=(0, py), padding=0.05)

@@ -231,6 +231,9 @@ def test_the_count_line_says_when_the_oracle_cannot_search_the_crystal(qtbot):
     panel.oracle.set_value("emt")
     panel.select_boundary("Cu", 5, (3, 1, 0))
     assert "candidates" in panel.count_label.text() and "no parameters" not in panel.count_label.text()
+    panel.strategy.set_value("exhaustive")
+    panel.budget.setValue(3)  # of hundreds: a strip of the grid, which a user did not expect
+    assert "grid order: the first translations only" in panel.count_label.text()
     panel.crystal.set_value("Si")
     assert "ASE&#x27;s EMT has no parameters for Si" in panel.count_label.text() or \
         "EMT has no parameters for Si" in panel.count_label.text()
