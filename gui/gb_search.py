@@ -147,6 +147,19 @@ class GbSearchController(QObject):
             found.update(zip(result.indices.tolist(), result.gammas.tolist()))
         self.history[key] = (cs, found, settings)
 
+    def show_stored(self, result: SearchResult) -> None:
+        """A search read from a project: shown as it was left, remembered for virtual screening,
+        Show best and Save… ready (nothing runs)."""
+        if self.busy:
+            self.stop()
+        self.result, self._began = result, False
+        self.panel.clear_results()
+        self.panel.show_result(result)
+        self._remember()
+        self.panel.set_busy(False, has_results=bool(result.evaluations))
+        self.panel.status.setText(f"From the project: {len(result.evaluations)} evaluations"
+                                  + (" (the search was stopped)." if result.stopped else "."))
+
     def _found(self) -> int:
         """Evaluations of the search just run (0 if it never began)."""
         return len(self.result.evaluations) if self._began and self.result is not None else 0

@@ -21,6 +21,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from amorpha.engine.gb.search import SearchResult
 from amorpha.engine.order.rings import RingResult
 from amorpha.engine.project import PROJECT_EXTENSION, PROJECT_FILTER, AnalysisResult, Project, load_project, save_project
 from amorpha.engine.spectra.features import FEATURES
@@ -34,6 +35,7 @@ MODEL_KEY = "model"
 MEASURED_KEY = "measured spectrum"  # the Measured panel's file, steps and low loss (results)
 RINGS_KEY = "rings"
 ORDER_CURVE_KEY = "order curve"  # the Order panel's g(r), S(q) or bond-angle distribution
+GB_SEARCH_KEY = "gb search"  # the GB Search panel's last search, every evaluation whole
 RING_KIND = f"{RingResult.__module__}:{RingResult.__qualname__}"  # as AnalysisResult.from_dataclass names it
 
 
@@ -194,6 +196,12 @@ def _read_project(path: str, progress=None, cancel=None) -> tuple[Project, list[
     if problem:
         del project.results[ORDER_CURVE_KEY]
         notes.append(f"the Order panel's curve ({problem})")
+    search = project.results.pop(GB_SEARCH_KEY, None)
+    if search is not None:
+        try:  # rebuilt here, in the background: any field of a file can fail any way
+            project.results[GB_SEARCH_KEY] = SearchResult.from_stored(search.arrays, search.params)
+        except Exception as exc:  # noqa: BLE001 - named in the note
+            notes.append(f"the GB search ({exc})")
     return project, notes
 
 
@@ -293,6 +301,9 @@ class ProjectIO(QObject):
         measured = w.measured.state()
         if measured is not None:
             project.results[MEASURED_KEY] = measured
+        search = w.gb_search.result
+        if search is not None and search.evaluations:
+            project.results[GB_SEARCH_KEY] = AnalysisResult("gb_search", *search.to_stored())
         project.view = {
             "source": w.source,
             "color_by": w.view_panel.color_key(),
@@ -342,6 +353,8 @@ class ProjectIO(QObject):
             for name in view.get("order_values", []):
                 if name in w.atoms.arrays:
                     w.order_panel.show_values(name, w.atoms.arrays[name])
+            if GB_SEARCH_KEY in project.results:  # a SearchResult, rebuilt by _read_project
+                w.gb_search.show_stored(project.results[GB_SEARCH_KEY])
             if ORDER_CURVE_KEY in project.results:  # checked by _read_project
                 result = project.results[ORDER_CURVE_KEY].to_dataclass()
                 w.order_panel.show_saved_curve(_order_kinds()[type(result)], result)
@@ -469,6 +482,7 @@ class ProjectIO(QObject):
         arrays = tuple((k, id(v)) for k, v in w.atoms.arrays.items()) if w.atoms is not None else ()
         return (id(w.atoms), arrays, tuple(id(s) for s in w.spectrum_panel.spectra), id(w.measured.low_loss),
                 id(w.prediction.model), id(w.rings_panel.result), id(w.order_panel.curve_result),
+                id(w.gb_search.result), len(w.gb_search.result.evaluations) if w.gb_search.result else 0,
                 w.view_panel.color_key(), w.prediction._picked, w.view_panel.orthographic(),
                 w.view_panel.slab_settings(), w.viewer.camera_state())
 

@@ -246,3 +246,28 @@ def test_a_broken_potential_file_is_named_not_a_traceback(tmp_path):
     with pytest.raises(ParameterError, match="LAMMPS could not use .*truncated.eam.alloy"):
         make_oracle("eam", potential=str(truncated)).reference("Cu")
     assert make_oracle("eam").reference("Cu").a == pytest.approx(3.615, abs=2e-3)
+
+
+def test_a_search_goes_into_a_project_and_comes_back_whole(tmp_path):
+    """A project kept the model a search showed but not the search (the landscape, the γ curve,
+    Show best were gone on reopening): stored whole, it comes back equal."""
+    from amorpha.engine.gb.search import SearchResult
+    from amorpha.engine.project import AnalysisResult, Project, load_project, save_project
+
+    cs = candidate_grid(SMALL)
+    found = run_search(cs, make_oracle("emt", fmax=0.05), "random", n_evals=3, cache_dir=tmp_path, seed=1)
+    arrays, params = found.to_stored()
+    project = Project()
+    project.results["gb search"] = AnalysisResult("gb_search", arrays, params)
+    save_project(project, tmp_path / "p.amorpha")
+    entry = load_project(tmp_path / "p.amorpha").results["gb search"]
+    back = SearchResult.from_stored(entry.arrays, entry.params)
+    assert back.to_dict() == found.to_dict()
+    np.testing.assert_array_equal(back.energy_map(), found.energy_map())
+    a, b = back.best_atoms(), found.best_atoms()
+    np.testing.assert_array_equal(a.positions, b.positions)
+    np.testing.assert_array_equal(a.arrays["site_energy"], b.arrays["site_energy"])
+    assert a.info == b.info
+    damaged = dict(entry.arrays, gammas=entry.arrays["gammas"][:-1])
+    with pytest.raises(ValueError, match="do not fit"):
+        SearchResult.from_stored(damaged, entry.params)

@@ -29,7 +29,7 @@ from ase import Atoms
 from ..errors import require
 from ..tasks import CancelFn, Cancelled, ProgressFn, report, sub_progress
 from .cache import EvaluationCache
-from .candidates import CandidateSet, in_plane_periods
+from .candidates import CandidateSet, GbBoundary, GbSearchParams, candidate_grid, in_plane_periods
 from .oracles import Evaluation, Oracle, Reference
 
 STRATEGIES = ("exhaustive", "random", "bo", "screening")
@@ -257,6 +257,59 @@ class SearchResult:
                  "removal": e.candidate.removal, "gamma": e.gamma, "n_atoms": e.n_atoms,
                  "steps": int(e.steps), "seconds": float(e.seconds), "cached": bool(e.cached)}
                 for e in self.evaluations]
+
+
+    def to_stored(self) -> tuple[dict, dict]:
+        """(arrays, params) for a project: every evaluation whole (its relaxed atoms too: 10³
+        evaluations of 10² atoms are a few MB), so a reopened project shows the landscape and the
+        best structure, and :meth:`from_stored` gives this result back."""
+        ev = self.evaluations
+        sizes = np.array([e.n_atoms for e in ev], np.int64)
+        arrays = {"indices": self.indices, "gammas": self.gammas,
+                  "energies": np.array([e.energy for e in ev], float),
+                  "areas": np.array([e.area for e in ev], float),
+                  "steps": np.array([e.steps for e in ev], np.int64),
+                  "seconds": np.array([e.seconds for e in ev], float),
+                  "cached": np.array([e.cached for e in ev], bool),
+                  "atom_offsets": np.concatenate(([0], np.cumsum(sizes))).astype(np.int64),
+                  "cells": np.array([e.cell for e in ev], float).reshape(-1, 3, 3),
+                  "numbers": np.concatenate([e.numbers for e in ev]).astype(np.int64) if ev else np.zeros(0, np.int64),
+                  "positions": np.concatenate([e.positions for e in ev]).reshape(-1, 3) if ev else np.zeros((0, 3)),
+                  "site_energies": np.concatenate([e.site_energies for e in ev]) if ev else np.zeros(0)}
+        grid = self.candidates.params
+        params = {"boundary": grid.boundary.as_dict(), "nx": int(grid.nx), "ny": int(grid.ny),
+                  "dz": [float(x) for x in grid.dz], "removal": [float(x) for x in grid.removal],
+                  "oracle": self.oracle, "a": float(self.reference.a),
+                  "e_bulk": float(self.reference.e_bulk), "strategy": self.strategy,
+                  "stopped": bool(self.stopped), "error": self.error}
+        return arrays, params
+
+    @classmethod
+    def from_stored(cls, arrays: dict, params: dict) -> "SearchResult":
+        """The result :meth:`to_stored` gave; :class:`ValueError` (or ParameterError, KeyError,
+        TypeError) when the arrays do not fit each other or the grid."""
+        boundary = GbBoundary(**params["boundary"])
+        candidates = candidate_grid(GbSearchParams(boundary, int(params["nx"]), int(params["ny"]),
+                                                   tuple(params["dz"]), tuple(params["removal"])))
+        indices = np.asarray(arrays["indices"], np.int64)
+        m = len(indices)
+        offsets = np.asarray(arrays["atom_offsets"], np.int64)
+        per_eval = ("gammas", "energies", "areas", "steps", "seconds", "cached", "cells")
+        if (any(len(arrays[k]) != m for k in per_eval) or offsets.shape != (m + 1,)
+                or offsets[0] != 0 or np.any(np.diff(offsets) < 0)
+                or any(len(arrays[k]) != offsets[-1] for k in ("numbers", "positions", "site_energies"))
+                or np.any((indices < 0) | (indices >= len(candidates)))):
+            raise ValueError("its evaluations do not fit each other or the candidate grid")
+        evaluations = [
+            Evaluation(candidates[int(i)], float(arrays["gammas"][k]), float(arrays["energies"][k]),
+                       float(arrays["areas"][k]), np.asarray(arrays["site_energies"][lo:hi], float),
+                       np.asarray(arrays["positions"][lo:hi], float).reshape(-1, 3),
+                       np.asarray(arrays["numbers"][lo:hi], np.int64),
+                       np.asarray(arrays["cells"][k], float), int(arrays["steps"][k]),
+                       float(arrays["seconds"][k]), bool(arrays["cached"][k]))
+            for k, (i, lo, hi) in enumerate(zip(indices, offsets[:-1], offsets[1:]))]
+        return cls(candidates, dict(params["oracle"]), Reference(float(params["a"]), float(params["e_bulk"])),
+                   str(params["strategy"]), evaluations, bool(params["stopped"]), params.get("error"))
 
 
 class SearchFailed(RuntimeError):

@@ -26,3 +26,27 @@ def shown(qtbot):
         qtbot.waitExposed(widget)
         return widget
     return show
+
+
+@pytest.fixture
+def reopen(qtbot):
+    """``reopen(path)``: a second window with the project at ``path`` opened in it."""
+    from amorpha.gui.main_window import MainWindow
+
+    windows = []
+
+    def open_in_new_window(path):
+        other = MainWindow()
+        qtbot.addWidget(other)
+        other.resize(1400, 900)
+        other.show()
+        windows.append(other)
+        with qtbot.waitSignal(other.project.restored, timeout=60000):
+            other.open_path(str(path))
+        qtbot.waitUntil(lambda: other.task_status.current() is None, timeout=30000)
+        return other
+
+    yield open_in_new_window
+    for other in windows:
+        other.runner.cancel_all()
+        other.runner.wait(5000)

@@ -237,3 +237,23 @@ def test_the_count_line_says_when_the_oracle_cannot_search_the_crystal(qtbot):
     panel.crystal.set_value("Si")
     assert "ASE&#x27;s EMT has no parameters for Si" in panel.count_label.text() or \
         "EMT has no parameters for Si" in panel.count_label.text()
+
+
+def test_a_project_keeps_the_search(qtbot, window, tmp_path, reopen):
+    """Saved and opened again, the search is back: the γ curve, the map, the best line, Show best
+    and Save… (the panel said "No search yet." before)."""
+    panel, gb = window.gb_panel, window.gb_search
+    tiny(panel, budget=2)
+    assert run(qtbot, window) == "done"
+    path = tmp_path / "gb.amorpha"
+    with qtbot.waitSignal(window.project.saved, timeout=60000):
+        window.project.save(str(path))
+    other = reopen(path)
+    back = other.gb_search.result
+    assert back.to_dict() == gb.result.to_dict()
+    assert other.gb_panel.best_label.text() == panel.best_label.text()
+    assert other.gb_panel.best_button.isEnabled() and other.gb_panel.save_button.isEnabled()
+    assert other.gb_panel.status.text() == "From the project: 2 evaluations."
+    with qtbot.waitSignal(other.model_ready, timeout=60000):
+        other.gb_panel.best_button.click()
+    assert other.atoms.info["gb_gamma"] == pytest.approx(gb.result.gammas.min())

@@ -24,30 +24,6 @@ def no_preferences_saved(monkeypatch):
     monkeypatch.setattr("amorpha.gui.main_window.save_preferences", lambda *a, **k: None)
 
 
-@pytest.fixture
-def reopen(qtbot):
-    """``reopen(path)``: a second window with the project at ``path`` opened in it."""
-    from amorpha.gui.main_window import MainWindow
-
-    windows = []
-
-    def open_in_new_window(path):
-        other = MainWindow()
-        qtbot.addWidget(other)
-        other.resize(1400, 900)
-        other.show()
-        windows.append(other)
-        with qtbot.waitSignal(other.project.restored, timeout=60000):
-            other.open_path(str(path))
-        qtbot.waitUntil(lambda: other.task_status.current() is None, timeout=30000)
-        return other
-
-    yield open_in_new_window
-    for other in windows:
-        other.runner.cancel_all()
-        other.runner.wait(5000)
-
-
 def test_the_camera_projection_and_slab_come_back(qtbot, empty_window, reopen, tmp_path):
     """They came back as a new model's: azimuth/elevation -35/20, orthographic, no slab."""
     window = empty_window
