@@ -199,6 +199,13 @@ def test_cli_gb_search_writes_results_and_rejects_bad_grid(tmp_path, capsys, mon
     assert main(args + ["--quiet"]) == 0  # "print only the result": it printed nothing
     quiet = capsys.readouterr().out.splitlines()
     assert len(quiet) == 1 and quiet[0].startswith("best γ")
+    # a twist boundary (the window could search one, the CLI could not)
+    twist = ["gb-search", "--kind", "twist", "--plane", "0,0,1", "--thickness", "6", "--grid", "2,2",
+             "--dz", "0", "--removal", "0.7", "--oracle", "emt", "--strategy", "random", "--evals", "1",
+             "--out", str(tmp_path / "twist")]
+    assert main(twist) == 0
+    assert json.loads((tmp_path / "twist" / "Cu_S5_001_gb.json").read_text())["boundary"]["kind"] == "twist"
+    capsys.readouterr()
     assert main(["gb-search", "--grid", "0,3", "--out", str(tmp_path)]) == 2
     assert "at least one point" in capsys.readouterr().err
     # grains thinner than the panel allows: the two boundaries of the cell would interact

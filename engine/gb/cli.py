@@ -37,7 +37,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help=f"cubic crystal of both grains: {', '.join(CUBIC_CRYSTALS)} (default Cu)")
     p.add_argument("--sigma", type=int, default=5, help="Σ of the CSL boundary (default 5)")
     p.add_argument("--plane", default="2,1,0", help="boundary plane h,k,l (default 2,1,0)")
-    p.add_argument("--axis", default="0,0,1", help="tilt axis (default 0,0,1)")
+    p.add_argument("--axis", default="0,0,1", help="rotation axis (default 0,0,1)")
+    p.add_argument("--kind", default="tilt", choices=("tilt", "twist"),
+                   help="symmetric tilt (default; --plane one of the axis' tilt planes) or twist "
+                        "(the boundary plane is the axis: --plane as --axis)")
     p.add_argument("--thickness", type=float, default=20.0, help="bulk thickness per grain, Å")
     p.add_argument("--grid", default="6,12", help="in-plane translations nx,ny (default 6,12)")
     p.add_argument("--dz", default="0,0.3,0.6", help="normal offsets in Å (default 0,0.3,0.6)")
@@ -72,7 +75,7 @@ def run(args, progress, token: CancelToken) -> tuple[int, list[str]]:
     from ..cli import write_json  # noqa: PLC0415 - the shared JSON writer
 
     boundary = GbBoundary(args.crystal, args.sigma, _numbers(args.plane, "plane", int),
-                          _numbers(args.axis, "axis", int), bulk_thickness=args.thickness)
+                          _numbers(args.axis, "axis", int), args.kind, bulk_thickness=args.thickness)
     grid = _numbers(args.grid, "grid", int)
     if len(grid) != 2:
         raise ParameterError("grid", f"give nx,ny, got {args.grid!r}")
