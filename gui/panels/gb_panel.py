@@ -198,8 +198,9 @@ class GbPanel(QWidget):
         self.map_bar = pg.ColorBarItem(colorMap=pg.colormap.get("viridis"), interactive=False,
                                        label="lowest γ (J/m²)", width=12)
         self.map_bar.setImageItem(self.map_image, insert_in=self.map_plot.getPlotItem())
-        self.map_best = pg.ScatterPlotItem(size=14, symbol="star", pen=pg.mkPen("w"),
-                                           brush=pg.mkBrush("#e53935"))
+        # a ring round the best cell, not a filled mark on it: a star hid the cell's colour
+        self.map_best = pg.ScatterPlotItem(size=16, symbol="o", pen=pg.mkPen("#e53935", width=2.5),
+                                           brush=pg.mkBrush(None))
         self.map_plot.addItem(self.map_best)
         self.map_note = note_item("The lowest γ at each (dx, dy) fills this map.", width=NARROW_NOTE_PX)
         self.map_plot.addItem(self.map_note)
