@@ -86,7 +86,12 @@ class BicrystalDialog(ParamsDialog):
         self.table.setMinimumHeight(180)
         self.form.insertRow(3, "Σ, angle, plane", self.table)  # right below the axis it lists
         self.editors["axis"].connect(self._fill_table)
+        self.editors["kind"].connect(self._kind_changed)
         self.table.itemSelectionChanged.connect(self.refresh)
+
+    def _kind_changed(self) -> None:
+        self.table.set_kind(self.editors["kind"].value())
+        self.refresh()  # the plane of the kind now shown
 
     def _fill_table(self) -> None:
         self.table.set_axis(self.editors["axis"].value())
@@ -100,8 +105,7 @@ class BicrystalDialog(ParamsDialog):
         b = self.table.selected() if hasattr(self, "table") else None
         if b is None:
             return {}
-        plane = b.axis if self.editors["kind"].value() == "twist" else b.plane
-        return {"sigma": b.sigma, "plane": plane}
+        return {"sigma": b.sigma, "plane": self.table.plane_of(b)}
 
 
 def bicrystal_dialog(parent=None) -> BicrystalDialog:

@@ -1,4 +1,4 @@
-"""The list of CSL tilt boundaries about one axis (Σ, angle, plane) to pick one from.
+"""The list of CSL boundaries about one axis (Σ, angle, plane) to pick one from.
 
 Shared by the Build › CSL grain boundary dialog and the GB Search panel, so both offer the same
 boundaries from :func:`amorpha.engine.build.csl.csl_boundaries`.
@@ -22,6 +22,7 @@ class CslTable(QTableWidget):
         super().__init__(0, 3, parent)
         self.max_sigma = max_sigma
         self.rows: list[CSLBoundary] = []
+        self.kind = "tilt"
         self.setHorizontalHeaderLabels(["Σ", "Angle (°)", "Plane"])
         self.verticalHeader().setVisible(False)
         self.setSelectionBehavior(QAbstractItemView.SelectRows)
@@ -36,10 +37,21 @@ class CslTable(QTableWidget):
         self.blockSignals(True)
         self.setRowCount(len(self.rows))
         for row, b in enumerate(self.rows):
-            for col, text in enumerate((str(b.sigma), f"{b.angle_deg:.2f}", format_indices(b.plane))):
+            for col, text in enumerate((str(b.sigma), f"{b.angle_deg:.2f}", format_indices(self.plane_of(b)))):
                 self.setItem(row, col, QTableWidgetItem(text))
         self.blockSignals(False)
         self.selectRow(0)
+
+    def set_kind(self, kind: str) -> None:
+        """"tilt" or "twist": a twist boundary's plane is the axis, and the Plane column says so
+        (it kept showing the tilt planes, (310) for a Σ5 twist on (001))."""
+        self.kind = kind
+        for row, b in enumerate(self.rows):
+            self.item(row, 2).setText(format_indices(self.plane_of(b)))
+
+    def plane_of(self, b: CSLBoundary) -> tuple:
+        """The boundary plane of row ``b`` for the kind shown."""
+        return tuple(b.axis) if self.kind == "twist" else tuple(b.plane)
 
     def select(self, sigma: int, plane) -> None:
         """Select the row of (Σ, plane) for the current axis."""

@@ -247,6 +247,7 @@ class GbPanel(QWidget):
         self.thickness.setToolTip("least bulk between the two boundaries of the periodic cell; "
                                   "γ converges as it grows (and each relaxation gets slower)")
         self.axis.currentIndexChanged.connect(lambda: self.table.set_axis(self.axis.value()))
+        self.kind.currentIndexChanged.connect(lambda: self.table.set_kind(self.kind.value()))
         for box in (self.crystal, self.axis, self.kind):
             box.currentIndexChanged.connect(self.refresh_count)
         self.table.itemSelectionChanged.connect(self.refresh_count)
@@ -325,10 +326,8 @@ class GbPanel(QWidget):
         b = self.table.selected()
         if b is None:
             raise ParameterError("sigma", "choose a Σ, angle and plane in the list")
-        kind = self.kind.value()
-        plane = b.axis if kind == "twist" else b.plane
-        return GbBoundary(self.crystal.value(), b.sigma, plane, b.axis, kind,
-                          float(self.thickness.value()))
+        return GbBoundary(self.crystal.value(), b.sigma, self.table.plane_of(b), b.axis,
+                          self.kind.value(), float(self.thickness.value()))
 
     def lattice_constant(self) -> Optional[float]:
         return None if self.lattice.value() == self.lattice.minimum() else float(self.lattice.value())

@@ -105,6 +105,12 @@ def test_bicrystal_dialog_lists_sigmas_of_the_axis_and_states_the_boundary(qtbot
     assert (params.sigma, params.plane, params.axis) == (3, (1, -1, 1), (1, 1, 0))
     note = dialog.note_label.text()
     assert "Σ3" in note and "109.47°" in note and "boundary area" in note
+    # a twist's plane is the axis, and the list says so (it kept showing the tilt planes)
+    dialog.editors["kind"].set_value("twist")
+    assert {dialog.table.item(r, 2).text() for r in range(dialog.table.rowCount())} == {"(110)"}
+    assert (dialog.params().plane, dialog.params().kind) == ((1, 1, 0), "twist")
+    dialog.editors["kind"].set_value("tilt")
+    assert dialog.table.item(row, 2).text() == "(1-11)" and dialog.params().plane == (1, -1, 1)
 
 
 def test_polycrystal_dialog_refuses_a_box_too_small_for_the_grains(qtbot):
