@@ -403,9 +403,23 @@ class MainWindow(QMainWindow):
         add_atomic_energy_action(self, self.menuBar().addMenu("&Analyse"))
         view_menu = self.menuBar().addMenu("&View")
         self._action(view_menu, "&Reset view", self.viewer.reset_view, "R")
+        along = view_menu.addMenu("&Look along")
+        for k, name in enumerate("abc"):  # a tilt bicrystal's axis is its a
+            self._action(along, f"cell vector &{name}", lambda _=False, k=k: self.look_along_cell(k))
+        for k, name in enumerate("xyz"):
+            self._action(along, f"&{name}", lambda _=False, k=k: self.viewer.look_along(np.eye(3)[k]))
         for dock in self.findChildren(QDockWidget):
             view_menu.addAction(dock.toggleViewAction())
         self._refresh_recent()
+
+    def look_along_cell(self, k: int) -> None:
+        """View › Look along › cell vector a, b or c (a model without a cell says so)."""
+        if self.atoms is None:
+            return
+        if self.atoms.cell.rank < 3:
+            self.statusBar().showMessage("This model has no cell: look along x, y or z instead.", 8000)
+            return
+        self.viewer.look_along(self.atoms.cell.array[k])
 
     def _connect(self) -> None:
         self.viewer.atom_picked.connect(self.select_atom)

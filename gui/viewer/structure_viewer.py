@@ -489,6 +489,18 @@ class StructureViewer(QWidget):
         self._has_fitted = True
         self.canvas.update()
 
+    def look_along(self, direction) -> None:
+        """Turn the camera to look along ``direction`` (into the screen), keeping zoom and centre:
+        along a tilt bicrystal's axis (its a vector) the boundary's structural units show.
+        The turntable looks along (−sin az cos el, cos az cos el, −sin el)."""
+        d = np.asarray(direction, float)
+        d = d / np.linalg.norm(d)
+        cam = self.view.camera
+        cam.elevation = float(np.degrees(-np.arcsin(np.clip(d[2], -1.0, 1.0))))
+        if np.hypot(d[0], d[1]) > 1e-9:  # straight along z the azimuth only turns the picture
+            cam.azimuth = float(np.degrees(np.arctan2(-d[0], d[1])))
+        self.canvas.update()
+
     def camera_state(self) -> dict:
         """What a project keeps of the camera: the view direction (the Diffraction pattern's beam
         follows it), the zoom and the point looked at, as plain numbers."""

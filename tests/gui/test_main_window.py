@@ -434,3 +434,24 @@ def test_the_coordination_table_refits_when_its_columns_widen_after_the_fit(qtbo
     qtbot.waitUntil(lambda: table.horizontalScrollBar().maximum() > 0, timeout=5000)
     qtbot.wait(50)
     assert table.viewport().height() >= table.rowHeight(0)
+
+
+def test_look_along_a_bicrystals_tilt_axis_from_the_view_menu(qtbot, empty_window):
+    """View › Look along › cell vector a: a [001] tilt bicrystal seen along its axis (its a);
+    a molecule has no cell, and the status bar says to use x, y or z."""
+    from ase import Atoms
+
+    from amorpha.engine.build.bicrystal import BicrystalParams, build_bicrystal
+    from amorpha.gui.diffraction import view_frame
+
+    window = empty_window
+    with qtbot.waitSignal(window.model_ready, timeout=60000):
+        window.set_model(build_bicrystal(BicrystalParams()), "bicrystal")
+    along = next(a for a in window.menuBar().actions() if a.text() == "&View").menu()
+    look = next(a for a in along.actions() if a.text() == "&Look along").menu()
+    next(a for a in look.actions() if a.text() == "cell vector &a").trigger()
+    np.testing.assert_allclose(view_frame(window.viewer)[0], [1.0, 0.0, 0.0], atol=1e-6)
+    with qtbot.waitSignal(window.model_ready, timeout=60000):
+        window.set_model(Atoms("H2O", positions=[[0, 0, 0], [0.96, 0, 0], [-0.24, 0.93, 0]]), "water")
+    window.look_along_cell(2)
+    assert "no cell" in window.statusBar().currentMessage()

@@ -344,3 +344,15 @@ def test_repaints_keep_the_interpreter_alive(qtbot, quartz_viewer):
     finally:
         gc.enable()
     assert drained <= 5, f"paints are draining None's reference count ({drained} in 30 paints)"
+
+
+def test_look_along_puts_a_direction_into_the_screen(quartz_viewer):
+    """View › Look along: the view direction (as the Diffraction pattern's beam reads it) is the
+    vector asked for, for quartz's hexagonal a, b, c and for z, where the azimuth is free."""
+    from amorpha.gui.diffraction import view_frame
+
+    viewer, atoms = quartz_viewer
+    for vector in [*atoms.cell.array, (0.0, 0.0, 1.0), (0.0, 0.0, -1.0), (1.0, -2.0, 0.5)]:
+        viewer.look_along(vector)
+        beam = view_frame(viewer)[0]
+        np.testing.assert_allclose(beam, np.asarray(vector) / np.linalg.norm(vector), atol=1e-6)
