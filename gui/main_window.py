@@ -666,6 +666,8 @@ class MainWindow(QMainWindow):
         self.trajectory = trajectory
         self.frame = 0
         self.bond_list = None
+        self.structure_panel.clear_bonds("Finding bonds…")
+        self.statusBar().clearMessage()  # "…: 72 atoms, 96 bonds" of the model before
         self.setWindowTitle(f"Amorpha — {source}")
         self._set_viewer_atoms(atoms, prepared, reset_camera=True)
         n_frames = len(trajectory) if trajectory is not None else 1
@@ -810,6 +812,8 @@ class MainWindow(QMainWindow):
             return
         if self._bond_task is not None:
             self._bond_task.cancel()
+        if self.bond_list is None:  # not "cancelled" while they are being found again
+            self.structure_panel.clear_bonds("Finding bonds…")
         atoms, generation = self.atoms, self._generation
         overrides = dict(self.cutoff_overrides if overrides is None else overrides)
 
@@ -843,9 +847,15 @@ class MainWindow(QMainWindow):
             )
             self.model_ready.emit()
 
+        def cancelled():
+            if generation == self._generation and self.bond_list is None and self._bond_task.finished:
+                self.structure_panel.clear_bonds("No bonds: finding them was cancelled. "
+                                                 "Apply cutoffs finds them.")
+
         self._bond_task = self.runner.submit(
             "Finding bonds", work, apply,
-            self._task_error("Finding bonds", "The model stays shown; its bonds and coordination were not updated.")
+            self._task_error("Finding bonds", "The model stays shown; its bonds and coordination were not updated."),
+            cancelled,
         )
 
     # -- rings and order ----------------------------------------------------------------------------

@@ -246,6 +246,17 @@ class StructurePanel(QWidget):
                      f"duplicated atoms?</span>")
         self.bond_note.setText(note)
 
+    def clear_bonds(self, note: str) -> None:
+        """A new model: no cutoff rows or coordination of the one before until its own bonds come
+        (a cancelled search left quartz's Si–O bonds on screen under a copper crystal)."""
+        self._pairs = []
+        self.cutoff_table.setRowCount(0)
+        _fit_height(self.cutoff_table, max_rows=6)
+        self.cn_table.setRowCount(0)
+        self.cn_table.setColumnCount(0)
+        _fit_height(self.cn_table, max_rows=5)
+        self.bond_note.setText(note)
+
     def current_cutoffs(self) -> dict:
         return {
             pair: self.cutoff_table.cellWidget(row, 1).value()

@@ -455,3 +455,26 @@ def test_look_along_a_bicrystals_tilt_axis_from_the_view_menu(qtbot, empty_windo
         window.set_model(Atoms("H2O", positions=[[0, 0, 0], [0.96, 0, 0], [-0.24, 0.93, 0]]), "water")
     window.look_along_cell(2)
     assert "no cell" in window.statusBar().currentMessage()
+
+
+def test_a_new_models_cancelled_bonds_leave_no_bonds_of_the_model_before(qtbot, empty_window):
+    """Quartz shown, then fcc Cu with its bond search cancelled: the Bonds and Coordination
+    tables said Si–O and the status bar "…72 atoms, 96 bonds" under the copper crystal."""
+    from ase.build import bulk
+
+    from amorpha.engine.build.crystals import alpha_quartz
+
+    window = empty_window
+    panel = window.structure_panel
+    with qtbot.waitSignal(window.model_ready, timeout=60000):
+        window.set_model(alpha_quartz((2, 2, 2)), "quartz")
+    assert panel.cutoff_table.rowCount() == 3 and panel.cn_table.rowCount() == 2
+    with qtbot.waitSignal(window.runner.task_finished, timeout=30000,
+                          check_params_cb=lambda handle, state: handle is window._bond_task):
+        window.set_model(bulk("Cu", "fcc", 3.615, cubic=True).repeat(8), "copper")
+        window._bond_task.cancel()
+    assert panel.cutoff_table.rowCount() == 0 and panel.cn_table.rowCount() == 0
+    assert "cancelled" in panel.bond_note.text() and "bonds" not in window.statusBar().currentMessage()
+    with qtbot.waitSignal(window.model_ready, timeout=60000):
+        panel._emit_cutoffs()  # Apply cutoffs: the default ones of the model shown
+    assert [panel.cutoff_table.item(0, 0).text()] == ["Cu–Cu"] and panel.cn_table.rowCount() == 1
