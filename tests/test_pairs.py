@@ -349,3 +349,20 @@ def test_warm_up():
     pairs_module.warm_up()
     angles_module.warm_up()
     sf_module.warm_up()
+
+
+def test_first_peak_reads_a_noisy_histogram_at_its_centre():
+    """400 Si dimers with bonds N(2.35 Å, 0.06): the highest 0.025 Å bin sits 0.019 Å off the
+    bonds' mean (a-Si of 512 atoms read 2.31 for bonds of 2.35); smoothed and refined, the peak
+    is within 0.008 Å of it (g ∝ n/r² puts it a little below)."""
+    rng = np.random.default_rng(6)
+    n = 400
+    first = np.stack(np.meshgrid(*[np.arange(8)] * 3, indexing="ij"), -1).reshape(-1, 3)[:n] * 10.0 + 2.0
+    direction = rng.normal(size=(n, 3))
+    direction /= np.linalg.norm(direction, axis=1)[:, None]
+    lengths = rng.normal(2.35, 0.06, n)
+    atoms = Atoms(["Si"] * (2 * n), positions=np.concatenate([first, first + direction * lengths[:, None]]),
+                  cell=[80.0] * 3, pbc=True)
+    res = compute_rdf(atoms, RdfParams(r_max=3.0, n_bins=120, weighting="number"))
+    assert abs(res.r[np.argmax(res.partial("Si", "Si"))] - lengths.mean()) > 0.015  # the noise
+    assert res.first_peak("Si", "Si") == pytest.approx(lengths.mean(), abs=0.008)

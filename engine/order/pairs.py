@@ -56,6 +56,10 @@ class RdfParams:
     weighting: str = "neutron"
 
 
+#: Width (Å, Gaussian σ) g(r) is smoothed over before :meth:`RdfResult.first_peak` reads its top.
+PEAK_SMOOTHING = 0.03
+
+
 @dataclass(frozen=True)
 class RdfResult:
     """Histograms on ``n_bins`` bins; partial arrays are indexed ``[a, b, k]`` in ``elements`` order."""
@@ -98,10 +102,20 @@ class RdfResult:
         return float(np.interp(r, self.edges, n))
 
     def first_peak(self, a, b, r_min: float = 0.0) -> float:
-        """Centre of the highest bin of g_ab at or beyond ``r_min`` (the first peak when
-        ``r_min`` is below it and it is the tallest, as for bonded pairs)."""
-        g = self.partial(a, b)
-        k = int(np.argmax(np.where(self.r >= r_min, g, -np.inf)))
+        """Where g_ab is highest at or beyond ``r_min`` (the first peak when ``r_min`` is below
+        it and it is the tallest, as for bonded pairs): g smoothed over ``PEAK_SMOOTHING`` Å and
+        the top refined by a parabola through three bins. The highest bin alone read 2.31 Å for
+        512-atom a-Si whose bonds average 2.35 Å (bins of 0.025 Å hold a few dozen pairs)."""
+        from scipy.ndimage import gaussian_filter1d
+
+        dr = float(self.r[1] - self.r[0]) if len(self.r) > 1 else 1.0
+        g = gaussian_filter1d(np.asarray(self.partial(a, b), float), PEAK_SMOOTHING / dr, mode="nearest")
+        g = np.where(self.r >= r_min, g, -np.inf)
+        k = int(np.argmax(g))
+        if 0 < k < len(g) - 1 and np.isfinite(g[k - 1]):
+            curvature = g[k - 1] - 2.0 * g[k] + g[k + 1]
+            if curvature < 0:
+                return float(self.r[k] + 0.5 * dr * (g[k - 1] - g[k + 1]) / curvature)
         return float(self.r[k])
 
     def to_arrays(self) -> dict[str, np.ndarray]:
