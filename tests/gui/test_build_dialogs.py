@@ -166,6 +166,32 @@ def test_silica_dialog_offers_interface_switches(qtbot):
     spin_of(dialog, "interface_switches").setValue(600)
     dialog.editors["x"].set_value(1.0)
     assert dialog.params().interface_switches == 600
+    assert "under-bonded" not in dialog.note_label.text()
+    spin_of(dialog, "interface_switches").setValue(0)  # the default: a third of Si under-bonded
+    assert "under-bonded" in dialog.note_label.text()
+
+
+def test_densities_and_lattice_constants_that_squeeze_the_bonds_are_said(qtbot):
+    """a-SiO2 at 1 g/cm³ built Si–O of 2.01 Å, a-Si at 3.5 bonds of 2.05 Å, Si with a = 0.5 Å
+    (nm typed as Å) 512 atoms at 2985 g/cm³: each looked legitimate and said nothing."""
+    from amorpha.gui.build_menu import amorphous_si_dialog, silica_dialog
+
+    silica = silica_dialog()
+    qtbot.addWidget(silica)
+    spin_of(silica, "density").setValue(1.0)
+    assert "Si–O bonds come out about 2.09 Å" in silica.note_label.text()
+    spin_of(silica, "density").setValue(2.25)
+    assert "come out" not in silica.note_label.text()
+    network = amorphous_si_dialog()
+    qtbot.addWidget(network)
+    spin_of(network, "density").setValue(3.5)
+    assert "Si–Si bonds come out about 2.05 Å" in network.note_label.text()
+    crystal = crystal_dialog()
+    qtbot.addWidget(crystal)
+    crystal.editors["name"].set_value("Si")
+    assert "Å, not nm" not in crystal.note_label.text()
+    spin_of(crystal, "a").setValue(0.5)
+    assert "a = 0.5 Å is 9% of Si's own 5.431 Å" in crystal.note_label.text()
 
 
 def test_build_facts_count_atoms_in_words():
