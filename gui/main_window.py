@@ -612,7 +612,7 @@ class MainWindow(QMainWindow):
     def build_dialog(self, make_dialog: Callable, build: Callable):
         """Open a builder's parameter dialog; its accepted parameters start the build."""
         dialog = make_dialog(self)
-        dialog.params_accepted.connect(lambda params: self.build_model(build, params))
+        dialog.params_accepted.connect(lambda params: self.build_model(build, params, dialog.windowTitle()))
         dialog.open()
         return dialog
 
@@ -638,7 +638,7 @@ class MainWindow(QMainWindow):
         ``title``: what is built, as its dialog says ("Melt-quench SiO2 glass"), for the status bar."""
         what = type(params).__name__.removesuffix("Params").lower()
         return self._load_model(
-            f"Building: {title}" if title else f"Building ({what})",
+            f"Building: {title.removeprefix('Build ')}" if title else f"Building ({what})",
             lambda progress, cancel: (build(params, progress=progress, cancel=cancel), None),
             lambda atoms, _: atoms.info.get("name", f"built {what}"),
         )
