@@ -842,9 +842,11 @@ class MainWindow(QMainWindow):
             self.view_panel.set_color_choices(per_atom_scalars(atoms))
             if self.view_panel.color_key() == "coordination":
                 self.color_by("coordination")
+            # placeholder elements (H, He, … for numbered types) are easy to take for the model's
+            unnamed = " · its atom types are placeholders: File › Name Atom Types…" if unnamed_types(atoms) else ""
             self.statusBar().showMessage(
-                f"{self.source}: {len(atoms):,} atoms, {sum(counts.values()):,} bonds", 8000
-            )
+                f"{self.source}: {len(atoms):,} atoms, {sum(counts.values()):,} bonds{unnamed}",
+                20000 if unnamed else 8000)
             self.model_ready.emit()
 
         def cancelled():

@@ -50,6 +50,8 @@ def test_placeholder_types_are_offered_for_naming_and_named(qtbot, cfg_window):
     assert button is not None and button.isVisibleTo(window.structure_panel)
     notes = [label.text() for label in window.structure_panel.findChildren(QLabel) if "⚠" in label.text()]
     assert notes and "symbols=" not in notes[0] and "Name Atom Types" in notes[0]
+    # said where a user looks whichever panel is in front (it took 3000 "H" for the model's)
+    assert "atom types are placeholders: File › Name Atom Types" in window.statusBar().currentMessage()
 
     button.click()
     dialog = window.findChild(TypeNamesDialog)
