@@ -200,7 +200,7 @@ def test_shortest_path_pairs_count_exactly_on_a_cycle_and_stay_small_in_a_networ
     assert shortest_path_pairs(indptr, indices, 6) == 48.0  # up to 3 bonds: 6 per atom
     quartz = alpha_quartz((4, 4, 4))
     from amorpha.engine.bonds import bonds
-    ip, ix = _quotient_graph(bonds(quartz, SI_O))[:2]
+    ip, ix, _ = _quotient_graph(bonds(quartz, SI_O))
     assert shortest_path_pairs(ip, ix, 24) < 1e-3 * LONG_SEARCH_PAIRS
 
 
@@ -429,7 +429,7 @@ def test_the_simple_graph_keeps_each_neighbour_once_with_its_first_image():
 
     bcc = bonds(bulk("Fe", "bcc", 2.87, cubic=True), {("Fe", "Fe"): 2.6})
     assert len(bcc.indices) == 16
-    indptr, indices, shifts = _quotient_graph(bcc)[:3]
+    indptr, indices, shifts = _quotient_graph(bcc)
     assert indptr.tolist() == [0, 1, 2] and indices.tolist() == [1, 0]
     assert np.array_equal(shifts, bcc.shifts[[0, 8]])  # the first image listed
     for nl in (bcc, bonds(load_example("a-SiO2"))):
@@ -437,25 +437,19 @@ def test_the_simple_graph_keeps_each_neighbour_once_with_its_first_image():
             assert np.array_equal(ours, theirs)
 
 
-def test_a_wider_neighbour_list_is_cut_to_bonds_in_the_graph(monkeypatch):
-    """compute_rings cuts a given neighbour list to bonds while it builds the bond graph (no
-    filtered copy, Cancel seen between chunks of atoms): a list reaching 4 Å gives the same rings
-    as the bonds themselves, and the graph's chunks join up."""
-    from amorpha.engine.bonds import _cutoff_table, bond_cutoffs, bonds
+def test_the_bond_graph_in_chunks_and_a_wider_neighbour_list(monkeypatch):
+    """The bond graph is built in chunks of atoms (Cancel seen between them): chunks of 7 atoms
+    join up to the graph built whole; a neighbour list reaching 4 Å gives the rings of the bonds."""
+    from amorpha.engine.bonds import bonds
     from amorpha.engine.neighbors import neighbor_list
     from amorpha.engine.order import rings
 
     atoms = alpha_quartz((3, 3, 3))
-    wide = neighbor_list(atoms, 4.0)
     bonded = bonds(atoms, SI_O)
-    numbers = atoms.numbers.astype(np.int64)
-    table = _cutoff_table(bond_cutoffs(numbers, SI_O), int(numbers.max()))
     whole = _quotient_graph(bonded)
-    for chunk in (7, rings.GRAPH_CHUNK):
-        monkeypatch.setattr(rings, "GRAPH_CHUNK", chunk)
-        cut = _quotient_graph(wide, numbers, table)
-        assert all(np.array_equal(a, b) for a, b in zip(cut, whole))
-    assert whole[3] == bonded.distances.max()
+    monkeypatch.setattr(rings, "GRAPH_CHUNK", 7)
+    assert all(np.array_equal(a, b) for a, b in zip(_quotient_graph(bonded), whole))
+    wide = neighbor_list(atoms, 4.0)
     for definition in ("king", "primitive"):
         params = RingParams(max_size=16, definition=definition, cutoffs=SI_O, count_element="Si")
         ours, theirs = compute_rings(atoms, params, neighbors=wide), compute_rings(atoms, params)

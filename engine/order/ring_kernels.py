@@ -619,26 +619,17 @@ def shortest_wrap(indptr, indices, shifts, limit):
 
 
 @njit(nogil=True, cache=True)
-def simple_rows(indptr, indices, distances, numbers, table, lo, hi, pick, counts, m):
-    """Rows ``lo:hi`` of the simple graph of a neighbour list in CSR: per atom, each bonded atom
-    once (the first image listed when a pair is bonded through several) and no bond to its own
-    image, rows sorted. With a non-empty ``table`` only pairs closer than ``table[Z_a, Z_b]``
-    are bonds (as :func:`amorpha.engine.bonds.bonds` cuts), so a neighbour list is cut to bonds
-    on the way, without a filtered copy of it. The positions kept into ``indices`` go to
-    ``pick[m:]`` and the row lengths to ``counts[lo:hi]``; returns (new m, longest bond seen).
-    Called over chunks of rows, so that Cancel is seen between them. A row of ~12 entries is
-    sorted by insertion: 10⁶ fcc atoms in ~0.1 s, where np.unique of the 1.2·10⁷ pair keys took
-    2 s."""
-    test = table.shape[0] > 0
-    longest = 0.0
+def simple_rows(indptr, indices, lo, hi, pick, counts, m):
+    """Rows ``lo:hi`` of the simple graph of a bond list in CSR: per atom, each bonded atom once
+    (the first image listed when a pair is bonded through several) and no bond to its own image,
+    rows sorted. The positions kept into ``indices`` go to ``pick[m:]`` and the row lengths to
+    ``counts[lo:hi]``; returns the new ``m``. Called over chunks of rows, so that Cancel is seen
+    between them. A row of ~12 entries is sorted by insertion: 10⁶ fcc atoms in ~0.1 s, where
+    np.unique of the 1.2·10⁷ pair keys took 2 s."""
     for a in range(lo, hi):
         start = m
         for p in range(indptr[a], indptr[a + 1]):
             b = indices[p]
-            if test and not distances[p] < table[numbers[a], numbers[b]]:
-                continue
-            if distances[p] > longest:
-                longest = distances[p]
             if b == a:
                 continue
             q = m
@@ -658,4 +649,4 @@ def simple_rows(indptr, indices, distances, numbers, table, lo, hi, pick, counts
             pick[q] = p
             m += 1
         counts[a] = m - start
-    return m, longest
+    return m

@@ -38,7 +38,7 @@ import numpy as np
 
 from ..atomic import atomic_write
 from ..errors import ParameterError
-from ..bonds import Cutoffs, bond_table, bonds, check_reach
+from ..bonds import Cutoffs, bonds
 from ..elements import number, symbol
 from ..neighbors import NeighborList
 from ..tasks import CancelFn, ProgressFn, StopFlag, check_cancel, chunked, report, sub_progress
@@ -221,37 +221,26 @@ _PARAM_TYPES = {"definition": str, "max_size": (int, type(None)), "count_element
 
 #: Atoms per chunk of :func:`_quotient_graph`, between whose chunks Cancel is seen: ~2.5 ms for
 #: fcc (12 bonds each) on a free core, 10-50 times that in a worker thread (nice 10) that shares
-#: the cores with the window drawing 10⁶ atoms (the graph of 10⁶ Cu: 0.3 s alone, ~5 s there).
+#: the cores with the window drawing 10⁶ atoms.
 GRAPH_CHUNK = 1 << 13
 
 
-def _quotient_graph(nl: NeighborList, numbers=None, table=None, progress=None, cancel=None):
+def _quotient_graph(nl: NeighborList, progress=None, cancel=None):
     """Simple undirected graph of the bond list: one edge per bonded pair (the first image if a
-    pair is bonded through several), no bonds of an atom to its own image. Rows sorted. With
-    ``table`` (cutoffs by atomic numbers, as :func:`~amorpha.engine.bonds.bonds` uses) ``nl``
-    may be any neighbour list reaching the bonds: it is cut to them here. Built in chunks of
-    atoms with Cancel checked between them: one numpy pass over the 1.2·10⁷ pairs of 10⁶ fcc
-    atoms ran on for 1-5 s after a Cancel (more in a busy window). Returns (indptr, indices,
-    shifts, longest bond)."""
+    pair is bonded through several), no bonds of an atom to its own image. Rows sorted. Built in
+    chunks of atoms with Cancel checked between them: in one call on the 1.2·10⁷ bonds of 10⁶ fcc
+    atoms it ran on for 1-5 s after a Cancel (more in a busy window)."""
     n = nl.n_atoms
-    if table is None:  # a bond list already
-        numbers, table = np.zeros(0, np.int64), np.zeros((0, 0))
-    numbers, table = np.ascontiguousarray(numbers, np.int64), np.ascontiguousarray(table, np.float64)
     src_ptr, src = np.ascontiguousarray(nl.indptr, np.int64), np.ascontiguousarray(nl.indices, np.int64)
-    distances, shifts = np.ascontiguousarray(nl.distances, np.float64), np.asarray(nl.shifts, np.int64)
+    shifts = np.asarray(nl.shifts, np.int64)
     pick = np.empty(len(src), np.int64)
     counts = np.zeros(n, np.int64)
-    indices, kept_shifts = np.empty(len(src), np.int64), np.empty((len(src), 3), np.int64)
-    m, longest = 0, 0.0
+    m = 0
     for lo, hi in chunked(n, GRAPH_CHUNK, progress, cancel, "bond network"):
-        m0 = m
-        m, top = K.simple_rows(src_ptr, src, distances, numbers, table, lo, hi, pick, counts, m)
-        longest = max(longest, top)
-        np.take(src, pick[m0:m], out=indices[m0:m])
-        np.take(shifts, pick[m0:m], axis=0, out=kept_shifts[m0:m])
+        m = K.simple_rows(src_ptr, src, lo, hi, pick, counts, m)
     indptr = np.zeros(n + 1, np.int64)
     np.cumsum(counts, out=indptr[1:])
-    return indptr, indices[:m], kept_shifts[:m], longest
+    return indptr, src[pick[:m]], shifts[pick[:m]]
 
 
 def _chunk(n_items: int) -> int:
@@ -509,12 +498,11 @@ def _statistics(n_atoms, node_mask, atoms, sizes_counted, ring_of_atom, counted)
 MAX_SUPERCELL_ATOMS = 200_000
 
 
-def _searched_cell(atoms, cutoffs: Optional[Cutoffs], max_size: int, reach: NeighborList, longest: float,
+def _searched_cell(atoms, cutoffs: Optional[Cutoffs], max_size: int, nl: NeighborList,
                    progress: Optional[ProgressFn] = None, cancel: Optional[CancelFn] = None):
-    """(cell to search, its repeats of ``atoms``, its bonds or None): ``atoms`` itself when every
-    ring of up to ``max_size`` atoms is a ring of distinct atoms of the cell, else a supercell.
-    ``reach`` is a neighbour list of ``atoms`` reaching its bonds, ``longest`` its longest bond;
-    bonds are only cut from it when the cell may be too small (a large model is not copied).
+    """(cell to search, its repeats of ``atoms``, its bonds): ``atoms`` itself (with its bonds
+    ``nl``) when every ring of up to ``max_size`` atoms is a ring of distinct atoms of the cell,
+    else a supercell.
 
     The rings are searched on the quotient graph (one node per atom). In a small cell a ring can
     pass two images of one atom (α-quartz's 8-rings in its 9-atom cell), which no cycle of
@@ -527,13 +515,12 @@ def _searched_cell(atoms, cutoffs: Optional[Cutoffs], max_size: int, reach: Neig
     limit = int(max_size) // 2
     pbc = np.asarray(atoms.pbc, bool)
     reps = np.ones(3, np.int64)
-    current, nl = atoms, None
+    current = atoms
     while pbc.any() and limit >= 1:
+        longest = float(nl.distances.max()) if len(nl.distances) else 0.0
         spacing = 1.0 / np.linalg.norm(np.linalg.inv(current.cell.array).T[pbc], axis=1)
         if longest == 0.0 or spacing.min() > limit * longest:  # no path of `limit` bonds reaches an image
             break
-        if nl is None:
-            nl = bonds(atoms, cutoffs, neighbors=reach, progress=progress, cancel=cancel)
         length, shift = K.shortest_wrap(nl.indptr, nl.indices, np.ascontiguousarray(nl.shifts, np.int64), limit)
         if length > limit:
             break
@@ -557,8 +544,7 @@ def ring_repeats(atoms, cutoffs: Optional[Cutoffs], max_size: int,
     """How many times :func:`compute_rings` repeats ``atoms``' cell along each axis to find its
     rings of up to ``max_size`` atoms: (1, 1, 1) when the cell is large enough (see
     :func:`_searched_cell`)."""
-    nl = bonds(atoms, cutoffs, neighbors=neighbors)
-    return _searched_cell(atoms, cutoffs, max_size, nl, float(nl.distances.max(initial=0.0)))[1]
+    return _searched_cell(atoms, cutoffs, max_size, bonds(atoms, cutoffs, neighbors=neighbors))[1]
 
 
 def _fold(ring_atoms: np.ndarray, ring_images: np.ndarray, sizes: np.ndarray, net: np.ndarray,
@@ -600,7 +586,7 @@ def _search(searched, graph, params: RingParams, n_atoms: int, reps, progress, c
     """(flat, sizes, images, net) of the rings of the cell ``searched`` (its bond graph ``graph``:
     :func:`_quotient_graph`), folded back to the ``n_atoms`` of the model when it is a supercell
     of it."""
-    indptr, indices, shifts = graph[:3]
+    indptr, indices, shifts = graph
     max_size = int(params.max_size) if params.max_size is not None else len(searched) + 1
     strong = params.definition == "strong"
     flat, sizes = _enumerate(indptr, indices, "primitive" if strong else params.definition, max_size,
@@ -614,17 +600,6 @@ def _search(searched, graph, params: RingParams, n_atoms: int, reps, progress, c
     if reps != (1, 1, 1):
         flat, sizes, images, net = _fold(flat, images, sizes, net, n_atoms, reps)
     return flat, sizes, images, net
-
-
-def _bond_reach(atoms, cutoffs: Optional[Cutoffs], neighbors: Optional[NeighborList], progress, cancel):
-    """A neighbour list of ``atoms`` reaching all its bonds, and the bond cutoffs as a table by
-    atomic numbers: ``neighbors`` as it is (checked), left for :func:`_quotient_graph` to cut to
-    bonds chunk by chunk (no copy of the 1.2·10⁷ pairs of 10⁶ fcc atoms), or the bonds found."""
-    table_dict, table = bond_table(atoms.numbers, cutoffs)
-    if neighbors is None:
-        return bonds(atoms, cutoffs, progress=progress, cancel=cancel), table
-    check_reach(neighbors, len(atoms), table_dict)
-    return neighbors, table
 
 
 def compute_rings(
@@ -645,11 +620,12 @@ def compute_rings(
     # Guttman and King rings without a limit: the cell must hold the largest ring found (each
     # search stops at a shortest path, so that is where they end); 24 atoms to begin with
     check = int(params.max_size) if params.max_size is not None else UNLIMITED_CHECK
-    reach, table = _bond_reach(atoms, params.cutoffs, neighbors, sub_progress(progress, 0.0, 0.04), cancel)
-    graph = _quotient_graph(reach, numbers, table, sub_progress(progress, 0.04, 0.05), cancel)
+    cell_bonds = bonds(atoms, params.cutoffs, neighbors=neighbors, progress=sub_progress(progress, 0.0, 0.04),
+                       cancel=cancel)
+    graph = _quotient_graph(cell_bonds, sub_progress(progress, 0.04, 0.05), cancel)
     found = None
     while True:
-        searched, reps, nl = _searched_cell(atoms, params.cutoffs, check, reach, graph[3],
+        searched, reps, nl = _searched_cell(atoms, params.cutoffs, check, cell_bonds,
                                             sub_progress(progress, 0.0, 0.05), cancel)
         if found is not None and reps == found[-1]:
             break  # the larger check needs no larger cell: the rings found stand
