@@ -242,8 +242,14 @@ class SpectrumPrediction(QObject):
         def done(models):
             self._builtins = list(models)
             for model in models:  # in the order of BUILTIN_MODELS, for the Edge list
-                self.models.setdefault(model_key(model), model)
-            self.set_model(models[0], quiet=True)  # a model without Si: a status line, no dialog
+                key = model_key(model)
+                if key in self.models:  # a project opened at start-up brought its own
+                    key += BUILTIN_SUFFIX
+                self.models.setdefault(key, model)
+            if self.model is None:
+                self.set_model(models[0], quiet=True)  # a model without Si: a status line, no dialog
+            else:  # the project's model stays in use (this replaced it with Si K)
+                self._offer_models()
 
         self._loading = self.runner.submit("Loading the built-in spectrum models",
                                            lambda progress, cancel: [SpectrumModel.load(p) for p in paths],

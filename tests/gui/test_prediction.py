@@ -1096,3 +1096,20 @@ def test_xtb_of_an_atom_is_refused_beside_a_model_on_another_codes_energies(qtbo
         window.prediction.reference_of_selected()
     assert "cannot be compared on one axis" in said.args[0] and "FEFF" in said.args[0]
     assert not [h for h in window.runner.running if not h.label.startswith("_")]
+
+
+def test_a_model_set_before_the_built_in_ones_load_stays_in_use(qtbot, empty_window, silica, tmp_path):
+    """`amorpha project.amorpha`: the project's O K model was set, then the built-in models
+    finished loading and put Si K in its place (the O K prediction and alignment were gone)."""
+    window = empty_window
+    prediction, panel = window.prediction, window.prediction_panel
+    show(qtbot, window, silica.copy())
+    own = SpectrumModel.load(rule_model(silica, "O", tmp_path / "O.amodel"))
+    with qtbot.waitSignal(prediction.prediction_settled, timeout=60000):
+        prediction.set_model(own)
+    with qtbot.waitSignal(window.runner.task_finished, timeout=60000,
+                          check_params_cb=lambda handle, state: handle is prediction._loading):
+        prediction.load_default()
+    assert prediction.model is own and prediction.models["O K"] is own
+    names = [panel.edge_combo.itemText(k) for k in range(panel.edge_combo.count())]
+    assert "O K" in names and "Si K" in names and "O K (built-in)" in names
