@@ -397,6 +397,10 @@ def test_a_tie_is_kept_only_by_an_untied_model_of_the_same_edge_and_calculator()
     own = trained()
     own.tie_onset(average, 1850.0, "quartz")
     assert not own.inherit_tie(tied) and "quartz" in own.onset_at["from"]
+    # the Si L2,3 energy typed for Si K: refused, the tie as it was
+    with pytest.raises(ParameterError, match="99.8 eV cannot be this Si K peak: the edge starts at 1839"):
+        own.tie_onset(average, 99.8, "quartz")
+    assert "quartz" in own.onset_at["from"] and abs(own.onset_at["ev"]) < 30
     # settings stored before radius_spread existed (the built-in O K model) against those of a
     # model trained now with them, which name its default: the same calculation
     assert trained(radius_spread=0.0, radius_points=3).inherit_tie(tied)

@@ -240,6 +240,10 @@ def _check_names(meta: dict) -> None:
 
 
 #: Sites predicted per call of :meth:`SpectrumModel.predict_structure` (0.35-0.5 s with the
+#: Largest shift (eV) a tie to a measured peak may give the model's axis: a calculator's energy
+#: reference sits a few eV from the edge (xTB's O K: 10 eV), a typo or another edge hundreds.
+MAX_TIE_OFFSET = 30.0
+
 #: distances for the built-in Si K model of 450 training sites here): Cancel is answered between.
 PREDICT_CHUNK = 10_000
 
@@ -516,7 +520,14 @@ class SpectrumModel:
         require(np.isfinite(peak_ev) and peak_ev > 0, "peak_ev", f"a measured energy in eV, got {peak_ev!r}")
         onset, source = edge_onset(self.element, self.edge)
         peak = float(average.energy[np.argmax(average.intensity)])
-        self.onset_at = {"ev": peak - (float(peak_ev) - onset),
+        at = peak - (float(peak_ev) - onset)
+        # a calculator's reference sits eV from the edge (xTB's O K: 10 eV), never hundreds: 99.8 eV
+        # (Si L2,3) given for Si K was kept, and placed every later Si K prediction at 86-116 eV
+        require(abs(at) <= MAX_TIE_OFFSET, "peak_ev",
+                f"{peak_ev:g} eV cannot be this {self.element} {self.edge} peak: the edge starts at {onset:g} eV "
+                f"({source}) and the predicted peak lies {peak:+.1f} eV from it on the model's axis, so "
+                f"the tie would move the axis by {at:+.0f} eV (at most ±{MAX_TIE_OFFSET:g})")
+        self.onset_at = {"ev": at,
                          "from": f"the predicted {what} {self.element} {self.edge} peak at the measured {peak_ev:g} eV; "
                                  f"onset {onset:g} eV, {source}"}
         return self.onset_at["ev"]
