@@ -69,6 +69,8 @@ def test_fit_report_csv_holds_fractions_and_curves(tmp_path):
     write_fit_report(fit, path, title="test")
     lines = path.read_text().splitlines()
     assert lines[0] == "# Amorpha fit report: test" and any(line.startswith("# r2: ") for line in lines)
+    background = next(line for line in lines if line.startswith("# background: "))
+    assert "np.float64" not in background  # plain numbers, as the rest of the report
     rows = list(csv.reader(line for line in lines if not line.startswith("#")))
     assert rows[0] == ["component", "fraction", "fraction_std", "weight"]
     assert [r[0] for r in rows[1:3]] == ["Si0", "Si4+"]

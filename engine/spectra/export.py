@@ -55,7 +55,7 @@ def fit_report_rows(fit, title: str = "") -> tuple[list[str], list[list], list[l
     require(hasattr(fit, "fractions") and hasattr(fit, "model"), "fit", "expected the result of fit_components")
     comments = [f"Amorpha fit report{': ' + title if title else ''}",
                 f"window_eV: {fit.window[0]:.6g} to {fit.window[1]:.6g}",
-                f"background: {fit.background_kind or 'none'} {list(np.round(fit.background, 8))}",
+                f"background: {fit.background_kind or 'none'} {np.round(fit.background, 8).tolist()}",
                 f"r2: {fit.r2:.6g}", f"r_factor: {fit.r_factor:.6g}",
                 f"reduced_chi2: {fit.reduced_chi2:.6g}", f"dof: {fit.dof}"]
     std = fit.fraction_std if fit.fraction_std is not None else [float("nan")] * len(fit.labels)

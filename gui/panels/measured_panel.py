@@ -132,7 +132,16 @@ def map_axes(navigation: list[dict]) -> list[tuple[float, str]] | None:
     axes = navigation[-2:][::-1]
     if not axes or not all(_calibrated(a) for a in axes):
         return None
-    return [(float(a["scale"]), str(a["units"]).strip()) for a in axes]
+    return [_in_nm(float(a["scale"]), str(a["units"]).strip()) for a in axes]
+
+
+#: Micrometre spellings of microscope files (Gatan writes "µm", others "um" or the micro sign).
+_MICROMETRE = ("µm", "μm", "um")
+
+
+def _in_nm(size: float, unit: str) -> tuple[float, str]:
+    """A pixel under a micrometre in nm: an EELS map's 0.001992 µm reads 1.992 nm."""
+    return (size * 1000.0, "nm") if unit in _MICROMETRE and abs(size) < 1.0 else (size, unit)
 
 
 def pixel_size_text(axes: list[tuple[float, str]] | None) -> str:

@@ -83,6 +83,9 @@ def test_the_pixel_size_shows_under_the_map_with_a_scale_bar(panel):
 
     panel.show_pixel_size([{"name": "x", "size": 64, "scale": 0.5, "units": "nm"}])  # a line scan
     assert panel.pixel_note.text() == "Step 0.5 nm along the scan." and panel.scale_bar.size == 10  # 5 nm
+    # a DM4 spectrum image's 0.001992 µm pixels read in nm (were "0.001992 × 0.001992 µm")
+    panel.show_pixel_size([{"name": n, "size": 2, "scale": 0.001992, "units": "µm"} for n in "yx"])
+    assert panel.pixel_note.text() == "Pixel 1.992 × 1.992 nm."
     panel.show_pixel_size([{"name": "x", "size": 64, "scale": 1.0, "units": "<undefined>"}])
     assert panel.scale_bar is None and panel.pixel_note.text().startswith("Pixel size: not given by the file")
     panel.show_pixel_size(NM_MAP)
