@@ -840,7 +840,7 @@ class MeasuredSpectra(QObject):
         """Fit the measured spectrum with the components: the shown model's site classes through
         :func:`~amorpha.engine.spectra.site_classes.explain` (classes the spectrum cannot tell
         apart are merged, with notes), any other set with a plain non-negative fit."""
-        from amorpha.engine.spectra.site_classes import explain
+        from amorpha.engine.spectra.site_classes import explain, undetermined_notes
         from amorpha.engine.spectra.unmix import bootstrap, fit_components, rank_models
 
         if self.current is None:
@@ -879,6 +879,8 @@ class MeasuredSpectra(QObject):
                 self.explanation, fit = fit, fit.fit
                 own = {row["class"]: row["model_fraction"] for row in self.explanation.rows()}
                 self.panel.show_notes(self.explanation.notes)
+            else:
+                self.panel.show_notes(undetermined_notes(fit) + _alike_note(ranked))
             self.fit, self.ranked = fit, ranked
             self._draw("fit", fit.model_spectrum(f"fit (R² {fit.r2:.4f})"))
             self.panel.show_fit(fit, own, window)
@@ -1054,3 +1056,20 @@ class MeasuredSpectra(QObject):
                                   lambda progress, cancel: write(),
                                   lambda _: self.panel.status.setText(f"Saved {path}"),
                                   self._error("Saving the fit report"))
+
+
+#: Candidate models whose R-factors alone lie within this share of the best fit the spectrum
+#: about equally well: it does not tell them apart.
+ALIKE_SCORE = 0.03
+
+
+def _alike_note(ranked) -> list[str]:
+    """A note when the best candidate models fit about equally well alone (a-SiO2, a-SiO and
+    α-quartz against an O K spectrum: R-factors 0.279, 0.283, 0.284, and fractions of 0-0.63 read
+    as an answer)."""
+    alike = [r.name for r in ranked if r.score <= ranked[0].score * (1 + ALIKE_SCORE)] if ranked else []
+    if len(alike) < 2:
+        return []
+    return [f"{', '.join(alike)} fit this spectrum about equally well alone (R-factors within "
+            f"{ALIKE_SCORE:.0%}): it hardly tells them apart"]
+

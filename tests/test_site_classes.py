@@ -176,3 +176,18 @@ def test_o_sites_are_classed_by_their_bonded_si_not_by_o_neighbours():
     assert classes.labels == ["O CN 2"] and classes.fractions.tolist() == [1.0]
     with pytest.raises(ParameterError, match="coordination or ring for O sites"):
         predicted_classes(atoms, o_model, ClassParams("oxidation"))
+
+
+def test_candidate_models_the_spectrum_cannot_tell_apart_get_notes():
+    """Two candidates with near-identical spectra: each fraction is undetermined, said for models
+    as for site classes (the models route gave no note)."""
+    from amorpha.engine.spectra.site_classes import undetermined_notes
+    from amorpha.engine.spectra.spectrum import Spectrum
+    from amorpha.engine.spectra.unmix import bootstrap, fit_components
+
+    e = np.linspace(0, 30, 301)
+    a = Spectrum(e, np.exp(-0.5 * ((e - 12) / 2) ** 2), label="quartz")
+    b = Spectrum(e, np.exp(-0.5 * ((e - 12.05) / 2) ** 2), label="glass")
+    measured = Spectrum(e, 1000 * a.intensity + np.random.default_rng(3).normal(0, 20, len(e)))
+    fit = bootstrap(fit_components(measured, [a, b]), n=100, seed=0)
+    assert [n.split(":")[0] for n in undetermined_notes(fit)] == ["quartz", "glass"]

@@ -316,9 +316,7 @@ class Explanation:
     @property
     def undetermined(self) -> list[str]:
         """Classes whose bootstrap standard deviation exceeds :data:`MAX_STD`."""
-        if self.fit.fraction_std is None:
-            return []
-        return [lab for lab, s in zip(self.fit.labels, self.fit.fraction_std) if s > MAX_STD]
+        return undetermined_labels(self.fit)
 
     def rows(self) -> list[dict]:
         """One row per class: sites, model fraction, fitted fraction (± std), distinctness."""
@@ -353,7 +351,19 @@ def explain(measured: Spectrum, classes: SiteClasses, window=None, background: s
     notes = classes.notes
     if n_bootstrap:
         bootstrap(fit, int(n_bootstrap), seed=seed, noise=noise)
-    out = Explanation(classes, fit, cond, notes)
-    for lab in out.undetermined:
-        notes.append(f"{lab}: fraction undetermined by this spectrum (bootstrap std > {MAX_STD:g})")
-    return out
+    notes.extend(undetermined_notes(fit))
+    return Explanation(classes, fit, cond, notes)
+
+
+def undetermined_labels(fit: UnmixFit) -> list[str]:
+    """Components whose fitted fraction has a bootstrap standard deviation above :data:`MAX_STD`."""
+    if fit.fraction_std is None:
+        return []
+    return [lab for lab, s in zip(fit.labels, fit.fraction_std) if s > MAX_STD]
+
+
+def undetermined_notes(fit: UnmixFit) -> list[str]:
+    """A note for each of :func:`undetermined_labels`: site classes and candidate models alike
+    (models read "63 % α-quartz" where the spectrum left 0.63 ± 0.39)."""
+    return [f"{lab}: fraction undetermined by this spectrum (bootstrap std > {MAX_STD:g})"
+            for lab in undetermined_labels(fit)]

@@ -319,6 +319,7 @@ def test_candidate_models_through_the_surrogate(qtbot, empty_window):
     assert m.fit.fractions == pytest.approx([0.3, 0.7], abs=0.02)
     assert [r.name for r in m.ranked] == ["alpha-quartz", "a-Si"]  # the larger share fits better alone
     assert "Each model alone" in window.measured_panel.fit_quality.text()
+    assert not window.measured_panel.notes.isVisibleTo(window.measured_panel)  # told apart: no note
     # a candidate the model cannot predict is named among the files chosen; nothing is changed
     copper = str(resource_path("examples") / "Cu-sigma5-310.extxyz")
     with qtbot.waitSignal(window.error_shown, timeout=60000) as said:
@@ -765,3 +766,16 @@ def test_a_background_window_too_short_to_fit_keeps_what_opening_said(qtbot, emp
     qtbot.waitUntil(lambda: "Background window:" in status.text(), timeout=10000)
     assert status.text().startswith("Opened nio.msa: 21 channels, 520.13–582.13 eV. The O K edge (532 eV)")
     assert status.text().endswith("holds 2 points, at least 3 needed.")
+
+
+def test_candidate_models_that_fit_alike_alone_are_said_to():
+    from types import SimpleNamespace
+
+    from amorpha.gui.measured import _alike_note
+
+    ranked = [SimpleNamespace(name="quartz", score=0.279), SimpleNamespace(name="glass", score=0.283),
+              SimpleNamespace(name="a-Si", score=0.9)]
+    assert _alike_note(ranked) == ["quartz, glass fit this spectrum about equally well alone "
+                                   "(R-factors within 3%): it hardly tells them apart"]
+    assert _alike_note(ranked[:1]) == [] and _alike_note([]) == []
+
