@@ -277,6 +277,19 @@ class MeasuredSpectra(QObject):
         """The edge the windows sit around when it is seen in the counts, else None."""
         return self.edge if self.edge in self._edges[1] else None
 
+    def _other_edge(self, element: str, edge: str) -> str | None:
+        """Why a prediction of ``element`` ``edge`` has no place beside the edge seen in the
+        counts (None when it has, or none is seen): Si K beside Si L2,3 failed Align with "b: the
+        energy ranges do not overlap" and Explain with "components: …"."""
+        from amorpha.gui.prediction import edge_key
+
+        seen = self.edge_seen
+        if seen is None or not element or (element, edge) == (seen[0], seen[1]):
+            return None
+        key = edge_key(seen[0], seen[1])
+        return (f"The measured spectrum shows the {key} edge ({seen[2]:g} eV); the prediction is "
+                f"{edge_key(element, edge)}. Load or train a model of the {key} edge (Predict panel).")
+
     def _edge_said(self, edge, pre) -> str:
         """What setting the windows around ``edge`` did, for the status line."""
         return (f" The {edge[0]} {edge[1]} edge ({edge[2]:g} eV) sets the background window "
@@ -673,6 +686,10 @@ class MeasuredSpectra(QObject):
             self._refuse("Align", "Compare needs a measured spectrum and a predicted one: open a model "
                                   "the surrogate can predict (Predict panel).")
             return None
+        other = self._other_edge(predicted.element, predicted.edge)
+        if other:
+            self._refuse("Align", other)
+            return None
 
         try:
             predicted, onset = self.placed(predicted)
@@ -774,6 +791,10 @@ class MeasuredSpectra(QObject):
         if atoms is None or model is None:
             self._refuse("Site classes", "Show a model and load a spectrum model (Predict panel) first.")
             return None
+        other = self._other_edge(model.element, model.edge)
+        if other:
+            self._refuse("Site classes", other)
+            return None
 
         def done(classes):
             comps = [replace(c, meta={**c.meta, "kind": "class"}) for c in classes.components]
@@ -849,6 +870,10 @@ class MeasuredSpectra(QObject):
         if not self.components:
             self._refuse("Explain", "There are no components to fit with: add candidate models "
                                     "(Add models…) or the shown model's site classes first.")
+            return None
+        other = next(filter(None, (self._other_edge(c.element, c.edge) for c in self.components)), None)
+        if other:
+            self._refuse("Explain", other)
             return None
         try:
             components = [self.on_measured_axis(c) for c in self.components]

@@ -779,3 +779,25 @@ def test_candidate_models_that_fit_alike_alone_are_said_to():
                                    "(R-factors within 3%): it hardly tells them apart"]
     assert _alike_note(ranked[:1]) == [] and _alike_note([]) == []
 
+
+
+def test_a_prediction_of_another_edge_is_refused_by_name(qtbot, empty_window, tmp_path):
+    """An O K measurement beside the Si K model (no O K model loaded): Align, site classes and
+    Explain said "b: the energy ranges do not overlap" or "components: …"; now which edge each is."""
+    from amorpha.engine.build.crystals import alpha_quartz
+    from amorpha.engine.surrogate.model import SpectrumModel
+    from amorpha.gui.prediction import default_model_path
+
+    window = empty_window
+    with qtbot.waitSignal(window.model_ready, timeout=60000):
+        window.set_model(alpha_quartz((2, 2, 2)), "quartz")
+    with qtbot.waitSignal(window.prediction.prediction_settled, timeout=60000):
+        window.prediction.set_model(SpectrumModel.load(default_model_path()))  # Si K
+    m = opened(qtbot, window, core_loss(tmp_path))
+    assert m.edge_seen[:2] == ("O", "K")
+    said = ("The measured spectrum shows the O K edge (532 eV); the prediction is Si K. Load or train "
+            "a model of the O K edge (Predict panel).")
+    for act in (lambda: m.align((-5.0, 25.0)), lambda: m.add_classes("oxidation")):
+        with qtbot.waitSignal(window.error_shown, timeout=5000) as error:
+            assert act() is None
+        assert said in error.args[0]
