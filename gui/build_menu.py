@@ -147,13 +147,16 @@ def polycrystal_dialog(parent=None) -> ParamsDialog:
     )
 
 
-def _stretch_warning(scale: float, tolerance: float, text: str) -> str:
-    """An orange line when a chosen density or lattice constant scales the bonds by more than
-    ``tolerance``: such a model builds and looks legitimate (a-SiO2 at 1 g/cm³ had Si–O 2.01 Å,
-    which no relaxation at fixed volume restores), so the dialog says it before."""
-    if abs(scale - 1.0) <= tolerance:
-        return ""
+def _warning_line(text: str) -> str:
+    """A dialog note's orange warning line."""
     return f"<br><span style='color:#a05000'>⚠ {text}</span>"
+
+
+def _stretch_warning(scale: float, tolerance: float, text: str) -> str:
+    """:func:`_warning_line` when a chosen density or lattice constant scales the bonds by more
+    than ``tolerance``: such a model builds and looks legitimate (a-SiO2 at 1 g/cm³ had Si–O
+    2.01 Å, which no relaxation at fixed volume restores), so the dialog says it before."""
+    return "" if abs(scale - 1.0) <= tolerance else _warning_line(text)
 
 
 def _density_warning(density, natural: float, bond: str, length: float) -> str:
@@ -201,8 +204,8 @@ def _silica_note(params: SilicaParams) -> str:
     what = "a-SiO2" if params.x >= 2 else f"a-SiO{params.x:g} ({params.form})"
     heal = ""
     if params.x < 2 and params.interface_switches == 0:
-        heal = ("<br><span style='color:#a05000'>⚠ With no interface bond switches many Si stay "
-                "under-bonded (15–30 % at x = 1); 600 per atom leave < 1 %</span>")
+        heal = _warning_line("With no interface bond switches many Si stay under-bonded "
+                             "(15–30 % at x = 1); 600 per atom leave < 1 %")
     return (f"{what}: {n_si} Si + {n_o} O = {n_si + n_o:,} atoms at "
             f"{params.target_density():.3f} g/cm³"
             + _density_warning(params.density, mixture_density(params.x), "Si–O", 1.61) + heal)
@@ -248,8 +251,8 @@ def _lag_note(params: MeltQuenchParams) -> str:
     lag = params.thermostat_lag
     if lag <= temperature_margin(params.t_final, params.n_atoms_built):
         return ""
-    return (f"<br><span style='color:#a05000'>⚠ The thermostat trails this ramp by {lag:.0f} K or "
-            f"more: the atoms will end hotter than {params.t_final:g} K. A lower rate follows it.</span>")
+    return _warning_line(f"The thermostat trails this ramp by {lag:.0f} K or more: the atoms will "
+                         f"end hotter than {params.t_final:g} K. A lower rate follows it.")
 
 
 def melt_quench_dialog(parent=None) -> ParamsDialog:

@@ -211,8 +211,8 @@ class GbSearchController(QObject):
 
         if self.result is None or not self.result.evaluations:
             return
-        name = self.result.candidates.boundary.name.replace(" ", "_").replace("Σ", "S")
-        path = save_as(self.panel, "Save GB search", f"{name}_gb.json", "JSON (*.json)",
+        path = save_as(self.panel, "Save GB search", f"{self.result.candidates.boundary.file_stem}_gb.json",
+                       "JSON (*.json)",
                        lambda p: write_json(Path(p), self.result.to_dict()))
         if path:
             self.window.statusBar().showMessage(f"Saved {path}", 8000)

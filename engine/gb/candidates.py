@@ -65,6 +65,11 @@ class GbBoundary:
         plane = "".join(str(int(p)) for p in self.plane)
         return f"{self.crystal} Σ{int(self.sigma)}({plane}) {self.kind}"
 
+    @property
+    def file_stem(self) -> str:
+        """How files of this boundary are named: Cu_S5_310, a minus as m (Cu_S3_1m11)."""
+        return f"{self.crystal}_S{int(self.sigma)}_{''.join(str(int(p)) for p in self.plane)}".replace("-", "m")
+
     def as_dict(self) -> dict:
         return {"crystal": self.crystal, "sigma": int(self.sigma),
                 "plane": [int(p) for p in self.plane], "axis": [int(p) for p in self.axis],

@@ -108,7 +108,7 @@ def run(args, progress, token: CancelToken) -> tuple[int, list[str]]:
     outcome = list(lines)  # what --quiet prints: the failure or stop, and the best found
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    stem = f"{args.crystal}_S{args.sigma}_{''.join(str(p) for p in boundary.plane)}".replace("-", "m")
+    stem = boundary.file_stem
     write_json(out / f"{stem}_gb.json", result.to_dict())
     lines.append(f"wrote {out / f'{stem}_gb.json'}")
     best = result.best
