@@ -665,8 +665,7 @@ class MainWindow(QMainWindow):
         self.source = source
         self.trajectory = trajectory
         self.frame = 0
-        self.bond_list = None
-        self.structure_panel.clear_bonds("Finding bonds…")
+        self.bond_list = None  # compute_bonds below clears the tables of the model before
         self.statusBar().clearMessage()  # "…: 72 atoms, 96 bonds" of the model before
         self.setWindowTitle(f"Amorpha — {source}")
         self._set_viewer_atoms(atoms, prepared, reset_camera=True)
