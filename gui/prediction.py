@@ -210,6 +210,7 @@ class SpectrumPrediction(QObject):
         self.models: dict[str, SpectrumModel] = {}  # every model loaded, by model_key
         self._builtins: list[SpectrumModel] = []  # a trained model of their edge keeps them listed
         self.predicted = None  # SiteSpectra of the shown model
+        self.references_aside: list[Spectrum] = []  # reference spectra of other edges (add_reference)
         self.learner = None  # the last Train on this model… run's (its curve, its failures)
         self.external: ExternalLoop | None = None  # the loop with an external code (Export queries…)
         self._atoms = None
@@ -272,10 +273,13 @@ class SpectrumPrediction(QObject):
             # and the marker that coloured atoms by them; xTB references stay while the edge does
             other_edge = model is not None and model_key(model) != model_key(self.model)
             self.predicted = None
+            if other_edge:
+                self.references_aside += self.plot.group("reference")
             for group in ("predicted", "site", "reference") if other_edge else ("predicted", "site"):
                 self.plot.remove_group(group)
             self.plot.hide_marker()
         self.model = model
+        self._bring_back_references()
         self._model_note = ""  # what its training said (skipped files…), kept beside predictions
         if model is not None and not any(m is model for m in self.models.values()):
             key = model_key(model)
@@ -290,6 +294,29 @@ class SpectrumPrediction(QObject):
         self.model_changed.emit(model)
         if model is not None and self._atoms is not None:
             self.predict(quiet=quiet)
+
+    def add_reference(self, spectrum: Spectrum) -> None:
+        """A reference spectrum of the shown structure (xTB's, or a project's): drawn while its
+        edge is in use, else set aside until it is, and kept in the project either way: an xTB
+        run takes minutes, and a switch of edge must not throw it away."""
+        if self._drawn_now(spectrum):
+            self.plot.add_spectrum(spectrum, "reference")
+        else:
+            self.references_aside.append(spectrum)
+            self.window.statusBar().showMessage(
+                f"{spectrum.label}: set aside, shown again when a {edge_key(spectrum.element, spectrum.edge)} "
+                "model is in use", 8000)
+
+    def _drawn_now(self, spectrum: Spectrum) -> bool:
+        key = self._edge_in_use()
+        return key is None or edge_key(spectrum.element, spectrum.edge) == key
+
+    def _bring_back_references(self) -> None:
+        """The set-aside references of the edge now in use go back on the plot."""
+        back = [s for s in self.references_aside if self._drawn_now(s)]
+        self.references_aside = [s for s in self.references_aside if not self._drawn_now(s)]
+        for spectrum in back:
+            self.plot.add_spectrum(spectrum, "reference")
 
     def describe_model(self) -> None:
         """The panel's summary of the model in use, saying when the Preferences' geometry
@@ -357,6 +384,7 @@ class SpectrumPrediction(QObject):
         self._atoms = atoms
         self._picked = -1
         self.predicted = None
+        self.references_aside = []  # they were another structure's
         for group in ("predicted", "site", "reference"):
             self.plot.remove_group(group)
         self.plot.hide_marker()
@@ -489,16 +517,15 @@ class SpectrumPrediction(QObject):
                                    f"use predicts {element} spectra. Select a {element} atom.")
             return
         calculator = self._calculator()
-        edge = self._edge_in_use()
         apart = self._scales_apart(calculator)
         if apart:
             self.window.show_error("Reference spectrum", apart)
             return
 
         def done(spectrum: Spectrum):
-            if atoms is self._atoms and self._edge_in_use() == edge:  # not over another frame's or edge's curves
+            if atoms is self._atoms:  # not over another frame's curves; another edge's: set aside
                 label = atom_label(spectrum.element, spectrum.edge, index, calculated_how(spectrum))
-                self.plot.add_spectrum(replace(spectrum, label=label), "reference")
+                self.add_reference(replace(spectrum, label=label))
 
         bonds = self.window.bond_list
 

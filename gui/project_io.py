@@ -286,8 +286,10 @@ class ProjectIO(QObject):
             return None
         project = Project()
         project.structures[MODEL_KEY] = _snapshot_atoms(w.atoms)
-        for group in ("measured", "reference"):  # predictions are made again from the model
-            for k, spectrum in enumerate(w.spectrum_panel.group(group)):
+        kept = {"measured": w.spectrum_panel.group("measured"),  # predictions are made again from the model
+                "reference": w.spectrum_panel.group("reference") + w.prediction.references_aside}
+        for group, spectra in kept.items():
+            for k, spectrum in enumerate(spectra):
                 project.spectra[f"{group} {k:03d}: {spectrum.label}"[:120]] = spectrum
         # the predicted site spectra are not kept: the surrogate in use predicts them again on
         # opening (788 MB for a 10⁶-atom a-SiO2, rewritten by every autosave, never read back)
@@ -342,9 +344,10 @@ class ProjectIO(QObject):
             w.model_ready.disconnect(after_model)
             measured = project.results.get(MEASURED_KEY)
             for name, spectrum in project.spectra.items():
-                group = "reference" if name.startswith("reference ") else "measured"
-                if group != "measured" or measured is None:  # else the Measured panel shows it
-                    w.spectrum_panel.add_spectrum(spectrum, group)
+                if name.startswith("reference "):
+                    w.prediction.add_reference(spectrum)  # set aside when of another edge than the model's
+                elif measured is None:  # else the Measured panel shows it
+                    w.spectrum_panel.add_spectrum(spectrum, "measured")
             if measured is not None:
                 self._restore_measured(measured, path)
             if RINGS_KEY in project.results:
@@ -480,7 +483,8 @@ class ProjectIO(QObject):
         place), the view settings and the camera by value."""
         w = self.window
         arrays = tuple((k, id(v)) for k, v in w.atoms.arrays.items()) if w.atoms is not None else ()
-        return (id(w.atoms), arrays, tuple(id(s) for s in w.spectrum_panel.spectra), id(w.measured.low_loss),
+        return (id(w.atoms), arrays, tuple(id(s) for s in w.spectrum_panel.spectra + w.prediction.references_aside),
+                id(w.measured.low_loss),
                 id(w.prediction.model), id(w.rings_panel.result), id(w.order_panel.curve_result),
                 id(w.gb_search.result), len(w.gb_search.result.evaluations) if w.gb_search.result else 0,
                 w.view_panel.color_key(), w.prediction._picked, w.view_panel.orthographic(),

@@ -211,6 +211,7 @@ there: a refused site builds its clusters to say why); no atom or an
     assert reference.site == si and "xTB (qualitative)" in reference.label
     assert reference.intensity.max() > 0
     # an O K model chosen while the next Si atom's reference runs: that Si spectrum is not drawn
+    # on O K's energies but set aside for when Si K is back
     other = int(np.flatnonzero(window.atoms.numbers == 14)[6])
     window.select_atom(other)
     o_model = SpectrumModel.load(rule_model(silica, "O", tmp_path / "O.amodel"))
@@ -219,6 +220,7 @@ there: a refused site builds its clusters to say why); no atom or an
         window.prediction_panel.reference_button.click()
         window.prediction.set_model(o_model)
     assert finished.args[1] == "done" and window.spectrum_panel.group("reference") == []
+    assert [s.site for s in window.prediction.references_aside] == [si, other]
 
 
 def test_a_clicked_atoms_prediction_and_its_reference_are_named_alike(qtbot, empty_window, silica, model_file,
@@ -1113,3 +1115,42 @@ def test_a_model_set_before_the_built_in_ones_load_stays_in_use(qtbot, empty_win
     assert prediction.model is own and prediction.models["O K"] is own
     names = [panel.edge_combo.itemText(k) for k in range(panel.edge_combo.count())]
     assert "O K" in names and "Si K" in names and "O K (built-in)" in names
+
+
+def test_a_reference_of_another_edge_is_set_aside_and_kept(qtbot, empty_window, silica, model_file, tmp_path,
+                                                           reopen):
+    """The microscopist audit's xTB spectrum vanished for good at a switch to O K (minutes of
+    calculator time): it is now set aside while another edge is in use, drawn again when its
+    edge comes back, and kept in a project saved meanwhile."""
+    window = empty_window
+    show(qtbot, window, silica.copy())
+    with qtbot.waitSignal(window.prediction.prediction_settled, timeout=60000):
+        window.prediction.load(str(model_file))
+    si_model = window.prediction.model
+    reference = Spectrum(ENERGY, np.exp(-0.5 * (ENERGY - 8) ** 2), label="Si K atom 3 (xTB (qualitative))",
+                         element="Si", edge="K", site=3)
+    window.prediction.add_reference(reference)
+    assert window.spectrum_panel.group("reference") == [reference]
+
+    window.prediction.set_model(SpectrumModel.load(rule_model(silica, "O", tmp_path / "O.amodel")))
+    assert window.spectrum_panel.group("reference") == []  # not drawn on O K's energies
+    assert window.prediction.references_aside == [reference]
+    assert "set aside" not in window.statusBar().currentMessage()  # said when one arrives aside:
+    late = replace(reference, label="Si K atom 4 (xTB (qualitative))", site=4)
+    window.prediction.add_reference(late)
+    assert "Si K atom 4 (xTB (qualitative)): set aside, shown again when a Si K model" in \
+        window.statusBar().currentMessage()
+
+    path = tmp_path / "aside.amorpha"
+    with qtbot.waitSignal(window.project.saved, timeout=60000):
+        window.project.save(str(path))
+    other = reopen(path)
+    assert other.prediction.model.element == "O"
+    assert [s.label for s in other.prediction.references_aside] == [reference.label, late.label]
+    assert other.spectrum_panel.group("reference") == []
+
+    window.prediction.set_model(si_model)
+    assert window.spectrum_panel.group("reference") == [reference, late]
+    assert window.prediction.references_aside == []
+    show(qtbot, window, silica.copy())  # another structure: its references went with the old one
+    assert window.spectrum_panel.group("reference") == [] and window.prediction.references_aside == []
