@@ -25,6 +25,7 @@ from numba import njit
 from ..elements import number, symbol
 from ..errors import require
 from ..neighbors import neighbor_list
+from ..ranges import spans
 from ..tasks import CancelFn, ProgressFn, chunked, report, sub_progress
 from .rings import RingResult, ring_principal_axes
 
@@ -127,8 +128,7 @@ def compute_ring_density(
     positions = np.asarray(atoms.positions, np.float64)
     cell = np.asarray(atoms.cell.array, np.float64)
     starts = rings.indptr[:-1][chosen]
-    per_atom = np.concatenate([np.arange(a, a + n) for a, n in zip(starts, rings.sizes[chosen])]
-                              ) if len(chosen) else np.zeros(0, np.int64)
+    per_atom = spans(starts, starts + rings.sizes[chosen])
     centres, _, axes = ring_principal_axes(
         positions, cell, rings.atoms[per_atom], rings.images[per_atom], rings.sizes[chosen],
         np.concatenate(([0], np.cumsum(rings.sizes[chosen])[:-1])).astype(np.int64), cancel)
