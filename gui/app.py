@@ -41,6 +41,11 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
         "--ring-size", metavar="N", type=int, help="with --rings: highlight the rings of this size"
     )
     parser.add_argument(
+        "--homology", action="store_true",
+        help="compute the persistence diagram of the model's Si (or first) atoms once it is shown; "
+             "Rings panel's Homology tab in front",
+    )
+    parser.add_argument(
         "--diffusion", action="store_true",
         help="find Cu sites and hop paths in the model, then a KMC temperature scan; Diffusion panel in front",
     )
@@ -140,7 +145,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     window.model_ready.connect(lambda: _apply_view_options(window, args))
     if args.screenshot:
         _arm_screenshot(app, window, args.screenshot, bool(args.rings), args.diffusion, bool(args.measured),
-                        args.gb_search)
+                        args.gb_search, args.homology)
     if args.measured:
         _open_measured(window, args.measured)
     if args.spectral_feature:  # connected before the screenshot's wait ends, so coloured in it
@@ -176,6 +181,11 @@ def _apply_view_options(window, args: argparse.Namespace) -> None:
         if args.ring_size is not None:
             panel.result_shown.connect(lambda: panel.select_size(args.ring_size))
         panel.compute_button.click()
+    if args.homology:
+        panel = window.rings_panel
+        window.docks["Rings"].raise_()
+        panel.tabs.setCurrentWidget(panel.homology)
+        panel.homology.compute()
     if args.diffusion and window.diffusion.landscape is None and not window.diffusion.busy:
         window.docks["Diffusion"].raise_()
         window.diffusion.find(then_scan=True)
@@ -237,7 +247,7 @@ def _start_gb_search(window) -> None:
 
 
 def _arm_screenshot(app, window, out: str, args_rings: bool = False, diffusion: bool = False,
-                    measured: bool = False, gb_search: bool = False) -> None:
+                    measured: bool = False, gb_search: bool = False, homology: bool = False) -> None:
     """Save a PNG of the whole window once the model and its bonds are shown, then quit."""
     from PySide6.QtCore import QTimer
 
@@ -269,6 +279,10 @@ def _arm_screenshot(app, window, out: str, args_rings: bool = False, diffusion: 
     if gb_search:  # the search ends by showing its best structure: that model's bonds come last
         waiting.add("gb")
         window.gb_search.search_finished.connect(lambda state: ready("gb"))
+    if homology:  # its diagram is drawn as its task ends (task_finished comes just before)
+        waiting.add("homology")
+        window.runner.task_finished.connect(
+            lambda task, state: ready("homology") if task.label == window.rings_panel.homology.label else None)
     if measured:
         waiting.add("measured")
         window.measured.fitted.connect(lambda: ready("measured"))

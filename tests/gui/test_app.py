@@ -9,6 +9,7 @@ from ase.io import write
 from PySide6.QtGui import QImage
 
 from amorpha.engine.build.crystals import alpha_quartz
+from amorpha.gui.panels.ring_views import H_COLOURS
 
 
 def run_app(args, env=None, timeout=240):
@@ -25,11 +26,17 @@ def test_no_display_says_how_to_run_headless():
     assert "No display found" in result.stderr and "xvfb-run" in result.stderr
 
 
-def colourful_fraction(path):
+def pixels(path) -> np.ndarray:
+    """The PNG's pixels, height × width × RGB."""
     image = QImage(str(path)).convertToFormat(QImage.Format_RGB888)
     width, height = image.width(), image.height()
     data = np.frombuffer(image.constBits(), np.uint8, count=image.bytesPerLine() * height)
-    rgb = data.reshape(height, image.bytesPerLine())[:, : width * 3].reshape(height, width, 3).astype(int)
+    return data.reshape(height, image.bytesPerLine())[:, : width * 3].reshape(height, width, 3).astype(int)
+
+
+def colourful_fraction(path):
+    rgb = pixels(path)
+    height, width = rgb.shape[:2]
     saturation = rgb.max(axis=2) - rgb.min(axis=2)
     return width, height, float(np.mean(saturation > 60))
 
@@ -69,6 +76,29 @@ def test_screenshot_of_the_ring_browser(tmp_path):
     result = run_app(["--rings", "primitive", "--ring-size", "6", "--screenshot", str(out)])
     assert result.returncode == 0, result.stderr
     assert out.stat().st_size > 10_000
+
+
+@pytest.mark.gl
+def test_screenshot_of_a_persistence_diagram_computed_in_a_child_process(tmp_path):
+    """--homology on a-SiO's 2592 Si: past CHILD_MIN_POINTS, so gudhi runs in a spawned child
+    (what a packaged app must manage too); the picture waits for the diagram's H1 and H2 points."""
+    from amorpha.engine.order.homology import CHILD_MIN_POINTS
+    from amorpha.resources import path as resource_path
+
+    model = resource_path("examples") / "a-SiO.extxyz"
+    assert (read_numbers(model) == 14).sum() > CHILD_MIN_POINTS
+    out = tmp_path / "homology.png"
+    result = run_app([str(model), "--homology", "--screenshot", str(out), "--size", "1300x850"])
+    assert result.returncode == 0, result.stderr
+    rgb = pixels(out)
+    for colour in H_COLOURS.values():  # both kinds of point drawn
+        assert (np.abs(rgb - colour).sum(axis=2) < 40).sum() > 200, colour
+
+
+def read_numbers(path):
+    from ase.io import read
+
+    return read(path).numbers
 
 
 @pytest.mark.gl
