@@ -199,10 +199,16 @@ class MeasuredSpectra(QObject):
             self._curves.setdefault("edge markers", []).append(line)
 
     def _erase(self, *kinds: str) -> None:
+        """Take the curves of ``kinds`` away, from the legend too, and from the key below the plot
+        (which kept "NMF 1" after a k-means decomposition had replaced it)."""
+        erased = False
         for kind in kinds:
             for item in self._curves.pop(kind, []):
                 self.plot_panel.plot.removeItem(item)
                 self.plot_panel.legend.removeItem(item)
+                erased = True
+        if erased:
+            self.plot_panel.place_legend()
 
     def curves(self, kind: str) -> list:
         return list(self._curves.get(kind, []))
@@ -232,6 +238,7 @@ class MeasuredSpectra(QObject):
         e = data.energy
         choices, seen = self._edge_choices(self.original)
         self._edges = (choices, seen)
+        low_loss = self.low_loss_file = is_low_loss(e, self.original.intensity)
         edge, windows = choices[0] if choices else (None, {})
         self._show_file(data, seen)
         self._mark_edges(seen)
@@ -240,7 +247,6 @@ class MeasuredSpectra(QObject):
         said = f"Opened {os.path.basename(data.source)}: {len(e)} channels, {e[0]:g}–{e[-1]:g} eV."
         if edge is not None:
             said += self._edge_said(edge, pre)
-        low_loss = self.low_loss_file = is_low_loss(e, self.original.intensity)
         if low_loss:
             said += (" A low-loss spectrum (its zero-loss peak is on the axis): no edge or background to "
                      "fit here; open it with Low loss… beside a core-loss file to deconvolve that one, "
@@ -375,6 +381,8 @@ class MeasuredSpectra(QObject):
         """The file's settings, the edges ``seen`` in its counts, and for a line scan or map its
         total counts per pixel."""
         meta = dict(data.meta)
+        if self._judged_eels():
+            meta["signal type"] = "EELS (not in the file: judged from its counts)"
         if seen is not None:
             meta["edges seen"] = _seen_text(self.original, seen)
         self.panel.show_data(data.title, data.kind, data.shape, meta)
@@ -385,6 +393,12 @@ class MeasuredSpectra(QObject):
         if data.shape:
             self.panel.show_pixel_size(data.navigation)
             self.show_map(0)
+
+    def _judged_eels(self) -> bool:
+        """Whether the counts show an EELS spectrum that the file does not call one: core-loss
+        edges seen, or a zero-loss peak (SrTiO3_hl.msa has no SIGNALTYPE, and its axis, with Ti
+        L2,3 and O K on it, was called "Energy")."""
+        return "signal type" not in self.data.meta and bool(self._edges[1] or self.low_loss_file)
 
     # -- projects -------------------------------------------------------------------------------
     def state(self):
@@ -461,7 +475,8 @@ class MeasuredSpectra(QObject):
 
         self._forget_results()
         steps = steps_of(self.current)
-        shown = replace(self.current, meta={**self.current.meta, "steps": [s.to_dict() for s in steps]})
+        judged = {"signal type": "EELS"} if self._judged_eels() else {}  # the plot's axis: "Energy loss"
+        shown = replace(self.current, meta={**self.current.meta, **judged, "steps": [s.to_dict() for s in steps]})
         self.plot_panel.remove_group("measured")
         self.plot_panel.add_spectrum(shown, "measured")
         self.panel.show_steps([s.summary() for s in steps])
@@ -473,7 +488,7 @@ class MeasuredSpectra(QObject):
     # -- preparing ------------------------------------------------------------------------------
     def apply_step(self, name: str, params: dict):
         """Run one preparation step on the current spectrum in the background."""
-        from amorpha.engine.spectra.prepare import STEPS
+        from amorpha.engine.spectra.prepare import STEPS, refuse_rising
 
         if self.current is None:
             return None
@@ -483,6 +498,12 @@ class MeasuredSpectra(QObject):
                 return None
             params = {**params, "low_loss": self.low_loss}
         before = self.current
+
+        def work(progress, cancel):
+            out = STEPS[name](before, **params)
+            if name == "powerlaw_background":
+                refuse_rising(out[1])  # a rising power law would cut the edge away: nothing is changed
+            return out
 
         def done(out):
             if self.current is not before:
@@ -495,8 +516,7 @@ class MeasuredSpectra(QObject):
             self._show_current()
             self.panel.status.setText(f"{spectrum.meta['steps'][-1].summary()}.")
 
-        return self.runner.submit(name.replace("_", " ").capitalize(),
-                                  lambda progress, cancel: STEPS[name](before, **params), done,
+        return self.runner.submit(name.replace("_", " ").capitalize(), work, done,
                                   self._error(name.replace("_", " ").capitalize()))
 
     def undo(self):
@@ -559,8 +579,9 @@ class MeasuredSpectra(QObject):
             self._draw("before", replace(spectrum, label="before background"))
         else:
             doubt = f" {fit.doubt}" if fit.doubt else ""
+            apply = "Subtract to apply" if fit.r > 0 else "Subtract refuses it"
             self._say_after_opening(f"Power law in {fit.window[0]:.4g}–{fit.window[1]:.4g} eV: "
-                                    f"A = {fit.A:.4g}, r = {fit.r:.4f} (Subtract to apply).{doubt}")
+                                    f"A = {fit.A:.4g}, r = {fit.r:.4f} ({apply}).{doubt}")
 
     def _say_after_opening(self, text: str) -> None:
         """The background preview's result, after what opening the file said the first time."""
@@ -956,7 +977,7 @@ class MeasuredSpectra(QObject):
             self.decomposition = dec
             names = [dec.component(k).label for k in range(dec.n_components)]
             if dec.labels is not None:
-                names = ["clusters (all)"] + names
+                names = ["k-means clusters (all)"] + names
             self.panel.show_decomposition(names)
             self.show_map(0)
             fill_table(self.panel.components_table, [[r["component"], f"{r['pearson']:.4f}", f"{r['cosine']:.4f}",
@@ -990,7 +1011,14 @@ class MeasuredSpectra(QObject):
                             categorical)
         self._erase("pixel")
         if k >= 0:
-            self._draw("pixel", dec.component(k))
+            self._draw("pixel", dec.on_counts(k, self._counts_height(dec.energy)))
+
+    def _counts_height(self, energy: np.ndarray) -> float:
+        """The largest |count| of the measured spectrum shown within ``energy``'s range: the height
+        a PCA loading is drawn at beside it."""
+        e, y = self.current.energy, np.abs(self.current.intensity)
+        inside = (e >= energy[0]) & (e <= energy[-1])
+        return float(y[inside].max() if inside.any() else y.max())
 
     def _image_clicked(self, event) -> None:
         if self.data is None or not self.data.shape:

@@ -6,7 +6,11 @@ keeps the pixel layout, so each component has a spectrum (what it looks like) an
 is). The three methods answer different questions:
 
 * ``"pca"``: how many independent signals are there (explained variance) and where does each vary;
-  components are signed, pixels are centred on the mean spectrum first.
+  components are signed, pixels are centred on the mean spectrum first. A component's sign is
+  arbitrary (the SVD gives ±, and scikit-learn's rule changed between versions), so we fix it: each
+  component's loadings sum to a positive number (its largest loading is positive when they sum to
+  nothing), its scores flipped with it. A component shaped like the edge then points up, and its
+  Pearson r with a prediction of that edge is positive, the same on every machine.
 * ``"nmf"``: non-negative parts whose sum rebuilds every pixel (phases or site types); negative
   counts (noise after a background subtraction) are clipped to 0 and the number is reported.
 * ``"kmeans"``: pixels grouped by spectral shape; each cluster's spectrum is the mean of its pixels
@@ -71,7 +75,9 @@ class Decomposition:
         return self.maps.shape[:-1]
 
     def name(self, k: int) -> str:
-        return f"cluster {k + 1}" if self.method == "kmeans" else f"{self.method.upper()} {k + 1}"
+        """The component's name with its method's, so a curve left from another method is never
+        taken for this one's ("k-means cluster 2", "NMF 1")."""
+        return f"k-means cluster {k + 1}" if self.method == "kmeans" else f"{self.method.upper()} {k + 1}"
 
     def component(self, k: int) -> Spectrum:
         """Component ``k``'s spectrum (for k-means the mean spectrum of the cluster's pixels)."""
@@ -81,6 +87,25 @@ class Decomposition:
             extra = f", {int(np.sum(self.labels == k))} pixels"
         return Spectrum(self.energy, self.components[k].copy(), label=f"{self.name(k)}{extra}",
                         source=f"{self.method} decomposition")
+
+    def on_counts(self, k: int, height: float) -> Spectrum:
+        """Component ``k`` as it can be drawn beside counts whose largest value is ``height``, the
+        label saying how: a k-means cluster's mean spectrum is in counts already; an NMF component
+        times the mean of its map is what it adds to the mean pixel; a PCA loading is a unit
+        vector (a flat line at 0 beside counts), drawn signed and scaled to ``height``."""
+        spectrum = self.component(k)
+        if self.method == "kmeans":
+            return spectrum
+        if self.method == "nmf":
+            factor, how = float(np.mean(self.image(k))), "mean contribution to a pixel"
+        else:
+            peak = float(np.max(np.abs(spectrum.intensity)))
+            factor = float(height) / peak if peak > 0 and height > 0 else 1.0
+            how = f"loading ×{factor:.3g}, scaled to the counts"
+        name, _, extra = spectrum.label.partition(", ")
+        label = f"{name} ({how}{', ' + extra if extra else ''})"
+        return Spectrum(spectrum.energy, factor * spectrum.intensity, label=label, source=spectrum.source,
+                        meta={"factor": factor})
 
     def image(self, k: int) -> np.ndarray:
         """Component ``k``'s map over the pixels (nav shape)."""
@@ -191,8 +216,8 @@ def _fit(params: DecompositionParams, x: np.ndarray, fitted: np.ndarray, nav: tu
 
         pca = PCA(n_components=int(k), random_state=params.seed)
         scores = pca.fit_transform(fitted)
-        components, maps, mean = pca.components_, scores, pca.mean_
-        explained = pca.explained_variance_ratio_
+        components, maps = _signed(pca.components_, scores)
+        mean, explained = pca.mean_, pca.explained_variance_ratio_
     elif params.method == "nmf":
         from sklearn.decomposition import NMF
 
@@ -228,6 +253,17 @@ def _fit(params: DecompositionParams, x: np.ndarray, fitted: np.ndarray, nav: tu
         labels = flat_labels.reshape(nav)
         mean = x.mean(axis=0)
     return components, maps, mean, explained, labels
+
+
+def _signed(components: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """PCA components and scores with the module's sign rule: each component's loadings sum to a
+    positive number, or, when they sum to nothing, its largest loading is positive."""
+    total = components.sum(axis=1)
+    largest = components[np.arange(len(components)), np.argmax(np.abs(components), axis=1)]
+    tiny = np.abs(total) <= 1e-9 * np.abs(components).sum(axis=1)
+    signs = np.where(tiny, np.sign(largest), np.sign(total))
+    signs[signs == 0] = 1.0
+    return components * signs[:, None], scores * signs[None, :]
 
 
 def compare_components(decomposition: Decomposition, predicted: Spectrum, window=None,

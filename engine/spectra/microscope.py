@@ -195,6 +195,7 @@ def read_microscope(path) -> SpectrumData:
     unit = _ENERGY_UNITS.get(str(axis.get("units", "eV")).strip().lower(), 1.0)
     data = np.moveaxis(np.asarray(signal["data"], dtype=np.float64), k, -1)
     if ext in (".msa", ".ems", ".emsa"):
+        data = _msa_counts(path, data)
         _check_msa_complete(path, data.shape[-1])
     energy = unit * (float(axis.get("offset", 0.0)) + float(axis.get("scale", 1.0)) * np.arange(data.shape[-1]))
     if not np.all(np.isfinite(data)):
@@ -210,6 +211,20 @@ def read_microscope(path) -> SpectrumData:
     if title and title != os.path.splitext(os.path.basename(path))[0]:
         meta["title in the file"] = title
     return SpectrumData(energy, data, navigation, meta, path, os.path.basename(path))
+
+
+def _msa_counts(path: str, data: np.ndarray) -> np.ndarray:
+    """RosettaSciIO's counts, or the file's data columns (:func:`read_columns`) when these hold
+    more: it starts reading at "#SPECTRUM : " with a space after the colon, so a file whose
+    ``#SPECTRUM :`` line ends at the colon read as 0 points and was called cut short. A file that
+    really is cut short holds as few points either way, and is still refused."""
+    if data.ndim != 1:  # an EMSA/MSA file holds one spectrum
+        return data
+    try:
+        columns = read_columns(path).intensity
+    except ReadError:  # columns it cannot read: RosettaSciIO's reading stands
+        return data
+    return columns if len(columns) > len(data) else data
 
 
 def _check_msa_complete(path: str, n_read: int) -> None:

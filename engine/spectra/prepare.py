@@ -308,6 +308,35 @@ def powerlaw_doubt(r: float) -> str:
     return ""
 
 
+def refuse_rising(fit: BackgroundFit) -> None:
+    """Raise :class:`ParameterError` for ``window`` when the fitted power law does not fall with
+    energy (r <= 0, or no number): subtracting it would cut the edge away. The Subtract button
+    refuses such a fit instead of applying it with a warning; :func:`powerlaw_background` itself
+    still returns it (a preview shows it; a pixel of a map replays the step as it was asked)."""
+    if math.isfinite(fit.r) and fit.r > 0:
+        return
+    rise = f"rise with energy (r = {fit.r:.3g}, a background growing as E^{-fit.r:+.3g})" \
+        if math.isfinite(fit.r) else "give no exponent r"
+    raise ParameterError("window", f"the counts in the pre-edge window {_span(fit.window)} {rise}. A "
+                                   "background before an edge falls with energy, so this window holds an "
+                                   "edge, a peak or the zero-loss tail: nothing was subtracted. Choose "
+                                   "another pre-edge window: drag the shaded band onto the smooth fall of "
+                                   "the counts just below the edge, clear of any other edge.")
+
+
+#: steps after which the counts stand on zero: the background under the edge is gone
+BACKGROUND_STEPS = ("powerlaw_background", "edge_step_normalise")
+
+
+def background_removed(spectrum: Spectrum) -> bool:
+    """Whether a step of ``spectrum`` removed its background (:data:`BACKGROUND_STEPS`; steps as
+    :class:`Step` or as :meth:`Step.to_dict` wrote them): a curve matched to such counts needs no
+    constant for a background, and one would float it above their zero."""
+    names = (s.get("name") if isinstance(s, dict) else getattr(s, "name", None)
+             for s in (spectrum.meta or {}).get("steps", []))
+    return any(name in BACKGROUND_STEPS for name in names)
+
+
 def exponent_text(A: float, r: float) -> str:
     """The fitted power law as a reader writes it: "3.48e+09·E^−3.03", "…·E^+10.8" when it rises."""
     sign = "−" if r >= 0 else "+"

@@ -8,10 +8,10 @@ calculator references dashed.
 A measured spectrum is in counts and a predicted one in arbitrary units, so beside a measured
 spectrum every other curve is drawn multiplied by a factor and raised by a constant, both fitted
 by least squares over their common energy range (:func:`scale_to`: an edge not yet freed of its
-background sits on it); the legend says by how much, or why no factor fits (then the curve is
-drawn as it is). Site spectra share the predicted average's factor and constant, so they stay
-comparable with it. Only the drawing is scaled: :attr:`SpectrumPanel.spectra` keeps the spectra
-as they are.
+background sits on it; once a step has subtracted the background, no constant); the legend says
+by how much, or why no factor fits (then the curve is drawn as it is). Site spectra share the
+predicted average's factor and constant, so they stay comparable with it. Only the drawing is
+scaled: :attr:`SpectrumPanel.spectra` keeps the spectra as they are.
 
 Predictions are on an edge-relative axis, a measured spectrum on the instrument's: beside one,
 :attr:`SpectrumPanel.placer` (set by the Measured panel) puts each prediction where the Compare tab
@@ -28,6 +28,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from amorpha.engine.spectra import Spectrum
+from amorpha.engine.spectra.prepare import background_removed
 from amorpha.engine.spectra.spectrum import scale_name
 from amorpha.engine.words import counted
 
@@ -64,23 +65,18 @@ def _legend_corner(data, box, view):
     return on_left, (left if on_left else right), (bottom, top)
 
 
-#: the longest name the key below the plot shows whole (the rest is in its tooltip): room for a
-#: placed prediction's "(not scaled: …why…)"
-KEY_NAME_CHARS = 120
-KEY_UNBROKEN_CHARS = 45  # names up to this long are kept on one line of the key
-
-
-def legend_key(entries) -> str:
+def legend_key(entries, elide=None) -> str:
     """The legend as one wrapping line of rich text: per curve a short stroke in its colour
-    (dashed when the curve is) and its name; ``entries`` are the legend's (sample, label) pairs."""
+    (dashed when the curve is) and its name; ``entries`` are the legend's (sample, label) pairs.
+    The line wraps between entries, never inside one (a long name broken over two lines read as
+    two curves); ``elide`` (name -> name) shortens a name too long for a line of the key."""
     parts = []
     for sample, label in entries:
         pen = pg.mkPen(sample.item.opts.get("pen"))
         stroke = "╍╍" if pen.style() != Qt.SolidLine else "━━"
-        name = label.text if len(label.text) <= KEY_NAME_CHARS else label.text[:KEY_NAME_CHARS - 1] + "…"
-        name = html.escape(name).replace("-", "\u2011")  # a file name wraps before, not at, its hyphen
-        if len(label.text) <= KEY_UNBROKEN_CHARS:  # a short name wraps as a whole ("residual / in the window")
-            name = name.replace(" ", "&nbsp;")
+        name = label.text if elide is None else elide(label.text)
+        # unbreakable: no space, nor a file name's hyphen, ends a line inside an entry
+        name = html.escape(name).replace("-", "\u2011").replace(" ", "&nbsp;")
         faded = "" if sample.item.isVisible() else " style='color:#999'"
         parts.append(f"<span style='color:{pen.color().name()}'>{stroke}</span>"
                      f"&nbsp;<span{faded}>{name}</span>")
@@ -90,10 +86,12 @@ def legend_key(entries) -> str:
 _SCALED_HINT = "× and + in the legend: scaled to the measured one"
 
 
-def scale_to(measured: Spectrum, spectrum: Spectrum) -> tuple[float, float] | str:
+def scale_to(measured: Spectrum, spectrum: Spectrum, offset: bool = True) -> tuple[float, float] | str:
     """(s, c) minimising Σ (measured − s·spectrum − c)² on the measured channels inside both
     energy ranges: a prediction drawn on the counts of an edge that still sits on its background
-    (c) at the height of the edge (s). Else why not, for the legend: fewer than 3 shared
+    (c) at the height of the edge (s). Without ``offset`` (the background is subtracted: the
+    counts' zero is the prediction's) c is 0; with one, the prediction floated thousands of
+    counts above the subtracted pre-edge. Else why not, for the legend: fewer than 3 shared
     channels, a flat ``spectrum``, or s not positive (:func:`_no_factor`); such a curve was
     drawn as it is, a flat line at the foot of the counts, without a word."""
     e = np.asarray(measured.energy)
@@ -104,8 +102,11 @@ def scale_to(measured: Spectrum, spectrum: Spectrum) -> tuple[float, float] | st
     y = np.asarray(measured.intensity)[inside]
     if p.std() <= 0:
         return "it is flat in the counts' range"
-    s = float(np.cov(p, y, bias=True)[0, 1] / p.var())
-    c = float(y.mean() - s * p.mean())
+    if offset:
+        s = float(np.cov(p, y, bias=True)[0, 1] / p.var())
+        c = float(y.mean() - s * p.mean())
+    else:
+        s, c = float(p @ y / (p @ p)), 0.0
     c = 0.0 if abs(c) <= 1e-9 * float(np.abs(y).max()) else c  # a rounding error, not a background
     return (s, c) if s > 0 and np.isfinite(s) and np.isfinite(c) else _no_factor(y)
 
@@ -291,15 +292,16 @@ class SpectrumPanel(QWidget):
     def _group_factors(self, drawn: list) -> dict[str, tuple[float, float] | str]:
         """Per group, the factor and offset of its first curve (as ``drawn``) to the (first)
         measured spectrum (:func:`scale_to`), or why it has none; site spectra take the predicted
-        average's when there is one, so they stay comparable with it."""
+        average's when there is one, so they stay comparable with it; no constant once a step
+        has removed the measured background."""
         measured = self.group("measured")
         if not measured:
             return {}
-        factors = {}
+        factors, offset = {}, not background_removed(measured[0])
         for group in dict.fromkeys(self._groups):
             first = next((d for d, g in zip(drawn, self._groups) if g == group), None)
             if group != "measured" and isinstance(first, Spectrum):
-                factors[group] = scale_to(measured[0], first)
+                factors[group] = scale_to(measured[0], first, offset)
         if "predicted" in factors:
             factors["site"] = factors["predicted"]
         return factors
@@ -336,7 +338,8 @@ class SpectrumPanel(QWidget):
         self._label_axis(measured)
 
     def _label_axis(self, measured: list) -> None:
-        """'Energy' on an instrument's axis ('Energy loss' under an EELS file's counts); 'Energy
+        """'Energy' on an instrument's axis ('Energy loss' under an EELS file's counts, or counts
+        the Measured panel judged EELS: a file without SIGNALTYPE whose edges it saw); 'Energy
         relative to the edge' when only predictions
         on their edge-relative axis are drawn (0 is not the energy loss of a measurement), or 'on
         the CASTEP/OptaDOS scale' when they share a code's own (``meta["axis"]``)."""
@@ -417,6 +420,8 @@ class SpectrumPanel(QWidget):
     def _resized(self) -> None:
         if self._placed is not None and self.plot.getViewBox().viewRange() == self._placed:
             self.place_legend()
+        elif self.key.isVisible():  # zoomed by the user: only the key's names follow the width
+            self.key.setText(self._key_text())
 
     def _update_hint(self) -> None:
         self.hint.setToolTip("")
@@ -453,10 +458,19 @@ class SpectrumPanel(QWidget):
         self.legend.setVisible(shown and bool(self.legend.items))  # no empty box
         self.legend_button.setChecked(shown)
         below = self._legend_choice is None and not shown and bool(self.legend.items)
-        self.key.setText(legend_key(self.legend.items) if below else "")
+        self.key.setText(self._key_text() if below else "")
         self.key.setToolTip("\n".join(label.text for _, label in self.legend.items) if below else "")
         self.key.setVisible(below)
         self._update_hint()
+
+    def _key_text(self) -> str:
+        """The key below the plot (:func:`legend_key`), each name cut in its middle to one line of
+        the panel ("O K predicted average (2000 s…×62,356 + 2,275"): its start says which curve,
+        its end the scaling or why it is hidden; the key's tooltip has every name whole."""
+        metrics = self.key.fontMetrics()
+        room = self.contentsRect().width() - 16 - metrics.horizontalAdvance("━━\u00a0")  # the margins, its stroke
+        room = max(room, 12 * metrics.averageCharWidth())
+        return legend_key(self.legend.items, lambda text: metrics.elidedText(text, Qt.ElideMiddle, room))
 
     def set_focus(self, window) -> None:
         """Keep the view to ``window`` = (low, high) eV (None: show every curve whole)."""

@@ -25,7 +25,7 @@ def test_a_legend_too_tall_for_the_panel_hides_until_asked(shown):
     assert not panel.legend.isVisible() and not panel.legend_button.isChecked()
     # it goes below the plot instead: a line per few curves, each a stroke in its colour and name
     assert panel.key.isVisible() and panel.key.text().count("━━") == 8
-    assert "<span style='color:#1f77b4'>━━</span>&nbsp;<span>curve 0: a label" in panel.key.text()
+    assert "<span style='color:#1f77b4'>━━</span>&nbsp;<span>curve&nbsp;0:&nbsp;a&nbsp;label" in panel.key.text()
     lines = panel.key.toolTip().splitlines()  # the legend's names whole (with × and +)
     assert len(lines) == 8 and all(line.startswith(curve(k).label) for k, line in enumerate(lines))
     assert panel.hint.toolTip().startswith(panel.hint.text())  # the whole line, when the panel cuts it
