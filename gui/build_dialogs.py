@@ -4,7 +4,8 @@ One :class:`ParamsDialog` serves every builder: it makes a widget per listed fie
 the field's default value (int, float, optional float shown as "auto", text choices, tuples), keeps
 a live note (an estimate of the atom count, the chosen boundary) and calls the parameters'
 ``validate()`` on every change. A :class:`BuildParameterError` is shown in red inside the dialog
-and OK stays disabled, so a bad Σ or a negative size never reaches the engine.
+and OK stays disabled, so a bad Σ or a negative size never reaches the engine. A field that has no
+effect for the other values (the SiOx cluster size at x = 2) is greyed out with a tooltip saying why.
 """
 from __future__ import annotations
 
@@ -47,6 +48,9 @@ class Field:
     suffix: str = ""
     choices: Optional[tuple[tuple[Any, str], ...]] = None  # (value, shown text)
     tooltip: str = ""
+    #: Why the field has no effect with these parameters ("" when it has one): a student changed
+    #: the SiOx cluster size at x = 2 and could not tell that nothing would change.
+    unused: Optional[Callable[[Any], str]] = None
 
 
 def _spin(field: Field, value, integer: bool, auto: bool = False):
@@ -174,11 +178,16 @@ class ParamsDialog(QDialog):
         values.update(self.extra_values())
         return dataclasses.replace(self._defaults, **values)
 
+    def refuse(self, params) -> None:
+        """Raise :class:`BuildParameterError` for values the engine builds (scripts and tests make
+        them on purpose) that no one means to build from a dialog; subclasses say which."""
+
     def check(self):
         """Validated parameters, or None with the reason shown in the dialog."""
         try:
             params = self.params()
             params.validate()
+            self.refuse(params)
             note = self._note(params) if self._note is not None else ""
         except BuildParameterError as exc:
             self.error_label.setText(str(exc))
@@ -201,7 +210,20 @@ class ParamsDialog(QDialog):
             self.resize(self.width(), needed)
 
     def refresh(self, *_) -> None:
+        self._grey_unused()
         self.check()
+
+    def _grey_unused(self) -> None:
+        """Disable the fields that have no effect with the other values, the tooltip saying why."""
+        params = self.params()
+        for editor in self.editors.values():
+            field = editor.field
+            why = field.unused(params) if field.unused is not None else ""
+            editor.widget.setEnabled(not why)
+            editor.widget.setToolTip(f"No effect: {why}" if why else field.tooltip)
+            label = self.form.labelForField(editor.widget)
+            if label is not None:
+                label.setEnabled(not why)
 
     def showEvent(self, event) -> None:
         self.refresh()

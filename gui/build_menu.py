@@ -9,7 +9,9 @@ from __future__ import annotations
 import math
 from typing import Callable
 
-from amorpha.engine.build.bicrystal import BicrystalParams, bicrystal_summary, build_bicrystal
+from amorpha.engine.build import BuildParameterError, melt_quench, network, silica
+from amorpha.engine.build.bicrystal import (LEAST_BULK_NN, BicrystalParams, bicrystal_summary, build_bicrystal,
+                                            least_bulk_thickness)
 from amorpha.engine.build.crystals import CRYSTALS, CUBIC_CRYSTALS, CrystalParams, build_crystal, unit_cell
 from amorpha.engine.build.csl import format_indices
 from amorpha.engine.build.melt_quench import (POTENTIALS, MeltQuenchParams, build_melt_quench, lammps_available,
@@ -104,6 +106,17 @@ class BicrystalDialog(ParamsDialog):
         self.table.set_axis(self.editors["axis"].value())
         self.refresh()
 
+    def refuse(self, params: BicrystalParams) -> None:
+        """Too little bulk: 0 Å built a cell whose two boundaries touch (see
+        :func:`least_bulk_thickness`)."""
+        least = least_bulk_thickness(params)
+        if params.bulk_thickness < least:
+            raise BuildParameterError(
+                "bulk_thickness", f"at least {least:g} Å of bulk between the boundaries for {params.crystal} "
+                f"({LEAST_BULK_NN:g} nearest-neighbour distances): in a thinner grain every atom is within "
+                f"interaction reach (about 2 neighbour distances) of both boundaries, so there is no bulk "
+                f"and the cell's two boundaries act as one; got {params.bulk_thickness:g} Å")
+
     def select(self, sigma: int, plane) -> None:
         """Select the row of (Σ, plane) for the current axis."""
         self.table.select(sigma, plane)
@@ -152,6 +165,29 @@ def _warning_line(text: str) -> str:
     return f"<br><span style='color:#a05000'>⚠ {text}</span>"
 
 
+#: Seconds above which a build's time estimate is said in orange.
+LONG_BUILD_SECONDS = 600.0
+
+
+def about_duration(seconds: float) -> str:
+    """"about 95 s", "about 12 min", "about 3.5 h", "about 107 days": no more digits than a
+    rough estimate has, each unit from two of it on."""
+    for unit, length in (("days", 86400.0), ("h", 3600.0), ("min", 60.0)):
+        if seconds >= 2 * length:
+            value = seconds / length
+            number = f"{value:.1f}".rstrip("0").rstrip(".") if value < 10 else f"{value:,.0f}"
+            return f"about {number} {unit}"
+    return f"about {max(seconds, 1.0):.0f} s"
+
+
+def _time_line(seconds: float, quicker: str) -> str:
+    """A note's line with the build's rough duration (the engine's ``estimated_seconds``, from
+    times measured on a 2-core PC); in orange, saying what is ``quicker``, when it is long. A
+    student waited for a-Si of 512 atoms not knowing whether it would be a minute or an hour."""
+    text = f"Takes {about_duration(seconds)} (estimated for a 2-core PC)"
+    return _warning_line(f"{text}: {quicker}") if seconds > LONG_BUILD_SECONDS else f"<br>{text}"
+
+
 def _stretch_warning(scale: float, tolerance: float, text: str) -> str:
     """:func:`_warning_line` when a chosen density or lattice constant scales the bonds by more
     than ``tolerance``: such a model builds and looks legitimate (a-SiO2 at 1 g/cm³ had Si–O
@@ -174,7 +210,8 @@ def _network_note(params: NetworkParams) -> str:
     a, b, c = supercell_for(params.n_atoms)
     return (f"{8 * a * b * c} atoms (the nearest {a}×{b}×{c} diamond supercell), "
             f"{params.switches_per_atom * 8 * a * b * c:,.0f} attempted bond switches"
-            + _density_warning(params.density, NETWORK_AUTO_DENSITY, "Si–Si", 2.35))
+            + _density_warning(params.density, NETWORK_AUTO_DENSITY, "Si–Si", 2.35)
+            + _time_line(network.estimated_seconds(params), "fewer atoms or switches per atom are quicker"))
 
 
 def amorphous_si_dialog(parent=None) -> ParamsDialog:
@@ -208,7 +245,22 @@ def _silica_note(params: SilicaParams) -> str:
                              "(15–30 % at x = 1); 600 per atom leave < 1 %")
     return (f"{what}: {n_si} Si + {n_o} O = {n_si + n_o:,} atoms at "
             f"{params.target_density():.3f} g/cm³"
-            + _density_warning(params.density, mixture_density(params.x), "Si–O", 1.61) + heal)
+            + _density_warning(params.density, mixture_density(params.x), "Si–O", 1.61) + heal
+            + _time_line(silica.estimated_seconds(params), "fewer Si atoms or interface switches are quicker"))
+
+
+def _sio2_only(params: SilicaParams) -> str:
+    """Why a SiOx setting does nothing at x = 2 (for :attr:`Field.unused`)."""
+    return ("x = 2 is SiO2: O sits on every Si–Si bond, so there are no sub-oxide regions; "
+            "this setting matters for SiOx (x < 2) only") if params.x >= 2 else ""
+
+
+def _no_clusters(params: SilicaParams) -> str:
+    """Why the cluster size does nothing: SiO2, or SiOx by random bonding (no regions)."""
+    if params.x >= 2 or params.form == "mixture":
+        return _sio2_only(params)
+    return "random bonding places O on bonds chosen at random, without regions; the size is that " \
+           "of the random mixture's SiO2 regions"
 
 
 def silica_dialog(parent=None) -> ParamsDialog:
@@ -218,13 +270,16 @@ def silica_dialog(parent=None) -> ParamsDialog:
             Field("n_si", "Si atoms", lo=64, hi=200000),
             Field("x", "x in SiOx", lo=0.01, hi=2.0, decimals=2, tooltip="2 is SiO2"),
             Field("form", "Form (x < 2)", choices=(("random-bonding", "random bonding"),
-                                                   ("mixture", "random mixture (interface clusters)"))),
-            Field("cluster_size", "Cluster size (mixture)", lo=3.0, hi=1000.0, decimals=1, suffix=" Å"),
+                                                   ("mixture", "random mixture (interface clusters)")),
+                  unused=_sio2_only),
+            Field("cluster_size", "Cluster size (mixture)", lo=3.0, hi=1000.0, decimals=1, suffix=" Å",
+                  unused=_no_clusters),
             Field("interface_switches", "Interface bond switches", lo=0.0, hi=10000.0, decimals=0,
                   suffix=" per atom",
                   tooltip="SiOx only: bond-switch attempts per atom with Tu & Tersoff's sub-oxide "
                           "penalty, so strained Si–Si bonds at SiO2 regions heal (0: none; 600 leaves "
-                          "< 1 % of Si under-bonded, ~5 min for 5000 atoms)"),
+                          "< 1 % of Si under-bonded; the note estimates the time)",
+                  unused=_sio2_only),
             Field("density", "Density", lo=1.0, hi=3.5, decimals=3, suffix=" g/cm³",
                   tooltip=f"'auto': 2.20 for SiO2; for SiOx the volume mixture of a-Si and a-SiO2 "
                           f"(x = 1: {mixture_density(1.0):.3f})"),
@@ -243,7 +298,9 @@ def _melt_quench_note(params: MeltQuenchParams) -> str:
             f"at {r.t_melt:g} K, then cool to {r.t_final:g} K at <b>{r.quench_rate:g} K/ps</b> "
             f"({(r.t_melt - r.t_final) / r.quench_rate:g} ps); {params.total_steps:,} MD steps of "
             f"{r.timestep_fs:g} fs<br>Potential: {POTENTIALS[params.potential].reference}"
-            + _lag_note(params))
+            + _lag_note(params)
+            + _time_line(melt_quench.estimated_seconds(params),
+                         "a faster quench, a shorter melt or fewer atoms are quicker"))
 
 
 def _lag_note(params: MeltQuenchParams) -> str:

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from amorpha.engine import examples
-from amorpha.engine.elements import present_symbols
+from amorpha.engine.elements import formula_text, present_symbols
 from amorpha.engine.build import BuildParameterError
 from amorpha.engine.errors import ReadError
 from amorpha.engine.io import (
@@ -267,6 +267,7 @@ class MainWindow(QMainWindow):
         self._bond_task: Optional[TaskHandle] = None
         self._opening: Optional[TaskHandle] = None  # a file or example being read (see _open_model)
         self._analysis_tasks: list[TaskHandle] = []
+        self._ring_outlines = np.zeros(0, np.int64)  # the Rings panel's atoms drawn in the viewer
         # per-atom columns the window computed (not read from a file): stale once elements change
         self._computed_columns: set[str] = {"coordination"}
         self.last_error = ""
@@ -434,11 +435,32 @@ class MainWindow(QMainWindow):
         self.spectrum_panel.open_requested.connect(self.open_spectrum_dialog)
         self.rings_panel.compute_requested.connect(self.compute_rings)
         self.runner.task_progress.connect(self._ring_progress)
-        self.rings_panel.selection_changed.connect(self.viewer.set_selection)
+        self.rings_panel.selection_changed.connect(lambda _: self._show_ring_highlight(self._rings_on_screen()))
+        self.docks["Rings"].visibilityChanged.connect(self._show_ring_highlight)
         self.rings_panel.set_analyse(self._analyse)
         self.order_panel.steinhardt_requested.connect(self.compute_steinhardt)
         self.order_panel.tetrahedral_requested.connect(self.compute_tetrahedral)
         self.order_panel.distribution_requested.connect(self.compute_distribution)
+
+    def _rings_on_screen(self) -> bool:
+        """Whether the Rings dock shows: a tabbed dock behind another tab stays 'visible' to Qt,
+        moved out of sight."""
+        dock = self.docks["Rings"]
+        return dock.isVisible() and not dock.visibleRegion().isEmpty()
+
+    def _show_ring_highlight(self, on_screen: bool) -> None:
+        """The Rings panel's highlight, drawn only while the panel is on screen: with another tab
+        in front (or the dock closed) nothing there says what the outlines are, so they go, and
+        come back with the panel; an atom picked in the meantime keeps its outline."""
+        atoms = self.rings_panel.highlighted
+        if on_screen:
+            if len(atoms) or len(self._ring_outlines):
+                self.viewer.set_selection(atoms)
+            self._ring_outlines = atoms
+        elif len(self._ring_outlines):
+            if np.array_equal(self.viewer.selection, self._ring_outlines):
+                self.viewer.set_selection([])
+            self._ring_outlines = np.zeros(0, np.int64)
 
     # -- messages ----------------------------------------------------------------------------
     def show_error(self, title: str, text: str) -> None:
@@ -844,7 +866,7 @@ class MainWindow(QMainWindow):
             # placeholder elements (H, He, … for numbered types) are easy to take for the model's
             unnamed = " · its atom types are placeholders: File › Name Atom Types…" if unnamed_types(atoms) else ""
             self.statusBar().showMessage(
-                f"{self.source}: {len(atoms):,} atoms, {sum(counts.values()):,} bonds{unnamed}",
+                f"{self.source}: {formula_text(atoms.numbers)}, {sum(counts.values()):,} bonds{unnamed}",
                 20000 if unnamed else 8000)
             self.model_ready.emit()
 

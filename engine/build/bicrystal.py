@@ -46,6 +46,8 @@ MAX_ATOMS = 10_000_000
 MIN_DISTANCE_FRACTION = 0.7
 #: Largest Σ accepted (cells grow like √Σ along each in-plane direction).
 MAX_SIGMA = 999
+#: Least sensible grain, in nearest-neighbour distances d (see :func:`least_bulk_thickness`).
+LEAST_BULK_NN = 4.0
 #: Atoms on a cell face within this distance (Å) are counted once, on the lower face.
 _EDGE_TOL = 1e-6
 KINDS = ("tilt", "twist")
@@ -348,6 +350,18 @@ def boundary_facts(params: BicrystalParams) -> dict:
             "kind": params.kind}
 
 
+def least_bulk_thickness(params: BicrystalParams) -> float:
+    """The thinnest grain (Å, rounded up to 0.1) that still holds bulk between the cell's two
+    boundaries: 4 nearest-neighbour distances d, so that the atoms in a grain's middle are
+    farther than the reach of typical potentials (about 2 d: EMT and EAM Cu cut off at
+    4.8–5.5 Å = 1.9–2.2 d, Tersoff Si at 1.3 d) from both boundaries: 10.3 Å for Cu, 9.5 Å
+    for Si. Thinner grains build (``validate`` accepts down to 0 Å: each grain is still one
+    lattice period, which tests and quick searches use), but every atom then feels both
+    boundaries, so the model is two boundaries on top of each other, not one."""
+    nn = _geometry_of(params).nn_distance
+    return math.ceil(LEAST_BULK_NN * nn * 10.0 - 1e-9) / 10.0
+
+
 def bicrystal_summary(params: BicrystalParams) -> dict:
     """What a build with ``params`` will make, cheaply (for a dialog): misorientation, cell, atoms."""
     params.validate()
@@ -453,4 +467,5 @@ def build_bicrystal(params: BicrystalParams, progress: Optional[ProgressFn] = No
     return atoms
 
 
-__all__ = ["BicrystalParams", "BuildParameterError", "bicrystal_summary", "build_bicrystal"]
+__all__ = ["BicrystalParams", "BuildParameterError", "bicrystal_summary", "build_bicrystal",
+           "least_bulk_thickness"]

@@ -68,18 +68,24 @@ class _Potential:
     timestep_fs: float  # default: NVE energy drift at t_melt below ~5 meV/atom/ps
     max_timestep_fs: float
     reference: str
+    step_seconds: float  # CPU seconds per atom and MD step on one thread (see estimated_seconds)
 
 
 #: Defaults measured on 648 atoms at 2.2 g/cm³: in 10 ps the mean-square displacement reaches
 #: 20 Å² for Vashishta at 4000 K, but only 6 Å² for Munetoh's Tersoff at 4000 K (46 Å² at
 #: 6000 K); Tersoff's steep cut-off function drifts 96 meV/atom/ps at 1 fs and 6000 K and
-#: 5 meV/atom/ps at 0.5 fs, Vashishta drifts 0.02 meV/atom/ps at 1 fs and 4000 K.
+#: 5 meV/atom/ps at 0.5 fs, Vashishta drifts 0.02 meV/atom/ps at 1 fs and 4000 K. Step costs:
+#: CPU time of whole builds (set-up included) with one thread on the project's 2-core test
+#: machine (tests/benchmarks/bench_build_times.py): Vashishta 2.47, 2.48, 2.52 µs per atom and
+#: step at 648, 1500, 3000 atoms; Tersoff 1.28, 1.32 µs at 648, 3000 atoms.
 POTENTIALS: dict[str, _Potential] = {
     "vashishta": _Potential("Vashishta", "SiO.1994.vashishta", "vashishta", 5.5, 4000.0, 1.0, 2.0,
-                            "Nakano, Kalia & Vashishta, J. Non-Cryst. Solids 171, 157 (1994)"),
+                            "Nakano, Kalia & Vashishta, J. Non-Cryst. Solids 171, 157 (1994)", 2.5e-6),
     "tersoff": _Potential("Tersoff (Munetoh)", "SiO.tersoff", "tersoff", 2.8, 6000.0, 0.5, 1.0,
-                          "Munetoh et al., Comput. Mater. Sci. 39, 334 (2007)"),
+                          "Munetoh et al., Comput. Mater. Sci. 39, 334 (2007)", 1.3e-6),
 }
+#: MD steps a final minimisation costs at most, about (its force evaluations, see _minimize).
+MINIMIZE_STEPS = 1000
 
 
 # --------------------------------------------------------------------------- availability
@@ -295,6 +301,14 @@ class MeltQuenchParams:
                 "threads", "0 (all cores but one) or a positive count")
         if not lammps_available():
             raise BuildParameterError("potential", INSTALL_HINT)
+
+
+def estimated_seconds(params: MeltQuenchParams) -> float:
+    """Rough duration of a run: atoms × MD steps × the potential's step cost (measured with one
+    thread, see :data:`POTENTIALS`), shared ideally among the threads it will use."""
+    pot = POTENTIALS.get(params.potential, POTENTIALS["vashishta"])
+    steps = params.total_steps + (MINIMIZE_STEPS if params.minimize else 0)
+    return pot.step_seconds * params.n_atoms_built * steps / (params.threads or _auto_threads())
 
 
 # --------------------------------------------------------------------------- the run

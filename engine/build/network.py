@@ -100,6 +100,16 @@ CRYSTAL_SIX_RINGS = 11
 MIN_ATOMS = 64
 #: Largest aspect ratio of the starting diamond supercell (in conventional cells).
 MAX_ASPECT = 1.5
+#: Cost model of a build, for a dialog's time estimate (:func:`estimated_seconds`): CPU seconds
+#: on one core, measured on the project's 2-core test machine with
+#: tests/benchmarks/bench_build_times.py. The melt took 11, 15, 21, 18, 23 and 27 ms per atom at
+#: 64, 216, 512, 1000, 2016 and 4096 atoms (400–660 attempts per atom of 30–41 µs), fitted as
+#: MELT_SECONDS_PER_ATOM × (n / 4096)^MELT_GROWTH; an anneal attempt took 18–25 µs at every size.
+#: At the default 1500 switches per atom 64, 216, 512 and 1000 atoms took 3.1, 10.1, 24.4 and
+#: 47.0 s (the model: 2.7, 9.7, 24.5 and 50 s). Beyond 4096 atoms the power law is extrapolated.
+MELT_SECONDS_PER_ATOM = 0.027
+MELT_GROWTH = 0.2
+ANNEAL_SECONDS_PER_ATTEMPT = 20e-6
 
 
 @dataclass(frozen=True)
@@ -113,7 +123,8 @@ class NetworkParams:
     Schedule (see the module docstring): the diamond is melted at ``kT_melt`` (eV) until only
     ``melt_memory`` of its bonds are left, then ``switches_per_atom`` attempts per atom anneal
     it with kT falling geometrically from ``kT_start`` to ``kT_end``. More attempts give a
-    lower energy and narrower angles in proportionally more time (about 13 µs per attempt).
+    lower energy and narrower angles in proportionally more time (about 20 µs per attempt, see
+    :func:`estimated_seconds`).
     ``smallest_ring`` = 5 refuses switches that would close 3- or 4-membered rings (as
     Barkema–Mousseau do), 4 allows 4-rings. ``density`` (g/cm³) fixes the box; None fits the
     box so that the mean bond length is 2.35 Å (about 2.31 g/cm³, see ``_Annealer.fit_box``).
@@ -642,6 +653,13 @@ def supercell_for(n_atoms: int) -> tuple[int, int, int]:
                 if best is None or key < best[0]:
                     best = (key, (a, b, c))
     return best[1]
+
+
+def estimated_seconds(params: NetworkParams) -> float:
+    """Rough duration of :func:`build_network` on one core (see :data:`MELT_SECONDS_PER_ATOM`)."""
+    n = 8 * math.prod(supercell_for(int(params.n_atoms)))
+    melt = MELT_SECONDS_PER_ATOM * (n / 4096) ** MELT_GROWTH
+    return n * (melt + ANNEAL_SECONDS_PER_ATTEMPT * float(params.switches_per_atom))
 
 
 def diamond(cells: tuple[int, int, int], bond: float = K.BOND_SI):

@@ -2,7 +2,9 @@
 
 The panel only holds parameters and shows a :class:`~amorpha.engine.order.rings.RingResult`; the
 main window runs the search (``compute_requested``) and highlights what the panel selects
-(``selection_changed`` carries the sorted unique atom indices of the selected rings).
+(``selection_changed`` carries the sorted unique atom indices of the selected rings or loops,
+which :attr:`RingsPanel.highlighted` keeps, so the window can draw them again when the panel
+comes back to the front).
 """
 from __future__ import annotations
 
@@ -59,16 +61,20 @@ def bar_extent(counts, log: bool) -> tuple[float, np.ndarray]:
 class RingTableModel(QAbstractTableModel):
     """One row per ring; numbers sort as numbers (:meth:`sort_key`)."""
 
-    HEADERS = ["Ring", "Size", "Atoms", "Roundness", "Roughness", "Wraps", "First atoms"]
+    # Short headers (the tooltips say them whole): at the window's default size "Roundness",
+    # "Roughness" and an empty "Wraps" column pushed the table past the dock's width.
+    HEADERS = ["Ring", "Size", "Atoms", "Round", "Rough", "Wraps", "First atoms"]
     TIPS = [
         "Ring index",
         "Ring size counted in the chosen element (the histogram's unit)",
         "Ring size in all network atoms",
-        "s2/s1 of the ring's coordinates: 1 = circular, 0 = flat ellipse",
-        "s3/sqrt(s1 s2): 0 = planar ring",
-        "Yes: the cycle runs through the periodic boundary (not a closed ring, not counted)",
+        "Roundness s2/s1 of the ring's coordinates: 1 = circular, 0 = flat ellipse",
+        "Roughness s3/sqrt(s1 s2): 0 = planar ring",
+        "Yes: the cycle runs through the periodic boundary (not a closed ring, not counted); "
+        "shown with the cycles through the boundary",
         "Atom indices around the ring",
     ]
+    WRAPS = 5
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -112,7 +118,7 @@ class RingTableModel(QAbstractTableModel):
         if c in (3, 4):
             value = (res.roundness if c == 3 else res.roughness)[r]
             return f"{value:.3f}" if np.isfinite(value) else "–"
-        if c == 5:
+        if c == self.WRAPS:
             return "yes" if res.wraps[r] else ""
         ring = res.ring(r)
         text = " ".join(str(int(a)) for a in ring[:FIRST_ATOMS])
@@ -155,6 +161,8 @@ class RingsPanel(QWidget):
         self.result: Optional[RingResult] = None
         self.selected_rings = np.zeros(0, np.int64)
         self.selected_atoms = np.zeros(0, np.int64)
+        self.highlighted = np.zeros(0, np.int64)  # the last selection_changed: rings or homology loops
+        self.selection_changed.connect(self._keep_highlight)
         self._selected_size: Optional[int] = None
 
         self.definition = QComboBox()
@@ -214,7 +222,10 @@ class RingsPanel(QWidget):
         self.table = sorted_row_table(self.proxy, QAbstractItemView.ExtendedSelection)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeToContents)
-        header.setStretchLastSection(True)
+        # the atom list takes what is left, elided (stretched, not sized to its own contents)
+        header.setSectionResizeMode(len(RingTableModel.HEADERS) - 1, QHeaderView.Stretch)
+        header.setTextElideMode(Qt.ElideRight)  # "First a…" rather than a clipped "rst atom"
+        self.table.setColumnHidden(RingTableModel.WRAPS, True)  # empty until cycles through the boundary show
         self.table.setMinimumHeight(200)
         self.table.selectionModel().selectionChanged.connect(self._rows_selected)
         self.show_wrapping = QCheckBox("Show cycles through the periodic boundary")
@@ -274,6 +285,7 @@ class RingsPanel(QWidget):
         self.density.set_elements(present)
         self.homology.set_elements(present)
         self.show_result(None)
+        self.highlighted = np.zeros(0, np.int64)  # indices into the old model, never to be drawn again
         self.set_busy(False)
         self.compute_button.setEnabled(bool(present))
 
@@ -432,9 +444,13 @@ class RingsPanel(QWidget):
             self.selection_note.setText("No rings highlighted.")
         self.selection_changed.emit(atoms)
 
+    def _keep_highlight(self, atoms) -> None:
+        self.highlighted = np.asarray(atoms, dtype=np.int64)
+
     def _toggle_wrapping(self, show: bool) -> None:
         self.clear_selection()
         self.proxy.set_show_wrapping(show)
+        self.table.setColumnHidden(RingTableModel.WRAPS, not show)
 
     def clear_selection(self) -> None:
         drop_selection(self.table)

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from amorpha.engine.elements import elements_present, hill_formula, symbol
+from amorpha.engine.elements import elements_present, formula_text, symbol
 from amorpha.engine.io import unnamed_types
 
 
@@ -46,8 +46,7 @@ def describe_cell(atoms: Atoms) -> dict[str, str]:
     """Plain-text facts about a model for the summary form."""
     a, b, c, alpha, beta, gamma = atoms.cell.cellpar()
     facts = {
-        "Formula": hill_formula(atoms.numbers),
-        "Atoms": f"{len(atoms):,}",
+        "Formula": formula_text(atoms.numbers),
         "PBC": " ".join("yes" if p else "no" for p in atoms.pbc),
     }
     if atoms.cell.rank == 3:

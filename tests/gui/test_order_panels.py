@@ -40,6 +40,7 @@ def run(qtbot, win, button, timeout=60000):
 
 def rings(qtbot, win, definition="primitive", max_size=24):
     panel = win.rings_panel
+    win.docks["Rings"].raise_()  # its highlights are drawn while the panel is in front
     panel.definition.setCurrentIndex(panel.definition.findData(definition))
     panel.max_size.setValue(max_size)
     run(qtbot, win, panel.compute_button)
