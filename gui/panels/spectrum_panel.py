@@ -391,7 +391,9 @@ class SpectrumPanel(QWidget):
         plot, goes below the plot (:func:`legend_key`): eight long entries in a small panel hid
         the curves."""
         data = self._shown_curves()
-        if self.focus is None or not data:
+        if not self.spectra:  # autoRange pads an empty view by its pixel size: each resize moved it
+            self.plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+        elif self.focus is None or not data:
             self.plot.autoRange()
         else:
             ys = np.concatenate([y for _, y in data])

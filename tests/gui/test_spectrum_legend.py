@@ -171,3 +171,16 @@ def test_a_prediction_no_factor_fits_says_so_in_its_legend_entry(qtbot):
     panel.add_spectrum(Spectrum(e, 5000.0 * predicted.intensity + 300.0, label="counts"))
     assert panel.factor(predicted) > 1 and "not scaled" not in panel.hint.text()
     assert all("not scaled" not in lab.text for _, lab in panel.legend.items)
+
+
+def test_the_empty_plot_keeps_its_range_when_resized(shown, qtbot):
+    """The student audit saw the empty Spectrum plot's axes move at every resize ([0, 1], then
+    [-0.06, 1.06], then [-0.15, 1.15]): autoRange pads an empty view by its pixel size."""
+    panel = shown(SpectrumPanel(), 600, 300)
+    panel.add_spectrum(curve(0))
+    panel.remove_group("measured")  # emptied again, as by Clear
+    for width, height in ((700, 360), (500, 260), (900, 420)):
+        panel.resize(width, height)
+        qtbot.wait(20)
+        x_range, y_range = panel.plot.getViewBox().viewRange()
+        assert np.allclose(x_range, (0, 1)) and np.allclose(y_range, (0, 1)), (width, x_range, y_range)
