@@ -192,7 +192,8 @@ class GbPanel(QWidget):
         self.map_plot.setMinimumSize(200, 220)
         self.map_plot.setLabel("bottom", "dx (Å)")
         self.map_plot.setLabel("left", "dy (Å)")
-        self.map_plot.setAspectLocked(True)
+        # not locked to equal Å: a Σ5(310) repeat of 3.6 × 5.7 Å in a narrow dock drew a thin
+        # strip between empty margins; the axes' numbers say the lengths
         self.map_image = pg.ImageItem()
         self.map_plot.addItem(self.map_image)
         self.map_bar = pg.ColorBarItem(colorMap=pg.colormap.get("viridis"), interactive=False,

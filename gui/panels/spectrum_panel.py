@@ -392,7 +392,7 @@ class SpectrumPanel(QWidget):
         the curves."""
         data = self._shown_curves()
         if not self.spectra:  # autoRange pads an empty view by its pixel size: each resize moved it
-            self.plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+            self.plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0.05)  # a fraction: 0 and 1 labelled
         elif self.focus is None or not data:
             self.plot.autoRange()
         else:

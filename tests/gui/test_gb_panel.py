@@ -95,6 +95,10 @@ def test_search_follows_live_and_shows_the_best_coloured_by_energy(qtbot, window
         i, j = round(e.candidate.fx * 2), round(e.candidate.fy * 3)
         grid[i, j] = min(grid[i, j], e.gamma)
     np.testing.assert_allclose(panel.map_image.image, grid)
+    # the map fills its plot: equal Å on both axes left a thin strip between wide margins
+    rect = panel.map_image.mapRectToView(panel.map_image.boundingRect())
+    (x_lo, x_hi), (y_lo, y_hi) = panel.map_plot.getViewBox().viewRange()
+    assert rect.width() > 0.8 * (x_hi - x_lo) and rect.height() > 0.8 * (y_hi - y_lo)
     assert f"{gammas.min():.4f} J/m²" in panel.best_label.text()
     assert plot_notes(panel.curve_plot) == plot_notes(panel.map_plot) == []
     # Shown at the end: the best relaxed bicrystal, coloured by energy per atom above the bulk,
