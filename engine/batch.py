@@ -603,8 +603,8 @@ class DiffusionAnalysis:
     paths_table: bool = False
 
     def __call__(self, atoms, progress=None, cancel=None) -> dict:
-        from .diffusion import (KmcParams, LandscapeParams, PathParams, SiteSearchParams, arrhenius_fit,
-                                build_network, long_range, measured_along, scan_reach, temperature_scan)
+        from .diffusion import (KmcParams, LandscapeParams, PathParams, SiteSearchParams, build_network,
+                                long_range, measured_along, scan_fit, temperature_scan)
         from .tasks import sub_progress
 
         params = LandscapeParams(SiteSearchParams(element=self.element, energy_max=self.energy_max),
@@ -631,9 +631,12 @@ class DiffusionAnalysis:
         kmc = KmcParams(n_walkers=self.walkers, n_steps=self.steps, seed=self.seed)
         scan = temperature_scan(network, self.temperatures, kmc,
                                 along=measured_along(spanning, network.cell),
-                                progress=sub_progress(progress, 0.6, 1), cancel=cancel)
-        fit = arrhenius_fit(scan.temperatures, scan.D, scan.D_err)
-        reach = scan_reach(scan, network.cell) if network.periodic else None
+                                progress=sub_progress(progress, 0.6, 1), cancel=cancel,
+                                spanning=spanning)
+        fit, _ = scan_fit(scan)
+        reach = scan.reach
+        extra["minima"] = int(network.n_minima)
+        extra["merge_barrier_ev"] = float(network.merge_barrier)
         if self.paths_table:
             from .diffusion import paths_rows
 
@@ -646,16 +649,29 @@ def scan_numbers(n_sites: int, n_hops: int, spanning, scan, fit, reach=None) -> 
     """A temperature scan as plain numbers (JSON-able), as :class:`DiffusionAnalysis` returns it
     and the Diffusion panel saves it: the network's size and reach (``spanning``, None when its
     paths span the cell in no direction), D(T) ± error, the Arrhenius fit, and how many cell
-    lengths the walkers got at each temperature (``reach``, :func:`~.diffusion.scan_reach`)."""
+    lengths the typical walker got at each temperature (``reach``, :func:`~.diffusion.scan_reach`),
+    each D's status (:func:`~.diffusion.d_status`: unresolved ones are left out of the fit, None
+    when fewer than two remain), seed and hops per walker."""
     crossed = {} if reach is None else {"cells_crossed": np.asarray(reach, float).tolist()}
     return {**crossed, "sites": int(n_sites), "hops": int(n_hops),
             "percolation_barrier_ev": float(spanning.barrier) if spanning else None,
             "spanning_windings": spanning.windings.tolist() if spanning else [],
             "temperatures_k": [float(t) for t in scan.temperatures],
             "D_A2_per_s": [float(d) for d in scan.D], "D_err_A2_per_s": [float(d) for d in scan.D_err],
-            "activation_energy_ev": fit.activation_energy,
-            "activation_energy_err_ev": fit.activation_energy_err,
-            "prefactor_A2_per_s": fit.prefactor}
+            "D_status": list(scan.status), "seeds": [int(k) for k in scan.seeds],
+            "hops_per_walker": [float(h) for h in scan.hops],
+            "activation_energy_ev": fit.activation_energy if fit else None,
+            "activation_energy_err_ev": fit.activation_energy_err if fit else None,
+            "prefactor_A2_per_s": fit.prefactor if fit else None,
+            "prefactor_err_A2_per_s": fit.prefactor_err if fit else None}
+
+
+def time_left(elapsed: float, fraction: float) -> Optional[float]:
+    """Seconds still to go of a task ``fraction`` done after ``elapsed`` s, at the pace so far;
+    None while too little is done to tell (the CLI's progress line and the Diffusion panel)."""
+    if 0.02 < fraction < 1.0 and elapsed > 2.0:
+        return elapsed * (1.0 - fraction) / fraction
+    return None
 
 
 def format_seconds(seconds: float) -> str:

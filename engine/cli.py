@@ -40,6 +40,7 @@ from .batch import (
     RingAnalysis,
     SpectrumAnalysis,
     format_seconds,
+    time_left,
     load_model,
     parse_frames,
     read_frame,
@@ -146,8 +147,9 @@ class ProgressLine:
         self._last = now
         elapsed = now - self.start
         text = f"{self.label}: {message} [{100 * fraction:3.0f}%] {format_seconds(elapsed)}"
-        if 0.02 < fraction < 1.0 and elapsed > 2.0:
-            text += f", ~{format_seconds(elapsed * (1 - fraction) / fraction)} left"
+        left = time_left(elapsed, fraction)
+        if left is not None:
+            text += f", ~{format_seconds(left)} left"
         self._show(text)
 
     def _show(self, text: str) -> None:
@@ -574,7 +576,7 @@ class DiffusionCommand(Command):
     help = ("one mobile atom in each frame: sites, NEB hops, KMC D(T), Arrhenius E_a and the "
             "percolation barrier")
     options = {"energy_max": "--sites-up-to", "hop_distance": "--hop-distance", "n_walkers": "--walkers",
-               "n_steps": "--steps"}
+               "n_steps": "--steps", "seed": "--seed"}
 
     def add_options(self, parser):
         parser.add_argument("--element", default="Cu", help="the mobile element (default Cu)")
@@ -622,8 +624,18 @@ class DiffusionCommand(Command):
             temperatures = tuple(float(t) for t in args.temperatures.split(","))
         except ValueError:
             raise UsageError(f"--temperatures {args.temperatures}: write numbers in K, e.g. 600,800,1000") from None
-        if len(set(temperatures)) < 2 or min(temperatures) <= 0:
-            raise UsageError("--temperatures: at least two different temperatures, all above 0 K")
+        cold = [f"{t:g}" for t in temperatures if not t > 0]
+        if cold:
+            raise UsageError(f"--temperatures {args.temperatures}: {', '.join(cold)} K is not above "
+                             "0 K; give temperatures in kelvin, e.g. 600,800,1000")
+        from .diffusion.network import MAX_TEMPERATURE
+
+        hot = [f"{t:g}" for t in temperatures if t > MAX_TEMPERATURE]
+        if hot:
+            raise UsageError(f"--temperatures {args.temperatures}: {', '.join(hot)} K is above "
+                             f"{MAX_TEMPERATURE:,.0f} K")
+        if len(set(temperatures)) < 2:
+            raise UsageError("--temperatures: at least two different temperatures")
         try:
             kind, csv_file = parse_reference(args.reference)
         except ParameterError as exc:
@@ -638,7 +650,8 @@ class DiffusionCommand(Command):
         try:  # before the first frame, not at it
             SiteSearchParams(energy_max=args.sites_up_to).validate()
             PathParams(hop_distance=args.hop_distance).validate()
-            KmcParams(n_walkers=args.walkers, n_steps=args.steps).validate()
+            for t in temperatures:  # before the site search, not after it
+                KmcParams(t, n_walkers=args.walkers, n_steps=args.steps, seed=args.seed).validate()
         except ParameterError as exc:
             raise UsageError(" ".join(_as_option(exc, self.options) or (exc.parameter, exc.reason))) from None
         path = os.path.abspath(args.surrogate) if args.surrogate else None
@@ -682,27 +695,65 @@ class DiffusionCommand(Command):
         return [target]
 
     def summary(self, frames, results):
-        return [f"frame {f}: {r['sites']} sites, {r['hops']} hops, E_a {r['activation_energy_ev']:.3f} ± "
-                f"{r['activation_energy_err_ev']:.3f} eV, " + _barrier(r) + _crossing(r) for f, r in zip(frames, results)]
+        return [f"frame {f}: {_sites(r)}, {r['hops']} paths, {_activation(r)}, " + _barrier(r)
+                + _left_out(r) + _crossing(r) for f, r in zip(frames, results)]
+
+
+def _sites(result) -> str:
+    """"458 sites (576 minima, 118 merged below 0.1 eV)": the summary's count of sites."""
+    minima = result.get("minima", result["sites"])
+    merged = minima - result["sites"]
+    return f"{result['sites']} sites" + (f" ({minima} minima, {merged} merged below "
+                                         f"{result['merge_barrier_ev']:g} eV)" if merged else "")
+
+
+def _activation(result) -> str:
+    if result["activation_energy_ev"] is None:
+        return "no Arrhenius fit (fewer than two temperatures with a resolved D)"
+    return (f"E_a {result['activation_energy_ev']:.3f} ± {result['activation_energy_err_ev']:.3f} "
+            f"eV, D0 {result['prefactor_A2_per_s'] * 1e-16:.3g} cm2/s")
+
+
+def _left_out(result) -> str:
+    """The window's sentence naming the temperatures whose D was not resolved."""
+    left = [f"{t:g}" for t, s in zip(result["temperatures_k"], result.get("D_status", ()))
+            if s == "unresolved"]
+    return (f". Left out of the fit: D at {', '.join(left)} K, not resolved (its error is "
+            "comparable to D; more --steps or --walkers)" if left else "")
+
+
+def _cell(value) -> str:
+    return "" if value is None else repr(value)
 
 
 def write_diffusion_csv(path, element: str, frames, results, header_lines) -> None:
     """D(T) of each frame's scan (results as :func:`~amorpha.engine.batch.scan_numbers` gives
     them), one row per temperature: the CLI's file, and the Diffusion panel's Save scan."""
     rows = [[f, r["sites"], r["hops"], repr(r["percolation_barrier_ev"]), _reach(r), repr(t),
-             repr(d), repr(e), repr(r["activation_energy_ev"]), repr(r["activation_energy_err_ev"]),
-             *crossed]
+             repr(d), repr(e), status, _cell(r["activation_energy_ev"]),
+             _cell(r["activation_energy_err_ev"]), _cell(r["prefactor_A2_per_s"]),
+             _cell(r.get("prefactor_err_A2_per_s")), seed, _cell(hops), *crossed]
             for f, r in zip(frames, results)
-            for t, d, e, crossed in zip(r["temperatures_k"], r["D_A2_per_s"], r["D_err_A2_per_s"],
-                                        _crossed_columns(r))]
+            for t, d, e, status, seed, hops, crossed in zip(
+                r["temperatures_k"], r["D_A2_per_s"], r["D_err_A2_per_s"],
+                r.get("D_status") or [""] * len(r["temperatures_k"]),
+                r.get("seeds") or [""] * len(r["temperatures_k"]),
+                r.get("hops_per_walker") or [None] * len(r["temperatures_k"]),
+                _crossed_columns(r))]
     write_table(path, [f"diffusion of {element}",
+                       "paths: the minimum-energy paths between sites (hop events are counted per "
+                       "walker in hops_per_walker)",
                        "spans: where the paths span the cell from the percolation barrier on; "
                        "D is measured along channels and sheets",
-                       "crossed_a/b/c: the farthest any walker got along each cell vector, in cell "
-                       "lengths (below 1: no walker crossed the cell that way)",
+                       "D_status: unresolved (error comparable to D: left out of the Arrhenius "
+                       "fit), unconverged (the typical walker went less than a cell length) or "
+                       "converged",
+                       "crossed_a/b/c: how far the typical walker (root mean square) got along "
+                       "each cell vector, in cell lengths (below 1: D is not long-range there)",
                        *header_lines],
-                ["frame", "sites", "hops", "percolation_barrier_eV", "spans", "T_K",
-                 "D_A2_per_s", "D_err_A2_per_s", "Ea_eV", "Ea_err_eV",
+                ["frame", "sites", "paths", "percolation_barrier_eV", "spans", "T_K",
+                 "D_A2_per_s", "D_err_A2_per_s", "D_status", "Ea_eV", "Ea_err_eV", "D0_A2_per_s",
+                 "D0_err_A2_per_s", "seed", "hops_per_walker",
                  "crossed_a", "crossed_b", "crossed_c"], rows)
 
 
@@ -861,9 +912,20 @@ class _Interrupts:
         return False
 
 
+def _joined_values(argv: Sequence[str]) -> list[str]:
+    """``--temperatures -100,500`` as ``--temperatures=-100,500``: argparse takes a value that
+    starts with "-" (and is no plain negative number) for an option and says only "expected one
+    argument"; joined, the value reaches the command's own check, which says what is wrong."""
+    argv = list(argv)
+    for k in range(len(argv) - 1):
+        if argv[k] == "--temperatures" and argv[k + 1][:1] == "-" and argv[k + 1][1:2].isdigit():
+            argv[k:k + 2] = [f"{argv[k]}={argv[k + 1]}", ""]
+    return [a for a in argv if a != ""]
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_joined_values(sys.argv[1:] if argv is None else argv))
     command: Command = args.handler
     try:
         if command is None:

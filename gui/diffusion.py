@@ -11,27 +11,36 @@ from __future__ import annotations
 
 import html
 import math
+import time
 from dataclasses import dataclass, replace
 from typing import Callable, Optional
 
 import numpy as np
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import QMessageBox
 
-from amorpha.engine.diffusion import (UFF_PARAMETERS, NoSiteError, Spanning, arrhenius_fit, barrier_name,
-                                      build_network, cells_crossed, crossing_note, diffusion_coefficient,
-                                      diffusion_tensor, long_range, mean_squared_displacement,
-                                      measured_along, measured_where, run_kmc, spanning_sentence,
-                                      scan_reach, temperature_scan, write_paths_csv, write_run_csv)
+from amorpha.engine.batch import format_seconds, time_left
+from amorpha.engine.diffusion.kmc import HOPS_PER_SECOND
+from amorpha.engine.diffusion import (CONVERGED, N_SAMPLES, UFF_PARAMETERS, UNRESOLVED, NoSiteError,
+                                      Spanning, analyse_run, barrier_name, beyond_measure,
+                                      build_network, crossing_note, d_status, estimated_seconds,
+                                      TemperatureScan, flat_landscape, long_range, measured_along, measured_where,
+                                      run_kmc, scan_fit, spanning_sentence, temperature_scan,
+                                      write_paths_csv, write_run_csv)
 from amorpha.engine.elements import hill_formula
 from amorpha.engine.errors import ParameterError
 from amorpha.engine.tasks import sub_progress
 from amorpha.engine.words import counted
-from amorpha.gui.panels.diffusion_panel import format_d
+from amorpha.gui.panels.diffusion_panel import format_d, labelled
 from amorpha.gui.saving import save_as
 from amorpha.gui.viewer.paths_visual import PathsOverlay
 
-#: Recorded times of a KMC run: the frames of the walker animation.
-ANIMATION_FRAMES = 200
+#: Recorded times of a KMC run: the frames of the walker animation (the CLI's number too).
+ANIMATION_FRAMES = N_SAMPLES
+#: A run or scan estimated to take longer than this (s) asks before it starts.
+CONFIRM_SECONDS = 3600.0
+#: A run or scan estimated to take longer than this (s) says so in its progress label.
+SAY_ESTIMATE_SECONDS = 10.0
 #: Pause between animation frames (ms).
 ANIMATION_INTERVAL_MS = 60
 
@@ -272,18 +281,64 @@ def kmc_summary(result, fit, reach=None, tensor=None, cell=None, spanning=None) 
         stopped = (" Stopped before all walkers reached the first recorded time: no trajectory "
                    "to keep; fewer walkers or hops finish sooner.")
     where = measured_where(spanning)
+    named = f"D{' ' + where if where else ''}"
+    status = d_status(fit.D, fit.D_err, reach, spanning) if fit is not None else UNRESOLVED
     if fit is None:
         d = "too short for D (run longer)"
-    elif not (fit.D > 0 and (not np.isfinite(fit.D_err) or fit.D_err < fit.D)):
-        d = (f"D not resolved ({format_d(fit.D, fit.D_err)}: the MSD does not rise clearly above "
-             "its scatter; run longer or with more walkers)")
+    elif result.n_walkers == 1:
+        d = (f"{named} = {format_d(fit.D, fit.D_err)} with no error estimate (the error is the "
+             "spread over walkers: use more than one)")
+    elif status == UNRESOLVED:
+        d = (f"{named} not resolved ({format_d(fit.D, fit.D_err)}: the MSD does not rise clearly "
+             "above its scatter; run longer or with more walkers)")
+    elif beyond_measure(fit.D):
+        d = (f"{named} ≈ {format_d(fit.D, fit.D_err)}, below what can be resolved (an atom would "
+             f"take longer than the age of the universe to move 1 µm; the run spans "
+             f"{result.duration:.2g} s)")
+    elif status == CONVERGED:
+        d = f"{named} = <b>{format_d(fit.D, fit.D_err)}</b>"
     else:
-        d = f"D{' ' + where if where else ''} = <b>{format_d(fit.D, fit.D_err)}</b>"
+        d = (f"{named} = {format_d(fit.D, fit.D_err)}, <b>not converged</b> (the typical walker "
+             "went less than a cell length: run longer)")
     # no D, nothing the notes describe
     crossed = crossing_note(reach, spanning=spanning) if fit is not None else ""
-    anisotropic = anisotropy_note(tensor, cell, mean=not where) if fit is not None else ""
-    return (f"{result.temperature:g} K: {d} from {result.n_walkers} walkers, "
+    far = reach is None or np.max(reach) >= 1.0  # a direction claim needs a direction converged
+    anisotropic = (anisotropy_note(tensor, cell, mean=not where)
+                   if fit is not None and status != UNRESOLVED and far else "")
+    return (f"{result.temperature:g} K: {d} from {counted(result.n_walkers, 'walker')}, "
             f"{result.total_hops:,} hops in {result.seconds:.2f} s.{anisotropic}{crossed}{stopped}")
+
+
+def kmc_line(params, each: str = "") -> str:
+    """A saved table's line of how its walkers ran: enough to run them again."""
+    return (f"KMC: {params.n_walkers} walkers{each}, {params.n_steps} hops per walker (Hops per "
+            f"walker), attempt frequency {params.attempt_frequency:.4g} Hz, seed {params.seed}, "
+            f"{params.n_samples} recorded times")
+
+
+def merged_sentence(network) -> str:
+    """How many minima were merged into sites (:mod:`~amorpha.engine.diffusion.merging`)."""
+    merged = network.n_minima - network.n_sites
+    if not merged:
+        return ""
+    return (f" {counted(network.n_minima, 'energy minimum', 'energy minima')} became "
+            f"{network.n_sites} sites: {merged} joined by a barrier below "
+            f"{network.merge_barrier:g} eV (Merge below) were merged into a neighbour.")
+
+
+def timed(progress):
+    """``progress`` with the time left appended to its message, as the CLI's progress line
+    estimates it (:func:`~amorpha.engine.batch.time_left`)."""
+    if progress is None:
+        return None
+    start = time.monotonic()
+
+    def report(fraction: float, message: str = "") -> None:
+        left = time_left(time.monotonic() - start, fraction)
+        progress(fraction, message + (f", ~{format_seconds(left)} left" if left is not None
+                                      else ""))
+
+    return report
 
 
 class DiffusionController(QObject):
@@ -295,6 +350,7 @@ class DiffusionController(QObject):
         super().__init__(window)
         self.window = window
         self.runner = window.runner
+        self.run_analysis = self.run_params = self.scan_params = self.confirmation = None
         self.panel = panel
         self.viewer = viewer
         self.overlay = PathsOverlay(viewer)
@@ -409,7 +465,7 @@ class DiffusionController(QObject):
         """What went wrong, in the words a person can act on."""
         if isinstance(exc, NoSiteError):
             return no_site_advice(exc)
-        return str(exc) if isinstance(exc, ParameterError) else f"{type(exc).__name__}: {exc}"
+        return labelled(str(exc)) if isinstance(exc, ParameterError) else f"{type(exc).__name__}: {exc}"
 
     def _error(self, what: str, exc: BaseException) -> None:
         self.window.show_error(f"{what} failed", f"{what} failed.\n\n{self._reason(exc)}")
@@ -467,11 +523,14 @@ class DiffusionController(QObject):
         element = landscape.sites.element
         spanning = spanning_text(landscape.spanning)
         unconverged = int((~paths.converged).sum())
+        flat = flat_landscape(landscape.network, landscape.spanning)
         self.panel.set_landscape(paths, (
             f"{element}: <b>{len(landscape.sites)} sites</b> "
             f"({landscape.sites.energies.min():.3f} to {landscape.sites.energies.max():.3f} eV), "
             f"<b>{len(paths)} paths</b>, barriers {barriers.min():.3f}–{barriers.max():.3f} eV; "
-            f"{spanning}." + (f" {unconverged} bands did not converge." if unconverged else "")
+            f"{spanning}." + merged_sentence(landscape.network)
+            + (f" <b>{html.escape(flat)}</b>" if flat else "")
+            + (f" {unconverged} bands did not converge." if unconverged else "")
             + (f" {landscape.note}" if landscape.note else "")
             + " In the viewer: sites white, paths coloured by barrier (those up to "
             + ("the percolation barrier" if landscape.spanning else "the highest")
@@ -495,20 +554,24 @@ class DiffusionController(QObject):
         return True
 
     def run_kmc(self) -> None:
-        """Walkers at the panel's temperature; MSD and D; then the walkers move in the viewer."""
+        """Walkers at the panel's temperature; MSD and D (worked out in the worker: seconds for
+        10⁵ walkers); then the walkers move in the viewer."""
         if not self._need_landscape():
             return
         network, params = self.landscape.network, self.panel.kmc_params(ANIMATION_FRAMES)
+        spanning = self.landscape.spanning
+        cell = network.cell
         relay, generation = self._relay, self._generation
 
         def work(progress, cancel):
-            result = run_kmc(network, params, progress=progress, cancel=cancel)
+            result = run_kmc(network, params, progress=timed(progress), cancel=cancel)
+            outcome = (result, analyse_run(result, cell, spanning), params)
             if result.cancelled:
-                relay.partial.emit((generation, result))
-            return result
+                relay.partial.emit((generation, outcome))
+            return outcome
 
-        self.animate(False)
-        self._submit(f"KMC at {params.temperature:g} K", work, self._show_kmc)
+        self._start(f"KMC at {params.temperature:g} K", work, self._show_kmc,
+                    lambda: estimated_seconds(network, params))
 
     def run_scan(self) -> None:
         """One run per temperature of the panel's range, then the Arrhenius fit."""
@@ -526,79 +589,108 @@ class DiffusionController(QObject):
 
         def work(progress, cancel):
             scan = temperature_scan(network, temperatures, params, along=along,
-                                    progress=progress, cancel=cancel)
-            reach = scan_reach(scan, network.cell) if network.periodic else None
+                                    progress=timed(progress), cancel=cancel, spanning=spanning)
             if scan.cancelled:
-                relay.partial.emit((generation, (scan, reach)))
-            return scan, reach
+                relay.partial.emit((generation, (scan, params)))
+            return scan, params
 
-        self.animate(False)
-        self._submit("Temperature scan", work, self._show_scan)
+        self._start("Temperature scan", work, self._show_scan,
+                    lambda: sum(estimated_seconds(network, replace(params, temperature=t))
+                                for t in temperatures))
+
+    def _start(self, label: str, work: Callable, done: Callable, estimate: Callable) -> None:
+        """Submit a KMC run or scan, saying how long it will take when that is long, and asking
+        first when it is absurdly long (a day of 10⁹ hops per walker is allowed)."""
+        try:
+            seconds = estimate()
+        except ParameterError:  # the run itself says what is wrong, in the usual way
+            seconds = 0.0
+        if seconds > SAY_ESTIMATE_SECONDS:
+            label += f" (about {format_seconds(seconds)})"
+
+        def go():
+            self.animate(False)
+            self._submit(label, work, done)
+
+        if seconds <= CONFIRM_SECONDS:
+            go()
+            return
+        box = QMessageBox(QMessageBox.Question, label.split(" (")[0],
+                          f"This will take about {format_seconds(seconds)} "
+                          f"(~{seconds * HOPS_PER_SECOND:.2g} hops at ~{HOPS_PER_SECOND:.1g} "
+                          "hops/s). Fewer walkers or hops per walker finish sooner; Stop keeps "
+                          "what a run has done. Start it anyway?",
+                          QMessageBox.Yes | QMessageBox.No, self.window)
+        box.setAttribute(Qt.WA_DeleteOnClose)
+        box.setDefaultButton(QMessageBox.No)
+        box.finished.connect(lambda code: code == QMessageBox.Yes and go())
+        self.confirmation = box
+        box.open()
 
     def _partial(self, payload) -> None:
         generation, result = payload
         if generation != self._generation:
             return
-        if hasattr(result, "displacements"):
-            self._show_kmc(result)
-        else:
+        if isinstance(result[0], TemperatureScan):
             self._show_scan(result)
+        else:
+            self._show_kmc(result)
 
     # -- results ----------------------------------------------------------------------------
-    def _show_kmc(self, result) -> None:
-        """MSD, D and what it describes; along channels or sheets, as the scan measures it."""
+    def _show_kmc(self, outcome) -> None:
+        """MSD, D and what it describes (``outcome``: the run and its :func:`analyse_run`); along
+        channels or sheets, as the scan measures it."""
+        result, analysis, params = outcome
         network = self.landscape.network  # the run's: a new one waits for the run to end
         spanning = self.landscape.spanning
-        along = measured_along(spanning, network.cell)
-        msd = mean_squared_displacement(result, along)
-        try:
-            fit, tensor = diffusion_coefficient(result, along), diffusion_tensor(result)
-        except ParameterError:
-            fit = tensor = None
-        reach = cells_crossed(result, network.cell) if network.periodic else None
-        self.panel.show_msd(msd, fit, result.temperature, measured_where(spanning))
-        self.panel.set_result(kmc_summary(result, fit, reach, tensor, network.cell, spanning),
-                              plots=True)
+        fit = analysis.fit
+        self.panel.show_msd(analysis.msd, fit, result.temperature, measured_where(spanning))
+        flat = flat_landscape(network, spanning)
+        self.panel.set_result(kmc_summary(result, fit, analysis.reach, analysis.tensor,
+                                          network.cell, spanning)
+                              + (f" <b>{html.escape(flat)}</b>" if flat else ""), plots=True)
         self._set_walkers(result, start=True)
-        self.run = result
+        self.run, self.run_analysis, self.run_params = result, analysis, params
         self.panel.offer_save("run")
         self.kmc_shown.emit()
 
     def _show_scan(self, outcome) -> None:
-        """The scan, its Arrhenius fit and what the two energies mean; ``outcome`` is the scan
-        and how far its walkers got along each cell vector at each temperature."""
-        scan, reach = outcome
+        """The scan (``outcome``: it and its KmcParams), its Arrhenius fit over the resolved
+        points and what the two energies mean."""
+        scan, self.scan_params = outcome
+        reach = scan.reach
         # no fit of the scan before goes with this one
         self.scan, self.scan_reach, self.fit = scan, reach, None
         self.panel.offer_save(None)  # until this scan has its fit
         spanning = self.landscape.spanning
         beside = spanning_text(spanning)
         stopped = " (stopped: the finished temperatures are shown)" if scan.cancelled else ""
+        where = measured_where(spanning)
+        along = f"D {where}" if where else ""
         if len(scan.temperatures) < 2:
             finished = "".join(f" D at {t:g} K = {format_d(d, e)}."
                                for t, d, e in zip(scan.temperatures, scan.D, scan.D_err))
             self.panel.set_result(f"Scan stopped after {counted(len(scan.temperatures), 'temperature')}"
                                   f": an Arrhenius fit needs two or more.{finished}")
             return
-        try:
-            self.fit = arrhenius_fit(scan.temperatures, scan.D, scan.D_err)
-        except ParameterError as exc:
-            self.panel.set_result(failure_line("Arrhenius fit", self._reason(exc)))
-            self._error("Arrhenius fit", exc)
-            return
-        where = measured_where(spanning)
-        along = f"D {where}" if where else ""
+        self.fit, left_out = scan_fit(scan)
         self.panel.show_arrhenius(scan.temperatures, scan.D, scan.D_err, self.fit,
                                   spanning.barrier if spanning else None,
-                                  barrier_name(spanning) if spanning else "", along)
+                                  barrier_name(spanning) if spanning else "", along, scan.resolved)
         fit = self.fit
-        self.panel.set_result(
-            f"{len(scan.temperatures)} temperatures, {scan.temperatures[0]:g}–"
-            f"{scan.temperatures[-1]:g} K{stopped}{', ' + along if along else ''}: "
-            f"E_a = <b>{fit.activation_energy:.3f} ± {fit.activation_energy_err:.3f} eV</b>, "
-            f"D₀ = {format_d(fit.prefactor, fit.prefactor_err)}; {beside}."
-            + crossing_note(reach, "E_a", scan.temperatures, spanning),
-            SCAN_TIP, plots=True)
+        head = (f"{len(scan.temperatures)} temperatures, {scan.temperatures[0]:g}–"
+                f"{scan.temperatures[-1]:g} K{stopped}{', ' + along if along else ''}: ")
+        if fit is None:
+            energies = ("<b>no Arrhenius fit</b>: fewer than two temperatures have a resolved D "
+                        "(run longer, with more walkers or at higher temperatures)")
+        else:
+            energies = (f"E_a = <b>{fit.activation_energy:.3f} ± {fit.activation_energy_err:.3f} "
+                        f"eV</b>, D₀ = {format_d(fit.prefactor, fit.prefactor_err)}")
+        flat = flat_landscape(self.landscape.network, spanning)
+        self.panel.set_result(head + f"{energies}; {beside}." + left_out
+                              + crossing_note(reach, "E_a", scan.temperatures, spanning)
+                              + (f" <b>{html.escape(flat)}</b>" if flat else ""),
+                              SCAN_TIP, plots=True)
         self.panel.offer_save("scan")
         if scan.results:
             self._set_walkers(scan.results[-1], start=False)
@@ -630,9 +722,10 @@ class DiffusionController(QObject):
     def save_run(self, path: str) -> None:
         """The last single run as CSV (:func:`~amorpha.engine.diffusion.write_run_csv`): MSD(t)
         where D is measured, D ± error and the tensor."""
-        landscape = self.landscape
-        write_run_csv(path, landscape.sites.element, self.run, landscape.network.cell,
-                      landscape.spanning, self._provenance())
+        landscape, run = self.landscape, self.run
+        write_run_csv(path, landscape.sites.element, run, landscape.network.cell,
+                      landscape.spanning, [*self._provenance(), kmc_line(self.run_params)],
+                      analysis=self.run_analysis)
         self._saved(path)
 
     def save_paths(self, path: str) -> None:
@@ -649,12 +742,10 @@ class DiffusionController(QObject):
         landscape, scan, fit = self.landscape, self.scan, self.fit
         numbers = scan_numbers(len(landscape.sites), len(landscape.paths), landscape.spanning,
                                scan, fit, self.scan_reach)
-        run = scan.results[0]
+        run = scan.results[-1]
         write_diffusion_csv(path, landscape.sites.element, [self.window.frame], [numbers], [
             *self._provenance(),
-            f"KMC: {run.n_walkers} walkers per temperature, attempt frequency "
-            f"{run.attempt_frequency:.4g} Hz",
-            f"D0: {fit.prefactor!r} ± {fit.prefactor_err!r} A2/s",
+            kmc_line(self.scan_params, " per temperature") + " (seed + k at the k-th temperature)",
             *(["INCOMPLETE: the scan was stopped; the finished temperatures"] if scan.cancelled else [])])
         self._saved(path)
 

@@ -560,8 +560,8 @@ def test_diffusion_command_on_sheets_reports_them_and_d_in_their_plane(tmp_path)
     windings = np.array(result["spanning_windings"])
     assert windings.shape == (2, 3) and not windings[:, 2].any()
     # the CSV's cells crossed are the JSON's (the same seeds), one row per temperature
-    assert header[10:] == ["crossed_a", "crossed_b", "crossed_c"]
-    crossed = np.array([[float(x) for x in row[10:]] for row in rows])
+    assert header[15:] == ["crossed_a", "crossed_b", "crossed_c"]
+    crossed = np.array([[float(x) for x in row[15:]] for row in rows])
     assert np.allclose(crossed, result["cells_crossed"], rtol=1e-3)
 
 

@@ -5,13 +5,15 @@ The energy landscape (sites, saddles) comes in as plain arrays (:class:`HopNetwo
 Arrhenius parameters, and the percolation barrier that bounds the activation energy.
 Units: Å, eV, s, K; D in Å²/s.
 """
-from .analysis import (ArrheniusFit, DiffusionFit, DiffusionTensor, Msd, Spanning,
+from .analysis import (CONVERGED, UNCONVERGED, UNRESOLVED, ArrheniusFit, RunAnalysis, analyse_run,
+                       beyond_measure, d_status, scan_fit, typical_reach, DiffusionFit, DiffusionTensor, Msd, Spanning,
                        TemperatureScan, arrhenius_fit, barrier_name, cells_crossed, crossing_note,
                        diffusion_coefficient, diffusion_tensor, first_spanning, long_range,
                        measured_along, measured_where, mean_squared_displacement,
                        percolation_barrier, scan_reach, spanning_sentence, spanning_where,
                        temperature_scan, winding_name)
-from .kmc import KmcParams, KmcResult, run_kmc
+from .kmc import N_SAMPLES, KmcParams, KmcResult, estimated_seconds, planned, run_kmc
+from .merging import flat_landscape
 from .network import KB_EV, HopNetwork, RateTable, random_barrier_lattice, simple_cubic_lattice
 from .paths import LandscapeParams, PathParams, Paths, build_network, find_paths, hop_network
 from .potential import UFF_PARAMETERS, HostPotential, MobileAtomCalculator
@@ -28,4 +30,7 @@ __all__ = [
     "PathParams", "Paths", "SiteSearchParams", "Sites", "UFF_PARAMETERS", "build_network",
     "energy_grid", "find_paths", "find_sites", "hop_network", "measured_along", "measured_where", "PATHS_COLUMNS",
     "paths_comments", "paths_rows", "write_paths_csv", "write_run_csv",
+    "CONVERGED", "UNCONVERGED", "UNRESOLVED", "RunAnalysis", "analyse_run", "beyond_measure",
+    "d_status", "scan_fit", "typical_reach", "N_SAMPLES", "estimated_seconds", "planned",
+    "flat_landscape",
 ]

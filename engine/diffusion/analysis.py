@@ -47,7 +47,13 @@ class DiffusionFit:
 @dataclass(frozen=True)
 class TemperatureScan:
     """D(T) from one KMC run per temperature. A cancelled scan keeps the finished temperatures
-    (and the interrupted run's partial trajectory in ``interrupted``)."""
+    (and the interrupted run's partial trajectory in ``interrupted``).
+
+    Trajectories take n_walkers × n_samples × 24 bytes each (241 MB at 50 000 walkers), so
+    ``results`` holds only the last finished run (for the walker animation) unless the scan was
+    asked to keep them all; what each temperature's D needs stays per temperature: ``reach``
+    (n, 3) the typical walker's cell lengths (:func:`typical_reach`), ``status``
+    (:func:`d_status`), ``hops`` the mean hops per walker, ``seeds`` each run's seed."""
 
     temperatures: np.ndarray
     D: np.ndarray
@@ -55,6 +61,15 @@ class TemperatureScan:
     results: list
     cancelled: bool = False
     interrupted: Optional[KmcResult] = None
+    reach: Optional[np.ndarray] = None
+    status: tuple = ()
+    hops: Optional[np.ndarray] = None
+    seeds: tuple = ()
+
+    @property
+    def resolved(self) -> np.ndarray:
+        """Which temperatures' D goes into the Arrhenius fit (:func:`scan_fit`)."""
+        return np.array([s != UNRESOLVED for s in self.status], bool)
 
 
 @dataclass(frozen=True)
@@ -192,25 +207,112 @@ def cells_crossed(result: KmcResult, cell) -> np.ndarray:
     return reach
 
 
+def typical_reach(result: KmcResult, cell) -> np.ndarray:
+    """How far a typical walker got along each lattice vector of ``cell``, in cell lengths: the
+    root mean square of the walkers' fractional displacements at the run's last recorded time,
+    shape (3,). Unlike the farthest walker (:func:`cells_crossed`) it says whether the MSD is an
+    average over walkers that have sampled the whole (periodic) network: below 1 it is not."""
+    last = result.displacements[-1] @ np.linalg.inv(np.asarray(cell, dtype=np.float64))
+    return np.sqrt((last ** 2).mean(axis=0))
+
+
+#: D is resolved when it lies at least this many standard errors above zero.
+RESOLVED_SIGMAS = 2.0
+#: D is converged (long-range) when the typical walker got this many cell lengths along every
+#: lattice vector that counts (:func:`typical_reach`).
+CONVERGED_CELLS = 1.0
+UNRESOLVED, UNCONVERGED, CONVERGED = "unresolved", "unconverged", "converged"
+
+
+def d_status(D: float, D_err: float, reach=None, spanning: Optional["Spanning"] = None) -> str:
+    """What a run's D is worth, the same test for one run and for each point of a scan:
+    :data:`UNRESOLVED` when it is not :data:`RESOLVED_SIGMAS` standard errors above zero (or has
+    no error: one walker), :data:`UNCONVERGED` when the typical walker did not get
+    :data:`CONVERGED_CELLS` cell lengths along each lattice vector that counts (``reach``,
+    :func:`typical_reach`; along channels or sheets only those), else :data:`CONVERGED`."""
+    if not (np.isfinite(D) and np.isfinite(D_err) and D > RESOLVED_SIGMAS * D_err and D > 0):
+        return UNRESOLVED
+    if reach is None:
+        return CONVERGED
+    counts = (np.any(np.asarray(spanning.windings) != 0, axis=0) if measured_where(spanning)
+              else np.ones(3, bool))
+    return UNCONVERGED if (np.asarray(reach)[counts] < CONVERGED_CELLS).any() else CONVERGED
+
+
+#: Below this D (cm²/s) a run measures nothing a laboratory could (an atom would move ~1 Å in
+#: 10¹⁴ s, three million years).
+UNMEASURABLE_D_CM2 = 1e-30
+
+
+def beyond_measure(D: float) -> bool:
+    """Whether D (Å²/s) is too small to mean anything: below :data:`UNMEASURABLE_D_CM2`."""
+    return bool(np.isfinite(D) and 0.0 < D * CM2_PER_ANGSTROM2 < UNMEASURABLE_D_CM2)
+
+
+@dataclass(frozen=True, eq=False)  # arrays inside: compared by identity
+class RunAnalysis:
+    """What a run's result line and plots show: MSD where D is measured, D (None when the run
+    is too short for a slope), the tensor, the typical walker's reach (None without a cell) and
+    :func:`d_status`."""
+
+    msd: Msd
+    fit: Optional[DiffusionFit]
+    tensor: Optional[DiffusionTensor]
+    reach: Optional[np.ndarray]
+    status: str
+
+
+def analyse_run(result: KmcResult, cell=None, spanning: Optional["Spanning"] = None
+                ) -> RunAnalysis:
+    """MSD, D, tensor, reach and status of one run, measured along channels or sheets as a scan
+    measures them (``spanning``); seconds for 10⁵ walkers, so the window calls it in a worker."""
+    along = measured_along(spanning, cell) if cell is not None else None
+    msd = mean_squared_displacement(result, along)
+    try:
+        fit, tensor = diffusion_coefficient(result, along), diffusion_tensor(result)
+    except ParameterError:
+        fit = tensor = None
+    reach = typical_reach(result, cell) if cell is not None and len(result.times) else None
+    status = d_status(fit.D, fit.D_err, reach, spanning) if fit is not None else UNRESOLVED
+    return RunAnalysis(msd, fit, tensor, reach, status)
+
+
+def scan_fit(scan: TemperatureScan) -> tuple[Optional[ArrheniusFit], str]:
+    """The Arrhenius fit of a scan's resolved points (:func:`d_status`), and a sentence naming
+    the temperatures left out (empty when none were); no fit when fewer than 2 remain."""
+    used = scan.resolved
+    left = [f"{t:g}" for t in scan.temperatures[~used]]
+    note = (f" Left out of the fit: D at {', '.join(left)} K, not resolved (its error is "
+            f"comparable to D; run longer or with more walkers)." if left else "")
+    if len(np.unique(scan.temperatures[used])) < 2:
+        return None, note
+    return arrhenius_fit(scan.temperatures[used], scan.D[used], scan.D_err[used]), note
+
+
 def temperature_scan(network: HopNetwork, temperatures: Sequence[float], params: KmcParams, *,
                      along=None, fit_from: float = 0.5,
                      progress: Optional[ProgressFn] = None,
-                     cancel: Optional[CancelFn] = None) -> TemperatureScan:
+                     cancel: Optional[CancelFn] = None, keep_runs: bool = False,
+                     spanning: Optional["Spanning"] = None) -> TemperatureScan:
     """One KMC run per temperature (``params`` with its temperature replaced) and D of each.
 
     The k-th temperature uses the seed ``params.seed + k``, so the points are independent and
     their error bars can weight an Arrhenius fit. With ``n_steps`` every temperature gets the
     same number of hops, i.e. a run length that follows the hop rate. ``along``: the directions
-    of channels or sheets, for D along them (:func:`diffusion_coefficient`).
+    of channels or sheets, for D along them (:func:`diffusion_coefficient`), ``spanning`` the
+    network's reach (:func:`long_range`) for each point's :func:`d_status`. ``keep_runs``: keep
+    every trajectory in ``results``, not only the last.
     """
     temperatures = [_as_temperature(t, "temperatures") for t in np.atleast_1d(np.asarray(temperatures, float))]
     require(len(temperatures) >= 1, "temperatures", "needs at least one temperature")
     dataclasses.replace(params, temperature=temperatures[0]).validate()  # the scan's, not the run's
     _subspace(along)  # bad directions fail before the first run, not after it
-    results, D, err = [], [], []
+    results, D, err, reach, status, hops = [], [], [], [], [], []
     interrupted = None
     for k, temperature in enumerate(temperatures):
         run = dataclasses.replace(params, temperature=temperature, seed=params.seed + k)
+        if not keep_runs:
+            results = []  # freed before the next run's trajectory is allocated
         result = run_kmc(network, run, cancel=cancel,
                          progress=sub_progress(progress, k / len(temperatures),
                                                (k + 1) / len(temperatures)))
@@ -218,13 +320,19 @@ def temperature_scan(network: HopNetwork, temperatures: Sequence[float], params:
             interrupted = result
             break
         fit = diffusion_coefficient(result, along, fit_from)
+        reach.append(typical_reach(result, network.cell) if network.periodic else None)
+        status.append(d_status(fit.D, fit.D_err, reach[-1], spanning))
         results.append(result)
         D.append(fit.D)
         err.append(fit.D_err)
+        hops.append(result.total_hops / result.n_walkers)
         report(progress, (k + 1) / len(temperatures), f"D at {temperature:g} K: {fit.D:.3g} Å²/s")
-    done = len(results)
+    done = len(D)
     return TemperatureScan(np.array(temperatures[:done]), np.array(D), np.array(err), results,
-                           interrupted is not None, interrupted)
+                           interrupted is not None, interrupted,
+                           np.array(reach).reshape(-1, 3) if network.periodic else None,
+                           tuple(status), np.array(hops),
+                           tuple(params.seed + k for k in range(done)))
 
 
 def arrhenius_fit(temperatures, D, D_err=None) -> ArrheniusFit:
@@ -435,8 +543,8 @@ def crossing_note(reach, quantity: str = "D", temperatures=None,
     direction that counts, so ``quantity`` (D of one run, E_a of a scan) describes the hops they
     made, not long-range diffusion; empty when they crossed it, or there is no cell.
 
-    ``reach``: how many cell lengths the walkers got along each cell vector
-    (:func:`cells_crossed`), shape (3,) for one run or, with ``temperatures``, one row per
+    ``reach``: how many cell lengths the typical walker got along each cell vector
+    (:func:`typical_reach`), shape (3,) for one run or, with ``temperatures``, one row per
     temperature of a scan. ``spanning``: the network's :func:`long_range` (None when its paths
     span the cell in no direction); when they span it only along channels or sheets, D was
     measured along them and only the cell vectors those run along need crossing. A scan's note
@@ -456,7 +564,7 @@ def crossing_note(reach, quantity: str = "D", temperatures=None,
                 f"hops they made, not long-range {f'diffusion {where}' if where else '3D diffusion'}.")
     at = ("" if short.all() else
           "At " + ", ".join(f"{t:g}" for t in np.asarray(temperatures)[short]) + " K t")
-    none = f" (none went a whole cell length {along})" if never else ""
+    none = f" (the typical walker got less than a cell length {along})" if never else ""
     governs = ("this network allows no long-range diffusion" if spanning is None else
                f"{'' if where else '3D '}long-range D at low T is governed by the "
                f"{barrier_name(spanning)}")
@@ -465,10 +573,10 @@ def crossing_note(reach, quantity: str = "D", temperatures=None,
             f"describes only the hops they made; {governs}.")
 
 
-def scan_reach(scan: "TemperatureScan", cell) -> np.ndarray:
-    """:func:`cells_crossed` of each run of a scan, one row per temperature (for
-    :func:`crossing_note`)."""
-    return np.array([cells_crossed(run, cell) for run in scan.results]).reshape(-1, 3)
+def scan_reach(scan: "TemperatureScan", cell=None) -> np.ndarray:
+    """:func:`typical_reach` of each run of a scan, one row per temperature (for
+    :func:`crossing_note`), as the scan recorded it."""
+    return np.asarray(scan.reach, float).reshape(-1, 3)
 
 
 def measured_along(spanning: Optional[Spanning], cell) -> Optional[np.ndarray]:

@@ -20,6 +20,8 @@ from ..errors import ParameterError, require
 
 #: Boltzmann's constant in eV/K (CODATA 2018, exact).
 KB_EV = 8.617333262e-5
+#: The hottest temperature a run takes (K).
+MAX_TEMPERATURE = 1e5
 #: A jump vector may miss the image of its target site by this much (Å) and still count.
 JUMP_TOLERANCE = 1e-3
 
@@ -30,7 +32,7 @@ def _as_temperature(temperature, name: str = "temperature") -> float:
     ok = isinstance(temperature, (int, float, np.integer, np.floating)) and not isinstance(
         temperature, bool)
     shown = f"{float(temperature):g} K" if ok else repr(temperature)  # not "np.float64(0.0)"
-    require(ok and np.isfinite(temperature) and 0.0 < float(temperature) <= 1e5, name,
+    require(ok and np.isfinite(temperature) and 0.0 < float(temperature) <= MAX_TEMPERATURE, name,
             f"needs a temperature above 0 K (and at most 100,000 K), got {shown}")
     return float(temperature)
 
@@ -65,10 +67,19 @@ class HopNetwork:
     ``shifts`` (integer image of the target, zeros when not periodic), ``barriers`` (eV, from the
     source), and ``reverse`` (index of the opposite hop, −1 if there is none). The cell (rows are
     lattice vectors) is None for a finite, non-periodic network.
+
+    A site may stand for several minima merged into one state (:mod:`.merging`): ``substates``
+    is then (the site of each minimum, its energy), and the rates and occupation use each
+    site's partition function over them (:meth:`log_partition`); None for plain sites.
+    ``merge_barrier`` (eV) is the threshold the minima were merged below (0: none were).
     """
 
+    #: Defaults, also for networks pickled before merging existed.
+    substates = None
+    merge_barrier = 0.0
+
     def __init__(self, positions, energies, cell, sources, targets, jumps, shifts, barriers,
-                 reverse):
+                 reverse, substates=None, merge_barrier: float = 0.0):
         order = np.argsort(sources, kind="stable")
         where = np.empty_like(order)
         where[order] = np.arange(len(order))
@@ -84,8 +95,18 @@ class HopNetwork:
         self.reverse = np.where(reverse >= 0, where[np.maximum(reverse, 0)], -1)
         self.indptr = np.zeros(len(positions) + 1, np.int64)
         np.cumsum(np.bincount(self.sources, minlength=len(positions)), out=self.indptr[1:])
+        if substates is not None:
+            owner, minima = (np.array(a) for a in substates)
+            require(owner.shape == minima.shape and len(owner) >= len(positions)
+                    and bool(np.isin(np.arange(len(positions)), owner).all())
+                    and bool((minima >= energies[owner] - 1e-12).all()), "substates",
+                    "needs (site, energy) of every merged minimum, each site among them and "
+                    "no minimum below its site")
+            self.substates = (owner.astype(np.int64), minima.astype(np.float64))
+        self.merge_barrier = float(merge_barrier)
         for array in (self.positions, self.energies, self.cell, self.sources, self.targets,
-                      self.jumps, self.shifts, self.barriers, self.reverse, self.indptr):
+                      self.jumps, self.shifts, self.barriers, self.reverse, self.indptr,
+                      *(self.substates or ())):
             if array is not None:
                 array.flags.writeable = False
 
@@ -112,7 +133,8 @@ class HopNetwork:
 
     @classmethod
     def from_saddles(cls, positions, energies, edges, saddles, *, cell=None, shifts=None,
-                     jumps=None, directed: bool = False) -> "HopNetwork":
+                     jumps=None, directed: bool = False, substates=None,
+                     merge_barrier: float = 0.0) -> "HopNetwork":
         """A network from site energies and the saddle energy (eV) of each edge.
 
         ``positions`` (n, 3) Å, ``energies`` (n,) eV, ``edges`` (m, 2) site indices. Each edge
@@ -121,14 +143,16 @@ class HopNetwork:
         image (the hop must then be shorter than half the cell). ``cell`` (3, 3) Å, rows are the
         lattice vectors; None for a finite cluster. ``directed``: edge k is only the hop from
         ``edges[k, 0]`` to ``edges[k, 1]``; otherwise both ways through the same saddle.
+        ``substates``, ``merge_barrier``: the minima merged into each site (see the class).
         """
         positions, energies, edges = _sites_and_edges(positions, energies, edges)
         saddles = _per_edge(saddles, len(edges), "saddles", "saddle energy (eV)")
         return cls._build(positions, energies, edges, saddles, cell, shifts, jumps, directed,
-                          "saddles")
+                          "saddles", substates, merge_barrier)
 
     @classmethod
-    def _build(cls, positions, energies, edges, saddles, cell, shifts, jumps, directed, name):
+    def _build(cls, positions, energies, edges, saddles, cell, shifts, jumps, directed, name,
+               substates=None, merge_barrier=0.0):
         """Check both ends of every edge, make its hops and the periodic images."""
         cell = _checked_cell(cell)
         jumps, shifts = _resolve_images(positions, edges, cell, shifts, jumps)
@@ -158,7 +182,8 @@ class HopNetwork:
         require(len(stuck) == 0, "edges", "" if len(stuck) == 0 else
                 f"{len(stuck)} site(s) have no hop out, first site {stuck[0]}: a walker there "
                 "would stay forever; connect them or leave them out")
-        return cls(positions, energies, cell, sources, targets, jumps, shifts, barriers, reverse)
+        return cls(positions, energies, cell, sources, targets, jumps, shifts, barriers, reverse,
+                   substates, merge_barrier)
 
     # ------------------------------------------------------------------ properties
 
@@ -179,15 +204,34 @@ class HopNetwork:
         """Saddle energy (eV) of every hop."""
         return self.energies[self.sources] + self.barriers
 
-    def rates(self, temperature: float, attempt_frequency: float = 1e13) -> np.ndarray:
-        """k = ν·exp(−barrier/kT) of every hop (1/s)."""
+    @property
+    def n_minima(self) -> int:
+        """Energy minima behind the sites (more than sites when some were merged)."""
+        return self.n_sites if self.substates is None else len(self.substates[0])
+
+    def log_partition(self, temperature: float) -> np.ndarray:
+        """ln Z_i of each site over its merged minima, Z_i = Σ_m exp(−(E_m − E_i)/kT); 0 for a
+        site that is one minimum."""
+        if self.substates is None:
+            return np.zeros(self.n_sites)
         kT = KB_EV * _as_temperature(temperature)
-        return float(attempt_frequency) * np.exp(-self.barriers / kT)
+        owner, minima = self.substates
+        weights = np.exp(-(minima - self.energies[owner]) / kT)
+        return np.log(np.bincount(owner, weights, minlength=self.n_sites))
+
+    def rates(self, temperature: float, attempt_frequency: float = 1e13) -> np.ndarray:
+        """k = ν·exp(−barrier/kT)/Z of every hop (1/s), Z the partition function of its merged
+        source site (1 for a plain site): the local-equilibrium rate out of a superbasin."""
+        kT = KB_EV * _as_temperature(temperature)
+        effective = self.barriers + kT * self.log_partition(temperature)[self.sources]
+        return float(attempt_frequency) * np.exp(-effective / kT)
 
     def occupation(self, temperature: float) -> np.ndarray:
-        """Boltzmann occupation of the sites, ∝ exp(−E_i/kT): the stationary state of the walk."""
+        """Boltzmann occupation of the sites, ∝ Z_i·exp(−E_i/kT): the stationary state of the
+        walk."""
         kT = KB_EV * _as_temperature(temperature)
-        w = np.exp(-(self.energies - self.energies.min()) / kT)
+        free = self.energies - kT * self.log_partition(temperature)
+        w = np.exp(-(free - free.min()) / kT)
         return w / w.sum()
 
     def rate_table(self, temperature: float, attempt_frequency: float = 1e13) -> RateTable:

@@ -9,32 +9,33 @@ from typing import Optional, Sequence
 import numpy as np
 
 from ..atomic import write_table
-from ..errors import ParameterError
-from .analysis import (Spanning, diffusion_coefficient, diffusion_tensor, measured_along,
-                       measured_where, mean_squared_displacement)
+from .analysis import (RunAnalysis, Spanning, analyse_run, measured_where,
+                       mean_squared_displacement)
 from .kmc import KmcResult
 from .paths import Paths
 from .sites import Sites
 
 
 def write_run_csv(path, element: str, result: KmcResult, cell, spanning: Optional[Spanning],
-                  header_lines: Sequence[str] = ()) -> None:
+                  header_lines: Sequence[str] = (), analysis: Optional[RunAnalysis] = None) -> None:
     """MSD(t) ± standard error of one run, measured where its D is (along channels or sheets,
-    with the 3D MSD beside it), and D ± error and the tensor's principal values in the header."""
+    with the 3D MSD beside it), and D ± error and the tensor's principal values in the header.
+    ``analysis``: the run's :func:`~.analysis.analyse_run` when already done (seconds for 10⁵
+    walkers)."""
     where = measured_where(spanning)
-    along = measured_along(spanning, cell)
-    msd = mean_squared_displacement(result, along)
+    if analysis is None:
+        analysis = analyse_run(result, cell, spanning)
+    msd, fit, tensor = analysis.msd, analysis.fit, analysis.tensor
     lines = [f"KMC of {element} at {result.temperature!r} K: {result.n_walkers} walkers, "
-             f"{int(result.hops.sum())} hops, attempt frequency {float(result.attempt_frequency):.4g} Hz"
+             f"{int(result.hops.sum())} hops ({result.total_hops / result.n_walkers:.6g} per "
+             f"walker), attempt frequency {float(result.attempt_frequency):.4g} Hz"
              + (" (INCOMPLETE: stopped early)" if result.cancelled else "")]
-    try:
-        fit, tensor = diffusion_coefficient(result, along), diffusion_tensor(result)
-    except ParameterError as exc:
-        lines.append(f"no D: {exc.reason}")
+    if fit is None:
+        lines.append(f"no D: the run recorded {len(result.times)} time(s), too few for a slope")
     else:
         d = 2 * fit.dimensions
         lines += [f"D{' ' + where if where else ''} = {fit.D!r} ± {fit.D_err!r} A2/s, from MSD = "
-                  f"{d} D t + c over t = {fit.t_from!r}..{fit.t_to!r} s",
+                  f"{d} D t + c over t = {fit.t_from!r}..{fit.t_to!r} s; {analysis.status}",
                   "diffusion tensor principal values (A2/s): " + ", ".join(
                       f"{float(v)!r} ± {float(e)!r} along ({x:.4f} {y:.4f} {z:.4f})" for v, e, (x, y, z)
                       in zip(tensor.principal, tensor.principal_err, tensor.axes.T))]

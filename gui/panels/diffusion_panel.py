@@ -6,16 +6,19 @@ in the background and draws the sites, paths and walkers in the viewer.
 """
 from __future__ import annotations
 
+import re
 from typing import Optional
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QGridLayout, QGroupBox,
+                               QToolButton,
                                QHBoxLayout, QHeaderView, QLabel, QPushButton, QScrollArea,
                                QTabWidget, QVBoxLayout, QWidget)
 
-from amorpha.engine.diffusion import KB_EV, UFF_PARAMETERS, KmcParams, LandscapeParams, PathParams
+from amorpha.engine.diffusion import (KB_EV, N_SAMPLES, UFF_PARAMETERS, KmcParams, LandscapeParams,
+                                      PathParams)
 from amorpha.engine.diffusion import SiteSearchParams
 from amorpha.engine.diffusion.analysis import CM2_PER_ANGSTROM2
 from amorpha.engine.batch import SCAN_HOPS, SCAN_TEMPERATURES, SCAN_WALKERS
@@ -36,6 +39,22 @@ SAVE_TIPS = {"run": "MSD(t) ± error of the last KMC run, with its D and diffusi
              "scan": "D(T) ± error of the last temperature scan and its Arrhenius fit, as CSV "
                      "(the columns of amorpha-cli diffusion)",
              None: "Saves the last KMC run or temperature scan as CSV: run one first"}
+
+
+#: The panel's label of each engine parameter, so that a message names the field to change.
+LABELS = {"element": "Mobile atom", "spacing": "Grid spacing", "energy_max": "Sites up to",
+          "hop_distance": "Hop distance", "n_images": "NEB images", "fmax": "NEB tolerance",
+          "merge_barrier": "Merge below", "temperature": "Temperature", "n_walkers": "Walkers",
+          "n_steps": "Hops per walker", "attempt_frequency": "Attempt frequency",
+          "temperatures": "Scan from", "seed": "Seed"}
+#: Largest seed the field takes (a QSpinBox holds 32-bit numbers).
+MAX_SEED = 2 ** 31 - 1
+
+
+def labelled(text: str) -> str:
+    """``text`` with engine parameter names (``n_steps``) replaced by the panel's labels
+    (“Hops per walker”)."""
+    return re.sub(r"\b(" + "|".join(LABELS) + r")\b", lambda m: f"“{LABELS[m.group(1)]}”", text)
 
 
 def _plot(left: str, bottom: str, legend=(-10, 10)) -> pg.PlotWidget:
@@ -188,6 +207,12 @@ class DiffusionPanel(QWidget):
         self.n_images.setToolTip("Images of each nudged elastic band, ends included")
         self.fmax = double_spin(1e-4, 1.0, paths.fmax, " eV/Å", decimals=4)
         self.fmax.setToolTip("A band has converged when every image's force is below this")
+        self.merge = double_spin(0.0, 1.0, paths.merge_barrier, " eV", decimals=3)
+        self.merge.setSingleStep(0.01)
+        self.merge.setToolTip(
+            "Sites joined by a path whose barrier (from the lower one) is below this are one site: "
+            "across so low a barrier the atom rattles, it does not hop (ν·exp(−E/kT) needs E of "
+            "several kT), and a walker would spend its hops flickering there. 0 merges nothing")
         self.find_button = QPushButton("Find sites and paths")
         self.find_button.setToolTip("Site search on a grid + minimisation, then climbing-image NEB "
                                     "between neighbouring sites (in the background)")
@@ -198,7 +223,7 @@ class DiffusionPanel(QWidget):
         row = _pairs(grid, 1, [("Mobile atom", self.element), ("Energy", self.energy),
                                ("Grid spacing", self.spacing), ("Sites up to", self.energy_max),
                                ("Hop distance", self.hop_distance), ("NEB images", self.n_images),
-                               ("NEB tolerance", self.fmax)])
+                               ("NEB tolerance", self.fmax), ("Merge below", self.merge)])
         grid.addWidget(self.find_button, row, 0, 1, 2)
         grid.setColumnStretch(1, 1)
 
@@ -247,6 +272,14 @@ class DiffusionPanel(QWidget):
         self.t_from = double_spin(0.0, 5000.0, SCAN_TEMPERATURES[0], " K", decimals=1)
         self.t_to = double_spin(0.0, 5000.0, SCAN_TEMPERATURES[-1], " K", decimals=1)
         self.n_temperatures = int_spin(2, 50, len(SCAN_TEMPERATURES))  # evenly spaced, as there
+        self.seed = int_spin(0, MAX_SEED, kmc.seed)
+        self.seed.setToolTip("Seed of the random numbers: the same seed gives the same walk, so a "
+                             "result can be repeated; a scan's k-th temperature uses seed + k")
+        self.new_seed = QToolButton()
+        self.new_seed.setText("New")
+        self.new_seed.setToolTip("Draw a new seed: another walk, to see how much D depends on it")
+        self.new_seed.clicked.connect(
+            lambda: self.seed.setValue(int(np.random.default_rng().integers(0, MAX_SEED))))
         self.animated = int_spin(0, 500, 12)
         self.animated.setToolTip("How many walkers move in the viewer after a run")
         self.kmc_button = QPushButton("Run KMC")
@@ -273,6 +306,7 @@ class DiffusionPanel(QWidget):
         scan.setStretch(2, 1)
         row = _pairs(grid, 0, [("Temperature", self.temperature), ("Walkers", self.walkers),
                                ("Hops per walker", self.hops), ("Attempt frequency", self.frequency),
+                               ("Seed", _hbox(self.seed, self.new_seed)),
                                ("Scan from", scan), ("Temperatures", self.n_temperatures),
                                ("Walkers shown", self.animated)])
         grid.setColumnStretch(1, 1)
@@ -323,13 +357,13 @@ class DiffusionPanel(QWidget):
         sites = SiteSearchParams(element=self.element.currentText(), spacing=self.spacing.value(),
                                  energy_max=self.energy_max.value())
         paths = PathParams(hop_distance=self.hop_distance.value(), n_images=self.n_images.value(),
-                           fmax=self.fmax.value())
+                           fmax=self.fmax.value(), merge_barrier=self.merge.value())
         return LandscapeParams(sites, paths)
 
-    def kmc_params(self, n_samples: int = 100) -> KmcParams:
+    def kmc_params(self, n_samples: int = N_SAMPLES) -> KmcParams:
         return KmcParams(temperature=self.temperature.value(), n_walkers=self.walkers.value(),
                          n_steps=self.hops.value(), attempt_frequency=self.frequency.value() * 1e12,
-                         n_samples=n_samples)
+                         n_samples=n_samples, seed=self.seed.value())
 
     def temperatures(self) -> np.ndarray:
         return np.linspace(self.t_from.value(), self.t_to.value(), self.n_temperatures.value())
@@ -455,20 +489,31 @@ class DiffusionPanel(QWidget):
         self.tabs.setCurrentWidget(plot)
 
     def show_arrhenius(self, temperatures, D, D_err, fit, percolation: Optional[float],
-                       percolation_name: str = "percolation barrier", along: str = "") -> None:
+                       percolation_name: str = "percolation barrier", along: str = "",
+                       used=None) -> None:
         """ln D against 1000/T with error bars, the fitted line and the slope of the
         ``percolation`` barrier (eV), named ``percolation_name`` in the legend; ``along`` names
-        the D of channels or sheets ("D along c") in the legend."""
+        the D of channels or sheets ("D along c") in the legend. Points not ``used`` by the fit
+        (D not resolved) are drawn hollow, those with D ≤ 0 not at all (no logarithm)."""
         plot = self.arrhenius_plot
         plot.clear()
         plot.enableAutoRange()
-        x = 1000.0 / np.asarray(temperatures)
-        y = np.log(np.asarray(D) * CM2_PER_ANGSTROM2)
-        err = np.asarray(D_err) / np.asarray(D)
-        plot.addItem(pg.ErrorBarItem(x=x, y=y, height=2 * err, pen=pg.mkPen(CURVE)))
-        plot.plot(x, y, pen=None, symbol="o", symbolSize=8, symbolBrush=CURVE,
-                  name=f"KMC, {along}" if along else "KMC")
-        if fit is not None:
+        D, D_err = np.asarray(D, float), np.asarray(D_err, float)
+        used = np.ones(len(D), bool) if used is None else np.asarray(used, bool)
+        shown = D > 0
+        x = 1000.0 / np.asarray(temperatures, float)
+        y = np.log(np.where(shown, D, 1.0) * CM2_PER_ANGSTROM2)
+        err = np.where(np.isfinite(D_err), D_err, 0.0) / np.where(shown, D, 1.0)
+        for kept, name, brush in ((used & shown, f"KMC, {along}" if along else "KMC", CURVE),
+                                  (~used & shown, "not resolved (left out of the fit)",
+                                   pg.mkBrush(0, 0, 0, 0))):
+            if kept.any():
+                plot.addItem(pg.ErrorBarItem(x=x[kept], y=y[kept], height=2 * err[kept],
+                                             pen=pg.mkPen(CURVE)))
+                plot.plot(x[kept], y[kept], pen=None, symbol="o", symbolSize=8,
+                          symbolPen=pg.mkPen(CURVE), symbolBrush=brush, name=name)
+        x = x[used & shown] if (used & shown).sum() >= 2 else x[shown]
+        if fit is not None and len(x):
             xs = np.linspace(x.min(), x.max(), 50)
             ln_d0 = np.log(fit.prefactor * CM2_PER_ANGSTROM2)
             plot.plot(xs, ln_d0 - fit.activation_energy * xs / (1000 * KB_EV),

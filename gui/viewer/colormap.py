@@ -48,10 +48,16 @@ def value_range(values, vmin=None, vmax=None) -> tuple[float, float]:
     return lo, hi
 
 
+#: Values closer than this, relative to the larger, are one value: rounding and numerical
+#: noise, such as NEB barriers equal by symmetry (Li in fcc Ag: 1.3767254 eV ± 7·10⁻⁹, a NEB
+#: tolerance of 10⁻³ eV/Å), and below the float32 precision (~6·10⁻⁸) the GPU colours with.
+FLAT_RELATIVE = 1e-6
+
+
 def is_flat(lo: float, hi: float) -> bool:
-    """Whether a range is one value up to rounding (barriers equal by symmetry differ by 1e-12
-    eV): spread over a colour map, that noise would paint equal values at both of its ends."""
-    return not hi - lo > 1e-9 * max(abs(lo), abs(hi))
+    """Whether a range is one value up to noise (:data:`FLAT_RELATIVE`): spread over a colour
+    map, that noise would paint equal values at both of its ends."""
+    return not hi - lo > FLAT_RELATIVE * max(abs(lo), abs(hi))
 
 
 def map_values(values, cmap: str = "viridis", vmin=None, vmax=None,
