@@ -67,23 +67,28 @@ def hill_formula(numbers: np.ndarray) -> str:
 NON_METAL_SEQUENCE = "Rn Xe Kr Ar Ne He B Si Ge C Sb As P N H Te Se S At I Br Cl O F".split()
 
 
-def formula_text(numbers) -> str:
-    """"SiO2 (3,000 atoms)": the reduced formula with cations first and the atom count, for
-    every place that shows a formula; the Hill order ASE writes ("O2000Si1000") reads backwards
-    to a student. O(n) in numpy (ASE's formula walks the atoms in Python)."""
+def reduced_formula(numbers) -> str:
+    """"SiO2": the reduced formula with cations first (metals alphabetically, then non-metals in
+    :data:`NON_METAL_SEQUENCE`); the Hill order ASE writes ("O2000Si1000") reads backwards to a
+    student. O(n) in numpy (ASE's formula walks the atoms in Python)."""
     counts = np.bincount(np.asarray(numbers, dtype=np.int64).reshape(-1))
     present = np.flatnonzero(counts)
     if not len(present):
-        return "no atoms"
+        return ""
     unit = math.gcd(*(int(c) for c in counts[present]))
 
     def rank(z: int) -> tuple:
         name = chemical_symbols[z]
         return (1, NON_METAL_SEQUENCE.index(name)) if name in NON_METAL_SEQUENCE else (0 if z else 2, name)
 
-    formula = "".join(chemical_symbols[z] + (str(counts[z] // unit) if counts[z] > unit else "")
-                      for z in sorted(present.tolist(), key=rank))
-    return f"{formula} ({counted(int(counts.sum()), 'atom')})"
+    return "".join(chemical_symbols[z] + (str(counts[z] // unit) if counts[z] > unit else "")
+                   for z in sorted(present.tolist(), key=rank))
+
+
+def formula_text(numbers) -> str:
+    """"SiO2 (3,000 atoms)": how every place that shows a model names it."""
+    n = int(np.size(numbers))
+    return f"{reduced_formula(numbers)} ({counted(n, 'atom')})" if n else "no atoms"
 
 
 def elements_present(numbers: np.ndarray) -> np.ndarray:

@@ -27,7 +27,7 @@ from amorpha.engine.diffusion import (CONVERGED, N_SAMPLES, UFF_PARAMETERS, UNRE
                                       TemperatureScan, flat_landscape, long_range, measured_along, measured_where,
                                       run_kmc, scan_fit, spanning_sentence, temperature_scan,
                                       write_paths_csv, write_run_csv)
-from amorpha.engine.elements import hill_formula
+from amorpha.engine.elements import formula_text
 from amorpha.engine.errors import ParameterError
 from amorpha.engine.tasks import sub_progress
 from amorpha.engine.words import counted
@@ -399,7 +399,7 @@ class DiffusionController(QObject):
         self.atoms = atoms
         self._drop_landscape()
         self.panel.set_busy(False)
-        symbols = hill_formula(atoms.numbers) if atoms is not None else ""
+        symbols = formula_text(atoms.numbers) if atoms is not None else ""
         self.panel.host.setText(f"Host (frozen): {self.window.source or 'the shown model'}, "
                                 f"{symbols}" if atoms is not None else "Host: no model shown.")
 

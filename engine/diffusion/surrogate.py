@@ -46,7 +46,7 @@ import numpy as np
 from ase import Atoms
 from numba import njit
 
-from ..elements import covalent_radius, number
+from ..elements import covalent_radius, number, reduced_formula
 from ..errors import ParameterError, ReadError, require
 from ..tasks import CancelFn, ProgressFn, check_cancel, chunked, report, sub_progress
 from .environment import (NETWORK, NO_GUARD, gather, gather_soap, model_tuple, n_features,
@@ -605,8 +605,7 @@ def _saved_model(kind: str, descriptor: dict, arrays: dict) -> tuple:
 
 
 def _formula(symbols) -> str:
-    from ase.formula import Formula
-    return Formula.from_list(list(symbols)).format("hill")
+    return reduced_formula([number(x) for x in symbols])
 
 
 def squeeze(energies: np.ndarray, ceiling: float, softness: float = CEILING_SOFTNESS):

@@ -152,6 +152,7 @@ def test_status_bar_names_the_model_by_its_readable_formula(qtbot, window):
     with qtbot.waitSignal(window.model_ready, timeout=60000):
         window.set_model(alpha_quartz(), "quartz")
     assert window.statusBar().currentMessage().startswith("quartz: SiO2 (9 atoms), ")
+    assert window.diffusion_panel.host.text().endswith("quartz, SiO2 (9 atoms)")  # one function for both
 
 
 @pytest.mark.gl
