@@ -34,6 +34,8 @@ from amorpha.gui.panels.prediction_panel import r2_text
 
 MODEL_FILTER = "Amorpha spectrum models (*.amodel);;All files (*)"
 MAX_SITE_CURVES = 6
+#: the most skipped files a message lists one by one
+MAX_LISTED = 20
 
 
 #: The surrogates that ship with Amorpha (``make models``), the first one in use at start.
@@ -217,6 +219,8 @@ class SpectrumPrediction(QObject):
         self._picked = -1
         self._task = None
         self._loading = None
+        self._training = None  # the training action running (one at a time: _hold)
+        self.runner.task_finished.connect(self._task_ended)
         panel.predict_requested.connect(self.predict)
         panel.reference_requested.connect(self.reference_of_selected)
         panel.train_requested.connect(self.train_dialog)
@@ -258,16 +262,19 @@ class SpectrumPrediction(QObject):
         return self._loading
 
     def load(self, path: str):
+        def loaded(model):
+            aside = self._adopt(model)
+            if aside:
+                self.panel.status.setText(f"Loaded {os.path.basename(path)}. {aside}")
+
         self._loading = self.runner.submit(f"Loading spectrum model {os.path.basename(path)}",
                                            lambda progress, cancel: SpectrumModel.load(path),
-                                           self.set_model, self.window._task_error("Loading the spectrum model"))
+                                           loaded, self.window._task_error("Loading the spectrum model"))
         return self._loading
 
     def set_model(self, model: SpectrumModel | None, quiet: bool = False) -> None:
         """Use ``model`` (it joins the loaded ones, replacing one of the same element and edge);
         ``quiet``: a shown structure it cannot predict is said in the status line, not a dialog."""
-        from amorpha.engine.surrogate.active import LearningCurve
-
         if self.model is not None and model is not self.model:
             # the old model's predictions go (a new one that cannot predict left them under its name),
             # and the marker that coloured atoms by them; xTB references stay while the edge does
@@ -281,19 +288,50 @@ class SpectrumPrediction(QObject):
         self.model = model
         self._bring_back_references()
         self._model_note = ""  # what its training said (skipped files…), kept beside predictions
-        if model is not None and not any(m is model for m in self.models.values()):
-            key = model_key(model)
-            old = self.models.get(key)
-            if old is not None and self._is_builtin(old):  # kept, for the Edge list to offer again
-                self.models[f"{key}{BUILTIN_SUFFIX}"] = old
-            self.models[key] = model
+        if model is not None:
+            self._add_model(model)
         self.describe_model()
         self._offer_models()
-        stored = (model.metrics or {}).get("learning_curve") if model is not None else None
-        self.panel.show_curves({"training (held-out sites)": LearningCurve("stored", **stored)} if stored else {})
+        self._show_stored_curve(model)
         self.model_changed.emit(model)
         if model is not None and self._atoms is not None:
             self.predict(quiet=quiet)
+
+    def _add_model(self, model: SpectrumModel) -> None:
+        """``model`` joins the loaded ones, replacing one of the same element and edge (a
+        built-in one stays, for the Edge list to offer again)."""
+        if any(m is model for m in self.models.values()):
+            return
+        key = model_key(model)
+        old = self.models.get(key)
+        if old is not None and self._is_builtin(old):
+            self.models[f"{key}{BUILTIN_SUFFIX}"] = old
+        self.models[key] = model
+
+    def _adopt(self, model: SpectrumModel, quiet: bool = False) -> str:
+        """Use a model just loaded or trained on a folder (:meth:`set_model`), unless the shown
+        structure lacks its element while the model in use predicts it: then it only joins the
+        loaded ones (the Edge list offers it where its element is) and the sentence saying so is
+        returned ("" when it is used). Using it emptied the plot of a Cu K model on a-SiO2."""
+        if (self._atoms is None or self.model is None or model.element in present_symbols(self._atoms.numbers)
+                or not self.model.fits(self._atoms)):
+            self.set_model(model, quiet)
+            return ""
+        self._add_model(model)
+        self._offer_models()
+        return (f"The shown structure has no {model.element}: the {self.key_in_use()} model stays in use, and "
+                f"{model_key(model)} is chosen in the Edge list where a structure has {model.element}.")
+
+    def _show_stored_curve(self, model: SpectrumModel | None) -> None:
+        """The learning curve ``model`` stores (make models': held-out sites; a training here:
+        each round's sites before learnt), or the empty plot's note."""
+        from amorpha.engine.surrogate.active import LearningCurve
+        from amorpha.engine.surrogate.pipeline import CURVE_OF_HELD_OUT
+
+        metrics = model.metrics or {} if model is not None else {}
+        stored, measured = metrics.get("learning_curve"), metrics.get("learning_curve_of", CURVE_OF_HELD_OUT)
+        self.panel.show_curves({f"training ({measured})": LearningCurve("stored", **stored)} if stored else {},
+                               measured)
 
     def add_reference(self, spectrum: Spectrum) -> None:
         """A reference spectrum of the shown structure (xTB's, or a project's): drawn while its
@@ -442,6 +480,11 @@ class SpectrumPrediction(QObject):
         else:
             label = f"{what} ({chosen.unit + ', ' if chosen.unit else ''}predicted)"
         self.window.show_column(chosen.column, column, label)
+        finite = values[np.isfinite(values)]
+        if len(finite) > 1 and np.ptp(finite) <= 1e-9 * max(1.0, float(np.abs(finite).max())):
+            self.panel.status.setText(f"{what}: {finite[0]:.6g} at every site, the same for all of them: the "
+                                      "colours cannot tell the sites apart (the model predicts one spectrum "
+                                      "here).")
 
     # -- predicting -------------------------------------------------------------------------
     def will_predict(self) -> bool:
@@ -665,7 +708,9 @@ class SpectrumPrediction(QObject):
                 Field("batch", "Sites per round", lo=1, hi=1000),
                 Field("max_calls", "Calculator calls at most", lo=3, hi=100000),
                 Field("target_rmse", "Stop at RMSE", lo=0.0, hi=100.0, decimals=4,
-                      tooltip="0: use the whole budget"),
+                      tooltip="Stop once the error on a round's new sites, measured before learning them, is at "
+                              "or below this: in the spectra's intensity units, typically 0.01-0.05 for xTB "
+                              "spectra (the built-in Si K model's ends near 0.016). 0: use the whole budget"),
                 Field("regressor", "Regressor", choices=(("gp", "Gaussian process"),
                                                           ("kernel_ridge", "kernel ridge"),
                                                           ("ridge", "ridge"), ("mlp", "MLP"))),
@@ -678,65 +723,130 @@ class SpectrumPrediction(QObject):
         return dialog
 
     def train(self, params, element: str = "Si", edge: str = "K"):
-        from amorpha.engine.surrogate.pipeline import learn, stamp_calculator
+        """Active learning on the shown structure's ``element`` sites, in the background; its
+        model replaces the one of its edge. Cancel (or a failure) keeps every spectrum computed:
+        :meth:`_keep_learnt` trains a model on them."""
+        import threading
 
+        from amorpha.engine.surrogate.active import ActiveLearner
+        from amorpha.engine.surrogate.pipeline import CURVE_OF_NEXT, learn, measured_model
+        from amorpha.engine.tasks import report, sub_progress
+
+        if self._refuse_second("Train on this model"):
+            return None
         atoms = self._atoms
         calculator = self._calculator(element, edge)
-        state = {}
+        state = {"ended": threading.Event()}
 
         def work(progress, cancel):
-            from amorpha.engine.tasks import sub_progress
-
-            pool = self._site_pool(atoms, element, calculator, sub_progress(progress, 0, 0.05), cancel)
-            from amorpha.engine.surrogate.active import ActiveLearner
-
-            state["learner"] = ActiveLearner(pool.features, params, pool.descriptor.to_dict())
-            learn(pool, calculator, learner=state["learner"], progress=sub_progress(progress, 0.05, 1),
-                  cancel=cancel)
-            return state["learner"]
+            try:
+                pool = self._site_pool(atoms, element, calculator, sub_progress(progress, 0, 0.05), cancel)
+                state["learner"] = learner = ActiveLearner(pool.features, params, pool.descriptor.to_dict())
+                learn(pool, calculator, learner=learner, progress=sub_progress(progress, 0.05, 0.95), cancel=cancel)
+                report(progress, 0.95, "measuring the model on sites it did not learn")
+                return learner, measured_model(learner, calculator, sub_progress(progress, 0.95, 1), cancel)
+            finally:  # what a Cancel keeps is read once the thread is done with it
+                state["ended"].set()
 
         def curves():
-            return {params.strategy: state["learner"].curve} if "learner" in state else {}
+            return {STRATEGY_NAMES[params.strategy]: state["learner"].curve} if "learner" in state else {}
 
-        def finished(learner=None):
-            completed = learner is not None  # not cancelled, not failed
-            learner = learner or state.get("learner")
+        def apply(learner, model, cancelled: bool):
             self.learner = learner
-            skipped = learner.failures if learner is not None else []
-            if completed and skipped and learner.model is None:
-                self.window.show_error("Training the spectrum model", (
-                    f"No reference spectrum could be computed: {calculator.label} failed on all "
-                    f"{len(skipped)} {element} sites it was asked for. The first: {skipped[0][1]}"))
-            if learner is not None and learner.model is not None:
-                model = learner.model
-                stamp_calculator(model, calculator)  # a cancel can land here before the task's own
-                replaced = self.models.get(model_key(model))
-                tie = ("; tied to a measured peak like the model it replaces (same calculator settings)"
-                       if model.inherit_tie(replaced) else
-                       "; not tied to a measured peak like the model it replaces (other calculator settings): "
-                       "Tie to measured peak… ties it" if replaced is not None and replaced.onset_at else "")
-                self.set_model(model)
-                self.panel.show_curves({params.strategy: learner.curve})
-                kept = (f" The built-in model stays in the Edge list as {model_key(model)}{BUILTIN_SUFFIX}."
-                        if replaced is not None and self._is_builtin(replaced) else "")
-                # the note stays beside the prediction's own status line, which comes next
-                failed = (f" {len(skipped)} sites failed and were skipped (the first: {skipped[0][1]})."
-                          if skipped else "")
-                self._model_note = f"Trained on {len(learner.labelled)} {calculator.label} spectra{tie}.{kept}{failed}"
-                self.panel.status.setText(self._model_note)
+            skipped = learner.failures
+            if model is None:
+                if not cancelled and skipped:
+                    self.window.show_error("Training the spectrum model", (
+                        f"No reference spectrum could be computed: {calculator.label} failed on all "
+                        f"{len(skipped)} {element} sites it was asked for. The first: {skipped[0][1]}"))
+                elif cancelled:
+                    self.panel.status.setText(_too_few_kept(len(learner.labelled), self.key_in_use()))
+                return
+            replaced = self.models.get(model_key(model))
+            tie = ("; tied to a measured peak like the model it replaces (same calculator settings)"
+                   if model.inherit_tie(replaced) else
+                   "; not tied to a measured peak like the model it replaces (other calculator settings): "
+                   "Tie to measured peak… ties it" if replaced is not None and replaced.onset_at else "")
+            self.set_model(model)
+            self.panel.show_curves({STRATEGY_NAMES[params.strategy]: learner.curve}, CURVE_OF_NEXT)
+            kept = (f" The built-in model stays in the Edge list as {model_key(model)}{BUILTIN_SUFFIX}."
+                    if replaced is not None and self._is_builtin(replaced) else "")
+            # the note stays beside the prediction's own status line, which comes next
+            failed = (f" {len(skipped)} sites failed and were skipped (the first: {skipped[0][1]})."
+                      if skipped else "")
+            n = len(learner.labelled)
+            how = (f"Cancelled: {n} {calculator.label} spectra kept, model trained on them" if cancelled else
+                   f"Trained on {n} {calculator.label} spectra ({learner.stop_note()})")
+            self._model_note = f"{how}{tie}.{kept}{failed}"
+            self.panel.status.setText(self._model_note)
+
+        def stopped():  # cancelled or failed: a model of what was computed, fitted in a worker
+            self._keep_learnt(state, calculator, lambda learner, model: apply(learner, model, True))
 
         def failed(exc):
-            finished(None)
+            stopped()
             self.window._task_error("Training the spectrum model")(exc)
 
-        task = self.runner.submit(f"Active learning ({element} {edge}, {calculator.label})", work, finished,
-                                  failed, lambda: finished(None))
-        self._draw_live(task, curves)
+        task = self.runner.submit(f"Active learning ({element} {edge}, {calculator.label})", work,
+                                  lambda result: apply(*result, False), failed, stopped)
+        self._hold(task)
+        self._draw_live(task, curves, CURVE_OF_NEXT)
         return task
 
-    def _draw_live(self, task, curves) -> None:
-        """Redraw the learning curves ``curves()`` whenever ``task`` reports progress."""
-        task.signals.progress.connect(lambda *_: self.panel.show_curves(curves()))
+    def _keep_learnt(self, state: dict, calculator, apply) -> None:
+        """After a training's Cancel: once its thread has stopped (an xTB site it cannot
+        interrupt may take a minute; the window does not wait for it), the model of every
+        spectrum it kept (:func:`~amorpha.engine.surrogate.pipeline.measured_model`) is fitted
+        in a worker and ``apply(learner, model)`` (None: too few to train on). Cancelling this
+        too keeps the model in use."""
+        from amorpha.engine.surrogate.pipeline import measured_model
+        from amorpha.engine.tasks import check_cancel, report
+
+        learner = state.get("learner")
+        if learner is None:  # cancelled before any site was asked for
+            return
+
+        def work(progress, cancel):
+            while not state["ended"].wait(0.05):
+                check_cancel(cancel)
+                report(progress, 0.0, "waiting for the site being computed to stop")
+            report(progress, 0.1, f"training a model on the {len(learner.labelled)} spectra kept")
+            return measured_model(learner, calculator, progress, cancel)
+
+        def given_up():
+            self.panel.status.setText(f"Cancelled: the model in use stays; the {len(learner.labelled)} spectra "
+                                      "computed are cached on disk (the next Train reuses them).")
+
+        self._hold(self.runner.submit("Keeping the spectra computed so far", work,
+                                      lambda model: apply(learner, model), lambda exc: (
+                                          given_up(), self.window._task_error("Keeping the spectra")(exc)),
+                                      given_up))
+
+    def _hold(self, task):
+        """``task`` may replace the model in use or the learning curve: the training actions
+        wait until it ends (two runs at once raced, the last to end silently won)."""
+        self._training = task
+        self.panel.set_training(True)
+        return task
+
+    def _task_ended(self, handle, state) -> None:
+        if handle is self._training:
+            self._training = None
+            self.panel.set_training(False)
+
+    def _refuse_second(self, what: str) -> bool:
+        """True (and said) while a training action runs: one at a time."""
+        task = self._training
+        if task is None or task.finished:
+            return False
+        self.window.show_error(what, f"{task.label} is still running: wait for it, or cancel it in the "
+                                     "status bar, first.")
+        return True
+
+    def _draw_live(self, task, curves, measured: str | None = None) -> None:
+        """Redraw the learning curves ``curves()`` (of errors on ``measured``: see
+        :meth:`PredictionPanel.show_curves`) whenever ``task`` reports progress."""
+        task.signals.progress.connect(lambda *_: self.panel.show_curves(curves(), measured))
 
     # -- learning curves: active against random, cross-validation ---------------------------
     def compare_dialog(self):
@@ -795,6 +905,8 @@ class SpectrumPrediction(QObject):
         from amorpha.engine.surrogate.compare import calculator_curves, folder_curves
         from amorpha.engine.tasks import sub_progress
 
+        if self._refuse_second("Compare with random"):
+            return None
         curves: dict = {}
         if directory is not None:
             from amorpha.engine.spectra import read_spectrum_folder
@@ -836,7 +948,7 @@ class SpectrumPrediction(QObject):
             finished()
             self._folder_error("Comparing with random sampling", retry)(exc)
 
-        task = self.runner.submit(f"Active vs random ({source})", work, finished, failed, finished)
+        task = self._hold(self.runner.submit(f"Active vs random ({source})", work, finished, failed, finished))
         self._draw_live(task, named)
         return task
 
@@ -883,31 +995,41 @@ class SpectrumPrediction(QObject):
         from amorpha.engine.surrogate.pipeline import train_from_folder
         from amorpha.engine.tasks import sub_progress
 
+        if self._refuse_second("Train from folder"):
+            return None
+
         def work(progress, cancel):
             read = folder or read_spectrum_folder(directory, progress=sub_progress(progress, 0, 0.3), cancel=cancel)
             return read, train_from_folder(read, progress=sub_progress(progress, 0.3, 1), cancel=cancel, kind=kind)
 
         def done(result):
             folder, model = result
-            self.set_model(model, quiet=True)  # a shown model without its element: said below
-            listed = [w.removesuffix("; skipped") for w in folder.warnings[:3]]
-            more = f"; {len(folder.warnings) - 3} more" if len(folder.warnings) > 3 else ""
-            skipped = f"; skipped {len(folder.problems)}: " + "; ".join(listed) + more if folder.problems else ""
+            aside = self._adopt(model, quiet=True)
+            skipped = f"; {_files(len(folder.problems))} skipped (listed in a message)" if folder.problems else ""
             edge = f"; {folder.edge_note}" if folder.edge_note else ""
             measured = f"; scored on {model.metrics['measured_on']}" if model.metrics.get("measured_on") else ""
             others = [k for k in folder.kinds if k != kind] if kind else []
             other = f"; it also holds {', '.join(others)}" if others else ""
-            self._model_note = (f"Trained on {model.n_train} {model_key(model)} sites of {directory}"
-                                f"{measured}{edge}{other}{skipped}.")
-            if self._task is None or self._task.finished:  # no prediction to say it with
+            said = f"Trained on {model.n_train} {model_key(model)} sites of {directory}{measured}{edge}{other}{skipped}."
+            if aside:  # the model in use stays, and so does its note
+                self.panel.status.setText(f"{aside} {said}")
+            else:
+                self._model_note = said
+            if not aside and (self._task is None or self._task.finished):  # no prediction to say it with
                 note = self._no_sites_note(model)  # first: why the plot has no curve now
                 self.panel.status.setText(" ".join(filter(None, (note, self._model_note))))
+            if folder.problems:  # in full where it is seen, not past the status line's "…"
+                self.window.show_error("Train from folder", (
+                    f"Trained on {model.n_train} {model_key(model)} sites of {directory}; "
+                    f"{_files(len(folder.problems))} skipped:\n\n" + "\n".join(
+                        f"• {w.removesuffix('; skipped')}" for w in folder.warnings[:MAX_LISTED])
+                    + (f"\n… and {len(folder.problems) - MAX_LISTED} more" if len(folder.problems) > MAX_LISTED else "")))
 
         def retry(read, chosen):
             self.train_from_folder(directory, read, chosen)
 
-        return self.runner.submit(f"Training on {os.path.basename(directory)}", work, done,
-                                  self._folder_error("Training from a folder", retry))
+        return self._hold(self.runner.submit(f"Training on {os.path.basename(directory)}", work, done,
+                                             self._folder_error("Training from a folder", retry)))
 
     def _folder_error(self, what: str, retry):
         """The error handler of a task on a spectrum folder: a folder of several edges (a CASTEP
@@ -927,11 +1049,13 @@ class SpectrumPrediction(QObject):
         """Ask which element and edge of ``folder`` to use; None when the user cancels."""
         kinds = folder.kinds
         items = [f"{k}: {n} site{'s' * (n != 1)}" for k, n in kinds.items()]
+        why = ("a CASTEP run writes every edge of its atoms" if folder.layout == "castep" else
+               "each spectrum is taken as that of its structure's absorbing atom, the absorber= of an "
+               "extxyz file or else atom 0: a rare kind may be a pair whose absorber is not the one meant")
         item, ok = QInputDialog.getItem(
             self.window, "Which edge?",
-            f"{os.path.basename(folder.path)} holds spectra of {len(kinds)} edges (a CASTEP run writes "
-            f"every edge of its atoms).\nA model learns one; use:", items,
-            list(kinds).index(folder.likely_kind), False)
+            f"{os.path.basename(folder.path)} holds spectra of {len(kinds)} kinds ({why}).\n"
+            f"A model learns one; use:", items, list(kinds).index(folder.likely_kind), False)
         return list(kinds)[items.index(item)] if ok else None
 
     # -- files ------------------------------------------------------------------------------
@@ -1063,6 +1187,8 @@ class SpectrumPrediction(QObject):
         written again rather than new ones drawn."""
         from amorpha.engine.surrogate.active import export_queries
 
+        if self._refuse_second("Export queries"):
+            return None
         target = self._loop_target(choice)
         loop = self._shown_loop(target)
         _, element, edge, _ = target
@@ -1092,7 +1218,7 @@ class SpectrumPrediction(QObject):
                 f"its structure as query-<n>.txt (or a CASTEP run of it) and Import results…; the model "
                 f"learns from those spectra alone.")
 
-        return self.runner.submit("Exporting queries", work, done, self.window._task_error("Export queries"))
+        return self._hold(self.runner.submit("Exporting queries", work, done, self.window._task_error("Export queries")))
 
     def import_dialog(self) -> None:
         if self._atoms is None:
@@ -1110,7 +1236,10 @@ class SpectrumPrediction(QObject):
         folder holds, for the element and edge its queries name; each result must be of the site
         its query names."""
         from amorpha.engine.surrogate.active import check_queries, exported_rows, import_results, queries_edge
+        from amorpha.engine.surrogate.pipeline import CURVE_OF_NEXT
 
+        if self._refuse_second("Import results"):
+            return None
         asked = queries_edge(directory)
         if asked and asked[0] not in present_symbols(self._atoms.numbers):
             self.window.show_error("Importing results", (
@@ -1138,6 +1267,8 @@ class SpectrumPrediction(QObject):
             learner.add(rows, spectra)
             model = learner.model  # (a grouped descriptor's is fitted here, not in the window's thread)
             model.reference = f"{directory} (imported)"
+            if learner.curve.calls:  # kept with the model (Save, an edge switch)
+                model.metrics.update(learning_curve=learner.curve.to_dict(), learning_curve_of=CURVE_OF_NEXT)
             return rows, model
 
         def done(result):
@@ -1146,13 +1277,18 @@ class SpectrumPrediction(QObject):
             loop.pending = [r for r in loop.pending if r not in set(rows.tolist())]
             self.set_model(model)
             if learner.curve.calls:  # from the second import on: each batch's error before it was learnt
-                self.panel.show_curves({"imported batches (before learnt)": learner.curve})
+                self.panel.show_curves({"imported batches": learner.curve}, CURVE_OF_NEXT)
             waiting = f"; {len(loop.pending)} exported queries still wait" if loop.pending else ""
             self._model_note = (f"Learnt from {len(learner.labelled)} imported {loop.element} {loop.edge} spectra "
                                 f"({len(rows)} new){waiting}. Export queries… writes the next sites.")
             self.panel.status.setText(self._model_note)
 
-        return self.runner.submit("Importing results", work, done, self.window._task_error("Importing results"))
+        def failed(exc):  # not the last import's words under the error
+            self.panel.status.setText(f"Importing results from {directory} failed: the loop and the model in use "
+                                      "are as they were.")
+            self.window._task_error("Importing results")(exc)
+
+        return self._hold(self.runner.submit("Importing results", work, done, failed))
 
 
 @dataclass
@@ -1175,19 +1311,41 @@ class ExternalLoop:
 
 
 def compare_summary(curves: dict, strategy: str) -> str:
-    """One sentence: how many calls the active strategy needed to reach random's final error."""
+    """How many calls each strategy needed to first reach an error both reach (the higher of the
+    two lowest: the lower one only one of them reaches), read off the points the plot draws.
+    Random's final point against the active strategy's calls said active won where the plot
+    showed random there first: the final point is noisy, and random's whole budget is no
+    measure of when it got there."""
     active, random = curves.get(strategy), curves.get("random")
-    if active is None or random is None or not active.rmse or not random.rmse:
-        return "Active vs random: not enough points yet."
-    target = random.rmse[-1]
-    reached = active.calls_to_reach(target)
-    text = (f"Random: RMSE {target:.4g} after {random.calls[-1]} calls; {STRATEGY_NAMES[strategy]}: "
-            f"{active.rmse[-1]:.4g} after {active.calls[-1]}.")
-    if reached is not None:
-        text += f" Active reached random's final error in {reached} calls ({reached / random.calls[-1]:.2f}×)."
+    drawn = [(STRATEGY_NAMES[s], c) for s, c in ((strategy, active), ("random", random)) if c is not None and c.rmse]
+    if not drawn:
+        return "Active vs random: no error measured yet, nothing to compare."
+    last = "; ".join(f"{name}: RMSE {c.rmse[-1]:.4g} after {c.calls[-1]} calls" for name, c in drawn)
+    if len(drawn) < 2:
+        return f"{last[:1].upper()}{last[1:]}. The other strategy has no points yet (cancelled?): nothing to compare."
+    level = max(min(active.rmse), min(random.rmse))
+    reached, by_random = active.calls_to_reach(level), random.calls_to_reach(level)
+    verdict = ("the same number of calls" if reached == by_random else
+               f"{reached / by_random:.2f}× random's calls" if reached < by_random else
+               f"{reached / by_random:.2f}× random's calls: random got there first")
     # One comparison is one draw of the start and of random's sites; on XANESNET's V K set the
     # ratio of one draw ranged 0.25-0.83 (tests/benchmarks/bench_surrogate.py).
-    return text + " One draw: other random seeds show how much this varies."
+    return (f"Both reach RMSE {level:.4g}: {STRATEGY_NAMES[strategy]} first at {reached} calls, random at "
+            f"{by_random} ({verdict}). Last points: {last}. One draw: other random seeds show how much "
+            "this varies.")
+
+
+def _files(n: int) -> str:
+    return f"{n} file{'' if n == 1 else 's'}"
+
+
+def _too_few_kept(n: int, in_use: str | None) -> str:
+    """The status after a Cancel that kept too few spectra for a model."""
+    from amorpha.engine.surrogate.active import MIN_SPECTRA
+
+    stays = f"the {in_use} model in use stays" if in_use else "no model is in use"
+    return (f"Cancelled: {n} spectr{'um' if n == 1 else 'a'} kept, fewer than the {MIN_SPECTRA} a model needs; "
+            f"{stays} (computed sites are cached on disk: the next Train reuses them).")
 
 
 def _sites(n: int, element: str = "") -> str:

@@ -222,8 +222,8 @@ def test_a_fitted_member_that_loads_but_cannot_predict_is_refused_when_read(tmp_
 
 def test_damaged_or_future_model_files_give_a_clear_error(tmp_path):
     bad = tmp_path / "bad.amodel"
-    bad.write_bytes(b"PK\x03\x04 truncated")
-    with pytest.raises(ReadError, match="not an Amorpha spectrum model"):
+    bad.write_bytes(b"PK\x03\x04 truncated")  # a zip cut short (the audit's "not a zip" misled)
+    with pytest.raises(ReadError, match="damaged or incomplete model file"):
         SpectrumModel.load(bad)
     x, y = data(20)
     path = tmp_path / "m.amodel"

@@ -253,29 +253,68 @@ def read_spectrum_folder(path: "os.PathLike[str] | str", *, edge: str = "", stri
     if not records:
         raise ReadError(root, None, f"no spectrum file could be read ({len(jobs)} tried); first "
                                     f"problem: {problems[0].named_from(root)}")
+    records = leave_out_outlying_ranges(records, root, problems)
     records, note = infer_edge(records)
     return SpectrumFolder(os.fspath(root), layout, records, problems, note)
 
 
+#: the share of the spectra's typical energy range that all of one kind must cover together: a
+#: model learns on their common range (:func:`common_grid`), and one spectrum 40 eV up cut 50 eV
+#: windows to the 10 eV they shared
+MIN_SHARED_RANGE = 0.5
+
+
+def leave_out_outlying_ranges(records: list[SiteRecord], root, problems: list) -> list[SiteRecord]:
+    """``records`` without those whose energies leave the common range of their kind (element
+    and edge) below :data:`MIN_SHARED_RANGE` of the typical range: each left out is named in
+    ``problems``. Raises :class:`ReadError` when the rest still share too little (the spectra
+    are on different scales: no majority to keep)."""
+    dropped: set[int] = set()
+    for kind in dict.fromkeys(kind_of(r.spectrum) for r in records):
+        mine = [r for r in records if kind_of(r.spectrum) == kind]
+        lo = np.array([float(r.spectrum.energy[0]) for r in mine])
+        hi = np.array([float(r.spectrum.energy[-1]) for r in mine])
+        typical_lo, typical_hi = float(np.median(lo)), float(np.median(hi))
+        least = MIN_SHARED_RANGE * (typical_hi - typical_lo)
+        shared = max(hi.min() - lo.max(), 0.0)
+        if shared >= least:
+            continue
+        inside = np.minimum(hi, typical_hi) - np.maximum(lo, typical_lo) >= least
+        if not inside.any() or hi[inside].min() - lo[inside].max() < least:
+            raise ReadError(root, None, f"its {kind.removesuffix(' ?')} spectra share {shared:g} eV of their typical "
+                                        f"{typical_hi - typical_lo:g} eV: they are on different energy scales; "
+                                        "put them on one (the same reference and range)")
+        for r, keep, a, b in zip(mine, inside, lo, hi):
+            if not keep:
+                dropped.add(id(r))
+                problems.append(ReadError(Path(root) / r.name, None, (
+                    f"covers {a:g}–{b:g} eV, but most {kind.removesuffix(' ?')} spectra here run over {typical_lo:g}–{typical_hi:g} "
+                    f"eV: a model learns only the energies all share, {shared:g} eV with it; skipped")))
+    return [r for r in records if id(r) not in dropped]
+
+
 def infer_edge(records: list[SiteRecord]) -> tuple[list[SiteRecord], str]:
     """Records whose spectra name no edge, given the one their absolute energies lie at
-    (:func:`~amorpha.engine.spectra.edges.edge_of_energies`), and a sentence saying so; as they
-    are when any names one, the elements differ or the axis is edge-relative."""
+    (:func:`~amorpha.engine.spectra.edges.edge_of_energies`), element by element (a pair whose
+    atom 0 is another element must not hide the others' edge), and a sentence saying so; as
+    they are when any names one or the axis is edge-relative."""
     from amorpha.engine.spectra.edges import edge_of_energies
 
-    elements = {r.spectrum.element for r in records}
-    if any(r.spectrum.edge for r in records) or len(elements) != 1:
+    if any(r.spectrum.edge for r in records):
         return records, ""
-    low = min(float(r.spectrum.energy[0]) for r in records)
-    high = max(float(r.spectrum.energy[-1]) for r in records)
-    element = elements.pop()
-    found = edge_of_energies(element, low, high)
-    if found is None:
-        return records, ""
-    edge, onset = found
-    records = [replace(r, spectrum=replace(r.spectrum, edge=edge)) for r in records]
-    return records, (f"{element} {edge} edge from the energies ({low:.0f}–{high:.0f} eV; "
-                     f"tabulated onset {onset:g} eV)")
+    notes, found = [], {}
+    for element in dict.fromkeys(r.spectrum.element for r in records):
+        mine = [r for r in records if r.spectrum.element == element]
+        low = min(float(r.spectrum.energy[0]) for r in mine)
+        high = max(float(r.spectrum.energy[-1]) for r in mine)
+        edge = edge_of_energies(element, low, high)
+        if edge is not None:
+            found[element] = edge[0]
+            notes.append(f"{element} {edge[0]} edge from the energies ({low:.0f}–{high:.0f} eV; "
+                         f"tabulated onset {edge[1]:g} eV)")
+    records = [replace(r, spectrum=replace(r.spectrum, edge=found[r.spectrum.element]))
+               if r.spectrum.element in found else r for r in records]
+    return records, "; ".join(notes)
 
 
 def read_pair(structure: "os.PathLike[str] | str", spectrum: "os.PathLike[str] | str",
@@ -382,8 +421,11 @@ def _pair_jobs(root: Path, problems: list, edge: str) -> list[_Job]:
             stem, site = spectrum.stem, None
             if m := _SITE_SUFFIX.match(stem):
                 stem, site = m["stem"], int(m["site"])
-            if stem not in structures:
-                continue  # notes, logs: a pairs folder may hold other text files
+            if stem not in structures:  # a spectrum without its structure is said; notes and logs are not
+                if _reads_as_spectrum(spectrum):
+                    problems.append(ReadError(spectrum, None, f"no structure {stem}.xyz (or .extxyz, .cif, .vasp, "
+                                                              ".poscar) beside it; skipped"))
+                continue
             paired.add(stem)
             name = (folder / spectrum.stem).relative_to(root).as_posix()
             jobs.append(lambda s=structures[stem], t=spectrum, a=site, n=name, sp=split:
@@ -392,6 +434,15 @@ def _pair_jobs(root: Path, problems: list, edge: str) -> list[_Job]:
             problems.append(ReadError(structures[stem], None,
                                       f"no spectrum {stem}.txt/.csv/.dat beside it; skipped"))
     return jobs
+
+
+def _reads_as_spectrum(path: Path) -> bool:
+    """Whether a text file without a structure is a spectrum (reported) or a note (ignored)."""
+    try:
+        read_columns(path)
+    except (ReadError, SpectrumError, ValueError, OSError):
+        return False
+    return True
 
 
 def _walk(root: Path):

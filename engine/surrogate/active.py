@@ -22,15 +22,27 @@ import numpy as np
 from amorpha.engine.errors import ParameterError, require
 from amorpha.engine.spectra.spectrum import SiteSpectra, SpectrumError, kind_of, scale_name, shared_onset
 from amorpha.engine.surrogate.model import SpectrumModel, SurrogateParams
-from amorpha.engine.tasks import check_cancel, report, sub_progress
+from amorpha.engine.tasks import Cancelled, check_cancel, report, sub_progress
 
 STRATEGIES = ("variance", "uncertainty", "farthest", "random")
 #: candidates (and integration points) of the variance strategy: its covariance is n² floats
 VARIANCE_POOL = 2500
 
 #: rows of the pool → their spectra (n_rows, n_energies) on one grid, or a SiteSpectra; or a pair
-#: (rows it could do, their spectra) when some sites failed (they are never asked for again)
+#: (rows it could do, their spectra) when some sites failed (they are never asked for again). An
+#: oracle with ``reports_progress`` set is also given ``progress=`` (its fraction of the round).
 Oracle = Callable[[np.ndarray], "SiteSpectra | np.ndarray | tuple"]
+#: the fewest reference spectra a model is fitted on (SpectrumModel.train's minimum)
+MIN_SPECTRA = 3
+
+
+class RoundCancelled(Cancelled):
+    """Cancel in the middle of a round, carrying what the oracle finished before it: ``rows``
+    and their ``spectra`` (None when none), so that the run keeps them (minutes of xTB each)."""
+
+    def __init__(self, rows, spectra):
+        super().__init__("cancelled by the user")
+        self.rows, self.spectra = np.asarray(rows, dtype=np.int64), spectra
 
 
 @dataclass(frozen=True)
@@ -70,6 +82,10 @@ class LearningCurve:
     strategy: str
     calls: list[int] = field(default_factory=list)
     rmse: list[float] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """As a model's ``metrics["learning_curve"]`` stores it."""
+        return {"calls": [int(c) for c in self.calls], "rmse": [float(e) for e in self.rmse]}
 
     def calls_to_reach(self, rmse: float) -> int | None:
         """The first number of calls at which the error was at or below ``rmse``."""
@@ -119,9 +135,15 @@ class ActiveLearner:
 
     @property
     def model(self) -> SpectrumModel | None:
-        """The surrogate learnt so far (None before the first spectra): the chooser itself, or
-        with a grouped descriptor the per-group model on the same spectra (fitted when asked)."""
-        if not self.grouped or self.chooser is None:
+        """The surrogate learnt so far (None below :data:`MIN_SPECTRA` spectra): the chooser
+        itself, or with a grouped descriptor the per-group model on the same spectra. Fitted
+        when asked if spectra came since (:meth:`keep`): seconds for a grouped GP, so ask in a
+        worker thread."""
+        if len(self.labelled) < MIN_SPECTRA:
+            return None
+        if not self.grouped:
+            if self.chooser is None or self.chooser.n_train != len(self.labelled):
+                self.chooser = self._train(self._x, self._chooser_descriptor)
             return self.chooser
         if self._grouped_model is None or self._grouped_model.n_train != len(self.labelled):
             self._grouped_model = self._train(self.pool, self.descriptor)
@@ -155,6 +177,25 @@ class ActiveLearner:
     # -- learning ---------------------------------------------------------------------------
     def add(self, rows, spectra: "SiteSpectra | np.ndarray") -> None:
         """Learn from reference spectra of ``rows``; the error is measured before they are used."""
+        rows, y, onsets = self._checked(rows, spectra)
+        unseen = None
+        if self.chooser is not None and self.test is None:
+            unseen = float(np.sqrt(np.mean((self.chooser.predict(self._x[rows]) - y) ** 2)))
+        self._append(rows, y, onsets)
+        self.chooser = self._train(self._x, self._chooser_descriptor)
+        error = self._test_rmse() if self.test is not None else unseen
+        if error is not None:
+            self.curve.calls.append(len(self.labelled))
+            self.curve.rmse.append(error)
+
+    def keep(self, rows, spectra: "SiteSpectra | np.ndarray") -> None:
+        """Keep reference spectra of ``rows`` without learning from them now (no fit, no point
+        on the curve): a cancelled round's finished sites; :attr:`model` fits on them."""
+        self._append(*self._checked(rows, spectra))
+
+    def _checked(self, rows, spectra) -> tuple[np.ndarray, np.ndarray, list]:
+        """``rows`` in the pool, ``spectra`` of the learner's kind, one per row: (rows, their
+        intensities, their onsets)."""
         rows = np.asarray(rows, dtype=np.int64)
         outside = rows[(rows < 0) | (rows >= len(self.pool))]
         if len(outside):
@@ -169,17 +210,12 @@ class ActiveLearner:
             y = np.atleast_2d(np.asarray(spectra, dtype=np.float64))
         require(len(rows) == len(y), "spectra", f"one spectrum per queried site ({len(rows)})")
         onsets = spectra.row_onsets() if isinstance(spectra, SiteSpectra) else [None] * len(rows)
-        unseen = None
-        if self.chooser is not None and self.test is None:
-            unseen = float(np.sqrt(np.mean((self.chooser.predict(self._x[rows]) - y) ** 2)))
+        return rows, y, onsets
+
+    def _append(self, rows: np.ndarray, y: np.ndarray, onsets: list) -> None:
         self.labelled.extend(int(r) for r in rows)
         self.onsets.extend(onsets)
         self.spectra = y if self.spectra is None else np.vstack([self.spectra, y])
-        self.chooser = self._train(self._x, self._chooser_descriptor)
-        error = self._test_rmse() if self.test is not None else unseen
-        if error is not None:
-            self.curve.calls.append(len(self.labelled))
-            self.curve.rmse.append(error)
 
     def _train(self, features: np.ndarray, descriptor: dict) -> SpectrumModel:
         """A model on the labelled rows of ``features`` (the pool's columns ``descriptor`` made)."""
@@ -196,20 +232,49 @@ class ActiveLearner:
         return float(np.sqrt(np.mean((self.chooser.predict(x[:, self._columns]) - y) ** 2)))
 
     @property
-    def done(self) -> bool:
+    def budget(self) -> int:
+        """The most calculator calls the run makes."""
+        return min(self.params.max_calls, len(self.pool))
+
+    @property
+    def reached_target(self) -> bool:
+        """The last measured error is at or below the target (when one is set)."""
         p = self.params
-        if len(self.labelled) + len(self.failed) >= min(p.max_calls, len(self.pool)):
-            return True
         return bool(p.target_rmse > 0 and self.curve.rmse and self.curve.rmse[-1] <= p.target_rmse)
 
+    @property
+    def done(self) -> bool:
+        return len(self.labelled) + len(self.failed) >= self.budget or self.reached_target
+
+    def stop_note(self) -> str:
+        """Why the run stopped, in words ("" while it would go on)."""
+        calls = len(self.labelled) + len(self.failed)
+        if self.reached_target:
+            return (f"stopped: RMSE {self.curve.rmse[-1]:.3g} at or below the target "
+                    f"{self.params.target_rmse:g} after {calls} calls")
+        if calls >= self.params.max_calls:
+            return f"stopped at the budget of {self.params.max_calls} calls"
+        if calls >= len(self.pool):
+            return f"stopped: every one of the {len(self.pool)} sites was asked for"
+        return ""
+
     def run(self, oracle: Oracle, progress=None, cancel=None) -> SpectrumModel:
-        """Query, learn, repeat until done; Cancel keeps everything learnt so far."""
+        """Query, learn, repeat until done. Progress moves per site when the oracle reports it
+        (a round of xTB sites takes minutes); Cancel keeps everything learnt so far, and the
+        sites of the cancelled round that were finished (:class:`RoundCancelled`, :meth:`keep`)."""
+        round_number = 0
         while not self.done:
             check_cancel(cancel)
             rows = self.next_queries()
             if len(rows) == 0:
                 break
-            answer = oracle(rows)
+            round_number += 1
+            try:
+                answer = self._ask(oracle, rows, self._round_progress(progress, round_number, len(rows)))
+            except RoundCancelled as stop:
+                if stop.spectra is not None and len(stop.rows):
+                    self.keep(stop.rows, stop.spectra)
+                raise
             if isinstance(answer, tuple):
                 done, answer = answer
                 self.failed.extend(int(r) for r in np.setdiff1d(rows, done))
@@ -218,9 +283,40 @@ class ActiveLearner:
                     continue
             self.add(rows, answer)
             err = f", RMSE {self.curve.rmse[-1]:.4g}" if self.curve.rmse else ""
-            report(progress, len(self.labelled) / min(self.params.max_calls, len(self.pool)),
-                   f"{len(self.labelled)} reference spectra{err}")
+            report(progress, len(self.labelled) / self.budget, f"{len(self.labelled)} reference spectra{err}")
         return self.model
+
+    @staticmethod
+    def _ask(oracle: Oracle, rows: np.ndarray, progress):
+        return oracle(rows, progress=progress) if getattr(oracle, "reports_progress", False) else oracle(rows)
+
+    def _round_progress(self, progress, round_number: int, n_rows: int):
+        """The oracle's progress within a round ("site 3 of 8") as the run's: the bar moves
+        per site, the message names the round and the time its rest will likely take."""
+        if progress is None:
+            return None
+        import time
+
+        start, before = time.monotonic(), len(self.labelled)
+        err = f", RMSE {self.curve.rmse[-1]:.4g}" if self.curve.rmse else ""
+        so_far = f" ({before} reference spectra{err})" if before else ""
+
+        def mapped(fraction: float, message: str = "") -> None:
+            elapsed = time.monotonic() - start
+            left = f"; about {_duration(elapsed / fraction * (1 - fraction))} left in this round" \
+                if 0.0 < fraction < 1.0 and elapsed > 1.0 else ""
+            report(progress, (before + fraction * n_rows) / self.budget,
+                   f"round {round_number}, {message}{so_far}{left}")
+        return mapped
+
+
+def _duration(seconds: float) -> str:
+    """"40 s", "3 min", "1.5 h"."""
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    if seconds < 5400:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def _farthest_first(candidates: np.ndarray, chosen: np.ndarray, k: int) -> np.ndarray:

@@ -198,7 +198,7 @@ def _check_metrics(metrics) -> dict:
     if "r2" in metrics:  # the summary shows the three together
         for key in ("r2", "cosine_mean", "peak_error_ev"):
             require(numbers([metrics.get(key)]), f"metrics.{key}", f"a number, got {metrics.get(key)!r}")
-    for key, kind in (("measured_on", str), ("descriptor_cv", dict)):
+    for key, kind in (("measured_on", str), ("descriptor_cv", dict), ("learning_curve_of", str)):
         require(isinstance(metrics.get(key, kind()), kind), f"metrics.{key}",
                 f"a {kind.__name__}, got {metrics.get(key)!r}")
     curve = metrics.get("learning_curve")  # the window draws LearningCurve("stored", **curve)
@@ -215,6 +215,14 @@ def _check_metrics(metrics) -> dict:
         except (ValueError, TypeError, AttributeError) as exc:
             raise ParameterError("metrics.calculator", str(exc)) from None
     return metrics
+
+
+def _begins_as_zip(path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) == b"PK\x03\x04"
+    except OSError:
+        return False
 
 
 def _energy_grid(values) -> np.ndarray:
@@ -588,7 +596,15 @@ class SpectrumModel:
 
     @classmethod
     def load(cls, path) -> "SpectrumModel":
-        meta, fitted, x, y = read_fitted_zip(path, MODEL_FORMAT, MODEL_VERSION, "spectrum model")
+        import zipfile
+
+        try:
+            meta, fitted, x, y = read_fitted_zip(path, MODEL_FORMAT, MODEL_VERSION, "spectrum model")
+        except ReadError as exc:  # a zip cut short lacks its directory: "not a zip" misled
+            if isinstance(exc.__context__, zipfile.BadZipFile) and _begins_as_zip(path):
+                raise ReadError(path, None, "damaged or incomplete model file: it begins as one but its end is "
+                                            "missing (a copy or download cut short?)") from None
+            raise
         return cls.from_meta(meta, fitted, (x, y), os.fspath(path))
 
     @classmethod

@@ -10,7 +10,7 @@ import numpy as np
 
 from amorpha.engine.errors import ParameterError, require
 from amorpha.engine.surrogate.active import ActiveLearner, ActiveParams
-from amorpha.engine.tasks import check_cancel, sub_progress
+from amorpha.engine.tasks import check_cancel, report, sub_progress
 
 
 def default_descriptor(species, periodic: bool = True):
@@ -99,29 +99,23 @@ def site_pool(structures, element: str, descriptor=None, progress=None, cancel=N
     return SitePool(structures, element, descriptor, np.vstack(rows), np.vstack(sites))
 
 
-def calculator_oracle(pool: SitePool, calculator, progress=None, cancel=None):
+def calculator_oracle(pool: SitePool, calculator, cancel=None):
     """A function pool rows → (rows done, their SiteSpectra), computed by ``calculator``.
 
     A site the calculator cannot do (an SCF that does not converge on a strained cluster) is left
     out and named in ``failures`` instead of ending the run; active learning then never asks again.
+    It reports each site (``progress``: "site 3 of 8"; an xTB site takes seconds to a minute), and
+    a Cancel in the middle of a round raises :class:`~.active.RoundCancelled` with the sites
+    finished before it, which the learner keeps.
     """
     from amorpha.engine.spectra.spectrum import SiteSpectra
+    from amorpha.engine.surrogate.active import RoundCancelled
+    from amorpha.engine.tasks import Cancelled
 
     failures: list[tuple[int, str]] = []
 
-    def oracle(rows):
-        rows = np.asarray(rows, dtype=np.int64)
-        done, spectra = [], []
-        for atoms, indices, where in pool.atoms_and_indices(rows):
-            context = calculator.prepare(atoms)
-            for index, row in zip(indices, rows[where]):
-                check_cancel(cancel)
-                try:
-                    spectra.append(calculator.site_spectrum(atoms, int(index), cancel=cancel, context=context))
-                except RuntimeError as exc:  # the calculator's own failure, not a programming error
-                    failures.append((int(row), str(exc)))
-                    continue
-                done.append(int(row))
+    def answer(rows, done, spectra):
+        """(done rows in the order asked, their SiteSpectra or None)."""
         order = np.argsort([np.flatnonzero(rows == r)[0] for r in done]) if done else []
         done = np.asarray(done, dtype=np.int64)[order]
         if len(done) == 0:
@@ -130,7 +124,33 @@ def calculator_oracle(pool: SitePool, calculator, progress=None, cancel=None):
         out.source = calculator.label
         return done, out
 
+    def oracle(rows, progress=None):
+        rows = np.asarray(rows, dtype=np.int64)
+        done, spectra, k = [], [], -1
+        try:
+            for atoms, indices, where in pool.atoms_and_indices(rows):
+                context = calculator.prepare(atoms)
+                for index, row in zip(indices, rows[where]):
+                    check_cancel(cancel)
+                    k += 1
+                    said = f"site {k + 1} of {len(rows)}"
+                    site = sub_progress(progress, k / len(rows), (k + 1) / len(rows))
+                    report(site, 0.0, said)
+                    try:
+                        spectra.append(calculator.site_spectrum(
+                            atoms, int(index), cancel=cancel, context=context,
+                            progress=None if site is None else lambda f, m="", s=site: s(f, f"{said}: {m}")))
+                    except RuntimeError as exc:  # the calculator's own failure, not a programming error
+                        failures.append((int(row), str(exc)))
+                        continue
+                    done.append(int(row))
+                    report(site, 1.0, f"{said} done")
+        except Cancelled:
+            raise RoundCancelled(*answer(rows, done, spectra)) from None
+        return answer(rows, done, spectra)
+
     oracle.failures = failures
+    oracle.reports_progress = True
     return oracle
 
 
@@ -169,6 +189,42 @@ def stamp_calculator(model, calculator) -> None:
     if model is not None:
         model.reference = getattr(calculator, "label", model.reference)
         model.metrics["calculator"] = calculator.settings()
+
+
+def measured_model(learner: ActiveLearner, calculator, progress=None, cancel=None):
+    """The learner's model (None below :data:`~.active.MIN_SPECTRA` spectra) with what make
+    models stores beside its model: how the references were made (:func:`stamp_calculator`),
+    the learning curve (``metrics["learning_curve"]``, and in ``"learning_curve_of"`` what its
+    points measure) and scores on sites it was not trained on. Those are k-fold
+    cross-validated on its own spectra: a held-out set would cost more calculator calls, and
+    each site is predicted by a model that did not learn it. Seconds for a grouped GP: call it
+    in a worker thread."""
+    from amorpha.engine.spectra.spectrum import SiteSpectra
+    from amorpha.engine.surrogate.active import MIN_SPECTRA
+    from amorpha.engine.surrogate.model import cross_validate
+
+    model = learner.model
+    if model is None:
+        return None
+    stamp_calculator(model, calculator)
+    if learner.curve.calls:
+        model.metrics["learning_curve"] = learner.curve.to_dict()
+        model.metrics["learning_curve_of"] = CURVE_OF_HELD_OUT if learner.test is not None else CURVE_OF_NEXT
+    x, y = model._training
+    if len(x) > MIN_SPECTRA:  # every fold leaves three to train on
+        data = SiteSpectra(model.energy, y, np.arange(len(y)), model.element, model.edge)
+        folds = min(5, len(x))
+        model.metrics.update(cross_validate(x, data, model.params, folds, progress=progress, cancel=cancel,
+                                            descriptor=model.descriptor))
+        model.metrics["measured_on"] = (f"{folds}-fold cross-validation on its {len(x)} training sites; "
+                                        "active learning chose them: harder than a typical site")
+    return model
+
+
+#: what the points of a learning curve measure: the newest round's sites before they were learnt
+#: (a run on the shown structure), or a fixed set of held-out sites (make models, Compare)
+CURVE_OF_NEXT = "the next sites, before learning them"
+CURVE_OF_HELD_OUT = "held-out sites"
 
 
 #: (cutoff Å, atom Gaussian σ Å) of the SOAP settings :func:`train_from_folder` chooses among:

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QHB
 
 from amorpha.engine.spectra.features import FEATURES
 from amorpha.engine.spectra.spectrum import scale_name
+from amorpha.engine.surrogate.pipeline import CURVE_OF_HELD_OUT, CURVE_OF_NEXT
 from amorpha.engine.surrogate.xtb import ENERGY_REFERENCES, cluster_radii
 from amorpha.gui.panels.widgets import empty_plot_note
 
@@ -40,8 +41,23 @@ def _cluster_text(settings: dict) -> str:
 
 
 def r2_text(r2: float) -> str:
-    """A between-site R² for the panel: 0/0 when the sites' spectra are all the same."""
-    return f"{r2:.3f}" if math.isfinite(r2) else "undefined (the sites' spectra do not differ from each other)"
+    """A between-site R² for the panel: 0/0 when the sites' spectra are all the same; below 0
+    explained (R² -0.22 beside cosine 0.99 read as a contradiction)."""
+    if not math.isfinite(r2):
+        return "undefined (the sites' spectra do not differ from each other)"
+    below = (" (below 0: these sites differ less from each other than from the predictions; "
+             "the cosine tells how well the shapes agree)") if r2 < 0 else ""
+    return f"{r2:.3f}{below}"
+
+
+#: the learning curve's y axis and tooltip by what its points measure
+CURVE_AXES = {CURVE_OF_NEXT: "RMSE (next sites, before learnt)"}
+CURVE_TIPS = {
+    CURVE_OF_NEXT:
+        "Each point: the error of the model that chooses the sites on the sites of the newest round, "
+        "measured before it learnt them (the sites it found hardest, so pessimistic and noisy); the saved "
+        "model is scored by cross-validation in the summary above.",
+    CURVE_OF_HELD_OUT: "Each point: the error on sites kept out of training, after each round."}
 
 
 #: the most lines the status shows (the rest elided, the whole message in its tooltip)
@@ -170,7 +186,7 @@ class PredictionPanel(QWidget):
         # dock at 1500×950, its axis below the scroll area's bottom
         self.curve_plot.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Ignored)
         self.curve_plot.setLabel("bottom", "calculator calls")
-        self.curve_plot.setLabel("left", "RMSE (unseen sites)")
+        self.curve_plot.setLabel("left", "RMSE (held-out sites)")
         self.curve_plot.setLimits(xMin=0, yMin=0)  # neither calls nor errors run below 0
         self.curve_plot.getAxis("left").enableAutoSIPrefix(False)  # 0.02, not "20 (x0.001)"
         self.curve_plot.showGrid(x=True, y=True, alpha=0.2)
@@ -221,10 +237,8 @@ class PredictionPanel(QWidget):
         m = model.metrics or {}
         quality = ""
         if "r2" in m:
-            below = (" (below 0: these sites differ less from each other than from the predictions; "
-                     "the cosine tells how well the shapes agree)") if m["r2"] < 0 else ""
             where = f"; {m['measured_on']}" if m.get("measured_on") else ""
-            quality = (f"<br>held-out R² {r2_text(m['r2'])}{below}, cosine {m['cosine_mean']:.3f}, "
+            quality = (f"<br>held-out R² {r2_text(m['r2'])}, cosine {m['cosine_mean']:.3f}, "
                        f"peak error {m['peak_error_ev']:.2f} eV ({m.get('n', '?')} sites{where})")
         if m.get("descriptor_cv"):
             d = model.descriptor
@@ -271,9 +285,20 @@ class PredictionPanel(QWidget):
         self.edge_combo.blockSignals(False)
         self.edge_combo.setEnabled(len(keys) > 1)
 
-    def show_curves(self, curves: dict) -> None:
-        """Plot learning curves {name: LearningCurve}; an empty dict clears the plot and says
-        why it is empty (a model trained on a folder's spectra has no calculator calls)."""
+    def set_training(self, running: bool) -> None:
+        """While a training action runs the others wait (two at once raced for the model)."""
+        for b in (self.train_button, self.folder_button, self.compare_button, self.export_button,
+                  self.import_button):
+            b.setEnabled(not running)
+
+    def show_curves(self, curves: dict, measured: str | None = None) -> None:
+        """Plot learning curves {name: LearningCurve} of errors on ``measured`` (default
+        held-out sites; a training on the shown structure measures each round's sites before
+        learning them), said on the axis and in its tooltip; an empty dict clears the plot and
+        says why it is empty (a model trained on a folder's spectra has no calculator calls)."""
+        measured = measured or CURVE_OF_HELD_OUT
+        self.curve_plot.setLabel("left", CURVE_AXES.get(measured, f"RMSE ({measured})"))
+        self.curve_plot.setToolTip(CURVE_TIPS.get(measured, ""))
         self.curve_plot.clear()
         if not curves:
             empty_plot_note(self.curve_plot, "No learning curve stored with this model.<br>Train on this "
