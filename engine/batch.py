@@ -601,6 +601,10 @@ class DiffusionAnalysis:
     #: Also return the paths table (``paths``: rows of :data:`~amorpha.engine.diffusion.PATHS_COLUMNS`,
     #: ``paths_cell``: the frame's cell): ``amorpha-cli diffusion --paths``.
     paths_table: bool = False
+    #: Also return the first this-many walkers' trajectories of each temperature's run
+    #: (``trajectories``: (T, frames) pairs, :func:`~.diffusion.trajectories.trajectory_frames`):
+    #: ``amorpha-cli diffusion --trajectories N``.
+    trajectories: int = 0
 
     def __call__(self, atoms, progress=None, cancel=None) -> dict:
         from .diffusion import (KmcParams, LandscapeParams, PathParams, SiteSearchParams, build_network,
@@ -629,10 +633,19 @@ class DiffusionAnalysis:
                                               potential=potential)
         spanning = long_range(network) if network.periodic else None
         kmc = KmcParams(n_walkers=self.walkers, n_steps=self.steps, seed=self.seed)
+        walks, keep = [], None
+        if self.trajectories:
+            from .diffusion.trajectories import trajectory_frames
+
+            def keep(result, seed):
+                walks.append((result.temperature, trajectory_frames(
+                    result, network.positions, sites.element, network.cell,
+                    n_walkers=self.trajectories, seed=seed, pbc=atoms.pbc,
+                    info={"n_steps": self.steps})))
         scan = temperature_scan(network, self.temperatures, kmc,
                                 along=measured_along(spanning, network.cell),
                                 progress=sub_progress(progress, 0.6, 1), cancel=cancel,
-                                spanning=spanning)
+                                spanning=spanning, on_run=keep)
         fit, _ = scan_fit(scan)
         reach = scan.reach
         extra["minima"] = int(network.n_minima)
@@ -640,8 +653,10 @@ class DiffusionAnalysis:
         if self.paths_table:
             from .diffusion import paths_rows
 
-            extra["paths"] = paths_rows(paths, sites.energies)
+            extra["paths"] = paths_rows(paths, sites, network.substates)
             extra["paths_cell"] = np.asarray(network.cell, float).tolist()
+        if walks:
+            extra["trajectories"] = walks
         return {**scan_numbers(len(sites.energies), len(paths.saddles), spanning, scan, fit, reach), **extra}
 
 

@@ -616,6 +616,15 @@ class DiffusionCommand(Command):
                             help="also write STEM_paths.csv: every path of each frame with its "
                                  "sites, saddle and both barriers (the window's Save sites and "
                                  "paths… columns, after a frame column)")
+        from .diffusion.trajectories import MAX_TRAJECTORY_POINTS, TRAJECTORY_WALKERS
+
+        parser.add_argument("--trajectories", type=int, nargs="?", const=TRAJECTORY_WALKERS,
+                            default=0, metavar="N",
+                            help="also write STEM_fF_TK_walkers.extxyz per frame F and "
+                                 f"temperature T: the first N walkers (default {TRAJECTORY_WALKERS})"
+                                 " at every recorded time, unwrapped (the window's Save "
+                                 f"trajectories…); at most {MAX_TRAJECTORY_POINTS:,} positions "
+                                 "per file")
 
     def prepare(self, args, first):
         from .diffusion.reference import parse_reference
@@ -654,12 +663,27 @@ class DiffusionCommand(Command):
                 KmcParams(t, n_walkers=args.walkers, n_steps=args.steps, seed=args.seed).validate()
         except ParameterError as exc:
             raise UsageError(" ".join(_as_option(exc, self.options) or (exc.parameter, exc.reason))) from None
+        self._check_trajectories(args.trajectories, args.walkers)
         path = os.path.abspath(args.surrogate) if args.surrogate else None
         self.analysis = DiffusionAnalysis(_element(args.element, "--element"), temperatures,
                                           args.walkers, args.steps, args.seed, reference,
                                           args.surrogate is not None, path, args.train, args.test,
                                           args.model, args.sites_up_to, args.hop_distance,
-                                          args.paths)
+                                          args.paths, args.trajectories)
+
+    @staticmethod
+    def _check_trajectories(n: int, walkers: int) -> None:
+        """--trajectories N: a bounded file per run, said before the site search, not after it."""
+        from .diffusion.kmc import N_SAMPLES
+        from .diffusion.trajectories import MAX_TRAJECTORY_POINTS
+
+        if n < 0:
+            raise UsageError(f"--trajectories {n}: give a number of walkers ≥ 1 (0: none)")
+        most = MAX_TRAJECTORY_POINTS // (N_SAMPLES + 1)
+        if min(n, walkers) > most:
+            raise UsageError(f"--trajectories {n}: {min(n, walkers)} walkers × {N_SAMPLES + 1} "
+                             f"recorded times is more than {MAX_TRAJECTORY_POINTS:,} positions "
+                             f"per file; write at most {most}")
 
     def parameters(self):
         a = self.analysis
@@ -678,21 +702,30 @@ class DiffusionCommand(Command):
         write_diffusion_csv(path, self.analysis.element, frames, results, header_lines)
 
     def json_results(self, frames, results):
-        """The numbers; the paths table goes to its own CSV (``--paths``), not into the JSON."""
-        return [{"frame": int(f), **{k: v for k, v in r.items() if not k.startswith("paths")}}
+        """The numbers; the paths table and the trajectories go to their own files (``--paths``,
+        ``--trajectories``), not into the JSON."""
+        return [{"frame": int(f), **{k: v for k, v in r.items()
+                                     if not k.startswith(("paths", "trajectories"))}}
                 for f, r in zip(frames, results)]
 
     def extra_files(self, out_dir, stem, frames, results, header_lines):
+        from .diffusion.trajectories import write_trajectories
+
+        written = []
+        for f, r in zip(frames, results):
+            for temperature, walks in r.get("trajectories", ()):
+                written.append(out_dir / f"{stem}_f{f}_{temperature:g}K_walkers.extxyz")
+                write_trajectories(written[-1], walks)
         if not self.analysis.paths_table:
-            return []
-        from .diffusion.tables import PATHS_COLUMNS, SHIFT_NOTE, paths_comments
+            return written
+        from .diffusion.tables import PATHS_COLUMNS, PATHS_NOTES, SHIFT_NOTE, paths_comments
 
         target = out_dir / f"{stem}_paths.csv"
         comments = [f"frame {f}: {line}" for f, r in zip(frames, results) for line in
                     paths_comments(self.analysis.element, r["sites"], r["hops"], r["paths_cell"])]
-        write_table(target, [*comments, SHIFT_NOTE, *header_lines], ["frame", *PATHS_COLUMNS],
+        write_table(target, [*comments, SHIFT_NOTE, *PATHS_NOTES, *header_lines], ["frame", *PATHS_COLUMNS],
                     [[f, *row] for f, r in zip(frames, results) for row in r["paths"]])
-        return [target]
+        return [*written, target]
 
     def summary(self, frames, results):
         return [f"frame {f}: {_sites(r)}, {r['hops']} paths, {_activation(r)}, " + _barrier(r)

@@ -25,15 +25,19 @@ from amorpha.engine.diffusion import (CONVERGED, N_SAMPLES, UFF_PARAMETERS, UNRE
                                       Spanning, analyse_run, barrier_name, beyond_measure,
                                       build_network, crossing_note, d_status, estimated_seconds,
                                       TemperatureScan, flat_landscape, long_range, measured_along, measured_where,
-                                      run_kmc, scan_fit, spanning_sentence, temperature_scan,
-                                      write_paths_csv, write_run_csv)
+                                      run_kmc, scan_fit, site_to_site, spanning_sentence,
+                                      temperature_scan, time_fractions, write_paths_csv,
+                                      write_run_csv)
+from amorpha.engine.diffusion.trajectories import trajectory_frames, write_trajectories
 from amorpha.engine.elements import formula_text
 from amorpha.engine.errors import ParameterError
 from amorpha.engine.tasks import sub_progress
 from amorpha.engine.words import counted
 from amorpha.gui.panels.diffusion_panel import format_d, labelled
 from amorpha.gui.saving import save_as
-from amorpha.gui.viewer.paths_visual import PathsOverlay
+from amorpha.gui.viewer.colormap import map_values
+from amorpha.gui.viewer.overlays import ColorBarOverlay
+from amorpha.gui.viewer.paths_visual import SITE_COLOR, PathsOverlay
 
 #: Recorded times of a KMC run: the frames of the walker animation (the CLI's number too).
 ANIMATION_FRAMES = N_SAMPLES
@@ -43,6 +47,36 @@ CONFIRM_SECONDS = 3600.0
 SAY_ESTIMATE_SECONDS = 10.0
 #: Pause between animation frames (ms).
 ANIMATION_INTERVAL_MS = 60
+#: Colour map of the time spent per site (bright on the dark background, unlike the paths').
+SITE_TIME_CMAP = "plasma"
+#: The time per site is shown on a log scale when its largest share is this many times its
+#: smallest (non-zero) one: more than two decades would leave most sites one colour.
+LOG_SCALE_ABOVE = 100.0
+
+
+class SiteTimeColorBar(ColorBarOverlay):
+    """The time-per-site colour bar, in the canvas' bottom-left corner (the barriers' bar keeps
+    the top left, the atoms' the top right)."""
+
+    def _place(self, event=None) -> None:
+        super()._place(event)
+        if self.info is not None:
+            self.move(self.MARGIN, self.parentWidget().height() - self.height() - self.MARGIN)
+
+
+def site_time_colours(fractions: np.ndarray) -> tuple[np.ndarray, float, float, str]:
+    """(RGBA per site, low, high, label) of the colour bar for the fraction of time per site:
+    log₁₀ of it when it spans more than :data:`LOG_SCALE_ABOVE` (a site never visited is
+    coloured as the least visited one), else the fraction itself."""
+    fractions = np.asarray(fractions, float)
+    visited = fractions[fractions > 0]
+    if len(visited) and visited.max() > LOG_SCALE_ABOVE * visited.min():
+        values = np.log10(np.maximum(fractions, visited.min()))
+        label = "time on site: log₁₀ fraction"
+    else:
+        values, label = fractions, "time on site: fraction"
+    lo, hi = float(values.min()), float(values.max())
+    return map_values(values, SITE_TIME_CMAP, lo, hi), lo, hi, label
 
 
 @dataclass(frozen=True)
@@ -354,9 +388,11 @@ class DiffusionController(QObject):
         self.panel = panel
         self.viewer = viewer
         self.overlay = PathsOverlay(viewer)
+        self.site_bar = SiteTimeColorBar(viewer.canvas, background="#1b1e24")
         self.atoms = None
         self.landscape: Optional[Landscape] = None
-        self.kmc = None  # the KmcResult animated
+        self.kmc = None  # the KmcResult animated (Save trajectories…, Colour sites by time)
+        self.kmc_seed = None  # its seed
         self.run = None  # the last single run shown (Save run…)
         self.scan = self.scan_reach = None
         self.fit = None
@@ -377,6 +413,8 @@ class DiffusionController(QObject):
         panel.scan_requested.connect(self.run_scan)
         panel.save_requested.connect(self.save_dialog)
         panel.save_paths_requested.connect(self.save_paths_dialog)
+        panel.save_trajectories_requested.connect(self.save_trajectories_dialog)
+        panel.site_time_toggled.connect(self.colour_sites)
         panel.stop_requested.connect(self.stop)
         panel.animate_toggled.connect(self.animate)
         panel.path_selected.connect(self.show_path)
@@ -515,7 +553,8 @@ class DiffusionController(QObject):
         self.panel.limit.blockSignals(True)
         self.panel.limit.setValue(_limit(first))
         self.panel.limit.blockSignals(False)
-        self.overlay.show_network(landscape.sites.positions, landscape.paths.images, barriers,
+        self.overlay.show_network(landscape.sites.positions,
+                                  site_to_site(landscape.sites, landscape.paths), barriers,
                                   self.panel.limit.value())
         self._host_style(self.panel.host_style.currentData())
         self.panel.at_percolation.setEnabled(landscape.spanning is not None)
@@ -649,7 +688,7 @@ class DiffusionController(QObject):
         self.panel.set_result(kmc_summary(result, fit, analysis.reach, analysis.tensor,
                                           network.cell, spanning)
                               + (f" <b>{html.escape(flat)}</b>" if flat else ""), plots=True)
-        self._set_walkers(result, start=True)
+        self._set_walkers(result, params.seed, start=True)
         self.run, self.run_analysis, self.run_params = result, analysis, params
         self.panel.offer_save("run")
         self.kmc_shown.emit()
@@ -693,7 +732,7 @@ class DiffusionController(QObject):
                               SCAN_TIP, plots=True)
         self.panel.offer_save("scan")
         if scan.results:
-            self._set_walkers(scan.results[-1], start=False)
+            self._set_walkers(scan.results[-1], scan.seeds[len(scan.D) - 1], start=False)
         self.scan_shown.emit()
 
     def save_dialog(self) -> None:
@@ -729,9 +768,56 @@ class DiffusionController(QObject):
         self._saved(path)
 
     def save_paths(self, path: str) -> None:
-        """The landscape's sites and paths as CSV (:func:`~amorpha.engine.diffusion.write_paths_csv`)."""
-        write_paths_csv(path, self.landscape.sites, self.landscape.paths, self._provenance())
+        """The landscape's sites and paths as CSV (:func:`~amorpha.engine.diffusion.write_paths_csv`),
+        with the minima merged into each site."""
+        landscape = self.landscape
+        write_paths_csv(path, landscape.sites, landscape.paths, self._provenance(),
+                        landscape.network.substates)
         self._saved(path)
+
+    def save_trajectories_dialog(self) -> None:
+        result = self.kmc
+        save_as(self.panel, "Save trajectories",
+                f"{self.landscape.sites.element}-walkers-{result.temperature:g}K.extxyz",
+                "Extended XYZ (*.extxyz *.xyz)", self.save_trajectories)
+
+    def save_trajectories(self, path: str):
+        """The first walkers (Walkers saved) of the run shown as extended XYZ
+        (:func:`~amorpha.engine.diffusion.trajectories.trajectory_frames`), written in the
+        background (up to ~70 MB, seconds); returns its task (None when refused)."""
+        landscape, result, seed = self.landscape, self.kmc, self.kmc_seed
+        try:
+            frames = trajectory_frames(result, landscape.network.positions,
+                                       landscape.sites.element, landscape.network.cell,
+                                       n_walkers=self.panel.saved_walkers.value(), seed=seed,
+                                       pbc=landscape.atoms.pbc,
+                                       info={"host": f"{self.window.source}, frame "
+                                                     f"{self.window.frame}"})
+        except ParameterError as exc:
+            self.window.show_error("Save trajectories", labelled(str(exc)).replace(
+                "“n_walkers”", "“Walkers saved”"))
+            return None
+        return self.runner.submit(
+            "Saving trajectories", lambda progress, cancel: write_trajectories(
+                path, frames, progress, cancel), lambda _: self._saved(path),
+            lambda exc: self._error("Save trajectories", exc))
+
+    def colour_sites(self, on: bool) -> None:
+        """Sites coloured by the fraction of time the shown run's walkers spent on them, with a
+        colour bar; white again when ``on`` is False."""
+        if self.landscape is None:
+            self.site_bar.hide()
+            return
+        n = len(self.landscape.sites)
+        if on and self.kmc is not None and float(np.sum(self.kmc.site_time)) > 0:
+            colours, lo, hi, label = site_time_colours(time_fractions(self.kmc))
+            self.site_bar.set(SITE_TIME_CMAP, lo, hi, label)
+        else:
+            colours = np.tile(np.float32(SITE_COLOR), (n, 1))
+            self.site_bar.hide()
+        if self.overlay.sites_node.n == n:
+            self.overlay.sites_node.set_colors(colours)
+            self.viewer.canvas.update()
 
     def save_scan(self, path: str) -> None:
         """The last scan as CSV (:func:`~amorpha.engine.cli.write_diffusion_csv`, the CLI's
@@ -757,7 +843,7 @@ class DiffusionController(QObject):
             return
         paths = self.landscape.paths
         distance, energy = paths.profile(k)
-        self.panel.show_profile(k, distance, energy, tuple(paths.barriers[k]))
+        self.panel.show_profile(k, distance, energy, tuple(paths.barriers[k]), paths.ends[k])
 
     def show_percolating(self) -> None:
         """Only the paths up to the percolation barrier (rounded up to the limit's 0.01 eV): in
@@ -778,8 +864,10 @@ class DiffusionController(QObject):
         viewer.atoms_node.visible = scale is not None
         viewer.set_radius_scale(1.0 if scale is None else float(scale))
 
-    def _set_walkers(self, result, start: bool) -> None:
-        self.kmc = result
+    def _set_walkers(self, result, seed: int, start: bool) -> None:
+        self.kmc, self.kmc_seed = result, seed
+        self.panel.offer_walks(len(result.times) > 0)
+        self.colour_sites(self.panel.site_time.isChecked())
         self._frame = 0
         has = self.panel.animated.value() > 0 and len(result.times) > 1
         self.panel.animate_button.setEnabled(has)

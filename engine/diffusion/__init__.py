@@ -11,9 +11,9 @@ from .analysis import (CONVERGED, UNCONVERGED, UNRESOLVED, ArrheniusFit, RunAnal
                        diffusion_coefficient, diffusion_tensor, first_spanning, long_range,
                        measured_along, measured_where, mean_squared_displacement,
                        percolation_barrier, scan_reach, spanning_sentence, spanning_where,
-                       temperature_scan, winding_name)
+                       temperature_scan, time_fractions, winding_name)
 from .kmc import N_SAMPLES, KmcParams, KmcResult, estimated_seconds, planned, run_kmc
-from .merging import flat_landscape
+from .merging import flat_landscape, site_to_site
 from .network import KB_EV, HopNetwork, RateTable, random_barrier_lattice, simple_cubic_lattice
 from .paths import LandscapeParams, PathParams, Paths, build_network, find_paths, hop_network
 from .potential import UFF_PARAMETERS, HostPotential, MobileAtomCalculator
@@ -32,5 +32,5 @@ __all__ = [
     "paths_comments", "paths_rows", "write_paths_csv", "write_run_csv",
     "CONVERGED", "UNCONVERGED", "UNRESOLVED", "RunAnalysis", "analyse_run", "beyond_measure",
     "d_status", "scan_fit", "typical_reach", "N_SAMPLES", "estimated_seconds", "planned",
-    "flat_landscape",
+    "flat_landscape", "time_fractions", "site_to_site",
 ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 from numba import njit
@@ -119,6 +119,15 @@ def mean_squared_displacement(result: KmcResult, along=None) -> Msd:
     n = r2.shape[1]
     err = r2.std(axis=1, ddof=1) / np.sqrt(n) if n > 1 else np.full(r2.shape[0], np.nan)
     return Msd(result.times, r2.mean(axis=1), err)
+
+
+def time_fractions(result: KmcResult) -> np.ndarray:
+    """(n_sites,) fraction of the walkers' time spent on each site (``site_time`` normalised):
+    the run's occupation, to compare with the Boltzmann occupation it samples,
+    :meth:`HopNetwork.occupation` (p_i ∝ Z_i·exp(−E_i/kT), Z_i over a merged site's minima)."""
+    total = float(np.sum(result.site_time))
+    require(total > 0, "result", "the run spent no time on any site (it was stopped at once)")
+    return np.asarray(result.site_time, float) / total
 
 
 def _fit_window(result: KmcResult, fit_from: float) -> tuple[np.ndarray, np.ndarray]:
@@ -293,7 +302,8 @@ def temperature_scan(network: HopNetwork, temperatures: Sequence[float], params:
                      along=None, fit_from: float = 0.5,
                      progress: Optional[ProgressFn] = None,
                      cancel: Optional[CancelFn] = None, keep_runs: bool = False,
-                     spanning: Optional["Spanning"] = None) -> TemperatureScan:
+                     spanning: Optional["Spanning"] = None,
+                     on_run: Optional[Callable[[KmcResult, int], None]] = None) -> TemperatureScan:
     """One KMC run per temperature (``params`` with its temperature replaced) and D of each.
 
     The k-th temperature uses the seed ``params.seed + k``, so the points are independent and
@@ -301,7 +311,8 @@ def temperature_scan(network: HopNetwork, temperatures: Sequence[float], params:
     same number of hops, i.e. a run length that follows the hop rate. ``along``: the directions
     of channels or sheets, for D along them (:func:`diffusion_coefficient`), ``spanning`` the
     network's reach (:func:`long_range`) for each point's :func:`d_status`. ``keep_runs``: keep
-    every trajectory in ``results``, not only the last.
+    every trajectory in ``results``, not only the last; ``on_run(result, seed)`` sees each
+    finished run before the next one replaces it (to keep a few walkers' trajectories).
     """
     temperatures = [_as_temperature(t, "temperatures") for t in np.atleast_1d(np.asarray(temperatures, float))]
     require(len(temperatures) >= 1, "temperatures", "needs at least one temperature")
@@ -323,6 +334,8 @@ def temperature_scan(network: HopNetwork, temperatures: Sequence[float], params:
         reach.append(typical_reach(result, network.cell) if network.periodic else None)
         status.append(d_status(fit.D, fit.D_err, reach[-1], spanning))
         results.append(result)
+        if on_run is not None:
+            on_run(result, run.seed)
         D.append(fit.D)
         err.append(fit.D_err)
         hops.append(result.total_hops / result.n_walkers)

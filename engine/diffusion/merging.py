@@ -86,7 +86,7 @@ def merge_minima(sites: Sites, paths: Paths, merge_barrier: float) -> Merged:
     n = len(sites)
     energies = np.asarray(sites.energies, float)
     if merge_barrier <= 0.0 or len(paths) == 0:
-        return Merged(sites, paths, np.arange(n), energies)
+        return Merged(sites, _measured_from(paths, energies), np.arange(n), energies)
     link = np.asarray(paths.barriers, float).max(axis=1)
     roots, images = _groups(n, paths.edges, np.asarray(paths.shifts, np.int64), link,
                             merge_barrier)
@@ -113,7 +113,31 @@ def merge_minima(sites: Sites, paths: Paths, merge_barrier: float) -> Merged:
     for array in (merged_paths.edges, merged_paths.shifts, merged_paths.saddles,
                   merged_paths.images, merged_paths.energies, merged_paths.converged):
         array.flags.writeable = False
-    return Merged(sites.subset(first), merged_paths, owner, energies)
+    return Merged(sites.subset(first), _measured_from(merged_paths, energies[first]), owner,
+                  energies)
+
+
+def _measured_from(paths: Paths, site_energies: np.ndarray) -> Paths:
+    """``paths`` with their barriers counted from their sites' (lowest) minima, as the hop
+    network counts them, not from the band's ends (a merged member, or the same minimum in
+    another kernel call's rounding)."""
+    ends = np.ascontiguousarray(site_energies[paths.edges])
+    ends.flags.writeable = False
+    return dataclasses.replace(paths, site_energies=ends)
+
+
+def site_to_site(sites: Sites, paths: Paths) -> np.ndarray:
+    """(m, n + 2, 3) polylines (Å) of the paths from site to site: each band with the site it
+    counts from in front (the image of its lowest minimum nearest the band's start) and the
+    other site's image (as the hop's shift places it) behind. A band between plain sites starts
+    and ends on them already (the added segments have no length); one from a merged member gets
+    the step from the site's lowest minimum, so what is drawn joins the sites drawn."""
+    cell = np.asarray(sites.cell, float)
+    i, j = paths.edges[:, 0], paths.edges[:, 1]
+    start = sites.positions[i]
+    start = start + np.round((paths.images[:, 0] - start) @ np.linalg.inv(cell)) @ cell
+    stop = start + sites.positions[j] + np.asarray(paths.shifts, float) @ cell - sites.positions[i]
+    return np.concatenate([start[:, None], paths.images, stop[:, None]], axis=1)
 
 
 def flat_landscape(network, spanning) -> Optional[str]:

@@ -132,6 +132,11 @@ class Paths:
     the band met its force tolerance. Of the ``n_candidates`` pairs within the hop distance,
     ``n_indirect`` were left out because their path runs through another site and ``n_blocked``
     because it climbs more than ``barrier_max``.
+
+    ``site_energies`` (m, 2) eV: the energies of the two sites the barriers are measured from,
+    when they are not the band's ends: after merging (:mod:`.merging`) a band may start at a
+    higher member of a merged site, and its barriers count from the site's lowest minimum, as
+    the hop network's do. None: from the band's ends.
     """
 
     edges: np.ndarray
@@ -143,6 +148,7 @@ class Paths:
     n_candidates: int = 0
     n_indirect: int = 0
     n_blocked: int = 0
+    site_energies: Optional[np.ndarray] = None
 
     def __len__(self) -> int:
         return len(self.edges)
@@ -155,9 +161,17 @@ class Paths:
 
     @property
     def barriers(self) -> np.ndarray:
-        """(m, 2) barriers (eV) of the hop i → j and back, saddle minus the starting site."""
-        return np.column_stack([self.saddles - self.energies[:, 0],
-                                self.saddles - self.energies[:, -1]])
+        """(m, 2) barriers (eV) of the hop i → j and back, saddle minus the starting site (its
+        lowest minimum: :attr:`ends`)."""
+        return self.saddles[:, None] - self.ends
+
+    @property
+    def ends(self) -> np.ndarray:
+        """(m, 2) energies (eV) the barriers count from: ``site_energies``, else the band's
+        ends."""
+        if self.site_energies is not None:
+            return self.site_energies
+        return self.energies[:, [0, -1]]
 
     def profile(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(distance along the path in Å, energy in eV) of path ``k``."""
@@ -625,7 +639,7 @@ def build_network(host: Atoms, params: LandscapeParams = LandscapeParams(),
     require(isinstance(params, LandscapeParams), "params",
             f"needs LandscapeParams, got {type(params).__name__}")
     params.validate()
-    potential = landscape_potential(host, params.sites, potential)
+    potential = landscape_potential(host, params.sites, potential, cancel)
     sites, grid = search_sites(potential, params.sites, progress=sub_progress(progress, 0.0, 0.3),
                                cancel=cancel)
     paths = find_paths(potential, sites, params.paths, grid=grid,

@@ -435,15 +435,17 @@ def find_sites(host: Atoms, params: SiteSearchParams = SiteSearchParams(),
     """All local minima below ``params.energy_max`` of one ``params.element`` atom in ``host``,
     on UFF or on ``potential`` (a trained surrogate of that host)."""
     params.validate()
-    return search_sites(landscape_potential(host, params, potential), params,
+    return search_sites(landscape_potential(host, params, potential, cancel), params,
                         progress=progress, cancel=cancel)[0]
 
 
 def landscape_potential(host: Atoms, params: SiteSearchParams,
-                        potential: Optional[HostPotential] = None) -> HostPotential:
-    """``potential`` after checking it belongs to ``host`` and ``params.element``; UFF if None."""
+                        potential: Optional[HostPotential] = None,
+                        cancel: Optional[CancelFn] = None) -> HostPotential:
+    """``potential`` after checking it belongs to ``host`` and ``params.element``; UFF if None
+    (its set-up asks ``cancel``: a second on a host of 2·10⁵ atoms)."""
     if potential is None:
-        return HostPotential(host, params.element, params.cutoff)
+        return HostPotential(host, params.element, params.cutoff, cancel=cancel)
     require(isinstance(potential, HostPotential), "potential",
             f"needs a HostPotential or SurrogatePotential, got {type(potential).__name__}")
     require(potential.element == uff_element(params.element), "potential",

@@ -48,24 +48,54 @@ def write_run_csv(path, element: str, result: KmcResult, cell, spanning: Optiona
     write_table(path, [*lines, *header_lines], header, np.column_stack(columns).tolist())
 
 
-#: The columns of a paths table (:func:`paths_rows`).
+#: The columns of a paths table (:func:`paths_rows`), each said in :data:`PATHS_NOTES`.
 PATHS_COLUMNS = ["path", "site_i", "site_j", "shift_a", "shift_b", "shift_c",
                  "x_i", "y_i", "z_i", "x_j", "y_j", "z_j", "E_i_eV", "E_j_eV", "saddle_eV",
-                 "barrier_ij_eV", "barrier_ji_eV", "length_A", "converged"]
+                 "barrier_ij_eV", "barrier_ji_eV", "length_A", "converged",
+                 "band_E_i_eV", "band_E_j_eV", "minima_i_eV", "minima_j_eV"]
+
+#: What the columns of a paths table mean: its header lines, enough to rebuild the network.
+PATHS_NOTES = [
+    "x_i..z_i: site i (its lowest minimum); x_j..z_j: the image of site j the path reaches",
+    "E_i_eV, E_j_eV: the sites' energies (a merged site's: its lowest minimum); barrier_ij_eV = "
+    "saddle_eV - E_i_eV, barrier_ji_eV = saddle_eV - E_j_eV",
+    "band_E_i_eV, band_E_j_eV: the minima the NEB band ran between (a higher member of a merged "
+    "site, or the site itself); length_A: along the band",
+    "minima_i_eV, minima_j_eV: the energies of every minimum merged into the site, ';'-separated, "
+    "lowest first (one number: a plain site); rate i -> j = nu exp(-barrier_ij_eV/kT) / Z_i with "
+    "Z_i = sum over them of exp(-(E_m - E_i_eV)/kT), occupation of i ~ Z_i exp(-E_i_eV/kT)",
+]
 
 
-def paths_rows(paths: Paths, site_energies) -> list[list]:
-    """One row per path i → j (:data:`PATHS_COLUMNS`), plain numbers: both sites (the image of j
-    that the path reaches, unwrapped) and their energies, the saddle, both barriers, the length
-    along the path and whether its band converged. Enough to rebuild the hop network (rates
-    ν·exp(−barrier/kT)) in another KMC code."""
-    energies = np.asarray(site_energies, float)
+def _minima_text(site_energies, substates) -> list[str]:
+    """Per site, the energies of its minima, lowest first, ';'-separated (its own energy when it
+    is no merged site): the partition function's terms."""
+    if substates is None:
+        return [repr(float(e)) for e in site_energies]
+    owner, minima = substates
+    order = np.lexsort((minima, owner))
+    cuts = np.searchsorted(owner[order], np.arange(len(site_energies) + 1))
+    return [";".join(repr(float(e)) for e in minima[order][a:b]) for a, b in zip(cuts, cuts[1:])]
+
+
+def paths_rows(paths: Paths, sites: Sites, substates=None) -> list[list]:
+    """One row per path i → j (:data:`PATHS_COLUMNS`, :data:`PATHS_NOTES`), plain numbers: both
+    sites (the image of j that the path reaches) and their energies, the saddle, both barriers
+    as the hop network counts them, the length along the path, whether its band converged, the
+    band's end minima, and the minima merged into each site (``substates`` of the
+    :class:`~.network.HopNetwork`, None when none were). Enough to rebuild the hop network
+    in another KMC code."""
+    energies = np.asarray(sites.energies, float)
     i, j = paths.edges[:, 0], paths.edges[:, 1]
-    columns = [np.arange(len(paths)), i, j, *np.asarray(paths.shifts).T,
-               *paths.images[:, 0].T, *paths.images[:, -1].T, energies[i], energies[j],
-               paths.saddles, *paths.barriers.T, paths.distances[:, -1], paths.converged]
-    kinds = [int] * 6 + [float] * 12 + [int]
-    return [[kind(v) for kind, v in zip(kinds, row)] for row in zip(*columns)]
+    x_i = sites.positions[i]
+    x_j = sites.positions[j] + np.asarray(paths.shifts, float) @ np.asarray(sites.cell, float)
+    minima = _minima_text(energies, substates)
+    columns = [np.arange(len(paths)), i, j, *np.asarray(paths.shifts).T, *x_i.T, *x_j.T,
+               energies[i], energies[j], paths.saddles, *paths.barriers.T, paths.distances[:, -1],
+               paths.converged, paths.energies[:, 0], paths.energies[:, -1]]
+    kinds = [int] * 6 + [float] * 12 + [int] + [float] * 2
+    return [[*(kind(v) for kind, v in zip(kinds, row)), minima[a], minima[b]]
+            for row, a, b in zip(zip(*columns), i, j)]
 
 
 #: How to read the shift columns of a paths table.
@@ -79,8 +109,11 @@ def paths_comments(element: str, n_sites: int, n_paths: int, cell) -> list[str]:
             "cell (A): " + "; ".join(" ".join(repr(float(x)) for x in v) for v in np.asarray(cell))]
 
 
-def write_paths_csv(path, sites: Sites, paths: Paths, header_lines: Sequence[str] = ()) -> None:
-    """The landscape's paths table (:func:`paths_rows`): the Diffusion panel's Save sites and
-    paths…; ``amorpha-cli diffusion --paths`` writes the same columns per frame."""
+def write_paths_csv(path, sites: Sites, paths: Paths, header_lines: Sequence[str] = (),
+                    substates=None) -> None:
+    """The landscape's paths table (:func:`paths_rows`; ``substates``: the hop network's merged
+    minima): the Diffusion panel's Save sites and paths…; ``amorpha-cli diffusion --paths``
+    writes the same columns per frame."""
     write_table(path, [*paths_comments(sites.element, len(sites), len(paths), sites.cell),
-                       SHIFT_NOTE, *header_lines], PATHS_COLUMNS, paths_rows(paths, sites.energies))
+                       SHIFT_NOTE, *PATHS_NOTES, *header_lines], PATHS_COLUMNS,
+                paths_rows(paths, sites, substates))

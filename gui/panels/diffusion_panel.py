@@ -12,7 +12,8 @@ from typing import Optional
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QSize, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QGridLayout, QGroupBox,
+from PySide6.QtWidgets import (QAbstractItemView, QApplication, QCheckBox, QComboBox, QGridLayout,
+                               QGroupBox,
                                QToolButton,
                                QHBoxLayout, QHeaderView, QLabel, QPushButton, QScrollArea,
                                QTabWidget, QVBoxLayout, QWidget)
@@ -21,6 +22,7 @@ from amorpha.engine.diffusion import (KB_EV, N_SAMPLES, UFF_PARAMETERS, KmcParam
                                       PathParams)
 from amorpha.engine.diffusion import SiteSearchParams
 from amorpha.engine.diffusion.analysis import CM2_PER_ANGSTROM2
+from amorpha.engine.diffusion.trajectories import MAX_TRAJECTORY_POINTS, TRAJECTORY_WALKERS
 from amorpha.engine.batch import SCAN_HOPS, SCAN_TEMPERATURES, SCAN_WALKERS
 from amorpha.gui.panels.widgets import (ALIGN_RIGHT, ALIGNMENT_ROLE, DISPLAY_ROLE, SortedRows, double_spin,
                                         empty_plot_note, int_spin, sorted_row_table)
@@ -39,6 +41,11 @@ SAVE_TIPS = {"run": "MSD(t) ± error of the last KMC run, with its D and diffusi
              "scan": "D(T) ± error of the last temperature scan and its Arrhenius fit, as CSV "
                      "(the columns of amorpha-cli diffusion)",
              None: "Saves the last KMC run or temperature scan as CSV: run one first"}
+#: Save trajectories…'s tooltip, with or without a run to save.
+TRAJECTORY_TIPS = ("The paths of the first walkers (Walkers saved) of the last run (of a scan: its "
+                   "last temperature) as extended XYZ, one frame per recorded time, unwrapped "
+                   "positions, the time in each frame's info: for OVITO, ASE or an MSD of one's own",
+                   "Saves the walkers' paths as extended XYZ: run KMC or a scan first")
 
 
 #: The panel's label of each engine parameter, so that a message names the field to change.
@@ -119,8 +126,11 @@ class PathTableModel(QAbstractTableModel):
 
     HEADERS = ["Path", "From", "To", "Length (Å)", "Barrier → (eV)", "Barrier ← (eV)", "NEB"]
     TIPS = ["Path index", "First site", "Second site (an image of it when the path crosses the cell)",
-            "Length along the minimum-energy path", "Saddle minus the first site's energy",
-            "Saddle minus the second site's energy",
+            "Length along the minimum-energy path (the NEB band)",
+            "Saddle minus the first site's energy: for a merged site its lowest minimum, as KMC "
+            "counts it (the band may start at a higher member of the site)",
+            "Saddle minus the second site's energy: for a merged site its lowest minimum, as KMC "
+            "counts it (the band may end at a higher member of the site)",
             "converged: every image's force below the NEB tolerance"]
 
     def __init__(self, parent=None):
@@ -178,6 +188,8 @@ class DiffusionPanel(QWidget):
     stop_requested = Signal()
     save_requested = Signal()  # the run or scan the result line describes
     save_paths_requested = Signal()
+    save_trajectories_requested = Signal()
+    site_time_toggled = Signal(bool)  # colour the sites by the time the walkers spent there
     animate_toggled = Signal(bool)
     path_selected = Signal(int)  # −1: none
     limit_changed = Signal(float)
@@ -292,6 +304,18 @@ class DiffusionPanel(QWidget):
         self.stop_button.setEnabled(False)
         self.save_button = QPushButton()
         self.save_button.clicked.connect(self.save_requested)
+        self.trajectories_button = QPushButton("Save trajectories…")
+        self.trajectories_button.clicked.connect(self.save_trajectories_requested)
+        self.saved_walkers = int_spin(1, MAX_TRAJECTORY_POINTS, TRAJECTORY_WALKERS)
+        self.saved_walkers.setToolTip(
+            "How many walkers Save trajectories… writes (the run's first ones); a file holds at "
+            f"most {MAX_TRAJECTORY_POINTS:,} positions (walkers × {N_SAMPLES + 1} recorded times)")
+        self.site_time = QCheckBox("Colour sites by time spent")
+        self.site_time.setToolTip(
+            "Colour each site by the fraction of the time the walkers of the last run spent on "
+            "it (a log scale when it spans decades); at equilibrium it follows the Boltzmann "
+            "occupation ∝ Z·exp(−E/kT)")
+        self.site_time.toggled.connect(self.site_time_toggled)
         self.offer_save(None)
         self.animate_button = QPushButton("Animate walkers")
         self.animate_button.setCheckable(True)
@@ -308,13 +332,15 @@ class DiffusionPanel(QWidget):
                                ("Hops per walker", self.hops), ("Attempt frequency", self.frequency),
                                ("Seed", _hbox(self.seed, self.new_seed)),
                                ("Scan from", scan), ("Temperatures", self.n_temperatures),
-                               ("Walkers shown", self.animated)])
+                               ("Walkers shown", self.animated),
+                               ("Walkers saved", self.saved_walkers)])
         grid.setColumnStretch(1, 1)
-        buttons = QGridLayout()  # two rows of two: four in a row would widen the dock
+        buttons = QGridLayout()  # rows of two: four in a row would widen the dock
         for k, b in enumerate((self.kmc_button, self.scan_button, self.animate_button, self.stop_button,
-                               self.save_button)):
+                               self.save_button, self.trajectories_button, self.site_time)):
             buttons.addWidget(b, k // 2, k % 2)
         grid.addLayout(buttons, row, 0, 1, 2)
+        self.offer_walks(False)
         self.result = QLabel("")
         self.result.setWordWrap(True)
         self.result.setTextInteractionFlags(Qt.TextSelectableByMouse)
@@ -392,6 +418,14 @@ class DiffusionPanel(QWidget):
         self.save_button.setToolTip(SAVE_TIPS[kind])
         self.save_button.setEnabled(kind is not None)
 
+    def offer_walks(self, has: bool) -> None:
+        """Save trajectories… and Colour sites by time spent: only with a run's walkers."""
+        self.trajectories_button.setEnabled(has)
+        self.trajectories_button.setToolTip(TRAJECTORY_TIPS[0 if has else 1])
+        self.site_time.setEnabled(has)
+        if not has:
+            self.site_time.setChecked(False)
+
     def set_result(self, text: str, tip: str = "", plots: bool = False) -> None:
         """``text`` in the result line (``tip`` its tooltip), scrolled into view in the dock
         with the plots below it if ``plots``: in a window of 1280×800 they are below the fold,
@@ -423,6 +457,7 @@ class DiffusionPanel(QWidget):
         has = paths is not None
         self._landscape_shown = has
         self.offer_save(None)  # a run on the landscape before is no run on this one
+        self.offer_walks(False)
         self.save_paths_button.setEnabled(has and len(paths) > 0)
         self._enable_runs()
         self._no_profile()
@@ -453,16 +488,27 @@ class DiffusionPanel(QWidget):
                                            "Paths (or click a path in the viewer).")
 
     def show_profile(self, k: int, distance: np.ndarray, energy: np.ndarray,
-                     barriers: tuple[float, float]) -> None:
-        self.profile_plot.clear()
-        self.profile_plot.enableAutoRange()
-        self.profile_plot.plot(distance, energy, pen=pg.mkPen(CURVE, width=2), symbol="o",
-                               symbolSize=6, symbolBrush=CURVE, name=f"path {k}")
+                     barriers: tuple[float, float], sites=None) -> None:
+        """The band's energy along path ``k`` and its ``barriers`` (eV), measured from the two
+        ``sites``' energies: where a merged site's lowest minimum lies below the band's end, a
+        dashed line marks it (the barriers count from there, as KMC's do)."""
+        plot = self.profile_plot
+        plot.clear()
+        plot.enableAutoRange()
+        plot.plot(distance, energy, pen=pg.mkPen(CURVE, width=2), symbol="o",
+                  symbolSize=6, symbolBrush=CURVE, name=f"path {k}")
         top = int(np.argmax(energy))
-        self.profile_plot.plot([distance[top]], [energy[top]], pen=None, symbol="t1",
-                               symbolSize=12, symbolBrush=FIT,
-                               name=f"saddle: {barriers[0]:.3f} eV → / {barriers[1]:.3f} eV ←")
-        self.tabs.setCurrentWidget(self.profile_plot)
+        ends = ()
+        if sites is not None:
+            ends = [(x, e) for x, e, band in zip(distance[[0, -1]], sites, energy[[0, -1]])
+                    if band - e > 1e-6]
+        plot.plot([distance[top]], [energy[top]], pen=None, symbol="t1", symbolSize=12,
+                  symbolBrush=FIT, name=f"saddle: {barriers[0]:.3f} eV → / {barriers[1]:.3f} eV ←"
+                                        + (" from the sites' lowest minima" if ends else ""))
+        for n, (x, e) in enumerate(ends):
+            plot.plot([x, distance[top]], [e, e], pen=pg.mkPen(REFERENCE, width=1.5, style=Qt.DashLine),
+                      name=None if n else "lowest minimum of a merged site")
+        self.tabs.setCurrentWidget(plot)
 
     # -- KMC results ----------------------------------------------------------------------------
     def show_msd(self, msd, fit, temperature: float, where: str = "") -> None:
