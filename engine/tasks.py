@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from numbers import Integral
 from typing import Callable, Iterator, Optional
 
@@ -84,6 +85,11 @@ def thread_count(threads: Optional[int], default: Optional[int] = None) -> int:
     return int(count)
 
 
+#: Groups of chunks :func:`run_phases` keeps queued per thread: enough that no thread waits for
+#: work, few enough that Cancel is checked before a long queue is even handed out.
+IN_FLIGHT_PER_THREAD = 2
+
+
 def run_phases(phases, work, threads: int, progress: Optional[ProgressFn],
                cancel: Optional[CancelFn], message: str) -> None:
     """``work(chunk)`` for every chunk; phase after phase, the groups of chunks of one phase in
@@ -102,7 +108,7 @@ def run_phases(phases, work, threads: int, progress: Optional[ProgressFn],
                     done += 1
                     report(progress, done / total, message)
         return
-    from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
     stop = threading.Event()
     done = []
@@ -118,19 +124,34 @@ def run_phases(phases, work, threads: int, progress: Optional[ProgressFn],
     # in every worker (SOAP diffusion model, 2 threads over 1: 1.4x -> 1.6-1.8x, grid 1.5x -> 2.2x).
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(1, user_api="blas"), \
-            ThreadPoolExecutor(min(threads, max(len(p) for p in phases))) as pool:
+    workers = min(threads, max(len(p) for p in phases))
+    with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
         for phase in phases:
-            pending = [pool.submit(run, group) for group in phase]
+            # handed out a few at a time: submitting a phase's 5,555 grid groups at once kept
+            # Cancel waiting ~0.25 s before its first check
+            groups, pending = iter(phase), set()
+
+            def top_up():
+                while len(pending) < IN_FLIGHT_PER_THREAD * workers and not stop.is_set():
+                    group = next(groups, None)
+                    if group is None:
+                        return
+                    pending.add(pool.submit(run, group))
+
+            top_up()
+            reported = 0.0
             while pending:
-                finished, pending = wait(pending, timeout=0.1, return_when=FIRST_EXCEPTION)
+                finished, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
                 if any(f.exception() for f in finished):
                     stop.set()
                     wait(pending)
                     next(f for f in finished if f.exception()).result()
-                report(progress, len(done) / total, message)
+                if time.monotonic() - reported >= 0.1 or not pending:  # not at every one of 5,555
+                    reported = time.monotonic()
+                    report(progress, len(done) / total, message)
                 if not stop.is_set() and cancel is not None and cancel():
                     stop.set()
+                top_up()
             if stop.is_set():
                 raise Cancelled("cancelled by the user")
 

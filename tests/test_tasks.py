@@ -93,6 +93,20 @@ def test_run_chunks_stops_on_cancel_and_passes_errors_on():
         run_chunks(10, 2, broken, 2)
 
 
+def test_run_phases_checks_cancel_before_handing_out_a_long_queue():
+    """50 000 groups in one phase (a fine diffusion grid has thousands): they are handed to the
+    threads a few at a time, so a Cancel is seen within a chunk, not after queueing them all."""
+    import time
+
+    from amorpha.engine.tasks import run_phases
+
+    ran = []
+    start = time.perf_counter()
+    with pytest.raises(Cancelled):
+        run_phases([[[k] for k in range(50_000)]], ran.append, 2, None, lambda: True, "")
+    assert time.perf_counter() - start < 0.3 and len(ran) < 100  # queued all at once: 0.9 s
+
+
 def test_thread_count_refuses_nonsense():
     from amorpha.engine.errors import ParameterError
     from amorpha.engine.tasks import thread_count
