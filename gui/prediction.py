@@ -31,6 +31,7 @@ from amorpha.engine.surrogate.domain import outside_note
 from amorpha.engine.surrogate.model import ModelMismatchError, SpectrumModel
 from amorpha.engine.surrogate.xtb import EDGES, check_edge
 from amorpha.gui.panels.prediction_panel import r2_text
+from amorpha.gui.viewer.colormap import is_flat
 
 MODEL_FILTER = "Amorpha spectrum models (*.amodel);;All files (*)"
 MAX_SITE_CURVES = 6
@@ -481,7 +482,7 @@ class SpectrumPrediction(QObject):
             label = f"{what} ({chosen.unit + ', ' if chosen.unit else ''}predicted)"
         self.window.show_column(chosen.column, column, label)
         finite = values[np.isfinite(values)]
-        if len(finite) > 1 and np.ptp(finite) <= 1e-9 * max(1.0, float(np.abs(finite).max())):
+        if len(finite) > 1 and is_flat(float(finite.min()), float(finite.max())):  # as the colours see it
             self.panel.status.setText(f"{what}: {finite[0]:.6g} at every site, the same for all of them: the "
                                       "colours cannot tell the sites apart (the model predicts one spectrum "
                                       "here).")
