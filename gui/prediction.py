@@ -216,6 +216,8 @@ class SpectrumPrediction(QObject):
         self.references_aside: list[Spectrum] = []  # reference spectra of other edges (add_reference)
         self.learner = None  # the last Train on this model… run's (its curve, its failures)
         self.external: ExternalLoop | None = None  # the loop with an external code (Export queries…)
+        #: (model, structure, atom indices) of each model trained here on a structure: Show trained sites
+        self._trained_sites: list[tuple] = []
         self._atoms = None
         self._picked = -1
         self._task = None
@@ -234,6 +236,7 @@ class SpectrumPrediction(QObject):
         panel.model_chosen.connect(self.choose)
         panel.compare_requested.connect(self.compare_dialog)
         panel.cross_validate_requested.connect(self.cross_validate)
+        panel.trained_sites_requested.connect(self.show_trained_sites)
         plot.marker_moved.connect(self.marker_moved)
         panel.feature_chosen.connect(lambda key: self.colour_atoms())
 
@@ -741,7 +744,8 @@ class SpectrumPrediction(QObject):
 
         def work(progress, cancel):
             try:
-                pool = self._site_pool(atoms, element, calculator, sub_progress(progress, 0, 0.05), cancel)
+                state["pool"] = pool = self._site_pool(atoms, element, calculator, sub_progress(progress, 0, 0.05),
+                                                       cancel)
                 state["learner"] = learner = ActiveLearner(pool.features, params, pool.descriptor.to_dict())
                 learn(pool, calculator, learner=learner, progress=sub_progress(progress, 0.05, 0.95), cancel=cancel)
                 report(progress, 0.95, "measuring the model on sites it did not learn")
@@ -768,6 +772,7 @@ class SpectrumPrediction(QObject):
                    if model.inherit_tie(replaced) else
                    "; not tied to a measured peak like the model it replaces (other calculator settings): "
                    "Tie to measured peak… ties it" if replaced is not None and replaced.onset_at else "")
+            self._remember_sites(model, state["pool"], learner)
             self.set_model(model)
             self.panel.show_curves({STRATEGY_NAMES[params.strategy]: learner.curve}, CURVE_OF_NEXT)
             kept = (f" The built-in model stays in the Edge list as {model_key(model)}{BUILTIN_SUFFIX}."
@@ -822,6 +827,31 @@ class SpectrumPrediction(QObject):
                                       lambda model: apply(learner, model), lambda exc: (
                                           given_up(), self.window._task_error("Keeping the spectra")(exc)),
                                       given_up))
+
+    def _remember_sites(self, model: SpectrumModel, pool, learner) -> None:
+        """Keep which atoms of ``pool``'s structure ``model`` learnt from (the learner's rows);
+        models no longer loaded are forgotten."""
+        kept = [e for e in self._trained_sites if any(e[0] is m for m in self.models.values())]
+        self._trained_sites = kept + [(model, pool.structures[0], pool.sites[learner.labelled, 1].copy())]
+
+    def show_trained_sites(self) -> None:
+        """Highlight the atoms whose reference spectra the model in use learnt from: after a
+        training, which sites the calculator was asked for could not be seen."""
+        known = next(((atoms, sites) for m, atoms, sites in self._trained_sites if m is self.model), None)
+        if self.model is None:
+            return
+        if known is None:
+            text = ("The model in use was not trained on a structure in this window (loaded, built-in or from a "
+                    "folder): which sites it learnt from is not known.")
+        elif known[0] is not self._atoms:
+            text = (f"The model in use was trained on another structure ({len(known[0])} atoms) than the one "
+                    f"shown: show that one to see its {_sites(len(known[1]), self.model.element)}.")
+        else:
+            self.window.viewer.set_selection(known[1])
+            shown = ", ".join(str(i) for i in np.sort(known[1])[:12]) + (", …" if len(known[1]) > 12 else "")
+            text = (f"{len(known[1])} {self.model.element} atoms the model was trained on are highlighted in the "
+                    f"viewer (atoms {shown}).")
+        self.panel.status.setText(text)
 
     def _hold(self, task):
         """``task`` may replace the model in use or the learning curve: the training actions
@@ -1149,7 +1179,8 @@ class SpectrumPrediction(QObject):
 
         dialog = self._edge_dialog(
             "Export queries for an external code", offered, [], note,
-            "Writes sites of the shown structure as query-<n>.extxyz (the absorber, its element and "
+            "Writes sites of the shown structure as query-atom-<index>.extxyz (the absorber's index in "
+            "the structure, as the viewer numbers atoms; the absorber, its element and "
             "the edge in the header) for a first-principles code. Put each spectrum beside its "
             "structure and Import results…: a model learns from that code's spectra alone, and the "
             "next export writes the sites it asks for.", "Choose folder…")
@@ -1179,7 +1210,7 @@ class SpectrumPrediction(QObject):
 
     def export(self, directory: str, choice: EdgeChoice | None = None):
         """Write the sites of ``choice``'s element and edge (default :meth:`_edge_offered`) an
-        external code should compute next (``query-<row>.extxyz``).
+        external code should compute next (``query-atom-<index>.extxyz``).
 
         They belong to a loop of their own, :attr:`external`, whose model learns from that code's
         spectra alone: stacked onto xTB's (qualitative, other edge energies) they would teach
@@ -1216,7 +1247,7 @@ class SpectrumPrediction(QObject):
                          f" or another replaces it)")
             self.panel.status.setText(
                 f"Wrote {len(written)} {element} {edge} queries to {directory} ({what}). Put each spectrum beside "
-                f"its structure as query-<n>.txt (or a CASTEP run of it) and Import results…; the model "
+                f"its structure as query-atom-<index>.txt (or a CASTEP run of it) and Import results…; the model "
                 f"learns from those spectra alone.")
 
         return self._hold(self.runner.submit("Exporting queries", work, done, self.window._task_error("Export queries")))
@@ -1254,10 +1285,10 @@ class SpectrumPrediction(QObject):
             nonlocal loop
             if loop is None:
                 loop = self._new_loop(target, progress, cancel)
-                loop.pending = [r for r in exported_rows(directory) if r < len(loop.pool.features)]
+                loop.pending = [r for r in exported_rows(directory, loop.pool.sites) if r < len(loop.pool.features)]
             learner = loop.learner
             grid = learner.grid.energy if learner.grid is not None else None
-            rows, spectra = import_results(directory, grid, loop.edge, skip=set(learner.labelled))
+            rows, spectra = import_results(directory, loop.pool.sites, grid, loop.edge, skip=set(learner.labelled))
             check_queries(directory, rows, loop.pool.structures, loop.pool.sites)
             require(spectra.element in ("", loop.element) and spectra.edge in ("", loop.edge), "results",
                     f"{loop.element} {loop.edge} spectra of the exported queries; these say {kind_of(spectra)}")
@@ -1276,6 +1307,7 @@ class SpectrumPrediction(QObject):
             rows, model = result
             self.external, learner = loop, loop.learner
             loop.pending = [r for r in loop.pending if r not in set(rows.tolist())]
+            self._remember_sites(model, loop.pool, learner)
             self.set_model(model)
             if learner.curve.calls:  # from the second import on: each batch's error before it was learnt
                 self.panel.show_curves({"imported batches": learner.curve}, CURVE_OF_NEXT)

@@ -446,35 +446,35 @@ def test_export_queries_and_import_results_continue_the_loop(tmp_path):
     pool_sites = np.array([[0, 0], [0, 3], [1, 2]])
     assert queries_edge(tmp_path) is None
     written = export_queries(tmp_path, structures, pool_sites, [1, 2], edge="L2,3")
-    assert [p.split("/")[-1] for p in written] == ["query-1.extxyz", "query-2.extxyz"]
+    assert [p.split("/")[-1] for p in written] == ["query-atom-3.extxyz", "query-1-atom-2.extxyz"]
     back = read_structure(written[1])  # what to compute, in the header the external code reads
     assert (back.info["absorber"], back.info["absorber_element"], back.info["edge"]) == (2, "Cu", "L2,3")
-    assert queries_edge(tmp_path) == ("Si", "L2,3")  # the folder says which loop it is
-    for row in (1, 2):  # what an external code would write back
-        np.savetxt(tmp_path / f"query-{row}.txt", np.column_stack([ENERGY, ENERGY * row]))
-    rows, spectra = import_results(tmp_path)
+    assert queries_edge(tmp_path) == ("Cu", "L2,3")  # the folder says which loop it is
+    for row, stem in ((1, "query-atom-3"), (2, "query-1-atom-2")):  # what an external code would write back
+        np.savetxt(tmp_path / f"{stem}.txt", np.column_stack([ENERGY, ENERGY * row]))
+    rows, spectra = import_results(tmp_path, pool_sites)
     assert rows.tolist() == [1, 2] and spectra.intensity.shape == (2, len(ENERGY))
     np.testing.assert_allclose(spectra.intensity[1], 2 * ENERGY)
     with pytest.raises(ParameterError, match="no query"):
-        import_results(tmp_path / "..")
-    rows, _ = import_results(tmp_path, skip={1})  # learnt in an earlier round: not read again
+        import_results(tmp_path / "..", pool_sites)
+    rows, _ = import_results(tmp_path, pool_sites, skip={1})  # learnt in an earlier round: not read again
     assert rows.tolist() == [2]
     # a result 15 eV up from the loop's energies: refused, not learnt with zeros where it has none
-    np.savetxt(tmp_path / "query-2.txt", np.column_stack([ENERGY + 15.0, ENERGY]))
-    with pytest.raises(SpectrumError, match=r"query-2.txt covers .* but this loop's spectra run over"):
-        import_results(tmp_path, grid=ENERGY, skip={1})
-    np.savetxt(tmp_path / "query-2.txt", np.column_stack([ENERGY, 2 * ENERGY]))
-    assert exported_rows(tmp_path) == [1, 2]
+    np.savetxt(tmp_path / "query-1-atom-2.txt", np.column_stack([ENERGY + 15.0, ENERGY]))
+    with pytest.raises(SpectrumError, match=r"query-1-atom-2.txt covers .* but this loop's spectra run over"):
+        import_results(tmp_path, pool_sites, grid=ENERGY, skip={1})
+    np.savetxt(tmp_path / "query-1-atom-2.txt", np.column_stack([ENERGY, 2 * ENERGY]))
+    assert exported_rows(tmp_path, pool_sites) == [1, 2]
     check_queries(tmp_path, [1, 2], structures, pool_sites)  # each is the site its row names
     export_queries(tmp_path / "wide", structures, np.array([[0, 0]] * 8), [7])
     check_queries(tmp_path / "wide", [7], structures, pool_sites)  # no row 7 here: ActiveLearner.add says so
-    with pytest.raises(ReadError, match="query-2.extxyz: it is not site 2 of the structure"):
+    with pytest.raises(ReadError, match="query-1-atom-2.extxyz: it is not site 2 of the structure"):
         check_queries(tmp_path, [2], structures[::-1], pool_sites)  # another structure's loop
 
 
 @pytest.mark.filterwarnings("ignore:.*CASTEP")  # ASE's cell writer looks for a CASTEP binary
 def test_castep_runs_of_the_queries_come_back_by_their_absorber(tmp_path):
-    """A CASTEP core-hole run per query (seed query-<row>): OptaDOS's file with the absorber's block
+    """A CASTEP core-hole run per query (seed query-atom-<index>): OptaDOS's file with the absorber's block
     alone is taken as it is; with several blocks, the cell says which one is the absorber's."""
     from ase.build import bulk
     from ase.io import write
@@ -483,23 +483,23 @@ def test_castep_runs_of_the_queries_come_back_by_their_absorber(tmp_path):
 
     pool_sites = np.array([[0, 0], [0, 5]])
     export_queries(tmp_path, [bulk("Si", "diamond", 5.43, cubic=True)], pool_sites, [0, 1])
-    (tmp_path / "query-0_core_edge.dat").write_text(core_file([(block("Si", 1, "K1", "Si:exc"), peak(8.0), peak(8.0))]))
+    (tmp_path / "query-atom-0_core_edge.dat").write_text(core_file([(block("Si", 1, "K1", "Si:exc"), peak(8.0), peak(8.0))]))
     cell = bulk("Si", "diamond", 5.43, cubic=True)
-    write(tmp_path / "query-1.cell", cell, format="castep-cell")
-    (tmp_path / "query-1_core_edge.dat").write_text(core_file(
+    write(tmp_path / "query-atom-5.cell", cell, format="castep-cell")
+    (tmp_path / "query-atom-5_core_edge.dat").write_text(core_file(
         [(block("Si", k, edge), peak(k + shift), peak(k + shift)) for k in (1, 6, 7) for edge, shift in (("K1", 0), ("L2,3", 9))]))
-    rows, spectra = import_results(tmp_path)
+    rows, spectra = import_results(tmp_path, pool_sites)
     assert rows.tolist() == [0, 1]
     np.testing.assert_allclose(spectra.intensity, [peak(8.0), peak(6.0)])  # atom 5 is the 6th Si
-    (tmp_path / "query-0_core_edge.dat").write_text(core_file([(block("Si", 1, "L2,3", "Si:exc"), peak(2.0), peak(2.0))]))
-    rows, spectra = import_results(tmp_path, edge="L2,3")  # the learner's edge, of the several a run writes
+    (tmp_path / "query-atom-0_core_edge.dat").write_text(core_file([(block("Si", 1, "L2,3", "Si:exc"), peak(2.0), peak(2.0))]))
+    rows, spectra = import_results(tmp_path, pool_sites, edge="L2,3")  # the learner's edge, of the several a run writes
     np.testing.assert_allclose(spectra.intensity, [peak(2.0), peak(15.0)])
-    with pytest.raises(ReadError, match="query-0_core_edge.dat: no K edge among its blocks \\(L2,3\\)"):
-        import_results(tmp_path, edge="K")
+    with pytest.raises(ReadError, match="query-atom-0_core_edge.dat: no K edge among its blocks \\(L2,3\\)"):
+        import_results(tmp_path, pool_sites, edge="K")
     assert np.array_equal(spectra.energy, E)
-    (tmp_path / "query-1.cell").unlink()
-    with pytest.raises(ReadError, match="6 site blocks and no query-1.cell"):
-        import_results(tmp_path)
+    (tmp_path / "query-atom-5.cell").unlink()
+    with pytest.raises(ReadError, match="6 site blocks and no query-atom-5.cell"):
+        import_results(tmp_path, pool_sites)
 
 
 def test_variance_reduction_spreads_a_batch_over_clusters():

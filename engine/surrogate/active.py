@@ -14,6 +14,7 @@ sampling, which picks the hardest sites).
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
@@ -370,9 +371,40 @@ def _top_k_diverse(score: np.ndarray, x: np.ndarray, k: int) -> np.ndarray:
 
 # ------------------------------------------------------------------------- external codes
 
-def query_path(directory, row: int) -> str:
-    """Where :func:`export_queries` writes pool row ``row``'s query (the name carries the row)."""
-    return os.path.join(directory, f"query-{row}.extxyz")
+#: a query's file stem: ``query-atom-<index>`` (``query-<model>-atom-<index>`` past a pool's first
+#: model), or ``query-<row>`` as folders exported before atoms named them were
+_QUERY_STEM = re.compile(r"query-(?:(\d+)-)?atom-(\d+)|query-(\d+)")
+
+
+def query_stem(pool_sites: np.ndarray, row: int) -> str:
+    """The name of pool row ``row``'s query: its atom's index in the structure, which a user
+    finds in the viewer and in the code's input (``query-16`` was the 16th Si, not atom 16)."""
+    model, site = (int(v) for v in pool_sites[row])
+    return f"query-atom-{site}" if model == 0 else f"query-{model}-atom-{site}"
+
+
+def query_row(stem: str, pool_sites: np.ndarray) -> int | None:
+    """The pool row a query or result named ``stem`` is of (an old ``query-<row>``: that row,
+    in the pool or not, for :meth:`ActiveLearner.add` to refuse); None if ``stem`` is no query's.
+    Raises ReadError for an atom that is no site of the pool (another structure's queries)."""
+    from amorpha.engine.errors import ReadError
+
+    found = _QUERY_STEM.fullmatch(stem)
+    if found is None:
+        return None
+    model, atom, row = found.groups()
+    if row is not None:
+        return int(row)
+    hit = np.flatnonzero((pool_sites[:, 0] == int(model or 0)) & (pool_sites[:, 1] == int(atom)))
+    if not len(hit):
+        raise ReadError(stem, None, f"atom {atom} is not one of the sites the loop learns on "
+                                    "(results of another structure's or element's queries?)")
+    return int(hit[0])
+
+
+def query_path(directory, pool_sites: np.ndarray, row: int) -> str:
+    """Where :func:`export_queries` writes pool row ``row``'s query."""
+    return os.path.join(directory, query_stem(pool_sites, row) + ".extxyz")
 
 
 def export_queries(directory, structures, pool_sites: np.ndarray, rows, edge: str = "K") -> list[str]:
@@ -380,8 +412,9 @@ def export_queries(directory, structures, pool_sites: np.ndarray, rows, edge: st
     ``absorber_element`` and ``edge`` in the header (what the external code is to compute).
 
     ``structures`` is the list of models and ``pool_sites`` (n_pool, 2) gives, per pool row, the
-    model number and the site index. The file names (``query-<row>.extxyz``) carry the pool row so
-    :func:`import_results` can match the spectra that come back (``query-<row>.txt`` beside them).
+    model number and the site index. The file names (:func:`query_stem`, ``query-atom-<index>``)
+    carry the atom so :func:`import_results` can match the spectra that come back
+    (``query-atom-<index>.txt`` beside them).
     """
     from amorpha.engine.io import write_extxyz
 
@@ -393,16 +426,21 @@ def export_queries(directory, structures, pool_sites: np.ndarray, rows, edge: st
         atoms.info["absorber"] = site
         atoms.info["absorber_element"] = atoms.get_chemical_symbols()[site]
         atoms.info["edge"] = edge
-        path = query_path(directory, row)
+        path = query_path(directory, pool_sites, row)
         write_extxyz(atoms, path)
         written.append(path)
     return written
 
 
-def exported_rows(directory) -> list[int]:
+def _query_stems(directory) -> list[str]:
+    """Stems of the query structures in ``directory``, sorted."""
+    names = (n[:-7] for n in os.listdir(directory) if n.endswith(".extxyz"))
+    return sorted(n for n in names if _QUERY_STEM.fullmatch(n))
+
+
+def exported_rows(directory, pool_sites: np.ndarray) -> list[int]:
     """Pool rows of the queries :func:`export_queries` wrote into ``directory``."""
-    names = (n[6:-7] for n in os.listdir(directory) if n.startswith("query-") and n.endswith(".extxyz"))
-    return sorted(int(r) for r in names if r.isdigit())
+    return sorted(query_row(stem, pool_sites) for stem in _query_stems(directory))
 
 
 def queries_edge(directory) -> tuple[str, str] | None:
@@ -411,11 +449,11 @@ def queries_edge(directory) -> tuple[str, str] | None:
     K edges were exported then); None without queries or without an absorber element named."""
     from ase.io.extxyz import key_val_str_to_dict
 
-    rows = exported_rows(directory) if os.path.isdir(directory) else []
-    if not rows:
+    stems = _query_stems(directory) if os.path.isdir(directory) else []
+    if not stems:
         return None  # (import_results says what is missing)
     try:
-        with open(query_path(directory, rows[0]), encoding="utf-8", errors="replace") as f:
+        with open(os.path.join(directory, stems[0] + ".extxyz"), encoding="utf-8", errors="replace") as f:
             f.readline()
             header = key_val_str_to_dict(f.readline())
     except (OSError, ValueError):  # unreadable: check_queries says so when it reads the whole file
@@ -425,15 +463,18 @@ def queries_edge(directory) -> tuple[str, str] | None:
 
 
 def check_queries(directory, rows, structures, pool_sites: np.ndarray) -> None:
-    """Refuse results whose query (``query-<row>.extxyz`` beside them, where it still is) is not
-    that pool row's site: the folder belongs to another structure's loop, and its spectra would
-    be learnt as if they were of other sites."""
+    """Refuse results whose query (beside them, where it still is: ``query-atom-<index>.extxyz``,
+    or an old folder's ``query-<row>.extxyz``) is not that pool row's site: the folder belongs
+    to another structure's loop, and its spectra would be learnt as if they were of other sites."""
     from amorpha.engine.errors import ReadError
     from amorpha.engine.io import read_structure
 
     for row in rows:
-        path = query_path(directory, row)
-        if not os.path.exists(path) or not 0 <= row < len(pool_sites):  # (a row outside: add refuses it)
+        if not 0 <= row < len(pool_sites):  # (a row outside: add refuses it)
+            continue
+        paths = (query_path(directory, pool_sites, row), os.path.join(directory, f"query-{row}.extxyz"))
+        path = next((p for p in paths if os.path.exists(p)), None)
+        if path is None:
             continue
         model, site = (int(v) for v in pool_sites[row])
         atoms, query = structures[model], read_structure(path)
@@ -457,12 +498,13 @@ def _same_kind(known: SiteSpectra, new: SiteSpectra) -> None:
                                         "(Train from folder…)")
 
 
-def import_results(directory, grid: np.ndarray | None = None, edge: str = "",
+def import_results(directory, pool_sites: np.ndarray, grid: np.ndarray | None = None, edge: str = "",
                    skip=()) -> tuple[np.ndarray, SiteSpectra]:
-    """Pool rows and spectra from ``query-<row>.{txt,csv,dat}`` files an external code wrote, or
-    from CASTEP runs of the queries (OptaDOS's ``query-<row>_core_edge.dat``: see
-    :func:`_castep_query`; ``edge``, the learner's, picks among the edges a run wrote). Rows in
-    ``skip`` (learnt already: one folder serves every round) are not read."""
+    """Pool rows and spectra from ``query-atom-<index>.{txt,csv,dat}`` files an external code wrote
+    (or an older folder's ``query-<row>``: :func:`query_row` with ``pool_sites``), or from CASTEP
+    runs of the queries (OptaDOS's ``query-atom-<index>_core_edge.dat``: see :func:`_castep_query`;
+    ``edge``, the learner's, picks among the edges a run wrote). Rows in ``skip`` (learnt already:
+    one folder serves every round) are not read."""
     from amorpha.engine.spectra import read_columns
     from amorpha.engine.spectra.castep import CORE_SUFFIX, core_seed
 
@@ -471,17 +513,20 @@ def import_results(directory, grid: np.ndarray | None = None, edge: str = "",
         seed = core_seed(name)
         castep = seed is not None
         stem, ext = (seed, "") if castep else os.path.splitext(name)
-        if stem.startswith("query-") and stem[6:].isdigit() and int(stem[6:]) not in skip \
-                and (castep or ext.lower() in (".txt", ".csv", ".dat")):
+        if not (castep or ext.lower() in (".txt", ".csv", ".dat")):
+            continue
+        row = query_row(stem, pool_sites)
+        if row is not None and row not in skip:
             path = os.path.join(directory, name)
             spectrum = _castep_query(directory, stem, path, edge) if castep else read_columns(path)
-            rows.append(int(stem[6:]))
-            spectra.append(replace(spectrum, site=int(stem[6:])))
-    require(bool(spectra), "directory", f"no query-<row>.txt spectra or query-<row>{CORE_SUFFIX} in {directory}"
-                                        f"{' other than those learnt already' if len(skip) else ''}")
+            rows.append(row)
+            spectra.append(replace(spectrum, site=row))
+    require(bool(spectra), "directory", f"no query-atom-<index>.txt spectra or query-atom-<index>{CORE_SUFFIX} in "
+                                        f"{directory}{' other than those learnt already' if len(skip) else ''}")
+    order = np.argsort(rows, kind="stable")  # by pool row, as the names of old folders sorted them
+    rows, spectra = np.array(rows, dtype=np.int64)[order], [spectra[k] for k in order]
     _check_cover(spectra, spectra[0].energy if grid is None else np.asarray(grid, dtype=np.float64))
-    data = SiteSpectra.from_spectra(spectra, grid)
-    return np.array(rows, dtype=np.int64), data
+    return rows, SiteSpectra.from_spectra(spectra, grid)
 
 
 #: The share of the grid's span a result may leave uncovered at either end (rounding of its range).

@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import reprlib
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 
 import numpy as np
 
@@ -278,6 +279,12 @@ class SpectrumModel:
     _training: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
     #: why the model read from a file was refitted from its training data ("": it was not)
     refitted: str = field(default="", repr=False)
+    #: when it was fitted (ISO 8601, UTC; "": a file written before this was stored)
+    trained_at: str = ""
+    #: the file it was read from and the Amorpha version that wrote it ("": trained in this process):
+    #: a model trained here and one loaded otherwise looked alike in the window
+    source_path: str = field(default="", repr=False)
+    written_by: str = field(default="", repr=False)
     #: per fitted part (by group; None: the part of all sites): its standardised training rows and
     #: domain radius (:mod:`.domain`), once asked
     _domains: dict = field(default_factory=dict, repr=False)
@@ -299,6 +306,7 @@ class SpectrumModel:
         model = cls(params, dict(descriptor), np.array(spectra.energy), spectra.element, spectra.edge,
                     reference or spectra.source, n_train=len(x), onset_at=onset_at, axis=meta.get("axis", ""))
         model._fit(x, y)
+        model.trained_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         return model
 
     @property
@@ -581,6 +589,7 @@ class SpectrumModel:
             "n_train": self.n_train,
             **({"onset_at": self.onset_at} if self.onset_at is not None else {}),
             **({"axis": self.axis} if self.axis else {}),
+            **({"trained_at": self.trained_at} if self.trained_at else {}),
             "sklearn": sklearn.__version__,
             "amorpha": getattr(engine, "__version__", ""),
         } | ({"gp_theta": self.gp_thetas()} if self.has_uncertainty else {})
@@ -629,6 +638,8 @@ class SpectrumModel:
                         as_symbol(meta.get("element", ""), "element"), meta.get("edge", ""),
                         meta.get("reference", ""), _check_metrics(meta.get("metrics", {})),
                         int(meta.get("n_train", 0)), meta.get("onset_at"), meta.get("axis", ""))
+            model.trained_at, model.written_by = str(meta.get("trained_at", "")), str(meta.get("amorpha", ""))
+            model.source_path = path
             if model.onset_at is not None:  # a damaged calibration is refused here, not when placing
                 model.onset_at = {"ev": float(model.onset_at["ev"]), "from": str(model.onset_at["from"])}
                 require(np.isfinite(model.onset_at["ev"]), "onset_at", "a finite energy in eV")

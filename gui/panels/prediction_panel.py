@@ -7,7 +7,10 @@ among those whose element the shown structure has.
 """
 from __future__ import annotations
 
+import html
 import math
+import os
+from datetime import datetime
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
@@ -38,6 +41,38 @@ def _cluster_text(settings: dict) -> str:
     if len(text) == 1:
         return f" on {text[0]} Å clusters{capped}"
     return f" averaged over {', '.join(text[:-1])} and {text[-1]} Å clusters{capped}"
+
+
+def descriptor_text(d: dict) -> str:
+    """The descriptor settings in brief ("SOAP r_cut 4 Å, n_max 6, l_max 4, σ 0.3 Å"): a model's
+    predictions hold only for structures described the same way."""
+    if d.get("kind") == "grouped":
+        return f"{descriptor_text(d.get('inner') or {})} per number of bonded {d.get('element') or 'neighbours'}"
+    parts = [f"r_cut {d['r_cut']:g} Å"] if "r_cut" in d else []
+    parts += [f"{k} {d[k]:g}" for k in ("n_max", "l_max") if k in d]
+    parts += [f"σ {d['sigma']:g} Å"] if "sigma" in d else []
+    return f"{str(d.get('kind', '?')).upper()} {', '.join(parts)}".strip()
+
+
+def _when(stamp: str) -> str:
+    """An ISO time stamp in local time to the minute ("trained: unknown" for files without one)."""
+    if not stamp:
+        return "trained: unknown"
+    try:
+        return "trained " + datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return f"trained {stamp}"
+
+
+def provenance(model) -> tuple[str, str]:
+    """(summary line, tooltip) of where ``model`` came from: a model trained in this window and one
+    loaded from a file had the same summary. The file's full path goes in the tooltip."""
+    brief = descriptor_text(model.descriptor or {})
+    if not model.source_path:
+        return f"{_when(model.trained_at)} in this window · {brief}", ""
+    version = f"Amorpha {model.written_by}" if model.written_by else "an unknown Amorpha version"
+    line = f"from {os.path.basename(model.source_path)} · {_when(model.trained_at)} · {version} · {brief}"
+    return line, f"Loaded from {model.source_path}, written by {version}"
 
 
 def r2_text(r2: float) -> str:
@@ -125,6 +160,7 @@ class PredictionPanel(QWidget):
     model_chosen = Signal(str)  # "Si K", "O K": the loaded model to use
     compare_requested = Signal()
     cross_validate_requested = Signal()
+    trained_sites_requested = Signal()  # highlight the atoms the model in use learnt from
     feature_chosen = Signal(str)  # a key of engine.spectra.features.FEATURES: colour the atoms by it
 
     def __init__(self, parent=None):
@@ -178,7 +214,11 @@ class PredictionPanel(QWidget):
                                self.folder_button, self.load_button, self.save_button,
                                self.export_button, self.import_button]):
             buttons.addWidget(b, k // 2, k % 2)
-        buttons.addWidget(self.tie_button, 4, 0, 1, 2)
+        self.sites_button = self._button("Show trained sites", self.trained_sites_requested,
+                                         "Highlight in the viewer the atoms whose reference spectra the model "
+                                         "in use was trained on (a model trained here, on the shown structure)")
+        buttons.addWidget(self.tie_button, 4, 0)
+        buttons.addWidget(self.sites_button, 4, 1)
 
         self.curve_plot = pg.PlotWidget()
         self.curve_plot.setMinimumHeight(170)
@@ -227,12 +267,13 @@ class PredictionPanel(QWidget):
         """Describe ``model`` (a SpectrumModel) or say there is none; ``imposed``: the
         calculator settings the Preferences put in place of the model's own for new xTB runs."""
         has = model is not None
-        for b in (self.predict_button, self.save_button, self.cv_button, self.tie_button):
+        for b in (self.predict_button, self.save_button, self.cv_button, self.tie_button, self.sites_button):
             b.setEnabled(has)
         self.cv_label.setText("")
         self.curve_plot.setTitle(None)  # a comparison's title belongs to the model it was run for
         if not has:
             self.summary.setText("No spectrum model loaded: Load model…, or Train on this model…")
+            self.summary.setToolTip("")
             return
         m = model.metrics or {}
         quality = ""
@@ -263,10 +304,12 @@ class PredictionPanel(QWidget):
                      "mlp": "MLP"}[model.params.regressor]
         if model.grouped:
             regressor += f" per number of bonded {model.descriptor.get('element') or 'neighbours'}"
+        origin, tip = provenance(model)
         self.summary.setText(
             f"<b>{model.element} {model.edge}</b> surrogate: {regressor} on {model.n_train} site spectra "
-            f"from {model.reference or 'unknown reference'}{clusters}{quality}"
+            f"from {model.reference or 'unknown reference'}{clusters}<br>{html.escape(origin)}{quality}"
         )
+        self.summary.setToolTip(tip)
 
     def feature_key(self) -> str:
         """The spectral feature the atoms are coloured by ("intensity", "edge_energy"...)."""

@@ -899,23 +899,24 @@ def test_export_queries_and_import_results_make_a_model_of_the_external_codes_sp
     def run(task):
         qtbot.waitUntil(lambda: task.finished, timeout=120000)
 
-    def written():
-        return sorted(int(p.stem[6:]) for p in tmp_path.glob("query-*.extxyz"))
+    def written():  # named by atom index: query-atom-<index>
+        return sorted(p.stem for p in tmp_path.glob("query-atom-*.extxyz"))
 
     run(prediction.export(str(tmp_path)))
     first = written()
     assert len(first) == 8 and "(random sites to start)" in window.prediction_panel.status.text()
-    back = read_structure(tmp_path / f"query-{first[0]}.extxyz")
+    back = read_structure(tmp_path / f"{first[0]}.extxyz")
+    assert back.info["absorber"] == int(first[0].split("-")[-1])
     assert back.get_chemical_symbols()[back.info["absorber"]] == "Si" and back.info["edge"] == "K"
     for p in tmp_path.glob("query-*.extxyz"):
         p.unlink()
     run(prediction.export(str(tmp_path)))  # no results yet: the same sites, not 8 more
     assert written() == first and "still wait for results" in window.prediction_panel.status.text()
 
-    def answer(rows):
-        for row in rows:
-            np.savetxt(tmp_path / f"query-{row}.txt",
-                       np.column_stack([ENERGY, np.exp(-0.5 * (ENERGY - 5 - row % 7) ** 2)]))
+    def answer(stems):
+        for stem in stems:
+            np.savetxt(tmp_path / f"{stem}.txt",
+                       np.column_stack([ENERGY, np.exp(-0.5 * (ENERGY - 5 - int(stem.split("-")[-1]) % 7) ** 2)]))
 
     answer(first[:5])
     with qtbot.waitSignal(prediction.prediction_settled, timeout=120000):
@@ -959,8 +960,9 @@ def test_export_queries_and_import_results_make_a_model_of_the_external_codes_sp
     answer(nxt)  # results of the a-SiO2 loop's queries, imported into the a-SiO loop: refused
     with qtbot.waitSignal(window.error_shown, timeout=30000) as blocker:
         prediction.import_results(str(tmp_path))
-    assert re.search(r"query-\d+\.extxyz: it is not site \d+ of the structure the loop learns on \(5184 atoms\)",
-                     blocker.args[0]), blocker.args
+    # an atom that is an a-SiO Si site: its query is another's; one that is not: no site of the loop
+    assert re.search(r"query-atom-\d+(\.extxyz: it is not site \d+ of the structure the loop learns on \(5184 atoms\)"
+                     r"|: atom \d+ is not one of the sites the loop learns on)", blocker.args[0]), blocker.args
     assert prediction.model.n_train == 8
     show(qtbot, window, silica.copy())  # a-SiO2 shown again: its loop picks up from the folder
     with qtbot.waitSignal(prediction.prediction_settled, timeout=120000):
@@ -991,12 +993,13 @@ def test_export_asks_the_element_and_edge_and_import_takes_them_from_the_folder(
     # not the first task_finished: on a busy machine the shown model's bond task may end first
     qtbot.waitUntil(lambda: not any(h.label == "Exporting queries" for h in window.runner.running), timeout=120000)
     assert "Wrote 8 O K queries" in window.prediction_panel.status.text(), getattr(window, "last_error", None)
-    rows = sorted(int(p.stem[6:]) for p in tmp_path.glob("query-*.extxyz"))
-    query = read_structure(tmp_path / f"query-{rows[0]}.extxyz")
+    stems = sorted(p.stem for p in tmp_path.glob("query-atom-*.extxyz"))
+    query = read_structure(tmp_path / f"{stems[0]}.extxyz")
     assert (query.info["absorber_element"], query.info["edge"]) == ("O", "K")
 
-    for row in rows[:4]:
-        np.savetxt(tmp_path / f"query-{row}.txt", np.column_stack([ENERGY, np.exp(-0.5 * (ENERGY - 8 - row % 3) ** 2)]))
+    for stem in stems[:4]:
+        atom = int(stem.split("-")[-1])
+        np.savetxt(tmp_path / f"{stem}.txt", np.column_stack([ENERGY, np.exp(-0.5 * (ENERGY - 8 - atom % 3) ** 2)]))
     prediction.external = None  # a new session: only the folder knows the loop
     with qtbot.waitSignal(prediction.prediction_settled, timeout=120000):
         prediction.import_results(str(tmp_path))
