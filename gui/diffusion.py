@@ -39,8 +39,6 @@ from amorpha.gui.viewer.colormap import map_values
 from amorpha.gui.viewer.overlays import ColorBarOverlay
 from amorpha.gui.viewer.paths_visual import SITE_COLOR, PathsOverlay
 
-#: Recorded times of a KMC run: the frames of the walker animation (the CLI's number too).
-ANIMATION_FRAMES = N_SAMPLES
 #: A run or scan estimated to take longer than this (s) asks before it starts.
 CONFIRM_SECONDS = 3600.0
 #: A run or scan estimated to take longer than this (s) says so in its progress label.
@@ -597,7 +595,7 @@ class DiffusionController(QObject):
         10⁵ walkers); then the walkers move in the viewer."""
         if not self._need_landscape():
             return
-        network, params = self.landscape.network, self.panel.kmc_params(ANIMATION_FRAMES)
+        network, params = self.landscape.network, self.panel.kmc_params(N_SAMPLES)
         spanning = self.landscape.spanning
         cell = network.cell
         relay, generation = self._relay, self._generation
@@ -616,7 +614,7 @@ class DiffusionController(QObject):
         """One run per temperature of the panel's range, then the Arrhenius fit."""
         if not self._need_landscape():
             return
-        network, params = self.landscape.network, self.panel.kmc_params(ANIMATION_FRAMES)
+        network, params = self.landscape.network, self.panel.kmc_params(N_SAMPLES)
         temperatures = self.panel.temperatures()
         if len(np.unique(temperatures)) < 2:  # said now, not after every run of the scan
             self.window.show_error("Temperature scan", f"The scan runs from {temperatures[0]:g} to {temperatures[-1]:g} K: "

@@ -397,7 +397,7 @@ def arrhenius_fit(temperatures, D, D_err=None) -> ArrheniusFit:
 
 
 @njit(nogil=True, cache=True)
-def _find(parent, offset, x, out):
+def find_root(parent, offset, x, out):
     """Root of x; ``out`` gets x's image relative to the root. Compresses the path."""
     root = x
     out[:] = 0
@@ -451,8 +451,8 @@ def _percolate(order, first, second, shifts, n_sites, want, windings):
     oj = np.zeros(3, np.int64)
     for p in range(order.shape[0]):
         e = order[p]
-        ri = _find(parent, offset, first[e], oi)
-        rj = _find(parent, offset, second[e], oj)
+        ri = find_root(parent, offset, first[e], oi)
+        rj = find_root(parent, offset, second[e], oj)
         w = oi + shifts[e] - oj  # j's image reached through the link, relative to its own copy
         if ri == rj:
             if _extends(basis, rank, ri, w):

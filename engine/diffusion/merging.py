@@ -26,7 +26,7 @@ from typing import Optional
 import numpy as np
 
 from ..errors import ParameterError
-from .analysis import _find
+from .analysis import find_root
 from .paths import Paths
 from .sites import Sites
 
@@ -60,8 +60,8 @@ def _groups(n: int, edges, shifts, link, merge_barrier):
     for k in np.argsort(link, kind="stable"):
         if not link[k] < merge_barrier:
             break
-        ri = _find(parent, offset, edges[k, 0], oi)
-        rj = _find(parent, offset, edges[k, 1], oj)
+        ri = find_root(parent, offset, edges[k, 0], oi)
+        rj = find_root(parent, offset, edges[k, 1], oj)
         w = oi + shifts[k] - oj  # j's image reached through the link, relative to its own copy
         if ri == rj:
             continue  # w ≠ 0 would wind around the cell; w = 0 is a second link inside the group
@@ -73,7 +73,7 @@ def _groups(n: int, edges, shifts, link, merge_barrier):
     roots = np.empty(n, np.int64)
     images = np.empty((n, 3), np.int64)
     for x in range(n):
-        roots[x] = _find(parent, offset, x, oi)
+        roots[x] = find_root(parent, offset, x, oi)
         images[x] = oi
     return roots, images
 

@@ -15,17 +15,14 @@ from typing import Optional
 import numpy as np
 from ase import Atoms
 
-from ..atomic import atomic_write
 from ..errors import require
-from ..tasks import CancelFn, ProgressFn, chunked
+from ..tasks import CancelFn, ProgressFn
 from .kmc import KmcResult
 
 #: Walkers written by default (the panel's and the CLI's).
 TRAJECTORY_WALKERS = 100
 #: Most walker positions (walkers × recorded times) one file may hold: ~70 MB of text.
 MAX_TRAJECTORY_POINTS = 1_000_000
-#: Frames written between progress/cancel checks.
-FRAMES_PER_CHUNK = 10
 
 
 def trajectory_walkers(result: KmcResult, n_walkers: int) -> int:
@@ -69,11 +66,8 @@ def trajectory_frames(result: KmcResult, site_positions, element: str, cell, *,
 
 def write_trajectories(path, frames: list[Atoms], progress: Optional[ProgressFn] = None,
                        cancel: Optional[CancelFn] = None) -> None:
-    """``frames`` (:func:`trajectory_frames`) as one extended XYZ file, written atomically
-    (frame by frame, so a cancelled write leaves no file: ~0.5 ms per 100 walkers)."""
-    from ase.io import write
+    """``frames`` (:func:`trajectory_frames`) as one extended XYZ file, through the project's
+    :func:`~amorpha.engine.io.write_extxyz` (atomic: a cancelled write leaves no file)."""
+    from ..io import write_extxyz
 
-    with atomic_write(path, "w") as handle:
-        for start, stop in chunked(len(frames), FRAMES_PER_CHUNK, progress, cancel,
-                                   "writing trajectories"):
-            write(handle, frames[start:stop], format="extxyz")
+    write_extxyz(frames, path, cancel=cancel, progress=progress)
