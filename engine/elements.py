@@ -47,21 +47,6 @@ def number(symbol_: str) -> int:
     return atomic_numbers[s[:1].upper() + s[1:].lower()]
 
 
-def hill_formula(numbers: np.ndarray) -> str:
-    """Chemical formula in Hill order (C, H, then alphabetical), from a count per element.
-
-    ASE's own formula walks the atoms in Python, far too slow for a million on the GUI thread.
-    """
-    counts = np.bincount(np.asarray(numbers, dtype=np.int64))
-    present = {chemical_symbols[z]: int(c) for z, c in enumerate(counts) if c}
-    if "C" in present:
-        order = ["C"] + (["H"] if "H" in present else [])
-        order += sorted(s for s in present if s not in ("C", "H"))
-    else:
-        order = sorted(present)
-    return "".join(s + (str(present[s]) if present[s] > 1 else "") for s in order)
-
-
 #: Non-metals in the order formulas cite them, least electronegative first (IUPAC's sequence:
 #: SiO2, SiC, NH3, H2O, Cl2O, OF2); metals come before them, alphabetically (ASE's "metal" order).
 NON_METAL_SEQUENCE = "Rn Xe Kr Ar Ne He B Si Ge C Sb As P N H Te Se S At I Br Cl O F".split()

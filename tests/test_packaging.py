@@ -25,16 +25,6 @@ def test_engine_never_imports_qt():
             )
 
 
-def test_hill_formula_matches_ase():
-    from ase.build import molecule
-
-    from amorpha.engine.elements import hill_formula
-    from amorpha.engine.build.crystals import alpha_quartz
-
-    for atoms in (alpha_quartz(), molecule("CH3CH2OH"), molecule("H2O"), molecule("CO2")):
-        assert hill_formula(atoms.numbers) == atoms.get_chemical_formula(mode="hill")
-
-
 def test_the_packaged_app_holds_every_skops_module_a_model_load_imports(tmp_path):
     """skops imports its loaders by name while reading a fitted model; PyInstaller cannot see
     those imports, so amorpha.spec lists them (packaging/frozen_modules.py). A frozen app that
