@@ -20,6 +20,7 @@ from amorpha.engine.build.network import NetworkParams, build_amorphous_si, supe
 from amorpha.engine.build.silica import SilicaParams, build_silica, mixture_density
 from amorpha.engine.build.polycrystal import PolycrystalParams, build_polycrystal, estimated_atoms
 from amorpha.engine.build.voids import VoidParams, insert_into_voids
+from amorpha.engine.words import about_duration
 
 from .build_dialogs import Field, ParamsDialog
 
@@ -167,17 +168,6 @@ def _warning_line(text: str) -> str:
 
 #: Seconds above which a build's time estimate is said in orange.
 LONG_BUILD_SECONDS = 600.0
-
-
-def about_duration(seconds: float) -> str:
-    """"about 95 s", "about 12 min", "about 3.5 h", "about 107 days": no more digits than a
-    rough estimate has, each unit from two of it on."""
-    for unit, length in (("days", 86400.0), ("h", 3600.0), ("min", 60.0)):
-        if seconds >= 2 * length:
-            value = seconds / length
-            number = f"{value:.1f}".rstrip("0").rstrip(".") if value < 10 else f"{value:,.0f}"
-            return f"about {number} {unit}"
-    return f"about {max(seconds, 1.0):.0f} s"
 
 
 def _time_line(seconds: float, quicker: str) -> str:

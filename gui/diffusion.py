@@ -32,7 +32,7 @@ from amorpha.engine.diffusion.trajectories import trajectory_frames, write_traje
 from amorpha.engine.elements import formula_text
 from amorpha.engine.errors import ParameterError
 from amorpha.engine.tasks import sub_progress
-from amorpha.engine.words import counted
+from amorpha.engine.words import about_duration, counted
 from amorpha.gui.panels.diffusion_panel import format_d, labelled
 from amorpha.gui.saving import save_as
 from amorpha.gui.viewer.colormap import map_values
@@ -643,7 +643,7 @@ class DiffusionController(QObject):
         except ParameterError:  # the run itself says what is wrong, in the usual way
             seconds = 0.0
         if seconds > SAY_ESTIMATE_SECONDS:
-            label += f" (about {format_seconds(seconds)})"
+            label += f" ({about_duration(seconds)})"
 
         def go():
             self.animate(False)
@@ -653,7 +653,7 @@ class DiffusionController(QObject):
             go()
             return
         box = QMessageBox(QMessageBox.Question, label.split(" (")[0],
-                          f"This will take about {format_seconds(seconds)} "
+                          f"This will take {about_duration(seconds)} "
                           f"(~{seconds * HOPS_PER_SECOND:.2g} hops at ~{HOPS_PER_SECOND:.1g} "
                           "hops/s). Fewer walkers or hops per walker finish sooner; Stop keeps "
                           "what a run has done. Start it anyway?",

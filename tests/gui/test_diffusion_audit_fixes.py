@@ -140,7 +140,7 @@ def test_an_absurdly_long_run_asks_first(qtbot, empty_window):
     panel.kmc_button.click()
     box = control.confirmation
     assert box is not None and box.isVisible() and not control.busy
-    assert "This will take about" in box.text() and " h " in box.text()
+    assert "This will take about" in box.text() and " days " in box.text()  # as build estimates say it
     box.button(QMessageBox.No).click()
     qtbot.wait(50)
     assert not control.busy and control.run is None

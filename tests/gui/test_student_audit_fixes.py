@@ -71,7 +71,7 @@ def test_thin_bicrystals_still_build_from_scripts():
 
 # -- 3. time estimates ----------------------------------------------------------------------------------
 def test_about_duration_keeps_an_estimates_digits():
-    from amorpha.gui.build_menu import about_duration
+    from amorpha.engine.words import about_duration
 
     assert [about_duration(s) for s in (0.2, 26.4, 119, 150, 3599, 7200, 5400 * 24, 9.25e6)] == [
         "about 1 s", "about 26 s", "about 119 s", "about 2.5 min", "about 60 min", "about 2 h",
