@@ -571,7 +571,9 @@ class MeasuredSpectra(QObject):
         from amorpha.engine.spectra.prepare import exponent_text
 
         e = spectrum.energy
-        beyond = e >= fit.window[0]
+        # from the window on, and no higher than the counts reach: a rising power law (a preview
+        # Subtract refuses) grew to 1e10 and squashed the spectrum flat on its axis
+        beyond = (e >= fit.window[0]) & (fit.background <= np.nanmax(spectrum.intensity))
         self._draw("background", Spectrum(e[beyond], fit.background[beyond],
                                           label=f"background {exponent_text(fit.A, fit.r)}"))
         self._draw("residual", Spectrum(fit.window_energy, fit.residual, label="residual in the window"))

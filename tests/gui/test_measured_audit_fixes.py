@@ -160,6 +160,8 @@ def test_a_rising_power_law_is_refused_and_the_spectrum_stays(qtbot, empty_windo
     m.region.setRegion((531.0, 536.0))  # on the edge: the counts rise
     qtbot.waitUntil(lambda: "531–536 eV" in window.measured_panel.status.text(), timeout=10000)
     assert "Subtract refuses it" in window.measured_panel.status.text()
+    (drawn,) = m.curves("background")  # the preview stops where it passes the counts' highest
+    assert np.nanmax(drawn.yData) <= np.nanmax(before.intensity)
     with qtbot.waitSignal(window.error_shown, timeout=10000) as refused:
         m.apply_step("powerlaw_background", {"window": (531.0, 536.0), "zero_fill": True})
     text = refused.args[0]
