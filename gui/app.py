@@ -67,7 +67,8 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
         "--spectral-feature", metavar="KEY", choices=[f.key for f in FEATURES],
         help="once the spectra are predicted, colour the absorbing atoms by this feature of their own "
              "spectrum (edge_energy, peak_energy, peak_height, centroid; intensity: at the marker), or by "
-             "training_distance, how far each site lies from the model's training sites",
+             "training_distance, how far each site lies from the model's training sites, or by "
+             "prediction_uncertainty, a Gaussian-process model's ±1σ relative to the site's spectrum",
     )
     parser.add_argument("--size", default="1500x950", help="window size WIDTHxHEIGHT (default 1500x950)")
     return parser.parse_args(argv)

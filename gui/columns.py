@@ -24,6 +24,7 @@ TITLES = {
     "type": "Atom type (file)",
     "rmc_type": "Atom type (RMC)",
     "training_distance": "Distance to training sites",
+    "prediction_uncertainty": "Prediction uncertainty",
 } | {f.column: f"Predicted {f.quantity}" for f in FEATURES if not f.from_model}
 
 UNITS = {"site_energy": "eV above the bulk", "emt_energy": "eV", "energy_excess": "eV/atom"} | {

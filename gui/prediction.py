@@ -34,6 +34,8 @@ from amorpha.gui.panels.prediction_panel import r2_text
 from amorpha.gui.viewer.colormap import is_flat
 
 MODEL_FILTER = "Amorpha spectrum models (*.amodel);;All files (*)"
+#: the spectral feature only a Gaussian process's predictions have (greyed for other models)
+UNCERTAINTY = "prediction_uncertainty"
 MAX_SITE_CURVES = 6
 #: the most skipped files a message lists one by one
 MAX_LISTED = 20
@@ -364,6 +366,22 @@ class SpectrumPrediction(QObject):
         """The panel's summary of the model in use, saying when the Preferences' geometry
         (:func:`preferred_geometry`) replaces the one its xTB references were computed with."""
         self.panel.set_model(self.model, self._imposed_geometry())
+        self._offer_uncertainty()
+
+    def _offer_uncertainty(self) -> None:
+        """Grey the prediction uncertainty in the Colour atoms by list unless the model in use
+        has one (only a Gaussian process does), its tooltip saying why: offered, it could only
+        answer that there is none."""
+        combo = self.panel.feature_combo
+        item = combo.model().item(combo.findData(UNCERTAINTY))
+        usable = self.model is None or self.model.has_uncertainty
+        item.setEnabled(usable)
+        item.setToolTip("" if usable else f"Greyed: {self._without_uncertainty()}")
+
+    def _without_uncertainty(self) -> str:
+        """Why the model in use gives no prediction uncertainty."""
+        return (f"only a Gaussian-process model predicts how sure it is, and the {self.key_in_use()} model "
+                f"in use is {self.model.params.regressor}")
 
     def _imposed_geometry(self) -> dict:
         """:func:`preferred_geometry` when it changes what the model in use's xTB runs would do
@@ -453,8 +471,9 @@ class SpectrumPrediction(QObject):
             self.plot.remove_group("site")
         distance = self.predicted.distance[rows[0]]  # predict_structure gives every prediction one
         far = f", {distance:.1f} domain radii from the training sites" if distance > 1.0 else ""
+        band = ", ±1σ shaded" if spectrum.std is not None else ""  # a Gaussian process's, drawn around it
         self.plot.add_spectrum(replace(spectrum, label=atom_label(spectrum.element, spectrum.edge, index,
-                                                                  f"predicted{far}")), "site")
+                                                                  f"predicted{far}{band}")), "site")
 
     def marker_moved(self, energy: float) -> None:
         """Dragging the energy marker asks for the intensity there, whatever was chosen before."""
@@ -471,6 +490,9 @@ class SpectrumPrediction(QObject):
             self.panel.status.setText("Nothing predicted to colour the atoms by: Predict first.")
             return
         predicted, chosen = self.predicted, feature(self.panel.feature_key())
+        if chosen.key == UNCERTAINTY and predicted.uncertainty is None:  # greyed in the list, chosen before
+            self.panel.status.setText(f"No {chosen.quantity} to colour the atoms by: {self._without_uncertainty()}.")
+            return
         at = float(self.plot.marker.value()) if energy is None else energy
         drawn = self.plot.drawn_energy(shown[0])
         values = predicted.feature(chosen.key, at, drawn if len(drawn) == len(predicted.energy) else None)
@@ -547,7 +569,9 @@ class SpectrumPrediction(QObject):
 
         self._task = self.runner.submit(
             f"Predicting {model.element} {model.edge} spectra",
-            lambda progress, cancel: model.predict_structure(atoms, progress=progress, cancel=cancel),
+            # with each site's uncertainty (a Gaussian process only; in the same chunks Cancel reaches)
+            lambda progress, cancel: model.predict_structure(atoms, progress=progress, cancel=cancel,
+                                                             uncertainty=True),
             done, failed)
 
     def reference_of_selected(self) -> None:

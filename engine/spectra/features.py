@@ -1,7 +1,8 @@
 """Numbers read off each site's spectrum, for colouring the atoms by them: the intensity at an
-energy, the edge energy, the main peak's energy and height, the centroid. One more is not read off
-the spectrum but comes with a prediction: how far the site lies from the model's training sites
-(:mod:`amorpha.engine.surrogate.domain`), to see where the spectra are extrapolated.
+energy, the edge energy, the main peak's energy and height, the centroid. Two more are not read off the spectrum
+but come with a prediction: how far the site lies from the model's training sites
+(:mod:`amorpha.engine.surrogate.domain`), to see where the spectra are extrapolated, and how
+sure a Gaussian-process model is of the site's spectrum.
 
 These are the features a spectroscopist reads off an XANES/ELNES curve first. The edge is where
 the spectrum rises fastest before its main peak (the first-derivative maximum, E0 in XAS
@@ -96,7 +97,10 @@ class SpectralFeature:
     quantity: str  # the colour bar's: "edge energy"
     unit: str  # "eV", or "" for intensities
     function: Callable | None = None  # (energy, rows) -> one value per row; None: the intensity at an energy
-    from_model: bool = False  # not read off the spectrum: the prediction's SiteSpectra.distance
+    #: not read off the spectrum: the prediction's SiteSpectra attribute of this name ("distance")
+    from_model: str = ""
+    #: the predictions that have it, for a message where they do not
+    comes_with: str = "predicted spectra"
 
     @property
     def uses_marker(self) -> bool:
@@ -124,7 +128,13 @@ FEATURES = (
     SpectralFeature("peak_height", "main peak height", "main peak height", "", peak_heights),
     SpectralFeature("centroid", "centroid (centre of gravity)", "centroid", "eV", centroids),
     SpectralFeature("training_distance", "distance from training sites",
-                    "distance from the training sites", "1 = the model's domain radius", from_model=True),
+                    "distance from the training sites", "1 = the model's domain radius", from_model="distance"),
+    # Relative, not in intensity units: the intensities are arbitrary units, and the root sum of
+    # squares over the energies grows with the number of grid points; the band's size against
+    # the spectrum's (both summed alike) reads as "±5 % of the spectrum" on any model and grid.
+    SpectralFeature("prediction_uncertainty", "prediction uncertainty (±1σ)", "prediction uncertainty",
+                    "±1σ ÷ spectrum, RMS over energies", from_model="uncertainty",
+                    comes_with="predictions of a Gaussian-process model"),
 )
 
 

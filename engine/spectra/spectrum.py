@@ -61,12 +61,16 @@ class Spectrum:
     site: int | None = None
     broadening: dict = field(default_factory=dict)  # e.g. {"gaussian_fwhm": 0.5, "lorentzian_fwhm": 0.3}
     meta: dict = field(default_factory=dict)
+    #: a prediction's standard deviation at each energy (None: not known), drawn as a band
+    std: np.ndarray | None = None
 
     def on_grid(self, grid: np.ndarray) -> "Spectrum":
         """This spectrum linearly interpolated onto ``grid`` (zero outside its own range)."""
         grid = np.asarray(grid, dtype=np.float64)
-        y = np.interp(grid, self.energy, self.intensity, left=0.0, right=0.0)
-        return replace(self, energy=grid, intensity=y)
+
+        def onto(values):
+            return None if values is None else np.interp(grid, self.energy, values, left=0.0, right=0.0)
+        return replace(self, energy=grid, intensity=onto(self.intensity), std=onto(self.std))
 
 
 def shared_onset(onsets: list) -> dict:
@@ -125,6 +129,11 @@ class SiteSpectra:
     #: predicted spectra: each site's distance from the model's training sites, in domain radii
     #: (above 1: unlike what the model learnt; :mod:`amorpha.engine.surrogate.domain`)
     distance: np.ndarray | None = None
+    #: a Gaussian process's predictions: each site's predictive standard deviation over the whole
+    #: spectrum relative to the spectrum (root sums of squares over the energies, both), and how it
+    #: spreads over the energies: (shapes of unit root sum of squares, each site's row of them)
+    uncertainty: np.ndarray | None = None
+    band_shapes: tuple[np.ndarray, np.ndarray] | None = None
     #: per row, where its own spectrum said the onset lies ((eV, why) or None), when any did:
     #: ``meta`` holds only their mean, and a learner fed batch after batch needs every row's
     onsets: list | None = None
@@ -176,18 +185,30 @@ class SiteSpectra:
     def spectrum(self, row: int) -> Spectrum:
         return Spectrum(self.energy, self.intensity[row], label=self.labels[row] if self.labels else "",
                         source=self.source, element=self.element, edge=self.edge, site=int(self.sites[row]),
-                        meta=dict(self.meta))
+                        meta=dict(self.meta), std=self.std(row))
+
+    def std(self, row: int) -> np.ndarray | None:
+        """The predictive standard deviation of row ``row``'s spectrum at each energy, in its
+        intensity units (None when not known): :attr:`uncertainty` times the spectrum's root sum
+        of squares, spread over the energies by its shape in :attr:`band_shapes`."""
+        if self.uncertainty is None or self.band_shapes is None:
+            return None
+        shapes, shape_of = self.band_shapes
+        size = float(np.linalg.norm(self.intensity[row]))
+        return self.uncertainty[row] * size * shapes[shape_of[row]]
 
     def feature(self, key: str, at: float | None = None, energy: np.ndarray | None = None) -> np.ndarray:
         """One number per site read off its spectrum (:data:`features.FEATURES`: "intensity" at
         the energy ``at``, "edge_energy", "peak_energy"...); ``energy``: the grid as drawn
         elsewhere (placed at a measured onset), point for point the same as :attr:`energy`, so
-        energies come out on that axis. "training_distance" is not read off the spectra: it is
-        :attr:`distance`, which only predictions have."""
-        if feature(key).from_model:
-            if self.distance is None:
-                raise SpectrumError(f"site spectra: {feature(key).title} is known only for predicted spectra")
-            return self.distance
+        energies come out on that axis. "training_distance" and "prediction_uncertainty" are not read off the
+        spectra: they are :attr:`distance` and :attr:`uncertainty`, which only predictions have."""
+        chosen = feature(key)
+        if chosen.from_model:
+            values = getattr(self, chosen.from_model)
+            if values is None:
+                raise SpectrumError(f"site spectra: the {chosen.title} is known only for {chosen.comes_with}")
+            return values
         grid = self.energy if energy is None else np.asarray(energy, dtype=np.float64)
         if len(grid) != len(self.energy):
             raise SpectrumError(f"site spectra: a grid of {len(grid)} points for spectra of {len(self.energy)}")

@@ -13,6 +13,10 @@ by how much, or why no factor fits (then the curve is drawn as it is). Site spec
 predicted average's factor and constant, so they stay comparable with it. Only the drawing is
 scaled: :attr:`SpectrumPanel.spectra` keeps the spectra as they are.
 
+A spectrum that carries a standard deviation at each energy (``Spectrum.std``: a Gaussian
+process's predicted site spectrum) is drawn with a ±1σ band in its curve's colour, faint enough
+that curves behind it stay readable; the band is placed, scaled, hidden and removed with its curve.
+
 Predictions are on an edge-relative axis, a measured spectrum on the instrument's: beside one,
 :attr:`SpectrumPanel.placer` (set by the Measured panel) puts each prediction where the Compare tab
 would, at the edge onset, or says why it cannot be drawn there (a core edge beside a low-loss
@@ -42,6 +46,9 @@ _STYLE = {  # group -> (width, Qt pen style)
     "reference": (1.4, Qt.DashLine),
 }
 _HINT = "No spectrum yet: Open spectrum… (DM3/DM4, MSA, .hspy, text columns)"
+#: the opacity (of 255) of a ±1σ band's fill: the curve's colour, faint, so that the curves it
+#: covers, its own and others', stay readable
+BAND_ALPHA = 45
 #: how many times its curves' height the view may be made so that they pass under the legend
 RAISE = 1.8
 #: the share of the curves' points beneath the legend's width it may hide before it hides itself
@@ -183,6 +190,7 @@ class SpectrumPanel(QWidget):
         self.spectra: list[Spectrum] = []
         self._groups: list[str] = []
         self._items: list = []
+        self._bands: list = []  # per curve, its ±1σ band (FillBetweenItem) or None
         # drawn = factor × intensity + offset: (1, 0) unless matched to a measured spectrum (scale_to)
         self._factors: list[tuple[float, float]] = []
         self._unscaled = 0  # curves beside the counts that no factor fits (drawn as they are)
@@ -224,21 +232,53 @@ class SpectrumPanel(QWidget):
         self.spectra.append(spectrum)
         self._groups.append(group)
         self._items.append(item)
+        self._bands.append(self._band(item, color) if spectrum.std is not None else None)
         self._factors.append((1.0, 0.0))
         self._rescale()
         self._update_hint()
         self.place_legend()
 
+    def _band(self, item, color: str):
+        """A ±1σ band for the curve ``item`` in its ``color``, behind the curves; shown and hidden
+        with it (a click on its legend entry). Its edges are two curves that are not drawn."""
+        brush = pg.mkColor(color)
+        brush.setAlpha(BAND_ALPHA)
+        band = pg.FillBetweenItem(pg.PlotCurveItem(), pg.PlotCurveItem(), brush=brush)
+        band.setZValue(-1)
+        self.plot.addItem(band)
+        item.visibleChanged.connect(lambda: band.setVisible(item.isVisible()))
+        return band
+
+    @staticmethod
+    def _draw_band(band, shown: Spectrum, factor: float, offset: float) -> None:
+        """Put ``band`` around ``shown`` (a curve as drawn: placed on the measured axis, its own
+        energies otherwise) scaled like it; a standard deviation not point for point with the
+        intensities (a spectrum made again without it) gives no band rather than a wrong one."""
+        if band is None:
+            return
+        x, y = np.asarray(shown.energy), np.asarray(shown.intensity)
+        std = shown.std if shown.std is not None and np.shape(shown.std) == y.shape else np.zeros_like(y)
+        lower, upper = band.curves
+        lower.setData(x, factor * (y - std) + offset)
+        upper.setData(x, factor * (y + std) + offset)
+
+    def band(self, spectrum: Spectrum):
+        """The ±1σ band drawn around ``spectrum`` (one of :attr:`spectra`), None without one."""
+        return next(b for s, b in zip(self.spectra, self._bands) if s is spectrum)
+
     def remove_group(self, group: str) -> None:
         """Take away every curve of ``group`` (e.g. the old prediction when the model changes)."""
         keep = [k for k, g in enumerate(self._groups) if g != group]
-        for k, item in enumerate(self._items):
+        for k, (item, band) in enumerate(zip(self._items, self._bands)):
             if k not in keep:
                 self.plot.removeItem(item)
                 self.legend.removeItem(item)
+                if band is not None:
+                    self.plot.removeItem(band)
         self.spectra = [self.spectra[k] for k in keep]
         self._groups = [self._groups[k] for k in keep]
         self._items = [self._items[k] for k in keep]
+        self._bands = [self._bands[k] for k in keep]
         self._factors = [self._factors[k] for k in keep]
         self._rescale()
         self._update_hint()
@@ -319,6 +359,7 @@ class SpectrumPanel(QWidget):
             factor, offset = self._factors[k] = fit if isinstance(fit, tuple) else (1.0, 0.0)
             shown = spectrum if isinstance(there, str) else there
             item.setData(np.asarray(shown.energy), factor * np.asarray(shown.intensity) + offset)
+            self._draw_band(self._bands[k], shown, factor, offset)
             item.setVisible(not isinstance(there, str))
             name = spectrum.label
             if shown is not spectrum and "edge_onset_ev" in shown.meta:
@@ -488,6 +529,7 @@ class SpectrumPanel(QWidget):
         self.spectra.clear()
         self._groups.clear()
         self._items.clear()
+        self._bands.clear()
         self._factors.clear()
         self._framed.clear()
         self._update_hint()
