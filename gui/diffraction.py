@@ -174,8 +174,7 @@ class DiffractionController(QObject):
 
     def _show_marker(self, result) -> None:
         c = result.column
-        length = c.length if np.isfinite(c.length) else float(np.ptp(c.xyz[:, 2]) if len(c) else 1.0)
-        self.marker.show(c.point, c.direction, c.right, c.up, 0.5 * c.diameter, length)
+        self.marker.show(c.point, c.direction, c.right, c.up, 0.5 * c.diameter, c.extent or 1.0)
 
     # -- saving -----------------------------------------------------------------------------
     def _ask_path(self, title: str, name: str, filters: str) -> str:

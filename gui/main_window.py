@@ -58,6 +58,7 @@ from amorpha.engine.bonds import (
     bonds,
     compute_coordination,
 )
+from amorpha.engine.order.angles import bonded_angle_counts
 from amorpha.engine.order.local_order import compute_steinhardt, compute_tetrahedral
 from amorpha.engine.order.rings import compute_rings
 from amorpha.engine.spectra import SpectrumError
@@ -848,14 +849,16 @@ class MainWindow(QMainWindow):
             # Expanded and checked here, not on the GUI thread (10⁷ bonds for 10⁶ Cu atoms).
             half_bonds = symmetrize_bonds(*nl.pairs(), nl.shifts)
             overlapping = int(np.count_nonzero(nl.distances < OVERLAP)) // 2  # each pair is listed twice
-            return nl, coordination, cutoffs, bond_counts(atoms, nl), half_bonds, overlapping
+            angles = bonded_angle_counts(atoms.numbers, nl)  # the Order panel offers a triplet that has some
+            return nl, coordination, cutoffs, bond_counts(atoms, nl), half_bonds, overlapping, angles
 
         def apply(result):
             if generation != self._generation or atoms is not self.atoms:
                 return
-            nl, coordination, cutoffs, counts, half_bonds, overlapping = result
+            nl, coordination, cutoffs, counts, half_bonds, overlapping, angles = result
             self.bond_list, self.cutoff_overrides = nl, overrides
             self.order_panel.set_bond_cutoffs(overrides)  # its tetrahedral cutoff: the bonds drawn
+            self.order_panel.prefer_triplet(angles)
             atoms.arrays["coordination"] = coordination
             self.viewer.set_bonds(*half_bonds, symmetric=True)
             self.structure_panel.show_bonds(cutoffs, counts, overlapping)
@@ -981,14 +984,14 @@ class MainWindow(QMainWindow):
         def apply(atoms, result):
             arrays = result.to_arrays()
             self._add_columns(atoms, arrays)
-            self.order_panel.show_values(column, arrays[column])
+            self.order_panel.show_values(column, arrays[column], result)
 
         self._run_order("Steinhardt order", compute_steinhardt, params, apply)
 
     def compute_tetrahedral(self, params) -> None:
         def apply(atoms, result):
             self._add_columns(atoms, result.to_arrays())
-            self.order_panel.show_values("tetrahedral_q", result.q)
+            self.order_panel.show_values("tetrahedral_q", result.q, result)
 
         self._run_order("Tetrahedral order", compute_tetrahedral, params, apply)
 

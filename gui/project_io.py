@@ -122,6 +122,7 @@ _VIEW_CHECKS = {
     "selected": lambda v, atoms: _is_int(v) and -1 <= v < len(atoms),
     "order_values": lambda v, atoms: _strings(v),
     "order_shown": lambda v, atoms: _is_text(v),
+    "order_notes": lambda v, atoms: isinstance(v, dict) and _strings(list(v)) and _strings(list(v.values())),
     "ring_size": lambda v, atoms: v is None or _is_int(v),
     "rings_selected": lambda v, atoms: isinstance(v, list) and all(_is_int(r) for r in v),
     "spectral_feature": lambda v, atoms: _is_text(v),
@@ -129,6 +130,7 @@ _VIEW_CHECKS = {
     "orthographic": lambda v, atoms: isinstance(v, bool),
     "camera": lambda v, atoms: _camera_ok(v),
     "slab": _slab_ok,
+    "diffraction": lambda v, atoms: isinstance(v, dict),
 }
 
 
@@ -313,6 +315,7 @@ class ProjectIO(QObject):
             # the Order panel's histograms: columns of the model, drawn again on restore
             "order_values": [n for n in w.order_panel.values if n in w.atoms.arrays],
             "order_shown": w.order_panel.value_key(),
+            "order_notes": w.order_panel.notes(),  # how each was made, a shell its k nearest cut
             "ring_size": w.rings_panel.selected_size,
             "rings_selected": w.rings_panel.selected_rings.tolist(),
             "spectral_feature": w.prediction_panel.feature_key(),  # the atoms follow it once predicted
@@ -322,6 +325,8 @@ class ProjectIO(QObject):
             "orthographic": w.view_panel.orthographic(),
             "camera": w.viewer.camera_state(),
             "slab": _saved_slab(w.view_panel.slab_settings(), w.atoms),
+            # the Diffraction panel's probe, column and detector: the reopened pattern is the one saved
+            "diffraction": w.diffraction_panel.settings(),
         }
         if w.trajectory is not None and len(w.trajectory) > 1:  # its frames stay in the file
             traj = w.trajectory
@@ -355,7 +360,7 @@ class ProjectIO(QObject):
                 self._restore_ring_highlight(view)
             for name in view.get("order_values", []):
                 if name in w.atoms.arrays:
-                    w.order_panel.show_values(name, w.atoms.arrays[name])
+                    w.order_panel.show_values(name, w.atoms.arrays[name], note=view.get("order_notes", {}).get(name))
             if GB_SEARCH_KEY in project.results:  # a SearchResult, rebuilt by _read_project
                 w.gb_search.show_stored(project.results[GB_SEARCH_KEY])
             if ORDER_CURVE_KEY in project.results:  # checked by _read_project
@@ -377,6 +382,9 @@ class ProjectIO(QObject):
             self.restored.emit(path)
 
         w.model_ready.connect(after_model)
+        if "diffraction" in view:  # before the model: no column yet, so nothing recomputes
+            left_out = w.diffraction_panel.set_settings(view["diffraction"])
+            notes = [*notes, *(f"the diffraction setting {key!r}" for key in left_out)]
         cutoffs = _cutoffs(view.get("cutoffs"))
         if cutoffs is not None:  # before the model: its bonds are computed with them
             w.cutoff_overrides = cutoffs
@@ -488,7 +496,8 @@ class ProjectIO(QObject):
                 id(w.prediction.model), id(w.rings_panel.result), id(w.order_panel.curve_result),
                 id(w.gb_search.result), len(w.gb_search.result.evaluations) if w.gb_search.result else 0,
                 w.view_panel.color_key(), w.prediction._picked, w.view_panel.orthographic(),
-                w.view_panel.slab_settings(), w.viewer.camera_state())
+                w.view_panel.slab_settings(), w.viewer.camera_state(),
+                tuple(w.diffraction_panel.settings().items()))
 
     def clean_exit(self) -> None:
         """The session ends normally: nothing to recover next time."""

@@ -32,6 +32,9 @@ def test_npz_round_trip_with_axes_and_geometry(tmp_path, result):
         np.testing.assert_array_equal(data["atoms"], result.column.indices)
         assert float(data["wavelength"]) == pytest.approx(0.02508, abs=1e-5)  # 200 kV
         assert str(data["probe"]) == "parallel"
+        # 200 kV: amplitudes × γ = 1 + eV/mc² (Peng's f_e are non-relativistic), and said so
+        assert float(data["gamma"]) == pytest.approx(1.0 + 200.0 / 510.99895, rel=1e-6)
+        assert "relativistic" in str(data["intensity_units"])
         row, col = np.unravel_index(np.argmax(data["intensity"]), data["intensity"].shape)
         assert (data["k_y"][row], data["k_x"][col]) == (result.k[3], result.k[20])
 
@@ -46,6 +49,7 @@ def test_csv_grid_reads_back_exactly(tmp_path, result):
     assert intensity[3, 20] == 1e6
     header = [line for line in open(path, encoding="utf-8") if line.startswith("#")]
     assert any(line.startswith("# voltage: 200.0") for line in header)
+    assert "intensity I in Å², relativistic f_e (γ = 1.3914)" in header[0]
     assert any(f"atoms in the column: {len(result.column)}" in line for line in header)
 
 

@@ -167,6 +167,26 @@ def coordination_histograms(numbers, bonded: NeighborList) -> tuple[tuple, np.nd
     return elements, per_atom, table
 
 
+def bonded_angle_counts(numbers, bonded: NeighborList) -> dict[tuple[str, str, str], int]:
+    """How many bonded angles each triplet (A, B, C) with A <= C (by element order) has: per B
+    atom, n_A·n_C pairs of its bonded neighbours (n_A(n_A−1)/2 when A = C). Cheap (one matrix
+    product per element), so a panel can offer the triplet that has angles: benzene's first
+    combination H–H–H has none."""
+    numbers = np.asarray(numbers, dtype=np.int64)
+    elements, per_atom, _ = coordination_histograms(numbers, bonded)
+    _, types = element_types(numbers)
+    types = np.asarray(types).reshape(-1)
+    counts = {}
+    for ib, b in enumerate(elements):
+        rows = per_atom[types == ib].astype(np.int64)
+        pairs = rows.T @ rows  # sum over B atoms of n_A n_C
+        for ia, a in enumerate(elements):
+            for ic in range(ia, len(elements)):
+                value = pairs[ia, ic] if ia != ic else (pairs[ia, ia] - rows[:, ia].sum()) // 2
+                counts[(a, b, elements[ic])] = int(value)
+    return counts
+
+
 def compute_angles(
     atoms,
     params: AngleParams = AngleParams(),

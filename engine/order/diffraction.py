@@ -8,7 +8,10 @@ it (periodic images included, so the column is continuous through the cell) scat
 
 * ``k = (k_x, k_y)`` on the detector, in 1/Å (``|k| = 1/d_hkl`` at a Bragg spot), ``k_x`` along
   ``right`` and ``k_y`` along ``up`` (the viewer's screen axes, so the pattern has the viewer's
-  orientation); ``f_e`` of Peng et al. (1996) at ``s = |k|/2`` (see :mod:`.electron_factors`).
+  orientation); ``f_e`` of Peng et al. (1996) at ``s = |k|/2`` (see :mod:`.electron_factors`),
+  times the beam's relativistic factor ``gamma = 1 + eV/(m c^2)`` (1.391 at 200 kV), so ``I`` is
+  in Å² on an absolute scale (one Si atom: I(0) = 65.7 Å² at 200 kV); the flat-sphere pattern
+  (``voltage=None``) has no beam energy and takes ``gamma = 1``.
 * ``q = (k_x, k_y, -lambda |k|^2 / 2)``: the Ewald sphere of the beam's wavelength (paraxial; the
   next term is ``lambda^3 k^4 / 8``, 10^-5 1/Å at 2 1/Å and 200 kV). ``voltage=None`` gives the
   flat-sphere (projection) pattern.
@@ -44,7 +47,7 @@ from numba import njit
 from ..elements import element_types
 from ..errors import ParameterError, finite_number, require
 from ..tasks import CancelFn, ProgressFn, chunked, report
-from .electron_factors import coefficients
+from .electron_factors import coefficients, relativistic_factor
 
 PROBES = ("parallel", "gaussian", "convergent")
 #: Intensity FWHM of the Airy probe is AIRY_FWHM * lambda / alpha ((2 J1(v)/v)^2 = 1/2 at v = 1.6163).
@@ -119,6 +122,14 @@ class Column:
         return len(self.numbers)
 
     @property
+    def extent(self) -> float:
+        """Its length along the beam (Å): ``length``, or for a column without a limit (a
+        molecule) the span of its atoms along the beam."""
+        if math.isfinite(self.length):
+            return float(self.length)
+        return float(np.ptp(self.xyz[:, 2])) if len(self.numbers) else 0.0
+
+    @property
     def n_within_diameter(self) -> int:
         """Scatterers within d/2 of the axis; the rest lie in a Gaussian or convergent probe's tails."""
         return int(np.count_nonzero(np.hypot(self.xyz[:, 0], self.xyz[:, 1]) <= 0.5 * self.diameter))
@@ -132,12 +143,19 @@ class Column:
 @dataclass(frozen=True)
 class DiffractionResult:
     k: np.ndarray  # (pixels,) detector axis, 1/Å (k = 0 at index pixels // 2)
-    intensity: np.ndarray  # (pixels, pixels) I[k_y, k_x] in Å^2 (|sum f_e|^2)
+    intensity: np.ndarray  # (pixels, pixels) I[k_y, k_x] in Å^2 (|gamma sum f_e|^2)
     column: Column
     params: DiffractionParams
     wavelength: Optional[float]  # Å, None for a flat Ewald sphere
     semi_angle: Optional[float] = None  # convergent probe's alpha, rad
     elements: tuple = field(default=())
+    gamma: float = 1.0  # the relativistic factor the amplitudes were multiplied by
+
+    @property
+    def intensity_units(self) -> str:
+        """What I is, for a colour bar or a file header: "Å², relativistic f_e (γ = 1.391)"."""
+        return (f"Å², relativistic f_e (γ = {self.gamma:.4f})" if self.gamma != 1.0
+                else "Å², non-relativistic f_e (no beam voltage)")
 
     @property
     def disc_radius(self) -> float:
@@ -155,7 +173,8 @@ class DiffractionResult:
             "point": c.point.tolist(), "direction": c.direction.tolist(), "right": c.right.tolist(),
             "up": c.up.tolist(), "atoms": c.indices.tolist(), "diameter": c.diameter,
             "length": c.length, "probe": self.params.probe, "voltage": self.params.voltage,
-            "wavelength": self.wavelength, "semi_angle": self.semi_angle,
+            "wavelength": self.wavelength, "semi_angle": self.semi_angle, "gamma": self.gamma,
+            "intensity_units": self.intensity_units,
         }
 
 
@@ -321,8 +340,10 @@ def detector_axis(k_max: float, pixels: int) -> np.ndarray:
 
 
 def pattern(column: Column, k: np.ndarray, wavelength_: Optional[float] = None,
-            progress: Optional[ProgressFn] = None, cancel: Optional[CancelFn] = None) -> np.ndarray:
-    """Kinematic intensity I[k_y, k_x] (Å^2) of ``column`` on the square grid ``k`` x ``k``."""
+            progress: Optional[ProgressFn] = None, cancel: Optional[CancelFn] = None,
+            gamma: float = 1.0) -> np.ndarray:
+    """Kinematic intensity I[k_y, k_x] (Å^2) of ``column`` on the square grid ``k`` x ``k``, the
+    tabulated f_e multiplied by the relativistic ``gamma`` (see :func:`relativistic_factor`)."""
     k = np.asarray(k, dtype=np.float64)
     kk = np.hypot(k[None, :], k[:, None])
     lam = 0.0 if wavelength_ is None else float(wavelength_)
@@ -331,7 +352,7 @@ def pattern(column: Column, k: np.ndarray, wavelength_: Optional[float] = None,
     done, total = 0, max(len(column), 1)
     for t, z in enumerate(present):
         a, b = coefficients(int(z))
-        f = np.tensordot(a, np.exp(-np.multiply.outer(b, (0.5 * kk) ** 2)), axes=1)
+        f = gamma * np.tensordot(a, np.exp(-np.multiply.outer(b, (0.5 * kk) ** 2)), axes=1)
         members = np.flatnonzero(types == t)
         structure = np.zeros_like(amplitude)
         for start, stop in chunked(len(members), _ATOMS_PER_CHUNK, None, cancel):
@@ -358,10 +379,11 @@ def compute_diffraction(atoms, point, direction, params: DiffractionParams = Dif
     k = detector_axis(params.k_max, params.pixels)
     lam = wavelength(params.voltage) if params.voltage is not None else None
     alpha = AIRY_FWHM * lam / params.diameter if params.probe == "convergent" else None
-    intensity = pattern(column, k, lam, progress, cancel)
+    gamma = relativistic_factor(params.voltage)
+    intensity = pattern(column, k, lam, progress, cancel, gamma)
     elements = tuple(int(z) for z in np.unique(column.numbers))
     return DiffractionResult(k=k, intensity=intensity, column=column, params=params,
-                             wavelength=lam, semi_angle=alpha, elements=elements)
+                             wavelength=lam, semi_angle=alpha, elements=elements, gamma=gamma)
 
 
 def log_image(intensity: np.ndarray, k: np.ndarray, hide_radius: float = 0.0,

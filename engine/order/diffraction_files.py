@@ -1,6 +1,7 @@
 """A virtual Å-beam diffraction pattern on disk, with its k axes, for other programs.
 
-* ``.npz`` (numpy): ``intensity`` I[k_y, k_x] in Å², ``k_x`` and ``k_y`` in 1/Å, and the column's
+* ``.npz`` (numpy): ``intensity`` I[k_y, k_x] in Å² (amplitudes times the relativistic γ,
+  ``gamma``; ``intensity_units`` says it in words), ``k_x`` and ``k_y`` in 1/Å, and the column's
   geometry (``point``, ``direction``, ``right``, ``up`` in Å, model coordinates; ``diameter``,
   ``length``, ``voltage``, ``wavelength``, ``atoms``) so the pattern can be told where it came from.
 * ``.csv``: ``#`` lines with the same geometry, then a grid whose first row is k_x and whose first
@@ -29,7 +30,7 @@ def _geometry(result) -> dict:
             "diameter": c.diameter, "length": c.length, "probe": result.params.probe,
             "voltage": result.params.voltage,
             "wavelength": np.nan if result.wavelength is None else result.wavelength,
-            "atoms": c.indices}
+            "gamma": result.gamma, "intensity_units": result.intensity_units, "atoms": c.indices}
 
 
 def write_pattern(result, path) -> str:
@@ -48,7 +49,7 @@ def write_pattern(result, path) -> str:
         return path
     with atomic_write(path) as fh:
         fh.write("# Amorpha virtual Å-beam diffraction: first row k_x, first column k_y (1/Å); "
-                 "intensity I in Å²\n")
+                 f"intensity I in {result.intensity_units}\n")
         for key, value in _geometry(result).items():
             if key != "atoms":
                 text = " ".join(repr(float(v)) for v in np.ravel(value)) \

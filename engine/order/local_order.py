@@ -9,7 +9,11 @@
   element (Si with its four nearest O).
 * :func:`nearest_neighbors` cuts any :class:`NeighborList` to the ``k`` nearest neighbours per
   atom (optionally of one element, within a cutoff). Ties are broken deterministically: by
-  distance rounded to :data:`TIE_TOLERANCE`, then neighbour index, then image shift.
+  distance rounded to :data:`TIE_TOLERANCE`, then neighbour index, then image shift (freud splits
+  the same way). Where the k-th and (k+1)-th neighbours are equidistant (within
+  :data:`SHELL_TOLERANCE`) the k nearest cut a shell, and which of its members are taken is
+  arbitrary: a perfect bcc crystal at k = 12 gets two q6 values. The results say so
+  (:class:`ShellCut`) instead of hiding it.
 
 Bond vectors always come from the neighbour list's image shifts (``pos[j] + S @ cell − pos[i]``),
 so triclinic cells are exact: nothing is minimum-imaged in Cartesian coordinates.
@@ -37,6 +41,10 @@ CHUNK_ATOMS = 20_000
 TIE_TOLERANCE = 1e-8
 #: Default number of nearest neighbours when neither a cutoff nor a count is given.
 DEFAULT_NEIGHBORS = 12
+#: Relative difference within which the k-th and (k+1)-th neighbour distances are one shell
+#: (0.01 %): coordinates read from a file with 5 decimals differ by ~1e-5 Å, which
+#: :data:`TIE_TOLERANCE` (meant for exact ties) would call distinct.
+SHELL_TOLERANCE = 1e-4
 
 
 def _z(element: Element) -> int:
@@ -84,6 +92,80 @@ def _select_nearest(start, stop, indptr, indices, distances, shifts, numbers, ce
         count[i] = c
 
 
+@njit(nogil=True, cache=True)
+def _shell_bounds(start, stop, indptr, indices, distances, numbers, neighbor_z, rmax, k, tol,
+                  chosen, count, below, through):
+    """Per atom with ``k`` chosen neighbours: how many candidates lie closer than its k-th
+    neighbour's shell (``below``) and how many up to the end of that shell (``through``), the
+    shell being the k-th distance within the relative ``tol``; -1 for atoms with fewer than k.
+    ``through > k`` means the k nearest cut the shell."""
+    for i in range(start, stop):
+        below[i] = -1
+        through[i] = -1
+        if count[i] < k:
+            continue
+        dk = distances[chosen[i, k - 1]]
+        lo = dk * (1.0 - tol)
+        hi = dk * (1.0 + tol)
+        nb = 0
+        nt = 0
+        for p in range(indptr[i], indptr[i + 1]):
+            d = distances[p]
+            if d >= rmax or (neighbor_z >= 0 and numbers[indices[p]] != neighbor_z):
+                continue
+            nb += d < lo
+            nt += d <= hi
+        below[i] = nb
+        through[i] = nt
+
+
+@dataclass(frozen=True)
+class ShellCut:
+    """Did "the k nearest neighbours" cut a shell of equidistant neighbours?
+
+    In a crystal the k-th and (k+1)-th neighbours are often equidistant (bcc at k = 12, diamond
+    at 12, fcc at 4): the k taken are then an arbitrary part of the shell, and the order
+    parameter depends on which (two q6 values for perfect bcc). ``cut`` of the ``atoms`` that
+    had k neighbours were cut so; ``distance`` is the cut shell's (median) distance, and
+    ``fewer``/``more`` the most common numbers of neighbours up to the shell and through it:
+    the k that would take whole shells.
+    """
+
+    k: int
+    atoms: int
+    cut: int = 0
+    distance: float = float("nan")
+    fewer: int = 0
+    more: int = 0
+
+    @property
+    def fraction(self) -> float:
+        """Fraction of the atoms with k neighbours whose k nearest cut a shell."""
+        return self.cut / self.atoms if self.atoms else 0.0
+
+    def to_dict(self) -> dict:
+        return {"k": self.k, "atoms": self.atoms, "cut": self.cut, "fraction": self.fraction,
+                "distance": None if not self.cut else self.distance,
+                "whole_shells": None if not self.cut else [self.fewer, self.more]}
+
+
+def _most_common(values: np.ndarray) -> int:
+    counts = np.bincount(values)
+    return int(np.argmax(counts))
+
+
+def _shell_cut(k: int, distances: np.ndarray, last: np.ndarray, below: np.ndarray,
+               through: np.ndarray) -> ShellCut:
+    """Summarise the per-atom shell bounds of :func:`_shell_bounds`; ``last`` holds each atom's
+    k-th chosen pair (a position in ``distances``)."""
+    full = through >= 0
+    cut = through > k
+    if not cut.any():
+        return ShellCut(k, int(full.sum()))
+    return ShellCut(k, int(full.sum()), int(cut.sum()), float(np.median(distances[last[cut]])),
+                    _most_common(below[cut]), _most_common(through[cut]))
+
+
 def _estimate_cutoff(atoms, k: int) -> float:
     """A radius expected to hold ``k`` neighbours at the structure's mean density (plus margin)."""
     n = max(len(atoms), 1)
@@ -96,7 +178,14 @@ def _estimate_cutoff(atoms, k: int) -> float:
     return max(1.0, (3.0 * (1.5 * k + 2) * per_atom / (4.0 * math.pi)) ** (1.0 / 3.0))
 
 
-def nearest_neighbors(
+def nearest_neighbors(atoms, k: int, neighbors: Optional[NeighborList] = None, **options) -> NeighborList:
+    """The ``k`` nearest neighbours of every atom as a list: :func:`nearest_with_shells` (same
+    keyword options: ``cutoff``, ``centre``, ``element``, ``progress``, ``cancel``) without its
+    report of cut shells."""
+    return nearest_with_shells(atoms, k, neighbors, **options)[0]
+
+
+def nearest_with_shells(
     atoms,
     k: int,
     neighbors: Optional[NeighborList] = None,
@@ -106,7 +195,7 @@ def nearest_neighbors(
     element: Optional[Element] = None,
     progress: Optional[ProgressFn] = None,
     cancel: Optional[CancelFn] = None,
-) -> NeighborList:
+) -> tuple[NeighborList, ShellCut]:
     """The ``k`` nearest neighbours of every atom (of ``centre`` atoms only if given) as a list.
 
     ``element`` keeps only neighbours of that element; ``cutoff`` keeps only those closer than
@@ -116,7 +205,8 @@ def nearest_neighbors(
     Without ``neighbors`` a search radius is estimated from the density and widened until every
     atom has ``k`` (or the cutoff is reached). A given ``neighbors`` list is used as it is; an
     atom with fewer than ``k`` candidates there raises :class:`ValueError` unless ``cutoff`` is
-    set (then fewer is the answer).
+    set (then fewer is the answer). The :class:`ShellCut` says where the k-th and (k+1)-th
+    neighbours were equidistant (within :data:`SHELL_TOLERANCE`), so the choice was arbitrary.
     """
     k = int(k)
     if k < 1:
@@ -157,10 +247,13 @@ def nearest_neighbors(
         key = np.floor(nl.distances / TIE_TOLERANCE + 0.5).astype(np.int64)
         chosen = np.zeros((n, k), np.int64)
         count = np.zeros(n, np.int64)
+        below, through = np.empty(n, np.int64), np.empty(n, np.int64)
         for start, stop in chunked(n, CHUNK_ATOMS, sub_progress(progress, 0.6 if built else 0.0,
                                                                1.0), cancel, "nearest neighbours"):
             _select_nearest(start, stop, nl.indptr, nl.indices, nl.distances, nl.shifts, numbers,
                             centre_z, neighbor_z, k, rmax, key, chosen, count)
+            _shell_bounds(start, stop, nl.indptr, nl.indices, nl.distances, numbers, neighbor_z,
+                          rmax, k, SHELL_TOLERANCE, chosen, count, below, through)
         short = wants & (count < k)
         if cutoff is not None or not np.any(short):
             break
@@ -176,8 +269,9 @@ def nearest_neighbors(
     indptr = np.zeros(n + 1, np.int64)
     np.cumsum(count, out=indptr[1:])
     take = chosen[np.arange(k)[None, :] < count[:, None]]  # row-major: rows stay in order
-    return NeighborList(indptr, nl.indices[take], nl.distances[take], nl.shifts[take],
-                        nl.cutoff if cutoff is None else rmax)
+    return (NeighborList(indptr, nl.indices[take], nl.distances[take], nl.shifts[take],
+                         nl.cutoff if cutoff is None else rmax),
+            _shell_cut(k, nl.distances, chosen[:, k - 1], below, through))
 
 
 # --------------------------------------------------------------------------- Steinhardt
@@ -243,6 +337,8 @@ class SteinhardtResult:
     wl_avg: Optional[np.ndarray] = None  # (n, L) when wl and average
     wl_hat_avg: Optional[np.ndarray] = None
     numbers: Optional[np.ndarray] = field(default=None, repr=False)
+    #: where the k nearest cut a shell of equidistant neighbours (None in cutoff mode)
+    shell_cut: Optional[ShellCut] = None
 
     def column(self, name: str, l: int) -> np.ndarray:
         """One column, e.g. ``column("ql", 6)``."""
@@ -274,6 +370,8 @@ class SteinhardtResult:
         if len(self.num_neighbors):  # an open cluster smaller than k gives fewer: a reader must know
             summary["neighbors"] = {"min": int(self.num_neighbors.min()),
                                     "max": int(self.num_neighbors.max())}
+        if self.shell_cut is not None:
+            summary["shell_cut"] = self.shell_cut.to_dict()
         if self.numbers is not None and len(self.numbers):
             summary["elements"] = {
                 symbol(z): {k: stats(v[self.numbers == z]) for k, v in arrays.items()}
@@ -429,6 +527,13 @@ def _longest_cutoff(params: SteinhardtParams) -> Optional[float]:
 def steinhardt_neighbors(atoms, params: SteinhardtParams, neighbors: Optional[NeighborList] = None,
                          progress=None, cancel=None) -> NeighborList:
     """The neighbour list that ``params`` defines (reusing ``neighbors`` when given)."""
+    return _steinhardt_neighbors(atoms, params, neighbors, progress, cancel)[0]
+
+
+def _steinhardt_neighbors(atoms, params: SteinhardtParams, neighbors: Optional[NeighborList] = None,
+                          progress=None, cancel=None) -> tuple[NeighborList, Optional[ShellCut]]:
+    """The neighbour list of ``params`` and, when it takes the k nearest, where they cut a shell
+    (None for a pure cutoff, which cannot)."""
     n = len(atoms)
     longest = _longest_cutoff(params)
     if neighbors is not None and neighbors.n_atoms != n:
@@ -448,11 +553,11 @@ def steinhardt_neighbors(atoms, params: SteinhardtParams, neighbors: Optional[Ne
         elif neighbors.cutoff > longest:
             neighbors = neighbors.filter(neighbors.distances < longest)
         if params.num_neighbors is None:
-            return neighbors
-        return nearest_neighbors(atoms, params.num_neighbors, neighbors, cutoff=longest,
-                                 progress=sub_progress(progress, 0.7, 1.0), cancel=cancel)
+            return neighbors, None
+        return nearest_with_shells(atoms, params.num_neighbors, neighbors, cutoff=longest,
+                                   progress=sub_progress(progress, 0.7, 1.0), cancel=cancel)
     k = DEFAULT_NEIGHBORS if params.num_neighbors is None else int(params.num_neighbors)
-    return nearest_neighbors(atoms, k, neighbors, progress=progress, cancel=cancel)
+    return nearest_with_shells(atoms, k, neighbors, progress=progress, cancel=cancel)
 
 
 def compute_steinhardt(
@@ -469,7 +574,7 @@ def compute_steinhardt(
     """
     n = len(atoms)
     numbers = np.asarray(atoms.numbers, dtype=np.int64)
-    nl = steinhardt_neighbors(atoms, params, neighbors, sub_progress(progress, 0.0, 0.3), cancel)
+    nl, cut = _steinhardt_neighbors(atoms, params, neighbors, sub_progress(progress, 0.0, 0.3), cancel)
     pos = np.ascontiguousarray(atoms.positions, dtype=np.float64)
     cell = np.ascontiguousarray(atoms.cell.array, dtype=np.float64)
     lvals = np.array(params.l_values, np.int64)
@@ -513,7 +618,7 @@ def compute_steinhardt(
     if not params.wl:
         wl = wl_hat = wl_avg = wl_hat_avg = None
     return SteinhardtResult(params.l_values, ql, counts, ql_avg, wl, wl_hat, wl_avg, wl_hat_avg,
-                            numbers)
+                            numbers, cut)
 
 
 # --------------------------------------------------------------------------- tetrahedral order
@@ -552,6 +657,8 @@ class TetrahedralResult:
 
     q: np.ndarray  # float64 (n,)
     numbers: Optional[np.ndarray] = field(default=None, repr=False)
+    #: where the 4 nearest cut a shell of equidistant neighbours (4 of the 12 in fcc)
+    shell_cut: Optional[ShellCut] = None
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         return {"tetrahedral_q": self.q}
@@ -566,6 +673,8 @@ class TetrahedralResult:
                 q = self.q[ok & (self.numbers == z)]
                 out["elements"][symbol(z)] = {"count": int(len(q)), "mean": float(q.mean()),
                                               "std": float(q.std())}
+        if self.shell_cut is not None:
+            out["shell_cut"] = self.shell_cut.to_dict()
         return out
 
 
@@ -626,7 +735,7 @@ def compute_tetrahedral(
 ) -> TetrahedralResult:
     """Tetrahedral order ``q = 1 − 3/8 Σ_{j<k} (cos ψ_jk + 1/3)²`` over the 4 nearest neighbours."""
     n = len(atoms)
-    nearest = nearest_neighbors(
+    nearest, cut = nearest_with_shells(
         atoms, 4, neighbors, cutoff=params.cutoff, centre=params.centre, element=params.neighbor,
         progress=sub_progress(progress, 0.0, 0.7), cancel=cancel,
     )
@@ -636,7 +745,7 @@ def compute_tetrahedral(
     for start, stop in chunked(n, 100_000, sub_progress(progress, 0.7, 1.0), cancel,
                                "tetrahedral order"):
         _tetrahedral_rows(start, stop, nearest.indptr, nearest.indices, nearest.shifts, pos, cell, q)
-    return TetrahedralResult(q, np.asarray(atoms.numbers, dtype=np.int64))
+    return TetrahedralResult(q, np.asarray(atoms.numbers, dtype=np.int64), cut)
 
 
 def warm_up() -> None:

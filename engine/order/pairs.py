@@ -41,6 +41,9 @@ _COPY_COST = 3.0
 _TESTS_PER_CHUNK = 30_000_000
 #: Stored pairs per chunk when histogramming a neighbour list.
 _PAIRS_PER_CHUNK = 20_000_000
+#: Bytes the histograms and the cell-list stencil may take before a request is refused: r_max
+#: 1e6 Å or 1e9 bins otherwise ended in numpy's "Unable to allocate 1.25 PiB".
+MEMORY_LIMIT = 2e9
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,10 @@ class RdfParams:
 
 #: Width (Å, Gaussian σ) g(r) is smoothed over before :meth:`RdfResult.first_peak` reads its top.
 PEAK_SMOOTHING = 0.03
+#: The first peak is the first stretch of g above 1 + PEAK_RISE · (g_max − 1): high enough that
+#: binning noise and the small shoulders of a glass stay below it, low enough for the first shell
+#: of a crystal whose second shell is taller (diamond: 0.9 of it).
+PEAK_RISE = 0.3
 
 
 @dataclass(frozen=True)
@@ -101,22 +108,44 @@ class RdfResult:
         n = np.concatenate([[0.0], self.running_coordination(a, b)])
         return float(np.interp(r, self.edges, n))
 
-    def first_peak(self, a, b, r_min: float = 0.0) -> float:
-        """Where g_ab is highest at or beyond ``r_min`` (the first peak when ``r_min`` is below
-        it and it is the tallest, as for bonded pairs): g smoothed over ``PEAK_SMOOTHING`` Å and
-        the top refined by a parabola through three bins. The highest bin alone read 2.31 Å for
-        512-atom a-Si whose bonds average 2.35 Å (bins of 0.025 Å hold a few dozen pairs)."""
+    def _smoothed(self, a, b, r_min: float) -> tuple[np.ndarray, float]:
+        """(g_ab smoothed over ``PEAK_SMOOTHING`` Å, -inf below ``r_min``; the bin width): single
+        bins of 0.025 Å hold a few dozen pairs in a 512-atom model, too noisy to read a top from."""
         from scipy.ndimage import gaussian_filter1d
 
         dr = float(self.r[1] - self.r[0]) if len(self.r) > 1 else 1.0
         g = gaussian_filter1d(np.asarray(self.partial(a, b), float), PEAK_SMOOTHING / dr, mode="nearest")
-        g = np.where(self.r >= r_min, g, -np.inf)
-        k = int(np.argmax(g))
+        return np.where(self.r >= r_min, g, -np.inf), dr
+
+    def _refined(self, g: np.ndarray, k: int, dr: float) -> float:
+        """Bin ``k``'s centre moved to the top of the parabola through it and its two neighbours
+        (the highest bin alone read 2.31 Å for a-Si whose bonds average 2.35 Å)."""
         if 0 < k < len(g) - 1 and np.isfinite(g[k - 1]):
             curvature = g[k - 1] - 2.0 * g[k] + g[k + 1]
             if curvature < 0:
                 return float(self.r[k] + 0.5 * dr * (g[k - 1] - g[k + 1]) / curvature)
         return float(self.r[k])
+
+    def first_peak(self, a, b, r_min: float = 0.0) -> float:
+        """Where the first peak of g_ab at or beyond ``r_min`` is: the top of the first stretch of
+        smoothed g that rises clearly above 1 (above 1 + :data:`PEAK_RISE` of the highest
+        excursion), which is the bond length. The highest peak is a farther shell in many
+        crystals (diamond Si–Si 3.84 Å for a bond of 2.35 Å: the second shell holds 12 atoms);
+        :meth:`highest_peak` gives that one. A g that never exceeds 1 gives its highest point."""
+        g, dr = self._smoothed(a, b, r_min)
+        top = float(np.max(g))
+        if not top > 1.0:
+            return self._refined(g, int(np.argmax(g)), dr)
+        above = g > 1.0 + PEAK_RISE * (top - 1.0)
+        start = int(np.argmax(above))
+        stop = start + int(np.argmin(above[start:])) if not above[start:].all() else len(g)
+        return self._refined(g, start + int(np.argmax(g[start:stop])), dr)
+
+    def highest_peak(self, a, b, r_min: float = 0.0) -> float:
+        """Where g_ab is highest at or beyond ``r_min`` (smoothed, the top refined by a parabola):
+        in a glass the first peak, in many crystals a farther shell holding more atoms."""
+        g, dr = self._smoothed(a, b, r_min)
+        return self._refined(g, int(np.argmax(g)), dr)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """No per-atom columns: g(r) is a property of the whole structure."""
@@ -343,6 +372,22 @@ def _check_params(params: RdfParams) -> tuple[float, int]:
     return r_max, n_bins
 
 
+def _check_memory(cell: np.ndarray, r_max: float, n_bins: int, n_elements: int) -> None:
+    """Refuse, naming the parameter, a request whose arrays would pass :data:`MEMORY_LIMIT`:
+    about six (m, m, n_bins) arrays of 8 bytes, and a stencil of at least (2 r_max/h + 1)³
+    offsets (h: each lattice-plane spacing) with its meshgrid temporaries."""
+    histograms = 6.0 * n_elements ** 2 * n_bins * 8
+    if histograms > MEMORY_LIMIT:
+        raise ParameterError("n_bins", f"{n_bins:,} bins of {n_elements} elements' pairs would need "
+                                       f"{histograms / 1e9:.3g} GB; use fewer bins")
+    heights = 1.0 / np.linalg.norm(np.linalg.inv(cell), axis=0)
+    stencil = float(np.prod(2.0 * np.ceil(r_max / heights) + 1.0)) * 3 * 8 * 4
+    if stencil > MEMORY_LIMIT:
+        raise ParameterError("r_max", f"{r_max:g} Å spans {np.max(r_max / heights):.3g} cells; the "
+                                      f"periodic images to search would need {stencil / 1e9:.3g} GB: "
+                                      "use a shorter r_max")
+
+
 def pair_histogram(
     atoms,
     r_max: float,
@@ -356,6 +401,7 @@ def pair_histogram(
     present, types = species(numbers)
     m = len(present)
     n = len(numbers)
+    _check_memory(np.asarray(atoms.cell.array, dtype=np.float64), r_max, n_bins, m)
     hist = np.zeros((m * m, n_bins), np.int64)
     inv_dr = n_bins / r_max
     if neighbors is not None:

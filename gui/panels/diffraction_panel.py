@@ -7,6 +7,8 @@ two Save buttons ask it to write the picture as shown or the intensities with th
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Signal
@@ -15,13 +17,38 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, Q
 
 from amorpha.engine.order.diffraction import REACH, DiffractionParams, log_image
 
-from .widgets import double_spin, note_item, plain_axes
+from .widgets import double_spin, note_item, plain_axes, select_data
 
 PROBES = (("parallel", "parallel beam (hard column)"), ("gaussian", "Gaussian probe"),
           ("convergent", "convergent probe (Airy, discs)"))
 PIXELS = (128, 256, 512)
 #: Log display: this many decades below the brightest spot.
 DYNAMIC_RANGE = 1e4
+#: The unit of I on the colour bar: absolute, with the relativistic f_e (γ² × the tabulated f_e²).
+UNITS = "Å², relativistic"
+
+
+#: Width the colour bar and the k_y axis add beyond the k_x axis's height (px).
+COLORBAR_PX = 80
+
+
+class _SquarePlot(pg.PlotWidget):
+    """A plot about as tall as it is wide: the pattern's k axes are locked equal (a spot
+    pattern must not be distorted), so in a tall dock a free height only added blank bands
+    above and below the ±k max image."""
+
+    def __init__(self):
+        super().__init__()
+        policy = self.sizePolicy()
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
+
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    def heightForWidth(self, width: int) -> int:
+        # the colour bar and k_y axis take ~80 px more across than the k_x axis takes down
+        return max(self.minimumHeight(), width - COLORBAR_PX)
 
 
 class DiffractionPanel(QWidget):
@@ -69,7 +96,7 @@ class DiffractionPanel(QWidget):
         form.addRow(self.log_scale)
         form.addRow(self.follow)
 
-        self.plot = pg.PlotWidget()
+        self.plot = _SquarePlot()
         self.plot.setAspectLocked(True)
         self.plot.setLabel("bottom", "k<sub>x</sub> (1/Å)")
         self.plot.setLabel("left", "k<sub>y</sub> (1/Å)")
@@ -78,7 +105,7 @@ class DiffractionPanel(QWidget):
         self.image = pg.ImageItem()
         self.plot.addItem(self.image)
         self.colorbar = pg.ColorBarItem(colorMap=pg.colormap.get("inferno"), interactive=False,
-                                        label="log₁₀ I (Å²)", width=14)
+                                        label=f"log₁₀ I ({UNITS})", width=14)
         self.colorbar.setImageItem(self.image, insert_in=self.plot.getPlotItem())
         # the image stays in the plot; the note shows while there is no pattern, at k = 0
         self.empty_note = note_item(EMPTY_NOTE, 0.0, 0.0)
@@ -86,13 +113,18 @@ class DiffractionPanel(QWidget):
         self._show_empty()
         self.status = QLabel("No column yet.")
         self.status.setWordWrap(True)
+        #: k and d = 1/k under the mouse: a student measuring a spot reads its spacing here
+        self.readout = QLabel(READOUT_HINT)
+        self.readout.setObjectName("diffraction-readout")
+        self.plot.scene().sigMouseMoved.connect(self._read_out)
         self.save_image_button = QPushButton("Save image…")
         self.save_image_button.setToolTip("The pattern as shown, with its k axes and colour bar "
                                           "(PNG or SVG)")
         self.save_image_button.clicked.connect(self.save_image_requested)
         self.save_data_button = QPushButton("Save data…")
-        self.save_data_button.setToolTip("The intensity I(k_x, k_y) in Å² with its k axes in 1/Å "
-                                         "and the column's geometry: .npz (numpy) or a .csv grid")
+        self.save_data_button.setToolTip("The intensity I(k_x, k_y) in Å² (relativistic f_e: γ² "
+                                         "times the tabulated f_e², γ = 1 + eV/mc²) with its k axes "
+                                         "in 1/Å and the column's geometry: .npz (numpy) or a .csv grid")
         self.save_data_button.clicked.connect(self.save_data_requested)
         saves = QHBoxLayout()
         saves.addStretch(1)
@@ -102,9 +134,11 @@ class DiffractionPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.intro)
         layout.addLayout(form)
-        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.plot)
+        layout.addWidget(self.readout)
         layout.addLayout(saves)
         layout.addWidget(self.status)
+        layout.addStretch(1)
         self.result = None
         self._set_saveable(False)
         for box in (self.diameter, self.thickness, self.k_max, self.voltage):
@@ -133,7 +167,7 @@ class DiffractionPanel(QWidget):
         alpha = f", α = {1e3 * result.semi_angle:.1f} mrad (discs of {result.disc_radius:.3f} 1/Å)" \
             if result.semi_angle else ""
         self.status.setText(f"{_scatterers(c, result.params.probe)}; {c.diameter / 10:.2f} nm × "
-                            f"{c.length / 10:.2f} nm, λ = {result.wavelength:.4f} Å{alpha}.")
+                            f"{_length_words(c)}, λ = {result.wavelength:.4f} Å{alpha}.")
 
     def _redraw(self) -> None:
         result = self.result
@@ -143,12 +177,12 @@ class DiffractionPanel(QWidget):
         hide = 1.0 / result.params.diameter + result.disc_radius  # the direct beam's spread
         if self.log_scale.isChecked():
             image, low, high = log_image(result.intensity, k, hide, DYNAMIC_RANGE)
-            self.colorbar.setLabel("left", "log₁₀ I (Å²)")
+            self.colorbar.setLabel("left", f"log₁₀ I ({UNITS})")
         else:
             image = result.intensity
             outside = image[np.hypot(k[None, :], k[:, None]) > hide]
             low, high = 0.0, float(outside.max()) if outside.size and outside.max() > 0 else 1.0
-            self.colorbar.setLabel("left", "I (Å²)")
+            self.colorbar.setLabel("left", f"I ({UNITS})")
         self.empty_note.hide()
         self.image.setImage(image.T, autoLevels=False)  # ImageItem is indexed [x, y]
         self.colorbar.setLevels((low, high))
@@ -168,9 +202,72 @@ class DiffractionPanel(QWidget):
         self._show_empty()
         self._set_saveable(False)
         self.status.setText(message)
+        self.readout.setText(READOUT_HINT)
+
+    def _read_out(self, scene_pos) -> None:
+        """k under the mouse and the lattice spacing d = 1/|k| it stands for."""
+        if self.result is None or not self.plot.sceneBoundingRect().contains(scene_pos):
+            return
+        point = self.plot.getPlotItem().vb.mapSceneToView(scene_pos)
+        self.readout.setText(k_words(point.x(), point.y(), float(self.result.k[-1])))
+
+    # -- project -----------------------------------------------------------------------------
+    def settings(self) -> dict:
+        """What a project keeps, so a reopened pattern is the one saved (lengths in nm, as shown)."""
+        return {"probe": self.probe.currentData(), "diameter_nm": self.diameter.value(),
+                "thickness_nm": self.thickness.value(), "k_max": self.k_max.value(),
+                "pixels": int(self.pixels.currentData()), "voltage_kv": self.voltage.value(),
+                "log_scale": self.log_scale.isChecked(), "follow_view": self.follow.isChecked()}
+
+    def set_settings(self, settings) -> list[str]:
+        """Show saved :meth:`settings` (a project is a file: an entry of the wrong kind or out of
+        range is left as it is); returns the keys left out. Missing keys keep the defaults."""
+        if not isinstance(settings, dict):
+            return ["diffraction settings"]
+        boxes = {"diameter_nm": self.diameter, "thickness_nm": self.thickness, "k_max": self.k_max,
+                 "voltage_kv": self.voltage}
+        checks = {"log_scale": self.log_scale, "follow_view": self.follow}
+        combos = {"probe": self.probe, "pixels": self.pixels}
+        left_out = []
+        for key, value in settings.items():
+            if key in boxes and _in_range(value, boxes[key]):
+                boxes[key].setValue(float(value))
+            elif key in checks and isinstance(value, bool):
+                checks[key].setChecked(value)
+            elif key in combos and combos[key].findData(value) >= 0 and not isinstance(value, bool):
+                select_data(combos[key], value)
+            else:
+                left_out.append(key)
+        return left_out
 
 
 EMPTY_NOTE = "No pattern yet.<br>Click an atom: its column's pattern shows here."
+READOUT_HINT = "Point at the pattern to read k and the spacing d = 1/k."
+
+
+def k_words(kx: float, ky: float, k_max: float) -> str:
+    """"k = (0.553, 0.000) 1/Å: |k| = 0.553 1/Å, d = 1/|k| = 1.808 Å" (outside the detector or at
+    the direct beam, why there is no d)."""
+    if max(abs(kx), abs(ky)) > k_max:
+        return "Outside the detector (±k max)."
+    k = math.hypot(kx, ky)
+    d = f"d = 1/|k| = {1.0 / k:.3f} Å" if k > 1e-3 else "the direct beam (no d)"
+    kx, ky = round(kx, 3) + 0.0, round(ky, 3) + 0.0  # + 0.0: never "-0.000"
+    return f"k = ({kx:.3f}, {ky:.3f}) 1/Å: |k| = {k:.3f} 1/Å, {d}"
+
+
+def _in_range(value, box) -> bool:
+    """A number (not a bool) the spin box can show."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            and box.minimum() <= value <= box.maximum())
+
+
+def _length_words(column) -> str:
+    """The column's length: "1.20 nm"; a model without a cell has no length limit, so the
+    extent of its atoms along the beam ("0.71 nm through the whole molecule", not "inf nm")."""
+    if math.isfinite(column.length):
+        return f"{column.length / 10:.2f} nm"
+    return f"{column.extent / 10:.2f} nm (through the whole molecule)"
 
 
 def _scatterers(column, probe: str) -> str:

@@ -177,6 +177,41 @@ def no_angles_sentence(result) -> str:
     return f"No {a}–{b}–{c} angles (no such bonds): no {b} atom has {wanted}{where}."
 
 
+def _percent(fraction: float) -> str:
+    return f"{100.0 * fraction:.3g} %"
+
+
+def shell_cut_sentence(cut, tetrahedral: bool = False) -> str:
+    """Why the values of a k-nearest order parameter are arbitrary, in words a student follows
+    ("" when the k nearest took whole shells): a perfect bcc crystal at k = 12 showed two q6 bars."""
+    if cut is None or not cut.cut:
+        return ""
+    shell = cut.more - cut.fewer
+    where = (f"a shell of {shell} equidistant neighbours at {cut.distance:.2f} Å in "
+             f"{_percent(cut.fraction)} of atoms")
+    if tetrahedral:
+        return (f"The 4 nearest neighbours cut {where}: which 4 were taken is arbitrary, so the "
+                "values depend on it; tetrahedral order means something only for atoms with 4 "
+                "bonded neighbours.")
+    choices = " or ".join(str(k) for k in (cut.fewer, cut.more) if k > 0)
+    return (f"k = {cut.k} cuts {where}: the values depend on which neighbours were taken; use "
+            f"k = {choices}, or a cutoff.")
+
+
+def fewer_neighbours_sentence(result) -> str:
+    """Atoms that had fewer than the k neighbours asked for (a molecule smaller than k), said:
+    "over 12 atoms" alone read as if each had 12."""
+    cut = getattr(result, "shell_cut", None)
+    counts = getattr(result, "num_neighbors", None)
+    if cut is None or counts is None or not len(counts) or counts.min() >= cut.k:
+        return ""
+    short = int(np.count_nonzero(counts < cut.k))
+    lo, hi = int(counts.min()), int(counts[counts < cut.k].max())
+    had = f"{lo}" if lo == hi else f"{lo} to {hi}"
+    return (f"{short:,} atoms had only {had} neighbours, fewer than k = {cut.k}: the model has "
+            "too few atoms within reach.")
+
+
 def element_pairs(elements):
     """(ia, a, ib, b, "Si–O") for every unordered pair of the result's elements, named heavier
     first as glass papers (and the Structure panel) write them."""
@@ -327,6 +362,8 @@ class OrderPanel(QWidget):
         self.triplet = QComboBox()
         self.triplet.setToolTip("A–B–C: the angle at B between its bonds to A and C "
                                 "(bonds by the Structure panel's cutoffs)")
+        self._triplet_chosen = False  # the user picked one: new bonds do not change it
+        self.triplet.activated.connect(lambda _: setattr(self, "_triplet_chosen", True))
         self.angle_bins = int_spin(10, 1800, 180)
         self.stack.addWidget(form_page([("Angle", self.triplet), ("Bins", self.angle_bins)]))
         self.kind.currentIndexChanged.connect(self.stack.setCurrentIndex)
@@ -405,6 +442,7 @@ class OrderPanel(QWidget):
         if self.kind is None:
             return
         self.triplet.clear()
+        self._triplet_chosen = False
         for centre in present:
             for a, c in itertools.combinations_with_replacement(present, 2):
                 self.triplet.addItem(f"{a}–{centre}–{c}", (a, centre, c))
@@ -501,7 +539,7 @@ class OrderPanel(QWidget):
         highest = Q_MAX if limit >= Q_MAX else math.floor(limit * 10) / 10
         with QSignalBlocker(self.q_max):
             self.q_max.setMaximum(highest)
-        if highest < Q_MAX:
+        if highest < Q_MAX and self.q_max.value() >= highest:  # clamped, or at the limit
             notes.append(f"X-ray form factors hold up to q = {highest:.1f} Å⁻¹ (the range of "
                          "their fits), so q max stops there.")
         if self._cell_height and self.sq_r_max.value() > self._cell_height / 2 + 1e-9:
@@ -564,17 +602,30 @@ class OrderPanel(QWidget):
         """The key of the column whose histogram is shown ("" before any)."""
         return self.value_choice.currentData() or ""
 
-    def show_values(self, name: str, values: np.ndarray) -> None:
-        """Keep a computed column and plot its histogram."""
+    def show_values(self, name: str, values: np.ndarray, result=None, note: str | None = None) -> None:
+        """Keep a computed column and plot its histogram; ``result`` (the Steinhardt or
+        tetrahedral result it came from) lets the note say where the k nearest cut a shell of
+        equidistant neighbours or atoms had fewer than k; ``note``: what :meth:`notes` said of
+        it when a project was saved (the result itself is not kept)."""
         self.values[name] = np.asarray(values, dtype=float)
+        if note:
+            self._made[name] = note
         if name in self._requested:  # computed here (not restored from a project): say how
-            self._made[name] = self._requested.pop(name)
+            doubts = [fewer_neighbours_sentence(result),
+                      shell_cut_sentence(getattr(result, "shell_cut", None),
+                                         tetrahedral=name == "tetrahedral_q")]
+            self._made[name] = " ".join([self._requested.pop(name), *filter(None, doubts)]).strip()
         if self.value_choice.findData(name) < 0:
             self.value_choice.addItem(column_title(name), name)
         if self.value_key() == name:
             self._plot_values(name)
         else:
             self.show_value_key(name)
+
+    def notes(self) -> dict[str, str]:
+        """What the note says of each computed column beyond its statistics (how it was made, a
+        shell the k nearest cut), for a project to give back to :meth:`show_values`."""
+        return {name: text for name, text in self._made.items() if name in self.values and text}
 
     def show_value_key(self, name: str) -> None:
         """Show the histogram of the computed column ``name`` (if computed)."""
@@ -626,9 +677,43 @@ class OrderPanel(QWidget):
             item.setLabel(side, label)
 
     def show_saved_curve(self, kind: str, result) -> None:
-        """A curve read back from a project: its kind chosen in the list, then drawn."""
+        """A curve read back from a project: its kind chosen in the list, the page's inputs set
+        to what made it (so Compute gives the same curve again), then drawn; nothing recomputed."""
         self.kind.setCurrentIndex([GR, SQ, ANGLES].index(kind))
+        self._show_inputs_of(kind, result)
         self.show_distribution(kind, result)
+
+    def _show_inputs_of(self, kind: str, result) -> None:
+        """Set the page of ``kind`` to the inputs ``result`` was computed with: a reopened project
+        showed a 15 Å, 600-bin g(r) under boxes saying 10 Å and 400."""
+        if kind == GR:
+            self.r_max.setValue(float(result.edges[-1]))
+            self.r_bins.setValue(len(result.r))
+        elif kind == SQ:
+            select_data(self.weighting, result.weighting)  # first: it sets q max's limit
+            self.sq_r_max.setValue(float(result.r_max))
+            self.q_max.setValue(float(result.q[-1]))
+        else:
+            self.angle_bins.setValue(len(result.edges) - 1)
+            self._triplet_chosen = self._select_triplet(tuple(result.triplet))
+
+    def _select_triplet(self, triplet: tuple) -> bool:
+        """Make the triplet (A, B, C) current, or (C, B, A), its same angle; False if not offered."""
+        for k in range(self.triplet.count()):
+            if tuple(self.triplet.itemData(k)) in (triplet, triplet[::-1]):
+                self.triplet.setCurrentIndex(k)
+                return True
+        return False
+
+    def prefer_triplet(self, counts: dict) -> None:
+        """Offer the triplet with the most bonded angles (``counts`` from
+        :func:`~amorpha.engine.order.angles.bonded_angle_counts`) unless the user chose one: the
+        first combination (H–H–H for benzene) had none. Silica keeps O–Si–O."""
+        if self.kind is None or self._triplet_chosen or not counts:
+            return
+        best = max(counts, key=lambda t: counts[t])
+        if counts[best] > 0:
+            self._select_triplet(tuple(best))
 
     def show_distribution(self, kind: str, result) -> None:
         """Plot g(r) (total + partials), S(q) (total + partials) or an angle distribution."""
@@ -650,7 +735,7 @@ class OrderPanel(QWidget):
             for ia, a, ib, b, name in element_pairs(result.elements):
                 curves[name] = result.partials[ia, ib]
                 peaks.append(f"{name} {result.first_peak(a, b, 0.5):.2f} Å")
-            note = "Highest peak: " + ", ".join(peaks)
+            note = "First peak (nearest-neighbour distance): " + ", ".join(peaks)
             comments, extra = gr_header(result), running_coordination(result)
         elif kind == SQ:
             x, x_name = result.q, "q (1/Å)"
