@@ -235,3 +235,15 @@ def test_the_potentials_set_up_answers_cancel():
     with pytest.raises(Cancelled):  # the 5th question is inside the loop over images
         HostPotential(host, "Li", cancel=lambda: asked.append(1) or len(asked) >= 5)
     assert len(asked) == 5
+
+
+def test_the_surrogate_potentials_set_up_answers_cancel():
+    """The trained surrogate's potential bins the same host images (1.3-1.5 s for a 192k-atom
+    a-SiO2): it asks ``cancel`` the same way, and stops when it answers."""
+    from amorpha.engine.diffusion.surrogate import SurrogatePotential
+
+    host = bulk("Cu", "fcc", 3.6, cubic=True).repeat(23)
+    asked = []
+    with pytest.raises(Cancelled):
+        SurrogatePotential(host, "Li", cancel=lambda: asked.append(1) or len(asked) >= 5)
+    assert len(asked) == 5

@@ -214,7 +214,7 @@ class SurrogatePotential(HostPotential):
 
     def __init__(self, host: Atoms, element: str, descriptor: DescriptorParams = DescriptorParams(),
                  wall_factor: float = 0.75, network: Optional[tuple] = None,
-                 guard: Optional[float] = None):
+                 guard: Optional[float] = None, *, cancel: Optional[CancelFn] = None):
         from .reference import _mobile_symbol
 
         descriptor.validate()
@@ -247,7 +247,8 @@ class SurrogatePotential(HostPotential):
         zeros = np.zeros(len(positions))
         pairs = uff_coefficients(self.element, symbols, self.cutoff) if self.knows_uff else \
             (zeros, zeros, zeros)
-        self._kernel_host = _host_arrays(positions, cell, pairs, self.cutoff, kind, model)
+        # cancel between its steps: 1.3-1.5 s for a 192k-atom host, most of it binning the images
+        self._kernel_host = _host_arrays(positions, cell, pairs, self.cutoff, kind, model, cancel)
 
     def _network_model(self, descriptor: DescriptorParams, network, guard) -> tuple:
         """(model tuple, reach in Å) of the network on symmetry functions; ``network`` (x_mean,
@@ -393,7 +394,7 @@ def sample_positions(host: Atoms, params: SurrogateParams = SurrogateParams(), *
     (module docstring); ``proposal`` is anything with ``energy(points)`` (default: UFF)."""
     params.validate()
     wanted = params.n_train + params.n_test
-    walls = SurrogatePotential(host, params.element, params.descriptor, params.wall_factor)
+    walls = SurrogatePotential(host, params.element, params.descriptor, params.wall_factor, cancel=cancel)
     rng = np.random.default_rng(params.seed)
     candidates = rng.random((CANDIDATES_PER_SAMPLE * wanted, 3)) @ walls.cell
     free = candidates[~walls.overlaps(candidates)]
@@ -642,7 +643,7 @@ def train_surrogate(host: Atoms, positions, energies, params: SurrogateParams = 
     require(len(energies) >= n_test + 10, "energies",
             f"only {len(energies)} finite energies: at least {n_test + 10} are needed for "
             f"{n_test} test points and a training set")
-    blank = SurrogatePotential(host, params.element, params.descriptor, params.wall_factor)
+    blank = SurrogatePotential(host, params.element, params.descriptor, params.wall_factor, cancel=cancel)
     require(not blank.overlaps(positions).any(), "positions",
             f"{int(blank.overlaps(positions).sum())} positions lie inside a host atom's wall; "
             "lower wall_factor or drop them")
@@ -656,7 +657,7 @@ def train_surrogate(host: Atoms, positions, energies, params: SurrogateParams = 
             network, model, alpha, cv_rmse = _fitted_quadratic(
                 x[train], target, params, sub_progress(progress, 0.1, 0.9), cancel)
         return _checked(host, params, network, guard, model, None, positions, energies, train,
-                        test, ceiling, int((~ok).sum()), reference, alpha, cv_rmse, progress)
+                        test, ceiling, int((~ok).sum()), reference, alpha, cv_rmse, progress, cancel)
     scaler = StandardScaler().fit(x[train])
     scaler.scale_ = np.where(scaler.scale_ > 1e-12, scaler.scale_, 1.0)
     y_mean, y_scale = float(target.mean()), float(target.std()) or 1.0
@@ -672,16 +673,16 @@ def train_surrogate(host: Atoms, positions, energies, params: SurrogateParams = 
         model = _fitted_network(features, scaled, params, alpha)
     return _checked(host, params, _flat_network(model, scaler, y_mean, y_scale), guard, model,
                     scaler, positions, energies, train, test, ceiling, int((~ok).sum()),
-                    reference, alpha, cv_rmse, progress)
+                    reference, alpha, cv_rmse, progress, cancel)
 
 
 def _checked(host, params, network, guard, model, scaler, positions, energies, train, test,
-             ceiling, n_dropped, reference, alpha, cv_rmse, progress) -> "Surrogate":
+             ceiling, n_dropped, reference, alpha, cv_rmse, progress, cancel=None) -> "Surrogate":
     """The trained potential (with its ``guard`` level) with its training and test predictions
     (numba pass)."""
     report(progress, 0.9, "checking on the test set")
     potential = SurrogatePotential(host, params.element, params.descriptor, params.wall_factor,
-                                   network, guard)
+                                   network, guard, cancel=cancel)
     result = Surrogate(potential, model, scaler, positions[train], energies[train],
                        potential.energy(positions[train]), positions[test], energies[test],
                        potential.energy(positions[test]), ceiling, n_dropped,
