@@ -38,6 +38,7 @@ class GbSearchController(QObject):
         self.task = None
         self._run = 0
         self._began = False
+        self._note = ""  # what the status line adds: what screening learnt from, or why it did not
         self._redraw = QTimer(self)
         self._redraw.setSingleShot(True)
         self._redraw.setInterval(REDRAW_MS)
@@ -66,36 +67,43 @@ class GbSearchController(QObject):
         except ParameterError as exc:
             self.window.show_error("GB search", f"The search cannot start.\n\n{exc}")
             return None
+        strategy, self._note = self._screening_plan(s, training)
         self._run += 1
         run = self._run
 
         def work(progress, cancel):
             model = None
-            if training is not None:
+            if strategy == "screening":
                 model = self._fit_screening(training, sub_progress(progress, 0.0, 0.1), cancel)
                 progress = sub_progress(progress, 0.1, 1.0)
-            search = GbSearch(candidates, oracle, s.strategy, s.n_evals, workers=s.workers,
+            search = GbSearch(candidates, oracle, strategy, s.n_evals, workers=s.workers,
                               dask=s.dask, scheduler=s.scheduler, seed=s.seed,
                               n_initial=s.n_initial, acquisition=s.acquisition,
                               screening_model=model, cancel=cancel, progress=progress)
             for evaluation in search:
                 if not search.result.evaluations[:-1]:  # the first: the new search replaces the old
                     self._posted_start.emit(run, SearchResult(candidates, search.result.oracle,
-                                                              search.reference, s.strategy))
+                                                              search.reference, strategy))
                 self._posted_evaluation.emit(run, evaluation)
             return len(search.result.evaluations)
 
         self._began = False  # the previous search stays shown until this one finds something
         self.panel.set_busy(True, has_results=self.result is not None)
         self.panel.status.setText(f"Relaxing up to {min(s.n_evals, len(candidates)):,} of "
-                                  f"{len(candidates):,} candidates with {s.oracle.upper()}…")
+                                  f"{len(candidates):,} candidates with {s.oracle.upper()}…"
+                                  + self._note)
         self.task = self.runner.submit(
-            f"GB search ({s.params.boundary.name}, {s.strategy})", work,
+            f"GB search ({s.params.boundary.name}, {strategy})", work,
             lambda n: self._finished("done"), self._failed, lambda: self._finished("stopped"))
         return self.task
 
     def _training(self, s, oracle) -> list:
-        """Searched boundaries other than this one, with the same oracle, for virtual screening."""
+        """Searched boundaries comparable with this one (same crystal, rotation axis and kind:
+        :func:`~amorpha.engine.gb.screening.comparable`) with the same oracle, for virtual
+        screening; empty when only other families were searched (their ranking was measured worse
+        than chance). Nothing searched with this oracle at all is a ParameterError."""
+        from amorpha.engine.gb.screening import comparable
+
         sets = [(cs, found) for params, (cs, found, settings) in self.history.items()
                 if params.boundary != s.params.boundary and settings == oracle.settings()
                 and len(found) >= 2]
@@ -103,7 +111,22 @@ class GbSearchController(QObject):
             raise ParameterError("strategy", "virtual screening learns from boundaries searched "
                                  "before with the same oracle; search one or two other boundaries "
                                  "first (a small exhaustive or random search is enough)")
-        return sets
+        return [(cs, found) for cs, found in sets if comparable(cs.boundary, s.params.boundary)]
+
+    @staticmethod
+    def _screening_plan(s, training) -> tuple[str, str]:
+        """(strategy to run, what the status line adds): screening says what it learnt from;
+        with nothing comparable to learn from, the plain random order, and why."""
+        from amorpha.engine.gb.screening import family_name
+
+        if training is None:
+            return s.strategy, ""
+        if not training:
+            return "random", (f" No {family_name(s.params.boundary)} boundary was searched with this "
+                              "oracle, and screening trained on another axis or kind ranks worse "
+                              "than chance: candidates go in random order.")
+        names = ", ".join(f"{cs.boundary.name} ({len(found)} relaxed)" for cs, found in training)
+        return "screening", f" Screening trained on {names}."
 
     @staticmethod
     def _fit_screening(training, progress, cancel):
@@ -180,7 +203,8 @@ class GbSearchController(QObject):
             self.panel.status.setText({"done": f"Finished: {n} evaluations.",
                                        "stopped": f"Stopped after {n} evaluations; they are kept "
                                                   "(Show best puts the best so far in the viewer).",
-                                       "failed": f"Failed after {n} evaluations; they are kept."}[state])
+                                       "failed": f"Failed after {n} evaluations; they are kept."}[state]
+                                      + self._note)
         if n and state == "done":  # asked for; a stop leaves the model shown as it was
             self.show_best()
         self.search_finished.emit(state)

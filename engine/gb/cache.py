@@ -3,10 +3,12 @@
 A search that is stopped, fails, or is run again with a bigger budget never pays twice for a
 relaxation. The folder is ``$XDG_CACHE_HOME/amorpha/gb`` (``~/.cache/amorpha/gb``); each oracle
 setting (name, tolerance, potential, reference lattice constant) gets its own sub-folder named by
-a hash. Files are written to a temporary name and renamed, so a crash never leaves half a file.
+a hash; an EAM potential is keyed by its content too, so a file refitted in place is not
+answered from the old one's entries. Files are written to a temporary name and renamed, so a crash never leaves half a file.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -28,8 +30,10 @@ def default_cache_dir() -> Path:
 class EvaluationCache:
     """Evaluations of one oracle setting, looked up by candidate key."""
 
-    def __init__(self, oracle: Oracle, reference: Reference, folder: "os.PathLike[str] | str | None" = None):
-        settings = {**oracle.settings(), "a": round(reference.a, 8)}
+    def __init__(self, oracle: Oracle, reference: Reference, folder: "os.PathLike[str] | str | None" = None,
+                 crystal: Optional[str] = None):
+        """``crystal``: the boundary's crystal, whose potential file (EAM) is keyed by content."""
+        settings = {**oracle.cache_settings(crystal), "a": round(reference.a, 8)}
         tag = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
         self.folder = Path(folder or default_cache_dir()) / f"{oracle.name}-{tag}"
         self.hits = 0
@@ -38,14 +42,23 @@ class EvaluationCache:
         return self.folder / f"{candidate.key}.npz"
 
     def get(self, candidate: Candidate) -> Optional[Evaluation]:
+        """The stored evaluation, or None: then the candidate is relaxed again and :meth:`put`
+        replaces the entry. A damaged entry (empty, truncated, other keys, a γ that is not a
+        number: a full disk, a sync tool, an edited file) is removed and never raised: the
+        readers' errors vary (EOFError, BadZipFile, …) and one bad file must not stop every
+        later search that reaches its candidate."""
         path = self._path(candidate)
         if not path.is_file():
             return None
         try:
             with np.load(path, allow_pickle=False) as data:
                 evaluation = Evaluation.from_arrays(candidate, data, cached=True)
-        except (OSError, ValueError, KeyError):
-            return None  # a damaged entry is computed again
+            if not np.isfinite(evaluation.gamma):
+                raise ValueError("γ is not a finite number")
+        except Exception:  # noqa: BLE001 - any unreadable entry is computed again
+            with contextlib.suppress(OSError):  # a read-only folder: put() will say so
+                path.unlink(missing_ok=True)
+            return None
         self.hits += 1
         return evaluation
 

