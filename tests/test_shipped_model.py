@@ -66,7 +66,7 @@ def test_shipped_model_predicts_unseen_a_sio2_sites_like_xtb(shipped):
     features = compute(atoms, params_from_dict(shipped.descriptor), sites)
     seen = {row.tobytes() for row in shipped._training[0]}
     unseen = [k for k in np.random.default_rng(7).permutation(len(sites))
-              if features[k].tobytes() not in seen][:3]
+              if features[k].tobytes() not in seen][:2]  # 0.996 and 0.987 (a third: 0.990, 13 s more)
     calculator = default_calculator(shipped.metrics["calculator"], cache=False)
     reference = calculator.site_spectra(atoms, sites[unseen])
     predicted = shipped.predict(features[unseen])
