@@ -64,6 +64,13 @@ def _when(stamp: str) -> str:
         return f"trained {stamp}"
 
 
+def _built_in(path: str) -> bool:
+    """Whether ``path`` is a model that ships in resources/models/ (``make models`` trains them)."""
+    from amorpha.resources import path as resource
+
+    return os.path.dirname(os.path.realpath(path)) == os.path.realpath(resource("models"))
+
+
 def provenance(model) -> tuple[str, str]:
     """(summary line, tooltip) of where ``model`` came from: a model trained in this window and one
     loaded from a file had the same summary. The file's full path goes in the tooltip."""
@@ -71,7 +78,10 @@ def provenance(model) -> tuple[str, str]:
     if not model.source_path:
         return f"{_when(model.trained_at)} in this window · {brief}", ""
     version = f"Amorpha {model.written_by}" if model.written_by else "an unknown Amorpha version"
-    line = f"from {os.path.basename(model.source_path)} · {_when(model.trained_at)} · {version} · {brief}"
+    when = _when(model.trained_at)
+    if not model.trained_at and _built_in(model.source_path):  # shipped before times were stored
+        when = "built in (make models)"
+    line = f"from {os.path.basename(model.source_path)} · {when} · {version} · {brief}"
     return line, f"Loaded from {model.source_path}, written by {version}"
 
 

@@ -66,3 +66,14 @@ def test_the_summary_says_where_a_model_came_from(qtbot, empty_window, silica, m
     with qtbot.waitSignal(prediction.prediction_settled, timeout=60000):
         prediction.set_model(SpectrumModel.load(tmp_path / "old.amodel"))
     assert "from old.amodel · trained: unknown · Amorpha" in panel.summary.text()
+
+
+def test_the_built_in_model_says_it_is_built_in():
+    """The shipped models predate the stored training time: "trained: unknown" on the model
+    every new window shows read as a fault."""
+    from amorpha.gui.panels.prediction_panel import provenance
+    from amorpha.gui.prediction import default_model_path
+
+    shipped = SpectrumModel.load(default_model_path())
+    assert not shipped.trained_at
+    assert provenance(shipped)[0].startswith("from Si-K-xtb.amodel · built in (make models) · Amorpha ")
