@@ -411,8 +411,7 @@ class SpectrumModel:
         spectra, sigma, part_of = self._predict(features, descriptor, return_std and self.has_uncertainty)
         if not return_std:
             return spectra
-        whole = np.sqrt([_score_variance(part) for part in self._fitted["parts"].values()])
-        return spectra, None if sigma is None else sigma * whole[part_of]
+        return spectra, None if sigma is None else sigma * self._whole_scales()[part_of]
 
     def predict_band(self, features: np.ndarray, descriptor: dict | None = None):
         """Spectra and their predictive standard deviation at each energy, both (n, n_energies),
@@ -423,6 +422,11 @@ class SpectrumModel:
                 f"the Gaussian-process regressor for a predictive uncertainty; this model's is {self.params.regressor}")
         spectra, sigma, part_of = self._predict(features, descriptor, True)
         return spectra, sigma[:, None] * self._energy_spreads()[part_of]
+
+    def _whole_scales(self) -> np.ndarray:
+        """Per fitted part, the whole-spectrum std per unit of normalised score std (√
+        :func:`_score_variance`; also the root sum of squares of its :func:`_energy_spread`)."""
+        return np.sqrt([_score_variance(part) for part in self._fitted["parts"].values()])
 
     def _energy_spreads(self) -> np.ndarray:
         """:func:`_energy_spread` of each fitted part, one row each in the order of the parts."""
@@ -571,10 +575,9 @@ class SpectrumModel:
     def _band_shapes(self) -> tuple[np.ndarray, np.ndarray]:
         """Per fitted part, how its predictive standard deviation spreads over the energies (of
         unit root sum of squares: :attr:`SiteSpectra.band_shapes`), and that root sum, the
-        whole-spectrum std per unit of normalised score std (√ :func:`_score_variance`)."""
-        spreads = self._energy_spreads()
-        whole = np.sqrt(np.sum(spreads ** 2, axis=1))
-        return spreads / whole[:, None], whole
+        whole-spectrum std per unit of normalised score std (:meth:`_whole_scales`)."""
+        whole = self._whole_scales()
+        return self._energy_spreads() / whole[:, None], whole
 
     def placement(self) -> dict:
         """What its predictions carry so :func:`~amorpha.engine.spectra.edges.place_at_onset` puts
