@@ -11,6 +11,8 @@ A project is a zip archive (``ZIP_DEFLATED``) holding ``project.json`` and one m
     site_spectra/000-<name>/energy.npy, intensity.npy, sites.npy, structures.npy[, distance.npy]
     results/000-<name>/<key>.npy                the arrays of an analysis result
     models/000-<name>.amodel                    a trained surrogate, exactly as SpectrumModel.save writes it
+                                                (its entry in project.json may name the atoms it learnt
+                                                from: ``trained_on``, see :attr:`Project.trained_sites`)
 
 Arrays are stored as ``.npy`` (exact: the extxyz text keeps only 8 decimals); everything else is
 JSON in ``project.json``, where a small tag scheme keeps tuples, numpy scalars, non-string dict keys,
@@ -166,6 +168,9 @@ class Project:
     site_spectra: dict[str, SiteSpectra] = field(default_factory=dict)
     results: dict[str, AnalysisResult] = field(default_factory=dict)
     models: dict = field(default_factory=dict)  # name -> amorpha.engine.surrogate.model.SpectrumModel
+    #: model name -> (structure name, indices of that structure's atoms the model learnt from, in
+    #: its training rows' order): which sites a model trained in the window asked the calculator for
+    trained_sites: dict = field(default_factory=dict)
     view: dict = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
 
@@ -570,6 +575,9 @@ def _check_names(project: Project) -> None:
                 raise ParameterError(section, f"names must be non-empty strings, got {name!r}")
             if not isinstance(value, cls):
                 raise ParameterError(f"{section}[{name!r}]", f"a {cls.__name__}, got {type(value).__name__}")
+    unknown = [name for name in project.trained_sites if name not in project.models]
+    if unknown:
+        raise ParameterError("trained_sites", f"names of the project's models, not {unknown[0]!r}")
 
 
 def _plan(project: Project, enc: _Encoder) -> tuple[dict, list]:
@@ -656,8 +664,38 @@ def _plan(project: Project, enc: _Encoder) -> tuple[dict, list]:
         member = f"models/{i:03d}-{_safe(name)}.amodel"
         extra.append(("model", member, (name, model)))
         doc["models"].append({"name": name, "member": member, "element": model.element, "edge": model.edge,
-                              "regressor": model.params.regressor, "n_train": int(model.n_train)})
+                              "regressor": model.params.regressor, "n_train": int(model.n_train)}
+                             | _trained_on(project, name))
     return doc, extra
+
+
+def _trained_on(project: Project, name: str) -> dict:
+    """The ``trained_on`` of model ``name``'s entry ({} when its sites are not known): the
+    structure and its atoms, as plain JSON (a few hundred indices at most)."""
+    if name not in project.trained_sites:
+        return {}
+    where = f"trained_sites[{name!r}]"
+    try:
+        structure, atoms = project.trained_sites[name]
+        atoms = np.asarray(atoms)
+    except (TypeError, ValueError):
+        raise ParameterError(where, "a pair (structure name, atom indices)") from None
+    problem = _sites_problem(project.structures, structure, atoms)
+    if problem:
+        raise ParameterError(where, problem)
+    return {"trained_on": {"structure": structure, "atoms": [int(i) for i in atoms]}}
+
+
+def _sites_problem(structures: dict, structure, atoms: np.ndarray) -> Optional[str]:
+    """Why ``atoms`` cannot be sites of ``structures[structure]`` (None when they can)."""
+    if not isinstance(structure, str) or structure not in structures:
+        return f"its structure {reprlib.repr(structure)} is not one of the project's"
+    n = len(structures[structure])
+    if atoms.ndim != 1 or not (atoms.dtype.kind in "iu" or atoms.size == 0):
+        return "its atoms are not a list of whole numbers"
+    outside = atoms[(atoms < 0) | (atoms >= n)]
+    return f"atom {int(outside[0])} is not one of the structure {structure!r} (atoms 0 to {n - 1})" \
+        if outside.size else None
 
 
 def _remove_stale_temps(path: Path) -> None:
@@ -876,6 +914,9 @@ def looks_like_project(path) -> bool:
 
 
 def _load_model(archive: _Archive, member: str, path):
+    """The model in ``member``, read through a temporary file; its ``source_path`` is the
+    project's ``path`` (the file it came from: the temporary one is gone, and its name was shown
+    as the model's origin)."""
     from .surrogate.model import SpectrumModel
 
     data = archive.read(member)
@@ -883,9 +924,11 @@ def _load_model(archive: _Archive, member: str, path):
         file = Path(tmp) / "model.amodel"
         file.write_bytes(data)
         try:
-            return SpectrumModel.load(file)
+            model = SpectrumModel.load(file)
         except ReadError as exc:
             raise _Damaged(member, f"is not a usable model ({exc.reason})") from None
+    model.source_path = os.fspath(path)
+    return model
 
 
 def _build(doc: dict, archive: _Archive, path, cancel) -> Project:
@@ -926,7 +969,22 @@ def _build(doc: dict, archive: _Archive, path, cancel) -> Project:
     for entry in doc.get("models", []):
         check_cancel(cancel)
         project.models[entry["name"]] = _load_model(archive, entry["member"], path)
+        if "trained_on" in entry:  # (projects before it was stored have none)
+            project.trained_sites[entry["name"]] = _read_trained_on(entry, project.structures)
     return project
+
+
+def _read_trained_on(entry: dict, structures: dict) -> tuple[str, np.ndarray]:
+    """A model entry's ``trained_on``: (structure name, atom indices), checked against the
+    structure (an edited file must not highlight atoms it lacks)."""
+    given = entry["trained_on"]
+    structure, atoms = (given.get("structure"), given.get("atoms")) if isinstance(given, dict) else (None, None)
+    whole = isinstance(atoms, list) and all(isinstance(i, int) and not isinstance(i, bool) for i in atoms)
+    problem = _sites_problem(structures, structure, np.array(atoms, dtype=np.int64)) if whole else \
+        "its atoms are not a list of whole numbers"
+    if problem:
+        raise _Damaged(_INDEX, f"names the sites model {entry['name']!r} learnt from wrongly: {problem}")
+    return structure, np.array(atoms, dtype=np.int64)
 
 
 def load_project(path, progress: Optional[ProgressFn] = None, cancel: Optional[CancelFn] = None) -> Project:

@@ -220,6 +220,8 @@ class SpectrumPrediction(QObject):
         self.external: ExternalLoop | None = None  # the loop with an external code (Export queries…)
         #: (model, structure, atom indices) of each model trained here on a structure: Show trained sites
         self._trained_sites: list[tuple] = []
+        #: (model, path) of each model Save model… wrote, the latest last: its summary names the file
+        self._saved: list[tuple] = []
         self._atoms = None
         self._picked = -1
         self._task = None
@@ -239,6 +241,8 @@ class SpectrumPrediction(QObject):
         panel.compare_requested.connect(self.compare_dialog)
         panel.cross_validate_requested.connect(self.cross_validate)
         panel.trained_sites_requested.connect(self.show_trained_sites)
+        panel.curve_csv_requested.connect(lambda: self.export_curves_dialog("csv"))
+        panel.curve_image_requested.connect(lambda: self.export_curves_dialog("image"))
         plot.marker_moved.connect(self.marker_moved)
         panel.feature_chosen.connect(lambda key: self.colour_atoms())
 
@@ -365,7 +369,8 @@ class SpectrumPrediction(QObject):
     def describe_model(self) -> None:
         """The panel's summary of the model in use, saying when the Preferences' geometry
         (:func:`preferred_geometry`) replaces the one its xTB references were computed with."""
-        self.panel.set_model(self.model, self._imposed_geometry())
+        saved = next((path for m, path in reversed(self._saved) if m is self.model), "")
+        self.panel.set_model(self.model, self._imposed_geometry(), saved)
         self._offer_uncertainty()
 
     def _offer_uncertainty(self) -> None:
@@ -457,6 +462,8 @@ class SpectrumPrediction(QObject):
             self.predict(quiet=True)
 
     def atom_picked(self, index: int) -> None:
+        """A clicked atom's predicted spectrum joins the plot; for an atom the model in use
+        learnt from, its reference spectrum too (dashed): how well it learnt that very site."""
         self._picked = index
         if (index < 0 or self.predicted is None or not self.panel.site_on_click.isChecked()):
             return
@@ -465,15 +472,17 @@ class SpectrumPrediction(QObject):
             return
         spectrum = self.predicted.spectrum(int(rows[0]))
         sites = self.plot.group("site")
-        if any(s.site == index for s in sites):
-            return
-        if len(sites) >= MAX_SITE_CURVES:
-            self.plot.remove_group("site")
-        distance = self.predicted.distance[rows[0]]  # predict_structure gives every prediction one
-        far = f", {distance:.1f} domain radii from the training sites" if distance > 1.0 else ""
-        band = ", ±1σ shaded" if spectrum.std is not None else ""  # a Gaussian process's, drawn around it
-        self.plot.add_spectrum(replace(spectrum, label=atom_label(spectrum.element, spectrum.edge, index,
-                                                                  f"predicted{far}{band}")), "site")
+        if not any(s.site == index for s in sites):
+            if len(sites) >= MAX_SITE_CURVES:
+                self.plot.remove_group("site")
+            distance = self.predicted.distance[rows[0]]  # predict_structure gives every prediction one
+            far = f", {distance:.1f} domain radii from the training sites" if distance > 1.0 else ""
+            band = ", ±1σ shaded" if spectrum.std is not None else ""  # a Gaussian process's, drawn around it
+            self.plot.add_spectrum(replace(spectrum, label=atom_label(spectrum.element, spectrum.edge, index,
+                                                                      f"predicted{far}{band}")), "site")
+        learnt = self._trained_reference(index)
+        if learnt is not None and not any(s.label == learnt.label for s in self.plot.group("reference")):
+            self.plot.add_spectrum(learnt, "reference")
 
     def marker_moved(self, energy: float) -> None:
         """Dragging the energy marker asks for the intensity there, whatever was chosen before."""
@@ -853,15 +862,41 @@ class SpectrumPrediction(QObject):
                                       given_up))
 
     def _remember_sites(self, model: SpectrumModel, pool, learner) -> None:
-        """Keep which atoms of ``pool``'s structure ``model`` learnt from (the learner's rows);
-        models no longer loaded are forgotten."""
-        kept = [e for e in self._trained_sites if any(e[0] is m for m in self.models.values())]
-        self._trained_sites = kept + [(model, pool.structures[0], pool.sites[learner.labelled, 1].copy())]
+        """Keep which atoms of ``pool``'s structure ``model`` learnt from (the learner's rows)."""
+        self.remember_trained_sites(model, pool.structures[0], pool.sites[learner.labelled, 1])
+
+    def remember_trained_sites(self, model: SpectrumModel, atoms, sites) -> None:
+        """``model`` learnt from the atoms ``sites`` of ``atoms``, in its training rows' order (a
+        training here, or a project that saved them); models no longer loaded are forgotten."""
+        kept = [e for e in self._trained_sites if e[0] is not model and any(e[0] is m for m in self.models.values())]
+        self._trained_sites = kept + [(model, atoms, np.asarray(sites, dtype=np.int64).copy())]
+
+    def trained_sites(self, model: SpectrumModel | None = None):
+        """(structure, atom indices) ``model`` (default: the one in use) learnt from, or None
+        when that is not known (loaded, built-in, from a folder)."""
+        model = self.model if model is None else model
+        return next(((atoms, sites) for m, atoms, sites in self._trained_sites if m is model), None)
+
+    def _trained_reference(self, index: int) -> Spectrum | None:
+        """The reference spectrum the model in use learnt for atom ``index`` of the shown
+        structure (kept in the model: no calculator runs), placed as its predictions are; None
+        for an atom it did not learn from."""
+        from amorpha.engine.surrogate.pipeline import training_spectra
+
+        known, model = self.trained_sites(), self.model
+        if known is None or known[0] is not self._atoms:
+            return None
+        rows = np.flatnonzero(known[1] == index)
+        spectra = training_spectra(model, known[1]) if len(rows) else None
+        if spectra is None:
+            return None
+        how = f"{model.reference or 'reference'}, training spectrum"
+        return replace(spectra.spectrum(int(rows[0])), label=atom_label(model.element, model.edge, index, how))
 
     def show_trained_sites(self) -> None:
         """Highlight the atoms whose reference spectra the model in use learnt from: after a
         training, which sites the calculator was asked for could not be seen."""
-        known = next(((atoms, sites) for m, atoms, sites in self._trained_sites if m is self.model), None)
+        known = self.trained_sites()
         if self.model is None:
             return
         if known is None:
@@ -874,8 +909,26 @@ class SpectrumPrediction(QObject):
             self.window.viewer.set_selection(known[1])
             shown = ", ".join(str(i) for i in np.sort(known[1])[:12]) + (", …" if len(known[1]) > 12 else "")
             text = (f"{len(known[1])} {self.model.element} atoms the model was trained on are highlighted in the "
-                    f"viewer (atoms {shown}).")
+                    f"viewer (atoms {shown}); click one to draw its reference spectrum (dashed) beside its "
+                    "prediction.")
         self.panel.status.setText(text)
+
+    def export_curves_dialog(self, kind: str) -> str | None:
+        """Save the learning curves drawn, as CSV (``kind`` "csv") or as a picture ("image"),
+        where the user chooses; the path written (None: nothing drawn, cancelled, or failed)."""
+        from amorpha.gui.plot_export import PLOT_FILTER
+        from amorpha.gui.saving import save_as
+
+        title = "Export learning curve" if kind == "csv" else "Export learning-curve plot"
+        if not self.panel.curves:
+            self.window.show_error(title, "There is no learning curve to export: Train on this model… or Compare "
+                                          "with random… draws one (a model trained on a folder, or loaded without "
+                                          "one, has none).")
+            return None
+        stem = os.path.join(self._start_dir(), f"{(self.key_in_use() or 'model').replace(' ', '-')}-learning-curve")
+        if kind == "csv":
+            return save_as(self.window, title, f"{stem}.csv", "CSV (*.csv)", self.panel.write_curves_csv)
+        return save_as(self.window, title, f"{stem}.png", PLOT_FILTER, self.panel.write_curves_image)
 
     def _hold(self, task):
         """``task`` may replace the model in use or the learning curve: the training actions
@@ -1131,10 +1184,16 @@ class SpectrumPrediction(QObject):
 
     def save(self, path: str):
         model = self.model
-        return self.runner.submit(f"Saving {os.path.basename(path)}",
-                                  lambda progress, cancel: model.save(path),
-                                  lambda _: self.panel.status.setText(f"Saved {path}"),
-                                  self.window._task_error("Saving the spectrum model"))
+
+        def done(_):
+            # its summary names the file now: "in this window" read as if it were nowhere on disk
+            self._saved = [e for e in self._saved if e[0] is not model and self._key_of(e[0])] + [(model, path)]
+            if model is self.model:
+                self.describe_model()
+            self.panel.status.setText(f"Saved {path}")
+
+        return self.runner.submit(f"Saving {os.path.basename(path)}", lambda progress, cancel: model.save(path),
+                                  done, self.window._task_error("Saving the spectrum model"))
 
     def tie_dialog(self) -> None:
         """Ask the measured energy of the highest peak of the shown structure's prediction and

@@ -32,6 +32,7 @@ from amorpha.gui.panels.view_panel import SLAB_NORMALS, SLAB_THICKNESS_RANGE
 #: seconds between autosaves; AMORPHA_AUTOSAVE_SECONDS overrides it (the crash test uses 1 s)
 AUTOSAVE_INTERVAL_S = float(os.environ.get("AMORPHA_AUTOSAVE_SECONDS", 180))
 MODEL_KEY = "model"
+SURROGATE_KEY = "surrogate"  # the spectrum model in use (and the atoms it learnt from, when known)
 MEASURED_KEY = "measured spectrum"  # the Measured panel's file, steps and low loss (results)
 RINGS_KEY = "rings"
 ORDER_CURVE_KEY = "order curve"  # the Order panel's g(r), S(q) or bond-angle distribution
@@ -198,6 +199,10 @@ def _read_project(path: str, progress=None, cancel=None) -> tuple[Project, list[
     if problem:
         del project.results[ORDER_CURVE_KEY]
         notes.append(f"the Order panel's curve ({problem})")
+    problem = _trained_problem(project, atoms)
+    if problem:
+        del project.trained_sites[SURROGATE_KEY]
+        notes.append(f"the sites the spectrum model learnt from ({problem})")
     search = project.results.pop(GB_SEARCH_KEY, None)
     if search is not None:
         try:  # rebuilt here, in the background: any field of a file can fail any way
@@ -205,6 +210,25 @@ def _read_project(path: str, progress=None, cancel=None) -> tuple[Project, list[
         except Exception as exc:  # noqa: BLE001 - named in the note
             notes.append(f"the GB search ({exc})")
     return project, notes
+
+
+def _trained_problem(project: Project, atoms) -> str | None:
+    """Why the saved sites the spectrum model learnt from cannot be shown on ``atoms``, the
+    structure the window shows (None when they can, or none were saved): they must be its
+    atoms of the model's element, one per training spectrum."""
+    from amorpha.engine.elements import number
+
+    model, trained = project.models.get(SURROGATE_KEY), project.trained_sites.get(SURROGATE_KEY)
+    if trained is None or model is None:
+        return None
+    structure, sites = trained
+    if project.structures.get(structure) is not atoms:
+        return f"they are atoms of the structure {structure!r}, not of the one shown"
+    if len(sites) != model.n_train:
+        return f"{len(sites)} atoms for the model's {model.n_train} training spectra"
+    if not np.all(atoms.numbers[sites] == number(model.element)):
+        return f"not all of them are {model.element} atoms"
+    return None
 
 
 #: per Order curve kind, the axis and the arrays drawn along it (what a saved one must fit)
@@ -296,7 +320,10 @@ class ProjectIO(QObject):
         # the predicted site spectra are not kept: the surrogate in use predicts them again on
         # opening (788 MB for a 10⁶-atom a-SiO2, rewritten by every autosave, never read back)
         if w.prediction.model is not None:
-            project.models["surrogate"] = w.prediction.model
+            project.models[SURROGATE_KEY] = w.prediction.model
+            trained = w.prediction.trained_sites()  # Show trained sites works once reopened
+            if trained is not None and trained[0] is w.atoms:
+                project.trained_sites[SURROGATE_KEY] = (MODEL_KEY, trained[1])
         if w.rings_panel.result is not None:
             project.results[RINGS_KEY] = AnalysisResult.from_dataclass(w.rings_panel.result, MODEL_KEY)
         if w.order_panel.curve_result is not None:
@@ -392,8 +419,11 @@ class ProjectIO(QObject):
             w.prediction_panel.show_feature(view["spectral_feature"])
         w.set_model(atoms, view.get("source") or os.path.basename(path))
         self._restore_drawing(view)  # before the first paint of the model, not after its bonds
-        if "surrogate" in project.models:
-            w.prediction.set_model(project.models["surrogate"])  # predicts the model again
+        if SURROGATE_KEY in project.models:
+            model = project.models[SURROGATE_KEY]
+            if SURROGATE_KEY in project.trained_sites:  # checked by _read_project: of the model shown
+                w.prediction.remember_trained_sites(model, atoms, project.trained_sites[SURROGATE_KEY][1])
+            w.prediction.set_model(model)  # predicts the model again
         w.statusBar().showMessage(f"Opened project {path}", 8000)
 
     def _restore_drawing(self, view: dict) -> None:

@@ -95,6 +95,30 @@ class LearningCurve:
                 return calls
         return None
 
+    def copy(self) -> "LearningCurve":
+        """A snapshot: a running learner keeps appending to its own."""
+        return LearningCurve(self.strategy, list(self.calls), list(self.rmse))
+
+
+def write_learning_curves(path, curves: dict, measured: str, notes=()) -> None:
+    """``curves`` ({name: LearningCurve}, e.g. one per strategy) as CSV: ``#`` lines saying what
+    the error is (a bare RMSE column cannot be read), then the calculator calls and one RMSE column
+    per curve, empty where a curve has no point at that many calls (a strategy whose sites failed
+    counts differently). ``measured``: the sites its points are measured on; ``notes``: more
+    ``#`` lines. ParameterError when no curve has a point."""
+    from amorpha.engine.atomic import write_table
+
+    points = {name: dict(zip(c.calls, c.rmse)) for name, c in curves.items() if c.calls}
+    require(bool(points), "curves", "at least one learning curve with points (nothing to export)")
+    calls = sorted({n for curve in points.values() for n in curve})
+    comments = ["Amorpha learning curves: the surrogate's error against the number of reference-calculator "
+                "calls (site spectra computed so far)",
+                "error: RMSE, the root-mean-square difference between predicted and reference site spectra over "
+                f"every site and energy point, in the reference spectra's intensity units; measured on {measured}",
+                *notes]
+    rows = ([str(int(n)), *(f"{curve[n]:.6g}" if n in curve else "" for curve in points.values())] for n in calls)
+    write_table(path, comments, ["calculator calls", *(f"RMSE {name}" for name in points)], rows)
+
 
 class ActiveLearner:
     """The state of one active-learning run over a fixed pool of descriptor rows.

@@ -221,6 +221,22 @@ def measured_model(learner: ActiveLearner, calculator, progress=None, cancel=Non
     return model
 
 
+def training_spectra(model, sites):
+    """The reference spectra ``model`` learnt from, as site spectra of the atoms ``sites`` (one
+    per training row, in its order: an ActiveLearner's ``pool.sites[labelled, 1]``), placed as
+    its predictions are so the two can be laid over each other. The model keeps them (and a
+    saved model or project with it), so no calculator runs again; None when ``sites`` do not
+    match its training rows (a model trained on something else)."""
+    from amorpha.engine.spectra.spectrum import SiteSpectra
+
+    training = getattr(model, "_training", None)
+    sites = np.asarray(sites, dtype=np.int64)
+    if training is None or sites.ndim != 1 or len(sites) != len(training[1]):
+        return None
+    return SiteSpectra(model.energy, training[1], sites, model.element, model.edge, model.reference,
+                       meta=model.placement())
+
+
 #: what the points of a learning curve measure: the newest round's sites before they were learnt
 #: (a run on the shown structure), or a fixed set of held-out sites (make models, Compare)
 CURVE_OF_NEXT = "the next sites, before learning them"

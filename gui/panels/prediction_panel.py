@@ -71,18 +71,26 @@ def _built_in(path: str) -> bool:
     return os.path.dirname(os.path.realpath(path)) == os.path.realpath(resource("models"))
 
 
-def provenance(model) -> tuple[str, str]:
+def provenance(model, saved_to: str = "") -> tuple[str, str]:
     """(summary line, tooltip) of where ``model`` came from: a model trained in this window and one
-    loaded from a file had the same summary. The file's full path goes in the tooltip."""
+    loaded from a file had the same summary. The file's full path goes in the tooltip; a model
+    read from a project names the project (not the temporary copy it was read through), and
+    ``saved_to``, the file Save model… last wrote it to, is said after its origin."""
+    from amorpha.engine.project import PROJECT_EXTENSION
+
     brief = descriptor_text(model.descriptor or {})
+    saved = f", saved to {os.path.basename(saved_to)}" if saved_to else ""
+    saved_tip = f"Saved to {saved_to}" if saved_to else ""
     if not model.source_path:
-        return f"{_when(model.trained_at)} in this window · {brief}", ""
+        return f"{_when(model.trained_at)} in this window{saved} · {brief}", saved_tip
     version = f"Amorpha {model.written_by}" if model.written_by else "an unknown Amorpha version"
     when = _when(model.trained_at)
     if not model.trained_at and _built_in(model.source_path):  # shipped before times were stored
         when = "built in (make models)"
-    line = f"from {os.path.basename(model.source_path)} · {when} · {version} · {brief}"
-    return line, f"Loaded from {model.source_path}, written by {version}"
+    project = "project " if model.source_path.endswith(PROJECT_EXTENSION) else ""
+    line = f"from {project}{os.path.basename(model.source_path)}{saved} · {when} · {version} · {brief}"
+    tip = f"Loaded from {project}{model.source_path}, written by {version}"
+    return line, f"{tip}\n{saved_tip}" if saved_tip else tip
 
 
 def r2_text(r2: float) -> str:
@@ -171,6 +179,8 @@ class PredictionPanel(QWidget):
     compare_requested = Signal()
     cross_validate_requested = Signal()
     trained_sites_requested = Signal()  # highlight the atoms the model in use learnt from
+    curve_csv_requested = Signal()  # save the learning curves drawn as CSV
+    curve_image_requested = Signal()  # save the learning-curve plot as PNG or SVG
     feature_chosen = Signal(str)  # a key of engine.spectra.features.FEATURES: colour the atoms by it
 
     def __init__(self, parent=None):
@@ -226,7 +236,9 @@ class PredictionPanel(QWidget):
             buttons.addWidget(b, k // 2, k % 2)
         self.sites_button = self._button("Show trained sites", self.trained_sites_requested,
                                          "Highlight in the viewer the atoms whose reference spectra the model "
-                                         "in use was trained on (a model trained here, on the shown structure)")
+                                         "in use was trained on (a model trained here, on the shown structure); "
+                                         "a click on one draws its reference spectrum (dashed) beside its "
+                                         "prediction")
         buttons.addWidget(self.tie_button, 4, 0)
         buttons.addWidget(self.sites_button, 4, 1)
 
@@ -248,9 +260,16 @@ class PredictionPanel(QWidget):
                                       "5-fold cross-validation of the model in use on its own training spectra")
         self.cv_label = QLabel("")
         self.cv_label.setWordWrap(True)
-        curve_buttons = QHBoxLayout()
-        curve_buttons.addWidget(self.compare_button)
-        curve_buttons.addWidget(self.cv_button)
+        self.curve_csv_button = self._button("Export CSV…", self.curve_csv_requested,
+                                             "The learning curves drawn: calculator calls and each curve's error")
+        self.curve_image_button = self._button("Export plot…", self.curve_image_requested,
+                                               "The learning-curve plot as PNG (twice its size on screen) or SVG")
+        #: the curves drawn ({legend name: LearningCurve}, snapshots) and what their errors measure
+        self.curves: dict = {}
+        self.curves_measured = CURVE_OF_HELD_OUT
+        curve_buttons = QGridLayout()  # two to a row, as above: four would widen the dock
+        for k, b in enumerate([self.compare_button, self.cv_button, self.curve_csv_button, self.curve_image_button]):
+            curve_buttons.addWidget(b, k // 2, k % 2)
         curve_box = QGroupBox("Learning curve")
         curve_layout = QVBoxLayout(curve_box)
         curve_layout.addWidget(self.curve_plot, 1)
@@ -265,6 +284,7 @@ class PredictionPanel(QWidget):
         layout.addLayout(feature_row)
         layout.addWidget(self.status)
         layout.addWidget(curve_box, 1)
+        self._described = object()  # the model the summary describes (none yet)
         self.set_model(None)
 
     def _button(self, text: str, signal, tip: str) -> QPushButton:
@@ -273,14 +293,17 @@ class PredictionPanel(QWidget):
         button.clicked.connect(signal)
         return button
 
-    def set_model(self, model, imposed: dict | None = None) -> None:
+    def set_model(self, model, imposed: dict | None = None, saved_to: str = "") -> None:
         """Describe ``model`` (a SpectrumModel) or say there is none; ``imposed``: the
-        calculator settings the Preferences put in place of the model's own for new xTB runs."""
+        calculator settings the Preferences put in place of the model's own for new xTB runs;
+        ``saved_to``: the file Save model… wrote it to (:func:`provenance`)."""
         has = model is not None
         for b in (self.predict_button, self.save_button, self.cv_button, self.tie_button, self.sites_button):
             b.setEnabled(has)
-        self.cv_label.setText("")
-        self.curve_plot.setTitle(None)  # a comparison's title belongs to the model it was run for
+        if model is not self._described:  # described again (tied, saved): its cross-validation stays
+            self.cv_label.setText("")
+            self.curve_plot.setTitle(None)  # a comparison's title belongs to the model it was run for
+        self._described = model
         if not has:
             self.summary.setText("No spectrum model loaded: Load model…, or Train on this model…")
             self.summary.setToolTip("")
@@ -314,7 +337,7 @@ class PredictionPanel(QWidget):
                      "mlp": "MLP"}[model.params.regressor]
         if model.grouped:
             regressor += f" per number of bonded {model.descriptor.get('element') or 'neighbours'}"
-        origin, tip = provenance(model)
+        origin, tip = provenance(model, saved_to)
         self.summary.setText(
             f"<b>{model.element} {model.edge}</b> surrogate: {regressor} on {model.n_train} site spectra "
             f"from {model.reference or 'unknown reference'}{clusters}<br>{html.escape(origin)}{quality}"
@@ -353,6 +376,9 @@ class PredictionPanel(QWidget):
         self.curve_plot.setLabel("left", CURVE_AXES.get(measured, f"RMSE ({measured})"))
         self.curve_plot.setToolTip(CURVE_TIPS.get(measured, ""))
         self.curve_plot.clear()
+        # snapshots: a running learner's own curve grows after this drawing
+        self.curves = {name: curve.copy() for name, curve in curves.items() if curve.calls}
+        self.curves_measured = measured
         if not curves:
             empty_plot_note(self.curve_plot, "No learning curve stored with this model.<br>Train on this "
                                              "model… or Compare with random… draws one.")
@@ -371,3 +397,20 @@ class PredictionPanel(QWidget):
             self.curve_plot.setYRange(0, 2 * errors[0] or 1, padding=0)
         if len(calls) == 1:
             self.curve_plot.setXRange(0, 2 * calls.pop(), padding=0)
+
+    def write_curves_csv(self, path) -> None:
+        """The curves drawn as CSV (:func:`~amorpha.engine.surrogate.active.write_learning_curves`),
+        with what their points measure and the plot's title (a comparison's source) said."""
+        from amorpha.engine.surrogate.active import write_learning_curves
+
+        label = self.curve_plot.getPlotItem().titleLabel
+        title = label.text if label.isVisible() else ""  # setTitle(None) hides it, keeping its text
+        notes = [CURVE_TIPS.get(self.curves_measured, "")] + ([f"plot: {title}"] if title else [])
+        write_learning_curves(path, self.curves, self.curves_measured, [n for n in notes if n])
+
+    def write_curves_image(self, path) -> str:
+        """The learning-curve plot as PNG or SVG by the path's ending
+        (:func:`~amorpha.gui.plot_export.save_plot_image`); returns the path written."""
+        from amorpha.gui.plot_export import save_plot_image
+
+        return save_plot_image(self.curve_plot, os.fspath(path), "Amorpha learning curve")
