@@ -74,7 +74,10 @@ class GbSearchController(QObject):
         def work(progress, cancel):
             model = None
             if strategy == "screening":
-                model = self._fit_screening(training, sub_progress(progress, 0.0, 0.1), cancel)
+                # at the lattice constant the oracle relaxes at, as the ranking (make_strategy)
+                # and the training boundaries' relaxations were: EMT's Cu a₀ is 3.590 Å, not 3.615
+                a = oracle.reference(candidates.boundary.crystal).a
+                model = self._fit_screening(training, a, sub_progress(progress, 0.0, 0.1), cancel)
                 progress = sub_progress(progress, 0.1, 1.0)
             search = GbSearch(candidates, oracle, strategy, s.n_evals, workers=s.workers,
                               dask=s.dask, scheduler=s.scheduler, seed=s.seed,
@@ -129,7 +132,7 @@ class GbSearchController(QObject):
         return "screening", f" Screening trained on {names}."
 
     @staticmethod
-    def _fit_screening(training, progress, cancel):
+    def _fit_screening(training, a, progress, cancel):
         import numpy as np
 
         from amorpha.engine.gb.screening import ScreeningModel
@@ -139,7 +142,7 @@ class GbSearchController(QObject):
             g = np.full(len(cs), np.nan)
             g[list(found)] = list(found.values())
             gammas.append(g)
-        return ScreeningModel().fit([cs for cs, _ in training], gammas, progress=progress,
+        return ScreeningModel().fit([cs for cs, _ in training], gammas, a=a, progress=progress,
                                     cancel=cancel)
 
     # -- following the search -----------------------------------------------------------------

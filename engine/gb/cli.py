@@ -3,7 +3,8 @@
     amorpha-cli gb-search --crystal Cu --sigma 5 --plane 2,1,0 --grid 12,24 --dz 0,0.2,0.4,0.6 \\
         --removal 0.5,0.7,0.9 --oracle fastest --strategy bo --evals 60 --out results/
 
-Prints the candidate count first, then the best γ; writes ``<name>_gb.json`` (settings, every
+Prints the candidate count first (warnings on stderr: grains too thin to hold bulk, BO that
+will spend long choosing), then the best γ; writes ``<name>_gb.json`` (settings, every
 evaluation, best-so-far) and ``<name>_gb_best.extxyz`` (the best relaxed bicrystal with per-atom
 energies in ``site_energy``). Ctrl-C stops the search and writes what was found.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 from typing import Optional
 
@@ -19,7 +21,7 @@ from ..tasks import CancelToken
 from ..build.crystals import CUBIC_CRYSTALS
 from .candidates import GbBoundary, GbSearchParams, candidate_grid
 from .oracles import ORACLES, make_oracle
-from .search import ACQUISITIONS, STRATEGIES, SearchFailed, run_search
+from .search import ACQUISITIONS, STRATEGIES, SearchFailed, run_search, search_notes
 
 NAME = "gb-search"
 HELP = "grain-boundary structure search: rigid-body translations of a CSL bicrystal, relaxed by an oracle"
@@ -106,6 +108,9 @@ def run(args, progress, token: CancelToken) -> tuple[int, list[str]]:
     if not args.quiet:
         print(f"{boundary.name}: {len(candidates)} candidates, oracle {oracle.name}, "
               f"strategy {args.strategy}", flush=True)
+    n_evals = args.evals if args.evals is not None else min(100, len(candidates))  # run_search's
+    for note in search_notes(params, args.strategy, n_evals, args.initial):
+        print(f"amorpha-cli {NAME}: warning: {note}", file=sys.stderr, flush=True)
     lines = []
     local = args.scheduler == "local"
     status = 0

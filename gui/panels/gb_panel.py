@@ -35,12 +35,15 @@ from amorpha.engine.build.csl import AXES, format_indices
 from amorpha.engine.errors import ParameterError
 from amorpha.engine.gb import GbBoundary, GbSearchParams, in_plane_periods, make_oracle
 from amorpha.engine.gb.candidates import MIN_SEARCH_THICKNESS
+from amorpha.engine.gb.search import search_notes
 
 from .csl_table import CslTable
 from .widgets import double_spin, form_page, int_spin, note_item, plain_axes
 from amorpha.engine.words import counted
 
 AUTO = "auto"
+#: How the count line shows what a search should know before it starts (thin grains, slow BO).
+NOTE_STYLE = "color:#a05000"
 #: Panel width from which the two plots sit side by side (narrower: one above the other, so that
 #: the panel does not widen the dock).
 SIDE_BY_SIDE_WIDTH = 440
@@ -304,6 +307,7 @@ class GbPanel(QWidget):
         self.acquisition = Choice(ACQUISITIONS)
         self.n_initial = int_spin(1, 10000, 8)
         self.n_initial.setToolTip("random candidates relaxed before the Gaussian process chooses")
+        self.n_initial.valueChanged.connect(self.refresh_count)  # it changes how long BO chooses
         self.seed = int_spin(0, 2**31 - 1, 0)
         self.budget = int_spin(1, 1_000_000, 40, " evaluations")
         self.workers = int_spin(1, max(os.cpu_count() or 1, 1), 1)
@@ -366,7 +370,8 @@ class GbPanel(QWidget):
                              scheduler if self.use_dask.isChecked() else None)
 
     def refresh_count(self, *_) -> None:
-        """Show the candidate count (or why there is no grid) as the settings change."""
+        """Show the candidate count (or why there is no grid) as the settings change, and below
+        it, in orange, what would mislead or slow the search (:func:`search_notes`)."""
         try:
             params = self.grid()
             params.validate()
@@ -382,7 +387,11 @@ class GbPanel(QWidget):
             f"{counted(len(params.removal), 'threshold')}; budget {budget:,}"
             + (" (exhaustive goes in grid order: the first translations only)"
                if self.strategy.value() == "exhaustive" and budget < n else "")
-            + self._oracle_problem(params.boundary.crystal))
+            + self._oracle_problem(params.boundary.crystal)
+            + "".join(f"<br><span style='{NOTE_STYLE}'>⚠ {html.escape(note)}</span>"
+                      for note in search_notes(params, self.strategy.value(), budget,
+                                               int(self.n_initial.value()),
+                                               self.lattice_constant())))
         if self.map_image.image is None:  # nothing searched yet: the plots span what a search will fill
             self.map_plot.setRange(xRange=(0, px), yRange=(0, py), padding=0.05)
             self.curve_plot.setRange(xRange=(0, budget), yRange=(0, 1), padding=0.05)

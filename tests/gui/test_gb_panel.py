@@ -220,7 +220,7 @@ def test_virtual_screening_learns_from_a_boundary_searched_before(qtbot, window)
     # The two relaxed are the two the same model, trained on Σ5(210)'s γ, ranks first.
     g = np.full(len(trained_on.candidates), np.nan)
     g[trained_on.indices] = trained_on.gammas
-    model = ScreeningModel().fit([trained_on.candidates], [g])
+    model = ScreeningModel().fit([trained_on.candidates], [g], a=gb.result.reference.a)
     ranking = model.rank(candidate_grid(panel.settings().params), a=gb.result.reference.a)
     assert list(gb.result.indices) == list(ranking[:2])
 
