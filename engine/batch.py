@@ -660,15 +660,16 @@ class DiffusionAnalysis:
         return {**scan_numbers(len(sites.energies), len(paths.saddles), spanning, scan, fit, reach), **extra}
 
 
-def scan_numbers(n_sites: int, n_hops: int, spanning, scan, fit, reach=None) -> dict:
+def scan_numbers(n_sites: int, n_paths: int, spanning, scan, fit, reach=None) -> dict:
     """A temperature scan as plain numbers (JSON-able), as :class:`DiffusionAnalysis` returns it
     and the Diffusion panel saves it: the network's size and reach (``spanning``, None when its
     paths span the cell in no direction), D(T) ± error, the Arrhenius fit, and how many cell
     lengths the typical walker got at each temperature (``reach``, :func:`~.diffusion.scan_reach`),
     each D's status (:func:`~.diffusion.d_status`: unresolved ones are left out of the fit, None
-    when fewer than two remain), seed and hops per walker."""
+    when fewer than two remain), seed and hops per walker. ``n_paths`` counts the minimum-energy
+    paths between sites (files before it wrote them as ``hops``: :func:`path_count` reads both)."""
     crossed = {} if reach is None else {"cells_crossed": np.asarray(reach, float).tolist()}
-    return {**crossed, "sites": int(n_sites), "hops": int(n_hops),
+    return {**crossed, "sites": int(n_sites), "n_paths": int(n_paths),
             "percolation_barrier_ev": float(spanning.barrier) if spanning else None,
             "spanning_windings": spanning.windings.tolist() if spanning else [],
             "temperatures_k": [float(t) for t in scan.temperatures],
@@ -679,6 +680,12 @@ def scan_numbers(n_sites: int, n_hops: int, spanning, scan, fit, reach=None) -> 
             "activation_energy_err_ev": fit.activation_energy_err if fit else None,
             "prefactor_A2_per_s": fit.prefactor if fit else None,
             "prefactor_err_A2_per_s": fit.prefactor_err if fit else None}
+
+
+def path_count(result: dict) -> int:
+    """The number of paths of a :func:`scan_numbers` result, also of one saved before the key was
+    ``n_paths`` (it was ``hops``, which are the KMC events of ``hops_per_walker``)."""
+    return int(result["n_paths"] if "n_paths" in result else result["hops"])
 
 
 def time_left(elapsed: float, fraction: float) -> Optional[float]:

@@ -43,6 +43,7 @@ from .batch import (
     time_left,
     load_model,
     parse_frames,
+    path_count,
     read_frame,
     resolve_frames,
     run_frames,
@@ -722,13 +723,13 @@ class DiffusionCommand(Command):
 
         target = out_dir / f"{stem}_paths.csv"
         comments = [f"frame {f}: {line}" for f, r in zip(frames, results) for line in
-                    paths_comments(self.analysis.element, r["sites"], r["hops"], r["paths_cell"])]
+                    paths_comments(self.analysis.element, r["sites"], path_count(r), r["paths_cell"])]
         write_table(target, [*comments, SHIFT_NOTE, *PATHS_NOTES, *header_lines], ["frame", *PATHS_COLUMNS],
                     [[f, *row] for f, r in zip(frames, results) for row in r["paths"]])
         return [*written, target]
 
     def summary(self, frames, results):
-        return [f"frame {f}: {_sites(r)}, {r['hops']} paths, {_activation(r)}, " + _barrier(r)
+        return [f"frame {f}: {_sites(r)}, {path_count(r)} paths, {_activation(r)}, " + _barrier(r)
                 + _left_out(r) + _crossing(r) for f, r in zip(frames, results)]
 
 
@@ -762,7 +763,7 @@ def _cell(value) -> str:
 def write_diffusion_csv(path, element: str, frames, results, header_lines) -> None:
     """D(T) of each frame's scan (results as :func:`~amorpha.engine.batch.scan_numbers` gives
     them), one row per temperature: the CLI's file, and the Diffusion panel's Save scan."""
-    rows = [[f, r["sites"], r["hops"], repr(r["percolation_barrier_ev"]), _reach(r), repr(t),
+    rows = [[f, r["sites"], path_count(r), repr(r["percolation_barrier_ev"]), _reach(r), repr(t),
              repr(d), repr(e), status, _cell(r["activation_energy_ev"]),
              _cell(r["activation_energy_err_ev"]), _cell(r["prefactor_A2_per_s"]),
              _cell(r.get("prefactor_err_A2_per_s")), seed, _cell(hops), *crossed]

@@ -498,7 +498,7 @@ def test_diffusion_command_matches_the_engine(tmp_path):
     assert result["sites"] == expected["sites"] == 12 * 8
     assert "paths" not in result and "paths" not in expected  # the table has its own file:
     header, rows = data_rows(tmp_path / "ag_paths.csv")
-    assert header[:4] == ["frame", "path", "site_i", "site_j"] and len(rows) == result["hops"] == 256
+    assert header[:4] == ["frame", "path", "site_i", "site_j"] and len(rows) == result["n_paths"] == 256
     table = np.array(rows, float)  # no merged sites: one minimum each, a number
     converged = header.index("converged")
     assert (table[:, 0] == 0).all() and table[:, converged].all()  # frame 0; every band converged

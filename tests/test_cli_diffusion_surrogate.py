@@ -48,13 +48,13 @@ def test_surrogate_is_trained_saved_and_loaded(host_file, tmp_path):
     assert parameters["reference"] == "uff" and "surrogate" in parameters["potential"]
     assert trained["surrogate_reference"] == "UFF Lennard-Jones"
     assert trained["surrogate_n_train"] == N_TRAIN and trained["surrogate_n_test"] == N_TEST
-    assert trained["sites"] > 0 and trained["hops"] > 0
+    assert trained["sites"] > 0 and trained["n_paths"] > 0
     code, _, err, _ = cli("diffusion", path, *RUN, "--surrogate", model, "--out", second,
                           timeout=300)
     assert code == 0, err
     _, loaded = result(second)  # the same network: the same landscape and walkers
     assert np.isfinite(trained["surrogate_guard_ev"])
-    for key in ("sites", "hops", "percolation_barrier_ev", "D_A2_per_s",
+    for key in ("sites", "n_paths", "percolation_barrier_ev", "D_A2_per_s",
                 "surrogate_test_rmse_ev", "surrogate_guard_ev"):
         assert loaded[key] == trained[key]
     code, _, err, _ = cli("diffusion", path, *RUN[2:], "--element", "Na", "--surrogate", model,
@@ -90,7 +90,7 @@ def test_soap_model_runs_from_the_command_line(host_file, tmp_path):
     assert code == 0, err
     parameters, trained = result(tmp_path / "soap")
     assert parameters["potential"].startswith("SOAP kernel-ridge surrogate trained on uff")
-    assert trained["sites"] > 0 and trained["hops"] > 0
+    assert trained["sites"] > 0 and trained["n_paths"] > 0
     from amorpha.engine.diffusion.surrogate import Surrogate
     assert Surrogate.load(model, host, "He").potential.kind == "soap-quadratic"
     code, _, err, _ = cli("diffusion", path, *RUN, "--model", "kernel", "--out", tmp_path / "x")

@@ -277,7 +277,7 @@ def test_cli_checks_temperatures_and_seed_before_the_site_search(tmp_path, capsy
 def test_the_scan_table_has_d0_status_seed_and_hops_and_says_paths(tmp_path):
     from amorpha.engine.cli import DiffusionCommand, write_diffusion_csv
 
-    result = {"sites": 458, "minima": 576, "merge_barrier_ev": 0.1, "hops": 1012,
+    result = {"sites": 458, "minima": 576, "merge_barrier_ev": 0.1, "n_paths": 1012,
               "percolation_barrier_ev": 0.558, "spanning_windings": np.eye(3, dtype=int).tolist(),
               "temperatures_k": [500.0, 1000.0], "D_A2_per_s": [1e8, 1e10],
               "D_err_A2_per_s": [2e8, 1e9], "D_status": ["unresolved", "converged"],
@@ -294,3 +294,10 @@ def test_the_scan_table_has_d0_status_seed_and_hops_and_says_paths(tmp_path):
     assert line.startswith("frame 0: 458 sites (576 minima, 118 merged below 0.1 eV), 1012 paths, "
                            "no Arrhenius fit")
     assert "Left out of the fit: D at 500 K, not resolved" in line
+
+
+def test_results_saved_with_the_old_hops_key_still_read():
+    """``hops`` counted paths, not KMC hops: it is ``n_paths`` now, and old results still read."""
+    from amorpha.engine.batch import path_count
+
+    assert path_count({"n_paths": 7}) == 7 and path_count({"hops": 5}) == 5
