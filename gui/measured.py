@@ -67,14 +67,40 @@ def alignment_doubts(meta: dict) -> str:
                      "factor is negative, so it is drawn upside down): subtract the background first, "
                      "or check that the edge is the one predicted.")
     if meta["shift_at_limit"]:
-        notes.append("The shift is at the end of the search ({:g} to {:+g} eV): the two do not line up "
-                     "within it. Subtract the background first, or narrow the window to the "
+        notes.append("The shift is at the end of the search ({:g} to {:+g} eV) or near it: the two do not "
+                     "line up within it. Subtract the background first, or narrow the window to the "
                      "edge.".format(*meta["shift_range_ev"]))
+    if meta.get("no_better_than_flat"):
+        flat = meta["flat_line"]
+        notes.append(f"The aligned prediction matches the counts no better than a flat line does (a flat "
+                     f"line: cosine {flat['cosine']:.3f}, R-factor {flat['r_factor']:.3f}): the window holds "
+                     f"only noise, no edge of this kind, or an edge whose shape the prediction lacks.")
     if meta["scale_at_limit"]:
         notes.append("The energy scale is at the end of its search ({:g} to {:g}): the stretch fits noise "
                      "or a feature the prediction lacks; untick 'Fit the energy scale too', or narrow the "
                      "window.".format(*meta["scale_range"]))
     return "".join(" " + n for n in notes)
+
+
+def shift_text(meta: dict) -> str:
+    """An alignment's energy mapping in words, led by how far the prediction's main peak moved:
+    the shift about the window's centre is not that once the scale differs from 1 (YAG: "Shift
+    −1.15 eV, scale 0.9 about 557 eV" moved the 538 eV peak by +0.3 eV)."""
+    peak, moved, scale = meta["peak_ev"], meta["peak_shift_ev"], meta["energy_scale"]
+    text = f"main peak of the prediction moved {moved:+.3f} eV ({peak:.2f} → {peak + moved:.2f} eV)"
+    if scale != 1.0:
+        text += (f", energy scale {scale:.5f} about it (as a shift {meta['shift_ev']:+.3f} eV about the "
+                 f"window centre {meta['scale_centre_ev']:.4g} eV)")
+    return text[0].upper() + text[1:]
+
+
+def intensity_text(meta: dict) -> str:
+    """The fitted intensity in words: the constant, when one was fitted, is not counted in the
+    similarity."""
+    constant = meta["constant"]
+    if constant == 0.0:
+        return f"intensity ×{meta['amplitude']:.4g} (no constant: the background was removed)"
+    return f"intensity ×{meta['amplitude']:.4g} + {constant:.4g} (the constant is not counted in the similarity)"
 
 
 def _seen_text(spectrum, seen) -> str:
@@ -130,6 +156,7 @@ class MeasuredSpectra(QObject):
         self._opened_note = ""  # what opening the file said, until the first background preview
         self._scheme_element = None  # the element whose site-class scheme the panel offers first
         prediction.model_changed.connect(self._model_changed)
+        window.model_ready.connect(self._choose_scheme)  # another structure: its sites may split otherwise
         prediction.prediction_settled.connect(self._prediction_settled)
         self._aligned_from = None  # the predicted average the alignment was made of
         self._curves: dict[str, list] = {}
@@ -363,19 +390,35 @@ class MeasuredSpectra(QObject):
         return f" Predicting with the {key} model."
 
     def _model_changed(self, model) -> None:
-        """Offer the site classes that suit the new model's element first (a scheme the user picked
-        stays while the element does); when the models arrive after a measured file, predict with
-        the model of its edge (:meth:`_use_model_of`)."""
+        """Offer the site classes that suit the new model's element (a scheme the user picked
+        stays while the element and the structure do); when the models arrive after a measured
+        file, predict with the model of its edge (:meth:`_use_model_of`)."""
         element = model.element if model is not None else None
         if element and element != self._scheme_element and site_class_schemes() is not None:
-            from amorpha.engine.spectra.site_classes import default_scheme, schemes_for
+            from amorpha.engine.spectra.site_classes import schemes_for
 
             self.panel.set_schemes(schemes_for(element))
-            self.panel.scheme.setCurrentIndex(max(0, self.panel.scheme.findData(default_scheme(element))))
-        self._scheme_element = element or self._scheme_element
+            self._scheme_element = element
+            self._choose_scheme()
         key, self._edge_model = self._edge_model, None
         if key and model is not None and key in self.prediction.models:
             self.prediction.choose(key)
+
+    def _choose_scheme(self):
+        """Offer first the scheme that splits the shown structure's sites of the model's element
+        into two classes or more (:func:`~amorpha.engine.spectra.site_classes.splitting_scheme`,
+        in the background: rings take a moment); Explain with no scheme given uses the same."""
+        element, atoms = self._scheme_element, self.window.atoms
+        if element is None or atoms is None or site_class_schemes() is None:
+            return None
+        from amorpha.engine.spectra.site_classes import splitting_scheme
+
+        def done(scheme):
+            if self.window.atoms is atoms and self._scheme_element == element:
+                self.panel.scheme.setCurrentIndex(max(0, self.panel.scheme.findData(scheme)))
+
+        return self.runner.submit("_site-class scheme", lambda progress, cancel: splitting_scheme(
+            atoms, element, progress=progress, cancel=cancel), done, lambda exc: None)
 
     def _show_file(self, data, seen=None) -> None:
         """The file's settings, the edges ``seen`` in its counts, and for a line scan or map its
@@ -520,7 +563,7 @@ class MeasuredSpectra(QObject):
                                   self._error(name.replace("_", " ").capitalize()))
 
     def undo(self):
-        from amorpha.engine.spectra.prepare import steps_of, undo
+        from amorpha.engine.spectra.prepare import background_removed, steps_of, undo
 
         if self.current is None or not steps_of(self.current):
             self.panel.status.setText("Nothing to undo.")
@@ -533,6 +576,8 @@ class MeasuredSpectra(QObject):
                 self.current = spectrum
                 self._show_current()
                 self.panel.status.setText("Last step undone.")
+                if background_removed(before) and not background_removed(spectrum) and not self.low_loss_file:
+                    self.preview_background(tuple(self.region.getRegion()))  # its line, as before Subtract
 
         return self.runner.submit("Undo", lambda progress, cancel: undo(original, before), done, self._error("Undo"))
 
@@ -574,8 +619,9 @@ class MeasuredSpectra(QObject):
         # from the window on, and no higher than the counts reach: a rising power law (a preview
         # Subtract refuses) grew to 1e10 and squashed the spectrum flat on its axis
         beyond = (e >= fit.window[0]) & (fit.background <= np.nanmax(spectrum.intensity))
-        self._draw("background", Spectrum(e[beyond], fit.background[beyond],
-                                          label=f"background {exponent_text(fit.A, fit.r)}"))
+        if preview:  # once subtracted, the raw-count line ran across the subtracted spectrum at 1700 counts
+            self._draw("background", Spectrum(e[beyond], fit.background[beyond],
+                                              label=f"background {exponent_text(fit.A, fit.r)}"))
         self._draw("residual", Spectrum(fit.window_energy, fit.residual, label="residual in the window"))
         if not preview:
             self._draw("before", replace(spectrum, label="before background"))
@@ -680,14 +726,16 @@ class MeasuredSpectra(QObject):
             return f"{what} edge has no tabulated onset: type one in Compare › edge onset"
 
     def on_measured_axis(self, predicted: Spectrum) -> Spectrum:
-        """A prediction placed like Compare places it (:meth:`placed`), and shifted by Compare's
-        last alignment when one was placed the same way, so components of Explain sit where the
-        aligned prediction sat."""
+        """A prediction placed like Compare places it (:meth:`placed`), and moved by Compare's last
+        alignment (shift and energy scale, :func:`~amorpha.engine.spectra.compare.on_aligned_axis`)
+        when one was placed the same way, so components of Explain sit where the aligned prediction
+        sits."""
+        from amorpha.engine.spectra.compare import on_aligned_axis
+
         spectrum, onset = self.placed(predicted)
         aligned = self.aligned
-        if onset is not None and aligned is not None and aligned.meta.get("edge_onset_ev") == onset:
-            shift = float(aligned.meta.get("shift_ev", 0.0))
-            spectrum = replace(spectrum, energy=spectrum.energy + shift, meta={**spectrum.meta, "shift_ev": shift})
+        if aligned is not None and aligned.meta.get("edge_onset_ev") == onset:  # placed alike
+            spectrum = on_aligned_axis(spectrum, aligned.meta)
         return spectrum
 
     def _broadening(self):
@@ -701,7 +749,11 @@ class MeasuredSpectra(QObject):
         return lambda spectrum: instrument_broadening(spectrum, g, l)
 
     def align(self, window, fit_scale: bool = True):
+        """Align the prediction on the counts (:func:`~amorpha.engine.spectra.compare.align`): with
+        no free constant once a step removed the background (the counts stand on zero there, and a
+        constant floated the curve ~3000 counts above them before the onset)."""
         from amorpha.engine.spectra.compare import align, difference, similarity
+        from amorpha.engine.spectra.prepare import background_removed
 
         measured, predicted = self.current, self.predicted()
         shown = predicted
@@ -719,12 +771,12 @@ class MeasuredSpectra(QObject):
         except ParameterError as exc:
             self._error("Align")(exc)
             return None
-        broaden = self._broadening()
+        broaden, offset = self._broadening(), not background_removed(measured)
 
         def work(progress, cancel):
             predicted_b = broaden(predicted)
             raw = similarity(measured, predicted_b, window)
-            shift, scale, aligned, sim = align(measured, predicted_b, window, scale=fit_scale)
+            shift, scale, aligned, sim = align(measured, predicted_b, window, scale=fit_scale, offset=offset)
             return raw, shift, scale, aligned, sim, difference(measured, aligned, window)
 
         def done(result):
@@ -735,16 +787,21 @@ class MeasuredSpectra(QObject):
             at = f" at the {onset:g} eV onset" if onset is not None else ""
             tied = f" (its model's axis tied to a measured peak: {predicted.meta['onset_at_from']})" \
                 if "onset_at_from" in predicted.meta else ""
+            meta = aligned.meta
+            moved = meta["peak_shift_ev"]
             stretch = f", energy scale {scale:.4f}" if fit_scale else ""
-            self._draw("aligned", replace(aligned, label=f"prediction{at} aligned (ΔE {shift:+.2f} eV{stretch})"))
+            self._draw("aligned", replace(aligned, label=f"prediction{at} aligned (main peak {moved:+.2f} eV{stretch})"))
             self._draw("difference", replace(diff, label="measured − aligned"))
             self.panel.show_similarity([("as predicted" if onset is None else "at the onset", raw),
                                         ("aligned", sim)])
+            doubts = alignment_doubts(meta)
             self.panel.alignment.setText(
                 (f"Prediction placed at the edge onset {onset:g} eV{tied}, then: " if onset is not None else "") +
-                f"Shift {shift:+.3f} eV, energy scale {scale:.5f} about {aligned.meta['scale_centre_ev']:.4g} eV, "
-                f"intensity ×{aligned.meta['amplitude']:.4g} + {aligned.meta['constant']:.4g}; "
-                f"compared {span_text(sim['window'], window)}." + alignment_doubts(aligned.meta))
+                shift_text(meta) + "; " + intensity_text(meta) +
+                f"; compared {span_text(sim['window'], window)}." + doubts)
+            self.panel.status.setText(
+                f"Aligned: main peak {moved:+.2f} eV{stretch}; cosine {sim['cosine']:.3f}, R-factor "
+                f"{sim['r_factor']:.3f} (Compare tab)." + (" Not to be trusted: see the Compare tab." if doubts else ""))
             self.compared.emit()
 
         return self.runner.submit("Aligning the prediction", work, done, self._error("Align"))
@@ -803,12 +860,15 @@ class MeasuredSpectra(QObject):
         return self.runner.submit(f"Predicting {len(paths)} candidate model(s)", work, done,
                                   self._error("Adding candidate models"))
 
-    def add_classes(self, scheme: str):
-        """The shown model's site classes (predicted average of each) become the components."""
+    def add_classes(self, scheme: str | None = None):
+        """The shown model's site classes (predicted average of each) become the components;
+        ``scheme`` None: the first that splits the sites
+        (:func:`~amorpha.engine.spectra.site_classes.splitting_scheme`, as the panel offers)."""
         if site_class_schemes() is None:
             self._refuse("Site classes", "Site classes need amorpha.engine.spectra.site_classes.")
             return None
-        from amorpha.engine.spectra.site_classes import ClassParams, predicted_classes
+        from amorpha.engine.spectra.site_classes import ClassParams, predicted_classes, splitting_scheme
+        from amorpha.engine.tasks import sub_progress
 
         atoms, model = self.window.atoms, self.prediction.model
         if atoms is None or model is None:
@@ -819,25 +879,29 @@ class MeasuredSpectra(QObject):
             self._refuse("Site classes", other)
             return None
 
+        def work(progress, cancel):
+            chosen = scheme or splitting_scheme(atoms, model.element, progress=sub_progress(progress, 0.0, 0.2),
+                                                cancel=cancel)
+            return predicted_classes(atoms, model, ClassParams(scheme=chosen), progress=sub_progress(
+                progress, 0.0 if scheme else 0.2, 1.0), cancel=cancel)
+
         def done(classes):
             comps = [replace(c, meta={**c.meta, "kind": "class"}) for c in classes.components]
             self.classes = replace(classes, components=comps)
             self.set_components(comps, dict(zip(classes.labels, classes.fractions.tolist())))
             self.component_notes = list(classes.notes)
             self.panel.show_notes(self.component_notes)
-            self.panel.status.setText(f"{len(comps)} {scheme} classes of the shown model "
-                                      f"({int(classes.counts.sum())} {classes.element} sites).")
+            self.panel.status.setText(f"{counted(len(comps), classes.scheme + ' class', classes.scheme + ' classes')} "
+                                      f"of the shown model ({int(classes.counts.sum())} {classes.element} sites).")
 
-        return self.runner.submit(f"Site classes ({scheme})",
-                                  lambda progress, cancel: predicted_classes(atoms, model, ClassParams(scheme=scheme),
-                                                                             progress=progress, cancel=cancel),
-                                  done, self._error("Site classes"))
+        return self.runner.submit(f"Site classes ({scheme or 'the first that splits the sites'})", work, done,
+                                  self._error("Site classes"))
 
     def explain_shown_model(self, scheme: str | None = None):
         """Align the prediction (shift only), then fit the measured spectrum with the shown model's
-        site classes (``scheme``, by default the one the panel offers for the model's element; the
-        predicted average when the site-class engine is absent); None when there is no prediction
-        to use."""
+        site classes (``scheme``, by default the first that splits the shown model's sites, as the
+        panel offers; the predicted average when the site-class engine is absent); None when there
+        is no prediction to use. The command line's ``--measured`` comes here."""
         predicted = self.predicted()
         if self.current is None or predicted is None:
             return None
@@ -859,7 +923,7 @@ class MeasuredSpectra(QObject):
         def components():
             if site_class_schemes() is not None and self.window.atoms is not None and self.prediction.model is not None:
                 self.components_changed.connect(fit_now, Qt.SingleShotConnection)
-                self.add_classes(scheme or self.panel.scheme.currentData())
+                self.add_classes(scheme)  # None: the first scheme that splits the sites, as the panel offers
             else:
                 self.set_components([replace(predicted, label="shown model (predicted average)")])
                 fit_now()
@@ -880,7 +944,7 @@ class MeasuredSpectra(QObject):
             return self.classes
         return None
 
-    def fit_components(self, window, background="linear", n_bootstrap: int = 200):
+    def fit_components(self, window, background="nonneg_linear", n_bootstrap: int = 200):
         """Fit the measured spectrum with the components: the shown model's site classes through
         :func:`~amorpha.engine.spectra.site_classes.explain` (classes the spectrum cannot tell
         apart are merged, with notes), any other set with a plain non-negative fit."""

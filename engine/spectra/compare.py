@@ -11,7 +11,9 @@ calculation grid can be compared without either being extrapolated.
   overlap at all.
 * :func:`difference` — ``a − b`` on the common grid (optionally with ``b`` scaled onto ``a``).
 * :func:`align` — the energy shift (and linear energy scale about the window centre) that brings a
-  predicted spectrum onto a measured one, with the intensity fitted by least squares.
+  predicted spectrum onto a measured one, with the intensity fitted by least squares;
+  :func:`on_aligned_axis` puts any other spectrum on the prediction's axis (shift and scale) where
+  the alignment put the prediction, so Explain's components sit where the aligned curve sits.
 """
 from __future__ import annotations
 
@@ -130,6 +132,39 @@ def _intensity_fit(y: np.ndarray, p: np.ndarray, offset: bool) -> tuple[float, f
     return (float(np.dot(y, p) / denom) if denom > 0 else 0.0), 0.0
 
 
+#: the keys of an alignment's ``meta`` that say how it mapped the predicted energies
+MAPPING_KEYS = ("shift_ev", "energy_scale", "scale_centre_ev")
+
+
+def mapped_energy(energy, alignment: dict) -> np.ndarray:
+    """``E → c + s·(E − c) + shift``, the energy mapping of an alignment (``aligned.meta`` of
+    :func:`align`): the one rule for the aligned prediction and whatever must sit where it sits."""
+    c = float(alignment.get("scale_centre_ev", 0.0))
+    return c + float(alignment.get("energy_scale", 1.0)) * (np.asarray(energy, np.float64) - c) \
+        + float(alignment.get("shift_ev", 0.0))
+
+
+def on_aligned_axis(spectrum: Spectrum, alignment: dict) -> Spectrum:
+    """``spectrum`` (on the axis the aligned prediction had before :func:`align`) moved by the same
+    shift and energy scale; its intensity unchanged. Explain's components used the shift only and
+    sat 1-3 eV from the aligned curve once a scale was fitted."""
+    return replace(spectrum, energy=mapped_energy(spectrum.energy, alignment),
+                   meta={**spectrum.meta, **{k: alignment[k] for k in MAPPING_KEYS if k in alignment}})
+
+
+def main_peak(spectrum: Spectrum, window=None) -> float:
+    """Energy of the highest point of ``spectrum`` inside ``window`` (anywhere when none is inside)."""
+    e, y = spectrum.energy, spectrum.intensity
+    inside = np.ones(len(e), bool) if window is None else (e >= window[0]) & (e <= window[1])
+    if not inside.any():
+        inside[:] = True
+    return float(e[inside][int(np.argmax(y[inside]))])
+
+
+#: share of the shift search's span within which a shift counts as at its end (the DM4 noise
+#: file's "best" +14.11 eV of ±15 was the search running out, not a match)
+NEAR_LIMIT = 0.05
+
 #: eV; how far :func:`align` looks for the shift by default: chemical shifts and calculator offsets
 #: of an edge-relative prediction placed at a tabulated onset. The built-in models are tied to
 #: silica's measured peaks (``SpectrumModel.calibrate_onset``): the O K one then needs -2.4 to
@@ -150,10 +185,17 @@ def align(measured: Spectrum, predicted: Spectrum, window, shift_range=SHIFT_RAN
     (``minimize_scalar`` for the shift alone, Nelder–Mead with bounds for shift and scale).
 
     Returns ``(shift, scale, aligned, similarity)``: ``aligned`` is ``predicted`` on its mapped
-    energy axis with intensity ``amplitude·I + constant`` (both stored in ``meta``, with
-    ``shift_at_limit``: the best shift lies at an end of ``shift_range``, so the spectra do not
-    line up within it; ``scale_at_limit`` likewise for the energy scale), and
-    ``similarity`` is :func:`similarity` of ``measured`` and ``aligned`` over ``window``.
+    energy axis (:func:`mapped_energy`) with intensity ``amplitude·I + constant`` (both stored in
+    ``meta``, with ``shift_at_limit``: the best shift lies at or within :data:`NEAR_LIMIT` of an end
+    of ``shift_range``, so the spectra do not line up within it; ``scale_at_limit`` likewise for
+    the energy scale; ``peak_ev`` / ``peak_shift_ev``: the prediction's main peak in the window and
+    how far the mapping moves it, the displacement a reader sees, which ``shift`` about the centre
+    is not once the scale differs from 1).
+
+    ``similarity`` is :func:`similarity` of ``measured`` and ``amplitude·I`` over ``window``: the
+    constant is reported, not counted (a fitted constant alone made a flat line score cosine
+    0.98 on noise). ``meta["flat_line"]`` holds a flat line's similarity with ``measured`` and
+    ``meta["no_better_than_flat"]`` says whether the aligned prediction failed to beat it.
     """
     measured, predicted = _checked(measured, "measured"), _checked(predicted, "predicted")
     require(window is not None, "window", "align needs an energy window (low, high) in eV")
@@ -213,13 +255,25 @@ def align(measured: Spectrum, predicted: Spectrum, window, shift_range=SHIFT_RAN
                               options={"xatol": 1e-7})
         best_s, best_k = (float(res.x), 1.0) if res.fun <= costs[i, j] else (s0, 1.0)
     amp, const = _intensity_fit(y, curve(best_s, best_k), offset)
-    aligned = replace(predicted, energy=centre + best_k * (e_p - centre) + best_s,
-                      intensity=amp * i_p + const,
+    mapping = {"shift_ev": best_s, "energy_scale": best_k, "scale_centre_ev": centre}
+    peak = main_peak(predicted, (lo, hi))
+    near = max(step, NEAR_LIMIT * (s_hi - s_lo), 1e-3)
+    shape = replace(predicted, energy=mapped_energy(e_p, mapping), intensity=amp * i_p)
+    sim = similarity(measured, shape, (lo, hi))
+    flat = similarity(measured, replace(shape, intensity=np.ones_like(i_p)), (lo, hi))
+    aligned = replace(shape, intensity=amp * i_p + const,
                       label=f"{predicted.label} (aligned)" if predicted.label else "aligned",
-                      meta={**predicted.meta, "shift_ev": best_s, "energy_scale": best_k,
-                            "scale_centre_ev": centre, "amplitude": amp, "constant": const,
+                      meta={**predicted.meta, **mapping, "amplitude": amp, "constant": const,
+                            "peak_ev": peak, "peak_shift_ev": float(mapped_energy(peak, mapping)) - peak,
                             "shift_range_ev": (s_lo, s_hi),
-                            "shift_at_limit": min(best_s - s_lo, s_hi - best_s) < max(step, 1e-3),
+                            "shift_at_limit": min(best_s - s_lo, s_hi - best_s) < near,
                             "scale_range": (k_lo, k_hi) if scale else (1.0, 1.0),
-                            "scale_at_limit": bool(scale) and min(best_k - k_lo, k_hi - best_k) < 1e-4})
-    return best_s, best_k, aligned, similarity(measured, aligned, (lo, hi))
+                            "scale_at_limit": bool(scale) and min(best_k - k_lo, k_hi - best_k) < 1e-4,
+                            "flat_line": flat, "no_better_than_flat": no_better_than_flat(sim, flat)})
+    return best_s, best_k, aligned, sim
+
+
+def no_better_than_flat(sim: dict, flat: dict) -> bool:
+    """Whether a match (:func:`similarity`) is no better than a flat line's: its cosine no higher,
+    or its R-factor no lower."""
+    return bool(sim["cosine"] <= flat["cosine"] or not sim["r_factor"] < flat["r_factor"])

@@ -26,6 +26,7 @@ _READERS = {  # extension -> RosettaSciIO plugin module
     ".hspy": "rsciio.hspy",
 }
 _ENERGY_UNITS = {"ev": 1.0, "kev": 1000.0}
+_MSA = (".msa", ".ems", ".emsa")
 
 
 @dataclass
@@ -167,7 +168,7 @@ def read_microscope(path) -> SpectrumData:
     ext = os.path.splitext(path)[1].lower()
     if not os.path.isfile(path):
         raise ReadError(path, None, "no such file")
-    if ext not in _READERS or (ext in (".msa", ".ems", ".emsa") and not _looks_like_msa(path)):
+    if ext not in _READERS or (ext in _MSA and not _looks_like_msa(path)):
         return _from_columns(path)  # text columns, also when named .msa
     try:
         import importlib
@@ -181,6 +182,8 @@ def read_microscope(path) -> SpectrumData:
                                     f"headers announce, so it was cut short (copied or downloaded only in "
                                     f"part?), is damaged, or is another kind of file ({exc})") from None
     except Exception as exc:  # noqa: BLE001 - any failure inside a third-party reader is a bad file
+        if ext in _MSA:  # say the line, not RosettaSciIO's IndexError / ValueError
+            _msa_columns(path, strict=True)
         raise ReadError(path, None, f"not a readable {ext[1:].upper()} file ({type(exc).__name__}: {exc})") from None
     spectra = [s for s in signals if len(s.get("axes", [])) >= 1 and np.asarray(s["data"]).ndim >= 1]
     if not spectra:
@@ -194,17 +197,25 @@ def read_microscope(path) -> SpectrumData:
     axis = axes[k]
     unit = _ENERGY_UNITS.get(str(axis.get("units", "eV")).strip().lower(), 1.0)
     data = np.moveaxis(np.asarray(signal["data"], dtype=np.float64), k, -1)
-    if ext in (".msa", ".ems", ".emsa"):
-        data = _msa_counts(path, data)
-        _check_msa_complete(path, data.shape[-1])
+    notes, columns = {}, None
+    if ext in _MSA:
+        columns = _msa_columns(path)
+        data = _msa_counts(data, columns)
+        notes = _check_msa_complete(path, data.shape[-1])
     energy = unit * (float(axis.get("offset", 0.0)) + float(axis.get("scale", 1.0)) * np.arange(data.shape[-1]))
+    if columns is not None and _xy(columns) and data.ndim == 1 and len(columns.energy) == len(data):
+        energy = _xy_energy(unit * columns.energy, energy)  # (columns: an MSA file's only)
+        notes.update(_uneven_note(energy))
     if not np.all(np.isfinite(data)):
         raise ReadError(path, None, "the spectrum holds NaN or infinite counts")
     navigation = [{"name": a.get("name", ""), "size": int(a.get("size", 0)), "scale": a.get("scale"),
                    "units": a.get("units", "")} for j, a in enumerate(axes) if j != k]
     metadata = _mapped(signal)
-    meta = {"dispersion (eV/channel)": unit * float(axis.get("scale", 1.0)),
-            "offset (eV)": unit * float(axis.get("offset", 0.0)), **_beam_settings(metadata)}
+    dispersion = unit * float(axis.get("scale", 1.0))
+    if "energy axis" in notes:  # unequal steps: the typical one
+        dispersion = float(np.median(np.diff(energy)))
+    meta = {"dispersion (eV/channel)": dispersion, "offset (eV)": float(energy[0]), **notes,
+            **_beam_settings(metadata)}
     # the file's name, which the user chose and knows, names the spectrum; a title inside the
     # file ("hl", a sample code) is kept beside the other settings
     title = str(_nested(metadata, "General", "title") or "").strip()
@@ -213,34 +224,94 @@ def read_microscope(path) -> SpectrumData:
     return SpectrumData(energy, data, navigation, meta, path, os.path.basename(path))
 
 
-def _msa_counts(path: str, data: np.ndarray) -> np.ndarray:
-    """RosettaSciIO's counts, or the file's data columns (:func:`read_columns`) when these hold
+def _msa_columns(path: str, strict: bool = False):
+    """The file's data columns (:func:`read_columns`: X and counts of DATATYPE XY, counts on
+    OFFSET + XPERCHAN·i of DATATYPE Y), None when they cannot be read. ``strict``: raise what is
+    wrong with them instead, at its line (a value that is not a number), or say the file was cut
+    short when its last line is incomplete and #ENDOFDATA is missing."""
+    try:
+        return read_columns(path)
+    except ReadError as exc:
+        if not strict:
+            return None
+        if exc.line is not None and _cut_at(path) == exc.line:
+            raise ReadError(path, exc.line, "the last line is incomplete: the file was cut short") from None
+        if exc.line is not None:
+            raise exc from None
+        return None
+
+
+def _cut_at(path: str) -> int | None:
+    """The line number of the last line holding text when the file has no #ENDOFDATA (it was cut
+    there), else None."""
+    from amorpha.engine.spectra.columns import read_text, split_lines
+
+    lines = split_lines(read_text(path))
+    if any(line.strip().upper().startswith("#ENDOFDATA") for line in lines):
+        return None
+    filled = [n for n, line in enumerate(lines, start=1) if line.strip()]
+    return filled[-1] if filled else None
+
+
+def _xy(columns: Spectrum) -> bool:
+    """Whether an EMSA file's data are X,Y pairs (DATATYPE XY)."""
+    return str(columns.meta.get("DATATYPE", "")).strip().upper() == "XY"
+
+
+def _xy_energy(x: np.ndarray, header: np.ndarray) -> np.ndarray:
+    """A DATATYPE XY file's energies: its X column, unless the header's OFFSET + XPERCHAN·i agrees
+    with it to 1 % of a step (the X column's printed rounding; the header's axis is exact). The NiO
+    example's X column departs from it by up to 1.6 eV and is the truth there."""
+    step = abs(float(np.median(np.diff(header)))) if len(header) > 1 else 0.0
+    return header if step > 0 and np.max(np.abs(x - header)) <= 0.01 * step else x
+
+
+def _uneven_note(energy: np.ndarray) -> dict:
+    """A note when the file's X column has unequal steps (RosettaSciIO's NiO example: two of
+    2.32 eV among 3.10): the axis is used as it is, and the steps that need equal ones say so."""
+    step = np.diff(energy)
+    if len(step) == 0 or np.allclose(step, np.median(step), rtol=1e-3, atol=0.0):
+        return {}
+    return {"energy axis": f"the file's X column, with unequal steps ({step.min():.4g}–{step.max():.4g} eV), "
+                           f"used as it is: Smooth, Fourier-ratio and saving as MSA need equal steps and "
+                           f"will say so"}
+
+
+def _msa_counts(data: np.ndarray, columns) -> np.ndarray:
+    """RosettaSciIO's counts, or the file's data columns (:func:`_msa_columns`) when these hold
     more: it starts reading at "#SPECTRUM : " with a space after the colon, so a file whose
     ``#SPECTRUM :`` line ends at the colon read as 0 points and was called cut short. A file that
     really is cut short holds as few points either way, and is still refused."""
-    if data.ndim != 1:  # an EMSA/MSA file holds one spectrum
+    if data.ndim != 1 or columns is None:  # an EMSA/MSA file holds one spectrum
         return data
-    try:
-        columns = read_columns(path).intensity
-    except ReadError:  # columns it cannot read: RosettaSciIO's reading stands
-        return data
-    return columns if len(columns) > len(data) else data
+    return columns.intensity if len(columns.intensity) > len(data) else data
 
 
-def _check_msa_complete(path: str, n_read: int) -> None:
+def _check_msa_complete(path: str, n_read: int) -> dict:
     """Refuse an EMSA/MSA file cut short: RosettaSciIO reads what is there, and a cut last line
-    ("269" of "26912.") became a count a hundred times too small, drawn as a cliff."""
+    ("269" of "26912.") became a count a hundred times too small, drawn as a cliff. More points
+    than the header's #NPOINTS are used, with a note (returned, for ``meta``) that says so."""
     with open(path, "rb") as fh:
         text = fh.read().decode("latin-1")
     found = re.search(r"^\s*#NPOINTS\s*:\s*([0-9.eE+]+)", text, re.MULTILINE | re.IGNORECASE)
+    closed = re.search(r"^\s*#ENDOFDATA", text, re.MULTILINE | re.IGNORECASE)
+    cut = _cut_at(path) if not closed and not text.endswith(("\n", "\r")) else None  # inside a line
+    notes = {}
     if found is not None:
         expected = int(round(float(found.group(1))))
-        if n_read < expected:  # more is not a cut (RosettaSciIO's NiO example: 21 for 20)
+        if n_read < expected:
             raise ReadError(path, None, f"it holds {n_read} points where its header (#NPOINTS) "
-                                        f"says {expected}: the file was cut short")
-    if not re.search(r"^\s*#ENDOFDATA", text, re.MULTILINE | re.IGNORECASE):
+                                        f"says {expected}: the file was cut short"
+                                        + (f" (its last line, {cut}, is incomplete)" if cut else ""))
+        if n_read > expected:  # not a cut (RosettaSciIO's NiO example: 21 for 20), but said
+            notes["note"] = (f"the header (#NPOINTS) says {expected} points, the file holds {n_read}: "
+                             f"all {n_read} are used")
+    if not closed:
+        if cut is not None:
+            raise ReadError(path, cut, "the last line is incomplete: the file was cut short")
         raise ReadError(path, None, "it does not end with #ENDOFDATA, as every EMSA/MSA file does: "
                                     "the file was cut short, and its last value may be cut too")
+    return notes
 
 
 def _looks_like_msa(path: str) -> bool:

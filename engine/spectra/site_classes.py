@@ -11,7 +11,9 @@ Classes (:data:`SCHEMES`), all from the project's interpretable local features
 
 * ``"oxidation"``: number of O neighbours, Si0 … Si4+ (Si0–Si4+ are always listed, so a class the
   model lacks is reported as absent rather than silently missing);
-* ``"ring"``: size of the smallest (primitive) ring through the site, 0 = none up to the limit;
+* ``"ring"``: size of the smallest (primitive) ring through the site, 0 = none up to the limit,
+  counted in atoms of every element ("ring of 10 atoms" in silica is the 5-Si ring of glass
+  papers and of the Rings panel's Si count) unless ``ring_count_element`` says otherwise;
 * ``"coordination"``: number of bonded neighbours.
 
 Two things make a fit meaningless and are reported instead of fractions that look precise:
@@ -99,14 +101,15 @@ def classify(atoms, sites, params: ClassParams = ClassParams(), progress=None, c
     return np.rint(values[:, column]).astype(np.int64)
 
 
-def class_label(scheme: str, key: int, element: str = "Si") -> str:
-    """Si0, Si1+ … Si4+ (then "Si (5 O)") for O neighbours; "ring 6" / "no ring"; "Si CN 4"."""
+def class_label(scheme: str, key: int, element: str = "Si", counted: str | None = None) -> str:
+    """Si0, Si1+ … Si4+ (then "Si (5 O)") for O neighbours; "ring of 10 atoms" (of ``counted``
+    atoms only: "ring of 5 Si") / "no ring"; "Si CN 4"."""
     if scheme == "oxidation":
         if key > 4:  # over-coordinated by O: not an oxidation state
             return f"{element} ({key} O)"
         return f"{element}{key}+" if key else f"{element}0"
-    if scheme == "ring":
-        return f"ring {key}" if key else "no ring"
+    if scheme == "ring":  # "ring 10" read as ten Si where it counted Si and O alike
+        return (f"ring of {key} {counted}" if counted else f"ring of {key} atoms") if key else "no ring"
     return f"{element} CN {key}"
 
 
@@ -202,6 +205,30 @@ def default_scheme(element: str) -> str:
     return "coordination" if element == "O" else "oxidation"
 
 
+def scheme_order(element: str) -> list[str]:
+    """The schemes for ``element`` in the order they are tried: :func:`default_scheme` first."""
+    first = default_scheme(element)
+    return [first] + [k for k in schemes_for(element) if k != first]
+
+
+def splitting_scheme(atoms, element: str, params: ClassParams = ClassParams(), progress=None,
+                     cancel=None) -> str:
+    """The first scheme of :func:`scheme_order` that sorts the ``element`` sites of ``atoms`` into
+    at least two classes of ``params.min_sites`` sites or more (the default scheme when none does).
+    Every O of the shipped a-SiO2 and a-SiO is two-fold, so "coordination" gave one class and a fit
+    whose fraction is 1 by construction; their rings split them."""
+    sites = np.flatnonzero(np.asarray(atoms.get_chemical_symbols()) == element)
+    order = scheme_order(element)
+    for k, scheme in enumerate(order):
+        if len(sites) == 0:
+            break
+        keys = classify(atoms, sites, replace(params, scheme=scheme),
+                        progress=sub_progress(progress, k / len(order), (k + 1) / len(order)), cancel=cancel)
+        if int(np.sum(np.bincount(keys - keys.min()) >= params.min_sites)) >= 2:
+            return scheme
+    return order[0]
+
+
 def _expected_keys(scheme: str, element: str) -> list[int]:
     """Classes listed even when empty: the Si0 … Si4+ ladder for Si; nothing for the others."""
     return list(range(5)) if scheme == "oxidation" and element == "Si" else []
@@ -220,12 +247,12 @@ def site_classes(atoms, spectra: SiteSpectra, params: ClassParams = ClassParams(
     keys = classify(atoms, spectra.sites, params, progress=progress, cancel=cancel)
     present = np.unique(keys)
     listed = sorted(set(present.tolist()) | set(_expected_keys(params.scheme, element)))
-    absent = [class_label(params.scheme, k, element) for k in listed if k not in present]
+    absent = [class_label(params.scheme, k, element, params.ring_count_element) for k in listed if k not in present]
     rows = np.searchsorted(present, keys)
     counts = np.bincount(rows, minlength=len(present)).astype(np.int64)
     components = []
     for r, key in enumerate(present.tolist()):
-        label = class_label(params.scheme, key, element)
+        label = class_label(params.scheme, key, element, params.ring_count_element)
         components.append(Spectrum(spectra.energy, spectra.intensity[rows == r].mean(axis=0), label=label,
                                    source=spectra.source or "surrogate", element=spectra.element,
                                    edge=spectra.edge,

@@ -4,11 +4,15 @@ The model on the measured energy points inside the common range (and ``window``)
 
     y(E) ≈ Σ_k w_k·C_k(E) + background(E),   w_k ≥ 0,
 
-with the background ``None``, ``"constant"`` (b₀) or ``"linear"`` (b₀ + b₁·E). The background
-coefficients are signed, so they are **projected out** (variable projection): with B the background
-columns and P = I − B·B⁺ the projector onto their orthogonal complement, the weights solve the
-NNLS problem min‖P·y − P·C·w‖ (``scipy.optimize.nnls``) and then b = B⁺·(y − C·w). This gives
-the exact minimiser of the full problem with w ≥ 0 and b free.
+with the background ``None``, ``"constant"`` (b₀), ``"linear"`` (b₀ + b₁·E) or
+``"nonneg_linear"``: a straight line that is nowhere negative in the window, b_lo·(1 − t) + b_hi·t
+with t running 0 → 1 across it and b_lo, b_hi ≥ 0. After a power-law background is subtracted the
+counts stand on zero before the onset; a signed line there tilted the fit to −131 counts where
+the counts were ~0, a total intensity below zero. The non-negative line's two coefficients simply
+join the components in the NNLS. The signed backgrounds are **projected out** (variable
+projection): with B the background columns and P = I − B·B⁺ the projector onto their orthogonal
+complement, the weights solve the NNLS problem min‖P·y − P·C·w‖ (``scipy.optimize.nnls``) and then
+b = B⁺·(y − C·w). This gives the exact minimiser of the full problem with w ≥ 0 and b free.
 
 Fractions are w_k / Σw: they are fractions of sites (or phases) when the components are given on
 the same per-site normalisation, whatever the arbitrary scale of the measurement.
@@ -32,7 +36,9 @@ from amorpha.engine.errors import ParameterError, require
 from amorpha.engine.spectra.compare import _checked, overlap
 from amorpha.engine.spectra.spectrum import Spectrum, kind_of
 
-_BACKGROUNDS = (None, "constant", "linear")
+_BACKGROUNDS = (None, "constant", "linear", "nonneg_linear")
+#: backgrounds whose coefficients are fitted ≥ 0 beside the weights, not projected out
+_NONNEGATIVE = ("nonneg_linear",)
 
 
 @dataclass
@@ -42,7 +48,8 @@ class UnmixFit:
     labels: list[str]
     weights: np.ndarray
     fractions: np.ndarray
-    background: np.ndarray            # coefficients: [] / [b0] / [b0, b1] (b1 per eV about the centre)
+    background: np.ndarray            # coefficients: [] / [b0] / [b0, b1] (b1 per eV about the centre) /
+                                      # [b_lo, b_hi] (nonneg_linear: its values at the window's ends)
     energy: np.ndarray                # the fitted measured points
     measured: np.ndarray
     model: np.ndarray
@@ -87,11 +94,18 @@ def _background_columns(energy: np.ndarray, kind, centre: float) -> np.ndarray:
         return np.zeros((len(energy), 0))
     if kind == "constant":
         return np.ones((len(energy), 1))
+    if kind in _NONNEGATIVE:  # the line's values at the two ends, each ≥ 0
+        t = (energy - energy[0]) / (energy[-1] - energy[0]) if energy[-1] > energy[0] else np.zeros_like(energy)
+        return np.column_stack([1.0 - t, t])
     return np.column_stack([np.ones_like(energy), energy - centre])
 
 
-def _solve(y: np.ndarray, columns: np.ndarray, bg: np.ndarray):
-    """NNLS for the component weights with the (signed) background projected out."""
+def _solve(y: np.ndarray, columns: np.ndarray, bg: np.ndarray, signed: bool = True):
+    """NNLS for the component weights with a signed background projected out, or a non-negative
+    one fitted beside them."""
+    if bg.shape[1] and not signed:
+        both, _ = nnls(np.column_stack([columns, bg]), y, maxiter=50 * (columns.shape[1] + bg.shape[1]) + 100)
+        return both[:columns.shape[1]], both[columns.shape[1]:]
     if bg.shape[1]:
         pinv = np.linalg.pinv(bg)
         project = lambda m: m - bg @ (pinv @ m)  # noqa: E731
@@ -124,7 +138,7 @@ def fit_components(measured: Spectrum, components: list[Spectrum], window=None,
     require(len(edges) <= 1, "components", f"spectra of {' and '.join(edges)} in one fit; its fractions "
                                            "would mean nothing: fit the components of one edge")
     require(background in _BACKGROUNDS, "background",
-            f"expected one of None, 'constant', 'linear', got {background!r}")
+            f"expected one of None, 'constant', 'linear', 'nonneg_linear', got {background!r}")
     if sigma is not None:
         require(np.isfinite(sigma) and sigma > 0, "sigma", f"must be a positive number, got {sigma!r}")
     lo, hi = overlap([measured, *components], window, ["measured", "components"])
@@ -137,7 +151,7 @@ def fit_components(measured: Spectrum, components: list[Spectrum], window=None,
     n_params = columns.shape[1] + bg.shape[1]
     require(len(x) > n_params, "window", f"{len(x)} measured points in {lo:g}–{hi:g} eV for "
                                          f"{n_params} parameters; widen the window")
-    w, b = _solve(y, columns, bg)
+    w, b = _solve(y, columns, bg, background not in _NONNEGATIVE)
     model = columns @ w + bg @ b
     resid = y - model
     rss = float(resid @ resid)
@@ -175,7 +189,7 @@ def bootstrap(fit: UnmixFit, n: int = 200, seed=None, noise: str = "residual") -
             y = fit.model + inflate * rng.choice(fit.residual, size=N, replace=True)
         else:
             y = rng.poisson(fit.model).astype(np.float64)
-        w, _ = _solve(y, fit._columns, fit._bg_columns)
+        w, _ = _solve(y, fit._columns, fit._bg_columns, fit.background_kind not in _NONNEGATIVE)
         samples[i] = _fractions(w)
     fit.fraction_mean = samples.mean(axis=0)
     fit.fraction_std = samples.std(axis=0, ddof=1)

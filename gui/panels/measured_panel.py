@@ -18,7 +18,10 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QHB
 from amorpha.gui.panels.widgets import double_spin, int_spin
 from amorpha.gui.viewer.colormap import is_flat, value_range
 
-BACKGROUNDS = (("linear", "linear"), ("constant", "constant"), (None, "none"))
+#: Explain's backgrounds, the default first: a line that never goes below zero (after the power
+#: law is subtracted the counts stand on zero, and a signed line dragged the fit to −131 there)
+BACKGROUNDS = (("nonneg_linear", "linear ≥ 0"), ("linear", "linear (signed)"), ("constant", "constant"),
+               (None, "none"))
 #: Units a file gives to a navigation axis that has none (HyperSpy's and rosettasciio's).
 NO_UNITS = ("", "<undefined>", "undefined", "px", "pixel", "pixels")
 
@@ -359,6 +362,9 @@ class MeasuredPanel(QWidget):
         self.background_kind = QComboBox()
         for data, text in BACKGROUNDS:
             self.background_kind.addItem(text, data)
+        self.background_kind.setToolTip("Added to the components: 'linear ≥ 0' is a straight line that is "
+                                        "nowhere negative in the window (a total intensity below zero is not "
+                                        "physical); 'linear (signed)' may dip below zero")
         self.n_bootstrap = int_spin(0, 10000, 200)
         self.n_bootstrap.setToolTip("Refits of the fit plus resampled residuals, for the ± (0: none)")
         layout.addLayout(_row("Background", self.background_kind, "Bootstrap", self.n_bootstrap))
