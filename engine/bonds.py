@@ -73,6 +73,75 @@ def changed_cutoffs(overrides: Cutoffs, elements) -> dict[str, float]:
     return changed
 
 
+#: A cutoff longer than this times the sum of the pair's covalent radii bonds second neighbours:
+#: the second shell starts at about 1.4-1.7 times the bond length (fcc √2, a tetrahedral network
+#: 1.63, Si–Si over Si–O in silica 1.9), so no first shell reaches that far. The defaults
+#: (:data:`~amorpha.engine.elements.BOND_TOLERANCE`, 1.2) stay below it.
+LONG_BOND_FACTOR = 1.5
+#: The largest first shell of close packing: a mean coordination above it, after cutoffs were
+#: lengthened, counts more than the nearest neighbours as bonds.
+CLOSE_PACKED_CN = 12
+
+
+def _pair_name(a: int, b: int) -> str:
+    """"Si–O": the heavier element first, as the Bonds table names pairs."""
+    return f"{symbol(max(a, b))}–{symbol(min(a, b))}"
+
+
+def long_cutoffs(table: Mapping[tuple[int, int], float]) -> list[tuple[int, int, float, float]]:
+    """The pairs of a cutoff table (:func:`bond_cutoffs`) bonded beyond
+    :data:`LONG_BOND_FACTOR` times their covalent bond length, as (Za, Zb, cutoff, covalent
+    length), longest first relative to that length."""
+    out = []
+    for (a, b), value in table.items():
+        length = float(covalent_radius(np.array([a, b])).sum())
+        if value and value > LONG_BOND_FACTOR * length:
+            out.append((a, b, float(value), length))
+    return sorted(out, key=lambda item: -item[2] / item[3])
+
+
+def long_cutoffs_text(long: list[tuple[int, int, float, float]]) -> str:
+    """"the Si–O cutoff of 10 Å (5.6× its covalent bond length, 1.77 Å)" for :func:`long_cutoffs`."""
+    return " and ".join(f"the {_pair_name(a, b)} cutoff of {value:g} Å ({value / length:.1f}× its covalent "
+                        f"bond length, {length:.2f} Å)" for a, b, value, length in long)
+
+
+def named_cutoffs(table: Mapping[tuple[int, int], float]) -> dict[str, float]:
+    """A cutoff table (:func:`bond_cutoffs`) as plain JSON, ``{"Si-O": 2.0, "Si-Si": 0.0}``
+    (heavier element first, as the Bonds table lists them; 0: no bond), for results and files
+    that must say which bonds they were computed with."""
+    order = sorted(table, key=lambda pair: (-max(pair), -min(pair)))
+    return {f"{symbol(max(a, b))}-{symbol(min(a, b))}": float(table[(a, b)] or 0.0) for a, b in order}
+
+
+def cutoffs_text(named: Mapping[str, float]) -> str:
+    """``"Si–O 2.12 Å, Si–Si off, O–O off"`` for :func:`named_cutoffs`."""
+    return ", ".join(f"{pair.replace('-', '–')} {f'{value:g} Å' if value else 'off'}"
+                     for pair, value in named.items())
+
+
+def cutoff_warnings(numbers, table: Mapping[tuple[int, int], float], coordination) -> list[str]:
+    """What is implausible about a cutoff table (:func:`bond_cutoffs`) and the coordination it
+    gives, in words for the Bonds box: pairs bonded beyond :data:`LONG_BOND_FACTOR` times their
+    covalent bond length, and elements whose mean coordination exceeds :data:`CLOSE_PACKED_CN`
+    through a cutoff made longer than its default (a metallic glass's Zr has ~15 neighbours
+    under the defaults, which is no mistake of the user's). Empty when all is plausible. A 10 Å
+    Si–O cutoff gave 61,151 bonds without a word, then a ring search blamed the cell size."""
+    numbers = np.asarray(numbers, dtype=np.int64)
+    coordination = np.asarray(coordination)
+    notes = [f"{_pair_name(a, b)} cutoff {value:g} Å is {value / length:.1f}× the covalent bond length "
+             f"({length:.2f} Å): it bonds second neighbours" for a, b, value, length in long_cutoffs(table)]
+    defaults = bond_cutoffs(numbers)
+    for z in elements_present(numbers).tolist():
+        mean = float(coordination[numbers == z].mean()) if len(coordination) else 0.0
+        lengthened = [pair for pair, value in table.items()
+                      if z in pair and value > defaults.get(pair, 0.0) + 0.005]
+        if mean > CLOSE_PACKED_CN and lengthened:
+            notes.append(f"mean coordination of {symbol(z)} is {mean:.3g}, more than close packing's "
+                         f"{CLOSE_PACKED_CN}")
+    return notes
+
+
 def _cutoff_table(cutoffs: Mapping[tuple[int, int], float], zmax: int) -> np.ndarray:
     """Symmetric (zmax+1, zmax+1) array of cutoffs, 0 for pairs not listed."""
     table = np.zeros((zmax + 1, zmax + 1), dtype=np.float64)

@@ -57,6 +57,9 @@ from amorpha.engine.bonds import (
     bond_cutoffs,
     bonds,
     compute_coordination,
+    cutoff_warnings,
+    cutoffs_text,
+    named_cutoffs,
 )
 from amorpha.engine.order.angles import bonded_angle_counts
 from amorpha.engine.order.local_order import compute_steinhardt, compute_tetrahedral
@@ -70,7 +73,7 @@ from amorpha.gui.columns import column_label
 from amorpha.gui.saving import save_as
 from amorpha.gui.build_menu import BUILDERS, MODIFIERS
 from amorpha.gui.panels.order_panel import ANGLES, GR, SQ, OrderPanel
-from amorpha.gui.panels.rings_panel import RingsPanel
+from amorpha.gui.panels.rings_panel import NO_BONDS, RingsPanel
 from amorpha.gui.panels.prediction_panel import PredictionPanel
 from amorpha.gui.panels.diffusion_panel import DiffusionPanel
 from amorpha.gui.diffusion import DiffusionController
@@ -263,6 +266,9 @@ class MainWindow(QMainWindow):
         self.frame = 0
         self.bond_list = None
         self.cutoff_overrides: dict = {}
+        #: (generation, overrides) of the last cutoffs applied from the Bonds table: a model opened
+        #: after it keeps them, and the Bonds box says so
+        self._applied_cutoffs: Optional[tuple[int, dict]] = None
         self._generation = 0
         self._frame_task: Optional[TaskHandle] = None
         self._bond_task: Optional[TaskHandle] = None
@@ -825,11 +831,12 @@ class MainWindow(QMainWindow):
         search keeps the old ones with the old bonds."""
         if self.atoms is None:
             self.cutoff_overrides = dict(cutoffs)
-        self.compute_bonds(cutoffs)
+        self.compute_bonds(cutoffs, from_table=True)
 
-    def compute_bonds(self, overrides: Optional[dict] = None) -> None:
+    def compute_bonds(self, overrides: Optional[dict] = None, from_table: bool = False) -> None:
         """Bonds by element-pair cutoffs (``overrides``, default the ones in effect), then
-        coordination numbers, in the background."""
+        coordination numbers, in the background. ``from_table``: the user applied them in the
+        Bonds table (later models keep them, and say so)."""
         if self.atoms is None:
             return
         if self._bond_task is not None:
@@ -838,9 +845,11 @@ class MainWindow(QMainWindow):
             self.structure_panel.clear_bonds("Finding bonds…")
         atoms, generation = self.atoms, self._generation
         overrides = dict(self.cutoff_overrides if overrides is None else overrides)
+        preferred = self.preferences.cutoff_overrides()
 
         def work(progress, cancel):
             cutoffs = bond_cutoffs(atoms.numbers)  # np.unique over every atom: not on the GUI thread
+            defaults = {**cutoffs, **{k: v for k, v in preferred.items() if k in cutoffs}}
             cutoffs.update({k: v for k, v in overrides.items() if k in cutoffs})
             nl = bonds(atoms, cutoffs, progress=progress, cancel=cancel)
             coordination = compute_coordination(
@@ -850,18 +859,25 @@ class MainWindow(QMainWindow):
             half_bonds = symmetrize_bonds(*nl.pairs(), nl.shifts)
             overlapping = int(np.count_nonzero(nl.distances < OVERLAP)) // 2  # each pair is listed twice
             angles = bonded_angle_counts(atoms.numbers, nl)  # the Order panel offers a triplet that has some
-            return nl, coordination, cutoffs, bond_counts(atoms, nl), half_bonds, overlapping, angles
+            warnings = cutoff_warnings(atoms.numbers, cutoffs, coordination)
+            return (nl, coordination, cutoffs, bond_counts(atoms, nl), half_bonds, overlapping, angles, defaults,
+                    warnings)
 
         def apply(result):
             if generation != self._generation or atoms is not self.atoms:
                 return
-            nl, coordination, cutoffs, counts, half_bonds, overlapping, angles = result
+            nl, coordination, cutoffs, counts, half_bonds, overlapping, angles, defaults, warnings = result
             self.bond_list, self.cutoff_overrides = nl, overrides
+            if from_table:
+                self._applied_cutoffs = (generation, dict(overrides))
+            applied = self._applied_cutoffs
+            kept = applied is not None and applied[0] != generation and applied[1] == overrides
+            self._bonds_changed(atoms, named_cutoffs(cutoffs), nl.n_pairs // 2)
             self.order_panel.set_bond_cutoffs(overrides)  # its tetrahedral cutoff: the bonds drawn
             self.order_panel.prefer_triplet(angles)
             atoms.arrays["coordination"] = coordination
             self.viewer.set_bonds(*half_bonds, symmetric=True)
-            self.structure_panel.show_bonds(cutoffs, counts, overlapping)
+            self.structure_panel.show_bonds(cutoffs, counts, overlapping, warnings, defaults, kept)
             self.structure_panel.show_coordination(atoms.numbers, coordination)
             self.view_panel.set_color_choices(per_atom_scalars(atoms))
             if self.view_panel.color_key() == "coordination":
@@ -884,13 +900,29 @@ class MainWindow(QMainWindow):
             cancelled,
         )
 
+    #: the per-atom columns of a ring search (RingResult.to_arrays)
+    RING_COLUMNS = ("ring_count", "ring_min_size")
+
+    def _bonds_changed(self, atoms: Atoms, cutoffs: dict, n_bonds: int) -> None:
+        """The bonds in effect are now those of ``cutoffs`` (:func:`named_cutoffs`): a ring result
+        found with other cutoffs goes, with its colouring (after Si–Si 2.66 → 2.4 Å on a-Si the
+        panel went on showing 983 rings of the old bonds as if they were the new ones)."""
+        if self.rings_panel.set_bonds(cutoffs, n_bonds):
+            for name in self.RING_COLUMNS:
+                atoms.arrays.pop(name, None)
+                self._computed_columns.discard(name)
+            self.view_panel.set_color_choices(per_atom_scalars(atoms))
+            if self.view_panel.color_key() in self.RING_COLUMNS:
+                self.color_by(self.view_panel.color_key())
+
     # -- rings and order ----------------------------------------------------------------------------
     def _reset_analyses(self, atoms: Atoms) -> None:
         """A new model or frame: the ring and order results of the old one no longer apply."""
         for task in self._analysis_tasks:
             task.cancel()
         self._analysis_tasks = []
-        self.rings_panel.set_elements(atoms.numbers)
+        frame = f", frame {self.frame + 1} of {len(self.trajectory)}" if self.trajectory is not None else ""
+        self.rings_panel.set_elements(atoms.numbers, f"{self.source}{frame}")
         height = None
         if atoms.cell.rank == 3:
             height = float(1.0 / np.linalg.norm(np.linalg.inv(atoms.cell.array), axis=0).max())
@@ -958,6 +990,10 @@ class MainWindow(QMainWindow):
             self.color_by(self.view_panel.color_key())
 
     def compute_rings(self, params) -> None:
+        bonds_shown = self._bond_task is None or self._bond_task.finished
+        if self.atoms is not None and bonds_shown and self.bond_list is not None and self.bond_list.n_pairs == 0:
+            self.rings_panel.set_busy(False, NO_BONDS)  # the search would find nothing, and blame Max size
+            return
         self.rings_panel.set_busy(True, "Searching rings…")
 
         def compute(atoms, cutoffs, bonded, progress, cancel):
@@ -965,6 +1001,11 @@ class MainWindow(QMainWindow):
             return compute_rings(atoms, run, neighbors=bonded, progress=progress, cancel=cancel)
 
         def apply(atoms, result):
+            now = self.rings_panel.bond_cutoffs
+            if now is not None and result.cutoffs != now:  # new cutoffs were applied while it ran
+                self.rings_panel.set_busy(False, f"The bonds changed while rings were searched (they were found "
+                                                 f"with {cutoffs_text(result.cutoffs)}): compute them again.")
+                return
             self._add_columns(atoms, result.to_arrays())
             self.rings_panel.show_result(result)
 
@@ -979,6 +1020,8 @@ class MainWindow(QMainWindow):
         """The ring search's own words in the Rings panel: a long search says so there."""
         if handle.label == "Rings" and message.startswith(RING_MESSAGES):
             self.rings_panel.set_busy(True, f"Searching {message}…")
+        elif handle.label == "Rings" and message.startswith("the cell is too small"):  # and why, with a long cutoff
+            self.rings_panel.set_busy(True, f"{message[0].upper()}{message[1:]}…")
 
     def compute_steinhardt(self, params, column: str) -> None:
         def apply(atoms, result):

@@ -569,10 +569,15 @@ def insert_rows(rows, basis, pivot_row, rank):
 
 
 @njit(nogil=True, cache=True)
-def shortest_wrap(indptr, indices, shifts, limit):
-    """The shortest cycle of the periodic bond graph whose image shifts do not add up to zero
-    (a path from an atom to one of its own images), if it has at most ``limit`` bonds: (length,
-    net shift); else (limit + 1, zeros).
+def shortest_wrap_chunk(indptr, indices, shifts, lo, hi, best, best_shift, dist, off, queue, stop):
+    """The searches from atoms ``lo:hi`` for the shortest cycle of the periodic bond graph whose
+    image shifts do not add up to zero (a path from an atom to one of its own images) shorter
+    than ``best`` bonds: returns the new ``best`` and writes its net shift to ``best_shift``.
+    Called over chunks of atoms in order with ``best`` starting at ``limit + 1`` (and ``dist``
+    all -1, as each search leaves it), it finds (length, net shift) of the shortest such cycle
+    of at most ``limit`` bonds, else leaves (limit + 1, zeros). Chunked, and stopped between
+    atoms on ``stop[0]``: at a 10 Å Si–O cutoff one call over a 64·10³-atom supercell with
+    4·10⁶ bonds ran for minutes past Cancel.
 
     ``indptr``/``indices``/``shifts`` hold *every* bond with its image shift (a pair bonded
     through two images, or an atom bonded to its own image, is such a cycle of 2 or 1 bonds).
@@ -581,14 +586,10 @@ def shortest_wrap(indptr, indices, shifts, limit):
     bonds, and the search from an atom on the shortest one finds it. Each search stops once no
     shorter cycle can appear (2 d(u) >= the best so far), so it only covers ``limit / 2`` bonds.
     """
-    n = indptr.shape[0] - 1
-    best = limit + 1
-    best_shift = np.zeros(3, np.int64)
-    dist = np.full(n, -1, np.int64)
-    off = np.zeros((n, 3), np.int64)
-    queue = np.empty(max(n, 1), np.int64)
     o = np.zeros(3, np.int64)
-    for s in range(n):
+    for s in range(lo, hi):
+        if stop[0]:
+            break
         head, tail = 0, 1
         queue[0] = s
         dist[s] = 0
@@ -615,7 +616,7 @@ def shortest_wrap(indptr, indices, shifts, limit):
                             best_shift[c] = o[c] - off[v, c]
         for q in range(tail):
             dist[queue[q]] = -1
-    return best, best_shift
+    return best
 
 
 @njit(nogil=True, cache=True)

@@ -30,15 +30,13 @@ least one n-ring, P_max(n) / P_min(n) the fraction of nodes whose largest / smal
 """
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
 
-from ..atomic import atomic_write
 from ..errors import ParameterError
-from ..bonds import Cutoffs, bonds
+from ..bonds import Cutoffs, bond_cutoffs, bonds, cutoffs_text, long_cutoffs, long_cutoffs_text, named_cutoffs
 from ..elements import number, symbol
 from ..neighbors import NeighborList
 from ..tasks import CancelFn, ProgressFn, StopFlag, check_cancel, chunked, report, sub_progress
@@ -114,6 +112,10 @@ class RingResult:
     ring_min_size: np.ndarray  # int64 (n_atoms,), smallest counted ring size through it, 0 if none
     #: the supercell searched when the cell itself is too small (:func:`ring_repeats`)
     repeats: tuple[int, int, int] = (1, 1, 1)
+    #: the bond cutoffs searched, ``{"Si-O": 2.0, "Si-Si": 0.0}`` (:func:`~amorpha.engine.bonds.named_cutoffs`;
+    #: 0: no bond): ring counts depend on them, so exports and the window say them. None in
+    #: results saved before they were kept.
+    cutoffs: Optional[dict] = None
 
     @property
     def n_rings(self) -> int:
@@ -184,6 +186,7 @@ class RingResult:
             "n_wrapping": int(self.wraps.sum()),
             "n_nodes": self.n_nodes,
             "searched_in_supercell": list(self.repeats),
+            "cutoffs": dict(self.cutoffs) if self.cutoffs is not None else None,
             "histogram": self.histogram(),
             "rings_per_cell": per_size(self.rings_per_cell),
             "rings_per_node": per_size(self.rings_per_node),
@@ -213,7 +216,7 @@ _ROWS = {"rings": ("sizes", "sizes_counted", "wraps", "net_shift", "roundness", 
 _INDEX_ARRAYS = ("indptr", "atoms", "images", "sizes", "sizes_counted", "net_shift", "size_axis", "ring_count",
                  "ring_min_size")
 _PARAM_TYPES = {"definition": str, "max_size": (int, type(None)), "count_element": (str, type(None)),
-                "include_wrapping": bool, "n_nodes": int, "repeats": tuple}
+                "include_wrapping": bool, "n_nodes": int, "repeats": tuple, "cutoffs": (dict, type(None))}
 
 
 # --------------------------------------------------------------------------- graph
@@ -508,12 +511,14 @@ def _searched_cell(atoms, cutoffs: Optional[Cutoffs], max_size: int, nl: Neighbo
     pass two images of one atom (α-quartz's 8-rings in its 9-atom cell), which no cycle of
     distinct atoms represents: the unit cell's search found no ring at all, a 2×2×2 quartz cell
     one 8-ring per Si for five. That happens exactly when some atom reaches one of its own images
-    in at most ``max_size / 2`` bonds (:func:`~.ring_kernels.shortest_wrap`), so the cell is
+    in at most ``max_size / 2`` bonds (:func:`_shortest_wrap`), so the cell is
     repeated along the axes of that path until none does. The MD glasses of the usual sizes (999
     atoms, 24.7 Å: 20 bonds) are searched as they are, as every peer searches them.
     """
     limit = int(max_size) // 2
     pbc = np.asarray(atoms.pbc, bool)
+    long = long_cutoffs(bond_cutoffs(atoms.numbers, cutoffs))
+    because = f" with {long_cutoffs_text(long)}" if long else ""
     reps = np.ones(3, np.int64)
     current = atoms
     while pbc.any() and limit >= 1:
@@ -521,22 +526,46 @@ def _searched_cell(atoms, cutoffs: Optional[Cutoffs], max_size: int, nl: Neighbo
         spacing = 1.0 / np.linalg.norm(np.linalg.inv(current.cell.array).T[pbc], axis=1)
         if longest == 0.0 or spacing.min() > limit * longest:  # no path of `limit` bonds reaches an image
             break
-        length, shift = K.shortest_wrap(nl.indptr, nl.indices, np.ascontiguousarray(nl.shifts, np.int64), limit)
+        length, shift = _shortest_wrap(nl, limit, progress, cancel)
         if length > limit:
             break
         grow = (shift != 0) & pbc
         # wraps lengthen in proportion to the cell: one step to (about) long enough
         reps[grow] *= max(2, -(-(limit + 1) // int(length)))
+        supercell = "×".join(map(str, reps))
         if len(atoms) * int(np.prod(reps)) > MAX_SUPERCELL_ATOMS:
             raise ParameterError("max_size", f"the cell is too small for rings of {max_size} atoms (an atom "
-                                 f"reaches its own image in {length} bonds), and the supercell that would "
-                                 f"hold them ({'×'.join(map(str, reps))}) has more than "
-                                 f"{MAX_SUPERCELL_ATOMS:,} atoms; lower Max size or build a supercell")
-        report(progress, 0.0, f"the cell is too small for rings of {max_size} atoms: searching a "
-                              f"{'×'.join(map(str, reps))} supercell")
+                                 f"reaches its own image in {length} bonds{because}), and the supercell that "
+                                 f"would hold them ({supercell}) has more than {MAX_SUPERCELL_ATOMS:,} atoms; "
+                                 f"{'shorten the cutoff, ' if because else ''}lower Max size or build a supercell")
+        report(progress, 0.0, f"the cell is too small for rings of {max_size} atoms{because}: searching a "
+                              f"{supercell} supercell")
         current = atoms.repeat(tuple(int(r) for r in reps))
         nl = bonds(current, cutoffs, progress=progress, cancel=cancel)
     return current, tuple(int(r) for r in reps), nl
+
+
+#: Atoms per chunk of :func:`_shortest_wrap`, between whose chunks progress is reported and
+#: Cancel checked (the kernel also stops between atoms on the :class:`StopFlag`).
+WRAP_CHUNK = 512
+
+
+def _shortest_wrap(nl: NeighborList, limit: int, progress=None, cancel=None) -> tuple[int, np.ndarray]:
+    """(length, net shift) of the shortest path of at most ``limit`` bonds from an atom to one of
+    its own images (``limit + 1``, zeros when there is none): :func:`~.ring_kernels.shortest_wrap_chunk`
+    over chunks of atoms. One call over a 10 Å Si–O cutoff's 4×4×4 supercell (64·10³ atoms,
+    4·10⁶ bonds) ran for minutes and past Cancel, so it is chunked and hears Cancel."""
+    n = nl.n_atoms
+    indptr = np.ascontiguousarray(nl.indptr, np.int64)
+    indices = np.ascontiguousarray(nl.indices, np.int64)
+    shifts = np.ascontiguousarray(nl.shifts, np.int64).reshape(-1, 3)
+    best, best_shift = limit + 1, np.zeros(3, np.int64)
+    dist, off, queue = np.full(n, -1, np.int64), np.zeros((n, 3), np.int64), np.empty(max(n, 1), np.int64)
+    with StopFlag(cancel) as stop:
+        for lo, hi in chunked(n, WRAP_CHUNK, progress, cancel, "checking the cell size for rings"):
+            best = K.shortest_wrap_chunk(indptr, indices, shifts, lo, hi, best, best_shift, dist, off, queue, stop)
+    check_cancel(cancel)  # a kernel stopped early has not seen every atom
+    return int(best), best_shift
 
 
 def ring_repeats(atoms, cutoffs: Optional[Cutoffs], max_size: int,
@@ -626,7 +655,7 @@ def compute_rings(
     found = None
     while True:
         searched, reps, nl = _searched_cell(atoms, params.cutoffs, check, cell_bonds,
-                                            sub_progress(progress, 0.0, 0.05), cancel)
+                                            sub_progress(progress, 0.05, 0.05), cancel)
         if found is not None and reps == found[-1]:
             break  # the larger check needs no larger cell: the rings found stand
         searched_graph = graph if reps == (1, 1, 1) else _quotient_graph(nl, cancel=cancel)
@@ -662,7 +691,8 @@ def compute_rings(
         definition=params.definition, max_size=params.max_size, count_element=count_element,
         include_wrapping=params.include_wrapping, indptr=ring_indptr, atoms=flat, images=images,
         sizes=sizes.astype(np.int64), sizes_counted=sizes_counted, wraps=wraps, net_shift=net,
-        roundness=roundness, roughness=roughness, repeats=reps, **stats,
+        roundness=roundness, roughness=roughness, repeats=reps,
+        cutoffs=named_cutoffs(bond_cutoffs(numbers, params.cutoffs)), **stats,
     )
 
 
@@ -702,28 +732,37 @@ def ring_statistics_rows(stats: dict) -> list[list]:
     return rows
 
 
-def write_ring_statistics(result: RingResult, path) -> None:
-    """R.I.N.G.S. statistics per counted ring size as CSV (``#`` lines describe the search)."""
+def ring_file_comments(result: RingResult, source: str = "") -> list[str]:
+    """The ``#`` lines both ring exports begin with: the search, the bond cutoffs it used (ring
+    counts depend on them: a-Si's histogram changed completely between 2.66 and 2.4 Å) and the
+    structure, so a file can be reproduced and compared."""
     unit = f"{result.count_element} atoms" if result.count_element else "atoms"
-    with atomic_write(path, "w") as handle:
-        handle.write(f"# rings: {result.definition}, max size {result.max_size} atoms, "
-                     f"sizes counted in {unit}\n")
-        handle.write(f"# {result.n_rings} rings, {int(result.wraps.sum())} run through the "
-                     f"periodic boundary ({'counted' if result.include_wrapping else 'not counted'}); "
-                     f"N = {result.n_nodes} nodes\n")
-        writer = csv.writer(handle, lineterminator="\n")  # as the "#" lines above, and the CLI's file
-        writer.writerow(RING_STATISTICS_HEADER)
-        writer.writerows(ring_statistics_rows(result.to_dict()))
+    lines = [f"rings: {result.definition}, max size {result.max_size} atoms, sizes counted in {unit}"]
+    if result.cutoffs is not None:
+        lines.append(f"bond cutoffs: {cutoffs_text(result.cutoffs)}")
+    if source:
+        lines.append(f"structure: {source}")
+    return lines
 
 
-def write_ring_table(result: RingResult, path) -> None:
-    """Every ring as a CSV row (the Rings panel's table): its index, size in atoms and counted,
-    whether it runs through the boundary, roundness, roughness and its atoms in order round it
-    (space-separated indices of the model)."""
+def write_ring_statistics(result: RingResult, path, source: str = "") -> None:
+    """R.I.N.G.S. statistics per counted ring size as CSV (``#`` lines describe the search,
+    :func:`ring_file_comments`; ``source`` names the structure)."""
     from ..atomic import write_table
 
-    unit = f"{result.count_element} atoms" if result.count_element else "atoms"
-    comments = [f"rings: {result.definition}, max size {result.max_size} atoms, sizes counted in {unit}",
+    comments = [*ring_file_comments(result, source),
+                f"{result.n_rings} rings, {int(result.wraps.sum())} run through the periodic boundary "
+                f"({'counted' if result.include_wrapping else 'not counted'}); N = {result.n_nodes} nodes"]
+    write_table(path, comments, RING_STATISTICS_HEADER, ring_statistics_rows(result.to_dict()))
+
+
+def write_ring_table(result: RingResult, path, source: str = "") -> None:
+    """Every ring as a CSV row (the Rings panel's table): its index, size in atoms and counted,
+    whether it runs through the boundary, roundness, roughness and its atoms in order round it
+    (space-separated indices of the model). ``#`` lines as :func:`write_ring_statistics`."""
+    from ..atomic import write_table
+
+    comments = [*ring_file_comments(result, source),
                 "wraps = 1: a cycle through the periodic boundary, not a closed ring (not counted)"]
     rows = [[r, int(result.sizes[r]), int(result.sizes_counted[r]), int(result.wraps[r]),
              f"{result.roundness[r]:.6g}", f"{result.roughness[r]:.6g}", " ".join(map(str, result.ring(r).tolist()))]

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from amorpha.engine.bonds import cutoffs_text
 from amorpha.engine.elements import elements_present, symbol
 from amorpha.engine.order.rings import RingParams, RingResult, write_ring_statistics, write_ring_table
 from amorpha.gui.panels.ring_views import HomologyView, RingDensityView
@@ -40,6 +41,10 @@ from amorpha.gui.saving import save_as
 DEFINITIONS = [("Primitive (shortest path)", "primitive"), ("Strong", "strong"), ("King", "king"),
                ("Guttman", "guttman")]
 NODES = "all atoms"
+#: What the panel says before a search, and to a search asked for with no bonds (the window
+#: refuses it: it would find nothing and advise a larger Max size).
+BONDS_NOTE = "Bonds: the Structure panel's cutoffs"
+NO_BONDS = "No bonds: set bond cutoffs in the Structure panel (Bonds), then compute rings."
 #: How many atoms of a ring the table spells out before "…".
 FIRST_ATOMS = 6
 BAR_BRUSH = (90, 140, 200)
@@ -164,6 +169,11 @@ class RingsPanel(QWidget):
         self.highlighted = np.zeros(0, np.int64)  # the last selection_changed: rings or homology loops
         self.selection_changed.connect(self._keep_highlight)
         self._selected_size: Optional[int] = None
+        #: the bonds in effect (:func:`~amorpha.engine.bonds.named_cutoffs`) and how many, None
+        #: until the model's bonds are known (:meth:`set_bonds`)
+        self.bond_cutoffs: Optional[dict] = None
+        self.n_bonds: Optional[int] = None
+        self.source = ""  # the structure, named in exported files
 
         self.definition = QComboBox()
         for label, key in DEFINITIONS:
@@ -180,7 +190,7 @@ class RingsPanel(QWidget):
         self.count_element.setToolTip("Ring sizes in the histogram and statistics count these atoms")
         self.compute_button = QPushButton("Compute rings")
         self.compute_button.clicked.connect(self._request)
-        self.status = QLabel("Bonds: the Structure panel's cutoffs.")
+        self.status = QLabel(f"{BONDS_NOTE}.")
         self.status.setWordWrap(True)
         params = form_box("Ring search", [
             ("Definition", self.definition), ("Max size", self.max_size),
@@ -276,9 +286,12 @@ class RingsPanel(QWidget):
         self.homology.analyse = analyse
 
     # -- model and parameters --------------------------------------------------------------------
-    def set_elements(self, numbers) -> None:
-        """Offer the model's elements for counting (Si by default when present); drop results."""
+    def set_elements(self, numbers, source: str = "") -> None:
+        """Offer the model's elements for counting (Si by default when present); drop results.
+        ``source`` names the structure in exported files."""
         present = [symbol(int(z)) for z in elements_present(numbers)]
+        self.source = source
+        self.bond_cutoffs = self.n_bonds = None
         self.count_element.clear()
         self.count_element.addItems([NODES] + present)
         self.count_element.setCurrentText("Si" if "Si" in present else NODES)
@@ -299,6 +312,31 @@ class RingsPanel(QWidget):
 
     def _request(self) -> None:
         self.compute_requested.emit(self.params())
+
+    def _bonds_note(self) -> str:
+        """What the status says with no result: the bonds a search would use."""
+        if self.n_bonds == 0:
+            return NO_BONDS
+        if self.bond_cutoffs is None:
+            return f"{BONDS_NOTE}."
+        return f"{BONDS_NOTE}: {cutoffs_text(self.bond_cutoffs)} ({self.n_bonds:,} bonds)."
+
+    def set_bonds(self, cutoffs: dict, n_bonds: int) -> bool:
+        """The bonds in effect now (``cutoffs`` as :func:`~amorpha.engine.bonds.named_cutoffs`).
+        A result found with other cutoffs is dropped, and the status says which; returns whether
+        it was (the window then drops its colouring). Dropped rather than kept and marked: its
+        histogram, table, density tab and atom colours would all go on disagreeing with the bonds
+        drawn and counted beside them."""
+        self.bond_cutoffs, self.n_bonds = dict(cutoffs), int(n_bonds)
+        old = self.result
+        stale = old is not None and old.cutoffs is not None and old.cutoffs != self.bond_cutoffs
+        if stale:
+            self.show_result(None)
+            self.status.setText(f"Rings cleared: they were found with {cutoffs_text(old.cutoffs)}; the bonds "
+                                f"are now {cutoffs_text(self.bond_cutoffs)}. Compute rings for the new bonds.")
+        elif old is None and self.compute_button.text() != "Computing…":
+            self.status.setText(self._bonds_note())
+        return stale
 
     def set_busy(self, busy: bool, message: str = "") -> None:
         self.compute_button.setEnabled(not busy)
@@ -322,7 +360,7 @@ class RingsPanel(QWidget):
         if result is None:
             self._empty("No rings yet.<br>Compute rings to see their sizes here.")
             self.summary.setText("")
-            self.status.setText("Bonds: the Structure panel's cutoffs.")
+            self.status.setText(self._bonds_note())
             return
         self._draw_bars()
         hist = result.histogram()
@@ -340,13 +378,16 @@ class RingsPanel(QWidget):
         self.status.setText(f"{result.definition.capitalize()} rings {limit}."
                             + (f" The cell is too small to hold them (a ring would pass two images of "
                                f"an atom): searched as a {supercell} supercell, counted per cell."
-                               if result.repeats != (1, 1, 1) else ""))
+                               if result.repeats != (1, 1, 1) else "")
+                            + (f" Bonds: {cutoffs_text(result.cutoffs)}." if result.cutoffs else ""))
         self.table.resizeColumnsToContents()
         self.result_shown.emit()
 
     def _empty(self, html: str) -> None:
-        """The histogram without bars: plain ticks and a note saying why."""
-        self.plot.getPlotItem().getAxis("bottom").setTicks(None)
+        """The histogram without bars: no ticks (the note's 0-1 view read as ring sizes 0.2…0.8)
+        and a note saying why."""
+        for side in ("bottom", "left"):
+            self.plot.getPlotItem().getAxis(side).setTicks([[], []])
         empty_plot_note(self.plot, html)
 
     def _draw_bars(self) -> None:
@@ -364,7 +405,7 @@ class RingsPanel(QWidget):
         self.bars = pg.BarGraphItem(x=sizes, y0=bottom, height=tops - bottom, width=0.8, brushes=brushes,
                                     pen=pg.mkPen(60, 60, 60))
         self.plot.addItem(self.bars)
-        self.plot.getPlotItem().getAxis("bottom").setTicks([[(int(s), str(int(s))) for s in sizes]])
+        self.plot.getPlotItem().getAxis("bottom").setTicks([[(int(s), str(int(s))) for s in sizes], []])
         self.plot.setXRange(sizes.min() - 0.6, sizes.max() + 0.6, padding=0)
         top = tops.max() + 0.15 if log else tops.max() * 1.08  # 1.4× or 8 % above the highest bar
         self.plot.setYRange(bottom, top, padding=0)
@@ -469,7 +510,8 @@ class RingsPanel(QWidget):
         if self.result is None:
             return
         result = self.result
-        path = save_as(self, "Export rings", "rings.csv", "CSV (*.csv)", lambda p: write_ring_table(result, p))
+        path = save_as(self, "Export rings", "rings.csv", "CSV (*.csv)",
+                       lambda p: write_ring_table(result, p, self.source))
         if path:
             self.status.setText(f"Saved {os.path.basename(path)}")
 
@@ -478,6 +520,6 @@ class RingsPanel(QWidget):
             return
         result = self.result
         path = save_as(self, "Export ring statistics", "ring_statistics.csv", "CSV (*.csv)",
-                       lambda p: write_ring_statistics(result, p))
+                       lambda p: write_ring_statistics(result, p, self.source))
         if path:
             self.status.setText(f"Saved {os.path.basename(path)}")

@@ -163,8 +163,16 @@ class StructurePanel(QWidget):
         apply_button.setToolTip("Rebuild bonds and coordination with these cutoffs (0 = no bond)")
         apply_button.clicked.connect(self._emit_cutoffs)
         self.bond_note = QLabel("")
+        self.bond_note.setWordWrap(True)
+        self.defaults_button = QPushButton("Defaults")
+        self.defaults_button.setToolTip("Put the default cutoffs (covalent radii, or your Preferences) back "
+                                        "and apply them")
+        self.defaults_button.clicked.connect(self._emit_defaults)
+        self.defaults_button.setVisible(False)
+        self._defaults: dict = {}
         row = QHBoxLayout()
         row.addWidget(self.bond_note, 1)
+        row.addWidget(self.defaults_button)
         row.addWidget(apply_button)
         bonds_box = QGroupBox("Bonds")
         bonds_layout = QVBoxLayout(bonds_box)
@@ -222,9 +230,14 @@ class StructurePanel(QWidget):
         self.atom_info.clear()
 
     # -- bonds -------------------------------------------------------------------------------
-    def show_bonds(self, cutoffs: dict, counts: dict, overlapping: int = 0) -> None:
+    def show_bonds(self, cutoffs: dict, counts: dict, overlapping: int = 0, warnings=(),
+                   defaults: Optional[dict] = None, kept: bool = False) -> None:
         """Fill the cutoff table; ``counts`` maps the same pairs to their number of bonds;
-        ``overlapping``: bonded pairs closer than :data:`OVERLAP` Å, said in orange."""
+        ``overlapping``: bonded pairs closer than :data:`OVERLAP` Å, and ``warnings``
+        (:func:`~amorpha.engine.bonds.cutoff_warnings`), said in orange. ``defaults``: the
+        cutoffs the Defaults button puts back, shown beside those that differ; ``kept``: those
+        cutoffs were set for a model shown before, and the note says so (a second glass was
+        analysed with the first one's cutoffs without a word)."""
         # Heavier element first, as glass papers write them (Si–O, Si–Si, O–O).
         self._pairs = sorted(cutoffs, key=lambda pair: (-max(pair), -min(pair)))
         self.cutoff_table.setRowCount(len(self._pairs))
@@ -240,9 +253,20 @@ class StructurePanel(QWidget):
             self.cutoff_table.setItem(row, 2, QTableWidgetItem(f"{counts.get(pair, 0):,}"))
         _fit_height(self.cutoff_table, max_rows=6)
         note = f"{sum(counts.values()):,} bonds"
+        orange = "<br><span style='color:#b35900'>⚠ {}</span>"
         if overlapping:  # duplicated atoms (a file written twice into one, a bad merge) bond at ~0 Å
-            note += (f"<br><span style='color:#b35900'>⚠ {overlapping:,} pairs of atoms closer than {OVERLAP:g} Å: "
-                     f"duplicated atoms?</span>")
+            note += orange.format(f"{overlapping:,} pairs of atoms closer than {OVERLAP:g} Å: duplicated atoms?")
+        if warnings:
+            note += orange.format(html.escape("; ".join(warnings)) + ". Is this intended?")
+        self._defaults = dict(defaults or {})
+        changed = [pair for pair in self._pairs
+                   if pair in self._defaults and abs(float(cutoffs[pair] or 0.0) - self._defaults[pair]) > 0.005]
+        if changed:
+            listed = ", ".join(f"{symbol(max(p))}–{symbol(min(p))} {f'{float(cutoffs[p]):g} Å' if cutoffs[p] else 'off'} "
+                               f"(default {self._defaults[p]:.3g} Å)" for p in changed)
+            note += (orange.format(f"Cutoffs kept from the model before: {listed}") if kept
+                     else f"<br>Not the defaults: {listed}")
+        self.defaults_button.setVisible(bool(changed))
         self.bond_note.setText(note)
 
     def clear_bonds(self, note: str) -> None:
@@ -254,6 +278,7 @@ class StructurePanel(QWidget):
         self.cn_table.setRowCount(0)
         self.cn_table.setColumnCount(0)
         _fit_height(self.cn_table, max_rows=5)
+        self.defaults_button.setVisible(False)
         self.bond_note.setText(note)
 
     def current_cutoffs(self) -> dict:
@@ -264,6 +289,13 @@ class StructurePanel(QWidget):
 
     def _emit_cutoffs(self) -> None:
         self.cutoffs_changed.emit(self.current_cutoffs())
+
+    def _emit_defaults(self) -> None:
+        """The default cutoffs in the table, applied."""
+        for row, pair in enumerate(self._pairs):
+            if pair in self._defaults:
+                self.cutoff_table.cellWidget(row, 1).setValue(self._defaults[pair])
+        self._emit_cutoffs()
 
     # -- coordination --------------------------------------------------------------------------
     def show_coordination(self, numbers: np.ndarray, coordination: np.ndarray) -> None:
