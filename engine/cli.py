@@ -51,6 +51,7 @@ from .batch import (
 )
 from .elements import elements_present, number, symbol
 from .errors import ParameterError, ReadError
+from .bonds import cutoffs_text
 from .order.rings import ring_statistics_rows
 from .tasks import CancelToken
 from .words import counted
@@ -274,8 +275,13 @@ class RingsCommand(Command):
     def csv(self, path, frames, results, header_lines):
         p = self.params
         unit = f"{p.count_element} atoms" if p.count_element else "atoms"
+        # ring counts depend on the bonds: the cutoffs each frame was searched with (one line when alike)
+        used = [cutoffs_text(r["cutoffs"]) for r in results if r.get("cutoffs")]
+        bonds_said = ([f"bond cutoffs: {used[0]}"] if len(set(used)) == 1 else
+                      [f"frame {f}: bond cutoffs {cutoffs_text(r['cutoffs'])}" for f, r in zip(frames, results)
+                       if r.get("cutoffs")])
         comments = [f"rings: {p.definition}, max size {p.max_size} atoms, sizes counted in {unit}",
-                    *header_lines,
+                    *bonds_said, *header_lines,
                     "per frame the Rings panel's statistics; frames without rings have no rows"]
         rows = [[f, *row] for f, stats in zip(frames, results) for row in ring_statistics_rows(stats)]
         write_table(path, comments, ["frame", *RING_COLUMNS], rows)

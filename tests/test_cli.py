@@ -159,6 +159,15 @@ def test_all_rings_cutoffs_and_frame_selection(traj, frames, tmp_path):
         assert got["rings"]
 
 
+def test_the_rings_csv_names_the_bond_cutoffs(traj, tmp_path):
+    """Ring counts depend on the bonds: the CLI's CSV says the cutoffs, as the window's export does."""
+    code, _, stderr, _ = cli("rings", traj, "--frames", "0:2", "--cutoff", "Si-O=1.9", "--max-size", "8",
+                             "--format", "csv", "--out", tmp_path)
+    assert code == 0, stderr
+    text = (tmp_path / "cristobalite_rings.csv").read_text()
+    assert "# bond cutoffs: " in text and "Si–O 1.9 Å" in text.split("# bond cutoffs: ")[1].splitlines()[0]
+
+
 def test_coordination_and_order_are_the_windows(qtbot, traj, frames, tmp_path):
     from amorpha.gui.panels.order_panel import OrderPanel
 
