@@ -285,6 +285,7 @@ class MeasuredSpectra(QObject):
         self.region.blockSignals(False)
         self._show_current()
         self._show_region()
+        self._choose_scheme()
 
     def _set_windows(self, edge, windows: dict) -> tuple[float, float]:
         """Put every energy window around ``edge`` (fractions of the range without one) and keep
@@ -407,9 +408,11 @@ class MeasuredSpectra(QObject):
     def _choose_scheme(self):
         """Offer first the scheme that splits the shown structure's sites of the model's element
         into two classes or more (:func:`~amorpha.engine.spectra.site_classes.splitting_scheme`,
-        in the background: rings take a moment); Explain with no scheme given uses the same."""
+        in the background: rings take a moment); Explain with no scheme given uses the same. Only
+        once a measured spectrum is open: every structure shown paid a ring search (~20 s of a core
+        at 10⁶ atoms) for a panel the user may never open."""
         element, atoms = self._scheme_element, self.window.atoms
-        if element is None or atoms is None or site_class_schemes() is None:
+        if element is None or atoms is None or self.current is None or site_class_schemes() is None:
             return None
         from amorpha.engine.spectra.site_classes import splitting_scheme
 

@@ -517,8 +517,9 @@ def test_the_edge_on_the_measured_axis_sets_the_windows_and_the_model(qtbot, emp
         window.prediction.load_default()
     assert model_key(window.prediction.model) == "Si K" and "O K" in window.prediction.models
     panel = window.measured_panel
-    # every Si of a-SiO2 is Si4+: one oxidation class, so the first scheme that splits them is ring
-    qtbot.waitUntil(lambda: panel.scheme.currentData() == "ring", timeout=20000)
+    # no measured spectrum yet: no ring search is spent on choosing a scheme (the default stays)
+    qtbot.wait(500)
+    assert panel.scheme.currentData() == "oxidation"
     with qtbot.waitSignal(window.prediction.model_changed, timeout=60000):
         m = opened(qtbot, window, core_loss(tmp_path))
     assert model_key(window.prediction.model) == "O K"
