@@ -83,9 +83,11 @@ LONG_BOND_FACTOR = 1.5
 CLOSE_PACKED_CN = 12
 
 
-def _pair_name(a: int, b: int) -> str:
-    """"Si–O": the heavier element first, as the Bonds table names pairs."""
-    return f"{symbol(max(a, b))}–{symbol(min(a, b))}"
+def pair_name(a, b, sep: str = "–") -> str:
+    """"Si–O" for two elements (atomic numbers or symbols): the heavier first, as the Bonds table
+    names pairs; ``sep`` "-" for keys of files and results (:func:`named_cutoffs`)."""
+    za, zb = (int(z) if isinstance(z, (int, np.integer)) else number(z) for z in (a, b))
+    return f"{symbol(max(za, zb))}{sep}{symbol(min(za, zb))}"
 
 
 def long_cutoffs(table: Mapping[tuple[int, int], float]) -> list[tuple[int, int, float, float]]:
@@ -102,7 +104,7 @@ def long_cutoffs(table: Mapping[tuple[int, int], float]) -> list[tuple[int, int,
 
 def long_cutoffs_text(long: list[tuple[int, int, float, float]]) -> str:
     """"the Si–O cutoff of 10 Å (5.6× its covalent bond length, 1.77 Å)" for :func:`long_cutoffs`."""
-    return " and ".join(f"the {_pair_name(a, b)} cutoff of {value:g} Å ({value / length:.1f}× its covalent "
+    return " and ".join(f"the {pair_name(a, b)} cutoff of {value:g} Å ({value / length:.1f}× its covalent "
                         f"bond length, {length:.2f} Å)" for a, b, value, length in long)
 
 
@@ -111,7 +113,7 @@ def named_cutoffs(table: Mapping[tuple[int, int], float]) -> dict[str, float]:
     (heavier element first, as the Bonds table lists them; 0: no bond), for results and files
     that must say which bonds they were computed with."""
     order = sorted(table, key=lambda pair: (-max(pair), -min(pair)))
-    return {f"{symbol(max(a, b))}-{symbol(min(a, b))}": float(table[(a, b)] or 0.0) for a, b in order}
+    return {pair_name(a, b, "-"): float(table[(a, b)] or 0.0) for a, b in order}
 
 
 def cutoffs_text(named: Mapping[str, float]) -> str:
@@ -129,7 +131,7 @@ def cutoff_warnings(numbers, table: Mapping[tuple[int, int], float], coordinatio
     Si–O cutoff gave 61,151 bonds without a word, then a ring search blamed the cell size."""
     numbers = np.asarray(numbers, dtype=np.int64)
     coordination = np.asarray(coordination)
-    notes = [f"{_pair_name(a, b)} cutoff {value:g} Å is {value / length:.1f}× the covalent bond length "
+    notes = [f"{pair_name(a, b)} cutoff {value:g} Å is {value / length:.1f}× the covalent bond length "
              f"({length:.2f} Å): it bonds second neighbours" for a, b, value, length in long_cutoffs(table)]
     defaults = bond_cutoffs(numbers)
     for z in elements_present(numbers).tolist():

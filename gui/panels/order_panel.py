@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from amorpha.engine.atomic import write_table
+from amorpha.engine.bonds import pair_name
 from amorpha.engine.elements import elements_present, symbol
 from amorpha.engine.errors import ParameterError
 from amorpha.engine.order.local_order import (SteinhardtParams, TetrahedralParams, bond_cutoff_between,
@@ -147,15 +148,11 @@ def sq_header(result) -> list[str]:
     ]
 
 
-def _pair_name(a: str, b: str) -> str:
-    return "–".join(sorted((a, b), key=lambda e: -atomic_numbers[e]))
-
-
 def angles_header(result) -> list[str]:
     """What a bond-angle file needs to be reproduced: the bonds, the bins, the model."""
     a, b, c = result.triplet
     edges = result.edges
-    bonds = ", ".join(f"{_pair_name(*pair)} < {cutoff:.3f} Å" for pair, cutoff in result.bond_cutoffs.items())
+    bonds = ", ".join(f"{pair_name(*pair)} < {cutoff:.3f} Å" for pair, cutoff in result.bond_cutoffs.items())
     arms = f"two of its bonds to {a}" if a == c else f"its bonds to {a} and {c}"
     return [
         f"Amorpha bond angles {'–'.join(result.triplet)}: the angle at {b} between {arms}; "
@@ -170,7 +167,7 @@ def angles_header(result) -> list[str]:
 def no_angles_sentence(result) -> str:
     """Why a bond-angle distribution is empty, in words ("mean nan°" said nothing)."""
     a, b, c = result.triplet
-    bonds = ", ".join(f"{_pair_name(*pair)} " + (f"< {cutoff:.3f} Å" if cutoff > 0 else "never bonded")
+    bonds = ", ".join(f"{pair_name(*pair)} " + (f"< {cutoff:.3f} Å" if cutoff > 0 else "never bonded")
                       for pair, cutoff in result.bond_cutoffs.items())
     wanted = f"two bonded {a} neighbours" if a == c else f"bonded {a} and {c} neighbours"
     where = f" at the Structure panel's cutoffs ({bonds})" if bonds else ""
